@@ -1,0 +1,44 @@
+/**
+ * `release.json`: the manifest of one release's assets. Written by `scripts/build.ts`, read by
+ * the Homebrew formula renderer, the installer tests and anyone mirroring a release.
+ */
+import * as v from "valibot";
+
+const hex64 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, "must be a lowercase sha256 hex digest"));
+
+export const TargetSchema = v.strictObject({
+  /** Our name for the target, also the file name in dist-targets/ and the archive suffix. */
+  name: v.pipe(v.string(), v.regex(/^[a-z0-9]+(-[a-z0-9]+)*$/)),
+  /** The `bun build --compile --target=` value. */
+  bun_target: v.pipe(v.string(), v.startsWith("bun-")),
+  os: v.picklist(["linux", "darwin"]),
+  arch: v.picklist(["x64", "arm64"]),
+  libc: v.picklist(["glibc", "musl", "darwin"]),
+  /** CPU level for x64: "baseline" runs without AVX2. */
+  cpu: v.optional(v.picklist(["default", "baseline"]), "default"),
+  archive: v.picklist(["tar.gz"]),
+});
+export type Target = v.InferOutput<typeof TargetSchema>;
+
+export const ReleaseAssetSchema = v.strictObject({
+  name: v.string(),
+  /** The target name, or null for target-independent assets (install.sh, SHA256SUMS...). */
+  target: v.nullable(v.string()),
+  os: v.nullable(v.string()),
+  arch: v.nullable(v.string()),
+  libc: v.nullable(v.string()),
+  size: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  sha256: hex64,
+});
+export type ReleaseAsset = v.InferOutput<typeof ReleaseAssetSchema>;
+
+export const ReleaseManifestSchema = v.strictObject({
+  name: v.literal("auditgraph"),
+  version: v.string(),
+  schema_version: v.string(),
+  commit: v.string(),
+  /** Commit time (unix seconds): the mtime of every archive entry. */
+  source_date_epoch: v.pipe(v.number(), v.integer()),
+  assets: v.array(ReleaseAssetSchema),
+});
+export type ReleaseManifest = v.InferOutput<typeof ReleaseManifestSchema>;

@@ -1,0 +1,48 @@
+/**
+ * Errors that know how they end the process.
+ *
+ * Every failure a user can cause is an `AgError` with a documented exit code and one line of
+ * message (what is wrong and where). `hint` is an optional second line telling how to fix it.
+ * Anything else reaching the top level is an internal error (exit 1), printed without a stack
+ * unless AUDITGRAPH_DEBUG=1.
+ */
+export const ExitCode = {
+  ok: 0,
+  internal: 1,
+  usage: 2, // usage or configuration error
+  rebuild: 3, // the workspace store needs `auditgraph rebuild`
+  budget: 4, // blocked by the disk footprint budget
+  verify: 5, // store verification failed
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class AgError extends Error {
+  readonly exitCode: number;
+  readonly hint?: string;
+  /** Machine-readable code for --json error output, e.g. "config_invalid". */
+  readonly code: string;
+  /** Extra fields merged into the --json error document. */
+  readonly details?: Record<string, unknown>;
+  constructor(
+    message: string,
+    opts: { exitCode?: number; code?: string; hint?: string; details?: Record<string, unknown> } = {},
+  ) {
+    super(message);
+    this.name = "AgError";
+    this.exitCode = opts.exitCode ?? ExitCode.internal;
+    this.code = opts.code ?? "error";
+    this.hint = opts.hint;
+    this.details = opts.details;
+  }
+}
+
+export const usageError = (message: string, hint?: string) =>
+  new AgError(message, { exitCode: ExitCode.usage, code: "usage", hint });
+export const configError = (message: string, hint?: string) =>
+  new AgError(message, { exitCode: ExitCode.usage, code: "config_invalid", hint });
+
+/** One line describing any thrown value, for the top-level handler. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message.split("\n")[0] || err.name;
+  return String(err);
+}

@@ -1,0 +1,46 @@
+/**
+ * Crash-safe file writes: write to a unique temp name in the same directory, fsync, rename.
+ * A reader sees either the old file or the new one, never a torn one.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { dirname, basename, join } from "node:path";
+
+let counter = 0;
+/** Temp names start with ".tmp-" so sweepers and `verify` can recognise leftovers. */
+export const TEMP_PREFIX = ".tmp-";
+
+export function tempNameFor(path: string): string {
+  counter = (counter + 1) % 1e9;
+  return join(dirname(path), `${TEMP_PREFIX}${basename(path)}.${process.pid}.${counter}`);
+}
+
+export function atomicWriteFile(path: string, data: string | Uint8Array, opts: { fsync?: boolean } = {}): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = tempNameFor(path);
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const fd = openSync(tmp, "wx", 0o644);
+  try {
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    if (opts.fsync !== false) fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    try { unlinkSync(tmp); } catch {}
+    throw err;
+  }
+  closeSync(fd);
+  try {
+    renameSync(tmp, path);
+  } catch (err) {
+    try { unlinkSync(tmp); } catch {}
+    throw err;
+  }
+}
+
+/** fsync a directory so that a rename inside it survives a power cut. Best effort. */
+export function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, "r");
+    try { fsyncSync(fd); } finally { closeSync(fd); }
+  } catch {}
+}
