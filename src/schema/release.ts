@@ -42,3 +42,11 @@ export const ReleaseManifestSchema = v.strictObject({
   assets: v.array(ReleaseAssetSchema),
 });
 export type ReleaseManifest = v.InferOutput<typeof ReleaseManifestSchema>;
+
+/** Where releases live by default. Installers and the formula take a base URL laid out like GitHub's. */
+export const PROJECT = {
+  repo: "auditgraph/auditgraph",
+  homepage: "https://github.com/auditgraph/auditgraph",
+  downloadBase: "https://github.com/auditgraph/auditgraph",
+  tap: "auditgraph/tap",
+} as const;
