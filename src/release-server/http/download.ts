@@ -1,0 +1,77 @@
+/**
+ * Blob downloads: `Bun.file` bodies (sendfile when TLS is off) with our own validators, because Bun
+ * does not evaluate `If-None-Match` and would name the file after its content hash.
+ * ETag is the strong `"sha256:<hex>"`; `If-None-Match` → 304; a single `Range` → 206 (multi-range →
+ * the whole file, as RFC 9110 allows); `If-Range` that does not match → the whole file.
+ */
+import { withSize } from "./log.ts";
+
+export interface BlobDownload {
+  path: string;
+  sha256: string;
+  size: number;
+  filename: string;
+  contentType: string;
+}
+
+export function etagOf(sha256: string): string {
+  return `"sha256:${sha256}"`;
+}
+
+/** RFC 9110 weak comparison over a comma-separated list (or `*`). */
+export function etagMatches(header: string | null, etag: string): boolean {
+  if (!header) return false;
+  const bare = (t: string) => t.trim().replace(/^W\//, "");
+  return header.split(",").some((t) => t.trim() === "*" || bare(t) === bare(etag));
+}
+
+type RangeResult = { start: number; end: number } | "unsatisfiable" | undefined;
+
+/** One `bytes=` range; anything else (multi-range, other units, garbage) means "send it all". */
+export function parseRange(header: string | null, size: number): RangeResult {
+  const m = header?.trim().match(/^bytes=(\d*)-(\d*)$/);
+  if (!m || (m[1] === "" && m[2] === "")) return undefined;
+  if (m[1] === "") {
+    const n = Number(m[2]);
+    if (n === 0) return "unsatisfiable";
+    return { start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (m[2] !== "" && Number(m[2]) < start) return undefined;
+  if (start >= size) return "unsatisfiable";
+  return { start, end };
+}
+
+/** `attachment; filename="..."` with an ASCII fallback and the exact UTF-8 name per RFC 6266/8187. */
+export function contentDisposition(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
+export function serveBlob(req: Request, blob: BlobDownload): Response {
+  const etag = etagOf(blob.sha256);
+  const headers: Record<string, string> = {
+    etag,
+    "accept-ranges": "bytes",
+    "cache-control": "public, max-age=300",
+    "content-disposition": contentDisposition(blob.filename),
+    "x-content-type-options": "nosniff",
+    "repr-digest": `sha-256=:${Buffer.from(blob.sha256, "hex").toString("base64")}:`,
+  };
+  if (etagMatches(req.headers.get("if-none-match"), etag)) return withSize(new Response(null, { status: 304, headers }), 0);
+
+  headers["content-type"] = blob.contentType || "application/octet-stream";
+  const file = Bun.file(blob.path);
+  const ifRange = req.headers.get("if-range");
+  const range = ifRange && ifRange.trim() !== etag ? undefined : parseRange(req.headers.get("range"), blob.size);
+  if (range === "unsatisfiable") {
+    return withSize(new Response(null, { status: 416, headers: { ...headers, "content-range": `bytes */${blob.size}` } }), 0);
+  }
+  if (range) {
+    const len = range.end - range.start + 1;
+    headers["content-range"] = `bytes ${range.start}-${range.end}/${blob.size}`;
+    return withSize(new Response(file.slice(range.start, range.end + 1), { status: 206, headers }), len);
+  }
+  return withSize(new Response(file, { status: 200, headers }), blob.size);
+}
