@@ -1,0 +1,225 @@
+/**
+ * Content-addressed blob store on disk: `<data>/blobs/sha256/ab/cd/<hex>`, uploads staged in
+ * `<data>/staging/` (same filesystem, so the final rename is atomic).
+ *
+ * Commit protocol of `put`: stream into `staging/<pid>-<uuid>` while hashing and counting (the size
+ * cap is enforced as bytes arrive), fsync, compare with the declared digest, rename into place (or
+ * drop the staged copy when the blob already exists), fsync the directory. Whatever goes wrong,
+ * the staged file is unlinked in `finally`; a process killed mid-upload leaves a staged file that
+ * `sweepStaging` removes at the next start. A blob only becomes visible once complete, so an
+ * artifact row (inserted after `put` returns) never points at a missing or partial blob.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, utimesSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fsyncDir } from "../../shared/fs.ts";
+import { Aborted, DigestMismatch, Invalid, ServiceError, TooLarge } from "../domain/errors.ts";
+import { storageKeyFor } from "../domain/model.ts";
+import type { ByteSource } from "../domain/detect.ts";
+
+export type BlobBody = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+
+export interface PutOptions {
+  /** Uploads larger than this fail with `TooLarge` as soon as the limit is crossed. */
+  maxBytes: number;
+  /** Lowercase hex sha256 the client declared; a mismatch fails with `DigestMismatch`. */
+  expectedSha256?: string;
+}
+
+export interface StoredBlob {
+  sha256: string;
+  size: number;
+  /** True when identical bytes were already stored (nothing new was written). */
+  existed: boolean;
+}
+
+export interface BlobInfo {
+  sha256: string;
+  size: number;
+  mtimeMs: number;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export class DiskBlobStore {
+  readonly blobsDir: string;
+  readonly stagingDir: string;
+
+  constructor(dataDir: string) {
+    this.blobsDir = join(dataDir, "blobs");
+    this.stagingDir = join(dataDir, "staging");
+    mkdirSync(join(this.blobsDir, "sha256"), { recursive: true });
+    mkdirSync(this.stagingDir, { recursive: true });
+  }
+
+  /** Absolute path of a blob (for `Bun.file` downloads). Does not check that it exists. */
+  path(sha256: string): string {
+    if (!HEX64.test(sha256)) throw new Invalid(`invalid sha256 digest: ${JSON.stringify(sha256)}`);
+    return join(this.blobsDir, storageKeyFor(sha256));
+  }
+
+  has(sha256: string): boolean {
+    return existsSync(this.path(sha256));
+  }
+
+  /** Size in bytes, or undefined when the blob is absent. */
+  size(sha256: string): number | undefined {
+    try {
+      return statSync(this.path(sha256)).size;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async put(body: BlobBody, opts: PutOptions): Promise<StoredBlob> {
+    if (opts.expectedSha256 !== undefined && !HEX64.test(opts.expectedSha256)) {
+      throw new Invalid(`invalid declared digest: expected 64 lowercase hex characters, got ${JSON.stringify(opts.expectedSha256)}`);
+    }
+    const staged = join(this.stagingDir, `${process.pid}-${crypto.randomUUID()}`);
+    const fh = await open(staged, "wx", 0o644);
+    let closed = false;
+    try {
+      const hasher = new Bun.CryptoHasher("sha256");
+      let size = 0;
+      try {
+        for await (const chunk of body as AsyncIterable<Uint8Array>) {
+          size += chunk.byteLength;
+          if (size > opts.maxBytes) throw new TooLarge(`upload exceeds the limit of ${opts.maxBytes} bytes`, { max_bytes: opts.maxBytes });
+          hasher.update(chunk);
+          let off = 0;
+          while (off < chunk.byteLength) off += (await fh.write(chunk, off, chunk.byteLength - off)).bytesWritten;
+        }
+      } catch (err) {
+        if (err instanceof ServiceError) throw err;
+        throw new Aborted(`upload aborted after ${size} bytes: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      await fh.sync();
+      await fh.close();
+      closed = true;
+      const sha256 = hasher.digest("hex");
+      if (opts.expectedSha256 !== undefined && opts.expectedSha256 !== sha256) {
+        throw new DigestMismatch(`upload digest mismatch: declared sha256:${opts.expectedSha256}, received sha256:${sha256}`, {
+          expected: opts.expectedSha256,
+          actual: sha256,
+        });
+      }
+      const final = this.path(sha256);
+      if (existsSync(final)) {
+        // Dedup: keep the stored copy; refresh its mtime so garbage collection's grace period restarts.
+        const now = new Date();
+        utimesSync(final, now, now);
+        return { sha256, size, existed: true };
+      }
+      const dir = dirname(final);
+      if (!existsSync(dir)) {
+        mkdirSync(dir, { recursive: true });
+        fsyncDir(dirname(dir));
+        fsyncDir(dirname(dirname(dir)));
+      }
+      renameSync(staged, final);
+      fsyncDir(dir);
+      return { sha256, size, existed: false };
+    } finally {
+      if (!closed) await fh.close().catch(() => {});
+      try {
+        unlinkSync(staged);
+      } catch {}
+    }
+  }
+
+  /** Random access to a stored blob (platform detection reads headers and zip directories). */
+  source(sha256: string): ByteSource {
+    const path = this.path(sha256);
+    const size = statSync(path).size;
+    return {
+      size,
+      read(offset: number, length: number): Uint8Array {
+        const len = Math.max(0, Math.min(length, size - offset));
+        const buf = new Uint8Array(len);
+        const fd = openSync(path, "r");
+        try {
+          let got = 0;
+          while (got < len) {
+            const n = readSync(fd, buf, got, len - got, offset + got);
+            if (n === 0) break;
+            got += n;
+          }
+          return got === len ? buf : buf.subarray(0, got);
+        } finally {
+          closeSync(fd);
+        }
+      },
+    };
+  }
+
+  /** Removes a blob; false when it was already gone. */
+  delete(sha256: string): boolean {
+    const path = this.path(sha256);
+    try {
+      unlinkSync(path);
+    } catch {
+      return false;
+    }
+    fsyncDir(dirname(path));
+    return true;
+  }
+
+  /** Every stored blob. */
+  *list(): Generator<BlobInfo> {
+    const root = join(this.blobsDir, "sha256");
+    for (const a of safeReaddir(root)) {
+      for (const b of safeReaddir(join(root, a))) {
+        for (const name of safeReaddir(join(root, a, b))) {
+          if (!HEX64.test(name)) continue;
+          const st = statSync(join(root, a, b, name), { throwIfNoEntry: false });
+          if (st?.isFile()) yield { sha256: name, size: st.size, mtimeMs: st.mtimeMs };
+        }
+      }
+    }
+  }
+
+  /**
+   * Staged files left by interrupted uploads: those whose writing process is gone, or older than
+   * `maxAgeMs` (process ids get reused). Uploads still running in live processes are left alone.
+   */
+  staleStaging(nowMs: number, maxAgeMs: number): Array<{ name: string; size: number }> {
+    const out: Array<{ name: string; size: number }> = [];
+    for (const name of safeReaddir(this.stagingDir)) {
+      const st = statSync(join(this.stagingDir, name), { throwIfNoEntry: false });
+      if (!st) continue;
+      const pid = Number(name.split("-")[0]);
+      const orphan = !(Number.isInteger(pid) && pid > 0 && pidAlive(pid));
+      if (orphan || nowMs - st.mtimeMs > maxAgeMs) out.push({ name, size: st.size });
+    }
+    return out;
+  }
+
+  /** Deletes stale staged files (see `staleStaging`) and returns what went. */
+  sweepStaging(nowMs: number, maxAgeMs: number): Array<{ name: string; size: number }> {
+    const gone = this.staleStaging(nowMs, maxAgeMs);
+    for (const f of gone) {
+      try {
+        unlinkSync(join(this.stagingDir, f.name));
+      } catch {}
+    }
+    return gone;
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * `release-server` configuration: `config/release-server.yaml` (or `--config FILE`, or
+ * $RELEASE_SERVER_CONFIG), validated with valibot. Every key is optional; a missing file means the
+ * defaults below. A bad file is one error naming the file, the key path and the line (exit 2).
+ */
+import * as v from "valibot";
+import { existsSync, readFileSync } from "node:fs";
+import { LineCounter, parseDocument, isNode } from "yaml";
+import { configError } from "../shared/errors.ts";
+import { ChannelNameSchema, ChannelPolicySchema } from "./domain/validate.ts";
+
+const Policy = v.strictObject({ keep_last: ChannelPolicySchema.entries.keep_last, keep_days: ChannelPolicySchema.entries.keep_days });
+const positive = v.pipe(v.number(), v.minValue(0));
+
+const AppRetention = v.strictObject({
+  default: v.optional(Policy),
+  channels: v.optional(v.record(ChannelNameSchema, Policy), {}),
+});
+
+export const ConfigSchema = v.strictObject({
+  http: v.optional(
+    v.strictObject({
+      host: v.optional(v.string(), "127.0.0.1"),
+      port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 8080),
+      /** Absolute URL clients reach the server at; default http://<host>:<port>. */
+      public_url: v.optional(v.nullable(v.pipe(v.string(), v.url())), null),
+    }),
+    {},
+  ),
+  uploads: v.optional(
+    v.strictObject({
+      /** Largest artifact accepted, in bytes (default 2 GiB). */
+      max_bytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 2 * 1024 ** 3),
+    }),
+    {},
+  ),
+  tokens: v.optional(
+    v.strictObject({
+      /** Lifetime of a token created without an explicit one. */
+      default_days: v.optional(positive, 90),
+      /** Longest lifetime allowed; 0 means tokens may be created without expiry. */
+      max_days: v.optional(positive, 365),
+      /** How often last-used times and download counts are written (they are batched). */
+      flush_seconds: v.optional(positive, 30),
+    }),
+    {},
+  ),
+  retention: v.optional(
+    v.strictObject({
+      /** Applies to releases whose channel has no policy (and to releases without a channel). */
+      default: v.optional(Policy, { keep_last: 20 }),
+      /** Per channel name, for every app. */
+      channels: v.optional(v.record(ChannelNameSchema, Policy), {
+        stable: { keep_last: 50 },
+        beta: { keep_last: 10, keep_days: 30 },
+        internal: { keep_last: 5, keep_days: 14 },
+      }),
+      /** Per app ("owner/slug"), overriding the two above. */
+      apps: v.optional(v.record(v.string(), AppRetention), {}),
+      /** Unreferenced blobs younger than this are kept (an upload may be about to reference them). */
+      blob_grace_hours: v.optional(positive, 1),
+      /** Staged upload files older than this are removed even if their process still runs. */
+      staging_max_age_hours: v.optional(positive, 24),
+    }),
+    {},
+  ),
+});
+
+export type ServerConfig = v.InferOutput<typeof ConfigSchema>;
+export type RetentionPolicy = v.InferOutput<typeof Policy>;
+
+export const DEFAULT_CONFIG_PATH = "config/release-server.yaml";
+
+export const defaultConfig = (): ServerConfig => v.parse(ConfigSchema, {});
+
+/** Explicit path (must exist) → $RELEASE_SERVER_CONFIG → ./config/release-server.yaml if present → defaults. */
+export function loadConfig(explicit?: string): { config: ServerConfig; path: string | null } {
+  const path = explicit ?? process.env.RELEASE_SERVER_CONFIG ?? (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
+  if (path === undefined) return { config: defaultConfig(), path: null };
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw configError(`cannot read config ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return { config: parseConfig(text, path), path };
+}
+
+export function parseConfig(text: string, file: string): ServerConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const line = e.linePos?.[0].line ?? lines.linePos(e.pos[0]).line;
+    throw configError(`${file}:${line}: invalid YAML: ${e.message.split("\n")[0]}`);
+  }
+  const r = v.safeParse(ConfigSchema, doc.toJS() ?? {});
+  if (r.success) return r.output;
+  const issue = r.issues[0];
+  const keys = (issue.path ?? []).map((p) => p.key as string | number);
+  // The deepest node that exists along the path: for an unknown key that is the key itself.
+  let line = 1;
+  for (let n = keys.length; n >= 0; n--) {
+    const node = doc.getIn(keys.slice(0, n), true);
+    const keyNode = n > 0 ? findKeyNode(doc.getIn(keys.slice(0, n - 1), true), keys[n - 1]) : undefined;
+    const at = keyNode ?? (isNode(node) ? node : undefined);
+    if (at?.range) {
+      line = lines.linePos(at.range[0]).line;
+      break;
+    }
+  }
+  const where = keys.length > 0 ? keys.join(".") : "(top level)";
+  throw configError(`${file}:${line}: ${where}: ${issue.message}`);
+}
+
+function findKeyNode(map: unknown, key: string | number): { range?: [number, number, number] | null } | undefined {
+  const items = (map as { items?: Array<{ key?: { value?: unknown; range?: [number, number, number] } }> } | undefined)?.items;
+  return items?.find((p) => p.key?.value === key)?.key;
+}
+
+/** The effective retention policy for releases of `app` ("owner/slug") on `channel` (null = none). */
+export function retentionPolicyFor(config: ServerConfig, app: string, channel: string | null, channelPolicy?: RetentionPolicy): RetentionPolicy {
+  const r = config.retention;
+  const appRules = r.apps[app];
+  const byChannel = channel === null ? undefined : r.channels[channel];
+  const appByChannel = channel === null ? undefined : appRules?.channels[channel];
+  const pick = (p?: RetentionPolicy) => (p ? { keep_last: p.keep_last, keep_days: p.keep_days } : undefined);
+  // Most specific wins as a whole: channel row > app+channel > app default > channel > default.
+  return pick(channelPolicy && (channelPolicy.keep_last !== undefined || channelPolicy.keep_days !== undefined) ? channelPolicy : undefined) ??
+    pick(appByChannel) ?? pick(appRules?.default) ?? pick(byChannel) ?? pick(r.default) ?? {};
+}

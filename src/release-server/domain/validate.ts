@@ -1,0 +1,131 @@
+/**
+ * Validation at the domain boundary: every value entering the service from HTTP or the CLI goes
+ * through one of these valibot schemas, and a failure becomes one `Invalid` error naming the field.
+ */
+import * as v from "valibot";
+import semver from "semver";
+import { ACTIONS, PLATFORMS } from "./model.ts";
+import { Invalid } from "./errors.ts";
+
+const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);
+
+export const SlugSchema = v.pipe(
+  v.string(),
+  v.regex(/^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/, "must be 1-64 lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit"),
+  v.check((s) => !s.includes(".."), "must not contain '..'"),
+);
+
+export const ChannelNameSchema = v.pipe(
+  v.string(),
+  v.regex(/^[a-z][a-z0-9-]{0,31}$/, "must be 1-32 lowercase letters, digits or '-', starting with a letter"),
+);
+
+/** A semantic version; a leading "v" is accepted and dropped. */
+export const VersionSchema = v.pipe(
+  v.string(),
+  v.check((s) => s.length <= 128 && semver.valid(s) !== null, "must be a semantic version such as 1.2.3 or 2.0.0-beta.1"),
+  v.transform((s) => semver.valid(s) as string),
+);
+
+export const BuildSchema = v.pipe(v.number(), v.integer("must be an integer"), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
+
+export const TagSchema = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/, "must be 1-128 letters, digits, '.', '_', '+' or '-', starting with a letter or digit"),
+  v.check((s) => !s.includes(".."), "must not contain '..'"),
+);
+
+export const PlatformSchema = v.picklist(PLATFORMS, `must be one of ${PLATFORMS.join(", ")}`);
+export const ActionSchema = v.picklist(ACTIONS, `must be one of ${ACTIONS.join(", ")}`);
+
+/** An artifact file name: a plain name, never a path. */
+export const FilenameSchema = v.pipe(
+  v.string(),
+  v.minLength(1, "must not be empty"),
+  v.maxLength(255, "must be at most 255 characters"),
+  v.check((s) => !/[/\\]/.test(s), "must not contain path separators"),
+  v.check((s) => !s.includes(".."), "must not contain '..'"),
+  v.check(noControl, "must not contain control characters"),
+  v.check((s) => s.trim() === s && s !== ".", "must not start or end with whitespace"),
+);
+
+export const ContentTypeSchema = v.pipe(
+  v.string(),
+  v.maxLength(255),
+  v.regex(/^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(?:\s*;\s*[^\u0000-\u001f\u007f]*)?$/, "must be a media type such as application/octet-stream"),
+);
+
+const text = (max: number) => v.pipe(v.string(), v.maxLength(max, `must be at most ${max} characters`));
+const line = (max: number) => v.pipe(text(max), v.check(noControl, "must not contain control characters"));
+
+export const NewAppSchema = v.strictObject({
+  owner: SlugSchema,
+  slug: SlugSchema,
+  display_name: v.optional(line(200)),
+  bundle_ids: v.optional(v.record(PlatformSchema, line(255)), {}),
+  visibility: v.optional(v.picklist(["public", "private"]), "public"),
+});
+export type NewAppInput = v.InferInput<typeof NewAppSchema>;
+
+export const ReleaseInputSchema = v.strictObject({
+  version: VersionSchema,
+  build: v.optional(v.nullable(BuildSchema)),
+  tag: v.optional(v.nullable(TagSchema)),
+  name: v.optional(v.nullable(line(255))),
+  notes: v.optional(v.nullable(text(125_000))),
+  channel: v.optional(v.nullable(ChannelNameSchema)),
+  draft: v.optional(v.boolean(), false),
+  prerelease: v.optional(v.boolean(), false),
+});
+export type ReleaseInput = v.InferInput<typeof ReleaseInputSchema>;
+
+/** Fields of a release that can change after creation (GitHub's PATCH). */
+export const ReleasePatchSchema = v.strictObject({
+  tag: v.optional(TagSchema),
+  name: v.optional(v.nullable(line(255))),
+  notes: v.optional(v.nullable(text(125_000))),
+  draft: v.optional(v.boolean()),
+  prerelease: v.optional(v.boolean()),
+});
+export type ReleasePatch = v.InferInput<typeof ReleasePatchSchema>;
+
+export const ArtifactInputSchema = v.strictObject({
+  filename: FilenameSchema,
+  content_type: v.optional(ContentTypeSchema, "application/octet-stream"),
+  platform: v.optional(v.nullable(PlatformSchema)),
+  label: v.optional(v.nullable(line(255))),
+});
+export type ArtifactInput = v.InferInput<typeof ArtifactInputSchema>;
+
+export const ChannelPolicySchema = v.strictObject({
+  keep_last: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  keep_days: v.optional(v.pipe(v.number(), v.minValue(0))),
+  require_valid: v.optional(v.boolean()),
+});
+
+export const RolloutPercentSchema = v.pipe(
+  v.number("must be a number"),
+  v.minValue(0, "must be between 0 and 100"),
+  v.maxValue(100, "must be between 0 and 100"),
+  v.check((n) => Math.round(n * 100) === n * 100, "must have at most two decimals"),
+);
+
+export const TokenInputSchema = v.strictObject({
+  name: v.pipe(line(100), v.minLength(1, "must not be empty")),
+  /** Apps as "owner/slug"; null or absent = every app. */
+  apps: v.optional(v.nullable(v.array(v.pipe(v.string(), v.regex(/^[^/]+\/[^/]+$/, "must be owner/slug"))))),
+  channels: v.optional(v.nullable(v.array(ChannelNameSchema))),
+  actions: v.pipe(v.array(ActionSchema), v.minLength(1, "must name at least one action")),
+  /** Lifetime in days; null = never expires (only if config allows). */
+  expires_in_days: v.optional(v.nullable(v.pipe(v.number(), v.minValue(0)))),
+});
+export type TokenInput = v.InferInput<typeof TokenInputSchema>;
+
+/** Parses `value` or throws one `Invalid` naming `what` and the offending field. */
+export function parseInput<S extends v.GenericSchema>(schema: S, value: unknown, what: string): v.InferOutput<S> {
+  const r = v.safeParse(schema, value);
+  if (r.success) return r.output;
+  const issue = r.issues[0];
+  const path = v.getDotPath(issue);
+  throw new Invalid(`invalid ${what}${path ? ` ${path}` : ""}: ${issue.message}`, { field: path ?? undefined });
+}

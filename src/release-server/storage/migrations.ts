@@ -1,0 +1,147 @@
+/**
+ * Versioned schema migrations, applied in order at open. The database's version is SQLite's
+ * `user_version`; a database newer than the newest migration here is refused (exit 9) rather than
+ * touched. Never edit a released migration: append a new one.
+ */
+import type { Database } from "bun:sqlite";
+import { AgError } from "../../shared/errors.ts";
+import { ServerExit } from "../domain/errors.ts";
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: "initial schema",
+    sql: `
+CREATE TABLE apps (
+  id INTEGER PRIMARY KEY,
+  owner TEXT NOT NULL,
+  slug TEXT NOT NULL,
+  display_name TEXT NOT NULL,
+  bundle_ids TEXT NOT NULL,
+  visibility TEXT NOT NULL CHECK (visibility IN ('public', 'private')),
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX apps_by_slug ON apps (owner, slug);
+
+CREATE TABLE releases (
+  id INTEGER PRIMARY KEY,
+  app_id INTEGER NOT NULL REFERENCES apps (id),
+  version TEXT NOT NULL,
+  build INTEGER,
+  tag TEXT NOT NULL,
+  name TEXT,
+  notes TEXT,
+  channel TEXT,
+  draft INTEGER NOT NULL,
+  prerelease INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  published_at TEXT
+);
+CREATE UNIQUE INDEX releases_by_version ON releases (app_id, version);
+CREATE UNIQUE INDEX releases_by_tag ON releases (app_id, tag);
+CREATE INDEX releases_by_app ON releases (app_id, created_at DESC, id DESC);
+
+CREATE TABLE artifacts (
+  id INTEGER PRIMARY KEY,
+  app_id INTEGER NOT NULL REFERENCES apps (id),
+  release_id INTEGER NOT NULL REFERENCES releases (id) ON DELETE CASCADE,
+  platform TEXT,
+  filename TEXT NOT NULL,
+  label TEXT,
+  content_type TEXT NOT NULL,
+  size_bytes INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  storage_key TEXT NOT NULL,
+  metadata TEXT NOT NULL,
+  validation_status TEXT NOT NULL CHECK (validation_status IN ('valid', 'invalid', 'unchecked')),
+  validation_reason TEXT,
+  download_count INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX artifacts_by_name ON artifacts (release_id, filename);
+CREATE INDEX artifacts_by_digest ON artifacts (sha256);
+
+CREATE TABLE channels (
+  app_id INTEGER NOT NULL REFERENCES apps (id),
+  name TEXT NOT NULL,
+  current_release_id INTEGER REFERENCES releases (id),
+  previous_release_id INTEGER REFERENCES releases (id),
+  rollout_percent REAL NOT NULL CHECK (rollout_percent BETWEEN 0 AND 100),
+  policy TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (app_id, name)
+);
+CREATE INDEX channels_by_current ON channels (current_release_id);
+CREATE INDEX channels_by_previous ON channels (previous_release_id);
+
+CREATE TABLE tokens (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  token_hash TEXT NOT NULL,
+  display_prefix TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT,
+  last_used_at TEXT,
+  revoked_at TEXT
+);
+CREATE UNIQUE INDEX tokens_by_hash ON tokens (token_hash);
+
+CREATE TABLE audit_events (
+  id INTEGER PRIMARY KEY,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target_type TEXT NOT NULL,
+  target_id TEXT NOT NULL,
+  metadata TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX audit_by_action ON audit_events (action, id);
+CREATE INDEX audit_by_target ON audit_events (target_type, target_id, id);
+`,
+  },
+];
+
+export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+export function schemaVersion(db: Database): number {
+  return (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+}
+
+function refuseNewer(file: string, found: number): never {
+  throw new AgError(`database ${file} has schema version ${found}, newer than this release-server supports (${LATEST_SCHEMA})`, {
+    exitCode: ServerExit.databaseNewer,
+    code: "database_newer",
+    hint: "run a release-server at least as new as the one that last wrote this database",
+  });
+}
+
+/** Applies pending migrations under the write lock; returns the versions applied. */
+export function migrate(db: Database, file: string): number[] {
+  const before = schemaVersion(db);
+  if (before > LATEST_SCHEMA) refuseNewer(file, before);
+  if (before === LATEST_SCHEMA) return [];
+  return db.transaction(() => {
+    // Another process may have migrated between our read and the lock.
+    const current = schemaVersion(db);
+    if (current > LATEST_SCHEMA) refuseNewer(file, current);
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      db.run(m.sql);
+      db.run(`PRAGMA user_version = ${m.version}`);
+      applied.push(m.version);
+    }
+    return applied;
+  }).immediate();
+}
