@@ -1,0 +1,26 @@
+import { defineCommand } from "citty";
+import { canonicalJson } from "../../shared/json.ts";
+import { commonArgs, numberArg, output, withService } from "./_shared.ts";
+
+const list = defineCommand({
+  meta: { name: "list", description: "List audit events, newest first" },
+  args: {
+    ...commonArgs,
+    limit: { type: "string", description: "At most this many (default 100, max 1000)", valueHint: "N" },
+    before: { type: "string", description: "Only events with an id below this (paging)", valueHint: "ID" },
+    action: { type: "string", description: "Only this action, e.g. release.publish", valueHint: "ACTION" },
+  },
+  run: ({ args }) =>
+    withService(args, (s) => {
+      const events = s.listAudit({
+        limit: args.limit === undefined ? undefined : numberArg("limit", args.limit),
+        before: args.before === undefined ? undefined : numberArg("before", args.before),
+        action: args.action,
+      });
+      output(args.json, events, () =>
+        events.map((e) => `${e.id}\t${e.created_at}\t${e.actor}\t${e.action}\t${e.target_type}:${e.target_id}\t${canonicalJson(e.metadata)}`),
+      );
+    }),
+});
+
+export default defineCommand({ meta: { name: "audit", description: "Read the audit log" }, subCommands: { list } });

@@ -1,0 +1,78 @@
+import { defineCommand } from "citty";
+import { basename } from "node:path";
+import { statSync } from "node:fs";
+import { usageError } from "../../shared/errors.ts";
+import { ReleaseService, type PublishFile } from "../service.ts";
+import type { Platform, Release } from "../domain/model.ts";
+import { appArg, commonArgs, numberArg, output, withService } from "./_shared.ts";
+
+const line = (r: Release) =>
+  `${r.id}\t${r.tag}\t${r.version}\t${r.channel ?? "-"}\t${r.draft ? "draft" : r.prerelease ? "prerelease" : "published"}\t${r.created_at}`;
+
+const publish = defineCommand({
+  meta: { name: "publish", description: "Publish a release with its files, atomically (all or nothing)" },
+  args: {
+    ...commonArgs,
+    app: { type: "positional", required: true, description: "OWNER/SLUG" },
+    version: { type: "positional", required: true, description: "Semantic version, e.g. 1.2.3" },
+    files: { type: "positional", required: false, description: "Files to attach (FILE...)" },
+    channel: { type: "string", description: "Channel the release is for (retention groups by it)" },
+    tag: { type: "string", description: "Tag (default v<version>)" },
+    name: { type: "string", description: "Release title" },
+    notes: { type: "string", description: "Release notes" },
+    build: { type: "string", description: "Build number", valueHint: "N" },
+    platform: { type: "string", description: "Platform of every file (default: detected from the bytes)", valueHint: "PLATFORM" },
+    draft: { type: "boolean", description: "Create as a draft (not published)" },
+    prerelease: { type: "boolean", description: "Mark as a prerelease" },
+  },
+  run: ({ args }) =>
+    withService(args, async (s) => {
+      const app = appArg(s, args.app);
+      const paths = args._.slice(2).map(String);
+      const files: PublishFile[] = [];
+      for (const path of paths) {
+        if (!statSync(path, { throwIfNoEntry: false })?.isFile()) throw usageError(`cannot read ${path}: not a file`);
+        const blob = await s.putBlob(Bun.file(path).stream());
+        files.push({ filename: basename(path), platform: (args.platform as Platform | undefined) ?? null, blob });
+      }
+      const { release, artifacts } = s.publishRelease(
+        app,
+        {
+          version: args.version,
+          tag: args.tag,
+          name: args.name,
+          notes: args.notes,
+          channel: args.channel,
+          build: args.build === undefined ? undefined : numberArg("build", args.build),
+          draft: Boolean(args.draft),
+          prerelease: Boolean(args.prerelease),
+        },
+        files,
+        ReleaseService.operator(),
+      );
+      output(args.json, { release, artifacts }, () => [
+        `published ${args.app} ${release.tag} (release ${release.id}) with ${artifacts.length} artifacts`,
+        ...artifacts.map((a) => `  ${a.filename}\t${a.size_bytes} bytes\tsha256:${a.sha256}\t${a.platform ?? "-"}\t${a.validation_status}${a.validation_reason ? ` (${a.validation_reason})` : ""}`),
+      ]);
+    }),
+});
+
+const list = defineCommand({
+  meta: { name: "list", description: "List an app's releases, newest first" },
+  args: {
+    ...commonArgs,
+    app: { type: "positional", required: true, description: "OWNER/SLUG" },
+    page: { type: "string", description: "Page, from 1", valueHint: "N" },
+    "per-page": { type: "string", description: "Releases per page (max 100, default 30)", valueHint: "N" },
+  },
+  run: ({ args }) =>
+    withService(args, (s) => {
+      const page = s.listReleases(appArg(s, args.app), {
+        page: args.page === undefined ? 1 : numberArg("page", args.page),
+        perPage: args["per-page"] === undefined ? 30 : numberArg("per-page", args["per-page"]),
+      });
+      output(args.json, page, () => page.items.map(line));
+    }),
+});
+
+export default defineCommand({ meta: { name: "release", description: "Publish and list releases" }, subCommands: { publish, list } });
