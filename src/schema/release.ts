@@ -6,6 +6,10 @@ import * as v from "valibot";
 
 const hex64 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, "must be a lowercase sha256 hex digest"));
 
+/** The executables a release can ship; each target file says which of them it builds. */
+export const PROGRAMS = ["auditgraph", "release-server"] as const;
+export type Program = (typeof PROGRAMS)[number];
+
 export const TargetSchema = v.strictObject({
   /** Our name for the target, also the file name in dist-targets/ and the archive suffix. */
   name: v.pipe(v.string(), v.regex(/^[a-z0-9]+(-[a-z0-9]+)*$/)),
@@ -17,11 +21,15 @@ export const TargetSchema = v.strictObject({
   /** CPU level for x64: "baseline" runs without AVX2. */
   cpu: v.optional(v.picklist(["default", "baseline"]), "default"),
   archive: v.picklist(["tar.gz"]),
+  /** The programs built for this target, each into `<program>-<name>.<archive>`. */
+  programs: v.pipe(v.array(v.picklist(PROGRAMS)), v.minLength(1, "must name at least one program")),
 });
 export type Target = v.InferOutput<typeof TargetSchema>;
 
 export const ReleaseAssetSchema = v.strictObject({
   name: v.string(),
+  /** The program an archive holds; absent for target-independent assets. */
+  program: v.optional(v.picklist(PROGRAMS)),
   /** The target name, or null for target-independent assets (install.sh, SHA256SUMS...). */
   target: v.nullable(v.string()),
   os: v.nullable(v.string()),

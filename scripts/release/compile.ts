@@ -1,0 +1,47 @@
+/**
+ * One `bun build --compile` per program and target. The executable never reads a `.env` or
+ * `bunfig.toml` from the directory it runs in, and carries version, commit and target as defines.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Program, Target } from "../../src/schema/release.ts";
+import { AgError } from "../../src/shared/errors.ts";
+import type { SourceInfo } from "./source.ts";
+
+/** Each program's entry point, relative to the repository root. */
+export const PROGRAM_ENTRIES: Record<Program, string> = {
+  auditgraph: "src/cli.ts",
+  "release-server": "src/release-server/main.ts",
+};
+
+export const programExists = (root: string, program: Program) => existsSync(join(root, PROGRAM_ENTRIES[program]));
+
+export function compileCommand(entry: string, target: Target, source: Pick<SourceInfo, "version" | "commit">, outfile: string): string[] {
+  const define = (name: string, value: string) => ["--define", `${name}=${JSON.stringify(value)}`];
+  return [
+    process.execPath, "build", entry,
+    "--compile", "--minify",
+    "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
+    `--target=${target.bun_target}`,
+    ...define("AUDITGRAPH_BUILD_VERSION", source.version),
+    ...define("AUDITGRAPH_BUILD_COMMIT", source.commit),
+    ...define("AUDITGRAPH_BUILD_TARGET", target.name),
+    "--outfile", outfile,
+  ];
+}
+
+/** Compiles `entry` (relative to `cwd`) to `outfile`; a failure is one line naming the target. */
+export async function compile(cwd: string, entry: string, target: Target, source: Pick<SourceInfo, "version" | "commit">, outfile: string): Promise<void> {
+  const proc = Bun.spawn(compileCommand(entry, target, source, outfile), { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (code === 0 && existsSync(outfile)) return;
+  const lines = (err + "\n" + out).replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((l) => l.trim()).filter(Boolean);
+  const why = lines.find((l) => /failed to download|not found|error/i.test(l)) ?? lines.at(-1) ?? `exit ${code}`;
+  const runtime = /download|target/i.test(why);
+  throw new AgError(
+    runtime
+      ? `${target.name}: cross-compile runtime for ${target.bun_target} is not available: ${why}`
+      : `${target.name}: compiling ${entry} failed: ${why}`,
+    { code: runtime ? "runtime_missing" : "compile_failed", hint: runtime ? "Bun downloads it from the npm registry into ~/.bun/install/cache on first use" : undefined },
+  );
+}
