@@ -1,0 +1,174 @@
+/**
+ * The repository contract: every implementation of `Repositories` must pass this suite.
+ * repository.test.ts runs it against the in-memory and the SQLite implementations.
+ */
+import { describe, expect, test } from "bun:test";
+import type { Repositories } from "../../../src/release-server/domain/repository.ts";
+import type { NewRelease } from "../../../src/release-server/domain/repository.ts";
+import { ServiceError } from "../../../src/release-server/domain/errors.ts";
+import { storageKeyFor } from "../../../src/release-server/domain/model.ts";
+
+const T0 = "2026-01-01T00:00:00Z";
+const at = (minute: number) => `2026-01-01T00:${String(minute).padStart(2, "0")}:00Z`;
+const SHA_A = "a".repeat(64);
+const SHA_B = "b".repeat(64);
+
+export function repositoryContract(name: string, open: () => { repos: Repositories; done(): void }) {
+  describe(`repository contract: ${name}`, () => {
+    const setup = () => {
+      const h = open();
+      const app = h.repos.apps.create({ owner: "acme", slug: "tool", display_name: "Tool", bundle_ids: { ios: "com.acme.tool" }, visibility: "public", created_at: T0, updated_at: T0 });
+      const release = (version: string, extra: Partial<NewRelease> = {}) =>
+        h.repos.releases.create({
+          app_id: app.id, version, build: null, tag: `v${version}`, name: null, notes: null, channel: "stable", draft: false, prerelease: false,
+          created_by: "t", created_at: T0, published_at: T0, ...extra,
+        });
+      const artifact = (releaseId: number, filename: string, sha256 = SHA_A) =>
+        h.repos.artifacts.create({
+          app_id: app.id, release_id: releaseId, platform: "linux", filename, label: null, content_type: "application/octet-stream",
+          size_bytes: 3, sha256, storage_key: storageKeyFor(sha256), metadata: { kind: "elf", arch: "x86_64" },
+          validation_status: "valid", validation_reason: null, state: "uploaded", download_count: 0, created_at: T0, updated_at: T0,
+        });
+      return { ...h, app, release, artifact };
+    };
+    const expectConflict = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (err) {
+        expect(err).toBeInstanceOf(ServiceError);
+        expect((err as ServiceError).kind).toBe("conflict");
+        return;
+      }
+      throw new Error("expected a conflict");
+    };
+
+    test("apps: create, lookup by slug, list, unique owner/slug", () => {
+      const { repos, app, done } = setup();
+      expect(repos.apps.bySlug("acme", "tool")).toEqual(app);
+      expect(repos.apps.get(app.id)?.bundle_ids).toEqual({ ios: "com.acme.tool" });
+      expect(repos.apps.bySlug("acme", "nope")).toBeUndefined();
+      expectConflict(() => repos.apps.create({ ...app, id: undefined } as never));
+      repos.apps.create({ ...app, slug: "another", id: undefined } as never);
+      expect(repos.apps.list().map((a) => a.slug)).toEqual(["another", "tool"]);
+      done();
+    });
+
+    test("releases: unique version and tag, newest-first listing with total, latest published", () => {
+      const { repos, app, release, done } = setup();
+      const r1 = release("1.0.0", { created_at: at(1) });
+      release("1.1.0", { created_at: at(2) });
+      release("1.2.0-beta.1", { created_at: at(3), prerelease: true });
+      release("1.3.0", { created_at: at(4), draft: true, published_at: null });
+      expectConflict(() => release("1.0.0", { tag: "other" }));
+      expectConflict(() => release("9.9.9", { tag: "v1.0.0" }));
+      expect(repos.releases.byTag(app.id, "v1.0.0")).toEqual(r1);
+      expect(repos.releases.byVersion(app.id, "1.1.0")?.tag).toBe("v1.1.0");
+      const page = repos.releases.list(app.id, { offset: 1, limit: 2 });
+      expect(page.total).toBe(4);
+      expect(page.items.map((r) => r.version)).toEqual(["1.2.0-beta.1", "1.1.0"]);
+      expect(repos.releases.latestPublished(app.id)?.version).toBe("1.1.0");
+      expect(repos.releases.get(r1.id)?.draft).toBe(false);
+      done();
+    });
+
+    test("releases: same creation second orders by id; update; delete removes artifacts", () => {
+      const { repos, app, release, artifact, done } = setup();
+      const a = release("1.0.0");
+      const b = release("1.0.1");
+      expect(repos.releases.all(app.id).map((r) => r.id)).toEqual([b.id, a.id]);
+      expect(repos.releases.update(a.id, { notes: "n", draft: true }).notes).toBe("n");
+      expect(repos.releases.get(a.id)?.draft).toBe(true);
+      expectConflict(() => repos.releases.update(a.id, { tag: "v1.0.1" }));
+      const art = artifact(a.id, "x.bin");
+      repos.releases.delete(a.id);
+      expect(repos.releases.get(a.id)).toBeUndefined();
+      expect(repos.artifacts.get(art.id)).toBeUndefined();
+      done();
+    });
+
+    test("artifacts: unique name per release, digest lookups, batched download counts", () => {
+      const { repos, release, artifact, done } = setup();
+      const r = release("1.0.0");
+      const r2 = release("1.0.1");
+      const a = artifact(r.id, "tool.tar.gz");
+      artifact(r2.id, "tool.tar.gz");
+      artifact(r2.id, "other.zip", SHA_B);
+      expectConflict(() => artifact(r.id, "tool.tar.gz", SHA_B));
+      expect(repos.artifacts.byName(r.id, "tool.tar.gz")).toEqual(a);
+      expect(repos.artifacts.get(a.id)?.metadata).toEqual({ kind: "elf", arch: "x86_64" });
+      expect(repos.artifacts.countBySha(SHA_A)).toBe(2);
+      expect([...repos.artifacts.referencedShas()].sort()).toEqual([SHA_A, SHA_B]);
+      expect(repos.artifacts.listByRelease(r2.id).map((x) => x.filename)).toEqual(["tool.tar.gz", "other.zip"]);
+      repos.artifacts.addDownloads(new Map([[a.id, 3]]));
+      repos.artifacts.addDownloads(new Map([[a.id, 2]]));
+      expect(repos.artifacts.get(a.id)?.download_count).toBe(5);
+      repos.artifacts.delete(a.id);
+      expect(repos.artifacts.countBySha(SHA_A)).toBe(1);
+      done();
+    });
+
+    test("channels: put replaces, pinned releases cover current and previous", () => {
+      const { repos, app, release, done } = setup();
+      const r1 = release("1.0.0");
+      const r2 = release("1.1.0");
+      repos.channels.put({ app_id: app.id, name: "stable", current_release_id: r1.id, previous_release_id: null, rollout_percent: 100, policy: {}, updated_at: T0 });
+      const ch = repos.channels.put({ app_id: app.id, name: "stable", current_release_id: r2.id, previous_release_id: r1.id, rollout_percent: 12.5, policy: { keep_last: 3 }, updated_at: T0 });
+      expect(ch).toEqual({ app_id: app.id, name: "stable", current_release_id: r2.id, previous_release_id: r1.id, rollout_percent: 12.5, policy: { keep_last: 3 }, updated_at: T0 });
+      repos.channels.put({ ...ch, name: "beta", current_release_id: null, previous_release_id: null });
+      expect(repos.channels.list(app.id).map((c) => c.name)).toEqual(["beta", "stable"]);
+      expect([...repos.channels.pinnedReleaseIds()].sort()).toEqual([r1.id, r2.id].sort());
+      expect(repos.channels.get(app.id, "nightly")).toBeUndefined();
+      done();
+    });
+
+    test("tokens: lookup by hash, update, last-used only moves forward", () => {
+      const { repos, done } = setup();
+      const t = repos.tokens.create({
+        name: "ci", token_hash: "f".repeat(64), display_prefix: "rls_abcdef", scopes: { apps: [1], channels: ["beta"], actions: ["publish"] },
+        created_by: "t", created_at: T0, expires_at: null, last_used_at: null, revoked_at: null,
+      });
+      expect(repos.tokens.byHash("f".repeat(64))).toEqual(t);
+      expectConflict(() => repos.tokens.create({ ...t, id: undefined } as never));
+      repos.tokens.touch(new Map([[t.id, at(5)]]));
+      repos.tokens.touch(new Map([[t.id, at(3)]]));
+      expect(repos.tokens.get(t.id)?.last_used_at).toBe(at(5));
+      expect(repos.tokens.update(t.id, { revoked_at: at(6) }).revoked_at).toBe(at(6));
+      expect(repos.tokens.list()).toHaveLength(1);
+      done();
+    });
+
+    test("audit: newest first, filters, paging", () => {
+      const { repos, done } = setup();
+      const ids = ["a.x", "b.y", "a.x", "c.z"].map((action, i) => repos.audit.append({ actor: "t", action, target_type: "release", target_id: String(i), metadata: { i }, created_at: T0 }).id);
+      expect(repos.audit.list({ limit: 10 }).map((e) => e.id)).toEqual([...ids].reverse());
+      expect(repos.audit.list({ limit: 10, action: "a.x" }).map((e) => e.metadata)).toEqual([{ i: 2 }, { i: 0 }]);
+      expect(repos.audit.list({ limit: 2, before: ids[3] }).map((e) => e.id)).toEqual([ids[2], ids[1]]);
+      expect(repos.audit.list({ limit: 10, target_type: "release", target_id: "1" })).toHaveLength(1);
+      done();
+    });
+
+    test("transactions: an exception rolls every write back; nested calls join the outer one", () => {
+      const { repos, app, release, done } = setup();
+      expect(() =>
+        repos.transaction(() => {
+          release("2.0.0");
+          repos.transaction(() => release("2.0.1"));
+          throw new Error("boom");
+        }),
+      ).toThrow("boom");
+      expect(repos.releases.byVersion(app.id, "2.0.0")).toBeUndefined();
+      expect(repos.releases.byVersion(app.id, "2.0.1")).toBeUndefined();
+      const r = repos.transaction(() => release("2.0.2"));
+      expect(repos.releases.get(r.id)?.version).toBe("2.0.2");
+      done();
+    });
+
+    test("returned records are copies: mutating one does not change the store", () => {
+      const { repos, app, done } = setup();
+      const got = repos.apps.get(app.id)!;
+      got.bundle_ids.ios = "changed";
+      expect(repos.apps.get(app.id)?.bundle_ids.ios).toBe("com.acme.tool");
+      done();
+    });
+  });
+}
