@@ -12,12 +12,14 @@ const usageText = async (cmd: CommandDef<any>, parent?: CommandDef<any>) => {
   return useColor(process.stdout) ? text : text.replace(/\x1b\[[0-9;]*m/g, "");
 };
 
-const load = (p: Promise<{ default: CommandDef<any> }>) => () => p.then((m) => m.default);
+const load = (f: () => Promise<{ default: CommandDef<any> }>) => () => f().then((m) => m.default);
 
 export const root = defineCommand({
   meta: { name: "auditgraph", version: VERSION, description: "Local-first, deterministic knowledge graph of notes and code" },
   subCommands: {
-    version: load(import("./commands/version.ts")),
+    version: load(() => import("./commands/version.ts")),
+    init: load(() => import("./commands/init.ts")),
+    ingest: load(() => import("./commands/ingest.ts")),
   },
 });
 

@@ -10,3 +10,8 @@ export const workspaceArgs = {
   config: { type: "string", description: "Config file (default: $AUDITGRAPH_CONFIG, else <root>/config/pkg.yaml, else built-in)", valueHint: "FILE" },
   profile: { type: "string", description: "Profile name (default: the config's active_profile)", valueHint: "NAME" },
 } as const satisfies ArgsDef;
+
+export const withWorkspace = async (args: { root?: string; config?: string; profile?: string }) => {
+  const { loadWorkspace } = await import("../../config/load.ts");
+  return loadWorkspace({ root: args.root, config: args.config, profile: args.profile });
+};

@@ -1,0 +1,39 @@
+import { defineCommand } from "citty";
+import { jsonArgs, withWorkspace, workspaceArgs } from "./_args.ts";
+import { printJson, printLine, warn } from "../output.ts";
+
+export default defineCommand({
+  meta: { name: "ingest", description: "Scan, normalize, redact, parse, chunk, extract, link and index the workspace into a new run" },
+  args: { ...workspaceArgs, ...jsonArgs },
+  async run({ args }) {
+    const ws = await withWorkspace(args);
+    const { ingest } = await import("../../pipeline/ingest.ts");
+    const tty = Boolean(process.stderr.isTTY);
+    let last = 0;
+    const onProgress = tty ? (done: number, total: number) => {
+      const now = performance.now();
+      if (now - last < 100 && done < total) return;
+      last = now;
+      process.stderr.write(`\ringest: ${done}/${total} files`);
+      if (done === total) process.stderr.write("\n");
+    } : undefined;
+    const { plan, budget, budgetWarning } = await ingest(ws, { onProgress });
+    if (budgetWarning) warn(budgetWarning);
+    const m = plan.manifest;
+    const skipped = m.files.filter((f) => f.status === "skipped").map((f) => ({ path: f.path, reason: f.reason }));
+    const written = plan.unchanged ? 0 : plan.newObjects.reduce((s, o) => s + o.bytes, 0) + plan.manifestText.length;
+    if (args.json) {
+      return printJson({
+        status: "ok", run_id: plan.runId, profile: ws.profileName, unchanged: plan.unchanged, counts: m.counts,
+        processed: plan.processed, reused: plan.reused, new_objects: plan.newObjects.length, written_bytes: written, skipped, budget,
+      });
+    }
+    const c = m.counts;
+    printLine(`${plan.unchanged ? "unchanged" : "ingested"} run ${plan.runId} (profile ${ws.profileName})`);
+    printLine(`  files ${c.files}: ${c.ok} ok, ${c.skipped} skipped; ${plan.processed} parsed, ${plan.reused} reused`);
+    printLine(`  ${c.chunks} chunks, ${c.nodes} nodes, ${c.edges} edges; ${plan.newObjects.length} new objects, ${written} bytes written`);
+    const reasons = new Map<string, number>();
+    for (const s of skipped) reasons.set(s.reason ?? "?", (reasons.get(s.reason ?? "?") ?? 0) + 1);
+    if (reasons.size) printLine(`  skipped: ${[...reasons].map(([r, n]) => `${n} ${r}`).join(", ")} (see 'auditgraph runs show ${plan.runId}')`);
+  },
+});

@@ -1,0 +1,158 @@
+/**
+ * Resolve the workspace root and config file, parse YAML, merge over the built-in default and
+ * validate. Every failure is one line naming the file, the key path and (when known) the line.
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import * as v from "valibot";
+import { LineCounter, parseDocument, type Document } from "yaml";
+import { configError, usageError } from "../shared/errors.ts";
+import { canonicalJson } from "../shared/json.ts";
+import { sha256Hex } from "../shared/hash.ts";
+import type { BudgetSettings } from "../policy/budget.ts";
+import defaultYaml from "../../config/pkg.yaml" with { type: "text" };
+import { BudgetSchema, ConfigSchema, PROFILE_NAME, type Config, type Detector, type Profile } from "./schema.ts";
+
+export const DEFAULT_CONFIG_TEXT: string = defaultYaml;
+
+/** Everything a command needs to know about the workspace, validated. */
+export type Workspace = {
+  root: string;
+  /** The config file used, or "<built-in>". */
+  configPath: string;
+  profileName: string;
+  profile: Profile;
+  redaction: { enabled: boolean; detectors: Detector[] };
+  budget: BudgetSettings;
+  /** sha256 of the settings that shape artifacts (profile + redaction); part of the run id. */
+  configHash: string;
+  /** `.pkg/profiles/<profile>` under the root. */
+  profileDir: string;
+};
+
+export type WorkspaceOptions = { root?: string; config?: string; profile?: string };
+
+export function resolveRoot(opt?: string): string {
+  const given = opt ?? process.env.AUDITGRAPH_ROOT ?? process.cwd();
+  const root = resolve(given);
+  let st;
+  try { st = statSync(root); } catch { throw usageError(`workspace root ${root} does not exist`); }
+  if (!st.isDirectory()) throw usageError(`workspace root ${root} is not a directory`);
+  return root;
+}
+
+export function resolveConfigPath(root: string, opt?: string): string | undefined {
+  const given = opt ?? process.env.AUDITGRAPH_CONFIG;
+  if (given) {
+    const p = isAbsolute(given) ? given : resolve(given);
+    if (!existsSync(p)) throw configError(`config file ${p} does not exist`);
+    return p;
+  }
+  const def = resolve(root, "config/pkg.yaml");
+  return existsSync(def) ? def : undefined;
+}
+
+type Parsed = { data: unknown; doc: Document; lines: LineCounter; file: string };
+
+function parseYaml(text: string, file: string): Parsed {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const at = lines.linePos(e.pos[0]);
+    throw configError(`${file}:${at.line}:${at.col}: invalid YAML: ${e.message.split("\n")[0]}`);
+  }
+  return { data: doc.toJS() ?? {}, doc, lines, file };
+}
+
+function lineOf(p: Parsed, path: (string | number)[]): number | undefined {
+  for (let n = path.length; n > 0; n--) {
+    const node = p.doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    const pair = n === path.length ? keyNode(p.doc, path) : undefined;
+    const off = pair ?? node?.range?.[0];
+    if (off !== undefined) return p.lines.linePos(off).line;
+  }
+  return undefined;
+}
+
+/** The offset of a mapping key (so an unknown key points at itself, not at its value). */
+function keyNode(doc: Document, path: (string | number)[]): number | undefined {
+  const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+  const items = (parent as { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] } | null)?.items;
+  const hit = items?.find((it) => it.key?.value === path[path.length - 1]);
+  return hit?.key?.range?.[0];
+}
+
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+
+/** Objects merge key by key; anything else (arrays, scalars) replaces. */
+function merge(base: unknown, over: unknown): unknown {
+  if (!isObj(base) || !isObj(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, val] of Object.entries(over)) out[k] = merge(base[k], val);
+  return out;
+}
+
+function validate(user: Parsed | undefined, builtin: Parsed): Config {
+  const defaults = builtin.data as Record<string, unknown>;
+  let merged: unknown = defaults;
+  if (user) {
+    if (!isObj(user.data)) throw configError(`${user.file}: the config must be a YAML mapping`);
+    const u = user.data;
+    const profiles: Record<string, unknown> = { ...(defaults.profiles as object) };
+    if (u.profiles !== undefined) {
+      if (!isObj(u.profiles)) throw configError(`${user.file}:${lineOf(user, ["profiles"]) ?? "?"}: profiles: must be a mapping of profile names`);
+      const base = (defaults.profiles as Record<string, unknown>).default;
+      for (const [name, p] of Object.entries(u.profiles)) profiles[name] = merge(base, p);
+    }
+    merged = { ...(merge(defaults, { ...u, profiles: undefined }) as object), profiles };
+  }
+  const r = v.safeParse(ConfigSchema, merged);
+  if (r.success) return r.output;
+  const issue = r.issues[0];
+  const path = (issue.path ?? []).map((p) => p.key as string | number);
+  const src = user ?? builtin;
+  const line = lineOf(src, path);
+  const keyPath = path.length ? path.join(".") : "(top level)";
+  const what = issue.kind === "schema" && issue.type === "strict_object" && issue.expected === "never"
+    ? "unknown key"
+    : issue.message.replace(/^Invalid (\w+): /, "invalid $1: ");
+  throw configError(`${src.file}${line ? `:${line}` : ""}: ${keyPath}: ${what}`);
+}
+
+export function loadWorkspace(opts: WorkspaceOptions = {}): Workspace {
+  const root = resolveRoot(opts.root);
+  const path = resolveConfigPath(root, opts.config);
+  const builtin = parseYaml(DEFAULT_CONFIG_TEXT, "<built-in>");
+  let user: Parsed | undefined;
+  if (path) {
+    let text: string;
+    try { text = readFileSync(path, "utf8"); } catch (e) { throw configError(`config file ${path} cannot be read: ${(e as Error).message}`); }
+    user = parseYaml(text, path);
+  }
+  const cfg = validate(user, builtin);
+  const profileName = opts.profile ?? cfg.active_profile;
+  if (!PROFILE_NAME.test(profileName) || profileName.includes("..")) {
+    throw usageError(`profile name '${profileName}' is not allowed: use letters, digits, '.', '_' and '-' only (no '/' or '..')`);
+  }
+  const profile = cfg.profiles[profileName];
+  if (!profile) {
+    throw configError(`${path ?? "<built-in>"}: profiles.${profileName}: unknown profile (known: ${Object.keys(cfg.profiles).sort().join(", ")})`);
+  }
+  const budget = v.safeParse(BudgetSchema, { ...cfg.storage.footprint_budget, ...(profile.storage?.footprint_budget ?? {}) });
+  if (!budget.success) {
+    throw configError(`${path ?? "<built-in>"}: profiles.${profileName}.storage.footprint_budget: ${budget.issues[0].message}`);
+  }
+  const redaction = { enabled: cfg.security.redaction.enabled, detectors: [...new Set(cfg.security.redaction.detectors)].sort() };
+  const shaping = { ingestion: profile.ingestion, include_paths: profile.include_paths, exclude_globs: profile.exclude_globs, normalization: profile.normalization, redaction };
+  return {
+    root,
+    configPath: path ?? "<built-in>",
+    profileName,
+    profile,
+    redaction,
+    budget: budget.output,
+    configHash: sha256Hex(canonicalJson(shaping)),
+    profileDir: resolve(root, ".pkg", "profiles", profileName),
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * Chunks are windows of whitespace-separated tokens with overlap, stored as character offsets into
+ * the document text (the text is stored once). Search terms are lower-cased runs of letters, digits
+ * and '_'.
+ */
+
+export function lineStarts(text: string): Uint32Array {
+  let n = 1;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+  const out = new Uint32Array(n);
+  let k = 1;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) out[k++] = i + 1;
+  return out;
+}
+
+/** 1-based line of a character offset. */
+export function lineAt(starts: Uint32Array, offset: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= offset) lo = mid; else hi = mid - 1;
+  }
+  return lo + 1;
+}
+
+export type Span = { s: number; e: number };
+
+export function chunkSpans(text: string, size: number, overlap: number): Span[] {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let inTok = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const ws = c === 32 || c === 10 || c === 9 || c === 13 || c === 12 || c === 11 || c === 0xa0;
+    if (!ws && !inTok) { starts.push(i); inTok = true; }
+    else if (ws && inTok) { ends.push(i); inTok = false; }
+  }
+  if (inTok) ends.push(text.length);
+  const out: Span[] = [];
+  const step = size - overlap;
+  for (let i = 0; i < starts.length; i += step) {
+    const last = Math.min(i + size, starts.length) - 1;
+    out.push({ s: starts[i]!, e: ends[last]! });
+    if (last === starts.length - 1) break;
+  }
+  return out;
+}
+
+const TERM = /[\p{L}\p{N}_]+/gu;
+
+export function terms(text: string): string[] {
+  return text.toLowerCase().match(TERM) ?? [];
+}
+
+/**
+ * Term frequencies of a (lower-cased) text as one compact string, in first-occurrence order so it
+ * is deterministic: "term term:3 other" (a count of 1 is left out). Returns its length in terms.
+ */
+export function termFreq(lower: string): { tf: string; len: number } {
+  const list = lower.match(TERM) ?? [];
+  const counts = new Map<string, number>();
+  for (const t of list) if (t.length <= 40) counts.set(t, (counts.get(t) ?? 0) + 1);
+  let tf = "";
+  for (const [k, n] of counts) tf += (tf ? " " : "") + (n === 1 ? k : `${k}:${n}`);
+  return { tf, len: list.length };
+}
+
+/** Parses a termFreq string back into [term, count] pairs. */
+export function* readTermFreq(tf: string): Generator<[string, number]> {
+  if (!tf) return;
+  for (const item of tf.split(" ")) {
+    const c = item.lastIndexOf(":");
+    yield c < 0 ? [item, 1] : [item.slice(0, c), Number(item.slice(c + 1))];
+  }
+}

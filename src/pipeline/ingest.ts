@@ -1,0 +1,286 @@
+/**
+ * One ingest run: plan in memory, gate, then write.
+ *
+ *   planRun   scan → records (stat cache first) → changed shards rebuilt (normalize → redact →
+ *             extract → encode; workers for full runs) → manifest. Returns the exact bytes it
+ *             would write; nothing is written.
+ *   writeRun  new objects → fsync → manifest → pointer (last) → stat cache → runs.log
+ *   ingest    lock → compat gate → planRun → budget gate → writeRun
+ *
+ * Files are grouped into SHARDS shards by document id; each shard is two objects (index, text),
+ * so one changed file rewrites two objects. Unchanged files are not read (stat cache) and their
+ * extracted entries are reused from the previous run's shard objects.
+ */
+import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, unlinkSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Workspace } from "../config/load.ts";
+import { budgetMessage, evaluateBudget, type Budget } from "../policy/budget.ts";
+import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
+import { VERSION } from "../shared/build-info.ts";
+import { AgError, ExitCode } from "../shared/errors.ts";
+import { atomicWriteFile, fsyncDir, TEMP_PREFIX } from "../shared/fs.ts";
+import { sha256Hex } from "../shared/hash.ts";
+import { canonicalJson } from "../shared/json.ts";
+import { manifestPath, objectPath, pointerPath, runLogPath, statCachePath } from "../store/layout.ts";
+import { acquireLock } from "../store/lock.ts";
+import { readCurrentManifest, type Artifact, type FileRecord, type Manifest } from "../store/manifest.ts";
+import { hasObject, type EncodedObject } from "../store/objects.ts";
+import { compatGate } from "../store/open.ts";
+import { loadStatCache, type StatCache } from "../store/statcache.ts";
+import { measureUsage } from "../store/usage.ts";
+import { docId } from "./extract.ts";
+import { checkIncludes, scan, type Found, type SkipReason } from "./scan.ts";
+import { buildShard, readSource, toRecord, type ShardResult, type ShardTask } from "./shard.ts";
+
+export const SHARDS = 64;
+export const shardOf = (path: string) => parseInt(docId(path).slice(4, 6), 16) % SHARDS;
+export const shardName = (kind: "index" | "text", n: number) => `${kind}/${String(n).padStart(2, "0")}`;
+/** Up to this many changed shards the work runs inline: starting workers would cost more. */
+const INLINE_SHARDS = 2;
+
+export type RunPlan = {
+  runId: string;
+  manifest: Manifest;
+  manifestText: string;
+  /** The current run already is this run: nothing to write. */
+  unchanged: boolean;
+  newObjects: EncodedObject[];
+  /** The new stat cache, when it differs from the one on disk. */
+  statCacheText?: string;
+  /** Bytes the write would add under the profile directory. */
+  planBytes: number;
+  sourceBytes: number;
+  processed: number;
+  reused: number;
+};
+
+export type PlanOptions = {
+  /** Ignore the stat cache and previous entries (a full run; `rebuild`). */
+  ignoreCaches?: boolean;
+  /** Mixed into the run id so that a forced run gets a new id. */
+  runSalt?: string;
+  onProgress?: (done: number, total: number) => void;
+};
+
+const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+const group = <K, V>(m: Map<K, V[]>, k: K, v: V) => { const l = m.get(k); if (l) l.push(v); else m.set(k, [v]); };
+
+export async function planRun(ws: Workspace, opts: PlanOptions = {}): Promise<RunPlan> {
+  checkIncludes(ws.root, ws.profile, ws.configPath);
+  const found = scan(ws.root, ws.profile);
+  const current = readCurrentManifest(ws.profileDir);
+  const prev = current.state === "ok" ? current.manifest : undefined;
+  const reuse = !opts.ignoreCaches && prev !== undefined && prev.config_hash === ws.configHash &&
+    prev.auditgraph_version === VERSION && prev.schema_version === ARTIFACT_SCHEMA_VERSION;
+  const oldCacheText = opts.ignoreCaches ? "{}" : JSON.stringify(loadStatCache(ws.profileDir));
+  const oldCache = JSON.parse(oldCacheText) as StatCache;
+  const max = ws.profile.ingestion.max_file_size_bytes;
+
+  // Pass A: records for files skipped by the scan, files the stat cache vouches for and (when the
+  // previous run's entries are reusable) changed-looking files, hashed now to see if they changed.
+  const records: FileRecord[] = [];
+  const known = new Map<string, FileRecord>();
+  const shards = new Map<number, Found[]>();
+  for (const f of found) {
+    if (f.skip) { records.push(toRecord(f.path, { bytes: f.bytes, skip: f.skip })); continue; }
+    group(shards, shardOf(f.path), f);
+    const c = oldCache[f.path];
+    if (c && c[0] === f.bytes && c[1] === f.mtimeMs && c[2] === f.ino) {
+      known.set(f.path, toRecord(f.path, { bytes: c[0], ...(c[3] ? { sha256: c[3] } : {}), ...(c[4] ? { skip: c[4] as SkipReason } : {}) }));
+    } else if (reuse) {
+      const { text: _, ...r } = readSource(f.abs, f.bytes, max);
+      known.set(f.path, toRecord(f.path, r));
+    }
+  }
+
+  // A shard is clean when the previous run ingested the same (path, sha256) list in it.
+  const prevArtifacts = new Map((prev?.artifacts ?? []).map((a) => [a.name, a]));
+  const prevSha = new Map((reuse ? prev!.files : []).filter((r) => r.status === "ok").map((r) => [r.path, r.sha256!]));
+  const prevShards = new Map<number, string[]>();
+  for (const [path, sha] of prevSha) group(prevShards, shardOf(path), `${path}\0${sha}`);
+  const isClean = (n: number, files: Found[]) => {
+    if (!reuse) return false;
+    const sig: string[] = [];
+    for (const f of files) {
+      const r = known.get(f.path);
+      if (!r) return false;
+      if (r.status === "ok") sig.push(`${f.path}\0${r.sha256}`);
+    }
+    if (sig.length > 0 && !prevArtifacts.has(shardName("index", n))) return false;
+    return sig.join("\n") === (prevShards.get(n) ?? []).sort().join("\n");
+  };
+
+  const settings: ShardTask["settings"] = {
+    maxBytes: max, chunkTokens: ws.profile.ingestion.chunk_tokens, overlapTokens: ws.profile.ingestion.chunk_overlap_tokens, redaction: ws.redaction,
+  };
+  const artifacts: Artifact[] = [];
+  const tasks: ShardTask[] = [];
+  let reused = 0;
+  let inClean = 0;
+  for (const [n, files] of [...shards].sort((a, b) => a[0] - b[0])) {
+    const ia = prevArtifacts.get(shardName("index", n));
+    const ta = prevArtifacts.get(shardName("text", n));
+    if (isClean(n, files)) {
+      for (const f of files) records.push(known.get(f.path)!);
+      if (ia && ta && prevShards.has(n)) { artifacts.push(ia, ta); reused += prevShards.get(n)!.length; }
+      inClean += files.length;
+      continue;
+    }
+    tasks.push({
+      shard: n, profileDir: ws.profileDir, settings,
+      files: files.map((f) => ({ path: f.path, abs: f.abs, bytes: f.bytes, ...(prevSha.has(f.path) ? { prevSha: prevSha.get(f.path) } : {}) })),
+      ...(reuse && ia && ta ? { prev: { index: ia.sha256, text: ta.sha256 } } : {}),
+    });
+  }
+
+  const results = await runTasks(tasks, opts.onProgress, records.length, found.length);
+  const encoded: EncodedObject[] = [];
+  let processed = 0;
+  for (const res of results) {
+    records.push(...res.records);
+    processed += res.processed;
+    reused += res.reused;
+    if (!res.objects) continue;
+    encoded.push(res.objects.index, res.objects.text);
+    artifacts.push(
+      { name: shardName("index", res.shard), sha256: res.objects.index.sha256, bytes: res.objects.index.bytes, counts: res.objects.counts },
+      { name: shardName("text", res.shard), sha256: res.objects.text.sha256, bytes: res.objects.text.bytes },
+    );
+  }
+  records.sort(byPath);
+  artifacts.sort((a, b) => (a.name < b.name ? -1 : 1));
+
+  const foundBy = new Map(found.map((f) => [f.path, f]));
+  const statCache: StatCache = {};
+  for (const r of records) {
+    const f = foundBy.get(r.path)!;
+    if (!f.skip && r.reason !== "vanished" && r.reason !== "unreadable") statCache[r.path] = [f.bytes, f.mtimeMs, f.ino, r.sha256 ?? "", r.reason ?? ""];
+  }
+  const statCacheText = JSON.stringify(statCache);
+  const cacheUpdate = statCacheText === oldCacheText ? {} : { statCacheText };
+  const cacheBytes = Math.max(0, statCacheText.length - oldCacheText.length);
+
+  const inputsHash = sha256Hex(canonicalJson(records));
+  const runId = "run_" + sha256Hex(canonicalJson({
+    schema_version: ARTIFACT_SCHEMA_VERSION, auditgraph_version: VERSION, config_hash: ws.configHash, inputs_hash: inputsHash, salt: opts.runSalt,
+  })).slice(0, 32);
+  const okCount = records.filter((r) => r.status === "ok").length;
+  const sourceBytes = records.reduce((s, r) => s + (r.status === "ok" ? r.bytes : 0), 0);
+
+  if (!opts.ignoreCaches && prev && current.state === "ok" && current.runId === runId) {
+    return {
+      runId, manifest: prev, manifestText: canonicalJson(prev, 2) + "\n", unchanged: true, newObjects: [], sourceBytes,
+      processed: 0, reused: okCount, planBytes: cacheUpdate.statCacheText ? cacheBytes : 0, ...cacheUpdate,
+    };
+  }
+
+  const total = (k: string) => artifacts.reduce((s, a) => s + (a.counts?.[k] ?? 0), 0);
+  const manifest: Manifest = {
+    schema_version: ARTIFACT_SCHEMA_VERSION,
+    auditgraph_version: VERSION,
+    run_id: runId,
+    profile: ws.profileName,
+    config_hash: ws.configHash,
+    inputs_hash: inputsHash,
+    outputs_hash: sha256Hex(canonicalJson(artifacts)),
+    counts: {
+      files: records.length, ok: okCount, skipped: records.length - okCount,
+      chunks: total("chunks"), nodes: total("nodes"), edges: total("edges"),
+    },
+    files: records,
+    artifacts,
+  };
+  const manifestText = canonicalJson(manifest, 2) + "\n";
+  const seen = new Set<string>();
+  const newObjects = encoded.filter((o) => !seen.has(o.sha256) && (seen.add(o.sha256), !hasObject(ws.profileDir, o.sha256)));
+  const planBytes = newObjects.reduce((s, o) => s + o.bytes, 0) + Buffer.byteLength(manifestText) + runId.length + 1 + cacheBytes;
+  return { runId, manifest, manifestText, unchanged: false, newObjects, planBytes, sourceBytes, processed, reused, ...cacheUpdate };
+}
+
+/** Builds shards inline when there are few, else on a pool of workers (one per core, at most 4). */
+async function runTasks(tasks: ShardTask[], onProgress: PlanOptions["onProgress"], already: number, total: number): Promise<ShardResult[]> {
+  let done = already;
+  const report = (r: ShardResult) => { done += r.records.length; onProgress?.(done, total); return r; };
+  if (tasks.length <= INLINE_SHARDS) return tasks.map((t) => report(buildShard(t)));
+  const size = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2, Number(process.env.AUDITGRAPH_WORKERS) || Infinity, tasks.length));
+  const queue = [...tasks].sort((a, b) => b.files.length - a.files.length || a.shard - b.shard);
+  const results: ShardResult[] = [];
+  await Promise.all(Array.from({ length: size }, () => new Promise<void>((resolve, reject) => {
+    const w = new Worker(new URL("./shard-worker.ts", import.meta.url).href);
+    const next = () => {
+      const t = queue.shift();
+      if (!t) { w.terminate(); resolve(); return; }
+      w.postMessage(t);
+    };
+    w.onmessage = (ev: MessageEvent<ShardResult>) => { results.push(report(ev.data)); next(); };
+    w.onerror = (ev) => { w.terminate(); reject(new Error(`shard worker failed: ${ev.message}`)); };
+    next();
+  })));
+  return results.sort((a, b) => a.shard - b.shard);
+}
+
+/** Writes a planned run: objects first, then the manifest, then the pointer. Crash-safe at every step. */
+export function writeRun(profileDir: string, plan: RunPlan, wallMs: number): void {
+  if (!plan.unchanged) {
+    for (const o of plan.newObjects) atomicWriteFile(objectPath(profileDir, o.sha256), o.data, { fsync: false });
+    for (const o of plan.newObjects) fsyncFile(objectPath(profileDir, o.sha256));
+    for (const d of new Set(plan.newObjects.map((o) => dirname(objectPath(profileDir, o.sha256))))) fsyncDir(d);
+    const mp = manifestPath(profileDir, plan.runId);
+    atomicWriteFile(mp, plan.manifestText);
+    fsyncDir(dirname(mp));
+    atomicWriteFile(pointerPath(profileDir), plan.runId + "\n");
+    fsyncDir(profileDir);
+  }
+  if (plan.statCacheText !== undefined) atomicWriteFile(statCachePath(profileDir), plan.statCacheText, { fsync: false });
+  if (!plan.unchanged) {
+    appendFileSync(runLogPath(profileDir), JSON.stringify({
+      run_id: plan.runId, finished_at: new Date().toISOString(), wall_ms: Math.round(wallMs),
+      processed: plan.processed, reused: plan.reused, new_objects: plan.newObjects.length,
+    }) + "\n");
+  }
+}
+
+function fsyncFile(p: string): void {
+  const fd = openSync(p, "r");
+  try { fsyncSync(fd); } finally { closeSync(fd); }
+}
+
+/** Removes temp files a killed writer left behind (call with the lock held). */
+export function sweepTemp(profileDir: string): number {
+  let n = 0;
+  const walk = (dir: string, depth: number) => {
+    let ents;
+    try { ents = readdirSync(dir, { withFileTypes: true }); } catch { return; }
+    for (const e of ents) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) { if (depth < 2) walk(p, depth + 1); }
+      else if (e.name.startsWith(TEMP_PREFIX)) { try { unlinkSync(p); n++; } catch {} }
+    }
+  };
+  walk(profileDir, 0);
+  return n;
+}
+
+export type IngestResult = { plan: RunPlan; budget: Budget; budgetWarning?: string };
+
+export async function ingest(ws: Workspace, opts: PlanOptions = {}): Promise<IngestResult> {
+  const t0 = performance.now();
+  const lock = await acquireLock(ws.root);
+  try {
+    if (!opts.ignoreCaches) compatGate(ws.profileDir);
+    sweepTemp(ws.profileDir);
+    const plan = await planRun(ws, opts);
+    const budget = evaluateBudget(
+      { sourceBytes: plan.sourceBytes, usageBytes: measureUsage(ws.profileDir), additionalBytes: plan.planBytes },
+      ws.budget,
+    );
+    if (budget.status === "block") {
+      throw new AgError(budgetMessage(budget, ws.profileDir), { exitCode: ExitCode.budget, code: "budget_block", details: { budget } });
+    }
+    mkdirSync(ws.profileDir, { recursive: true });
+    writeRun(ws.profileDir, plan, performance.now() - t0);
+    return { plan, budget, ...(budget.status === "warn" ? { budgetWarning: budgetMessage(budget, ws.profileDir) } : {}) };
+  } finally {
+    lock.release();
+  }
+}

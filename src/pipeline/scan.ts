@@ -1,0 +1,96 @@
+/**
+ * Scan: walk the include paths and list candidate files, never leaving the root.
+ *
+ * Excludes use Bun.Glob on workspace-relative POSIX paths (`**` spans directories; a directory
+ * whose path matches with a trailing '/' is pruned). Symlinks are resolved; one whose target lies
+ * outside the root is recorded as skipped and its target is never opened. Directories are visited
+ * once per real path, so symlink loops terminate. Nothing here reads file contents.
+ */
+import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
+import { extname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { configError } from "../shared/errors.ts";
+import type { Profile } from "../config/schema.ts";
+
+export type SkipReason =
+  | "unsupported_extension" | "too_large" | "binary" | "invalid_utf8" | "empty"
+  | "unreadable" | "vanished" | "symlink_outside_root" | "symlink_loop" | "broken_symlink" | "not_regular_file";
+
+/** A file found by the scan: either a candidate to read, or already skipped with a reason. */
+export type Found = {
+  path: string; // workspace-relative POSIX path
+  abs: string;
+  bytes: number;
+  mtimeMs: number;
+  ino: number;
+  skip?: SkipReason;
+};
+
+export function toPosix(rel: string): string {
+  return sep === "/" ? rel : rel.split(sep).join("/");
+}
+
+export function inside(root: string, abs: string): boolean {
+  const rel = relative(root, abs);
+  return rel === "" || (rel !== ".." && !rel.startsWith(".." + sep) && !isAbsolute(rel));
+}
+
+/** Validates include paths (must stay inside the root) before anything is touched. */
+export function checkIncludes(root: string, profile: Profile, where: string): void {
+  for (const p of profile.include_paths) {
+    const abs = resolve(root, p);
+    if (!inside(root, abs)) throw configError(`${where}: include path '${p}' is outside the workspace root ${root}`);
+  }
+}
+
+export function scan(root: string, profile: Profile): Found[] {
+  const realRoot = realpathSync(root);
+  const excludes = profile.exclude_globs.map((g) => new Bun.Glob(g));
+  const allowed = new Set(profile.ingestion.allowed_extensions.map((e) => e.toLowerCase()));
+  const excluded = (rel: string) => excludes.some((g) => g.match(rel));
+  const seenDirs = new Set<string>();
+  const out = new Map<string, Found>();
+
+  const add = (rel: string, abs: string, st: Stats | undefined, skip?: SkipReason) => {
+    if (out.has(rel)) return;
+    let reason = skip;
+    if (!reason && !allowed.has(extname(rel).toLowerCase())) reason = "unsupported_extension";
+    if (!reason && st && st.size > profile.ingestion.max_file_size_bytes) reason = "too_large";
+    out.set(rel, { path: rel, abs, bytes: st?.size ?? 0, mtimeMs: st?.mtimeMs ?? 0, ino: st?.ino ?? 0, ...(reason ? { skip: reason } : {}) });
+  };
+
+  const visit = (abs: string, rel: string): void => {
+    let st: Stats;
+    try { st = lstatSync(abs); } catch { return; } // vanished between readdir and lstat: nothing to record
+    if (st.isSymbolicLink()) {
+      let real: string;
+      try { real = realpathSync(abs); } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        return add(rel, abs, undefined, code === "ELOOP" ? "symlink_loop" : "broken_symlink");
+      }
+      if (!inside(realRoot, real)) return add(rel, abs, undefined, "symlink_outside_root");
+      try { st = statSync(real); } catch { return add(rel, abs, undefined, "broken_symlink"); }
+      abs = real;
+    }
+    if (st.isDirectory()) {
+      if (rel && excludes.some((g) => g.match(rel + "/"))) return;
+      const real = realpathSync(abs);
+      if (seenDirs.has(real)) return;
+      seenDirs.add(real);
+      let names: string[];
+      try { names = readdirSync(abs); } catch { return; }
+      for (const n of names.sort()) visit(join(abs, n), rel ? `${rel}/${n}` : n);
+      return;
+    }
+    if (excluded(rel)) return;
+    if (!st.isFile()) return add(rel, abs, undefined, "not_regular_file");
+    add(rel, abs, st);
+  };
+
+  for (const p of profile.include_paths) {
+    const abs = resolve(root, p);
+    const rel = toPosix(relative(root, abs));
+    if (rel !== "" && excluded(rel)) continue;
+    visit(abs, rel);
+  }
+  return [...out.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}

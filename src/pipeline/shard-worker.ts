@@ -1,0 +1,9 @@
+// Worker entry: builds the shards it is sent (see shard.ts) and posts each result back.
+import { buildShard, type ShardTask } from "./shard.ts";
+
+declare const self: Worker;
+self.onmessage = (ev: MessageEvent<ShardTask>) => {
+  const res = buildShard(ev.data);
+  const transfer = res.objects ? [res.objects.index.data.buffer as ArrayBuffer, res.objects.text.data.buffer as ArrayBuffer] : [];
+  self.postMessage(res, transfer);
+};

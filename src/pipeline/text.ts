@@ -1,0 +1,72 @@
+/**
+ * Normalize (NFC, LF) and redact. Redaction runs on the normalized text before anything derived
+ * from it exists, so no later stage can store a secret. Markers have the form
+ * `[REDACTED:<detector>]` and no detector matches a marker, so redacting twice changes nothing.
+ */
+import type { Detector } from "../config/schema.ts";
+
+export function normalizeText(text: string): string {
+  let t = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (t.includes("\r")) t = t.replace(/\r\n?/g, "\n");
+  // NFC only changes non-ASCII text; skip the (costly) call for pure ASCII.
+  return /[^\x00-\x7f]/.test(t) ? t.normalize("NFC") : t;
+}
+
+const mark = (d: Detector) => `[REDACTED:${d}]`;
+
+type Rule = { detector: Detector; probe: RegExp; apply: (t: string) => string };
+
+const KV_KEY = "(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|client[_-]?secret|credentials?|auth[_-]?key)";
+
+const rules: Rule[] = [
+  {
+    detector: "pem_private_key",
+    probe: /PRIVATE KEY-----/,
+    apply: (t) => t.replace(/-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(?:-----END \1PRIVATE KEY-----|$)/g, mark("pem_private_key")),
+  },
+  {
+    detector: "jwt",
+    probe: /eyJ/,
+    apply: (t) => t.replace(/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, mark("jwt")),
+  },
+  {
+    detector: "url_credentials",
+    probe: /:\/\/[^\s/@]+@/,
+    apply: (t) => t.replace(/\b([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^\s/@:]*:[^\s/@]+@/g, `$1${mark("url_credentials")}@`),
+  },
+  {
+    detector: "vendor_token",
+    probe: /AKIA|ASIA|gh[pousr]_|github_pat_|xox[abprs]-|sk_live_|rk_live_|AIza|sk-|npm_|glpat-/,
+    apply: (t) =>
+      t.replace(
+        /\b(?:(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|[sr]k_live_[A-Za-z0-9]{16,}|AIza[0-9A-Za-z_-]{35}|sk-(?:proj-)?[A-Za-z0-9_-]{32,}|npm_[A-Za-z0-9]{36}|glpat-[A-Za-z0-9_-]{20,})/g,
+        mark("vendor_token"),
+      ),
+  },
+  {
+    detector: "bearer_token",
+    probe: /bearer/i,
+    apply: (t) => t.replace(/\b(bearer)(\s+)(?!\[REDACTED)[A-Za-z0-9._~+/=-]{8,}/gi, `$1$2${mark("bearer_token")}`),
+  },
+  {
+    detector: "credential_kv",
+    probe: new RegExp(KV_KEY, "i"),
+    apply: (t) =>
+      t.replace(
+        new RegExp(`(${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*[:=]\\s*)(?!\\[REDACTED)(?:"[^"\\n]+"|'[^'\\n]+'|[^\\s"',;]+)`, "gi"),
+        `$1${mark("credential_kv")}`,
+      ),
+  },
+];
+
+export type Redactor = (text: string) => string;
+
+export function makeRedactor(opts: { enabled: boolean; detectors: readonly Detector[] }): Redactor {
+  if (!opts.enabled) return (t) => t;
+  const active = rules.filter((r) => opts.detectors.includes(r.detector));
+  return (text) => {
+    let t = text;
+    for (const r of active) if (r.probe.test(t)) t = r.apply(t);
+    return t;
+  };
+}

@@ -1,0 +1,24 @@
+/**
+ * Where things live under `<root>/.pkg/`. See docs/architecture.md ("The pipeline and the store").
+ *
+ *   .pkg/lock                                  workspace write lock (pid inside)
+ *   .pkg/profiles/<p>/current                  pointer: the current run id (written last)
+ *   .pkg/profiles/<p>/runs/<run_id>/manifest.json
+ *   .pkg/profiles/<p>/objects/<2hex>/<sha256>  immutable zstd-compressed JSON, named by the sha256 of its bytes
+ *   .pkg/profiles/<p>/runs.log                 append-only JSONL with wall-clock times (never hashed)
+ *   .pkg/profiles/<p>/cache/stat.json          stat cache (never hashed, safe to delete)
+ */
+import { join } from "node:path";
+
+export const RUN_ID = /^run_[0-9a-f]{32}$/;
+export const SHA256 = /^[0-9a-f]{64}$/;
+
+export const pkgDir = (root: string) => join(root, ".pkg");
+export const lockPath = (root: string) => join(root, ".pkg", "lock");
+export const pointerPath = (profileDir: string) => join(profileDir, "current");
+export const runsDir = (profileDir: string) => join(profileDir, "runs");
+export const manifestPath = (profileDir: string, runId: string) => join(profileDir, "runs", runId, "manifest.json");
+export const objectsDir = (profileDir: string) => join(profileDir, "objects");
+export const objectPath = (profileDir: string, sha: string) => join(profileDir, "objects", sha.slice(0, 2), sha);
+export const runLogPath = (profileDir: string) => join(profileDir, "runs.log");
+export const statCachePath = (profileDir: string) => join(profileDir, "cache", "stat.json");

@@ -1,0 +1,31 @@
+/**
+ * Opening a store for reading: the compatibility gate every read command goes through. An
+ * incompatible store (different major, newer, missing/unreadable manifest) is exit 3 with the one
+ * message from policy/compat; an empty store is a usage error telling how to fill it.
+ */
+import { decideCompat, incompatMessage, type CompatDecision } from "../policy/compat.ts";
+import { AgError, ExitCode } from "../shared/errors.ts";
+import type { Workspace } from "../config/load.ts";
+import { readCurrentManifest, type CurrentRun, type Manifest } from "./manifest.ts";
+
+export function compatGate(profileDir: string): { current: CurrentRun; decision: CompatDecision } {
+  const current = readCurrentManifest(profileDir);
+  const decision = decideCompat(current.state === "empty" ? { kind: "empty" } : current.fact);
+  if (!decision.compatible) {
+    throw new AgError(incompatMessage(decision, profileDir), { exitCode: ExitCode.rebuild, code: "rebuild_required", details: { store_schema: decision.store, binary_schema: decision.binary } });
+  }
+  return { current, decision };
+}
+
+export type OpenStore = { profileDir: string; runId: string; manifest: Manifest };
+
+export function openStore(ws: Workspace): OpenStore {
+  const { current } = compatGate(ws.profileDir);
+  if (current.state === "empty") {
+    throw new AgError(`no run in ${ws.profileDir} yet`, { exitCode: ExitCode.usage, code: "no_run", hint: "run 'auditgraph ingest' first" });
+  }
+  if (current.state === "broken") {
+    throw new AgError(current.problem, { exitCode: ExitCode.verify, code: "manifest_invalid", hint: "run 'auditgraph verify' for a full report, or 'auditgraph rebuild'" });
+  }
+  return { profileDir: ws.profileDir, runId: current.runId, manifest: current.manifest };
+}
