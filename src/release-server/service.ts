@@ -143,7 +143,7 @@ export class ReleaseService {
     const p = parseInput(TokenInputSchema, input, "token");
     const apps = p.apps == null ? null : p.apps.map((ref) => this.getAppBySlug(...(ref.split("/") as [string, string])).id);
     const { default_days, max_days } = this.config.tokens;
-    const days = p.expires_in_days === undefined ? default_days : p.expires_in_days;
+    const days = p.expires_in_days !== undefined ? p.expires_in_days : max_days > 0 ? Math.min(default_days, max_days) : default_days;
     if (max_days > 0 && (days === null || days > max_days)) throw new Invalid(`invalid token expires_in_days: must be at most ${max_days} days`);
     const raw = generateToken();
     const created = this.clock();

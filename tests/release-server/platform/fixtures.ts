@@ -17,11 +17,16 @@ export function tempDir(prefix = "rs-platform-"): { dir: string; [Symbol.dispose
   return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** A service on `<dir>/data` with an adjustable clock (`clock.now` in ms). */
-export function serviceIn(dir: string, tweak: (c: ServerConfig) => void = () => {}) {
+export const T0 = Date.parse("2026-01-01T00:00:00Z");
+
+/**
+ * A service on `<dir>/data` with an adjustable clock (`clock.now` in ms, starting at `start`).
+ * Tests that compare with file times (blob grace periods) start at the real time.
+ */
+export function serviceIn(dir: string, tweak: (c: ServerConfig) => void = () => {}, start = T0) {
   const config = defaultConfig();
   tweak(config);
-  const clock = { now: Date.parse("2026-01-01T00:00:00Z") };
+  const clock = { now: start };
   const service = openService(join(dir, "data"), config, () => new Date(clock.now));
   return { service, clock, op: ReleaseService.operator("cli:test") };
 }
