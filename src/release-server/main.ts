@@ -20,6 +20,7 @@ export const root = defineCommand({
     token: load(import("./cli/token.ts")),
     retention: load(import("./cli/retention.ts")),
     audit: load(import("./cli/audit.ts")),
+    serve: load(import("./cli/serve.ts")),
   },
 });
 

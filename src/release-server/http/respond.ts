@@ -2,6 +2,7 @@
  * Response helpers and the one error type of the HTTP layer. Every error body is GitHub-shaped:
  * `{"message": ..., "documentation_url"?: ..., "errors"?: [...]}`, never a stack trace.
  */
+import { ServiceError, type ServiceErrorKind } from "../domain/errors.ts";
 import { withSize } from "./log.ts";
 
 export const DOCS_URL = "/openapi.json";
@@ -47,3 +48,28 @@ export function errorResponse(err: HttpError): Response {
 
 export const notFound = (what = "Not Found") => new HttpError(404, what);
 export const badRequest = (what: string) => new HttpError(400, what);
+
+const STATUS: Record<ServiceErrorKind, number> = {
+  invalid: 422,
+  not_found: 404,
+  conflict: 409,
+  unauthorized: 401,
+  forbidden: 403,
+  too_large: 413,
+  digest_mismatch: 422,
+  unsupported: 415,
+  aborted: 400,
+};
+
+/**
+ * Typed service failures → HTTP. A duplicate (details.code "already_exists") is GitHub's 422
+ * "Validation Failed" with an `errors` entry, which release tooling already knows how to handle.
+ */
+export function fromServiceError(err: ServiceError): HttpError {
+  const d = err.details ?? {};
+  if (err.kind === "conflict" && d.code === "already_exists") return new HttpError(422, err.message, { errors: [d] });
+  const headers = err.kind === "unauthorized" ? { "www-authenticate": 'Bearer realm="release-server"' } : undefined;
+  return new HttpError(STATUS[err.kind], err.message, { headers, errors: err.kind === "invalid" && d.field ? [{ code: "invalid", field: d.field }] : undefined });
+}
+
+export const isServiceError = (err: unknown): err is ServiceError => err instanceof ServiceError;

@@ -1,0 +1,86 @@
+/**
+ * `release-server serve`: opens the data directory, puts the HTTP app on a port, and drains on
+ * SIGTERM/SIGINT (stops accepting, lets in-flight requests finish, flushes batched writes, exits 0;
+ * it installs its own handlers, so it also stops cleanly as PID 1 in a container).
+ * `serve --check` is the container health probe: GET /readyz on the local port, exit 0 or 1.
+ */
+import { defineCommand } from "citty";
+import { mkdirSync } from "node:fs";
+import { usageError } from "../../shared/errors.ts";
+import { loadConfig } from "../config.ts";
+import { openService } from "../service.ts";
+import { createHttpApp } from "../http/app.ts";
+import { stdoutSink } from "../http/log.ts";
+import { commonArgs, dataDirOf, numberArg } from "./_shared.ts";
+
+/** How long a drain may take before open connections are cut. */
+const DRAIN_MS = 25_000;
+
+export default defineCommand({
+  meta: { name: "serve", description: "Serve the HTTP API, downloads and the package browser" },
+  args: {
+    data: commonArgs.data,
+    config: commonArgs.config,
+    host: { type: "string", description: "Address to listen on (default: config http.host, 127.0.0.1)" },
+    port: { type: "string", description: "Port; 0 picks a free one (default: config http.port, 8080)", valueHint: "N" },
+    "public-url": { type: "string", description: "URL clients reach the server at (default: $RELEASE_SERVER_PUBLIC_URL, config http.public_url, else the request's origin)", valueHint: "URL" },
+    "default-app": { type: "string", description: "OWNER/SLUG served by the root /upload, /latest, /assets, /packages (default: $RELEASE_SERVER_DEFAULT_APP)" },
+    check: { type: "boolean", description: "Probe a running server's /readyz on --port and exit 0 (ready) or 1" },
+  },
+  async run({ args }) {
+    const { config } = loadConfig(args.config);
+    const port = args.port === undefined ? config.http.port : numberArg("port", args.port);
+    if (args.check) return probe(port);
+
+    const defaultRef = args["default-app"] ?? process.env.RELEASE_SERVER_DEFAULT_APP;
+    const [owner, slug, extra] = defaultRef?.split("/") ?? [];
+    if (defaultRef !== undefined && (!owner || !slug || extra !== undefined)) throw usageError(`--default-app must be OWNER/SLUG, got ${JSON.stringify(defaultRef)}`);
+    const publicUrl = args["public-url"] ?? process.env.RELEASE_SERVER_PUBLIC_URL ?? config.http.public_url;
+    if (publicUrl && !URL.canParse(publicUrl)) throw usageError(`--public-url must be an absolute URL, got ${JSON.stringify(publicUrl)}`);
+
+    const dataDir = dataDirOf(args);
+    mkdirSync(dataDir, { recursive: true });
+    const service = openService(dataDir, config);
+    const adminToken = process.env.RELEASE_SERVER_ADMIN_TOKEN;
+    if (adminToken) service.ensureBootstrapToken(adminToken, "admin (RELEASE_SERVER_ADMIN_TOKEN)");
+
+    const app = createHttpApp({ service, publicUrl: publicUrl || null, defaultApp: owner ? { owner, slug: slug! } : null, log: stdoutSink });
+    const server = Bun.serve({
+      hostname: args.host ?? config.http.host,
+      port,
+      // Bun's own cap (default 128 MB) must sit above ours so that ours answers, with a JSON 413.
+      maxRequestBodySize: config.uploads.max_bytes + 1024 * 1024,
+      idleTimeout: 60,
+      fetch: (req) => app.fetch(req),
+    });
+    stdoutSink(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "listening", url: server.url.href, data: dataDir }));
+    const flusher = setInterval(() => service.flush(), config.tokens.flush_seconds * 1000);
+
+    await new Promise<void>((resolve) => {
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        stdoutSink(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "draining", signal, pending: server.pendingRequests }));
+        const cut = setTimeout(() => server.stop(true), DRAIN_MS);
+        await server.stop(false);
+        clearTimeout(cut);
+        clearInterval(flusher);
+        service.close();
+        stdoutSink(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "stopped" }));
+        resolve();
+      };
+      process.on("SIGTERM", () => void stop("SIGTERM"));
+      process.on("SIGINT", () => void stop("SIGINT"));
+    });
+  },
+});
+
+async function probe(port: number): Promise<number> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) });
+    return res.ok ? 0 : 1;
+  } catch {
+    return 1;
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The HTTP app: a pure `fetch(Request) → Response` over ReleaseService. It routes, turns typed
+ * service failures into GitHub-shaped JSON errors (never a stack trace) and writes one structured
+ * log line per request. `cli/serve.ts` is the only place that opens a port.
+ */
+import { Ctx, type HttpDeps } from "./context.ts";
+import { logAccess, responseBytes } from "./log.ts";
+import { HttpError, errorResponse, fromServiceError, isServiceError } from "./respond.ts";
+import { Router } from "./router.ts";
+import { apiRoutes } from "./routes/api.ts";
+import type { Handler } from "./routes/shared.ts";
+import { siteRoutes } from "./routes/site.ts";
+
+export type { HttpDeps };
+
+export interface HttpApp {
+  fetch(req: Request): Promise<Response>;
+}
+
+export function createHttpApp(deps: HttpDeps): HttpApp {
+  const router = new Router<Handler>();
+  apiRoutes(router);
+  siteRoutes(router);
+
+  async function handle(req: Request, url: URL, ctxOut: { ctx?: Ctx }): Promise<Response> {
+    const m = router.match(req.method, url.pathname);
+    if (!m) throw new HttpError(404, "Not Found");
+    if ("allowed" in m) {
+      const allow = [...m.allowed, ...(m.allowed.includes("GET") ? ["HEAD"] : [])].join(", ");
+      throw new HttpError(405, `method ${req.method} is not allowed here`, { headers: { allow } });
+    }
+    const ctx = (ctxOut.ctx = new Ctx(req, url, m.params, deps));
+    return await m.handler(ctx);
+  }
+
+  return {
+    async fetch(req: Request): Promise<Response> {
+      const started = performance.now();
+      const url = new URL(req.url);
+      const out: { ctx?: Ctx } = {};
+      let res: Response;
+      let error: string | undefined;
+      try {
+        res = await handle(req, url, out);
+      } catch (err) {
+        const httpErr = err instanceof HttpError ? err : isServiceError(err) ? fromServiceError(err) : undefined;
+        if (httpErr) res = errorResponse(httpErr);
+        else {
+          error = err instanceof Error ? `${err.name}: ${err.message.split("\n")[0]}` : String(err);
+          res = errorResponse(new HttpError(500, "Internal Server Error"));
+        }
+      }
+      const requestId = req.headers.get("x-request-id")?.slice(0, 64) || crypto.randomUUID();
+      res.headers.set("x-request-id", requestId);
+      logAccess(deps.log, {
+        method: req.method,
+        path: url.pathname,
+        status: res.status,
+        bytes: responseBytes(res, req.method),
+        duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+        actor: out.ctx?.actor ?? null,
+        request_id: requestId,
+        ...(error ? { error } : {}),
+      });
+      return res;
+    },
+  };
+}

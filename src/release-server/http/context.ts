@@ -1,0 +1,142 @@
+/**
+ * Per-request context: the matched parameters, the public URLs, and lazily the caller (from the
+ * Authorization header, `token X` or `Bearer X`) and the app the path names.
+ */
+import type { App, Action, Principal, Release } from "../domain/model.ts";
+import type { ReleaseService } from "../service.ts";
+import type { Params } from "./router.ts";
+import type { Urls } from "./github.ts";
+import type { LogSink } from "./log.ts";
+import { HttpError } from "./respond.ts";
+
+export interface HttpDeps {
+  service: ReleaseService;
+  /** Absolute URL clients reach the server at; null = the request's own origin. */
+  publicUrl: string | null;
+  /** The app the seed's root endpoints (/upload, /latest, /assets, /packages) act on. */
+  defaultApp: { owner: string; slug: string } | null;
+  log: LogSink;
+}
+
+/** Query parameters that look like credentials: refused, so a token never ends up in a URL or log. */
+const TOKEN_QUERY = ["access_token", "token", "api_key", "private_token"];
+
+export class Ctx {
+  private principalMemo: Principal | null | undefined;
+  private appMemo: App | undefined;
+  /** For the access log: who acted (set once the token is resolved). */
+  actor: string | null = null;
+
+  constructor(
+    readonly req: Request,
+    readonly url: URL,
+    readonly params: Params,
+    readonly deps: HttpDeps,
+  ) {}
+
+  get service(): ReleaseService {
+    return this.deps.service;
+  }
+
+  get urls(): Urls {
+    return { base: (this.deps.publicUrl ?? this.url.origin).replace(/\/+$/, "") };
+  }
+
+  /** The request URL as clients see it (public base + path + query), for Link headers. */
+  get publicRequestUrl(): URL {
+    return new URL(this.url.pathname + this.url.search, this.urls.base + "/");
+  }
+
+  /** The caller, or null when no Authorization header was sent. Bad credentials → 401. */
+  principal(): Principal | null {
+    if (this.principalMemo !== undefined) return this.principalMemo;
+    for (const k of TOKEN_QUERY) {
+      if (this.url.searchParams.has(k)) throw new HttpError(400, `credentials in the query string (${k}) are not accepted; send an Authorization header`);
+    }
+    const header = this.req.headers.get("authorization");
+    if (header === null) return (this.principalMemo = null);
+    const m = header.match(/^(token|bearer)\s+(\S+)\s*$/i);
+    if (!m) throw new HttpError(401, "Authorization header must be 'Bearer <token>' or 'token <token>'", { headers: { "www-authenticate": 'Bearer realm="release-server"' } });
+    const p = this.service.authenticate(m[2]!);
+    this.actor = p.actor;
+    return (this.principalMemo = p);
+  }
+
+  /** The caller, who must be allowed `action` on the app (and channel): 401 without a token, 403 outside its scopes. */
+  require(action: Action, target: { app?: App; channel?: string | null } = {}): Principal {
+    const p = this.principal();
+    if (!p) throw new HttpError(401, "Requires authentication", { headers: { "www-authenticate": 'Bearer realm="release-server"' } });
+    this.service.authorize(p, action, target);
+    return p;
+  }
+
+  /** Whether the caller could publish to the app (drafts are visible only to such callers). */
+  canSeeDrafts(app: App): boolean {
+    const p = this.principal();
+    if (!p) return false;
+    try {
+      this.service.authorize(p, "publish", { app });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The app named by `:owner/:app`, or the default app on root routes. Private apps need a read token. */
+  app(): App {
+    if (this.appMemo) return this.appMemo;
+    const ref = this.params.owner !== undefined ? { owner: this.params.owner, slug: this.params.app! } : this.deps.defaultApp;
+    if (!ref) throw new HttpError(404, "no default app is configured; use /apps/{owner}/{app}/...");
+    const app = this.service.getAppBySlug(ref.owner, ref.slug);
+    if (app.visibility === "private") {
+      // Same answer as an unknown app for callers who may not read it, as GitHub does.
+      const p = this.principal();
+      try {
+        if (!p) throw new Error();
+        this.service.authorize(p, "read", { app });
+      } catch {
+        throw new HttpError(404, `no app ${ref.owner}/${ref.slug}`);
+      }
+    }
+    return (this.appMemo = app);
+  }
+
+  /** A release of the current app that the caller may see (drafts need publish rights). */
+  visible(release: Release): Release {
+    const app = this.app();
+    if (release.app_id !== app.id || (release.draft && !this.canSeeDrafts(app))) throw new HttpError(404, "Not Found");
+    return release;
+  }
+
+  /** An integer path parameter; anything else is a 404 (there is no such resource). */
+  idParam(name: string): number {
+    const s = this.params[name]!;
+    const n = Number(s);
+    if (!/^\d{1,15}$/.test(s) || n < 1) throw new HttpError(404, "Not Found");
+    return n;
+  }
+
+  wantsJson(): boolean {
+    if (this.url.searchParams.get("format") === "json") return true;
+    const accept = this.req.headers.get("accept") ?? "";
+    return /application\/(json|vnd\.github)/i.test(accept) && !/text\/html/i.test(accept);
+  }
+
+  /** `per_page` (1-100, default 30) and `page` (from 1). */
+  paging(): { page: number; perPage: number } {
+    const num = (k: string, dflt: number) => {
+      const v = this.url.searchParams.get(k);
+      if (v === null || v === "") return dflt;
+      if (!/^\d+$/.test(v)) throw new HttpError(400, `${k} must be a positive integer`);
+      return Number(v);
+    };
+    return { page: Math.max(1, num("page", 1)), perPage: Math.min(100, Math.max(1, num("per_page", 30))) };
+  }
+
+  /** The rollout inputs of a `latest` request: channel from ?channel=, install id from headers. */
+  rolloutInputs(): { channel?: string; installId?: string } {
+    const channel = this.url.searchParams.get("channel") ?? this.req.headers.get("x-release-channel") ?? undefined;
+    const installId = this.req.headers.get("x-install-id") ?? this.req.headers.get("x-user-staging-id") ?? undefined;
+    return { channel: channel || undefined, installId: installId || undefined };
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The OpenAPI 3.1 description of every endpoint, served at `/openapi.json`. A contract test walks it
+ * against the running server (each documented operation is called and its status and JSON shape
+ * checked), so it cannot drift silently.
+ */
+import { VERSION } from "../../shared/build-info.ts";
+
+type Obj = Record<string, unknown>;
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const jsonBody = (schema: Obj, description: string) => ({ description, content: { "application/json": { schema } } });
+const err = (description: string) => jsonBody(ref("Error"), description);
+const pathParam = (name: string, type: "string" | "integer" = "string") => ({ name, in: "path", required: true, schema: { type } });
+const query = (name: string, type: "string" | "integer" | "boolean", description: string) => ({ name, in: "query", required: false, schema: { type }, description });
+const nullable = (type: string) => ({ type: [type, "null"] });
+const bytes = (description: string) => ({ description, content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } });
+
+const REPO = [pathParam("owner"), pathParam("app")];
+const INSTALL_ID = { name: "X-Install-Id", in: "header", required: false, schema: { type: "string" }, description: "Stable client id for staged rollouts (x-user-staging-id is also read)" };
+const CHANNEL = query("channel", "string", "Release channel (default: the app's default channel)");
+const AUTH = [{ token: [] }];
+
+const download = (summary: string, params: Obj[]) => ({
+  get: {
+    summary,
+    parameters: params,
+    responses: {
+      "200": bytes("The asset's bytes (ETag is the sha256; HEAD, Range and If-None-Match are honoured)"),
+      "206": bytes("The requested byte range"),
+      "304": { description: "Not modified (If-None-Match matched)" },
+      "404": err("No such app, release or asset"),
+      "416": { description: "Range not satisfiable" },
+    },
+  },
+});
+
+/** The seed's own endpoints, mounted at the root for the default app and under /apps/{owner}/{app}. */
+function seedPaths(prefix: string, params: Obj[]): Obj {
+  return {
+    [`${prefix}/upload`]: {
+      post: {
+        summary: "Upload a package (raw body); creates the release for `version` if needed",
+        security: AUTH,
+        parameters: [
+          ...params,
+          { ...query("name", "string", "File name of the asset"), required: true },
+          { ...query("version", "string", "Semantic version of the release"), required: true },
+          CHANNEL,
+          query("label", "string", "Display label"),
+          query("digest", "string", "Declared sha256:<hex>; a mismatch is refused with 422"),
+        ],
+        requestBody: { required: true, content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
+        responses: {
+          "201": jsonBody(ref("Upload"), "Stored"),
+          "400": err("Bad request"),
+          "401": err("Missing or invalid token"),
+          "403": err("Token lacks the publish scope"),
+          "404": err("No such app"),
+          "413": err("Larger than the configured maximum"),
+          "415": err("Multipart bodies are not accepted; send the raw bytes"),
+          "422": err("Invalid name, digest mismatch or duplicate asset"),
+        },
+      },
+    },
+    [`${prefix}/latest`]: {
+      get: {
+        summary: "The latest release (honours the channel's staged rollout)",
+        parameters: [...params, CHANNEL, INSTALL_ID],
+        responses: { "200": jsonBody(ref("Release"), "The release"), "404": err("No published release") },
+      },
+    },
+    [`${prefix}/assets/{filename}`]: {
+      ...download("Download the newest release's asset of this name", [...params, pathParam("filename")]),
+      delete: {
+        summary: "Delete the asset of this name from the newest release that has it (or from `version`)",
+        security: AUTH,
+        parameters: [...params, pathParam("filename"), query("version", "string", "Release version")],
+        responses: { "204": { description: "Deleted" }, "401": err("Missing or invalid token"), "403": err("Token lacks the delete scope"), "404": err("No such asset") },
+      },
+    },
+    [`${prefix}/packages`]: {
+      get: {
+        summary: "Browse releases and assets: HTML, or JSON with Accept: application/json or ?format=json",
+        parameters: [...params, query("format", "string", "json for JSON"), query("page", "integer", "Page"), query("per_page", "integer", "Page size")],
+        responses: {
+          "200": { description: "The listing", content: { "text/html": { schema: { type: "string" } }, "application/json": { schema: ref("Packages") } } },
+          "404": err("No such app"),
+        },
+      },
+    },
+  };
+}
+
+const api = "/api/v3/repos/{owner}/{app}";
+
+export const openapi = {
+  openapi: "3.1.0",
+  info: { title: "release-server", version: VERSION, description: "GitHub-Releases-compatible release server" },
+  components: {
+    securitySchemes: { token: { type: "http", scheme: "bearer", description: "`Authorization: Bearer <token>` or `Authorization: token <token>`; never in the query string" } },
+    schemas: {
+      Error: { type: "object", required: ["message"], properties: { message: { type: "string" }, documentation_url: { type: "string" }, errors: { type: "array" } } },
+      Asset: {
+        type: "object",
+        required: ["url", "browser_download_url", "id", "node_id", "name", "label", "state", "content_type", "size", "digest", "download_count", "created_at", "updated_at"],
+        properties: {
+          url: { type: "string" }, browser_download_url: { type: "string" }, id: { type: "integer" }, node_id: { type: "string" },
+          name: { type: "string" }, label: nullable("string"), state: { type: "string", enum: ["uploaded"] }, content_type: { type: "string" },
+          size: { type: "integer" }, digest: { type: "string", pattern: "^sha256:[0-9a-f]{64}$" }, download_count: { type: "integer" },
+          created_at: { type: "string" }, updated_at: { type: "string" },
+        },
+      },
+      Release: {
+        type: "object",
+        required: ["url", "html_url", "assets_url", "upload_url", "id", "node_id", "tag_name", "name", "body", "draft", "prerelease", "created_at", "published_at", "assets"],
+        properties: {
+          url: { type: "string" }, html_url: { type: "string" }, assets_url: { type: "string" }, upload_url: { type: "string" },
+          id: { type: "integer" }, node_id: { type: "string" }, tag_name: { type: "string" }, name: nullable("string"), body: nullable("string"),
+          draft: { type: "boolean" }, prerelease: { type: "boolean" }, created_at: { type: "string" }, published_at: nullable("string"),
+          assets: { type: "array", items: ref("Asset") },
+        },
+      },
+      NewRelease: {
+        type: "object",
+        required: ["tag_name"],
+        properties: { tag_name: { type: "string" }, name: { type: "string" }, body: { type: "string" }, draft: { type: "boolean" }, prerelease: { type: "boolean" }, channel: { type: "string" } },
+      },
+      Upload: { type: "object", required: ["release", "asset"], properties: { release: ref("Release"), asset: ref("Asset") } },
+      Packages: {
+        type: "object",
+        required: ["owner", "app", "releases", "total"],
+        properties: { owner: { type: "string" }, app: { type: "string" }, total: { type: "integer" }, releases: { type: "array", items: ref("Release") } },
+      },
+      Apps: { type: "array", items: { type: "object", required: ["owner", "slug"], properties: { owner: { type: "string" }, slug: { type: "string" }, name: { type: "string" } } } },
+    },
+  },
+  paths: {
+    "/healthz": { get: { summary: "Liveness", responses: { "200": jsonBody({ type: "object" }, "Alive") } } },
+    "/readyz": { get: { summary: "Readiness: database and blob store usable", responses: { "200": jsonBody({ type: "object" }, "Ready"), "503": err("Not ready") } } },
+    "/openapi.json": { get: { summary: "This document", responses: { "200": jsonBody({ type: "object" }, "OpenAPI 3.1") } } },
+    "/apps": { get: { summary: "Every app (HTML, or JSON)", parameters: [query("format", "string", "json for JSON")], responses: { "200": { description: "Apps", content: { "text/html": { schema: { type: "string" } }, "application/json": { schema: ref("Apps") } } } } } },
+    [`${api}/releases`]: {
+      get: {
+        summary: "List releases, newest first (drafts only with a token)",
+        parameters: [...REPO, query("per_page", "integer", "1-100, default 30"), query("page", "integer", "From 1")],
+        responses: { "200": jsonBody({ type: "array", items: ref("Release") }, "A page; Link header when there are more"), "404": err("No such app") },
+      },
+      post: {
+        summary: "Create a release",
+        security: AUTH,
+        parameters: REPO,
+        requestBody: { required: true, content: { "application/json": { schema: ref("NewRelease") } } },
+        responses: { "201": jsonBody(ref("Release"), "Created"), "400": err("Malformed JSON"), "401": err("Missing or invalid token"), "403": err("Token lacks the publish scope"), "404": err("No such app"), "415": err("Not JSON"), "422": err("Validation failed or tag exists") },
+      },
+    },
+    [`${api}/releases/latest`]: {
+      get: {
+        summary: "Newest published, non-draft, non-prerelease release (channel- and rollout-aware)",
+        parameters: [...REPO, CHANNEL, INSTALL_ID],
+        responses: { "200": jsonBody(ref("Release"), "The release"), "404": err("No such app, or no release") },
+      },
+    },
+    [`${api}/releases/tags/{tag}`]: { get: { summary: "Release by tag", parameters: [...REPO, pathParam("tag")], responses: { "200": jsonBody(ref("Release"), "The release"), "404": err("Not found") } } },
+    [`${api}/releases/{release_id}`]: {
+      get: { summary: "Release by id", parameters: [...REPO, pathParam("release_id", "integer")], responses: { "200": jsonBody(ref("Release"), "The release"), "404": err("Not found") } },
+      delete: { summary: "Delete a release and its assets", security: AUTH, parameters: [...REPO, pathParam("release_id", "integer")], responses: { "204": { description: "Deleted" }, "401": err("Missing or invalid token"), "403": err("Token lacks the delete scope"), "404": err("Not found"), "409": err("The release is a channel's current or previous release") } },
+    },
+    [`${api}/releases/{release_id}/assets`]: { get: { summary: "A release's assets", parameters: [...REPO, pathParam("release_id", "integer")], responses: { "200": jsonBody({ type: "array", items: ref("Asset") }, "Assets"), "404": err("Not found") } } },
+    [`${api}/releases/assets/{asset_id}`]: {
+      get: {
+        summary: "Asset metadata, or its bytes with Accept: application/octet-stream",
+        parameters: [...REPO, pathParam("asset_id", "integer")],
+        responses: { "200": { description: "Asset JSON or bytes", content: { "application/json": { schema: ref("Asset") }, "application/octet-stream": { schema: { type: "string", format: "binary" } } } }, "206": bytes("A byte range"), "304": { description: "Not modified" }, "404": err("Not found") },
+      },
+      delete: { summary: "Delete an asset", security: AUTH, parameters: [...REPO, pathParam("asset_id", "integer")], responses: { "204": { description: "Deleted" }, "401": err("Missing or invalid token"), "403": err("Token lacks the delete scope"), "404": err("Not found") } },
+    },
+    "/api/uploads/repos/{owner}/{app}/releases/{release_id}/assets": {
+      post: {
+        summary: "Upload an asset: the raw bytes as the body, as GitHub's uploads host takes them",
+        security: AUTH,
+        parameters: [...REPO, pathParam("release_id", "integer"), { ...query("name", "string", "File name"), required: true }, query("label", "string", "Display label"), query("digest", "string", "Declared sha256:<hex>")],
+        requestBody: { required: true, content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
+        responses: { "201": jsonBody(ref("Asset"), "Stored"), "400": err("Bad request"), "401": err("Missing or invalid token"), "403": err("Token lacks the publish scope"), "404": err("No such release"), "413": err("Too large"), "415": err("Multipart body"), "422": err("Invalid name, digest mismatch or duplicate name") },
+      },
+    },
+    "/{owner}/{app}/releases/download/{tag}/{asset}": download("Download an asset (browser_download_url)", [...REPO, pathParam("tag"), pathParam("asset")]),
+    "/{owner}/{app}/releases/latest/download/{asset}": download("Download an asset of the latest release (rollout-aware)", [...REPO, pathParam("asset"), CHANNEL, INSTALL_ID]),
+    "/{owner}/{app}/releases": {
+      get: { summary: "HTML page of an app's releases (JSON with ?format=json)", parameters: [...REPO, query("page", "integer", "Page"), query("format", "string", "json for JSON")], responses: { "200": { description: "Page", content: { "text/html": { schema: { type: "string" } }, "application/json": { schema: ref("Packages") } } }, "404": err("No such app") } },
+    },
+    "/{owner}/{app}/releases/tag/{tag}": {
+      get: { summary: "HTML page of one release (html_url; JSON with ?format=json)", parameters: [...REPO, pathParam("tag"), query("format", "string", "json for JSON")], responses: { "200": { description: "Page", content: { "text/html": { schema: { type: "string" } }, "application/json": { schema: ref("Release") } } }, "404": err("Not found") } },
+    },
+    ...seedPaths("", []),
+    ...seedPaths("/apps/{owner}/{app}", REPO),
+  },
+};

@@ -1,0 +1,50 @@
+/**
+ * Read helpers the HTTP layer needs and ReleaseService does not offer. They only read, through
+ * the service's repositories and blob store; every write still goes through the service.
+ */
+import { accessSync, constants } from "node:fs";
+import type { App, Artifact, Release } from "../domain/model.ts";
+import type { ReleaseService } from "../service.ts";
+
+/** A page of releases, newest first; without drafts unless `drafts` (then the service's own paging). */
+export function releasePage(s: ReleaseService, app: App, opts: { page: number; perPage: number; drafts: boolean }): { items: Release[]; total: number } {
+  if (opts.drafts) return s.listReleases(app, opts);
+  const all = s.repos.releases.all(app.id).filter((r) => !r.draft);
+  const start = (opts.page - 1) * opts.perPage;
+  return { items: all.slice(start, start + opts.perPage), total: all.length };
+}
+
+export function releaseByVersion(s: ReleaseService, app: App, version: string): Release | undefined {
+  return s.repos.releases.byVersion(app.id, version.replace(/^v/, ""));
+}
+
+export function assetNamed(s: ReleaseService, release: Release, filename: string): Artifact | undefined {
+  return s.repos.artifacts.byName(release.id, filename);
+}
+
+/** The newest release (drafts only if `drafts`) that has an artifact named `filename`. */
+export function newestWithAsset(s: ReleaseService, app: App, filename: string, drafts: boolean): { release: Release; artifact: Artifact } | undefined {
+  for (const release of s.repos.releases.all(app.id)) {
+    if (release.draft && !drafts) continue;
+    const artifact = s.repos.artifacts.byName(release.id, filename);
+    if (artifact) return { release, artifact };
+  }
+  return undefined;
+}
+
+/** Why the server cannot serve (database or blob store unusable), or undefined when it can. */
+export function notReady(s: ReleaseService): string | undefined {
+  try {
+    s.listApps();
+  } catch (err) {
+    return `database: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  for (const dir of [s.blobs.blobsDir, s.blobs.stagingDir]) {
+    try {
+      accessSync(dir, constants.W_OK | constants.X_OK);
+    } catch {
+      return "blob store: a data directory is not writable";
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,147 @@
+/**
+ * The GitHub Enterprise-compatible surface: `/api/v3/repos/{owner}/{app}/releases...`, uploads at
+ * `/api/uploads/...` (raw body, as uploads.github.com takes it) and downloads at GitHub's web paths.
+ */
+import * as v from "valibot";
+import { ServiceError } from "../../domain/errors.ts";
+import type { Ctx } from "../context.ts";
+import { linkHeader, toGhAsset } from "../github.ts";
+import { releasePage } from "../queries.ts";
+import { HttpError, json } from "../respond.ts";
+import type { Router } from "../router.ts";
+import { created, ghRelease, latestFor, latestJson, noContent, receiveUpload, sendArtifact, type Handler } from "./shared.ts";
+
+/** GitHub's create-release body; unknown fields (target_commitish, make_latest...) are ignored. */
+const CreateReleaseBody = v.looseObject({
+  tag_name: v.string("tag_name is required"),
+  name: v.optional(v.nullable(v.string())),
+  body: v.optional(v.nullable(v.string())),
+  draft: v.optional(v.boolean()),
+  prerelease: v.optional(v.boolean()),
+  channel: v.optional(v.nullable(v.string())),
+});
+
+const MAX_JSON_BYTES = 1024 * 1024;
+
+async function readJson(c: Ctx): Promise<unknown> {
+  const type = c.req.headers.get("content-type") ?? "application/json";
+  if (!/^application\/(json|vnd\.github[^;]*)\s*(;|$)/i.test(type)) throw new HttpError(415, `expected a JSON body, got Content-Type ${type}`);
+  if (Number(c.req.headers.get("content-length") ?? 0) > MAX_JSON_BYTES) throw new HttpError(413, `JSON body larger than ${MAX_JSON_BYTES} bytes`);
+  const text = await c.req.text();
+  if (text.length > MAX_JSON_BYTES) throw new HttpError(413, `JSON body larger than ${MAX_JSON_BYTES} bytes`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "Problems parsing JSON");
+  }
+}
+
+const listReleases: Handler = (c) => {
+  const app = c.app();
+  const paging = c.paging();
+  const { items, total } = releasePage(c.service, app, { ...paging, drafts: c.canSeeDrafts(app) });
+  const link = linkHeader(c.publicRequestUrl, paging.page, paging.perPage, total);
+  return json(items.map((r) => ghRelease(c, app, r)), 200, link ? { link } : {});
+};
+
+const createRelease: Handler = async (c) => {
+  const app = c.app();
+  const by = c.require("publish", { app });
+  const parsed = v.safeParse(CreateReleaseBody, await readJson(c));
+  if (!parsed.success) {
+    const issue = parsed.issues[0];
+    throw new HttpError(422, `Validation Failed: ${v.getDotPath(issue) ?? "body"}: ${issue.message}`, { errors: [{ resource: "Release", code: "invalid", field: v.getDotPath(issue) }] });
+  }
+  const b = parsed.output;
+  const release = c.service.createRelease(
+    app,
+    { version: b.tag_name, tag: b.tag_name, name: b.name ?? null, notes: b.body ?? null, draft: b.draft ?? false, prerelease: b.prerelease ?? false, channel: b.channel ?? null },
+    by,
+  );
+  const out = ghRelease(c, app, release);
+  return created(out, out.url);
+};
+
+const byTag: Handler = (c) => {
+  const app = c.app();
+  try {
+    return json(ghRelease(c, app, c.visible(c.service.getReleaseByTag(app, c.params.tag!))));
+  } catch (err) {
+    // A tag that cannot exist is simply not found, as on GitHub.
+    if (err instanceof ServiceError && err.kind === "invalid") throw new HttpError(404, "Not Found");
+    throw err;
+  }
+};
+
+const byId: Handler = (c) => json(ghRelease(c, c.app(), c.visible(c.service.getRelease(c.idParam("release_id")))));
+
+const deleteRelease: Handler = (c) => {
+  const app = c.app();
+  const release = c.visible(c.service.getRelease(c.idParam("release_id")));
+  c.service.deleteRelease(release, c.require("delete", { app, channel: release.channel }));
+  return noContent();
+};
+
+const listAssets: Handler = (c) => {
+  const app = c.app();
+  const release = c.visible(c.service.getRelease(c.idParam("release_id")));
+  return json(c.service.listArtifacts(release).map((a) => toGhAsset(c.urls, app, release, a)));
+};
+
+/** The asset of this app with this id, if the caller may see its release. */
+function assetOf(c: Ctx) {
+  const app = c.app();
+  const artifact = c.service.getArtifact(c.idParam("asset_id"));
+  if (artifact.app_id !== app.id) throw new HttpError(404, "Not Found");
+  return { app, artifact, release: c.visible(c.service.getRelease(artifact.release_id)) };
+}
+
+const getAsset: Handler = (c) => {
+  const { app, artifact, release } = assetOf(c);
+  if (/application\/octet-stream/i.test(c.req.headers.get("accept") ?? "")) return sendArtifact(c, artifact);
+  return json(toGhAsset(c.urls, app, release, artifact));
+};
+
+const deleteAsset: Handler = (c) => {
+  const { app, artifact, release } = assetOf(c);
+  c.service.deleteArtifact(artifact.id, c.require("delete", { app, channel: release.channel }));
+  return noContent();
+};
+
+const uploadAsset: Handler = async (c) => {
+  const app = c.app();
+  const release = c.visible(c.service.getRelease(c.idParam("release_id")));
+  const by = c.require("publish", { app, channel: release.channel });
+  const { plan, blob, filename } = await receiveUpload(c, c.url.searchParams.get("name"), release);
+  const artifact = c.service.addArtifact(release, { filename, content_type: plan.contentType, label: c.url.searchParams.get("label") || null }, blob, by);
+  const out = toGhAsset(c.urls, app, release, artifact);
+  return created(out, out.url);
+};
+
+const downloadByTag: Handler = (c) => {
+  const app = c.app();
+  const release = c.visible(c.service.getReleaseByTag(app, c.params.tag!));
+  return sendArtifact(c, c.service.findArtifactByName(release, c.params.asset!));
+};
+
+const downloadLatest: Handler = (c) => {
+  const app = c.app();
+  const { release, headers } = latestFor(c, app);
+  return sendArtifact(c, c.service.findArtifactByName(release, c.params.asset!), headers);
+};
+
+export function apiRoutes(r: Router<Handler>): void {
+  const repo = "/api/v3/repos/:owner/:app";
+  r.add("GET", `${repo}/releases`, listReleases)
+    .add("POST", `${repo}/releases`, createRelease)
+    .add("GET", `${repo}/releases/latest`, latestJson)
+    .add("GET", `${repo}/releases/tags/:tag`, byTag)
+    .add("GET", `${repo}/releases/:release_id`, byId)
+    .add("DELETE", `${repo}/releases/:release_id`, deleteRelease)
+    .add("GET", `${repo}/releases/:release_id/assets`, listAssets)
+    .add("GET", `${repo}/releases/assets/:asset_id`, getAsset)
+    .add("DELETE", `${repo}/releases/assets/:asset_id`, deleteAsset)
+    .add("POST", "/api/uploads/repos/:owner/:app/releases/:release_id/assets", uploadAsset)
+    .add("GET", "/:owner/:app/releases/download/:tag/:asset", downloadByTag)
+    .add("GET", "/:owner/:app/releases/latest/download/:asset", downloadLatest);
+}

@@ -1,0 +1,54 @@
+/** Pieces the GitHub API routes and the site routes both use. */
+import type { App, Artifact, Release } from "../../domain/model.ts";
+import { FilenameSchema, parseInput } from "../../domain/validate.ts";
+import type { StoredBlob } from "../../blobs/store.ts";
+import type { Ctx } from "../context.ts";
+import { serveBlob } from "../download.ts";
+import { toGhRelease, type GhRelease } from "../github.ts";
+import { HttpError, json } from "../respond.ts";
+import { planUpload, type UploadPlan } from "../upload.ts";
+import { assetNamed } from "../queries.ts";
+
+export type Handler = (c: Ctx) => Response | Promise<Response>;
+
+export const ghRelease = (c: Ctx, app: App, r: Release): GhRelease => toGhRelease(c.urls, app, r, c.service.listArtifacts(r));
+
+/** Streams the asset's blob (ETag/Range/HEAD, see download.ts) and counts a download for full GETs. */
+export function sendArtifact(c: Ctx, a: Artifact, headers: Record<string, string> = {}): Response {
+  const res = serveBlob(c.req, { path: c.service.blobPath(a.sha256), sha256: a.sha256, size: a.size_bytes, filename: a.filename, contentType: a.content_type });
+  if (c.req.method === "GET" && res.status === 200) c.service.countDownload(a.id);
+  for (const [k, v] of Object.entries(headers)) res.headers.set(k, v);
+  return res;
+}
+
+/** `latest` as the service resolves it; per-client when a channel's rollout is involved. */
+export function latestFor(c: Ctx, app: App): { release: Release; headers: Record<string, string> } {
+  const opts = c.rolloutInputs();
+  const { release } = c.service.latestRelease(app, opts);
+  const headers: Record<string, string> = opts.channel ? { "cache-control": "private, max-age=60", vary: "X-Install-Id, X-User-Staging-Id" } : {};
+  return { release, headers };
+}
+
+export const latestJson: Handler = (c) => {
+  const app = c.app();
+  const { release, headers } = latestFor(c, app);
+  return json(ghRelease(c, app, release), 200, headers);
+};
+
+/**
+ * Checks an upload's file name (and that the release does not already have it) before any byte is
+ * read, then streams the body into the blob store. Nothing is stored when it fails.
+ */
+export async function receiveUpload(c: Ctx, name: string | null, existing?: Release): Promise<{ plan: UploadPlan; blob: StoredBlob; filename: string }> {
+  if (name === null || name === "") throw new HttpError(400, "the name query parameter is required (the asset's file name)");
+  const filename = parseInput(FilenameSchema, name, "asset name");
+  if (existing && assetNamed(c.service, existing, filename)) {
+    throw new HttpError(422, `release ${existing.tag} already has an asset named ${filename}`, { errors: [{ resource: "ReleaseAsset", code: "already_exists", field: "name" }] });
+  }
+  const plan = planUpload(c.req, c.url, c.service.config.uploads.max_bytes);
+  const blob = await c.service.putBlob(plan.body, { expectedSha256: plan.expectedSha256 });
+  return { plan, blob, filename };
+}
+
+export const created = (value: unknown, location?: string) => json(value, 201, location ? { location } : {});
+export const noContent = () => new Response(null, { status: 204 });

@@ -1,0 +1,53 @@
+/**
+ * What an upload request declares before its bytes are read: the body must be raw bytes (multipart is
+ * refused with 415, because parsing it means buffering), a Content-Length over the limit is refused
+ * with 413 before reading, and an optional digest (`?digest=sha256:<hex>`, RFC 9530 `Repr-Digest:
+ * sha-256=:<base64>:` or `X-Checksum-Sha256: <hex>`) is checked by the blob store as the bytes stream.
+ */
+import { HttpError } from "./respond.ts";
+
+export interface UploadPlan {
+  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+  contentType: string;
+  expectedSha256?: string;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export function declaredSha256(req: Request, url: URL): string | undefined {
+  const q = url.searchParams.get("digest");
+  if (q !== null) {
+    const hex = q.toLowerCase().replace(/^sha256:/, "");
+    if (!HEX64.test(hex)) throw new HttpError(400, "digest query parameter must be sha256:<64 hex characters>");
+    return hex;
+  }
+  const repr = req.headers.get("repr-digest");
+  if (repr) {
+    const m = repr.match(/(?:^|,)\s*sha-256=:([A-Za-z0-9+/=]+):/);
+    if (!m) throw new HttpError(400, "Repr-Digest header must carry sha-256=:<base64>:");
+    const hex = Buffer.from(m[1]!, "base64").toString("hex");
+    if (!HEX64.test(hex)) throw new HttpError(400, "Repr-Digest sha-256 value is not 32 bytes");
+    return hex;
+  }
+  const x = req.headers.get("x-checksum-sha256");
+  if (x) {
+    if (!HEX64.test(x.toLowerCase())) throw new HttpError(400, "X-Checksum-Sha256 header must be 64 hex characters");
+    return x.toLowerCase();
+  }
+  return undefined;
+}
+
+export function planUpload(req: Request, url: URL, maxBytes: number): UploadPlan {
+  const contentType = (req.headers.get("content-type") ?? "application/octet-stream").trim();
+  if (/^(multipart\/|application\/x-www-form-urlencoded)/i.test(contentType)) {
+    throw new HttpError(415, "send the file as the raw request body (Content-Type: application/octet-stream), not as a form");
+  }
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) {
+    throw new HttpError(413, `upload of ${declared} bytes exceeds the limit of ${maxBytes} bytes`);
+  }
+  const expectedSha256 = declaredSha256(req, url);
+  return { body: req.body ?? emptyBody(), contentType, expectedSha256 };
+}
+
+async function* emptyBody(): AsyncIterable<Uint8Array> {}
