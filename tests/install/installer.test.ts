@@ -1,0 +1,256 @@
+// End-to-end tests of scripts/install.sh: real releases served over loopback, the installer run
+// under dash, bash, mksh, zsh and busybox sh, the installed binary run afterwards.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { CURRENT, FORGED, INTERRUPTED, OLD, REPO, TAMPERED, makeReleases, tempDir, serveReleases, type Releases } from "./fixture.ts";
+import { SCRIPT, SHELLS, makeBin, runInstaller, type Fake } from "./shells.ts";
+
+let rel: Releases;
+let server: ReturnType<typeof serveReleases>;
+let work: string;
+
+beforeAll(async () => {
+  rel = await makeReleases();
+  server = serveReleases(rel);
+  work = tempDir("work");
+});
+
+afterAll(() => {
+  server?.stop();
+  if (rel) rmSync(rel.root, { recursive: true, force: true });
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+let n = 0;
+/** A fresh HOME and PATH for one run. */
+function sandbox(opts: { omit?: string[]; fake?: Fake } = {}) {
+  const dir = join(work, String(++n));
+  const home = join(dir, "home");
+  mkdirSync(home, { recursive: true });
+  const bin = makeBin(join(dir, "bin"), opts);
+  const env: Record<string, string> = {
+    PATH: bin, HOME: home, SHELL: "/bin/sh",
+    AUDITGRAPH_DOWNLOAD_URL: server.url.origin,
+    AUDITGRAPH_MINISIGN_KEY: rel.key.publicKey,
+  };
+  return { dir, home, bin, env };
+}
+
+function installedVersion(dir: string): string {
+  const r = Bun.spawnSync([join(dir, "auditgraph"), "version"], { stdout: "pipe" });
+  return r.stdout.toString().split(" ")[1] ?? "";
+}
+
+const IS_ROOT = process.getuid?.() === 0;
+/** Root writes anywhere and installs into /usr/local/bin: root's tests run these cases as nobody. */
+const AS_USER = IS_ROOT ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+
+const leftovers = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith(".auditgraph-install")) : []);
+
+describe("the script itself", () => {
+  test("passes shellcheck -s sh and checkbashisms", () => {
+    for (const [tool, args] of [["shellcheck", ["-s", "sh"]], ["checkbashisms", []]] as const) {
+      const path = Bun.which(tool);
+      if (!path) throw new Error(`${tool} is not installed (.ci/run installs it from .ci/packages.txt)`);
+      const r = Bun.spawnSync([path, ...args, SCRIPT], { stdout: "pipe", stderr: "pipe" });
+      expect(r.stdout.toString() + r.stderr.toString()).toBe("");
+      expect(r.exitCode).toBe(0);
+    }
+  });
+
+  test("embeds the release public key from config/minisign.pub", () => {
+    const key = readFileSync(join(REPO, "config/minisign.pub"), "utf8").split("\n")[1]!.trim();
+    expect(readFileSync(SCRIPT, "utf8")).toContain(`\nAG_PUBKEY='${key}'\n`);
+  });
+
+  test("runs nothing but function definitions before the last line calls main", () => {
+    const lines = readFileSync(SCRIPT, "utf8").replace(/<<'EOF'\n[^]*?\nEOF\n/g, "\n").trimEnd().split("\n");
+    expect(lines.at(-1)).toBe('main "$@"');
+    const topLevel = lines.filter((l) => /^[a-z_]/i.test(l) && !/^[a-z0-9_]+\(\) \{$/.test(l) && !/^[A-Z_]+=/.test(l) && !/^ag_[a-z]+=/.test(l));
+    expect(topLevel).toEqual(["set -u", 'main "$@"']);
+  });
+});
+
+// Platform detection through the print-only hook, with fake uname/ldd/sysctl.
+const CPU_AVX2 = "processor\t: 0\nflags\t\t: fpu sse sse2 ssse3 sse4_1 sse4_2 avx avx2 bmi2\n";
+const CPU_OLD = "processor\t: 0\nflags\t\t: fpu sse sse2 ssse3 sse4_1 sse4_2 avx\n";
+const DETECT: { name: string; fake: Fake; cpu?: string; want: string | RegExp }[] = [
+  { name: "Linux x86_64 with AVX2", fake: { os: "Linux", machine: "x86_64" }, cpu: CPU_AVX2, want: "linux-x64" },
+  { name: "Linux x86_64 without AVX2", fake: { os: "Linux", machine: "x86_64" }, cpu: CPU_OLD, want: "linux-x64-baseline" },
+  { name: "Linux aarch64", fake: { os: "Linux", machine: "aarch64" }, want: "linux-arm64" },
+  { name: "musl Linux x86_64", fake: { os: "Linux", machine: "x86_64", libc: "musl" }, cpu: CPU_OLD, want: "linux-x64-musl" },
+  { name: "musl Linux aarch64", fake: { os: "Linux", machine: "aarch64", libc: "musl" }, want: "linux-arm64-musl" },
+  { name: "macOS Apple Silicon", fake: { os: "Darwin", machine: "arm64" }, want: "darwin-arm64" },
+  { name: "macOS Apple Silicon under Rosetta 2", fake: { os: "Darwin", machine: "x86_64", translated: "1", armCpu: "1" }, want: "darwin-arm64" },
+  { name: "macOS Intel", fake: { os: "Darwin", machine: "x86_64", translated: "0" }, want: "darwin-x64" },
+  { name: "Windows (Git Bash)", fake: { os: "MINGW64_NT-10.0-22631", machine: "x86_64" }, want: /^auditgraph-install: error: Windows is not supported/ },
+  { name: "FreeBSD", fake: { os: "FreeBSD", machine: "amd64" }, want: /^auditgraph-install: error: FreeBSD is not supported/ },
+  { name: "Linux riscv64", fake: { os: "Linux", machine: "riscv64" }, want: /^auditgraph-install: error: the riscv64 processor architecture is not supported/ },
+];
+
+describe.each(Object.keys(SHELLS))("detection under %s", (shell) => {
+  test.each(DETECT.map((d) => [d.name, d] as const))("%s", async (_name, d) => {
+    const s = sandbox({ fake: d.fake });
+    if (d.cpu) writeFileSync(join(s.dir, "cpuinfo"), d.cpu);
+    const r = await runInstaller(shell, [], { ...s.env, AUDITGRAPH_INSTALL_PRINT: "target", AUDITGRAPH_INSTALL_CPUINFO: join(s.dir, "cpuinfo") });
+    if (typeof d.want === "string") {
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe(d.want + "\n");
+      expect(r.code).toBe(0);
+    } else {
+      expect(r.stderr).toMatch(d.want);
+      expect(r.stderr.trim().split("\n").length).toBeLessThanOrEqual(2);
+      expect(r.code).toBe(2);
+    }
+  });
+});
+
+describe.each(Object.keys(SHELLS))("install lifecycle under %s", (shell) => {
+  const s = () => state;
+  let state: ReturnType<typeof sandbox> & { bin: string; dest: string };
+  beforeAll(() => {
+    const sb = sandbox();
+    state = { ...sb, dest: join(sb.home, ".local/bin") };
+    state.env.AUDITGRAPH_INSTALL_DIR = state.dest;
+    writeFileSync(join(sb.home, ".bashrc"), "alias ll='ls -l'\n");
+  });
+
+  test("pinned version, fresh install", async () => {
+    const r = await runInstaller(shell, ["--version", OLD], s().env);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`verified the minisign signature of SHA256SUMS`);
+    expect(r.stdout).toContain(`installed auditgraph ${OLD} (linux-x64) to ${s().dest}/auditgraph`);
+    expect(r.stdout).toContain(`${s().dest} is not on your PATH; add it with: export PATH="${s().dest}:$PATH"`);
+    expect(installedVersion(s().dest)).toBe(OLD);
+    expect(leftovers(s().dest)).toEqual([]);
+  });
+
+  test("latest upgrades in place and --modify-path adds one block to .bashrc", async () => {
+    const r = await runInstaller(shell, ["--modify-path"], { ...s().env, SHELL: "/bin/bash" });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`upgraded auditgraph ${OLD} -> ${CURRENT} (linux-x64) in ${s().dest}/auditgraph`);
+    expect(installedVersion(s().dest)).toBe(CURRENT);
+    expect(readFileSync(join(s().home, ".bashrc"), "utf8")).toBe(
+      `alias ll='ls -l'\n# >>> auditgraph installer >>>\nexport PATH="${s().dest}:$PATH"\n# <<< auditgraph installer <<<\n`,
+    );
+  });
+
+  test("re-running --modify-path leaves the rc file as it was", async () => {
+    const before = readFileSync(join(s().home, ".bashrc"), "utf8");
+    const r = await runInstaller(shell, ["--modify-path", "--quiet"], { ...s().env, SHELL: "/bin/bash" });
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(s().home, ".bashrc"), "utf8")).toBe(before);
+  });
+
+  const keepsInstall = (r: { code: number }) => {
+    expect(r.code).toBe(1);
+    expect(installedVersion(s().dest)).toBe(CURRENT);
+    expect(leftovers(s().dest)).toEqual([]);
+  };
+
+  test("a tampered archive aborts and leaves the install as it was", async () => {
+    const r = await runInstaller(shell, ["--version", TAMPERED], s().env);
+    expect(r.stderr).toMatch(/^auditgraph-install: error: checksum mismatch for auditgraph-linux-x64\.tar\.gz: expected [0-9a-f]{64}, got [0-9a-f]{64}/);
+    keepsInstall(r);
+  });
+
+  test("an interrupted download aborts and leaves the install as it was", async () => {
+    const r = await runInstaller(shell, ["--version", INTERRUPTED], s().env);
+    expect(r.stderr).toContain(`error: download of ${server.url.origin}/releases/download/v${INTERRUPTED}/auditgraph-linux-x64.tar.gz failed; nothing was installed`);
+    keepsInstall(r);
+  });
+
+  test("SHA256SUMS signed by another key aborts, with the embedded key as with a mirror's", async () => {
+    const { AUDITGRAPH_MINISIGN_KEY: _, ...embedded } = s().env;
+    for (const [env, version] of [[embedded, "latest"], [s().env, FORGED]] as const) {
+      const r = await runInstaller(shell, ["--version", version], env);
+      expect(r.stderr).toContain("error: the minisign signature of SHA256SUMS does not verify");
+      keepsInstall(r);
+    }
+  });
+
+  test("--uninstall removes the binary and the PATH block only", async () => {
+    const r = await runInstaller(shell, ["--uninstall"], s().env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`removed ${s().dest}/auditgraph`);
+    expect(existsSync(join(s().dest, "auditgraph"))).toBe(false);
+    expect(readFileSync(join(s().home, ".bashrc"), "utf8")).toBe("alias ll='ls -l'\n");
+  });
+});
+
+describe.each(Object.keys(SHELLS))("refusals under %s", (shell) => {
+  test("no sha256sum, shasum or openssl: aborts before downloading", async () => {
+    const s = sandbox({ omit: ["sha256sum", "shasum", "openssl"] });
+    const r = await runInstaller(shell, [], s.env);
+    expect(r.stderr).toContain("error: no SHA-256 tool found (sha256sum, shasum or openssl); nothing was installed");
+    expect(r.code).toBe(1);
+    expect(existsSync(join(s.home, ".local"))).toBe(false);
+  });
+
+  test("an unsupported OS is refused before anything is written", async () => {
+    const s = sandbox({ fake: { os: "FreeBSD", machine: "amd64" } });
+    const r = await runInstaller(shell, [], s.env);
+    expect(r.stderr).toBe("auditgraph-install: error: FreeBSD is not supported; auditgraph runs on Linux and macOS (x86_64 and arm64)\n");
+    expect(r.code).toBe(2);
+    expect(readdirSync(s.home)).toEqual([]);
+  });
+
+  test("a read-only install directory keeps its previous binary", async () => {
+    const s = sandbox();
+    const dest = join(s.dir, "ro");
+    mkdirSync(dest);
+    writeFileSync(join(dest, "auditgraph"), "#!/bin/sh\necho auditgraph 0.0.1\n");
+    chmodSync(join(dest, "auditgraph"), 0o755);
+    chmodSync(dest, 0o555);
+    const r = await runInstaller(shell, ["--install-dir", dest], s.env, AS_USER);
+    expect(r.stderr).toBe(
+      `auditgraph-install: error: cannot write to the install directory ${dest}; nothing was changed\n` +
+        "auditgraph-install: hint: choose another with --install-dir, or run with permission to write there\n",
+    );
+    expect(r.code).toBe(1);
+    expect(readFileSync(join(dest, "auditgraph"), "utf8")).toBe("#!/bin/sh\necho auditgraph 0.0.1\n");
+    expect(readdirSync(dest)).toEqual(["auditgraph"]);
+  });
+
+  test("installs into ~/.local/bin, or /usr/local/bin for root", async () => {
+    const s = sandbox();
+    const env = { ...s.env, AUDITGRAPH_INSTALL_PRINT: "install-dir" };
+    const user = await runInstaller(shell, [], env, AS_USER);
+    expect(user.stdout).toBe(`${s.home}/.local/bin\n`);
+    if (IS_ROOT) expect((await runInstaller(shell, [], env)).stdout).toBe("/usr/local/bin\n");
+    if (shell === "zsh") return; // zsh sets HOME from the password database when it is unset
+    const { HOME: _, ...homeless } = env;
+    const none = await runInstaller(shell, [], homeless, AS_USER);
+    expect(none.stderr).toContain("error: HOME is not set, so there is no default install directory");
+    expect(none.code).toBe(2);
+  });
+
+  test("bad options are usage errors", async () => {
+    const s = sandbox();
+    const r = await runInstaller(shell, ["--versoin", "1"], s.env);
+    expect(r.stderr).toBe("auditgraph-install: error: unknown option '--versoin' (see --help)\n");
+    expect(r.code).toBe(2);
+  });
+});
+
+describe("downloaders and shells' rc files", () => {
+  test("works with wget when curl is missing, and --modify-path writes zsh and fish blocks", async () => {
+    const s = sandbox({ omit: ["curl"] });
+    const dest = join(s.dir, "opt bin");
+    const r = await runInstaller("dash", ["--install-dir", dest, "--modify-path"], { ...s.env, SHELL: "/usr/bin/zsh" });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(installedVersion(dest)).toBe(CURRENT);
+    expect(readFileSync(join(s.home, ".zshrc"), "utf8")).toContain(`\nexport PATH="${dest}:$PATH"\n`);
+
+    const f = await runInstaller("dash", ["--install-dir", dest, "--modify-path", "--quiet"], { ...s.env, SHELL: "/usr/bin/fish" });
+    expect(f.code).toBe(0);
+    expect(readFileSync(join(s.home, ".config/fish/config.fish"), "utf8")).toBe(
+      `# >>> auditgraph installer >>>\nfish_add_path "${dest}"\n# <<< auditgraph installer <<<\n`,
+    );
+  });
+});
