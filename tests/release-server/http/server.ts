@@ -1,0 +1,119 @@
+/**
+ * Test fixture: a real `release-server serve` process on loopback over a temp data directory that
+ * the test seeds through ReleaseService first (apps, tokens, releases), plus small HTTP helpers.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { defaultConfig, type ServerConfig } from "../../../src/release-server/config.ts";
+import { openService, ReleaseService } from "../../../src/release-server/service.ts";
+import { generateToken } from "../../../src/release-server/domain/tokens.ts";
+import type { App } from "../../../src/release-server/domain/model.ts";
+import type { ReleaseInput } from "../../../src/release-server/domain/validate.ts";
+
+export const MAIN = join(import.meta.dir, "../../../src/release-server/main.ts");
+export const OP = ReleaseService.operator("cli:test");
+
+export interface Running {
+  url: string;
+  /** The bootstrap admin token (RELEASE_SERVER_ADMIN_TOKEN). */
+  admin: string;
+  proc: ReturnType<typeof Bun.spawn>;
+  dir: string;
+  data: string;
+  /** Every stdout line the server printed so far (JSON log lines). */
+  logs: string[];
+  stop(signal?: NodeJS.Signals): Promise<number>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export function tempData(): { dir: string; data: string } {
+  const dir = mkdtempSync(join(tmpdir(), "rs-http-"));
+  return { dir, data: join(dir, "data") };
+}
+
+/** Opens the service on `data` (the server is not running yet, or reads it concurrently), runs `fn`, closes it. */
+export async function seed<T>(data: string, fn: (s: ReleaseService) => T | Promise<T>, config: ServerConfig = defaultConfig()): Promise<T> {
+  const s = openService(data, config);
+  try {
+    return await fn(s);
+  } finally {
+    s.close();
+  }
+}
+
+export async function startServer(opts: { dir: string; data: string; args?: string[]; env?: Record<string, string> }): Promise<Running> {
+  const admin = generateToken();
+  const proc = Bun.spawn(["bun", MAIN, "serve", "--data", opts.data, "--host", "127.0.0.1", "--port", "0", ...(opts.args ?? [])], {
+    env: { ...process.env, RELEASE_SERVER_ADMIN_TOKEN: admin, ...opts.env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const logs: string[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    (async () => {
+      let buf = "";
+      const dec = new TextDecoder();
+      for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
+        buf += dec.decode(chunk, { stream: true });
+        let nl: number;
+        while ((nl = buf.indexOf("\n")) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          logs.push(line);
+          if (line.includes('"msg":"listening"')) resolve(JSON.parse(line).url.replace(/\/$/, ""));
+        }
+      }
+      reject(new Error(`server exited before listening: ${await new Response(proc.stderr as ReadableStream).text()}`));
+    })().catch(reject);
+  });
+  const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
+    if (proc.exitCode === null) proc.kill(signal);
+    return await proc.exited;
+  };
+  return {
+    url,
+    admin,
+    proc,
+    dir: opts.dir,
+    data: opts.data,
+    logs,
+    stop,
+    async [Symbol.asyncDispose]() {
+      await stop("SIGKILL");
+      rmSync(opts.dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
+
+/** Publishes `version` of `app` with the given files (name → content) through the service. */
+export async function publish(s: ReleaseService, app: App, input: ReleaseInput, files: Record<string, string | Uint8Array> = {}) {
+  const stored = [];
+  for (const [filename, content] of Object.entries(files)) {
+    const blob = await s.putBlob(once(typeof content === "string" ? new TextEncoder().encode(content) : content));
+    stored.push({ filename, blob });
+  }
+  return s.publishRelease(app, input, stored, OP);
+}
+
+export const auth = (token: string, scheme = "Bearer") => ({ authorization: `${scheme} ${token}` });
+
+/** Files currently in the blob store and staging area (to prove a failed upload stored nothing). */
+export function storedFiles(data: string): { blobs: number; staging: number } {
+  const walk = (d: string): number => {
+    let n = 0;
+    for (const e of readdirSync(d, { withFileTypes: true })) n += e.isDirectory() ? walk(join(d, e.name)) : 1;
+    return n;
+  };
+  return { blobs: walk(join(data, "blobs")), staging: walk(join(data, "staging")) };
+}
+
+/** Peak resident set size of a process (VmHWM), in bytes. */
+export function peakRss(pid: number): number {
+  const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/VmHWM:\s+(\d+) kB/);
+  return Number(m![1]) * 1024;
+}
