@@ -17,7 +17,7 @@ import { fsyncDir } from "../../src/shared/fs.ts";
 import { canonicalJson } from "../../src/shared/json.ts";
 import { tarGz } from "./archive.ts";
 import { checksum, renderSums } from "./checksums.ts";
-import { compile, PROGRAM_ENTRIES, programExists } from "./compile.ts";
+import { compile, PROGRAM_SOURCES, programExists } from "./compile.ts";
 import { renderFormula } from "./homebrew.ts";
 import { adhocSign, verifySignature } from "./macho/codesign.ts";
 import { parseSecretKey, publicKeyId, keyIdHex, signMinisign, type SecretKey } from "./minisign.ts";
@@ -84,7 +84,7 @@ async function buildOne(o: { source: SourceInfo; target: Target; program: Progra
   const name = `${program}-${target.name}`;
   const exe = join(o.work, name, program); // the basename is embedded in the binary: keep it constant
   mkdirSync(dirname(exe), { recursive: true });
-  await compile(source.root, PROGRAM_ENTRIES[program], target, source, exe);
+  await compile(source.root, program, target, source, exe);
   let bytes: Uint8Array = new Uint8Array(readFileSync(exe));
   if (target.os === "darwin") {
     const fixed = darwinSignature(bytes, name, program, o.log);
@@ -151,7 +151,7 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
     for (const target of targets) {
       for (const program of target.programs) {
         if (!programExists(root, program)) {
-          log(`${program}-${target.name}: skipped, ${PROGRAM_ENTRIES[program]} does not exist`);
+          log(`${program}-${target.name}: skipped, ${PROGRAM_SOURCES[program].entry} does not exist`);
           continue;
         }
         const started = performance.now();

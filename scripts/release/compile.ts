@@ -8,18 +8,30 @@ import type { Program, Target } from "../../src/schema/release.ts";
 import { AgError } from "../../src/shared/errors.ts";
 import type { SourceInfo } from "./source.ts";
 
-/** Each program's entry point, relative to the repository root. */
-export const PROGRAM_ENTRIES: Record<Program, string> = {
-  auditgraph: "src/cli.ts",
-  "release-server": "src/release-server/main.ts",
+/**
+ * Each program's entry point and its Worker entry points, relative to the repository root. A
+ * compiled executable only contains the workers named on the command line, and its code sees
+ * itself at /$bunfs/root/, so `new Worker(new URL("./w.ts", import.meta.url))` in module M finds
+ * w only if the workers are laid out relative to M's directory: `workerRoot` (bun build --root).
+ */
+export const PROGRAM_SOURCES: Record<Program, { entry: string; workerRoot?: string; workers: string[] }> = {
+  auditgraph: { entry: "src/cli.ts", workerRoot: "src/pipeline", workers: ["src/pipeline/shard-worker.ts"] },
+  "release-server": { entry: "src/release-server/main.ts", workers: [] },
 };
 
-export const programExists = (root: string, program: Program) => existsSync(join(root, PROGRAM_ENTRIES[program]));
+export const programExists = (root: string, program: Program) => existsSync(join(root, PROGRAM_SOURCES[program].entry));
 
-export function compileCommand(entry: string, target: Target, source: Pick<SourceInfo, "version" | "commit">, outfile: string): string[] {
+/** `bun build` arguments naming one program's sources: its main file first, then the workers that exist. */
+export const programEntries = (root: string, program: Program): string[] => {
+  const { entry, workerRoot, workers } = PROGRAM_SOURCES[program];
+  const present = workers.filter((w) => existsSync(join(root, w)));
+  return present.length && workerRoot ? [entry, ...present, "--root", workerRoot] : [entry];
+};
+
+export function compileCommand(entries: string[], target: Target, source: Pick<SourceInfo, "version" | "commit">, outfile: string): string[] {
   const define = (name: string, value: string) => ["--define", `${name}=${JSON.stringify(value)}`];
   return [
-    process.execPath, "build", entry,
+    process.execPath, "build", ...entries,
     "--compile", "--minify",
     "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
     `--target=${target.bun_target}`,
@@ -30,9 +42,10 @@ export function compileCommand(entry: string, target: Target, source: Pick<Sourc
   ];
 }
 
-/** Compiles `entry` (relative to `cwd`) to `outfile`; a failure is one line naming the target. */
-export async function compile(cwd: string, entry: string, target: Target, source: Pick<SourceInfo, "version" | "commit">, outfile: string): Promise<void> {
-  const proc = Bun.spawn(compileCommand(entry, target, source, outfile), { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+/** Compiles `program` from the checkout at `cwd` to `outfile`; a failure is one line naming the target. */
+export async function compile(cwd: string, program: Program, target: Target, source: Pick<SourceInfo, "version" | "commit">, outfile: string): Promise<void> {
+  const entries = programEntries(cwd, program);
+  const proc = Bun.spawn(compileCommand(entries, target, source, outfile), { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   if (code === 0 && existsSync(outfile)) return;
   const lines = (err + "\n" + out).replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((l) => l.trim()).filter(Boolean);
@@ -41,7 +54,7 @@ export async function compile(cwd: string, entry: string, target: Target, source
   throw new AgError(
     runtime
       ? `${target.name}: cross-compile runtime for ${target.bun_target} is not available: ${why}`
-      : `${target.name}: compiling ${entry} failed: ${why}`,
+      : `${target.name}: compiling ${entries[0]} failed: ${why}`,
     { code: runtime ? "runtime_missing" : "compile_failed", hint: runtime ? "Bun downloads it from the npm registry into ~/.bun/install/cache on first use" : undefined },
   );
 }

@@ -41,7 +41,7 @@ function run(cmd: string[], cwd: string) {
   return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString().trim() };
 }
 
-/** A workspace to ingest: the example one when it exists, else two small notes. */
+/** A workspace to ingest: the example one when it exists, else enough notes to start workers. */
 function workspaceCopy(root: string, into: string): string {
   const ws = join(into, "workspace");
   const example = join(root, "examples", "workspace");
@@ -49,8 +49,9 @@ function workspaceCopy(root: string, into: string): string {
     cpSync(example, ws, { recursive: true, filter: (p) => !p.includes("/.pkg") });
   } else {
     mkdirSync(join(ws, "notes"), { recursive: true });
-    writeFileSync(join(ws, "notes", "release.md"), "# Release\n\nThe build matrix produces one executable per target.\n");
-    writeFileSync(join(ws, "notes", "smoke.md"), "# Smoke\n\nSee [[release]].\n");
+    for (let i = 0; i < 16; i++) {
+      writeFileSync(join(ws, "notes", `note-${i}.md`), `# Note ${i}\n\nThe build matrix makes one executable per target. See [[note-${(i + 1) % 16}]].\n`);
+    }
   }
   return ws;
 }

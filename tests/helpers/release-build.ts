@@ -1,0 +1,63 @@
+/**
+ * One release build shared by every test file that needs release assets. Builds (unsigned) are
+ * cached per process and on disk under the system temp dir, keyed by the source state (HEAD,
+ * uncommitted changes, untracked files) and the target list, so a second test file, or a second
+ * `bun test` run on the same tree, reuses them. Entries unused for an hour are pruned.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildRelease } from "../../scripts/release/build.ts";
+import { git } from "../../scripts/release/source.ts";
+
+export const REPO_ROOT = join(import.meta.dir, "..", "..");
+const CACHE = join(tmpdir(), "auditgraph-release-build");
+const MAX_IDLE_MS = 60 * 60 * 1000;
+const inProcess = new Map<string, Promise<string>>();
+
+/** A digest of everything a build reads from the working tree. */
+export function sourceStateKey(root: string): string {
+  const h = new Bun.CryptoHasher("sha256");
+  h.update(git(root, ["rev-parse", "HEAD"]));
+  h.update(git(root, ["diff", "HEAD", "--binary"]));
+  for (const f of git(root, ["ls-files", "--others", "--exclude-standard", "-z"]).split("\0").filter(Boolean).sort()) {
+    h.update(`\0${f}\0`);
+    try {
+      h.update(readFileSync(join(root, f)));
+    } catch {}
+  }
+  return h.digest("hex");
+}
+
+function prune(keep: string): void {
+  for (const name of existsSync(CACHE) ? readdirSync(CACHE) : []) {
+    const p = join(CACHE, name);
+    if (p === keep) continue;
+    try {
+      if (Date.now() - statSync(p).mtimeMs > MAX_IDLE_MS) rmSync(p, { recursive: true, force: true });
+    } catch {}
+  }
+}
+
+/** Builds the given targets from this checkout (or reuses a build of the same source state); returns the out dir. */
+export function releaseBuild(targets: string[]): Promise<string> {
+  const names = [...new Set(targets)].sort();
+  const key = new Bun.CryptoHasher("sha256").update(sourceStateKey(REPO_ROOT)).update(names.join(",")).digest("hex").slice(0, 24);
+  let pending = inProcess.get(key);
+  if (!pending) {
+    pending = (async () => {
+      const out = join(CACHE, key);
+      mkdirSync(CACHE, { recursive: true });
+      prune(out);
+      if (!existsSync(join(out, "release.json"))) {
+        await buildRelease({ root: REPO_ROOT, targets: names, outDir: out, check: false, env: {}, log: () => {} });
+      }
+      const now = new Date();
+      utimesSync(out, now, now);
+      return out;
+    })();
+    inProcess.set(key, pending);
+    pending.catch(() => inProcess.delete(key));
+  }
+  return pending;
+}

@@ -1,0 +1,81 @@
+// Shared bits of the release tests: temp dirs, spawning, a throwaway copy of the checkout.
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { git } from "../../scripts/release/source.ts";
+import { REPO_ROOT } from "../helpers/release-build.ts";
+
+export { REPO_ROOT };
+
+const made: string[] = [];
+export function tempDir(prefix = "auditgraph-release-test-"): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
+export function removeTempDirs(): void {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+export function run(cmd: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; stdin?: string } = {}) {
+  const r = Bun.spawnSync(cmd, {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+export function requireTool(name: string, pkg: string): string {
+  const p = Bun.which(name);
+  if (!p) throw new Error(`${name} is not installed: apt-get install ${pkg} (.ci/run installs it from .ci/packages.txt)`);
+  return p;
+}
+
+/**
+ * The working tree (tracked and untracked, not ignored files) copied to `dest` and committed there
+ * with fixed metadata, so two copies have the same commit id and a clean tree.
+ */
+export function copyCheckout(dest: string): string {
+  const files = git(REPO_ROOT, ["ls-files", "-co", "--exclude-standard", "-z"]).split("\0").filter(Boolean);
+  for (const f of files) {
+    const from = join(REPO_ROOT, f);
+    if (!existsSync(from) || lstatSync(from).isDirectory()) continue;
+    mkdirSync(dirname(join(dest, f)), { recursive: true });
+    cpSync(from, join(dest, f));
+  }
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: "release test", GIT_AUTHOR_EMAIL: "release-test@example.invalid", GIT_AUTHOR_DATE: "1700000000 +0000",
+    GIT_COMMITTER_NAME: "release test", GIT_COMMITTER_EMAIL: "release-test@example.invalid", GIT_COMMITTER_DATE: "1700000000 +0000",
+  };
+  for (const args of [["init", "-q"], ["add", "-A"], ["-c", "commit.gpgsign=false", "commit", "-q", "-m", "snapshot"]]) {
+    const r = run(["git", ...args], { cwd: dest, env });
+    if (r.code !== 0) throw new Error(`git ${args.join(" ")} in ${dest}: ${r.stderr}`);
+  }
+  writeFileSync(join(dest, ".git", "info", "exclude"), "/node_modules\n");
+  symlinkSync(join(REPO_ROOT, "node_modules"), join(dest, "node_modules"));
+  return dest;
+}
+
+/** Extracts a .tar.gz with the system tar; returns the directory. */
+export function extract(archive: string, into: string): string {
+  mkdirSync(into, { recursive: true });
+  const r = run(["tar", "-xzf", archive, "-C", into]);
+  if (r.code !== 0) throw new Error(`tar -xzf ${archive}: ${r.stderr}`);
+  return into;
+}
+
+/** A throwaway key pair made by the real minisign; encrypted when a password is given. */
+export function makeKey(dir: string, password?: string) {
+  requireTool("minisign", "minisign");
+  const pub = join(dir, "key.pub");
+  const sec = join(dir, "key.sec");
+  const args = ["minisign", "-G", "-p", pub, "-s", sec, ...(password === undefined ? ["-W"] : [])];
+  const r = run(args, { stdin: password === undefined ? undefined : `${password}\n${password}\n` });
+  if (r.code !== 0) throw new Error(`minisign -G failed: ${r.stderr}`);
+  return { pub, secret: readFileSync(sec, "utf8") };
+}
+
