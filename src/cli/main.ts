@@ -20,6 +20,13 @@ export const root = defineCommand({
     version: load(() => import("./commands/version.ts")),
     init: load(() => import("./commands/init.ts")),
     ingest: load(() => import("./commands/ingest.ts")),
+    query: load(() => import("./commands/query.ts")),
+    node: load(() => import("./commands/node.ts")),
+    neighbors: load(() => import("./commands/neighbors.ts")),
+    export: load(() => import("./commands/export.ts")),
+    runs: load(() => import("./commands/runs/index.ts")),
+    diff: load(() => import("./commands/diff.ts")),
+    verify: load(() => import("./commands/verify.ts")),
   },
 });
 

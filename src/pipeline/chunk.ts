@@ -65,12 +65,3 @@ export function termFreq(lower: string): { tf: string; len: number } {
   for (const [k, n] of counts) tf += (tf ? " " : "") + (n === 1 ? k : `${k}:${n}`);
   return { tf, len: list.length };
 }
-
-/** Parses a termFreq string back into [term, count] pairs. */
-export function* readTermFreq(tf: string): Generator<[string, number]> {
-  if (!tf) return;
-  for (const item of tf.split(" ")) {
-    const c = item.lastIndexOf(":");
-    yield c < 0 ? [item, 1] : [item.slice(0, c), Number(item.slice(c + 1))];
-  }
-}

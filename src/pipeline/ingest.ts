@@ -28,13 +28,9 @@ import { hasObject, type EncodedObject } from "../store/objects.ts";
 import { compatGate } from "../store/open.ts";
 import { loadStatCache, type StatCache } from "../store/statcache.ts";
 import { measureUsage } from "../store/usage.ts";
-import { docId } from "./extract.ts";
 import { checkIncludes, scan, type Found, type SkipReason } from "./scan.ts";
-import { buildShard, readSource, toRecord, type ShardResult, type ShardTask } from "./shard.ts";
+import { buildShard, readSource, shardName, shardOf, toRecord, type ShardResult, type ShardTask } from "./shard.ts";
 
-export const SHARDS = 64;
-export const shardOf = (path: string) => parseInt(docId(path).slice(4, 6), 16) % SHARDS;
-export const shardName = (kind: "index" | "text", n: number) => `${kind}/${String(n).padStart(2, "0")}`;
 /** Up to this many changed shards the work runs inline: starting workers would cost more. */
 const INLINE_SHARDS = 2;
 

@@ -10,9 +10,13 @@ import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
 import { sha256Hex } from "../shared/hash.ts";
 import type { FileRecord } from "../store/manifest.ts";
 import { encodeObject, readObject, type EncodedObject } from "../store/objects.ts";
-import { extractFile, type FileEntry } from "./extract.ts";
+import { docId, extractFile, type FileEntry } from "./extract.ts";
 import type { SkipReason } from "./scan.ts";
 import { makeRedactor, normalizeText } from "./text.ts";
+
+export const SHARDS = 64;
+export const shardOf = (path: string) => parseInt(docId(path).slice(4, 6), 16) % SHARDS;
+export const shardName = (kind: "index" | "text", n: number) => `${kind}/${String(n).padStart(2, "0")}`;
 
 export type IndexShard = { schema_version: string; kind: "index"; shard: number; files: Record<string, FileEntry> };
 export type TextShard = { schema_version: string; kind: "text"; shard: number; files: Record<string, string> };

@@ -1,5 +1,6 @@
 // Flag groups shared by several commands: spread the ones a command needs into its `args`.
 import type { ArgsDef } from "citty";
+import { usageError } from "../../shared/errors.ts";
 
 export const jsonArgs = {
   json: { type: "boolean", description: "Print exactly one JSON document on stdout" },
@@ -15,3 +16,18 @@ export const withWorkspace = async (args: { root?: string; config?: string; prof
   const { loadWorkspace } = await import("../../config/load.ts");
   return loadWorkspace({ root: args.root, config: args.config, profile: args.profile });
 };
+
+/** The workspace plus its current run, through the compatibility gate (exit 3 when incompatible). */
+export const withStore = async (args: { root?: string; config?: string; profile?: string }) => {
+  const ws = await withWorkspace(args);
+  const { openStore } = await import("../../store/open.ts");
+  return { ws, store: openStore(ws) };
+};
+
+/** A positive integer flag, or a usage error naming the flag. */
+export function intFlag(value: string | undefined, name: string, fallback: number, max = 1_000_000): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw usageError(`--${name} must be an integer from 1 to ${max}, got '${value}'`);
+  return n;
+}

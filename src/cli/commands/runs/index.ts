@@ -1,0 +1,9 @@
+import { defineCommand } from "citty";
+
+export default defineCommand({
+  meta: { name: "runs", description: "List and show runs" },
+  subCommands: {
+    list: () => import("./list.ts").then((m) => m.default),
+    show: () => import("./show.ts").then((m) => m.default),
+  },
+});

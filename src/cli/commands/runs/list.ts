@@ -1,0 +1,20 @@
+import { defineCommand } from "citty";
+import { jsonArgs, withWorkspace, workspaceArgs } from "../_args.ts";
+import { printJson, printLine } from "../../output.ts";
+
+export default defineCommand({
+  meta: { name: "list", description: "List runs in the order they finished, with schema version and whether this binary can read them" },
+  args: { ...workspaceArgs, ...jsonArgs },
+  async run({ args }) {
+    // No compatibility gate: listing must still describe a broken or incompatible store.
+    const ws = await withWorkspace(args);
+    const { listRuns } = await import("../../../store/runs.ts");
+    const runs = listRuns(ws.profileDir);
+    if (args.json) return printJson({ status: "ok", profile: ws.profileName, runs });
+    if (runs.length === 0) return printLine(`no runs in ${ws.profileDir}`);
+    for (const r of runs) {
+      const what = r.counts ? `${r.counts.ok} files, ${r.counts.chunks} chunks` : `unreadable: ${r.problem}`;
+      printLine(`${r.current ? "*" : " "} ${r.run_id}  schema ${r.schema_version}${r.readable ? "" : " (not readable by this binary)"}  ${r.finished_at ?? "-"}  ${what}`);
+    }
+  },
+});

@@ -1,0 +1,23 @@
+import { defineCommand } from "citty";
+import { jsonArgs, withWorkspace, workspaceArgs } from "./_args.ts";
+import { printJson, printLine, warn } from "../output.ts";
+import { ExitCode } from "../../shared/errors.ts";
+
+export default defineCommand({
+  meta: { name: "verify", description: "Re-hash every artifact against the manifests; exit 5 on any mismatch, missing or extra file" },
+  args: { ...workspaceArgs, ...jsonArgs },
+  async run({ args }) {
+    // No compatibility gate: verify must describe a broken store, not refuse it.
+    const ws = await withWorkspace(args);
+    const { verifyStore } = await import("../../store/verify.ts");
+    const r = verifyStore(ws.profileDir);
+    if (args.json) printJson({ status: r.ok ? "ok" : "failed", profile_dir: ws.profileDir, ...r });
+    else {
+      for (const p of r.problems) process.stderr.write(`${p.kind}: ${p.path}: ${p.detail}\n`);
+      for (const n of r.notes) warn(n);
+      printLine(r.ok ? `store ${ws.profileDir} verified: ${r.runs} run(s), ${r.objects} object(s), no problems`
+        : `store ${ws.profileDir} FAILED verification: ${r.problems.length} problem(s) in ${r.runs} run(s), ${r.objects} object(s)`);
+    }
+    return r.ok ? ExitCode.ok : ExitCode.verify;
+  },
+});

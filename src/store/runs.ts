@@ -1,0 +1,49 @@
+/**
+ * Listing runs for people: every run directory with what its manifest says (or why it cannot be
+ * read), whether this binary can read it, and when it finished according to runs.log. Order is the
+ * order runs finished (runs.log), never the sort order of run ids.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { decideCompat } from "../policy/compat.ts";
+import { runLogPath, runsDir } from "./layout.ts";
+import { readManifest, readPointer } from "./manifest.ts";
+
+export type RunSummary = {
+  run_id: string;
+  current: boolean;
+  schema_version: string;
+  readable: boolean;
+  finished_at?: string;
+  counts?: Record<string, number>;
+  problem?: string;
+};
+
+export function readRunLog(profileDir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let text = "";
+  try { text = readFileSync(runLogPath(profileDir), "utf8"); } catch { return out; }
+  for (const line of text.split("\n")) {
+    try {
+      const e = JSON.parse(line) as { run_id?: unknown; finished_at?: unknown };
+      if (typeof e.run_id === "string" && typeof e.finished_at === "string") { out.delete(e.run_id); out.set(e.run_id, e.finished_at); }
+    } catch { /* a torn last line after a crash: ignore */ }
+  }
+  return out;
+}
+
+export function listRuns(profileDir: string): RunSummary[] {
+  let ids: string[] = [];
+  try { ids = readdirSync(runsDir(profileDir)).filter((n) => !n.startsWith(".")); } catch {}
+  const current = readPointer(profileDir);
+  if (current && !ids.includes(current)) ids.push(current);
+  const log = readRunLog(profileDir);
+  const order = [...log.keys()];
+  const rank = (id: string) => { const i = order.indexOf(id); return i < 0 ? Infinity : i; };
+  ids.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
+  return ids.map((id) => {
+    const r = readManifest(profileDir, id);
+    const d = decideCompat(r.fact);
+    const base = { run_id: id, current: id === current, schema_version: d.store, readable: r.ok && d.compatible, ...(log.has(id) ? { finished_at: log.get(id) } : {}) };
+    return r.ok ? { ...base, counts: r.manifest.counts } : { ...base, problem: r.problem };
+  });
+}
