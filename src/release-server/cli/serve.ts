@@ -48,8 +48,9 @@ export default defineCommand({
     const server = Bun.serve({
       hostname: args.host ?? config.http.host,
       port,
-      // Bun's own cap (default 128 MB) must sit above ours so that ours answers, with a JSON 413.
-      maxRequestBodySize: config.uploads.max_bytes + 1024 * 1024,
+      // Bun's own cap (default 128 MB) is only a safety net well above ours, so that ours (counted as
+      // the handler reads) answers first, with a JSON 413, even when the client sends faster.
+      maxRequestBodySize: config.uploads.max_bytes + 64 * 1024 * 1024,
       idleTimeout: 60,
       fetch: (req) => app.fetch(req),
     });

@@ -3,13 +3,12 @@
  * `/api/uploads/...` (raw body, as uploads.github.com takes it) and downloads at GitHub's web paths.
  */
 import * as v from "valibot";
-import { ServiceError } from "../../domain/errors.ts";
 import type { Ctx } from "../context.ts";
 import { linkHeader, toGhAsset } from "../github.ts";
 import { releasePage } from "../queries.ts";
 import { HttpError, json } from "../respond.ts";
 import type { Router } from "../router.ts";
-import { created, ghRelease, latestFor, latestJson, noContent, receiveUpload, sendArtifact, type Handler } from "./shared.ts";
+import { created, ghRelease, latestFor, latestJson, noContent, receiveUpload, releaseByTag, sendArtifact, type Handler } from "./shared.ts";
 
 /** GitHub's create-release body; unknown fields (target_commitish, make_latest...) are ignored. */
 const CreateReleaseBody = v.looseObject({
@@ -64,13 +63,7 @@ const createRelease: Handler = async (c) => {
 
 const byTag: Handler = (c) => {
   const app = c.app();
-  try {
-    return json(ghRelease(c, app, c.visible(c.service.getReleaseByTag(app, c.params.tag!))));
-  } catch (err) {
-    // A tag that cannot exist is simply not found, as on GitHub.
-    if (err instanceof ServiceError && err.kind === "invalid") throw new HttpError(404, "Not Found");
-    throw err;
-  }
+  return json(ghRelease(c, app, releaseByTag(c, app, c.params.tag!)));
 };
 
 const byId: Handler = (c) => json(ghRelease(c, c.app(), c.visible(c.service.getRelease(c.idParam("release_id")))));
@@ -120,7 +113,7 @@ const uploadAsset: Handler = async (c) => {
 
 const downloadByTag: Handler = (c) => {
   const app = c.app();
-  const release = c.visible(c.service.getReleaseByTag(app, c.params.tag!));
+  const release = releaseByTag(c, app, c.params.tag!);
   return sendArtifact(c, c.service.findArtifactByName(release, c.params.asset!));
 };
 

@@ -1,4 +1,5 @@
 /** Pieces the GitHub API routes and the site routes both use. */
+import { ServiceError } from "../../domain/errors.ts";
 import type { App, Artifact, Release } from "../../domain/model.ts";
 import { FilenameSchema, parseInput } from "../../domain/validate.ts";
 import type { StoredBlob } from "../../blobs/store.ts";
@@ -12,6 +13,16 @@ import { assetNamed } from "../queries.ts";
 export type Handler = (c: Ctx) => Response | Promise<Response>;
 
 export const ghRelease = (c: Ctx, app: App, r: Release): GhRelease => toGhRelease(c.urls, app, r, c.service.listArtifacts(r));
+
+/** The release of `app` with this tag, if the caller may see it; a tag that cannot exist is simply not found. */
+export function releaseByTag(c: Ctx, app: App, tag: string): Release {
+  try {
+    return c.visible(c.service.getReleaseByTag(app, tag));
+  } catch (err) {
+    if (err instanceof ServiceError && err.kind === "invalid") throw new HttpError(404, "Not Found");
+    throw err;
+  }
+}
 
 /** Streams the asset's blob (ETag/Range/HEAD, see download.ts) and counts a download for full GETs. */
 export function sendArtifact(c: Ctx, a: Artifact, headers: Record<string, string> = {}): Response {

@@ -10,7 +10,7 @@ import { appsPage, releasePage as releaseHtml, releasesPage } from "../pages.ts"
 import { newestWithAsset, notReady, releaseByVersion, releasePage } from "../queries.ts";
 import { HttpError, html, json } from "../respond.ts";
 import type { Router } from "../router.ts";
-import { created, ghRelease, latestFor, latestJson, noContent, receiveUpload, sendArtifact, type Handler } from "./shared.ts";
+import { created, ghRelease, latestFor, latestJson, noContent, receiveUpload, releaseByTag, sendArtifact, type Handler } from "./shared.ts";
 
 const appPrefix = (c: Ctx, app: App) => `${c.urls.base}/apps/${encodeURIComponent(app.owner)}/${encodeURIComponent(app.slug)}`;
 
@@ -86,7 +86,7 @@ const packages: Handler = (c) => {
 
 const releaseView: Handler = (c) => {
   const app = c.app();
-  const release = ghRelease(c, app, c.visible(c.service.getReleaseByTag(app, c.params.tag!)));
+  const release = ghRelease(c, app, releaseByTag(c, app, c.params.tag!));
   return c.wantsJson() ? json(release) : html(releaseHtml(app, release));
 };
 

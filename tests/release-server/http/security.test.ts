@@ -1,0 +1,215 @@
+// Security behaviour over real HTTP: tokens (missing, malformed, unknown, expired, revoked, wrong
+// scope, in the query string), hostile names and paths, HTML injection, upload limits, digest
+// mismatch, interrupted uploads, and retention against a channel's current release.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { generateToken } from "../../../src/release-server/domain/tokens.ts";
+import { sha256Hex } from "../../../src/shared/hash.ts";
+import { MAIN, OP, auth, publish, seed, startServer, storedFiles, tempData, type Running } from "./server.ts";
+
+let srv: Running;
+const tok: Record<string, string> = {};
+const MAX = 1024 * 1024;
+
+beforeAll(async () => {
+  const t = tempData();
+  await seed(t.data, async (s) => {
+    const tool = s.createApp({ owner: "acme", slug: "tool" }, OP);
+    s.createApp({ owner: "acme", slug: "secret", visibility: "private" }, OP);
+    s.createApp({ owner: "other", slug: "app" }, OP);
+    await publish(s, tool, { version: "1.0.0", name: "<img src=x onerror=alert(1)>", notes: "<script>alert('notes')</script> & more" }, { "<b onclick=x>bold.zip": "x" });
+    for (const v of ["2.0.0", "3.0.0", "4.0.0", "5.0.0"]) await publish(s, tool, { version: v, channel: "stable" }, { [`tool-${v}.tgz`]: `tool ${v}` });
+    s.promote(tool, "stable", s.getReleaseByTag(tool, "v3.0.0").id, {}, OP);
+    const mk = (name: string, input: object) => s.createToken({ name, ...input } as never, OP).raw;
+    tok.publisher = mk("publisher", { actions: ["publish"], apps: ["acme/tool"] });
+    tok.reader = mk("reader", { actions: ["read"] });
+    tok.deleter = mk("deleter", { actions: ["delete"], apps: ["acme/tool"] });
+    tok.beta = mk("beta-only", { actions: ["publish"], channels: ["beta"] });
+    tok.expired = mk("expired", { actions: ["publish"], expires_in_days: 0 });
+    const revoked = s.createToken({ name: "revoked", actions: ["publish"] }, OP);
+    s.revokeToken(revoked.token.id, OP);
+    tok.revoked = revoked.raw;
+  });
+  const config = join(t.dir, "server.yaml");
+  writeFileSync(config, `uploads:\n  max_bytes: ${MAX}\nretention:\n  channels:\n    stable: { keep_last: 1 }\n`);
+  srv = await startServer({ ...t, args: ["--config", config, "--default-app", "acme/tool"] });
+});
+afterAll(() => srv[Symbol.asyncDispose]());
+
+const upload = (path: string, body: BodyInit | null, headers: Record<string, string> = {}) =>
+  fetch(`${srv.url}${path}`, { method: "POST", body, headers: { "content-type": "application/octet-stream", ...headers } });
+
+async function expectError(res: Response | Promise<Response>, status: number, message?: RegExp) {
+  const r = await res;
+  expect(r.status).toBe(status);
+  expect(r.headers.get("content-type")).toContain("application/json");
+  const body = await r.json();
+  expect(typeof body.message).toBe("string");
+  expect(JSON.stringify(body)).not.toContain("    at "); // no stack trace
+  if (message) expect(body.message).toMatch(message);
+  return body;
+}
+
+describe("tokens", () => {
+  const path = "/upload?name=t.bin&version=9.0.0";
+
+  test("missing, malformed, unknown, expired and revoked tokens are 401 with a reason", async () => {
+    const r = await upload(path, "x");
+    expect(r.headers.get("www-authenticate")).toContain("Bearer");
+    await expectError(r, 401, /Requires authentication/);
+    await expectError(upload(path, "x", { authorization: "Basic abc" }), 401, /Bearer <token>/);
+    await expectError(upload(path, "x", auth("rls_short")), 401, /malformed token/);
+    await expectError(upload(path, "x", auth(generateToken())), 401, /unknown token/);
+    await expectError(upload(path, "x", auth(tok.expired!)), 401, /expired/);
+    await expectError(upload(path, "x", auth(tok.revoked!)), 401, /revoked/);
+    expect((await fetch(`${srv.url}/api/v3/repos/acme/tool/releases`, { headers: auth("rls_bad") })).status).toBe(401);
+  });
+
+  test("wrong scope is 403: read-only, other app, other channel, missing delete", async () => {
+    await expectError(upload(path, "x", auth(tok.reader!)), 403, /lacks the 'publish' action/);
+    await expectError(upload("/apps/other/app/upload?name=t.bin&version=1.0.0", "x", auth(tok.publisher!)), 403, /not valid for this app/);
+    await expectError(upload(`${path}&channel=stable`, "x", auth(tok.beta!)), 403, /channel 'stable'/);
+    await expectError(fetch(`${srv.url}/assets/tool-2.0.0.tgz`, { method: "DELETE", headers: auth(tok.publisher!) }), 403, /'delete'/);
+    expect((await fetch(`${srv.url}/assets/tool-2.0.0.tgz`)).status).toBe(200);
+  });
+
+  test("a token is never accepted in the query string, and never logged", async () => {
+    await expectError(fetch(`${srv.url}/api/v3/repos/acme/tool/releases?access_token=${tok.publisher}`), 400, /query string/);
+    await expectError(upload(`${path}&token=${tok.publisher}`, "x"), 400, /query string/);
+    await Bun.sleep(50);
+    const logs = srv.logs.join("\n");
+    for (const t of Object.values(tok)) expect(logs).not.toContain(t);
+    expect(logs).not.toContain(srv.admin);
+  });
+
+  test("both `token X` and `Bearer X` authenticate; the actor is logged", async () => {
+    const a = await upload("/upload?name=a.bin&version=10.0.0", "a", auth(tok.publisher!, "token"));
+    expect(a.status).toBe(201);
+    const b = await upload("/upload?name=b.bin&version=10.0.0", "b", auth(tok.publisher!, "Bearer"));
+    expect(b.status).toBe(201);
+    expect((await b.json()).release.assets.map((x: { name: string }) => x.name).sort()).toEqual(["a.bin", "b.bin"]);
+    await Bun.sleep(50);
+    const line = srv.logs.map((l) => JSON.parse(l)).find((l) => l.path === "/upload" && l.status === 201);
+    expect(line).toMatchObject({ method: "POST", actor: expect.stringMatching(/^token:\d+:publisher$/), bytes: expect.any(Number), duration_ms: expect.any(Number) });
+  });
+
+  test("a private app is invisible without a read token", async () => {
+    expect((await fetch(`${srv.url}/api/v3/repos/acme/secret/releases`)).status).toBe(404);
+    expect((await fetch(`${srv.url}/api/v3/repos/acme/secret/releases`, { headers: auth(tok.reader!) })).status).toBe(200);
+    expect(await (await fetch(`${srv.url}/apps?format=json`)).json()).not.toContainEqual(expect.objectContaining({ slug: "secret" }));
+  });
+});
+
+describe("hostile names and paths", () => {
+  test("asset names with path separators, '..' or control characters are refused before any byte is stored", async () => {
+    const before = storedFiles(srv.data);
+    for (const name of ["../evil", "a/b", "a\\b", "..", "x\u0000y", "line\nbreak", " lead"]) {
+      await expectError(upload(`/upload?name=${encodeURIComponent(name)}&version=11.0.0`, "evil", auth(srv.admin)), 422, /invalid asset name/);
+    }
+    expect(storedFiles(srv.data)).toEqual(before);
+  });
+
+  test("encoded traversal in download paths finds nothing", async () => {
+    for (const p of [
+      "/acme/tool/releases/download/v2.0.0/..%2F..%2F..%2Fdata%2Frelease-server.db",
+      "/assets/..%2Frelease-server.db",
+      "/assets/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+      "/acme/tool/releases/download/..%2Fv2.0.0/tool-2.0.0.tgz",
+      "/assets/%E0%A4%A",
+    ]) {
+      const r = await fetch(srv.url + p);
+      expect(r.status).toBe(404);
+    }
+  });
+
+  test("odd but legal names round-trip, with a safe Content-Disposition", async () => {
+    const name = "Tool Setup (x64) – ü \"final\".exe";
+    const r = await upload(`/upload?name=${encodeURIComponent(name)}&version=12.0.0`, "odd", auth(srv.admin));
+    expect(r.status).toBe(201);
+    const { asset } = await r.json();
+    expect(asset.name).toBe(name);
+    const dl = await fetch(asset.browser_download_url);
+    expect(await dl.text()).toBe("odd");
+    const cd = dl.headers.get("content-disposition")!;
+    expect(cd).toStartWith('attachment; filename="Tool Setup (x64) _ _ _final_.exe"');
+    expect(cd).toContain(`filename*=UTF-8''${encodeURIComponent(name)}`);
+  });
+
+  test("HTML in names, notes and asset names is escaped in every page", async () => {
+    for (const p of ["/packages", "/acme/tool/releases", "/acme/tool/releases/tag/v1.0.0"]) {
+      const r = await fetch(srv.url + p);
+      expect(r.headers.get("content-type")).toStartWith("text/html");
+      expect(r.headers.get("content-security-policy")).toContain("default-src 'none'");
+      const page = await r.text();
+      expect(page).not.toContain("<script>alert");
+      expect(page).not.toContain("<img src=x");
+      expect(page).not.toContain("<b onclick");
+      expect(page).toContain("&#60;script&#62;alert(&#39;notes&#39;)&#60;/script&#62; &#38; more");
+      expect(page).toContain("&#60;b onclick=x&#62;bold.zip");
+    }
+  });
+});
+
+describe("upload limits and integrity", () => {
+  test("a declared size over the limit is 413 before reading; a chunked body over it is 413 too; nothing stored", async () => {
+    const before = storedFiles(srv.data);
+    await expectError(upload("/upload?name=big.bin&version=13.0.0", new Uint8Array(MAX + 1), auth(srv.admin)), 413, /exceeds the limit/);
+    async function* chunked() {
+      for (let i = 0; i < 12; i++) yield new Uint8Array(128 * 1024);
+    }
+    await expectError(upload("/upload?name=big.bin&version=13.0.0", chunked() as unknown as BodyInit, auth(srv.admin)), 413, /exceeds the limit/);
+    expect(storedFiles(srv.data)).toEqual(before);
+    expect((await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/tags/v13.0.0`)).status).toBe(404);
+  });
+
+  test("a declared digest that does not match is 422 and stores nothing; a matching one is accepted", async () => {
+    const before = storedFiles(srv.data);
+    const body = "digest me";
+    await expectError(upload(`/upload?name=d.bin&version=14.0.0&digest=sha256:${"0".repeat(64)}`, body, auth(srv.admin)), 422, /digest mismatch/);
+    await expectError(upload("/upload?name=d.bin&version=14.0.0", body, { ...auth(srv.admin), "repr-digest": `sha-256=:${Buffer.alloc(32).toString("base64")}:` }), 422, /digest mismatch/);
+    expect(storedFiles(srv.data)).toEqual(before);
+    await expectError(upload("/upload?name=d.bin&version=14.0.0&digest=sha256:zz", body, auth(srv.admin)), 400, /digest/);
+    const ok = await upload(`/upload?name=d.bin&version=14.0.0&digest=sha256:${sha256Hex(body)}`, body, auth(srv.admin));
+    expect(ok.status).toBe(201);
+  });
+
+  test("multipart form uploads are 415 (they would be buffered)", async () => {
+    const form = new FormData();
+    form.append("file", new Blob(["x"]), "x.bin");
+    const r = await fetch(`${srv.url}/upload?name=x.bin&version=15.0.0`, { method: "POST", body: form, headers: auth(srv.admin) });
+    await expectError(r, 415, /raw request body/);
+  });
+
+  test("a dropped connection mid-upload stores nothing", async () => {
+    const before = storedFiles(srv.data);
+    const { port, hostname } = new URL(srv.url);
+    const sock = await Bun.connect({ hostname, port: Number(port), socket: { data() {} } });
+    sock.write(
+      `POST /upload?name=cut.bin&version=16.0.0 HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${srv.admin}\r\n` +
+        `Content-Type: application/octet-stream\r\nContent-Length: ${MAX - 1}\r\n\r\n`,
+    );
+    sock.write(new Uint8Array(256 * 1024));
+    await Bun.sleep(200);
+    expect(storedFiles(srv.data).staging).toBe(1); // the upload is being staged...
+    sock.end();
+    for (let i = 0; i < 50 && storedFiles(srv.data).staging > 0; i++) await Bun.sleep(20);
+    expect(storedFiles(srv.data)).toEqual(before); // ...and is gone once the client vanished
+    expect((await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/tags/v16.0.0`)).status).toBe(404);
+  });
+});
+
+describe("retention", () => {
+  test("retention run never removes the channel's current release", async () => {
+    const run = Bun.spawnSync(["bun", MAIN, "retention", "run", "--data", srv.data, "--config", join(srv.dir, "server.yaml"), "--json"]);
+    expect(run.exitCode).toBe(0);
+    const report = JSON.parse(run.stdout.toString());
+    const gone = report.releases.map((r: { version: string }) => r.version).sort();
+    expect(gone).toEqual(["2.0.0", "4.0.0"]); // keep_last 1 keeps 5.0.0; 3.0.0 is stable's current release
+    const tag = (t: string) => fetch(`${srv.url}/api/v3/repos/acme/tool/releases/tags/${t}`).then((r) => r.status);
+    expect([await tag("v2.0.0"), await tag("v3.0.0"), await tag("v4.0.0"), await tag("v5.0.0")]).toEqual([404, 200, 404, 200]);
+    const latest = await (await fetch(`${srv.url}/latest?channel=stable`)).json();
+    expect(latest.tag_name).toBe("v3.0.0");
+    expect(await (await fetch(`${srv.url}/acme/tool/releases/latest/download/tool-3.0.0.tgz?channel=stable`)).text()).toBe("tool 3.0.0");
+  });
+});
