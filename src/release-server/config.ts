@@ -56,7 +56,7 @@ export const ConfigSchema = v.strictObject({
         internal: { keep_last: 5, keep_days: 14 },
       }),
       /** Per app ("owner/slug"), overriding the two above. */
-      apps: v.optional(v.record(v.string(), AppRetention), {}),
+      apps: v.optional(v.record(v.pipe(v.string(), v.regex(/^[^/\s]+\/[^/\s]+$/, "app keys must be owner/slug")), AppRetention), {}),
       /** Unreferenced blobs younger than this are kept (an upload may be about to reference them). */
       blob_grace_hours: v.optional(positive, 1),
       /** Staged upload files older than this are removed even if their process still runs. */

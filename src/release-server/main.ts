@@ -62,7 +62,7 @@ function reportError(err: unknown): number {
     return err.exitCode;
   }
   if (err instanceof Error && err.name === "CLIError") {
-    process.stderr.write(`error: ${describeError(err)} (see 'release-server --help')\n`);
+    process.stderr.write(`error: ${describeError(err).replace(/\x1b\[[0-9;]*m/g, "")} (see 'release-server --help')\n`);
     return ServerExit.usage;
   }
   process.stderr.write(`error: internal error: ${describeError(err)}\n`);

@@ -326,11 +326,11 @@ export class ReleaseService {
     return r;
   }
 
-  /** Newest first. `page` starts at 1. */
-  listReleases(app: App, opts: { page: number; perPage: number }): { items: Release[]; total: number } {
+  /** Newest first. `page` starts at 1; `perPage` is capped at 100; drafts are included unless `drafts: false`. */
+  listReleases(app: App, opts: { page: number; perPage: number; drafts?: boolean }): { items: Release[]; total: number } {
     const perPage = Math.max(1, Math.min(100, Math.floor(opts.perPage)));
     const page = Math.max(1, Math.floor(opts.page));
-    return this.repos.releases.list(app.id, { offset: (page - 1) * perPage, limit: perPage });
+    return this.repos.releases.list(app.id, { offset: (page - 1) * perPage, limit: perPage, drafts: opts.drafts ?? true });
   }
 
   /**

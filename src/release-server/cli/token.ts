@@ -4,7 +4,8 @@ import type { Action, Token } from "../domain/model.ts";
 import { commonArgs, listArg, numberArg, output, withService } from "./_shared.ts";
 
 const any = (v: unknown[] | null) => (v === null ? "*" : v.join(","));
-const line = (t: Token) =>
+type Listed = Omit<Token, "token_hash" | "scopes"> & { scopes: { apps: string[] | null; channels: string[] | null; actions: string[] } };
+const line = (t: Listed) =>
   [
     t.id,
     t.name,
@@ -49,8 +50,12 @@ const list = defineCommand({
   args: { ...commonArgs },
   run: ({ args }) =>
     withService(args, (s) => {
-      const tokens = s.listTokens().map(({ token_hash: _hash, ...t }) => t);
-      output(args.json, tokens, () => tokens.map((t) => line(t as Token)));
+      const slug = (id: number) => {
+        const a = s.repos.apps.get(id);
+        return a ? `${a.owner}/${a.slug}` : `#${id}`;
+      };
+      const tokens = s.listTokens().map(({ token_hash: _hash, ...t }) => ({ ...t, scopes: { ...t.scopes, apps: t.scopes.apps?.map(slug) ?? null } }));
+      output(args.json, tokens, () => tokens.map(line));
     }),
 });
 

@@ -32,8 +32,8 @@ export interface ReleaseRepository {
   get(id: number): Release | undefined;
   byTag(appId: number, tag: string): Release | undefined;
   byVersion(appId: number, version: string): Release | undefined;
-  /** Newest first (created_at, then id). */
-  list(appId: number, page: { offset: number; limit: number }): Page<Release>;
+  /** Newest first (created_at, then id); drafts only when `drafts` is true. */
+  list(appId: number, page: { offset: number; limit: number; drafts: boolean }): Page<Release>;
   /** Every release of an app, newest first (retention). */
   all(appId: number): Release[];
   /** Newest published, non-draft, non-prerelease release. */

@@ -53,8 +53,8 @@ export function memoryRepositories(): Repositories {
     get: (id: number) => copy(s.releases.get(id)),
     byTag: (appId: number, tag: string) => find(s.releases, (r) => r.app_id === appId && r.tag === tag),
     byVersion: (appId: number, version: string) => find(s.releases, (r) => r.app_id === appId && r.version === version),
-    list(appId: number, page: { offset: number; limit: number }) {
-      const all = releasesOf(appId);
+    list(appId: number, page: { offset: number; limit: number; drafts: boolean }) {
+      const all = releasesOf(appId).filter((r) => page.drafts || !r.draft);
       return { items: all.slice(page.offset, page.offset + page.limit), total: all.length };
     },
     all: releasesOf,

@@ -93,9 +93,10 @@ function sqliteRepositories(db: Database): Repositories {
     get: (id: number) => one("SELECT * FROM releases WHERE id = ?", toRelease, id),
     byTag: (appId: number, tag: string) => one("SELECT * FROM releases WHERE app_id = ? AND tag = ?", toRelease, appId, tag),
     byVersion: (appId: number, version: string) => one("SELECT * FROM releases WHERE app_id = ? AND version = ?", toRelease, appId, version),
-    list(appId: number, page: { offset: number; limit: number }) {
-      const items = many("SELECT * FROM releases WHERE app_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", toRelease, appId, page.limit, page.offset);
-      const total = (db.query("SELECT count(*) AS n FROM releases WHERE app_id = ?").get(appId) as Row).n as number;
+    list(appId: number, page: { offset: number; limit: number; drafts: boolean }) {
+      const maxDraft = page.drafts ? 1 : 0;
+      const items = many("SELECT * FROM releases WHERE app_id = ? AND draft <= ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", toRelease, appId, maxDraft, page.limit, page.offset);
+      const total = (db.query("SELECT count(*) AS n FROM releases WHERE app_id = ? AND draft <= ?").get(appId, maxDraft) as Row).n as number;
       return { items, total };
     },
     all: (appId: number) => many("SELECT * FROM releases WHERE app_id = ? ORDER BY created_at DESC, id DESC", toRelease, appId),

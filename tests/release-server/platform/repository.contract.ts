@@ -63,9 +63,12 @@ export function repositoryContract(name: string, open: () => { repos: Repositori
       expectConflict(() => release("9.9.9", { tag: "v1.0.0" }));
       expect(repos.releases.byTag(app.id, "v1.0.0")).toEqual(r1);
       expect(repos.releases.byVersion(app.id, "1.1.0")?.tag).toBe("v1.1.0");
-      const page = repos.releases.list(app.id, { offset: 1, limit: 2 });
+      const page = repos.releases.list(app.id, { offset: 1, limit: 2, drafts: true });
       expect(page.total).toBe(4);
       expect(page.items.map((r) => r.version)).toEqual(["1.2.0-beta.1", "1.1.0"]);
+      const published = repos.releases.list(app.id, { offset: 0, limit: 2, drafts: false });
+      expect(published.total).toBe(3);
+      expect(published.items.map((r) => r.version)).toEqual(["1.2.0-beta.1", "1.1.0"]);
       expect(repos.releases.latestPublished(app.id)?.version).toBe("1.1.0");
       expect(repos.releases.get(r1.id)?.draft).toBe(false);
       done();
