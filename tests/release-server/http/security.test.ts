@@ -37,14 +37,14 @@ beforeAll(async () => {
 });
 afterAll(() => srv[Symbol.asyncDispose]());
 
-const upload = (path: string, body: BodyInit | null, headers: Record<string, string> = {}) =>
+const upload = (path: string, body: RequestInit["body"], headers: Record<string, string> = {}) =>
   fetch(`${srv.url}${path}`, { method: "POST", body, headers: { "content-type": "application/octet-stream", ...headers } });
 
 async function expectError(res: Response | Promise<Response>, status: number, message?: RegExp) {
   const r = await res;
   expect(r.status).toBe(status);
   expect(r.headers.get("content-type")).toContain("application/json");
-  const body = await r.json();
+  const body: any = await r.json();
   expect(typeof body.message).toBe("string");
   expect(JSON.stringify(body)).not.toContain("    at "); // no stack trace
   if (message) expect(body.message).toMatch(message);
@@ -88,7 +88,7 @@ describe("tokens", () => {
     expect(a.status).toBe(201);
     const b = await upload("/upload?name=b.bin&version=10.0.0", "b", auth(tok.publisher!, "Bearer"));
     expect(b.status).toBe(201);
-    expect((await b.json()).release.assets.map((x: { name: string }) => x.name).sort()).toEqual(["a.bin", "b.bin"]);
+    expect(((await b.json()) as any).release.assets.map((x: { name: string }) => x.name).sort()).toEqual(["a.bin", "b.bin"]);
     await Bun.sleep(50);
     const line = srv.logs.map((l) => JSON.parse(l)).find((l) => l.path === "/upload" && l.status === 201);
     expect(line).toMatchObject({ method: "POST", actor: expect.stringMatching(/^token:\d+:publisher$/), bytes: expect.any(Number), duration_ms: expect.any(Number) });
@@ -127,7 +127,7 @@ describe("hostile names and paths", () => {
     const name = "Tool Setup (x64) – ü \"final\".exe";
     const r = await upload(`/upload?name=${encodeURIComponent(name)}&version=12.0.0`, "odd", auth(srv.admin));
     expect(r.status).toBe(201);
-    const { asset } = await r.json();
+    const { asset }: any = await r.json();
     expect(asset.name).toBe(name);
     const dl = await fetch(asset.browser_download_url);
     expect(await dl.text()).toBe("odd");
@@ -158,7 +158,7 @@ describe("upload limits and integrity", () => {
     async function* chunked() {
       for (let i = 0; i < 12; i++) yield new Uint8Array(128 * 1024);
     }
-    await expectError(upload("/upload?name=big.bin&version=13.0.0", chunked() as unknown as BodyInit, auth(srv.admin)), 413, /exceeds the limit/);
+    await expectError(upload("/upload?name=big.bin&version=13.0.0", chunked() as unknown as NonNullable<RequestInit["body"]>, auth(srv.admin)), 413, /exceeds the limit/);
     expect(storedFiles(srv.data)).toEqual(before);
     expect((await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/tags/v13.0.0`)).status).toBe(404);
   });
@@ -208,7 +208,7 @@ describe("retention", () => {
     expect(gone).toEqual(["2.0.0", "4.0.0"]); // keep_last 1 keeps 5.0.0; 3.0.0 is stable's current release
     const tag = (t: string) => fetch(`${srv.url}/api/v3/repos/acme/tool/releases/tags/${t}`).then((r) => r.status);
     expect([await tag("v2.0.0"), await tag("v3.0.0"), await tag("v4.0.0"), await tag("v5.0.0")]).toEqual([404, 200, 404, 200]);
-    const latest = await (await fetch(`${srv.url}/latest?channel=stable`)).json();
+    const latest: any = await (await fetch(`${srv.url}/latest?channel=stable`)).json();
     expect(latest.tag_name).toBe("v3.0.0");
     expect(await (await fetch(`${srv.url}/acme/tool/releases/latest/download/tool-3.0.0.tgz?channel=stable`)).text()).toBe("tool 3.0.0");
   });
