@@ -1,0 +1,122 @@
+// Configuration and workspace bad input: one clear line, exit 2, and an existing store untouched.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cleanup, cli, expectOneLineError, tempDir, treeHash, workspace } from "../helpers/cli.ts";
+
+let ws: string;
+beforeAll(() => {
+  ws = workspace();
+  expect(cli(["ingest", "--root", ws]).code).toBe(0);
+});
+afterAll(cleanup);
+
+const withConfig = (yaml: string, extra: string[] = []) => {
+  const cfg = join(tempDir(), "pkg.yaml");
+  writeFileSync(cfg, yaml);
+  const before = treeHash(join(ws, ".pkg"));
+  const r = cli(["ingest", "--root", ws, "--config", cfg, ...extra]);
+  expect(treeHash(join(ws, ".pkg"))).toEqual(before);
+  return { r, cfg };
+};
+
+describe("bad configuration → exit 2, one line naming file, key path and line", () => {
+  test("invalid YAML", () => {
+    const { r, cfg } = withConfig("profiles:\n  default:\n    include_paths: [notes\n");
+    expect(r.code).toBe(2);
+    expect(expectOneLineError(r)).toMatch(new RegExp(`${cfg}:\\d+:\\d+: invalid YAML`));
+  });
+  test("wrong type", () => {
+    const { r, cfg } = withConfig("profiles:\n  default:\n    ingestion:\n      chunk_tokens: lots\n");
+    expect(r.code).toBe(2);
+    expect(expectOneLineError(r)).toContain(`${cfg}:4: profiles.default.ingestion.chunk_tokens:`);
+  });
+  test("unknown key", () => {
+    const { r, cfg } = withConfig("security:\n  redaction:\n    enabled: true\n    detecters: [jwt]\n");
+    expect(r.code).toBe(2);
+    expect(expectOneLineError(r)).toContain(`${cfg}:4: security.redaction.detecters: unknown key`);
+  });
+  test("unknown detector", () => {
+    const { r } = withConfig("security:\n  redaction:\n    detectors: [jwt, telepathy]\n");
+    expect(r.code).toBe(2);
+    expect(expectOneLineError(r)).toContain("security.redaction.detectors.1");
+  });
+  test("warn threshold not below block threshold", () => {
+    const { r } = withConfig("storage:\n  footprint_budget:\n    warn_threshold: 1.0\n    block_threshold: 1.0\n");
+    expect(r.code).toBe(2);
+    expect(expectOneLineError(r)).toContain("storage.footprint_budget: warn_threshold must be below block_threshold");
+  });
+  test("include path outside the root", () => {
+    const { r } = withConfig("profiles:\n  default:\n    include_paths: [notes, ../elsewhere]\n");
+    expect(r.code).toBe(2);
+    expect(expectOneLineError(r)).toContain("include path '../elsewhere' is outside the workspace root");
+  });
+  test("unknown profile", () => {
+    const { r } = withConfig("active_profile: default\n", ["--profile", "nosuch"]);
+    expect(r.code).toBe(2);
+    expect(expectOneLineError(r)).toContain("profiles.nosuch: unknown profile");
+  });
+  test.each(["../x", "a/b", ".."])("profile name %p is refused", (name) => {
+    const r = cli(["ingest", "--root", ws, "--profile", name]);
+    expect(r.code).toBe(2);
+    expect(expectOneLineError(r)).toContain("is not allowed");
+  });
+  test("a missing config file given with --config", () => {
+    const r = cli(["ingest", "--root", ws, "--config", join(ws, "nope.yaml")]);
+    expect(r.code).toBe(2);
+    expect(expectOneLineError(r)).toContain("nope.yaml does not exist");
+  });
+  test("AUDITGRAPH_CONFIG is used when --config is absent", () => {
+    const cfg = join(tempDir(), "pkg.yaml");
+    writeFileSync(cfg, "bogus_key: 1\n");
+    const r = cli(["ingest", "--root", ws], { env: { AUDITGRAPH_CONFIG: cfg } });
+    expect(r.code).toBe(2);
+    expect(expectOneLineError(r)).toContain(`${cfg}:1: bogus_key: unknown key`);
+  });
+});
+
+describe("workspace root", () => {
+  test("a missing root is exit 2", () => {
+    const r = cli(["ingest", "--root", "/nonexistent/auditgraph-root", "--json"]);
+    expect(r.code).toBe(2);
+    expect(expectOneLineError(r)).toContain("/nonexistent/auditgraph-root does not exist");
+    expect(r.json).toMatchObject({ status: "error", exit_code: 2 });
+  });
+  test("AUDITGRAPH_ROOT, then the current directory", () => {
+    const a = cli(["runs", "list", "--json"], { env: { AUDITGRAPH_ROOT: ws } });
+    expect(a.code).toBe(0);
+    expect(a.json.runs).toHaveLength(1);
+    const b = cli(["runs", "list", "--json"], { cwd: ws });
+    expect(b.json.runs).toEqual(a.json.runs);
+  });
+  test("<root>/config/pkg.yaml is picked up", () => {
+    const root = workspace({ "notes/a.md": "# A\n" });
+    mkdirSync(join(root, "config"));
+    writeFileSync(join(root, "config", "pkg.yaml"), "profiles:\n  default:\n    ingestion:\n      chunk_tokens: -3\n");
+    const r = cli(["ingest", "--root", root]);
+    expect(r.code).toBe(2);
+    expect(expectOneLineError(r)).toContain(`${join(root, "config", "pkg.yaml")}:4: profiles.default.ingestion.chunk_tokens`);
+  });
+});
+
+describe("init", () => {
+  test("writes the documented default config and .pkg/, and is harmless twice", () => {
+    const root = tempDir();
+    const a = cli(["init", "--root", root, "--json"]);
+    expect(a.code).toBe(0);
+    expect(a.json.created).toEqual(["config/pkg.yaml", ".pkg/profiles"]);
+    const text = Bun.file(join(root, "config", "pkg.yaml")).text();
+    expect(text).resolves.toContain("# auditgraph workspace configuration");
+    const before = treeHash(root);
+    const b = cli(["init", "--root", root, "--json"]);
+    expect(b.json.created).toEqual([]);
+    expect(treeHash(root)).toEqual(before);
+    // The written default is valid and is the built-in one: same config hash either way.
+    mkdirSync(join(root, "notes"));
+    writeFileSync(join(root, "notes", "a.md"), "# A\n");
+    const withFile = cli(["ingest", "--root", root, "--json"]);
+    const other = workspace({ "notes/a.md": "# A\n" });
+    const builtin = cli(["ingest", "--root", other, "--json"]);
+    expect(withFile.json.run_id).toBe(builtin.json.run_id);
+  });
+});

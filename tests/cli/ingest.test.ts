@@ -1,0 +1,189 @@
+// Ingest end to end: skipped files with reasons, symlinks, incrementality, determinism, redaction, locking.
+import { afterAll, describe, expect, test } from "bun:test";
+import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { allStoredText, cleanup, cli, spawnCli, tempDir, treeHash, workspace } from "../helpers/cli.ts";
+
+afterAll(cleanup);
+
+const manifestOf = (root: string) => {
+  const id = readFileSync(join(root, ".pkg/profiles/default/current"), "utf8").trim();
+  return { id, text: readFileSync(join(root, `.pkg/profiles/default/runs/${id}/manifest.json`), "utf8") };
+};
+const reasons = (json: any) => Object.fromEntries(json.skipped.map((s: any) => [s.path, s.reason]));
+
+describe("ingest", () => {
+  test("the example workspace: documents, sections, ADR decision, log claims, code, links", () => {
+    const root = workspace();
+    const r = cli(["ingest", "--root", root, "--json"]);
+    expect(r.code).toBe(0);
+    expect(r.json).toMatchObject({ status: "ok", unchanged: false, counts: { files: 6, ok: 6, skipped: 0 } });
+    expect(Object.keys(r.json.budget).sort()).toEqual(["block_threshold", "limit_bytes", "projected_bytes", "ratio", "source_bytes", "status", "usage_bytes", "warn_threshold"]);
+    const m = JSON.parse(manifestOf(root).text);
+    for (const k of ["run_id", "schema_version", "auditgraph_version", "config_hash", "inputs_hash", "outputs_hash"]) expect(typeof m[k]).toBe("string");
+    expect(m.files[0]).toMatchObject({ path: "logs/api.log", status: "ok", bytes: expect.any(Number), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const exp = cli(["export", "--root", root, "--format", "json"]).json;
+    const types = new Set(exp.nodes.map((n: any) => n.type));
+    for (const t of ["document", "section", "chunk", "technology", "reference", "decision", "claim"]) expect(types).toContain(t);
+    const byName = (n: string) => exp.nodes.find((x: any) => x.name === n);
+    const arch = byName("Order service architecture");
+    const adr = exp.nodes.find((x: any) => x.type === "document" && x.path === "notes/adr/0001-use-postgresql.md");
+    expect(arch.attrs.frontmatter).toEqual({ title: "Order service architecture", tags: ["architecture", "orders"], project: "shop", status: "current" });
+    expect(exp.edges).toContainEqual({ source: arch.id, target: adr.id, type: "links_to", line: 11 });
+    expect(exp.edges.some((e: any) => e.source === arch.id && e.target === "tech_postgresql" && e.type === "mentions")).toBe(true);
+    expect(exp.nodes.find((x: any) => x.type === "decision").attrs.status).toBe("accepted");
+    expect(exp.nodes.filter((x: any) => x.type === "claim").map((x: any) => x.line)).toEqual([4, 5, 7]);
+    // The credential in the runbook is redacted in storage.
+    expect(allStoredText(join(root, ".pkg"))).not.toContain("changeme");
+  });
+
+  test("skipped files are recorded with a reason and never fatal", () => {
+    const outside = tempDir();
+    writeFileSync(join(outside, "secret.md"), "OUTSIDE-TARGET-CONTENT\n");
+    const big = "word ".repeat(3000);
+    const root = workspace({
+      "notes/ok.md": "# Fine\n",
+      "notes/empty.md": "",
+      "notes/latin1.txt": Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]),
+      "notes/binary.txt": Buffer.from([0x61, 0x00, 0x62]),
+      "notes/huge.md": big,
+      "notes/image.png": "not really",
+      "config/pkg.yaml": "profiles:\n  default:\n    ingestion:\n      max_file_size_bytes: 10000\n",
+    });
+    symlinkSync(join(outside, "secret.md"), join(root, "notes", "outside.md"));
+    symlinkSync(join(root, "notes", "loop-a"), join(root, "notes", "loop-b"));
+    symlinkSync(join(root, "notes", "loop-b"), join(root, "notes", "loop-a"));
+    mkdirSync(join(root, "notes", "sub"));
+    symlinkSync(join(root, "notes"), join(root, "notes", "sub", "up")); // a directory loop
+    symlinkSync(join(root, "notes", "ok.md"), join(root, "notes", "alias.md"));
+    const r = cli(["ingest", "--root", root, "--json"]);
+    expect(r.code).toBe(0);
+    expect(reasons(r.json)).toEqual({
+      "notes/binary.txt": "binary",
+      "notes/empty.md": "empty",
+      "notes/huge.md": "too_large",
+      "notes/image.png": "unsupported_extension",
+      "notes/latin1.txt": "invalid_utf8",
+      "notes/loop-a": "symlink_loop",
+      "notes/loop-b": "symlink_loop",
+      "notes/outside.md": "symlink_outside_root",
+    });
+    expect(r.json.counts.ok).toBe(2); // ok.md and the in-root alias.md
+    expect(allStoredText(join(root, ".pkg"))).not.toContain("OUTSIDE-TARGET-CONTENT");
+  });
+
+  test("unchanged re-ingest: same run id, nothing written; one change: one file parsed, two objects", () => {
+    const root = workspace();
+    const first = cli(["ingest", "--root", root, "--json"]).json;
+    const before = treeHash(join(root, ".pkg"));
+    const mtimes = readdirSync(join(root, ".pkg/profiles/default")).map((n) => statSync(join(root, ".pkg/profiles/default", n)).mtimeMs);
+    const again = cli(["ingest", "--root", root, "--json"]).json;
+    expect(again).toMatchObject({ run_id: first.run_id, unchanged: true, processed: 0, new_objects: 0, written_bytes: 0 });
+    expect(treeHash(join(root, ".pkg"))).toEqual(before);
+    expect(readdirSync(join(root, ".pkg/profiles/default")).map((n) => statSync(join(root, ".pkg/profiles/default", n)).mtimeMs)).toEqual(mtimes);
+
+    appendFileSync(join(root, "notes", "runbook.md"), "\nOne more line about Redis.\n");
+    const third = cli(["ingest", "--root", root, "--json"]).json;
+    expect(third.run_id).not.toBe(first.run_id);
+    expect(third).toMatchObject({ unchanged: false, processed: 1, reused: 5, new_objects: 2 });
+    const d = cli(["diff", "--root", root, first.run_id, third.run_id, "--json"]).json;
+    expect(d).toMatchObject({ added: [], removed: [], changed: ["notes/runbook.md"] });
+    expect(d.artifacts_rewritten).toHaveLength(2);
+    // The older run stays readable and the store verifies.
+    expect(cli(["runs", "show", "--root", root, first.run_id]).code).toBe(0);
+    expect(cli(["verify", "--root", root]).code).toBe(0);
+    // A touched but identical file is not re-parsed and gives the same run.
+    const t = new Date(Date.now() + 5000);
+    require("node:fs").utimesSync(join(root, "notes", "architecture.md"), t, t);
+    const fourth = cli(["ingest", "--root", root, "--json"]).json;
+    expect(fourth).toMatchObject({ run_id: third.run_id, unchanged: true, processed: 0 });
+  });
+
+  test("determinism: the same workspace at two absolute paths gives byte-identical manifests and objects", () => {
+    const a = workspace();
+    const b = join(tempDir("ag-other-location-"), "deeper", "ws");
+    cpSync(a, b, { recursive: true });
+    expect(cli(["ingest", "--root", a]).code).toBe(0);
+    expect(cli(["ingest", "--root", b]).code).toBe(0);
+    const strip = (h: Record<string, string>) => Object.fromEntries(Object.entries(h).filter(([k]) => !k.endsWith("runs.log") && !k.includes("cache/")));
+    expect(strip(treeHash(join(a, ".pkg")))).toEqual(strip(treeHash(join(b, ".pkg"))));
+    expect(manifestOf(a).text).toBe(manifestOf(b).text);
+    expect(manifestOf(a).text).not.toContain(a);
+    for (const f of ["json", "dot", "graphml"]) {
+      expect(cli(["export", "--root", a, "--format", f]).stdout).toBe(cli(["export", "--root", b, "--format", f]).stdout);
+    }
+  });
+
+  test("a changed setting changes the run id; the old run stays", () => {
+    const root = workspace();
+    const first = cli(["ingest", "--root", root, "--json"]).json;
+    mkdirSync(join(root, "config"));
+    writeFileSync(join(root, "config", "pkg.yaml"), "profiles:\n  default:\n    ingestion:\n      chunk_tokens: 50\n      chunk_overlap_tokens: 10\n");
+    const second = cli(["ingest", "--root", root, "--json"]).json;
+    expect(second.run_id).not.toBe(first.run_id);
+    expect(second.processed).toBe(6);
+    expect(second.counts.chunks).toBeGreaterThan(first.counts.chunks);
+    expect(cli(["runs", "list", "--root", root, "--json"]).json.runs.map((r: any) => [r.run_id, r.current])).toEqual([[first.run_id, false], [second.run_id, true]]);
+  });
+
+  test("redaction: no planted secret appears anywhere under .pkg/", () => {
+    const secrets = {
+      pem: "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7planted0pemKEYmaterial\n-----END RSA PRIVATE KEY-----",
+      jwt: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJwbGFudGVkIn0.c2lnbmF0dXJlUGxhbnRlZDEyMw",
+      bearer: "plantedBearerTok3n99",
+      kv: "hunter2planted",
+      kvq: "quoted planted pass",
+      url: "plantedUrlPass",
+      aws: "AKIAPLANTED0EXAMPLE1",
+      gh: "ghp_plantedplantedplantedplanted123456",
+      slack: "xoxb-123456789012-plantedslack",
+      stripe: "sk_live_plantedplantedplanted12",
+      google: "AIzaPLANTEDplantedPLANTEDplanted1234567",
+    };
+    const body = [
+      "# Secrets everywhere", "", secrets.pem, "", `token: ${secrets.jwt}`, `Authorization: Bearer ${secrets.bearer}`,
+      `password=${secrets.kv}`, `DB_PASSWORD: "${secrets.kvq}"`, `postgres://admin:${secrets.url}@db.internal:5432/app`,
+      `aws ${secrets.aws}`, `gh ${secrets.gh}`, `slack ${secrets.slack}`, `stripe ${secrets.stripe}`, `google ${secrets.google}`,
+      "", "## Section with `password=" + secrets.kv + "` in a code span", "",
+    ].join("\n");
+    const root = workspace({
+      "notes/secrets.md": `---\ntitle: Secrets\napi_key: ${secrets.gh}\n---\n${body}\n[link](https://user:${secrets.url}@example.com/x)\n`,
+      "logs/app.log": `ERROR auth failed with Bearer ${secrets.bearer} and api_key=${secrets.kv}\n`,
+      "src/settings.py": `SECRET_KEY = "${secrets.kvq}"\nJWT = "${secrets.jwt}"\n`,
+    });
+    const r = cli(["ingest", "--root", root]);
+    expect(r.code).toBe(0);
+    cli(["export", "--root", root, "--format", "graphml", "--out", join(root, ".pkg", "export.graphml")]);
+    const stored = allStoredText(join(root, ".pkg"));
+    expect(stored).toContain("[REDACTED:");
+    for (const [kind, s] of Object.entries(secrets)) {
+      for (const piece of s.split("\n")) if (piece.length > 12 && !piece.startsWith("-----")) expect({ kind, found: stored.includes(piece) }).toEqual({ kind, found: false });
+      expect({ kind, found: stored.includes(s) }).toEqual({ kind, found: false });
+    }
+  });
+
+  test("two concurrent ingests: the second waits for the lock; both succeed and the store verifies", async () => {
+    const root = workspace();
+    for (let i = 0; i < 300; i++) writeFileSync(join(root, "notes", `gen-${i}.md`), `# Note ${i}\n\n${"lorem ipsum dolor sit amet ".repeat(200)}\n`);
+    const a = spawnCli(["ingest", "--root", root, "--json"]);
+    const b = spawnCli(["ingest", "--root", root, "--json"]);
+    const [ca, cb] = await Promise.all([a.exited, b.exited]);
+    expect([ca, cb]).toEqual([0, 0]);
+    const ja = JSON.parse(await new Response(a.stdout).text());
+    const jb = JSON.parse(await new Response(b.stdout).text());
+    expect(ja.run_id).toBe(jb.run_id);
+    expect([ja.unchanged, jb.unchanged].sort()).toEqual([false, true]);
+    expect(cli(["verify", "--root", root]).code).toBe(0);
+  });
+
+  test("a held lock makes a second writer fail with a clear message after waiting", () => {
+    const root = workspace();
+    mkdirSync(join(root, ".pkg"), { recursive: true });
+    writeFileSync(join(root, ".pkg", "lock"), `${process.pid}\n`); // this test process is alive
+    const r = cli(["ingest", "--root", root], { env: { AUDITGRAPH_LOCK_WAIT_MS: "200" } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`is locked by another auditgraph process (pid ${process.pid}`);
+    writeFileSync(join(root, ".pkg", "lock"), "999999999\n"); // a dead pid: stale, taken over
+    expect(cli(["ingest", "--root", root]).code).toBe(0);
+  });
+});

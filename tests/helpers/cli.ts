@@ -1,0 +1,91 @@
+/**
+ * Running the real CLI from source on real temp workspaces, for end-to-end tests.
+ */
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+
+export const REPO = join(import.meta.dir, "..", "..");
+export const CLI = join(REPO, "src", "cli.ts");
+export const EXAMPLE = join(REPO, "examples", "workspace");
+
+export type CliResult = { code: number; stdout: string; stderr: string; json: any };
+
+/** Runs `auditgraph ARGS` with a clean environment (no AUDITGRAPH_* from the caller unless given). */
+export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("AUDITGRAPH_") && k !== "NO_COLOR") env[k] = v;
+  const p = Bun.spawnSync([process.execPath, CLI, ...args], { cwd: opts.cwd ?? REPO, env: { ...env, ...opts.env }, stdout: "pipe", stderr: "pipe" });
+  const stdout = p.stdout.toString();
+  let json: any;
+  try { json = JSON.parse(stdout); } catch {}
+  return { code: p.exitCode ?? -1, stdout, stderr: p.stderr.toString(), json };
+}
+
+/** Spawns the CLI without waiting (for kill and concurrency tests). */
+export function spawnCli(args: string[], opts: { cwd?: string } = {}) {
+  return Bun.spawn([process.execPath, CLI, ...args], { cwd: opts.cwd ?? REPO, stdout: "pipe", stderr: "pipe" });
+}
+
+const made: string[] = [];
+
+/** A fresh temp directory, removed by `cleanup()`. */
+export function tempDir(prefix = "ag-cli-"): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
+
+export function cleanup(): void {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+/** A temp workspace holding the given files (path → content), or a copy of the example workspace. */
+export function workspace(files?: Record<string, string | Uint8Array>): string {
+  const root = tempDir("ag-ws-");
+  if (!files) { cpSync(EXAMPLE, root, { recursive: true, filter: (src) => !src.includes(`${"/"}.pkg`) }); return root; }
+  for (const [p, c] of Object.entries(files)) { mkdirSync(dirname(join(root, p)), { recursive: true }); writeFileSync(join(root, p), c); }
+  return root;
+}
+
+/** Every file under dir (relative path → sha256 of its bytes): to prove a command changed nothing. */
+export function treeHash(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    let names: string[] = [];
+    try { names = readdirSync(d); } catch { return; }
+    for (const n of names.sort()) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[relative(dir, p)] = new Bun.CryptoHasher("sha256").update(readFileSync(p)).digest("hex");
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** The decompressed contents of every file under dir (objects are zstd), for secret searches. */
+export function allStoredText(dir: string): string {
+  const parts: string[] = [];
+  const walk = (d: string) => {
+    for (const n of readdirSync(d)) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) { walk(p); continue; }
+      const raw = readFileSync(p);
+      let text = raw.toString("utf8");
+      try { text = new TextDecoder().decode(Bun.zstdDecompressSync(raw)); } catch {}
+      parts.push(text);
+    }
+  };
+  walk(dir);
+  return parts.join("\n");
+}
+
+/** One error line on stderr (plus an optional hint line), never a stack trace. */
+export function expectOneLineError(r: CliResult): string {
+  const lines = r.stderr.trim().split("\n").filter((l) => !l.startsWith("hint:"));
+  if (lines.length !== 1 || !lines[0]!.startsWith("error: ") || /\n\s+at /.test(r.stderr)) {
+    throw new Error(`expected one 'error:' line on stderr, got:\n${r.stderr}`);
+  }
+  return lines[0]!;
+}
