@@ -17,10 +17,15 @@ export interface HttpApp {
   fetch(req: Request): Promise<Response>;
 }
 
-export function createHttpApp(deps: HttpDeps): HttpApp {
+export function buildRouter(): Router<Handler> {
   const router = new Router<Handler>();
   apiRoutes(router);
   siteRoutes(router);
+  return router;
+}
+
+export function createHttpApp(deps: HttpDeps): HttpApp {
+  const router = buildRouter();
 
   async function handle(req: Request, url: URL, ctxOut: { ctx?: Ctx }): Promise<Response> {
     const m = router.match(req.method, url.pathname);

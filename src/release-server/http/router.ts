@@ -36,6 +36,11 @@ export class Router<H> {
     return this;
   }
 
+  /** Every registered route as `[method, pattern]` (the OpenAPI contract test compares them). */
+  list(): Array<[string, string]> {
+    return this.routes.map((r) => [r.method, "/" + r.segments.join("/")]);
+  }
+
   match(method: string, path: string): Match<H> | MethodMismatch | undefined {
     let parts: string[];
     try {

@@ -170,13 +170,13 @@ describe("operations", () => {
   test("a 100 MB streaming upload grows the server's peak RSS by less than 64 MB", async () => {
     const base = peakRss(srv.proc.pid);
     const chunk = new Uint8Array(1024 * 1024).fill(7);
+    let sent = 0;
     const body = new ReadableStream<Uint8Array>({
-      i: 0,
       pull(ctl) {
-        if ((this as any).i++ < 100) ctl.enqueue(chunk);
+        if (sent++ < 100) ctl.enqueue(chunk);
         else ctl.close();
       },
-    } as UnderlyingDefaultSource<Uint8Array> & { i: number });
+    });
     const r = await fetch(`${srv.url}/upload?name=big.bin&version=4.0.0`, { method: "POST", body, headers: auth(srv.admin) });
     expect(r.status).toBe(201);
     expect(((await r.json()) as any).asset.size).toBe(100 * 1024 * 1024);
