@@ -52,7 +52,7 @@ export function tar(entries: ArchiveEntry[], mtime: number): Uint8Array<ArrayBuf
   return out;
 }
 
-export function gzip(data: Uint8Array<ArrayBuffer>): Uint8Array {
+export function gzip(data: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
   const z = Bun.gzipSync(data, { level: 9 });
   z.fill(0, 4, 8); // MTIME
   z[9] = 3; // OS: Unix, whatever host compressed it
