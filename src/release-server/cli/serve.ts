@@ -30,7 +30,8 @@ export default defineCommand({
   async run({ args }) {
     const { config } = loadConfig(args.config);
     const port = args.port === undefined ? config.http.port : numberArg("port", args.port);
-    if (args.check) return probe(port);
+    // A probe's answer is its exit status (citty does not pass a subcommand's result up).
+    if (args.check) process.exit(await probe(port));
 
     const defaultRef = args["default-app"] ?? process.env.RELEASE_SERVER_DEFAULT_APP;
     const [owner, slug, extra] = defaultRef?.split("/") ?? [];

@@ -3,7 +3,7 @@
 // access log, graceful shutdown, and memory during a 100 MB streaming upload.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sha256Hex } from "../../../src/shared/hash.ts";
-import { OP, auth, peakRss, publish, seed, startServer, tempData, type Running } from "./server.ts";
+import { MAIN, OP, auth, peakRss, publish, seed, startServer, tempData, type Running } from "./server.ts";
 
 let srv: Running;
 const payload = new Uint8Array(100_000).map((_, i) => (i * 31 + 7) % 256);
@@ -25,6 +25,8 @@ afterAll(() => srv[Symbol.asyncDispose]());
 
 const get = (path: string, headers: Record<string, string> = {}) => fetch(srv.url + path, { headers });
 const dl = "/acme/tool/releases/download/v2.0.0/tool.bin";
+/** The container health probe (`serve --check`) against this server's port: its exit status. */
+const probe = () => Bun.spawnSync(["bun", MAIN, "serve", "--check", "--port", new URL(srv.url).port]).exitCode;
 
 describe("downloads", () => {
   test("200 with strong sha256 ETag, attachment disposition, nosniff, digest headers; download counted", async () => {
@@ -153,9 +155,11 @@ describe("operations", () => {
     expect(bad.status).toBe(405);
     expect(bad.headers.get("allow")).toBe("GET, HEAD");
     expect(((await (await get("/openapi.json")).json()) as any).openapi).toBe("3.1.0");
+    expect(probe()).toBe(0);
   });
 
   test("one JSON log line per request with method, path, status, bytes, duration, actor", async () => {
+    await Bun.sleep(50); // lines of earlier requests are still arriving
     const before = srv.logs.length;
     await get("/healthz?secret=hunter2");
     await get(dl, { range: "bytes=0-9" });
@@ -206,5 +210,6 @@ describe("operations", () => {
     await Bun.sleep(20);
     expect(srv.logs.some((l) => l.includes('"msg":"draining"'))).toBe(true);
     expect(srv.logs.at(-1)).toContain('"msg":"stopped"');
+    expect(probe()).toBe(1);
   });
 });
