@@ -47,16 +47,18 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write((await usageText(sub.cmd, sub.parent)) + "\n");
       return ExitCode.ok;
     }
-    const { result } = await runCommand(root, { rawArgs: argv });
+    // Run the leaf directly: citty drops a subcommand's return value, which carries the exit code.
+    const { result } = sub ? await runCommand(sub.cmd, { rawArgs: argv.slice(sub.depth) }) : await runCommand(root, { rawArgs: argv });
     return typeof result === "number" ? result : ExitCode.ok;
   } catch (err) {
     return reportError(err, json);
   }
 }
 
-async function findLeaf(cmd: CommandDef<any>, argv: string[]): Promise<{ cmd: CommandDef<any>; parent?: CommandDef<any> } | undefined> {
+async function findLeaf(cmd: CommandDef<any>, argv: string[]): Promise<{ cmd: CommandDef<any>; parent?: CommandDef<any>; depth: number } | undefined> {
   let cur = cmd;
   let parent: CommandDef<any> | undefined;
+  let depth = 0;
   for (const a of argv) {
     if (a.startsWith("-")) break;
     const subs = typeof cur.subCommands === "function" ? await cur.subCommands() : await cur.subCommands;
@@ -64,8 +66,9 @@ async function findLeaf(cmd: CommandDef<any>, argv: string[]): Promise<{ cmd: Co
     const next = subs[a];
     parent = cur;
     cur = typeof next === "function" ? await (next as () => Promise<CommandDef<any>>)() : await next;
+    depth++;
   }
-  return cur === cmd ? undefined : { cmd: cur, parent };
+  return cur === cmd ? undefined : { cmd: cur, parent, depth };
 }
 
 export function reportError(err: unknown, json: boolean): number {
