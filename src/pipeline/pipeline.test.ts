@@ -1,0 +1,79 @@
+// Units of the pipeline that the CLI tests cannot time: files vanishing or unreadable between the
+// scan and the read, chunk windows, term frequencies, redaction idempotence and front matter.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DETECTORS } from "../config/schema.ts";
+import { chunkSpans, termFreq } from "./chunk.ts";
+import { splitFrontMatter } from "./markdown.ts";
+import { scan } from "./scan.ts";
+import { buildShard, readSource } from "./shard.ts";
+import { makeRedactor, normalizeText } from "./text.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "ag-pipeline-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const profile = {
+  include_paths: ["notes"], exclude_globs: ["**/drafts/**"], normalization: { unicode: "NFC" as const, line_endings: "LF" as const },
+  ingestion: { allowed_extensions: [".md"], chunk_tokens: 4, chunk_overlap_tokens: 1, max_file_size_bytes: 1000 },
+};
+
+describe("scan then read", () => {
+  test("a file that disappears after the scan is recorded as vanished; a directory in its place as unreadable", () => {
+    const root = join(dir, "ws1");
+    mkdirSync(join(root, "notes", "drafts"), { recursive: true });
+    for (const n of ["a.md", "b.md", "c.md"]) writeFileSync(join(root, "notes", n), `# ${n}\n`);
+    writeFileSync(join(root, "notes", "drafts", "x.md"), "draft\n");
+    const found = scan(root, profile);
+    expect(found.map((f) => f.path)).toEqual(["notes/a.md", "notes/b.md", "notes/c.md"]);
+    rmSync(join(root, "notes", "b.md"));
+    rmSync(join(root, "notes", "c.md"));
+    mkdirSync(join(root, "notes", "c.md"));
+    const res = buildShard({
+      shard: 0, profileDir: join(root, ".pkg"), files: found.map((f) => ({ path: f.path, abs: f.abs, bytes: f.bytes })),
+      settings: { maxBytes: 1000, chunkTokens: 4, overlapTokens: 1, redaction: { enabled: true, detectors: [...DETECTORS] } },
+    });
+    expect(res.records.map((r) => [r.path, r.status, r.reason])).toEqual([
+      ["notes/a.md", "ok", undefined], ["notes/b.md", "skipped", "vanished"], ["notes/c.md", "skipped", "unreadable"],
+    ]);
+    expect(res.objects?.counts.files).toBe(1);
+  });
+  test("a file that grew past the limit after the scan is too_large", () => {
+    const p = join(dir, "grown.md");
+    writeFileSync(p, "x".repeat(2000));
+    expect(readSource(p, 10, 1000).skip).toBe("too_large");
+  });
+});
+
+describe("chunks and terms", () => {
+  test("windows of N tokens overlapping by M, as offsets", () => {
+    const text = "one two three four five six seven";
+    const spans = chunkSpans(text, 4, 1);
+    expect(spans.map((s) => text.slice(s.s, s.e))).toEqual(["one two three four", "four five six seven"]);
+    expect(chunkSpans("", 4, 1)).toEqual([]);
+    expect(chunkSpans("solo", 4, 1).map((s) => [s.s, s.e])).toEqual([[0, 4]]);
+  });
+  test("term frequencies in first-occurrence order", () => {
+    expect(termFreq("b a b, c-b ünï".toLowerCase())).toEqual({ tf: "b:3 a c ünï", len: 6 });
+  });
+});
+
+describe("normalize and redact", () => {
+  test("NFC and LF", () => {
+    expect(normalizeText("\ufeffe\u0301\r\nx\ry")).toBe("\u00e9\nx\ny");
+  });
+  test("redaction is idempotent and only touches secrets", () => {
+    const r = makeRedactor({ enabled: true, detectors: DETECTORS });
+    const once = r("password: abc123\nthe password policy is strict\nBearer abcdefghijkl\n");
+    expect(once).toBe("password: [REDACTED:credential_kv]\nthe password policy is strict\nBearer [REDACTED:bearer_token]\n");
+    expect(r(once)).toBe(once);
+    expect(makeRedactor({ enabled: false, detectors: DETECTORS })("password=x")).toBe("password=x");
+    expect(makeRedactor({ enabled: true, detectors: ["jwt"] })("password=x")).toBe("password=x");
+  });
+  test("front matter: mapping, invalid YAML reported, no front matter", () => {
+    expect(splitFrontMatter("---\ntitle: T\ntags: [a, b]\n---\n# Body\n")).toEqual({ data: { title: "T", tags: ["a", "b"] }, bodyOffset: 30 });
+    expect(splitFrontMatter("---\ntitle: [\n---\nbody").error).toContain("invalid front matter");
+    expect(splitFrontMatter("# No front matter\n")).toEqual({ data: {}, bodyOffset: 0 });
+  });
+});
