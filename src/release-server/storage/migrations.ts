@@ -48,6 +48,7 @@ CREATE TABLE releases (
 CREATE UNIQUE INDEX releases_by_version ON releases (app_id, version);
 CREATE UNIQUE INDEX releases_by_tag ON releases (app_id, tag);
 CREATE INDEX releases_by_app ON releases (app_id, created_at DESC, id DESC);
+CREATE INDEX releases_by_app_published ON releases (app_id, draft, created_at DESC, id DESC);
 
 CREATE TABLE artifacts (
   id INTEGER PRIMARY KEY,
