@@ -1,0 +1,162 @@
+/**
+ * HTTP benchmark of `release-server serve`, loopback only, bounded in time (about a minute):
+ *   1. `releases/latest` with wrk at 64 connections for --seconds (default 10): requests/s, p50, p99;
+ *   2. peak server RSS during 8 concurrent 100 MB uploads (curl, raw body);
+ *   3. upload throughput of a --size-mb (default 1024) file next to `dd conv=fsync` to the same disk;
+ *   4. download throughput of that file next to nginx serving the same bytes (sendfile on).
+ *
+ *   bun scripts/bench/server-http.ts [--size-mb N] [--seconds N]
+ * Needs wrk, curl and nginx (apt-get install wrk curl nginx). Uploads stream the file with curl -T.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { defaultConfig } from "../../src/release-server/config.ts";
+import { generateToken } from "../../src/release-server/domain/tokens.ts";
+import { openService, ReleaseService } from "../../src/release-server/service.ts";
+
+const argv = process.argv.slice(2);
+const flag = (name: string, dflt: number) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv[i + 1]) : dflt;
+};
+const SIZE_MB = flag("size-mb", 1024);
+const SECONDS = flag("seconds", 10);
+const MAIN = join(import.meta.dir, "../../src/release-server/main.ts");
+
+for (const tool of ["wrk", "curl", "nginx", "dd"]) {
+  if (!Bun.which(tool) && !Bun.which(tool, { PATH: "/usr/sbin:/usr/bin" })) {
+    console.error(`error: ${tool} is not installed (apt-get install ${tool === "dd" ? "coreutils" : tool})`);
+    process.exit(2);
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), "bench-server-http-"));
+const data = join(dir, "data");
+const admin = generateToken();
+const procs: Array<{ kill(sig?: number | NodeJS.Signals): void; exited: Promise<number> }> = [];
+
+const sh = (cmd: string[], opts: { cwd?: string } = {}) => {
+  const r = Bun.spawnSync(cmd, { cwd: opts.cwd, stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`${cmd[0]} failed: ${r.stderr.toString().trim().split("\n").at(-1)}`);
+  return r.stdout.toString();
+};
+const seconds = (fn: () => void) => {
+  const t = performance.now();
+  fn();
+  return (performance.now() - t) / 1000;
+};
+const mbps = (bytes: number, s: number) => bytes / 1e6 / s;
+const rssOf = (pid: number) => Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+) kB/)![1]) * 1024;
+const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function freePort(): Promise<number> {
+  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = s.port!;
+  s.stop(true);
+  return port;
+}
+
+try {
+  // Data: an app with one small release (the `latest` target) and the big file on the same disk.
+  const s = openService(data, defaultConfig());
+  const app = s.createApp({ owner: "bench", slug: "tool" }, ReleaseService.operator("bench"));
+  const small = await s.putBlob((async function* () { yield new Uint8Array(4096).fill(1); })());
+  s.publishRelease(app, { version: "1.0.0" }, [{ filename: "tool.tgz", blob: small }], ReleaseService.operator("bench"));
+  s.close();
+  const big = join(dir, "big.bin");
+  sh(["dd", "if=/dev/urandom", `of=${big}`, "bs=1M", `count=${SIZE_MB}`, "status=none"]);
+  const mid = join(dir, "mid.bin");
+  sh(["dd", "if=/dev/urandom", `of=${mid}`, "bs=1M", "count=100", "status=none"]);
+  const bigBytes = SIZE_MB * 1048576;
+
+  const server = Bun.spawn(["bun", MAIN, "serve", "--data", data, "--port", "0", "--host", "127.0.0.1"], {
+    env: { ...process.env, RELEASE_SERVER_ADMIN_TOKEN: admin },
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  procs.push(server);
+  const reader = (server.stdout as ReadableStream<Uint8Array>).getReader();
+  let first = "";
+  while (!first.includes("\n")) first += new TextDecoder().decode((await reader.read()).value);
+  const url = JSON.parse(first.split("\n")[0]!).url.replace(/\/$/, "");
+  // Keep draining the access log so the server never blocks on a full pipe.
+  (async () => { while (!(await reader.read()).done); })();
+  console.log(`release-server at ${url}, Bun ${Bun.version}, ${SIZE_MB} MiB test file\n`);
+
+  // 1. latest at 64 connections.
+  const out = sh(["wrk", "-t2", "-c64", `-d${SECONDS}s`, "--latency", `${url}/api/v3/repos/bench/tool/releases/latest`]);
+  const rps = out.match(/Requests\/sec:\s+([\d.]+)/)![1];
+  const p50 = out.match(/\s50%\s+([\d.]+\w+)/)![1];
+  const p99 = out.match(/\s99%\s+([\d.]+\w+)/)![1];
+  const errors = out.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? "0";
+  console.log(`releases/latest, 64 connections, ${SECONDS}s: ${rps} requests/s, p50 ${p50}, p99 ${p99}, non-2xx ${errors}`);
+
+  // 2. Peak RSS during 8 concurrent 100 MB uploads.
+  const rssBefore = rssOf(server.pid);
+  const t8 = performance.now();
+  const uploads = Array.from({ length: 8 }, (_, i) =>
+    Bun.spawn(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H", `Authorization: Bearer ${admin}`, "-H", "Content-Type: application/octet-stream",
+      "-X", "POST", "-T", mid, `${url}/apps/bench/tool/upload?name=mid-${i}.bin&version=2.0.${i}`], { stdout: "pipe" }));
+  let peak = 0;
+  const sampler = setInterval(() => { peak = Math.max(peak, rssOf(server.pid)); }, 20);
+  const codes = await Promise.all(uploads.map(async (p) => { await p.exited; return new Response(p.stdout).text(); }));
+  clearInterval(sampler);
+  const t8s = (performance.now() - t8) / 1000;
+  console.log(`8 concurrent 100 MiB uploads: statuses ${[...new Set(codes)].join(",")}, ${t8s.toFixed(1)} s (${mbps(800 * 1048576, t8s).toFixed(0)} MB/s aggregate), ` +
+    `server RSS before ${mib(rssBefore)}, peak ${mib(peak)} (+${mib(peak - rssBefore)})`);
+
+  // 3. Upload of the big file vs dd with fsync to the same disk.
+  const up: number[] = [];
+  const ddt: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    up.push(seconds(() => {
+      const code = sh(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H", `Authorization: Bearer ${admin}`, "-H", "Content-Type: application/octet-stream",
+        "-X", "POST", "-T", big, `${url}/apps/bench/tool/upload?name=big-${i}.bin&version=3.0.${i}`]);
+      if (code !== "201") throw new Error(`upload answered ${code}`);
+    }));
+    ddt.push(seconds(() => sh(["dd", `if=${big}`, `of=${join(data, `dd-${i}.out`)}`, "bs=1M", "conv=fsync", "status=none"])));
+    rmSync(join(data, `dd-${i}.out`));
+  }
+  const upRate = mbps(bigBytes, median(up));
+  const ddRate = mbps(bigBytes, median(ddt));
+  console.log(`upload ${SIZE_MB} MiB: release-server ${upRate.toFixed(0)} MB/s, dd conv=fsync ${ddRate.toFixed(0)} MB/s, ratio ${(upRate / ddRate).toFixed(2)} (target >= 0.7)`);
+
+  // 4. Download of the same file vs nginx.
+  const port = await freePort();
+  const ngx = join(dir, "nginx");
+  mkdirSync(join(ngx, "www"), { recursive: true });
+  sh(["ln", big, join(ngx, "www", "big.bin")]);
+  writeFileSync(join(ngx, "nginx.conf"), `worker_processes 1;
+pid ${ngx}/nginx.pid;
+error_log ${ngx}/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  sendfile on; tcp_nopush on;
+  client_body_temp_path ${ngx}/tmp; proxy_temp_path ${ngx}/tmp; fastcgi_temp_path ${ngx}/tmp; uwsgi_temp_path ${ngx}/tmp; scgi_temp_path ${ngx}/tmp;
+  server { listen 127.0.0.1:${port}; root ${ngx}/www; }
+}
+`);
+  const nginx = Bun.spawn(["nginx", "-c", join(ngx, "nginx.conf"), "-g", "daemon off; user root;"], { stderr: "inherit" });
+  procs.push(nginx);
+  await Bun.sleep(300);
+  const get = (u: string) => () => {
+    const size = sh(["curl", "-sS", "-o", "/dev/null", "-w", "%{size_download}", u]);
+    if (Number(size) !== bigBytes) throw new Error(`${u}: got ${size} bytes`);
+  };
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    ours.push(seconds(get(`${url}/bench/tool/releases/download/v3.0.0/big-0.bin`)));
+    theirs.push(seconds(get(`http://127.0.0.1:${port}/big.bin`)));
+  }
+  const ourRate = mbps(bigBytes, median(ours));
+  const ngxRate = mbps(bigBytes, median(theirs));
+  console.log(`download ${SIZE_MB} MiB (median of 3): release-server ${ourRate.toFixed(0)} MB/s, nginx ${ngxRate.toFixed(0)} MB/s, ratio ${(ourRate / ngxRate).toFixed(2)} (target >= 0.9)`);
+} finally {
+  for (const p of procs) p.kill("SIGTERM");
+  await Promise.all(procs.map((p) => p.exited));
+  rmSync(dir, { recursive: true, force: true });
+}
