@@ -117,8 +117,10 @@ describe("deploy/release-server.Containerfile", () => {
   test("compiles the server from source with the pinned Bun and probes it without a shell", () => {
     const pkg = JSON.parse(readFileSync(join(DEPLOY, "../package.json"), "utf8"));
     expect(instr("FROM")[0]).toContain(`oven/bun:${pkg.engines.bun} `);
-    expect(lines.join("\n")).toContain("bun build --compile");
-    expect(lines.join("\n")).toContain('CMD ["/usr/local/bin/release-server", "serve", "--check"');
+    const text = lines.join("\n");
+    expect(text).toContain("bun build src/release-server/main.ts --compile");
+    for (const f of ["--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig"]) expect(text).toContain(f);
+    expect(text).toContain('CMD ["/usr/local/bin/release-server", "serve", "--check"');
     expect(instr("ENTRYPOINT")).toEqual(['ENTRYPOINT ["/usr/local/bin/release-server"]']);
   });
 });
