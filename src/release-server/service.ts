@@ -359,6 +359,7 @@ export class ReleaseService {
     const app = this.getApp(release.app_id);
     this.authorize(by, "delete", { app, channel: release.channel });
     this.repos.transaction(() => {
+      if (!this.repos.releases.get(release.id)) throw new NotFound(`no release with id ${release.id}`);
       if (this.repos.channels.pinnedReleaseIds().has(release.id)) {
         throw new Conflict(`release ${release.tag} is the current or previous release of a channel; promote or roll back first`);
       }

@@ -157,13 +157,7 @@ export function memoryRepositories(): Repositories {
     },
   };
 
-  return {
-    apps,
-    releases,
-    artifacts,
-    channels,
-    tokens,
-    audit,
+  return { apps, releases, artifacts, channels, tokens, audit,
     transaction<T>(fn: () => T): T {
       if (depth > 0) return fn();
       const snapshot = structuredClone(s);

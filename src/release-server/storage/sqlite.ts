@@ -192,13 +192,7 @@ function sqliteRepositories(db: Database): Repositories {
     },
   };
 
-  return {
-    apps,
-    releases,
-    artifacts,
-    channels,
-    tokens,
-    audit,
+  return { apps, releases, artifacts, channels, tokens, audit,
     transaction<T>(fn: () => T): T {
       if (db.inTransaction) return fn();
       return db.transaction(fn).immediate();
