@@ -11,19 +11,19 @@
  * so one changed file rewrites two objects. Unchanged files are not read (stat cache) and their
  * extracted entries are reused from the previous run's shard objects.
  */
-import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, unlinkSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rmdirSync, rmSync, unlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Workspace } from "../config/load.ts";
-import { budgetMessage, evaluateBudget, type Budget } from "../policy/budget.ts";
+import { budgetGate, ingestedBytes, type Budget } from "../policy/budget.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
 import { VERSION } from "../shared/build-info.ts";
-import { AgError, ExitCode } from "../shared/errors.ts";
+import { AgError, describeError, ExitCode } from "../shared/errors.ts";
 import { atomicWriteFile, fsyncDir, TEMP_PREFIX } from "../shared/fs.ts";
 import { sha256Hex } from "../shared/hash.ts";
 import { canonicalJson } from "../shared/json.ts";
-import { manifestPath, objectPath, pointerPath, runLogPath, statCachePath } from "../store/layout.ts";
+import { manifestPath, objectPath, objectsDir, pointerPath, runLogPath, runsDir, statCachePath } from "../store/layout.ts";
 import { acquireLock } from "../store/lock.ts";
-import { readCurrentManifest, type Artifact, type FileRecord, type Manifest } from "../store/manifest.ts";
+import { readCurrentManifest, readPointer, type Artifact, type FileRecord, type Manifest } from "../store/manifest.ts";
 import { hasObject, type EncodedObject } from "../store/objects.ts";
 import { compatGate } from "../store/open.ts";
 import { loadStatCache, type StatCache } from "../store/statcache.ts";
@@ -161,7 +161,7 @@ export async function planRun(ws: Workspace, opts: PlanOptions = {}): Promise<Ru
     schema_version: ARTIFACT_SCHEMA_VERSION, auditgraph_version: VERSION, config_hash: ws.configHash, inputs_hash: inputsHash, salt: opts.runSalt,
   })).slice(0, 32);
   const okCount = records.filter((r) => r.status === "ok").length;
-  const sourceBytes = records.reduce((s, r) => s + (r.status === "ok" ? r.bytes : 0), 0);
+  const sourceBytes = ingestedBytes(records);
 
   if (!opts.ignoreCaches && prev && current.state === "ok" && current.runId === runId) {
     return {
@@ -266,17 +266,40 @@ export async function ingest(ws: Workspace, opts: PlanOptions = {}): Promise<Ing
     if (!opts.ignoreCaches) compatGate(ws.profileDir);
     sweepTemp(ws.profileDir);
     const plan = await planRun(ws, opts);
-    const budget = evaluateBudget(
+    const { budget, warning } = budgetGate(
       { sourceBytes: plan.sourceBytes, usageBytes: measureUsage(ws.profileDir), additionalBytes: plan.planBytes },
       ws.budget,
+      ws.profileDir,
     );
-    if (budget.status === "block") {
-      throw new AgError(budgetMessage(budget, ws.profileDir), { exitCode: ExitCode.budget, code: "budget_block", details: { budget } });
+    const freshManifest = !existsSync(manifestPath(ws.profileDir, plan.runId));
+    try {
+      mkdirSync(ws.profileDir, { recursive: true });
+      writeRun(ws.profileDir, plan, performance.now() - t0);
+    } catch (err) {
+      throw undoFailedWrite(ws.profileDir, plan, freshManifest, err);
     }
-    mkdirSync(ws.profileDir, { recursive: true });
-    writeRun(ws.profileDir, plan, performance.now() - t0);
-    return { plan, budget, ...(budget.status === "warn" ? { budgetWarning: budgetMessage(budget, ws.profileDir) } : {}) };
+    return { plan, budget, ...(warning ? { budgetWarning: warning } : {}) };
   } finally {
     lock.release();
   }
+}
+
+/**
+ * A write that failed part-way (disk full, I/O error). Before the pointer moved, the run is removed
+ * again: its new objects (absent when it was planned, under the lock), its manifest and the
+ * directories it left empty, so the store is as it was. After, the run is complete and current.
+ */
+function undoFailedWrite(profileDir: string, plan: RunPlan, freshManifest: boolean, err: unknown): AgError {
+  const why = (err as NodeJS.ErrnoException).code === "ENOSPC" ? "no space left on device" : describeError(err);
+  const hint = "free disk space, then run the command again";
+  if (readPointer(profileDir) === plan.runId) {
+    return new AgError(`run ${plan.runId} is written and current, but updating its stat cache or runs.log in ${profileDir} failed: ${why}`, { exitCode: ExitCode.internal, code: "write_failed", hint });
+  }
+  for (const o of plan.newObjects) rmSync(objectPath(profileDir, o.sha256), { force: true });
+  if (freshManifest) rmSync(manifestPath(profileDir, plan.runId), { force: true });
+  const dirs = [...new Set(plan.newObjects.map((o) => dirname(objectPath(profileDir, o.sha256))))];
+  for (const d of [...dirs, objectsDir(profileDir), dirname(manifestPath(profileDir, plan.runId)), runsDir(profileDir), profileDir]) {
+    try { rmdirSync(d); } catch { /* not empty, or already gone */ }
+  }
+  return new AgError(`writing run ${plan.runId} to ${profileDir} failed: ${why}; what it had written was removed and the store is unchanged`, { exitCode: ExitCode.internal, code: "write_failed", hint });
 }

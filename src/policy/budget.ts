@@ -1,11 +1,13 @@
 /**
  * Disk footprint budget. Pure: the caller measures bytes and passes them in.
  *
- *   limit     = max(source_bytes, 1 MiB) * multiplier
+ *   limit     = max(1, floor(max(source_bytes, 1 MiB) * multiplier))
  *   projected = usage_bytes + additional_bytes   (bytes this operation would add, not yet on disk)
  *   ratio     = projected / limit
  *   status    = block if ratio >= block_threshold, warn if ratio >= warn_threshold, else ok
  */
+import { AgError, ExitCode } from "../shared/errors.ts";
+
 export const MIN_SOURCE_BYTES = 1024 * 1024;
 
 export type BudgetSettings = { multiplier: number; warn_threshold: number; block_threshold: number };
@@ -23,14 +25,13 @@ export type Budget = {
   block_threshold: number;
 };
 
-export function evaluateBudget(
-  facts: { sourceBytes: number; usageBytes: number; additionalBytes: number },
-  settings: BudgetSettings = DEFAULT_BUDGET,
-): Budget {
+export type BudgetFacts = { sourceBytes: number; usageBytes: number; additionalBytes: number };
+
+export function evaluateBudget(facts: BudgetFacts, settings: BudgetSettings = DEFAULT_BUDGET): Budget {
   const source = Math.max(facts.sourceBytes, MIN_SOURCE_BYTES);
-  const limit = Math.floor(source * settings.multiplier);
+  const limit = Math.max(1, Math.floor(source * settings.multiplier));
   const projected = facts.usageBytes + facts.additionalBytes;
-  const ratio = limit > 0 ? projected / limit : Infinity;
+  const ratio = projected / limit;
   const status = ratio >= settings.block_threshold ? "block" : ratio >= settings.warn_threshold ? "warn" : "ok";
   return {
     status,
@@ -38,7 +39,7 @@ export function evaluateBudget(
     usage_bytes: facts.usageBytes,
     projected_bytes: projected,
     limit_bytes: limit,
-    ratio: Math.round(ratio * 1e6) / 1e6,
+    ratio,
     warn_threshold: settings.warn_threshold,
     block_threshold: settings.block_threshold,
   };
@@ -52,15 +53,39 @@ export function humanBytes(n: number): string {
   return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
-/** The warning or block text (FR-010): usage, projected, limit, ratio, both thresholds, and the way out. */
-export function budgetMessage(b: Budget, profileDir: string): string {
+/** A ratio for people: four decimals, rounded down so that a threshold never looks reached when it is not. */
+export const showRatio = (r: number) => (Math.floor(r * 1e4) / 1e4).toFixed(4);
+
+/** Usage, projected, limit, ratio and both thresholds, in bytes and human units (FR-010). */
+export function budgetFigures(b: Budget): string {
   const fmt = (n: number) => `${n} bytes (${humanBytes(n)})`;
-  const head = b.status === "block"
-    ? `disk budget exceeded for ${profileDir}: nothing was written`
-    : `disk budget warning for ${profileDir}`;
+  const at = (t: number) => `${t} = ${fmt(Math.ceil(b.limit_bytes * t))}`;
   return (
-    `${head}: usage ${fmt(b.usage_bytes)}, projected ${fmt(b.projected_bytes)}, limit ${fmt(b.limit_bytes)}, ` +
-    `ratio ${b.ratio.toFixed(3)} (warn at ${b.warn_threshold}, block at ${b.block_threshold}); ` +
-    `raise storage.footprint_budget.multiplier or free room with 'auditgraph runs prune --keep N'`
+    `usage ${fmt(b.usage_bytes)}, projected ${fmt(b.projected_bytes)}, limit ${fmt(b.limit_bytes)}, ` +
+    `ratio ${showRatio(b.ratio)} (warn at ${at(b.warn_threshold)}, block at ${at(b.block_threshold)})`
   );
 }
+
+/** The warning or block text: the figures and the way out. */
+export function budgetMessage(b: Budget, profileDir: string): string {
+  const head = b.status === "block"
+    ? `disk budget exceeded for ${profileDir}, nothing was written`
+    : `disk budget warning for ${profileDir}`;
+  return `${head}: ${budgetFigures(b)}; raise storage.footprint_budget.multiplier or free room with 'auditgraph runs prune --keep N'`;
+}
+
+/**
+ * The gate of every command that writes derived artifacts, called before it writes anything:
+ * block → exit 4 with the figures; warn → the warning text (for stderr); ok → nothing to say.
+ */
+export function budgetGate(facts: BudgetFacts, settings: BudgetSettings, profileDir: string): { budget: Budget; warning?: string } {
+  const budget = evaluateBudget(facts, settings);
+  if (budget.status === "block") {
+    throw new AgError(budgetMessage(budget, profileDir), { exitCode: ExitCode.budget, code: "budget_block", details: { budget } });
+  }
+  return { budget, ...(budget.status === "warn" ? { warning: budgetMessage(budget, profileDir) } : {}) };
+}
+
+/** Source bytes of a run: the bytes of the files it ingested (skipped files do not count). */
+export const ingestedBytes = (files: readonly { status: string; bytes: number }[]) =>
+  files.reduce((s, f) => s + (f.status === "ok" ? f.bytes : 0), 0);

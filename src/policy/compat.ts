@@ -10,8 +10,8 @@ import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
 export type StoreSchemaFact =
   | { kind: "empty" } // no run yet: nothing to be incompatible with
   | { kind: "missing" } // the pointer names a run whose manifest is absent
-  | { kind: "unreadable"; reason: string } // truncated, not JSON, not an object
-  | { kind: "no_version" } // a manifest without schema_version (or not a string)
+  | { kind: "unreadable"; reason: string } // empty, truncated, not JSON, not an object, schema_version not a string
+  | { kind: "no_version" } // a manifest without schema_version
   | { kind: "version"; version: string };
 
 export type CompatDecision = {
@@ -20,6 +20,8 @@ export type CompatDecision = {
   store: string;
   binary: string;
   reason: "empty" | "same" | "older_minor" | "different_major" | "newer" | "missing" | "unreadable" | "no_version" | "invalid_version";
+  /** What exactly is unreadable, when that is the reason. */
+  detail?: string;
 };
 
 export function decideCompat(fact: StoreSchemaFact, binary: string = ARTIFACT_SCHEMA_VERSION): CompatDecision {
@@ -30,7 +32,7 @@ export function decideCompat(fact: StoreSchemaFact, binary: string = ARTIFACT_SC
     case "missing":
       return no("missing", "missing");
     case "unreadable":
-      return no("unreadable", "unreadable");
+      return { ...no("unreadable", "unreadable"), detail: fact.reason };
     case "no_version":
       return no("missing", "no_version");
     case "version": {
@@ -52,7 +54,7 @@ export function incompatMessage(d: CompatDecision, profileDir: string): string {
     different_major: "was written by an incompatible major version",
     newer: "was written by a newer auditgraph than this one",
     missing: "has no readable current-run manifest",
-    unreadable: "has an unreadable current-run manifest",
+    unreadable: `has an unreadable current-run manifest (${d.detail})`,
     no_version: "has a current-run manifest without schema_version",
     invalid_version: "has a manifest with an invalid schema_version",
   };

@@ -55,13 +55,16 @@ export function readManifest(profileDir: string, runId: string): ManifestRead {
   try { text = readFileSync(p, "utf8"); } catch { return { ok: false, fact: { kind: "missing" }, problem: `manifest ${p} is missing` }; }
   let data: unknown;
   try { data = JSON.parse(text); } catch {
-    return { ok: false, fact: { kind: "unreadable", reason: "not JSON" }, problem: `manifest ${p} is not valid JSON (truncated?)` };
+    const reason = text.trim() === "" ? "empty file" : "not JSON";
+    return { ok: false, fact: { kind: "unreadable", reason }, problem: `manifest ${p} is not valid JSON (${reason === "empty file" ? "empty" : "truncated?"})` };
   }
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
     return { ok: false, fact: { kind: "unreadable", reason: "not an object" }, problem: `manifest ${p} is not a JSON object` };
   }
   const sv = (data as Record<string, unknown>).schema_version;
-  const fact: StoreSchemaFact = typeof sv === "string" ? { kind: "version", version: sv } : { kind: "no_version" };
+  const kind = sv === null ? "null" : Array.isArray(sv) ? "an array" : `a ${typeof sv}`;
+  const fact: StoreSchemaFact = typeof sv === "string" ? { kind: "version", version: sv }
+    : sv === undefined ? { kind: "no_version" } : { kind: "unreadable", reason: `schema_version is ${kind}, not a string` };
   const r = v.safeParse(ManifestSchema, data);
   if (!r.success) {
     const where = (r.issues[0].path ?? []).map((x) => x.key).join(".") || "(top level)";

@@ -3,18 +3,36 @@
  * incompatible store (different major, newer, missing/unreadable manifest) is exit 3 with the one
  * message from policy/compat; an empty store is a usage error telling how to fill it.
  */
-import { decideCompat, incompatMessage, type CompatDecision } from "../policy/compat.ts";
+import { existsSync, readdirSync } from "node:fs";
+import { decideCompat, incompatMessage, type CompatDecision, type StoreSchemaFact } from "../policy/compat.ts";
 import { AgError, ExitCode } from "../shared/errors.ts";
 import type { Workspace } from "../config/load.ts";
-import { readCurrentManifest, type CurrentRun, type Manifest } from "./manifest.ts";
+import { manifestPath, runsDir } from "./layout.ts";
+import { readCurrentManifest, readManifest, type CurrentRun, type Manifest } from "./manifest.ts";
 
 export function compatGate(profileDir: string): { current: CurrentRun; decision: CompatDecision } {
   const current = readCurrentManifest(profileDir);
-  const decision = decideCompat(current.state === "empty" ? { kind: "empty" } : current.fact);
+  const decision = decideCompat(current.state === "empty" ? pointerlessFact(profileDir) : current.fact);
   if (!decision.compatible) {
     throw new AgError(incompatMessage(decision, profileDir), { exitCode: ExitCode.rebuild, code: "rebuild_required", details: { store_schema: decision.store, binary_schema: decision.binary } });
   }
   return { current, decision };
+}
+
+/**
+ * No pointer yet: a run directory holding a manifest this binary cannot read (another version's,
+ * or a damaged one) still makes the store incompatible. Directories without a manifest are what a
+ * writer killed before its manifest leaves; they are not runs.
+ */
+function pointerlessFact(profileDir: string): StoreSchemaFact {
+  let ids: string[] = [];
+  try { ids = readdirSync(runsDir(profileDir)).filter((n) => !n.startsWith(".")).sort(); } catch {}
+  for (const id of ids) {
+    if (!existsSync(manifestPath(profileDir, id))) continue;
+    const { fact } = readManifest(profileDir, id);
+    if (!decideCompat(fact).compatible) return fact;
+  }
+  return { kind: "empty" };
 }
 
 export type OpenStore = { profileDir: string; runId: string; manifest: Manifest };

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { atomicWriteFile } from "../../shared/fs.ts";
 import { usageError } from "../../shared/errors.ts";
 import { jsonArgs, withStore, workspaceArgs } from "./_args.ts";
-import { printJson, printLine } from "../output.ts";
+import { printJson, printLine, warn } from "../output.ts";
 
 export default defineCommand({
   meta: { name: "export", description: "Export the current run's graph (nodes and edges) as JSON, DOT or GraphML" },
@@ -18,15 +18,18 @@ export default defineCommand({
     const format = (args.format ?? "json") as (typeof EXPORT_FORMATS)[number];
     if (!EXPORT_FORMATS.includes(format)) throw usageError(`--format must be one of ${EXPORT_FORMATS.join(", ")}, got '${args.format}'`);
     if (args.json && !args.out && format !== "json") throw usageError(`--json without --out prints the export itself, so it needs --format json (got ${format})`);
-    const { store } = await withStore(args);
+    const { ws, store } = await withStore(args);
     const { loadGraph } = await import("../../query/graph.ts");
     const g = loadGraph(store);
     const text = renderExport(g, format, store.runId);
     if (!args.out) return void process.stdout.write(text);
     const out = resolve(String(args.out));
+    const { exportBudgetGate } = await import("../../policy/footprint.ts");
+    const { budget, warning } = exportBudgetGate(ws, store, out, Buffer.byteLength(text));
+    if (warning) warn(warning);
     atomicWriteFile(out, text);
     const summary = { status: "ok", run_id: store.runId, format, out, nodes: g.nodes.size, edges: g.edges.length, bytes: Buffer.byteLength(text) };
-    if (args.json) return printJson(summary);
+    if (args.json) return printJson({ ...summary, budget });
     printLine(`exported ${summary.nodes} nodes and ${summary.edges} edges of run ${store.runId} to ${out} (${format}, ${summary.bytes} bytes)`);
   },
 });

@@ -1,9 +1,10 @@
 import { defineCommand } from "citty";
 
 export default defineCommand({
-  meta: { name: "runs", description: "List and show runs" },
+  meta: { name: "runs", description: "List, show and prune runs" },
   subCommands: {
     list: () => import("./list.ts").then((m) => m.default),
     show: () => import("./show.ts").then((m) => m.default),
+    prune: () => import("./prune.ts").then((m) => m.default),
   },
 });

@@ -1,0 +1,18 @@
+import { defineCommand } from "citty";
+import { jsonArgs, withWorkspace, workspaceArgs } from "./_args.ts";
+import { printJson, printLine } from "../output.ts";
+
+export default defineCommand({
+  meta: { name: "budget", description: "Show the disk footprint budget figures of the profile's artifact directory; writes nothing" },
+  args: { ...workspaceArgs, ...jsonArgs },
+  async run({ args }) {
+    const ws = await withWorkspace(args);
+    const { currentBudget } = await import("../../policy/footprint.ts");
+    const { budgetFigures } = await import("../../policy/budget.ts");
+    const { budget, source } = currentBudget(ws);
+    if (args.json) return printJson({ status: "ok", profile: ws.profileName, profile_dir: ws.profileDir, source, budget });
+    printLine(`budget ${budget.status} for ${ws.profileDir}`);
+    printLine(`  source ${budget.source_bytes} bytes (${source}) x multiplier ${ws.budget.multiplier}`);
+    printLine(`  ${budgetFigures(budget)}`);
+  },
+});

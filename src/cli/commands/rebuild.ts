@@ -1,0 +1,32 @@
+import { defineCommand } from "citty";
+import { jsonArgs, withWorkspace, workspaceArgs } from "./_args.ts";
+import { printJson, printLine, warn } from "../output.ts";
+
+export default defineCommand({
+  meta: {
+    name: "rebuild",
+    description: "Full run that ignores what is on disk: new run id, prior runs kept untouched, becomes current (the way out of exit 3)",
+  },
+  args: { ...workspaceArgs, ...jsonArgs },
+  async run({ args }) {
+    const ws = await withWorkspace(args);
+    const { ingest } = await import("../../pipeline/ingest.ts");
+    const { readPointer } = await import("../../store/manifest.ts");
+    // The salt names the run this one replaces: the same store and inputs give the same run id,
+    // and it always differs from every earlier run (the previous current one included).
+    const previous = readPointer(ws.profileDir) ?? null;
+    const { plan, budget, budgetWarning } = await ingest(ws, { ignoreCaches: true, runSalt: `rebuild after ${previous ?? "nothing"}` });
+    if (budgetWarning) warn(budgetWarning);
+    const m = plan.manifest;
+    const written = plan.newObjects.reduce((s, o) => s + o.bytes, 0) + Buffer.byteLength(plan.manifestText);
+    if (args.json) {
+      return printJson({
+        status: "ok", run_id: plan.runId, previous_run: previous, profile: ws.profileName, schema_version: m.schema_version,
+        counts: m.counts, new_objects: plan.newObjects.length, written_bytes: written, budget,
+      });
+    }
+    printLine(`rebuilt run ${plan.runId} (profile ${ws.profileName}, schema ${m.schema_version}); it is now current`);
+    printLine(`  files ${m.counts.files}: ${m.counts.ok} ok, ${m.counts.skipped} skipped; ${m.counts.chunks} chunks, ${m.counts.nodes} nodes, ${m.counts.edges} edges`);
+    printLine(`  ${plan.newObjects.length} new objects, ${written} bytes written; earlier runs are kept (${previous ? `previous: ${previous}` : "none"})`);
+  },
+});

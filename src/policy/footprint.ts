@@ -1,0 +1,40 @@
+/**
+ * Gathering the budget's facts from disk (the one part of policy/ that reads the filesystem; it
+ * never writes). Usage is every byte under the profile directory, whatever wrote it.
+ */
+import { existsSync, statSync } from "node:fs";
+import type { Workspace } from "../config/load.ts";
+import { inside, scan } from "../pipeline/scan.ts";
+import { readCurrentManifest } from "../store/manifest.ts";
+import type { OpenStore } from "../store/open.ts";
+import { measureUsage } from "../store/usage.ts";
+import { budgetGate, evaluateBudget, ingestedBytes, type Budget } from "./budget.ts";
+
+/**
+ * The figures right now: source bytes of the current run (or, when there is no readable current
+ * run, of the files a scan of the workspace finds), usage as measured, nothing added.
+ */
+export function currentBudget(ws: Workspace): { budget: Budget; source: string } {
+  const current = readCurrentManifest(ws.profileDir);
+  const fromRun = current.state === "ok";
+  const sourceBytes = fromRun
+    ? ingestedBytes(current.manifest.files)
+    : scan(ws.root, ws.profile).reduce((s, f) => s + (f.skip ? 0 : f.bytes), 0);
+  const budget = evaluateBudget({ sourceBytes, usageBytes: measureUsage(ws.profileDir), additionalBytes: 0 }, ws.budget);
+  return { budget, source: fromRun ? `current run ${current.runId}` : "workspace scan (no readable current run)" };
+}
+
+/**
+ * The gate of an export about to write `bytes` to `out`. It is checked against the profile's
+ * artifact directory wherever the file goes; it adds to usage only when it lands inside that
+ * directory (minus the file it replaces, which is already counted).
+ */
+export function exportBudgetGate(ws: Workspace, store: OpenStore, out: string, bytes: number) {
+  const replaced = existsSync(out) ? statSync(out).size : 0;
+  const additionalBytes = inside(ws.profileDir, out) ? Math.max(0, bytes - replaced) : 0;
+  return budgetGate(
+    { sourceBytes: ingestedBytes(store.manifest.files), usageBytes: measureUsage(ws.profileDir), additionalBytes },
+    ws.budget,
+    ws.profileDir,
+  );
+}
