@@ -28,6 +28,7 @@ import {
   type Artifact,
   type AuditEvent,
   type Channel,
+  type ChannelPolicy,
   type Principal,
   type Release,
   type Token,
@@ -39,6 +40,7 @@ import { digestsEqual, displayPrefix, generateToken, hashToken, scopeDenial, wel
 import {
   ArtifactInputSchema,
   ChannelNameSchema,
+  ChannelPolicySchema,
   NewAppSchema,
   parseInput,
   ReleaseInputSchema,
@@ -566,6 +568,30 @@ export class ReleaseService {
       const ch = this.getChannel(app, name);
       const next = this.repos.channels.put({ ...ch, rollout_percent: rollout, updated_at: this.now() });
       this.audit(by, "channel.rollout", "channel", `${app.id}/${name}`, { app: `${app.owner}/${app.slug}`, from: ch.rollout_percent, to: rollout });
+      return next;
+    });
+  }
+
+  /**
+   * Replaces a channel's policy (retention `keep_last`/`keep_days`, gate `require_valid`); creates
+   * the channel, pointing nowhere, if it does not exist yet.
+   */
+  setChannelPolicy(app: App, channelName: string, policy: ChannelPolicy, by: Principal): Channel {
+    const name = parseInput(ChannelNameSchema, channelName, "channel");
+    const p = parseInput(ChannelPolicySchema, policy, "channel policy");
+    this.authorize(by, "admin", { app, channel: name });
+    return this.repos.transaction(() => {
+      const ch = this.repos.channels.get(app.id, name);
+      const next = this.repos.channels.put({
+        app_id: app.id,
+        name,
+        current_release_id: ch?.current_release_id ?? null,
+        previous_release_id: ch?.previous_release_id ?? null,
+        rollout_percent: ch?.rollout_percent ?? 100,
+        policy: p,
+        updated_at: this.now(),
+      });
+      this.audit(by, "channel.policy", "channel", `${app.id}/${name}`, { app: `${app.owner}/${app.slug}`, from: ch?.policy ?? null, to: p });
       return next;
     });
   }

@@ -51,6 +51,24 @@ const setRollout = defineCommand({
     }),
 });
 
+const policy = defineCommand({
+  meta: { name: "policy", description: "Set a channel's retention and promotion-gate policy (replaces the previous one)" },
+  args: {
+    ...commonArgs,
+    ...target,
+    "keep-last": { type: "string", description: "Retention: keep the newest N releases of this channel", valueHint: "N" },
+    "keep-days": { type: "string", description: "Retention: keep releases younger than D days", valueHint: "D" },
+    "allow-invalid": { type: "boolean", description: "Let the promotion gate accept releases with invalid artifacts" },
+  },
+  run: ({ args }) =>
+    withService(args, (s) => {
+      const num = (name: "keep-last" | "keep-days") => (args[name] === undefined ? undefined : numberArg(name, args[name]!));
+      const p = { keep_last: num("keep-last"), keep_days: num("keep-days"), ...(args["allow-invalid"] ? { require_valid: false } : {}) };
+      const ch = s.setChannelPolicy(appArg(s, args.app), args.channel, p, ReleaseService.operator());
+      output(args.json, ch, () => [`${args.app} ${ch.name} policy ${JSON.stringify(ch.policy)}`]);
+    }),
+});
+
 const list = defineCommand({
   meta: { name: "list", description: "List an app's channels" },
   args: { ...commonArgs, app: target.app },
@@ -63,5 +81,5 @@ const list = defineCommand({
 
 export default defineCommand({
   meta: { name: "channel", description: "Promote, roll back and stage releases on channels" },
-  subCommands: { promote, rollback, "set-rollout": setRollout, list },
+  subCommands: { promote, rollback, "set-rollout": setRollout, policy, list },
 });

@@ -229,6 +229,9 @@ describe("channels", () => {
       expect(s.getChannel(app, "stable")).toMatchObject({ current_release_id: good.id, previous_release_id: null, rollout_percent: 100 });
     }
     expect(s.listAudit({ action: "channel.promote" })).toHaveLength(1);
+    // A channel whose policy allows invalid artifacts lets the same release through.
+    s.setChannelPolicy(app, "internal", { require_valid: false }, op);
+    expect(s.promote(app, "internal", bad.release.id, {}, op).current_release_id).toBe(bad.release.id);
     s.close();
   });
 
@@ -331,6 +334,17 @@ describe("retention", () => {
     for (const rel of s.listReleases(app, { page: 1, perPage: 100 }).items) for (const a of s.listArtifacts(rel)) expect(s.blobs.has(a.sha256)).toBe(true);
     // beta keeps only the newest or younger than 10 days: all three are younger.
     expect(kindOf(() => s.deleteRelease(stable[0], op))).toBe("conflict");
+    s.close();
+  });
+
+  test("a channel's own policy overrides the config for its releases", async () => {
+    using tmp = tempDir();
+    const { service: s, op, clock, app } = await seeded(tmp.dir);
+    s.setChannelPolicy(app, "stable", { keep_last: 5 }, op);
+    clock.now += 2 * 3600_000;
+    expect(s.runRetention({ dryRun: true }, op).releases.map((r) => r.version)).toEqual(["1.0.0"]);
+    const ci = s.authenticate(s.createToken({ name: "p", actions: ["promote"] }, op).raw);
+    expect(kindOf(() => s.setChannelPolicy(app, "stable", {}, ci))).toBe("forbidden");
     s.close();
   });
 

@@ -1,0 +1,75 @@
+/** The pure domain rules: retention planning, token scopes, rollout buckets. */
+import { describe, expect, test } from "bun:test";
+import type { Release } from "../../../src/release-server/domain/model.ts";
+import { planRetention } from "../../../src/release-server/domain/retention.ts";
+import { inRollout, rolloutBucket } from "../../../src/release-server/domain/rollout.ts";
+import { actionAllowed, scopeDenial } from "../../../src/release-server/domain/tokens.ts";
+
+const NOW = Date.parse("2026-03-01T00:00:00Z");
+const daysAgo = (d: number) => new Date(NOW - d * 86_400_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+const rel = (id: number, ageDays: number) => ({ id, created_at: daysAgo(ageDays) }) as Release;
+// Newest first, one a day: ids 10 (today) .. 1 (9 days ago).
+const releases = Array.from({ length: 10 }, (_, i) => rel(10 - i, i));
+const ids = (d: ReturnType<typeof planRetention>) => d.map((x) => x.release.id);
+
+describe("planRetention", () => {
+  test("no rule keeps everything", () => {
+    expect(planRetention(releases, {}, new Set(), NOW)).toEqual([]);
+  });
+  test("keep_last alone", () => {
+    expect(ids(planRetention(releases, { keep_last: 7 }, new Set(), NOW))).toEqual([3, 2, 1]);
+  });
+  test("keep_days alone", () => {
+    const doomed = planRetention(releases, { keep_days: 7.5 }, new Set(), NOW);
+    expect(ids(doomed)).toEqual([2, 1]);
+    expect(doomed[0].reason).toBe("older than 7.5 days");
+  });
+  test("both: kept when either rule keeps it", () => {
+    expect(ids(planRetention(releases, { keep_last: 2, keep_days: 5 }, new Set(), NOW))).toEqual([5, 4, 3, 2, 1]);
+    expect(ids(planRetention(releases, { keep_last: 8, keep_days: 5 }, new Set(), NOW))).toEqual([2, 1]);
+    expect(planRetention(releases, { keep_last: 8, keep_days: 5 }, new Set(), NOW)[0].reason).toBe("not among the newest 8 and older than 5 days");
+  });
+  test("pinned releases are never planned, whatever their age", () => {
+    expect(ids(planRetention(releases, { keep_last: 1 }, new Set([1, 5]), NOW))).toEqual([9, 8, 7, 6, 4, 3, 2]);
+  });
+});
+
+describe("token scopes", () => {
+  const ci = { apps: [1], channels: ["beta"], actions: ["publish" as const] };
+  test("admin implies everything; write actions imply read", () => {
+    expect(actionAllowed(["admin"], "delete")).toBe(true);
+    expect(actionAllowed(["publish"], "read")).toBe(true);
+    expect(actionAllowed(["read"], "publish")).toBe(false);
+    expect(actionAllowed(["publish"], "promote")).toBe(false);
+  });
+  test("app and channel limits", () => {
+    expect(scopeDenial(ci, "publish", { appId: 1, channel: "beta" })).toBeUndefined();
+    expect(scopeDenial(ci, "publish", { appId: 2, channel: "beta" })).toBe("token is not valid for this app");
+    expect(scopeDenial(ci, "publish", { appId: 1, channel: "stable" })).toBe("token is not valid for channel 'stable'");
+    expect(scopeDenial(ci, "publish", { appId: 1 })).toBe("token is limited to channels and the target has none");
+    expect(scopeDenial(ci, "read", { appId: 1 })).toBeUndefined();
+    expect(scopeDenial(ci, "promote", { appId: 1, channel: "beta" })).toBe("token lacks the 'promote' action");
+    expect(scopeDenial({ apps: null, channels: null, actions: ["delete"] }, "delete", { appId: 99 })).toBeUndefined();
+  });
+});
+
+describe("rollout buckets", () => {
+  test("stable per (app, channel, release, install), spread over 0..9999", () => {
+    expect(rolloutBucket(1, "stable", 7, "abc")).toBe(rolloutBucket(1, "stable", 7, "abc"));
+    const buckets = Array.from({ length: 5000 }, (_, i) => rolloutBucket(1, "stable", 7, `i${i}`));
+    expect(Math.min(...buckets)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...buckets)).toBeLessThan(10_000);
+    const share = buckets.filter((b) => inRollout(10, b)).length / buckets.length;
+    expect(share).toBeGreaterThan(0.08);
+    expect(share).toBeLessThan(0.12);
+    // A new release draws different canaries.
+    const next = Array.from({ length: 5000 }, (_, i) => rolloutBucket(1, "stable", 8, `i${i}`));
+    expect(next.filter((b, i) => inRollout(10, b) && inRollout(10, buckets[i])).length).toBeLessThan(100);
+  });
+  test("0% serves nobody, 100% everybody, basis-point precision", () => {
+    expect(inRollout(0, 0)).toBe(false);
+    expect(inRollout(100, 9999)).toBe(true);
+    expect(inRollout(0.01, 0)).toBe(true);
+    expect(inRollout(0.01, 1)).toBe(false);
+  });
+});
