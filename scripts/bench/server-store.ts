@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultConfig } from "../../src/release-server/config.ts";
+import type { StoredBlob } from "../../src/release-server/blobs/store.ts";
 import { DB_FILE, openService, ReleaseService } from "../../src/release-server/service.ts";
 
 const argv = process.argv.slice(2);
@@ -44,7 +45,7 @@ const op = ReleaseService.operator("bench");
 try {
   // Blob uploads.
   let t = performance.now();
-  const small = [];
+  const small: StoredBlob[] = [];
   for (let i = 0; i < 200; i++) small.push(await s.putBlob(bytes(i, 256 * 1024)));
   const smallMs = performance.now() - t;
   t = performance.now();
@@ -65,7 +66,7 @@ try {
   s.promote(app, "stable", lastId - 1, {}, op);
   s.promote(app, "stable", lastId, { rolloutPercent: 30 }, op);
 
-  const tokens = [];
+  const tokens: string[] = [];
   for (let i = 0; i < 1000; i++) tokens.push(s.createToken({ name: `t${i}`, actions: ["publish"], apps: ["bench/app"] }, op).raw);
 
   const latest = timeIt(10_000, () => s.latestRelease(app));
