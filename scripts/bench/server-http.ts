@@ -148,13 +148,16 @@ http {
   };
   const ours: number[] = [];
   const theirs: number[] = [];
-  for (let i = 0; i < 3; i++) {
+  // Alternating runs, so that load from elsewhere on the machine hits both sides alike.
+  for (let i = 0; i < 5; i++) {
     ours.push(seconds(get(`${url}/bench/tool/releases/download/v3.0.0/big-0.bin`)));
     theirs.push(seconds(get(`http://127.0.0.1:${port}/big.bin`)));
   }
-  const ourRate = mbps(bigBytes, median(ours));
-  const ngxRate = mbps(bigBytes, median(theirs));
-  console.log(`download ${SIZE_MB} MiB (median of 3): release-server ${ourRate.toFixed(0)} MB/s, nginx ${ngxRate.toFixed(0)} MB/s, ratio ${(ourRate / ngxRate).toFixed(2)} (target >= 0.9)`);
+  const rates = (xs: number[]) => ({ median: mbps(bigBytes, median(xs)), best: mbps(bigBytes, Math.min(...xs)) });
+  const o = rates(ours);
+  const n = rates(theirs);
+  console.log(`download ${SIZE_MB} MiB, 5 alternating runs: release-server median ${o.median.toFixed(0)} MB/s (best ${o.best.toFixed(0)}), ` +
+    `nginx median ${n.median.toFixed(0)} MB/s (best ${n.best.toFixed(0)}), ratio ${(o.median / n.median).toFixed(2)} median, ${(o.best / n.best).toFixed(2)} best (target >= 0.9)`);
 } finally {
   for (const p of procs) p.kill("SIGTERM");
   await Promise.all(procs.map((p) => p.exited));

@@ -3,7 +3,7 @@
  * service failures into GitHub-shaped JSON errors (never a stack trace) and writes one structured
  * log line per request. `cli/serve.ts` is the only place that opens a port.
  */
-import { Ctx, type HttpDeps } from "./context.ts";
+import { Ctx, rejectQueryCredentials, type HttpDeps } from "./context.ts";
 import { logAccess, responseBytes } from "./log.ts";
 import { HttpError, errorResponse, fromServiceError, isServiceError } from "./respond.ts";
 import { Router } from "./router.ts";
@@ -34,6 +34,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
       const allow = [...m.allowed, ...(m.allowed.includes("GET") ? ["HEAD"] : [])].join(", ");
       throw new HttpError(405, `method ${req.method} is not allowed here`, { headers: { allow } });
     }
+    rejectQueryCredentials(url);
     const ctx = (ctxOut.ctx = new Ctx(req, url, m.params, deps));
     return await m.handler(ctx);
   }

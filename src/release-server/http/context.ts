@@ -18,8 +18,14 @@ export interface HttpDeps {
   log: LogSink;
 }
 
-/** Query parameters that look like credentials: refused, so a token never ends up in a URL or log. */
+/** Query parameters that look like credentials: refused on every route, so a token never lives in a URL. */
 const TOKEN_QUERY = ["access_token", "token", "api_key", "private_token"];
+
+export function rejectQueryCredentials(url: URL): void {
+  for (const k of TOKEN_QUERY) {
+    if (url.searchParams.has(k)) throw new HttpError(400, `credentials in the query string (${k}) are not accepted; send an Authorization header`);
+  }
+}
 
 export class Ctx {
   private principalMemo: Principal | null | undefined;
@@ -50,9 +56,6 @@ export class Ctx {
   /** The caller, or null when no Authorization header was sent. Bad credentials → 401. */
   principal(): Principal | null {
     if (this.principalMemo !== undefined) return this.principalMemo;
-    for (const k of TOKEN_QUERY) {
-      if (this.url.searchParams.has(k)) throw new HttpError(400, `credentials in the query string (${k}) are not accepted; send an Authorization header`);
-    }
     const header = this.req.headers.get("authorization");
     if (header === null) return (this.principalMemo = null);
     const m = header.match(/^(token|bearer)\s+(\S+)\s*$/i);

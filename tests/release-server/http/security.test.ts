@@ -77,6 +77,7 @@ describe("tokens", () => {
   test("a token is never accepted in the query string, and never logged", async () => {
     await expectError(fetch(`${srv.url}/api/v3/repos/acme/tool/releases?access_token=${tok.publisher}`), 400, /query string/);
     await expectError(upload(`${path}&token=${tok.publisher}`, "x"), 400, /query string/);
+    await expectError(fetch(`${srv.url}/latest?access_token=${tok.reader}`), 400, /query string/);
     await Bun.sleep(50);
     const logs = srv.logs.join("\n");
     for (const t of Object.values(tok)) expect(logs).not.toContain(t);
