@@ -14,7 +14,7 @@ import { readManifest, readPointer } from "./manifest.ts";
 export type Problem = { kind: "mismatch" | "missing" | "extra" | "manifest" | "pointer"; path: string; detail: string };
 export type VerifyReport = { ok: boolean; runs: number; objects: number; problems: Problem[]; notes: string[] };
 
-const KNOWN_TOP = new Set(["current", "runs", "objects", "runs.log", "cache"]);
+const KNOWN_TOP = new Set(["current", "runs", "objects", "runs.log", "cache", "exports"]);
 
 const list = (dir: string): string[] => { try { return readdirSync(dir).sort(); } catch { return []; } };
 

@@ -1,0 +1,54 @@
+/**
+ * Shared by the upgrade tests and tests/fixtures/make-stores.ts: a CLI built with another artifact
+ * schema version (the binary of an older or newer release), and the committed fixture stores.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CLI, REPO, tempDir, type CliResult } from "../helpers/cli.ts";
+import { ARTIFACT_SCHEMA_VERSION } from "../../src/schema/version.ts";
+
+export const FIXTURES = join(REPO, "tests", "fixtures", "stores");
+/** Fixture stores by the schema version that wrote them (how they are made: tests/fixtures/make-stores.ts). */
+export const STORE_VERSIONS = ["1.0.0", "0.9.0", "1.1.0", "2.0.0"] as const;
+
+const copies = new Map<string, string>();
+/**
+ * The entry point of a copy of src/ whose ARTIFACT_SCHEMA_VERSION is `version`: what a release
+ * with that schema would run. The current version is the real src/cli.ts. Copies live until exit.
+ */
+export function cliForSchema(version: string): string {
+  if (version === ARTIFACT_SCHEMA_VERSION) return CLI;
+  let dir = copies.get(version);
+  if (!dir) {
+    dir = mkdtempSync(join(tmpdir(), `ag-schema-${version}-`));
+    for (const p of ["src", "config", "package.json"]) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+    symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
+    const file = join(dir, "src", "schema", "version.ts");
+    const text = readFileSync(file, "utf8");
+    const patched = text.replace(/ARTIFACT_SCHEMA_VERSION = "[^"]+"/, `ARTIFACT_SCHEMA_VERSION = "${version}"`);
+    if (patched === text) throw new Error(`cannot find ARTIFACT_SCHEMA_VERSION in ${file}`);
+    writeFileSync(file, patched);
+    copies.set(version, dir);
+    process.on("exit", () => rmSync(dir!, { recursive: true, force: true }));
+  }
+  return join(dir, "src", "cli.ts");
+}
+
+/** Runs a given CLI entry point (see cliForSchema) like helpers/cli.ts runs the real one. */
+export function cliAt(entry: string, args: string[]): CliResult {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AUDITGRAPH_")));
+  const p = Bun.spawnSync([process.execPath, entry, ...args], { cwd: REPO, env: env as Record<string, string>, stdout: "pipe", stderr: "pipe" });
+  const stdout = p.stdout.toString();
+  let json: unknown;
+  try { json = JSON.parse(stdout); } catch {}
+  return { code: p.exitCode ?? -1, stdout, stderr: p.stderr.toString(), json };
+}
+
+/** A temp workspace holding the fixture's sources and, as .pkg/profiles/default, the store of `version`. */
+export function fixtureWorkspace(version: string): string {
+  const root = tempDir("ag-upgrade-");
+  cpSync(join(FIXTURES, "workspace"), root, { recursive: true });
+  cpSync(join(FIXTURES, `schema-${version}`), join(root, ".pkg", "profiles", "default"), { recursive: true });
+  return root;
+}
