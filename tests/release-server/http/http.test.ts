@@ -3,7 +3,7 @@
 // access log, graceful shutdown, and memory during a 100 MB streaming upload.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sha256Hex } from "../../../src/shared/hash.ts";
-import { MAIN, OP, auth, peakRss, publish, seed, startServer, tempData, type Running } from "./server.ts";
+import { MAIN, OP, auth, logLine, peakRss, publish, seed, startServer, storedFiles, tempData, until, type Running } from "./server.ts";
 
 let srv: Running;
 const payload = new Uint8Array(100_000).map((_, i) => (i * 31 + 7) % 256);
@@ -159,15 +159,12 @@ describe("operations", () => {
   });
 
   test("one JSON log line per request with method, path, status, bytes, duration, actor", async () => {
-    await Bun.sleep(50); // lines of earlier requests are still arriving
-    const before = srv.logs.length;
-    await get("/healthz?secret=hunter2");
-    await get(dl, { range: "bytes=0-9" });
-    await Bun.sleep(50);
-    const lines = srv.logs.slice(before).map((l) => JSON.parse(l));
-    expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatchObject({ msg: "request", method: "GET", path: "/healthz", status: 200, bytes: 15, actor: null });
-    expect(lines[1]).toMatchObject({ path: dl, status: 206, bytes: 10 });
+    const r1 = await get("/healthz?secret=hunter2", { "x-request-id": "log-test-1" });
+    expect(r1.headers.get("x-request-id")).toBe("log-test-1");
+    await get(dl, { range: "bytes=0-9", "x-request-id": "log-test-2" });
+    expect(await logLine(srv, "log-test-1")).toMatchObject({ msg: "request", method: "GET", path: "/healthz", status: 200, bytes: 15, actor: null, duration_ms: expect.any(Number) });
+    expect(await logLine(srv, "log-test-2")).toMatchObject({ path: dl, status: 206, bytes: 10 });
+    expect(srv.logs.filter((l) => l.includes('"log-test-1"'))).toHaveLength(1);
     expect(srv.logs.join("\n")).not.toContain("hunter2");
   });
 
@@ -198,18 +195,16 @@ describe("operations", () => {
     });
     const pending = fetch(`${srv.url}/upload?name=late.bin&version=5.0.0`, { method: "POST", body, headers: auth(srv.admin) });
     send(new Uint8Array(1000).fill(1));
-    await Bun.sleep(100);
+    await until("the upload to be staged", () => storedFiles(srv.data).staging === 1);
     srv.proc.kill("SIGTERM");
-    await Bun.sleep(100);
+    await until("the server to start draining", () => srv.logs.some((l) => l.includes('"msg":"draining"')));
     send(new Uint8Array(1000).fill(2));
     send(null);
     const r = await pending;
     expect(r.status).toBe(201);
     expect(((await r.json()) as any).asset.size).toBe(2000);
     expect(await srv.proc.exited).toBe(0);
-    await Bun.sleep(20);
-    expect(srv.logs.some((l) => l.includes('"msg":"draining"'))).toBe(true);
-    expect(srv.logs.at(-1)).toContain('"msg":"stopped"');
+    await until("the last log line", () => srv.logs.at(-1)?.includes('"msg":"stopped"'));
     expect(probe()).toBe(1);
   });
 });

@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateToken } from "../../../src/release-server/domain/tokens.ts";
 import { sha256Hex } from "../../../src/shared/hash.ts";
-import { MAIN, OP, auth, publish, seed, startServer, storedFiles, tempData, type Running } from "./server.ts";
+import { MAIN, OP, auth, logLine, publish, seed, startServer, storedFiles, tempData, until, type Running } from "./server.ts";
 
 let srv: Running;
 const tok: Record<string, string> = {};
@@ -77,8 +77,8 @@ describe("tokens", () => {
   test("a token is never accepted in the query string, and never logged", async () => {
     await expectError(fetch(`${srv.url}/api/v3/repos/acme/tool/releases?access_token=${tok.publisher}`), 400, /query string/);
     await expectError(upload(`${path}&token=${tok.publisher}`, "x"), 400, /query string/);
-    await expectError(fetch(`${srv.url}/latest?access_token=${tok.reader}`), 400, /query string/);
-    await Bun.sleep(50);
+    await expectError(fetch(`${srv.url}/latest?access_token=${tok.reader}`, { headers: { "x-request-id": "query-token" } }), 400, /query string/);
+    await logLine(srv, "query-token");
     const logs = srv.logs.join("\n");
     for (const t of Object.values(tok)) expect(logs).not.toContain(t);
     expect(logs).not.toContain(srv.admin);
@@ -87,12 +87,10 @@ describe("tokens", () => {
   test("both `token X` and `Bearer X` authenticate; the actor is logged", async () => {
     const a = await upload("/upload?name=a.bin&version=10.0.0", "a", auth(tok.publisher!, "token"));
     expect(a.status).toBe(201);
-    const b = await upload("/upload?name=b.bin&version=10.0.0", "b", auth(tok.publisher!, "Bearer"));
+    const b = await upload("/upload?name=b.bin&version=10.0.0", "b", { ...auth(tok.publisher!, "Bearer"), "x-request-id": "bearer-upload" });
     expect(b.status).toBe(201);
     expect(((await b.json()) as any).release.assets.map((x: { name: string }) => x.name).sort()).toEqual(["a.bin", "b.bin"]);
-    await Bun.sleep(50);
-    const line = srv.logs.map((l) => JSON.parse(l)).find((l) => l.path === "/upload" && l.status === 201);
-    expect(line).toMatchObject({ method: "POST", actor: expect.stringMatching(/^token:\d+:publisher$/), bytes: expect.any(Number), duration_ms: expect.any(Number) });
+    expect(await logLine(srv, "bearer-upload")).toMatchObject({ method: "POST", actor: expect.stringMatching(/^token:\d+:publisher$/), bytes: expect.any(Number), duration_ms: expect.any(Number) });
   });
 
   test("a private app is invisible without a read token", async () => {
@@ -191,11 +189,10 @@ describe("upload limits and integrity", () => {
         `Content-Type: application/octet-stream\r\nContent-Length: ${MAX - 1}\r\n\r\n`,
     );
     sock.write(new Uint8Array(256 * 1024));
-    await Bun.sleep(200);
-    expect(storedFiles(srv.data).staging).toBe(1); // the upload is being staged...
+    await until("the upload to be staged", () => storedFiles(srv.data).staging === 1);
     sock.end();
-    for (let i = 0; i < 50 && storedFiles(srv.data).staging > 0; i++) await Bun.sleep(20);
-    expect(storedFiles(srv.data)).toEqual(before); // ...and is gone once the client vanished
+    await until("the staged upload to be removed", () => storedFiles(srv.data).staging === 0);
+    expect(storedFiles(srv.data)).toEqual(before); // nothing left once the client vanished
     expect((await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/tags/v16.0.0`)).status).toBe(404);
   });
 });

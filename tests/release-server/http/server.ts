@@ -102,6 +102,21 @@ export async function publish(s: ReleaseService, app: App, input: ReleaseInput, 
 
 export const auth = (token: string, scheme = "Bearer") => ({ authorization: `${scheme} ${token}` });
 
+/** Polls `check` until it returns a value (not undefined/false), or fails naming `what`. */
+export async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(10);
+  }
+}
+
+/** The access-log line of the request sent with `x-request-id: id` (waits for it to arrive). */
+export const logLine = (srv: Running, id: string) =>
+  until(`the log line of request ${id}`, () => srv.logs.map((l) => JSON.parse(l)).find((l) => l.request_id === id));
+
 /** Files currently in the blob store and staging area (to prove a failed upload stored nothing). */
 export function storedFiles(data: string): { blobs: number; staging: number } {
   const walk = (d: string): number => {
