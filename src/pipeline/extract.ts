@@ -1,8 +1,9 @@
 /**
  * Per-file extraction: from one normalized, redacted text to everything the indexes need about
- * that file (document, sections, decisions, log claims, technologies, references, chunks with
- * their term frequencies, and outgoing edges). Pure: same path + text + settings → same entry.
- * IDs depend only on the workspace-relative path and the content.
+ * that file, as a compact entry: title, front matter, sections, an ADR's decision, log error lines
+ * (claims), technologies and references mentioned, relative links, and chunks with their term
+ * frequencies. Pure: same path + text + settings → same entry. `entryGraph` turns an entry into
+ * nodes and edges; every id depends only on the workspace-relative path and the content.
  */
 import { posix } from "node:path";
 import { sha256Hex } from "../shared/hash.ts";
@@ -16,27 +17,35 @@ export const EDGE_TYPES: readonly EdgeType[] = ["contains", "mentions", "referen
 
 export type GraphNode = { id: string; type: NodeType; name: string; path?: string; line?: number; attrs?: Record<string, unknown> };
 export type GraphEdge = { source: string; target: string; type: EdgeType; line?: number };
-export type Chunk = { s: number; e: number; line: number; end_line: number; len: number; tf: string };
 
-/**
- * What the index shards keep per file (the text itself lives in the text shards). Nodes carry no
- * path: the file they belong to is the key they are stored under (technologies and references are
- * global and belong to no file).
- */
+/** [start offset, end offset, first line, last line, length in terms, term frequencies] */
+export type Chunk = [number, number, number, number, number, string];
+
+/** What the index shards keep per file (the text itself lives in the text shards). */
 export type FileEntry = {
   sha256: string;
   kind: "markdown" | "code" | "log" | "text";
-  doc: GraphNode;
-  nodes: GraphNode[];
-  edges: GraphEdge[];
-  /** Relative links to workspace files, resolved to documents when the graph is loaded. */
-  links: { target: string; line: number }[];
+  title: string;
+  frontmatter?: Record<string, unknown>;
+  /** [heading text, level, line] */
+  sections: [string, number, number][];
+  /** Present for ADRs: the decision's status, if stated. */
+  decision?: { status?: string };
+  /** Log error lines: [line, text] */
+  claims: [number, string][];
+  /** [technology name, first line] */
+  techs: [string, number][];
+  /** External references: [url, line] */
+  refs: [string, number][];
+  /** Relative links to workspace paths: [path, line]; resolved to documents when the graph is loaded. */
+  links: [string, number][];
   chunks: Chunk[];
 };
 
 export const docId = (path: string) => `doc_${sha256Hex(`doc\0${path}`).slice(0, 20)}`;
-const refId = (url: string) => `ref_${sha256Hex(`ref\0${url}`).slice(0, 20)}`;
 export const chunkId = (doc: string, i: number) => `chk_${doc.slice(4)}_${i}`;
+const refId = (url: string) => `ref_${sha256Hex(`ref\0${url}`).slice(0, 20)}`;
+const techId = (name: string) => `tech_${name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "x"}`;
 
 const CODE_LANG = new Map<string, string>(Object.entries({
   py: "Python", js: "JavaScript", mjs: "JavaScript", ts: "TypeScript", tsx: "TypeScript", go: "Go", rs: "Rust",
@@ -44,6 +53,7 @@ const CODE_LANG = new Map<string, string>(Object.entries({
   yml: "YAML", toml: "TOML", json: "JSON", javascript: "JavaScript", typescript: "TypeScript", python: "Python",
   rust: "Rust", golang: "Go", ruby: "Ruby", shell: "Shell", zsh: "Shell",
 }));
+const DATA_EXT = new Set([".json", ".yaml", ".yml", ".toml"]);
 /** Unambiguous technology names recognised in prose (lower-case term → display name). */
 const TECH_TERMS = new Map<string, string>(Object.entries({
   postgres: "PostgreSQL", postgresql: "PostgreSQL", mysql: "MySQL", sqlite: "SQLite", redis: "Redis", kafka: "Kafka",
@@ -54,8 +64,6 @@ const TECH_TERMS = new Map<string, string>(Object.entries({
   webassembly: "WebAssembly", openssl: "OpenSSL", json: "JSON", yaml: "YAML", sql: "SQL", linux: "Linux",
 }));
 const TECH_RE = new RegExp(`(?<![\\p{L}\\p{N}_])(${[...TECH_TERMS.keys()].join("|")})(?![\\p{L}\\p{N}_])`, "gu");
-const techId = (name: string) => `tech_${name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "x"}`;
-
 const ERROR_LINE = /\b(?:ERROR|FATAL|CRITICAL|PANIC|Exception|Traceback)\b/;
 const MAX_CLAIMS = 500;
 
@@ -63,94 +71,87 @@ function kindOf(path: string): FileEntry["kind"] {
   const ext = posix.extname(path).toLowerCase();
   if (ext === ".md" || ext === ".markdown") return "markdown";
   if (ext === ".log") return "log";
-  return CODE_LANG.has(ext.slice(1)) && ext !== ".json" && ext !== ".yaml" && ext !== ".yml" && ext !== ".toml" ? "code" : "text";
+  return CODE_LANG.has(ext.slice(1)) && !DATA_EXT.has(ext) ? "code" : "text";
 }
 
 const isAdr = (path: string) => /(^|\/)(adrs?|decisions?)\//i.test(path) || /^adr[-_ ]?\d+/i.test(posix.basename(path));
 
 export function extractFile(path: string, sha256: string, text: string, chunking: { size: number; overlap: number }): FileEntry {
   const kind = kindOf(path);
-  const id = docId(path);
   const starts = lineStarts(text);
   const line = (off: number) => lineAt(starts, off);
-  const nodes: GraphNode[] = [];
-  const edges: GraphEdge[] = [];
-  const links: FileEntry["links"] = [];
   const techs = new Map<string, number>();
-  const addTech = (name: string, line: number) => { if (!techs.has(name)) techs.set(name, line); };
+  const addTech = (name: string, ln: number) => { if (!techs.has(name)) techs.set(name, ln); };
+  const entry: FileEntry = { sha256, kind, title: posix.basename(path), sections: [], claims: [], techs: [], refs: [], links: [], chunks: [] };
 
-  let title = posix.basename(path);
-  let front: Record<string, unknown> = {};
   if (kind === "markdown") {
     const fm = splitFrontMatter(text);
-    front = fm.data;
+    if (Object.keys(fm.data).length) entry.frontmatter = fm.data;
     const md = parseMarkdown(text, fm.bodyOffset);
-    if (typeof front.title === "string" && front.title.trim()) title = front.title.trim();
-    else { const h1 = md.headings.find((h) => h.level === 1); if (h1) title = h1.text; }
-    md.headings.forEach((h, i) => {
-      const sid = `sec_${id.slice(4)}_${i}`;
-      nodes.push({ id: sid, type: "section", name: h.text, line: line(h.offset), attrs: { level: h.level } });
-      edges.push({ source: id, target: sid, type: "contains" });
-    });
+    const h1 = md.headings.find((h) => h.level === 1);
+    if (typeof fm.data.title === "string" && fm.data.title.trim()) entry.title = fm.data.title.trim();
+    else if (h1) entry.title = h1.text;
+    entry.sections = md.headings.map((h) => [h.text, h.level, line(h.offset)]);
     for (const lang of md.fenceLanguages) { const n = CODE_LANG.get(lang); if (n) addTech(n, 1); }
     const refs = new Set<string>();
     for (const l of md.links) {
-      const ln = line(l.offset);
       if (/^[a-z][a-z0-9+.-]*:/i.test(l.href)) {
-        if (!/^https?:/i.test(l.href) || refs.has(l.href)) continue;
-        refs.add(l.href);
-        const rid = refId(l.href);
-        nodes.push({ id: rid, type: "reference", name: l.href });
-        edges.push({ source: id, target: rid, type: "references", line: ln });
+        if (/^https?:/i.test(l.href) && !refs.has(l.href)) { refs.add(l.href); entry.refs.push([l.href, line(l.offset)]); }
       } else if (!l.href.startsWith("#")) {
         const rel = decodeURIComponentSafe(l.href.split(/[?#]/)[0]!);
-        if (!rel) continue;
-        const target = posix.normalize(rel.startsWith("/") ? rel.slice(1) : posix.join(posix.dirname(path), rel));
-        if (!target.startsWith("..")) links.push({ target, line: ln });
+        const target = rel && posix.normalize(rel.startsWith("/") ? rel.slice(1) : posix.join(posix.dirname(path), rel));
+        if (target && !target.startsWith("..")) entry.links.push([target, line(l.offset)]);
       }
     }
     if (isAdr(path)) {
-      const status = typeof front.status === "string" ? front.status : statusFromText(text);
-      const did = `dec_${id.slice(4)}`;
-      nodes.push({ id: did, type: "decision", name: title, line: 1, ...(status ? { attrs: { status } } : {}) });
-      edges.push({ source: id, target: did, type: "contains" });
+      const status = typeof fm.data.status === "string" ? fm.data.status : statusFromText(text);
+      entry.decision = status ? { status } : {};
     }
   } else if (kind === "code") {
     addTech(CODE_LANG.get(posix.extname(path).slice(1).toLowerCase())!, 1);
-  }
-  if (kind === "log") {
-    let count = 0;
+  } else if (kind === "log") {
     const re = /^.*$/gm;
-    for (let m = re.exec(text); m && count < MAX_CLAIMS; m = re.exec(text)) {
+    for (let m = re.exec(text); m && entry.claims.length < MAX_CLAIMS; m = re.exec(text)) {
       if (m[0].length === 0) { re.lastIndex++; continue; }
-      if (!ERROR_LINE.test(m[0])) continue;
-      const ln = line(m.index);
-      const cid = `clm_${id.slice(4)}_${ln}`;
-      nodes.push({ id: cid, type: "claim", name: m[0].trim().slice(0, 240), line: ln, attrs: { kind: "error" } });
-      edges.push({ source: id, target: cid, type: "contains" });
-      count++;
+      if (ERROR_LINE.test(m[0])) entry.claims.push([line(m.index), m[0].trim().slice(0, 240)]);
     }
   }
 
   const lower = text.toLowerCase();
-  const chunks: Chunk[] = chunkSpans(text, chunking.size, chunking.overlap).map((sp) => {
+  entry.chunks = chunkSpans(text, chunking.size, chunking.overlap).map((sp) => {
     const { tf, len } = termFreq(lower.slice(sp.s, sp.e));
-    return { s: sp.s, e: sp.e, line: line(sp.s), end_line: line(sp.e), len, tf };
+    return [sp.s, sp.e, line(sp.s), line(sp.e), len, tf];
   });
   if (kind !== "code") {
     TECH_RE.lastIndex = 0;
     for (let m = TECH_RE.exec(lower); m; m = TECH_RE.exec(lower)) addTech(TECH_TERMS.get(m[1]!)!, line(m.index));
   }
-  for (const [name, ln] of [...techs].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    const tid = techId(name);
-    nodes.push({ id: tid, type: "technology", name });
-    edges.push({ source: id, target: tid, type: "mentions", line: ln });
+  entry.techs = [...techs].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  return entry;
+}
+
+/** The nodes and edges one file contributes (links are resolved by the caller, which knows all documents). */
+export function entryGraph(path: string, e: FileEntry): { nodes: GraphNode[]; edges: GraphEdge[] } {
+  const id = docId(path);
+  const key = id.slice(4);
+  const nodes: GraphNode[] = [{
+    id, type: "document", name: e.title, path, line: 1, attrs: { kind: e.kind, ...(e.frontmatter ? { frontmatter: e.frontmatter } : {}) },
+  }];
+  const edges: GraphEdge[] = [];
+  const own = (n: GraphNode) => { nodes.push(n); edges.push({ source: id, target: n.id, type: "contains" }); };
+  e.sections.forEach(([name, level, line], i) => own({ id: `sec_${key}_${i}`, type: "section", name, path, line, attrs: { level } }));
+  if (e.decision) own({ id: `dec_${key}`, type: "decision", name: e.title, path, line: 1, ...(e.decision.status ? { attrs: { status: e.decision.status } } : {}) });
+  for (const [line, text] of e.claims) own({ id: `clm_${key}_${line}`, type: "claim", name: text, path, line, attrs: { kind: "error" } });
+  e.chunks.forEach(([, , line, end, len], i) => own({ id: chunkId(id, i), type: "chunk", name: `${path}:${line}-${end}`, path, line, attrs: { end_line: end, tokens: len } }));
+  for (const [name, line] of e.techs) {
+    nodes.push({ id: techId(name), type: "technology", name });
+    edges.push({ source: id, target: techId(name), type: "mentions", line });
   }
-  const doc: GraphNode = {
-    id, type: "document", name: title, line: 1,
-    attrs: { kind, ...(Object.keys(front).length ? { frontmatter: front } : {}) },
-  };
-  return { sha256, kind, doc, nodes, edges, links, chunks };
+  for (const [url, line] of e.refs) {
+    nodes.push({ id: refId(url), type: "reference", name: url });
+    edges.push({ source: id, target: refId(url), type: "references", line });
+  }
+  return { nodes, edges };
 }
 
 function statusFromText(text: string): string | undefined {

@@ -94,8 +94,10 @@ export function buildShard(task: ShardTask): ShardResult {
     text.files[f.path] = body;
     counts.files++;
     counts.chunks += entry.chunks.length;
-    counts.nodes += entry.nodes.length + 1;
-    counts.edges += entry.edges.length;
+    // As entryGraph would give (technologies and references counted once per file mentioning them).
+    const owned = entry.sections.length + entry.claims.length + entry.chunks.length + (entry.decision ? 1 : 0);
+    counts.nodes += 1 + owned + entry.techs.length + entry.refs.length;
+    counts.edges += owned + entry.techs.length + entry.refs.length;
   }
   if (counts.files === 0) return { shard: task.shard, records, processed, reused };
   return { shard: task.shard, records, objects: { index: encodeObject(index), text: encodeObject(text), counts }, processed, reused };

@@ -4,7 +4,7 @@
  * type index and adjacency in both directions. Read-only.
  */
 import { shardName, shardOf, type IndexShard, type TextShard } from "../pipeline/shard.ts";
-import { chunkId, docId, type Chunk, type GraphEdge, type GraphNode } from "../pipeline/extract.ts";
+import { chunkId, docId, entryGraph, type Chunk, type GraphEdge, type GraphNode } from "../pipeline/extract.ts";
 import { readObject } from "../store/objects.ts";
 import type { OpenStore } from "../store/open.ts";
 
@@ -31,19 +31,12 @@ export function loadGraph(store: OpenStore): Graph {
     if (!a.name.startsWith("index/")) continue;
     const shard = readObject<IndexShard>(store.profileDir, a.sha256);
     for (const [path, e] of Object.entries(shard.files)) {
-      nodes.set(e.doc.id, { ...e.doc, path });
-      for (const n of e.nodes) {
-        const global = n.type === "technology" || n.type === "reference";
-        if (global) { if (!nodes.has(n.id)) nodes.set(n.id, n); } else nodes.set(n.id, { ...n, path });
-      }
-      edges.push(...e.edges);
-      e.chunks.forEach((c, i) => {
-        const id = chunkId(e.doc.id, i);
-        chunks.push({ id, doc: e.doc.id, path, chunk: c });
-        nodes.set(id, { id, type: "chunk", name: `${path}:${c.line}-${c.end_line}`, path, line: c.line, attrs: { end_line: c.end_line, tokens: c.len } });
-        edges.push({ source: e.doc.id, target: id, type: "contains" });
-      });
-      for (const l of e.links) links.push({ from: e.doc.id, target: l.target, line: l.line });
+      const part = entryGraph(path, e);
+      for (const n of part.nodes) if (!nodes.has(n.id)) nodes.set(n.id, n);
+      edges.push(...part.edges);
+      const doc = part.nodes[0]!.id;
+      e.chunks.forEach((chunk, i) => chunks.push({ id: chunkId(doc, i), doc, path, chunk }));
+      for (const [target, line] of e.links) links.push({ from: doc, target, line });
     }
   }
   for (const l of links) {

@@ -52,16 +52,14 @@ export function search(g: Graph, text: string, opts: { type?: string; limit: num
   const hits: Hit[] = [];
   const round = (x: number) => Math.round(x * 1e6) / 1e6;
   if (!opts.type || opts.type === "chunk") {
-    for (const { doc, score } of bm25(g.chunks, (c) => c.chunk.len, (c, t) => countIn(c.chunk.tf, t), q)) {
-      hits.push({ id: doc.id, type: "chunk", score: round(score), path: doc.path, line: doc.chunk.line, name: g.nodes.get(doc.doc)!.name });
+    for (const { doc, score } of bm25(g.chunks, (c) => c.chunk[4], (c, t) => countIn(c.chunk[5], t), q)) {
+      hits.push({ id: doc.id, type: "chunk", score: round(score), path: doc.path, line: doc.chunk[2], name: g.nodes.get(doc.doc)!.name });
     }
   }
   if (!opts.type || ENTITY_TYPES.has(opts.type)) {
     const entities: { node: GraphNode; terms: string[] }[] = [];
-    for (const n of g.nodes.values()) {
-      if (n.type === "chunk" || (opts.type && n.type !== opts.type)) continue;
-      entities.push({ node: n, terms: terms(n.name) });
-    }
+    const candidates = opts.type ? (g.byType.get(opts.type) ?? []).map((id) => g.nodes.get(id)!) : g.nodes.values();
+    for (const n of candidates) if (n.type !== "chunk") entities.push({ node: n, terms: terms(n.name) });
     for (const { doc, score } of bm25(entities, (e) => e.terms.length, (e, t) => e.terms.filter((x) => x === t).length, q)) {
       const where = locate(g, doc.node);
       hits.push({ id: doc.node.id, type: doc.node.type, score: round(score), path: where.path, line: where.line, name: doc.node.name });

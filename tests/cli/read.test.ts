@@ -129,8 +129,10 @@ describe("runs, diff and verify", () => {
     cli(["ingest", "--root", w]);
     const pd = join(w, ".pkg/profiles/default");
     expect(cli(["verify", "--root", w]).code).toBe(0);
-    const sub = readdirSync(join(pd, "objects"))[0]!;
-    const obj = join(pd, "objects", sub, readdirSync(join(pd, "objects", sub))[0]!);
+    const id = readFileSync(join(pd, "current"), "utf8").trim();
+    const index = JSON.parse(readFileSync(join(pd, "runs", id, "manifest.json"), "utf8")).artifacts.find((a: any) => a.name.startsWith("index/"));
+    const sub = index.sha256.slice(0, 2);
+    const obj = join(pd, "objects", sub, index.sha256);
     const bytes = readFileSync(obj);
     writeFileSync(obj, Buffer.concat([bytes, Buffer.from("x")]));
     let r = cli(["verify", "--root", w, "--json"]);

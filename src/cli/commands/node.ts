@@ -20,7 +20,7 @@ export default defineCommand({
     let text: string | undefined;
     const chunk = node.type === "chunk" ? g.chunks.find((c) => c.id === id) : undefined;
     if (chunk) {
-      text = loadTexts(store, [chunk.path]).get(chunk.path)?.slice(chunk.chunk.s, chunk.chunk.e);
+      text = loadTexts(store, [chunk.path]).get(chunk.path)?.slice(chunk.chunk[0], chunk.chunk[1]);
     }
     if (args.json) return printJson({ status: "ok", run_id: store.runId, node: { ...node, ...where }, ...(text !== undefined ? { text } : {}), out_edges: out, in_edges: inn });
     printLine(`${node.id}  [${node.type}] ${node.name}`);
