@@ -3,7 +3,7 @@
  * service failures into GitHub-shaped JSON errors (never a stack trace) and writes one structured
  * log line per request. `cli/serve.ts` is the only place that opens a port.
  */
-import { Ctx, rejectQueryCredentials, type HttpDeps } from "./context.ts";
+import { Ctx, publicBase, rejectQueryCredentials, type HttpDeps } from "./context.ts";
 import { logAccess, responseBytes } from "./log.ts";
 import { HttpError, errorResponse, fromServiceError, isServiceError } from "./respond.ts";
 import { Router } from "./router.ts";
@@ -50,11 +50,8 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
         res = await handle(req, url, out);
       } catch (err) {
         const httpErr = err instanceof HttpError ? err : isServiceError(err) ? fromServiceError(err) : undefined;
-        if (httpErr) res = errorResponse(httpErr);
-        else {
-          error = err instanceof Error ? `${err.name}: ${err.message.split("\n")[0]}` : String(err);
-          res = errorResponse(new HttpError(500, "Internal Server Error"));
-        }
+        if (!httpErr) error = err instanceof Error ? `${err.name}: ${err.message.split("\n")[0]}` : String(err);
+        res = errorResponse(httpErr ?? new HttpError(500, "Internal Server Error"), publicBase(deps, url));
       }
       const requestId = req.headers.get("x-request-id")?.slice(0, 64) || crypto.randomUUID();
       res.headers.set("x-request-id", requestId);

@@ -21,6 +21,9 @@ export interface HttpDeps {
 /** Query parameters that look like credentials: refused on every route, so a token never lives in a URL. */
 const TOKEN_QUERY = ["access_token", "token", "api_key", "private_token"];
 
+/** Where clients reach the server: the configured public URL, else the request's origin; no trailing slash. */
+export const publicBase = (deps: HttpDeps, url: URL) => (deps.publicUrl ?? url.origin).replace(/\/+$/, "");
+
 export function rejectQueryCredentials(url: URL): void {
   for (const k of TOKEN_QUERY) {
     if (url.searchParams.has(k)) throw new HttpError(400, `credentials in the query string (${k}) are not accepted; send an Authorization header`);
@@ -45,7 +48,7 @@ export class Ctx {
   }
 
   get urls(): Urls {
-    return { base: (this.deps.publicUrl ?? this.url.origin).replace(/\/+$/, "") };
+    return { base: publicBase(this.deps, this.url) };
   }
 
   /** The request URL as clients see it (public base + path + query), for Link headers. */

@@ -5,8 +5,6 @@
 import { ServiceError, type ServiceErrorKind } from "../domain/errors.ts";
 import { withSize } from "./log.ts";
 
-export const DOCS_URL = "/openapi.json";
-
 export class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -40,8 +38,9 @@ export function html(text: string, status = 200): Response {
   );
 }
 
-export function errorResponse(err: HttpError): Response {
-  const body: Record<string, unknown> = { message: err.message, documentation_url: DOCS_URL };
+/** `base` is the server's public URL; `documentation_url` points at its OpenAPI document. */
+export function errorResponse(err: HttpError, base: string): Response {
+  const body: Record<string, unknown> = { message: err.message, documentation_url: `${base}/openapi.json` };
   if (err.extra.errors) body.errors = err.extra.errors;
   return json(body, err.status, err.extra.headers);
 }
