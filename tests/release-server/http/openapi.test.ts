@@ -112,7 +112,7 @@ describe("OpenAPI contract", () => {
   test("documented error responses are JSON with a message", async () => {
     const r = await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/999999`);
     expect(r.status).toBe(404);
-    const body = await r.json();
+    const body: any = await r.json();
     expect(check({ $ref: "#/components/schemas/Error" }, body)).toBeUndefined();
     expect(body.documentation_url).toBe(`${srv.url}/openapi.json`);
   });
