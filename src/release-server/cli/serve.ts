@@ -55,7 +55,7 @@ export default defineCommand({
       idleTimeout: 60,
       fetch: (req) => app.fetch(req),
     });
-    stdoutSink(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "listening", url: server.url.href, data: dataDir }));
+    stdoutSink(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "listening", url: server.url.href, data: dataDir, pid: process.pid }));
     const flusher = setInterval(() => service.flush(), config.tokens.flush_seconds * 1000);
 
     await new Promise<void>((resolve) => {

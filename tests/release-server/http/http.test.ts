@@ -2,6 +2,7 @@
 // endpoints at the root and per app, the package browser, staged rollout on `latest`, probes, the
 // access log, graceful shutdown, and memory during a 100 MB streaming upload.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { sha256Hex } from "../../../src/shared/hash.ts";
 import { MAIN, OP, auth, logLine, peakRss, publish, seed, startServer, storedFiles, tempData, until, type Running } from "./server.ts";
 
@@ -206,5 +207,19 @@ describe("operations", () => {
     expect(await srv.proc.exited).toBe(0);
     await until("the last log line", () => srv.logs.at(-1)?.includes('"msg":"stopped"'));
     expect(probe()).toBe(1);
+  });
+});
+
+describe("as PID 1", () => {
+  test("in its own PID namespace (as in a container) SIGTERM still drains and exits 0", async () => {
+    if (!Bun.which("unshare")) throw new Error("unshare (util-linux) is required for this test");
+    await using pid1 = await startServer({ ...tempData(), wrap: ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"] });
+    expect(JSON.parse(pid1.logs[0]!).pid).toBe(1);
+    expect((await fetch(`${pid1.url}/healthz`)).status).toBe(200);
+    // PID 1 only receives signals it has a handler for: this is the server's own SIGTERM handler at work.
+    const child = Number(readFileSync(`/proc/${pid1.proc.pid}/task/${pid1.proc.pid}/children`, "utf8").trim().split(" ")[0]);
+    process.kill(child, "SIGTERM");
+    expect(await Promise.race([pid1.proc.exited, Bun.sleep(10_000).then(() => "still running after 10 s")])).toBe(0);
+    await until("the last log line", () => pid1.logs.at(-1)?.includes('"msg":"stopped"'));
   });
 });

@@ -42,9 +42,10 @@ export async function seed<T>(data: string, fn: (s: ReleaseService) => T | Promi
   }
 }
 
-export async function startServer(opts: { dir: string; data: string; args?: string[]; env?: Record<string, string> }): Promise<Running> {
+/** `wrap` prefixes the command (e.g. `unshare --pid --fork` to run the server as PID 1). */
+export async function startServer(opts: { dir: string; data: string; args?: string[]; env?: Record<string, string>; wrap?: string[] }): Promise<Running> {
   const admin = generateToken();
-  const proc = Bun.spawn(["bun", MAIN, "serve", "--data", opts.data, "--host", "127.0.0.1", "--port", "0", ...(opts.args ?? [])], {
+  const proc = Bun.spawn([...(opts.wrap ?? []), "bun", MAIN, "serve", "--data", opts.data, "--host", "127.0.0.1", "--port", "0", ...(opts.args ?? [])], {
     env: { ...process.env, RELEASE_SERVER_ADMIN_TOKEN: admin, ...opts.env },
     stdout: "pipe",
     stderr: "pipe",
