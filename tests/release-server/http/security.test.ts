@@ -197,6 +197,14 @@ describe("upload limits and integrity", () => {
   });
 });
 
+describe("channel pointers", () => {
+  test("deleting a release a channel points at is 409; the release stays", async () => {
+    const rel: any = await (await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/tags/v3.0.0`)).json();
+    await expectError(fetch(`${srv.url}/api/v3/repos/acme/tool/releases/${rel.id}`, { method: "DELETE", headers: auth(srv.admin) }), 409, /current or previous release of a channel/);
+    expect((await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/${rel.id}`)).status).toBe(200);
+  });
+});
+
 describe("retention", () => {
   test("retention run never removes the channel's current release", async () => {
     const run = Bun.spawnSync(["bun", MAIN, "retention", "run", "--data", srv.data, "--config", join(srv.dir, "server.yaml"), "--json"]);
