@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { decideCompat, incompatMessage, type CompatDecision, type StoreSchemaFact } from "../policy/compat.ts";
 import { AgError, ExitCode } from "../shared/errors.ts";
 import type { Workspace } from "../config/load.ts";
-import { manifestPath, runsDir } from "./layout.ts";
+import { manifestPath, RUN_ID, runsDir } from "./layout.ts";
 import { readCurrentManifest, readManifest, type CurrentRun, type Manifest } from "./manifest.ts";
 
 export function compatGate(profileDir: string): { current: CurrentRun; decision: CompatDecision } {
@@ -46,4 +46,14 @@ export function openStore(ws: Workspace): OpenStore {
     throw new AgError(current.problem, { exitCode: ExitCode.verify, code: "manifest_invalid", hint: "run 'auditgraph verify' for a full report, or 'auditgraph rebuild'" });
   }
   return { profileDir: ws.profileDir, runId: current.runId, manifest: current.manifest };
+}
+
+/** One run's manifest for a read command: unknown run → exit 2, unreadable manifest → exit 5. */
+export function openRun(profileDir: string, runId: string): Manifest {
+  const r = readManifest(profileDir, runId);
+  if (r.ok) return r.manifest;
+  const missing = r.fact.kind === "missing" || !RUN_ID.test(runId);
+  throw new AgError(missing ? `run '${runId}' not found in ${profileDir}` : r.problem, {
+    exitCode: missing ? ExitCode.usage : ExitCode.verify, code: missing ? "not_found" : "manifest_invalid", hint: "list runs with 'auditgraph runs list'",
+  });
 }

@@ -1,5 +1,4 @@
 import { defineCommand } from "citty";
-import { AgError, ExitCode } from "../../shared/errors.ts";
 import { jsonArgs, withWorkspace, workspaceArgs } from "./_args.ts";
 import { printJson, printLine } from "../output.ts";
 
@@ -13,17 +12,9 @@ export default defineCommand({
   },
   async run({ args }) {
     const ws = await withWorkspace(args);
-    const { compatGate } = await import("../../store/open.ts");
-    const { readManifest } = await import("../../store/manifest.ts");
+    const { compatGate, openRun } = await import("../../store/open.ts");
     compatGate(ws.profileDir);
-    const [a, b] = [String(args.run_a), String(args.run_b)].map((id) => {
-      const r = readManifest(ws.profileDir, id);
-      if (r.ok) return r.manifest;
-      const missing = r.fact.kind === "missing" || r.problem.includes("is not a run id");
-      throw new AgError(missing ? `run '${id}' not found in ${ws.profileDir}` : r.problem, {
-        exitCode: missing ? ExitCode.usage : ExitCode.verify, code: missing ? "not_found" : "manifest_invalid", hint: "list runs with 'auditgraph runs list'",
-      });
-    });
+    const [a, b] = [String(args.run_a), String(args.run_b)].map((id) => openRun(ws.profileDir, id));
     const key = (f: { sha256?: string; status: string; reason?: string }) => `${f.status}\0${f.sha256 ?? ""}\0${f.reason ?? ""}`;
     const fa = new Map(a!.files.map((f) => [f.path, f]));
     const fb = new Map(b!.files.map((f) => [f.path, f]));

@@ -1,5 +1,4 @@
 import { defineCommand } from "citty";
-import { AgError, ExitCode } from "../../../shared/errors.ts";
 import { jsonArgs, withWorkspace, workspaceArgs } from "../_args.ts";
 import { printJson, printLine } from "../../output.ts";
 
@@ -8,17 +7,9 @@ export default defineCommand({
   args: { run_id: { type: "positional", description: "Run id", required: true }, ...workspaceArgs, ...jsonArgs },
   async run({ args }) {
     const ws = await withWorkspace(args);
-    const { compatGate } = await import("../../../store/open.ts");
-    const { readManifest } = await import("../../../store/manifest.ts");
+    const { compatGate, openRun } = await import("../../../store/open.ts");
     compatGate(ws.profileDir);
-    const r = readManifest(ws.profileDir, String(args.run_id));
-    if (!r.ok) {
-      const missing = r.fact.kind === "missing" || r.problem.includes("is not a run id");
-      throw new AgError(missing ? `run '${args.run_id}' not found in ${ws.profileDir}` : r.problem, {
-        exitCode: missing ? ExitCode.usage : ExitCode.verify, code: missing ? "not_found" : "manifest_invalid", hint: "list runs with 'auditgraph runs list'",
-      });
-    }
-    const m = r.manifest;
+    const m = openRun(ws.profileDir, String(args.run_id));
     if (args.json) return printJson(m);
     printLine(`run ${m.run_id} (profile ${m.profile}, schema ${m.schema_version}, auditgraph ${m.auditgraph_version})`);
     printLine(`  config ${m.config_hash}\n  inputs ${m.inputs_hash}\n  outputs ${m.outputs_hash}`);
