@@ -55,6 +55,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
       }
       const requestId = req.headers.get("x-request-id")?.slice(0, 64) || crypto.randomUUID();
       res.headers.set("x-request-id", requestId);
+      res.headers.set("x-content-type-options", "nosniff");
       res.headers.set("x-github-request-id", requestId);
       logAccess(deps.log, {
         method: req.method,

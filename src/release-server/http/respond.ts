@@ -31,7 +31,6 @@ export function html(text: string, status = 200): Response {
       headers: {
         "content-type": "text/html; charset=utf-8",
         "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
-        "x-content-type-options": "nosniff",
       },
     }),
     body.length,

@@ -2,7 +2,8 @@
 // endpoints at the root and per app, the package browser, staged rollout on `latest`, probes, the
 // access log, graceful shutdown, and memory during a 100 MB streaming upload.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { sha256Hex } from "../../../src/shared/hash.ts";
 import { MAIN, OP, auth, logLine, peakRss, publish, seed, startServer, storedFiles, tempData, until, type Running } from "./server.ts";
 
@@ -215,6 +216,12 @@ describe("as PID 1", () => {
     if (!Bun.which("unshare")) throw new Error("unshare (util-linux) is required for this test");
     await using pid1 = await startServer({ ...tempData(), wrap: ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"] });
     expect(JSON.parse(pid1.logs[0]!).pid).toBe(1);
+    expect((await fetch(`${pid1.url}/healthz`)).status).toBe(200);
+    // Readiness follows the blob store: without its directory the server is alive but not ready.
+    rmSync(join(pid1.data, "blobs"), { recursive: true });
+    const notReady = await fetch(`${pid1.url}/readyz`);
+    expect(notReady.status).toBe(503);
+    expect(((await notReady.json()) as any).message).toBe("not ready: blob store: a data directory is not writable");
     expect((await fetch(`${pid1.url}/healthz`)).status).toBe(200);
     // PID 1 only receives signals it has a handler for: this is the server's own SIGTERM handler at work.
     const child = Number(readFileSync(`/proc/${pid1.proc.pid}/task/${pid1.proc.pid}/children`, "utf8").trim().split(" ")[0]);
