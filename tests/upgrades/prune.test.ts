@@ -1,0 +1,102 @@
+// `runs prune --keep N [--dry-run]`: the only command that deletes derived artifacts.
+import { afterAll, describe, expect, test } from "bun:test";
+import { appendFileSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cleanup, cli, expectOneLineError, treeHash, workspace } from "../helpers/cli.ts";
+import { fixtureWorkspace } from "./support.ts";
+
+afterAll(cleanup);
+
+const store = (root: string) => join(root, ".pkg", "profiles", "default");
+const du = (dir: string): number => readdirSync(dir).reduce((s, n) => {
+  const st = statSync(join(dir, n));
+  return s + (st.isDirectory() ? du(join(dir, n)) : st.size);
+}, 0);
+
+/** Three runs, each changing one file: returns the run ids, oldest first. */
+function threeRuns(root: string): string[] {
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    appendFileSync(join(root, "notes", "runbook.md"), `\nRevision ${i}: restart the workers.\n`);
+    const r = cli(["ingest", "--root", root, "--json"]);
+    expect(r.code).toBe(0);
+    ids.push(r.json.run_id);
+  }
+  return ids;
+}
+
+describe("runs prune", () => {
+  test("--dry-run reports and deletes nothing; then --keep 1 deletes the two oldest runs and exactly the bytes it reports", () => {
+    const root = workspace();
+    const [a, b, c] = threeRuns(root);
+    const before = treeHash(root);
+    const dry = cli(["runs", "prune", "--keep", "1", "--dry-run", "--root", root, "--json"]);
+    expect(dry.code).toBe(0);
+    expect(dry.json).toMatchObject({ dry_run: true, kept: [c], current: c, removed_runs: [{ run_id: a }, { run_id: b }] });
+    expect(dry.json.removed_objects).toBeGreaterThan(0);
+    expect(treeHash(root)).toEqual(before);
+    const size = du(store(root));
+    const r = cli(["runs", "prune", "--keep", "1", "--root", root]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`freed ${dry.json.freed_bytes} bytes`);
+    expect(r.stdout).toContain(`- ${a}`);
+    expect(size - du(store(root))).toBe(dry.json.freed_bytes);
+    expect(readdirSync(join(store(root), "runs"))).toEqual([c]);
+    // What is left is a complete store: it verifies, reads, and the next ingest proceeds.
+    expect(cli(["verify", "--root", root]).code).toBe(0);
+    expect(cli(["query", "workers", "--root", root, "--json"]).json.hits.length).toBeGreaterThan(0);
+    expect(cli(["runs", "show", a, "--root", root]).code).toBe(2);
+    appendFileSync(join(root, "notes", "runbook.md"), "\nOne more.\n");
+    expect(cli(["ingest", "--root", root]).code).toBe(0);
+    // Nothing more to delete: a second prune frees nothing.
+    expect(cli(["runs", "prune", "--keep", "2", "--root", root, "--json"]).json).toMatchObject({ removed_runs: [], removed_objects: 0, freed_bytes: 0 });
+  });
+
+  test("the current run is never deleted, even when it is the oldest", () => {
+    const root = workspace();
+    // Without a run log, runs are ordered by id: point the current run at the one listed first.
+    const oldest = threeRuns(root).sort()[0]!;
+    writeFileSync(join(store(root), "current"), `${oldest}\n`);
+    rmSync(join(store(root), "runs.log"));
+    expect(cli(["runs", "list", "--root", root, "--json"]).json.runs[0]).toMatchObject({ run_id: oldest, current: true });
+    const r = cli(["runs", "prune", "--keep", "1", "--root", root, "--json"]);
+    expect(r.code).toBe(0);
+    expect(r.json.current).toBe(oldest);
+    expect(r.json.kept).toHaveLength(2);
+    expect(readdirSync(join(store(root), "runs"))).toContain(oldest);
+    expect(cli(["verify", "--root", root]).code).toBe(0);
+  });
+
+  test("old runs of another schema are pruned after a rebuild; a kept run this binary cannot read keeps every object", () => {
+    const root = fixtureWorkspace("2.0.0");
+    const old = readFileSync(join(store(root), "current"), "utf8").trim();
+    expect(cli(["rebuild", "--root", root]).code).toBe(0);
+    const p = cli(["runs", "prune", "--keep", "1", "--root", root, "--json"]).json;
+    expect(p.removed_runs.map((r: any) => r.run_id)).toEqual([old]);
+    expect(p.removed_objects).toBeGreaterThan(0);
+    expect(cli(["verify", "--root", root]).code).toBe(0);
+
+    const w = workspace();
+    const [a, b] = threeRuns(w);
+    writeFileSync(join(store(w), "runs", b!, "manifest.json"), "{");
+    const objects = () => Object.keys(treeHash(join(store(w), "objects")));
+    const had = objects();
+    const r = cli(["runs", "prune", "--keep", "2", "--root", w]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`objects were left in place: kept run ${b} is not readable by this binary`);
+    expect(readdirSync(join(store(w), "runs")).sort()).not.toContain(a);
+    expect(objects()).toEqual(had);
+  });
+
+  test("--keep is required and must be a positive integer (exit 2, nothing deleted)", () => {
+    const root = workspace();
+    threeRuns(root);
+    const before = treeHash(root);
+    for (const args of [[], ["--keep", "0"], ["--keep", "two"], ["--keep", "-1"]]) {
+      const r = cli(["runs", "prune", ...args, "--root", root]);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(expectOneLineError(r)).toContain("--keep");
+    }
+    expect(treeHash(root)).toEqual(before);
+  });
+});
