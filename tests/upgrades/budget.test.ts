@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { cleanup, cli, expectOneLineError, tempDir, treeHash, workspace } from "../helpers/cli.ts";
 
 afterAll(cleanup);
+const SLOW = 60_000; // spawns the CLI many times; a busy 2-core machine can take seconds per test
 
 const MiB = 1024 * 1024;
 const profileDir = (root: string) => join(root, ".pkg", "profiles", "default");
@@ -52,7 +53,7 @@ describe("ingest against the budget", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("");
     expect(r.stdout).not.toContain("budget");
-  });
+  }, SLOW);
 
   test("exactly 0.8: proceeds and warns with usage, projected, limit, ratio and thresholds", () => {
     let root = grown();
@@ -74,7 +75,7 @@ describe("ingest against the budget", () => {
     for (const part of [`warning: disk budget warning for ${profileDir(root)}`, `usage ${p.usage} bytes`, `projected ${p.projected} bytes`, `limit ${(p.projected / 4) * 5} bytes`, "ratio 0.8000", "warn at 0.8", "block at 1", "auditgraph runs prune"]) {
       expect(line).toContain(part);
     }
-  });
+  }, SLOW);
 
   test("exactly 1.0: exit 4 with the overage, and not one byte of the workspace changes", () => {
     const root = grown();
@@ -97,7 +98,7 @@ describe("ingest against the budget", () => {
     const ok = cli(["ingest", "--root", root, "--json"]);
     expect(ok.code).toBe(0);
     expect(ok.json.budget.status).toBe("warn");
-  });
+  }, SLOW);
 
   test("the 1 MiB minimum: an empty workspace and a small one both get max(source, 1 MiB) x multiplier", () => {
     const empty = tempDir("ag-empty-ws-");
@@ -112,7 +113,7 @@ describe("ingest against the budget", () => {
     const b = cli(["ingest", "--root", big, "--json"]).json.budget;
     expect(b.source_bytes).toBe(text.length);
     expect(b.limit_bytes).toBe(Math.floor(text.length * 2.5));
-  });
+  }, SLOW);
 
   test("per-profile override, and invalid settings are configuration errors (exit 2) that touch nothing", () => {
     const root = workspace({ "notes/a.md": "# A\n" });
@@ -136,7 +137,7 @@ describe("ingest against the budget", () => {
       }
       expect(treeHash(join(root, ".pkg"))).toEqual(snapshot);
     }
-  });
+  }, SLOW);
 });
 
 describe("exports against the budget", () => {
@@ -162,7 +163,7 @@ describe("exports against the budget", () => {
     // Writing the same export again adds nothing: it replaces bytes already counted.
     expect(cli(["export", "--root", root, "--out", out, "--json"]).json.budget.projected_bytes).toBe(p.projected);
     expect(cli(["verify", "--root", root]).code).toBe(0);
-  });
+  }, SLOW);
 
   test("outside .pkg/ (another directory, possibly another filesystem) it is still checked against the artifact directory", () => {
     const root = workspace();
@@ -180,7 +181,7 @@ describe("exports against the budget", () => {
     expect(w.json.budget.status).toBe("warn");
     expect(w.stderr).toContain("warning: disk budget warning");
     expect(existsSync(out)).toBe(true);
-  });
+  }, SLOW);
 });
 
 describe("auditgraph budget", () => {
@@ -204,5 +205,5 @@ describe("auditgraph budget", () => {
     const f = cli(["budget", "--root", fresh, "--json"]);
     expect(f.json).toMatchObject({ source: expect.stringContaining("workspace scan"), budget: { source_bytes: 4, usage_bytes: 0 } });
     expect(existsSync(join(fresh, ".pkg"))).toBe(false);
-  });
+  }, SLOW);
 });

@@ -8,6 +8,7 @@ import { ARTIFACT_SCHEMA_VERSION } from "../../src/schema/version.ts";
 import { cliAt, cliForSchema, fixtureWorkspace } from "./support.ts";
 
 afterAll(cleanup);
+const SLOW = 60_000; // spawns the CLI many times; a busy 2-core machine can take seconds per test
 
 const store = (root: string) => join(root, ".pkg", "profiles", "default");
 const currentId = (root: string) => readFileSync(join(store(root), "current"), "utf8").trim();
@@ -54,7 +55,7 @@ describe("stores written by other schema versions", () => {
     expect(readFileSync(join(store(root), "runs", old, "manifest.json"))).toEqual(before);
     const list = (cliAt(upgraded, ["runs", "list", "--root", root, "--json"]).json as any).runs;
     expect(list.map((r: any) => [r.schema_version, r.readable, r.current])).toEqual([["1.0.0", true, false], ["1.1.0", true, true]]);
-  });
+  }, SLOW);
 
   test("the same store with the same binary: ingest adds the new file silently", () => {
     const root = fixtureWorkspace(ARTIFACT_SCHEMA_VERSION);
@@ -62,11 +63,12 @@ describe("stores written by other schema versions", () => {
     const r = cli(["ingest", "--root", root]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("");
-  });
+  }, SLOW);
 
   test.each([["0.9.0", "older major"], ["1.1.0", "newer minor"], ["2.0.0", "newer major"]])(
     "%s (%s): every reader exits 3 naming both versions and rebuild; the tree is byte-identical",
     (version) => expectRefused(fixtureWorkspace(version), version),
+    SLOW,
   );
 
   test("runs list and verify still describe an incompatible store", () => {
@@ -75,7 +77,7 @@ describe("stores written by other schema versions", () => {
     expect(l.code).toBe(0);
     expect(l.json.runs).toEqual([expect.objectContaining({ run_id: currentId(root), schema_version: "2.0.0", readable: false, current: true })]);
     expect(cli(["runs", "list", "--root", root]).stdout).toContain("schema 2.0.0 (not readable by this binary)");
-  });
+  }, SLOW);
 });
 
 describe("damaged or missing current-run manifests", () => {
@@ -93,7 +95,7 @@ describe("damaged or missing current-run manifests", () => {
     const root = fixtureWorkspace(ARTIFACT_SCHEMA_VERSION);
     damage(join(store(root), "runs", currentId(root), "manifest.json"));
     expectRefused(root, shown, ["ingest", "query", "export"]);
-  });
+  }, SLOW);
 
   test("no pointer but a run directory written by another version: still exit 3 (not an empty store)", () => {
     const root = fixtureWorkspace("2.0.0");
@@ -103,7 +105,7 @@ describe("damaged or missing current-run manifests", () => {
     expect(r.code).toBe(3);
     expect(expectOneLineError(r)).toContain("store schema 2.0.0");
     expect(treeHash(root)).toEqual(before);
-  });
+  }, SLOW);
 
   test("no pointer and a run directory a killed writer left without a manifest: ingest proceeds", () => {
     const root = fixtureWorkspace(ARTIFACT_SCHEMA_VERSION);
@@ -112,5 +114,5 @@ describe("damaged or missing current-run manifests", () => {
     mkdirSync(join(store(root), "runs", "run_0123456789abcdef0123456789abcdef"), { recursive: true });
     writeFileSync(join(store(root), "runs", "run_0123456789abcdef0123456789abcdef", ".tmp-manifest.json.1.1"), "{");
     expect(cli(["ingest", "--root", root]).code).toBe(0);
-  });
+  }, SLOW);
 });

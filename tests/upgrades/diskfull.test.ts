@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { cleanup, cli, expectOneLineError, treeHash, workspace } from "../helpers/cli.ts";
 
+const SLOW = 60_000; // a full run on a busy 2-core machine
 const mounts: string[] = [];
 afterAll(() => {
   for (const m of mounts) Bun.spawnSync(["umount", m]);
@@ -43,5 +44,5 @@ describe("disk full during a run", () => {
     // With the noise gone the next ingest works as if nothing had happened.
     for (let i = 0; i < 400; i++) rmSync(join(root, "notes", `noise-${i}.md`));
     expect(cli(["ingest", "--root", root, ...cfg, "--json"]).json).toMatchObject({ run_id: first.json.run_id, unchanged: true });
-  });
+  }, SLOW);
 });

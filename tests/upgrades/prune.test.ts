@@ -6,6 +6,7 @@ import { cleanup, cli, expectOneLineError, treeHash, workspace } from "../helper
 import { fixtureWorkspace } from "./support.ts";
 
 afterAll(cleanup);
+const SLOW = 60_000; // spawns the CLI many times; a busy 2-core machine can take seconds per test
 
 const store = (root: string) => join(root, ".pkg", "profiles", "default");
 const du = (dir: string): number => readdirSync(dir).reduce((s, n) => {
@@ -50,7 +51,7 @@ describe("runs prune", () => {
     expect(cli(["ingest", "--root", root]).code).toBe(0);
     // Nothing more to delete: a second prune frees nothing.
     expect(cli(["runs", "prune", "--keep", "2", "--root", root, "--json"]).json).toMatchObject({ removed_runs: [], removed_objects: 0, freed_bytes: 0 });
-  });
+  }, SLOW);
 
   test("the current run is never deleted, even when it is the oldest", () => {
     const root = workspace();
@@ -65,7 +66,7 @@ describe("runs prune", () => {
     expect(r.json.kept).toHaveLength(2);
     expect(readdirSync(join(store(root), "runs"))).toContain(oldest);
     expect(cli(["verify", "--root", root]).code).toBe(0);
-  });
+  }, SLOW);
 
   test("old runs of another schema are pruned after a rebuild; a kept run this binary cannot read keeps every object", () => {
     const root = fixtureWorkspace("2.0.0");
@@ -86,7 +87,7 @@ describe("runs prune", () => {
     expect(r.stderr).toContain(`objects were left in place: kept run ${b} is not readable by this binary`);
     expect(readdirSync(join(store(w), "runs")).sort()).not.toContain(a);
     expect(objects()).toEqual(had);
-  });
+  }, SLOW);
 
   test("--keep is required and must be a positive integer (exit 2, nothing deleted)", () => {
     const root = workspace();
@@ -98,5 +99,5 @@ describe("runs prune", () => {
       expect(expectOneLineError(r)).toContain("--keep");
     }
     expect(treeHash(root)).toEqual(before);
-  });
+  }, SLOW);
 });

@@ -8,6 +8,7 @@ import { ARTIFACT_SCHEMA_VERSION } from "../../src/schema/version.ts";
 import { fixtureWorkspace } from "./support.ts";
 
 afterAll(cleanup);
+const SLOW = 60_000; // spawns the CLI many times; a busy 2-core machine can take seconds per test
 
 const store = (root: string) => join(root, ".pkg", "profiles", "default");
 const currentId = (root: string) => readFileSync(join(store(root), "current"), "utf8").trim();
@@ -42,7 +43,7 @@ describe("rebuild", () => {
     // The old run's manifest is still there, byte for byte, and verify accepts the store.
     expect(runFiles(root)[`runs/${old}/manifest.json`]).toBe(before[`runs/${old}/manifest.json`]!);
     expect(cli(["verify", "--root", root]).code).toBe(0);
-  });
+  }, SLOW);
 
   test("a damaged current manifest: rebuild recovers and keeps the damaged file as it was", () => {
     const root = fixtureWorkspace(ARTIFACT_SCHEMA_VERSION);
@@ -54,7 +55,7 @@ describe("rebuild", () => {
     expect(cli(["query", "ledger", "--root", root]).code).toBe(0);
     const after = runFiles(root);
     for (const [p, h] of Object.entries(before)) expect(after[p]).toBe(h);
-  });
+  }, SLOW);
 
   test("deterministic: the same store and sources at two paths give the same run id and bytes; a second rebuild is another new run", () => {
     const a = fixtureWorkspace("0.9.0");
@@ -69,5 +70,5 @@ describe("rebuild", () => {
     expect(again.run_id).not.toBe(ra.run_id);
     expect(again.previous_run).toBe(ra.run_id);
     expect(cli(["runs", "list", "--root", a, "--json"]).json.runs).toHaveLength(3);
-  });
+  }, SLOW);
 });
