@@ -2,15 +2,15 @@
 // (which writes nothing) reports the projected bytes, then the multiplier is chosen so that the
 // limit lands exactly where the ratio must be.
 import { afterAll, describe, expect, test } from "bun:test";
-import { appendFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, cli, expectOneLineError, tempDir, treeHash, workspace } from "../helpers/cli.ts";
+import { du, profileDir } from "./support.ts";
 
 afterAll(cleanup);
 const SLOW = 60_000; // spawns the CLI many times; a busy 2-core machine can take seconds per test
 
 const MiB = 1024 * 1024;
-const profileDir = (root: string) => join(root, ".pkg", "profiles", "default");
 const BUDGET_KEYS = ["block_threshold", "limit_bytes", "projected_bytes", "ratio", "source_bytes", "status", "usage_bytes", "warn_threshold"];
 
 function setBudget(root: string, multiplier: number, extra = "") {
@@ -30,11 +30,6 @@ function probe(root: string, args: string[]): { projected: number; source: numbe
   expect(r.code).toBe(4);
   return { projected: r.json.budget.projected_bytes, source: r.json.budget.source_bytes, usage: r.json.budget.usage_bytes };
 }
-/** Every file's size under dir, summed independently of the CLI. */
-const du = (dir: string): number => readdirSync(dir).reduce((s, n) => {
-  const st = statSync(join(dir, n));
-  return s + (st.isDirectory() ? du(join(dir, n)) : st.size);
-}, 0);
 
 /** A workspace with one run in its store and one new file waiting, so usage and additions are both non-zero. */
 function grown(): string {

@@ -5,13 +5,11 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, cli, expectOneLineError, treeHash } from "../helpers/cli.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../../src/schema/version.ts";
-import { cliAt, cliForSchema, fixtureWorkspace } from "./support.ts";
+import { cliAt, cliForSchema, currentRun, fixtureWorkspace, profileDir } from "./support.ts";
 
 afterAll(cleanup);
 const SLOW = 60_000; // spawns the CLI many times; a busy 2-core machine can take seconds per test
 
-const store = (root: string) => join(root, ".pkg", "profiles", "default");
-const currentId = (root: string) => readFileSync(join(store(root), "current"), "utf8").trim();
 /** Every command that reads artifacts, with placeholder ids: the gate must come before any lookup. */
 const READERS = (root: string, run: string): string[][] => [
   ["ingest"], ["query", "ledger"], ["export", "--format", "json"], ["export", "--out", join(root, "out.json")],
@@ -21,7 +19,7 @@ const READERS = (root: string, run: string): string[][] => [
 /** Runs the readers against the store and checks: exit 3, one message, nothing changed anywhere. */
 function expectRefused(root: string, storeVersion: string, only?: string[]) {
   const before = treeHash(root);
-  for (const args of READERS(root, currentId(root)).filter((a) => !only || only.includes(a[0]!))) {
+  for (const args of READERS(root, currentRun(root)).filter((a) => !only || only.includes(a[0]!))) {
     const r = cli(args);
     expect({ args: args.slice(0, 2), code: r.code }).toEqual({ args: args.slice(0, 2), code: 3 });
     const line = expectOneLineError(r);
@@ -37,7 +35,7 @@ describe("stores written by other schema versions", () => {
   test("older compatible minor: a 1.1.0 binary reads a 1.0.0 store and ingests into it with no warning (SC-002)", () => {
     const root = fixtureWorkspace("1.0.0");
     const upgraded = cliForSchema("1.1.0");
-    const old = currentId(root);
+    const old = currentRun(root);
     const q = cliAt(upgraded, ["query", "ledger", "--root", root, "--json"]);
     expect(q.code).toBe(0);
     expect(q.stderr).toBe("");
@@ -47,12 +45,12 @@ describe("stores written by other schema versions", () => {
       expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: "" });
     }
     writeFileSync(join(root, "notes", "new.md"), "# New note\n\nAbout the ledger.\n");
-    const before = readFileSync(join(store(root), "runs", old, "manifest.json"));
+    const before = readFileSync(join(profileDir(root), "runs", old, "manifest.json"));
     const ing = cliAt(upgraded, ["ingest", "--root", root, "--json"]);
     expect(ing.code).toBe(0);
     expect(ing.stderr).toBe("");
     expect(ing.json).toMatchObject({ status: "ok", unchanged: false, counts: { ok: 4 }, budget: { status: "ok" } });
-    expect(readFileSync(join(store(root), "runs", old, "manifest.json"))).toEqual(before);
+    expect(readFileSync(join(profileDir(root), "runs", old, "manifest.json"))).toEqual(before);
     const list = (cliAt(upgraded, ["runs", "list", "--root", root, "--json"]).json as any).runs;
     expect(list.map((r: any) => [r.schema_version, r.readable, r.current])).toEqual([["1.0.0", true, false], ["1.1.0", true, true]]);
   }, SLOW);
@@ -75,7 +73,7 @@ describe("stores written by other schema versions", () => {
     const root = fixtureWorkspace("2.0.0");
     const l = cli(["runs", "list", "--root", root, "--json"]);
     expect(l.code).toBe(0);
-    expect(l.json.runs).toEqual([expect.objectContaining({ run_id: currentId(root), schema_version: "2.0.0", readable: false, current: true })]);
+    expect(l.json.runs).toEqual([expect.objectContaining({ run_id: currentRun(root), schema_version: "2.0.0", readable: false, current: true })]);
     expect(cli(["runs", "list", "--root", root]).stdout).toContain("schema 2.0.0 (not readable by this binary)");
   }, SLOW);
 });
@@ -93,13 +91,13 @@ describe("damaged or missing current-run manifests", () => {
   ];
   test.each(cases)("%s: ingest, query and export exit 3 naming the store's version; nothing changed", (_name, damage, shown) => {
     const root = fixtureWorkspace(ARTIFACT_SCHEMA_VERSION);
-    damage(join(store(root), "runs", currentId(root), "manifest.json"));
+    damage(join(profileDir(root), "runs", currentRun(root), "manifest.json"));
     expectRefused(root, shown, ["ingest", "query", "export"]);
   }, SLOW);
 
   test("no pointer but a run directory written by another version: still exit 3 (not an empty store)", () => {
     const root = fixtureWorkspace("2.0.0");
-    rmSync(join(store(root), "current"));
+    rmSync(join(profileDir(root), "current"));
     const before = treeHash(root);
     const r = cli(["ingest", "--root", root]);
     expect(r.code).toBe(3);
@@ -109,10 +107,10 @@ describe("damaged or missing current-run manifests", () => {
 
   test("no pointer and a run directory a killed writer left without a manifest: ingest proceeds", () => {
     const root = fixtureWorkspace(ARTIFACT_SCHEMA_VERSION);
-    rmSync(join(store(root), "current"));
-    rmSync(join(store(root), "runs"), { recursive: true });
-    mkdirSync(join(store(root), "runs", "run_0123456789abcdef0123456789abcdef"), { recursive: true });
-    writeFileSync(join(store(root), "runs", "run_0123456789abcdef0123456789abcdef", ".tmp-manifest.json.1.1"), "{");
+    rmSync(join(profileDir(root), "current"));
+    rmSync(join(profileDir(root), "runs"), { recursive: true });
+    mkdirSync(join(profileDir(root), "runs", "run_0123456789abcdef0123456789abcdef"), { recursive: true });
+    writeFileSync(join(profileDir(root), "runs", "run_0123456789abcdef0123456789abcdef", ".tmp-manifest.json.1.1"), "{");
     expect(cli(["ingest", "--root", root]).code).toBe(0);
   }, SLOW);
 });

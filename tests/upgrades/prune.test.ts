@@ -1,18 +1,13 @@
 // `runs prune --keep N [--dry-run]`: the only command that deletes derived artifacts.
 import { afterAll, describe, expect, test } from "bun:test";
-import { appendFileSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, cli, expectOneLineError, treeHash, workspace } from "../helpers/cli.ts";
-import { fixtureWorkspace } from "./support.ts";
+import { currentRun, du, fixtureWorkspace, profileDir } from "./support.ts";
 
 afterAll(cleanup);
 const SLOW = 60_000; // spawns the CLI many times; a busy 2-core machine can take seconds per test
 
-const store = (root: string) => join(root, ".pkg", "profiles", "default");
-const du = (dir: string): number => readdirSync(dir).reduce((s, n) => {
-  const st = statSync(join(dir, n));
-  return s + (st.isDirectory() ? du(join(dir, n)) : st.size);
-}, 0);
 
 /** Three runs, each changing one file: returns the run ids, oldest first. */
 function threeRuns(root: string): string[] {
@@ -36,13 +31,13 @@ describe("runs prune", () => {
     expect(dry.json).toMatchObject({ dry_run: true, kept: [c], current: c, removed_runs: [{ run_id: a }, { run_id: b }] });
     expect(dry.json.removed_objects).toBeGreaterThan(0);
     expect(treeHash(root)).toEqual(before);
-    const size = du(store(root));
+    const size = du(profileDir(root));
     const r = cli(["runs", "prune", "--keep", "1", "--root", root]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`freed ${dry.json.freed_bytes} bytes`);
     expect(r.stdout).toContain(`- ${a}`);
-    expect(size - du(store(root))).toBe(dry.json.freed_bytes);
-    expect(readdirSync(join(store(root), "runs"))).toEqual([c]);
+    expect(size - du(profileDir(root))).toBe(dry.json.freed_bytes);
+    expect(readdirSync(join(profileDir(root), "runs"))).toEqual([c]);
     // What is left is a complete store: it verifies, reads, and the next ingest proceeds.
     expect(cli(["verify", "--root", root]).code).toBe(0);
     expect(cli(["query", "workers", "--root", root, "--json"]).json.hits.length).toBeGreaterThan(0);
@@ -57,20 +52,20 @@ describe("runs prune", () => {
     const root = workspace();
     // Without a run log, runs are ordered by id: point the current run at the one listed first.
     const oldest = threeRuns(root).sort()[0]!;
-    writeFileSync(join(store(root), "current"), `${oldest}\n`);
-    rmSync(join(store(root), "runs.log"));
+    writeFileSync(join(profileDir(root), "current"), `${oldest}\n`);
+    rmSync(join(profileDir(root), "runs.log"));
     expect(cli(["runs", "list", "--root", root, "--json"]).json.runs[0]).toMatchObject({ run_id: oldest, current: true });
     const r = cli(["runs", "prune", "--keep", "1", "--root", root, "--json"]);
     expect(r.code).toBe(0);
     expect(r.json.current).toBe(oldest);
     expect(r.json.kept).toHaveLength(2);
-    expect(readdirSync(join(store(root), "runs"))).toContain(oldest);
+    expect(readdirSync(join(profileDir(root), "runs"))).toContain(oldest);
     expect(cli(["verify", "--root", root]).code).toBe(0);
   }, SLOW);
 
   test("old runs of another schema are pruned after a rebuild; a kept run this binary cannot read keeps every object", () => {
     const root = fixtureWorkspace("2.0.0");
-    const old = readFileSync(join(store(root), "current"), "utf8").trim();
+    const old = readFileSync(join(profileDir(root), "current"), "utf8").trim();
     expect(cli(["rebuild", "--root", root]).code).toBe(0);
     const p = cli(["runs", "prune", "--keep", "1", "--root", root, "--json"]).json;
     expect(p.removed_runs.map((r: any) => r.run_id)).toEqual([old]);
@@ -79,13 +74,13 @@ describe("runs prune", () => {
 
     const w = workspace();
     const [a, b] = threeRuns(w);
-    writeFileSync(join(store(w), "runs", b!, "manifest.json"), "{");
-    const objects = () => Object.keys(treeHash(join(store(w), "objects")));
+    writeFileSync(join(profileDir(w), "runs", b!, "manifest.json"), "{");
+    const objects = () => Object.keys(treeHash(join(profileDir(w), "objects")));
     const had = objects();
     const r = cli(["runs", "prune", "--keep", "2", "--root", w]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`objects were left in place: kept run ${b} is not readable by this binary`);
-    expect(readdirSync(join(store(w), "runs")).sort()).not.toContain(a);
+    expect(readdirSync(join(profileDir(w), "runs")).sort()).not.toContain(a);
     expect(objects()).toEqual(had);
   }, SLOW);
 

@@ -1,31 +1,29 @@
 // `auditgraph rebuild`: the way out of exit 3. A new run next to the old ones, which stay
 // byte-identical; it becomes current and the next ingest proceeds (unlike the reference).
 import { afterAll, describe, expect, test } from "bun:test";
-import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, cli, tempDir, treeHash } from "../helpers/cli.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../../src/schema/version.ts";
-import { fixtureWorkspace } from "./support.ts";
+import { currentRun, fixtureWorkspace, profileDir } from "./support.ts";
 
 afterAll(cleanup);
 const SLOW = 60_000; // spawns the CLI many times; a busy 2-core machine can take seconds per test
 
-const store = (root: string) => join(root, ".pkg", "profiles", "default");
-const currentId = (root: string) => readFileSync(join(store(root), "current"), "utf8").trim();
 /** Hashes of the files that make up runs: manifests and objects (not the pointer, stat cache or log). */
-const runFiles = (root: string) => Object.fromEntries(Object.entries(treeHash(store(root))).filter(([p]) => p.startsWith("runs/") || p.startsWith("objects/")));
+const runFiles = (root: string) => Object.fromEntries(Object.entries(treeHash(profileDir(root))).filter(([p]) => p.startsWith("runs/") || p.startsWith("objects/")));
 
 describe("rebuild", () => {
   test.each(["0.9.0", "2.0.0"])("a store of schema %s: new current run, old run untouched, then ingest and query proceed", (version) => {
     const root = fixtureWorkspace(version);
-    const old = currentId(root);
+    const old = currentRun(root);
     const before = runFiles(root);
     const r = cli(["rebuild", "--root", root, "--json"]);
     expect(r.code).toBe(0);
     expect(r.json).toMatchObject({ status: "ok", previous_run: old, schema_version: ARTIFACT_SCHEMA_VERSION, counts: { ok: 3 } });
     expect(Object.keys(r.json.budget).sort()).toEqual(["block_threshold", "limit_bytes", "projected_bytes", "ratio", "source_bytes", "status", "usage_bytes", "warn_threshold"]);
     expect(r.json.run_id).not.toBe(old);
-    expect(currentId(root)).toBe(r.json.run_id);
+    expect(currentRun(root)).toBe(r.json.run_id);
     const after = runFiles(root);
     for (const [p, h] of Object.entries(before)) expect({ p, h: after[p] }).toEqual({ p, h });
     const runs = cli(["runs", "list", "--root", root, "--json"]).json.runs;
@@ -47,8 +45,8 @@ describe("rebuild", () => {
 
   test("a damaged current manifest: rebuild recovers and keeps the damaged file as it was", () => {
     const root = fixtureWorkspace(ARTIFACT_SCHEMA_VERSION);
-    const old = currentId(root);
-    writeFileSync(join(store(root), "runs", old, "manifest.json"), "{\"schema_version\": \"1.0");
+    const old = currentRun(root);
+    writeFileSync(join(profileDir(root), "runs", old, "manifest.json"), "{\"schema_version\": \"1.0");
     const before = runFiles(root);
     expect(cli(["query", "ledger", "--root", root]).code).toBe(3);
     expect(cli(["rebuild", "--root", root]).code).toBe(0);
@@ -65,7 +63,7 @@ describe("rebuild", () => {
     const rb = cli(["rebuild", "--root", b, "--json"]).json;
     expect(ra.run_id).toBe(rb.run_id);
     const strip = (h: Record<string, string>) => Object.fromEntries(Object.entries(h).filter(([k]) => !k.endsWith("runs.log") && !k.startsWith("cache/")));
-    expect(strip(treeHash(store(a)))).toEqual(strip(treeHash(store(b))));
+    expect(strip(treeHash(profileDir(a)))).toEqual(strip(treeHash(profileDir(b))));
     const again = cli(["rebuild", "--root", a, "--json"]).json;
     expect(again.run_id).not.toBe(ra.run_id);
     expect(again.previous_run).toBe(ra.run_id);

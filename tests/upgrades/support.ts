@@ -2,7 +2,7 @@
  * Shared by the upgrade tests and tests/fixtures/make-stores.ts: a CLI built with another artifact
  * schema version (the binary of an older or newer release), and the committed fixture stores.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI, REPO, tempDir, type CliResult } from "../helpers/cli.ts";
@@ -49,6 +49,14 @@ export function cliAt(entry: string, args: string[]): CliResult {
 export function fixtureWorkspace(version: string): string {
   const root = tempDir("ag-upgrade-");
   cpSync(join(FIXTURES, "workspace"), root, { recursive: true });
-  cpSync(join(FIXTURES, `schema-${version}`), join(root, ".pkg", "profiles", "default"), { recursive: true });
+  cpSync(join(FIXTURES, `schema-${version}`), profileDir(root), { recursive: true });
   return root;
 }
+
+export const profileDir = (root: string) => join(root, ".pkg", "profiles", "default");
+export const currentRun = (root: string) => readFileSync(join(profileDir(root), "current"), "utf8").trim();
+/** Bytes of every file under dir, summed independently of the CLI. */
+export const du = (dir: string): number => readdirSync(dir).reduce((s, n) => {
+  const st = statSync(join(dir, n));
+  return s + (st.isDirectory() ? du(join(dir, n)) : st.size);
+}, 0);
