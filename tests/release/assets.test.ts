@@ -1,10 +1,11 @@
-// The release assets of the shared build (linux-x64 and linux-x64-baseline): checksums, manifest,
-// archive layout, and the executables themselves.
+// The release assets of the shared build: checksums, manifest, archive layout, and the executables
+// themselves.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { compileCommand } from "../../scripts/release/compile.ts";
+import { verifySignature } from "../../scripts/release/macho/codesign.ts";
 import { smokeCheck } from "../../scripts/release/smoke.ts";
 import { readSource, type SourceInfo } from "../../scripts/release/source.ts";
 import { loadTargets } from "../../scripts/release/targets.ts";
@@ -13,7 +14,9 @@ import { ARTIFACT_SCHEMA_VERSION } from "../../src/schema/version.ts";
 import { releaseBuild } from "../helpers/release-build.ts";
 import { extract, REPO_ROOT, removeTempDirs, requireTool, run, tempDir } from "./support.ts";
 
-const TARGETS = ["linux-x64", "linux-x64-baseline"];
+/** The same list as the installer tests (tests/install/fixture.ts), so that one build serves both. */
+const TARGETS = ["darwin-arm64", "darwin-x64", "linux-arm64", "linux-x64", "linux-x64-baseline"];
+const NATIVE = ["linux-x64", "linux-x64-baseline"];
 let out: string;
 let source: SourceInfo;
 let manifest: ReleaseManifest;
@@ -33,7 +36,7 @@ test("the out dir holds the archives, installer, formula, SHA256SUMS and release
   const serverToo = existsSync(join(REPO_ROOT, "src/release-server/main.ts"));
   const expected = [
     ...TARGETS.map((t) => `auditgraph-${t}.tar.gz`),
-    ...(serverToo ? TARGETS.map((t) => `release-server-${t}.tar.gz`) : []),
+    ...(serverToo ? TARGETS.filter((t) => t.startsWith("linux-")).map((t) => `release-server-${t}.tar.gz`) : []),
     ...(existsSync(join(REPO_ROOT, "scripts/install.sh")) ? ["install.sh"] : []),
     "auditgraph.rb", "SHA256SUMS", "release.json", // unsigned: the shared build has no key
   ].sort();
@@ -80,7 +83,7 @@ test("each archive holds auditgraph, LICENSE and README.md, owned by 0/0, dated 
 
 test("linux-x64 and linux-x64-baseline run here: version --json, and the smoke check passes", () => {
   const targets = Object.fromEntries(loadTargets(join(REPO_ROOT, "dist-targets")).map((t) => [t.name, t]));
-  for (const t of TARGETS) {
+  for (const t of NATIVE) {
     const r = run([exe[t], "version", "--json"], { cwd: tempDir() });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ version: source.version, schema_version: ARTIFACT_SCHEMA_VERSION, target: t, commit: source.commit });
@@ -89,6 +92,14 @@ test("linux-x64 and linux-x64-baseline run here: version --json, and the smoke c
     expect(lines).toContain(`version --json: ${t} ${source.version}`);
   }
 }, 60_000);
+
+test("the darwin executables in the archives carry valid code signatures", () => {
+  for (const t of ["darwin-arm64", "darwin-x64"]) {
+    const r = verifySignature(new Uint8Array(readFileSync(exe[t])));
+    expect(r.problems).toEqual([]);
+    expect(r.codeDirectories.length).toBeGreaterThan(0);
+  }
+});
 
 test("the executable ignores a .env and a bunfig.toml in the directory it runs in", () => {
   const clean = run([exe["linux-x64"], "version", "--json"], { cwd: tempDir() });

@@ -1,21 +1,12 @@
 // Shared bits of the release tests: temp dirs, spawning, a throwaway copy of the checkout.
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { git } from "../../scripts/release/source.ts";
 import { REPO_ROOT } from "../helpers/release-build.ts";
 
 export { REPO_ROOT };
 
-const made: string[] = [];
-export function tempDir(prefix = "auditgraph-release-test-"): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  made.push(d);
-  return d;
-}
-export function removeTempDirs(): void {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
-}
+export { cleanup as removeTempDirs, tempDir } from "../helpers/cli.ts";
 
 export function run(cmd: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; stdin?: string } = {}) {
   const r = Bun.spawnSync(cmd, {
