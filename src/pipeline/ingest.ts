@@ -21,7 +21,7 @@ import { AgError, describeError, ExitCode } from "../shared/errors.ts";
 import { atomicWriteFile, fsyncDir, TEMP_PREFIX } from "../shared/fs.ts";
 import { sha256Hex } from "../shared/hash.ts";
 import { canonicalJson } from "../shared/json.ts";
-import { manifestPath, objectPath, objectsDir, pointerPath, runLogPath, runsDir, statCachePath } from "../store/layout.ts";
+import { manifestPath, objectPath, objectsDir, pkgDir, pointerPath, runLogPath, runsDir, statCachePath } from "../store/layout.ts";
 import { acquireLock } from "../store/lock.ts";
 import { readCurrentManifest, readPointer, type Artifact, type FileRecord, type Manifest } from "../store/manifest.ts";
 import { hasObject, type EncodedObject } from "../store/objects.ts";
@@ -261,6 +261,7 @@ export type IngestResult = { plan: RunPlan; budget: Budget; budgetWarning?: stri
 
 export async function ingest(ws: Workspace, opts: PlanOptions = {}): Promise<IngestResult> {
   const t0 = performance.now();
+  const hadPkg = existsSync(pkgDir(ws.root));
   const lock = await acquireLock(ws.root);
   try {
     if (!opts.ignoreCaches) compatGate(ws.profileDir);
@@ -281,6 +282,7 @@ export async function ingest(ws: Workspace, opts: PlanOptions = {}): Promise<Ing
     return { plan, budget, ...(warning ? { budgetWarning: warning } : {}) };
   } finally {
     lock.release();
+    if (!hadPkg) try { rmdirSync(pkgDir(ws.root)); } catch { /* the run wrote into it */ }
   }
 }
 

@@ -108,6 +108,12 @@ describe("ingest against the budget", () => {
     const b = cli(["ingest", "--root", big, "--json"]).json.budget;
     expect(b.source_bytes).toBe(text.length);
     expect(b.limit_bytes).toBe(Math.floor(text.length * 2.5));
+    // Blocked before its first run, a workspace does not even get an empty .pkg/.
+    const blocked = tempDir("ag-empty-ws-");
+    setBudget(blocked, 1e-9);
+    const r = cli(["ingest", "--root", blocked, "--json"]);
+    expect(r.json).toMatchObject({ exit_code: 4, budget: { source_bytes: 0, limit_bytes: 1 } });
+    expect(existsSync(join(blocked, ".pkg"))).toBe(false);
   }, SLOW);
 
   test("per-profile override, and invalid settings are configuration errors (exit 2) that touch nothing", () => {
