@@ -4,7 +4,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import type { Workspace } from "../config/load.ts";
-import { inside, scan } from "../pipeline/scan.ts";
+import { checkIncludes, inside, scan } from "../pipeline/scan.ts";
 import { readCurrentManifest } from "../store/manifest.ts";
 import type { OpenStore } from "../store/open.ts";
 import { measureUsage } from "../store/usage.ts";
@@ -17,6 +17,7 @@ import { budgetGate, evaluateBudget, ingestedBytes, type Budget } from "./budget
 export function currentBudget(ws: Workspace): { budget: Budget; source: string } {
   const current = readCurrentManifest(ws.profileDir);
   const fromRun = current.state === "ok";
+  if (!fromRun) checkIncludes(ws.root, ws.profile, ws.configPath);
   const sourceBytes = fromRun
     ? ingestedBytes(current.manifest.files)
     : scan(ws.root, ws.profile).reduce((s, f) => s + (f.skip ? 0 : f.bytes), 0);
