@@ -5,7 +5,10 @@ import { join } from "node:path";
 import { ServiceError } from "../../../src/release-server/domain/errors.ts";
 import { TOKEN_PATTERN, generateToken, hashToken, wellFormed } from "../../../src/release-server/domain/tokens.ts";
 import type { App } from "../../../src/release-server/domain/model.ts";
-import { DB_FILE, type ReleaseService } from "../../../src/release-server/service.ts";
+import { DiskBlobStore } from "../../../src/release-server/blobs/store.ts";
+import { defaultConfig } from "../../../src/release-server/config.ts";
+import { DB_FILE, ReleaseService } from "../../../src/release-server/service.ts";
+import { memoryRepositories } from "../../../src/release-server/storage/memory.ts";
 import { openSqlite } from "../../../src/release-server/storage/sqlite.ts";
 import { chunks, machO, serviceIn, tempDir } from "./fixtures.ts";
 
@@ -387,5 +390,25 @@ describe("database versions", () => {
     const idx = (db.query("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((r) => r.name);
     expect(idx).toEqual(expect.arrayContaining(["apps_by_slug", "releases_by_app", "artifacts_by_digest", "tokens_by_hash"]));
     db.close();
+  });
+});
+
+describe("on in-memory repositories", () => {
+  test("the service runs the whole flow without SQLite", async () => {
+    using tmp = tempDir();
+    const s = new ReleaseService({ repos: memoryRepositories(), blobs: new DiskBlobStore(tmp.dir), config: defaultConfig() });
+    const op = ReleaseService.operator("cli:test");
+    const app = s.createApp({ owner: "acme", slug: "tool" }, op);
+    const v1 = (await publish(s, app, "1.0.0", "one")).release;
+    const v2 = (await publish(s, app, "1.1.0", "two")).release;
+    s.promote(app, "stable", v1.id, {}, op);
+    s.promote(app, "stable", v2.id, { rolloutPercent: 0 }, op);
+    expect(s.latestRelease(app, { channel: "stable", installId: "x" }).release.id).toBe(v1.id);
+    expect(kindOf(() => s.publishRelease(app, { version: "1.1.0" }, [], op))).toBe("conflict");
+    const ci = s.authenticate(s.createToken({ name: "ci", actions: ["publish"], apps: ["acme/tool"] }, op).raw);
+    expect(kindOf(() => s.promote(app, "stable", v1.id, {}, ci))).toBe("forbidden");
+    expect(s.runRetention({ dryRun: true }, op).releases).toEqual([]);
+    expect(s.listAudit().length).toBeGreaterThan(4);
+    s.close();
   });
 });
