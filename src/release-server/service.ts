@@ -413,7 +413,7 @@ export class ReleaseService {
     const p = parseInput(ArtifactInputSchema, input, "artifact");
     const size = this.blobs.size(blob.sha256);
     if (size === undefined) throw new Invalid(`blob sha256:${blob.sha256} is not stored`);
-    const metadata = detectArtifact(this.blobs.source(blob.sha256));
+    const metadata = this.blobs.withSource(blob.sha256, detectArtifact);
     const v = validateForPlatform(metadata, p.platform ?? null);
     return {
       app_id: app.id,

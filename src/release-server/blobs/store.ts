@@ -9,7 +9,7 @@
  * `sweepStaging` removes at the next start. A blob only becomes visible once complete, so an
  * artifact row (inserted after `put` returns) never points at a missing or partial blob.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, utimesSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, utimesSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fsyncDir } from "../../shared/fs.ts";
@@ -127,29 +127,27 @@ export class DiskBlobStore {
     }
   }
 
-  /** Random access to a stored blob (platform detection reads headers and zip directories). */
-  source(sha256: string): ByteSource {
-    const path = this.path(sha256);
-    const size = statSync(path).size;
-    return {
-      size,
-      read(offset: number, length: number): Uint8Array {
-        const len = Math.max(0, Math.min(length, size - offset));
-        const buf = new Uint8Array(len);
-        const fd = openSync(path, "r");
-        try {
+  /** Random access to a stored blob for the duration of `fn` (one open file). */
+  withSource<T>(sha256: string, fn: (src: ByteSource) => T): T {
+    const fd = openSync(this.path(sha256), "r");
+    try {
+      const size = fstatSync(fd).size;
+      return fn({
+        size,
+        read(offset: number, length: number): Uint8Array {
+          const buf = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
           let got = 0;
-          while (got < len) {
-            const n = readSync(fd, buf, got, len - got, offset + got);
+          while (got < buf.length) {
+            const n = readSync(fd, buf, got, buf.length - got, offset + got);
             if (n === 0) break;
             got += n;
           }
-          return got === len ? buf : buf.subarray(0, got);
-        } finally {
-          closeSync(fd);
-        }
-      },
-    };
+          return buf.subarray(0, got);
+        },
+      });
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Removes a blob; false when it was already gone. */

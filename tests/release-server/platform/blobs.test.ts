@@ -106,7 +106,7 @@ describe("DiskBlobStore", () => {
     const store = new DiskBlobStore(tmp.dir);
     const { sha256 } = await store.put(chunks("xyz"), { maxBytes: 10 });
     expect(store.size(sha256)).toBe(3);
-    expect(store.source(sha256).read(1, 10)).toEqual(new TextEncoder().encode("yz"));
+    expect(store.withSource(sha256, (src) => [src.size, src.read(1, 10)])).toEqual([3, new TextEncoder().encode("yz")]);
     expect(store.delete(sha256)).toBe(true);
     expect(store.delete(sha256)).toBe(false);
     expect(store.has(sha256)).toBe(false);
