@@ -6,6 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
+import { parseConfig } from "../../../src/release-server/config.ts";
 
 const DEPLOY = join(import.meta.dir, "../../../deploy");
 const CHART = join(DEPLOY, "helm/release-server");
@@ -69,7 +70,7 @@ describe("helm chart deploy/helm/release-server", () => {
   const byKind = (kind: string) => docs.find((d) => d.kind === kind)!;
 
   test("renders a StatefulSet with a PVC template, a Service and a Secret", () => {
-    expect(docs.map((d) => d.kind).sort()).toEqual(["Secret", "Service", "StatefulSet"]);
+    expect(docs.map((d) => d.kind).sort()).toEqual(["ConfigMap", "Secret", "Service", "StatefulSet"]);
     for (const d of docs) expect(d.metadata.name).toStartWith("rel");
     const claim = byKind("StatefulSet").spec.volumeClaimTemplates[0];
     expect(claim.metadata.name).toBe("data");
@@ -89,8 +90,20 @@ describe("helm chart deploy/helm/release-server", () => {
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532 });
     const c = pod.containers[0];
     expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
-    expect(c.volumeMounts.map((m: any) => m.mountPath).sort()).toEqual(["/data", "/tmp"]);
+    expect(c.volumeMounts.map((m: any) => m.mountPath).sort()).toEqual(["/data", "/etc/release-server", "/tmp"]);
     expect(c.args).toEqual(expect.arrayContaining(["serve", "--data", "/data"]));
+  });
+
+  test("the ConfigMap holds a config file the server itself accepts, mounted where --config points", () => {
+    const cm = byKind("ConfigMap");
+    const config = parseConfig(cm.data["release-server.yaml"], "configmap");
+    expect(config.uploads.max_bytes).toBe(defaults().config.uploads.max_bytes);
+    const pod = byKind("StatefulSet").spec.template.spec;
+    const c = pod.containers[0];
+    const file = c.args[c.args.indexOf("--config") + 1];
+    const mount = c.volumeMounts.find((m: any) => file.startsWith(m.mountPath + "/"));
+    expect(pod.volumes.find((v: any) => v.name === mount.name).configMap.name).toBe(cm.metadata.name);
+    expect(() => parseConfig(YAML.stringify({ uploads: { max_bytes: "big" } }), "configmap")).toThrow("uploads.max_bytes");
   });
 
   test("probes hit /healthz and /readyz on the named port the Service targets; resources are set", () => {
