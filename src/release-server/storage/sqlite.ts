@@ -94,9 +94,17 @@ function sqliteRepositories(db: Database): Repositories {
     byTag: (appId: number, tag: string) => one("SELECT * FROM releases WHERE app_id = ? AND tag = ?", toRelease, appId, tag),
     byVersion: (appId: number, version: string) => one("SELECT * FROM releases WHERE app_id = ? AND version = ?", toRelease, appId, version),
     list(appId: number, page: { offset: number; limit: number; drafts: boolean }) {
-      // Two statements rather than `draft <= ?` so each is served by its own index.
+      // Two statements rather than `draft <= ?` so each is served by its own index; the page's ids
+      // come from the index alone, so skipping `offset` rows does not read them.
       const where = page.drafts ? "app_id = ?" : "app_id = ? AND draft = 0";
-      const items = many(`SELECT * FROM releases WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, toRelease, appId, page.limit, page.offset);
+      const order = "ORDER BY created_at DESC, id DESC";
+      const items = many(
+        `SELECT * FROM releases WHERE id IN (SELECT id FROM releases WHERE ${where} ${order} LIMIT ? OFFSET ?) ${order}`,
+        toRelease,
+        appId,
+        page.limit,
+        page.offset,
+      );
       const total = (db.query(`SELECT count(*) AS n FROM releases WHERE ${where}`).get(appId) as Row).n as number;
       return { items, total };
     },
