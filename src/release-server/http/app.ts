@@ -4,7 +4,8 @@
  * log line per request. `cli/serve.ts` is the only place that opens a port.
  */
 import { Ctx, publicBase, rejectQueryCredentials, type HttpDeps } from "./context.ts";
-import { logAccess, responseBytes } from "./log.ts";
+import { etagMatches } from "./download.ts";
+import { logAccess, responseBytes, withSize } from "./log.ts";
 import { HttpError, errorResponse, fromServiceError, isServiceError } from "./respond.ts";
 import { Router } from "./router.ts";
 import { apiRoutes } from "./routes/api.ts";
@@ -36,7 +37,13 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     }
     rejectQueryCredentials(url);
     const ctx = (ctxOut.ctx = new Ctx(req, url, m.params, deps));
-    return await m.handler(ctx);
+    const res = await m.handler(ctx);
+    const etag = res.headers.get("etag");
+    // Conditional JSON reads, as on GitHub (downloads answer their own validators in download.ts).
+    if (res.status === 200 && etag?.startsWith("W/") && etagMatches(req.headers.get("if-none-match"), etag)) {
+      return withSize(new Response(null, { status: 304, headers: { etag, vary: res.headers.get("vary") ?? "" } }), 0);
+    }
+    return res;
   }
 
   return {

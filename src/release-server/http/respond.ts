@@ -3,6 +3,7 @@
  * `{"message": ..., "documentation_url"?: ..., "errors"?: [...]}`, never a stack trace.
  */
 import { ServiceError, type ServiceErrorKind } from "../domain/errors.ts";
+import { sha256Hex } from "../../shared/hash.ts";
 import { withSize } from "./log.ts";
 
 export class HttpError extends Error {
@@ -18,9 +19,11 @@ export class HttpError extends Error {
 
 const enc = new TextEncoder();
 
+/** A JSON response; a 200 carries a weak ETag of its bytes (the app answers a matching If-None-Match with 304). */
 export function json(value: unknown, status = 200, headers: Record<string, string> = {}): Response {
   const body = enc.encode(JSON.stringify(value));
-  return withSize(new Response(body, { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } }), body.length);
+  const etag = status === 200 ? { etag: `W/"${sha256Hex(body).slice(0, 32)}"`, vary: "Accept, Authorization" } : {};
+  return withSize(new Response(body, { status, headers: { "content-type": "application/json; charset=utf-8", ...etag, ...headers } }), body.length);
 }
 
 export function html(text: string, status = 200): Response {

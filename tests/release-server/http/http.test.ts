@@ -95,6 +95,16 @@ describe("seed endpoints and the package browser", () => {
     expect((await get("/assets/never-uploaded.zip")).status).toBe(404);
   });
 
+  test("JSON reads carry a weak ETag; If-None-Match answers 304", async () => {
+    const first = await get("/api/v3/repos/acme/tool/releases?per_page=2");
+    const etag = first.headers.get("etag")!;
+    expect(etag).toMatch(/^W\/"[0-9a-f]{32}"$/);
+    const again = await get("/api/v3/repos/acme/tool/releases?per_page=2", { "if-none-match": etag });
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe("");
+    expect((await get("/api/v3/repos/acme/tool/releases?per_page=1", { "if-none-match": etag })).status).toBe(200);
+  });
+
   test("GET /latest and /api/v3/.../latest without a channel: newest published release", async () => {
     expect(((await (await get("/latest")).json()) as any).tag_name).toBe("v3.1.0");
     expect(((await (await get("/api/v3/repos/acme/tool/releases/latest")).json()) as any).tag_name).toBe("v3.1.0");
