@@ -613,7 +613,11 @@ export class ReleaseService {
       for (const app of this.repos.apps.list()) {
         const ref = `${app.owner}/${app.slug}`;
         const byChannel = new Map<string | null, Release[]>();
-        for (const r of this.repos.releases.all(app.id)) byChannel.set(r.channel, [...(byChannel.get(r.channel) ?? []), r]);
+        for (const r of this.repos.releases.all(app.id)) {
+          const group = byChannel.get(r.channel);
+          if (group) group.push(r);
+          else byChannel.set(r.channel, [r]);
+        }
         for (const [channel, releases] of byChannel) {
           const rowPolicy = channel === null ? undefined : this.repos.channels.get(app.id, channel)?.policy;
           const policy = retentionPolicyFor(this.config, ref, channel, rowPolicy);
@@ -625,8 +629,12 @@ export class ReleaseService {
       }
     });
     const referenced = this.repos.artifacts.referencedShas();
-    // In a dry run, count the artifacts of releases that would go as gone too.
-    if (opts.dryRun) for (const r of report.releases) for (const a of this.repos.artifacts.listByRelease(r.release_id)) if (this.repos.artifacts.countBySha(a.sha256) <= 1) referenced.delete(a.sha256);
+    if (opts.dryRun) {
+      // Nothing was deleted: a blob whose every reference is in a release that would go, would go too.
+      const doomed = new Map<string, number>();
+      for (const r of report.releases) for (const a of this.repos.artifacts.listByRelease(r.release_id)) doomed.set(a.sha256, (doomed.get(a.sha256) ?? 0) + 1);
+      for (const [sha, n] of doomed) if (this.repos.artifacts.countBySha(sha) === n) referenced.delete(sha);
+    }
     const graceMs = this.config.retention.blob_grace_hours * 3_600_000;
     for (const b of this.blobs.list()) {
       if (referenced.has(b.sha256) || nowMs - b.mtimeMs < graceMs) continue;

@@ -340,6 +340,23 @@ describe("retention", () => {
     s.close();
   });
 
+  test("a dry run predicts exactly what the real run deletes, including blobs shared by doomed releases", async () => {
+    using tmp = tempDir();
+    const { service: s, op, clock, app } = await seeded(tmp.dir);
+    // Two older stable releases sharing one blob, both beyond keep_last.
+    const shared = await s.putBlob(chunks("shared bytes"));
+    const now = clock.now;
+    clock.now -= 30 * DAY;
+    for (const v of ["0.9.0", "0.9.1"]) s.publishRelease(app, { version: v, channel: "stable" }, [{ filename: "x", blob: shared }], op);
+    clock.now = now + 2 * 3600_000;
+    const dry = s.runRetention({ dryRun: true }, op);
+    const real = s.runRetention({ dryRun: false }, op);
+    expect(real.releases).toEqual(dry.releases);
+    expect(real.blobs.map((b) => b.sha256).sort()).toEqual(dry.blobs.map((b) => b.sha256).sort());
+    expect(dry.blobs.map((b) => b.sha256)).toContain(shared.sha256);
+    s.close();
+  });
+
   test("a channel's own policy overrides the config for its releases", async () => {
     using tmp = tempDir();
     const { service: s, op, clock, app } = await seeded(tmp.dir);
