@@ -51,8 +51,8 @@ export interface Urls {
 const seg = encodeURIComponent;
 const nodeId = (kind: string, id: number) => `${kind}_${Buffer.from(`${kind}:${id}`).toString("base64url")}`;
 
-export const repoApi = (u: Urls, app: App) => `${u.base}/api/v3/repos/${seg(app.owner)}/${seg(app.slug)}`;
-export const htmlBase = (u: Urls, app: App) => `${u.base}/${seg(app.owner)}/${seg(app.slug)}`;
+const repoApi = (u: Urls, app: App) => `${u.base}/api/v3/repos/${seg(app.owner)}/${seg(app.slug)}`;
+const htmlBase = (u: Urls, app: App) => `${u.base}/${seg(app.owner)}/${seg(app.slug)}`;
 
 export function toGhAsset(u: Urls, app: App, release: Release, a: Artifact): GhAsset {
   return {

@@ -47,9 +47,6 @@ export function errorResponse(err: HttpError, base: string): Response {
   return json(body, err.status, err.extra.headers);
 }
 
-export const notFound = (what = "Not Found") => new HttpError(404, what);
-export const badRequest = (what: string) => new HttpError(400, what);
-
 const STATUS: Record<ServiceErrorKind, number> = {
   invalid: 422,
   not_found: 404,
