@@ -193,26 +193,35 @@ export async function planRun(ws: Workspace, opts: PlanOptions = {}): Promise<Ru
   return { runId, manifest, manifestText, unchanged: false, newObjects, planBytes, sourceBytes, processed, reused, ...cacheUpdate };
 }
 
-/** Builds shards inline when there are few, else on a pool of workers (one per core, at most 4). */
+/**
+ * Builds shards inline when there are few, else on a pool of workers (one per core, at most 4).
+ * If a worker fails (it cannot start, or building throws), the pool stops and the shards without a
+ * result are built inline, so a real error surfaces with its own message and exit code.
+ */
 async function runTasks(tasks: ShardTask[], onProgress: PlanOptions["onProgress"], already: number, total: number): Promise<ShardResult[]> {
   let done = already;
-  const report = (r: ShardResult) => { done += r.records.length; onProgress?.(done, total); return r; };
-  if (tasks.length <= INLINE_SHARDS) return tasks.map((t) => report(buildShard(t)));
+  const results = new Map<number, ShardResult>();
+  const report = (r: ShardResult) => { done += r.records.length; onProgress?.(done, total); results.set(r.shard, r); };
   const size = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2, Number(process.env.AUDITGRAPH_WORKERS) || Infinity, tasks.length));
-  const queue = [...tasks].sort((a, b) => b.files.length - a.files.length || a.shard - b.shard);
-  const results: ShardResult[] = [];
-  await Promise.all(Array.from({ length: size }, () => new Promise<void>((resolve, reject) => {
-    const w = new Worker(new URL("./shard-worker.ts", import.meta.url).href);
-    const next = () => {
-      const t = queue.shift();
-      if (!t) { w.terminate(); resolve(); return; }
-      w.postMessage(t);
-    };
-    w.onmessage = (ev: MessageEvent<ShardResult>) => { results.push(report(ev.data)); next(); };
-    w.onerror = (ev) => { w.terminate(); reject(new Error(`shard worker failed: ${ev.message}`)); };
-    next();
-  })));
-  return results.sort((a, b) => a.shard - b.shard);
+  if (tasks.length > INLINE_SHARDS && size > 1) {
+    const queue = [...tasks].sort((a, b) => b.files.length - a.files.length || a.shard - b.shard);
+    const stops: (() => void)[] = [];
+    const stopAll = () => { queue.length = 0; for (const stop of stops) stop(); };
+    await Promise.all(Array.from({ length: size }, () => new Promise<void>((resolve) => {
+      const w = new Worker(new URL("./shard-worker.ts", import.meta.url).href);
+      stops.push(() => { w.terminate(); resolve(); });
+      const next = () => {
+        const t = queue.shift();
+        if (!t) { w.terminate(); resolve(); return; }
+        w.postMessage(t);
+      };
+      w.onmessage = (ev: MessageEvent<ShardResult>) => { report(ev.data); next(); };
+      w.onerror = (ev) => { ev.preventDefault(); stopAll(); };
+      next();
+    })));
+  }
+  for (const t of tasks) if (!results.has(t.shard)) report(buildShard(t));
+  return [...results.values()].sort((a, b) => a.shard - b.shard);
 }
 
 /** Writes a planned run: objects first, then the manifest, then the pointer. Crash-safe at every step. */
