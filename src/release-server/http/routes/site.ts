@@ -10,7 +10,7 @@ import { appsPage, releasePage as releaseHtml, releasesPage } from "../pages.ts"
 import { newestWithAsset, notReady, releaseByVersion, releasePage } from "../queries.ts";
 import { HttpError, html, json } from "../respond.ts";
 import type { Router } from "../router.ts";
-import { created, ghRelease, latestFor, latestJson, noContent, receiveUpload, releaseByTag, sendArtifact, type Handler } from "./shared.ts";
+import { created, ghRelease, latestJson, noContent, receiveUpload, releaseByTag, sendArtifact, type Handler } from "./shared.ts";
 
 const appPrefix = (c: Ctx, app: App) => `${c.urls.base}/apps/${encodeURIComponent(app.owner)}/${encodeURIComponent(app.slug)}`;
 
