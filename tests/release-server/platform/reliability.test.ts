@@ -124,7 +124,17 @@ describe("SIGKILL in the middle of a publish", () => {
   }, 60_000);
 });
 
-describe("concurrent publishers", () => {
+describe("concurrent processes", () => {
+  test("several processes opening a fresh data directory at once all migrate it safely", async () => {
+    using tmp = tempDir();
+    const data = join(tmp.dir, "data");
+    const procs = [0, 1, 2, 3].map(() => cli(["migrate"], data));
+    expect(await Promise.all(procs.map((p) => p.exited))).toEqual([0, 0, 0, 0]);
+    const db = new Database(join(data, DB_FILE), { readonly: true });
+    expect((db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(1);
+    db.close();
+  });
+
   test("two processes publishing the same version: one wins, the other gets a clear conflict", async () => {
     using tmp = tempDir();
     const data = setup(tmp.dir);
