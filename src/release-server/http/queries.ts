@@ -6,14 +6,6 @@ import { accessSync, constants } from "node:fs";
 import type { App, Artifact, Release } from "../domain/model.ts";
 import type { ReleaseService } from "../service.ts";
 
-/** A page of releases, newest first; without drafts unless `drafts` (then the service's own paging). */
-export function releasePage(s: ReleaseService, app: App, opts: { page: number; perPage: number; drafts: boolean }): { items: Release[]; total: number } {
-  if (opts.drafts) return s.listReleases(app, opts);
-  const all = s.repos.releases.all(app.id).filter((r) => !r.draft);
-  const start = (opts.page - 1) * opts.perPage;
-  return { items: all.slice(start, start + opts.perPage), total: all.length };
-}
-
 export function releaseByVersion(s: ReleaseService, app: App, version: string): Release | undefined {
   return s.repos.releases.byVersion(app.id, version.replace(/^v/, ""));
 }

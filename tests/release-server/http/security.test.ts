@@ -26,11 +26,12 @@ beforeAll(async () => {
     tok.reader = mk("reader", { actions: ["read"] });
     tok.deleter = mk("deleter", { actions: ["delete"], apps: ["acme/tool"] });
     tok.beta = mk("beta-only", { actions: ["publish"], channels: ["beta"] });
-    tok.expired = mk("expired", { actions: ["publish"], expires_in_days: 0 });
     const revoked = s.createToken({ name: "revoked", actions: ["publish"] }, OP);
     s.revokeToken(revoked.token.id, OP);
     tok.revoked = revoked.raw;
   });
+  // A token issued three days ago for one day.
+  tok.expired = await seed(t.data, (s) => s.createToken({ name: "expired", actions: ["publish"], expires_in_days: 1 }, OP).raw, undefined, () => new Date(Date.now() - 3 * 86_400_000));
   const config = join(t.dir, "server.yaml");
   writeFileSync(config, `uploads:\n  max_bytes: ${MAX}\nretention:\n  channels:\n    stable: { keep_last: 1 }\n`);
   srv = await startServer({ ...t, args: ["--config", config, "--default-app", "acme/tool"] });

@@ -33,8 +33,8 @@ export function tempData(): { dir: string; data: string } {
 }
 
 /** Opens the service on `data` (the server is not running yet, or reads it concurrently), runs `fn`, closes it. */
-export async function seed<T>(data: string, fn: (s: ReleaseService) => T | Promise<T>, config: ServerConfig = defaultConfig()): Promise<T> {
-  const s = openService(data, config);
+export async function seed<T>(data: string, fn: (s: ReleaseService) => T | Promise<T>, config: ServerConfig = defaultConfig(), clock?: () => Date): Promise<T> {
+  const s = openService(data, config, clock);
   try {
     return await fn(s);
   } finally {

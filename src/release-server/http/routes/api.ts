@@ -5,7 +5,6 @@
 import * as v from "valibot";
 import type { Ctx } from "../context.ts";
 import { linkHeader, toGhAsset } from "../github.ts";
-import { releasePage } from "../queries.ts";
 import { HttpError, json } from "../respond.ts";
 import type { Router } from "../router.ts";
 import { created, ghRelease, latestFor, latestJson, noContent, receiveUpload, releaseByTag, sendArtifact, type Handler } from "./shared.ts";
@@ -38,7 +37,7 @@ async function readJson(c: Ctx): Promise<unknown> {
 const listReleases: Handler = (c) => {
   const app = c.app();
   const paging = c.paging();
-  const { items, total } = releasePage(c.service, app, { ...paging, drafts: c.canSeeDrafts(app) });
+  const { items, total } = c.service.listReleases(app, { ...paging, drafts: c.canSeeDrafts(app) });
   const link = linkHeader(c.publicRequestUrl, paging.page, paging.perPage, total);
   return json(items.map((r) => ghRelease(c, app, r)), 200, link ? { link } : {});
 };

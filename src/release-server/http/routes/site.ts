@@ -7,7 +7,7 @@ import type { Ctx } from "../context.ts";
 import { linkHeader } from "../github.ts";
 import { openapi } from "../openapi.ts";
 import { appsPage, releasePage as releaseHtml, releasesPage } from "../pages.ts";
-import { newestWithAsset, notReady, releaseByVersion, releasePage } from "../queries.ts";
+import { newestWithAsset, notReady, releaseByVersion } from "../queries.ts";
 import { HttpError, html, json } from "../respond.ts";
 import type { Router } from "../router.ts";
 import { created, ghRelease, latestJson, noContent, receiveUpload, releaseByTag, sendArtifact, type Handler } from "./shared.ts";
@@ -73,7 +73,7 @@ const deleteAsset: Handler = (c) => {
 const packages: Handler = (c) => {
   const app = c.app();
   const paging = c.paging();
-  const { items, total } = releasePage(c.service, app, { ...paging, drafts: c.canSeeDrafts(app) });
+  const { items, total } = c.service.listReleases(app, { ...paging, drafts: c.canSeeDrafts(app) });
   const releases = items.map((r) => ghRelease(c, app, r));
   if (c.wantsJson()) {
     const link = linkHeader(c.publicRequestUrl, paging.page, paging.perPage, total);
