@@ -34,6 +34,9 @@ describe("release-server CLI", () => {
     const audit = JSON.parse(run(["audit", "list", "--json", "--limit", "3", ...d]).out);
     expect(audit.map((e: { action: string }) => e.action)).toEqual(["channel.rollback", "channel.rollout", "channel.promote"]);
     expect(audit[0].actor).toMatch(/^cli:/);
+    const forRelease = JSON.parse(run(["audit", "list", "--json", "--target", "release:1", ...d]).out);
+    expect(forRelease.map((e: { action: string }) => e.action)).toEqual(["release.publish"]);
+    expect(run(["audit", "list", "--target", "release", ...d])).toMatchObject({ code: 2, err: 'error: --target must be TYPE:ID, got "release"\n' });
   });
 
   test("tokens: shown once, listed without secrets, revoked", () => {
