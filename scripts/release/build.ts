@@ -145,6 +145,17 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
   const staging = mkdtempSync(join(dirname(outDir), `.${basename(outDir)}.tmp-`));
   chmodSync(staging, 0o755);
   const work = mkdtempSync(join(tmpdir(), "auditgraph-build-"));
+  const cleanUp = () => {
+    rmSync(staging, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  };
+  // Interrupted: leave nothing behind (the output directory was never touched).
+  const onSignal = (signal: NodeJS.Signals) => {
+    cleanUp();
+    process.exit(128 + (signal === "SIGINT" ? 2 : 15));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     const built: Built[] = [];
     const checks: BuildResult["checks"] = {};
@@ -196,7 +207,8 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
     publish(staging, outDir);
     return { outDir, manifest, signed: Boolean(key), checks };
   } finally {
-    rmSync(staging, { recursive: true, force: true });
-    rmSync(work, { recursive: true, force: true });
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    cleanUp();
   }
 }

@@ -1,6 +1,8 @@
 /**
  * One `bun build --compile` per program and target. The executable never reads a `.env` or
  * `bunfig.toml` from the directory it runs in, and carries version, commit and target as defines.
+ * Nothing in src/ may use import.meta.dir or import.meta.path: with --bytecode they would embed the
+ * build directory (the two-directory reproducibility test would catch it).
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -32,7 +34,8 @@ export function compileCommand(entries: string[], target: Target, source: Pick<S
   const define = (name: string, value: string) => ["--define", `${name}=${JSON.stringify(value)}`];
   return [
     process.execPath, "build", ...entries,
-    "--compile", "--minify",
+    // bytecode: start-up without parsing the bundle (about 5 ms of CPU for `version` instead of 18)
+    "--compile", "--minify", "--bytecode", "--format=esm",
     "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
     `--target=${target.bun_target}`,
     ...define("AUDITGRAPH_BUILD_VERSION", source.version),

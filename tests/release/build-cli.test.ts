@@ -99,3 +99,16 @@ test("a cross-compile runtime that cannot be had: one line, exit 1, the previous
   expect(readFileSync(join(out, "SHA256SUMS"), "utf8")).toBe("previous release\n");
   expect(readdirSync(outs).filter((n) => n.includes(".tmp-"))).toEqual([]);
 }, 60_000);
+
+test("an interrupted build leaves neither a staging directory nor a partial out dir", async () => {
+  const out = join(outs, "interrupted");
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AUDITGRAPH_MINISIGN_")));
+  const proc = Bun.spawn([process.execPath, "scripts/build.ts", "--target", "linux-x64", "--out", out], { cwd: a, env: clean, stdout: "ignore", stderr: "ignore" });
+  const staging = () => readdirSync(outs).filter((n) => n.startsWith(".interrupted.tmp-"));
+  for (let i = 0; i < 600 && staging().length === 0; i++) await Bun.sleep(50);
+  expect(staging()).toHaveLength(1);
+  proc.kill("SIGTERM");
+  expect(await proc.exited).toBe(143);
+  expect(staging()).toEqual([]);
+  expect(existsSync(out)).toBe(false);
+}, 60_000);
