@@ -477,9 +477,7 @@ export class ReleaseService {
   // ---------------------------------------------------------------- channels
 
   getChannel(app: App, name: string): Channel {
-    const ch = this.repos.channels.get(app.id, parseInput(ChannelNameSchema, name, "channel"));
-    if (!ch) throw new NotFound(`${app.owner}/${app.slug} has no channel ${name}`);
-    return ch;
+    return this.existing(app, name, this.repos.channels.get(app.id, parseInput(ChannelNameSchema, name, "channel")));
   }
 
   listChannels(app: App): Channel[] {
@@ -492,33 +490,25 @@ export class ReleaseService {
    * whole change rolls back and Conflict explains why.
    */
   promote(app: App, channelName: string, releaseId: number, opts: { rolloutPercent?: number }, by: Principal): Channel {
-    const name = parseInput(ChannelNameSchema, channelName, "channel");
     const rollout = parseInput(RolloutPercentSchema, opts.rolloutPercent ?? 100, "rollout percent");
-    this.authorize(by, "promote", { app, channel: name });
-    return this.repos.transaction(() => {
+    return this.changeChannel(app, channelName, "promote", by, (cur, name) => {
       const release = this.repos.releases.get(releaseId);
       if (!release || release.app_id !== app.id) throw new NotFound(`${app.owner}/${app.slug} has no release with id ${releaseId}`);
-      const before = this.repos.channels.get(app.id, name);
-      const same = before?.current_release_id === release.id;
-      const ch = this.repos.channels.put({
-        app_id: app.id,
-        name,
-        current_release_id: release.id,
-        previous_release_id: same ? before!.previous_release_id : (before?.current_release_id ?? null),
-        rollout_percent: rollout,
-        policy: before?.policy ?? {},
-        updated_at: this.now(),
-      });
-      const failures = this.gateFailures(ch);
-      if (failures.length > 0) throw new Conflict(`promotion gate failed for ${release.tag} on ${name}: ${failures.join("; ")}`, { gate: failures });
-      this.audit(by, "channel.promote", "channel", `${app.id}/${name}`, {
-        app: `${app.owner}/${app.slug}`,
-        release_id: release.id,
-        version: release.version,
-        from_release_id: before?.current_release_id ?? null,
-        rollout_percent: rollout,
-      });
-      return ch;
+      const same = cur?.current_release_id === release.id;
+      return {
+        next: {
+          current_release_id: release.id,
+          previous_release_id: same ? cur!.previous_release_id : (cur?.current_release_id ?? null),
+          rollout_percent: rollout,
+          policy: cur?.policy ?? {},
+        },
+        event: "channel.promote",
+        metadata: { release_id: release.id, version: release.version, from_release_id: cur?.current_release_id ?? null, rollout_percent: rollout },
+        gate: (ch) => {
+          const failures = this.gateFailures(ch);
+          if (failures.length > 0) throw new Conflict(`promotion gate failed for ${release.tag} on ${name}: ${failures.join("; ")}`, { gate: failures });
+        },
+      };
     });
   }
 
@@ -538,37 +528,23 @@ export class ReleaseService {
 
   /** Puts the channel back on its previous release (at 100%). Conflict when there is none. */
   rollback(app: App, channelName: string, by: Principal): Channel {
-    const name = parseInput(ChannelNameSchema, channelName, "channel");
-    this.authorize(by, "promote", { app, channel: name });
-    return this.repos.transaction(() => {
-      const ch = this.getChannel(app, name);
+    return this.changeChannel(app, channelName, "promote", by, (cur, name) => {
+      const ch = this.existing(app, name, cur);
       if (ch.previous_release_id === null) throw new Conflict(`channel ${name} of ${app.owner}/${app.slug} has no previous release to roll back to`);
-      const next = this.repos.channels.put({
-        ...ch,
-        current_release_id: ch.previous_release_id,
-        previous_release_id: null,
-        rollout_percent: 100,
-        updated_at: this.now(),
-      });
-      this.audit(by, "channel.rollback", "channel", `${app.id}/${name}`, {
-        app: `${app.owner}/${app.slug}`,
-        from_release_id: ch.current_release_id,
-        to_release_id: ch.previous_release_id,
-      });
-      return next;
+      return {
+        next: { ...ch, current_release_id: ch.previous_release_id, previous_release_id: null, rollout_percent: 100 },
+        event: "channel.rollback",
+        metadata: { from_release_id: ch.current_release_id, to_release_id: ch.previous_release_id },
+      };
     });
   }
 
   /** Changes the share of clients that get the channel's current release (0 halts it). */
   setRollout(app: App, channelName: string, percent: number, by: Principal): Channel {
-    const name = parseInput(ChannelNameSchema, channelName, "channel");
     const rollout = parseInput(RolloutPercentSchema, percent, "rollout percent");
-    this.authorize(by, "promote", { app, channel: name });
-    return this.repos.transaction(() => {
-      const ch = this.getChannel(app, name);
-      const next = this.repos.channels.put({ ...ch, rollout_percent: rollout, updated_at: this.now() });
-      this.audit(by, "channel.rollout", "channel", `${app.id}/${name}`, { app: `${app.owner}/${app.slug}`, from: ch.rollout_percent, to: rollout });
-      return next;
+    return this.changeChannel(app, channelName, "promote", by, (cur, name) => {
+      const ch = this.existing(app, name, cur);
+      return { next: { ...ch, rollout_percent: rollout }, event: "channel.rollout", metadata: { from: ch.rollout_percent, to: rollout } };
     });
   }
 
@@ -577,23 +553,49 @@ export class ReleaseService {
    * the channel, pointing nowhere, if it does not exist yet.
    */
   setChannelPolicy(app: App, channelName: string, policy: ChannelPolicy, by: Principal): Channel {
-    const name = parseInput(ChannelNameSchema, channelName, "channel");
     const p = parseInput(ChannelPolicySchema, policy, "channel policy");
-    this.authorize(by, "admin", { app, channel: name });
-    return this.repos.transaction(() => {
-      const ch = this.repos.channels.get(app.id, name);
-      const next = this.repos.channels.put({
-        app_id: app.id,
-        name,
-        current_release_id: ch?.current_release_id ?? null,
-        previous_release_id: ch?.previous_release_id ?? null,
-        rollout_percent: ch?.rollout_percent ?? 100,
+    return this.changeChannel(app, channelName, "admin", by, (cur) => ({
+      next: {
+        current_release_id: cur?.current_release_id ?? null,
+        previous_release_id: cur?.previous_release_id ?? null,
+        rollout_percent: cur?.rollout_percent ?? 100,
         policy: p,
-        updated_at: this.now(),
-      });
-      this.audit(by, "channel.policy", "channel", `${app.id}/${name}`, { app: `${app.owner}/${app.slug}`, from: ch?.policy ?? null, to: p });
-      return next;
+      },
+      event: "channel.policy",
+      metadata: { from: cur?.policy ?? null, to: p },
+    }));
+  }
+
+  /**
+   * The shape of every channel change: validate the name, authorize, then in one transaction
+   * compute the new state from the current one, store it, run the optional gate on what was
+   * stored (a throw rolls everything back) and write the audit event.
+   */
+  private changeChannel(
+    app: App,
+    channelName: string,
+    action: Action,
+    by: Principal,
+    change: (
+      cur: Channel | undefined,
+      name: string,
+    ) => { next: Pick<Channel, "current_release_id" | "previous_release_id" | "rollout_percent" | "policy">; event: string; metadata: Record<string, unknown>; gate?: (ch: Channel) => void },
+  ): Channel {
+    const name = parseInput(ChannelNameSchema, channelName, "channel");
+    this.authorize(by, action, { app, channel: name });
+    return this.repos.transaction(() => {
+      const { next, event, metadata, gate } = change(this.repos.channels.get(app.id, name), name);
+      const { current_release_id, previous_release_id, rollout_percent, policy } = next;
+      const ch = this.repos.channels.put({ app_id: app.id, name, current_release_id, previous_release_id, rollout_percent, policy, updated_at: this.now() });
+      gate?.(ch);
+      this.audit(by, event, "channel", `${app.id}/${name}`, { app: `${app.owner}/${app.slug}`, ...metadata });
+      return ch;
     });
+  }
+
+  private existing(app: App, name: string, ch: Channel | undefined): Channel {
+    if (!ch) throw new NotFound(`${app.owner}/${app.slug} has no channel ${name}`);
+    return ch;
   }
 
   // ---------------------------------------------------------------- retention
