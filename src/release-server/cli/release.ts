@@ -75,4 +75,15 @@ const list = defineCommand({
     }),
 });
 
-export default defineCommand({ meta: { name: "release", description: "Publish and list releases" }, subCommands: { publish, list } });
+const remove = defineCommand({
+  meta: { name: "delete", description: "Delete a release and its artifacts (refused while a channel points at it; blobs go at the next retention run)" },
+  args: { ...commonArgs, app: { type: "positional", required: true, description: "OWNER/SLUG" }, tag: { type: "positional", required: true, description: "The release's tag" } },
+  run: ({ args }) =>
+    withService(args, (s) => {
+      const release = s.getReleaseByTag(appArg(s, args.app), args.tag);
+      s.deleteRelease(release, ReleaseService.operator());
+      output(args.json, { deleted: release }, () => [`deleted ${args.app} ${release.tag} (release ${release.id})`]);
+    }),
+});
+
+export default defineCommand({ meta: { name: "release", description: "Publish, list and delete releases" }, subCommands: { publish, list, delete: remove } });

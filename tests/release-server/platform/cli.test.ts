@@ -31,8 +31,10 @@ describe("release-server CLI", () => {
     expect(run(["channel", "list", "acme/tool", ...d]).out).toBe("stable\tcurrent=2\tprevious=1\trollout=50%\n");
     expect(run(["channel", "rollback", "acme/tool", "stable", ...d]).out).toBe("acme/tool stable rolled back to v1.0.0\n");
     expect(run(["release", "list", "acme/tool", ...d]).out.split("\n")[0]).toMatch(/^2\tv1\.1\.0\t1\.1\.0\tstable\tpublished\t/);
+    expect(run(["release", "delete", "acme/tool", "v1.0.0", ...d])).toMatchObject({ code: 7, err: "error: release v1.0.0 is the current or previous release of a channel; promote or roll back first\n" });
+    expect(run(["release", "delete", "acme/tool", "v1.1.0", ...d]).out).toBe("deleted acme/tool v1.1.0 (release 2)\n");
     const audit = JSON.parse(run(["audit", "list", "--json", "--limit", "3", ...d]).out);
-    expect(audit.map((e: { action: string }) => e.action)).toEqual(["channel.rollback", "channel.rollout", "channel.promote"]);
+    expect(audit.map((e: { action: string }) => e.action)).toEqual(["release.delete", "channel.rollback", "channel.rollout"]);
     expect(audit[0].actor).toMatch(/^cli:/);
     const forRelease = JSON.parse(run(["audit", "list", "--json", "--target", "release:1", ...d]).out);
     expect(forRelease.map((e: { action: string }) => e.action)).toEqual(["release.publish"]);
