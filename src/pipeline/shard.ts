@@ -9,7 +9,8 @@ import type { Detector } from "../config/schema.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
 import { sha256Hex } from "../shared/hash.ts";
 import type { FileRecord } from "../store/manifest.ts";
-import { encodeObject, readObject, type EncodedObject } from "../store/objects.ts";
+import { objectPath } from "../store/layout.ts";
+import { corrupt, encodeObject, encodeText, readObject, readObjectText, type EncodedObject } from "../store/objects.ts";
 import { docId, extractFile, type FileEntry } from "./extract.ts";
 import type { SkipReason } from "./scan.ts";
 import { makeRedactor, normalizeText } from "./text.ts";
@@ -20,6 +21,28 @@ export const shardName = (kind: "index" | "text", n: number) => `${kind}/${Strin
 
 export type IndexShard = { schema_version: string; kind: "index"; shard: number; files: Record<string, FileEntry> };
 export type TextShard = { schema_version: string; kind: "text"; shard: number; files: Record<string, string> };
+
+/**
+ * A text shard is stored as one JSON header line ({schema_version, kind, shard, files: [[path,
+ * length]]}, lengths in UTF-16 code units) followed by the texts back to back: no JSON escaping
+ * of megabytes of text on write, and a plain slice on read.
+ */
+function encodeTextShard(t: TextShard): EncodedObject {
+  const paths = Object.keys(t.files);
+  const header = { schema_version: t.schema_version, kind: t.kind, shard: t.shard, files: paths.map((p) => [p, t.files[p]!.length]) };
+  return encodeText(JSON.stringify(header) + "\n" + paths.map((p) => t.files[p]).join(""));
+}
+
+export function readTextShard(profileDir: string, sha: string): TextShard {
+  const raw = readObjectText(profileDir, sha);
+  const nl = raw.indexOf("\n");
+  let header: { schema_version: string; shard: number; files: [string, number][] };
+  try { header = JSON.parse(raw.slice(0, nl)); } catch { throw corrupt(objectPath(profileDir, sha)); }
+  const files: Record<string, string> = {};
+  let at = nl + 1;
+  for (const [p, len] of header.files) { files[p] = raw.slice(at, at + len); at += len; }
+  return { schema_version: header.schema_version, kind: "text", shard: header.shard, files };
+}
 
 export type ShardTask = {
   shard: number;
@@ -67,7 +90,7 @@ export function buildShard(task: ShardTask): ShardResult {
   const redact = makeRedactor(st.redaction);
   let prev: { index: IndexShard; text: TextShard } | undefined;
   const old = () => (prev ??= task.prev
-    ? { index: readObject<IndexShard>(task.profileDir, task.prev.index), text: readObject<TextShard>(task.profileDir, task.prev.text) }
+    ? { index: readObject<IndexShard>(task.profileDir, task.prev.index), text: readTextShard(task.profileDir, task.prev.text) }
     : { index: { files: {} } as IndexShard, text: { files: {} } as TextShard });
   const index: IndexShard = { schema_version: ARTIFACT_SCHEMA_VERSION, kind: "index", shard: task.shard, files: {} };
   const text: TextShard = { schema_version: ARTIFACT_SCHEMA_VERSION, kind: "text", shard: task.shard, files: {} };
@@ -100,5 +123,5 @@ export function buildShard(task: ShardTask): ShardResult {
     counts.edges += owned + entry.techs.length + entry.refs.length;
   }
   if (counts.files === 0) return { shard: task.shard, records, processed, reused };
-  return { shard: task.shard, records, objects: { index: encodeObject(index), text: encodeObject(text), counts }, processed, reused };
+  return { shard: task.shard, records, objects: { index: encodeObject(index), text: encodeTextShard(text), counts }, processed, reused };
 }

@@ -3,7 +3,7 @@
  * (including chunk containment and relative links resolved to documents of the same run), the
  * type index and adjacency in both directions. Read-only.
  */
-import { shardName, shardOf, type IndexShard, type TextShard } from "../pipeline/shard.ts";
+import { readTextShard, shardName, shardOf, type IndexShard } from "../pipeline/shard.ts";
 import { chunkId, docId, entryGraph, type Chunk, type GraphEdge, type GraphNode } from "../pipeline/extract.ts";
 import { readObject } from "../store/objects.ts";
 import type { OpenStore } from "../store/open.ts";
@@ -67,7 +67,7 @@ export function loadTexts(store: OpenStore, paths: Iterable<string>): Map<string
   for (const [n, ps] of want) {
     const a = byName.get(shardName("text", n));
     if (!a) continue;
-    const shard = readObject<TextShard>(store.profileDir, a.sha256);
+    const shard = readTextShard(store.profileDir, a.sha256);
     for (const p of ps) if (shard.files[p] !== undefined) out.set(p, shard.files[p]!);
   }
   return out;

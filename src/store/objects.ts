@@ -1,6 +1,7 @@
 /**
- * The content-addressed object store. An object is zstd-compressed JSON named by the sha256 of
- * its stored bytes, written once (temp + rename) and never modified; runs share objects.
+ * The content-addressed object store. An object is zstd-compressed bytes (JSON, or a JSON header
+ * line followed by raw text) named by the sha256 of its stored bytes, written once (temp + rename)
+ * and never modified; runs share objects.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { AgError, ExitCode } from "../shared/errors.ts";
@@ -11,23 +12,29 @@ const ZSTD_LEVEL = 3; // fixed: the same input always gives the same bytes
 
 export type EncodedObject = { sha256: string; bytes: number; data: Uint8Array };
 
-export function encodeObject(value: unknown): EncodedObject {
-  const data = Bun.zstdCompressSync(new TextEncoder().encode(JSON.stringify(value)), { level: ZSTD_LEVEL });
+export function encodeText(text: string): EncodedObject {
+  const data = Bun.zstdCompressSync(new TextEncoder().encode(text), { level: ZSTD_LEVEL });
   return { sha256: sha256Hex(data), bytes: data.length, data };
 }
 
+export const encodeObject = (value: unknown): EncodedObject => encodeText(JSON.stringify(value));
+
 export const hasObject = (profileDir: string, sha: string) => existsSync(objectPath(profileDir, sha));
 
-/** Reads and decodes an object; a missing or corrupt object is a verification failure (exit 5). */
-export function readObject<T>(profileDir: string, sha: string): T {
+export const corrupt = (p: string) =>
+  new AgError(`object ${p} is corrupt`, { exitCode: ExitCode.verify, code: "object_corrupt", hint: "run 'auditgraph verify' for a full report" });
+
+/** Reads and decompresses an object; a missing or corrupt object is a verification failure (exit 5). */
+export function readObjectText(profileDir: string, sha: string): string {
   const p = objectPath(profileDir, sha);
   let data: Uint8Array;
   try { data = readFileSync(p); } catch {
     throw new AgError(`object ${p} is missing`, { exitCode: ExitCode.verify, code: "object_missing", hint: "run 'auditgraph verify' for a full report" });
   }
-  try {
-    return JSON.parse(new TextDecoder().decode(Bun.zstdDecompressSync(data))) as T;
-  } catch {
-    throw new AgError(`object ${p} is corrupt`, { exitCode: ExitCode.verify, code: "object_corrupt", hint: "run 'auditgraph verify' for a full report" });
-  }
+  try { return new TextDecoder("utf-8", { fatal: true }).decode(Bun.zstdDecompressSync(data)); } catch { throw corrupt(p); }
+}
+
+export function readObject<T>(profileDir: string, sha: string): T {
+  const text = readObjectText(profileDir, sha);
+  try { return JSON.parse(text) as T; } catch { throw corrupt(objectPath(profileDir, sha)); }
 }
