@@ -37,6 +37,8 @@ export type FileEntry = {
   techs: [string, number][];
   /** External references: [url, line] */
   refs: [string, number][];
+  /** Distinct inline code spans of a markdown file (at most MAX_CODE_SPANS), in document order. */
+  code_spans?: string[];
   /** Relative links to workspace paths: [path, line]; resolved to documents when the graph is loaded. */
   links: [string, number][];
   chunks: Chunk[];
@@ -63,9 +65,11 @@ const TECH_TERMS = new Map<string, string>(Object.entries({
   react: "React", git: "Git", bun: "Bun", prometheus: "Prometheus", grafana: "Grafana", ansible: "Ansible",
   webassembly: "WebAssembly", openssl: "OpenSSL", json: "JSON", yaml: "YAML", sql: "SQL", linux: "Linux",
 }));
-const TECH_RE = new RegExp(`(?<![\\p{L}\\p{N}_])(${[...TECH_TERMS.keys()].join("|")})(?![\\p{L}\\p{N}_])`, "gu");
+/** ASCII word boundaries: the names are ASCII, and a plain word boundary is cheaper than Unicode look-arounds. */
+const TECH_RE = new RegExp(`\\b(${[...TECH_TERMS.keys()].join("|")})\\b`, "g");
 const ERROR_LINE = /\b(?:ERROR|FATAL|CRITICAL|PANIC|Exception|Traceback)\b/;
 const MAX_CLAIMS = 500;
+const MAX_CODE_SPANS = 50;
 
 function kindOf(path: string): FileEntry["kind"] {
   const ext = posix.extname(path).toLowerCase();
@@ -92,6 +96,8 @@ export function extractFile(path: string, sha256: string, text: string, chunking
     if (typeof fm.data.title === "string" && fm.data.title.trim()) entry.title = fm.data.title.trim();
     else if (h1) entry.title = h1.text;
     entry.sections = md.headings.map((h) => [h.text, h.level, line(h.offset)]);
+    const spans = [...new Set(md.codeSpans)].slice(0, MAX_CODE_SPANS);
+    if (spans.length) entry.code_spans = spans;
     for (const lang of md.fenceLanguages) { const n = CODE_LANG.get(lang); if (n) addTech(n, 1); }
     const refs = new Set<string>();
     for (const l of md.links) {
@@ -135,7 +141,8 @@ export function entryGraph(path: string, e: FileEntry): { nodes: GraphNode[]; ed
   const id = docId(path);
   const key = id.slice(4);
   const nodes: GraphNode[] = [{
-    id, type: "document", name: e.title, path, line: 1, attrs: { kind: e.kind, ...(e.frontmatter ? { frontmatter: e.frontmatter } : {}) },
+    id, type: "document", name: e.title, path, line: 1,
+    attrs: { kind: e.kind, ...(e.frontmatter ? { frontmatter: e.frontmatter } : {}), ...(e.code_spans ? { code_spans: e.code_spans } : {}) },
   }];
   const edges: GraphEdge[] = [];
   const own = (n: GraphNode) => { nodes.push(n); edges.push({ source: id, target: n.id, type: "contains" }); };

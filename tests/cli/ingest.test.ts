@@ -29,6 +29,7 @@ describe("ingest", () => {
     const arch = byName("Order service architecture");
     const adr = exp.nodes.find((x: any) => x.type === "document" && x.path === "notes/adr/0001-use-postgresql.md");
     expect(arch.attrs.frontmatter).toEqual({ title: "Order service architecture", tags: ["architecture", "orders"], project: "shop", status: "current" });
+    expect(arch.attrs.code_spans).toEqual(["order.created", "api", "worker"]);
     expect(exp.edges).toContainEqual({ source: arch.id, target: adr.id, type: "links_to", line: 11 });
     expect(exp.edges.some((e: any) => e.source === arch.id && e.target === "tech_postgresql" && e.type === "mentions")).toBe(true);
     expect(exp.nodes.find((x: any) => x.type === "decision").attrs.status).toBe("accepted");
