@@ -188,3 +188,14 @@ describe("ingest", () => {
     expect(cli(["ingest", "--root", root]).code).toBe(0);
   });
 });
+
+test("a progress line on stderr only when stderr is a TTY", () => {
+  if (!Bun.which("script")) throw new Error("script (util-linux/bsdutils) is needed to give the CLI a TTY");
+  const root = workspace();
+  const piped = cli(["ingest", "--root", root]);
+  expect(piped.stderr).toBe("");
+  const again = workspace();
+  const tty = Bun.spawnSync(["script", "-qec", `${process.execPath} ${join(import.meta.dir, "..", "..", "src", "cli.ts")} ingest --root ${again}`, "/dev/null"]);
+  expect(tty.exitCode).toBe(0);
+  expect(tty.stdout.toString()).toContain("\ringest: 6/6 files");
+});
