@@ -275,13 +275,18 @@ cleanup() {
     [ -z "$ag_stage" ] || rm -rf "$ag_stage"
 }
 
-# Explains why a freshly downloaded binary would not run here.
+# run_hint TARGET CODE OUTPUT DIR: why a freshly downloaded binary would not run here. Shells word
+# their errors differently (bash: 126 "cannot execute binary file", zsh: "exec format error",
+# mksh: "not executable", busybox sh: reads it as a script), hence both code and text.
 run_hint() {
-    case "$2" in
-        132 | *'Illegal instruction'*) echo "this CPU lacks instructions the $1 build needs; retry with --target ${1%-musl}-baseline if it exists, or report it" ;;
-        126 | *'Exec format error'* | *'cannot execute'*) echo "the $1 build cannot execute here (wrong architecture, or $3 is mounted noexec); try --install-dir on another filesystem or --target" ;;
-        127 | *'not found'*) echo "the $1 build needs a C library this system lacks (glibc vs musl); try --target with the other libc" ;;
-        *) echo "run the binary by hand to see why: $3/auditgraph version" ;;
+    case "$2:$3" in
+        132:* | *'llegal instruction'*)
+            echo "this CPU lacks instructions the $1 build needs; retry with --target ${1%-musl}-baseline if it exists, or report it" ;;
+        126:* | *'xec format'* | *'not executable'* | *'syntax error'* | *'ermission denied'*)
+            echo "the $1 build cannot execute here (built for another architecture, or $4 is mounted noexec); check --target, or pick another --install-dir" ;;
+        127:* | *'not found'*)
+            echo "the $1 build needs a C library this system lacks (glibc or musl); try --target with the other libc" ;;
+        *) echo "run the binary by hand to see why: $4/auditgraph version" ;;
     esac
 }
 
@@ -326,7 +331,7 @@ install_release() {
     _rc=$?
     if [ $_rc -ne 0 ]; then
         die "the downloaded $_target binary does not run on this machine (exit $_rc: $(printf '%s' "$_out" | head -n 1)); nothing was installed" \
-            "$(run_hint "$_target" "$_rc $_out" "$_dir")" 1
+            "$(run_hint "$_target" "$_rc" "$_out" "$_dir")" 1
     fi
     _new=$(printf '%s\n' "$_out" | awk 'NR == 1 {print $2}')
     if [ "$_version" != latest ] && [ "$_new" != "${_version#v}" ]; then

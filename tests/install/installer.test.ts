@@ -226,6 +226,16 @@ describe.each(Object.keys(SHELLS))("refusals under %s", (shell) => {
     expect(none.code).toBe(2);
   });
 
+  test.skipIf(existsSync("/proc/sys/fs/binfmt_misc/qemu-aarch64"))("a build that cannot run here is caught before it is installed", async () => {
+    const s = sandbox({ fake: { os: "Linux", machine: "aarch64" } });
+    const dest = join(s.dir, "dest");
+    const r = await runInstaller(shell, ["--install-dir", dest], s.env);
+    expect(r.stderr).toContain("error: the downloaded linux-arm64 binary does not run on this machine (exit ");
+    expect(r.stderr).toContain("hint: the linux-arm64 build cannot execute here (built for another architecture");
+    expect(r.code).toBe(1);
+    expect(readdirSync(dest)).toEqual([]);
+  }, HEAVY);
+
   test("bad options are usage errors", async () => {
     const s = sandbox();
     const r = await runInstaller(shell, ["--versoin", "1"], s.env);
