@@ -351,9 +351,15 @@ export class ReleaseService {
     if (ch.current_release_id === null) throw new NotFound(`channel ${opts.channel} of ${app.owner}/${app.slug} has no release`);
     const inside = ch.rollout_percent >= 100 ||
       (opts.installId !== undefined && inRollout(ch.rollout_percent, rolloutBucket(app.id, ch.name, ch.current_release_id, opts.installId)));
-    if (inside) return { release: this.getRelease(ch.current_release_id), source: "current" };
-    if (ch.previous_release_id === null) throw new NotFound(`channel ${opts.channel} of ${app.owner}/${app.slug} has no release for this client yet`);
-    return { release: this.getRelease(ch.previous_release_id), source: "previous" };
+    const current = this.getRelease(ch.current_release_id);
+    if (inside) return { release: current, source: "current" };
+    if (ch.previous_release_id !== null) return { release: this.getRelease(ch.previous_release_id), source: "previous" };
+    // A first rollout has no previous channel release: hold the client on the app's newest published
+    // release older than the candidate; when there is none, the candidate is all there is to serve
+    // (a client must never read "no releases" while the channel has one).
+    const older = this.repos.releases.all(app.id).find((r) =>
+      r.id !== current.id && r.published_at !== null && !r.draft && !r.prerelease && r.created_at <= current.created_at);
+    return older ? { release: older, source: "previous" } : { release: current, source: "current" };
   }
 
   /** Deletes a release and its artifact rows (blobs go at the next retention run). Conflict if a channel points at it. */

@@ -269,6 +269,19 @@ describe("channels", () => {
     expect(s.listAudit().map((e) => e.action).slice(0, 2)).toEqual(["channel.rollback", "channel.rollout"]);
     s.close();
   });
+  test("a client outside a first rollout is held on an older published release, or gets the only one there is", async () => {
+    using tmp = tempDir();
+    const { service: s, op } = serviceIn(tmp.dir);
+    const app = s.createApp({ owner: "acme", slug: "first" }, op);
+    const v1 = (await publish(s, app, "1.0.0", "one")).release;
+    s.promote(app, "beta", v1.id, { rolloutPercent: 0 }, op);
+    expect(s.latestRelease(app, { channel: "beta", installId: "x" })).toMatchObject({ release: { id: v1.id }, source: "current" });
+    const v2 = (await publish(s, app, "2.0.0", "two")).release;
+    s.promote(app, "stable", v2.id, { rolloutPercent: 0 }, op);
+    expect(s.latestRelease(app, { channel: "stable", installId: "x" })).toMatchObject({ release: { id: v1.id }, source: "previous" });
+    expect(s.latestRelease(app, { channel: "stable" })).toMatchObject({ release: { id: v1.id }, source: "previous" });
+    s.close();
+  });
 });
 
 describe("retention", () => {
