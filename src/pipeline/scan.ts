@@ -48,6 +48,7 @@ export function scan(root: string, profile: Profile): Found[] {
   const allowed = new Set(profile.ingestion.allowed_extensions.map((e) => e.toLowerCase()));
   const excluded = (rel: string) => excludes.some((g) => g.match(rel));
   const seenDirs = new Set<string>();
+  const storeDir = join(realRoot, ".pkg");
   const out = new Map<string, Found>();
 
   const add = (rel: string, abs: string, st: Stats | undefined, skip?: SkipReason) => {
@@ -74,6 +75,7 @@ export function scan(root: string, profile: Profile): Found[] {
     if (st.isDirectory()) {
       if (rel && excludes.some((g) => g.match(rel + "/"))) return;
       const real = realpathSync(abs);
+      if (real === storeDir) return; // never ingest the store itself, whatever the excludes say
       if (seenDirs.has(real)) return;
       seenDirs.add(real);
       let names: string[];

@@ -115,6 +115,14 @@ describe("ingest", () => {
     }
   });
 
+  test("include_paths '.' with no excludes never ingests .pkg/ itself", () => {
+    const root = workspace({ "a.md": "# A\n", "config/pkg.yaml": "profiles:\n  default:\n    include_paths: [\".\"]\n    exclude_globs: []\n" });
+    const first = cli(["ingest", "--root", root, "--json"]).json;
+    const second = cli(["ingest", "--root", root, "--json"]).json;
+    expect(first.counts.files).toBe(2); // a.md and config/pkg.yaml
+    expect(second).toMatchObject({ run_id: first.run_id, unchanged: true });
+  });
+
   test("a changed setting changes the run id; the old run stays", () => {
     const root = workspace();
     const first = cli(["ingest", "--root", root, "--json"]).json;
