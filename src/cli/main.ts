@@ -35,6 +35,8 @@ export const root = defineCommand({
 /** Runs the CLI and returns the exit code. Never throws. */
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes("--json");
+  // A reader that goes away (`auditgraph export | head`) is not an error worth a stack trace.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => { if (err.code === "EPIPE") process.exit(process.exitCode ?? 0); else throw err; });
   try {
     if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
       process.stdout.write((await usageText(root)) + "\n");

@@ -1,27 +1,21 @@
 /**
  * The stat cache: workspace path → size, mtime and inode of the file when it was last read, with
  * what reading it found (sha256, or a skip reason). A hit means the file is not read again. It is
- * not part of any run (never hashed); deleting it only costs a re-read.
+ * not part of any run (never hashed); an invalid or missing cache only costs a re-read. `writeRun`
+ * writes it.
  */
 import { readFileSync } from "node:fs";
-import { atomicWriteFile } from "../shared/fs.ts";
+import * as v from "valibot";
 import { statCachePath } from "./layout.ts";
 
-/** [bytes, mtimeMs, ino, sha256 or "", skip reason or ""] */
-export type StatEntry = [number, number, number, string, string];
-export type StatCache = Record<string, StatEntry>;
+const StatCacheSchema = v.record(v.string(), v.tuple([v.number(), v.number(), v.number(), v.union([v.literal(""), v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))]), v.string()]));
+export type StatCache = v.InferOutput<typeof StatCacheSchema>;
 
 export function loadStatCache(profileDir: string): StatCache {
   try {
-    const data = JSON.parse(readFileSync(statCachePath(profileDir), "utf8"));
-    return data && typeof data === "object" && !Array.isArray(data) ? (data as StatCache) : {};
+    const r = v.safeParse(StatCacheSchema, JSON.parse(readFileSync(statCachePath(profileDir), "utf8")));
+    return r.success ? r.output : {};
   } catch {
     return {};
   }
-}
-
-export function saveStatCache(profileDir: string, cache: StatCache): string {
-  const text = JSON.stringify(cache);
-  atomicWriteFile(statCachePath(profileDir), text, { fsync: false });
-  return text;
 }

@@ -21,7 +21,7 @@ export default defineCommand({
     if (budgetWarning) warn(budgetWarning);
     const m = plan.manifest;
     const skipped = m.files.filter((f) => f.status === "skipped").map((f) => ({ path: f.path, reason: f.reason }));
-    const written = plan.unchanged ? 0 : plan.newObjects.reduce((s, o) => s + o.bytes, 0) + plan.manifestText.length;
+    const written = plan.unchanged ? 0 : plan.newObjects.reduce((s, o) => s + o.bytes, 0) + Buffer.byteLength(plan.manifestText);
     if (args.json) {
       return printJson({
         status: "ok", run_id: plan.runId, profile: ws.profileName, unchanged: plan.unchanged, counts: m.counts,
