@@ -104,7 +104,16 @@ export function smokeCheck(exe: string, program: Program, target: Target, source
   const done = [`ELF ${elf.machine}, interpreter ${elf.interpreter}`];
   const runner = runnerFor(target);
   if (runner === null) return [...done, "not run (cannot execute here)"];
-  if (program !== "auditgraph") return done;
   if (runner.length) done.push(`run under ${runner[0].split("/").pop()}`);
-  return [...done, ...runAuditgraph(exe, runner, target, source)];
+  if (program === "auditgraph") return [...done, ...runAuditgraph(exe, runner, target, source)];
+  const dir = mkdtempSync(join(tmpdir(), "auditgraph-smoke-"));
+  try {
+    const v = run([...runner, exe, "--version"], dir);
+    if (v.code !== 0 || v.stdout.trim() !== source.version) {
+      throw fail(target, program, `--version printed ${JSON.stringify(v.stdout.trim())} (exit ${v.code}), expected ${source.version}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return [...done, `--version: ${source.version}`];
 }

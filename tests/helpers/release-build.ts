@@ -4,7 +4,7 @@
  * uncommitted changes, untracked files) and the target list, so a second test file, or a second
  * `bun test` run on the same tree, reuses them. Entries unused for an hour are pruned.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildRelease } from "../../scripts/release/build.ts";
@@ -50,7 +50,14 @@ export function releaseBuild(targets: string[]): Promise<string> {
       mkdirSync(CACHE, { recursive: true });
       prune(out);
       if (!existsSync(join(out, "release.json"))) {
-        await buildRelease({ root: REPO_ROOT, targets: names, outDir: out, check: false, env: {}, log: () => {} });
+        // built aside, then renamed: a build another process finished first wins (rename onto it fails)
+        const mine = `${out}.${process.pid}`;
+        await buildRelease({ root: REPO_ROOT, targets: names, outDir: mine, check: false, env: {}, log: () => {} });
+        try {
+          renameSync(mine, out);
+        } catch {
+          rmSync(mine, { recursive: true, force: true });
+        }
       }
       const now = new Date();
       utimesSync(out, now, now);

@@ -81,7 +81,7 @@ test("each archive holds auditgraph, LICENSE and README.md, owned by 0/0, dated 
   ]);
 });
 
-test("linux-x64 and linux-x64-baseline run here: version --json, and the smoke check passes", () => {
+test("linux-x64 and linux-x64-baseline run here: version --json, and the smoke checks of both programs pass", () => {
   const targets = Object.fromEntries(loadTargets(join(REPO_ROOT, "dist-targets")).map((t) => [t.name, t]));
   for (const t of NATIVE) {
     const r = run([exe[t], "version", "--json"], { cwd: tempDir() });
@@ -90,6 +90,10 @@ test("linux-x64 and linux-x64-baseline run here: version --json, and the smoke c
     const lines = smokeCheck(exe[t], "auditgraph", targets[t], source, new Uint8Array(readFileSync(exe[t])));
     expect(lines[0]).toBe("ELF x64, interpreter /lib64/ld-linux-x86-64.so.2");
     expect(lines).toContain(`version --json: ${t} ${source.version}`);
+    if (existsSync(join(REPO_ROOT, "src/release-server/main.ts"))) {
+      const server = join(extract(join(out, `release-server-${t}.tar.gz`), tempDir()), "release-server");
+      expect(smokeCheck(server, "release-server", targets[t], source, new Uint8Array(readFileSync(server)))).toContain(`--version: ${source.version}`);
+    }
   }
 }, 60_000);
 
