@@ -69,11 +69,16 @@ const UNSIGNED = [
 ];
 
 /** Fixes a darwin executable's code signature if its page hashes do not match; fails if it stays invalid. */
-function darwinSignature(bytes: Uint8Array, name: string, program: Program, log: (l: string) => void): Uint8Array {
+export function darwinSignature(bytes: Uint8Array, name: string, program: Program, log: (l: string) => void): Uint8Array {
   const before = verifySignature(bytes);
   if (before.valid) return bytes;
   log(`${name}: code signature invalid (${before.problems[0]}); re-signing ad hoc`);
-  const signed = adhocSign(bytes, program);
+  let signed: Uint8Array;
+  try {
+    signed = adhocSign(bytes, program);
+  } catch (err) {
+    throw new AgError(`${name}: code signature invalid (${before.problems[0]}) and cannot be re-signed: ${(err as Error).message}`, { code: "signature_invalid" });
+  }
   const after = verifySignature(signed);
   if (!after.valid) throw new AgError(`${name}: code signature still invalid after re-signing: ${after.problems[0]}`, { code: "signature_invalid" });
   return signed;

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { darwinSignature } from "../../scripts/release/build.ts";
 import { compile } from "../../scripts/release/compile.ts";
 import { adhocSign, verifySignature } from "../../scripts/release/macho/codesign.ts";
 import { CPU_TYPE, parseMachO, segment } from "../../scripts/release/macho/macho.ts";
@@ -97,4 +98,20 @@ test("the smoke check of darwin outputs checks CPU type and signature", () => {
   expect(smokeCheck(join(dir, "x"), "auditgraph", targets["darwin-arm64"], source, bin["darwin-arm64"]).join("; ")).toContain("signature valid");
   expect(() => smokeCheck(join(dir, "x"), "auditgraph", targets["darwin-x64"], source, bin["darwin-arm64"])).toThrow("Mach-O CPU type 0x100000c, expected x64");
   expect(() => smokeCheck(join(dir, "x"), "auditgraph", targets["darwin-x64"], source, bin["darwin-x64"])).toThrow("invalid code signature");
+});
+
+test("the build re-signs a darwin output only when it does not verify, and fails when it cannot", () => {
+  const said: string[] = [];
+  const log = (l: string) => said.push(l);
+  expect(darwinSignature(bin["darwin-arm64"], "auditgraph-darwin-arm64", "auditgraph", log)).toBe(bin["darwin-arm64"]);
+  expect(said).toEqual([]);
+  expect(verifySignature(darwinSignature(bin["darwin-x64"], "auditgraph-darwin-x64", "auditgraph", log)).valid).toBe(true);
+  expect(said[0]).toStartWith("auditgraph-darwin-x64: code signature invalid (");
+  // no LC_CODE_SIGNATURE (its load command turned into an unknown one): nothing to re-sign in place
+  const unsigned = bin["darwin-arm64"].slice();
+  const cmd = parseMachO(unsigned).codeSignature!.cmdOffset;
+  new DataView(unsigned.buffer).setUint32(cmd, 0x7fffffff, true);
+  expect(() => darwinSignature(unsigned, "auditgraph-darwin-arm64", "auditgraph", log)).toThrow(
+    "auditgraph-darwin-arm64: code signature invalid (no code signature (LC_CODE_SIGNATURE missing)) and cannot be re-signed: no LC_CODE_SIGNATURE",
+  );
 });
