@@ -132,7 +132,7 @@ detect_target() {
 download() {
     if has curl; then
         case "$1" in
-            https://*) curl --proto '=https' --tlsv1.2 -fsSL --retry 3 -o "$2" "$1" ;;
+            https://*) curl --proto '=https' --proto-redir '=https' --tlsv1.2 -fsSL --retry 3 -o "$2" "$1" ;;
             *) curl -fsSL --retry 3 -o "$2" "$1" ;;
         esac
     else
@@ -241,6 +241,11 @@ modify_path() {
         warn "--modify-path knows bash, zsh and fish, not '${SHELL:-unset}'; add this line to your shell's profile: $(path_line "$_dir")"
         return 0
     fi
+    case ":${PATH:-}:" in
+        *":$_dir:"*)
+            say "$_dir is already on PATH; $_rc left as it is"
+            return 0 ;;
+    esac
     _block=$(printf '%s\n%s\n%s' "$AG_RC_BEGIN" "$(path_line "$_dir")" "$AG_RC_END")
     if [ -f "$_rc" ] && awk -v b="$AG_RC_BEGIN" -v e="$AG_RC_END" '
         $0 == b {on = 1} on {s = s $0 "\n"} $0 == e {on = 0} END {printf "%s", s}' "$_rc" | grep -qxF "$(path_line "$_dir")"; then

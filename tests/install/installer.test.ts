@@ -1,9 +1,9 @@
 // End-to-end tests of scripts/install.sh: real releases served over loopback, the installer run
 // under dash, bash, mksh, zsh and busybox sh, the installed binary run afterwards.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FORGED, INTERRUPTED, OLD, REPO, TAMPERED, makeReleases, tempDir, serveReleases, type Releases } from "./fixture.ts";
+import { ASSET, FORGED, INTERRUPTED, OLD, REPO, TAMPERED, makeReleases, tempDir, serveReleases, type Releases } from "./fixture.ts";
 import { SCRIPT, SHELLS, makeBin, runInstaller, type Fake } from "./shells.ts";
 
 let rel: Releases;
@@ -42,7 +42,7 @@ function sandbox(opts: { omit?: string[]; fake?: Fake } = {}) {
 
 function installedVersion(dir: string): string {
   const r = Bun.spawnSync([join(dir, "auditgraph"), "version"], { stdout: "pipe" });
-  return r.stdout.toString().split(" ")[1] ?? "";
+  return r.stdout.toString().trim().split(" ")[1] ?? "";
 }
 
 /** Tests that download and unpack a whole release. */
@@ -244,8 +244,8 @@ describe.each(Object.keys(SHELLS))("refusals under %s", (shell) => {
   });
 });
 
-describe("downloaders and shells' rc files", () => {
-  test("works with wget when curl is missing; --modify-path writes zsh and fish blocks once", async () => {
+describe("once: downloaders, rc files, a full disk, the installed binary at work", () => {
+  test("works with wget when curl is missing; --modify-path writes zsh and fish blocks once, none when already on PATH", async () => {
     const s = sandbox({ omit: ["curl"] });
     const dest = join(s.dir, "opt bin");
     const r = await runInstaller("dash", ["--install-dir", dest, "--modify-path"], { ...s.env, SHELL: "/usr/bin/zsh" });
@@ -264,6 +264,30 @@ describe("downloaders and shells' rc files", () => {
     expect(readFileSync(join(s.home, ".config/fish/config.fish"), "utf8")).toBe(
       `# >>> auditgraph installer >>>\nfish_add_path "${dest}"\n# <<< auditgraph installer <<<\n`,
     );
+
+    const onPath = await runInstaller("dash", ["--install-dir", dest, "--modify-path"], { ...s.env, SHELL: "/bin/bash", PATH: `${s.bin}:${dest}` });
+    expect(onPath.stdout).toContain(`${dest} is already on PATH; ${join(s.home, ".bashrc")} left as it is`);
+    expect(existsSync(join(s.home, ".bashrc"))).toBe(false);
+  }, HEAVY);
+
+  test("a full disk while unpacking leaves the previous binary", async () => {
+    const s = sandbox();
+    const dest = join(s.dir, "small");
+    mkdirSync(dest);
+    // Room for the archive (about half the binary's size) but not for the unpacked binary.
+    const size = Math.ceil(statSync(join(rel.out, ASSET)).size / 2 ** 20) + 8;
+    const mount = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", `size=${size}m`, "tmpfs", dest], { stderr: "pipe" });
+    if (mount.exitCode !== 0) throw new Error(`this test mounts a tmpfs and needs root (as in .ci/run): ${mount.stderr.toString().trim()}`);
+    try {
+      writeFileSync(join(dest, "auditgraph"), "#!/bin/sh\necho auditgraph 0.0.1\n", { mode: 0o755 });
+      const r = await runInstaller("dash", ["--install-dir", dest], s.env);
+      expect(r.stderr).toContain(`error: cannot unpack ${ASSET} into ${dest} (disk full?); nothing was installed`);
+      expect(r.code).toBe(1);
+      expect(readdirSync(dest)).toEqual(["auditgraph"]);
+      expect(installedVersion(dest)).toBe("0.0.1");
+    } finally {
+      Bun.spawnSync(["umount", dest]);
+    }
   }, HEAVY);
 
   test("the installed binary ingests the example workspace", async () => {
