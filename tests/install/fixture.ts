@@ -40,7 +40,7 @@ function buildOld(dir: string, version: string): void {
     "--define", `AUDITGRAPH_BUILD_TARGET=${JSON.stringify(TARGET)}`,
   ]);
   const tar = Bun.spawnSync(["tar", "--owner=0", "--group=0", "--numeric-owner", "-C", stage, "-cf", "-", "auditgraph"], { stdout: "pipe" });
-  const gz = Bun.gzipSync(tar.stdout, { level: 1 });
+  const gz = Bun.gzipSync(new Uint8Array(tar.stdout), { level: 1 });
   writeFileSync(join(dir, ASSET), gz);
   writeFileSync(join(dir, "SHA256SUMS"), `${sha256(gz)}  ${ASSET}\n`);
 }

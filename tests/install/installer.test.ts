@@ -215,7 +215,7 @@ describe.each(Object.keys(SHELLS))("refusals under %s", (shell) => {
 
   test("installs into ~/.local/bin, or /usr/local/bin for root", async () => {
     const s = sandbox();
-    const env = { ...s.env, AUDITGRAPH_INSTALL_PRINT: "install-dir" };
+    const env: Record<string, string> = { ...s.env, AUDITGRAPH_INSTALL_PRINT: "install-dir" };
     const user = await runInstaller(shell, [], env, AS_USER);
     expect(user.stdout).toBe(`${s.home}/.local/bin\n`);
     if (IS_ROOT) expect((await runInstaller(shell, [], env)).stdout).toBe("/usr/local/bin\n");
