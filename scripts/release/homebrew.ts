@@ -2,7 +2,8 @@
  * Renders the Homebrew tap formula (dist/auditgraph.rb) from release.json: one class-level
  * `if OS.mac? && Hardware::CPU.arm? ... elsif ...` chain of url/sha256 pairs (the form Homebrew's
  * style rules accept in a tap; `url` inside `on_arm do` is flagged), livecheck against the latest
- * release, `bin.install`, and a `test do` block that ingests a one-note workspace.
+ * release, `bin.install`, and a `test do` block that ingests a one-note workspace. `version` is
+ * explicit: brew's URL scanner wants `/1.2.3/`, not `/v1.2.3/`, and the archive names carry none.
  */
 import { PROJECT, type ReleaseAsset, type ReleaseManifest } from "../../src/schema/release.ts";
 
@@ -53,6 +54,7 @@ export function renderFormula(manifest: ReleaseManifest, opts: { baseUrl?: strin
 class Auditgraph < Formula
   desc "${DESC}"
   homepage "${PROJECT.homepage}"
+  version "${manifest.version}"
   license "MIT"
 ${branches.join("\n")}
 

@@ -64,6 +64,7 @@ describe("the rendered formula", () => {
     expect(f.url).toEqual([`${PROJECT.downloadBase}/releases/download/v${manifest.version}/${asset.name}`]);
     expect(f.sha256).toEqual([asset.sha256]);
     expect(sha256(readFileSync(join(out, asset.name)))).toBe(asset.sha256);
+    expect(f.version).toEqual([manifest.version]);
     expect(f.homepage).toEqual([PROJECT.homepage]);
     expect(f.license).toEqual(["MIT"]);
     expect(f.livecheck).toEqual([{ url: "stable", strategy: "github_latest" }]);

@@ -65,7 +65,7 @@ class Formula
       (@fields ||= Hash.new { |h, k| h[k] = [] })[key] << value
     end
 
-    %i[desc homepage license url sha256].each do |name|
+    %i[desc homepage version license url sha256].each do |name|
       define_method(name) { |value| record(name, value) }
     end
 
