@@ -27,9 +27,15 @@ export function requireTool(name: string, pkg: string): string {
 
 /**
  * The working tree (tracked and untracked, not ignored files) copied to `dest` and committed there
- * with fixed metadata, so two copies have the same commit id and a clean tree.
+ * with fixed metadata, into a clean tree. With `from` (an earlier copy), a clone of that copy: the
+ * same commit, even if the working tree changed in between.
  */
-export function copyCheckout(dest: string): string {
+export function copyCheckout(dest: string, from?: string): string {
+  if (from) {
+    const r = run(["git", "clone", "-q", from, dest]);
+    if (r.code !== 0) throw new Error(`git clone ${from}: ${r.stderr}`);
+    return linkModules(dest);
+  }
   const files = git(REPO_ROOT, ["ls-files", "-co", "--exclude-standard", "-z"]).split("\0").filter(Boolean);
   for (const f of files) {
     const from = join(REPO_ROOT, f);
@@ -46,6 +52,10 @@ export function copyCheckout(dest: string): string {
     const r = run(["git", ...args], { cwd: dest, env });
     if (r.code !== 0) throw new Error(`git ${args.join(" ")} in ${dest}: ${r.stderr}`);
   }
+  return linkModules(dest);
+}
+
+function linkModules(dest: string): string {
   writeFileSync(join(dest, ".git", "info", "exclude"), "/node_modules\n");
   symlinkSync(join(REPO_ROOT, "node_modules"), join(dest, "node_modules"));
   return dest;
