@@ -17,7 +17,7 @@ import { fsyncDir } from "../../src/shared/fs.ts";
 import { canonicalJson } from "../../src/shared/json.ts";
 import { tarGz } from "./archive.ts";
 import { checksum, renderSums } from "./checksums.ts";
-import { compile, PROGRAM_SOURCES, programExists } from "./compile.ts";
+import { compile, killCompiles, PROGRAM_SOURCES, programExists } from "./compile.ts";
 import { renderFormula } from "./homebrew.ts";
 import { adhocSign, verifySignature } from "./macho/codesign.ts";
 import { parseSecretKey, publicKeyId, keyIdHex, signMinisign, type SecretKey } from "./minisign.ts";
@@ -156,6 +156,7 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
   };
   // Interrupted: leave nothing behind (the output directory was never touched).
   const onSignal = (signal: NodeJS.Signals) => {
+    killCompiles();
     cleanUp();
     process.exit(128 + (signal === "SIGINT" ? 2 : 15));
   };

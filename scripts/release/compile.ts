@@ -45,11 +45,18 @@ export function compileCommand(entries: string[], target: Target, source: Pick<S
   ];
 }
 
+const running = new Set<Bun.Subprocess>();
+/** Stops compiles in flight (an interrupted build must not leave them writing). */
+export function killCompiles(): void {
+  for (const p of running) p.kill("SIGKILL");
+}
+
 /** Compiles `program` from the checkout at `cwd` to `outfile`; a failure is one line naming the target. */
 export async function compile(cwd: string, program: Program, target: Target, source: Pick<SourceInfo, "version" | "commit">, outfile: string): Promise<void> {
   const entries = programEntries(cwd, program);
   const proc = Bun.spawn(compileCommand(entries, target, source, outfile), { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  running.add(proc);
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]).finally(() => running.delete(proc));
   if (code === 0 && existsSync(outfile)) return;
   const lines = (err + "\n" + out).replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((l) => l.trim()).filter(Boolean);
   const why = lines.find((l) => /failed to download|not found|error/i.test(l)) ?? lines.at(-1) ?? `exit ${code}`;

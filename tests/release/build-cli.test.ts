@@ -102,7 +102,8 @@ test("a cross-compile runtime that cannot be had: one line, exit 1, the previous
 test("an interrupted build leaves neither a staging directory nor a partial out dir", async () => {
   const out = join(outs, "interrupted");
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AUDITGRAPH_MINISIGN_")));
-  const proc = Bun.spawn([process.execPath, "scripts/build.ts", "--target", "linux-x64", "--out", out], { cwd: a, env: clean, stdout: "ignore", stderr: "ignore" });
+  const scratch = tempDir(); // the build's TMPDIR
+  const proc = Bun.spawn([process.execPath, "scripts/build.ts", "--target", "linux-x64", "--out", out], { cwd: a, env: { ...clean, TMPDIR: scratch }, stdout: "ignore", stderr: "ignore" });
   const staging = () => readdirSync(outs).filter((n) => n.startsWith(".interrupted.tmp-"));
   for (let i = 0; i < 600 && staging().length === 0; i++) await Bun.sleep(50);
   expect(staging()).toHaveLength(1);
@@ -110,4 +111,6 @@ test("an interrupted build leaves neither a staging directory nor a partial out 
   expect(await proc.exited).toBe(143);
   expect(staging()).toEqual([]);
   expect(existsSync(out)).toBe(false);
+  await Bun.sleep(3000); // a compile left running would have recreated its scratch directory by now
+  expect(readdirSync(scratch)).toEqual([]);
 }, 60_000);
