@@ -2,7 +2,7 @@
  * One release build shared by every test file that needs release assets. Builds (unsigned) are
  * cached per process and on disk under the system temp dir, keyed by the source state (HEAD,
  * uncommitted changes, untracked files) and the target list, so a second test file, or a second
- * `bun test` run on the same tree, reuses them. Entries unused for an hour are pruned.
+ * `bun test` run on the same tree, reuses them. Entries unused for 15 minutes are pruned.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +12,7 @@ import { git } from "../../scripts/release/source.ts";
 
 export const REPO_ROOT = join(import.meta.dir, "..", "..");
 const CACHE = join(tmpdir(), "auditgraph-release-build");
-const MAX_IDLE_MS = 60 * 60 * 1000;
+const MAX_IDLE_MS = 15 * 60 * 1000; // each entry is ~0.5 GB, and a changed tree is a new entry
 const inProcess = new Map<string, Promise<string>>();
 
 /** A digest of everything a build reads from the working tree. */
