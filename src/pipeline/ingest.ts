@@ -95,6 +95,12 @@ export async function planRun(ws: Workspace, opts: PlanOptions = {}): Promise<Ru
   const prevSha = new Map((reuse ? prev!.files : []).filter((r) => r.status === "ok").map((r) => [r.path, r.sha256!]));
   const prevShards = new Map<number, string[]>();
   for (const [path, sha] of prevSha) group(prevShards, shardOf(path), `${path}\0${sha}`);
+  // A previous shard is only reused if both its objects are still in the store (self-healing
+  // after a deleted object: the shard is rebuilt from the sources).
+  const usable = (n: number) => [shardName("index", n), shardName("text", n)].every((k) => {
+    const a = prevArtifacts.get(k);
+    return a !== undefined && hasObject(ws.profileDir, a.sha256);
+  });
   const isClean = (n: number, files: Found[]) => {
     if (!reuse) return false;
     const sig: string[] = [];
@@ -103,7 +109,7 @@ export async function planRun(ws: Workspace, opts: PlanOptions = {}): Promise<Ru
       if (!r) return false;
       if (r.status === "ok") sig.push(`${f.path}\0${r.sha256}`);
     }
-    if (sig.length > 0 && !prevArtifacts.has(shardName("index", n))) return false;
+    if (sig.length > 0 && !usable(n)) return false;
     return sig.join("\n") === (prevShards.get(n) ?? []).sort().join("\n");
   };
 
@@ -126,7 +132,7 @@ export async function planRun(ws: Workspace, opts: PlanOptions = {}): Promise<Ru
     tasks.push({
       shard: n, profileDir: ws.profileDir, settings,
       files: files.map((f) => ({ path: f.path, abs: f.abs, bytes: f.bytes, ...(prevSha.has(f.path) ? { prevSha: prevSha.get(f.path) } : {}) })),
-      ...(reuse && ia && ta ? { prev: { index: ia.sha256, text: ta.sha256 } } : {}),
+      ...(reuse && ia && ta && usable(n) ? { prev: { index: ia.sha256, text: ta.sha256 } } : {}),
     });
   }
 
@@ -164,7 +170,8 @@ export async function planRun(ws: Workspace, opts: PlanOptions = {}): Promise<Ru
   const okCount = records.filter((r) => r.status === "ok").length;
   const sourceBytes = ingestedBytes(records);
 
-  if (!opts.ignoreCaches && prev && current.state === "ok" && current.runId === runId) {
+  // Same run as the current one, and all its objects present: nothing to write.
+  if (!opts.ignoreCaches && prev && current.state === "ok" && current.runId === runId && tasks.length === 0) {
     return {
       runId, manifest: prev, manifestText: canonicalJson(prev, 2) + "\n", unchanged: true, newObjects: [], sourceBytes,
       processed: 0, reused: okCount, planBytes: cacheUpdate.statCacheText ? cacheBytes : 0, ...cacheUpdate,
