@@ -57,6 +57,13 @@ describe("stores written by other schema versions", () => {
 
   test("the same store with the same binary: ingest adds the new file silently", () => {
     const root = fixtureWorkspace(ARTIFACT_SCHEMA_VERSION);
+    // The committed fixture must still be readable to the last byte by this binary (a stale fixture
+    // after an artifact format change fails here: regenerate with tests/fixtures/make-stores.ts).
+    const hits = (cli(["query", "ledger", "--root", root, "--json"]).json as any).hits as { id: string }[];
+    const chunk = hits.find((h) => h.id.startsWith("chk_"));
+    expect(chunk).toBeDefined();
+    const shown = cli(["node", chunk!.id, "--root", root]);
+    expect({ code: shown.code, stderr: shown.stderr }).toEqual({ code: 0, stderr: "" });
     writeFileSync(join(root, "notes", "new.md"), "# New note\n");
     const r = cli(["ingest", "--root", root]);
     expect(r.code).toBe(0);
