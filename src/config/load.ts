@@ -5,8 +5,8 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import * as v from "valibot";
-import { LineCounter, parseDocument, type Document } from "yaml";
 import { configError, usageError } from "../shared/errors.ts";
+import { parseYamlSource, yamlIssueError, type YamlSource } from "../shared/yaml.ts";
 import { canonicalJson } from "../shared/json.ts";
 import { sha256Hex } from "../shared/hash.ts";
 import type { BudgetSettings } from "../policy/budget.ts";
@@ -52,37 +52,6 @@ export function resolveConfigPath(root: string, opt?: string): string | undefine
   return existsSync(def) ? def : undefined;
 }
 
-type Parsed = { data: unknown; doc: Document; lines: LineCounter; file: string };
-
-function parseYaml(text: string, file: string): Parsed {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const at = lines.linePos(e.pos[0]);
-    throw configError(`${file}:${at.line}:${at.col}: invalid YAML: ${e.message.split("\n")[0]}`);
-  }
-  return { data: doc.toJS() ?? {}, doc, lines, file };
-}
-
-function lineOf(p: Parsed, path: (string | number)[]): number | undefined {
-  for (let n = path.length; n > 0; n--) {
-    const node = p.doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-    const pair = n === path.length ? keyNode(p.doc, path) : undefined;
-    const off = pair ?? node?.range?.[0];
-    if (off !== undefined) return p.lines.linePos(off).line;
-  }
-  return undefined;
-}
-
-/** The offset of a mapping key (so an unknown key points at itself, not at its value). */
-function keyNode(doc: Document, path: (string | number)[]): number | undefined {
-  const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
-  const items = (parent as { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] } | null)?.items;
-  const hit = items?.find((it) => it.key?.value === path[path.length - 1]);
-  return hit?.key?.range?.[0];
-}
-
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 
 /** Objects merge key by key; anything else (arrays, scalars) replaces. */
@@ -93,7 +62,7 @@ function merge(base: unknown, over: unknown): unknown {
   return out;
 }
 
-function validate(user: Parsed | undefined, builtin: Parsed): Config {
+function validate(user: YamlSource | undefined, builtin: YamlSource): Config {
   const defaults = builtin.data as Record<string, unknown>;
   let merged: unknown = defaults;
   if (user) {
@@ -101,7 +70,7 @@ function validate(user: Parsed | undefined, builtin: Parsed): Config {
     const u = user.data;
     const profiles: Record<string, unknown> = { ...(defaults.profiles as object) };
     if (u.profiles !== undefined) {
-      if (!isObj(u.profiles)) throw configError(`${user.file}:${lineOf(user, ["profiles"]) ?? "?"}: profiles: must be a mapping of profile names`);
+      if (!isObj(u.profiles)) throw configError(`${user.file}:${user.lineOf(["profiles"]) ?? "?"}: profiles: must be a mapping of profile names`);
       const base = (defaults.profiles as Record<string, unknown>).default;
       for (const [name, p] of Object.entries(u.profiles)) profiles[name] = merge(base, p);
     }
@@ -109,26 +78,18 @@ function validate(user: Parsed | undefined, builtin: Parsed): Config {
   }
   const r = v.safeParse(ConfigSchema, merged);
   if (r.success) return r.output;
-  const issue = r.issues[0];
-  const path = (issue.path ?? []).map((p) => p.key as string | number);
-  const src = user ?? builtin;
-  const line = lineOf(src, path);
-  const keyPath = path.length ? path.join(".") : "(top level)";
-  const what = issue.kind === "schema" && issue.type === "strict_object" && issue.expected === "never"
-    ? "unknown key"
-    : issue.message.replace(/^Invalid (\w+): /, "invalid $1: ");
-  throw configError(`${src.file}${line ? `:${line}` : ""}: ${keyPath}: ${what}`);
+  throw yamlIssueError(user ?? builtin, r.issues[0]);
 }
 
 export function loadWorkspace(opts: WorkspaceOptions = {}): Workspace {
   const root = resolveRoot(opts.root);
   const path = resolveConfigPath(root, opts.config);
-  const builtin = parseYaml(DEFAULT_CONFIG_TEXT, "<built-in>");
-  let user: Parsed | undefined;
+  const builtin = parseYamlSource(DEFAULT_CONFIG_TEXT, "<built-in>");
+  let user: YamlSource | undefined;
   if (path) {
     let text: string;
     try { text = readFileSync(path, "utf8"); } catch (e) { throw configError(`config file ${path} cannot be read: ${(e as Error).message}`); }
-    user = parseYaml(text, path);
+    user = parseYamlSource(text, path);
   }
   const cfg = validate(user, builtin);
   const profileName = opts.profile ?? cfg.active_profile;

@@ -5,8 +5,8 @@
  */
 import * as v from "valibot";
 import { existsSync, readFileSync } from "node:fs";
-import { LineCounter, parseDocument, isNode } from "yaml";
 import { configError } from "../shared/errors.ts";
+import { parseYamlSource, yamlIssueError } from "../shared/yaml.ts";
 import { ChannelNameSchema, ChannelPolicySchema } from "./domain/validate.ts";
 
 const Policy = v.strictObject({ keep_last: ChannelPolicySchema.entries.keep_last, keep_days: ChannelPolicySchema.entries.keep_days });
@@ -87,35 +87,10 @@ export function loadConfig(explicit?: string): { config: ServerConfig; path: str
 }
 
 export function parseConfig(text: string, file: string): ServerConfig {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0];
-    const line = e.linePos?.[0].line ?? lines.linePos(e.pos[0]).line;
-    throw configError(`${file}:${line}: invalid YAML: ${e.message.split("\n")[0]}`);
-  }
-  const r = v.safeParse(ConfigSchema, doc.toJS() ?? {});
+  const src = parseYamlSource(text, file);
+  const r = v.safeParse(ConfigSchema, src.data);
   if (r.success) return r.output;
-  const issue = r.issues[0];
-  const keys = (issue.path ?? []).map((p) => p.key as string | number);
-  // The deepest node that exists along the path: for an unknown key that is the key itself.
-  let line = 1;
-  for (let n = keys.length; n >= 0; n--) {
-    const node = doc.getIn(keys.slice(0, n), true);
-    const keyNode = n > 0 ? findKeyNode(doc.getIn(keys.slice(0, n - 1), true), keys[n - 1]) : undefined;
-    const at = keyNode ?? (isNode(node) ? node : undefined);
-    if (at?.range) {
-      line = lines.linePos(at.range[0]).line;
-      break;
-    }
-  }
-  const where = keys.length > 0 ? keys.join(".") : "(top level)";
-  throw configError(`${file}:${line}: ${where}: ${issue.message}`);
-}
-
-function findKeyNode(map: unknown, key: string | number): { range?: [number, number, number] | null } | undefined {
-  const items = (map as { items?: Array<{ key?: { value?: unknown; range?: [number, number, number] } }> } | undefined)?.items;
-  return items?.find((p) => p.key?.value === key)?.key;
+  throw yamlIssueError(src, r.issues[0]);
 }
 
 /** The effective retention policy for releases of `app` ("owner/slug") on `channel` (null = none). */

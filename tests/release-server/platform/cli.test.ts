@@ -112,8 +112,8 @@ describe("release-server CLI", () => {
       return p;
     };
     const cases: Array<[string, string]> = [
-      ["uploads:\n  max_bytes: -1\n", ":2: uploads.max_bytes: Invalid value: Expected >=1 but received -1"],
-      ["http:\n  port: 8080\n  colour: red\n", ":3: http.colour: Invalid key: Expected never but received \"colour\""],
+      ["uploads:\n  max_bytes: -1\n", ":2: uploads.max_bytes: invalid value: Expected >=1 but received -1"],
+      ["http:\n  port: 8080\n  colour: red\n", ":3: http.colour: unknown key"],
       ["retention:\n  channels:\n    Stable!: { keep_last: 2 }\n", ":3: retention.channels.Stable!:"],
       ["retention:\n  apps:\n    just-a-slug: {}\n", ":3: retention.apps.just-a-slug: app keys must be owner/slug"],
       ["tokens: [1, 2\n", ": invalid YAML:"],

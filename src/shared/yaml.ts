@@ -1,0 +1,54 @@
+/**
+ * YAML files that point at their own lines: parse errors and validation issues both come out as
+ * one configuration error (exit 2) of the form `FILE:LINE: key.path: problem`.
+ */
+import type * as v from "valibot";
+import { LineCounter, parseDocument, type Document } from "yaml";
+import { configError } from "./errors.ts";
+
+export type YamlSource = {
+  file: string;
+  /** The plain JS value of the document ({} for an empty file). */
+  data: unknown;
+  /** The line of the deepest node along `path` that exists (a key itself for the last segment). */
+  lineOf(path: (string | number)[]): number | undefined;
+};
+
+type Ranged = { range?: [number, number, number] | null };
+
+export function parseYamlSource(text: string, file: string): YamlSource {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const at = lines.linePos(e.pos[0]);
+    throw configError(`${file}:${at.line}:${at.col}: invalid YAML: ${e.message.split("\n")[0]}`);
+  }
+  const lineOf = (path: (string | number)[]): number | undefined => {
+    for (let n = path.length; n > 0; n--) {
+      const key = n === path.length ? keyNode(doc, path) : undefined;
+      const off = key?.range?.[0] ?? (doc.getIn(path.slice(0, n), true) as Ranged | undefined)?.range?.[0];
+      if (off !== undefined) return lines.linePos(off).line;
+    }
+    return undefined;
+  };
+  return { file, data: doc.toJS() ?? {}, lineOf };
+}
+
+/** The mapping key node of `path` (so an unknown key points at itself, not at its value). */
+function keyNode(doc: Document, path: (string | number)[]): Ranged | undefined {
+  const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+  const items = (parent as { items?: { key?: { value?: unknown } & Ranged }[] } | null)?.items;
+  return items?.find((it) => it.key?.value === path[path.length - 1])?.key;
+}
+
+/** The configuration error for a valibot issue found in `src`. */
+export function yamlIssueError(src: YamlSource, issue: v.BaseIssue<unknown>): Error {
+  const path = (issue.path ?? []).map((p) => p.key as string | number);
+  const line = src.lineOf(path);
+  const keyPath = path.length ? path.join(".") : "(top level)";
+  const what = issue.kind === "schema" && issue.type === "strict_object" && issue.expected === "never"
+    ? "unknown key"
+    : issue.message.replace(/^Invalid (\w+): /, "invalid $1: ");
+  return configError(`${src.file}${line ? `:${line}` : ""}: ${keyPath}: ${what}`);
+}
