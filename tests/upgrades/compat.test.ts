@@ -5,9 +5,12 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, cli, expectOneLineError, treeHash } from "../helpers/cli.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../../src/schema/version.ts";
-import { cliAt, cliForSchema, currentRun, fixtureWorkspace, profileDir } from "./support.ts";
+import { cliAt, cliForSchema, currentRun, fixtureWorkspace, profileDir, removeSchemaCopies } from "./support.ts";
 
-afterAll(cleanup);
+afterAll(() => {
+  cleanup();
+  removeSchemaCopies();
+});
 const SLOW = 60_000; // spawns the CLI many times; a busy 2-core machine can take seconds per test
 
 /** Every command that reads artifacts, with placeholder ids: the gate must come before any lookup. */

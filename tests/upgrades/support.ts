@@ -15,7 +15,8 @@ export const STORE_VERSIONS = ["1.0.0", "0.9.0", "1.1.0", "2.0.0"] as const;
 const copies = new Map<string, string>();
 /**
  * The entry point of a copy of src/ whose ARTIFACT_SCHEMA_VERSION is `version`: what a release
- * with that schema would run. The current version is the real src/cli.ts. Copies live until exit.
+ * with that schema would run. The current version is the real src/cli.ts. Copies live until
+ * removeSchemaCopies() (bun test fires no process exit handlers: call it from afterAll).
  */
 export function cliForSchema(version: string): string {
   if (version === ARTIFACT_SCHEMA_VERSION) return CLI;
@@ -30,9 +31,13 @@ export function cliForSchema(version: string): string {
     if (patched === text) throw new Error(`cannot find ARTIFACT_SCHEMA_VERSION in ${file}`);
     writeFileSync(file, patched);
     copies.set(version, dir);
-    process.on("exit", () => rmSync(dir!, { recursive: true, force: true }));
   }
   return join(dir, "src", "cli.ts");
+}
+
+export function removeSchemaCopies(): void {
+  for (const dir of copies.values()) rmSync(dir, { recursive: true, force: true });
+  copies.clear();
 }
 
 /** Runs a given CLI entry point (see cliForSchema) like helpers/cli.ts runs the real one. */
