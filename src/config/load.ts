@@ -28,6 +28,8 @@ export type Workspace = {
   configHash: string;
   /** `.pkg/profiles/<profile>` under the root. */
   profileDir: string;
+  /** Non-fatal findings in the config file (ignored reference keys), one line each. */
+  warnings: string[];
 };
 
 export type WorkspaceOptions = { root?: string; config?: string; profile?: string };
@@ -50,6 +52,37 @@ export function resolveConfigPath(root: string, opt?: string): string | undefine
   }
   const def = resolve(root, "config/pkg.yaml");
   return existsSync(def) ? def : undefined;
+}
+
+/**
+ * Keys of the Python reference's `pkg.yaml` that auditgraph does not use. A reference user's config
+ * still loads: each is dropped with a warning naming file, line and key. Any other unknown key is an
+ * error.
+ */
+const REFERENCE_ONLY_KEYS: string[][] = [
+  ["pkg_root"], ["run_metadata"],
+  ["security", "redaction", "policy_id"], ["security", "redaction", "policy_version"],
+  ["profiles", "*", "extraction"], ["profiles", "*", "knowledge_model"], ["profiles", "*", "linking"], ["profiles", "*", "search"],
+  ["profiles", "*", "normalization", "path_style"],
+  ["profiles", "*", "ingestion", "ocr_mode"], ["profiles", "*", "ingestion", "capture_channels"], ["profiles", "*", "ingestion", "frontmatter_schema"],
+];
+
+function dropReferenceOnlyKeys(src: YamlSource): string[] {
+  const warnings: string[] = [];
+  const visit = (node: unknown, pattern: string[], at: (string | number)[]): void => {
+    if (!isObj(node)) return;
+    const [head, ...rest] = pattern;
+    const keys = head === "*" ? Object.keys(node) : head! in node ? [head!] : [];
+    for (const k of keys) {
+      if (rest.length > 0) { visit(node[k], rest, [...at, k]); continue; }
+      const path = [...at, k];
+      const line = src.lineOf(path);
+      warnings.push(`${src.file}${line ? `:${line}` : ""}: ${path.join(".")}: ignored (a key of the reference implementation that auditgraph does not use)`);
+      delete node[k];
+    }
+  };
+  for (const pattern of REFERENCE_ONLY_KEYS) visit(src.data, pattern, []);
+  return warnings;
 }
 
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
@@ -91,6 +124,7 @@ export function loadWorkspace(opts: WorkspaceOptions = {}): Workspace {
     try { text = readFileSync(path, "utf8"); } catch (e) { throw configError(`config file ${path} cannot be read: ${(e as Error).message}`); }
     user = parseYamlSource(text, path);
   }
+  const warnings = user ? dropReferenceOnlyKeys(user) : [];
   const cfg = validate(user, builtin);
   const profileName = opts.profile ?? cfg.active_profile;
   if (!PROFILE_NAME.test(profileName) || profileName.includes("..")) {
@@ -115,5 +149,6 @@ export function loadWorkspace(opts: WorkspaceOptions = {}): Workspace {
     budget: budget.output,
     configHash: sha256Hex(canonicalJson(shaping)),
     profileDir: resolve(root, ".pkg", "profiles", profileName),
+    warnings,
   };
 }

@@ -31,6 +31,25 @@ describe("bad configuration → exit 2, one line naming file, key path and line"
     expect(r.code).toBe(2);
     expect(expectOneLineError(r)).toContain(`${cfg}:4: profiles.default.ingestion.chunk_tokens:`);
   });
+  test("keys of the reference's pkg.yaml that auditgraph does not use load with one warning each", () => {
+    const cfg = join(tempDir(), "pkg.yaml");
+    writeFileSync(cfg, [
+      'pkg_root: "."', "run_metadata:", '  pipeline_version: "v0.1.0"', "security:", "  redaction:", '    policy_id: "redaction.policy.v1"',
+      "profiles:", "  default:", '    include_paths: ["notes", "src"]', '    normalization: {unicode: "NFC", line_endings: "LF", path_style: "posix"}',
+      "    ingestion:", '      ocr_mode: "off"', "    search:", "      keyword: {enabled: true}", "",
+    ].join("\n"));
+    const r = cli(["ingest", "--root", workspace(), "--config", cfg]);
+    expect(r.code).toBe(0);
+    const warnings = r.stderr.trim().split("\n");
+    expect(warnings).toEqual([
+      `warning: ${cfg}:1: pkg_root: ignored (a key of the reference implementation that auditgraph does not use)`,
+      `warning: ${cfg}:2: run_metadata: ignored (a key of the reference implementation that auditgraph does not use)`,
+      `warning: ${cfg}:6: security.redaction.policy_id: ignored (a key of the reference implementation that auditgraph does not use)`,
+      `warning: ${cfg}:13: profiles.default.search: ignored (a key of the reference implementation that auditgraph does not use)`,
+      `warning: ${cfg}:10: profiles.default.normalization.path_style: ignored (a key of the reference implementation that auditgraph does not use)`,
+      `warning: ${cfg}:12: profiles.default.ingestion.ocr_mode: ignored (a key of the reference implementation that auditgraph does not use)`,
+    ]);
+  });
   test("unknown key", () => {
     const { r, cfg } = withConfig("security:\n  redaction:\n    enabled: true\n    detecters: [jwt]\n");
     expect(r.code).toBe(2);

@@ -1,5 +1,6 @@
 // Flag groups shared by several commands: spread the ones a command needs into its `args`.
 import type { ArgsDef } from "citty";
+import { warn } from "../output.ts";
 import { usageError } from "../../shared/errors.ts";
 
 export const jsonArgs = {
@@ -14,7 +15,9 @@ export const workspaceArgs = {
 
 export const withWorkspace = async (args: { root?: string; config?: string; profile?: string }) => {
   const { loadWorkspace } = await import("../../config/load.ts");
-  return loadWorkspace({ root: args.root, config: args.config, profile: args.profile });
+  const ws = loadWorkspace({ root: args.root, config: args.config, profile: args.profile });
+  for (const w of ws.warnings) warn(w);
+  return ws;
 };
 
 /** The workspace plus its current run, through the compatibility gate (exit 3 when incompatible). */
