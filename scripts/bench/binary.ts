@@ -5,7 +5,7 @@
  * processes) next to `bun run src/cli.ts version`. Without --dist it builds the targets first
  * (into a temp dir) and reports the build time.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -20,6 +20,10 @@ const { values } = parseArgs({
 });
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+if (values.dist && !existsSync(join(values.dist, "release.json"))) {
+  console.error(`error: ${join(values.dist, "release.json")} not found: run 'bun run build' first, or omit --dist to build here`);
+  process.exit(2);
+}
 const tmp = mkdtempSync(join(tmpdir(), "auditgraph-bench-binary-"));
 try {
   let dist = values.dist;

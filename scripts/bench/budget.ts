@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadWorkspace } from "../../src/config/load.ts";
 import { budgetGate } from "../../src/policy/budget.ts";
-import { currentBudget } from "../../src/policy/footprint.ts";
+import { currentBudget } from "../../src/pipeline/footprint.ts";
 import { measureUsage } from "../../src/store/usage.ts";
 
 const REPO = join(import.meta.dir, "..", "..");

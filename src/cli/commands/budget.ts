@@ -7,7 +7,7 @@ export default defineCommand({
   args: { ...workspaceArgs, ...jsonArgs },
   async run({ args }) {
     const ws = await withWorkspace(args);
-    const { currentBudget } = await import("../../policy/footprint.ts");
+    const { currentBudget } = await import("../../pipeline/footprint.ts");
     const { budgetFigures } = await import("../../policy/budget.ts");
     const { budget, source } = currentBudget(ws);
     if (args.json) return printJson({ status: "ok", profile: ws.profileName, profile_dir: ws.profileDir, source, budget });

@@ -24,7 +24,7 @@ export default defineCommand({
     const text = renderExport(g, format, store.runId);
     if (!args.out) return void process.stdout.write(text);
     const out = resolve(String(args.out));
-    const { exportBudgetGate } = await import("../../policy/footprint.ts");
+    const { exportBudgetGate } = await import("../../pipeline/footprint.ts");
     const { budget, warning } = exportBudgetGate(ws, store, out, Buffer.byteLength(text));
     if (warning) warn(warning);
     atomicWriteFile(out, text);

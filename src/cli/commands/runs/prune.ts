@@ -15,7 +15,7 @@ export default defineCommand({
     if (args.keep === undefined) throw usageError("runs prune needs --keep N (how many of the most recent runs to keep)");
     const keep = intFlag(args.keep, "keep", 1);
     const ws = await withWorkspace(args);
-    const { applyPrune, planPrune } = await import("../../../policy/prune.ts");
+    const { applyPrune, planPrune } = await import("../../../store/prune.ts");
     const { humanBytes } = await import("../../../policy/budget.ts");
     const dry = Boolean(args["dry-run"]);
     let plan;

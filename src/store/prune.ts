@@ -10,11 +10,11 @@
  */
 import { readdirSync, rmdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { objectPath, objectsDir, runsDir, SHA256 } from "../store/layout.ts";
-import { readManifest } from "../store/manifest.ts";
-import { listRuns } from "../store/runs.ts";
-import { measureUsage } from "../store/usage.ts";
-import { decideCompat } from "./compat.ts";
+import { objectPath, objectsDir, runsDir, SHA256 } from "./layout.ts";
+import { readManifest } from "./manifest.ts";
+import { listRuns } from "./runs.ts";
+import { measureUsage } from "./usage.ts";
+import { decideCompat } from "../policy/compat.ts";
 
 export type PrunePlan = {
   kept: string[];

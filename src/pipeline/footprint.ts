@@ -1,14 +1,14 @@
 /**
- * Gathering the budget's facts from disk (the one part of policy/ that reads the filesystem; it
- * never writes). Usage is every byte under the profile directory, whatever wrote it.
+ * Gathering the budget's facts from disk for the `budget` command and the export check (it never
+ * writes); the decision itself is policy/budget.ts. Usage is every byte under the profile directory, whatever wrote it.
  */
 import { existsSync, statSync } from "node:fs";
 import type { Workspace } from "../config/load.ts";
-import { checkIncludes, inside, scan } from "../pipeline/scan.ts";
+import { checkIncludes, inside, scan } from "./scan.ts";
 import { readCurrentManifest } from "../store/manifest.ts";
 import type { OpenStore } from "../store/open.ts";
 import { measureUsage } from "../store/usage.ts";
-import { budgetGate, evaluateBudget, ingestedBytes, type Budget } from "./budget.ts";
+import { budgetGate, evaluateBudget, ingestedBytes, type Budget } from "../policy/budget.ts";
 
 /**
  * The figures right now: source bytes of the current run (or, when there is no readable current
