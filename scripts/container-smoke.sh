@@ -1,15 +1,18 @@
 #!/bin/sh
-# Smoke test of deploy/auditgraph.Containerfile with podman, offline and without Docker:
+# Smoke test of the container images, with podman, offline and without Docker:
 #   1. a minimal Debian root filesystem (debootstrap --variant=minbase, which has no Node) stands
 #      in for the distroless base, imported as a podman image;
-#   2. the image is built from the release binary for this machine (linux-x64-baseline or
-#      linux-arm64), from --dist DIR (a `bun scripts/build.ts` out dir) or built here;
-#   3. inside it, with --network=none and as the image's non-root user: `auditgraph version`, then
-#      an ingest of a copy of examples/workspace mounted at /workspace;
+#   2. the image of --program (auditgraph, the default, or release-server) is built from
+#      deploy/<program>.Containerfile and the release binary for this machine (linux-x64-baseline
+#      or linux-arm64), from --dist DIR (a `bun scripts/build.ts` out dir) or built here;
+#   3. inside it, with --network=none and as the image's non-root user:
+#      auditgraph: `version`, then an ingest of a copy of examples/workspace mounted at /workspace;
+#      release-server: `--version`, then the server as PID 1: the image's health check command
+#      passes, the database is on /data, and SIGTERM drains it to a clean exit;
 #   4. the image's files are listed to check that no `node` or `bun` exists in it.
 # Prints PASSED, or SKIPPED and why (exit 77) when containers cannot run here; never pretends.
 #
-#   sh scripts/container-smoke.sh [--dist DIR] [--rootfs DIR] [--keep]
+#   sh scripts/container-smoke.sh [--program auditgraph|release-server] [--dist DIR] [--rootfs DIR] [--keep]
 #
 # --rootfs reuses a debootstrap'ed directory (made and cached under $XDG_CACHE_HOME otherwise).
 # DEBIAN_MIRROR (default http://deb.debian.org/debian) and DEBIAN_SUITE (bookworm) pick the base.
@@ -31,7 +34,7 @@ fail() {
 
 cleanup() {
     if [ "$keep" = 0 ]; then
-        podman rm -f "$name" >/dev/null 2>&1 || true
+        podman rm -f "$name" "$name-files" >/dev/null 2>&1 || true
         podman rmi -f "$image" "$base" >/dev/null 2>&1 || true
     fi
     rm -rf "$tmp"
@@ -42,14 +45,20 @@ main() {
     dist=''
     rootfs=''
     keep=0
+    program=auditgraph
     while [ $# -gt 0 ]; do
         case "$1" in
+            --program) program=$2; shift 2 ;;
             --dist) dist=$2; shift 2 ;;
             --rootfs) rootfs=$2; shift 2 ;;
             --keep) keep=1; shift ;;
-            *) fail "unknown option '$1' (usage: container-smoke.sh [--dist DIR] [--rootfs DIR] [--keep])" ;;
+            *) fail "unknown option '$1' (usage: container-smoke.sh [--program auditgraph|release-server] [--dist DIR] [--rootfs DIR] [--keep])" ;;
         esac
     done
+    case "$program" in
+        auditgraph|release-server) ;;
+        *) fail "unknown program '$program' (auditgraph or release-server)" ;;
+    esac
 
     [ "$(uname -s)" = Linux ] || skip "containers are tested on Linux only (this is $(uname -s))"
     command -v podman >/dev/null 2>&1 || skip "podman is not installed (apt-get install podman runc)"
@@ -61,8 +70,8 @@ main() {
 
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/auditgraph-container-smoke.XXXXXX")
     base="localhost/auditgraph-smoke-base:$$"
-    image="localhost/auditgraph-smoke:$$"
-    name="auditgraph-smoke-$$"
+    image="localhost/$program-smoke:$$"
+    name="$program-smoke-$$"
     trap cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
@@ -104,23 +113,36 @@ EOF
         (cd "$repo" && bun scripts/build.ts --target "$target" --out "$dist") >"$tmp/build.log" 2>&1 ||
             fail "bun scripts/build.ts failed: $(tail -n 3 "$tmp/build.log")"
     fi
-    [ -f "$dist/auditgraph-$target.tar.gz" ] || fail "$dist has no auditgraph-$target.tar.gz"
-    mkdir -p "$tmp/context/$platform"
-    tar -xzf "$dist/auditgraph-$target.tar.gz" -C "$tmp/context/$platform" auditgraph
-    info=$("$tmp/context/$platform/auditgraph" version --json | tr -d '\n ')
-    version=$(printf '%s' "$info" | sed 's/.*"version":"\([^"]*\)".*/\1/')
-    revision=$(printf '%s' "$info" | sed 's/.*"commit":"\([^"]*\)".*/\1/')
+    [ -f "$dist/$program-$target.tar.gz" ] || fail "$dist has no $program-$target.tar.gz"
+    [ -f "$dist/release.json" ] || fail "$dist has no release.json"
+    mkdir -p "$tmp/context/$platform" "$tmp/context/data"
+    tar -xzf "$dist/$program-$target.tar.gz" -C "$tmp/context/$platform" "$program"
+    manifest=$(tr -d '\n ' <"$dist/release.json")
+    version=$(printf '%s' "$manifest" | sed 's/.*"version":"\([^"]*\)".*/\1/')
+    revision=$(printf '%s' "$manifest" | sed 's/.*"commit":"\([^"]*\)".*/\1/')
 
-    say "building $image from deploy/auditgraph.Containerfile"
+    say "building $image from deploy/$program.Containerfile"
     podman build --network=none --platform "$platform" --build-arg BASE="$base" \
         --build-arg VERSION="$version" --build-arg REVISION="$revision" \
-        -f "$repo/deploy/auditgraph.Containerfile" -t "$image" "$tmp/context" >"$tmp/build-image.log" 2>&1 ||
+        -f "$repo/deploy/$program.Containerfile" -t "$image" "$tmp/context" >"$tmp/build-image.log" 2>&1 ||
         fail "podman build failed: $(tail -n 3 "$tmp/build-image.log")"
 
     labels=$(podman image inspect --format '{{.Config.User}} {{index .Config.Labels "org.opencontainers.image.version"}} {{index .Config.Labels "org.opencontainers.image.revision"}} {{index .Config.Labels "org.opencontainers.image.licenses"}}' "$image")
     [ "$labels" = "65532:65532 $version $revision MIT" ] || fail "unexpected user/labels: $labels"
     say "user and labels: $labels"
 
+    if [ "$program" = auditgraph ]; then smoke_auditgraph; else smoke_release_server; fi
+
+    podman create --name "$name-files" "$image" >/dev/null
+    files=$(podman export "$name-files" | tar -t)
+    podman rm "$name-files" >/dev/null
+    found=$(printf '%s\n' "$files" | grep -E '(^|/)(node|nodejs|bun)$' || true)
+    [ -z "$found" ] || fail "the image contains: $found"
+    say "no node, nodejs or bun among the image's $(printf '%s\n' "$files" | wc -l | tr -d ' ') files"
+    say "PASSED ($image, $platform, $program $version)"
+}
+
+smoke_auditgraph() {
     out=$(podman run --rm --network=none "$image" version --json) || fail "auditgraph version failed in the image"
     case "$out" in
         *"\"version\": \"$version\""*) say "version: $(printf '%s' "$out" | tr -d '\n ')" ;;
@@ -150,13 +172,33 @@ EOF
         say "not checked: ingest as -u 1000:1000 (cannot chown a workspace to uid 1000 without root)"
     fi
 
-    podman create --name "$name" "$image" >/dev/null
-    files=$(podman export "$name" | tar -t)
-    podman rm "$name" >/dev/null
-    found=$(printf '%s\n' "$files" | grep -E '(^|/)(node|nodejs|bun)$' || true)
-    [ -z "$found" ] || fail "the image contains: $found"
-    say "no node, nodejs or bun among the image's $(printf '%s\n' "$files" | wc -l | tr -d ' ') files"
-    say "PASSED ($image, $platform, auditgraph $version)"
+}
+
+smoke_release_server() {
+    out=$(podman run --rm --network=none "$image" --version) || fail "release-server --version failed in the image"
+    [ "$out" = "$version" ] || fail "unexpected --version output: $out"
+    say "--version: $out"
+
+    podman run -d --name "$name" --network=none "$image" >/dev/null || fail "the server container did not start"
+    tries=0
+    until podman exec "$name" /usr/local/bin/release-server serve --check --port 8080 >/dev/null 2>&1; do
+        tries=$((tries + 1))
+        [ "$tries" -lt 30 ] || fail "the health check never passed: $(podman logs "$name" 2>&1 | tail -n 3)"
+        sleep 1
+    done
+    say "health check (the image's HEALTHCHECK command, serve --check) passed"
+
+    podman stop -t 20 "$name" >/dev/null || fail "podman stop failed"
+    code=$(podman inspect --format '{{.State.ExitCode}}' "$name")
+    logs=$(podman logs "$name" 2>&1)
+    [ "$code" = 0 ] || fail "the server exited $code after SIGTERM: $(printf '%s' "$logs" | tail -n 3)"
+    case "$logs" in
+        *'"msg":"draining","signal":"SIGTERM"'*'"msg":"stopped"'*) say "SIGTERM to PID 1: drained, stopped, exit 0" ;;
+        *) fail "no drain in the server's log: $(printf '%s' "$logs" | tail -n 3)" ;;
+    esac
+    podman cp "$name:/data/release-server.db" "$tmp/release-server.db" >/dev/null 2>&1 ||
+        fail "no database on the /data volume"
+    say "database on /data: $(wc -c <"$tmp/release-server.db" | tr -d ' ') bytes"
 }
 
 main "$@"

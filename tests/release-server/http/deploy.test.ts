@@ -118,22 +118,25 @@ describe("helm chart deploy/helm/release-server", () => {
 });
 
 describe("deploy/release-server.Containerfile", () => {
-  const lines = readFileSync(join(DEPLOY, "release-server.Containerfile"), "utf8").split("\n").filter((l) => !l.startsWith("#"));
+  const text = readFileSync(join(DEPLOY, "release-server.Containerfile"), "utf8");
+  const lines = text.replace(/\\\n\s*/g, " ").split("\n").filter((l) => /^[A-Z]+ /.test(l));
   const instr = (name: string) => lines.filter((l) => l.startsWith(name + " "));
 
-  test("runtime stage is distroless, runs as a non-root user, keeps data on /data", () => {
-    expect(instr("FROM").at(-1)).toContain("gcr.io/distroless/");
+  test("distroless glibc base without Node or Bun, non-root, data on /data", () => {
+    expect(lines).toContain("ARG BASE=gcr.io/distroless/base-nossl-debian12:nonroot");
+    expect(instr("FROM")).toEqual(["FROM ${BASE}"]);
+    expect(text).not.toMatch(/\b(node|npm|apt-get|RUN|oven\/bun)\b/);
     expect(instr("USER")).toEqual(["USER 65532:65532"]);
     expect(instr("VOLUME")).toEqual(['VOLUME ["/data"]']);
+    expect(lines).toContain("COPY --chown=65532:65532 data/ /data/");
   });
 
-  test("compiles the server from source with the pinned Bun and probes it without a shell", () => {
-    const pkg = JSON.parse(readFileSync(join(DEPLOY, "../package.json"), "utf8"));
-    expect(instr("FROM")[0]).toContain(`oven/bun:${pkg.engines.bun} `);
-    const text = lines.join("\n");
-    expect(text).toContain("bun build src/release-server/main.ts --compile");
-    for (const f of ["--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig"]) expect(text).toContain(f);
-    expect(text).toContain('CMD ["/usr/local/bin/release-server", "serve", "--check"');
+  test("the release binary as entrypoint, probed without a shell, with OCI labels", () => {
+    expect(lines).toContain("COPY --chmod=0755 ${TARGETPLATFORM}/release-server /usr/local/bin/release-server");
+    expect(instr("HEALTHCHECK")[0]).toContain('CMD ["/usr/local/bin/release-server", "serve", "--check"');
     expect(instr("ENTRYPOINT")).toEqual(['ENTRYPOINT ["/usr/local/bin/release-server"]']);
+    expect(instr("STOPSIGNAL")).toEqual(["STOPSIGNAL SIGTERM"]);
+    const label = instr("LABEL")[0]!;
+    for (const k of ["source", "version", "revision", "licenses"]) expect(label).toContain(`org.opencontainers.image.${k}=`);
   });
 });
