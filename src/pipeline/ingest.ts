@@ -197,7 +197,8 @@ export async function planRun(ws: Workspace, opts: PlanOptions = {}): Promise<Ru
   const manifestText = canonicalJson(manifest, 2) + "\n";
   const seen = new Set<string>();
   const newObjects = encoded.filter((o) => !seen.has(o.sha256) && (seen.add(o.sha256), !hasObject(ws.profileDir, o.sha256)));
-  const planBytes = newObjects.reduce((s, o) => s + o.bytes, 0) + Buffer.byteLength(manifestText) + runId.length + 1 + cacheBytes;
+  const planBytes = newObjects.reduce((s, o) => s + o.bytes, 0) + Buffer.byteLength(manifestText) + runId.length + 1 + cacheBytes +
+    runLogLine({ runId, finishedAt: new Date(0), wallMs: 9_999_999, processed, reused, newObjects: newObjects.length }).length;
   return { runId, manifest, manifestText, unchanged: false, newObjects, planBytes, sourceBytes, processed, reused, ...cacheUpdate };
 }
 
@@ -250,11 +251,21 @@ export async function writeRun(profileDir: string, plan: RunPlan, wallMs: number
   }
   if (plan.statCacheText !== undefined) atomicWriteFile(statCachePath(profileDir), plan.statCacheText, { fsync: false });
   if (!plan.unchanged) {
-    appendFileSync(runLogPath(profileDir), JSON.stringify({
-      run_id: plan.runId, finished_at: new Date().toISOString(), wall_ms: Math.round(wallMs),
-      processed: plan.processed, reused: plan.reused, new_objects: plan.newObjects.length,
-    }) + "\n");
+    appendFileSync(runLogPath(profileDir), runLogLine({
+      runId: plan.runId, finishedAt: new Date(), wallMs, processed: plan.processed, reused: plan.reused, newObjects: plan.newObjects.length,
+    }));
   }
+}
+
+/**
+ * The runs.log line of a run (wall-clock facts, never hashed). The plan counts it with a 7-digit
+ * wall_ms, an upper bound, so the budget's projection is never below what the run adds.
+ */
+function runLogLine(r: { runId: string; finishedAt: Date; wallMs: number; processed: number; reused: number; newObjects: number }): string {
+  return JSON.stringify({
+    run_id: r.runId, finished_at: r.finishedAt.toISOString(), wall_ms: Math.round(r.wallMs),
+    processed: r.processed, reused: r.reused, new_objects: r.newObjects,
+  }) + "\n";
 }
 
 /** fsync a file or directory (directories: so that the renames in them survive a power cut). */

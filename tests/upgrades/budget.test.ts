@@ -185,6 +185,21 @@ describe("exports against the budget", () => {
   }, SLOW);
 });
 
+describe("the projection", () => {
+  test("is never below what a run really adds, and close to it (first ingest, incremental ingest, rebuild)", () => {
+    const root = workspace();
+    const runs: string[][] = [["ingest"], ["ingest"], ["rebuild"]];
+    for (const [i, args] of runs.entries()) {
+      if (i === 1) writeFileSync(join(root, "notes", "more.md"), `# More\n\n${"retention and the ledger ".repeat(30)}\n`);
+      const r = cli([...args, "--root", root, "--json"]);
+      expect(r.code).toBe(0);
+      const after = du(profileDir(root));
+      expect({ args, under: after > r.json.budget.projected_bytes }).toEqual({ args, under: false });
+      expect(r.json.budget.projected_bytes - after).toBeLessThan(1024);
+    }
+  }, SLOW);
+});
+
 describe("auditgraph budget", () => {
   test("prints the current figures and writes nothing", () => {
     const root = workspace();
