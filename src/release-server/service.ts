@@ -48,6 +48,7 @@ import {
   RolloutPercentSchema,
   TagSchema,
   TokenInputSchema,
+  VersionSchema,
   type ArtifactInput,
   type NewAppInput,
   type ReleaseInput,
@@ -326,6 +327,14 @@ export class ReleaseService {
     const r = this.repos.releases.byTag(app.id, parseInput(TagSchema, tag, "tag"));
     if (!r) throw new NotFound(`no release tagged ${tag} in ${app.owner}/${app.slug}`);
     return r;
+  }
+
+  /**
+   * The app's release with this version, read as publishing reads it ("v1.2.3" and "1.2.3+build"
+   * are 1.2.3), or undefined. Invalid when it is not a semantic version.
+   */
+  findReleaseByVersion(app: App, version: string): Release | undefined {
+    return this.repos.releases.byVersion(app.id, parseInput(VersionSchema, version, "release version"));
   }
 
   /** Newest first. `page` starts at 1; `perPage` is capped at 100; drafts are included unless `drafts: false`. */

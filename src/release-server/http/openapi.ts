@@ -58,7 +58,7 @@ function seedPaths(prefix: string, params: Obj[]): Obj {
           "404": err("No such app"),
           "413": err("Larger than the configured maximum"),
           "415": err("Multipart bodies are not accepted; send the raw bytes"),
-          "422": err("Invalid name, digest mismatch or duplicate asset"),
+          "422": err("Invalid name or version, digest mismatch or duplicate asset"),
         },
       },
     },

@@ -6,10 +6,6 @@ import { accessSync, constants } from "node:fs";
 import type { App, Artifact, Release } from "../domain/model.ts";
 import type { ReleaseService } from "../service.ts";
 
-export function releaseByVersion(s: ReleaseService, app: App, version: string): Release | undefined {
-  return s.repos.releases.byVersion(app.id, version.replace(/^v/, ""));
-}
-
 export function assetNamed(s: ReleaseService, release: Release, filename: string): Artifact | undefined {
   return s.repos.artifacts.byName(release.id, filename);
 }

@@ -14,15 +14,18 @@ export type Handler = (c: Ctx) => Response | Promise<Response>;
 
 export const ghRelease = (c: Ctx, app: App, r: Release): GhRelease => toGhRelease(c.urls, app, r, c.service.listArtifacts(r));
 
-/** The release of `app` with this tag, if the caller may see it; a tag that cannot exist is simply not found. */
-export function releaseByTag(c: Ctx, app: App, tag: string): Release {
+/** Runs a lookup keyed by part of the URL: a key that cannot exist (Invalid) is simply not found. */
+export function lookup<T>(find: () => T, notFound = "Not Found"): T {
   try {
-    return c.visible(c.service.getReleaseByTag(app, tag));
+    return find();
   } catch (err) {
-    if (err instanceof ServiceError && err.kind === "invalid") throw new HttpError(404, "Not Found");
+    if (err instanceof ServiceError && err.kind === "invalid") throw new HttpError(404, notFound);
     throw err;
   }
 }
+
+/** The release of `app` with this tag, if the caller may see it. */
+export const releaseByTag = (c: Ctx, app: App, tag: string): Release => c.visible(lookup(() => c.service.getReleaseByTag(app, tag)));
 
 /** Streams the asset's blob (ETag/Range/HEAD, see download.ts) and counts a download for full GETs. */
 export function sendArtifact(c: Ctx, a: Artifact, headers: Record<string, string> = {}): Response {

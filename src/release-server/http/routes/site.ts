@@ -7,10 +7,10 @@ import type { Ctx } from "../context.ts";
 import { linkHeader } from "../github.ts";
 import { openapi } from "../openapi.ts";
 import { appsPage, releasePage as releaseHtml, releasesPage } from "../pages.ts";
-import { newestWithAsset, notReady, releaseByVersion } from "../queries.ts";
+import { newestWithAsset, notReady } from "../queries.ts";
 import { HttpError, html, json } from "../respond.ts";
 import type { Router } from "../router.ts";
-import { created, ghRelease, latestJson, noContent, receiveUpload, releaseByTag, sendArtifact, type Handler } from "./shared.ts";
+import { created, ghRelease, latestJson, lookup, noContent, receiveUpload, releaseByTag, sendArtifact, type Handler } from "./shared.ts";
 
 const appPrefix = (c: Ctx, app: App) => `${c.urls.base}/apps/${encodeURIComponent(app.owner)}/${encodeURIComponent(app.slug)}`;
 
@@ -36,7 +36,8 @@ const upload: Handler = async (c) => {
   const version = q.get("version");
   if (!version) throw new HttpError(400, "the version query parameter is required (e.g. version=1.2.3)");
   const channel = q.get("channel") || null;
-  const existing = releaseByVersion(c.service, app, version);
+  // Read before any byte: a non-version is refused here, and "v1.2.3" finds release 1.2.3.
+  const existing = c.service.findReleaseByVersion(app, version);
   const by = c.require("publish", { app, channel: existing?.channel ?? channel });
   const { plan, blob, filename } = await receiveUpload(c, q.get("name"), existing);
   const file = { filename, content_type: plan.contentType, label: q.get("label") || null };
@@ -53,7 +54,7 @@ function assetByName(c: Ctx) {
   const name = c.params.filename!;
   const drafts = c.canSeeDrafts(app);
   if (version) {
-    const release = releaseByVersion(c.service, app, version);
+    const release = lookup(() => c.service.findReleaseByVersion(app, version), `no release ${version}`);
     if (!release || (release.draft && !drafts)) throw new HttpError(404, `no release ${version}`);
     return { app, release, artifact: c.service.findArtifactByName(release, name) };
   }
