@@ -38,10 +38,16 @@ export async function withService<T>(args: Common, fn: (s: ReleaseService) => T 
   }
 }
 
+/** "owner/slug" → its two parts, else a usage error (`what` names the flag it came from). */
+export function splitAppRef(ref: string, what?: string): { owner: string; slug: string } {
+  const [owner, slug, extra] = ref.split("/");
+  if (!owner || !slug || extra !== undefined) throw usageError(`${what ? `${what}: ` : ""}expected OWNER/SLUG, got ${JSON.stringify(ref)}`);
+  return { owner, slug };
+}
+
 /** "owner/slug" → the app. */
 export function appArg(s: ReleaseService, ref: string): App {
-  const [owner, slug, extra] = ref.split("/");
-  if (!owner || !slug || extra !== undefined) throw usageError(`expected an app as OWNER/SLUG, got ${JSON.stringify(ref)}`);
+  const { owner, slug } = splitAppRef(ref);
   return s.getAppBySlug(owner, slug);
 }
 

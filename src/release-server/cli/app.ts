@@ -1,8 +1,7 @@
 import { defineCommand } from "citty";
 import { ReleaseService } from "../service.ts";
 import type { App } from "../domain/model.ts";
-import { commonArgs, output, withService } from "./_shared.ts";
-import { usageError } from "../../shared/errors.ts";
+import { commonArgs, output, splitAppRef, withService } from "./_shared.ts";
 
 const line = (a: App) => `${a.owner}/${a.slug}\t${a.visibility}\t${a.display_name}`;
 
@@ -17,8 +16,7 @@ const create = defineCommand({
   },
   run: ({ args }) =>
     withService(args, (s) => {
-      const [owner, slug, extra] = args.app.split("/");
-      if (!owner || !slug || extra !== undefined) throw usageError(`expected OWNER/SLUG, got ${JSON.stringify(args.app)}`);
+      const { owner, slug } = splitAppRef(args.app);
       const bundle_ids = Object.fromEntries((args["bundle-id"] ?? "").split(",").filter(Boolean).map((kv) => kv.split("=", 2)));
       const app = s.createApp(
         { owner, slug, display_name: args.name, bundle_ids, visibility: args.private ? "private" : "public" },

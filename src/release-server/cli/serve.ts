@@ -11,7 +11,7 @@ import { loadConfig } from "../config.ts";
 import { openService } from "../service.ts";
 import { createHttpApp } from "../http/app.ts";
 import { stdoutSink } from "../http/log.ts";
-import { commonArgs, dataDirOf, numberArg } from "./_shared.ts";
+import { commonArgs, dataDirOf, numberArg, splitAppRef } from "./_shared.ts";
 
 /** How long a drain may take before open connections are cut. */
 const DRAIN_MS = 25_000;
@@ -34,8 +34,7 @@ export default defineCommand({
     if (args.check) process.exit(await probe(port));
 
     const defaultRef = args["default-app"] ?? process.env.RELEASE_SERVER_DEFAULT_APP;
-    const [owner, slug, extra] = defaultRef?.split("/") ?? [];
-    if (defaultRef !== undefined && (!owner || !slug || extra !== undefined)) throw usageError(`--default-app must be OWNER/SLUG, got ${JSON.stringify(defaultRef)}`);
+    const defaultApp = defaultRef === undefined ? null : splitAppRef(defaultRef, "--default-app");
     const publicUrl = args["public-url"] ?? process.env.RELEASE_SERVER_PUBLIC_URL ?? config.http.public_url;
     if (publicUrl && !URL.canParse(publicUrl)) throw usageError(`--public-url must be an absolute URL, got ${JSON.stringify(publicUrl)}`);
 
@@ -45,7 +44,7 @@ export default defineCommand({
     const adminToken = process.env.RELEASE_SERVER_ADMIN_TOKEN;
     if (adminToken) service.ensureBootstrapToken(adminToken, "admin (RELEASE_SERVER_ADMIN_TOKEN)");
 
-    const app = createHttpApp({ service, publicUrl: publicUrl || null, defaultApp: owner ? { owner, slug: slug! } : null, log: stdoutSink });
+    const app = createHttpApp({ service, publicUrl: publicUrl || null, defaultApp, log: stdoutSink });
     const server = Bun.serve({
       hostname: args.host ?? config.http.host,
       port,

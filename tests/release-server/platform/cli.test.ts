@@ -86,6 +86,8 @@ describe("release-server CLI", () => {
     const d = ["--data", data];
     const cases: Array<[string[], number, string]> = [
       [["app", "create", "nope", ...d], 2, "error: expected OWNER/SLUG, got \"nope\"\n"],
+      [["channel", "list", "acme/tool/x", ...d], 2, "error: expected OWNER/SLUG, got \"acme/tool/x\"\n"],
+      [["serve", "--default-app", "acme", ...d], 2, "error: --default-app: expected OWNER/SLUG, got \"acme\"\n"],
       [["channel", "promote", "acme/none", "stable", "v1", ...d], 6, "error: no app acme/none\n"],
       [["release", "publish", "acme/tool", "1.0.0", join(tmp.dir, "missing.bin"), ...d], 2, `error: cannot read ${join(tmp.dir, "missing.bin")}: not a file\n`],
       [["frobnicate"], 2, "error: Unknown command frobnicate (see 'release-server --help')\n"],
