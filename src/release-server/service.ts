@@ -32,6 +32,7 @@ import {
   type Principal,
   type Release,
   type Token,
+  type TokenScopes,
 } from "./domain/model.ts";
 import type { AuditFilter, Repositories } from "./domain/repository.ts";
 import { planRetention } from "./domain/retention.ts";
@@ -150,20 +151,11 @@ export class ReleaseService {
     if (max_days > 0 && (days === null || days > max_days)) throw new Invalid(`invalid token expires_in_days: must be at most ${max_days} days`);
     const raw = generateToken();
     const created = this.clock();
-    const token = this.repos.transaction(() => {
-      const t = this.repos.tokens.create({
-        name: p.name,
-        token_hash: hashToken(raw),
-        display_prefix: displayPrefix(raw),
-        scopes: { apps, channels: p.channels ?? null, actions: [...new Set(p.actions)] },
-        created_by: by.actor,
-        created_at: isoSeconds(created),
-        expires_at: days === null ? null : isoSeconds(new Date(created.getTime() + days * 86_400_000)),
-        last_used_at: null,
-        revoked_at: null,
-      });
-      this.audit(by, "token.create", "token", t.id, { name: t.name, scopes: t.scopes, expires_at: t.expires_at });
-      return t;
+    const token = this.storeToken(raw, by, {
+      name: p.name,
+      scopes: { apps, channels: p.channels ?? null, actions: [...new Set(p.actions)] },
+      created_at: isoSeconds(created),
+      expires_at: days === null ? null : isoSeconds(new Date(created.getTime() + days * 86_400_000)),
     });
     return { token, raw };
   }
@@ -176,19 +168,22 @@ export class ReleaseService {
     if (!wellFormed(raw)) throw new Invalid("bootstrap token is malformed (expected rls_ followed by 49 base62 characters with a valid checksum)");
     const existing = this.repos.tokens.byHash(hashToken(raw));
     if (existing) return existing;
+    const scopes: TokenScopes = { apps: null, channels: null, actions: ["admin"] };
+    return this.storeToken(raw, ReleaseService.operator("bootstrap"), { name, scopes, created_at: this.now(), expires_at: null });
+  }
+
+  /** Stores the hash of `raw` (never `raw` itself) with its audit event. */
+  private storeToken(raw: string, by: Principal, fields: Pick<Token, "name" | "scopes" | "created_at" | "expires_at">): Token {
     return this.repos.transaction(() => {
       const t = this.repos.tokens.create({
-        name,
+        ...fields,
         token_hash: hashToken(raw),
         display_prefix: displayPrefix(raw),
-        scopes: { apps: null, channels: null, actions: ["admin"] },
-        created_by: "bootstrap",
-        created_at: this.now(),
-        expires_at: null,
+        created_by: by.actor,
         last_used_at: null,
         revoked_at: null,
       });
-      this.audit(ReleaseService.operator("bootstrap"), "token.create", "token", t.id, { name, scopes: t.scopes });
+      this.audit(by, "token.create", "token", t.id, { name: t.name, scopes: t.scopes, expires_at: t.expires_at });
       return t;
     });
   }
