@@ -394,12 +394,11 @@ export class ReleaseService {
   // ---------------------------------------------------------------- artifacts
 
   /**
-   * Streams an upload into the blob store (see blobs/store.ts for the commit protocol). The size
-   * limit is the smaller of `maxBytes` and the configured `uploads.max_bytes`.
+   * Streams an upload into the blob store (see blobs/store.ts for the commit protocol), at most the
+   * configured `uploads.max_bytes`.
    */
-  putBlob(body: BlobBody, opts: { maxBytes?: number; expectedSha256?: string } = {}): Promise<StoredBlob> {
-    const maxBytes = Math.min(opts.maxBytes ?? Infinity, this.config.uploads.max_bytes);
-    return this.blobs.put(body, { maxBytes, expectedSha256: opts.expectedSha256 });
+  putBlob(body: BlobBody, opts: { expectedSha256?: string } = {}): Promise<StoredBlob> {
+    return this.blobs.put(body, { maxBytes: this.config.uploads.max_bytes, expectedSha256: opts.expectedSha256 });
   }
 
   /** Adds one stored blob to a release as an artifact. Conflict on a duplicate file name. */
