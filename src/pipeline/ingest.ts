@@ -69,8 +69,8 @@ export async function planRun(ws: Workspace, opts: PlanOptions = {}): Promise<Ru
   const prev = current.state === "ok" ? current.manifest : undefined;
   const reuse = !opts.ignoreCaches && prev !== undefined && prev.config_hash === ws.configHash &&
     prev.auditgraph_version === VERSION && prev.schema_version === ARTIFACT_SCHEMA_VERSION;
-  const oldCacheText = opts.ignoreCaches ? "{}" : JSON.stringify(loadStatCache(ws.profileDir));
-  const oldCache = JSON.parse(oldCacheText) as StatCache;
+  const { cache: diskCache, text: oldCacheText } = loadStatCache(ws.profileDir);
+  const oldCache = opts.ignoreCaches ? {} : diskCache;
   const max = ws.profile.ingestion.max_file_size_bytes;
 
   // Pass A: records for files skipped by the scan, files the stat cache vouches for and (when the
@@ -161,7 +161,7 @@ export async function planRun(ws: Workspace, opts: PlanOptions = {}): Promise<Ru
   }
   const statCacheText = JSON.stringify(statCache);
   const cacheUpdate = statCacheText === oldCacheText ? {} : { statCacheText };
-  const cacheBytes = Math.max(0, statCacheText.length - oldCacheText.length);
+  const cacheBytes = Math.max(0, Buffer.byteLength(statCacheText) - Buffer.byteLength(oldCacheText));
 
   const inputsHash = sha256Hex(canonicalJson(records));
   const runId = "run_" + sha256Hex(canonicalJson({
@@ -174,7 +174,7 @@ export async function planRun(ws: Workspace, opts: PlanOptions = {}): Promise<Ru
   if (!opts.ignoreCaches && prev && current.state === "ok" && current.runId === runId && tasks.length === 0) {
     return {
       runId, manifest: prev, manifestText: canonicalJson(prev, 2) + "\n", unchanged: true, newObjects: [], sourceBytes,
-      processed: 0, reused: okCount, planBytes: cacheUpdate.statCacheText ? cacheBytes : 0, ...cacheUpdate,
+      processed: 0, reused: okCount, planBytes: cacheBytes, ...cacheUpdate,
     };
   }
 

@@ -6,16 +6,22 @@
  */
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
-import { statCachePath } from "./layout.ts";
+import { SHA256, statCachePath } from "./layout.ts";
 
-const StatCacheSchema = v.record(v.string(), v.tuple([v.number(), v.number(), v.number(), v.union([v.literal(""), v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))]), v.string()]));
+const StatCacheSchema = v.record(v.string(), v.tuple([v.number(), v.number(), v.number(), v.union([v.literal(""), v.pipe(v.string(), v.regex(SHA256))]), v.string()]));
 export type StatCache = v.InferOutput<typeof StatCacheSchema>;
 
-export function loadStatCache(profileDir: string): StatCache {
+/**
+ * The cache (empty when missing or invalid) and the file's text as it is on disk ("" when missing),
+ * so a caller can tell whether a new cache differs and by how many bytes.
+ */
+export function loadStatCache(profileDir: string): { cache: StatCache; text: string } {
+  let text: string;
+  try { text = readFileSync(statCachePath(profileDir), "utf8"); } catch { return { cache: {}, text: "" }; }
   try {
-    const r = v.safeParse(StatCacheSchema, JSON.parse(readFileSync(statCachePath(profileDir), "utf8")));
-    return r.success ? r.output : {};
+    const r = v.safeParse(StatCacheSchema, JSON.parse(text));
+    return { cache: r.success ? r.output : {}, text };
   } catch {
-    return {};
+    return { cache: {}, text };
   }
 }

@@ -190,7 +190,11 @@ describe("the projection", () => {
     const root = workspace();
     const runs: string[][] = [["ingest"], ["ingest"], ["rebuild"]];
     for (const [i, args] of runs.entries()) {
-      if (i === 1) writeFileSync(join(root, "notes", "more.md"), `# More\n\n${"retention and the ledger ".repeat(30)}\n`);
+      if (i === 1) {
+        writeFileSync(join(root, "notes", "more.md"), `# More\n\n${"retention and the ledger ".repeat(30)}\n`);
+        // Non-ASCII names take more bytes than characters in the manifest and the stat cache.
+        writeFileSync(join(root, "notes", "議事録-データ保持ポリシーと監査ログの設計について-Überblick-журнал.md"), "# Überblick\n\nретенция\n");
+      }
       const r = cli([...args, "--root", root, "--json"]);
       expect(r.code).toBe(0);
       const after = du(profileDir(root));
