@@ -17,7 +17,7 @@ import { fsyncDir } from "../../src/shared/fs.ts";
 import { canonicalJson } from "../../src/shared/json.ts";
 import { tarGz } from "./archive.ts";
 import { checksum, renderSums } from "./checksums.ts";
-import { compile, killCompiles, PROGRAM_SOURCES, programExists } from "./compile.ts";
+import { compile, killCompiles } from "./compile.ts";
 import { renderFormula } from "./homebrew.ts";
 import { adhocSign, verifySignature } from "./macho/codesign.ts";
 import { parseSecretKey, publicKeyId, keyIdHex, signMinisign, type SecretKey } from "./minisign.ts";
@@ -167,10 +167,6 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
     const checks: BuildResult["checks"] = {};
     for (const target of targets) {
       for (const program of target.programs) {
-        if (!programExists(root, program)) {
-          log(`${program}-${target.name}: skipped, ${PROGRAM_SOURCES[program].entry} does not exist`);
-          continue;
-        }
         const started = performance.now();
         const r = await buildOne({ source, target, program, work, staging, check: opts.check, log });
         built.push(r.built);
@@ -179,11 +175,8 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
       }
     }
     const assets = built.map((b) => asset(staging, b.archive, b));
-    const installer = join(root, "scripts", "install.sh");
-    if (existsSync(installer)) {
-      cpSync(installer, join(staging, "install.sh"));
-      assets.push(asset(staging, "install.sh"));
-    }
+    cpSync(join(root, "scripts", "install.sh"), join(staging, "install.sh"));
+    assets.push(asset(staging, "install.sh"));
     const manifestOf = (list: ReleaseAsset[]): ReleaseManifest => ({
       name: "auditgraph",
       version: source.version,

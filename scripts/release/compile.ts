@@ -5,7 +5,6 @@
  * build directory (the two-directory reproducibility test would catch it).
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import type { Program, Target } from "../../src/schema/release.ts";
 import { AgError } from "../../src/shared/errors.ts";
 import type { SourceInfo } from "./source.ts";
@@ -21,13 +20,10 @@ export const PROGRAM_SOURCES: Record<Program, { entry: string; workerRoot?: stri
   "release-server": { entry: "src/release-server/main.ts", workers: [] },
 };
 
-export const programExists = (root: string, program: Program) => existsSync(join(root, PROGRAM_SOURCES[program].entry));
-
-/** `bun build` arguments naming one program's sources: its main file first, then the workers that exist. */
-export const programEntries = (root: string, program: Program): string[] => {
+/** `bun build` arguments naming one program's sources: its main file first, then its workers. */
+export const programEntries = (program: Program): string[] => {
   const { entry, workerRoot, workers } = PROGRAM_SOURCES[program];
-  const present = workers.filter((w) => existsSync(join(root, w)));
-  return present.length && workerRoot ? [entry, ...present, "--root", workerRoot] : [entry];
+  return workerRoot ? [entry, ...workers, "--root", workerRoot] : [entry];
 };
 
 export function compileCommand(entries: string[], target: Target, source: Pick<SourceInfo, "version" | "commit">, outfile: string): string[] {
@@ -53,7 +49,7 @@ export function killCompiles(): void {
 
 /** Compiles `program` from the checkout at `cwd` to `outfile`; a failure is one line naming the target. */
 export async function compile(cwd: string, program: Program, target: Target, source: Pick<SourceInfo, "version" | "commit">, outfile: string): Promise<void> {
-  const entries = programEntries(cwd, program);
+  const entries = programEntries(program);
   const proc = Bun.spawn(compileCommand(entries, target, source, outfile), { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
   running.add(proc);
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]).finally(() => running.delete(proc));

@@ -33,12 +33,10 @@ beforeAll(async () => {
 afterAll(removeTempDirs);
 
 test("the out dir holds the archives, installer, formula, SHA256SUMS and release.json, and nothing else", () => {
-  const serverToo = existsSync(join(REPO_ROOT, "src/release-server/main.ts"));
   const expected = [
     ...TARGETS.map((t) => `auditgraph-${t}.tar.gz`),
-    ...(serverToo ? TARGETS.filter((t) => t.startsWith("linux-")).map((t) => `release-server-${t}.tar.gz`) : []),
-    ...(existsSync(join(REPO_ROOT, "scripts/install.sh")) ? ["install.sh"] : []),
-    "auditgraph.rb", "SHA256SUMS", "release.json", // unsigned: the shared build has no key
+    ...TARGETS.filter((t) => t.startsWith("linux-")).map((t) => `release-server-${t}.tar.gz`),
+    "install.sh", "auditgraph.rb", "SHA256SUMS", "release.json", // unsigned: the shared build has no key
   ].sort();
   expect(readdirSync(out).sort()).toEqual(expected);
 });
@@ -90,10 +88,8 @@ test("linux-x64 and linux-x64-baseline run here: version --json, and the smoke c
     const lines = smokeCheck(exe[t], "auditgraph", targets[t], source, new Uint8Array(readFileSync(exe[t])));
     expect(lines[0]).toBe("ELF x64, interpreter /lib64/ld-linux-x86-64.so.2");
     expect(lines).toContain(`version --json: ${t} ${source.version}`);
-    if (existsSync(join(REPO_ROOT, "src/release-server/main.ts"))) {
-      const server = join(extract(join(out, `release-server-${t}.tar.gz`), tempDir()), "release-server");
-      expect(smokeCheck(server, "release-server", targets[t], source, new Uint8Array(readFileSync(server)))).toContain(`--version: ${source.version}`);
-    }
+    const server = join(extract(join(out, `release-server-${t}.tar.gz`), tempDir()), "release-server");
+    expect(smokeCheck(server, "release-server", targets[t], source, new Uint8Array(readFileSync(server)))).toContain(`--version: ${source.version}`);
   }
 }, 60_000);
 

@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { PROGRAM_SOURCES } from "../../scripts/release/compile.ts";
 import { loadTargets, parseTargetFile, selectTargets } from "../../scripts/release/targets.ts";
@@ -60,6 +60,7 @@ test("selecting an unknown target names the known ones", () => {
 
 test("every Worker a program starts is compiled into it, where the compiled code will look for it", () => {
   const declared = Object.values(PROGRAM_SOURCES);
+  for (const f of declared.flatMap((p) => [p.entry, ...p.workers])) expect(existsSync(join(REPO_ROOT, f)) ? f : `${f} does not exist`).toBe(f);
   for (const file of new Bun.Glob("src/**/*.ts").scanSync({ cwd: REPO_ROOT })) {
     const text = readFileSync(join(REPO_ROOT, file), "utf8");
     if (/new Worker\((?!\s*new URL\()/.test(text)) {
