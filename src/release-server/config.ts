@@ -7,6 +7,7 @@ import * as v from "valibot";
 import { existsSync, readFileSync } from "node:fs";
 import { configError } from "../shared/errors.ts";
 import { parseYamlSource, yamlIssueError } from "../shared/yaml.ts";
+import type { ChannelPolicy } from "./domain/model.ts";
 import { ChannelNameSchema, ChannelPolicySchema } from "./domain/validate.ts";
 
 const Policy = v.strictObject({ keep_last: ChannelPolicySchema.entries.keep_last, keep_days: ChannelPolicySchema.entries.keep_days });
@@ -93,14 +94,16 @@ export function parseConfig(text: string, file: string): ServerConfig {
   throw yamlIssueError(src, r.issues[0]);
 }
 
-/** The effective retention policy for releases of `app` ("owner/slug") on `channel` (null = none). */
-export function retentionPolicyFor(config: ServerConfig, app: string, channel: string | null, channelPolicy?: RetentionPolicy): RetentionPolicy {
+/**
+ * The effective retention policy for releases of `app` ("owner/slug") on `channel` (null = none).
+ * Most specific wins as a whole: the channel row's own keep_last/keep_days > app+channel > app
+ * default > channel > default.
+ */
+export function retentionPolicyFor(config: ServerConfig, app: string, channel: string | null, channelPolicy?: ChannelPolicy): RetentionPolicy {
   const r = config.retention;
-  const appRules = r.apps[app];
-  const byChannel = channel === null ? undefined : r.channels[channel];
-  const appByChannel = channel === null ? undefined : appRules?.channels[channel];
-  const pick = (p?: RetentionPolicy) => (p ? { keep_last: p.keep_last, keep_days: p.keep_days } : undefined);
-  // Most specific wins as a whole: channel row > app+channel > app default > channel > default.
-  return pick(channelPolicy && (channelPolicy.keep_last !== undefined || channelPolicy.keep_days !== undefined) ? channelPolicy : undefined) ??
-    pick(appByChannel) ?? pick(appRules?.default) ?? pick(byChannel) ?? pick(r.default) ?? {};
+  const own = channelPolicy?.keep_last !== undefined || channelPolicy?.keep_days !== undefined
+    ? { keep_last: channelPolicy?.keep_last, keep_days: channelPolicy?.keep_days }
+    : undefined;
+  const onChannel = (rules: Record<string, RetentionPolicy> | undefined) => (channel === null ? undefined : rules?.[channel]);
+  return own ?? onChannel(r.apps[app]?.channels) ?? r.apps[app]?.default ?? onChannel(r.channels) ?? r.default ?? {};
 }

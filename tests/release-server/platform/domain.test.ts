@@ -1,5 +1,6 @@
-/** The pure domain rules: retention planning, token scopes, rollout buckets. */
+/** The pure domain rules: retention planning and policy precedence, token scopes, rollout buckets. */
 import { describe, expect, test } from "bun:test";
+import { parseConfig, retentionPolicyFor } from "../../../src/release-server/config.ts";
 import type { Release } from "../../../src/release-server/domain/model.ts";
 import { planRetention } from "../../../src/release-server/domain/retention.ts";
 import { inRollout, rolloutBucket } from "../../../src/release-server/domain/rollout.ts";
@@ -31,6 +32,38 @@ describe("planRetention", () => {
   });
   test("pinned releases are never planned, whatever their age", () => {
     expect(ids(planRetention(releases, { keep_last: 1 }, new Set([1, 5]), NOW))).toEqual([9, 8, 7, 6, 4, 3, 2]);
+  });
+});
+
+describe("retentionPolicyFor", () => {
+  const config = parseConfig(
+    `retention:
+  default: { keep_last: 20 }
+  channels:
+    stable: { keep_last: 50 }
+    beta: { keep_days: 30 }
+  apps:
+    acme/tool:
+      default: { keep_last: 3 }
+      channels:
+        beta: { keep_last: 2 }
+`,
+    "server.yaml",
+  );
+  test("another app: the channel's config policy, else the default", () => {
+    expect(retentionPolicyFor(config, "other/app", "stable")).toEqual({ keep_last: 50 });
+    expect(retentionPolicyFor(config, "other/app", "nightly")).toEqual({ keep_last: 20 });
+    expect(retentionPolicyFor(config, "other/app", null)).toEqual({ keep_last: 20 });
+  });
+  test("an app's own rules: app+channel, then the app's default, before the channel's config policy", () => {
+    expect(retentionPolicyFor(config, "acme/tool", "beta")).toEqual({ keep_last: 2 }); // whole policy: beta's keep_days is not merged in
+    expect(retentionPolicyFor(config, "acme/tool", "stable")).toEqual({ keep_last: 3 });
+    expect(retentionPolicyFor(config, "acme/tool", null)).toEqual({ keep_last: 3 });
+  });
+  test("a channel row's retention fields win; a row without any (gate only) falls through", () => {
+    expect(retentionPolicyFor(config, "acme/tool", "beta", { keep_days: 7, require_valid: false })).toEqual({ keep_days: 7 });
+    expect(retentionPolicyFor(config, "acme/tool", "beta", { require_valid: false })).toEqual({ keep_last: 2 });
+    expect(retentionPolicyFor(parseConfig("retention:\n  default: {}\n  channels: {}\n", "empty.yaml"), "a/b", "x")).toEqual({});
   });
 });
 
