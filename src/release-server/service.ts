@@ -361,8 +361,7 @@ export class ReleaseService {
     // A first rollout has no previous channel release: hold the client on the app's newest published
     // release older than the candidate; when there is none, the candidate is all there is to serve
     // (a client must never read "no releases" while the channel has one).
-    const older = this.repos.releases.all(app.id).find((r) =>
-      r.id !== current.id && r.published_at !== null && !r.draft && !r.prerelease && r.created_at <= current.created_at);
+    const older = this.repos.releases.latestPublished(app.id, current);
     return older ? { release: older, source: "previous" } : { release: current, source: "current" };
   }
 

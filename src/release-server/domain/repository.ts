@@ -36,8 +36,11 @@ export interface ReleaseRepository {
   list(appId: number, page: { offset: number; limit: number; drafts: boolean }): Page<Release>;
   /** Every release of an app, newest first (retention). */
   all(appId: number): Release[];
-  /** Newest published, non-draft, non-prerelease release. */
-  latestPublished(appId: number): Release | undefined;
+  /**
+   * Newest published, non-draft, non-prerelease release; with `notAfter`, the newest such one
+   * created no later than that release, other than it.
+   */
+  latestPublished(appId: number, notAfter?: Release): Release | undefined;
   update(id: number, patch: Partial<Omit<Release, "id" | "app_id">>): Release;
   /** Deletes the release and its artifact rows. */
   delete(id: number): void;

@@ -58,7 +58,9 @@ export function memoryRepositories(): Repositories {
       return { items: all.slice(page.offset, page.offset + page.limit), total: all.length };
     },
     all: releasesOf,
-    latestPublished: (appId: number) => releasesOf(appId).find((r) => !r.draft && !r.prerelease && r.published_at !== null),
+    latestPublished: (appId: number, notAfter?: Release) =>
+      releasesOf(appId).find((r) => !r.draft && !r.prerelease && r.published_at !== null &&
+        (notAfter === undefined || (r.id !== notAfter.id && r.created_at <= notAfter.created_at))),
     update(id: number, patch: Partial<Release>): Release {
       const cur = s.releases.get(id)!;
       if (patch.tag !== undefined && patch.tag !== cur.tag && find(s.releases, (x) => x.app_id === cur.app_id && x.tag === patch.tag)) {

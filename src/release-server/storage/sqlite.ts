@@ -109,11 +109,14 @@ function sqliteRepositories(db: Database): Repositories {
       return { items, total };
     },
     all: (appId: number) => many("SELECT * FROM releases WHERE app_id = ? ORDER BY created_at DESC, id DESC", toRelease, appId),
-    latestPublished: (appId: number) =>
+    latestPublished: (appId: number, notAfter?: Release) =>
       one(
-        "SELECT * FROM releases WHERE app_id = ? AND draft = 0 AND prerelease = 0 AND published_at IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1",
+        `SELECT * FROM releases WHERE app_id = ? AND draft = 0 AND prerelease = 0 AND published_at IS NOT NULL
+           AND created_at <= ? AND id != ? ORDER BY created_at DESC, id DESC LIMIT 1`,
         toRelease,
         appId,
+        notAfter?.created_at ?? "9999-12-31T23:59:59Z",
+        notAfter?.id ?? 0, // ids start at 1
       ),
     update(id: number, patch: Partial<Release>): Release {
       unique(`tag ${patch.tag} already exists`, () => update("releases", id, patch));

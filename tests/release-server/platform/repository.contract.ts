@@ -56,9 +56,9 @@ export function repositoryContract(name: string, open: () => { repos: Repositori
     test("releases: unique version and tag, newest-first listing with total, latest published", () => {
       const { repos, app, release, done } = setup();
       const r1 = release("1.0.0", { created_at: at(1) });
-      release("1.1.0", { created_at: at(2) });
+      const r11 = release("1.1.0", { created_at: at(2) });
       release("1.2.0-beta.1", { created_at: at(3), prerelease: true });
-      release("1.3.0", { created_at: at(4), draft: true, published_at: null });
+      const r13 = release("1.3.0", { created_at: at(4), draft: true, published_at: null });
       expectConflict(() => release("1.0.0", { tag: "other" }));
       expectConflict(() => release("9.9.9", { tag: "v1.0.0" }));
       expect(repos.releases.byTag(app.id, "v1.0.0")).toEqual(r1);
@@ -70,6 +70,9 @@ export function repositoryContract(name: string, open: () => { repos: Repositori
       expect(published.total).toBe(3);
       expect(published.items.map((r) => r.version)).toEqual(["1.2.0-beta.1", "1.1.0"]);
       expect(repos.releases.latestPublished(app.id)?.version).toBe("1.1.0");
+      expect(repos.releases.latestPublished(app.id, r13)?.version).toBe("1.1.0");
+      expect(repos.releases.latestPublished(app.id, r11)?.version).toBe("1.0.0");
+      expect(repos.releases.latestPublished(app.id, r1)).toBeUndefined();
       expect(repos.releases.get(r1.id)?.draft).toBe(false);
       done();
     });
