@@ -1,7 +1,8 @@
 /**
  * Release store benchmark: publishes N releases (default 10,000) with 5 artifacts each into a
  * SQLite data directory through ReleaseService, then times, with the database at that size:
- * an app's latest release (with and without a channel), a page of releases and a token check.
+ * an app's latest release (without a channel, on a channel at 30%, and for clients outside a
+ * channel's first rollout), a page of releases and a token check.
  * Also times blob uploads (hash + fsync + rename).
  *
  *   bun scripts/bench/server-store.ts [--releases N] [--keep DIR]
@@ -65,12 +66,14 @@ try {
   const publishMs = performance.now() - t;
   s.promote(app, "stable", lastId - 1, {}, op);
   s.promote(app, "stable", lastId, { rolloutPercent: 30 }, op);
+  s.promote(app, "canary", lastId, { rolloutPercent: 0.01 }, op); // a first rollout: no previous release
 
   const tokens: string[] = [];
   for (let i = 0; i < 1000; i++) tokens.push(s.createToken({ name: `t${i}`, actions: ["publish"], apps: ["bench/app"] }, op).raw);
 
   const latest = timeIt(10_000, () => s.latestRelease(app));
   const latestChannel = timeIt(10_000, (i) => s.latestRelease(app, { channel: "stable", installId: `install-${i}` }));
+  const firstRollout = timeIt(10_000, (i) => s.latestRelease(app, { channel: "canary", installId: `install-${i}` }));
   const page = timeIt(2_000, (i) => s.listReleases(app, { page: 1 + (i % 50), perPage: 30, drafts: i % 2 === 0 }));
   const auth = timeIt(10_000, (i) => s.authorize(s.authenticate(tokens[i % tokens.length]), "publish", { app, channel: "beta" }));
   const bad = timeIt(10_000, () => {
@@ -89,6 +92,7 @@ try {
   console.log(`  database size:                  ${f(dbBytes / 1048576, 1)} MiB (${N} releases, ${N * 5} artifacts, ${N + 1002} audit events)`);
   console.log(`  latest release (no channel):    ${f(latest)} µs`);
   console.log(`  latest on channel (30% rollout, by install id): ${f(latestChannel)} µs`);
+  console.log(`  latest outside a first rollout (0.01%, held on an older release): ${f(firstRollout)} µs`);
   console.log(`  list releases, a page of 30 (pages 1-50, with/without drafts): ${f(page)} µs`);
   console.log(`  token check (authenticate + authorize, 1000 tokens): ${f(auth)} µs`);
   console.log(`  malformed token rejected:       ${f(bad)} µs`);
