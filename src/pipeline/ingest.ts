@@ -24,7 +24,7 @@ import { sha256Hex } from "../shared/hash.ts";
 import { canonicalJson } from "../shared/json.ts";
 import { manifestPath, objectPath, objectsDir, pkgDir, pointerPath, runLogPath, runsDir, statCachePath } from "../store/layout.ts";
 import { acquireLock } from "../store/lock.ts";
-import { readCurrentManifest, readPointer, type Artifact, type FileRecord, type Manifest } from "../store/manifest.ts";
+import { readPointer, type Artifact, type CurrentRun, type FileRecord, type Manifest } from "../store/manifest.ts";
 import { hasObject, type EncodedObject } from "../store/objects.ts";
 import { compatGate } from "../store/open.ts";
 import { loadStatCache, type StatCache } from "../store/statcache.ts";
@@ -62,10 +62,10 @@ export type PlanOptions = {
 const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 const group = <K, V>(m: Map<K, V[]>, k: K, v: V) => { const l = m.get(k); if (l) l.push(v); else m.set(k, [v]); };
 
-export async function planRun(ws: Workspace, opts: PlanOptions = {}): Promise<RunPlan> {
+/** `current`: the current run as the compatibility gate read it (`{ state: "empty" }` for a full run). */
+export async function planRun(ws: Workspace, current: CurrentRun, opts: PlanOptions = {}): Promise<RunPlan> {
   checkIncludes(ws.root, ws.profile, ws.configPath);
   const found = scan(ws.root, ws.profile);
-  const current = readCurrentManifest(ws.profileDir);
   const prev = current.state === "ok" ? current.manifest : undefined;
   const reuse = !opts.ignoreCaches && prev !== undefined && prev.config_hash === ws.configHash &&
     prev.auditgraph_version === VERSION && prev.schema_version === ARTIFACT_SCHEMA_VERSION;
@@ -171,9 +171,9 @@ export async function planRun(ws: Workspace, opts: PlanOptions = {}): Promise<Ru
   const sourceBytes = ingestedBytes(records);
 
   // Same run as the current one, and all its objects present: nothing to write.
-  if (!opts.ignoreCaches && prev && current.state === "ok" && current.runId === runId && tasks.length === 0) {
+  if (!opts.ignoreCaches && current.state === "ok" && current.runId === runId && tasks.length === 0) {
     return {
-      runId, manifest: prev, manifestText: canonicalJson(prev, 2) + "\n", unchanged: true, newObjects: [], sourceBytes,
+      runId, manifest: current.manifest, manifestText: canonicalJson(current.manifest, 2) + "\n", unchanged: true, newObjects: [], sourceBytes,
       processed: 0, reused: okCount, planBytes: cacheBytes, ...cacheUpdate,
     };
   }
@@ -297,9 +297,10 @@ export async function ingest(ws: Workspace, opts: PlanOptions = {}): Promise<Ing
   const hadPkg = existsSync(pkgDir(ws.root));
   const lock = await acquireLock(ws.root);
   try {
-    if (!opts.ignoreCaches) compatGate(ws.profileDir);
+    // A full run (rebuild) neither checks nor reuses the current run.
+    const current: CurrentRun = opts.ignoreCaches ? { state: "empty" } : compatGate(ws.profileDir).current;
     sweepTemp(ws.profileDir);
-    const plan = await planRun(ws, opts);
+    const plan = await planRun(ws, current, opts);
     const { budget, warning } = budgetGate(
       { sourceBytes: plan.sourceBytes, usageBytes: measureUsage(ws.profileDir), additionalBytes: plan.planBytes },
       ws.budget,
