@@ -23,7 +23,7 @@ export const ConfigSchema = v.strictObject({
     v.strictObject({
       host: v.optional(v.string(), "127.0.0.1"),
       port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 8080),
-      /** Absolute URL clients reach the server at; default http://<host>:<port>. */
+      /** Absolute URL clients reach the server at; null: the origin each request reached (its Host). */
       public_url: v.optional(v.nullable(v.pipe(v.string(), v.url())), null),
     }),
     {},

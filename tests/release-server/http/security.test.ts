@@ -110,6 +110,12 @@ describe("hostile names and paths", () => {
     expect(storedFiles(srv.data)).toEqual(before);
   });
 
+  test("without a public URL, links follow the origin the request reached (its Host)", async () => {
+    const r: any = await (await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/tags/v5.0.0`, { headers: { host: "mirror.example.test:8443" } })).json();
+    expect(r.url).toBe(`http://mirror.example.test:8443/api/v3/repos/acme/tool/releases/${r.id}`);
+    expect(r.assets[0].browser_download_url).toBe("http://mirror.example.test:8443/acme/tool/releases/download/v5.0.0/tool-5.0.0.tgz");
+  });
+
   test("encoded traversal in download paths finds nothing", async () => {
     for (const p of [
       "/acme/tool/releases/download/v2.0.0/..%2F..%2F..%2Fdata%2Frelease-server.db",
