@@ -37,7 +37,7 @@ import {
 import type { AuditFilter, Repositories } from "./domain/repository.ts";
 import { planRetention } from "./domain/retention.ts";
 import { inRollout, rolloutBucket } from "./domain/rollout.ts";
-import { digestsEqual, displayPrefix, generateToken, hashToken, scopeDenial, wellFormed } from "./domain/tokens.ts";
+import { displayPrefix, generateToken, hashToken, scopeDenial, wellFormed } from "./domain/tokens.ts";
 import {
   ArtifactInputSchema,
   ChannelNameSchema,
@@ -123,9 +123,8 @@ export class ReleaseService {
    */
   authenticate(raw: string): Principal {
     if (!wellFormed(raw)) throw new Unauthorized("malformed token");
-    const hash = hashToken(raw);
-    const token = this.repos.tokens.byHash(hash);
-    if (!token || !digestsEqual(token.token_hash, hash)) throw new Unauthorized("unknown token");
+    const token = this.repos.tokens.byHash(hashToken(raw));
+    if (!token) throw new Unauthorized("unknown token");
     const now = this.clock();
     if (token.revoked_at !== null) throw new Unauthorized(`token '${token.name}' was revoked`);
     if (token.expires_at !== null && Date.parse(token.expires_at) <= now.getTime()) throw new Unauthorized(`token '${token.name}' expired at ${token.expires_at}`);

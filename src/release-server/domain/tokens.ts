@@ -45,14 +45,6 @@ export const hashToken = (raw: string): string => sha256Hex(raw);
 /** What lists show: the prefix and the first six characters. */
 export const displayPrefix = (raw: string): string => raw.slice(0, TOKEN_PREFIX.length + 6);
 
-/** Constant-time equality of two equal-length hex digests. */
-export function digestsEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
-}
-
 /** `admin` grants everything; any write action also grants `read`. */
 export function actionAllowed(granted: readonly Action[], wanted: Action): boolean {
   if (granted.includes("admin") || granted.includes(wanted)) return true;
