@@ -119,14 +119,12 @@ export async function planRun(ws: Workspace, current: CurrentRun, opts: PlanOpti
   const artifacts: Artifact[] = [];
   const tasks: ShardTask[] = [];
   let reused = 0;
-  let inClean = 0;
   for (const [n, files] of [...shards].sort((a, b) => a[0] - b[0])) {
     const ia = prevArtifacts.get(shardName("index", n));
     const ta = prevArtifacts.get(shardName("text", n));
     if (isClean(n, files)) {
       for (const f of files) records.push(known.get(f.path)!);
       if (ia && ta && prevShards.has(n)) { artifacts.push(ia, ta); reused += prevShards.get(n)!.length; }
-      inClean += files.length;
       continue;
     }
     tasks.push({
