@@ -174,10 +174,15 @@ describe("upload limits and integrity", () => {
     const body = "digest me";
     await expectError(upload(`/upload?name=d.bin&version=14.0.0&digest=sha256:${"0".repeat(64)}`, body, auth(srv.admin)), 422, /digest mismatch/);
     await expectError(upload("/upload?name=d.bin&version=14.0.0", body, { ...auth(srv.admin), "repr-digest": `sha-256=:${Buffer.alloc(32).toString("base64")}:` }), 422, /digest mismatch/);
+    await expectError(upload("/upload?name=d.bin&version=14.0.0", body, { ...auth(srv.admin), "x-checksum-sha256": "F".repeat(64) }), 422, /digest mismatch/);
     expect(storedFiles(srv.data)).toEqual(before);
     await expectError(upload("/upload?name=d.bin&version=14.0.0&digest=sha256:zz", body, auth(srv.admin)), 400, /digest/);
+    await expectError(upload("/upload?name=d.bin&version=14.0.0", body, { ...auth(srv.admin), "repr-digest": "md5=:abc:" }), 400, /Repr-Digest/);
+    await expectError(upload("/upload?name=d.bin&version=14.0.0", body, { ...auth(srv.admin), "x-checksum-sha256": "abc" }), 400, /X-Checksum-Sha256/);
     const ok = await upload(`/upload?name=d.bin&version=14.0.0&digest=sha256:${sha256Hex(body)}`, body, auth(srv.admin));
     expect(ok.status).toBe(201);
+    const upper = await upload("/upload?name=e.bin&version=14.0.0", body, { ...auth(srv.admin), "x-checksum-sha256": sha256Hex(body).toUpperCase() });
+    expect(upper.status).toBe(201);
   });
 
   test("the version is read as publishing reads it: v17.0.0 and 17.0.0+ci.3 add to release 17.0.0; a non-version is 422 before any byte is stored", async () => {
