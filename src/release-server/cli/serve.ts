@@ -5,7 +5,6 @@
  * `serve --check` is the container health probe: GET /readyz on the local port, exit 0 or 1.
  */
 import { defineCommand } from "citty";
-import { mkdirSync } from "node:fs";
 import { usageError } from "../../shared/errors.ts";
 import { loadConfig } from "../config.ts";
 import { openService } from "../service.ts";
@@ -39,8 +38,7 @@ export default defineCommand({
     if (publicUrl && !URL.canParse(publicUrl)) throw usageError(`--public-url must be an absolute URL, got ${JSON.stringify(publicUrl)}`);
 
     const dataDir = dataDirOf(args);
-    mkdirSync(dataDir, { recursive: true });
-    const service = openService(dataDir, config);
+    const service = openService(dataDir, config); // creates the data directory
     const adminToken = process.env.RELEASE_SERVER_ADMIN_TOKEN;
     if (adminToken) service.ensureBootstrapToken(adminToken, "admin (RELEASE_SERVER_ADMIN_TOKEN)");
 
