@@ -11,11 +11,14 @@ export const EXAMPLE = join(REPO, "examples", "workspace");
 
 export type CliResult = { code: number; stdout: string; stderr: string; json: any };
 
-/** Runs `auditgraph ARGS` with a clean environment (no AUDITGRAPH_* from the caller unless given). */
-export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
+/**
+ * Runs `auditgraph ARGS` with a clean environment (no AUDITGRAPH_* from the caller unless given).
+ * `entry`: another entry point than src/cli.ts (e.g. tests/upgrades/support.ts's cliForSchema).
+ */
+export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string>; entry?: string } = {}): CliResult {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("AUDITGRAPH_") && k !== "NO_COLOR") env[k] = v;
-  const p = Bun.spawnSync([process.execPath, CLI, ...args], { cwd: opts.cwd ?? REPO, env: { ...env, ...opts.env }, stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawnSync([process.execPath, opts.entry ?? CLI, ...args], { cwd: opts.cwd ?? REPO, env: { ...env, ...opts.env }, stdout: "pipe", stderr: "pipe" });
   const stdout = p.stdout.toString();
   let json: any;
   try { json = JSON.parse(stdout); } catch {}

@@ -5,7 +5,7 @@
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CLI, REPO, tempDir, type CliResult } from "../helpers/cli.ts";
+import { CLI, cli, REPO, tempDir, type CliResult } from "../helpers/cli.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../../src/schema/version.ts";
 
 export const FIXTURES = join(REPO, "tests", "fixtures", "stores");
@@ -41,14 +41,7 @@ export function removeSchemaCopies(): void {
 }
 
 /** Runs a given CLI entry point (see cliForSchema) like helpers/cli.ts runs the real one. */
-export function cliAt(entry: string, args: string[]): CliResult {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AUDITGRAPH_")));
-  const p = Bun.spawnSync([process.execPath, entry, ...args], { cwd: REPO, env: env as Record<string, string>, stdout: "pipe", stderr: "pipe" });
-  const stdout = p.stdout.toString();
-  let json: unknown;
-  try { json = JSON.parse(stdout); } catch {}
-  return { code: p.exitCode ?? -1, stdout, stderr: p.stderr.toString(), json };
-}
+export const cliAt = (entry: string, args: string[]): CliResult => cli(args, { entry });
 
 /** A temp workspace holding the fixture's sources and, as .pkg/profiles/default, the store of `version`. */
 export function fixtureWorkspace(version: string): string {
