@@ -100,6 +100,22 @@ describe("ingest", () => {
     expect(fourth).toMatchObject({ run_id: third.run_id, unchanged: true, processed: 0 });
   });
 
+  test("an unreadable or ill-formed stat cache is ignored: files are re-hashed, the run is the same, the cache is rewritten", () => {
+    const root = workspace();
+    const first = cli(["ingest", "--root", root, "--json"]).json;
+    const cachePath = join(root, ".pkg/profiles/default/cache/stat.json");
+    const good = readFileSync(cachePath, "utf8");
+    // Not JSON; then an entry matching the file's size, mtime and inode whose sha256 is malformed.
+    const st = statSync(join(root, "notes", "runbook.md"));
+    for (const bad of ["not json", JSON.stringify({ "notes/runbook.md": [st.size, st.mtimeMs, st.ino, "not-a-sha256", ""] })]) {
+      writeFileSync(cachePath, bad);
+      const again = cli(["ingest", "--root", root, "--json"]);
+      expect(again.code).toBe(0);
+      expect(again.json).toMatchObject({ run_id: first.run_id, unchanged: true, processed: 0 });
+      expect(readFileSync(cachePath, "utf8")).toBe(good);
+    }
+  });
+
   test("determinism: the same workspace at two absolute paths (workers or inline) gives byte-identical manifests and objects", () => {
     const a = workspace();
     const b = join(tempDir("ag-other-location-"), "deeper", "ws");

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, cli, expectOneLineError, tempDir, treeHash, workspace } from "../helpers/cli.ts";
+import { cleanup, CLI, cli, expectOneLineError, tempDir, treeHash, workspace } from "../helpers/cli.ts";
 
 let root: string;
 let runId: string;
@@ -187,4 +187,14 @@ test("the human output has no colour when not a TTY", () => {
   const r = cli(["runs", "list", "--root", root]);
   expect(r.stdout).not.toMatch(/\x1b\[/);
   expect(cli(["node", "--root", root, "nope"]).stderr).not.toMatch(/\x1b\[/);
+});
+
+test("a reader that closes the pipe early (`export | true`): exit 0 and nothing on stderr", () => {
+  const dir = tempDir();
+  const [err, code] = [join(dir, "stderr"), join(dir, "code")];
+  // `true` exits without reading, so the export's write meets a closed pipe (EPIPE).
+  const sh = Bun.spawnSync(["sh", "-c", `("$0" "$1" export --root "$2" 2>"$3"; echo $? >"$4") | true`, process.execPath, CLI, root, err, code]);
+  expect(sh.exitCode).toBe(0);
+  expect(readFileSync(err, "utf8")).toBe("");
+  expect(readFileSync(code, "utf8").trim()).toBe("0");
 });
