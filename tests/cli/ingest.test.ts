@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { allStoredText, cleanup, cli, spawnCli, tempDir, treeHash, workspace } from "../helpers/cli.ts";
+import { allStoredText, cleanup, cli, expectOneLineError, spawnCli, tempDir, treeHash, workspace } from "../helpers/cli.ts";
 
 afterAll(cleanup);
 
@@ -113,6 +113,27 @@ describe("ingest", () => {
       expect(again.code).toBe(0);
       expect(again.json).toMatchObject({ run_id: first.run_id, unchanged: true, processed: 0 });
       expect(readFileSync(cachePath, "utf8")).toBe(good);
+    }
+  });
+
+  test("a shard build that throws on a worker surfaces its own error, as inline: exit 5, nothing written", () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 128; i++) files[`notes/n${i}.md`] = `# Note ${i}\n\nbody of note ${i}\n`;
+    const root = workspace(files);
+    const first = cli(["ingest", "--root", root, "--json"]).json;
+    const pd = join(root, ".pkg/profiles/default");
+    // Damaged index objects: rebuilding a shard that still holds unchanged files reads its old index.
+    for (const a of JSON.parse(manifestOf(root).text).artifacts) {
+      if (a.name.startsWith("index/")) writeFileSync(join(pd, "objects", a.sha256.slice(0, 2), a.sha256), "damaged");
+    }
+    for (let i = 0; i < 16; i++) appendFileSync(join(root, "notes", `n${i}.md`), "an edit\n");
+    const before = treeHash(join(root, ".pkg"));
+    for (const env of [{}, { AUDITGRAPH_WORKERS: "1" }]) { // many changed shards: workers (on 2+ cores), then inline
+      const r = cli(["ingest", "--root", root], { env });
+      expect({ env, code: r.code }).toEqual({ env, code: 5 });
+      expect(expectOneLineError(r)).toMatch(/^error: object .* is corrupt$/);
+      expect(manifestOf(root).id).toBe(first.run_id);
+      expect(treeHash(join(root, ".pkg"))).toEqual(before);
     }
   });
 
