@@ -128,7 +128,7 @@ describe("ingest", () => {
     }
     for (let i = 0; i < 16; i++) appendFileSync(join(root, "notes", `n${i}.md`), "an edit\n");
     const before = treeHash(join(root, ".pkg"));
-    for (const env of [{}, { AUDITGRAPH_WORKERS: "1" }]) { // many changed shards: workers (on 2+ cores), then inline
+    for (const env of [{}, { AUDITGRAPH_WORKERS: "1" }] as Record<string, string>[]) { // many changed shards: workers (on 2+ cores), then inline
       const r = cli(["ingest", "--root", root], { env });
       expect({ env, code: r.code }).toEqual({ env, code: 5 });
       expect(expectOneLineError(r)).toMatch(/^error: object .* is corrupt$/);
