@@ -10,8 +10,6 @@ export const useColor = (stream: NodeJS.WriteStream = process.stderr): boolean =
 const paint = (code: string) => (s: string, stream?: NodeJS.WriteStream) => (useColor(stream) ? `\x1b[${code}m${s}\x1b[0m` : s);
 export const red = paint("31");
 export const yellow = paint("33");
-export const bold = paint("1");
-export const dim = paint("2");
 
 export function printJson(value: unknown): void {
   process.stdout.write(canonicalJson(value, 2) + "\n");
@@ -21,7 +19,4 @@ export function printLine(line = ""): void {
 }
 export function warn(message: string): void {
   process.stderr.write(`${yellow("warning:")} ${message}\n`);
-}
-export function note(message: string): void {
-  process.stderr.write(message + "\n");
 }

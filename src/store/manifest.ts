@@ -5,9 +5,9 @@
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import type { StoreSchemaFact } from "../policy/compat.ts";
-import { manifestPath, pointerPath, RUN_ID } from "./layout.ts";
+import { manifestPath, pointerPath, RUN_ID, SHA256 } from "./layout.ts";
 
-const sha = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/));
+const sha = v.pipe(v.string(), v.regex(SHA256));
 const count = v.pipe(v.number(), v.integer(), v.minValue(0));
 
 export const FileRecordSchema = v.object({
