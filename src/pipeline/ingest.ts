@@ -288,17 +288,30 @@ export function sweepTemp(profileDir: string): number {
   return n;
 }
 
-export type IngestResult = { plan: RunPlan; budget: Budget; budgetWarning?: string };
+export type IngestOptions = {
+  /**
+   * A full run (`auditgraph rebuild`): no compatibility gate, no reuse of the current run, and a
+   * run id salted with the run it replaces (read under the lock), so it is always a new run.
+   */
+  rebuild?: boolean;
+  onProgress?: PlanOptions["onProgress"];
+};
 
-export async function ingest(ws: Workspace, opts: PlanOptions = {}): Promise<IngestResult> {
+/** `previous`: for a rebuild, the run that was current when it took the lock (null: none). */
+export type IngestResult = { plan: RunPlan; budget: Budget; budgetWarning?: string; previous?: string | null };
+
+export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<IngestResult> {
   const t0 = performance.now();
   const hadPkg = existsSync(pkgDir(ws.root));
   const lock = await acquireLock(ws.root);
   try {
-    // A full run (rebuild) neither checks nor reuses the current run.
-    const current: CurrentRun = opts.ignoreCaches ? { state: "empty" } : compatGate(ws.profileDir).current;
+    const previous = opts.rebuild ? readPointer(ws.profileDir) ?? null : undefined;
+    const current: CurrentRun = opts.rebuild ? { state: "empty" } : compatGate(ws.profileDir).current;
     sweepTemp(ws.profileDir);
-    const plan = await planRun(ws, current, opts);
+    const plan = await planRun(ws, current, {
+      onProgress: opts.onProgress,
+      ...(opts.rebuild ? { ignoreCaches: true, runSalt: `rebuild after ${previous ?? "nothing"}` } : {}),
+    });
     const { budget, warning } = budgetGate(
       { sourceBytes: plan.sourceBytes, usageBytes: measureUsage(ws.profileDir), additionalBytes: plan.planBytes },
       ws.budget,
@@ -311,7 +324,7 @@ export async function ingest(ws: Workspace, opts: PlanOptions = {}): Promise<Ing
     } catch (err) {
       throw undoFailedWrite(ws.profileDir, plan, freshManifest, err);
     }
-    return { plan, budget, ...(warning ? { budgetWarning: warning } : {}) };
+    return { plan, budget, ...(warning ? { budgetWarning: warning } : {}), ...(opts.rebuild ? { previous } : {}) };
   } finally {
     lock.release();
     if (!hadPkg) try { rmdirSync(pkgDir(ws.root)); } catch { /* the run wrote into it */ }

@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { cpSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, cli, tempDir, treeHash } from "../helpers/cli.ts";
+import { cleanup, cli, spawnCli, tempDir, treeHash } from "../helpers/cli.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../../src/schema/version.ts";
 import { currentRun, fixtureWorkspace, profileDir } from "./support.ts";
 
@@ -68,5 +68,21 @@ describe("rebuild", () => {
     expect(again.run_id).not.toBe(ra.run_id);
     expect(again.previous_run).toBe(ra.run_id);
     expect(cli(["runs", "list", "--root", a, "--json"]).json.runs).toHaveLength(3);
+  }, SLOW);
+
+  test("two concurrent rebuilds: the second waits for the lock and replaces the first's run with another new one", async () => {
+    const root = fixtureWorkspace(ARTIFACT_SCHEMA_VERSION);
+    const old = currentRun(root);
+    // Enough work that the first holds the lock well after the second has started.
+    for (let i = 0; i < 300; i++) writeFileSync(join(root, "notes", `gen-${i}.md`), `# Note ${i}\n\n${"ledger entries and retention ".repeat(150)}\n`);
+    const procs = [spawnCli(["rebuild", "--root", root, "--json"]), spawnCli(["rebuild", "--root", root, "--json"])];
+    expect(await Promise.all(procs.map((p) => p.exited))).toEqual([0, 0]);
+    const [x, y] = await Promise.all(procs.map(async (p) => JSON.parse(await new Response(p.stdout).text())));
+    const [first, second] = x.previous_run === old ? [x, y] : [y, x];
+    expect(first.previous_run).toBe(old);
+    expect(second.previous_run).toBe(first.run_id);
+    expect(second.run_id).not.toBe(first.run_id);
+    expect(currentRun(root)).toBe(second.run_id);
+    expect(cli(["runs", "list", "--root", root, "--json"]).json.runs).toHaveLength(3);
   }, SLOW);
 });

@@ -11,11 +11,9 @@ export default defineCommand({
   async run({ args }) {
     const ws = await withWorkspace(args);
     const { ingest } = await import("../../pipeline/ingest.ts");
-    const { readPointer } = await import("../../store/manifest.ts");
-    // The salt names the run this one replaces: the same store and inputs give the same run id,
-    // and it always differs from every earlier run (the previous current one included).
-    const previous = readPointer(ws.profileDir) ?? null;
-    const { plan, budget, budgetWarning } = await ingest(ws, { ignoreCaches: true, runSalt: `rebuild after ${previous ?? "nothing"}` });
+    // The run id is salted with the run this one replaces: the same store and inputs give the same
+    // run id, and it always differs from every earlier run (the previous current one included).
+    const { plan, budget, budgetWarning, previous = null } = await ingest(ws, { rebuild: true });
     if (budgetWarning) warn(budgetWarning);
     const m = plan.manifest;
     const written = plan.newObjects.reduce((s, o) => s + o.bytes, 0) + Buffer.byteLength(plan.manifestText);
