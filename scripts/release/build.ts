@@ -6,7 +6,7 @@
  *   4. release.json, validated; then the staging directory replaces the output directory.
  * Bad input fails before anything is written; a failure later leaves the output directory as it was.
  */
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import * as v from "valibot";
@@ -39,14 +39,6 @@ export interface BuildResult {
   outDir: string;
   manifest: ReleaseManifest;
   signed: boolean;
-  /** Smoke check lines, per executable, when `check` was set. */
-  checks: Record<string, string[]>;
-}
-
-interface Built {
-  program: Program;
-  target: Target;
-  archive: string;
 }
 
 function signingKey(root: string, env: BuildOptions["env"], log: (l: string) => void): SecretKey | undefined {
@@ -84,7 +76,23 @@ export function darwinSignature(bytes: Uint8Array, name: string, program: Progra
   return signed;
 }
 
-async function buildOne(o: { source: SourceInfo; target: Target; program: Program; work: string; staging: string; check: boolean; log: (l: string) => void }): Promise<{ built: Built; checks?: string[] }> {
+/** Writes one asset into the staging directory and describes it for release.json. */
+function emit(staging: string, name: string, data: string | Uint8Array, built?: { program: Program; target: Target }): ReleaseAsset {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  writeFileSync(join(staging, name), bytes);
+  const t = built?.target;
+  return {
+    ...checksum(name, bytes),
+    ...(built ? { program: built.program } : {}),
+    target: t?.name ?? null,
+    os: t?.os ?? null,
+    arch: t?.arch ?? null,
+    libc: t?.libc ?? null,
+    size: bytes.length,
+  };
+}
+
+async function buildOne(o: { source: SourceInfo; target: Target; program: Program; work: string; staging: string; check: boolean; log: (l: string) => void }): Promise<{ asset: ReleaseAsset; checks?: string[] }> {
   const { source, target, program } = o;
   const name = `${program}-${target.name}`;
   const exe = join(o.work, name, program); // the basename is embedded in the binary: keep it constant
@@ -96,30 +104,14 @@ async function buildOne(o: { source: SourceInfo; target: Target; program: Progra
     if (fixed !== bytes) writeFileSync(exe, (bytes = fixed), { mode: 0o755 });
   }
   const checks = o.check ? smokeCheck(exe, program, target, source, bytes) : undefined;
-  const archive = `${name}.${target.archive}`;
   const entries = [
     { name: program, data: bytes, mode: 0o755 },
     { name: "LICENSE", data: readFileSync(join(source.root, "LICENSE")), mode: 0o644 },
     { name: "README.md", data: readFileSync(join(source.root, "README.md")), mode: 0o644 },
   ];
-  writeFileSync(join(o.staging, archive), tarGz(entries, source.epoch));
+  const asset = emit(o.staging, `${name}.${target.archive}`, tarGz(entries, source.epoch), { program, target });
   rmSync(dirname(exe), { recursive: true, force: true });
-  return { built: { program, target, archive }, checks };
-}
-
-function asset(staging: string, name: string, built?: Built): ReleaseAsset {
-  const data = readFileSync(join(staging, name));
-  const t = built?.target;
-  return {
-    name,
-    ...(built ? { program: built.program } : {}),
-    target: t?.name ?? null,
-    os: t?.os ?? null,
-    arch: t?.arch ?? null,
-    libc: t?.libc ?? null,
-    size: data.length,
-    sha256: checksum(name, data).sha256,
-  };
+  return { asset, checks };
 }
 
 /** Moves `staging` to `outDir`, replacing what was there only once the new one is complete. */
@@ -163,20 +155,16 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
-    const built: Built[] = [];
-    const checks: BuildResult["checks"] = {};
+    const assets: ReleaseAsset[] = [];
     for (const target of targets) {
       for (const program of target.programs) {
         const started = performance.now();
         const r = await buildOne({ source, target, program, work, staging, check: opts.check, log });
-        built.push(r.built);
-        if (r.checks) checks[r.built.archive] = r.checks;
-        log(`${r.built.archive}: built in ${((performance.now() - started) / 1000).toFixed(1)} s${r.checks ? `; ${r.checks.join("; ")}` : ""}`);
+        assets.push(r.asset);
+        log(`${r.asset.name}: built in ${((performance.now() - started) / 1000).toFixed(1)} s${r.checks ? `; ${r.checks.join("; ")}` : ""}`);
       }
     }
-    const assets = built.map((b) => asset(staging, b.archive, b));
-    cpSync(join(root, "scripts", "install.sh"), join(staging, "install.sh"));
-    assets.push(asset(staging, "install.sh"));
+    assets.push(emit(staging, "install.sh", readFileSync(join(root, "scripts", "install.sh"))));
     const manifestOf = (list: ReleaseAsset[]): ReleaseManifest => ({
       name: "auditgraph",
       version: source.version,
@@ -185,16 +173,12 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
       source_date_epoch: source.epoch,
       assets: [...list].sort((a, b) => (a.name < b.name ? -1 : 1)),
     });
-    writeFileSync(join(staging, "auditgraph.rb"), renderFormula(manifestOf(assets)));
-    assets.push(asset(staging, "auditgraph.rb"));
-
+    assets.push(emit(staging, "auditgraph.rb", renderFormula(manifestOf(assets))));
     const sums = renderSums(assets);
-    writeFileSync(join(staging, "SHA256SUMS"), sums);
-    assets.push(asset(staging, "SHA256SUMS"));
+    assets.push(emit(staging, "SHA256SUMS", sums));
     if (key) {
       const sig = signMinisign(key, new TextEncoder().encode(sums), `timestamp:${source.epoch}\tfile:SHA256SUMS\thashed`);
-      writeFileSync(join(staging, "SHA256SUMS.minisig"), sig);
-      assets.push(asset(staging, "SHA256SUMS.minisig"));
+      assets.push(emit(staging, "SHA256SUMS.minisig", sig));
     } else {
       for (const line of UNSIGNED) log(line);
     }
@@ -204,7 +188,7 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
     if (!valid.success) throw new AgError(`release.json does not match its schema: ${v.getDotPath(valid.issues[0]) ?? ""} ${valid.issues[0].message}`);
     writeFileSync(join(staging, "release.json"), canonicalJson(manifest, 2) + "\n");
     publish(staging, outDir);
-    return { outDir, manifest, signed: Boolean(key), checks };
+    return { outDir, manifest, signed: Boolean(key) };
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
