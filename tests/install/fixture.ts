@@ -7,6 +7,10 @@
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tarGz } from "../../scripts/release/archive.ts";
+import { checksum, renderSums } from "../../scripts/release/checksums.ts";
+import { compile } from "../../scripts/release/compile.ts";
+import { parseTargetFile } from "../../scripts/release/targets.ts";
 import { releaseBuild } from "../helpers/release-build.ts";
 import type { ReleaseManifest } from "../../src/schema/release.ts";
 
@@ -28,21 +32,14 @@ export function tempDir(label: string): string {
   return dir;
 }
 
-const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
-
-/** Compiles auditgraph VERSION for linux-x64 into DIR as the archive plus SHA256SUMS. */
-function buildOld(dir: string, version: string): void {
-  const stage = join(dir, "stage");
-  mkdirSync(stage, { recursive: true });
-  run([
-    "bun", "build", "--compile", "src/cli.ts", "--outfile", join(stage, "auditgraph"),
-    "--define", `AUDITGRAPH_BUILD_VERSION=${JSON.stringify(version)}`,
-    "--define", `AUDITGRAPH_BUILD_TARGET=${JSON.stringify(TARGET)}`,
-  ]);
-  const tar = Bun.spawnSync(["tar", "--owner=0", "--group=0", "--numeric-owner", "-C", stage, "-cf", "-", "auditgraph"], { stdout: "pipe" });
-  const gz = Bun.gzipSync(new Uint8Array(tar.stdout), { level: 1 });
-  writeFileSync(join(dir, ASSET), gz);
-  writeFileSync(join(dir, "SHA256SUMS"), `${sha256(gz)}  ${ASSET}\n`);
+/** Compiles auditgraph VERSION for linux-x64 the way the release build does, into DIR as the archive plus SHA256SUMS. */
+async function buildOld(dir: string, version: string): Promise<void> {
+  const exe = join(dir, "stage", "auditgraph");
+  const target = parseTargetFile(join(REPO, "dist-targets", `${TARGET}.json`));
+  await compile(REPO, "auditgraph", target, { version, commit: "0".repeat(40) }, exe);
+  const archive = tarGz([{ name: "auditgraph", data: readFileSync(exe), mode: 0o755 }], 0);
+  writeFileSync(join(dir, ASSET), archive);
+  writeFileSync(join(dir, "SHA256SUMS"), renderSums([checksum(ASSET, archive)]));
 }
 
 export type SigningKey = { publicKey: string; sign(file: string): void };
@@ -104,8 +101,10 @@ export async function makeReleases(): Promise<Releases> {
   });
   overlay(INTERRUPTED, key);
   overlay(FORGED, other);
-  overlay(OLD, key, (dir) => buildOld(dir, OLD));
-  tags[`v${OLD}`] = [join(root, `v${OLD}`)];
+  const old = join(root, `v${OLD}`);
+  await buildOld(old, OLD);
+  key.sign(join(old, "SHA256SUMS"));
+  tags[`v${OLD}`] = [old];
   return { root, key, tags, out, manifest };
 }
 
