@@ -83,6 +83,22 @@ test("an unknown target, a broken target file, or a bad flag: one line, exit 2, 
   expect(readdirSync(dirname(out)).filter((n) => n.includes(".tmp-"))).toEqual([]);
 });
 
+test("a bad signing key or a tree that is not a git checkout: one line, exit 2, nothing written", () => {
+  const out = join(outs, "never-signed");
+  let r = build(a, ["--target", "linux-x64", "--out", out], { AUDITGRAPH_MINISIGN_SECRET_KEY: "not a key" });
+  expect(r.code).toBe(2);
+  expect(errorLines(r.stderr)).toEqual(["error: AUDITGRAPH_MINISIGN_SECRET_KEY: not a minisign key (no base64 key line)"]);
+
+  r = build(a, ["--target", "linux-x64", "--out", out], { GIT_DIR: join(outs, "no-repository") });
+  expect(r.code).toBe(2);
+  expect(errorLines(r.stderr)).toHaveLength(1);
+  expect(errorLines(r.stderr)[0]).toStartWith(`error: git rev-parse failed in ${a}: `);
+  expect(r.stderr).toContain("hint: the build takes the commit and its time from git: run it inside a clone");
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  expect(existsSync(out)).toBe(false);
+  expect(readdirSync(outs).filter((n) => n.includes(".tmp-"))).toEqual([]);
+});
+
 test("a cross-compile runtime that cannot be had: one line, exit 1, the previous out dir untouched", () => {
   const out = join(outs, "previous");
   mkdirSync(out);
