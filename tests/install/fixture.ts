@@ -73,6 +73,10 @@ export const TAMPERED = "6.6.6";
 export const INTERRUPTED = "7.7.7";
 /** Release whose SHA256SUMS is signed by another key. */
 export const FORGED = "8.8.8";
+/** Release without SHA256SUMS.minisig. */
+export const UNSIGNED = "5.5.5";
+/** Release tagged with another version than the binary it holds. */
+export const MISLABELED = "4.4.4";
 
 export async function makeReleases(): Promise<Releases> {
   for (const tool of ["minisign", "tar"]) {
@@ -85,12 +89,12 @@ export async function makeReleases(): Promise<Releases> {
   const other = signingKey(join(root, "other-key"));
   const tags: Record<string, string[]> = {};
   // Each tag gets its own directory holding what differs from the build, then falls back to it.
-  const overlay = (version: string, signer: SigningKey, edit?: (dir: string) => void) => {
+  const overlay = (version: string, signer: SigningKey | undefined, edit?: (dir: string) => void) => {
     const dir = join(root, `v${version}`);
     mkdirSync(dir);
     cpSync(join(out, "SHA256SUMS"), join(dir, "SHA256SUMS"));
     edit?.(dir);
-    signer.sign(join(dir, "SHA256SUMS"));
+    signer?.sign(join(dir, "SHA256SUMS"));
     tags[`v${version}`] = [dir, out];
   };
   overlay(manifest.version, key);
@@ -101,6 +105,8 @@ export async function makeReleases(): Promise<Releases> {
   });
   overlay(INTERRUPTED, key);
   overlay(FORGED, other);
+  overlay(UNSIGNED, undefined); // the shared build it falls back to is unsigned too
+  overlay(MISLABELED, key);
   const old = join(root, `v${OLD}`);
   await buildOld(old, OLD);
   key.sign(join(old, "SHA256SUMS"));

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ASSET, FORGED, INTERRUPTED, OLD, REPO, TAMPERED, makeReleases, tempDir, serveReleases, type Releases } from "./fixture.ts";
+import { ASSET, FORGED, INTERRUPTED, MISLABELED, OLD, REPO, TAMPERED, UNSIGNED, makeReleases, tempDir, serveReleases, type Releases } from "./fixture.ts";
 import { SCRIPT, SHELLS, makeBin, runInstaller, type Fake } from "./shells.ts";
 
 let rel: Releases;
@@ -169,6 +169,18 @@ describe.each(Object.keys(SHELLS))("install lifecycle under %s", (shell) => {
       keepsInstall(r);
     }
   });
+
+  test("a release without SHA256SUMS.minisig aborts when minisign is installed", async () => {
+    const r = await runInstaller(shell, ["--version", UNSIGNED], s().env);
+    expect(r.stderr).toContain(`error: minisign is installed but ${server.url.origin}/releases/download/v${UNSIGNED}/SHA256SUMS.minisig could not be downloaded; nothing was installed`);
+    keepsInstall(r);
+  });
+
+  test("a pinned version whose archive holds another version aborts", async () => {
+    const r = await runInstaller(shell, ["--version", MISLABELED], s().env);
+    expect(r.stderr).toContain(`error: release v${MISLABELED} contains auditgraph ${CURRENT}; nothing was installed`);
+    keepsInstall(r);
+  }, HEAVY);
 
   test("--uninstall removes the binary and the PATH block only", async () => {
     const r = await runInstaller(shell, ["--uninstall"], s().env);
