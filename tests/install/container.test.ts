@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PROJECT } from "../../src/schema/release.ts";
 import { RELEASE_TARGETS, REPO } from "./fixture.ts";
+import { expectPosixSh } from "./shells.ts";
 import { releaseBuild } from "../helpers/release-build.ts";
 
 const recipe = readFileSync(join(REPO, "deploy/auditgraph.Containerfile"), "utf8");
@@ -30,15 +31,7 @@ test("OCI labels: source, version, revision, licenses", () => {
   ]) expect(label).toContain(want);
 });
 
-test("scripts/container-smoke.sh passes shellcheck -s sh and checkbashisms", () => {
-  for (const [tool, ...args] of [["shellcheck", "-s", "sh"], ["checkbashisms"]]) {
-    const path = Bun.which(tool!);
-    if (!path) throw new Error(`${tool} is not installed (.ci/run installs it from .ci/packages.txt)`);
-    const r = Bun.spawnSync([path, ...args, join(REPO, "scripts/container-smoke.sh")], { stdout: "pipe", stderr: "pipe" });
-    expect(r.stdout.toString() + r.stderr.toString()).toBe("");
-    expect(r.exitCode).toBe(0);
-  }
-});
+test("scripts/container-smoke.sh passes shellcheck -s sh and checkbashisms", () => expectPosixSh(join(REPO, "scripts/container-smoke.sh")));
 
 test("both images build and run from the release archives (PASSED), or the script says SKIPPED and why", async () => {
   const dist = await releaseBuild(RELEASE_TARGETS);

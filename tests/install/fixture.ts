@@ -12,6 +12,7 @@ import { checksum, renderSums } from "../../scripts/release/checksums.ts";
 import { compile } from "../../scripts/release/compile.ts";
 import { parseTargetFile } from "../../scripts/release/targets.ts";
 import { releaseBuild } from "../helpers/release-build.ts";
+import { requireTool } from "../release/support.ts";
 import type { ReleaseManifest } from "../../src/schema/release.ts";
 
 export const REPO = join(import.meta.dir, "../..");
@@ -79,9 +80,8 @@ export const UNSIGNED = "5.5.5";
 export const MISLABELED = "4.4.4";
 
 export async function makeReleases(): Promise<Releases> {
-  for (const tool of ["minisign", "tar"]) {
-    if (!Bun.which(tool)) throw new Error(`${tool} is not installed (.ci/run installs it from .ci/packages.txt)`);
-  }
+  requireTool("minisign", "minisign");
+  requireTool("tar", "tar");
   const out = await releaseBuild(RELEASE_TARGETS);
   const manifest: ReleaseManifest = JSON.parse(readFileSync(join(out, "release.json"), "utf8"));
   const root = tempDir("releases");

@@ -6,8 +6,10 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderFormula } from "../../scripts/release/homebrew.ts";
 import { PROJECT, type ReleaseManifest } from "../../src/schema/release.ts";
+import { sha256Hex } from "../../src/shared/hash.ts";
 import { RELEASE_TARGETS, tempDir } from "./fixture.ts";
 import { releaseBuild } from "../helpers/release-build.ts";
+import { requireTool } from "../release/support.ts";
 
 const STUB = join(import.meta.dir, "formula_stub.rb");
 let out: string;
@@ -15,9 +17,7 @@ let manifest: ReleaseManifest;
 let work: string;
 
 function ruby(args: string[], env: Record<string, string> = {}) {
-  const path = Bun.which("ruby");
-  if (!path) throw new Error("ruby is not installed (.ci/run installs it from .ci/packages.txt)");
-  const r = Bun.spawnSync([path, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdout: "pipe", stderr: "pipe" });
+  const r = Bun.spawnSync([requireTool("ruby", "ruby"), ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdout: "pipe", stderr: "pipe" });
   return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
@@ -27,8 +27,6 @@ function evaluate(formula: string, os: string, arch: string, keg?: string) {
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
 }
-
-const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
 
 beforeAll(async () => {
   out = await releaseBuild(RELEASE_TARGETS);
@@ -63,7 +61,7 @@ describe("the rendered formula", () => {
     expect(f.class).toBe("Auditgraph");
     expect(f.url).toEqual([`${PROJECT.downloadBase}/releases/download/v${manifest.version}/${asset.name}`]);
     expect(f.sha256).toEqual([asset.sha256]);
-    expect(sha256(readFileSync(join(out, asset.name)))).toBe(asset.sha256);
+    expect(sha256Hex(readFileSync(join(out, asset.name)))).toBe(asset.sha256);
     expect(f.version).toEqual([manifest.version]);
     expect(f.homepage).toEqual([PROJECT.homepage]);
     expect(f.license).toEqual(["MIT"]);

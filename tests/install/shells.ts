@@ -3,8 +3,10 @@
  * tools it may use, minus any the test removes, plus fake `uname`, `ldd` and `sysctl` when the
  * test pretends to be another platform.
  */
+import { expect } from "bun:test";
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { requireTool } from "../release/support.ts";
 import { REPO } from "./fixture.ts";
 
 export const SCRIPT = join(REPO, "scripts/install.sh");
@@ -25,9 +27,16 @@ const TOOLS = [
 
 export function shellArgv(name: string): string[] {
   const [cmd, ...rest] = SHELLS[name]!;
-  const path = Bun.which(cmd!);
-  if (!path) throw new Error(`${cmd} is not installed (.ci/run installs it from .ci/packages.txt)`);
-  return [path, ...rest];
+  return [requireTool(cmd!, cmd!), ...rest];
+}
+
+/** A script meant for any POSIX sh passes `shellcheck -s sh` and `checkbashisms` without a word. */
+export function expectPosixSh(script: string): void {
+  for (const [tool, pkg, ...args] of [["shellcheck", "shellcheck", "-s", "sh"], ["checkbashisms", "devscripts"]]) {
+    const r = Bun.spawnSync([requireTool(tool!, pkg!), ...args, script], { stdout: "pipe", stderr: "pipe" });
+    expect(r.stdout.toString() + r.stderr.toString()).toBe("");
+    expect(r.exitCode).toBe(0);
+  }
 }
 
 export type Fake = {
