@@ -2,7 +2,9 @@
  * One release build shared by every test file that needs release assets. Builds (unsigned) are
  * cached per process and on disk under the system temp dir, keyed by the source state (HEAD,
  * uncommitted changes, untracked files) and the target list, so a second test file, or a second
- * `bun test` run on the same tree, reuses them. Entries unused for 15 minutes are pruned.
+ * `bun test` run on the same tree, reuses them. The source state is read once per process: every
+ * test file of one run sees the same build, even if the tree changes meanwhile. Entries unused
+ * for 15 minutes are pruned.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,9 +16,10 @@ export const REPO_ROOT = join(import.meta.dir, "..", "..");
 const CACHE = join(tmpdir(), "auditgraph-release-build");
 const MAX_IDLE_MS = 15 * 60 * 1000; // each entry is ~0.5 GB, and a changed tree is a new entry
 const inProcess = new Map<string, Promise<string>>();
+let runState: string | undefined;
 
 /** A digest of everything a build reads from the working tree. */
-export function sourceStateKey(root: string): string {
+function sourceStateKey(root: string): string {
   const h = new Bun.CryptoHasher("sha256");
   h.update(git(root, ["rev-parse", "HEAD"]));
   h.update(git(root, ["diff", "HEAD", "--binary"]));
@@ -42,7 +45,8 @@ function prune(keep: string): void {
 /** Builds the given targets from this checkout (or reuses a build of the same source state); returns the out dir. */
 export function releaseBuild(targets: string[]): Promise<string> {
   const names = [...new Set(targets)].sort();
-  const key = new Bun.CryptoHasher("sha256").update(sourceStateKey(REPO_ROOT)).update(names.join(",")).digest("hex").slice(0, 24);
+  runState ??= sourceStateKey(REPO_ROOT);
+  const key = new Bun.CryptoHasher("sha256").update(runState).update(names.join(",")).digest("hex").slice(0, 24);
   let pending = inProcess.get(key);
   if (!pending) {
     pending = (async () => {
