@@ -1,6 +1,6 @@
 // Configuration and workspace bad input: one clear line, exit 2, and an existing store untouched.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, cli, expectOneLineError, tempDir, treeHash, workspace } from "../helpers/cli.ts";
 
@@ -19,6 +19,29 @@ const withConfig = (yaml: string, extra: string[] = []) => {
   expect(treeHash(join(ws, ".pkg"))).toEqual(before);
   return { r, cfg };
 };
+
+describe("profiles", () => {
+  test("a second profile starts from the default one (lists replace), stores apart, and is picked by active_profile or --profile", () => {
+    const words = (n: number) => Array.from({ length: n }, (_, i) => `word${i}`).join(" ");
+    const root = workspace({ "notes/a.md": `# A\n\n${words(120)}\n`, "docs/b.md": `# B\n\n${words(120)}\n` });
+    mkdirSync(join(root, "config"));
+    writeFileSync(join(root, "config", "pkg.yaml"), "active_profile: alt\nprofiles:\n  alt:\n    include_paths: [docs]\n    ingestion:\n      chunk_tokens: 50\n");
+    const alt = cli(["ingest", "--root", root, "--json"]);
+    expect(alt.code).toBe(0);
+    expect(alt.json).toMatchObject({ profile: "alt", counts: { files: 1, ok: 1 } });
+    // 122 tokens in windows of 50 with the default profile's overlap of 40 (step 10): 9 chunks.
+    expect(alt.json.counts.chunks).toBe(9);
+    expect(existsSync(join(root, ".pkg", "profiles", "alt", "current"))).toBe(true);
+    expect(existsSync(join(root, ".pkg", "profiles", "default"))).toBe(false);
+    const shown = cli(["runs", "show", alt.json.run_id, "--root", root, "--json"]).json;
+    expect(shown.files.map((f: { path: string }) => f.path)).toEqual(["docs/b.md"]);
+    const def = cli(["ingest", "--root", root, "--profile", "default", "--json"]);
+    expect(def.code).toBe(0);
+    expect(def.json).toMatchObject({ profile: "default", counts: { files: 2, ok: 2 } });
+    expect(def.json.run_id).not.toBe(alt.json.run_id);
+    expect(cli(["runs", "list", "--root", root, "--json"]).json.runs).toHaveLength(1); // alt's runs only
+  });
+});
 
 describe("bad configuration → exit 2, one line naming file, key path and line", () => {
   test("invalid YAML", () => {

@@ -185,6 +185,27 @@ describe("exports against the budget", () => {
   }, SLOW);
 });
 
+describe("budget and runs", () => {
+  test("rebuild is checked like ingest: at a blocking budget it exits 4 and writes nothing", () => {
+    const root = workspace();
+    expect(cli(["ingest", "--root", root]).code).toBe(0);
+    setBudget(root, 1e-9);
+    const before = treeHash(root);
+    const r = cli(["rebuild", "--root", root, "--json"]);
+    expect({ code: r.code, status: r.json.budget?.status }).toEqual({ code: 4, status: "block" });
+    expect(treeHash(root)).toEqual(before);
+  }, SLOW);
+
+  test("changing only the budget does not start a new run", () => {
+    const root = workspace();
+    const first = cli(["ingest", "--root", root, "--json"]).json;
+    setBudget(root, 7.5);
+    const again = cli(["ingest", "--root", root, "--json"]);
+    expect(again.code).toBe(0);
+    expect(again.json).toMatchObject({ run_id: first.run_id, unchanged: true, budget: { limit_bytes: Math.floor(MiB * 7.5) } });
+  }, SLOW);
+});
+
 describe("the projection", () => {
   test("is never below what a run really adds, and close to it (first ingest, incremental ingest, rebuild)", () => {
     const root = workspace();
@@ -219,7 +240,8 @@ describe("auditgraph budget", () => {
     expect(treeHash(root)).toEqual(before);
     // Over budget, it reports the block and still exits 0: it only reports.
     setBudget(root, 1e-9);
-    expect(cli(["budget", "--root", root, "--json"]).json.budget.status).toBe("block");
+    const over = cli(["budget", "--root", root, "--json"]);
+    expect({ code: over.code, status: over.json.budget.status }).toEqual({ code: 0, status: "block" });
     // With no run yet it estimates the source bytes from a scan and writes nothing either.
     const fresh = workspace({ "notes/a.md": "# A\n" });
     const f = cli(["budget", "--root", fresh, "--json"]);

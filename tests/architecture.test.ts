@@ -1,0 +1,51 @@
+// The dependency direction docs/architecture.md promises, checked on every relative import in src/
+// and scripts/: a change that makes policy/ read the disk, or makes the CLI and the server import
+// each other, fails here instead of drifting silently.
+import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { REPO } from "./helpers/cli.ts";
+
+/** Area of src (first folder, or "cli.ts" for the entry) → the areas it may import besides itself. */
+const ALLOWED: Record<string, string[]> = {
+  shared: [],
+  schema: ["shared"],
+  policy: ["schema", "shared"],
+  config: ["policy", "shared"],
+  store: ["policy", "config", "schema", "shared"],
+  pipeline: ["store", "policy", "config", "schema", "shared"],
+  query: ["store", "pipeline", "schema", "shared"],
+  cli: ["query", "pipeline", "store", "policy", "config", "schema", "shared"],
+  "cli.ts": ["cli"],
+  "release-server": ["schema", "shared"],
+  // The release build (producer of release.json) shares only the schema and the shared helpers.
+  "scripts/release": ["schema", "shared"],
+};
+
+const area = (file: string): string | undefined => {
+  const r = relative(REPO, file);
+  if (r.startsWith("scripts/release/") || r === "scripts/build.ts") return "scripts/release";
+  if (!r.startsWith("src/")) return undefined;
+  const rest = r.slice(4);
+  return rest.includes("/") ? rest.split("/")[0] : rest;
+};
+
+test("every import in src/ and the release scripts follows the documented direction", () => {
+  const files = [
+    ...new Bun.Glob("src/**/*.ts").scanSync({ cwd: REPO }),
+    ...new Bun.Glob("scripts/release/**/*.ts").scanSync({ cwd: REPO }),
+    "scripts/build.ts",
+  ].map((f) => join(REPO, f));
+  expect(files.length).toBeGreaterThan(50);
+  const violations: string[] = [];
+  for (const file of files) {
+    const from = area(file)!;
+    const text = readFileSync(file, "utf8");
+    for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)["'](\.{1,2}\/[^"']+)["']/g)) {
+      const target = area(resolve(dirname(file), m[1]!));
+      if (target === undefined || target === from) continue;
+      if (!ALLOWED[from]!.includes(target)) violations.push(`${relative(REPO, file)} imports ${m[1]} (${from} → ${target})`);
+    }
+  }
+  expect(violations).toEqual([]);
+});
