@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { PROJECT } from "../../src/schema/release.ts";
 import { ASSET, FORGED, INTERRUPTED, MISLABELED, OLD, REPO, TAMPERED, UNSIGNED, makeReleases, tempDir, serveReleases, type Releases } from "./fixture.ts";
 import { SCRIPT, SHELLS, expectPosixSh, makeBin, runInstaller, type Fake } from "./shells.ts";
 
@@ -59,6 +60,10 @@ describe("the script itself", () => {
   test("embeds the release public key from config/minisign.pub", () => {
     const key = readFileSync(join(REPO, "config/minisign.pub"), "utf8").split("\n")[1]!.trim();
     expect(readFileSync(SCRIPT, "utf8")).toContain(`\nAG_PUBKEY='${key}'\n`);
+  });
+
+  test("downloads from the project's release base by default (the one the formula uses)", () => {
+    expect(readFileSync(SCRIPT, "utf8")).toContain(`\nAG_DEFAULT_BASE='${PROJECT.downloadBase}'\n`);
   });
 
   test("runs nothing but function definitions before the last line calls main", () => {
