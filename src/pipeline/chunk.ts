@@ -1,7 +1,6 @@
 /**
  * Chunks are windows of whitespace-separated tokens with overlap, stored as character offsets into
- * the document text (the text is stored once). Search terms are lower-cased runs of letters, digits
- * and '_'.
+ * the document text (the text is stored once). Search terms are in tokens.ts.
  */
 
 export function lineStarts(text: string): Uint32Array {
@@ -45,23 +44,4 @@ export function chunkSpans(text: string, size: number, overlap: number): Span[] 
     if (last === starts.length - 1) break;
   }
   return out;
-}
-
-const TERM = /[\p{L}\p{N}_]+/gu;
-
-export function terms(text: string): string[] {
-  return text.toLowerCase().match(TERM) ?? [];
-}
-
-/**
- * Term frequencies of a (lower-cased) text as one compact string, in first-occurrence order so it
- * is deterministic: "term term:3 other" (a count of 1 is left out). Returns its length in terms.
- */
-export function termFreq(lower: string): { tf: string; len: number } {
-  const list = lower.match(TERM) ?? [];
-  const counts = new Map<string, number>();
-  for (const t of list) if (t.length <= 40) counts.set(t, (counts.get(t) ?? 0) + 1);
-  let tf = "";
-  for (const [k, n] of counts) tf += (tf ? " " : "") + (n === 1 ? k : `${k}:${n}`);
-  return { tf, len: list.length };
 }

@@ -7,7 +7,7 @@
  */
 import { posix } from "node:path";
 import { sha256Hex } from "../shared/hash.ts";
-import { chunkSpans, lineAt, lineStarts, termFreq } from "./chunk.ts";
+import { chunkSpans, lineAt, lineStarts } from "./chunk.ts";
 import { parseMarkdown, splitFrontMatter } from "./markdown.ts";
 
 export type NodeType = "document" | "section" | "chunk" | "technology" | "reference" | "decision" | "claim";
@@ -18,8 +18,8 @@ export const EDGE_TYPES: readonly EdgeType[] = ["contains", "mentions", "referen
 export type GraphNode = { id: string; type: NodeType; name: string; path?: string; line?: number; attrs?: Record<string, unknown> };
 export type GraphEdge = { source: string; target: string; type: EdgeType; line?: number };
 
-/** [start offset, end offset, first line, last line, length in terms, term frequencies] */
-export type Chunk = [number, number, number, number, number, string];
+/** [start offset, end offset, first line, last line, length in terms, position of its first term] */
+export type Chunk = [number, number, number, number, number, number];
 
 /** What the index shards keep per file (the text itself lives in the text shards). */
 export type FileEntry = {
@@ -42,12 +42,16 @@ export type FileEntry = {
   /** Relative links to workspace paths: [path, line]; resolved to documents when the graph is loaded. */
   links: [string, number][];
   chunks: Chunk[];
+  /** Front-matter tags (`tags` or `tag`), lower-cased, unique, sorted; absent when none. */
+  tags?: string[];
+  /** Problems that did not stop the file (e.g. invalid front matter): [line, message]. */
+  warnings?: [number, string][];
 };
 
 export const docId = (path: string) => `doc_${sha256Hex(`doc\0${path}`).slice(0, 20)}`;
 export const chunkId = (doc: string, i: number) => `chk_${doc.slice(4)}_${i}`;
-const refId = (url: string) => `ref_${sha256Hex(`ref\0${url}`).slice(0, 20)}`;
-const techId = (name: string) => `tech_${name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "x"}`;
+export const refId = (url: string) => `ref_${sha256Hex(`ref\0${url}`).slice(0, 20)}`;
+export const techId = (name: string) => `tech_${name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "x"}`;
 
 const CODE_LANG = new Map<string, string>(Object.entries({
   py: "Python", js: "JavaScript", mjs: "JavaScript", ts: "TypeScript", tsx: "TypeScript", go: "Go", rs: "Rust",
@@ -124,10 +128,8 @@ export function extractFile(path: string, sha256: string, text: string, chunking
   }
 
   const lower = text.toLowerCase();
-  entry.chunks = chunkSpans(text, chunking.size, chunking.overlap).map((sp) => {
-    const { tf, len } = termFreq(lower.slice(sp.s, sp.e));
-    return [sp.s, sp.e, line(sp.s), line(sp.e), len, tf];
-  });
+  // Length in terms and first term position are filled in by the index builder (pipeline/shard.ts), which tokenizes.
+  entry.chunks = chunkSpans(text, chunking.size, chunking.overlap).map((sp) => [sp.s, sp.e, line(sp.s), line(sp.e), 0, 0]);
   if (kind !== "code") {
     TECH_RE.lastIndex = 0;
     for (let m = TECH_RE.exec(lower); m; m = TECH_RE.exec(lower)) addTech(TECH_TERMS.get(m[1]!)!, line(m.index));

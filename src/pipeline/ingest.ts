@@ -7,7 +7,7 @@
  *   writeRun  new objects → fsync → manifest → pointer (last) → stat cache → runs.log
  *   ingest    lock → compat gate → planRun → budget gate → writeRun
  *
- * Files are grouped into SHARDS shards by document id; each shard is two objects (index, text),
+ * Files are grouped into shards by document id (shardCount: 4 to 64 by the number of files); each shard is two objects (index, text),
  * so one changed file rewrites two objects. Unchanged files are not read (stat cache) and their
  * extracted entries are reused from the previous run's shard objects.
  */
@@ -30,7 +30,7 @@ import { compatGate } from "../store/open.ts";
 import { loadStatCache, type StatCache } from "../store/statcache.ts";
 import { measureUsage } from "../store/usage.ts";
 import { checkIncludes, scan, type Found, type SkipReason } from "./scan.ts";
-import { buildShard, readSource, shardName, shardOf, toRecord, type ShardResult, type ShardTask } from "./shard.ts";
+import { buildShard, readSource, readSummary, shardCount, shardName, shardOf, toRecord, type ShardResult, type ShardSummary, type ShardTask } from "./shard.ts";
 
 /** Up to this many changed shards the work runs inline: starting workers would cost more. */
 const INLINE_SHARDS = 2;
@@ -67,8 +67,10 @@ export async function planRun(ws: Workspace, current: CurrentRun, opts: PlanOpti
   checkIncludes(ws.root, ws.profile, ws.configPath);
   const found = scan(ws.root, ws.profile);
   const prev = current.state === "ok" ? current.manifest : undefined;
+  const nShards = shardCount(found.filter((f) => !f.skip).length);
+  const prevShardCount = prev?.artifacts.find((a) => a.name.startsWith("index/"))?.counts?.shards;
   const reuse = !opts.ignoreCaches && prev !== undefined && prev.config_hash === ws.configHash &&
-    prev.auditgraph_version === VERSION && prev.schema_version === ARTIFACT_SCHEMA_VERSION;
+    prev.auditgraph_version === VERSION && prev.schema_version === ARTIFACT_SCHEMA_VERSION && (prevShardCount === undefined || prevShardCount === nShards);
   const { cache: diskCache, text: oldCacheText } = loadStatCache(ws.profileDir);
   const oldCache = opts.ignoreCaches ? {} : diskCache;
   const max = ws.profile.ingestion.max_file_size_bytes;
@@ -80,7 +82,7 @@ export async function planRun(ws: Workspace, current: CurrentRun, opts: PlanOpti
   const shards = new Map<number, Found[]>();
   for (const f of found) {
     if (f.skip) { records.push(toRecord(f.path, { bytes: f.bytes, skip: f.skip })); continue; }
-    group(shards, shardOf(f.path), f);
+    group(shards, shardOf(f.path, nShards), f);
     const c = oldCache[f.path];
     if (c && c[0] === f.bytes && c[1] === f.mtimeMs && c[2] === f.ino) {
       known.set(f.path, toRecord(f.path, { bytes: c[0], ...(c[3] ? { sha256: c[3] } : {}), ...(c[4] ? { skip: c[4] as SkipReason } : {}) }));
@@ -94,7 +96,7 @@ export async function planRun(ws: Workspace, current: CurrentRun, opts: PlanOpti
   const prevArtifacts = new Map((prev?.artifacts ?? []).map((a) => [a.name, a]));
   const prevSha = new Map((reuse ? prev!.files : []).filter((r) => r.status === "ok").map((r) => [r.path, r.sha256!]));
   const prevShards = new Map<number, string[]>();
-  for (const [path, sha] of prevSha) group(prevShards, shardOf(path), `${path}\0${sha}`);
+  for (const [path, sha] of prevSha) group(prevShards, shardOf(path, nShards), `${path}\0${sha}`);
   // A previous shard is only reused if both its objects are still in the store (self-healing
   // after a deleted object: the shard is rebuilt from the sources).
   const usable = (n: number) => [shardName("index", n), shardName("text", n)].every((k) => {
@@ -118,17 +120,22 @@ export async function planRun(ws: Workspace, current: CurrentRun, opts: PlanOpti
   };
   const artifacts: Artifact[] = [];
   const tasks: ShardTask[] = [];
+  const summaries: (ShardSummary | (() => ShardSummary))[] = [];
   let reused = 0;
   for (const [n, files] of [...shards].sort((a, b) => a[0] - b[0])) {
     const ia = prevArtifacts.get(shardName("index", n));
     const ta = prevArtifacts.get(shardName("text", n));
     if (isClean(n, files)) {
       for (const f of files) records.push(known.get(f.path)!);
-      if (ia && ta && prevShards.has(n)) { artifacts.push(ia, ta); reused += prevShards.get(n)!.length; }
+      if (ia && ta && prevShards.has(n)) {
+        artifacts.push(ia, ta);
+        reused += prevShards.get(n)!.length;
+        summaries.push(() => readSummary(ws.profileDir, ia.sha256));
+      }
       continue;
     }
     tasks.push({
-      shard: n, profileDir: ws.profileDir, settings,
+      shard: n, shards: nShards, profileDir: ws.profileDir, settings,
       files: files.map((f) => ({ path: f.path, abs: f.abs, bytes: f.bytes, ...(prevSha.has(f.path) ? { prevSha: prevSha.get(f.path) } : {}) })),
       ...(reuse && ia && ta && usable(n) ? { prev: { index: ia.sha256, text: ta.sha256 } } : {}),
     });
@@ -141,6 +148,7 @@ export async function planRun(ws: Workspace, current: CurrentRun, opts: PlanOpti
     records.push(...res.records);
     processed += res.processed;
     reused += res.reused;
+    if (res.summary) summaries.push(res.summary);
     if (!res.objects) continue;
     encoded.push(res.objects.index, res.objects.text);
     artifacts.push(
@@ -177,6 +185,11 @@ export async function planRun(ws: Workspace, current: CurrentRun, opts: PlanOpti
   }
 
   const total = (k: string) => artifacts.reduce((s, a) => s + (a.counts?.[k] ?? 0), 0);
+  // The graph's own totals: shared nodes (technologies, references) once, links that resolve to an ingested document.
+  const okPaths = new Set(records.filter((r) => r.status === "ok").map((r) => r.path));
+  const all = summaries.map((s) => (typeof s === "function" ? s() : s));
+  const shared = new Set(all.flatMap((s) => s.globals));
+  const resolved = all.reduce((n, s) => n + s.links.filter((t) => okPaths.has(t)).length, 0);
   const manifest: Manifest = {
     schema_version: ARTIFACT_SCHEMA_VERSION,
     auditgraph_version: VERSION,
@@ -187,7 +200,7 @@ export async function planRun(ws: Workspace, current: CurrentRun, opts: PlanOpti
     outputs_hash: sha256Hex(canonicalJson(artifacts)),
     counts: {
       files: records.length, ok: okCount, skipped: records.length - okCount,
-      chunks: total("chunks"), nodes: total("nodes"), edges: total("edges"),
+      chunks: total("chunks"), nodes: total("nodes") + shared.size, edges: total("edges") + resolved,
     },
     files: records,
     artifacts,

@@ -5,7 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DETECTORS } from "../config/schema.ts";
-import { chunkSpans, termFreq } from "./chunk.ts";
+import { chunkSpans } from "./chunk.ts";
+import { indexTerms } from "./tokens.ts";
 import { splitFrontMatter } from "./markdown.ts";
 import { scan } from "./scan.ts";
 import { buildShard, readSource } from "./shard.ts";
@@ -31,7 +32,7 @@ describe("scan then read", () => {
     rmSync(join(root, "notes", "c.md"));
     mkdirSync(join(root, "notes", "c.md"));
     const res = buildShard({
-      shard: 0, profileDir: join(root, ".pkg"), files: found.map((f) => ({ path: f.path, abs: f.abs, bytes: f.bytes })),
+      shard: 0, shards: 4, profileDir: join(root, ".pkg"), files: found.map((f) => ({ path: f.path, abs: f.abs, bytes: f.bytes })),
       settings: { maxBytes: 1000, chunkTokens: 4, overlapTokens: 1, redaction: { enabled: true, detectors: [...DETECTORS] } },
     });
     expect(res.records.map((r) => [r.path, r.status, r.reason])).toEqual([
@@ -54,8 +55,15 @@ describe("chunks and terms", () => {
     expect(chunkSpans("", 4, 1)).toEqual([]);
     expect(chunkSpans("solo", 4, 1).map((s) => [s.s, s.e])).toEqual([[0, 4]]);
   });
-  test("term frequencies in first-occurrence order", () => {
-    expect(termFreq("b a b, c-b ünï".toLowerCase())).toEqual({ tf: "b:3 a c ünï", len: 6 });
+  test("index terms: base terms by position, parts and compounds per chunk, each term in one chunk's core", () => {
+    const text = "b a B, c-b ünï snake_case camelCase";
+    const spans = chunkSpans(text, 4, 1).map((s): [number, number] => [s.s, s.e]);
+    const t = indexTerms(text, "text", spans);
+    expect(t.runs.flatMap((r) => r.terms)).toEqual(["b", "a", "b", "c", "b", "ünï", "snake_case", "camelcase"]);
+    // chunk 0 is "b a B, c-b", chunk 1 "c-b ünï snake_case camelCase": c-b is in chunk 1's core only
+    expect(t.chunkFirst).toEqual([0, 3]);
+    expect(t.chunkLen).toEqual([5, 5]);
+    expect(t.extra).toEqual([[1, "snake", 0], [1, "case", 0], [1, "camel", 0], [1, "case", 0], [1, "c-b", 0]]);
   });
 });
 

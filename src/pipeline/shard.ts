@@ -1,51 +1,84 @@
 /**
  * Building one shard: read its files, record each (sha256, bytes, status, reason), and for the
- * readable ones normalize → redact → extract, reusing the previous run's entry for a file whose
- * content did not change. Produces the shard's two objects (index, text). Runs in a worker for
- * full runs and inline for small incremental ones; the result is the same either way.
+ * readable ones normalize → redact → extract, reusing the previous run's entry and text for a file
+ * whose content did not change. Produces the shard's two segments (see store/segment.ts):
+ *
+ *   index/NN  tables  docs   "000012" → the file's entry (path, title, sections, chunks, …), by ordinal (path order)
+ *                     ids    doc key (20 hex) → ordinal
+ *                     terms  term → chunk postings (the inverted index), binary
+ *                     ents   term → entity postings (names of documents, sections, decisions, claims, …), binary
+ *                     entities "000012" → [type code, ordinal, line, section index | shared node id]
+ *                     keys   "all" → the documents' keys (20 hex each) in ordinal order, binary
+ *                     chunks "all" → per document: ordinal, chunk count, core length of each chunk (varints)
+ *                     meta   "000012" → path, title, kind, front matter, tags, code spans (no chunks)
+ *                     global tech_/ref_ id → {type, name, in: [[ordinal, line]…]} (mentions from this shard)
+ *                     links  target path → [[ordinal, line]…] (relative links from this shard)
+ *             stats   docs, chunks, chunk_terms, ents, ent_terms, nodes/edges by type
+ *   text/NN   table   text   path NUL page → normalized, redacted text in pages of 8,192 UTF-16 units (UTF-8, binary)
+ *
+ * `terms` and `ents` are binary tables of varint postings (formats: PostingsBuilder.encode and
+ * EntityBuilder below); positions are base-term ordinals in the document. `entities` holds
+ * entity ordinal → [node id, document ordinal, line(, mentioning document key)].
+ *
+ * Runs in a worker for full runs and inline for small incremental ones; the bytes are the same.
  */
 import { readFileSync } from "node:fs";
+import { posix } from "node:path";
 import type { Detector } from "../config/schema.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
 import { sha256Hex } from "../shared/hash.ts";
 import type { FileRecord } from "../store/manifest.ts";
 import { objectPath } from "../store/layout.ts";
-import { corrupt, encodeObject, encodeText, readObject, readObjectText, type EncodedObject } from "../store/objects.ts";
-import { docId, extractFile, type FileEntry } from "./extract.ts";
+import type { EncodedObject } from "../store/objects.ts";
+import { encodeSegment, Segment } from "../store/segment.ts";
+import { docId, extractFile, refId, techId, type FileEntry } from "./extract.ts";
 import type { SkipReason } from "./scan.ts";
 import { makeRedactor, normalizeText } from "./text.ts";
-
-export const SHARDS = 64;
-export const shardOf = (path: string) => parseInt(docId(path).slice(4, 6), 16) % SHARDS;
-export const shardName = (kind: "index" | "text", n: number) => `${kind}/${String(n).padStart(2, "0")}`;
-
-export type IndexShard = { schema_version: string; kind: "index"; shard: number; files: Record<string, FileEntry> };
-export type TextShard = { schema_version: string; kind: "text"; shard: number; files: Record<string, string> };
+import { VarintWriter } from "../store/varint.ts";
+import { FIELD_CODE, FIELD_HEADING, indexTerms, MAX_TERM, nameTerms, type DocTerms } from "./tokens.ts";
 
 /**
- * A text shard is stored as one JSON header line ({schema_version, kind, shard, files: [[path,
- * length]]}, lengths in UTF-16 code units) followed by the texts back to back: no JSON escaping
- * of megabytes of text on write, and a plain slice on read.
+ * How many shards a run has: one per ~128 files, a power of two from 4 to 64 (a pure function of
+ * the number of files, so that the same inputs give the same run). Fewer shards for a small
+ * workspace make a query read fewer segments; at most 64 keep a one-file change rewriting at most
+ * a 64th of the index. Crossing a power of two re-shards once (nothing reused that run).
  */
-function encodeTextShard(t: TextShard): EncodedObject {
-  const paths = Object.keys(t.files);
-  const header = { schema_version: t.schema_version, kind: t.kind, shard: t.shard, files: paths.map((p) => [p, t.files[p]!.length]) };
-  return encodeText(JSON.stringify(header) + "\n" + paths.map((p) => t.files[p]).join(""));
+export const MAX_SHARDS = 64;
+export function shardCount(files: number): number {
+  let n = 4;
+  while (n < MAX_SHARDS && files > n * 128) n *= 2;
+  return n;
 }
+export const shardOfKey = (key: string, shards: number) => parseInt(key.slice(0, 2), 16) % shards;
+export const shardOf = (path: string, shards: number) => shardOfKey(docId(path).slice(4), shards);
+export const shardName = (kind: "index" | "text", n: number) => `${kind}/${String(n).padStart(2, "0")}`;
+export const ordKey = (ord: number) => String(ord).padStart(6, "0");
+/** Texts are stored in pages of this many UTF-16 code units, so a hit reads only the pages it shows. */
+export const TEXT_PAGE = 8192;
+/** A text page's key: the path, a NUL (sorts first: a path's pages stay together), the page number. */
+export const pageKey = (path: string, page: number) => `${path}\0${String(page).padStart(6, "0")}`;
 
-export function readTextShard(profileDir: string, sha: string): TextShard {
-  const raw = readObjectText(profileDir, sha);
-  const nl = raw.indexOf("\n");
-  let header: { schema_version: string; shard: number; files: [string, number][] };
-  try { header = JSON.parse(raw.slice(0, nl)); } catch { throw corrupt(objectPath(profileDir, sha)); }
-  const files: Record<string, string> = {};
-  let at = nl + 1;
-  for (const [p, len] of header.files) { files[p] = raw.slice(at, at + len); at += len; }
-  return { schema_version: header.schema_version, kind: "text", shard: header.shard, files };
-}
+/** A chunk as stored: [start offset, end offset, first line, last line, length in terms, first term position]. */
+export type StoredChunk = [number, number, number, number, number, number];
+/** A document as the index stores it. */
+export type DocRecord = Omit<FileEntry, "chunks"> & { path: string; chunks: StoredChunk[] };
+/** A mention or link from a document of the shard: [ordinal, line] (the document's key: table `keys`). */
+export type Mention = [number, number];
+export type GlobalRecord = { type: "technology" | "reference"; name: string; in: Mention[] };
+/** What lists, filters and node summaries need of a document, without its chunks and sections. */
+export type DocMeta = Pick<FileEntry, "kind" | "title" | "frontmatter" | "code_spans"> & { path: string; tags?: string[] };
+export type ShardStats = {
+  docs: number; chunks: number; chunk_terms: number; ents: number; ent_terms: number;
+  /** Nodes of this shard's documents by type (technology and reference nodes are shared: see `globals`). */
+  types: Record<string, number>;
+  /** Edges from this shard's documents by type (links_to not included: resolved across shards). */
+  edges: Record<string, number>;
+};
 
 export type ShardTask = {
   shard: number;
+  /** How many shards the run has. */
+  shards: number;
   profileDir: string;
   /** Sorted by path. `prevSha`: the file's sha256 in the previous run, if its entry may be reused. */
   files: { path: string; abs: string; bytes: number; prevSha?: string }[];
@@ -54,10 +87,17 @@ export type ShardTask = {
   settings: { maxBytes: number; chunkTokens: number; overlapTokens: number; redaction: { enabled: boolean; detectors: Detector[] } };
 };
 
+/**
+ * What the run needs to count the whole graph: the shared node ids the shard mentions and the
+ * target path of each of its links (one per linking document and target, never the document itself).
+ */
+export type ShardSummary = { globals: string[]; links: string[] };
+
 export type ShardResult = {
   shard: number;
   records: FileRecord[];
   objects?: { index: EncodedObject; text: EncodedObject; counts: Record<string, number> };
+  summary?: ShardSummary;
   processed: number;
   reused: number;
 };
@@ -81,47 +121,365 @@ export function readSource(abs: string, statBytes: number, maxBytes: number): Re
   }
 }
 
-export const toRecord = (path: string, r: ReadResult): FileRecord => ({
+export const toRecord = (path: string, r: ReadResult, warnings?: [number, string][]): FileRecord => ({
   path, bytes: r.bytes, status: r.skip ? "skipped" : "ok", ...(r.sha256 ? { sha256: r.sha256 } : {}), ...(r.skip ? { reason: r.skip } : {}),
+  ...(warnings?.length ? { warnings: warnings.map(([line, msg]) => `${line}: ${msg}`) } : {}),
 });
+
+/** The previous run's records of one shard, read back for reuse. */
+function readPrevious(profileDir: string, prev: { index: string; text: string }): { docs: Map<string, DocRecord>; texts: Map<string, string> } {
+  const docs = new Map<string, DocRecord>();
+  const texts = new Map<string, string>();
+  const idx = new Segment(objectPath(profileDir, prev.index));
+  try { for (const [, d] of idx.range<DocRecord>("docs")) docs.set(d.path, d); } finally { idx.close(); }
+  const txt = new Segment(objectPath(profileDir, prev.text));
+  try {
+    for (const [k, bytes] of txt.rangeBytes("text")) {
+      const p = k.slice(0, k.lastIndexOf("\0"));
+      texts.set(p, (texts.get(p) ?? "") + utf8.decode(bytes));
+    }
+  } finally { txt.close(); }
+  return { docs, texts };
+}
+
+/** A document's stored form: each chunk carries its length in terms and the position of its first term. */
+function toDocRecord(path: string, e: FileEntry, t: DocTerms): DocRecord {
+  const chunks = e.chunks.map(([s0, end, line, endLine], i): StoredChunk => [s0, end, line, endLine, t.chunkLen[i]!, t.chunkFirst[i]!]);
+  const { chunks: _, ...rest } = e;
+  return { path, ...rest, chunks };
+}
+
+const termsOf = (rec: DocRecord, text: string) => indexTerms(text, rec.kind, rec.chunks.map((c) => [c[0], c[1]]));
+
+/** Type codes of entity postings. */
+export const ENT_TYPES = ["document", "section", "decision", "claim", "technology", "reference"] as const;
+const SHARED_TYPE = 4; // technology and reference nodes are shared between shards
+
+/** A 32-bit hash of a shared node's id: entity postings carry it so that hits from several shards are merged without a lookup. */
+export function idHash(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) { h ^= id.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
+  return h;
+}
+
+/** A growable Int32Array. */
+class Ints {
+  a = new Int32Array(1024);
+  n = 0;
+  push(v: number): void {
+    if (this.n === this.a.length) { const b = new Int32Array(this.a.length * 2); b.set(this.a); this.a = b; }
+    this.a[this.n++] = v;
+  }
+}
+
+/**
+ * Chunk postings. Each term occurrence is counted in one chunk, the chunk whose core holds it
+ * (chunk i's core runs from its first term to the first term of chunk i + 1, so overlapping
+ * windows do not count a term twice); a chunk's length is its core's. Parts and compounds count
+ * towards tf but keep no position (phrases are matched on base terms). Occurrences are collected
+ * as (term id, chunk, position, field) in typed arrays and grouped by term with a counting sort.
+ */
+class PostingsBuilder {
+  private readonly ids = new Map<string, number>();
+  private readonly names: string[] = [];
+  private readonly tTerm = new Ints();
+  private readonly tChunk = new Ints(); // index into chunkOrd/chunkIdx/chunkLen
+  private readonly tPos = new Ints(); // -1 - field for parts and compounds, else position * 4 + field
+  private readonly chunkOrd = new Ints();
+  private readonly chunkIdx = new Ints();
+  private readonly chunkLen = new Ints();
+  chunkCount = 0;
+  chunkTerms = 0;
+
+  private id(term: string): number {
+    let id = this.ids.get(term);
+    if (id === undefined) { id = this.names.length; this.ids.set(term, id); this.names.push(term); }
+    return id;
+  }
+
+  add(ord: number, t: DocTerms): void {
+    const { runs, chunkFirst, extra } = t;
+    const chunkBase = this.chunkOrd.n;
+    for (let ci = 0; ci < chunkFirst.length; ci++) {
+      const len = (ci + 1 < chunkFirst.length ? chunkFirst[ci + 1]! : t.count) - chunkFirst[ci]!;
+      this.chunkOrd.push(ord);
+      this.chunkIdx.push(ci);
+      this.chunkLen.push(len);
+      this.chunkCount++;
+      this.chunkTerms += len;
+    }
+    // Chunk by chunk (a term's occurrences must come grouped by chunk): its runs, then its parts and compounds.
+    let pos = 0;
+    let x = 0;
+    const extras = (upTo: number) => {
+      for (; x < extra.length && extra[x]![0] <= upTo; x++) {
+        const [ci, term, f] = extra[x]!;
+        this.tTerm.push(this.id(term));
+        this.tChunk.push(chunkBase + ci);
+        this.tPos.push(-1 - f);
+      }
+    };
+    for (let r = 0; r < runs.length; r++) {
+      const run = runs[r]!;
+      const chunk = chunkBase + run.ci;
+      for (const term of run.terms) {
+        if (term.length <= MAX_TERM) {
+          this.tTerm.push(this.id(term));
+          this.tChunk.push(chunk);
+          this.tPos.push(pos * 4 + run.field);
+        }
+        pos++;
+      }
+      if (r + 1 === runs.length || runs[r + 1]!.ci !== run.ci) extras(run.ci);
+    }
+    extras(Infinity);
+  }
+
+  /** Chunk core lengths of the shard: for each document in ordinal order, its chunk count, then the lengths. */
+  lengths(): Uint8Array {
+    const w = new VarintWriter(4096);
+    for (let i = 0; i < this.chunkOrd.n;) {
+      let j = i;
+      while (j < this.chunkOrd.n && this.chunkOrd.a[j] === this.chunkOrd.a[i]) j++;
+      w.push(this.chunkOrd.a[i]!);
+      w.push(j - i);
+      for (let k = i; k < j; k++) w.push(this.chunkLen.a[k]!);
+      i = j;
+    }
+    return w.bytes();
+  }
+
+  encode(): [string, Uint8Array][] {
+    const nTerms = this.names.length;
+    const n = this.tTerm.n;
+    const term = this.tTerm.a, chunkOf = this.tChunk.a, posOf = this.tPos.a;
+    // Counting sort of occurrences by term id (stable: chunk and position order is kept).
+    const start = new Int32Array(nTerms + 1);
+    for (let i = 0; i < n; i++) start[term[i]! + 1]!++;
+    for (let t = 0; t < nTerms; t++) start[t + 1]! += start[t]!;
+    const order = new Int32Array(n);
+    const fill = start.slice(0, nTerms);
+    for (let i = 0; i < n; i++) order[fill[term[i]!]!++] = i;
+    // Native string sort (UTF-16 order, as the segment's key order): terms never hold a NUL.
+    const sorted = this.names.map((name, id) => `${name}\0${id}`).sort().map((k) => { const z = k.lastIndexOf("\0"); return [k.slice(0, z), Number(k.slice(z + 1))] as const; });
+    const w = new VarintWriter(1 << 20);
+    const spans: [string, number, number][] = [];
+    const positions: number[] = [];
+    for (const [name, id] of sorted) {
+      const from = w.length;
+      let prevOrd = -1;
+      let prevCi = 0;
+      let prevPos = 0;
+      for (let k = start[id]!; k < start[id + 1]!;) {
+        const chunk = chunkOf[order[k]!]!;
+        let h = 0, c = 0, b = 0, xs = 0;
+        positions.length = 0;
+        for (; k < start[id + 1]! && chunkOf[order[k]!] === chunk; k++) {
+          const p = posOf[order[k]!]!;
+          const f = p < 0 ? -1 - p : p % 4;
+          if (f === FIELD_HEADING) h++; else if (f === FIELD_CODE) c++; else b++;
+          if (p < 0) xs++; else positions.push((p - f) / 4);
+        }
+        const ord = this.chunkOrd.a[chunk]!, ci = this.chunkIdx.a[chunk]!;
+        const tf = h + c + b;
+        const same = ord === prevOrd;
+        w.push(prevOrd < 0 ? ord : ord - prevOrd);
+        w.push(same ? ci - prevCi : ci);
+        if (!same) prevPos = 0;
+        const mode = h === tf ? 1 : c === tf ? 2 : b === tf ? 0 : 3;
+        w.push(tf * 8 + (xs ? 4 : 0) + mode);
+        if (mode === 3) { w.push(h); w.push(c); w.push(b); }
+        if (xs) w.push(xs);
+        for (const p of positions) { w.push(p - prevPos); prevPos = p; }
+        prevOrd = ord;
+        prevCi = ci;
+      }
+      spans.push([name, from, w.length]);
+    }
+    const all = w.bytes();
+    return spans.map(([t, s0, e]) => [t, all.subarray(s0, e)]);
+  }
+}
+
+/**
+ * An entity as the index stores it: [type code, document ordinal, line, section index] for a
+ * document's own nodes (the id is rebuilt from the document's key), [type code, ordinal, line,
+ * node id] for shared ones (located at the mention from the smallest document key of the shard).
+ */
+export type EntityRecord = [number, number, number, number] | [number, number, number, string];
+
+/**
+ * Entity postings: names of documents (title, tags, file name), sections, decisions, claims and
+ * the shared technology and reference nodes the shard mentions. Per term, for each entity:
+ * Δentity, (name length << 3 | type code), tf, and for shared nodes the id's hash.
+ */
+class EntityBuilder {
+  private readonly acc = new Map<string, number[]>();
+  readonly records: EntityRecord[] = [];
+  termCount = 0;
+
+  add(id: string, type: number, name: string, ord: number, line: number, extra = "", shared = false, index = 0): void {
+    const ts = nameTerms(extra ? `${name} ${extra}` : name);
+    const ent = this.records.length;
+    this.records.push(shared ? [type, ord, line, id] : [type, ord, line, index]);
+    this.termCount += ts.length;
+    const tf = new Map<string, number>();
+    for (const t of ts) tf.set(t, (tf.get(t) ?? 0) + 1);
+    for (const [t, n] of tf) {
+      let list = this.acc.get(t);
+      if (!list) { list = []; this.acc.set(t, list); }
+      list.push(ent, ts.length * 8 + type, n, type >= SHARED_TYPE ? idHash(id) : -1);
+    }
+  }
+
+  get count(): number { return this.records.length; }
+
+  encode(): [string, Uint8Array][] {
+    const out: [string, Uint8Array][] = [];
+    for (const [term, list] of [...this.acc].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+      const w = new VarintWriter();
+      let prev = 0;
+      for (let i = 0; i < list.length; i += 4) {
+        w.push(list[i]! - prev);
+        prev = list[i]!;
+        w.push(list[i + 1]!);
+        w.push(list[i + 2]!);
+        if (list[i + 3]! >= 0) w.push(list[i + 3]!);
+      }
+      out.push([term, w.bytes()]);
+    }
+    return out;
+  }
+}
+
+const byKey = <V>(m: Map<string, V>): [string, V][] => [...m].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 
 export function buildShard(task: ShardTask): ShardResult {
   const { settings: st } = task;
   const redact = makeRedactor(st.redaction);
-  let prev: { index: IndexShard; text: TextShard } | undefined;
-  const old = () => (prev ??= task.prev
-    ? { index: readObject<IndexShard>(task.profileDir, task.prev.index), text: readTextShard(task.profileDir, task.prev.text) }
-    : { index: { files: {} } as IndexShard, text: { files: {} } as TextShard });
-  const index: IndexShard = { schema_version: ARTIFACT_SCHEMA_VERSION, kind: "index", shard: task.shard, files: {} };
-  const text: TextShard = { schema_version: ARTIFACT_SCHEMA_VERSION, kind: "text", shard: task.shard, files: {} };
+  let prev: { docs: Map<string, DocRecord>; texts: Map<string, string> } | undefined;
+  const old = () => (prev ??= task.prev ? readPrevious(task.profileDir, task.prev) : { docs: new Map(), texts: new Map() });
   const records: FileRecord[] = [];
-  const counts = { files: 0, chunks: 0, nodes: 0, edges: 0 };
+  const docs: { rec: DocRecord; text: string; terms?: DocTerms }[] = [];
   let processed = 0;
   let reused = 0;
   for (const f of task.files) {
     const r = readSource(f.abs, f.bytes, st.maxBytes);
-    records.push(toRecord(f.path, r));
-    if (r.text === undefined) continue;
-    let entry: FileEntry | undefined;
+    if (r.text === undefined) { records.push(toRecord(f.path, r)); continue; }
+    let rec: DocRecord | undefined;
     let body: string | undefined;
     if (f.prevSha && f.prevSha === r.sha256) {
-      entry = old().index.files[f.path];
-      body = old().text.files[f.path];
+      rec = old().docs.get(f.path);
+      body = old().texts.get(f.path);
     }
-    if (!entry || body === undefined) {
+    let terms: DocTerms | undefined;
+    if (!rec || body === undefined) {
       body = redact(normalizeText(r.text));
-      entry = extractFile(f.path, r.sha256!, body, { size: st.chunkTokens, overlap: st.overlapTokens });
+      const entry = extractFile(f.path, r.sha256!, body, { size: st.chunkTokens, overlap: st.overlapTokens });
+      terms = indexTerms(body, entry.kind, entry.chunks.map((c) => [c[0], c[1]]));
+      rec = toDocRecord(f.path, entry, terms);
       processed++;
     } else reused++;
-    index.files[f.path] = entry;
-    text.files[f.path] = body;
-    counts.files++;
-    counts.chunks += entry.chunks.length;
-    // As entryGraph would give (technologies and references counted once per file mentioning them).
-    const owned = entry.sections.length + entry.claims.length + entry.chunks.length + (entry.decision ? 1 : 0);
-    counts.nodes += 1 + owned + entry.techs.length + entry.refs.length;
-    counts.edges += owned + entry.techs.length + entry.refs.length;
+    records.push(toRecord(f.path, r, rec.warnings));
+    docs.push({ rec, text: body, ...(terms ? { terms } : {}) });
   }
-  if (counts.files === 0) return { shard: task.shard, records, processed, reused };
-  return { shard: task.shard, records, objects: { index: encodeObject(index), text: encodeTextShard(text), counts }, processed, reused };
+  if (docs.length === 0) return { shard: task.shard, records, processed, reused };
+
+  const postings = new PostingsBuilder();
+  const ents = new EntityBuilder();
+  const globals = new Map<string, GlobalRecord>();
+  const links = new Map<string, Mention[]>();
+  const ids: [string, number][] = [];
+  const types: Record<string, number> = { document: 0, section: 0, chunk: 0, decision: 0, claim: 0 };
+  const edges: Record<string, number> = { contains: 0, mentions: 0, references: 0 };
+  // Document entities first, so that a document's entity ordinal is its ordinal.
+  docs.forEach(({ rec }, ord) => ents.add(docId(rec.path), 0, rec.title, ord, 1, [...(rec.tags ?? []), posix.basename(rec.path).replace(/\.[^.]*$/, "")].join(" ")));
+  docs.forEach((d, ord) => {
+    const { rec } = d;
+    const id = docId(rec.path);
+    const key = id.slice(4);
+    ids.push([key, ord]);
+    // Reused documents are tokenized again: the postings are rebuilt for the whole shard.
+    postings.add(ord, d.terms ?? termsOf(rec, d.text));
+    d.terms = undefined;
+    rec.sections.forEach(([name, , line], i) => ents.add(`sec_${key}_${i}`, 1, name, ord, line, "", false, i));
+    if (rec.decision) ents.add(`dec_${key}`, 2, rec.title, ord, 1);
+    for (const [line, t] of rec.claims) ents.add(`clm_${key}_${line}`, 3, t, ord, line);
+    const own = rec.sections.length + rec.chunks.length + rec.claims.length + (rec.decision ? 1 : 0);
+    types.document!++; types.section! += rec.sections.length; types.chunk! += rec.chunks.length;
+    types.claim! += rec.claims.length; if (rec.decision) types.decision!++;
+    edges.contains! += own; edges.mentions! += rec.techs.length; edges.references! += rec.refs.length;
+    const global = (gid: string, type: GlobalRecord["type"], name: string, line: number) => {
+      let g = globals.get(gid);
+      if (!g) { g = { type, name, in: [] }; globals.set(gid, g); }
+      g.in.push([ord, line]);
+    };
+    for (const [name, line] of rec.techs) global(techId(name), "technology", name, line);
+    for (const [url, line] of rec.refs) global(refId(url), "reference", url, line);
+    const linked = new Set<string>();
+    for (const [target, line] of rec.links) {
+      if (target === rec.path || linked.has(target)) continue;
+      linked.add(target);
+      let l = links.get(target);
+      if (!l) { l = []; links.set(target, l); }
+      l.push([ord, line]);
+    }
+  });
+  // A shared node is found by name once per shard, located at its mention by the smallest document id.
+  const keyOf = (ord: number) => ids[ord]![0];
+  for (const [gid, g] of byKey(globals)) {
+    const first = g.in.reduce((a, b) => (keyOf(b[0]) < keyOf(a[0]) ? b : a));
+    // A reference is found by its host and last path segment (its full URL is in the text anyway).
+    const name = g.type === "technology" ? g.name : urlWords(g.name);
+    ents.add(gid, g.type === "technology" ? 4 : 5, name, first[0], first[1], "", true);
+  }
+  const stats: ShardStats = {
+    docs: docs.length, chunks: postings.chunkCount, chunk_terms: postings.chunkTerms, ents: ents.count, ent_terms: ents.termCount, types, edges,
+  };
+  const head = { schema_version: ARTIFACT_SCHEMA_VERSION, shard: task.shard, shards: task.shards };
+  const index = encodeSegment({ ...head, kind: "index", stats: stats as unknown as Record<string, unknown> }, {
+    docs: docs.map(({ rec }, ord) => [ordKey(ord), rec]),
+    meta: docs.map(({ rec }, ord) => [ordKey(ord), metaOf(rec)]),
+    ids: ids.slice().sort((a, b) => (a[0] < b[0] ? -1 : 1)),
+    entities: ents.records.map((r, i) => [ordKey(i), r]),
+    global: byKey(globals),
+    links: byKey(links),
+  }, { terms: postings.encode(), ents: ents.encode(), keys: [["all", new TextEncoder().encode(ids.map(([k]) => k).join(""))]], chunks: [["all", postings.lengths()]] });
+  const encoder = new TextEncoder();
+  const pages: [string, Uint8Array][] = [];
+  for (const { rec, text } of docs) for (let i = 0; i * TEXT_PAGE < text.length || i === 0; i++) pages.push([pageKey(rec.path, i), encoder.encode(text.slice(i * TEXT_PAGE, (i + 1) * TEXT_PAGE))]);
+  const text = encodeSegment({ ...head, kind: "text", stats: { docs: docs.length, page: TEXT_PAGE } }, {}, { text: pages });
+  const localNodes = Object.values(types).reduce((s, n) => s + n, 0);
+  const localEdges = Object.values(edges).reduce((s, n) => s + n, 0);
+  return {
+    shard: task.shard, records, processed, reused,
+    objects: { index, text, counts: { files: docs.length, chunks: stats.chunks, nodes: localNodes, edges: localEdges, shards: task.shards } },
+    summary: summaryOf(globals.keys(), links),
+  };
+}
+
+function urlWords(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname} ${u.pathname.split("/").filter(Boolean).pop() ?? ""}`;
+  } catch { return url.slice(0, 80); }
+}
+
+export function metaOf(rec: DocRecord): DocMeta {
+  return {
+    path: rec.path, kind: rec.kind, title: rec.title,
+    ...(rec.frontmatter ? { frontmatter: rec.frontmatter } : {}), ...(rec.code_spans ? { code_spans: rec.code_spans } : {}), ...(rec.tags ? { tags: rec.tags } : {}),
+  };
+}
+
+function summaryOf(globals: Iterable<string>, links: Iterable<[string, Mention[]]>): ShardSummary {
+  const out: ShardSummary = { globals: [...globals], links: [] };
+  for (const [target, from] of links) for (let i = 0; i < from.length; i++) out.links.push(target);
+  return out;
+}
+
+/** The summary of a shard already in the store (a clean shard of an incremental run). */
+export function readSummary(profileDir: string, indexSha: string): ShardSummary {
+  const s = new Segment(objectPath(profileDir, indexSha));
+  try { return summaryOf([...s.range<GlobalRecord>("global")].map(([k]) => k), s.range<Mention[]>("links")); } finally { s.close(); }
 }

@@ -1,97 +1,143 @@
 /**
- * The graph of one run, loaded from its index shards: nodes (with paths filled in), edges
- * (including chunk containment and relative links resolved to documents of the same run), the
- * type index and adjacency in both directions. Read-only.
+ * Graph questions over the index: the whole graph (for exports), a breadth-first neighbourhood
+ * and the shortest paths between two nodes, both reading only the nodes they touch. Read-only.
  */
-import { readTextShard, shardName, shardOf, type IndexShard } from "../pipeline/shard.ts";
-import { chunkId, docId, entryGraph, type Chunk, type GraphEdge, type GraphNode } from "../pipeline/extract.ts";
-import { readObject } from "../store/objects.ts";
-import type { OpenStore } from "../store/open.ts";
+import type { GraphEdge, GraphNode } from "../pipeline/extract.ts";
+import { edgeOrder, type RunIndex } from "./run-index.ts";
 
-export type ChunkRef = { id: string; doc: string; path: string; chunk: Chunk };
+export { edgeOrder };
 
-export type Graph = {
-  nodes: Map<string, GraphNode>;
-  edges: GraphEdge[];
-  chunks: ChunkRef[];
-  out: Map<string, GraphEdge[]>;
-  in: Map<string, GraphEdge[]>;
-  byType: Map<string, string[]>;
-};
+export type Graph = { nodes: Map<string, GraphNode>; edges: GraphEdge[] };
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-export const edgeOrder = (a: GraphEdge, b: GraphEdge) => cmp(a.source, b.source) || cmp(a.target, b.target) || cmp(a.type, b.type);
 
-export function loadGraph(store: OpenStore): Graph {
+/** The whole graph of the run (every document record is read: exports and filtered lists only). */
+export function loadGraph(ix: RunIndex): Graph {
   const nodes = new Map<string, GraphNode>();
   const edges: GraphEdge[] = [];
-  const chunks: ChunkRef[] = [];
-  const links: { from: string; target: string; line: number }[] = [];
-  for (const a of store.manifest.artifacts) {
-    if (!a.name.startsWith("index/")) continue;
-    const shard = readObject<IndexShard>(store.profileDir, a.sha256);
-    for (const [path, e] of Object.entries(shard.files)) {
-      const part = entryGraph(path, e);
-      for (const n of part.nodes) if (!nodes.has(n.id)) nodes.set(n.id, n);
+  for (const n of ix.shards) {
+    for (const [, rec] of ix.docs(n)) {
+      const part = ix.docGraph(rec);
+      for (const node of part.nodes) if (!nodes.has(node.id)) nodes.set(node.id, node);
       edges.push(...part.edges);
-      const doc = part.nodes[0]!.id;
-      e.chunks.forEach((chunk, i) => chunks.push({ id: chunkId(doc, i), doc, path, chunk }));
-      for (const [target, line] of e.links) links.push({ from: doc, target, line });
     }
   }
-  for (const l of links) {
-    const to = docId(l.target);
-    if (nodes.has(to) && to !== l.from) edges.push({ source: l.from, target: to, type: "links_to", line: l.line });
-  }
   edges.sort(edgeOrder);
-  const out = new Map<string, GraphEdge[]>();
-  const inn = new Map<string, GraphEdge[]>();
-  const byType = new Map<string, string[]>();
-  for (const e of edges) {
-    (out.get(e.source) ?? out.set(e.source, []).get(e.source)!).push(e);
-    (inn.get(e.target) ?? inn.set(e.target, []).get(e.target)!).push(e);
-  }
-  for (const id of [...nodes.keys()].sort(cmp)) {
-    const t = nodes.get(id)!.type;
-    (byType.get(t) ?? byType.set(t, []).get(t)!).push(id);
-  }
-  return { nodes, edges, chunks, out, in: inn, byType };
+  return { nodes, edges };
 }
 
-/** Texts of the given documents (by path), reading only the text shards that hold them. */
-export function loadTexts(store: OpenStore, paths: Iterable<string>): Map<string, string> {
-  const want = new Map<number, string[]>();
-  for (const p of paths) { const n = shardOf(p); (want.get(n) ?? want.set(n, []).get(n)!).push(p); }
-  const byName = new Map(store.manifest.artifacts.map((a) => [a.name, a]));
-  const out = new Map<string, string>();
-  for (const [n, ps] of want) {
-    const a = byName.get(shardName("text", n));
-    if (!a) continue;
-    const shard = readTextShard(store.profileDir, a.sha256);
-    for (const p of ps) if (shard.files[p] !== undefined) out.set(p, shard.files[p]!);
-  }
-  return out;
+type Adjacent = { edge: GraphEdge; other: string };
+
+/** A node's edges in both directions, optionally restricted to edge types, with a cache. */
+function adjacency(ix: RunIndex, types?: Set<string>) {
+  const cache = new Map<string, Adjacent[]>();
+  return (id: string): Adjacent[] => {
+    let list = cache.get(id);
+    if (!list) {
+      const n = ix.node(id);
+      list = [];
+      for (const e of [...(n?.out ?? []), ...(n?.in ?? [])]) {
+        if (types && !types.has(e.type)) continue;
+        list.push({ edge: e, other: e.source === id ? e.target : e.source });
+      }
+      cache.set(id, list);
+    }
+    return list;
+  };
 }
 
 /** Breadth-first walk over edges in both directions, optionally restricted to edge types. */
-export function neighbors(g: Graph, start: string, depth: number, types?: Set<string>) {
+export function neighbors(ix: RunIndex, start: string, depth: number, types?: Set<string>) {
+  const adj = adjacency(ix, types);
   const seen = new Map<string, number>([[start, 0]]);
   const used: GraphEdge[] = [];
   let frontier = [start];
   for (let d = 1; d <= depth && frontier.length; d++) {
     const next: string[] = [];
     for (const id of frontier) {
-      for (const e of [...(g.out.get(id) ?? []), ...(g.in.get(id) ?? [])]) {
-        if (types && !types.has(e.type)) continue;
-        const other = e.source === id ? e.target : e.source;
-        used.push(e);
+      for (const { edge, other } of adj(id)) {
+        used.push(edge);
         if (!seen.has(other)) { seen.set(other, d); next.push(other); }
       }
     }
     frontier = next;
   }
   const uniq = [...new Map(used.map((e) => [`${e.source}\0${e.target}\0${e.type}`, e])).values()].sort(edgeOrder);
-  const nodes = [...seen].filter(([id]) => id !== start).map(([id, d]) => ({ ...g.nodes.get(id)!, depth: d }))
+  const nodes = [...seen].filter(([id]) => id !== start).map(([id, d]) => ({ ...ix.nodeOnly(id)!, depth: d }))
     .sort((a, b) => a.depth - b.depth || cmp(a.id, b.id));
   return { nodes, edges: uniq };
+}
+
+export type PathResult = { nodes: GraphNode[]; edges: GraphEdge[] };
+
+/**
+ * Shortest paths from `a` to `b`, edges followed in either direction: a bidirectional
+ * breadth-first search that expands the smaller frontier first. With `all`, every shortest path
+ * (at most `maxPaths`), else the first in id order. Undefined when none within `maxDepth` edges.
+ */
+export function shortestPaths(ix: RunIndex, a: string, b: string, opts: { maxDepth: number; types?: Set<string>; all?: boolean; maxPaths?: number }): PathResult[] | undefined {
+  if (a === b) return [{ nodes: [ix.nodeOnly(a)!], edges: [] }];
+  const adj = adjacency(ix, opts.types);
+  // parents[side]: node → the edges that reached it from the previous layer
+  const dist = [new Map<string, number>([[a, 0]]), new Map<string, number>([[b, 0]])];
+  const parents = [new Map<string, Adjacent[]>(), new Map<string, Adjacent[]>()];
+  let frontiers = [[a], [b]];
+  let meet: string[] = [];
+  for (let depth = 0; depth < opts.maxDepth && meet.length === 0; depth++) {
+    const side = frontiers[0]!.length <= frontiers[1]!.length ? 0 : 1;
+    if (frontiers[side]!.length === 0) break;
+    const next: string[] = [];
+    const d = dist[side]!;
+    const level = d.get(frontiers[side]![0]!)! + 1;
+    for (const id of frontiers[side]!) {
+      for (const { edge, other } of adj(id)) {
+        const known = d.get(other);
+        if (known === undefined) { d.set(other, level); next.push(other); }
+        if (known === undefined || known === level) {
+          const p = parents[side]!.get(other) ?? [];
+          p.push({ edge, other: id });
+          parents[side]!.set(other, p);
+        }
+      }
+    }
+    next.sort(cmp);
+    frontiers[side] = next;
+    const other = dist[1 - side]!;
+    meet = next.filter((id) => other.has(id));
+    if (meet.length) {
+      const best = Math.min(...meet.map((id) => other.get(id)!));
+      meet = meet.filter((id) => other.get(id) === best);
+    }
+  }
+  if (meet.length === 0) return undefined;
+  // Expand paths from the meeting nodes back to each end.
+  const limit = opts.all ? (opts.maxPaths ?? 100) : 1;
+  const back = (side: number, id: string, budget: { n: number }): { ids: string[]; edges: GraphEdge[] }[] => {
+    const end = side === 0 ? a : b;
+    if (id === end) return [{ ids: [id], edges: [] }];
+    const out: { ids: string[]; edges: GraphEdge[] }[] = [];
+    const ps = [...(parents[side]!.get(id) ?? [])].sort((x, y) => cmp(x.other, y.other) || edgeOrder(x.edge, y.edge));
+    for (const p of ps) {
+      for (const rest of back(side, p.other, budget)) {
+        out.push({ ids: [...rest.ids, id], edges: [...rest.edges, p.edge] });
+        if (out.length >= budget.n) return out;
+      }
+    }
+    return out;
+  };
+  const results: PathResult[] = [];
+  const seen = new Set<string>();
+  for (const m of meet) {
+    for (const left of back(0, m, { n: limit })) {
+      for (const right of back(1, m, { n: limit })) {
+        const ids = [...left.ids, ...right.ids.slice(0, -1).reverse()];
+        const key = ids.join(" ");
+        if (seen.has(key)) continue;
+        seen.add(key);
+        results.push({ nodes: ids.map((id) => ix.nodeOnly(id)!), edges: [...left.edges, ...right.edges.reverse()] });
+        if (results.length >= limit) return results;
+      }
+    }
+  }
+  return results;
 }

@@ -1,79 +1,437 @@
 /**
- * BM25 search (k1 = 1.2, b = 0.75) over chunk texts and, separately, over entity names; the two
- * ranked lists are merged by score (ties by id). Every hit carries a path and a line.
+ * Ranked search over the index. Chunks are scored with BM25F (k1 1.2, b 0.75; a term in a
+ * heading counts 2.5, in code 1.5, in body text 1, and a chunk whose document's title or tags
+ * hold the term gets 2 more) and entities (documents by title, tags and file name; sections,
+ * decisions, claims, technologies, references by name) with BM25 over their names. Each list's
+ * scores are divided by the best score the query could reach in that list (the sum over its
+ * clauses of idf × (k1 + 1)), so both lie in 0..1 and can be merged; a hit that matches only some
+ * clauses is scaled by (1 + matched / clauses) / 2, so all words rank first and any word counts.
+ * Phrases are required. Every hit reports the line of its best match, a snippet and the matches.
  */
-import { terms } from "../pipeline/chunk.ts";
-import type { GraphNode } from "../pipeline/extract.ts";
-import type { Graph } from "./graph.ts";
+import { docId } from "../pipeline/extract.ts";
+import type { StoredChunk } from "../pipeline/shard.ts";
+import { MAX_TERM, partsOf } from "../pipeline/tokens.ts";
+import { VarintReader } from "../store/varint.ts";
+import { globMatcher, type Clause, type ParsedQuery } from "./parse.ts";
+import type { EntPosting, RunIndex } from "./run-index.ts";
 
 const K1 = 1.2;
 const B = 0.75;
+const W_HEADING = 2.5;
+const W_CODE = 1.5;
+const W_BODY = 1;
+const W_TITLE = 2;
+const MAX_PREFIX_TERMS = 32;
+const MAX_MATCHES = 50;
+const SNIPPET = 160;
 
-export type Hit = { id: string; type: string; score: number; path: string; line: number; name: string };
+export type Match = { term: string; line: number; column: number };
+export type Explain = { clause: string; idf: number; tf: Record<string, number>; length: number; score: number }[];
+export type Hit = {
+  id: string; type: string; score: number; path: string; line: number; name: string;
+  snippet: string; matches: Match[]; explain?: { clauses: Explain; matched: number; of: number; normalizer: number };
+};
+
+type Occ = { h: number; c: number; b: number; pos: number[] };
+type ChunkKey = number; // (shard × 2^20 + ordinal) × 2^16 + chunk
+const ckey = (shard: number, ord: number, ci: number) => (shard * 1048576 + ord) * 65536 + ci;
+type ChunkInfo = { shard: number; ord: number; ci: number; len: number; occ: (Occ | undefined)[]; title: boolean[] };
 
 const idf = (n: number, df: number) => Math.log(1 + (n - df + 0.5) / (df + 0.5));
+const round = (x: number) => Math.round(x * 1e6) / 1e6;
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Count of `term` in a termFreq string ("a b:3 c"), found with indexOf rather than parsing. */
-function countIn(tf: string, term: string): number {
-  for (let at = tf.indexOf(term); at >= 0; at = tf.indexOf(term, at + 1)) {
-    if (at > 0 && tf.charCodeAt(at - 1) !== 32) continue;
-    const end = at + term.length;
-    if (end === tf.length || tf.charCodeAt(end) === 32) return 1;
-    if (tf.charCodeAt(end) === 58) {
-      const stop = tf.indexOf(" ", end);
-      return Number(tf.slice(end + 1, stop < 0 ? undefined : stop));
+/** Calls fn for each chunk posting of a term's varints (format: PostingsBuilder.encode in pipeline/shard.ts). */
+function eachPosting(ix: RunIndex, shard: number, bytes: Uint8Array, fn: (ord: number, ci: number, len: number, occ: Occ) => void): void {
+  const r = new VarintReader(bytes);
+  let ord = -1;
+  let ci = 0;
+  let p = 0;
+  try {
+    while (!r.done) {
+      const dOrd = r.next();
+      const c0 = r.next();
+      if (ord < 0 || dOrd > 0) { ord = ord < 0 ? dOrd : ord + dOrd; ci = c0; p = 0; } else ci += c0;
+      const len = ix.chunkLen(shard, ord, ci);
+      const head = r.next();
+      const n = Math.floor(head / 8);
+      const mode = head % 4;
+      let h = 0, c = 0, b = 0;
+      if (mode === 3) { h = r.next(); c = r.next(); b = r.next(); }
+      else if (mode === 1) h = n; else if (mode === 2) c = n; else b = n;
+      const xs = head & 4 ? r.next() : 0;
+      const pos: number[] = [];
+      for (let k = 0; k < n - xs; k++) { p += r.next(); pos.push(p); }
+      fn(ord, ci, len, { h, c, b, pos });
     }
-  }
-  return 0;
+  } catch { throw ix.corrupt(shard); }
 }
 
-function bm25<T>(docs: T[], len: (d: T) => number, tf: (d: T, term: string) => number, q: string[]): { doc: T; score: number }[] {
-  if (docs.length === 0 || q.length === 0) return [];
-  const avg = docs.reduce((s, d) => s + len(d), 0) / docs.length || 1;
-  const perTerm = q.map((t) => docs.map((d) => tf(d, t)));
-  const scores = new Float64Array(docs.length);
-  perTerm.forEach((counts) => {
-    const df = counts.reduce((s, c) => s + (c > 0 ? 1 : 0), 0);
-    if (df === 0) return;
-    const w = idf(docs.length, df);
-    counts.forEach((c, i) => {
-      if (c > 0) scores[i]! += (w * c * (K1 + 1)) / (c + K1 * (1 - B + (B * len(docs[i]!)) / avg));
-    });
-  });
-  const out: { doc: T; score: number }[] = [];
-  scores.forEach((s, i) => { if (s > 0) out.push({ doc: docs[i]!, score: s }); });
+type ChunkHits = Map<ChunkKey, { shard: number; ord: number; ci: number; len: number; occ: Occ }>;
+
+function termChunks(ix: RunIndex, term: string): ChunkHits {
+  const out: ChunkHits = new Map();
+  for (const [shard, bytes] of ix.postings(term)) {
+    eachPosting(ix, shard, bytes, (ord, ci, len, occ) => out.set(ckey(shard, ord, ci), { shard, ord, ci, len, occ }));
+  }
   return out;
 }
 
-const ENTITY_TYPES = new Set(["document", "section", "technology", "reference", "decision", "claim"]);
+function unionChunks(parts: ChunkHits[]): ChunkHits {
+  if (parts.length === 1) return parts[0]!;
+  const out: ChunkHits = new Map();
+  for (const p of parts) {
+    for (const [k, v] of p) {
+      const o = out.get(k);
+      if (!o) out.set(k, { ...v, occ: { ...v.occ, pos: [...v.occ.pos] } });
+      else { o.occ.h += v.occ.h; o.occ.c += v.occ.c; o.occ.b += v.occ.b; o.occ.pos.push(...v.occ.pos); }
+    }
+  }
+  for (const v of out.values()) v.occ.pos.sort((a, b) => a - b);
+  return out;
+}
 
-export function search(g: Graph, text: string, opts: { type?: string; limit: number }): Hit[] {
-  const q = [...new Set(terms(text))];
+/** Chunks holding the terms at consecutive positions; the phrase's occurrences count as its tf. */
+function phraseChunks(ix: RunIndex, terms: string[]): ChunkHits {
+  const lists = terms.map((t) => termChunks(ix, t));
+  const out: ChunkHits = new Map();
+  const [first, ...rest] = lists;
+  for (const [k, v] of first!) {
+    if (!rest.every((l) => l.has(k))) continue;
+    const sets = rest.map((l) => new Set(l.get(k)!.occ.pos));
+    const starts = v.occ.pos.filter((p) => sets.every((s, i) => s.has(p + i + 1)));
+    if (starts.length === 0) continue;
+    const heading = lists.every((l) => l.get(k)!.occ.h > 0);
+    const code = lists.every((l) => l.get(k)!.occ.c > 0);
+    const occ: Occ = { h: heading ? starts.length : 0, c: !heading && code ? starts.length : 0, b: !heading && !code ? starts.length : 0, pos: starts.flatMap((s) => terms.map((_, i) => s + i)) };
+    out.set(k, { ...v, occ });
+  }
+  return out;
+}
+
+/** The terms a clause looks for in a line when reporting matches. */
+function wanted(c: Clause, usedFallback: boolean): { words: string[]; compounds: string[]; prefix?: string } {
+  if (c.kind === "prefix") return { words: [], compounds: [], prefix: c.prefix };
+  if (c.kind === "phrase") return { words: c.terms, compounds: [] };
+  const isCompound = /[^\p{L}\p{N}_]/u.test(c.term);
+  const words = usedFallback ? c.fallback ?? [] : isCompound ? [] : [c.term];
+  return { words, compounds: isCompound && !usedFallback ? [c.term] : [] };
+}
+
+const LINE_TERM = /[\p{L}\p{N}_]+/gu;
+const LINE_COMPOUND = /(?:--?)?[A-Za-z0-9_]+(?:(?:\.|::|->|-|\/)[A-Za-z0-9_]+)+/g;
+
+/** Matches of the clauses in one line: [clause index, term, column]. */
+function matchLine(line: string, want: ReturnType<typeof wanted>[]): [number, string, number][] {
+  const out: [number, string, number][] = [];
+  LINE_TERM.lastIndex = 0;
+  for (let m = LINE_TERM.exec(line); m; m = LINE_TERM.exec(line)) {
+    const t = m[0].toLowerCase();
+    const parts = t.length <= MAX_TERM ? partsOf(m[0]) : [];
+    want.forEach((w, i) => {
+      if (w.words.includes(t) || (w.prefix && t.startsWith(w.prefix))) out.push([i, t, m!.index + 1]);
+      else for (const p of parts) if (w.words.includes(p) || (w.prefix && p.startsWith(w.prefix))) { out.push([i, p, m!.index + 1]); break; }
+    });
+  }
+  if (want.some((w) => w.compounds.length)) {
+    const lower = line.toLowerCase();
+    LINE_COMPOUND.lastIndex = 0;
+    for (let m = LINE_COMPOUND.exec(lower); m; m = LINE_COMPOUND.exec(lower)) {
+      want.forEach((w, i) => { if (w.compounds.includes(m![0])) out.push([i, m![0], m!.index + 1]); });
+    }
+  }
+  return out.sort((a, b) => a[2] - b[2]);
+}
+
+/** Best line among [from, to] (1-based, inclusive): most clauses matched, then most matches, then first. */
+function bestLine(text: string, from: number, to: number, want: ReturnType<typeof wanted>[], base = 1): { line: number; text: string; matches: [number, string, number][]; all: Match[] } | undefined {
+  let best: { line: number; text: string; matches: [number, string, number][]; score: number } | undefined;
+  const all: Match[] = [];
+  let start = 0;
+  for (let l = base; l < from && start >= 0; l++) { const nl = text.indexOf("\n", start); start = nl < 0 ? -1 : nl + 1; }
+  for (let l = from; l <= to && start >= 0; l++) {
+    const nl = text.indexOf("\n", start);
+    const line = text.slice(start, nl < 0 ? undefined : nl);
+    const ms = matchLine(line, want);
+    if (ms.length) {
+      for (const [, term, column] of ms) if (all.length < MAX_MATCHES) all.push({ term, line: l, column });
+      const score = new Set(ms.map((m) => m[0])).size * 1000 + ms.length;
+      if (!best || score > best.score) best = { line: l, text: line, matches: ms, score };
+    }
+    start = nl < 0 ? -1 : nl + 1;
+  }
+  return best && { line: best.line, text: best.text, matches: best.matches, all };
+}
+
+/** One line, trimmed, cut to SNIPPET characters around its first match. */
+function snippetOf(line: string, firstColumn: number): string {
+  const t = line.trim();
+  if (t.length <= SNIPPET) return t;
+  const lead = line.length - line.trimStart().length;
+  const at = Math.max(0, firstColumn - 1 - lead - 40);
+  return (at > 0 ? "…" : "") + t.slice(at, at + SNIPPET).trim() + (at + SNIPPET < t.length ? "…" : "");
+}
+
+const ENTITY_TYPES = ["document", "section", "decision", "claim", "technology", "reference"];
+const typeOfId = (id: string) =>
+  id.startsWith("doc_") ? "document" : id.startsWith("sec_") ? "section" : id.startsWith("dec_") ? "decision"
+    : id.startsWith("clm_") ? "claim" : id.startsWith("tech_") ? "technology" : "reference";
+
+type Scored = {
+  id: string; type: string; score: number; shard: number; ord: number; ci?: number; ent?: number; line: number;
+  key?: string; matched: number; explain?: Explain; normalizer: number; positions?: number[];
+};
+
+export type SearchResult = { total: number; hits: Hit[] };
+
+export function search(ix: RunIndex, q: ParsedQuery, opts: { limit: number; explain?: boolean }): SearchResult {
+  const stats = ix.stats();
+  const types = q.filters.types;
+  const allowed = docFilter(ix, q);
+  const ok = (shard: number, ord: number) => !allowed || (allowed.get(shard)?.has(ord) ?? false);
+  if (q.clauses.length === 0) return listOnly(ix, q, allowed, opts.limit);
+
+  const scored: Scored[] = [];
+  const clauses = q.clauses;
+  const usedFallback: boolean[] = clauses.map(() => false);
+
+  // Chunks.
+  if (!types || types.includes("chunk")) {
+    const lists = clauses.map((c, i) => {
+      if (c.kind === "phrase") return phraseChunks(ix, c.terms);
+      if (c.kind === "prefix") return unionChunks(ix.termsWithPrefix(c.prefix, MAX_PREFIX_TERMS).map((t) => termChunks(ix, t)));
+      const hits = termChunks(ix, c.term);
+      if (hits.size === 0 && c.fallback) { usedFallback[i] = true; return c.fallback.length > 1 ? phraseChunks(ix, c.fallback) : termChunks(ix, c.fallback[0]!); }
+      return hits;
+    });
+    const titles = clauses.map((c, i) => c.kind === "term" ? titleDocs(ix, usedFallback[i] ? c.fallback ?? [] : [c.term]) : new Set<number>());
+    const idfs = lists.map((l) => idf(stats.chunks, l.size));
+    const normalizer = idfs.reduce((s, x) => s + x * (K1 + 1), 0);
+    const avg = stats.chunkTerms / Math.max(1, stats.chunks) || 1;
+    const required = clauses.map((c) => c.kind === "phrase");
+    const cands = new Map<ChunkKey, ChunkInfo>();
+    lists.forEach((l, i) => {
+      for (const [k, v] of l) {
+        if (!ok(v.shard, v.ord)) continue;
+        let c = cands.get(k);
+        if (!c) { c = { shard: v.shard, ord: v.ord, ci: v.ci, len: v.len, occ: [], title: [] }; cands.set(k, c); }
+        c.occ[i] = v.occ;
+      }
+    });
+    for (const [, c] of cands) {
+      if (required.some((r, i) => r && !c.occ[i])) continue;
+      let raw = 0;
+      let matched = 0;
+      const ex: Explain = [];
+      const positions: number[] = [];
+      clauses.forEach((cl, i) => {
+        const o = c.occ[i];
+        if (!o) return;
+        matched++;
+        const title = titles[i]!.has(c.shard * 1048576 + c.ord);
+        const tf = W_HEADING * o.h + W_CODE * o.c + W_BODY * o.b + (title ? W_TITLE : 0);
+        const norm = 1 - B + (B * c.len) / avg;
+        const s = (idfs[i]! * tf * (K1 + 1)) / (tf + K1 * norm);
+        raw += s;
+        positions.push(...o.pos);
+        if (opts.explain) ex.push({ clause: cl.text, idf: round(idfs[i]!), tf: { heading: o.h, code: o.c, body: o.b, title: title ? 1 : 0 }, length: c.len, score: round(s) });
+      });
+      if (matched === 0) continue;
+      const score = (raw / normalizer) * (0.5 + (0.5 * matched) / clauses.length);
+      scored.push({ id: "", type: "chunk", score, shard: c.shard, ord: c.ord, ci: c.ci, line: 0, matched, normalizer, positions, ...(opts.explain ? { explain: ex } : {}) });
+    }
+  }
+
+  // Entities.
+  const entTypes = types ? ENTITY_TYPES.filter((t) => types.includes(t)) : ENTITY_TYPES;
+  if (entTypes.length) scored.push(...scoreEntities(ix, q, stats, entTypes, ok, usedFallback, opts.explain ?? false));
+
+  // Best first (ties in index order, which is deterministic); entities are resolved as they are reached.
+  scored.sort((a, b) => b.score - a.score || a.shard - b.shard || a.ord - b.ord || (a.ci ?? -1) - (b.ci ?? -1) || (a.ent ?? -1) - (b.ent ?? -1));
+  const resolve = (s: Scored): boolean => {
+    if (s.type === "chunk") return true;
+    const e = ix.entity(s.shard, s.ent!);
+    if (!e) return false;
+    s.id = e.id; s.ord = e.ord; s.line = e.line;
+    if (e.key) s.key = e.key;
+    return ok(s.shard, s.ord);
+  };
+  let candidates = scored;
+  if (allowed) candidates = scored.filter(resolve);
+  const want = clauses.map((c, i) => wanted(c, usedFallback[i]!));
   const hits: Hit[] = [];
-  const round = (x: number) => Math.round(x * 1e6) / 1e6;
-  if (!opts.type || opts.type === "chunk") {
-    for (const { doc, score } of bm25(g.chunks, (c) => c.chunk[4], (c, t) => countIn(c.chunk[5], t), q)) {
-      hits.push({ id: doc.id, type: "chunk", score: round(score), path: doc.path, line: doc.chunk[2], name: g.nodes.get(doc.doc)!.name });
-    }
+  const shown = new Set<string>();
+  // Past the limit, only hits that tie with the last one shown (equal printed score) are made, so
+  // that equal scores can be ordered by id.
+  for (const s of candidates) {
+    if (hits.length >= opts.limit && (round(s.score) !== hits[hits.length - 1]!.score || hits.length >= opts.limit + 200)) break;
+    if (!allowed && !resolve(s)) continue;
+    const hit = materialize(ix, s, want, opts.explain ?? false);
+    // Two chunks can put their best match on the same line (windows overlap): show it once.
+    const place = `${hit.type}\0${hit.id.startsWith("chk_") ? hit.path + ":" + hit.line : hit.id}`;
+    if (shown.has(place)) continue;
+    shown.add(place);
+    hits.push(hit);
   }
-  if (!opts.type || ENTITY_TYPES.has(opts.type)) {
-    const entities: { node: GraphNode; terms: string[] }[] = [];
-    const candidates = opts.type ? (g.byType.get(opts.type) ?? []).map((id) => g.nodes.get(id)!) : g.nodes.values();
-    for (const n of candidates) if (n.type !== "chunk") entities.push({ node: n, terms: terms(n.name) });
-    for (const { doc, score } of bm25(entities, (e) => e.terms.length, (e, t) => e.terms.filter((x) => x === t).length, q)) {
-      const where = locate(g, doc.node);
-      hits.push({ id: doc.node.id, type: doc.node.type, score: round(score), path: where.path, line: where.line, name: doc.node.name });
-    }
-  }
-  hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return hits.slice(0, opts.limit);
+  hits.sort((a, b) => b.score - a.score || cmp(a.id, b.id));
+  return { total: candidates.length, hits: hits.slice(0, opts.limit) };
 }
 
-/** Where a node comes from: its own path, or (for global nodes) the first document that points to it. */
-export function locate(g: Graph, n: GraphNode): { path: string; line: number } {
-  if (n.path) return { path: n.path, line: n.line ?? 1 };
-  const e = g.in.get(n.id)?.[0];
-  const src = e ? g.nodes.get(e.source) : undefined;
-  return { path: src?.path ?? "", line: e?.line ?? 1 };
+
+/** Documents (as shard × 2^20 + ordinal) whose title, tags or file name hold one of the terms. */
+function titleDocs(ix: RunIndex, terms: string[]): Set<number> {
+  const out = new Set<number>();
+  for (const t of terms) {
+    for (const [shard, list] of ix.entPostings(t)) {
+      for (const p of list) if (p.type === "document") out.add(shard * 1048576 + p.ent); // a document's entity ordinal is its ordinal
+    }
+  }
+  return out;
 }
 
+function scoreEntities(
+  ix: RunIndex, q: ParsedQuery, stats: ReturnType<RunIndex["stats"]>, entTypes: string[], ok: (s: number, o: number) => boolean,
+  usedFallback: boolean[], explain: boolean,
+): Scored[] {
+  // An entity is "shard:ordinal", a shared node its id hash (the same node in several shards).
+  type Ent = { shard: number; ent: number; type: string; len: number; tf: number[]; hash?: number };
+  const ents = new Map<string, Ent>();
+  const clauses = q.clauses;
+  const dfs = clauses.map(() => 0);
+  const keyOf = (shard: number, p: EntPosting) => (p.hash !== undefined ? `#${p.hash}` : `${shard}:${p.ent}`);
+  const add = (i: number, shard: number, p: EntPosting, tf: number) => {
+    if (!entTypes.includes(p.type)) return;
+    const k = keyOf(shard, p);
+    let e = ents.get(k);
+    if (!e) { e = { shard, ent: p.ent, type: p.type, len: p.len, tf: [], ...(p.hash !== undefined ? { hash: p.hash } : {}) }; ents.set(k, e); }
+    if (e.tf[i] === undefined) dfs[i]!++;
+    e.tf[i] = Math.max(e.tf[i] ?? 0, tf);
+  };
+  clauses.forEach((c, i) => {
+    const terms = c.kind === "prefix" ? ix.termsWithPrefix(c.prefix, MAX_PREFIX_TERMS)
+      : c.kind === "phrase" ? c.terms : usedFallback[i] ? c.fallback ?? [] : [c.term];
+    if (c.kind === "phrase" || (c.kind === "term" && usedFallback[i] && terms.length > 1)) {
+      // Every word of the phrase in the name (entity names are short: adjacency is not checked).
+      const per = terms.map((t) => new Map(ix.entPostings(t).flatMap(([shard, l]) => l.map((p) => [keyOf(shard, p), [shard, p] as const]))));
+      for (const [k, [shard, p]] of per[0]!) {
+        if (per.every((m) => m.has(k))) add(i, shard, p, Math.min(...per.map((m) => m.get(k)![1].tf)));
+      }
+    } else {
+      for (const t of terms) for (const [shard, list] of ix.entPostings(t)) for (const p of list) add(i, shard, p, p.tf);
+    }
+  });
+  const avg = stats.entTerms / Math.max(1, stats.ents) || 1;
+  const idfs = dfs.map((df) => idf(stats.ents, df));
+  const normalizer = idfs.reduce((s, x) => s + x * (K1 + 1), 0);
+  const out: Scored[] = [];
+  for (const e of ents.values()) {
+    if (clauses.some((c, i) => c.kind === "phrase" && !e.tf[i])) continue;
+    let raw = 0;
+    let matched = 0;
+    const ex: Explain = [];
+    clauses.forEach((c, i) => {
+      const tf = e.tf[i];
+      if (!tf) return;
+      matched++;
+      const s = (idfs[i]! * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * e.len) / avg));
+      raw += s;
+      if (explain) ex.push({ clause: c.text, idf: round(idfs[i]!), tf: { name: tf }, length: e.len, score: round(s) });
+    });
+    const score = (raw / normalizer) * (0.5 + (0.5 * matched) / clauses.length);
+    out.push({ id: "", type: e.type, score, shard: e.shard, ord: -1, ent: e.ent, line: 0, matched, normalizer, ...(explain ? { explain: ex } : {}) });
+  }
+  return out;
+}
+
+/** Documents allowed by path and tag filters, by shard (undefined: no such filter). */
+function docFilter(ix: RunIndex, q: ParsedQuery): Map<number, Set<number>> | undefined {
+  const { paths, tags } = q.filters;
+  if (!paths?.length && !tags?.length) return undefined;
+  const globs = (paths ?? []).map(globMatcher);
+  const want = (tags ?? []).map((t) => t.toLowerCase());
+  const out = new Map<number, Set<number>>();
+  for (const n of ix.shards) {
+    const set = new Set<number>();
+    for (const [ord, m] of ix.metas(n)) {
+      if (globs.length && !globs.some((g) => g(m.path))) continue;
+      if (want.length && !want.every((t) => (m.tags ?? []).includes(t))) continue;
+      set.add(ord);
+    }
+    out.set(n, set);
+  }
+  return out;
+}
+
+/** Filters without words: the matching documents (or nodes of the asked types), in path order. */
+function listOnly(ix: RunIndex, q: ParsedQuery, allowed: Map<number, Set<number>> | undefined, limit: number): SearchResult {
+  const types = q.filters.types ?? ["document"];
+  const hits: Hit[] = [];
+  for (const n of ix.shards) {
+    for (const [ord, m] of ix.metas(n)) {
+      if (allowed && !allowed.get(n)?.has(ord)) continue;
+      if (types.length === 1 && types[0] === "document") {
+        hits.push({ id: docId(m.path), type: "document", score: 1, path: m.path, line: 1, name: m.title, snippet: m.title, matches: [] });
+        continue;
+      }
+      const part = ix.docGraph(ix.doc(n, ord));
+      for (const node of part.nodes) {
+        if (!types.includes(node.type)) continue;
+        hits.push({ id: node.id, type: node.type, score: 1, path: node.path ?? m.path, line: node.line ?? 1, name: node.name, snippet: node.name, matches: [] });
+      }
+    }
+  }
+  hits.sort((a, b) => cmp(a.path, b.path) || a.line - b.line || cmp(a.id, b.id));
+  return { total: hits.length, hits: hits.slice(0, limit) };
+}
+
+/** The lines of a chunk (from the start of its first line, to the end of its last), reading only the pages that hold them. */
+function chunkLines(ix: RunIndex, path: string, ch: StoredChunk): string {
+  const from = Math.max(0, ch[0] - 2048);
+  const t = ix.textRange(path, from, ch[1] + 1024) ?? "";
+  const head = ch[0] - from;
+  const start = head > 0 ? t.lastIndexOf("\n", head - 1) + 1 : 0;
+  const nl = t.indexOf("\n", ch[1] - from);
+  return t.slice(start, nl < 0 ? undefined : nl);
+}
+
+function materialize(ix: RunIndex, s: Scored, want: ReturnType<typeof wanted>[], explain: boolean): Hit {
+  let path: string;
+  let name: string;
+  let found: ReturnType<typeof bestLine>;
+  let line: number;
+  let lineText: string | undefined;
+  if (s.type === "chunk") {
+    const rec = ix.doc(s.shard, s.ord);
+    const ch = rec.chunks[s.ci!]!;
+    const next = rec.chunks[s.ci! + 1];
+    s.id = `chk_${ix.keyOf(s.shard, s.ord)}_${s.ci}`;
+    path = rec.path;
+    name = rec.title;
+    const text = chunkLines(ix, path, ch);
+    // The chunk's core first (up to where the next chunk starts: the windows overlap), then the whole window.
+    found = bestLine(text, ch[2], next ? Math.max(ch[2], next[2]) : ch[3], want, ch[2]) ?? bestLine(text, ch[2], ch[3], want, ch[2]);
+    line = found?.line ?? ch[2];
+    lineText = found?.text ?? text.split("\n", 1)[0];
+  } else {
+    if (s.key) {
+      // A shared node: located at its mention by the smallest document key of the shard.
+      path = ix.meta(s.shard, s.ord)!.path;
+      name = ix.globalName(s.id) ?? s.id;
+    } else {
+      const rec = ix.doc(s.shard, s.ord);
+      path = rec.path;
+      name = ix.docGraph(rec).nodes.find((n) => n.id === s.id)?.name ?? rec.title;
+    }
+    const text = ix.textOf(path) ?? "";
+    found = bestLine(text, s.line, s.line, want) ?? bestLine(text, 1, Number.MAX_SAFE_INTEGER, want);
+    line = found?.line ?? s.line;
+    lineText = found?.text ?? text.split("\n", line)[line - 1];
+  }
+  const hit: Hit = {
+    id: s.id, type: s.type, score: round(s.score), path, line, name,
+    snippet: snippetOf(lineText ?? "", found?.matches[0]?.[2] ?? 1),
+    matches: found?.all ?? [],
+  };
+  if (explain) hit.explain = { clauses: s.explain ?? [], matched: s.matched, of: want.length, normalizer: round(s.normalizer) };
+  return hit;
+}

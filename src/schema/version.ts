@@ -3,4 +3,4 @@
  * store writes. Bump the minor for additive, backward-readable changes; bump the major when
  * an older binary's artifacts can no longer be read (they then need `auditgraph rebuild`).
  */
-export const ARTIFACT_SCHEMA_VERSION = "1.0.0";
+export const ARTIFACT_SCHEMA_VERSION = "2.0.0";

@@ -23,14 +23,14 @@ export const hasObject = (profileDir: string, sha: string) => existsSync(objectP
 
 export const corrupt = (p: string) =>
   new AgError(`object ${p} is corrupt`, { exitCode: ExitCode.verify, code: "object_corrupt", hint: "run 'auditgraph verify' for a full report" });
+export const missing = (p: string) =>
+  new AgError(`object ${p} is missing`, { exitCode: ExitCode.verify, code: "object_missing", hint: "run 'auditgraph verify' for a full report" });
 
 /** Reads and decompresses an object; a missing or corrupt object is a verification failure (exit 5). */
 export function readObjectText(profileDir: string, sha: string): string {
   const p = objectPath(profileDir, sha);
   let data: Uint8Array;
-  try { data = readFileSync(p); } catch {
-    throw new AgError(`object ${p} is missing`, { exitCode: ExitCode.verify, code: "object_missing", hint: "run 'auditgraph verify' for a full report" });
-  }
+  try { data = readFileSync(p); } catch { throw missing(p); }
   try { return new TextDecoder("utf-8", { fatal: true }).decode(Bun.zstdDecompressSync(data)); } catch { throw corrupt(p); }
 }
 

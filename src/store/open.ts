@@ -10,8 +10,8 @@ import type { Workspace } from "../config/load.ts";
 import { manifestPath, RUN_ID, runsDir } from "./layout.ts";
 import { readCurrentManifest, readManifest, type CurrentRun, type Manifest } from "./manifest.ts";
 
-export function compatGate(profileDir: string): { current: CurrentRun; decision: CompatDecision } {
-  const current = readCurrentManifest(profileDir);
+export function compatGate(profileDir: string, opts: { lazyFiles?: boolean } = {}): { current: CurrentRun; decision: CompatDecision } {
+  const current = readCurrentManifest(profileDir, opts);
   const decision = decideCompat(current.state === "empty" ? pointerlessFact(profileDir) : current.fact);
   if (!decision.compatible) {
     throw new AgError(incompatMessage(decision, profileDir), { exitCode: ExitCode.rebuild, code: "rebuild_required", details: { store_schema: decision.store, binary_schema: decision.binary } });
@@ -37,8 +37,9 @@ function pointerlessFact(profileDir: string): StoreSchemaFact {
 
 export type OpenStore = { profileDir: string; runId: string; manifest: Manifest };
 
+/** The current run for a read command (its file list is parsed only if asked for). */
 export function openStore(ws: Workspace): OpenStore {
-  const { current } = compatGate(ws.profileDir);
+  const { current } = compatGate(ws.profileDir, { lazyFiles: true });
   if (current.state === "empty") {
     throw new AgError(`no run in ${ws.profileDir} yet`, { exitCode: ExitCode.usage, code: "no_run", hint: "run 'auditgraph ingest' first" });
   }

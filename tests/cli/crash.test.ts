@@ -51,4 +51,4 @@ test("SIGKILL mid-ingest leaves the previous run intact and verify clean", async
   expect(again.json.counts.ok).toBe(1206);
   expect(readFileSync(join(pd, "current"), "utf8").trim()).toBe(again.json.run_id);
   expect(cli(["verify", "--root", root]).code).toBe(0);
-});
+}, 60_000);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, CLI, cli, expectOneLineError, tempDir, treeHash, workspace } from "../helpers/cli.ts";
+import { ARTIFACT_SCHEMA_VERSION } from "../../src/schema/version.ts";
 
 let root: string;
 let runId: string;
@@ -118,7 +119,7 @@ describe("export", () => {
 describe("runs, diff and verify", () => {
   test("runs list and show", () => {
     const l = cli(["runs", "list", "--root", root, "--json"]).json.runs;
-    expect(l).toEqual([expect.objectContaining({ run_id: runId, current: true, schema_version: "1.0.0", readable: true })]);
+    expect(l).toEqual([expect.objectContaining({ run_id: runId, current: true, schema_version: ARTIFACT_SCHEMA_VERSION, readable: true })]);
     const s = cli(["runs", "show", "--root", root, runId, "--json"]);
     expect(s.json.run_id).toBe(runId);
     expect(cli(["runs", "show", "--root", root, "run_0000"]).code).toBe(2);

@@ -35,9 +35,9 @@ function expectRefused(root: string, storeVersion: string, only?: string[]) {
 }
 
 describe("stores written by other schema versions", () => {
-  test("older compatible minor: a 1.1.0 binary reads a 1.0.0 store and ingests into it with no warning (SC-002)", () => {
-    const root = fixtureWorkspace("1.0.0");
-    const upgraded = cliForSchema("1.1.0");
+  test("older compatible minor: a 2.1.0 binary reads a 2.0.0 store and ingests into it with no warning (SC-002)", () => {
+    const root = fixtureWorkspace("2.0.0");
+    const upgraded = cliForSchema("2.1.0");
     const old = currentRun(root);
     const q = cliAt(upgraded, ["query", "ledger", "--root", root, "--json"]);
     expect(q.code).toBe(0);
@@ -55,7 +55,7 @@ describe("stores written by other schema versions", () => {
     expect(ing.json).toMatchObject({ status: "ok", unchanged: false, counts: { ok: 4 }, budget: { status: "ok" } });
     expect(readFileSync(join(profileDir(root), "runs", old, "manifest.json"))).toEqual(before);
     const list = (cliAt(upgraded, ["runs", "list", "--root", root, "--json"]).json as any).runs;
-    expect(list.map((r: any) => [r.schema_version, r.readable, r.current])).toEqual([["1.0.0", true, false], ["1.1.0", true, true]]);
+    expect(list.map((r: any) => [r.schema_version, r.readable, r.current])).toEqual([["2.0.0", true, false], ["2.1.0", true, true]]);
   }, SLOW);
 
   test("the same store with the same binary: ingest adds the new file silently", () => {
@@ -73,18 +73,18 @@ describe("stores written by other schema versions", () => {
     expect(r.stderr).toBe("");
   }, SLOW);
 
-  test.each([["0.9.0", "older major"], ["1.1.0", "newer minor"], ["2.0.0", "newer major"]])(
+  test.each([["1.0.0", "older major: the 0.1.0 release's store"], ["0.9.0", "older major"], ["1.1.0", "older major, minor 1"], ["2.1.0", "newer minor"], ["3.0.0", "newer major"]])(
     "%s (%s): every reader exits 3 naming both versions and rebuild; the tree is byte-identical",
     (version) => expectRefused(fixtureWorkspace(version), version),
     SLOW,
   );
 
-  test("runs list, verify, budget and a dry-run prune still work on an incompatible store", () => {
-    const root = fixtureWorkspace("2.0.0");
+  test.each(["1.0.0", "3.0.0"])("runs list, verify, budget and a dry-run prune still work on an incompatible store (%s)", (version) => {
+    const root = fixtureWorkspace(version);
     const l = cli(["runs", "list", "--root", root, "--json"]);
     expect(l.code).toBe(0);
-    expect(l.json.runs).toEqual([expect.objectContaining({ run_id: currentRun(root), schema_version: "2.0.0", readable: false, current: true })]);
-    expect(cli(["runs", "list", "--root", root]).stdout).toContain("schema 2.0.0 (not readable by this binary)");
+    expect(l.json.runs).toEqual([expect.objectContaining({ run_id: currentRun(root), schema_version: version, readable: false, current: true })]);
+    expect(cli(["runs", "list", "--root", root]).stdout).toContain(`schema ${version} (not readable by this binary)`);
     // verify, budget and a dry-run prune also work on it, and change nothing.
     const before = treeHash(root);
     for (const args of [["verify"], ["budget"], ["runs", "prune", "--keep", "1", "--dry-run"]]) {
@@ -113,12 +113,12 @@ describe("damaged or missing current-run manifests", () => {
   }, SLOW);
 
   test("no pointer but a run directory written by another version: still exit 3 (not an empty store)", () => {
-    const root = fixtureWorkspace("2.0.0");
+    const root = fixtureWorkspace("3.0.0");
     rmSync(join(profileDir(root), "current"));
     const before = treeHash(root);
     const r = cli(["ingest", "--root", root]);
     expect(r.code).toBe(3);
-    expect(expectOneLineError(r)).toContain("store schema 2.0.0");
+    expect(expectOneLineError(r)).toContain("store schema 3.0.0");
     expect(treeHash(root)).toEqual(before);
   }, SLOW);
 

@@ -64,7 +64,7 @@ describe("runs prune", () => {
   }, SLOW);
 
   test("old runs of another schema are pruned after a rebuild; a kept run this binary cannot read keeps every object", () => {
-    const root = fixtureWorkspace("2.0.0");
+    const root = fixtureWorkspace("1.0.0");
     const old = readFileSync(join(profileDir(root), "current"), "utf8").trim();
     expect(cli(["rebuild", "--root", root]).code).toBe(0);
     const p = cli(["runs", "prune", "--keep", "1", "--root", root, "--json"]).json;

@@ -14,7 +14,7 @@ const SLOW = 60_000; // spawns the CLI many times; a busy 2-core machine can tak
 const runFiles = (root: string) => Object.fromEntries(Object.entries(treeHash(profileDir(root))).filter(([p]) => p.startsWith("runs/") || p.startsWith("objects/")));
 
 describe("rebuild", () => {
-  test.each(["0.9.0", "2.0.0"])("a store of schema %s: new current run, old run untouched, then ingest and query proceed", (version) => {
+  test.each(["1.0.0", "0.9.0", "3.0.0"])("a store of schema %s: new current run, old run untouched, then ingest and query proceed", (version) => {
     const root = fixtureWorkspace(version);
     const old = currentRun(root);
     const before = runFiles(root);

@@ -9,8 +9,14 @@ import { CLI, cli, REPO, tempDir, type CliResult } from "../helpers/cli.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../../src/schema/version.ts";
 
 export const FIXTURES = join(REPO, "tests", "fixtures", "stores");
-/** Fixture stores by the schema version that wrote them (how they are made: tests/fixtures/make-stores.ts). */
-export const STORE_VERSIONS = ["1.0.0", "0.9.0", "1.1.0", "2.0.0"] as const;
+/**
+ * Fixture stores by the schema version that wrote them. STORE_VERSIONS are written by this code
+ * with the constant changed (tests/fixtures/make-stores.ts regenerates them); LEGACY_STORE_VERSIONS
+ * were written the same way by the 0.1.0 release's code (schema 1.0.0: JSON index shards, no
+ * inverted index) and are kept as they are: real stores of the previous format.
+ */
+export const STORE_VERSIONS = ["2.0.0", "2.1.0", "3.0.0"] as const;
+export const LEGACY_STORE_VERSIONS = ["0.9.0", "1.0.0", "1.1.0"] as const;
 
 const copies = new Map<string, string>();
 /**

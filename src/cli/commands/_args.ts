@@ -27,6 +27,21 @@ export const withStore = async (args: { root?: string; config?: string; profile?
   return { ws, store: openStore(ws) };
 };
 
+/** The current run's index (see query/run-index.ts), opened through the compatibility gate. */
+export const withIndex = async (args: { root?: string; config?: string; profile?: string }) => {
+  const { ws, store } = await withStore(args);
+  const { RunIndex } = await import("../../query/run-index.ts");
+  return { ws, store, ix: new RunIndex(store) };
+};
+
+/** A non-negative integer flag (an offset), or a usage error naming the flag. */
+export function countFlag(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 1_000_000_000) throw usageError(`--${name} must be an integer from 0 to 1000000000, got '${value}'`);
+  return n;
+}
+
 /** A positive integer flag, or a usage error naming the flag. */
 export function intFlag(value: string | undefined, name: string, fallback: number, max = 1_000_000): number {
   if (value === undefined || value === "") return fallback;

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { resolve } from "node:path";
 import { atomicWriteFile } from "../../shared/fs.ts";
 import { usageError } from "../../shared/errors.ts";
-import { jsonArgs, withStore, workspaceArgs } from "./_args.ts";
+import { jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
 import { printJson, printLine, warn } from "../output.ts";
 
 export default defineCommand({
@@ -18,9 +18,10 @@ export default defineCommand({
     const format = (args.format ?? "json") as (typeof EXPORT_FORMATS)[number];
     if (!EXPORT_FORMATS.includes(format)) throw usageError(`--format must be one of ${EXPORT_FORMATS.join(", ")}, got '${args.format}'`);
     if (args.json && !args.out && format !== "json") throw usageError(`--json without --out prints the export itself, so it needs --format json (got ${format})`);
-    const { ws, store } = await withStore(args);
+    const { ws, store, ix } = await withIndex(args);
     const { loadGraph } = await import("../../query/graph.ts");
-    const g = loadGraph(store);
+    const g = loadGraph(ix);
+    ix.close();
     const text = renderExport(g, format, store.runId);
     if (!args.out) return void process.stdout.write(text);
     const out = resolve(String(args.out));

@@ -1,7 +1,15 @@
 import { defineCommand } from "citty";
-import { AgError, ExitCode, usageError } from "../../shared/errors.ts";
-import { intFlag, jsonArgs, withStore, workspaceArgs } from "./_args.ts";
+import { usageError } from "../../shared/errors.ts";
+import { intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
 import { printJson, printLine } from "../output.ts";
+import { notFound } from "./node.ts";
+
+export const edgeTypes = async (value: unknown): Promise<Set<string> | undefined> => {
+  const { EDGE_TYPES } = await import("../../pipeline/extract.ts");
+  const types = value ? new Set(String(value).split(",").map((t) => t.trim()).filter(Boolean)) : undefined;
+  for (const t of types ?? []) if (!EDGE_TYPES.includes(t as never)) throw usageError(`--edge-type must be among ${EDGE_TYPES.join(", ")}, got '${t}'`);
+  return types;
+};
 
 export default defineCommand({
   meta: { name: "neighbors", description: "Walk the graph from a node, in both directions" },
@@ -13,16 +21,13 @@ export default defineCommand({
     ...jsonArgs,
   },
   async run({ args }) {
-    const { EDGE_TYPES } = await import("../../pipeline/extract.ts");
     const depth = intFlag(args.depth, "depth", 1, 10);
-    const types = args["edge-type"] ? new Set(String(args["edge-type"]).split(",").map((t) => t.trim())) : undefined;
-    for (const t of types ?? []) if (!EDGE_TYPES.includes(t as never)) throw usageError(`--edge-type must be among ${EDGE_TYPES.join(", ")}, got '${t}'`);
-    const { store } = await withStore(args);
-    const { loadGraph, neighbors } = await import("../../query/graph.ts");
-    const g = loadGraph(store);
+    const types = await edgeTypes(args["edge-type"]);
+    const { store, ix } = await withIndex(args);
+    const { neighbors } = await import("../../query/graph.ts");
     const id = String(args.id);
-    if (!g.nodes.has(id)) throw new AgError(`node '${id}' not found in run ${store.runId}`, { exitCode: ExitCode.usage, code: "not_found", hint: "find ids with 'auditgraph query TEXT'" });
-    const r = neighbors(g, id, depth, types);
+    if (!ix.nodeOnly(id)) throw notFound(id, store.runId);
+    const r = neighbors(ix, id, depth, types);
     if (args.json) return printJson({ status: "ok", run_id: store.runId, start: id, depth, ...r });
     printLine(`${r.nodes.length} node(s) within ${depth} edge(s) of ${id}`);
     for (const n of r.nodes) printLine(`  ${n.depth}  ${n.id}  [${n.type}] ${n.name}${n.path ? `  (${n.path}:${n.line ?? 1})` : ""}`);

@@ -1,33 +1,39 @@
 import { defineCommand } from "citty";
 import { AgError, ExitCode } from "../../shared/errors.ts";
-import { jsonArgs, withStore, workspaceArgs } from "./_args.ts";
+import { jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
 import { printJson, printLine } from "../output.ts";
+
+export const notFound = (id: string, runId: string) =>
+  new AgError(`node '${id}' not found in run ${runId}`, { exitCode: ExitCode.usage, code: "not_found", hint: "find ids with 'auditgraph query TEXT' or 'auditgraph list'" });
 
 export default defineCommand({
   meta: { name: "node", description: "Show one node (document, section, chunk, entity) and its edges" },
   args: { id: { type: "positional", description: "Node id", required: true }, ...workspaceArgs, ...jsonArgs },
   async run({ args }) {
-    const { store } = await withStore(args);
-    const { loadGraph, loadTexts } = await import("../../query/graph.ts");
-    const { locate } = await import("../../query/search.ts");
-    const g = loadGraph(store);
+    const { store, ix } = await withIndex(args);
     const id = String(args.id);
-    const node = g.nodes.get(id);
-    if (!node) throw new AgError(`node '${id}' not found in run ${store.runId}`, { exitCode: ExitCode.usage, code: "not_found", hint: "find ids with 'auditgraph query TEXT'" });
-    const where = locate(g, node);
-    const out = g.out.get(id) ?? [];
-    const inn = g.in.get(id) ?? [];
+    const found = ix.node(id);
+    if (!found) throw notFound(id, store.runId);
+    const { node, out, in: inn } = found;
+    const where = ix.locate(node, inn);
     let text: string | undefined;
-    const chunk = node.type === "chunk" ? g.chunks.find((c) => c.id === id) : undefined;
-    if (chunk) {
-      text = loadTexts(store, [chunk.path]).get(chunk.path)?.slice(chunk.chunk[0], chunk.chunk[1]);
+    if (node.type === "chunk") {
+      const doc = ix.docByPath(node.path!);
+      const ci = Number(id.slice(id.lastIndexOf("_") + 1));
+      const ch = doc?.rec.chunks[ci];
+      if (ch) text = ix.textOf(node.path!)?.slice(ch[0], ch[1]);
     }
+    const names = new Map<string, string>();
+    const nameOf = (nid: string) => {
+      if (!names.has(nid)) names.set(nid, ix.nodeOnly(nid)?.name ?? "");
+      return names.get(nid)!;
+    };
     if (args.json) return printJson({ status: "ok", run_id: store.runId, node: { ...node, ...where }, ...(text !== undefined ? { text } : {}), out_edges: out, in_edges: inn });
     printLine(`${node.id}  [${node.type}] ${node.name}`);
     printLine(`  source: ${where.path}:${where.line}`);
     for (const [k, v] of Object.entries(node.attrs ?? {})) printLine(`  ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
-    for (const e of out) printLine(`  -${e.type}-> ${e.target}  ${g.nodes.get(e.target)?.name ?? ""}`);
-    for (const e of inn) printLine(`  <-${e.type}- ${e.source}  ${g.nodes.get(e.source)?.name ?? ""}`);
+    for (const e of out) printLine(`  -${e.type}-> ${e.target}  ${nameOf(e.target)}`);
+    for (const e of inn) printLine(`  <-${e.type}- ${e.source}  ${nameOf(e.source)}`);
     if (text !== undefined) printLine(`\n${text}`);
   },
 });

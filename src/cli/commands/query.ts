@@ -1,27 +1,63 @@
 import { defineCommand } from "citty";
-import { usageError } from "../../shared/errors.ts";
-import { intFlag, jsonArgs, withStore, workspaceArgs } from "./_args.ts";
-import { printJson, printLine } from "../output.ts";
+import { intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
+import { printJson, printLine, useColor, warn } from "../output.ts";
 
 export default defineCommand({
-  meta: { name: "query", description: "Ranked BM25 search over chunks and entity names; every hit has a source path and line" },
+  meta: {
+    name: "query",
+    description: 'Search the index: words (BM25F), "phrases", identifiers as typed (Buffer.concat()), prefix*, filters type:T path:GLOB tag:TAG',
+  },
   args: {
-    text: { type: "positional", description: "Search text", required: true },
-    type: { type: "string", description: "Only hits of this node type (chunk, document, section, technology, reference, decision, claim)", valueHint: "T" },
+    text: { type: "positional", description: "Search text (see the query language in README)", required: true },
+    type: { type: "string", description: "Only hits of these node types (comma-separated: chunk, document, section, technology, reference, decision, claim)", valueHint: "T" },
+    path: { type: "string", description: "Only hits in files matching this glob (`*` in a folder, `**` across folders)", valueHint: "GLOB" },
+    tag: { type: "string", description: "Only hits in documents whose front matter has this tag", valueHint: "TAG" },
     limit: { type: "string", description: "Maximum number of hits (default 10)", valueHint: "N" },
+    explain: { type: "boolean", description: "Show why each hit ranked where it did" },
     ...workspaceArgs,
     ...jsonArgs,
   },
   async run({ args }) {
-    const { NODE_TYPES } = await import("../../pipeline/extract.ts");
-    if (args.type && !NODE_TYPES.includes(args.type as never)) throw usageError(`--type must be one of ${NODE_TYPES.join(", ")}, got '${args.type}'`);
     const limit = intFlag(args.limit, "limit", 10);
-    const { store } = await withStore(args);
-    const { loadGraph } = await import("../../query/graph.ts");
+    const { parseQuery } = await import("../../query/parse.ts");
+    const list = (v: unknown) => (typeof v === "string" && v !== "" ? [v] : []);
+    const text = String(args.text ?? "");
+    const parsed = parseQuery(text, { types: list(args.type), paths: list(args.path), tags: list(args.tag) });
+    const { store, ix } = await withIndex(args);
+    for (const w of parsed.warnings) warn(w);
     const { search } = await import("../../query/search.ts");
-    const hits = search(loadGraph(store), String(args.text), { type: args.type, limit });
-    if (args.json) return printJson({ status: "ok", run_id: store.runId, query: args.text, hits });
-    if (hits.length === 0) return printLine(`no hits for '${args.text}'`);
-    for (const h of hits) printLine(`${h.score.toFixed(3).padStart(8)}  ${h.path}:${h.line}  [${h.type}] ${h.name}  (${h.id})`);
+    const res = search(ix, parsed, { limit, explain: Boolean(args.explain) });
+    ix.close();
+    if (args.json) return printJson({ status: "ok", run_id: store.runId, query: text, total: res.total, hits: res.hits });
+    if (res.hits.length === 0) return printLine(`no hits for '${text}'`);
+    const color = useColor(process.stdout);
+    const mark = (s: string, cols: number[], lens: number[]) => {
+      if (!color) return s;
+      let out = "";
+      let at = 0;
+      cols.forEach((c, i) => { if (c - 1 >= at) { out += s.slice(at, c - 1) + `\x1b[1;33m${s.slice(c - 1, c - 1 + lens[i]!)}\x1b[0m`; at = c - 1 + lens[i]!; } });
+      return out + s.slice(at);
+    };
+    for (const h of res.hits) {
+      printLine(`${h.score.toFixed(3).padStart(6)}  ${h.path}:${h.line}  [${h.type}] ${h.name}  (${h.id})`);
+      const ms = h.matches.filter((m) => m.line === h.line);
+      const lead = h.snippet.startsWith("…") ? -1 : 0;
+      const src = h.snippet;
+      // Highlight the matched terms inside the snippet (found again by text: the snippet is trimmed).
+      const cols: number[] = [];
+      const lens: number[] = [];
+      const lower = src.toLowerCase();
+      for (const m of ms) { const at = lower.indexOf(m.term, cols.length ? cols[cols.length - 1]! + lens[lens.length - 1]! - 1 : 0); if (at >= 0) { cols.push(at + 1); lens.push(m.term.length); } }
+      void lead;
+      printLine(`        ${mark(src, cols, lens)}`);
+      if (h.explain) {
+        printLine(`        score = sum / ${h.explain.normalizer} × (1 + ${h.explain.matched}/${h.explain.of}) / 2`);
+        for (const c of h.explain.clauses) {
+          const tf = Object.entries(c.tf).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(", ");
+          printLine(`          ${c.clause}: idf ${c.idf}, tf ${tf}, length ${c.length} → ${c.score}`);
+        }
+      }
+    }
+    if (res.total > res.hits.length) printLine(`(${res.total - res.hits.length} more; --limit N shows more)`);
   },
 });

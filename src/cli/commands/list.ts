@@ -1,0 +1,53 @@
+import { defineCommand } from "citty";
+import { usageError } from "../../shared/errors.ts";
+import { countFlag, intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
+import { printJson, printLine } from "../output.ts";
+
+export default defineCommand({
+  meta: { name: "list", description: "List nodes by type and field, sorted and paged; or count them, or group them by a field" },
+  args: {
+    type: { type: "string", description: "Only these node types (comma-separated)", valueHint: "T" },
+    where: { type: "string", description: "FIELD=VALUE (equal, any case) or FIELD~SUBSTRING; repeat for AND. Fields: id, type, name, path, line, an attribute (kind, level, status, tokens, end_line), frontmatter.KEY, tag", valueHint: "COND" },
+    sort: { type: "string", description: "Sort by this field (default id)", valueHint: "FIELD" },
+    desc: { type: "boolean", description: "Sort in descending order" },
+    limit: { type: "string", description: "At most N nodes (default 50)", valueHint: "N" },
+    offset: { type: "string", description: "Skip the first N nodes (default 0)", valueHint: "N" },
+    "count-only": { type: "boolean", description: "Print only how many nodes match" },
+    "group-by": { type: "string", description: "Count matching nodes per value of FIELD", valueHint: "FIELD" },
+    ...workspaceArgs,
+    ...jsonArgs,
+  },
+  async run({ args, rawArgs }) {
+    const { NODE_TYPES } = await import("../../pipeline/extract.ts");
+    const { listNodes, parseCondition } = await import("../../query/list.ts");
+    const types = args.type ? String(args.type).split(",").map((t) => t.trim()).filter(Boolean) : undefined;
+    for (const t of types ?? []) if (!NODE_TYPES.includes(t as never)) throw usageError(`--type must be among ${NODE_TYPES.join(", ")}, got '${t}'`);
+    // citty keeps the last of a repeated flag: read every --where from the raw arguments.
+    const wheres: string[] = [];
+    rawArgs.forEach((a, i) => {
+      if (a === "--where" && rawArgs[i + 1] !== undefined) wheres.push(rawArgs[i + 1]!);
+      else if (a.startsWith("--where=")) wheres.push(a.slice(8));
+    });
+    const where = wheres.map(parseCondition);
+    const limit = intFlag(args.limit, "limit", 50);
+    const offset = countFlag(args.offset, "offset", 0);
+    const { store, ix } = await withIndex(args);
+    const r = listNodes(ix, {
+      ...(types ? { types } : {}), where, limit, offset, desc: Boolean(args.desc), countOnly: Boolean(args["count-only"]),
+      ...(args.sort ? { sort: String(args.sort) } : {}), ...(args["group-by"] ? { groupBy: String(args["group-by"]) } : {}),
+    });
+    ix.close();
+    if (args.json) {
+      if (r.groups) return printJson({ status: "ok", run_id: store.runId, total: r.total, group_by: args["group-by"], groups: r.groups });
+      if (!r.nodes) return printJson({ status: "ok", run_id: store.runId, total: r.total });
+      return printJson({ status: "ok", run_id: store.runId, total: r.total, offset, limit, nodes: r.nodes });
+    }
+    if (r.groups) {
+      for (const g of r.groups) printLine(`${String(g.count).padStart(8)}  ${typeof g.value === "string" ? g.value : JSON.stringify(g.value)}`);
+      return printLine(`${String(r.total).padStart(8)}  total`);
+    }
+    if (!r.nodes) return printLine(String(r.total));
+    for (const n of r.nodes) printLine(`${n.id}  [${n.type}] ${n.name}${n.path ? `  (${n.path}:${n.line ?? 1})` : ""}`);
+    printLine(`(${r.nodes.length} of ${r.total}${offset ? `, from ${offset}` : ""})`);
+  },
+});

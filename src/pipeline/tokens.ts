@@ -1,0 +1,193 @@
+/**
+ * Tokens for the inverted index, shared by the index builder and the query parser so both sides
+ * agree on what a term is.
+ *
+ * - Base terms: lower-cased runs of letters, digits and `_` (`snake_case_name`, `camelcasename`).
+ *   Each has a position: its ordinal among the document's base terms (phrases are consecutive
+ *   positions).
+ * - Parts: a base term with `_` or camelCase humps also yields its parts (`snake`, `case`,
+ *   `camel`), so an identifier is found by any of its words.
+ * - Compounds: identifiers joined by `.`, `::`, `->`, `-` or `/`, with an optional leading `-`/`--`
+ *   (`buffer.concat`, `order.created`, `--flag-name`, `v1.2.3`), so an identifier is found as typed.
+ *   Parts and compounds count in the chunk they occur in but keep no position.
+ * - Fields: every base term is in one field: heading (ATX or setext heading lines), code (fenced
+ *   code, inline code spans, and every term of a code file) or body.
+ */
+
+export const FIELD_BODY = 0;
+export const FIELD_HEADING = 1;
+export const FIELD_CODE = 2;
+export type Field = typeof FIELD_BODY | typeof FIELD_HEADING | typeof FIELD_CODE;
+
+/** Terms longer than this take a position but are not indexed (hashes, base64 and the like). */
+export const MAX_TERM = 40;
+const MAX_COMPOUND = 64;
+
+const TERM = /[\p{L}\p{N}_]+/gu;
+/** ASCII identifiers only: compounds of other scripts are rare, and the Unicode classes cost more than the rest of the tokenizer. */
+const COMPOUND = /(?<![A-Za-z0-9_-])(?:--?)?[A-Za-z0-9_]+(?:(?:\.|::|->|-|\/)[A-Za-z0-9_]+)+/g;
+
+/** Parts of one raw base term (`HTTPServer_port` → http, server, port); empty when it has none. */
+export function partsOf(raw: string): string[] {
+  // Only `_` inside, a lower→upper hump (camelCase) or an acronym before a word (HTTPServer) makes parts.
+  let interesting = false;
+  for (let i = 1; i < raw.length && !interesting; i++) {
+    const c = raw.charCodeAt(i);
+    const p = raw.charCodeAt(i - 1);
+    if (c === 95) interesting = i < raw.length - 1;
+    else if (c >= 65 && c <= 90) interesting = p >= 97 && p <= 122;
+    else if (c >= 97 && c <= 122 && p >= 65 && p <= 90 && i >= 2) { const q = raw.charCodeAt(i - 2); interesting = q >= 65 && q <= 90; }
+  }
+  if (!interesting) return [];
+  const out: string[] = [];
+  for (const piece of raw.split("_")) {
+    for (const p of piece.match(/[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[^A-Za-z]+/g) ?? []) {
+      const l = p.toLowerCase();
+      if (l.length >= 2 && !out.includes(l)) out.push(l);
+    }
+  }
+  const whole = raw.toLowerCase();
+  return out.filter((p) => p !== whole);
+}
+
+/** The compound term of an identifier as typed, or undefined when it is a plain word. */
+export function compoundOf(raw: string): string | undefined {
+  COMPOUND.lastIndex = 0;
+  const m = COMPOUND.exec(raw);
+  return m && m[0].length <= MAX_COMPOUND ? m[0].toLowerCase() : undefined;
+}
+
+export function baseTerms(text: string): string[] {
+  return text.toLowerCase().match(TERM) ?? [];
+}
+
+/** Field ranges of a markdown text: [start, end, field], sorted and non-overlapping. */
+function markdownFields(text: string): [number, number, Field][] {
+  const out: [number, number, Field][] = [];
+  let fence: string | undefined;
+  let prevStart = -1;
+  let prevBlank = true;
+  let at = 0;
+  if (text.startsWith("---\n")) {
+    const end = text.indexOf("\n---", 3);
+    if (end > 0 && (text[end + 4] === "\n" || end + 4 === text.length)) at = end + 5;
+  }
+  while (at <= text.length) {
+    let nl = text.indexOf("\n", at);
+    if (nl < 0) nl = text.length;
+    const line = text.slice(at, nl);
+    const trimmed = line.trimStart();
+    const indent = line.length - trimmed.length;
+    if (fence !== undefined) {
+      out.push([at, nl, FIELD_CODE]);
+      if (indent <= 3 && trimmed.startsWith(fence) && trimmed.slice(fence.length).replace(new RegExp(`^\\${fence[0]}*`), "").trim() === "") fence = undefined;
+      prevBlank = true;
+    } else if (indent <= 3 && (trimmed.startsWith("```") || trimmed.startsWith("~~~"))) {
+      fence = /^(`{3,}|~{3,})/.exec(trimmed)![1]!;
+      out.push([at, nl, FIELD_CODE]);
+      prevBlank = true;
+    } else if (indent <= 3 && /^#{1,6}(?:[ \t]|$)/.test(trimmed)) {
+      out.push([at, nl, FIELD_HEADING]);
+      prevBlank = true;
+    } else if (indent <= 3 && !prevBlank && prevStart >= 0 && /^(?:=+|-+)[ \t]*$/.test(trimmed)) {
+      // Setext underline: the previous line was a heading (drop its code spans).
+      while (out.length && out[out.length - 1]![0] >= prevStart) out.pop();
+      out.push([prevStart, at - 1, FIELD_HEADING]);
+      prevBlank = true;
+    } else {
+      const blank = trimmed.length === 0;
+      if (!blank && line.includes("`")) {
+        const re = /(`+)([^`]|[^`][\s\S]*?[^`])\1(?!`)/g;
+        for (let m = re.exec(line); m; m = re.exec(line)) out.push([at + m.index, at + m.index + m[0].length, FIELD_CODE]);
+      }
+      prevBlank = blank;
+    }
+    prevStart = at;
+    at = nl + 1;
+  }
+  return out;
+}
+
+export type DocTerms = {
+  /** Lower-cased base terms in runs of one chunk and field; positions are consecutive across runs. */
+  runs: { ci: number; field: Field; terms: string[] }[];
+  /** Number of base terms (positions). */
+  count: number;
+  /** Per chunk: the position of its first term and its length in terms (the whole window). */
+  chunkFirst: number[];
+  chunkLen: number[];
+  /** Parts and compounds: [chunk index, term, field] (they count in their chunk, without a position). */
+  extra: [number, string, Field][];
+};
+
+/** Tokens with `_` inside or camelCase humps: the ones that have parts. */
+const HUMPED = /(?<![A-Za-z0-9_])[A-Za-z0-9_]*(?:[a-z][A-Z]|[A-Z]{2}[a-z]|[A-Za-z0-9]_[A-Za-z0-9])[A-Za-z0-9_]*/g;
+
+/**
+ * Terms of a document for the index, chunk by chunk. Each term belongs to the core of one chunk
+ * (from the chunk's start to the next chunk's start), so overlapping windows do not count it
+ * twice. Work is done with native regular expressions over slices (one per chunk core and field),
+ * not a loop per character. `spans`: the chunks' [start, end) offsets, in order.
+ */
+export function indexTerms(text: string, kind: string, spans: [number, number][]): DocTerms {
+  const ranges: [number, number, Field][] = kind === "code" ? [[0, text.length, FIELD_CODE]] : kind === "markdown" ? markdownFields(text) : [];
+  const lower = text.toLowerCase();
+  const same = lower.length === text.length;
+  const lowerOf = (a: number, b: number) => (same ? lower.slice(a, b) : text.slice(a, b).toLowerCase());
+  const runs: DocTerms["runs"] = [];
+  let count = 0;
+  const chunkFirst: number[] = [];
+  const chunkLen: number[] = [];
+  const extra: [number, string, Field][] = [];
+  let r = 0;
+  const segment = (ci: number, a: number, b: number, field: Field) => {
+    if (b <= a) return;
+    const raw = text.slice(a, b);
+    const low = lowerOf(a, b);
+    const list = low.match(TERM);
+    if (!list) return;
+    runs.push({ ci, field, terms: list });
+    count += list.length;
+    HUMPED.lastIndex = 0;
+    for (let m = HUMPED.exec(raw); m; m = HUMPED.exec(raw)) if (m[0].length <= MAX_TERM) for (const p of partsOf(m[0])) extra.push([ci, p, field]);
+    if (low.length > 2) {
+      COMPOUND.lastIndex = 0;
+      for (let m = COMPOUND.exec(low); m; m = COMPOUND.exec(low)) if (m[0].length <= MAX_COMPOUND) extra.push([ci, m[0], field]);
+    }
+  };
+  for (let ci = 0; ci < spans.length; ci++) {
+    const a = spans[ci]![0];
+    const b = ci + 1 < spans.length ? Math.max(a, spans[ci + 1]![0]) : spans[ci]![1];
+    chunkFirst.push(count);
+    // Split the core at field boundaries.
+    while (r < ranges.length && ranges[r]![1] <= a) r++;
+    let at = a;
+    for (let k = r; k < ranges.length && ranges[k]![0] < b; k++) {
+      const [rs, re, f] = ranges[k]!;
+      if (rs > at) segment(ci, at, rs, FIELD_BODY);
+      segment(ci, Math.max(at, rs), Math.min(b, re), f);
+      at = Math.min(b, re);
+    }
+    segment(ci, at, b, FIELD_BODY);
+  }
+  for (let ci = 0; ci < spans.length; ci++) {
+    const core = (ci + 1 < chunkFirst.length ? chunkFirst[ci + 1]! : count) - chunkFirst[ci]!;
+    const next = spans[ci + 1];
+    const tail = next && spans[ci]![1] > next[0] ? (lowerOf(next[0], spans[ci]![1]).match(TERM)?.length ?? 0) : 0;
+    chunkLen.push(core + tail);
+  }
+  return { runs, count, chunkFirst, chunkLen, extra };
+}
+
+/** Terms a name is found by: its base terms, their parts and its compounds. */
+export function nameTerms(name: string): string[] {
+  const t = indexTerms(name, "text", [[0, name.length]]);
+  return [...t.runs.flatMap((r) => r.terms).filter((x) => x.length <= MAX_TERM), ...t.extra.map(([, x]) => x)];
+}
+
+/** Common English words: dropped from a query that has other words (still indexed, for phrases). */
+export const STOP_WORDS = new Set(
+  ("a an and are as at be but by for from has have he her his i if in into is it its of on or our she so such that the their " +
+    "then there these they this to was we were what when where which who will with you your not no do does did can could " +
+    "would should may might must shall than too very just about also").split(" "),
+);

@@ -1,0 +1,112 @@
+/**
+ * `list`: nodes filtered by type and field conditions, sorted, paged, counted or grouped. Counting
+ * by type alone reads only the shards' headers and shared-node tables; anything else walks the
+ * documents (types that live in document meta, such as `document`, read only that).
+ */
+import { docId, type GraphNode } from "../pipeline/extract.ts";
+import type { GlobalRecord } from "../pipeline/shard.ts";
+import { usageError } from "../shared/errors.ts";
+import type { RunIndex } from "./run-index.ts";
+
+export type Condition = { field: string; op: "=" | "~"; value: string };
+export type ListOptions = { types?: string[]; where: Condition[]; sort?: string; desc?: boolean; limit: number; offset: number; groupBy?: string; countOnly?: boolean };
+export type ListResult = { total: number; nodes?: GraphNode[]; groups?: { value: unknown; count: number }[] };
+
+export function parseCondition(s: string): Condition {
+  const m = /^([A-Za-z_][\w.-]*)(=|~)(.*)$/s.exec(s);
+  if (!m) throw usageError(`--where takes FIELD=VALUE or FIELD~SUBSTRING, got '${s}'`);
+  return { field: m[1]!, op: m[2] as "=" | "~", value: m[3]! };
+}
+
+/** A node's value for a field: id, type, name, path, line, an attribute, frontmatter.KEY, or tag. */
+export function fieldOf(n: GraphNode, field: string): unknown {
+  if (field === "id" || field === "type" || field === "name" || field === "path" || field === "line") return n[field];
+  const fm = n.attrs?.frontmatter as Record<string, unknown> | undefined;
+  if (field === "tag" || field === "tags") return fm?.tags ?? fm?.tag;
+  if (field.startsWith("frontmatter.")) return fm?.[field.slice(12)];
+  return n.attrs?.[field.startsWith("attrs.") ? field.slice(6) : field];
+}
+
+const text = (v: unknown) => (typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : JSON.stringify(v));
+
+function matches(n: GraphNode, c: Condition): boolean {
+  const v = fieldOf(n, c.field);
+  if (v === undefined || v === null) return false;
+  const values = Array.isArray(v) ? v : [v];
+  const want = c.value.toLowerCase();
+  return values.some((x) => (c.op === "=" ? text(x).toLowerCase() === want : text(x).toLowerCase().includes(want)));
+}
+
+function compare(a: unknown, b: unknown): number {
+  if (a === b) return 0;
+  if (a === undefined || a === null) return 1;
+  if (b === undefined || b === null) return -1;
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  const x = text(a), y = text(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Every node of the run of the given types, in no particular order. */
+function* allNodes(ix: RunIndex, types?: string[]): Generator<GraphNode> {
+  const want = (t: string) => !types || types.includes(t);
+  const onlyDocs = types && types.every((t) => t === "document");
+  for (const n of ix.shards) {
+    if (onlyDocs) {
+      for (const [, m] of ix.metas(n)) {
+        const node = ix.nodeOnly(`doc_${docKey(m.path)}`);
+        if (node) yield node;
+      }
+      continue;
+    }
+    if (types && !types.some((t) => t !== "technology" && t !== "reference")) continue;
+    for (const [, rec] of ix.docs(n)) for (const node of ix.docGraph(rec).nodes) if (node.type !== "technology" && node.type !== "reference" && want(node.type)) yield node;
+  }
+  if (want("technology") || want("reference")) {
+    const seen = new Set<string>();
+    for (const n of ix.shards) {
+      for (const [id, g] of ix.seg(n)!.range<GlobalRecord>("global")) {
+        if (seen.has(id) || !want(g.type)) continue;
+        seen.add(id);
+        yield { id, type: g.type, name: g.name };
+      }
+    }
+  }
+}
+
+const docKey = (path: string) => docId(path).slice(4);
+
+export function listNodes(ix: RunIndex, o: ListOptions): ListResult {
+  // Counting by type needs no node: the headers count local nodes, the shared tables the rest.
+  if (o.where.length === 0 && (o.countOnly || o.groupBy === "type") && (!o.groupBy || o.groupBy === "type")) {
+    const counts = { ...ix.stats().types };
+    const shared = new Map<string, string>();
+    for (const n of ix.shards) for (const [id, g] of ix.seg(n)!.range<GlobalRecord>("global")) shared.set(id, g.type);
+    for (const t of shared.values()) counts[t] = (counts[t] ?? 0) + 1;
+    const groups = Object.entries(counts).filter(([t, c]) => c > 0 && (!o.types || o.types.includes(t)))
+      .map(([value, count]) => ({ value: value as unknown, count })).sort((a, b) => b.count - a.count || compare(a.value, b.value));
+    const total = groups.reduce((s, g) => s + g.count, 0);
+    return o.groupBy ? { total, groups } : { total };
+  }
+  const nodes: GraphNode[] = [];
+  for (const n of allNodes(ix, o.types)) if (o.where.every((c) => matches(n, c))) nodes.push(n);
+  if (o.groupBy) {
+    const counts = new Map<string, { value: unknown; count: number }>();
+    for (const n of nodes) {
+      const v = fieldOf(n, o.groupBy);
+      for (const x of Array.isArray(v) ? v : [v]) {
+        const k = JSON.stringify(x ?? null);
+        const g = counts.get(k) ?? { value: x ?? null, count: 0 };
+        g.count++;
+        counts.set(k, g);
+      }
+    }
+    return { total: nodes.length, groups: [...counts.values()].sort((a, b) => b.count - a.count || compare(a.value, b.value)) };
+  }
+  if (o.countOnly) return { total: nodes.length };
+  const key = o.sort ?? "id";
+  nodes.sort((a, b) => {
+    const c = compare(fieldOf(a, key), fieldOf(b, key));
+    return (o.desc ? -c : c) || compare(a.id, b.id);
+  });
+  return { total: nodes.length, nodes: nodes.slice(o.offset, o.offset + o.limit) };
+}

@@ -1,0 +1,116 @@
+/**
+ * The query language: plain words, "quoted phrases", identifiers as typed (Buffer.concat(),
+ * --flag-name, v1.2.3), prefix*, and filters type:T path:GLOB tag:TAG. Pure: text → clauses and
+ * filters, or a usage error saying what is wrong.
+ */
+import { NODE_TYPES } from "../pipeline/extract.ts";
+import { baseTerms, compoundOf, MAX_TERM, partsOf, STOP_WORDS } from "../pipeline/tokens.ts";
+import { usageError } from "../shared/errors.ts";
+
+export const MAX_QUERY_CHARS = 1000;
+const MAX_CLAUSES = 32;
+export const FILTER_KEYS = ["type", "path", "tag"] as const;
+
+export type Clause =
+  /** One term (a word, or the compound of an identifier with its words as a fallback phrase). */
+  | { kind: "term"; text: string; term: string; fallback?: string[] }
+  /** Adjacent terms, in order. */
+  | { kind: "phrase"; text: string; terms: string[] }
+  | { kind: "prefix"; text: string; prefix: string };
+
+export type Filters = { types?: string[]; paths?: string[]; tags?: string[] };
+export type ParsedQuery = { clauses: Clause[]; filters: Filters; warnings: string[] };
+
+/** Merges filters given as flags into those of the text (a flag adds to the same key). */
+export function parseQuery(text: string, flags: Filters = {}): ParsedQuery {
+  if (text.length > MAX_QUERY_CHARS) throw usageError(`query is ${text.length} characters long; the limit is ${MAX_QUERY_CHARS}`);
+  const warnings: string[] = [];
+  const filters: Filters = {};
+  const add = (k: keyof Filters, v: string) => { (filters[k] ??= []).push(...v.split(",").map((x) => x.trim()).filter(Boolean)); };
+  for (const k of FILTER_KEYS) for (const v of (flags as Record<string, string[] | undefined>)[`${k}s`] ?? []) add(`${k}s` as keyof Filters, v);
+
+  const clauses: Clause[] = [];
+  const quotes = (text.match(/"/g) ?? []).length;
+  let src = text;
+  if (quotes % 2 === 1) {
+    warnings.push(`unbalanced quote in query: the phrase runs to the end of the query`);
+    src += '"';
+  }
+  const re = /"([^"]*)"|(\S+)/g;
+  for (let m = re.exec(src); m; m = re.exec(src)) {
+    if (m[1] !== undefined) {
+      const terms = baseTerms(m[1]).filter((t) => t.length <= MAX_TERM);
+      if (terms.length === 1) clauses.push({ kind: "term", text: `"${m[1]}"`, term: terms[0]! });
+      else if (terms.length > 1) clauses.push({ kind: "phrase", text: `"${m[1]}"`, terms });
+      continue;
+    }
+    const tok = m[2]!;
+    const f = /^([A-Za-z_]+):(.*)$/.exec(tok);
+    if (f && !f[2]!.startsWith("/") && !f[2]!.startsWith(":")) {
+      const key = f[1]!.toLowerCase();
+      if ((FILTER_KEYS as readonly string[]).includes(key)) {
+        if (!f[2]) throw usageError(`filter '${key}:' needs a value, e.g. ${example(key)}`);
+        add(`${key}s` as keyof Filters, f[2]!);
+        continue;
+      }
+      if (f[2]) throw usageError(`unknown filter '${f[1]}:' in query; filters are ${FILTER_KEYS.map((k) => `${k}:`).join(", ")} (put the text in quotes to search for it: '"${tok}"')`);
+    }
+    if (tok.endsWith("*") && !tok.slice(0, -1).includes("*")) {
+      const prefix = baseTerms(tok.slice(0, -1)).join("");
+      const words = baseTerms(tok.slice(0, -1));
+      if (words.length !== 1 || prefix.length < 2) throw usageError(`a prefix search needs at least 2 letters or digits before '*', got '${tok}'`);
+      clauses.push({ kind: "prefix", text: tok, prefix });
+      continue;
+    }
+    const compound = compoundOf(tok);
+    const words = baseTerms(tok).filter((t) => t.length <= MAX_TERM);
+    if (compound && words.length > 1) {
+      clauses.push({ kind: "term", text: tok, term: compound, fallback: words });
+    } else if (words.length === 1) {
+      const parts = partsOf(tok.replace(/[^\p{L}\p{N}_]/gu, ""));
+      clauses.push({ kind: "term", text: tok, term: words[0]!, ...(parts.length > 1 ? { fallback: parts } : {}) });
+    } else if (words.length > 1) {
+      clauses.push({ kind: "phrase", text: tok, terms: words });
+    }
+  }
+  for (const t of filters.types ?? []) {
+    if (!NODE_TYPES.includes(t as never)) throw usageError(`type must be one of ${NODE_TYPES.join(", ")}, got '${t}'`);
+  }
+  const hasFilter = Object.keys(filters).length > 0;
+  if (clauses.length === 0 && !hasFilter) throw usageError(text.trim() ? `query '${text.trim()}' has no words to search for` : "query is empty");
+  // Common words count only when the query has nothing else (or inside phrases).
+  const isStop = (c: Clause) => c.kind === "term" && !c.fallback && STOP_WORDS.has(c.term) && !c.text.startsWith('"');
+  const kept = clauses.filter((c) => !isStop(c));
+  if (kept.length === 0 && clauses.length > 0) {
+    throw usageError(`query '${text.trim()}' has only common words (${clauses.map((c) => c.text).join(", ")}); add a more specific word, or quote a phrase`);
+  }
+  if (kept.length > MAX_CLAUSES) throw usageError(`query has ${kept.length} words; the limit is ${MAX_CLAUSES}`);
+  return { clauses: dedupe(kept), filters, warnings };
+}
+
+function dedupe(cs: Clause[]): Clause[] {
+  const seen = new Set<string>();
+  return cs.filter((c) => {
+    const k = c.kind === "term" ? `t:${c.term}` : c.kind === "phrase" ? `p:${c.terms.join(" ")}` : `x:${c.prefix}`;
+    return seen.has(k) ? false : (seen.add(k), true);
+  });
+}
+
+const example = (key: string) => (key === "type" ? "type:section" : key === "path" ? "path:notes/**" : "tag:security");
+
+/** A path glob: `*` within a segment, `**` across segments, `?` one character; a bare folder matches below it. */
+export function globMatcher(glob: string): (path: string) => boolean {
+  let g = glob.replace(/^\.\//, "").replace(/^\/+/, "");
+  if (!/[*?]/.test(g)) g = g.endsWith("/") ? `${g}**` : g;
+  let re = "";
+  for (let i = 0; i < g.length; i++) {
+    const c = g[i]!;
+    if (c === "*" && g[i + 1] === "*") { re += g[i + 2] === "/" ? "(?:.*/)?" : ".*"; i += g[i + 2] === "/" ? 2 : 1; }
+    else if (c === "*") re += "[^/]*";
+    else if (c === "?") re += "[^/]";
+    else re += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  }
+  const exact = new RegExp(`^${re}$`);
+  const below = /[*?]/.test(g) ? undefined : new RegExp(`^${re}/`);
+  return (p) => exact.test(p) || (below?.test(p) ?? false);
+}

@@ -1,0 +1,326 @@
+/**
+ * Read access to one run's index segments: documents by key or ordinal, nodes and their edges,
+ * shared nodes' mentions, links into a document, texts, postings. Each shard's segment is opened
+ * on first use and only the blocks a question needs are read (see store/segment.ts); nothing
+ * decodes the whole index. Close the index when done.
+ */
+import { docId, entryGraph, type FileEntry, type GraphEdge, type GraphNode } from "../pipeline/extract.ts";
+import {
+  MAX_SHARDS, ordKey, pageKey, shardName, shardOf, shardOfKey, TEXT_PAGE,
+  ENT_TYPES, type DocMeta, type DocRecord, type EntityRecord, type GlobalRecord, type Mention, type ShardStats,
+} from "../pipeline/shard.ts";
+import { VarintReader } from "../store/varint.ts";
+import { objectPath } from "../store/layout.ts";
+import { corrupt } from "../store/objects.ts";
+import type { OpenStore } from "../store/open.ts";
+import { Segment } from "../store/segment.ts";
+
+export type DocRef = { shard: number; ord: number };
+/** One entity posting: entity ordinal in its shard, node type, name length, tf, and the id hash of a shared node. */
+export type EntPosting = { ent: number; type: string; len: number; tf: number; hash?: number };
+export type Stats = { docs: number; chunks: number; chunkTerms: number; ents: number; entTerms: number; types: Record<string, number>; edges: Record<string, number> };
+
+const utf8 = new TextDecoder();
+const LOCAL = /^(doc|sec|chk|dec|clm)_([0-9a-f]{20})(?:_(\d+))?$/;
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+export const edgeOrder = (a: GraphEdge, b: GraphEdge) => cmp(a.source, b.source) || cmp(a.target, b.target) || cmp(a.type, b.type);
+
+export class RunIndex {
+  private readonly index = new Map<number, Segment | null>();
+  private readonly text = new Map<number, Segment | null>();
+  private readonly byName: Map<string, string>;
+  private readonly docCache = new Map<string, DocRecord>();
+  private nShards?: number;
+  private readonly keyCache = new Map<number, string>();
+  private readonly lenCache = new Map<number, { starts: number[]; lens: Int32Array }>();
+  readonly shards: number[];
+
+  constructor(readonly store: OpenStore) {
+    this.byName = new Map(store.manifest.artifacts.map((a) => [a.name, a.sha256]));
+    this.shards = [];
+    for (let n = 0; n < MAX_SHARDS; n++) if (this.byName.has(shardName("index", n))) this.shards.push(n);
+  }
+
+  /** The run's shard count (recorded in every index segment). */
+  get shardCount(): number {
+    if (this.nShards === undefined) {
+      const first = this.shards[0];
+      const n = first === undefined ? MAX_SHARDS : this.seg(first)!.header.shards;
+      if (typeof n !== "number" || n < 1) throw this.corrupt(first!);
+      this.nShards = n;
+    }
+    return this.nShards;
+  }
+
+  close(): void {
+    for (const s of [...this.index.values(), ...this.text.values()]) s?.close();
+    this.index.clear();
+    this.text.clear();
+  }
+
+  private open(cache: Map<number, Segment | null>, kind: "index" | "text", n: number): Segment | null {
+    let s = cache.get(n);
+    if (s === undefined) {
+      const sha = this.byName.get(shardName(kind, n));
+      s = sha ? new Segment(objectPath(this.store.profileDir, sha)) : null;
+      cache.set(n, s);
+    }
+    return s;
+  }
+
+  seg(n: number): Segment | null { return this.open(this.index, "index", n); }
+
+  /** Collection statistics: the sum over the shards' headers. */
+  stats(): Stats {
+    const out: Stats = { docs: 0, chunks: 0, chunkTerms: 0, ents: 0, entTerms: 0, types: {}, edges: {} };
+    for (const n of this.shards) {
+      const st = this.seg(n)!.header.stats as unknown as ShardStats;
+      out.docs += st.docs; out.chunks += st.chunks; out.chunkTerms += st.chunk_terms; out.ents += st.ents; out.entTerms += st.ent_terms;
+      for (const [k, v] of Object.entries(st.types)) out.types[k] = (out.types[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(st.edges)) out.edges[k] = (out.edges[k] ?? 0) + v;
+    }
+    return out;
+  }
+
+  /** A document by its key (the 20 hex digits of its id). */
+  docByKey(key: string): (DocRef & { rec: DocRecord }) | undefined {
+    const shard = shardOfKey(key, this.shardCount);
+    const ord = this.seg(shard)?.get<number>("ids", key);
+    if (ord === undefined) return undefined;
+    return { shard, ord, rec: this.doc(shard, ord) };
+  }
+
+  docByPath(path: string): (DocRef & { rec: DocRecord }) | undefined {
+    const d = this.docByKey(docId(path).slice(4));
+    return d && d.rec.path === path ? d : undefined;
+  }
+
+  hasDoc(path: string): boolean {
+    const shard = shardOf(path, this.shardCount);
+    return this.seg(shard)?.get<number>("ids", docId(path).slice(4)) !== undefined;
+  }
+
+  doc(shard: number, ord: number): DocRecord {
+    const k = `${shard}:${ord}`;
+    let d = this.docCache.get(k);
+    if (!d) {
+      d = this.seg(shard)?.get<DocRecord>("docs", ordKey(ord));
+      if (!d) throw new Error(`document ${ord} of shard ${shard} is not in the index`);
+      this.docCache.set(k, d);
+    }
+    return d;
+  }
+
+  meta(shard: number, ord: number): DocMeta | undefined { return this.seg(shard)?.get<DocMeta>("meta", ordKey(ord)); }
+
+  /** Every document's meta of one shard, by ordinal. */
+  *metas(shard: number): Generator<[number, DocMeta]> {
+    const s = this.seg(shard);
+    if (s) for (const [k, m] of s.range<DocMeta>("meta")) yield [Number(k), m];
+  }
+
+  *docs(shard: number): Generator<[number, DocRecord]> {
+    const s = this.seg(shard);
+    if (s) for (const [k, d] of s.range<DocRecord>("docs")) yield [Number(k), d];
+  }
+
+  /** A document's text (normalized, redacted), reading only the block that holds it. */
+  textOf(path: string): string | undefined {
+    const seg = this.open(this.text, "text", shardOf(path, this.shardCount));
+    if (!seg) return undefined;
+    let out: string | undefined;
+    for (const [, bytes] of seg.rangeBytes("text", pageKey(path, 0), `${path}\u0001`)) out = (out ?? "") + utf8.decode(bytes);
+    return out;
+  }
+
+  /** Part of a document's text, [start, end) in UTF-16 units, reading only the pages that hold it. */
+  textRange(path: string, start: number, end: number): string | undefined {
+    const seg = this.open(this.text, "text", shardOf(path, this.shardCount));
+    if (!seg) return undefined;
+    const first = Math.floor(start / TEXT_PAGE);
+    let out: string | undefined;
+    for (const [, bytes] of seg.rangeBytes("text", pageKey(path, first), pageKey(path, Math.floor(Math.max(start, end - 1) / TEXT_PAGE) + 1))) {
+      out = (out ?? "") + utf8.decode(bytes);
+    }
+    return out?.slice(start - first * TEXT_PAGE, end - first * TEXT_PAGE);
+  }
+
+  /** The key (20 hex digits of its id) of a document by shard and ordinal. */
+  keyOf(shard: number, ord: number): string {
+    let all = this.keyCache.get(shard);
+    if (all === undefined) {
+      const b = this.seg(shard)?.bytes("keys", "all");
+      all = b ? utf8.decode(b) : "";
+      this.keyCache.set(shard, all);
+    }
+    const k = all.slice(ord * 20, ord * 20 + 20);
+    if (k.length !== 20) throw this.corrupt(shard);
+    return k;
+  }
+
+  /** Core length in terms of a chunk (for BM25's length normalization). */
+  chunkLen(shard: number, ord: number, ci: number): number {
+    let t = this.lenCache.get(shard);
+    if (!t) {
+      const starts: number[] = [];
+      const lens: number[] = [];
+      const b = this.seg(shard)?.bytes("chunks", "all");
+      if (b) {
+        const r = new VarintReader(b);
+        try {
+          while (!r.done) {
+            const o = r.next();
+            const n = r.next();
+            starts[o] = lens.length;
+            for (let i = 0; i < n; i++) lens.push(r.next());
+          }
+        } catch { throw this.corrupt(shard); }
+      }
+      t = { starts, lens: Int32Array.from(lens) };
+      this.lenCache.set(shard, t);
+    }
+    const at = t.starts[ord];
+    return at === undefined ? 1 : t.lens[at + ci] ?? 1;
+  }
+
+  /** A shared node (technology, reference) with its mentions from every shard. */
+  global(id: string): { type: GlobalRecord["type"]; name: string; in: [number, string][] } | undefined {
+    let out: { type: GlobalRecord["type"]; name: string; in: [number, string][] } | undefined;
+    for (const n of this.shards) {
+      const g = this.seg(n)!.get<GlobalRecord>("global", id);
+      if (!g) continue;
+      out ??= { type: g.type, name: g.name, in: [] };
+      for (const [ord, line] of g.in) out.in.push([line, this.keyOf(n, ord)]);
+    }
+    return out;
+  }
+
+  /** A shared node's name, from the first shard that mentions it. */
+  globalName(id: string): string | undefined {
+    for (const n of this.shards) { const g = this.seg(n)!.get<GlobalRecord>("global", id); if (g) return g.name; }
+    return undefined;
+  }
+
+  /** Links into a document from every shard: [line, source key]. */
+  linksTo(path: string): [number, string][] {
+    const out: [number, string][] = [];
+    for (const n of this.shards) for (const [ord, line] of this.seg(n)!.get<Mention[]>("links", path) ?? []) out.push([line, this.keyOf(n, ord)]);
+    return out;
+  }
+
+  /** Term postings of every shard (varints, see pipeline/shard.ts). */
+  postings(term: string): [number, Uint8Array][] {
+    const out: [number, Uint8Array][] = [];
+    for (const n of this.shards) { const p = this.seg(n)!.bytes("terms", term); if (p) out.push([n, p]); }
+    return out;
+  }
+
+  /** Terms of the dictionary that start with `prefix`, over every shard, sorted. */
+  termsWithPrefix(prefix: string, max: number): string[] {
+    const set = new Set<string>();
+    for (const n of this.shards) {
+      for (const t of this.seg(n)!.keys("terms", prefix, prefix + "\uffff")) { set.add(t); if (set.size >= max * 4) break; }
+    }
+    return [...set].sort(cmp).slice(0, max);
+  }
+
+  entPostings(term: string): [number, EntPosting[]][] {
+    const out: [number, EntPosting[]][] = [];
+    for (const n of this.shards) {
+      const bytes = this.seg(n)!.bytes("ents", term);
+      if (!bytes) continue;
+      const r = new VarintReader(bytes);
+      const list: EntPosting[] = [];
+      let ent = 0;
+      try {
+        while (!r.done) {
+          ent += r.next();
+          const lt = r.next();
+          const code = lt % 8;
+          const type = ENT_TYPES[code] ?? "document";
+          const tf = r.next();
+          list.push(code >= 4 ? { ent, type, len: Math.floor(lt / 8), tf, hash: r.next() } : { ent, type, len: Math.floor(lt / 8), tf });
+        }
+      } catch { throw this.corrupt(n); }
+      out.push([n, list]);
+    }
+    return out;
+  }
+
+  /** An entity of the entity index, with its node id rebuilt. */
+  entity(shard: number, ent: number): { id: string; ord: number; line: number; key?: string } | undefined {
+    const e = this.seg(shard)?.get<EntityRecord>("entities", ordKey(ent));
+    if (!e) return undefined;
+    const key = this.keyOf(shard, e[1]);
+    if (typeof e[3] === "string") return { id: e[3], ord: e[1], line: e[2], key };
+    const id = e[0] === 0 ? `doc_${key}` : e[0] === 1 ? `sec_${key}_${e[3]}` : e[0] === 2 ? `dec_${key}` : `clm_${key}_${e[2]}`;
+    return { id, ord: e[1], line: e[2] };
+  }
+
+  /** The error for a damaged index segment (exit 5). */
+  corrupt(n: number): Error { return corrupt(objectPath(this.store.profileDir, this.byName.get(shardName("index", n))!)); }
+
+  /** The graph part of one document: its own nodes and edges, links resolved against this run. */
+  docGraph(rec: DocRecord): { nodes: GraphNode[]; edges: GraphEdge[] } {
+    const part = entryGraph(rec.path, rec as unknown as FileEntry);
+    const id = part.nodes[0]!.id;
+    const seen = new Set<string>();
+    for (const [target, line] of rec.links) {
+      const to = docId(target);
+      if (to === id || seen.has(to) || !this.hasDoc(target)) continue;
+      seen.add(to);
+      part.edges.push({ source: id, target: to, type: "links_to", line });
+    }
+    return part;
+  }
+
+  /** One node by id, with its edges in both directions (sorted), or undefined. */
+  node(id: string): { node: GraphNode; out: GraphEdge[]; in: GraphEdge[] } | undefined {
+    const m = LOCAL.exec(id);
+    if (m) {
+      const d = this.docByKey(m[2]!);
+      if (!d) return undefined;
+      const part = this.docGraph(d.rec);
+      const node = part.nodes.find((n) => n.id === id);
+      if (!node) return undefined;
+      const out = part.edges.filter((e) => e.source === id).sort(edgeOrder);
+      const inn = m[1] === "doc"
+        ? this.linksTo(d.rec.path).map(([line, key]): GraphEdge => ({ source: `doc_${key}`, target: id, type: "links_to", line }))
+        : part.edges.filter((e) => e.target === id);
+      return { node, out, in: [...new Map(inn.map((e) => [`${e.source}\0${e.type}`, e])).values()].sort(edgeOrder) };
+    }
+    if (id.startsWith("tech_") || id.startsWith("ref_")) {
+      const g = this.global(id);
+      if (!g) return undefined;
+      const type = g.type === "technology" ? "mentions" : "references";
+      const inn = g.in.map(([line, key]): GraphEdge => ({ source: `doc_${key}`, target: id, type, line })).sort(edgeOrder);
+      return { node: { id, type: g.type, name: g.name }, out: [], in: inn };
+    }
+    return undefined;
+  }
+
+  /** A node without its edges (a document from its meta, cheaper than its whole record). */
+  nodeOnly(id: string): GraphNode | undefined {
+    const m = LOCAL.exec(id);
+    if (m && m[1] === "doc") {
+      const shard = shardOfKey(m[2]!, this.shardCount);
+      const ord = this.seg(shard)?.get<number>("ids", m[2]!);
+      const meta = ord === undefined ? undefined : this.meta(shard, ord);
+      if (!meta) return undefined;
+      return {
+        id, type: "document", name: meta.title, path: meta.path, line: 1,
+        attrs: { kind: meta.kind, ...(meta.frontmatter ? { frontmatter: meta.frontmatter } : {}), ...(meta.code_spans ? { code_spans: meta.code_spans } : {}) },
+      };
+    }
+    return this.node(id)?.node;
+  }
+
+  /** Where a node comes from: its own path, or (shared nodes) the mention from the smallest document id. */
+  locate(n: GraphNode, inEdges?: GraphEdge[]): { path: string; line: number } {
+    if (n.path) return { path: n.path, line: n.line ?? 1 };
+    const e = (inEdges ?? this.node(n.id)?.in ?? [])[0];
+    if (!e) return { path: "", line: 1 };
+    return { path: this.nodeOnly(e.source)?.path ?? "", line: e.line ?? 1 };
+  }
+}
+

@@ -1,0 +1,345 @@
+/**
+ * Segments: immutable objects made of sorted key → value tables that a reader can look into
+ * without decoding the whole object. The index and text shards of a run are segments.
+ *
+ *   bytes 0..7    "AGSEG01\n"
+ *   bytes 8..11   header length H (u32, little-endian)
+ *   12..12+H      header: JSON {schema_version, kind, shard, stats, tables: {name: TableRoot}}
+ *   then          blocks, addressed by [offset, length] relative to the end of the header
+ *
+ * A block is zstd(level 3) of text lines `<JSON key>\t<JSON value>\n`, keys strictly ascending,
+ * cut at 4 KiB of text. A table with more blocks than fit in its root gets index blocks (the same
+ * line format, values [offset, length, …] of the block that starts with that key), level above
+ * level, so a lookup reads the header, at most a couple of index blocks and one data block. Keys
+ * are JSON-encoded so that a tab or newline in a path cannot break a line; a lookup finds
+ * `<key>\t` in the block's text and parses just that value.
+ *
+ * Binary tables (postings, texts) pair each data block with a companion block: zstd of the
+ * values of that block's keys back to back; a line's value is the length of its value in the
+ * companion (its start is the sum of the lengths before it), cut at 8 KiB. A value over 1 KiB
+ * gets a block of its own and the line holds [offset, length] instead (a common term's postings
+ * are decompressed alone). So a lookup decompresses one small
+ * dictionary block and one companion block, and the dictionary costs a few bytes per key.
+ *
+ * Deterministic: the same entries give the same bytes. Reads use positioned reads on one file
+ * descriptor per segment; a truncated or damaged segment is a corrupt object (exit 5).
+ */
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { sha256Hex } from "../shared/hash.ts";
+import { corrupt, missing, type EncodedObject } from "./objects.ts";
+
+const MAGIC = "AGSEG01\n";
+const ZSTD_LEVEL = 3;
+/** Uncompressed bytes a dictionary/data block is cut at (an entry larger than this gets a block of its own). */
+const BLOCK_BYTES = 4 * 1024;
+/** Companion bytes a binary table's block is cut at, and the size above which a value is stored alone. */
+const COMPANION_BYTES = 8 * 1024;
+const ALONE_BYTES = 1024;
+/** Entries a table's root may hold in the header before an index level is added. */
+const ROOT_FANOUT = 64;
+const INDEX_FANOUT = 128;
+
+/** [first key, offset, length] of a block; binary tables add [companion offset, companion length] (-1 when none). */
+type BlockRef = [string, number, number] | [string, number, number, number, number];
+export type TableRoot = { count: number; levels: number; binary?: boolean; root: BlockRef[] };
+export type SegmentHeader = { schema_version: string; kind: string; shard: number; shards?: number; stats: Record<string, unknown>; tables: Record<string, TableRoot> };
+
+const enc = new TextEncoder();
+const dec = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Builds a segment from text tables (values are JSON) and binary tables (values are bytes); each
+ * table's entries sorted by key, keys unique.
+ */
+export function encodeSegment(
+  head: Omit<SegmentHeader, "tables">, tables: Record<string, [string, unknown][]>, binary: Record<string, [string, Uint8Array][]> = {},
+): EncodedObject {
+  const blocks: Uint8Array[] = [];
+  let offset = 0;
+  const putBytes = (bytes: Uint8Array): [number, number] => {
+    const data = Bun.zstdCompressSync(bytes, { level: ZSTD_LEVEL });
+    blocks.push(data);
+    const at = offset;
+    offset += data.length;
+    return [at, data.length];
+  };
+  const put = (text: string): [number, number] => putBytes(enc.encode(text));
+  const roots: Record<string, TableRoot> = {};
+  const names = [...new Set([...Object.keys(tables), ...Object.keys(binary)])].sort();
+  for (const name of names) {
+    if (tables[name] && binary[name]) throw new Error(`segment table ${name} is both binary and text`);
+    const isBinary = binary[name] !== undefined;
+    const entries: [string, unknown][] = tables[name] ?? binary[name]!;
+    let level: BlockRef[] = [];
+    let text = "";
+    let first: string | undefined;
+    let prev: string | undefined;
+    let companion: Uint8Array[] = [];
+    let companionSize = 0;
+    const flush = () => {
+      if (!text) return;
+      const [o, l] = put(text);
+      if (!isBinary) level.push([first!, o, l]);
+      else if (companionSize === 0) level.push([first!, o, l, -1, -1]);
+      else {
+        const all = new Uint8Array(companionSize);
+        let at = 0;
+        for (const c of companion) { all.set(c, at); at += c.length; }
+        level.push([first!, o, l, ...putBytes(all)]);
+      }
+      text = "";
+      companion = [];
+      companionSize = 0;
+    };
+    for (const [key, value] of entries) {
+      if (prev !== undefined && !(key > prev)) throw new Error(`segment table ${name}: keys not ascending at ${JSON.stringify(key)}`);
+      prev = key;
+      let v: string;
+      if (!isBinary) v = JSON.stringify(value);
+      else {
+        const bytes = value as Uint8Array;
+        if (bytes.length > ALONE_BYTES) v = `[${putBytes(bytes).join(",")}]`;
+        else {
+          if (companionSize && companionSize + bytes.length > COMPANION_BYTES) flush();
+          companion.push(bytes);
+          companionSize += bytes.length;
+          v = String(bytes.length);
+        }
+      }
+      const line = `${JSON.stringify(key)}\t${v}\n`;
+      if (text && text.length + line.length > BLOCK_BYTES) {
+        // Keep the value just added to the companion with its line: move it to the next block.
+        if (isBinary && !v.startsWith("[")) { companion.pop(); companionSize -= (value as Uint8Array).length; flush(); companion.push(value as Uint8Array); companionSize += (value as Uint8Array).length; }
+        else flush();
+      }
+      if (!text) first = key;
+      text += line;
+    }
+    flush();
+    let levels = 0;
+    while (level.length > ROOT_FANOUT) {
+      const up: BlockRef[] = [];
+      for (let i = 0; i < level.length; i += INDEX_FANOUT) {
+        const group = level.slice(i, i + INDEX_FANOUT);
+        up.push([group[0]![0], ...put(group.map(([k, ...rest]) => `${JSON.stringify(k)}\t[${rest.join(",")}]\n`).join(""))]);
+      }
+      level = up;
+      levels++;
+    }
+    roots[name] = { count: entries.length, levels, ...(isBinary ? { binary: true } : {}), root: level };
+  }
+  const header = enc.encode(JSON.stringify({ ...head, tables: roots }));
+  const total = MAGIC.length + 4 + header.length + offset;
+  const out = new Uint8Array(total);
+  out.set(enc.encode(MAGIC), 0);
+  new DataView(out.buffer).setUint32(MAGIC.length, header.length, true);
+  out.set(header, MAGIC.length + 4);
+  let at = MAGIC.length + 4 + header.length;
+  for (const b of blocks) { out.set(b, at); at += b.length; }
+  return { sha256: sha256Hex(out), bytes: out.length, data: out };
+}
+
+/** Is this object a segment (rather than an older whole-zstd JSON object)? */
+export const isSegment = (bytes: Uint8Array) => bytes.length >= 12 && dec.decode(bytes.subarray(0, MAGIC.length)) === MAGIC;
+
+/** Binary search: index of the last ref whose first key is <= key (-1 when key sorts first). */
+function lastAtOrBefore(refs: BlockRef[], key: string): number {
+  let lo = 0;
+  let hi = refs.length - 1;
+  let ans = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (refs[mid]![0] <= key) { ans = mid; lo = mid + 1; } else hi = mid - 1;
+  }
+  return ans;
+}
+
+/** Parses a block's lines into [key, raw value] pairs (values left as JSON text). */
+function lines(text: string): [string, string][] {
+  const out: [string, string][] = [];
+  let at = 0;
+  while (at < text.length) {
+    const nl = text.indexOf("\n", at);
+    const tab = text.indexOf("\t", at);
+    if (nl < 0 || tab < 0 || tab > nl) throw new Error("bad line");
+    out.push([JSON.parse(text.slice(at, tab)) as string, text.slice(tab + 1, nl)]);
+    at = nl + 1;
+  }
+  return out;
+}
+
+/** A read handle on one segment file. Close it when done. */
+export class Segment {
+  readonly header: SegmentHeader;
+  private readonly fd: number;
+  private readonly base: number;
+  private readonly size: number;
+  private readonly cache = new Map<number, string>();
+  private readonly binCache = new Map<number, Uint8Array>();
+
+  constructor(readonly path: string) {
+    let fd: number;
+    try { fd = openSync(path, "r"); } catch { throw missing(path); }
+    this.fd = fd;
+    try {
+      this.size = fstatSync(fd).size;
+      const first = new Uint8Array(Math.min(this.size, 16 * 1024));
+      readSync(fd, first, 0, first.length, 0);
+      if (!isSegment(first)) throw new Error("no segment magic");
+      const hlen = new DataView(first.buffer).getUint32(MAGIC.length, true);
+      this.base = MAGIC.length + 4 + hlen;
+      if (this.base > this.size) throw new Error("truncated header");
+      let hb = first.subarray(MAGIC.length + 4, this.base);
+      if (this.base > first.length) { hb = new Uint8Array(hlen); readSync(fd, hb, 0, hlen, MAGIC.length + 4); }
+      this.header = JSON.parse(dec.decode(hb)) as SegmentHeader;
+      if (typeof this.header !== "object" || !this.header.tables) throw new Error("bad header");
+    } catch {
+      closeSync(fd);
+      throw corrupt(path);
+    }
+  }
+
+  close(): void { try { closeSync(this.fd); } catch {} }
+
+  private read(offset: number, length: number): Uint8Array {
+    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length <= 0 || this.base + offset + length > this.size) throw corrupt(this.path);
+    const buf = new Uint8Array(length);
+    try {
+      if (readSync(this.fd, buf, 0, length, this.base + offset) !== length) throw new Error("short read");
+      return Bun.zstdDecompressSync(buf);
+    } catch { throw corrupt(this.path); }
+  }
+
+  private block(offset: number, length: number): string {
+    let text = this.cache.get(offset);
+    if (text === undefined) {
+      try { text = dec.decode(this.read(offset, length)); } catch { throw corrupt(this.path); }
+      this.cache.set(offset, text);
+    }
+    return text;
+  }
+
+  private rawBlock(offset: number, length: number): Uint8Array {
+    let b = this.binCache.get(offset);
+    if (!b) { b = this.read(offset, length); this.binCache.set(offset, b); }
+    return b;
+  }
+
+  /** The data block that would hold `key` and its ref (undefined when the key sorts before all). */
+  private dataBlockFor(t: TableRoot, key: string): { text: string; ref: BlockRef } | undefined {
+    let refs = t.root;
+    for (let level = t.levels; ; level--) {
+      const i = lastAtOrBefore(refs, key);
+      if (i < 0) return undefined;
+      const text = this.block(refs[i]![1], refs[i]![2]);
+      if (level === 0) return { text, ref: refs[i]! };
+      refs = this.indexRefs(text);
+    }
+  }
+
+  private indexRefs(text: string): BlockRef[] {
+    try { return lines(text).map(([k, v]) => [k, ...(JSON.parse(v) as number[])] as BlockRef); } catch { throw corrupt(this.path); }
+  }
+
+  /** The raw value text of `key` in its block, and the line's start. */
+  private find(table: string, key: string): { raw: string; at: number; text: string; ref: BlockRef } | undefined {
+    const t = this.header.tables[table];
+    if (!t || t.count === 0) return undefined;
+    const b = this.dataBlockFor(t, key);
+    if (!b) return undefined;
+    const needle = `${JSON.stringify(key)}\t`;
+    const at = b.text.startsWith(needle) ? 0 : b.text.indexOf(`\n${needle}`) + 1;
+    if (at === 0 && !b.text.startsWith(needle)) return undefined;
+    const start = at + needle.length;
+    const nl = b.text.indexOf("\n", start);
+    if (nl < 0) throw corrupt(this.path);
+    return { raw: b.text.slice(start, nl), at, text: b.text, ref: b.ref };
+  }
+
+  /** The value stored under `key` in a text table, or undefined. */
+  get<T>(table: string, key: string): T | undefined {
+    const f = this.find(table, key);
+    if (!f) return undefined;
+    try { return JSON.parse(f.raw) as T; } catch { throw corrupt(this.path); }
+  }
+
+  /** The bytes stored under `key` in a binary table, or undefined. */
+  bytes(table: string, key: string): Uint8Array | undefined {
+    const f = this.find(table, key);
+    if (!f) return undefined;
+    if (f.raw.startsWith("[")) {
+      const [o, l] = JSON.parse(f.raw) as [number, number];
+      return this.rawBlock(o, l);
+    }
+    // Inline: the start is the sum of the inline lengths before this line in the block.
+    let start = 0;
+    for (let at = 0; at < f.at;) {
+      const tab = f.text.indexOf("\t", at);
+      const nl = f.text.indexOf("\n", tab);
+      const v = f.text.slice(tab + 1, nl);
+      if (!v.startsWith("[")) start += Number(v);
+      at = nl + 1;
+    }
+    return this.companion(f.ref, start, Number(f.raw));
+  }
+
+  private companion(ref: BlockRef, start: number, length: number): Uint8Array {
+    if (length === 0) return new Uint8Array(0);
+    if (ref.length !== 5 || ref[3] < 0) throw corrupt(this.path);
+    const block = this.rawBlock(ref[3], ref[4]);
+    if (!Number.isInteger(start) || !Number.isInteger(length) || start + length > block.length) throw corrupt(this.path);
+    return block.subarray(start, start + length);
+  }
+
+  /** Entries of a text table with from <= key < to, in key order (all entries without bounds). */
+  *range<T>(table: string, from = "", to?: string): Generator<[string, T]> {
+    for (const [k, raw] of this.rawRange(table, from, to)) {
+      let v: T;
+      try { v = JSON.parse(raw.value) as T; } catch { throw corrupt(this.path); }
+      yield [k, v];
+    }
+  }
+
+  /** Keys of any table with from <= key < to. */
+  *keys(table: string, from = "", to?: string): Generator<string> {
+    for (const [k] of this.rawRange(table, from, to)) yield k;
+  }
+
+  /** Entries of a binary table with from <= key < to, as bytes. */
+  *rangeBytes(table: string, from = "", to?: string): Generator<[string, Uint8Array]> {
+    for (const [k, raw] of this.rawRange(table, from, to)) {
+      if (raw.value.startsWith("[")) { const [o, l] = JSON.parse(raw.value) as [number, number]; yield [k, this.rawBlock(o, l)]; }
+      else yield [k, this.companion(raw.ref, raw.start, Number(raw.value))];
+    }
+  }
+
+  private *rawRange(table: string, from: string, to?: string): Generator<[string, { value: string; ref: BlockRef; start: number }]> {
+    const t = this.header.tables[table];
+    if (!t || t.count === 0) return;
+    for (const { text, ref } of this.dataBlocksFrom(t, from)) {
+      let entries: [string, string][];
+      try { entries = lines(text); } catch { throw corrupt(this.path); }
+      let start = 0;
+      for (const [k, value] of entries) {
+        const here = start;
+        if (t.binary && !value.startsWith("[")) start += Number(value);
+        if (k < from) continue;
+        if (to !== undefined && k >= to) return;
+        yield [k, { value, ref, start: here }];
+      }
+    }
+  }
+
+  /** Data blocks in key order, starting with the one that would hold `from`. */
+  private *dataBlocksFrom(t: TableRoot, from: string): Generator<{ text: string; ref: BlockRef }> {
+    const walk = function* (this: Segment, refs: BlockRef[], level: number, first: boolean): Generator<{ text: string; ref: BlockRef }> {
+      const start = first ? Math.max(0, lastAtOrBefore(refs, from)) : 0;
+      for (let i = start; i < refs.length; i++) {
+        const text = this.block(refs[i]![1], refs[i]![2]);
+        if (level === 0) yield { text, ref: refs[i]! };
+        else yield* walk.call(this, this.indexRefs(text), level - 1, first && i === start);
+      }
+    };
+    yield* walk.call(this, t.root, t.levels, true);
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Unsigned LEB128 varints for postings: a growable writer and a reader over a byte array.
+ * Values are non-negative integers below 2^53.
+ */
+export class VarintWriter {
+  private buf: Uint8Array;
+  length = 0;
+  constructor(capacity = 256) { this.buf = new Uint8Array(capacity); }
+
+  push(v: number): void {
+    if (this.length + 8 > this.buf.length) {
+      const next = new Uint8Array(this.buf.length * 2);
+      next.set(this.buf.subarray(0, this.length));
+      this.buf = next;
+    }
+    while (v >= 0x80) {
+      this.buf[this.length++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.length++] = v;
+  }
+
+  bytes(): Uint8Array { return this.buf.slice(0, this.length); }
+}
+
+export class VarintReader {
+  at = 0;
+  constructor(private readonly buf: Uint8Array) {}
+  get done(): boolean { return this.at >= this.buf.length; }
+  next(): number {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      if (this.at >= this.buf.length) throw new RangeError("truncated varint");
+      const b = this.buf[this.at++]!;
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 0x80;
+    }
+  }
+}
