@@ -162,6 +162,9 @@ export function idHash(id: string): number {
   return h;
 }
 
+/** A map's keys in UTF-16 order (the segment's key order), with the native sort. */
+const sortedKeys = (m: Map<string, unknown>): string[] => [...m.keys()].sort();
+
 /** A growable Int32Array. */
 class Ints {
   a = new Int32Array(1024);
@@ -335,9 +338,11 @@ class EntityBuilder {
   get count(): number { return this.records.length; }
 
   encode(): [string, Uint8Array][] {
-    const out: [string, Uint8Array][] = [];
-    for (const [term, list] of [...this.acc].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
-      const w = new VarintWriter();
+    const w = new VarintWriter(1 << 16);
+    const spans: [string, number, number][] = [];
+    for (const term of sortedKeys(this.acc)) {
+      const list = this.acc.get(term)!;
+      const from = w.length;
       let prev = 0;
       for (let i = 0; i < list.length; i += 4) {
         w.push(list[i]! - prev);
@@ -346,9 +351,10 @@ class EntityBuilder {
         w.push(list[i + 2]!);
         if (list[i + 3]! >= 0) w.push(list[i + 3]!);
       }
-      out.push([term, w.bytes()]);
+      spans.push([term, from, w.length]);
     }
-    return out;
+    const all = w.bytes();
+    return spans.map(([t, a, b]) => [t, all.subarray(a, b)]);
   }
 }
 
@@ -360,7 +366,9 @@ export function buildShard(task: ShardTask): ShardResult {
   let prev: { docs: Map<string, DocRecord>; texts: Map<string, string> } | undefined;
   const old = () => (prev ??= task.prev ? readPrevious(task.profileDir, task.prev) : { docs: new Map(), texts: new Map() });
   const records: FileRecord[] = [];
-  const docs: { rec: DocRecord; text: string; terms?: DocTerms }[] = [];
+  const docs: { rec: DocRecord; text: string }[] = [];
+  // Postings are built as each document is read, so that its terms are dropped right away.
+  const postings = new PostingsBuilder();
   let processed = 0;
   let reused = 0;
   for (const f of task.files) {
@@ -381,11 +389,11 @@ export function buildShard(task: ShardTask): ShardResult {
       processed++;
     } else reused++;
     records.push(toRecord(f.path, r, rec.warnings));
-    docs.push({ rec, text: body, ...(terms ? { terms } : {}) });
+    postings.add(docs.length, terms ?? termsOf(rec, body));
+    docs.push({ rec, text: body });
   }
   if (docs.length === 0) return { shard: task.shard, records, processed, reused };
 
-  const postings = new PostingsBuilder();
   const ents = new EntityBuilder();
   const globals = new Map<string, GlobalRecord>();
   const links = new Map<string, Mention[]>();
@@ -399,9 +407,6 @@ export function buildShard(task: ShardTask): ShardResult {
     const id = docId(rec.path);
     const key = id.slice(4);
     ids.push([key, ord]);
-    // Reused documents are tokenized again: the postings are rebuilt for the whole shard.
-    postings.add(ord, d.terms ?? termsOf(rec, d.text));
-    d.terms = undefined;
     rec.sections.forEach(([name, , line], i) => ents.add(`sec_${key}_${i}`, 1, name, ord, line, "", false, i));
     if (rec.decision) ents.add(`dec_${key}`, 2, rec.title, ord, 1);
     for (const [line, t] of rec.claims) ents.add(`clm_${key}_${line}`, 3, t, ord, line);

@@ -3,7 +3,7 @@
  * one configuration error (exit 2) of the form `FILE:LINE: key.path: problem`.
  */
 import type * as v from "valibot";
-import { LineCounter, parseDocument, type Document } from "yaml";
+import type { Document } from "yaml";
 import { configError } from "./errors.ts";
 
 export type YamlSource = {
@@ -50,6 +50,8 @@ function mayRepeatKeys(text: string): boolean {
 }
 
 function parseStrict(text: string, file: string): YamlSource {
+  // Loaded on first use: evaluating the library costs more start-up time than a read command has.
+  const { LineCounter, parseDocument } = require("yaml") as typeof import("yaml");
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {

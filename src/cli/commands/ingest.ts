@@ -21,11 +21,19 @@ export default defineCommand({
     if (budgetWarning) warn(budgetWarning);
     const m = plan.manifest;
     const skipped = m.files.filter((f) => f.status === "skipped").map((f) => ({ path: f.path, reason: f.reason }));
+    // Problems in ingested files (recorded in the manifest): "line: message" → path:line: message.
+    const warnings = m.files.flatMap((f) => (f.warnings ?? []).map((w) => {
+      const at = w.indexOf(": ");
+      return { path: f.path, line: Number(w.slice(0, at)) || 1, message: w.slice(at + 2) };
+    }));
+    const SHOWN = 20;
+    for (const w of warnings.slice(0, SHOWN)) warn(`${w.path}:${w.line}: ${w.message}`);
+    if (warnings.length > SHOWN) warn(`${warnings.length - SHOWN} more file warning(s): see 'auditgraph runs show ${plan.runId} --json'`);
     const written = plan.unchanged ? 0 : plan.newObjects.reduce((s, o) => s + o.bytes, 0) + Buffer.byteLength(plan.manifestText);
     if (args.json) {
       return printJson({
         status: "ok", run_id: plan.runId, profile: ws.profileName, unchanged: plan.unchanged, counts: m.counts,
-        processed: plan.processed, reused: plan.reused, new_objects: plan.newObjects.length, written_bytes: written, skipped, budget,
+        processed: plan.processed, reused: plan.reused, new_objects: plan.newObjects.length, written_bytes: written, skipped, warnings, budget,
       });
     }
     const c = m.counts;
