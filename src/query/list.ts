@@ -80,7 +80,7 @@ export function listNodes(ix: RunIndex, o: ListOptions): ListResult {
   if (o.where.length === 0 && (o.countOnly || o.groupBy === "type") && (!o.groupBy || o.groupBy === "type")) {
     const counts = { ...ix.stats().types };
     const shared = new Map<string, string>();
-    for (const n of ix.shards) for (const [id, g] of ix.seg(n)!.range<GlobalRecord>("global")) shared.set(id, g.type);
+    for (const n of ix.shards) for (const id of ix.seg(n)!.keys("global")) shared.set(id, id.startsWith("tech_") ? "technology" : "reference");
     for (const t of shared.values()) counts[t] = (counts[t] ?? 0) + 1;
     const groups = Object.entries(counts).filter(([t, c]) => c > 0 && (!o.types || o.types.includes(t)))
       .map(([value, count]) => ({ value: value as unknown, count })).sort((a, b) => b.count - a.count || compare(a.value, b.value));

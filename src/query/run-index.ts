@@ -31,6 +31,7 @@ export class RunIndex {
   private readonly byName: Map<string, string>;
   private readonly docCache = new Map<string, DocRecord>();
   private nShards?: number;
+  private readonly graphCache = new Map<string, { nodes: GraphNode[]; edges: GraphEdge[] }>();
   private readonly keyCache = new Map<number, string>();
   private readonly lenCache = new Map<number, { starts: number[]; lens: Int32Array }>();
   readonly shards: number[];
@@ -260,9 +261,12 @@ export class RunIndex {
   /** The error for a damaged index segment (exit 5). */
   corrupt(n: number): Error { return corrupt(objectPath(this.store.profileDir, this.byName.get(shardName("index", n))!)); }
 
-  /** The graph part of one document: its own nodes and edges, links resolved against this run. */
+  /** The graph part of one document: its own nodes and edges, links resolved against this run (cached). */
   docGraph(rec: DocRecord): { nodes: GraphNode[]; edges: GraphEdge[] } {
+    const cached = this.graphCache.get(rec.path);
+    if (cached) return cached;
     const part = entryGraph(rec.path, rec as unknown as FileEntry);
+    this.graphCache.set(rec.path, part);
     const id = part.nodes[0]!.id;
     const seen = new Set<string>();
     for (const [target, line] of rec.links) {
@@ -311,6 +315,10 @@ export class RunIndex {
         id, type: "document", name: meta.title, path: meta.path, line: 1,
         attrs: { kind: meta.kind, ...(meta.frontmatter ? { frontmatter: meta.frontmatter } : {}), ...(meta.code_spans ? { code_spans: meta.code_spans } : {}) },
       };
+    }
+    if (id.startsWith("tech_") || id.startsWith("ref_")) {
+      const name = this.globalName(id);
+      return name === undefined ? undefined : { id, type: id.startsWith("tech_") ? "technology" : "reference", name };
     }
     return this.node(id)?.node;
   }

@@ -362,7 +362,7 @@ function docFilter(ix: RunIndex, q: ParsedQuery): Map<number, Set<number>> | und
   return out;
 }
 
-/** Filters without words: the matching documents (or nodes of the asked types), in path order. */
+/** Filters without words: the matching documents (or nodes of the asked types), score 1, by id. */
 function listOnly(ix: RunIndex, q: ParsedQuery, allowed: Map<number, Set<number>> | undefined, limit: number): SearchResult {
   const types = q.filters.types ?? ["document"];
   const hits: Hit[] = [];
@@ -380,7 +380,7 @@ function listOnly(ix: RunIndex, q: ParsedQuery, allowed: Map<number, Set<number>
       }
     }
   }
-  hits.sort((a, b) => cmp(a.path, b.path) || a.line - b.line || cmp(a.id, b.id));
+  hits.sort((a, b) => cmp(a.id, b.id)); // all score 1: ties by id, as everywhere
   return { total: hits.length, hits: hits.slice(0, limit) };
 }
 
