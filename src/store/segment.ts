@@ -3,9 +3,12 @@
  * without decoding the whole object. The index and text shards of a run are segments.
  *
  *   bytes 0..7    "AGSEG01\n"
- *   bytes 8..11   header length H (u32, little-endian)
- *   12..12+H      header: JSON {schema_version, kind, shard, stats, tables: {name: TableRoot}}
- *   then          blocks, addressed by [offset, length] relative to the end of the header
+ *   bytes 8..11   header length H (u32, little-endian); bytes 12..15 its crc32
+ *   16..16+H      header: JSON {schema_version, kind, shard, shards, stats, tables: {name: TableRoot}}
+ *   then          blocks, addressed by [offset, length, crc32] relative to the end of the header
+ *
+ * Every block's address carries the crc32 of its stored bytes, checked on each read: a query reads
+ * only some blocks, so damage anywhere it reads is found there (exit 5); `verify` re-hashes the whole object.
  *
  * A block is zstd(level 3) of text lines `<JSON key>\t<JSON value>\n`, keys strictly ascending,
  * cut at 4 KiB of text. A table with more blocks than fit in its root gets index blocks (the same
@@ -29,6 +32,8 @@ import { sha256Hex } from "../shared/hash.ts";
 import { corrupt, missing, type EncodedObject } from "./objects.ts";
 
 const MAGIC = "AGSEG01\n";
+/** Magic, header length (u32 LE), header crc32 (u32 LE). */
+const HEAD = MAGIC.length + 8;
 const ZSTD_LEVEL = 3;
 /** Uncompressed bytes a dictionary/data block is cut at (an entry larger than this gets a block of its own). */
 const BLOCK_BYTES = 4 * 1024;
@@ -39,8 +44,10 @@ const ALONE_BYTES = 1024;
 const ROOT_FANOUT = 64;
 const INDEX_FANOUT = 128;
 
-/** [first key, offset, length] of a block; binary tables add [companion offset, companion length] (-1 when none). */
-type BlockRef = [string, number, number] | [string, number, number, number, number];
+/** [first key, offset, length, crc32] of a block; binary tables add [offset, length, crc32] of the companion block (-1 when none). */
+type BlockRef = [string, number, number, number] | [string, number, number, number, number, number, number];
+/** Where a block is: [offset, length, crc32 of the stored bytes]. */
+type Addr = [number, number, number];
 export type TableRoot = { count: number; levels: number; binary?: boolean; root: BlockRef[] };
 export type SegmentHeader = { schema_version: string; kind: string; shard: number; shards?: number; stats: Record<string, unknown>; tables: Record<string, TableRoot> };
 
@@ -56,14 +63,14 @@ export function encodeSegment(
 ): EncodedObject {
   const blocks: Uint8Array[] = [];
   let offset = 0;
-  const putBytes = (bytes: Uint8Array): [number, number] => {
+  const putBytes = (bytes: Uint8Array): Addr => {
     const data = Bun.zstdCompressSync(bytes, { level: ZSTD_LEVEL });
     blocks.push(data);
     const at = offset;
     offset += data.length;
-    return [at, data.length];
+    return [at, data.length, Bun.hash.crc32(data)];
   };
-  const put = (text: string): [number, number] => putBytes(enc.encode(text));
+  const put = (text: string): Addr => putBytes(enc.encode(text));
   const roots: Record<string, TableRoot> = {};
   const names = [...new Set([...Object.keys(tables), ...Object.keys(binary)])].sort();
   for (const name of names) {
@@ -78,14 +85,14 @@ export function encodeSegment(
     let companionSize = 0;
     const flush = () => {
       if (!text) return;
-      const [o, l] = put(text);
-      if (!isBinary) level.push([first!, o, l]);
-      else if (companionSize === 0) level.push([first!, o, l, -1, -1]);
+      const [o, l, c] = put(text);
+      if (!isBinary) level.push([first!, o, l, c]);
+      else if (companionSize === 0) level.push([first!, o, l, c, -1, -1, -1]);
       else {
         const all = new Uint8Array(companionSize);
         let at = 0;
         for (const c of companion) { all.set(c, at); at += c.length; }
-        level.push([first!, o, l, ...putBytes(all)]);
+        level.push([first!, o, l, c, ...putBytes(all)]);
       }
       text = "";
       companion = [];
@@ -129,18 +136,19 @@ export function encodeSegment(
     roots[name] = { count: entries.length, levels, ...(isBinary ? { binary: true } : {}), root: level };
   }
   const header = enc.encode(JSON.stringify({ ...head, tables: roots }));
-  const total = MAGIC.length + 4 + header.length + offset;
+  const total = HEAD + header.length + offset;
   const out = new Uint8Array(total);
   out.set(enc.encode(MAGIC), 0);
   new DataView(out.buffer).setUint32(MAGIC.length, header.length, true);
-  out.set(header, MAGIC.length + 4);
-  let at = MAGIC.length + 4 + header.length;
+  new DataView(out.buffer).setUint32(MAGIC.length + 4, Bun.hash.crc32(header), true);
+  out.set(header, HEAD);
+  let at = HEAD + header.length;
   for (const b of blocks) { out.set(b, at); at += b.length; }
   return { sha256: sha256Hex(out), bytes: out.length, data: out };
 }
 
 /** Is this object a segment (rather than an older whole-zstd JSON object)? */
-export const isSegment = (bytes: Uint8Array) => bytes.length >= 12 && dec.decode(bytes.subarray(0, MAGIC.length)) === MAGIC;
+export const isSegment = (bytes: Uint8Array) => bytes.length >= HEAD && dec.decode(bytes.subarray(0, MAGIC.length)) === MAGIC;
 
 /** Binary search: index of the last ref whose first key is <= key (-1 when key sorts first). */
 function lastAtOrBefore(refs: BlockRef[], key: string): number {
@@ -183,14 +191,16 @@ export class Segment {
     this.fd = fd;
     try {
       this.size = fstatSync(fd).size;
-      const first = new Uint8Array(Math.min(this.size, 16 * 1024));
+      const first = new Uint8Array(Math.min(this.size, 8 * 1024));
       readSync(fd, first, 0, first.length, 0);
       if (!isSegment(first)) throw new Error("no segment magic");
-      const hlen = new DataView(first.buffer).getUint32(MAGIC.length, true);
-      this.base = MAGIC.length + 4 + hlen;
+      const view = new DataView(first.buffer);
+      const hlen = view.getUint32(MAGIC.length, true);
+      this.base = HEAD + hlen;
       if (this.base > this.size) throw new Error("truncated header");
-      let hb = first.subarray(MAGIC.length + 4, this.base);
-      if (this.base > first.length) { hb = new Uint8Array(hlen); readSync(fd, hb, 0, hlen, MAGIC.length + 4); }
+      let hb = first.subarray(HEAD, this.base);
+      if (this.base > first.length) { hb = new Uint8Array(hlen); readSync(fd, hb, 0, hlen, HEAD); }
+      if (Bun.hash.crc32(hb) !== view.getUint32(MAGIC.length + 4, true)) throw new Error("header checksum");
       this.header = JSON.parse(dec.decode(hb)) as SegmentHeader;
       if (typeof this.header !== "object" || !this.header.tables) throw new Error("bad header");
     } catch {
@@ -201,27 +211,28 @@ export class Segment {
 
   close(): void { try { closeSync(this.fd); } catch {} }
 
-  private read(offset: number, length: number): Uint8Array {
+  private read(offset: number, length: number, crc: number): Uint8Array {
     if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length <= 0 || this.base + offset + length > this.size) throw corrupt(this.path);
     const buf = new Uint8Array(length);
     try {
       if (readSync(this.fd, buf, 0, length, this.base + offset) !== length) throw new Error("short read");
+      if (Bun.hash.crc32(buf) !== crc) throw new Error("checksum");
       return Bun.zstdDecompressSync(buf);
     } catch { throw corrupt(this.path); }
   }
 
-  private block(offset: number, length: number): string {
+  private block(offset: number, length: number, crc: number): string {
     let text = this.cache.get(offset);
     if (text === undefined) {
-      try { text = dec.decode(this.read(offset, length)); } catch { throw corrupt(this.path); }
+      try { text = dec.decode(this.read(offset, length, crc)); } catch { throw corrupt(this.path); }
       this.cache.set(offset, text);
     }
     return text;
   }
 
-  private rawBlock(offset: number, length: number): Uint8Array {
+  private rawBlock(offset: number, length: number, crc: number): Uint8Array {
     let b = this.binCache.get(offset);
-    if (!b) { b = this.read(offset, length); this.binCache.set(offset, b); }
+    if (!b) { b = this.read(offset, length, crc); this.binCache.set(offset, b); }
     return b;
   }
 
@@ -231,7 +242,7 @@ export class Segment {
     for (let level = t.levels; ; level--) {
       const i = lastAtOrBefore(refs, key);
       if (i < 0) return undefined;
-      const text = this.block(refs[i]![1], refs[i]![2]);
+      const text = this.block(refs[i]![1], refs[i]![2], refs[i]![3]);
       if (level === 0) return { text, ref: refs[i]! };
       refs = this.indexRefs(text);
     }
@@ -268,8 +279,8 @@ export class Segment {
     const f = this.find(table, key);
     if (!f) return undefined;
     if (f.raw.startsWith("[")) {
-      const [o, l] = JSON.parse(f.raw) as [number, number];
-      return this.rawBlock(o, l);
+      const [o, l, c] = JSON.parse(f.raw) as Addr;
+      return this.rawBlock(o, l, c);
     }
     // Inline: the start is the sum of the inline lengths before this line in the block.
     let start = 0;
@@ -285,8 +296,8 @@ export class Segment {
 
   private companion(ref: BlockRef, start: number, length: number): Uint8Array {
     if (length === 0) return new Uint8Array(0);
-    if (ref.length !== 5 || ref[3] < 0) throw corrupt(this.path);
-    const block = this.rawBlock(ref[3], ref[4]);
+    if (ref.length !== 7 || ref[4] < 0) throw corrupt(this.path);
+    const block = this.rawBlock(ref[4], ref[5], ref[6]);
     if (!Number.isInteger(start) || !Number.isInteger(length) || start + length > block.length) throw corrupt(this.path);
     return block.subarray(start, start + length);
   }
@@ -308,7 +319,7 @@ export class Segment {
   /** Entries of a binary table with from <= key < to, as bytes. */
   *rangeBytes(table: string, from = "", to?: string): Generator<[string, Uint8Array]> {
     for (const [k, raw] of this.rawRange(table, from, to)) {
-      if (raw.value.startsWith("[")) { const [o, l] = JSON.parse(raw.value) as [number, number]; yield [k, this.rawBlock(o, l)]; }
+      if (raw.value.startsWith("[")) { const [o, l, c] = JSON.parse(raw.value) as Addr; yield [k, this.rawBlock(o, l, c)]; }
       else yield [k, this.companion(raw.ref, raw.start, Number(raw.value))];
     }
   }
@@ -335,7 +346,7 @@ export class Segment {
     const walk = function* (this: Segment, refs: BlockRef[], level: number, first: boolean): Generator<{ text: string; ref: BlockRef }> {
       const start = first ? Math.max(0, lastAtOrBefore(refs, from)) : 0;
       for (let i = start; i < refs.length; i++) {
-        const text = this.block(refs[i]![1], refs[i]![2]);
+        const text = this.block(refs[i]![1], refs[i]![2], refs[i]![3]);
         if (level === 0) yield { text, ref: refs[i]! };
         else yield* walk.call(this, this.indexRefs(text), level - 1, first && i === start);
       }

@@ -4,6 +4,7 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
+import { isSegment, Segment } from "../../src/store/segment.ts";
 
 export const REPO = join(import.meta.dir, "..", "..");
 export const CLI = join(REPO, "src", "cli.ts");
@@ -67,7 +68,10 @@ export function treeHash(dir: string): Record<string, string> {
   return out;
 }
 
-/** The decompressed contents of every file under dir (objects are zstd), for secret searches. */
+/**
+ * The decoded contents of every file under dir, for secret searches: a segment (index or text
+ * object) as every value of every table, another zstd object decompressed, anything else as is.
+ */
 export function allStoredText(dir: string): string {
   const parts: string[] = [];
   const walk = (d: string) => {
@@ -75,6 +79,17 @@ export function allStoredText(dir: string): string {
       const p = join(d, n);
       if (statSync(p).isDirectory()) { walk(p); continue; }
       const raw = readFileSync(p);
+      if (isSegment(raw)) {
+        const seg = new Segment(p);
+        try {
+          parts.push(JSON.stringify(seg.header));
+          for (const [name, t] of Object.entries(seg.header.tables)) {
+            if (t.binary) for (const [k, v] of seg.rangeBytes(name)) parts.push(k, new TextDecoder().decode(v));
+            else for (const [k, v] of seg.range(name)) parts.push(k, JSON.stringify(v));
+          }
+        } finally { seg.close(); }
+        continue;
+      }
       let text = raw.toString("utf8");
       try { text = new TextDecoder().decode(Bun.zstdDecompressSync(raw)); } catch {}
       parts.push(text);
