@@ -95,6 +95,9 @@ export function extractFile(path: string, sha256: string, text: string, chunking
   if (kind === "markdown") {
     const fm = splitFrontMatter(text);
     if (Object.keys(fm.data).length) entry.frontmatter = fm.data;
+    const tags = frontMatterTags(fm.data);
+    if (tags.length) entry.tags = tags;
+    if (fm.error) entry.warnings = [[fm.errorLine ?? 1, fm.error]];
     const md = parseMarkdown(text, fm.bodyOffset);
     const h1 = md.headings.find((h) => h.level === 1);
     if (typeof fm.data.title === "string" && fm.data.title.trim()) entry.title = fm.data.title.trim();
@@ -161,6 +164,19 @@ export function entryGraph(path: string, e: FileEntry): { nodes: GraphNode[]; ed
     edges.push({ source: id, target: refId(url), type: "references", line });
   }
   return { nodes, edges };
+}
+
+/** Front matter `tags` and `tag`: a list, or a string split at commas (else at spaces); lower-cased, trimmed, unique, sorted. */
+function frontMatterTags(fm: Record<string, unknown>): string[] {
+  const out = new Set<string>();
+  for (const v of [fm.tags, fm.tag]) {
+    const items = typeof v === "string" ? v.split(v.includes(",") ? "," : /\s+/) : Array.isArray(v) ? v : [];
+    for (const t of items) {
+      const tag = typeof t === "string" || typeof t === "number" ? String(t).trim().toLowerCase() : "";
+      if (tag) out.add(tag);
+    }
+  }
+  return [...out].sort();
 }
 
 function statusFromText(text: string): string | undefined {

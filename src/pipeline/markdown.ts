@@ -6,7 +6,8 @@
  */
 import { parse as parseYaml } from "yaml";
 
-export type FrontMatter = { data: Record<string, unknown>; bodyOffset: number; error?: string };
+/** `error` (with `errorLine`, the file's 1-based line, when the YAML parser gives a position) when the block is unusable. */
+export type FrontMatter = { data: Record<string, unknown>; bodyOffset: number; error?: string; errorLine?: number };
 
 export function splitFrontMatter(text: string): FrontMatter {
   if (!text.startsWith("---\n")) return { data: {}, bodyOffset: 0 };
@@ -19,7 +20,11 @@ export function splitFrontMatter(text: string): FrontMatter {
     if (typeof data !== "object" || Array.isArray(data)) return { data: {}, bodyOffset, error: "front matter is not a mapping" };
     return { data: JSON.parse(JSON.stringify(data)) as Record<string, unknown>, bodyOffset };
   } catch (e) {
-    return { data: {}, bodyOffset, error: `invalid front matter: ${(e as Error).message.split("\n")[0]}` };
+    // The YAML starts on the file's line 2; its own "at line N, column M" would mislead, so it goes.
+    const err = e as Error & { linePos?: { line: number }[] };
+    const msg = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    const yamlLine = err.linePos?.[0]?.line;
+    return { data: {}, bodyOffset, error: `invalid front matter: ${msg}`, ...(yamlLine ? { errorLine: yamlLine + 1 } : {}) };
   }
 }
 
