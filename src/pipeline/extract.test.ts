@@ -7,6 +7,14 @@ const chunking = { size: 200, overlap: 40 };
 const md = (...lines: string[]) => lines.join("\n") + "\n";
 const extract = (text: string, path = "notes/doc.md") => extractFile(path, "0".repeat(64), text, chunking);
 
+describe("link lines", () => {
+  test("a link to the same target path twice is one link, at its first line", () => {
+    const text = md("[url](url.md)", "", "[section](url.md#section) and [query](./url.md?x=1)", "", "[other](sub/other.md)", "[again](sub/other.md)");
+    expect(extract(text).links).toEqual([["notes/url.md", 1], ["notes/sub/other.md", 5]]);
+  });
+});
+
+
 describe("front matter", () => {
   test("invalid YAML is a warning at the line the YAML parser points to", () => {
     const e = extract(md("---", "title: a: b", "---", "# Body"));

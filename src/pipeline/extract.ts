@@ -106,16 +106,21 @@ export function extractFile(path: string, sha256: string, text: string, chunking
     const spans = [...new Set(md.codeSpans)].slice(0, MAX_CODE_SPANS);
     if (spans.length) entry.code_spans = spans;
     for (const lang of md.fenceLanguages) { const n = CODE_LANG.get(lang); if (n) addTech(n, 1); }
-    const refs = new Set<string>();
+    // One reference per URL and one link per target path (`a.md` and `a.md#x` are one), at its first line.
+    const refs = new Map<string, number>();
+    const links = new Map<string, number>();
+    const first = (m: Map<string, number>, key: string, ln: number) => { const had = m.get(key); if (had === undefined || ln < had) m.set(key, ln); };
     for (const l of md.links) {
       if (/^[a-z][a-z0-9+.-]*:/i.test(l.href)) {
-        if (/^https?:/i.test(l.href) && !refs.has(l.href)) { refs.add(l.href); entry.refs.push([l.href, line(l.offset)]); }
+        if (/^https?:/i.test(l.href)) first(refs, l.href, line(l.offset));
       } else if (!l.href.startsWith("#")) {
         const rel = decodeURIComponentSafe(l.href.split(/[?#]/)[0]!);
         const target = rel && posix.normalize(rel.startsWith("/") ? rel.slice(1) : posix.join(posix.dirname(path), rel));
-        if (target && !target.startsWith("..")) entry.links.push([target, line(l.offset)]);
+        if (target && !target.startsWith("..")) first(links, target, line(l.offset));
       }
     }
+    entry.refs = [...refs];
+    entry.links = [...links];
     if (isAdr(path)) {
       const status = typeof fm.data.status === "string" ? fm.data.status : statusFromText(text);
       entry.decision = status ? { status } : {};
