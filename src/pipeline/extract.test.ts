@@ -7,6 +7,89 @@ const chunking = { size: 200, overlap: 40 };
 const md = (...lines: string[]) => lines.join("\n") + "\n";
 const extract = (text: string, path = "notes/doc.md") => extractFile(path, "0".repeat(64), text, chunking);
 
+describe("section lines", () => {
+  test("setext headings: each section at its own text line, not the underline; --- after a blank line or front matter is no heading", () => {
+    const text = md(
+      "---",                  // 1
+      "title: Setext",        // 2
+      "---",                  // 3
+      "Overview",             // 4
+      "========",             // 5
+      "",                     // 6
+      "Some text.",           // 7
+      "",                     // 8
+      "---",                  // 9  thematic break
+      "",                     // 10
+      "Details",              // 11
+      "-------",              // 12
+      "",                     // 13
+      "```sh",                // 14
+      "# not a heading",      // 15
+      "Not either",           // 16
+      "---",                  // 17
+      "```",                  // 18
+      "",                     // 19
+      "## Closing ##",        // 20
+      "",                     // 21
+      "A paragraph that",     // 22
+      "spans two lines",      // 23
+      "---",                  // 24
+    );
+    expect(extract(text).sections).toEqual([["Overview", 1, 4], ["Details", 2, 11], ["Closing", 2, 20], ["A paragraph that\nspans two lines", 2, 22]]);
+  });
+
+  test("headings in indented code and HTML blocks do not shift the others; inline markup and block quotes are matched; others are found by text", () => {
+    const text = md(
+      "# Start",              // 1
+      "",                     // 2
+      "    # indented code",  // 3
+      "",                     // 4
+      "<div>",                // 5
+      "# inside HTML",        // 6
+      "</div>",               // 7
+      "",                     // 8
+      "> ## Quoted",          // 9
+      "",                     // 10
+      "Setext *with* `code`", // 11
+      "---",                  // 12
+      "",                     // 13
+      "### [Linked](a.md) &amp; more", // 14
+      "",                     // 15
+      "- item",               // 16
+      "",                     // 17
+      "  Sub in a list",      // 18 a setext heading in a list item: not scanned, found by its text
+      "  ---",                // 19
+      "",                     // 20
+      "## End",               // 21
+    );
+    expect(extract(text).sections).toEqual([
+      ["Start", 1, 1], ["Quoted", 2, 9], ["Setext with code", 2, 11], ["Linked & more", 3, 14], ["Sub in a list", 2, 18], ["End", 2, 21],
+    ]);
+  });
+
+  test("headings with the same text each keep their own line, in block quotes and list items too", () => {
+    const text = md(
+      "## Example",           // 1
+      "",                     // 2
+      "    ## Example",       // 3  indented code
+      "",                     // 4
+      "> ## Example",         // 5
+      "",                     // 6
+      "1. item",              // 7
+      "",                     // 8
+      "    ## Example",       // 9  in the list item
+      "",                     // 10
+      "- ## Listed",          // 11
+      "  > ### Deep",         // 12
+      "",                     // 13
+      "## Example",           // 14
+    );
+    expect(extract(text).sections).toEqual([
+      ["Example", 2, 1], ["Example", 2, 5], ["Example", 2, 9], ["Listed", 2, 11], ["Deep", 3, 12], ["Example", 2, 14],
+    ]);
+  });
+});
+
 describe("link lines", () => {
   test("a link to the same target path twice is one link, at its first line", () => {
     const text = md("[url](url.md)", "", "[section](url.md#section) and [query](./url.md?x=1)", "", "[other](sub/other.md)", "[again](sub/other.md)");

@@ -1,8 +1,9 @@
 /**
  * Front matter and markdown structure. Structure comes from Bun's built-in CommonMark parser
  * (`Bun.markdown.render` with callbacks): headings, links, code spans and fence languages. The
- * parser gives no source positions, so heading lines come from a scan of ATX heading lines outside
- * fences, matched in order, and link lines from the first occurrence of the link target.
+ * parser gives no source positions, so a line scan of the body finds the heading lines (ATX and
+ * setext, outside code and HTML blocks) and the parser's headings are matched to them in order;
+ * link lines come from the first occurrence of the link target.
  */
 import { parse as parseYaml } from "yaml";
 
@@ -38,27 +39,245 @@ export type MdStructure = {
 
 type Md = { render: (src: string, cb: Record<string, (children: string, meta: any) => string>) => string };
 
-/** Offsets of ATX heading lines outside fenced code, in document order. */
-function headingOffsets(text: string, base: number): number[] {
-  const out: number[] = [];
-  let fence: string | undefined;
-  const re = /^( {0,3})(`{3,}|~{3,}|#{1,6}(?=[ \t]|$))/gm;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    const tok = m[2]!;
-    if (tok[0] === "#") { if (!fence) out.push(base + m.index); continue; }
-    if (!fence) fence = tok;
-    else if (tok[0] === fence[0] && tok.length >= fence.length) fence = undefined;
+/** What the line scan finds: heading lines, ranges without inline markdown, link reference definitions. */
+type Blocks = {
+  /** offset: the start of the line the heading text begins on (a setext heading's first text line). */
+  heads: Heading[];
+  /** [start, end) pairs, in order: fenced and indented code, HTML blocks, link reference definitions. */
+  raw: number[];
+  /** Normalized label → destination (the first definition of a label wins). */
+  defs: Map<string, string>;
+  /** Offsets of the lines that start a block (not a paragraph's continuation): no code span crosses one. */
+  starts: number[];
+};
+
+const HTML_1 = /<(?:script|pre|style|textarea)(?:[\s>]|$)/iy;
+const HTML_1_END = /<\/(?:script|pre|style|textarea)>/i;
+const HTML_6 = new RegExp(`</?(?:${"address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup|dd|details|dialog|dir|div|dl|dt|fieldset|figcaption|figure|footer|form|frame|frameset|h[1-6]|head|header|hr|html|iframe|legend|li|link|main|menu|menuitem|nav|noframes|ol|optgroup|option|p|param|search|section|summary|table|tbody|td|tfoot|th|thead|title|tr|track|ul"})(?:[\\s>]|/>|$)`, "iy");
+const HTML_7 = /(?:<[A-Za-z][A-Za-z0-9-]*(?:[ \t]+[A-Za-z_:][\w.:-]*(?:[ \t]*=[ \t]*(?:[^\s"'=<>`]+|'[^'\n]*'|"[^"\n]*"))?)*[ \t]*\/?>|<\/[A-Za-z][A-Za-z0-9-]*[ \t]*>)[ \t]*(?:\n|$)/y;
+const THEMATIC = /([-*_])(?:[ \t]*\1){2,}[ \t]*(?:\n|$)/y;
+const SETEXT = /(?:=+|-+)[ \t]*(?:\n|$)/y;
+const TABLE_DELIM = /\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*(?:\n|$)/y;
+const LIST_ITEM = /(?:[-+*]|(\d{1,9})[.)])(?=[ \t\n]|$)/y;
+const DEFINITION = /\[((?:[^\\[\]]|\\.){1,999})\]:[ \t]*\n?[ \t]*(?:<([^<>\n]*)>|([^\s<>]\S*))(?:[ \t]+(?:"[^"]*"|'[^']*'|\([^()]*\)))?[ \t]*(?:\n|$)/y;
+
+const at = (re: RegExp, s: string, i: number) => { re.lastIndex = i; return re.exec(s); };
+const labelKey = (label: string) => label.trim().replace(/\s+/g, " ").toLowerCase();
+
+/** Where an HTML block that starts at `i` ends: "" at a blank line, a string or pattern on the line that ends it; undefined: no HTML block. */
+function htmlBlockEnd(s: string, i: number, inParagraph: boolean): string | RegExp | undefined {
+  if (at(HTML_1, s, i)) return HTML_1_END;
+  if (s.startsWith("<!--", i)) return "-->";
+  if (s.startsWith("<?", i)) return "?>";
+  if (s.startsWith("<![CDATA[", i)) return "]]>";
+  if (s.startsWith("<!", i) && /[A-Za-z]/.test(s[i + 2] ?? "")) return ">";
+  if (at(HTML_6, s, i)) return "";
+  return !inParagraph && at(HTML_7, s, i) ? "" : undefined;
+}
+
+/** The ATX heading whose `#` run starts at `i` on the line ending at `eol`, if it is one. */
+function atxHeading(s: string, i: number, eol: number, offset: number): Heading | undefined {
+  let e = i;
+  while (s.charCodeAt(e) === 35) e++;
+  const sp = s.charCodeAt(e);
+  if (e - i > 6 || (e < eol && sp !== 32 && sp !== 9)) return undefined;
+  return { text: s.slice(e, eol).replace(/(?:^|[ \t]+)#+[ \t]*$/, "").trim(), level: e - i, offset };
+}
+
+/** Where a line's content starts after its block quote and list item markers. */
+function afterMarkers(s: string, i: number): number {
+  for (let n = 0; n < 8; n++) {
+    while (s.charCodeAt(i) === 32 || s.charCodeAt(i) === 9) i++;
+    const c = s.charCodeAt(i);
+    if (c === 62) { i++; continue; }
+    const li = c === 45 || c === 43 || c === 42 || (c >= 48 && c <= 57) ? at(LIST_ITEM, s, i) : null;
+    if (!li) break;
+    i += li[0].length;
   }
-  return out;
+  return i;
+}
+
+/**
+ * One pass over the lines of the body, CommonMark's block structure simplified: containers (block
+ * quotes, list items) are not parsed, only remembered so that their lines do not make setext
+ * headings or indented code. Misses are fine: headings and links are matched, not counted.
+ */
+function scanBlocks(s: string): Blocks {
+  const b: Blocks = { heads: [], raw: [], defs: new Map(), starts: [] };
+  const raw = (start: number, end: number) => {
+    if (b.raw.length && b.raw[b.raw.length - 1]! >= start - 1) b.raw[b.raw.length - 1] = end; else b.raw.push(start, end);
+  };
+  let fence = "";          // the opening fence run while in fenced code
+  let fenceCol = 0, fenceStart = 0, fenceInList = false;
+  let html: string | RegExp | undefined;
+  let htmlStart = 0;
+  let para = -1;           // start of the current paragraph's first line, -1 outside one
+  let paraTop = false;     // the paragraph is not in a container (only then can it become a setext heading)
+  let paraLines = 0, paraTable = false;
+  let inList = false, prevBlank = true;
+  let eol = -1;
+  for (let pos = 0; pos <= s.length; pos = eol + 1) {
+    eol = s.indexOf("\n", pos);
+    if (eol < 0) eol = s.length;
+    let i = pos, col = 0;
+    for (let c = s.charCodeAt(i); c === 32 || c === 9; c = s.charCodeAt(++i)) col = c === 9 ? col + 4 - (col % 4) : col + 1;
+    const blank = i >= eol;
+    const c = s.charCodeAt(i);
+    const afterBlank = prevBlank;
+    prevBlank = blank;
+    if (fence) {
+      if (!blank && fenceInList && col < fenceCol) { raw(fenceStart, pos - 1); fence = ""; }
+      else {
+        if (!blank && col <= fenceCol + 3 && s.startsWith(fence, i)) {
+          let e = i + fence.length;
+          while (s.charCodeAt(e) === c) e++;
+          while (s.charCodeAt(e) === 32 || s.charCodeAt(e) === 9) e++;
+          if (e >= eol) { raw(fenceStart, eol); fence = ""; }
+        }
+        continue;
+      }
+    }
+    if (html !== undefined) {
+      if (html === "" ? blank : typeof html === "string" ? s.slice(pos, eol).includes(html) : html.test(s.slice(pos, eol))) {
+        raw(htmlStart, blank ? pos : eol); html = undefined;
+      }
+      continue;
+    }
+    if (blank) { para = -1; b.starts.push(pos); continue; }
+    if (col >= 4 && para < 0 && !inList) { raw(pos, eol); b.starts.push(pos); continue; }  // indented code
+    if (col === 0 && afterBlank && inList) inList = false;
+    if (col >= 4 && !inList) { paraLines++; continue; }                  // paragraph continuation
+    // Fenced code: a run of 3+ backticks (no backtick after it) or tildes.
+    if ((c === 96 || c === 126) && s.charCodeAt(i + 1) === c && s.charCodeAt(i + 2) === c) {
+      let e = i + 3;
+      while (s.charCodeAt(e) === c) e++;
+      const tick = c === 96 ? s.indexOf("`", e) : -1;
+      if (tick < 0 || tick > eol) {
+        fence = s.slice(i, e); fenceCol = col; fenceStart = pos; fenceInList = inList && col > 0; para = -1;
+        b.starts.push(pos); continue;
+      }
+    }
+    if (col > 3) {                                                              // in a list item
+      const k = afterMarkers(s, i);
+      const h = s.charCodeAt(k) === 35 ? atxHeading(s, k, eol, pos) : undefined;
+      if (h) { b.heads.push(h); para = -1; b.starts.push(pos); continue; }
+      if (para >= 0) { paraLines++; continue; }
+      para = pos; paraTop = false; paraLines = 1; paraTable = false; b.starts.push(pos); continue;
+    }
+    if (c === 61 || c === 45) {                                                   // = or -: setext underline?
+      if (para >= 0 && paraTop && !paraTable && at(SETEXT, s, i)) {
+        b.heads.push({ text: s.slice(para, pos - 1).trim(), level: c === 61 ? 1 : 2, offset: para });
+        para = -1; b.starts.push(pos); continue;
+      }
+    }
+    if ((c === 45 || c === 42 || c === 95) && at(THEMATIC, s, i)) { para = -1; if (col === 0) inList = false; b.starts.push(pos); continue; }
+    if (c === 35) {                                                               // #: ATX heading?
+      const h = atxHeading(s, i, eol, pos);
+      if (h) { b.heads.push(h); para = -1; if (col === 0) inList = false; b.starts.push(pos); continue; }
+    }
+    if (c === 60) {                                                               // <: HTML block?
+      const end = htmlBlockEnd(s, i, para >= 0);
+      if (end !== undefined) {
+        para = -1; htmlStart = pos;
+        if (end === "" || !(typeof end === "string" ? s.slice(i, eol).includes(end) : end.test(s.slice(i, eol)))) html = end;
+        else raw(pos, eol);
+        b.starts.push(pos); continue;
+      }
+    }
+    if (c === 91 && para < 0) {                                                   // [: link reference definition?
+      const m = at(DEFINITION, s, i);
+      if (m) {
+        const key = labelKey(m[1]!);
+        if (key && !b.defs.has(key)) b.defs.set(key, m[2] ?? m[3]!);
+        b.starts.push(pos);
+        const e = m.index + m[0].length;
+        eol = s.charCodeAt(e - 1) === 10 ? e - 1 : e;
+        raw(pos, eol);
+        continue;
+      }
+    }
+    if (para >= 0 && paraLines === 1 && paraTop && (c === 124 || c === 58 || c === 45) && s.slice(i, eol).includes("|") && at(TABLE_DELIM, s, i)) {
+      paraTable = true; paraLines++; continue;
+    }
+    const li = c === 45 || c === 43 || c === 42 || (c >= 48 && c <= 57) ? at(LIST_ITEM, s, i) : null;
+    if (c === 62 || (li && (para < 0 || !li[1] || li[1] === "1"))) {             // block quote or list item: a container
+      if (li) inList = true;
+      b.starts.push(pos);
+      const k = afterMarkers(s, i);
+      const h = s.charCodeAt(k) === 35 ? atxHeading(s, k, eol, pos) : undefined;
+      if (h) { b.heads.push(h); para = -1; continue; }
+      para = pos; paraTop = false; paraLines = 1; paraTable = false;
+      continue;
+    }
+    if (para >= 0) { paraLines++; continue; }
+    para = pos; paraTop = !inList; paraLines = 1; paraTable = false;
+    b.starts.push(pos);
+  }
+  if (fence) raw(fenceStart, s.length);
+  if (html !== undefined) raw(htmlStart, s.length);
+  return b;
+}
+
+/** Letters and digits of a heading's text, lower-cased: what the source and the parser's rendering share. */
+const sig = (text: string) => text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, "");
+/** The signatures a heading's source text may render to: as is, without link targets and entities, also without reference labels. */
+const sourceSigs = (text: string) => {
+  const a = text.replace(/\]\([^)]*\)|&#?\w+;/g, "]");
+  return [sig(text), sig(a), sig(a.replace(/\]\[[^\]]*\]/g, "]"))];
+};
+
+const LOOKAHEAD = 64;
+
+/**
+ * Offsets of the parser's headings, matched in order to the heading lines found (same level and
+ * text): lines the parser did not take as headings are skipped; a heading with no line found is
+ * looked for by its text between its neighbours, so it never takes another heading's line.
+ */
+function placeHeadings(s: string, parsed: { text: string; level: number }[], found: Heading[]): number[] {
+  const pk: (string | undefined)[] = [];
+  const fk: (string[] | undefined)[] = [];
+  const same = (i: number, j: number) => {
+    const p = parsed[i]!, f = found[j]!;
+    if (p.level !== f.level) return false;
+    if (p.text === f.text) return true;
+    return (fk[j] ??= sourceSigs(f.text)).includes(pk[i] ??= sig(p.text));
+  };
+  const offs: number[] = new Array(parsed.length).fill(-1);
+  let i = 0, j = 0;
+  while (i < parsed.length && j < found.length) {
+    if (same(i, j)) { offs[i++] = found[j++]!.offset; continue; }
+    let dj = -1, di = -1;
+    for (let k = j + 1; k < found.length && k <= j + LOOKAHEAD; k++) if (same(i, k)) { dj = k; break; }
+    for (let k = i + 1; k < parsed.length && k <= i + LOOKAHEAD; k++) if (same(k, j)) { di = k; break; }
+    if (dj < 0 && di < 0) { i++; j++; }
+    else if (di < 0 || (dj >= 0 && dj - j <= di - i)) j = dj;
+    else i = di;
+  }
+  // The rest: by text, after the previous heading's line and before the next placed heading.
+  for (let k = 0; k < parsed.length; k++) {
+    if (offs[k]! >= 0) continue;
+    const prev = k > 0 ? s.indexOf("\n", offs[k - 1]!) + 1 || s.length : 0;
+    let end = s.length;
+    for (let n = k + 1; n < parsed.length; n++) if (offs[n]! >= 0) { end = offs[n]!; break; }
+    const t = parsed[k]!.text;
+    const line = t.split("\n", 1)[0]!;
+    let f = line ? s.indexOf(line, prev) : -1;
+    if (f < 0 || f >= end) {
+      const word = (t.match(/[\p{L}\p{N}_]+/gu) ?? []).reduce((a, w) => (w.length > a.length ? w : a), "");
+      f = word ? s.indexOf(word, prev) : -1;
+    }
+    offs[k] = f >= 0 && f < end ? s.lastIndexOf("\n", f) + 1 : Math.min(prev, end);
+  }
+  return offs;
 }
 
 export function parseMarkdown(text: string, bodyOffset: number): MdStructure {
   const body = text.slice(bodyOffset);
   const s: MdStructure = { headings: [], links: [], codeSpans: [], fenceLanguages: [] };
-  const raw: { text: string; level: number }[] = [];
+  const parsed: { text: string; level: number }[] = [];
   const hrefs: string[] = [];
   (Bun as unknown as { markdown: Md }).markdown.render(body, {
-    heading: (children, meta) => { raw.push({ text: children.trim(), level: meta?.level ?? 1 }); return ""; },
+    heading: (children, meta) => { parsed.push({ text: children.trim(), level: meta?.level ?? 1 }); return ""; },
     link: (children, meta) => { if (meta?.href) hrefs.push(String(meta.href)); return children; },
     codespan: (children) => { if (children.length <= 80) s.codeSpans.push(children); return children; },
     code: (_children, meta) => { if (meta?.language) s.fenceLanguages.push(String(meta.language).toLowerCase()); return ""; },
@@ -70,12 +289,8 @@ export function parseMarkdown(text: string, bodyOffset: number): MdStructure {
     if (at >= 0) cursor = at;
     s.links.push({ href, offset: bodyOffset + (at >= 0 ? at : cursor) });
   }
-  const offs = headingOffsets(body, bodyOffset);
-  let last = bodyOffset;
-  raw.forEach((h, i) => {
-    const off = offs.length === raw.length ? offs[i]! : last;
-    last = off;
-    if (h.text) s.headings.push({ ...h, offset: off });
-  });
+  if (!parsed.length) return s;
+  const offs = placeHeadings(body, parsed, scanBlocks(body).heads);
+  parsed.forEach((h, i) => { if (h.text) s.headings.push({ ...h, offset: bodyOffset + offs[i]! }); });
   return s;
 }
