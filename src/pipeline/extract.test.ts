@@ -2,6 +2,7 @@
 // technologies count, and what front matter gives (warnings, tags). Lines are 1-based.
 import { describe, expect, test } from "bun:test";
 import { extractFile } from "./extract.ts";
+import { parseMarkdown } from "./markdown.ts";
 
 const chunking = { size: 200, overlap: 40 };
 const md = (...lines: string[]) => lines.join("\n") + "\n";
@@ -91,12 +92,45 @@ describe("section lines", () => {
 });
 
 describe("link lines", () => {
+  test("a link is at the line where it is written, not at an earlier mention of its URL or its definition", () => {
+    const text = md(
+      "# Links",                                       // 1
+      "",                                              // 2
+      "The RFC lives at https://www.rfc-editor.org/rfc/rfc9110 as text.", // 3
+      "",                                              // 4
+      "```",                                           // 5
+      "[rfc](https://www.rfc-editor.org/rfc/rfc9110)",  // 6
+      "```",                                           // 7
+      "Inline `[code](notes/other.md)` is no link.",   // 8
+      "",                                              // 9
+      "See [the RFC](https://www.rfc-editor.org/rfc/rfc9110).", // 10
+      "",                                              // 11
+      "Also https://auto.example/x in text,",          // 12
+      "then <https://auto.example/x> as an autolink.", // 13
+      "",                                              // 14
+      "A [reference][spec] and [spec] again, and [other][].", // 15
+      "",                                              // 16
+      "[spec]: https://spec.example/page \"Spec\"",    // 17
+      "[other]: other.md",                             // 18
+    );
+    const e = extract(text);
+    expect(e.refs).toEqual([["https://www.rfc-editor.org/rfc/rfc9110", 10], ["https://auto.example/x", 13], ["https://spec.example/page", 15]]);
+    expect(e.links).toEqual([["notes/other.md", 15]]);
+  });
+
+  test("parseMarkdown gives each link its own offset, reference links at their use", () => {
+    const text = md("[a][r]", "", "[b](https://x.example/)", "", "[c][r]", "", "[r]: https://x.example/");
+    const lines = (o: number) => text.slice(0, o).split("\n").length;
+    expect(parseMarkdown(text, 0).links.map((l) => [l.href, lines(l.offset)])).toEqual([
+      ["https://x.example/", 1], ["https://x.example/", 3], ["https://x.example/", 5],
+    ]);
+  });
+
   test("a link to the same target path twice is one link, at its first line", () => {
     const text = md("[url](url.md)", "", "[section](url.md#section) and [query](./url.md?x=1)", "", "[other](sub/other.md)", "[again](sub/other.md)");
     expect(extract(text).links).toEqual([["notes/url.md", 1], ["notes/sub/other.md", 5]]);
   });
 });
-
 
 describe("front matter", () => {
   test("invalid YAML is a warning at the line the YAML parser points to", () => {

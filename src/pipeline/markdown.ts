@@ -1,9 +1,10 @@
 /**
  * Front matter and markdown structure. Structure comes from Bun's built-in CommonMark parser
  * (`Bun.markdown.render` with callbacks): headings, links, code spans and fence languages. The
- * parser gives no source positions, so a line scan of the body finds the heading lines (ATX and
- * setext, outside code and HTML blocks) and the parser's headings are matched to them in order;
- * link lines come from the first occurrence of the link target.
+ * parser gives no source positions, so two scans of the body say where things are: a line scan
+ * (heading lines, ATX and setext; fenced and indented code, HTML blocks and link reference
+ * definitions, where no link can be) and a scan of the rest for link syntax (inline links,
+ * autolinks, reference links). The parser's headings and links are then matched to those in order.
  */
 import { parse as parseYaml } from "yaml";
 
@@ -32,6 +33,7 @@ export function splitFrontMatter(text: string): FrontMatter {
 export type Heading = { text: string; level: number; offset: number };
 export type MdStructure = {
   headings: Heading[];
+  /** offset: where the link is written (its `](`, `<` or reference), not where its target is defined. */
   links: { href: string; offset: number }[];
   codeSpans: string[];
   fenceLanguages: string[];
@@ -271,6 +273,128 @@ function placeHeadings(s: string, parsed: { text: string; level: number }[], fou
   return offs;
 }
 
+/** Link syntax found in the text: `at` is where it is written; `dest` where an inline destination or autolink target starts (else `url`, a definition's). */
+type LinkSite = { at: number; dest: number; url?: string };
+
+const INLINE = /`+|<|\]\(/g;
+const INLINE_REFS = /`+|<|\]\(|\]\[|\]/g;
+const AUTOLINK = /<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*|[\w.!#$%&'*+/=?^`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)>/y;
+
+/** Whether the character at `i` is backslash-escaped. */
+function escaped(s: string, i: number): boolean {
+  let k = i;
+  while (k > 0 && s.charCodeAt(k - 1) === 92) k--;
+  return (i - k) % 2 === 1;
+}
+
+/** The end of the code span whose opening backtick run of length n ends at `from`, or -1 (the run is literal). */
+function codeSpanEnd(s: string, from: number, n: number, bound: number): number {
+  for (let q = s.indexOf("`", from); q >= 0 && q < bound;) {
+    let e = q;
+    while (s.charCodeAt(e) === 96) e++;
+    if (e - q === n) return e;
+    q = s.indexOf("`", e);
+  }
+  return -1;
+}
+
+/** The `[` that opens the bracket text ending at `]` `p`, within 1000 characters and with no `]` between, or -1. */
+function openBracket(s: string, p: number): number {
+  for (let k = p - 1, stop = Math.max(0, p - 1000); k >= stop; k--) {
+    const c = s.charCodeAt(k);
+    if (c === 91) return k;
+    if (c === 93) return -1;
+  }
+  return -1;
+}
+
+/** Link syntax outside `raw` ranges, code spans and HTML comments, in document order. */
+function linkSites(s: string, b: Blocks): LinkSite[] {
+  const out: LinkSite[] = [];
+  const { raw, starts } = b;
+  const re = b.defs.size ? INLINE_REFS : INLINE;
+  const noClose = new Map<number, number>();   // backtick run length → a bound up to which no run of it closes
+  let r = 0, q = 0;
+  const ref = (p: number, label: string) => {
+    const url = b.defs.get(labelKey(label));
+    if (url) out.push({ at: p, dest: -1, url });
+  };
+  re.lastIndex = 0;
+  for (let m = re.exec(s); m; m = re.exec(s)) {
+    const p = m.index;
+    while (r < raw.length && raw[r + 1]! <= p) r += 2;
+    if (r < raw.length && raw[r]! <= p) { re.lastIndex = raw[r + 1]!; continue; }
+    const tok = m[0];
+    const c = tok.charCodeAt(0);
+    if (c === 96) {
+      let n = tok.length;
+      if (escaped(s, p) && --n === 0) continue;
+      while (q < starts.length && starts[q]! <= p) q++;
+      let bound = q < starts.length ? starts[q]! : s.length;
+      if (r < raw.length && raw[r]! < bound) bound = raw[r]!;
+      if (noClose.get(n) === bound) continue;
+      const end = codeSpanEnd(s, p + tok.length, n, bound);
+      if (end >= 0) re.lastIndex = end; else noClose.set(n, bound);
+    } else if (c === 60) {
+      if (s.startsWith("<!--", p)) {
+        const end = s.indexOf("-->", p + 2);
+        if (end >= 0) re.lastIndex = end + 3;
+      } else {
+        const a = at(AUTOLINK, s, p);
+        if (a) { out.push({ at: p, dest: p + 1 }); re.lastIndex = p + a[0].length; }
+      }
+    } else if (tok === "](") {
+      let d = p + 2;
+      while (s.charCodeAt(d) === 32 || s.charCodeAt(d) === 9) d++;
+      if (s.charCodeAt(d) === 10) { d++; while (s.charCodeAt(d) === 32 || s.charCodeAt(d) === 9) d++; }
+      if (s.charCodeAt(d) === 60) {
+        const end = s.indexOf(">", d);
+        d++;
+        if (end >= 0) re.lastIndex = end + 1;
+      }
+      out.push({ at: p, dest: d });
+    } else if (tok === "][") {
+      const end = s.indexOf("]", p + 2);
+      if (end < 0 || end - p > 1000) continue;
+      const label = s.slice(p + 2, end);
+      if (label.trim()) ref(p, label);
+      else { const open = openBracket(s, p); if (open >= 0) ref(p, s.slice(open + 1, p)); }
+      re.lastIndex = end + 1;
+    } else if (s.charCodeAt(p + 1) !== 58) {                        // `]` not followed by `:`: a shortcut reference?
+      const open = openBracket(s, p);
+      if (open >= 0 && s.charCodeAt(open - 1) !== 33) ref(p, s.slice(open + 1, p));
+    }
+  }
+  return out;
+}
+
+/** Whether the link written at `site` is the one the parser reports with this href. */
+function fits(s: string, site: LinkSite, href: string): boolean {
+  if (site.dest < 0) return site.url === href;
+  if (!s.startsWith(href, site.dest)) return false;
+  const c = s.charCodeAt(site.dest + href.length);
+  return Number.isNaN(c) || c === 41 || c === 62 || c <= 32;
+}
+
+/** Offsets of the parser's links: each matched in order to the next link written with that target. */
+function placeLinks(s: string, hrefs: string[], sites: LinkSite[]): number[] {
+  const out: number[] = [];
+  const missing = new Set<string>();   // no site from the cursor on fits: none will later either
+  let next = 0;
+  let last = 0;
+  for (const href of hrefs) {
+    let j = -1;
+    if (!missing.has(href)) {
+      for (let k = next; k < sites.length; k++) if (fits(s, sites[k]!, href)) { j = k; break; }
+      if (j < 0) missing.add(href);
+    }
+    if (j >= 0) { last = sites[j]!.at; next = j + 1; }
+    else { const f = s.indexOf(href, last); if (f >= 0) last = f; }
+    out.push(last);
+  }
+  return out;
+}
+
 export function parseMarkdown(text: string, bodyOffset: number): MdStructure {
   const body = text.slice(bodyOffset);
   const s: MdStructure = { headings: [], links: [], codeSpans: [], fenceLanguages: [] };
@@ -282,15 +406,14 @@ export function parseMarkdown(text: string, bodyOffset: number): MdStructure {
     codespan: (children) => { if (children.length <= 80) s.codeSpans.push(children); return children; },
     code: (_children, meta) => { if (meta?.language) s.fenceLanguages.push(String(meta.language).toLowerCase()); return ""; },
   });
-  // Searching the text inside the render callbacks is very slow; locate links afterwards, in order.
-  let cursor = 0;
-  for (const href of hrefs) {
-    const at = body.indexOf(href, cursor);
-    if (at >= 0) cursor = at;
-    s.links.push({ href, offset: bodyOffset + (at >= 0 ? at : cursor) });
+  if (!parsed.length && !hrefs.length) return s;
+  // Searching the text inside the render callbacks is very slow; positions are found afterwards.
+  const blocks = scanBlocks(body);
+  if (hrefs.length) {
+    const offs = placeLinks(body, hrefs, linkSites(body, blocks));
+    hrefs.forEach((href, i) => s.links.push({ href, offset: bodyOffset + offs[i]! }));
   }
-  if (!parsed.length) return s;
-  const offs = placeHeadings(body, parsed, scanBlocks(body).heads);
+  const offs = placeHeadings(body, parsed, blocks.heads);
   parsed.forEach((h, i) => { if (h.text) s.headings.push({ ...h, offset: bodyOffset + offs[i]! }); });
   return s;
 }
