@@ -132,6 +132,27 @@ describe("link lines", () => {
   });
 });
 
+describe("technology mentions", () => {
+  test("not in HTML comments nor in URLs; fence languages count as before", () => {
+    const text = md(
+      "<!-- YAML -->",                                           // 1
+      "Text <!-- python, inline --> here.",                      // 2
+      "[Compose](https://github.com/docker/compose) and <https://kafka.apache.org/>", // 3
+      "Bare https://redis.io/docs and a [page](docs/mysql.md).", // 4
+      "",                                                        // 5
+      "```json",                                                 // 6
+      "{}",                                                      // 7
+      "```",                                                     // 8
+      "We run Docker with Kafka.",                               // 9
+    );
+    expect(extract(text).techs).toEqual([["Docker", 9], ["JSON", 1], ["Kafka", 9]]);
+  });
+
+  test("a URL in a plain text file is no mention either", () => {
+    expect(extract("see https://github.com/docker/cli\nthen redis\n", "notes/a.txt").techs).toEqual([["Redis", 2]]);
+  });
+});
+
 describe("front matter", () => {
   test("invalid YAML is a warning at the line the YAML parser points to", () => {
     const e = extract(md("---", "title: a: b", "---", "# Body"));

@@ -89,6 +89,7 @@ export function extractFile(path: string, sha256: string, text: string, chunking
   const starts = lineStarts(text);
   const line = (off: number) => lineAt(starts, off);
   const techs = new Map<string, number>();
+  let comments: [number, number][] = [];
   const addTech = (name: string, ln: number) => { if (!techs.has(name)) techs.set(name, ln); };
   const entry: FileEntry = { sha256, kind, title: posix.basename(path), sections: [], claims: [], techs: [], refs: [], links: [], chunks: [] };
 
@@ -121,6 +122,7 @@ export function extractFile(path: string, sha256: string, text: string, chunking
     }
     entry.refs = [...refs];
     entry.links = [...links];
+    comments = md.comments;
     if (isAdr(path)) {
       const status = typeof fm.data.status === "string" ? fm.data.status : statusFromText(text);
       entry.decision = status ? { status } : {};
@@ -139,8 +141,16 @@ export function extractFile(path: string, sha256: string, text: string, chunking
   // Length in terms and first term position are filled in by the index builder (pipeline/shard.ts), which tokenizes.
   entry.chunks = chunkSpans(text, chunking.size, chunking.overlap).map((sp) => [sp.s, sp.e, line(sp.s), line(sp.e), 0, 0]);
   if (kind !== "code") {
+    // Not a mention: a word in an HTML comment (markdown) or in a URL (a link's target, an autolink, a bare URL).
+    let c = 0;
     TECH_RE.lastIndex = 0;
-    for (let m = TECH_RE.exec(lower); m; m = TECH_RE.exec(lower)) addTech(TECH_TERMS.get(m[1]!)!, line(m.index));
+    for (let m = TECH_RE.exec(lower); m; m = TECH_RE.exec(lower)) {
+      const name = TECH_TERMS.get(m[1]!)!;
+      if (techs.has(name)) continue;
+      while (c < comments.length && comments[c]![1] <= m.index) c++;
+      if ((c < comments.length && comments[c]![0] <= m.index) || inUrl(lower, m.index)) continue;
+      techs.set(name, line(m.index));
+    }
   }
   entry.techs = [...techs].sort((a, b) => (a[0] < b[0] ? -1 : 1));
   return entry;
@@ -169,6 +179,19 @@ export function entryGraph(path: string, e: FileEntry): { nodes: GraphNode[]; ed
     edges.push({ source: id, target: refId(url), type: "references", line });
   }
   return { nodes, edges };
+}
+
+/** Whether the word at `at` is part of a URL: its run of non-blank characters has "://" or "](" before it, not closed by ")" or ">". */
+function inUrl(text: string, at: number): boolean {
+  let i = at;
+  for (const stop = Math.max(0, at - 2048); i > stop; i--) {
+    const ch = text.charCodeAt(i - 1);
+    if (ch === 32 || ch === 10 || ch === 9 || ch === 13) break;
+  }
+  if (i === at) return false;
+  const pre = text.slice(i, at);
+  const u = Math.max(pre.lastIndexOf("://"), pre.lastIndexOf("]("));
+  return u >= 0 && pre.indexOf(")", u) < 0 && pre.indexOf(">", u) < 0;
 }
 
 /** Front matter `tags` and `tag`: a list, or a string split at commas (else at spaces); lower-cased, trimmed, unique, sorted. */

@@ -6,11 +6,7 @@
  * definitions, where no link can be) and a scan of the rest for link syntax (inline links,
  * autolinks, reference links). The parser's headings and links are then matched to those in order.
  */
-import type { parse } from "yaml";
-
-/** The yaml library, loaded on first use: read commands import this module but never parse front matter. */
-let yamlParse: typeof parse | undefined;
-const parseYaml = (text: string): unknown => (yamlParse ??= (require("yaml") as typeof import("yaml")).parse)(text);
+import { parse as parseYaml } from "yaml";
 
 /** `error` (with `errorLine`, the file's 1-based line, when the YAML parser gives a position) when the block is unusable. */
 export type FrontMatter = { data: Record<string, unknown>; bodyOffset: number; error?: string; errorLine?: number };
@@ -41,6 +37,8 @@ export type MdStructure = {
   links: { href: string; offset: number }[];
   codeSpans: string[];
   fenceLanguages: string[];
+  /** HTML comments, as [start, end) offsets. */
+  comments: [number, number][];
 };
 
 type Md = { render: (src: string, cb: Record<string, (children: string, meta: any) => string>) => string };
@@ -399,9 +397,21 @@ function placeLinks(s: string, hrefs: string[], sites: LinkSite[]): number[] {
   return out;
 }
 
+/** HTML comments of the body, as [start, end) offsets in the file (`<!--` to `-->`; an unclosed one is no comment). */
+function htmlComments(s: string, base: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = s.indexOf("<!--"); i >= 0; i = s.indexOf("<!--", i)) {
+    const end = s.indexOf("-->", i + 2);
+    if (end < 0) break;
+    out.push([base + i, base + end + 3]);
+    i = end + 3;
+  }
+  return out;
+}
+
 export function parseMarkdown(text: string, bodyOffset: number): MdStructure {
   const body = text.slice(bodyOffset);
-  const s: MdStructure = { headings: [], links: [], codeSpans: [], fenceLanguages: [] };
+  const s: MdStructure = { headings: [], links: [], codeSpans: [], fenceLanguages: [], comments: htmlComments(body, bodyOffset) };
   const parsed: { text: string; level: number }[] = [];
   const hrefs: string[] = [];
   (Bun as unknown as { markdown: Md }).markdown.render(body, {
