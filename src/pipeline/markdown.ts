@@ -6,7 +6,11 @@
  * definitions, where no link can be) and a scan of the rest for link syntax (inline links,
  * autolinks, reference links). The parser's headings and links are then matched to those in order.
  */
-import { parse as parseYaml } from "yaml";
+import type { parse } from "yaml";
+
+/** The yaml library, loaded on first use: read commands import this module but never parse front matter. */
+let yamlParse: typeof parse | undefined;
+const parseYaml = (text: string): unknown => (yamlParse ??= (require("yaml") as typeof import("yaml")).parse)(text);
 
 /** `error` (with `errorLine`, the file's 1-based line, when the YAML parser gives a position) when the block is unusable. */
 export type FrontMatter = { data: Record<string, unknown>; bodyOffset: number; error?: string; errorLine?: number };
