@@ -7,14 +7,15 @@
  *                     ids    doc key (20 hex) → ordinal
  *                     terms  term → chunk postings (the inverted index), binary
  *                     ents   term → entity postings (names of documents, sections, decisions, claims, …), binary
- *                     entities "000012" → [type code, ordinal, line, section index | shared node id]
+ *                     entities "000012" → [type code, ordinal, line, node id] of a shared entity
+ *                     entdocs "all" → per document, its entities beyond itself (sections, decision, claims)
  *                     keys   "all" → the documents' keys (20 hex each) in ordinal order, binary
  *                     chunks "all" → per document: ordinal, chunk count, core length of each chunk (varints)
  *                     meta   "000012" → path, title, kind, front matter, tags, code spans (no chunks)
  *                     global tech_/ref_ id → {type, name, in: [[ordinal, line]…]} (mentions from this shard)
  *                     links  target path → [[ordinal, line]…] (relative links from this shard)
  *             stats   docs, chunks, chunk_terms, ents, ent_terms, nodes/edges by type
- *   text/NN   table   text   path NUL page → normalized, redacted text in pages of 8,192 UTF-16 units (UTF-8, binary)
+ *   text/NN   table   text   path NUL page → normalized, redacted text in pages of 32,768 UTF-16 units (UTF-8, binary)
  *
  * `terms` and `ents` are binary tables of varint postings (formats: PostingsBuilder.encode and
  * EntityBuilder below); positions are base-term ordinals in the document. `entities` holds
@@ -38,7 +39,7 @@ import { VarintWriter } from "../store/varint.ts";
 import { FIELD_CODE, FIELD_HEADING, indexTerms, MAX_TERM, nameTerms, type DocTerms } from "./tokens.ts";
 
 /**
- * How many shards a run has: one per ~128 files, a power of two from 4 to 64 (a pure function of
+ * How many shards a run has: one per ~64 files, a power of two from 4 to 64 (a pure function of
  * the number of files, so that the same inputs give the same run). Fewer shards for a small
  * workspace make a query read fewer segments; at most 64 keep a one-file change rewriting at most
  * a 64th of the index. Crossing a power of two re-shards once (nothing reused that run).
@@ -46,7 +47,7 @@ import { FIELD_CODE, FIELD_HEADING, indexTerms, MAX_TERM, nameTerms, type DocTer
 export const MAX_SHARDS = 64;
 export function shardCount(files: number): number {
   let n = 4;
-  while (n < MAX_SHARDS && files > n * 128) n *= 2;
+  while (n < MAX_SHARDS && files > n * 64) n *= 2;
   return n;
 }
 export const shardOfKey = (key: string, shards: number) => parseInt(key.slice(0, 2), 16) % shards;
@@ -54,7 +55,7 @@ export const shardOf = (path: string, shards: number) => shardOfKey(docId(path).
 export const shardName = (kind: "index" | "text", n: number) => `${kind}/${String(n).padStart(2, "0")}`;
 export const ordKey = (ord: number) => String(ord).padStart(6, "0");
 /** Texts are stored in pages of this many UTF-16 code units, so a hit reads only the pages it shows. */
-export const TEXT_PAGE = 8192;
+export const TEXT_PAGE = 32768;
 /** A text page's key: the path, a NUL (sorts first: a path's pages stay together), the page number. */
 export const pageKey = (path: string, page: number) => `${path}\0${String(page).padStart(6, "0")}`;
 
@@ -315,11 +316,12 @@ class PostingsBuilder {
 }
 
 /**
- * An entity as the index stores it: [type code, document ordinal, line, section index] for a
- * document's own nodes (the id is rebuilt from the document's key), [type code, ordinal, line,
- * node id] for shared ones (located at the mention from the smallest document key of the shard).
+ * A shared entity (technology, reference) as the index stores it: [type code, document ordinal,
+ * line, node id], located at the mention from the smallest document key of the shard. A document's
+ * own entities are not stored: entity i < documents is document i, then each document's sections,
+ * decision and claims follow in order (their counts per document: table `entdocs`).
  */
-export type EntityRecord = [number, number, number, number] | [number, number, number, string];
+export type EntityRecord = [number, number, number, string];
 
 /**
  * Entity postings: names of documents (title, tags, file name), sections, decisions, claims and
@@ -328,13 +330,17 @@ export type EntityRecord = [number, number, number, number] | [number, number, n
  */
 class EntityBuilder {
   private readonly acc = new Map<string, number[]>();
-  readonly records: EntityRecord[] = [];
+  readonly shared: [string, EntityRecord][] = [];
+  /** Entities per document beyond the document itself, by ordinal. */
+  readonly perDoc: number[] = [];
+  private n = 0;
   termCount = 0;
 
-  add(id: string, type: number, name: string, ord: number, line: number, extra = "", shared = false, index = 0): void {
+  add(id: string, type: number, name: string, ord: number, line: number, extra = ""): void {
     const ts = nameTerms(extra ? `${name} ${extra}` : name);
-    const ent = this.records.length;
-    this.records.push(shared ? [type, ord, line, id] : [type, ord, line, index]);
+    const ent = this.n++;
+    if (type >= SHARED_TYPE) this.shared.push([ordKey(ent), [type, ord, line, id]]);
+    else if (type > 0) this.perDoc[ord] = (this.perDoc[ord] ?? 0) + 1;
     this.termCount += ts.length;
     const tf = new Map<string, number>();
     for (const t of ts) tf.set(t, (tf.get(t) ?? 0) + 1);
@@ -345,7 +351,14 @@ class EntityBuilder {
     }
   }
 
-  get count(): number { return this.records.length; }
+  /** For each document (ordinal order), how many entities it has beyond itself. */
+  docCounts(docs: number): Uint8Array {
+    const w = new VarintWriter(1024);
+    for (let i = 0; i < docs; i++) w.push(this.perDoc[i] ?? 0);
+    return w.bytes();
+  }
+
+  get count(): number { return this.n; }
 
   encode(): [string, Uint8Array][] {
     const w = new VarintWriter(1 << 16);
@@ -417,7 +430,7 @@ export function buildShard(task: ShardTask): ShardResult {
     const id = docId(rec.path);
     const key = id.slice(4);
     ids.push([key, ord]);
-    rec.sections.forEach(([name, , line], i) => ents.add(`sec_${key}_${i}`, 1, name, ord, line, "", false, i));
+    rec.sections.forEach(([name, , line], i) => ents.add(`sec_${key}_${i}`, 1, name, ord, line));
     if (rec.decision) ents.add(`dec_${key}`, 2, rec.title, ord, 1);
     for (const [line, t] of rec.claims) ents.add(`clm_${key}_${line}`, 3, t, ord, line);
     const own = rec.sections.length + rec.chunks.length + rec.claims.length + (rec.decision ? 1 : 0);
@@ -446,7 +459,7 @@ export function buildShard(task: ShardTask): ShardResult {
     const first = g.in.reduce((a, b) => (keyOf(b[0]) < keyOf(a[0]) ? b : a));
     // A reference is found by its host and last path segment (its full URL is in the text anyway).
     const name = g.type === "technology" ? g.name : urlWords(g.name);
-    ents.add(gid, g.type === "technology" ? 4 : 5, name, first[0], first[1], "", true);
+    ents.add(gid, g.type === "technology" ? 4 : 5, name, first[0], first[1]);
   }
   const stats: ShardStats = {
     docs: docs.length, chunks: postings.chunkCount, chunk_terms: postings.chunkTerms, ents: ents.count, ent_terms: ents.termCount, types, edges,
@@ -456,10 +469,10 @@ export function buildShard(task: ShardTask): ShardResult {
     docs: docs.map(({ rec }, ord) => [ordKey(ord), rec]),
     meta: docs.map(({ rec }, ord) => [ordKey(ord), metaOf(rec)]),
     ids: ids.slice().sort((a, b) => (a[0] < b[0] ? -1 : 1)),
-    entities: ents.records.map((r, i) => [ordKey(i), r]),
+    entities: ents.shared,
     global: byKey(globals),
     links: byKey(links),
-  }, { terms: postings.encode(), ents: ents.encode(), keys: [["all", new TextEncoder().encode(ids.map(([k]) => k).join(""))]], chunks: [["all", postings.lengths()]] });
+  }, { terms: postings.encode(), ents: ents.encode(), entdocs: [["all", ents.docCounts(docs.length)]], keys: [["all", new TextEncoder().encode(ids.map(([k]) => k).join(""))]], chunks: [["all", postings.lengths()]] });
   const encoder = new TextEncoder();
   const pages: [string, Uint8Array][] = [];
   for (const { rec, text } of docs) for (let i = 0; i * TEXT_PAGE < text.length || i === 0; i++) pages.push([pageKey(rec.path, i), encoder.encode(text.slice(i * TEXT_PAGE, (i + 1) * TEXT_PAGE))]);
@@ -496,5 +509,5 @@ function summaryOf(globals: Iterable<string>, links: Iterable<[string, Mention[]
 /** The summary of a shard already in the store (a clean shard of an incremental run). */
 export function readSummary(profileDir: string, indexSha: string): ShardSummary {
   const s = new Segment(objectPath(profileDir, indexSha));
-  try { return summaryOf([...s.range<GlobalRecord>("global")].map(([k]) => k), s.range<Mention[]>("links")); } finally { s.close(); }
+  try { return summaryOf(s.keys("global"), s.range<Mention[]>("links")); } finally { s.close(); }
 }

@@ -31,6 +31,7 @@ export class RunIndex {
   private readonly byName: Map<string, string>;
   private readonly docCache = new Map<string, DocRecord>();
   private nShards?: number;
+  private readonly entCache = new Map<number, number[]>();
   private readonly graphCache = new Map<string, { nodes: GraphNode[]; edges: GraphEdge[] }>();
   private readonly keyCache = new Map<number, string>();
   private readonly lenCache = new Map<number, { starts: number[]; lens: Int32Array }>();
@@ -248,14 +249,45 @@ export class RunIndex {
     return out;
   }
 
-  /** An entity of the entity index, with its node id rebuilt. */
+  /** An entity of the entity index, with its node id rebuilt (see EntityRecord in pipeline/shard.ts). */
   entity(shard: number, ent: number): { id: string; ord: number; line: number; key?: string } | undefined {
-    const e = this.seg(shard)?.get<EntityRecord>("entities", ordKey(ent));
-    if (!e) return undefined;
-    const key = this.keyOf(shard, e[1]);
-    if (typeof e[3] === "string") return { id: e[3], ord: e[1], line: e[2], key };
-    const id = e[0] === 0 ? `doc_${key}` : e[0] === 1 ? `sec_${key}_${e[3]}` : e[0] === 2 ? `dec_${key}` : `clm_${key}_${e[2]}`;
-    return { id, ord: e[1], line: e[2] };
+    const seg = this.seg(shard);
+    if (!seg) return undefined;
+    const docs = (seg.header.stats as unknown as ShardStats).docs;
+    if (ent < docs) return { id: `doc_${this.keyOf(shard, ent)}`, ord: ent, line: 1 };
+    const starts = this.entStarts(shard);
+    if (ent < docs + starts[starts.length - 1]!) {
+      // The document whose entities hold `ent`: the last start at or before it.
+      let lo = 0, hi = starts.length - 2;
+      const k = ent - docs;
+      while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (starts[mid]! <= k) lo = mid; else hi = mid - 1; }
+      const ord = lo;
+      const i = k - starts[ord]!;
+      const rec = this.doc(shard, ord);
+      const key = this.keyOf(shard, ord);
+      if (i < rec.sections.length) return { id: `sec_${key}_${i}`, ord, line: rec.sections[i]![2] };
+      const j = i - rec.sections.length - (rec.decision ? 1 : 0);
+      if (j < 0) return { id: `dec_${key}`, ord, line: 1 };
+      const claim = rec.claims[j];
+      return claim && { id: `clm_${key}_${claim[0]}`, ord, line: claim[0] };
+    }
+    const e = seg.get<EntityRecord>("entities", ordKey(ent));
+    return e && { id: e[3], ord: e[1], line: e[2], key: this.keyOf(shard, e[1]) };
+  }
+
+  /** Per document of a shard, where its own entities start (relative to the first one after the documents); one more at the end. */
+  private entStarts(shard: number): number[] {
+    let starts = this.entCache.get(shard);
+    if (!starts) {
+      starts = [0];
+      const b = this.seg(shard)?.bytes("entdocs", "all");
+      if (b) {
+        const r = new VarintReader(b);
+        try { while (!r.done) starts.push(starts[starts.length - 1]! + r.next()); } catch { throw this.corrupt(shard); }
+      }
+      this.entCache.set(shard, starts);
+    }
+    return starts;
   }
 
   /** The error for a damaged index segment (exit 5). */

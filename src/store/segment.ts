@@ -10,16 +10,16 @@
  * Every block's address carries the crc32 of its stored bytes, checked on each read: a query reads
  * only some blocks, so damage anywhere it reads is found there (exit 5); `verify` re-hashes the whole object.
  *
- * A block is zstd(level 3) of text lines `<JSON key>\t<JSON value>\n`, keys strictly ascending,
- * cut at 4 KiB of text. A table with more blocks than fit in its root gets index blocks (the same
- * line format, values [offset, length, …] of the block that starts with that key), level above
- * level, so a lookup reads the header, at most a couple of index blocks and one data block. Keys
- * are JSON-encoded so that a tab or newline in a path cannot break a line; a lookup finds
- * `<key>\t` in the block's text and parses just that value.
+ * A block is zstd(level 3) of text lines `<key>\t<JSON value>\n`, keys strictly ascending (a key
+ * holding a tab or newline, or starting with `"`, is written JSON-quoted),
+ * cut at 8 KiB of text. A table with more blocks than fit in its root gets index blocks (the same
+ * line format, values [offset, length, crc, …] of the block that starts with that key), level
+ * above level, so a lookup reads the header, at most a couple of index blocks and one data block,
+ * finds `\n<key>\t` in the block's text and parses just that value.
  *
  * Binary tables (postings, texts) pair each data block with a companion block: zstd of the
  * values of that block's keys back to back; a line's value is the length of its value in the
- * companion (its start is the sum of the lengths before it), cut at 8 KiB. A value over 1 KiB
+ * companion (its start is the sum of the lengths before it), cut at 16 KiB. A value over 1 KiB
  * gets a block of its own and the line holds [offset, length] instead (a common term's postings
  * are decompressed alone). So a lookup decompresses one small
  * dictionary block and one companion block, and the dictionary costs a few bytes per key.
@@ -36,9 +36,9 @@ const MAGIC = "AGSEG01\n";
 const HEAD = MAGIC.length + 8;
 const ZSTD_LEVEL = 3;
 /** Uncompressed bytes a dictionary/data block is cut at (an entry larger than this gets a block of its own). */
-const BLOCK_BYTES = 4 * 1024;
+const BLOCK_BYTES = 8 * 1024;
 /** Companion bytes a binary table's block is cut at, and the size above which a value is stored alone. */
-const COMPANION_BYTES = 8 * 1024;
+const COMPANION_BYTES = 16 * 1024;
 const ALONE_BYTES = 1024;
 /** Entries a table's root may hold in the header before an index level is added. */
 const ROOT_FANOUT = 64;
@@ -113,7 +113,7 @@ export function encodeSegment(
           v = String(bytes.length);
         }
       }
-      const line = `${JSON.stringify(key)}\t${v}\n`;
+      const line = `${keyText(key)}\t${v}\n`;
       if (text && text.length + line.length > BLOCK_BYTES) {
         // Keep the value just added to the companion with its line: move it to the next block.
         if (isBinary && !v.startsWith("[")) { companion.pop(); companionSize -= (value as Uint8Array).length; flush(); companion.push(value as Uint8Array); companionSize += (value as Uint8Array).length; }
@@ -128,7 +128,7 @@ export function encodeSegment(
       const up: BlockRef[] = [];
       for (let i = 0; i < level.length; i += INDEX_FANOUT) {
         const group = level.slice(i, i + INDEX_FANOUT);
-        up.push([group[0]![0], ...put(group.map(([k, ...rest]) => `${JSON.stringify(k)}\t[${rest.join(",")}]\n`).join(""))]);
+        up.push([group[0]![0], ...put(group.map(([k, ...rest]) => `${keyText(k)}\t[${rest.join(",")}]\n`).join(""))]);
       }
       level = up;
       levels++;
@@ -175,6 +175,9 @@ export function checkSegment(path: string): string | undefined {
   } finally { seg.close(); }
 }
 
+/** A key as written in a block: as is, or JSON-quoted when it holds a tab or newline or starts with a quote. */
+const keyText = (k: string) => (k.charCodeAt(0) === 34 || k.includes("\t") || k.includes("\n") || k === "" ? JSON.stringify(k) : k);
+
 /** Binary search: index of the last ref whose first key is <= key (-1 when key sorts first). */
 function lastAtOrBefore(refs: BlockRef[], key: string): number {
   let lo = 0;
@@ -195,7 +198,8 @@ function lines(text: string): [string, string][] {
     const nl = text.indexOf("\n", at);
     const tab = text.indexOf("\t", at);
     if (nl < 0 || tab < 0 || tab > nl) throw new Error("bad line");
-    out.push([JSON.parse(text.slice(at, tab)) as string, text.slice(tab + 1, nl)]);
+    const k = text.slice(at, tab);
+    out.push([k.charCodeAt(0) === 34 ? JSON.parse(k) as string : k, text.slice(tab + 1, nl)]);
     at = nl + 1;
   }
   return out;
@@ -283,7 +287,7 @@ export class Segment {
     if (!t || t.count === 0) return undefined;
     const b = this.dataBlockFor(t, key);
     if (!b) return undefined;
-    const needle = `${JSON.stringify(key)}\t`;
+    const needle = `${keyText(key)}\t`;
     const at = b.text.startsWith(needle) ? 0 : b.text.indexOf(`\n${needle}`) + 1;
     if (at === 0 && !b.text.startsWith(needle)) return undefined;
     const start = at + needle.length;
