@@ -176,10 +176,16 @@ export function idHash(id: string): number {
 /** A map's keys in UTF-16 order (the segment's key order), with the native sort. */
 const sortedKeys = (m: Map<string, unknown>): string[] => [...m.keys()].sort();
 
-/** A growable Int32Array. */
+/**
+ * A growable Int32Array. The builders' arrays are taken from a pool and given back, so a worker
+ * that builds shard after shard reuses the same memory instead of making the GC chase new buffers.
+ */
 class Ints {
   a = new Int32Array(1024);
   n = 0;
+  private static readonly pool: Ints[] = [];
+  static take(): Ints { const x = Ints.pool.pop() ?? new Ints(); x.n = 0; return x; }
+  static give(...xs: Ints[]): void { Ints.pool.push(...xs); }
   push(v: number): void {
     if (this.n === this.a.length) { const b = new Int32Array(this.a.length * 2); b.set(this.a); this.a = b; }
     this.a[this.n++] = v;
@@ -196,12 +202,15 @@ class Ints {
 class PostingsBuilder {
   private readonly ids = new Map<string, number>();
   private readonly names: string[] = [];
-  private readonly tTerm = new Ints();
-  private readonly tChunk = new Ints(); // index into chunkOrd/chunkIdx/chunkLen
-  private readonly tPos = new Ints(); // -1 - field for parts and compounds, else position * 4 + field
-  private readonly chunkOrd = new Ints();
-  private readonly chunkIdx = new Ints();
-  private readonly chunkLen = new Ints();
+  private readonly tTerm = Ints.take();
+  private readonly tChunk = Ints.take(); // index into chunkOrd/chunkIdx/chunkLen
+  private readonly tPos = Ints.take(); // -1 - field for parts and compounds, else position * 4 + field
+  private readonly chunkOrd = Ints.take();
+  private readonly chunkIdx = Ints.take();
+  private readonly chunkLen = Ints.take();
+
+  /** Gives the builder's arrays back to the pool (call when its output is encoded). */
+  release(): void { Ints.give(this.tTerm, this.tChunk, this.tPos, this.chunkOrd, this.chunkIdx, this.chunkLen); }
   chunkCount = 0;
   chunkTerms = 0;
 
@@ -274,8 +283,8 @@ class PostingsBuilder {
     const order = new Int32Array(n);
     const fill = start.slice(0, nTerms);
     for (let i = 0; i < n; i++) order[fill[term[i]!]!++] = i;
-    // Native string sort (UTF-16 order, as the segment's key order): terms never hold a NUL.
-    const sorted = this.names.map((name, id) => `${name}\0${id}`).sort().map((k) => { const z = k.lastIndexOf("\0"); return [k.slice(0, z), Number(k.slice(z + 1))] as const; });
+    // Native string sort: UTF-16 order, the segment's key order.
+    const sorted = [...this.names].sort().map((name) => [name, this.ids.get(name)!] as const);
     const w = new VarintWriter(1 << 20);
     const spans: [string, number, number][] = [];
     const positions: number[] = [];
@@ -473,6 +482,7 @@ export function buildShard(task: ShardTask): ShardResult {
     global: byKey(globals),
     links: byKey(links),
   }, { terms: postings.encode(), ents: ents.encode(), entdocs: [["all", ents.docCounts(docs.length)]], keys: [["all", new TextEncoder().encode(ids.map(([k]) => k).join(""))]], chunks: [["all", postings.lengths()]] });
+  postings.release();
   const encoder = new TextEncoder();
   const pages: [string, Uint8Array][] = [];
   for (const { rec, text } of docs) for (let i = 0; i * TEXT_PAGE < text.length || i === 0; i++) pages.push([pageKey(rec.path, i), encoder.encode(text.slice(i * TEXT_PAGE, (i + 1) * TEXT_PAGE))]);
@@ -486,11 +496,12 @@ export function buildShard(task: ShardTask): ShardResult {
   };
 }
 
+/** A URL's host and last path segment (what a reference is found by). */
 function urlWords(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.hostname} ${u.pathname.split("/").filter(Boolean).pop() ?? ""}`;
-  } catch { return url.slice(0, 80); }
+  const m = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?([^/?#:]*)[^/?#]*([^?#]*)/i.exec(url);
+  if (!m) return url.slice(0, 80);
+  const segs = m[2]!.split("/").filter(Boolean);
+  return `${m[1]} ${segs[segs.length - 1] ?? ""}`;
 }
 
 export function metaOf(rec: DocRecord): DocMeta {

@@ -179,10 +179,19 @@ export function indexTerms(text: string, kind: string, spans: [number, number][]
   return { runs, count, chunkFirst, chunkLen, extra };
 }
 
-/** Terms a name is found by: its base terms, their parts and its compounds. */
+/** Terms a name is found by: its base terms, their parts and its compounds (the same terms indexTerms gives). */
 export function nameTerms(name: string): string[] {
-  const t = indexTerms(name, "text", [[0, name.length]]);
-  return [...t.runs.flatMap((r) => r.terms).filter((x) => x.length <= MAX_TERM), ...t.extra.map(([, x]) => x)];
+  const low = name.toLowerCase();
+  const out = (low.match(TERM) ?? []).filter((x) => x.length <= MAX_TERM);
+  if (/[A-Z_]/.test(name)) {
+    HUMPED.lastIndex = 0;
+    for (let m = HUMPED.exec(name); m; m = HUMPED.exec(name)) if (m[0].length <= MAX_TERM) out.push(...partsOf(m[0]));
+  }
+  if (/[.\-:/>]/.test(low) && low.length === name.length) {
+    COMPOUND.lastIndex = 0;
+    for (let m = COMPOUND.exec(low); m; m = COMPOUND.exec(low)) if (m[0].length <= MAX_COMPOUND) out.push(m[0]);
+  }
+  return out;
 }
 
 /** Common English words: dropped from a query that has other words (still indexed, for phrases). */
