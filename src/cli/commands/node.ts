@@ -21,7 +21,7 @@ export default defineCommand({
       const doc = ix.docByPath(node.path!);
       const ci = Number(id.slice(id.lastIndexOf("_") + 1));
       const ch = doc?.rec.chunks[ci];
-      if (ch) text = ix.textOf(node.path!)?.slice(ch[0], ch[1]);
+      if (ch) text = ix.textRange(node.path!, ch[0], ch[1]);
     }
     const names = new Map<string, string>();
     const nameOf = (nid: string) => {
