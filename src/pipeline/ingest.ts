@@ -3,17 +3,21 @@
  *
  *   planRun   scan → records (stat cache first) → changed shards rebuilt (normalize → redact →
  *             extract → encode; workers for full runs) → manifest. Returns the exact bytes it
- *             would write; nothing is written.
- *   writeRun  new objects → fsync → manifest → pointer (last) → stat cache → runs.log
- *   ingest    lock → compat gate → planRun → budget gate → writeRun
+ *             would write; nothing visible is written: each new object is spilled to a temp file
+ *             in a staging directory (`<profile>/.tmp-objects.*`) as soon as it is built, so memory
+ *             does not grow with the workspace.
+ *   writeRun  new objects (renamed from the staging directory) → fsync → manifest → pointer (last)
+ *             → stat cache → runs.log
+ *   ingest    lock → compat gate → planRun → budget gate → writeRun (blocked or failed: the
+ *             staging directory is removed)
  *
  * Files are grouped into shards by document id (shardCount: 4 to 64 by the number of files); each shard is two objects (index, text),
  * so one changed file rewrites two objects. Unchanged files are not read (stat cache) and their
  * extracted entries are reused from the previous run's shard objects.
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, unlinkSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import type { Workspace } from "../config/load.ts";
 import { budgetGate, ingestedBytes, type Budget } from "../policy/budget.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
@@ -25,7 +29,7 @@ import { canonicalJson } from "../shared/json.ts";
 import { manifestPath, objectPath, objectsDir, pkgDir, pointerPath, runLogPath, runsDir, statCachePath } from "../store/layout.ts";
 import { acquireLock } from "../store/lock.ts";
 import { readPointer, type Artifact, type CurrentRun, type FileRecord, type Manifest } from "../store/manifest.ts";
-import { hasObject, type EncodedObject } from "../store/objects.ts";
+import { hasObject, spillObject, type SpilledObject } from "../store/objects.ts";
 import { compatGate } from "../store/open.ts";
 import { loadStatCache, type StatCache } from "../store/statcache.ts";
 import { measureUsage } from "../store/usage.ts";
@@ -41,7 +45,14 @@ export type RunPlan = {
   manifestText: string;
   /** The current run already is this run: nothing to write. */
   unchanged: boolean;
-  newObjects: EncodedObject[];
+  /** Objects not yet in the store, waiting in temp files under `stageDir`. */
+  newObjects: SpilledObject[];
+  /**
+   * The staging directory (inside the profile directory, named with TEMP_PREFIX) holding the
+   * spilled objects; absent when no shard was built. writeRun empties and removes it; a plan that
+   * is not written must be discarded (`discardPlan`).
+   */
+  stageDir?: string;
   /** The new stat cache, when it differs from the one on disk. */
   statCacheText?: string;
   /** Bytes the write would add under the profile directory. */
@@ -62,8 +73,59 @@ export type PlanOptions = {
 const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 const group = <K, V>(m: Map<K, V[]>, k: K, v: V) => { const l = m.get(k); if (l) l.push(v); else m.set(k, [v]); };
 
-/** `current`: the current run as the compatibility gate read it (`{ state: "empty" }` for a full run). */
+/** What a worker (or the inline path) hands back: a shard's result with its objects spilled to temp files. */
+export type SpilledShardResult = Omit<ShardResult, "objects"> & {
+  objects?: { index: SpilledObject; text: SpilledObject; counts: NonNullable<ShardResult["objects"]>["counts"] };
+};
+/** A worker's message: the shard to build and the staging directory its objects go to. */
+export type ShardJob = { task: ShardTask; stage: string };
+
+/** Writing the temp file of a new object failed (disk full, I/O error): reported like a failed write. */
+class SpillError extends Error {
+  constructor(readonly reason: unknown) { super(describeError(reason)); }
+}
+
+/** Spills a built shard's two objects into `stage`; only their names and sizes are returned. */
+export function spillShard(res: ShardResult, stage: string): SpilledShardResult {
+  const { objects, ...rest } = res;
+  if (!objects) return rest;
+  try {
+    return { ...rest, objects: { index: spillObject(objects.index, stage), text: spillObject(objects.text, stage), counts: objects.counts } };
+  } catch (err) {
+    throw new SpillError(err);
+  }
+}
+
+let stages = 0;
+/** A new staging directory for spilled objects (creating the profile directory if needed; call with the lock held). */
+function makeStage(profileDir: string): string {
+  stages = (stages + 1) % 1e9;
+  const dir = join(profileDir, `${TEMP_PREFIX}objects.${process.pid}.${stages}`);
+  try { mkdirSync(dir, { recursive: true }); } catch (err) { throw new SpillError(err); }
+  return dir;
+}
+
+/** Removes what a plan spilled (its staging directory). For a plan that will not be written. */
+export function discardPlan(plan: RunPlan): void {
+  if (plan.stageDir) rmSync(plan.stageDir, { recursive: true, force: true });
+}
+
+/**
+ * `current`: the current run as the compatibility gate read it (`{ state: "empty" }` for a full run).
+ * Call with the write lock held: new objects are spilled to temp files in the profile directory
+ * (created if missing); if planning throws they are removed again.
+ */
 export async function planRun(ws: Workspace, current: CurrentRun, opts: PlanOptions = {}): Promise<RunPlan> {
+  const stage: { dir?: string } = {};
+  try {
+    return await buildPlan(ws, current, opts, stage);
+  } catch (err) {
+    if (stage.dir) rmSync(stage.dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, stage: { dir?: string }): Promise<RunPlan> {
   checkIncludes(ws.root, ws.profile, ws.configPath);
   const found = scan(ws.root, ws.profile);
   const prev = current.state === "ok" ? current.manifest : undefined;
@@ -141,8 +203,9 @@ export async function planRun(ws: Workspace, current: CurrentRun, opts: PlanOpti
     });
   }
 
-  const results = await runTasks(tasks, opts.onProgress, records.length, found.length);
-  const encoded: EncodedObject[] = [];
+  if (tasks.length > 0) stage.dir = makeStage(ws.profileDir);
+  const results = await runTasks(tasks, stage.dir!, opts.onProgress, records.length, found.length);
+  const encoded: SpilledObject[] = [];
   let processed = 0;
   for (const res of results) {
     records.push(...res.records);
@@ -206,22 +269,33 @@ export async function planRun(ws: Workspace, current: CurrentRun, opts: PlanOpti
     artifacts,
   };
   const manifestText = canonicalJson(manifest, 2) + "\n";
+  // Objects already in the store (or built twice) are not written again: their temp files go.
   const seen = new Set<string>();
-  const newObjects = encoded.filter((o) => !seen.has(o.sha256) && (seen.add(o.sha256), !hasObject(ws.profileDir, o.sha256)));
+  const newObjects: SpilledObject[] = [];
+  for (const o of encoded) {
+    if (seen.has(o.sha256) || (seen.add(o.sha256), hasObject(ws.profileDir, o.sha256))) rmSync(o.tempPath, { force: true });
+    else newObjects.push(o);
+  }
   const planBytes = newObjects.reduce((s, o) => s + o.bytes, 0) + Buffer.byteLength(manifestText) + runId.length + 1 + cacheBytes +
     runLogLine({ runId, finishedAt: new Date(0), wallMs: 9_999_999, processed, reused, newObjects: newObjects.length }).length;
-  return { runId, manifest, manifestText, unchanged: false, newObjects, planBytes, sourceBytes, processed, reused, ...cacheUpdate };
+  return {
+    runId, manifest, manifestText, unchanged: false, newObjects, ...(stage.dir ? { stageDir: stage.dir } : {}),
+    planBytes, sourceBytes, processed, reused, ...cacheUpdate,
+  };
 }
 
 /**
  * Builds shards inline when there are few, else on a pool of workers (one per core, at most 4).
- * If a worker fails (it cannot start, or building throws), the pool stops and the shards without a
- * result are built inline, so a real error surfaces with its own message and exit code.
+ * Each shard's objects are spilled into `stage` where they are built (a worker writes its own), so
+ * only names and sizes come back.
+ * If a worker fails (it cannot start, or building throws), the pool stops (and waits for every worker
+ * to have stopped, so none still writes into `stage`) and the shards without a result are built
+ * inline, so a real error surfaces with its own message and exit code.
  */
-async function runTasks(tasks: ShardTask[], onProgress: PlanOptions["onProgress"], already: number, total: number): Promise<ShardResult[]> {
+async function runTasks(tasks: ShardTask[], stage: string, onProgress: PlanOptions["onProgress"], already: number, total: number): Promise<SpilledShardResult[]> {
   let done = already;
-  const results = new Map<number, ShardResult>();
-  const report = (r: ShardResult) => { done += r.records.length; onProgress?.(done, total); results.set(r.shard, r); };
+  const results = new Map<number, SpilledShardResult>();
+  const report = (r: SpilledShardResult) => { done += r.records.length; onProgress?.(done, total); results.set(r.shard, r); };
   const size = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2, Number(process.env.AUDITGRAPH_WORKERS) || Infinity, tasks.length));
   if (tasks.length > INLINE_SHARDS && size > 1) {
     const queue = [...tasks].sort((a, b) => b.files.length - a.files.length || a.shard - b.shard);
@@ -229,31 +303,44 @@ async function runTasks(tasks: ShardTask[], onProgress: PlanOptions["onProgress"
     const stopAll = () => { queue.length = 0; for (const stop of stops) stop(); };
     await Promise.all(Array.from({ length: size }, () => new Promise<void>((resolve) => {
       const w = new Worker(new URL("./shard-worker.ts", import.meta.url).href);
-      stops.push(() => { w.terminate(); resolve(); });
+      // Stopped mid-shard, a worker is done once it has closed (bounded: a worker that never reports closing is not waited for).
+      w.addEventListener("close", () => resolve());
+      stops.push(() => { w.terminate(); setTimeout(resolve, 5_000).unref(); });
       const next = () => {
         const t = queue.shift();
         if (!t) { w.terminate(); resolve(); return; }
-        w.postMessage(t);
+        w.postMessage({ task: t, stage } satisfies ShardJob);
       };
-      w.onmessage = (ev: MessageEvent<ShardResult>) => { report(ev.data); next(); };
+      w.onmessage = (ev: MessageEvent<SpilledShardResult>) => { report(ev.data); next(); };
       w.onerror = (ev) => { ev.preventDefault(); stopAll(); };
       next();
     })));
   }
-  for (const t of tasks) if (!results.has(t.shard)) report(buildShard(t));
+  for (const t of tasks) {
+    if (results.has(t.shard)) continue;
+    report(spillShard(buildShard(t), stage));
+    if (tasks.length > INLINE_SHARDS) Bun.gc(true); // as a worker does: many shards inline must not pile up garbage
+  }
   return [...results.values()].sort((a, b) => a.shard - b.shard);
 }
 
 /**
- * Writes a planned run: objects first (fsynced in parallel: one flush for the batch rather than one
- * wait per object), then the manifest, then the pointer. Crash-safe at every step.
+ * Writes a planned run: objects first (renamed from their temp files, then fsynced in parallel: one
+ * flush for the batch rather than one wait per object, then their directories), then the manifest,
+ * then the pointer. Crash-safe at every step.
  */
 export async function writeRun(profileDir: string, plan: RunPlan, wallMs: number): Promise<void> {
   if (!plan.unchanged) {
     const paths = plan.newObjects.map((o) => objectPath(profileDir, o.sha256));
-    plan.newObjects.forEach((o, i) => atomicWriteFile(paths[i]!, o.data, { fsync: false }));
+    const dirs = new Set(paths.map((p) => dirname(p)));
+    for (const d of [...dirs]) {
+      const made = mkdirSync(d, { recursive: true });
+      if (made) dirs.add(dirname(made)); // a new directory's own entry must survive too
+    }
+    plan.newObjects.forEach((o, i) => renameSync(o.tempPath, paths[i]!));
+    discardPlan(plan); // the staging directory, empty by now
     await Promise.all(paths.map(fsyncPath));
-    await Promise.all([...new Set(paths.map((p) => dirname(p)))].map(fsyncPath));
+    await Promise.all([...dirs].map(fsyncPath));
     const mp = manifestPath(profileDir, plan.runId);
     atomicWriteFile(mp, plan.manifestText);
     fsyncDir(dirname(mp));
@@ -285,7 +372,7 @@ async function fsyncPath(p: string): Promise<void> {
   try { await fh.sync(); } finally { await fh.close(); }
 }
 
-/** Removes temp files a killed writer left behind (call with the lock held). */
+/** Removes temp files (and staging directories of spilled objects) a killed writer left behind (call with the lock held). */
 export function sweepTemp(profileDir: string): number {
   let n = 0;
   const walk = (dir: string, depth: number) => {
@@ -293,7 +380,8 @@ export function sweepTemp(profileDir: string): number {
     try { ents = readdirSync(dir, { withFileTypes: true }); } catch { return; }
     for (const e of ents) {
       const p = join(dir, e.name);
-      if (e.isDirectory()) { if (depth < 2) walk(p, depth + 1); }
+      if (e.isDirectory() && e.name.startsWith(TEMP_PREFIX)) { try { rmSync(p, { recursive: true, force: true }); n++; } catch {} }
+      else if (e.isDirectory()) { if (depth < 2) walk(p, depth + 1); }
       else if (e.name.startsWith(TEMP_PREFIX)) { try { unlinkSync(p); n++; } catch {} }
     }
   };
@@ -321,21 +409,33 @@ export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<I
     const previous = opts.rebuild ? readPointer(ws.profileDir) ?? null : undefined;
     const current: CurrentRun = opts.rebuild ? { state: "empty" } : compatGate(ws.profileDir).current;
     sweepTemp(ws.profileDir);
-    const plan = await planRun(ws, current, {
-      onProgress: opts.onProgress,
-      ...(opts.rebuild ? { ignoreCaches: true, runSalt: `rebuild after ${previous ?? "nothing"}` } : {}),
-    });
-    const { budget, warning } = budgetGate(
-      { sourceBytes: plan.sourceBytes, usageBytes: measureUsage(ws.profileDir), additionalBytes: plan.planBytes },
-      ws.budget,
-      ws.profileDir,
-    );
+    // Measured before planning: the plan's spilled objects (temp files) are counted once, in planBytes.
+    const usageBytes = measureUsage(ws.profileDir);
+    const hadProfile = existsSync(ws.profileDir);
+    let plan: RunPlan | undefined;
+    let gate: ReturnType<typeof budgetGate>;
+    try {
+      plan = await planRun(ws, current, {
+        onProgress: opts.onProgress,
+        ...(opts.rebuild ? { ignoreCaches: true, runSalt: `rebuild after ${previous ?? "nothing"}` } : {}),
+      });
+      gate = budgetGate({ sourceBytes: plan.sourceBytes, usageBytes, additionalBytes: plan.planBytes }, ws.budget, ws.profileDir);
+    } catch (err) {
+      // Blocked or failed before writing: nothing spilled stays behind, nor a profile directory made for it.
+      if (plan) discardPlan(plan);
+      if (!hadProfile) removeEmptyDirs(ws.profileDir, ws.root);
+      if (err instanceof SpillError) throw writeFailed(`writing a new run to ${ws.profileDir} failed`, err.reason);
+      throw err;
+    }
+    const { budget, warning } = gate;
     const freshManifest = !existsSync(manifestPath(ws.profileDir, plan.runId));
     try {
       mkdirSync(ws.profileDir, { recursive: true });
       await writeRun(ws.profileDir, plan, performance.now() - t0);
     } catch (err) {
-      throw undoFailedWrite(ws.profileDir, plan, freshManifest, err);
+      const undone = undoFailedWrite(ws.profileDir, plan, freshManifest, err);
+      if (!hadProfile && readPointer(ws.profileDir) !== plan.runId) removeEmptyDirs(ws.profileDir, ws.root);
+      throw undone;
     }
     return { plan, budget, ...(warning ? { budgetWarning: warning } : {}), ...(opts.rebuild ? { previous } : {}) };
   } finally {
@@ -344,22 +444,36 @@ export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<I
   }
 }
 
+/** Removes `profileDir` and its parents up to (not including) `.pkg/` while they are empty. */
+function removeEmptyDirs(profileDir: string, root: string): void {
+  const top = pkgDir(root) + sep;
+  for (let d = profileDir; d.startsWith(top); d = dirname(d)) {
+    try { rmdirSync(d); } catch { return; }
+  }
+}
+
+const WRITE_HINT = "free disk space, then run the command again";
+const why = (err: unknown) => (err as NodeJS.ErrnoException).code === "ENOSPC" ? "no space left on device" : describeError(err);
+/** A write that failed and was undone: the store is as it was. */
+const writeFailed = (what: string, err: unknown) =>
+  new AgError(`${what}: ${why(err)}; what it had written was removed and the store is unchanged`, { exitCode: ExitCode.internal, code: "write_failed", hint: WRITE_HINT });
+
 /**
  * A write that failed part-way (disk full, I/O error). Before the pointer moved, the run is removed
- * again: its new objects (absent when it was planned, under the lock), its manifest and the
- * directories it left empty, so the store is as it was. After, the run is complete and current.
+ * again: its new objects (absent when it was planned, under the lock; renamed into place or still
+ * in the staging directory), its manifest and the directories it left empty, so the store is as it
+ * was. After, the run is complete and current.
  */
 function undoFailedWrite(profileDir: string, plan: RunPlan, freshManifest: boolean, err: unknown): AgError {
-  const why = (err as NodeJS.ErrnoException).code === "ENOSPC" ? "no space left on device" : describeError(err);
-  const hint = "free disk space, then run the command again";
   if (readPointer(profileDir) === plan.runId) {
-    return new AgError(`run ${plan.runId} is written and current, but updating its stat cache or runs.log in ${profileDir} failed: ${why}`, { exitCode: ExitCode.internal, code: "write_failed", hint });
+    return new AgError(`run ${plan.runId} is written and current, but updating its stat cache or runs.log in ${profileDir} failed: ${why(err)}`, { exitCode: ExitCode.internal, code: "write_failed", hint: WRITE_HINT });
   }
+  discardPlan(plan);
   for (const o of plan.newObjects) rmSync(objectPath(profileDir, o.sha256), { force: true });
   if (freshManifest) rmSync(manifestPath(profileDir, plan.runId), { force: true });
   const dirs = [...new Set(plan.newObjects.map((o) => dirname(objectPath(profileDir, o.sha256))))];
   for (const d of [...dirs, objectsDir(profileDir), dirname(manifestPath(profileDir, plan.runId)), runsDir(profileDir), profileDir]) {
     try { rmdirSync(d); } catch { /* not empty, or already gone */ }
   }
-  return new AgError(`writing run ${plan.runId} to ${profileDir} failed: ${why}; what it had written was removed and the store is unchanged`, { exitCode: ExitCode.internal, code: "write_failed", hint });
+  return writeFailed(`writing run ${plan.runId} to ${profileDir} failed`, err);
 }

@@ -1,13 +1,12 @@
-// Worker entry: builds the shards it is sent (see shard.ts) and posts each result back.
-import { buildShard, type ShardTask } from "./shard.ts";
+// Worker entry: builds the shards it is sent (see shard.ts), spills each shard's objects to temp
+// files in the run's staging directory, and posts back the result with only their names and sizes.
+import { spillShard, type ShardJob } from "./ingest.ts";
+import { buildShard } from "./shard.ts";
 
 declare const self: Worker;
-/** A full collection every few shards keeps each worker's heap (and the run's peak RSS) small. */
-const GC_EVERY = 4;
-let built = 0;
-self.onmessage = (ev: MessageEvent<ShardTask>) => {
-  const res = buildShard(ev.data);
-  const transfer = res.objects ? [res.objects.index.data.buffer as ArrayBuffer, res.objects.text.data.buffer as ArrayBuffer] : [];
-  self.postMessage(res, transfer);
-  if (++built % GC_EVERY === 0) Bun.gc(true);
+self.onmessage = (ev: MessageEvent<ShardJob>) => {
+  self.postMessage(spillShard(buildShard(ev.data.task), ev.data.stage));
+  // A full collection after every shard: a shard's garbage is many times its source bytes, and
+  // what two workers leave lying between collections is most of a run's peak RSS.
+  Bun.gc(true);
 };

@@ -3,14 +3,19 @@
  * line followed by raw text) named by the sha256 of its stored bytes, written once (temp + rename)
  * and never modified; runs share objects.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { threadId } from "node:worker_threads";
 import { AgError, ExitCode } from "../shared/errors.ts";
+import { TEMP_PREFIX } from "../shared/fs.ts";
 import { sha256Hex } from "../shared/hash.ts";
 import { objectPath } from "./layout.ts";
 
 const ZSTD_LEVEL = 3; // fixed: the same input always gives the same bytes
 
 export type EncodedObject = { sha256: string; bytes: number; data: Uint8Array };
+/** An object whose bytes wait in a temp file (not yet fsynced) until the run is written: renamed into place, or removed. */
+export type SpilledObject = { sha256: string; bytes: number; tempPath: string };
 
 export function encodeText(text: string): EncodedObject {
   const data = Bun.zstdCompressSync(new TextEncoder().encode(text), { level: ZSTD_LEVEL });
@@ -18,6 +23,19 @@ export function encodeText(text: string): EncodedObject {
 }
 
 export const encodeObject = (value: unknown): EncodedObject => encodeText(JSON.stringify(value));
+
+let spilled = 0;
+/**
+ * Writes an object's bytes to a new temp file in `dir` (a staging directory inside the profile
+ * directory, so the later rename stays on one filesystem) and keeps only its name, so that a run's
+ * objects do not wait in memory. Unique per process and thread (workers spill too).
+ */
+export function spillObject(o: EncodedObject, dir: string): SpilledObject {
+  spilled = (spilled + 1) % 1e9;
+  const tempPath = join(dir, `${TEMP_PREFIX}${o.sha256}.${process.pid}.${threadId}.${spilled}`);
+  writeFileSync(tempPath, o.data, { flag: "wx", mode: 0o644 });
+  return { sha256: o.sha256, bytes: o.bytes, tempPath };
+}
 
 export const hasObject = (profileDir: string, sha: string) => existsSync(objectPath(profileDir, sha));
 

@@ -1,8 +1,9 @@
 /**
  * Store verification: re-hash every object, check every manifest's artifacts against the objects
  * (present, same sha256, same size), check the pointer, and report anything that does not belong
- * to the layout. Leftover temp files of a killed writer and complete objects no run references yet
- * are notes, not failures (the next ingest sweeps or reuses them).
+ * to the layout. Leftover temp files (and staging directories of spilled objects) of a killed writer
+ * and complete objects no run references yet are notes, not failures (the next ingest sweeps or
+ * reuses them).
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -21,7 +22,14 @@ const list = (dir: string): string[] => { try { return readdirSync(dir).sort(); 
 export function verifyStore(profileDir: string): VerifyReport {
   const problems: Problem[] = [];
   const notes: string[] = [];
-  const temp = (p: string, name: string) => name.startsWith(TEMP_PREFIX) ? (notes.push(`leftover temp file ${p} (removed by the next ingest)`), true) : false;
+  // A temp name at the top is a file or the staging directory of a run's spilled objects (ingest.ts).
+  const temp = (p: string, name: string) => {
+    if (!name.startsWith(TEMP_PREFIX)) return false;
+    let dir = false;
+    try { dir = statSync(p).isDirectory(); } catch {}
+    notes.push(`leftover temp ${dir ? "directory" : "file"} ${p} (removed by the next ingest)`);
+    return true;
+  };
 
   for (const name of list(profileDir)) {
     if (!KNOWN_TOP.has(name) && !temp(join(profileDir, name), name)) problems.push({ kind: "extra", path: join(profileDir, name), detail: "not part of the store layout" });
