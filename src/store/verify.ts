@@ -11,6 +11,8 @@ import { sha256Hex } from "../shared/hash.ts";
 import { TEMP_PREFIX } from "../shared/fs.ts";
 import { objectPath, objectsDir, pointerPath, RUN_ID, runsDir, SHA256 } from "./layout.ts";
 import { readManifest, readPointer } from "./manifest.ts";
+import { checkSegment } from "./segment.ts";
+import { decideCompat } from "../policy/compat.ts";
 
 export type Problem = { kind: "mismatch" | "missing" | "extra" | "manifest" | "pointer"; path: string; detail: string };
 export type VerifyReport = { ok: boolean; runs: number; objects: number; problems: Problem[]; notes: string[] };
@@ -50,6 +52,7 @@ export function verifyStore(profileDir: string): VerifyReport {
   }
   // Runs: each directory holds exactly a valid manifest whose artifacts exist with the right size.
   const referenced = new Set<string>();
+  const checked = new Set<string>();
   const runIds = list(runsDir(profileDir));
   for (const id of runIds) {
     const dir = join(runsDir(profileDir), id);
@@ -60,6 +63,7 @@ export function verifyStore(profileDir: string): VerifyReport {
     const r = readManifest(profileDir, id);
     if (!r.ok) { problems.push({ kind: "manifest", path: join(dir, "manifest.json"), detail: r.problem }); continue; }
     if (r.manifest.run_id !== id) problems.push({ kind: "manifest", path: join(dir, "manifest.json"), detail: `names run ${r.manifest.run_id}` });
+    const readable = decideCompat(r.fact).compatible;
     for (const a of r.manifest.artifacts) {
       referenced.add(a.sha256);
       const p = objectPath(profileDir, a.sha256);
@@ -70,7 +74,13 @@ export function verifyStore(profileDir: string): VerifyReport {
         continue;
       }
       const size = statSync(p).size;
-      if (size !== a.bytes) problems.push({ kind: "mismatch", path: p, detail: `artifact ${a.name} of ${id}: ${size} bytes, manifest says ${a.bytes}` });
+      if (size !== a.bytes) { problems.push({ kind: "mismatch", path: p, detail: `artifact ${a.name} of ${id}: ${size} bytes, manifest says ${a.bytes}` }); continue; }
+      // An index or text segment of a run this binary reads is also read block by block (once per object).
+      if (readable && !checked.has(a.sha256) && /^(index|text)\//.test(a.name)) {
+        checked.add(a.sha256);
+        const why = checkSegment(p);
+        if (why) problems.push({ kind: "mismatch", path: p, detail: `artifact ${a.name} of ${id} is not a readable segment: ${why}` });
+      }
     }
   }
   const pointer = readPointer(profileDir);

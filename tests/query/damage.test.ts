@@ -2,7 +2,7 @@
 // naming the object (each block's address carries a crc32 checked on every read); a read that does
 // not touch the damage answers as before. Never a stack trace, never a wrong answer in silence.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, cli, expectOneLineError, workspace } from "../helpers/cli.ts";
 
@@ -54,4 +54,25 @@ describe("damaged segments", () => {
     if (alwaysMet) expect(refused).toBeGreaterThanOrEqual(objects.length);
     else expect(refused).toBeGreaterThan(0);
   }, 60_000);
+});
+
+describe("verify", () => {
+  test("an artifact whose bytes hash to its name but are not a segment is reported (exit 5); the store is otherwise left alone", () => {
+    const w = workspace();
+    expect(cli(["ingest", "--root", w]).code).toBe(0);
+    const pd = join(w, ".pkg/profiles/default");
+    const run = readFileSync(join(pd, "current"), "utf8").trim();
+    const mp = join(pd, "runs", run, "manifest.json");
+    const m = JSON.parse(readFileSync(mp, "utf8"));
+    const bad = Buffer.from("AGSEG01\nnot really a segment");
+    const sha = new Bun.CryptoHasher("sha256").update(bad).digest("hex");
+    mkdirSync(join(pd, "objects", sha.slice(0, 2)), { recursive: true });
+    writeFileSync(join(pd, "objects", sha.slice(0, 2), sha), bad);
+    const a = m.artifacts.find((x: any) => x.name.startsWith("index/"));
+    Object.assign(a, { sha256: sha, bytes: bad.length });
+    writeFileSync(mp, JSON.stringify(m, null, 2) + "\n");
+    const r = cli(["verify", "--root", w, "--json"]);
+    expect(r.code).toBe(5);
+    expect(r.json.problems.some((p: any) => p.kind === "mismatch" && p.detail.includes(`artifact ${a.name} of ${run} is not a readable segment`))).toBe(true);
+  });
 });
