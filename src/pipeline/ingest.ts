@@ -264,6 +264,9 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     counts: {
       files: records.length, ok: okCount, skipped: records.length - okCount,
       chunks: total("chunks"), nodes: total("nodes") + shared.size, edges: total("edges") + resolved,
+      // The shared nodes by type (a count by type needs them: a shard knows only its own mentions).
+      technologies: [...shared].filter((id) => id.startsWith("tech_")).length,
+      references: [...shared].filter((id) => id.startsWith("ref_")).length,
     },
     files: records,
     artifacts,

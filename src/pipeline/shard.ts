@@ -11,6 +11,8 @@
  *                     entdocs "all" → per document, its entities beyond itself (sections, decision, claims)
  *                     keys   "all" → the documents' keys (20 hex each) in ordinal order, binary
  *                     chunks "all" → per document: ordinal, chunk count, core length of each chunk (varints)
+ *                     spans  "000012" → the document's chunk spans: per chunk Δstart, length, Δline, line count (varints)
+ *                     gkeys  "all" → the shared node ids of the shard, sorted, one per line
  *                     meta   "000012" → path, title, kind, front matter, tags, code spans (no chunks)
  *                     global tech_/ref_ id → {type, name, in: [[ordinal, line]…]} (mentions from this shard)
  *                     links  target path → [[ordinal, line]…] (relative links from this shard)
@@ -481,7 +483,12 @@ export function buildShard(task: ShardTask): ShardResult {
     entities: ents.shared,
     global: byKey(globals),
     links: byKey(links),
-  }, { terms: postings.encode(), ents: ents.encode(), entdocs: [["all", ents.docCounts(docs.length)]], keys: [["all", new TextEncoder().encode(ids.map(([k]) => k).join(""))]], chunks: [["all", postings.lengths()]] });
+  }, {
+    terms: postings.encode(), ents: ents.encode(), entdocs: [["all", ents.docCounts(docs.length)]],
+    keys: [["all", new TextEncoder().encode(ids.map(([k]) => k).join(""))]], chunks: [["all", postings.lengths()]],
+    spans: docs.map(({ rec }, ord) => [ordKey(ord), spansOf(rec.chunks)]),
+    gkeys: [["all", new TextEncoder().encode([...globals.keys()].sort().join("\n"))]],
+  });
   postings.release();
   const encoder = new TextEncoder();
   const pages: [string, Uint8Array][] = [];
@@ -494,6 +501,15 @@ export function buildShard(task: ShardTask): ShardResult {
     objects: { index, text, counts: { files: docs.length, chunks: stats.chunks, nodes: localNodes, edges: localEdges, shards: task.shards } },
     summary: summaryOf(globals.keys(), links),
   };
+}
+
+/** A document's chunk spans as varints: per chunk Δstart, length, Δline, line count (a hit reads these, not the whole record). */
+function spansOf(chunks: StoredChunk[]): Uint8Array {
+  const w = new VarintWriter(64);
+  let s0 = 0;
+  let l0 = 0;
+  for (const [s, e, line, end] of chunks) { w.push(s - s0); w.push(e - s); w.push(line - l0); w.push(end - line); s0 = s; l0 = line; }
+  return w.bytes();
 }
 
 /** A URL's host and last path segment (what a reference is found by). */
@@ -520,5 +536,8 @@ function summaryOf(globals: Iterable<string>, links: Iterable<[string, Mention[]
 /** The summary of a shard already in the store (a clean shard of an incremental run). */
 export function readSummary(profileDir: string, indexSha: string): ShardSummary {
   const s = new Segment(objectPath(profileDir, indexSha));
-  try { return summaryOf(s.keys("global"), s.range<Mention[]>("links")); } finally { s.close(); }
+  try {
+    const g = s.bytes("gkeys", "all");
+    return summaryOf(g && g.length ? new TextDecoder().decode(g).split("\n") : [], s.range<Mention[]>("links"));
+  } finally { s.close(); }
 }

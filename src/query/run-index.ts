@@ -197,6 +197,24 @@ export class RunIndex {
     return out;
   }
 
+  /** A document's chunk spans [start, end, line, end line] (from the small `spans` table, not the record). */
+  spans(shard: number, ord: number): [number, number, number, number][] {
+    const b = this.seg(shard)?.bytes("spans", ordKey(ord));
+    if (!b) throw this.corrupt(shard);
+    const r = new VarintReader(b);
+    const out: [number, number, number, number][] = [];
+    let s = 0;
+    let l = 0;
+    try { while (!r.done) { s += r.next(); const len = r.next(); l += r.next(); out.push([s, s + len, l, l + r.next()]); } } catch { throw this.corrupt(shard); }
+    return out;
+  }
+
+  /** Shared node ids mentioned in one shard. */
+  sharedIds(shard: number): string[] {
+    const b = this.seg(shard)?.bytes("gkeys", "all");
+    return b && b.length ? utf8.decode(b).split("\n") : [];
+  }
+
   /** A shared node's name, from the first shard that mentions it. */
   globalName(id: string): string | undefined {
     for (const n of this.shards) { const g = this.seg(n)!.get<GlobalRecord>("global", id); if (g) return g.name; }

@@ -9,7 +9,6 @@
  * Phrases are required. Every hit reports the line of its best match, a snippet and the matches.
  */
 import { docId } from "../pipeline/extract.ts";
-import type { StoredChunk } from "../pipeline/shard.ts";
 import { MAX_TERM, partsOf } from "../pipeline/tokens.ts";
 import { VarintReader } from "../store/varint.ts";
 import { globMatcher, type Clause, type ParsedQuery } from "./parse.ts";
@@ -42,7 +41,7 @@ const round = (x: number) => Math.round(x * 1e6) / 1e6;
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Calls fn for each chunk posting of a term's varints (format: PostingsBuilder.encode in pipeline/shard.ts). */
-function eachPosting(ix: RunIndex, shard: number, bytes: Uint8Array, fn: (ord: number, ci: number, len: number, occ: Occ) => void): void {
+function eachPosting(ix: RunIndex, shard: number, bytes: Uint8Array, fn: (ord: number, ci: number, len: number, occ: Occ) => void, withPositions: boolean): void {
   const r = new VarintReader(bytes);
   let ord = -1;
   let ci = 0;
@@ -61,7 +60,8 @@ function eachPosting(ix: RunIndex, shard: number, bytes: Uint8Array, fn: (ord: n
       else if (mode === 1) h = n; else if (mode === 2) c = n; else b = n;
       const xs = head & 4 ? r.next() : 0;
       const pos: number[] = [];
-      for (let k = 0; k < n - xs; k++) { p += r.next(); pos.push(p); }
+      if (withPositions) for (let k = 0; k < n - xs; k++) { p += r.next(); pos.push(p); }
+      else for (let k = 0; k < n - xs; k++) p += r.next();
       fn(ord, ci, len, { h, c, b, pos });
     }
   } catch { throw ix.corrupt(shard); }
@@ -69,10 +69,11 @@ function eachPosting(ix: RunIndex, shard: number, bytes: Uint8Array, fn: (ord: n
 
 type ChunkHits = Map<ChunkKey, { shard: number; ord: number; ci: number; len: number; occ: Occ }>;
 
-function termChunks(ix: RunIndex, term: string): ChunkHits {
+/** A term's chunks (with positions only when a phrase needs them). */
+function termChunks(ix: RunIndex, term: string, withPositions = false): ChunkHits {
   const out: ChunkHits = new Map();
   for (const [shard, bytes] of ix.postings(term)) {
-    eachPosting(ix, shard, bytes, (ord, ci, len, occ) => out.set(ckey(shard, ord, ci), { shard, ord, ci, len, occ }));
+    eachPosting(ix, shard, bytes, (ord, ci, len, occ) => out.set(ckey(shard, ord, ci), { shard, ord, ci, len, occ }), withPositions);
   }
   return out;
 }
@@ -93,7 +94,7 @@ function unionChunks(parts: ChunkHits[]): ChunkHits {
 
 /** Chunks holding the terms at consecutive positions; the phrase's occurrences count as its tf. */
 function phraseChunks(ix: RunIndex, terms: string[]): ChunkHits {
-  const lists = terms.map((t) => termChunks(ix, t));
+  const lists = terms.map((t) => termChunks(ix, t, true));
   const out: ChunkHits = new Map();
   const [first, ...rest] = lists;
   for (const [k, v] of first!) {
@@ -179,7 +180,7 @@ const typeOfId = (id: string) =>
 
 type Scored = {
   id: string; type: string; score: number; shard: number; ord: number; ci?: number; ent?: number; line: number;
-  key?: string; matched: number; explain?: Explain; normalizer: number; positions?: number[];
+  key?: string; matched: number; explain?: Explain; normalizer: number;
 };
 
 export type SearchResult = { total: number; hits: Hit[] };
@@ -223,7 +224,6 @@ export function search(ix: RunIndex, q: ParsedQuery, opts: { limit: number; expl
       let raw = 0;
       let matched = 0;
       const ex: Explain = [];
-      const positions: number[] = [];
       clauses.forEach((cl, i) => {
         const o = c.occ[i];
         if (!o) return;
@@ -233,12 +233,11 @@ export function search(ix: RunIndex, q: ParsedQuery, opts: { limit: number; expl
         const norm = 1 - B + (B * c.len) / avg;
         const s = (idfs[i]! * tf * (K1 + 1)) / (tf + K1 * norm);
         raw += s;
-        positions.push(...o.pos);
         if (opts.explain) ex.push({ clause: cl.text, idf: round(idfs[i]!), tf: { heading: o.h, code: o.c, body: o.b, title: title ? 1 : 0 }, length: c.len, score: round(s) });
       });
       if (matched === 0) continue;
       const score = (raw / normalizer) * (0.5 + (0.5 * matched) / clauses.length);
-      scored.push({ id: "", type: "chunk", score, shard: c.shard, ord: c.ord, ci: c.ci, line: 0, matched, normalizer, positions, ...(opts.explain ? { explain: ex } : {}) });
+      scored.push({ id: "", type: "chunk", score, shard: c.shard, ord: c.ord, ci: c.ci, line: 0, matched, normalizer, ...(opts.explain ? { explain: ex } : {}) });
     }
   }
 
@@ -385,7 +384,7 @@ function listOnly(ix: RunIndex, q: ParsedQuery, allowed: Map<number, Set<number>
 }
 
 /** The lines of a chunk (from the start of its first line, to the end of its last), reading only the pages that hold them. */
-function chunkLines(ix: RunIndex, path: string, ch: StoredChunk): string {
+function chunkLines(ix: RunIndex, path: string, ch: [number, number, number, number]): string {
   const from = Math.max(0, ch[0] - 2048);
   const t = ix.textRange(path, from, ch[1] + 1024) ?? "";
   const head = ch[0] - from;
@@ -401,12 +400,13 @@ function materialize(ix: RunIndex, s: Scored, want: ReturnType<typeof wanted>[],
   let line: number;
   let lineText: string | undefined;
   if (s.type === "chunk") {
-    const rec = ix.doc(s.shard, s.ord);
-    const ch = rec.chunks[s.ci!]!;
-    const next = rec.chunks[s.ci! + 1];
+    const meta = ix.meta(s.shard, s.ord)!;
+    const spans = ix.spans(s.shard, s.ord);
+    const ch = spans[s.ci!]!;
+    const next = spans[s.ci! + 1];
     s.id = `chk_${ix.keyOf(s.shard, s.ord)}_${s.ci}`;
-    path = rec.path;
-    name = rec.title;
+    path = meta.path;
+    name = meta.title;
     const text = chunkLines(ix, path, ch);
     // The chunk's core first (up to where the next chunk starts: the windows overlap), then the whole window.
     found = bestLine(text, ch[2], next ? Math.max(ch[2], next[2]) : ch[3], want, ch[2]) ?? bestLine(text, ch[2], ch[3], want, ch[2]);
