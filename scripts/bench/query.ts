@@ -62,7 +62,7 @@ const du = (dir: string): number => {
 };
 
 // ---- workspaces and their queries ------------------------------------------------------------------------
-/** Picked by grepping the corpus: each occurs in it. `path:notes/` becomes `path:*\/notes/` in corpus10. */
+/** Picked by grepping the corpus: each occurs in it. `path:notes/` becomes `path:notes/*\/` in corpus10. */
 const CORPUS_QUERIES = [
   "buffer", "provenance", "rebase", "event loop", "merge conflict", "http server request", '"thread pool"', '"garbage collection"',
   "Buffer.concat()", "os.path.join", "process.nextTick", "get_event_loop", "readFileSync", "--no-verify", "v18.0.0", "deprecat*",
@@ -107,12 +107,17 @@ function generate(root: string, n: number): string[] {
 
 /** Fills `root` and returns the queries that fit its text. */
 function prepare(kind: string, root: string): string[] {
-  const untar = (dir: string) => { mkdirSync(dir, { recursive: true }); const t = Bun.spawnSync(["tar", "-xzf", corpus, "-C", dir]); if (t.exitCode !== 0) throw new Error(`cannot unpack ${corpus}: ${t.stderr}`); };
-  if (kind === "corpus") untar(root);
-  else if (kind === "corpus10") for (let i = 0; i < 10; i++) untar(join(root, `part${i}`));
+  // The corpus unpacks as notes/…; the 10 copies go to notes/partN/… so the default include path (notes) sees them.
+  const untar = (dir: string, strip: boolean) => {
+    mkdirSync(dir, { recursive: true });
+    const t = Bun.spawnSync(["tar", "-xzf", corpus, "-C", dir, ...(strip ? ["--strip-components=1"] : [])]);
+    if (t.exitCode !== 0) throw new Error(`cannot unpack ${corpus}: ${t.stderr}`);
+  };
+  if (kind === "corpus") untar(root, false);
+  else if (kind === "corpus10") for (let i = 0; i < 10; i++) untar(join(root, "notes", `part${i}`), true);
   else if (kind === "gen100k") return generate(root, genFiles);
   else { cpSync(kind, root, { recursive: true }); rmSync(join(root, ".pkg"), { recursive: true, force: true }); }
-  return kind === "corpus10" ? CORPUS_QUERIES.map((q) => q.replace("path:notes/", "path:*/notes/")) : CORPUS_QUERIES;
+  return kind === "corpus10" ? CORPUS_QUERIES.map((q) => q.replace("path:notes/", "path:notes/*/")) : CORPUS_QUERIES;
 }
 
 // ---- SQLite FTS5 beside it -------------------------------------------------------------------------------
@@ -168,6 +173,8 @@ function benchWorkspace(bin: string, kind: string, tmp: string): Result {
 
   const ingest = () => { const r = run([bin, "ingest", "--root", root, "--json"]); if (r.code !== 0) throw new Error(`ingest failed (${r.code}): ${r.err}`); return r; };
   const fresh = ingest(), store = du(join(root, ".pkg")), unchanged = ingest();
+  const ingested = JSON.parse(fresh.out).counts?.ok ?? 0;
+  if (ingested < files.length) throw new Error(`ingest read ${ingested} of the ${files.length} files: the workspace is not laid out under the default include paths`);
   appendFileSync(join(root, files.find((f) => f.endsWith(".md")) ?? files[0]!), "\nbenchmark edit\n");
   const changed = ingest();
   console.log(`${"ingest (1 run each)".padEnd(22)}${"wall s".padStart(8)}${"RSS MB".padStart(8)}  processed/reused`);

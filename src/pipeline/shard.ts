@@ -12,7 +12,6 @@
  *                     keys   "all" → the documents' keys (20 hex each) in ordinal order, binary
  *                     chunks "all" → per document: ordinal, chunk count, core length of each chunk (varints)
  *                     spans  "000012" → the document's chunk spans: per chunk Δstart, length, Δline, line count (varints)
- *                     gkeys  "all" → the shared node ids of the shard, sorted, one per line
  *                     meta   "000012" → path, title, kind, front matter, tags, code spans (no chunks)
  *                     global tech_/ref_ id → {type, name, in: [[ordinal, line]…]} (mentions from this shard)
  *                     links  target path → [[ordinal, line]…] (relative links from this shard)
@@ -487,7 +486,6 @@ export function buildShard(task: ShardTask): ShardResult {
     terms: postings.encode(), ents: ents.encode(), entdocs: [["all", ents.docCounts(docs.length)]],
     keys: [["all", new TextEncoder().encode(ids.map(([k]) => k).join(""))]], chunks: [["all", postings.lengths()]],
     spans: docs.map(({ rec }, ord) => [ordKey(ord), spansOf(rec.chunks)]),
-    gkeys: [["all", new TextEncoder().encode([...globals.keys()].sort().join("\n"))]],
   });
   postings.release();
   const encoder = new TextEncoder();
@@ -536,8 +534,5 @@ function summaryOf(globals: Iterable<string>, links: Iterable<[string, Mention[]
 /** The summary of a shard already in the store (a clean shard of an incremental run). */
 export function readSummary(profileDir: string, indexSha: string): ShardSummary {
   const s = new Segment(objectPath(profileDir, indexSha));
-  try {
-    const g = s.bytes("gkeys", "all");
-    return summaryOf(g && g.length ? new TextDecoder().decode(g).split("\n") : [], s.range<Mention[]>("links"));
-  } finally { s.close(); }
+  try { return summaryOf(s.keys("global"), s.range<Mention[]>("links")); } finally { s.close(); }
 }

@@ -211,8 +211,8 @@ export class RunIndex {
 
   /** Shared node ids mentioned in one shard. */
   sharedIds(shard: number): string[] {
-    const b = this.seg(shard)?.bytes("gkeys", "all");
-    return b && b.length ? utf8.decode(b).split("\n") : [];
+    const s = this.seg(shard);
+    return s ? [...s.keys("global")] : [];
   }
 
   /** A shared node's name, from the first shard that mentions it. */
