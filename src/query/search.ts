@@ -37,6 +37,10 @@ const ckey = (shard: number, ord: number, ci: number) => (shard * 1048576 + ord)
 type ChunkInfo = { shard: number; ord: number; ci: number; len: number; occ: (Occ | undefined)[]; title: boolean[] };
 
 const idf = (n: number, df: number) => Math.log(1 + (n - df + 0.5) / (df + 0.5));
+/** One clause's BM25 contribution, for a (field-weighted) tf in a unit of `len` terms. */
+const termScore = (w: number, tf: number, len: number, avg: number) => (w * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * len) / avg));
+/** A hit's score: its sum over the list's ideal, scaled by the share of clauses it matched. */
+const finalScore = (raw: number, normalizer: number, matched: number, clauses: number) => (raw / normalizer) * (0.5 + (0.5 * matched) / clauses);
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -230,13 +234,12 @@ export function search(ix: RunIndex, q: ParsedQuery, opts: { limit: number; expl
         matched++;
         const title = titles[i]!.has(c.shard * 1048576 + c.ord);
         const tf = W_HEADING * o.h + W_CODE * o.c + W_BODY * o.b + (title ? W_TITLE : 0);
-        const norm = 1 - B + (B * c.len) / avg;
-        const s = (idfs[i]! * tf * (K1 + 1)) / (tf + K1 * norm);
+        const s = termScore(idfs[i]!, tf, c.len, avg);
         raw += s;
         if (opts.explain) ex.push({ clause: cl.text, idf: round(idfs[i]!), tf: { heading: o.h, code: o.c, body: o.b, title: title ? 1 : 0 }, length: c.len, score: round(s) });
       });
       if (matched === 0) continue;
-      const score = (raw / normalizer) * (0.5 + (0.5 * matched) / clauses.length);
+      const score = finalScore(raw, normalizer, matched, clauses.length);
       scored.push({ id: "", type: "chunk", score, shard: c.shard, ord: c.ord, ci: c.ci, line: 0, matched, normalizer, ...(opts.explain ? { explain: ex } : {}) });
     }
   }
@@ -332,11 +335,11 @@ function scoreEntities(
       const tf = e.tf[i];
       if (!tf) return;
       matched++;
-      const s = (idfs[i]! * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * e.len) / avg));
+      const s = termScore(idfs[i]!, tf, e.len, avg);
       raw += s;
       if (explain) ex.push({ clause: c.text, idf: round(idfs[i]!), tf: { name: tf }, length: e.len, score: round(s) });
     });
-    const score = (raw / normalizer) * (0.5 + (0.5 * matched) / clauses.length);
+    const score = finalScore(raw, normalizer, matched, clauses.length);
     out.push({ id: "", type: e.type, score, shard: e.shard, ord: -1, ent: e.ent, line: 0, matched, normalizer, ...(explain ? { explain: ex } : {}) });
   }
   return out;

@@ -17,13 +17,37 @@ export type CliResult = { code: number; stdout: string; stderr: string; json: an
  * `entry`: another entry point than src/cli.ts (e.g. tests/upgrades/support.ts's cliForSchema).
  */
 export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string>; entry?: string } = {}): CliResult {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("AUDITGRAPH_") && k !== "NO_COLOR") env[k] = v;
-  const p = Bun.spawnSync([process.execPath, opts.entry ?? CLI, ...args], { cwd: opts.cwd ?? REPO, env: { ...env, ...opts.env }, stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawnSync([process.execPath, opts.entry ?? CLI, ...args], { cwd: opts.cwd ?? REPO, env: cleanEnv(opts.env), stdout: "pipe", stderr: "pipe" });
   const stdout = p.stdout.toString();
   let json: any;
   try { json = JSON.parse(stdout); } catch {}
   return { code: p.exitCode ?? -1, stdout, stderr: p.stderr.toString(), json };
+}
+
+/** The environment `cli` gives the CLI: the caller's, without AUDITGRAPH_* and NO_COLOR. */
+function cleanEnv(extra?: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("AUDITGRAPH_") && k !== "NO_COLOR") env[k] = v;
+  return { ...env, ...extra };
+}
+
+/** `cli` without blocking: for many runs at once (see inParallel). */
+export async function cliAsync(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  const p = Bun.spawn([process.execPath, CLI, ...args], { cwd: opts.cwd ?? REPO, env: cleanEnv(opts.env), stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  let json: any;
+  try { json = JSON.parse(stdout); } catch {}
+  return { code, stdout, stderr, json };
+}
+
+/** Maps items through f, at most `width` at a time, keeping their order. */
+export async function inParallel<T, R>(items: T[], f: (t: T) => Promise<R>, width = 3): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < items.length) { const i = next++; out[i] = await f(items[i]!); }
+  }));
+  return out;
 }
 
 /** Spawns the CLI without waiting (for kill and concurrency tests). */

@@ -4,7 +4,7 @@
 // All queries run once, up front, against one small workspace, a few processes at a time; the tests
 // only check the stored results.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { cleanup, CLI, cli, expectOneLineError, REPO, workspace, type CliResult } from "../helpers/cli.ts";
+import { cleanup, cli, cliAsync, expectOneLineError, inParallel, workspace, type CliResult } from "../helpers/cli.ts";
 
 setDefaultTimeout(60_000);
 
@@ -59,27 +59,6 @@ const CASES: Bad[] = [
 /** Bad inputs also checked with --json: one JSON document with status "error" on stdout. */
 const JSON_CASES = ["empty query", "only stop words", "a 10,000-character query", "an unknown filter key", "an unbalanced quote"];
 
-// ---- running the CLI, a few processes at a time ----
-
-const ENV: Record<string, string> = {};
-for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("AUDITGRAPH_") && k !== "NO_COLOR") ENV[k] = v;
-
-async function cliAsync(args: string[]): Promise<CliResult> {
-  const p = Bun.spawn([process.execPath, CLI, ...args], { cwd: REPO, env: ENV, stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  let json: any;
-  try { json = JSON.parse(stdout); } catch {}
-  return { code, stdout, stderr, json };
-}
-
-async function inParallel<T, R>(items: T[], f: (t: T) => Promise<R>, width = 3): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) { const i = next++; out[i] = await f(items[i]!); }
-  }));
-  return out;
-}
 
 /** The query text goes after '--' so that a text starting with '-' or holding only blanks reaches the parser as is. */
 const argv = (root: string, c: Bad, json: boolean) => {

@@ -17,7 +17,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { cpSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, CLI, cli, EXAMPLE, REPO, tempDir, type CliResult } from "../helpers/cli.ts";
+import { cleanup, cli, cliAsync, EXAMPLE, inParallel, REPO, tempDir, type CliResult } from "../helpers/cli.ts";
 import { makeRedactor, normalizeText } from "../../src/pipeline/text.ts";
 
 setDefaultTimeout(120_000);
@@ -49,27 +49,6 @@ const frontMatterKeys = (text: string): string[] => {
 const spread = (sorted: string[], n: number) =>
   sorted.length <= n ? sorted : Array.from({ length: n }, (_, i) => sorted[Math.floor((i * sorted.length) / n)]!);
 
-// ---- running the CLI, a few processes at a time ----
-
-const ENV: Record<string, string> = {};
-for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("AUDITGRAPH_") && k !== "NO_COLOR") ENV[k] = v;
-
-async function cliAsync(args: string[]): Promise<CliResult> {
-  const p = Bun.spawn([process.execPath, CLI, ...args], { cwd: REPO, env: ENV, stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  let json: any;
-  try { json = JSON.parse(stdout); } catch {}
-  return { code, stdout, stderr, json };
-}
-
-async function inParallel<T, R>(items: T[], f: (t: T) => Promise<R>, width = 3): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) { const i = next++; out[i] = await f(items[i]!); }
-  }));
-  return out;
-}
 
 /** Files (workspace-relative) holding `word` as a whole word, case-insensitively, by ripgrep. */
 function rgFiles(root: string, files: string[], word: string): string[] {

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { cpSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, CLI, cli, REPO, tempDir, type CliResult } from "../helpers/cli.ts";
+import { cleanup, cli, cliAsync, inParallel, tempDir, type CliResult } from "../helpers/cli.ts";
 
 setDefaultTimeout(60_000);
 
@@ -149,27 +149,6 @@ const CASES: Case[] = [
   { q: "kuberentes", top3: [], fuzzy: true, note: "misspelled kubernetes: exit 0" },
 ];
 
-// ---- running the CLI, a few processes at a time ----
-
-const ENV: Record<string, string> = {};
-for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("AUDITGRAPH_") && k !== "NO_COLOR") ENV[k] = v;
-
-async function cliAsync(args: string[]): Promise<CliResult> {
-  const p = Bun.spawn([process.execPath, CLI, ...args], { cwd: REPO, env: ENV, stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  let json: any;
-  try { json = JSON.parse(stdout); } catch {}
-  return { code, stdout, stderr, json };
-}
-
-async function inParallel<T, R>(items: T[], f: (t: T) => Promise<R>, width = 3): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) { const i = next++; out[i] = await f(items[i]!); }
-  }));
-  return out;
-}
 
 /** argv for a case: flags first; a query starting with '-' goes after '--', as the contract says. */
 const argvOf = (root: string, c: Case) =>
