@@ -189,7 +189,18 @@ type Scored = {
 
 export type SearchResult = { total: number; hits: Hit[] };
 
-export function search(ix: RunIndex, q: ParsedQuery, opts: { limit: number; explain?: boolean }): SearchResult {
+/** A plain word of at least this many characters that the index does not hold is searched as a prefix (postgres → postgresql). */
+const PREFIX_FALLBACK = 4;
+
+export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?: boolean }): SearchResult {
+  const q: ParsedQuery = {
+    ...query,
+    clauses: query.clauses.map((c) =>
+      c.kind === "term" && !c.fallback && c.term.length >= PREFIX_FALLBACK && /^[\p{L}\p{N}_]+$/u.test(c.term) &&
+      ix.postings(c.term).length === 0 && ix.entPostings(c.term).length === 0
+        ? { kind: "prefix", text: c.text, prefix: c.term }
+        : c),
+  };
   const stats = ix.stats();
   const types = q.filters.types;
   const allowed = docFilter(ix, q);
