@@ -148,18 +148,9 @@ function readPrevious(profileDir: string, prev: { index: string; text: string })
 function toDocRecord(path: string, e: FileEntry, t: DocTerms): DocRecord {
   const chunks = e.chunks.map(([s0, end, line, endLine], i): StoredChunk => [s0, end, line, endLine, t.chunkLen[i]!, t.chunkFirst[i]!]);
   const { chunks: _, ...rest } = e;
-  const tags = e.tags ?? tagsOf(e.frontmatter);
-  return { path, ...rest, ...(tags.length ? { tags } : {}), chunks };
+  return { path, ...rest, chunks };
 }
 
-/** Front-matter tags (`tags` or `tag`: a list, or a string separated by commas or spaces), lower-cased, unique, sorted. */
-export function tagsOf(fm: Record<string, unknown> | undefined): string[] {
-  const raw = fm?.tags ?? fm?.tag;
-  const list = Array.isArray(raw) ? raw : typeof raw === "string" ? raw.split(/[,\s]+/) : [];
-  const out = new Set<string>();
-  for (const x of list) if (typeof x === "string" || typeof x === "number") { const t = String(x).trim().replace(/^#/, "").toLowerCase(); if (t) out.add(t); }
-  return [...out].sort();
-}
 
 const termsOf = (rec: DocRecord, text: string) => indexTerms(text, rec.kind, rec.chunks.map((c) => [c[0], c[1]]));
 

@@ -79,15 +79,9 @@ export function listNodes(ix: RunIndex, o: ListOptions): ListResult {
   // Counting by type needs no node: the headers count local nodes, the shared tables the rest.
   if (o.where.length === 0 && (o.countOnly || o.groupBy === "type") && (!o.groupBy || o.groupBy === "type")) {
     const counts = { ...ix.stats().types };
-    const mc = ix.store.manifest.counts;
-    if (mc.technologies !== undefined && mc.references !== undefined) {
-      counts.technology = mc.technologies;
-      counts.reference = mc.references;
-    } else {
-      const shared = new Map<string, string>();
-      for (const n of ix.shards) for (const id of ix.sharedIds(n)) shared.set(id, id.startsWith("tech_") ? "technology" : "reference");
-      for (const t of shared.values()) counts[t] = (counts[t] ?? 0) + 1;
-    }
+    // Shared nodes are counted once over all shards by ingest (manifest counts), not per shard.
+    counts.technology = ix.store.manifest.counts.technologies ?? 0;
+    counts.reference = ix.store.manifest.counts.references ?? 0;
     const groups = Object.entries(counts).filter(([t, c]) => c > 0 && (!o.types || o.types.includes(t)))
       .map(([value, count]) => ({ value: value as unknown, count })).sort((a, b) => b.count - a.count || compare(a.value, b.value));
     const total = groups.reduce((s, g) => s + g.count, 0);

@@ -32,6 +32,9 @@ export class RunIndex {
   private readonly docCache = new Map<string, DocRecord>();
   private nShards?: number;
   private readonly entCache = new Map<number, number[]>();
+  /** Postings by term, kept for the index's life: a query asks for a term's more than once (fallback check, titles, scores). */
+  private readonly postingsCache = new Map<string, [number, Uint8Array][]>();
+  private readonly entCacheByTerm = new Map<string, [number, EntPosting[]][]>();
   private readonly graphCache = new Map<string, { nodes: GraphNode[]; edges: GraphEdge[] }>();
   private readonly keyCache = new Map<number, string>();
   private readonly lenCache = new Map<number, { starts: number[]; lens: Int32Array }>();
@@ -209,12 +212,6 @@ export class RunIndex {
     return out;
   }
 
-  /** Shared node ids mentioned in one shard. */
-  sharedIds(shard: number): string[] {
-    const s = this.seg(shard);
-    return s ? [...s.keys("global")] : [];
-  }
-
   /** A shared node's name, from the first shard that mentions it. */
   globalName(id: string): string | undefined {
     for (const n of this.shards) { const g = this.seg(n)!.get<GlobalRecord>("global", id); if (g) return g.name; }
@@ -230,8 +227,11 @@ export class RunIndex {
 
   /** Term postings of every shard (varints, see pipeline/shard.ts). */
   postings(term: string): [number, Uint8Array][] {
+    const hit = this.postingsCache.get(term);
+    if (hit) return hit;
     const out: [number, Uint8Array][] = [];
     for (const n of this.shards) { const p = this.seg(n)!.bytes("terms", term); if (p) out.push([n, p]); }
+    this.postingsCache.set(term, out);
     return out;
   }
 
@@ -245,6 +245,8 @@ export class RunIndex {
   }
 
   entPostings(term: string): [number, EntPosting[]][] {
+    const hit = this.entCacheByTerm.get(term);
+    if (hit) return hit;
     const out: [number, EntPosting[]][] = [];
     for (const n of this.shards) {
       const bytes = this.seg(n)!.bytes("ents", term);
@@ -264,6 +266,7 @@ export class RunIndex {
       } catch { throw this.corrupt(n); }
       out.push([n, list]);
     }
+    this.entCacheByTerm.set(term, out);
     return out;
   }
 

@@ -34,7 +34,7 @@ export type Hit = {
 type Occ = { h: number; c: number; b: number; pos: number[] };
 type ChunkKey = number; // (shard × 2^20 + ordinal) × 2^16 + chunk
 const ckey = (shard: number, ord: number, ci: number) => (shard * 1048576 + ord) * 65536 + ci;
-type ChunkInfo = { shard: number; ord: number; ci: number; len: number; occ: (Occ | undefined)[]; title: boolean[] };
+type ChunkInfo = { shard: number; ord: number; ci: number; len: number; occ: (Occ | undefined)[] };
 
 const idf = (n: number, df: number) => Math.log(1 + (n - df + 0.5) / (df + 0.5));
 /** One clause's BM25 contribution, for a (field-weighted) tf in a unit of `len` terms. */
@@ -230,7 +230,7 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
       for (const [k, v] of l) {
         if (!ok(v.shard, v.ord)) continue;
         let c = cands.get(k);
-        if (!c) { c = { shard: v.shard, ord: v.ord, ci: v.ci, len: v.len, occ: [], title: [] }; cands.set(k, c); }
+        if (!c) { c = { shard: v.shard, ord: v.ord, ci: v.ci, len: v.len, occ: [] }; cands.set(k, c); }
         c.occ[i] = v.occ;
       }
     });

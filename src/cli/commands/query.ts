@@ -40,16 +40,16 @@ export default defineCommand({
     };
     for (const h of res.hits) {
       printLine(`${h.score.toFixed(3).padStart(6)}  ${h.path}:${h.line}  [${h.type}] ${h.name}  (${h.id})`);
-      const ms = h.matches.filter((m) => m.line === h.line);
-      const lead = h.snippet.startsWith("…") ? -1 : 0;
-      const src = h.snippet;
-      // Highlight the matched terms inside the snippet (found again by text: the snippet is trimmed).
+      // Highlight the line's matched terms in the snippet, found again by text (the snippet is trimmed or cut).
       const cols: number[] = [];
       const lens: number[] = [];
-      const lower = src.toLowerCase();
-      for (const m of ms) { const at = lower.indexOf(m.term, cols.length ? cols[cols.length - 1]! + lens[lens.length - 1]! - 1 : 0); if (at >= 0) { cols.push(at + 1); lens.push(m.term.length); } }
-      void lead;
-      printLine(`        ${mark(src, cols, lens)}`);
+      const lower = h.snippet.toLowerCase();
+      let from = 0;
+      for (const m of h.matches.filter((x) => x.line === h.line)) {
+        const at = lower.indexOf(m.term, from);
+        if (at >= 0) { cols.push(at + 1); lens.push(m.term.length); from = at + m.term.length; }
+      }
+      printLine(`        ${mark(h.snippet, cols, lens)}`);
       if (h.explain) {
         printLine(`        score = sum / ${h.explain.normalizer} × (1 + ${h.explain.matched}/${h.explain.of}) / 2`);
         for (const c of h.explain.clauses) {
