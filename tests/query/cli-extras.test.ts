@@ -43,6 +43,13 @@ describe("query", () => {
     const human = cli(["query", "event loop", "--explain", "--root", root]).stdout;
     expect(human).toContain("event: idf");
   });
+  test("on a TTY the matched terms are highlighted in the snippet; piped, there is no colour", () => {
+    if (!Bun.which("script")) throw new Error("script (util-linux/bsdutils) is needed to give the CLI a TTY");
+    const tty = Bun.spawnSync(["script", "-qec", `${process.execPath} ${join(import.meta.dir, "..", "..", "src", "cli.ts")} query backups --root ${root}`, "/dev/null"], { env: { ...process.env, NO_COLOR: undefined } as Record<string, string> });
+    const out = tty.stdout.toString();
+    expect(out).toContain("\x1b[1;33mbackups\x1b[0m");
+    expect(cli(["query", "backups", "--root", root]).stdout).not.toContain("\x1b[");
+  });
   test("a word that no file holds is searched as a prefix (postgres finds PostgreSQL); a misspelling finds nothing, exit 0", () => {
     const j = cli(["query", "postgres", "--root", root, "--json"]).json;
     expect(j.hits[0]).toMatchObject({ path: "notes/fine.md" });
