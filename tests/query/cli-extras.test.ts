@@ -45,7 +45,7 @@ describe("query", () => {
   });
   test("on a TTY the matched terms are highlighted in the snippet; piped, there is no colour", () => {
     if (!Bun.which("script")) throw new Error("script (util-linux/bsdutils) is needed to give the CLI a TTY");
-    const tty = Bun.spawnSync(["script", "-qec", `${process.execPath} ${join(import.meta.dir, "..", "..", "src", "cli.ts")} query backups --root ${root}`, "/dev/null"], { env: { ...process.env, NO_COLOR: undefined } as Record<string, string> });
+    const tty = Bun.spawnSync(["script", "-qec", `${process.execPath} ${join(import.meta.dir, "..", "..", "src", "cli.ts")} query backups --root ${root}`, "/dev/null"], { env: Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k !== "NO_COLOR" && v !== undefined)) as Record<string, string> });
     const out = tty.stdout.toString();
     expect(out).toContain("\x1b[1;33mbackups\x1b[0m");
     expect(cli(["query", "backups", "--root", root]).stdout).not.toContain("\x1b[");
