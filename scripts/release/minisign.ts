@@ -27,6 +27,8 @@ const blake2b = (alg: "blake2b256" | "blake2b512", ...parts: Uint8Array[]) => {
 
 /** minisign shows key ids as a little-endian 64-bit number in upper-case hex. */
 export const keyIdHex = (keyId: Uint8Array) => Buffer.from(keyId).reverse().toString("hex").toUpperCase();
+/** The key id as minisign writes it in comments (`%" PRIX64`: no leading zeros). */
+const keyIdComment = (keyId: Uint8Array) => keyIdHex(keyId).replace(/^0+(?=.)/, "");
 
 /** The base64 line of a minisign file (the one after "untrusted comment:"). */
 function keyLine(text: string, what: string): Uint8Array {
@@ -95,7 +97,7 @@ function privateKeyObject(key: SecretKey) {
 /** The public key file minisign -G would have written for this key. */
 export function publicKeyFile(key: SecretKey): string {
   const body = new Uint8Array([...te.encode("Ed"), ...key.keyId, ...key.publicKey]);
-  return `untrusted comment: minisign public key ${keyIdHex(key.keyId)}\n${b64(body)}\n`;
+  return `untrusted comment: minisign public key ${keyIdComment(key.keyId)}\n${b64(body)}\n`;
 }
 
 /** Reads the key id out of a public key file (`config/minisign.pub`). */
@@ -112,7 +114,7 @@ export function signMinisign(key: SecretKey, data: Uint8Array, trustedComment: s
   const signature = new Uint8Array(sign(null, blake2b("blake2b512", data), pk));
   const global = new Uint8Array(sign(null, new Uint8Array([...signature, ...te.encode(trustedComment)]), pk));
   return [
-    `untrusted comment: signature from minisign secret key ${keyIdHex(key.keyId)}`,
+    `untrusted comment: signature from minisign secret key ${keyIdComment(key.keyId)}`,
     b64(new Uint8Array([...te.encode("ED"), ...key.keyId, ...signature])),
     `trusted comment: ${trustedComment}`,
     b64(global),
