@@ -1,5 +1,5 @@
 // Mach-O signature checks on the real cross-compiled darwin executables and on corrupted copies.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { darwinSignature } from "../../scripts/release/build.ts";
@@ -10,6 +10,9 @@ import { smokeCheck } from "../../scripts/release/smoke.ts";
 import { readSource, type SourceInfo } from "../../scripts/release/source.ts";
 import { loadTargets } from "../../scripts/release/targets.ts";
 import type { Target } from "../../src/schema/release.ts";
+
+// Each test hashes or re-signs ~100 MB executables: seconds each, more on a busy 2-core machine.
+setDefaultTimeout(60_000);
 import { REPO_ROOT, removeTempDirs, tempDir } from "./support.ts";
 
 const bin: Record<string, Uint8Array> = {};
