@@ -138,6 +138,7 @@ export const openapi = {
     "/healthz": { get: { summary: "Liveness", responses: { "200": jsonBody({ type: "object" }, "Alive") } } },
     "/readyz": { get: { summary: "Readiness: database and blob store usable", responses: { "200": jsonBody({ type: "object" }, "Ready"), "503": err("Not ready") } } },
     "/openapi.json": { get: { summary: "This document", responses: { "200": jsonBody({ type: "object" }, "OpenAPI 3.1") } } },
+    "/static/site.css": { get: { summary: "The package browser's stylesheet (cached for good with ?v=<digest>, as the pages link it)", parameters: [query("v", "string", "Content digest")], responses: { "200": { description: "CSS", content: { "text/css": { schema: { type: "string" } } } }, "304": { description: "Not modified" } } } },
     "/apps": { get: { summary: "Every app (HTML, or JSON)", parameters: [query("format", "string", "json for JSON")], responses: { "200": { description: "Apps", content: { "text/html": { schema: { type: "string" } }, "application/json": { schema: ref("Apps") } } } } } },
     [`${api}/releases`]: {
       get: {

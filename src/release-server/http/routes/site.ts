@@ -2,17 +2,81 @@
  * The seed's own endpoints (per app under /apps/{owner}/{app}, and at the root for the default app),
  * the package browser pages, health probes and the OpenAPI document.
  */
-import type { App } from "../../domain/model.ts";
+import type { App, Principal, Release } from "../../domain/model.ts";
+import { appUrl, appView, releasesPageView, singleReleaseView } from "../browse.ts";
 import type { Ctx } from "../context.ts";
 import { linkHeader } from "../github.ts";
+import { withSize } from "../log.ts";
 import { openapi } from "../openapi.ts";
-import { appsPage, releasePage as releaseHtml, releasesPage } from "../pages.ts";
+import { appPage, appsPage, errorPage, releasePage } from "../pages.ts";
 import { newestWithAsset, notReady } from "../queries.ts";
-import { HttpError, html, json } from "../respond.ts";
+import { HttpError, fromServiceError, html, isServiceError, json } from "../respond.ts";
 import type { Router } from "../router.ts";
+import { STYLESHEET, STYLESHEET_PATH, STYLESHEET_VERSION } from "../style.ts";
 import { created, ghRelease, latestJson, lookup, noContent, receiveUpload, releaseByTag, sendArtifact, type Handler } from "./shared.ts";
 
-const appPrefix = (c: Ctx, app: App) => `${c.urls.base}/apps/${encodeURIComponent(app.owner)}/${encodeURIComponent(app.slug)}`;
+/**
+ * The pages' policy: nothing but the server's own stylesheet loads (no script, no inline style, no
+ * image, no frame, no form target, no <base>).
+ */
+export const PAGE_CSP = "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** Releases per HTML page unless ?per_page= says otherwise (the JSON default stays GitHub's 30). */
+const HTML_PER_PAGE = 10;
+
+/** An HTML page: the pages' CSP, and never shared between callers (drafts and private apps depend on the token). */
+function page(text: string, status = 200): Response {
+  const res = html(text, status);
+  res.headers.set("content-security-policy", PAGE_CSP);
+  res.headers.set("cache-control", "no-cache");
+  res.headers.set("vary", "Accept, Authorization");
+  res.headers.set("referrer-policy", "same-origin");
+  return res;
+}
+
+/**
+ * A page handler whose failures a browser (Accept: text/html) sees as an HTML page with the same
+ * status; API clients keep GitHub's JSON errors. Unexpected errors still go to the app's 500.
+ */
+const browsable = (h: Handler): Handler => async (c) => {
+  try {
+    return await h(c);
+  } catch (err) {
+    const e = err instanceof HttpError ? err : isServiceError(err) ? fromServiceError(err) : undefined;
+    if (!e || c.wantsJson() || !/text\/html/i.test(c.req.headers.get("accept") ?? "")) throw err;
+    const res = page(errorPage(c.urls.base, e.status, e.message), e.status);
+    for (const [k, v] of Object.entries(e.extra.headers ?? {})) res.headers.set(k, v);
+    return res;
+  }
+};
+
+function mayRead(c: Ctx, p: Principal, app: App): boolean {
+  try {
+    c.service.authorize(p, "read", { app });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What of an app's releases the caller may see: drafts only with publish rights. */
+function visibility(c: Ctx, app: App) {
+  const drafts = c.canSeeDrafts(app);
+  return { drafts, canSee: (r: Release) => !r.draft || drafts };
+}
+
+const stylesheet: Handler = (c) => {
+  const body = new TextEncoder().encode(STYLESHEET);
+  const current = c.url.searchParams.get("v") === STYLESHEET_VERSION;
+  const res = new Response(body, {
+    headers: {
+      "content-type": "text/css; charset=utf-8",
+      etag: `W/"${STYLESHEET_VERSION}"`,
+      "cache-control": current ? "public, max-age=31536000, immutable" : "public, max-age=300",
+    },
+  });
+  return withSize(res, body.length);
+};
 
 const health: Handler = () => json({ status: "ok" });
 
@@ -23,11 +87,13 @@ const ready: Handler = (c) => {
 
 const openapiDoc: Handler = () => json(openapi);
 
-const apps: Handler = (c) => {
-  const list = c.service.listApps().filter((a) => a.visibility === "public");
+/** The apps the caller may read (private ones only with a read token), each with its channels and latest release. */
+const apps: Handler = browsable((c) => {
+  const p = c.principal();
+  const list = c.service.listApps().filter((a) => a.visibility === "public" || (p !== null && mayRead(c, p, a)));
   if (c.wantsJson()) return json(list.map((a) => ({ owner: a.owner, slug: a.slug, name: a.display_name })));
-  return html(appsPage(list.map((a) => ({ owner: a.owner, slug: a.slug, name: a.display_name, packagesUrl: `${appPrefix(c, a)}/packages` }))));
-};
+  return page(appsPage(c.urls.base, list.map((a) => appView(c.service, c.urls, a, visibility(c, a)))));
+});
 
 /** POST upload?name=&version=[&channel=&label=&digest=]: the release is created with its first file, atomically. */
 const upload: Handler = async (c) => {
@@ -71,28 +137,33 @@ const deleteAsset: Handler = (c) => {
   return noContent();
 };
 
-const packages: Handler = (c) => {
+const packages: Handler = browsable((c) => {
   const app = c.app();
   const paging = c.paging();
-  const { items, total } = c.service.listReleases(app, { ...paging, drafts: c.canSeeDrafts(app) });
-  const releases = items.map((r) => ghRelease(c, app, r));
+  const seen = visibility(c, app);
   if (c.wantsJson()) {
+    const { items, total } = c.service.listReleases(app, { ...paging, drafts: seen.drafts });
+    const releases = items.map((r) => ghRelease(c, app, r));
     const link = linkHeader(c.publicRequestUrl, paging.page, paging.perPage, total);
     return json({ owner: app.owner, app: app.slug, total, releases }, 200, link ? { link } : {});
   }
-  const at = (page: number) => `?page=${page}&per_page=${paging.perPage}`;
-  const last = Math.ceil(total / paging.perPage);
-  return html(releasesPage(app, releases, { prev: paging.page > 1 ? at(paging.page - 1) : undefined, next: paging.page < last ? at(paging.page + 1) : undefined }));
-};
+  const perPage = c.url.searchParams.get("per_page") ? paging.perPage : HTML_PER_PAGE;
+  const { items, total } = releasesPageView(c.service, c.urls, app, { page: paging.page, perPage, drafts: seen.drafts });
+  const at = (n: number) => `?page=${n}${perPage === HTML_PER_PAGE ? "" : `&per_page=${perPage}`}`;
+  return page(appPage(c.urls.base, appView(c.service, c.urls, app, seen), items, { page: paging.page, perPage, total, at }));
+});
 
-const releaseView: Handler = (c) => {
+const releaseView: Handler = browsable((c) => {
   const app = c.app();
-  const release = ghRelease(c, app, releaseByTag(c, app, c.params.tag!));
-  return c.wantsJson() ? json(release) : html(releaseHtml(app, release));
-};
+  const release = releaseByTag(c, app, c.params.tag!);
+  if (c.wantsJson()) return json(ghRelease(c, app, release));
+  const head = { owner: app.owner, slug: app.slug, name: app.display_name, url: appUrl(c.urls, app) };
+  return page(releasePage(c.urls.base, head, singleReleaseView(c.service, c.urls, app, release)));
+});
 
 export function siteRoutes(r: Router<Handler>): void {
   r.add("GET", "/healthz", health).add("GET", "/readyz", ready).add("GET", "/openapi.json", openapiDoc).add("GET", "/apps", apps);
+  r.add("GET", STYLESHEET_PATH, stylesheet);
   for (const prefix of ["", "/apps/:owner/:app"]) {
     r.add("POST", `${prefix}/upload`, upload)
       .add("GET", `${prefix}/latest`, latestJson)

@@ -1,0 +1,88 @@
+/**
+ * Release notes (GitHub's `body`, markdown) → HTML that is safe to put in a page. Bun's parser
+ * (`Bun.markdown.render`) hands every element to a callback here, so the output only ever holds the
+ * tags written below: text is escaped as it arrives, raw HTML (blocks and inline tags alike) is shown
+ * as text, links keep only http(s), mailto and same-site targets, and images become links (the pages'
+ * Content-Security-Policy loads no image). No attribute but `href`, `class` and `start` is written.
+ */
+import { esc } from "./escape.ts";
+
+const SAFE_SCHEMES = new Set(["http", "https", "mailto"]);
+
+const NAMED: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", colon: ":", tab: "\t", newline: "\n", nbsp: "\u00a0" };
+
+/** Character references in a link destination (Bun's `render` leaves them encoded; CommonMark decodes them). */
+function decodeEntities(s: string): string {
+  return s.replace(/&(#x[0-9a-f]{1,6}|#[0-9]{1,7}|[a-z]{2,8});/gi, (m, ref: string) => {
+    if (ref[0] !== "#") return NAMED[ref.toLowerCase()] ?? m;
+    const code = ref[1] === "x" || ref[1] === "X" ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+    return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : "\ufffd";
+  });
+}
+
+/**
+ * The URL to link to, or undefined when it is not safe. As a browser's URL parser does, leading and
+ * trailing controls and spaces are dropped and tabs and newlines removed before the scheme is read
+ * (so `java\tscript:` is `javascript:`); a scheme other than http, https or mailto is refused.
+ * Without a scheme the link is relative to the page (or a fragment), which is harmless.
+ */
+export function safeHref(raw: string): string | undefined {
+  const href = decodeEntities(raw).replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, "").replace(/[\t\n\r]/g, "");
+  if (href === "") return undefined;
+  if (/^www\./i.test(href)) return `http://${href}`; // a GFM "www." autolink
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(href);
+  return scheme && !SAFE_SCHEMES.has(scheme[1]!.toLowerCase()) ? undefined : href;
+}
+
+const ALIGN = { left: "al-l", center: "al-c", right: "al-r" } as const;
+const cell = (tag: "th" | "td") => (children: string, meta?: { align?: keyof typeof ALIGN }) =>
+  `<${tag}${meta?.align && ALIGN[meta.align] ? ` class="${ALIGN[meta.align]}"` : ""}>${children}</${tag}>`;
+
+/**
+ * Renders `markdown` to sanitized HTML. Headings are moved down so that the notes' `#` becomes
+ * `<h{minHeading}>` (the page's own headings stay above the notes'); GFM tables, task lists,
+ * strikethrough and autolinks are on.
+ */
+export function renderNotes(markdown: string, minHeading = 3): string {
+  const shift = Math.max(0, minHeading - 1);
+  const out = Bun.markdown.render(
+    markdown,
+    {
+      text: (t) => esc(t),
+      heading: (c, m) => {
+        const level = Math.min(6, m.level + shift);
+        return `<h${level}>${c}</h${level}>\n`;
+      },
+      paragraph: (c) => `<p>${c}</p>\n`,
+      blockquote: (c) => `<blockquote>${c}</blockquote>\n`,
+      code: (c) => `<pre><code>${c}</code></pre>\n`,
+      codespan: (c) => `<code>${c}</code>`,
+      // Raw HTML is neither run nor dropped: it is shown as the text it is.
+      html: (c) => `<pre class="raw-html"><code>${c}</code></pre>\n`,
+      list: (c, m) => (m.ordered ? `<ol${m.start !== undefined && m.start !== 1 ? ` start="${Math.trunc(m.start)}"` : ""}>${c}</ol>\n` : `<ul>${c}</ul>\n`),
+      listItem: (c, m) => (m.checked === undefined ? `<li>${c}</li>` : `<li class="task">${m.checked ? "☑" : "☐"} ${c}</li>`),
+      hr: () => "<hr>\n",
+      table: (c) => `<div class="scroll"><table>${c}</table></div>\n`,
+      thead: (c) => `<thead>${c}</thead>`,
+      tbody: (c) => `<tbody>${c}</tbody>`,
+      tr: (c) => `<tr>${c}</tr>`,
+      th: cell("th"),
+      td: cell("td"),
+      strong: (c) => `<strong>${c}</strong>`,
+      emphasis: (c) => `<em>${c}</em>`,
+      strikethrough: (c) => `<del>${c}</del>`,
+      link: (c, m) => {
+        const href = safeHref(m.href);
+        return href === undefined ? `<span class="unsafe-link">${c}</span>` : `<a href="${esc(href)}" rel="nofollow noopener noreferrer">${c}</a>`;
+      },
+      // The page loads no images (CSP img-src 'none'): an image is a link to it, named by its alt text.
+      image: (alt, m) => {
+        const href = safeHref(m.src);
+        const label = alt || "image";
+        return href === undefined ? `<span class="unsafe-link">${label}</span>` : `<a href="${esc(href)}" rel="nofollow noopener noreferrer">${label}</a>`;
+      },
+    },
+    { tables: true, strikethrough: true, tasklists: true, autolinks: true },
+  );
+  return out.trim();
+}
