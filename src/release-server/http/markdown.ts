@@ -62,7 +62,7 @@ export function renderNotes(markdown: string, minHeading = 3): string {
       list: (c, m) => (m.ordered ? `<ol${m.start !== undefined && m.start !== 1 ? ` start="${Math.trunc(m.start)}"` : ""}>${c}</ol>\n` : `<ul>${c}</ul>\n`),
       listItem: (c, m) => (m.checked === undefined ? `<li>${c}</li>` : `<li class="task">${m.checked ? "☑" : "☐"} ${c}</li>`),
       hr: () => "<hr>\n",
-      table: (c) => `<div class="scroll"><table>${c}</table></div>\n`,
+      table: (c) => `<table>${c}</table>\n`,
       thead: (c) => `<thead>${c}</thead>`,
       tbody: (c) => `<tbody>${c}</tbody>`,
       tr: (c) => `<tr>${c}</tr>`,
