@@ -37,20 +37,24 @@ import {
 import type { AuditFilter, Repositories } from "./domain/repository.ts";
 import { planRetention } from "./domain/retention.ts";
 import { inRollout, rolloutBucket } from "./domain/rollout.ts";
+import { semverOf, versionForTag } from "./domain/versions.ts";
 import { displayPrefix, generateToken, hashToken, scopeDenial, wellFormed } from "./domain/tokens.ts";
 import {
   ArtifactInputSchema,
+  ArtifactPatchSchema,
   ChannelNameSchema,
   ChannelPolicySchema,
   NewAppSchema,
   parseInput,
   ReleaseInputSchema,
   ReleasePatchSchema,
+  NullableChannelSchema,
   RolloutPercentSchema,
   TagSchema,
   TokenInputSchema,
   VersionSchema,
   type ArtifactInput,
+  type ArtifactPatch,
   type NewAppInput,
   type ReleaseInput,
   type ReleasePatch,
@@ -138,6 +142,25 @@ export class ReleaseService {
     if (by.token === null) return;
     const why = scopeDenial(by.token.scopes, action, { appId: target.app?.id, channel: target.channel });
     if (why) throw new Forbidden(`${why}${target.app ? ` (${target.app.owner}/${target.app.slug})` : ""}`);
+  }
+
+  /**
+   * Which drafts of `app` the principal may see (drafts are visible to whoever could publish
+   * them): all (true), none (false), or those of the listed channels (a channel-scoped token).
+   */
+  draftScope(by: Principal | null, app: App): boolean | string[] {
+    if (!by) return false;
+    if (by.token === null) return true;
+    const { scopes } = by.token;
+    if (scopeDenial({ ...scopes, channels: null }, "publish", { appId: app.id }) !== undefined) return false;
+    return scopes.channels === null ? true : [...scopes.channels];
+  }
+
+  /** Whether the principal may see this release (published, or a draft it could publish). */
+  canSee(by: Principal | null, release: Release): boolean {
+    if (!release.draft) return true;
+    const scope = this.draftScope(by, this.getApp(release.app_id));
+    return scope === true || (Array.isArray(scope) && release.channel !== null && scope.includes(release.channel));
   }
 
   /** Creates a token; `raw` is returned once and never stored. */
@@ -262,7 +285,7 @@ export class ReleaseService {
     }
     const now = this.now();
     return this.repos.transaction(() => {
-      const tag = p.tag ?? `v${p.version}`;
+      const tag = p.tag ?? (semverOf(p.version) ? `v${p.version}` : p.version);
       if (this.repos.releases.byVersion(app.id, p.version)) throw new Conflict(`${app.owner}/${app.slug} already has version ${p.version}`, { resource: "Release", code: "already_exists", field: "version" });
       if (this.repos.releases.byTag(app.id, tag)) throw new Conflict(`${app.owner}/${app.slug} already has tag ${tag}`, { resource: "Release", code: "already_exists", field: "tag_name" });
       const release = this.repos.releases.create({
@@ -290,23 +313,54 @@ export class ReleaseService {
     });
   }
 
-  /** Edits a release (GitHub PATCH). Turning `draft` off publishes it. */
+  /**
+   * Edits a release (GitHub PATCH). Turning `draft` off publishes it (sets `published_at`); turning
+   * it back on unpublishes it. A new tag renames the release's version too when the version came
+   * from the old tag (as a create over HTTP makes it). Moving a release to another channel needs
+   * publish rights on both channels.
+   */
   updateRelease(release: Release, patch: ReleasePatch, by: Principal): Release {
     const p = parseInput(ReleasePatchSchema, patch, "release");
     const app = this.getApp(release.app_id);
     this.authorize(by, "publish", { app, channel: release.channel });
+    if (p.channel !== undefined && p.channel !== release.channel) this.authorize(by, "publish", { app, channel: p.channel });
     return this.repos.transaction(() => {
       const cur = this.getRelease(release.id);
-      if (p.tag !== undefined && p.tag !== cur.tag && this.repos.releases.byTag(cur.app_id, p.tag)) {
-        throw new Conflict(`${app.owner}/${app.slug} already has tag ${p.tag}`, { resource: "Release", code: "already_exists", field: "tag_name" });
+      const changes: Partial<Release> = {};
+      if (p.tag !== undefined && p.tag !== cur.tag) {
+        if (this.repos.releases.byTag(cur.app_id, p.tag)) {
+          throw new Conflict(`${app.owner}/${app.slug} already has tag ${p.tag}`, { resource: "Release", code: "already_exists", field: "tag_name" });
+        }
+        changes.tag = p.tag;
+        const version = versionForTag(p.tag);
+        if (cur.version === versionForTag(cur.tag) && version !== cur.version) {
+          if (this.repos.releases.byVersion(cur.app_id, version)) {
+            throw new Conflict(`${app.owner}/${app.slug} already has version ${version}`, { resource: "Release", code: "already_exists", field: "tag_name" });
+          }
+          changes.version = version;
+        }
       }
+      if (p.name !== undefined) changes.name = p.name;
+      if (p.notes !== undefined) changes.notes = p.notes;
+      if (p.prerelease !== undefined) changes.prerelease = p.prerelease;
+      if (p.channel !== undefined) changes.channel = p.channel;
       const publishing = p.draft === false && cur.draft;
-      const updated = this.repos.releases.update(cur.id, {
-        ...p,
-        ...(publishing ? { published_at: this.now() } : {}),
-        ...(p.draft === true ? { published_at: null } : {}),
+      const unpublishing = p.draft === true && !cur.draft;
+      if (p.draft !== undefined) changes.draft = p.draft;
+      if (publishing) changes.published_at = this.now();
+      if (unpublishing) {
+        if (this.repos.channels.pinnedReleaseIds().has(cur.id)) {
+          throw new Conflict(`release ${cur.tag} is the current or previous release of a channel; it cannot become a draft`);
+        }
+        changes.published_at = null;
+      }
+      const updated = Object.keys(changes).length === 0 ? cur : this.repos.releases.update(cur.id, changes);
+      this.audit(by, publishing ? "release.publish" : "release.update", "release", cur.id, {
+        app: `${app.owner}/${app.slug}`,
+        version: updated.version,
+        tag: updated.tag,
+        changes: Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, k === "notes" && typeof v === "string" ? `(${v.length} characters)` : v])),
       });
-      this.audit(by, publishing ? "release.publish" : "release.update", "release", cur.id, { changes: p });
       return updated;
     });
   }
@@ -331,8 +385,11 @@ export class ReleaseService {
     return this.repos.releases.byVersion(app.id, parseInput(VersionSchema, version, "release version"));
   }
 
-  /** Newest first. `page` starts at 1; `perPage` is capped at 100; drafts are included unless `drafts: false`. */
-  listReleases(app: App, opts: { page: number; perPage: number; drafts?: boolean }): { items: Release[]; total: number } {
+  /**
+   * Newest first. `page` starts at 1; `perPage` is capped at 100; drafts are included unless
+   * `drafts: false` (with channel names: only drafts of those channels, see `draftScope`).
+   */
+  listReleases(app: App, opts: { page: number; perPage: number; drafts?: boolean | string[] }): { items: Release[]; total: number } {
     const perPage = Math.max(1, Math.min(100, Math.floor(opts.perPage)));
     const page = Math.max(1, Math.floor(opts.page));
     return this.repos.releases.list(app.id, { offset: (page - 1) * perPage, limit: perPage, drafts: opts.drafts ?? true });
@@ -413,6 +470,39 @@ export class ReleaseService {
       const created = this.repos.artifacts.create({ ...a, release_id: release.id, created_at: now, updated_at: now });
       this.audit(by, "artifact.create", "artifact", created.id, { release_id: release.id, filename: a.filename, sha256: a.sha256, size: a.size_bytes });
       return created;
+    });
+  }
+
+  /**
+   * Everything about an upload that does not depend on its bytes: scope, file name, label,
+   * content type, the channel of a release it would create, and a duplicate name. Callers run it
+   * BEFORE reading the body, so a refused upload stores nothing; `addArtifact`/`publishRelease`
+   * check the same again under the write lock.
+   */
+  checkUpload(app: App, target: { release: Release } | { channel: string | null }, input: ArtifactInput, by: Principal): void {
+    const channel = "release" in target ? target.release.channel : parseInput(NullableChannelSchema, target.channel, "channel");
+    this.authorize(by, "publish", { app, channel });
+    const p = parseInput(ArtifactInputSchema, input, "artifact");
+    if ("release" in target && this.repos.artifacts.byName(target.release.id, p.filename)) {
+      throw new Conflict(`release ${target.release.tag} already has an artifact named ${p.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
+    }
+  }
+
+  /** Renames an artifact or changes its label (GitHub's asset PATCH). Conflict when the name is taken. */
+  updateArtifact(id: number, patch: ArtifactPatch, by: Principal): Artifact {
+    const p = parseInput(ArtifactPatchSchema, patch, "asset");
+    const a = this.getArtifact(id);
+    const release = this.getRelease(a.release_id);
+    this.authorize(by, "publish", { app: this.getApp(a.app_id), channel: release.channel });
+    return this.repos.transaction(() => {
+      if (p.filename !== undefined && p.filename !== a.filename && this.repos.artifacts.byName(a.release_id, p.filename)) {
+        throw new Conflict(`release ${release.tag} already has an artifact named ${p.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
+      }
+      const changes = { ...(p.filename !== undefined ? { filename: p.filename } : {}), ...(p.label !== undefined ? { label: p.label } : {}) };
+      if (Object.keys(changes).length === 0) return a;
+      const updated = this.repos.artifacts.update(id, { ...changes, updated_at: this.now() });
+      this.audit(by, "artifact.update", "artifact", id, { release_id: a.release_id, from: { filename: a.filename, label: a.label }, changes });
+      return this.withPendingDownloads(updated);
     });
   }
 

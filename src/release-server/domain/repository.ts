@@ -32,13 +32,17 @@ export interface ReleaseRepository {
   get(id: number): Release | undefined;
   byTag(appId: number, tag: string): Release | undefined;
   byVersion(appId: number, version: string): Release | undefined;
-  /** Newest first (created_at, then id); drafts only when `drafts` is true. */
-  list(appId: number, page: { offset: number; limit: number; drafts: boolean }): Page<Release>;
+  /**
+   * Newest first (created_at, then id). Drafts: all when `drafts` is true, none when false, and
+   * with a list of channel names only the drafts published for one of those channels.
+   */
+  list(appId: number, page: { offset: number; limit: number; drafts: boolean | string[] }): Page<Release>;
   /** Every release of an app, newest first (retention). */
   all(appId: number): Release[];
   /**
-   * Newest published, non-draft, non-prerelease release; with `notAfter`, the newest such one
-   * created no later than that release, other than it.
+   * The first published, non-draft, non-prerelease release in the order of
+   * `domain/versions.ts compareForLatest` (semver releases by version above non-semver ones by
+   * creation time); with `notAfter`, the first such one that ranks below that release.
    */
   latestPublished(appId: number, notAfter?: Release): Release | undefined;
   update(id: number, patch: Partial<Omit<Release, "id" | "app_id">>): Release;
@@ -52,6 +56,8 @@ export interface ArtifactRepository {
   get(id: number): Artifact | undefined;
   byName(releaseId: number, filename: string): Artifact | undefined;
   listByRelease(releaseId: number): Artifact[];
+  /** Conflict when the new file name is taken in the release. */
+  update(id: number, patch: Partial<Pick<Artifact, "filename" | "label" | "updated_at">>): Artifact;
   /** How many artifact rows reference this blob. */
   countBySha(sha256: string): number;
   /** Every blob digest some artifact references. */

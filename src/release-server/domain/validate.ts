@@ -3,9 +3,9 @@
  * through one of these valibot schemas, and a failure becomes one `Invalid` error naming the field.
  */
 import * as v from "valibot";
-import semver from "semver";
 import { ACTIONS, PLATFORMS } from "./model.ts";
 import { Invalid } from "./errors.ts";
+import { semverOf, versionForTag } from "./versions.ts";
 
 const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);
 
@@ -20,20 +20,25 @@ export const ChannelNameSchema = v.pipe(
   v.regex(/^[a-z][a-z0-9-]{0,31}$/, "must be 1-32 lowercase letters, digits or '-', starting with a letter"),
 );
 
-/** A semantic version; a leading "v" is accepted and dropped. */
-export const VersionSchema = v.pipe(
-  v.string(),
-  v.check((s) => s.length <= 128 && semver.valid(s) !== null, "must be a semantic version such as 1.2.3 or 2.0.0-beta.1"),
-  v.transform((s) => semver.valid(s) as string),
-);
-
-export const BuildSchema = v.pipe(v.number(), v.integer("must be an integer"), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
-
 export const TagSchema = v.pipe(
   v.string(),
   v.regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/, "must be 1-128 letters, digits, '.', '_', '+' or '-', starting with a letter or digit"),
   v.check((s) => !s.includes(".."), "must not contain '..'"),
 );
+
+export const NullableChannelSchema = v.nullable(ChannelNameSchema);
+
+/**
+ * A release version: a semantic version (a leading "v" and build metadata are dropped), or any
+ * other tag-shaped string ("nightly", "2026-11-28"), kept verbatim (see domain/versions.ts).
+ */
+export const VersionSchema = v.pipe(
+  v.string(),
+  v.check((s) => semverOf(s) !== null || v.is(TagSchema, s), "must be a semantic version such as 1.2.3, or a tag of letters, digits, '.', '_', '+' or '-' such as nightly"),
+  v.transform(versionForTag),
+);
+
+export const BuildSchema = v.pipe(v.number(), v.integer("must be an integer"), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
 
 export const PlatformSchema = v.picklist(PLATFORMS, `must be one of ${PLATFORMS.join(", ")}`);
 export const ActionSchema = v.picklist(ACTIONS, `must be one of ${ACTIONS.join(", ")}`);
@@ -82,6 +87,7 @@ export type ReleaseInput = v.InferInput<typeof ReleaseInputSchema>;
 /** Fields of a release that can change after creation (GitHub's PATCH). */
 export const ReleasePatchSchema = v.strictObject({
   tag: v.optional(TagSchema),
+  channel: v.optional(v.nullable(ChannelNameSchema)),
   name: v.optional(v.nullable(line(255))),
   notes: v.optional(v.nullable(text(125_000))),
   draft: v.optional(v.boolean()),
@@ -96,6 +102,13 @@ export const ArtifactInputSchema = v.strictObject({
   label: v.optional(v.nullable(line(255))),
 });
 export type ArtifactInput = v.InferInput<typeof ArtifactInputSchema>;
+
+/** Fields of an artifact that can change after upload (GitHub's asset PATCH). */
+export const ArtifactPatchSchema = v.strictObject({
+  filename: v.optional(FilenameSchema),
+  label: v.optional(v.nullable(line(255))),
+});
+export type ArtifactPatch = v.InferInput<typeof ArtifactPatchSchema>;
 
 export const ChannelPolicySchema = v.strictObject({
   keep_last: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),

@@ -30,6 +30,13 @@ export function rejectQueryCredentials(url: URL): void {
   }
 }
 
+/** The largest `page` served (30 million releases at 30 a page); larger is a 422. */
+export const MAX_PAGE = 1_000_000;
+
+/** GitHub's 422 shape for a bad parameter: {"message": "Validation Failed: ...", "errors": [{field, code: "invalid"}]}. */
+export const validationFailed = (field: string, why: string, resource?: string) =>
+  new HttpError(422, `Validation Failed: ${why}`, { errors: [{ ...(resource ? { resource } : {}), field, code: "invalid" }] });
+
 export class Ctx {
   private principalMemo: Principal | null | undefined;
   private appMemo: App | undefined;
@@ -76,16 +83,14 @@ export class Ctx {
     return p;
   }
 
-  /** Whether the caller could publish to the app (drafts are visible only to such callers). */
+  /** Which drafts of the app the caller may see: all, none, or those of its channels (see ReleaseService.draftScope). */
+  draftScope(app: App): boolean | string[] {
+    return this.service.draftScope(this.principal(), app);
+  }
+
+  /** Whether the caller could publish to the app in general (a channel-scoped token: only to its channels). */
   canSeeDrafts(app: App): boolean {
-    const p = this.principal();
-    if (!p) return false;
-    try {
-      this.service.authorize(p, "publish", { app });
-      return true;
-    } catch {
-      return false;
-    }
+    return this.draftScope(app) === true;
   }
 
   /** The app named by `:owner/:app`, or the default app on root routes. Private apps need a read token. */
@@ -110,7 +115,7 @@ export class Ctx {
   /** A release of the current app that the caller may see (drafts need publish rights). */
   visible(release: Release): Release {
     const app = this.app();
-    if (release.app_id !== app.id || (release.draft && !this.canSeeDrafts(app))) throw new HttpError(404, "Not Found");
+    if (release.app_id !== app.id || !this.service.canSee(this.principal(), release)) throw new HttpError(404, "Not Found");
     return release;
   }
 
@@ -128,15 +133,21 @@ export class Ctx {
     return /application\/(json|vnd\.github)/i.test(accept) && !/text\/html/i.test(accept);
   }
 
-  /** `per_page` (1-100, default 30) and `page` (from 1). */
+  /**
+   * `per_page` (default 30; 0 is 1 and values above 100 are served as 100, as GitHub does) and `page` (from 1;
+   * a page past the end is empty). A value that is not a whole number, or a page above MAX_PAGE
+   * (no list is that long; larger offsets overflow the database's integers), is a 422 Validation
+   * Failed naming the parameter.
+   */
   paging(): { page: number; perPage: number } {
-    const num = (k: string, dflt: number) => {
+    const num = (k: string, dflt: number, max: number) => {
       const v = this.url.searchParams.get(k);
       if (v === null || v === "") return dflt;
-      if (!/^\d+$/.test(v)) throw new HttpError(400, `${k} must be a positive integer`);
-      return Number(v);
+      const n = /^\d{1,16}$/.test(v) ? Number(v) : NaN;
+      if (!(n >= 0 && n <= max)) throw validationFailed(k, `${k} must be a whole number from 1 to ${max}`);
+      return Math.max(1, n); // 0 is read as 1, as GitHub does
     };
-    return { page: Math.max(1, num("page", 1)), perPage: Math.min(100, Math.max(1, num("per_page", 30))) };
+    return { page: num("page", 1, MAX_PAGE), perPage: Math.min(100, num("per_page", 30, Number.MAX_SAFE_INTEGER)) };
   }
 
   /** The rollout inputs of a `latest` request: channel from ?channel=, install id from headers. */

@@ -39,7 +39,7 @@ export function declaredSha256(req: Request, url: URL): string | undefined {
 
 export function planUpload(req: Request, url: URL, maxBytes: number): UploadPlan {
   const contentType = (req.headers.get("content-type") ?? "application/octet-stream").trim();
-  if (/^(multipart\/|application\/x-www-form-urlencoded)/i.test(contentType)) {
+  if (/^multipart\//i.test(contentType)) {
     throw new HttpError(415, "send the file as the raw request body (Content-Type: application/octet-stream), not as a form");
   }
   const declared = req.headers.get("content-length");

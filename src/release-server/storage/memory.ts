@@ -4,6 +4,7 @@
  */
 import { Conflict } from "../domain/errors.ts";
 import type { App, Artifact, AuditEvent, Channel, Release, Token } from "../domain/model.ts";
+import { compareForLatest } from "../domain/versions.ts";
 import type { AuditFilter, NewApp, NewArtifact, NewAuditEvent, NewRelease, NewToken, Repositories } from "../domain/repository.ts";
 
 interface State {
@@ -53,18 +54,23 @@ export function memoryRepositories(): Repositories {
     get: (id: number) => copy(s.releases.get(id)),
     byTag: (appId: number, tag: string) => find(s.releases, (r) => r.app_id === appId && r.tag === tag),
     byVersion: (appId: number, version: string) => find(s.releases, (r) => r.app_id === appId && r.version === version),
-    list(appId: number, page: { offset: number; limit: number; drafts: boolean }) {
-      const all = releasesOf(appId).filter((r) => page.drafts || !r.draft);
+    list(appId: number, page: { offset: number; limit: number; drafts: boolean | string[] }) {
+      const d = page.drafts;
+      const all = releasesOf(appId).filter((r) => !r.draft || d === true || (Array.isArray(d) && r.channel !== null && d.includes(r.channel)));
       return { items: all.slice(page.offset, page.offset + page.limit), total: all.length };
     },
     all: releasesOf,
     latestPublished: (appId: number, notAfter?: Release) =>
-      releasesOf(appId).find((r) => !r.draft && !r.prerelease && r.published_at !== null &&
-        (notAfter === undefined || (r.id !== notAfter.id && r.created_at <= notAfter.created_at))),
+      releasesOf(appId)
+        .sort(compareForLatest)
+        .find((r) => !r.draft && !r.prerelease && r.published_at !== null && (notAfter === undefined || compareForLatest(r, notAfter) > 0)),
     update(id: number, patch: Partial<Release>): Release {
       const cur = s.releases.get(id)!;
       if (patch.tag !== undefined && patch.tag !== cur.tag && find(s.releases, (x) => x.app_id === cur.app_id && x.tag === patch.tag)) {
         throw new Conflict(`tag ${patch.tag} already exists`);
+      }
+      if (patch.version !== undefined && patch.version !== cur.version && find(s.releases, (x) => x.app_id === cur.app_id && x.version === patch.version)) {
+        throw new Conflict(`version ${patch.version} already exists`);
       }
       const next = { ...cur, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
       s.releases.set(id, next);
@@ -86,6 +92,15 @@ export function memoryRepositories(): Repositories {
     get: (id: number) => copy(s.artifacts.get(id)),
     byName: (releaseId: number, filename: string) => find(s.artifacts, (a) => a.release_id === releaseId && a.filename === filename),
     listByRelease: (releaseId: number) => filter(s.artifacts, (a) => a.release_id === releaseId).sort((a, b) => a.id - b.id),
+    update(id: number, patch: Partial<Artifact>): Artifact {
+      const cur = s.artifacts.get(id)!;
+      if (patch.filename !== undefined && patch.filename !== cur.filename && find(s.artifacts, (x) => x.release_id === cur.release_id && x.filename === patch.filename)) {
+        throw new Conflict(`artifact ${patch.filename} already exists in this release`);
+      }
+      const next = { ...cur, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
+      s.artifacts.set(id, next);
+      return structuredClone(next);
+    },
     countBySha: (sha256: string) => [...s.artifacts.values()].filter((a) => a.sha256 === sha256).length,
     referencedShas: () => new Set([...s.artifacts.values()].map((a) => a.sha256)),
     delete(id: number) {

@@ -111,6 +111,15 @@ CREATE INDEX audit_by_action ON audit_events (action, id);
 CREATE INDEX audit_by_target ON audit_events (target_type, target_id, id);
 `,
   },
+  {
+    version: 2,
+    name: "releases: version order key (any tag is a release; semver ones order by version)",
+    // NULL until filled: sqlite.ts computes the key (domain/versions.ts) for such rows at open.
+    sql: `
+ALTER TABLE releases ADD COLUMN version_key TEXT;
+CREATE INDEX releases_by_app_version_key ON releases (app_id, draft, prerelease, version_key DESC, created_at DESC, id DESC);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -10,6 +10,7 @@ import { dirname } from "node:path";
 import { Conflict } from "../domain/errors.ts";
 import type { App, Artifact, AuditEvent, Channel, Release, Token } from "../domain/model.ts";
 import type { AuditFilter, NewApp, NewArtifact, NewAuditEvent, NewRelease, NewToken, Repositories } from "../domain/repository.ts";
+import { versionKey } from "../domain/versions.ts";
 import { migrate } from "./migrations.ts";
 
 type Row = Record<string, any>;
@@ -18,7 +19,7 @@ const json = (s: string) => JSON.parse(s);
 const bool = (n: number) => n !== 0;
 
 const toApp = (r: Row): App => ({ ...r, bundle_ids: json(r.bundle_ids) }) as App;
-const toRelease = (r: Row): Release => ({ ...r, draft: bool(r.draft), prerelease: bool(r.prerelease) }) as Release;
+const toRelease = ({ version_key: _key, ...r }: Row): Release => ({ ...r, draft: bool(r.draft), prerelease: bool(r.prerelease) }) as Release;
 const toArtifact = (r: Row): Artifact => ({ ...r, metadata: json(r.metadata), state: "uploaded" }) as Artifact;
 const toChannel = (r: Row): Channel => ({ ...r, policy: json(r.policy) }) as Channel;
 const toToken = (r: Row): Token => ({ ...r, scopes: json(r.scopes) }) as Token;
@@ -44,11 +45,22 @@ export function openSqlite(file: string): Repositories {
     db.run("PRAGMA synchronous = FULL");
     db.run("PRAGMA foreign_keys = ON");
     migrate(db, file);
+    fillVersionKeys(db);
   } catch (err) {
     db.close();
     throw err;
   }
   return sqliteRepositories(db);
+}
+
+/** Computes the order key of releases written before migration 2 (once: afterwards none is NULL). */
+function fillVersionKeys(db: Database): void {
+  const rows = db.query("SELECT id, version FROM releases WHERE version_key IS NULL").all() as Row[];
+  if (rows.length === 0) return;
+  const set = db.query("UPDATE releases SET version_key = ? WHERE id = ?");
+  db.transaction(() => {
+    for (const r of rows) set.run(versionKey(r.version), r.id);
+  }).immediate();
 }
 
 function sqliteRepositories(db: Database): Repositories {
@@ -87,39 +99,46 @@ function sqliteRepositories(db: Database): Repositories {
 
   const releases = {
     create(r: NewRelease): Release {
-      const id = unique(`release ${r.version} (tag ${r.tag}) already exists`, () => insert("releases", r));
+      const id = unique(`release ${r.version} (tag ${r.tag}) already exists`, () => insert("releases", { ...r, version_key: versionKey(r.version) }));
       return { id, ...r };
     },
     get: (id: number) => one("SELECT * FROM releases WHERE id = ?", toRelease, id),
     byTag: (appId: number, tag: string) => one("SELECT * FROM releases WHERE app_id = ? AND tag = ?", toRelease, appId, tag),
     byVersion: (appId: number, version: string) => one("SELECT * FROM releases WHERE app_id = ? AND version = ?", toRelease, appId, version),
-    list(appId: number, page: { offset: number; limit: number; drafts: boolean }) {
-      // Two statements rather than `draft <= ?` so each is served by its own index; the page's ids
-      // come from the index alone, so skipping `offset` rows does not read them.
-      const where = page.drafts ? "app_id = ?" : "app_id = ? AND draft = 0";
+    list(appId: number, page: { offset: number; limit: number; drafts: boolean | string[] }) {
+      // Separate statements rather than `draft <= ?` so each is served by its own index; the page's
+      // ids come from the index alone, so skipping `offset` rows does not read them.
+      const channels = Array.isArray(page.drafts) ? page.drafts : [];
+      const where = page.drafts === true
+        ? "app_id = ?"
+        : channels.length > 0
+          ? `app_id = ? AND (draft = 0 OR channel IN (${channels.map(() => "?").join(", ")}))`
+          : "app_id = ? AND draft = 0";
       const order = "ORDER BY created_at DESC, id DESC";
       const items = many(
         `SELECT * FROM releases WHERE id IN (SELECT id FROM releases WHERE ${where} ${order} LIMIT ? OFFSET ?) ${order}`,
         toRelease,
         appId,
+        ...channels,
         page.limit,
         page.offset,
       );
-      const total = (db.query(`SELECT count(*) AS n FROM releases WHERE ${where}`).get(appId) as Row).n as number;
+      const total = (db.query(`SELECT count(*) AS n FROM releases WHERE ${where}`).get(appId, ...channels) as Row).n as number;
       return { items, total };
     },
     all: (appId: number) => many("SELECT * FROM releases WHERE app_id = ? ORDER BY created_at DESC, id DESC", toRelease, appId),
     latestPublished: (appId: number, notAfter?: Release) =>
       one(
         `SELECT * FROM releases WHERE app_id = ? AND draft = 0 AND prerelease = 0 AND published_at IS NOT NULL
-           AND created_at <= ? AND id != ? ORDER BY created_at DESC, id DESC LIMIT 1`,
+           AND (version_key, created_at, id) < (?, ?, ?) ORDER BY version_key DESC, created_at DESC, id DESC LIMIT 1`,
         toRelease,
         appId,
-        notAfter?.created_at ?? "9999-12-31T23:59:59Z",
-        notAfter?.id ?? 0, // ids start at 1
+        // "\u{10FFFF}" ranks above every key; ids start at 1.
+        ...(notAfter ? [versionKey(notAfter.version), notAfter.created_at, notAfter.id] : ["\u{10FFFF}", "", 0]),
       ),
     update(id: number, patch: Partial<Release>): Release {
-      unique(`tag ${patch.tag} already exists`, () => update("releases", id, patch));
+      const row: Row = patch.version === undefined ? patch : { ...patch, version_key: versionKey(patch.version) };
+      unique(`tag ${patch.tag} or version ${patch.version} already exists`, () => update("releases", id, row));
       return releases.get(id)!;
     },
     delete(id: number) {
@@ -136,6 +155,10 @@ function sqliteRepositories(db: Database): Repositories {
     get: (id: number) => one("SELECT * FROM artifacts WHERE id = ?", toArtifact, id),
     byName: (releaseId: number, filename: string) => one("SELECT * FROM artifacts WHERE release_id = ? AND filename = ?", toArtifact, releaseId, filename),
     listByRelease: (releaseId: number) => many("SELECT * FROM artifacts WHERE release_id = ? ORDER BY id", toArtifact, releaseId),
+    update(id: number, patch: Partial<Artifact>): Artifact {
+      unique(`artifact ${patch.filename} already exists in this release`, () => update("artifacts", id, patch));
+      return artifacts.get(id)!;
+    },
     countBySha: (sha256: string) => (db.query("SELECT count(*) AS n FROM artifacts WHERE sha256 = ?").get(sha256) as Row).n as number,
     referencedShas: () => new Set((db.query("SELECT DISTINCT sha256 FROM artifacts").all() as Row[]).map((r) => r.sha256 as string)),
     delete(id: number) {

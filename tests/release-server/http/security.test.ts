@@ -185,7 +185,7 @@ describe("upload limits and integrity", () => {
     expect(upper.status).toBe(201);
   });
 
-  test("the version is read as publishing reads it: v17.0.0 and 17.0.0+ci.3 add to release 17.0.0; a non-version is 422 before any byte is stored", async () => {
+  test("the version is read as publishing reads it: v17.0.0 and 17.0.0+ci.3 add to release 17.0.0; a version that is no tag either is 422 before any byte is stored", async () => {
     expect((await upload("/upload?name=a.bin&version=v17.0.0", "a", auth(srv.admin))).status).toBe(201);
     const b = await upload("/upload?name=b.bin&version=17.0.0%2Bci.3", "b", auth(srv.admin));
     expect(b.status).toBe(201);
@@ -193,7 +193,7 @@ describe("upload limits and integrity", () => {
     expect(await (await fetch(`${srv.url}/assets/b.bin?version=v17.0.0`)).text()).toBe("b");
     expect(await (await fetch(`${srv.url}/assets/a.bin?version=17.0.0%2Bother`)).text()).toBe("a");
     const before = storedFiles(srv.data);
-    await expectError(upload("/upload?name=c.bin&version=17.0", "c", auth(srv.admin)), 422, /invalid release version/);
+    await expectError(upload("/upload?name=c.bin&version=17.0%20beta", "c", auth(srv.admin)), 422, /invalid release version/);
     expect(storedFiles(srv.data)).toEqual(before);
     await expectError(fetch(`${srv.url}/assets/a.bin?version=17.0`), 404);
   });

@@ -19,6 +19,31 @@ const CreateReleaseBody = v.looseObject({
   channel: v.optional(v.nullable(v.string())),
 });
 
+/** GitHub's update-release body: every field optional; unknown fields (target_commitish, make_latest...) are ignored. */
+const UpdateReleaseBody = v.looseObject({
+  tag_name: v.optional(v.string()),
+  name: v.optional(v.nullable(v.string())),
+  body: v.optional(v.nullable(v.string())),
+  draft: v.optional(v.boolean()),
+  prerelease: v.optional(v.boolean()),
+  channel: v.optional(v.nullable(v.string())),
+});
+
+/** GitHub's update-asset body (`state` is accepted and ignored: an asset here is always uploaded). */
+const UpdateAssetBody = v.looseObject({
+  name: v.optional(v.string()),
+  label: v.optional(v.nullable(v.string())),
+});
+
+/** A JSON body checked against `schema`; a mismatch is GitHub's 422 Validation Failed naming the field. */
+async function readBody<S extends v.GenericSchema>(c: Ctx, schema: S, resource: string): Promise<v.InferOutput<S>> {
+  const parsed = v.safeParse(schema, await readJson(c));
+  if (parsed.success) return parsed.output;
+  const issue = parsed.issues[0];
+  const field = v.getDotPath(issue);
+  throw new HttpError(422, `Validation Failed: ${field ?? "body"}: ${issue.message}`, { errors: [{ resource, code: "invalid", field }] });
+}
+
 const MAX_JSON_BYTES = 1024 * 1024;
 
 async function readJson(c: Ctx): Promise<unknown> {
@@ -37,20 +62,20 @@ async function readJson(c: Ctx): Promise<unknown> {
 const listReleases: Handler = (c) => {
   const app = c.app();
   const paging = c.paging();
-  const { items, total } = c.service.listReleases(app, { ...paging, drafts: c.canSeeDrafts(app) });
+  const { items, total } = c.service.listReleases(app, { ...paging, drafts: c.draftScope(app) });
   const link = linkHeader(c.publicRequestUrl, paging.page, paging.perPage, total);
   return json(items.map((r) => ghRelease(c, app, r)), 200, link ? { link } : {});
 };
 
+/**
+ * The scope check waits for the body: a channel-scoped token may create a release only for one
+ * of its channels, which the body names.
+ */
 const createRelease: Handler = async (c) => {
   const app = c.app();
-  const by = c.require("publish", { app });
-  const parsed = v.safeParse(CreateReleaseBody, await readJson(c));
-  if (!parsed.success) {
-    const issue = parsed.issues[0];
-    throw new HttpError(422, `Validation Failed: ${v.getDotPath(issue) ?? "body"}: ${issue.message}`, { errors: [{ resource: "Release", code: "invalid", field: v.getDotPath(issue) }] });
-  }
-  const b = parsed.output;
+  c.require("read", { app }); // 401 before reading a body from an anonymous caller
+  const b = await readBody(c, CreateReleaseBody, "Release");
+  const by = c.require("publish", { app, channel: typeof b.channel === "string" ? b.channel : null });
   const release = c.service.createRelease(
     app,
     { version: b.tag_name, tag: b.tag_name, name: b.name ?? null, notes: b.body ?? null, draft: b.draft ?? false, prerelease: b.prerelease ?? false, channel: b.channel ?? null },
@@ -58,6 +83,20 @@ const createRelease: Handler = async (c) => {
   );
   const out = ghRelease(c, app, release);
   return created(out, out.url);
+};
+
+/** PATCH a release: GitHub's fields, plus our `channel`. `draft: false` publishes a draft. */
+const updateRelease: Handler = async (c) => {
+  const app = c.app();
+  const release = c.visible(c.service.getRelease(c.idParam("release_id")));
+  const by = c.require("publish", { app, channel: release.channel });
+  const b = await readBody(c, UpdateReleaseBody, "Release");
+  const updated = c.service.updateRelease(
+    release,
+    { tag: b.tag_name, name: b.name, notes: b.body, draft: b.draft, prerelease: b.prerelease, channel: b.channel },
+    by,
+  );
+  return json(ghRelease(c, app, updated));
 };
 
 const byTag: Handler = (c) => {
@@ -92,6 +131,14 @@ const getAsset: Handler = (c) => {
   const { app, artifact, release } = assetOf(c);
   if (/application\/octet-stream/i.test(c.req.headers.get("accept") ?? "")) return sendArtifact(c, artifact);
   return json(toGhAsset(c.urls, app, release, artifact));
+};
+
+const updateAsset: Handler = async (c) => {
+  const { app, artifact, release } = assetOf(c);
+  const by = c.require("publish", { app, channel: release.channel });
+  const b = await readBody(c, UpdateAssetBody, "ReleaseAsset");
+  const updated = c.service.updateArtifact(artifact.id, { filename: b.name, label: b.label }, by);
+  return json(toGhAsset(c.urls, app, release, updated));
 };
 
 const deleteAsset: Handler = (c) => {
@@ -129,9 +176,11 @@ export function apiRoutes(r: Router<Handler>): void {
     .add("GET", `${repo}/releases/latest`, latestJson)
     .add("GET", `${repo}/releases/tags/:tag`, byTag)
     .add("GET", `${repo}/releases/:release_id`, byId)
+    .add("PATCH", `${repo}/releases/:release_id`, updateRelease)
     .add("DELETE", `${repo}/releases/:release_id`, deleteRelease)
     .add("GET", `${repo}/releases/:release_id/assets`, listAssets)
     .add("GET", `${repo}/releases/assets/:asset_id`, getAsset)
+    .add("PATCH", `${repo}/releases/assets/:asset_id`, updateAsset)
     .add("DELETE", `${repo}/releases/assets/:asset_id`, deleteAsset)
     .add("POST", "/api/uploads/repos/:owner/:app/releases/:release_id/assets", uploadAsset)
     .add("GET", "/:owner/:app/releases/download/:tag/:asset", downloadByTag)

@@ -50,8 +50,11 @@ export const latestJson: Handler = (c) => {
 };
 
 /**
- * Checks an upload's file name (and that the release does not already have it) before any byte is
- * read, then streams the body into the blob store. Nothing is stored when it fails.
+ * Checks everything about an upload that does not depend on its bytes BEFORE any byte is read
+ * (scope, file name, `?label=`, Content-Type, the `?channel=` of a release it would create, a
+ * duplicate name, the declared size and digest), then streams the body into the blob store.
+ * Nothing is stored when a check fails. A form Content-Type (what `curl --data-binary` sends) is
+ * the raw file, recorded as application/octet-stream.
  */
 export async function receiveUpload(c: Ctx, name: string | null, existing?: Release): Promise<{ plan: UploadPlan; blob: StoredBlob; filename: string }> {
   if (name === null || name === "") throw new HttpError(400, "the name query parameter is required (the asset's file name)");
@@ -59,7 +62,12 @@ export async function receiveUpload(c: Ctx, name: string | null, existing?: Rele
   if (existing && assetNamed(c.service, existing, filename)) {
     throw new HttpError(422, `release ${existing.tag} already has an asset named ${filename}`, { errors: [{ resource: "ReleaseAsset", code: "already_exists", field: "name" }] });
   }
-  const plan = planUpload(c.req, c.url, c.service.config.uploads.max_bytes);
+  const planned = planUpload(c.req, c.url, c.service.config.uploads.max_bytes);
+  const plan = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(planned.contentType) ? { ...planned, contentType: "application/octet-stream" } : planned;
+  const by = c.require("read", { app: c.app() });
+  const label = c.url.searchParams.get("label") || null;
+  const target = existing ? { release: existing } : { channel: c.url.searchParams.get("channel") || null };
+  c.service.checkUpload(c.app(), target, { filename, label, content_type: plan.contentType }, by);
   const blob = await c.service.putBlob(plan.body, { expectedSha256: plan.expectedSha256 });
   return { plan, blob, filename };
 }
