@@ -1,0 +1,237 @@
+// GitHub release flows over real HTTP (issue 11): editing and publishing with PATCH, channel-scoped
+// CI tokens, bounded paging, uploads refused before any byte is stored, curl's default form
+// Content-Type, and tags that are not semantic versions.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Octokit } from "@octokit/rest";
+import { openService } from "../../../src/release-server/service.ts";
+import { defaultConfig } from "../../../src/release-server/config.ts";
+import { OP, auth, publish, seed, startServer, storedFiles, tempData, until, type Running } from "./server.ts";
+
+setDefaultTimeout(20_000);
+
+let srv: Running;
+const tok: Record<string, string> = {};
+const owner = "acme";
+const repo = "tool";
+const log = { debug() {}, info() {}, warn() {}, error() {} };
+const kit = (token?: string) => new Octokit({ baseUrl: `${srv.url}/api/v3`, auth: token, log });
+const api = `/api/v3/repos/${owner}/${repo}`;
+
+beforeAll(async () => {
+  const t = tempData();
+  await seed(t.data, async (s) => {
+    const app = s.createApp({ owner, slug: repo }, OP);
+    s.createApp({ owner, slug: "other" }, OP);
+    await publish(s, app, { version: "1.0.0" }, { "a.txt": "a" });
+    await publish(s, app, { version: "0.9.0", channel: "stable", draft: true }, { "s.txt": "s" });
+    const mk = (name: string, input: object) => s.createToken({ name, ...input } as never, OP).raw;
+    tok.publisher = mk("publisher", { actions: ["publish"], apps: ["acme/tool"] });
+    tok.reader = mk("reader", { actions: ["read"] });
+    tok.beta = mk("ci-beta", { actions: ["publish"], apps: ["acme/tool"], channels: ["beta"] });
+  });
+  srv = await startServer({ ...t, args: ["--default-app", "acme/tool"] });
+});
+afterAll(() => srv[Symbol.asyncDispose]());
+
+/** Reads the server's data directory beside it (audit events). */
+const audit = (action: string) => {
+  const s = openService(srv.data, defaultConfig());
+  try {
+    return s.listAudit({ action });
+  } finally {
+    s.close();
+  }
+};
+
+const errOf = (p: Promise<unknown>) => p.then(() => ({ status: 0, response: { data: {} as any } }), (e) => e);
+
+describe("PATCH releases and assets", () => {
+  test("a draft is edited and published; published_at is set; each change is an audit event", async () => {
+    const gh = kit(srv.admin);
+    const { data: draft } = await gh.rest.repos.createRelease({ owner, repo, tag_name: "v2.0.0", draft: true, name: "Two", body: "first" });
+    expect(draft.published_at).toBeNull();
+    const edited = await gh.rest.repos.updateRelease({ owner, repo, release_id: draft.id, name: "Two!", body: "notes", prerelease: true });
+    expect(edited.status).toBe(200);
+    expect(edited.data).toMatchObject({ id: draft.id, name: "Two!", body: "notes", prerelease: true, draft: true, published_at: null });
+    const published = await gh.rest.repos.updateRelease({ owner, repo, release_id: draft.id, draft: false, prerelease: false, tag_name: "v2.0.1" });
+    expect(published.data).toMatchObject({ draft: false, tag_name: "v2.0.1", name: "Two!" });
+    expect(Date.parse(published.data.published_at!)).toBeGreaterThan(0);
+    expect((await kit().rest.repos.getLatestRelease({ owner, repo })).data.tag_name).toBe("v2.0.1");
+    expect((await kit().rest.repos.getReleaseByTag({ owner, repo, tag: "v2.0.1" })).data.id).toBe(draft.id);
+    expect(audit("release.publish").find((e) => e.target_id === String(draft.id))).toMatchObject({ metadata: { tag: "v2.0.1", version: "2.0.1" } });
+    expect(audit("release.update").filter((e) => e.target_id === String(draft.id))).toHaveLength(1);
+    // A taken tag is GitHub's 422 already_exists; unknown fields are ignored; wrong types are 422.
+    const dup = await errOf(gh.rest.repos.updateRelease({ owner, repo, release_id: draft.id, tag_name: "v1.0.0" }));
+    expect(dup.status).toBe(422);
+    expect(dup.response.data.errors[0]).toMatchObject({ code: "already_exists", field: "tag_name" });
+    const bad = await fetch(`${srv.url}${api}/releases/${draft.id}`, { method: "PATCH", headers: { ...auth(srv.admin), "content-type": "application/json" }, body: JSON.stringify({ draft: "no", make_latest: "true" }) });
+    expect(bad.status).toBe(422);
+    expect(((await bad.json()) as any).errors[0]).toMatchObject({ resource: "Release", field: "draft" });
+  });
+
+  test("PATCH needs a token that may publish to the release's channel", async () => {
+    const { data } = await kit().rest.repos.getReleaseByTag({ owner, repo, tag: "v1.0.0" });
+    expect((await errOf(kit().rest.repos.updateRelease({ owner, repo, release_id: data.id, name: "x" }))).status).toBe(401);
+    expect((await errOf(kit(tok.reader).rest.repos.updateRelease({ owner, repo, release_id: data.id, name: "x" }))).status).toBe(403);
+    expect((await errOf(kit(tok.beta).rest.repos.updateRelease({ owner, repo, release_id: data.id, name: "x" }))).status).toBe(403);
+    expect((await kit(tok.publisher).rest.repos.updateRelease({ owner, repo, release_id: data.id, name: "One" })).data.name).toBe("One");
+    const hugeId = await fetch(`${srv.url}${api}/releases/99999999999999999999`, { method: "PATCH", headers: { ...auth(srv.admin), "content-type": "application/json" }, body: "{}" });
+    expect(hugeId.status).toBe(404);
+  });
+
+  test("an asset's name and label change with PATCH; a taken name is 422", async () => {
+    const gh = kit(tok.publisher);
+    const { data: rel } = await gh.rest.repos.getReleaseByTag({ owner, repo, tag: "v1.0.0" });
+    const a = rel.assets[0]!;
+    const up = await gh.rest.repos.updateReleaseAsset({ owner, repo, asset_id: a.id, name: "tool.txt", label: "The tool" });
+    expect(up.data).toMatchObject({ id: a.id, name: "tool.txt", label: "The tool" });
+    expect(await (await fetch(`${srv.url}/${owner}/${repo}/releases/download/v1.0.0/tool.txt`)).text()).toBe("a");
+    expect(audit("artifact.update").at(0)).toMatchObject({ target_id: String(a.id), metadata: { changes: { filename: "tool.txt", label: "The tool" } } });
+    await gh.request({ method: "POST", url: rel.upload_url, name: "b.txt", data: "b", headers: { "content-type": "text/plain" } });
+    const taken = await errOf(gh.rest.repos.updateReleaseAsset({ owner, repo, asset_id: a.id, name: "b.txt" }));
+    expect(taken.status).toBe(422);
+    expect(taken.response.data.errors[0]).toMatchObject({ code: "already_exists", field: "name" });
+    const slash = await errOf(gh.rest.repos.updateReleaseAsset({ owner, repo, asset_id: a.id, name: "../x" }));
+    expect(slash.status).toBe(422);
+    expect((await errOf(kit(tok.reader).rest.repos.updateReleaseAsset({ owner, repo, asset_id: a.id, label: "x" }))).status).toBe(403);
+  });
+});
+
+describe("channel-scoped tokens", () => {
+  test("a beta token creates a beta draft, sees it, uploads to it and publishes it; nothing outside beta", async () => {
+    const gh = kit(tok.beta);
+    const created = await gh.request("POST /repos/{owner}/{repo}/releases", { owner, repo, tag_name: "v3.0.0-beta.1", draft: true, prerelease: true, channel: "beta" });
+    expect(created.status).toBe(201);
+    const id = created.data.id as number;
+    expect((await gh.rest.repos.getRelease({ owner, repo, release_id: id })).data.draft).toBe(true);
+    const up = await gh.rest.repos.uploadReleaseAsset({ owner, repo, release_id: id, name: "beta.bin", data: "beta bytes", baseUrl: `${srv.url}/api/uploads` });
+    expect(up.status).toBe(201);
+    const list = await gh.rest.repos.listReleases({ owner, repo, per_page: 100 });
+    const tags = list.data.map((r) => r.tag_name);
+    expect(tags).toContain("v3.0.0-beta.1");
+    expect(tags).not.toContain("v0.9.0"); // the stable draft
+    expect((await errOf(gh.rest.repos.getReleaseByTag({ owner, repo, tag: "v0.9.0" }))).status).toBe(404);
+    expect((await gh.rest.repos.updateRelease({ owner, repo, release_id: id, draft: false })).data.draft).toBe(false);
+    // Other channels, no channel, or moving the release out of beta: 403.
+    const stable = await errOf(gh.request("POST /repos/{owner}/{repo}/releases", { owner, repo, tag_name: "v3.0.1", channel: "stable" }));
+    expect(stable.status).toBe(403);
+    expect(stable.response.data.message).toContain("channel 'stable'");
+    expect((await errOf(gh.rest.repos.createRelease({ owner, repo, tag_name: "v3.0.2" }))).status).toBe(403);
+    expect((await errOf(gh.request("PATCH /repos/{owner}/{repo}/releases/{release_id}", { owner, repo, release_id: id, channel: "stable" }))).status).toBe(403);
+    // Anonymous callers and other apps' tokens still do not see beta drafts.
+    const draft = await gh.request("POST /repos/{owner}/{repo}/releases", { owner, repo, tag_name: "v3.0.0-beta.2", draft: true, channel: "beta" });
+    expect((await errOf(kit().rest.repos.getRelease({ owner, repo, release_id: draft.data.id }))).status).toBe(404);
+    expect((await errOf(kit(tok.reader).rest.repos.getRelease({ owner, repo, release_id: draft.data.id }))).status).toBe(404);
+  });
+});
+
+describe("paging bounds", () => {
+  test("a page past 2^63 is a 422 Validation Failed naming the parameter, on the API and on /packages; a far page is empty", async () => {
+    for (const path of [`${api}/releases?page=99999999999999999999`, `${api}/releases?per_page=abc`, `${api}/releases?page=-1`, "/packages?format=json&page=99999999999999999999", "/apps/acme/tool/packages?format=json&page=1e3"]) {
+      const r = await fetch(srv.url + path);
+      expect(r.status, path).toBe(422);
+      const body: any = await r.json();
+      expect(body.message, path).toStartWith("Validation Failed");
+      expect(["page", "per_page"], path).toContain(body.errors[0].field);
+      expect(body.errors[0].code).toBe("invalid");
+    }
+    const far = await fetch(`${srv.url}${api}/releases?page=1000000&per_page=100`);
+    expect(far.status).toBe(200);
+    expect(await far.json()).toEqual([]);
+    const huge = await fetch(`${srv.url}${api}/releases?per_page=99999999999999999999`);
+    expect(huge.status).toBe(422);
+    const big = await fetch(`${srv.url}${api}/releases?per_page=1000`);
+    expect(big.status).toBe(200);
+  });
+});
+
+describe("uploads refused before any byte", () => {
+  const upload = (path: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(srv.url + path, { method: "POST", body, headers: { "content-type": "application/octet-stream", ...auth(srv.admin), ...headers } });
+
+  test("bad Content-Type, long label, bad channel and duplicate name are 422 and leave no blob", async () => {
+    const { data: rel } = await kit(srv.admin).rest.repos.createRelease({ owner, repo, tag_name: "v4.0.0" });
+    const path = `/api/uploads/repos/${owner}/${repo}/releases/${rel.id}/assets`;
+    expect((await upload(`${path}?name=ok.bin`, "ok")).status).toBe(201);
+    const before = storedFiles(srv.data);
+    const cases: Array<[string, Record<string, string>, RegExp]> = [
+      [`${path}?name=x.bin`, { "content-type": "not a type" }, /content_type/],
+      [`${path}?name=x.bin&label=${"l".repeat(256)}`, {}, /label: must be at most 255 characters/],
+      [`${path}?name=ok.bin`, {}, /already has an asset named ok.bin/],
+      ["/upload?name=x.bin&version=4.1.0&channel=Not_A_Channel", {}, /invalid channel/],
+      [`/upload?name=x.bin&version=4.2.0&label=${"l".repeat(256)}`, {}, /label/],
+    ];
+    for (const [p, h, why] of cases) {
+      const r = await upload(p, `distinct bytes for ${p.length} ${JSON.stringify(h)}`, h);
+      expect(r.status, p).toBe(422);
+      expect(((await r.json()) as any).message, p).toMatch(why);
+    }
+    expect(storedFiles(srv.data)).toEqual(before);
+  });
+
+  test("the refusal comes before the body is read: a 100 MB upload that sends 64 KiB is answered", async () => {
+    const { data: rel } = await kit(srv.admin).rest.repos.createRelease({ owner, repo, tag_name: "v4.3.0" });
+    const before = storedFiles(srv.data);
+    const { hostname, port } = new URL(srv.url);
+    let reply = "";
+    const sock = await Bun.connect({ hostname, port: Number(port), socket: { data(_s, d) { reply += d.toString(); } } });
+    sock.write(
+      `POST /api/uploads/repos/${owner}/${repo}/releases/${rel.id}/assets?name=big.bin&label=${"l".repeat(300)} HTTP/1.1\r\nHost: ${hostname}\r\n` +
+        `Authorization: Bearer ${srv.admin}\r\nContent-Type: application/octet-stream\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n`,
+    );
+    sock.write(new Uint8Array(64 * 1024));
+    const status = await until("the 422 while the body is still being sent", () => /^HTTP\/1\.1 (\d+)/.exec(reply)?.[1]);
+    sock.end();
+    expect(status).toBe("422");
+    expect(reply).toContain("label: must be at most 255 characters");
+    expect(storedFiles(srv.data)).toEqual(before);
+  });
+
+  test("curl --data-binary @file (a form Content-Type) uploads the raw bytes as application/octet-stream", async () => {
+    const file = join(srv.dir, "payload.bin");
+    writeFileSync(file, "raw=bytes&not=a form\n");
+    const { data: rel } = await kit(srv.admin).rest.repos.createRelease({ owner, repo, tag_name: "v4.4.0" });
+    const p = Bun.spawnSync(["curl", "-sS", "-H", `Authorization: Bearer ${srv.admin}`, "--data-binary", `@${file}`, `${srv.url}/api/uploads/repos/${owner}/${repo}/releases/${rel.id}/assets?name=payload.bin`]);
+    const asset = JSON.parse(p.stdout.toString());
+    expect(asset).toMatchObject({ name: "payload.bin", content_type: "application/octet-stream", size: 21 });
+    expect(await (await fetch(asset.browser_download_url)).text()).toBe("raw=bytes&not=a form\n");
+    const multipart = Bun.spawnSync(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H", `Authorization: Bearer ${srv.admin}`, "-F", `file=@${file}`, `${srv.url}/api/uploads/repos/${owner}/${repo}/releases/${rel.id}/assets?name=form.bin`]);
+    expect(multipart.stdout.toString()).toBe("415");
+  });
+});
+
+describe("tags that are not semantic versions", () => {
+  test("nightly and 2026-11-28 are releases; latest orders semver releases by version above them", async () => {
+    const gh = kit(srv.admin);
+    // Published after 2.0.1 but older by version: latest stays the highest version.
+    await gh.rest.repos.createRelease({ owner, repo, tag_name: "v1.5.0" });
+    const nightly = await gh.rest.repos.createRelease({ owner, repo, tag_name: "nightly", name: "Nightly" });
+    expect(nightly.status).toBe(201);
+    expect(nightly.data.tag_name).toBe("nightly");
+    const dated = await gh.rest.repos.createRelease({ owner, repo, tag_name: "2026-11-28" });
+    expect(dated.data.tag_name).toBe("2026-11-28");
+    const up = await fetch(`${srv.url}/upload?name=n.bin&version=nightly`, { method: "POST", body: "n", headers: auth(srv.admin) });
+    expect(up.status).toBe(201);
+    expect(((await up.json()) as any).release.tag_name).toBe("nightly");
+    expect(await (await fetch(`${srv.url}/${owner}/${repo}/releases/download/nightly/n.bin`)).text()).toBe("n");
+    expect((await gh.rest.repos.getReleaseByTag({ owner, repo, tag: "2026-11-28" })).data.id).toBe(dated.data.id);
+    expect((await gh.rest.repos.getLatestRelease({ owner, repo })).data.tag_name).toBe("v4.4.0");
+    // Lists stay newest created first, as GitHub lists them.
+    const first = (await gh.rest.repos.listReleases({ owner, repo, per_page: 3 })).data.map((r) => r.tag_name);
+    expect(first).toEqual(["2026-11-28", "nightly", "v1.5.0"]);
+    // Renaming a non-semver release's tag renames it; a bad tag is 422.
+    const renamed = await gh.rest.repos.updateRelease({ owner, repo, release_id: dated.data.id, tag_name: "2026-11-29" });
+    expect(renamed.data.tag_name).toBe("2026-11-29");
+    expect((await errOf(gh.rest.repos.createRelease({ owner, repo, tag_name: "bad tag" }))).status).toBe(422);
+  });
+
+  test("an app with only non-semver tags: latest is the newest created", async () => {
+    const gh = kit(srv.admin);
+    await gh.rest.repos.createRelease({ owner, repo: "other", tag_name: "2026-11-27" });
+    await Bun.sleep(1100); // creation times have second precision
+    await gh.rest.repos.createRelease({ owner, repo: "other", tag_name: "build-7" });
+    expect((await gh.rest.repos.getLatestRelease({ owner, repo: "other" })).data.tag_name).toBe("build-7");
+  });
+});
