@@ -44,7 +44,7 @@ function seedPaths(prefix: string, params: Obj[]): Obj {
         parameters: [
           ...params,
           { ...query("name", "string", "File name of the asset"), required: true },
-          { ...query("version", "string", "Semantic version of the release"), required: true },
+          { ...query("version", "string", "Version of the release: a semantic version (v1.2.3 is 1.2.3) or any tag such as nightly"), required: true },
           CHANNEL,
           query("label", "string", "Display label"),
           query("digest", "string", "Declared sha256:<hex>; a mismatch is refused with 422"),
@@ -85,6 +85,7 @@ function seedPaths(prefix: string, params: Obj[]): Obj {
         responses: {
           "200": { description: "The listing", content: { "text/html": { schema: { type: "string" } }, "application/json": { schema: ref("Packages") } } },
           "404": err("No such app"),
+          "422": err("page or per_page is not a whole number, or page is above 1000000"),
         },
       },
     },
@@ -120,6 +121,14 @@ export const openapi = {
           assets: { type: "array", items: ref("Asset") },
         },
       },
+      ReleasePatch: {
+        type: "object",
+        properties: { tag_name: { type: "string" }, name: nullable("string"), body: nullable("string"), draft: { type: "boolean" }, prerelease: { type: "boolean" }, channel: nullable("string") },
+      },
+      AssetPatch: { type: "object", properties: { name: { type: "string" }, label: nullable("string") } },
+      ApiRoot: { type: "object", required: ["repository_url", "releases_url", "graphql_url"], properties: { repository_url: { type: "string" }, releases_url: { type: "string" }, graphql_url: { type: "string" } } },
+      GraphQLRequest: { type: "object", required: ["query"], properties: { query: { type: "string" }, variables: { type: "object" }, operationName: { type: "string" } } },
+      GraphQLResponse: { type: "object", properties: { data: { type: ["object", "null"] }, errors: { type: "array", items: { type: "object", required: ["type", "message"], properties: { type: { type: "string" }, message: { type: "string" } } } } } },
       NewRelease: {
         type: "object",
         required: ["tag_name"],
@@ -135,6 +144,17 @@ export const openapi = {
     },
   },
   paths: {
+    "/api/v3": {
+      get: { summary: "GitHub's API root (what gh reads to log in to an Enterprise host); with a token, its scopes in X-OAuth-Scopes", responses: { "200": jsonBody(ref("ApiRoot"), "URL templates") } },
+    },
+    "/api/graphql": {
+      post: {
+        summary: "GitHub GraphQL for releases: viewer { login }, repository(owner, name) { releases(first, after, orderBy), release(tagName), latestRelease, viewerPermission }; anything else is an error in GitHub's shape",
+        security: AUTH,
+        requestBody: { required: true, content: { "application/json": { schema: ref("GraphQLRequest") } } },
+        responses: { "200": jsonBody(ref("GraphQLResponse"), "data, and errors [{type, message}] for what is refused"), "400": jsonBody(ref("GraphQLResponse"), "Not a GraphQL request"), "401": err("Missing or invalid token"), "413": err("Too large"), "415": err("Not JSON") },
+      },
+    },
     "/healthz": { get: { summary: "Liveness", responses: { "200": jsonBody({ type: "object" }, "Alive") } } },
     "/readyz": { get: { summary: "Readiness: database and blob store usable", responses: { "200": jsonBody({ type: "object" }, "Ready"), "503": err("Not ready") } } },
     "/openapi.json": { get: { summary: "This document", responses: { "200": jsonBody({ type: "object" }, "OpenAPI 3.1") } } },
@@ -143,15 +163,15 @@ export const openapi = {
     [`${api}/releases`]: {
       get: {
         summary: "List releases, newest first (drafts only with a token)",
-        parameters: [...REPO, query("per_page", "integer", "1-100, default 30"), query("page", "integer", "From 1")],
-        responses: { "200": jsonBody({ type: "array", items: ref("Release") }, "A page; Link header when there are more"), "404": err("No such app") },
+        parameters: [...REPO, query("per_page", "integer", "1-100 (larger is 100), default 30"), query("page", "integer", "From 1 to 1000000; past the end is an empty page")],
+        responses: { "200": jsonBody({ type: "array", items: ref("Release") }, "A page; Link header when there are more"), "404": err("No such app"), "422": err("page or per_page is not a whole number, or page is above 1000000") },
       },
       post: {
         summary: "Create a release",
         security: AUTH,
         parameters: REPO,
         requestBody: { required: true, content: { "application/json": { schema: ref("NewRelease") } } },
-        responses: { "201": jsonBody(ref("Release"), "Created"), "400": err("Malformed JSON"), "401": err("Missing or invalid token"), "403": err("Token lacks the publish scope"), "404": err("No such app"), "415": err("Not JSON"), "422": err("Validation failed or tag exists") },
+        responses: { "201": jsonBody(ref("Release"), "Created"), "400": err("Malformed JSON"), "401": err("Missing or invalid token"), "403": err("Token lacks the publish scope (for the body's channel)"), "404": err("No such app"), "415": err("Not JSON"), "422": err("Validation failed or tag exists") },
       },
     },
     [`${api}/releases/latest`]: {
@@ -164,6 +184,13 @@ export const openapi = {
     [`${api}/releases/tags/{tag}`]: { get: { summary: "Release by tag", parameters: [...REPO, pathParam("tag")], responses: { "200": jsonBody(ref("Release"), "The release"), "404": err("Not found") } } },
     [`${api}/releases/{release_id}`]: {
       get: { summary: "Release by id", parameters: [...REPO, pathParam("release_id", "integer")], responses: { "200": jsonBody(ref("Release"), "The release"), "404": err("Not found") } },
+      patch: {
+        summary: "Edit a release: tag_name, name, body, prerelease, channel; draft: false publishes a draft (sets published_at)",
+        security: AUTH,
+        parameters: [...REPO, pathParam("release_id", "integer")],
+        requestBody: { required: true, content: { "application/json": { schema: ref("ReleasePatch") } } },
+        responses: { "200": jsonBody(ref("Release"), "The edited release"), "400": err("Malformed JSON"), "401": err("Missing or invalid token"), "403": err("Token may not publish to the release's (or the new) channel"), "404": err("Not found"), "409": err("A channel's release cannot become a draft"), "415": err("Not JSON"), "422": err("Validation failed or tag exists") },
+      },
       delete: { summary: "Delete a release and its assets", security: AUTH, parameters: [...REPO, pathParam("release_id", "integer")], responses: { "204": { description: "Deleted" }, "401": err("Missing or invalid token"), "403": err("Token lacks the delete scope"), "404": err("Not found"), "409": err("The release is a channel's current or previous release") } },
     },
     [`${api}/releases/{release_id}/assets`]: { get: { summary: "A release's assets", parameters: [...REPO, pathParam("release_id", "integer")], responses: { "200": jsonBody({ type: "array", items: ref("Asset") }, "Assets"), "404": err("Not found") } } },
@@ -173,6 +200,13 @@ export const openapi = {
         parameters: [...REPO, pathParam("asset_id", "integer")],
         responses: { "200": { description: "Asset JSON or bytes", content: { "application/json": { schema: ref("Asset") }, "application/octet-stream": { schema: { type: "string", format: "binary" } } } }, "206": bytes("A byte range"), "304": { description: "Not modified" }, "404": err("Not found") },
       },
+      patch: {
+        summary: "Rename an asset or change its label",
+        security: AUTH,
+        parameters: [...REPO, pathParam("asset_id", "integer")],
+        requestBody: { required: true, content: { "application/json": { schema: ref("AssetPatch") } } },
+        responses: { "200": jsonBody(ref("Asset"), "The edited asset"), "400": err("Malformed JSON"), "401": err("Missing or invalid token"), "403": err("Token lacks the publish scope"), "404": err("Not found"), "415": err("Not JSON"), "422": err("Invalid name or label, or the name is taken") },
+      },
       delete: { summary: "Delete an asset", security: AUTH, parameters: [...REPO, pathParam("asset_id", "integer")], responses: { "204": { description: "Deleted" }, "401": err("Missing or invalid token"), "403": err("Token lacks the delete scope"), "404": err("Not found") } },
     },
     "/api/uploads/repos/{owner}/{app}/releases/{release_id}/assets": {
@@ -181,7 +215,7 @@ export const openapi = {
         security: AUTH,
         parameters: [...REPO, pathParam("release_id", "integer"), { ...query("name", "string", "File name"), required: true }, query("label", "string", "Display label"), query("digest", "string", "Declared sha256:<hex>")],
         requestBody: { required: true, content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
-        responses: { "201": jsonBody(ref("Asset"), "Stored"), "400": err("Bad request"), "401": err("Missing or invalid token"), "403": err("Token lacks the publish scope"), "404": err("No such release"), "413": err("Too large"), "415": err("Multipart body"), "422": err("Invalid name, digest mismatch or duplicate name") },
+        responses: { "201": jsonBody(ref("Asset"), "Stored"), "400": err("Bad request"), "401": err("Missing or invalid token"), "403": err("Token lacks the publish scope"), "404": err("No such release"), "413": err("Too large"), "415": err("Multipart body"), "422": err("Invalid name, label or Content-Type, or duplicate name (refused before the body is read), or digest mismatch") },
       },
     },
     "/{owner}/{app}/releases/download/{tag}/{asset}": download("Download an asset (browser_download_url)", [...REPO, pathParam("tag"), pathParam("asset")]),
