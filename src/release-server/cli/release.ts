@@ -14,10 +14,10 @@ const publish = defineCommand({
   args: {
     ...commonArgs,
     app: { type: "positional", required: true, description: "OWNER/SLUG" },
-    version: { type: "positional", required: true, description: "Semantic version, e.g. 1.2.3" },
+    version: { type: "positional", required: true, description: "Semantic version (e.g. 1.2.3), or any tag such as nightly" },
     files: { type: "positional", required: false, description: "Files to attach (FILE...)" },
     channel: { type: "string", description: "Channel the release is for (retention groups by it)" },
-    tag: { type: "string", description: "Tag (default v<version>)" },
+    tag: { type: "string", description: "Tag (default v<version>; a non-semver version is its own tag)" },
     name: { type: "string", description: "Release title" },
     notes: { type: "string", description: "Release notes" },
     build: { type: "string", description: "Build number", valueHint: "N" },

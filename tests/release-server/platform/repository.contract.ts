@@ -77,6 +77,49 @@ export function repositoryContract(name: string, open: () => { repos: Repositori
       done();
     });
 
+    test("releases: latest orders semver versions by precedence above non-semver tags by creation; drafts by channel", () => {
+      const { repos, app, release, done } = setup();
+      const nightly = release("nightly", { tag: "nightly", created_at: at(9) });
+      expect(repos.releases.latestPublished(app.id)?.id).toBe(nightly.id);
+      const dated = release("2026-11-28", { tag: "2026-11-28", created_at: at(10) });
+      expect(repos.releases.latestPublished(app.id)?.id).toBe(dated.id);
+      expect(repos.releases.latestPublished(app.id, dated)?.id).toBe(nightly.id);
+      const rc = release("2.0.0-rc.10", { created_at: at(1) });
+      const rc2 = release("2.0.0-rc.9", { created_at: at(2) });
+      expect(repos.releases.latestPublished(app.id)?.id).toBe(rc.id); // rc.10 > rc.9 (numeric identifiers)
+      const v2 = release("2.0.0", { created_at: at(3) });
+      const hotfix = release("1.10.1", { created_at: at(8) });
+      release("1.9.0", { created_at: at(7) });
+      expect(repos.releases.latestPublished(app.id)?.id).toBe(v2.id);
+      expect(repos.releases.latestPublished(app.id, v2)?.id).toBe(rc.id);
+      expect(repos.releases.latestPublished(app.id, rc2)?.id).toBe(hotfix.id); // 1.10.1 > 1.9.0
+      expect(repos.releases.latestPublished(app.id, hotfix)?.version).toBe("1.9.0");
+      release("3.0.0", { created_at: at(11), draft: true, published_at: null, channel: "beta" });
+      release("4.0.0", { created_at: at(12), draft: true, published_at: null, channel: "stable" });
+      expect(repos.releases.latestPublished(app.id)?.id).toBe(v2.id);
+      const ids = (drafts: boolean | string[]) => repos.releases.list(app.id, { offset: 0, limit: 3, drafts }).items.map((r) => r.version);
+      expect(ids(true)).toEqual(["4.0.0", "3.0.0", "2026-11-28"]);
+      expect(ids(["beta"])).toEqual(["3.0.0", "2026-11-28", "nightly"]);
+      expect(repos.releases.list(app.id, { offset: 0, limit: 1, drafts: ["beta", "x"] }).total).toBe(8);
+      expect(ids(false)).toEqual(["2026-11-28", "nightly", "1.10.1"]);
+      // A changed version changes the order.
+      repos.releases.update(hotfix.id, { version: "9.0.0", tag: "v9.0.0" });
+      expect(repos.releases.latestPublished(app.id)?.id).toBe(hotfix.id);
+      expectConflict(() => repos.releases.update(hotfix.id, { version: "2.0.0", tag: "v2.0.0-again" }));
+      done();
+    });
+
+    test("artifacts: update renames and relabels; a taken name is a conflict", () => {
+      const { repos, release, artifact, done } = setup();
+      const r = release("1.0.0");
+      const a = artifact(r.id, "a.bin");
+      artifact(r.id, "b.bin");
+      expect(repos.artifacts.update(a.id, { filename: "c.bin", label: "C", updated_at: at(5) })).toMatchObject({ filename: "c.bin", label: "C", updated_at: at(5) });
+      expect(repos.artifacts.byName(r.id, "c.bin")?.id).toBe(a.id);
+      expectConflict(() => repos.artifacts.update(a.id, { filename: "b.bin" }));
+      done();
+    });
+
     test("releases: same creation second orders by id; update; delete removes artifacts", () => {
       const { repos, app, release, artifact, done } = setup();
       const a = release("1.0.0");

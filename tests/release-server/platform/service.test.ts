@@ -11,6 +11,7 @@ import { DB_FILE, ReleaseService } from "../../../src/release-server/service.ts"
 import { sha256Hex } from "../../../src/shared/hash.ts";
 import { memoryRepositories } from "../../../src/release-server/storage/memory.ts";
 import { openSqlite } from "../../../src/release-server/storage/sqlite.ts";
+import { MIGRATIONS } from "../../../src/release-server/storage/migrations.ts";
 import { chunks, machO, serviceIn, tempDir } from "./fixtures.ts";
 
 const DAY = 86_400_000;
@@ -412,6 +413,24 @@ describe("database versions", () => {
     const check = new Database(file, { readonly: true });
     expect((check.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(99);
     check.close();
+  });
+
+  test("migration 2 orders releases of a version-1 database: latest is the highest version, not the newest", () => {
+    using tmp = tempDir();
+    const file = join(tmp.dir, "v1.db");
+    const db = new Database(file);
+    db.run(MIGRATIONS[0]!.sql);
+    db.run("PRAGMA user_version = 1");
+    db.run("INSERT INTO apps VALUES (1, 'acme', 'tool', 'Tool', '{}', 'public', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')");
+    const row = (id: number, version: string, at: string) =>
+      db.run(`INSERT INTO releases VALUES (${id}, 1, '${version}', NULL, 'v${version}', NULL, NULL, NULL, 0, 0, 't', '${at}', '${at}')`);
+    row(1, "1.10.0", "2026-01-01T00:00:00Z");
+    row(2, "1.9.0", "2026-01-02T00:00:00Z");
+    db.close();
+    const repos = openSqlite(file);
+    expect(repos.releases.latestPublished(1)?.version).toBe("1.10.0");
+    expect(repos.releases.get(1)).not.toHaveProperty("version_key");
+    repos.close();
   });
 
   test("WAL and foreign keys are on", () => {
