@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { LATEST_SCHEMA } from "../../../src/release-server/storage/migrations.ts";
 import { DB_FILE } from "../../../src/release-server/service.ts";
 import { CLI, REPO, machO, tempDir } from "./fixtures.ts";
 
@@ -15,7 +16,7 @@ describe("release-server CLI", () => {
   test("operator workflow: migrate, app, publish, promote, rollout, rollback, audit", () => {
     using tmp = tempDir();
     const d = ["--data", join(tmp.dir, "data")];
-    expect(run(["migrate", ...d]).out).toBe(`database ${join(tmp.dir, "data", DB_FILE)} is at schema version 1\n`);
+    expect(run(["migrate", ...d]).out).toBe(`database ${join(tmp.dir, "data", DB_FILE)} is at schema version ${LATEST_SCHEMA}\n`);
     expect(run(["app", "create", "acme/tool", "--name", "Tool", "--bundle-id", "ios=com.acme.tool", ...d]).out).toBe("created app acme/tool (id 1)\n");
     expect(JSON.parse(run(["app", "list", "--json", ...d]).out)[0]).toMatchObject({ owner: "acme", slug: "tool", bundle_ids: { ios: "com.acme.tool" } });
     const bin = join(tmp.dir, "tool-darwin-arm64");
@@ -101,7 +102,7 @@ describe("release-server CLI", () => {
     const newer = run(["migrate", ...d]);
     expect(newer.code).toBe(9);
     expect(newer.err).toBe(
-      `error: database ${join(data, DB_FILE)} has schema version 42, newer than this release-server supports (1)\nhint: run a release-server at least as new as the one that last wrote this database\n`,
+      `error: database ${join(data, DB_FILE)} has schema version 42, newer than this release-server supports (${LATEST_SCHEMA})\nhint: run a release-server at least as new as the one that last wrote this database\n`,
     );
   });
 

@@ -7,6 +7,7 @@ import { Database } from "bun:sqlite";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sha256Hex } from "../../../src/shared/hash.ts";
+import { LATEST_SCHEMA } from "../../../src/release-server/storage/migrations.ts";
 import { DB_FILE } from "../../../src/release-server/service.ts";
 import { CLI, serviceIn, tempDir } from "./fixtures.ts";
 
@@ -131,7 +132,7 @@ describe("concurrent processes", () => {
     const procs = [0, 1, 2, 3].map(() => cli(["migrate"], data));
     expect(await Promise.all(procs.map((p) => p.exited))).toEqual([0, 0, 0, 0]);
     const db = new Database(join(data, DB_FILE), { readonly: true });
-    expect((db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(1);
+    expect((db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(LATEST_SCHEMA);
     db.close();
   });
 
