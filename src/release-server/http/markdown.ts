@@ -38,19 +38,28 @@ const ALIGN = { left: "al-l", center: "al-c", right: "al-r" } as const;
 const cell = (tag: "th" | "td") => (children: string, meta?: { align?: keyof typeof ALIGN }) =>
   `<${tag}${meta?.align && ALIGN[meta.align] ? ` class="${ALIGN[meta.align]}"` : ""}>${children}</${tag}>`;
 
+const OPTIONS = { tables: true, strikethrough: true, tasklists: true, autolinks: true };
+
+/** The smallest heading level the notes use (7 when they have none). */
+function topHeading(markdown: string): number {
+  let top = 7;
+  Bun.markdown.render(markdown, { heading: (c, m) => ((top = Math.min(top, m.level)), c) }, OPTIONS);
+  return top;
+}
+
 /**
- * Renders `markdown` to sanitized HTML. Headings are moved down so that the notes' `#` becomes
- * `<h{minHeading}>` (the page's own headings stay above the notes'); GFM tables, task lists,
- * strikethrough and autolinks are on.
+ * Renders `markdown` to sanitized HTML. Headings are moved so that the notes' biggest heading is
+ * `<h{minHeading}>` (the page's own headings stay above the notes', and no level is skipped);
+ * GFM tables, task lists, strikethrough and autolinks are on.
  */
 export function renderNotes(markdown: string, minHeading = 3): string {
-  const shift = Math.max(0, minHeading - 1);
+  const shift = minHeading - topHeading(markdown);
   const out = Bun.markdown.render(
     markdown,
     {
       text: (t) => esc(t),
       heading: (c, m) => {
-        const level = Math.min(6, m.level + shift);
+        const level = Math.max(minHeading, Math.min(6, m.level + shift));
         return `<h${level}>${c}</h${level}>\n`;
       },
       paragraph: (c) => `<p>${c}</p>\n`,
@@ -62,7 +71,7 @@ export function renderNotes(markdown: string, minHeading = 3): string {
       list: (c, m) => (m.ordered ? `<ol${m.start !== undefined && m.start !== 1 ? ` start="${Math.trunc(m.start)}"` : ""}>${c}</ol>\n` : `<ul>${c}</ul>\n`),
       listItem: (c, m) => (m.checked === undefined ? `<li>${c}</li>` : `<li class="task">${m.checked ? "☑" : "☐"} ${c}</li>`),
       hr: () => "<hr>\n",
-      table: (c) => `<table>${c}</table>\n`,
+      table: (c) => `<div class="table" role="region" aria-label="Table in the release notes" tabindex="0"><table>${c}</table></div>\n`,
       thead: (c) => `<thead>${c}</thead>`,
       tbody: (c) => `<tbody>${c}</tbody>`,
       tr: (c) => `<tr>${c}</tr>`,
@@ -82,7 +91,7 @@ export function renderNotes(markdown: string, minHeading = 3): string {
         return href === undefined ? `<span class="unsafe-link">${label}</span>` : `<a href="${esc(href)}" rel="nofollow noopener noreferrer">${label}</a>`;
       },
     },
-    { tables: true, strikethrough: true, tasklists: true, autolinks: true },
+    OPTIONS,
   );
   return out.trim();
 }

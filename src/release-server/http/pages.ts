@@ -113,6 +113,12 @@ function formatCell(a: AssetView): string {
   return `${esc(FORMATS[a.format] ?? a.format)}${esc(signed)}`;
 }
 
+/**
+ * A table in a region that scrolls sideways on a narrow screen (the page itself never does); the
+ * region can take the keyboard focus, so it can be scrolled without a mouse.
+ */
+const scrollable = (label: string, table: string) => `<div class="table" role="region" aria-label="${esc(label)}" tabindex="0">${table}</div>`;
+
 function assetsTable(r: ReleaseView, withDigest: boolean): string {
   if (!r.assets.length) return `<p class="muted">No files.</p>`;
   const rows = r.assets.map(
@@ -124,11 +130,11 @@ function assetsTable(r: ReleaseView, withDigest: boolean): string {
 <td class="num">${esc(humanSize(a.size))}</td>
 <td class="num">${esc(a.downloads.toLocaleString("en-US"))}</td>${withDigest ? `\n<td><code class="digest">sha256:${esc(a.sha256)}</code></td>` : ""}</tr>`,
   );
-  return `<table>
+  return scrollable(`Files of ${r.tag}`, `<table>
 <caption class="vh">Files of ${esc(r.tag)}</caption>
 <thead><tr><th scope="col">File</th><th scope="col">Platform</th><th scope="col">Arch</th><th scope="col">Format</th><th scope="col">Validation</th><th scope="col" class="num">Size</th><th scope="col" class="num">Downloads</th>${withDigest ? `<th scope="col">Digest</th>` : ""}</tr></thead>
 <tbody>${rows.join("\n")}</tbody>
-</table>`;
+</table>`);
 }
 
 function releaseMeta(r: ReleaseView): string {
@@ -161,7 +167,7 @@ function previousCell(ch: ChannelView): string {
 
 function channelsSection(app: AppView): string {
   const body = app.channels.length
-    ? `<table>
+    ? scrollable(`Channels of ${app.owner}/${app.slug}`, `<table>
 <caption class="vh">Channels of ${esc(app.owner)}/${esc(app.slug)}</caption>
 <thead><tr><th scope="col">Channel</th><th scope="col">Current release</th><th scope="col" class="num">Rollout</th><th scope="col">Falls back to</th><th scope="col">Updated</th></tr></thead>
 <tbody>${app.channels
@@ -169,7 +175,7 @@ function channelsSection(app: AppView): string {
           (ch) => `<tr><th scope="row">${esc(ch.name)}</th><td>${releaseLink(ch.current)}</td><td class="num">${ch.current ? esc(percent(ch.rollout)) : ""}</td><td>${previousCell(ch)}</td><td>${when(ch.updatedAt)}</td></tr>`,
         )
         .join("\n")}</tbody>
-</table>`
+</table>`)
     : `<p class="muted">No channels: clients asking for the latest release get ${app.latest ? releaseLink(app.latest) : "nothing yet"}.</p>`;
   return `<section aria-labelledby="channels"><h2 id="channels">Channels</h2>\n${body}\n</section>`;
 }

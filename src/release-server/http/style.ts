@@ -20,10 +20,11 @@ h1{font-size:1.6rem;margin:.2rem 0 .6rem}h2{font-size:1.25rem;margin:1.4rem 0 .4
 code,pre{font:13px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 pre{background:var(--soft);border:1px solid var(--line);border-radius:6px;padding:.5rem .7rem;white-space:pre-wrap;overflow-wrap:anywhere}
 code.digest{word-break:break-all}
-table{border-collapse:collapse;width:100%;margin:.4rem 0 1rem}
-th,td{padding:.35rem .5rem;border-bottom:1px solid var(--line);text-align:left;vertical-align:top;overflow-wrap:anywhere}
-th{background:var(--soft);font-weight:600}
-td.num,th.num,.al-r{text-align:right}.al-c{text-align:center}
+.table{overflow-x:auto;margin:.4rem 0 1rem}.table:focus-visible{outline:2px solid var(--link)}
+table{border-collapse:collapse;width:100%}
+th,td{padding:.35rem .5rem;border-bottom:1px solid var(--line);text-align:left;vertical-align:top;overflow-wrap:break-word}
+th{background:var(--soft);font-weight:600;white-space:nowrap}
+td.num,th.num,.al-r{text-align:right}.num{white-space:nowrap}.al-c{text-align:center}
 .badge{display:inline-block;font-size:12px;line-height:1.6;font-weight:600;padding:0 .5rem;border:1px solid currentColor;border-radius:1rem;margin-left:.3rem;vertical-align:middle}
 .badge.latest,.status.valid{color:#116329;background:#dafbe1}
 .badge.draft{color:#6e4c00;background:#fff8c5}
