@@ -5,6 +5,7 @@
  */
 import { Ctx, publicBase, rejectQueryCredentials, type HttpDeps } from "./context.ts";
 import { etagMatches } from "./download.ts";
+import { oauthScopes } from "./github.ts";
 import { logAccess, responseBytes, withSize } from "./log.ts";
 import { HttpError, errorResponse, fromServiceError, isServiceError } from "./respond.ts";
 import { Router } from "./router.ts";
@@ -66,6 +67,8 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
       res.headers.set("x-request-id", requestId);
       res.headers.set("x-content-type-options", "nosniff");
       res.headers.set("x-github-request-id", requestId);
+      const by = out.ctx?.resolvedPrincipal();
+      if (by && !res.headers.has("x-oauth-scopes")) for (const [k, v] of Object.entries(oauthScopes(by))) res.headers.set(k, v);
       logAccess(deps.log, {
         method: req.method,
         path: url.pathname,

@@ -75,6 +75,11 @@ export class Ctx {
     return (this.principalMemo = p);
   }
 
+  /** The caller if this request already resolved a valid token (no lookup happens here). */
+  resolvedPrincipal(): Principal | null {
+    return this.principalMemo ?? null;
+  }
+
   /** The caller, who must be allowed `action` on the app (and channel): 401 without a token, 403 outside its scopes. */
   require(action: Action, target: { app?: App; channel?: string | null } = {}): Principal {
     const p = this.principal();

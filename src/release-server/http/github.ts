@@ -2,7 +2,7 @@
  * Domain records → the JSON GitHub clients read (REST `release` and `release-asset` objects, as served
  * by GitHub Enterprise under `/api/v3`). URLs are absolute, built from the server's public base URL.
  */
-import type { App, Artifact, Release } from "../domain/model.ts";
+import type { App, Artifact, Principal, Release } from "../domain/model.ts";
 
 export interface GhAsset {
   url: string;
@@ -111,4 +111,15 @@ export function linkHeader(url: URL, page: number, perPage: number, total: numbe
   if (page < last) rels.push([page + 1, "next"], [last, "last"]);
   if (page > 1) rels.push([1, "first"], [page - 1, "prev"]);
   return rels.map(([p, rel]) => `<${at(p)}>; rel="${rel}"`).join(", ");
+}
+
+/**
+ * GitHub's X-OAuth-Scopes for a caller's token, on every authenticated response (gh reads it from
+ * the API root to check it may work with releases: it wants `repo`).
+ */
+export function oauthScopes(by: Principal): Record<string, string> {
+  const actions = by.token ? by.token.scopes.actions : ["admin"];
+  const writes = actions.some((a) => a !== "read");
+  const scopes = ["repo", "read:org", ...(writes ? ["write:packages"] : []), ...(actions.includes("admin") ? ["admin:org"] : [])];
+  return { "x-oauth-scopes": scopes.join(", "), "x-accepted-oauth-scopes": "repo" };
 }

@@ -54,6 +54,9 @@ describe("PATCH releases and assets", () => {
     expect(draft.published_at).toBeNull();
     const edited = await gh.rest.repos.updateRelease({ owner, repo, release_id: draft.id, name: "Two!", body: "notes", prerelease: true });
     expect(edited.status).toBe(200);
+    expect(edited.headers["x-oauth-scopes"]).toBe("repo, read:org, write:packages, admin:org"); // as on every authenticated response
+    expect((await kit(tok.reader).rest.repos.listReleases({ owner, repo })).headers["x-oauth-scopes"]).toBe("repo, read:org");
+    expect((await kit().rest.repos.listReleases({ owner, repo })).headers["x-oauth-scopes"]).toBeUndefined();
     expect(edited.data).toMatchObject({ id: draft.id, name: "Two!", body: "notes", prerelease: true, draft: true, published_at: null });
     const published = await gh.rest.repos.updateRelease({ owner, repo, release_id: draft.id, draft: false, prerelease: false, tag_name: "v2.0.1" });
     expect(published.data).toMatchObject({ draft: false, tag_name: "v2.0.1", name: "Two!" });

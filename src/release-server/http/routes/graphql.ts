@@ -11,7 +11,7 @@
  */
 import type { App, Principal, Release } from "../../domain/model.ts";
 import type { Ctx } from "../context.ts";
-import { toGhAsset } from "../github.ts";
+import { oauthScopes, toGhAsset } from "../github.ts";
 import { parse, GraphQLSyntaxError, typeString, type Document, type Fragment, type Loc, type Operation, type Selection, type TypeRef, type Value } from "../graphql.ts";
 import { HttpError, json } from "../respond.ts";
 import type { Router } from "../router.ts";
@@ -602,16 +602,8 @@ const graphql: Handler = async (c) => {
     if (err instanceof QueryError) return gqlErrors([{ type: err.type, message: err.message, ...(err.loc ? { locations: [err.loc] } : {}) }]);
     throw err;
   }
-  return json(x.errors.length ? { data, errors: x.errors } : { data }, 200, scopesHeader(c, by));
+  return json(x.errors.length ? { data, errors: x.errors } : { data }, 200, oauthScopes(by));
 };
-
-/** gh reads the token's scopes from X-OAuth-Scopes (it wants `repo` for releases). */
-function scopesHeader(_c: Ctx, by: Principal): Record<string, string> {
-  const actions = by.token ? by.token.scopes.actions : ["admin"];
-  const writes = actions.some((a) => a !== "read");
-  const scopes = ["repo", "read:org", ...(writes ? ["write:packages"] : []), ...(actions.includes("admin") ? ["admin:org"] : [])];
-  return { "x-oauth-scopes": scopes.join(", "), "x-accepted-oauth-scopes": "repo" };
-}
 
 /** GET /api/v3/: GitHub's API root, a map of URL templates; with a token, its scopes as X-OAuth-Scopes. */
 const apiRoot: Handler = (c) => {
@@ -625,7 +617,7 @@ const apiRoot: Handler = (c) => {
     uploads_url: `${c.urls.base}/api/uploads`,
     openapi_url: `${c.urls.base}/openapi.json`,
   };
-  return json(root, 200, by ? scopesHeader(c, by) : {});
+  return json(root, 200, by ? oauthScopes(by) : {});
 };
 
 export function graphqlRoutes(r: Router<Handler>): void {
