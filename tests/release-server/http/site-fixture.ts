@@ -68,7 +68,7 @@ async function release(s: ReleaseService, app: App, input: ReleaseInput, files: 
 export const BIG = 3_000_000; // "2.9 MiB"
 
 export interface Seeded {
-  tokens: { reader: string; publisher: string; secretReader: string };
+  tokens: { reader: string; publisher: string; secretReader: string; betaPublisher: string; stablePublisher: string };
 }
 
 /**
@@ -127,6 +127,8 @@ export async function seedSite(s: ReleaseService): Promise<Seeded> {
       reader: mk("reader", { actions: ["read"] }),
       publisher: mk("publisher", { actions: ["publish"], apps: ["acme/tool"] }),
       secretReader: mk("secret-reader", { actions: ["read"], apps: ["acme/secret"] }),
+      betaPublisher: mk("beta-publisher", { actions: ["publish"], apps: ["acme/tool"], channels: ["beta"] }),
+      stablePublisher: mk("stable-publisher", { actions: ["publish"], apps: ["acme/tool"], channels: ["stable"] }),
     },
   };
 }

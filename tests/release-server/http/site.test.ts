@@ -194,6 +194,11 @@ describe("who sees what", () => {
     expect(publisher).toContain("Secret plans draft");
     expect(publisher).toContain("draft-only.bin");
     expect(publisher).toContain("7 releases");
+    // A channel-scoped publisher sees the drafts of its channels only (the draft is for beta).
+    expect(visible(await page("/acme/tool/releases", auth(seeded.tokens.betaPublisher)))).toContain("Secret plans draft");
+    expect(visible(await page("/acme/tool/releases/tag/v3.0.0", auth(seeded.tokens.betaPublisher)))).toContain("Secret plans");
+    expect(visible(await page("/acme/tool/releases", auth(seeded.tokens.stablePublisher)))).not.toContain("Secret plans");
+    expect((await get("/acme/tool/releases/tag/v3.0.0", auth(seeded.tokens.stablePublisher))).status).toBe(404);
     expect((await get("/acme/tool/releases/tag/v3.0.0")).status).toBe(404);
     expect((await get("/acme/tool/releases/tag/v3.0.0", auth(seeded.tokens.reader))).status).toBe(404);
     expect(visible(await page("/acme/tool/releases/tag/v3.0.0", auth(seeded.tokens.publisher)))).toContain("draft created");

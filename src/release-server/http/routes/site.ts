@@ -59,10 +59,10 @@ function mayRead(c: Ctx, p: Principal, app: App): boolean {
   }
 }
 
-/** What of an app's releases the caller may see: drafts only with publish rights. */
+/** What of an app's releases the caller may see: drafts only those it could publish (all, or its channels'). */
 function visibility(c: Ctx, app: App) {
-  const drafts = c.canSeeDrafts(app);
-  return { drafts, canSee: (r: Release) => !r.draft || drafts };
+  const p = c.principal();
+  return { drafts: c.draftScope(app), canSee: (r: Release) => c.service.canSee(p, r) };
 }
 
 const stylesheet: Handler = (c) => {
