@@ -354,7 +354,8 @@ export class ReleaseService {
         }
         changes.published_at = null;
       }
-      const updated = Object.keys(changes).length === 0 ? cur : this.repos.releases.update(cur.id, changes);
+      if (Object.keys(changes).length === 0) return cur; // nothing changed: no write, no event
+      const updated = this.repos.releases.update(cur.id, changes);
       this.audit(by, publishing ? "release.publish" : "release.update", "release", cur.id, {
         app: `${app.owner}/${app.slug}`,
         version: updated.version,
