@@ -2,15 +2,13 @@
  * The command tree. Commands are loaded lazily (literal import paths, so `bun build --compile`
  * bundles them) and each stays thin: parse flags, call one function, print the result.
  */
-import { defineCommand, renderUsage, runCommand, type CommandDef } from "citty";
+import type { CommandDef } from "citty";
+import { CLIError, defineCommand, renderUsage, runLeaf } from "./define.ts";
 import { AgError, ExitCode, describeError } from "../shared/errors.ts";
 import { VERSION } from "../shared/build-info.ts";
-import { printJson, red, useColor } from "./output.ts";
+import { flushStdout, printJson, red, useColor, writeStderr, writeStdout } from "./output.ts";
 
-const usageText = async (cmd: CommandDef<any>, parent?: CommandDef<any>) => {
-  const text = await renderUsage(cmd, parent);
-  return useColor(process.stdout) ? text : text.replace(/\x1b\[[0-9;]*m/g, "");
-};
+const usageText = (cmd: CommandDef<any>, parent?: CommandDef<any>) => renderUsage(cmd, parent, useColor(1));
 
 const load = (f: () => Promise<{ default: CommandDef<any> }>) => () => f().then((m) => m.default);
 
@@ -37,27 +35,31 @@ export const root = defineCommand({
 /** Runs the CLI and returns the exit code. Never throws. */
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes("--json");
-  // A reader that goes away (`auditgraph export | head`) is not an error worth a stack trace.
-  process.stdout.on("error", (err: NodeJS.ErrnoException) => { if (err.code === "EPIPE") process.exit(process.exitCode ?? 0); else throw err; });
   try {
     if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
-      process.stdout.write((await usageText(root)) + "\n");
+      writeStdout((await usageText(root)) + "\n");
       return argv.length === 0 ? ExitCode.usage : ExitCode.ok;
     }
     if (argv[0] === "--version" || argv[0] === "-V") {
-      process.stdout.write(VERSION + "\n");
+      writeStdout(VERSION + "\n");
       return ExitCode.ok;
     }
     const sub = await findLeaf(root, argv);
     if (sub && (argv.includes("--help") || argv.includes("-h"))) {
-      process.stdout.write((await usageText(sub.cmd, sub.parent)) + "\n");
+      writeStdout((await usageText(sub.cmd, sub.parent)) + "\n");
       return ExitCode.ok;
     }
-    // Run the leaf directly: citty drops a subcommand's return value, which carries the exit code.
-    const { result } = sub ? await runCommand(sub.cmd, { rawArgs: argv.slice(sub.depth) }) : await runCommand(root, { rawArgs: argv });
+    if (!sub || sub.cmd.subCommands) {
+      // Not a command: an unknown name, or a group (`runs`) without one of its commands.
+      const name = argv.slice(sub?.depth ?? 0).find((a) => !a.startsWith("-"));
+      throw name === undefined ? new CLIError("No command specified.", "E_NO_COMMAND") : new CLIError(`Unknown command ${name}`, "E_UNKNOWN_COMMAND");
+    }
+    const result = await runLeaf(sub.cmd, argv.slice(sub.depth));
     return typeof result === "number" ? result : ExitCode.ok;
   } catch (err) {
     return reportError(err, json);
+  } finally {
+    flushStdout();
   }
 }
 
@@ -94,10 +96,10 @@ export function reportError(err: unknown, json: boolean): number {
   } else {
     message = `internal error: ${describeError(err)}`;
     payload = { status: "error", code: "internal", exit_code: code, message };
-    if (process.env.AUDITGRAPH_DEBUG === "1" && err instanceof Error && err.stack) process.stderr.write(err.stack + "\n");
+    if (process.env.AUDITGRAPH_DEBUG === "1" && err instanceof Error && err.stack) writeStderr(err.stack + "\n");
   }
   if (json) printJson(payload);
-  process.stderr.write(`${red("error:")} ${message}\n`);
-  if (hint) process.stderr.write(`hint: ${hint}\n`);
+  writeStderr(`${red("error:")} ${message}\n`);
+  if (hint) writeStderr(`hint: ${hint}\n`);
   return code;
 }

@@ -1,9 +1,9 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../define.ts";
 import { resolve } from "node:path";
 import { atomicWriteFile } from "../../shared/fs.ts";
 import { usageError } from "../../shared/errors.ts";
 import { jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
-import { printJson, printLine, warn } from "../output.ts";
+import { printJson, printLine, warn, writeStdout } from "../output.ts";
 
 export default defineCommand({
   meta: { name: "export", description: "Export the current run's graph (nodes and edges) as JSON, DOT or GraphML" },
@@ -23,7 +23,7 @@ export default defineCommand({
     const g = loadGraph(ix);
     ix.close();
     const text = renderExport(g, format, store.runId);
-    if (!args.out) return void process.stdout.write(text);
+    if (!args.out) return void writeStdout(text);
     const out = resolve(String(args.out));
     const { exportBudgetGate } = await import("../../pipeline/footprint.ts");
     const { budget, warning } = exportBudgetGate(ws, store, out, Buffer.byteLength(text));

@@ -1,6 +1,6 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../define.ts";
 import { jsonArgs, withWorkspace, workspaceArgs } from "./_args.ts";
-import { printJson, printLine, warn } from "../output.ts";
+import { isTTY, printJson, printLine, warn, writeStderr } from "../output.ts";
 
 export default defineCommand({
   meta: { name: "ingest", description: "Scan, normalize, redact, parse, chunk, extract, link and index the workspace into a new run" },
@@ -8,14 +8,14 @@ export default defineCommand({
   async run({ args }) {
     const ws = await withWorkspace(args);
     const { ingest } = await import("../../pipeline/ingest.ts");
-    const tty = Boolean(process.stderr.isTTY);
+    const tty = isTTY(2);
     let last = 0;
     const onProgress = tty ? (done: number, total: number) => {
       const now = performance.now();
       if (now - last < 100 && done < total) return;
       last = now;
-      process.stderr.write(`\ringest: ${done}/${total} files`);
-      if (done === total) process.stderr.write("\n");
+      writeStderr(`\ringest: ${done}/${total} files`);
+      if (done === total) writeStderr("\n");
     } : undefined;
     const { plan, budget, budgetWarning } = await ingest(ws, { onProgress });
     if (budgetWarning) warn(budgetWarning);

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../define.ts";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_CONFIG_TEXT, resolveRoot } from "../../config/load.ts";

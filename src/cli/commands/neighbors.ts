@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../define.ts";
 import { usageError } from "../../shared/errors.ts";
 import { intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
 import { printJson, printLine } from "../output.ts";

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../define.ts";
 import { intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
 import { printJson, printLine, useColor, warn } from "../output.ts";
 
@@ -30,7 +30,7 @@ export default defineCommand({
     ix.close();
     if (args.json) return printJson({ status: "ok", run_id: store.runId, query: text, total: res.total, hits: res.hits });
     if (res.hits.length === 0) return printLine(`no hits for '${text}'`);
-    const color = useColor(process.stdout);
+    const color = useColor(1);
     const mark = (s: string, cols: number[], lens: number[]) => {
       if (!color) return s;
       let out = "";

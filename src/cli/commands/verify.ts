@@ -1,6 +1,6 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../define.ts";
 import { jsonArgs, withWorkspace, workspaceArgs } from "./_args.ts";
-import { printJson, printLine, warn } from "../output.ts";
+import { printJson, printLine, warn, writeStderr } from "../output.ts";
 import { ExitCode } from "../../shared/errors.ts";
 
 export default defineCommand({
@@ -13,7 +13,7 @@ export default defineCommand({
     const r = verifyStore(ws.profileDir);
     if (args.json) printJson({ status: r.ok ? "ok" : "failed", profile_dir: ws.profileDir, ...r });
     else {
-      for (const p of r.problems) process.stderr.write(`${p.kind}: ${p.path}: ${p.detail}\n`);
+      for (const p of r.problems) writeStderr(`${p.kind}: ${p.path}: ${p.detail}\n`);
       for (const n of r.notes) warn(n);
       printLine(r.ok ? `store ${ws.profileDir} verified: ${r.runs} run(s), ${r.objects} object(s), no problems`
         : `store ${ws.profileDir} FAILED verification: ${r.problems.length} problem(s) in ${r.runs} run(s), ${r.objects} object(s)`);

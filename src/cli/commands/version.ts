@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../define.ts";
 import { COMMIT, TARGET, VERSION } from "../../shared/build-info.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../../schema/version.ts";
 import { jsonArgs } from "./_args.ts";

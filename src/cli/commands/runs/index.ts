@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../../define.ts";
 
 export default defineCommand({
   meta: { name: "runs", description: "List, show and prune runs" },

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../../define.ts";
 import { jsonArgs, withWorkspace, workspaceArgs } from "../_args.ts";
 import { printJson, printLine } from "../../output.ts";
 
