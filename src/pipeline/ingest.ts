@@ -16,7 +16,6 @@
  * extracted entries are reused from the previous run's shard objects.
  */
 import { appendFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync } from "node:fs";
-import { open } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import type { Workspace } from "../config/load.ts";
 import { budgetGate, ingestedBytes, type Budget } from "../policy/budget.ts";
@@ -371,6 +370,8 @@ function runLogLine(r: { runId: string; finishedAt: Date; wallMs: number; proces
 
 /** fsync a file or directory (directories: so that the renames in them survive a power cut). */
 async function fsyncPath(p: string): Promise<void> {
+  // Imported here: a static import of node:fs/promises would load it for every command of the executable.
+  const { open } = await import("node:fs/promises");
   const fh = await open(p, "r");
   try { await fh.sync(); } finally { await fh.close(); }
 }

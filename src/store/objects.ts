@@ -5,7 +5,6 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { threadId } from "node:worker_threads";
 import { AgError, ExitCode } from "../shared/errors.ts";
 import { TEMP_PREFIX } from "../shared/fs.ts";
 import { sha256Hex } from "../shared/hash.ts";
@@ -25,6 +24,8 @@ export function encodeText(text: string): EncodedObject {
 export const encodeObject = (value: unknown): EncodedObject => encodeText(JSON.stringify(value));
 
 let spilled = 0;
+/** Tells this thread's temp names from other threads' (workers spill too): random, because node:worker_threads' threadId costs every read command a module load. */
+const THREAD_TAG = Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, "0")).join("");
 /**
  * Writes an object's bytes to a new temp file in `dir` (a staging directory inside the profile
  * directory, so the later rename stays on one filesystem) and keeps only its name, so that a run's
@@ -32,7 +33,7 @@ let spilled = 0;
  */
 export function spillObject(o: EncodedObject, dir: string): SpilledObject {
   spilled = (spilled + 1) % 1e9;
-  const tempPath = join(dir, `${TEMP_PREFIX}${o.sha256}.${process.pid}.${threadId}.${spilled}`);
+  const tempPath = join(dir, `${TEMP_PREFIX}${o.sha256}.${process.pid}.${THREAD_TAG}.${spilled}`);
   writeFileSync(tempPath, o.data, { flag: "wx", mode: 0o644 });
   return { sha256: o.sha256, bytes: o.bytes, tempPath };
 }

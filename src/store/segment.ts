@@ -213,6 +213,7 @@ export class Segment {
   private readonly size: number;
   private readonly cache = new Map<number, string>();
   private readonly binCache = new Map<number, Uint8Array>();
+  private readonly refCache = new Map<number, BlockRef[]>();
 
   constructor(readonly path: string) {
     let fd: number;
@@ -271,14 +272,20 @@ export class Segment {
     for (let level = t.levels; ; level--) {
       const i = lastAtOrBefore(refs, key);
       if (i < 0) return undefined;
-      const text = this.block(refs[i]![1], refs[i]![2], refs[i]![3]);
-      if (level === 0) return { text, ref: refs[i]! };
-      refs = this.indexRefs(text);
+      if (level === 0) return { text: this.block(refs[i]![1], refs[i]![2], refs[i]![3]), ref: refs[i]! };
+      refs = this.indexBlock(refs[i]!);
     }
   }
 
-  private indexRefs(text: string): BlockRef[] {
-    try { return lines(text).map(([k, v]) => [k, ...(JSON.parse(v) as number[])] as BlockRef); } catch { throw corrupt(this.path); }
+  /** The refs of an index block (parsed once per handle). */
+  private indexBlock(ref: BlockRef): BlockRef[] {
+    let refs = this.refCache.get(ref[1]);
+    if (!refs) {
+      const text = this.block(ref[1], ref[2], ref[3]);
+      try { refs = lines(text).map(([k, v]) => [k, ...(JSON.parse(v) as number[])] as BlockRef); } catch { throw corrupt(this.path); }
+      this.refCache.set(ref[1], refs);
+    }
+    return refs;
   }
 
   /** The raw value text of `key` in its block, and the line's start. */
@@ -375,9 +382,8 @@ export class Segment {
     const walk = function* (this: Segment, refs: BlockRef[], level: number, first: boolean): Generator<{ text: string; ref: BlockRef }> {
       const start = first ? Math.max(0, lastAtOrBefore(refs, from)) : 0;
       for (let i = start; i < refs.length; i++) {
-        const text = this.block(refs[i]![1], refs[i]![2], refs[i]![3]);
-        if (level === 0) yield { text, ref: refs[i]! };
-        else yield* walk.call(this, this.indexRefs(text), level - 1, first && i === start);
+        if (level === 0) yield { text: this.block(refs[i]![1], refs[i]![2], refs[i]![3]), ref: refs[i]! };
+        else yield* walk.call(this, this.indexBlock(refs[i]!), level - 1, first && i === start);
       }
     };
     yield* walk.call(this, t.root, t.levels, true);
