@@ -145,6 +145,12 @@ describe("GraphQL: everything else is refused in GitHub's error shape", () => {
     });
   }
 
+  test("an error in a non-null field nulls its parent, as the spec says; other fields still answer", async () => {
+    const r = await gql('{ viewer { login } repository(owner: "acme", name: "tool") { name releases(first: 500) { totalCount } } }');
+    expect(r.body.data).toEqual({ viewer: { login: "admin (RELEASE_SERVER_ADMIN_TOKEN)" }, repository: null });
+    expect(r.body.errors).toMatchObject([{ type: "EXCESSIVE_PAGINATION", path: ["repository", "releases"] }]);
+  });
+
   test("a body that is not a GraphQL request", async () => {
     const post = (body: string, type = "application/json") => fetch(`${srv.url}/api/graphql`, { method: "POST", headers: { ...auth(srv.admin), "content-type": type }, body });
     expect((await post("{")).status).toBe(400);

@@ -510,6 +510,9 @@ function collect(doc: Document, sels: Selection[], vars: Record<string, unknown>
   return out;
 }
 
+/** A non-null field came out null (its error is already recorded): its parent becomes null, as the spec says. */
+class NullBubble extends Error {}
+
 function execute(doc: Document, sels: Selection[], typeName: string, parent: unknown, vars: Record<string, unknown>, x: Exec, path: Array<string | number>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, fields] of collect(doc, sels, vars)) {
@@ -519,22 +522,31 @@ function execute(doc: Document, sels: Selection[], typeName: string, parent: unk
       continue;
     }
     const spec = TYPES[typeName]![f.name]!;
+    const nonNull = spec.type.endsWith("!");
     const argTypes = spec.args ?? {};
-    const args = Object.fromEntries(Object.entries(argTypes).map(([k, t]) => [k, f.args[k] ? coerceLiteral(f.args[k]!, parseType(t), vars, `${f.name}(${k}:)`) : null]));
     const here = [...path, key];
     let value: unknown;
     try {
+      const args = Object.fromEntries(Object.entries(argTypes).map(([k, t]) => [k, f.args[k] ? coerceLiteral(f.args[k]!, parseType(t), vars, `${f.name}(${k}:)`) : null]));
       value = spec.resolve(parent, args, x, here);
     } catch (err) {
       if (!(err instanceof QueryError)) throw err;
-      x.errors.push({ type: err.type, message: err.message, locations: [f.loc], path: here });
+      x.errors.push({ type: err.type, message: err.message, locations: [err.loc ?? f.loc], path: here });
       value = null;
     }
     const subs = fields.flatMap((g) => g.selections ?? []);
     const target = namedOf(parseType(spec.type));
-    const render = (v: unknown, p: Array<string | number>): unknown =>
-      v === null || v === undefined ? null : isLeaf(target) ? v : execute(doc, subs, target, v, vars, x, p);
+    const render = (v: unknown, p: Array<string | number>): unknown => {
+      if (v === null || v === undefined || isLeaf(target)) return v ?? null;
+      try {
+        return execute(doc, subs, target, v, vars, x, p);
+      } catch (err) {
+        if (err instanceof NullBubble) return null;
+        throw err;
+      }
+    };
     out[key] = Array.isArray(value) ? value.map((v, i) => render(v, [...here, i])) : render(value, here);
+    if (out[key] === null && nonNull) throw new NullBubble();
   }
   return out;
 }
@@ -595,12 +607,12 @@ const graphql: Handler = async (c) => {
     throw err;
   }
   const x: Exec = { c, by, errors: [] };
-  let data: Record<string, unknown>;
+  let data: Record<string, unknown> | null;
   try {
     data = execute(doc, op.selections, "Query", null, vars, x, []);
   } catch (err) {
-    if (err instanceof QueryError) return gqlErrors([{ type: err.type, message: err.message, ...(err.loc ? { locations: [err.loc] } : {}) }]);
-    throw err;
+    if (!(err instanceof NullBubble)) throw err;
+    data = null;
   }
   return json(x.errors.length ? { data, errors: x.errors } : { data }, 200, oauthScopes(by));
 };
