@@ -288,6 +288,33 @@ describe("channels", () => {
   });
 });
 
+describe("non-semver tags", () => {
+  test("nightly builds: published, promoted, rolled out, kept by retention's newest-first count, found by version", async () => {
+    using tmp = tempDir();
+    const h = serviceIn(tmp.dir, (c) => {
+      c.retention.channels = { nightly: { keep_last: 2 } };
+      c.retention.default = {};
+    }, Date.now());
+    const { service: s, op, clock } = h;
+    const app = s.createApp({ owner: "acme", slug: "tool" }, op);
+    const builds = [];
+    for (const tag of ["2026-11-26", "2026-11-27", "2026-11-28"]) {
+      builds.push((await publish(s, app, tag, `build ${tag}`, { channel: "nightly" })).release);
+      clock.now += DAY;
+    }
+    expect(builds.map((r) => [r.version, r.tag])).toEqual([["2026-11-26", "2026-11-26"], ["2026-11-27", "2026-11-27"], ["2026-11-28", "2026-11-28"]]);
+    expect(s.findReleaseByVersion(app, "2026-11-27")?.id).toBe(builds[1]!.id);
+    expect(s.latestRelease(app).release.id).toBe(builds[2]!.id); // no semver release: the newest
+    s.promote(app, "nightly", builds[1]!.id, {}, op);
+    s.promote(app, "nightly", builds[2]!.id, { rolloutPercent: 0 }, op);
+    expect(s.latestRelease(app, { channel: "nightly", installId: "i" })).toMatchObject({ release: { id: builds[1]!.id }, source: "previous" });
+    const stable = (await publish(s, app, "v1.0.0", "one")).release;
+    expect(s.latestRelease(app).release.id).toBe(stable.id); // a semver release ranks above every non-semver one
+    const report = s.runRetention({ dryRun: true }, op);
+    expect(report.releases).toMatchObject([{ version: "2026-11-26", channel: "nightly", reason: "not among the newest 2" }]);
+  });
+});
+
 describe("retention", () => {
   async function seeded(dir: string) {
     const h = serviceIn(
