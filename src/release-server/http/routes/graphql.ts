@@ -40,6 +40,21 @@ interface Exec {
   c: Ctx;
   by: Principal;
   errors: GqlError[];
+  /** The latest release id per app, looked up once per request (every listed release asks isLatest). */
+  latest: Map<number, number | null>;
+}
+
+function latestId(x: Exec, app: App): number | null {
+  if (!x.latest.has(app.id)) {
+    let id: number | null = null;
+    try {
+      id = x.c.service.latestRelease(app).release.id;
+    } catch {
+      id = null;
+    }
+    x.latest.set(app.id, id);
+  }
+  return x.latest.get(app.id)!;
 }
 
 interface FieldSpec {
@@ -235,16 +250,7 @@ const TYPES: Record<string, Record<string, FieldSpec>> = {
     description: { type: "String", resolve: (n: ReleaseNode) => n.release.notes },
     isDraft: { type: "Boolean!", resolve: (n: ReleaseNode) => n.release.draft },
     isPrerelease: { type: "Boolean!", resolve: (n: ReleaseNode) => n.release.prerelease },
-    isLatest: {
-      type: "Boolean!",
-      resolve: (n: ReleaseNode, _a, x) => {
-        try {
-          return x.c.service.latestRelease(n.app).release.id === n.release.id;
-        } catch {
-          return false;
-        }
-      },
-    },
+    isLatest: { type: "Boolean!", resolve: (n: ReleaseNode, _a, x) => latestId(x, n.app) === n.release.id },
     createdAt: { type: "DateTime!", resolve: (n: ReleaseNode) => n.release.created_at },
     publishedAt: { type: "DateTime", resolve: (n: ReleaseNode) => n.release.published_at },
     updatedAt: { type: "DateTime!", resolve: (n: ReleaseNode) => n.release.published_at ?? n.release.created_at },
@@ -606,7 +612,7 @@ const graphql: Handler = async (c) => {
     if (err instanceof Error && !(err instanceof HttpError)) return gqlErrors([{ type: "INVALID_QUERY", message: err.message }]);
     throw err;
   }
-  const x: Exec = { c, by, errors: [] };
+  const x: Exec = { c, by, errors: [], latest: new Map() };
   let data: Record<string, unknown> | null;
   try {
     data = execute(doc, op.selections, "Query", null, vars, x, []);
