@@ -45,7 +45,7 @@ describe("gh as a GitHub Enterprise client", () => {
     expect(s.requests.some((q) => q.method === "PATCH" && q.status === 200)).toBe(true);
     const rel = s.service.getReleaseByTag(s.service.getAppBySlug("acme", "tool"), "v1.0.0");
     expect(rel).toMatchObject({ draft: false, name: "One", notes: "first" });
-    expect(s.service.listArtifacts(rel).map((a) => a.filename)).toEqual(["f1.txt", "f2.txt"]);
+    expect(s.service.listArtifacts(rel).map((a) => a.filename).sort()).toEqual(["f1.txt", "f2.txt"]); // gh uploads them in parallel
 
     await ok(["release", "create", "v2.0.0", "--draft", "--notes", "draft notes", ...R]);
     const list = await ok(["release", "list", ...R]);
