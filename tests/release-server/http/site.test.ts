@@ -4,7 +4,9 @@
 // only known tags and attributes, only safe link targets), the pages' CSP and stylesheet, who sees
 // drafts and private apps, and paging at and past its bounds (also for tags that are not versions).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Ctx, type HttpDeps } from "../../../src/release-server/http/context.ts";
 import { renderNotes, safeHref } from "../../../src/release-server/http/markdown.ts";
+import { pageCsp } from "../../../src/release-server/http/routes/site.ts";
 import { humanSize } from "../../../src/release-server/http/pages.ts";
 import { BIG, seedSite, type Seeded } from "./site-fixture.ts";
 import { auth, seed, startServer, tempData, type Running } from "./server.ts";
@@ -179,6 +181,16 @@ describe("pages", () => {
       expect((await fetch(css, { headers: { "if-none-match": sheet.headers.get("etag")! } })).status).toBe(304);
     }
   });
+});
+
+test("behind a public URL on another origin, the CSP names that origin for the stylesheet", () => {
+  const ctx = (publicUrl: string | null) => {
+    const url = new URL("http://127.0.0.1:8080/apps");
+    return new Ctx(new Request(url.href), url, {}, { publicUrl, defaultApp: null } as unknown as HttpDeps);
+  };
+  expect(pageCsp(ctx(null))).toContain("style-src 'self';");
+  expect(pageCsp(ctx("http://127.0.0.1:8080/"))).toContain("style-src 'self';");
+  expect(pageCsp(ctx("https://releases.example.test/mirror"))).toContain("style-src 'self' https://releases.example.test;");
 });
 
 describe("who sees what", () => {

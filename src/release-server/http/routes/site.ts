@@ -17,17 +17,22 @@ import { created, ghRelease, latestJson, lookup, noContent, receiveUpload, relea
 
 /**
  * The pages' policy: nothing but the server's own stylesheet loads (no script, no inline style, no
- * image, no frame, no form target, no <base>).
+ * image, no frame, no form target, no <base>). The stylesheet's URL is built from the public URL; when
+ * that is another origin than the one the request reached (a proxy, a mirror), it is allowed by name.
  */
-export const PAGE_CSP = "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+export function pageCsp(c: Ctx): string {
+  const origin = new URL(c.urls.base).origin;
+  const style = origin === c.url.origin ? "'self'" : `'self' ${origin}`;
+  return `default-src 'none'; style-src ${style}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+}
 
 /** Releases per HTML page unless ?per_page= says otherwise (the JSON default stays GitHub's 30). */
 const HTML_PER_PAGE = 10;
 
 /** An HTML page: the pages' CSP, and never shared between callers (drafts and private apps depend on the token). */
-function page(text: string, status = 200): Response {
+function page(c: Ctx, text: string, status = 200): Response {
   const res = html(text, status);
-  res.headers.set("content-security-policy", PAGE_CSP);
+  res.headers.set("content-security-policy", pageCsp(c));
   res.headers.set("cache-control", "no-cache");
   res.headers.set("vary", "Accept, Authorization");
   res.headers.set("referrer-policy", "same-origin");
@@ -44,7 +49,7 @@ const browsable = (h: Handler): Handler => async (c) => {
   } catch (err) {
     const e = err instanceof HttpError ? err : isServiceError(err) ? fromServiceError(err) : undefined;
     if (!e || c.wantsJson() || !/text\/html/i.test(c.req.headers.get("accept") ?? "")) throw err;
-    const res = page(errorPage(c.urls.base, e.status, e.message), e.status);
+    const res = page(c, errorPage(c.urls.base, e.status, e.message), e.status);
     for (const [k, v] of Object.entries(e.extra.headers ?? {})) res.headers.set(k, v);
     return res;
   }
@@ -92,7 +97,7 @@ const apps: Handler = browsable((c) => {
   const p = c.principal();
   const list = c.service.listApps().filter((a) => a.visibility === "public" || (p !== null && mayRead(c, p, a)));
   if (c.wantsJson()) return json(list.map((a) => ({ owner: a.owner, slug: a.slug, name: a.display_name })));
-  return page(appsPage(c.urls.base, list.map((a) => appView(c.service, c.urls, a, visibility(c, a)))));
+  return page(c, appsPage(c.urls.base, list.map((a) => appView(c.service, c.urls, a, visibility(c, a)))));
 });
 
 /** POST upload?name=&version=[&channel=&label=&digest=]: the release is created with its first file, atomically. */
@@ -150,7 +155,7 @@ const packages: Handler = browsable((c) => {
   const perPage = c.url.searchParams.get("per_page") ? paging.perPage : HTML_PER_PAGE;
   const { items, total } = releasesPageView(c.service, c.urls, app, { page: paging.page, perPage, drafts: seen.drafts });
   const at = (n: number) => `?page=${n}${perPage === HTML_PER_PAGE ? "" : `&per_page=${perPage}`}`;
-  return page(appPage(c.urls.base, appView(c.service, c.urls, app, seen), items, { page: paging.page, perPage, total, at }));
+  return page(c, appPage(c.urls.base, appView(c.service, c.urls, app, seen), items, { page: paging.page, perPage, total, at }));
 });
 
 const releaseView: Handler = browsable((c) => {
@@ -158,7 +163,7 @@ const releaseView: Handler = browsable((c) => {
   const release = releaseByTag(c, app, c.params.tag!);
   if (c.wantsJson()) return json(ghRelease(c, app, release));
   const head = { owner: app.owner, slug: app.slug, name: app.display_name, url: appUrl(c.urls, app) };
-  return page(releasePage(c.urls.base, head, singleReleaseView(c.service, c.urls, app, release)));
+  return page(c, releasePage(c.urls.base, head, singleReleaseView(c.service, c.urls, app, release)));
 });
 
 export function siteRoutes(r: Router<Handler>): void {
