@@ -117,24 +117,26 @@ function formatCell(a: AssetView): string {
  * A table in a region that scrolls sideways on a narrow screen (the page itself never does); the
  * region can take the keyboard focus, so it can be scrolled without a mouse.
  */
-const scrollable = (label: string, table: string) => `<div class="table" role="region" aria-label="${esc(label)}" tabindex="0">${table}</div>`;
+const scrollable = (label: string, table: string, kind = "") =>
+  `<div class="table${kind ? ` ${kind}` : ""}" role="region" aria-label="${esc(label)}" tabindex="0">${table}</div>`;
 
 function assetsTable(r: ReleaseView, withDigest: boolean): string {
   if (!r.assets.length) return `<p class="muted">No files.</p>`;
   const rows = r.assets.map(
     (a) => `<tr><td><a href="${esc(a.url)}">${esc(a.name)}</a>${a.label ? `<br><span class="muted">${esc(a.label)}</span>` : ""}</td>
-<td>${a.platform ? esc(PLATFORMS[a.platform] ?? a.platform) : `<span class="muted">any</span>`}</td>
-<td>${a.arch ? esc(a.arch) : `<span class="muted">—</span>`}</td>
-<td>${formatCell(a)}</td>
-<td>${statusCell(a)}</td>
-<td class="num">${esc(humanSize(a.size))}</td>
-<td class="num">${esc(a.downloads.toLocaleString("en-US"))}</td>${withDigest ? `\n<td><code class="digest">sha256:${esc(a.sha256)}</code></td>` : ""}</tr>`,
+<td data-label="Platform">${a.platform ? esc(PLATFORMS[a.platform] ?? a.platform) : `<span class="muted">any</span>`}</td>
+<td data-label="Arch">${a.arch ? esc(a.arch) : `<span class="muted">—</span>`}</td>
+<td data-label="Format">${formatCell(a)}</td>
+<td data-label="Validation">${statusCell(a)}</td>
+<td class="num" data-label="Size">${esc(humanSize(a.size))}</td>
+<td class="num" data-label="Downloads">${esc(a.downloads.toLocaleString("en-US"))}</td>${withDigest ? `\n<td data-label="Digest"><code class="digest">sha256:${esc(a.sha256)}</code></td>` : ""}</tr>`,
   );
+  // On a narrow screen each file is a block of labelled lines instead of a row (style.ts).
   return scrollable(`Files of ${r.tag}`, `<table>
 <caption class="vh">Files of ${esc(r.tag)}</caption>
 <thead><tr><th scope="col">File</th><th scope="col">Platform</th><th scope="col">Arch</th><th scope="col">Format</th><th scope="col">Validation</th><th scope="col" class="num">Size</th><th scope="col" class="num">Downloads</th>${withDigest ? `<th scope="col">Digest</th>` : ""}</tr></thead>
 <tbody>${rows.join("\n")}</tbody>
-</table>`);
+</table>`, "files");
 }
 
 function releaseMeta(r: ReleaseView): string {

@@ -41,6 +41,13 @@ section.release>h2,section.release>h1{margin-top:.6rem}
 ul.apps{list-style:none;padding:0}ul.apps>li{border:1px solid var(--line);border-radius:8px;padding:.5rem 1rem;margin:.6rem 0}
 ul.apps h2{margin:.2rem 0}
 nav.pages{display:flex;gap:1rem;align-items:center;margin:1rem 0}
+@media (max-width:40rem){
+.table.files thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
+.table.files table,.table.files tbody,.table.files tr,.table.files td{display:block}
+.table.files tr{border-bottom:1px solid var(--line);padding:.4rem 0}
+.table.files td{border:0;padding:.05rem .5rem;text-align:left}
+.table.files td[data-label]::before{content:attr(data-label) ": ";color:var(--muted);font-weight:600}
+}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 `;
 

@@ -14,7 +14,7 @@ import { auth, seed, startServer, tempData, type Running } from "./server.ts";
 
 // The callbacks given to page.evaluate run in the page, where these exist (the project's tsconfig has no DOM types).
 declare const document: any, window: any;
-declare function getComputedStyle(el: unknown): { borderTopStyle: string; color: string };
+declare function getComputedStyle(el: unknown, pseudo?: string): { borderTopStyle: string; color: string; display: string; content: string };
 
 const CHROMIUM = "/usr/bin/chromium";
 const KEEP = process.env.RS_KEEP_SCREENSHOTS === "1";
@@ -198,10 +198,14 @@ describe("in Chromium", () => {
     await checked(missing, "404 page");
   }, 60_000);
 
-  test("a phone-sized window: the page never scrolls sideways (wide tables scroll in their own region)", async () => {
+  test("a phone-sized window: the page never scrolls sideways (files become labelled blocks, other wide tables scroll in their own region)", async () => {
     const phone = await visit("/acme/tool/releases", "app-phone", { viewport: { width: 390, height: 844 }, fullPage: true });
     const overflow = await phone.page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
     expect(overflow).toBeLessThanOrEqual(0);
-    expect(phone.problems).toEqual([]);
+    // Each file is a block of labelled lines (the label is generated content), all visible without scrolling.
+    const cell = phone.page.locator("section.release", { hasText: "Has a bad macOS build." }).locator("td[data-label=Validation]").first();
+    expect(await cell.evaluate((el) => [getComputedStyle(el).display, getComputedStyle(el, "::before").content])).toEqual(["block", `"Validation: "`]);
+    expect(squash(await cell.innerText())).toBe("invalid arm64 Mach-O without a code signature (Apple Silicon refuses to run it)");
+    await checked(phone, "app page on a phone");
   }, 60_000);
 });

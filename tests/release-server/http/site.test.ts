@@ -40,7 +40,7 @@ const visible = (html: string) =>
 const TAGS = new Set(
   "html head meta title link body header nav ol ul li span a main footer h1 h2 h3 h4 h5 h6 p code pre strong em del blockquote hr table caption thead tbody tr th td section time br div".split(" "),
 );
-const ATTRS = new Set(["lang", "charset", "name", "content", "rel", "href", "class", "id", "aria-label", "aria-labelledby", "aria-current", "scope", "datetime", "start", "role", "tabindex"]);
+const ATTRS = new Set(["lang", "charset", "name", "content", "rel", "href", "class", "id", "aria-label", "aria-labelledby", "aria-current", "scope", "datetime", "start", "role", "tabindex", "data-label"]);
 
 /**
  * Every tag in the page is one the pages write, with only the attributes they write, each quoted;
