@@ -382,6 +382,32 @@ class EntityBuilder {
   }
 }
 
+/**
+ * One dictionary for both kinds of postings, so a query looks each term up once per shard: a
+ * term's value is varint(length of its chunk postings), the chunk postings, then its entity
+ * postings (either part may be empty). Both inputs are sorted by term.
+ */
+function mergeTerms(chunks: [string, Uint8Array][], ents: [string, Uint8Array][]): [string, Uint8Array][] {
+  const out: [string, Uint8Array][] = [];
+  const empty = new Uint8Array(0);
+  const join = (c: Uint8Array, e: Uint8Array): Uint8Array => {
+    const head = new VarintWriter(8);
+    head.push(c.length);
+    const h = head.bytes();
+    const v = new Uint8Array(h.length + c.length + e.length);
+    v.set(h); v.set(c, h.length); v.set(e, h.length + c.length);
+    return v;
+  };
+  let i = 0, j = 0;
+  while (i < chunks.length || j < ents.length) {
+    const a = chunks[i]?.[0], b = ents[j]?.[0];
+    if (b === undefined || (a !== undefined && a < b)) { out.push([a!, join(chunks[i++]![1], empty)]); continue; }
+    if (a === undefined || b < a) { out.push([b, join(empty, ents[j++]![1])]); continue; }
+    out.push([a, join(chunks[i++]![1], ents[j++]![1])]);
+  }
+  return out;
+}
+
 const byKey = <V>(m: Map<string, V>): [string, V][] => [...m].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 
 export function buildShard(task: ShardTask): ShardResult {
@@ -474,7 +500,7 @@ export function buildShard(task: ShardTask): ShardResult {
     global: byKey(globals),
     links: byKey(links),
   }, {
-    terms: postings.encode(), ents: ents.encode(), entdocs: [["all", ents.docCounts(docs.length)]],
+    terms: mergeTerms(postings.encode(), ents.encode()), entdocs: [["all", ents.docCounts(docs.length)]],
     keys: [["all", new TextEncoder().encode(ids.map(([k]) => k).join(""))]], chunks: [["all", postings.lengths()]],
     spans: docs.map(({ rec }, ord) => [ordKey(ord), spansOf(rec.chunks)]),
   });

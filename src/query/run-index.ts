@@ -35,6 +35,7 @@ export class RunIndex {
   /** Postings by term, kept for the index's life: a query asks for a term's more than once (fallback check, titles, scores). */
   private readonly postingsCache = new Map<string, [number, Uint8Array][]>();
   private readonly entCacheByTerm = new Map<string, [number, EntPosting[]][]>();
+  private readonly termCache = new Map<string, [number, Uint8Array, Uint8Array][]>();
   private readonly graphCache = new Map<string, { nodes: GraphNode[]; edges: GraphEdge[] }>();
   private readonly keyCache = new Map<number, string>();
   private readonly lenCache = new Map<number, { starts: number[]; lens: Int32Array }>();
@@ -225,12 +226,30 @@ export class RunIndex {
     return out;
   }
 
+  /** A term's chunk and entity postings in every shard that has either: one dictionary lookup per shard (see mergeTerms in pipeline/shard.ts). */
+  private termEntries(term: string): [number, Uint8Array, Uint8Array][] {
+    let out = this.termCache.get(term);
+    if (out) return out;
+    out = [];
+    for (const n of this.shards) {
+      const v = this.seg(n)!.bytes("terms", term);
+      if (!v) continue;
+      const r = new VarintReader(v);
+      let len: number;
+      try { len = r.next(); } catch { throw this.corrupt(n); }
+      if (r.at + len > v.length) throw this.corrupt(n);
+      out.push([n, v.subarray(r.at, r.at + len), v.subarray(r.at + len)]);
+    }
+    this.termCache.set(term, out);
+    return out;
+  }
+
   /** Term postings of every shard (varints, see pipeline/shard.ts). */
   postings(term: string): [number, Uint8Array][] {
     const hit = this.postingsCache.get(term);
     if (hit) return hit;
     const out: [number, Uint8Array][] = [];
-    for (const n of this.shards) { const p = this.seg(n)!.bytes("terms", term); if (p) out.push([n, p]); }
+    for (const [n, c] of this.termEntries(term)) if (c.length) out.push([n, c]);
     this.postingsCache.set(term, out);
     return out;
   }
@@ -248,9 +267,8 @@ export class RunIndex {
     const hit = this.entCacheByTerm.get(term);
     if (hit) return hit;
     const out: [number, EntPosting[]][] = [];
-    for (const n of this.shards) {
-      const bytes = this.seg(n)!.bytes("ents", term);
-      if (!bytes) continue;
+    for (const [n, , bytes] of this.termEntries(term)) {
+      if (!bytes.length) continue;
       const r = new VarintReader(bytes);
       const list: EntPosting[] = [];
       let ent = 0;
