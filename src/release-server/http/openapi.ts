@@ -160,6 +160,7 @@ export const openapi = {
     "/openapi.json": { get: { summary: "This document", responses: { "200": jsonBody({ type: "object" }, "OpenAPI 3.1") } } },
     "/static/site.css": { get: { summary: "The package browser's stylesheet (cached for good with ?v=<digest>, as the pages link it)", parameters: [query("v", "string", "Content digest")], responses: { "200": { description: "CSS", content: { "text/css": { schema: { type: "string" } } } }, "304": { description: "Not modified" } } } },
     "/apps": { get: { summary: "Every app (HTML, or JSON)", parameters: [query("format", "string", "json for JSON")], responses: { "200": { description: "Apps", content: { "text/html": { schema: { type: "string" } }, "application/json": { schema: ref("Apps") } } } } } },
+    "/apps/{owner}/{app}": { get: { summary: "An app's page: install command, channels, releases (as /{owner}/{app}/releases; JSON with ?format=json)", parameters: [...REPO, query("page", "integer", "Page"), query("per_page", "integer", "Page size"), query("format", "string", "json for JSON")], responses: { "200": { description: "Page", content: { "text/html": { schema: { type: "string" } }, "application/json": { schema: ref("Packages") } } }, "404": err("No such app") } } },
     [`${api}/releases`]: {
       get: {
         summary: "List releases, newest first (drafts only with a token)",

@@ -116,14 +116,15 @@ describe("pages", () => {
     expect(secret).toContain(`curl -fsSL -H "Authorization: Bearer $RELEASES_TOKEN" ${srv.url}/acme/secret/releases/latest/download/install.sh | sh`);
   });
 
-  test("an app with no releases, and the default app at /packages and /apps/{owner}/{app}/packages", async () => {
+  test("an app with no releases; one app page at /{owner}/{app}/releases, /apps/{owner}/{app}[/packages] and (the default app) /packages", async () => {
     const empty = visible(await page("/acme/empty/releases"));
     expect(empty).toContain("No releases yet.");
     expect(empty).toContain("No channels: clients asking for the latest release get nothing yet.");
-    const viaRoot = await page("/packages");
-    const viaApp = await page("/apps/acme/tool/packages");
-    for (const html of [viaRoot, viaApp]) expect(visible(html)).toContain("Acme Tool");
-    expect(viaRoot.replace(/datetime="[^"]*"/g, "")).toBe(viaApp.replace(/datetime="[^"]*"/g, ""));
+    const pages = await Promise.all(["/acme/tool/releases", "/packages", "/apps/acme/tool/packages", "/apps/acme/tool"].map((p) => page(p)));
+    for (const html of pages) {
+      expect(visible(html)).toContain("Acme Tool");
+      expect(html.replace(/datetime="[^"]*"/g, "")).toBe(pages[0]!.replace(/datetime="[^"]*"/g, ""));
+    }
   });
 
   test("release notes are markdown, sanitized: formatting stays, scripts, handlers and unsafe links do not", async () => {

@@ -168,7 +168,7 @@ const releaseView: Handler = browsable((c) => {
 
 export function siteRoutes(r: Router<Handler>): void {
   r.add("GET", "/healthz", health).add("GET", "/readyz", ready).add("GET", "/openapi.json", openapiDoc).add("GET", "/apps", apps);
-  r.add("GET", STYLESHEET_PATH, stylesheet);
+  r.add("GET", STYLESHEET_PATH, stylesheet).add("GET", "/apps/:owner/:app", packages);
   for (const prefix of ["", "/apps/:owner/:app"]) {
     r.add("POST", `${prefix}/upload`, upload)
       .add("GET", `${prefix}/latest`, latestJson)
