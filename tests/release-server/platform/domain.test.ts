@@ -5,6 +5,9 @@ import type { Release } from "../../../src/release-server/domain/model.ts";
 import { planRetention } from "../../../src/release-server/domain/retention.ts";
 import { inRollout, rolloutBucket } from "../../../src/release-server/domain/rollout.ts";
 import { actionAllowed, scopeDenial } from "../../../src/release-server/domain/tokens.ts";
+import { parseInput, VersionSchema } from "../../../src/release-server/domain/validate.ts";
+import { compareForLatest, versionForTag, versionKey } from "../../../src/release-server/domain/versions.ts";
+import semver from "semver";
 
 const NOW = Date.parse("2026-03-01T00:00:00Z");
 const daysAgo = (d: number) => new Date(NOW - d * 86_400_000).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -104,5 +107,36 @@ describe("rollout buckets", () => {
     expect(inRollout(100, 9999)).toBe(true);
     expect(inRollout(0.01, 0)).toBe(true);
     expect(inRollout(0.01, 1)).toBe(false);
+  });
+});
+
+describe("versions: any tag is a version; the order key is semver precedence", () => {
+  test("versionKey sorts as semver.compare does, and every non-semver version below", () => {
+    const versions = [
+      "0.0.1", "0.9.0", "0.10.0", "1.0.0-0", "1.0.0-1", "1.0.0-2", "1.0.0-10", "1.0.0-a", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta",
+      "1.0.0-alpha-1", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.0.1", "1.9.0", "1.10.0", "2.0.0", "10.0.0",
+      "9007199254740991.0.0",
+    ];
+    const shuffled = [...versions].sort(() => Math.random() - 0.5);
+    expect([...shuffled].sort((a, b) => semver.compare(a, b))).toEqual(versions);
+    expect([...shuffled].sort((a, b) => (versionKey(a) < versionKey(b) ? -1 : versionKey(a) > versionKey(b) ? 1 : 0))).toEqual(versions);
+    for (const v of ["nightly", "2026-11-28", "v1", "1.0"]) {
+      expect(versionKey(v)).toBe("");
+      expect(versionKey(v) < versionKey("0.0.0-0")).toBe(true);
+    }
+  });
+
+  test("a tag's version: semver normalized, anything else verbatim; the schema refuses what is no tag", () => {
+    expect(versionForTag("v1.2.3")).toBe("1.2.3");
+    expect(versionForTag("1.2.3+build.5")).toBe("1.2.3");
+    expect(versionForTag("nightly")).toBe("nightly");
+    expect(parseInput(VersionSchema, "2026-11-28", "v")).toBe("2026-11-28");
+    for (const bad of ["", "a b", "../x", "-x", "x".repeat(129)]) expect(() => parseInput(VersionSchema, bad, "version"), bad).toThrow(/invalid version/);
+  });
+
+  test("compareForLatest: version key, then creation time, then id, descending", () => {
+    const r = (id: number, version: string, created_at: string) => ({ id, version, created_at }) as Release;
+    const list = [r(1, "nightly", "2026-01-03T00:00:00Z"), r(2, "1.0.0", "2026-01-01T00:00:00Z"), r(3, "0.9.0", "2026-01-02T00:00:00Z"), r(4, "build-2", "2026-01-03T00:00:00Z"), r(5, "build-1", "2026-01-02T00:00:00Z")];
+    expect(list.sort(compareForLatest).map((x) => x.id)).toEqual([2, 3, 4, 1, 5]);
   });
 });
