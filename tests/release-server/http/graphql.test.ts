@@ -15,7 +15,8 @@ beforeAll(async () => {
   await seed(t.data, async (s) => {
     const app = s.createApp({ owner: "acme", slug: "tool" }, OP);
     s.createApp({ owner: "acme", slug: "secret", visibility: "private" }, OP);
-    for (let i = 1; i <= 5; i++) await publish(s, app, { version: `1.${i}.0`, name: `Release ${i}` }, { [`t-${i}.bin`]: `bytes ${i}` });
+    const many = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`part-${i}.bin`, `part ${i}`])); // for the object ceiling
+    for (let i = 1; i <= 5; i++) await publish(s, app, { version: `1.${i}.0`, name: `Release ${i}` }, { [`t-${i}.bin`]: `bytes ${i}`, ...(i === 2 ? many : {}) });
     await publish(s, app, { version: "2.0.0", draft: true, channel: "beta" });
     await publish(s, app, { version: "3.0.0", draft: true, channel: "stable" });
     tok.reader = s.createToken({ name: "reader", actions: ["read"], apps: ["acme/tool"] }, OP).raw;
@@ -149,6 +150,14 @@ describe("GraphQL: everything else is refused in GitHub's error shape", () => {
     const r = await gql('{ viewer { login } repository(owner: "acme", name: "tool") { name releases(first: 500) { totalCount } } }');
     expect(r.body.data).toEqual({ viewer: { login: "admin (RELEASE_SERVER_ADMIN_TOKEN)" }, repository: null });
     expect(r.body.errors).toMatchObject([{ type: "EXCESSIVE_PAGINATION", path: ["repository", "releases"] }]);
+  });
+
+  test("aliases cannot multiply the work past a ceiling", async () => {
+    const one = (i: number) => `a${i}: releases(first: 100) { nodes { tagName releaseAssets(first: 100) { nodes { name } } } }`;
+    // 250 aliases of the releases with their assets: about 110 objects each here.
+    const q = `{ repository(owner: "acme", name: "tool") { ${Array.from({ length: 250 }, (_, i) => one(i)).join(" ")} } }`;
+    const r = await gql(q);
+    expect(r.body).toEqual({ errors: [{ type: "MAX_NODE_LIMIT_EXCEEDED", message: expect.stringContaining("more than 20000 objects") }] });
   });
 
   test("a body that is not a GraphQL request", async () => {

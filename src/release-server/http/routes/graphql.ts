@@ -42,7 +42,14 @@ interface Exec {
   errors: GqlError[];
   /** The latest release id per app, looked up once per request (every listed release asks isLatest). */
   latest: Map<number, number | null>;
+  /** Objects resolved so far; aliases can multiply a query's work, so there is a ceiling. */
+  objects: number;
 }
+
+/** At most this many objects in one answer (gh's release list of 30 is about 60). */
+export const MAX_OBJECTS = 20_000;
+
+class TooManyObjects extends Error {}
 
 function latestId(x: Exec, app: App): number | null {
   if (!x.latest.has(app.id)) {
@@ -520,6 +527,7 @@ function collect(doc: Document, sels: Selection[], vars: Record<string, unknown>
 class NullBubble extends Error {}
 
 function execute(doc: Document, sels: Selection[], typeName: string, parent: unknown, vars: Record<string, unknown>, x: Exec, path: Array<string | number>): Record<string, unknown> {
+  if (++x.objects > MAX_OBJECTS) throw new TooManyObjects();
   const out: Record<string, unknown> = {};
   for (const [key, fields] of collect(doc, sels, vars)) {
     const f = fields[0]!;
@@ -612,11 +620,14 @@ const graphql: Handler = async (c) => {
     if (err instanceof Error && !(err instanceof HttpError)) return gqlErrors([{ type: "INVALID_QUERY", message: err.message }]);
     throw err;
   }
-  const x: Exec = { c, by, errors: [], latest: new Map() };
+  const x: Exec = { c, by, errors: [], latest: new Map(), objects: 0 };
   let data: Record<string, unknown> | null;
   try {
     data = execute(doc, op.selections, "Query", null, vars, x, []);
   } catch (err) {
+    if (err instanceof TooManyObjects) {
+      return gqlErrors([{ type: "MAX_NODE_LIMIT_EXCEEDED", message: `This query would return more than ${MAX_OBJECTS} objects; ask for fewer (smaller first: values, fewer aliases)` }]);
+    }
     if (!(err instanceof NullBubble)) throw err;
     data = null;
   }
