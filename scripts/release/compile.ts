@@ -17,7 +17,7 @@ import type { SourceInfo } from "./source.ts";
  */
 export const PROGRAM_SOURCES: Record<Program, { entry: string; workerRoot?: string; workers: string[] }> = {
   auditgraph: { entry: "src/cli.ts", workerRoot: "src/pipeline", workers: ["src/pipeline/shard-worker.ts"] },
-  "release-server": { entry: "src/release-server/main.ts", workers: [] },
+  "release-server": { entry: "src/release-server/main.ts", workerRoot: "src/release-server/blobs", workers: ["src/release-server/blobs/hash-worker.ts"] },
 };
 
 /** `bun build` arguments naming one program's sources: its main file first, then its workers. */

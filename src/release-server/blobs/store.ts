@@ -2,22 +2,49 @@
  * Content-addressed blob store on disk: `<data>/blobs/sha256/ab/cd/<hex>`, uploads staged in
  * `<data>/staging/` (same filesystem, so the final rename is atomic).
  *
- * Commit protocol of `put`: stream into `staging/<pid>-<uuid>` while hashing and counting (the size
- * cap is enforced as bytes arrive), fsync, compare with the declared digest, rename into place (or
- * drop the staged copy when the blob already exists), fsync the directory. Whatever goes wrong,
- * the staged file is unlinked in `finally`; a process killed mid-upload leaves a staged file that
+ * Commit protocol of `put`: create `staging/<pid>-<uuid>` exclusively and write the body into it,
+ * then fsync it, compare the sha256 with the declared digest, rename into place (or drop the
+ * staged copy when the blob already exists), fsync the directory. Whatever goes wrong, the staged
+ * file is unlinked in `finally`; a process killed mid-upload leaves a staged file that
  * `sweepStaging` removes at the next start. A blob only becomes visible once complete, so an
  * artifact row (inserted after `put` returns) never points at a missing or partial blob.
+ *
+ * Two ways in, one commit. A body of declared length (`sized()`: an HTTP Content-Length, a file) is
+ * refused before anything is written when over the cap, then written by Bun natively
+ * (`Bun.write` into the staging descriptor: socket to file with no JavaScript per chunk), and the
+ * written length must equal the declared one, on the descriptor too. A stream of unknown length
+ * (chunked transfer) is counted as it arrives and cut off at the chunk that crosses the cap. In both
+ * the sha256 is read back from the staged file beside the write: on a hash worker (hasher.ts) once
+ * the file passes `INLINE_HASH_MAX`, on this thread for smaller files; the fsync runs while the
+ * hash catches up.
  */
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, utimesSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { closeSync, existsSync, fstatSync, fsync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fsyncDir } from "../../shared/fs.ts";
 import { Aborted, DigestMismatch, Invalid, ServiceError, TooLarge } from "../domain/errors.ts";
 import { storageKeyFor } from "../domain/model.ts";
 import type { ByteSource } from "../domain/detect.ts";
+import { hashFd, tailHash, type TailHash } from "./hasher.ts";
 
-export type BlobBody = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+/**
+ * A body whose length is known before its first byte: a request with a Content-Length (HTTP framing
+ * ends the body there, so it cannot run longer), or a Blob such as `Bun.file(path)`.
+ */
+export interface SizedBody {
+  kind: "sized";
+  size: number;
+  source: Request | Response | Blob;
+}
+
+export type BlobBody = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | SizedBody;
+
+/** `source` is `size` bytes long (the store checks that it was). */
+export const sized = (source: SizedBody["source"], size: number): SizedBody => ({ kind: "sized", size, source });
+
+const isSized = (b: BlobBody): b is SizedBody => (b as SizedBody).kind === "sized";
+
+/** Staged files up to this size are hashed on the calling thread once written (a worker round trip costs more). */
+export const INLINE_HASH_MAX = 4 * 1024 * 1024;
 
 export interface PutOptions {
   /** Uploads larger than this fail with `TooLarge` as soon as the limit is crossed. */
@@ -75,28 +102,60 @@ export class DiskBlobStore {
     if (opts.expectedSha256 !== undefined && !HEX64.test(opts.expectedSha256)) {
       throw new Invalid(`invalid declared digest: expected 64 lowercase hex characters, got ${JSON.stringify(opts.expectedSha256)}`);
     }
+    const tooLarge = () => new TooLarge(`upload exceeds the limit of ${opts.maxBytes} bytes`, { max_bytes: opts.maxBytes });
+    if (isSized(body) && !(Number.isSafeInteger(body.size) && body.size >= 0)) throw new Invalid(`invalid body length: ${body.size}`);
+    if (isSized(body) && body.size > opts.maxBytes) throw tooLarge();
     const staged = join(this.stagingDir, `${process.pid}-${crypto.randomUUID()}`);
-    const fh = await open(staged, "wx", 0o644);
+    const fd = openSync(staged, "wx+", 0o644); // read back for small files' digests
+    let tail: TailHash | undefined;
     let closed = false;
     try {
-      const hasher = new Bun.CryptoHasher("sha256");
       let size = 0;
       try {
-        for await (const chunk of body as AsyncIterable<Uint8Array>) {
-          size += chunk.byteLength;
-          if (size > opts.maxBytes) throw new TooLarge(`upload exceeds the limit of ${opts.maxBytes} bytes`, { max_bytes: opts.maxBytes });
-          hasher.update(chunk);
-          let off = 0;
-          while (off < chunk.byteLength) off += (await fh.write(chunk, off, chunk.byteLength - off)).bytesWritten;
+        if (isSized(body)) {
+          // A request's body streamed from the socket is appended as it arrives, so the worker can hash
+          // it as it grows. A Blob, or a body Bun already holds whole, is not: Bun sizes the file
+          // first (fallocate/ftruncate) and fills it after; the worker then waits for the end.
+          if (body.size > INLINE_HASH_MAX && !(body.source instanceof Blob)) tail = tailHash(staged, body.size);
+          // Bun writes into a duplicate of `fd` from its own loop.
+          const dest = Bun.file(fd);
+          size = await (body.source instanceof Blob ? Bun.write(dest, body.source) : Bun.write(dest, body.source));
+          if (size > opts.maxBytes) throw tooLarge();
+          if (size !== body.size) throw new Aborted(`upload body was ${size} bytes, ${body.size} were declared`);
+        } else {
+          for await (const chunk of body as AsyncIterable<Uint8Array>) {
+            size += chunk.byteLength;
+            if (size > opts.maxBytes) throw tooLarge();
+            let off = 0;
+            while (off < chunk.byteLength) off += writeSync(fd, chunk, off, chunk.byteLength - off);
+            if (!tail && size > INLINE_HASH_MAX) tail = tailHash(staged);
+          }
         }
       } catch (err) {
         if (err instanceof ServiceError) throw err;
         throw new Aborted(`upload aborted after ${size} bytes: ${err instanceof Error ? err.message : String(err)}`);
       }
-      await fh.sync();
-      await fh.close();
+      const onDisk = fstatSync(fd).size;
+      if (onDisk !== size) throw new Aborted(`upload wrote ${size} bytes but the staged file holds ${onDisk}`);
+      if (!tail && size > INLINE_HASH_MAX) tail = tailHash(staged);
+      // The fsync (thread pool) runs while the hash worker reads the last bytes from the page cache.
+      const synced = new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+      synced.catch(() => {});
+      let sha256: string;
+      try {
+        if (tail) {
+          const t = tail;
+          tail = undefined;
+          sha256 = await t.finish(size).catch(() => hashFd(fd, size)); // a failed worker: hash here instead
+        } else {
+          sha256 = hashFd(fd, size);
+        }
+      } finally {
+        await synced.catch(() => {}); // never close the descriptor under a running fsync
+      }
+      await synced;
+      closeSync(fd);
       closed = true;
-      const sha256 = hasher.digest("hex");
       if (opts.expectedSha256 !== undefined && opts.expectedSha256 !== sha256) {
         throw new DigestMismatch(`upload digest mismatch: declared sha256:${opts.expectedSha256}, received sha256:${sha256}`, {
           expected: opts.expectedSha256,
@@ -120,7 +179,12 @@ export class DiskBlobStore {
       fsyncDir(dir);
       return { sha256, size, existed: false };
     } finally {
-      if (!closed) await fh.close().catch(() => {});
+      tail?.cancel();
+      if (!closed) {
+        try {
+          closeSync(fd);
+        } catch {}
+      }
       try {
         unlinkSync(staged);
       } catch {}

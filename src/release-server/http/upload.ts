@@ -2,12 +2,18 @@
  * What an upload request declares before its bytes are read: the body must be raw bytes (multipart is
  * refused with 415, because parsing it means buffering), a Content-Length over the limit is refused
  * with 413 before reading, and an optional digest (`?digest=sha256:<hex>`, RFC 9530 `Repr-Digest:
- * sha-256=:<base64>:` or `X-Checksum-Sha256: <hex>`) is checked by the blob store as the bytes stream.
+ * sha-256=:<base64>:` or `X-Checksum-Sha256: <hex>`) is checked by the blob store once the bytes are in.
+ *
+ * A body with a Content-Length is handed to the store as a sized body (the request itself), which
+ * Bun writes to the staging file natively; HTTP framing ends the body at that length, and the store
+ * checks the length written. A chunked body (no Content-Length) is the request's stream, counted
+ * against the limit as it arrives.
  */
+import { sized, type BlobBody } from "../blobs/store.ts";
 import { HttpError } from "./respond.ts";
 
 export interface UploadPlan {
-  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+  body: BlobBody;
   contentType: string;
   expectedSha256?: string;
 }
@@ -47,7 +53,10 @@ export function planUpload(req: Request, url: URL, maxBytes: number): UploadPlan
     throw new HttpError(413, `upload of ${declared} bytes exceeds the limit of ${maxBytes} bytes`);
   }
   const expectedSha256 = declaredSha256(req, url);
-  return { body: req.body ?? emptyBody(), contentType, expectedSha256 };
+  // Transfer-Encoding wins over Content-Length (RFC 9112); such a body is counted as it streams.
+  const length = declared !== null && /^\d{1,16}$/.test(declared.trim()) && !req.headers.has("transfer-encoding") ? Number(declared) : undefined;
+  const body = length !== undefined ? sized(req, length) : (req.body ?? emptyBody());
+  return { body, contentType, expectedSha256 };
 }
 
 async function* emptyBody(): AsyncIterable<Uint8Array> {}
