@@ -10,6 +10,9 @@ import { tarGz } from "../../scripts/release/archive.ts";
 import { changelogSection, changelogVersions } from "../../scripts/release/changelog.ts";
 import { checksum, renderSums } from "../../scripts/release/checksums.ts";
 import { PUBLISH_EXIT } from "../../scripts/release/publish.ts";
+import { trustedComment } from "../../scripts/release/sign.ts";
+import { parseSecretKey, signMinisign } from "../../scripts/release/minisign.ts";
+import { makeKey, run } from "./support.ts";
 import type { ReleaseAsset, ReleaseManifest } from "../../src/schema/release.ts";
 import { canonicalJson } from "../../src/shared/json.ts";
 import { OP, auth, logLine, seed, startServer, tempData, type Running } from "../release-server/http/server.ts";
@@ -405,6 +408,50 @@ describe("release:publish refuses bad input before any request", () => {
     expect(r.stderr.split("\n")[0]).toMatch(/^error: GET \/api\/v3\/repos\/auditgraph\/auditgraph\/releases\S*: 401 /);
     expect(r.stderr).toContain("hint: check AUDITGRAPH_PUBLISH_TOKEN (or GITHUB_TOKEN)");
     expect(writes(r)).toEqual([]);
+  });
+});
+
+describe("signing after the build (scripts/release/sign.ts, the release workflow's signing step)", () => {
+  const SIGN = join(import.meta.dir, "../../scripts/release/sign.ts");
+  const sign = (dir: string, env: Record<string, string>, pub: string) =>
+    run(["bun", SIGN, dir, "--public-key", pub], { env: { ...process.env, AUDITGRAPH_MINISIGN_PASSWORD: "", ...env } });
+
+  test("an unsigned build gets the .minisig the build itself would write, minisign -V accepts it, publish takes it", async () => {
+    const keys = join(work, "keys");
+    mkdirSync(keys, { recursive: true });
+    const { pub, secret } = makeKey(keys);
+    const dir = fakeBuild("1.6.0", { signed: false });
+    const before = JSON.parse(readFileSync(join(dir, "release.json"), "utf8"));
+
+    const r = sign(dir, { AUDITGRAPH_MINISIGN_SECRET_KEY: secret }, pub);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const sums = readBytes(join(dir, "SHA256SUMS"));
+    const sig = readFileSync(join(dir, "SHA256SUMS.minisig"), "utf8");
+    expect(sig).toBe(signMinisign(parseSecretKey(secret), sums, trustedComment(1_700_000_000))); // what build.ts writes with the key set
+    const v = run(["minisign", "-Vm", join(dir, "SHA256SUMS"), "-p", pub]);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toContain("timestamp:1700000000\tfile:SHA256SUMS\thashed");
+    const after = JSON.parse(readFileSync(join(dir, "release.json"), "utf8"));
+    expect(after.assets.map((a: any) => a.name)).toEqual([...before.assets.map((a: any) => a.name), "SHA256SUMS.minisig"].sort());
+    expect(after.assets.find((a: any) => a.name === "SHA256SUMS.minisig")).toEqual({ name: "SHA256SUMS.minisig", sha256: buildFiles(dir)["SHA256SUMS.minisig"], target: null, os: null, arch: null, libc: null, size: sig.length });
+
+    // Again: nothing changes. With another key than the public key file's: refused, nothing changes.
+    const again = sign(dir, { AUDITGRAPH_MINISIGN_SECRET_KEY: secret }, pub);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("nothing changed");
+    mkdirSync(join(work, "keys2"), { recursive: true });
+    const other = makeKey(join(work, "keys2"));
+    const files = buildFiles(dir);
+    const wrong = sign(dir, { AUDITGRAPH_MINISIGN_SECRET_KEY: other.secret }, pub);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/^error: the secret key is key [0-9A-F]{16}, .* is key [0-9A-F]{16}: users of that public key could not verify this release\n$/);
+    expect(buildFiles(dir)).toEqual(files);
+    expect(sign(dir, {}, pub).stderr).toBe("error: AUDITGRAPH_MINISIGN_SECRET_KEY is not set\n");
+
+    const dry = await publish([dir, "--dry-run"]);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).not.toContain("UNSIGNED");
   });
 });
 
