@@ -28,7 +28,7 @@ let token: string; // publish + promote for the app, as CI would hold
 let work: string;
 let changelog: string;
 
-const VERSIONS = ["1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0", "1.5.0", "1.6.0", "1.7.0", "2.0.0-rc.1"];
+const VERSIONS = ["1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0", "1.5.0", "1.6.0", "1.7.0", "1.8.0", "1.9.0", "2.0.0-rc.1"];
 
 beforeAll(async () => {
   const t = tempData();
@@ -150,6 +150,42 @@ async function draftWith(version: string, files: Record<string, Uint8Array>): Pr
 
 const readBytes = (path: string) => new Uint8Array(readFileSync(path));
 
+type Forward = (init?: { headers?: Headers | Record<string, string>; body?: ReadableStream | string | null }) => Promise<Response>;
+
+/**
+ * A loopback proxy in front of the real server that can answer or rewrite some requests, to play a
+ * GitHub-like API (no digests, drafts hidden from the tag lookup, downloads redirected to storage)
+ * or a misbehaving one. `handle` returns undefined to pass the request through unchanged.
+ */
+async function withProxy<T>(handle: (req: Request, url: URL, forward: Forward, via: string) => Promise<Response | undefined>, fn: (via: string) => Promise<T>): Promise<T> {
+  let via = "";
+  const proxy = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      const url = new URL(req.url);
+      const forward: Forward = (init = {}) =>
+        fetch(`${srv.url}${url.pathname}${url.search}`, { method: req.method, headers: init.headers ?? req.headers, body: init.body === undefined ? req.body : init.body, redirect: "manual" });
+      return (await handle(req, url, forward, via)) ?? (await forward());
+    },
+  });
+  via = `http://127.0.0.1:${proxy.port}`;
+  try {
+    return await fn(via);
+  } finally {
+    proxy.stop(true);
+  }
+}
+
+/** The JSON answer of `res` with `edit` applied. */
+async function rewriteJson(res: Response, edit: (body: any) => unknown): Promise<Response> {
+  const headers = new Headers(res.headers);
+  headers.delete("content-length");
+  headers.delete("content-encoding");
+  headers.delete("etag");
+  return new Response(JSON.stringify(edit(await res.json())), { status: res.status, headers });
+}
+
 describe("release:publish against a release-server", () => {
   test("publishes: a draft first, every asset uploaded and read back by digest, then public with the CHANGELOG section as notes", async () => {
     const dir = fakeBuild("1.0.0");
@@ -253,24 +289,16 @@ describe("release:publish against a release-server", () => {
   test("--channel beta --rollout 10 promotes the published release (channel endpoint stood in for by a proxy over the service)", async () => {
     // The server has no HTTP channel API yet: a proxy answers PUT …/channels/{name} with the
     // service's own promote() on the server's data directory and passes everything else through.
-    const proxy = Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      async fetch(req) {
-        const url = new URL(req.url);
-        const m = /^\/api\/v3\/repos\/([^/]+)\/([^/]+)\/channels\/([^/]+)$/.exec(url.pathname);
-        if (m && req.method === "PUT") {
-          if (req.headers.get("authorization") !== `Bearer ${token}`) return new Response("{}", { status: 401 });
-          const body = (await req.json()) as { release_id: number; rollout_percent: number };
-          const ch = await seed(srv.data, (s) => s.promote(s.getAppBySlug(m[1]!, m[2]!), m[3]!, body.release_id, { rolloutPercent: body.rollout_percent }, OP));
-          return Response.json({ name: ch.name, current_release_id: ch.current_release_id, rollout_percent: ch.rollout_percent });
-        }
-        return fetch(`${srv.url}${url.pathname}${url.search}`, { method: req.method, headers: req.headers, body: req.body, redirect: "manual" });
-      },
-    });
-    try {
+    await withProxy(async (req, url) => {
+      const m = /^\/api\/v3\/repos\/([^/]+)\/([^/]+)\/channels\/([^/]+)$/.exec(url.pathname);
+      if (!m || req.method !== "PUT") return undefined;
+      if (req.headers.get("authorization") !== `Bearer ${token}`) return Response.json({ message: "Bad credentials" }, { status: 401 });
+      const body = (await req.json()) as { release_id: number; rollout_percent: number };
+      const ch = await seed(srv.data, (s) => s.promote(s.getAppBySlug(m[1]!, m[2]!), m[3]!, body.release_id, { rolloutPercent: body.rollout_percent }, OP));
+      return Response.json({ name: ch.name, current_release_id: ch.current_release_id, rollout_percent: ch.rollout_percent });
+    }, async (via) => {
       const dir = fakeBuild("1.4.0");
-      const r = await publish([dir, "--channel", "beta", "--rollout", "10"], {}, `http://127.0.0.1:${proxy.port}`);
+      const r = await publish([dir, "--channel", "beta", "--rollout", "10"], {}, via);
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
       expect(r.stdout).toContain("promoted v1.4.0 on channel beta at 10%");
@@ -286,9 +314,7 @@ describe("release:publish against a release-server", () => {
       }
       expect(hits).toBeGreaterThan(4);
       expect(hits).toBeLessThan(45);
-    } finally {
-      proxy.stop(true);
-    }
+    });
   });
 
   test("--channel against a server without a channel API: published, then one line naming the operator command (exit 6)", async () => {
@@ -300,48 +326,101 @@ describe("release:publish against a release-server", () => {
     expect((await releaseByTag("v1.5.0", false)).draft).toBe(false);
   });
 
-  test("an API without digest fields: every asset is downloaded and hashed before publishing, and a mismatch is caught that way too", async () => {
-    // A proxy that drops `digest` from every JSON answer, as older GitHub Enterprise servers do.
+  test("a GitHub-like API (no digests, drafts hidden from the tag lookup, downloads redirected to storage): assets are downloaded and hashed, without the token on the redirect", async () => {
     const strip = (v: unknown): unknown => {
       if (Array.isArray(v)) return v.map(strip);
       if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).filter(([k]) => k !== "digest").map(([k, x]) => [k, strip(x)]));
       return v;
     };
-    const proxy = Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      async fetch(req) {
-        const url = new URL(req.url);
-        const res = await fetch(`${srv.url}${url.pathname}${url.search}`, { method: req.method, headers: req.headers, body: req.body, redirect: "manual" });
-        const download = /octet-stream/.test(req.headers.get("accept") ?? "");
-        if (download || !(res.headers.get("content-type") ?? "").includes("json")) return res;
-        const headers = new Headers(res.headers);
-        headers.delete("content-length");
-        headers.delete("content-encoding");
-        return new Response(JSON.stringify(strip(await res.json())), { status: res.status, headers });
-      },
-    });
-    try {
-      const via = `http://127.0.0.1:${proxy.port}`;
+    const storage: { auth: boolean }[] = [];
+    const tagLookups: number[] = [];
+    await withProxy(async (req, url, forward, via) => {
+      const storageHit = /^\/storage\/(\d+)$/.exec(url.pathname);
+      if (storageHit) {
+        storage.push({ auth: req.headers.has("authorization") });
+        return fetch(`${srv.url}/api/v3/repos/${REPO}/releases/assets/${storageHit[1]}`, { headers: { ...auth(srv.admin), accept: "application/octet-stream" } });
+      }
+      const asset = /^\/api\/v3\/repos\/[^/]+\/[^/]+\/releases\/assets\/(\d+)$/.exec(url.pathname);
+      if (asset && req.method === "GET" && /octet-stream/.test(req.headers.get("accept") ?? "")) {
+        return new Response(null, { status: 302, headers: { location: `${via}/storage/${asset[1]}` } });
+      }
+      const res = await forward();
+      if (/\/releases\/tags\//.test(url.pathname) && res.status === 200) {
+        const rel: any = await res.json();
+        tagLookups.push(rel.id);
+        if (rel.draft) return Response.json({ message: "Not Found" }, { status: 404 });
+        return Response.json(strip(rel));
+      }
+      if (!(res.headers.get("content-type") ?? "").includes("json")) return res;
+      return rewriteJson(res, strip);
+    }, async (via) => {
       const dir = fakeBuild("1.7.0");
       await draftWith("1.7.0", { "install.sh": new TextEncoder().encode("#!/bin/sh\necho other bytes\n") });
       const bad = await publish([dir], {}, via);
-      expect(bad.code).toBe(PUBLISH_EXIT.conflict);
+      expect(bad.code).toBe(PUBLISH_EXIT.conflict); // found through the list, compared by its bytes
       expect(bad.stderr).toContain("install.sh on the release has sha256");
       expect(writes(bad)).toEqual([]);
+      expect(storage.length).toBe(1);
       const draft = await releaseByTag("v1.7.0");
       expect((await api(`/releases/assets/${draft.assets[0].id}`, { method: "DELETE" })).status).toBe(204);
 
       const r = await publish([dir], {}, via);
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
+      expect(r.stdout).toContain("release v1.7.0 exists (a draft");
       expect(r.stdout).toContain("verified 8 assets (0 by digest, 8 downloaded and hashed)");
+      expect(storage.length).toBe(1 + 8);
+      expect(storage.every((s) => !s.auth)).toBe(true); // the redirect to storage never carries the token
       const rel = await releaseByTag("v1.7.0", false);
       expect(rel.draft).toBe(false);
       expect(digests(rel)).toEqual(buildFiles(dir));
-    } finally {
-      proxy.stop(true);
-    }
+    });
+    expect(tagLookups.length).toBeGreaterThan(0);
+  });
+
+  test("an asset that reads back with another digest stops before publishing (exit 5, still a draft); the next run verifies and publishes", async () => {
+    const dir = fakeBuild("1.8.0");
+    await withProxy(async (req, url, forward) => {
+      if (req.method === "GET" && /\/releases\/\d+\/assets$/.test(url.pathname)) {
+        return rewriteJson(await forward(), (list: any[]) => list.map((a) => (a.name === "auditgraph.rb" ? { ...a, digest: `sha256:${"0".repeat(64)}` } : a)));
+      }
+      return undefined;
+    }, async (via) => {
+      const r = await publish([dir], {}, via);
+      expect(r.code).toBe(PUBLISH_EXIT.verify);
+      expect(r.stderr.split("\n")[0]).toBe(`error: release v1.8.0: auditgraph.rb reads back as sha256 ${"0".repeat(64)} (${readBytes(join(dir, "auditgraph.rb")).length} bytes), expected ${buildFiles(dir)["auditgraph.rb"]} (${readBytes(join(dir, "auditgraph.rb")).length} bytes); the release stays a draft`);
+      expect(r.requests.some((q) => q.startsWith("PATCH "))).toBe(false);
+    });
+    expect(await releaseByTag("v1.8.0", false)).toBeUndefined();
+    expect((await releaseByTag("v1.8.0")).draft).toBe(true);
+    const again = await publish([dir]);
+    expect(again.code).toBe(0);
+    expect(uploads(again)).toEqual([]);
+    expect((await releaseByTag("v1.8.0", false)).draft).toBe(false);
+  });
+
+  test("an asset a broken upload left half-stored (state other than uploaded) is deleted and sent again", async () => {
+    const dir = fakeBuild("1.9.0");
+    await draftWith("1.9.0", { "install.sh": readBytes(join(dir, "install.sh")) });
+    let marked = false;
+    await withProxy(async (req, url, forward) => {
+      if (!marked && req.method === "GET" && /\/releases\/\d+\/assets$/.test(url.pathname)) {
+        marked = true;
+        return rewriteJson(await forward(), (list: any[]) => list.map((a) => (a.name === "install.sh" ? { ...a, state: "starter", digest: null } : a)));
+      }
+      return undefined;
+    }, async (via) => {
+      // Deleting needs the delete action (GitHub's contents: write has it; a publish token here does not).
+      const r = await publish([dir], { AUDITGRAPH_PUBLISH_TOKEN: srv.admin }, via);
+      expect(r.stdout + r.stderr).not.toContain(srv.admin);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("deleted the broken upload install.sh (state starter)");
+      expect(r.requests.filter((q) => q.startsWith("DELETE "))).toHaveLength(1);
+      expect(uploads(r)).toHaveLength(8);
+    });
+    const rel = await releaseByTag("v1.9.0", false);
+    expect(digests(rel)).toEqual(buildFiles(dir));
   });
 
   test("--notes FILE overrides the CHANGELOG; a prerelease version is published as a prerelease", async () => {
