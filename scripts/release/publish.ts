@@ -306,6 +306,7 @@ export async function publishRelease(o: PublishOptions): Promise<{ created: bool
     for (const a of plan.upload) o.log(`would upload ${a.name} (${mib(a.size)}, sha256 ${a.sha256})`);
     for (const a of plan.present) o.log(`${a.name}: already there, same sha256`);
     o.log(`would read back ${build.assets.length} assets by digest`);
+    if (release?.draft && (release.body ?? "") !== notes) o.log(`would replace the draft's notes with this run's`);
     if (!release || release.draft) o.log(`would publish ${build.tag} (draft: false)`);
     if (o.channel) o.log(`would promote ${build.tag} on channel ${o.channel} at ${o.rollout ?? 100}%`);
     return { created: false, uploaded: [], published: false, release };
@@ -352,7 +353,10 @@ export async function publishRelease(o: PublishOptions): Promise<{ created: bool
 
   let published = false;
   if (rel.draft) {
-    const after = await wrapApi(() => api.json<ApiRelease>("PATCH", rel.url, { draft: false }));
+    // A resumed draft gets the notes of this run (CHANGELOG.md may have been edited since it was created).
+    const notesChanged = !created && (rel.body ?? "") !== notes;
+    const after = await wrapApi(() => api.json<ApiRelease>("PATCH", rel.url, notesChanged ? { draft: false, body: notes } : { draft: false }));
+    if (notesChanged) o.log(`notes of ${build.tag} replaced with this run's`);
     if (after.draft) throw fail(PUBLISH_EXIT.api, `PATCH ${rel.url}: the release is still a draft after draft: false`);
     published = true;
     o.log(`published ${build.tag}${after.html_url ? `: ${after.html_url}` : ""}`);

@@ -242,8 +242,10 @@ describe("release:publish against a release-server", () => {
     const uploadedNames = [...r.stdout.matchAll(/^uploaded (\S+)/gm)].map((m) => m[1]).sort();
     expect(uploadedNames).toEqual(Object.keys(files).sort().slice(4));
     expect(r.stdout).toContain("4 of 8 assets already there");
+    expect(r.stdout).toContain("notes of v1.1.0 replaced with this run's"); // the draft had none
     const rel = await releaseByTag("v1.1.0", false);
     expect(rel.draft).toBe(false);
+    expect(rel.body).toBe("- notes of 1.1.0\n- second line\n");
     expect(digests(rel)).toEqual(files);
   });
 
