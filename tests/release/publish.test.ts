@@ -288,44 +288,39 @@ describe("release:publish against a release-server", () => {
     expect((await releaseByTag("v1.3.0")).assets).toHaveLength(1);
   });
 
-  test("--channel beta --rollout 10 promotes the published release (channel endpoint stood in for by a proxy over the service)", async () => {
-    // The server has no HTTP channel API yet: a proxy answers PUT …/channels/{name} with the
-    // service's own promote() on the server's data directory and passes everything else through.
-    await withProxy(async (req, url) => {
-      const m = /^\/api\/v3\/repos\/([^/]+)\/([^/]+)\/channels\/([^/]+)$/.exec(url.pathname);
-      if (!m || req.method !== "PUT") return undefined;
-      if (req.headers.get("authorization") !== `Bearer ${token}`) return Response.json({ message: "Bad credentials" }, { status: 401 });
-      const body = (await req.json()) as { release_id: number; rollout_percent: number };
-      const ch = await seed(srv.data, (s) => s.promote(s.getAppBySlug(m[1]!, m[2]!), m[3]!, body.release_id, { rolloutPercent: body.rollout_percent }, OP));
-      return Response.json({ name: ch.name, current_release_id: ch.current_release_id, rollout_percent: ch.rollout_percent });
-    }, async (via) => {
-      const dir = fakeBuild("1.4.0");
-      const r = await publish([dir, "--channel", "beta", "--rollout", "10"], {}, via);
-      expect(r.stderr).toBe("");
-      expect(r.code).toBe(0);
-      expect(r.stdout).toContain("promoted v1.4.0 on channel beta at 10%");
-      const rel = await releaseByTag("v1.4.0", false);
-      expect(rel.draft).toBe(false);
-      const ch = await seed(srv.data, (s) => s.getChannel(s.getAppBySlug(OWNER, APP), "beta"));
-      expect(ch).toMatchObject({ current_release_id: rel.id, rollout_percent: 10 });
-      // The server honours it: about 10% of install ids get 1.4.0 from the channel, the rest the older release.
-      let hits = 0;
-      for (let i = 0; i < 200; i++) {
-        const res = await fetch(`${srv.url}/api/v3/repos/${REPO}/releases/latest?channel=beta`, { headers: { "x-install-id": `install-${i}` } });
-        if (((await res.json()) as any).tag_name === "v1.4.0") hits++;
-      }
-      expect(hits).toBeGreaterThan(4);
-      expect(hits).toBeLessThan(45);
-    });
+  test("--channel beta --rollout 10 promotes the published release through the server's channel API", async () => {
+    const dir = fakeBuild("1.4.0");
+    const r = await publish([dir, "--channel", "beta", "--rollout", "10"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("promoted v1.4.0 on channel beta at 10%");
+    const rel = await releaseByTag("v1.4.0", false);
+    expect(rel.draft).toBe(false);
+    const ch = (await (await fetch(`${srv.url}/api/v3/repos/${REPO}/channels/beta`)).json()) as any;
+    expect(ch).toMatchObject({ current_release_id: rel.id, current_tag: "v1.4.0", rollout_percent: 10 });
+    // The server honours it: about 10% of install ids get 1.4.0 from the channel, the rest the older release.
+    let hits = 0;
+    for (let i = 0; i < 200; i++) {
+      const res = await fetch(`${srv.url}/api/v3/repos/${REPO}/releases/latest?channel=beta`, { headers: { "x-install-id": `install-${i}` } });
+      if (((await res.json()) as any).tag_name === "v1.4.0") hits++;
+    }
+    expect(hits).toBeGreaterThan(4);
+    expect(hits).toBeLessThan(45);
   });
 
-  test("--channel against a server without a channel API: published, then one line naming the operator command (exit 6)", async () => {
-    const dir = fakeBuild("1.5.0");
-    const r = await publish([dir, "--channel", "stable", "--rollout", "25"]);
-    expect(r.code).toBe(PUBLISH_EXIT.promote);
-    expect(r.stderr).toContain("error: release v1.5.0 is published, but PUT /api/v3/repos/auditgraph/auditgraph/channels/stable: 404");
-    expect(r.stderr).toContain(`hint: on the server: release-server channel promote ${REPO} stable v1.5.0 --rollout 25`);
-    expect((await releaseByTag("v1.5.0", false)).draft).toBe(false);
+  test("--channel against an API without channels (GitHub's): published, then one line naming the operator command (exit 6)", async () => {
+    // A proxy answers the channel endpoint as GitHub would (404) and passes everything else through.
+    await withProxy(async (req, url) => {
+      if (!/\/channels\//.test(url.pathname)) return undefined;
+      return Response.json({ message: "Not Found" }, { status: 404 });
+    }, async (via) => {
+      const dir = fakeBuild("1.5.0");
+      const r = await publish([dir, "--channel", "stable", "--rollout", "25"], {}, via);
+      expect(r.code).toBe(PUBLISH_EXIT.promote);
+      expect(r.stderr).toContain("error: release v1.5.0 is published, but PUT /api/v3/repos/auditgraph/auditgraph/channels/stable: 404");
+      expect(r.stderr).toContain(`hint: on the server: release-server channel promote ${REPO} stable v1.5.0 --rollout 25`);
+      expect((await releaseByTag("v1.5.0", false)).draft).toBe(false);
+    });
   });
 
   test("a GitHub-like API (no digests, drafts hidden from the tag lookup, downloads redirected to storage): assets are downloaded and hashed, without the token on the redirect", async () => {

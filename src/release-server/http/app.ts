@@ -10,6 +10,7 @@ import { logAccess, responseBytes, withSize } from "./log.ts";
 import { HttpError, errorResponse, fromServiceError, isServiceError } from "./respond.ts";
 import { Router } from "./router.ts";
 import { apiRoutes } from "./routes/api.ts";
+import { channelRoutes } from "./routes/channels.ts";
 import { graphqlRoutes } from "./routes/graphql.ts";
 import type { Handler } from "./routes/shared.ts";
 import { siteRoutes } from "./routes/site.ts";
@@ -23,6 +24,7 @@ export interface HttpApp {
 export function buildRouter(): Router<Handler> {
   const router = new Router<Handler>();
   apiRoutes(router);
+  channelRoutes(router);
   graphqlRoutes(router);
   siteRoutes(router);
   return router;

@@ -140,6 +140,16 @@ export const openapi = {
         required: ["owner", "app", "releases", "total"],
         properties: { owner: { type: "string" }, app: { type: "string" }, total: { type: "integer" }, releases: { type: "array", items: ref("Release") } },
       },
+      Channel: {
+        type: "object",
+        required: ["name", "app", "current_release_id", "current_tag", "previous_release_id", "previous_tag", "rollout_percent", "policy", "updated_at"],
+        properties: {
+          name: { type: "string" }, app: { type: "string" }, current_release_id: nullable("integer"), current_tag: nullable("string"),
+          previous_release_id: nullable("integer"), previous_tag: nullable("string"), rollout_percent: { type: "number" }, policy: { type: "object" }, updated_at: { type: "string" },
+        },
+      },
+      Promote: { type: "object", required: ["release_id"], properties: { release_id: { type: "integer" }, rollout_percent: { type: "number" } } },
+      Rollout: { type: "object", required: ["rollout_percent"], properties: { rollout_percent: { type: "number" } } },
       Apps: { type: "array", items: { type: "object", required: ["owner", "slug"], properties: { owner: { type: "string" }, slug: { type: "string" }, name: { type: "string" } } } },
     },
   },
@@ -181,6 +191,27 @@ export const openapi = {
         parameters: [...REPO, CHANNEL, INSTALL_ID],
         responses: { "200": jsonBody(ref("Release"), "The release"), "404": err("No such app, or no release") },
       },
+    },
+    [`${api}/channels`]: { get: { summary: "The app's channels: where each points, the release it replaced, the rollout", parameters: REPO, responses: { "200": jsonBody({ type: "array", items: ref("Channel") }, "Channels"), "404": err("No such app") } } },
+    [`${api}/channels/{channel}`]: {
+      get: { summary: "One channel", parameters: [...REPO, pathParam("channel")], responses: { "200": jsonBody(ref("Channel"), "The channel"), "404": err("No such app or channel") } },
+      put: {
+        summary: "Promote a release onto the channel (created on first use) at rollout_percent (default 100); the release it replaces becomes the fallback",
+        security: AUTH,
+        parameters: [...REPO, pathParam("channel")],
+        requestBody: { required: true, content: { "application/json": { schema: ref("Promote") } } },
+        responses: { "200": jsonBody(ref("Channel"), "The channel"), "400": err("Malformed JSON"), "401": err("Missing or invalid token"), "403": err("Token lacks the promote action for this channel"), "404": err("No such app or release"), "409": err("The promotion gate refused (draft, no files, an invalid file)"), "415": err("Not JSON"), "422": err("Validation failed") },
+      },
+      patch: {
+        summary: "Change the channel's rollout percentage (0 halts it)",
+        security: AUTH,
+        parameters: [...REPO, pathParam("channel")],
+        requestBody: { required: true, content: { "application/json": { schema: ref("Rollout") } } },
+        responses: { "200": jsonBody(ref("Channel"), "The channel"), "400": err("Malformed JSON"), "401": err("Missing or invalid token"), "403": err("Token lacks the promote action for this channel"), "404": err("No such app or channel"), "415": err("Not JSON"), "422": err("Validation failed") },
+      },
+    },
+    [`${api}/channels/{channel}/rollback`]: {
+      post: { summary: "Put the channel back on its previous release, at 100%", security: AUTH, parameters: [...REPO, pathParam("channel")], responses: { "200": jsonBody(ref("Channel"), "The channel"), "401": err("Missing or invalid token"), "403": err("Token lacks the promote action for this channel"), "404": err("No such app or channel"), "409": err("No previous release") } },
     },
     [`${api}/releases/tags/{tag}`]: { get: { summary: "Release by tag", parameters: [...REPO, pathParam("tag")], responses: { "200": jsonBody(ref("Release"), "The release"), "404": err("Not found") } } },
     [`${api}/releases/{release_id}`]: {

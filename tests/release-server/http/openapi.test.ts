@@ -13,7 +13,8 @@ beforeAll(async () => {
   const t = tempData();
   await seed(t.data, async (s) => {
     const app = s.createApp({ owner: "acme", slug: "tool" }, OP);
-    await publish(s, app, { version: "1.0.0" }, { "tool.bin": "bytes" });
+    const { release } = await publish(s, app, { version: "1.0.0" }, { "tool.bin": "bytes" });
+    s.promote(app, "stable", release.id, {}, OP);
   });
   srv = await startServer({ ...t, args: ["--default-app", "acme/tool"] });
   doc = await (await fetch(`${srv.url}/openapi.json`)).json();
@@ -64,7 +65,7 @@ describe("OpenAPI contract", () => {
   test("every documented operation answers as documented", async () => {
     const ops = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, o]) => Object.entries(o).map(([method, op]) => ({ path, method, op })));
     // Reads first, then creations, then deletions (which consume their own fresh assets).
-    const order = { get: 0, post: 1, patch: 1, delete: 2 } as Record<string, number>;
+    const order = { get: 0, post: 1, put: 1, patch: 1, delete: 2 } as Record<string, number>;
     ops.sort((a, b) => order[a.method]! - order[b.method]!);
     let checked = 0;
     for (const { path, method, op } of ops) {
@@ -77,6 +78,7 @@ describe("OpenAPI contract", () => {
         asset_id: String(asset.id),
         asset: asset.name,
         filename: asset.name,
+        channel: "stable",
       };
       const url = new URL(srv.url + path.replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(values[k]!)));
       for (const p of op.parameters ?? []) {
@@ -88,7 +90,8 @@ describe("OpenAPI contract", () => {
       const content = op.requestBody?.content ?? {};
       if (content["application/json"]) {
         headers["content-type"] = "application/json";
-        body = JSON.stringify(path === "/api/graphql" ? { query: "{ viewer { login } }" } : { tag_name: `v${unique()}-created` });
+        const channelBody = method === "put" ? { release_id: release.id, rollout_percent: 50 } : { rollout_percent: 100 };
+        body = JSON.stringify(path === "/api/graphql" ? { query: "{ viewer { login } }" } : path.includes("/channels/") ? channelBody : { tag_name: `v${unique()}-created` });
       } else if (content["application/octet-stream"]) {
         headers["content-type"] = "application/octet-stream";
         body = "uploaded bytes";
