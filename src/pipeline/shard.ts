@@ -388,23 +388,33 @@ class EntityBuilder {
  * postings (either part may be empty). Both inputs are sorted by term.
  */
 function mergeTerms(chunks: [string, Uint8Array][], ents: [string, Uint8Array][]): [string, Uint8Array][] {
-  const out: [string, Uint8Array][] = [];
+  const varintLength = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
   const empty = new Uint8Array(0);
-  const join = (c: Uint8Array, e: Uint8Array): Uint8Array => {
-    const head = new VarintWriter(8);
-    head.push(c.length);
-    const h = head.bytes();
-    const v = new Uint8Array(h.length + c.length + e.length);
-    v.set(h); v.set(c, h.length); v.set(e, h.length + c.length);
-    return v;
-  };
+  // The merged order, then one buffer for every value (views into it: no allocation per term).
+  const rows: [string, Uint8Array, Uint8Array][] = [];
+  let total = 0;
   let i = 0, j = 0;
   while (i < chunks.length || j < ents.length) {
     const a = chunks[i]?.[0], b = ents[j]?.[0];
-    if (b === undefined || (a !== undefined && a < b)) { out.push([a!, join(chunks[i++]![1], empty)]); continue; }
-    if (a === undefined || b < a) { out.push([b, join(empty, ents[j++]![1])]); continue; }
-    out.push([a, join(chunks[i++]![1], ents[j++]![1])]);
+    const row: [string, Uint8Array, Uint8Array] = b === undefined || (a !== undefined && a < b) ? [a!, chunks[i++]![1], empty]
+      : a === undefined || b < a ? [b, empty, ents[j++]![1]]
+      : [a, chunks[i++]![1], ents[j++]![1]];
+    total += varintLength(row[1].length) + row[1].length + row[2].length;
+    rows.push(row);
   }
+  const all = new Uint8Array(total);
+  const out: [string, Uint8Array][] = new Array(rows.length);
+  let at = 0;
+  rows.forEach(([term, c, e], k) => {
+    const from = at;
+    for (let v = c.length; ; v = Math.floor(v / 0x80)) {
+      if (v < 0x80) { all[at++] = v; break; }
+      all[at++] = (v % 0x80) | 0x80;
+    }
+    all.set(c, at); at += c.length;
+    all.set(e, at); at += e.length;
+    out[k] = [term, all.subarray(from, at)];
+  });
   return out;
 }
 
