@@ -44,40 +44,35 @@ const finalScore = (raw: number, normalizer: number, matched: number, clauses: n
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Calls fn for each chunk posting of a term's varints (format: PostingsBuilder.encode in pipeline/shard.ts). */
-function eachPosting(ix: RunIndex, shard: number, bytes: Uint8Array, fn: (ord: number, ci: number, len: number, occ: Occ) => void, withPositions: boolean): void {
-  const r = new VarintReader(bytes);
-  let ord = -1;
-  let ci = 0;
-  let p = 0;
-  try {
-    while (!r.done) {
-      const dOrd = r.next();
-      const c0 = r.next();
-      if (ord < 0 || dOrd > 0) { ord = ord < 0 ? dOrd : ord + dOrd; ci = c0; p = 0; } else ci += c0;
-      const len = ix.chunkLen(shard, ord, ci);
-      const head = r.next();
-      const n = Math.floor(head / 8);
-      const mode = head % 4;
-      let h = 0, c = 0, b = 0;
-      if (mode === 3) { h = r.next(); c = r.next(); b = r.next(); }
-      else if (mode === 1) h = n; else if (mode === 2) c = n; else b = n;
-      const xs = head & 4 ? r.next() : 0;
-      const pos: number[] = [];
-      if (withPositions) for (let k = 0; k < n - xs; k++) { p += r.next(); pos.push(p); }
-      else for (let k = 0; k < n - xs; k++) p += r.next();
-      fn(ord, ci, len, { h, c, b, pos });
-    }
-  } catch { throw ix.corrupt(shard); }
-}
-
 type ChunkHits = Map<ChunkKey, { shard: number; ord: number; ci: number; len: number; occ: Occ }>;
 
-/** A term's chunks (with positions only when a phrase needs them). */
+/** A term's chunks (with positions only when a phrase needs them), from its varints (format: PostingsBuilder.encode in pipeline/shard.ts). */
 function termChunks(ix: RunIndex, term: string, withPositions = false): ChunkHits {
   const out: ChunkHits = new Map();
   for (const [shard, bytes] of ix.postings(term)) {
-    eachPosting(ix, shard, bytes, (ord, ci, len, occ) => out.set(ckey(shard, ord, ci), { shard, ord, ci, len, occ }), withPositions);
+    const r = new VarintReader(bytes);
+    let ord = -1;
+    let ci = 0;
+    let p = 0;
+    try {
+      while (!r.done) {
+        const dOrd = r.next();
+        const c0 = r.next();
+        if (ord < 0 || dOrd > 0) { ord = ord < 0 ? dOrd : ord + dOrd; ci = c0; p = 0; } else ci += c0;
+        const len = ix.chunkLen(shard, ord, ci);
+        const head = r.next();
+        const n = Math.floor(head / 8);
+        const mode = head % 4;
+        let h = 0, c = 0, b = 0;
+        if (mode === 3) { h = r.next(); c = r.next(); b = r.next(); }
+        else if (mode === 1) h = n; else if (mode === 2) c = n; else b = n;
+        const xs = head & 4 ? r.next() : 0;
+        const pos: number[] = [];
+        if (withPositions) for (let k = 0; k < n - xs; k++) { p += r.next(); pos.push(p); }
+        else for (let k = 0; k < n - xs; k++) p += r.next();
+        out.set(ckey(shard, ord, ci), { shard, ord, ci, len, occ: { h, c, b, pos } });
+      }
+    } catch { throw ix.corrupt(shard); }
   }
   return out;
 }
@@ -226,32 +221,35 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
     const avg = stats.chunkTerms / Math.max(1, stats.chunks) || 1;
     const required = clauses.map((c) => c.kind === "phrase");
     const cands = new Map<ChunkKey, ChunkInfo>();
-    lists.forEach((l, i) => {
-      for (const [k, v] of l) {
-        if (!ok(v.shard, v.ord)) continue;
+    const nClauses = clauses.length;
+    for (let i = 0; i < nClauses; i++) {
+      for (const [k, v] of lists[i]!) {
+        if (allowed && !ok(v.shard, v.ord)) continue;
         let c = cands.get(k);
         if (!c) { c = { shard: v.shard, ord: v.ord, ci: v.ci, len: v.len, occ: [] }; cands.set(k, c); }
         c.occ[i] = v.occ;
       }
-    });
-    for (const [, c] of cands) {
-      if (required.some((r, i) => r && !c.occ[i])) continue;
+    }
+    // Plain loops: this runs once per candidate chunk (thousands for common words), in a fresh process.
+    for (const c of cands.values()) {
       let raw = 0;
       let matched = 0;
-      const ex: Explain = [];
-      clauses.forEach((cl, i) => {
+      let missing = false;
+      const ex: Explain | undefined = opts.explain ? [] : undefined;
+      for (let i = 0; i < nClauses; i++) {
         const o = c.occ[i];
-        if (!o) return;
+        if (!o) { if (required[i]) { missing = true; break; } continue; }
         matched++;
-        const title = titles[i]!.has(c.shard * 1048576 + c.ord);
+        const title = titles[i]!.size > 0 && titles[i]!.has(c.shard * 1048576 + c.ord);
         const tf = W_HEADING * o.h + W_CODE * o.c + W_BODY * o.b + (title ? W_TITLE : 0);
         const s = termScore(idfs[i]!, tf, c.len, avg);
         raw += s;
-        if (opts.explain) ex.push({ clause: cl.text, idf: round(idfs[i]!), tf: { heading: o.h, code: o.c, body: o.b, title: title ? 1 : 0 }, length: c.len, score: round(s) });
-      });
-      if (matched === 0) continue;
-      const score = finalScore(raw, normalizer, matched, clauses.length);
-      scored.push({ id: "", type: "chunk", score, shard: c.shard, ord: c.ord, ci: c.ci, line: 0, matched, normalizer, ...(opts.explain ? { explain: ex } : {}) });
+        if (ex) ex.push({ clause: clauses[i]!.text, idf: round(idfs[i]!), tf: { heading: o.h, code: o.c, body: o.b, title: title ? 1 : 0 }, length: c.len, score: round(s) });
+      }
+      if (missing || matched === 0) continue;
+      const hit: Scored = { id: "", type: "chunk", score: finalScore(raw, normalizer, matched, nClauses), shard: c.shard, ord: c.ord, ci: c.ci, line: 0, matched, normalizer };
+      if (ex) hit.explain = ex;
+      scored.push(hit);
     }
   }
 
