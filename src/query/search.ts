@@ -127,11 +127,15 @@ function matchLine(line: string, want: ReturnType<typeof wanted>[]): [number, st
   LINE_TERM.lastIndex = 0;
   for (let m = LINE_TERM.exec(line); m; m = LINE_TERM.exec(line)) {
     const t = m[0].toLowerCase();
-    const parts = t.length <= MAX_TERM ? partsOf(m[0]) : [];
-    want.forEach((w, i) => {
-      if (w.words.includes(t) || (w.prefix && t.startsWith(w.prefix))) out.push([i, t, m!.index + 1]);
-      else for (const p of parts) if (w.words.includes(p) || (w.prefix && p.startsWith(w.prefix))) { out.push([i, p, m!.index + 1]); break; }
-    });
+    // A part is a piece of the word: split it only when the word holds a wanted term at all.
+    let parts: string[] | undefined;
+    for (let i = 0; i < want.length; i++) {
+      const w = want[i]!;
+      if (w.words.includes(t) || (w.prefix && t.startsWith(w.prefix))) { out.push([i, t, m.index + 1]); continue; }
+      if (!w.words.some((x) => t.includes(x)) && !(w.prefix && t.includes(w.prefix))) continue;
+      parts ??= t.length <= MAX_TERM ? partsOf(m[0]) : [];
+      for (const p of parts) if (w.words.includes(p) || (w.prefix && p.startsWith(w.prefix))) { out.push([i, p, m.index + 1]); break; }
+    }
   }
   if (want.some((w) => w.compounds.length)) {
     const lower = line.toLowerCase();
