@@ -29,6 +29,7 @@ export const root = defineCommand({
     runs: load(() => import("./commands/runs/index.ts")),
     diff: load(() => import("./commands/diff.ts")),
     verify: load(() => import("./commands/verify.ts")),
+    completion: load(() => import("./commands/completion.ts")),
   },
 });
 
