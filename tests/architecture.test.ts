@@ -15,7 +15,9 @@ const ALLOWED: Record<string, string[]> = {
   store: ["policy", "config", "schema", "shared"],
   pipeline: ["store", "policy", "config", "schema", "shared"],
   query: ["store", "pipeline", "schema", "shared"],
-  cli: ["query", "pipeline", "store", "policy", "config", "schema", "shared"],
+  // upgrade: finding, verifying and swapping in a release (the `upgrade` command and the update notice)
+  upgrade: ["schema", "shared"],
+  cli: ["upgrade", "query", "pipeline", "store", "policy", "config", "schema", "shared"],
   "cli.ts": ["cli"],
   "release-server": ["schema", "shared"],
   // The release build (producer of release.json) shares only the schema and the shared helpers.

@@ -5,8 +5,8 @@
 import type { CommandDef } from "citty";
 import { CLIError, defineCommand, renderUsage, runLeaf } from "./define.ts";
 import { AgError, ExitCode, describeError } from "../shared/errors.ts";
-import { VERSION } from "../shared/build-info.ts";
-import { flushStdout, printJson, red, useColor, writeStderr, writeStdout } from "./output.ts";
+import { COMPILED, VERSION } from "../shared/build-info.ts";
+import { flushStdout, isTTY, printJson, red, useColor, writeStderr, writeStdout } from "./output.ts";
 
 const usageText = (cmd: CommandDef<any>, parent?: CommandDef<any>) => renderUsage(cmd, parent, useColor(1));
 
@@ -30,6 +30,7 @@ export const root = defineCommand({
     diff: load(() => import("./commands/diff.ts")),
     verify: load(() => import("./commands/verify.ts")),
     completion: load(() => import("./commands/completion.ts")),
+    upgrade: load(() => import("./commands/upgrade.ts")),
   },
 });
 
@@ -61,6 +62,10 @@ export async function main(argv: string[]): Promise<number> {
     return reportError(err, json);
   } finally {
     flushStdout();
+    // The update notice (src/upgrade/notice.ts), loaded only for an installed binary on a terminal.
+    if (COMPILED && !json && argv[0] !== "upgrade" && isTTY(2) && !process.env.AUDITGRAPH_NO_UPDATE_CHECK) {
+      try { (await import("../upgrade/notice.ts")).updateNotice(writeStderr); } catch {}
+    }
   }
 }
 

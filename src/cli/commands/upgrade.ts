@@ -1,0 +1,129 @@
+import { defineCommand } from "../define.ts";
+import { jsonArgs, workspaceArgs } from "./_args.ts";
+import { isTTY, printJson, printLine, warn, writeStderr } from "../output.ts";
+import { AgError, ExitCode } from "../../shared/errors.ts";
+import { TARGET, VERSION } from "../../shared/build-info.ts";
+
+/** The workspace's store against the new release's artifact schema (undefined when there is nothing to say). */
+async function workspaceCompat(args: { root?: string; config?: string; profile?: string }, schema: string | undefined) {
+  if (!schema) return undefined;
+  try {
+    const { loadWorkspace } = await import("../../config/load.ts");
+    const { readCurrentManifest } = await import("../../store/manifest.ts");
+    const { decideCompat } = await import("../../policy/compat.ts");
+    const ws = loadWorkspace({ root: args.root, config: args.config, profile: args.profile });
+    const cur = readCurrentManifest(ws.profileDir, { lazyFiles: true });
+    if (cur.state === "empty" || cur.fact.kind !== "version") return undefined;
+    const d = decideCompat(cur.fact, schema);
+    return { root: ws.root, store_schema: cur.fact.version, new_schema: schema, rebuild_needed: !d.compatible };
+  } catch {
+    return undefined;
+  }
+}
+
+const failed = (e: unknown, changed: boolean): never => {
+  if (e instanceof Error && e.name === "UpgradeError") {
+    const u = e as Error & { code: string; hint?: string };
+    const usage = u.code === "usage";
+    throw new AgError(usage || changed ? u.message : `${u.message}; nothing was changed`, {
+      exitCode: usage ? ExitCode.usage : ExitCode.internal, code: usage ? "usage" : u.code, hint: u.hint,
+    });
+  }
+  throw e;
+};
+
+export default defineCommand({
+  meta: {
+    name: "upgrade",
+    description: "Replace this auditgraph with a newer release: signature-checked, by delta when one applies, with --rollback",
+  },
+  args: {
+    check: { type: "boolean", description: "Only say whether a newer release exists (changes nothing)" },
+    version: { type: "string", description: "Upgrade (or downgrade) to this release instead of the latest", valueHint: "X" },
+    channel: { type: "string", description: "Release channel (default: $AUDITGRAPH_CHANNEL, else the installer's)", valueHint: "NAME" },
+    delta: { type: "boolean", default: true, description: "Download a delta patch when one applies; --no-delta takes the full archive" },
+    "dry-run": { type: "boolean", description: "Find, verify and say what would be downloaded; change nothing" },
+    rollback: { type: "boolean", description: "Put back the version the last upgrade replaced" },
+    "minisign-key": { type: "string", description: "Verify SHA256SUMS with this minisign public key (or .pub file) instead of the project's", valueHint: "KEY" },
+    ...workspaceArgs,
+    ...jsonArgs,
+  },
+  async run({ args }) {
+    const env = process.env;
+    const up = await import("../../upgrade/upgrade.ts");
+    const { refusal } = await import("../../upgrade/guard.ts");
+    const { resolveSource } = await import("../../upgrade/release.ts");
+    // progress only on a terminal: a failure in a script or a log is its one error line
+    const log = args.json || !isTTY(2) ? () => {} : (line: string) => writeStderr(`${line}\n`);
+    const exe = process.execPath;
+    const refresh = env.AUDITGRAPH_UPDATE_REFRESH === "1";
+    let base = "";
+    try { base = resolveSource({ channel: args.channel }, env).base; } catch (e) { failed(e, false); }
+    const refused = refusal(exe, base, env);
+    const refuse = () => {
+      if (!refused) return;
+      throw new AgError(`${refused.message}; use instead: ${refused.instead}`, {
+        exitCode: ExitCode.usage, code: "upgrade_refused", details: { reason: refused.code, instead: refused.instead },
+      });
+    };
+
+    if (args.rollback) {
+      refuse();
+      let r;
+      try { r = up.rollback({ exe, env }); } catch (e) { failed(e, false); }
+      if (args.json) return printJson({ status: "rolled_back", from: r!.from, to: r!.to, path: r!.exe });
+      printLine(`rolled back auditgraph ${r!.from} -> ${r!.to} in ${r!.exe}; 'auditgraph upgrade --rollback' again puts ${r!.from} back`);
+      return;
+    }
+    if (!args.check) refuse();
+
+    let p: Awaited<ReturnType<typeof up.plan>>;
+    try {
+      p = await up.plan({ version: args.version || undefined, channel: args.channel || undefined, noDelta: args.delta === false, key: args["minisign-key"] || undefined, env, exe, log });
+    } catch (e) {
+      return failed(e, false);
+    }
+    const available = p.relation === "newer" || (!!args.version && p.relation !== "same");
+    const command = refused ? refused.instead : "auditgraph upgrade";
+    if (refresh) {
+      const { recordCheck } = await import("../../upgrade/notice.ts");
+      recordCheck({ available: p.relation === "newer" ? p.version : null, command });
+    }
+    const compat = await workspaceCompat(args, p.schemaVersion);
+    const summary = {
+      current: VERSION, target: TARGET, latest: p.version, update_available: available, source: p.source.base,
+      channel: p.source.channel ?? null, method: p.method, download: { name: p.asset.name, sha256: p.asset.sha256, bytes: p.asset.size ?? null },
+      signed_by: p.signer, schema_version: p.schemaVersion ?? null, workspace: compat ?? null,
+    };
+    const rebuildLine = compat?.rebuild_needed
+      ? `auditgraph ${p.version} writes artifact schema ${compat.new_schema}, which cannot read this workspace's store (schema ${compat.store_schema}, ${compat.root}): after upgrading, run 'auditgraph rebuild' there`
+      : undefined;
+    const size = p.asset.size ? ` (${p.asset.size} bytes)` : "";
+
+    if (args.check) {
+      if (args.json) return printJson({ status: available ? "available" : "up_to_date", ...summary, command: available ? command : null });
+      if (!available) return printLine(`auditgraph ${VERSION} is up to date (latest release: ${p.version})`);
+      printLine(`auditgraph ${p.version} is available (this is ${VERSION}, ${TARGET}); it would download ${p.asset.name}${size}`);
+      if (rebuildLine) printLine(rebuildLine);
+      printLine(`to upgrade run: ${command}`);
+      return;
+    }
+    if (!available) {
+      if (args.json) return printJson({ status: "up_to_date", ...summary });
+      return printLine(`auditgraph ${VERSION} is up to date (latest release: ${p.version}); nothing was changed`);
+    }
+    const verb = p.relation === "older" ? "downgrade" : "upgrade";
+    if (args["dry-run"]) {
+      if (args.json) return printJson({ status: "dry_run", ...summary });
+      printLine(`would ${verb} auditgraph ${VERSION} -> ${p.version} (${TARGET}) in ${exe} by ${p.method}: ${p.dir}/${p.asset.name}${size}; nothing was changed`);
+      if (rebuildLine) printLine(rebuildLine);
+      return;
+    }
+    if (rebuildLine && !args.json) warn(rebuildLine);
+    let r: Awaited<ReturnType<typeof up.apply>>;
+    try { r = await up.apply(p, { env, log }); } catch (e) { return failed(e, false); }
+    if (args.json) return printJson({ status: verb === "upgrade" ? "upgraded" : "downgraded", ...summary, method: r.method, downloaded_bytes: r.downloaded, path: r.exe, previous: r.previous });
+    printLine(`${verb}d auditgraph ${r.from} -> ${r.to} (${TARGET}) in ${r.exe} by ${r.method} (${r.downloaded} bytes downloaded)`);
+    printLine(`the previous version is kept; to go back run: auditgraph upgrade --rollback`);
+  },
+});

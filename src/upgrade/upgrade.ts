@@ -1,0 +1,337 @@
+/**
+ * `auditgraph upgrade`: plan (find the release, verify SHA256SUMS's signature, pick the delta or
+ * the archive), then apply (download, check, stage next to the executable, run the staged
+ * `version --json`, keep the current executable as the previous one, rename the new one over it).
+ * Until that last rename nothing the user runs has changed; any failure removes the staged file.
+ */
+import { chmodSync, closeSync, copyFileSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { TARGET, VERSION } from "../shared/build-info.ts";
+import { sha256Hex } from "../shared/hash.ts";
+import { parsePublicKey, projectKey, SignatureError, verifyMinisign, type PublicKey } from "./minisign.ts";
+import { download, findRelease, parseSums, resolveSource, UpgradeError, type ReleaseInfo, type Source } from "./release.ts";
+import { extractFile } from "./tar.ts";
+
+type Env = Record<string, string | undefined>;
+
+export { UpgradeError };
+const DELTA: string = "../shared/delta.ts"; // TEMPORARY until src/shared/delta.ts lands
+
+export interface UpgradeOptions {
+  version?: string;
+  channel?: string;
+  noDelta?: boolean;
+  /** --minisign-key: a base64 key line, or a .pub file. */
+  key?: string;
+  env?: Env;
+  /** The executable to replace (default: this process's). */
+  exe?: string;
+  log?: (line: string) => void;
+}
+
+export interface Plan {
+  exe: string;
+  current: string;
+  target: string;
+  source: Source;
+  version: string;
+  dir: string;
+  info?: ReleaseInfo;
+  /** "newer", "same", "older" (relative to the running version). */
+  relation: "newer" | "same" | "older";
+  /** The artifact schema the new release writes (release.json), when it says. */
+  schemaVersion?: string;
+  sums: Map<string, string>;
+  signer: string;
+  method: "delta" | "archive";
+  asset: { name: string; sha256: string; size?: number };
+  /** The archive, when the delta is chosen (the fallback). */
+  archive: { name: string; sha256: string; size?: number };
+  patch?: { name: string; sha256: string; size?: number; resultSha256?: string };
+}
+
+/** Compares dotted versions (x.y.z[-pre]) by semver precedence, enough for release versions. */
+export function compareVersions(a: string, b: string): number {
+  const parse = (v: string) => {
+    const [core, pre] = v.replace(/^v/, "").split(/-(.*)/s) as [string, string | undefined];
+    return { nums: core.split(".").map((n) => Number(n) || 0), pre };
+  };
+  const x = parse(a), y = parse(b);
+  for (let i = 0; i < Math.max(x.nums.length, y.nums.length); i++) {
+    const d = (x.nums[i] ?? 0) - (y.nums[i] ?? 0);
+    if (d) return Math.sign(d);
+  }
+  if (x.pre === y.pre) return 0;
+  if (x.pre === undefined) return 1;
+  if (y.pre === undefined) return -1;
+  const xs = x.pre.split("."), ys = y.pre.split(".");
+  for (let i = 0; i < Math.max(xs.length, ys.length); i++) {
+    const p = xs[i], q = ys[i];
+    if (p === undefined) return -1;
+    if (q === undefined) return 1;
+    if (p === q) continue;
+    const pn = /^\d+$/.test(p), qn = /^\d+$/.test(q);
+    if (pn && qn) return Math.sign(Number(p) - Number(q));
+    if (pn !== qn) return pn ? -1 : 1;
+    return p < q ? -1 : 1;
+  }
+  return 0;
+}
+
+export function loadKey(key: string | undefined, env: Env): PublicKey {
+  const k = key || env.AUDITGRAPH_MINISIGN_KEY;
+  if (!k) return projectKey();
+  let text = k;
+  if (!/^[A-Za-z0-9+/]{56}$/.test(k.trim())) {
+    try { text = readFileSync(k, "utf8"); } catch {
+      throw new UpgradeError(`--minisign-key: '${k}' is neither a minisign public key nor a readable .pub file`, "usage");
+    }
+  }
+  try { return parsePublicKey(text); } catch (e) {
+    throw new UpgradeError(`--minisign-key: ${(e as Error).message}`, "usage");
+  }
+}
+
+/** A patch's source executable sha256 from its release.json entry, whatever the field is called. */
+function patchField(asset: Record<string, unknown> | undefined, kind: "from" | "to"): string | undefined {
+  if (!asset) return undefined;
+  const re = kind === "from" ? /^(from|source|base|old|applies_to)(_exe(cutable)?)?_sha256$/ : /^(to|result|target|new)(_exe(cutable)?)?_sha256$/;
+  for (const [k, v] of Object.entries(asset)) {
+    if (typeof v === "string" && re.test(k) && /^[0-9a-f]{64}$/.test(v)) return v;
+    if (v && typeof v === "object" && !Array.isArray(v)) {
+      const inner = patchField(v as Record<string, unknown>, kind);
+      if (inner) return inner;
+    }
+  }
+  return undefined;
+}
+
+/** Finds the release, verifies SHA256SUMS and decides how to get there. Reads only. */
+export async function plan(opts: UpgradeOptions = {}): Promise<Plan> {
+  const env = opts.env ?? process.env;
+  const log = opts.log ?? (() => {});
+  const exe = opts.exe ?? process.execPath;
+  const key = loadKey(opts.key, env);
+  const source = resolveSource({ channel: opts.channel }, env);
+  const { info, version, dir } = await findRelease(source, opts.version);
+  const c = compareVersions(version, VERSION);
+  const relation = c > 0 ? "newer" : c === 0 ? "same" : "older";
+
+  const sumsBytes = (await download(source, `${dir}/SHA256SUMS`))!;
+  const sig = await download(source, `${dir}/SHA256SUMS.minisig`, { optional: true });
+  if (!sig) throw new UpgradeError(`release ${version} has no SHA256SUMS.minisig, so it cannot be verified`, "unsigned");
+  let signer: string;
+  try {
+    signer = (await verifyMinisign(sumsBytes, new TextDecoder().decode(sig), key)).keyId;
+  } catch (e) {
+    if (e instanceof SignatureError) throw new UpgradeError(`the signature of ${dir}/SHA256SUMS does not verify: ${e.message}`, "bad_signature", "the release was not signed by the expected key; a mirror that re-signs passes its key with --minisign-key");
+    throw e;
+  }
+  log(`verified the minisign signature of SHA256SUMS (key ${signer})`);
+  const sums = parseSums(new TextDecoder().decode(sumsBytes));
+
+  const archiveName = `auditgraph-${TARGET}.tar.gz`;
+  const archiveSha = sums.get(archiveName);
+  if (!archiveSha) throw new UpgradeError(`release ${version} has no ${archiveName} in SHA256SUMS (no build for ${TARGET})`, "no_build");
+  const assetOf = (name: string) => info?.assets.find((a) => a.name === name);
+  const archive = { name: archiveName, sha256: archiveSha, size: assetOf(archiveName)?.size };
+
+  let patch: Plan["patch"];
+  const patchName = `auditgraph-${TARGET}.from-${VERSION}.patch`;
+  const patchSha = sums.get(patchName);
+  if (!opts.noDelta && patchSha && relation !== "same") {
+    const a = assetOf(patchName);
+    const from = patchField(a, "from");
+    let mine: string | undefined;
+    if (from) {
+      try { mine = sha256Hex(readFileSync(exe)); } catch {}
+    }
+    if (!from || from === mine) patch = { name: patchName, sha256: patchSha, size: a?.size, resultSha256: patchField(a, "to") };
+    else log(`${patchName} applies to another executable than ${exe}; using the archive`);
+  }
+  const method = patch ? "delta" : "archive";
+  return {
+    exe, current: VERSION, target: TARGET, source, version, dir, info, relation,
+    schemaVersion: info?.schema_version, sums, signer, method, asset: patch ?? archive, archive, patch,
+  };
+}
+
+const STAGE_PREFIX = (exe: string) => `.${basename(exe)}.upgrade-`;
+export const previousPath = (exe: string) => join(dirname(exe), `.${basename(exe)}.previous`);
+
+/** Removes staged files left by upgrades that were killed (their process is gone). */
+function sweepStaged(exe: string): void {
+  const prefix = STAGE_PREFIX(exe);
+  let names: string[] = [];
+  try { names = readdirSync(dirname(exe)); } catch { return; }
+  for (const n of names) {
+    if (!n.startsWith(prefix)) continue;
+    const pid = Number(n.slice(prefix.length).split("-")[0]);
+    let alive = false;
+    try { process.kill(pid, 0); alive = pid !== process.pid; } catch {}
+    if (!alive) { try { unlinkSync(join(dirname(exe), n)); } catch {} }
+  }
+}
+
+async function fetchChecked(p: Plan, a: { name: string; sha256: string }): Promise<Uint8Array> {
+  const bytes = (await download(p.source, `${p.dir}/${a.name}`, { timeoutMs: 15 * 60_000 }))!;
+  const got = sha256Hex(bytes);
+  if (got !== a.sha256) {
+    throw new UpgradeError(`${a.name} does not match SHA256SUMS (expected ${a.sha256}, got ${got})`, "checksum_mismatch", "the download was corrupted or tampered with; try again, or report it if it persists");
+  }
+  return bytes;
+}
+
+function fromArchive(name: string, gz: Uint8Array): Uint8Array {
+  let tar: Uint8Array;
+  try { tar = Bun.gunzipSync(gz as Uint8Array<ArrayBuffer>); } catch (e) {
+    throw new UpgradeError(`${name} is not a gzip archive: ${(e as Error).message}`, "bad_archive");
+  }
+  let exe: Uint8Array | undefined;
+  try { exe = extractFile(tar, "auditgraph"); } catch (e) {
+    throw new UpgradeError(`${name}: ${(e as Error).message}`, "bad_archive");
+  }
+  if (!exe) throw new UpgradeError(`${name} holds no auditgraph executable`, "bad_archive");
+  return exe;
+}
+
+/** Writes `bytes` to a new staged file next to `exe` (same file system: the swap is a rename). */
+function stage(exe: string, bytes: Uint8Array): string {
+  const staged = join(dirname(exe), `${STAGE_PREFIX(exe)}${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(staged, "wx", 0o755);
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    chmodSync(staged, 0o755);
+  } catch (e) {
+    if (fd !== undefined) try { closeSync(fd); } catch {}
+    try { unlinkSync(staged); } catch {}
+    throw new UpgradeError(`cannot write the new executable next to ${exe}: ${(e as Error).message}`, "write_failed", "free some disk space and try again");
+  }
+  return staged;
+}
+
+/** Runs `<file> version --json`; returns what it says, or throws with why it would not run. */
+export function probe(file: string, env: Env): { version: string; target: string; schema_version?: string } {
+  const r = Bun.spawnSync([file, "version", "--json"], { env: { ...env, AUDITGRAPH_NO_UPDATE_CHECK: "1" }, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+  if (r.exitCode !== 0) {
+    const why = (r.stderr.toString().trim().split("\n")[0] || (r.signalCode ? `killed by ${r.signalCode}` : `exit ${r.exitCode}`));
+    throw new UpgradeError(`${file} does not run on this machine (${why})`, "does_not_run");
+  }
+  try {
+    const j = JSON.parse(r.stdout.toString());
+    if (typeof j.version === "string" && typeof j.target === "string") return j;
+  } catch {}
+  throw new UpgradeError(`${file} version --json printed no version`, "does_not_run");
+}
+
+function fsyncDir(dir: string): void {
+  try { const fd = openSync(dir, "r"); try { fsyncSync(fd); } finally { closeSync(fd); } } catch {}
+}
+
+/**
+ * Keeps a copy of `exe` as `keep` (a hard link when the file system allows), then renames `staged`
+ * over `exe`: each step is one rename, so the path always names a complete executable.
+ */
+function swap(exe: string, staged: string, keep: string): void {
+  const tmp = `${keep}.tmp-${process.pid}`;
+  try { unlinkSync(tmp); } catch {}
+  try {
+    linkSync(exe, tmp);
+  } catch {
+    copyFileSync(exe, tmp);
+    chmodSync(tmp, statSync(exe).mode & 0o7777);
+  }
+  renameSync(tmp, keep);
+  renameSync(staged, exe);
+  fsyncDir(dirname(exe));
+}
+
+export interface Applied {
+  from: string;
+  to: string;
+  method: "delta" | "archive";
+  downloaded: number;
+  exe: string;
+  previous: string;
+}
+
+/** Downloads, checks, stages and swaps in the planned release. A failure leaves `exe` as it was. */
+export async function apply(p: Plan, opts: { env?: Env; log?: (line: string) => void } = {}): Promise<Applied> {
+  const env = opts.env ?? process.env;
+  const log = opts.log ?? (() => {});
+  sweepStaged(p.exe);
+  let method = p.method;
+  let downloaded = 0;
+  let bytes: Uint8Array | undefined;
+  if (p.patch) {
+    log(`downloading ${p.patch.name}${p.patch.size ? ` (${p.patch.size} bytes)` : ""}`);
+    const patch = await fetchChecked(p, p.patch);
+    downloaded += patch.length;
+    try {
+      const { applyPatch } = await import(DELTA);
+      const patched: Uint8Array = applyPatch(new Uint8Array(readFileSync(p.exe)), patch);
+      bytes = patched;
+      if (p.patch.resultSha256 && sha256Hex(patched) !== p.patch.resultSha256) throw new Error("the patched executable's sha256 differs from release.json's");
+    } catch (e) {
+      log(`the delta did not apply (${(e as Error).message.split("\n")[0]}); using the archive`);
+      bytes = undefined;
+      method = "archive";
+    }
+  }
+  if (!bytes) {
+    log(`downloading ${p.archive.name}${p.archive.size ? ` (${p.archive.size} bytes)` : ""}`);
+    const gz = await fetchChecked(p, p.archive);
+    downloaded += gz.length;
+    bytes = fromArchive(p.archive.name, gz);
+  }
+  const staged = stage(p.exe, bytes);
+  try {
+    const got = probe(staged, env);
+    if (got.version !== p.version || got.target !== p.target) {
+      throw new UpgradeError(`the new executable reports ${got.version} (${got.target}), expected ${p.version} (${p.target})`, "wrong_version");
+    }
+    const previous = previousPath(p.exe);
+    try {
+      swap(p.exe, staged, previous);
+    } catch (e) {
+      throw new UpgradeError(`cannot replace ${p.exe}: ${(e as Error).message}`, "write_failed");
+    }
+    return { from: p.current, to: p.version, method, downloaded, exe: p.exe, previous };
+  } finally {
+    try { unlinkSync(staged); } catch {}
+  }
+}
+
+/** `--rollback`: swaps the kept previous executable back in (and keeps this one as the previous). */
+export function rollback(opts: { exe?: string; env?: Env } = {}): { from: string; to: string; exe: string } {
+  const env = opts.env ?? process.env;
+  const exe = opts.exe ?? process.execPath;
+  const previous = previousPath(exe);
+  try { statSync(previous); } catch {
+    throw new UpgradeError(`there is no previous version to roll back to (${previous} does not exist)`, "no_previous");
+  }
+  const got = probe(previous, env);
+  if (got.target !== TARGET) throw new UpgradeError(`${previous} is a ${got.target} build, not ${TARGET}`, "wrong_version");
+  const tmp = `${previous}.tmp-${process.pid}`;
+  try { unlinkSync(tmp); } catch {}
+  try {
+    linkSync(exe, tmp);
+  } catch {
+    copyFileSync(exe, tmp);
+    chmodSync(tmp, statSync(exe).mode & 0o7777);
+  }
+  try {
+    renameSync(previous, exe);
+  } catch (e) {
+    try { unlinkSync(tmp); } catch {}
+    throw new UpgradeError(`cannot replace ${exe}: ${(e as Error).message}`, "write_failed");
+  }
+  renameSync(tmp, previous);
+  fsyncDir(dirname(exe));
+  return { from: VERSION, to: got.version, exe };
+}

@@ -1,0 +1,111 @@
+// The update notice: shown on a terminal at most once a day from a cached result, refreshed by a
+// detached background check, never in CI, with AUDITGRAPH_NO_UPDATE_CHECK=1 or the config key, and
+// never adding more than 50 ms to a command.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fixture, install, NEW, OLD, releaseFiles, run, serve, type Fixture, type Home, type Served } from "./support.ts";
+
+let f: Fixture;
+let srv: Served;
+
+beforeAll(async () => {
+  f = await fixture();
+  srv = serve({ good: { latest: NEW, releases: { [NEW]: releaseFiles(f, NEW) } } });
+}, 120_000);
+afterAll(() => {
+  srv?.stop();
+  if (f) rmSync(f.root, { recursive: true, force: true });
+});
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+/** Runs the command on a pseudo-terminal (util-linux `script`); returns what the terminal showed and the wall time. */
+async function onTty(h: Home, args: string[], extra: Record<string, string> = {}) {
+  const t0 = performance.now();
+  const r = await run(["script", "-qec", [h.exe, ...args].map(q).join(" "), "/dev/null"], [], { ...h.env, ...extra });
+  return { ...r, ms: performance.now() - t0, out: r.stdout.replace(/\r/g, "") };
+}
+const cacheFile = (h: Home) => join(h.home, ".cache", "auditgraph", "update-check.json");
+const writeCache = (h: Home, c: Record<string, unknown>) => {
+  mkdirSync(join(h.home, ".cache", "auditgraph"), { recursive: true });
+  writeFileSync(cacheFile(h), JSON.stringify(c));
+};
+const fresh = (h: Home, extra: Record<string, unknown> = {}) =>
+  writeCache(h, { checked_at: Date.now(), current: OLD, available: NEW, command: "auditgraph upgrade", ...extra });
+const NOTICE = `auditgraph ${NEW} is available (this is ${OLD}); to upgrade run: auditgraph upgrade`;
+const home = () => {
+  const h = install(f, `${srv.url}/good`);
+  h.env.AUDITGRAPH_MINISIGN_KEY = f.key.pubLine; // the background check's key (the release is test-signed)
+  return h;
+};
+
+test("shown on a terminal from the cached result, then not again the same day", async () => {
+  const h = home();
+  fresh(h);
+  const first = await onTty(h, ["version"]);
+  expect(first.code).toBe(0);
+  expect(first.out).toContain(`auditgraph ${OLD} (schema`);
+  expect(first.out).toContain(NOTICE);
+  expect(JSON.parse(readFileSync(cacheFile(h), "utf8")).notified_at).toBeGreaterThan(Date.now() - 60_000);
+  const second = await onTty(h, ["version"]);
+  expect(second.out).not.toContain("is available");
+  // a day later it is shown again
+  fresh(h, { notified_at: Date.now() - 25 * 3600_000 });
+  expect((await onTty(h, ["version"])).out).toContain(NOTICE);
+});
+
+test("never without a terminal, in CI, with AUDITGRAPH_NO_UPDATE_CHECK=1, with the config key, or with --json", async () => {
+  const h = home();
+  fresh(h);
+  const piped = await run(h.exe, ["version"], h.env);
+  expect(piped.stderr).toBe("");
+  for (const env of [{ CI: "true" }, { GITHUB_ACTIONS: "true" }, { AUDITGRAPH_NO_UPDATE_CHECK: "1" }] as Record<string, string>[]) {
+    expect((await onTty(h, ["version"], env)).out).not.toContain("is available");
+  }
+  expect((await onTty(h, ["version", "--json"])).out).not.toContain("is available");
+  mkdirSync(join(h.home, ".config", "auditgraph"), { recursive: true });
+  writeFileSync(join(h.home, ".config", "auditgraph", "config.json"), JSON.stringify({ update_notice: false }));
+  expect((await onTty(h, ["version"])).out).not.toContain("is available");
+  // none of these started a background check or marked the notice shown
+  expect(JSON.parse(readFileSync(cacheFile(h), "utf8")).notified_at).toBeUndefined();
+});
+
+test("a stale cache starts one detached background check that records the newer release for the next command", async () => {
+  const h = home();
+  const n = srv.requests.length;
+  const r = await onTty(h, ["version"]);
+  expect(r.code).toBe(0);
+  expect(r.out).not.toContain("is available"); // nothing known yet: the command does not wait for the network
+  let cache: any = {};
+  for (let i = 0; i < 150 && !cache.checked_at; i++) {
+    await Bun.sleep(100);
+    try { cache = JSON.parse(readFileSync(cacheFile(h), "utf8")); } catch {}
+  }
+  expect(cache).toMatchObject({ current: OLD, available: NEW, command: "auditgraph upgrade" });
+  expect(srv.requests.slice(n).filter((x) => x.path.endsWith("/latest/download/release.json")).length).toBe(1);
+  // within the day: no second check, and the notice from the cache
+  const next = await onTty(h, ["version"]);
+  expect(next.out).toContain(NOTICE);
+  await Bun.sleep(300);
+  expect(srv.requests.slice(n).filter((x) => x.path.endsWith("/latest/download/release.json")).length).toBe(1);
+}, 30_000);
+
+test("the notice adds less than 50 ms to a command, even when it starts the background check", async () => {
+  const h = home();
+  const quiet = home();
+  quiet.env.AUDITGRAPH_NO_UPDATE_CHECK = "1";
+  const best = async (hh: Home, before: () => void) => {
+    let min = Infinity;
+    for (let i = 0; i < 5; i++) {
+      before();
+      min = Math.min(min, (await onTty(hh, ["version"])).ms);
+    }
+    return min;
+  };
+  const off = await best(quiet, () => {});
+  const stale = await best(h, () => rmSync(cacheFile(h), { force: true }));
+  const shown = await best(h, () => fresh(h));
+  expect(stale - off).toBeLessThan(50);
+  expect(shown - off).toBeLessThan(50);
+  expect(existsSync(cacheFile(h))).toBe(true);
+}, 60_000);

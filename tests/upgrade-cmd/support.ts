@@ -1,0 +1,173 @@
+/**
+ * What the `auditgraph upgrade` tests share: two real compiled executables (an "installed" old
+ * version and the release's new one, cached under the temp dir by source state), a throwaway
+ * minisign key, release layouts built in memory (GitHub's paths, with variants: tampered, wrongly
+ * signed...), and a loopback server that serves them, records requests and can die mid-download.
+ */
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { tar } from "../../scripts/release/archive.ts";
+
+export const REPO = join(import.meta.dir, "..", "..");
+export const TARGET = "linux-x64";
+export const OLD = "0.0.1";
+export const NEW = "0.0.2";
+const CACHE = join(tmpdir(), "auditgraph-upgrade-test");
+
+const sha256 = (b: Uint8Array | string) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
+
+function sourceKey(): string {
+  const h = new Bun.CryptoHasher("sha256");
+  for (const f of [...new Bun.Glob("src/**/*").scanSync({ cwd: REPO })].sort()) h.update(f).update(readFileSync(join(REPO, f)));
+  h.update(readFileSync(join(REPO, "config", "minisign.pub")));
+  return h.digest("hex").slice(0, 16);
+}
+
+/** Compiles src/cli.ts as `version` (cached by source state); returns the executable's path. */
+async function compiled(version: string, key: string): Promise<string> {
+  const dir = join(CACHE, `${key}-${version}`);
+  const exe = join(dir, "auditgraph");
+  if (existsSync(exe)) return exe;
+  mkdirSync(CACHE, { recursive: true });
+  const tmp = mkdtempSync(join(CACHE, "build-"));
+  const out = join(tmp, "auditgraph");
+  const p = Bun.spawn([process.execPath, "build", "src/cli.ts", "src/pipeline/shard-worker.ts", "--root", "src/pipeline", "--compile", "--format=esm",
+    "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
+    "--define", `AUDITGRAPH_BUILD_VERSION=${JSON.stringify(version)}`, "--define", `AUDITGRAPH_BUILD_TARGET=${JSON.stringify(TARGET)}`,
+    "--define", `AUDITGRAPH_BUILD_COMMIT="test"`, "--outfile", out], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
+  const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+  if (code !== 0) throw new Error(`compile failed: ${err}`);
+  try { renameSync(tmp, dir); } catch { rmSync(tmp, { recursive: true, force: true }); }
+  return exe;
+}
+
+export interface Fixture {
+  root: string;
+  oldExe: string;
+  newExe: string;
+  newArchive: Uint8Array;
+  key: { pub: string; sec: string; pubLine: string };
+  otherKey: { pub: string; sec: string; pubLine: string };
+}
+
+function makeKey(dir: string) {
+  mkdirSync(dir, { recursive: true });
+  const pub = join(dir, "k.pub"), sec = join(dir, "k.sec");
+  const r = Bun.spawnSync(["minisign", "-G", "-W", "-f", "-p", pub, "-s", sec], { stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`minisign -G failed: ${r.stderr}`);
+  return { pub, sec, pubLine: readFileSync(pub, "utf8").trim().split("\n")[1]!.trim() };
+}
+
+export async function fixture(): Promise<Fixture> {
+  const key = sourceKey();
+  mkdirSync(CACHE, { recursive: true });
+  const root = mkdtempSync(join(CACHE, "run-"));
+  const [oldExe, newExe] = await Promise.all([compiled(OLD, key), compiled(NEW, key)]);
+  const cached = join(newExe, "..", "archive.tar.gz");
+  let newArchive: Uint8Array;
+  if (existsSync(cached)) newArchive = new Uint8Array(readFileSync(cached));
+  else {
+    newArchive = Bun.gzipSync(tar([
+      { name: "README.md", data: new TextEncoder().encode("test\n"), mode: 0o644 },
+      { name: "auditgraph", data: new Uint8Array(readFileSync(newExe)), mode: 0o755 },
+    ], 1_700_000_000), { level: 1 });
+    writeFileSync(`${cached}.tmp-${process.pid}`, newArchive);
+    renameSync(`${cached}.tmp-${process.pid}`, cached);
+  }
+  return { root, oldExe, newExe, newArchive, key: makeKey(join(root, "key")), otherKey: makeKey(join(root, "other-key")) };
+}
+
+/** A release's files (name → bytes), SHA256SUMS signed with `sec` unless told otherwise. */
+export function releaseFiles(f: Fixture, version: string, o: {
+  archive?: Uint8Array; sec?: string; schema?: string; extra?: Record<string, Uint8Array>;
+  sumsEdit?: (sums: string) => string; noSig?: boolean;
+} = {}): Map<string, Uint8Array> {
+  const files = new Map<string, Uint8Array>();
+  const archive = o.archive ?? f.newArchive;
+  files.set(`auditgraph-${TARGET}.tar.gz`, archive);
+  for (const [k, v] of Object.entries(o.extra ?? {})) files.set(k, v);
+  let sums = [...files].sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, b]) => `${sha256(b)}  ${n}\n`).join("");
+  if (o.sumsEdit) sums = o.sumsEdit(sums);
+  const dir = mkdtempSync(join(f.root, "sign-"));
+  writeFileSync(join(dir, "SHA256SUMS"), sums);
+  if (!o.noSig) {
+    const r = Bun.spawnSync(["minisign", "-S", "-W", "-s", o.sec ?? f.key.sec, "-m", join(dir, "SHA256SUMS"), "-t", `timestamp:1700000000\tfile:SHA256SUMS\thashed`], { stdout: "pipe", stderr: "pipe" });
+    if (r.exitCode !== 0) throw new Error(`minisign -S failed: ${r.stderr}`);
+    files.set("SHA256SUMS.minisig", readFileSync(join(dir, "SHA256SUMS.minisig")));
+  }
+  files.set("SHA256SUMS", new TextEncoder().encode(sums));
+  files.set("release.json", new TextEncoder().encode(JSON.stringify({
+    name: "auditgraph", version, schema_version: o.schema ?? "2.0.0", commit: "test", source_date_epoch: 1700000000,
+    assets: [...files].map(([name, b]) => ({ name, target: name.includes(TARGET) ? TARGET : null, os: null, arch: null, libc: null, size: b.length, sha256: sha256(b) })),
+  })));
+  return files;
+}
+
+export interface Served { url: string; requests: { path: string; search: string; headers: Record<string, string> }[]; stop: () => void }
+
+/**
+ * Serves sites: `/<site>/releases/download/v<version>/<name>` and `/<site>/releases/latest/download/<name>`
+ * (the site's `latest` version). `dieAfter`: a file of which only that many bytes are sent before the
+ * connection is dropped.
+ */
+export function serve(sites: Record<string, { latest: string; releases: Record<string, Map<string, Uint8Array>>; dieAfter?: { name: string; bytes: number } }>): Served {
+  const requests: Served["requests"] = [];
+  const server = Bun.serve({
+    port: 0, hostname: "127.0.0.1",
+    fetch(req) {
+      const u = new URL(req.url);
+      requests.push({ path: u.pathname, search: u.search, headers: Object.fromEntries(req.headers) });
+      const m = /^\/([^/]+)\/releases\/(?:latest\/download|download\/v([^/]+))\/([^/]+)$/.exec(u.pathname);
+      const site = m ? sites[m[1]!] : undefined;
+      if (!m || !site) return new Response("not found", { status: 404 });
+      const version = m[2] ?? site.latest;
+      const body = site.releases[version]?.get(m[3]!);
+      if (!body) return new Response("not found", { status: 404 });
+      if (site.dieAfter && site.dieAfter.name === m[3]) {
+        const part = body.subarray(0, site.dieAfter.bytes);
+        const stream = new ReadableStream({
+          start(c) { c.enqueue(part); },
+          pull(c) { return Bun.sleep(50).then(() => c.error(new Error("server died"))); },
+        });
+        return new Response(stream, { headers: { "content-length": String(body.length) } });
+      }
+      return new Response(body);
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}`, requests, stop: () => server.stop(true) };
+}
+
+export interface Home { home: string; bin: string; exe: string; env: Record<string, string> }
+
+/** A fresh HOME with the old executable "installed" in HOME/bin (a hard link: upgrades only rename). */
+export function install(f: Fixture, base: string, o: { copy?: boolean; dir?: string } = {}): Home {
+  const home = mkdtempSync(join(f.root, "home-"));
+  const bin = o.dir ?? join(home, "bin");
+  mkdirSync(bin, { recursive: true });
+  const exe = join(bin, "auditgraph");
+  if (o.copy) writeFileSync(exe, readFileSync(f.oldExe), { mode: 0o755 });
+  else linkSync(f.oldExe, exe);
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || k.startsWith("AUDITGRAPH_") || k.startsWith("XDG_") || k === "NO_COLOR" || k === "container") continue;
+    if (["CI", "CONTINUOUS_INTEGRATION", "BUILD_NUMBER", "RUN_ID", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "TF_BUILD", "JENKINS_URL", "TEAMCITY_VERSION", "CIRCLECI", "TRAVIS"].includes(k)) continue;
+    env[k] = v;
+  }
+  Object.assign(env, { HOME: home, AUDITGRAPH_DOWNLOAD_URL: base, AUDITGRAPH_UPGRADE_IN_CONTAINER: "1" });
+  return { home, bin, exe, env };
+}
+
+export type Run = { code: number; stdout: string; stderr: string; json: any };
+
+/** Runs a command without blocking the event loop (the test's server answers it). */
+export async function run(exe: string | string[], args: string[], env: Record<string, string>, cwd?: string): Promise<Run> {
+  const p = Bun.spawn([...(Array.isArray(exe) ? exe : [exe]), ...args], { env, cwd, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  let json: any;
+  try { json = JSON.parse(stdout); } catch {}
+  return { code, stdout, stderr, json };
+}
+
+export const fileSha = (p: string) => sha256(readFileSync(p));
+export { sha256 };

@@ -1,0 +1,234 @@
+// `auditgraph upgrade` end to end: real compiled executables (an installed 0.0.1, a released
+// 0.0.2) against a loopback server with the installer's layout and a throwaway signing key.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chownSync, chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fixture, fileSha, install, NEW, OLD, releaseFiles, run, serve, TARGET, type Fixture, type Served } from "./support.ts";
+
+let f: Fixture;
+let srv: Served;
+let base: (site: string) => string;
+
+const oneLine = (r: { stderr: string }) => {
+  const lines = r.stderr.trim().split("\n").filter((l) => !l.startsWith("hint:"));
+  expect(lines.length).toBe(1);
+  expect(lines[0]!.startsWith("error: ")).toBe(true);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  return lines[0]!;
+};
+/** Is `path` the old (or new) executable? By inode for hard-linked installs (an upgrade only renames), else by sha256. */
+const isExe = (path: string, which: "old" | "new") => {
+  const ref = which === "old" ? f.oldExe : f.newExe;
+  if (statSync(path).ino === statSync(ref).ino) return true;
+  return fileSha(path) === (which === "old" ? oldSha : newSha);
+};
+let oldSha = "";
+let newSha = "";
+const leftovers = (dir: string) => readdirSync(dir).filter((n) => n !== "auditgraph");
+
+beforeAll(async () => {
+  f = await fixture();
+  oldSha = fileSha(f.oldExe);
+  newSha = fileSha(f.newExe);
+  const tampered = new Uint8Array(f.newArchive);
+  tampered[tampered.length >> 1]! ^= 0xff;
+  const good = releaseFiles(f, NEW);
+  const goodSums = new TextDecoder().decode(good.get("SHA256SUMS")!);
+  srv = serve({
+    good: { latest: NEW, releases: { [NEW]: good, [OLD]: releaseFiles(f, OLD) } },
+    badsig: { latest: NEW, releases: { [NEW]: releaseFiles(f, NEW, { sec: f.otherKey.sec }) } },
+    nosig: { latest: NEW, releases: { [NEW]: releaseFiles(f, NEW, { noSig: true }) } },
+    // the archive swapped after signing: SHA256SUMS (signed) no longer matches
+    tampered: { latest: NEW, releases: { [NEW]: new Map([...good, [`auditgraph-${TARGET}.tar.gz`, tampered]]) } },
+    // SHA256SUMS edited to match the swapped archive, signature left as it was
+    wrongsums: {
+      latest: NEW,
+      releases: { [NEW]: new Map([...good, [`auditgraph-${TARGET}.tar.gz`, tampered], ["SHA256SUMS", new TextEncoder().encode(goodSums.replace(/^[0-9a-f]{64}/m, new Bun.CryptoHasher("sha256").update(tampered).digest("hex")))]]) },
+    },
+    dies: { latest: NEW, releases: { [NEW]: good }, dieAfter: { name: `auditgraph-${TARGET}.tar.gz`, bytes: 1 << 20 } },
+    schema3: { latest: NEW, releases: { [NEW]: releaseFiles(f, NEW, { schema: "3.0.0" }) } },
+    current: { latest: OLD, releases: { [OLD]: releaseFiles(f, OLD) } },
+  });
+  base = (site) => `${srv.url}/${site}`;
+}, 120_000);
+
+afterAll(() => {
+  srv?.stop();
+  if (f) rmSync(f.root, { recursive: true, force: true });
+});
+
+const key = () => ["--minisign-key", f.key.pubLine];
+
+describe("auditgraph upgrade", () => {
+  test("--check and --dry-run find the release, verify it and change nothing; the install id and channel are sent", async () => {
+    const h = install(f, base("good"));
+    mkdirSync(join(h.home, ".config", "auditgraph"), { recursive: true });
+    writeFileSync(join(h.home, ".config", "auditgraph", "install.json"), JSON.stringify({ source: base("good"), channel: "beta", install_dir: h.bin, version: OLD, method: "install.sh" }));
+    const env = { ...h.env };
+    delete (env as Record<string, string | undefined>).AUDITGRAPH_DOWNLOAD_URL; // from the receipt
+    const n = srv.requests.length;
+    const check = await run(h.exe, ["upgrade", "--check", ...key()], env);
+    expect(check.stderr).toBe("");
+    expect(check.code).toBe(0);
+    expect(check.stdout).toContain(`auditgraph ${NEW} is available (this is ${OLD}, ${TARGET})`);
+    expect(check.stdout).toContain("to upgrade run: auditgraph upgrade");
+    const id = readFileSync(join(h.home, ".config", "auditgraph", "install-id"), "utf8").trim();
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    const latest = srv.requests.slice(n).find((r) => r.path.endsWith("/releases/latest/download/release.json"))!;
+    expect(latest.search).toBe("?channel=beta");
+    expect(latest.headers["x-install-id"]).toBe(id);
+    expect(latest.headers["x-release-channel"]).toBe("beta");
+    expect(srv.requests.slice(n).some((r) => r.path.endsWith(".tar.gz"))).toBe(false);
+
+    const json = await run(h.exe, ["upgrade", "--check", "--json", ...key()], env);
+    expect(json.json).toMatchObject({ status: "available", current: OLD, latest: NEW, update_available: true, method: "archive", channel: "beta" });
+    const dry = await run(h.exe, ["upgrade", "--dry-run", ...key()], env);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(`would upgrade auditgraph ${OLD} -> ${NEW} (${TARGET})`);
+    expect(dry.stdout).toContain("nothing was changed");
+    expect(isExe(h.exe, "old")).toBe(true);
+    expect(leftovers(h.bin)).toEqual([]);
+  });
+
+  test("upgrades by archive, keeps the previous executable, and --rollback puts it back", async () => {
+    const h = install(f, base("good"));
+    const r = await run(h.exe, ["upgrade", ...key()], h.env);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`upgraded auditgraph ${OLD} -> ${NEW} (${TARGET}) in ${h.exe} by archive`);
+    expect(isExe(h.exe, "new")).toBe(true);
+    expect((await run(h.exe, ["version", "--json"], h.env)).json.version).toBe(NEW);
+    expect(leftovers(h.bin)).toEqual([".auditgraph.previous"]);
+    expect((await run(h.exe, ["upgrade", "--check", ...key()], h.env)).stdout).toContain(`auditgraph ${NEW} is up to date`);
+
+    const back = await run(h.exe, ["upgrade", "--rollback"], h.env);
+    expect(back.code).toBe(0);
+    expect(back.stdout).toContain(`rolled back auditgraph ${NEW} -> ${OLD}`);
+    expect(isExe(h.exe, "old")).toBe(true);
+    expect((await run(h.exe, ["version", "--json"], h.env)).json.version).toBe(OLD);
+    // and the rollback can be undone the same way
+    expect((await run(h.exe, ["upgrade", "--rollback", "--json"], h.env)).json).toMatchObject({ status: "rolled_back", from: OLD, to: NEW });
+    expect(isExe(h.exe, "new")).toBe(true);
+  }, 30_000);
+
+  test("--version pins a release (a downgrade says so); an up-to-date install changes nothing", async () => {
+    const h = install(f, base("current"));
+    const same = await run(h.exe, ["upgrade", ...key()], h.env);
+    expect(same.code).toBe(0);
+    expect(same.stdout).toContain(`auditgraph ${OLD} is up to date`);
+    expect(leftovers(h.bin)).toEqual([]);
+    const h2 = install(f, base("good"));
+    const up = await run(h2.exe, ["upgrade", "--version", `v${NEW}`, "--json", ...key()], h2.env);
+    expect(up.json).toMatchObject({ status: "upgraded", latest: NEW, method: "archive" });
+    const down = await run(h2.exe, ["upgrade", "--version", OLD, "--dry-run", ...key()], h2.env);
+    expect(down.stdout).toContain(`would downgrade auditgraph ${NEW} -> ${OLD}`);
+  }, 30_000);
+
+  const failures: [string, string, RegExp][] = [
+    ["a signature by another key", "badsig", /signature of .*SHA256SUMS does not verify: signed with key [0-9A-F]{16}, expected key [0-9A-F]{16}; nothing was changed$/],
+    ["no signature", "nosig", /has no SHA256SUMS\.minisig, so it cannot be verified; nothing was changed$/],
+    ["a tampered archive", "tampered", /auditgraph-linux-x64\.tar\.gz does not match SHA256SUMS .*; nothing was changed$/],
+    ["a SHA256SUMS edited to match a swapped archive", "wrongsums", /signature of .*SHA256SUMS does not verify: signature verification failed; nothing was changed$/],
+    ["a server that dies mid-download", "dies", /download of .*auditgraph-linux-x64\.tar\.gz (failed|was cut short).*; nothing was changed$/],
+  ];
+  for (const [what, site, message] of failures) {
+    test(`${what}: one error line, non-zero exit, the installed executable unchanged`, async () => {
+      const h = install(f, base(site));
+      const r = await run(h.exe, ["upgrade", ...key()], h.env);
+      expect(r.code).not.toBe(0);
+      expect(oneLine(r)).toMatch(message);
+      expect(isExe(h.exe, "old")).toBe(true);
+      expect(leftovers(h.bin)).toEqual([]);
+      expect((await run(h.exe, ["version", "--json"], h.env)).json.version).toBe(OLD);
+    }, 30_000);
+  }
+
+  test("the compiled-in project key rejects a release signed by another key", async () => {
+    const h = install(f, base("good"));
+    const r = await run(h.exe, ["upgrade", "--check"], h.env);
+    expect(r.code).toBe(1);
+    expect(oneLine(r)).toContain("expected key 500AF302A28D4374");
+  });
+
+  test("--rollback without a previous version says so", async () => {
+    const h = install(f, base("good"));
+    const r = await run(h.exe, ["upgrade", "--rollback"], h.env);
+    expect(r.code).toBe(1);
+    expect(oneLine(r)).toContain("there is no previous version to roll back to");
+  });
+
+  test("an incompatible artifact schema in the new release: the user is told a rebuild will be needed", async () => {
+    const h = install(f, base("schema3"));
+    const ws = join(h.home, "ws");
+    mkdirSync(ws);
+    writeFileSync(join(ws, "a.md"), "# A\n\nhello\n");
+    expect((await run(h.exe, ["ingest"], h.env, ws)).code).toBe(0);
+    const check = await run(h.exe, ["upgrade", "--check", ...key()], h.env, ws);
+    expect(check.stdout).toContain("writes artifact schema 3.0.0, which cannot read this workspace's store (schema 2.0.0");
+    expect(check.stdout).toContain("run 'auditgraph rebuild'");
+    const json = await run(h.exe, ["upgrade", "--dry-run", "--json", ...key()], h.env, ws);
+    expect(json.json.workspace).toMatchObject({ store_schema: "2.0.0", new_schema: "3.0.0", rebuild_needed: true });
+    const compatible = install(f, base("good"));
+    const ok = await run(compatible.exe, ["upgrade", "--check", "--json", ...key(), "--root", ws], compatible.env);
+    expect(ok.json.workspace).toMatchObject({ rebuild_needed: false });
+  }, 30_000);
+});
+
+describe("refusals: one line naming the command to use instead, nothing changed", () => {
+  const refused = async (exe: string, env: Record<string, string>, instead: RegExp) => {
+    const r = await run(exe, ["upgrade", ...key()], env);
+    expect(r.code).toBe(2);
+    expect(oneLine(r)).toMatch(instead);
+    expect(isExe(exe, "old")).toBe(true);
+    return r;
+  };
+
+  test("a Homebrew Cellar path", async () => {
+    const h = install(f, base("good"));
+    const cellar = join(h.home, "homebrew", "Cellar", "auditgraph", OLD, "bin");
+    const c = install(f, base("good"), { dir: cellar });
+    await refused(c.exe, h.env, /was installed by Homebrew; use instead: brew upgrade auditgraph$/);
+    expect(readdirSync(cellar)).toEqual(["auditgraph"]);
+  });
+
+  test("a container", async () => {
+    const h = install(f, base("good"));
+    const env = { ...h.env, container: "podman" };
+    delete (env as Record<string, string | undefined>).AUDITGRAPH_UPGRADE_IN_CONTAINER;
+    await refused(h.exe, env, /running in a container.*; use instead: pull a newer auditgraph image/);
+  });
+
+  test("an executable that belongs to another user, or a directory this user cannot write", async () => {
+    if (process.getuid?.() === 0) {
+      const h = install(f, base("good"), { copy: true });
+      chownSync(h.exe, 65534, 65534);
+      await refused(h.exe, h.env, /belongs to uid 65534, not to this user \(uid 0\); use instead: sudo -u '#65534' .* upgrade$/);
+      // as uid 65534 in a directory it owns but cannot write
+      const u = install(f, base("good"), { copy: true });
+      for (const d of [u.home, u.bin]) chownSync(d, 65534, 65534);
+      chownSync(u.exe, 65534, 65534);
+      chmodSync(u.bin, 0o555);
+      chmodSync(u.home, 0o755);
+      chmodSync(f.root, 0o755);
+      const r = await run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", u.exe], ["upgrade", ...key()], u.env);
+      expect(r.code).toBe(2);
+      expect(oneLine(r)).toMatch(/is not writable by this user; use instead: reinstall into a directory you can write: curl -fsSL .*install\.sh/);
+    } else {
+      const h = install(f, base("good"), { copy: true });
+      chmodSync(h.bin, 0o555);
+      await refused(h.exe, h.env, /is not writable by this user; use instead: reinstall/);
+      chmodSync(h.bin, 0o755);
+    }
+  });
+
+  test("a build made for a package manager (the MANAGED define), and a run from source", async () => {
+    const h = install(f, base("good"));
+    const src = join(import.meta.dir, "..", "..", "src", "cli.ts");
+    const managed = await run([process.execPath, "--define", `AUDITGRAPH_BUILD_MANAGED="apt upgrade auditgraph"`, src], ["upgrade"], h.env);
+    expect(managed.code).toBe(2);
+    expect(oneLine(managed)).toBe("error: this auditgraph was built for a package manager, which upgrades it; use instead: apt upgrade auditgraph");
+    const source = await run([process.execPath, src], ["upgrade"], h.env);
+    expect(source.code).toBe(2);
+    expect(oneLine(source)).toMatch(/running from source .*; use instead: git pull$/);
+  });
+});
