@@ -15,7 +15,6 @@ import { extractFile } from "./tar.ts";
 type Env = Record<string, string | undefined>;
 
 export { UpgradeError };
-const DELTA: string = "../shared/delta.ts"; // TEMPORARY until src/shared/delta.ts lands
 
 export interface UpgradeOptions {
   version?: string;
@@ -95,12 +94,19 @@ export function loadKey(key: string | undefined, env: Env): PublicKey {
 /** A patch's source executable sha256 from its release.json entry, whatever the field is called. */
 function patchField(asset: Record<string, unknown> | undefined, kind: "from" | "to"): string | undefined {
   if (!asset) return undefined;
-  const re = kind === "from" ? /^(from|source|base|old|applies_to)(_exe(cutable)?)?_sha256$/ : /^(to|result|target|new)(_exe(cutable)?)?_sha256$/;
+  const names = kind === "from" ? "from|source|base|old|applies_to" : "to|result|target|new";
+  const flat = new RegExp(`^(${names})(_exe(cutable)?)?_sha256$`);
+  const nested = new RegExp(`^(${names})$`);
+  const hex = (v: unknown) => (typeof v === "string" && /^[0-9a-f]{64}$/.test(v) ? v : undefined);
   for (const [k, v] of Object.entries(asset)) {
-    if (typeof v === "string" && re.test(k) && /^[0-9a-f]{64}$/.test(v)) return v;
+    if (flat.test(k) && hex(v)) return hex(v);
     if (v && typeof v === "object" && !Array.isArray(v)) {
-      const inner = patchField(v as Record<string, unknown>, kind);
-      if (inner) return inner;
+      const o = v as Record<string, unknown>;
+      if (nested.test(k) && hex(o.sha256)) return hex(o.sha256);
+      if (k === "patch" || k === "delta") {
+        const inner = patchField(o, kind);
+        if (inner) return inner;
+      }
     }
   }
   return undefined;
@@ -273,7 +279,7 @@ export async function apply(p: Plan, opts: { env?: Env; log?: (line: string) => 
     const patch = await fetchChecked(p, p.patch);
     downloaded += patch.length;
     try {
-      const { applyPatch } = await import(DELTA);
+      const { applyPatch } = await import("../shared/delta.ts");
       const patched: Uint8Array = applyPatch(new Uint8Array(readFileSync(p.exe)), patch);
       bytes = patched;
       if (p.patch.resultSha256 && sha256Hex(patched) !== p.patch.resultSha256) throw new Error("the patched executable's sha256 differs from release.json's");

@@ -78,10 +78,23 @@ export async function fixture(): Promise<Fixture> {
   return { root, oldExe, newExe, newArchive, key: makeKey(join(root, "key")), otherKey: makeKey(join(root, "other-key")) };
 }
 
+/** The delta from the old executable to the new one (src/shared/delta.ts), cached beside them. */
+export async function patchOf(f: Fixture): Promise<Uint8Array> {
+  const cached = join(f.newExe, "..", `from-${OLD}.patch`);
+  if (existsSync(cached)) return new Uint8Array(readFileSync(cached));
+  const { makePatch } = await import("../../src/shared/delta.ts");
+  const patch = makePatch(new Uint8Array(readFileSync(f.oldExe)), new Uint8Array(readFileSync(f.newExe)), { program: "auditgraph", target: TARGET, from: OLD, to: NEW });
+  writeFileSync(`${cached}.tmp-${process.pid}`, patch);
+  renameSync(`${cached}.tmp-${process.pid}`, cached);
+  return patch;
+}
+
 /** A release's files (name → bytes), SHA256SUMS signed with `sec` unless told otherwise. */
 export function releaseFiles(f: Fixture, version: string, o: {
   archive?: Uint8Array; sec?: string; schema?: string; extra?: Record<string, Uint8Array>;
   sumsEdit?: (sums: string) => string; noSig?: boolean;
+  /** release.json fields per asset name (a patch's source and result). */
+  assetFields?: Record<string, Record<string, unknown>>;
 } = {}): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
   const archive = o.archive ?? f.newArchive;
@@ -99,7 +112,7 @@ export function releaseFiles(f: Fixture, version: string, o: {
   files.set("SHA256SUMS", new TextEncoder().encode(sums));
   files.set("release.json", new TextEncoder().encode(JSON.stringify({
     name: "auditgraph", version, schema_version: o.schema ?? "2.0.0", commit: "test", source_date_epoch: 1700000000,
-    assets: [...files].map(([name, b]) => ({ name, target: name.includes(TARGET) ? TARGET : null, os: null, arch: null, libc: null, size: b.length, sha256: sha256(b) })),
+    assets: [...files].map(([name, b]) => ({ name, target: name.includes(TARGET) ? TARGET : null, os: null, arch: null, libc: null, size: b.length, sha256: sha256(b), ...o.assetFields?.[name] })),
   })));
   return files;
 }
@@ -113,6 +126,17 @@ export interface Served { url: string; requests: { path: string; search: string;
  */
 export function serve(sites: Record<string, { latest: string; releases: Record<string, Map<string, Uint8Array>>; dieAfter?: { name: string; bytes: number } }>): Served {
   const requests: Served["requests"] = [];
+  const dying = Bun.listen({
+    hostname: "127.0.0.1", port: 0,
+    socket: {
+      data(sock, chunk) {
+        const [, total, sent] = /GET \/(\d+)\/(\d+)/.exec(chunk.toString()) ?? [];
+        sock.write(`HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: ${total}\r\n\r\n`);
+        sock.write(new Uint8Array(Number(sent)));
+        setTimeout(() => sock.end(), 50);
+      },
+    },
+  });
   const server = Bun.serve({
     port: 0, hostname: "127.0.0.1",
     fetch(req) {
@@ -125,29 +149,25 @@ export function serve(sites: Record<string, { latest: string; releases: Record<s
       const body = site.releases[version]?.get(m[3]!);
       if (!body) return new Response("not found", { status: 404 });
       if (site.dieAfter && site.dieAfter.name === m[3]) {
-        const part = body.subarray(0, site.dieAfter.bytes);
-        const stream = new ReadableStream({
-          start(c) { c.enqueue(part); },
-          pull(c) { return Bun.sleep(50).then(() => c.error(new Error("server died"))); },
-        });
-        return new Response(stream, { headers: { "content-length": String(body.length) } });
+        // redirected to a raw socket that sends the headers and part of the body, then hangs up
+        return Response.redirect(`http://127.0.0.1:${dying.port}/${body.length}/${site.dieAfter.bytes}`, 302);
       }
       return new Response(body);
     },
   });
-  return { url: `http://127.0.0.1:${server.port}`, requests, stop: () => server.stop(true) };
+  return { url: `http://127.0.0.1:${server.port}`, requests, stop: () => { server.stop(true); dying.stop(true); } };
 }
 
 export interface Home { home: string; bin: string; exe: string; env: Record<string, string> }
 
 /** A fresh HOME with the old executable "installed" in HOME/bin (a hard link: upgrades only rename). */
-export function install(f: Fixture, base: string, o: { copy?: boolean; dir?: string } = {}): Home {
+export function install(f: Fixture, base: string, o: { copy?: boolean; dir?: string; exe?: string } = {}): Home {
   const home = mkdtempSync(join(f.root, "home-"));
   const bin = o.dir ?? join(home, "bin");
   mkdirSync(bin, { recursive: true });
   const exe = join(bin, "auditgraph");
-  if (o.copy) writeFileSync(exe, readFileSync(f.oldExe), { mode: 0o755 });
-  else linkSync(f.oldExe, exe);
+  if (o.copy) writeFileSync(exe, readFileSync(o.exe ?? f.oldExe), { mode: 0o755 });
+  else linkSync(o.exe ?? f.oldExe, exe);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined || k.startsWith("AUDITGRAPH_") || k.startsWith("XDG_") || k === "NO_COLOR" || k === "container") continue;

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chownSync, chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fixture, fileSha, install, NEW, OLD, releaseFiles, run, serve, TARGET, type Fixture, type Served } from "./support.ts";
+import { fixture, fileSha, install, NEW, OLD, patchOf, releaseFiles, run, serve, sha256, TARGET, type Fixture, type Served } from "./support.ts";
 
 let f: Fixture;
 let srv: Served;
@@ -33,6 +33,12 @@ beforeAll(async () => {
   const tampered = new Uint8Array(f.newArchive);
   tampered[tampered.length >> 1]! ^= 0xff;
   const good = releaseFiles(f, NEW);
+  const patch = await patchOf(f);
+  const patchName = `auditgraph-${TARGET}.from-${OLD}.patch`;
+  const ends = (src: string) => ({ [patchName]: { source: { size: 0, sha256: src }, result: { size: 0, sha256: newSha } } });
+  const brokenPatch = new Uint8Array(patch);
+  brokenPatch[brokenPatch.length - 40]! ^= 0xff;
+  const withPatch = releaseFiles(f, NEW, { extra: { [patchName]: patch }, assetFields: ends(oldSha) });
   const goodSums = new TextDecoder().decode(good.get("SHA256SUMS")!);
   srv = serve({
     good: { latest: NEW, releases: { [NEW]: good, [OLD]: releaseFiles(f, OLD) } },
@@ -48,6 +54,11 @@ beforeAll(async () => {
     dies: { latest: NEW, releases: { [NEW]: good }, dieAfter: { name: `auditgraph-${TARGET}.tar.gz`, bytes: 1 << 20 } },
     schema3: { latest: NEW, releases: { [NEW]: releaseFiles(f, NEW, { schema: "3.0.0" }) } },
     current: { latest: OLD, releases: { [OLD]: releaseFiles(f, OLD) } },
+    delta: { latest: NEW, releases: { [NEW]: withPatch } },
+    // a patch listed for another build of 0.0.1 (release.json's source sha256): the archive is used
+    deltaother: { latest: NEW, releases: { [NEW]: releaseFiles(f, NEW, { extra: { [patchName]: patch }, assetFields: ends(sha256("another")) }) } },
+    // the patch swapped after signing
+    deltatampered: { latest: NEW, releases: { [NEW]: new Map([...withPatch, [patchName, brokenPatch]]) } },
   });
   base = (site) => `${srv.url}/${site}`;
 }, 120_000);
@@ -117,14 +128,36 @@ describe("auditgraph upgrade", () => {
     expect(same.code).toBe(0);
     expect(same.stdout).toContain(`auditgraph ${OLD} is up to date`);
     expect(leftovers(h.bin)).toEqual([]);
-    const h2 = install(f, base("good"));
-    const up = await run(h2.exe, ["upgrade", "--version", `v${NEW}`, "--json", ...key()], h2.env);
-    expect(up.json).toMatchObject({ status: "upgraded", latest: NEW, method: "archive" });
+    const pinned = await run(h.exe, ["upgrade", "--version", `v${NEW}`, "--dry-run", "--json", ...key()], { ...h.env, AUDITGRAPH_DOWNLOAD_URL: base("good") });
+    expect(pinned.json).toMatchObject({ status: "dry_run", latest: NEW, method: "archive" });
+    const h2 = install(f, base("good"), { exe: f.newExe });
     const down = await run(h2.exe, ["upgrade", "--version", OLD, "--dry-run", ...key()], h2.env);
     expect(down.stdout).toContain(`would downgrade auditgraph ${NEW} -> ${OLD}`);
-  }, 30_000);
+    expect((await run(h2.exe, ["upgrade", ...key()], h2.env)).stdout).toContain(`auditgraph ${NEW} is up to date`);
+  });
+
+  test("uses the delta when it applies to this executable (--no-delta: the archive), else the archive", async () => {
+    const h = install(f, base("delta"));
+    const dry = await run(h.exe, ["upgrade", "--dry-run", "--json", ...key()], h.env);
+    expect(dry.json).toMatchObject({ status: "dry_run", method: "delta", download: { name: `auditgraph-${TARGET}.from-${OLD}.patch` } });
+    const r = await run(h.exe, ["upgrade", "--json", ...key()], h.env);
+    expect(r.stderr).toBe("");
+    expect(r.json).toMatchObject({ status: "upgraded", method: "delta", latest: NEW });
+    expect(r.json.downloaded_bytes).toBeLessThan(f.newArchive.length / 20);
+    expect(isExe(h.exe, "new")).toBe(true);
+    expect((await run(h.exe, ["version", "--json"], h.env)).json.version).toBe(NEW);
+    expect((await run(h.exe, ["upgrade", "--rollback"], h.env)).code).toBe(0);
+    expect(isExe(h.exe, "old")).toBe(true);
+
+    const full = await run(h.exe, ["upgrade", "--no-delta", "--dry-run", "--json", ...key()], h.env);
+    expect(full.json).toMatchObject({ status: "dry_run", method: "archive", download: { name: `auditgraph-${TARGET}.tar.gz` } });
+
+    const other = install(f, base("deltaother"));
+    expect((await run(other.exe, ["upgrade", "--dry-run", "--json", ...key()], other.env)).json).toMatchObject({ method: "archive" });
+  }, 40_000);
 
   const failures: [string, string, RegExp][] = [
+    ["a tampered patch", "deltatampered", /auditgraph-linux-x64\.from-0\.0\.1\.patch does not match SHA256SUMS .*; nothing was changed$/],
     ["a signature by another key", "badsig", /signature of .*SHA256SUMS does not verify: signed with key [0-9A-F]{16}, expected key [0-9A-F]{16}; nothing was changed$/],
     ["no signature", "nosig", /has no SHA256SUMS\.minisig, so it cannot be verified; nothing was changed$/],
     ["a tampered archive", "tampered", /auditgraph-linux-x64\.tar\.gz does not match SHA256SUMS .*; nothing was changed$/],
@@ -219,7 +252,7 @@ describe("refusals: one line naming the command to use instead, nothing changed"
       await refused(h.exe, h.env, /is not writable by this user; use instead: reinstall/);
       chmodSync(h.bin, 0o755);
     }
-  });
+  }, 30_000);
 
   test("a build made for a package manager (the MANAGED define), and a run from source", async () => {
     const h = install(f, base("good"));
