@@ -69,7 +69,15 @@ function pick(): PoolWorker {
  * hash-worker.ts: a file sized up front is read once its writer is done).
  */
 export function tailHash(path: string, declared?: number): TailHash {
-  const pw = pick();
+  let pw: PoolWorker;
+  try {
+    pw = pick();
+  } catch (err) {
+    // No worker to be had: the caller hashes on its own thread (finish rejects, see store.ts).
+    const failed = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    failed.catch(() => {});
+    return { finish: () => failed, cancel() {} };
+  }
   const id = nextId++;
   const done = new Promise<string>((resolve, reject) => pw.jobs.set(id, { resolve, reject }));
   done.catch(() => {}); // observed by finish(); a cancelled job's rejection is not an error
