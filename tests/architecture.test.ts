@@ -51,3 +51,26 @@ test("every import in src/ and the release scripts follows the documented direct
   }
   expect(violations).toEqual([]);
 });
+
+// Issue 13: the HTTP and CLI layers stay unaware of the blob backend. Inside release-server, only the
+// blob store's own files, its factory (blobs/open.ts) and the service that opens it may name the S3
+// implementation; blobs/ itself depends on nothing but the domain, the config type and shared helpers.
+test("the blob backends stay behind the BlobStore interface", () => {
+  const serverFiles = [...new Bun.Glob("src/release-server/**/*.ts").scanSync({ cwd: REPO })];
+  const s3Files = new Set(["src/release-server/blobs/s3.ts", "src/release-server/blobs/s3-requests.ts"]);
+  const mayNameS3 = new Set([...s3Files, "src/release-server/blobs/open.ts"]);
+  const violations: string[] = [];
+  for (const f of serverFiles) {
+    const file = join(REPO, f);
+    const text = readFileSync(file, "utf8");
+    for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)["'](\.{1,2}\/[^"']+)["']/g)) {
+      const target = relative(REPO, resolve(dirname(file), m[1]!));
+      if (s3Files.has(target) && !mayNameS3.has(f)) violations.push(`${f} imports ${m[1]} (only blobs/open.ts chooses the S3 store)`);
+      if (f.startsWith("src/release-server/blobs/") && target.startsWith("src/release-server/")) {
+        const ok = target.startsWith("src/release-server/blobs/") || target.startsWith("src/release-server/domain/") || target === "src/release-server/config.ts";
+        if (!ok) violations.push(`${f} imports ${m[1]} (blobs/ depends only on domain/ and the config type)`);
+      }
+    }
+  }
+  expect(violations).toEqual([]);
+});

@@ -18,6 +18,36 @@ const AppRetention = v.strictObject({
   channels: v.optional(v.record(ChannelNameSchema, Policy), {}),
 });
 
+/** Keys that would put S3 credentials in the config file: refused by name, with where they belong. */
+const CREDENTIAL_KEYS = ["access_key_id", "secret_access_key", "session_token", "accessKeyId", "secretAccessKey", "sessionToken", "access_key", "secret_key", "credentials"];
+const refusedCredential = v.optional(
+  v.custom<never>(() => false, "S3 credentials are never read from the config file: set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) in the server's environment"),
+);
+const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+
+/** `storage.s3`: where the S3 blob store keeps blobs. Credentials come from the environment only (see above). */
+const S3Config = v.strictObject({
+  /** Bucket name (default: $S3_BUCKET / $AWS_BUCKET). */
+  bucket: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /** Key prefix, "" or ending in "/": `<prefix>sha256/ab/cd/<hex>`. */
+  prefix: v.optional(v.pipe(v.string(), v.regex(/^(?:|[^/].*\/)$/, 'prefix must be empty or end with "/" (and not start with one)')), ""),
+  /** e.g. http://127.0.0.1:7480 (default: $S3_ENDPOINT / $AWS_ENDPOINT, else AWS for the region). */
+  endpoint: v.optional(v.pipe(v.string(), v.url())),
+  /** Default: $S3_REGION / $AWS_REGION, else us-east-1. */
+  region: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /** `<bucket>.<endpoint host>` addressing instead of `<endpoint>/<bucket>` (path style, the default). */
+  virtual_hosted_style: v.optional(v.boolean(), false),
+  /** Multipart part size in MiB (S3: at least 5); grows with uploads.max_bytes to stay within 10 000 parts. */
+  part_size_mib: v.optional(int(5, 5120), 8),
+  /** Parts of one upload in flight at once (memory per upload: part size × (this + 1)). */
+  queue_size: v.optional(int(1, 64), 4),
+  /** Answer downloads with a 302 to a presigned URL instead of proxying the bytes. */
+  redirect_downloads: v.optional(v.boolean(), false),
+  /** Lifetime of those URLs, in seconds. */
+  redirect_seconds: v.optional(int(1, 604_800), 300),
+  ...Object.fromEntries(CREDENTIAL_KEYS.map((k) => [k, refusedCredential])),
+});
+
 export const ConfigSchema = v.strictObject({
   http: v.optional(
     v.strictObject({
@@ -43,6 +73,14 @@ export const ConfigSchema = v.strictObject({
       max_days: v.optional(positive, 365),
       /** How often last-used times and download counts are written (they are batched). */
       flush_seconds: v.optional(positive, 30),
+    }),
+    {},
+  ),
+  storage: v.optional(
+    v.strictObject({
+      /** Where artifact bytes live: `disk` (`<data>/blobs`) or `s3` (`storage.s3`). */
+      blobs: v.optional(v.picklist(["disk", "s3"]), "disk"),
+      s3: v.optional(S3Config, {}),
     }),
     {},
   ),

@@ -18,57 +18,27 @@
  * the file passes `INLINE_HASH_MAX`, on this thread for smaller files; the fsync runs while the
  * hash catches up.
  */
-import { closeSync, existsSync, fstatSync, fsync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
+import { accessSync, constants, closeSync, existsSync, fstatSync, fsync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fsyncDir } from "../../shared/fs.ts";
 import { Aborted, DigestMismatch, Invalid, ServiceError, TooLarge } from "../domain/errors.ts";
 import { storageKeyFor } from "../domain/model.ts";
 import type { ByteSource } from "../domain/detect.ts";
 import { hashFd, tailHash, type TailHash } from "./hasher.ts";
+import { HEX64, isSized, type BlobBody, type BlobInfo, type BlobStore, type PutOptions, type DownloadHeaders, type StaleUpload, type StoredBlob } from "./types.ts";
 
-/**
- * A body whose length is known before its first byte: a request with a Content-Length (HTTP framing
- * ends the body there, so it cannot run longer), or a Blob such as `Bun.file(path)`.
- */
-export interface SizedBody {
-  kind: "sized";
-  size: number;
-  source: Request | Response | Blob;
-}
-
-export type BlobBody = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | SizedBody;
-
-/** `source` is `size` bytes long (the store checks that it was). */
-export const sized = (source: SizedBody["source"], size: number): SizedBody => ({ kind: "sized", size, source });
-
-const isSized = (b: BlobBody): b is SizedBody => (b as SizedBody).kind === "sized";
+export { sized, type BlobBody, type BlobInfo, type BlobStore, type DownloadHeaders, type PutOptions, type SizedBody, type StaleUpload, type StoredBlob } from "./types.ts";
 
 /** Staged files up to this size are hashed on the calling thread once written (a worker round trip costs more). */
 export const INLINE_HASH_MAX = 4 * 1024 * 1024;
 
-export interface PutOptions {
-  /** Uploads larger than this fail with `TooLarge` as soon as the limit is crossed. */
-  maxBytes: number;
-  /** Lowercase hex sha256 the client declared; a mismatch fails with `DigestMismatch`. */
-  expectedSha256?: string;
-}
-
-export interface StoredBlob {
-  sha256: string;
-  size: number;
-  /** True when identical bytes were already stored (nothing new was written). */
-  existed: boolean;
-}
-
-export interface BlobInfo {
-  sha256: string;
-  size: number;
-  mtimeMs: number;
-}
-
-const HEX64 = /^[0-9a-f]{64}$/;
-
-export class DiskBlobStore {
+/**
+ * The `BlobStore` contract (types.ts) on the local disk. The synchronous methods (`path`, `size`,
+ * `withSource`, `delete`, `list`, `staleStaging`, `sweepStaging`) are the same operations for callers
+ * that know they have a disk store.
+ */
+export class DiskBlobStore implements BlobStore {
+  readonly kind = "disk" as const;
   readonly blobsDir: string;
   readonly stagingDir: string;
 
@@ -265,6 +235,53 @@ export class DiskBlobStore {
       } catch {}
     }
     return gone;
+  }
+  // ---------------------------------------------------------------- the BlobStore contract
+
+  async stat(sha256: string): Promise<BlobInfo | undefined> {
+    const st = statSync(this.path(sha256), { throwIfNoEntry: false });
+    return st?.isFile() ? { sha256, size: st.size, mtimeMs: st.mtimeMs } : undefined;
+  }
+
+  async inspect<T>(sha256: string, fn: (src: ByteSource) => T): Promise<T> {
+    return this.withSource(sha256, fn);
+  }
+
+  body(sha256: string, range?: { start: number; end: number }): Blob {
+    const file = Bun.file(this.path(sha256));
+    return range ? file.slice(range.start, range.end + 1) : file;
+  }
+
+  /** The disk store sends its bytes itself (sendfile). */
+  downloadUrl(_sha256: string, _how: DownloadHeaders): string | undefined {
+    return undefined;
+  }
+
+  async remove(sha256: string): Promise<boolean> {
+    return this.delete(sha256);
+  }
+
+  async *entries(): AsyncGenerator<BlobInfo> {
+    yield* this.list();
+  }
+
+  async staleUploads(nowMs: number, maxAgeMs: number): Promise<StaleUpload[]> {
+    return this.staleStaging(nowMs, maxAgeMs);
+  }
+
+  async sweepUploads(nowMs: number, maxAgeMs: number): Promise<StaleUpload[]> {
+    return this.sweepStaging(nowMs, maxAgeMs);
+  }
+
+  async check(): Promise<string | undefined> {
+    for (const dir of [this.blobsDir, this.stagingDir]) {
+      try {
+        accessSync(dir, constants.W_OK | constants.X_OK);
+      } catch {
+        return "blob store: a data directory is not writable";
+      }
+    }
+    return undefined;
   }
 }
 

@@ -1,17 +1,37 @@
 /**
- * Blob downloads: `Bun.file` bodies (sendfile when TLS is off) with our own validators, because Bun
- * does not evaluate `If-None-Match` and would name the file after its content hash.
+ * Blob downloads from whichever blob store the server has, with our own validators: the disk store's
+ * `Bun.file` bodies (sendfile when TLS is off; Bun does not evaluate `If-None-Match` and would name
+ * the file after its content hash), the S3 store's object streamed through (a ranged GET for a
+ * Range), or, with `storage.s3.redirect_downloads`, a 302 to a short-lived presigned URL.
  * ETag is the strong `"sha256:<hex>"`; `If-None-Match` → 304; a single `Range` → 206 (multi-range →
- * the whole file, as RFC 9110 allows); `If-Range` that does not match → the whole file.
+ * the whole file, as RFC 9110 allows); `If-Range` that does not match → the whole file. HEAD is
+ * answered here with the headers a GET would have, never redirected (a presigned URL is for one
+ * method), and a request with `If-Range` is served here too (the store's own ETag differs from ours).
  */
+import type { BlobStore } from "../blobs/types.ts";
 import { withSize } from "./log.ts";
 
 export interface BlobDownload {
-  path: string;
+  /** The bytes, or those of an inclusive range; called only when a body is sent. */
+  open(range?: { start: number; end: number }): Blob | ReadableStream<Uint8Array>;
+  /** A URL to redirect a GET to instead of sending the bytes, or undefined (see `BlobStore.downloadUrl`). */
+  redirect?(how: { contentType: string; contentDisposition: string }): string | undefined;
   sha256: string;
   size: number;
   filename: string;
   contentType: string;
+}
+
+/** The download of one stored blob, named and typed as its artifact. */
+export function blobDownload(store: BlobStore, a: { sha256: string; size_bytes: number; filename: string; content_type: string }): BlobDownload {
+  return {
+    open: (range) => store.body(a.sha256, range),
+    redirect: (how) => store.downloadUrl(a.sha256, how),
+    sha256: a.sha256,
+    size: a.size_bytes,
+    filename: a.filename,
+    contentType: a.content_type,
+  };
 }
 
 export function etagOf(sha256: string): string {
@@ -62,8 +82,14 @@ export function serveBlob(req: Request, blob: BlobDownload): Response {
   if (etagMatches(req.headers.get("if-none-match"), etag)) return withSize(new Response(null, { status: 304, headers }), 0);
 
   headers["content-type"] = blob.contentType || "application/octet-stream";
-  const file = Bun.file(blob.path);
   const ifRange = req.headers.get("if-range");
+  if (req.method === "GET" && ifRange === null && blob.redirect) {
+    const location = blob.redirect({ contentType: headers["content-type"], contentDisposition: headers["content-disposition"]! });
+    if (location !== undefined) {
+      return withSize(new Response(null, { status: 302, headers: { etag, location, "cache-control": "private, no-store" } }), 0);
+    }
+  }
+  const head = req.method === "HEAD";
   const range = ifRange && ifRange.trim() !== etag ? undefined : parseRange(req.headers.get("range"), blob.size);
   if (range === "unsatisfiable") {
     return withSize(new Response(null, { status: 416, headers: { ...headers, "content-range": `bytes */${blob.size}` } }), 0);
@@ -71,7 +97,9 @@ export function serveBlob(req: Request, blob: BlobDownload): Response {
   if (range) {
     const len = range.end - range.start + 1;
     headers["content-range"] = `bytes ${range.start}-${range.end}/${blob.size}`;
-    return withSize(new Response(file.slice(range.start, range.end + 1), { status: 206, headers }), len);
+    headers["content-length"] = String(len);
+    return withSize(new Response(head ? null : blob.open(range), { status: 206, headers }), len);
   }
-  return withSize(new Response(file, { status: 200, headers }), blob.size);
+  headers["content-length"] = String(blob.size);
+  return withSize(new Response(head ? null : blob.open(), { status: 200, headers }), blob.size);
 }

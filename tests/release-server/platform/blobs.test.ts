@@ -1,9 +1,10 @@
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DiskBlobStore, INLINE_HASH_MAX, sized } from "../../../src/release-server/blobs/store.ts";
 import { ServiceError } from "../../../src/release-server/domain/errors.ts";
 import { sha256Hex } from "../../../src/shared/hash.ts";
+import { blobStoreContract } from "./blobs.contract.ts";
 import { chunks, tempDir } from "./fixtures.ts";
 
 const kindOf = async (p: Promise<unknown>) => {
@@ -201,3 +202,24 @@ describe("DiskBlobStore", () => {
     expect(() => store.path("../../etc/passwd")).toThrow("invalid sha256");
   });
 });
+
+{
+  let tmp: { dir: string; [Symbol.dispose](): void } | undefined;
+  let store: DiskBlobStore | undefined;
+  const disk = () => store!;
+  afterAll(() => tmp?.[Symbol.dispose]());
+  blobStoreContract("disk", {
+    store: disk,
+    reset: async () => {
+      tmp?.[Symbol.dispose]();
+      tmp = tempDir();
+      store = new DiskBlobStore(tmp.dir);
+    },
+    leftovers: async () => readdirSync(disk().stagingDir),
+    crashLeftover: async () => {
+      const dead = Bun.spawnSync(["true"]).pid;
+      writeFileSync(join(disk().stagingDir, `${dead}-crashed`), "partial");
+    },
+    largeSize: 3 * INLINE_HASH_MAX + 777,
+  });
+}

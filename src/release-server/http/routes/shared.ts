@@ -4,7 +4,7 @@ import type { App, Artifact, Release } from "../../domain/model.ts";
 import { FilenameSchema, parseInput } from "../../domain/validate.ts";
 import type { StoredBlob } from "../../blobs/store.ts";
 import type { Ctx } from "../context.ts";
-import { serveBlob } from "../download.ts";
+import { blobDownload, serveBlob } from "../download.ts";
 import { toGhRelease, type GhRelease } from "../github.ts";
 import { HttpError, json } from "../respond.ts";
 import { planUpload, type UploadPlan } from "../upload.ts";
@@ -27,10 +27,13 @@ export function lookup<T>(find: () => T, notFound = "Not Found"): T {
 /** The release of `app` with this tag, if the caller may see it. */
 export const releaseByTag = (c: Ctx, app: App, tag: string): Release => c.visible(lookup(() => c.service.getReleaseByTag(app, tag)));
 
-/** Streams the asset's blob (ETag/Range/HEAD, see download.ts) and counts a download for full GETs. */
+/**
+ * Sends the asset's blob from the blob store (ETag/Range/HEAD, or a redirect to a presigned URL; see
+ * download.ts) and counts a download for full GETs.
+ */
 export function sendArtifact(c: Ctx, a: Artifact, headers: Record<string, string> = {}): Response {
-  const res = serveBlob(c.req, { path: c.service.blobPath(a.sha256), sha256: a.sha256, size: a.size_bytes, filename: a.filename, contentType: a.content_type });
-  if (c.req.method === "GET" && res.status === 200) c.service.countDownload(a.id);
+  const res = serveBlob(c.req, blobDownload(c.service.blobs, a));
+  if (c.req.method === "GET" && (res.status === 200 || (res.status === 302 && !c.req.headers.has("range")))) c.service.countDownload(a.id);
   for (const [k, v] of Object.entries(headers)) res.headers.set(k, v);
   return res;
 }

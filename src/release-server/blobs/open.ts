@@ -1,0 +1,20 @@
+/** The blob store `storage.blobs` names: the data directory's `blobs/`, or an S3 bucket (`storage.s3`). */
+import type { ServerConfig } from "../config.ts";
+import { S3BlobStore } from "./s3.ts";
+import { DiskBlobStore } from "./store.ts";
+import type { BlobStore } from "./types.ts";
+
+export function openBlobStore(dataDir: string, config: ServerConfig): BlobStore {
+  if (config.storage.blobs === "disk") return new DiskBlobStore(dataDir);
+  const s3 = config.storage.s3;
+  return new S3BlobStore({
+    bucket: s3.bucket,
+    prefix: s3.prefix,
+    endpoint: s3.endpoint,
+    region: s3.region,
+    virtualHostedStyle: s3.virtual_hosted_style,
+    partSize: s3.part_size_mib * 1024 * 1024,
+    queueSize: s3.queue_size,
+    redirectSeconds: s3.redirect_downloads ? s3.redirect_seconds : undefined,
+  });
+}

@@ -1,0 +1,151 @@
+// The S3 blob store against a real radosgw (checks SigV4 signatures), started once for this file:
+// the BlobStore contract (blobs.contract.ts) and what only S3 has: multipart uploads really used and
+// really aborted, presigned download URLs, credentials only from the environment.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { S3BlobStore, type S3StoreOptions } from "../../../src/release-server/blobs/s3.ts";
+import { createMultipartUpload, credentialsFromEnv, listMultipartUploads, putObject, uploadPart } from "../../../src/release-server/blobs/s3-requests.ts";
+import { sized } from "../../../src/release-server/blobs/types.ts";
+import { sha256Hex } from "../../../src/shared/hash.ts";
+import { startRgw, type Rgw } from "../support/rgw.ts";
+import { blobStoreContract, bytesOf, kindOf } from "./blobs.contract.ts";
+import { chunks } from "./fixtures.ts";
+
+const PART = 5 * 1024 * 1024; // S3's (and Bun's) smallest part size
+let rgw: Rgw;
+let saved: Record<string, string | undefined> = {};
+
+beforeAll(async () => {
+  rgw = await startRgw();
+  for (const [k, v] of Object.entries(rgw.env)) {
+    saved[k] = process.env[k];
+    process.env[k] = v;
+  }
+}, 180_000);
+
+afterAll(() => {
+  rgw?.stop();
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+});
+
+let n = 0;
+const options = (prefix: string, extra: Partial<S3StoreOptions> = {}): S3StoreOptions => ({
+  bucket: rgw.bucket,
+  prefix,
+  endpoint: rgw.endpoint,
+  region: rgw.region,
+  virtualHostedStyle: false,
+  partSize: PART,
+  queueSize: 2,
+  ...extra,
+});
+
+let current: S3BlobStore | undefined;
+const s3 = () => current!;
+
+/** Staging objects and open multipart uploads under the store's prefix. */
+async function leftovers(store = s3()): Promise<string[]> {
+  const staged = await store.client.list({ prefix: store.stagingPrefix });
+  const uploads = await listMultipartUploads(store.endpoint, credentialsFromEnv()!, store.prefix);
+  return [...(staged.contents ?? []).map((o) => o.key), ...uploads.map((u) => `multipart:${u.key}`)];
+}
+
+blobStoreContract("s3 (radosgw)", {
+  store: s3,
+  reset: async () => {
+    current = new S3BlobStore(options(`contract-${++n}/`));
+  },
+  leftovers: () => leftovers(),
+  crashLeftover: async () => {
+    const store = s3();
+    const creds = credentialsFromEnv()!;
+    const key = `${store.stagingPrefix}${Date.now()}-crashed`;
+    const id = await createMultipartUpload(store.endpoint, creds, key);
+    await uploadPart(store.endpoint, creds, key, id, 1, new Uint8Array(1000));
+    await putObject(store.endpoint, creds, `${store.stagingPrefix}${Date.now()}-completed-not-moved`, new Uint8Array(10));
+  },
+  largeSize: 2 * PART + 12_345,
+});
+
+describe("S3BlobStore beyond the contract", () => {
+  test("a body larger than one part goes up as a multipart upload (the ETag says how many parts); a smaller one as one PUT", async () => {
+    const store = new S3BlobStore(options("parts/"));
+    const big = bytesOf(2 * PART + 1, 8);
+    const a = await store.put(chunks(big.subarray(0, 1000), big.subarray(1000)), { maxBytes: 1e9, expectedSha256: sha256Hex(big) });
+    expect((await store.client.stat(store.key(a.sha256))).etag).toMatch(/-3"?$/);
+    const b = await store.put(sized(new Blob([big.subarray(0, PART - 1)]), PART - 1), { maxBytes: 1e9 });
+    expect((await store.client.stat(store.key(b.sha256))).etag).not.toContain("-");
+    expect(await leftovers(store)).toEqual([]);
+  });
+
+  test("a refused multipart upload is aborted: while it runs an upload is open, after the refusal none", async () => {
+    const store = new S3BlobStore(options("abort/"));
+    let sawOpen: string[] = [];
+    async function* body() {
+      for (let i = 0; i < 3; i++) yield new Uint8Array(PART).fill(i);
+      sawOpen = (await leftovers(store)).filter((k) => k.startsWith("multipart:"));
+      yield new Uint8Array(PART);
+    }
+    expect(await kindOf(store.put(body(), { maxBytes: 3 * PART + 10 }))).toBe("too_large");
+    expect(sawOpen.length).toBe(1);
+    expect(await leftovers(store)).toEqual([]);
+    const listed = await store.client.list({ prefix: store.prefix });
+    expect(listed.contents ?? []).toEqual([]);
+  });
+
+  test("a sized body fixes a part size that keeps within 10 000 parts", async () => {
+    const store = new S3BlobStore(options("sized/"));
+    const bytes = bytesOf(PART + 3, 2);
+    const got = await store.put(sized(new Blob([bytes]), bytes.length), { maxBytes: 100 * 1024 ** 4 });
+    expect(got.sha256).toBe(sha256Hex(bytes));
+  });
+
+  test("downloadUrl: undefined unless redirects are on; then a presigned URL that fetch and curl download with our headers", async () => {
+    const plain = new S3BlobStore(options("presign/"));
+    const { sha256 } = await plain.put(chunks("presigned bytes"), { maxBytes: 100 });
+    const how = { contentType: "application/x-test", contentDisposition: 'attachment; filename="tool.bin"' };
+    expect(plain.downloadUrl(sha256, how)).toBeUndefined();
+    const redirecting = new S3BlobStore(options("presign/", { redirectSeconds: 60 }));
+    const url = redirecting.downloadUrl(sha256, how)!;
+    expect(url).toContain("X-Amz-Expires=60");
+    expect(url).not.toContain(rgw.secretAccessKey);
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/x-test");
+    expect(res.headers.get("content-disposition")).toBe('attachment; filename="tool.bin"');
+    expect(await res.text()).toBe("presigned bytes");
+    const curl = Bun.spawnSync(["curl", "-fsS", "-r", "0-8", url]);
+    expect(curl.exitCode).toBe(0);
+    expect(curl.stdout.toString()).toBe("presigned");
+    // Tampering with the signed query is refused by the server (it checks signatures).
+    const tampered = url.replace("X-Amz-Expires=60", "X-Amz-Expires=61");
+    expect((await fetch(tampered)).status).toBe(403);
+  });
+
+  test("credentials come only from the environment: none → a clear error; a wrong secret → check() says S3 refused them", async () => {
+    const key = process.env.S3_ACCESS_KEY_ID;
+    const secret = process.env.S3_SECRET_ACCESS_KEY;
+    try {
+      delete process.env.S3_ACCESS_KEY_ID;
+      delete process.env.S3_SECRET_ACCESS_KEY;
+      const awsKey = process.env.AWS_ACCESS_KEY_ID;
+      delete process.env.AWS_ACCESS_KEY_ID;
+      expect(() => new S3BlobStore(options("creds/"))).toThrow(/no S3 credentials are set: export S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY/);
+      if (awsKey !== undefined) process.env.AWS_ACCESS_KEY_ID = awsKey;
+      process.env.S3_ACCESS_KEY_ID = key;
+      process.env.S3_SECRET_ACCESS_KEY = "not-the-secret";
+      const wrong = new S3BlobStore(options("creds/"));
+      expect(await wrong.check()).toMatch(/^blob store: S3 refused the credentials for bucket releases at http:\/\/127\.0\.0\.1:\d+ \(SignatureDoesNotMatch\); check S3_ACCESS_KEY_ID/);
+      process.env.S3_ACCESS_KEY_ID = "UNKNOWNKEY";
+      expect(await new S3BlobStore(options("creds/")).check()).toMatch(/refused the credentials .*\(InvalidAccessKeyId\)/);
+    } finally {
+      process.env.S3_ACCESS_KEY_ID = key;
+      process.env.S3_SECRET_ACCESS_KEY = secret;
+    }
+    expect(await new S3BlobStore(options("creds/")).check()).toBeUndefined();
+    expect(await new S3BlobStore(options("creds/", { bucket: "no-such-bucket" })).check()).toMatch(/bucket no-such-bucket .* does not exist \(NoSuchBucket\)/);
+    expect(await new S3BlobStore(options("creds/", { endpoint: "http://127.0.0.1:1" })).check()).toMatch(/S3 endpoint http:\/\/127\.0\.0\.1:1 unreachable/);
+  });
+});

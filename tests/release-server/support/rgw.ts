@@ -1,0 +1,73 @@
+/**
+ * A real S3 server that checks SigV4 signatures for the S3 blob store tests: Ceph's radosgw on a
+ * single-node cluster (rgw-up.sh), started in a temp directory on loopback ports of its own, and
+ * stopped by the PIDs it wrote. About 20 s to start; start it once per test file (beforeAll).
+ * The Debian packages are listed in .ci/packages.txt; without them this fails loudly.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface Rgw {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  bucket: string;
+  region: string;
+  /** Environment for the server process / S3 store (credentials the way Bun reads them). */
+  env: Record<string, string>;
+  stop(): void;
+}
+
+const TOOLS = ["ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", "ceph-authtool", "monmaptool", "curl"];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startRgw(): Promise<Rgw> {
+  const missing = TOOLS.filter((t) => !Bun.which(t, { PATH: `${process.env.PATH}:/usr/sbin:/sbin` }));
+  if (missing.length) {
+    throw new Error(
+      `the S3 tests need Ceph's radosgw (missing: ${missing.join(", ")}): apt-get install -y --no-install-recommends ceph-mon ceph-osd radosgw ceph-common (see .ci/packages.txt)`,
+    );
+  }
+  const dir = mkdtempSync(join(tmpdir(), "rs-rgw-"));
+  const [rgwPort, monPort] = [await freePort(), await freePort()];
+  const script = join(import.meta.dir, "rgw-up.sh");
+  const proc = Bun.spawn(["sh", script, join(dir, "ceph"), String(rgwPort), String(monPort)], { stdout: "pipe", stderr: "pipe", env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const stop = () => {
+    for (const name of ["client.rgw", "osd.0", "mon.a"]) {
+      const pidFile = join(dir, "ceph", "run", `ceph-${name}.pid`);
+      if (!existsSync(pidFile)) continue;
+      const pid = Number(readFileSync(pidFile, "utf8").trim());
+      try {
+        if (pid > 0) process.kill(pid, "SIGKILL");
+      } catch {}
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  if (code !== 0 || !out.includes("rgw ready")) {
+    stop();
+    throw new Error(`radosgw did not start (exit ${code}):\n${out}\n${err}`);
+  }
+  const endpoint = `http://127.0.0.1:${rgwPort}`;
+  const creds = { accessKeyId: "TESTKEY", secretAccessKey: "TESTSECRET" };
+  return {
+    endpoint,
+    ...creds,
+    bucket: "releases",
+    region: "us-east-1",
+    env: { S3_ACCESS_KEY_ID: creds.accessKeyId, S3_SECRET_ACCESS_KEY: creds.secretAccessKey },
+    stop,
+  };
+}
