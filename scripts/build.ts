@@ -1,14 +1,16 @@
 #!/usr/bin/env bun
 /**
- * `bun run build [--target NAME]... [--out DIR] [--check]`: the release assets of every target in
- * dist-targets/ (or the named ones) into dist/. See scripts/release/build.ts for the steps.
+ * `bun run build [--target NAME]... [--out DIR] [--check] [--previous DIR]`: the release assets of
+ * every target in dist-targets/ (or the named ones) into dist/; with --previous (a directory holding
+ * the previous release's assets), also a delta patch per executable from that release. See
+ * scripts/release/build.ts for the steps.
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { buildRelease } from "./release/build.ts";
 import { AgError, ExitCode, describeError } from "../src/shared/errors.ts";
 
-const USAGE = "usage: bun scripts/build.ts [--target NAME]... [--out DIR] [--check]";
+const USAGE = "usage: bun scripts/build.ts [--target NAME]... [--out DIR] [--check] [--previous DIR]";
 
 async function main(argv: string[]): Promise<number> {
   const root = join(import.meta.dir, "..");
@@ -20,6 +22,8 @@ async function main(argv: string[]): Promise<number> {
         target: { type: "string", multiple: true, default: [] },
         out: { type: "string", default: join(root, "dist") },
         check: { type: "boolean", default: false },
+        // The previous release's assets (archives, release.json, SHA256SUMS): write delta patches from it.
+        previous: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -33,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const started = performance.now();
   try {
-    const r = await buildRelease({ root, targets: values.target, outDir: values.out, check: values.check });
+    const r = await buildRelease({ root, targets: values.target, outDir: values.out, check: values.check, previous: values.previous });
     const n = r.manifest.assets.length;
     process.stderr.write(`${n} assets of ${r.manifest.version} in ${r.outDir} (${((performance.now() - started) / 1000).toFixed(1)} s${r.signed ? ", signed" : ", UNSIGNED"})\n`);
     return ExitCode.ok;

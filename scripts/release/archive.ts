@@ -60,3 +60,52 @@ export function gzip(data: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
 }
 
 export const tarGz = (entries: ArchiveEntry[], mtime: number): Uint8Array => gzip(tar(entries, mtime));
+
+function readOctal(h: Uint8Array, offset: number, width: number): number {
+  if (h[offset]! & 0x80) {
+    // GNU base-256 (sizes of 8 GiB and more)
+    let n = 0;
+    for (let i = offset + 1; i < offset + width; i++) n = n * 256 + h[i]!;
+    return n;
+  }
+  const text = new TextDecoder().decode(h.subarray(offset, offset + width)).replace(/[\0 ]+$/, "").trim();
+  if (!/^[0-7]*$/.test(text)) throw new Error(`tar: bad octal field ${JSON.stringify(text)}`);
+  return text ? parseInt(text, 8) : 0;
+}
+
+/**
+ * One regular file's bytes from a .tar.gz (ustar with its name prefix, as tar() above and GNU or
+ * BSD tar write them); undefined when it holds no such file. Used to take the executable out of
+ * the previous release's archive (bun run build --previous).
+ */
+export function readTarGzEntry(archive: Uint8Array, name: string): Uint8Array | undefined {
+  const t = Bun.gunzipSync(archive as Uint8Array<ArrayBuffer>);
+  const str = (h: Uint8Array, off: number, len: number) => new TextDecoder().decode(h.subarray(off, off + len)).replace(/\0.*$/s, "");
+  let longName: string | undefined;
+  for (let off = 0; off + BLOCK <= t.length; ) {
+    const h = t.subarray(off, off + BLOCK);
+    if (h.every((b) => b === 0)) break;
+    let sum = 0;
+    for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
+    if (sum !== readOctal(h, 148, 8)) throw new Error(`tar: bad header checksum at offset ${off}`);
+    const size = readOctal(h, 124, 12);
+    const type = String.fromCharCode(h[156]!);
+    const data = t.subarray(off + BLOCK, off + BLOCK + size);
+    if (data.length !== size) throw new Error("tar: truncated archive");
+    off += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
+    if (type === "L") {
+      longName = str(data, 0, size);
+      continue;
+    }
+    if (type === "x") {
+      const path = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(new TextDecoder().decode(data));
+      if (path) longName = path[1];
+      continue;
+    }
+    const prefix = str(h, 257, 6) === "ustar" ? str(h, 345, 155) : "";
+    const entry = longName ?? (prefix ? `${prefix}/${str(h, 0, 100)}` : str(h, 0, 100));
+    longName = undefined;
+    if ((type === "0" || type === "\0") && entry.replace(/^\.\//, "") === name) return data;
+  }
+  return undefined;
+}

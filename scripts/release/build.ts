@@ -18,6 +18,7 @@ import { canonicalJson } from "../../src/shared/json.ts";
 import { tarGz } from "./archive.ts";
 import { checksum, renderSums } from "./checksums.ts";
 import { compile, killCompiles } from "./compile.ts";
+import { makeDelta, readPrevious, type PreviousRelease } from "./delta.ts";
 import { renderFormula } from "./homebrew.ts";
 import { adhocSign, verifySignature } from "./macho/codesign.ts";
 import { parseSecretKey, publicKeyId, keyIdHex, signMinisign, type SecretKey } from "./minisign.ts";
@@ -33,6 +34,8 @@ export interface BuildOptions {
   check: boolean;
   env?: Record<string, string | undefined>;
   log?: (line: string) => void;
+  /** The previous release's assets (`--previous DIR`): also write a delta patch per executable from it. */
+  previous?: string;
 }
 
 export interface BuildResult {
@@ -92,7 +95,7 @@ function emit(staging: string, name: string, data: string | Uint8Array, built?: 
   };
 }
 
-async function buildOne(o: { source: SourceInfo; target: Target; program: Program; work: string; staging: string; check: boolean; log: (l: string) => void }): Promise<{ asset: ReleaseAsset; checks?: string[] }> {
+async function buildOne(o: { source: SourceInfo; target: Target; program: Program; work: string; staging: string; check: boolean; log: (l: string) => void; previous?: PreviousRelease }): Promise<{ asset: ReleaseAsset; patch?: ReleaseAsset; checks?: string[] }> {
   const { source, target, program } = o;
   const name = `${program}-${target.name}`;
   const exe = join(o.work, name, program); // the basename is embedded in the binary: keep it constant
@@ -111,7 +114,13 @@ async function buildOne(o: { source: SourceInfo; target: Target; program: Progra
   ];
   const asset = emit(o.staging, `${name}.${target.archive}`, tarGz(entries, source.epoch), { program, target });
   rmSync(dirname(exe), { recursive: true, force: true });
-  return { asset, checks };
+  let patch: ReleaseAsset | undefined;
+  if (o.previous) {
+    const d = makeDelta({ prev: o.previous, program, target, version: source.version, newExe: bytes, archiveSize: asset.size });
+    if ("skipped" in d) o.log(`${name}: no delta patch: ${d.skipped}`);
+    else patch = { ...emit(o.staging, d.name, d.bytes, { program, target }), patch: d.patch };
+  }
+  return { asset, patch, checks };
 }
 
 /** Moves `staging` to `outDir`, replacing what was there only once the new one is complete. */
@@ -136,6 +145,7 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
   const targets = selectTargets(loadTargets(join(root, "dist-targets")), opts.targets);
   const source = readSource(root);
   const key = signingKey(root, opts.env ?? process.env, log);
+  const previous = opts.previous === undefined ? undefined : readPrevious(resolve(opts.previous), source.version);
   if (source.dirty) log(`warning: the working tree has uncommitted changes; building version ${source.version}`);
 
   mkdirSync(dirname(outDir), { recursive: true });
@@ -159,9 +169,13 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
     for (const target of targets) {
       for (const program of target.programs) {
         const started = performance.now();
-        const r = await buildOne({ source, target, program, work, staging, check: opts.check, log });
+        const r = await buildOne({ source, target, program, work, staging, check: opts.check, log, previous });
         assets.push(r.asset);
         log(`${r.asset.name}: built in ${((performance.now() - started) / 1000).toFixed(1)} s${r.checks ? `; ${r.checks.join("; ")}` : ""}`);
+        if (r.patch) {
+          assets.push(r.patch);
+          log(`${r.patch.name}: ${r.patch.size} bytes, ${((100 * r.patch.size) / r.asset.size).toFixed(2)}% of ${r.asset.name}`);
+        }
       }
     }
     assets.push(emit(staging, "install.sh", readFileSync(join(root, "scripts", "install.sh"))));

@@ -37,6 +37,18 @@ export const ReleaseAssetSchema = v.strictObject({
   libc: v.nullable(v.string()),
   size: v.pipe(v.number(), v.integer(), v.minValue(0)),
   sha256: hex64,
+  /**
+   * Only on a delta patch (`<program>-<target>.from-<version>.patch`, made by `bun run build
+   * --previous DIR`): the release it upgrades from, and the sizes and sha256 of the executable it
+   * applies to and of the one it produces (the same values are in the patch's own header).
+   */
+  patch: v.optional(v.strictObject({
+    from_version: v.string(),
+    source_sha256: hex64,
+    source_size: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    result_sha256: hex64,
+    result_size: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  })),
 });
 export type ReleaseAsset = v.InferOutput<typeof ReleaseAssetSchema>;
 

@@ -4,7 +4,7 @@
  * `version --json`, keep the current executable as the previous one, rename the new one over it).
  * Until that last rename nothing the user runs has changed; any failure removes the staged file.
  */
-import { chmodSync, closeSync, copyFileSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { TARGET, VERSION } from "../shared/build-info.ts";
 import { sha256Hex } from "../shared/hash.ts";
@@ -91,6 +91,17 @@ export function loadKey(key: string | undefined, env: Env): PublicKey {
   }
 }
 
+/** sha256 of a file, read in 4 MiB slices (no 100 MB buffer just to hash it). */
+function fileSha256(path: string): string {
+  const h = new Bun.CryptoHasher("sha256");
+  const buf = new Uint8Array(4 << 20);
+  const fd = openSync(path, "r");
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
+  } finally { closeSync(fd); }
+  return h.digest("hex");
+}
+
 /** A patch's source executable sha256 from its release.json entry, whatever the field is called. */
 function patchField(asset: Record<string, unknown> | undefined, kind: "from" | "to"): string | undefined {
   if (!asset) return undefined;
@@ -150,7 +161,7 @@ export async function plan(opts: UpgradeOptions = {}): Promise<Plan> {
     const from = patchField(a, "from");
     let mine: string | undefined;
     if (from) {
-      try { mine = sha256Hex(readFileSync(exe)); } catch {}
+      try { mine = fileSha256(exe); } catch {}
     }
     if (!from || from === mine) patch = { name: patchName, sha256: patchSha, size: a?.size, resultSha256: patchField(a, "to") };
     else log(`${patchName} applies to another executable than ${exe}; using the archive`);
@@ -243,7 +254,7 @@ function fsyncDir(dir: string): void {
  * Keeps a copy of `exe` as `keep` (a hard link when the file system allows), then renames `staged`
  * over `exe`: each step is one rename, so the path always names a complete executable.
  */
-function swap(exe: string, staged: string, keep: string): void {
+function swap(exe: string, staged: string, keep: string, env: Env): void {
   const tmp = `${keep}.tmp-${process.pid}`;
   try { unlinkSync(tmp); } catch {}
   try {
@@ -253,8 +264,12 @@ function swap(exe: string, staged: string, keep: string): void {
     chmodSync(tmp, statSync(exe).mode & 0o7777);
   }
   renameSync(tmp, keep);
+  // rename(2) does nothing when both names are links to one file (keep already was this executable)
+  try { unlinkSync(tmp); } catch {}
+  crashAt(env, "kept");
   renameSync(staged, exe);
   fsyncDir(dirname(exe));
+  crashAt(env, "swapped");
 }
 
 export interface Applied {
@@ -265,6 +280,14 @@ export interface Applied {
   exe: string;
   previous: string;
 }
+
+/**
+ * Test hook: AUDITGRAPH_UPGRADE_CRASH_AT=<step> kills the process (SIGKILL) at that step, so the
+ * tests can show what each crash leaves. Steps: downloaded, staged, probed, kept, swapped.
+ */
+const crashAt = (env: Env, step: string) => {
+  if (env.AUDITGRAPH_UPGRADE_CRASH_AT === step) process.kill(process.pid, "SIGKILL");
+};
 
 /** Downloads, checks, stages and swaps in the planned release. A failure leaves `exe` as it was. */
 export async function apply(p: Plan, opts: { env?: Env; log?: (line: string) => void } = {}): Promise<Applied> {
@@ -280,7 +303,7 @@ export async function apply(p: Plan, opts: { env?: Env; log?: (line: string) => 
     downloaded += patch.length;
     try {
       const { applyPatch } = await import("../shared/delta.ts");
-      const patched: Uint8Array = applyPatch(new Uint8Array(readFileSync(p.exe)), patch);
+      const patched: Uint8Array = applyPatch(readFileSync(p.exe), patch);
       bytes = patched;
       if (p.patch.resultSha256 && sha256Hex(patched) !== p.patch.resultSha256) throw new Error("the patched executable's sha256 differs from release.json's");
     } catch (e) {
@@ -295,15 +318,18 @@ export async function apply(p: Plan, opts: { env?: Env; log?: (line: string) => 
     downloaded += gz.length;
     bytes = fromArchive(p.archive.name, gz);
   }
+  crashAt(env, "downloaded");
   const staged = stage(p.exe, bytes);
   try {
+    crashAt(env, "staged");
     const got = probe(staged, env);
     if (got.version !== p.version || got.target !== p.target) {
       throw new UpgradeError(`the new executable reports ${got.version} (${got.target}), expected ${p.version} (${p.target})`, "wrong_version");
     }
+    crashAt(env, "probed");
     const previous = previousPath(p.exe);
     try {
-      swap(p.exe, staged, previous);
+      swap(p.exe, staged, previous, env);
     } catch (e) {
       throw new UpgradeError(`cannot replace ${p.exe}: ${(e as Error).message}`, "write_failed");
     }
@@ -338,6 +364,7 @@ export function rollback(opts: { exe?: string; env?: Env } = {}): { from: string
     throw new UpgradeError(`cannot replace ${exe}: ${(e as Error).message}`, "write_failed");
   }
   renameSync(tmp, previous);
+  try { unlinkSync(tmp); } catch {} // see swap()
   fsyncDir(dirname(exe));
   return { from: VERSION, to: got.version, exe };
 }

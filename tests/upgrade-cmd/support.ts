@@ -124,7 +124,7 @@ export interface Served { url: string; requests: { path: string; search: string;
  * (the site's `latest` version). `dieAfter`: a file of which only that many bytes are sent before the
  * connection is dropped.
  */
-export function serve(sites: Record<string, { latest: string; releases: Record<string, Map<string, Uint8Array>>; dieAfter?: { name: string; bytes: number } }>): Served {
+export function serve(sites: Record<string, { latest: string; releases: Record<string, Map<string, Uint8Array>>; dieAfter?: { name: string; bytes: number }; delayMs?: number }>): Served {
   const requests: Served["requests"] = [];
   const dying = Bun.listen({
     hostname: "127.0.0.1", port: 0,
@@ -139,12 +139,13 @@ export function serve(sites: Record<string, { latest: string; releases: Record<s
   });
   const server = Bun.serve({
     port: 0, hostname: "127.0.0.1",
-    fetch(req) {
+    async fetch(req) {
       const u = new URL(req.url);
       requests.push({ path: u.pathname, search: u.search, headers: Object.fromEntries(req.headers) });
       const m = /^\/([^/]+)\/releases\/(?:latest\/download|download\/v([^/]+))\/([^/]+)$/.exec(u.pathname);
       const site = m ? sites[m[1]!] : undefined;
       if (!m || !site) return new Response("not found", { status: 404 });
+      if (site.delayMs) await Bun.sleep(site.delayMs);
       const version = m[2] ?? site.latest;
       const body = site.releases[version]?.get(m[3]!);
       if (!body) return new Response("not found", { status: 404 });

@@ -156,6 +156,24 @@ describe("auditgraph upgrade", () => {
     expect((await run(other.exe, ["upgrade", "--dry-run", "--json", ...key()], other.env)).json).toMatchObject({ method: "archive" });
   }, 40_000);
 
+  test("SIGKILL at each step leaves a complete, working executable, and the next upgrade finishes", async () => {
+    // the steps are downloaded, staged, probed, kept, swapped. "kept" is the one between the two
+    // renames, and it leaves the most behind (a staged file, and a previous that is the current
+    // executable); the others leave a subset of that (each run costs seconds here)
+    const h = install(f, base("delta"));
+    for (const step of ["kept"]) {
+      const r = await run(h.exe, ["upgrade", ...key()], { ...h.env, AUDITGRAPH_UPGRADE_CRASH_AT: step });
+      expect(r.code).toBe(137);
+      expect(isExe(h.exe, "old")).toBe(true);
+      expect((await run(h.exe, ["version", "--json"], h.env)).json.version).toBe(OLD);
+    }
+    expect(leftovers(h.bin).some((n) => n.startsWith(".auditgraph.upgrade-"))).toBe(true);
+    const r = await run(h.exe, ["upgrade", ...key()], h.env);
+    expect(r.code).toBe(0);
+    expect(isExe(h.exe, "new")).toBe(true);
+    expect(leftovers(h.bin)).toEqual([".auditgraph.previous"]); // staged files of the killed runs are swept
+  }, 60_000);
+
   const failures: [string, string, RegExp][] = [
     ["a tampered patch", "deltatampered", /auditgraph-linux-x64\.from-0\.0\.1\.patch does not match SHA256SUMS .*; nothing was changed$/],
     ["a signature by another key", "badsig", /signature of .*SHA256SUMS does not verify: signed with key [0-9A-F]{16}, expected key [0-9A-F]{16}; nothing was changed$/],
