@@ -4,7 +4,7 @@
  * minisign key, release layouts built in memory (GitHub's paths, with variants: tampered, wrongly
  * signed...), and a loopback server that serves them, records requests and can die mid-download.
  */
-import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tar } from "../../scripts/release/archive.ts";
@@ -167,7 +167,7 @@ export function install(f: Fixture, base: string, o: { copy?: boolean; dir?: str
   const bin = o.dir ?? join(home, "bin");
   mkdirSync(bin, { recursive: true });
   const exe = join(bin, "auditgraph");
-  if (o.copy) writeFileSync(exe, readFileSync(o.exe ?? f.oldExe), { mode: 0o755 });
+  if (o.copy) copyFileSync(o.exe ?? f.oldExe, exe);
   else linkSync(o.exe ?? f.oldExe, exe);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
@@ -190,5 +190,8 @@ export async function run(exe: string | string[], args: string[], env: Record<st
   return { code, stdout, stderr, json };
 }
 
-export const fileSha = (p: string) => sha256(readFileSync(p));
+/** sha256 of a file, streamed by sha256sum (a 100 MB read into one buffer is slow on a loaded machine). */
+export const fileSha = (p: string) => Bun.spawnSync(["sha256sum", p]).stdout.toString().split(" ")[0]!;
+/** Same bytes? (cmp stops at the first difference) */
+export const sameFile = (a: string, b: string) => Bun.spawnSync(["cmp", "-s", a, b]).exitCode === 0;
 export { sha256 };

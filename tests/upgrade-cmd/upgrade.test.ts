@@ -1,9 +1,9 @@
 // `auditgraph upgrade` end to end: real compiled executables (an installed 0.0.1, a released
 // 0.0.2) against a loopback server with the installer's layout and a throwaway signing key.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chownSync, chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fixture, fileSha, install, NEW, OLD, patchOf, releaseFiles, run, serve, sha256, TARGET, type Fixture, type Served } from "./support.ts";
+import { fixture, fileSha, install, sameFile, NEW, OLD, patchOf, releaseFiles, run, serve, sha256, TARGET, type Fixture, type Served } from "./support.ts";
 
 let f: Fixture;
 let srv: Served;
@@ -19,8 +19,7 @@ const oneLine = (r: { stderr: string }) => {
 /** Is `path` the old (or new) executable? By inode for hard-linked installs (an upgrade only renames), else by sha256. */
 const isExe = (path: string, which: "old" | "new") => {
   const ref = which === "old" ? f.oldExe : f.newExe;
-  if (statSync(path).ino === statSync(ref).ino) return true;
-  return fileSha(path) === (which === "old" ? oldSha : newSha);
+  return statSync(path).ino === statSync(ref).ino || sameFile(path, ref);
 };
 let oldSha = "";
 let newSha = "";
@@ -193,6 +192,27 @@ describe("auditgraph upgrade", () => {
       expect((await run(h.exe, ["version", "--json"], h.env)).json.version).toBe(OLD);
     }, 30_000);
   }
+
+  test.skipIf(process.getuid?.() !== 0)("a full disk while staging (a tmpfs, root only): one error line, nothing changed", async () => {
+    const h = install(f, base("delta"));
+    const small = join(h.home, "small");
+    mkdirSync(small);
+    // room for the installed executable, not for a second one
+    const mb = Math.ceil(statSync(f.oldExe).size / 2 ** 20) + 8;
+    const mount = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", `size=${mb}m`, "tmpfs", small], { stderr: "pipe" });
+    if (mount.exitCode !== 0) throw new Error(`this test mounts a tmpfs: ${mount.stderr.toString().trim()}`);
+    try {
+      const exe = join(small, "auditgraph");
+      copyFileSync(f.oldExe, exe);
+      const r = await run(exe, ["upgrade", ...key()], h.env);
+      expect(r.code).toBe(1);
+      expect(oneLine(r)).toMatch(/cannot write the new executable next to .*: ENOSPC.*; nothing was changed$/);
+      expect(readdirSync(small)).toEqual(["auditgraph"]);
+      expect(isExe(exe, "old")).toBe(true);
+    } finally {
+      Bun.spawnSync(["umount", small]);
+    }
+  }, 30_000);
 
   test("the compiled-in project key rejects a release signed by another key", async () => {
     const h = install(f, base("good"));

@@ -41,7 +41,7 @@ export default defineCommand({
     check: { type: "boolean", description: "Only say whether a newer release exists (changes nothing)" },
     version: { type: "string", description: "Upgrade (or downgrade) to this release instead of the latest", valueHint: "X" },
     channel: { type: "string", description: "Release channel (default: $AUDITGRAPH_CHANNEL, else the installer's)", valueHint: "NAME" },
-    delta: { type: "boolean", default: true, description: "Download a delta patch when one applies; --no-delta takes the full archive" },
+    "no-delta": { type: "boolean", description: "Always download the full archive, even when a delta patch applies" },
     "dry-run": { type: "boolean", description: "Find, verify and say what would be downloaded; change nothing" },
     rollback: { type: "boolean", description: "Put back the version the last upgrade replaced" },
     "minisign-key": { type: "string", description: "Verify SHA256SUMS with this minisign public key (or .pub file) instead of the project's", valueHint: "KEY" },
@@ -77,9 +77,12 @@ export default defineCommand({
     }
     if (!args.check) refuse();
 
+    if (args.version && !/^v?[0-9A-Za-z][0-9A-Za-z.+_-]*$/.test(args.version)) {
+      throw new AgError(`--version: '${args.version}' is not a release version (e.g. 0.2.0 or v0.2.0)`, { exitCode: ExitCode.usage, code: "usage" });
+    }
     let p: Awaited<ReturnType<typeof up.plan>>;
     try {
-      p = await up.plan({ version: args.version || undefined, channel: args.channel || undefined, noDelta: args.delta === false, key: args["minisign-key"] || undefined, env, exe, log });
+      p = await up.plan({ version: args.version || undefined, channel: args.channel || undefined, noDelta: args["no-delta"] === true || (args as { delta?: unknown }).delta === false, key: args["minisign-key"] || undefined, env, exe, log });
     } catch (e) {
       return failed(e, false);
     }
