@@ -102,26 +102,12 @@ function fileSha256(path: string): string {
   return h.digest("hex");
 }
 
-/** A patch's source executable sha256 from its release.json entry, whatever the field is called. */
-function patchField(asset: Record<string, unknown> | undefined, kind: "from" | "to"): string | undefined {
-  if (!asset) return undefined;
-  const names = kind === "from" ? "from|source|base|old|applies_to" : "to|result|target|new";
-  const flat = new RegExp(`^(${names})(_exe(cutable)?)?_sha256$`);
-  const nested = new RegExp(`^(${names})$`);
-  const hex = (v: unknown) => (typeof v === "string" && /^[0-9a-f]{64}$/.test(v) ? v : undefined);
-  for (const [k, v] of Object.entries(asset)) {
-    if (flat.test(k) && hex(v)) return hex(v);
-    if (v && typeof v === "object" && !Array.isArray(v)) {
-      const o = v as Record<string, unknown>;
-      if (nested.test(k) && hex(o.sha256)) return hex(o.sha256);
-      if (k === "patch" || k === "delta") {
-        const inner = patchField(o, kind);
-        if (inner) return inner;
-      }
-    }
-  }
-  return undefined;
-}
+/** A delta patch's entry in release.json (src/schema/release.ts ReleaseAssetSchema `patch`). */
+interface PatchFacts { from_version?: string; source_sha256?: string; source_size?: number; result_sha256?: string; result_size?: number }
+const patchFacts = (asset: Record<string, unknown> | undefined): PatchFacts => {
+  const p = asset?.patch;
+  return p && typeof p === "object" && !Array.isArray(p) ? (p as PatchFacts) : {};
+};
 
 /** Finds the release, verifies SHA256SUMS and decides how to get there. Reads only. */
 export async function plan(opts: UpgradeOptions = {}): Promise<Plan> {
@@ -157,13 +143,18 @@ export async function plan(opts: UpgradeOptions = {}): Promise<Plan> {
   const patchName = `auditgraph-${TARGET}.from-${VERSION}.patch`;
   const patchSha = sums.get(patchName);
   if (!opts.noDelta && patchSha && relation !== "same") {
+    // release.json says which executable the patch applies to; without it, applyPatch checks (and the archive is the fallback)
     const a = assetOf(patchName);
-    const from = patchField(a, "from");
-    let mine: string | undefined;
-    if (from) {
-      try { mine = fileSha256(exe); } catch {}
+    const facts = patchFacts(a);
+    let applies = true;
+    if (facts.source_sha256) {
+      let size = -1;
+      try { size = statSync(exe).size; } catch {}
+      let mine: string | undefined;
+      if (facts.source_size === undefined || facts.source_size === size) try { mine = fileSha256(exe); } catch {}
+      applies = mine === facts.source_sha256;
     }
-    if (!from || from === mine) patch = { name: patchName, sha256: patchSha, size: a?.size, resultSha256: patchField(a, "to") };
+    if (applies) patch = { name: patchName, sha256: patchSha, size: a?.size, resultSha256: facts.result_sha256 };
     else log(`${patchName} applies to another executable than ${exe}; using the archive`);
   }
   const method = patch ? "delta" : "archive";

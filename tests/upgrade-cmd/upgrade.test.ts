@@ -34,7 +34,10 @@ beforeAll(async () => {
   const good = releaseFiles(f, NEW);
   const patch = await patchOf(f);
   const patchName = `auditgraph-${TARGET}.from-${OLD}.patch`;
-  const ends = (src: string) => ({ [patchName]: { source: { size: 0, sha256: src }, result: { size: 0, sha256: newSha } } });
+  // release.json's entry for a patch, as the build writes it (src/schema/release.ts)
+  const ends = (src: string) => ({
+    [patchName]: { patch: { from_version: OLD, source_sha256: src, source_size: statSync(f.oldExe).size, result_sha256: newSha, result_size: statSync(f.newExe).size } },
+  });
   const brokenPatch = new Uint8Array(patch);
   brokenPatch[brokenPatch.length - 40]! ^= 0xff;
   const withPatch = releaseFiles(f, NEW, { extra: { [patchName]: patch }, assetFields: ends(oldSha) });
