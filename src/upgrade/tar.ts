@@ -31,9 +31,9 @@ export function* tarEntries(tar: Uint8Array): Generator<TarEntry> {
     const size = octal(h.subarray(124, 136));
     const type = String.fromCharCode(h[156]!) || "0";
     const start = off + 512;
-    if (start + size > tar.length) throw new Error("tar: archive is truncated");
     const data = tar.subarray(start, start + size);
     off = start + Math.ceil(size / 512) * 512;
+    if (off > tar.length) throw new Error("tar: archive is truncated");
     if (type === "L") { longName = text(data); continue; }
     if (type === "x") {
       for (const rec of new TextDecoder().decode(data).split("\n")) {
@@ -48,6 +48,7 @@ export function* tarEntries(tar: Uint8Array): Generator<TarEntry> {
     longName = undefined;
     yield { name, type: type === "\0" ? "0" : type, mode: octal(h.subarray(100, 108)), data };
   }
+  if (off < tar.length) throw new Error("tar: archive is truncated");
 }
 
 /** The regular file named `name` (or `./name`) in a tar stream, or undefined. */
