@@ -63,7 +63,8 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     flushStdout();
     // The update notice (src/upgrade/notice.ts), loaded only for an installed binary on a terminal.
-    if (COMPILED && !json && argv[0] !== "upgrade" && isTTY(2) && !process.env.AUDITGRAPH_NO_UPDATE_CHECK) {
+    const off = process.env.AUDITGRAPH_NO_UPDATE_CHECK;
+    if (COMPILED && !json && argv[0] !== "upgrade" && argv[0] !== "completion" && (!off || off === "0") && isTTY(2)) {
       try { (await import("../upgrade/notice.ts")).updateNotice(writeStderr); } catch {}
     }
   }
