@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { buildRelease } from "./release/build.ts";
 import { AgError, ExitCode, describeError } from "../src/shared/errors.ts";
 
-const USAGE = "usage: bun scripts/build.ts [--target NAME]... [--out DIR] [--check] [--previous DIR]";
+const USAGE = "usage: bun scripts/build.ts [--target NAME]... [--out DIR] [--check] [--base-url URL] [--previous DIR]";
 
 async function main(argv: string[]): Promise<number> {
   const root = join(import.meta.dir, "..");
@@ -24,11 +24,18 @@ async function main(argv: string[]): Promise<number> {
         check: { type: "boolean", default: false },
         // The previous release's assets (archives, release.json, SHA256SUMS): write delta patches from it.
         previous: { type: "string" },
+        // Where the release will be downloaded from (the formula's URLs): GitHub's, or <server>/<owner>/<app>.
+        "base-url": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
   } catch (err) {
     process.stderr.write(`error: ${describeError(err)}\n${USAGE}\n`);
+    return ExitCode.usage;
+  }
+  const baseUrl = values["base-url"];
+  if (baseUrl !== undefined && !/^https?:\/\/[^/?#\s"\\]+(\/[^?#\s"\\]*)?$/.test(baseUrl)) {
+    process.stderr.write(`error: --base-url must be an http(s) URL without a query, e.g. https://releases.example.org/auditgraph/auditgraph; got '${baseUrl}'\n${USAGE}\n`);
     return ExitCode.usage;
   }
   if (values.help) {
@@ -37,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const started = performance.now();
   try {
-    const r = await buildRelease({ root, targets: values.target, outDir: values.out, check: values.check, previous: values.previous });
+    const r = await buildRelease({ root, targets: values.target, outDir: values.out, check: values.check, baseUrl, previous: values.previous });
     const n = r.manifest.assets.length;
     process.stderr.write(`${n} assets of ${r.manifest.version} in ${r.outDir} (${((performance.now() - started) / 1000).toFixed(1)} s${r.signed ? ", signed" : ", UNSIGNED"})\n`);
     return ExitCode.ok;

@@ -32,6 +32,8 @@ export interface BuildOptions {
   targets: string[];
   outDir: string;
   check: boolean;
+  /** The release's download base for the formula's URLs (default: PROJECT.downloadBase). */
+  baseUrl?: string;
   env?: Record<string, string | undefined>;
   log?: (line: string) => void;
   /** The previous release's assets (`--previous DIR`): also write a delta patch per executable from it. */
@@ -187,7 +189,7 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
       source_date_epoch: source.epoch,
       assets: [...list].sort((a, b) => (a.name < b.name ? -1 : 1)),
     });
-    assets.push(emit(staging, "auditgraph.rb", renderFormula(manifestOf(assets))));
+    assets.push(emit(staging, "auditgraph.rb", renderFormula(manifestOf(assets), { baseUrl: opts.baseUrl })));
     const sums = renderSums(assets);
     assets.push(emit(staging, "SHA256SUMS", sums));
     if (key) {

@@ -2,7 +2,8 @@
  * Renders the Homebrew tap formula (dist/auditgraph.rb) from release.json: one class-level
  * `if OS.mac? && Hardware::CPU.arm? ... elsif ...` chain of url/sha256 pairs (the form Homebrew's
  * style rules accept in a tap; `url` inside `on_arm do` is flagged), livecheck against the latest
- * release, `bin.install`, and a `test do` block that ingests a one-note workspace. `version` is
+ * release, `bin.install` plus the shell completions the binary prints (`auditgraph completion
+ * bash|zsh|fish`), and a `test do` block that ingests a one-note workspace. `version` is
  * explicit: brew's URL scanner wants `/1.2.3/`, not `/v1.2.3/`, and the archive names carry none.
  */
 import { PROJECT, type ReleaseAsset, type ReleaseManifest } from "../../src/schema/release.ts";
@@ -62,6 +63,7 @@ ${livecheck(base)}
 
   def install
     bin.install "auditgraph"
+    generate_completions_from_executable(bin/"auditgraph", "completion")
   end
 
   test do
@@ -77,6 +79,7 @@ ${livecheck(base)}
     assert_match(/"status": "ok"/, output)
     assert_match(/"files": 1,/, output)
     assert_match(/"chunks": 1,/, output)
+    assert_match "complete -o default -F _auditgraph auditgraph", shell_output("#{bin}/auditgraph completion bash")
   end
 end
 `;

@@ -2,7 +2,7 @@
 // the Formula DSL evaluating it per os/arch against release.json, and on Linux x86_64 its `install`
 // and `test do` block run against the real archive.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderFormula } from "../../scripts/release/homebrew.ts";
 import { PROJECT, type ReleaseManifest } from "../../src/schema/release.ts";
@@ -82,6 +82,14 @@ describe("the rendered formula", () => {
     expect(tar.exitCode).toBe(0);
     const f = evaluate(join(out, "auditgraph.rb"), "linux", "intel", keg);
     expect(f.installed).toEqual(["auditgraph"]);
+    expect(Object.keys(f.completions)).toEqual(["bash", "zsh", "fish"]);
+    expect(f.completions.bash).toEndWith("/etc/bash_completion.d/auditgraph");
+    expect(f.completions.zsh).toEndWith("/share/zsh/site-functions/_auditgraph");
+    expect(f.completions.fish).toEndWith("/share/fish/vendor_completions.d/auditgraph.fish");
+    expect(readFileSync(f.completions.zsh, "utf8")).toStartWith("#compdef auditgraph\n");
+    for (const shell of ["bash", "zsh"]) expect(Bun.spawnSync([shell, "-n", f.completions[shell]]).exitCode).toBe(0);
+    expect(readFileSync(f.completions.bash, "utf8")).toContain("complete -o default -F _auditgraph auditgraph");
+    expect(readFileSync(f.completions.fish, "utf8")).toContain("complete -c auditgraph");
     expect(f.test).toBe("passed");
   });
 
@@ -104,6 +112,21 @@ describe("the rendered formula", () => {
       regex: "/releases/tag/v?(\\d+(?:\\.\\d+)+)",
       strategy: "header_match",
     }]);
+  });
+
+  test("bun run build --base-url: a URL without a query, refused before anything is built", () => {
+    const r = Bun.spawnSync([process.execPath, join(import.meta.dir, "../../scripts/build.ts"), "--base-url", "https://x.example/a?b", "--out", join(work, "never")], { stdout: "pipe", stderr: "pipe" });
+    expect(r.stderr.toString()).toContain("error: --base-url must be an http(s) URL without a query");
+    expect(r.exitCode).toBe(2);
+    expect(existsSync(join(work, "never"))).toBe(false);
+  });
+
+  test("a self-hosted release server's base (<server>/<owner>/<app>) is where every url points", () => {
+    const file = join(work, "self-hosted.rb");
+    writeFileSync(file, renderFormula(manifest, { baseUrl: "http://127.0.0.1:8080/acme/auditgraph" }));
+    for (const [os, arch, target] of PLATFORMS) {
+      expect(evaluate(file, os, arch).url).toEqual([`http://127.0.0.1:8080/acme/auditgraph/releases/download/v${manifest.version}/auditgraph-${target}.tar.gz`]);
+    }
   });
 
   test("a partial build gets only the platforms it has", () => {

@@ -82,11 +82,30 @@ class Formula
 
   class AssertionFailed < StandardError; end
 
-  attr_reader :bin, :testpath
+  attr_reader :bin, :testpath, :completions
 
   def initialize(keg)
-    @bin = BinDir.new(keg/"prefix/bin", keg)
+    @prefix = keg/"prefix"
+    @bin = BinDir.new(@prefix/"bin", keg)
     @testpath = Pathname(Dir.mktmpdir("formula-test"))
+    @completions = {}
+  end
+
+  # Homebrew's: runs `CMD... SHELL` per shell (the default shell_parameter_format appends the shell
+  # name) into bash_completion, zsh_completion and fish_completion, named after the executable.
+  def generate_completions_from_executable(*cmd, shells: %i[bash zsh fish])
+    name = File.basename(cmd.first.to_s)
+    files = {
+      bash: @prefix/"etc/bash_completion.d"/name,
+      zsh: @prefix/"share/zsh/site-functions"/"_#{name}",
+      fish: @prefix/"share/fish/vendor_completions.d"/"#{name}.fish",
+    }
+    shells.each do |shell|
+      out = IO.popen([*cmd.map(&:to_s), shell.to_s], &:read)
+      raise AssertionFailed, "#{cmd.join(" ")} #{shell} exited #{$?.exitstatus}" unless $?.success?
+      files.fetch(shell).write(out)
+      @completions[shell.to_s] = files.fetch(shell).to_s
+    end
   end
 
   def system(*args)
@@ -117,6 +136,7 @@ if (keg = ENV["STUB_KEG"])
   formula = klass.new(Pathname(keg))
   formula.install
   report["installed"] = formula.bin.installed
+  report["completions"] = formula.completions
   begin
     formula.instance_eval(&klass.test_block)
     report["test"] = "passed"
