@@ -78,6 +78,13 @@ export const FORGED = "8.8.8";
 export const UNSIGNED = "5.5.5";
 /** Release tagged with another version than the binary it holds. */
 export const MISLABELED = "4.4.4";
+/**
+ * Release whose archive was swapped for another build, with SHA256SUMS edited to match and the
+ * release's genuine SHA256SUMS.minisig kept: only the signature check can catch it.
+ */
+export const SWAPPED = "3.3.3";
+/** The channel whose latest release is OLD on the test server (the default channel's is the build's). */
+export const BETA = "beta";
 
 export async function makeReleases(): Promise<Releases> {
   requireTool("minisign", "minisign");
@@ -111,13 +118,25 @@ export async function makeReleases(): Promise<Releases> {
   await buildOld(old, OLD);
   key.sign(join(old, "SHA256SUMS"));
   tags[`v${OLD}`] = [old];
+  const swapped = join(root, `v${SWAPPED}`);
+  mkdirSync(swapped);
+  cpSync(join(old, ASSET), join(swapped, ASSET));
+  cpSync(join(root, `v${manifest.version}`, "SHA256SUMS.minisig"), join(swapped, "SHA256SUMS.minisig"));
+  const oldLine = readFileSync(join(old, "SHA256SUMS"), "utf8").trim();
+  writeFileSync(join(swapped, "SHA256SUMS"), readFileSync(join(out, "SHA256SUMS"), "utf8").replace(new RegExp(`^[0-9a-f]{64}  ${ASSET}$`, "m"), oldLine));
+  tags[`v${SWAPPED}`] = [swapped, out];
   return { root, key, tags, out, manifest };
 }
 
+/** One request the release server received: its path, query and the headers a rollout reads. */
+export type Seen = { path: string; query: string; installId: string | null; channel: string | null };
+
 /**
  * Serves the releases like GitHub: /releases/download/<tag>/<asset>, and
- * /releases/latest/download/<asset> redirecting to the newest tag. The INTERRUPTED release's
- * archive redirects to a socket that sends half the announced bytes and hangs up.
+ * /releases/latest/download/<asset> redirecting to the newest tag; like our release server,
+ * `?channel=beta` (or X-Release-Channel) on a latest download gets the BETA channel's release
+ * (OLD). The INTERRUPTED release's archive redirects to a socket that sends half the announced
+ * bytes and hangs up. Every request is recorded in `seen`.
  */
 export function serveReleases(rel: Releases) {
   const breaker = Bun.listen({
@@ -132,13 +151,17 @@ export function serveReleases(rel: Releases) {
       },
     },
   });
+  const seen: Seen[] = [];
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
     async fetch(req) {
-      const path = new URL(req.url).pathname;
+      const url = new URL(req.url);
+      const path = url.pathname;
+      const channel = url.searchParams.get("channel") ?? req.headers.get("x-release-channel");
+      seen.push({ path, query: url.search, installId: req.headers.get("x-install-id"), channel: req.headers.get("x-release-channel") });
       const latest = path.match(/^\/releases\/latest\/download\/([^/]+)$/);
-      if (latest) return Response.redirect(`/releases/download/v${rel.manifest.version}/${latest[1]}`, 302);
+      if (latest) return Response.redirect(`/releases/download/v${channel === BETA ? OLD : rel.manifest.version}/${latest[1]}`, 302);
       const m = path.match(/^\/releases\/download\/([^/]+)\/([^/]+)$/);
       const dirs = m ? rel.tags[decodeURIComponent(m[1]!)] : undefined;
       if (!m || !dirs || m[2]!.includes("..")) return new Response("Not Found", { status: 404 });
@@ -152,6 +175,7 @@ export function serveReleases(rel: Releases) {
   });
   return {
     url: server.url,
+    seen,
     stop() {
       server.stop(true);
       breaker.stop(true);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PROJECT } from "../../src/schema/release.ts";
-import { ASSET, FORGED, INTERRUPTED, MISLABELED, OLD, REPO, TAMPERED, UNSIGNED, makeReleases, tempDir, serveReleases, type Releases } from "./fixture.ts";
+import { ASSET, BETA, FORGED, INTERRUPTED, MISLABELED, OLD, REPO, SWAPPED, TAMPERED, UNSIGNED, makeReleases, tempDir, serveReleases, type Releases } from "./fixture.ts";
 import { SCRIPT, SHELLS, expectPosixSh, makeBin, runInstaller, type Fake } from "./shells.ts";
 
 let rel: Releases;
@@ -28,7 +28,7 @@ afterAll(() => {
 
 let n = 0;
 /** A fresh HOME and PATH for one run. */
-function sandbox(opts: { omit?: string[]; fake?: Fake } = {}) {
+function sandbox(opts: { omit?: string[]; fake?: Fake; scripts?: Record<string, string> } = {}) {
   const dir = join(work, String(++n));
   const home = join(dir, "home");
   mkdirSync(home, { recursive: true });
@@ -55,7 +55,7 @@ const AS_USER = IS_ROOT ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear
 const leftovers = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith(".auditgraph-install")) : []);
 
 describe("the script itself", () => {
-  test("passes shellcheck -s sh and checkbashisms", () => expectPosixSh(SCRIPT));
+  test("passes shellcheck -s sh and checkbashisms", () => expectPosixSh(SCRIPT), 30_000);
 
   test("embeds the release public key from config/minisign.pub", () => {
     const key = readFileSync(join(REPO, "config/minisign.pub"), "utf8").split("\n")[1]!.trim();
@@ -253,6 +253,97 @@ describe.each(Object.keys(SHELLS))("refusals under %s", (shell) => {
   });
 });
 
+const NO_TOOL = /warning: THE SIGNATURE OF SHA256SUMS IS NOT VERIFIED: neither minisign nor an openssl that does Ed25519 and BLAKE2b-512/;
+const receipt = (home: string) => JSON.parse(readFileSync(join(home, ".config/auditgraph/install.json"), "utf8"));
+const COMPLETIONS = [".local/share/bash-completion/completions/auditgraph", ".local/share/zsh/site-functions/_auditgraph", ".config/fish/completions/auditgraph.fish"];
+
+// Without minisign on PATH: openssl verifies; without openssl too, a loud warning or a refusal.
+// Then channels, the install id and the receipt, a relative install dir, a downgrade, and
+// --uninstall finding the install from the receipt.
+describe.each(Object.keys(SHELLS))("signatures, channels and the receipt under %s", (shell) => {
+  let s: ReturnType<typeof sandbox>;
+  const mybin = () => join(s.home, "mybin");
+  beforeAll(() => {
+    s = sandbox({ omit: ["minisign"] });
+    s.env.SHELL = "/bin/bash";
+  });
+
+  test("openssl verifies the signature; a relative --install-dir becomes absolute; receipt and completions written", async () => {
+    const r = await runInstaller(shell, ["--install-dir", "mybin", "--modify-path"], s.env);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("verified the minisign signature of SHA256SUMS (openssl)");
+    expect(r.stdout).toContain(`installed auditgraph ${CURRENT} (linux-x64) to ${mybin()}/auditgraph`);
+    expect(installedVersion(mybin())).toBe(CURRENT);
+    expect(readFileSync(join(s.home, ".bashrc"), "utf8")).toBe(`# >>> auditgraph installer >>>\nexport PATH="${mybin()}:$PATH"\n# <<< auditgraph installer <<<\n`);
+    expect(receipt(s.home)).toEqual({ source: server.url.origin, channel: null, install_dir: mybin(), version: CURRENT, method: "install.sh" });
+    const id = readFileSync(join(s.home, ".config/auditgraph/install-id"), "utf8");
+    expect(id).toMatch(/^[0-9a-f]{32}\n$/);
+    expect(server.seen.filter((q) => q.path.startsWith("/releases/latest/") && q.installId === id.trim()).map((q) => q.path)).toEqual([
+      "/releases/latest/download/SHA256SUMS", "/releases/latest/download/SHA256SUMS.minisig", `/releases/latest/download/${ASSET}`,
+    ]);
+    for (const f of COMPLETIONS) expect(readFileSync(join(s.home, f), "utf8")).toContain("auditgraph");
+    expect(leftovers(mybin())).toEqual([]);
+  }, HEAVY);
+
+  test("openssl refuses a swapped archive whose SHA256SUMS was edited to match", async () => {
+    const r = await runInstaller(shell, ["--install-dir", mybin(), "--version", SWAPPED], s.env);
+    expect(r.stderr).toContain(`error: the minisign signature of SHA256SUMS does not verify with key ${rel.key.publicKey} (checked with openssl); nothing was installed`);
+    expect(r.code).toBe(1);
+    expect(installedVersion(mybin())).toBe(CURRENT);
+    expect(leftovers(mybin())).toEqual([]);
+  }, HEAVY);
+
+  test("--channel sends the channel and the install id, records them, and says downgraded", async () => {
+    const id = readFileSync(join(s.home, ".config/auditgraph/install-id"), "utf8").trim();
+    const from = server.seen.length;
+    const r = await runInstaller(shell, ["--channel", BETA], { ...s.env, AUDITGRAPH_INSTALL_DIR: "mybin" });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`downgraded auditgraph ${CURRENT} -> ${OLD} (linux-x64) in ${mybin()}/auditgraph`);
+    expect(installedVersion(mybin())).toBe(OLD);
+    const latest = server.seen.slice(from).filter((q) => q.path.startsWith("/releases/latest/"));
+    expect(latest.map((q) => q.path)).toEqual(["/releases/latest/download/SHA256SUMS", "/releases/latest/download/SHA256SUMS.minisig", `/releases/latest/download/${ASSET}`]);
+    for (const q of latest) expect(q).toMatchObject({ query: `?channel=${BETA}`, installId: id, channel: BETA });
+    expect(receipt(s.home)).toEqual({ source: server.url.origin, channel: BETA, install_dir: mybin(), version: OLD, method: "install.sh" });
+    expect(readFileSync(join(s.home, ".config/auditgraph/install-id"), "utf8").trim()).toBe(id); // made once
+  }, HEAVY);
+
+  test("--uninstall without --install-dir removes the install the receipt names", async () => {
+    const r = await runInstaller(shell, ["--uninstall"], s.env);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`removed ${mybin()}/auditgraph`);
+    expect(existsSync(join(mybin(), "auditgraph"))).toBe(false);
+    for (const f of COMPLETIONS) expect(existsSync(join(s.home, f))).toBe(false);
+    expect(existsSync(join(s.home, ".config/auditgraph/install.json"))).toBe(false);
+    expect(readFileSync(join(s.home, ".bashrc"), "utf8")).toBe("");
+  });
+
+  test("no minisign and no openssl: --require-signature refuses before downloading; without it, a loud warning and on", async () => {
+    const bare = sandbox({ omit: ["minisign", "openssl"] });
+    const dest = join(bare.dir, "dest");
+    const before = server.seen.length;
+    const refused = await runInstaller(shell, ["--install-dir", dest, "--require-signature"], bare.env);
+    expect(refused.stderr).toContain("error: cannot verify the signature of SHA256SUMS: neither minisign nor an openssl");
+    expect(refused.stderr).toContain("--require-signature refuses to install unverified, nothing was installed");
+    expect(refused.code).toBe(1);
+    const viaEnv = await runInstaller(shell, ["--install-dir", dest], { ...bare.env, AUDITGRAPH_REQUIRE_SIGNATURE: "1" });
+    expect(viaEnv.stderr).toContain("--require-signature refuses to install unverified");
+    expect(viaEnv.code).toBe(1);
+    expect(server.seen.length).toBe(before); // refused before downloading anything
+    expect(existsSync(join(dest, "auditgraph"))).toBe(false);
+
+    // Unverified, the install goes on (here to the tampered archive's checksum mismatch; a full
+    // unverified install is tested once below).
+    const r = await runInstaller(shell, ["--install-dir", dest, "--version", TAMPERED], bare.env);
+    expect(r.stderr).toMatch(NO_TOOL);
+    expect(r.stderr.split("\n").filter((l) => l.includes("warning:")).length).toBeGreaterThanOrEqual(4);
+    expect(r.stderr).toContain("error: checksum mismatch for auditgraph-linux-x64.tar.gz");
+    expect(r.code).toBe(1);
+  }, HEAVY);
+});
+
 describe("once: downloaders, rc files, a full disk, the installed binary at work", () => {
   test("works with wget when curl is missing; --modify-path writes zsh and fish blocks once, none when already on PATH", async () => {
     const s = sandbox({ omit: ["curl"] });
@@ -278,6 +369,46 @@ describe("once: downloaders, rc files, a full disk, the installed binary at work
     expect(onPath.stdout).toContain(`${dest} is already on PATH; ${join(s.home, ".bashrc")} left as it is`);
     expect(existsSync(join(s.home, ".bashrc"))).toBe(false);
   }, HEAVY);
+
+  test("neither minisign nor openssl: the unverified install completes, after the warning", async () => {
+    const s = sandbox({ omit: ["minisign", "openssl"] });
+    const dest = join(s.dir, "dest");
+    const r = await runInstaller("dash", ["--install-dir", dest, "--no-completions"], s.env);
+    expect(r.stderr).toMatch(NO_TOOL);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain("verified the minisign signature");
+    expect(r.stdout).toContain(`installed auditgraph ${CURRENT} (linux-x64) to ${dest}/auditgraph`);
+    expect(installedVersion(dest)).toBe(CURRENT);
+    expect(existsSync(join(s.home, COMPLETIONS[0]!))).toBe(false);
+  }, HEAVY);
+
+  test("an openssl without Ed25519 -rawin (LibreSSL, OpenSSL < 1.1.1) counts as no tool", async () => {
+    const real = Bun.which("openssl")!;
+    const s = sandbox({ omit: ["minisign"], scripts: { openssl: `for a in "$@"; do [ "$a" != -rawin ] || { echo "pkeyutl: Unknown option: -rawin" >&2; exit 1; }; done; exec ${real} "$@"` } });
+    const r = await runInstaller("dash", ["--install-dir", join(s.dir, "dest"), "--require-signature"], s.env);
+    expect(r.stderr).toContain("error: cannot verify the signature of SHA256SUMS: neither minisign nor an openssl that does Ed25519 and BLAKE2b-512 (OpenSSL 1.1.1 or later; macOS ships LibreSSL, which cannot)");
+    expect(r.code).toBe(1);
+  });
+
+  test.each(['a"b', "a$HOME", "a`id`", "a\\b"])("--modify-path refuses an install dir named %s before anything is written", async (name) => {
+    const s = sandbox();
+    const dest = join(s.dir, name);
+    const r = await runInstaller("dash", ["--install-dir", dest, "--modify-path"], { ...s.env, SHELL: "/bin/bash" });
+    expect(r.stderr).toContain(`error: --modify-path cannot write '${dest}' into a shell profile`);
+    expect(r.code).toBe(2);
+    expect(existsSync(dest)).toBe(false);
+    expect(readdirSync(s.home)).toEqual([]);
+  });
+
+  test("a newline in the install dir is refused; a bad channel name is a usage error", async () => {
+    const s = sandbox();
+    const nl = await runInstaller("dash", ["--install-dir", join(s.dir, "a\nb")], s.env);
+    expect(nl.stderr).toContain("error: the install directory's name holds a newline");
+    expect(nl.code).toBe(2);
+    const ch = await runInstaller("dash", ["--channel", "Beta?x=1"], s.env);
+    expect(ch.stderr).toContain("error: 'Beta?x=1' is not a channel name");
+    expect(ch.code).toBe(2);
+  });
 
   test("a full disk while unpacking leaves the previous binary", async () => {
     const s = sandbox();

@@ -22,7 +22,7 @@ export const SHELLS: Record<string, string[]> = {
 
 const TOOLS = [
   "awk", "cat", "chmod", "cp", "curl", "dirname", "grep", "gzip", "head", "id", "ldd", "minisign", "mkdir",
-  "mktemp", "mv", "openssl", "perl", "printf", "rm", "sha256sum", "shasum", "tar", "tr", "uname", "wget",
+  "ln", "mktemp", "mv", "od", "openssl", "perl", "printf", "rm", "sha256sum", "shasum", "tar", "tr", "uname", "wget",
 ];
 
 export function shellArgv(name: string): string[] {
@@ -56,11 +56,15 @@ function script(path: string, body: string) {
 }
 
 /** A directory to use as the whole PATH. */
-export function makeBin(dir: string, opts: { omit?: string[]; fake?: Fake } = {}): string {
+export function makeBin(dir: string, opts: { omit?: string[]; fake?: Fake; scripts?: Record<string, string> } = {}): string {
   mkdirSync(dir, { recursive: true });
   const fake = opts.fake ?? {};
   for (const tool of TOOLS) {
     if (opts.omit?.includes(tool)) continue;
+    if (opts.scripts?.[tool] !== undefined) {
+      script(join(dir, tool), opts.scripts[tool]!);
+      continue;
+    }
     if (tool === "uname" && (fake.os || fake.machine)) {
       const real = Bun.which("uname")!;
       script(join(dir, tool), `case "$1" in -s) echo '${fake.os ?? "Linux"}' ;; -m) echo '${fake.machine ?? "x86_64"}' ;; *) exec ${real} "$@" ;; esac`);
