@@ -4,7 +4,7 @@
  * minisign key, release layouts built in memory (GitHub's paths, with variants: tampered, wrongly
  * signed...), and a loopback server that serves them, records requests and can die mid-download.
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tar } from "../../scripts/release/archive.ts";
@@ -59,9 +59,19 @@ function makeKey(dir: string) {
   return { pub, sec, pubLine: readFileSync(pub, "utf8").trim().split("\n")[1]!.trim() };
 }
 
+/** Removes other source states' executables (about 300 MB each) and runs left by killed test processes, once idle for 10 minutes. */
+function prune(key: string): void {
+  for (const name of readdirSync(CACHE)) {
+    if (name.startsWith(`${key}-`)) continue;
+    const p = join(CACHE, name);
+    try { if (Date.now() - statSync(p).mtimeMs > 10 * 60_000) rmSync(p, { recursive: true, force: true }); } catch {}
+  }
+}
+
 export async function fixture(): Promise<Fixture> {
   const key = sourceKey();
   mkdirSync(CACHE, { recursive: true });
+  prune(key);
   const root = mkdtempSync(join(CACHE, "run-"));
   const [oldExe, newExe] = await Promise.all([compiled(OLD, key), compiled(NEW, key)]);
   const cached = join(newExe, "..", "archive.tar.gz");
