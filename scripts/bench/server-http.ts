@@ -74,11 +74,11 @@ async function freePort(): Promise<number> {
 
 try {
   // Data: an app with one small release (the `latest` target) and the big file on the same disk.
-  const s = openService(data, defaultConfig());
-  const app = s.createApp({ owner: "bench", slug: "tool" }, ReleaseService.operator("bench"));
+  const s = await openService(data, defaultConfig());
+  const app = await s.createApp({ owner: "bench", slug: "tool" }, ReleaseService.operator("bench"));
   const small = await s.putBlob((async function* () { yield new Uint8Array(4096).fill(1); })());
-  s.publishRelease(app, { version: "1.0.0" }, [{ filename: "tool.tgz", blob: small }], ReleaseService.operator("bench"));
-  s.close();
+  await s.publishRelease(app, { version: "1.0.0" }, [{ filename: "tool.tgz", blob: small }], ReleaseService.operator("bench"));
+  await s.close();
   const big = join(dir, "big.bin");
   sh(["dd", "if=/dev/urandom", `of=${big}`, "bs=1M", `count=${SIZE_MB}`, "status=none"]);
   const mid = join(dir, "mid.bin");

@@ -34,14 +34,14 @@ async function* bytes(seed: number, size: number) {
 }
 
 /** Mean time per call in microseconds over `n` calls (after a short warm-up). */
-function timeIt(n: number, fn: (i: number) => unknown): number {
-  for (let i = 0; i < Math.min(100, n); i++) fn(i);
+async function timeIt(n: number, fn: (i: number) => unknown): Promise<number> {
+  for (let i = 0; i < Math.min(100, n); i++) await fn(i);
   const t = performance.now();
-  for (let i = 0; i < n; i++) fn(i);
+  for (let i = 0; i < n; i++) await fn(i);
   return ((performance.now() - t) * 1000) / n;
 }
 
-const s = openService(dir, defaultConfig());
+const s = await openService(dir, defaultConfig());
 const op = ReleaseService.operator("bench");
 try {
   // Blob uploads.
@@ -54,34 +54,34 @@ try {
   const bigMs = performance.now() - t;
 
   // Releases: 5 artifacts each, referencing already stored blobs (platform detection reads them).
-  const app = s.createApp({ owner: "bench", slug: "app" }, op);
+  const app = await s.createApp({ owner: "bench", slug: "app" }, op);
   const names = ["linux-x64.tar.gz", "linux-arm64.tar.gz", "darwin-x64.tar.gz", "darwin-arm64.tar.gz", "SHA256SUMS"];
   t = performance.now();
   let lastId = 0;
   for (let i = 0; i < N; i++) {
     const files = names.map((n, k) => ({ filename: `tool-${n}`, blob: small[(i + k) % small.length] }));
     const version = `${Math.floor(i / 1000)}.${Math.floor(i / 10) % 100}.${i % 10}`;
-    lastId = s.publishRelease(app, { version, channel: i % 2 ? "beta" : "stable" }, files, op).release.id;
+    lastId = (await s.publishRelease(app, { version, channel: i % 2 ? "beta" : "stable" }, files, op)).release.id;
   }
   const publishMs = performance.now() - t;
-  s.promote(app, "stable", lastId - 1, {}, op);
-  s.promote(app, "stable", lastId, { rolloutPercent: 30 }, op);
-  s.promote(app, "canary", lastId, { rolloutPercent: 0.01 }, op); // a first rollout: no previous release
+  await s.promote(app, "stable", lastId - 1, {}, op);
+  await s.promote(app, "stable", lastId, { rolloutPercent: 30 }, op);
+  await s.promote(app, "canary", lastId, { rolloutPercent: 0.01 }, op); // a first rollout: no previous release
 
   const tokens: string[] = [];
-  for (let i = 0; i < 1000; i++) tokens.push(s.createToken({ name: `t${i}`, actions: ["publish"], apps: ["bench/app"] }, op).raw);
+  for (let i = 0; i < 1000; i++) tokens.push((await s.createToken({ name: `t${i}`, actions: ["publish"], apps: ["bench/app"] }, op)).raw);
 
-  const latest = timeIt(10_000, () => s.latestRelease(app));
-  const latestChannel = timeIt(10_000, (i) => s.latestRelease(app, { channel: "stable", installId: `install-${i}` }));
-  const firstRollout = timeIt(10_000, (i) => s.latestRelease(app, { channel: "canary", installId: `install-${i}` }));
-  const page = timeIt(2_000, (i) => s.listReleases(app, { page: 1 + (i % 50), perPage: 30, drafts: i % 2 === 0 }));
-  const auth = timeIt(10_000, (i) => s.authorize(s.authenticate(tokens[i % tokens.length]), "publish", { app, channel: "beta" }));
-  const bad = timeIt(10_000, () => {
+  const latest = await timeIt(10_000, async () => await s.latestRelease(app));
+  const latestChannel = await timeIt(10_000, async (i) => await s.latestRelease(app, { channel: "stable", installId: `install-${i}` }));
+  const firstRollout = await timeIt(10_000, async (i) => await s.latestRelease(app, { channel: "canary", installId: `install-${i}` }));
+  const page = await timeIt(2_000, async (i) => await s.listReleases(app, { page: 1 + (i % 50), perPage: 30, drafts: i % 2 === 0 }));
+  const auth = await timeIt(10_000, async (i) => s.authorize(await s.authenticate(tokens[i % tokens.length]), "publish", { app, channel: "beta" }));
+  const bad = await timeIt(10_000, async () => {
     try {
-      s.authenticate("rls_" + "0".repeat(49));
+      await s.authenticate("rls_" + "0".repeat(49));
     } catch {}
   });
-  s.flush();
+  await s.flush();
 
   const dbBytes = statSync(join(dir, DB_FILE)).size + (statSync(join(dir, `${DB_FILE}-wal`), { throwIfNoEntry: false })?.size ?? 0);
   const f = (n: number, d = 1) => n.toFixed(d);
@@ -97,6 +97,6 @@ try {
   console.log(`  token check (authenticate + authorize, 1000 tokens): ${f(auth)} µs`);
   console.log(`  malformed token rejected:       ${f(bad)} µs`);
 } finally {
-  s.close();
+  await s.close();
   if (!keep) rmSync(dir, { recursive: true, force: true });
 }

@@ -110,8 +110,8 @@ export class ReleaseService {
     return isoSeconds(this.clock());
   }
 
-  private audit(by: Principal, action: string, target_type: string, target_id: string | number, metadata: Record<string, unknown> = {}): void {
-    this.repos.audit.append({ actor: by.actor, action, target_type, target_id: String(target_id), metadata, created_at: this.now() });
+  private async audit(by: Principal, action: string, target_type: string, target_id: string | number, metadata: Record<string, unknown> = {}): Promise<void> {
+    await this.repos.audit.append({ actor: by.actor, action, target_type, target_id: String(target_id), metadata, created_at: this.now() });
   }
 
   // ---------------------------------------------------------------- auth
@@ -125,9 +125,9 @@ export class ReleaseService {
    * Resolves a raw token (`rls_...`) to its principal. Unauthorized when it is malformed (bad
    * prefix/checksum: no lookup happens), unknown, revoked or expired.
    */
-  authenticate(raw: string): Principal {
+  async authenticate(raw: string): Promise<Principal> {
     if (!wellFormed(raw)) throw new Unauthorized("malformed token");
-    const token = this.repos.tokens.byHash(hashToken(raw));
+    const token = await this.repos.tokens.byHash(hashToken(raw));
     if (!token) throw new Unauthorized("unknown token");
     const now = this.clock();
     if (token.revoked_at !== null) throw new Unauthorized(`token '${token.name}' was revoked`);
@@ -157,23 +157,23 @@ export class ReleaseService {
   }
 
   /** Whether the principal may see this release (published, or a draft it could publish). */
-  canSee(by: Principal | null, release: Release): boolean {
+  async canSee(by: Principal | null, release: Release): Promise<boolean> {
     if (!release.draft) return true;
-    const scope = this.draftScope(by, this.getApp(release.app_id));
+    const scope = this.draftScope(by, await this.getApp(release.app_id));
     return scope === true || (Array.isArray(scope) && release.channel !== null && scope.includes(release.channel));
   }
 
   /** Creates a token; `raw` is returned once and never stored. */
-  createToken(input: TokenInput, by: Principal): { token: Token; raw: string } {
+  async createToken(input: TokenInput, by: Principal): Promise<{ token: Token; raw: string }> {
     this.authorize(by, "admin");
     const p = parseInput(TokenInputSchema, input, "token");
-    const apps = p.apps == null ? null : p.apps.map((ref) => this.getAppBySlug(...(ref.split("/") as [string, string])).id);
+    const apps = p.apps == null ? null : await Promise.all(p.apps.map(async (ref) => (await this.getAppBySlug(...(ref.split("/") as [string, string]))).id));
     const { default_days, max_days } = this.config.tokens;
     const days = p.expires_in_days !== undefined ? p.expires_in_days : max_days > 0 ? Math.min(default_days, max_days) : default_days;
     if (max_days > 0 && (days === null || days > max_days)) throw new Invalid(`invalid token expires_in_days: must be at most ${max_days} days`);
     const raw = generateToken();
     const created = this.clock();
-    const token = this.storeToken(raw, by, {
+    const token = await this.storeToken(raw, by, {
       name: p.name,
       scopes: { apps, channels: p.channels ?? null, actions: [...new Set(p.actions)] },
       created_at: isoSeconds(created),
@@ -186,18 +186,18 @@ export class ReleaseService {
    * Registers a raw token given from outside (e.g. an admin token from the environment) as an
    * unexpiring admin token, once. Returns the stored token.
    */
-  ensureBootstrapToken(raw: string, name: string): Token {
+  async ensureBootstrapToken(raw: string, name: string): Promise<Token> {
     if (!wellFormed(raw)) throw new Invalid("bootstrap token is malformed (expected rls_ followed by 49 base62 characters with a valid checksum)");
-    const existing = this.repos.tokens.byHash(hashToken(raw));
+    const existing = await this.repos.tokens.byHash(hashToken(raw));
     if (existing) return existing;
     const scopes: TokenScopes = { apps: null, channels: null, actions: ["admin"] };
-    return this.storeToken(raw, ReleaseService.operator("bootstrap"), { name, scopes, created_at: this.now(), expires_at: null });
+    return await this.storeToken(raw, ReleaseService.operator("bootstrap"), { name, scopes, created_at: this.now(), expires_at: null });
   }
 
   /** Stores the hash of `raw` (never `raw` itself) with its audit event. */
-  private storeToken(raw: string, by: Principal, fields: Pick<Token, "name" | "scopes" | "created_at" | "expires_at">): Token {
-    return this.repos.transaction(() => {
-      const t = this.repos.tokens.create({
+  private async storeToken(raw: string, by: Principal, fields: Pick<Token, "name" | "scopes" | "created_at" | "expires_at">): Promise<Token> {
+    return this.repos.transaction(async () => {
+      const t = await this.repos.tokens.create({
         ...fields,
         token_hash: hashToken(raw),
         display_prefix: displayPrefix(raw),
@@ -205,35 +205,35 @@ export class ReleaseService {
         last_used_at: null,
         revoked_at: null,
       });
-      this.audit(by, "token.create", "token", t.id, { name: t.name, scopes: t.scopes, expires_at: t.expires_at });
+      await this.audit(by, "token.create", "token", t.id, { name: t.name, scopes: t.scopes, expires_at: t.expires_at });
       return t;
     });
   }
 
-  listTokens(): Token[] {
-    return this.repos.tokens.list().map((t) => ({ ...t, last_used_at: this.pendingLastUsed.get(t.id) ?? t.last_used_at }));
+  async listTokens(): Promise<Token[]> {
+    return (await this.repos.tokens.list()).map((t) => ({ ...t, last_used_at: this.pendingLastUsed.get(t.id) ?? t.last_used_at }));
   }
 
-  revokeToken(id: number, by: Principal): Token {
+  async revokeToken(id: number, by: Principal): Promise<Token> {
     this.authorize(by, "admin");
-    return this.repos.transaction(() => {
-      const t = this.repos.tokens.get(id);
+    return this.repos.transaction(async () => {
+      const t = await this.repos.tokens.get(id);
       if (!t) throw new NotFound(`no token with id ${id}`);
       if (t.revoked_at !== null) return t;
-      const revoked = this.repos.tokens.update(id, { revoked_at: this.now() });
-      this.audit(by, "token.revoke", "token", id, { name: t.name });
+      const revoked = await this.repos.tokens.update(id, { revoked_at: this.now() });
+      await this.audit(by, "token.revoke", "token", id, { name: t.name });
       return revoked;
     });
   }
 
   // ---------------------------------------------------------------- apps
 
-  createApp(input: NewAppInput, by: Principal): App {
+  async createApp(input: NewAppInput, by: Principal): Promise<App> {
     this.authorize(by, "admin");
     const p = parseInput(NewAppSchema, input, "app");
     const now = this.now();
-    return this.repos.transaction(() => {
-      const app = this.repos.apps.create({
+    return this.repos.transaction(async () => {
+      const app = await this.repos.apps.create({
         owner: p.owner,
         slug: p.slug,
         display_name: p.display_name ?? p.slug,
@@ -242,53 +242,54 @@ export class ReleaseService {
         created_at: now,
         updated_at: now,
       });
-      this.audit(by, "app.create", "app", app.id, { owner: app.owner, slug: app.slug });
+      await this.audit(by, "app.create", "app", app.id, { owner: app.owner, slug: app.slug });
       return app;
     });
   }
 
-  getAppBySlug(owner: string, slug: string): App {
-    const app = this.repos.apps.bySlug(owner.toLowerCase(), slug.toLowerCase());
+  async getAppBySlug(owner: string, slug: string): Promise<App> {
+    const app = await this.repos.apps.bySlug(owner.toLowerCase(), slug.toLowerCase());
     if (!app) throw new NotFound(`no app ${owner}/${slug}`);
     return app;
   }
 
-  getApp(id: number): App {
-    const app = this.repos.apps.get(id);
+  async getApp(id: number): Promise<App> {
+    const app = await this.repos.apps.get(id);
     if (!app) throw new NotFound(`no app with id ${id}`);
     return app;
   }
 
-  listApps(): App[] {
-    return this.repos.apps.list();
+  async listApps(): Promise<App[]> {
+    return await this.repos.apps.list();
   }
 
   // ---------------------------------------------------------------- releases
 
   /** Creates a release without artifacts (GitHub's create-then-upload flow); published unless draft. */
-  createRelease(app: App, input: ReleaseInput, by: Principal): Release {
-    return this.publishRelease(app, input, [], by).release;
+  async createRelease(app: App, input: ReleaseInput, by: Principal): Promise<Release> {
+    return (await this.publishRelease(app, input, [], by)).release;
   }
 
   /**
    * Creates a release and all its artifacts in ONE transaction: either everything is visible or
    * nothing is. Blobs must already be stored (`putBlob`). Conflict when the version or tag exists.
    */
-  publishRelease(app: App, input: ReleaseInput, files: PublishFile[], by: Principal): { release: Release; artifacts: Artifact[] } {
+  async publishRelease(app: App, input: ReleaseInput, files: PublishFile[], by: Principal): Promise<{ release: Release; artifacts: Artifact[] }> {
     const p = parseInput(ReleaseInputSchema, input, "release");
     this.authorize(by, "publish", { app, channel: p.channel ?? null });
-    const prepared = files.map(({ blob, ...meta }) => this.prepareArtifact(app, meta, blob));
+    const prepared: Awaited<ReturnType<ReleaseService["prepareArtifact"]>>[] = [];
+    for (const { blob, ...meta } of files) prepared.push(await this.prepareArtifact(app, meta, blob));
     const names = new Set<string>();
     for (const f of prepared) {
       if (names.has(f.filename)) throw new Conflict(`duplicate artifact name ${f.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
       names.add(f.filename);
     }
     const now = this.now();
-    return this.repos.transaction(() => {
+    return this.repos.transaction(async () => {
       const tag = p.tag ?? (semverOf(p.version) ? `v${p.version}` : p.version);
-      if (this.repos.releases.byVersion(app.id, p.version)) throw new Conflict(`${app.owner}/${app.slug} already has version ${p.version}`, { resource: "Release", code: "already_exists", field: "version" });
-      if (this.repos.releases.byTag(app.id, tag)) throw new Conflict(`${app.owner}/${app.slug} already has tag ${tag}`, { resource: "Release", code: "already_exists", field: "tag_name" });
-      const release = this.repos.releases.create({
+      if (await this.repos.releases.byVersion(app.id, p.version)) throw new Conflict(`${app.owner}/${app.slug} already has version ${p.version}`, { resource: "Release", code: "already_exists", field: "version" });
+      if (await this.repos.releases.byTag(app.id, tag)) throw new Conflict(`${app.owner}/${app.slug} already has tag ${tag}`, { resource: "Release", code: "already_exists", field: "tag_name" });
+      const release = await this.repos.releases.create({
         app_id: app.id,
         version: p.version,
         build: p.build ?? null,
@@ -302,8 +303,9 @@ export class ReleaseService {
         created_at: now,
         published_at: p.draft ? null : now,
       });
-      const artifacts = prepared.map((a) => this.repos.artifacts.create({ ...a, release_id: release.id, created_at: now, updated_at: now }));
-      this.audit(by, p.draft ? "release.create" : "release.publish", "release", release.id, {
+      const artifacts: Artifact[] = [];
+      for (const a of prepared) artifacts.push(await this.repos.artifacts.create({ ...a, release_id: release.id, created_at: now, updated_at: now }));
+      await this.audit(by, p.draft ? "release.create" : "release.publish", "release", release.id, {
         app: `${app.owner}/${app.slug}`,
         version: release.version,
         tag,
@@ -319,22 +321,22 @@ export class ReleaseService {
    * from the old tag (as a create over HTTP makes it). Moving a release to another channel needs
    * publish rights on both channels.
    */
-  updateRelease(release: Release, patch: ReleasePatch, by: Principal): Release {
+  async updateRelease(release: Release, patch: ReleasePatch, by: Principal): Promise<Release> {
     const p = parseInput(ReleasePatchSchema, patch, "release");
-    const app = this.getApp(release.app_id);
+    const app = await this.getApp(release.app_id);
     this.authorize(by, "publish", { app, channel: release.channel });
     if (p.channel !== undefined && p.channel !== release.channel) this.authorize(by, "publish", { app, channel: p.channel });
-    return this.repos.transaction(() => {
-      const cur = this.getRelease(release.id);
+    return this.repos.transaction(async () => {
+      const cur = await this.getRelease(release.id);
       const changes: Partial<Release> = {};
       if (p.tag !== undefined && p.tag !== cur.tag) {
-        if (this.repos.releases.byTag(cur.app_id, p.tag)) {
+        if (await this.repos.releases.byTag(cur.app_id, p.tag)) {
           throw new Conflict(`${app.owner}/${app.slug} already has tag ${p.tag}`, { resource: "Release", code: "already_exists", field: "tag_name" });
         }
         changes.tag = p.tag;
         const version = versionForTag(p.tag);
         if (cur.version === versionForTag(cur.tag) && version !== cur.version) {
-          if (this.repos.releases.byVersion(cur.app_id, version)) {
+          if (await this.repos.releases.byVersion(cur.app_id, version)) {
             throw new Conflict(`${app.owner}/${app.slug} already has version ${version}`, { resource: "Release", code: "already_exists", field: "tag_name" });
           }
           changes.version = version;
@@ -349,14 +351,14 @@ export class ReleaseService {
       if (p.draft !== undefined) changes.draft = p.draft;
       if (publishing) changes.published_at = this.now();
       if (unpublishing) {
-        if (this.repos.channels.pinnedReleaseIds().has(cur.id)) {
+        if ((await this.repos.channels.pinnedReleaseIds()).has(cur.id)) {
           throw new Conflict(`release ${cur.tag} is the current or previous release of a channel; it cannot become a draft`);
         }
         changes.published_at = null;
       }
       if (Object.keys(changes).length === 0) return cur; // nothing changed: no write, no event
-      const updated = this.repos.releases.update(cur.id, changes);
-      this.audit(by, publishing ? "release.publish" : "release.update", "release", cur.id, {
+      const updated = await this.repos.releases.update(cur.id, changes);
+      await this.audit(by, publishing ? "release.publish" : "release.update", "release", cur.id, {
         app: `${app.owner}/${app.slug}`,
         version: updated.version,
         tag: updated.tag,
@@ -366,14 +368,14 @@ export class ReleaseService {
     });
   }
 
-  getRelease(id: number): Release {
-    const r = this.repos.releases.get(id);
+  async getRelease(id: number): Promise<Release> {
+    const r = await this.repos.releases.get(id);
     if (!r) throw new NotFound(`no release with id ${id}`);
     return r;
   }
 
-  getReleaseByTag(app: App, tag: string): Release {
-    const r = this.repos.releases.byTag(app.id, parseInput(TagSchema, tag, "tag"));
+  async getReleaseByTag(app: App, tag: string): Promise<Release> {
+    const r = await this.repos.releases.byTag(app.id, parseInput(TagSchema, tag, "tag"));
     if (!r) throw new NotFound(`no release tagged ${tag} in ${app.owner}/${app.slug}`);
     return r;
   }
@@ -382,18 +384,18 @@ export class ReleaseService {
    * The app's release with this version, read as publishing reads it ("v1.2.3" and "1.2.3+build"
    * are 1.2.3), or undefined. Invalid when it is not a semantic version.
    */
-  findReleaseByVersion(app: App, version: string): Release | undefined {
-    return this.repos.releases.byVersion(app.id, parseInput(VersionSchema, version, "release version"));
+  async findReleaseByVersion(app: App, version: string): Promise<Release | undefined> {
+    return await this.repos.releases.byVersion(app.id, parseInput(VersionSchema, version, "release version"));
   }
 
   /**
    * Newest first. `page` starts at 1; `perPage` is capped at 100; drafts are included unless
    * `drafts: false` (with channel names: only drafts of those channels, see `draftScope`).
    */
-  listReleases(app: App, opts: { page: number; perPage: number; drafts?: boolean | string[] }): { items: Release[]; total: number } {
+  async listReleases(app: App, opts: { page: number; perPage: number; drafts?: boolean | string[] }): Promise<{ items: Release[]; total: number }> {
     const perPage = Math.max(1, Math.min(100, Math.floor(opts.perPage)));
     const page = Math.max(1, Math.floor(opts.page));
-    return this.repos.releases.list(app.id, { offset: (page - 1) * perPage, limit: perPage, drafts: opts.drafts ?? true });
+    return await this.repos.releases.list(app.id, { offset: (page - 1) * perPage, limit: perPage, drafts: opts.drafts ?? true });
   }
 
   /**
@@ -402,43 +404,43 @@ export class ReleaseService {
    * the client's bucket (from `installId`) is inside it; otherwise the channel's previous release,
    * else the current one is withheld (NotFound only when the channel has nothing else to serve).
    */
-  latestRelease(app: App, opts: { channel?: string; installId?: string } = {}): LatestResult {
+  async latestRelease(app: App, opts: { channel?: string; installId?: string } = {}): Promise<LatestResult> {
     if (opts.channel === undefined) {
-      const r = this.repos.releases.latestPublished(app.id);
+      const r = await this.repos.releases.latestPublished(app.id);
       if (!r) throw new NotFound(`${app.owner}/${app.slug} has no published release`);
       return { release: r, source: "latest" };
     }
-    const ch = this.getChannel(app, opts.channel);
+    const ch = await this.getChannel(app, opts.channel);
     if (ch.current_release_id === null) throw new NotFound(`channel ${opts.channel} of ${app.owner}/${app.slug} has no release`);
     const inside = ch.rollout_percent >= 100 ||
       (opts.installId !== undefined && inRollout(ch.rollout_percent, rolloutBucket(app.id, ch.name, ch.current_release_id, opts.installId)));
-    const current = this.getRelease(ch.current_release_id);
+    const current = await this.getRelease(ch.current_release_id);
     if (inside) return { release: current, source: "current" };
-    if (ch.previous_release_id !== null) return { release: this.getRelease(ch.previous_release_id), source: "previous" };
+    if (ch.previous_release_id !== null) return { release: await this.getRelease(ch.previous_release_id), source: "previous" };
     // A first rollout has no previous channel release: hold the client on the app's newest published
     // release older than the candidate; when there is none, the candidate is all there is to serve
     // (a client must never read "no releases" while the channel has one).
-    const older = this.repos.releases.latestPublished(app.id, current);
+    const older = await this.repos.releases.latestPublished(app.id, current);
     return older ? { release: older, source: "previous" } : { release: current, source: "current" };
   }
 
   /** Deletes a release and its artifact rows (blobs go at the next retention run). Conflict if a channel points at it. */
-  deleteRelease(release: Release, by: Principal): void {
-    const app = this.getApp(release.app_id);
+  async deleteRelease(release: Release, by: Principal): Promise<void> {
+    const app = await this.getApp(release.app_id);
     this.authorize(by, "delete", { app, channel: release.channel });
-    this.repos.transaction(() => {
-      if (!this.repos.releases.get(release.id)) throw new NotFound(`no release with id ${release.id}`);
-      if (this.repos.channels.pinnedReleaseIds().has(release.id)) {
+    await this.repos.transaction(async () => {
+      if (!await this.repos.releases.get(release.id)) throw new NotFound(`no release with id ${release.id}`);
+      if ((await this.repos.channels.pinnedReleaseIds()).has(release.id)) {
         throw new Conflict(`release ${release.tag} is the current or previous release of a channel; promote or roll back first`);
       }
-      this.deleteReleaseRows(app, release, by, {});
+      await this.deleteReleaseRows(app, release, by, {});
     });
   }
 
-  private deleteReleaseRows(app: App, release: Release, by: Principal, extra: Record<string, unknown>): void {
-    const artifacts = this.repos.artifacts.listByRelease(release.id);
-    this.repos.releases.delete(release.id);
-    this.audit(by, "release.delete", "release", release.id, {
+  private async deleteReleaseRows(app: App, release: Release, by: Principal, extra: Record<string, unknown>): Promise<void> {
+    const artifacts = await this.repos.artifacts.listByRelease(release.id);
+    await this.repos.releases.delete(release.id);
+    await this.audit(by, "release.delete", "release", release.id, {
       app: `${app.owner}/${app.slug}`,
       version: release.version,
       tag: release.tag,
@@ -458,18 +460,18 @@ export class ReleaseService {
   }
 
   /** Adds one stored blob to a release as an artifact. Conflict on a duplicate file name. */
-  addArtifact(release: Release, input: ArtifactInput, blob: StoredBlob, by: Principal): Artifact {
-    const app = this.getApp(release.app_id);
+  async addArtifact(release: Release, input: ArtifactInput, blob: StoredBlob, by: Principal): Promise<Artifact> {
+    const app = await this.getApp(release.app_id);
     this.authorize(by, "publish", { app, channel: release.channel });
-    const a = this.prepareArtifact(app, input, blob);
+    const a = await this.prepareArtifact(app, input, blob);
     const now = this.now();
-    return this.repos.transaction(() => {
-      if (!this.repos.releases.get(release.id)) throw new NotFound(`no release with id ${release.id}`);
-      if (this.repos.artifacts.byName(release.id, a.filename)) {
+    return this.repos.transaction(async () => {
+      if (!await this.repos.releases.get(release.id)) throw new NotFound(`no release with id ${release.id}`);
+      if (await this.repos.artifacts.byName(release.id, a.filename)) {
         throw new Conflict(`release ${release.tag} already has an artifact named ${a.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
       }
-      const created = this.repos.artifacts.create({ ...a, release_id: release.id, created_at: now, updated_at: now });
-      this.audit(by, "artifact.create", "artifact", created.id, { release_id: release.id, filename: a.filename, sha256: a.sha256, size: a.size_bytes });
+      const created = await this.repos.artifacts.create({ ...a, release_id: release.id, created_at: now, updated_at: now });
+      await this.audit(by, "artifact.create", "artifact", created.id, { release_id: release.id, filename: a.filename, sha256: a.sha256, size: a.size_bytes });
       return created;
     });
   }
@@ -480,34 +482,34 @@ export class ReleaseService {
    * BEFORE reading the body, so a refused upload stores nothing; `addArtifact`/`publishRelease`
    * check the same again under the write lock.
    */
-  checkUpload(app: App, target: { release: Release } | { channel: string | null }, input: ArtifactInput, by: Principal): void {
+  async checkUpload(app: App, target: { release: Release } | { channel: string | null }, input: ArtifactInput, by: Principal): Promise<void> {
     const channel = "release" in target ? target.release.channel : parseInput(NullableChannelSchema, target.channel, "channel");
     this.authorize(by, "publish", { app, channel });
     const p = parseInput(ArtifactInputSchema, input, "artifact");
-    if ("release" in target && this.repos.artifacts.byName(target.release.id, p.filename)) {
+    if ("release" in target && await this.repos.artifacts.byName(target.release.id, p.filename)) {
       throw new Conflict(`release ${target.release.tag} already has an artifact named ${p.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
     }
   }
 
   /** Renames an artifact or changes its label (GitHub's asset PATCH). Conflict when the name is taken. */
-  updateArtifact(id: number, patch: ArtifactPatch, by: Principal): Artifact {
+  async updateArtifact(id: number, patch: ArtifactPatch, by: Principal): Promise<Artifact> {
     const p = parseInput(ArtifactPatchSchema, patch, "asset");
-    const a = this.getArtifact(id);
-    const release = this.getRelease(a.release_id);
-    this.authorize(by, "publish", { app: this.getApp(a.app_id), channel: release.channel });
-    return this.repos.transaction(() => {
-      if (p.filename !== undefined && p.filename !== a.filename && this.repos.artifacts.byName(a.release_id, p.filename)) {
+    const a = await this.getArtifact(id);
+    const release = await this.getRelease(a.release_id);
+    this.authorize(by, "publish", { app: await this.getApp(a.app_id), channel: release.channel });
+    return this.repos.transaction(async () => {
+      if (p.filename !== undefined && p.filename !== a.filename && await this.repos.artifacts.byName(a.release_id, p.filename)) {
         throw new Conflict(`release ${release.tag} already has an artifact named ${p.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
       }
       const changes = { ...(p.filename !== undefined ? { filename: p.filename } : {}), ...(p.label !== undefined ? { label: p.label } : {}) };
       if (Object.keys(changes).length === 0) return a;
-      const updated = this.repos.artifacts.update(id, { ...changes, updated_at: this.now() });
-      this.audit(by, "artifact.update", "artifact", id, { release_id: a.release_id, from: { filename: a.filename, label: a.label }, changes });
+      const updated = await this.repos.artifacts.update(id, { ...changes, updated_at: this.now() });
+      await this.audit(by, "artifact.update", "artifact", id, { release_id: a.release_id, from: { filename: a.filename, label: a.label }, changes });
       return this.withPendingDownloads(updated);
     });
   }
 
-  private prepareArtifact(app: App, input: ArtifactInput, blob: StoredBlob) {
+  private async prepareArtifact(app: App, input: ArtifactInput, blob: StoredBlob) {
     const p = parseInput(ArtifactInputSchema, input, "artifact");
     const size = this.blobs.size(blob.sha256);
     if (size === undefined) throw new Invalid(`blob sha256:${blob.sha256} is not stored`);
@@ -530,29 +532,29 @@ export class ReleaseService {
     };
   }
 
-  getArtifact(id: number): Artifact {
-    const a = this.repos.artifacts.get(id);
+  async getArtifact(id: number): Promise<Artifact> {
+    const a = await this.repos.artifacts.get(id);
     if (!a) throw new NotFound(`no artifact with id ${id}`);
     return this.withPendingDownloads(a);
   }
 
-  listArtifacts(release: Release): Artifact[] {
-    return this.repos.artifacts.listByRelease(release.id).map((a) => this.withPendingDownloads(a));
+  async listArtifacts(release: Release): Promise<Artifact[]> {
+    return (await this.repos.artifacts.listByRelease(release.id)).map((a) => this.withPendingDownloads(a));
   }
 
-  findArtifactByName(release: Release, filename: string): Artifact {
-    const a = this.repos.artifacts.byName(release.id, filename);
+  async findArtifactByName(release: Release, filename: string): Promise<Artifact> {
+    const a = await this.repos.artifacts.byName(release.id, filename);
     if (!a) throw new NotFound(`release ${release.tag} has no artifact named ${filename}`);
     return this.withPendingDownloads(a);
   }
 
-  deleteArtifact(id: number, by: Principal): void {
-    const a = this.getArtifact(id);
-    const release = this.getRelease(a.release_id);
-    this.authorize(by, "delete", { app: this.getApp(a.app_id), channel: release.channel });
-    this.repos.transaction(() => {
-      this.repos.artifacts.delete(id);
-      this.audit(by, "artifact.delete", "artifact", id, { release_id: a.release_id, filename: a.filename, sha256: a.sha256 });
+  async deleteArtifact(id: number, by: Principal): Promise<void> {
+    const a = await this.getArtifact(id);
+    const release = await this.getRelease(a.release_id);
+    this.authorize(by, "delete", { app: await this.getApp(a.app_id), channel: release.channel });
+    await this.repos.transaction(async () => {
+      await this.repos.artifacts.delete(id);
+      await this.audit(by, "artifact.delete", "artifact", id, { release_id: a.release_id, filename: a.filename, sha256: a.sha256 });
     });
   }
 
@@ -574,12 +576,12 @@ export class ReleaseService {
 
   // ---------------------------------------------------------------- channels
 
-  getChannel(app: App, name: string): Channel {
-    return this.existing(app, name, this.repos.channels.get(app.id, parseInput(ChannelNameSchema, name, "channel")));
+  async getChannel(app: App, name: string): Promise<Channel> {
+    return this.existing(app, name, await this.repos.channels.get(app.id, parseInput(ChannelNameSchema, name, "channel")));
   }
 
-  listChannels(app: App): Channel[] {
-    return this.repos.channels.list(app.id);
+  async listChannels(app: App): Promise<Channel[]> {
+    return await this.repos.channels.list(app.id);
   }
 
   /**
@@ -587,10 +589,10 @@ export class ReleaseService {
    * The promotion gate runs inside the transaction after the pointer moved; when it fails the
    * whole change rolls back and Conflict explains why.
    */
-  promote(app: App, channelName: string, releaseId: number, opts: { rolloutPercent?: number }, by: Principal): Channel {
+  async promote(app: App, channelName: string, releaseId: number, opts: { rolloutPercent?: number }, by: Principal): Promise<Channel> {
     const rollout = parseInput(RolloutPercentSchema, opts.rolloutPercent ?? 100, "rollout percent");
-    return this.changeChannel(app, channelName, "promote", by, (cur, name) => {
-      const release = this.repos.releases.get(releaseId);
+    return await this.changeChannel(app, channelName, "promote", by, async (cur, name) => {
+      const release = await this.repos.releases.get(releaseId);
       if (!release || release.app_id !== app.id) throw new NotFound(`${app.owner}/${app.slug} has no release with id ${releaseId}`);
       const same = cur?.current_release_id === release.id;
       return {
@@ -602,8 +604,8 @@ export class ReleaseService {
         },
         event: "channel.promote",
         metadata: { release_id: release.id, version: release.version, from_release_id: cur?.current_release_id ?? null, rollout_percent: rollout },
-        gate: (ch) => {
-          const failures = this.gateFailures(ch);
+        gate: async (ch) => {
+          const failures = await this.gateFailures(ch);
           if (failures.length > 0) throw new Conflict(`promotion gate failed for ${release.tag} on ${name}: ${failures.join("; ")}`, { gate: failures });
         },
       };
@@ -611,12 +613,12 @@ export class ReleaseService {
   }
 
   /** Checks the state a promotion produced (read back from the repository). */
-  private gateFailures(ch: Channel): string[] {
-    const release = ch.current_release_id === null ? undefined : this.repos.releases.get(ch.current_release_id);
+  private async gateFailures(ch: Channel): Promise<string[]> {
+    const release = ch.current_release_id === null ? undefined : await this.repos.releases.get(ch.current_release_id);
     if (!release) return ["the release does not exist"];
     const out: string[] = [];
     if (release.draft || release.published_at === null) out.push("the release is a draft");
-    const artifacts = this.repos.artifacts.listByRelease(release.id);
+    const artifacts = await this.repos.artifacts.listByRelease(release.id);
     if (artifacts.length === 0) out.push("the release has no artifacts");
     if (ch.policy.require_valid !== false) {
       for (const a of artifacts) if (a.validation_status === "invalid") out.push(`${a.filename} is invalid: ${a.validation_reason}`);
@@ -625,8 +627,8 @@ export class ReleaseService {
   }
 
   /** Puts the channel back on its previous release (at 100%). Conflict when there is none. */
-  rollback(app: App, channelName: string, by: Principal): Channel {
-    return this.changeChannel(app, channelName, "promote", by, (cur, name) => {
+  async rollback(app: App, channelName: string, by: Principal): Promise<Channel> {
+    return await this.changeChannel(app, channelName, "promote", by, async (cur, name) => {
       const ch = this.existing(app, name, cur);
       if (ch.previous_release_id === null) throw new Conflict(`channel ${name} of ${app.owner}/${app.slug} has no previous release to roll back to`);
       return {
@@ -638,9 +640,9 @@ export class ReleaseService {
   }
 
   /** Changes the share of clients that get the channel's current release (0 halts it). */
-  setRollout(app: App, channelName: string, percent: number, by: Principal): Channel {
+  async setRollout(app: App, channelName: string, percent: number, by: Principal): Promise<Channel> {
     const rollout = parseInput(RolloutPercentSchema, percent, "rollout percent");
-    return this.changeChannel(app, channelName, "promote", by, (cur, name) => {
+    return await this.changeChannel(app, channelName, "promote", by, async (cur, name) => {
       const ch = this.existing(app, name, cur);
       return { next: { ...ch, rollout_percent: rollout }, event: "channel.rollout", metadata: { from: ch.rollout_percent, to: rollout } };
     });
@@ -650,9 +652,9 @@ export class ReleaseService {
    * Replaces a channel's policy (retention `keep_last`/`keep_days`, gate `require_valid`); creates
    * the channel, pointing nowhere, if it does not exist yet.
    */
-  setChannelPolicy(app: App, channelName: string, policy: ChannelPolicy, by: Principal): Channel {
+  async setChannelPolicy(app: App, channelName: string, policy: ChannelPolicy, by: Principal): Promise<Channel> {
     const p = parseInput(ChannelPolicySchema, policy, "channel policy");
-    return this.changeChannel(app, channelName, "admin", by, (cur) => ({
+    return await this.changeChannel(app, channelName, "admin", by, async (cur) => ({
       next: {
         current_release_id: cur?.current_release_id ?? null,
         previous_release_id: cur?.previous_release_id ?? null,
@@ -669,7 +671,7 @@ export class ReleaseService {
    * compute the new state from the current one, store it, run the optional gate on what was
    * stored (a throw rolls everything back) and write the audit event.
    */
-  private changeChannel(
+  private async changeChannel(
     app: App,
     channelName: string,
     action: Action,
@@ -677,16 +679,16 @@ export class ReleaseService {
     change: (
       cur: Channel | undefined,
       name: string,
-    ) => { next: Pick<Channel, "current_release_id" | "previous_release_id" | "rollout_percent" | "policy">; event: string; metadata: Record<string, unknown>; gate?: (ch: Channel) => void },
-  ): Channel {
+    ) => Promise<{ next: Pick<Channel, "current_release_id" | "previous_release_id" | "rollout_percent" | "policy">; event: string; metadata: Record<string, unknown>; gate?: (ch: Channel) => Promise<void> }>,
+  ): Promise<Channel> {
     const name = parseInput(ChannelNameSchema, channelName, "channel");
     this.authorize(by, action, { app, channel: name });
-    return this.repos.transaction(() => {
-      const { next, event, metadata, gate } = change(this.repos.channels.get(app.id, name), name);
+    return this.repos.transaction(async () => {
+      const { next, event, metadata, gate } = await change(await this.repos.channels.get(app.id, name), name);
       const { current_release_id, previous_release_id, rollout_percent, policy } = next;
-      const ch = this.repos.channels.put({ app_id: app.id, name, current_release_id, previous_release_id, rollout_percent, policy, updated_at: this.now() });
-      gate?.(ch);
-      this.audit(by, event, "channel", `${app.id}/${name}`, { app: `${app.owner}/${app.slug}`, ...metadata });
+      const ch = await this.repos.channels.put({ app_id: app.id, name, current_release_id, previous_release_id, rollout_percent, policy, updated_at: this.now() });
+      await gate?.(ch);
+      await this.audit(by, event, "channel", `${app.id}/${name}`, { app: `${app.owner}/${app.slug}`, ...metadata });
       return ch;
     });
   }
@@ -704,58 +706,58 @@ export class ReleaseService {
    * uploads. Every deletion is an audit event. With `dryRun` nothing changes and the report lists
    * what would go.
    */
-  runRetention(opts: { dryRun: boolean }, by: Principal): RetentionReport {
+  async runRetention(opts: { dryRun: boolean }, by: Principal): Promise<RetentionReport> {
     this.authorize(by, "admin");
     const nowMs = this.clock().getTime();
     const report: RetentionReport = { dry_run: opts.dryRun, releases: [], blobs: [], staging: [] };
-    this.repos.transaction(() => {
-      const pinned = this.repos.channels.pinnedReleaseIds();
-      for (const app of this.repos.apps.list()) {
+    await this.repos.transaction(async () => {
+      const pinned = await this.repos.channels.pinnedReleaseIds();
+      for (const app of await this.repos.apps.list()) {
         const ref = `${app.owner}/${app.slug}`;
         const byChannel = new Map<string | null, Release[]>();
-        for (const r of this.repos.releases.all(app.id)) {
+        for (const r of await this.repos.releases.all(app.id)) {
           const group = byChannel.get(r.channel);
           if (group) group.push(r);
           else byChannel.set(r.channel, [r]);
         }
         for (const [channel, releases] of byChannel) {
-          const rowPolicy = channel === null ? undefined : this.repos.channels.get(app.id, channel)?.policy;
+          const rowPolicy = channel === null ? undefined : (await this.repos.channels.get(app.id, channel))?.policy;
           const policy = retentionPolicyFor(this.config, ref, channel, rowPolicy);
           for (const d of planRetention(releases, policy, pinned, nowMs)) {
             report.releases.push({ app: ref, release_id: d.release.id, version: d.release.version, channel, reason: d.reason });
-            if (!opts.dryRun) this.deleteReleaseRows(app, d.release, by, { reason: d.reason, retention: true });
+            if (!opts.dryRun) await this.deleteReleaseRows(app, d.release, by, { reason: d.reason, retention: true });
           }
         }
       }
     });
-    const referenced = this.repos.artifacts.referencedShas();
+    const referenced = await this.repos.artifacts.referencedShas();
     if (opts.dryRun) {
       // Nothing was deleted: a blob whose every reference is in a release that would go, would go too.
       const doomed = new Map<string, number>();
-      for (const r of report.releases) for (const a of this.repos.artifacts.listByRelease(r.release_id)) doomed.set(a.sha256, (doomed.get(a.sha256) ?? 0) + 1);
-      for (const [sha, n] of doomed) if (this.repos.artifacts.countBySha(sha) === n) referenced.delete(sha);
+      for (const r of report.releases) for (const a of await this.repos.artifacts.listByRelease(r.release_id)) doomed.set(a.sha256, (doomed.get(a.sha256) ?? 0) + 1);
+      for (const [sha, n] of doomed) if (await this.repos.artifacts.countBySha(sha) === n) referenced.delete(sha);
     }
     const graceMs = this.config.retention.blob_grace_hours * 3_600_000;
     for (const b of this.blobs.list()) {
       if (referenced.has(b.sha256) || nowMs - b.mtimeMs < graceMs) continue;
-      if (opts.dryRun || this.deleteBlobIfUnreferenced(b.sha256, b.size, by)) report.blobs.push({ sha256: b.sha256, size: b.size });
+      if (opts.dryRun || await this.deleteBlobIfUnreferenced(b.sha256, b.size, by)) report.blobs.push({ sha256: b.sha256, size: b.size });
     }
     const maxAge = this.config.retention.staging_max_age_hours * 3_600_000;
     report.staging = opts.dryRun ? this.blobs.staleStaging(nowMs, maxAge) : this.blobs.sweepStaging(nowMs, maxAge);
     if (!opts.dryRun) {
-      this.repos.transaction(() => {
-        for (const f of report.staging) this.audit(by, "staging.delete", "staging", f.name, { size: f.size, retention: true });
-        this.audit(by, "retention.run", "retention", "-", { releases: report.releases.length, blobs: report.blobs.length, staging: report.staging.length });
+      await this.repos.transaction(async () => {
+        for (const f of report.staging) await this.audit(by, "staging.delete", "staging", f.name, { size: f.size, retention: true });
+        await this.audit(by, "retention.run", "retention", "-", { releases: report.releases.length, blobs: report.blobs.length, staging: report.staging.length });
       });
     }
     return report;
   }
 
   /** Re-checks under the write lock (an upload may have referenced the blob meanwhile), then deletes. */
-  private deleteBlobIfUnreferenced(sha256: string, size: number, by: Principal): boolean {
-    return this.repos.transaction(() => {
-      if (this.repos.artifacts.countBySha(sha256) > 0 || !this.blobs.delete(sha256)) return false;
-      this.audit(by, "blob.delete", "blob", sha256, { size, retention: true });
+  private async deleteBlobIfUnreferenced(sha256: string, size: number, by: Principal): Promise<boolean> {
+    return this.repos.transaction(async () => {
+      if ((await this.repos.artifacts.countBySha(sha256)) > 0 || !this.blobs.delete(sha256)) return false;
+      await this.audit(by, "blob.delete", "blob", sha256, { size, retention: true });
       return true;
     });
   }
@@ -763,30 +765,43 @@ export class ReleaseService {
   // ---------------------------------------------------------------- audit and lifecycle
 
   /** Newest first. */
-  listAudit(filter: Partial<AuditFilter> = {}): AuditEvent[] {
-    return this.repos.audit.list({ ...filter, limit: Math.max(1, Math.min(1000, filter.limit ?? 100)) });
+  async listAudit(filter: Partial<AuditFilter> = {}): Promise<AuditEvent[]> {
+    return await this.repos.audit.list({ ...filter, limit: Math.max(1, Math.min(1000, filter.limit ?? 100)) });
   }
 
   private maybeFlush(): void {
-    if (this.clock().getTime() - this.lastFlushMs >= this.config.tokens.flush_seconds * 1000) this.flush();
+    if (this.clock().getTime() - this.lastFlushMs >= this.config.tokens.flush_seconds * 1000) void this.flush().catch(() => {});
   }
 
-  /** Writes batched last-used times and download counts now. */
-  flush(): void {
+  /**
+   * Writes batched last-used times and download counts now. Counts are written as increments and
+   * last-used times only move forward, so the batches of several replicas merge; a batch whose
+   * write fails is merged back into the pending one and written with the next flush.
+   */
+  async flush(): Promise<void> {
     this.lastFlushMs = this.clock().getTime();
     if (this.pendingLastUsed.size === 0 && this.pendingDownloads.size === 0) return;
     const lastUsed = this.pendingLastUsed;
     const downloads = this.pendingDownloads;
     this.pendingLastUsed = new Map();
     this.pendingDownloads = new Map();
-    this.repos.transaction(() => {
-      this.repos.tokens.touch(lastUsed);
-      this.repos.artifacts.addDownloads(downloads);
-    });
+    try {
+      await this.repos.transaction(async () => {
+        await this.repos.tokens.touch(lastUsed);
+        await this.repos.artifacts.addDownloads(downloads);
+      });
+    } catch (err) {
+      for (const [id, at] of lastUsed) {
+        const cur = this.pendingLastUsed.get(id);
+        if (cur === undefined || cur < at) this.pendingLastUsed.set(id, at);
+      }
+      for (const [id, n] of downloads) this.pendingDownloads.set(id, (this.pendingDownloads.get(id) ?? 0) + n);
+      throw err;
+    }
   }
 
-  close(): void {
-    this.flush();
+  async close(): Promise<void> {
+    await this.flush();
     this.repos.close();
   }
 }
@@ -795,7 +810,7 @@ export class ReleaseService {
  * Opens the service on a data directory: `<data>/release-server.db` (migrated on open; refused
  * when newer than this binary) and the blob store, sweeping uploads interrupted by a crash.
  */
-export function openService(dataDir: string, config: ServerConfig, clock?: () => Date): ReleaseService {
+export async function openService(dataDir: string, config: ServerConfig, clock?: () => Date): Promise<ReleaseService> {
   const repos = openSqlite(join(dataDir, DB_FILE));
   const blobs = new DiskBlobStore(dataDir);
   blobs.sweepStaging((clock?.() ?? new Date()).getTime(), config.retention.staging_max_age_hours * 3_600_000);

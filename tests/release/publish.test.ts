@@ -32,9 +32,9 @@ const VERSIONS = ["1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0", "1.5.0", "1.6.0",
 
 beforeAll(async () => {
   const t = tempData();
-  await seed(t.data, (s) => {
-    s.createApp({ owner: OWNER, slug: APP }, OP);
-    token = s.createToken({ name: "ci-release", actions: ["publish", "promote"], apps: [REPO] }, OP).raw;
+  await seed(t.data, async (s) => {
+    await s.createApp({ owner: OWNER, slug: APP }, OP);
+    token = (await s.createToken({ name: "ci-release", actions: ["publish", "promote"], apps: [REPO] }, OP)).raw;
   });
   srv = await startServer(t);
   work = mkdtempSync(join(tmpdir(), "ag-publish-"));

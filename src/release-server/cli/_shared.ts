@@ -30,11 +30,11 @@ export const dataDirOf = (args: Common) => args.data ?? process.env.RELEASE_SERV
 /** Opens the service for one command and always closes it (flushing batched writes). */
 export async function withService<T>(args: Common, fn: (s: ReleaseService) => T | Promise<T>): Promise<T> {
   const { config } = loadConfig(args.config);
-  const service = openService(dataDirOf(args), config);
+  const service = await openService(dataDirOf(args), config);
   try {
     return await fn(service);
   } finally {
-    service.close();
+    await service.close();
   }
 }
 
@@ -46,9 +46,9 @@ export function splitAppRef(ref: string, what?: string): { owner: string; slug: 
 }
 
 /** "owner/slug" → the app. */
-export function appArg(s: ReleaseService, ref: string): App {
+export async function appArg(s: ReleaseService, ref: string): Promise<App> {
   const { owner, slug } = splitAppRef(ref);
-  return s.getAppBySlug(owner, slug);
+  return await s.getAppBySlug(owner, slug);
 }
 
 /** A comma-separated flag value as a list (undefined when the flag is absent). */

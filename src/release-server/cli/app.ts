@@ -15,10 +15,10 @@ const create = defineCommand({
     "bundle-id": { type: "string", description: "Bundle identifiers, e.g. ios=com.example.app,android_apk=com.example", valueHint: "PLATFORM=ID,..." },
   },
   run: ({ args }) =>
-    withService(args, (s) => {
+    withService(args, async (s) => {
       const { owner, slug } = splitAppRef(args.app);
       const bundle_ids = Object.fromEntries((args["bundle-id"] ?? "").split(",").filter(Boolean).map((kv) => kv.split("=", 2)));
-      const app = s.createApp(
+      const app = await s.createApp(
         { owner, slug, display_name: args.name, bundle_ids, visibility: args.private ? "private" : "public" },
         ReleaseService.operator(),
       );
@@ -29,7 +29,7 @@ const create = defineCommand({
 const list = defineCommand({
   meta: { name: "list", description: "List apps" },
   args: { ...commonArgs },
-  run: ({ args }) => withService(args, (s) => { const apps = s.listApps(); output(args.json, apps, () => apps.map(line)); }),
+  run: ({ args }) => withService(args, async (s) => { const apps = await s.listApps(); output(args.json, apps, () => apps.map(line)); }),
 });
 
 export default defineCommand({ meta: { name: "app", description: "Manage apps" }, subCommands: { create, list } });

@@ -13,10 +13,10 @@ const list = defineCommand({
     target: { type: "string", description: "Only events about this target, e.g. release:12 or token:3", valueHint: "TYPE:ID" },
   },
   run: ({ args }) =>
-    withService(args, (s) => {
+    withService(args, async (s) => {
       const [target_type, ...id] = args.target?.split(":") ?? [];
       if (args.target !== undefined && id.length === 0) throw usageError(`--target must be TYPE:ID, got ${JSON.stringify(args.target)}`);
-      const events = s.listAudit({
+      const events = await s.listAudit({
         ...(args.target !== undefined ? { target_type, target_id: id.join(":") } : {}),
         limit: args.limit === undefined ? undefined : numberArg("limit", args.limit),
         before: args.before === undefined ? undefined : numberArg("before", args.before),

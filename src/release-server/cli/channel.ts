@@ -20,11 +20,11 @@ const promote = defineCommand({
     rollout: { type: "string", description: "Percentage of clients that get it (default 100)", valueHint: "PERCENT" },
   },
   run: ({ args }) =>
-    withService(args, (s) => {
-      const app = appArg(s, args.app);
-      const release = s.getReleaseByTag(app, args.tag);
+    withService(args, async (s) => {
+      const app = await appArg(s, args.app);
+      const release = await s.getReleaseByTag(app, args.tag);
       const rolloutPercent = args.rollout === undefined ? undefined : numberArg("rollout", args.rollout);
-      const ch = s.promote(app, args.channel, release.id, { rolloutPercent }, ReleaseService.operator());
+      const ch = await s.promote(app, args.channel, release.id, { rolloutPercent }, ReleaseService.operator());
       output(args.json, ch, () => [`${args.app} ${ch.name} -> ${release.tag} at ${ch.rollout_percent}%`]);
     }),
 });
@@ -33,10 +33,10 @@ const rollback = defineCommand({
   meta: { name: "rollback", description: "Put a channel back on its previous release" },
   args: { ...commonArgs, ...target },
   run: ({ args }) =>
-    withService(args, (s) => {
-      const app = appArg(s, args.app);
-      const ch = s.rollback(app, args.channel, ReleaseService.operator());
-      const tag = s.getRelease(ch.current_release_id!).tag;
+    withService(args, async (s) => {
+      const app = await appArg(s, args.app);
+      const ch = await s.rollback(app, args.channel, ReleaseService.operator());
+      const tag = (await s.getRelease(ch.current_release_id!)).tag;
       output(args.json, ch, () => [`${args.app} ${ch.name} rolled back to ${tag}`]);
     }),
 });
@@ -45,8 +45,8 @@ const setRollout = defineCommand({
   meta: { name: "set-rollout", description: "Change the share of clients that get the channel's current release (0 halts it)" },
   args: { ...commonArgs, ...target, percent: { type: "positional", required: true, description: "0-100" } },
   run: ({ args }) =>
-    withService(args, (s) => {
-      const ch = s.setRollout(appArg(s, args.app), args.channel, numberArg("percent", args.percent), ReleaseService.operator());
+    withService(args, async (s) => {
+      const ch = await s.setRollout(await appArg(s, args.app), args.channel, numberArg("percent", args.percent), ReleaseService.operator());
       output(args.json, ch, () => [`${args.app} ${ch.name} rollout ${ch.rollout_percent}%`]);
     }),
 });
@@ -61,10 +61,10 @@ const policy = defineCommand({
     "allow-invalid": { type: "boolean", description: "Let the promotion gate accept releases with invalid artifacts" },
   },
   run: ({ args }) =>
-    withService(args, (s) => {
+    withService(args, async (s) => {
       const num = (name: "keep-last" | "keep-days") => (args[name] === undefined ? undefined : numberArg(name, args[name]!));
       const p = { keep_last: num("keep-last"), keep_days: num("keep-days"), ...(args["allow-invalid"] ? { require_valid: false } : {}) };
-      const ch = s.setChannelPolicy(appArg(s, args.app), args.channel, p, ReleaseService.operator());
+      const ch = await s.setChannelPolicy(await appArg(s, args.app), args.channel, p, ReleaseService.operator());
       output(args.json, ch, () => [`${args.app} ${ch.name} policy ${JSON.stringify(ch.policy)}`]);
     }),
 });
@@ -73,8 +73,8 @@ const list = defineCommand({
   meta: { name: "list", description: "List an app's channels" },
   args: { ...commonArgs, app: target.app },
   run: ({ args }) =>
-    withService(args, (s) => {
-      const chans = s.listChannels(appArg(s, args.app));
+    withService(args, async (s) => {
+      const chans = await s.listChannels(await appArg(s, args.app));
       output(args.json, chans, () => chans.map(line));
     }),
 });

@@ -27,7 +27,7 @@ const publish = defineCommand({
   },
   run: ({ args }) =>
     withService(args, async (s) => {
-      const app = appArg(s, args.app);
+      const app = await appArg(s, args.app);
       const paths = args._.slice(2).map(String);
       const files: PublishFile[] = [];
       for (const path of paths) {
@@ -35,7 +35,7 @@ const publish = defineCommand({
         const blob = await s.putBlob(Bun.file(path).stream());
         files.push({ filename: basename(path), platform: (args.platform as Platform | undefined) ?? null, blob });
       }
-      const { release, artifacts } = s.publishRelease(
+      const { release, artifacts } = await s.publishRelease(
         app,
         {
           version: args.version,
@@ -66,8 +66,8 @@ const list = defineCommand({
     "per-page": { type: "string", description: "Releases per page (max 100, default 30)", valueHint: "N" },
   },
   run: ({ args }) =>
-    withService(args, (s) => {
-      const page = s.listReleases(appArg(s, args.app), {
+    withService(args, async (s) => {
+      const page = await s.listReleases(await appArg(s, args.app), {
         page: args.page === undefined ? 1 : numberArg("page", args.page),
         perPage: args["per-page"] === undefined ? 30 : numberArg("per-page", args["per-page"]),
       });
@@ -79,9 +79,9 @@ const remove = defineCommand({
   meta: { name: "delete", description: "Delete a release and its artifacts (refused while a channel points at it; blobs go at the next retention run)" },
   args: { ...commonArgs, app: { type: "positional", required: true, description: "OWNER/SLUG" }, tag: { type: "positional", required: true, description: "The release's tag" } },
   run: ({ args }) =>
-    withService(args, (s) => {
-      const release = s.getReleaseByTag(appArg(s, args.app), args.tag);
-      s.deleteRelease(release, ReleaseService.operator());
+    withService(args, async (s) => {
+      const release = await s.getReleaseByTag(await appArg(s, args.app), args.tag);
+      await s.deleteRelease(release, ReleaseService.operator());
       output(args.json, { deleted: release }, () => [`deleted ${args.app} ${release.tag} (release ${release.id})`]);
     }),
 });

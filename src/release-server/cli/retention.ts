@@ -6,9 +6,9 @@ const run = defineCommand({
   meta: { name: "run", description: "Delete releases, blobs and staged uploads the retention policies no longer keep" },
   args: { ...commonArgs, "dry-run": { type: "boolean", description: "Only list what would be deleted" } },
   run: ({ args }) =>
-    withService(args, (s) => {
+    withService(args, async (s) => {
       const dryRun = Boolean(args["dry-run"]);
-      const r = s.runRetention({ dryRun }, ReleaseService.operator());
+      const r = await s.runRetention({ dryRun }, ReleaseService.operator());
       const verb = dryRun ? "would delete" : "deleted";
       output(args.json, r, () => [
         ...r.releases.map((x) => `${verb} release ${x.app} ${x.version} (channel ${x.channel ?? "-"}): ${x.reason}`),

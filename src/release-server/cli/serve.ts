@@ -38,9 +38,9 @@ export default defineCommand({
     if (publicUrl && !URL.canParse(publicUrl)) throw usageError(`--public-url must be an absolute URL, got ${JSON.stringify(publicUrl)}`);
 
     const dataDir = dataDirOf(args);
-    const service = openService(dataDir, config); // creates the data directory
+    const service = await openService(dataDir, config); // creates the data directory
     const adminToken = process.env.RELEASE_SERVER_ADMIN_TOKEN;
-    if (adminToken) service.ensureBootstrapToken(adminToken, "admin (RELEASE_SERVER_ADMIN_TOKEN)");
+    if (adminToken) await service.ensureBootstrapToken(adminToken, "admin (RELEASE_SERVER_ADMIN_TOKEN)");
 
     const app = createHttpApp({ service, publicUrl: publicUrl || null, defaultApp, log: stdoutSink });
     const server = Bun.serve({
@@ -53,7 +53,7 @@ export default defineCommand({
       fetch: (req) => app.fetch(req),
     });
     stdoutSink(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "listening", url: server.url.href, data: dataDir, pid: process.pid }));
-    const flusher = setInterval(() => service.flush(), config.tokens.flush_seconds * 1000);
+    const flusher = setInterval(() => void service.flush().catch(() => {}), config.tokens.flush_seconds * 1000);
 
     await new Promise<void>((resolve) => {
       let stopping = false;
@@ -65,7 +65,7 @@ export default defineCommand({
         await server.stop(false);
         clearTimeout(cut);
         clearInterval(flusher);
-        service.close();
+        await service.close();
         stdoutSink(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "stopped" }));
         resolve();
       };

@@ -29,8 +29,8 @@ const create = defineCommand({
     "expires-days": { type: "string", description: "Lifetime in days (default: tokens.default_days)", valueHint: "N" },
   },
   run: ({ args }) =>
-    withService(args, (s) => {
-      const { token, raw } = s.createToken(
+    withService(args, async (s) => {
+      const { token, raw } = await s.createToken(
         {
           name: args.name,
           actions: listArg(args.actions) as Action[],
@@ -49,12 +49,10 @@ const list = defineCommand({
   meta: { name: "list", description: "List tokens (never their values)" },
   args: { ...commonArgs },
   run: ({ args }) =>
-    withService(args, (s) => {
-      const slug = (id: number) => {
-        const a = s.repos.apps.get(id);
-        return a ? `${a.owner}/${a.slug}` : `#${id}`;
-      };
-      const tokens = s.listTokens().map(({ token_hash: _hash, ...t }) => ({ ...t, scopes: { ...t.scopes, apps: t.scopes.apps?.map(slug) ?? null } }));
+    withService(args, async (s) => {
+      const apps = new Map((await s.listApps()).map((a) => [a.id, `${a.owner}/${a.slug}`]));
+      const slug = (id: number) => apps.get(id) ?? `#${id}`;
+      const tokens = (await s.listTokens()).map(({ token_hash: _hash, ...t }) => ({ ...t, scopes: { ...t.scopes, apps: t.scopes.apps?.map(slug) ?? null } }));
       output(args.json, tokens, () => tokens.map(line));
     }),
 });
@@ -63,8 +61,8 @@ const revoke = defineCommand({
   meta: { name: "revoke", description: "Revoke a token by id" },
   args: { ...commonArgs, id: { type: "positional", required: true, description: "Token id (see token list)" } },
   run: ({ args }) =>
-    withService(args, (s) => {
-      const t = s.revokeToken(numberArg("id", args.id), ReleaseService.operator());
+    withService(args, async (s) => {
+      const t = await s.revokeToken(numberArg("id", args.id), ReleaseService.operator());
       output(args.json, { id: t.id, name: t.name, revoked_at: t.revoked_at }, () => [`revoked token ${t.id} (${t.name}) at ${t.revoked_at}`]);
     }),
 });

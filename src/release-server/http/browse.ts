@@ -134,9 +134,9 @@ function assetView(a: Artifact, url: string): AssetView {
 }
 
 /** The app's latest release as `/releases/latest` serves it, or undefined when it has none. */
-function latestOf(s: ReleaseService, app: App): Release | undefined {
+async function latestOf(s: ReleaseService, app: App): Promise<Release | undefined> {
   try {
-    return s.latestRelease(app).release;
+    return (await s.latestRelease(app)).release;
   } catch (err) {
     if (err instanceof ServiceError && err.kind === "not_found") return undefined;
     throw err;
@@ -144,15 +144,16 @@ function latestOf(s: ReleaseService, app: App): Release | undefined {
 }
 
 /** What each channel serves; a release the caller may not see (a draft) is left out. */
-function channelViews(s: ReleaseService, u: Urls, app: App, channels: Channel[], canSee: (r: Release) => boolean): ChannelView[] {
-  const shown = (id: number | null) => {
-    const r = id === null ? undefined : s.repos.releases.get(id);
-    return r && canSee(r) ? r : undefined;
+async function channelViews(s: ReleaseService, u: Urls, app: App, channels: Channel[], canSee: (r: Release) => Promise<boolean>): Promise<ChannelView[]> {
+  const shown = async (id: number | null) => {
+    const r = id === null ? undefined : await s.repos.releases.get(id);
+    return r && (await canSee(r)) ? r : undefined;
   };
-  return channels.map((ch) => {
-    const current = shown(ch.current_release_id);
+  const views: ChannelView[] = [];
+  for (const ch of channels) {
+    const current = await shown(ch.current_release_id);
     let previous: ChannelView["previous"];
-    const prev = shown(ch.previous_release_id);
+    const prev = await shown(ch.previous_release_id);
     if (ch.rollout_percent >= 100) {
       if (prev) previous = { ...link(u, app, prev), why: "rollback" };
     } else if (prev) {
@@ -160,11 +161,12 @@ function channelViews(s: ReleaseService, u: Urls, app: App, channels: Channel[],
     } else if (current) {
       // A first rollout: clients outside it get the app's newest published release older than the
       // candidate (ReleaseService.latestRelease), or the candidate when there is none.
-      const older = s.repos.releases.latestPublished(app.id, current);
+      const older = await s.repos.releases.latestPublished(app.id, current);
       if (older) previous = { ...link(u, app, older), why: "older" };
     }
-    return { name: ch.name, current: current && link(u, app, current), rollout: ch.rollout_percent, previous, updatedAt: ch.updated_at };
-  });
+    views.push({ name: ch.name, current: current && link(u, app, current), rollout: ch.rollout_percent, previous, updatedAt: ch.updated_at });
+  }
+  return views;
 }
 
 /** Which drafts a list includes, as ReleaseService.listReleases takes it. */
@@ -172,13 +174,13 @@ type Drafts = NonNullable<Parameters<ReleaseService["listReleases"]>[1]["drafts"
 
 export interface BrowseOptions {
   /** Whether the caller may see this release (drafts only for those who could publish them). */
-  canSee: (r: Release) => boolean;
+  canSee: (r: Release) => Promise<boolean>;
 }
 
 /** The summary of an app: the /apps index and the head of the app's page. */
-export function appView(s: ReleaseService, u: Urls, app: App, opts: BrowseOptions & { drafts: Drafts }): AppView {
-  const latest = latestOf(s, app);
-  const latestArtifacts = latest ? s.listArtifacts(latest) : [];
+export async function appView(s: ReleaseService, u: Urls, app: App, opts: BrowseOptions & { drafts: Drafts }): Promise<AppView> {
+  const latest = await latestOf(s, app);
+  const latestArtifacts = latest ? await s.listArtifacts(latest) : [];
   const base = `${u.base}/${seg(app.owner)}/${seg(app.slug)}/releases/latest/download/`;
   return {
     owner: app.owner,
@@ -186,16 +188,16 @@ export function appView(s: ReleaseService, u: Urls, app: App, opts: BrowseOption
     name: app.display_name,
     private: app.visibility === "private",
     url: appUrl(u, app),
-    releaseCount: s.listReleases(app, { page: 1, perPage: 1, drafts: opts.drafts }).total,
+    releaseCount: (await s.listReleases(app, { page: 1, perPage: 1, drafts: opts.drafts })).total,
     latest: latest && { ...link(u, app, latest), publishedAt: latest.published_at },
-    channels: channelViews(s, u, app, s.listChannels(app), opts.canSee),
+    channels: await channelViews(s, u, app, await s.listChannels(app), opts.canSee),
     installers: installers(latestArtifacts, (n) => base + seg(n), app.visibility === "private"),
   };
 }
 
 /** One release with its artifacts, what detection found in them, its notes rendered, its channels. */
-export function releaseView(s: ReleaseService, u: Urls, app: App, r: Release, ctx: { latestId?: number; channels: Channel[]; notesHeading?: number }): ReleaseView {
-  const artifacts = s.listArtifacts(r);
+export async function releaseView(s: ReleaseService, u: Urls, app: App, r: Release, ctx: { latestId?: number; channels: Channel[]; notesHeading?: number }): Promise<ReleaseView> {
+  const artifacts = await s.listArtifacts(r);
   const gh = toGhRelease(u, app, r, artifacts);
   const urlOf = new Map(gh.assets.map((a) => [a.name, a.browser_download_url]));
   return {
@@ -215,19 +217,21 @@ export function releaseView(s: ReleaseService, u: Urls, app: App, r: Release, ct
 }
 
 /** A page of the app's releases (newest first), each as `releaseView`. */
-export function releasesPageView(
+export async function releasesPageView(
   s: ReleaseService,
   u: Urls,
   app: App,
   paging: { page: number; perPage: number; drafts: Drafts },
-): { items: ReleaseView[]; total: number } {
-  const { items, total } = s.listReleases(app, paging);
-  const channels = s.listChannels(app);
-  const latestId = latestOf(s, app)?.id;
-  return { items: items.map((r) => releaseView(s, u, app, r, { latestId, channels, notesHeading: 4 })), total };
+): Promise<{ items: ReleaseView[]; total: number }> {
+  const { items, total } = await s.listReleases(app, paging);
+  const channels = await s.listChannels(app);
+  const latestId = (await latestOf(s, app))?.id;
+  const views: ReleaseView[] = [];
+  for (const r of items) views.push(await releaseView(s, u, app, r, { latestId, channels, notesHeading: 4 }));
+  return { items: views, total };
 }
 
 /** The release page's extras: the channels (for badges) and which release is the latest. */
-export function singleReleaseView(s: ReleaseService, u: Urls, app: App, r: Release): ReleaseView {
-  return releaseView(s, u, app, r, { latestId: latestOf(s, app)?.id, channels: s.listChannels(app), notesHeading: 2 });
+export async function singleReleaseView(s: ReleaseService, u: Urls, app: App, r: Release): Promise<ReleaseView> {
+  return releaseView(s, u, app, r, { latestId: (await latestOf(s, app))?.id, channels: await s.listChannels(app), notesHeading: 2 });
 }

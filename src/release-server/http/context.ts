@@ -64,13 +64,13 @@ export class Ctx {
   }
 
   /** The caller, or null when no Authorization header was sent. Bad credentials → 401. */
-  principal(): Principal | null {
+  async principal(): Promise<Principal | null> {
     if (this.principalMemo !== undefined) return this.principalMemo;
     const header = this.req.headers.get("authorization");
     if (header === null) return (this.principalMemo = null);
     const m = header.match(/^(token|bearer)\s+(\S+)\s*$/i);
     if (!m) throw new HttpError(401, "Authorization header must be 'Bearer <token>' or 'token <token>'", { headers: { "www-authenticate": 'Bearer realm="release-server"' } });
-    const p = this.service.authenticate(m[2]!);
+    const p = await this.service.authenticate(m[2]!);
     this.actor = p.actor;
     return (this.principalMemo = p);
   }
@@ -81,32 +81,32 @@ export class Ctx {
   }
 
   /** The caller, who must be allowed `action` on the app (and channel): 401 without a token, 403 outside its scopes. */
-  require(action: Action, target: { app?: App; channel?: string | null } = {}): Principal {
-    const p = this.principal();
+  async require(action: Action, target: { app?: App; channel?: string | null } = {}): Promise<Principal> {
+    const p = await this.principal();
     if (!p) throw new HttpError(401, "Requires authentication", { headers: { "www-authenticate": 'Bearer realm="release-server"' } });
     this.service.authorize(p, action, target);
     return p;
   }
 
   /** Which drafts of the app the caller may see: all, none, or those of its channels (see ReleaseService.draftScope). */
-  draftScope(app: App): boolean | string[] {
-    return this.service.draftScope(this.principal(), app);
+  async draftScope(app: App): Promise<boolean | string[]> {
+    return this.service.draftScope(await this.principal(), app);
   }
 
   /** Whether the caller could publish to the app in general (a channel-scoped token: only to its channels). */
-  canSeeDrafts(app: App): boolean {
-    return this.draftScope(app) === true;
+  async canSeeDrafts(app: App): Promise<boolean> {
+    return (await this.draftScope(app)) === true;
   }
 
   /** The app named by `:owner/:app`, or the default app on root routes. Private apps need a read token. */
-  app(): App {
+  async app(): Promise<App> {
     if (this.appMemo) return this.appMemo;
     const ref = this.params.owner !== undefined ? { owner: this.params.owner, slug: this.params.app! } : this.deps.defaultApp;
     if (!ref) throw new HttpError(404, "no default app is configured; use /apps/{owner}/{app}/...");
-    const app = this.service.getAppBySlug(ref.owner, ref.slug);
+    const app = await this.service.getAppBySlug(ref.owner, ref.slug);
     if (app.visibility === "private") {
       // Same answer as an unknown app for callers who may not read it, as GitHub does.
-      const p = this.principal();
+      const p = await this.principal();
       try {
         if (!p) throw new Error();
         this.service.authorize(p, "read", { app });
@@ -118,9 +118,9 @@ export class Ctx {
   }
 
   /** A release of the current app that the caller may see (drafts need publish rights). */
-  visible(release: Release): Release {
-    const app = this.app();
-    if (release.app_id !== app.id || !this.service.canSee(this.principal(), release)) throw new HttpError(404, "Not Found");
+  async visible(release: Release): Promise<Release> {
+    const app = await this.app();
+    if (release.app_id !== app.id || !(await this.service.canSee(await this.principal(), release))) throw new HttpError(404, "Not Found");
     return release;
   }
 

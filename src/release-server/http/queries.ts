@@ -6,24 +6,24 @@ import { accessSync, constants } from "node:fs";
 import type { App, Artifact, Release } from "../domain/model.ts";
 import type { ReleaseService } from "../service.ts";
 
-export function assetNamed(s: ReleaseService, release: Release, filename: string): Artifact | undefined {
-  return s.repos.artifacts.byName(release.id, filename);
+export async function assetNamed(s: ReleaseService, release: Release, filename: string): Promise<Artifact | undefined> {
+  return await s.repos.artifacts.byName(release.id, filename);
 }
 
 /** The newest release (drafts only if `drafts`) that has an artifact named `filename`. */
-export function newestWithAsset(s: ReleaseService, app: App, filename: string, drafts: boolean): { release: Release; artifact: Artifact } | undefined {
-  for (const release of s.repos.releases.all(app.id)) {
+export async function newestWithAsset(s: ReleaseService, app: App, filename: string, drafts: boolean): Promise<{ release: Release; artifact: Artifact } | undefined> {
+  for (const release of await s.repos.releases.all(app.id)) {
     if (release.draft && !drafts) continue;
-    const artifact = s.repos.artifacts.byName(release.id, filename);
+    const artifact = await s.repos.artifacts.byName(release.id, filename);
     if (artifact) return { release, artifact };
   }
   return undefined;
 }
 
 /** Why the server cannot serve (database or blob store unusable), or undefined when it can. */
-export function notReady(s: ReleaseService): string | undefined {
+export async function notReady(s: ReleaseService): Promise<string | undefined> {
   try {
-    s.listApps();
+    await s.listApps();
   } catch (err) {
     return `database: ${err instanceof Error ? err.message : String(err)}`;
   }

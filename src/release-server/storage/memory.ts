@@ -1,11 +1,13 @@
 /**
  * In-memory repositories for fast tests: same contract as SQLite (uniqueness → Conflict, newest
- * first orderings, transactions that roll back on an exception by restoring a snapshot).
+ * first orderings, transactions that roll back on an exception by restoring a snapshot). The
+ * synchronous store is made asynchronous by serial.ts, as SQLite's is.
  */
 import { Conflict } from "../domain/errors.ts";
 import type { App, Artifact, AuditEvent, Channel, Release, Token } from "../domain/model.ts";
 import { compareForLatest } from "../domain/versions.ts";
 import type { AuditFilter, NewApp, NewArtifact, NewAuditEvent, NewRelease, NewToken, Repositories } from "../domain/repository.ts";
+import { serialized, type SyncStore } from "./serial.ts";
 
 interface State {
   seq: number;
@@ -21,8 +23,13 @@ const newest = (a: Release, b: Release) => (a.created_at === b.created_at ? b.id
 const copy = <T>(v: T | undefined): T | undefined => (v === undefined ? undefined : structuredClone(v));
 
 export function memoryRepositories(): Repositories {
+  return serialized(memoryStore());
+}
+
+function memoryStore(): SyncStore {
   let s: State = { seq: 0, apps: new Map(), releases: new Map(), artifacts: new Map(), channels: new Map(), tokens: new Map(), audit: [] };
-  let depth = 0;
+  let snapshot: State | undefined;
+  const locks = new Map<string, { holder: string; expires: number }>();
   const nextId = () => ++s.seq;
   const find = <T>(m: Map<unknown, T>, pred: (v: T) => boolean) => copy([...m.values()].find(pred));
   const filter = <T>(m: Map<unknown, T>, pred: (v: T) => boolean) => [...m.values()].filter(pred).map((v) => structuredClone(v));
@@ -175,18 +182,24 @@ export function memoryRepositories(): Repositories {
   };
 
   return { apps, releases, artifacts, channels, tokens, audit,
-    transaction<T>(fn: () => T): T {
-      if (depth > 0) return fn();
-      const snapshot = structuredClone(s);
-      depth++;
-      try {
-        return fn();
-      } catch (err) {
-        s = snapshot;
-        throw err;
-      } finally {
-        depth--;
-      }
+    begin() {
+      snapshot = structuredClone(s);
+    },
+    commit() {
+      snapshot = undefined;
+    },
+    rollback() {
+      if (snapshot) s = snapshot;
+      snapshot = undefined;
+    },
+    tryLock(name: string, holder: string, ttlMs: number) {
+      const cur = locks.get(name);
+      if (cur && cur.holder !== holder && cur.expires > Date.now()) return false;
+      locks.set(name, { holder, expires: Date.now() + ttlMs });
+      return true;
+    },
+    unlock(name: string, holder: string) {
+      if (locks.get(name)?.holder === holder) locks.delete(name);
     },
     close() {},
   };

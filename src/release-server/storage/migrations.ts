@@ -1,7 +1,8 @@
 /**
  * Versioned schema migrations, applied in order at open. The database's version is SQLite's
  * `user_version`; a database newer than the newest migration here is refused (exit 9) rather than
- * touched. Never edit a released migration: append a new one.
+ * touched. Never edit a released migration: append a new one. PostgreSQL has the same versions
+ * (postgres-migrations.ts); a test keeps the two lists in step.
  */
 import type { Database } from "bun:sqlite";
 import { AgError } from "../../shared/errors.ts";
@@ -120,6 +121,17 @@ ALTER TABLE releases ADD COLUMN version_key TEXT;
 CREATE INDEX releases_by_app_version_key ON releases (app_id, draft, prerelease, version_key DESC, created_at DESC, id DESC);
 `,
   },
+  {
+    version: 3,
+    name: "locks: named leases shared by the processes on one database (one retention run at a time)",
+    sql: `
+CREATE TABLE locks (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1].version;
@@ -128,7 +140,8 @@ export function schemaVersion(db: Database): number {
   return (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
 }
 
-function refuseNewer(file: string, found: number): never {
+/** Exit 9: the database (a file, or a redacted URL) was written by a newer release-server. */
+export function refuseNewer(file: string, found: number): never {
   throw new AgError(`database ${file} has schema version ${found}, newer than this release-server supports (${LATEST_SCHEMA})`, {
     exitCode: ServerExit.databaseNewer,
     code: "database_newer",

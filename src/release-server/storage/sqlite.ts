@@ -12,6 +12,7 @@ import type { App, Artifact, AuditEvent, Channel, Release, Token } from "../doma
 import type { AuditFilter, NewApp, NewArtifact, NewAuditEvent, NewRelease, NewToken, Repositories } from "../domain/repository.ts";
 import { versionKey } from "../domain/versions.ts";
 import { migrate } from "./migrations.ts";
+import { serialized, type SyncStore } from "./serial.ts";
 
 type Row = Record<string, any>;
 
@@ -50,7 +51,7 @@ export function openSqlite(file: string): Repositories {
     db.close();
     throw err;
   }
-  return sqliteRepositories(db);
+  return serialized(sqliteStore(db));
 }
 
 /** Computes the order key of releases written before migration 2 (once: afterwards none is NULL). */
@@ -63,7 +64,7 @@ function fillVersionKeys(db: Database): void {
   }).immediate();
 }
 
-function sqliteRepositories(db: Database): Repositories {
+function sqliteStore(db: Database): SyncStore {
   const one = <T>(sql: string, map: (r: Row) => T, ...params: any[]): T | undefined => {
     const r = db.query(sql).get(...params) as Row | null;
     return r ? map(r) : undefined;
@@ -227,9 +228,28 @@ function sqliteRepositories(db: Database): Repositories {
   };
 
   return { apps, releases, artifacts, channels, tokens, audit,
-    transaction<T>(fn: () => T): T {
-      if (db.inTransaction) return fn();
-      return db.transaction(fn).immediate();
+    begin() {
+      db.run("BEGIN IMMEDIATE");
+    },
+    commit() {
+      db.run("COMMIT");
+    },
+    rollback() {
+      if (db.inTransaction) db.run("ROLLBACK");
+    },
+    tryLock(name: string, holder: string, ttlMs: number) {
+      const now = Date.now();
+      const r = db
+        .query(
+          `INSERT INTO locks (name, holder, expires_at) VALUES (?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+           WHERE locks.holder = excluded.holder OR locks.expires_at < ?`,
+        )
+        .run(name, holder, now + ttlMs, now);
+      return r.changes === 1;
+    },
+    unlock(name: string, holder: string) {
+      db.query("DELETE FROM locks WHERE name = ? AND holder = ?").run(name, holder);
     },
     close() {
       db.close();

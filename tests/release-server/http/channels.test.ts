@@ -14,16 +14,16 @@ const api = "/api/v3/repos/acme/tool/channels";
 beforeAll(async () => {
   const t = tempData();
   await seed(t.data, async (s) => {
-    const app = s.createApp({ owner: "acme", slug: "tool" }, OP);
+    const app = await s.createApp({ owner: "acme", slug: "tool" }, OP);
     ids.v1 = (await publish(s, app, { version: "1.0.0" }, { "tool.txt": "one" })).release.id;
     ids.v2 = (await publish(s, app, { version: "2.0.0" }, { "tool.txt": "two" })).release.id;
     ids.draft = (await publish(s, app, { version: "3.0.0", draft: true }, { "tool.txt": "three" })).release.id;
     ids.empty = (await publish(s, app, { version: "4.0.0" }, {})).release.id;
-    s.promote(app, "stable", ids.v1, {}, OP);
-    const mk = (name: string, input: object) => s.createToken({ name, ...input } as never, OP).raw;
-    tok.promoter = mk("promoter", { actions: ["promote"], apps: ["acme/tool"] });
-    tok.publisher = mk("publisher", { actions: ["publish"], apps: ["acme/tool"] });
-    tok.beta = mk("beta-promoter", { actions: ["promote"], apps: ["acme/tool"], channels: ["beta"] });
+    await s.promote(app, "stable", ids.v1, {}, OP);
+    const mk = async (name: string, input: object) => (await s.createToken({ name, ...input } as never, OP)).raw;
+    tok.promoter = await mk("promoter", { actions: ["promote"], apps: ["acme/tool"] });
+    tok.publisher = await mk("publisher", { actions: ["publish"], apps: ["acme/tool"] });
+    tok.beta = await mk("beta-promoter", { actions: ["promote"], apps: ["acme/tool"], channels: ["beta"] });
   });
   srv = await startServer(t);
 });

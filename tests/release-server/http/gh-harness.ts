@@ -76,9 +76,9 @@ function connectProxy(port: number): Promise<Server> {
 export async function startGhServer(opts: { logBodies?: boolean } = {}): Promise<GhServer> {
   const { dir, data } = tempData();
   const certs = makeCerts(join(dir, "tls"), GH_HOST);
-  const service = openService(data, defaultConfig());
+  const service = await openService(data, defaultConfig());
   const admin = generateToken();
-  service.ensureBootstrapToken(admin, "admin");
+  await service.ensureBootstrapToken(admin, "admin");
   const requests: GhServer["requests"] = [];
   const app = createHttpApp({ service, publicUrl: `https://${GH_HOST}`, defaultApp: null, log: () => {} });
   const tls = Bun.serve({
@@ -139,7 +139,7 @@ export async function startGhServer(opts: { logBodies?: boolean } = {}): Promise
     async close() {
       proxy.close();
       tls.stop(true);
-      service.close();
+      await service.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

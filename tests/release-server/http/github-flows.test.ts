@@ -22,26 +22,26 @@ const api = `/api/v3/repos/${owner}/${repo}`;
 beforeAll(async () => {
   const t = tempData();
   await seed(t.data, async (s) => {
-    const app = s.createApp({ owner, slug: repo }, OP);
-    s.createApp({ owner, slug: "other" }, OP);
+    const app = await s.createApp({ owner, slug: repo }, OP);
+    await s.createApp({ owner, slug: "other" }, OP);
     await publish(s, app, { version: "1.0.0" }, { "a.txt": "a" });
     await publish(s, app, { version: "0.9.0", channel: "stable", draft: true }, { "s.txt": "s" });
-    const mk = (name: string, input: object) => s.createToken({ name, ...input } as never, OP).raw;
-    tok.publisher = mk("publisher", { actions: ["publish"], apps: ["acme/tool"] });
-    tok.reader = mk("reader", { actions: ["read"] });
-    tok.beta = mk("ci-beta", { actions: ["publish"], apps: ["acme/tool"], channels: ["beta"] });
+    const mk = async (name: string, input: object) => (await s.createToken({ name, ...input } as never, OP)).raw;
+    tok.publisher = await mk("publisher", { actions: ["publish"], apps: ["acme/tool"] });
+    tok.reader = await mk("reader", { actions: ["read"] });
+    tok.beta = await mk("ci-beta", { actions: ["publish"], apps: ["acme/tool"], channels: ["beta"] });
   });
   srv = await startServer({ ...t, args: ["--default-app", "acme/tool"] });
 });
 afterAll(() => srv[Symbol.asyncDispose]());
 
 /** Reads the server's data directory beside it (audit events). */
-const audit = (action: string) => {
-  const s = openService(srv.data, defaultConfig());
+const audit = async (action: string) => {
+  const s = await openService(srv.data, defaultConfig());
   try {
-    return s.listAudit({ action });
+    return await s.listAudit({ action });
   } finally {
-    s.close();
+    await s.close();
   }
 };
 
@@ -63,8 +63,8 @@ describe("PATCH releases and assets", () => {
     expect(Date.parse(published.data.published_at!)).toBeGreaterThan(0);
     expect((await kit().rest.repos.getLatestRelease({ owner, repo })).data.tag_name).toBe("v2.0.1");
     expect((await kit().rest.repos.getReleaseByTag({ owner, repo, tag: "v2.0.1" })).data.id).toBe(draft.id);
-    expect(audit("release.publish").find((e) => e.target_id === String(draft.id))).toMatchObject({ metadata: { tag: "v2.0.1", version: "2.0.1" } });
-    expect(audit("release.update").filter((e) => e.target_id === String(draft.id))).toHaveLength(1);
+    expect((await audit("release.publish")).find((e) => e.target_id === String(draft.id))).toMatchObject({ metadata: { tag: "v2.0.1", version: "2.0.1" } });
+    expect((await audit("release.update")).filter((e) => e.target_id === String(draft.id))).toHaveLength(1);
     // A taken tag is GitHub's 422 already_exists; unknown fields are ignored; wrong types are 422.
     const dup = await errOf(gh.rest.repos.updateRelease({ owner, repo, release_id: draft.id, tag_name: "v1.0.0" }));
     expect(dup.status).toBe(422);
@@ -91,7 +91,7 @@ describe("PATCH releases and assets", () => {
     const up = await gh.rest.repos.updateReleaseAsset({ owner, repo, asset_id: a.id, name: "tool.txt", label: "The tool" });
     expect(up.data).toMatchObject({ id: a.id, name: "tool.txt", label: "The tool" });
     expect(await (await fetch(`${srv.url}/${owner}/${repo}/releases/download/v1.0.0/tool.txt`)).text()).toBe("a");
-    expect(audit("artifact.update").at(0)).toMatchObject({ target_id: String(a.id), metadata: { changes: { filename: "tool.txt", label: "The tool" } } });
+    expect((await audit("artifact.update")).at(0)).toMatchObject({ target_id: String(a.id), metadata: { changes: { filename: "tool.txt", label: "The tool" } } });
     await gh.request({ method: "POST", url: rel.upload_url, name: "b.txt", data: "b", headers: { "content-type": "text/plain" } });
     const taken = await errOf(gh.rest.repos.updateReleaseAsset({ owner, repo, asset_id: a.id, name: "b.txt" }));
     expect(taken.status).toBe(422);

@@ -13,14 +13,14 @@ const tok: Record<string, string> = {};
 beforeAll(async () => {
   const t = tempData();
   await seed(t.data, async (s) => {
-    const app = s.createApp({ owner: "acme", slug: "tool" }, OP);
-    s.createApp({ owner: "acme", slug: "secret", visibility: "private" }, OP);
+    const app = await s.createApp({ owner: "acme", slug: "tool" }, OP);
+    await s.createApp({ owner: "acme", slug: "secret", visibility: "private" }, OP);
     const many = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`part-${i}.bin`, `part ${i}`])); // for the object ceiling
     for (let i = 1; i <= 5; i++) await publish(s, app, { version: `1.${i}.0`, name: `Release ${i}` }, { [`t-${i}.bin`]: `bytes ${i}`, ...(i === 2 ? many : {}) });
     await publish(s, app, { version: "2.0.0", draft: true, channel: "beta" });
     await publish(s, app, { version: "3.0.0", draft: true, channel: "stable" });
-    tok.reader = s.createToken({ name: "reader", actions: ["read"], apps: ["acme/tool"] }, OP).raw;
-    tok.beta = s.createToken({ name: "beta", actions: ["publish"], channels: ["beta"] }, OP).raw;
+    tok.reader = (await s.createToken({ name: "reader", actions: ["read"], apps: ["acme/tool"] }, OP)).raw;
+    tok.beta = (await s.createToken({ name: "beta", actions: ["publish"], channels: ["beta"] }, OP)).raw;
   });
   srv = await startServer(t);
 });

@@ -14,12 +14,12 @@ const hex = sha256Hex(payload);
 beforeAll(async () => {
   const t = tempData();
   await seed(t.data, async (s) => {
-    const app = s.createApp({ owner: "acme", slug: "tool", display_name: "Acme Tool" }, OP);
-    s.createApp({ owner: "acme", slug: "empty" }, OP);
+    const app = await s.createApp({ owner: "acme", slug: "tool", display_name: "Acme Tool" }, OP);
+    await s.createApp({ owner: "acme", slug: "empty" }, OP);
     await publish(s, app, { version: "1.0.0", channel: "stable" }, { "tool.bin": "one" });
     await publish(s, app, { version: "2.0.0", channel: "stable" }, { "tool.bin": payload });
-    s.promote(app, "stable", s.getReleaseByTag(app, "v1.0.0").id, {}, OP);
-    s.promote(app, "stable", s.getReleaseByTag(app, "v2.0.0").id, { rolloutPercent: 30 }, OP);
+    await s.promote(app, "stable", (await s.getReleaseByTag(app, "v1.0.0")).id, {}, OP);
+    await s.promote(app, "stable", (await s.getReleaseByTag(app, "v2.0.0")).id, { rolloutPercent: 30 }, OP);
   });
   srv = await startServer({ ...t, args: ["--default-app", "acme/tool", "--public-url", "https://releases.example.test/"] });
 });

@@ -15,7 +15,7 @@ const bytesOf = (v: string) => `package ${v} `.repeat(50);
 beforeAll(async () => {
   const t = tempData();
   await seed(t.data, async (s) => {
-    const app = s.createApp({ owner, slug: repo }, OP);
+    const app = await s.createApp({ owner, slug: repo }, OP);
     for (const v of ["1.0.0", "2.0.0", "3.0.0", "4.0.0", "5.0.0"]) await publish(s, app, { version: v, notes: `notes ${v}` }, { [`pkg-${v}.zip`]: bytesOf(v) });
     await publish(s, app, { version: "6.0.0-beta.1", prerelease: true }, { "pkg-6.zip": "beta" });
     await publish(s, app, { version: "7.0.0", draft: true }, { "pkg-7.zip": "draft" });

@@ -12,9 +12,9 @@ let doc: any;
 beforeAll(async () => {
   const t = tempData();
   await seed(t.data, async (s) => {
-    const app = s.createApp({ owner: "acme", slug: "tool" }, OP);
+    const app = await s.createApp({ owner: "acme", slug: "tool" }, OP);
     const { release } = await publish(s, app, { version: "1.0.0" }, { "tool.bin": "bytes" });
-    s.promote(app, "stable", release.id, {}, OP);
+    await s.promote(app, "stable", release.id, {}, OP);
   });
   srv = await startServer({ ...t, args: ["--default-app", "acme/tool"] });
   doc = await (await fetch(`${srv.url}/openapi.json`)).json();

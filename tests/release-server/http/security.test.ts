@@ -15,23 +15,23 @@ const MAX = 1024 * 1024;
 beforeAll(async () => {
   const t = tempData();
   await seed(t.data, async (s) => {
-    const tool = s.createApp({ owner: "acme", slug: "tool" }, OP);
-    s.createApp({ owner: "acme", slug: "secret", visibility: "private" }, OP);
-    s.createApp({ owner: "other", slug: "app" }, OP);
+    const tool = await s.createApp({ owner: "acme", slug: "tool" }, OP);
+    await s.createApp({ owner: "acme", slug: "secret", visibility: "private" }, OP);
+    await s.createApp({ owner: "other", slug: "app" }, OP);
     await publish(s, tool, { version: "1.0.0", name: "<img src=x onerror=alert(1)>", notes: "<script>alert('notes')</script> & more" }, { "<b onclick=x>bold.zip": "x" });
     for (const v of ["2.0.0", "3.0.0", "4.0.0", "5.0.0"]) await publish(s, tool, { version: v, channel: "stable" }, { [`tool-${v}.tgz`]: `tool ${v}` });
-    s.promote(tool, "stable", s.getReleaseByTag(tool, "v3.0.0").id, {}, OP);
-    const mk = (name: string, input: object) => s.createToken({ name, ...input } as never, OP).raw;
-    tok.publisher = mk("publisher", { actions: ["publish"], apps: ["acme/tool"] });
-    tok.reader = mk("reader", { actions: ["read"] });
-    tok.deleter = mk("deleter", { actions: ["delete"], apps: ["acme/tool"] });
-    tok.beta = mk("beta-only", { actions: ["publish"], channels: ["beta"] });
-    const revoked = s.createToken({ name: "revoked", actions: ["publish"] }, OP);
-    s.revokeToken(revoked.token.id, OP);
+    await s.promote(tool, "stable", (await s.getReleaseByTag(tool, "v3.0.0")).id, {}, OP);
+    const mk = async (name: string, input: object) => (await s.createToken({ name, ...input } as never, OP)).raw;
+    tok.publisher = await mk("publisher", { actions: ["publish"], apps: ["acme/tool"] });
+    tok.reader = await mk("reader", { actions: ["read"] });
+    tok.deleter = await mk("deleter", { actions: ["delete"], apps: ["acme/tool"] });
+    tok.beta = await mk("beta-only", { actions: ["publish"], channels: ["beta"] });
+    const revoked = await s.createToken({ name: "revoked", actions: ["publish"] }, OP);
+    await s.revokeToken(revoked.token.id, OP);
     tok.revoked = revoked.raw;
   });
   // A token issued three days ago for one day.
-  tok.expired = await seed(t.data, (s) => s.createToken({ name: "expired", actions: ["publish"], expires_in_days: 1 }, OP).raw, undefined, () => new Date(Date.now() - 3 * 86_400_000));
+  tok.expired = await seed(t.data, async (s) => (await s.createToken({ name: "expired", actions: ["publish"], expires_in_days: 1 }, OP)).raw, undefined, () => new Date(Date.now() - 3 * 86_400_000));
   const config = join(t.dir, "server.yaml");
   writeFileSync(config, `uploads:\n  max_bytes: ${MAX}\nretention:\n  channels:\n    stable: { keep_last: 1 }\n`);
   srv = await startServer({ ...t, args: ["--config", config, "--default-app", "acme/tool"] });

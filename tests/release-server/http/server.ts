@@ -34,11 +34,11 @@ export function tempData(): { dir: string; data: string } {
 
 /** Opens the service on `data` (the server is not running yet, or reads it concurrently), runs `fn`, closes it. */
 export async function seed<T>(data: string, fn: (s: ReleaseService) => T | Promise<T>, config: ServerConfig = defaultConfig(), clock?: () => Date): Promise<T> {
-  const s = openService(data, config, clock);
+  const s = await openService(data, config, clock);
   try {
     return await fn(s);
   } finally {
-    s.close();
+    await s.close();
   }
 }
 
@@ -98,7 +98,7 @@ export async function publish(s: ReleaseService, app: App, input: ReleaseInput, 
     const blob = await s.putBlob(once(typeof content === "string" ? new TextEncoder().encode(content) : content));
     stored.push({ filename, blob });
   }
-  return s.publishRelease(app, input, stored, OP);
+  return await s.publishRelease(app, input, stored, OP);
 }
 
 export const auth = (token: string, scheme = "Bearer") => ({ authorization: `${scheme} ${token}` });

@@ -62,7 +62,7 @@ async function release(s: ReleaseService, app: App, input: ReleaseInput, files: 
     const bytes = typeof file.content === "string" ? new TextEncoder().encode(file.content) : file.content;
     stored.push({ filename, blob: await s.putBlob(once(bytes)), platform: file.platform ?? null, label: file.label ?? null });
   }
-  return s.publishRelease(app, input, stored, OP).release;
+  return (await s.publishRelease(app, input, stored, OP)).release;
 }
 
 export const BIG = 3_000_000; // "2.9 MiB"
@@ -79,7 +79,7 @@ export interface Seeded {
  * 2026-11-28. acme/empty: nothing. acme/secret: private, with an installer.
  */
 export async function seedSite(s: ReleaseService): Promise<Seeded> {
-  const tool = s.createApp({ owner: "acme", slug: "tool", display_name: "Acme Tool" }, OP);
+  const tool = await s.createApp({ owner: "acme", slug: "tool", display_name: "Acme Tool" }, OP);
   const hostile = await release(
     s,
     tool,
@@ -105,30 +105,30 @@ export async function seedSite(s: ReleaseService): Promise<Seeded> {
   const beta = await release(s, tool, { version: "2.1.0-beta.1", channel: "beta", prerelease: true }, { "tool-linux-x64": { content: elf(), platform: "linux" } });
   await release(s, tool, { version: "0.0.0-nightly.20261128", tag: "nightly", prerelease: true, notes: "Built every night." }, { "nightly.tar": "tar" });
   await release(s, tool, { version: "3.0.0", channel: "beta", draft: true, name: "Secret plans", notes: "Not yet." }, { "draft-only.bin": "draft" });
-  s.promote(tool, "stable", v1.id, {}, OP);
-  s.promote(tool, "stable", v2.id, { rolloutPercent: 30 }, OP);
-  s.promote(tool, "beta", beta.id, { rolloutPercent: 10 }, OP);
-  s.promote(tool, "lts", v1.id, {}, OP);
-  s.promote(tool, "edge", hostile.id, {}, OP);
-  s.promote(tool, "edge", v2.id, {}, OP);
-  s.setChannelPolicy(tool, "empty", { keep_last: 3 }, OP);
+  await s.promote(tool, "stable", v1.id, {}, OP);
+  await s.promote(tool, "stable", v2.id, { rolloutPercent: 30 }, OP);
+  await s.promote(tool, "beta", beta.id, { rolloutPercent: 10 }, OP);
+  await s.promote(tool, "lts", v1.id, {}, OP);
+  await s.promote(tool, "edge", hostile.id, {}, OP);
+  await s.promote(tool, "edge", v2.id, {}, OP);
+  await s.setChannelPolicy(tool, "empty", { keep_last: 3 }, OP);
 
-  const many = s.createApp({ owner: "acme", slug: "many", display_name: "Many Releases" }, OP);
+  const many = await s.createApp({ owner: "acme", slug: "many", display_name: "Many Releases" }, OP);
   for (let i = 0; i < 24; i++) await release(s, many, { version: `1.0.${i}`, notes: `Release number ${i}.` }, { [`many-${i}.txt`]: `release ${i}` });
   await release(s, many, { version: "1.0.24", tag: "2026-11-28", name: "Dated build" }, { "dated.txt": "dated" });
 
-  s.createApp({ owner: "acme", slug: "empty" }, OP);
-  const secret = s.createApp({ owner: "acme", slug: "secret", display_name: "Secret App", visibility: "private" }, OP);
+  await s.createApp({ owner: "acme", slug: "empty" }, OP);
+  const secret = await s.createApp({ owner: "acme", slug: "secret", display_name: "Secret App", visibility: "private" }, OP);
   await release(s, secret, { version: "1.0.0" }, { "install.sh": "#!/bin/sh\necho secret\n" });
 
-  const mk = (name: string, input: object) => s.createToken({ name, ...input } as never, OP).raw;
+  const mk = async (name: string, input: object) => (await s.createToken({ name, ...input } as never, OP)).raw;
   return {
     tokens: {
-      reader: mk("reader", { actions: ["read"] }),
-      publisher: mk("publisher", { actions: ["publish"], apps: ["acme/tool"] }),
-      secretReader: mk("secret-reader", { actions: ["read"], apps: ["acme/secret"] }),
-      betaPublisher: mk("beta-publisher", { actions: ["publish"], apps: ["acme/tool"], channels: ["beta"] }),
-      stablePublisher: mk("stable-publisher", { actions: ["publish"], apps: ["acme/tool"], channels: ["stable"] }),
+      reader: await mk("reader", { actions: ["read"] }),
+      publisher: await mk("publisher", { actions: ["publish"], apps: ["acme/tool"] }),
+      secretReader: await mk("secret-reader", { actions: ["read"], apps: ["acme/secret"] }),
+      betaPublisher: await mk("beta-publisher", { actions: ["publish"], apps: ["acme/tool"], channels: ["beta"] }),
+      stablePublisher: await mk("stable-publisher", { actions: ["publish"], apps: ["acme/tool"], channels: ["stable"] }),
     },
   };
 }

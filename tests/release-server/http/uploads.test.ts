@@ -15,7 +15,7 @@ const MiB = 1024 * 1024;
 
 beforeAll(async () => {
   const t = tempData();
-  await seed(t.data, (s) => s.createApp({ owner: "acme", slug: "tool" }, OP));
+  await seed(t.data, async (s) => await s.createApp({ owner: "acme", slug: "tool" }, OP));
   const config = join(t.dir, "server.yaml");
   writeFileSync(config, `uploads:\n  max_bytes: ${MAX}\n`);
   srv = await startServer({ ...t, args: ["--config", config, "--default-app", "acme/tool"] });

@@ -23,11 +23,11 @@ export const T0 = Date.parse("2026-01-01T00:00:00Z");
  * A service on `<dir>/data` with an adjustable clock (`clock.now` in ms, starting at `start`).
  * Tests that compare with file times (blob grace periods) start at the real time.
  */
-export function serviceIn(dir: string, tweak: (c: ServerConfig) => void = () => {}, start = T0) {
+export async function serviceIn(dir: string, tweak: (c: ServerConfig) => void = () => {}, start = T0) {
   const config = defaultConfig();
   tweak(config);
   const clock = { now: start };
-  const service = openService(join(dir, "data"), config, () => new Date(clock.now));
+  const service = await openService(join(dir, "data"), config, () => new Date(clock.now));
   return { service, clock, op: ReleaseService.operator("cli:test") };
 }
 

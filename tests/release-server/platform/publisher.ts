@@ -9,8 +9,8 @@ import { defaultConfig } from "../../../src/release-server/config.ts";
 import { openService, ReleaseService } from "../../../src/release-server/service.ts";
 
 const [dataDir, version, mode] = process.argv.slice(2);
-const s = openService(dataDir, defaultConfig());
-const app = s.getAppBySlug("acme", "tool");
+const s = await openService(dataDir, defaultConfig());
+const app = await s.getAppBySlug("acme", "tool");
 const forever = () => new Promise(() => setInterval(() => {}, 1 << 30));
 
 async function* body(seed: number, hang: boolean) {
@@ -32,5 +32,5 @@ if (mode === "hang-stored") {
   process.stdout.write("stored\n");
   await forever();
 }
-s.publishRelease(app, { version }, files, ReleaseService.operator("cli:publisher"));
-s.close();
+await s.publishRelease(app, { version }, files, ReleaseService.operator("cli:publisher"));
+await s.close();

@@ -58,17 +58,17 @@ function versions(dataDir: string): string[] {
   }
 }
 
-function setup(dir: string) {
-  const { service, op } = serviceIn(dir, undefined, Date.now());
-  service.createApp({ owner: "acme", slug: "tool" }, op);
-  service.close();
+async function setup(dir: string) {
+  const { service, op } = await serviceIn(dir, undefined, Date.now());
+  await service.createApp({ owner: "acme", slug: "tool" }, op);
+  await service.close();
   return join(dir, "data");
 }
 
 describe("SIGKILL in the middle of a publish", () => {
   test("killed while streaming: no release, no artifact; the staged file is swept at the next start", async () => {
     using tmp = tempDir();
-    const data = setup(tmp.dir);
+    const data = await setup(tmp.dir);
     await killAt(["bun", PUBLISHER, data, "1.0.0", "hang-upload"], "uploading");
     expect(readdirSync(join(data, "staging")).length).toBe(1); // the interrupted upload
     expect(checkConsistent(data, 3)).toEqual({ releases: 0, artifacts: 0 });
@@ -79,7 +79,7 @@ describe("SIGKILL in the middle of a publish", () => {
 
   test("killed after the blobs were stored, before the transaction: nothing published; retention reclaims the blobs", async () => {
     using tmp = tempDir();
-    const data = setup(tmp.dir);
+    const data = await setup(tmp.dir);
     await killAt(["bun", PUBLISHER, data, "1.0.0", "hang-stored"], "stored");
     expect(checkConsistent(data, 3)).toEqual({ releases: 0, artifacts: 0 });
     writeFileSync(join(tmp.dir, "rs.yaml"), "retention:\n  blob_grace_hours: 0\n");
@@ -90,7 +90,7 @@ describe("SIGKILL in the middle of a publish", () => {
 
   test("the real CLI killed at several moments of a multi-file publish always leaves a consistent store", async () => {
     using tmp = tempDir();
-    const data = setup(tmp.dir);
+    const data = await setup(tmp.dir);
     const blobCount = () => Bun.spawnSync(["find", join(data, "blobs"), "-type", "f"]).stdout.toString().split("\n").filter(Boolean).length;
     const staged = () => readdirSync(join(data, "staging")).length;
     const outcomes: string[] = [];
@@ -138,7 +138,7 @@ describe("concurrent processes", () => {
 
   test("two processes publishing the same version: one wins, the other gets a clear conflict", async () => {
     using tmp = tempDir();
-    const data = setup(tmp.dir);
+    const data = await setup(tmp.dir);
     for (const round of [0, 1, 2]) {
       const version = `3.0.${round}`;
       const files = ["a", "b"].map((who) => {

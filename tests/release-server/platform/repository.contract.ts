@@ -1,6 +1,7 @@
 /**
  * The repository contract: every implementation of `Repositories` must pass this suite.
- * repository.test.ts runs it against the in-memory and the SQLite implementations.
+ * repository.test.ts runs it against the in-memory and the SQLite implementations and
+ * postgres.test.ts against a PostgreSQL server it starts.
  */
 import { describe, expect, test } from "bun:test";
 import type { Repositories } from "../../../src/release-server/domain/repository.ts";
@@ -13,27 +14,34 @@ const at = (minute: number) => `2026-01-01T00:${String(minute).padStart(2, "0")}
 const SHA_A = "a".repeat(64);
 const SHA_B = "b".repeat(64);
 
-export function repositoryContract(name: string, open: () => { repos: Repositories; done(): void }) {
+export interface Harness {
+  repos: Repositories;
+  /** A second handle on the same database, as another replica (process) would have; absent for memory. */
+  replica?: () => Promise<Repositories>;
+  done(): Promise<void> | void;
+}
+
+export function repositoryContract(name: string, open: () => Promise<Harness>) {
   describe(`repository contract: ${name}`, () => {
-    const setup = () => {
-      const h = open();
-      const app = h.repos.apps.create({ owner: "acme", slug: "tool", display_name: "Tool", bundle_ids: { ios: "com.acme.tool" }, visibility: "public", created_at: T0, updated_at: T0 });
-      const release = (version: string, extra: Partial<NewRelease> = {}) =>
-        h.repos.releases.create({
+    const setup = async () => {
+      const h = await open();
+      const app = await h.repos.apps.create({ owner: "acme", slug: "tool", display_name: "Tool", bundle_ids: { ios: "com.acme.tool" }, visibility: "public", created_at: T0, updated_at: T0 });
+      const release = async (version: string, extra: Partial<NewRelease> = {}) =>
+        await h.repos.releases.create({
           app_id: app.id, version, build: null, tag: `v${version}`, name: null, notes: null, channel: "stable", draft: false, prerelease: false,
           created_by: "t", created_at: T0, published_at: T0, ...extra,
         });
-      const artifact = (releaseId: number, filename: string, sha256 = SHA_A) =>
-        h.repos.artifacts.create({
+      const artifact = async (releaseId: number, filename: string, sha256 = SHA_A) =>
+        await h.repos.artifacts.create({
           app_id: app.id, release_id: releaseId, platform: "linux", filename, label: null, content_type: "application/octet-stream",
           size_bytes: 3, sha256, storage_key: storageKeyFor(sha256), metadata: { kind: "elf", arch: "x86_64" },
           validation_status: "valid", validation_reason: null, state: "uploaded", download_count: 0, created_at: T0, updated_at: T0,
         });
       return { ...h, app, release, artifact };
     };
-    const expectConflict = (fn: () => unknown) => {
+    const expectConflict = async (fn: () => Promise<unknown>) => {
       try {
-        fn();
+        await fn();
       } catch (err) {
         expect(err).toBeInstanceOf(ServiceError);
         expect((err as ServiceError).kind).toBe("conflict");
@@ -42,182 +50,185 @@ export function repositoryContract(name: string, open: () => { repos: Repositori
       throw new Error("expected a conflict");
     };
 
-    test("apps: create, lookup by slug, list, unique owner/slug", () => {
-      const { repos, app, done } = setup();
-      expect(repos.apps.bySlug("acme", "tool")).toEqual(app);
-      expect(repos.apps.get(app.id)?.bundle_ids).toEqual({ ios: "com.acme.tool" });
-      expect(repos.apps.bySlug("acme", "nope")).toBeUndefined();
-      expectConflict(() => repos.apps.create({ ...app, id: undefined } as never));
-      repos.apps.create({ ...app, slug: "another", id: undefined } as never);
-      expect(repos.apps.list().map((a) => a.slug)).toEqual(["another", "tool"]);
-      done();
+    test("apps: create, lookup by slug, list, unique owner/slug", async () => {
+      const { repos, app, done } = await setup();
+      expect(await repos.apps.bySlug("acme", "tool")).toEqual(app);
+      expect((await repos.apps.get(app.id))?.bundle_ids).toEqual({ ios: "com.acme.tool" });
+      expect(await repos.apps.bySlug("acme", "nope")).toBeUndefined();
+      await expectConflict(() => repos.apps.create({ ...app, id: undefined } as never));
+      await repos.apps.create({ ...app, slug: "another", id: undefined } as never);
+      expect((await repos.apps.list()).map((a) => a.slug)).toEqual(["another", "tool"]);
+      await done();
     });
 
-    test("releases: unique version and tag, newest-first listing with total, latest published", () => {
-      const { repos, app, release, done } = setup();
-      const r1 = release("1.0.0", { created_at: at(1) });
-      const r11 = release("1.1.0", { created_at: at(2) });
-      release("1.2.0-beta.1", { created_at: at(3), prerelease: true });
-      const r13 = release("1.3.0", { created_at: at(4), draft: true, published_at: null });
-      expectConflict(() => release("1.0.0", { tag: "other" }));
-      expectConflict(() => release("9.9.9", { tag: "v1.0.0" }));
-      expect(repos.releases.byTag(app.id, "v1.0.0")).toEqual(r1);
-      expect(repos.releases.byVersion(app.id, "1.1.0")?.tag).toBe("v1.1.0");
-      const page = repos.releases.list(app.id, { offset: 1, limit: 2, drafts: true });
+    test("releases: unique version and tag, newest-first listing with total, latest published", async () => {
+      const { repos, app, release, done } = await setup();
+      const r1 = await release("1.0.0", { created_at: at(1) });
+      const r11 = await release("1.1.0", { created_at: at(2) });
+      await release("1.2.0-beta.1", { created_at: at(3), prerelease: true });
+      const r13 = await release("1.3.0", { created_at: at(4), draft: true, published_at: null });
+      await expectConflict(() => release("1.0.0", { tag: "other" }));
+      await expectConflict(() => release("9.9.9", { tag: "v1.0.0" }));
+      expect(await repos.releases.byTag(app.id, "v1.0.0")).toEqual(r1);
+      expect((await repos.releases.byVersion(app.id, "1.1.0"))?.tag).toBe("v1.1.0");
+      const page = await repos.releases.list(app.id, { offset: 1, limit: 2, drafts: true });
       expect(page.total).toBe(4);
       expect(page.items.map((r) => r.version)).toEqual(["1.2.0-beta.1", "1.1.0"]);
-      const published = repos.releases.list(app.id, { offset: 0, limit: 2, drafts: false });
+      const published = await repos.releases.list(app.id, { offset: 0, limit: 2, drafts: false });
       expect(published.total).toBe(3);
       expect(published.items.map((r) => r.version)).toEqual(["1.2.0-beta.1", "1.1.0"]);
-      expect(repos.releases.latestPublished(app.id)?.version).toBe("1.1.0");
-      expect(repos.releases.latestPublished(app.id, r13)?.version).toBe("1.1.0");
-      expect(repos.releases.latestPublished(app.id, r11)?.version).toBe("1.0.0");
-      expect(repos.releases.latestPublished(app.id, r1)).toBeUndefined();
-      expect(repos.releases.get(r1.id)?.draft).toBe(false);
-      done();
+      expect((await repos.releases.latestPublished(app.id))?.version).toBe("1.1.0");
+      expect((await repos.releases.latestPublished(app.id, r13))?.version).toBe("1.1.0");
+      expect((await repos.releases.latestPublished(app.id, r11))?.version).toBe("1.0.0");
+      expect(await repos.releases.latestPublished(app.id, r1)).toBeUndefined();
+      expect((await repos.releases.get(r1.id))?.draft).toBe(false);
+      await done();
     });
 
-    test("releases: latest orders semver versions by precedence above non-semver tags by creation; drafts by channel", () => {
-      const { repos, app, release, done } = setup();
-      const nightly = release("nightly", { tag: "nightly", created_at: at(9) });
-      expect(repos.releases.latestPublished(app.id)?.id).toBe(nightly.id);
-      const dated = release("2026-11-28", { tag: "2026-11-28", created_at: at(10) });
-      expect(repos.releases.latestPublished(app.id)?.id).toBe(dated.id);
-      expect(repos.releases.latestPublished(app.id, dated)?.id).toBe(nightly.id);
-      const rc = release("2.0.0-rc.10", { created_at: at(1) });
-      const rc2 = release("2.0.0-rc.9", { created_at: at(2) });
-      expect(repos.releases.latestPublished(app.id)?.id).toBe(rc.id); // rc.10 > rc.9 (numeric identifiers)
-      const v2 = release("2.0.0", { created_at: at(3) });
-      const hotfix = release("1.10.1", { created_at: at(8) });
-      release("1.9.0", { created_at: at(7) });
-      expect(repos.releases.latestPublished(app.id)?.id).toBe(v2.id);
-      expect(repos.releases.latestPublished(app.id, v2)?.id).toBe(rc.id);
-      expect(repos.releases.latestPublished(app.id, rc2)?.id).toBe(hotfix.id); // 1.10.1 > 1.9.0
-      expect(repos.releases.latestPublished(app.id, hotfix)?.version).toBe("1.9.0");
-      release("3.0.0", { created_at: at(11), draft: true, published_at: null, channel: "beta" });
-      release("4.0.0", { created_at: at(12), draft: true, published_at: null, channel: "stable" });
-      expect(repos.releases.latestPublished(app.id)?.id).toBe(v2.id);
-      const ids = (drafts: boolean | string[]) => repos.releases.list(app.id, { offset: 0, limit: 3, drafts }).items.map((r) => r.version);
-      expect(ids(true)).toEqual(["4.0.0", "3.0.0", "2026-11-28"]);
-      expect(ids(["beta"])).toEqual(["3.0.0", "2026-11-28", "nightly"]);
-      expect(repos.releases.list(app.id, { offset: 0, limit: 1, drafts: ["beta", "x"] }).total).toBe(8);
-      expect(ids(false)).toEqual(["2026-11-28", "nightly", "1.10.1"]);
+    test("releases: latest orders semver versions by precedence above non-semver tags by creation; drafts by channel", async () => {
+      const { repos, app, release, done } = await setup();
+      const nightly = await release("nightly", { tag: "nightly", created_at: at(9) });
+      expect((await repos.releases.latestPublished(app.id))?.id).toBe(nightly.id);
+      const dated = await release("2026-11-28", { tag: "2026-11-28", created_at: at(10) });
+      expect((await repos.releases.latestPublished(app.id))?.id).toBe(dated.id);
+      expect((await repos.releases.latestPublished(app.id, dated))?.id).toBe(nightly.id);
+      const rc = await release("2.0.0-rc.10", { created_at: at(1) });
+      const rc2 = await release("2.0.0-rc.9", { created_at: at(2) });
+      expect((await repos.releases.latestPublished(app.id))?.id).toBe(rc.id); // rc.10 > rc.9 (numeric identifiers)
+      const v2 = await release("2.0.0", { created_at: at(3) });
+      const hotfix = await release("1.10.1", { created_at: at(8) });
+      await release("1.9.0", { created_at: at(7) });
+      expect((await repos.releases.latestPublished(app.id))?.id).toBe(v2.id);
+      expect((await repos.releases.latestPublished(app.id, v2))?.id).toBe(rc.id);
+      expect((await repos.releases.latestPublished(app.id, rc2))?.id).toBe(hotfix.id); // 1.10.1 > 1.9.0
+      expect((await repos.releases.latestPublished(app.id, hotfix))?.version).toBe("1.9.0");
+      await release("3.0.0", { created_at: at(11), draft: true, published_at: null, channel: "beta" });
+      await release("4.0.0", { created_at: at(12), draft: true, published_at: null, channel: "stable" });
+      expect((await repos.releases.latestPublished(app.id))?.id).toBe(v2.id);
+      const ids = async (drafts: boolean | string[]) => (await repos.releases.list(app.id, { offset: 0, limit: 3, drafts })).items.map((r) => r.version);
+      expect(await ids(true)).toEqual(["4.0.0", "3.0.0", "2026-11-28"]);
+      expect(await ids(["beta"])).toEqual(["3.0.0", "2026-11-28", "nightly"]);
+      expect((await repos.releases.list(app.id, { offset: 0, limit: 1, drafts: ["beta", "x"] })).total).toBe(8);
+      expect(await ids(false)).toEqual(["2026-11-28", "nightly", "1.10.1"]);
       // A changed version changes the order.
-      repos.releases.update(hotfix.id, { version: "9.0.0", tag: "v9.0.0" });
-      expect(repos.releases.latestPublished(app.id)?.id).toBe(hotfix.id);
-      expectConflict(() => repos.releases.update(hotfix.id, { version: "2.0.0", tag: "v2.0.0-again" }));
-      done();
+      await repos.releases.update(hotfix.id, { version: "9.0.0", tag: "v9.0.0" });
+      expect((await repos.releases.latestPublished(app.id))?.id).toBe(hotfix.id);
+      await expectConflict(() => repos.releases.update(hotfix.id, { version: "2.0.0", tag: "v2.0.0-again" }));
+      await done();
     });
 
-    test("artifacts: update renames and relabels; a taken name is a conflict", () => {
-      const { repos, release, artifact, done } = setup();
-      const r = release("1.0.0");
-      const a = artifact(r.id, "a.bin");
-      artifact(r.id, "b.bin");
-      expect(repos.artifacts.update(a.id, { filename: "c.bin", label: "C", updated_at: at(5) })).toMatchObject({ filename: "c.bin", label: "C", updated_at: at(5) });
-      expect(repos.artifacts.byName(r.id, "c.bin")?.id).toBe(a.id);
-      expectConflict(() => repos.artifacts.update(a.id, { filename: "b.bin" }));
-      done();
+    test("artifacts: update renames and relabels; a taken name is a conflict", async () => {
+      const { repos, release, artifact, done } = await setup();
+      const r = await release("1.0.0");
+      const a = await artifact(r.id, "a.bin");
+      await artifact(r.id, "b.bin");
+      expect(await repos.artifacts.update(a.id, { filename: "c.bin", label: "C", updated_at: at(5) })).toMatchObject({ filename: "c.bin", label: "C", updated_at: at(5) });
+      expect((await repos.artifacts.byName(r.id, "c.bin"))?.id).toBe(a.id);
+      await expectConflict(() => repos.artifacts.update(a.id, { filename: "b.bin" }));
+      await done();
     });
 
-    test("releases: same creation second orders by id; update; delete removes artifacts", () => {
-      const { repos, app, release, artifact, done } = setup();
-      const a = release("1.0.0");
-      const b = release("1.0.1");
-      expect(repos.releases.all(app.id).map((r) => r.id)).toEqual([b.id, a.id]);
-      expect(repos.releases.update(a.id, { notes: "n", draft: true }).notes).toBe("n");
-      expect(repos.releases.get(a.id)?.draft).toBe(true);
-      expectConflict(() => repos.releases.update(a.id, { tag: "v1.0.1" }));
-      const art = artifact(a.id, "x.bin");
-      repos.releases.delete(a.id);
-      expect(repos.releases.get(a.id)).toBeUndefined();
-      expect(repos.artifacts.get(art.id)).toBeUndefined();
-      done();
+    test("releases: same creation second orders by id; update; delete removes artifacts", async () => {
+      const { repos, app, release, artifact, done } = await setup();
+      const a = await release("1.0.0");
+      const b = await release("1.0.1");
+      expect((await repos.releases.all(app.id)).map((r) => r.id)).toEqual([b.id, a.id]);
+      expect((await repos.releases.update(a.id, { notes: "n", draft: true })).notes).toBe("n");
+      expect((await repos.releases.get(a.id))?.draft).toBe(true);
+      await expectConflict(() => repos.releases.update(a.id, { tag: "v1.0.1" }));
+      const art = await artifact(a.id, "x.bin");
+      await repos.releases.delete(a.id);
+      expect(await repos.releases.get(a.id)).toBeUndefined();
+      expect(await repos.artifacts.get(art.id)).toBeUndefined();
+      await done();
     });
 
-    test("artifacts: unique name per release, digest lookups, batched download counts", () => {
-      const { repos, release, artifact, done } = setup();
-      const r = release("1.0.0");
-      const r2 = release("1.0.1");
-      const a = artifact(r.id, "tool.tar.gz");
-      artifact(r2.id, "tool.tar.gz");
-      artifact(r2.id, "other.zip", SHA_B);
-      expectConflict(() => artifact(r.id, "tool.tar.gz", SHA_B));
-      expect(repos.artifacts.byName(r.id, "tool.tar.gz")).toEqual(a);
-      expect(repos.artifacts.get(a.id)?.metadata).toEqual({ kind: "elf", arch: "x86_64" });
-      expect(repos.artifacts.countBySha(SHA_A)).toBe(2);
-      expect([...repos.artifacts.referencedShas()].sort()).toEqual([SHA_A, SHA_B]);
-      expect(repos.artifacts.listByRelease(r2.id).map((x) => x.filename)).toEqual(["tool.tar.gz", "other.zip"]);
-      repos.artifacts.addDownloads(new Map([[a.id, 3]]));
-      repos.artifacts.addDownloads(new Map([[a.id, 2]]));
-      expect(repos.artifacts.get(a.id)?.download_count).toBe(5);
-      repos.artifacts.delete(a.id);
-      expect(repos.artifacts.countBySha(SHA_A)).toBe(1);
-      done();
+    test("artifacts: unique name per release, digest lookups, batched download counts", async () => {
+      const { repos, release, artifact, done } = await setup();
+      const r = await release("1.0.0");
+      const r2 = await release("1.0.1");
+      const a = await artifact(r.id, "tool.tar.gz");
+      await artifact(r2.id, "tool.tar.gz");
+      await artifact(r2.id, "other.zip", SHA_B);
+      await expectConflict(() => artifact(r.id, "tool.tar.gz", SHA_B));
+      expect(await repos.artifacts.byName(r.id, "tool.tar.gz")).toEqual(a);
+      expect((await repos.artifacts.get(a.id))?.metadata).toEqual({ kind: "elf", arch: "x86_64" });
+      expect(await repos.artifacts.countBySha(SHA_A)).toBe(2);
+      expect([...(await repos.artifacts.referencedShas())].sort()).toEqual([SHA_A, SHA_B]);
+      expect((await repos.artifacts.listByRelease(r2.id)).map((x) => x.filename)).toEqual(["tool.tar.gz", "other.zip"]);
+      await repos.artifacts.addDownloads(new Map([[a.id, 3]]));
+      await repos.artifacts.addDownloads(new Map([[a.id, 2]]));
+      expect((await repos.artifacts.get(a.id))?.download_count).toBe(5);
+      await repos.artifacts.delete(a.id);
+      expect(await repos.artifacts.countBySha(SHA_A)).toBe(1);
+      await done();
     });
 
-    test("channels: put replaces, pinned releases cover current and previous", () => {
-      const { repos, app, release, done } = setup();
-      const r1 = release("1.0.0");
-      const r2 = release("1.1.0");
-      repos.channels.put({ app_id: app.id, name: "stable", current_release_id: r1.id, previous_release_id: null, rollout_percent: 100, policy: {}, updated_at: T0 });
-      const ch = repos.channels.put({ app_id: app.id, name: "stable", current_release_id: r2.id, previous_release_id: r1.id, rollout_percent: 12.5, policy: { keep_last: 3 }, updated_at: T0 });
+    test("channels: put replaces, pinned releases cover current and previous", async () => {
+      const { repos, app, release, done } = await setup();
+      const r1 = await release("1.0.0");
+      const r2 = await release("1.1.0");
+      await repos.channels.put({ app_id: app.id, name: "stable", current_release_id: r1.id, previous_release_id: null, rollout_percent: 100, policy: {}, updated_at: T0 });
+      const ch = await repos.channels.put({ app_id: app.id, name: "stable", current_release_id: r2.id, previous_release_id: r1.id, rollout_percent: 12.5, policy: { keep_last: 3 }, updated_at: T0 });
       expect(ch).toEqual({ app_id: app.id, name: "stable", current_release_id: r2.id, previous_release_id: r1.id, rollout_percent: 12.5, policy: { keep_last: 3 }, updated_at: T0 });
-      repos.channels.put({ ...ch, name: "beta", current_release_id: null, previous_release_id: null });
-      expect(repos.channels.list(app.id).map((c) => c.name)).toEqual(["beta", "stable"]);
-      expect([...repos.channels.pinnedReleaseIds()].sort()).toEqual([r1.id, r2.id].sort());
-      expect(repos.channels.get(app.id, "nightly")).toBeUndefined();
-      done();
+      await repos.channels.put({ ...ch, name: "beta", current_release_id: null, previous_release_id: null });
+      expect((await repos.channels.list(app.id)).map((c) => c.name)).toEqual(["beta", "stable"]);
+      expect([...(await repos.channels.pinnedReleaseIds())].sort()).toEqual([r1.id, r2.id].sort());
+      expect(await repos.channels.get(app.id, "nightly")).toBeUndefined();
+      await done();
     });
 
-    test("tokens: lookup by hash, update, last-used only moves forward", () => {
-      const { repos, done } = setup();
-      const t = repos.tokens.create({
+    test("tokens: lookup by hash, update, last-used only moves forward", async () => {
+      const { repos, done } = await setup();
+      const t = await repos.tokens.create({
         name: "ci", token_hash: "f".repeat(64), display_prefix: "rls_abcdef", scopes: { apps: [1], channels: ["beta"], actions: ["publish"] },
         created_by: "t", created_at: T0, expires_at: null, last_used_at: null, revoked_at: null,
       });
-      expect(repos.tokens.byHash("f".repeat(64))).toEqual(t);
-      expectConflict(() => repos.tokens.create({ ...t, id: undefined } as never));
-      repos.tokens.touch(new Map([[t.id, at(5)]]));
-      repos.tokens.touch(new Map([[t.id, at(3)]]));
-      expect(repos.tokens.get(t.id)?.last_used_at).toBe(at(5));
-      expect(repos.tokens.update(t.id, { revoked_at: at(6) }).revoked_at).toBe(at(6));
-      expect(repos.tokens.list()).toHaveLength(1);
-      done();
+      expect(await repos.tokens.byHash("f".repeat(64))).toEqual(t);
+      await expectConflict(() => repos.tokens.create({ ...t, id: undefined } as never));
+      await repos.tokens.touch(new Map([[t.id, at(5)]]));
+      await repos.tokens.touch(new Map([[t.id, at(3)]]));
+      expect((await repos.tokens.get(t.id))?.last_used_at).toBe(at(5));
+      expect((await repos.tokens.update(t.id, { revoked_at: at(6) })).revoked_at).toBe(at(6));
+      expect(await repos.tokens.list()).toHaveLength(1);
+      await done();
     });
 
-    test("audit: newest first, filters, paging", () => {
-      const { repos, done } = setup();
-      const ids = ["a.x", "b.y", "a.x", "c.z"].map((action, i) => repos.audit.append({ actor: "t", action, target_type: "release", target_id: String(i), metadata: { i }, created_at: T0 }).id);
-      expect(repos.audit.list({ limit: 10 }).map((e) => e.id)).toEqual([...ids].reverse());
-      expect(repos.audit.list({ limit: 10, action: "a.x" }).map((e) => e.metadata)).toEqual([{ i: 2 }, { i: 0 }]);
-      expect(repos.audit.list({ limit: 2, before: ids[3] }).map((e) => e.id)).toEqual([ids[2], ids[1]]);
-      expect(repos.audit.list({ limit: 10, target_type: "release", target_id: "1" })).toHaveLength(1);
-      done();
+    test("audit: newest first, filters, paging", async () => {
+      const { repos, done } = await setup();
+      const ids: number[] = [];
+      for (const [i, action] of ["a.x", "b.y", "a.x", "c.z"].entries()) {
+        ids.push((await repos.audit.append({ actor: "t", action, target_type: "release", target_id: String(i), metadata: { i }, created_at: T0 })).id);
+      }
+      expect((await repos.audit.list({ limit: 10 })).map((e) => e.id)).toEqual([...ids].reverse());
+      expect((await repos.audit.list({ limit: 10, action: "a.x" })).map((e) => e.metadata)).toEqual([{ i: 2 }, { i: 0 }]);
+      expect((await repos.audit.list({ limit: 2, before: ids[3] })).map((e) => e.id)).toEqual([ids[2], ids[1]]);
+      expect(await repos.audit.list({ limit: 10, target_type: "release", target_id: "1" })).toHaveLength(1);
+      await done();
     });
 
-    test("transactions: an exception rolls every write back; nested calls join the outer one", () => {
-      const { repos, app, release, done } = setup();
-      expect(() =>
-        repos.transaction(() => {
-          release("2.0.0");
-          repos.transaction(() => release("2.0.1"));
+    test("transactions: an exception rolls every write back; nested calls join the outer one", async () => {
+      const { repos, app, release, done } = await setup();
+      expect(
+        repos.transaction(async () => {
+          await release("2.0.0");
+          await repos.transaction(() => release("2.0.1"));
           throw new Error("boom");
         }),
-      ).toThrow("boom");
-      expect(repos.releases.byVersion(app.id, "2.0.0")).toBeUndefined();
-      expect(repos.releases.byVersion(app.id, "2.0.1")).toBeUndefined();
-      const r = repos.transaction(() => release("2.0.2"));
-      expect(repos.releases.get(r.id)?.version).toBe("2.0.2");
-      done();
+      ).rejects.toThrow("boom");
+      expect(await repos.releases.byVersion(app.id, "2.0.0")).toBeUndefined();
+      expect(await repos.releases.byVersion(app.id, "2.0.1")).toBeUndefined();
+      const r = await repos.transaction(() => release("2.0.2"));
+      expect((await repos.releases.get(r.id))?.version).toBe("2.0.2");
+      await done();
     });
 
-    test("returned records are copies: mutating one does not change the store", () => {
-      const { repos, app, done } = setup();
-      const got = repos.apps.get(app.id)!;
+    test("returned records are copies: mutating one does not change the store", async () => {
+      const { repos, app, done } = await setup();
+      const got = (await repos.apps.get(app.id))!;
       got.bundle_ids.ios = "changed";
-      expect(repos.apps.get(app.id)?.bundle_ids.ios).toBe("com.acme.tool");
-      done();
+      expect((await repos.apps.get(app.id))?.bundle_ids.ios).toBe("com.acme.tool");
+      await done();
     });
   });
 }

@@ -11,14 +11,14 @@ import { DB_FILE, ReleaseService } from "../../../src/release-server/service.ts"
 import { sha256Hex } from "../../../src/shared/hash.ts";
 import { memoryRepositories } from "../../../src/release-server/storage/memory.ts";
 import { openSqlite } from "../../../src/release-server/storage/sqlite.ts";
-import { MIGRATIONS } from "../../../src/release-server/storage/migrations.ts";
+import { LATEST_SCHEMA, MIGRATIONS } from "../../../src/release-server/storage/migrations.ts";
 import { chunks, machO, serviceIn, tempDir } from "./fixtures.ts";
 
 const DAY = 86_400_000;
 
-function kindOf(fn: () => unknown): string {
+async function kindOf(fn: () => unknown): Promise<string> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     return err instanceof ServiceError ? err.kind : `untyped: ${String(err)}`;
   }
@@ -28,296 +28,298 @@ function kindOf(fn: () => unknown): string {
 /** Publishes `version` with one small artifact whose bytes are `content`. */
 async function publish(s: ReleaseService, app: App, version: string, content: string | Uint8Array, extra: Record<string, unknown> = {}) {
   const blob = await s.putBlob(chunks(content));
-  return s.publishRelease(app, { version, channel: "stable", ...extra }, [{ filename: `tool-${version}.bin`, blob }], { actor: "cli:test", token: null });
+  return await s.publishRelease(app, { version, channel: "stable", ...extra }, [{ filename: `tool-${version}.bin`, blob }], { actor: "cli:test", token: null });
 }
 
 describe("tokens", () => {
-  test("format: prefix, 256-bit body, checksum; only the hash is stored; shown once", () => {
+  test("format: prefix, 256-bit body, checksum; only the hash is stored; shown once", async () => {
     using tmp = tempDir();
-    const { service: s, op } = serviceIn(tmp.dir);
-    const { token, raw } = s.createToken({ name: "ci", actions: ["publish"] }, op);
+    const { service: s, op } = await serviceIn(tmp.dir);
+    const { token, raw } = await s.createToken({ name: "ci", actions: ["publish"] }, op);
     expect(raw).toMatch(TOKEN_PATTERN);
     expect(raw).toHaveLength(53);
     expect(wellFormed(raw)).toBe(true);
     const typo = raw.slice(0, 10) + (raw[10] === "a" ? "b" : "a") + raw.slice(11);
     expect(wellFormed(typo)).toBe(false);
     expect(token.token_hash).toBe(hashToken(raw));
-    s.close();
+    await s.close();
     const db = new Database(join(tmp.dir, "data", DB_FILE), { readonly: true });
     const dump = JSON.stringify(db.query("SELECT * FROM tokens").all()) + JSON.stringify(db.query("SELECT * FROM audit_events").all());
     db.close();
     expect(dump).not.toContain(raw.slice(10));
   });
 
-  test("revoked, expired, unknown and malformed tokens are refused", () => {
+  test("revoked, expired, unknown and malformed tokens are refused", async () => {
     using tmp = tempDir();
-    const { service: s, op, clock } = serviceIn(tmp.dir);
-    const a = s.createToken({ name: "a", actions: ["read"], expires_in_days: 1 }, op);
-    const b = s.createToken({ name: "b", actions: ["read"] }, op);
-    expect(s.authenticate(a.raw).token?.id).toBe(a.token.id);
-    s.revokeToken(b.token.id, op);
-    expect(kindOf(() => s.authenticate(b.raw))).toBe("unauthorized");
+    const { service: s, op, clock } = await serviceIn(tmp.dir);
+    const a = await s.createToken({ name: "a", actions: ["read"], expires_in_days: 1 }, op);
+    const b = await s.createToken({ name: "b", actions: ["read"] }, op);
+    expect((await s.authenticate(a.raw)).token?.id).toBe(a.token.id);
+    await s.revokeToken(b.token.id, op);
+    expect(await kindOf(async () => await s.authenticate(b.raw))).toBe("unauthorized");
     clock.now += DAY + 1000;
-    expect(kindOf(() => s.authenticate(a.raw))).toBe("unauthorized");
-    expect(kindOf(() => s.authenticate("rls_" + "0".repeat(49)))).toBe("unauthorized");
-    expect(kindOf(() => s.authenticate("ghp_nothing"))).toBe("unauthorized");
-    const forged = s.createToken({ name: "c", actions: ["read"] }, op).raw;
-    s.close();
-    const again = serviceIn(tmp.dir).service;
-    expect(again.authenticate(forged).actor).toMatch(/^token:\d+:c$/);
-    again.close();
+    expect(await kindOf(async () => await s.authenticate(a.raw))).toBe("unauthorized");
+    expect(await kindOf(async () => await s.authenticate("rls_" + "0".repeat(49)))).toBe("unauthorized");
+    expect(await kindOf(async () => await s.authenticate("ghp_nothing"))).toBe("unauthorized");
+    const forged = (await s.createToken({ name: "c", actions: ["read"] }, op)).raw;
+    await s.close();
+    const again = (await serviceIn(tmp.dir)).service;
+    expect((await again.authenticate(forged)).actor).toMatch(/^token:\d+:c$/);
+    await again.close();
   });
 
-  test("expiry is bounded by config; admin needed to create tokens", () => {
+  test("expiry is bounded by config; admin needed to create tokens", async () => {
     using tmp = tempDir();
-    const { service: s, op } = serviceIn(tmp.dir, (c) => (c.tokens.max_days = 30));
-    expect(kindOf(() => s.createToken({ name: "x", actions: ["read"], expires_in_days: 31 }, op))).toBe("invalid");
-    expect(kindOf(() => s.createToken({ name: "x", actions: ["read"], expires_in_days: null }, op))).toBe("invalid");
-    expect(kindOf(() => s.createToken({ name: "x", actions: ["fly" as never] }, op))).toBe("invalid");
-    const pub = s.authenticate(s.createToken({ name: "p", actions: ["publish"] }, op).raw);
-    expect(kindOf(() => s.createToken({ name: "y", actions: ["admin"] }, pub))).toBe("forbidden");
-    s.close();
+    const { service: s, op } = await serviceIn(tmp.dir, (c) => (c.tokens.max_days = 30));
+    expect(await kindOf(async () => await s.createToken({ name: "x", actions: ["read"], expires_in_days: 31 }, op))).toBe("invalid");
+    expect(await kindOf(async () => await s.createToken({ name: "x", actions: ["read"], expires_in_days: null }, op))).toBe("invalid");
+    expect(await kindOf(async () => await s.createToken({ name: "x", actions: ["fly" as never] }, op))).toBe("invalid");
+    const pub = await s.authenticate((await s.createToken({ name: "p", actions: ["publish"] }, op)).raw);
+    expect(await kindOf(async () => await s.createToken({ name: "y", actions: ["admin"] }, pub))).toBe("forbidden");
+    await s.close();
   });
 
   test("a token scoped to app A and channel beta cannot touch app B or channel stable", async () => {
     using tmp = tempDir();
-    const { service: s, op } = serviceIn(tmp.dir);
-    const appA = s.createApp({ owner: "acme", slug: "a" }, op);
-    const appB = s.createApp({ owner: "acme", slug: "b" }, op);
-    const ci = s.authenticate(s.createToken({ name: "ci-a", apps: ["acme/a"], channels: ["beta"], actions: ["publish"] }, op).raw);
+    const { service: s, op } = await serviceIn(tmp.dir);
+    const appA = await s.createApp({ owner: "acme", slug: "a" }, op);
+    const appB = await s.createApp({ owner: "acme", slug: "b" }, op);
+    const ci = await s.authenticate((await s.createToken({ name: "ci-a", apps: ["acme/a"], channels: ["beta"], actions: ["publish"] }, op)).raw);
     const blob = await s.putBlob(chunks("bytes"));
     const file = { filename: "a.bin", blob };
-    expect(s.publishRelease(appA, { version: "1.0.0", channel: "beta" }, [file], ci).release.created_by).toBe(ci.actor);
-    expect(kindOf(() => s.publishRelease(appB, { version: "1.0.0", channel: "beta" }, [file], ci))).toBe("forbidden");
-    expect(kindOf(() => s.publishRelease(appA, { version: "1.0.1", channel: "stable" }, [file], ci))).toBe("forbidden");
-    expect(kindOf(() => s.publishRelease(appA, { version: "1.0.2" }, [file], ci))).toBe("forbidden");
-    const r = s.getReleaseByTag(appA, "v1.0.0");
-    expect(kindOf(() => s.promote(appA, "beta", r.id, {}, ci))).toBe("forbidden");
-    expect(kindOf(() => s.deleteRelease(r, ci))).toBe("forbidden");
-    expect(kindOf(() => s.authorize(ci, "read", { app: appB }))).toBe("forbidden");
-    expect(kindOf(() => s.authorize(ci, "read", { app: appA }))).toBe("no error");
-    expect(s.listReleases(appB, { page: 1, perPage: 10 }).total).toBe(0);
-    s.close();
+    expect((await s.publishRelease(appA, { version: "1.0.0", channel: "beta" }, [file], ci)).release.created_by).toBe(ci.actor);
+    expect(await kindOf(async () => await s.publishRelease(appB, { version: "1.0.0", channel: "beta" }, [file], ci))).toBe("forbidden");
+    expect(await kindOf(async () => await s.publishRelease(appA, { version: "1.0.1", channel: "stable" }, [file], ci))).toBe("forbidden");
+    expect(await kindOf(async () => await s.publishRelease(appA, { version: "1.0.2" }, [file], ci))).toBe("forbidden");
+    const r = await s.getReleaseByTag(appA, "v1.0.0");
+    expect(await kindOf(async () => await s.promote(appA, "beta", r.id, {}, ci))).toBe("forbidden");
+    expect(await kindOf(async () => await s.deleteRelease(r, ci))).toBe("forbidden");
+    expect(await kindOf(() => s.authorize(ci, "read", { app: appB }))).toBe("forbidden");
+    expect(await kindOf(() => s.authorize(ci, "read", { app: appA }))).toBe("no error");
+    expect((await s.listReleases(appB, { page: 1, perPage: 10 })).total).toBe(0);
+    await s.close();
   });
 
-  test("last-used times are batched: written at flush, not per request", () => {
+  test("last-used times are batched: written at flush, not per request", async () => {
     using tmp = tempDir();
-    const { service: s, op, clock } = serviceIn(tmp.dir, (c) => (c.tokens.flush_seconds = 60));
-    const { token, raw } = s.createToken({ name: "t", actions: ["read"] }, op);
-    s.authenticate(raw);
-    expect(s.repos.tokens.get(token.id)?.last_used_at).toBeNull();
-    expect(s.listTokens()[0].last_used_at).toBe("2026-01-01T00:00:00Z");
+    const { service: s, op, clock } = await serviceIn(tmp.dir, (c) => (c.tokens.flush_seconds = 60));
+    const { token, raw } = await s.createToken({ name: "t", actions: ["read"] }, op);
+    await s.authenticate(raw);
+    expect((await s.repos.tokens.get(token.id))?.last_used_at).toBeNull();
+    expect((await s.listTokens())[0].last_used_at).toBe("2026-01-01T00:00:00Z");
     clock.now += 61_000;
-    s.authenticate(raw);
-    expect(s.repos.tokens.get(token.id)?.last_used_at).toBe("2026-01-01T00:01:01Z");
-    s.close();
+    await s.authenticate(raw);
+    expect((await s.repos.tokens.get(token.id))?.last_used_at).toBe("2026-01-01T00:01:01Z");
+    await s.close();
   });
 
-  test("a bootstrap token is registered once as an unexpiring admin token", () => {
+  test("a bootstrap token is registered once as an unexpiring admin token", async () => {
     using tmp = tempDir();
-    const { service: s, op } = serviceIn(tmp.dir);
+    const { service: s, op } = await serviceIn(tmp.dir);
     const raw = generateToken();
-    expect(kindOf(() => s.ensureBootstrapToken("nope", "admin"))).toBe("invalid");
-    const t = s.ensureBootstrapToken(raw, "env-admin");
-    expect(s.ensureBootstrapToken(raw, "env-admin").id).toBe(t.id);
+    expect(await kindOf(async () => await s.ensureBootstrapToken("nope", "admin"))).toBe("invalid");
+    const t = await s.ensureBootstrapToken(raw, "env-admin");
+    expect((await s.ensureBootstrapToken(raw, "env-admin")).id).toBe(t.id);
     expect(t).toMatchObject({ created_by: "bootstrap", expires_at: null, scopes: { apps: null, channels: null, actions: ["admin"] } });
     expect(t.token_hash).toBe(sha256Hex(raw));
-    const admin = s.authenticate(raw);
-    expect(kindOf(() => s.createApp({ owner: "acme", slug: "x" }, admin))).toBe("no error");
-    expect(s.listAudit({ action: "token.create" })).toHaveLength(1);
-    expect(s.listAudit({ action: "token.create" })).toMatchObject([{ actor: "bootstrap", target_id: String(t.id), metadata: { name: "env-admin" } }]);
-    s.close();
+    const admin = await s.authenticate(raw);
+    expect(await kindOf(async () => await s.createApp({ owner: "acme", slug: "x" }, admin))).toBe("no error");
+    expect(await s.listAudit({ action: "token.create" })).toHaveLength(1);
+    expect(await s.listAudit({ action: "token.create" })).toMatchObject([{ actor: "bootstrap", target_id: String(t.id), metadata: { name: "env-admin" } }]);
+    await s.close();
   });
 });
 
 describe("releases and artifacts", () => {
   test("publish is one transaction: a duplicate name or version publishes nothing", async () => {
     using tmp = tempDir();
-    const { service: s, op } = serviceIn(tmp.dir);
-    const app = s.createApp({ owner: "acme", slug: "tool" }, op);
+    const { service: s, op } = await serviceIn(tmp.dir);
+    const app = await s.createApp({ owner: "acme", slug: "tool" }, op);
     const blob = await s.putBlob(chunks("x"));
-    expect(kindOf(() => s.publishRelease(app, { version: "1.0.0" }, [{ filename: "a", blob }, { filename: "a", blob }], op))).toBe("conflict");
-    expect(kindOf(() => s.publishRelease(app, { version: "1.0.0" }, [{ filename: "a", blob }, { filename: "../etc/passwd", blob }], op))).toBe("invalid");
-    expect(s.listReleases(app, { page: 1, perPage: 10 }).total).toBe(0);
+    expect(await kindOf(async () => await s.publishRelease(app, { version: "1.0.0" }, [{ filename: "a", blob }, { filename: "a", blob }], op))).toBe("conflict");
+    expect(await kindOf(async () => await s.publishRelease(app, { version: "1.0.0" }, [{ filename: "a", blob }, { filename: "../etc/passwd", blob }], op))).toBe("invalid");
+    expect((await s.listReleases(app, { page: 1, perPage: 10 })).total).toBe(0);
     await publish(s, app, "1.0.0", "x");
-    expect(kindOf(() => s.publishRelease(app, { version: "v1.0.0" }, [], op))).toBe("conflict");
-    expect(kindOf(() => s.publishRelease(app, { version: "1.0 beta" }, [], op))).toBe("invalid");
-    s.close();
+    expect(await kindOf(async () => await s.publishRelease(app, { version: "v1.0.0" }, [], op))).toBe("conflict");
+    expect(await kindOf(async () => await s.publishRelease(app, { version: "1.0 beta" }, [], op))).toBe("invalid");
+    await s.close();
   });
 
-  test("validation at the boundary names the field", () => {
+  test("validation at the boundary names the field", async () => {
     using tmp = tempDir();
-    const { service: s, op } = serviceIn(tmp.dir);
-    const msg = (fn: () => unknown) => {
+    const { service: s, op } = await serviceIn(tmp.dir);
+    const msg = async (fn: () => unknown) => {
       try {
-        fn();
+        await fn();
       } catch (err) {
         return (err as Error).message;
       }
     };
-    expect(msg(() => s.createApp({ owner: "Acme", slug: "tool" }, op))).toStartWith("invalid app owner: must be 1-64 lowercase");
-    expect(msg(() => s.createApp({ owner: "acme", slug: "a..b" }, op))).toBe("invalid app slug: must not contain '..'");
-    expect(msg(() => s.createApp({ owner: "acme", slug: "t", bundle_ids: { symbian: "x" } as never }, op))).toStartWith("invalid app bundle_ids");
-    const app = s.createApp({ owner: "acme", slug: "tool" }, op);
-    expect(msg(() => s.createRelease(app, { version: "1.0.0", channel: "Beta!" }, op))).toStartWith("invalid release channel");
-    expect(msg(() => s.createRelease(app, { version: "1.0.0", build: 1.5 }, op))).toStartWith("invalid release build");
-    const rel = s.createRelease(app, { version: "1.0.0" }, op);
+    expect(await msg(async () => await s.createApp({ owner: "Acme", slug: "tool" }, op))).toStartWith("invalid app owner: must be 1-64 lowercase");
+    expect(await msg(async () => await s.createApp({ owner: "acme", slug: "a..b" }, op))).toBe("invalid app slug: must not contain '..'");
+    expect(await msg(async () => await s.createApp({ owner: "acme", slug: "t", bundle_ids: { symbian: "x" } as never }, op))).toStartWith("invalid app bundle_ids");
+    const app = await s.createApp({ owner: "acme", slug: "tool" }, op);
+    expect(await msg(async () => await s.createRelease(app, { version: "1.0.0", channel: "Beta!" }, op))).toStartWith("invalid release channel");
+    expect(await msg(async () => await s.createRelease(app, { version: "1.0.0", build: 1.5 }, op))).toStartWith("invalid release build");
+    const rel = await s.createRelease(app, { version: "1.0.0" }, op);
     for (const bad of ["a/b", "a\\b", "..", "x\u0007y", "", " lead"]) {
-      expect(kindOf(() => s.addArtifact(rel, { filename: bad }, { sha256: "0".repeat(64), size: 0, existed: true }, op))).toBe("invalid");
+      expect(await kindOf(async () => await s.addArtifact(rel, { filename: bad }, { sha256: "0".repeat(64), size: 0, existed: true }, op))).toBe("invalid");
     }
-    expect(msg(() => s.addArtifact(rel, { filename: "ok.bin", content_type: "not a type" }, { sha256: "0".repeat(64), size: 0, existed: true }, op))).toStartWith("invalid artifact content_type");
-    expect(msg(() => s.addArtifact(rel, { filename: "ok.bin" }, { sha256: "0".repeat(64), size: 0, existed: true }, op))).toBe(`blob sha256:${"0".repeat(64)} is not stored`);
-    s.close();
+    expect(await msg(async () => await s.addArtifact(rel, { filename: "ok.bin", content_type: "not a type" }, { sha256: "0".repeat(64), size: 0, existed: true }, op))).toStartWith("invalid artifact content_type");
+    expect(await msg(async () => await s.addArtifact(rel, { filename: "ok.bin" }, { sha256: "0".repeat(64), size: 0, existed: true }, op))).toBe(`blob sha256:${"0".repeat(64)} is not stored`);
+    await s.close();
   });
 
   test("GitHub flow: draft, upload assets one by one (duplicate name → conflict with details), publish", async () => {
     using tmp = tempDir();
-    const { service: s, op, clock } = serviceIn(tmp.dir);
-    const app = s.createApp({ owner: "acme", slug: "tool" }, op);
-    const draft = s.createRelease(app, { version: "2.0.0", draft: true, notes: "n" }, op);
+    const { service: s, op, clock } = await serviceIn(tmp.dir);
+    const app = await s.createApp({ owner: "acme", slug: "tool" }, op);
+    const draft = await s.createRelease(app, { version: "2.0.0", draft: true, notes: "n" }, op);
     expect(draft.published_at).toBeNull();
-    expect(kindOf(() => s.latestRelease(app))).toBe("not_found");
+    expect(await kindOf(async () => await s.latestRelease(app))).toBe("not_found");
     const blob = await s.putBlob(chunks(machO("arm64", true)));
-    const a = s.addArtifact(draft, { filename: "tool-darwin-arm64", content_type: "application/octet-stream" }, blob, op);
+    const a = await s.addArtifact(draft, { filename: "tool-darwin-arm64", content_type: "application/octet-stream" }, blob, op);
     expect(a).toMatchObject({ platform: "macos", validation_status: "valid", metadata: { kind: "macho", arch: "arm64", signed: true }, size_bytes: 4096 });
     try {
-      s.addArtifact(draft, { filename: "tool-darwin-arm64" }, blob, op);
+      await s.addArtifact(draft, { filename: "tool-darwin-arm64" }, blob, op);
       throw new Error("expected conflict");
     } catch (err) {
       expect((err as ServiceError).details).toEqual({ resource: "ReleaseAsset", code: "already_exists", field: "name" });
     }
     clock.now += 5000;
-    const published = s.updateRelease(draft, { draft: false }, op);
+    const published = await s.updateRelease(draft, { draft: false }, op);
     expect(published.published_at).toBe("2026-01-01T00:00:05Z");
-    expect(s.latestRelease(app)).toEqual({ release: published, source: "latest" });
-    expect(s.findArtifactByName(published, "tool-darwin-arm64").id).toBe(a.id);
+    expect(await s.latestRelease(app)).toEqual({ release: published, source: "latest" });
+    expect((await s.findArtifactByName(published, "tool-darwin-arm64")).id).toBe(a.id);
     expect(s.blobPath(a.sha256)).toEndWith(a.storage_key);
     s.countDownload(a.id);
     s.countDownload(a.id);
-    expect(s.getArtifact(a.id).download_count).toBe(2);
-    s.flush();
-    expect(s.repos.artifacts.get(a.id)?.download_count).toBe(2);
-    s.deleteArtifact(a.id, op);
-    expect(kindOf(() => s.getArtifact(a.id))).toBe("not_found");
-    s.close();
+    expect((await s.getArtifact(a.id)).download_count).toBe(2);
+    await s.flush();
+    expect((await s.repos.artifacts.get(a.id))?.download_count).toBe(2);
+    await s.deleteArtifact(a.id, op);
+    expect(await kindOf(async () => await s.getArtifact(a.id))).toBe("not_found");
+    await s.close();
   });
 
   test("latest: newest published non-draft non-prerelease; list pages newest first", async () => {
     using tmp = tempDir();
-    const { service: s, op, clock } = serviceIn(tmp.dir);
-    const app = s.createApp({ owner: "acme", slug: "tool" }, op);
+    const { service: s, op, clock } = await serviceIn(tmp.dir);
+    const app = await s.createApp({ owner: "acme", slug: "tool" }, op);
     for (const [v, pre] of [["1.0.0", false], ["1.1.0", false], ["1.2.0-rc.1", true]] as const) {
       await publish(s, app, v, v, { prerelease: pre });
       clock.now += 1000;
     }
-    expect(s.latestRelease(app).release.version).toBe("1.1.0");
-    const page = s.listReleases(app, { page: 2, perPage: 2 });
+    expect((await s.latestRelease(app)).release.version).toBe("1.1.0");
+    const page = await s.listReleases(app, { page: 2, perPage: 2 });
     expect(page).toMatchObject({ total: 3 });
     expect(page.items.map((r) => r.version)).toEqual(["1.0.0"]);
-    expect(s.getReleaseByTag(app, "v1.2.0-rc.1").prerelease).toBe(true);
-    s.close();
+    expect((await s.getReleaseByTag(app, "v1.2.0-rc.1")).prerelease).toBe(true);
+    await s.close();
   });
 });
 
 describe("channels", () => {
   test("promotion gate: a release with an invalid artifact is refused and the channel is unchanged", async () => {
     using tmp = tempDir();
-    const { service: s, op } = serviceIn(tmp.dir);
-    const app = s.createApp({ owner: "acme", slug: "tool" }, op);
+    const { service: s, op } = await serviceIn(tmp.dir);
+    const app = await s.createApp({ owner: "acme", slug: "tool" }, op);
     const good = (await publish(s, app, "1.0.0", machO("arm64", true))).release;
-    s.promote(app, "stable", good.id, {}, op);
+    await s.promote(app, "stable", good.id, {}, op);
     const unsignedBlob = await s.putBlob(chunks(machO("arm64", false)));
-    const bad = s.publishRelease(app, { version: "1.1.0" }, [{ filename: "tool", platform: "macos", blob: unsignedBlob }], op);
+    const bad = await s.publishRelease(app, { version: "1.1.0" }, [{ filename: "tool", platform: "macos", blob: unsignedBlob }], op);
     expect(bad.artifacts[0]).toMatchObject({ validation_status: "invalid", validation_reason: expect.stringContaining("without a code signature") });
-    const empty = s.createRelease(app, { version: "1.2.0" }, op);
-    const draft = s.createRelease(app, { version: "1.3.0", draft: true }, op);
+    const empty = await s.createRelease(app, { version: "1.2.0" }, op);
+    const draft = await s.createRelease(app, { version: "1.3.0", draft: true }, op);
     for (const r of [bad.release, empty, draft]) {
-      expect(kindOf(() => s.promote(app, "stable", r.id, {}, op))).toBe("conflict");
-      expect(s.getChannel(app, "stable")).toMatchObject({ current_release_id: good.id, previous_release_id: null, rollout_percent: 100 });
+      expect(await kindOf(async () => await s.promote(app, "stable", r.id, {}, op))).toBe("conflict");
+      expect(await s.getChannel(app, "stable")).toMatchObject({ current_release_id: good.id, previous_release_id: null, rollout_percent: 100 });
     }
-    expect(s.listAudit({ action: "channel.promote" })).toHaveLength(1);
+    expect(await s.listAudit({ action: "channel.promote" })).toHaveLength(1);
     // A channel whose policy allows invalid artifacts lets the same release through.
-    s.setChannelPolicy(app, "internal", { require_valid: false }, op);
-    expect(s.promote(app, "internal", bad.release.id, {}, op).current_release_id).toBe(bad.release.id);
-    s.close();
+    await s.setChannelPolicy(app, "internal", { require_valid: false }, op);
+    expect((await s.promote(app, "internal", bad.release.id, {}, op)).current_release_id).toBe(bad.release.id);
+    await s.close();
   });
 
   test("promote, staged rollout with deterministic buckets, halt, rollback", async () => {
     using tmp = tempDir();
-    const { service: s, op } = serviceIn(tmp.dir);
-    const app = s.createApp({ owner: "acme", slug: "tool" }, op);
+    const { service: s, op } = await serviceIn(tmp.dir);
+    const app = await s.createApp({ owner: "acme", slug: "tool" }, op);
     const v1 = (await publish(s, app, "1.0.0", "one")).release;
     const v2 = (await publish(s, app, "2.0.0", "two")).release;
-    expect(kindOf(() => s.latestRelease(app, { channel: "stable" }))).toBe("not_found");
-    s.promote(app, "stable", v1.id, {}, op);
-    s.promote(app, "stable", v2.id, { rolloutPercent: 25 }, op);
+    expect(await kindOf(async () => await s.latestRelease(app, { channel: "stable" }))).toBe("not_found");
+    await s.promote(app, "stable", v1.id, {}, op);
+    await s.promote(app, "stable", v2.id, { rolloutPercent: 25 }, op);
     const ids = Array.from({ length: 2000 }, (_, i) => `install-${i}`);
-    const served = (p: number) => {
-      s.setRollout(app, "stable", p, op);
-      return ids.filter((id) => s.latestRelease(app, { channel: "stable", installId: id }).release.id === v2.id);
+    const served = async (p: number) => {
+      await s.setRollout(app, "stable", p, op);
+      const inside: string[] = [];
+      for (const id of ids) if ((await s.latestRelease(app, { channel: "stable", installId: id })).release.id === v2.id) inside.push(id);
+      return inside;
     };
-    const at25 = served(25);
+    const at25 = await served(25);
     expect(at25.length).toBeGreaterThan(400);
     expect(at25.length).toBeLessThan(600);
-    const at50 = served(50);
+    const at50 = await served(50);
     expect(at25.every((id) => at50.includes(id))).toBe(true); // raising only adds clients
-    expect(served(25)).toEqual(at25); // deterministic
-    expect(s.latestRelease(app, { channel: "stable" })).toMatchObject({ release: { id: v1.id }, source: "previous" });
-    expect(served(0)).toEqual([]);
-    expect(served(100)).toHaveLength(2000);
-    expect(kindOf(() => s.setRollout(app, "stable", 101, op))).toBe("invalid");
-    expect(kindOf(() => s.setRollout(app, "stable", 10.555, op))).toBe("invalid");
-    const back = s.rollback(app, "stable", op);
+    expect(await served(25)).toEqual(at25); // deterministic
+    expect(await s.latestRelease(app, { channel: "stable" })).toMatchObject({ release: { id: v1.id }, source: "previous" });
+    expect(await served(0)).toEqual([]);
+    expect(await served(100)).toHaveLength(2000);
+    expect(await kindOf(async () => await s.setRollout(app, "stable", 101, op))).toBe("invalid");
+    expect(await kindOf(async () => await s.setRollout(app, "stable", 10.555, op))).toBe("invalid");
+    const back = await s.rollback(app, "stable", op);
     expect(back).toMatchObject({ current_release_id: v1.id, previous_release_id: null, rollout_percent: 100 });
-    expect(kindOf(() => s.rollback(app, "stable", op))).toBe("conflict");
-    expect(s.listAudit().map((e) => e.action).slice(0, 2)).toEqual(["channel.rollback", "channel.rollout"]);
-    s.close();
+    expect(await kindOf(async () => await s.rollback(app, "stable", op))).toBe("conflict");
+    expect((await s.listAudit()).map((e) => e.action).slice(0, 2)).toEqual(["channel.rollback", "channel.rollout"]);
+    await s.close();
   });
   test("a client outside a first rollout is held on an older published release, or gets the only one there is", async () => {
     using tmp = tempDir();
-    const { service: s, op } = serviceIn(tmp.dir);
-    const app = s.createApp({ owner: "acme", slug: "first" }, op);
+    const { service: s, op } = await serviceIn(tmp.dir);
+    const app = await s.createApp({ owner: "acme", slug: "first" }, op);
     const v1 = (await publish(s, app, "1.0.0", "one")).release;
-    s.promote(app, "beta", v1.id, { rolloutPercent: 0 }, op);
-    expect(s.latestRelease(app, { channel: "beta", installId: "x" })).toMatchObject({ release: { id: v1.id }, source: "current" });
+    await s.promote(app, "beta", v1.id, { rolloutPercent: 0 }, op);
+    expect(await s.latestRelease(app, { channel: "beta", installId: "x" })).toMatchObject({ release: { id: v1.id }, source: "current" });
     const v2 = (await publish(s, app, "2.0.0", "two")).release;
-    s.promote(app, "stable", v2.id, { rolloutPercent: 0 }, op);
-    expect(s.latestRelease(app, { channel: "stable", installId: "x" })).toMatchObject({ release: { id: v1.id }, source: "previous" });
-    expect(s.latestRelease(app, { channel: "stable" })).toMatchObject({ release: { id: v1.id }, source: "previous" });
-    s.close();
+    await s.promote(app, "stable", v2.id, { rolloutPercent: 0 }, op);
+    expect(await s.latestRelease(app, { channel: "stable", installId: "x" })).toMatchObject({ release: { id: v1.id }, source: "previous" });
+    expect(await s.latestRelease(app, { channel: "stable" })).toMatchObject({ release: { id: v1.id }, source: "previous" });
+    await s.close();
   });
 });
 
 describe("non-semver tags", () => {
   test("nightly builds: published, promoted, rolled out, kept by retention's newest-first count, found by version", async () => {
     using tmp = tempDir();
-    const h = serviceIn(tmp.dir, (c) => {
+    const h = await serviceIn(tmp.dir, (c) => {
       c.retention.channels = { nightly: { keep_last: 2 } };
       c.retention.default = {};
     }, Date.now());
     const { service: s, op, clock } = h;
-    const app = s.createApp({ owner: "acme", slug: "tool" }, op);
+    const app = await s.createApp({ owner: "acme", slug: "tool" }, op);
     const builds = [];
     for (const tag of ["2026-11-26", "2026-11-27", "2026-11-28"]) {
       builds.push((await publish(s, app, tag, `build ${tag}`, { channel: "nightly" })).release);
       clock.now += DAY;
     }
     expect(builds.map((r) => [r.version, r.tag])).toEqual([["2026-11-26", "2026-11-26"], ["2026-11-27", "2026-11-27"], ["2026-11-28", "2026-11-28"]]);
-    expect(s.findReleaseByVersion(app, "2026-11-27")?.id).toBe(builds[1]!.id);
-    expect(s.latestRelease(app).release.id).toBe(builds[2]!.id); // no semver release: the newest
-    s.promote(app, "nightly", builds[1]!.id, {}, op);
-    s.promote(app, "nightly", builds[2]!.id, { rolloutPercent: 0 }, op);
-    expect(s.latestRelease(app, { channel: "nightly", installId: "i" })).toMatchObject({ release: { id: builds[1]!.id }, source: "previous" });
+    expect((await s.findReleaseByVersion(app, "2026-11-27"))?.id).toBe(builds[1]!.id);
+    expect((await s.latestRelease(app)).release.id).toBe(builds[2]!.id); // no semver release: the newest
+    await s.promote(app, "nightly", builds[1]!.id, {}, op);
+    await s.promote(app, "nightly", builds[2]!.id, { rolloutPercent: 0 }, op);
+    expect(await s.latestRelease(app, { channel: "nightly", installId: "i" })).toMatchObject({ release: { id: builds[1]!.id }, source: "previous" });
     const stable = (await publish(s, app, "v1.0.0", "one")).release;
-    expect(s.latestRelease(app).release.id).toBe(stable.id); // a semver release ranks above every non-semver one
-    const report = s.runRetention({ dryRun: true }, op);
+    expect((await s.latestRelease(app)).release.id).toBe(stable.id); // a semver release ranks above every non-semver one
+    const report = await s.runRetention({ dryRun: true }, op);
     expect(report.releases).toMatchObject([{ version: "2026-11-26", channel: "nightly", reason: "not among the newest 2" }]);
   });
 });
 
 describe("retention", () => {
   async function seeded(dir: string) {
-    const h = serviceIn(
+    const h = await serviceIn(
       dir,
       (c) => {
         c.retention.channels = { stable: { keep_last: 3 }, beta: { keep_last: 1, keep_days: 10 } };
@@ -326,7 +328,7 @@ describe("retention", () => {
       Date.now(),
     );
     const { service: s, op, clock } = h;
-    const app = s.createApp({ owner: "acme", slug: "tool" }, op);
+    const app = await s.createApp({ owner: "acme", slug: "tool" }, op);
     const stable = [];
     for (let i = 0; i < 6; i++) {
       stable.push((await publish(s, app, `1.${i}.0`, `stable-${i}`)).release);
@@ -343,45 +345,45 @@ describe("retention", () => {
   test("dry run lists what would go and changes nothing", async () => {
     using tmp = tempDir();
     const { service: s, op, clock, app, stable } = await seeded(tmp.dir);
-    s.promote(app, "stable", stable[0].id, {}, op); // the oldest is pinned by the channel
+    await s.promote(app, "stable", stable[0].id, {}, op); // the oldest is pinned by the channel
     clock.now += 2 * 3600_000;
-    const before = s.listReleases(app, { page: 1, perPage: 100 }).total;
-    const r = s.runRetention({ dryRun: true }, op);
+    const before = (await s.listReleases(app, { page: 1, perPage: 100 })).total;
+    const r = await s.runRetention({ dryRun: true }, op);
     expect(r.releases.map((x) => x.version)).toEqual(["1.2.0", "1.1.0"]);
     expect(r.releases[0].reason).toBe("not among the newest 3");
     expect(r.blobs).toHaveLength(2);
-    expect(s.listReleases(app, { page: 1, perPage: 100 }).total).toBe(before);
-    expect(s.listAudit({ action: "release.delete" })).toHaveLength(0);
-    s.close();
+    expect((await s.listReleases(app, { page: 1, perPage: 100 })).total).toBe(before);
+    expect(await s.listAudit({ action: "release.delete" })).toHaveLength(0);
+    await s.close();
   });
 
   test("never removes a channel's current or previous release; deletes blobs only when unreferenced; audits every deletion", async () => {
     using tmp = tempDir();
     const { service: s, op, clock, app, stable, beta } = await seeded(tmp.dir);
-    s.promote(app, "stable", stable[0].id, {}, op);
-    s.promote(app, "stable", stable[1].id, { rolloutPercent: 50 }, op);
-    s.promote(app, "beta", beta[0].id, {}, op);
+    await s.promote(app, "stable", stable[0].id, {}, op);
+    await s.promote(app, "stable", stable[1].id, { rolloutPercent: 50 }, op);
+    await s.promote(app, "beta", beta[0].id, {}, op);
     // beta-0 shares its bytes with stable 1.5.0: that blob must survive.
     clock.now += 2 * 3600_000;
     writeFileSync(join(s.blobs.stagingDir, "999999999-interrupted"), "partial");
-    const r = s.runRetention({ dryRun: false }, op);
+    const r = await s.runRetention({ dryRun: false }, op);
     expect(r.releases.map((x) => x.version).sort()).toEqual(["1.2.0"]);
-    const left = s.listReleases(app, { page: 1, perPage: 100 }).items.map((x) => x.version);
+    const left = (await s.listReleases(app, { page: 1, perPage: 100 })).items.map((x) => x.version);
     for (const v of ["1.0.0", "1.1.0", "1.3.0", "1.4.0", "1.5.0", "2.0.0-beta.0", "2.0.0-beta.1", "2.0.0-beta.2"]) expect(left).toContain(v);
     expect(r.blobs).toHaveLength(1);
     expect(s.blobs.has(r.blobs[0].sha256)).toBe(false);
     expect(r.staging.map((f) => f.name)).toEqual(["999999999-interrupted"]);
     expect(readdirSync(s.blobs.stagingDir)).toEqual([]);
-    const actions = s.listAudit().map((e) => e.action);
+    const actions = (await s.listAudit()).map((e) => e.action);
     expect(actions.filter((a) => a === "release.delete")).toHaveLength(1);
     expect(actions.filter((a) => a === "blob.delete")).toHaveLength(1);
     expect(actions.filter((a) => a === "staging.delete")).toHaveLength(1);
     expect(actions[0]).toBe("retention.run");
     // Every artifact still has its blob.
-    for (const rel of s.listReleases(app, { page: 1, perPage: 100 }).items) for (const a of s.listArtifacts(rel)) expect(s.blobs.has(a.sha256)).toBe(true);
+    for (const rel of (await s.listReleases(app, { page: 1, perPage: 100 })).items) for (const a of await s.listArtifacts(rel)) expect(s.blobs.has(a.sha256)).toBe(true);
     // beta keeps only the newest or younger than 10 days: all three are younger.
-    expect(kindOf(() => s.deleteRelease(stable[0], op))).toBe("conflict");
-    s.close();
+    expect(await kindOf(async () => await s.deleteRelease(stable[0], op))).toBe("conflict");
+    await s.close();
   });
 
   test("a dry run predicts exactly what the real run deletes, including blobs shared by doomed releases", async () => {
@@ -391,42 +393,42 @@ describe("retention", () => {
     const shared = await s.putBlob(chunks("shared bytes"));
     const now = clock.now;
     clock.now -= 30 * DAY;
-    for (const v of ["0.9.0", "0.9.1"]) s.publishRelease(app, { version: v, channel: "stable" }, [{ filename: "x", blob: shared }], op);
+    for (const v of ["0.9.0", "0.9.1"]) await s.publishRelease(app, { version: v, channel: "stable" }, [{ filename: "x", blob: shared }], op);
     clock.now = now + 2 * 3600_000;
-    const dry = s.runRetention({ dryRun: true }, op);
-    const real = s.runRetention({ dryRun: false }, op);
+    const dry = await s.runRetention({ dryRun: true }, op);
+    const real = await s.runRetention({ dryRun: false }, op);
     expect(real.releases).toEqual(dry.releases);
     expect(real.blobs.map((b) => b.sha256).sort()).toEqual(dry.blobs.map((b) => b.sha256).sort());
     expect(dry.blobs.map((b) => b.sha256)).toContain(shared.sha256);
-    s.close();
+    await s.close();
   });
 
   test("a channel's own policy overrides the config for its releases", async () => {
     using tmp = tempDir();
     const { service: s, op, clock, app } = await seeded(tmp.dir);
-    s.setChannelPolicy(app, "stable", { keep_last: 5 }, op);
+    await s.setChannelPolicy(app, "stable", { keep_last: 5 }, op);
     clock.now += 2 * 3600_000;
-    expect(s.runRetention({ dryRun: true }, op).releases.map((r) => r.version)).toEqual(["1.0.0"]);
-    const ci = s.authenticate(s.createToken({ name: "p", actions: ["promote"] }, op).raw);
-    expect(kindOf(() => s.setChannelPolicy(app, "stable", {}, ci))).toBe("forbidden");
-    s.close();
+    expect((await s.runRetention({ dryRun: true }, op)).releases.map((r) => r.version)).toEqual(["1.0.0"]);
+    const ci = await s.authenticate((await s.createToken({ name: "p", actions: ["promote"] }, op)).raw);
+    expect(await kindOf(async () => await s.setChannelPolicy(app, "stable", {}, ci))).toBe("forbidden");
+    await s.close();
   });
 
   test("blobs younger than the grace period survive (an upload may be about to use them)", async () => {
     using tmp = tempDir();
-    const { service: s, op } = serviceIn(tmp.dir, undefined, Date.now());
+    const { service: s, op } = await serviceIn(tmp.dir, undefined, Date.now());
     const b = await s.putBlob(chunks("orphan"));
-    expect(s.runRetention({ dryRun: false }, op).blobs).toEqual([]);
+    expect((await s.runRetention({ dryRun: false }, op)).blobs).toEqual([]);
     expect(s.blobs.has(b.sha256)).toBe(true);
-    s.close();
+    await s.close();
   });
 });
 
 describe("database versions", () => {
-  test("a database newer than the binary is refused with a clear message and left untouched", () => {
+  test("a database newer than the binary is refused with a clear message and left untouched", async () => {
     using tmp = tempDir();
     const file = join(tmp.dir, "x.db");
-    openSqlite(file).close();
+    await openSqlite(file).close();
     const db = new Database(file);
     db.run("PRAGMA user_version = 99");
     db.close();
@@ -434,7 +436,7 @@ describe("database versions", () => {
       openSqlite(file);
       throw new Error("expected refusal");
     } catch (err) {
-      expect((err as Error).message).toBe(`database ${file} has schema version 99, newer than this release-server supports (2)`);
+      expect((err as Error).message).toBe(`database ${file} has schema version 99, newer than this release-server supports (${LATEST_SCHEMA})`);
       expect((err as { exitCode: number }).exitCode).toBe(9);
     }
     const check = new Database(file, { readonly: true });
@@ -442,7 +444,7 @@ describe("database versions", () => {
     check.close();
   });
 
-  test("migration 2 orders releases of a version-1 database: latest is the highest version, not the newest", () => {
+  test("migration 2 orders releases of a version-1 database: latest is the highest version, not the newest", async () => {
     using tmp = tempDir();
     const file = join(tmp.dir, "v1.db");
     const db = new Database(file);
@@ -455,15 +457,15 @@ describe("database versions", () => {
     row(2, "1.9.0", "2026-01-02T00:00:00Z");
     db.close();
     const repos = openSqlite(file);
-    expect(repos.releases.latestPublished(1)?.version).toBe("1.10.0");
-    expect(repos.releases.get(1)).not.toHaveProperty("version_key");
-    repos.close();
+    expect((await repos.releases.latestPublished(1))?.version).toBe("1.10.0");
+    expect(await repos.releases.get(1)).not.toHaveProperty("version_key");
+    await repos.close();
   });
 
-  test("WAL and foreign keys are on", () => {
+  test("WAL and foreign keys are on", async () => {
     using tmp = tempDir();
-    const { service: s } = serviceIn(tmp.dir);
-    s.close();
+    const { service: s } = await serviceIn(tmp.dir);
+    await s.close();
     const db = new Database(join(tmp.dir, "data", DB_FILE));
     expect((db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode).toBe("wal");
     const idx = (db.query("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((r) => r.name);
@@ -477,17 +479,17 @@ describe("on in-memory repositories", () => {
     using tmp = tempDir();
     const s = new ReleaseService({ repos: memoryRepositories(), blobs: new DiskBlobStore(tmp.dir), config: defaultConfig() });
     const op = ReleaseService.operator("cli:test");
-    const app = s.createApp({ owner: "acme", slug: "tool" }, op);
+    const app = await s.createApp({ owner: "acme", slug: "tool" }, op);
     const v1 = (await publish(s, app, "1.0.0", "one")).release;
     const v2 = (await publish(s, app, "1.1.0", "two")).release;
-    s.promote(app, "stable", v1.id, {}, op);
-    s.promote(app, "stable", v2.id, { rolloutPercent: 0 }, op);
-    expect(s.latestRelease(app, { channel: "stable", installId: "x" }).release.id).toBe(v1.id);
-    expect(kindOf(() => s.publishRelease(app, { version: "1.1.0" }, [], op))).toBe("conflict");
-    const ci = s.authenticate(s.createToken({ name: "ci", actions: ["publish"], apps: ["acme/tool"] }, op).raw);
-    expect(kindOf(() => s.promote(app, "stable", v1.id, {}, ci))).toBe("forbidden");
-    expect(s.runRetention({ dryRun: true }, op).releases).toEqual([]);
-    expect(s.listAudit().length).toBeGreaterThan(4);
-    s.close();
+    await s.promote(app, "stable", v1.id, {}, op);
+    await s.promote(app, "stable", v2.id, { rolloutPercent: 0 }, op);
+    expect((await s.latestRelease(app, { channel: "stable", installId: "x" })).release.id).toBe(v1.id);
+    expect(await kindOf(async () => await s.publishRelease(app, { version: "1.1.0" }, [], op))).toBe("conflict");
+    const ci = await s.authenticate((await s.createToken({ name: "ci", actions: ["publish"], apps: ["acme/tool"] }, op)).raw);
+    expect(await kindOf(async () => await s.promote(app, "stable", v1.id, {}, ci))).toBe("forbidden");
+    expect((await s.runRetention({ dryRun: true }, op)).releases).toEqual([]);
+    expect((await s.listAudit()).length).toBeGreaterThan(4);
+    await s.close();
   });
 });

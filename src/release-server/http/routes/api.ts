@@ -59,12 +59,12 @@ async function readJson(c: Ctx): Promise<unknown> {
   }
 }
 
-const listReleases: Handler = (c) => {
-  const app = c.app();
+const listReleases: Handler = async (c) => {
+  const app = await c.app();
   const paging = c.paging();
-  const { items, total } = c.service.listReleases(app, { ...paging, drafts: c.draftScope(app) });
+  const { items, total } = await c.service.listReleases(app, { ...paging, drafts: await c.draftScope(app) });
   const link = linkHeader(c.publicRequestUrl, paging.page, paging.perPage, total);
-  return json(items.map((r) => ghRelease(c, app, r)), 200, link ? { link } : {});
+  return json(await Promise.all(items.map((r) => ghRelease(c, app, r))), 200, link ? { link } : {});
 };
 
 /**
@@ -72,101 +72,101 @@ const listReleases: Handler = (c) => {
  * of its channels, which the body names.
  */
 const createRelease: Handler = async (c) => {
-  const app = c.app();
-  c.require("read", { app }); // 401 before reading a body from an anonymous caller
+  const app = await c.app();
+  await c.require("read", { app }); // 401 before reading a body from an anonymous caller
   const b = await readBody(c, CreateReleaseBody, "Release");
-  const by = c.require("publish", { app, channel: typeof b.channel === "string" ? b.channel : null });
-  const release = c.service.createRelease(
+  const by = await c.require("publish", { app, channel: typeof b.channel === "string" ? b.channel : null });
+  const release = await c.service.createRelease(
     app,
     { version: b.tag_name, tag: b.tag_name, name: b.name ?? null, notes: b.body ?? null, draft: b.draft ?? false, prerelease: b.prerelease ?? false, channel: b.channel ?? null },
     by,
   );
-  const out = ghRelease(c, app, release);
+  const out = await ghRelease(c, app, release);
   return created(out, out.url);
 };
 
 /** PATCH a release: GitHub's fields, plus our `channel`. `draft: false` publishes a draft. */
 const updateRelease: Handler = async (c) => {
-  const app = c.app();
-  const release = c.visible(c.service.getRelease(c.idParam("release_id")));
-  const by = c.require("publish", { app, channel: release.channel });
+  const app = await c.app();
+  const release = await c.visible(await c.service.getRelease(c.idParam("release_id")));
+  const by = await c.require("publish", { app, channel: release.channel });
   const b = await readBody(c, UpdateReleaseBody, "Release");
-  const updated = c.service.updateRelease(
+  const updated = await c.service.updateRelease(
     release,
     { tag: b.tag_name, name: b.name, notes: b.body, draft: b.draft, prerelease: b.prerelease, channel: b.channel },
     by,
   );
-  return json(ghRelease(c, app, updated));
+  return json(await ghRelease(c, app, updated));
 };
 
-const byTag: Handler = (c) => {
-  const app = c.app();
-  return json(ghRelease(c, app, releaseByTag(c, app, c.params.tag!)));
+const byTag: Handler = async (c) => {
+  const app = await c.app();
+  return json(await ghRelease(c, app, await releaseByTag(c, app, c.params.tag!)));
 };
 
-const byId: Handler = (c) => json(ghRelease(c, c.app(), c.visible(c.service.getRelease(c.idParam("release_id")))));
+const byId: Handler = async (c) => json(await ghRelease(c, await c.app(), await c.visible(await c.service.getRelease(c.idParam("release_id")))));
 
-const deleteRelease: Handler = (c) => {
-  const app = c.app();
-  const release = c.visible(c.service.getRelease(c.idParam("release_id")));
-  c.service.deleteRelease(release, c.require("delete", { app, channel: release.channel }));
+const deleteRelease: Handler = async (c) => {
+  const app = await c.app();
+  const release = await c.visible(await c.service.getRelease(c.idParam("release_id")));
+  await c.service.deleteRelease(release, await c.require("delete", { app, channel: release.channel }));
   return noContent();
 };
 
-const listAssets: Handler = (c) => {
-  const app = c.app();
-  const release = c.visible(c.service.getRelease(c.idParam("release_id")));
-  return json(c.service.listArtifacts(release).map((a) => toGhAsset(c.urls, app, release, a)));
+const listAssets: Handler = async (c) => {
+  const app = await c.app();
+  const release = await c.visible(await c.service.getRelease(c.idParam("release_id")));
+  return json((await c.service.listArtifacts(release)).map((a) => toGhAsset(c.urls, app, release, a)));
 };
 
 /** The asset of this app with this id, if the caller may see its release. */
-function assetOf(c: Ctx) {
-  const app = c.app();
-  const artifact = c.service.getArtifact(c.idParam("asset_id"));
+async function assetOf(c: Ctx) {
+  const app = await c.app();
+  const artifact = await c.service.getArtifact(c.idParam("asset_id"));
   if (artifact.app_id !== app.id) throw new HttpError(404, "Not Found");
-  return { app, artifact, release: c.visible(c.service.getRelease(artifact.release_id)) };
+  return { app, artifact, release: await c.visible(await c.service.getRelease(artifact.release_id)) };
 }
 
-const getAsset: Handler = (c) => {
-  const { app, artifact, release } = assetOf(c);
+const getAsset: Handler = async (c) => {
+  const { app, artifact, release } = await assetOf(c);
   if (/application\/octet-stream/i.test(c.req.headers.get("accept") ?? "")) return sendArtifact(c, artifact);
   return json(toGhAsset(c.urls, app, release, artifact));
 };
 
 const updateAsset: Handler = async (c) => {
-  const { app, artifact, release } = assetOf(c);
-  const by = c.require("publish", { app, channel: release.channel });
+  const { app, artifact, release } = await assetOf(c);
+  const by = await c.require("publish", { app, channel: release.channel });
   const b = await readBody(c, UpdateAssetBody, "ReleaseAsset");
-  const updated = c.service.updateArtifact(artifact.id, { filename: b.name, label: b.label }, by);
+  const updated = await c.service.updateArtifact(artifact.id, { filename: b.name, label: b.label }, by);
   return json(toGhAsset(c.urls, app, release, updated));
 };
 
-const deleteAsset: Handler = (c) => {
-  const { app, artifact, release } = assetOf(c);
-  c.service.deleteArtifact(artifact.id, c.require("delete", { app, channel: release.channel }));
+const deleteAsset: Handler = async (c) => {
+  const { app, artifact, release } = await assetOf(c);
+  await c.service.deleteArtifact(artifact.id, await c.require("delete", { app, channel: release.channel }));
   return noContent();
 };
 
 const uploadAsset: Handler = async (c) => {
-  const app = c.app();
-  const release = c.visible(c.service.getRelease(c.idParam("release_id")));
-  const by = c.require("publish", { app, channel: release.channel });
+  const app = await c.app();
+  const release = await c.visible(await c.service.getRelease(c.idParam("release_id")));
+  const by = await c.require("publish", { app, channel: release.channel });
   const { plan, blob, filename } = await receiveUpload(c, c.url.searchParams.get("name"), release);
-  const artifact = c.service.addArtifact(release, { filename, content_type: plan.contentType, label: c.url.searchParams.get("label") || null }, blob, by);
+  const artifact = await c.service.addArtifact(release, { filename, content_type: plan.contentType, label: c.url.searchParams.get("label") || null }, blob, by);
   const out = toGhAsset(c.urls, app, release, artifact);
   return created(out, out.url);
 };
 
-const downloadByTag: Handler = (c) => {
-  const app = c.app();
-  const release = releaseByTag(c, app, c.params.tag!);
-  return sendArtifact(c, c.service.findArtifactByName(release, c.params.asset!));
+const downloadByTag: Handler = async (c) => {
+  const app = await c.app();
+  const release = await releaseByTag(c, app, c.params.tag!);
+  return sendArtifact(c, await c.service.findArtifactByName(release, c.params.asset!));
 };
 
-const downloadLatest: Handler = (c) => {
-  const app = c.app();
-  const { release, headers } = latestFor(c, app);
-  return sendArtifact(c, c.service.findArtifactByName(release, c.params.asset!), headers);
+const downloadLatest: Handler = async (c) => {
+  const app = await c.app();
+  const { release, headers } = await latestFor(c, app);
+  return sendArtifact(c, await c.service.findArtifactByName(release, c.params.asset!), headers);
 };
 
 export function apiRoutes(r: Router<Handler>): void {

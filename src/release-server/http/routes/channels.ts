@@ -35,56 +35,56 @@ async function body<S extends v.GenericSchema>(c: Ctx, schema: S): Promise<v.Inf
 }
 
 /** A channel as JSON: its pointers with their tags, so a client need not look them up. */
-function channelJson(c: Ctx, app: App, ch: Channel) {
-  const tag = (id: number | null) => (id === null ? null : c.service.getRelease(id).tag);
+async function channelJson(c: Ctx, app: App, ch: Channel) {
+  const tag = async (id: number | null) => (id === null ? null : (await c.service.getRelease(id)).tag);
   return {
     name: ch.name,
     app: `${app.owner}/${app.slug}`,
     current_release_id: ch.current_release_id,
-    current_tag: tag(ch.current_release_id),
+    current_tag: await tag(ch.current_release_id),
     previous_release_id: ch.previous_release_id,
-    previous_tag: tag(ch.previous_release_id),
+    previous_tag: await tag(ch.previous_release_id),
     rollout_percent: ch.rollout_percent,
     policy: ch.policy,
     updated_at: ch.updated_at,
   };
 }
 
-function channelOf(c: Ctx, app: App): Channel {
-  const ch = c.service.listChannels(app).find((x) => x.name === c.params.channel);
+async function channelOf(c: Ctx, app: App): Promise<Channel> {
+  const ch = (await c.service.listChannels(app)).find((x) => x.name === c.params.channel);
   if (!ch) throw new HttpError(404, "Not Found");
   return ch;
 }
 
-const list: Handler = (c) => {
-  const app = c.app();
-  return json(c.service.listChannels(app).map((ch) => channelJson(c, app, ch)));
+const list: Handler = async (c) => {
+  const app = await c.app();
+  return json(await Promise.all((await c.service.listChannels(app)).map((ch) => channelJson(c, app, ch))));
 };
 
-const get: Handler = (c) => {
-  const app = c.app();
-  return json(channelJson(c, app, channelOf(c, app)));
+const get: Handler = async (c) => {
+  const app = await c.app();
+  return json(await channelJson(c, app, await channelOf(c, app)));
 };
 
 const promote: Handler = async (c) => {
-  const app = c.app();
-  const by = c.require("promote", { app, channel: c.params.channel! });
+  const app = await c.app();
+  const by = await c.require("promote", { app, channel: c.params.channel! });
   const b = await body(c, PromoteBody);
-  const ch = c.service.promote(app, c.params.channel!, b.release_id, { rolloutPercent: b.rollout_percent }, by);
-  return json(channelJson(c, app, ch));
+  const ch = await c.service.promote(app, c.params.channel!, b.release_id, { rolloutPercent: b.rollout_percent }, by);
+  return json(await channelJson(c, app, ch));
 };
 
 const rollout: Handler = async (c) => {
-  const app = c.app();
-  const by = c.require("promote", { app, channel: c.params.channel! });
+  const app = await c.app();
+  const by = await c.require("promote", { app, channel: c.params.channel! });
   const b = await body(c, RolloutBody);
-  return json(channelJson(c, app, c.service.setRollout(app, c.params.channel!, b.rollout_percent, by)));
+  return json(await channelJson(c, app, await c.service.setRollout(app, c.params.channel!, b.rollout_percent, by)));
 };
 
-const rollback: Handler = (c) => {
-  const app = c.app();
-  const by = c.require("promote", { app, channel: c.params.channel! });
-  return json(channelJson(c, app, c.service.rollback(app, c.params.channel!, by)));
+const rollback: Handler = async (c) => {
+  const app = await c.app();
+  const by = await c.require("promote", { app, channel: c.params.channel! });
+  return json(await channelJson(c, app, await c.service.rollback(app, c.params.channel!, by)));
 };
 
 export function channelRoutes(r: Router<Handler>): void {

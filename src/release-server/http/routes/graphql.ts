@@ -51,11 +51,11 @@ export const MAX_OBJECTS = 20_000;
 
 class TooManyObjects extends Error {}
 
-function latestId(x: Exec, app: App): number | null {
+async function latestId(x: Exec, app: App): Promise<number | null> {
   if (!x.latest.has(app.id)) {
     let id: number | null = null;
     try {
-      id = x.c.service.latestRelease(app).release.id;
+      id = (await x.c.service.latestRelease(app)).release.id;
     } catch {
       id = null;
     }
@@ -67,7 +67,7 @@ function latestId(x: Exec, app: App): number | null {
 interface FieldSpec {
   type: string;
   args?: Record<string, string>;
-  resolve: (parent: any, args: Record<string, any>, x: Exec, path: Array<string | number>) => unknown;
+  resolve: (parent: any, args: Record<string, any>, x: Exec, path: Array<string | number>) => unknown | Promise<unknown>;
 }
 
 const SCALARS = new Set(["String", "Int", "Boolean", "ID", "DateTime", "URI"]);
@@ -128,10 +128,10 @@ const TYPES: Record<string, Record<string, FieldSpec>> = {
     repository: {
       type: "Repository",
       args: { owner: "String!", name: "String!", followRenames: "Boolean" },
-      resolve: (_p, a, x, path) => {
+      resolve: async (_p, a, x, path) => {
         let app: App | undefined;
         try {
-          app = x.c.service.getAppBySlug(a.owner, a.name);
+          app = await x.c.service.getAppBySlug(a.owner, a.name);
           if (app.visibility === "private") x.c.service.authorize(x.by, "read", { app });
         } catch {
           app = undefined;
@@ -180,7 +180,7 @@ const TYPES: Record<string, Record<string, FieldSpec>> = {
     releases: {
       type: "ReleaseConnection!",
       args: { first: "Int", after: "String", orderBy: "ReleaseOrder" },
-      resolve: (r: RepoNode, a, x) => {
+      resolve: async (r: RepoNode, a, x) => {
         const order = a.orderBy as { field: string; direction: string } | null | undefined;
         if (order && (order.field !== "CREATED_AT" || order.direction !== "DESC")) {
           throw new QueryError("UNSUPPORTED", "releases can only be ordered by {field: CREATED_AT, direction: DESC} here");
@@ -191,10 +191,10 @@ const TYPES: Record<string, Record<string, FieldSpec>> = {
         const perPage = first;
         const page = Math.floor(offset / perPage) + 1;
         const drafts = x.c.service.draftScope(x.by, r.app);
-        const head = x.c.service.listReleases(r.app, { page, perPage, drafts });
+        const head = await x.c.service.listReleases(r.app, { page, perPage, drafts });
         let items = head.items.slice(offset % perPage);
         if (items.length < first && offset % perPage !== 0) {
-          items = items.concat(x.c.service.listReleases(r.app, { page: page + 1, perPage, drafts }).items.slice(0, first - items.length));
+          items = items.concat((await x.c.service.listReleases(r.app, { page: page + 1, perPage, drafts })).items.slice(0, first - items.length));
         }
         return connection(items.map((release) => ({ app: r.app, release }) satisfies ReleaseNode), offset, head.total);
       },
@@ -202,21 +202,21 @@ const TYPES: Record<string, Record<string, FieldSpec>> = {
     release: {
       type: "Release",
       args: { tagName: "String!" },
-      resolve: (r: RepoNode, a, x) => {
+      resolve: async (r: RepoNode, a, x) => {
         let release: Release | undefined;
         try {
-          release = x.c.service.getReleaseByTag(r.app, a.tagName);
+          release = await x.c.service.getReleaseByTag(r.app, a.tagName);
         } catch {
           return null; // no such tag (or not a tag at all): GitHub answers null, without an error
         }
-        return x.c.service.canSee(x.by, release) ? ({ app: r.app, release } satisfies ReleaseNode) : null;
+        return (await x.c.service.canSee(x.by, release)) ? ({ app: r.app, release } satisfies ReleaseNode) : null;
       },
     },
     latestRelease: {
       type: "Release",
-      resolve: (r: RepoNode, _a, x) => {
+      resolve: async (r: RepoNode, _a, x) => {
         try {
-          return { app: r.app, release: x.c.service.latestRelease(r.app).release } satisfies ReleaseNode;
+          return { app: r.app, release: (await x.c.service.latestRelease(r.app)).release } satisfies ReleaseNode;
         } catch {
           return null;
         }
@@ -257,7 +257,7 @@ const TYPES: Record<string, Record<string, FieldSpec>> = {
     description: { type: "String", resolve: (n: ReleaseNode) => n.release.notes },
     isDraft: { type: "Boolean!", resolve: (n: ReleaseNode) => n.release.draft },
     isPrerelease: { type: "Boolean!", resolve: (n: ReleaseNode) => n.release.prerelease },
-    isLatest: { type: "Boolean!", resolve: (n: ReleaseNode, _a, x) => latestId(x, n.app) === n.release.id },
+    isLatest: { type: "Boolean!", resolve: async (n: ReleaseNode, _a, x) => (await latestId(x, n.app)) === n.release.id },
     createdAt: { type: "DateTime!", resolve: (n: ReleaseNode) => n.release.created_at },
     publishedAt: { type: "DateTime", resolve: (n: ReleaseNode) => n.release.published_at },
     updatedAt: { type: "DateTime!", resolve: (n: ReleaseNode) => n.release.published_at ?? n.release.created_at },
@@ -266,10 +266,10 @@ const TYPES: Record<string, Record<string, FieldSpec>> = {
     releaseAssets: {
       type: "ReleaseAssetConnection!",
       args: { first: "Int", after: "String", name: "String" },
-      resolve: (n: ReleaseNode, a, x) => {
+      resolve: async (n: ReleaseNode, a, x) => {
         const first = pageSize(a.first, "releaseAssets");
         const offset = offsetOf(a.after);
-        const all = x.c.service.listArtifacts(n.release).filter((f) => a.name == null || f.filename === a.name);
+        const all = (await x.c.service.listArtifacts(n.release)).filter((f) => a.name == null || f.filename === a.name);
         const items = all.slice(offset, offset + first).map((f) => toGhAsset(x.c.urls, n.app, n.release, f));
         return connection(items, offset, all.length);
       },
@@ -526,7 +526,7 @@ function collect(doc: Document, sels: Selection[], vars: Record<string, unknown>
 /** A non-null field came out null (its error is already recorded): its parent becomes null, as the spec says. */
 class NullBubble extends Error {}
 
-function execute(doc: Document, sels: Selection[], typeName: string, parent: unknown, vars: Record<string, unknown>, x: Exec, path: Array<string | number>): Record<string, unknown> {
+async function execute(doc: Document, sels: Selection[], typeName: string, parent: unknown, vars: Record<string, unknown>, x: Exec, path: Array<string | number>): Promise<Record<string, unknown>> {
   if (++x.objects > MAX_OBJECTS) throw new TooManyObjects();
   const out: Record<string, unknown> = {};
   for (const [key, fields] of collect(doc, sels, vars)) {
@@ -542,7 +542,7 @@ function execute(doc: Document, sels: Selection[], typeName: string, parent: unk
     let value: unknown;
     try {
       const args = Object.fromEntries(Object.entries(argTypes).map(([k, t]) => [k, f.args[k] ? coerceLiteral(f.args[k]!, parseType(t), vars, `${f.name}(${k}:)`) : null]));
-      value = spec.resolve(parent, args, x, here);
+      value = await spec.resolve(parent, args, x, here);
     } catch (err) {
       if (!(err instanceof QueryError)) throw err;
       x.errors.push({ type: err.type, message: err.message, locations: [err.loc ?? f.loc], path: here });
@@ -550,16 +550,20 @@ function execute(doc: Document, sels: Selection[], typeName: string, parent: unk
     }
     const subs = fields.flatMap((g) => g.selections ?? []);
     const target = namedOf(parseType(spec.type));
-    const render = (v: unknown, p: Array<string | number>): unknown => {
+    const render = async (v: unknown, p: Array<string | number>): Promise<unknown> => {
       if (v === null || v === undefined || isLeaf(target)) return v ?? null;
       try {
-        return execute(doc, subs, target, v, vars, x, p);
+        return await execute(doc, subs, target, v, vars, x, p);
       } catch (err) {
         if (err instanceof NullBubble) return null;
         throw err;
       }
     };
-    out[key] = Array.isArray(value) ? value.map((v, i) => render(v, [...here, i])) : render(value, here);
+    if (Array.isArray(value)) {
+      const list: unknown[] = [];
+      for (const [i, v] of value.entries()) list.push(await render(v, [...here, i]));
+      out[key] = list;
+    } else out[key] = await render(value, here);
     if (out[key] === null && nonNull) throw new NullBubble();
   }
   return out;
@@ -574,7 +578,7 @@ function gqlErrors(errors: GqlError[], status = 200): Response {
 }
 
 const graphql: Handler = async (c) => {
-  const by = c.principal();
+  const by = await c.principal();
   if (!by) throw new HttpError(401, "This endpoint requires you to be authenticated.", { headers: { "www-authenticate": 'Bearer realm="release-server"' } });
   const type = c.req.headers.get("content-type") ?? "application/json";
   if (!/^application\/(json|graphql\+json)\s*(;|$)/i.test(type)) throw new HttpError(415, `expected a JSON body, got Content-Type ${type}`);
@@ -623,7 +627,7 @@ const graphql: Handler = async (c) => {
   const x: Exec = { c, by, errors: [], latest: new Map(), objects: 0 };
   let data: Record<string, unknown> | null;
   try {
-    data = execute(doc, op.selections, "Query", null, vars, x, []);
+    data = await execute(doc, op.selections, "Query", null, vars, x, []);
   } catch (err) {
     if (err instanceof TooManyObjects) {
       return gqlErrors([{ type: "MAX_NODE_LIMIT_EXCEEDED", message: `This query would return more than ${MAX_OBJECTS} objects; ask for fewer (smaller first: values, fewer aliases)` }]);
@@ -635,9 +639,9 @@ const graphql: Handler = async (c) => {
 };
 
 /** GET /api/v3/: GitHub's API root, a map of URL templates; with a token, its scopes as X-OAuth-Scopes. */
-const apiRoot: Handler = (c) => {
+const apiRoot: Handler = async (c) => {
   const base = `${c.urls.base}/api/v3`;
-  const by = c.principal();
+  const by = await c.principal();
   const root = {
     current_user_url: `${base}/user`,
     repository_url: `${base}/repos/{owner}/{repo}`,

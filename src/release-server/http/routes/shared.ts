@@ -12,12 +12,12 @@ import { assetNamed } from "../queries.ts";
 
 export type Handler = (c: Ctx) => Response | Promise<Response>;
 
-export const ghRelease = (c: Ctx, app: App, r: Release): GhRelease => toGhRelease(c.urls, app, r, c.service.listArtifacts(r));
+export const ghRelease = async (c: Ctx, app: App, r: Release): Promise<GhRelease> => toGhRelease(c.urls, app, r, await c.service.listArtifacts(r));
 
 /** Runs a lookup keyed by part of the URL: a key that cannot exist (Invalid) is simply not found. */
-export function lookup<T>(find: () => T, notFound = "Not Found"): T {
+export async function lookup<T>(find: () => T | Promise<T>, notFound = "Not Found"): Promise<T> {
   try {
-    return find();
+    return await find();
   } catch (err) {
     if (err instanceof ServiceError && err.kind === "invalid") throw new HttpError(404, notFound);
     throw err;
@@ -25,7 +25,7 @@ export function lookup<T>(find: () => T, notFound = "Not Found"): T {
 }
 
 /** The release of `app` with this tag, if the caller may see it. */
-export const releaseByTag = (c: Ctx, app: App, tag: string): Release => c.visible(lookup(() => c.service.getReleaseByTag(app, tag)));
+export const releaseByTag = async (c: Ctx, app: App, tag: string): Promise<Release> => c.visible(await lookup(() => c.service.getReleaseByTag(app, tag)));
 
 /**
  * Sends the asset's blob from the blob store (ETag/Range/HEAD, or a redirect to a presigned URL; see
@@ -39,17 +39,17 @@ export function sendArtifact(c: Ctx, a: Artifact, headers: Record<string, string
 }
 
 /** `latest` as the service resolves it; per-client when a channel's rollout is involved. */
-export function latestFor(c: Ctx, app: App): { release: Release; headers: Record<string, string> } {
+export async function latestFor(c: Ctx, app: App): Promise<{ release: Release; headers: Record<string, string> }> {
   const opts = c.rolloutInputs();
-  const { release } = c.service.latestRelease(app, opts);
+  const { release } = await c.service.latestRelease(app, opts);
   const headers: Record<string, string> = opts.channel ? { "cache-control": "private, max-age=60", vary: "X-Install-Id, X-User-Staging-Id" } : {};
   return { release, headers };
 }
 
-export const latestJson: Handler = (c) => {
-  const app = c.app();
-  const { release, headers } = latestFor(c, app);
-  return json(ghRelease(c, app, release), 200, headers);
+export const latestJson: Handler = async (c) => {
+  const app = await c.app();
+  const { release, headers } = await latestFor(c, app);
+  return json(await ghRelease(c, app, release), 200, headers);
 };
 
 /**
@@ -62,15 +62,15 @@ export const latestJson: Handler = (c) => {
 export async function receiveUpload(c: Ctx, name: string | null, existing?: Release): Promise<{ plan: UploadPlan; blob: StoredBlob; filename: string }> {
   if (name === null || name === "") throw new HttpError(400, "the name query parameter is required (the asset's file name)");
   const filename = parseInput(FilenameSchema, name, "asset name");
-  if (existing && assetNamed(c.service, existing, filename)) {
+  if (existing && (await assetNamed(c.service, existing, filename))) {
     throw new HttpError(422, `release ${existing.tag} already has an asset named ${filename}`, { errors: [{ resource: "ReleaseAsset", code: "already_exists", field: "name" }] });
   }
   const planned = planUpload(c.req, c.url, c.service.config.uploads.max_bytes);
   const plan = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(planned.contentType) ? { ...planned, contentType: "application/octet-stream" } : planned;
-  const by = c.require("read", { app: c.app() });
+  const by = await c.require("read", { app: await c.app() });
   const label = c.url.searchParams.get("label") || null;
   const target = existing ? { release: existing } : { channel: c.url.searchParams.get("channel") || null };
-  c.service.checkUpload(c.app(), target, { filename, label, content_type: plan.contentType }, by);
+  await c.service.checkUpload(await c.app(), target, { filename, label, content_type: plan.contentType }, by);
   const blob = await c.service.putBlob(plan.body, { expectedSha256: plan.expectedSha256 });
   return { plan, blob, filename };
 }

@@ -65,12 +65,12 @@ function mayRead(c: Ctx, p: Principal, app: App): boolean {
 }
 
 /** What of an app's releases the caller may see: drafts only those it could publish (all, or its channels'). */
-function visibility(c: Ctx, app: App) {
-  const p = c.principal();
-  return { drafts: c.draftScope(app), canSee: (r: Release) => c.service.canSee(p, r) };
+async function visibility(c: Ctx, app: App) {
+  const p = await c.principal();
+  return { drafts: await c.draftScope(app), canSee: (r: Release) => c.service.canSee(p, r) };
 }
 
-const stylesheet: Handler = (c) => {
+const stylesheet: Handler = async (c) => {
   const body = new TextEncoder().encode(STYLESHEET);
   const current = c.url.searchParams.get("v") === STYLESHEET_VERSION;
   const res = new Response(body, {
@@ -85,85 +85,85 @@ const stylesheet: Handler = (c) => {
 
 const health: Handler = () => json({ status: "ok" });
 
-const ready: Handler = (c) => {
-  const why = notReady(c.service);
+const ready: Handler = async (c) => {
+  const why = await notReady(c.service);
   return why ? json({ message: `not ready: ${why}` }, 503) : json({ status: "ready" });
 };
 
 const openapiDoc: Handler = () => json(openapi);
 
 /** The apps the caller may read (private ones only with a read token), each with its channels and latest release. */
-const apps: Handler = browsable((c) => {
-  const p = c.principal();
-  const list = c.service.listApps().filter((a) => a.visibility === "public" || (p !== null && mayRead(c, p, a)));
+const apps: Handler = browsable(async (c) => {
+  const p = await c.principal();
+  const list = (await c.service.listApps()).filter((a) => a.visibility === "public" || (p !== null && mayRead(c, p, a)));
   if (c.wantsJson()) return json(list.map((a) => ({ owner: a.owner, slug: a.slug, name: a.display_name })));
-  return page(c, appsPage(c.urls.base, list.map((a) => appView(c.service, c.urls, a, visibility(c, a)))));
+  return page(c, appsPage(c.urls.base, await Promise.all(list.map(async (a) => appView(c.service, c.urls, a, await visibility(c, a))))));
 });
 
 /** POST upload?name=&version=[&channel=&label=&digest=]: the release is created with its first file, atomically. */
 const upload: Handler = async (c) => {
-  const app = c.app();
+  const app = await c.app();
   const q = c.url.searchParams;
   const version = q.get("version");
   if (!version) throw new HttpError(400, "the version query parameter is required (e.g. version=1.2.3)");
   const channel = q.get("channel") || null;
   // Read before any byte: a non-version is refused here, and "v1.2.3" finds release 1.2.3.
-  const existing = c.service.findReleaseByVersion(app, version);
-  const by = c.require("publish", { app, channel: existing?.channel ?? channel });
+  const existing = await c.service.findReleaseByVersion(app, version);
+  const by = await c.require("publish", { app, channel: existing?.channel ?? channel });
   const { plan, blob, filename } = await receiveUpload(c, q.get("name"), existing);
   const file = { filename, content_type: plan.contentType, label: q.get("label") || null };
   const { release, asset } = existing
-    ? { release: existing, asset: c.service.addArtifact(existing, file, blob, by) }
-    : (({ release, artifacts }) => ({ release, asset: artifacts[0]! }))(c.service.publishRelease(app, { version, channel }, [{ ...file, blob }], by));
-  const out = ghRelease(c, app, release);
+    ? { release: existing, asset: await c.service.addArtifact(existing, file, blob, by) }
+    : (({ release, artifacts }) => ({ release, asset: artifacts[0]! }))(await c.service.publishRelease(app, { version, channel }, [{ ...file, blob }], by));
+  const out = await ghRelease(c, app, release);
   return created({ release: out, asset: out.assets.find((a) => a.id === asset.id) }, out.url);
 };
 
-function assetByName(c: Ctx) {
-  const app = c.app();
+async function assetByName(c: Ctx) {
+  const app = await c.app();
   const version = c.url.searchParams.get("version");
   const name = c.params.filename!;
-  const drafts = c.canSeeDrafts(app);
+  const drafts = await c.canSeeDrafts(app);
   if (version) {
-    const release = lookup(() => c.service.findReleaseByVersion(app, version), `no release ${version}`);
+    const release = await lookup(() => c.service.findReleaseByVersion(app, version), `no release ${version}`);
     if (!release || (release.draft && !drafts)) throw new HttpError(404, `no release ${version}`);
-    return { app, release, artifact: c.service.findArtifactByName(release, name) };
+    return { app, release, artifact: await c.service.findArtifactByName(release, name) };
   }
-  const found = newestWithAsset(c.service, app, name, drafts);
+  const found = await newestWithAsset(c.service, app, name, drafts);
   if (!found) throw new HttpError(404, `no release has an asset named ${name}`);
   return { app, ...found };
 }
 
-const download: Handler = (c) => sendArtifact(c, assetByName(c).artifact);
+const download: Handler = async (c) => sendArtifact(c, (await assetByName(c)).artifact);
 
-const deleteAsset: Handler = (c) => {
-  const { app, release, artifact } = assetByName(c);
-  c.service.deleteArtifact(artifact.id, c.require("delete", { app, channel: release.channel }));
+const deleteAsset: Handler = async (c) => {
+  const { app, release, artifact } = await assetByName(c);
+  await c.service.deleteArtifact(artifact.id, await c.require("delete", { app, channel: release.channel }));
   return noContent();
 };
 
-const packages: Handler = browsable((c) => {
-  const app = c.app();
+const packages: Handler = browsable(async (c) => {
+  const app = await c.app();
   const paging = c.paging();
-  const seen = visibility(c, app);
+  const seen = await visibility(c, app);
   if (c.wantsJson()) {
-    const { items, total } = c.service.listReleases(app, { ...paging, drafts: seen.drafts });
-    const releases = items.map((r) => ghRelease(c, app, r));
+    const { items, total } = await c.service.listReleases(app, { ...paging, drafts: seen.drafts });
+    const releases = await Promise.all(items.map((r) => ghRelease(c, app, r)));
     const link = linkHeader(c.publicRequestUrl, paging.page, paging.perPage, total);
     return json({ owner: app.owner, app: app.slug, total, releases }, 200, link ? { link } : {});
   }
   const perPage = c.url.searchParams.get("per_page") ? paging.perPage : HTML_PER_PAGE;
-  const { items, total } = releasesPageView(c.service, c.urls, app, { page: paging.page, perPage, drafts: seen.drafts });
+  const { items, total } = await releasesPageView(c.service, c.urls, app, { page: paging.page, perPage, drafts: seen.drafts });
   const at = (n: number) => `?page=${n}${perPage === HTML_PER_PAGE ? "" : `&per_page=${perPage}`}`;
-  return page(c, appPage(c.urls.base, appView(c.service, c.urls, app, seen), items, { page: paging.page, perPage, total, at }));
+  return page(c, appPage(c.urls.base, await appView(c.service, c.urls, app, seen), items, { page: paging.page, perPage, total, at }));
 });
 
-const releaseView: Handler = browsable((c) => {
-  const app = c.app();
-  const release = releaseByTag(c, app, c.params.tag!);
-  if (c.wantsJson()) return json(ghRelease(c, app, release));
+const releaseView: Handler = browsable(async (c) => {
+  const app = await c.app();
+  const release = await releaseByTag(c, app, c.params.tag!);
+  if (c.wantsJson()) return json(await ghRelease(c, app, release));
   const head = { owner: app.owner, slug: app.slug, name: app.display_name, url: appUrl(c.urls, app) };
-  return page(c, releasePage(c.urls.base, head, singleReleaseView(c.service, c.urls, app, release)));
+  return page(c, releasePage(c.urls.base, head, await singleReleaseView(c.service, c.urls, app, release)));
 });
 
 export function siteRoutes(r: Router<Handler>): void {
