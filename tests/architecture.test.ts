@@ -74,3 +74,31 @@ test("the blob backends stay behind the BlobStore interface", () => {
   }
   expect(violations).toEqual([]);
 });
+
+// Issue 13: the HTTP and CLI layers stay unaware of the database backend too. Only storage/open.ts
+// chooses an implementation; bun:sqlite and Bun's SQL client appear only in their storage files;
+// storage/ depends on nothing but the domain, the config and shared helpers.
+test("the database backends stay behind the Repositories interface", () => {
+  const serverFiles = [...new Bun.Glob("src/release-server/**/*.ts").scanSync({ cwd: REPO })];
+  const backends = new Set(["src/release-server/storage/sqlite.ts", "src/release-server/storage/postgres.ts", "src/release-server/storage/memory.ts", "src/release-server/storage/serial.ts", "src/release-server/storage/postgres-migrations.ts"]);
+  const mayOpen = new Set([...backends, "src/release-server/storage/open.ts"]);
+  const drivers: Array<[RegExp, Set<string>]> = [
+    [/from\s+["']bun:sqlite["']/, new Set(["src/release-server/storage/sqlite.ts", "src/release-server/storage/migrations.ts"])],
+    [/import\s+(?:type\s+)?\{[^}]*\bSQL\b[^}]*\}\s+from\s+["']bun["']/, new Set(["src/release-server/storage/postgres.ts", "src/release-server/storage/postgres-migrations.ts"])],
+  ];
+  const violations: string[] = [];
+  for (const f of serverFiles) {
+    const file = join(REPO, f);
+    const text = readFileSync(file, "utf8");
+    for (const [pattern, owners] of drivers) if (pattern.test(text) && !owners.has(f)) violations.push(`${f} uses a database driver (${pattern.source}); only storage/ may`);
+    for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)["'](\.{1,2}\/[^"']+)["']/g)) {
+      const target = relative(REPO, resolve(dirname(file), m[1]!));
+      if (backends.has(target) && !mayOpen.has(f)) violations.push(`${f} imports ${m[1]} (only storage/open.ts chooses the database)`);
+      if (f.startsWith("src/release-server/storage/") && target.startsWith("src/release-server/")) {
+        const ok = target.startsWith("src/release-server/storage/") || target.startsWith("src/release-server/domain/") || target === "src/release-server/config.ts";
+        if (!ok) violations.push(`${f} imports ${m[1]} (storage/ depends only on domain/ and the config)`);
+      }
+    }
+  }
+  expect(violations).toEqual([]);
+});

@@ -78,6 +78,14 @@ export const ConfigSchema = v.strictObject({
   ),
   storage: v.optional(
     v.strictObject({
+      /**
+       * Where rows live: `sqlite` (`<data>/release-server.db`) or a `postgres://` URL, which
+       * $RELEASE_SERVER_DATABASE_URL overrides (keep a password there, not in this file).
+       */
+      database: v.optional(
+        v.pipe(v.string(), v.check((s) => s === "sqlite" || /^postgres(ql)?:\/\/./.test(s), 'must be "sqlite" or a postgres:// URL')),
+        "sqlite",
+      ),
       /** Where artifact bytes live: `disk` (`<data>/blobs`) or `s3` (`storage.s3`). */
       blobs: v.optional(v.picklist(["disk", "s3"]), "disk"),
       s3: v.optional(S3Config, {}),
@@ -144,4 +152,14 @@ export function retentionPolicyFor(config: ServerConfig, app: string, channel: s
     : undefined;
   const onChannel = (rules: Record<string, RetentionPolicy> | undefined) => (channel === null ? undefined : rules?.[channel]);
   return own ?? onChannel(r.apps[app]?.channels) ?? r.apps[app]?.default ?? onChannel(r.channels) ?? r.default ?? {};
+}
+
+/** The database to open: $RELEASE_SERVER_DATABASE_URL, else `storage.database` ("sqlite" or a postgres:// URL). */
+export function databaseOf(config: ServerConfig, env: Record<string, string | undefined> = process.env): string {
+  const fromEnv = env.RELEASE_SERVER_DATABASE_URL;
+  if (fromEnv) {
+    if (fromEnv !== "sqlite" && !/^postgres(ql)?:\/\/./.test(fromEnv)) throw configError('RELEASE_SERVER_DATABASE_URL must be "sqlite" or a postgres:// URL');
+    return fromEnv;
+  }
+  return config.storage.database;
 }

@@ -14,7 +14,6 @@
  *   `tokens.flush_seconds`, on `flush()` and on `close()`), so requests do not each write.
  */
 import { userInfo } from "node:os";
-import { join } from "node:path";
 import type { ServerConfig } from "./config.ts";
 import { retentionPolicyFor } from "./config.ts";
 import { DiskBlobStore, type BlobBody, type StoredBlob } from "./blobs/store.ts";
@@ -60,7 +59,7 @@ import {
   type ReleasePatch,
   type TokenInput,
 } from "./domain/validate.ts";
-import { openSqlite } from "./storage/sqlite.ts";
+import { DB_FILE, openRepositories, type DatabaseInfo } from "./storage/open.ts";
 
 export interface ServiceOptions {
   repos: Repositories;
@@ -68,6 +67,8 @@ export interface ServiceOptions {
   config: ServerConfig;
   /** Injectable for tests; defaults to the wall clock. */
   clock?: () => Date;
+  /** Which database the repositories are on (for logs and `migrate`). */
+  database?: DatabaseInfo;
 }
 
 /** A release's files, already stored with `putBlob`, for `publishRelease`. */
@@ -87,12 +88,13 @@ export interface LatestResult {
   source: "latest" | "current" | "previous";
 }
 
-export const DB_FILE = "release-server.db";
+export { DB_FILE };
 
 export class ReleaseService {
   readonly repos: Repositories;
   readonly blobs: DiskBlobStore;
   readonly config: ServerConfig;
+  readonly database: DatabaseInfo | undefined;
   private readonly clock: () => Date;
   private pendingLastUsed = new Map<number, string>();
   private pendingDownloads = new Map<number, number>();
@@ -102,6 +104,7 @@ export class ReleaseService {
     this.repos = opts.repos;
     this.blobs = opts.blobs;
     this.config = opts.config;
+    this.database = opts.database;
     this.clock = opts.clock ?? (() => new Date());
     this.lastFlushMs = this.clock().getTime();
   }
@@ -807,14 +810,15 @@ export class ReleaseService {
 }
 
 /**
- * Opens the service on a data directory: `<data>/release-server.db` (migrated on open; refused
- * when newer than this binary) and the blob store, sweeping uploads interrupted by a crash.
+ * Opens the service on a data directory: the database `storage.database` names (SQLite's
+ * `<data>/release-server.db`, or PostgreSQL; migrated on open, refused when newer than this binary)
+ * and the blob store, sweeping uploads interrupted by a crash.
  */
 export async function openService(dataDir: string, config: ServerConfig, clock?: () => Date): Promise<ReleaseService> {
-  const repos = openSqlite(join(dataDir, DB_FILE));
+  const { repos, info } = await openRepositories(dataDir, config);
   const blobs = new DiskBlobStore(dataDir);
   blobs.sweepStaging((clock?.() ?? new Date()).getTime(), config.retention.staging_max_age_hours * 3_600_000);
-  return new ReleaseService({ repos, blobs, config, clock });
+  return new ReleaseService({ repos, blobs, config, clock, database: info });
 }
 
 function safeUser(): string {

@@ -1,16 +1,15 @@
 import { defineCommand } from "citty";
-import { join } from "node:path";
-import { DB_FILE } from "../service.ts";
 import { LATEST_SCHEMA } from "../storage/migrations.ts";
-import { commonArgs, dataDirOf, output, withService } from "./_shared.ts";
+import { commonArgs, output, withService } from "./_shared.ts";
 
 export default defineCommand({
-  meta: { name: "migrate", description: "Create or upgrade the database in the data directory (refuses one newer than this binary)" },
+  meta: { name: "migrate", description: "Create or upgrade the database (the data directory's, or storage.database's; refuses one newer than this binary)" },
   args: { ...commonArgs },
   run: ({ args }) =>
     // Opening the service applies pending migrations and sweeps interrupted uploads.
-    withService(args, () => {
-      const file = join(dataDirOf(args), DB_FILE);
-      output(args.json, { database: file, schema_version: LATEST_SCHEMA }, () => [`database ${file} is at schema version ${LATEST_SCHEMA}`]);
+    withService(args, (s) => {
+      const label = s.database?.label ?? "database";
+      const applied = s.database?.applied ?? [];
+      output(args.json, { database: label, schema_version: LATEST_SCHEMA, applied }, () => [`database ${label} is at schema version ${LATEST_SCHEMA}`]);
     }),
 });

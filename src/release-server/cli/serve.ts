@@ -53,6 +53,8 @@ export default defineCommand({
       fetch: (req) => app.fetch(req),
     });
     stdoutSink(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "listening", url: server.url.href, data: dataDir, pid: process.pid }));
+    const db = service.database;
+    if (db) stdoutSink(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "database", kind: db.kind, database: db.label, migrated: db.applied }));
     const flusher = setInterval(() => void service.flush().catch(() => {}), config.tokens.flush_seconds * 1000);
 
     await new Promise<void>((resolve) => {

@@ -37,7 +37,7 @@ function unique<T>(what: string, fn: () => T): T {
 }
 
 /** Opens (creating if needed) and migrates the database file. */
-export function openSqlite(file: string): Repositories {
+export function openSqlite(file: string, info: { applied?: number[] } = {}): Repositories {
   mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file, { create: true, strict: true });
   try {
@@ -45,7 +45,8 @@ export function openSqlite(file: string): Repositories {
     db.run("PRAGMA journal_mode = WAL");
     db.run("PRAGMA synchronous = FULL");
     db.run("PRAGMA foreign_keys = ON");
-    migrate(db, file);
+    const applied = migrate(db, file);
+    info.applied?.push(...applied);
     fillVersionKeys(db);
   } catch (err) {
     db.close();

@@ -1,0 +1,146 @@
+/**
+ * The PostgreSQL repositories against a real server (support/postgres.ts starts one for this file):
+ * the one repository contract, migrations under the advisory lock (replicas starting together
+ * migrate once), and a database newer than the binary refused with exit 9.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { SQL } from "bun";
+import { join } from "node:path";
+import { LATEST_SCHEMA, MIGRATIONS } from "../../../src/release-server/storage/migrations.ts";
+import { migratePostgres, PG_MIGRATIONS } from "../../../src/release-server/storage/postgres-migrations.ts";
+import { openPostgres } from "../../../src/release-server/storage/postgres.ts";
+import { startPostgres, type Postgres } from "../support/postgres.ts";
+import { CLI, REPO, tempDir } from "./fixtures.ts";
+import { repositoryContract } from "./repository.contract.ts";
+
+let pg: Postgres;
+beforeAll(async () => {
+  pg = await startPostgres();
+}, 60_000);
+afterAll(async () => {
+  await pg?.stop();
+});
+
+repositoryContract("postgres", async () => {
+  const url = await pg.createDatabase();
+  const repos = await openPostgres(url);
+  const others: Array<{ close(): Promise<void> }> = [];
+  return {
+    repos,
+    replica: async () => {
+      const r = await openPostgres(url);
+      others.push(r);
+      return r;
+    },
+    async done() {
+      for (const r of others) await r.close();
+      await repos.close();
+    },
+  };
+});
+
+/** Starts `release-server serve` on the database; resolves with its log lines once it listens. */
+async function serve(url: string, dataDir: string) {
+  const proc = Bun.spawn(["bun", CLI, "serve", "--port", "0", "--data", dataDir], {
+    cwd: REPO,
+    env: { ...process.env, RELEASE_SERVER_DATABASE_URL: url },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  const reader = proc.stdout.getReader();
+  let buf = "";
+  while (!lines.some((l) => l.msg === "database")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`serve exited (${await proc.exited}): ${await new Response(proc.stderr).text()}`);
+    buf += new TextDecoder().decode(value);
+    const parts = buf.split("\n");
+    buf = parts.pop()!;
+    for (const p of parts) if (p.trim()) lines.push(JSON.parse(p));
+  }
+  reader.releaseLock();
+  return { proc, lines, url: String(lines.find((l) => l.msg === "listening")!.url) };
+}
+
+describe("PostgreSQL migrations", () => {
+  test("the same versions as SQLite's", () => {
+    expect(PG_MIGRATIONS.map((m) => [m.version, m.name])).toEqual(MIGRATIONS.map((m) => [m.version, m.name]));
+  });
+
+  test("two openers at once: one applies every migration, the other waits for it and applies none", async () => {
+    const url = await pg.createDatabase();
+    const a = new SQL({ url, max: 2 });
+    const b = new SQL({ url, max: 2 });
+    try {
+      const results = await Promise.all([migratePostgres(a, "a"), migratePostgres(b, "b")]);
+      expect(results.map((r) => r.length).sort()).toEqual([0, LATEST_SCHEMA]);
+      expect(results.flat()).toEqual(MIGRATIONS.map((m) => m.version));
+      const rows = await a`SELECT version FROM schema_migrations ORDER BY version`;
+      expect(rows.map((r: { version: number }) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test("two servers started together on one database migrate it once and both serve", async () => {
+    using tmp = tempDir();
+    const url = await pg.createDatabase();
+    const servers = await Promise.all([serve(url, join(tmp.dir, "a")), serve(url, join(tmp.dir, "b"))]);
+    try {
+      const migrated = servers.map((s) => s.lines.find((l) => l.msg === "database")!.migrated as number[]);
+      expect(migrated.map((m) => m.length).sort()).toEqual([0, LATEST_SCHEMA]);
+      for (const s of servers) {
+        expect(s.lines.find((l) => l.msg === "database")).toMatchObject({ kind: "postgres" });
+        expect((await fetch(new URL("/readyz", s.url))).status).toBe(200);
+      }
+    } finally {
+      for (const s of servers) s.proc.kill("SIGTERM");
+      await Promise.all(servers.map((s) => s.proc.exited));
+    }
+  }, 60_000);
+
+  test("a database newer than the binary is refused (exit 9) and left untouched", async () => {
+    using tmp = tempDir();
+    const url = await pg.createDatabase();
+    await (await openPostgres(url)).close();
+    const sql = new SQL({ url, max: 1 });
+    try {
+      await sql`INSERT INTO schema_migrations (version, name) VALUES (99, 'from the future')`;
+      const err = await openPostgres(url).then(
+        () => undefined,
+        (e) => e,
+      );
+      expect(err).toMatchObject({ exitCode: 9, code: "database_newer" });
+      expect(err.message).toContain("has schema version 99, newer than this release-server supports");
+      expect(err.message).not.toContain("password");
+      const cli = Bun.spawnSync(["bun", CLI, "migrate", "--data", join(tmp.dir, "data")], {
+        cwd: REPO,
+        env: { ...process.env, RELEASE_SERVER_DATABASE_URL: url },
+      });
+      expect(cli.exitCode).toBe(9);
+      expect(cli.stderr.toString()).toContain("newer than this release-server supports");
+      const [row] = await sql`SELECT max(version) AS v FROM schema_migrations`;
+      expect(Number(row.v)).toBe(99);
+    } finally {
+      await sql.close();
+    }
+  }, 30_000);
+
+  test("a password in the URL never reaches a message", async () => {
+    const url = (await pg.createDatabase()).replace("postgres@", "postgres:s3cret@");
+    const sql = new SQL({ url, max: 1 });
+    try {
+      await migratePostgres(sql, "x");
+      await sql`INSERT INTO schema_migrations (version, name) VALUES (98, 'from the future')`;
+    } finally {
+      await sql.close();
+    }
+    const err = await openPostgres(url).then(
+      () => undefined,
+      (e) => e as Error,
+    );
+    expect(err?.message).toContain("postgres://postgres:***@127.0.0.1");
+    expect(err?.message).not.toContain("s3cret");
+  });
+});
