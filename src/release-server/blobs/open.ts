@@ -1,5 +1,7 @@
 /** The blob store `storage.blobs` names: the data directory's `blobs/`, or an S3 bucket (`storage.s3`). */
+import { configError } from "../../shared/errors.ts";
 import type { ServerConfig } from "../config.ts";
+import { ServiceError } from "../domain/errors.ts";
 import { S3BlobStore } from "./s3.ts";
 import { DiskBlobStore } from "./store.ts";
 import type { BlobStore } from "./types.ts";
@@ -17,4 +19,22 @@ export function openBlobStore(dataDir: string, config: ServerConfig): BlobStore 
     queueSize: s3.queue_size,
     redirectSeconds: s3.redirect_downloads ? s3.redirect_seconds : undefined,
   });
+}
+
+/**
+ * `openBlobStore`, then one `check()`: a store that cannot serve (missing or refused S3
+ * credentials, no such bucket, unreachable endpoint, unwritable directory) stops the process at
+ * startup with one line saying which (exit 2), instead of failing the first upload.
+ */
+export async function openCheckedBlobStore(dataDir: string, config: ServerConfig): Promise<BlobStore> {
+  let store: BlobStore;
+  try {
+    store = openBlobStore(dataDir, config);
+  } catch (err) {
+    if (err instanceof ServiceError) throw configError(err.message);
+    throw err;
+  }
+  const why = await store.check();
+  if (why) throw configError(why);
+  return store;
 }

@@ -2,7 +2,6 @@
  * Read helpers the HTTP layer needs and ReleaseService does not offer. They only read, through
  * the service's repositories and blob store; every write still goes through the service.
  */
-import { accessSync, constants } from "node:fs";
 import type { App, Artifact, Release } from "../domain/model.ts";
 import type { ReleaseService } from "../service.ts";
 
@@ -27,12 +26,9 @@ export async function notReady(s: ReleaseService): Promise<string | undefined> {
   } catch (err) {
     return `database: ${err instanceof Error ? err.message : String(err)}`;
   }
-  for (const dir of [s.blobs.blobsDir, s.blobs.stagingDir]) {
-    try {
-      accessSync(dir, constants.W_OK | constants.X_OK);
-    } catch {
-      return "blob store: a data directory is not writable";
-    }
+  try {
+    return await s.blobs.check();
+  } catch (err) {
+    return `blob store: ${err instanceof Error ? err.message : String(err)}`;
   }
-  return undefined;
 }

@@ -191,7 +191,7 @@ describe("releases and artifacts", () => {
     expect(published.published_at).toBe("2026-01-01T00:00:05Z");
     expect(await s.latestRelease(app)).toEqual({ release: published, source: "latest" });
     expect((await s.findArtifactByName(published, "tool-darwin-arm64")).id).toBe(a.id);
-    expect(s.blobPath(a.sha256)).toEndWith(a.storage_key);
+    expect((await s.blobs.stat(a.sha256))?.size).toBe(a.size_bytes);
     s.countDownload(a.id);
     s.countDownload(a.id);
     expect((await s.getArtifact(a.id)).download_count).toBe(2);
@@ -365,22 +365,22 @@ describe("retention", () => {
     await s.promote(app, "beta", beta[0].id, {}, op);
     // beta-0 shares its bytes with stable 1.5.0: that blob must survive.
     clock.now += 2 * 3600_000;
-    writeFileSync(join(s.blobs.stagingDir, "999999999-interrupted"), "partial");
+    writeFileSync(join(tmp.dir, "data", "staging", "999999999-interrupted"), "partial");
     const r = await s.runRetention({ dryRun: false }, op);
     expect(r.releases.map((x) => x.version).sort()).toEqual(["1.2.0"]);
     const left = (await s.listReleases(app, { page: 1, perPage: 100 })).items.map((x) => x.version);
     for (const v of ["1.0.0", "1.1.0", "1.3.0", "1.4.0", "1.5.0", "2.0.0-beta.0", "2.0.0-beta.1", "2.0.0-beta.2"]) expect(left).toContain(v);
     expect(r.blobs).toHaveLength(1);
-    expect(s.blobs.has(r.blobs[0].sha256)).toBe(false);
+    expect(await s.blobs.stat(r.blobs[0].sha256)).toBeUndefined();
     expect(r.staging.map((f) => f.name)).toEqual(["999999999-interrupted"]);
-    expect(readdirSync(s.blobs.stagingDir)).toEqual([]);
+    expect(readdirSync(join(tmp.dir, "data", "staging"))).toEqual([]);
     const actions = (await s.listAudit()).map((e) => e.action);
     expect(actions.filter((a) => a === "release.delete")).toHaveLength(1);
     expect(actions.filter((a) => a === "blob.delete")).toHaveLength(1);
     expect(actions.filter((a) => a === "staging.delete")).toHaveLength(1);
     expect(actions[0]).toBe("retention.run");
     // Every artifact still has its blob.
-    for (const rel of (await s.listReleases(app, { page: 1, perPage: 100 })).items) for (const a of await s.listArtifacts(rel)) expect(s.blobs.has(a.sha256)).toBe(true);
+    for (const rel of (await s.listReleases(app, { page: 1, perPage: 100 })).items) for (const a of await s.listArtifacts(rel)) expect(await s.blobs.stat(a.sha256)).toBeDefined();
     // beta keeps only the newest or younger than 10 days: all three are younger.
     expect(await kindOf(async () => await s.deleteRelease(stable[0], op))).toBe("conflict");
     await s.close();
@@ -419,7 +419,7 @@ describe("retention", () => {
     const { service: s, op } = await serviceIn(tmp.dir, undefined, Date.now());
     const b = await s.putBlob(chunks("orphan"));
     expect((await s.runRetention({ dryRun: false }, op)).blobs).toEqual([]);
-    expect(s.blobs.has(b.sha256)).toBe(true);
+    expect(await s.blobs.stat(b.sha256)).toBeDefined();
     await s.close();
   });
 });

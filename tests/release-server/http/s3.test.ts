@@ -1,0 +1,258 @@
+// The real server (`release-server serve`) with `storage.blobs: s3` on a real radosgw (which checks
+// SigV4 signatures), started once for this file: uploads (sized, chunked, multipart-sized) stored
+// under their digest in the bucket, refused uploads leaving nothing (no object, no open multipart
+// upload), downloads with ETag/Range/HEAD/304 proxied, `redirect_downloads` answering 302 with a
+// presigned URL that fetch and curl follow, credentials only from the environment.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { credentialsFromEnv, listMultipartUploads } from "../../../src/release-server/blobs/s3-requests.ts";
+import { S3BlobStore } from "../../../src/release-server/blobs/s3.ts";
+import { loadConfig, parseConfig } from "../../../src/release-server/config.ts";
+import { sha256Hex } from "../../../src/shared/hash.ts";
+import { startRgw, type Rgw } from "../support/rgw.ts";
+import { MAIN, OP, publish, seed, startServer, tempData, type Running } from "./server.ts";
+
+const MiB = 1024 * 1024;
+const MAX = 12 * MiB;
+let rgw: Rgw;
+let t: { dir: string; data: string };
+let srv: Running;
+let redirecting: Running;
+const saved: Record<string, string | undefined> = {};
+
+const s3Yaml = (prefix: string, extra = "") =>
+  `uploads:\n  max_bytes: ${MAX}\nstorage:\n  blobs: s3\n  s3:\n    bucket: ${rgw.bucket}\n    endpoint: ${rgw.endpoint}\n    region: ${rgw.region}\n    prefix: ${prefix}\n    part_size_mib: 5\n    queue_size: 2\n${extra}`;
+
+beforeAll(async () => {
+  rgw = await startRgw();
+  for (const [k, v] of Object.entries(rgw.env)) {
+    saved[k] = process.env[k];
+    process.env[k] = v;
+  }
+  t = tempData();
+  const config = join(t.dir, "s3.yaml");
+  writeFileSync(config, s3Yaml("srv/"));
+  await seed(t.data, async (s) => await s.createApp({ owner: "acme", slug: "tool" }, OP), loadConfig(config).config);
+  srv = await startServer({ ...t, args: ["--config", config, "--default-app", "acme/tool"], env: rgw.env });
+  const redirectConfig = join(t.dir, "s3-redirect.yaml");
+  writeFileSync(redirectConfig, s3Yaml("srv/", "    redirect_downloads: true\n    redirect_seconds: 120\n"));
+  redirecting = await startServer({ dir: t.dir, data: t.data, args: ["--config", redirectConfig, "--default-app", "acme/tool"], env: rgw.env });
+}, 180_000);
+
+afterAll(async () => {
+  await srv?.stop("SIGKILL");
+  await redirecting?.stop("SIGKILL");
+  rgw?.stop();
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+});
+
+function bytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(n);
+  let x = seed * 2654435761 + 1;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}
+
+const store = () => new S3BlobStore({ bucket: rgw.bucket, prefix: "srv/", endpoint: rgw.endpoint, region: rgw.region, virtualHostedStyle: false, partSize: 5 * MiB, queueSize: 2 });
+
+/** Every object key and open multipart upload under the server's prefix. */
+async function bucketState() {
+  const s = store();
+  const listed = await s.client.list({ prefix: "srv/", maxKeys: 1000 });
+  const uploads = await listMultipartUploads(s.endpoint, credentialsFromEnv()!, "srv/");
+  return { objects: (listed.contents ?? []).map((o) => o.key).sort(), uploads: uploads.map((u) => u.key) };
+}
+
+const admin = () => ({ authorization: `Bearer ${srv.admin}` });
+
+async function upload(path: string, body: Uint8Array, opts: { chunked?: boolean; headers?: Record<string, string> } = {}) {
+  const payload = opts.chunked
+    ? new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let off = 0; off < body.length; off += 256 * 1024) c.enqueue(body.subarray(off, off + 256 * 1024));
+          c.close();
+        },
+      })
+    : body;
+  const res = await fetch(`${srv.url}${path}`, { method: "POST", headers: { ...admin(), "content-type": "application/octet-stream", ...opts.headers }, body: payload });
+  return { status: res.status, json: await res.json().catch(() => undefined) as any };
+}
+
+describe("uploads into S3 through the server", () => {
+  test("a small and a multipart-sized upload (sized and chunked) land under their digest; the same bytes again are stored once", async () => {
+    const small = bytes(1000, 1);
+    const big = bytes(11 * MiB + 3, 2);
+    const r1 = await upload("/upload?name=small.bin&version=1.0.0", small);
+    expect(r1.status).toBe(201);
+    const r2 = await upload(`/upload?name=big.bin&version=1.0.0&digest=sha256:${sha256Hex(big)}`, big, { chunked: true });
+    expect(r2.status).toBe(201);
+    expect(r2.json.asset).toMatchObject({ size: big.length, digest: `sha256:${sha256Hex(big)}` });
+    const r3 = await upload("/upload?name=big-again.bin&version=1.0.0", big);
+    expect(r3.status).toBe(201);
+    const s = store();
+    expect((await s.client.stat(s.key(sha256Hex(big)))).etag).toMatch(/-3"?$/); // three 5 MiB parts
+    const state = await bucketState();
+    expect(state.objects).toEqual([s.key(sha256Hex(small)), s.key(sha256Hex(big))].sort());
+    expect(state.uploads).toEqual([]);
+  }, 60_000);
+
+  test("over the cap (declared length and chunked) and a digest mismatch: refused, and nothing in the bucket, no open multipart upload", async () => {
+    const before = await bucketState();
+    const over = bytes(MAX + 1, 3);
+    expect((await upload("/upload?name=over.bin&version=2.0.0", over)).status).toBe(413);
+    expect((await upload("/upload?name=over.bin&version=2.0.0", over, { chunked: true })).status).toBe(413);
+    const body = bytes(6 * MiB, 4);
+    const wrong = sha256Hex(body.subarray(1));
+    for (const chunked of [false, true]) {
+      const r = await upload(`/upload?name=d.bin&version=2.0.0&digest=sha256:${wrong}`, body, { chunked });
+      expect(r.status).toBe(422);
+      expect(r.json.message).toMatch(/digest mismatch/);
+    }
+    expect(await bucketState()).toEqual(before);
+  }, 60_000);
+});
+
+describe("downloads from S3", () => {
+  const content = bytes(300_000, 7);
+  const sha = sha256Hex(content);
+  const etag = `"sha256:${sha}"`;
+  const url = (s: Running) => `${s.url}/acme/tool/releases/download/v3.0.0/dl.bin`;
+  beforeAll(async () => {
+    expect((await upload("/upload?name=dl.bin&version=3.0.0", content)).status).toBe(201);
+  });
+
+  test("GET streams the bytes with our ETag and length; Range → 206; HEAD → headers only; If-None-Match → 304; If-Range that differs → 200", async () => {
+    const full = await fetch(url(srv));
+    expect(full.status).toBe(200);
+    expect(full.headers.get("etag")).toBe(etag);
+    // Bun 1.4.5 sends a streamed body chunked even with a Content-Length set (oven-sh/bun#10507);
+    // HEAD and Content-Range carry the size, and redirect_downloads hands out S3's own length.
+    expect([String(content.length), null]).toContain(full.headers.get("content-length"));
+    expect(full.headers.get("accept-ranges")).toBe("bytes");
+    expect(new Uint8Array(await full.arrayBuffer())).toEqual(content);
+
+    const part = await fetch(url(srv), { headers: { range: "bytes=100-199" } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get("content-range")).toBe(`bytes 100-199/${content.length}`);
+    expect(new Uint8Array(await part.arrayBuffer())).toEqual(content.subarray(100, 200));
+    const suffix = await fetch(url(srv), { headers: { range: "bytes=-10" } });
+    expect(new Uint8Array(await suffix.arrayBuffer())).toEqual(content.subarray(content.length - 10));
+    expect((await fetch(url(srv), { headers: { range: `bytes=${content.length}-` } })).status).toBe(416);
+
+    const head = await fetch(url(srv), { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-length")).toBe(String(content.length));
+    expect(head.headers.get("etag")).toBe(etag);
+
+    const cached = await fetch(url(srv), { headers: { "if-none-match": etag } });
+    expect(cached.status).toBe(304);
+    expect(await cached.text()).toBe("");
+
+    const stale = await fetch(url(srv), { headers: { range: "bytes=0-9", "if-range": '"sha256:other"' } });
+    expect(stale.status).toBe(200);
+    expect((await stale.arrayBuffer()).byteLength).toBe(content.length);
+
+    // curl agrees (raw HTTP/1.1 client).
+    const curl = Bun.spawnSync(["curl", "-fsS", "-r", "5-14", url(srv)]);
+    expect(new Uint8Array(curl.stdout)).toEqual(content.subarray(5, 15));
+  });
+
+  test("redirect_downloads: GET → 302 to a short-lived presigned URL that fetch and curl follow to the bytes; HEAD, If-None-Match and If-Range are answered by the server", async () => {
+    const res = await fetch(url(redirecting), { redirect: "manual" });
+    expect(res.status).toBe(302);
+    const location = res.headers.get("location")!;
+    expect(location.startsWith(`${rgw.endpoint}/${rgw.bucket}/srv/sha256/`)).toBe(true);
+    expect(location).toContain("X-Amz-Expires=120");
+    expect(location).not.toContain(rgw.secretAccessKey);
+    expect(res.headers.get("etag")).toBe(etag);
+
+    const followed = await fetch(url(redirecting));
+    expect(followed.status).toBe(200);
+    expect(followed.headers.get("content-disposition")).toContain('filename="dl.bin"');
+    expect(new Uint8Array(await followed.arrayBuffer())).toEqual(content);
+    const curl = Bun.spawnSync(["curl", "-fsSL", "-r", "0-99", url(redirecting)]);
+    expect(curl.exitCode).toBe(0);
+    expect(new Uint8Array(curl.stdout)).toEqual(content.subarray(0, 100));
+
+    const head = await fetch(url(redirecting), { method: "HEAD", redirect: "manual" });
+    expect([head.status, head.headers.get("content-length")]).toEqual([200, String(content.length)]);
+    expect((await fetch(url(redirecting), { headers: { "if-none-match": etag }, redirect: "manual" })).status).toBe(304);
+    const ranged = await fetch(url(redirecting), { headers: { range: "bytes=0-9", "if-range": etag }, redirect: "manual" });
+    expect(ranged.status).toBe(206);
+    expect(new Uint8Array(await ranged.arrayBuffer())).toEqual(content.subarray(0, 10));
+  });
+});
+
+describe("retention on S3", () => {
+  test("deletes a blob no row references any more, keeps one another release still shares, and reports it", async () => {
+    const config = parseConfig(`${s3Yaml("srv/")}retention:\n  blob_grace_hours: 0\n`, "retention.yaml");
+    const [only, shared, other] = ["only in 1.0.0", "in both releases", "only in 1.1.0"].map((x) => sha256Hex(x));
+    const report = await seed(
+      t.data,
+      async (s) => {
+        const app = await s.createApp({ owner: "acme", slug: "ret" }, OP);
+        const v1 = await publish(s, app, { version: "1.0.0" }, { "a.txt": "only in 1.0.0", "s.txt": "in both releases" });
+        await publish(s, app, { version: "1.1.0" }, { "s.txt": "in both releases", "b.txt": "only in 1.1.0" });
+        await s.deleteRelease(v1.release, OP);
+        const dry = await s.runRetention({ dryRun: true }, OP);
+        expect(dry.blobs.map((b) => b.sha256)).toEqual([only]);
+        return await s.runRetention({ dryRun: false }, OP);
+      },
+      config,
+    );
+    expect(report.blobs.map((b) => b.sha256)).toEqual([only]);
+    const s = store();
+    expect(await s.stat(only)).toBeUndefined();
+    expect(await s.stat(shared)).toBeDefined();
+    expect(await s.stat(other)).toBeDefined();
+    // Everything the earlier tests uploaded is still referenced, so still there.
+    expect((await fetch(`${srv.url}/acme/tool/releases/download/v3.0.0/dl.bin`, { method: "HEAD" })).status).toBe(200);
+  }, 60_000);
+});
+
+describe("credentials and readiness", () => {
+  test("a config file with S3 keys in it is refused, naming the key and where credentials belong", () => {
+    const yaml = "storage:\n  blobs: s3\n  s3:\n    bucket: b\n    secret_access_key: hunter2\n";
+    expect(() => parseConfig(yaml, "server.yaml")).toThrow(
+      "server.yaml:5: storage.s3.secret_access_key: S3 credentials are never read from the config file: set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY",
+    );
+    expect(() => parseConfig("storage:\n  s3:\n    access_key_id: AKIA\n", "x.yaml")).toThrow(/x\.yaml:3: storage\.s3\.access_key_id: S3 credentials are never read/);
+    expect(parseConfig("storage:\n  blobs: s3\n  s3:\n    bucket: b\n", "ok.yaml").storage).toMatchObject({ blobs: "s3", s3: { bucket: "b", prefix: "", redirect_downloads: false } });
+    expect(parseConfig("", "empty.yaml").storage.blobs).toBe("disk");
+  });
+
+  const serveOnce = async (env: Record<string, string | undefined>, yaml: string) => {
+    const dir = join(t.dir, `bad-${crypto.randomUUID()}`);
+    const config = `${dir}.yaml`;
+    writeFileSync(config, yaml);
+    const proc = Bun.spawn(["bun", MAIN, "serve", "--data", dir, "--port", "0", "--config", config], { env: { ...process.env, ...env } as Record<string, string>, stdout: "pipe", stderr: "pipe" });
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
+    const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+    clearTimeout(timer);
+    return { code, err };
+  };
+
+  test("serve refuses to start with a wrong secret, with no credentials, or with keys in the config: one line saying why, exit 2", async () => {
+    const wrong = await serveOnce({ S3_ACCESS_KEY_ID: rgw.accessKeyId, S3_SECRET_ACCESS_KEY: "wrong-secret" }, s3Yaml("srv/"));
+    expect(wrong.code).toBe(2);
+    expect(wrong.err).toMatch(/S3 refused the credentials for bucket releases at http:\/\/127\.0\.0\.1:\d+ \(SignatureDoesNotMatch\); check S3_ACCESS_KEY_ID/);
+    const none = await serveOnce({ S3_ACCESS_KEY_ID: "", S3_SECRET_ACCESS_KEY: "", AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" }, s3Yaml("srv/"));
+    expect(none.code).toBe(2);
+    expect(none.err).toContain("no S3 credentials are set: export S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY");
+    const inFile = await serveOnce(rgw.env, `${s3Yaml("srv/")}    secret_access_key: ${rgw.secretAccessKey}\n`);
+    expect(inFile.code).toBe(2);
+    expect(inFile.err).toContain("storage.s3.secret_access_key: S3 credentials are never read from the config file");
+  }, 60_000);
+
+  test("/readyz checks the bucket with the server's credentials", async () => {
+    const ready = await fetch(`${srv.url}/readyz`);
+    expect(ready.status).toBe(200);
+  });
+});
