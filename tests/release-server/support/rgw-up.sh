@@ -43,7 +43,11 @@ ceph-authtool --create-keyring keyring --gen-key -n mon. --cap mon 'allow *' >/d
 monmaptool --create --add a "v1:127.0.0.1:$MON_PORT" --fsid "$FSID" monmap >/dev/null
 ceph-mon -c ceph.conf --mkfs -i a --monmap monmap --keyring keyring
 ceph-mon -c ceph.conf -i a
-U=$(cat /proc/sys/kernel/random/uuid); ID=$(timeout 30 ceph -c ceph.conf osd new "$U")
+# The monitor may still be starting (EPERM / timeouts under load): retry, as for the crush steps below.
+U=$(cat /proc/sys/kernel/random/uuid); n=0
+until ID=$(timeout 30 ceph -c ceph.conf osd new "$U" 2>"$D/log/osd-new.err"); do
+  n=$((n+1)); [ $n -lt 30 ] || { cat "$D/log/osd-new.err" >&2; exit 1; }; sleep 0.5
+done
 ceph-osd -c ceph.conf -i "$ID" --mkfs --osd-uuid "$U" 2>/dev/null
 ceph-osd -c ceph.conf -i "$ID" 2>/dev/null
 retry timeout 30 ceph -c ceph.conf osd crush add-bucket localhost host >/dev/null
