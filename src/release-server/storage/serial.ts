@@ -38,16 +38,27 @@ export interface SyncStore {
   close(): void;
 }
 
+/**
+ * Who holds a database's connection in this process. Connections to one SQLite file share a lane:
+ * a second connection's BEGIN IMMEDIATE would otherwise block the thread (busy timeout) while the
+ * transaction holding the file waits for that same thread.
+ */
+export interface Lane {
+  als: AsyncLocalStorage<object>;
+  active: { token: object; done: Promise<void> } | null;
+}
+
+export const newLane = (): Lane => ({ als: new AsyncLocalStorage<object>(), active: null });
+
 /** How long a lock lease lasts without renewal (a crashed holder's lock frees itself after this). */
 export const LOCK_TTL_MS = 10 * 60_000;
 
-export function serialized(store: SyncStore): Repositories {
-  const als = new AsyncLocalStorage<object>();
-  let active: { token: object; done: Promise<void> } | null = null;
-  const inside = () => active !== null && als.getStore() === active.token;
+export function serialized(store: SyncStore, lane: Lane = newLane()): Repositories {
+  const { als } = lane;
+  const inside = () => lane.active !== null && als.getStore() === lane.active.token;
 
   async function gated<T>(fn: () => T): Promise<T> {
-    while (active !== null && !inside()) await active.done;
+    while (lane.active !== null && !inside()) await lane.active.done;
     return fn();
   }
 
@@ -56,7 +67,7 @@ export function serialized(store: SyncStore): Repositories {
     for (const [name, method] of Object.entries(sync)) {
       const f = method as (...args: unknown[]) => unknown;
       out[name] = (...args: unknown[]) => {
-        if (active === null || inside()) {
+        if (lane.active === null || inside()) {
           try {
             return Promise.resolve(f(...args));
           } catch (err) {
@@ -78,10 +89,10 @@ export function serialized(store: SyncStore): Repositories {
     audit: wrap(store.audit),
     async transaction<T>(fn: () => Promise<T>): Promise<T> {
       if (inside()) return fn();
-      while (active !== null) await active.done;
+      while (lane.active !== null) await lane.active.done;
       let release!: () => void;
       const token = {};
-      active = { token, done: new Promise<void>((r) => (release = r)) };
+      lane.active = { token, done: new Promise<void>((r) => (release = r)) };
       try {
         store.begin();
         let result: T;
@@ -94,7 +105,7 @@ export function serialized(store: SyncStore): Repositories {
         }
         return result;
       } finally {
-        active = null;
+        lane.active = null;
         release();
       }
     },
@@ -112,7 +123,7 @@ export function serialized(store: SyncStore): Repositories {
       }
     },
     async close() {
-      while (active !== null) await active.done;
+      while (lane.active !== null && !inside()) await lane.active.done;
       store.close();
     },
   };

@@ -6,13 +6,13 @@
  */
 import { Database, SQLiteError } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { Conflict } from "../domain/errors.ts";
 import type { App, Artifact, AuditEvent, Channel, Release, Token } from "../domain/model.ts";
 import type { AuditFilter, NewApp, NewArtifact, NewAuditEvent, NewRelease, NewToken, Repositories } from "../domain/repository.ts";
 import { versionKey } from "../domain/versions.ts";
 import { migrate } from "./migrations.ts";
-import { serialized, type SyncStore } from "./serial.ts";
+import { newLane, serialized, type Lane, type SyncStore } from "./serial.ts";
 
 type Row = Record<string, any>;
 
@@ -52,7 +52,16 @@ export function openSqlite(file: string, info: { applied?: number[] } = {}): Rep
     db.close();
     throw err;
   }
-  return serialized(sqliteStore(db));
+  return serialized(sqliteStore(db), laneFor(file));
+}
+
+/** Connections to one file in this process take turns (see serial.ts `Lane`). */
+const lanes = new Map<string, Lane>();
+function laneFor(file: string): Lane {
+  const key = resolve(file);
+  let lane = lanes.get(key);
+  if (!lane) lanes.set(key, (lane = newLane()));
+  return lane;
 }
 
 /** Computes the order key of releases written before migration 2 (once: afterwards none is NULL). */

@@ -223,6 +223,40 @@ export function repositoryContract(name: string, open: () => Promise<Harness>) {
       await done();
     });
 
+    test("transactions: a write rolled back is never seen outside, even by a read made while it was open", async () => {
+      const { repos, app, release, done } = await setup();
+      const written = Promise.withResolvers<void>();
+      const tx = repos.transaction(async () => {
+        await release("3.0.0");
+        written.resolve();
+        await Bun.sleep(20);
+        throw new Error("rolled back");
+      });
+      await written.promise;
+      // This read is made outside the transaction (its own async flow) while the write is pending.
+      const outside = repos.releases.byVersion(app.id, "3.0.0");
+      await expect(tx).rejects.toThrow("rolled back");
+      expect(await outside).toBeUndefined();
+      expect(await repos.releases.byVersion(app.id, "3.0.0")).toBeUndefined();
+      await done();
+    });
+
+    test("exclusive: one holder at a time, from this handle and from another replica; released after", async () => {
+      const h = await setup();
+      const replica = h.replica ? await h.replica() : undefined;
+      const held = await h.repos.exclusive("retention", async () => {
+        expect(await h.repos.exclusive("retention", async () => "inner")).toEqual({ locked: false });
+        if (replica) expect(await replica.exclusive("retention", async () => "replica")).toEqual({ locked: false });
+        expect(await h.repos.exclusive("other", async () => "other")).toEqual({ locked: true, value: "other" });
+        return "outer";
+      });
+      expect(held).toEqual({ locked: true, value: "outer" });
+      if (replica) expect(await replica.exclusive("retention", async () => 1)).toEqual({ locked: true, value: 1 });
+      await expect(h.repos.exclusive("retention", async () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+      expect(await h.repos.exclusive("retention", async () => 2)).toEqual({ locked: true, value: 2 });
+      await h.done();
+    });
+
     test("returned records are copies: mutating one does not change the store", async () => {
       const { repos, app, done } = await setup();
       const got = (await repos.apps.get(app.id))!;
