@@ -16,7 +16,8 @@
 import { userInfo } from "node:os";
 import type { ServerConfig } from "./config.ts";
 import { retentionPolicyFor } from "./config.ts";
-import { DiskBlobStore, type BlobBody, type StoredBlob } from "./blobs/store.ts";
+import { openCheckedBlobStore } from "./blobs/open.ts";
+import type { BlobBody, BlobStore, StoredBlob } from "./blobs/types.ts";
 import { detectArtifact, validateForPlatform } from "./domain/detect.ts";
 import { Conflict, Forbidden, Invalid, NotFound, Unauthorized } from "./domain/errors.ts";
 import {
@@ -63,7 +64,7 @@ import { DB_FILE, openRepositories, type DatabaseInfo } from "./storage/open.ts"
 
 export interface ServiceOptions {
   repos: Repositories;
-  blobs: DiskBlobStore;
+  blobs: BlobStore;
   config: ServerConfig;
   /** Injectable for tests; defaults to the wall clock. */
   clock?: () => Date;
@@ -92,7 +93,7 @@ export { DB_FILE };
 
 export class ReleaseService {
   readonly repos: Repositories;
-  readonly blobs: DiskBlobStore;
+  readonly blobs: BlobStore;
   readonly config: ServerConfig;
   readonly database: DatabaseInfo | undefined;
   private readonly clock: () => Date;
@@ -514,9 +515,9 @@ export class ReleaseService {
 
   private async prepareArtifact(app: App, input: ArtifactInput, blob: StoredBlob) {
     const p = parseInput(ArtifactInputSchema, input, "artifact");
-    const size = this.blobs.size(blob.sha256);
+    const size = (await this.blobs.stat(blob.sha256))?.size;
     if (size === undefined) throw new Invalid(`blob sha256:${blob.sha256} is not stored`);
-    const metadata = this.blobs.withSource(blob.sha256, detectArtifact);
+    const metadata = await this.blobs.inspect(blob.sha256, detectArtifact);
     const v = validateForPlatform(metadata, p.platform ?? null);
     return {
       app_id: app.id,
@@ -559,11 +560,6 @@ export class ReleaseService {
       await this.repos.artifacts.delete(id);
       await this.audit(by, "artifact.delete", "artifact", id, { release_id: a.release_id, filename: a.filename, sha256: a.sha256 });
     });
-  }
-
-  /** Absolute path of a blob, for `Bun.file` downloads. */
-  blobPath(sha256: string): string {
-    return this.blobs.path(sha256);
   }
 
   /** Counts one download (in memory; written with the next flush). */
@@ -752,12 +748,12 @@ export class ReleaseService {
       for (const [sha, n] of doomed) if (await this.repos.artifacts.countBySha(sha) === n) referenced.delete(sha);
     }
     const graceMs = this.config.retention.blob_grace_hours * 3_600_000;
-    for (const b of this.blobs.list()) {
+    for await (const b of this.blobs.entries()) {
       if (referenced.has(b.sha256) || nowMs - b.mtimeMs < graceMs) continue;
-      if (opts.dryRun || await this.deleteBlobIfUnreferenced(b.sha256, b.size, by)) report.blobs.push({ sha256: b.sha256, size: b.size });
+      if (opts.dryRun || await this.deleteBlobIfUnreferenced(b.sha256, b.size, by, nowMs - graceMs)) report.blobs.push({ sha256: b.sha256, size: b.size });
     }
     const maxAge = this.config.retention.staging_max_age_hours * 3_600_000;
-    report.staging = opts.dryRun ? this.blobs.staleStaging(nowMs, maxAge) : this.blobs.sweepStaging(nowMs, maxAge);
+    report.staging = opts.dryRun ? await this.blobs.staleUploads(nowMs, maxAge) : await this.blobs.sweepUploads(nowMs, maxAge);
     if (!opts.dryRun) {
       await this.repos.transaction(async () => {
         for (const f of report.staging) await this.audit(by, "staging.delete", "staging", f.name, { size: f.size, retention: true });
@@ -767,10 +763,15 @@ export class ReleaseService {
     return report;
   }
 
-  /** Re-checks under the write lock (an upload may have referenced the blob meanwhile), then deletes. */
-  private async deleteBlobIfUnreferenced(sha256: string, size: number, by: Principal): Promise<boolean> {
+  /**
+   * Re-checks under the write lock (an upload may have referenced the blob meanwhile, or stored the
+   * same bytes again, which refreshes its time past `olderThanMs`), then deletes.
+   */
+  private async deleteBlobIfUnreferenced(sha256: string, size: number, by: Principal, olderThanMs: number): Promise<boolean> {
     return this.repos.transaction(async () => {
-      if ((await this.repos.artifacts.countBySha(sha256)) > 0 || !this.blobs.delete(sha256)) return false;
+      if ((await this.repos.artifacts.countBySha(sha256)) > 0) return false;
+      const st = await this.blobs.stat(sha256);
+      if (!st || st.mtimeMs > olderThanMs || !(await this.blobs.remove(sha256))) return false;
       await this.audit(by, "blob.delete", "blob", sha256, { size, retention: true });
       return true;
     });
@@ -827,9 +828,14 @@ export class ReleaseService {
  */
 export async function openService(dataDir: string, config: ServerConfig, clock?: () => Date): Promise<ReleaseService> {
   const { repos, info } = await openRepositories(dataDir, config);
-  const blobs = new DiskBlobStore(dataDir);
-  blobs.sweepStaging((clock?.() ?? new Date()).getTime(), config.retention.staging_max_age_hours * 3_600_000);
-  return new ReleaseService({ repos, blobs, config, clock, database: info });
+  try {
+    const blobs = await openCheckedBlobStore(dataDir, config);
+    await blobs.sweepUploads((clock?.() ?? new Date()).getTime(), config.retention.staging_max_age_hours * 3_600_000);
+    return new ReleaseService({ repos, blobs, config, clock, database: info });
+  } catch (err) {
+    await repos.close();
+    throw err;
+  }
 }
 
 function safeUser(): string {
