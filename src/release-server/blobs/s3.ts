@@ -283,6 +283,8 @@ class PartUpload {
   private uploadId: string | undefined;
   private readonly etags: string[] = [];
   private readonly inFlight: Array<Promise<void>> = [];
+  /** Part buffers whose upload finished, reused (a new 8 MiB buffer per part would wait for GC). */
+  private readonly spare: Uint8Array[] = [];
   private failure: unknown;
 
   constructor(
@@ -319,16 +321,21 @@ class PartUpload {
     if (this.failure !== undefined) throw this.failure;
     this.uploadId ??= await createMultipartUpload(this.ep, this.creds, this.key);
     const uploadId = this.uploadId;
-    const part = this.fill === this.buf.length ? this.buf : this.buf.subarray(0, this.fill);
+    const whole = this.buf;
+    const part = this.fill === whole.length ? whole : whole.subarray(0, this.fill);
     const index = this.etags.length;
     this.etags.push("");
-    this.buf = new Uint8Array(this.partSize);
+    this.buf = this.spare.pop() ?? new Uint8Array(this.partSize);
     this.fill = 0;
     this.inFlight.push(
-      retry(() => uploadPart(this.ep, this.creds, this.key, uploadId, index + 1, part)).then(
-        (etag) => void (this.etags[index] = etag),
-        (err) => void (this.failure ??= err),
-      ),
+      retry(() => uploadPart(this.ep, this.creds, this.key, uploadId, index + 1, part))
+        .then(
+          (etag) => void (this.etags[index] = etag),
+          (err) => void (this.failure ??= err),
+        )
+        .finally(() => {
+          if (whole.length === this.partSize) this.spare.push(whole);
+        }),
     );
     while (this.inFlight.length >= this.queueSize) await this.inFlight.shift();
     if (this.failure !== undefined) throw this.failure;

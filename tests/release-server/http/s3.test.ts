@@ -11,7 +11,7 @@ import { S3BlobStore } from "../../../src/release-server/blobs/s3.ts";
 import { loadConfig, parseConfig } from "../../../src/release-server/config.ts";
 import { sha256Hex } from "../../../src/shared/hash.ts";
 import { startRgw, type Rgw } from "../support/rgw.ts";
-import { MAIN, OP, publish, seed, startServer, tempData, type Running } from "./server.ts";
+import { MAIN, OP, peakRss, publish, seed, startServer, tempData, type Running } from "./server.ts";
 
 const MiB = 1024 * 1024;
 const MAX = 12 * MiB;
@@ -21,8 +21,8 @@ let srv: Running;
 let redirecting: Running;
 const saved: Record<string, string | undefined> = {};
 
-const s3Yaml = (prefix: string, extra = "") =>
-  `uploads:\n  max_bytes: ${MAX}\nstorage:\n  blobs: s3\n  s3:\n    bucket: ${rgw.bucket}\n    endpoint: ${rgw.endpoint}\n    region: ${rgw.region}\n    prefix: ${prefix}\n    part_size_mib: 5\n    queue_size: 2\n${extra}`;
+const s3Yaml = (prefix: string, extra = "", max = MAX) =>
+  `uploads:\n  max_bytes: ${max}\nstorage:\n  blobs: s3\n  s3:\n    bucket: ${rgw.bucket}\n    endpoint: ${rgw.endpoint}\n    region: ${rgw.region}\n    prefix: ${prefix}\n    part_size_mib: 5\n    queue_size: 2\n${extra}`;
 
 beforeAll(async () => {
   rgw = await startRgw();
@@ -36,7 +36,7 @@ beforeAll(async () => {
   await seed(t.data, async (s) => await s.createApp({ owner: "acme", slug: "tool" }, OP), loadConfig(config).config);
   srv = await startServer({ ...t, args: ["--config", config, "--default-app", "acme/tool"], env: rgw.env });
   const redirectConfig = join(t.dir, "s3-redirect.yaml");
-  writeFileSync(redirectConfig, s3Yaml("srv/", "    redirect_downloads: true\n    redirect_seconds: 120\n"));
+  writeFileSync(redirectConfig, s3Yaml("srv/", "    redirect_downloads: true\n    redirect_seconds: 120\n", 128 * MiB));
   redirecting = await startServer({ dir: t.dir, data: t.data, args: ["--config", redirectConfig, "--default-app", "acme/tool"], env: rgw.env });
 }, 180_000);
 
@@ -117,6 +117,26 @@ describe("uploads into S3 through the server", () => {
     }
     expect(await bucketState()).toEqual(before);
   }, 60_000);
+});
+
+describe("memory", () => {
+  test("a 64 MiB chunked upload streams to S3 within bounded memory (peak RSS growth under 64 MiB)", async () => {
+    const base = peakRss(redirecting.proc.pid);
+    const chunk = new Uint8Array(MiB);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(ctl) {
+        if (sent++ < 64) ctl.enqueue(chunk.fill(sent));
+        else ctl.close();
+      },
+    });
+    const r = await fetch(`${redirecting.url}/upload?name=big64.bin&version=5.0.0`, { method: "POST", body, headers: { authorization: `Bearer ${redirecting.admin}` } });
+    expect(r.status).toBe(201);
+    expect(((await r.json()) as any).asset.size).toBe(64 * MiB);
+    const grew = peakRss(redirecting.proc.pid) - base;
+    console.log(`peak RSS growth during a 64 MiB upload to S3: ${(grew / MiB).toFixed(1)} MiB`);
+    expect(grew).toBeLessThan(64 * MiB);
+  }, 120_000);
 });
 
 describe("downloads from S3", () => {

@@ -4,7 +4,7 @@
  * stopped by the PIDs it wrote. About 20 s to start; start it once per test file (beforeAll).
  * The Debian packages are listed in .ci/packages.txt; without them this fails loudly.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -40,8 +40,23 @@ export async function startRgw(): Promise<Rgw> {
       `the S3 tests need Ceph's radosgw (missing: ${missing.join(", ")}): apt-get install -y --no-install-recommends ceph-mon ceph-osd radosgw ceph-common (see .ci/packages.txt)`,
     );
   }
+  // One retry with other ports: a port found free can be taken before the daemon binds it.
+  try {
+    return await startOnce();
+  } catch (first) {
+    try {
+      return await startOnce();
+    } catch (second) {
+      throw new Error(`${(second as Error).message}\n(first attempt: ${(first as Error).message})`);
+    }
+  }
+}
+
+async function startOnce(): Promise<Rgw> {
   const dir = mkdtempSync(join(tmpdir(), "rs-rgw-"));
-  const [rgwPort, monPort] = [await freePort(), await freePort()];
+  const rgwPort = await freePort();
+  let monPort = await freePort();
+  while (monPort === rgwPort) monPort = await freePort();
   const script = join(import.meta.dir, "rgw-up.sh");
   const proc = Bun.spawn(["sh", script, join(dir, "ceph"), String(rgwPort), String(monPort)], { stdout: "pipe", stderr: "pipe", env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
@@ -57,8 +72,14 @@ export async function startRgw(): Promise<Rgw> {
     rmSync(dir, { recursive: true, force: true });
   };
   if (code !== 0 || !out.includes("rgw ready")) {
+    const logDir = join(dir, "ceph", "log");
+    const logs = existsSync(logDir)
+      ? readdirSync(logDir)
+          .map((f) => `--- ${f}\n${readFileSync(join(logDir, f), "utf8").split("\n").slice(-15).join("\n")}`)
+          .join("\n")
+      : "";
     stop();
-    throw new Error(`radosgw did not start (exit ${code}):\n${out}\n${err}`);
+    throw new Error(`radosgw did not start (exit ${code}, ports ${rgwPort}/${monPort}):\n${out}\n${err}\n${logs}`);
   }
   const endpoint = `http://127.0.0.1:${rgwPort}`;
   const creds = { accessKeyId: "TESTKEY", secretAccessKey: "TESTSECRET" };
