@@ -50,6 +50,8 @@ export interface S3StoreOptions {
   queueSize: number;
   /** Downloads are redirected to presigned URLs valid this many seconds; undefined: proxied. */
   redirectSeconds?: number;
+  /** Keys per ListObjectsV2 page (default 1000, S3's maximum; tests page with fewer). */
+  listPageSize?: number;
 }
 
 /** S3 allows at most 10 000 parts per upload. */
@@ -216,7 +218,7 @@ export class S3BlobStore implements BlobStore {
   private async *listObjects(prefix: string): AsyncGenerator<{ key: string; size: number; mtimeMs: number }> {
     let continuationToken: string | undefined;
     do {
-      const page = await this.client.list({ prefix, maxKeys: 1000, ...(continuationToken ? { continuationToken } : {}) });
+      const page = await this.client.list({ prefix, maxKeys: this.opts.listPageSize ?? 1000, ...(continuationToken ? { continuationToken } : {}) });
       for (const o of page.contents ?? []) yield { key: o.key, size: o.size ?? 0, mtimeMs: o.lastModified ? Date.parse(String(o.lastModified)) : 0 };
       continuationToken = page.isTruncated ? page.nextContinuationToken : undefined;
     } while (continuationToken);

@@ -95,6 +95,17 @@ describe("S3BlobStore beyond the contract", () => {
     expect(listed.contents ?? []).toEqual([]);
   });
 
+  test("entries() and the sweep follow ListObjectsV2 continuation pages", async () => {
+    const store = new S3BlobStore(options("pages/", { listPageSize: 2 }));
+    const stored = [];
+    for (let i = 0; i < 5; i++) stored.push((await store.put(chunks(`blob ${i}`), { maxBytes: 100 })).sha256);
+    const listed = [];
+    for await (const b of store.entries()) listed.push(b.sha256);
+    expect(listed.sort()).toEqual(stored.sort());
+    for (let i = 0; i < 3; i++) await putObject(store.endpoint, credentialsFromEnv()!, `${store.stagingPrefix}${i}-left`, new Uint8Array(1));
+    expect(await store.sweepUploads(Date.now() + 3600_000, 1000)).toHaveLength(3);
+  });
+
   test("a sized body fixes a part size that keeps within 10 000 parts", async () => {
     const store = new S3BlobStore(options("sized/"));
     const bytes = bytesOf(PART + 3, 2);
