@@ -6,9 +6,16 @@ import { S3BlobStore } from "./s3.ts";
 import { DiskBlobStore } from "./store.ts";
 import type { BlobStore } from "./types.ts";
 
+const S3_COPY_MAX = 5 * 1024 ** 3;
+
 export function openBlobStore(dataDir: string, config: ServerConfig): BlobStore {
   if (config.storage.blobs === "disk") return new DiskBlobStore(dataDir);
   const s3 = config.storage.s3;
+  if (config.uploads.max_bytes > S3_COPY_MAX) {
+    // An upload without a declared digest is copied to its digest key, and a de-duplicated blob onto
+    // itself: single CopyObject requests, which S3 limits to 5 GiB.
+    throw configError(`uploads.max_bytes is at most 5 GiB (${S3_COPY_MAX} bytes) with storage.blobs: s3, got ${config.uploads.max_bytes}`);
+  }
   return new S3BlobStore({
     bucket: s3.bucket,
     prefix: s3.prefix,

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { credentialsFromEnv, listMultipartUploads } from "../../../src/release-server/blobs/s3-requests.ts";
+import { openBlobStore } from "../../../src/release-server/blobs/open.ts";
 import { S3BlobStore } from "../../../src/release-server/blobs/s3.ts";
 import { loadConfig, parseConfig } from "../../../src/release-server/config.ts";
 import { sha256Hex } from "../../../src/shared/hash.ts";
@@ -246,6 +247,12 @@ describe("credentials and readiness", () => {
     expect(() => parseConfig("storage:\n  s3:\n    access_key_id: AKIA\n", "x.yaml")).toThrow(/x\.yaml:3: storage\.s3\.access_key_id: S3 credentials are never read/);
     expect(parseConfig("storage:\n  blobs: s3\n  s3:\n    bucket: b\n", "ok.yaml").storage).toMatchObject({ blobs: "s3", s3: { bucket: "b", prefix: "", redirect_downloads: false } });
     expect(parseConfig("", "empty.yaml").storage.blobs).toBe("disk");
+  });
+
+  test("uploads.max_bytes above S3's 5 GiB copy limit is refused with storage.blobs: s3", () => {
+    const config = parseConfig(`${s3Yaml("srv/", "", 6 * 1024 ** 3)}`, "big.yaml");
+    expect(() => openBlobStore(t.data, config)).toThrow("uploads.max_bytes is at most 5 GiB (5368709120 bytes) with storage.blobs: s3, got 6442450944");
+    expect(openBlobStore(t.data, parseConfig(s3Yaml("srv/", "", 5 * 1024 ** 3), "ok.yaml")).kind).toBe("s3");
   });
 
   const serveOnce = async (env: Record<string, string | undefined>, yaml: string) => {
