@@ -102,3 +102,27 @@ test("the database backends stay behind the Repositories interface", () => {
   }
   expect(violations).toEqual([]);
 });
+
+// The service's parts (services/: apps, tokens, releases and artifacts, channels and rollout,
+// retention, over core.ts) see only the domain, the config, the blob store's interface and each
+// other; the HTTP layer and the CLI reach them through service.ts alone.
+test("the service's parts depend only on the domain and the interfaces; HTTP and CLI go through service.ts", () => {
+  const serverFiles = [...new Bun.Glob("src/release-server/**/*.ts").scanSync({ cwd: REPO })];
+  const violations: string[] = [];
+  for (const f of serverFiles) {
+    const file = join(REPO, f);
+    const text = readFileSync(file, "utf8");
+    for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)["'](\.{1,2}\/[^"']+)["']/g)) {
+      const target = relative(REPO, resolve(dirname(file), m[1]!));
+      if (f.startsWith("src/release-server/services/")) {
+        const ok = target.startsWith("src/release-server/services/") || target.startsWith("src/release-server/domain/") ||
+          target === "src/release-server/config.ts" || target === "src/release-server/blobs/types.ts" || !target.startsWith("src/release-server/");
+        if (!ok) violations.push(`${f} imports ${m[1]} (services/ sees only domain/, the config and blobs/types.ts)`);
+      }
+      if ((f.startsWith("src/release-server/http/") || f.startsWith("src/release-server/cli/")) && target.startsWith("src/release-server/services/")) {
+        violations.push(`${f} imports ${m[1]} (the HTTP layer and the CLI call service.ts)`);
+      }
+    }
+  }
+  expect(violations).toEqual([]);
+});

@@ -1,0 +1,112 @@
+/**
+ * What every part of the service shares: the repositories, the blob store, the config and the
+ * clock; the audit event written with each change; scope checks; and the batched counters (token
+ * last-use times and download counts, kept in memory and written every `tokens.flush_seconds`, on
+ * `flush()` and on `close()`, as increments and forward-only times so replicas' batches merge).
+ *
+ * Conventions of every part (apps.ts, tokens.ts, releases.ts, channels.ts, retention.ts):
+ * - Every state-changing method takes the acting `Principal` (a token, or `operator()` for the
+ *   CLI) and authorizes it itself, so a scoped token cannot act outside its scopes whichever layer
+ *   calls. Read methods do not check: the caller decides what a principal may read (`authorize`).
+ * - Each change runs in one repository transaction together with its audit event.
+ * - Failures are typed (`domain/errors.ts`): NotFound, Conflict, Forbidden, Unauthorized, Invalid,
+ *   TooLarge, DigestMismatch, Unsupported, Aborted.
+ */
+import { userInfo } from "node:os";
+import type { ServerConfig } from "../config.ts";
+import type { BlobStore } from "../blobs/types.ts";
+import { Conflict, Forbidden, Invalid, NotFound, Unauthorized } from "../domain/errors.ts";
+import { isoSeconds, type Action, type App, type Artifact, type Principal } from "../domain/model.ts";
+import type { Repositories } from "../domain/repository.ts";
+import { scopeDenial } from "../domain/tokens.ts";
+
+/** The operator running the CLI against the data directory: unrestricted. */
+export function operator(name = `cli:${safeUser()}`): Principal {
+  return { actor: name, token: null };
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return "operator";
+  }
+}
+
+export class ServiceCore {
+  pendingLastUsed = new Map<number, string>();
+  pendingDownloads = new Map<number, number>();
+  private lastFlushMs: number;
+
+  constructor(
+    readonly repos: Repositories,
+    readonly blobs: BlobStore,
+    readonly config: ServerConfig,
+    readonly clock: () => Date,
+  ) {
+    this.lastFlushMs = clock().getTime();
+  }
+
+  now(): string {
+    return isoSeconds(this.clock());
+  }
+
+  async audit(by: Principal, action: string, target_type: string, target_id: string | number, metadata: Record<string, unknown> = {}): Promise<void> {
+    await this.repos.audit.append({ actor: by.actor, action, target_type, target_id: String(target_id), metadata, created_at: this.now() });
+  }
+
+  /** Forbidden unless the principal may do `action` on the app (and channel, when one is involved). */
+  authorize(by: Principal, action: Action, target: { app?: App; channel?: string | null } = {}): void {
+    if (by.token === null) return;
+    const why = scopeDenial(by.token.scopes, action, { appId: target.app?.id, channel: target.channel });
+    if (why) throw new Forbidden(`${why}${target.app ? ` (${target.app.owner}/${target.app.slug})` : ""}`);
+  }
+
+  /**
+   * Which drafts of `app` the principal may see (drafts are visible to whoever could publish
+   * them): all (true), none (false), or those of the listed channels (a channel-scoped token).
+   */
+  draftScope(by: Principal | null, app: App): boolean | string[] {
+    if (!by) return false;
+    if (by.token === null) return true;
+    const { scopes } = by.token;
+    if (scopeDenial({ ...scopes, channels: null }, "publish", { appId: app.id }) !== undefined) return false;
+    return scopes.channels === null ? true : [...scopes.channels];
+  }
+
+  withPendingDownloads(a: Artifact): Artifact {
+    const n = this.pendingDownloads.get(a.id);
+    return n ? { ...a, download_count: a.download_count + n } : a;
+  }
+
+  maybeFlush(): void {
+    if (this.clock().getTime() - this.lastFlushMs >= this.config.tokens.flush_seconds * 1000) void this.flush().catch(() => {});
+  }
+
+  /**
+   * Writes batched last-used times and download counts now. Counts are written as increments and
+   * last-used times only move forward, so the batches of several replicas merge; a batch whose
+   * write fails is merged back into the pending one and written with the next flush.
+   */
+  async flush(): Promise<void> {
+    this.lastFlushMs = this.clock().getTime();
+    if (this.pendingLastUsed.size === 0 && this.pendingDownloads.size === 0) return;
+    const lastUsed = this.pendingLastUsed;
+    const downloads = this.pendingDownloads;
+    this.pendingLastUsed = new Map();
+    this.pendingDownloads = new Map();
+    try {
+      await this.repos.transaction(async () => {
+        await this.repos.tokens.touch(lastUsed);
+        await this.repos.artifacts.addDownloads(downloads);
+      });
+    } catch (err) {
+      for (const [id, at] of lastUsed) {
+        const cur = this.pendingLastUsed.get(id);
+        if (cur === undefined || cur < at) this.pendingLastUsed.set(id, at);
+      }
+      for (const [id, n] of downloads) this.pendingDownloads.set(id, (this.pendingDownloads.get(id) ?? 0) + n);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,309 @@
+/**
+ * Releases and artifacts: publish (a release and all its files in one transaction), edit, list,
+ * delete; store blobs and add, rename, delete and count artifacts. Part of ReleaseService
+ * (service.ts); the conventions are core.ts's.
+ */
+import type { BlobBody, StoredBlob } from "../blobs/types.ts";
+import { detectArtifact, validateForPlatform } from "../domain/detect.ts";
+import { Conflict, Invalid, NotFound } from "../domain/errors.ts";
+import { storageKeyFor, type App, type Artifact, type Principal, type Release } from "../domain/model.ts";
+import { semverOf, versionForTag } from "../domain/versions.ts";
+import {
+  ArtifactInputSchema,
+  ArtifactPatchSchema,
+  parseInput,
+  ReleaseInputSchema,
+  ReleasePatchSchema,
+  NullableChannelSchema,
+  TagSchema,
+  VersionSchema,
+  type ArtifactInput,
+  type ArtifactPatch,
+  type ReleaseInput,
+  type ReleasePatch,
+} from "../domain/validate.ts";
+import type { ServiceCore } from "./core.ts";
+import type { PublishFile } from "./types.ts";
+import type { Apps } from "./apps.ts";
+
+export class Releases {
+  constructor(private readonly core: ServiceCore, private readonly apps: Apps) {}
+
+  /** Whether the principal may see this release (published, or a draft it could publish). */
+  async canSee(by: Principal | null, release: Release): Promise<boolean> {
+    if (!release.draft) return true;
+    const scope = this.core.draftScope(by, await this.apps.getApp(release.app_id));
+    return scope === true || (Array.isArray(scope) && release.channel !== null && scope.includes(release.channel));
+  }
+
+  /** Creates a release without artifacts (GitHub's create-then-upload flow); published unless draft. */
+  async createRelease(app: App, input: ReleaseInput, by: Principal): Promise<Release> {
+    return (await this.publishRelease(app, input, [], by)).release;
+  }
+
+  /**
+   * Creates a release and all its artifacts in ONE transaction: either everything is visible or
+   * nothing is. Blobs must already be stored (`putBlob`). Conflict when the version or tag exists.
+   */
+  async publishRelease(app: App, input: ReleaseInput, files: PublishFile[], by: Principal): Promise<{ release: Release; artifacts: Artifact[] }> {
+    const p = parseInput(ReleaseInputSchema, input, "release");
+    this.core.authorize(by, "publish", { app, channel: p.channel ?? null });
+    const prepared: Awaited<ReturnType<Releases["prepareArtifact"]>>[] = [];
+    for (const { blob, ...meta } of files) prepared.push(await this.prepareArtifact(app, meta, blob));
+    const names = new Set<string>();
+    for (const f of prepared) {
+      if (names.has(f.filename)) throw new Conflict(`duplicate artifact name ${f.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
+      names.add(f.filename);
+    }
+    const now = this.core.now();
+    return this.core.repos.transaction(async () => {
+      const tag = p.tag ?? (semverOf(p.version) ? `v${p.version}` : p.version);
+      if (await this.core.repos.releases.byVersion(app.id, p.version)) throw new Conflict(`${app.owner}/${app.slug} already has version ${p.version}`, { resource: "Release", code: "already_exists", field: "version" });
+      if (await this.core.repos.releases.byTag(app.id, tag)) throw new Conflict(`${app.owner}/${app.slug} already has tag ${tag}`, { resource: "Release", code: "already_exists", field: "tag_name" });
+      const release = await this.core.repos.releases.create({
+        app_id: app.id,
+        version: p.version,
+        build: p.build ?? null,
+        tag,
+        name: p.name ?? null,
+        notes: p.notes ?? null,
+        channel: p.channel ?? null,
+        draft: p.draft,
+        prerelease: p.prerelease,
+        created_by: by.actor,
+        created_at: now,
+        published_at: p.draft ? null : now,
+      });
+      const artifacts: Artifact[] = [];
+      for (const a of prepared) artifacts.push(await this.core.repos.artifacts.create({ ...a, release_id: release.id, created_at: now, updated_at: now }));
+      await this.core.audit(by, p.draft ? "release.create" : "release.publish", "release", release.id, {
+        app: `${app.owner}/${app.slug}`,
+        version: release.version,
+        tag,
+        artifacts: artifacts.map((a) => ({ id: a.id, filename: a.filename, sha256: a.sha256 })),
+      });
+      return { release, artifacts };
+    });
+  }
+
+  /**
+   * Edits a release (GitHub PATCH). Turning `draft` off publishes it (sets `published_at`); turning
+   * it back on unpublishes it. A new tag renames the release's version too when the version came
+   * from the old tag (as a create over HTTP makes it). Moving a release to another channel needs
+   * publish rights on both channels.
+   */
+  async updateRelease(release: Release, patch: ReleasePatch, by: Principal): Promise<Release> {
+    const p = parseInput(ReleasePatchSchema, patch, "release");
+    const app = await this.apps.getApp(release.app_id);
+    this.core.authorize(by, "publish", { app, channel: release.channel });
+    if (p.channel !== undefined && p.channel !== release.channel) this.core.authorize(by, "publish", { app, channel: p.channel });
+    return this.core.repos.transaction(async () => {
+      const cur = await this.getRelease(release.id);
+      const changes: Partial<Release> = {};
+      if (p.tag !== undefined && p.tag !== cur.tag) {
+        if (await this.core.repos.releases.byTag(cur.app_id, p.tag)) {
+          throw new Conflict(`${app.owner}/${app.slug} already has tag ${p.tag}`, { resource: "Release", code: "already_exists", field: "tag_name" });
+        }
+        changes.tag = p.tag;
+        const version = versionForTag(p.tag);
+        if (cur.version === versionForTag(cur.tag) && version !== cur.version) {
+          if (await this.core.repos.releases.byVersion(cur.app_id, version)) {
+            throw new Conflict(`${app.owner}/${app.slug} already has version ${version}`, { resource: "Release", code: "already_exists", field: "tag_name" });
+          }
+          changes.version = version;
+        }
+      }
+      if (p.name !== undefined) changes.name = p.name;
+      if (p.notes !== undefined) changes.notes = p.notes;
+      if (p.prerelease !== undefined) changes.prerelease = p.prerelease;
+      if (p.channel !== undefined) changes.channel = p.channel;
+      const publishing = p.draft === false && cur.draft;
+      const unpublishing = p.draft === true && !cur.draft;
+      if (p.draft !== undefined) changes.draft = p.draft;
+      if (publishing) changes.published_at = this.core.now();
+      if (unpublishing) {
+        if ((await this.core.repos.channels.pinnedReleaseIds()).has(cur.id)) {
+          throw new Conflict(`release ${cur.tag} is the current or previous release of a channel; it cannot become a draft`);
+        }
+        changes.published_at = null;
+      }
+      if (Object.keys(changes).length === 0) return cur; // nothing changed: no write, no event
+      const updated = await this.core.repos.releases.update(cur.id, changes);
+      await this.core.audit(by, publishing ? "release.publish" : "release.update", "release", cur.id, {
+        app: `${app.owner}/${app.slug}`,
+        version: updated.version,
+        tag: updated.tag,
+        changes: Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, k === "notes" && typeof v === "string" ? `(${v.length} characters)` : v])),
+      });
+      return updated;
+    });
+  }
+
+  async getRelease(id: number): Promise<Release> {
+    const r = await this.core.repos.releases.get(id);
+    if (!r) throw new NotFound(`no release with id ${id}`);
+    return r;
+  }
+
+  async getReleaseByTag(app: App, tag: string): Promise<Release> {
+    const r = await this.core.repos.releases.byTag(app.id, parseInput(TagSchema, tag, "tag"));
+    if (!r) throw new NotFound(`no release tagged ${tag} in ${app.owner}/${app.slug}`);
+    return r;
+  }
+
+  /**
+   * The app's release with this version, read as publishing reads it ("v1.2.3" and "1.2.3+build"
+   * are 1.2.3), or undefined. Invalid when it is not a semantic version.
+   */
+  async findReleaseByVersion(app: App, version: string): Promise<Release | undefined> {
+    return await this.core.repos.releases.byVersion(app.id, parseInput(VersionSchema, version, "release version"));
+  }
+
+  /**
+   * Newest first. `page` starts at 1; `perPage` is capped at 100; drafts are included unless
+   * `drafts: false` (with channel names: only drafts of those channels, see `draftScope`).
+   */
+  async listReleases(app: App, opts: { page: number; perPage: number; drafts?: boolean | string[] }): Promise<{ items: Release[]; total: number }> {
+    const perPage = Math.max(1, Math.min(100, Math.floor(opts.perPage)));
+    const page = Math.max(1, Math.floor(opts.page));
+    return await this.core.repos.releases.list(app.id, { offset: (page - 1) * perPage, limit: perPage, drafts: opts.drafts ?? true });
+  }
+
+  /** Deletes a release and its artifact rows (blobs go at the next retention run). Conflict if a channel points at it. */
+  async deleteRelease(release: Release, by: Principal): Promise<void> {
+    const app = await this.apps.getApp(release.app_id);
+    this.core.authorize(by, "delete", { app, channel: release.channel });
+    await this.core.repos.transaction(async () => {
+      if (!await this.core.repos.releases.get(release.id)) throw new NotFound(`no release with id ${release.id}`);
+      if ((await this.core.repos.channels.pinnedReleaseIds()).has(release.id)) {
+        throw new Conflict(`release ${release.tag} is the current or previous release of a channel; promote or roll back first`);
+      }
+      await this.deleteReleaseRows(app, release, by, {});
+    });
+  }
+
+  async deleteReleaseRows(app: App, release: Release, by: Principal, extra: Record<string, unknown>): Promise<void> {
+    const artifacts = await this.core.repos.artifacts.listByRelease(release.id);
+    await this.core.repos.releases.delete(release.id);
+    await this.core.audit(by, "release.delete", "release", release.id, {
+      app: `${app.owner}/${app.slug}`,
+      version: release.version,
+      tag: release.tag,
+      artifacts: artifacts.map((a) => ({ id: a.id, filename: a.filename, sha256: a.sha256 })),
+      ...extra,
+    });
+  }
+
+  /**
+   * Streams an upload into the blob store (see blobs/store.ts for the commit protocol), at most the
+   * configured `uploads.max_bytes`.
+   */
+  putBlob(body: BlobBody, opts: { expectedSha256?: string } = {}): Promise<StoredBlob> {
+    return this.core.blobs.put(body, { maxBytes: this.core.config.uploads.max_bytes, expectedSha256: opts.expectedSha256 });
+  }
+
+  /** Adds one stored blob to a release as an artifact. Conflict on a duplicate file name. */
+  async addArtifact(release: Release, input: ArtifactInput, blob: StoredBlob, by: Principal): Promise<Artifact> {
+    const app = await this.apps.getApp(release.app_id);
+    this.core.authorize(by, "publish", { app, channel: release.channel });
+    const a = await this.prepareArtifact(app, input, blob);
+    const now = this.core.now();
+    return this.core.repos.transaction(async () => {
+      if (!await this.core.repos.releases.get(release.id)) throw new NotFound(`no release with id ${release.id}`);
+      if (await this.core.repos.artifacts.byName(release.id, a.filename)) {
+        throw new Conflict(`release ${release.tag} already has an artifact named ${a.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
+      }
+      const created = await this.core.repos.artifacts.create({ ...a, release_id: release.id, created_at: now, updated_at: now });
+      await this.core.audit(by, "artifact.create", "artifact", created.id, { release_id: release.id, filename: a.filename, sha256: a.sha256, size: a.size_bytes });
+      return created;
+    });
+  }
+
+  /**
+   * Everything about an upload that does not depend on its bytes: scope, file name, label,
+   * content type, the channel of a release it would create, and a duplicate name. Callers run it
+   * BEFORE reading the body, so a refused upload stores nothing; `addArtifact`/`publishRelease`
+   * check the same again under the write lock.
+   */
+  async checkUpload(app: App, target: { release: Release } | { channel: string | null }, input: ArtifactInput, by: Principal): Promise<void> {
+    const channel = "release" in target ? target.release.channel : parseInput(NullableChannelSchema, target.channel, "channel");
+    this.core.authorize(by, "publish", { app, channel });
+    const p = parseInput(ArtifactInputSchema, input, "artifact");
+    if ("release" in target && await this.core.repos.artifacts.byName(target.release.id, p.filename)) {
+      throw new Conflict(`release ${target.release.tag} already has an artifact named ${p.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
+    }
+  }
+
+  /** Renames an artifact or changes its label (GitHub's asset PATCH). Conflict when the name is taken. */
+  async updateArtifact(id: number, patch: ArtifactPatch, by: Principal): Promise<Artifact> {
+    const p = parseInput(ArtifactPatchSchema, patch, "asset");
+    const a = await this.getArtifact(id);
+    const release = await this.getRelease(a.release_id);
+    this.core.authorize(by, "publish", { app: await this.apps.getApp(a.app_id), channel: release.channel });
+    return this.core.repos.transaction(async () => {
+      if (p.filename !== undefined && p.filename !== a.filename && await this.core.repos.artifacts.byName(a.release_id, p.filename)) {
+        throw new Conflict(`release ${release.tag} already has an artifact named ${p.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
+      }
+      const changes = { ...(p.filename !== undefined ? { filename: p.filename } : {}), ...(p.label !== undefined ? { label: p.label } : {}) };
+      if (Object.keys(changes).length === 0) return a;
+      const updated = await this.core.repos.artifacts.update(id, { ...changes, updated_at: this.core.now() });
+      await this.core.audit(by, "artifact.update", "artifact", id, { release_id: a.release_id, from: { filename: a.filename, label: a.label }, changes });
+      return this.core.withPendingDownloads(updated);
+    });
+  }
+
+  async prepareArtifact(app: App, input: ArtifactInput, blob: StoredBlob) {
+    const p = parseInput(ArtifactInputSchema, input, "artifact");
+    const size = (await this.core.blobs.stat(blob.sha256))?.size;
+    if (size === undefined) throw new Invalid(`blob sha256:${blob.sha256} is not stored`);
+    const metadata = await this.core.blobs.inspect(blob.sha256, detectArtifact);
+    const v = validateForPlatform(metadata, p.platform ?? null);
+    return {
+      app_id: app.id,
+      platform: v.platform,
+      filename: p.filename,
+      label: p.label ?? null,
+      content_type: p.content_type,
+      size_bytes: size,
+      sha256: blob.sha256,
+      storage_key: storageKeyFor(blob.sha256),
+      metadata,
+      validation_status: v.status,
+      validation_reason: v.reason,
+      state: "uploaded" as const,
+      download_count: 0,
+    };
+  }
+
+  async getArtifact(id: number): Promise<Artifact> {
+    const a = await this.core.repos.artifacts.get(id);
+    if (!a) throw new NotFound(`no artifact with id ${id}`);
+    return this.core.withPendingDownloads(a);
+  }
+
+  async listArtifacts(release: Release): Promise<Artifact[]> {
+    return (await this.core.repos.artifacts.listByRelease(release.id)).map((a) => this.core.withPendingDownloads(a));
+  }
+
+  async findArtifactByName(release: Release, filename: string): Promise<Artifact> {
+    const a = await this.core.repos.artifacts.byName(release.id, filename);
+    if (!a) throw new NotFound(`release ${release.tag} has no artifact named ${filename}`);
+    return this.core.withPendingDownloads(a);
+  }
+
+  async deleteArtifact(id: number, by: Principal): Promise<void> {
+    const a = await this.getArtifact(id);
+    const release = await this.getRelease(a.release_id);
+    this.core.authorize(by, "delete", { app: await this.apps.getApp(a.app_id), channel: release.channel });
+    await this.core.repos.transaction(async () => {
+      await this.core.repos.artifacts.delete(id);
+      await this.core.audit(by, "artifact.delete", "artifact", id, { release_id: a.release_id, filename: a.filename, sha256: a.sha256 });
+    });
+  }
+
+  /** Counts one download (in memory; written with the next flush). */
+  countDownload(artifactId: number): void {
+    this.core.pendingDownloads.set(artifactId, (this.core.pendingDownloads.get(artifactId) ?? 0) + 1);
+    this.core.maybeFlush();
+  }
+}
