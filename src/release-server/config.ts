@@ -108,6 +108,8 @@ export const ConfigSchema = v.strictObject({
       blob_grace_hours: v.optional(positive, 1),
       /** Staged upload files older than this are removed even if their process still runs. */
       staging_max_age_hours: v.optional(positive, 24),
+      /** `serve` runs retention every this many minutes (0: never; `retention run` does it by hand). */
+      sweep_minutes: v.optional(positive, 0),
     }),
     {},
   ),

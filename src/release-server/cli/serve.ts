@@ -7,7 +7,8 @@
 import { defineCommand } from "citty";
 import { usageError } from "../../shared/errors.ts";
 import { loadConfig } from "../config.ts";
-import { openService } from "../service.ts";
+import { openService, ReleaseService } from "../service.ts";
+import { ServiceError } from "../domain/errors.ts";
 import { createHttpApp } from "../http/app.ts";
 import { stdoutSink } from "../http/log.ts";
 import { commonArgs, dataDirOf, numberArg, splitAppRef } from "./_shared.ts";
@@ -56,6 +57,7 @@ export default defineCommand({
     const db = service.database;
     if (db) stdoutSink(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "database", kind: db.kind, database: db.label, migrated: db.applied }));
     const flusher = setInterval(() => void service.flush().catch(() => {}), config.tokens.flush_seconds * 1000);
+    const sweeper = retentionSweep(service, config.retention.sweep_minutes);
 
     await new Promise<void>((resolve) => {
       let stopping = false;
@@ -67,6 +69,7 @@ export default defineCommand({
         await server.stop(false);
         clearTimeout(cut);
         clearInterval(flusher);
+        await sweeper.stop();
         await service.close();
         stdoutSink(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "stopped" }));
         resolve();
@@ -76,6 +79,35 @@ export default defineCommand({
     });
   },
 });
+
+/**
+ * The background retention sweep: `runRetention` every `minutes` (0: none). It holds the database's
+ * retention lock like `retention run`, so with several replicas one deletes and the others, finding
+ * the lock taken (a conflict), skip this round. Each round is one log line.
+ */
+function retentionSweep(service: ReleaseService, minutes: number): { stop(): Promise<void> } {
+  if (!(minutes > 0)) return { stop: async () => {} };
+  let running: Promise<void> | undefined;
+  const log = (level: string, fields: Record<string, unknown>) => stdoutSink(JSON.stringify({ time: new Date().toISOString(), level, msg: "retention", ...fields }));
+  const round = async () => {
+    try {
+      const r = await service.runRetention({ dryRun: false }, ReleaseService.operator("retention-sweep"));
+      log("info", { releases: r.releases.length, blobs: r.blobs.length, staging: r.staging.length });
+    } catch (err) {
+      if (err instanceof ServiceError && err.kind === "conflict") log("info", { skipped: "another process or replica is running retention" });
+      else log("error", { error: err instanceof Error ? err.message : String(err) });
+    }
+  };
+  const timer = setInterval(() => {
+    if (!running) running = round().finally(() => (running = undefined));
+  }, minutes * 60_000);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
 
 async function probe(port: number): Promise<number> {
   try {

@@ -5,12 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SQL } from "bun";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { defaultConfig } from "../../../src/release-server/config.ts";
+import { openService, ReleaseService } from "../../../src/release-server/service.ts";
 import { LATEST_SCHEMA, MIGRATIONS } from "../../../src/release-server/storage/migrations.ts";
 import { migratePostgres, PG_MIGRATIONS } from "../../../src/release-server/storage/postgres-migrations.ts";
 import { openPostgres } from "../../../src/release-server/storage/postgres.ts";
 import { startPostgres, type Postgres } from "../support/postgres.ts";
-import { CLI, REPO, tempDir } from "./fixtures.ts";
+import { chunks, CLI, REPO, tempDir } from "./fixtures.ts";
 import { repositoryContract } from "./repository.contract.ts";
 
 let pg: Postgres;
@@ -40,26 +43,30 @@ repositoryContract("postgres", async () => {
 });
 
 /** Starts `release-server serve` on the database; resolves with its log lines once it listens. */
-async function serve(url: string, dataDir: string) {
+async function serve(url: string, dataDir: string, env: Record<string, string> = {}) {
   const proc = Bun.spawn(["bun", CLI, "serve", "--port", "0", "--data", dataDir], {
     cwd: REPO,
-    env: { ...process.env, RELEASE_SERVER_DATABASE_URL: url },
+    env: { ...process.env, RELEASE_SERVER_DATABASE_URL: url, ...env },
     stdout: "pipe",
     stderr: "pipe",
   });
   const lines: Array<Record<string, unknown>> = [];
-  const reader = proc.stdout.getReader();
-  let buf = "";
+  // Read the log as it comes (also after startup: the tests look at later lines).
+  const pump = (async () => {
+    let buf = "";
+    for await (const chunk of proc.stdout) {
+      buf += new TextDecoder().decode(chunk);
+      const parts = buf.split("\n");
+      buf = parts.pop()!;
+      for (const p of parts) if (p.trim()) lines.push(JSON.parse(p));
+    }
+  })();
+  const deadline = Date.now() + 30_000;
   while (!lines.some((l) => l.msg === "database")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`serve exited (${await proc.exited}): ${await new Response(proc.stderr).text()}`);
-    buf += new TextDecoder().decode(value);
-    const parts = buf.split("\n");
-    buf = parts.pop()!;
-    for (const p of parts) if (p.trim()) lines.push(JSON.parse(p));
+    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`serve did not start (${proc.exitCode}): ${await new Response(proc.stderr).text()}`);
+    await Bun.sleep(20);
   }
-  reader.releaseLock();
-  return { proc, lines, url: String(lines.find((l) => l.msg === "listening")!.url) };
+  return { proc, lines, pump, url: String(lines.find((l) => l.msg === "listening")!.url) };
 }
 
 describe("PostgreSQL migrations", () => {
@@ -143,4 +150,44 @@ describe("PostgreSQL migrations", () => {
     expect(err?.message).toContain("postgres://postgres:***@127.0.0.1");
     expect(err?.message).not.toContain("s3cret");
   });
+});
+
+describe("the background retention sweep", () => {
+  test("two servers sweeping one database: the releases go once, and each server logs its rounds", async () => {
+    using tmp = tempDir();
+    const url = await pg.createDatabase();
+    const seedConfig = defaultConfig();
+    seedConfig.storage.database = url;
+    const seed = await openService(join(tmp.dir, "seed"), seedConfig);
+    const op = ReleaseService.operator("cli:test");
+    const app = await seed.createApp({ owner: "acme", slug: "tool" }, op);
+    for (const v of ["1.0.0", "1.1.0", "1.2.0", "1.3.0"]) {
+      await seed.publishRelease(app, { version: v }, [{ filename: `t-${v}.txt`, blob: await seed.putBlob(chunks(v)) }], op);
+    }
+    await seed.close();
+    const config = join(tmp.dir, "server.yaml");
+    writeFileSync(config, "retention:\n  default: { keep_last: 1 }\n  channels: {}\n  sweep_minutes: 0.005\n");
+    const servers = await Promise.all(["a", "b"].map((n) => serve(url, join(tmp.dir, n), { RELEASE_SERVER_CONFIG: config })));
+    const sql = new SQL({ url, max: 1 });
+    try {
+      const deadline = Date.now() + 20_000;
+      const count = async () => Number((await sql`SELECT count(*) AS n FROM releases`)[0].n);
+      while ((await count()) > 1 && Date.now() < deadline) await Bun.sleep(100);
+      expect(await count()).toBe(1);
+      await Bun.sleep(1500); // more rounds on both servers: nothing left to delete, nothing deleted twice
+      const deletes = await sql`SELECT target_id FROM audit_events WHERE action = 'release.delete'`;
+      expect(deletes).toHaveLength(3);
+      expect(new Set(deletes.map((r: { target_id: string }) => r.target_id)).size).toBe(3);
+    } finally {
+      await sql.close();
+      for (const s of servers) s.proc.kill("SIGTERM");
+      await Promise.all(servers.map((s) => s.proc.exited));
+      await Promise.all(servers.map((s) => s.pump));
+    }
+    for (const s of servers) {
+      const rounds = s.lines.filter((l) => l.msg === "retention");
+      expect(rounds.length).toBeGreaterThan(0);
+      expect(rounds.every((r) => r.level === "info")).toBe(true);
+    }
+  }, 60_000);
 });
