@@ -16,7 +16,8 @@
  */
 import { SQL } from "bun";
 import { AsyncLocalStorage } from "node:async_hooks";
-import { Conflict } from "../domain/errors.ts";
+import { AgError } from "../../shared/errors.ts";
+import { Conflict, ServerExit } from "../domain/errors.ts";
 import type { App, Artifact, AuditEvent, Channel, Release, Token } from "../domain/model.ts";
 import type { AuditFilter, NewApp, NewArtifact, NewAuditEvent, NewRelease, NewToken, Repositories } from "../domain/repository.ts";
 import { versionKey } from "../domain/versions.ts";
@@ -75,8 +76,13 @@ export async function openPostgres(url: string, opts: { max?: number; applied?: 
     const applied = await migratePostgres(sql, redactUrl(url));
     opts.applied?.push(...applied);
   } catch (err) {
-    await sql.close();
-    throw err;
+    await sql.close().catch(() => {});
+    if (err instanceof AgError) throw err; // a database newer than this binary (exit 9)
+    throw new AgError(`cannot use database ${redactUrl(url)}: ${err instanceof Error ? err.message : String(err)}`, {
+      exitCode: ServerExit.internal,
+      code: "database_unavailable",
+      hint: "check storage.database or RELEASE_SERVER_DATABASE_URL, and that the PostgreSQL server accepts this user",
+    });
   }
   return postgresRepositories(sql);
 }

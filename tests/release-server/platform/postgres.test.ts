@@ -134,6 +134,17 @@ describe("PostgreSQL migrations", () => {
     }
   }, 30_000);
 
+  test("an unreachable database is one error line naming it (password masked), exit 1", () => {
+    using tmp = tempDir();
+    const url = pg.url.replace(/:\d+\//, ":1/").replace("postgres@", "postgres:s3cret@");
+    const cli = Bun.spawnSync(["bun", CLI, "migrate", "--data", join(tmp.dir, "data")], { cwd: REPO, env: { ...process.env, RELEASE_SERVER_DATABASE_URL: url } });
+    const err = cli.stderr.toString();
+    expect(cli.exitCode).toBe(1);
+    expect(err).toStartWith("error: cannot use database postgres://postgres:***@127.0.0.1:1/postgres: ");
+    expect(err).not.toContain("s3cret");
+    expect(err).not.toContain("    at ");
+  });
+
   test("a password in the URL never reaches a message", async () => {
     const url = (await pg.createDatabase()).replace("postgres@", "postgres:s3cret@");
     const sql = new SQL({ url, max: 1 });
