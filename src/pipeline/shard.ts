@@ -561,5 +561,5 @@ function summaryOf(globals: Iterable<string>, links: Iterable<[string, Mention[]
 /** The summary of a shard already in the store (a clean shard of an incremental run). */
 export function readSummary(profileDir: string, indexSha: string): ShardSummary {
   const s = new Segment(objectPath(profileDir, indexSha));
-  try { return summaryOf(s.keys("global"), s.range<Mention[]>("links")); } finally { s.close(); }
+  try { return summaryOf(s.allKeys("global"), s.range<Mention[]>("links")); } finally { s.close(); }
 }

@@ -347,6 +347,31 @@ export class Segment {
     }
   }
 
+  /** Every key of a table in order: a whole-table scan without a generator step per entry (an incremental run reads clean shards' keys this way). */
+  allKeys(table: string): string[] {
+    const t = this.header.tables[table];
+    const out: string[] = [];
+    if (!t || t.count === 0) return out;
+    const visit = (refs: BlockRef[], level: number): void => {
+      for (const ref of refs) {
+        if (level > 0) { visit(this.indexBlock(ref), level - 1); continue; }
+        const text = this.block(ref[1], ref[2], ref[3]);
+        for (let at = 0; at < text.length;) {
+          const tab = text.indexOf("\t", at);
+          const nl = text.indexOf("\n", at);
+          if (tab < 0 || nl < 0 || tab > nl) throw corrupt(this.path);
+          const k = text.slice(at, tab);
+          if (k.charCodeAt(0) === 34) { try { out.push(JSON.parse(k) as string); } catch { throw corrupt(this.path); } }
+          else out.push(k);
+          at = nl + 1;
+        }
+      }
+    };
+    visit(t.root, t.levels);
+    if (out.length !== t.count) throw corrupt(this.path);
+    return out;
+  }
+
   /** Keys of any table with from <= key < to. */
   *keys(table: string, from = "", to?: string): Generator<string> {
     for (const [k] of this.rawRange(table, from, to)) yield k;
