@@ -54,10 +54,20 @@ export class Tokens {
    */
   async ensureBootstrapToken(raw: string, name: string): Promise<Token> {
     if (!wellFormed(raw)) throw new Invalid("bootstrap token is malformed (expected rls_ followed by 49 base62 characters with a valid checksum)");
-    const existing = await this.core.repos.tokens.byHash(hashToken(raw));
+    const hash = hashToken(raw);
+    const existing = await this.core.repos.tokens.byHash(hash);
     if (existing) return existing;
     const scopes: TokenScopes = { apps: null, channels: null, actions: ["admin"] };
-    return await this.storeToken(raw, operator("bootstrap"), { name, scopes, created_at: this.core.now(), expires_at: null });
+    // Replicas starting together register the same token: look again inside the write transaction
+    // (they queue there), and a unique-hash conflict from a replica that got in first is its token.
+    try {
+      return await this.core.repos.transaction(async () =>
+        (await this.core.repos.tokens.byHash(hash)) ?? (await this.storeToken(raw, operator("bootstrap"), { name, scopes, created_at: this.core.now(), expires_at: null })));
+    } catch (e) {
+      const t = await this.core.repos.tokens.byHash(hash);
+      if (t) return t;
+      throw e;
+    }
   }
 
   /** Stores the hash of `raw` (never `raw` itself) with its audit event. */

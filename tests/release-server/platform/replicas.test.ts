@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { defaultConfig, type ServerConfig } from "../../../src/release-server/config.ts";
 import { DiskBlobStore } from "../../../src/release-server/blobs/store.ts";
 import { ServiceError } from "../../../src/release-server/domain/errors.ts";
+import { generateToken } from "../../../src/release-server/domain/tokens.ts";
 import { isoSeconds, type App } from "../../../src/release-server/domain/model.ts";
 import { openService, ReleaseService } from "../../../src/release-server/service.ts";
 import { memoryRepositories } from "../../../src/release-server/storage/memory.ts";
@@ -148,6 +149,19 @@ for (const [name, open] of Object.entries(backends)) {
         expect(runs.map(kind).sort()).toEqual(["conflict", "ok"]);
         expect((await b.listReleases(app, { page: 1, perPage: 10 })).total).toBe(1);
         expect(await a.listAudit({ action: "release.publish" })).toHaveLength(1);
+      } finally {
+        await done();
+      }
+    });
+
+    test("the admin token bootstrap from both replicas at once registers one token, and both start", async () => {
+      const { a, b, done } = await open();
+      try {
+        const raw = generateToken();
+        const [ta, tb] = await Promise.all([a.ensureBootstrapToken(raw, "bootstrap"), b.ensureBootstrapToken(raw, "bootstrap")]);
+        expect(ta.id).toBe(tb.id);
+        expect((await a.listTokens()).filter((t) => t.name === "bootstrap")).toHaveLength(1);
+        expect(await b.listAudit({ action: "token.create" })).toHaveLength(1);
       } finally {
         await done();
       }
