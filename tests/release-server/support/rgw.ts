@@ -4,8 +4,8 @@
  * stopped by the PIDs it wrote. About 20 s to start; start it once per test file (beforeAll).
  * The Debian packages are listed in .ci/packages.txt; without them this fails loudly.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from "node:fs";
+import { freePort } from "./ports.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -22,17 +22,6 @@ export interface Rgw {
 
 const TOOLS = ["ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", "ceph-authtool", "monmaptool", "curl"];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 export async function startRgw(): Promise<Rgw> {
   const missing = TOOLS.filter((t) => !Bun.which(t, { PATH: `${process.env.PATH}:/usr/sbin:/sbin` }));
   if (missing.length) {
@@ -40,14 +29,35 @@ export async function startRgw(): Promise<Rgw> {
       `the S3 tests need Ceph's radosgw (missing: ${missing.join(", ")}): apt-get install -y --no-install-recommends ceph-mon ceph-osd radosgw ceph-common (see .ci/packages.txt)`,
     );
   }
-  // One retry with other ports: a port found free can be taken before the daemon binds it.
+  // Two clusters bootstrapping at once (test files run in parallel) make one's OSD fail with
+  // "wrong fsid": bootstraps take turns, through a lock directory shared by the test processes.
+  const release = await startLock();
   try {
-    return await startOnce();
-  } catch (first) {
+    // One retry with other ports: a port found free can be taken before the daemon binds it.
     try {
       return await startOnce();
-    } catch (second) {
-      throw new Error(`${(second as Error).message}\n(first attempt: ${(first as Error).message})`);
+    } catch (first) {
+      try {
+        return await startOnce();
+      } catch (second) {
+        throw new Error(`${(second as Error).message}\n(first attempt: ${(first as Error).message})`);
+      }
+    }
+  } finally {
+    release();
+  }
+}
+
+/** Waits for the cross-process start lock (a directory; one older than 3 minutes is a crashed holder's). */
+async function startLock(): Promise<() => void> {
+  const lock = join(tmpdir(), "auditgraph-rgw-start.lock");
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      return () => { try { rmdirSync(lock); } catch {} };
+    } catch {
+      try { if (Date.now() - statSync(lock).mtimeMs > 180_000) rmdirSync(lock); } catch {}
+      await Bun.sleep(250);
     }
   }
 }
