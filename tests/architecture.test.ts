@@ -24,6 +24,9 @@ const ALLOWED: Record<string, string[]> = {
   "scripts/release": ["schema", "shared"],
 };
 
+/** The relative import specifiers of a module's text (static, dynamic and side-effect imports), as [whole match, specifier]. */
+const relativeImports = (text: string) => text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)["'](\.{1,2}\/[^"']+)["']/g);
+
 const area = (file: string): string | undefined => {
   const r = relative(REPO, file);
   if (r.startsWith("scripts/release/") || r === "scripts/build.ts") return "scripts/release";
@@ -43,7 +46,7 @@ test("every import in src/ and the release scripts follows the documented direct
   for (const file of files) {
     const from = area(file)!;
     const text = readFileSync(file, "utf8");
-    for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)["'](\.{1,2}\/[^"']+)["']/g)) {
+    for (const m of relativeImports(text)) {
       const target = area(resolve(dirname(file), m[1]!));
       if (target === undefined || target === from) continue;
       if (!ALLOWED[from]!.includes(target)) violations.push(`${relative(REPO, file)} imports ${m[1]} (${from} → ${target})`);
@@ -63,7 +66,7 @@ test("the blob backends stay behind the BlobStore interface", () => {
   for (const f of serverFiles) {
     const file = join(REPO, f);
     const text = readFileSync(file, "utf8");
-    for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)["'](\.{1,2}\/[^"']+)["']/g)) {
+    for (const m of relativeImports(text)) {
       const target = relative(REPO, resolve(dirname(file), m[1]!));
       if (s3Files.has(target) && !mayNameS3.has(f)) violations.push(`${f} imports ${m[1]} (only blobs/open.ts chooses the S3 store)`);
       if (f.startsWith("src/release-server/blobs/") && target.startsWith("src/release-server/")) {
@@ -91,7 +94,7 @@ test("the database backends stay behind the Repositories interface", () => {
     const file = join(REPO, f);
     const text = readFileSync(file, "utf8");
     for (const [pattern, owners] of drivers) if (pattern.test(text) && !owners.has(f)) violations.push(`${f} uses a database driver (${pattern.source}); only storage/ may`);
-    for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)["'](\.{1,2}\/[^"']+)["']/g)) {
+    for (const m of relativeImports(text)) {
       const target = relative(REPO, resolve(dirname(file), m[1]!));
       if (backends.has(target) && !mayOpen.has(f)) violations.push(`${f} imports ${m[1]} (only storage/open.ts chooses the database)`);
       if (f.startsWith("src/release-server/storage/") && target.startsWith("src/release-server/")) {
@@ -112,7 +115,7 @@ test("the service's parts depend only on the domain and the interfaces; HTTP and
   for (const f of serverFiles) {
     const file = join(REPO, f);
     const text = readFileSync(file, "utf8");
-    for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)["'](\.{1,2}\/[^"']+)["']/g)) {
+    for (const m of relativeImports(text)) {
       const target = relative(REPO, resolve(dirname(file), m[1]!));
       if (f.startsWith("src/release-server/services/")) {
         const ok = target.startsWith("src/release-server/services/") || target.startsWith("src/release-server/domain/") ||

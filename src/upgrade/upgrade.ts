@@ -241,6 +241,16 @@ function fsyncDir(dir: string): void {
   try { const fd = openSync(dir, "r"); try { fsyncSync(fd); } finally { closeSync(fd); } } catch {}
 }
 
+/** `to` becomes another name of `from` (a hard link), or a copy with its mode where links are refused. */
+function linkOrCopy(from: string, to: string): void {
+  try {
+    linkSync(from, to);
+  } catch {
+    copyFileSync(from, to);
+    chmodSync(to, statSync(from).mode & 0o7777);
+  }
+}
+
 /**
  * Keeps a copy of `exe` as `keep` (a hard link when the file system allows), then renames `staged`
  * over `exe`: each step is one rename, so the path always names a complete executable.
@@ -248,12 +258,7 @@ function fsyncDir(dir: string): void {
 function swap(exe: string, staged: string, keep: string, env: Env): void {
   const tmp = `${keep}.tmp-${process.pid}`;
   try { unlinkSync(tmp); } catch {}
-  try {
-    linkSync(exe, tmp);
-  } catch {
-    copyFileSync(exe, tmp);
-    chmodSync(tmp, statSync(exe).mode & 0o7777);
-  }
+  linkOrCopy(exe, tmp);
   renameSync(tmp, keep);
   // rename(2) does nothing when both names are links to one file (keep already was this executable)
   try { unlinkSync(tmp); } catch {}
@@ -342,12 +347,7 @@ export function rollback(opts: { exe?: string; env?: Env } = {}): { from: string
   if (got.target !== TARGET) throw new UpgradeError(`${previous} is a ${got.target} build, not ${TARGET}`, "wrong_version");
   const tmp = `${previous}.tmp-${process.pid}`;
   try { unlinkSync(tmp); } catch {}
-  try {
-    linkSync(exe, tmp);
-  } catch {
-    copyFileSync(exe, tmp);
-    chmodSync(tmp, statSync(exe).mode & 0o7777);
-  }
+  linkOrCopy(exe, tmp);
   try {
     renameSync(previous, exe);
   } catch (e) {

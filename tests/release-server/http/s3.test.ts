@@ -12,7 +12,7 @@ import { S3BlobStore } from "../../../src/release-server/blobs/s3.ts";
 import { loadConfig, parseConfig } from "../../../src/release-server/config.ts";
 import { sha256Hex } from "../../../src/shared/hash.ts";
 import { startRgw, type Rgw } from "../support/rgw.ts";
-import { MAIN, OP, peakRss, publish, seed, startServer, tempData, type Running } from "./server.ts";
+import { bytes, MAIN, OP, peakRss, publish, seed, startServer, tempData, type Running } from "./server.ts";
 
 const MiB = 1024 * 1024;
 const MAX = 12 * MiB;
@@ -50,16 +50,6 @@ afterAll(async () => {
     else process.env[k] = v;
   }
 });
-
-function bytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
-  const b = new Uint8Array(n);
-  let x = seed * 2654435761 + 1;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    b[i] = x >>> 24;
-  }
-  return b;
-}
 
 const store = () => new S3BlobStore({ bucket: rgw.bucket, prefix: "srv/", endpoint: rgw.endpoint, region: rgw.region, virtualHostedStyle: false, partSize: 5 * MiB, queueSize: 2 });
 

@@ -133,3 +133,14 @@ export function peakRss(pid: number): number {
   const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/VmHWM:\s+(\d+) kB/);
   return Number(m![1]) * 1024;
 }
+
+/** Deterministic bytes that differ per seed (no two tests share a blob by accident). */
+export function bytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(n);
+  let x = seed * 2654435761 + 1;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}

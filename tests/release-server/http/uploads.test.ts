@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { sha256Hex } from "../../../src/shared/hash.ts";
-import { OP, seed, startServer, storedFiles, tempData, until, type Running } from "./server.ts";
+import { bytes, OP, seed, startServer, storedFiles, tempData, until, type Running } from "./server.ts";
 
 let srv: Running;
 const MAX = 16 * 1024 * 1024;
@@ -21,17 +21,6 @@ beforeAll(async () => {
   srv = await startServer({ ...t, args: ["--config", config, "--default-app", "acme/tool"] });
 });
 afterAll(() => srv[Symbol.asyncDispose]());
-
-/** Deterministic bytes that differ per seed (no two tests share a blob by accident). */
-function bytes(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = seed * 2654435761 + 1;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    b[i] = x >>> 24;
-  }
-  return b;
-}
 
 /**
  * One raw HTTP/1.1 request on its own connection, so a test controls exactly what is sent and when:

@@ -3,7 +3,7 @@
  * the one repository contract, migrations under the advisory lock (replicas starting together
  * migrate once), and a database newer than the binary refused with exit 9.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { SQL } from "bun";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,20 +12,14 @@ import { openService, ReleaseService } from "../../../src/release-server/service
 import { LATEST_SCHEMA, MIGRATIONS } from "../../../src/release-server/storage/migrations.ts";
 import { migratePostgres, PG_MIGRATIONS } from "../../../src/release-server/storage/postgres-migrations.ts";
 import { openPostgres } from "../../../src/release-server/storage/postgres.ts";
-import { startPostgres, type Postgres } from "../support/postgres.ts";
+import { usePostgres } from "../support/postgres.ts";
 import { chunks, CLI, REPO, tempDir } from "./fixtures.ts";
 import { repositoryContract } from "./repository.contract.ts";
 
-let pg: Postgres;
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await pg?.stop();
-});
+const pg = usePostgres();
 
 repositoryContract("postgres", async () => {
-  const url = await pg.createDatabase();
+  const url = await pg().createDatabase();
   const repos = await openPostgres(url);
   const others: Array<{ close(): Promise<void> }> = [];
   return {
@@ -75,7 +69,7 @@ describe("PostgreSQL migrations", () => {
   });
 
   test("two openers at once: one applies every migration, the other waits for it and applies none", async () => {
-    const url = await pg.createDatabase();
+    const url = await pg().createDatabase();
     const a = new SQL({ url, max: 2 });
     const b = new SQL({ url, max: 2 });
     try {
@@ -92,7 +86,7 @@ describe("PostgreSQL migrations", () => {
 
   test("two servers started together on one database migrate it once and both serve", async () => {
     using tmp = tempDir();
-    const url = await pg.createDatabase();
+    const url = await pg().createDatabase();
     const servers = await Promise.all([serve(url, join(tmp.dir, "a")), serve(url, join(tmp.dir, "b"))]);
     try {
       const migrated = servers.map((s) => s.lines.find((l) => l.msg === "database")!.migrated as number[]);
@@ -109,7 +103,7 @@ describe("PostgreSQL migrations", () => {
 
   test("a database newer than the binary is refused (exit 9) and left untouched", async () => {
     using tmp = tempDir();
-    const url = await pg.createDatabase();
+    const url = await pg().createDatabase();
     await (await openPostgres(url)).close();
     const sql = new SQL({ url, max: 1 });
     try {
@@ -136,7 +130,7 @@ describe("PostgreSQL migrations", () => {
 
   test("an unreachable database is one error line naming it (password masked), exit 1", () => {
     using tmp = tempDir();
-    const url = pg.url.replace(/:\d+\//, ":1/").replace("postgres@", "postgres:s3cret@");
+    const url = pg().url.replace(/:\d+\//, ":1/").replace("postgres@", "postgres:s3cret@");
     const cli = Bun.spawnSync(["bun", CLI, "migrate", "--data", join(tmp.dir, "data")], { cwd: REPO, env: { ...process.env, RELEASE_SERVER_DATABASE_URL: url } });
     const err = cli.stderr.toString();
     expect(cli.exitCode).toBe(1);
@@ -146,7 +140,7 @@ describe("PostgreSQL migrations", () => {
   });
 
   test("a password in the URL never reaches a message", async () => {
-    const url = (await pg.createDatabase()).replace("postgres@", "postgres:s3cret@");
+    const url = (await pg().createDatabase()).replace("postgres@", "postgres:s3cret@");
     const sql = new SQL({ url, max: 1 });
     try {
       await migratePostgres(sql, "x");
@@ -166,7 +160,7 @@ describe("PostgreSQL migrations", () => {
 describe("the background retention sweep", () => {
   test("two servers sweeping one database: the releases go once, and each server logs its rounds", async () => {
     using tmp = tempDir();
-    const url = await pg.createDatabase();
+    const url = await pg().createDatabase();
     const seedConfig = defaultConfig();
     seedConfig.storage.database = url;
     const seed = await openService(join(tmp.dir, "seed"), seedConfig);

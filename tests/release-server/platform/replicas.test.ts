@@ -6,7 +6,7 @@
  * version published through both gives one release and one conflict, and every change has its
  * audit event while a refused one has neither.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { defaultConfig, type ServerConfig } from "../../../src/release-server/config.ts";
 import { DiskBlobStore } from "../../../src/release-server/blobs/store.ts";
@@ -15,16 +15,10 @@ import { generateToken } from "../../../src/release-server/domain/tokens.ts";
 import { isoSeconds, type App } from "../../../src/release-server/domain/model.ts";
 import { openService, ReleaseService } from "../../../src/release-server/service.ts";
 import { memoryRepositories } from "../../../src/release-server/storage/memory.ts";
-import { startPostgres, type Postgres } from "../support/postgres.ts";
+import { usePostgres } from "../support/postgres.ts";
 import { chunks, tempDir } from "./fixtures.ts";
 
-let pg: Postgres;
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await pg?.stop();
-});
+const pg = usePostgres();
 
 const op = ReleaseService.operator("cli:test");
 
@@ -64,7 +58,7 @@ const backends: Record<string, () => Promise<Replicas>> = {
     const tmp = tempDir();
     const clock = { now: Date.parse("2026-01-01T00:00:00Z") };
     const c = config();
-    c.storage.database = await pg.createDatabase();
+    c.storage.database = await pg().createDatabase();
     const a = await openService(join(tmp.dir, "a"), c, () => new Date(clock.now));
     const b = await openService(join(tmp.dir, "b"), c, () => new Date(clock.now));
     return { a, b, clock, done: async () => (await a.close(), await b.close(), tmp[Symbol.dispose]()) };

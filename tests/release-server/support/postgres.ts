@@ -7,7 +7,8 @@
  */
 import { SQL } from "bun";
 import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { afterAll, beforeAll } from "bun:test";
+import { freePort } from "./ports.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -19,17 +20,6 @@ export interface Postgres {
   /** A new, empty database on this server; its URL. */
   createDatabase(): Promise<string>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function run(cmd: string[], asPostgres: boolean): { code: number; out: string } {
@@ -80,4 +70,16 @@ export async function startPostgres(): Promise<Postgres> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** One PostgreSQL server for the calling test file: started before its tests, stopped after them. */
+export function usePostgres(): () => Postgres {
+  let pg: Postgres | undefined;
+  beforeAll(async () => {
+    pg = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await pg?.stop();
+  });
+  return () => pg!;
 }

@@ -122,6 +122,22 @@ interface ReleaseNode {
   release: Release;
 }
 
+/** GitHub's `<Node>Connection` and `<Node>Edge` types over a page of nodes. */
+function connectionTypes(node: string): Record<string, Record<string, FieldSpec>> {
+  return {
+    [`${node}Connection`]: {
+      nodes: { type: `[${node}]`, resolve: (p) => p.nodes },
+      edges: { type: `[${node}Edge]`, resolve: (p) => p.edges },
+      pageInfo: { type: "PageInfo!", resolve: (p) => p.pageInfo },
+      totalCount: { type: "Int!", resolve: (p) => p.totalCount },
+    },
+    [`${node}Edge`]: {
+      node: { type: node, resolve: (p) => p.node },
+      cursor: { type: "String!", resolve: (p) => p.cursor },
+    },
+  };
+}
+
 const TYPES: Record<string, Record<string, FieldSpec>> = {
   Query: {
     viewer: { type: "User!", resolve: (_p, _a, x) => x.by },
@@ -223,26 +239,8 @@ const TYPES: Record<string, Record<string, FieldSpec>> = {
       },
     },
   },
-  ReleaseConnection: {
-    nodes: { type: "[Release]", resolve: (p) => p.nodes },
-    edges: { type: "[ReleaseEdge]", resolve: (p) => p.edges },
-    pageInfo: { type: "PageInfo!", resolve: (p) => p.pageInfo },
-    totalCount: { type: "Int!", resolve: (p) => p.totalCount },
-  },
-  ReleaseEdge: {
-    node: { type: "Release", resolve: (p) => p.node },
-    cursor: { type: "String!", resolve: (p) => p.cursor },
-  },
-  ReleaseAssetConnection: {
-    nodes: { type: "[ReleaseAsset]", resolve: (p) => p.nodes },
-    edges: { type: "[ReleaseAssetEdge]", resolve: (p) => p.edges },
-    pageInfo: { type: "PageInfo!", resolve: (p) => p.pageInfo },
-    totalCount: { type: "Int!", resolve: (p) => p.totalCount },
-  },
-  ReleaseAssetEdge: {
-    node: { type: "ReleaseAsset", resolve: (p) => p.node },
-    cursor: { type: "String!", resolve: (p) => p.cursor },
-  },
+  ...connectionTypes("Release"),
+  ...connectionTypes("ReleaseAsset"),
   PageInfo: {
     hasNextPage: { type: "Boolean!", resolve: (p) => p.hasNextPage },
     hasPreviousPage: { type: "Boolean!", resolve: (p) => p.hasPreviousPage },
