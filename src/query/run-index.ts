@@ -32,8 +32,6 @@ export class RunIndex {
   private readonly docCache = new Map<string, DocRecord>();
   private nShards?: number;
   private readonly entCache = new Map<number, number[]>();
-  /** Postings by term, kept for the index's life: a query asks for a term's more than once (fallback check, titles, scores). */
-  private readonly postingsCache = new Map<string, [number, Uint8Array][]>();
   private readonly entCacheByTerm = new Map<string, [number, EntPosting[]][]>();
   private readonly termCache = new Map<string, [number, Uint8Array, Uint8Array][]>();
   private readonly graphCache = new Map<string, { nodes: GraphNode[]; edges: GraphEdge[] }>();
@@ -244,14 +242,9 @@ export class RunIndex {
     return out;
   }
 
-  /** Term postings of every shard (varints, see pipeline/shard.ts). */
+  /** Term postings of every shard (varints, see pipeline/shard.ts): the shards whose entry has chunk postings. */
   postings(term: string): [number, Uint8Array][] {
-    const hit = this.postingsCache.get(term);
-    if (hit) return hit;
-    const out: [number, Uint8Array][] = [];
-    for (const [n, c] of this.termEntries(term)) if (c.length) out.push([n, c]);
-    this.postingsCache.set(term, out);
-    return out;
+    return this.termEntries(term).filter(([, c]) => c.length > 0).map(([n, c]) => [n, c]);
   }
 
   /** Terms of the dictionary that start with `prefix`, over every shard, sorted. */
