@@ -107,10 +107,11 @@ function generate(root: string, n: number): string[] {
 
 /** Fills `root` and returns the queries that fit its text. */
 function prepare(kind: string, root: string): string[] {
-  // The corpus unpacks as notes/…; the 10 copies go to notes/partN/… so the default include path (notes) sees them.
+  // The corpus unpacks as ./notes/…; the 10 copies go to notes/partN/… (both leading components
+  // stripped) so the default include path (notes) sees them and path:notes/*/… matches them.
   const untar = (dir: string, strip: boolean) => {
     mkdirSync(dir, { recursive: true });
-    const t = Bun.spawnSync(["tar", "-xzf", corpus, "-C", dir, ...(strip ? ["--strip-components=1"] : [])]);
+    const t = Bun.spawnSync(["tar", "-xzf", corpus, "-C", dir, ...(strip ? ["--strip-components=2"] : [])]);
     if (t.exitCode !== 0) throw new Error(`cannot unpack ${corpus}: ${t.stderr}`);
   };
   if (kind === "corpus") untar(root, false);
