@@ -1,23 +1,78 @@
 /**
- * Graph exports: JSON, Graphviz DOT and GraphML. Deterministic (nodes sorted by id, edges by
- * source, target, type) and escaped so that `dot` and XML parsers accept any name.
+ * Graph exports: JSON, Graphviz DOT, GraphML, a Cypher script for Neo4j and JSON Lines; of the whole
+ * graph or of a node's neighbourhood (`subgraph`). Deterministic (nodes sorted by id, edges by
+ * source, target, type) and escaped so that `dot`, XML parsers, cypher-shell and jq accept any name.
  */
 import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
 import { canonicalJson } from "../shared/json.ts";
 import type { GraphEdge, GraphNode } from "../pipeline/extract.ts";
-import type { Graph } from "./graph.ts";
+import { edgeOrder, type Graph } from "./graph.ts";
+import type { RunIndex } from "./run-index.ts";
 
-export const EXPORT_FORMATS = ["json", "dot", "graphml"] as const;
+export const EXPORT_FORMATS = ["json", "dot", "graphml", "cypher", "jsonl"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-const sortedNodes = (g: Graph): GraphNode[] => [...g.nodes.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const sortedNodes = (g: Graph): GraphNode[] => [...g.nodes.values()].sort((a, b) => cmp(a.id, b.id));
 
-export function renderExport(g: Graph, format: ExportFormat, runId: string): string {
+/** What is exported: the whole run, or the neighbourhood of `start` within `depth` edges. */
+export type ExportScope = { start: string; depth: number };
+
+export function renderExport(g: Graph, format: ExportFormat, runId: string, scope?: ExportScope): string {
   const nodes = sortedNodes(g);
   const edges = g.edges; // already sorted
-  if (format === "json") return canonicalJson({ schema_version: ARTIFACT_SCHEMA_VERSION, run_id: runId, nodes, edges }, 2) + "\n";
+  if (format === "json") {
+    return canonicalJson({ schema_version: ARTIFACT_SCHEMA_VERSION, run_id: runId, ...(scope ? { subgraph: scope } : {}), nodes, edges }, 2) + "\n";
+  }
   if (format === "dot") return dot(nodes, edges, runId);
-  return graphml(nodes, edges, runId);
+  if (format === "graphml") return graphml(nodes, edges, runId);
+  if (format === "jsonl") return jsonl(nodes, edges);
+  return cypher(nodes, edges, runId, scope);
+}
+
+/**
+ * The neighbourhood of `start`: every node within `depth` edges (followed in both directions,
+ * optionally only of some types) and the edges walked to reach them, as `neighbors` finds them.
+ * Nodes are the same objects as in the whole graph's export. Bounded: past `maxNodes` nodes or
+ * `maxEdges` edges the walk stops adding and `truncated` is set; the walk visits nodes in id order
+ * and edges in edge order, so the same store and bounds give the same subgraph. Undefined when
+ * `start` is not a node of the run.
+ */
+export function subgraph(
+  ix: RunIndex, start: string, depth: number, opts: { maxNodes?: number; maxEdges?: number; types?: Set<string> } = {},
+): (Graph & { truncated: boolean }) | undefined {
+  const first = ix.node(start);
+  if (!first) return undefined;
+  const maxNodes = opts.maxNodes ?? Infinity;
+  const maxEdges = opts.maxEdges ?? Infinity;
+  const found = new Map<string, { node: GraphNode; out: GraphEdge[]; in: GraphEdge[] }>([[start, first]]);
+  const edges = new Map<string, GraphEdge>();
+  let truncated = false;
+  let frontier = [start];
+  for (let d = 1; d <= depth && frontier.length; d++) {
+    const next: string[] = [];
+    for (const id of frontier) {
+      const here = found.get(id)!;
+      for (const e of [...here.out, ...here.in].sort(edgeOrder)) {
+        if (opts.types && !opts.types.has(e.type)) continue;
+        const other = e.source === id ? e.target : e.source;
+        if (!found.has(other)) {
+          if (found.size >= maxNodes) { truncated = true; continue; }
+          const o = ix.node(other);
+          if (!o) continue;
+          found.set(other, o);
+          next.push(other);
+        }
+        const key = `${e.source}\0${e.target}\0${e.type}`;
+        if (edges.has(key)) continue;
+        if (edges.size >= maxEdges) { truncated = true; continue; }
+        edges.set(key, e);
+      }
+    }
+    frontier = next.sort(cmp);
+  }
+  const nodes = new Map([...found].map(([id, f]) => [id, f.node]));
+  return { nodes, edges: [...edges.values()].sort(edgeOrder), truncated };
 }
 
 /** A DOT double-quoted string: backslash and quote escaped, line breaks as \n, controls dropped. */
@@ -48,10 +103,155 @@ function graphml(nodes: GraphNode[], edges: GraphEdge[], runId: string): string 
     `  <graph id="${x(runId)}" edgedefault="directed">`,
   ];
   for (const n of nodes) {
-    out.push(`    <node id="${x(n.id)}"><data key="name">${x(n.name)}</data><data key="type">${n.type}</data>` +
+    out.push(`    <node id="${x(n.id)}"><data key="name">${x(n.name)}</data><data key="type">${x(n.type)}</data>` +
       `${n.path ? `<data key="path">${x(n.path)}</data>` : ""}${n.line ? `<data key="line">${n.line}</data>` : ""}</node>`);
   }
-  edges.forEach((e, i) => out.push(`    <edge id="e${i}" source="${x(e.source)}" target="${x(e.target)}"><data key="etype">${e.type}</data></edge>`));
+  edges.forEach((e, i) => out.push(`    <edge id="e${i}" source="${x(e.source)}" target="${x(e.target)}"><data key="etype">${x(e.type)}</data></edge>`));
   out.push("  </graph>", "</graphml>");
+  return out.join("\n") + "\n";
+}
+
+/**
+ * JSON Lines: one node per line, then one edge per line, each a JSON object whose first key is
+ * `kind` ("node" or "edge"), the rest in sorted key order. No header line: every line is a record.
+ */
+function jsonl(nodes: GraphNode[], edges: GraphEdge[]): string {
+  const line = (kind: string, v: object) => `{"kind":"${kind}",${canonicalJson(v).slice(1)}`;
+  const out: string[] = [];
+  for (const n of nodes) out.push(line("node", n));
+  for (const e of edges) out.push(line("edge", e));
+  return out.length ? out.join("\n") + "\n" : "";
+}
+
+// ---- Cypher -----------------------------------------------------------------------------------
+
+/** Rows per UNWIND statement: big enough for few round trips, small enough for a modest heap. */
+export const CYPHER_BATCH = 500;
+/** The label every exported node carries, whose id constraint lets relationships find their ends by index. */
+export const CYPHER_NODE_LABEL = "AuditgraphNode";
+
+/**
+ * A Cypher string literal: double-quoted; backslash, quote, apostrophe and the usual controls
+ * escaped; other controls, U+2028/U+2029 and lone surrogates as \uXXXX (a lone surrogate cannot be
+ * written as UTF-8); everything else as UTF-8. So a literal is always one line.
+ */
+export function cypherString(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const ch = s[i]!;
+    if (ch === "\\") out += "\\\\";
+    else if (ch === '"') out += '\\"';
+    else if (ch === "'") out += "\\'";
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\r") out += "\\r";
+    else if (ch === "\t") out += "\\t";
+    else if (c < 0x20 || c === 0x7f || c === 0x2028 || c === 0x2029) out += `\\u${c.toString(16).padStart(4, "0")}`;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      const lo = s.charCodeAt(i + 1);
+      if (lo >= 0xdc00 && lo <= 0xdfff) { out += ch + s[i + 1]; i++; } else out += `\\u${c.toString(16)}`;
+    } else if (c >= 0xdc00 && c <= 0xdfff) out += `\\u${c.toString(16)}`;
+    else out += ch;
+  }
+  return out + '"';
+}
+
+/**
+ * A Cypher name (label, relationship type, property key, constraint name), always backtick-quoted,
+ * backticks doubled; controls, U+2028/U+2029 and lone surrogates become "_" so a name stays on its line.
+ */
+export const cypherName = (s: string) =>
+  "`" + s.replace(/[\x00-\x1f\x7f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "_").replace(/`/g, "``") + "`";
+
+/** A node type's label: its words capitalized and joined (`document` → Document, `code_symbol` → CodeSymbol). */
+export const cypherLabel = (type: string) =>
+  type.split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join("") || type;
+/** An edge type's relationship type: upper case (`links_to` → LINKS_TO). */
+export const cypherRelType = (type: string) => type.toUpperCase();
+
+/**
+ * A property value Neo4j can store: strings, finite numbers, booleans and lists of one of them
+ * as they are; anything else (objects, mixed lists) as its canonical JSON text.
+ */
+function cypherValue(v: unknown): string {
+  if (typeof v === "string") return cypherString(v);
+  if (typeof v === "number" && Number.isFinite(v)) {
+    if (Number.isSafeInteger(v)) return String(v);
+    // Cypher floats have no "+" in the exponent, and an integer past 64 bits is a float literal.
+    const s = String(v).replace("e+", "e");
+    return /[.e]/.test(s) ? s : `${s}.0`;
+  }
+  if (typeof v === "boolean") return String(v);
+  if (Array.isArray(v) && v.length > 0) {
+    const t = typeof v[0];
+    if ((t === "string" || t === "boolean" || (t === "number" && v.every((x) => Number.isFinite(x)))) && v.every((x) => typeof x === t)) {
+      return `[${v.map(cypherValue).join(", ")}]`;
+    }
+  }
+  return cypherString(canonicalJson(v));
+}
+
+/** A map literal of the given properties (undefined and null left out), keys in sorted order. */
+function cypherMap(props: Record<string, unknown>): string {
+  const keys = Object.keys(props).filter((k) => props[k] !== undefined && props[k] !== null).sort(cmp);
+  return `{${keys.map((k) => `${cypherName(k)}: ${cypherValue(props[k])}`).join(", ")}}`;
+}
+
+/** A node's properties: id, type, name, path, line, then each attribute (an attribute never overrides those). */
+function nodeProps(n: GraphNode): Record<string, unknown> {
+  const base: Record<string, unknown> = { id: n.id, type: n.type, name: n.name, path: n.path, line: n.line };
+  for (const [k, v] of Object.entries(n.attrs ?? {})) if (!(k in base)) base[k] = v;
+  return base;
+}
+
+function batches<T>(items: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CYPHER_BATCH) out.push(items.slice(i, i + CYPHER_BATCH));
+  return out;
+}
+
+/**
+ * A script for `cypher-shell -f FILE` (or Neo4j Browser): comment lines, one uniqueness constraint
+ * per label (`CREATE CONSTRAINT … IF NOT EXISTS`), then the nodes of each type and the
+ * relationships of each type in batches of literal maps:
+ *
+ *   UNWIND [{…}, …] AS row MERGE (n:`AuditgraphNode` {id: row.id}) SET n:`Document`, n += row;
+ *   UNWIND [{…}, …] AS row MATCH (a:`AuditgraphNode` {id: row.source}), (b:`AuditgraphNode` {id: row.target}) MERGE (a)-[r:`CONTAINS`]->(b) SET r += row.props;
+ *
+ * Literal maps rather than `:param`: parameters are a client-side feature whose syntax differs
+ * between cypher-shell versions, a literal loads the same everywhere. MERGE makes loading twice
+ * change nothing. Types are in sorted order, rows by id (edges by source, target, type), each
+ * statement ends with `;` at the end of its last line and every string literal is one line.
+ */
+function cypher(nodes: GraphNode[], edges: GraphEdge[], runId: string, scope?: ExportScope): string {
+  const L = cypherName(CYPHER_NODE_LABEL);
+  const out = [
+    `// auditgraph export of run ${runId} (artifact schema ${ARTIFACT_SCHEMA_VERSION}): ${nodes.length} nodes, ${edges.length} relationships`
+      + (scope ? `, the subgraph within ${scope.depth} edge(s) of one node` : ""),
+    `// load with: cypher-shell -f FILE (MERGE on id: loading twice changes nothing)`,
+  ];
+  const nodeTypes = [...new Set(nodes.map((n) => n.type))].sort(cmp);
+  const edgeTypes = [...new Set(edges.map((e) => e.type))].sort(cmp);
+  out.push(`CREATE CONSTRAINT ${cypherName("auditgraph_node_id")} IF NOT EXISTS FOR (n:${L}) REQUIRE n.id IS UNIQUE;`);
+  for (const t of nodeTypes) {
+    out.push(`CREATE CONSTRAINT ${cypherName(`auditgraph_${t}_id`)} IF NOT EXISTS FOR (n:${cypherName(cypherLabel(t))}) REQUIRE n.id IS UNIQUE;`);
+  }
+  for (const t of nodeTypes) {
+    for (const batch of batches(nodes.filter((n) => n.type === t))) {
+      out.push("UNWIND [");
+      batch.forEach((n, i) => out.push(`  ${cypherMap(nodeProps(n))}${i < batch.length - 1 ? "," : ""}`));
+      out.push(`] AS row MERGE (n:${L} {id: row.id}) SET n:${cypherName(cypherLabel(t))}, n += row;`);
+    }
+  }
+  for (const t of edgeTypes) {
+    for (const batch of batches(edges.filter((e) => e.type === t))) {
+      out.push("UNWIND [");
+      batch.forEach((e, i) => {
+        const row = `{${cypherName("source")}: ${cypherString(e.source)}, ${cypherName("target")}: ${cypherString(e.target)}, ${cypherName("props")}: ${cypherMap({ line: e.line })}}`;
+        out.push(`  ${row}${i < batch.length - 1 ? "," : ""}`);
+      });
+      out.push(`] AS row MATCH (a:${L} {id: row.source}), (b:${L} {id: row.target}) MERGE (a)-[r:${cypherName(cypherRelType(t))}]->(b) SET r += row.props;`);
+    }
+  }
   return out.join("\n") + "\n";
 }

@@ -2,35 +2,49 @@ import { defineCommand } from "../define.ts";
 import { resolve } from "node:path";
 import { atomicWriteFile } from "../../shared/fs.ts";
 import { usageError } from "../../shared/errors.ts";
-import { jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
+import { intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
 import { printJson, printLine, warn, writeStdout } from "../output.ts";
+import { notFound } from "./node.ts";
 
 export default defineCommand({
-  meta: { name: "export", description: "Export the current run's graph (nodes and edges) as JSON, DOT or GraphML" },
+  meta: { name: "export", description: "Export the current run's graph (nodes and edges), or one node's neighbourhood, as JSON, DOT, GraphML, Cypher or JSON Lines" },
   args: {
-    format: { type: "string", description: "json, dot or graphml (default json)", valueHint: "FORMAT" },
+    format: { type: "string", description: "json, dot, graphml, cypher (a cypher-shell script for Neo4j) or jsonl (one node or edge per line) (default json)", valueHint: "FORMAT" },
     out: { type: "string", description: "Write to this file (atomically) instead of stdout", valueHint: "FILE" },
+    subgraph: { type: "string", description: "Export only the nodes within --depth edges of this node (edges followed in both directions)", valueHint: "ID" },
+    depth: { type: "string", description: "With --subgraph: how many edges away (default 1, at most 10)", valueHint: "N" },
     ...workspaceArgs,
     ...jsonArgs,
   },
   async run({ args }) {
-    const { EXPORT_FORMATS, renderExport } = await import("../../query/export.ts");
+    const { EXPORT_FORMATS, renderExport, subgraph } = await import("../../query/export.ts");
     const format = (args.format ?? "json") as (typeof EXPORT_FORMATS)[number];
     if (!EXPORT_FORMATS.includes(format)) throw usageError(`--format must be one of ${EXPORT_FORMATS.join(", ")}, got '${args.format}'`);
     if (args.json && !args.out && format !== "json") throw usageError(`--json without --out prints the export itself, so it needs --format json (got ${format})`);
+    const start = args.subgraph === undefined ? undefined : String(args.subgraph);
+    if (start === "") throw usageError("--subgraph needs a node id (find ids with 'auditgraph query TEXT' or 'auditgraph list')");
+    if (start === undefined && args.depth !== undefined) throw usageError("--depth applies to --subgraph ID only");
+    const depth = intFlag(args.depth, "depth", 1, 10);
     const { ws, store, ix } = await withIndex(args);
-    const { loadGraph } = await import("../../query/graph.ts");
-    const g = loadGraph(ix);
+    let g;
+    if (start !== undefined) {
+      g = subgraph(ix, start, depth);
+      if (!g) throw notFound(start, store.runId);
+    } else {
+      const { loadGraph } = await import("../../query/graph.ts");
+      g = loadGraph(ix);
+    }
     ix.close();
-    const text = renderExport(g, format, store.runId);
+    const scope = start !== undefined ? { start, depth } : undefined;
+    const text = renderExport(g, format, store.runId, scope);
     if (!args.out) return void writeStdout(text);
     const out = resolve(String(args.out));
     const { exportBudgetGate } = await import("../../pipeline/footprint.ts");
     const { budget, warning } = exportBudgetGate(ws, store, out, Buffer.byteLength(text));
     if (warning) warn(warning);
     atomicWriteFile(out, text);
-    const summary = { status: "ok", run_id: store.runId, format, out, nodes: g.nodes.size, edges: g.edges.length, bytes: Buffer.byteLength(text) };
+    const summary = { status: "ok", run_id: store.runId, format, out, ...(scope ? { subgraph: scope } : {}), nodes: g.nodes.size, edges: g.edges.length, bytes: Buffer.byteLength(text) };
     if (args.json) return printJson({ ...summary, budget });
-    printLine(`exported ${summary.nodes} nodes and ${summary.edges} edges of run ${store.runId} to ${out} (${format}, ${summary.bytes} bytes)`);
+    printLine(`exported ${summary.nodes} nodes and ${summary.edges} edges of run ${store.runId}${scope ? ` (within ${depth} edge(s) of ${start})` : ""} to ${out} (${format}, ${summary.bytes} bytes)`);
   },
 });
