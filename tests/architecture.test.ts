@@ -17,7 +17,9 @@ const ALLOWED: Record<string, string[]> = {
   query: ["store", "pipeline", "schema", "shared"],
   // upgrade: finding, verifying and swapping in a release (the `upgrade` command and the update notice)
   upgrade: ["schema", "shared"],
-  cli: ["upgrade", "query", "pipeline", "store", "policy", "config", "schema", "shared"],
+  // ui: `auditgraph ui`, the local graph explorer (server, API over the read cores, and the page)
+  ui: ["query", "pipeline", "store", "policy", "config", "schema", "shared"],
+  cli: ["ui", "upgrade", "query", "pipeline", "store", "policy", "config", "schema", "shared", "git"],
   "cli.ts": ["cli"],
   "release-server": ["schema", "shared"],
   // The release build (producer of release.json) shares only the schema and the shared helpers.

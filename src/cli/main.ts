@@ -35,6 +35,7 @@ export const root = defineCommand({
 });
 
 /** Runs the CLI and returns the exit code. Never throws. */
+    ui: load(() => import("./commands/ui.ts")),
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes("--json");
   try {

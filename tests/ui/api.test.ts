@@ -1,0 +1,191 @@
+// `auditgraph ui`'s server over loopback, as a real process: the session token, Host and Origin
+// checks, read-only methods, security headers, the JSON API answering what the CLI's --json
+// answers, a new run followed without a restart, and an incompatible store turned into guidance.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cleanup, cli } from "../helpers/cli.ts";
+import { apiGet, body, currentRun, makeIncompatible, makeWorkspace, startUi, type Ui } from "./support.ts";
+
+let ws: { root: string; runId: string };
+let ui: Ui;
+
+beforeAll(async () => {
+  ws = makeWorkspace();
+  ui = await startUi(ws.root);
+}, 30_000);
+afterAll(async () => { await ui?.stop(); cleanup(); });
+
+test("prints one URL on 127.0.0.1 with a random port and a long session token", () => {
+  expect(ui.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32}$/);
+  expect(new URL(ui.url).port).not.toBe("0");
+  expect(ui.stderr()).not.toContain("not a loopback");
+});
+
+test("an API request without the token, or with a wrong one, is 401", async () => {
+  const none = await fetch(`${ui.base}/api/status`);
+  expect(none.status).toBe(401);
+  expect((await body(none)).code).toBe("unauthorized");
+  expect((await fetch(`${ui.base}/api/query?q=postgres`, { headers: { "x-auditgraph-token": ui.token.slice(1) + "x" } })).status).toBe(401);
+  expect((await fetch(`${ui.base}/api/node?id=x`, { headers: { cookie: `token=${ui.token}` } })).status).toBe(401);
+  const ok = await apiGet(ui, "/api/status");
+  expect(ok.status).toBe(200);
+  expect((await body(ok)).run_id).toBe(ws.runId);
+});
+
+test("a foreign Origin, or a cross-site or same-site fetch, is 403; the server's own origin is served", async () => {
+  for (const origin of ["http://evil.example", `http://localhost.evil.example:${new URL(ui.base).port}`, "null"]) {
+    const r = await apiGet(ui, "/api/status", { origin });
+    expect(r.status).toBe(403);
+  }
+  expect((await apiGet(ui, "/api/status", { "sec-fetch-site": "cross-site" })).status).toBe(403);
+  expect((await apiGet(ui, "/api/status", { "sec-fetch-site": "same-site" })).status).toBe(403);
+  expect((await apiGet(ui, "/api/status", { origin: ui.base, "sec-fetch-site": "same-origin" })).status).toBe(200);
+});
+
+test("a Host header that is not this server (DNS rebinding) is refused with 421, even with the token", async () => {
+  const port = new URL(ui.base).port;
+  for (const host of [`evil.example:${port}`, "127.0.0.1:1", `127.0.0.1.nip.io:${port}`, ""]) {
+    const r = await apiGet(ui, "/api/status", { host });
+    expect(r.status).toBe(421);
+  }
+  expect((await fetch(`${ui.base}/`, { headers: { host: `evil.example:${port}` } })).status).toBe(421);
+  expect((await apiGet(ui, "/api/status", { host: `localhost:${port}` })).status).toBe(200);
+});
+
+test("read-only: any method but GET and HEAD is 405 with Allow", async () => {
+  for (const method of ["POST", "PUT", "DELETE", "PATCH"]) {
+    const r = await apiGet(ui, "/api/status", {}, method);
+    expect(r.status).toBe(405);
+    expect(r.headers.get("allow")).toBe("GET, HEAD");
+  }
+});
+
+test("the page and the API carry a CSP without inline scripts, nosniff and no referrer", async () => {
+  const page = await fetch(`${ui.base}/`);
+  expect(page.status).toBe(200);
+  const html = await page.text();
+  for (const r of [page, await apiGet(ui, "/api/status")]) {
+    const csp = r.headers.get("content-security-policy")!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain("unsafe-inline");
+    expect(r.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(r.headers.get("referrer-policy")).toBe("no-referrer");
+  }
+  // No inline script in the page: every <script> has a src on this server.
+  const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
+  expect(scripts.length).toBeGreaterThan(0);
+  for (const s of scripts) { expect(s[1]).toMatch(/src="\/[^"]+"/); expect(s[2]!.trim()).toBe(""); }
+  const src = /src="(\/[^"]+\.js)"/.exec(html)![1]!;
+  const js = await fetch(ui.base + src);
+  expect(js.status).toBe(200);
+  expect(js.headers.get("content-type")).toContain("javascript");
+  expect((await js.text()).length).toBeGreaterThan(100_000); // the page's code with cytoscape bundled in, no CDN
+  expect(html).not.toMatch(/https?:\/\//);
+});
+
+test("the API answers what the CLI's --json answers", async () => {
+  const q = await body(apiGet(ui, "/api/query?q=postgres&limit=5"));
+  const c = cli(["query", "postgres", "--limit", "5", "--json", "--root", ws.root]).json;
+  expect(q.hits).toEqual(c.hits);
+  expect(q.total).toBe(c.total);
+  expect(q.hits[0].path).toBe("docs/postgres-guide.md");
+
+  const filtered = await body(apiGet(ui, "/api/query?q=postgres&path=notes/**&type=chunk"));
+  expect(filtered.hits.length).toBeGreaterThan(0);
+  expect(filtered.hits.every((h: any) => h.path.startsWith("notes/") && h.type === "chunk")).toBe(true);
+  expect(filtered.hits).toEqual(cli(["query", "postgres", "--path", "notes/**", "--type", "chunk", "--json", "--root", ws.root]).json.hits);
+
+  const id = cli(["list", "--type", "document", "--where", "path=notes/alpha.md", "--json", "--root", ws.root]).json.nodes[0].id;
+  const n = await body(apiGet(ui, `/api/node?id=${id}`));
+  const cn = cli(["node", id, "--json", "--root", ws.root]).json;
+  expect(n.node).toEqual(cn.node);
+  expect(n.out_edges).toEqual(cn.out_edges);
+  expect(n.in_edges).toEqual(cn.in_edges);
+  expect(n.document.sections.map((s: any) => s.name)).toEqual(["Alpha plan", "Risks"]);
+  expect(n.excerpt.lines.join("\n")).toContain("We run Postgres and Redis");
+  expect(Object.values(n.names).map((x: any) => x.name)).toContain("Beta design");
+
+  const nb = await body(apiGet(ui, `/api/neighbors?id=${id}&depth=2&edge_type=links_to,mentions`));
+  const cnb = cli(["neighbors", id, "--depth", "2", "--edge-type", "links_to,mentions", "--json", "--root", ws.root]).json;
+  expect(nb.nodes).toEqual(cnb.nodes);
+  expect(nb.edges).toEqual(cnb.edges);
+  expect(nb.truncated).toBe(false);
+
+  const runs = await body(apiGet(ui, "/api/runs"));
+  expect(runs.runs).toEqual(cli(["runs", "list", "--json", "--root", ws.root]).json.runs);
+  expect(runs.budget).toEqual(cli(["budget", "--json", "--root", ws.root]).json.budget);
+
+  const ov = await body(apiGet(ui, "/api/overview"));
+  expect(ov.clusters.map((c: any) => c.name)).toEqual(["docs", "notes"]);
+  expect(ov.technologies[0].name).toBe("PostgreSQL");
+  expect(ov.edges).toContainEqual({ source: "folder:notes", target: "tech_postgresql", type: "mentions", count: 3 });
+});
+
+test("bad input is one error document: a usage error 400, an unknown node or API 404", async () => {
+  const bad = await apiGet(ui, "/api/query?q=" + encodeURIComponent("nope:thing"));
+  expect(bad.status).toBe(400);
+  expect((await body(bad)).message).toContain("unknown filter 'nope:'");
+  expect((await apiGet(ui, "/api/neighbors?id=doc_00000000000000000000&depth=9")).status).toBe(400);
+  const missing = await apiGet(ui, "/api/node?id=doc_00000000000000000000");
+  expect(missing.status).toBe(404);
+  expect((await body(missing)).code).toBe("not_found");
+  expect((await apiGet(ui, "/api/nothing")).status).toBe(404);
+  expect((await fetch(`${ui.base}/no-such-asset.js`)).status).toBe(404);
+});
+
+test("a new run is followed without a restart, and a diff between the two runs is served", async () => {
+  writeFileSync(join(ws.root, "notes/delta.md"), "# Delta\n\nDelta adds Elasticsearch.\n");
+  expect(cli(["ingest", "--root", ws.root]).code).toBe(0);
+  const next = currentRun(ws.root);
+  expect(next).not.toBe(ws.runId);
+  expect((await body(apiGet(ui, "/api/status"))).run_id).toBe(next);
+  expect((await body(apiGet(ui, "/api/query?q=elasticsearch"))).hits[0].path).toBe("notes/delta.md");
+  const d = await body(apiGet(ui, `/api/diff?a=${ws.runId}&b=${next}`));
+  expect(d).toEqual(cli(["diff", ws.runId, next, "--json", "--root", ws.root]).json);
+  expect(d.added).toEqual(["notes/delta.md"]);
+  expect((await apiGet(ui, `/api/diff?a=${ws.runId}&b=run_${"0".repeat(32)}`)).status).toBe(404);
+});
+
+test("an incompatible store answers 409 with the rebuild guidance, and the server keeps running", async () => {
+  const before = currentRun(ws.root);
+  makeIncompatible(ws.root);
+  const r = await apiGet(ui, "/api/status");
+  expect(r.status).toBe(409);
+  const b = await body(r);
+  expect(b.code).toBe("rebuild_required");
+  expect(b.exit_code).toBe(3);
+  expect(b.message).toContain("auditgraph rebuild");
+  expect(b.message).toBe(JSON.parse(cli(["query", "x", "--json", "--root", ws.root]).stdout).message);
+  expect((await apiGet(ui, "/api/query?q=postgres")).status).toBe(409);
+  // runs list still describes the store, as `runs list` does
+  const runs = await body(apiGet(ui, "/api/runs"));
+  expect(runs.runs.map((x: any) => x.readable)).toContain(false);
+  // back to a readable run: served again
+  writeFileSync(join(ws.root, ".pkg/profiles/default/current"), before + "\n");
+  expect((await apiGet(ui, "/api/status")).status).toBe(200);
+});
+
+test("a store with no run yet gets the ingest hint; a non-loopback --host is warned about", async () => {
+  const { tempDir } = await import("../helpers/cli.ts");
+  const empty = tempDir("ag-ui-empty-");
+  writeFileSync(join(empty, "a.md"), "# A\n");
+  const other = await startUi(empty, { args: ["--host", "0.0.0.0"] });
+  try {
+    expect(other.stderr()).toContain("not a loopback address");
+    const port = new URL(other.base).port;
+    const r = await fetch(`http://127.0.0.1:${port}/api/status`, { headers: { "x-auditgraph-token": other.token } });
+    expect(r.status).toBe(409);
+    expect((await body(r)).code).toBe("no_run");
+  } finally {
+    await other.stop();
+  }
+});
+
+test("--port outside 0..65535 is a usage error (exit 2) and nothing listens", () => {
+  const r = cli(["ui", "--root", ws.root, "--port", "70000"]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain("--port must be an integer from 0 to 65535");
+});
