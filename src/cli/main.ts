@@ -28,6 +28,7 @@ export const root = defineCommand({
     export: load(() => import("./commands/export.ts")),
     runs: load(() => import("./commands/runs/index.ts")),
     diff: load(() => import("./commands/diff.ts")),
+    mcp: load(() => import("./commands/mcp.ts")),
     verify: load(() => import("./commands/verify.ts")),
     completion: load(() => import("./commands/completion.ts")),
     upgrade: load(() => import("./commands/upgrade.ts")),

@@ -1,0 +1,99 @@
+/**
+ * `auditgraph mcp`: the Model Context Protocol over stdio, with the official SDK's low-level
+ * Server (only its server, stdio and types modules are imported). Tools are in tools.ts. Stdout
+ * carries nothing but protocol messages; diagnostics go to stderr.
+ *
+ * The store is opened through the same compatibility gate as every read command (an incompatible
+ * store refuses to start: exit 3 with the CLI's message). Each tool call reads the run pointer (one
+ * small file) and re-opens the index only when it names another run, so a new ingest is visible
+ * without a restart. A call never crashes the server: bad arguments, unknown ids, a store that
+ * turned incompatible or a damaged segment are tool errors (isError) of one line.
+ */
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { Workspace } from "../config/load.ts";
+import { RunIndex } from "../query/run-index.ts";
+import { AgError, describeError } from "../shared/errors.ts";
+import { readPointer } from "../store/manifest.ts";
+import { openStore, type OpenStore } from "../store/open.ts";
+import { inputSchema, parseArgs, TOOLS, type Ctx } from "./tools.ts";
+
+/** The current run's index, re-opened when the pointer moves to another run. */
+export class LiveIndex {
+  private cur?: { runId: string; store: OpenStore; ix: RunIndex };
+  constructor(readonly ws: Workspace) {}
+
+  /** Throws AgError as a read command would (no run yet, incompatible store, broken manifest). */
+  get(): Ctx {
+    const pointer = readPointer(this.ws.profileDir);
+    if (this.cur && this.cur.runId === pointer) return this.cur;
+    const store = openStore(this.ws);
+    this.cur?.ix.close();
+    this.cur = { runId: store.runId, store, ix: new RunIndex(store) };
+    return this.cur;
+  }
+
+  close(): void { this.cur?.ix.close(); this.cur = undefined; }
+}
+
+/** One line for a tool error: the error's message and, for ours, its hint. */
+const errorLine = (err: unknown) =>
+  (err instanceof AgError ? `${err.message}${err.hint ? ` (${err.hint})` : ""}` : `internal error: ${describeError(err)}`).replace(/\s+/g, " ");
+
+const fail = (text: string): CallToolResult => ({ isError: true, content: [{ type: "text", text }] });
+
+/** Answers one tools/call. Never throws. */
+export function callTool(live: LiveIndex, name: string, args: unknown): CallToolResult {
+  const t = TOOLS.find((x) => x.name === name);
+  if (!t) return fail(`unknown tool '${name}': the tools are ${TOOLS.map((x) => x.name).join(", ")}`);
+  const parsed = parseArgs(t, args);
+  if (!parsed.ok) return fail(parsed.message);
+  try {
+    const result = t.run(live.get(), parsed.value as never);
+    if (t.name === "export_subgraph" && typeof result.text === "string") {
+      const { text, ...summary } = result;
+      return { content: [{ type: "text", text }], structuredContent: summary };
+    }
+    return { content: [{ type: "text", text: JSON.stringify(result) }], structuredContent: result };
+  } catch (err) {
+    return fail(errorLine(err));
+  }
+}
+
+/**
+ * Serves until standard input ends (or SIGINT/SIGTERM). Opens the store first: an incompatible or
+ * broken store throws its AgError before anything is written to stdout; an empty one (no ingest
+ * yet) is served, each call answering how to fill it.
+ */
+export async function serveMcp(ws: Workspace, info: { version: string }): Promise<void> {
+  const live = new LiveIndex(ws);
+  try { live.get(); } catch (err) {
+    if (!(err instanceof AgError && err.code === "no_run")) throw err;
+  }
+  const server = new Server(
+    { name: "auditgraph", title: "auditgraph knowledge graph", version: info.version },
+    {
+      capabilities: { tools: {} },
+      instructions:
+        "Read-only access to the auditgraph knowledge graph of one workspace (notes, ADRs, logs, code). Start with query to " +
+        "find nodes; hits carry path and line. Use node, neighbors and why_connected on the ids it returns.",
+    },
+  );
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: TOOLS.map((t) => ({ name: t.name, title: t.title, description: t.description, inputSchema: inputSchema(t), annotations: { readOnlyHint: true, openWorldHint: false } })),
+  }));
+  server.setRequestHandler(CallToolRequestSchema, async (req) => callTool(live, req.params.name, req.params.arguments));
+  const transport = new StdioServerTransport();
+  const done = new Promise<void>((resolve) => {
+    const stop = () => { void server.close().finally(resolve); };
+    process.stdin.once("end", stop);
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    server.onclose = () => resolve();
+  });
+  server.onerror = (err) => process.stderr.write(`auditgraph mcp: ${describeError(err)}\n`);
+  await server.connect(transport);
+  await done;
+  live.close();
+}

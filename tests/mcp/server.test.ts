@@ -1,0 +1,231 @@
+// `auditgraph mcp` from source, through the MCP SDK's own client over a real stdio process: the
+// tools and their schemas, each tool's result against the CLI's --json, bad arguments as one-line
+// tool errors, a new ingest seen without a restart, and the refusal of an incompatible store.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cleanup, CLI, cli, workspace } from "../helpers/cli.ts";
+import { connect, serverEnv, textOf, type Session } from "./support.ts";
+
+let root: string;
+let s: Session;
+let graph: { nodes: any[]; edges: any[] };
+const doc = (path: string) => graph.nodes.find((n) => n.type === "document" && n.path === path)!.id as string;
+
+beforeAll(async () => {
+  root = workspace();
+  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  graph = cli(["export", "--root", root]).json;
+  s = await connect(root);
+}, 30_000);
+afterAll(async () => { await s?.close(); cleanup(); });
+
+const call = async (name: string, args: Record<string, unknown>) => {
+  const r: any = await s.client.callTool({ name, arguments: args });
+  return r;
+};
+/** A successful call's result, which is both the text content (JSON) and the structured content. */
+const ok = async (name: string, args: Record<string, unknown>) => {
+  const r = await call(name, args);
+  if (r.isError) throw new Error(`${name} failed: ${textOf(r)}`);
+  expect(JSON.parse(textOf(r))).toEqual(r.structuredContent);
+  return r.structuredContent;
+};
+
+describe("tools", () => {
+  test("six read-only tools, each with a JSON Schema of its arguments", async () => {
+    const { tools } = await s.client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(["query", "node", "neighbors", "why_connected", "list", "export_subgraph"]);
+    for (const t of tools) {
+      expect(t.inputSchema.type).toBe("object");
+      expect((t.inputSchema as any).additionalProperties).toBe(false);
+      expect(t.annotations?.readOnlyHint).toBe(true);
+      expect(t.description!.length).toBeGreaterThan(40);
+    }
+    const q = tools.find((t) => t.name === "query")!.inputSchema as any;
+    expect(q.required).toEqual(["text"]);
+    expect(q.properties.limit).toMatchObject({ type: "integer", minimum: 1, maximum: 100, default: 10 });
+    expect(q.properties.types.items.enum).toContain("section");
+  });
+
+  test("query: the CLI's --json result, hits with path and line", async () => {
+    const r = await ok("query", { text: "postgresql", limit: 5 });
+    const c = cli(["query", "postgresql", "--limit", "5", "--root", root, "--json"]).json;
+    expect(r).toEqual(c);
+    expect(r.hits.length).toBe(5);
+    for (const h of r.hits) { expect(typeof h.path).toBe("string"); expect(h.line).toBeGreaterThan(0); }
+    const f = await ok("query", { text: "postgresql", types: ["section"], path: "notes/**" });
+    expect(f).toEqual(cli(["query", "postgresql", "--type", "section", "--path", "notes/**", "--root", root, "--json"]).json);
+    expect(f.hits.every((h: any) => h.type === "section" && h.path.startsWith("notes/"))).toBe(true);
+  });
+
+  test("node: a document, a chunk (with its text) and a shared node, as the CLI gives them", async () => {
+    const chunk = graph.nodes.find((n) => n.type === "chunk").id;
+    for (const id of [doc("notes/runbook.md"), chunk, "tech_postgresql"]) {
+      const r = await ok("node", { id });
+      expect(r).toEqual(cli(["node", id, "--root", root, "--json"]).json);
+      expect(r.node.path).toBeTruthy();
+      expect(r.node.line).toBeGreaterThan(0);
+    }
+  });
+
+  test("neighbors: the CLI's result plus total and truncated; limit keeps the nearest", async () => {
+    const id = doc("notes/runbook.md");
+    const r = await ok("neighbors", { id, depth: 2 });
+    const { total, truncated, ...rest } = r;
+    expect(rest).toEqual(cli(["neighbors", id, "--depth", "2", "--root", root, "--json"]).json);
+    expect([total, truncated]).toEqual([rest.nodes.length, false]);
+    const cut = await ok("neighbors", { id, depth: 2, limit: 3 });
+    expect([cut.nodes.length, cut.total, cut.truncated]).toEqual([3, total, true]);
+    expect(cut.nodes).toEqual(rest.nodes.slice(0, 3));
+    const only = await ok("neighbors", { id, edge_types: ["mentions"] });
+    expect(only).toMatchObject({ nodes: cli(["neighbors", id, "--edge-type", "mentions", "--root", root, "--json"]).json.nodes });
+  });
+
+  test("why_connected and list: the CLI's results", async () => {
+    const a = doc("notes/runbook.md");
+    const b = doc("notes/adr/0001-use-postgresql.md");
+    expect(await ok("why_connected", { a, b, all: true })).toEqual(cli(["why-connected", a, b, "--all", "--root", root, "--json"]).json);
+    const l = await ok("list", { types: ["section"], where: ["path=notes/runbook.md"], sort: "line", desc: true, limit: 2, offset: 1 });
+    expect(l).toEqual(cli(["list", "--type", "section", "--where", "path=notes/runbook.md", "--sort", "line", "--desc", "--limit", "2", "--offset", "1", "--root", root, "--json"]).json);
+    expect(await ok("list", { group_by: "type" })).toEqual(cli(["list", "--group-by", "type", "--root", root, "--json"]).json);
+    expect(await ok("list", { count_only: true })).toEqual({ status: "ok", run_id: l.run_id, total: graph.nodes.length });
+  });
+
+  test("export_subgraph: the CLI's subgraph export, bounded, and other formats as text", async () => {
+    const id = doc("notes/runbook.md");
+    const r = await ok("export_subgraph", { id, depth: 2 });
+    const c = cli(["export", "--subgraph", id, "--depth", "2", "--root", root]).json;
+    expect([r.nodes, r.edges, r.truncated]).toEqual([c.nodes, c.edges, false]);
+    const cut = await ok("export_subgraph", { id, depth: 2, max_nodes: 3, max_edges: 2 });
+    expect(cut.truncated).toBe(true);
+    expect(cut.nodes.length).toBe(3);
+    expect(cut.edges.length).toBeLessThanOrEqual(2);
+    const ids = new Set(cut.nodes.map((n: any) => n.id));
+    expect(ids.has(id)).toBe(true);
+    expect(cut.edges.every((e: any) => ids.has(e.source) && ids.has(e.target))).toBe(true);
+    const cy: any = await call("export_subgraph", { id, format: "cypher" });
+    expect(cy.isError).toBeFalsy();
+    expect(textOf(cy)).toBe(cli(["export", "--subgraph", id, "--format", "cypher", "--root", root]).stdout);
+    expect(cy.structuredContent).toMatchObject({ format: "cypher", truncated: false, start: id });
+  });
+});
+
+describe("bad arguments", () => {
+  test("are tool errors of one line, and the server goes on answering", async () => {
+    const cases: [string, Record<string, unknown>, string][] = [
+      ["query", {}, "invalid arguments for query: 'text': Invalid input"],
+      ["query", { text: "x", limit: 0 }, "invalid arguments for query: 'limit': Too small"],
+      ["query", { text: "x", limit: "5" }, "invalid arguments for query: 'limit': Invalid input: expected number, received string"],
+      ["query", { text: "x", colour: "red" }, "invalid arguments for query: arguments: Unrecognized key"],
+      ["query", { text: "x", types: ["planet"] }, "invalid arguments for query: 'types.0': Invalid option"],
+      ["query", { text: "the of and" }, "has only common words"],
+      ["query", { text: "colour:red" }, "unknown filter"],
+      ["node", { id: "doc_00000000000000000000" }, "node 'doc_00000000000000000000' not found in run"],
+      ["neighbors", { id: "tech_postgresql", depth: 11 }, "invalid arguments for neighbors: 'depth': Too big"],
+      ["why_connected", { a: "tech_postgresql" }, "invalid arguments for why_connected: 'b'"],
+      ["list", { where: ["nonsense"] }, "--where takes FIELD=VALUE"],
+      ["export_subgraph", { id: "tech_postgresql", max_nodes: 1e9 }, "invalid arguments for export_subgraph: 'max_nodes': Too big"],
+      ["export_subgraph", { id: "tech_nothing" }, "node 'tech_nothing' not found"],
+      ["drop_database", {}, "unknown tool 'drop_database'"],
+    ];
+    for (const [name, args, want] of cases) {
+      const r = await call(name, args);
+      expect(r.isError).toBe(true);
+      const text = textOf(r);
+      expect(text).toContain(want);
+      expect(text.includes("\n")).toBe(false);
+      expect(text).not.toContain("    at ");
+    }
+    expect((await ok("query", { text: "redis" })).total).toBeGreaterThan(0);
+  });
+});
+
+describe("a store that changes under the server", () => {
+  test("a new ingest is seen by the next call, without a restart", async () => {
+    expect((await ok("query", { text: "quokkaflux" })).total).toBe(0);
+    const oldRun = (await ok("list", { count_only: true })).run_id;
+    writeFileSync(join(root, "notes", "zoo.md"), "# Zoo\n\nThe quokkaflux capacitor powers the orders service.\n");
+    const ing = cli(["ingest", "--root", root, "--json"]);
+    expect(ing.code).toBe(0);
+    const r = await ok("query", { text: "quokkaflux" });
+    expect(r.run_id).toBe(ing.json.run_id);
+    expect(r.run_id).not.toBe(oldRun);
+    expect(r.hits.map((h: any) => `${h.path}:${h.line}`)).toContain("notes/zoo.md:3");
+    expect(s.stderr()).toBe("");
+  });
+});
+
+/** Spawns `auditgraph mcp` without a client, writes `input` and returns what it printed and its exit code. */
+async function raw(root: string, input: string) {
+  const p = Bun.spawn([process.execPath, CLI, "mcp", "--root", root], { env: serverEnv(), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  p.stdin.write(input);
+  await p.stdin.end();
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { stdout, stderr, code };
+}
+
+describe("the process", () => {
+  test("stdout carries only JSON-RPC messages, and the server ends with its input", async () => {
+    const msgs = [
+      { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } },
+      { jsonrpc: "2.0", method: "notifications/initialized" },
+      { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "query", arguments: { text: "postgresql" } } },
+      { jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "query", arguments: { text: 5 } } },
+    ];
+    const r = await raw(root, msgs.map((m) => JSON.stringify(m)).join("\n") + "\n");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.jsonrpc, l.id])).toEqual([["2.0", 1], ["2.0", 2], ["2.0", 3]]);
+    expect(lines[1].result.isError).toBeUndefined();
+    expect(lines[2].result.isError).toBe(true);
+  });
+
+  test("an incompatible store: refuses to start with the CLI's message and exit 3, writing nothing on stdout", async () => {
+    const w = workspace();
+    expect(cli(["ingest", "--root", w]).code).toBe(0);
+    const pd = join(w, ".pkg/profiles/default");
+    const mp = join(pd, "runs", readFileSync(join(pd, "current"), "utf8").trim(), "manifest.json");
+    writeFileSync(mp, readFileSync(mp, "utf8").replace(/"schema_version": ?"[^"]+"/, '"schema_version":"99.0.0"'));
+    const q = cli(["query", "x", "--root", w]);
+    expect(q.code).toBe(3);
+    const r = await raw(w, "");
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(q.stderr);
+    expect(r.stderr).toContain("Run 'auditgraph rebuild'");
+  });
+
+  test("a store that turns incompatible while serving: calls answer the rebuild message as a tool error", async () => {
+    const w = workspace();
+    expect(cli(["ingest", "--root", w]).code).toBe(0);
+    const t = await connect(w);
+    try {
+      expect((await t.client.callTool({ name: "query", arguments: { text: "postgresql" } })).isError).toBeFalsy();
+      writeFileSync(join(w, "notes", "new.md"), "# New\n\nanother run\n");
+      expect(cli(["ingest", "--root", w]).code).toBe(0);
+      const pd = join(w, ".pkg/profiles/default");
+      const mp = join(pd, "runs", readFileSync(join(pd, "current"), "utf8").trim(), "manifest.json");
+      writeFileSync(mp, readFileSync(mp, "utf8").replace(/"schema_version": ?"[^"]+"/, '"schema_version":"99.0.0"'));
+      const r: any = await t.client.callTool({ name: "query", arguments: { text: "postgresql" } });
+      expect(r.isError).toBe(true);
+      expect(textOf(r)).toContain("Run 'auditgraph rebuild'");
+      expect(textOf(r).includes("\n")).toBe(false);
+    } finally { await t.close(); }
+  });
+
+  test("a workspace without a run yet: the server starts and each call says to ingest", async () => {
+    const w = workspace({ "notes/a.md": "# A\n\nalpha\n" });
+    const t = await connect(w);
+    try {
+      const r: any = await t.client.callTool({ name: "list", arguments: {} });
+      expect(r.isError).toBe(true);
+      expect(textOf(r)).toContain("no run in");
+      expect(textOf(r)).toContain("auditgraph ingest");
+      expect(cli(["ingest", "--root", w]).code).toBe(0);
+      const l: any = await t.client.callTool({ name: "list", arguments: { count_only: true } });
+      expect(l.isError).toBeFalsy();
+      expect(l.structuredContent.total).toBeGreaterThan(0);
+    } finally { await t.close(); }
+  });
+});
