@@ -24,13 +24,13 @@ const ALLOWED: Record<string, string[]> = {
   "release-server": ["schema", "shared"],
   // The release build (producer of release.json) shares only the schema and the shared helpers.
   "scripts/release": ["schema", "shared"],
-};
-
   // mcp: the MCP server (`auditgraph mcp`): tools over the query layer, read-only
   mcp: ["query", "pipeline", "store", "policy", "config", "schema", "shared"],
-/** The relative import specifiers of a module's text (static, dynamic and side-effect imports), as [whole match, specifier]. */
+};
 // The CLI starts the MCP server (`auditgraph mcp`).
 ALLOWED.cli!.push("mcp");
+
+/** The relative import specifiers of a module's text (static, dynamic and side-effect imports), as [whole match, specifier]. */
 const relativeImports = (text: string) => text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)["'](\.{1,2}\/[^"']+)["']/g);
 
 const area = (file: string): string | undefined => {
