@@ -32,11 +32,11 @@ export const root = defineCommand({
     verify: load(() => import("./commands/verify.ts")),
     completion: load(() => import("./commands/completion.ts")),
     upgrade: load(() => import("./commands/upgrade.ts")),
+    ui: load(() => import("./commands/ui.ts")),
   },
 });
 
 /** Runs the CLI and returns the exit code. Never throws. */
-    ui: load(() => import("./commands/ui.ts")),
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes("--json");
   try {
