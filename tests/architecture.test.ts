@@ -13,8 +13,10 @@ const ALLOWED: Record<string, string[]> = {
   policy: ["schema", "shared"],
   config: ["policy", "shared"],
   store: ["policy", "config", "schema", "shared"],
-  pipeline: ["store", "policy", "config", "schema", "shared"],
-  query: ["store", "pipeline", "schema", "shared"],
+  // git: reading repositories (isomorphic-git) and the git artifact's graph; pure of the store and the pipeline
+  git: ["shared"],
+  pipeline: ["store", "policy", "config", "schema", "shared", "git"],
+  query: ["store", "pipeline", "schema", "shared", "git"],
   // upgrade: finding, verifying and swapping in a release (the `upgrade` command and the update notice)
   upgrade: ["schema", "shared"],
   // ui: `auditgraph ui`, the local graph explorer (server, API over the read cores, and the page)

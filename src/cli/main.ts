@@ -29,6 +29,7 @@ export const root = defineCommand({
     runs: load(() => import("./commands/runs/index.ts")),
     diff: load(() => import("./commands/diff.ts")),
     mcp: load(() => import("./commands/mcp.ts")),
+    git: load(() => import("./commands/git/index.ts")),
     verify: load(() => import("./commands/verify.ts")),
     completion: load(() => import("./commands/completion.ts")),
     upgrade: load(() => import("./commands/upgrade.ts")),

@@ -30,6 +30,8 @@ export type Workspace = {
   profileDir: string;
   /** Non-fatal findings in the config file (ignored reference keys), one line each. */
   warnings: string[];
+  /** Git provenance settings (`git.enabled`, `git.max_commits`), defaults applied. */
+  git: { enabled: boolean; max_commits: number };
 };
 
 export type WorkspaceOptions = { root?: string; config?: string; profile?: string };
@@ -139,7 +141,9 @@ export function loadWorkspace(opts: WorkspaceOptions = {}): Workspace {
     throw configError(`${path ?? "<built-in>"}: profiles.${profileName}.storage.footprint_budget: ${budget.issues[0].message}`);
   }
   const redaction = { enabled: cfg.security.redaction.enabled, detectors: [...new Set(cfg.security.redaction.detectors)].sort() };
-  const shaping = { ingestion: profile.ingestion, include_paths: profile.include_paths, exclude_globs: profile.exclude_globs, normalization: profile.normalization, redaction };
+  const git = { enabled: cfg.git?.enabled ?? false, max_commits: cfg.git?.max_commits ?? 5000 };
+  // Git settings shape artifacts only when git provenance is on (so a store without it keeps its config hash).
+  const shaping = { ingestion: profile.ingestion, include_paths: profile.include_paths, exclude_globs: profile.exclude_globs, normalization: profile.normalization, redaction, ...(git.enabled ? { git } : {}) };
   return {
     root,
     configPath: path ?? "<built-in>",
@@ -150,5 +154,6 @@ export function loadWorkspace(opts: WorkspaceOptions = {}): Workspace {
     configHash: sha256Hex(canonicalJson(shaping)),
     profileDir: resolve(root, ".pkg", "profiles", profileName),
     warnings,
+    git,
   };
 }

@@ -39,6 +39,12 @@ export const ProfileSchema = v.strictObject({
 });
 export type Profile = v.InferOutput<typeof ProfileSchema>;
 
+/** Git provenance (src/git): commits and authors as graph nodes. Off unless enabled (see the README). */
+export const GitSettingsSchema = v.strictObject({
+  enabled: v.optional(v.boolean()),
+  max_commits: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000))),
+});
+
 export const ConfigSchema = v.strictObject({
   active_profile: v.pipe(v.string(), v.regex(PROFILE_NAME, "must be a plain name (letters, digits, '.', '_', '-')")),
   security: v.strictObject({
@@ -48,6 +54,7 @@ export const ConfigSchema = v.strictObject({
     }),
   }),
   storage: v.strictObject({ footprint_budget: BudgetSchema }),
+  git: v.optional(GitSettingsSchema),
   profiles: v.record(v.pipe(v.string(), v.regex(PROFILE_NAME, "profile names must be plain names")), ProfileSchema),
 });
 export type Config = v.InferOutput<typeof ConfigSchema>;

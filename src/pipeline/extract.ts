@@ -10,10 +10,10 @@ import { sha256Hex } from "../shared/hash.ts";
 import { chunkSpans, lineAt, lineStarts } from "./chunk.ts";
 import { parseMarkdown, splitFrontMatter } from "./markdown.ts";
 
-export type NodeType = "document" | "section" | "chunk" | "technology" | "reference" | "decision" | "claim";
-export const NODE_TYPES: readonly NodeType[] = ["document", "section", "chunk", "technology", "reference", "decision", "claim"];
-export type EdgeType = "contains" | "mentions" | "references" | "links_to";
-export const EDGE_TYPES: readonly EdgeType[] = ["contains", "mentions", "references", "links_to"];
+export type NodeType = "document" | "section" | "chunk" | "technology" | "reference" | "decision" | "claim" | "commit" | "author";
+export const NODE_TYPES: readonly NodeType[] = ["document", "section", "chunk", "technology", "reference", "decision", "claim", "commit", "author"];
+export type EdgeType = "contains" | "mentions" | "references" | "links_to" | "authored" | "modified";
+export const EDGE_TYPES: readonly EdgeType[] = ["contains", "mentions", "references", "links_to", "authored", "modified"];
 
 export type GraphNode = { id: string; type: NodeType; name: string; path?: string; line?: number; attrs?: Record<string, unknown> };
 export type GraphEdge = { source: string; target: string; type: EdgeType; line?: number };

@@ -28,11 +28,13 @@ import { canonicalJson } from "../shared/json.ts";
 import { manifestPath, objectPath, objectsDir, pkgDir, pointerPath, runLogPath, runsDir, statCachePath } from "../store/layout.ts";
 import { acquireLock } from "../store/lock.ts";
 import { readPointer, type Artifact, type CurrentRun, type FileRecord, type Manifest } from "../store/manifest.ts";
-import { hasObject, spillObject, type SpilledObject } from "../store/objects.ts";
+import { encodeText, hasObject, readObjectText, spillObject, type SpilledObject } from "../store/objects.ts";
 import { compatGate } from "../store/open.ts";
 import { loadStatCache, type StatCache } from "../store/statcache.ts";
 import { measureUsage } from "../store/usage.ts";
 import { checkIncludes, scan, type Found, type SkipReason } from "./scan.ts";
+import { makeRedactor } from "./text.ts";
+import { GIT_ARTIFACT, type GitGraph } from "../git/graph.ts";
 import { buildShard, readSource, readSummary, shardCount, shardName, shardOf, toRecord, type ShardResult, type ShardSummary, type ShardTask } from "./shard.ts";
 
 /** Up to this many changed shards the work runs inline: starting workers would cost more. */
@@ -231,15 +233,20 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   const cacheUpdate = statCacheText === oldCacheText ? {} : { statCacheText };
   const cacheBytes = Math.max(0, Buffer.byteLength(statCacheText) - Buffer.byteLength(oldCacheText));
 
+  // Git provenance (src/git, when git.enabled): one more artifact, reused while the repositories' heads and the settings are unchanged.
+  const git = ws.git.enabled ? await planGit(ws, prevArtifacts.get(GIT_ARTIFACT), stage) : undefined;
+  if (git?.artifact) { artifacts.push(git.artifact); artifacts.sort((a, b) => (a.name < b.name ? -1 : 1)); }
+  if (git?.object) encoded.push(git.object);
   const inputsHash = sha256Hex(canonicalJson(records));
   const runId = "run_" + sha256Hex(canonicalJson({
     schema_version: ARTIFACT_SCHEMA_VERSION, auditgraph_version: VERSION, config_hash: ws.configHash, inputs_hash: inputsHash, salt: opts.runSalt,
+    ...(git ? { git: { artifact: git.artifact?.sha256, warnings: git.warnings } } : {}),
   })).slice(0, 32);
   const okCount = records.filter((r) => r.status === "ok").length;
   const sourceBytes = ingestedBytes(records);
 
   // Same run as the current one, and all its objects present: nothing to write.
-  if (!opts.ignoreCaches && current.state === "ok" && current.runId === runId && tasks.length === 0) {
+  if (!opts.ignoreCaches && current.state === "ok" && current.runId === runId && tasks.length === 0 && !git?.object) {
     return {
       runId, manifest: current.manifest, manifestText: canonicalJson(current.manifest, 2) + "\n", unchanged: true, newObjects: [], sourceBytes,
       processed: 0, reused: okCount, planBytes: cacheBytes, ...cacheUpdate,
@@ -252,6 +259,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   const all = summaries.map((s) => (typeof s === "function" ? s() : s));
   const shared = new Set(all.flatMap((s) => s.globals));
   const resolved = all.reduce((n, s) => n + s.links.filter((t) => okPaths.has(t)).length, 0);
+  const gitC = git?.graph ? gitCounts(git.graph, okPaths) : undefined;
   const manifest: Manifest = {
     schema_version: ARTIFACT_SCHEMA_VERSION,
     auditgraph_version: VERSION,
@@ -262,13 +270,15 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     outputs_hash: sha256Hex(canonicalJson(artifacts)),
     counts: {
       files: records.length, ok: okCount, skipped: records.length - okCount,
-      chunks: total("chunks"), nodes: total("nodes") + shared.size, edges: total("edges") + resolved,
+      chunks: total("chunks"), nodes: total("nodes") + shared.size + (gitC?.nodes ?? 0), edges: total("edges") + resolved + (gitC?.edges ?? 0),
       // The shared nodes by type (a count by type needs them: a shard knows only its own mentions).
       technologies: [...shared].filter((id) => id.startsWith("tech_")).length,
       references: [...shared].filter((id) => id.startsWith("ref_")).length,
+      ...(gitC ? { commits: gitC.commits, authors: gitC.authors } : {}),
     },
     files: records,
     artifacts,
+    ...(git?.warnings.length ? { warnings: git.warnings } : {}),
   };
   const manifestText = canonicalJson(manifest, 2) + "\n";
   // Objects already in the store (or built twice) are not written again: their temp files go.
@@ -284,6 +294,35 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     runId, manifest, manifestText, unchanged: false, newObjects, ...(stage.dir ? { stageDir: stage.dir } : {}),
     planBytes, sourceBytes, processed, reused, ...cacheUpdate,
   };
+}
+
+/** The git artifact of a run (see src/git/provenance.ts), spilled into the staging directory when new. */
+async function planGit(ws: Workspace, prev: Artifact | undefined, stage: { dir?: string }): Promise<{ artifact?: Artifact; object?: SpilledObject; graph?: GitGraph; warnings: string[] }> {
+  const { buildProvenance } = await import("../git/provenance.ts");
+  const { GitGraph } = await import("../git/graph.ts");
+  const previous = prev && hasObject(ws.profileDir, prev.sha256)
+    ? () => { try { return readObjectText(ws.profileDir, prev.sha256); } catch { return undefined; } }
+    : undefined;
+  const r = await buildProvenance({
+    root: ws.root, includePaths: ws.profile.include_paths, maxCommits: ws.git.max_commits, redact: makeRedactor(ws.redaction), salt: ws.configHash, previous,
+  });
+  if (r.text === undefined) return { warnings: r.warnings };
+  const enc = encodeText(r.text);
+  let object: SpilledObject | undefined;
+  if (!hasObject(ws.profileDir, enc.sha256)) {
+    stage.dir ??= makeStage(ws.profileDir);
+    try { object = spillObject(enc, stage.dir); } catch (err) { throw new SpillError(err); }
+  }
+  const graph = new GitGraph(r.artifact);
+  return {
+    artifact: { name: GIT_ARTIFACT, sha256: enc.sha256, bytes: enc.bytes, counts: { commits: graph.commitCount, authors: graph.authorCount } },
+    ...(object ? { object } : {}), graph, warnings: r.artifact.warnings,
+  };
+}
+
+/** The git part of a manifest's counts: commits and authors are nodes, `authored` and the `modified` edges that resolve are edges. */
+function gitCounts(g: GitGraph, okPaths: Set<string>): { commits: number; authors: number; nodes: number; edges: number } {
+  return { commits: g.commitCount, authors: g.authorCount, nodes: g.commitCount + g.authorCount, edges: g.commitCount + g.resolvedModified((p) => okPaths.has(p)) };
 }
 
 /**

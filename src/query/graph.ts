@@ -22,6 +22,12 @@ export function loadGraph(ix: RunIndex): Graph {
       edges.push(...part.edges);
     }
   }
+  // Git provenance: commits and authors, `authored` edges and the `modified` edges to ingested documents.
+  const git = ix.git();
+  if (git) {
+    for (const node of git.nodes()) nodes.set(node.id, node);
+    edges.push(...git.edges(ix.docIdOf));
+  }
   edges.sort(edgeOrder);
   return { nodes, edges };
 }

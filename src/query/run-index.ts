@@ -14,6 +14,8 @@ import { objectPath } from "../store/layout.ts";
 import { corrupt } from "../store/objects.ts";
 import type { OpenStore } from "../store/open.ts";
 import { Segment } from "../store/segment.ts";
+import { readObjectText } from "../store/objects.ts";
+import { GIT_ARTIFACT, GitGraph } from "../git/graph.ts";
 
 export type DocRef = { shard: number; ord: number };
 /** One entity posting: entity ordinal in its shard, node type, name length, tf, and the id hash of a shared node. */
@@ -38,6 +40,8 @@ export class RunIndex {
   private readonly keyCache = new Map<number, string>();
   private readonly lenCache = new Map<number, { starts: number[]; lens: Int32Array }>();
   readonly shards: number[];
+  /** The run's git provenance graph (src/git/graph.ts), read on first use; null when the run has none. */
+  private gitGraph?: GitGraph | null;
 
   constructor(readonly store: OpenStore) {
     this.byName = new Map(store.manifest.artifacts.map((a) => [a.name, a.sha256]));
@@ -342,8 +346,26 @@ export class RunIndex {
     return part;
   }
 
+  /** The run's commits and authors (git provenance), or null when it has none (a damaged artifact: exit 5). */
+  git(): GitGraph | null {
+    if (this.gitGraph === undefined) {
+      const sha = this.byName.get(GIT_ARTIFACT);
+      if (!sha) return (this.gitGraph = null);
+      const text = readObjectText(this.store.profileDir, sha);
+      try { this.gitGraph = GitGraph.parse(text); } catch { throw corrupt(objectPath(this.store.profileDir, sha)); }
+    }
+    return this.gitGraph;
+  }
+
+  /** The document id of a workspace path ingested in this run (git `modified` edges resolve through it). */
+  docIdOf = (path: string): string | undefined => (this.hasDoc(path) ? docId(path) : undefined);
+
   /** One node by id, with its edges in both directions (sorted), or undefined. */
   node(id: string): { node: GraphNode; out: GraphEdge[]; in: GraphEdge[] } | undefined {
+    if (id.startsWith("commit_") || id.startsWith("author_")) {
+      const r = this.git()?.node(id, this.docIdOf);
+      return r && { node: r.node, out: r.out.sort(edgeOrder), in: r.in.sort(edgeOrder) };
+    }
     const m = LOCAL.exec(id);
     if (m) {
       const d = this.docByKey(m[2]!);
@@ -353,7 +375,7 @@ export class RunIndex {
       if (!node) return undefined;
       const out = part.edges.filter((e) => e.source === id).sort(edgeOrder);
       const inn = m[1] === "doc"
-        ? this.linksTo(d.rec.path).map(([line, key]): GraphEdge => ({ source: `doc_${key}`, target: id, type: "links_to", line }))
+        ? [...this.linksTo(d.rec.path).map(([line, key]): GraphEdge => ({ source: `doc_${key}`, target: id, type: "links_to", line })), ...(this.git()?.modifiedInto(d.rec.path, id) ?? [])]
         : part.edges.filter((e) => e.target === id);
       return { node, out, in: [...new Map(inn.map((e) => [`${e.source}\0${e.type}`, e])).values()].sort(edgeOrder) };
     }
@@ -384,6 +406,7 @@ export class RunIndex {
       const name = this.globalName(id);
       return name === undefined ? undefined : { id, type: id.startsWith("tech_") ? "technology" : "reference", name };
     }
+    if (id.startsWith("commit_") || id.startsWith("author_")) return this.git()?.nodeOnly(id);
     return this.node(id)?.node;
   }
 

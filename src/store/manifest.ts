@@ -36,6 +36,8 @@ export const ManifestSchema = v.object({
   counts: v.record(v.string(), count),
   files: v.array(FileRecordSchema),
   artifacts: v.array(ArtifactSchema),
+  /** Problems of the run that are not about one file (e.g. a git repository that cannot be read), one line each. */
+  warnings: v.optional(v.array(v.string())),
 });
 export type Manifest = v.InferOutput<typeof ManifestSchema>;
 

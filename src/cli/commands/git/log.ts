@@ -1,0 +1,29 @@
+import { defineCommand } from "../../define.ts";
+import { intFlag, jsonArgs, workspaceArgs } from "../_args.ts";
+import { printJson, printLine } from "../../output.ts";
+import { asUserError, gitPathArgs, iso, noteTruncated, short, target } from "./_repo.ts";
+
+export default defineCommand({
+  meta: { name: "log", description: "Commits that changed a path, newest first" },
+  args: {
+    ...gitPathArgs,
+    limit: { type: "string", description: "At most N commits (default: all within git.max_commits)", valueHint: "N" },
+    ...workspaceArgs,
+    ...jsonArgs,
+  },
+  async run({ args }) {
+    const limit = args.limit === undefined ? undefined : intFlag(args.limit, "limit", 1);
+    const t = await target(args, String(args.path));
+    const { pathLog } = await import("../../../git/history.ts");
+    const r = await asUserError(() => pathLog(t.repo, t.head, t.inRepo, { max: t.max, ...(limit ? { limit } : {}) }));
+    if (args.json) {
+      return printJson({
+        status: "ok", path: t.inWorkspace, repository: t.repoPath || ".", head: t.head, truncated: r.truncated, max_commits: t.max,
+        commits: r.commits.map((c) => ({ id: `commit_${c.oid}`, oid: c.oid, time: iso(c.time), author: c.author, subject: c.subject })),
+      });
+    }
+    printLine(`${r.commits.length} commit(s) changed ${t.inWorkspace || "."}`);
+    for (const c of r.commits) printLine(`  ${short(c.oid)}  ${iso(c.time)}  ${c.author.name} <${c.author.email}>  ${c.subject}`);
+    noteTruncated(t, r.truncated, false);
+  },
+});

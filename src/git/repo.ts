@@ -1,0 +1,174 @@
+/**
+ * Reading a git repository without a `git` executable (isomorphic-git over node:fs): finding the
+ * repository of a directory, refusing what cannot be read faithfully (a `.git` file: worktree or
+ * submodule checkout), and cached reads of commits, trees and blobs. Everything above this file
+ * (walk.ts, queries.ts, provenance.ts) sees only `Repo`.
+ */
+import * as fs from "node:fs";
+import { join, resolve } from "node:path";
+import git from "isomorphic-git";
+
+/** What is wrong with a repository, for a warning (ingest) or a one-line error (the git commands). */
+export type GitProblemKind = "not_repository" | "worktree" | "submodule" | "gitfile" | "shallow" | "no_commits" | "unreadable";
+
+export class GitProblem extends Error {
+  constructor(readonly kind: GitProblemKind, message: string) {
+    super(message);
+    this.name = "GitProblem";
+  }
+}
+
+export type Person = { name: string; email: string; time: number };
+export type Commit = { oid: string; parents: string[]; tree: string; author: Person; time: number; subject: string; message: string };
+export type TreeEntry = { name: string; mode: string; oid: string; type: "blob" | "tree" | "commit" };
+/** One changed path between two trees: the blob (or gitlink) ids before and after (absent: added / deleted). */
+export type Change = { path: string; before?: string; after?: string; gitlink?: boolean };
+
+/**
+ * What `dir/.git` is: a directory (a repository), a file (a worktree or a submodule checkout,
+ * whose objects live elsewhere), or nothing.
+ */
+export function inspectGitDir(dir: string): { kind: "none" } | { kind: "dir"; gitdir: string } | { kind: "file"; target: string; problem: GitProblem } {
+  const p = join(dir, ".git");
+  let st: fs.Stats;
+  try { st = fs.lstatSync(p); } catch { return { kind: "none" }; }
+  if (st.isDirectory()) return { kind: "dir", gitdir: p };
+  let target = "";
+  try { target = /^gitdir:\s*(.+?)\s*$/m.exec(fs.readFileSync(p, "utf8"))?.[1] ?? ""; } catch {}
+  const abs = target ? resolve(dir, target) : "";
+  const norm = abs.replace(/\\/g, "/");
+  const problem = /\/worktrees\/[^/]+$/.test(norm)
+    ? new GitProblem("worktree", `${dir} is a git worktree (.git is a file pointing to ${abs}); read the main checkout instead`)
+    : /\/modules\//.test(norm)
+      ? new GitProblem("submodule", `${dir} is a git submodule checkout (.git is a file pointing to ${abs}); its history is not read`)
+      : new GitProblem("gitfile", `${dir}/.git is a file${abs ? ` pointing to ${abs}` : ""}, not a repository directory; its history is not read`);
+  return { kind: "file", target: abs, problem };
+}
+
+const describe = (err: unknown) => (err instanceof Error ? err.message.split("\n")[0] : String(err));
+const firstLine = (s: string) => s.split("\n", 1)[0]!.trim();
+
+/** A repository opened for reading, with per-object caches (objects are immutable). */
+export class Repo {
+  /** isomorphic-git's own cache (parsed pack indexes), shared by every read. */
+  private readonly igCache = {};
+  private readonly commits = new Map<string, Commit>();
+  private readonly trees = new Map<string, TreeEntry[]>();
+  /** Commits whose parents are missing on purpose (`.git/shallow`): treated as roots. */
+  readonly shallow: ReadonlySet<string>;
+
+  constructor(readonly dir: string, readonly gitdir: string) {
+    let shallow: string[] = [];
+    try { shallow = fs.readFileSync(join(gitdir, "shallow"), "utf8").split("\n").map((s) => s.trim()).filter((s) => /^[0-9a-f]{40}$/.test(s)); } catch {}
+    this.shallow = new Set(shallow);
+  }
+
+  /** Opens the repository whose `.git` is in `dir` (worktree/submodule checkouts and missing ones are GitProblems). */
+  static open(dir: string): Repo {
+    const g = inspectGitDir(dir);
+    if (g.kind === "none") throw new GitProblem("not_repository", `${dir} is not a git repository (no .git)`);
+    if (g.kind === "file") throw g.problem;
+    return new Repo(dir, g.gitdir);
+  }
+
+  private unreadable(what: string, err: unknown): GitProblem {
+    return new GitProblem("unreadable", `${this.dir}: cannot read ${what} (${describe(err)}); is the repository damaged (a corrupt pack)?`);
+  }
+
+  /** HEAD's commit id, or undefined when the current branch has no commit yet. */
+  async head(): Promise<string | undefined> {
+    let oid: string;
+    try { oid = await git.resolveRef({ fs, gitdir: this.gitdir, ref: "HEAD" }); } catch (err) {
+      if ((err as { code?: string }).code === "NotFoundError") return undefined;
+      throw this.unreadable("HEAD", err);
+    }
+    return /^[0-9a-f]{40}$/.test(oid) ? oid : undefined;
+  }
+
+  async commit(oid: string): Promise<Commit> {
+    let c = this.commits.get(oid);
+    if (c) return c;
+    let r;
+    try { r = await git.readCommit({ fs, gitdir: this.gitdir, oid, cache: this.igCache }); } catch (err) { throw this.unreadable(`commit ${oid}`, err); }
+    const k = r.commit;
+    c = {
+      oid,
+      parents: this.shallow.has(oid) ? [] : [...k.parent],
+      tree: k.tree,
+      author: { name: k.author.name, email: k.author.email, time: k.author.timestamp },
+      time: k.committer.timestamp,
+      subject: firstLine(k.message),
+      message: k.message,
+    };
+    this.commits.set(oid, c);
+    return c;
+  }
+
+  async tree(oid: string): Promise<TreeEntry[]> {
+    let t = this.trees.get(oid);
+    if (t) return t;
+    let r;
+    try { r = await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.igCache }); } catch (err) { throw this.unreadable(`tree ${oid}`, err); }
+    t = r.tree.map((e) => ({ name: e.path, mode: e.mode, oid: e.oid, type: e.type as TreeEntry["type"] }));
+    this.trees.set(oid, t);
+    return t;
+  }
+
+  async blob(oid: string): Promise<Uint8Array> {
+    try { return (await git.readBlob({ fs, gitdir: this.gitdir, oid, cache: this.igCache })).blob; } catch (err) { throw this.unreadable(`blob ${oid}`, err); }
+  }
+
+  /** The entry at a repository-relative POSIX path ("" = the root tree) of a tree, or undefined. */
+  async entryAt(treeOid: string, path: string): Promise<{ oid: string; type: TreeEntry["type"] } | undefined> {
+    if (path === "") return { oid: treeOid, type: "tree" };
+    let cur: { oid: string; type: TreeEntry["type"] } = { oid: treeOid, type: "tree" };
+    for (const part of path.split("/")) {
+      if (cur.type !== "tree") return undefined;
+      const e = (await this.tree(cur.oid)).find((x) => x.name === part);
+      if (!e) return undefined;
+      cur = { oid: e.oid, type: e.type };
+    }
+    return cur;
+  }
+
+  /**
+   * The blob and gitlink paths that differ between two trees (`before` undefined: an empty tree),
+   * sorted by path; only subtrees whose ids differ are read. `under`: only paths inside this prefix.
+   */
+  async diff(before: string | undefined, after: string | undefined, under = ""): Promise<Change[]> {
+    const out: Change[] = [];
+    const walk = async (a: string | undefined, b: string | undefined, prefix: string): Promise<void> => {
+      if (a === b) return;
+      const ta = a ? await this.tree(a) : [];
+      const tb = b ? await this.tree(b) : [];
+      const names = [...new Set([...ta.map((e) => e.name), ...tb.map((e) => e.name)])].sort(byCodeUnit);
+      const ma = new Map(ta.map((e) => [e.name, e]));
+      const mb = new Map(tb.map((e) => [e.name, e]));
+      for (const name of names) {
+        const ea = ma.get(name);
+        const eb = mb.get(name);
+        if (ea && eb && ea.oid === eb.oid && ea.type === eb.type) continue;
+        const path = prefix + name;
+        if (under && !(path === under || path.startsWith(under + "/") || under.startsWith(path + "/"))) continue;
+        const subA = ea?.type === "tree" ? ea.oid : undefined;
+        const subB = eb?.type === "tree" ? eb.oid : undefined;
+        if (subA || subB) await walk(subA, subB, path + "/");
+        const leafA = ea && ea.type !== "tree" ? ea : undefined;
+        const leafB = eb && eb.type !== "tree" ? eb : undefined;
+        if (leafA || leafB) {
+          if (under && !(path === under || path.startsWith(under + "/"))) continue;
+          out.push({
+            path,
+            ...(leafA ? { before: leafA.oid } : {}),
+            ...(leafB ? { after: leafB.oid } : {}),
+            ...(leafA?.type === "commit" || leafB?.type === "commit" ? { gitlink: true } : {}),
+          });
+        }
+      }
+    };
+    await walk(before, after, "");
+    return out.sort((x, y) => byCodeUnit(x.path, y.path));
+  }
+}
+
+export const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
