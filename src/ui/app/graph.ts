@@ -57,6 +57,8 @@ export function draw(container: unknown, nodes: DrawNode[], edges: DrawEdge[], o
     pixelRatio: 1,
   } as never);
   current = cy;
+  // The drawn graph, for the browser tests and the benchmark (node positions, what was drawn).
+  (globalThis as { __auditgraphGraph?: unknown }).__auditgraphGraph = cy;
   cy.on("tap", "node", (ev: any) => opts.open(ev.target.id()));
   cy.on("mouseover", "node", (ev: any) => { (container as any).title = ev.target.data("type") + ": " + (ev.target.data("label") || ev.target.id()); });
   return new Promise((resolve) => {

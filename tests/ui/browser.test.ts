@@ -1,0 +1,207 @@
+// `auditgraph ui` in a real browser: Debian's Chromium, headless, driven by playwright-core, on the
+// real `ui` process over a small workspace with a hostile note. Search as you type, keyboard
+// navigation, the node page, the graph drawn on its canvas (a screenshot in the test's temp dir),
+// nothing from the hostile note runs, a new ingest shows up live, an incompatible store shows the
+// rebuild guidance, and axe-core finds no serious or critical violation on the main views.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import axe from "axe-core";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { cleanup, cli, tempDir } from "../helpers/cli.ts";
+import { currentRun, makeIncompatible, makeWorkspace, startUi, type Ui } from "./support.ts";
+
+// The callbacks given to page.evaluate run in the page, where these exist (the project's tsconfig has no DOM types).
+declare const document: any, window: any;
+
+const CHROMIUM = "/usr/bin/chromium";
+let ws: { root: string; runId: string };
+let ui: Ui;
+let browser: Browser;
+let page: Page;
+const problems: string[] = [];
+let shots: string;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is not installed: apt-get install --no-install-recommends chromium (.ci/run installs it from .ci/packages.txt)`);
+  ws = makeWorkspace();
+  [ui, browser] = await Promise.all([startUi(ws.root), chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] })]);
+  shots = join(tempDir("ag-ui-shots-"), "screenshots");
+  mkdirSync(shots, { recursive: true });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // axe-core through the DevTools protocol, which the page's CSP does not govern.
+  await context.addInitScript(axe.source);
+  page = await context.newPage();
+  page.on("dialog", (d) => { problems.push(`dialog: ${d.message()}`); void d.dismiss(); });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
+  await page.goto(ui.url);
+  await page.waitForSelector("#q");
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await ui?.stop();
+  cleanup();
+}, 20_000);
+
+async function axeCheck(view: string): Promise<void> {
+  const res = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v: any) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
+  });
+  const bad = (res as { id: string; impact: string }[]).filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect({ view, bad }).toEqual({ view, bad: [] });
+}
+
+const pwned = () => page.evaluate(() => window.__pwned);
+
+test("the token leaves the address bar; searching as you type shows the expected hit with its terms marked", async () => {
+  expect(page.url()).not.toContain("token=");
+  await page.fill("#q", "kafka replicas");
+  await page.waitForSelector("#results li");
+  const first = page.locator("#results li").first();
+  expect(await first.locator(".loc").innerText()).toBe("notes/sub/beta.md:3");
+  expect(await first.locator("mark").allInnerTexts()).toEqual(["Kafka", "replicas"]);
+  await page.fill("#q", "postgres");
+  await page.waitForFunction(() => document.querySelector("#results .loc")?.textContent === "docs/postgres-guide.md:3");
+  expect(await page.locator("#results li").count()).toBeGreaterThanOrEqual(4);
+  // the type filter narrows to documents
+  await page.selectOption("#f-type", "document");
+  await page.waitForFunction(() => [...document.querySelectorAll("#results .badge")].every((b: any) => b.textContent === "document") && document.querySelectorAll("#results li").length > 0);
+  await page.selectOption("#f-type", "");
+  await page.waitForFunction(() => [...document.querySelectorAll("#results .badge")].some((b: any) => b.textContent === "chunk"));
+  await axeCheck("search");
+  expect(problems).toEqual([]);
+}, 20_000);
+
+test("keyboard: down and up move through the results, enter opens the focused one", async () => {
+  await page.fill("#q", "postgres");
+  await page.waitForFunction(() => document.querySelectorAll("#results a").length >= 3);
+  const ids = await page.locator("#results a").evaluateAll((as: any[]) => as.map((a) => a.dataset.id));
+  await page.focus("#q");
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("ArrowDown");
+  expect(await page.evaluate(() => document.activeElement.dataset.id)).toBe(ids[1]);
+  await page.keyboard.press("ArrowUp");
+  expect(await page.evaluate(() => document.activeElement.dataset.id)).toBe(ids[0]);
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => location.hash.startsWith("#/node/"));
+  expect(decodeURIComponent(new URL(page.url()).hash)).toBe(`#/node/${ids[0]}`);
+  await page.waitForSelector("main h1 .badge");
+}, 20_000);
+
+test("a document's node page: attributes, front matter, excerpt, sections, chunks and edges by type; a link opens a neighbour", async () => {
+  const id = cli(["list", "--type", "document", "--where", "path=notes/alpha.md", "--json", "--root", ws.root]).json.nodes[0].id;
+  await page.goto(`${ui.base}/#/node/${id}`);
+  await page.waitForSelector("text=Outgoing edges");
+  const text = await page.locator("main").innerText();
+  expect(text).toContain("Alpha plan");
+  expect(text).toContain("notes/alpha.md:1");
+  expect(text).toContain("We run Postgres and Redis for the billing service.");
+  expect(text).toContain("Sections (2)");
+  expect(text).toContain("## Risks");
+  expect(text).toMatch(/links_to \(2\)/);
+  expect(text).toMatch(/mentions \(2\)/);
+  expect(await page.locator("section[aria-label='Tags'] li").allInnerTexts()).toEqual(["infra", "security"]);
+  await page.click("section.edges >> text=Beta design");
+  await page.waitForFunction(() => document.querySelector("main h1")?.textContent?.includes("Beta design"));
+  await axeCheck("node");
+  expect(problems).toEqual([]);
+}, 20_000);
+
+test("the graph view draws the neighbourhood on its canvas; clicking a node opens its page", async () => {
+  const id = cli(["list", "--type", "document", "--where", "path=notes/alpha.md", "--json", "--root", ws.root]).json.nodes[0].id;
+  await page.goto(`${ui.base}/#/graph/${id}?depth=2`);
+  await page.waitForSelector("#graph[data-ms]", { timeout: 15_000 });
+  const nodes = Number(await page.getAttribute("#graph", "data-nodes"));
+  expect(nodes).toBe(1 + cli(["neighbors", id, "--depth", "2", "--json", "--root", ws.root]).json.nodes.length);
+  // Drawn: the canvases hold non-white, non-transparent pixels.
+  const inked = await page.evaluate(() => {
+    let n = 0;
+    for (const c of document.querySelectorAll("#graph canvas")) {
+      if (!c.width || !c.height) continue;
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && (d[i] < 200 || d[i + 1] < 200 || d[i + 2] < 200)) n++;
+    }
+    return n;
+  });
+  expect(inked).toBeGreaterThan(500);
+  const shot = join(shots, "graph.png");
+  await page.locator("#graph").screenshot({ path: shot });
+  expect(statSync(shot).size).toBeGreaterThan(5_000);
+  await axeCheck("graph");
+  // edge-type toggles: without `contains`, chunks and sections are gone
+  await page.uncheck("#g-contains");
+  await page.waitForFunction(() => location.hash.includes("types=mentions"));
+  await page.waitForFunction((n: number) => Number(document.querySelector("#graph")?.dataset.nodes) < n, nodes);
+  // a click on a drawn node opens its page
+  const beta = cli(["list", "--type", "document", "--where", "path=notes/sub/beta.md", "--json", "--root", ws.root]).json.nodes[0].id;
+  const at = await page.evaluate((nid: string) => window.__auditgraphGraph.getElementById(nid).renderedPosition(), beta);
+  const box = (await page.locator("#graph").boundingBox())!;
+  await page.mouse.click(box.x + 1 + at.x, box.y + 1 + at.y);
+  await page.waitForFunction((nid: string) => decodeURIComponent(location.hash) === `#/node/${nid}`, beta);
+  // the overview: folders and technologies
+  await page.goto(`${ui.base}/#/graph`);
+  await page.waitForSelector("#graph[data-ms]", { timeout: 15_000 });
+  expect(await page.locator("#g-info").innerText()).toContain("2 folders");
+  await page.locator("#graph").screenshot({ path: join(shots, "overview.png") });
+  expect(problems).toEqual([]);
+}, 20_000);
+
+test("a note with <script>, onerror and javascript: links in its title, front matter and body runs nothing", async () => {
+  await page.goto(`${ui.base}/#/search?q=zebrafish`);
+  await page.waitForSelector("#results li");
+  const hit = page.locator("#results li").first();
+  expect(await hit.innerText()).toContain("<img src=x onerror='window.__pwned=1;alert(1)'>Evil title");
+  expect(await hit.innerText()).toContain("<script>window.__pwned=5</script>");
+  await hit.locator("a").click();
+  await page.waitForSelector("text=Outgoing edges");
+  const id = decodeURIComponent(new URL(page.url()).hash.slice("#/node/".length));
+  // open the document itself (the hit may be its chunk), then its graph
+  const doc = id.replace(/^chk_([0-9a-f]{20})_\d+$/, "doc_$1");
+  await page.goto(`${ui.base}/#/node/${doc}`);
+  await page.waitForSelector("text=Front matter");
+  const text = await page.locator("main").innerText();
+  expect(text).toContain("<svg onload=window.__pwned=3>");
+  expect(text).toContain("[javascript link](javascript:window.__pwned=7)");
+  expect(await page.locator("main img, main script, main svg, main a[href^='javascript']").count()).toBe(0);
+  expect(await page.evaluate(() => [...document.querySelectorAll("a[href]")].every((a: any) => a.getAttribute("href").startsWith("#/")))).toBe(true);
+  await page.goto(`${ui.base}/#/graph/${doc}`);
+  await page.waitForSelector("#graph[data-ms]", { timeout: 15_000 });
+  await page.goto(`${ui.base}/#/search?tag=danger`);
+  await page.waitForSelector("#results li");
+  await Bun.sleep(200);
+  expect(await pwned()).toBeUndefined();
+  expect(problems).toEqual([]);
+}, 20_000);
+
+test("runs: the budget bar and its figures, the list, and a diff after a new ingest that shows up live", async () => {
+  await page.goto(`${ui.base}/#/runs`);
+  await page.waitForSelector(".bar");
+  expect(await page.locator(".figures").innerText()).toMatch(/^Status ok: usage .* of a limit of .* warns at .* \(0\.8\), blocks at .* \(1\)/);
+  expect(await page.locator(".bar .tick").count()).toBe(2);
+  await axeCheck("runs");
+  // another terminal ingests: the page notices the new current run without a reload
+  writeFileSync(join(ws.root, "notes/omega.md"), "# Omega\n\nOmega brings Cassandra.\n");
+  expect(cli(["ingest", "--root", ws.root]).code).toBe(0);
+  const next = currentRun(ws.root);
+  await page.waitForFunction((id: string) => document.querySelector("#run")?.dataset.runId === id, next, { timeout: 10_000 });
+  expect(await page.locator("#banner").innerText()).toContain(`A new run is current: ${next}`);
+  await page.waitForFunction(() => document.querySelectorAll("tbody tr").length === 2);
+  await page.click("button:has-text('Compare')");
+  await page.waitForSelector("text=Added (1)");
+  expect(await page.locator("ul.added").innerText()).toBe("+ notes/omega.md");
+  await axeCheck("diff");
+  expect(problems).toEqual([]);
+}, 20_000);
+
+test("an incompatible store shows the rebuild guidance instead of a broken page, live", async () => {
+  await page.goto(`${ui.base}/#/search?q=postgres`);
+  await page.waitForSelector("#results li");
+  makeIncompatible(ws.root);
+  await page.waitForSelector("text=This store needs a rebuild", { timeout: 10_000 });
+  expect(await page.locator(".guidance").innerText()).toContain("auditgraph rebuild");
+  await axeCheck("guidance");
+  expect(problems.filter((p) => !p.includes("409"))).toEqual([]);
+}, 20_000);
