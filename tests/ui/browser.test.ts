@@ -12,7 +12,7 @@ import { cleanup, cli, tempDir } from "../helpers/cli.ts";
 import { currentRun, makeIncompatible, makeWorkspace, startUi, type Ui } from "./support.ts";
 
 // The callbacks given to page.evaluate run in the page, where these exist (the project's tsconfig has no DOM types).
-declare const document: any, window: any;
+declare const document: any, window: any, location: any;
 
 const CHROMIUM = "/usr/bin/chromium";
 let ws: { root: string; runId: string };
