@@ -176,6 +176,7 @@ export async function buildProvenance(input: ProvenanceInput): Promise<Provenanc
     if (a) a[2]++;
     else authors.set(akey, [akey, input.redact(nameOf.get(oid) ?? ""), 1]);
   }
+  warnings.sort(byCodeUnit); // by repository path ("git: <path> …")
   if (rows.length === 0) return { warnings };
   const artifact: GitArtifact = {
     format: GIT_FORMAT, key, max_commits: input.maxCommits, repos: rows,

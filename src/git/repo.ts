@@ -45,7 +45,12 @@ export function inspectGitDir(dir: string): { kind: "none" } | { kind: "dir"; gi
   return { kind: "file", target: abs, problem };
 }
 
-const describe = (err: unknown) => (err instanceof Error ? err.message.split("\n")[0] : String(err));
+/** One line about a read failure (isomorphic-git's InternalError keeps the real reason in data.message). */
+const describe = (err: unknown) => {
+  const inner = (err as { data?: { message?: unknown } })?.data?.message;
+  const text = typeof inner === "string" && inner ? inner : err instanceof Error ? err.message : String(err);
+  return text.split("\n")[0]!.trim();
+};
 const firstLine = (s: string) => s.split("\n", 1)[0]!.trim();
 
 /** A repository opened for reading, with per-object caches (objects are immutable). */

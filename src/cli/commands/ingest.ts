@@ -29,11 +29,14 @@ export default defineCommand({
     const SHOWN = 20;
     for (const w of warnings.slice(0, SHOWN)) warn(`${w.path}:${w.line}: ${w.message}`);
     if (warnings.length > SHOWN) warn(`${warnings.length - SHOWN} more file warning(s): see 'auditgraph runs show ${plan.runId} --json'`);
+    // Problems of the run itself (git provenance: a repository left out or read partly), one line each.
+    for (const w of m.warnings ?? []) warn(w);
     const written = plan.unchanged ? 0 : plan.newObjects.reduce((s, o) => s + o.bytes, 0) + Buffer.byteLength(plan.manifestText);
     if (args.json) {
       return printJson({
         status: "ok", run_id: plan.runId, profile: ws.profileName, unchanged: plan.unchanged, counts: m.counts,
         processed: plan.processed, reused: plan.reused, new_objects: plan.newObjects.length, written_bytes: written, skipped, warnings, budget,
+        ...(m.warnings?.length ? { run_warnings: m.warnings } : {}),
       });
     }
     const c = m.counts;

@@ -15,6 +15,7 @@ export default defineCommand({
     // run id, and it always differs from every earlier run (the previous current one included).
     const { plan, budget, budgetWarning, previous = null } = await ingest(ws, { rebuild: true });
     if (budgetWarning) warn(budgetWarning);
+    for (const w of plan.manifest.warnings ?? []) warn(w); // run warnings (git provenance)
     const m = plan.manifest;
     const written = plan.newObjects.reduce((s, o) => s + o.bytes, 0) + Buffer.byteLength(plan.manifestText);
     if (args.json) {
