@@ -31,6 +31,7 @@ export const root = defineCommand({
     mcp: load(() => import("./commands/mcp.ts")),
     git: load(() => import("./commands/git/index.ts")),
     verify: load(() => import("./commands/verify.ts")),
+    "validate-store": load(() => import("./commands/validate-store.ts")),
     completion: load(() => import("./commands/completion.ts")),
     upgrade: load(() => import("./commands/upgrade.ts")),
     ui: load(() => import("./commands/ui.ts")),

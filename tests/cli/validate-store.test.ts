@@ -1,0 +1,129 @@
+// validate-store: the stored texts re-scanned with the current redaction detectors. A store written
+// with weaker detectors (a config that left some out), and a store whose stored text had a secret
+// planted in it afterwards, are found (exit 5, run, path, line and kind of secret, never the secret
+// itself, with the rebuild / runs prune guidance); a clean store is exit 0.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { encodeSegment, Segment } from "../../src/store/segment.ts";
+import { cleanup, cli, expectOneLineError, workspace } from "../helpers/cli.ts";
+
+afterAll(cleanup);
+
+const AWS = "AKIAIOSFODNN7EXAMPLE";
+const JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+const SECRET_NOTE = `# Incident\n\nThe leaked key was ${AWS} in the old deploy script.\n\nA session: ${JWT}\n`;
+const noSecret = (r: { stdout: string; stderr: string }) => {
+  for (const s of [AWS, JWT, JWT.slice(0, 20)]) { expect(r.stdout).not.toContain(s); expect(r.stderr).not.toContain(s); }
+};
+
+describe("a run written with fewer detectors", () => {
+  test("is found in the current run, then only by --all-runs after an ingest with the full set, and not at all after runs prune", () => {
+    const root = workspace({ "notes/incident.md": SECRET_NOTE, "notes/plain.md": "# Plain\n\nNothing to see.\n" });
+    writeFileSync(join(root, "weak.yaml"), "security:\n  redaction:\n    detectors: [pem_private_key, bearer_token, credential_kv]\n");
+    const weak = cli(["ingest", "--root", root, "--config", join(root, "weak.yaml"), "--json"]);
+    expect(weak.code).toBe(0);
+    const oldRun = weak.json.run_id;
+
+    const r = cli(["validate-store", "--root", root]);
+    expect(r.code).toBe(5);
+    expect(r.stdout.trim().split("\n")).toEqual([`${oldRun}  notes/incident.md:3  vendor_token`, `${oldRun}  notes/incident.md:5  jwt`]);
+    expect(expectOneLineError(r)).toContain("2 stored line(s) in 1 run(s) hold something the current detectors would redact");
+    expect(r.stderr).toContain("hint: run 'auditgraph rebuild'");
+    expect(r.stderr).toContain("'auditgraph runs prune --keep 1'");
+    noSecret(r);
+    const j = cli(["validate-store", "--root", root, "--json"]);
+    expect(j.code).toBe(5);
+    expect(j.json).toMatchObject({ status: "error", code: "secrets_found", exit_code: 5, runs: [oldRun], texts: 2 });
+    expect(j.json.findings).toEqual([
+      { run_id: oldRun, path: "notes/incident.md", line: 3, kind: "vendor_token" },
+      { run_id: oldRun, path: "notes/incident.md", line: 5, kind: "jwt" },
+    ]);
+    noSecret(j);
+
+    // An ingest with the full detectors writes a clean run: the current run is clean, the old one is not.
+    const full = cli(["ingest", "--root", root, "--json"]);
+    expect(full.code).toBe(0);
+    expect(full.json.run_id).not.toBe(oldRun);
+    const clean = cli(["validate-store", "--root", root, "--json"]);
+    expect(clean.code).toBe(0);
+    expect(clean.json).toMatchObject({ status: "ok", runs: [full.json.run_id], findings: [] });
+    expect(cli(["validate-store", "--root", root]).stdout).toContain("no stored text holds anything the current detectors would redact");
+    const all = cli(["validate-store", "--root", root, "--all-runs", "--json"]);
+    expect(all.code).toBe(5);
+    expect(all.json.runs).toEqual([oldRun, full.json.run_id]);
+    expect(all.json.findings.map((f: any) => f.run_id)).toEqual([oldRun, oldRun]);
+    expect(all.json.hint).toContain("the current run is clean: 'auditgraph runs prune --keep 1'");
+    noSecret(all);
+
+    expect(cli(["runs", "prune", "--keep", "1", "--root", root]).code).toBe(0);
+    const after = cli(["validate-store", "--root", root, "--all-runs", "--json"]);
+    expect(after.code).toBe(0);
+    expect(after.json.runs).toEqual([full.json.run_id]);
+  });
+});
+
+describe("a secret planted in a stored text", () => {
+  test("is found at its path and line; the store as ingested was clean", () => {
+    const root = workspace();
+    expect(cli(["ingest", "--root", root]).code).toBe(0);
+    expect(cli(["validate-store", "--root", root]).code).toBe(0);
+    // Rewrite the text segment holding notes/runbook.md with a key added to its third line, as a
+    // run written by an older detector set would have stored it, and point the manifest at it.
+    const pd = join(root, ".pkg/profiles/default");
+    const run = readFileSync(join(pd, "current"), "utf8").trim();
+    const mp = join(pd, "runs", run, "manifest.json");
+    const m = JSON.parse(readFileSync(mp, "utf8"));
+    let planted = false;
+    for (const a of m.artifacts.filter((x: any) => x.name.startsWith("text/"))) {
+      const seg = new Segment(join(pd, "objects", a.sha256.slice(0, 2), a.sha256));
+      const { tables: _, ...head } = seg.header;
+      const entries: [string, Uint8Array][] = [...seg.rangeBytes("text")].map(([k, v]) => [k, new Uint8Array(v)]);
+      seg.close();
+      const at = entries.findIndex(([k]) => k.startsWith("notes/runbook.md\0"));
+      if (at < 0) continue;
+      const lines = new TextDecoder().decode(entries[at]![1]).split("\n");
+      lines[2] = `${lines[2]} export AWS_KEY_ID=${AWS}`;
+      entries[at]![1] = new TextEncoder().encode(lines.join("\n"));
+      const obj = encodeSegment(head, {}, { text: entries });
+      mkdirSync(join(pd, "objects", obj.sha256.slice(0, 2)), { recursive: true });
+      writeFileSync(join(pd, "objects", obj.sha256.slice(0, 2), obj.sha256), obj.data);
+      Object.assign(a, { sha256: obj.sha256, bytes: obj.bytes });
+      planted = true;
+    }
+    expect(planted).toBe(true);
+    writeFileSync(mp, JSON.stringify(m, null, 2) + "\n");
+    // The planted text is what the store now serves.
+    const chunk = cli(["list", "--type", "chunk", "--where", "path=notes/runbook.md", "--root", root, "--json"]).json.nodes[0].id;
+    expect(cli(["node", chunk, "--root", root, "--json"]).json.text).toContain("AWS_KEY_ID=");
+    const r = cli(["validate-store", "--root", root, "--json"]);
+    expect(r.code).toBe(5);
+    expect(r.json.findings).toEqual([{ run_id: run, path: "notes/runbook.md", line: 3, kind: "vendor_token" }]);
+    expect(r.json.hint).toContain("run 'auditgraph rebuild'");
+    noSecret(r);
+    // rebuild writes a run from the sources, which never held the key: clean again.
+    expect(cli(["rebuild", "--root", root]).code).toBe(0);
+    expect(cli(["validate-store", "--root", root]).code).toBe(0);
+    expect(cli(["validate-store", "--root", root, "--all-runs"]).code).toBe(5);
+  });
+});
+
+describe("refusals", () => {
+  test("no run yet is exit 2; an incompatible current run is exit 3 with the rebuild message", () => {
+    const root = workspace({ "notes/a.md": "# A\n" });
+    expect(expectOneLineError(cli(["validate-store", "--root", root]))).toContain("no run in");
+    expect(cli(["validate-store", "--root", root, "--all-runs"]).code).toBe(2);
+    expect(cli(["ingest", "--root", root]).code).toBe(0);
+    const pd = join(root, ".pkg/profiles/default");
+    const mp = join(pd, "runs", readFileSync(join(pd, "current"), "utf8").trim(), "manifest.json");
+    writeFileSync(mp, readFileSync(mp, "utf8").replace(/"schema_version": ?"[^"]+"/, '"schema_version":"99.0.0"'));
+    const r = cli(["validate-store", "--root", root]);
+    expect(r.code).toBe(3);
+    expect(expectOneLineError(r)).toContain("Run 'auditgraph rebuild'");
+    // --all-runs describes what it can: the unreadable run is skipped with a warning.
+    const all = cli(["validate-store", "--root", root, "--all-runs", "--json"]);
+    expect(all.code).toBe(0);
+    expect(all.json.skipped_runs.length).toBe(1);
+    expect(all.stderr).toContain("not scanned");
+  });
+});
