@@ -11,6 +11,9 @@ import { openBlobStore } from "../../../src/release-server/blobs/open.ts";
 import { S3BlobStore } from "../../../src/release-server/blobs/s3.ts";
 import { loadConfig, parseConfig } from "../../../src/release-server/config.ts";
 import { sha256Hex } from "../../../src/shared/hash.ts";
+import { generateToken } from "../../../src/release-server/domain/tokens.ts";
+import { SQL } from "bun";
+import { usePostgres } from "../support/postgres.ts";
 import { startRgw, type Rgw } from "../support/rgw.ts";
 import { bytes, MAIN, OP, peakRss, publish, seed, startServer, tempData, type Running } from "./server.ts";
 
@@ -51,15 +54,16 @@ afterAll(async () => {
   }
 });
 
-const store = () => new S3BlobStore({ bucket: rgw.bucket, prefix: "srv/", endpoint: rgw.endpoint, region: rgw.region, virtualHostedStyle: false, partSize: 5 * MiB, queueSize: 2 });
+const store = (prefix = "srv/") => new S3BlobStore({ bucket: rgw.bucket, prefix, endpoint: rgw.endpoint, region: rgw.region, virtualHostedStyle: false, partSize: 5 * MiB, queueSize: 2 });
 
 /** Every object key and open multipart upload under the server's prefix. */
-async function bucketState() {
-  const s = store();
-  const listed = await s.client.list({ prefix: "srv/", maxKeys: 1000 });
-  const uploads = await listMultipartUploads(s.endpoint, credentialsFromEnv()!, "srv/");
+async function bucketStateOf(prefix: string) {
+  const s = store(prefix);
+  const listed = await s.client.list({ prefix, maxKeys: 1000 });
+  const uploads = await listMultipartUploads(s.endpoint, credentialsFromEnv()!, prefix);
   return { objects: (listed.contents ?? []).map((o) => o.key).sort(), uploads: uploads.map((u) => u.key) };
 }
+const bucketState = () => bucketStateOf("srv/");
 
 const admin = () => ({ authorization: `Bearer ${srv.admin}` });
 
@@ -272,4 +276,119 @@ describe("credentials and readiness", () => {
     const ready = await fetch(`${srv.url}/readyz`);
     expect(ready.status).toBe(200);
   });
+});
+
+// Three `serve` processes on one PostgreSQL database and one S3 bucket: the stateless replicas of
+// docs/architecture.md's "backends" section, over real HTTP.
+describe("three replicas on PostgreSQL and S3", () => {
+  const pg = usePostgres();
+  const admin = generateToken(); // the same RELEASE_SERVER_ADMIN_TOKEN on every replica, as a Secret would give
+  const replicas: Running[] = [];
+  let dbUrl: string;
+  const REPO = "acme/shared";
+  const h = (extra: Record<string, string> = {}) => ({ authorization: `Bearer ${admin}`, ...extra });
+  const at = (r: Running, path: string, init?: RequestInit) => fetch(`${r.url}${path}`, init);
+  const uploadUrl = (rel: { upload_url: string }, name: string) => rel.upload_url.replace(/\{[^}]*\}$/, `?name=${name}`);
+
+  beforeAll(async () => {
+    dbUrl = await pg().createDatabase();
+    const dir = tempData().dir;
+    const config = join(dir, "replicas.yaml");
+    writeFileSync(config, s3Yaml("rep/"));
+    const env = { ...rgw.env, RELEASE_SERVER_DATABASE_URL: dbUrl, RELEASE_SERVER_ADMIN_TOKEN: admin };
+    // all three at once: they migrate the empty database and bootstrap the admin token together
+    replicas.push(...(await Promise.all(["a", "b", "c"].map((n) => startServer({ dir, data: join(dir, `data-${n}`), args: ["--config", config], env })))));
+    // the operator's `release-server apps create`, on the shared database while the replicas run
+    const cfg = loadConfig(config).config;
+    await seed(join(dir, "operator"), (s) => s.createApp({ owner: "acme", slug: "shared" }, OP), { ...cfg, storage: { ...cfg.storage, database: dbUrl } });
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const r of replicas) await r.stop("SIGKILL");
+  });
+
+  test("the admin token bootstrapped by three replicas at once is registered once, and all three answer", async () => {
+    for (const r of replicas) expect((await at(r, "/readyz")).status).toBe(200);
+    const db = new SQL({ url: dbUrl, max: 1 });
+    try {
+      const [row] = await db`SELECT count(*)::int AS n FROM tokens`;
+      expect(row.n).toBe(1);
+    } finally {
+      await db.close();
+    }
+  }, 30_000);
+
+  test("a release created through A is listed and downloadable through B and C at once", async () => {
+    const [a, b, c] = replicas as [Running, Running, Running];
+    const created = await at(a, `/api/v3/repos/${REPO}/releases`, { method: "POST", headers: h({ "content-type": "application/json" }), body: JSON.stringify({ tag_name: "v1.0.0" }) });
+    expect(created.status).toBe(201);
+    const rel = (await created.json()) as any;
+    const content = bytes(7 * MiB + 11, 41); // above one 5 MiB part: a multipart upload
+    const up = await fetch(uploadUrl(rel, "tool-linux-x64.bin"), { method: "POST", headers: h({ "content-type": "application/octet-stream" }), body: content });
+    expect(up.status).toBe(201);
+    const listed = await Promise.all([b, c].map(async (r) => ((await (await at(r, `/api/v3/repos/${REPO}/releases`)).json()) as any[]).map((x) => x.tag_name)));
+    expect(listed).toEqual([["v1.0.0"], ["v1.0.0"]]);
+    const got = await Promise.all([b, c, b, c].map(async (r) => new Uint8Array(await (await at(r, `/acme/shared/releases/download/v1.0.0/tool-linux-x64.bin`)).arrayBuffer())));
+    for (const g of got) expect(sha256Hex(g)).toBe(sha256Hex(content));
+    // the download counts of both replicas merge (batched per replica; flushed on their timers or by the next read)
+  }, 60_000);
+
+  test("the same tag created at the same moment through two replicas: one 201, one 422", async () => {
+    const [a, b] = replicas as [Running, Running];
+    for (let i = 0; i < 5; i++) {
+      const body = JSON.stringify({ tag_name: `v2.0.${i}` });
+      const statuses = (await Promise.all([a, b].map((r) => at(r, `/api/v3/repos/${REPO}/releases`, { method: "POST", headers: h({ "content-type": "application/json" }), body })))).map((r) => r.status).sort();
+      expect(statuses).toEqual([201, 422]);
+    }
+  }, 30_000);
+
+  test("a channel promoted on B serves the same rollout buckets on A and C", async () => {
+    const [a, b, c] = replicas as [Running, Running, Running];
+    const tag = (r: Running) => at(r, `/api/v3/repos/${REPO}/releases/tags/v2.0.0`).then((x) => x.json() as any);
+    const newer = await tag(b);
+    // the promotion gate wants an asset: one small upload (through B, whose upload_url it is)
+    expect((await fetch(uploadUrl(newer, "tool-linux-x64.bin"), { method: "POST", headers: h({ "content-type": "application/octet-stream" }), body: bytes(1000, 7) })).status).toBe(201);
+    const promote = (id: number, rollout: number) =>
+      at(b, `/api/v3/repos/${REPO}/channels/stable`, { method: "PUT", headers: h({ "content-type": "application/json" }), body: JSON.stringify({ release_id: id, rollout_percent: rollout }) });
+    expect((await promote(((await (await at(b, `/api/v3/repos/${REPO}/releases/tags/v1.0.0`)).json()) as any).id, 100)).status).toBe(200);
+    expect((await promote(newer.id, 30)).status).toBe(200);
+    const ids = Array.from({ length: 60 }, (_, i) => `install-${i}`);
+    const served = async (r: Running) =>
+      Promise.all(ids.map(async (id) => ((await (await at(r, `/api/v3/repos/${REPO}/releases/latest?channel=stable`, { headers: { "x-install-id": id } })).json()) as any).tag_name));
+    const [onA, onC] = await Promise.all([served(a), served(c)]);
+    expect(onA).toEqual(onC);
+    expect(new Set(onA)).toEqual(new Set(["v1.0.0", "v2.0.0"])); // some of 60 in the 30%, some not
+  }, 30_000);
+
+  test("SIGKILL of a replica mid-upload: the others keep serving and nothing partial is visible", async () => {
+    const [a, b, c] = replicas as [Running, Running, Running];
+    const rel = (await (await at(a, `/api/v3/repos/${REPO}/releases/tags/v1.0.0`)).json()) as any;
+    const before = await bucketStateOf("rep/");
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(ctl) {
+        if (sent >= 11 * MiB) return ctl.close();
+        ctl.enqueue(bytes(MiB, 100 + sent / MiB));
+        sent += MiB;
+        if (sent === 7 * MiB) { // a 5 MiB part is in S3 by now: kill the replica that is writing it
+          await Bun.sleep(300);
+          c.proc.kill("SIGKILL");
+        }
+      },
+    });
+    const killed = await fetch(uploadUrl(rel, "partial.bin").replace(a.url, c.url), { method: "POST", headers: h({ "content-type": "application/octet-stream" }), body }).then((r) => r.status, () => "connection lost");
+    expect(killed).toBe("connection lost");
+    await c.proc.exited;
+    for (const r of [a, b]) {
+      const assets = ((await (await at(r, `/api/v3/repos/${REPO}/releases/${rel.id}/assets`)).json()) as any[]).map((x) => x.name);
+      expect(assets).toEqual(["tool-linux-x64.bin"]);
+      expect((await at(r, `/acme/shared/releases/download/v1.0.0/partial.bin`)).status).toBe(404);
+    }
+    const after = await bucketStateOf("rep/");
+    expect(after.objects).toEqual(before.objects); // no object for the cut upload
+    // its multipart upload may stay open (a killed process aborts nothing); the stale-upload sweep removes it
+    const swept = await store("rep/").sweepUploads(Date.now() + 3_600_000, 0);
+    expect(swept.length).toBe(after.uploads.length);
+    expect((await bucketStateOf("rep/")).uploads).toEqual([]);
+  }, 60_000);
 });
