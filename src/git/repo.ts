@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import { join, resolve } from "node:path";
 import git from "isomorphic-git";
+import { ObjectReader, parseCommit, parseTree, type ParsedCommit } from "./objects.ts";
 
 /** What is wrong with a repository, for a warning (ingest) or a one-line error (the git commands). */
 export type GitProblemKind = "not_repository" | "worktree" | "submodule" | "gitfile" | "shallow" | "no_commits" | "unreadable";
@@ -59,6 +60,8 @@ export class Repo {
   private readonly igCache = {};
   private readonly commits = new Map<string, Commit>();
   private readonly trees = new Map<string, TreeEntry[]>();
+  /** The fast path (objects.ts); isomorphic-git reads whatever it declines. */
+  private readonly fast: ObjectReader;
   /** Commits whose parents are missing on purpose (`.git/shallow`): treated as roots. */
   readonly shallow: ReadonlySet<string>;
 
@@ -66,7 +69,11 @@ export class Repo {
     let shallow: string[] = [];
     try { shallow = fs.readFileSync(join(gitdir, "shallow"), "utf8").split("\n").map((s) => s.trim()).filter((s) => /^[0-9a-f]{40}$/.test(s)); } catch {}
     this.shallow = new Set(shallow);
+    this.fast = new ObjectReader(gitdir);
   }
+
+  /** Releases the pack files' descriptors. */
+  close(): void { this.fast.close(); }
 
   /** Opens the repository whose `.git` is in `dir` (worktree/submodule checkouts and missing ones are GitProblems). */
   static open(dir: string): Repo {
@@ -93,9 +100,11 @@ export class Repo {
   async commit(oid: string): Promise<Commit> {
     let c = this.commits.get(oid);
     if (c) return c;
-    let r;
-    try { r = await git.readCommit({ fs, gitdir: this.gitdir, oid, cache: this.igCache }); } catch (err) { throw this.unreadable(`commit ${oid}`, err); }
-    const k = r.commit;
+    const raw = this.fast.read(oid);
+    let k: ParsedCommit | undefined = raw?.type === "commit" ? parseCommit(raw.data) : undefined;
+    if (!k) {
+      try { k = (await git.readCommit({ fs, gitdir: this.gitdir, oid, cache: this.igCache })).commit; } catch (err) { throw this.unreadable(`commit ${oid}`, err); }
+    }
     c = {
       oid,
       parents: this.shallow.has(oid) ? [] : [...k.parent],
@@ -112,14 +121,19 @@ export class Repo {
   async tree(oid: string): Promise<TreeEntry[]> {
     let t = this.trees.get(oid);
     if (t) return t;
-    let r;
-    try { r = await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.igCache }); } catch (err) { throw this.unreadable(`tree ${oid}`, err); }
-    t = r.tree.map((e) => ({ name: e.path, mode: e.mode, oid: e.oid, type: e.type as TreeEntry["type"] }));
+    const raw = this.fast.read(oid);
+    let entries = raw?.type === "tree" ? parseTree(raw.data) : undefined;
+    if (!entries) {
+      try { entries = (await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.igCache })).tree; } catch (err) { throw this.unreadable(`tree ${oid}`, err); }
+    }
+    t = entries.map((e) => ({ name: e.path, mode: e.mode, oid: e.oid, type: e.type as TreeEntry["type"] }));
     this.trees.set(oid, t);
     return t;
   }
 
   async blob(oid: string): Promise<Uint8Array> {
+    const raw = this.fast.read(oid);
+    if (raw?.type === "blob") return raw.data;
     try { return (await git.readBlob({ fs, gitdir: this.gitdir, oid, cache: this.igCache })).blob; } catch (err) { throw this.unreadable(`blob ${oid}`, err); }
   }
 

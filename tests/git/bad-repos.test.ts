@@ -38,7 +38,7 @@ beforeAll(() => {
   git(join(repos, "super"), ["add", "-A"]);
   git(join(repos, "super"), ["commit", "-q", "-m", "Super with a submodule"], { date: "2024-02-01T00:00:00Z" });
   write(ws, { "config/pkg.yaml": "git:\n  enabled: true\nprofiles:\n  default:\n    include_paths: [repos, repos/super/lib]\n" });
-});
+}, 60_000);
 afterAll(cleanup);
 
 test("ingest: one warning per bad repository, in stderr and the manifest; the readable history is kept", () => {
@@ -60,7 +60,7 @@ test("ingest: one warning per bad repository, in stderr and the manifest; the re
   // The shallow clone's one commit and the super repository's one commit.
   expect(r.json.counts).toMatchObject({ commits: 2 });
   expect(cli(["verify", "--root", ws]).code).toBe(0);
-});
+}, 60_000);
 
 test("git commands refuse each bad repository with one line, exit 2", () => {
   const cases: [string, RegExp][] = [
@@ -78,4 +78,4 @@ test("git commands refuse each bad repository with one line, exit 2", () => {
     expect(r.stderr).not.toContain("    at ");
     expect(r.stdout).toBe("");
   }
-});
+}, 60_000);

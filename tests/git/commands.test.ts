@@ -14,7 +14,7 @@ let ids: ReturnType<typeof makeHistory>;
 beforeAll(() => {
   repo = tempDir("ag-git-");
   ids = makeHistory(repo);
-});
+}, 60_000);
 afterAll(cleanup);
 
 const oneLineError = (r: { code: number; stdout: string; stderr: string }) => {
@@ -38,7 +38,7 @@ describe("git commands", () => {
     expect(dir.code).toBe(0);
     expect(dir.stdout.split("\n")[0]).toBe("3 author(s) of notes, 6 commit(s)");
     expect(dir.stdout).toContain(`      3  Alice <alice@example.com>  last 2024-01-06T10:00:00Z ${ids.c6.slice(0, 10)} Add d`);
-  });
+  }, 60_000);
 
   test("log: a path's commits newest first, --limit", () => {
     const all = cli(["git", "log", "notes", "--root", repo, "--json"]);
@@ -48,7 +48,7 @@ describe("git commands", () => {
     const text = cli(["git", "log", "notes/c.md", "--root", repo]);
     expect(text.stdout).toBe(`2 commit(s) changed notes/c.md\n  ${ids.c4.slice(0, 10)}  2024-01-04T10:00:00Z  Carol <Carol@Example.com>  Carol: a second needle\n  ${ids.c1.slice(0, 10)}  2024-01-01T10:00:00Z  Alice <alice@example.com>  Add a and c\n`);
     for (const bad of ["0", "x"]) expect(oneLineError(cli(["git", "log", "notes", "--limit", bad, "--root", repo]))).toBe(`error: --limit must be an integer from 1 to 1000000, got '${bad}'`);
-  });
+  }, 60_000);
 
   test("introduced: the oldest commit adding a line with the text, optionally under a path", () => {
     const r = cli(["git", "introduced", "NEEDLE", "--root", repo, "--json"]);
@@ -61,7 +61,7 @@ describe("git commands", () => {
     expect(none.stdout).toBe("no commit among the 6 read adds a line containing 'no such text anywhere'\n");
     const text = cli(["git", "introduced", "epsilon", "--root", repo]);
     expect(text.stdout).toBe(`${ids.c5.slice(0, 10)}  2024-01-05T10:00:00Z  Bob <bob@example.com>  Bob extends b\n  notes/b.md:8: epsilon\n`);
-  });
+  }, 60_000);
 
   test("history: follows the rename back to notes/a.md", () => {
     const r = cli(["git", "history", "notes/b.md", "--root", repo, "--json"]);
@@ -74,7 +74,7 @@ describe("git commands", () => {
     ]);
     expect(r.json.commits[1].similarity).toBeGreaterThanOrEqual(0.5);
     expect(r.json.commits[1].similarity).toBeLessThan(1);
-  });
+  }, 60_000);
 
   test("errors: outside the workspace, not a repository, no commits: one line, exit 2", () => {
     expect(oneLineError(cli(["git", "who", "../elsewhere.md", "--root", repo]))).toBe(`error: path ../elsewhere.md is outside the workspace ${repo}`);
@@ -85,7 +85,7 @@ describe("git commands", () => {
     const r = cli(["git", "log", "x.md", "--root", empty, "--json"]);
     expect(oneLineError(r)).toBe(`error: ${empty} is a git repository without commits yet`);
     expect(r.json).toMatchObject({ status: "error", code: "git_no_commits", exit_code: 2 });
-  });
+  }, 60_000);
 });
 
 describe("git provenance in the graph", () => {
@@ -145,7 +145,7 @@ describe("git provenance in the graph", () => {
     const again = ingestAt(a);
     expect(again.json.unchanged).toBe(false);
     expect(again.json.counts.commits).toBe(7);
-  });
+  }, 60_000);
 
   test("git.max_commits bounds the walk, for ingest and for the commands", () => {
     const ws = tempDir("ag-budget-");
@@ -163,5 +163,5 @@ describe("git provenance in the graph", () => {
     const zero = cli(["ingest", "--root", ws]);
     expect(zero.code).toBe(2);
     expect(zero.stderr).toContain("git.max_commits");
-  });
+  }, 60_000);
 });
