@@ -156,7 +156,9 @@ export async function buildProvenance(input: ProvenanceInput): Promise<Provenanc
         warnings.push(`git: ${label(found.path)} has submodule(s) ${list.slice(0, 5).join(", ")}${list.length > 5 ? ` and ${list.length - 5} more` : ""} (gitlinks): their history is not read`);
       }
       rows.push({ path: found.path, head, commits: walk.commits.length, truncated: walk.truncated, shallow: repo.shallow.size > 0 });
+      repo.close();
     } catch (err) {
+      repo.close();
       // No absolute path in a warning: the manifest must not depend on where the workspace lives.
       const msg = String((err as Error)?.message ?? err).split("\n")[0]!.split(found.dir).join(label(found.path)).split(input.root).join(".");
       const why = err instanceof GitProblem && err.kind === "unreadable" ? msg.replace(/^.*?: (cannot read .*?) \((.*)\); is the .*$/, "$1: $2") : msg;
