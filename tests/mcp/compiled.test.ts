@@ -1,0 +1,60 @@
+// The MCP SDK inside the compiled executable: the linux-x64 binary of the shared release build
+// (tests/helpers/release-build.ts) serves the SDK's own client over stdio, lists its tools, answers a
+// query and reports bad arguments as a tool error. The same binary's cypher/jsonl/subgraph exports
+// and validate-store answer as the source does.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { releaseBuild } from "../helpers/release-build.ts";
+import { cleanup, cli, workspace } from "../helpers/cli.ts";
+import { extract, run, tempDir } from "../release/support.ts";
+import { connect, textOf } from "./support.ts";
+
+/** The same list as tests/release/assets.test.ts and the installer tests, so that one build serves all. */
+const TARGETS = ["darwin-arm64", "darwin-x64", "linux-arm64", "linux-x64", "linux-x64-baseline"];
+let exe: string;
+let root: string;
+
+beforeAll(async () => {
+  const out = await releaseBuild(TARGETS);
+  exe = join(extract(join(out, "auditgraph-linux-x64.tar.gz"), join(tempDir(), "linux-x64")), "auditgraph");
+  root = workspace();
+  expect(cli(["ingest", "--root", root]).code).toBe(0);
+}, 600_000);
+afterAll(cleanup);
+
+test("the compiled linux-x64 executable serves MCP over stdio", async () => {
+  const s = await connect(root, exe);
+  try {
+    const { tools } = await s.client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(["query", "node", "neighbors", "why_connected", "list", "export_subgraph"]);
+    const r: any = await s.client.callTool({ name: "query", arguments: { text: "postgresql", limit: 3 } });
+    expect(r.isError).toBeFalsy();
+    expect(r.structuredContent).toEqual(cli(["query", "postgresql", "--limit", "3", "--root", root, "--json"]).json);
+    const bad: any = await s.client.callTool({ name: "neighbors", arguments: { id: "tech_postgresql", depth: 0 } });
+    expect(bad.isError).toBe(true);
+    expect(textOf(bad)).toContain("invalid arguments for neighbors: 'depth': Too small");
+    const sub: any = await s.client.callTool({ name: "export_subgraph", arguments: { id: "tech_postgresql", format: "cypher" } });
+    expect(textOf(sub)).toContain("CREATE CONSTRAINT `auditgraph_node_id` IF NOT EXISTS");
+    expect(s.stderr()).toBe("");
+  } finally {
+    await s.close();
+  }
+}, 60_000);
+
+test("the compiled executable's exports and validate-store answer as the source does", () => {
+  const env = { ...process.env, AUDITGRAPH_NO_UPDATE_CHECK: "1" };
+  for (const args of [["export", "--format", "cypher"], ["export", "--format", "jsonl"], ["export", "--subgraph", "tech_postgresql", "--depth", "2", "--format", "cypher"]]) {
+    const b = run([exe, ...args, "--root", root], { env });
+    expect(b.code).toBe(0);
+    expect(b.stdout).toBe(cli([...args, "--root", root]).stdout);
+  }
+  expect(run([exe, "validate-store", "--root", root], { env }).code).toBe(0);
+  const w = workspace({ "notes/leak.md": "# Leak\n\nkey AKIAIOSFODNN7EXAMPLE here\n" });
+  writeFileSync(join(w, "weak.yaml"), "security:\n  redaction:\n    detectors: [jwt]\n");
+  expect(cli(["ingest", "--root", w, "--config", join(w, "weak.yaml")]).code).toBe(0);
+  const r = run([exe, "validate-store", "--root", w, "--json"], { env });
+  expect(r.code).toBe(5);
+  expect(JSON.parse(r.stdout).findings).toEqual([expect.objectContaining({ path: "notes/leak.md", line: 3, kind: "vendor_token" })]);
+  expect(r.stdout + r.stderr).not.toContain("AKIAIOSFODNN7EXAMPLE");
+}, 60_000);
