@@ -13,7 +13,7 @@ import { EDGE_TYPES, NODE_TYPES, type GraphEdge, type GraphNode } from "../pipel
 import type { DocMeta, GlobalRecord, Mention } from "../pipeline/shard.ts";
 import { currentBudget } from "../pipeline/footprint.ts";
 import { diffRuns } from "../query/diff.ts";
-import { neighbors } from "../query/graph.ts";
+import { edgeOrder } from "../query/graph.ts";
 import { parseQuery } from "../query/parse.ts";
 import { RunIndex } from "../query/run-index.ts";
 import { search } from "../query/search.ts";
@@ -23,7 +23,9 @@ import { listRuns } from "../store/runs.ts";
 import { AgError, ExitCode, usageError } from "../shared/errors.ts";
 
 /** At most this many nodes in a neighbourhood sent to the page (nearest first); the rest is counted. */
-export const MAX_GRAPH_NODES = 3000;
+export const MAX_GRAPH_NODES = 1500;
+/** Search answers kept per run. */
+const ANSWERS = 128;
 /** Lines of stored text shown around a node's line. */
 const EXCERPT_BEFORE = 6;
 const EXCERPT_AFTER = 14;
@@ -44,6 +46,8 @@ export type Overview = {
 
 export class UiData {
   private cur?: Open;
+  /** The last answers to searches of the current run (typing, then backspace, asks the same again). */
+  private readonly answers = new Map<string, Json>();
 
   constructor(readonly ws: Workspace) {}
 
@@ -53,6 +57,7 @@ export class UiData {
     if (this.cur && ptr === this.cur.runId) return this.cur;
     const store = openStore(this.ws);
     this.cur?.ix.close();
+    this.answers.clear();
     this.cur = { runId: store.runId, store, ix: new RunIndex(store) };
     return this.cur;
   }
@@ -60,6 +65,28 @@ export class UiData {
   close(): void {
     this.cur?.ix.close();
     this.cur = undefined;
+    this.answers.clear();
+  }
+
+  /**
+   * Keeps a long-running server small: the index caches every block, record and posting it reads,
+   * so above `softRss` bytes the index is reopened (its caches dropped) and a full GC runs. Called
+   * after each API request; returns whether it trimmed.
+   */
+  trim(softRss: number): boolean {
+    const rss = process.memoryUsage.rss();
+    // Above the mark, and grown since the last trim (what stays after a trim is not the caches: no thrashing).
+    if (rss <= Math.max(softRss, this.trimmedAt + 32 * 1024 * 1024)) return false;
+    this.close();
+    Bun.gc(true);
+    this.trimmedAt = process.memoryUsage.rss();
+    return true;
+  }
+  private trimmedAt = 0;
+
+  /** Opens the current run's segments ahead of the first request (what a first keystroke would pay). */
+  warm(): void {
+    try { this.open().ix.stats(); } catch { /* an incompatible or empty store: the API says so when asked */ }
   }
 
   /** The run the page shows, its counts and the profile (the page polls this to notice a new run). */
@@ -74,8 +101,14 @@ export class UiData {
     const list = (v: string | undefined) => (v ? [v] : []);
     const parsed = parseQuery(text, { types: list(f.type), paths: list(f.path), tags: list(f.tag) });
     const { runId, ix } = this.open();
+    const key = JSON.stringify([runId, text, f.type, f.path, f.tag, limit]);
+    const known = this.answers.get(key);
+    if (known) return known;
     const res = search(ix, parsed, { limit });
-    return { status: "ok", run_id: runId, query: text, total: res.total, hits: res.hits, warnings: parsed.warnings };
+    const answer = { status: "ok", run_id: runId, query: text, total: res.total, hits: res.hits, warnings: parsed.warnings };
+    if (this.answers.size >= ANSWERS) this.answers.delete(this.answers.keys().next().value!);
+    this.answers.set(key, answer);
+    return answer;
   }
 
   /** `auditgraph node ID --json`, plus the names of the edges' other ends, an excerpt, and a document's parts. */
@@ -130,16 +163,8 @@ export class UiData {
     const { runId, ix } = this.open();
     const start = ix.nodeOnly(id);
     if (!start) throw notFound(id, runId);
-    const r = neighbors(ix, id, depth, types);
-    let nodes: (GraphNode & { depth: number })[] = r.nodes;
-    let edges: GraphEdge[] = r.edges;
-    const total = nodes.length;
-    if (nodes.length > MAX_GRAPH_NODES) {
-      nodes = nodes.slice(0, MAX_GRAPH_NODES); // sorted by depth, then id
-      const keep = new Set([id, ...nodes.map((n) => n.id)]);
-      edges = edges.filter((e) => keep.has(e.source) && keep.has(e.target));
-    }
-    return { status: "ok", run_id: runId, start: id, depth, start_node: start, nodes, edges, total_nodes: total, truncated: total > nodes.length };
+    const { nodes, edges, truncated } = boundedNeighbors(ix, id, depth, MAX_GRAPH_NODES, types);
+    return { status: "ok", run_id: runId, start: id, depth, start_node: start, nodes, edges, truncated };
   }
 
   /**
@@ -172,6 +197,41 @@ export class UiData {
     const [ma, mb] = [a, b].map((r) => openRun(this.ws.profileDir, r));
     return { status: "ok", ...diffRuns(ma!, mb!) };
   }
+}
+
+/**
+ * `neighbors` of query/graph.ts (the same nodes, edges and order when nothing is cut), but it stops
+ * taking new nodes at `max`: a busy node's neighbourhood is cut instead of read whole (a
+ * technology mentioned by 700 documents is 100,000 nodes two edges away). The nodes kept are the
+ * nearest, in the walk's order; the edges kept join two kept nodes.
+ */
+export function boundedNeighbors(ix: RunIndex, start: string, depth: number, max: number, types?: Set<string>) {
+  const seen = new Map<string, number>([[start, 0]]);
+  const used = new Map<string, GraphEdge>();
+  let truncated = false;
+  let frontier = [start];
+  for (let d = 1; d <= depth && frontier.length && !truncated; d++) {
+    const next: string[] = [];
+    for (const id of frontier) {
+      const n = ix.node(id);
+      for (const e of [...(n?.out ?? []), ...(n?.in ?? [])]) {
+        if (types && !types.has(e.type)) continue;
+        const other = e.source === id ? e.target : e.source;
+        if (!seen.has(other)) {
+          if (seen.size > max) { truncated = true; continue; }
+          seen.set(other, d);
+          next.push(other);
+        }
+        used.set(`${e.source}\0${e.target}\0${e.type}`, e);
+      }
+      if (truncated) break;
+    }
+    frontier = next;
+  }
+  const edges = [...used.values()].filter((e) => seen.has(e.source) && seen.has(e.target)).sort(edgeOrder);
+  const nodes = [...seen].filter(([id]) => id !== start).map(([id, d]) => ({ ...ix.nodeOnly(id)!, depth: d }))
+    .sort((a, b) => a.depth - b.depth || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { nodes, edges, truncated };
 }
 
 function buildOverview(ix: RunIndex): Overview {

@@ -20,7 +20,7 @@ test("prints one URL on 127.0.0.1 with a random port and a long session token", 
   expect(ui.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32}$/);
   expect(new URL(ui.url).port).not.toBe("0");
   expect(ui.stderr()).not.toContain("not a loopback");
-});
+}, 20_000);
 
 test("an API request without the token, or with a wrong one, is 401", async () => {
   const none = await fetch(`${ui.base}/api/status`);
@@ -31,7 +31,7 @@ test("an API request without the token, or with a wrong one, is 401", async () =
   const ok = await apiGet(ui, "/api/status");
   expect(ok.status).toBe(200);
   expect((await body(ok)).run_id).toBe(ws.runId);
-});
+}, 20_000);
 
 test("a foreign Origin, or a cross-site or same-site fetch, is 403; the server's own origin is served", async () => {
   for (const origin of ["http://evil.example", `http://localhost.evil.example:${new URL(ui.base).port}`, "null"]) {
@@ -41,7 +41,7 @@ test("a foreign Origin, or a cross-site or same-site fetch, is 403; the server's
   expect((await apiGet(ui, "/api/status", { "sec-fetch-site": "cross-site" })).status).toBe(403);
   expect((await apiGet(ui, "/api/status", { "sec-fetch-site": "same-site" })).status).toBe(403);
   expect((await apiGet(ui, "/api/status", { origin: ui.base, "sec-fetch-site": "same-origin" })).status).toBe(200);
-});
+}, 20_000);
 
 test("a Host header that is not this server (DNS rebinding) is refused with 421, even with the token", async () => {
   const port = new URL(ui.base).port;
@@ -51,7 +51,7 @@ test("a Host header that is not this server (DNS rebinding) is refused with 421,
   }
   expect((await fetch(`${ui.base}/`, { headers: { host: `evil.example:${port}` } })).status).toBe(421);
   expect((await apiGet(ui, "/api/status", { host: `localhost:${port}` })).status).toBe(200);
-});
+}, 20_000);
 
 test("read-only: any method but GET and HEAD is 405 with Allow", async () => {
   for (const method of ["POST", "PUT", "DELETE", "PATCH"]) {
@@ -59,7 +59,7 @@ test("read-only: any method but GET and HEAD is 405 with Allow", async () => {
     expect(r.status).toBe(405);
     expect(r.headers.get("allow")).toBe("GET, HEAD");
   }
-});
+}, 20_000);
 
 test("the page and the API carry a CSP without inline scripts, nosniff and no referrer", async () => {
   const page = await fetch(`${ui.base}/`);
@@ -84,7 +84,7 @@ test("the page and the API carry a CSP without inline scripts, nosniff and no re
   expect(js.headers.get("content-type")).toContain("javascript");
   expect((await js.text()).length).toBeGreaterThan(100_000); // the page's code with cytoscape bundled in, no CDN
   expect(html).not.toMatch(/https?:\/\//);
-});
+}, 20_000);
 
 test("the API answers what the CLI's --json answers", async () => {
   const q = await body(apiGet(ui, "/api/query?q=postgres&limit=5"));
@@ -122,7 +122,7 @@ test("the API answers what the CLI's --json answers", async () => {
   expect(ov.clusters.map((c: any) => c.name)).toEqual(["docs", "notes"]);
   expect(ov.technologies[0].name).toBe("PostgreSQL");
   expect(ov.edges).toContainEqual({ source: "folder:notes", target: "tech_postgresql", type: "mentions", count: 3 });
-});
+}, 20_000);
 
 test("bad input is one error document: a usage error 400, an unknown node or API 404", async () => {
   const bad = await apiGet(ui, "/api/query?q=" + encodeURIComponent("nope:thing"));
@@ -134,7 +134,7 @@ test("bad input is one error document: a usage error 400, an unknown node or API
   expect((await body(missing)).code).toBe("not_found");
   expect((await apiGet(ui, "/api/nothing")).status).toBe(404);
   expect((await fetch(`${ui.base}/no-such-asset.js`)).status).toBe(404);
-});
+}, 20_000);
 
 test("a new run is followed without a restart, and a diff between the two runs is served", async () => {
   writeFileSync(join(ws.root, "notes/delta.md"), "# Delta\n\nDelta adds Elasticsearch.\n");
@@ -147,7 +147,7 @@ test("a new run is followed without a restart, and a diff between the two runs i
   expect(d).toEqual(cli(["diff", ws.runId, next, "--json", "--root", ws.root]).json);
   expect(d.added).toEqual(["notes/delta.md"]);
   expect((await apiGet(ui, `/api/diff?a=${ws.runId}&b=run_${"0".repeat(32)}`)).status).toBe(404);
-});
+}, 20_000);
 
 test("an incompatible store answers 409 with the rebuild guidance, and the server keeps running", async () => {
   const before = currentRun(ws.root);
@@ -166,7 +166,7 @@ test("an incompatible store answers 409 with the rebuild guidance, and the serve
   // back to a readable run: served again
   writeFileSync(join(ws.root, ".pkg/profiles/default/current"), before + "\n");
   expect((await apiGet(ui, "/api/status")).status).toBe(200);
-});
+}, 20_000);
 
 test("a store with no run yet gets the ingest hint; a non-loopback --host is warned about", async () => {
   const { tempDir } = await import("../helpers/cli.ts");
@@ -182,10 +182,10 @@ test("a store with no run yet gets the ingest hint; a non-loopback --host is war
   } finally {
     await other.stop();
   }
-});
+}, 20_000);
 
 test("--port outside 0..65535 is a usage error (exit 2) and nothing listens", () => {
   const r = cli(["ui", "--root", ws.root, "--port", "70000"]);
   expect(r.code).toBe(2);
   expect(r.stderr).toContain("--port must be an integer from 0 to 65535");
-});
+}, 20_000);

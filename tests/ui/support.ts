@@ -55,7 +55,7 @@ export async function startUi(root: string, opts: { exe?: string; args?: string[
   const cmd = opts.exe ? [opts.exe, "ui", "--root", root, ...(opts.args ?? [])] : [process.execPath, CLI, "ui", "--root", root, ...(opts.args ?? [])];
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("AUDITGRAPH_")) env[k] = v;
-  const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", env: { ...env, AUDITGRAPH_NO_UPDATE_CHECK: "1" } });
+  const proc = Bun.spawn(cmd, { cwd: opts.exe ? root : undefined, stdout: "pipe", stderr: "pipe", env: { ...env, AUDITGRAPH_NO_UPDATE_CHECK: "1" } });
   let err = "";
   void (async () => { for await (const c of proc.stderr as ReadableStream<Uint8Array>) err += new TextDecoder().decode(c); })();
   const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();

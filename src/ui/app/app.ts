@@ -273,7 +273,7 @@ async function graphView(id: string, q: URLSearchParams, seq: number): Promise<v
   const ms = await draw(box, nodes, edges, { start: id, open: (nid) => { location.hash = route("node", nid); } });
   if (seq !== renderSeq) return;
   const total = Math.round(performance.now() - t0);
-  fill(info, `${nodes.length} nodes, ${edges.length} edges within ${depth} edge${depth === "1" ? "" : "s"}${b.truncated ? ` (the nearest ${nodes.length} of ${b.total_nodes + 1} shown)` : ""}; drawn in ${Math.round(ms)} ms (${total} ms with the request).`);
+  fill(info, `${nodes.length} nodes, ${edges.length} edges within ${depth} edge${depth === "1" ? "" : "s"}${b.truncated ? ` (cut at the nearest ${nodes.length}: the neighbourhood is larger)` : ""}; drawn in ${Math.round(ms)} ms (${total} ms with the request).`);
   // last: tests and the benchmark wait for these
   box.dataset.nodes = String(nodes.length);
   box.dataset.ms = String(total);

@@ -34,7 +34,6 @@ export function draw(container: unknown, nodes: DrawNode[], edges: DrawEdge[], o
   if (!document.getElementById(CY_STYLESHEET)) document.head.appendChild(Object.assign(document.createElement("meta"), { id: CY_STYLESHEET }));
   const many = nodes.length > 150;
   const labels = opts.labels ?? nodes.length <= 250;
-  const maxDepth = Math.max(1, ...nodes.map((n) => n.depth ?? 0));
   const cy = cytoscape({
     container: container as never,
     elements: [
@@ -42,14 +41,19 @@ export function draw(container: unknown, nodes: DrawNode[], edges: DrawEdge[], o
       ...edges.map((e, i) => ({ group: "edges" as const, data: { id: `e${i}`, source: e.source, target: e.target, type: e.type, width: e.width ?? 1 } })),
     ],
     style: [
-      { selector: "node", style: { "background-color": (el: any) => COLORS[el.data("type")] ?? COLORS.unknown!, width: "data(size)", height: "data(size)", label: "data(label)", "font-size": 10, color: "#1b1f24", "text-valign": "bottom", "text-margin-y": 2, "text-max-width": "140px", "text-wrap": "ellipsis", "min-zoomed-font-size": 7 } },
+      { selector: "node", style: { "background-color": COLORS.unknown!, width: "data(size)", height: "data(size)", ...(labels ? { label: "data(label)", "font-size": 10, color: "#1b1f24", "text-valign": "bottom", "text-margin-y": 2, "text-max-width": "140px", "text-wrap": "ellipsis", "min-zoomed-font-size": 7 } : {}) } },
+      ...Object.entries(COLORS).map(([t, c]) => ({ selector: `node[type = "${t}"]`, style: { "background-color": c } })),
       { selector: `node[id = ${JSON.stringify(opts.start ?? "")}]`, style: { "border-width": 3, "border-color": "#111111" } },
-      { selector: "edge", style: { width: "data(width)", "line-color": (el: any) => EDGE_COLORS[el.data("type")] ?? "#cccccc", "curve-style": many ? "haystack" : "bezier", opacity: 0.8 } },
+      { selector: "edge", style: { width: "data(width)", "line-color": "#cccccc", "curve-style": many ? "haystack" : "bezier", opacity: 0.8 } },
+      ...Object.entries(EDGE_COLORS).map(([t, c]) => ({ selector: `edge[type = "${t}"]`, style: { "line-color": c } })),
       { selector: "edge[type = 'links_to']", style: { "target-arrow-shape": many ? "none" : "triangle", "target-arrow-color": "#3f7fd0" } },
     ],
-    layout: many || !opts.start
-      ? { name: "concentric", animate: false, concentric: (n: any) => maxDepth - n.data("depth"), levelWidth: () => 1, minNodeSpacing: many ? 2 : 12, spacingFactor: many ? 0.6 : 1 }
-      : { name: "cose", animate: false, randomize: false, nodeRepulsion: () => 8000, idealEdgeLength: () => 60, numIter: 600 },
+    // Small graphs: force-directed (cose). Larger ones: rings by distance from the start node, each
+    // node placed near its parent (computed here in one pass: a force layout of thousands of nodes
+    // takes seconds in a browser without a GPU).
+    layout: nodes.length <= 60
+      ? { name: "cose", animate: false, randomize: false, nodeRepulsion: () => 8000, idealEdgeLength: () => 60, numIter: 300 }
+      : { name: "preset", positions: radial(nodes, edges, opts.start) },
     minZoom: 0.05,
     maxZoom: 4,
     textureOnViewport: many,
@@ -67,6 +71,36 @@ export function draw(container: unknown, nodes: DrawNode[], edges: DrawEdge[], o
     cy.one("render", finish);
     setTimeout(finish, 2000);
   });
+}
+
+/** Rings by depth (the start node at the centre); in each ring, nodes follow the angle of the node that reached them. */
+function radial(nodes: DrawNode[], edges: DrawEdge[], start?: string): Record<string, { x: number; y: number }> {
+  const depth = new Map(nodes.map((n) => [n.id, n.id === start ? 0 : n.depth ?? 1]));
+  const parent = new Map<string, string>();
+  for (const e of edges) {
+    const [a, b] = [e.source, e.target];
+    const da = depth.get(a), db = depth.get(b);
+    if (da === undefined || db === undefined) continue;
+    if (da + 1 === db && !parent.has(b)) parent.set(b, a);
+    else if (db + 1 === da && !parent.has(a)) parent.set(a, b);
+  }
+  const rings = new Map<number, DrawNode[]>();
+  for (const n of nodes) { const d = depth.get(n.id)!; const r = rings.get(d) ?? []; r.push(n); rings.set(d, r); }
+  const angle = new Map<string, number>();
+  const pos: Record<string, { x: number; y: number }> = {};
+  let radius = 0;
+  for (const d of [...rings.keys()].sort((a, b) => a - b)) {
+    const ring = rings.get(d)!;
+    if (d === 0 && ring.length === 1) { pos[ring[0]!.id] = { x: 0, y: 0 }; angle.set(ring[0]!.id, 0); continue; }
+    ring.sort((a, b) => (angle.get(parent.get(a.id) ?? "") ?? 0) - (angle.get(parent.get(b.id) ?? "") ?? 0) || (a.id < b.id ? -1 : 1));
+    radius = Math.max(radius + 120, (ring.length * 14) / (2 * Math.PI));
+    ring.forEach((n, i) => {
+      const a = (2 * Math.PI * i) / ring.length;
+      angle.set(n.id, a);
+      pos[n.id] = { x: radius * Math.cos(a), y: radius * Math.sin(a) };
+    });
+  }
+  return pos;
 }
 
 export function destroy(): void {
