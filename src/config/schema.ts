@@ -32,6 +32,8 @@ export const ProfileSchema = v.strictObject({
       chunk_tokens: positiveInt,
       chunk_overlap_tokens: v.pipe(v.number(), v.integer(), v.minValue(0)),
       max_file_size_bytes: positiveInt,
+      // PDF and Word documents: their own size limit (default 50 MiB, see pipeline/documents/)
+      max_document_bytes: v.optional(positiveInt),
     }),
     v.check((i) => i.chunk_overlap_tokens < i.chunk_tokens, "chunk_overlap_tokens must be below chunk_tokens"),
   ),

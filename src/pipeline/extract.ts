@@ -8,12 +8,14 @@
 import { posix } from "node:path";
 import { sha256Hex } from "../shared/hash.ts";
 import { chunkSpans, lineAt, lineStarts } from "./chunk.ts";
+import { pageStarts } from "./documents/index.ts";
 import { parseMarkdown, splitFrontMatter } from "./markdown.ts";
+import type { ImportRef, SymbolDef } from "./symbols/index.ts";
 
-export type NodeType = "document" | "section" | "chunk" | "technology" | "reference" | "decision" | "claim" | "commit" | "author";
-export const NODE_TYPES: readonly NodeType[] = ["document", "section", "chunk", "technology", "reference", "decision", "claim", "commit", "author"];
-export type EdgeType = "contains" | "mentions" | "references" | "links_to" | "authored" | "modified";
-export const EDGE_TYPES: readonly EdgeType[] = ["contains", "mentions", "references", "links_to", "authored", "modified"];
+export type NodeType = "document" | "section" | "chunk" | "technology" | "reference" | "decision" | "claim" | "commit" | "author" | "symbol" | "module";
+export const NODE_TYPES: readonly NodeType[] = ["document", "section", "chunk", "technology", "reference", "decision", "claim", "commit", "author", "symbol", "module"];
+export type EdgeType = "contains" | "mentions" | "references" | "links_to" | "authored" | "modified" | "defines" | "imports";
+export const EDGE_TYPES: readonly EdgeType[] = ["contains", "mentions", "references", "links_to", "authored", "modified", "defines", "imports"];
 
 export type GraphNode = { id: string; type: NodeType; name: string; path?: string; line?: number; attrs?: Record<string, unknown> };
 export type GraphEdge = { source: string; target: string; type: EdgeType; line?: number };
@@ -24,7 +26,7 @@ export type Chunk = [number, number, number, number, number, number];
 /** What the index shards keep per file (the text itself lives in the text shards). */
 export type FileEntry = {
   sha256: string;
-  kind: "markdown" | "code" | "log" | "text";
+  kind: "markdown" | "code" | "log" | "text" | "pdf" | "docx";
   title: string;
   frontmatter?: Record<string, unknown>;
   /** [heading text, level, line] */
@@ -44,6 +46,14 @@ export type FileEntry = {
   chunks: Chunk[];
   /** Front-matter tags (`tags` or `tag`), lower-cased, unique, sorted; absent when none. */
   tags?: string[];
+  /** Code: symbols defined, [name, kind, line, exported 1/0, container?] in document order (symbols/index.ts). */
+  symbols?: SymbolDef[];
+  /** Code: modules imported, [module, line] (a relative JS/TS import as the workspace path it names). */
+  imports?: ImportRef[];
+  /** Markdown: code spans that name a symbol (`parseQuery`, `RunIndex.node()` → RunIndex.node): [name, line]; resolved when read. */
+  symrefs?: [string, number][];
+  /** PDF: the 1-based line where each page starts in the stored text (page n starts at pages[n - 1]). */
+  pages?: number[];
   /** Problems that did not stop the file (e.g. invalid front matter): [line, message]. */
   warnings?: [number, string][];
 };
@@ -51,6 +61,13 @@ export type FileEntry = {
 export const docId = (path: string) => `doc_${sha256Hex(`doc\0${path}`).slice(0, 20)}`;
 export const chunkId = (doc: string, i: number) => `chk_${doc.slice(4)}_${i}`;
 export const refId = (url: string) => `ref_${sha256Hex(`ref\0${url}`).slice(0, 20)}`;
+export const symId = (doc: string, i: number) => `sym_${doc.slice(4)}_${i}`;
+export const modId = (name: string) => `mod_${sha256Hex(`mod\0${name}`).slice(0, 20)}`;
+/** The symbol a code span names: identifiers joined by `.`, `::` or `#`, optionally called (`f()`, `f(x)`), else undefined. */
+export function spanSymbol(span: string): string | undefined {
+  const m = /^([A-Za-z_$][\w$]*(?:(?:\.|::|#)[A-Za-z_$][\w$]*)*)(?:\([^()]*\))?$/.exec(span.trim());
+  return m && m[1]!.length >= 2 ? m[1]!.replace(/::|#/g, ".") : undefined;
+}
 export const techId = (name: string) => `tech_${name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "x"}`;
 
 const CODE_LANG = new Map<string, string>(Object.entries({
@@ -79,12 +96,15 @@ function kindOf(path: string): FileEntry["kind"] {
   const ext = posix.extname(path).toLowerCase();
   if (ext === ".md" || ext === ".markdown") return "markdown";
   if (ext === ".log") return "log";
+  if (ext === ".pdf") return "pdf";
+  if (ext === ".docx") return "docx";
   return CODE_LANG.has(ext.slice(1)) && !DATA_EXT.has(ext) ? "code" : "text";
 }
 
 const isAdr = (path: string) => /(^|\/)(adrs?|decisions?)\//i.test(path) || /^adr[-_ ]?\d+/i.test(posix.basename(path));
 
-export function extractFile(path: string, sha256: string, text: string, chunking: { size: number; overlap: number }): FileEntry {
+/** `doc`: what a PDF or Word document's reader found besides its text (its title). */
+export function extractFile(path: string, sha256: string, text: string, chunking: { size: number; overlap: number }, doc?: { title?: string }): FileEntry {
   const kind = kindOf(path);
   const starts = lineStarts(text);
   const line = (off: number) => lineAt(starts, off);
@@ -106,6 +126,14 @@ export function extractFile(path: string, sha256: string, text: string, chunking
     entry.sections = md.headings.map((h) => [h.text, h.level, line(h.offset)]);
     const spans = [...new Set(md.codeSpans)].slice(0, MAX_CODE_SPANS);
     if (spans.length) entry.code_spans = spans;
+    const symrefs = new Map<string, number>();
+    for (const sp of spans) {
+      const name = spanSymbol(sp);
+      if (!name || symrefs.has(name)) continue;
+      const at = text.indexOf(sp, fm.bodyOffset);
+      symrefs.set(name, at >= 0 ? line(at) : 1);
+    }
+    if (symrefs.size) entry.symrefs = [...symrefs];
     for (const lang of md.fenceLanguages) { const n = CODE_LANG.get(lang); if (n) addTech(n, 1); }
     // One reference per URL and one link per target path (`a.md` and `a.md#x` are one), at its first line.
     const refs = new Map<string, number>();
@@ -127,6 +155,16 @@ export function extractFile(path: string, sha256: string, text: string, chunking
       const status = typeof fm.data.status === "string" ? fm.data.status : statusFromText(text);
       entry.decision = status ? { status } : {};
     }
+  } else if (kind === "docx") {
+    // The Word reader wrote heading-styled paragraphs as ATX headings (documents/docx.ts).
+    const md = parseMarkdown(text, 0);
+    entry.sections = md.headings.map((h) => [h.text, h.level, line(h.offset)]);
+    const h1 = md.headings.find((h) => h.level === 1);
+    if (doc?.title) entry.title = doc.title; else if (h1) entry.title = h1.text;
+    comments = md.comments;
+  } else if (kind === "pdf") {
+    entry.pages = pageStarts(text);
+    if (doc?.title) entry.title = doc.title;
   } else if (kind === "code") {
     addTech(CODE_LANG.get(posix.extname(path).slice(1).toLowerCase())!, 1);
   } else if (kind === "log") {
@@ -162,7 +200,7 @@ export function entryGraph(path: string, e: FileEntry): { nodes: GraphNode[]; ed
   const key = id.slice(4);
   const nodes: GraphNode[] = [{
     id, type: "document", name: e.title, path, line: 1,
-    attrs: { kind: e.kind, ...(e.frontmatter ? { frontmatter: e.frontmatter } : {}), ...(e.code_spans ? { code_spans: e.code_spans } : {}) },
+    attrs: { kind: e.kind, ...(e.frontmatter ? { frontmatter: e.frontmatter } : {}), ...(e.code_spans ? { code_spans: e.code_spans } : {}), ...(e.pages ? { pages: e.pages.length } : {}) },
   }];
   const edges: GraphEdge[] = [];
   const own = (n: GraphNode) => { nodes.push(n); edges.push({ source: id, target: n.id, type: "contains" }); };
@@ -177,6 +215,15 @@ export function entryGraph(path: string, e: FileEntry): { nodes: GraphNode[]; ed
   for (const [url, line] of e.refs) {
     nodes.push({ id: refId(url), type: "reference", name: url });
     edges.push({ source: id, target: refId(url), type: "references", line });
+  }
+  (e.symbols ?? []).forEach(([name, kind, line, exported, container], i) => {
+    const sid = symId(id, i);
+    nodes.push({ id: sid, type: "symbol", name, path, line, attrs: { kind, exported: exported === 1, ...(container ? { container } : {}) } });
+    edges.push({ source: id, target: sid, type: "defines", line });
+  });
+  for (const [mod, line] of e.imports ?? []) {
+    nodes.push({ id: modId(mod), type: "module", name: mod });
+    edges.push({ source: id, target: modId(mod), type: "imports", line });
   }
   return { nodes, edges };
 }

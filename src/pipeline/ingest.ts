@@ -32,7 +32,8 @@ import { encodeText, hasObject, readObjectText, spillObject, type SpilledObject 
 import { compatGate } from "../store/open.ts";
 import { loadStatCache, type StatCache } from "../store/statcache.ts";
 import { measureUsage } from "../store/usage.ts";
-import { checkIncludes, scan, type Found, type SkipReason } from "./scan.ts";
+import { DEFAULT_MAX_DOCUMENT_BYTES, isDocumentPath } from "./documents/index.ts";
+import { checkIncludes, scan, sizeLimit, type Found, type SkipReason } from "./scan.ts";
 import { makeRedactor } from "./text.ts";
 import { GIT_ARTIFACT, type GitGraph } from "../git/graph.ts";
 import { buildShard, readSource, readSummary, shardCount, shardName, shardOf, toRecord, type ShardResult, type ShardSummary, type ShardTask } from "./shard.ts";
@@ -150,7 +151,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     if (c && c[0] === f.bytes && c[1] === f.mtimeMs && c[2] === f.ino) {
       known.set(f.path, toRecord(f.path, { bytes: c[0], ...(c[3] ? { sha256: c[3] } : {}), ...(c[4] ? { skip: c[4] as SkipReason } : {}) }));
     } else if (reuse) {
-      const { text: _, ...r } = readSource(f.abs, f.bytes, max);
+      const { text: _, raw: __, ...r } = readSource(f.abs, f.bytes, sizeLimit(ws.profile, f.path), isDocumentPath(f.path));
       known.set(f.path, toRecord(f.path, r));
     }
   }
@@ -179,7 +180,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   };
 
   const settings: ShardTask["settings"] = {
-    maxBytes: max, chunkTokens: ws.profile.ingestion.chunk_tokens, overlapTokens: ws.profile.ingestion.chunk_overlap_tokens, redaction: ws.redaction,
+    maxBytes: max, maxDocBytes: ws.profile.ingestion.max_document_bytes ?? DEFAULT_MAX_DOCUMENT_BYTES, chunkTokens: ws.profile.ingestion.chunk_tokens, overlapTokens: ws.profile.ingestion.chunk_overlap_tokens, redaction: ws.redaction,
   };
   const artifacts: Artifact[] = [];
   const tasks: ShardTask[] = [];
@@ -234,7 +235,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   const cacheBytes = Math.max(0, Buffer.byteLength(statCacheText) - Buffer.byteLength(oldCacheText));
 
   // Git provenance (src/git, when git.enabled): one more artifact, reused while the repositories' heads and the settings are unchanged.
-  const git = ws.git.enabled ? await planGit(ws, prevArtifacts.get(GIT_ARTIFACT), stage) : undefined;
+  const git = ws.git.enabled ? await planGit(ws, opts.ignoreCaches ? undefined : prevArtifacts.get(GIT_ARTIFACT), stage) : undefined;
   if (git?.artifact) { artifacts.push(git.artifact); artifacts.sort((a, b) => (a.name < b.name ? -1 : 1)); }
   if (git?.object) encoded.push(git.object);
   const inputsHash = sha256Hex(canonicalJson(records));
@@ -259,6 +260,10 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   const all = summaries.map((s) => (typeof s === "function" ? s() : s));
   const shared = new Set(all.flatMap((s) => s.globals));
   const resolved = all.reduce((n, s) => n + s.links.filter((t) => okPaths.has(t)).length, 0);
+  // Markdown code spans that name a symbol defined in this run: one `mentions` edge each.
+  const symbolNames = new Set(all.flatMap((s) => s.symbols));
+  const symbolMentions = all.reduce((n, s) => n + s.symrefs.filter((t) => symbolNames.has(t)).length, 0);
+  const modules = [...shared].filter((id) => id.startsWith("mod_")).length;
   const gitC = git?.graph ? gitCounts(git.graph, okPaths) : undefined;
   const manifest: Manifest = {
     schema_version: ARTIFACT_SCHEMA_VERSION,
@@ -270,10 +275,11 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     outputs_hash: sha256Hex(canonicalJson(artifacts)),
     counts: {
       files: records.length, ok: okCount, skipped: records.length - okCount,
-      chunks: total("chunks"), nodes: total("nodes") + shared.size + (gitC?.nodes ?? 0), edges: total("edges") + resolved + (gitC?.edges ?? 0),
+      chunks: total("chunks"), nodes: total("nodes") + shared.size + (gitC?.nodes ?? 0), edges: total("edges") + resolved + symbolMentions + (gitC?.edges ?? 0),
       // The shared nodes by type (a count by type needs them: a shard knows only its own mentions).
       technologies: [...shared].filter((id) => id.startsWith("tech_")).length,
       references: [...shared].filter((id) => id.startsWith("ref_")).length,
+      ...(modules ? { modules } : {}),
       ...(gitC ? { commits: gitC.commits, authors: gitC.authors } : {}),
     },
     files: records,
@@ -337,6 +343,7 @@ async function runTasks(tasks: ShardTask[], stage: string, onProgress: PlanOptio
   let done = already;
   const results = new Map<number, SpilledShardResult>();
   const report = (r: SpilledShardResult) => { done += r.records.length; onProgress?.(done, total); results.set(r.shard, r); };
+  let failed: string | undefined;
   const size = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2, Number(process.env.AUDITGRAPH_WORKERS) || Infinity, tasks.length));
   if (tasks.length > INLINE_SHARDS && size > 1) {
     const queue = [...tasks].sort((a, b) => b.files.length - a.files.length || a.shard - b.shard);
@@ -353,13 +360,15 @@ async function runTasks(tasks: ShardTask[], stage: string, onProgress: PlanOptio
         w.postMessage({ task: t, stage } satisfies ShardJob);
       };
       w.onmessage = (ev: MessageEvent<SpilledShardResult>) => { report(ev.data); next(); };
-      w.onerror = (ev) => { ev.preventDefault(); stopAll(); };
+      w.onerror = (ev) => { ev.preventDefault(); failed ??= ev.message || "a shard worker failed"; stopAll(); };
       next();
     })));
   }
+  // AUDITGRAPH_WORKERS_STRICT=1 (tests, diagnosis): a failed worker is an error instead of the inline fallback.
+  if (failed !== undefined && process.env.AUDITGRAPH_WORKERS_STRICT === "1") throw new Error(`shard worker failed: ${failed}`);
   for (const t of tasks) {
     if (results.has(t.shard)) continue;
-    report(spillShard(buildShard(t), stage));
+    report(spillShard(await buildShard(t), stage));
     if (tasks.length > INLINE_SHARDS) Bun.gc(true); // as a worker does: many shards inline must not pile up garbage
   }
   return [...results.values()].sort((a, b) => a.shard - b.shard);

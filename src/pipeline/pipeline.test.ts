@@ -21,7 +21,7 @@ const profile = {
 };
 
 describe("scan then read", () => {
-  test("a file that disappears after the scan is recorded as vanished; a directory in its place as unreadable", () => {
+  test("a file that disappears after the scan is recorded as vanished; a directory in its place as unreadable", async () => {
     const root = join(dir, "ws1");
     mkdirSync(join(root, "notes", "drafts"), { recursive: true });
     for (const n of ["a.md", "b.md", "c.md"]) writeFileSync(join(root, "notes", n), `# ${n}\n`);
@@ -31,9 +31,9 @@ describe("scan then read", () => {
     rmSync(join(root, "notes", "b.md"));
     rmSync(join(root, "notes", "c.md"));
     mkdirSync(join(root, "notes", "c.md"));
-    const res = buildShard({
+    const res = await buildShard({
       shard: 0, shards: 4, profileDir: join(root, ".pkg"), files: found.map((f) => ({ path: f.path, abs: f.abs, bytes: f.bytes })),
-      settings: { maxBytes: 1000, chunkTokens: 4, overlapTokens: 1, redaction: { enabled: true, detectors: [...DETECTORS] } },
+      settings: { maxBytes: 1000, maxDocBytes: 1000, chunkTokens: 4, overlapTokens: 1, redaction: { enabled: true, detectors: [...DETECTORS] } },
     });
     expect(res.records.map((r) => [r.path, r.status, r.reason])).toEqual([
       ["notes/a.md", "ok", undefined], ["notes/b.md", "skipped", "vanished"], ["notes/c.md", "skipped", "unreadable"],

@@ -10,10 +10,17 @@ import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from "node
 import { extname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { configError } from "../shared/errors.ts";
 import type { Profile } from "../config/schema.ts";
+import { DEFAULT_MAX_DOCUMENT_BYTES, isDocumentPath } from "./documents/index.ts";
+
+/** The size limit of a file: `max_document_bytes` for PDF and Word documents, else `max_file_size_bytes`. */
+export const sizeLimit = (profile: Profile, path: string) =>
+  isDocumentPath(path) ? profile.ingestion.max_document_bytes ?? DEFAULT_MAX_DOCUMENT_BYTES : profile.ingestion.max_file_size_bytes;
 
 export type SkipReason =
   | "unsupported_extension" | "too_large" | "binary" | "invalid_utf8" | "empty"
-  | "unreadable" | "vanished" | "symlink_outside_root" | "symlink_loop" | "broken_symlink" | "not_regular_file";
+  | "unreadable" | "vanished" | "symlink_outside_root" | "symlink_loop" | "broken_symlink" | "not_regular_file"
+  // PDF and Word documents whose text could not be had (see pipeline/documents/)
+  | "encrypted" | "no_text_layer" | "corrupt";
 
 /** A file found by the scan: either a candidate to read, or already skipped with a reason. */
 export type Found = {
@@ -55,7 +62,7 @@ export function scan(root: string, profile: Profile): Found[] {
     if (out.has(rel)) return;
     let reason = skip;
     if (!reason && !allowed.has(extname(rel).toLowerCase())) reason = "unsupported_extension";
-    if (!reason && st && st.size > profile.ingestion.max_file_size_bytes) reason = "too_large";
+    if (!reason && st && st.size > sizeLimit(profile, rel)) reason = "too_large";
     out.set(rel, { path: rel, abs, bytes: st?.size ?? 0, mtimeMs: st?.mtimeMs ?? 0, ino: st?.ino ?? 0, ...(reason ? { skip: reason } : {}) });
   };
 

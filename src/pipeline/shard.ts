@@ -13,8 +13,10 @@
  *                     chunks "all" → per document: ordinal, chunk count, core length of each chunk (varints)
  *                     spans  "000012" → the document's chunk spans: per chunk Δstart, length, Δline, line count (varints)
  *                     meta   "000012" → path, title, kind, front matter, tags, code spans (no chunks)
- *                     global tech_/ref_ id → {type, name, in: [[ordinal, line]…]} (mentions from this shard)
+ *                     global tech_/ref_/mod_ id → {type, name, in: [[ordinal, line]…]} (mentions and imports from this shard)
  *                     links  target path → [[ordinal, line]…] (relative links from this shard)
+ *                     symbols symbol name (and Container.name of a member) → [[path, index, line, exported, member]…]
+ *                     symrefs name → [[ordinal, line]…] (markdown code spans naming a symbol, resolved when read)
  *             stats   docs, chunks, chunk_terms, ents, ent_terms, nodes/edges by type
  *   text/NN   table   text   path NUL page → normalized, redacted text in pages of 32,768 UTF-16 units (UTF-8, binary)
  *
@@ -33,7 +35,8 @@ import type { FileRecord } from "../store/manifest.ts";
 import { objectPath } from "../store/layout.ts";
 import type { EncodedObject } from "../store/objects.ts";
 import { encodeSegment, Segment } from "../store/segment.ts";
-import { docId, extractFile, refId, techId, type FileEntry } from "./extract.ts";
+import { documentText, isDocumentPath } from "./documents/index.ts";
+import { docId, extractFile, modId, refId, symId, techId, type FileEntry } from "./extract.ts";
 import type { SkipReason } from "./scan.ts";
 import { makeRedactor, normalizeText } from "./text.ts";
 import { VarintWriter } from "../store/varint.ts";
@@ -66,9 +69,11 @@ export type StoredChunk = [number, number, number, number, number, number];
 export type DocRecord = Omit<FileEntry, "chunks"> & { path: string; chunks: StoredChunk[] };
 /** A mention or link from a document of the shard: [ordinal, line] (the document's key: table `keys`). */
 export type Mention = [number, number];
-export type GlobalRecord = { type: "technology" | "reference"; name: string; in: Mention[] };
+export type GlobalRecord = { type: "technology" | "reference" | "module"; name: string; in: Mention[] };
+/** A symbol definition as the `symbols` table holds it under its name: [path, index in the document's symbols, line, exported 1/0, member 1/0]. */
+export type SymbolEntry = [string, number, number, number, number];
 /** What lists, filters and node summaries need of a document, without its chunks and sections. */
-export type DocMeta = Pick<FileEntry, "kind" | "title" | "frontmatter" | "code_spans"> & { path: string; tags?: string[] };
+export type DocMeta = Pick<FileEntry, "kind" | "title" | "frontmatter" | "code_spans" | "pages"> & { path: string; tags?: string[] };
 export type ShardStats = {
   docs: number; chunks: number; chunk_terms: number; ents: number; ent_terms: number;
   /** Nodes of this shard's documents by type (technology and reference nodes are shared: see `globals`). */
@@ -86,14 +91,18 @@ export type ShardTask = {
   files: { path: string; abs: string; bytes: number; prevSha?: string }[];
   /** The previous run's objects for this shard, if entries may be reused. */
   prev?: { index: string; text: string };
-  settings: { maxBytes: number; chunkTokens: number; overlapTokens: number; redaction: { enabled: boolean; detectors: Detector[] } };
+  settings: { maxBytes: number; maxDocBytes: number; chunkTokens: number; overlapTokens: number; redaction: { enabled: boolean; detectors: Detector[] } };
 };
 
 /**
  * What the run needs to count the whole graph: the shared node ids the shard mentions and the
  * target path of each of its links (one per linking document and target, never the document itself).
  */
-export type ShardSummary = { globals: string[]; links: string[] };
+export type ShardSummary = {
+  globals: string[]; links: string[];
+  /** Names the shard's symbols are found by (table `symbols`), and one name per markdown document's code span naming a symbol. */
+  symbols: string[]; symrefs: string[];
+};
 
 export type ShardResult = {
   shard: number;
@@ -106,10 +115,13 @@ export type ShardResult = {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-export type ReadResult = { sha256?: string; bytes: number; skip?: SkipReason; text?: string };
+export type ReadResult = { sha256?: string; bytes: number; skip?: SkipReason; text?: string; raw?: Uint8Array };
 
-/** Reads one source file and classifies it; never throws. */
-export function readSource(abs: string, statBytes: number, maxBytes: number): ReadResult {
+/**
+ * Reads one source file and classifies it; never throws. A PDF or Word document (`document`) is
+ * returned as bytes (`raw`): its text is extracted later (documents/), so no binary check here.
+ */
+export function readSource(abs: string, statBytes: number, maxBytes: number, document = false): ReadResult {
   let buf: Buffer;
   try { buf = readFileSync(abs); } catch (e) {
     return { bytes: statBytes, skip: (e as NodeJS.ErrnoException).code === "ENOENT" ? "vanished" : "unreadable" };
@@ -117,6 +129,7 @@ export function readSource(abs: string, statBytes: number, maxBytes: number): Re
   const sha = sha256Hex(buf);
   if (buf.length > maxBytes) return { sha256: sha, bytes: buf.length, skip: "too_large" };
   if (buf.length === 0) return { sha256: sha, bytes: 0, skip: "empty" };
+  if (document) return { sha256: sha, bytes: buf.length, raw: buf };
   if (buf.indexOf(0) >= 0) return { sha256: sha, bytes: buf.length, skip: "binary" };
   try { return { sha256: sha, bytes: buf.length, text: utf8.decode(buf) }; } catch {
     return { sha256: sha, bytes: buf.length, skip: "invalid_utf8" };
@@ -154,9 +167,15 @@ function toDocRecord(path: string, e: FileEntry, t: DocTerms): DocRecord {
 
 const termsOf = (rec: DocRecord, text: string) => indexTerms(text, rec.kind, rec.chunks.map((c) => [c[0], c[1]]));
 
-/** Type codes of entity postings. */
-export const ENT_TYPES = ["document", "section", "decision", "claim", "technology", "reference"] as const;
-const SHARED_TYPE = 4; // technology and reference nodes are shared between shards
+/**
+ * Type codes of entity postings (4 bits: `name length << 4 | code`). Codes below SHARED_TYPE are a
+ * document's own entities (0-7: five used), codes from SHARED_TYPE up are nodes shared between
+ * shards, whose postings carry the id's hash (8-15: three used).
+ */
+export const ENT_TYPES: readonly (string | undefined)[] = ["document", "section", "decision", "claim", "symbol", , , , "technology", "reference", "module"];
+export const ENT_TYPE_BITS = 4;
+export const SHARED_TYPE = 8;
+const ENT = { document: 0, section: 1, decision: 2, claim: 3, symbol: 4, technology: 8, reference: 9, module: 10 } as const;
 
 /** A 32-bit hash of a shared node's id: entity postings carry it so that hits from several shards are merged without a lookup. */
 export function idHash(id: string): number {
@@ -348,7 +367,7 @@ class EntityBuilder {
     for (const [t, n] of tf) {
       let list = this.acc.get(t);
       if (!list) { list = []; this.acc.set(t, list); }
-      list.push(ent, ts.length * 8 + type, n, type >= SHARED_TYPE ? idHash(id) : -1);
+      list.push(ent, ts.length * (1 << ENT_TYPE_BITS) + type, n, type >= SHARED_TYPE ? idHash(id) : -1);
     }
   }
 
@@ -420,7 +439,7 @@ function mergeTerms(chunks: [string, Uint8Array][], ents: [string, Uint8Array][]
 
 const byKey = <V>(m: Map<string, V>): [string, V][] => [...m].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 
-export function buildShard(task: ShardTask): ShardResult {
+export async function buildShard(task: ShardTask): Promise<ShardResult> {
   const { settings: st } = task;
   const redact = makeRedactor(st.redaction);
   let prev: { docs: Map<string, DocRecord>; texts: Map<string, string> } | undefined;
@@ -432,8 +451,9 @@ export function buildShard(task: ShardTask): ShardResult {
   let processed = 0;
   let reused = 0;
   for (const f of task.files) {
-    const r = readSource(f.abs, f.bytes, st.maxBytes);
-    if (r.text === undefined) { records.push(toRecord(f.path, r)); continue; }
+    const isDoc = isDocumentPath(f.path);
+    const r = readSource(f.abs, f.bytes, isDoc ? st.maxDocBytes : st.maxBytes, isDoc);
+    if (r.text === undefined && r.raw === undefined) { records.push(toRecord(f.path, r)); continue; }
     let rec: DocRecord | undefined;
     let body: string | undefined;
     if (f.prevSha && f.prevSha === r.sha256) {
@@ -442,8 +462,23 @@ export function buildShard(task: ShardTask): ShardResult {
     }
     let terms: DocTerms | undefined;
     if (!rec || body === undefined) {
-      body = redact(normalizeText(r.text));
-      const entry = extractFile(f.path, r.sha256!, body, { size: st.chunkTokens, overlap: st.overlapTokens });
+      let text = r.text;
+      let docTitle: { title?: string } | undefined;
+      if (r.raw) {
+        const d = await documentText(f.path, r.raw);
+        if ("skip" in d) { records.push(toRecord(f.path, { sha256: r.sha256!, bytes: r.bytes, skip: d.skip })); continue; }
+        text = d.text;
+        docTitle = d.title ? { title: redact(normalizeText(d.title)) } : {};
+      }
+      body = redact(normalizeText(text!));
+      const entry = extractFile(f.path, r.sha256!, body, { size: st.chunkTokens, overlap: st.overlapTokens }, docTitle);
+      if (entry.kind === "code") {
+        // Loaded on the first code file only (it loads the tree-sitter runtime and grammars lazily too).
+        const { extractSymbols } = await import("./symbols/index.ts");
+        const syms = await extractSymbols(f.path, body);
+        if (syms?.symbols.length) entry.symbols = syms.symbols;
+        if (syms?.imports.length) entry.imports = syms.imports;
+      }
       terms = indexTerms(body, entry.kind, entry.chunks.map((c) => [c[0], c[1]]));
       rec = toDocRecord(f.path, entry, terms);
       processed++;
@@ -457,23 +492,42 @@ export function buildShard(task: ShardTask): ShardResult {
   const ents = new EntityBuilder();
   const globals = new Map<string, GlobalRecord>();
   const links = new Map<string, Mention[]>();
+  const symDefs = new Map<string, SymbolEntry[]>();
+  const symRefs = new Map<string, Mention[]>();
   const ids: [string, number][] = [];
   const types: Record<string, number> = { document: 0, section: 0, chunk: 0, decision: 0, claim: 0 };
   const edges: Record<string, number> = { contains: 0, mentions: 0, references: 0 };
   // Document entities first, so that a document's entity ordinal is its ordinal.
-  docs.forEach(({ rec }, ord) => ents.add(docId(rec.path), 0, rec.title, ord, 1, [...(rec.tags ?? []), posix.basename(rec.path).replace(/\.[^.]*$/, "")].join(" ")));
+  docs.forEach(({ rec }, ord) => ents.add(docId(rec.path), ENT.document, rec.title, ord, 1, [...(rec.tags ?? []), posix.basename(rec.path).replace(/\.[^.]*$/, "")].join(" ")));
   docs.forEach((d, ord) => {
     const { rec } = d;
     const id = docId(rec.path);
     const key = id.slice(4);
     ids.push([key, ord]);
-    rec.sections.forEach(([name, , line], i) => ents.add(`sec_${key}_${i}`, 1, name, ord, line));
-    if (rec.decision) ents.add(`dec_${key}`, 2, rec.title, ord, 1);
-    for (const [line, t] of rec.claims) ents.add(`clm_${key}_${line}`, 3, t, ord, line);
+    rec.sections.forEach(([name, , line], i) => ents.add(`sec_${key}_${i}`, ENT.section, name, ord, line));
+    if (rec.decision) ents.add(`dec_${key}`, ENT.decision, rec.title, ord, 1);
+    for (const [line, t] of rec.claims) ents.add(`clm_${key}_${line}`, ENT.claim, t, ord, line);
+    const syms = rec.symbols ?? [];
+    syms.forEach(([name, , line, exported, container], i) => {
+      ents.add(symId(id, i), ENT.symbol, name, ord, line, container ?? "");
+      // A symbol is found by its name, and by Container.name for a member.
+      for (const k of container ? [name, `${container}.${name}`] : [name]) {
+        let l = symDefs.get(k);
+        if (!l) { l = []; symDefs.set(k, l); }
+        l.push([rec.path, i, line, exported, container ? 1 : 0]);
+      }
+    });
+    for (const [name, line] of rec.symrefs ?? []) {
+      let l = symRefs.get(name);
+      if (!l) { l = []; symRefs.set(name, l); }
+      l.push([ord, line]);
+    }
     const own = rec.sections.length + rec.chunks.length + rec.claims.length + (rec.decision ? 1 : 0);
     types.document!++; types.section! += rec.sections.length; types.chunk! += rec.chunks.length;
     types.claim! += rec.claims.length; if (rec.decision) types.decision!++;
     edges.contains! += own; edges.mentions! += rec.techs.length; edges.references! += rec.refs.length;
+    if (syms.length) { types.symbol = (types.symbol ?? 0) + syms.length; edges.defines = (edges.defines ?? 0) + syms.length; }
+    if (rec.imports?.length) edges.imports = (edges.imports ?? 0) + rec.imports.length;
     const global = (gid: string, type: GlobalRecord["type"], name: string, line: number) => {
       let g = globals.get(gid);
       if (!g) { g = { type, name, in: [] }; globals.set(gid, g); }
@@ -481,6 +535,7 @@ export function buildShard(task: ShardTask): ShardResult {
     };
     for (const [name, line] of rec.techs) global(techId(name), "technology", name, line);
     for (const [url, line] of rec.refs) global(refId(url), "reference", url, line);
+    for (const [mod, line] of rec.imports ?? []) global(modId(mod), "module", mod, line);
     const linked = new Set<string>();
     for (const [target, line] of rec.links) {
       if (target === rec.path || linked.has(target)) continue;
@@ -495,8 +550,8 @@ export function buildShard(task: ShardTask): ShardResult {
   for (const [gid, g] of byKey(globals)) {
     const first = g.in.reduce((a, b) => (keyOf(b[0]) < keyOf(a[0]) ? b : a));
     // A reference is found by its host and last path segment (its full URL is in the text anyway).
-    const name = g.type === "technology" ? g.name : urlWords(g.name);
-    ents.add(gid, g.type === "technology" ? 4 : 5, name, first[0], first[1]);
+    const name = g.type === "reference" ? urlWords(g.name) : g.name;
+    ents.add(gid, ENT[g.type], name, first[0], first[1]);
   }
   const stats: ShardStats = {
     docs: docs.length, chunks: postings.chunkCount, chunk_terms: postings.chunkTerms, ents: ents.count, ent_terms: ents.termCount, types, edges,
@@ -509,6 +564,8 @@ export function buildShard(task: ShardTask): ShardResult {
     entities: ents.shared,
     global: byKey(globals),
     links: byKey(links),
+    symbols: byKey(symDefs),
+    symrefs: byKey(symRefs),
   }, {
     terms: mergeTerms(postings.encode(), ents.encode()), entdocs: [["all", ents.docCounts(docs.length)]],
     keys: [["all", new TextEncoder().encode(ids.map(([k]) => k).join(""))]], chunks: [["all", postings.lengths()]],
@@ -524,7 +581,7 @@ export function buildShard(task: ShardTask): ShardResult {
   return {
     shard: task.shard, records, processed, reused,
     objects: { index, text, counts: { files: docs.length, chunks: stats.chunks, nodes: localNodes, edges: localEdges, shards: task.shards } },
-    summary: summaryOf(globals.keys(), links),
+    summary: summaryOf(globals.keys(), links, symDefs.keys(), symRefs),
   };
 }
 
@@ -547,19 +604,20 @@ function urlWords(url: string): string {
 
 export function metaOf(rec: DocRecord): DocMeta {
   return {
-    path: rec.path, kind: rec.kind, title: rec.title,
+    path: rec.path, kind: rec.kind, title: rec.title, ...(rec.pages ? { pages: rec.pages } : {}),
     ...(rec.frontmatter ? { frontmatter: rec.frontmatter } : {}), ...(rec.code_spans ? { code_spans: rec.code_spans } : {}), ...(rec.tags ? { tags: rec.tags } : {}),
   };
 }
 
-function summaryOf(globals: Iterable<string>, links: Iterable<[string, Mention[]]>): ShardSummary {
-  const out: ShardSummary = { globals: [...globals], links: [] };
+function summaryOf(globals: Iterable<string>, links: Iterable<[string, Mention[]]>, defs: Iterable<string>, refs: Iterable<[string, Mention[]]>): ShardSummary {
+  const out: ShardSummary = { globals: [...globals], links: [], symbols: [...defs], symrefs: [] };
   for (const [target, from] of links) for (let i = 0; i < from.length; i++) out.links.push(target);
+  for (const [name, from] of refs) for (let i = 0; i < from.length; i++) out.symrefs.push(name);
   return out;
 }
 
 /** The summary of a shard already in the store (a clean shard of an incremental run). */
 export function readSummary(profileDir: string, indexSha: string): ShardSummary {
   const s = new Segment(objectPath(profileDir, indexSha));
-  try { return summaryOf(s.allKeys("global"), s.range<Mention[]>("links")); } finally { s.close(); }
+  try { return summaryOf(s.allKeys("global"), s.range<Mention[]>("links"), s.allKeys("symbols"), s.range<Mention[]>("symrefs")); } finally { s.close(); }
 }

@@ -130,7 +130,7 @@ const HUMPED = /(?<![A-Za-z0-9_])[A-Za-z0-9_]*(?:[a-z][A-Z]|[A-Z]{2}[a-z]|[A-Za-
  * not a loop per character. `spans`: the chunks' [start, end) offsets, in order.
  */
 export function indexTerms(text: string, kind: string, spans: [number, number][]): DocTerms {
-  const ranges: [number, number, Field][] = kind === "code" ? [[0, text.length, FIELD_CODE]] : kind === "markdown" ? markdownFields(text) : [];
+  const ranges: [number, number, Field][] = kind === "code" ? [[0, text.length, FIELD_CODE]] : kind === "markdown" || kind === "docx" ? markdownFields(text) : [];
   const lower = text.toLowerCase();
   const same = lower.length === text.length;
   const lowerOf = (a: number, b: number) => (same ? lower.slice(a, b) : text.slice(a, b).toLowerCase());

@@ -58,12 +58,12 @@ function* allNodes(ix: RunIndex, types?: string[]): Generator<GraphNode> {
       }
       continue;
     }
-    if (types && !types.some((t) => t !== "technology" && t !== "reference" && t !== "commit" && t !== "author")) continue;
-    for (const [, rec] of ix.docs(n)) for (const node of ix.docGraph(rec).nodes) if (node.type !== "technology" && node.type !== "reference" && want(node.type)) yield node;
+    if (types && !types.some((t) => t !== "technology" && t !== "reference" && t !== "module" && t !== "commit" && t !== "author")) continue;
+    for (const [, rec] of ix.docs(n)) for (const node of ix.docGraph(rec).nodes) if (node.type !== "technology" && node.type !== "reference" && node.type !== "module" && want(node.type)) yield node;
   }
   // Git provenance nodes (commits, authors) live in the run's git artifact.
   if (want("commit") || want("author")) for (const node of ix.git()?.nodes() ?? []) if (want(node.type)) yield node;
-  if (want("technology") || want("reference")) {
+  if (want("technology") || want("reference") || want("module")) {
     const seen = new Set<string>();
     for (const n of ix.shards) {
       for (const [id, g] of ix.seg(n)!.range<GlobalRecord>("global")) {
@@ -84,6 +84,7 @@ export function listNodes(ix: RunIndex, o: ListOptions): ListResult {
     // Shared nodes are counted once over all shards by ingest (manifest counts), not per shard.
     counts.technology = ix.store.manifest.counts.technologies ?? 0;
     counts.reference = ix.store.manifest.counts.references ?? 0;
+    counts.module = ix.store.manifest.counts.modules ?? 0;
     counts.commit = ix.store.manifest.counts.commits ?? 0;
     counts.author = ix.store.manifest.counts.authors ?? 0;
     const groups = Object.entries(counts).filter(([t, c]) => c > 0 && (!o.types || o.types.includes(t)))

@@ -7,7 +7,7 @@
 import { docId, entryGraph, type FileEntry, type GraphEdge, type GraphNode } from "../pipeline/extract.ts";
 import {
   MAX_SHARDS, ordKey, pageKey, shardName, shardOf, shardOfKey, TEXT_PAGE,
-  ENT_TYPES, type DocMeta, type DocRecord, type EntityRecord, type GlobalRecord, type Mention, type ShardStats,
+  ENT_TYPES, ENT_TYPE_BITS, SHARED_TYPE, type SymbolEntry, type DocMeta, type DocRecord, type EntityRecord, type GlobalRecord, type Mention, type ShardStats,
 } from "../pipeline/shard.ts";
 import { VarintReader } from "../store/varint.ts";
 import { objectPath } from "../store/layout.ts";
@@ -23,7 +23,10 @@ export type EntPosting = { ent: number; type: string; len: number; tf: number; h
 export type Stats = { docs: number; chunks: number; chunkTerms: number; ents: number; entTerms: number; types: Record<string, number>; edges: Record<string, number> };
 
 const utf8 = new TextDecoder();
-const LOCAL = /^(doc|sec|chk|dec|clm)_([0-9a-f]{20})(?:_(\d+))?$/;
+const LOCAL = /^(doc|sec|chk|dec|clm|sym)_([0-9a-f]{20})(?:_(\d+))?$/;
+/** Shared nodes kept in the shards' `global` tables, by id prefix, with the type of their in-edges. */
+const SHARED_EDGE = { tech_: "mentions", ref_: "references", mod_: "imports" } as const;
+const sharedPrefix = (id: string) => (id.startsWith("tech_") ? "tech_" : id.startsWith("ref_") ? "ref_" : id.startsWith("mod_") ? "mod_" : undefined);
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 export const edgeOrder = (a: GraphEdge, b: GraphEdge) => cmp(a.source, b.source) || cmp(a.target, b.target) || cmp(a.type, b.type);
 
@@ -273,10 +276,11 @@ export class RunIndex {
         while (!r.done) {
           ent += r.next();
           const lt = r.next();
-          const code = lt % 8;
+          const code = lt % (1 << ENT_TYPE_BITS);
           const type = ENT_TYPES[code] ?? "document";
           const tf = r.next();
-          list.push(code >= 4 ? { ent, type, len: Math.floor(lt / 8), tf, hash: r.next() } : { ent, type, len: Math.floor(lt / 8), tf });
+          const len = Math.floor(lt / (1 << ENT_TYPE_BITS));
+          list.push(code >= SHARED_TYPE ? { ent, type, len, tf, hash: r.next() } : { ent, type, len, tf });
         }
       } catch { throw this.corrupt(n); }
       out.push([n, list]);
@@ -305,7 +309,10 @@ export class RunIndex {
       const j = i - rec.sections.length - (rec.decision ? 1 : 0);
       if (j < 0) return { id: `dec_${key}`, ord, line: 1 };
       const claim = rec.claims[j];
-      return claim && { id: `clm_${key}_${claim[0]}`, ord, line: claim[0] };
+      if (claim) return { id: `clm_${key}_${claim[0]}`, ord, line: claim[0] };
+      const s = j - rec.claims.length;
+      const sym = rec.symbols?.[s];
+      return sym && { id: `sym_${key}_${s}`, ord, line: sym[2] };
     }
     const e = seg.get<EntityRecord>("entities", ordKey(ent));
     return e && { id: e[3], ord: e[1], line: e[2], key: this.keyOf(shard, e[1]) };
@@ -343,7 +350,42 @@ export class RunIndex {
       seen.add(to);
       part.edges.push({ source: id, target: to, type: "links_to", line });
     }
+    // A code span naming a symbol: a mention of its definition (one per name, see symbolFor).
+    for (const [name, line] of rec.symrefs ?? []) {
+      const to = this.symbolFor(name);
+      if (to && !seen.has(to)) { seen.add(to); part.edges.push({ source: id, target: to, type: "mentions", line }); }
+    }
     return part;
+  }
+
+  private readonly symCache = new Map<string, string | null>();
+  /**
+   * The symbol a name resolves to, over every shard: exported before not, top-level before members,
+   * then by path and line (a deterministic choice when several files define the name).
+   */
+  symbolFor(name: string): string | undefined {
+    let hit = this.symCache.get(name);
+    if (hit === undefined) {
+      let best: SymbolEntry | undefined;
+      for (const n of this.shards) {
+        for (const e of this.seg(n)!.get<SymbolEntry[]>("symbols", name) ?? []) {
+          if (!best || e[3] > best[3] || (e[3] === best[3] && (e[4] < best[4] || (e[4] === best[4] && (e[0] < best[0] || (e[0] === best[0] && e[2] < best[2])))))) best = e;
+        }
+      }
+      hit = best ? `sym_${docId(best[0]).slice(4)}_${best[1]}` : null;
+      this.symCache.set(name, hit);
+    }
+    return hit ?? undefined;
+  }
+
+  /** Markdown mentions of a symbol (code spans naming it by name or Container.name) that resolve to it. */
+  private symbolMentions(id: string, name: string, container?: string): GraphEdge[] {
+    const out: GraphEdge[] = [];
+    for (const k of container ? [name, `${container}.${name}`] : [name]) {
+      if (this.symbolFor(k) !== id) continue;
+      for (const n of this.shards) for (const [ord, line] of this.seg(n)!.get<Mention[]>("symrefs", k) ?? []) out.push({ source: `doc_${this.keyOf(n, ord)}`, target: id, type: "mentions", line });
+    }
+    return out;
   }
 
   /** The run's commits and authors (git provenance), or null when it has none (a damaged artifact: exit 5). */
@@ -376,13 +418,16 @@ export class RunIndex {
       const out = part.edges.filter((e) => e.source === id).sort(edgeOrder);
       const inn = m[1] === "doc"
         ? [...this.linksTo(d.rec.path).map(([line, key]): GraphEdge => ({ source: `doc_${key}`, target: id, type: "links_to", line })), ...(this.git()?.modifiedInto(d.rec.path, id) ?? [])]
-        : part.edges.filter((e) => e.target === id);
+        : m[1] === "sym"
+          ? [...part.edges.filter((e) => e.target === id), ...this.symbolMentions(id, node.name, node.attrs?.container as string | undefined)]
+          : part.edges.filter((e) => e.target === id);
       return { node, out, in: [...new Map(inn.map((e) => [`${e.source}\0${e.type}`, e])).values()].sort(edgeOrder) };
     }
-    if (id.startsWith("tech_") || id.startsWith("ref_")) {
+    const prefix = sharedPrefix(id);
+    if (prefix) {
       const g = this.global(id);
       if (!g) return undefined;
-      const type = g.type === "technology" ? "mentions" : "references";
+      const type = SHARED_EDGE[prefix];
       const inn = g.in.map(([line, key]): GraphEdge => ({ source: `doc_${key}`, target: id, type, line })).sort(edgeOrder);
       return { node: { id, type: g.type, name: g.name }, out: [], in: inn };
     }
@@ -399,12 +444,13 @@ export class RunIndex {
       if (!meta) return undefined;
       return {
         id, type: "document", name: meta.title, path: meta.path, line: 1,
-        attrs: { kind: meta.kind, ...(meta.frontmatter ? { frontmatter: meta.frontmatter } : {}), ...(meta.code_spans ? { code_spans: meta.code_spans } : {}) },
+        attrs: { kind: meta.kind, ...(meta.frontmatter ? { frontmatter: meta.frontmatter } : {}), ...(meta.code_spans ? { code_spans: meta.code_spans } : {}), ...(meta.pages ? { pages: meta.pages.length } : {}) },
       };
     }
-    if (id.startsWith("tech_") || id.startsWith("ref_")) {
+    const prefix = sharedPrefix(id);
+    if (prefix) {
       const name = this.globalName(id);
-      return name === undefined ? undefined : { id, type: id.startsWith("tech_") ? "technology" : "reference", name };
+      return name === undefined ? undefined : { id, type: prefix === "tech_" ? "technology" : prefix === "ref_" ? "reference" : "module", name };
     }
     if (id.startsWith("commit_") || id.startsWith("author_")) return this.git()?.nodeOnly(id);
     return this.node(id)?.node;

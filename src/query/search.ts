@@ -28,6 +28,8 @@ export type Match = { term: string; line: number; column: number };
 export type Explain = { clause: string; idf: number; tf: Record<string, number>; length: number; score: number }[];
 export type Hit = {
   id: string; type: string; score: number; path: string; line: number; name: string;
+  /** PDF hits: the page (1-based) and the line within it (`line` counts in the whole extracted text). */
+  page?: number; page_line?: number;
   snippet: string; matches: Match[]; explain?: { clauses: Explain; matched: number; of: number; normalizer: number };
 };
 
@@ -176,10 +178,7 @@ function snippetOf(line: string, firstColumn: number): string {
   return (at > 0 ? "…" : "") + t.slice(at, at + SNIPPET).trim() + (at + SNIPPET < t.length ? "…" : "");
 }
 
-const ENTITY_TYPES = ["document", "section", "decision", "claim", "technology", "reference"];
-const typeOfId = (id: string) =>
-  id.startsWith("doc_") ? "document" : id.startsWith("sec_") ? "section" : id.startsWith("dec_") ? "decision"
-    : id.startsWith("clm_") ? "claim" : id.startsWith("tech_") ? "technology" : "reference";
+const ENTITY_TYPES = ["document", "section", "decision", "claim", "symbol", "technology", "reference", "module"];
 
 type Scored = {
   id: string; type: string; score: number; shard: number; ord: number; ci?: number; ent?: number; line: number;
@@ -409,14 +408,24 @@ function chunkLines(ix: RunIndex, path: string, ch: [number, number, number, num
   return t.slice(start, nl < 0 ? undefined : nl);
 }
 
+/** The page of a line of a PDF's text, and the line within that page. */
+export function pageOf(pages: number[] | undefined, line: number): { page?: number; page_line?: number } {
+  if (!pages?.length) return {};
+  let p = 0;
+  while (p + 1 < pages.length && pages[p + 1]! <= line) p++;
+  return { page: p + 1, page_line: line - pages[p]! + 1 };
+}
+
 function materialize(ix: RunIndex, s: Scored, want: ReturnType<typeof wanted>[], explain: boolean): Hit {
   let path: string;
   let name: string;
   let found: ReturnType<typeof bestLine>;
   let line: number;
   let lineText: string | undefined;
+  let pages: number[] | undefined;
   if (s.type === "chunk") {
     const meta = ix.meta(s.shard, s.ord)!;
+    pages = meta.pages;
     const spans = ix.spans(s.shard, s.ord);
     const ch = spans[s.ci!]!;
     const next = spans[s.ci! + 1];
@@ -438,13 +447,14 @@ function materialize(ix: RunIndex, s: Scored, want: ReturnType<typeof wanted>[],
       path = rec.path;
       name = ix.docGraph(rec).nodes.find((n) => n.id === s.id)?.name ?? rec.title;
     }
+    pages = ix.meta(s.shard, s.ord)?.pages;
     const text = ix.textOf(path) ?? "";
     found = bestLine(text, s.line, s.line, want) ?? bestLine(text, 1, Number.MAX_SAFE_INTEGER, want);
     line = found?.line ?? s.line;
     lineText = found?.text ?? text.split("\n", line)[line - 1];
   }
   const hit: Hit = {
-    id: s.id, type: s.type, score: round(s.score), path, line, name,
+    id: s.id, type: s.type, score: round(s.score), path, line, name, ...pageOf(pages, line),
     snippet: snippetOf(lineText ?? "", found?.matches[0]?.[2] ?? 1),
     matches: found?.all ?? [],
   };

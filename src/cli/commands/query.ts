@@ -39,7 +39,8 @@ export default defineCommand({
       return out + s.slice(at);
     };
     for (const h of res.hits) {
-      printLine(`${h.score.toFixed(3).padStart(6)}  ${h.path}:${h.line}  [${h.type}] ${h.name}  (${h.id})`);
+      // A PDF hit: path:page:line (the line within the page).
+      printLine(`${h.score.toFixed(3).padStart(6)}  ${h.path}:${h.page !== undefined ? `${h.page}:${h.page_line}` : h.line}  [${h.type}] ${h.name}  (${h.id})`);
       // Highlight the line's matched terms in the snippet, found again by text (the snippet is trimmed or cut).
       const cols: number[] = [];
       const lens: number[] = [];

@@ -1,0 +1,92 @@
+/**
+ * Word (.docx): word/document.xml read from the ZIP archive and turned into a markdown-like text
+ * that the rest of the pipeline already understands: one paragraph per block, separated by a blank
+ * line; a paragraph in a heading style (Heading 1-6 by style id or name, Title, or an outline
+ * level) becomes an ATX heading (`## text`), so headings become sections and count in the heading
+ * field; table cells are paragraphs; tabs and line breaks are kept. A body line that would read as
+ * markdown structure (`#`, a fence, a setext underline) is escaped with a backslash. The title is
+ * the core properties' dc:title, else the first level-1 heading.
+ */
+import { zipEntries, ZipError, zipRead } from "./zip.ts";
+
+const MAX_XML = 64 * 1024 * 1024;
+const dec = new TextDecoder();
+
+const ENT: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
+export function xmlText(s: string): string {
+  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
+    if (e[0] === "#") {
+      const cp = e[1] === "x" || e[1] === "X" ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+      return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : "";
+    }
+    return ENT[e] ?? m;
+  });
+}
+
+const attr = (tag: string, name: string) => new RegExp(`\\b${name}="([^"]*)"`).exec(tag)?.[1];
+
+/** Heading level of a style: from its id, its name or its outline level (0 = not a heading). */
+function styleLevels(stylesXml: string | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!stylesXml) return out;
+  const re = /<w:style\b([^>]*)>([\s\S]*?)<\/w:style>/g;
+  for (let m = re.exec(stylesXml); m; m = re.exec(stylesXml)) {
+    const id = attr(m[1]!, "w:styleId");
+    if (!id) continue;
+    const name = /<w:name\s+w:val="([^"]*)"/.exec(m[2]!)?.[1] ?? "";
+    const outline = /<w:outlineLvl\s+w:val="(\d+)"/.exec(m[2]!)?.[1];
+    const level = levelOfName(name) || levelOfName(id) || (outline !== undefined && Number(outline) < 9 ? Number(outline) + 1 : 0);
+    if (level) out.set(id, level);
+  }
+  return out;
+}
+
+function levelOfName(s: string): number {
+  const m = /^heading\s*([1-9])$/i.exec(s.trim());
+  if (m) return Number(m[1]);
+  return /^title$/i.test(s.trim()) ? 1 : 0;
+}
+
+export type DocxText = { text: string; title?: string };
+
+export function docxText(buf: Uint8Array): DocxText {
+  const entries = zipEntries(buf);
+  const main = entries.get("word/document.xml");
+  if (!main) throw new ZipError("no word/document.xml (not a Word document)");
+  const xml = dec.decode(zipRead(buf, main, MAX_XML));
+  const stylesEntry = entries.get("word/styles.xml");
+  const levels = styleLevels(stylesEntry ? dec.decode(zipRead(buf, stylesEntry, MAX_XML)) : undefined);
+  const coreEntry = entries.get("docProps/core.xml");
+  const core = coreEntry ? dec.decode(zipRead(buf, coreEntry, MAX_XML)) : "";
+  const coreTitle = /<dc:title>([\s\S]*?)<\/dc:title>/.exec(core)?.[1];
+
+  const body = /<w:body\b[^>]*>([\s\S]*)<\/w:body>/.exec(xml)?.[1];
+  if (body === undefined) throw new ZipError("word/document.xml has no body");
+  const blocks: string[] = [];
+  let firstH1: string | undefined;
+  const para = /<w:p\b[^>]*\/>|<w:p\b[^>]*>([\s\S]*?)<\/w:p>/g;
+  for (let m = para.exec(body); m; m = para.exec(body)) {
+    const inner = m[1] ?? "";
+    const pPr = /<w:pPr>([\s\S]*?)<\/w:pPr>/.exec(inner)?.[1] ?? "";
+    const style = /<w:pStyle\s+w:val="([^"]*)"/.exec(pPr)?.[1];
+    const outline = /<w:outlineLvl\s+w:val="(\d+)"/.exec(pPr)?.[1];
+    const level = (style ? levels.get(style) ?? levelOfName(style) : 0) || (outline !== undefined && Number(outline) < 9 ? Number(outline) + 1 : 0);
+    let text = "";
+    const run = /<w:t(?:\s[^>]*)?>([^<]*)<\/w:t>|<w:tab\/>|<w:(?:br|cr)\b[^>]*\/>|<w:delText\b[^>]*>[^<]*<\/w:delText>/g;
+    for (let r = run.exec(inner); r; r = run.exec(inner)) {
+      if (r[1] !== undefined) text += xmlText(r[1]);
+      else if (r[0].startsWith("<w:tab")) text += "\t";
+      else if (r[0].startsWith("<w:br") || r[0].startsWith("<w:cr")) text += "\n";
+    }
+    if (!text.trim()) continue;
+    if (level) {
+      const h = text.replace(/\s+/g, " ").trim();
+      firstH1 ??= level === 1 ? h : undefined;
+      blocks.push(`${"#".repeat(Math.min(level, 6))} ${h}`);
+    } else {
+      blocks.push(text.split("\n").map((l) => (/^\s{0,3}(?:#|```|~~~|[=-]+\s*$)/.test(l) ? "\\" + l : l)).join("\n"));
+    }
+  }
+  const title = (coreTitle && xmlText(coreTitle).trim()) || firstH1;
+  return { text: blocks.join("\n\n") + (blocks.length ? "\n" : ""), ...(title ? { title } : {}) };
+}

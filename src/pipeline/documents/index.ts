@@ -1,0 +1,49 @@
+/**
+ * Binary documents (PDF, Word): their text is extracted before normalization and redaction, then
+ * they follow the path of every other file. A document that yields no text is skipped with the
+ * reason (encrypted, no_text_layer, corrupt), never failing the run.
+ */
+import { posix } from "node:path";
+import type { SkipReason } from "../scan.ts";
+import { docxText } from "./docx.ts";
+import { ZipError } from "./zip.ts";
+
+export const DOCUMENT_EXTENSIONS = new Set([".pdf", ".docx"]);
+export const isDocumentPath = (path: string) => DOCUMENT_EXTENSIONS.has(posix.extname(path).toLowerCase());
+/** The default of `ingestion.max_document_bytes`. */
+export const DEFAULT_MAX_DOCUMENT_BYTES = 52428800;
+/** The line separating two PDF pages in the stored text. */
+export const PAGE_BREAK = "\n\f\n";
+
+export type DocumentText = { text: string; title?: string } | { skip: SkipReason; detail: string };
+
+export async function documentText(path: string, buf: Uint8Array): Promise<DocumentText> {
+  const ext = posix.extname(path).toLowerCase();
+  if (ext === ".pdf") {
+    const { pdfText } = await import("./pdf.ts");
+    const r = await pdfText(buf);
+    if ("skip" in r) return r;
+    return { text: r.pages.join(PAGE_BREAK), ...(r.title ? { title: r.title } : {}) };
+  }
+  try {
+    const r = docxText(buf);
+    if (!/[\p{L}\p{N}]/u.test(r.text)) return { skip: "empty", detail: "the document has no text" };
+    return r;
+  } catch (e) {
+    if (e instanceof ZipError) return { skip: e.reason, detail: e.message };
+    return { skip: "corrupt", detail: (e as Error)?.message ?? String(e) };
+  }
+}
+
+/** 1-based lines where each page starts, from the page breaks of a stored PDF text. */
+export function pageStarts(text: string): number[] {
+  const out = [1];
+  let line = 1;
+  let from = 0;
+  for (let i = text.indexOf(PAGE_BREAK); i >= 0; i = text.indexOf(PAGE_BREAK, i + PAGE_BREAK.length)) {
+    for (let j = text.indexOf("\n", from); j >= 0 && j < i + PAGE_BREAK.length; j = text.indexOf("\n", j + 1)) line++;
+    from = i + PAGE_BREAK.length;
+    out.push(line);
+  }
+  return out;
+}

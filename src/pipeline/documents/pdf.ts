@@ -1,0 +1,53 @@
+/**
+ * PDF: the text layer of each page through unpdf (Mozilla pdf.js built for serverless runtimes: no
+ * worker thread, no native code, so it runs inside the compiled executable and its shard workers).
+ * Loaded on first use only, so a workspace without PDFs never pays for it. Pages are joined by a
+ * line holding only a form feed; `pages` are the 1-based lines where each page starts in the
+ * stored text (computed again after redaction, see shard.ts). A document that needs a password is
+ * `encrypted`; one that pdf.js cannot parse is `corrupt`; one without any text is `no_text_layer`
+ * (a scan: there is no OCR).
+ */
+export type PdfResult = { pages: string[]; title?: string } | { skip: "encrypted" | "corrupt" | "no_text_layer"; detail: string };
+
+type Unpdf = typeof import("unpdf");
+let lib: Promise<Unpdf> | undefined;
+
+export async function pdfText(buf: Uint8Array): Promise<PdfResult> {
+  const { getDocumentProxy } = await (lib ??= import("unpdf"));
+  let pdf: Awaited<ReturnType<Unpdf["getDocumentProxy"]>>;
+  try {
+    // A copy: pdf.js takes ownership of the bytes it is given.
+    pdf = await getDocumentProxy(new Uint8Array(buf), { verbosity: 0, useSystemFonts: false, stopAtErrors: false });
+  } catch (e) {
+    const name = (e as Error)?.name ?? "";
+    if (name === "PasswordException") return { skip: "encrypted", detail: "the PDF needs a password" };
+    return { skip: "corrupt", detail: (e as Error)?.message ?? String(e) };
+  }
+  try {
+    const pages: string[] = [];
+    for (let i = 1; i <= pdf.numPages; i++) {
+      const page = await pdf.getPage(i);
+      const content = await page.getTextContent();
+      let text = "";
+      for (const item of content.items) {
+        if (!("str" in item)) continue;
+        text += item.str;
+        if (item.hasEOL) text += "\n";
+      }
+      pages.push(text.replace(/\f/g, " ").replace(/[ \t]+\n/g, "\n").trimEnd());
+      page.cleanup();
+    }
+    if (!pages.some((p) => /[\p{L}\p{N}]/u.test(p))) return { skip: "no_text_layer", detail: `${pdf.numPages} page(s) without text (a scan? there is no OCR)` };
+    let title: string | undefined;
+    try {
+      const meta = await pdf.getMetadata();
+      const t = (meta.info as Record<string, unknown> | undefined)?.Title;
+      if (typeof t === "string" && t.trim()) title = t.trim();
+    } catch { /* no metadata */ }
+    return { pages, ...(title ? { title } : {}) };
+  } catch (e) {
+    return { skip: "corrupt", detail: (e as Error)?.message ?? String(e) };
+  } finally {
+    await pdf.loadingTask.destroy().catch(() => {});
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * Symbols of code files through tree-sitter (web-tree-sitter and the grammars' own .wasm, embedded in
+ * the executable: grammars.ts): functions, classes, methods, interfaces, types, enums, structs,
+ * traits and top-level variables, each with its line, whether it is exported and, for a member, its
+ * container; and the modules a file imports. The runtime is loaded on the first code file of a run
+ * and each grammar on the first file of its language, so a workspace without code pays nothing.
+ * Pure for a given text: the walk is in document order, nothing depends on time or place.
+ */
+import type { Node as TsNode, Parser as TsParser } from "web-tree-sitter";
+import { posix } from "node:path";
+import { GRAMMAR_WASM, RUNTIME_WASM, type Grammar } from "./grammars.ts";
+
+/** [name, kind, line, exported (1) or not (0), container (a method's class, impl or receiver type)] */
+export type SymbolDef = [string, string, number, number, string?];
+/** [module as written (a relative JS/TS import: the workspace path it points at), line] */
+export type ImportRef = [string, number];
+export type FileSymbols = { symbols: SymbolDef[]; imports: ImportRef[] };
+
+const BY_EXT: Record<string, Grammar> = {
+  ".ts": "typescript", ".mts": "typescript", ".cts": "typescript", ".tsx": "tsx",
+  ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript", ".jsx": "javascript",
+  ".py": "python", ".go": "go", ".rs": "rust",
+};
+export const grammarOf = (path: string): Grammar | undefined => BY_EXT[posix.extname(path).toLowerCase()];
+
+/** At most this many symbols and imports per file (generated code must not flood the graph). */
+export const MAX_SYMBOLS = 2000;
+
+type TS = typeof import("web-tree-sitter");
+let runtime: Promise<TS> | undefined;
+const parsers = new Map<Grammar, Promise<TsParser>>();
+
+async function parserFor(g: Grammar): Promise<TsParser> {
+  let p = parsers.get(g);
+  if (!p) {
+    p = (async () => {
+      const ts = await (runtime ??= (async () => {
+        const m = await import("web-tree-sitter");
+        await m.Parser.init({ locateFile: () => RUNTIME_WASM });
+        return m;
+      })());
+      const lang = await ts.Language.load(await Bun.file(GRAMMAR_WASM[g]).bytes());
+      const parser = new ts.Parser();
+      parser.setLanguage(lang);
+      return parser;
+    })();
+    parsers.set(g, p);
+  }
+  return p;
+}
+
+/** The symbols and imports of one code file, or undefined for a language without a grammar here. */
+export async function extractSymbols(path: string, text: string): Promise<FileSymbols | undefined> {
+  const g = grammarOf(path);
+  if (!g) return undefined;
+  const parser = await parserFor(g);
+  const tree = parser.parse(text);
+  if (!tree) return { symbols: [], imports: [] };
+  try {
+    const out: FileSymbols = { symbols: [], imports: [] };
+    const walk = g === "python" ? walkPython : g === "go" ? walkGo : g === "rust" ? walkRust : walkJs;
+    walk(tree.rootNode, out, path);
+    out.symbols.length = Math.min(out.symbols.length, MAX_SYMBOLS);
+    out.imports = dedupe(out.imports).slice(0, MAX_SYMBOLS);
+    return out;
+  } finally {
+    tree.delete();
+  }
+}
+
+const lineOf = (n: TsNode) => n.startPosition.row + 1;
+const nameOf = (n: TsNode, field = "name") => n.childForFieldName(field)?.text;
+const add = (out: FileSymbols, name: string | undefined, kind: string, at: TsNode, exported: boolean, container?: string) => {
+  if (!name || out.symbols.length >= MAX_SYMBOLS) return;
+  out.symbols.push(container ? [name, kind, lineOf(at), exported ? 1 : 0, container] : [name, kind, lineOf(at), exported ? 1 : 0]);
+};
+function dedupe(xs: ImportRef[]): ImportRef[] {
+  const seen = new Set<string>();
+  return xs.filter(([m]) => (seen.has(m) ? false : (seen.add(m), true)));
+}
+const unquote = (s: string) => s.replace(/^["'`]|["'`]$/g, "");
+
+// ---- TypeScript / JavaScript ----
+const JS_KINDS: Record<string, string> = {
+  function_declaration: "function", generator_function_declaration: "function", class_declaration: "class",
+  abstract_class_declaration: "class", interface_declaration: "interface", type_alias_declaration: "type", enum_declaration: "enum",
+};
+
+function walkJs(root: TsNode, out: FileSymbols, path: string): void {
+  const exportedNames = new Set<string>();
+  const pending: [number, string][] = []; // symbols declared unexported, exported later by `export { … }`
+  const importOf = (src: TsNode | null, at: TsNode) => {
+    if (!src) return;
+    let m = unquote(src.text);
+    // A relative import names a file of the workspace: stored as that path, so one module is one node.
+    if (m.startsWith("./") || m.startsWith("../")) m = posix.normalize(posix.join(posix.dirname(path), m));
+    out.imports.push([m, lineOf(at)]);
+  };
+  const decl = (n: TsNode, exported: boolean) => {
+    const kind = JS_KINDS[n.type];
+    if (kind) {
+      const name = nameOf(n);
+      if (!exported && name) pending.push([out.symbols.length, name]);
+      add(out, name, kind, n, exported);
+      if (kind === "class") {
+        const body = n.childForFieldName("body");
+        for (const m of body?.namedChildren ?? []) {
+          if (m && (m.type === "method_definition" || m.type === "abstract_method_signature" || m.type === "method_signature")) add(out, nameOf(m), "method", m, exported, name);
+        }
+      }
+      return;
+    }
+    if (n.type === "lexical_declaration" || n.type === "variable_declaration") {
+      for (const d of n.namedChildren) {
+        if (!d || d.type !== "variable_declarator") continue;
+        const id = d.childForFieldName("name");
+        if (!id || id.type !== "identifier") continue;
+        const v = d.childForFieldName("value")?.type;
+        const kind = v === "arrow_function" || v === "function_expression" || v === "function" || v === "generator_function" ? "function" : v === "class" ? "class" : "variable";
+        if (!exported) pending.push([out.symbols.length, id.text]);
+        add(out, id.text, kind, d, exported);
+      }
+    }
+  };
+  for (const n of root.namedChildren) {
+    if (!n) continue;
+    if (n.type === "import_statement") { importOf(n.childForFieldName("source"), n); continue; }
+    if (n.type === "export_statement") {
+      const src = n.childForFieldName("source");
+      if (src) importOf(src, n);
+      const d = n.childForFieldName("declaration");
+      if (d) { decl(d, true); continue; }
+      const value = n.childForFieldName("value"); // export default <expression>
+      if (value && (value.type === "class" || value.type === "function_expression" || value.type === "arrow_function")) {
+        add(out, nameOf(value) ?? "default", value.type === "class" ? "class" : "function", n, true);
+        continue;
+      }
+      for (const c of n.namedChildren) {
+        if (c?.type !== "export_clause" || src) continue;
+        for (const s of c.namedChildren) { const nm = s?.childForFieldName("name")?.text; if (nm) exportedNames.add(nm); }
+      }
+      if (value?.type === "identifier") exportedNames.add(value.text);
+      continue;
+    }
+    decl(n, false);
+  }
+  for (const [i, name] of pending) {
+    const s = out.symbols[i];
+    if (s && s[0] === name && exportedNames.has(name)) s[3] = 1;
+  }
+}
+
+// ---- Python ----
+function walkPython(root: TsNode, out: FileSymbols): void {
+  // Public: a name without a leading underscore (a method: of a public class).
+  const visit = (n: TsNode, container?: string, containerPublic = true) => {
+    const def = n.type === "decorated_definition" ? n.childForFieldName("definition") : n;
+    if (!def) return;
+    if (def.type === "function_definition") {
+      const name = nameOf(def);
+      add(out, name, container ? "method" : "function", n, containerPublic && !name?.startsWith("_"), container);
+    } else if (def.type === "class_definition") {
+      const name = nameOf(def);
+      const pub = containerPublic && !name?.startsWith("_");
+      add(out, name, "class", n, pub, container);
+      if (name && !container) for (const m of def.childForFieldName("body")?.namedChildren ?? []) if (m) visit(m, name, pub);
+    }
+  };
+  for (const n of root.namedChildren) {
+    if (!n) continue;
+    if (n.type === "import_statement") {
+      for (const c of n.namedChildren) {
+        const m = c?.type === "aliased_import" ? c.childForFieldName("name") : c;
+        if (m?.type === "dotted_name") out.imports.push([m.text, lineOf(n)]);
+      }
+    } else if (n.type === "import_from_statement") {
+      const m = n.childForFieldName("module_name");
+      if (m) out.imports.push([m.text, lineOf(n)]);
+    } else visit(n);
+  }
+}
+
+// ---- Go ----
+const GO_TYPE: Record<string, string> = { struct_type: "struct", interface_type: "interface" };
+const goExported = (name: string | undefined) => !!name && /^\p{Lu}/u.test(name);
+function walkGo(root: TsNode, out: FileSymbols): void {
+  for (const n of root.namedChildren) {
+    if (!n) continue;
+    if (n.type === "import_declaration") {
+      const specs = n.descendantsOfType("import_spec");
+      for (const s of specs) { const p = s?.childForFieldName("path"); if (p) out.imports.push([unquote(p.text), lineOf(s!)]); }
+    } else if (n.type === "function_declaration") {
+      const name = nameOf(n);
+      add(out, name, "function", n, goExported(name));
+    } else if (n.type === "method_declaration") {
+      const name = nameOf(n);
+      const recv = n.childForFieldName("receiver")?.descendantsOfType("type_identifier")[0]?.text;
+      add(out, name, "method", n, goExported(name), recv);
+    } else if (n.type === "type_declaration") {
+      for (const s of n.namedChildren) {
+        if (s?.type !== "type_spec" && s?.type !== "type_alias") continue;
+        const name = nameOf(s);
+        add(out, name, GO_TYPE[s.childForFieldName("type")?.type ?? ""] ?? "type", s, goExported(name));
+      }
+    }
+  }
+}
+
+// ---- Rust ----
+const RS_KINDS: Record<string, string> = {
+  function_item: "function", struct_item: "struct", enum_item: "enum", trait_item: "trait", type_item: "type",
+  union_item: "struct", const_item: "variable", static_item: "variable", macro_definition: "macro", mod_item: "module",
+};
+const isPub = (n: TsNode) => n.namedChildren.some((c) => c?.type === "visibility_modifier");
+function walkRust(root: TsNode, out: FileSymbols): void {
+  const items = (parent: TsNode, depth: number) => {
+    for (const n of parent.namedChildren) {
+      if (!n) continue;
+      if (n.type === "use_declaration") {
+        const arg = n.childForFieldName("argument");
+        if (!arg) continue;
+        const path = arg.type === "scoped_use_list" || arg.type === "use_as_clause" ? arg.childForFieldName("path")?.text ?? arg.text : arg.text;
+        out.imports.push([path, lineOf(n)]);
+        continue;
+      }
+      if (n.type === "impl_item" || n.type === "trait_item") {
+        const container = n.type === "impl_item" ? n.childForFieldName("type")?.text : nameOf(n);
+        if (n.type === "trait_item") add(out, container, "trait", n, isPub(n));
+        for (const m of n.childForFieldName("body")?.namedChildren ?? []) {
+          if (m && (m.type === "function_item" || m.type === "function_signature_item")) add(out, nameOf(m), "method", m, isPub(m) || n.type === "trait_item" && isPub(n), container);
+        }
+        continue;
+      }
+      const kind = RS_KINDS[n.type];
+      if (!kind) continue;
+      add(out, nameOf(n), kind, n, isPub(n));
+      if (n.type === "mod_item" && depth < 4) { const body = n.childForFieldName("body"); if (body) items(body, depth + 1); }
+    }
+  };
+  items(root, 0);
+}

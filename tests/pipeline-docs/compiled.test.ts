@@ -1,0 +1,50 @@
+// The compiled linux-x64 executable extracts PDF and Word text (unpdf's pdf.js is bundled), in its
+// shard workers (AUDITGRAPH_WORKERS_STRICT: a worker that fails is an error, not the inline
+// fallback), and gives the same store as a run from source. Uses the shared release build.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { releaseBuild } from "../helpers/release-build.ts";
+import { extract } from "../release/support.ts";
+import { cleanup, cli, tempDir, treeHash, workspace } from "../helpers/cli.ts";
+import { documentFiles } from "./fixtures.ts";
+
+// The same target list as the other users of the shared build (tests/install/fixture.ts), so one build serves all.
+const TARGETS = ["darwin-arm64", "darwin-x64", "linux-arm64", "linux-x64", "linux-x64-baseline"];
+let exe: string;
+
+beforeAll(async () => {
+  const out = await releaseBuild(TARGETS);
+  exe = join(extract(join(out, "auditgraph-linux-x64.tar.gz"), tempDir("ag-docbin-")), "auditgraph");
+}, 900_000);
+afterAll(cleanup);
+
+const files = () => {
+  const notes: Record<string, string> = {};
+  // Enough files that several shards are built, so the pool of workers runs.
+  for (let i = 0; i < 12; i++) notes[`notes/n${i}.md`] = `# Note ${i}\n\nText number ${i}.\n`;
+  return { ...documentFiles(), ...notes };
+};
+
+test("PDF and Word in the compiled executable and its workers: the same store as from source", () => {
+  if (process.platform !== "linux" || process.arch !== "x64") throw new Error("this test runs the linux-x64 executable");
+  const a = workspace(files());
+  const b = workspace(files());
+  const env = { PATH: process.env.PATH ?? "", HOME: tempDir("ag-home-"), AUDITGRAPH_NO_UPDATE_CHECK: "1", AUDITGRAPH_WORKERS_STRICT: "1", AUDITGRAPH_WORKERS: "2" };
+  const run = (args: string[]) => {
+    const p = Bun.spawnSync([exe, ...args], { env, stdout: "pipe", stderr: "pipe" });
+    return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+  };
+  const r = run(["ingest", "--root", a, "--json"]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  const compiled = JSON.parse(r.stdout);
+  expect(compiled.processed).toBe(14);
+  expect(Object.fromEntries(compiled.skipped.map((s: any) => [s.path, s.reason]))).toEqual({
+    "docs/broken.docx": "corrupt", "docs/locked.pdf": "encrypted", "docs/scan.pdf": "no_text_layer", "docs/truncated.pdf": "corrupt",
+  });
+  expect(run(["query", "zebrafish", "--root", a]).stdout).toContain("docs/report.pdf:2:2");
+  expect(run(["query", "vacation", "--type", "section", "--root", a, "--json"]).stdout).toContain('"name": "Vacation policy"');
+  expect(cli(["ingest", "--root", b], { env: { AUDITGRAPH_WORKERS_STRICT: "1" } }).code).toBe(0);
+  const objects = (root: string) => Object.fromEntries(Object.entries(treeHash(join(root, ".pkg"))).filter(([p]) => p.includes("/objects/")));
+  expect(objects(a)).toEqual(objects(b));
+}, 120_000);

@@ -1,0 +1,78 @@
+// PDF and Word documents end to end from source: text per page (path:page:line), Word headings as
+// sections, each unreadable document skipped with its reason, a 200 MB document never read, redaction,
+// determinism across locations. (The compiled executable: compiled.test.ts.)
+import { afterAll, expect, test } from "bun:test";
+import { closeSync, openSync, ftruncateSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { allStoredText, cleanup, cli, treeHash, workspace } from "../helpers/cli.ts";
+import { documentFiles } from "./fixtures.ts";
+
+afterAll(cleanup);
+
+function docWorkspace(): string {
+  const root = workspace({ ...documentFiles(), "notes/index.md": "# Index\n\nSee the handbook.\n" });
+  // 200 MB (sparse): over max_document_bytes, so the scan skips it by its size without reading it.
+  const fd = openSync(join(root, "docs/huge.pdf"), "w");
+  ftruncateSync(fd, 200 * 1024 * 1024);
+  closeSync(fd);
+  return root;
+}
+
+test("PDF and Word: text, pages, headings, and a reason for every document that gives no text", () => {
+  const root = docWorkspace();
+  const r = cli(["ingest", "--root", root, "--json"]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  expect(Object.fromEntries(r.json.skipped.map((s: any) => [s.path, s.reason]))).toEqual({
+    "docs/broken.docx": "corrupt", "docs/huge.pdf": "too_large", "docs/locked.pdf": "encrypted",
+    "docs/scan.pdf": "no_text_layer", "docs/truncated.pdf": "corrupt",
+  });
+  expect(r.json.counts).toMatchObject({ files: 8, ok: 3, skipped: 5 });
+
+  // A PDF hit carries its page and the line within it; the text output is path:page:line.
+  const q = cli(["query", "zebrafish", "--root", root, "--json"]).json;
+  expect(q.hits[0]).toMatchObject({ path: "docs/report.pdf", type: "chunk", page: 2, page_line: 2, snippet: "Zebrafish inventory is on page two." });
+  expect(q.hits[0].line).toBeGreaterThan(q.hits[0].page_line);
+  expect(cli(["query", "zebrafish", "--root", root]).stdout).toContain("docs/report.pdf:2:2  [chunk] Audit Report 2026");
+  const first = cli(["query", "ledger", "--root", root, "--json"]).json.hits[0];
+  expect(first).toMatchObject({ page: 1, page_line: 2, line: 2 });
+
+  // Word headings are sections (level from the heading style), the title is the first Heading 1.
+  const doc = cli(["query", "type:document", "--root", root, "--json", "--limit", "10"]).json.hits;
+  expect(doc.map((h: any) => [h.path, h.name]).sort()).toEqual([
+    ["docs/handbook.docx", "Employee Handbook"], ["docs/report.pdf", "Audit Report 2026"], ["notes/index.md", "Index"],
+  ]);
+  const hb = doc.find((h: any) => h.path === "docs/handbook.docx");
+  const node = cli(["node", hb.id, "--root", root, "--json"]).json;
+  expect(node.node.attrs.kind).toBe("docx");
+  const secs = cli(["list", "--type", "section", "--root", root, "--json", "--where", "path=docs/handbook.docx", "--sort", "line"]).json.nodes;
+  expect(secs.map((n: any) => [n.name, n.attrs.level])).toEqual([["Employee Handbook", 1], ["Vacation policy", 2], ["Expenses", 2]]);
+  const sec = cli(["query", "vacation", "--type", "section", "--root", root, "--json"]).json.hits[0];
+  expect(sec).toMatchObject({ type: "section", name: "Vacation policy", path: "docs/handbook.docx" });
+  expect(sec.page).toBeUndefined();
+  const pdfNode = cli(["node", doc.find((h: any) => h.path === "docs/report.pdf").id, "--root", root, "--json"]).json;
+  expect(pdfNode.node.attrs).toMatchObject({ kind: "pdf", pages: 2 });
+
+  // Extracted text is redacted like any other.
+  const stored = allStoredText(join(root, ".pkg"));
+  expect(stored).toContain("twenty-five days of leave");
+  expect(stored).not.toContain("hunter2hunter2");
+  expect(cli(["verify", "--root", root]).code).toBe(0);
+}, 60_000);
+
+test("the same documents in another directory give byte-identical stores; an unchanged re-run writes nothing", () => {
+  const a = docWorkspace();
+  const b = docWorkspace();
+  expect(cli(["ingest", "--root", a]).code).toBe(0);
+  expect(cli(["ingest", "--root", b]).code).toBe(0);
+  const objects = (root: string) => Object.fromEntries(Object.entries(treeHash(join(root, ".pkg"))).filter(([p]) => !p.includes("runs.log") && !p.includes("stat.json")));
+  expect(objects(a)).toEqual(objects(b));
+  const again = cli(["ingest", "--root", a, "--json"]).json;
+  expect(again.unchanged).toBe(true);
+  // A document replaced by a damaged one: skipped now, the run goes on.
+  writeFileSync(join(a, "docs/report.pdf"), new TextEncoder().encode("%PDF-1.4\ngarbage"));
+  const r = cli(["ingest", "--root", a, "--json"]);
+  expect(r.code).toBe(0);
+  expect(r.json.skipped.find((s: any) => s.path === "docs/report.pdf").reason).toBe("corrupt");
+  expect(cli(["query", "zebrafish", "--root", a, "--json"]).json.total).toBe(0);
+}, 60_000);

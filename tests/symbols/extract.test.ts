@@ -1,0 +1,50 @@
+// Symbols and imports per language, in process (the tree-sitter grammars from node_modules).
+import { expect, test } from "bun:test";
+import { extractSymbols } from "../../src/pipeline/symbols/index.ts";
+import { spanSymbol } from "../../src/pipeline/extract.ts";
+import { symbolFiles } from "./fixtures.ts";
+
+const files = symbolFiles();
+const of = (p: string) => extractSymbols(p, files[p]!);
+
+test("TypeScript: functions, classes with methods, interfaces, types; exported or not; imports with relative ones as workspace paths", async () => {
+  expect(await of("src/query.ts")).toEqual({
+    symbols: [
+      ["parseQuery", "function", 3, 1], ["RunIndex", "class", 4, 1], ["node", "method", 5, 1, "RunIndex"],
+      ["Hit", "interface", 7, 1], ["Local", "type", 8, 0],
+    ],
+    imports: [["node:fs", 1], ["src/util.ts", 2]],
+  });
+  // `export { parseQuery as parse }` exports the local name.
+  expect((await of("src/util.ts"))!.symbols).toEqual([["helper", "function", 1, 1], ["parseQuery", "function", 2, 1]]);
+  expect(await of("src/view.tsx")).toEqual({ symbols: [["View", "function", 2, 1]], imports: [["react", 1]] });
+  expect((await of("src/legacy.js"))!.symbols).toEqual([["fs", "variable", 1, 0], ["oldThing", "function", 2, 1], ["Widget", "class", 3, 0], ["render", "method", 3, 0, "Widget"]]);
+});
+
+test("Python, Go and Rust", async () => {
+  expect(await of("src/tool.py")).toEqual({
+    symbols: [["parse_args", "function", 4, 1], ["_private", "function", 7, 0], ["Loader", "class", 10, 1], ["load", "method", 11, 1, "Loader"]],
+    imports: [["os", 1], ["sys", 1], ["collections", 2]],
+  });
+  expect(await of("src/main.go")).toEqual({
+    symbols: [["Serve", "function", 8, 1], ["helper", "function", 9, 0], ["Store", "struct", 11, 1], ["Open", "method", 13, 1, "Store"]],
+    imports: [["fmt", 4], ["os", 5]],
+  });
+  expect(await of("src/lib.rs")).toEqual({
+    symbols: [
+      ["Ledger", "struct", 4, 1], ["open", "method", 7, 1, "Ledger"], ["check", "method", 8, 0, "Ledger"],
+      ["Audit", "trait", 11, 1], ["audit", "method", 11, 1, "Audit"], ["main", "function", 12, 0],
+    ],
+    imports: [["std::io", 1], ["std::collections", 2]],
+  });
+});
+
+test("a file with a syntax error still gives what parses; a language without a grammar gives nothing", async () => {
+  expect((await of("src/broken.ts"))!.symbols[0]).toEqual(["ok", "function", 1, 1]);
+  expect(await of("src/App.java")).toBeUndefined();
+});
+
+test("code spans that name a symbol", () => {
+  expect(["parseQuery()", "RunIndex.node", "Ledger::open", "Foo#bar", "f(x, y)", "ls -la", "x", "a b", "--flag"].map(spanSymbol))
+    .toEqual(["parseQuery", "RunIndex.node", "Ledger.open", "Foo.bar", undefined, undefined, undefined, undefined, undefined]);
+});

@@ -1,0 +1,66 @@
+// Code symbols end to end from source: symbol and module nodes with defines/imports edges, markdown
+// code spans linked to the definition they name (a deterministic choice among several), query/list/
+// node/neighbors on them, the manifest's counts equal to the exported graph, byte-identical stores in
+// two places. (The compiled executable: tests/pipeline-docs/compiled.test.ts.)
+import { afterAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { cleanup, cli, treeHash, workspace } from "../helpers/cli.ts";
+import { symbolFiles } from "./fixtures.ts";
+
+afterAll(cleanup);
+
+test("symbols, modules, defines/imports edges and markdown mentions", () => {
+  const root = workspace(symbolFiles());
+  const ing = cli(["ingest", "--root", root, "--json"]);
+  expect(ing.stderr).toBe("");
+  expect(ing.code).toBe(0);
+  const syms = cli(["list", "--type", "symbol", "--root", root, "--json", "--limit", "100", "--sort", "path"]).json;
+  const byPath = (p: string) => syms.nodes.filter((n: any) => n.path === p).sort((a: any, b: any) => a.line - b.line).map((n: any) => n.name);
+  expect(byPath("src/query.ts")).toEqual(["parseQuery", "RunIndex", "node", "Hit", "Local"]);
+  expect(byPath("src/tool.py")).toEqual(["parse_args", "_private", "Loader", "load"]);
+  expect(byPath("src/main.go")).toEqual(["Serve", "helper", "Store", "Open"]);
+  expect(byPath("src/lib.rs")).toEqual(["Ledger", "open", "check", "Audit", "audit", "main"]);
+  expect(byPath("src/App.java")).toEqual([]);
+  const node = syms.nodes.find((n: any) => n.path === "src/query.ts" && n.name === "node");
+  expect(node.attrs).toEqual({ kind: "method", exported: true, container: "RunIndex" });
+
+  const mods = cli(["list", "--type", "module", "--root", root, "--json", "--limit", "100", "--sort", "name"]).json.nodes.map((n: any) => n.name);
+  expect(mods).toEqual(["collections", "fmt", "node:fs", "os", "react", "src/util.ts", "std::collections", "std::io", "sys"]);
+
+  // `parseQuery()` names three definitions: exported before not (src/early.ts), then by path (src/query.ts before src/util.ts).
+  const pq = cli(["query", "parseQuery", "--type", "symbol", "--root", root, "--json"]).json.hits;
+  expect(pq.map((h: any) => h.path).sort()).toEqual(["src/early.ts", "src/query.ts", "src/util.ts"]);
+  const chosen = pq.find((h: any) => h.path === "src/query.ts");
+  const n = cli(["node", chosen.id, "--root", root, "--json"]).json;
+  const design = cli(["query", "type:document", "--path", "notes/*", "--root", root, "--json"]).json.hits[0].id;
+  expect(n.in_edges.map((e: any) => e.type).sort()).toEqual(["defines", "mentions"]);
+  expect(n.in_edges.find((e: any) => e.type === "mentions")).toMatchObject({ source: design, line: 3 });
+  for (const p of ["src/early.ts", "src/util.ts"]) {
+    expect(cli(["node", pq.find((h: any) => h.path === p).id, "--root", root, "--json"]).json.in_edges.map((e: any) => e.type)).toEqual(["defines"]);
+  }
+
+  // The design note mentions the symbols its code spans name (Container.name and Rust's :: too), and nothing else.
+  const nb = cli(["neighbors", design, "--edge-type", "mentions", "--root", root, "--json"]).json;
+  expect(nb.nodes.filter((x: any) => x.type === "symbol").map((x: any) => `${x.path}:${x.name}`).sort())
+    .toEqual(["src/lib.rs:open", "src/main.go:Serve", "src/query.ts:node", "src/query.ts:parseQuery", "src/tool.py:Loader"]);
+  const imports = cli(["neighbors", cli(["query", "type:document", "--path", "src/query.ts", "--root", root, "--json"]).json.hits[0].id, "--edge-type", "imports", "--root", root, "--json"]).json;
+  expect(imports.nodes.map((x: any) => x.name).sort()).toEqual(["node:fs", "src/util.ts"]);
+
+  // The manifest's totals are the exported graph's.
+  const exp = cli(["export", "--root", root, "--format", "json"]).json;
+  expect(ing.json.counts.nodes).toBe(exp.nodes.length);
+  expect(ing.json.counts.edges).toBe(exp.edges.length);
+  expect(ing.json.counts.modules).toBe(9);
+  const count = cli(["list", "--count-only", "--group-by", "type", "--root", root, "--json"]).json;
+  expect(count.groups).toContainEqual({ value: "symbol", count: syms.total });
+  expect(cli(["verify", "--root", root]).code).toBe(0);
+}, 60_000);
+
+test("the same code in another directory gives byte-identical objects", () => {
+  const a = workspace(symbolFiles());
+  const b = workspace(symbolFiles());
+  expect(cli(["ingest", "--root", a]).code).toBe(0);
+  expect(cli(["ingest", "--root", b]).code).toBe(0);
+  const objects = (root: string) => Object.fromEntries(Object.entries(treeHash(join(root, ".pkg"))).filter(([p]) => p.includes("/objects/") || p.includes("/runs/")));
+  expect(objects(a)).toEqual(objects(b));
+}, 60_000);
