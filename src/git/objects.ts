@@ -17,6 +17,8 @@ const latin1 = new TextDecoder("latin1");
 
 type Pack = {
   fd: number;
+  /** The whole pack, when it is small enough to hold. */
+  bytes?: Buffer;
   size: number;
   count: number;
   fanout: Uint32Array;
@@ -26,11 +28,9 @@ type Pack = {
   sorted: Float64Array;
 };
 
-function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(20);
-  for (let i = 0; i < 20; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
+const hexToBytes = (hex: string): Uint8Array => Buffer.from(hex, "hex");
+/** Packs up to this size are read into memory once (one read instead of one per object). */
+const WHOLE_PACK = 256 << 20;
 
 function loadIndex(idxPath: string, packPath: string): Pack | undefined {
   const b = readFileSync(idxPath);
@@ -187,8 +187,16 @@ export class ObjectReader {
     const hit = this.byOffset.get(key);
     if (hit) return hit;
     const end = entryEnd(p, offset);
-    const buf = new Uint8Array(end - offset);
-    if (readSync(p.fd, buf, 0, buf.length, offset) !== buf.length) return undefined;
+    if (!p.bytes && p.size <= WHOLE_PACK) {
+      const all = Buffer.allocUnsafe(p.size);
+      if (readSync(p.fd, all, 0, p.size, 0) === p.size) p.bytes = all;
+    }
+    let buf: Uint8Array;
+    if (p.bytes) buf = p.bytes.subarray(offset, end);
+    else {
+      buf = new Uint8Array(end - offset);
+      if (readSync(p.fd, buf, 0, buf.length, offset) !== buf.length) return undefined;
+    }
     let i = 0;
     let c = buf[i++]!;
     const type = (c >> 4) & 7;
@@ -227,7 +235,6 @@ function verify(oid: string, o: RawObject): boolean {
 }
 
 const utf8 = new TextDecoder("utf-8");
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** A commit object's fields (headers until the blank line; continuation lines of gpgsig and the like skipped). */
 export type ParsedCommit = { tree: string; parent: string[]; author: { name: string; email: string; timestamp: number }; committer: { timestamp: number }; message: string };
@@ -257,21 +264,100 @@ export function parseCommit(data: Uint8Array): ParsedCommit | undefined {
   return { tree, parent: parents, author, committer, message };
 }
 
-/** A tree object's entries (mode, name, id, type). */
+/** A tree object's entries (mode, name, id, type); Buffer's native decoding, no copies per entry. */
 export function parseTree(data: Uint8Array): { mode: string; path: string; oid: string; type: "blob" | "tree" | "commit" }[] | undefined {
+  const b = Buffer.from(data.buffer, data.byteOffset, data.length);
   const out: { mode: string; path: string; oid: string; type: "blob" | "tree" | "commit" }[] = [];
   let i = 0;
-  while (i < data.length) {
-    const sp = data.indexOf(0x20, i);
-    const nul = data.indexOf(0, sp);
-    if (sp < 0 || nul < 0 || nul + 21 > data.length) return undefined;
-    const mode = latin1.decode(data.subarray(i, sp));
-    const path = utf8.decode(data.subarray(sp + 1, nul));
-    let oid = "";
-    for (let k = nul + 1; k < nul + 21; k++) oid += HEX[data[k]!];
+  while (i < b.length) {
+    const sp = b.indexOf(0x20, i);
+    const nul = sp < 0 ? -1 : b.indexOf(0, sp);
+    if (sp < 0 || nul < 0 || nul + 21 > b.length) return undefined;
+    const mode = b.toString("latin1", i, sp);
     const type = mode === "40000" ? "tree" : mode === "160000" ? "commit" : "blob";
-    out.push({ mode: mode.padStart(6, "0"), path, oid, type });
+    out.push({ mode: mode.padStart(6, "0"), path: b.toString("utf8", sp + 1, nul), oid: b.toString("hex", nul + 1, nul + 21), type });
     i = nul + 21;
+  }
+  return out;
+}
+
+/** One name's entry in a tree object, found without decoding the others (undefined: absent; null: not a tree object). */
+export function findInTree(data: Uint8Array, name: string): { oid: string; type: "blob" | "tree" | "commit" } | undefined | null {
+  const b = Buffer.from(data.buffer, data.byteOffset, data.length);
+  const want = Buffer.from(name, "utf8");
+  let i = 0;
+  while (i < b.length) {
+    const sp = b.indexOf(0x20, i);
+    const nul = sp < 0 ? -1 : b.indexOf(0, sp);
+    if (sp < 0 || nul < 0 || nul + 21 > b.length) return null;
+    if (nul - sp - 1 === want.length && b.compare(want, 0, want.length, sp + 1, nul) === 0) {
+      const mode = b.toString("latin1", i, sp);
+      return { oid: b.toString("hex", nul + 1, nul + 21), type: mode === "40000" ? "tree" : mode === "160000" ? "commit" : "blob" };
+    }
+    i = nul + 21;
+  }
+  return undefined;
+}
+
+type Side = { oid: string; type: "blob" | "tree" | "commit" };
+
+/** Entry positions of a tree object: [entry start, space, NUL] per entry, or null when it is not a tree object. */
+function spans(b: Buffer): Int32Array | null {
+  const out: number[] = [];
+  let i = 0;
+  while (i < b.length) {
+    const sp = b.indexOf(0x20, i);
+    const nul = sp < 0 ? -1 : b.indexOf(0, sp);
+    if (sp < 0 || nul < 0 || nul + 21 > b.length) return null;
+    out.push(i, sp, nul);
+    i = nul + 21;
+  }
+  return Int32Array.from(out);
+}
+
+const isTreeMode = (b: Buffer, start: number, sp: number) => sp - start === 5 && b[start] === 0x34 && b[start + 1] === 0x30;
+
+/** Git's tree order: names compared bytewise, a tree's name as if followed by "/". */
+function order(a: Buffer, as: number, ae: number, aTree: boolean, b: Buffer, bs: number, be: number, bTree: boolean): number {
+  const la = ae - as, lb = be - bs, n = Math.min(la, lb);
+  const c = a.compare(b, bs, bs + n, as, as + n);
+  if (c !== 0) return c;
+  const ca = la > n ? a[as + n]! : aTree ? 0x2f : 0;
+  const cb = lb > n ? b[bs + n]! : bTree ? 0x2f : 0;
+  return ca - cb;
+}
+
+/**
+ * The entries of two tree objects that differ (by name, id or mode), in tree order, decoding only
+ * those: a merge walk over both (identical entries, the usual case, are compared as bytes). Null
+ * when either is not a well-formed tree object (the caller then parses them the slow way).
+ */
+export function diffTrees(x: Uint8Array, y: Uint8Array): { name: string; before?: Side; after?: Side }[] | null {
+  const a = Buffer.from(x.buffer, x.byteOffset, x.length), b = Buffer.from(y.buffer, y.byteOffset, y.length);
+  const sa = spans(a), sb = spans(b);
+  if (!sa || !sb) return null;
+  const side = (buf: Buffer, s: number, sp: number, nul: number): Side => {
+    const tree = isTreeMode(buf, s, sp);
+    const commit = !tree && sp - s === 6 && buf.toString("latin1", s, sp) === "160000";
+    return { oid: buf.toString("hex", nul + 1, nul + 21), type: tree ? "tree" : commit ? "commit" : "blob" };
+  };
+  const out: { name: string; before?: Side; after?: Side }[] = [];
+  let i = 0, j = 0;
+  while (i < sa.length || j < sb.length) {
+    if (i < sa.length && j < sb.length) {
+      const [as, asp, anul] = [sa[i]!, sa[i + 1]!, sa[i + 2]!];
+      const [bs, bsp, bnul] = [sb[j]!, sb[j + 1]!, sb[j + 2]!];
+      const alen = anul + 21 - as;
+      if (alen === bnul + 21 - bs && a.compare(b, bs, bnul + 21, as, anul + 21) === 0) { i += 3; j += 3; continue; }
+      const c = order(a, asp + 1, anul, isTreeMode(a, as, asp), b, bsp + 1, bnul, isTreeMode(b, bs, bsp));
+      if (c === 0) { out.push({ name: a.toString("utf8", asp + 1, anul), before: side(a, as, asp, anul), after: side(b, bs, bsp, bnul) }); i += 3; j += 3; }
+      else if (c < 0) { out.push({ name: a.toString("utf8", asp + 1, anul), before: side(a, as, asp, anul) }); i += 3; }
+      else { out.push({ name: b.toString("utf8", bsp + 1, bnul), after: side(b, bs, bsp, bnul) }); j += 3; }
+    } else if (i < sa.length) {
+      out.push({ name: a.toString("utf8", sa[i + 1]! + 1, sa[i + 2]!), before: side(a, sa[i]!, sa[i + 1]!, sa[i + 2]!) }); i += 3;
+    } else {
+      out.push({ name: b.toString("utf8", sb[j + 1]! + 1, sb[j + 2]!), after: side(b, sb[j]!, sb[j + 1]!, sb[j + 2]!) }); j += 3;
+    }
   }
   return out;
 }

@@ -11,7 +11,7 @@
  * (submodules inside a repository) give one warning per repository. Warnings name workspace-relative
  * paths only, so the artifact is the same wherever the workspace lives.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { sha256Hex } from "../shared/hash.ts";
 import { canonicalJson } from "../shared/json.ts";
@@ -72,16 +72,19 @@ export function discoverRepos(root: string, includePaths: string[]): { repos: Fo
 }
 
 /** The state the artifact depends on: each repository's HEAD and shallow list, the budget and the settings. */
-async function stateKey(repos: Found[], maxCommits: number, includes: string[], salt: string): Promise<string> {
-  const heads: [string, string, string][] = [];
+async function stateKey(repos: Found[], maxCommits: number, includes: string[], salt: string, found: string[]): Promise<string> {
+  const heads: [string, string, string, string][] = [];
   for (const r of repos) {
     let head = "?";
     try { head = (await new Repo(r.dir, join(r.dir, ".git")).head()) ?? "none"; } catch { head = "?"; }
     let shallow = "";
     try { shallow = readFileSync(join(r.dir, ".git", "shallow"), "utf8"); } catch {}
-    heads.push([r.path, head, sha256Hex(shallow)]);
+    // The packs by name and size: a repacked or replaced pack (e.g. a repaired repository) is read again.
+    let packs: string[] = [];
+    try { packs = readdirSync(join(r.dir, ".git", "objects", "pack")).sort(byCodeUnit).map((n) => `${n}:${statSync(join(r.dir, ".git", "objects", "pack", n)).size}`); } catch {}
+    heads.push([r.path, head, sha256Hex(shallow), sha256Hex(packs.join("\n"))]);
   }
-  return sha256Hex(canonicalJson({ format: GIT_FORMAT, heads, max_commits: maxCommits, includes: [...includes].sort(byCodeUnit), salt }));
+  return sha256Hex(canonicalJson({ format: GIT_FORMAT, heads, max_commits: maxCommits, includes: [...includes].sort(byCodeUnit), salt, found }));
 }
 
 export type ProvenanceInput = {
@@ -107,7 +110,8 @@ export async function buildProvenance(input: ProvenanceInput): Promise<Provenanc
     warnings.push("git: git.enabled is set but no git repository was found at the workspace root, an include path or directly inside one");
     return { warnings };
   }
-  const key = await stateKey(repos, input.maxCommits, input.includePaths, input.salt);
+  // What discovery found (repositories and .git files) is part of the key too: a new worktree must warn.
+  const key = await stateKey(repos, input.maxCommits, input.includePaths, input.salt, [...repos.map((r) => r.path), ...warnings]);
   const prevText = input.previous?.();
   if (prevText) {
     try {

@@ -7,7 +7,9 @@
 import * as fs from "node:fs";
 import { join, resolve } from "node:path";
 import git from "isomorphic-git";
-import { ObjectReader, parseCommit, parseTree, type ParsedCommit } from "./objects.ts";
+import { diffTrees, findInTree, ObjectReader, parseCommit, parseTree, type ParsedCommit } from "./objects.ts";
+
+const EMPTY = new Uint8Array(0);
 
 /** What is wrong with a repository, for a warning (ingest) or a one-line error (the git commands). */
 export type GitProblemKind = "not_repository" | "worktree" | "submodule" | "gitfile" | "shallow" | "no_commits" | "unreadable";
@@ -60,6 +62,10 @@ export class Repo {
   private readonly igCache = {};
   private readonly commits = new Map<string, Commit>();
   private readonly trees = new Map<string, TreeEntry[]>();
+  private treeEntries = 0;
+  /** Raw tree objects for path lookups (entryAt), which need one name of each tree, not all of them. */
+  private readonly rawTrees = new Map<string, Uint8Array>();
+  private rawBytes = 0;
   /** The fast path (objects.ts); isomorphic-git reads whatever it declines. */
   private readonly fast: ObjectReader;
   /** Commits whose parents are missing on purpose (`.git/shallow`): treated as roots. */
@@ -127,7 +133,10 @@ export class Repo {
       try { entries = (await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.igCache })).tree; } catch (err) { throw this.unreadable(`tree ${oid}`, err); }
     }
     t = entries.map((e) => ({ name: e.path, mode: e.mode, oid: e.oid, type: e.type as TreeEntry["type"] }));
+    // Bounded: a long walk reads each tree once or twice, and a large repository has millions of entries.
+    if (this.treeEntries > 1_000_000) { this.trees.clear(); this.treeEntries = 0; }
     this.trees.set(oid, t);
+    this.treeEntries += t.length;
     return t;
   }
 
@@ -143,11 +152,37 @@ export class Repo {
     let cur: { oid: string; type: TreeEntry["type"] } = { oid: treeOid, type: "tree" };
     for (const part of path.split("/")) {
       if (cur.type !== "tree") return undefined;
-      const e = (await this.tree(cur.oid)).find((x) => x.name === part);
+      const e = await this.lookup(cur.oid, part);
       if (!e) return undefined;
-      cur = { oid: e.oid, type: e.type };
+      cur = e;
     }
     return cur;
+  }
+
+  /** A tree object's bytes through the fast path (cached, bounded), or undefined when only isomorphic-git can read it. */
+  private rawTree(oid: string): Uint8Array | undefined {
+    let raw = this.rawTrees.get(oid);
+    if (!raw) {
+      const o = this.fast.read(oid);
+      if (o?.type !== "tree") return undefined;
+      raw = o.data;
+      if (this.rawBytes > 64 << 20) { this.rawTrees.clear(); this.rawBytes = 0; }
+      this.rawTrees.set(oid, raw);
+      this.rawBytes += raw.length;
+    }
+    return raw;
+  }
+
+  /** One name in a tree: from the parsed tree when cached, else scanning the raw object (cheaper than parsing it). */
+  private async lookup(treeOid: string, name: string): Promise<{ oid: string; type: TreeEntry["type"] } | undefined> {
+    const parsed = this.trees.get(treeOid);
+    if (!parsed) {
+      const raw = this.rawTree(treeOid);
+      const hit = raw ? findInTree(raw, name) : null;
+      if (hit !== null) return hit;
+    }
+    const e = (parsed ?? (await this.tree(treeOid))).find((x) => x.name === name);
+    return e && { oid: e.oid, type: e.type };
   }
 
   /**
@@ -158,15 +193,23 @@ export class Repo {
     const out: Change[] = [];
     const walk = async (a: string | undefined, b: string | undefined, prefix: string): Promise<void> => {
       if (a === b) return;
-      const ta = a ? await this.tree(a) : [];
-      const tb = b ? await this.tree(b) : [];
-      const names = [...new Set([...ta.map((e) => e.name), ...tb.map((e) => e.name)])].sort(byCodeUnit);
-      const ma = new Map(ta.map((e) => [e.name, e]));
-      const mb = new Map(tb.map((e) => [e.name, e]));
-      for (const name of names) {
-        const ea = ma.get(name);
-        const eb = mb.get(name);
-        if (ea && eb && ea.oid === eb.oid && ea.type === eb.type) continue;
+      const ra = a ? this.rawTree(a) : EMPTY;
+      const rb = b ? this.rawTree(b) : EMPTY;
+      let items = ra && rb ? diffTrees(ra, rb) : null;
+      if (!items) {
+        // The slow way (objects isomorphic-git had to read): parsed trees, matched by name.
+        const ta = a ? await this.tree(a) : [];
+        const tb = b ? await this.tree(b) : [];
+        const ma = new Map(ta.map((e) => [e.name, e]));
+        const mb = new Map(tb.map((e) => [e.name, e]));
+        items = [];
+        for (const name of [...new Set([...ma.keys(), ...mb.keys()])].sort(byCodeUnit)) {
+          const ea = ma.get(name), eb = mb.get(name);
+          if (ea && eb && ea.oid === eb.oid && ea.type === eb.type) continue;
+          items.push({ name, ...(ea ? { before: ea } : {}), ...(eb ? { after: eb } : {}) });
+        }
+      }
+      for (const { name, before: ea, after: eb } of items) {
         const path = prefix + name;
         if (under && !(path === under || path.startsWith(under + "/") || under.startsWith(path + "/"))) continue;
         const subA = ea?.type === "tree" ? ea.oid : undefined;
@@ -174,7 +217,7 @@ export class Repo {
         if (subA || subB) await walk(subA, subB, path + "/");
         const leafA = ea && ea.type !== "tree" ? ea : undefined;
         const leafB = eb && eb.type !== "tree" ? eb : undefined;
-        if (leafA || leafB) {
+        if ((leafA || leafB) && !(leafA && leafB && leafA.oid === leafB.oid && leafA.type === leafB.type)) {
           if (under && !(path === under || path.startsWith(under + "/"))) continue;
           out.push({
             path,
