@@ -2,11 +2,14 @@
 // with weaker detectors (a config that left some out), and a store whose stored text had a secret
 // planted in it afterwards, are found (exit 5, run, path, line and kind of secret, never the secret
 // itself, with the rebuild / runs prune guidance); a clean store is exit 0.
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeSegment, Segment } from "../../src/store/segment.ts";
 import { cleanup, cli, expectOneLineError, workspace } from "../helpers/cli.ts";
+
+// Each test spawns several CLI processes: a minute, as tests/helpers/preload.ts gives when this file runs alone.
+setDefaultTimeout(60_000);
 
 afterAll(cleanup);
 

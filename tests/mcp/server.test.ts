@@ -1,11 +1,14 @@
 // `auditgraph mcp` from source, through the MCP SDK's own client over a real stdio process: the
 // tools and their schemas, each tool's result against the CLI's --json, bad arguments as one-line
 // tool errors, a new ingest seen without a restart, and the refusal of an incompatible store.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, CLI, cli, workspace } from "../helpers/cli.ts";
 import { connect, serverEnv, textOf, type Session } from "./support.ts";
+
+// Each test spawns several CLI processes: a minute, as tests/helpers/preload.ts gives when this file runs alone.
+setDefaultTimeout(60_000);
 
 let root: string;
 let s: Session;

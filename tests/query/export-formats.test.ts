@@ -2,12 +2,15 @@
 // read back by a strict checker of exactly the statement shapes the export emits (a tokenizer for
 // strings, numbers, names, maps and lists that rejects anything else), and every value it decodes
 // must equal the JSON export's, so an escaping mistake is either a parse failure or a wrong value.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderExport, cypherString, cypherName, CYPHER_BATCH } from "../../src/query/export.ts";
 import type { GraphEdge, GraphNode } from "../../src/pipeline/extract.ts";
 import { cleanup, cli, expectOneLineError, tempDir, workspace } from "../helpers/cli.ts";
+
+// Each test spawns several CLI processes: a minute, as tests/helpers/preload.ts gives when this file runs alone.
+setDefaultTimeout(60_000);
 
 // ---- the checker ------------------------------------------------------------------------------
 
