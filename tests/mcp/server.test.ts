@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, CLI, cli, workspace } from "../helpers/cli.ts";
+import { cleanup, CLI, cli, treeHash, workspace } from "../helpers/cli.ts";
 import { connect, serverEnv, textOf, type Session } from "./support.ts";
 
 // Each test spawns several CLI processes: a minute, as tests/helpers/preload.ts gives when this file runs alone.
@@ -13,12 +13,14 @@ setDefaultTimeout(60_000);
 let root: string;
 let s: Session;
 let graph: { nodes: any[]; edges: any[] };
+let stored: Record<string, string>;
 const doc = (path: string) => graph.nodes.find((n) => n.type === "document" && n.path === path)!.id as string;
 
 beforeAll(async () => {
   root = workspace();
   expect(cli(["ingest", "--root", root]).code).toBe(0);
   graph = cli(["export", "--root", root]).json;
+  stored = treeHash(join(root, ".pkg"));
   s = await connect(root);
 }, 30_000);
 afterAll(async () => { await s?.close(); cleanup(); });
@@ -141,6 +143,12 @@ describe("bad arguments", () => {
       expect(text).not.toContain("    at ");
     }
     expect((await ok("query", { text: "redis" })).total).toBeGreaterThan(0);
+  });
+});
+
+describe("read-only", () => {
+  test("after every tool was called, the store is byte for byte what ingest left", () => {
+    expect(treeHash(join(root, ".pkg"))).toEqual(stored);
   });
 });
 
