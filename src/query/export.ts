@@ -216,9 +216,10 @@ function batches<T>(items: T[]): T[][] {
  * relationships of each type in batches of literal maps:
  *
  *   UNWIND [{…}, …] AS row MERGE (n:`AuditgraphNode` {id: row.id}) SET n:`Document`, n += row;
- *   UNWIND [{…}, …] AS row MATCH (a:`AuditgraphNode` {id: row.source}), (b:`AuditgraphNode` {id: row.target}) MERGE (a)-[r:`CONTAINS`]->(b) SET r += row.props;
+ *   UNWIND [{…}, …] AS row MATCH (a:`AuditgraphNode` {id: row.source}) MATCH (b:`AuditgraphNode` {id: row.target}) MERGE (a)-[r:`CONTAINS`]->(b) SET r += row.props;
  *
- * Literal maps rather than `:param`: parameters are a client-side feature whose syntax differs
+ * Two MATCH clauses rather than one with two patterns, which Neo4j warns about as a possible
+ * cartesian product. Literal maps rather than `:param`: parameters are a client-side feature whose syntax differs
  * between cypher-shell versions, a literal loads the same everywhere. MERGE makes loading twice
  * change nothing. Types are in sorted order, rows by id (edges by source, target, type), each
  * statement ends with `;` at the end of its last line and every string literal is one line.
@@ -250,7 +251,7 @@ function cypher(nodes: GraphNode[], edges: GraphEdge[], runId: string, scope?: E
         const row = `{${cypherName("source")}: ${cypherString(e.source)}, ${cypherName("target")}: ${cypherString(e.target)}, ${cypherName("props")}: ${cypherMap({ line: e.line })}}`;
         out.push(`  ${row}${i < batch.length - 1 ? "," : ""}`);
       });
-      out.push(`] AS row MATCH (a:${L} {id: row.source}), (b:${L} {id: row.target}) MERGE (a)-[r:${cypherName(cypherRelType(t))}]->(b) SET r += row.props;`);
+      out.push(`] AS row MATCH (a:${L} {id: row.source}) MATCH (b:${L} {id: row.target}) MERGE (a)-[r:${cypherName(cypherRelType(t))}]->(b) SET r += row.props;`);
     }
   }
   return out.join("\n") + "\n";
