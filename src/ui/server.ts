@@ -135,6 +135,7 @@ export async function startUi(opts: { data: UiData; host: string; port: number; 
     if (url.pathname.startsWith("/api/")) {
       if (!tokenOk(req)) return refuse(401, "unauthorized", "missing or wrong session token: open the URL that 'auditgraph ui' printed");
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       let res: Response;
       try {
         res = json(api(url.pathname, url.searchParams));
@@ -142,7 +143,8 @@ export async function startUi(opts: { data: UiData; host: string; port: number; 
         res = errorResponse(e, json);
       }
       // The server's own time for the answer (what the benchmark reports), then keep memory in check.
-      res.headers.set("server-timing", `app;dur=${(performance.now() - t0).toFixed(2)}`);
+      const cpu = process.cpuUsage(c0);
+      res.headers.set("server-timing", `app;dur=${(performance.now() - t0).toFixed(2)}, cpu;dur=${((cpu.user + cpu.system) / 1000).toFixed(2)}`);
       data.trim(SOFT_RSS);
       return res;
     }
