@@ -17,6 +17,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { loadWorkspace } from "../../src/config/load.ts";
+import { buildProvenance } from "../../src/git/provenance.ts";
+import { makeRedactor } from "../../src/pipeline/text.ts";
 
 const REPO = join(import.meta.dir, "..", "..");
 const CLI = join(REPO, "src", "cli.ts");
@@ -40,7 +43,19 @@ const cfgOff = join(tmp, "off.yaml");
 writeFileSync(cfgOn, "git:\n  enabled: true\n");
 writeFileSync(cfgOff, "git:\n  enabled: false\n");
 
-function measure(label: string, root: string, path: string, needle: string): void {
+/** The git step of an ingest alone, in process (what git.enabled adds, without the noise of two whole ingests). */
+async function gitStep(root: string): Promise<number> {
+  const ws = loadWorkspace({ root, config: cfgOn });
+  const walls: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    await buildProvenance({ root, includePaths: ws.profile.include_paths, maxCommits: ws.git.max_commits, redact: makeRedactor(ws.redaction), salt: ws.configHash });
+    walls.push(performance.now() - t);
+  }
+  return median(walls);
+}
+
+async function measure(label: string, root: string, path: string, needle: string): Promise<void> {
   const fresh = (cfg: string) => {
     const walls: number[] = [];
     let json: any;
@@ -60,6 +75,8 @@ function measure(label: string, root: string, path: string, needle: string): voi
   console.log(`${label}`);
   console.log(`  fresh ingest, git off:  ${(off.wall / 1000).toFixed(2)} s  (${off.json.counts.files} files, ${off.json.counts.nodes} nodes)`);
   console.log(`  fresh ingest, git on:   ${(on.wall / 1000).toFixed(2)} s  (+${(((on.wall - off.wall) / off.wall) * 100).toFixed(0)}%; ${on.json.counts.commits} commits, ${on.json.counts.authors} authors, git artifact ${art?.bytes ?? 0} bytes)`);
+  const step = await gitStep(root);
+  console.log(`  the git step alone (in process, no reuse): ${(step / 1000).toFixed(2)} s = ${((step / off.wall) * 100).toFixed(0)}% of the fresh ingest without git`);
   console.log(`  unchanged re-ingest, git on: ${(again.wall / 1000).toFixed(2)} s (unchanged: ${JSON.parse(again.out).unchanged})`);
   for (const args of [["who", path], ["log", path], ["history", path], ["introduced", needle]]) {
     const r = ag(["git", ...args, "--root", root, "--config", cfgOn, "--json"]);
@@ -70,7 +87,7 @@ function measure(label: string, root: string, path: string, needle: string): voi
 try {
   const self = join(tmp, "self");
   run(["git", "clone", "-q", REPO, self]);
-  measure(`this repository (${run(["git", "rev-list", "--count", "HEAD"], { cwd: self }).out.trim()} commits)`, self, "src/pipeline/ingest.ts", "planRun");
+  await measure(`this repository (${run(["git", "rev-list", "--count", "HEAD"], { cwd: self }).out.trim()} commits)`, self, "src/pipeline/ingest.ts", "planRun");
 
   const syn = join(tmp, "synthetic");
   mkdirSync(syn);
@@ -91,7 +108,7 @@ try {
   run(["git", "fast-import", "--quiet"], { cwd: syn, stdin: lines.join("\n") });
   run(["git", "checkout", "-q", "main"], { cwd: syn });
   run(["git", "gc", "-q"], { cwd: syn });
-  measure(`synthetic repository (${synthetic} commits, ${files} files)`, syn, "notes/n7.md", `line ${synthetic - 1} of`);
+  await measure(`synthetic repository (${synthetic} commits, ${files} files)`, syn, "notes/n7.md", `line ${synthetic - 1} of`);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
