@@ -19,18 +19,21 @@ import { readPointer } from "../store/manifest.ts";
 import { openStore, type OpenStore } from "../store/open.ts";
 import { inputSchema, parseArgs, TOOLS, type Ctx } from "./tools.ts";
 
-/** The current run's index, re-opened when the pointer moves to another run. */
+/** Calls served by one RunIndex before it is opened afresh: its caches (records, graph parts, blocks) only grow. */
+export const REOPEN_AFTER_CALLS = 1000;
+
+/** The current run's index, re-opened when the pointer moves to another run (and every REOPEN_AFTER_CALLS calls). */
 export class LiveIndex {
-  private cur?: { runId: string; store: OpenStore; ix: RunIndex };
+  private cur?: { runId: string; store: OpenStore; ix: RunIndex; calls: number };
   constructor(readonly ws: Workspace) {}
 
   /** Throws AgError as a read command would (no run yet, incompatible store, broken manifest). */
   get(): Ctx {
     const pointer = readPointer(this.ws.profileDir);
-    if (this.cur && this.cur.runId === pointer) return this.cur;
+    if (this.cur && this.cur.runId === pointer && ++this.cur.calls <= REOPEN_AFTER_CALLS) return this.cur;
     const store = openStore(this.ws);
     this.cur?.ix.close();
-    this.cur = { runId: store.runId, store, ix: new RunIndex(store) };
+    this.cur = { runId: store.runId, store, ix: new RunIndex(store), calls: 1 };
     return this.cur;
   }
 
