@@ -139,6 +139,18 @@ describe("git provenance in the graph", () => {
     expect(g.edges.filter((e: any) => e.type === "authored")).toHaveLength(6);
     expect(cli(["verify", "--root", a]).code).toBe(0);
 
+    // verify re-hashes the git artifact like any object; a damaged one is exit 5 for the commands reading it.
+    const objB = join(b, ".pkg", "profiles", "default", "objects", art.sha256.slice(0, 2), art.sha256);
+    const damaged = readFileSync(objB);
+    damaged[damaged.length >> 1] ^= 0xff;
+    writeFileSync(objB, damaged);
+    const v = cli(["verify", "--root", b]);
+    expect(v.code).toBe(5);
+    expect(v.stdout + v.stderr).toContain(art.sha256);
+    const broken = cli(["node", `commit_${ids.c3}`, "--root", b]);
+    expect(broken.code).toBe(5);
+    expect(broken.stderr.split("\n")[0]).toBe(`error: object ${objB} is corrupt`);
+
     // Unchanged HEAD: the same run. A new commit: a new run with one more commit.
     expect(ingestAt(a).json.unchanged).toBe(true);
     git(a, ["commit", "-q", "--allow-empty", "-m", "Empty"], { date: "2024-01-07T10:00:00Z" });
