@@ -49,13 +49,15 @@ const label = (path: string) => (path === "" ? "." : path);
 export function discoverRepos(root: string, includePaths: string[]): { repos: Found[]; warnings: string[] } {
   const candidates = new Set<string>([""]);
   for (const raw of includePaths) {
-    const inc = raw.replace(/\\/g, "/").replace(/^\.\/+/, "").replace(/\/+$/, "");
-    if (inc === "" || inc === "." || inc.split("/").includes("..")) continue;
-    if (!isDir(join(root, inc))) continue;
-    candidates.add(inc);
+    let inc = raw.replace(/\\/g, "/").replace(/^\.\/+/, "").replace(/\/+$/, "");
+    if (inc === ".") inc = "";
+    if (inc.split("/").includes("..")) continue;
+    const dir = inc === "" ? root : join(root, inc);
+    if (!isDir(dir)) continue;
+    if (inc !== "") candidates.add(inc);
     let names: string[] = [];
-    try { names = readdirSync(join(root, inc)); } catch {}
-    for (const n of names) if (n !== ".git" && n !== ".pkg" && isDir(join(root, inc, n))) candidates.add(`${inc}/${n}`);
+    try { names = readdirSync(dir); } catch {}
+    for (const n of names) if (n !== ".git" && n !== ".pkg" && isDir(join(dir, n))) candidates.add(inc === "" ? n : `${inc}/${n}`);
   }
   const repos: Found[] = [];
   const warnings: string[] = [];
@@ -119,7 +121,7 @@ export async function buildProvenance(input: ProvenanceInput): Promise<Provenanc
       if (prev.format === GIT_FORMAT && prev.key === key) return { text: prevText, artifact: prev, reused: true };
     } catch { /* rebuilt below */ }
   }
-  const includes = input.includePaths.map((p) => p.replace(/\\/g, "/").replace(/^\.\/+/, "").replace(/\/+$/, "")).filter((p) => p !== "");
+  const includes = input.includePaths.map((p) => p.replace(/\\/g, "/").replace(/^\.\/+/, "").replace(/\/+$/, "")).map((p) => (p === "" ? "." : p));
   const underInclude = (p: string) => includes.some((inc) => inc === "." || p === inc || p.startsWith(inc + "/"));
 
   const rows: RepoRow[] = [];
