@@ -34,6 +34,8 @@ export const ProfileSchema = v.strictObject({
       max_file_size_bytes: positiveInt,
       // PDF and Word documents: their own size limit (default 50 MiB, see pipeline/documents/)
       max_document_bytes: v.optional(positiveInt),
+      // Symbols of code files through tree-sitter (default true, see pipeline/symbols/)
+      symbols: v.optional(v.boolean()),
     }),
     v.check((i) => i.chunk_overlap_tokens < i.chunk_tokens, "chunk_overlap_tokens must be below chunk_tokens"),
   ),

@@ -180,7 +180,8 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   };
 
   const settings: ShardTask["settings"] = {
-    maxBytes: max, maxDocBytes: ws.profile.ingestion.max_document_bytes ?? DEFAULT_MAX_DOCUMENT_BYTES, chunkTokens: ws.profile.ingestion.chunk_tokens, overlapTokens: ws.profile.ingestion.chunk_overlap_tokens, redaction: ws.redaction,
+    maxBytes: max, maxDocBytes: ws.profile.ingestion.max_document_bytes ?? DEFAULT_MAX_DOCUMENT_BYTES,
+    symbols: ws.profile.ingestion.symbols ?? true, chunkTokens: ws.profile.ingestion.chunk_tokens, overlapTokens: ws.profile.ingestion.chunk_overlap_tokens, redaction: ws.redaction,
   };
   const artifacts: Artifact[] = [];
   const tasks: ShardTask[] = [];

@@ -33,7 +33,7 @@ describe("scan then read", () => {
     mkdirSync(join(root, "notes", "c.md"));
     const res = await buildShard({
       shard: 0, shards: 4, profileDir: join(root, ".pkg"), files: found.map((f) => ({ path: f.path, abs: f.abs, bytes: f.bytes })),
-      settings: { maxBytes: 1000, maxDocBytes: 1000, chunkTokens: 4, overlapTokens: 1, redaction: { enabled: true, detectors: [...DETECTORS] } },
+      settings: { maxBytes: 1000, maxDocBytes: 1000, symbols: true, chunkTokens: 4, overlapTokens: 1, redaction: { enabled: true, detectors: [...DETECTORS] } },
     });
     expect(res.records.map((r) => [r.path, r.status, r.reason])).toEqual([
       ["notes/a.md", "ok", undefined], ["notes/b.md", "skipped", "vanished"], ["notes/c.md", "skipped", "unreadable"],

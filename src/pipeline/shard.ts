@@ -91,7 +91,7 @@ export type ShardTask = {
   files: { path: string; abs: string; bytes: number; prevSha?: string }[];
   /** The previous run's objects for this shard, if entries may be reused. */
   prev?: { index: string; text: string };
-  settings: { maxBytes: number; maxDocBytes: number; chunkTokens: number; overlapTokens: number; redaction: { enabled: boolean; detectors: Detector[] } };
+  settings: { maxBytes: number; maxDocBytes: number; symbols: boolean; chunkTokens: number; overlapTokens: number; redaction: { enabled: boolean; detectors: Detector[] } };
 };
 
 /**
@@ -472,7 +472,7 @@ export async function buildShard(task: ShardTask): Promise<ShardResult> {
       }
       body = redact(normalizeText(text!));
       const entry = extractFile(f.path, r.sha256!, body, { size: st.chunkTokens, overlap: st.overlapTokens }, docTitle);
-      if (entry.kind === "code") {
+      if (entry.kind === "code" && st.symbols) {
         // Loaded on the first code file only (it loads the tree-sitter runtime and grammars lazily too).
         const { extractSymbols } = await import("./symbols/index.ts");
         const syms = await extractSymbols(f.path, body);

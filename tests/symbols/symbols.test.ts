@@ -3,6 +3,7 @@
 // node/neighbors on them, the manifest's counts equal to the exported graph, byte-identical stores in
 // two places. (The compiled executable: tests/pipeline-docs/compiled.test.ts.)
 import { afterAll, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, cli, treeHash, workspace } from "../helpers/cli.ts";
 import { symbolFiles } from "./fixtures.ts";
@@ -63,4 +64,11 @@ test("the same code in another directory gives byte-identical objects", () => {
   expect(cli(["ingest", "--root", b]).code).toBe(0);
   const objects = (root: string) => Object.fromEntries(Object.entries(treeHash(join(root, ".pkg"))).filter(([p]) => p.includes("/objects/") || p.includes("/runs/")));
   expect(objects(a)).toEqual(objects(b));
+  // ingestion.symbols: false leaves code files as text: no symbol or module nodes.
+  mkdirSync(join(a, "config"));
+  writeFileSync(join(a, "config/pkg.yaml"), "profiles:\n  default:\n    ingestion:\n      symbols: false\n");
+  const off = cli(["ingest", "--root", a, "--json"]).json;
+  expect(off.counts.modules).toBeUndefined();
+  expect(cli(["list", "--type", "symbol", "--count-only", "--root", a, "--json"]).json.total).toBe(0);
+  expect(cli(["query", "parseQuery", "--root", a, "--json"]).json.total).toBeGreaterThan(0);
 }, 60_000);

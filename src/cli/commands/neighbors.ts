@@ -16,7 +16,7 @@ export default defineCommand({
   args: {
     id: { type: "positional", description: "Start node id", required: true },
     depth: { type: "string", description: "How many edges away (default 1, at most 10)", valueHint: "N" },
-    "edge-type": { type: "string", description: "Only follow these edge types (comma-separated: contains, mentions, references, links_to; with git provenance authored, modified)", valueHint: "T" },
+    "edge-type": { type: "string", description: "Only follow these edge types (comma-separated: contains, mentions, references, links_to, defines, imports; with git provenance authored, modified)", valueHint: "T" },
     ...workspaceArgs,
     ...jsonArgs,
   },

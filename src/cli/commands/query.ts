@@ -9,7 +9,7 @@ export default defineCommand({
   },
   args: {
     text: { type: "positional", description: "Search text (see the query language in README)", required: true },
-    type: { type: "string", description: "Only hits of these node types (comma-separated: chunk, document, section, technology, reference, decision, claim)", valueHint: "T" },
+    type: { type: "string", description: "Only hits of these node types (comma-separated: chunk, document, section, technology, reference, decision, claim, symbol, module)", valueHint: "T" },
     path: { type: "string", description: "Only hits in files matching this glob (`*` in a folder, `**` across folders)", valueHint: "GLOB" },
     tag: { type: "string", description: "Only hits in documents whose front matter has this tag", valueHint: "TAG" },
     limit: { type: "string", description: "Maximum number of hits (default 10)", valueHint: "N" },
