@@ -1,5 +1,5 @@
-// The compiled linux-x64 executable extracts PDF and Word text (unpdf's pdf.js is bundled), in its
-// shard workers (AUDITGRAPH_WORKERS_STRICT: a worker that fails is an error, not the inline
+// The compiled linux-x64 executable extracts PDF and Word text (unpdf's pdf.js is bundled) and code
+// symbols (web-tree-sitter and the grammars' .wasm embedded), in its shard workers (AUDITGRAPH_WORKERS_STRICT: a worker that fails is an error, not the inline
 // fallback), and gives the same store as a run from source. Uses the shared release build.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
@@ -7,6 +7,7 @@ import { releaseBuild } from "../helpers/release-build.ts";
 import { extract } from "../release/support.ts";
 import { cleanup, cli, tempDir, treeHash, workspace } from "../helpers/cli.ts";
 import { documentFiles } from "./fixtures.ts";
+import { symbolFiles } from "../symbols/fixtures.ts";
 
 // The same target list as the other users of the shared build (tests/install/fixture.ts), so one build serves all.
 const TARGETS = ["darwin-arm64", "darwin-x64", "linux-arm64", "linux-x64", "linux-x64-baseline"];
@@ -22,10 +23,10 @@ const files = () => {
   const notes: Record<string, string> = {};
   // Enough files that several shards are built, so the pool of workers runs.
   for (let i = 0; i < 12; i++) notes[`notes/n${i}.md`] = `# Note ${i}\n\nText number ${i}.\n`;
-  return { ...documentFiles(), ...notes };
+  return { ...documentFiles(), ...symbolFiles(), ...notes };
 };
 
-test("PDF and Word in the compiled executable and its workers: the same store as from source", () => {
+test("PDF, Word and symbols in the compiled executable and its workers: the same store as from source", () => {
   if (process.platform !== "linux" || process.arch !== "x64") throw new Error("this test runs the linux-x64 executable");
   const a = workspace(files());
   const b = workspace(files());
@@ -38,12 +39,16 @@ test("PDF and Word in the compiled executable and its workers: the same store as
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
   const compiled = JSON.parse(r.stdout);
-  expect(compiled.processed).toBe(14);
+  expect(compiled.processed).toBe(14 + Object.keys(symbolFiles()).length);
   expect(Object.fromEntries(compiled.skipped.map((s: any) => [s.path, s.reason]))).toEqual({
     "docs/broken.docx": "corrupt", "docs/locked.pdf": "encrypted", "docs/scan.pdf": "no_text_layer", "docs/truncated.pdf": "corrupt",
   });
   expect(run(["query", "zebrafish", "--root", a]).stdout).toContain("docs/report.pdf:2:2");
   expect(run(["query", "vacation", "--type", "section", "--root", a, "--json"]).stdout).toContain('"name": "Vacation policy"');
+  // Every grammar loaded in the executable: symbols from each language.
+  const syms = JSON.parse(run(["list", "--type", "symbol", "--root", a, "--json", "--limit", "200"]).stdout).nodes;
+  const langs = new Set(syms.map((n: any) => n.path.replace(/^.*\./, "")));
+  expect([...langs].sort()).toEqual(["go", "js", "py", "rs", "ts", "tsx"]);
   expect(cli(["ingest", "--root", b], { env: { AUDITGRAPH_WORKERS_STRICT: "1" } }).code).toBe(0);
   const objects = (root: string) => Object.fromEntries(Object.entries(treeHash(join(root, ".pkg"))).filter(([p]) => p.includes("/objects/")));
   expect(objects(a)).toEqual(objects(b));
