@@ -48,3 +48,10 @@ test("code spans that name a symbol", () => {
   expect(["parseQuery()", "RunIndex.node", "Ledger::open", "Foo#bar", "f(x, y)", "ls -la", "x", "a b", "--flag"].map(spanSymbol))
     .toEqual(["parseQuery", "RunIndex.node", "Ledger.open", "Foo.bar", undefined, undefined, undefined, undefined, undefined]);
 });
+
+test("a file over the parse limit gives no symbols (generated code), and the limit of symbols per file holds", async () => {
+  const { MAX_PARSE_CHARS, MAX_SYMBOLS } = await import("../../src/pipeline/symbols/index.ts");
+  expect(await extractSymbols("big.js", "function f() {}\n" + " ".repeat(MAX_PARSE_CHARS))).toEqual({ symbols: [], imports: [] });
+  const many = Array.from({ length: MAX_SYMBOLS + 10 }, (_, i) => `export function f${i}() {}`).join("\n");
+  expect((await extractSymbols("many.ts", many))!.symbols.length).toBe(MAX_SYMBOLS);
+});

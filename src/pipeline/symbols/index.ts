@@ -25,6 +25,8 @@ export const grammarOf = (path: string): Grammar | undefined => BY_EXT[posix.ext
 
 /** At most this many symbols and imports per file (generated code must not flood the graph). */
 export const MAX_SYMBOLS = 2000;
+/** A longer file (bundled or generated code, in UTF-16 units) is not parsed: no symbols. */
+export const MAX_PARSE_CHARS = 1 << 20;
 
 type TS = typeof import("web-tree-sitter");
 let runtime: Promise<TS> | undefined;
@@ -53,6 +55,7 @@ async function parserFor(g: Grammar): Promise<TsParser> {
 export async function extractSymbols(path: string, text: string): Promise<FileSymbols | undefined> {
   const g = grammarOf(path);
   if (!g) return undefined;
+  if (text.length > MAX_PARSE_CHARS) return { symbols: [], imports: [] };
   const parser = await parserFor(g);
   const tree = parser.parse(text);
   if (!tree) return { symbols: [], imports: [] };
