@@ -10,7 +10,9 @@
  *   4. download throughput of the stored blob next to nginx serving that same file (sendfile on),
  *      5 alternating runs each.
  *
- *   bun scripts/bench/server-http.ts [--size-mb N] [--seconds N] [--runs N]
+ *   bun scripts/bench/server-http.ts [--size-mb N] [--seconds N] [--runs N] [--backend postgres+s3]
+ * With `--backend postgres+s3`, the same run then measures three replicas on PostgreSQL and S3
+ * (scripts/bench/server-backends.ts) next to these SQLite + disk figures.
  * Everything lives under the temp directory: TMPDIR=/dev/shm measures on tmpfs, where the disk is
  * no limit and the upload path's CPU cost shows. Needs curl and dd; wrk and nginx are optional
  * (apt-get install wrk nginx), their sections are skipped without them.
@@ -31,6 +33,12 @@ const SIZE_MB = flag("size-mb", 1024);
 const SECONDS = flag("seconds", 10);
 const RUNS = flag("runs", 3);
 const MAIN = join(import.meta.dir, "../../src/release-server/main.ts");
+const backendAt = argv.indexOf("--backend");
+const BACKEND = backendAt >= 0 ? argv[backendAt + 1] : "sqlite+disk";
+if (BACKEND !== "sqlite+disk" && BACKEND !== "postgres+s3") {
+  console.error(`error: --backend must be sqlite+disk or postgres+s3, got '${BACKEND}'`);
+  process.exit(2);
+}
 
 const have = (tool: string) => Boolean(Bun.which(tool) || Bun.which(tool, { PATH: "/usr/sbin:/usr/bin" }));
 for (const tool of ["curl", "dd"]) {
@@ -171,10 +179,36 @@ try {
   // 4. Download of the same file vs nginx.
   if (have("nginx")) await downloads(url, big, bigBytes);
   else console.log("download: skipped (nginx is not installed)");
+
+  if (BACKEND === "postgres+s3") {
+    const { backendsBench } = await import("./server-backends.ts");
+    await backendsBench({ dir, admin, big, bigBytes, mid, seconds: SECONDS, have, sh, spawnServer, rssOf, mib });
+  }
 } finally {
   for (const p of procs) p.kill("SIGTERM");
   await Promise.all(procs.map((p) => p.exited));
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Starts `serve` with ARGS on a free loopback port; resolves with its URL once it listens. */
+async function spawnServer(args: string[], env: Record<string, string>): Promise<{ url: string; pid: number }> {
+  const p = Bun.spawn(["bun", MAIN, "serve", "--port", "0", "--host", "127.0.0.1", ...args], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "inherit" });
+  procs.push(p);
+  const reader = (p.stdout as ReadableStream<Uint8Array>).getReader();
+  let first = "";
+  while (!first.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`serve ${args.join(" ")} exited before listening`);
+    first += new TextDecoder().decode(value);
+  }
+  // Drain the access log; show what went wrong (errors, 4xx/5xx answers) on stderr.
+  (async () => {
+    const dec = new TextDecoder();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      for (const line of dec.decode(r.value).split("\n")) if (/"level":"(warn|error)"|"status":[45]\d\d/.test(line)) console.error(line);
+    }
+  })();
+  return { url: JSON.parse(first.split("\n")[0]!).url.replace(/\/$/, ""), pid: p.pid };
 }
 
 async function downloads(url: string, big: string, bigBytes: number) {

@@ -15,6 +15,8 @@ import { commonArgs, dataDirOf, numberArg, splitAppRef } from "./_shared.ts";
 
 /** How long a drain may take before open connections are cut. */
 const DRAIN_MS = 25_000;
+/** Idle seconds allowed on a connection that sends a body (Bun's maximum; every other request gets 60). */
+const UPLOAD_IDLE_SECONDS = 255;
 
 export default defineCommand({
   meta: { name: "serve", description: "Serve the HTTP API, downloads and the package browser" },
@@ -51,7 +53,13 @@ export default defineCommand({
       // the handler reads) answers first, with a JSON 413, even when the client sends faster.
       maxRequestBodySize: config.uploads.max_bytes + 64 * 1024 * 1024,
       idleTimeout: 60,
-      fetch: (req) => app.fetch(req),
+      fetch: (req, srv) => {
+        // A request with a body: the handler stops reading while the blob store catches up (an S3
+        // part upload under load), and the client then has nothing to send. Bun counts that as idle
+        // and cuts the upload at 60 s, so these get Bun's longest idle time instead.
+        if (req.body !== null && (req.method === "POST" || req.method === "PUT" || req.method === "PATCH")) srv.timeout(req, UPLOAD_IDLE_SECONDS);
+        return app.fetch(req);
+      },
     });
     stdoutSink(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "listening", url: server.url.href, data: dataDir, pid: process.pid }));
     const db = service.database;

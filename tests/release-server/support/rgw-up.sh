@@ -5,10 +5,10 @@
 # arguments so that several test files (and other users of the machine) do not collide, the memstore
 # is smaller, and multipart parts may be as small as 1 MiB so that the tests stay small.
 # Needs Debian's ceph-mon ceph-osd radosgw ceph-common (.ci/packages.txt).
-# Usage: rgw-up.sh DIR RGW_PORT MON_PORT   Stop: kill the PIDs in DIR/run/ceph-{client.rgw,osd.0,mon.a}.pid
+# Usage: rgw-up.sh DIR RGW_PORT MON_PORT [MEMSTORE_BYTES (default 1 GiB)]   Stop: kill the PIDs in DIR/run/ceph-{client.rgw,osd.0,mon.a}.pid
 set -eu
 retry() { n=0; until "$@"; do n=$((n+1)); [ $n -lt 30 ] || return 1; sleep 0.5; done; }
-D=${1:?dir}; RGW_PORT=${2:?rgw port}; MON_PORT=${3:?mon port}
+D=${1:?dir}; RGW_PORT=${2:?rgw port}; MON_PORT=${3:?mon port}; MEMSTORE_BYTES=${4:-1073741824}
 rm -rf "$D"; mkdir -p "$D/mon" "$D/osd0" "$D/run" "$D/log" "$D/rgw"; cd "$D"
 FSID=$(cat /proc/sys/kernel/random/uuid)
 cat > ceph.conf <<CONF
@@ -25,7 +25,7 @@ mon_allow_pool_size_one = true
 mon_warn_on_pool_no_redundancy = false
 osd_crush_chooseleaf_type = 0
 osd_objectstore = memstore
-memstore_device_bytes = 1073741824
+memstore_device_bytes = $MEMSTORE_BYTES
 ms_bind_msgr2 = false
 run_dir = $D/run
 admin_socket = $D/run/\$cluster-\$name.asok

@@ -22,7 +22,8 @@ export interface Rgw {
 
 const TOOLS = ["ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", "ceph-authtool", "monmaptool", "curl"];
 
-export async function startRgw(): Promise<Rgw> {
+/** `memstoreBytes`: the OSD's size, all in memory (default 1 GiB, enough for the tests; a benchmark of big uploads needs more). */
+export async function startRgw(opts: { memstoreBytes?: number } = {}): Promise<Rgw> {
   const missing = TOOLS.filter((t) => !Bun.which(t, { PATH: `${process.env.PATH}:/usr/sbin:/sbin` }));
   if (missing.length) {
     throw new Error(
@@ -35,10 +36,10 @@ export async function startRgw(): Promise<Rgw> {
   try {
     // One retry with other ports: a port found free can be taken before the daemon binds it.
     try {
-      return await startOnce();
+      return await startOnce(opts.memstoreBytes);
     } catch (first) {
       try {
-        return await startOnce();
+        return await startOnce(opts.memstoreBytes);
       } catch (second) {
         throw new Error(`${(second as Error).message}\n(first attempt: ${(first as Error).message})`);
       }
@@ -62,13 +63,13 @@ async function startLock(): Promise<() => void> {
   }
 }
 
-async function startOnce(): Promise<Rgw> {
+async function startOnce(memstoreBytes = 2 ** 30): Promise<Rgw> {
   const dir = mkdtempSync(join(tmpdir(), "rs-rgw-"));
   const rgwPort = await freePort();
   let monPort = await freePort();
   while (monPort === rgwPort) monPort = await freePort();
   const script = join(import.meta.dir, "rgw-up.sh");
-  const proc = Bun.spawn(["sh", script, join(dir, "ceph"), String(rgwPort), String(monPort)], { stdout: "pipe", stderr: "pipe", env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
+  const proc = Bun.spawn(["sh", script, join(dir, "ceph"), String(rgwPort), String(monPort), String(memstoreBytes)], { stdout: "pipe", stderr: "pipe", env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   const stop = () => {
     for (const name of ["client.rgw", "osd.0", "mon.a"]) {
