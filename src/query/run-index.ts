@@ -359,11 +359,15 @@ export class RunIndex {
   }
 
   private readonly symCache = new Map<string, string | null>();
+  private anySymbols?: boolean;
   /**
    * The symbol a name resolves to, over every shard: exported before not, top-level before members,
    * then by path and line (a deterministic choice when several files define the name).
    */
   symbolFor(name: string): string | undefined {
+    // A run without symbols (no code files, or ingestion.symbols false) has nothing to look up.
+    this.anySymbols ??= (this.stats().types.symbol ?? 0) > 0;
+    if (!this.anySymbols) return undefined;
     let hit = this.symCache.get(name);
     if (hit === undefined) {
       let best: SymbolEntry | undefined;
