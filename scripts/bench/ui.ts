@@ -83,6 +83,8 @@ try {
   const line = (xs: number[]) => `p50 ${f1(pct(xs, 0.5))} ms, p95 ${f1(pct(xs, 0.95))} ms, max ${f1(Math.max(...xs))} ms`;
   console.log(`  first pass (each prefix new): server ${line(cold.server)}; its CPU ${line(cold.cpu)}; at the client ${line(cold.ms)} (${cold.empty} prefixes without hits, ${cold.errors} usage errors)`);
   console.log(`  second pass (answers kept):   server ${line(warm.server)}; its CPU ${line(warm.cpu)}; at the client ${line(warm.ms)}`);
+  const slow = prefixes.map((p, i) => [p, cold.cpu[i]!, cold.server[i]!] as const).sort((a, b) => b[1] - a[1]).slice(0, 5);
+  console.log(`  the 5 costliest prefixes (first pass, CPU / wall ms): ${slow.map(([p, c, w]) => `"${p}" ${f1(c)} / ${f1(w)}`).join(", ")}`);
   const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   console.log(`  (load average ${load} on ${navigator.hardwareConcurrency} cores: wall times above the CPU times are time spent waiting for a core)`);
   const searchP95 = pct(cold.server, 0.95);

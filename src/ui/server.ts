@@ -33,8 +33,8 @@ const SECURITY_HEADERS: Record<string, string> = {
   "cross-origin-resource-policy": "same-origin",
 };
 
-/** Above this resident size, the index's caches are dropped after a request (the target is 150 MB at peak). */
-const SOFT_RSS = 110 * 1024 * 1024;
+/** Above this resident size, the index's caches are dropped after a request, at most every 0.5 s (the target is 150 MB at peak). */
+const SOFT_RSS = 100 * 1024 * 1024;
 
 type Asset = { body: Uint8Array; type: string; etag: string };
 
