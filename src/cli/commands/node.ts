@@ -30,7 +30,7 @@ export default defineCommand({
     };
     if (args.json) return printJson({ status: "ok", run_id: store.runId, node: { ...node, ...where }, ...(text !== undefined ? { text } : {}), out_edges: out, in_edges: inn });
     printLine(`${node.id}  [${node.type}] ${node.name}`);
-    printLine(`  source: ${where.path}:${where.line}`);
+    if (where.path) printLine(`  source: ${where.path}:${where.line}`); // commits and authors have no source file
     for (const [k, v] of Object.entries(node.attrs ?? {})) printLine(`  ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
     for (const e of out) printLine(`  -${e.type}-> ${e.target}  ${nameOf(e.target)}`);
     for (const e of inn) printLine(`  <-${e.type}- ${e.source}  ${nameOf(e.source)}`);
