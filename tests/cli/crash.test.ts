@@ -42,7 +42,9 @@ test("SIGKILL mid-ingest leaves the previous run intact and verify clean", async
   const v = cli(["verify", "--root", root, "--json"]);
   expect(v.json.problems).toEqual([]);
   expect(v.code).toBe(0);
-  expect(v.json.notes.join("\n")).toContain("not referenced by any run"); // the kill did land mid-write
+  // the kill did land mid-write: objects no run references, or (killed sooner, on a loaded machine)
+  // the run's temp object directory
+  expect(v.json.notes.join("\n")).toMatch(/not referenced by any run|leftover temp directory .*\.tmp-objects/);
   expect(cli(["query", "--root", root, "idempotent", "--json"]).json.run_id).toBe(first.run_id);
 
   // The interrupted work is redone; the store ends verified with the new run current.
