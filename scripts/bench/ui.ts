@@ -105,7 +105,11 @@ try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(url.href);
     await page.waitForSelector("#q");
-    for (const [name, id] of [[`technology ${tech.name} (${tech.count} mentions)`, tech.id], [`document ${doc.id} (${doc.edges} edges)`, doc.id]] as const) {
+    const cases = [
+      [`technology ${tech.name} (${tech.count} mentions)`, tech.id, ""], [`document ${doc.id} (${doc.edges} edges)`, doc.id, ""],
+      [`technology ${tech.name}, "Draw up to 1,500 nodes"`, tech.id, "&max=1500"],
+    ] as const;
+    for (const [name, id, max] of cases) {
       const ms: number[] = [];
       const api: number[] = [];
       const draw: number[] = [];
@@ -113,8 +117,8 @@ try {
       for (let i = 0; i <= reps; i++) {
         await page.evaluate(() => { (globalThis as any).location.hash = "#/runs"; });
         await page.waitForSelector("table, .bar");
-        api.push((await get(`/api/neighbors?id=${encodeURIComponent(id)}&depth=2`)).ms);
-        await page.evaluate((nid: string) => { (globalThis as any).location.hash = `#/graph/${encodeURIComponent(nid)}?depth=2`; }, id);
+        api.push((await get(`/api/neighbors?id=${encodeURIComponent(id)}&depth=2${max}`)).ms);
+        await page.evaluate(([nid, m]) => { (globalThis as any).location.hash = `#/graph/${encodeURIComponent(nid!)}?depth=2${m}`; }, [id, max]);
         await page.waitForSelector("#graph[data-ms]", { timeout: 60_000 });
         nodes = Number(await page.getAttribute("#graph", "data-nodes"));
         if (i > 0) { ms.push(Number(await page.getAttribute("#graph", "data-ms"))); draw.push(Number(await page.getAttribute("#graph", "data-draw"))); } // the first is a warm-up
@@ -126,7 +130,7 @@ try {
   }
   console.log(`\ngraph view, depth 2, drawn in headless Chromium (hash change → request → cytoscape layout → first frame; ${reps} runs after a warm-up)`);
   for (const g of graphs) console.log(`  ${g.name}: ${g.nodes} nodes drawn; p50 ${f1(pct(g.ms, 0.5))} ms, max ${f1(Math.max(...g.ms))} ms (of which cytoscape, from its creation to the first frame: p50 ${f1(pct(g.draw, 0.5))} ms; the API call alone: p50 ${f1(pct(g.api, 0.5))} ms)`);
-  const graphMs = Math.max(...graphs.map((g) => pct(g.ms, 0.5)));
+  const graphMs = Math.max(...graphs.slice(0, 2).map((g) => pct(g.ms, 0.5)));
 
   const status = readFileSync(`/proc/${server.pid}/status`, "utf8");
   const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? 0);
@@ -134,7 +138,7 @@ try {
   console.log(`\nserver RSS: ${f1(rss)} MB now, ${f1(hwm)} MB peak (VmHWM)`);
 
   console.log(`\ntargets: search p95 (server, first pass) ${f1(searchP95)} ms (≤ ${TARGETS.searchP95}: ${searchP95 <= TARGETS.searchP95 ? "met" : "NOT met"}), ` +
-    `graph p50 ${f1(graphMs)} ms (≤ ${TARGETS.graphMs}: ${graphMs <= TARGETS.graphMs ? "met" : "NOT met"}), ` +
+    `graph p50 (default view, 500 nodes) ${f1(graphMs)} ms (≤ ${TARGETS.graphMs}: ${graphMs <= TARGETS.graphMs ? "met" : "NOT met"}), ` +
     `RSS peak ${f1(hwm)} MB (≤ ${TARGETS.rssMb}: ${hwm <= TARGETS.rssMb ? "met" : "NOT met"})`);
 } finally {
   server?.kill("SIGTERM");

@@ -113,6 +113,13 @@ test("the API answers what the CLI's --json answers", async () => {
   expect(nb.nodes).toEqual(cnb.nodes);
   expect(nb.edges).toEqual(cnb.edges);
   expect(nb.truncated).toBe(false);
+  const cut = await body(apiGet(ui, `/api/neighbors?id=${id}&depth=2&edge_type=links_to,mentions&max=1`));
+  expect(cut.truncated).toBe(true);
+  expect(cut.nodes.length).toBe(1);
+  expect(cnb.nodes.filter((n: any) => n.depth === 1)).toContainEqual(cut.nodes[0]);
+  const kept = [id, cut.nodes[0].id];
+  expect(cut.edges.length).toBeGreaterThan(0);
+  expect(cut.edges.every((e: any) => kept.includes(e.source) && kept.includes(e.target))).toBe(true);
 
   const runs = await body(apiGet(ui, "/api/runs"));
   expect(runs.runs).toEqual(cli(["runs", "list", "--json", "--root", ws.root]).json.runs);

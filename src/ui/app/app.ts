@@ -245,8 +245,9 @@ async function nodeView(id: string, seq: number): Promise<void> {
 // --- graph ---------------------------------------------------------------------------------
 async function graphView(id: string, q: URLSearchParams, seq: number): Promise<void> {
   const depth = ["1", "2", "3"].includes(q.get("depth") ?? "") ? q.get("depth")! : "1";
+  const max = ["1500", "5000"].includes(q.get("max") ?? "") ? q.get("max")! : undefined;
   const on = new Set((q.get("types") ?? EDGE_TYPES.join(",")).split(",").filter((t) => EDGE_TYPES.includes(t)));
-  const go = (d: string, types: Set<string>) => { location.hash = withQuery(route("graph", id), { depth: d, types: [...types].join(",") }); };
+  const go = (d: string, types: Set<string>, m = max) => { location.hash = withQuery(route("graph", id), { depth: d, types: [...types].join(","), max: m }); };
   const depthSel = h("select", { id: "g-depth", name: "depth" }, ["1", "2", "3"].map((d) => h("option", { value: d, selected: d === depth }, d)));
   depthSel.addEventListener("change", () => go(depthSel.value, on));
   const boxes = EDGE_TYPES.map((t) => {
@@ -263,7 +264,7 @@ async function graphView(id: string, q: URLSearchParams, seq: number): Promise<v
     h("p", { class: "legend" }, "Colours: documents blue, sections grey-blue, chunks grey, technologies orange, references purple, decisions green, claims red. Click a node to open it."));
   if (on.size === 0) { fill(info, "No edge type selected."); destroy(); return; }
   const t0 = performance.now();
-  const r = await api("neighbors", { id, depth, edge_type: on.size === EDGE_TYPES.length ? undefined : [...on].join(",") });
+  const r = await api("neighbors", { id, depth, max, edge_type: on.size === EDGE_TYPES.length ? undefined : [...on].join(",") });
   if (seq !== renderSeq) return;
   if (!r.ok) { fill(info, problem(r)); return; }
   const b = r.body;
@@ -273,7 +274,9 @@ async function graphView(id: string, q: URLSearchParams, seq: number): Promise<v
   const ms = await draw(box, nodes, edges, { start: id, open: (nid) => { location.hash = route("node", nid); } });
   if (seq !== renderSeq) return;
   const total = Math.round(performance.now() - t0);
-  fill(info, `${nodes.length} nodes, ${edges.length} edges within ${depth} edge${depth === "1" ? "" : "s"}${b.truncated ? ` (cut at the nearest ${nodes.length}: the neighbourhood is larger)` : ""}; drawn in ${Math.round(ms)} ms (${total} ms with the request).`);
+  const more = b.truncated && b.max < 5000 ? h("button", { type: "button", id: "g-more" }, `Draw up to ${b.max < 1500 ? "1,500" : "5,000"} nodes`) : null;
+  more?.addEventListener("click", () => go(depth, on, b.max < 1500 ? "1500" : "5000"));
+  fill(info, `${nodes.length} nodes, ${edges.length} edges within ${depth} edge${depth === "1" ? "" : "s"}${b.truncated ? ` (cut at the nearest ${b.max}: the neighbourhood is larger)` : ""}; drawn in ${Math.round(ms)} ms (${total} ms with the request). `, more);
   // last: tests and the benchmark wait for these
   box.dataset.nodes = String(nodes.length);
   box.dataset.draw = String(Math.round(ms));
