@@ -91,11 +91,11 @@ function extractorConfig(dir: string, name: string, docs: boolean, symbols: bool
 }
 
 /** Median wall and CPU of `reps` fresh ingests of `root` with `config`, and the last run's output. */
-function fresh(root: string, config: string): { wall: number; cpu: number; json: any } {
+function fresh(root: string, config: string): { wall: number; cpu: number; rss: number; json: any } {
   const runs: Sample[] = [];
   for (let i = 0; i < reps; i++) { rmSync(join(root, ".pkg"), { recursive: true, force: true }); runs.push(ingest(root, config)); }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  return { wall: median(runs.map((r) => r.wall)), cpu: median(runs.map((r) => r.cpu)), json: runs[runs.length - 1]!.json };
+  return { wall: median(runs.map((r) => r.wall)), cpu: median(runs.map((r) => r.cpu)), rss: median(runs.map((r) => r.rss)), json: runs[runs.length - 1]!.json };
 }
 
 function extractorCosts(work: string): void {
@@ -120,7 +120,7 @@ function extractorCosts(work: string): void {
       ["documents (100 PDF, 100 DOCX)", docs, ["docs"], [["neither", false, false], ["+ documents", true, false]]],
     ];
     console.log(`\nnew extractors: fresh ingest, median of ${reps}`);
-    console.log(`${"workspace".padEnd(32)}${"extractors".padEnd(14)}${"files ok".padStart(9)}${"wall s".padStart(8)}${"cpu s".padStart(8)}${"wall +%".padStart(9)}${"cpu +%".padStart(8)}  symbols/modules`);
+    console.log(`${"workspace".padEnd(32)}${"extractors".padEnd(14)}${"files ok".padStart(9)}${"wall s".padStart(8)}${"cpu s".padStart(8)}${"wall +%".padStart(9)}${"cpu +%".padStart(8)}${"RSS MB".padStart(8)}  symbols/modules`);
     for (const [label, root, include, variants] of cases) {
       let base: { wall: number; cpu: number } | undefined;
       for (const [name, d, s] of variants) {
@@ -128,7 +128,7 @@ function extractorCosts(work: string): void {
         base ??= r;
         const pct = (x: number, b: number) => `${x >= b ? "+" : ""}${(((x - b) / b) * 100).toFixed(1)}`;
         const c = r.json.counts;
-        console.log(`${label.padEnd(32)}${name.padEnd(14)}${String(c.ok).padStart(9)}${r.wall.toFixed(3).padStart(8)}${r.cpu.toFixed(3).padStart(8)}${pct(r.wall, base.wall).padStart(9)}${pct(r.cpu, base.cpu).padStart(8)}  ${symbolCount(root, r.json)}/${c.modules ?? 0}`);
+        console.log(`${label.padEnd(32)}${name.padEnd(14)}${String(c.ok).padStart(9)}${r.wall.toFixed(3).padStart(8)}${r.cpu.toFixed(3).padStart(8)}${pct(r.wall, base.wall).padStart(9)}${pct(r.cpu, base.cpu).padStart(8)}${(r.rss / 1024 / 1024).toFixed(0).padStart(8)}  ${symbolCount(root, r.json)}/${c.modules ?? 0}`);
       }
     }
   } finally {

@@ -36,7 +36,7 @@ import { DEFAULT_MAX_DOCUMENT_BYTES, isDocumentPath } from "./documents/index.ts
 import { checkIncludes, scan, sizeLimit, type Found, type SkipReason } from "./scan.ts";
 import { makeRedactor } from "./text.ts";
 import { GIT_ARTIFACT, type GitGraph } from "../git/graph.ts";
-import { buildShard, readSource, readSummary, shardCount, shardName, shardOf, toRecord, type ShardResult, type ShardSummary, type ShardTask } from "./shard.ts";
+import { buildShard, localExtractors, readSource, readSummary, shardCount, shardName, shardOf, toRecord, type ShardResult, type ShardSummary, type ShardTask } from "./shard.ts";
 
 /** Up to this many changed shards the work runs inline: starting workers would cost more. */
 const INLINE_SHARDS = 2;
@@ -81,6 +81,23 @@ export type SpilledShardResult = Omit<ShardResult, "objects"> & {
 };
 /** A worker's message: the shard to build and the staging directory its objects go to. */
 export type ShardJob = { task: ShardTask; stage: string };
+/** A worker asks the main thread for a document's text or a code file's symbols (see shard-worker.ts). */
+export type ExtractRequest = { kind: "extract"; id: number } & ({ what: "document"; path: string; buf: Uint8Array } | { what: "symbols"; path: string; text: string });
+export type ExtractReply = { kind: "extracted"; id: number; result?: unknown; error?: string };
+/** What a worker posts: a request, or its shard built. */
+export type WorkerMessage = ExtractRequest | { kind: "done"; result: SpilledShardResult };
+
+/** Answers a worker's extraction request with the main thread's extractors (parsers loaded once per run). */
+async function serveExtract(w: Worker, req: ExtractRequest): Promise<void> {
+  let reply: ExtractReply;
+  try {
+    const result = req.what === "document" ? await localExtractors.documentText(req.path, req.buf) : await localExtractors.symbols(req.path, req.text);
+    reply = { kind: "extracted", id: req.id, result };
+  } catch (err) {
+    reply = { kind: "extracted", id: req.id, error: describeError(err) };
+  }
+  try { w.postMessage(reply); } catch { /* the worker was stopped meanwhile */ }
+}
 
 /** Writing the temp file of a new object failed (disk full, I/O error): reported like a failed write. */
 class SpillError extends Error {
@@ -360,7 +377,11 @@ async function runTasks(tasks: ShardTask[], stage: string, onProgress: PlanOptio
         if (!t) { w.terminate(); resolve(); return; }
         w.postMessage({ task: t, stage } satisfies ShardJob);
       };
-      w.onmessage = (ev: MessageEvent<SpilledShardResult>) => { report(ev.data); next(); };
+      w.onmessage = (ev: MessageEvent<WorkerMessage>) => {
+        if (ev.data.kind === "extract") { void serveExtract(w, ev.data); return; }
+        report(ev.data.result);
+        next();
+      };
       w.onerror = (ev) => { ev.preventDefault(); failed ??= ev.message || "a shard worker failed"; stopAll(); };
       next();
     })));

@@ -35,7 +35,8 @@ import type { FileRecord } from "../store/manifest.ts";
 import { objectPath } from "../store/layout.ts";
 import type { EncodedObject } from "../store/objects.ts";
 import { encodeSegment, Segment } from "../store/segment.ts";
-import { documentText, isDocumentPath } from "./documents/index.ts";
+import { documentText, isDocumentPath, type DocumentText } from "./documents/index.ts";
+import type { FileSymbols } from "./symbols/index.ts";
 import { docId, extractFile, modId, refId, symId, techId, type FileEntry } from "./extract.ts";
 import type { SkipReason } from "./scan.ts";
 import { makeRedactor, normalizeText } from "./text.ts";
@@ -439,7 +440,22 @@ function mergeTerms(chunks: [string, Uint8Array][], ents: [string, Uint8Array][]
 
 const byKey = <V>(m: Map<string, V>): [string, V][] => [...m].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 
-export async function buildShard(task: ShardTask): Promise<ShardResult> {
+/**
+ * The extractors that need a parser loaded first (pdf.js, tree-sitter): inline, the local ones; in a
+ * shard worker, requests to the main thread (see shard-worker.ts), so that the parsers are loaded
+ * and warmed up once per run rather than once per worker.
+ */
+export type Extractors = {
+  documentText: (path: string, buf: Uint8Array) => Promise<DocumentText>;
+  symbols: (path: string, text: string) => Promise<FileSymbols | undefined>;
+};
+export const localExtractors: Extractors = {
+  documentText,
+  // Loaded on the first code file only (it loads the tree-sitter runtime and grammars lazily too).
+  symbols: async (path, text) => (await import("./symbols/index.ts")).extractSymbols(path, text),
+};
+
+export async function buildShard(task: ShardTask, ex: Extractors = localExtractors): Promise<ShardResult> {
   const { settings: st } = task;
   const redact = makeRedactor(st.redaction);
   let prev: { docs: Map<string, DocRecord>; texts: Map<string, string> } | undefined;
@@ -465,7 +481,7 @@ export async function buildShard(task: ShardTask): Promise<ShardResult> {
       let text = r.text;
       let docTitle: { title?: string } | undefined;
       if (r.raw) {
-        const d = await documentText(f.path, r.raw);
+        const d = await ex.documentText(f.path, r.raw);
         if ("skip" in d) { records.push(toRecord(f.path, { sha256: r.sha256!, bytes: r.bytes, skip: d.skip })); continue; }
         text = d.text;
         docTitle = d.title ? { title: redact(normalizeText(d.title)) } : {};
@@ -473,9 +489,7 @@ export async function buildShard(task: ShardTask): Promise<ShardResult> {
       body = redact(normalizeText(text!));
       const entry = extractFile(f.path, r.sha256!, body, { size: st.chunkTokens, overlap: st.overlapTokens }, docTitle);
       if (entry.kind === "code" && st.symbols) {
-        // Loaded on the first code file only (it loads the tree-sitter runtime and grammars lazily too).
-        const { extractSymbols } = await import("./symbols/index.ts");
-        const syms = await extractSymbols(f.path, body);
+        const syms = await ex.symbols(f.path, body);
         if (syms?.symbols.length) entry.symbols = syms.symbols;
         if (syms?.imports.length) entry.imports = syms.imports;
       }
