@@ -151,14 +151,15 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
   if (source.dirty) log(`warning: the working tree has uncommitted changes; building version ${source.version}`);
 
   mkdirSync(dirname(outDir), { recursive: true });
-  const staging = mkdtempSync(join(dirname(outDir), `.${basename(outDir)}.tmp-`));
-  chmodSync(staging, 0o755);
-  const work = mkdtempSync(join(tmpdir(), "auditgraph-build-"));
+  // Interrupted: leave nothing behind (the output directory was never touched). The handlers go in
+  // before the first directory is made: a signal in between would otherwise end the process with
+  // the default action and leave the staging directory.
+  let staging: string | undefined;
+  let work: string | undefined;
   const cleanUp = () => {
-    rmSync(staging, { recursive: true, force: true });
-    rmSync(work, { recursive: true, force: true });
+    if (staging) rmSync(staging, { recursive: true, force: true });
+    if (work) rmSync(work, { recursive: true, force: true });
   };
-  // Interrupted: leave nothing behind (the output directory was never touched).
   const onSignal = (signal: NodeJS.Signals) => {
     killCompiles();
     cleanUp();
@@ -166,6 +167,9 @@ export async function buildRelease(opts: BuildOptions): Promise<BuildResult> {
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
+  staging = mkdtempSync(join(dirname(outDir), `.${basename(outDir)}.tmp-`));
+  chmodSync(staging, 0o755);
+  work = mkdtempSync(join(tmpdir(), "auditgraph-build-"));
   try {
     const assets: ReleaseAsset[] = [];
     for (const target of targets) {
