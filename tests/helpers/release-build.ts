@@ -4,9 +4,9 @@
  * uncommitted changes, untracked files) and the target list, so a second test file, or a second
  * `bun test` run on the same tree, reuses them. The source state is read once per process: every
  * test file of one run sees the same build, even if the tree changes meanwhile. Entries unused
- * for 15 minutes are pruned.
+ * for 15 minutes are pruned. Test processes running at once build a source state once (a lock).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildRelease } from "../../scripts/release/build.ts";
@@ -15,6 +15,7 @@ import { git } from "../../scripts/release/source.ts";
 export const REPO_ROOT = join(import.meta.dir, "..", "..");
 const CACHE = join(tmpdir(), "auditgraph-release-build");
 const MAX_IDLE_MS = 15 * 60 * 1000; // each entry is ~0.5 GB, and a changed tree is a new entry
+const MAX_BUILD_MS = 12 * 60 * 1000; // a build lock older than this is a dead process's
 const inProcess = new Map<string, Promise<string>>();
 let runState: string | undefined;
 
@@ -30,6 +31,17 @@ function sourceStateKey(root: string): string {
     } catch {}
   }
   return h.digest("hex");
+}
+
+/** Whether process `pid` still runs (a lock's holder). */
+function alive(pid: number): boolean {
+  if (!(pid > 0)) return true; // the holder has not written its pid yet
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function prune(keep: string): void {
@@ -53,15 +65,38 @@ export function releaseBuild(targets: string[]): Promise<string> {
       const out = join(CACHE, key);
       mkdirSync(CACHE, { recursive: true });
       prune(out);
-      if (!existsSync(join(out, "release.json"))) {
-        // built aside, then renamed: a build another process finished first wins (rename onto it fails)
-        const mine = `${out}.${process.pid}`;
-        await buildRelease({ root: REPO_ROOT, targets: names, outDir: mine, check: false, env: {}, log: () => {} });
+      // One build per source state across the test processes of a run (bun test --parallel): the
+      // first takes a lock directory and builds, the others wait for its result. A lock whose
+      // holder has exited (or that is older than MAX_BUILD_MS) is taken over.
+      const lock = `${out}.building`;
+      for (let owned = false; !existsSync(join(out, "release.json")); ) {
         try {
-          renameSync(mine, out);
+          mkdirSync(lock);
+          writeFileSync(join(lock, "pid"), String(process.pid));
+          owned = true;
         } catch {
-          rmSync(mine, { recursive: true, force: true });
+          owned = false;
         }
+        if (owned) {
+          try {
+            if (existsSync(join(out, "release.json"))) break;
+            // built aside, then renamed: a build another process finished first wins (rename onto it fails)
+            const mine = `${out}.${process.pid}`;
+            await buildRelease({ root: REPO_ROOT, targets: names, outDir: mine, check: false, env: {}, log: () => {} });
+            try {
+              renameSync(mine, out);
+            } catch {
+              rmSync(mine, { recursive: true, force: true });
+            }
+          } finally {
+            rmSync(lock, { recursive: true, force: true });
+          }
+          break;
+        }
+        try {
+          if (Date.now() - statSync(lock).mtimeMs > MAX_BUILD_MS || !alive(Number(readFileSync(join(lock, "pid"), "utf8")))) rmSync(lock, { recursive: true, force: true });
+        } catch {}
+        await Bun.sleep(500);
       }
       const now = new Date();
       utimesSync(out, now, now);
