@@ -466,6 +466,8 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
   const postings = new PostingsBuilder();
   let processed = 0;
   let reused = 0;
+  const symbolsPending: Promise<void>[] = [];
+  let symbolsFailed: { err: unknown } | undefined;
   for (const f of task.files) {
     const isDoc = isDocumentPath(f.path);
     const r = readSource(f.abs, f.bytes, isDoc ? st.maxDocBytes : st.maxBytes, isDoc);
@@ -488,19 +490,24 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
       }
       body = redact(normalizeText(text!));
       const entry = extractFile(f.path, r.sha256!, body, { size: st.chunkTokens, overlap: st.overlapTokens }, docTitle);
-      if (entry.kind === "code" && st.symbols) {
-        const syms = await ex.symbols(f.path, body);
-        if (syms?.symbols.length) entry.symbols = syms.symbols;
-        if (syms?.imports.length) entry.imports = syms.imports;
-      }
       terms = indexTerms(body, entry.kind, entry.chunks.map((c) => [c[0], c[1]]));
       rec = toDocRecord(f.path, entry, terms);
+      if (entry.kind === "code" && st.symbols) {
+        // Not awaited here: a worker goes on with the next files while the main thread parses.
+        const target = rec;
+        symbolsPending.push(ex.symbols(f.path, body).then((syms) => {
+          if (syms?.symbols.length) target.symbols = syms.symbols;
+          if (syms?.imports.length) target.imports = syms.imports;
+        }, (err) => { symbolsFailed ??= { err }; }));
+      }
       processed++;
     } else reused++;
     records.push(toRecord(f.path, r, rec.warnings));
     postings.add(docs.length, terms ?? termsOf(rec, body));
     docs.push({ rec, text: body });
   }
+  await Promise.all(symbolsPending);
+  if (symbolsFailed) throw symbolsFailed.err;
   if (docs.length === 0) return { shard: task.shard, records, processed, reused };
 
   const ents = new EntityBuilder();
