@@ -94,24 +94,9 @@ test("a stale cache starts one detached background check that records the newer 
   expect(srv.requests.slice(n).filter((x) => x.path.endsWith("/latest/download/release.json")).length).toBe(1);
 }, 30_000);
 
-test("the notice adds less than 50 ms to a command, even when it starts the background check", async () => {
-  // CPU time, best of 3: wall-clock time on a loaded 2-core machine varies by hundreds of ms
-  const h = home();
-  const quiet = home();
-  quiet.env.AUDITGRAPH_NO_UPDATE_CHECK = "1";
-  const best = async (hh: Home, before: () => void) => {
-    let min = Infinity;
-    for (let i = 0; i < 3; i++) {
-      before();
-      min = Math.min(min, (await onTty(hh, ["version"])).cpuMs);
-    }
-    return min;
-  };
-  const off = await best(quiet, () => {});
-  const stale = await best(h, () => rmSync(cacheFile(h), { force: true }));
-  const shown = await best(h, () => fresh(h));
-  expect(stale - off).toBeLessThan(50);
-  expect(shown - off).toBeLessThan(50);
+test("the notice never waits for the network: a stale cache starts the check in the background", async () => {
+  // Its added latency (target: at most 5 ms when cached, 50 ms when it starts the check) is a
+  // figure of `bun run bench:upgrade`, not a timed test.
   // and it never waits for the network: a server that takes 4 s to answer does not hold the command
   const slow = install(f, `${srv.url}/slow`);
   slow.env.AUDITGRAPH_MINISIGN_KEY = f.key.pubLine;

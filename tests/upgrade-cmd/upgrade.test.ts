@@ -122,7 +122,7 @@ describe("auditgraph upgrade", () => {
     // and the rollback can be undone the same way
     expect((await run(h.exe, ["upgrade", "--rollback", "--json"], h.env)).json).toMatchObject({ status: "rolled_back", from: OLD, to: NEW });
     expect(isExe(h.exe, "new")).toBe(true);
-  }, 30_000);
+  }, 60_000);
 
   test("--version pins a release (a downgrade says so); an up-to-date install changes nothing", async () => {
     const h = install(f, base("current"));
@@ -193,7 +193,7 @@ describe("auditgraph upgrade", () => {
       expect(isExe(h.exe, "old")).toBe(true);
       expect(leftovers(h.bin)).toEqual([]);
       expect((await run(h.exe, ["version", "--json"], h.env)).json.version).toBe(OLD);
-    }, 30_000);
+    }, 60_000);
   }
 
   test.skipIf(process.getuid?.() !== 0)("a full disk while staging (a tmpfs, root only): one error line, nothing changed", async () => {
@@ -215,7 +215,7 @@ describe("auditgraph upgrade", () => {
     } finally {
       Bun.spawnSync(["umount", small]);
     }
-  }, 30_000);
+  }, 60_000);
 
   test("the compiled-in project key rejects a release signed by another key", async () => {
     const h = install(f, base("good"));
@@ -245,7 +245,7 @@ describe("auditgraph upgrade", () => {
     const compatible = install(f, base("good"));
     const ok = await run(compatible.exe, ["upgrade", "--check", "--json", ...key(), "--root", ws], compatible.env);
     expect(ok.json.workspace).toMatchObject({ rebuild_needed: false });
-  }, 30_000);
+  }, 60_000);
 });
 
 describe("refusals: one line naming the command to use instead, nothing changed", () => {
@@ -293,7 +293,7 @@ describe("refusals: one line naming the command to use instead, nothing changed"
       await refused(h.exe, h.env, /is not writable by this user; use instead: reinstall/);
       chmodSync(h.bin, 0o755);
     }
-  }, 30_000);
+  }, 60_000);
 
   test("a build made for a package manager (the MANAGED define), and a run from source", async () => {
     const h = install(f, base("good"));
