@@ -60,6 +60,11 @@ function prepare(dir: string, version: string, pub: string, edit?: () => void): 
   const script = readFileSync(installer, "utf8").replace(/^AG_PUBKEY='[^']*'$/m, `AG_PUBKEY='${keyLine}'`);
   if (!script.includes(keyLine)) throw new Error("install.sh has no AG_PUBKEY line");
   writeFileSync(installer, script);
+  // These releases ship auditgraph only (release-server's executable would double the compile time).
+  const targetFile = join(dir, "dist-targets", `${TARGET}.json`);
+  const target = JSON.parse(readFileSync(targetFile, "utf8"));
+  target.programs = ["auditgraph"];
+  writeFileSync(targetFile, JSON.stringify(target, null, 2) + "\n");
   edit?.();
   git(dir, ["commit", "-q", "-am", `release ${version}`]);
 }
