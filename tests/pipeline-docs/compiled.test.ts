@@ -1,6 +1,7 @@
 // The compiled linux-x64 executable extracts PDF and Word text (unpdf's pdf.js is bundled) and code
-// symbols (web-tree-sitter and the grammars' .wasm embedded), in its shard workers (AUDITGRAPH_WORKERS_STRICT: a worker that fails is an error, not the inline
-// fallback), and gives the same store as a run from source. Uses the shared release build.
+// symbols (web-tree-sitter and the grammars' .wasm embedded) in a run with shard workers, which ask
+// the main thread for them (AUDITGRAPH_WORKERS_STRICT: a worker that fails is an error, not the
+// inline fallback), and gives the same store as a run from source. Uses the shared release build.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { releaseBuild } from "../helpers/release-build.ts";
