@@ -94,7 +94,8 @@ test("keyboard: down and up move through the results, enter opens the focused on
 test("a document's node page: attributes, front matter, excerpt, sections, chunks and edges by type; a link opens a neighbour", async () => {
   const id = cli(["list", "--type", "document", "--where", "path=notes/alpha.md", "--json", "--root", ws.root]).json.nodes[0].id;
   await page.goto(`${ui.base}/#/node/${id}`);
-  await page.waitForSelector("text=Outgoing edges");
+  // wait for this node's page (a hash change: the previous view's "Outgoing edges" may still be up)
+  await page.waitForFunction(() => document.querySelector("main h1")?.textContent?.includes("Alpha plan") && document.body.innerText.includes("Outgoing edges"));
   const text = await page.locator("main").innerText();
   expect(text).toContain("Alpha plan");
   expect(text).toContain("notes/alpha.md:1");
@@ -151,7 +152,8 @@ test("the graph view draws the neighbourhood on its canvas; clicking a node open
   await page.waitForFunction((nid: string) => decodeURIComponent(location.hash) === `#/node/${nid}`, beta);
   // the overview: folders and technologies
   await page.goto(`${ui.base}/#/graph`);
-  await page.waitForSelector("#graph[data-ms]", { timeout: 15_000 });
+  // the overview replaces the neighbourhood drawn before: wait for its own summary
+  await page.waitForFunction(() => document.querySelector("#g-info")?.textContent?.includes("folders"), undefined, { timeout: 15_000 });
   expect(await page.locator("#g-info").innerText()).toContain("2 folders");
   await page.locator("#graph").screenshot({ path: join(shots, "overview.png") });
   expect(problems).toEqual([]);
