@@ -29,7 +29,7 @@ beforeAll(async () => {
   source = { ...readSource(REPO_ROOT), version: manifest.version, commit: manifest.commit, epoch: manifest.source_date_epoch };
   const dir = tempDir();
   for (const t of TARGETS) exe[t] = join(extract(join(out, `auditgraph-${t}.tar.gz`), join(dir, t)), "auditgraph");
-}, 300_000);
+}, 600_000); // the shared release build, the first time for a source state
 afterAll(removeTempDirs);
 
 test("the out dir holds the archives, installer, formula, SHA256SUMS and release.json, and nothing else", () => {
