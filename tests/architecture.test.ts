@@ -35,6 +35,15 @@ ALLOWED.cli!.push("mcp");
 /** The relative import specifiers of a module's text (static, dynamic and side-effect imports), as [whole match, specifier]. */
 const relativeImports = (text: string) => text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)["'](\.{1,2}\/[^"']+)["']/g);
 
+/** Every relative import of release-server's files: the importing file, the specifier and the file it names (repo-relative). */
+function* serverImports(): Generator<{ f: string; spec: string; target: string }> {
+  for (const f of new Bun.Glob("src/release-server/**/*.ts").scanSync({ cwd: REPO })) {
+    const file = join(REPO, f);
+    const text = readFileSync(file, "utf8");
+    for (const m of relativeImports(text)) yield { f, spec: m[1]!, target: relative(REPO, resolve(dirname(file), m[1]!)) };
+  }
+}
+
 const area = (file: string): string | undefined => {
   const r = relative(REPO, file);
   if (r.startsWith("scripts/release/") || r === "scripts/build.ts") return "scripts/release";
@@ -67,20 +76,14 @@ test("every import in src/ and the release scripts follows the documented direct
 // blob store's own files, its factory (blobs/open.ts) and the service that opens it may name the S3
 // implementation; blobs/ itself depends on nothing but the domain, the config type and shared helpers.
 test("the blob backends stay behind the BlobStore interface", () => {
-  const serverFiles = [...new Bun.Glob("src/release-server/**/*.ts").scanSync({ cwd: REPO })];
   const s3Files = new Set(["src/release-server/blobs/s3.ts", "src/release-server/blobs/s3-requests.ts"]);
   const mayNameS3 = new Set([...s3Files, "src/release-server/blobs/open.ts"]);
   const violations: string[] = [];
-  for (const f of serverFiles) {
-    const file = join(REPO, f);
-    const text = readFileSync(file, "utf8");
-    for (const m of relativeImports(text)) {
-      const target = relative(REPO, resolve(dirname(file), m[1]!));
-      if (s3Files.has(target) && !mayNameS3.has(f)) violations.push(`${f} imports ${m[1]} (only blobs/open.ts chooses the S3 store)`);
-      if (f.startsWith("src/release-server/blobs/") && target.startsWith("src/release-server/")) {
-        const ok = target.startsWith("src/release-server/blobs/") || target.startsWith("src/release-server/domain/") || target === "src/release-server/config.ts";
-        if (!ok) violations.push(`${f} imports ${m[1]} (blobs/ depends only on domain/ and the config type)`);
-      }
+  for (const { f, spec, target } of serverImports()) {
+    if (s3Files.has(target) && !mayNameS3.has(f)) violations.push(`${f} imports ${spec} (only blobs/open.ts chooses the S3 store)`);
+    if (f.startsWith("src/release-server/blobs/") && target.startsWith("src/release-server/")) {
+      const ok = target.startsWith("src/release-server/blobs/") || target.startsWith("src/release-server/domain/") || target === "src/release-server/config.ts";
+      if (!ok) violations.push(`${f} imports ${spec} (blobs/ depends only on domain/ and the config type)`);
     }
   }
   expect(violations).toEqual([]);
@@ -90,7 +93,6 @@ test("the blob backends stay behind the BlobStore interface", () => {
 // chooses an implementation; bun:sqlite and Bun's SQL client appear only in their storage files;
 // storage/ depends on nothing but the domain, the config and shared helpers.
 test("the database backends stay behind the Repositories interface", () => {
-  const serverFiles = [...new Bun.Glob("src/release-server/**/*.ts").scanSync({ cwd: REPO })];
   const backends = new Set(["src/release-server/storage/sqlite.ts", "src/release-server/storage/postgres.ts", "src/release-server/storage/memory.ts", "src/release-server/storage/serial.ts", "src/release-server/storage/postgres-migrations.ts"]);
   const mayOpen = new Set([...backends, "src/release-server/storage/open.ts"]);
   const drivers: Array<[RegExp, Set<string>]> = [
@@ -98,17 +100,15 @@ test("the database backends stay behind the Repositories interface", () => {
     [/import\s+(?:type\s+)?\{[^}]*\bSQL\b[^}]*\}\s+from\s+["']bun["']/, new Set(["src/release-server/storage/postgres.ts", "src/release-server/storage/postgres-migrations.ts"])],
   ];
   const violations: string[] = [];
-  for (const f of serverFiles) {
-    const file = join(REPO, f);
-    const text = readFileSync(file, "utf8");
+  for (const f of new Bun.Glob("src/release-server/**/*.ts").scanSync({ cwd: REPO })) {
+    const text = readFileSync(join(REPO, f), "utf8");
     for (const [pattern, owners] of drivers) if (pattern.test(text) && !owners.has(f)) violations.push(`${f} uses a database driver (${pattern.source}); only storage/ may`);
-    for (const m of relativeImports(text)) {
-      const target = relative(REPO, resolve(dirname(file), m[1]!));
-      if (backends.has(target) && !mayOpen.has(f)) violations.push(`${f} imports ${m[1]} (only storage/open.ts chooses the database)`);
-      if (f.startsWith("src/release-server/storage/") && target.startsWith("src/release-server/")) {
-        const ok = target.startsWith("src/release-server/storage/") || target.startsWith("src/release-server/domain/") || target === "src/release-server/config.ts";
-        if (!ok) violations.push(`${f} imports ${m[1]} (storage/ depends only on domain/ and the config)`);
-      }
+  }
+  for (const { f, spec, target } of serverImports()) {
+    if (backends.has(target) && !mayOpen.has(f)) violations.push(`${f} imports ${spec} (only storage/open.ts chooses the database)`);
+    if (f.startsWith("src/release-server/storage/") && target.startsWith("src/release-server/")) {
+      const ok = target.startsWith("src/release-server/storage/") || target.startsWith("src/release-server/domain/") || target === "src/release-server/config.ts";
+      if (!ok) violations.push(`${f} imports ${spec} (storage/ depends only on domain/ and the config)`);
     }
   }
   expect(violations).toEqual([]);
@@ -118,21 +118,15 @@ test("the database backends stay behind the Repositories interface", () => {
 // retention, over core.ts) see only the domain, the config, the blob store's interface and each
 // other; the HTTP layer and the CLI reach them through service.ts alone.
 test("the service's parts depend only on the domain and the interfaces; HTTP and CLI go through service.ts", () => {
-  const serverFiles = [...new Bun.Glob("src/release-server/**/*.ts").scanSync({ cwd: REPO })];
   const violations: string[] = [];
-  for (const f of serverFiles) {
-    const file = join(REPO, f);
-    const text = readFileSync(file, "utf8");
-    for (const m of relativeImports(text)) {
-      const target = relative(REPO, resolve(dirname(file), m[1]!));
-      if (f.startsWith("src/release-server/services/")) {
-        const ok = target.startsWith("src/release-server/services/") || target.startsWith("src/release-server/domain/") ||
-          target === "src/release-server/config.ts" || target === "src/release-server/blobs/types.ts" || !target.startsWith("src/release-server/");
-        if (!ok) violations.push(`${f} imports ${m[1]} (services/ sees only domain/, the config and blobs/types.ts)`);
-      }
-      if ((f.startsWith("src/release-server/http/") || f.startsWith("src/release-server/cli/")) && target.startsWith("src/release-server/services/")) {
-        violations.push(`${f} imports ${m[1]} (the HTTP layer and the CLI call service.ts)`);
-      }
+  for (const { f, spec, target } of serverImports()) {
+    if (f.startsWith("src/release-server/services/")) {
+      const ok = target.startsWith("src/release-server/services/") || target.startsWith("src/release-server/domain/") ||
+        target === "src/release-server/config.ts" || target === "src/release-server/blobs/types.ts" || !target.startsWith("src/release-server/");
+      if (!ok) violations.push(`${f} imports ${spec} (services/ sees only domain/, the config and blobs/types.ts)`);
+    }
+    if ((f.startsWith("src/release-server/http/") || f.startsWith("src/release-server/cli/")) && target.startsWith("src/release-server/services/")) {
+      violations.push(`${f} imports ${spec} (the HTTP layer and the CLI call service.ts)`);
     }
   }
   expect(violations).toEqual([]);
