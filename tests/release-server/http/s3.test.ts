@@ -15,7 +15,7 @@ import { generateToken } from "../../../src/release-server/domain/tokens.ts";
 import { SQL } from "bun";
 import { usePostgres } from "../support/postgres.ts";
 import { startRgw, type Rgw } from "../support/rgw.ts";
-import { bytes, MAIN, OP, peakRss, publish, seed, startServer, tempData, type Running } from "./server.ts";
+import { auth, bytes, MAIN, OP, peakRss, publish, seed, startServer, tempData, type Running } from "./server.ts";
 
 const MiB = 1024 * 1024;
 const MAX = 12 * MiB;
@@ -282,12 +282,14 @@ describe("credentials and readiness", () => {
 // docs/architecture.md's "backends" section, over real HTTP.
 describe("three replicas on PostgreSQL and S3", () => {
   const pg = usePostgres();
-  const admin = generateToken(); // the same RELEASE_SERVER_ADMIN_TOKEN on every replica, as a Secret would give
+  const token = generateToken(); // the same RELEASE_SERVER_ADMIN_TOKEN on every replica, as a Secret would give
   const replicas: Running[] = [];
   let dbUrl: string;
   const REPO = "acme/shared";
-  const h = (extra: Record<string, string> = {}) => ({ authorization: `Bearer ${admin}`, ...extra });
   const at = (r: Running, path: string, init?: RequestInit) => fetch(`${r.url}${path}`, init);
+  const send = (r: Running, method: string, path: string, json: unknown) =>
+    at(r, path, { method, headers: { ...auth(token), "content-type": "application/json" }, body: JSON.stringify(json) });
+  const uploadTo = (url: string, body: Uint8Array | ReadableStream<Uint8Array>) => fetch(url, { method: "POST", headers: { ...auth(token), "content-type": "application/octet-stream" }, body });
   const uploadUrl = (rel: { upload_url: string }, name: string) => rel.upload_url.replace(/\{[^}]*\}$/, `?name=${name}`);
 
   beforeAll(async () => {
@@ -295,7 +297,7 @@ describe("three replicas on PostgreSQL and S3", () => {
     const dir = tempData().dir;
     const config = join(dir, "replicas.yaml");
     writeFileSync(config, s3Yaml("rep/"));
-    const env = { ...rgw.env, RELEASE_SERVER_DATABASE_URL: dbUrl, RELEASE_SERVER_ADMIN_TOKEN: admin };
+    const env = { ...rgw.env, RELEASE_SERVER_DATABASE_URL: dbUrl, RELEASE_SERVER_ADMIN_TOKEN: token };
     // all three at once: they migrate the empty database and bootstrap the admin token together
     replicas.push(...(await Promise.all(["a", "b", "c"].map((n) => startServer({ dir, data: join(dir, `data-${n}`), args: ["--config", config], env })))));
     // the operator's `release-server apps create`, on the shared database while the replicas run
@@ -320,11 +322,11 @@ describe("three replicas on PostgreSQL and S3", () => {
 
   test("a release created through A is listed and downloadable through B and C at once", async () => {
     const [a, b, c] = replicas as [Running, Running, Running];
-    const created = await at(a, `/api/v3/repos/${REPO}/releases`, { method: "POST", headers: h({ "content-type": "application/json" }), body: JSON.stringify({ tag_name: "v1.0.0" }) });
+    const created = await send(a, "POST", `/api/v3/repos/${REPO}/releases`, { tag_name: "v1.0.0" });
     expect(created.status).toBe(201);
     const rel = (await created.json()) as any;
     const content = bytes(7 * MiB + 11, 41); // above one 5 MiB part: a multipart upload
-    const up = await fetch(uploadUrl(rel, "tool-linux-x64.bin"), { method: "POST", headers: h({ "content-type": "application/octet-stream" }), body: content });
+    const up = await uploadTo(uploadUrl(rel, "tool-linux-x64.bin"), content);
     expect(up.status).toBe(201);
     const listed = await Promise.all([b, c].map(async (r) => ((await (await at(r, `/api/v3/repos/${REPO}/releases`)).json()) as any[]).map((x) => x.tag_name)));
     expect(listed).toEqual([["v1.0.0"], ["v1.0.0"]]);
@@ -336,8 +338,7 @@ describe("three replicas on PostgreSQL and S3", () => {
   test("the same tag created at the same moment through two replicas: one 201, one 422", async () => {
     const [a, b] = replicas as [Running, Running];
     for (let i = 0; i < 5; i++) {
-      const body = JSON.stringify({ tag_name: `v2.0.${i}` });
-      const statuses = (await Promise.all([a, b].map((r) => at(r, `/api/v3/repos/${REPO}/releases`, { method: "POST", headers: h({ "content-type": "application/json" }), body })))).map((r) => r.status).sort();
+      const statuses = (await Promise.all([a, b].map((r) => send(r, "POST", `/api/v3/repos/${REPO}/releases`, { tag_name: `v2.0.${i}` })))).map((r) => r.status).sort();
       expect(statuses).toEqual([201, 422]);
     }
   }, 30_000);
@@ -347,9 +348,9 @@ describe("three replicas on PostgreSQL and S3", () => {
     const tag = (r: Running) => at(r, `/api/v3/repos/${REPO}/releases/tags/v2.0.0`).then((x) => x.json() as any);
     const newer = await tag(b);
     // the promotion gate wants an asset: one small upload (through B, whose upload_url it is)
-    expect((await fetch(uploadUrl(newer, "tool-linux-x64.bin"), { method: "POST", headers: h({ "content-type": "application/octet-stream" }), body: bytes(1000, 7) })).status).toBe(201);
+    expect((await uploadTo(uploadUrl(newer, "tool-linux-x64.bin"), bytes(1000, 7))).status).toBe(201);
     const promote = (id: number, rollout: number) =>
-      at(b, `/api/v3/repos/${REPO}/channels/stable`, { method: "PUT", headers: h({ "content-type": "application/json" }), body: JSON.stringify({ release_id: id, rollout_percent: rollout }) });
+      send(b, "PUT", `/api/v3/repos/${REPO}/channels/stable`, { release_id: id, rollout_percent: rollout });
     expect((await promote(((await (await at(b, `/api/v3/repos/${REPO}/releases/tags/v1.0.0`)).json()) as any).id, 100)).status).toBe(200);
     expect((await promote(newer.id, 30)).status).toBe(200);
     const ids = Array.from({ length: 60 }, (_, i) => `install-${i}`);
@@ -376,7 +377,7 @@ describe("three replicas on PostgreSQL and S3", () => {
         }
       },
     });
-    const killed = await fetch(uploadUrl(rel, "partial.bin").replace(a.url, c.url), { method: "POST", headers: h({ "content-type": "application/octet-stream" }), body }).then((r) => r.status, () => "connection lost");
+    const killed = await uploadTo(uploadUrl(rel, "partial.bin").replace(a.url, c.url), body).then((r) => r.status, () => "connection lost");
     expect(killed).toBe("connection lost");
     await c.proc.exited;
     for (const r of [a, b]) {
