@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildRelease } from "../../scripts/release/build.ts";
 import { rolloutBucket, inRollout } from "../../src/release-server/domain/rollout.ts";
-import { copyCheckout, makeKey, run } from "../release/support.ts";
+import { commitAll, copyCheckout, makeKey, run } from "../release/support.ts";
 import { OP, seed, startServer, tempData, type Running } from "../release-server/http/server.ts";
 
 const OWNER = "auditgraph";
@@ -34,15 +34,6 @@ let c1: string;
 let c2: string;
 
 const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
-const git = (cwd: string, args: string[]) => {
-  const env = {
-    ...process.env,
-    GIT_AUTHOR_NAME: "release test", GIT_AUTHOR_EMAIL: "release-test@example.invalid", GIT_AUTHOR_DATE: "1700000100 +0000",
-    GIT_COMMITTER_NAME: "release test", GIT_COMMITTER_EMAIL: "release-test@example.invalid", GIT_COMMITTER_DATE: "1700000100 +0000",
-  };
-  const r = run(["git", "-c", "commit.gpgsign=false", ...args], { cwd, env });
-  if (r.code !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
-};
 
 /** Sets the clone's version (package.json), its CHANGELOG section and the trusted key; commits. */
 function prepare(dir: string, version: string, pub: string, edit?: () => void): void {
@@ -66,7 +57,7 @@ function prepare(dir: string, version: string, pub: string, edit?: () => void): 
   target.programs = ["auditgraph"];
   writeFileSync(targetFile, JSON.stringify(target, null, 2) + "\n");
   edit?.();
-  git(dir, ["commit", "-q", "-am", `release ${version}`]);
+  commitAll(dir, `release ${version}`, 1_700_000_100);
 }
 
 /** `bun run release:publish DIR` with the clone's CHANGELOG (the notes come from its section). */

@@ -43,16 +43,23 @@ export function copyCheckout(dest: string, from?: string): string {
     mkdirSync(dirname(join(dest, f)), { recursive: true });
     cpSync(from, join(dest, f));
   }
+  const r = run(["git", "init", "-q"], { cwd: dest });
+  if (r.code !== 0) throw new Error(`git init in ${dest}: ${r.stderr}`);
+  commitAll(dest, "snapshot", 1_700_000_000);
+  return linkModules(dest);
+}
+
+/** Commits every change in the copy `dir` with fixed author, committer and date (`epoch`, seconds). */
+export function commitAll(dir: string, message: string, epoch: number): void {
   const env = {
     ...process.env,
-    GIT_AUTHOR_NAME: "release test", GIT_AUTHOR_EMAIL: "release-test@example.invalid", GIT_AUTHOR_DATE: "1700000000 +0000",
-    GIT_COMMITTER_NAME: "release test", GIT_COMMITTER_EMAIL: "release-test@example.invalid", GIT_COMMITTER_DATE: "1700000000 +0000",
+    GIT_AUTHOR_NAME: "release test", GIT_AUTHOR_EMAIL: "release-test@example.invalid", GIT_AUTHOR_DATE: `${epoch} +0000`,
+    GIT_COMMITTER_NAME: "release test", GIT_COMMITTER_EMAIL: "release-test@example.invalid", GIT_COMMITTER_DATE: `${epoch} +0000`,
   };
-  for (const args of [["init", "-q"], ["add", "-A"], ["-c", "commit.gpgsign=false", "commit", "-q", "-m", "snapshot"]]) {
-    const r = run(["git", ...args], { cwd: dest, env });
-    if (r.code !== 0) throw new Error(`git ${args.join(" ")} in ${dest}: ${r.stderr}`);
+  for (const args of [["add", "-A"], ["-c", "commit.gpgsign=false", "commit", "-q", "-m", message]]) {
+    const r = run(["git", ...args], { cwd: dir, env });
+    if (r.code !== 0) throw new Error(`git ${args.join(" ")} in ${dir}: ${r.stderr}`);
   }
-  return linkModules(dest);
 }
 
 function linkModules(dest: string): string {
