@@ -33,6 +33,17 @@ function sourceStateKey(root: string): string {
   return h.digest("hex");
 }
 
+/** Takes the build lock (a directory holding the holder's pid); false when another process holds it. */
+function takeLock(lock: string): boolean {
+  try {
+    mkdirSync(lock);
+  } catch {
+    return false;
+  }
+  writeFileSync(join(lock, "pid"), String(process.pid));
+  return true;
+}
+
 /** Whether process `pid` still runs (a lock's holder). */
 function alive(pid: number): boolean {
   if (!(pid > 0)) return true; // the holder has not written its pid yet
@@ -69,24 +80,18 @@ export function releaseBuild(targets: string[]): Promise<string> {
       // first takes a lock directory and builds, the others wait for its result. A lock whose
       // holder has exited (or that is older than MAX_BUILD_MS) is taken over.
       const lock = `${out}.building`;
-      for (let owned = false; !existsSync(join(out, "release.json")); ) {
-        try {
-          mkdirSync(lock);
-          writeFileSync(join(lock, "pid"), String(process.pid));
-          owned = true;
-        } catch {
-          owned = false;
-        }
-        if (owned) {
+      while (!existsSync(join(out, "release.json"))) {
+        if (takeLock(lock)) {
           try {
-            if (existsSync(join(out, "release.json"))) break;
             // built aside, then renamed: a build another process finished first wins (rename onto it fails)
-            const mine = `${out}.${process.pid}`;
-            await buildRelease({ root: REPO_ROOT, targets: names, outDir: mine, check: false, env: {}, log: () => {} });
-            try {
-              renameSync(mine, out);
-            } catch {
-              rmSync(mine, { recursive: true, force: true });
+            if (!existsSync(join(out, "release.json"))) {
+              const mine = `${out}.${process.pid}`;
+              await buildRelease({ root: REPO_ROOT, targets: names, outDir: mine, check: false, env: {}, log: () => {} });
+              try {
+                renameSync(mine, out);
+              } catch {
+                rmSync(mine, { recursive: true, force: true });
+              }
             }
           } finally {
             rmSync(lock, { recursive: true, force: true });
