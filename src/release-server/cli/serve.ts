@@ -5,16 +5,18 @@
  * `serve --check` is the container health probe: GET /readyz on the local port, exit 0 or 1.
  */
 import { defineCommand } from "citty";
-import { usageError } from "../../shared/errors.ts";
+import { AgError, describeError, usageError } from "../../shared/errors.ts";
 import { loadConfig } from "../config.ts";
 import { openService, ReleaseService } from "../service.ts";
-import { ServiceError } from "../domain/errors.ts";
+import { ServerExit, ServiceError } from "../domain/errors.ts";
 import { createHttpApp } from "../http/app.ts";
 import { stdoutSink } from "../http/log.ts";
 import { commonArgs, dataDirOf, numberArg, splitAppRef } from "./_shared.ts";
 
 /** How long a drain may take before open connections are cut. */
 const DRAIN_MS = 25_000;
+/** How long closing (the last flush to the database) may take at shutdown. */
+const CLOSE_MS = 10_000;
 /** Idle seconds allowed on a connection that sends a body (Bun's maximum; every other request gets 60). */
 const UPLOAD_IDLE_SECONDS = 255;
 
@@ -67,7 +69,8 @@ export default defineCommand({
     const flusher = setInterval(() => void service.flush().catch(() => {}), config.tokens.flush_seconds * 1000);
     const sweeper = retentionSweep(service, config.retention.sweep_minutes);
 
-    await new Promise<void>((resolve) => {
+    // Resolves with what went wrong while closing, if anything (then exit 1 after the log line).
+    const failed = await new Promise<string | undefined>((resolve) => {
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
@@ -78,13 +81,25 @@ export default defineCommand({
         clearTimeout(cut);
         clearInterval(flusher);
         await sweeper.stop();
-        await service.close();
-        stdoutSink(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "stopped" }));
-        resolve();
+        // Closing flushes the batched counters to the database. If it is gone (or hangs), say so and
+        // exit 1 after CLOSE_MS instead of waiting forever: those increments are lost, nothing else.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        try {
+          await Promise.race([service.close(), new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${CLOSE_MS / 1000} s`)), CLOSE_MS); })]);
+          stdoutSink(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "stopped" }));
+          resolve(undefined);
+        } catch (err) {
+          const error = `could not flush batched counters and close the database: ${describeError(err)}`;
+          stdoutSink(JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "stopped", error }));
+          resolve(error);
+        } finally {
+          clearTimeout(timer);
+        }
       };
       process.on("SIGTERM", () => void stop("SIGTERM"));
       process.on("SIGINT", () => void stop("SIGINT"));
     });
+    if (failed) throw new AgError(`stopped, but ${failed}; the counters batched since the last flush are lost`, { exitCode: ServerExit.internal, code: "close_failed" });
   },
 });
 

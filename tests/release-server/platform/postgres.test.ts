@@ -12,7 +12,8 @@ import { openService, ReleaseService } from "../../../src/release-server/service
 import { LATEST_SCHEMA, MIGRATIONS } from "../../../src/release-server/storage/migrations.ts";
 import { migratePostgres, PG_MIGRATIONS } from "../../../src/release-server/storage/postgres-migrations.ts";
 import { openPostgres } from "../../../src/release-server/storage/postgres.ts";
-import { usePostgres } from "../support/postgres.ts";
+import { startPostgres, usePostgres } from "../support/postgres.ts";
+import { auth, startServer, tempData, type Running } from "../http/server.ts";
 import { chunks, CLI, REPO, tempDir } from "./fixtures.ts";
 import { repositoryContract } from "./repository.contract.ts";
 
@@ -193,6 +194,27 @@ describe("the background retention sweep", () => {
       const rounds = s.lines.filter((l) => l.msg === "retention");
       expect(rounds.length).toBeGreaterThan(0);
       expect(rounds.every((r) => r.level === "info")).toBe(true);
+    }
+  }, 60_000);
+});
+
+describe("shutdown", () => {
+  test("SIGTERM after the database went away: the batched counters cannot be flushed, so an error log line and exit 1, promptly (not a hang)", async () => {
+    const own = await startPostgres(); // its own server: this test stops it
+    let srv: Running | undefined;
+    try {
+      const t = tempData();
+      srv = await startServer({ ...t, env: { RELEASE_SERVER_DATABASE_URL: await own.createDatabase() } });
+      // an authenticated request: the token's last use waits in the batch for the next flush
+      expect((await fetch(`${srv.url}/api/v3/`, { headers: auth(srv.admin) })).status).toBe(200);
+      await own.stop();
+      srv.proc.kill("SIGTERM");
+      const code = await Promise.race([srv.proc.exited, Bun.sleep(30_000).then(() => "still running after 30 s")]);
+      expect(code).toBe(1);
+      expect(JSON.parse(srv.logs.at(-1)!)).toMatchObject({ level: "error", msg: "stopped", error: expect.stringContaining("could not flush batched counters") });
+    } finally {
+      srv?.proc.kill("SIGKILL");
+      await own.stop().catch(() => {});
     }
   }, 60_000);
 });
