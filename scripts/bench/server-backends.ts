@@ -29,14 +29,17 @@ export interface BenchEnv {
   spawnServer(args: string[], env: Record<string, string>): Promise<{ url: string; pid: number }>;
   rssOf(pid: number): number;
   mib(b: number): string;
+  mbps(bytes: number, seconds: number): number;
+  median(xs: number[]): number;
 }
 
 export async function backendsBench(b: BenchEnv): Promise<void> {
-  const mbps = (bytes: number, s: number) => bytes / 1e6 / s;
+  const { mbps, median } = b;
   console.log("\n--- PostgreSQL + S3 (radosgw), three replicas ---");
   const pg = await startPostgres();
   // memstore: the 8 x 100 MiB uploads (staged, then copied to their digest key) and the big file twice, with room
   const rgw = await startRgw({ memstoreBytes: 2 * 2 ** 30 + 3 * b.bigBytes });
+  const started: Array<{ pid: number }> = [];
   try {
     const dbUrl = await pg.createDatabase();
     const yaml = (extra = "") =>
@@ -57,6 +60,7 @@ export async function backendsBench(b: BenchEnv): Promise<void> {
 
     const replicas = await Promise.all(["a", "b", "c"].map((n) => b.spawnServer(["--data", join(b.dir, `pg-${n}`), "--config", config], env)));
     const redirecting = await b.spawnServer(["--data", join(b.dir, "pg-r"), "--config", redirectConfig], env);
+    started.push(...replicas, redirecting);
 
     // 1. latest at 64 connections through one replica, then through three.
     if (b.have("wrk")) {
@@ -108,10 +112,11 @@ export async function backendsBench(b: BenchEnv): Promise<void> {
     };
     const proxied = [1, 2, 3].map(() => get(`${replicas[1]!.url}/bench/tool/releases/download/v3.0.0/big.bin`, false).s);
     const redirected = [1, 2, 3].map(() => get(`${redirecting.url}/bench/tool/releases/download/v3.0.0/big.bin`, true));
-    const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[1]!;
-    console.log(`download ${mb} MiB, median of 3: proxied through a replica ${mbps(b.bigBytes, med(proxied)).toFixed(0)} MB/s, ` +
-      `redirect_downloads (302 to a presigned URL, then S3) ${mbps(b.bigBytes, med(redirected.map((r) => r.s))).toFixed(0)} MB/s (redirects followed: ${redirected[0]!.redirects})`);
+    console.log(`download ${mb} MiB, median of 3: proxied through a replica ${mbps(b.bigBytes, median(proxied)).toFixed(0)} MB/s, ` +
+      `redirect_downloads (302 to a presigned URL, then S3) ${mbps(b.bigBytes, median(redirected.map((r) => r.s))).toFixed(0)} MB/s (redirects followed: ${redirected[0]!.redirects})`);
   } finally {
+    // the replicas go before their database and bucket (else they log a failed flush each)
+    for (const r of started) try { process.kill(r.pid, "SIGKILL"); } catch {}
     rgw.stop();
     await pg.stop();
   }

@@ -182,7 +182,7 @@ try {
 
   if (BACKEND === "postgres+s3") {
     const { backendsBench } = await import("./server-backends.ts");
-    await backendsBench({ dir, admin, big, bigBytes, mid, seconds: SECONDS, have, sh, spawnServer, rssOf, mib });
+    await backendsBench({ dir, admin, big, bigBytes, mid, seconds: SECONDS, have, sh, spawnServer, rssOf, mib, mbps, median });
   }
 } finally {
   for (const p of procs) p.kill("SIGTERM");
