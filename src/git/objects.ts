@@ -8,7 +8,6 @@
  */
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { inflateSync } from "node:zlib";
 
 export type RawObject = { type: "commit" | "tree" | "blob" | "tag"; data: Uint8Array };
 
@@ -164,7 +163,7 @@ export class ObjectReader {
   }
 
   private readLoose(oid: string): RawObject | undefined {
-    const raw = inflateSync(readFileSync(join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2))));
+    const raw = inflate(readFileSync(join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2))));
     const nul = raw.indexOf(0);
     const [type, len] = latin1.decode(raw.subarray(0, nul)).split(" ");
     const data = new Uint8Array(raw.buffer, raw.byteOffset + nul + 1, raw.length - nul - 1);
@@ -203,19 +202,19 @@ export class ObjectReader {
     while (c & 0x80) c = buf[i++]!;
     let obj: RawObject | undefined;
     if (type >= 1 && type <= 4) {
-      obj = { type: TYPES[type] as RawObject["type"], data: inflateSync(buf.subarray(i)) };
+      obj = { type: TYPES[type] as RawObject["type"], data: inflate(buf.subarray(i)) };
     } else if (type === 6) {
       c = buf[i++]!;
       let rel = c & 0x7f;
       while (c & 0x80) { c = buf[i++]!; rel = (rel + 1) * 128 + (c & 0x7f); }
       const base = this.entry(p, offset - rel, depth + 1);
       if (!base) return undefined;
-      obj = { type: base.type, data: applyDelta(base.data, inflateSync(buf.subarray(i))) };
+      obj = { type: base.type, data: applyDelta(base.data, inflate(buf.subarray(i))) };
     } else if (type === 7) {
       const baseOid = Array.from(buf.subarray(i, i + 20), (x) => x.toString(16).padStart(2, "0")).join("");
       const base = this.read(baseOid);
       if (!base) return undefined;
-      obj = { type: base.type, data: applyDelta(base.data, inflateSync(buf.subarray(i + 20))) };
+      obj = { type: base.type, data: applyDelta(base.data, inflate(buf.subarray(i + 20))) };
     }
     if (obj && obj.type !== "blob") {
       // Trees and commits are what walks read again and again; blobs are read once.
@@ -226,6 +225,13 @@ export class ObjectReader {
     return obj;
   }
 }
+
+/**
+ * zlib-wrapped DEFLATE, as git stores objects (data after the stream's end is ignored). Bun's own
+ * inflate rather than node:zlib: a static node:zlib import loads node:stream at every start of the
+ * executable (about 10 ms), whatever the command.
+ */
+const inflate = (bytes: Uint8Array): Uint8Array => Bun.inflateSync(bytes as Uint8Array<ArrayBuffer>, { windowBits: 15 });
 
 function verify(oid: string, o: RawObject): boolean {
   const h = new Bun.CryptoHasher("sha1");

@@ -23,6 +23,7 @@ export type EntPosting = { ent: number; type: string; len: number; tf: number; h
 export type Stats = { docs: number; chunks: number; chunkTerms: number; ents: number; entTerms: number; types: Record<string, number>; edges: Record<string, number> };
 
 const utf8 = new TextDecoder();
+const PAGE_CACHE = 256;
 const LOCAL = /^(doc|sec|chk|dec|clm|sym)_([0-9a-f]{20})(?:_(\d+))?$/;
 /** Shared nodes kept in the shards' `global` tables, by id prefix, with the type of their in-edges. */
 const SHARED_EDGE = { tech_: "mentions", ref_: "references", mod_: "imports" } as const;
@@ -42,6 +43,7 @@ export class RunIndex {
   private readonly graphCache = new Map<string, { nodes: GraphNode[]; edges: GraphEdge[] }>();
   private readonly keyCache = new Map<number, string>();
   private readonly lenCache = new Map<number, { starts: number[]; lens: Int32Array }>();
+  private readonly pageCache = new Map<string, string>();
   readonly shards: number[];
   /** The run's git provenance graph (src/git/graph.ts), read on first use; null when the run has none. */
   private gitGraph?: GitGraph | null;
@@ -135,25 +137,48 @@ export class RunIndex {
     if (s) for (const [k, d] of s.range<DocRecord>("docs")) yield [Number(k), d];
   }
 
-  /** A document's text (normalized, redacted), reading only the block that holds it. */
+  /** A document's text (normalized, redacted), reading only the blocks that hold it. */
   textOf(path: string): string | undefined {
-    const seg = this.open(this.text, "text", shardOf(path, this.shardCount));
-    if (!seg) return undefined;
     let out: string | undefined;
-    for (const [, bytes] of seg.rangeBytes("text", pageKey(path, 0), `${path}\u0001`)) out = (out ?? "") + utf8.decode(bytes);
-    return out;
+    for (let i = 0; ; i++) {
+      const page = this.page(path, i);
+      if (page === undefined) return out;
+      out = (out ?? "") + page;
+    }
   }
 
   /** Part of a document's text, [start, end) in UTF-16 units, reading only the pages that hold it. */
   textRange(path: string, start: number, end: number): string | undefined {
-    const seg = this.open(this.text, "text", shardOf(path, this.shardCount));
-    if (!seg) return undefined;
     const first = Math.floor(start / TEXT_PAGE);
+    const last = Math.floor(Math.max(start, end - 1) / TEXT_PAGE);
     let out: string | undefined;
-    for (const [, bytes] of seg.rangeBytes("text", pageKey(path, first), pageKey(path, Math.floor(Math.max(start, end - 1) / TEXT_PAGE) + 1))) {
-      out = (out ?? "") + utf8.decode(bytes);
+    for (let i = first; i <= last; i++) {
+      const page = this.page(path, i);
+      if (page === undefined) break;
+      out = (out ?? "") + page;
     }
     return out?.slice(start - first * TEXT_PAGE, end - first * TEXT_PAGE);
+  }
+
+  /**
+   * One page of a document's text, decoded once: hits of one query, and the searches of a long-lived
+   * reader (`auditgraph ui`), come back to the same pages. The cache holds at most PAGE_CACHE pages
+   * (least recently used go first), about 16 MB of strings.
+   */
+  private page(path: string, i: number): string | undefined {
+    const key = pageKey(path, i);
+    let text = this.pageCache.get(key);
+    if (text !== undefined) {
+      this.pageCache.delete(key);
+      this.pageCache.set(key, text);
+      return text;
+    }
+    const bytes = this.open(this.text, "text", shardOf(path, this.shardCount))?.bytes("text", key, false);
+    if (bytes === undefined) return undefined;
+    text = utf8.decode(bytes);
+    this.pageCache.set(key, text);
+    if (this.pageCache.size > PAGE_CACHE) this.pageCache.delete(this.pageCache.keys().next().value!);
+    return text;
   }
 
   /** The key (20 hex digits of its id) of a document by shard and ordinal. */

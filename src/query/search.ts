@@ -126,6 +126,9 @@ const LINE_COMPOUND = /(?:--?)?[A-Za-z0-9_]+(?:(?:\.|::|->|-|\/)[A-Za-z0-9_]+)+/
 /** Matches of the clauses in one line: [clause index, term, column]. */
 function matchLine(line: string, want: ReturnType<typeof wanted>[]): [number, string, number][] {
   const out: [number, string, number][] = [];
+  // Most lines of a chunk hold none of the terms: a substring test of the lower-cased line rules them out.
+  const lower = line.toLowerCase();
+  if (!want.some((w) => w.words.some((x) => lower.includes(x)) || (w.prefix !== undefined && lower.includes(w.prefix)) || w.compounds.some((x) => lower.includes(x)))) return out;
   LINE_TERM.lastIndex = 0;
   for (let m = LINE_TERM.exec(line); m; m = LINE_TERM.exec(line)) {
     const t = m[0].toLowerCase();
@@ -140,7 +143,6 @@ function matchLine(line: string, want: ReturnType<typeof wanted>[]): [number, st
     }
   }
   if (want.some((w) => w.compounds.length)) {
-    const lower = line.toLowerCase();
     LINE_COMPOUND.lastIndex = 0;
     for (let m = LINE_COMPOUND.exec(lower); m; m = LINE_COMPOUND.exec(lower)) {
       want.forEach((w, i) => { if (w.compounds.includes(m![0])) out.push([i, m![0], m!.index + 1]); });
@@ -155,8 +157,27 @@ function bestLine(text: string, from: number, to: number, want: ReturnType<typeo
   const all: Match[] = [];
   let start = 0;
   for (let l = base; l < from && start >= 0; l++) { const nl = text.indexOf("\n", start); start = nl < 0 ? -1 : nl + 1; }
+  // Where the wanted strings occur (in the lower-cased text): only lines holding one are matched.
+  // When lower-casing changes the length (a few non-ASCII letters do), every line is a candidate.
+  let at: number[] | undefined;
+  const lower = start >= 0 ? text.toLowerCase() : "";
+  if (lower.length === text.length) {
+    at = [];
+    for (const w of want) {
+      for (const needle of w.prefix !== undefined ? [...w.words, ...w.compounds, w.prefix] : [...w.words, ...w.compounds]) {
+        if (needle) for (let i = lower.indexOf(needle, start); i >= 0; i = lower.indexOf(needle, i + 1)) at.push(i);
+      }
+    }
+    at.sort((a, b) => a - b);
+  }
+  let k = 0;
   for (let l = from; l <= to && start >= 0; l++) {
     const nl = text.indexOf("\n", start);
+    if (at) {
+      while (k < at.length && at[k]! < start) k++;
+      if (k >= at.length) break;
+      if (nl >= 0 && at[k]! >= nl) { start = nl + 1; continue; }
+    }
     const line = text.slice(start, nl < 0 ? undefined : nl);
     const ms = matchLine(line, want);
     if (ms.length) {

@@ -27,7 +27,13 @@
  * chosen from the input sizes only). applyPatch checks the patch's own checksum, then the source's
  * size and sha256, then the result's, and throws a PatchError before returning anything otherwise.
  */
-import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import type * as Zlib from "node:zlib";
+
+/**
+ * node:zlib, loaded when a patch is made or applied: a static import would load node:stream at every
+ * start of the executable (about 10 ms), whatever the command. Bun's own zstd takes no dictionary.
+ */
+const zlib = (): typeof Zlib => process.getBuiltinModule("node:zlib");
 import { AgError } from "./errors.ts";
 import { sha256Hex } from "./hash.ts";
 import { canonicalJson } from "./json.ts";
@@ -103,6 +109,7 @@ function dictionaryOf(old: Uint8Array, ranges: [number, number][]): Uint8Array {
 /** zstd parameters, from the sizes only: the best level while that stays fast, a window reaching the whole dictionary. */
 function zstdParams(dictSize: number, dataSize: number): Record<number, number> {
   const span = dictSize + dataSize;
+  const { constants } = zlib();
   const windowLog = Math.min(30, Math.max(20, Math.ceil(Math.log2(span + 1))));
   return {
     [constants.ZSTD_c_compressionLevel]: span <= 64 * 1024 * 1024 ? 19 : 9,
@@ -170,7 +177,7 @@ export function makePatch(oldExe: Uint8Array, newExe: Uint8Array, meta: PatchMet
 
   const dataBytes = concat(data);
   const dict = dictionaryOf(oldExe, dictionary);
-  const z = new Uint8Array(zstdCompressSync(dataBytes, { dictionary: dict, params: zstdParams(dict.length, dataBytes.length) } as never));
+  const z = new Uint8Array(zlib().zstdCompressSync(dataBytes, { dictionary: dict, params: zstdParams(dict.length, dataBytes.length) } as never));
   const header: PatchHeader = {
     format: PATCH_FORMAT,
     program: meta.program,
@@ -268,10 +275,10 @@ export function applyPatch(oldExe: Uint8Array, patch: Uint8Array): Uint8Array {
 
   let data: Uint8Array;
   try {
-    data = new Uint8Array(zstdDecompressSync(zstd, {
+    data = new Uint8Array(zlib().zstdDecompressSync(zstd, {
       dictionary: dictionaryOf(oldExe, header.dictionary),
       maxOutputLength: Math.max(1, header.data.size),
-      params: { [constants.ZSTD_d_windowLogMax]: 31 },
+      params: { [zlib().constants.ZSTD_d_windowLogMax]: 31 },
     } as never));
   } catch (err) {
     throw corrupt(`zstd: ${(err as Error).message}`);

@@ -214,6 +214,8 @@ export class Segment {
   private readonly cache = new Map<number, string>();
   private readonly binCache = new Map<number, Uint8Array>();
   private readonly refCache = new Map<number, BlockRef[]>();
+  /** Data blocks split into entries, for ranges (a prefix search walks the same dictionary blocks again). */
+  private readonly linesCache = new Map<number, [string, string][]>();
 
   constructor(readonly path: string) {
     let fd: number;
@@ -260,9 +262,9 @@ export class Segment {
     return text;
   }
 
-  private rawBlock(offset: number, length: number, crc: number): Uint8Array {
+  private rawBlock(offset: number, length: number, crc: number, keep = true): Uint8Array {
     let b = this.binCache.get(offset);
-    if (!b) { b = this.read(offset, length, crc); this.binCache.set(offset, b); }
+    if (!b) { b = this.read(offset, length, crc); if (keep) this.binCache.set(offset, b); }
     return b;
   }
 
@@ -310,13 +312,16 @@ export class Segment {
     try { return JSON.parse(f.raw) as T; } catch { throw corrupt(this.path); }
   }
 
-  /** The bytes stored under `key` in a binary table, or undefined. */
-  bytes(table: string, key: string): Uint8Array | undefined {
+  /**
+   * The bytes stored under `key` in a binary table, or undefined. `keep: false` does not cache a value
+   * stored alone (the caller keeps what it decodes from it).
+   */
+  bytes(table: string, key: string, keep = true): Uint8Array | undefined {
     const f = this.find(table, key);
     if (!f) return undefined;
     if (f.raw.startsWith("[")) {
       const [o, l, c] = JSON.parse(f.raw) as Addr;
-      return this.rawBlock(o, l, c);
+      return this.rawBlock(o, l, c, keep);
     }
     // Inline: the start is the sum of the inline lengths before this line in the block.
     let start = 0;
@@ -389,8 +394,11 @@ export class Segment {
     const t = this.header.tables[table];
     if (!t || t.count === 0) return;
     for (const { text, ref } of this.dataBlocksFrom(t, from)) {
-      let entries: [string, string][];
-      try { entries = lines(text); } catch { throw corrupt(this.path); }
+      let entries = this.linesCache.get(ref[1]);
+      if (!entries) {
+        try { entries = lines(text); } catch { throw corrupt(this.path); }
+        this.linesCache.set(ref[1], entries);
+      }
       let start = 0;
       for (const [k, value] of entries) {
         const here = start;
