@@ -4,6 +4,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
+import { PROGRAM_SOURCES } from "../scripts/release/compile.ts";
 import { REPO } from "./helpers/cli.ts";
 
 /** Area of src (first folder, or "cli.ts" for the entry) → the areas it may import besides itself. */
@@ -130,4 +131,19 @@ test("the service's parts depend only on the domain and the interfaces; HTTP and
     }
   }
   expect(violations).toEqual([]);
+});
+
+// The bundled executable evaluates every static import of a built-in module when it starts, whatever
+// the command (docs/architecture.md, "Start-up"): node:zlib alone pulls in node:stream, about 5 ms of
+// every `auditgraph` run. Heavier built-ins are loaded where they are used.
+test("the auditgraph bundle imports only cheap built-ins at start", async () => {
+  const { entry, workers, workerRoot } = PROGRAM_SOURCES.auditgraph;
+  const out = await Bun.build({ entrypoints: [entry, ...workers].map((f) => join(REPO, f)), root: join(REPO, workerRoot!), target: "bun", format: "esm" });
+  expect(out.success).toBe(true);
+  const builtins = new Set<string>();
+  for (const o of out.outputs.filter((o) => o.kind === "entry-point" && o.path.endsWith(".js"))) {
+    for (const m of (await o.text()).matchAll(/^import\s[^;]*?from\s*"([^"]+)";?$/gm)) builtins.add(m[1]!.replace(/^node:/, ""));
+  }
+  expect([...builtins].filter((b) => !["fs", "path", "process"].includes(b))).toEqual([]);
+  expect(builtins.has("fs")).toBe(true); // the pattern finds the imports that are there
 });
