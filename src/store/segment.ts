@@ -53,6 +53,8 @@ export type SegmentHeader = { schema_version: string; kind: string; shard: numbe
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
+/** For blocks, whose crc32 is checked first: a non-validating decode is about twice as fast. */
+const blockText = new TextDecoder();
 
 /**
  * Builds a segment from text tables (values are JSON) and binary tables (values are bytes); each
@@ -253,11 +255,11 @@ export class Segment {
     } catch { throw corrupt(this.path); }
   }
 
-  private block(offset: number, length: number, crc: number): string {
+  private block(offset: number, length: number, crc: number, keep = true): string {
     let text = this.cache.get(offset);
     if (text === undefined) {
-      try { text = dec.decode(this.read(offset, length, crc)); } catch { throw corrupt(this.path); }
-      this.cache.set(offset, text);
+      text = blockText.decode(this.read(offset, length, crc));
+      if (keep) this.cache.set(offset, text);
     }
     return text;
   }
@@ -352,7 +354,10 @@ export class Segment {
     }
   }
 
-  /** Every key of a table in order: a whole-table scan without a generator step per entry (an incremental run reads clean shards' keys this way). */
+  /**
+   * Every key of a table in order: a whole-table scan without a generator step per entry, and
+   * without keeping the blocks (an incremental run reads clean shards' keys this way, once).
+   */
   allKeys(table: string): string[] {
     const t = this.header.tables[table];
     const out: string[] = [];
@@ -360,7 +365,7 @@ export class Segment {
     const visit = (refs: BlockRef[], level: number): void => {
       for (const ref of refs) {
         if (level > 0) { visit(this.indexBlock(ref), level - 1); continue; }
-        const text = this.block(ref[1], ref[2], ref[3]);
+        const text = this.block(ref[1], ref[2], ref[3], false);
         for (let at = 0; at < text.length;) {
           const tab = text.indexOf("\t", at);
           const nl = text.indexOf("\n", at);
