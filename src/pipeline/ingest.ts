@@ -36,7 +36,7 @@ import { DEFAULT_MAX_DOCUMENT_BYTES, isDocumentPath } from "./documents/index.ts
 import { checkIncludes, scan, sizeLimit, type Found, type SkipReason } from "./scan.ts";
 import { makeRedactor } from "./text.ts";
 import { GIT_ARTIFACT, type GitGraph } from "../git/graph.ts";
-import { buildShard, localExtractors, readSource, readSummary, shardCount, shardName, shardOf, toRecord, type ShardResult, type ShardSummary, type ShardTask } from "./shard.ts";
+import { buildShard, countSymbolMentions, localExtractors, readSource, readSummary, shardCount, shardName, shardOf, toRecord, type ShardResult, type ShardSummary, type ShardTask } from "./shard.ts";
 
 /** Up to this many changed shards the work runs inline: starting workers would cost more. */
 const INLINE_SHARDS = 2;
@@ -279,8 +279,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   const shared = new Set(all.flatMap((s) => s.globals));
   const resolved = all.reduce((n, s) => n + s.links.filter((t) => okPaths.has(t)).length, 0);
   // Markdown code spans that name a symbol defined in this run: one `mentions` edge each.
-  const symbolNames = new Set(all.flatMap((s) => s.symbols));
-  const symbolMentions = all.reduce((n, s) => n + s.symrefs.filter((t) => symbolNames.has(t)).length, 0);
+  const symbolMentions = countSymbolMentions(all);
   const modules = [...shared].filter((id) => id.startsWith("mod_")).length;
   const gitC = git?.graph ? gitCounts(git.graph, okPaths) : undefined;
   const manifest: Manifest = {

@@ -101,9 +101,44 @@ export type ShardTask = {
  */
 export type ShardSummary = {
   globals: string[]; links: string[];
-  /** Names the shard's symbols are found by (table `symbols`), and one name per markdown document's code span naming a symbol. */
-  symbols: string[]; symrefs: string[];
+  /**
+   * Each name the shard's symbols are found by (table `symbols`) with the shard's best definition
+   * of it (symbolOrder), and [document ordinal, name] of each markdown code span naming a symbol:
+   * a document's `mentions` edges are its names' distinct resolved symbols.
+   */
+  symbols: [string, SymbolEntry][]; symrefs: [number, string][];
 };
+
+/**
+ * Which definition a symbol name resolves to when several files define it: exported before not,
+ * top-level before members, then by path and line. Negative when `a` comes first. A total order, so
+ * the best over the shards is the best of each shard's best.
+ */
+export function symbolOrder(a: SymbolEntry, b: SymbolEntry): number {
+  return b[3] - a[3] || a[4] - b[4] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0) || a[2] - b[2];
+}
+
+/** The id of the symbol a definition entry names. */
+export const symbolIdOf = (e: SymbolEntry) => `sym_${docId(e[0]).slice(4)}_${e[1]}`;
+
+/** The number of `mentions` edges from markdown code spans to symbols, over the run's shard summaries (what the graph holds). */
+export function countSymbolMentions(summaries: ShardSummary[]): number {
+  const best = new Map<string, SymbolEntry>();
+  for (const s of summaries) for (const [name, e] of s.symbols) { const b = best.get(name); if (!b || symbolOrder(e, b) < 0) best.set(name, e); }
+  let n = 0;
+  for (const s of summaries) {
+    const byDoc = new Map<number, Set<string>>();
+    for (const [ord, name] of s.symrefs) {
+      const e = best.get(name);
+      if (!e) continue;
+      let set = byDoc.get(ord);
+      if (!set) { set = new Set(); byDoc.set(ord, set); }
+      set.add(symbolIdOf(e));
+    }
+    for (const set of byDoc.values()) n += set.size;
+  }
+  return n;
+}
 
 export type ShardResult = {
   shard: number;
@@ -602,7 +637,7 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
   return {
     shard: task.shard, records, processed, reused,
     objects: { index, text, counts: { files: docs.length, chunks: stats.chunks, nodes: localNodes, edges: localEdges, shards: task.shards } },
-    summary: summaryOf(globals.keys(), links, symDefs.keys(), symRefs),
+    summary: summaryOf(globals.keys(), links, symDefs, symRefs),
   };
 }
 
@@ -630,15 +665,16 @@ export function metaOf(rec: DocRecord): DocMeta {
   };
 }
 
-function summaryOf(globals: Iterable<string>, links: Iterable<[string, Mention[]]>, defs: Iterable<string>, refs: Iterable<[string, Mention[]]>): ShardSummary {
-  const out: ShardSummary = { globals: [...globals], links: [], symbols: [...defs], symrefs: [] };
+function summaryOf(globals: Iterable<string>, links: Iterable<[string, Mention[]]>, defs: Iterable<[string, SymbolEntry[]]>, refs: Iterable<[string, Mention[]]>): ShardSummary {
+  const out: ShardSummary = { globals: [...globals], links: [], symbols: [], symrefs: [] };
   for (const [target, from] of links) for (let i = 0; i < from.length; i++) out.links.push(target);
-  for (const [name, from] of refs) for (let i = 0; i < from.length; i++) out.symrefs.push(name);
+  for (const [name, entries] of defs) if (entries.length) out.symbols.push([name, entries.reduce((b, e) => (symbolOrder(e, b) < 0 ? e : b))]);
+  for (const [name, from] of refs) for (const [ord] of from) out.symrefs.push([ord, name]);
   return out;
 }
 
 /** The summary of a shard already in the store (a clean shard of an incremental run). */
 export function readSummary(profileDir: string, indexSha: string): ShardSummary {
   const s = new Segment(objectPath(profileDir, indexSha));
-  try { return summaryOf(s.allKeys("global"), s.range<Mention[]>("links"), s.allKeys("symbols"), s.range<Mention[]>("symrefs")); } finally { s.close(); }
+  try { return summaryOf(s.allKeys("global"), s.range<Mention[]>("links"), s.range<SymbolEntry[]>("symbols"), s.range<Mention[]>("symrefs")); } finally { s.close(); }
 }

@@ -7,7 +7,7 @@
 import { docId, entryGraph, type FileEntry, type GraphEdge, type GraphNode } from "../pipeline/extract.ts";
 import {
   MAX_SHARDS, ordKey, pageKey, shardName, shardOf, shardOfKey, TEXT_PAGE,
-  ENT_TYPES, ENT_TYPE_BITS, SHARED_TYPE, type SymbolEntry, type DocMeta, type DocRecord, type EntityRecord, type GlobalRecord, type Mention, type ShardStats,
+  ENT_TYPES, ENT_TYPE_BITS, SHARED_TYPE, symbolIdOf, symbolOrder, type SymbolEntry, type DocMeta, type DocRecord, type EntityRecord, type GlobalRecord, type Mention, type ShardStats,
 } from "../pipeline/shard.ts";
 import { VarintReader } from "../store/varint.ts";
 import { objectPath } from "../store/layout.ts";
@@ -42,7 +42,7 @@ export class RunIndex {
   private readonly termCache = new Map<string, [number, Uint8Array, Uint8Array][]>();
   private readonly graphCache = new Map<string, { nodes: GraphNode[]; edges: GraphEdge[] }>();
   private readonly keyCache = new Map<number, string>();
-  private readonly lenCache = new Map<number, { starts: number[]; lens: Int32Array }>();
+  private readonly lenCache = new Map<number, { starts: Int32Array; lens: Int32Array }>();
   private readonly pageCache = new Map<string, string>();
   readonly shards: number[];
   /** The run's git provenance graph (src/git/graph.ts), read on first use; null when the run has none. */
@@ -197,26 +197,36 @@ export class RunIndex {
   /** Core length in terms of a chunk (for BM25's length normalization). */
   chunkLen(shard: number, ord: number, ci: number): number {
     let t = this.lenCache.get(shard);
-    if (!t) {
-      const starts: number[] = [];
-      const lens: number[] = [];
-      const b = this.seg(shard)?.bytes("chunks", "all");
-      if (b) {
-        const r = new VarintReader(b);
-        try {
-          while (!r.done) {
-            const o = r.next();
-            const n = r.next();
-            starts[o] = lens.length;
-            for (let i = 0; i < n; i++) lens.push(r.next());
-          }
-        } catch { throw this.corrupt(shard); }
-      }
-      t = { starts, lens: Int32Array.from(lens) };
-      this.lenCache.set(shard, t);
+    if (!t) t = this.chunkLens(shard);
+    const at = ord < t.starts.length ? t.starts[ord]! : -1;
+    return at < 0 ? 1 : t.lens[at + ci] ?? 1;
+  }
+
+  /** A shard's `chunks` table decoded once into typed arrays (a query touches most shards' chunks). */
+  private chunkLens(shard: number): { starts: Int32Array; lens: Int32Array } {
+    const seg = this.seg(shard);
+    const st = seg?.header.stats as unknown as ShardStats | undefined;
+    const b = seg?.bytes("chunks", "all");
+    // Sized from the header's counts; grown if a (damaged) table holds more.
+    let starts = new Int32Array(Math.max(1, st?.docs ?? 0)).fill(-1);
+    let lens = new Int32Array(Math.max(1, st?.chunks ?? 0));
+    let n = 0;
+    if (b) {
+      const r = new VarintReader(b);
+      try {
+        while (!r.done) {
+          const o = r.next();
+          const count = r.next();
+          if (o >= starts.length) { const g = new Int32Array(o + 1).fill(-1); g.set(starts); starts = g; }
+          if (n + count > lens.length) { const g = new Int32Array(n + count); g.set(lens); lens = g; }
+          starts[o] = n;
+          for (let i = 0; i < count; i++) lens[n++] = r.next();
+        }
+      } catch { throw this.corrupt(shard); }
     }
-    const at = t.starts[ord];
-    return at === undefined ? 1 : t.lens[at + ci] ?? 1;
+    const t = { starts, lens: lens.subarray(0, n) };
+    this.lenCache.set(shard, t);
+    return t;
   }
 
   /** A shared node (technology, reference) with its mentions from every shard. */
@@ -397,24 +407,31 @@ export class RunIndex {
     if (hit === undefined) {
       let best: SymbolEntry | undefined;
       for (const n of this.shards) {
-        for (const e of this.seg(n)!.get<SymbolEntry[]>("symbols", name) ?? []) {
-          if (!best || e[3] > best[3] || (e[3] === best[3] && (e[4] < best[4] || (e[4] === best[4] && (e[0] < best[0] || (e[0] === best[0] && e[2] < best[2])))))) best = e;
-        }
+        for (const e of this.seg(n)!.get<SymbolEntry[]>("symbols", name) ?? []) if (!best || symbolOrder(e, best) < 0) best = e;
       }
-      hit = best ? `sym_${docId(best[0]).slice(4)}_${best[1]}` : null;
+      hit = best ? symbolIdOf(best) : null;
       this.symCache.set(name, hit);
     }
     return hit ?? undefined;
   }
 
-  /** Markdown mentions of a symbol (code spans naming it by name or Container.name) that resolve to it. */
+  /**
+   * Markdown mentions of a symbol (code spans naming it by name or Container.name) that resolve to
+   * it: one edge per document, at its first such span (as the document's own edges, docGraph).
+   */
   private symbolMentions(id: string, name: string, container?: string): GraphEdge[] {
-    const out: GraphEdge[] = [];
+    const bySource = new Map<string, GraphEdge>();
     for (const k of container ? [name, `${container}.${name}`] : [name]) {
       if (this.symbolFor(k) !== id) continue;
-      for (const n of this.shards) for (const [ord, line] of this.seg(n)!.get<Mention[]>("symrefs", k) ?? []) out.push({ source: `doc_${this.keyOf(n, ord)}`, target: id, type: "mentions", line });
+      for (const n of this.shards) {
+        for (const [ord, line] of this.seg(n)!.get<Mention[]>("symrefs", k) ?? []) {
+          const source = `doc_${this.keyOf(n, ord)}`;
+          const e = bySource.get(source);
+          if (!e || line < e.line!) bySource.set(source, { source, target: id, type: "mentions", line });
+        }
+      }
     }
-    return out;
+    return [...bySource.values()];
   }
 
   /** The run's commits and authors (git provenance), or null when it has none (a damaged artifact: exit 5). */

@@ -72,3 +72,32 @@ test("the same code in another directory gives byte-identical objects", () => {
   expect(cli(["list", "--type", "symbol", "--count-only", "--root", a, "--json"]).json.total).toBe(0);
   expect(cli(["query", "parseQuery", "--root", a, "--json"]).json.total).toBeGreaterThan(0);
 }, 60_000);
+
+test("two names of one symbol in a note are one mention, in the counts, the export and the symbol's in-edges, also after an incremental run", () => {
+  const files: Record<string, string> = {
+    "src/parser.ts": "export class Parser {\n  parse(text: string): string {\n    return text;\n  }\n}\n",
+    "notes/a.md": "# A\n\nCall `parse` here.\n\nOr `Parser.parse` there.\n",
+    "notes/b.md": "# B\n\nOnly `Parser.parse`.\n",
+  };
+  // Enough other notes for several shards, so that the incremental run reads clean shards' summaries from the store.
+  for (let i = 0; i < 300; i++) files[`notes/n${i}.md`] = `# Note ${i}\n\nText ${i}.\n`;
+  const root = workspace(files);
+  const totals = (json: any) => {
+    const exp = cli(["export", "--root", root, "--format", "json"]).json;
+    expect(json.counts.nodes).toBe(exp.nodes.length);
+    expect(json.counts.edges).toBe(exp.edges.length);
+    return exp;
+  };
+  const exp = totals(cli(["ingest", "--root", root, "--json"]).json);
+  const parse = exp.nodes.find((n: any) => n.type === "symbol" && n.name === "parse");
+  const mentions = exp.edges.filter((e: any) => e.target === parse.id && e.type === "mentions");
+  expect(mentions.length).toBe(2); // a.md once (at its first span, line 3), b.md once
+  const a = exp.nodes.find((n: any) => n.type === "document" && n.path === "notes/a.md");
+  expect(mentions.find((e: any) => e.source === a.id)).toMatchObject({ line: 3 });
+  const inEdges = cli(["node", parse.id, "--root", root, "--json"]).json.in_edges.filter((e: any) => e.type === "mentions");
+  expect(inEdges.map((e: any) => [e.source, e.line]).sort()).toEqual(mentions.map((e: any) => [e.source, e.line]).sort());
+  writeFileSync(join(root, "notes/n7.md"), "# Note 7\n\nChanged, and it names `parse` too.\n");
+  const again = cli(["ingest", "--root", root, "--json"]).json;
+  expect(again.reused).toBeGreaterThan(0);
+  expect(totals(again).edges.filter((e: any) => e.target === parse.id && e.type === "mentions").length).toBe(3);
+}, 60_000);
