@@ -10,13 +10,15 @@ import { AgError } from "../../src/shared/errors.ts";
 import type { SourceInfo } from "./source.ts";
 
 /**
- * Each program's entry point and its Worker entry points, relative to the repository root. A
- * compiled executable only contains the workers named on the command line, and its code sees
- * itself at /$bunfs/root/, so `new Worker(new URL("./w.ts", import.meta.url))` in module M finds
- * w only if the workers are laid out relative to M's directory: `workerRoot` (bun build --root).
+ * Each program's entry point and its other entry points (Worker scripts, and modules loaded on first
+ * use), relative to the repository root. A compiled executable only contains the entries named on
+ * the command line, and its code sees itself at /$bunfs/root/, so `new Worker(new URL("./w.ts",
+ * import.meta.url))` or `import(new URL(...).href)` in module M finds w only if the entries are laid
+ * out relative to M's directory: `workerRoot` (bun build --root).
  */
 export const PROGRAM_SOURCES: Record<Program, { entry: string; workerRoot?: string; workers: string[] }> = {
-  auditgraph: { entry: "src/cli.ts", workerRoot: "src/pipeline", workers: ["src/pipeline/shard-worker.ts"] },
+  // Beside the shard worker, libraries loaded on first use instead of at every start (src/shared/entries.ts).
+  auditgraph: { entry: "src/cli.ts", workerRoot: "src", workers: ["src/pipeline/shard-worker.ts", "src/pipeline/unpdf.ts", "src/git/isogit.ts", "src/mcp/sdk.ts"] },
   "release-server": { entry: "src/release-server/main.ts", workerRoot: "src/release-server/blobs", workers: ["src/release-server/blobs/hash-worker.ts"] },
 };
 

@@ -6,10 +6,15 @@
  */
 import * as fs from "node:fs";
 import { join, resolve } from "node:path";
-import git from "isomorphic-git";
+import { entryUrl } from "../shared/entries.ts";
 import { diffTrees, findInTree, ObjectReader, parseCommit, parseTree, type ParsedCommit } from "./objects.ts";
 
 const EMPTY = new Uint8Array(0);
+
+type IsoGit = typeof import("isomorphic-git").default;
+let isogit: Promise<IsoGit> | undefined;
+/** isomorphic-git, loaded when a repository is first read (src/git/isogit.ts, a module of its own in the executable). */
+const lib = (): Promise<IsoGit> => (isogit ??= (import(entryUrl("git/isogit.ts")) as Promise<{ default: IsoGit }>).then((m) => m.default));
 
 /** What is wrong with a repository, for a warning (ingest) or a one-line error (the git commands). */
 export type GitProblemKind = "not_repository" | "worktree" | "submodule" | "gitfile" | "shallow" | "no_commits" | "unreadable";
@@ -96,7 +101,7 @@ export class Repo {
   /** HEAD's commit id, or undefined when the current branch has no commit yet. */
   async head(): Promise<string | undefined> {
     let oid: string;
-    try { oid = await git.resolveRef({ fs, gitdir: this.gitdir, ref: "HEAD" }); } catch (err) {
+    try { oid = await (await lib()).resolveRef({ fs, gitdir: this.gitdir, ref: "HEAD" }); } catch (err) {
       if ((err as { code?: string }).code === "NotFoundError") return undefined;
       throw this.unreadable("HEAD", err);
     }
@@ -109,7 +114,7 @@ export class Repo {
     const raw = this.fast.read(oid);
     let k: ParsedCommit | undefined = raw?.type === "commit" ? parseCommit(raw.data) : undefined;
     if (!k) {
-      try { k = (await git.readCommit({ fs, gitdir: this.gitdir, oid, cache: this.igCache })).commit; } catch (err) { throw this.unreadable(`commit ${oid}`, err); }
+      try { k = (await (await lib()).readCommit({ fs, gitdir: this.gitdir, oid, cache: this.igCache })).commit; } catch (err) { throw this.unreadable(`commit ${oid}`, err); }
     }
     c = {
       oid,
@@ -130,7 +135,7 @@ export class Repo {
     const raw = this.fast.read(oid);
     let entries = raw?.type === "tree" ? parseTree(raw.data) : undefined;
     if (!entries) {
-      try { entries = (await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.igCache })).tree; } catch (err) { throw this.unreadable(`tree ${oid}`, err); }
+      try { entries = (await (await lib()).readTree({ fs, gitdir: this.gitdir, oid, cache: this.igCache })).tree; } catch (err) { throw this.unreadable(`tree ${oid}`, err); }
     }
     t = entries.map((e) => ({ name: e.path, mode: e.mode, oid: e.oid, type: e.type as TreeEntry["type"] }));
     // Bounded: a long walk reads each tree once or twice, and a large repository has millions of entries.
@@ -143,7 +148,7 @@ export class Repo {
   async blob(oid: string): Promise<Uint8Array> {
     const raw = this.fast.read(oid);
     if (raw?.type === "blob") return raw.data;
-    try { return (await git.readBlob({ fs, gitdir: this.gitdir, oid, cache: this.igCache })).blob; } catch (err) { throw this.unreadable(`blob ${oid}`, err); }
+    try { return (await (await lib()).readBlob({ fs, gitdir: this.gitdir, oid, cache: this.igCache })).blob; } catch (err) { throw this.unreadable(`blob ${oid}`, err); }
   }
 
   /** The entry at a repository-relative POSIX path ("" = the root tree) of a tree, or undefined. */

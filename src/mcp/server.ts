@@ -1,6 +1,7 @@
 /**
  * `auditgraph mcp`: the Model Context Protocol over stdio, with the official SDK's low-level
- * Server (only its server, stdio and types modules are imported). Tools are in tools.ts. Stdout
+ * Server (only its server, stdio and types modules are imported, with zod, through sdk.ts: a module
+ * of its own in the executable, loaded here). Tools are in tools.ts. Stdout
  * carries nothing but protocol messages; diagnostics go to stderr.
  *
  * The store is opened through the same compatibility gate as every read command (an incompatible
@@ -9,15 +10,14 @@
  * without a restart. A call never crashes the server: bad arguments, unknown ids, a store that
  * turned incompatible or a damaged segment are tool errors (isError) of one line.
  */
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { Workspace } from "../config/load.ts";
 import { RunIndex } from "../query/run-index.ts";
+import { entryUrl } from "../shared/entries.ts";
 import { AgError, describeError } from "../shared/errors.ts";
 import { readPointer } from "../store/manifest.ts";
 import { openStore, type OpenStore } from "../store/open.ts";
-import { inputSchema, parseArgs, TOOLS, type Ctx } from "./tools.ts";
+import { inputSchema, makeTools, parseArgs, type Ctx, type Tool } from "./tools.ts";
 
 /** Calls served by one RunIndex before it is opened afresh: its caches (records, graph parts, blocks) only grow. */
 export const REOPEN_AFTER_CALLS = 1000;
@@ -47,9 +47,9 @@ const errorLine = (err: unknown) =>
 const fail = (text: string): CallToolResult => ({ isError: true, content: [{ type: "text", text }] });
 
 /** Answers one tools/call. Never throws. */
-export function callTool(live: LiveIndex, name: string, args: unknown): CallToolResult {
-  const t = TOOLS.find((x) => x.name === name);
-  if (!t) return fail(`unknown tool '${name}': the tools are ${TOOLS.map((x) => x.name).join(", ")}`);
+export function callTool(tools: Tool[], live: LiveIndex, name: string, args: unknown): CallToolResult {
+  const t = tools.find((x) => x.name === name);
+  if (!t) return fail(`unknown tool '${name}': the tools are ${tools.map((x) => x.name).join(", ")}`);
   const parsed = parseArgs(t, args);
   if (!parsed.ok) return fail(parsed.message);
   try {
@@ -74,6 +74,8 @@ export async function serveMcp(ws: Workspace, info: { version: string }): Promis
   try { live.get(); } catch (err) {
     if (!(err instanceof AgError && err.code === "no_run")) throw err;
   }
+  const { Server, StdioServerTransport, CallToolRequestSchema, ListToolsRequestSchema, z } = await (import(entryUrl("mcp/sdk.ts")) as Promise<typeof import("./sdk.ts")>);
+  const tools = makeTools(z);
   const server = new Server(
     { name: "auditgraph", title: "auditgraph knowledge graph", version: info.version },
     {
@@ -84,9 +86,9 @@ export async function serveMcp(ws: Workspace, info: { version: string }): Promis
     },
   );
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: TOOLS.map((t) => ({ name: t.name, title: t.title, description: t.description, inputSchema: inputSchema(t), annotations: { readOnlyHint: true, openWorldHint: false } })),
+    tools: tools.map((t) => ({ name: t.name, title: t.title, description: t.description, inputSchema: inputSchema(z, t), annotations: { readOnlyHint: true, openWorldHint: false } })),
   }));
-  server.setRequestHandler(CallToolRequestSchema, async (req) => callTool(live, req.params.name, req.params.arguments));
+  server.setRequestHandler(CallToolRequestSchema, async (req) => callTool(tools, live, req.params.name, req.params.arguments));
   const transport = new StdioServerTransport();
   const done = new Promise<void>((resolve) => {
     const stop = () => { void server.close().finally(resolve); };

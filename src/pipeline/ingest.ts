@@ -36,6 +36,7 @@ import { DEFAULT_MAX_DOCUMENT_BYTES, isDocumentPath } from "./documents/index.ts
 import { checkIncludes, scan, sizeLimit, type Found, type SkipReason } from "./scan.ts";
 import { makeRedactor } from "./text.ts";
 import { GIT_ARTIFACT, type GitGraph } from "../git/graph.ts";
+import { entryUrl } from "../shared/entries.ts";
 import { buildShard, countSymbolMentions, localExtractors, readSource, readSummary, shardCount, shardName, shardOf, toRecord, type ShardResult, type ShardSummary, type ShardTask } from "./shard.ts";
 
 /** Up to this many changed shards the work runs inline: starting workers would cost more. */
@@ -367,7 +368,7 @@ async function runTasks(tasks: ShardTask[], stage: string, onProgress: PlanOptio
     const stops: (() => void)[] = [];
     const stopAll = () => { queue.length = 0; for (const stop of stops) stop(); };
     await Promise.all(Array.from({ length: size }, () => new Promise<void>((resolve) => {
-      const w = new Worker(new URL("./shard-worker.ts", import.meta.url).href);
+      const w = new Worker(entryUrl("pipeline/shard-worker.ts"));
       // Stopped mid-shard, a worker is done once it has closed (bounded: a worker that never reports closing is not waited for).
       w.addEventListener("close", () => resolve());
       stops.push(() => { w.terminate(); setTimeout(resolve, 5_000).unref(); });

@@ -58,13 +58,21 @@ test("selecting an unknown target names the known ones", () => {
   }
 });
 
-test("every Worker a program starts is compiled into it, where the compiled code will look for it", () => {
+test("every Worker a program starts, and every module it loads by entryUrl, is compiled into it, where the compiled code will look for it", () => {
   const declared = Object.values(PROGRAM_SOURCES);
   for (const f of declared.flatMap((p) => [p.entry, ...p.workers])) expect(existsSync(join(REPO_ROOT, f)) ? f : `${f} does not exist`).toBe(f);
+  let viaEntryUrl = 0;
   for (const file of new Bun.Glob("src/**/*.ts").scanSync({ cwd: REPO_ROOT })) {
     const text = readFileSync(join(REPO_ROOT, file), "utf8");
-    if (/new Worker\((?!\s*new URL\()/.test(text)) {
-      throw new Error(`${file}: start Workers with new Worker(new URL("./x.ts", import.meta.url)) so the release build can find them`);
+    if (/new Worker\((?!\s*new URL\(|\s*entryUrl\(")/.test(text)) {
+      throw new Error(`${file}: start Workers with new Worker(new URL("./x.ts", import.meta.url)) or new Worker(entryUrl("dir/x.ts")) so the release build can find them`);
+    }
+    // src/shared/entries.ts: paths relative to src/, in the auditgraph executable (built with --root src).
+    for (const m of text.matchAll(/entryUrl\(\s*"([^"]+)"\s*\)/g)) {
+      const entry = join("src", m[1]!);
+      expect(existsSync(join(REPO_ROOT, entry)) ? entry : `${entry} does not exist`).toBe(entry);
+      expect(PROGRAM_SOURCES.auditgraph.workers.includes(entry) ? PROGRAM_SOURCES.auditgraph.workerRoot : `${entry} is not in PROGRAM_SOURCES.auditgraph`).toBe("src");
+      viaEntryUrl++;
     }
     for (const m of text.matchAll(/new Worker\(\s*new URL\(\s*["'`]([^"'`]+)["'`]/g)) {
       const worker = join(dirname(file), m[1]);
@@ -72,4 +80,5 @@ test("every Worker a program starts is compiled into it, where the compiled code
       expect(program ? `${worker} under ${program.workerRoot}` : `${worker} is not in PROGRAM_SOURCES`).toBe(`${worker} under ${dirname(file)}`);
     }
   }
+  expect(viaEntryUrl).toBeGreaterThanOrEqual(4); // the shard worker, pdf.js, isomorphic-git, the MCP SDK
 });

@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tar } from "../../scripts/release/archive.ts";
+import { programEntries } from "../../scripts/release/compile.ts";
 
 export const REPO = join(import.meta.dir, "..", "..");
 export const TARGET = "linux-x64";
@@ -32,7 +33,7 @@ async function compiled(version: string, key: string): Promise<string> {
   mkdirSync(CACHE, { recursive: true });
   const tmp = mkdtempSync(join(CACHE, "build-"));
   const out = join(tmp, "auditgraph");
-  const p = Bun.spawn([process.execPath, "build", "src/cli.ts", "src/pipeline/shard-worker.ts", "--root", "src/pipeline", "--compile", "--format=esm",
+  const p = Bun.spawn([process.execPath, "build", ...programEntries("auditgraph"), "--compile", "--format=esm",
     "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
     "--define", `AUDITGRAPH_BUILD_VERSION=${JSON.stringify(version)}`, "--define", `AUDITGRAPH_BUILD_TARGET=${JSON.stringify(TARGET)}`,
     "--define", `AUDITGRAPH_BUILD_COMMIT="test"`, "--outfile", out], { cwd: REPO, stdout: "pipe", stderr: "pipe" });

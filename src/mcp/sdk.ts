@@ -1,0 +1,8 @@
+/**
+ * The MCP SDK's server side and zod, as an entry point of its own (src/shared/entries.ts): loaded
+ * when `auditgraph mcp` starts, so other commands never load them.
+ */
+export { Server } from "@modelcontextprotocol/sdk/server/index.js";
+export { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+export { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+export * as z from "zod";

@@ -1,0 +1,14 @@
+/**
+ * Entry points that the auditgraph executable holds as modules of their own beside its main bundle
+ * (scripts/release/compile.ts, PROGRAM_SOURCES): Worker scripts, and libraries loaded the first time
+ * they are needed, never at start (a bundled executable loads its whole main bundle on every run, so
+ * pdf.js, isomorphic-git and the MCP SDK there would cost every command). A module reaches them only
+ * through `entryUrl`: a literal import would put them back into the main bundle.
+ *
+ * Paths are relative to src/. Inside the executable every bundled module's import.meta.url is the
+ * executable's own, at the root of its embedded files, where the build (--root src) laid the entries
+ * out as in src/; from source this module is src/shared/entries.ts.
+ */
+const compiled = import.meta.url.includes("/$bunfs/") || import.meta.url.includes("/~BUN/");
+
+export const entryUrl = (fromSrc: string): string => new URL((compiled ? "./" : "../") + fromSrc, import.meta.url).href;
