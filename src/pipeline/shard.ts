@@ -61,6 +61,15 @@ export const shardName = (kind: "index" | "text", n: number) => `${kind}/${Strin
 export const ordKey = (ord: number) => String(ord).padStart(6, "0");
 /** Texts are stored in pages of this many UTF-16 code units, so a hit reads only the pages it shows. */
 export const TEXT_PAGE = 32768;
+/**
+ * Every query looks each of its terms up in every shard, so the `terms` table's companion blocks
+ * (postings of rare terms, back to back) are cut at 4 KiB and postings over 512 bytes stand alone:
+ * a lookup decompresses about a third of what 16 KiB / 1 KiB cost (corpus-2000, "event loop": 309 kB
+ * instead of 933 kB), for about 450 kB more store; the text pages, read only for the hits shown, are
+ * compressed at zstd level 6 instead of 3, which gives about 400 kB back (corpus-2000).
+ */
+const TERMS_LAYOUT = { companion: 4096, alone: 512 };
+const TEXT_LEVEL = 6;
 /** A text page's key: the path, a NUL (sorts first: a path's pages stay together), the page number. */
 export const pageKey = (path: string, page: number) => `${path}\0${String(page).padStart(6, "0")}`;
 
@@ -626,12 +635,12 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
     terms: mergeTerms(postings.encode(), ents.encode()), entdocs: [["all", ents.docCounts(docs.length)]],
     keys: [["all", new TextEncoder().encode(ids.map(([k]) => k).join(""))]], chunks: [["all", postings.lengths()]],
     spans: docs.map(({ rec }, ord) => [ordKey(ord), spansOf(rec.chunks)]),
-  });
+  }, { layout: { terms: TERMS_LAYOUT } });
   postings.release();
   const encoder = new TextEncoder();
   const pages: [string, Uint8Array][] = [];
   for (const { rec, text } of docs) for (let i = 0; i * TEXT_PAGE < text.length || i === 0; i++) pages.push([pageKey(rec.path, i), encoder.encode(text.slice(i * TEXT_PAGE, (i + 1) * TEXT_PAGE))]);
-  const text = encodeSegment({ ...head, kind: "text", stats: { docs: docs.length, page: TEXT_PAGE } }, {}, { text: pages });
+  const text = encodeSegment({ ...head, kind: "text", stats: { docs: docs.length, page: TEXT_PAGE } }, {}, { text: pages }, { level: TEXT_LEVEL });
   const localNodes = Object.values(types).reduce((s, n) => s + n, 0);
   const localEdges = Object.values(edges).reduce((s, n) => s + n, 0);
   return {

@@ -10,7 +10,7 @@
  * Every block's address carries the crc32 of its stored bytes, checked on each read: a query reads
  * only some blocks, so damage anywhere it reads is found there (exit 5); `verify` re-hashes the whole object.
  *
- * A block is zstd(level 3) of text lines `<key>\t<JSON value>\n`, keys strictly ascending (a key
+ * A block is zstd (level 3 unless the writer says otherwise) of text lines `<key>\t<JSON value>\n`, keys strictly ascending (a key
  * holding a tab or newline, or starting with `"`, is written JSON-quoted),
  * cut at 8 KiB of text. A table with more blocks than fit in its root gets index blocks (the same
  * line format, values [offset, length, crc, …] of the block that starts with that key), level
@@ -19,7 +19,8 @@
  *
  * Binary tables (postings, texts) pair each data block with a companion block: zstd of the
  * values of that block's keys back to back; a line's value is the length of its value in the
- * companion (its start is the sum of the lengths before it), cut at 16 KiB. A value over 1 KiB
+ * companion (its start is the sum of the lengths before it), cut at 16 KiB (TableLayout: a writer may
+ * cut a table finer). A value over 1 KiB
  * gets a block of its own and the line holds [offset, length] instead (a common term's postings
  * are decompressed alone). So a lookup decompresses one small
  * dictionary block and one companion block, and the dictionary costs a few bytes per key.
@@ -35,11 +36,14 @@ const MAGIC = "AGSEG01\n";
 /** Magic, header length (u32 LE), header crc32 (u32 LE). */
 const HEAD = MAGIC.length + 8;
 const ZSTD_LEVEL = 3;
-/** Uncompressed bytes a dictionary/data block is cut at (an entry larger than this gets a block of its own). */
-const BLOCK_BYTES = 8 * 1024;
-/** Companion bytes a binary table's block is cut at, and the size above which a value is stored alone. */
-const COMPANION_BYTES = 16 * 1024;
-const ALONE_BYTES = 1024;
+/**
+ * How a table's blocks are cut (bytes before compression): `block`, a dictionary/data block (an
+ * entry larger than this gets a block of its own); `companion`, a binary table's companion block;
+ * `alone`, the size above which a binary value gets a block of its own. Writer-side only: a reader
+ * follows whatever the refs say, so changing these changes no format.
+ */
+export type TableLayout = { block: number; companion: number; alone: number };
+const LAYOUT: TableLayout = { block: 8 * 1024, companion: 16 * 1024, alone: 1024 };
 /** Entries a table's root may hold in the header before an index level is added. */
 const ROOT_FANOUT = 64;
 const INDEX_FANOUT = 128;
@@ -58,15 +62,18 @@ const blockText = new TextDecoder();
 
 /**
  * Builds a segment from text tables (values are JSON) and binary tables (values are bytes); each
- * table's entries sorted by key, keys unique.
+ * table's entries sorted by key, keys unique. `opts.level`: the zstd level of every block (3 by
+ * default); `opts.layout`: per table, how its blocks are cut (LAYOUT by default).
  */
 export function encodeSegment(
   head: Omit<SegmentHeader, "tables">, tables: Record<string, [string, unknown][]>, binary: Record<string, [string, Uint8Array][]> = {},
+  opts: { level?: number; layout?: Record<string, Partial<TableLayout>> } = {},
 ): EncodedObject {
   const blocks: Uint8Array[] = [];
   let offset = 0;
+  const zstdLevel = opts.level ?? ZSTD_LEVEL;
   const putBytes = (bytes: Uint8Array): Addr => {
-    const data = Bun.zstdCompressSync(bytes, { level: ZSTD_LEVEL });
+    const data = Bun.zstdCompressSync(bytes, { level: zstdLevel });
     blocks.push(data);
     const at = offset;
     offset += data.length;
@@ -79,6 +86,7 @@ export function encodeSegment(
     if (tables[name] && binary[name]) throw new Error(`segment table ${name} is both binary and text`);
     const isBinary = binary[name] !== undefined;
     const entries: [string, unknown][] = tables[name] ?? binary[name]!;
+    const { block: BLOCK_BYTES, companion: COMPANION_BYTES, alone: ALONE_BYTES } = { ...LAYOUT, ...opts.layout?.[name] };
     let level: BlockRef[] = [];
     let text = "";
     let first: string | undefined;
