@@ -6,7 +6,8 @@
  */
 import * as fs from "node:fs";
 import { join, resolve } from "node:path";
-import { entryUrl } from "../shared/entries.ts";
+import { loadEntry } from "../shared/entries.ts";
+import { AgError } from "../shared/errors.ts";
 import { diffTrees, findInTree, ObjectReader, parseCommit, parseTree, type ParsedCommit } from "./objects.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -14,7 +15,7 @@ const EMPTY = new Uint8Array(0);
 type IsoGit = typeof import("isomorphic-git").default;
 let isogit: Promise<IsoGit> | undefined;
 /** isomorphic-git, loaded when a repository is first read (src/git/isogit.ts, a module of its own in the executable). */
-const lib = (): Promise<IsoGit> => (isogit ??= (import(entryUrl("git/isogit.ts")) as Promise<{ default: IsoGit }>).then((m) => m.default));
+const lib = (): Promise<IsoGit> => (isogit ??= loadEntry<{ default: IsoGit }>("git/isogit.ts").then((m) => m.default));
 
 /** What is wrong with a repository, for a warning (ingest) or a one-line error (the git commands). */
 export type GitProblemKind = "not_repository" | "worktree" | "submodule" | "gitfile" | "shallow" | "no_commits" | "unreadable";
@@ -94,7 +95,8 @@ export class Repo {
     return new Repo(dir, g.gitdir);
   }
 
-  private unreadable(what: string, err: unknown): GitProblem {
+  private unreadable(what: string, err: unknown): GitProblem | AgError {
+    if (err instanceof AgError) return err; // not the repository's fault (an executable built without isomorphic-git)
     return new GitProblem("unreadable", `${this.dir}: cannot read ${what} (${describe(err)}); is the repository damaged (a corrupt pack)?`);
   }
 

@@ -13,7 +13,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { Workspace } from "../config/load.ts";
 import { RunIndex } from "../query/run-index.ts";
-import { entryUrl } from "../shared/entries.ts";
+import { loadEntry } from "../shared/entries.ts";
 import { AgError, describeError } from "../shared/errors.ts";
 import { readPointer } from "../store/manifest.ts";
 import { openStore, type OpenStore } from "../store/open.ts";
@@ -74,7 +74,7 @@ export async function serveMcp(ws: Workspace, info: { version: string }): Promis
   try { live.get(); } catch (err) {
     if (!(err instanceof AgError && err.code === "no_run")) throw err;
   }
-  const { Server, StdioServerTransport, CallToolRequestSchema, ListToolsRequestSchema, z } = await (import(entryUrl("mcp/sdk.ts")) as Promise<typeof import("./sdk.ts")>);
+  const { Server, StdioServerTransport, CallToolRequestSchema, ListToolsRequestSchema, z } = await loadEntry<typeof import("./sdk.ts")>("mcp/sdk.ts");
   const tools = makeTools(z);
   const server = new Server(
     { name: "auditgraph", title: "auditgraph knowledge graph", version: info.version },

@@ -9,6 +9,24 @@
  * executable's own, at the root of its embedded files, where the build (--root src) laid the entries
  * out as in src/; from source this module is src/shared/entries.ts.
  */
+import { AgError, ExitCode } from "./errors.ts";
+
 const compiled = import.meta.url.includes("/$bunfs/") || import.meta.url.includes("/~BUN/");
 
 export const entryUrl = (fromSrc: string): string => new URL((compiled ? "./" : "../") + fromSrc, import.meta.url).href;
+
+/**
+ * Loads an entry point's module. An executable compiled without it (by hand, not with
+ * scripts/build.ts) gets one line saying so instead of a resolution error.
+ */
+export async function loadEntry<T>(fromSrc: string): Promise<T> {
+  const url = entryUrl(fromSrc);
+  try {
+    return (await import(url)) as T;
+  } catch (err) {
+    if (compiled && /cannot find|not found|resolve/i.test(String((err as Error)?.message ?? err))) {
+      throw new AgError(`this executable was built without src/${fromSrc}`, { exitCode: ExitCode.internal, code: "entry_missing", hint: "build it with scripts/build.ts (bun run build), which compiles every entry point" });
+    }
+    throw err;
+  }
+}

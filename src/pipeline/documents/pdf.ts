@@ -7,7 +7,7 @@
  * `encrypted`; one that pdf.js cannot parse is `corrupt`; one without any text is `no_text_layer`
  * (a scan: there is no OCR).
  */
-import { entryUrl } from "../../shared/entries.ts";
+import { loadEntry } from "../../shared/entries.ts";
 
 export type PdfResult = { pages: string[]; title?: string } | { skip: "encrypted" | "corrupt" | "no_text_layer"; detail: string };
 
@@ -15,7 +15,7 @@ type Unpdf = typeof import("../unpdf.ts");
 let lib: Promise<Unpdf> | undefined;
 
 export async function pdfText(buf: Uint8Array): Promise<PdfResult> {
-  const { getDocumentProxy } = await (lib ??= import(entryUrl("pipeline/unpdf.ts")) as Promise<Unpdf>);
+  const { getDocumentProxy } = await (lib ??= loadEntry<Unpdf>("pipeline/unpdf.ts"));
   let pdf: Awaited<ReturnType<Unpdf["getDocumentProxy"]>>;
   try {
     // A copy: pdf.js takes ownership of the bytes it is given.
