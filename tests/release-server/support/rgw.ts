@@ -34,14 +34,16 @@ export async function startRgw(opts: { memstoreBytes?: number } = {}): Promise<R
   // "wrong fsid": bootstraps take turns, through a lock directory shared by the test processes.
   const release = await startLock();
   try {
-    // One retry with other ports: a port found free can be taken before the daemon binds it.
-    try {
-      return await startOnce(opts.memstoreBytes);
-    } catch (first) {
+    // Retries with other ports: a port found free can be taken before the daemon binds it, and on a
+    // machine loaded far beyond its cores the OSD can come up without its cluster's fsid ("wrong fsid").
+    const failures: string[] = [];
+    for (let attempt = 1; ; attempt++) {
       try {
         return await startOnce(opts.memstoreBytes);
-      } catch (second) {
-        throw new Error(`${(second as Error).message}\n(first attempt: ${(first as Error).message})`);
+      } catch (err) {
+        failures.push((err as Error).message);
+        if (attempt === 3) throw new Error(`${failures.at(-1)}\n(earlier attempts: ${failures.slice(0, -1).map((m) => m.split("\n")[0]).join("; ")})`);
+        await Bun.sleep(2000 * attempt);
       }
     }
   } finally {
