@@ -189,15 +189,25 @@ export function checkSegment(path: string): string | undefined {
 const keyText = (k: string) => (k.charCodeAt(0) === 34 || k.includes("\t") || k.includes("\n") || k === "" ? JSON.stringify(k) : k);
 
 /** Binary search: index of the last ref whose first key is <= key (-1 when key sorts first). */
-function lastAtOrBefore(refs: BlockRef[], key: string): number {
+/** The last index whose key (a ref's first element, or the string itself) is <= key; -1 when none. */
+function lastAtOrBefore(refs: readonly (BlockRef | string)[], key: string): number {
   let lo = 0;
   let hi = refs.length - 1;
   let ans = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (refs[mid]![0] <= key) { ans = mid; lo = mid + 1; } else hi = mid - 1;
+    const r = refs[mid]!;
+    if ((typeof r === "string" ? r : r[0]) <= key) { ans = mid; lo = mid + 1; } else hi = mid - 1;
   }
   return ans;
+}
+
+/** An index block line's value ([offset, length, crc, …]) as the ref of the block starting at `key`. */
+function parseRef(key: string, value: string, path: string): BlockRef {
+  let nums: unknown;
+  try { nums = JSON.parse(value); } catch { throw corrupt(path); }
+  if (!Array.isArray(nums) || (nums.length !== 3 && nums.length !== 6)) throw corrupt(path);
+  return [key, ...nums] as BlockRef;
 }
 
 /** Parses a block's lines into [key, raw value] pairs (values left as JSON text). */
@@ -223,7 +233,7 @@ export class Segment {
   private readonly size: number;
   private readonly cache = new Map<number, string>();
   private readonly binCache = new Map<number, Uint8Array>();
-  private readonly refCache = new Map<number, BlockRef[]>();
+  private readonly indexCache = new Map<number, { keys: string[]; values: string[]; refs: (BlockRef | undefined)[] }>();
   /** Data blocks split into entries, for ranges (a prefix search walks the same dictionary blocks again). */
   private readonly linesCache = new Map<number, [string, string][]>();
 
@@ -280,24 +290,37 @@ export class Segment {
 
   /** The data block that would hold `key` and its ref (undefined when the key sorts before all). */
   private dataBlockFor(t: TableRoot, key: string): { text: string; ref: BlockRef } | undefined {
-    let refs = t.root;
-    for (let level = t.levels; ; level--) {
-      const i = lastAtOrBefore(refs, key);
-      if (i < 0) return undefined;
-      if (level === 0) return { text: this.block(refs[i]![1], refs[i]![2], refs[i]![3]), ref: refs[i]! };
-      refs = this.indexBlock(refs[i]!);
+    let ref: BlockRef | undefined;
+    const i = lastAtOrBefore(t.root, key);
+    if (i < 0) return undefined;
+    ref = t.root[i]!;
+    for (let level = t.levels; level > 0; level--) {
+      // A lookup parses only the ref it follows, not the whole index block (every query looks a
+      // term up in every shard: the index blocks it passes are read once each).
+      const ix = this.indexEntries(ref);
+      const j = lastAtOrBefore(ix.keys, key);
+      if (j < 0) return undefined;
+      ref = ix.refs[j] ??= parseRef(ix.keys[j]!, ix.values[j]!, this.path);
     }
+    return { text: this.block(ref[1], ref[2], ref[3]), ref };
   }
 
-  /** The refs of an index block (parsed once per handle). */
-  private indexBlock(ref: BlockRef): BlockRef[] {
-    let refs = this.refCache.get(ref[1]);
-    if (!refs) {
-      const text = this.block(ref[1], ref[2], ref[3]);
-      try { refs = lines(text).map(([k, v]) => [k, ...(JSON.parse(v) as number[])] as BlockRef); } catch { throw corrupt(this.path); }
-      this.refCache.set(ref[1], refs);
+  /** An index block's keys and raw values (split once per handle; values parsed when followed). */
+  private indexEntries(ref: BlockRef): { keys: string[]; values: string[]; refs: (BlockRef | undefined)[] } {
+    let ix = this.indexCache.get(ref[1]);
+    if (!ix) {
+      let entries: [string, string][];
+      try { entries = lines(this.block(ref[1], ref[2], ref[3])); } catch { throw corrupt(this.path); }
+      ix = { keys: entries.map((e) => e[0]), values: entries.map((e) => e[1]), refs: [] };
+      this.indexCache.set(ref[1], ix);
     }
-    return refs;
+    return ix;
+  }
+
+  /** The refs of an index block, all parsed (whole-table walks). */
+  private indexBlock(ref: BlockRef): BlockRef[] {
+    const ix = this.indexEntries(ref);
+    return ix.keys.map((k, j) => (ix.refs[j] ??= parseRef(k, ix.values[j]!, this.path)));
   }
 
   /** The raw value text of `key` in its block, and the line's start. */
