@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import axe from "axe-core";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { cleanup, cli, tempDir } from "../helpers/cli.ts";
+import { cleanup, cli, cliAsync, tempDir } from "../helpers/cli.ts";
 import { currentRun, makeIncompatible, makeWorkspace, startUi, type Ui } from "./support.ts";
 
 // The callbacks given to page.evaluate run in the page, where these exist (the project's tsconfig has no DOM types).
@@ -21,10 +21,23 @@ let browser: Browser;
 let page: Page;
 const problems: string[] = [];
 let shots: string;
+let bigWorkspace: Promise<string>;
+
+/** 140 notes mentioning Kafka, ingested (while the first tests run): Kafka's depth-2 neighbourhood is 561 nodes, cut at the nearest 500. */
+async function makeBigWorkspace(): Promise<string> {
+  const root = tempDir("ag-ui-big-");
+  mkdirSync(join(root, "notes"));
+  for (let i = 1; i <= 140; i++) writeFileSync(join(root, "notes", `n${i}.md`), `# Note ${i}\n\nThis service streams events through Kafka.\n\n## Details\n\nMore about ${i}.\n`);
+  const r = await cliAsync(["ingest", "--root", root]);
+  if (r.code !== 0) throw new Error(`ingest failed: ${r.stderr}`);
+  return root;
+}
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is not installed: apt-get install --no-install-recommends chromium (.ci/run installs it from .ci/packages.txt)`);
   ws = makeWorkspace();
+  bigWorkspace = makeBigWorkspace();
+  bigWorkspace.catch(() => {}); // reported by the test that awaits it
   [ui, browser] = await Promise.all([startUi(ws.root), chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] })]);
   shots = join(tempDir("ag-ui-shots-"), "screenshots");
   mkdirSync(shots, { recursive: true });
@@ -215,3 +228,75 @@ test("an incompatible store shows the rebuild guidance instead of a broken page,
   await axeCheck("guidance");
   expect(problems.filter((p) => !p.includes("409"))).toEqual([]);
 }, 20_000);
+
+test("a large neighbourhood (cut at 500 nodes) is painted on its first frame, then drawn by cytoscape alike; the drawing is reused", async () => {
+  const root = await bigWorkspace;
+  const big = await startUi(root);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const p = await context.newPage();
+  const errors: string[] = [];
+  p.on("pageerror", (e) => errors.push(e.message));
+  try {
+    await p.goto(big.url);
+    await p.waitForSelector("#q");
+    const show = async () => {
+      await p.evaluate(() => { location.hash = "#/runs"; });
+      await p.waitForSelector(".bar");
+      await p.evaluate(() => { location.hash = "#/graph/tech_kafka?depth=2"; });
+      await p.waitForSelector("#graph[data-ms]", { timeout: 15_000 });
+    };
+    await show();
+    expect(await p.getAttribute("#graph", "data-nodes")).toBe("501");
+    expect(await p.locator("#g-info").innerText()).toContain("cut at the nearest 500");
+    // Pixels of the document colour (#1f5fa8) and of anything drawn, on the graph's canvases.
+    const ink = () => p.evaluate(() => {
+      let docs = 0, any = 0;
+      for (const c of document.querySelectorAll("#graph canvas")) {
+        if (!c.width || !c.height) continue;
+        const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        for (let i = 0; i < d.length; i += 4) {
+          if (d[i + 3] === 0) continue;
+          any++;
+          if (Math.abs(d[i] - 0x1f) < 24 && Math.abs(d[i + 1] - 0x5f) < 24 && Math.abs(d[i + 2] - 0xa8) < 24 && d[i + 3] > 200) docs++;
+        }
+      }
+      return { docs, any };
+    });
+    const painted = await ink();
+    expect(painted.docs).toBeGreaterThan(1000); // 140 blue discs about 5 px across (the fitted zoom is about 0.35)
+    // A zoom out and back in: the same viewport, now drawn by cytoscape's own renderer.
+    const zoomBy = (f: number) => p.evaluate((k: number) => new Promise<void>((done) => {
+      const cy = window.__auditgraphGraph;
+      cy.one("render", () => setTimeout(done, 50));
+      cy.zoom({ level: cy.zoom() * k, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } });
+    }), f);
+    const zoom0 = await p.evaluate(() => window.__auditgraphGraph.zoom());
+    await zoomBy(0.8);
+    await zoomBy(1.25);
+    expect(await p.evaluate(() => window.__auditgraphGraph.zoom())).toBeCloseTo(zoom0, 6);
+    const drawn = await ink();
+    expect(drawn.docs).toBeGreaterThan(painted.docs * 0.7);
+    expect(drawn.docs).toBeLessThan(painted.docs * 1.3);
+    expect(drawn.any).toBeGreaterThan(painted.any * 0.7);
+    expect(drawn.any).toBeLessThan(painted.any * 1.3);
+    // Another view and back: the same cytoscape instance draws again (its canvases kept), painted again.
+    await p.evaluate(() => { window.__previousGraph = window.__auditgraphGraph; });
+    await show();
+    expect(await p.evaluate(() => window.__auditgraphGraph === window.__previousGraph && !window.__auditgraphGraph.destroyed())).toBe(true);
+    expect((await ink()).docs).toBeGreaterThan(1000);
+    // a click on a drawn document (zoomed in on it: at the fitted zoom a disc is 3 px wide) opens its page
+    const target = await p.evaluate(() => new Promise<{ id: string; at: { x: number; y: number } }>((done) => {
+      const cy = window.__auditgraphGraph;
+      const n = cy.nodes("[type = 'document']")[0];
+      cy.one("render", () => setTimeout(() => done({ id: n.id(), at: n.renderedPosition() }), 50));
+      cy.zoom({ level: 1.5, position: n.position() });
+    }));
+    const box = (await p.locator("#graph").boundingBox())!;
+    await p.mouse.click(box.x + 1 + target.at.x, box.y + 1 + target.at.y);
+    await p.waitForFunction((nid: string) => decodeURIComponent(location.hash) === `#/node/${nid}`, target.id);
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+    await big.stop();
+  }
+}, 30_000);

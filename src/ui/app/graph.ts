@@ -1,7 +1,8 @@
 /**
  * Drawing a graph with cytoscape.js on a canvas: a node's neighbourhood (rings by distance from
- * the start node, or a force-directed layout when small) and the clustered overview. Labels are
- * drawn by cytoscape on the canvas (text, never markup). Clicking a node calls `open`.
+ * the start node, or a force-directed layout when small) and the clustered overview, all in one
+ * cytoscape instance kept for the page's life. Labels are drawn by cytoscape on the canvas (text,
+ * never markup). Clicking a node calls `open`.
  */
 import cytoscape from "cytoscape";
 
@@ -22,23 +23,48 @@ const COLORS: Record<string, string> = {
   document: "#1f5fa8", section: "#6a8caf", chunk: "#9aa5b1", technology: "#b35c00", reference: "#6b3fa0",
   decision: "#2e7d32", claim: "#b3261e", folder: "#1f5fa8", unknown: "#555555",
 };
+const EDGE_OPACITY = 0.8;
+const LABEL_FONT = 10;
+/** cytoscape leaves a label out when it would be drawn smaller than this (font size × zoom, in px). */
+const MIN_LABEL_PX = 7;
 const EDGE_COLORS: Record<string, string> = { contains: "#b8c2cc", mentions: "#e0a060", references: "#b39ddb", links_to: "#3f7fd0" };
 
+/**
+ * One stylesheet for every drawing: what differs between a small and a large graph is in each
+ * element's classes (`label`, `curved`, `arrow`, `start`) and data (colour, size, width).
+ */
+const STYLE = [
+  { selector: "node", style: { "background-color": "data(color)", width: "data(size)", height: "data(size)" } },
+  { selector: "node.label", style: { label: "data(label)", "font-size": LABEL_FONT, color: "#1b1f24", "text-valign": "bottom", "text-margin-y": 2, "text-max-width": "140px", "text-wrap": "ellipsis", "min-zoomed-font-size": MIN_LABEL_PX } },
+  { selector: "node.start", style: { "border-width": 3, "border-color": "#111111" } },
+  { selector: "edge", style: { width: "data(width)", "line-color": "data(color)", "curve-style": "haystack", opacity: EDGE_OPACITY } },
+  { selector: "edge.curved", style: { "curve-style": "bezier" } },
+  { selector: "edge.arrow", style: { "target-arrow-shape": "triangle", "target-arrow-color": "#3f7fd0" } },
+];
+
+/**
+ * The one cytoscape instance of the page, kept between drawings with its canvases: a new canvas
+ * costs its first frame 25–30 ms in software-rasterised Chromium (its bitmap allocated, cleared and
+ * handed to the compositor), and cytoscape makes three. `frame` is what moves from one view's box to
+ * the next; cytoscape's container stays inside it (cytoscape destroys itself when its container
+ * leaves its parent).
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-let current: any;
+let cy: any;
+let frame: any;
+let onOpen: (id: string) => void = () => {};
 
 /**
  * Draws into `container` (replacing what was there); resolves with the milliseconds from the start of
  * the call to the first animation frame after cytoscape's first complete render.
  *
- * Speed (a 500-node neighbourhood in headless Chromium, where canvases are software-rasterised):
- * colours and sizes in each element's data (four selectors, none per type to match), positions in the
- * elements (the `preset` layout), and elements drawn straight onto the visible canvas until the first
- * pan, zoom or drag (see directFirstFrame).
+ * Speed (a 500-node neighbourhood in headless Chromium, where canvases are software-rasterised): the
+ * cytoscape instance and its canvases are reused; positions are computed here (`radial`) and the
+ * viewport fitted from them, without cytoscape's bounding boxes; the first frame of a graph too large
+ * for labels is painted directly from each element's data (see firstFrame).
  */
-export function draw(container: unknown, nodes: DrawNode[], edges: DrawEdge[], opts: { start?: string; open: (id: string) => void; labels?: boolean }): Promise<number> {
+export function draw(container: any, nodes: DrawNode[], edges: DrawEdge[], opts: { start?: string; open: (id: string) => void; labels?: boolean }): Promise<number> {
   const t0 = performance.now();
-  current?.destroy();
   if (!document.getElementById(CY_STYLESHEET)) document.head.appendChild(Object.assign(document.createElement("meta"), { id: CY_STYLESHEET }));
   const many = nodes.length > 150;
   const labels = opts.labels ?? nodes.length <= 250;
@@ -47,42 +73,54 @@ export function draw(container: unknown, nodes: DrawNode[], edges: DrawEdge[], o
   const elements: unknown[] = new Array(nodes.length + edges.length);
   let k = 0;
   for (const n of nodes) {
+    const start = n.id === opts.start;
     elements[k++] = {
       group: "nodes",
-      data: { id: n.id, label: labels ? n.label : "", type: n.type, color: COLORS[n.type] ?? COLORS.unknown!, size: n.size ?? (n.id === opts.start ? 26 : 14) },
+      data: { id: n.id, label: n.label, type: n.type, color: COLORS[n.type] ?? COLORS.unknown!, size: n.size ?? (start ? 26 : 14) },
       position: pos?.[n.id],
-      classes: n.id === opts.start ? "start" : undefined,
+      classes: labels ? (start ? "label start" : "label") : start ? "start" : undefined,
     };
   }
   edges.forEach((e, i) => {
-    elements[k++] = { group: "edges", data: { id: `e${i}`, source: e.source, target: e.target, type: e.type, color: EDGE_COLORS[e.type] ?? "#cccccc", width: e.width ?? 1 }, classes: !many && e.type === "links_to" ? "arrow" : undefined };
+    elements[k++] = {
+      group: "edges",
+      data: { id: `e${i}`, source: e.source, target: e.target, type: e.type, color: EDGE_COLORS[e.type] ?? "#cccccc", width: e.width ?? 1 },
+      classes: many ? undefined : e.type === "links_to" ? "curved arrow" : "curved",
+    };
   });
-  const cy = cytoscape({
-    container: container as never,
-    elements,
-    style: [
-      { selector: "node", style: { "background-color": "data(color)", width: "data(size)", height: "data(size)", ...(labels ? { label: "data(label)", "font-size": 10, color: "#1b1f24", "text-valign": "bottom", "text-margin-y": 2, "text-max-width": "140px", "text-wrap": "ellipsis", "min-zoomed-font-size": 7 } : {}) } },
-      { selector: "node.start", style: { "border-width": 3, "border-color": "#111111" } },
-      { selector: "edge", style: { width: "data(width)", "line-color": "data(color)", "curve-style": many ? "haystack" : "bezier", opacity: 0.8 } },
-      { selector: "edge.arrow", style: { "target-arrow-shape": "triangle", "target-arrow-color": "#3f7fd0" } },
-    ],
-    // Small graphs: force-directed (cose). Larger ones: rings by distance from the start node, each
-    // node placed near its parent (computed here in one pass: a force layout of thousands of nodes
-    // takes seconds in a browser without a GPU).
-    layout: force ? { name: "cose", animate: false, randomize: false, nodeRepulsion: () => 8000, idealEdgeLength: () => 60, numIter: 300 } : { name: "preset" },
-    minZoom: 0.05,
-    maxZoom: 4,
-    textureOnViewport: many,
-    hideEdgesOnViewport: many,
-    motionBlur: false,
-    pixelRatio: 1,
-  } as never);
-  current = cy;
-  directFirstFrame(cy);
+  onOpen = opts.open;
+  if (cy && !cy.destroyed()) {
+    container.appendChild(frame);
+    cy.resize();
+  } else {
+    frame = document.createElement("div");
+    frame.className = "cyframe";
+    const host = document.createElement("div");
+    host.className = "cyframe";
+    frame.appendChild(host);
+    container.appendChild(frame);
+    cy = cytoscape({ container: host, style: STYLE, minZoom: 0.05, maxZoom: 4, motionBlur: false, pixelRatio: 1 } as never);
+    // The canvases follow the window's size (cytoscape listens to it) and are matched to the box at
+    // every drawing; not to the container's own size, which is 0 while the frame is between views
+    // (and a resize to 0 would free the canvases this keeps).
+    cy.renderer?.()?.resizeObserver?.disconnect?.();
+    cy.on("tap", "node", (ev: any) => onOpen(ev.target.id()));
+    cy.on("mouseover", "node", (ev: any) => { frame.parentNode && (frame.parentNode.title = ev.target.data("type") + ": " + (ev.target.data("label") || ev.target.id())); });
+  }
+  const r = cy.renderer?.();
+  if (r) { r.textureOnViewport = many; r.hideEdgesOnViewport = many; }
+  cy.batch(() => {
+    cy.elements().remove();
+    cy.add(elements);
+  });
+  // Small graphs: force-directed (cose). Larger ones: rings by distance from the start node, each
+  // node placed near its parent, computed here in one pass (a force layout of thousands of nodes
+  // takes seconds in a browser without a GPU), and the viewport fitted to them.
+  if (force) cy.layout({ name: "cose", animate: false, randomize: false, nodeRepulsion: () => 8000, idealEdgeLength: () => 60, numIter: 300 }).run();
+  else cy.viewport(fitted(nodes, pos!, labels, cy.width(), cy.height()));
+  firstFrame(cy, many && !(labels && cy.zoom() * LABEL_FONT >= MIN_LABEL_PX));
   // The drawn graph, for the browser tests and the benchmark (node positions, what was drawn).
   (globalThis as { __auditgraphGraph?: unknown }).__auditgraphGraph = cy;
-  cy.on("tap", "node", (ev: any) => opts.open(ev.target.id()));
-  cy.on("mouseover", "node", (ev: any) => { (container as any).title = ev.target.data("type") + ": " + (ev.target.data("label") || ev.target.id()); });
   return new Promise((resolve) => {
     let done = false;
     const finish = () => { if (!done) { done = true; requestAnimationFrame(() => resolve(performance.now() - t0)); } };
@@ -91,22 +129,42 @@ export function draw(container: unknown, nodes: DrawNode[], edges: DrawEdge[], o
   });
 }
 
+/** The zoom and pan that fit the positions (with the nodes' sizes, their labels, and a margin of 30 px) in a `w` × `h` box, as cy.fit() would. */
+function fitted(nodes: DrawNode[], pos: Record<string, { x: number; y: number }>, labels: boolean, w: number, h: number): { zoom: number; pan: { x: number; y: number } } {
+  let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
+  for (const n of nodes) {
+    const p = pos[n.id]!, r = (n.size ?? 26) / 2;
+    if (p.x - r < x1) x1 = p.x - r;
+    if (p.x + r > x2) x2 = p.x + r;
+    if (p.y - r < y1) y1 = p.y - r;
+    if (p.y + r > y2) y2 = p.y + r;
+  }
+  if (labels) { x1 -= 70; x2 += 70; y2 += LABEL_FONT + 4; }
+  const zoom = Math.min(4, Math.max(0.05, Math.min((w - 60) / Math.max(1, x2 - x1), (h - 60) / Math.max(1, y2 - y1))));
+  return { zoom, pan: { x: w / 2 - (zoom * (x1 + x2)) / 2, y: h / 2 - (zoom * (y1 + y2)) / 2 } };
+}
+
 /**
  * cytoscape's canvas renderer (3.34) draws a frame's elements through `drawLayeredElements`: texture
  * caches (1024x1024 offscreen canvases per group of elements, then layers), built on the first frame.
- * Here the elements are drawn one by one instead (`drawElements`, what the renderer does itself when
- * caching does not apply) until the first pan, zoom or drag, when the caches take over. The first
- * frame also leaves the drag and selection-box canvases alone: nothing is dragged or selected yet and
- * a canvas never drawn on is transparent, so clearing them only made the browser allocate and
- * composite two more bitmaps. Left alone if the renderer lacks any of this.
+ * Until the first pan, zoom or drag the elements are drawn straight onto the visible canvas instead:
+ * when `paint`, from their data (a line per edge, a disc per node: what the stylesheet gives a
+ * large graph, whose edges are straight and whose labels are not drawn), else one by one by
+ * cytoscape (`drawElements`, its own fallback when caching does not apply). The first frame also
+ * leaves the drag and selection-box canvases alone: nothing is dragged or selected yet and a canvas
+ * never drawn on is transparent, so clearing them only made the browser allocate and composite two
+ * more bitmaps. Left alone if the renderer lacks any of this.
  */
-function directFirstFrame(cy: any): void {
+let layeredOf: WeakMap<object, unknown> | undefined;
+function firstFrame(cy: any, paint: boolean): void {
   const r = cy.renderer?.();
   if (!r || typeof r.drawLayeredElements !== "function" || typeof r.drawElements !== "function") return;
-  const layered = r.drawLayeredElements;
+  layeredOf ??= new WeakMap();
+  if (!layeredOf.has(r)) layeredOf.set(r, r.drawLayeredElements);
+  const layered = layeredOf.get(r);
   let first = true;
-  r.drawLayeredElements = function (this: any, context: unknown, eles: unknown) {
-    this.drawElements(context, eles);
+  r.drawLayeredElements = function (this: any, context: any, eles: any) {
+    if (paint) paintElements(context, eles); else this.drawElements(context, eles);
     const need = this.data?.canvasNeedsRedraw;
     if (first && Array.isArray(need) && typeof this.DRAG === "number" && typeof this.SELECT_BOX === "number" && !this.hoverData?.draggingEles && !this.hoverData?.selecting) {
       need[this.DRAG] = false;
@@ -115,6 +173,38 @@ function directFirstFrame(cy: any): void {
   };
   cy.one("render", () => { first = false; });
   cy.one("viewport grab boxstart", () => { r.drawLayeredElements = layered; });
+}
+
+/** A large graph's elements as its stylesheet draws them: straight edges (centre to centre, at EDGE_OPACITY), discs with the start node's border. */
+function paintElements(ctx: any, eles: any): void {
+  ctx.lineCap = "butt";
+  for (let i = 0; i < eles.length; i++) {
+    const ele = eles[i];
+    const d = ele.data();
+    if (ele.isEdge()) {
+      const a = ele.source().position(), b = ele.target().position();
+      ctx.globalAlpha = EDGE_OPACITY;
+      ctx.strokeStyle = d.color;
+      ctx.lineWidth = d.width;
+      ctx.beginPath();
+      ctx.moveTo(a.x, a.y);
+      ctx.lineTo(b.x, b.y);
+      ctx.stroke();
+    } else {
+      const p = ele.position();
+      ctx.globalAlpha = 1;
+      ctx.fillStyle = d.color;
+      ctx.beginPath();
+      ctx.arc(p.x, p.y, d.size / 2, 0, 2 * Math.PI);
+      ctx.fill();
+      if (ele.hasClass("start")) {
+        ctx.lineWidth = 3;
+        ctx.strokeStyle = "#111111";
+        ctx.stroke();
+      }
+    }
+  }
+  ctx.globalAlpha = 1;
 }
 
 /** Rings by depth (the start node at the centre); in each ring, nodes follow the angle of the node that reached them. */
@@ -147,7 +237,23 @@ function radial(nodes: DrawNode[], edges: DrawEdge[], start?: string): Record<st
   return pos;
 }
 
-export function destroy(): void {
-  current?.destroy();
-  current = undefined;
+/**
+ * The page above the drawing changed height (the summary line filled in after drawing): cytoscape
+ * keeps the canvas's place on the page from its first frame and would map clicks that far off.
+ */
+export function moved(): void {
+  if (!cy || cy.destroyed()) return;
+  const r = cy.renderer?.();
+  if (typeof r?.invalidateContainerClientCoordsCache === "function") r.invalidateContainerClientCoordsCache();
+  else cy.resize();
+}
+
+/**
+ * Leaving the graph (another view, or nothing to draw): the elements are removed (a large graph's
+ * memory) and the frame taken out of the page; the instance and its canvases stay for the next drawing.
+ */
+export function clear(): void {
+  if (!cy || cy.destroyed()) return;
+  cy.elements().remove();
+  frame?.remove();
 }
