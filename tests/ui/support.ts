@@ -50,12 +50,12 @@ export function makeIncompatible(root: string): string {
 
 export type Ui = { url: string; base: string; token: string; host: string; proc: Bun.Subprocess; stderr: () => string; stop(): Promise<void> };
 
-/** Starts `auditgraph ui --root ROOT --port 0` (or `exe ui …`) and reads the URL it prints. */
-export async function startUi(root: string, opts: { exe?: string; args?: string[] } = {}): Promise<Ui> {
+/** Starts `auditgraph ui --root ROOT` (or `exe ui …`, with `args`, and `env` over the caller's environment) and reads the URL it prints. */
+export async function startUi(root: string, opts: { exe?: string; args?: string[]; env?: Record<string, string> } = {}): Promise<Ui> {
   const cmd = opts.exe ? [opts.exe, "ui", "--root", root, ...(opts.args ?? [])] : [process.execPath, CLI, "ui", "--root", root, ...(opts.args ?? [])];
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("AUDITGRAPH_")) env[k] = v;
-  const proc = Bun.spawn(cmd, { cwd: opts.exe ? root : undefined, stdout: "pipe", stderr: "pipe", env: { ...env, AUDITGRAPH_NO_UPDATE_CHECK: "1" } });
+  const proc = Bun.spawn(cmd, { cwd: opts.exe ? root : undefined, stdout: "pipe", stderr: "pipe", env: { ...env, AUDITGRAPH_NO_UPDATE_CHECK: "1", ...opts.env } });
   let err = "";
   void (async () => { for await (const c of proc.stderr as ReadableStream<Uint8Array>) err += new TextDecoder().decode(c); })();
   const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
