@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { makeDocx, makePdf } from "../../tests/pipeline-docs/fixtures.ts";
+import { spawnMeasured } from "./spawn.ts";
 
 const REPO = join(import.meta.dir, "..", "..");
 const { values } = parseArgs({ options: { corpus: { type: "string" }, reps: { type: "string" }, "extractors-only": { type: "boolean" } } });
@@ -33,11 +34,9 @@ const du = (dir: string): number => {
 
 type Sample = { wall: number; cpu: number; rss: number; json: any };
 function ingest(root: string, config?: string): Sample {
-  const t = performance.now();
-  const p = Bun.spawnSync([process.execPath, "run", join(REPO, "src", "cli.ts"), "ingest", "--root", root, "--json", ...(config ? ["--config", config] : [])], { stdout: "pipe", stderr: "pipe" });
-  const wall = (performance.now() - t) / 1000;
-  if (p.exitCode !== 0) throw new Error(`ingest failed (${p.exitCode}): ${p.stderr.toString()}`);
-  return { wall, cpu: Number(p.resourceUsage.cpuTime.total) / 1e6, rss: p.resourceUsage.maxRSS, json: JSON.parse(p.stdout.toString()) };
+  const p = spawnMeasured([process.execPath, "run", join(REPO, "src", "cli.ts"), "ingest", "--root", root, "--json", ...(config ? ["--config", config] : [])]);
+  if (p.code !== 0) throw new Error(`ingest failed (${p.code}): ${p.stderr}`);
+  return { wall: p.ms / 1000, cpu: p.cpuMs / 1000, rss: p.rssBytes, json: JSON.parse(p.stdout) };
 }
 
 const work = mkdtempSync(join(tmpdir(), "ag-bench-ingest-"));

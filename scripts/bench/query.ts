@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { compileCommand, programEntries } from "../release/compile.ts";
+import { spawnMeasured } from "./spawn.ts";
 import { readSource } from "../release/source.ts";
 import { parseTargetFile } from "../release/targets.ts";
 
@@ -39,9 +40,8 @@ const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - 
 const mb = (bytes: number) => bytes / 1024 / 1024;
 const f1 = (x: number) => x.toFixed(1);
 function run(cmd: string[]): Run {
-  const t0 = Bun.nanoseconds();
-  const p = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe", env: { ...env, NO_COLOR: "1" } });
-  return { ms: (Bun.nanoseconds() - t0) / 1e6, cpu: Number(p.resourceUsage.cpuTime.total) / 1e3, rss: p.resourceUsage.maxRSS, code: p.exitCode ?? -1, out: p.stdout.toString(), err: p.stderr.toString() };
+  const p = spawnMeasured(cmd, { env: { ...env, NO_COLOR: "1" } });
+  return { ms: p.ms, cpu: p.cpuMs, rss: p.rssBytes, code: p.code, out: p.stdout, err: p.stderr };
 }
 /** One untimed warm-up, then `n` timed fresh processes. */
 function measure(cmd: string[], n = reps): Stat {
@@ -259,7 +259,7 @@ try {
     if (b.exitCode !== 0) throw new Error(`compiling the working tree failed (pass --bin PATH to use another build): ${why}`);
     console.log(`compiled ${src.version} (${src.commit.slice(0, 10)}) for linux-x64 in ${f1((performance.now() - t0) / 1000)} s`);
   }
-  console.log(`executable ${bin}; ${navigator.hardwareConcurrency} cores; bun ${Bun.version}; wall ms per fresh process, cpu = its user + system (median; steadier on a busy machine), RSS = peak maxRSS`);
+  console.log(`executable ${bin}; ${navigator.hardwareConcurrency} cores; bun ${Bun.version}; wall ms per fresh process, cpu = its user + system (median; steadier on a busy machine), RSS = the command's own peak (GNU time; its start adds about 1 ms to each wall figure)`);
   const results = workspaces.map((w) => benchWorkspace(bin!, w, tmp));
 
   const TARGETS: Record<string, { query?: number; ratio?: number; read?: number; rss?: number; ingestRss?: number }> = {
