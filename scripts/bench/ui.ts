@@ -13,6 +13,8 @@
  *     until the figure is set (CDP ThreadTime: the work behind the figure, without the waiting for a
  *     core that a loaded machine adds), and a mouse-wheel zoom right after each drawing, timed to the
  *     frame after cytoscape's render; also the technology's 1,500- and 5,000-node views;
+ *     The page's first graph is also counted: the technology's neighbourhood as the first graph of
+ *     each of N new pages (p50 and max; the target uses the worse of it and the p50s above);
  *   - the server's RSS (VmRSS now and VmHWM, its peak) after all of it.
  * Prints figures and the targets (search p95 <= 30 ms, graph <= 500 ms, RSS <= 150 MB); exits non-zero only on errors.
  *
@@ -105,6 +107,8 @@ try {
   for (const h of hits) { const n = (await get(`/api/node?id=${h.id}`)).body; const e = n.out_edges.length + n.in_edges.length; if (e > doc.edges) doc = { id: h.id, edges: e }; }
 
   const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+  const firsts: number[] = [];
+  let readied = 0;
   const graphs: { name: string; ms: number[]; nodes: number; api: number[]; draw: number[]; cpu: number[]; wheel: number[]; first: number }[] = [];
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -119,6 +123,31 @@ try {
       [`technology ${tech.name}, "Draw up to 5,000 nodes"`, tech.id, "&max=5000"],
     ] as const;
     const box = (await (await page.waitForSelector("main")).boundingBox())!;
+    // The page's first graph, counted: a new page (in a new browser context, so no compiled code or
+    // canvas is shared with another page) per run, loaded and shown the runs view, then the busiest
+    // technology's neighbourhood, at once (the page readies cytoscape when it is idle after its first
+    // view: whether that was done before the hash change is recorded, not waited for).
+    for (let i = 0; i < reps; i++) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      try {
+        const p = await context.newPage();
+        await p.goto(url.href);
+        await p.waitForSelector("#q");
+        await p.evaluate(() => { (globalThis as any).location.hash = "#/runs"; });
+        await p.waitForSelector("table, .bar");
+        const ready = await p.evaluate((nid) => {
+          const w = globalThis as any;
+          const r = w.document.documentElement.dataset.graphReady === "1";
+          w.location.hash = `#/graph/${encodeURIComponent(nid)}?depth=2`;
+          return r;
+        }, tech.id);
+        await p.waitForSelector("#graph[data-ms]", { timeout: 60_000 });
+        firsts.push(Number(await p.getAttribute("#graph", "data-ms")));
+        if (ready) readied++;
+      } finally {
+        await context.close();
+      }
+    }
     for (const [name, id, max] of cases) {
       const ms: number[] = [];
       const api: number[] = [];
@@ -162,9 +191,12 @@ try {
     console.log(`  ${g.name}: ${g.nodes} nodes drawn; p50 ${f1(pct(g.ms, 0.5))} ms, max ${f1(Math.max(...g.ms))} ms (of which cytoscape, from the call to the first frame: p50 ${f1(pct(g.draw, 0.5))} ms; the API call alone: p50 ${f1(pct(g.api, 0.5))} ms); the page's main-thread CPU: p50 ${f1(pct(g.cpu, 0.5))} ms`);
     console.log(`      the first run, not counted above: ${f1(g.first)} ms${g === graphs[0] ? " (the page's first graph: new canvases, code not yet optimised)" : ""}; a wheel zoom right after drawing, to the next frame: p50 ${f1(pct(g.wheel, 0.5))} ms, max ${f1(Math.max(...g.wheel))} ms`);
   }
+  console.log(`  the page's first graph (${tech.name}, depth 2), in ${reps} new pages: p50 ${f1(pct(firsts, 0.5))} ms, max ${f1(Math.max(...firsts))} ms (${firsts.map((x) => x.toFixed(0)).join(", ")}; cytoscape readied before the hash change in ${readied} of ${reps})`);
   const gload = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   console.log(`  (load average ${gload} on ${navigator.hardwareConcurrency} cores)`);
-  const graphMs = Math.max(...graphs.slice(0, 2).map((g) => pct(g.ms, 0.5)));
+  const graphP50 = Math.max(...graphs.slice(0, 2).map((g) => pct(g.ms, 0.5)));
+  const firstP50 = pct(firsts, 0.5);
+  const graphMs = Math.max(graphP50, firstP50);
 
   const status = readFileSync(`/proc/${server.pid}/status`, "utf8");
   const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? 0);
@@ -172,7 +204,7 @@ try {
   console.log(`\nserver RSS: ${f1(rss)} MB now, ${f1(hwm)} MB peak (VmHWM)`);
 
   console.log(`\ntargets: search p95 (server, first pass) ${f1(searchP95)} ms (≤ ${TARGETS.searchP95}: ${searchP95 <= TARGETS.searchP95 ? "met" : "NOT met"}), ` +
-    `graph p50 (default view, 500 nodes) ${f1(graphMs)} ms (≤ ${TARGETS.graphMs}: ${graphMs <= TARGETS.graphMs ? "met" : "NOT met"}), ` +
+    `graph (default view, 500 nodes; the worse of the p50 ${f1(graphP50)} ms and the page's first graph, p50 ${f1(firstP50)} ms) ${f1(graphMs)} ms (≤ ${TARGETS.graphMs}: ${graphMs <= TARGETS.graphMs ? "met" : "NOT met"}), ` +
     `RSS peak ${f1(hwm)} MB (≤ ${TARGETS.rssMb}: ${hwm <= TARGETS.rssMb ? "met" : "NOT met"})`);
 } finally {
   server?.kill("SIGTERM");

@@ -229,7 +229,7 @@ test("an incompatible store shows the rebuild guidance instead of a broken page,
   expect(problems.filter((p) => !p.includes("409"))).toEqual([]);
 }, 20_000);
 
-test("a large neighbourhood (cut at 500 nodes) is painted on its first frame, then drawn by cytoscape alike; the drawing is reused", async () => {
+test("a large neighbourhood (cut at 500 nodes) is painted on its first frame, then drawn by cytoscape alike; the drawing is reused, by the instance readied when the page was idle", async () => {
   const root = await bigWorkspace;
   const big = await startUi(root);
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -239,6 +239,15 @@ test("a large neighbourhood (cut at 500 nodes) is painted on its first frame, th
   try {
     await p.goto(big.url);
     await p.waitForSelector("#q");
+    // Once idle after its first view the page readies cytoscape (throwaway drawings off screen): then
+    // nothing of it is left in the page, and the instance is kept, empty, for the first graph.
+    await p.waitForFunction(() => document.documentElement.dataset.graphReady === "1", undefined, { timeout: 15_000 });
+    expect(await p.evaluate(() => ({
+      parked: document.querySelectorAll(".cypark").length,
+      canvases: document.querySelectorAll("canvas").length,
+      elements: window.__auditgraphGraph && !window.__auditgraphGraph.destroyed() ? window.__auditgraphGraph.elements().length : -1,
+    }))).toEqual({ parked: 0, canvases: 0, elements: 0 });
+    await p.evaluate(() => { window.__preparedGraph = window.__auditgraphGraph; });
     const show = async () => {
       await p.evaluate(() => { location.hash = "#/runs"; });
       await p.waitForSelector(".bar");
@@ -248,6 +257,8 @@ test("a large neighbourhood (cut at 500 nodes) is painted on its first frame, th
     await show();
     expect(await p.getAttribute("#graph", "data-nodes")).toBe("501");
     expect(await p.locator("#g-info").innerText()).toContain("cut at the nearest 500");
+    // drawn by the readied instance, with its own elements only
+    expect(await p.evaluate(() => window.__auditgraphGraph === window.__preparedGraph && window.__auditgraphGraph.nodes().length)).toBe(501);
     // Pixels of the document colour (#1f5fa8) and of anything drawn, on the graph's canvases.
     const ink = () => p.evaluate(() => {
       let docs = 0, any = 0;

@@ -6,10 +6,11 @@
  * request as the X-Auditgraph-Token header.
  */
 import { fill, h, marked, route, withQuery } from "./dom.ts";
-import { clear, draw, moved, type DrawEdge, type DrawNode } from "./graph.ts";
+import { clear, draw, moved, prepare, type DrawEdge, type DrawNode } from "./graph.ts";
 
 // The project's tsconfig has no DOM types (see dom.ts).
 declare const document: any, window: any, location: any, history: any, sessionStorage: any;
+declare function requestAnimationFrame(f: () => void): number;
 
 const POLL_MS = 1000;
 const NODE_TYPES = ["document", "section", "chunk", "technology", "reference", "decision", "claim"];
@@ -398,4 +399,11 @@ async function diffView(a: string, b: string, seq: number): Promise<void> {
 }
 
 window.addEventListener("hashchange", () => { banner.hidden = true; void render(); });
-void render().then(() => setTimeout(poll, POLL_MS));
+void render().then(() => {
+  setTimeout(poll, POLL_MS);
+  // After the first view is painted, when the page is idle: cytoscape readied for the first graph (graph.ts, prepare).
+  requestAnimationFrame(() => setTimeout(() => {
+    const ready = () => void prepare(main).catch(() => {}).then(() => { document.documentElement.dataset.graphReady = "1"; });
+    if (typeof window.requestIdleCallback === "function") window.requestIdleCallback(ready, { timeout: 2000 }); else ready();
+  }, 0));
+});
