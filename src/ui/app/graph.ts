@@ -65,7 +65,6 @@ let onOpen: (id: string) => void = () => {};
  */
 export function draw(container: any, nodes: DrawNode[], edges: DrawEdge[], opts: { start?: string; open: (id: string) => void; labels?: boolean }): Promise<number> {
   const t0 = performance.now();
-  if (!document.getElementById(CY_STYLESHEET)) document.head.appendChild(Object.assign(document.createElement("meta"), { id: CY_STYLESHEET }));
   const many = nodes.length > 150;
   const labels = opts.labels ?? nodes.length <= 250;
   const force = nodes.length <= 60;
@@ -89,24 +88,7 @@ export function draw(container: any, nodes: DrawNode[], edges: DrawEdge[], opts:
     };
   });
   onOpen = opts.open;
-  if (cy && !cy.destroyed()) {
-    container.appendChild(frame);
-    cy.resize();
-  } else {
-    frame = document.createElement("div");
-    frame.className = "cyframe";
-    const host = document.createElement("div");
-    host.className = "cyframe";
-    frame.appendChild(host);
-    container.appendChild(frame);
-    cy = cytoscape({ container: host, style: STYLE, minZoom: 0.05, maxZoom: 4, motionBlur: false, pixelRatio: 1 } as never);
-    // The canvases follow the window's size (cytoscape listens to it) and are matched to the box at
-    // every drawing; not to the container's own size, which is 0 while the frame is between views
-    // (and a resize to 0 would free the canvases this keeps).
-    cy.renderer?.()?.resizeObserver?.disconnect?.();
-    cy.on("tap", "node", (ev: any) => onOpen(ev.target.id()));
-    cy.on("mouseover", "node", (ev: any) => { frame.parentNode && (frame.parentNode.title = ev.target.data("type") + ": " + (ev.target.data("label") || ev.target.id())); });
-  }
+  place(container);
   const r = cy.renderer?.();
   if (r) { r.textureOnViewport = many; r.hideEdgesOnViewport = many; }
   cy.batch(() => {
@@ -137,7 +119,7 @@ const idle = () => new Promise<void>((done) => { const w = globalThis as any; if
  * Readies the page's cytoscape before its first graph: the instance and its canvases are made, and
  * a throwaway graph of 300 nodes (rings, too many for labels, like a busy node's neighbourhood) goes
  * through `draw` and its first frame, three times, each after the page was idle (a keystroke waits
- * for one drawing at most), in a box of the graph view's size that is in the page but
+ * for one drawing, or the making of the instance, at most), in a box of the graph view's size that is in the page but
  * transparent and under everything; then the drawing is cleared as when leaving the graph view. The
  * first graph the reader asks for then finds the canvases made and cytoscape's code compiled (the
  * page's first 500-node neighbourhood took 700–900 ms, later ones 200–260). Nothing happens if a
@@ -160,9 +142,10 @@ export async function prepare(main: any): Promise<void> {
   for (let i = 0; i < 30; i++) { nodes.push({ id: `a${i}`, label: "", type: "document", depth: 1 }); edges.push({ source: "s", target: `a${i}`, type: "mentions" }); }
   for (let i = 0; i < 270; i++) { nodes.push({ id: `b${i}`, label: "", type: i % 3 ? "section" : "chunk", depth: 2 }); edges.push({ source: `a${i % 30}`, target: `b${i}`, type: "contains" }); }
   try {
+    place(park); // the instance and its canvases, a task of its own
     for (let i = 0; i < PREPARE_ROUNDS; i++) {
-      if (i > 0) await idle();
-      if (i > 0 && frame?.parentNode !== park) break; // a graph was asked for meanwhile
+      await idle();
+      if (frame?.parentNode !== park) break; // a graph was asked for meanwhile
       await draw(park, nodes, edges, { start: "s", open: () => {} });
     }
   } finally {
@@ -170,6 +153,29 @@ export async function prepare(main: any): Promise<void> {
     park.remove();
     park = undefined;
     if (mine) clear();
+  }
+}
+
+/** Puts the page's cytoscape instance (made on first use, with its frame) into `container`, sized to it. */
+function place(container: any): void {
+  if (cy && !cy.destroyed()) {
+    container.appendChild(frame);
+    cy.resize();
+  } else {
+    if (!document.getElementById(CY_STYLESHEET)) document.head.appendChild(Object.assign(document.createElement("meta"), { id: CY_STYLESHEET }));
+    frame = document.createElement("div");
+    frame.className = "cyframe";
+    const host = document.createElement("div");
+    host.className = "cyframe";
+    frame.appendChild(host);
+    container.appendChild(frame);
+    cy = cytoscape({ container: host, style: STYLE, minZoom: 0.05, maxZoom: 4, motionBlur: false, pixelRatio: 1 } as never);
+    // The canvases follow the window's size (cytoscape listens to it) and are matched to the box at
+    // every drawing; not to the container's own size, which is 0 while the frame is between views
+    // (and a resize to 0 would free the canvases this keeps).
+    cy.renderer?.()?.resizeObserver?.disconnect?.();
+    cy.on("tap", "node", (ev: any) => onOpen(ev.target.id()));
+    cy.on("mouseover", "node", (ev: any) => { frame.parentNode && (frame.parentNode.title = ev.target.data("type") + ": " + (ev.target.data("label") || ev.target.id())); });
   }
 }
 
