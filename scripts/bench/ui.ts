@@ -8,11 +8,11 @@
  *   - graph: the depth-2 neighbourhood of the busiest node (the most mentioned technology, and the
  *     document with the most edges among the top hits) drawn in headless Chromium, from the hash change
  *     to the first frame after layout (the page's own figure, request included), 5 times each after a
- *     first drawing (reported apart: the page's first graph also makes cytoscape's canvases, and its
- *     code is not yet optimised), with the CPU time of the page's main thread from the hash change
+ *     first drawing (reported apart: on this page, which was idle for seconds before, it is no longer
+ *     the page's first drawing, see below), with the CPU time of the page's main thread from the hash change
  *     until the figure is set (CDP ThreadTime: the work behind the figure, without the waiting for a
  *     core that a loaded machine adds), and a mouse-wheel zoom right after each drawing, timed to the
- *     frame after cytoscape's render; also the technology's 1,500- and 5,000-node views;
+ *     frame after cytoscape's render; also the technology's 1,500- and 5,000-node views.
  *     The page's first graph is also counted: the technology's neighbourhood as the first graph of
  *     each of N new pages (p50 and max; the target uses the worse of it and the p50s above);
  *   - the server's RSS (VmRSS now and VmHWM, its peak) after all of it.
@@ -189,7 +189,7 @@ try {
   console.log(`\ngraph view, depth 2, drawn in headless Chromium (hash change → request → cytoscape layout → first frame; ${reps} runs after a warm-up)`);
   for (const g of graphs) {
     console.log(`  ${g.name}: ${g.nodes} nodes drawn; p50 ${f1(pct(g.ms, 0.5))} ms, max ${f1(Math.max(...g.ms))} ms (of which cytoscape, from the call to the first frame: p50 ${f1(pct(g.draw, 0.5))} ms; the API call alone: p50 ${f1(pct(g.api, 0.5))} ms); the page's main-thread CPU: p50 ${f1(pct(g.cpu, 0.5))} ms`);
-    console.log(`      the first run, not counted above: ${f1(g.first)} ms${g === graphs[0] ? " (the page's first graph: new canvases, code not yet optimised)" : ""}; a wheel zoom right after drawing, to the next frame: p50 ${f1(pct(g.wheel, 0.5))} ms, max ${f1(Math.max(...g.wheel))} ms`);
+    console.log(`      the first run, not counted above: ${f1(g.first)} ms${g === graphs[0] ? " (this page's first graph, drawn after seconds of idle time in which it readied cytoscape; counted below in new pages)" : ""}; a wheel zoom right after drawing, to the next frame: p50 ${f1(pct(g.wheel, 0.5))} ms, max ${f1(Math.max(...g.wheel))} ms`);
   }
   console.log(`  the page's first graph (${tech.name}, depth 2), in ${reps} new pages: p50 ${f1(pct(firsts, 0.5))} ms, max ${f1(Math.max(...firsts))} ms (${firsts.map((x) => x.toFixed(0)).join(", ")}; cytoscape readied before the hash change in ${readied} of ${reps})`);
   const gload = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
