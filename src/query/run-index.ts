@@ -23,7 +23,7 @@ export type EntPosting = { ent: number; type: string; len: number; tf: number; h
 export type Stats = { docs: number; chunks: number; chunkTerms: number; ents: number; entTerms: number; types: Record<string, number>; edges: Record<string, number> };
 
 const utf8 = new TextDecoder();
-const PAGE_CACHE = 256;
+const PAGE_CACHE = 96;
 const LOCAL = /^(doc|sec|chk|dec|clm|sym)_([0-9a-f]{20})(?:_(\d+))?$/;
 /** Shared nodes kept in the shards' `global` tables, by id prefix, with the type of their in-edges. */
 const SHARED_EDGE = { tech_: "mentions", ref_: "references", mod_: "imports" } as const;
@@ -163,7 +163,7 @@ export class RunIndex {
   /**
    * One page of a document's text, decoded once: hits of one query, and the searches of a long-lived
    * reader (`auditgraph ui`), come back to the same pages. The cache holds at most PAGE_CACHE pages
-   * (least recently used go first), about 16 MB of strings.
+   * (least recently used go first), about 6 MB of strings.
    */
   private page(path: string, i: number): string | undefined {
     const key = pageKey(path, i);
@@ -273,15 +273,35 @@ export class RunIndex {
     out = [];
     for (const n of this.shards) {
       const v = this.seg(n)!.bytes("terms", term);
-      if (!v) continue;
-      const r = new VarintReader(v);
-      let len: number;
-      try { len = r.next(); } catch { throw this.corrupt(n); }
-      if (r.at + len > v.length) throw this.corrupt(n);
-      out.push([n, v.subarray(r.at, r.at + len), v.subarray(r.at + len)]);
+      if (v) out.push(this.splitEntry(n, v));
     }
     this.termCache.set(term, out);
     return out;
+  }
+
+  /** A `terms` value: varint(length of the chunk postings), the chunk postings, the entity postings. */
+  private splitEntry(n: number, v: Uint8Array): [number, Uint8Array, Uint8Array] {
+    const r = new VarintReader(v);
+    let len: number;
+    try { len = r.next(); } catch { throw this.corrupt(n); }
+    if (r.at + len > v.length) throw this.corrupt(n);
+    return [n, v.subarray(r.at, r.at + len), v.subarray(r.at + len)];
+  }
+
+  /**
+   * Reads the entries of `terms` (sorted) with one walk of each shard's dictionary over their range,
+   * instead of one lookup per term and shard (a prefix expands to up to 32 terms: 1,024 lookups on
+   * 32 shards).
+   */
+  private prefetch(terms: string[]): void {
+    const want = terms.filter((t) => !this.termCache.has(t));
+    if (want.length < 2) return;
+    const found = new Map<string, [number, Uint8Array, Uint8Array][]>(want.map((t) => [t, []]));
+    const to = want[want.length - 1]! + "\u0000";
+    for (const n of this.shards) {
+      for (const [k, v] of this.seg(n)!.rangeBytes("terms", want[0]!, to)) found.get(k)?.push(this.splitEntry(n, v));
+    }
+    for (const [t, e] of found) this.termCache.set(t, e);
   }
 
   /** Term postings of every shard (varints, see pipeline/shard.ts): the shards whose entry has chunk postings. */
@@ -295,7 +315,9 @@ export class RunIndex {
     for (const n of this.shards) {
       for (const t of this.seg(n)!.keys("terms", prefix, prefix + "\uffff")) { set.add(t); if (set.size >= max * 4) break; }
     }
-    return [...set].sort(cmp).slice(0, max);
+    const chosen = [...set].sort(cmp).slice(0, max);
+    this.prefetch(chosen);
+    return chosen;
   }
 
   entPostings(term: string): [number, EntPosting[]][] {

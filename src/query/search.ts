@@ -215,8 +215,11 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
   const q: ParsedQuery = {
     ...query,
     clauses: query.clauses.map((c) =>
-      c.kind === "term" && !c.fallback && c.term.length >= PREFIX_FALLBACK && /^[\p{L}\p{N}_]+$/u.test(c.term) &&
-      ix.postings(c.term).length === 0 && ix.entPostings(c.term).length === 0
+      c.kind === "term" && c.term.length >= PREFIX_FALLBACK && /^[\p{L}\p{N}_]+$/u.test(c.term) &&
+      ix.postings(c.term).length === 0 && ix.entPostings(c.term).length === 0 &&
+      // A camelCase or snake_case word being typed (readFileS) is the start of an identifier: its
+      // parts as a phrase (read file s) only when no indexed term starts with it.
+      (!c.fallback || ix.termsWithPrefix(c.term, 1).length > 0)
         ? { kind: "prefix", text: c.text, prefix: c.term }
         : c),
   };
