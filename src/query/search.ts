@@ -126,9 +126,6 @@ const LINE_COMPOUND = /(?:--?)?[A-Za-z0-9_]+(?:(?:\.|::|->|-|\/)[A-Za-z0-9_]+)+/
 /** Matches of the clauses in one line: [clause index, term, column]. */
 function matchLine(line: string, want: ReturnType<typeof wanted>[]): [number, string, number][] {
   const out: [number, string, number][] = [];
-  // Most lines of a chunk hold none of the terms: a substring test of the lower-cased line rules them out.
-  const lower = line.toLowerCase();
-  if (!want.some((w) => w.words.some((x) => lower.includes(x)) || (w.prefix !== undefined && lower.includes(w.prefix)) || w.compounds.some((x) => lower.includes(x)))) return out;
   LINE_TERM.lastIndex = 0;
   for (let m = LINE_TERM.exec(line); m; m = LINE_TERM.exec(line)) {
     const t = m[0].toLowerCase();
@@ -143,6 +140,7 @@ function matchLine(line: string, want: ReturnType<typeof wanted>[]): [number, st
     }
   }
   if (want.some((w) => w.compounds.length)) {
+    const lower = line.toLowerCase();
     LINE_COMPOUND.lastIndex = 0;
     for (let m = LINE_COMPOUND.exec(lower); m; m = LINE_COMPOUND.exec(lower)) {
       want.forEach((w, i) => { if (w.compounds.includes(m![0])) out.push([i, m![0], m!.index + 1]); });

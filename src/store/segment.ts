@@ -10,20 +10,20 @@
  * Every block's address carries the crc32 of its stored bytes, checked on each read: a query reads
  * only some blocks, so damage anywhere it reads is found there (exit 5); `verify` re-hashes the whole object.
  *
- * A block is zstd (level 3 unless the writer says otherwise) of text lines `<key>\t<JSON value>\n`, keys strictly ascending (a key
- * holding a tab or newline, or starting with `"`, is written JSON-quoted),
- * cut at 8 KiB of text. A table with more blocks than fit in its root gets index blocks (the same
+ * A block is zstd (level 3 unless the writer says otherwise) of text lines `<key>\t<JSON value>\n`,
+ * keys strictly ascending (a key holding a tab or newline, or starting with `"`, is written
+ * JSON-quoted), cut at 8 KiB of text. A table with more blocks than fit in its root gets index blocks (the same
  * line format, values [offset, length, crc, …] of the block that starts with that key), level
  * above level, so a lookup reads the header, at most a couple of index blocks and one data block,
  * finds `\n<key>\t` in the block's text and parses just that value.
  *
  * Binary tables (postings, texts) pair each data block with a companion block: zstd of the
  * values of that block's keys back to back; a line's value is the length of its value in the
- * companion (its start is the sum of the lengths before it), cut at 16 KiB (TableLayout: a writer may
- * cut a table finer). A value over 1 KiB
- * gets a block of its own and the line holds [offset, length] instead (a common term's postings
- * are decompressed alone). So a lookup decompresses one small
- * dictionary block and one companion block, and the dictionary costs a few bytes per key.
+ * companion (its start is the sum of the lengths before it), cut at 16 KiB. A value over 1 KiB gets
+ * a block of its own and the line holds [offset, length] instead (a common term's postings are
+ * decompressed alone). So a lookup decompresses one small dictionary block and one companion block,
+ * and the dictionary costs a few bytes per key. These sizes are the writer's (TableLayout: a table
+ * may be cut finer); a reader follows the refs.
  *
  * Deterministic: the same entries give the same bytes. Reads use positioned reads on one file
  * descriptor per segment; a truncated or damaged segment is a corrupt object (exit 5).
@@ -188,8 +188,7 @@ export function checkSegment(path: string): string | undefined {
 /** A key as written in a block: as is, or JSON-quoted when it holds a tab or newline or starts with a quote. */
 const keyText = (k: string) => (k.charCodeAt(0) === 34 || k.includes("\t") || k.includes("\n") || k === "" ? JSON.stringify(k) : k);
 
-/** Binary search: index of the last ref whose first key is <= key (-1 when key sorts first). */
-/** The last index whose key (a ref's first element, or the string itself) is <= key; -1 when none. */
+/** Binary search: the last index whose key (a ref's first element, or the string itself) is <= key; -1 when none. */
 function lastAtOrBefore(refs: readonly (BlockRef | string)[], key: string): number {
   let lo = 0;
   let hi = refs.length - 1;
@@ -290,10 +289,9 @@ export class Segment {
 
   /** The data block that would hold `key` and its ref (undefined when the key sorts before all). */
   private dataBlockFor(t: TableRoot, key: string): { text: string; ref: BlockRef } | undefined {
-    let ref: BlockRef | undefined;
     const i = lastAtOrBefore(t.root, key);
     if (i < 0) return undefined;
-    ref = t.root[i]!;
+    let ref = t.root[i]!;
     for (let level = t.levels; level > 0; level--) {
       // A lookup parses only the ref it follows, not the whole index block (every query looks a
       // term up in every shard: the index blocks it passes are read once each).

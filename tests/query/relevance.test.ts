@@ -109,6 +109,8 @@ const CASES: Case[] = [
     note: "the naming rule in the conventions" },
   { q: "camel", top3: ["notes/engineering/conventions.md", "notes/adr/0005-json-field-naming.md"],
     note: "a part of camelCaseName and of camelCase" },
+  { q: "camelCaseNa", top3: ["notes/engineering/conventions.md"], first: "notes/engineering/conventions.md",
+    note: "an identifier being typed: the start of camelCaseName, searched as a prefix (its parts camel case na are no phrase)" },
   { q: "--flag-name", top3: ["notes/engineering/conventions.md"], first: "notes/engineering/conventions.md",
     note: "an option name, passed after '--'" },
   { q: "--dry-run", top3: ["docs/deployctl.md"], first: "docs/deployctl.md",
