@@ -52,8 +52,13 @@ export function tar(entries: ArchiveEntry[], mtime: number): Uint8Array<ArrayBuf
   return out;
 }
 
+/**
+ * libdeflate at level 6: on the linux-x64 executable (130 MB) 58.03 MB in 2.6 s, where zlib at level
+ * 9 gave 58.08 MB in 5.3 s (libdeflate 9: 57.78 MB, 3.8 s; 12: 56.62 MB, 14.6 s). Plain deflate:
+ * every gunzip reads it. Bun is pinned, so its libdeflate and these bytes are too.
+ */
 export function gzip(data: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
-  const z = Bun.gzipSync(data, { level: 9 });
+  const z = Bun.gzipSync(data, { level: 6, library: "libdeflate" });
   z.fill(0, 4, 8); // MTIME
   z[9] = 3; // OS: Unix, whatever host compressed it
   return z;
