@@ -238,8 +238,12 @@ export class RunIndex {
       out ??= { type: g.type, name: g.name, in: [] };
       for (const [ord, line] of g.in) out.in.push([line, this.keyOf(n, ord)]);
     }
+    this.globalNames.set(id, out?.name ?? null);
     return out;
   }
+
+  /** Shared nodes' names already read (a neighbourhood names each node it reached through global()). */
+  private readonly globalNames = new Map<string, string | null>();
 
   /** A document's chunk spans [start, end, line, end line] (from the small `spans` table, not the record). */
   spans(shard: number, ord: number): [number, number, number, number][] {
@@ -255,8 +259,13 @@ export class RunIndex {
 
   /** A shared node's name, from the first shard that mentions it. */
   globalName(id: string): string | undefined {
-    for (const n of this.shards) { const g = this.seg(n)!.get<GlobalRecord>("global", id); if (g) return g.name; }
-    return undefined;
+    let name = this.globalNames.get(id);
+    if (name === undefined) {
+      name = null;
+      for (const n of this.shards) { const g = this.seg(n)!.get<GlobalRecord>("global", id); if (g) { name = g.name; break; } }
+      this.globalNames.set(id, name);
+    }
+    return name ?? undefined;
   }
 
   /** Links into a document from every shard: [line, source key]. */
