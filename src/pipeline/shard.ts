@@ -499,8 +499,18 @@ export const localExtractors: Extractors = {
   symbols: async (path, text) => (await import("./symbols/index.ts")).extractSymbols(path, text),
 };
 
+/**
+ * A full collection after every this many source bytes of a shard: reading, extracting and
+ * tokenizing a document leaves many times its size in garbage, which the collector let pile up over
+ * a large shard (a shard holds 1/64 of a big workspace). On the corpus copied 10 times (shards of
+ * about 5 MB) a fresh ingest's peak RSS went from 945 to 682 MB for about 15% more CPU. A shard of
+ * less than 1 MiB of source (corpus-2000's are about that) is collected once built, as before.
+ */
+const GC_SOURCE_BYTES = 1 << 20;
+
 export async function buildShard(task: ShardTask, ex: Extractors = localExtractors): Promise<ShardResult> {
   const { settings: st } = task;
+  let sinceGc = 0;
   const redact = makeRedactor(st.redaction);
   let prev: { docs: Map<string, DocRecord>; texts: Map<string, string> } | undefined;
   const old = () => (prev ??= task.prev ? readPrevious(task.profileDir, task.prev) : { docs: new Map(), texts: new Map() });
@@ -549,6 +559,8 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
     records.push(toRecord(f.path, r, rec.warnings));
     postings.add(docs.length, terms ?? termsOf(rec, body));
     docs.push({ rec, text: body });
+    sinceGc += r.bytes;
+    if (sinceGc >= GC_SOURCE_BYTES) { sinceGc = 0; Bun.gc(true); }
   }
   await Promise.all(symbolsPending);
   if (symbolsFailed) throw symbolsFailed.err;
