@@ -5,6 +5,7 @@
  * `bun test` run on the same tree, reuses them. The source state is read once per process: every
  * test file of one run sees the same build, even if the tree changes meanwhile. Entries unused
  * for 15 minutes are pruned. Test processes running at once build a source state once (a lock).
+ * tests/helpers/release-pair.ts shares its two releases the same way (sharedDir).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -55,9 +56,9 @@ function alive(pid: number): boolean {
   }
 }
 
-function prune(keep: string): void {
-  for (const name of existsSync(CACHE) ? readdirSync(CACHE) : []) {
-    const p = join(CACHE, name);
+function prune(cache: string, keep: string): void {
+  for (const name of existsSync(cache) ? readdirSync(cache) : []) {
+    const p = join(cache, name);
     if (p === keep) continue;
     try {
       if (Date.now() - statSync(p).mtimeMs > MAX_IDLE_MS) rmSync(p, { recursive: true, force: true });
@@ -65,28 +66,39 @@ function prune(keep: string): void {
   }
 }
 
-/** Builds the given targets from this checkout (or reuses a build of the same source state); returns the out dir. */
-export function releaseBuild(targets: string[]): Promise<string> {
-  const names = [...new Set(targets)].sort();
-  runState ??= sourceStateKey(REPO_ROOT);
-  const key = new Bun.CryptoHasher("sha256").update(runState).update(names.join(",")).digest("hex").slice(0, 24);
-  let pending = inProcess.get(key);
+/** The source state of this checkout, read once per process: every test file of a run sees the same. */
+export function runSourceState(): string {
+  return (runState ??= sourceStateKey(REPO_ROOT));
+}
+
+/**
+ * The directory `key` under `cache`, made once across the test processes of a run by `make` (which
+ * creates the directory it is given, with the file `done` in it), or reused; cached per process.
+ * Other entries of `cache` unused for MAX_IDLE_MS are pruned.
+ */
+export function sharedDir(cache: string, key: string, done: string, make: (dir: string) => Promise<void>): Promise<string> {
+  const out = join(cache, key);
+  let pending = inProcess.get(out);
   if (!pending) {
     pending = (async () => {
-      const out = join(CACHE, key);
-      mkdirSync(CACHE, { recursive: true });
-      prune(out);
+      mkdirSync(cache, { recursive: true });
+      prune(cache, out);
       // One build per source state across the test processes of a run (bun test --parallel): the
       // first takes a lock directory and builds, the others wait for its result. A lock whose
       // holder has exited (or that is older than MAX_BUILD_MS) is taken over.
       const lock = `${out}.building`;
-      while (!existsSync(join(out, "release.json"))) {
+      while (!existsSync(join(out, done))) {
         if (takeLock(lock)) {
           try {
             // built aside, then renamed: a build another process finished first wins (rename onto it fails)
-            if (!existsSync(join(out, "release.json"))) {
+            if (!existsSync(join(out, done))) {
               const mine = `${out}.${process.pid}`;
-              await buildRelease({ root: REPO_ROOT, targets: names, outDir: mine, check: false, env: {}, log: () => {} });
+              try {
+                await make(mine);
+              } catch (err) {
+                rmSync(mine, { recursive: true, force: true });
+                throw err;
+              }
               try {
                 renameSync(mine, out);
               } catch {
@@ -107,8 +119,17 @@ export function releaseBuild(targets: string[]): Promise<string> {
       utimesSync(out, now, now);
       return out;
     })();
-    inProcess.set(key, pending);
-    pending.catch(() => inProcess.delete(key));
+    inProcess.set(out, pending);
+    pending.catch(() => inProcess.delete(out));
   }
   return pending;
+}
+
+/** Builds the given targets from this checkout (or reuses a build of the same source state); returns the out dir. */
+export function releaseBuild(targets: string[]): Promise<string> {
+  const names = [...new Set(targets)].sort();
+  const key = new Bun.CryptoHasher("sha256").update(runSourceState()).update(names.join(",")).digest("hex").slice(0, 24);
+  return sharedDir(CACHE, key, "release.json", async (dir) => {
+    await buildRelease({ root: REPO_ROOT, targets: names, outDir: dir, check: false, env: {}, log: () => {} });
+  });
 }

@@ -4,23 +4,22 @@
 // `release:publish` to a real release-server on loopback and promoted on its `stable` channel; the
 // first installed with install.sh from that server; then the installed executable upgrades itself:
 // by the delta, back with --rollback, by the archive with --no-delta; and a client outside the 10%
-// rollout of the second release stays on the first. (Tampered patches and archives, bad signatures,
-// a wrong SHA256SUMS, a server dying mid-download and a full disk are driven against the same
-// executables in tests/upgrade-cmd/upgrade.test.ts.)
+// rollout of the second release stays on the first. The two releases are the pair shared with
+// tests/release/delta.test.ts and tests/upgrade-cmd/ (tests/helpers/release-pair.ts), built before
+// the server exists: their formula names GitHub's download URLs, which nothing here reads.
+// (Tampered patches and archives, bad signatures, a wrong SHA256SUMS, a server dying mid-download
+// and a full disk are driven against the same executables in tests/upgrade-cmd/upgrade.test.ts.)
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildRelease } from "../../scripts/release/build.ts";
 import { rolloutBucket, inRollout } from "../../src/release-server/domain/rollout.ts";
-import { commitAll, copyCheckout, makeKey, run } from "../release/support.ts";
+import { releasePair, PAIR_TARGET as TARGET, V1, V2, V2_CHANGE } from "../helpers/release-pair.ts";
+import { run } from "../release/support.ts";
 import { OP, seed, startServer, tempData, type Running } from "../release-server/http/server.ts";
 
 const OWNER = "auditgraph";
 const APP = "auditgraph";
-const V1 = "0.7.1";
-const V2 = "0.7.2";
-const TARGET = "linux-x64";
 const PUBLISH = join(import.meta.dir, "../../scripts/release/publish.ts");
 const INSTALLER_SHELL = "/bin/sh";
 
@@ -30,39 +29,14 @@ let token: string;
 let appId: number;
 let out1: string;
 let out2: string;
-let c1: string;
-let c2: string;
+let changelog1: string;
+let changelog2: string;
 
 const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
 
-/** Sets the clone's version (package.json), its CHANGELOG section and the trusted key; commits. */
-function prepare(dir: string, version: string, pub: string, edit?: () => void): void {
-  const pkgPath = join(dir, "package.json");
-  const pkg = JSON.parse(readFileSync(pkgPath, "utf8"));
-  pkg.version = version;
-  writeFileSync(pkgPath, JSON.stringify(pkg, null, 2) + "\n");
-  const log = readFileSync(join(dir, "CHANGELOG.md"), "utf8").replace(/^## Unreleased$/m, `## ${version}\n\n- the lifecycle test's release ${version}.\n\n## Unreleased`);
-  writeFileSync(join(dir, "CHANGELOG.md"), log);
-  // The clone's project key is the throwaway one: compiled into the executable, and in install.sh.
-  const pubText = readFileSync(pub, "utf8");
-  writeFileSync(join(dir, "config", "minisign.pub"), pubText);
-  const installer = join(dir, "scripts", "install.sh");
-  const keyLine = pubText.trim().split("\n")[1]!.trim();
-  const script = readFileSync(installer, "utf8").replace(/^AG_PUBKEY='[^']*'$/m, `AG_PUBKEY='${keyLine}'`);
-  if (!script.includes(keyLine)) throw new Error("install.sh has no AG_PUBKEY line");
-  writeFileSync(installer, script);
-  // These releases ship auditgraph only (release-server's executable would double the compile time).
-  const targetFile = join(dir, "dist-targets", `${TARGET}.json`);
-  const target = JSON.parse(readFileSync(targetFile, "utf8"));
-  target.programs = ["auditgraph"];
-  writeFileSync(targetFile, JSON.stringify(target, null, 2) + "\n");
-  edit?.();
-  commitAll(dir, `release ${version}`, 1_700_000_100);
-}
-
-/** `bun run release:publish DIR` with the clone's CHANGELOG (the notes come from its section). */
-async function publish(dir: string, clone: string, args: string[]) {
-  const p = Bun.spawn([process.execPath, PUBLISH, dir, "--repo", `${OWNER}/${APP}`, "--api-url", `${srv.url}/api/v3`, "--changelog", join(clone, "CHANGELOG.md"), ...args], {
+/** `bun run release:publish DIR` with its copy's CHANGELOG (the notes come from its version's section). */
+async function publish(dir: string, changelog: string, args: string[]) {
+  const p = Bun.spawn([process.execPath, PUBLISH, dir, "--repo", `${OWNER}/${APP}`, "--api-url", `${srv.url}/api/v3`, "--changelog", changelog, ...args], {
     env: { ...process.env, AUDITGRAPH_PUBLISH_TOKEN: token, GITHUB_TOKEN: "" },
     stdout: "pipe", stderr: "pipe",
   });
@@ -110,18 +84,8 @@ function idFor(releaseId: number, percent: number, inside: boolean): string {
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "ag-lifecycle-"));
-  const key = makeKey(mkdtempSync(join(work, "key-")));
-  c1 = copyCheckout(join(work, "c1"));
-  prepare(c1, V1, key.pub);
-  c2 = copyCheckout(join(work, "c2"), c1);
-  // The second release: a bumped version and a small TypeScript change (a command's description).
-  prepare(c2, V2, key.pub, () => {
-    const f = join(c2, "src", "cli", "commands", "version.ts");
-    const src = readFileSync(f, "utf8");
-    const changed = src.replace(/description: "([^"]*)"/, (_m, d) => `description: "${d} (and its build)"`);
-    if (changed === src) throw new Error("version.ts has no description to change");
-    writeFileSync(f, changed);
-  });
+  const pair = await releasePair();
+  ({ out1, out2, changelog1, changelog2 } = pair);
 
   const t = tempData();
   await seed(t.data, async (s) => {
@@ -129,14 +93,7 @@ beforeAll(async () => {
     token = (await s.createToken({ name: "ci-release", actions: ["publish", "promote"], apps: [`${OWNER}/${APP}`] }, OP)).raw;
   });
   srv = await startServer(t);
-
-  const env = { AUDITGRAPH_MINISIGN_SECRET_KEY: key.secret };
-  const baseUrl = `${srv.url}/${OWNER}/${APP}`;
-  out1 = join(work, "dist-1");
-  out2 = join(work, "dist-2");
-  await buildRelease({ root: c1, targets: [TARGET], outDir: out1, check: false, env, baseUrl, log: () => {} });
-  await buildRelease({ root: c2, targets: [TARGET], outDir: out2, check: false, env, baseUrl, previous: out1, log: () => {} });
-}, 600_000);
+}, 600_000); // the shared pair, the first time for a source state
 
 afterAll(async () => {
   await srv?.[Symbol.asyncDispose]();
@@ -149,7 +106,7 @@ describe("publish → install → upgrade (delta, rollback, archive) → staged 
   let v2Id: number;
 
   test("release:publish puts the first release on the server and promotes it on stable", async () => {
-    const r = await publish(out1, c1, ["--channel", "stable", "--rollout", "100"]);
+    const r = await publish(out1, changelog1, ["--channel", "stable", "--rollout", "100"]);
     expect(r.stderr).not.toContain("error");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`promoted v${V1} on channel stable at 100%`);
@@ -176,7 +133,7 @@ describe("publish → install → upgrade (delta, rollback, archive) → staged 
     expect(sums).toContain(patch);
     const archive = statSync(join(out2, `auditgraph-${TARGET}.tar.gz`)).size;
     expect(statSync(join(out2, patch)).size).toBeLessThan(archive * 0.05);
-    const r = await publish(out2, c2, ["--channel", "stable", "--rollout", "10"]);
+    const r = await publish(out2, changelog2, ["--channel", "stable", "--rollout", "10"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`promoted v${V2} on channel stable at 10%`);
     v2Id = ((await (await fetch(`${srv.url}/api/v3/repos/${OWNER}/${APP}/releases/tags/v${V2}`)).json()) as any).id;
@@ -206,7 +163,7 @@ describe("publish → install → upgrade (delta, rollback, archive) → staged 
     expect(run(["tar", "-xzf", join(out2, `auditgraph-${TARGET}.tar.gz`), "-C", tarDir]).code).toBe(0);
     expect(sha256(readFileSync(alice.exe))).toBe(sha256(readFileSync(join(tarDir, "auditgraph"))));
     // the small TypeScript change is in it
-    expect(run([alice.exe, "--help"], { env: alice.env }).stdout).toContain("(and its build)");
+    expect(run([alice.exe, "--help"], { env: alice.env }).stdout).toContain(V2_CHANGE);
 
     const back = upgrade(alice, ["--rollback"]);
     expect(back.code).toBe(0);

@@ -1,10 +1,10 @@
-// Delta patches (src/shared/delta.ts) and `bun scripts/build.ts --previous DIR`: two one-target
-// builds of throwaway copies of the checkout, the second with a bumped version and a one-line
-// TypeScript change; their executables are then patched, tampered with, truncated and re-made.
+// Delta patches (src/shared/delta.ts) and `bun scripts/build.ts --previous DIR`: the shared pair of
+// one-target releases (tests/helpers/release-pair.ts: the second with the next version, a one-line
+// TypeScript change and `--previous`); their executables are then patched, tampered with,
+// truncated and re-made.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { inc } from "semver";
 import { readTarGzEntry } from "../../scripts/release/archive.ts";
 import { buildRelease } from "../../scripts/release/build.ts";
 import { readSource } from "../../scripts/release/source.ts";
@@ -12,15 +12,13 @@ import { ReleaseManifestSchema, type ReleaseManifest } from "../../src/schema/re
 import { applyPatch, makePatch, PatchError, readPatchHeader, type PatchErrorCode } from "../../src/shared/delta.ts";
 import { sha256Hex } from "../../src/shared/hash.ts";
 import * as v from "valibot";
-import { copyCheckout, removeTempDirs, run, tempDir } from "./support.ts";
+import { PAIR_TARGET as TARGET, releasePair, V1, V2 } from "../helpers/release-pair.ts";
+import { removeTempDirs, run, tempDir } from "./support.ts";
 
 // Each patch reads two ~110 MB executables; seconds each on a busy 2-core machine.
 setDefaultTimeout(60_000);
 
-const TARGET = "linux-x64";
-const pkgVersion = JSON.parse(readFileSync(join(import.meta.dir, "../../package.json"), "utf8")).version as string;
-const nextVersion = inc(pkgVersion, "patch")!;
-const PATCH = `auditgraph-${TARGET}.from-${pkgVersion}.patch`;
+const PATCH = `auditgraph-${TARGET}.from-${V1}.patch`;
 const ARCHIVE = `auditgraph-${TARGET}.tar.gz`;
 
 let outA: string;
@@ -31,48 +29,18 @@ let newExe: Uint8Array;
 let patch: Uint8Array;
 let manifest: ReleaseManifest;
 
-const git = (cwd: string, args: string[]) => {
-  const r = run(["git", "-c", "user.name=release test", "-c", "user.email=release-test@example.invalid", "-c", "commit.gpgsign=false", ...args], {
-    cwd,
-    env: { ...process.env, GIT_AUTHOR_DATE: "1700000100 +0000", GIT_COMMITTER_DATE: "1700000100 +0000" },
-  });
-  if (r.code !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
-};
-const build = (root: string, args: string[]) => {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AUDITGRAPH_MINISIGN_")));
-  return run([process.execPath, "scripts/build.ts", "--target", TARGET, ...args], { cwd: root, env });
-};
 const exeOf = (out: string) => readTarGzEntry(readFileSync(join(out, ARCHIVE)), "auditgraph")!;
 
-beforeAll(() => {
-  // Release A: the checkout as it is, building only the auditgraph executable of one target.
-  const a = copyCheckout(tempDir("auditgraph-delta-a-"));
-  const targetFile = join(a, "dist-targets", `${TARGET}.json`);
-  writeFileSync(targetFile, JSON.stringify({ ...JSON.parse(readFileSync(targetFile, "utf8")), programs: ["auditgraph"] }, null, 2) + "\n");
-  git(a, ["commit", "-qam", "one program"]);
-  // Release B: the next version, one line of TypeScript changed.
-  const b = copyCheckout(tempDir("auditgraph-delta-b-"), a);
-  const pkgFile = join(b, "package.json");
-  writeFileSync(pkgFile, readFileSync(pkgFile, "utf8").replace(`"version": "${pkgVersion}"`, `"version": "${nextVersion}"`));
-  const budget = join(b, "src", "cli", "commands", "budget.ts");
-  const text = readFileSync(budget, "utf8");
-  expect(text).toContain("writes nothing");
-  writeFileSync(budget, text.replace("writes nothing", "writes nothing at all"));
-  git(b, ["commit", "-qam", "next release"]);
-
-  const outs = tempDir();
-  outA = join(outs, "a");
-  outB = join(outs, "b");
-  const ra = build(a, ["--out", outA]);
-  if (ra.code !== 0) throw new Error(`build A: ${ra.stderr}`);
-  const rb = build(b, ["--out", outB, "--previous", outA]);
-  if (rb.code !== 0) throw new Error(`build B: ${rb.stderr}`);
-  buildLog = rb.stderr;
+beforeAll(async () => {
+  const pair = await releasePair();
+  outA = pair.out1;
+  outB = pair.out2;
+  buildLog = pair.log2; // `bun scripts/build.ts --previous outA`'s stderr
   oldExe = exeOf(outA);
   newExe = exeOf(outB);
   patch = new Uint8Array(readFileSync(join(outB, PATCH)));
   manifest = JSON.parse(readFileSync(join(outB, "release.json"), "utf8"));
-}, 240_000);
+}, 600_000); // the shared pair, the first time for a source state
 afterAll(removeTempDirs);
 
 /** Runs `f`, expecting a PatchError with `code`; returns its message. */
@@ -103,7 +71,7 @@ const resum = (bytes: Uint8Array) => {
 
 describe("bun run build --previous", () => {
   test("writes the patch, lists it in SHA256SUMS and release.json with the source and result sha256", () => {
-    expect(manifest.version).toBe(nextVersion);
+    expect(manifest.version).toBe(V2);
     expect(v.safeParse(ReleaseManifestSchema, manifest).success).toBe(true);
     const sums = readFileSync(join(outB, "SHA256SUMS"), "utf8");
     expect(sums).toContain(`${sha256Hex(patch)}  ${PATCH}\n`);
@@ -118,7 +86,7 @@ describe("bun run build --previous", () => {
       size: patch.length,
       sha256: sha256Hex(patch),
       patch: {
-        from_version: pkgVersion,
+        from_version: V1,
         source_sha256: sha256Hex(oldExe),
         source_size: oldExe.length,
         result_sha256: sha256Hex(newExe),
@@ -127,12 +95,12 @@ describe("bun run build --previous", () => {
     });
     // the header says the same
     expect(readPatchHeader(patch)).toMatchObject({
-      program: "auditgraph", target: TARGET, from: pkgVersion, to: nextVersion,
+      program: "auditgraph", target: TARGET, from: V1, to: V2,
       source: { size: oldExe.length, sha256: sha256Hex(oldExe) },
       result: { size: newExe.length, sha256: sha256Hex(newExe) },
     });
     // the previous release's archive is not an asset of this one, and no other file was added
-    expect(manifest.assets.map((x) => x.name)).toEqual(["SHA256SUMS", PATCH, ARCHIVE, "auditgraph.rb", "install.sh"]);
+    expect(manifest.assets.map((x) => x.name)).toEqual(["SHA256SUMS", "SHA256SUMS.minisig", PATCH, ARCHIVE, "auditgraph.rb", "install.sh"]);
     // the target: at most 5% of the archive (it is far less)
     const archive = manifest.assets.find((x) => x.name === ARCHIVE)!;
     expect(patch.length).toBeLessThanOrEqual(archive.size * 0.05);
@@ -148,11 +116,11 @@ describe("bun run build --previous", () => {
     chmodSync(exe, 0o755);
     const r = run([exe, "version", "--json"]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ version: nextVersion, target: TARGET });
+    expect(JSON.parse(r.stdout)).toMatchObject({ version: V2, target: TARGET });
   });
 
   test("makePatch is deterministic: the same inputs give the build's bytes again", () => {
-    const again = makePatch(oldExe, newExe, { program: "auditgraph", target: TARGET, from: pkgVersion, to: nextVersion });
+    const again = makePatch(oldExe, newExe, { program: "auditgraph", target: TARGET, from: V1, to: V2 });
     expect(sha256Hex(again)).toBe(sha256Hex(patch));
   });
 
@@ -179,7 +147,7 @@ describe("bun run build --previous", () => {
 describe("applyPatch refuses, producing nothing", () => {
   test("an executable other than the one the patch was made from", () => {
     let msg = patchError(() => applyPatch(newExe, patch), "patch_source_mismatch"); // already upgraded
-    expect(msg).toContain(`applies to auditgraph ${pkgVersion} (${TARGET}) with sha256 ${sha256Hex(oldExe)}`);
+    expect(msg).toContain(`applies to auditgraph ${V1} (${TARGET}) with sha256 ${sha256Hex(oldExe)}`);
     expect(msg).toContain(`not to this executable (sha256 ${sha256Hex(newExe)})`);
     msg = patchError(() => applyPatch(flip(oldExe, oldExe.length >> 1), patch), "patch_source_mismatch"); // one byte differs
     expect(msg).toContain("not to this executable");

@@ -1,7 +1,11 @@
 // Mach-O signature checks on the real cross-compiled darwin executables and on corrupted copies.
+// darwin-arm64 is the shared release build's (tests/helpers/release-build.ts): the build leaves
+// Bun's output as it is when its signature verifies, which the first test checks. darwin-x64 is
+// compiled here: the build re-signs it, and these tests need Bun's own output.
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { readTarGzEntry } from "../../scripts/release/archive.ts";
 import { darwinSignature } from "../../scripts/release/build.ts";
 import { compile } from "../../scripts/release/compile.ts";
 import { adhocSign, verifySignature } from "../../scripts/release/macho/codesign.ts";
@@ -10,25 +14,31 @@ import { smokeCheck } from "../../scripts/release/smoke.ts";
 import { readSource, type SourceInfo } from "../../scripts/release/source.ts";
 import { loadTargets } from "../../scripts/release/targets.ts";
 import type { Target } from "../../src/schema/release.ts";
+import { releaseBuild } from "../helpers/release-build.ts";
 
 // Each test hashes or re-signs ~100 MB executables: seconds each, more on a busy 2-core machine.
 setDefaultTimeout(60_000);
 import { REPO_ROOT, removeTempDirs, tempDir } from "./support.ts";
 
+/** The same list as tests/release/assets.test.ts, so that one build serves both. */
+const RELEASE_TARGETS = ["darwin-arm64", "darwin-x64", "linux-arm64", "linux-x64", "linux-x64-baseline"];
+/** A code directory flag: signed by the linker (Bun's own signature), not by the build's ad hoc re-signing. */
+const LINKER_SIGNED = 0x20000;
 const bin: Record<string, Uint8Array> = {};
 let targets: Record<string, Target>;
 let source: SourceInfo;
 
 beforeAll(async () => {
-  source = readSource(REPO_ROOT);
   targets = Object.fromEntries(loadTargets(join(REPO_ROOT, "dist-targets")).map((t) => [t.name, t]));
-  const dir = tempDir();
-  for (const name of ["darwin-x64", "darwin-arm64"]) {
-    const out = join(dir, name, "auditgraph");
-    await compile(REPO_ROOT, "auditgraph", targets[name], source, out);
-    bin[name] = new Uint8Array(readFileSync(out));
-  }
-}, 120_000);
+  const x64 = join(tempDir(), "darwin-x64", "auditgraph");
+  await compile(REPO_ROOT, "auditgraph", targets["darwin-x64"], readSource(REPO_ROOT), x64);
+  bin["darwin-x64"] = new Uint8Array(readFileSync(x64));
+  const out = await releaseBuild(RELEASE_TARGETS);
+  const manifest = JSON.parse(readFileSync(join(out, "release.json"), "utf8"));
+  // what the build read (HEAD may have moved on since, in a busy checkout)
+  source = { ...readSource(REPO_ROOT), version: manifest.version, commit: manifest.commit, epoch: manifest.source_date_epoch };
+  bin["darwin-arm64"] = readTarGzEntry(readFileSync(join(out, "auditgraph-darwin-arm64.tar.gz")), "auditgraph")!;
+}, 600_000); // the shared release build, the first time for a source state
 afterAll(removeTempDirs);
 
 const flip = (bytes: Uint8Array, at: number) => {
@@ -43,6 +53,9 @@ test("Bun's darwin-arm64 output is a signed arm64 Mach-O whose page hashes all m
   const r = verifySignature(bin["darwin-arm64"]);
   expect(r.problems).toEqual([]);
   expect(r.codeDirectories[0].nCodeSlots).toBe(Math.ceil(m.codeSignature!.dataoff / 4096));
+  // the linker's signature, as Bun wrote it: the build did not re-sign it (that would be ad hoc only, 0x2)
+  expect(r.codeDirectories[0].flags).toBe(LINKER_SIGNED | 0x2);
+  expect(r.codeDirectories[0].identifier).not.toBe("auditgraph");
 });
 
 test("Bun 1.4.5's darwin-x64 output keeps a stale signature; ad-hoc re-signing makes it valid", () => {

@@ -1,5 +1,7 @@
 // Smoke checks of the outputs this host cannot run natively: linux-arm64 under qemu-user, the musl
 // builds by their loader. (linux-x64 and linux-x64-baseline are run in assets.test.ts, darwin in macho.test.ts.)
+// linux-arm64 is the shared release build's executable (tests/helpers/release-build.ts, the same
+// compile, archived as it was); the musl targets are not released, and are compiled here.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,31 +11,39 @@ import { smokeCheck } from "../../scripts/release/smoke.ts";
 import { readSource, type SourceInfo } from "../../scripts/release/source.ts";
 import { loadTargets } from "../../scripts/release/targets.ts";
 import type { Target } from "../../src/schema/release.ts";
-import { REPO_ROOT, removeTempDirs, requireTool, tempDir } from "./support.ts";
+import { releaseBuild } from "../helpers/release-build.ts";
+import { extract, REPO_ROOT, removeTempDirs, requireTool, tempDir } from "./support.ts";
 
+/** The same list as tests/release/assets.test.ts, so that one build serves both. */
+const RELEASE_TARGETS = ["darwin-arm64", "darwin-x64", "linux-arm64", "linux-x64", "linux-x64-baseline"];
 const exe: Record<string, string> = {};
+/** The version and commit each executable was compiled with. */
+const built: Record<string, SourceInfo> = {};
 let targets: Record<string, Target>;
-let source: SourceInfo;
-const NAMES = ["linux-arm64", "linux-x64-musl", "linux-arm64-musl"];
 
 beforeAll(async () => {
-  source = readSource(REPO_ROOT);
   targets = Object.fromEntries(loadTargets(join(REPO_ROOT, "dist-targets")).map((t) => [t.name, t]));
   const dir = tempDir();
-  for (const name of NAMES) {
+  for (const name of ["linux-x64-musl", "linux-arm64-musl"]) {
     exe[name] = join(dir, name, "auditgraph");
-    await compile(REPO_ROOT, "auditgraph", targets[name], source, exe[name]);
+    built[name] = readSource(REPO_ROOT);
+    await compile(REPO_ROOT, "auditgraph", targets[name], built[name], exe[name]);
   }
-}, 120_000);
+  const out = await releaseBuild(RELEASE_TARGETS);
+  const manifest = JSON.parse(readFileSync(join(out, "release.json"), "utf8"));
+  // what the build read (HEAD may have moved on since, in a busy checkout)
+  built["linux-arm64"] = { ...readSource(REPO_ROOT), version: manifest.version, commit: manifest.commit, epoch: manifest.source_date_epoch };
+  exe["linux-arm64"] = join(extract(join(out, "auditgraph-linux-arm64.tar.gz"), join(dir, "linux-arm64")), "auditgraph");
+}, 600_000); // the shared release build, the first time for a source state
 afterAll(removeTempDirs);
 
-const check = (name: string, as = name) => smokeCheck(exe[name], "auditgraph", targets[as], source, new Uint8Array(readFileSync(exe[name])));
+const check = (name: string, as = name) => smokeCheck(exe[name], "auditgraph", targets[as], built[name], new Uint8Array(readFileSync(exe[name])));
 
 test("linux-arm64 runs under qemu-user: version --json names the target and version, and it ingests a workspace", () => {
   requireTool("qemu-aarch64-static", "qemu-user-static");
   const lines = check("linux-arm64");
   expect(lines).toContain("run under qemu-aarch64-static");
-  expect(lines).toContain(`version --json: linux-arm64 ${source.version}`);
+  expect(lines).toContain(`version --json: linux-arm64 ${built["linux-arm64"].version}`);
   expect(lines).toContain("ingest: ok");
 }, 60_000);
 

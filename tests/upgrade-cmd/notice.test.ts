@@ -13,7 +13,7 @@ beforeAll(async () => {
   f = await fixture();
   const files = releaseFiles(f, NEW);
   srv = serve({ good: { latest: NEW, releases: { [NEW]: files } }, slow: { latest: NEW, releases: { [NEW]: files }, delayMs: 4000 } });
-}, 120_000);
+}, 600_000); // the shared release pair, the first time for a source state
 afterAll(() => {
   srv?.stop();
   if (f) rmSync(f.root, { recursive: true, force: true });

@@ -1,55 +1,35 @@
 /**
  * What the `auditgraph upgrade` tests share: two real compiled executables (an "installed" old
- * version and the release's new one, cached under the temp dir by source state), a throwaway
- * minisign key, release layouts built in memory (GitHub's paths, with variants: tampered, wrongly
- * signed...), and a loopback server that serves them, records requests and can die mid-download.
+ * version and the release's new one, with its archive and the delta patch between them: the pair of
+ * releases shared with tests/release/delta.test.ts and tests/lifecycle/, tests/helpers/release-pair.ts,
+ * which compile in a key of their own), throwaway minisign keys, release layouts built in memory
+ * (GitHub's paths, with variants: tampered, wrongly signed...), and a loopback server that serves
+ * them, records requests and can die mid-download.
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { tar } from "../../scripts/release/archive.ts";
-import { programEntries } from "../../scripts/release/compile.ts";
+import { PAIR_TARGET, releasePair, V1, V2 } from "../helpers/release-pair.ts";
 
 export const REPO = join(import.meta.dir, "..", "..");
-export const TARGET = "linux-x64";
-export const OLD = "0.0.1";
-export const NEW = "0.0.2";
+export const TARGET = PAIR_TARGET;
+export const OLD = V1;
+export const NEW = V2;
 const CACHE = join(tmpdir(), "auditgraph-upgrade-test");
 
 const sha256 = (b: Uint8Array | string) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
-
-function sourceKey(): string {
-  const h = new Bun.CryptoHasher("sha256");
-  for (const f of [...new Bun.Glob("src/**/*").scanSync({ cwd: REPO })].sort()) h.update(f).update(readFileSync(join(REPO, f)));
-  h.update(readFileSync(join(REPO, "config", "minisign.pub")));
-  return h.digest("hex").slice(0, 16);
-}
-
-/** Compiles src/cli.ts as `version` (cached by source state); returns the executable's path. */
-async function compiled(version: string, key: string): Promise<string> {
-  const dir = join(CACHE, `${key}-${version}`);
-  const exe = join(dir, "auditgraph");
-  if (existsSync(exe)) return exe;
-  mkdirSync(CACHE, { recursive: true });
-  const tmp = mkdtempSync(join(CACHE, "build-"));
-  const out = join(tmp, "auditgraph");
-  const p = Bun.spawn([process.execPath, "build", ...programEntries("auditgraph"), "--compile", "--format=esm",
-    "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
-    "--define", `AUDITGRAPH_BUILD_VERSION=${JSON.stringify(version)}`, "--define", `AUDITGRAPH_BUILD_TARGET=${JSON.stringify(TARGET)}`,
-    "--define", `AUDITGRAPH_BUILD_COMMIT="test"`, "--outfile", out], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
-  const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
-  if (code !== 0) throw new Error(`compile failed: ${err}`);
-  try { renameSync(tmp, dir); } catch { rmSync(tmp, { recursive: true, force: true }); }
-  return exe;
-}
 
 export interface Fixture {
   root: string;
   oldExe: string;
   newExe: string;
   newArchive: Uint8Array;
-  key: { pub: string; sec: string; pubLine: string };
-  otherKey: { pub: string; sec: string; pubLine: string };
+  /** The delta patch from the old executable to the new one, as the release build made it. */
+  patch: string;
+  /** The key the executables compile in (the pair's config/minisign.pub): not `key`, nor `otherKey`. */
+  compiledKey: { id: string };
+  key: { pub: string; sec: string; pubLine: string; id: string };
+  otherKey: { pub: string; sec: string; pubLine: string; id: string };
 }
 
 function makeKey(dir: string) {
@@ -57,47 +37,39 @@ function makeKey(dir: string) {
   const pub = join(dir, "k.pub"), sec = join(dir, "k.sec");
   const r = Bun.spawnSync(["minisign", "-G", "-W", "-f", "-p", pub, "-s", sec], { stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`minisign -G failed: ${r.stderr}`);
-  return { pub, sec, pubLine: readFileSync(pub, "utf8").trim().split("\n")[1]!.trim() };
+  const text = readFileSync(pub, "utf8");
+  return { pub, sec, pubLine: text.trim().split("\n")[1]!.trim(), id: text.split("\n")[0]!.split(" ").pop()! };
 }
 
-/** Removes other source states' executables (about 300 MB each) and runs left by killed test processes, once idle for 10 minutes. */
-function prune(key: string): void {
+/** Removes runs left by killed test processes (and older layouts of this cache), once idle for 10 minutes. */
+function prune(): void {
   for (const name of readdirSync(CACHE)) {
-    if (name.startsWith(`${key}-`)) continue;
     const p = join(CACHE, name);
     try { if (Date.now() - statSync(p).mtimeMs > 10 * 60_000) rmSync(p, { recursive: true, force: true }); } catch {}
   }
 }
 
 export async function fixture(): Promise<Fixture> {
-  const key = sourceKey();
+  const pair = await releasePair();
   mkdirSync(CACHE, { recursive: true });
-  prune(key);
+  prune();
+  // beside the pair's executables (the same file system), which installs hard-link
   const root = mkdtempSync(join(CACHE, "run-"));
-  const [oldExe, newExe] = await Promise.all([compiled(OLD, key), compiled(NEW, key)]);
-  const cached = join(newExe, "..", "archive.tar.gz");
-  let newArchive: Uint8Array;
-  if (existsSync(cached)) newArchive = new Uint8Array(readFileSync(cached));
-  else {
-    newArchive = Bun.gzipSync(tar([
-      { name: "README.md", data: new TextEncoder().encode("test\n"), mode: 0o644 },
-      { name: "auditgraph", data: new Uint8Array(readFileSync(newExe)), mode: 0o755 },
-    ], 1_700_000_000), { level: 1 });
-    writeFileSync(`${cached}.tmp-${process.pid}`, newArchive);
-    renameSync(`${cached}.tmp-${process.pid}`, cached);
-  }
-  return { root, oldExe, newExe, newArchive, key: makeKey(join(root, "key")), otherKey: makeKey(join(root, "other-key")) };
+  return {
+    root,
+    oldExe: pair.exe1,
+    newExe: pair.exe2,
+    newArchive: new Uint8Array(readFileSync(join(pair.out2, `auditgraph-${TARGET}.tar.gz`))),
+    patch: join(pair.out2, pair.patch),
+    compiledKey: { id: pair.key.id },
+    key: makeKey(join(root, "key")),
+    otherKey: makeKey(join(root, "other-key")),
+  };
 }
 
-/** The delta from the old executable to the new one (src/shared/delta.ts), cached beside them. */
+/** The delta from the old executable to the new one (src/shared/delta.ts). */
 export async function patchOf(f: Fixture): Promise<Uint8Array> {
-  const cached = join(f.newExe, "..", `from-${OLD}.patch`);
-  if (existsSync(cached)) return new Uint8Array(readFileSync(cached));
-  const { makePatch } = await import("../../src/shared/delta.ts");
-  const patch = makePatch(new Uint8Array(readFileSync(f.oldExe)), new Uint8Array(readFileSync(f.newExe)), { program: "auditgraph", target: TARGET, from: OLD, to: NEW });
-  writeFileSync(`${cached}.tmp-${process.pid}`, patch);
-  renameSync(`${cached}.tmp-${process.pid}`, cached);
-  return patch;
+  return new Uint8Array(readFileSync(f.patch));
 }
 
 /** A release's files (name → bytes), SHA256SUMS signed with `sec` unless told otherwise. */
