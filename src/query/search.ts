@@ -9,6 +9,7 @@
  * Phrases are required. Every hit reports the line of its best match, a snippet and the matches.
  */
 import { docId } from "../pipeline/extract.ts";
+import type { DocMeta } from "../pipeline/shard.ts";
 import { MAX_TERM, partsOf } from "../pipeline/tokens.ts";
 import { VarintReader } from "../store/varint.ts";
 import { globMatcher, type Clause, type ParsedQuery } from "./parse.ts";
@@ -224,7 +225,7 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
   const stats = ix.stats();
   const types = q.filters.types;
   const allowed = docFilter(ix, q);
-  const ok = (shard: number, ord: number) => !allowed || (allowed.get(shard)?.has(ord) ?? false);
+  const ok = (shard: number, ord: number) => !allowed || allowed(shard, ord);
   if (q.clauses.length === 0) return listOnly(ix, q, allowed, opts.limit);
 
   const scored: Scored[] = [];
@@ -379,32 +380,41 @@ function scoreEntities(
   return out;
 }
 
-/** Documents allowed by path and tag filters, by shard (undefined: no such filter). */
-function docFilter(ix: RunIndex, q: ParsedQuery): Map<number, Set<number>> | undefined {
+/** Whether a document passes the path and tag filters (given its meta when the caller has it). */
+type DocFilter = (shard: number, ord: number, meta?: DocMeta) => boolean;
+
+/**
+ * The path and tag filters as a test of one document (undefined: no such filter). A document's meta
+ * is read when it is first tested, so a query with words reads only its candidates' metas, not every
+ * document's (at 100,000 files that scan was most of a filtered query's time).
+ */
+function docFilter(ix: RunIndex, q: ParsedQuery): DocFilter | undefined {
   const { paths, tags } = q.filters;
   if (!paths?.length && !tags?.length) return undefined;
   const globs = (paths ?? []).map(globMatcher);
   const want = (tags ?? []).map((t) => t.toLowerCase());
-  const out = new Map<number, Set<number>>();
-  for (const n of ix.shards) {
-    const set = new Set<number>();
-    for (const [ord, m] of ix.metas(n)) {
-      if (globs.length && !globs.some((g) => g(m.path))) continue;
-      if (want.length && !want.every((t) => (m.tags ?? []).includes(t))) continue;
-      set.add(ord);
+  const passes = (m: DocMeta) =>
+    (!globs.length || globs.some((g) => g(m.path))) && (!want.length || want.every((t) => (m.tags ?? []).includes(t)));
+  const seen = new Map<number, boolean>();
+  return (shard, ord, meta) => {
+    const k = shard * 1048576 + ord;
+    let ok = seen.get(k);
+    if (ok === undefined) {
+      const m = meta ?? ix.meta(shard, ord);
+      ok = m !== undefined && passes(m);
+      seen.set(k, ok);
     }
-    out.set(n, set);
-  }
-  return out;
+    return ok;
+  };
 }
 
 /** Filters without words: the matching documents (or nodes of the asked types), score 1, by id. */
-function listOnly(ix: RunIndex, q: ParsedQuery, allowed: Map<number, Set<number>> | undefined, limit: number): SearchResult {
+function listOnly(ix: RunIndex, q: ParsedQuery, allowed: DocFilter | undefined, limit: number): SearchResult {
   const types = q.filters.types ?? ["document"];
   const hits: Hit[] = [];
   for (const n of ix.shards) {
     for (const [ord, m] of ix.metas(n)) {
-      if (allowed && !allowed.get(n)?.has(ord)) continue;
+      if (allowed && !allowed(n, ord, m)) continue;
       if (types.length === 1 && types[0] === "document") {
         hits.push({ id: docId(m.path), type: "document", score: 1, path: m.path, line: 1, name: m.title, snippet: m.title, matches: [] });
         continue;
