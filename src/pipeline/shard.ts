@@ -503,7 +503,7 @@ export const localExtractors: Extractors = {
  * A full collection after every this many source bytes of a shard: reading, extracting and
  * tokenizing a document leaves many times its size in garbage, which the collector let pile up over
  * a large shard (a shard holds 1/64 of a big workspace). On the corpus copied 10 times (shards of
- * about 5 MB) a fresh ingest's peak RSS went from 945 to 682 MB for about 15% more CPU. A shard of
+ * about 5 MB) a fresh ingest's peak RSS went from 945 to 711-755 MB for about 10% more CPU. A shard of
  * less than 1 MiB of source (corpus-2000's are about that) is collected once built, as before.
  */
 const GC_SOURCE_BYTES = 1 << 20;

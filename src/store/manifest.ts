@@ -75,14 +75,14 @@ function splitFiles(text: string): { rest: string; files?: string } {
 }
 
 /**
- * A large manifest without its `files` array, from positioned reads of its head (up to the array)
+ * A manifest without its `files` array, from positioned reads of its head (up to the array)
  * and its tail (from the array's end): at 100,000 files the manifest is 17.7 MB, and reading it
  * whole cost every read command 75-230 ms here, most of it the pages a fresh buffer faults in. The
  * array's bytes are read when first asked for (manifests are immutable once written). Undefined
  * when the markers are not where a canonical manifest has them (no files, or a damaged or truncated
  * file): the caller reads it whole and reports what is wrong.
  */
-function readSplit(p: string): { rest: string; files: () => string } | undefined {
+export function readSplit(p: string): { rest: string; files: () => string } | undefined {
   let fd: number;
   try { fd = openSync(p, "r"); } catch { return undefined; }
   try {
@@ -94,7 +94,9 @@ function readSplit(p: string): { rest: string; files: () => string } | undefined
     let head = read(0, Math.min(size, 64 * 1024));
     let open = head.indexOf(OPEN_BYTES);
     while (open < 0 && head.length < Math.min(size, SPLIT_LIMIT)) {
-      head = read(0, Math.min(size, SPLIT_LIMIT, head.length * 4));
+      const more = read(0, Math.min(size, SPLIT_LIMIT, head.length * 4));
+      if (more.length <= head.length) return undefined; // shorter than it said: read it whole
+      head = more;
       open = head.indexOf(OPEN_BYTES);
     }
     if (open < 0) return undefined;

@@ -1,0 +1,64 @@
+// readManifest with lazyFiles (what read commands use): the manifest without its file list, from
+// reads of its head and tail, must be the manifest a whole read gives, however long the artifacts
+// before the list, the list itself, or the warnings after it; a damaged or truncated file is
+// reported as a whole read reports it.
+import { afterAll, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ARTIFACT_SCHEMA_VERSION } from "../../src/schema/version.ts";
+import { canonicalJson } from "../../src/shared/json.ts";
+import { readManifest, readSplit } from "../../src/store/manifest.ts";
+import { manifestPath } from "../../src/store/layout.ts";
+
+const dirs: string[] = [];
+afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+const RUN = "run_" + "ab".repeat(16);
+const sha = (i: number) => (i.toString(16).padStart(8, "0")).repeat(8);
+
+/** A canonical manifest with `artifacts` artifacts, `files` files (with a non-ASCII path) and `warnings` run warnings. */
+function write(opts: { artifacts: number; files: number; warnings: number }): string {
+  const profileDir = mkdtempSync(join(tmpdir(), "ag-manifest-"));
+  dirs.push(profileDir);
+  const manifest = {
+    schema_version: ARTIFACT_SCHEMA_VERSION, auditgraph_version: "0.1.0", run_id: RUN, profile: "default",
+    config_hash: sha(1), inputs_hash: sha(2), outputs_hash: sha(3), counts: { files: opts.files },
+    files: Array.from({ length: opts.files }, (_, i) => ({ path: `notes/é-${String(i).padStart(6, "0")}.md`, sha256: sha(i), bytes: i, status: "ok" })),
+    artifacts: Array.from({ length: opts.artifacts }, (_, i) => ({ name: `index/${String(i).padStart(4, "0")}`, sha256: sha(i), bytes: i })),
+    ...(opts.warnings ? { warnings: Array.from({ length: opts.warnings }, (_, i) => `git: repository ${i} cannot be read`) } : {}),
+  };
+  mkdirSync(join(profileDir, "runs", RUN), { recursive: true });
+  writeFileSync(manifestPath(profileDir, RUN), canonicalJson(manifest, 2) + "\n");
+  return profileDir;
+}
+
+test.each([
+  { artifacts: 3, files: 2, warnings: 0 },
+  { artifacts: 2_000, files: 5_000, warnings: 0 }, // the artifacts alone are past the first 64 KiB read
+  { artifacts: 10, files: 3_000, warnings: 3_000 }, // so are the warnings after the list
+])("without its file list, the manifest is the whole read's ($artifacts artifacts, $files files, $warnings warnings)", (opts) => {
+  const dir = write(opts);
+  expect(readSplit(manifestPath(dir, RUN))).toBeDefined(); // head and tail found, not a whole read
+  const whole = readManifest(dir, RUN);
+  const lazy = readManifest(dir, RUN, { lazyFiles: true });
+  if (!whole.ok || !lazy.ok) throw new Error("unreadable");
+  expect(lazy.manifest.artifacts).toEqual(whole.manifest.artifacts);
+  expect(lazy.manifest.warnings).toEqual(whole.manifest.warnings);
+  expect(lazy.manifest.counts).toEqual(whole.manifest.counts);
+  expect(lazy.manifest.files).toEqual(whole.manifest.files); // read when asked for
+  expect(lazy.manifest.files[1]!.path).toBe("notes/é-000001.md");
+});
+
+test("a truncated manifest is reported as a whole read reports it, wherever it was cut", () => {
+  const dir = write({ artifacts: 200, files: 4_000, warnings: 0 });
+  const p = manifestPath(dir, RUN);
+  expect(statSync(p).size).toBeGreaterThan(600_000);
+  for (const at of [100, 30_000, 300_000, 600_000]) {
+    truncateSync(p, at);
+    expect(readSplit(p)).toBeUndefined();
+    const r = readManifest(dir, RUN, { lazyFiles: true });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.problem).toBe(`manifest ${p} is not valid JSON (truncated?)`);
+  }
+});
