@@ -36,7 +36,9 @@ export type Hit = {
 
 type Occ = { h: number; c: number; b: number; pos: number[] };
 type ChunkKey = number; // (shard × 2^20 + ordinal) × 2^16 + chunk
-const ckey = (shard: number, ord: number, ci: number) => (shard * 1048576 + ord) * 65536 + ci;
+/** A document as one number: shard × 2^20 + ordinal. */
+const dkey = (shard: number, ord: number) => shard * 1048576 + ord;
+const ckey = (shard: number, ord: number, ci: number) => dkey(shard, ord) * 65536 + ci;
 type ChunkInfo = { shard: number; ord: number; ci: number; len: number; occ: (Occ | undefined)[] };
 
 const idf = (n: number, df: number) => Math.log(1 + (n - df + 0.5) / (df + 0.5));
@@ -266,7 +268,7 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
         const o = c.occ[i];
         if (!o) { if (required[i]) { missing = true; break; } continue; }
         matched++;
-        const title = titles[i]!.size > 0 && titles[i]!.has(c.shard * 1048576 + c.ord);
+        const title = titles[i]!.size > 0 && titles[i]!.has(dkey(c.shard, c.ord));
         const tf = W_HEADING * o.h + W_CODE * o.c + W_BODY * o.b + (title ? W_TITLE : 0);
         const s = termScore(idfs[i]!, tf, c.len, avg);
         raw += s;
@@ -320,7 +322,7 @@ function titleDocs(ix: RunIndex, terms: string[]): Set<number> {
   const out = new Set<number>();
   for (const t of terms) {
     for (const [shard, list] of ix.entPostings(t)) {
-      for (const p of list) if (p.type === "document") out.add(shard * 1048576 + p.ent); // a document's entity ordinal is its ordinal
+      for (const p of list) if (p.type === "document") out.add(dkey(shard, p.ent)); // a document's entity ordinal is its ordinal
     }
   }
   return out;
@@ -397,7 +399,7 @@ function docFilter(ix: RunIndex, q: ParsedQuery): DocFilter | undefined {
     (!globs.length || globs.some((g) => g(m.path))) && (!want.length || want.every((t) => (m.tags ?? []).includes(t)));
   const seen = new Map<number, boolean>();
   return (shard, ord, meta) => {
-    const k = shard * 1048576 + ord;
+    const k = dkey(shard, ord);
     let ok = seen.get(k);
     if (ok === undefined) {
       const m = meta ?? ix.meta(shard, ord);

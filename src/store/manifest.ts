@@ -52,35 +52,20 @@ export type ManifestRead =
   | { ok: true; manifest: Manifest; fact: StoreSchemaFact }
   | { ok: false; fact: StoreSchemaFact; problem: string };
 
-const FILES_OPEN = '\n  "files": [';
-const FILES_CLOSE = '\n  ],\n  "inputs_hash"';
-const OPEN_BYTES = Buffer.from(FILES_OPEN);
-const CLOSE_BYTES = Buffer.from(FILES_CLOSE);
+/** Where a canonical manifest's `files` array opens and closes (a JSON string holds no raw newline). */
+const OPEN_BYTES = Buffer.from('\n  "files": [');
+const CLOSE_BYTES = Buffer.from('\n  ],\n  "inputs_hash"');
 /** How far into a manifest its head (artifacts, counts) or its tail (what follows the files) may reach. */
 const SPLIT_LIMIT = 8 * 1024 * 1024;
-
-/**
- * The manifest's text without its `files` array (read commands need only the artifacts; a large
- * workspace's file list is most of the manifest), and that array's text. Manifests are written
- * canonically, so the array is found by its indentation (a JSON string holds no raw newline);
- * anything else is parsed whole.
- */
-function splitFiles(text: string): { rest: string; files?: string } {
-  const open = text.indexOf(FILES_OPEN);
-  if (open < 0) return { rest: text };
-  const start = open + FILES_OPEN.length;
-  const close = text.indexOf(FILES_CLOSE, start);
-  if (close < 0) return { rest: text };
-  return { rest: text.slice(0, start) + "]" + text.slice(close + 4), files: "[" + text.slice(start, close + 4) };
-}
 
 /**
  * A manifest without its `files` array, from positioned reads of its head (up to the array)
  * and its tail (from the array's end): at 100,000 files the manifest is 17.7 MB, and reading it
  * whole cost every read command 75-230 ms here, most of it the pages a fresh buffer faults in. The
  * array's bytes are read when first asked for (manifests are immutable once written). Undefined
- * when the markers are not where a canonical manifest has them (no files, or a damaged or truncated
- * file): the caller reads it whole and reports what is wrong.
+ * when the markers are not where a canonical manifest has them (no files, a damaged or truncated
+ * file, a head or tail past SPLIT_LIMIT): the caller reads and parses it whole, and reports what is
+ * wrong.
  */
 export function readSplit(p: string): { rest: string; files: () => string } | undefined {
   let fd: number;
@@ -146,10 +131,6 @@ export function readManifest(profileDir: string, runId: string, opts: { lazyFile
     lazy = split.files;
   } else {
     try { text = readFileSync(p, "utf8"); } catch { return { ok: false, fact: { kind: "missing" }, problem: `manifest ${p} is missing` }; }
-    if (opts.lazyFiles) {
-      const whole = splitFiles(text);
-      if (whole.files !== undefined) { const files = whole.files; text = whole.rest; lazy = () => files; }
-    }
   }
   let data: unknown;
   try { data = JSON.parse(text); } catch {

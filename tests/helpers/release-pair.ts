@@ -9,7 +9,7 @@
  * tests/helpers/release-build.ts does for the main build (sharedDir): two compiles instead of six.
  * Nothing here may be changed by a test: the files are read, served, hard-linked or copied.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readTarGzEntry } from "../../scripts/release/archive.ts";
@@ -83,7 +83,6 @@ async function build(root: string, secret: string, args: string[]): Promise<stri
 
 async function make(dir: string): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, "key"), { recursive: true });
   const key = makeKey(join(dir, "key"));
   const copies = join(dir, "copies");
   try {

@@ -76,14 +76,19 @@ export function extract(archive: string, into: string): string {
   return into;
 }
 
-/** A throwaway key pair made by the real minisign; encrypted when a password is given. */
+/**
+ * A throwaway key pair made by the real minisign (in `dir`, created if needed); encrypted when a
+ * password is given. `pubLine` is the public key's base64 line, `id` its key id.
+ */
 export function makeKey(dir: string, password?: string) {
   requireTool("minisign", "minisign");
+  mkdirSync(dir, { recursive: true });
   const pub = join(dir, "key.pub");
   const sec = join(dir, "key.sec");
   const args = ["minisign", "-G", "-p", pub, "-s", sec, ...(password === undefined ? ["-W"] : [])];
   const r = run(args, { stdin: password === undefined ? undefined : `${password}\n${password}\n` });
   if (r.code !== 0) throw new Error(`minisign -G failed: ${r.stderr}`);
-  return { pub, secret: readFileSync(sec, "utf8") };
+  const text = readFileSync(pub, "utf8");
+  return { pub, sec, secret: readFileSync(sec, "utf8"), pubLine: text.trim().split("\n")[1]!.trim(), id: text.split("\n")[0]!.split(" ").pop()! };
 }
 

@@ -10,6 +10,7 @@ import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PAIR_TARGET, releasePair, V1, V2 } from "../helpers/release-pair.ts";
+import { makeKey } from "../release/support.ts";
 
 export const REPO = join(import.meta.dir, "..", "..");
 export const TARGET = PAIR_TARGET;
@@ -30,15 +31,6 @@ export interface Fixture {
   compiledKey: { id: string };
   key: { pub: string; sec: string; pubLine: string; id: string };
   otherKey: { pub: string; sec: string; pubLine: string; id: string };
-}
-
-function makeKey(dir: string) {
-  mkdirSync(dir, { recursive: true });
-  const pub = join(dir, "k.pub"), sec = join(dir, "k.sec");
-  const r = Bun.spawnSync(["minisign", "-G", "-W", "-f", "-p", pub, "-s", sec], { stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`minisign -G failed: ${r.stderr}`);
-  const text = readFileSync(pub, "utf8");
-  return { pub, sec, pubLine: text.trim().split("\n")[1]!.trim(), id: text.split("\n")[0]!.split(" ").pop()! };
 }
 
 /** Removes runs left by killed test processes (and older layouts of this cache), once idle for 10 minutes. */
