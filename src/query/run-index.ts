@@ -384,6 +384,25 @@ export class RunIndex {
     return e && { id: e[3], ord: e[1], line: e[2], key: this.keyOf(shard, e[1]) };
   }
 
+  /**
+   * The ordinal of the document an entity belongs to (or is), without reading that document's
+   * record: what a path or tag filter needs of every candidate entity; undefined when there is no such entity.
+   */
+  entityDoc(shard: number, ent: number): number | undefined {
+    const seg = this.seg(shard);
+    if (!seg) return undefined;
+    const docs = (seg.header.stats as unknown as ShardStats).docs;
+    if (ent < docs) return ent;
+    const starts = this.entStarts(shard);
+    if (ent < docs + starts[starts.length - 1]!) {
+      let lo = 0, hi = starts.length - 2;
+      const k = ent - docs;
+      while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (starts[mid]! <= k) lo = mid; else hi = mid - 1; }
+      return lo;
+    }
+    return seg.get<EntityRecord>("entities", ordKey(ent))?.[1];
+  }
+
   /** Per document of a shard, where its own entities start (relative to the first one after the documents); one more at the end. */
   private entStarts(shard: number): number[] {
     let starts = this.entCache.get(shard);

@@ -34,12 +34,10 @@ export type Hit = {
   snippet: string; matches: Match[]; explain?: { clauses: Explain; matched: number; of: number; normalizer: number };
 };
 
-type Occ = { h: number; c: number; b: number; pos: number[] };
 type ChunkKey = number; // (shard × 2^20 + ordinal) × 2^16 + chunk
 /** A document as one number: shard × 2^20 + ordinal. */
 const dkey = (shard: number, ord: number) => shard * 1048576 + ord;
 const ckey = (shard: number, ord: number, ci: number) => dkey(shard, ord) * 65536 + ci;
-type ChunkInfo = { shard: number; ord: number; ci: number; len: number; occ: (Occ | undefined)[] };
 
 const idf = (n: number, df: number) => Math.log(1 + (n - df + 0.5) / (df + 0.5));
 /** One clause's BM25 contribution, for a (field-weighted) tf in a unit of `len` terms. */
@@ -49,11 +47,20 @@ const finalScore = (raw: number, normalizer: number, matched: number, clauses: n
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-type ChunkHits = Map<ChunkKey, { shard: number; ord: number; ci: number; len: number; occ: Occ }>;
+/**
+ * A term's (or a phrase's) chunks as parallel arrays, in ascending chunk key order (shards in
+ * order, then ordinal, then chunk: the order postings are stored in). Columns instead of an object
+ * per chunk: a common word is in most chunks of a large workspace (100,000 files: 100,000 chunks).
+ */
+type Plist = { keys: number[]; lens: number[]; h: number[]; c: number[]; b: number[]; pos?: number[][] };
+const emptyPlist = (withPositions: boolean): Plist => ({ keys: [], lens: [], h: [], c: [], b: [], ...(withPositions ? { pos: [] } : {}) });
+const shardOfCk = (k: ChunkKey) => Math.floor(k / 68719476736); // 2^36
+const ordOfCk = (k: ChunkKey) => Math.floor(k / 65536) % 1048576;
 
 /** A term's chunks (with positions only when a phrase needs them), from its varints (format: PostingsBuilder.encode in pipeline/shard.ts). */
-function termChunks(ix: RunIndex, term: string, withPositions = false): ChunkHits {
-  const out: ChunkHits = new Map();
+function termChunks(ix: RunIndex, term: string, withPositions = false): Plist {
+  const out = emptyPlist(withPositions);
+  let last = -1;
   for (const [shard, bytes] of ix.postings(term)) {
     const r = new VarintReader(bytes);
     let ord = -1;
@@ -64,7 +71,6 @@ function termChunks(ix: RunIndex, term: string, withPositions = false): ChunkHit
         const dOrd = r.next();
         const c0 = r.next();
         if (ord < 0 || dOrd > 0) { ord = ord < 0 ? dOrd : ord + dOrd; ci = c0; p = 0; } else ci += c0;
-        const len = ix.chunkLen(shard, ord, ci);
         const head = r.next();
         const n = Math.floor(head / 8);
         const mode = head % 4;
@@ -72,44 +78,79 @@ function termChunks(ix: RunIndex, term: string, withPositions = false): ChunkHit
         if (mode === 3) { h = r.next(); c = r.next(); b = r.next(); }
         else if (mode === 1) h = n; else if (mode === 2) c = n; else b = n;
         const xs = head & 4 ? r.next() : 0;
-        const pos: number[] = [];
-        if (withPositions) for (let k = 0; k < n - xs; k++) { p += r.next(); pos.push(p); }
-        else for (let k = 0; k < n - xs; k++) p += r.next();
-        out.set(ckey(shard, ord, ci), { shard, ord, ci, len, occ: { h, c, b, pos } });
+        if (withPositions) {
+          const pos: number[] = [];
+          for (let k = 0; k < n - xs; k++) { p += r.next(); pos.push(p); }
+          out.pos!.push(pos);
+        } else for (let k = 0; k < n - xs; k++) p += r.next();
+        const key = ckey(shard, ord, ci);
+        if (key <= last || ord >= 1048576 || ci >= 65536) throw new Error("postings out of order");
+        last = key;
+        out.keys.push(key); out.lens.push(ix.chunkLen(shard, ord, ci)); out.h.push(h); out.c.push(c); out.b.push(b);
       }
     } catch { throw ix.corrupt(shard); }
   }
   return out;
 }
 
-function unionChunks(parts: ChunkHits[]): ChunkHits {
-  if (parts.length === 1) return parts[0]!;
-  const out: ChunkHits = new Map();
-  for (const p of parts) {
-    for (const [k, v] of p) {
-      const o = out.get(k);
-      if (!o) out.set(k, { ...v, occ: { ...v.occ, pos: [...v.occ.pos] } });
-      else { o.occ.h += v.occ.h; o.occ.c += v.occ.c; o.occ.b += v.occ.b; o.occ.pos.push(...v.occ.pos); }
+/** Two lists as one: a chunk in both sums its field counts (and merges its positions). */
+function mergeTwo(x: Plist, y: Plist): Plist {
+  const withPos = x.pos !== undefined && y.pos !== undefined;
+  const out = emptyPlist(withPos);
+  let i = 0, j = 0;
+  const take = (l: Plist, k: number) => { out.keys.push(l.keys[k]!); out.lens.push(l.lens[k]!); out.h.push(l.h[k]!); out.c.push(l.c[k]!); out.b.push(l.b[k]!); if (withPos) out.pos!.push(l.pos![k]!); };
+  while (i < x.keys.length || j < y.keys.length) {
+    const a = i < x.keys.length ? x.keys[i]! : Infinity;
+    const b = j < y.keys.length ? y.keys[j]! : Infinity;
+    if (a < b) take(x, i++);
+    else if (b < a) take(y, j++);
+    else {
+      take(x, i);
+      const at = out.keys.length - 1;
+      out.h[at]! += y.h[j]!; out.c[at]! += y.c[j]!; out.b[at]! += y.b[j]!;
+      if (withPos) out.pos![at] = [...x.pos![i]!, ...y.pos![j]!].sort((p, q) => p - q);
+      i++; j++;
     }
   }
-  for (const v of out.values()) v.occ.pos.sort((a, b) => a - b);
   return out;
 }
 
+/** The union of several terms' lists (a prefix's expansions), merged pairwise. */
+function unionChunks(parts: Plist[]): Plist {
+  if (parts.length === 0) return emptyPlist(false);
+  let level = parts;
+  while (level.length > 1) {
+    const next: Plist[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? mergeTwo(level[i]!, level[i + 1]!) : level[i]!);
+    level = next;
+  }
+  return level[0]!;
+}
+
 /** Chunks holding the terms at consecutive positions; the phrase's occurrences count as its tf. */
-function phraseChunks(ix: RunIndex, terms: string[]): ChunkHits {
+function phraseChunks(ix: RunIndex, terms: string[]): Plist {
   const lists = terms.map((t) => termChunks(ix, t, true));
-  const out: ChunkHits = new Map();
+  const out = emptyPlist(true);
   const [first, ...rest] = lists;
-  for (const [k, v] of first!) {
-    if (!rest.every((l) => l.has(k))) continue;
-    const sets = rest.map((l) => new Set(l.get(k)!.occ.pos));
-    const starts = v.occ.pos.filter((p) => sets.every((s, i) => s.has(p + i + 1)));
+  const at = rest.map(() => 0);
+  for (let i = 0; i < first!.keys.length; i++) {
+    const k = first!.keys[i]!;
+    // Every other term's entry for this chunk (each list is in key order: pointers only move forward).
+    const idx: number[] = [];
+    for (let r = 0; r < rest.length; r++) {
+      const l = rest[r]!;
+      while (at[r]! < l.keys.length && l.keys[at[r]!]! < k) at[r]!++;
+      if (at[r]! < l.keys.length && l.keys[at[r]!] === k) idx.push(at[r]!);
+    }
+    if (idx.length !== rest.length) continue;
+    const sets = rest.map((l, r) => new Set(l.pos![idx[r]!]!));
+    const starts = first!.pos![i]!.filter((p) => sets.every((s, r) => s.has(p + r + 1)));
     if (starts.length === 0) continue;
-    const heading = lists.every((l) => l.get(k)!.occ.h > 0);
-    const code = lists.every((l) => l.get(k)!.occ.c > 0);
-    const occ: Occ = { h: heading ? starts.length : 0, c: !heading && code ? starts.length : 0, b: !heading && !code ? starts.length : 0, pos: starts.flatMap((s) => terms.map((_, i) => s + i)) };
-    out.set(k, { ...v, occ });
+    const heading = first!.h[i]! > 0 && rest.every((l, r) => l.h[idx[r]!]! > 0);
+    const code = first!.c[i]! > 0 && rest.every((l, r) => l.c[idx[r]!]! > 0);
+    out.keys.push(k); out.lens.push(first!.lens[i]!);
+    out.h.push(heading ? starts.length : 0); out.c.push(!heading && code ? starts.length : 0); out.b.push(!heading && !code ? starts.length : 0);
+    out.pos!.push(starts.flatMap((s) => terms.map((_, t) => s + t)));
   }
   return out;
 }
@@ -230,63 +271,66 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
   const ok = (shard: number, ord: number) => !allowed || allowed(shard, ord);
   if (q.clauses.length === 0) return listOnly(ix, q, allowed, opts.limit);
 
-  const scored: Scored[] = [];
   const clauses = q.clauses;
+  const nClauses = clauses.length;
   const usedFallback: boolean[] = clauses.map(() => false);
+  const explain = opts.explain ?? false;
 
-  // Chunks.
+  // Chunks: each clause's list is in chunk key order, so they are merged by walking them side by
+  // side (no map of candidates); only scores are kept per candidate, hits are made for the best.
+  const chunkScore: number[] = [];
+  const chunkKey: number[] = [];
+  const chunkMatched: number[] = [];
+  const chunkExplain: Explain[] = [];
+  let chunkNormalizer = 0;
   if (!types || types.includes("chunk")) {
     const lists = clauses.map((c, i) => {
       if (c.kind === "phrase") return phraseChunks(ix, c.terms);
       if (c.kind === "prefix") return unionChunks(ix.termsWithPrefix(c.prefix, MAX_PREFIX_TERMS).map((t) => termChunks(ix, t)));
       const hits = termChunks(ix, c.term);
-      if (hits.size === 0 && c.fallback) { usedFallback[i] = true; return c.fallback.length > 1 ? phraseChunks(ix, c.fallback) : termChunks(ix, c.fallback[0]!); }
+      if (hits.keys.length === 0 && c.fallback) { usedFallback[i] = true; return c.fallback.length > 1 ? phraseChunks(ix, c.fallback) : termChunks(ix, c.fallback[0]!); }
       return hits;
     });
     const titles = clauses.map((c, i) => c.kind === "term" ? titleDocs(ix, usedFallback[i] ? c.fallback ?? [] : [c.term]) : new Set<number>());
-    const idfs = lists.map((l) => idf(stats.chunks, l.size));
-    const normalizer = idfs.reduce((s, x) => s + x * (K1 + 1), 0);
+    const idfs = lists.map((l) => idf(stats.chunks, l.keys.length));
+    chunkNormalizer = idfs.reduce((s, x) => s + x * (K1 + 1), 0);
     const avg = stats.chunkTerms / Math.max(1, stats.chunks) || 1;
     const required = clauses.map((c) => c.kind === "phrase");
-    const cands = new Map<ChunkKey, ChunkInfo>();
-    const nClauses = clauses.length;
-    for (let i = 0; i < nClauses; i++) {
-      for (const [k, v] of lists[i]!) {
-        if (allowed && !ok(v.shard, v.ord)) continue;
-        let c = cands.get(k);
-        if (!c) { c = { shard: v.shard, ord: v.ord, ci: v.ci, len: v.len, occ: [] }; cands.set(k, c); }
-        c.occ[i] = v.occ;
-      }
-    }
-    // Plain loops: this runs once per candidate chunk (thousands for common words), in a fresh process.
-    for (const c of cands.values()) {
+    const at = new Array<number>(nClauses).fill(0);
+    for (;;) {
+      let k = Infinity;
+      for (let i = 0; i < nClauses; i++) { const l = lists[i]!; if (at[i]! < l.keys.length && l.keys[at[i]!]! < k) k = l.keys[at[i]!]!; }
+      if (k === Infinity) break;
       let raw = 0;
       let matched = 0;
       let missing = false;
-      const ex: Explain | undefined = opts.explain ? [] : undefined;
+      const ex: Explain | undefined = explain ? [] : undefined;
+      const d = Math.floor(k / 65536);
       for (let i = 0; i < nClauses; i++) {
-        const o = c.occ[i];
-        if (!o) { if (required[i]) { missing = true; break; } continue; }
+        const l = lists[i]!;
+        const j = at[i]!;
+        if (j >= l.keys.length || l.keys[j] !== k) { if (required[i]) missing = true; continue; }
+        at[i] = j + 1;
+        if (missing) continue;
         matched++;
-        const title = titles[i]!.size > 0 && titles[i]!.has(dkey(c.shard, c.ord));
-        const tf = W_HEADING * o.h + W_CODE * o.c + W_BODY * o.b + (title ? W_TITLE : 0);
-        const s = termScore(idfs[i]!, tf, c.len, avg);
-        raw += s;
-        if (ex) ex.push({ clause: clauses[i]!.text, idf: round(idfs[i]!), tf: { heading: o.h, code: o.c, body: o.b, title: title ? 1 : 0 }, length: c.len, score: round(s) });
+        const title = titles[i]!.size > 0 && titles[i]!.has(d);
+        const tf = W_HEADING * l.h[j]! + W_CODE * l.c[j]! + W_BODY * l.b[j]! + (title ? W_TITLE : 0);
+        const sc = termScore(idfs[i]!, tf, l.lens[j]!, avg);
+        raw += sc;
+        if (ex) ex.push({ clause: clauses[i]!.text, idf: round(idfs[i]!), tf: { heading: l.h[j]!, code: l.c[j]!, body: l.b[j]!, title: title ? 1 : 0 }, length: l.lens[j]!, score: round(sc) });
       }
       if (missing || matched === 0) continue;
-      const hit: Scored = { id: "", type: "chunk", score: finalScore(raw, normalizer, matched, nClauses), shard: c.shard, ord: c.ord, ci: c.ci, line: 0, matched, normalizer };
-      if (ex) hit.explain = ex;
-      scored.push(hit);
+      if (allowed && !ok(shardOfCk(k), ordOfCk(k))) continue;
+      chunkScore.push(finalScore(raw, chunkNormalizer, matched, nClauses));
+      chunkKey.push(k);
+      chunkMatched.push(matched);
+      if (ex) chunkExplain.push(ex);
     }
   }
 
   // Entities.
   const entTypes = types ? ENTITY_TYPES.filter((t) => types.includes(t)) : ENTITY_TYPES;
-  if (entTypes.length) scored.push(...scoreEntities(ix, q, stats, entTypes, ok, usedFallback, opts.explain ?? false));
-
-  // Best first (ties in index order, which is deterministic); entities are resolved as they are reached.
-  scored.sort((a, b) => b.score - a.score || a.shard - b.shard || a.ord - b.ord || (a.ci ?? -1) - (b.ci ?? -1) || (a.ent ?? -1) - (b.ent ?? -1));
+  let ents = entTypes.length ? scoreEntities(ix, q, stats, entTypes, usedFallback, explain) : [];
   const resolve = (s: Scored): boolean => {
     if (s.type === "chunk") return true;
     const e = ix.entity(s.shard, s.ent!);
@@ -295,25 +339,78 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
     if (e.key) s.key = e.key;
     return ok(s.shard, s.ord);
   };
-  let candidates = scored;
-  if (allowed) candidates = scored.filter(resolve);
+  // With a path or tag filter an entity's document decides whether it counts (found without
+  // reading the document's record: entities are resolved only for the hits shown).
+  if (allowed) ents = ents.filter((e) => { const o = ix.entityDoc(e.shard, e.ent!); return o !== undefined && ok(e.shard, o); });
+  const total = chunkScore.length + ents.length;
+
+  const chunkHit = (i: number): Scored => {
+    const k = chunkKey[i]!;
+    const hit: Scored = { id: "", type: "chunk", score: chunkScore[i]!, shard: shardOfCk(k), ord: ordOfCk(k), ci: k % 65536, line: 0, matched: chunkMatched[i]!, normalizer: chunkNormalizer };
+    if (explain) hit.explain = chunkExplain[i];
+    return hit;
+  };
   const want = clauses.map((c, i) => wanted(c, usedFallback[i]!));
-  const hits: Hit[] = [];
-  const shown = new Set<string>();
-  // Past the limit, only hits that tie with the last one shown (equal printed score) are made, so
-  // that equal scores can be ordered by id.
-  for (const s of candidates) {
-    if (hits.length >= opts.limit && (round(s.score) !== hits[hits.length - 1]!.score || hits.length >= opts.limit + 200)) break;
-    if (!allowed && !resolve(s)) continue;
-    const hit = materialize(ix, s, want, opts.explain ?? false);
-    // Two chunks can put their best match on the same line (windows overlap): show it once.
-    const place = `${hit.type}\0${hit.id.startsWith("chk_") ? hit.path + ":" + hit.line : hit.id}`;
-    if (shown.has(place)) continue;
-    shown.add(place);
-    hits.push(hit);
-  }
+  // An entity sorts by its shard and entity ordinal (its document, resolved or not, does not count).
+  const ordOf = (s: Scored) => (s.ent === undefined ? s.ord : -1);
+  const order = (a: Scored, b: Scored) => b.score - a.score || a.shard - b.shard || ordOf(a) - ordOf(b) || (a.ci ?? -1) - (b.ci ?? -1) || (a.ent ?? -1) - (b.ent ?? -1);
+  /**
+   * The hits from the `n` best candidates (and every candidate tied with the n-th), best first
+   * (ties in index order, which is deterministic); undefined when those ran out before the
+   * hits were complete and there are more candidates (the caller asks for more).
+   */
+  const collect = (n: number): Hit[] | undefined => {
+    let cands: Scored[];
+    if (n >= total) cands = [...chunkScore.map((_, i) => chunkHit(i)), ...ents];
+    else {
+      const floor = nthLargest([...chunkScore, ...ents.map((e) => e.score)], n);
+      cands = [];
+      for (let i = 0; i < chunkScore.length; i++) if (chunkScore[i]! >= floor) cands.push(chunkHit(i));
+      for (const e of ents) if (e.score >= floor) cands.push(e);
+    }
+    cands.sort(order);
+    const hits: Hit[] = [];
+    const shown = new Set<string>();
+    // Past the limit, only hits that tie with the last one shown (equal printed score) are made, so
+    // that equal scores can be ordered by id.
+    let done = false;
+    for (const s of cands) {
+      if (hits.length >= opts.limit && (round(s.score) !== hits[hits.length - 1]!.score || hits.length >= opts.limit + 200)) { done = true; break; }
+      if (!resolve(s)) continue;
+      const hit = materialize(ix, s, want, explain);
+      // Two chunks can put their best match on the same line (windows overlap): show it once.
+      const place = `${hit.type}\0${hit.id.startsWith("chk_") ? hit.path + ":" + hit.line : hit.id}`;
+      if (shown.has(place)) continue;
+      shown.add(place);
+      hits.push(hit);
+    }
+    return done || cands.length >= total ? hits : undefined;
+  };
+  let hits: Hit[] | undefined;
+  for (let n = opts.limit + 256; !(hits = collect(n)); n *= 4);
   hits.sort((a, b) => b.score - a.score || cmp(a.id, b.id));
-  return { total: candidates.length, hits: hits.slice(0, opts.limit) };
+  return { total, hits: hits.slice(0, opts.limit) };
+}
+
+/** The n-th largest of xs (1-based; xs is reordered). */
+function nthLargest(xs: number[], n: number): number {
+  let lo = 0;
+  let hi = xs.length - 1;
+  const k = n - 1;
+  while (lo < hi) {
+    const pivot = xs[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (xs[i]! > pivot) i++;
+      while (xs[j]! < pivot) j--;
+      if (i <= j) { const t = xs[i]!; xs[i] = xs[j]!; xs[j] = t; i++; j--; }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return xs[k]!;
+  }
+  return xs[k]!;
 }
 
 
@@ -329,22 +426,23 @@ function titleDocs(ix: RunIndex, terms: string[]): Set<number> {
 }
 
 function scoreEntities(
-  ix: RunIndex, q: ParsedQuery, stats: ReturnType<RunIndex["stats"]>, entTypes: string[], ok: (s: number, o: number) => boolean,
-  usedFallback: boolean[], explain: boolean,
+  ix: RunIndex, q: ParsedQuery, stats: ReturnType<RunIndex["stats"]>, entTypes: string[], usedFallback: boolean[], explain: boolean,
 ): Scored[] {
-  // An entity is "shard:ordinal", a shared node its id hash (the same node in several shards).
-  type Ent = { shard: number; ent: number; type: string; len: number; tf: number[]; hash?: number };
-  const ents = new Map<string, Ent>();
+  // An entity is shard × 2^32 + ordinal, a shared node -1 - its id hash (the same node in several
+  // shards): numbers, not strings, as keys (a common word names tens of thousands of sections).
+  type Ent = { shard: number; ent: number; type: string; len: number; tf: number[] };
+  const ents = new Map<number, Ent>();
   const clauses = q.clauses;
   const dfs = clauses.map(() => 0);
-  const keyOf = (shard: number, p: EntPosting) => (p.hash !== undefined ? `#${p.hash}` : `${shard}:${p.ent}`);
+  const keyOf = (shard: number, p: EntPosting) => (p.hash !== undefined ? -1 - p.hash : shard * 4294967296 + p.ent);
+  const wantType = new Set(entTypes);
   const add = (i: number, shard: number, p: EntPosting, tf: number) => {
-    if (!entTypes.includes(p.type)) return;
+    if (!wantType.has(p.type)) return;
     const k = keyOf(shard, p);
     let e = ents.get(k);
-    if (!e) { e = { shard, ent: p.ent, type: p.type, len: p.len, tf: [], ...(p.hash !== undefined ? { hash: p.hash } : {}) }; ents.set(k, e); }
-    if (e.tf[i] === undefined) dfs[i]!++;
-    e.tf[i] = Math.max(e.tf[i] ?? 0, tf);
+    if (!e) { e = { shard, ent: p.ent, type: p.type, len: p.len, tf: [] }; ents.set(k, e); }
+    const was = e.tf[i];
+    if (was === undefined) { dfs[i]!++; e.tf[i] = tf; } else if (tf > was) e.tf[i] = tf;
   };
   clauses.forEach((c, i) => {
     const terms = c.kind === "prefix" ? ix.termsWithPrefix(c.prefix, MAX_PREFIX_TERMS)
@@ -363,21 +461,25 @@ function scoreEntities(
   const idfs = dfs.map((df) => idf(stats.ents, df));
   const normalizer = idfs.reduce((s, x) => s + x * (K1 + 1), 0);
   const out: Scored[] = [];
+  const phrase = clauses.map((c) => c.kind === "phrase");
+  const n = clauses.length;
   for (const e of ents.values()) {
-    if (clauses.some((c, i) => c.kind === "phrase" && !e.tf[i])) continue;
     let raw = 0;
     let matched = 0;
-    const ex: Explain = [];
-    clauses.forEach((c, i) => {
+    let missing = false;
+    const ex: Explain | undefined = explain ? [] : undefined;
+    for (let i = 0; i < n; i++) {
       const tf = e.tf[i];
-      if (!tf) return;
+      if (!tf) { if (phrase[i]) { missing = true; break; } continue; }
       matched++;
       const s = termScore(idfs[i]!, tf, e.len, avg);
       raw += s;
-      if (explain) ex.push({ clause: c.text, idf: round(idfs[i]!), tf: { name: tf }, length: e.len, score: round(s) });
-    });
-    const score = finalScore(raw, normalizer, matched, clauses.length);
-    out.push({ id: "", type: e.type, score, shard: e.shard, ord: -1, ent: e.ent, line: 0, matched, normalizer, ...(explain ? { explain: ex } : {}) });
+      if (ex) ex.push({ clause: clauses[i]!.text, idf: round(idfs[i]!), tf: { name: tf }, length: e.len, score: round(s) });
+    }
+    if (missing) continue;
+    const hit: Scored = { id: "", type: e.type, score: finalScore(raw, normalizer, matched, n), shard: e.shard, ord: -1, ent: e.ent, line: 0, matched, normalizer };
+    if (ex) hit.explain = ex;
+    out.push(hit);
   }
   return out;
 }
