@@ -59,3 +59,38 @@ describe("query", () => {
     expect(miss.json.hits).toEqual([]);
   });
 });
+
+describe("many candidates", () => {
+  // More candidates than a query ranks in full (the best limit + 256 and their ties are picked out
+  // first): a small --limit must give the first hits of --limit 1000, and a path filter the hits of
+  // the unfiltered list that are under the path, in the same order. Some files are identical (equal
+  // scores: ordered by id), the others hold the word a different number of times.
+  let many: string;
+  beforeAll(() => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 90; i++) {
+      const dir = i % 3 === 0 ? "a" : "b";
+      const n = i % 10 === 0 ? 3 : 1 + (i % 7);
+      const body = (s: number) => `${"The widget turns. ".repeat(n + s)}Gears and levers ${i % 10 === 0 ? "" : i}.\n`;
+      files[`notes/${dir}/f${String(i).padStart(3, "0")}.md`] = `# Widget notes ${i % 10 === 0 ? "" : i}\n\n${body(0)}\n## Widget section one\n\n${body(1)}\n## Widget section two\n\n${body(2)}`;
+    }
+    many = workspace(files);
+    expect(cli(["ingest", "--root", many]).code).toBe(0);
+  });
+  test("a small --limit gives the first hits of a large one; a path filter keeps their order", () => {
+    const all = cli(["query", "widget", "--limit", "1000", "--root", many, "--json"]).json;
+    expect(all.total).toBeGreaterThan(400);
+    expect(all.hits.length).toBeGreaterThan(300);
+    const ids = (j: any) => j.hits.map((h: any) => `${h.id} ${h.score}`);
+    for (const limit of ["1", "3", "25"]) {
+      const j = cli(["query", "widget", "--limit", limit, "--root", many, "--json"]).json;
+      expect(j.total).toBe(all.total);
+      expect(ids(j)).toEqual(ids(all).slice(0, Number(limit)));
+    }
+    const under = cli(["query", "widget", "path:notes/a/**", "--limit", "1000", "--root", many, "--json"]).json;
+    expect(under.hits.length).toBeGreaterThan(50);
+    expect(ids(under)).toEqual(ids({ hits: all.hits.filter((h: any) => h.path.startsWith("notes/a/")) }));
+    const top = cli(["query", "widget", "--path", "notes/a/**", "--limit", "5", "--root", many, "--json"]).json;
+    expect(ids(top)).toEqual(ids(under).slice(0, 5));
+  });
+});

@@ -8,7 +8,7 @@ export default defineCommand({
     description: 'Search the index: words (BM25F), "phrases", identifiers as typed (Buffer.concat()), prefix*, filters type:T path:GLOB tag:TAG',
   },
   args: {
-    text: { type: "positional", description: "Search text (see the query language in README)", required: true },
+    text: { type: "positional", description: "Search text (see the query language in README); several words are joined by spaces", required: true },
     type: { type: "string", description: "Only hits of these node types (comma-separated: chunk, document, section, technology, reference, decision, claim, symbol, module)", valueHint: "T" },
     path: { type: "string", description: "Only hits in files matching this glob (`*` in a folder, `**` across folders)", valueHint: "GLOB" },
     tag: { type: "string", description: "Only hits in documents whose front matter has this tag", valueHint: "TAG" },
@@ -21,7 +21,9 @@ export default defineCommand({
     const limit = intFlag(args.limit, "limit", 10);
     const { parseQuery } = await import("../../query/parse.ts");
     const list = (v: unknown) => (typeof v === "string" && v !== "" ? [v] : []);
-    const text = String(args.text ?? "");
+    // Unquoted words are one query: `query event loop` is `query "event loop"`.
+    const rest = Array.isArray(args._) ? (args._ as unknown[]).map(String) : [];
+    const text = [String(args.text ?? ""), ...rest].join(" ");
     const parsed = parseQuery(text, { types: list(args.type), paths: list(args.path), tags: list(args.tag) });
     const { store, ix } = await withIndex(args);
     for (const w of parsed.warnings) warn(w);
