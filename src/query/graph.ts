@@ -56,6 +56,8 @@ function adjacency(ix: RunIndex, types?: Set<string>) {
 export function neighbors(ix: RunIndex, start: string, depth: number, types?: Set<string>) {
   const adj = adjacency(ix, types);
   const seen = new Map<string, number>([[start, 0]]);
+  // A shared node (technology, reference) is named from the shard of the document it was reached from.
+  const hints = new Map<string, number | undefined>();
   const used: GraphEdge[] = [];
   let frontier = [start];
   for (let d = 1; d <= depth && frontier.length; d++) {
@@ -63,13 +65,13 @@ export function neighbors(ix: RunIndex, start: string, depth: number, types?: Se
     for (const id of frontier) {
       for (const { edge, other } of adj(id)) {
         used.push(edge);
-        if (!seen.has(other)) { seen.set(other, d); next.push(other); }
+        if (!seen.has(other)) { seen.set(other, d); next.push(other); hints.set(other, ix.shardOfNode(id)); }
       }
     }
     frontier = next;
   }
   const uniq = [...new Map(used.map((e) => [`${e.source}\0${e.target}\0${e.type}`, e])).values()].sort(edgeOrder);
-  const nodes = [...seen].filter(([id]) => id !== start).map(([id, d]) => ({ ...ix.nodeOnly(id)!, depth: d }))
+  const nodes = [...seen].filter(([id]) => id !== start).map(([id, d]) => ({ ...ix.nodeOnly(id, hints.get(id))!, depth: d }))
     .sort((a, b) => a.depth - b.depth || cmp(a.id, b.id));
   return { nodes, edges: uniq };
 }

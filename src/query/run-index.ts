@@ -257,15 +257,32 @@ export class RunIndex {
     return out;
   }
 
-  /** A shared node's name, from the first shard that mentions it. */
-  globalName(id: string): string | undefined {
+  /**
+   * A shared node's name, from the first shard that mentions it. `hint`: a shard that probably does
+   * (the shard of a document it was reached from). A reference's or module's id is a hash of its
+   * name, so any shard's entry will do: the hint's is taken. A technology's id is its name folded
+   * (C and C++ are one node), so the shards before the hint are read first.
+   */
+  globalName(id: string, hint?: number): string | undefined {
     let name = this.globalNames.get(id);
     if (name === undefined) {
       name = null;
-      for (const n of this.shards) { const g = this.seg(n)!.get<GlobalRecord>("global", id); if (g) { name = g.name; break; } }
+      const last = hint !== undefined && this.shards.includes(hint) ? this.seg(hint)!.get<GlobalRecord>("global", id) : undefined;
+      if (last && !id.startsWith("tech_")) name = last.name;
+      else for (const n of this.shards) {
+        if (last && n === hint) { name = last.name; break; }
+        const g = this.seg(n)!.get<GlobalRecord>("global", id);
+        if (g) { name = g.name; break; }
+      }
       this.globalNames.set(id, name);
     }
     return name ?? undefined;
+  }
+
+  /** The shard of a document's own node (doc_, sec_, chk_, dec_, clm_, sym_), else undefined. */
+  shardOfNode(id: string): number | undefined {
+    const m = LOCAL.exec(id);
+    return m ? shardOfKey(m[2]!, this.shardCount) : undefined;
   }
 
   /** Links into a document from every shard: [line, source key]. */
@@ -421,6 +438,18 @@ export class RunIndex {
   /** The error for a damaged index segment (exit 5). */
   corrupt(n: number): Error { return corrupt(objectPath(this.store.profileDir, this.byName.get(shardName("index", n))!)); }
 
+  private readonly nodesCache = new Map<string, Map<string, GraphNode>>();
+  /** A document's own nodes by id (from its graph part when that is built; no edges resolved otherwise). */
+  private docNodes(rec: DocRecord): Map<string, GraphNode> {
+    let byId = this.nodesCache.get(rec.path);
+    if (!byId) {
+      const nodes = (this.graphCache.get(rec.path) ?? entryGraph(rec.path, rec as unknown as FileEntry)).nodes;
+      byId = new Map(nodes.map((n) => [n.id, n]));
+      this.nodesCache.set(rec.path, byId);
+    }
+    return byId;
+  }
+
   /** The graph part of one document: its own nodes and edges, links resolved against this run (cached). */
   docGraph(rec: DocRecord): { nodes: GraphNode[]; edges: GraphEdge[] } {
     const cached = this.graphCache.get(rec.path);
@@ -530,9 +559,17 @@ export class RunIndex {
     return undefined;
   }
 
-  /** A node without its edges (a document from its meta, cheaper than its whole record). */
-  nodeOnly(id: string): GraphNode | undefined {
+  /**
+   * A node without its edges: a document from its meta (cheaper than its whole record), a node of a
+   * document from the document's own nodes (its links and code spans are not resolved), a shared
+   * node by name (`hint`: see globalName).
+   */
+  nodeOnly(id: string, hint?: number): GraphNode | undefined {
     const m = LOCAL.exec(id);
+    if (m && m[1] !== "doc") {
+      const d = this.docByKey(m[2]!);
+      return d && this.docNodes(d.rec).get(id);
+    }
     if (m && m[1] === "doc") {
       const shard = shardOfKey(m[2]!, this.shardCount);
       const ord = this.seg(shard)?.get<number>("ids", m[2]!);
@@ -545,7 +582,7 @@ export class RunIndex {
     }
     const prefix = sharedPrefix(id);
     if (prefix) {
-      const name = this.globalName(id);
+      const name = this.globalName(id, hint);
       return name === undefined ? undefined : { id, type: prefix === "tech_" ? "technology" : prefix === "ref_" ? "reference" : "module", name };
     }
     if (id.startsWith("commit_") || id.startsWith("author_")) return this.git()?.nodeOnly(id);

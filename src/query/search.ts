@@ -577,7 +577,7 @@ function materialize(ix: RunIndex, s: Scored, want: ReturnType<typeof wanted>[],
     if (s.key) {
       // A shared node: located at its mention by the smallest document key of the shard.
       path = ix.meta(s.shard, s.ord)!.path;
-      name = ix.globalName(s.id) ?? s.id;
+      name = ix.globalName(s.id, s.shard) ?? s.id;
     } else {
       const rec = ix.doc(s.shard, s.ord);
       path = rec.path;
