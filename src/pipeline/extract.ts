@@ -68,7 +68,8 @@ export function spanSymbol(span: string): string | undefined {
   const m = /^([A-Za-z_$][\w$]*(?:(?:\.|::|#)[A-Za-z_$][\w$]*)*)(?:\([^()]*\))?$/.exec(span.trim());
   return m && m[1]!.length >= 2 ? m[1]!.replace(/::|#/g, ".") : undefined;
 }
-export const techId = (name: string) => `tech_${name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "x"}`;
+/** A technology's id: its name folded to lower-case words (`+` and `#` spelled out, so that C, C++ and C# are three). */
+export const techId = (name: string) => `tech_${name.toLowerCase().replace(/\+/g, "p").replace(/#/g, "sharp").replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "x"}`;
 
 const CODE_LANG = new Map<string, string>(Object.entries({
   py: "Python", js: "JavaScript", mjs: "JavaScript", ts: "TypeScript", tsx: "TypeScript", go: "Go", rs: "Rust",

@@ -261,7 +261,7 @@ export class RunIndex {
    * A shared node's name, from the first shard that mentions it. `hint`: a shard that probably does
    * (the shard of a document it was reached from). A reference's or module's id is a hash of its
    * name, so any shard's entry will do: the hint's is taken. A technology's id is its name folded
-   * (C and C++ are one node), so the shards before the hint are read first.
+   * (two spellings could share it), so the shards before the hint are read first.
    */
   globalName(id: string, hint?: number): string | undefined {
     let name = this.globalNames.get(id);

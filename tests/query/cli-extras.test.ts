@@ -94,3 +94,10 @@ describe("many candidates", () => {
     expect(ids(top)).toEqual(ids(under).slice(0, 5));
   });
 });
+
+test("C, C++ and a header are technologies C and C++, two nodes (their ids do not fold together)", () => {
+  const root = workspace({ "notes/a.c": "int main(void) { return 0; }\n", "notes/b.cpp": "int main() { return 0; }\n", "notes/c.h": "int f(void);\n" });
+  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  const techs = cli(["list", "--type", "technology", "--root", root, "--json"]).json.nodes.map((n: any) => `${n.id} ${n.name}`).sort();
+  expect(techs).toEqual(["tech_c C", "tech_cpp C++"]);
+});
