@@ -48,20 +48,43 @@ const round = (x: number) => Math.round(x * 1e6) / 1e6;
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * A term's (or a phrase's) chunks as parallel arrays, in ascending chunk key order (shards in
- * order, then ordinal, then chunk: the order postings are stored in). Columns instead of an object
- * per chunk: a common word is in most chunks of a large workspace (100,000 files: 100,000 chunks).
+ * A term's (or a phrase's) chunks as parallel typed arrays (the first `n` entries), in ascending
+ * chunk key order (shards in order, then ordinal, then chunk: the order postings are stored in).
+ * Columns instead of an object per chunk: a common word is in most chunks of a large workspace
+ * (100,000 files: 100,000 chunks).
  */
-type Plist = { keys: number[]; lens: number[]; h: number[]; c: number[]; b: number[]; pos?: number[][] };
-const emptyPlist = (withPositions: boolean): Plist => ({ keys: [], lens: [], h: [], c: [], b: [], ...(withPositions ? { pos: [] } : {}) });
+class Plist {
+  n = 0;
+  keys: Float64Array;
+  lens: Int32Array;
+  h: Int32Array;
+  c: Int32Array;
+  b: Int32Array;
+  readonly pos?: number[][];
+  constructor(capacity: number, withPositions: boolean) {
+    const cap = Math.max(4, capacity);
+    this.keys = new Float64Array(cap); this.lens = new Int32Array(cap); this.h = new Int32Array(cap); this.c = new Int32Array(cap); this.b = new Int32Array(cap);
+    if (withPositions) this.pos = [];
+  }
+  push(key: number, len: number, h: number, c: number, b: number): void {
+    if (this.n === this.keys.length) {
+      const grow = <T extends Float64Array | Int32Array>(a: T): T => { const g = new (a.constructor as { new(n: number): T })(a.length * 2); g.set(a); return g; };
+      this.keys = grow(this.keys); this.lens = grow(this.lens); this.h = grow(this.h); this.c = grow(this.c); this.b = grow(this.b);
+    }
+    const i = this.n++;
+    this.keys[i] = key; this.lens[i] = len; this.h[i] = h; this.c[i] = c; this.b[i] = b;
+  }
+}
 const shardOfCk = (k: ChunkKey) => Math.floor(k / 68719476736); // 2^36
 const ordOfCk = (k: ChunkKey) => Math.floor(k / 65536) % 1048576;
 
 /** A term's chunks (with positions only when a phrase needs them), from its varints (format: PostingsBuilder.encode in pipeline/shard.ts). */
 function termChunks(ix: RunIndex, term: string, withPositions = false): Plist {
-  const out = emptyPlist(withPositions);
+  const lists = ix.postings(term);
+  // At least 3 bytes an entry: room for all of them without growing.
+  const out = new Plist(lists.reduce((s, [, b]) => s + Math.ceil(b.length / 3), 0), withPositions);
   let last = -1;
-  for (const [shard, bytes] of ix.postings(term)) {
+  for (const [shard, bytes] of lists) {
     const r = new VarintReader(bytes);
     let ord = -1;
     let ci = 0;
@@ -86,7 +109,7 @@ function termChunks(ix: RunIndex, term: string, withPositions = false): Plist {
         const key = ckey(shard, ord, ci);
         if (key <= last || ord >= 1048576 || ci >= 65536) throw new Error("postings out of order");
         last = key;
-        out.keys.push(key); out.lens.push(ix.chunkLen(shard, ord, ci)); out.h.push(h); out.c.push(c); out.b.push(b);
+        out.push(key, ix.chunkLen(shard, ord, ci), h, c, b);
       }
     } catch { throw ix.corrupt(shard); }
   }
@@ -96,17 +119,17 @@ function termChunks(ix: RunIndex, term: string, withPositions = false): Plist {
 /** Two lists as one: a chunk in both sums its field counts (and merges its positions). */
 function mergeTwo(x: Plist, y: Plist): Plist {
   const withPos = x.pos !== undefined && y.pos !== undefined;
-  const out = emptyPlist(withPos);
+  const out = new Plist(x.n + y.n, withPos);
   let i = 0, j = 0;
-  const take = (l: Plist, k: number) => { out.keys.push(l.keys[k]!); out.lens.push(l.lens[k]!); out.h.push(l.h[k]!); out.c.push(l.c[k]!); out.b.push(l.b[k]!); if (withPos) out.pos!.push(l.pos![k]!); };
-  while (i < x.keys.length || j < y.keys.length) {
-    const a = i < x.keys.length ? x.keys[i]! : Infinity;
-    const b = j < y.keys.length ? y.keys[j]! : Infinity;
+  const take = (l: Plist, k: number) => { out.push(l.keys[k]!, l.lens[k]!, l.h[k]!, l.c[k]!, l.b[k]!); if (withPos) out.pos!.push(l.pos![k]!); };
+  while (i < x.n || j < y.n) {
+    const a = i < x.n ? x.keys[i]! : Infinity;
+    const b = j < y.n ? y.keys[j]! : Infinity;
     if (a < b) take(x, i++);
     else if (b < a) take(y, j++);
     else {
       take(x, i);
-      const at = out.keys.length - 1;
+      const at = out.n - 1;
       out.h[at]! += y.h[j]!; out.c[at]! += y.c[j]!; out.b[at]! += y.b[j]!;
       if (withPos) out.pos![at] = [...x.pos![i]!, ...y.pos![j]!].sort((p, q) => p - q);
       i++; j++;
@@ -117,7 +140,7 @@ function mergeTwo(x: Plist, y: Plist): Plist {
 
 /** The union of several terms' lists (a prefix's expansions), merged pairwise. */
 function unionChunks(parts: Plist[]): Plist {
-  if (parts.length === 0) return emptyPlist(false);
+  if (parts.length === 0) return new Plist(0, false);
   let level = parts;
   while (level.length > 1) {
     const next: Plist[] = [];
@@ -130,17 +153,17 @@ function unionChunks(parts: Plist[]): Plist {
 /** Chunks holding the terms at consecutive positions; the phrase's occurrences count as its tf. */
 function phraseChunks(ix: RunIndex, terms: string[]): Plist {
   const lists = terms.map((t) => termChunks(ix, t, true));
-  const out = emptyPlist(true);
   const [first, ...rest] = lists;
+  const out = new Plist(first!.n, true);
   const at = rest.map(() => 0);
-  for (let i = 0; i < first!.keys.length; i++) {
+  for (let i = 0; i < first!.n; i++) {
     const k = first!.keys[i]!;
     // Every other term's entry for this chunk (each list is in key order: pointers only move forward).
     const idx: number[] = [];
     for (let r = 0; r < rest.length; r++) {
       const l = rest[r]!;
-      while (at[r]! < l.keys.length && l.keys[at[r]!]! < k) at[r]!++;
-      if (at[r]! < l.keys.length && l.keys[at[r]!] === k) idx.push(at[r]!);
+      while (at[r]! < l.n && l.keys[at[r]!]! < k) at[r]!++;
+      if (at[r]! < l.n && l.keys[at[r]!] === k) idx.push(at[r]!);
     }
     if (idx.length !== rest.length) continue;
     const sets = rest.map((l, r) => new Set(l.pos![idx[r]!]!));
@@ -148,8 +171,7 @@ function phraseChunks(ix: RunIndex, terms: string[]): Plist {
     if (starts.length === 0) continue;
     const heading = first!.h[i]! > 0 && rest.every((l, r) => l.h[idx[r]!]! > 0);
     const code = first!.c[i]! > 0 && rest.every((l, r) => l.c[idx[r]!]! > 0);
-    out.keys.push(k); out.lens.push(first!.lens[i]!);
-    out.h.push(heading ? starts.length : 0); out.c.push(!heading && code ? starts.length : 0); out.b.push(!heading && !code ? starts.length : 0);
+    out.push(k, first!.lens[i]!, heading ? starts.length : 0, !heading && code ? starts.length : 0, !heading && !code ? starts.length : 0);
     out.pos!.push(starts.flatMap((s) => terms.map((_, t) => s + t)));
   }
   return out;
@@ -278,9 +300,10 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
 
   // Chunks: each clause's list is in chunk key order, so they are merged by walking them side by
   // side (no map of candidates); only scores are kept per candidate, hits are made for the best.
-  const chunkScore: number[] = [];
-  const chunkKey: number[] = [];
-  const chunkMatched: number[] = [];
+  let chunkScore = new Float64Array(0);
+  let chunkKey = new Float64Array(0);
+  let chunkMatched = new Int32Array(0);
+  let nChunks = 0;
   const chunkExplain: Explain[] = [];
   let chunkNormalizer = 0;
   if (!types || types.includes("chunk")) {
@@ -288,18 +311,20 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
       if (c.kind === "phrase") return phraseChunks(ix, c.terms);
       if (c.kind === "prefix") return unionChunks(ix.termsWithPrefix(c.prefix, MAX_PREFIX_TERMS).map((t) => termChunks(ix, t)));
       const hits = termChunks(ix, c.term);
-      if (hits.keys.length === 0 && c.fallback) { usedFallback[i] = true; return c.fallback.length > 1 ? phraseChunks(ix, c.fallback) : termChunks(ix, c.fallback[0]!); }
+      if (hits.n === 0 && c.fallback) { usedFallback[i] = true; return c.fallback.length > 1 ? phraseChunks(ix, c.fallback) : termChunks(ix, c.fallback[0]!); }
       return hits;
     });
     const titles = clauses.map((c, i) => c.kind === "term" ? titleDocs(ix, usedFallback[i] ? c.fallback ?? [] : [c.term]) : new Set<number>());
-    const idfs = lists.map((l) => idf(stats.chunks, l.keys.length));
+    const idfs = lists.map((l) => idf(stats.chunks, l.n));
     chunkNormalizer = idfs.reduce((s, x) => s + x * (K1 + 1), 0);
     const avg = stats.chunkTerms / Math.max(1, stats.chunks) || 1;
     const required = clauses.map((c) => c.kind === "phrase");
+    const cap = lists.reduce((s, l) => s + l.n, 0);
+    chunkScore = new Float64Array(cap); chunkKey = new Float64Array(cap); chunkMatched = new Int32Array(cap);
     const at = new Array<number>(nClauses).fill(0);
     for (;;) {
       let k = Infinity;
-      for (let i = 0; i < nClauses; i++) { const l = lists[i]!; if (at[i]! < l.keys.length && l.keys[at[i]!]! < k) k = l.keys[at[i]!]!; }
+      for (let i = 0; i < nClauses; i++) { const l = lists[i]!; if (at[i]! < l.n && l.keys[at[i]!]! < k) k = l.keys[at[i]!]!; }
       if (k === Infinity) break;
       let raw = 0;
       let matched = 0;
@@ -309,7 +334,7 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
       for (let i = 0; i < nClauses; i++) {
         const l = lists[i]!;
         const j = at[i]!;
-        if (j >= l.keys.length || l.keys[j] !== k) { if (required[i]) missing = true; continue; }
+        if (j >= l.n || l.keys[j] !== k) { if (required[i]) missing = true; continue; }
         at[i] = j + 1;
         if (missing) continue;
         matched++;
@@ -321,9 +346,9 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
       }
       if (missing || matched === 0) continue;
       if (allowed && !ok(shardOfCk(k), ordOfCk(k))) continue;
-      chunkScore.push(finalScore(raw, chunkNormalizer, matched, nClauses));
-      chunkKey.push(k);
-      chunkMatched.push(matched);
+      chunkScore[nChunks] = finalScore(raw, chunkNormalizer, matched, nClauses);
+      chunkKey[nChunks] = k;
+      chunkMatched[nChunks++] = matched;
       if (ex) chunkExplain.push(ex);
     }
   }
@@ -342,7 +367,7 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
   // With a path or tag filter an entity's document decides whether it counts (found without
   // reading the document's record: entities are resolved only for the hits shown).
   if (allowed) ents = ents.filter((e) => { const o = ix.entityDoc(e.shard, e.ent!); return o !== undefined && ok(e.shard, o); });
-  const total = chunkScore.length + ents.length;
+  const total = nChunks + ents.length;
 
   const chunkHit = (i: number): Scored => {
     const k = chunkKey[i]!;
@@ -361,11 +386,14 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
    */
   const collect = (n: number): Hit[] | undefined => {
     let cands: Scored[];
-    if (n >= total) cands = [...chunkScore.map((_, i) => chunkHit(i)), ...ents];
+    if (n >= total) { cands = []; for (let i = 0; i < nChunks; i++) cands.push(chunkHit(i)); cands.push(...ents); }
     else {
-      const floor = nthLargest([...chunkScore, ...ents.map((e) => e.score)], n);
+      const all = new Float64Array(total);
+      all.set(chunkScore.subarray(0, nChunks));
+      ents.forEach((e, i) => { all[nChunks + i] = e.score; });
+      const floor = nthLargest(all, n);
       cands = [];
-      for (let i = 0; i < chunkScore.length; i++) if (chunkScore[i]! >= floor) cands.push(chunkHit(i));
+      for (let i = 0; i < nChunks; i++) if (chunkScore[i]! >= floor) cands.push(chunkHit(i));
       for (const e of ents) if (e.score >= floor) cands.push(e);
     }
     cands.sort(order);
@@ -393,7 +421,7 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
 }
 
 /** The n-th largest of xs (1-based; xs is reordered). */
-function nthLargest(xs: number[], n: number): number {
+function nthLargest(xs: Float64Array, n: number): number {
   let lo = 0;
   let hi = xs.length - 1;
   const k = n - 1;
