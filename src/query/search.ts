@@ -60,32 +60,52 @@ class Plist {
   h: Int32Array;
   c: Int32Array;
   b: Int32Array;
-  readonly pos?: number[][];
+  /**
+   * Where each entry's positions are (a phrase decodes only the entries every term has): the
+   * postings bytes (`bufs[buf[i]]`), the offset of the first position's varint, how many there
+   * are, and the position they are deltas from (positions run on across a document's chunks).
+   */
+  readonly pos?: { bufs: Uint8Array[]; buf: Int32Array; off: Int32Array; count: Int32Array; base: Float64Array };
   constructor(capacity: number, withPositions: boolean) {
     const cap = Math.max(4, capacity);
     this.keys = new Float64Array(cap); this.lens = new Int32Array(cap); this.h = new Int32Array(cap); this.c = new Int32Array(cap); this.b = new Int32Array(cap);
-    if (withPositions) this.pos = [];
+    if (withPositions) this.pos = { bufs: [], buf: new Int32Array(cap), off: new Int32Array(cap), count: new Int32Array(cap), base: new Float64Array(cap) };
   }
-  push(key: number, len: number, h: number, c: number, b: number): void {
+  push(key: number, len: number, h: number, c: number, b: number): number {
     if (this.n === this.keys.length) {
       const grow = <T extends Float64Array | Int32Array>(a: T): T => { const g = new (a.constructor as { new(n: number): T })(a.length * 2); g.set(a); return g; };
       this.keys = grow(this.keys); this.lens = grow(this.lens); this.h = grow(this.h); this.c = grow(this.c); this.b = grow(this.b);
+      const p = this.pos;
+      if (p) { p.buf = grow(p.buf); p.off = grow(p.off); p.count = grow(p.count); p.base = grow(p.base); }
     }
     const i = this.n++;
     this.keys[i] = key; this.lens[i] = len; this.h[i] = h; this.c[i] = c; this.b[i] = b;
+    return i;
+  }
+  /** Entry i's positions, ascending (a list built with positions). */
+  positions(i: number): number[] {
+    const p = this.pos!;
+    const r = new VarintReader(p.bufs[p.buf[i]!]!);
+    r.at = p.off[i]!;
+    const out: number[] = [];
+    let at = p.base[i]!;
+    for (let k = p.count[i]!; k > 0; k--) { at += r.next(); out.push(at); }
+    return out;
   }
 }
 const shardOfCk = (k: ChunkKey) => Math.floor(k / 68719476736); // 2^36
 const ordOfCk = (k: ChunkKey) => Math.floor(k / 65536) % 1048576;
 
-/** A term's chunks (with positions only when a phrase needs them), from its varints (format: PostingsBuilder.encode in pipeline/shard.ts). */
+/** A term's chunks (with where their positions are when a phrase needs them), from its varints (format: PostingsBuilder.encode in pipeline/shard.ts). */
 function termChunks(ix: RunIndex, term: string, withPositions = false): Plist {
   const lists = ix.postings(term);
   // At least 3 bytes an entry: room for all of them without growing.
   const out = new Plist(lists.reduce((s, [, b]) => s + Math.ceil(b.length / 3), 0), withPositions);
+  const pos = out.pos;
   let last = -1;
   for (const [shard, bytes] of lists) {
     const r = new VarintReader(bytes);
+    const bi = pos ? pos.bufs.push(bytes) - 1 : 0;
     let ord = -1;
     let ci = 0;
     let p = 0;
@@ -101,37 +121,31 @@ function termChunks(ix: RunIndex, term: string, withPositions = false): Plist {
         if (mode === 3) { h = r.next(); c = r.next(); b = r.next(); }
         else if (mode === 1) h = n; else if (mode === 2) c = n; else b = n;
         const xs = head & 4 ? r.next() : 0;
-        if (withPositions) {
-          const pos: number[] = [];
-          for (let k = 0; k < n - xs; k++) { p += r.next(); pos.push(p); }
-          out.pos!.push(pos);
-        } else for (let k = 0; k < n - xs; k++) p += r.next();
         const key = ckey(shard, ord, ci);
         if (key <= last || ord >= 1048576 || ci >= 65536) throw new Error("postings out of order");
         last = key;
-        out.push(key, ix.chunkLen(shard, ord, ci), h, c, b);
+        const i = out.push(key, ix.chunkLen(shard, ord, ci), h, c, b);
+        if (pos) { pos.buf[i] = bi; pos.off[i] = r.at; pos.count[i] = Math.max(0, n - xs); pos.base[i] = p; }
+        for (let k = 0; k < n - xs; k++) p += r.next();
       }
     } catch { throw ix.corrupt(shard); }
   }
   return out;
 }
 
-/** Two lists as one: a chunk in both sums its field counts (and merges its positions). */
+/** Two lists as one: a chunk in both sums its field counts. */
 function mergeTwo(x: Plist, y: Plist): Plist {
-  const withPos = x.pos !== undefined && y.pos !== undefined;
-  const out = new Plist(x.n + y.n, withPos);
+  const out = new Plist(x.n + y.n, false);
   let i = 0, j = 0;
-  const take = (l: Plist, k: number) => { out.push(l.keys[k]!, l.lens[k]!, l.h[k]!, l.c[k]!, l.b[k]!); if (withPos) out.pos!.push(l.pos![k]!); };
+  const take = (l: Plist, k: number) => out.push(l.keys[k]!, l.lens[k]!, l.h[k]!, l.c[k]!, l.b[k]!);
   while (i < x.n || j < y.n) {
     const a = i < x.n ? x.keys[i]! : Infinity;
     const b = j < y.n ? y.keys[j]! : Infinity;
     if (a < b) take(x, i++);
     else if (b < a) take(y, j++);
     else {
-      take(x, i);
-      const at = out.n - 1;
+      const at = take(x, i);
       out.h[at]! += y.h[j]!; out.c[at]! += y.c[j]!; out.b[at]! += y.b[j]!;
-      if (withPos) out.pos![at] = [...x.pos![i]!, ...y.pos![j]!].sort((p, q) => p - q);
       i++; j++;
     }
   }
@@ -150,29 +164,44 @@ function unionChunks(parts: Plist[]): Plist {
   return level[0]!;
 }
 
-/** Chunks holding the terms at consecutive positions; the phrase's occurrences count as its tf. */
+/**
+ * Chunks holding the terms at consecutive positions; the phrase's occurrences count as its tf.
+ * The lists are intersected by key first; positions are decoded only for chunks that hold every term.
+ */
 function phraseChunks(ix: RunIndex, terms: string[]): Plist {
   const lists = terms.map((t) => termChunks(ix, t, true));
   const [first, ...rest] = lists;
-  const out = new Plist(first!.n, true);
+  const out = new Plist(first!.n, false);
   const at = rest.map(() => 0);
+  const idx = rest.map(() => 0);
   for (let i = 0; i < first!.n; i++) {
     const k = first!.keys[i]!;
     // Every other term's entry for this chunk (each list is in key order: pointers only move forward).
-    const idx: number[] = [];
-    for (let r = 0; r < rest.length; r++) {
+    let all = true;
+    for (let r = 0; r < rest.length && all; r++) {
       const l = rest[r]!;
       while (at[r]! < l.n && l.keys[at[r]!]! < k) at[r]!++;
-      if (at[r]! < l.n && l.keys[at[r]!] === k) idx.push(at[r]!);
+      if (at[r]! < l.n && l.keys[at[r]!] === k) idx[r] = at[r]!; else all = false;
     }
-    if (idx.length !== rest.length) continue;
-    const sets = rest.map((l, r) => new Set(l.pos![idx[r]!]!));
-    const starts = first!.pos![i]!.filter((p) => sets.every((s, r) => s.has(p + r + 1)));
+    if (!all) continue;
+    // Starts: positions p of the first term with term r + 1 at p + r + 1 (sorted lists, walked once each).
+    let starts = first!.positions(i);
+    for (let r = 0; r < rest.length && starts.length; r++) {
+      const next = rest[r]!.positions(idx[r]!);
+      const keep: number[] = [];
+      let q = 0;
+      for (const p of starts) {
+        const want = p + r + 1;
+        while (q < next.length && next[q]! < want) q++;
+        if (q < next.length && next[q] === want) keep.push(p);
+      }
+      starts = keep;
+    }
     if (starts.length === 0) continue;
-    const heading = first!.h[i]! > 0 && rest.every((l, r) => l.h[idx[r]!]! > 0);
-    const code = first!.c[i]! > 0 && rest.every((l, r) => l.c[idx[r]!]! > 0);
+    let heading = first!.h[i]! > 0;
+    let code = first!.c[i]! > 0;
+    for (let r = 0; r < rest.length; r++) { heading &&= rest[r]!.h[idx[r]!]! > 0; code &&= rest[r]!.c[idx[r]!]! > 0; }
     out.push(k, first!.lens[i]!, heading ? starts.length : 0, !heading && code ? starts.length : 0, !heading && !code ? starts.length : 0);
-    out.pos!.push(starts.flatMap((s) => terms.map((_, t) => s + t)));
   }
   return out;
 }
