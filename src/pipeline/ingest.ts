@@ -37,7 +37,7 @@ import { checkIncludes, scan, sizeLimit, type Found, type SkipReason } from "./s
 import { makeRedactor } from "./text.ts";
 import { GIT_ARTIFACT, type GitGraph } from "../git/graph.ts";
 import { entryUrl } from "../shared/entries.ts";
-import { buildShard, countSymbolMentions, localExtractors, readSource, readSummary, shardCount, shardName, shardOf, toRecord, type ShardResult, type ShardSummary, type ShardTask } from "./shard.ts";
+import { buildShard, collectIfLarge, countSymbolMentions, localExtractors, readSource, readSummary, shardCount, shardName, shardOf, toRecord, type ShardResult, type ShardSummary, type ShardTask } from "./shard.ts";
 
 /** Up to this many changed shards the work runs inline: starting workers would cost more. */
 const INLINE_SHARDS = 2;
@@ -391,7 +391,7 @@ async function runTasks(tasks: ShardTask[], stage: string, onProgress: PlanOptio
   for (const t of tasks) {
     if (results.has(t.shard)) continue;
     report(spillShard(await buildShard(t), stage));
-    if (tasks.length > INLINE_SHARDS) Bun.gc(true); // as a worker does: many shards inline must not pile up garbage
+    if (tasks.length > INLINE_SHARDS) collectIfLarge(); // as a worker does: many shards inline must not pile up garbage
   }
   return [...results.values()].sort((a, b) => a.shard - b.shard);
 }

@@ -4,7 +4,7 @@
 // and tree-sitter once per run instead of once per worker (CPU to compile and warm them up, and
 // their memory).
 import { spillShard, type ExtractReply, type ExtractRequest, type ShardJob, type WorkerMessage } from "./ingest.ts";
-import { buildShard, type Extractors } from "./shard.ts";
+import { buildShard, collectIfLarge, type Extractors } from "./shard.ts";
 
 declare const self: Worker;
 const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -30,7 +30,8 @@ self.onmessage = async (ev: MessageEvent<ShardJob | ExtractReply>) => {
   }
   const job = d as ShardJob;
   self.postMessage({ kind: "done", result: spillShard(await buildShard(job.task, remote), job.stage) } satisfies WorkerMessage);
-  // A full collection after every shard: a shard's garbage is many times its source bytes, and
-  // what two workers leave lying between collections is most of a run's peak RSS.
-  Bun.gc(true);
+  // A full collection after a shard when the process is large (see collectIfLarge in shard.ts): a
+  // shard's garbage is many times its source bytes, and what two workers leave lying between
+  // collections is most of a large run's peak RSS.
+  collectIfLarge();
 };

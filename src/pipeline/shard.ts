@@ -500,13 +500,21 @@ export const localExtractors: Extractors = {
 };
 
 /**
- * A full collection after every this many source bytes of a shard: reading, extracting and
- * tokenizing a document leaves many times its size in garbage, which the collector let pile up over
- * a large shard (a shard holds 1/64 of a big workspace). On the corpus copied 10 times (shards of
- * about 5 MB) a fresh ingest's peak RSS went from 945 to 711-755 MB for about 10% more CPU. A shard of
- * less than 1 MiB of source (corpus-2000's are about that) is collected once built, as before.
+ * Reading, extracting and tokenizing a document leaves many times its size in garbage, which the
+ * collector lets pile up over a large shard (a shard holds 1/64 of a big workspace). So after every
+ * GC_SOURCE_BYTES of a shard's source, and after each shard (shard-worker.ts), a full collection
+ * runs, but only while the process is over GC_RSS_BYTES: a full collection is not cheap (run
+ * always, they took a third of corpus-2000's fresh ingest: 10.1-11.0 s and 383-390 MB peak, against
+ * 8.1-8.5 s and 463-467 MB with this limit), and a small workspace stays under the limit anyway. On
+ * the corpus copied 10 times (shards of about 5 MB) the process is over it most of the run, and the
+ * collections keep the peak near 750 MB instead of 945.
  */
 const GC_SOURCE_BYTES = 1 << 20;
+const GC_RSS_BYTES = 448 * 1024 * 1024;
+/** A full collection if the process has grown past GC_RSS_BYTES (see above). */
+export function collectIfLarge(): void {
+  if (process.memoryUsage.rss() > GC_RSS_BYTES) Bun.gc(true);
+}
 
 export async function buildShard(task: ShardTask, ex: Extractors = localExtractors): Promise<ShardResult> {
   const { settings: st } = task;
@@ -560,7 +568,7 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
     postings.add(docs.length, terms ?? termsOf(rec, body));
     docs.push({ rec, text: body });
     sinceGc += r.bytes;
-    if (sinceGc >= GC_SOURCE_BYTES) { sinceGc = 0; Bun.gc(true); }
+    if (sinceGc >= GC_SOURCE_BYTES) { sinceGc = 0; collectIfLarge(); }
   }
   await Promise.all(symbolsPending);
   if (symbolsFailed) throw symbolsFailed.err;
