@@ -30,6 +30,7 @@ import { acquireLock } from "../store/lock.ts";
 import { readPointer, type Artifact, type CurrentRun, type FileRecord, type Manifest } from "../store/manifest.ts";
 import { encodeText, hasObject, readObjectText, spillObject, type SpilledObject } from "../store/objects.ts";
 import { compatGate } from "../store/open.ts";
+import { Segment } from "../store/segment.ts";
 import { loadStatCache, type StatCache } from "../store/statcache.ts";
 import { measureUsage } from "../store/usage.ts";
 import { DEFAULT_MAX_DOCUMENT_BYTES, isDocumentPath } from "./documents/index.ts";
@@ -37,7 +38,7 @@ import { checkIncludes, scan, sizeLimit, type Found, type SkipReason } from "./s
 import { makeRedactor } from "./text.ts";
 import { GIT_ARTIFACT, type GitGraph } from "../git/graph.ts";
 import { entryUrl } from "../shared/entries.ts";
-import { buildShard, collectIfLarge, countSymbolMentions, localExtractors, readSource, readSummary, shardCount, shardName, shardOf, toRecord, type ShardResult, type ShardSummary, type ShardTask } from "./shard.ts";
+import { buildShard, collectIfLarge, countSymbolMentions, localExtractors, readGlobals, readSource, readSummary, shardCount, shardName, shardOf, toRecord, type ShardResult, type ShardSummary, type ShardTask } from "./shard.ts";
 
 /** Up to this many changed shards the work runs inline: starting workers would cost more. */
 const INLINE_SHARDS = 2;
@@ -203,7 +204,19 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   };
   const artifacts: Artifact[] = [];
   const tasks: ShardTask[] = [];
-  const summaries: (ShardSummary | (() => ShardSummary))[] = [];
+  // A clean shard's summary is read when the counts are made, with or without its shared node ids.
+  const summaries: (ShardSummary | ((globals: boolean) => ShardSummary))[] = [];
+  const cleanIndex: string[] = [];
+  // The previous run's index objects of the shards rebuilt or gone (their shared nodes may have changed); null: one is missing.
+  let changedIndex: string[] | null = [];
+  const noteChanged = (n: number) => {
+    const a = prevArtifacts.get(shardName("index", n));
+    if (a && changedIndex) { if (hasObject(ws.profileDir, a.sha256)) changedIndex.push(a.sha256); else changedIndex = null; }
+  };
+  for (const a of prevArtifacts.values()) {
+    const m = /^index\/(\d+)$/.exec(a.name);
+    if (m && !shards.has(Number(m[1]))) noteChanged(Number(m[1]));
+  }
   let reused = 0;
   for (const [n, files] of [...shards].sort((a, b) => a[0] - b[0])) {
     const ia = prevArtifacts.get(shardName("index", n));
@@ -213,10 +226,12 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
       if (ia && ta && prevShards.has(n)) {
         artifacts.push(ia, ta);
         reused += prevShards.get(n)!.length;
-        summaries.push(() => readSummary(ws.profileDir, ia.sha256));
+        cleanIndex.push(ia.sha256);
+        summaries.push((globals) => readSummary(ws.profileDir, ia.sha256, { globals }));
       }
       continue;
     }
+    noteChanged(n);
     tasks.push({
       shard: n, shards: nShards, profileDir: ws.profileDir, settings,
       files: files.map((f) => ({ path: f.path, abs: f.abs, bytes: f.bytes, ...(prevSha.has(f.path) ? { prevSha: prevSha.get(f.path) } : {}) })),
@@ -276,12 +291,17 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   const total = (k: string) => artifacts.reduce((s, a) => s + (a.counts?.[k] ?? 0), 0);
   // The graph's own totals: shared nodes (technologies, references) once, links that resolve to an ingested document.
   const okPaths = new Set(records.filter((r) => r.status === "ok").map((r) => r.path));
-  const all = summaries.map((s) => (typeof s === "function" ? s() : s));
-  const shared = new Set(all.flatMap((s) => s.globals));
+  // Shared nodes from what changed when the previous run's counts can be updated, else over every shard.
+  const prevShared = reuse && changedIndex && prev ? sharedOf(prev.counts as Record<string, number>) : undefined;
+  const built = summaries.filter((s): s is ShardSummary => typeof s !== "function");
+  const delta = prevShared && sharedDelta(ws.profileDir, cleanIndex, changedIndex!, built.flatMap((s) => s.globals));
+  const all = summaries.map((s) => (typeof s === "function" ? s(!delta) : s));
+  const byType = delta ? { tech_: prevShared!.tech_ + delta.tech_, ref_: prevShared!.ref_ + delta.ref_, mod_: prevShared!.mod_ + delta.mod_ } : countShared(all);
+  const sharedCount = byType.tech_ + byType.ref_ + byType.mod_;
   const resolved = all.reduce((n, s) => n + s.links.filter((t) => okPaths.has(t)).length, 0);
   // Markdown code spans that name a symbol defined in this run: one `mentions` edge each.
   const symbolMentions = countSymbolMentions(all);
-  const modules = [...shared].filter((id) => id.startsWith("mod_")).length;
+  const modules = byType.mod_;
   const gitC = git?.graph ? gitCounts(git.graph, okPaths) : undefined;
   const manifest: Manifest = {
     schema_version: ARTIFACT_SCHEMA_VERSION,
@@ -293,10 +313,10 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     outputs_hash: sha256Hex(canonicalJson(artifacts)),
     counts: {
       files: records.length, ok: okCount, skipped: records.length - okCount,
-      chunks: total("chunks"), nodes: total("nodes") + shared.size + (gitC?.nodes ?? 0), edges: total("edges") + resolved + symbolMentions + (gitC?.edges ?? 0),
+      chunks: total("chunks"), nodes: total("nodes") + sharedCount + (gitC?.nodes ?? 0), edges: total("edges") + resolved + symbolMentions + (gitC?.edges ?? 0),
       // The shared nodes by type (a count by type needs them: a shard knows only its own mentions).
-      technologies: [...shared].filter((id) => id.startsWith("tech_")).length,
-      references: [...shared].filter((id) => id.startsWith("ref_")).length,
+      technologies: byType.tech_,
+      references: byType.ref_,
       ...(modules ? { modules } : {}),
       ...(gitC ? { commits: gitC.commits, authors: gitC.authors } : {}),
     },
@@ -318,6 +338,54 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     runId, manifest, manifestText, unchanged: false, newObjects, ...(stage.dir ? { stageDir: stage.dir } : {}),
     planBytes, sourceBytes, processed, reused, ...cacheUpdate,
   };
+}
+
+type SharedCounts = { tech_: number; ref_: number; mod_: number };
+const SHARED_PREFIXES = ["tech_", "ref_", "mod_"] as const;
+const prefixOf = (id: string) => SHARED_PREFIXES.find((p) => id.startsWith(p));
+
+/** Shared nodes by kind as a manifest's counts hold them (undefined when it lacks them). */
+function sharedOf(counts: Record<string, number>): SharedCounts | undefined {
+  if (!Number.isInteger(counts.technologies) || !Number.isInteger(counts.references)) return undefined;
+  return { tech_: counts.technologies!, ref_: counts.references!, mod_: counts.modules ?? 0 };
+}
+
+/** Shared nodes by kind, counted over every shard's summary. */
+function countShared(all: ShardSummary[]): SharedCounts {
+  const out: SharedCounts = { tech_: 0, ref_: 0, mod_: 0 };
+  for (const id of new Set(all.flatMap((s) => s.globals))) { const p = prefixOf(id); if (p) out[p]++; }
+  return out;
+}
+
+/** More changed shared ids than this: counting over every shard is cheaper than looking each up in every clean shard. */
+const MAX_SHARED_CHANGES = 256;
+
+/**
+ * How the shared nodes (technologies, references, modules: counted once however many shards
+ * mention them) changed since the previous run, from what changed: the ids the rebuilt and removed
+ * shards mentioned before (`changedIndex`, their previous index objects) against the ids the
+ * rebuilt shards mention now (`now`). An id in only one of the two sets counts (+1 new, -1 gone)
+ * unless a clean shard mentions it, which is one dictionary lookup per clean shard; a one-file
+ * change usually changes none, where walking every clean shard's `global` table took most of an
+ * incremental run (corpus-2000: about 230 of 700 ms). Undefined when too much changed.
+ */
+function sharedDelta(profileDir: string, cleanIndex: string[], changedIndex: string[], now: string[]): SharedCounts | undefined {
+  const before = new Set(changedIndex.flatMap((sha) => readGlobals(profileDir, sha)));
+  const after = new Set(now);
+  const changes: [string, number][] = [];
+  for (const id of before) if (!after.has(id)) changes.push([id, -1]);
+  for (const id of after) if (!before.has(id)) changes.push([id, 1]);
+  if (changes.length > MAX_SHARED_CHANGES) return undefined;
+  const out: SharedCounts = { tech_: 0, ref_: 0, mod_: 0 };
+  if (changes.length === 0) return out;
+  const segs = cleanIndex.map((sha) => new Segment(objectPath(profileDir, sha)));
+  try {
+    for (const [id, sign] of changes) {
+      const p = prefixOf(id);
+      if (p && !segs.some((s) => s.has("global", id))) out[p] += sign;
+    }
+  } finally { for (const s of segs) s.close(); }
+  return out;
 }
 
 /** The git artifact of a run (see src/git/provenance.ts), spilled into the staging directory when new. */

@@ -702,8 +702,18 @@ function summaryOf(globals: Iterable<string>, links: Iterable<[string, Mention[]
   return out;
 }
 
-/** The summary of a shard already in the store (a clean shard of an incremental run). */
-export function readSummary(profileDir: string, indexSha: string): ShardSummary {
+/**
+ * The summary of a shard already in the store (a clean shard of an incremental run). Without
+ * `globals` its shared node ids are left out (`globals: []`): the largest table to walk, and an
+ * incremental run counts shared nodes from what changed instead (see sharedDelta in ingest.ts).
+ */
+export function readSummary(profileDir: string, indexSha: string, opts: { globals?: boolean } = {}): ShardSummary {
   const s = new Segment(objectPath(profileDir, indexSha));
-  try { return summaryOf(s.allKeys("global"), s.range<Mention[]>("links"), s.range<SymbolEntry[]>("symbols"), s.range<Mention[]>("symrefs")); } finally { s.close(); }
+  try { return summaryOf(opts.globals === false ? [] : s.allKeys("global"), s.range<Mention[]>("links"), s.range<SymbolEntry[]>("symbols"), s.range<Mention[]>("symrefs")); } finally { s.close(); }
+}
+
+/** The shared node ids a stored shard mentions (its `global` table's keys). */
+export function readGlobals(profileDir: string, indexSha: string): string[] {
+  const s = new Segment(objectPath(profileDir, indexSha));
+  try { return s.allKeys("global"); } finally { s.close(); }
 }

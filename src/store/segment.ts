@@ -336,6 +336,9 @@ export class Segment {
     return { raw: b.text.slice(start, nl), at, text: b.text, ref: b.ref };
   }
 
+  /** Whether a table holds `key` (its value is not parsed). */
+  has(table: string, key: string): boolean { return this.find(table, key) !== undefined; }
+
   /** The value stored under `key` in a text table, or undefined. */
   get<T>(table: string, key: string): T | undefined {
     const f = this.find(table, key);

@@ -1,0 +1,53 @@
+// An incremental ingest counts technologies, references and modules (nodes shared by the shards
+// that mention them) from what changed, not by walking every shard: after each kind of change the
+// counts must still be the exported graph's own totals, and equal a fresh ingest of the same files.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { cpSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cleanup, cli, tempDir, workspace } from "../helpers/cli.ts";
+
+let root: string;
+beforeAll(() => {
+  const files: Record<string, string> = {};
+  const techs = ["Python", "Docker", "Kafka", "Redis", "PostgreSQL", "Kubernetes"];
+  for (let i = 0; i < 48; i++) {
+    files[`notes/n${String(i).padStart(2, "0")}.md`] =
+      `# Note ${i}\n\nWe run ${techs[i % techs.length]} here. See https://example.com/shared/${i % 5} and https://example.com/only/${i}.\n`;
+  }
+  files["notes/tool.py"] = "import os\nimport json\n\ndef main():\n    return os.getcwd()\n";
+  files["notes/other.py"] = "import json\n\ndef other():\n    return json.dumps({})\n";
+  root = workspace(files);
+});
+afterAll(cleanup);
+
+/** Ingest, then check the counts against the export and against a fresh ingest of a copy of the files. */
+function check(step: string) {
+  const ing = cli(["ingest", "--root", root, "--json"]);
+  expect(ing.code, step).toBe(0);
+  const c = ing.json.counts;
+  const g = cli(["export", "--root", root]).json;
+  const ofType = (t: string) => g.nodes.filter((n: any) => n.type === t).length;
+  expect([step, c.nodes, c.edges, c.technologies, c.references, c.modules ?? 0])
+    .toEqual([step, g.nodes.length, g.edges.length, ofType("technology"), ofType("reference"), ofType("module")]);
+  const copy = tempDir("ag-incr-");
+  cpSync(join(root, "notes"), join(copy, "notes"), { recursive: true });
+  const fresh = cli(["ingest", "--root", copy, "--json"]).json.counts;
+  expect([step, fresh]).toEqual([step, c]);
+  rmSync(copy, { recursive: true, force: true });
+}
+
+test("shared node counts after incremental runs equal the graph's and a fresh ingest's", () => {
+  check("fresh");
+  // A new technology and a new reference in one file.
+  writeFileSync(join(root, "notes/n03.md"), "# Note 3\n\nNow on Terraform, see https://example.com/new/thing.\n");
+  check("edit adds a technology and a reference, drops others");
+  // The only mention of a reference goes away with its file; a shared one stays (other files hold it).
+  unlinkSync(join(root, "notes/n07.md"));
+  check("file removed");
+  // A module no other file imports, and one that another does.
+  writeFileSync(join(root, "notes/other.py"), "import sys\n\ndef other():\n    return sys.argv\n");
+  check("imports changed");
+  // An edit that changes no shared node (the common case: nothing to look up).
+  writeFileSync(join(root, "notes/n10.md"), "# Note 10\n\nWe run Kafka here. See https://example.com/shared/0 and https://example.com/only/10. More text.\n");
+  check("edit without shared changes");
+});
