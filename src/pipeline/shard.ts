@@ -256,7 +256,11 @@ class Ints {
  * as (term id, chunk, position, field) in typed arrays and grouped by term with a counting sort.
  */
 class PostingsBuilder {
-  private readonly ids = new Map<string, number>();
+  /**
+   * Term → id. A prototype-less object, not a Map: this lookup runs once per token of the shard
+   * (millions in a large one) and a property lookup is about twice as fast here.
+   */
+  private readonly ids: Record<string, number> = Object.create(null);
   private readonly names: string[] = [];
   private readonly tTerm = Ints.take();
   private readonly tChunk = Ints.take(); // index into chunkOrd/chunkIdx/chunkLen
@@ -271,8 +275,8 @@ class PostingsBuilder {
   chunkTerms = 0;
 
   private id(term: string): number {
-    let id = this.ids.get(term);
-    if (id === undefined) { id = this.names.length; this.ids.set(term, id); this.names.push(term); }
+    let id = this.ids[term];
+    if (id === undefined) { id = this.names.length; this.ids[term] = id; this.names.push(term); }
     return id;
   }
 
@@ -340,7 +344,7 @@ class PostingsBuilder {
     const fill = start.slice(0, nTerms);
     for (let i = 0; i < n; i++) order[fill[term[i]!]!++] = i;
     // Native string sort: UTF-16 order, the segment's key order.
-    const sorted = [...this.names].sort().map((name) => [name, this.ids.get(name)!] as const);
+    const sorted = [...this.names].sort().map((name) => [name, this.ids[name]!] as const);
     const w = new VarintWriter(1 << 20);
     const spans: [string, number, number][] = [];
     const positions: number[] = [];
