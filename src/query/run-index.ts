@@ -23,6 +23,8 @@ export type EntPosting = { ent: number; type: string; len: number; tf: number; h
 export type Stats = { docs: number; chunks: number; chunkTerms: number; ents: number; entTerms: number; types: Record<string, number>; edges: Record<string, number> };
 
 const utf8 = new TextDecoder();
+/** The end of a text key naming a document's first page (see pageKey). */
+const FIRST_PAGE = pageKey("", 0);
 const PAGE_CACHE = 96;
 const LOCAL = /^(doc|sec|chk|dec|clm|sym)_([0-9a-f]{20})(?:_(\d+))?$/;
 /** Shared nodes kept in the shards' `global` tables, by id prefix, with the type of their in-edges. */
@@ -179,6 +181,30 @@ export class RunIndex {
     this.pageCache.set(key, text);
     if (this.pageCache.size > PAGE_CACHE) this.pageCache.delete(this.pageCache.keys().next().value!);
     return text;
+  }
+
+  private readonly pathCache = new Map<number, string[] | null>();
+  /**
+   * A document's path by shard and ordinal, from the shard's text segment's dictionary (its keys are
+   * path NUL page, in ordinal order: the first page of each document), without reading its meta.
+   * Undefined when the text segment does not list the shard's documents one for one.
+   */
+  pathOf(shard: number, ord: number): string | undefined {
+    let paths = this.pathCache.get(shard);
+    if (paths === undefined) {
+      const seg = this.open(this.text, "text", shard);
+      const docs = this.docCount(shard);
+      paths = seg ? seg.allKeys("text").filter((k) => k.endsWith(FIRST_PAGE)).map((k) => k.slice(0, -FIRST_PAGE.length)) : null;
+      if (paths && paths.length !== docs) paths = null;
+      this.pathCache.set(shard, paths);
+    }
+    return paths?.[ord];
+  }
+
+  /** How many documents a shard holds (its header's stats). */
+  docCount(shard: number): number {
+    const st = this.seg(shard)?.header.stats as unknown as ShardStats | undefined;
+    return st?.docs ?? 0;
   }
 
   /** The key (20 hex digits of its id) of a document by shard and ordinal. */

@@ -10,7 +10,7 @@
  */
 import { docId } from "../pipeline/extract.ts";
 import type { DocMeta } from "../pipeline/shard.ts";
-import { MAX_TERM, partsOf } from "../pipeline/tokens.ts";
+import { MAX_TERM, nameTerms, partsOf } from "../pipeline/tokens.ts";
 import { VarintReader } from "../store/varint.ts";
 import { globMatcher, type Clause, type ParsedQuery } from "./parse.ts";
 import type { EntPosting, RunIndex } from "./run-index.ts";
@@ -542,50 +542,93 @@ function scoreEntities(
 }
 
 /** Whether a document passes the path and tag filters (given its meta when the caller has it). */
-type DocFilter = (shard: number, ord: number, meta?: DocMeta) => boolean;
+type DocFilter = ((shard: number, ord: number, meta?: DocMeta) => boolean) & { candidates?: Set<number> };
 
 /**
- * The path and tag filters as a test of one document (undefined: no such filter). A document's meta
- * is read when it is first tested, so a query with words reads only its candidates' metas, not every
- * document's (at 100,000 files that scan was most of a filtered query's time).
+ * The documents that can hold every one of the tags: a tag's words are words of its document's
+ * entity name (title, tags, file name), so the entity postings of those words narrow a tag filter
+ * before any meta is read (the meta decides). Undefined when no tag has a word to look up.
+ */
+function taggedCandidates(ix: RunIndex, tags: string[]): Set<number> | undefined {
+  let acc: Set<number> | undefined;
+  for (const tag of tags) {
+    for (const term of new Set(nameTerms(tag))) {
+      const docs = new Set<number>();
+      for (const [shard, list] of ix.entPostings(term)) for (const p of list) if (p.type === "document") docs.add(dkey(shard, p.ent)); // a document's entity ordinal is its ordinal
+      acc = acc ? new Set([...acc].filter((k) => docs.has(k))) : docs;
+    }
+  }
+  return acc;
+}
+
+/**
+ * The path and tag filters as a test of one document (undefined: no such filter). A document is
+ * tested when it is first met, so a query with words looks only at its candidates. A path is
+ * tested on the shard's list of paths (the text segment's dictionary), not on the document's meta;
+ * a tag filter first keeps only the documents whose names hold the tags' words (taggedCandidates),
+ * then reads those documents' metas.
  */
 function docFilter(ix: RunIndex, q: ParsedQuery): DocFilter | undefined {
   const { paths, tags } = q.filters;
   if (!paths?.length && !tags?.length) return undefined;
   const globs = (paths ?? []).map(globMatcher);
   const want = (tags ?? []).map((t) => t.toLowerCase());
-  const passes = (m: DocMeta) =>
-    (!globs.length || globs.some((g) => g(m.path))) && (!want.length || want.every((t) => (m.tags ?? []).includes(t)));
+  const candidates = want.length ? taggedCandidates(ix, want) : undefined;
   const seen = new Map<number, boolean>();
-  return (shard, ord, meta) => {
+  const test: DocFilter = (shard, ord, meta) => {
     const k = dkey(shard, ord);
     let ok = seen.get(k);
     if (ok === undefined) {
-      const m = meta ?? ix.meta(shard, ord);
-      ok = m !== undefined && passes(m);
+      ok = !candidates || candidates.has(k);
+      if (ok && globs.length) {
+        const path = meta?.path ?? ix.pathOf(shard, ord) ?? ix.meta(shard, ord)?.path;
+        ok = path !== undefined && globs.some((g) => g(path));
+      }
+      if (ok && want.length) {
+        const m = meta ?? ix.meta(shard, ord);
+        ok = m !== undefined && want.every((t) => (m.tags ?? []).includes(t));
+      }
       seen.set(k, ok);
     }
     return ok;
   };
+  if (candidates) test.candidates = candidates;
+  return test;
 }
 
 /** Filters without words: the matching documents (or nodes of the asked types), score 1, by id. */
 function listOnly(ix: RunIndex, q: ParsedQuery, allowed: DocFilter | undefined, limit: number): SearchResult {
   const types = q.filters.types ?? ["document"];
   const hits: Hit[] = [];
-  for (const n of ix.shards) {
-    for (const [ord, m] of ix.metas(n)) {
-      if (allowed && !allowed(n, ord, m)) continue;
-      if (types.length === 1 && types[0] === "document") {
-        hits.push({ id: docId(m.path), type: "document", score: 1, path: m.path, line: 1, name: m.title, snippet: m.title, matches: [] });
-        continue;
-      }
-      const part = ix.docGraph(ix.doc(n, ord));
-      for (const node of part.nodes) {
-        if (!types.includes(node.type)) continue;
-        hits.push({ id: node.id, type: node.type, score: 1, path: node.path ?? m.path, line: node.line ?? 1, name: node.name, snippet: node.name, matches: [] });
+  const add = (n: number, ord: number, m: DocMeta) => {
+    if (types.length === 1 && types[0] === "document") {
+      hits.push({ id: docId(m.path), type: "document", score: 1, path: m.path, line: 1, name: m.title, snippet: m.title, matches: [] });
+      return;
+    }
+    const part = ix.docGraph(ix.doc(n, ord));
+    for (const node of part.nodes) {
+      if (!types.includes(node.type)) continue;
+      hits.push({ id: node.id, type: node.type, score: 1, path: node.path ?? m.path, line: node.line ?? 1, name: node.name, snippet: node.name, matches: [] });
+    }
+  };
+  if (allowed?.candidates) {
+    // A tag filter: only the documents whose names hold the tags' words are looked at.
+    for (const k of [...allowed.candidates].sort((a, b) => a - b)) {
+      const n = Math.floor(k / 1048576), ord = k % 1048576;
+      const m = ix.meta(n, ord);
+      if (m && allowed(n, ord, m)) add(n, ord, m);
+    }
+  } else if (allowed) {
+    // A path filter: paths are tested first, metas read for the documents that pass.
+    for (const n of ix.shards) {
+      for (let ord = 0, docs = ix.docCount(n); ord < docs; ord++) {
+        if (!allowed(n, ord)) continue;
+        const m = ix.meta(n, ord);
+        if (m) add(n, ord, m);
       }
     }
+  } else {
+    for (const n of ix.shards) for (const [ord, m] of ix.metas(n)) add(n, ord, m);
   }
   hits.sort((a, b) => cmp(a.id, b.id)); // all score 1: ties by id, as everywhere
   return { total: hits.length, hits: hits.slice(0, limit) };
