@@ -159,12 +159,15 @@ function searchView(q: URLSearchParams): void {
     count, list);
   let timer: any;
   const run = async () => {
+    // Left before the timer fired (a result followed, another page): the URL is no longer this view's
+    // to rewrite (a late search put #/search back over the node page just opened).
+    if (parseRoute().view !== "search" || !input.isConnected) return;
     const seq = ++searchSeq;
     const params = { q: input.value, type: type.value, path: path.value, tag: tag.value };
     history.replaceState(null, "", withQuery("#/search", params));
     if (!params.q.trim() && !params.type && !params.path && !params.tag) { fill(list); list.dataset.key = ""; fill(count, "Type to search the current run."); return; }
     const r = await api("query", { ...params, limit: "30" });
-    if (seq !== searchSeq) return; // a later keystroke's answer wins
+    if (seq !== searchSeq || !input.isConnected) return; // a later keystroke's answer wins; a view left is not drawn
     if (!r.ok) { fill(list); list.dataset.key = ""; fill(count, problem(r)); return; }
     const hits: any[] = r.body.hits;
     // The same answer as the one shown (a repeated keystroke, a poll): keep the list and its focus.
