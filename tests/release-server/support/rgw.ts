@@ -42,8 +42,9 @@ export async function startRgw(opts: { memstoreBytes?: number } = {}): Promise<R
         return await startOnce(opts.memstoreBytes);
       } catch (err) {
         failures.push((err as Error).message);
-        if (attempt === 3) throw new Error(`${failures.at(-1)}\n(earlier attempts: ${failures.slice(0, -1).map((m) => m.split("\n")[0]).join("; ")})`);
-        await Bun.sleep(2000 * attempt);
+        // Five tries, 3 to 12 s apart: three tries 2 and 4 s apart all failed once in CI's load.
+        if (attempt === 5) throw new Error(`${failures.at(-1)}\n(earlier attempts: ${failures.slice(0, -1).map((m) => m.split("\n")[0]).join("; ")})`);
+        await Bun.sleep(3000 * attempt);
       }
     }
   } finally {
