@@ -68,6 +68,10 @@ export function spanSymbol(span: string): string | undefined {
   const m = /^([A-Za-z_$][\w$]*(?:(?:\.|::|#)[A-Za-z_$][\w$]*)*)(?:\([^()]*\))?$/.exec(span.trim());
   return m && m[1]!.length >= 2 ? m[1]!.replace(/::|#/g, ".") : undefined;
 }
+/** The id prefixes of the shared nodes (technologies, references, modules): one node however many documents mention it. */
+export const SHARED_PREFIXES = ["tech_", "ref_", "mod_"] as const;
+export type SharedPrefix = (typeof SHARED_PREFIXES)[number];
+export const sharedPrefix = (id: string): SharedPrefix | undefined => SHARED_PREFIXES.find((p) => id.startsWith(p));
 /** A technology's id: its name folded to lower-case words (`+` and `#` spelled out, so that C, C++ and C# are three). */
 export const techId = (name: string) => `tech_${name.toLowerCase().replace(/\+/g, "p").replace(/#/g, "sharp").replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "x"}`;
 

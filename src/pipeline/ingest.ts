@@ -37,6 +37,7 @@ import { DEFAULT_MAX_DOCUMENT_BYTES, isDocumentPath } from "./documents/index.ts
 import { checkIncludes, scan, sizeLimit, type Found, type SkipReason } from "./scan.ts";
 import { makeRedactor } from "./text.ts";
 import { GIT_ARTIFACT, type GitGraph } from "../git/graph.ts";
+import { sharedPrefix, type SharedPrefix } from "./extract.ts";
 import { entryUrl } from "../shared/entries.ts";
 import { buildShard, collectIfLarge, countSymbolMentions, localExtractors, readGlobals, readSource, readSummary, shardCount, shardName, shardOf, toRecord, type ShardResult, type ShardSummary, type ShardTask } from "./shard.ts";
 
@@ -292,11 +293,11 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   // The graph's own totals: shared nodes (technologies, references) once, links that resolve to an ingested document.
   const okPaths = new Set(records.filter((r) => r.status === "ok").map((r) => r.path));
   // Shared nodes from what changed when the previous run's counts can be updated, else over every shard.
-  const prevShared = reuse && changedIndex && prev ? sharedOf(prev.counts as Record<string, number>) : undefined;
+  const prevShared = reuse && changedIndex && prev ? sharedOf(prev.counts) : undefined;
   const built = summaries.filter((s): s is ShardSummary => typeof s !== "function");
-  const delta = prevShared && sharedDelta(ws.profileDir, cleanIndex, changedIndex!, built.flatMap((s) => s.globals));
-  const all = summaries.map((s) => (typeof s === "function" ? s(!delta) : s));
-  const byType = delta ? { tech_: prevShared!.tech_ + delta.tech_, ref_: prevShared!.ref_ + delta.ref_, mod_: prevShared!.mod_ + delta.mod_ } : countShared(all);
+  const updated = prevShared && sharedUpdate(ws.profileDir, prevShared, cleanIndex, changedIndex!, built.flatMap((s) => s.globals));
+  const all = summaries.map((s) => (typeof s === "function" ? s(!updated) : s));
+  const byType = updated ?? countShared(all);
   const sharedCount = byType.tech_ + byType.ref_ + byType.mod_;
   const resolved = all.reduce((n, s) => n + s.links.filter((t) => okPaths.has(t)).length, 0);
   // Markdown code spans that name a symbol defined in this run: one `mentions` edge each.
@@ -340,9 +341,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   };
 }
 
-type SharedCounts = { tech_: number; ref_: number; mod_: number };
-const SHARED_PREFIXES = ["tech_", "ref_", "mod_"] as const;
-const prefixOf = (id: string) => SHARED_PREFIXES.find((p) => id.startsWith(p));
+type SharedCounts = Record<SharedPrefix, number>;
 
 /** Shared nodes by kind as a manifest's counts hold them (undefined when it lacks them). */
 function sharedOf(counts: Record<string, number>): SharedCounts | undefined {
@@ -353,7 +352,7 @@ function sharedOf(counts: Record<string, number>): SharedCounts | undefined {
 /** Shared nodes by kind, counted over every shard's summary. */
 function countShared(all: ShardSummary[]): SharedCounts {
   const out: SharedCounts = { tech_: 0, ref_: 0, mod_: 0 };
-  for (const id of new Set(all.flatMap((s) => s.globals))) { const p = prefixOf(id); if (p) out[p]++; }
+  for (const id of new Set(all.flatMap((s) => s.globals))) { const p = sharedPrefix(id); if (p) out[p]++; }
   return out;
 }
 
@@ -361,27 +360,27 @@ function countShared(all: ShardSummary[]): SharedCounts {
 const MAX_SHARED_CHANGES = 256;
 
 /**
- * How the shared nodes (technologies, references, modules: counted once however many shards
- * mention them) changed since the previous run, from what changed: the ids the rebuilt and removed
- * shards mentioned before (`changedIndex`, their previous index objects) against the ids the
- * rebuilt shards mention now (`now`). An id in only one of the two sets counts (+1 new, -1 gone)
+ * The shared nodes (technologies, references, modules: counted once however many shards mention
+ * them) updated from the previous run's counts (`prev`) by what changed: the ids the rebuilt and
+ * removed shards mentioned before (`changedIndex`, their previous index objects) against the ids
+ * the rebuilt shards mention now (`now`). An id in only one of the two sets counts (+1 new, -1 gone)
  * unless a clean shard mentions it, which is one dictionary lookup per clean shard; a one-file
  * change usually changes none, where walking every clean shard's `global` table took most of an
  * incremental run (corpus-2000: about 230 of 700 ms). Undefined when too much changed.
  */
-function sharedDelta(profileDir: string, cleanIndex: string[], changedIndex: string[], now: string[]): SharedCounts | undefined {
+function sharedUpdate(profileDir: string, prev: SharedCounts, cleanIndex: string[], changedIndex: string[], now: string[]): SharedCounts | undefined {
   const before = new Set(changedIndex.flatMap((sha) => readGlobals(profileDir, sha)));
   const after = new Set(now);
   const changes: [string, number][] = [];
   for (const id of before) if (!after.has(id)) changes.push([id, -1]);
   for (const id of after) if (!before.has(id)) changes.push([id, 1]);
   if (changes.length > MAX_SHARED_CHANGES) return undefined;
-  const out: SharedCounts = { tech_: 0, ref_: 0, mod_: 0 };
+  const out: SharedCounts = { ...prev };
   if (changes.length === 0) return out;
   const segs = cleanIndex.map((sha) => new Segment(objectPath(profileDir, sha)));
   try {
     for (const [id, sign] of changes) {
-      const p = prefixOf(id);
+      const p = sharedPrefix(id);
       if (p && !segs.some((s) => s.has("global", id))) out[p] += sign;
     }
   } finally { for (const s of segs) s.close(); }

@@ -709,7 +709,7 @@ function summaryOf(globals: Iterable<string>, links: Iterable<[string, Mention[]
 /**
  * The summary of a shard already in the store (a clean shard of an incremental run). Without
  * `globals` its shared node ids are left out (`globals: []`): the largest table to walk, and an
- * incremental run counts shared nodes from what changed instead (see sharedDelta in ingest.ts).
+ * incremental run counts shared nodes from what changed instead (see sharedUpdate in ingest.ts).
  */
 export function readSummary(profileDir: string, indexSha: string, opts: { globals?: boolean } = {}): ShardSummary {
   const s = new Segment(objectPath(profileDir, indexSha));

@@ -4,7 +4,7 @@
  * on first use and only the blocks a question needs are read (see store/segment.ts); nothing
  * decodes the whole index. Close the index when done.
  */
-import { docId, entryGraph, type FileEntry, type GraphEdge, type GraphNode } from "../pipeline/extract.ts";
+import { docId, entryGraph, sharedPrefix, type FileEntry, type GraphEdge, type GraphNode } from "../pipeline/extract.ts";
 import {
   MAX_SHARDS, ordKey, pageKey, shardName, shardOf, shardOfKey, TEXT_PAGE,
   ENT_TYPES, ENT_TYPE_BITS, SHARED_TYPE, symbolIdOf, symbolOrder, type SymbolEntry, type DocMeta, type DocRecord, type EntityRecord, type GlobalRecord, type Mention, type ShardStats,
@@ -29,7 +29,6 @@ const PAGE_CACHE = 96;
 const LOCAL = /^(doc|sec|chk|dec|clm|sym)_([0-9a-f]{20})(?:_(\d+))?$/;
 /** Shared nodes kept in the shards' `global` tables, by id prefix, with the type of their in-edges. */
 const SHARED_EDGE = { tech_: "mentions", ref_: "references", mod_: "imports" } as const;
-const sharedPrefix = (id: string) => (id.startsWith("tech_") ? "tech_" : id.startsWith("ref_") ? "ref_" : id.startsWith("mod_") ? "mod_" : undefined);
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 export const edgeOrder = (a: GraphEdge, b: GraphEdge) => cmp(a.source, b.source) || cmp(a.target, b.target) || cmp(a.type, b.type);
 
@@ -293,11 +292,10 @@ export class RunIndex {
     let name = this.globalNames.get(id);
     if (name === undefined) {
       name = null;
-      const last = hint !== undefined && this.shards.includes(hint) ? this.seg(hint)!.get<GlobalRecord>("global", id) : undefined;
-      if (last && !id.startsWith("tech_")) name = last.name;
+      const hinted = hint !== undefined && this.shards.includes(hint) ? this.seg(hint)!.get<GlobalRecord>("global", id) : undefined;
+      if (hinted && !id.startsWith("tech_")) name = hinted.name;
       else for (const n of this.shards) {
-        if (last && n === hint) { name = last.name; break; }
-        const g = this.seg(n)!.get<GlobalRecord>("global", id);
+        const g = n === hint ? hinted : this.seg(n)!.get<GlobalRecord>("global", id);
         if (g) { name = g.name; break; }
       }
       this.globalNames.set(id, name);
@@ -400,50 +398,48 @@ export class RunIndex {
 
   /** An entity of the entity index, with its node id rebuilt (see EntityRecord in pipeline/shard.ts). */
   entity(shard: number, ent: number): { id: string; ord: number; line: number; key?: string } | undefined {
-    const seg = this.seg(shard);
-    if (!seg) return undefined;
-    const docs = (seg.header.stats as unknown as ShardStats).docs;
-    if (ent < docs) return { id: `doc_${this.keyOf(shard, ent)}`, ord: ent, line: 1 };
-    const starts = this.entStarts(shard);
-    if (ent < docs + starts[starts.length - 1]!) {
-      // The document whose entities hold `ent`: the last start at or before it.
-      let lo = 0, hi = starts.length - 2;
-      const k = ent - docs;
-      while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (starts[mid]! <= k) lo = mid; else hi = mid - 1; }
-      const ord = lo;
-      const i = k - starts[ord]!;
-      const rec = this.doc(shard, ord);
-      const key = this.keyOf(shard, ord);
-      if (i < rec.sections.length) return { id: `sec_${key}_${i}`, ord, line: rec.sections[i]![2] };
-      const j = i - rec.sections.length - (rec.decision ? 1 : 0);
-      if (j < 0) return { id: `dec_${key}`, ord, line: 1 };
-      const claim = rec.claims[j];
-      if (claim) return { id: `clm_${key}_${claim[0]}`, ord, line: claim[0] };
-      const s = j - rec.claims.length;
-      const sym = rec.symbols?.[s];
-      return sym && { id: `sym_${key}_${s}`, ord, line: sym[2] };
-    }
-    const e = seg.get<EntityRecord>("entities", ordKey(ent));
-    return e && { id: e[3], ord: e[1], line: e[2], key: this.keyOf(shard, e[1]) };
+    const at = this.locateEntity(shard, ent);
+    if (!at) return undefined;
+    const { ord, i, shared } = at;
+    if (shared) return { id: shared[3], ord, line: shared[2], key: this.keyOf(shard, ord) };
+    if (i === undefined) return { id: `doc_${this.keyOf(shard, ord)}`, ord, line: 1 };
+    const rec = this.doc(shard, ord);
+    const key = this.keyOf(shard, ord);
+    if (i < rec.sections.length) return { id: `sec_${key}_${i}`, ord, line: rec.sections[i]![2] };
+    const j = i - rec.sections.length - (rec.decision ? 1 : 0);
+    if (j < 0) return { id: `dec_${key}`, ord, line: 1 };
+    const claim = rec.claims[j];
+    if (claim) return { id: `clm_${key}_${claim[0]}`, ord, line: claim[0] };
+    const s = j - rec.claims.length;
+    const sym = rec.symbols?.[s];
+    return sym && { id: `sym_${key}_${s}`, ord, line: sym[2] };
   }
 
   /**
    * The ordinal of the document an entity belongs to (or is), without reading that document's
    * record: what a path or tag filter needs of every candidate entity; undefined when there is no such entity.
    */
-  entityDoc(shard: number, ent: number): number | undefined {
+  entityDoc(shard: number, ent: number): number | undefined { return this.locateEntity(shard, ent)?.ord; }
+
+  /**
+   * Where an entity is: a document (entity i < documents is document i), the i-th own entity
+   * (section, decision, claim, symbol) of document `ord`, or a shared node's `entities` record.
+   */
+  private locateEntity(shard: number, ent: number): { ord: number; i?: number; shared?: EntityRecord } | undefined {
     const seg = this.seg(shard);
     if (!seg) return undefined;
-    const docs = (seg.header.stats as unknown as ShardStats).docs;
-    if (ent < docs) return ent;
+    const docs = this.docCount(shard);
+    if (ent < docs) return { ord: ent };
     const starts = this.entStarts(shard);
     if (ent < docs + starts[starts.length - 1]!) {
+      // The document whose entities hold `ent`: the last start at or before it.
       let lo = 0, hi = starts.length - 2;
       const k = ent - docs;
       while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (starts[mid]! <= k) lo = mid; else hi = mid - 1; }
-      return lo;
+      return { ord: lo, i: k - starts[lo]! };
     }
-    return seg.get<EntityRecord>("entities", ordKey(ent))?.[1];
+    const e = seg.get<EntityRecord>("entities", ordKey(ent));
+    return e && { ord: e[1], shared: e };
   }
 
   /** Per document of a shard, where its own entities start (relative to the first one after the documents); one more at the end. */

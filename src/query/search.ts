@@ -37,6 +37,8 @@ export type Hit = {
 type ChunkKey = number; // (shard × 2^20 + ordinal) × 2^16 + chunk
 /** A document as one number: shard × 2^20 + ordinal. */
 const dkey = (shard: number, ord: number) => shard * 1048576 + ord;
+const shardOfDk = (k: number) => Math.floor(k / 1048576);
+const ordOfDk = (k: number) => k % 1048576;
 const ckey = (shard: number, ord: number, ci: number) => dkey(shard, ord) * 65536 + ci;
 
 const idf = (n: number, df: number) => Math.log(1 + (n - df + 0.5) / (df + 0.5));
@@ -93,8 +95,8 @@ class Plist {
     return out;
   }
 }
-const shardOfCk = (k: ChunkKey) => Math.floor(k / 68719476736); // 2^36
-const ordOfCk = (k: ChunkKey) => Math.floor(k / 65536) % 1048576;
+/** A chunk key's document key (shard × 2^20 + ordinal). */
+const dkeyOfCk = (k: ChunkKey) => Math.floor(k / 65536);
 
 /** A term's chunks (with where their positions are when a phrase needs them), from its varints (format: PostingsBuilder.encode in pipeline/shard.ts). */
 function termChunks(ix: RunIndex, term: string, withPositions = false): Plist {
@@ -359,7 +361,7 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
       let matched = 0;
       let missing = false;
       const ex: Explain | undefined = explain ? [] : undefined;
-      const d = Math.floor(k / 65536);
+      const d = dkeyOfCk(k);
       for (let i = 0; i < nClauses; i++) {
         const l = lists[i]!;
         const j = at[i]!;
@@ -374,7 +376,7 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
         if (ex) ex.push({ clause: clauses[i]!.text, idf: round(idfs[i]!), tf: { heading: l.h[j]!, code: l.c[j]!, body: l.b[j]!, title: title ? 1 : 0 }, length: l.lens[j]!, score: round(sc) });
       }
       if (missing || matched === 0) continue;
-      if (allowed && !ok(shardOfCk(k), ordOfCk(k))) continue;
+      if (allowed && !ok(shardOfDk(d), ordOfDk(d))) continue;
       chunkScore[nChunks] = finalScore(raw, chunkNormalizer, matched, nClauses);
       chunkKey[nChunks] = k;
       chunkMatched[nChunks++] = matched;
@@ -400,7 +402,7 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
 
   const chunkHit = (i: number): Scored => {
     const k = chunkKey[i]!;
-    const hit: Scored = { id: "", type: "chunk", score: chunkScore[i]!, shard: shardOfCk(k), ord: ordOfCk(k), ci: k % 65536, line: 0, matched: chunkMatched[i]!, normalizer: chunkNormalizer };
+    const hit: Scored = { id: "", type: "chunk", score: chunkScore[i]!, shard: shardOfDk(dkeyOfCk(k)), ord: ordOfDk(dkeyOfCk(k)), ci: k % 65536, line: 0, matched: chunkMatched[i]!, normalizer: chunkNormalizer };
     if (explain) hit.explain = chunkExplain[i];
     return hit;
   };
@@ -471,15 +473,18 @@ function nthLargest(xs: Float64Array, n: number): number {
 }
 
 
-/** Documents (as shard × 2^20 + ordinal) whose title, tags or file name hold one of the terms. */
-function titleDocs(ix: RunIndex, terms: string[]): Set<number> {
+/** Documents (as shard × 2^20 + ordinal) whose entity name (title, tags, file name) holds the term. */
+function docsNamed(ix: RunIndex, term: string): Set<number> {
   const out = new Set<number>();
-  for (const t of terms) {
-    for (const [shard, list] of ix.entPostings(t)) {
-      for (const p of list) if (p.type === "document") out.add(dkey(shard, p.ent)); // a document's entity ordinal is its ordinal
-    }
+  for (const [shard, list] of ix.entPostings(term)) {
+    for (const p of list) if (p.type === "document") out.add(dkey(shard, p.ent)); // a document's entity ordinal is its ordinal
   }
   return out;
+}
+
+/** Documents whose title, tags or file name hold one of the terms. */
+function titleDocs(ix: RunIndex, terms: string[]): Set<number> {
+  return terms.length === 1 ? docsNamed(ix, terms[0]!) : new Set(terms.flatMap((t) => [...docsNamed(ix, t)]));
 }
 
 function scoreEntities(
@@ -551,12 +556,9 @@ type DocFilter = ((shard: number, ord: number, meta?: DocMeta) => boolean) & { c
  */
 function taggedCandidates(ix: RunIndex, tags: string[]): Set<number> | undefined {
   let acc: Set<number> | undefined;
-  for (const tag of tags) {
-    for (const term of new Set(nameTerms(tag))) {
-      const docs = new Set<number>();
-      for (const [shard, list] of ix.entPostings(term)) for (const p of list) if (p.type === "document") docs.add(dkey(shard, p.ent)); // a document's entity ordinal is its ordinal
-      acc = acc ? new Set([...acc].filter((k) => docs.has(k))) : docs;
-    }
+  for (const term of new Set(tags.flatMap(nameTerms))) {
+    const docs = docsNamed(ix, term);
+    acc = acc ? new Set([...acc].filter((k) => docs.has(k))) : docs;
   }
   return acc;
 }
@@ -580,13 +582,14 @@ function docFilter(ix: RunIndex, q: ParsedQuery): DocFilter | undefined {
     let ok = seen.get(k);
     if (ok === undefined) {
       ok = !candidates || candidates.has(k);
+      let m = meta;
       if (ok && globs.length) {
-        const path = meta?.path ?? ix.pathOf(shard, ord) ?? ix.meta(shard, ord)?.path;
+        const path = m?.path ?? ix.pathOf(shard, ord) ?? (m = ix.meta(shard, ord))?.path;
         ok = path !== undefined && globs.some((g) => g(path));
       }
       if (ok && want.length) {
-        const m = meta ?? ix.meta(shard, ord);
-        ok = m !== undefined && want.every((t) => (m.tags ?? []).includes(t));
+        m ??= ix.meta(shard, ord);
+        ok = m !== undefined && want.every((t) => (m!.tags ?? []).includes(t));
       }
       seen.set(k, ok);
     }
@@ -614,7 +617,7 @@ function listOnly(ix: RunIndex, q: ParsedQuery, allowed: DocFilter | undefined, 
   if (allowed?.candidates) {
     // A tag filter: only the documents whose names hold the tags' words are looked at.
     for (const k of [...allowed.candidates].sort((a, b) => a - b)) {
-      const n = Math.floor(k / 1048576), ord = k % 1048576;
+      const n = shardOfDk(k), ord = ordOfDk(k);
       const m = ix.meta(n, ord);
       if (m && allowed(n, ord, m)) add(n, ord, m);
     }
