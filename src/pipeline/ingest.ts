@@ -206,7 +206,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   const artifacts: Artifact[] = [];
   const tasks: ShardTask[] = [];
   // A clean shard's summary is read when the counts are made, with or without its shared node ids.
-  const summaries: (ShardSummary | ((globals: boolean) => ShardSummary))[] = [];
+  const cleanSummaries: ((globals: boolean) => ShardSummary)[] = [];
   const cleanIndex: string[] = [];
   // The previous run's index objects of the shards rebuilt or gone (their shared nodes may have changed); null: one is missing.
   let changedIndex: string[] | null = [];
@@ -228,7 +228,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
         artifacts.push(ia, ta);
         reused += prevShards.get(n)!.length;
         cleanIndex.push(ia.sha256);
-        summaries.push((globals) => readSummary(ws.profileDir, ia.sha256, { globals }));
+        cleanSummaries.push((globals) => readSummary(ws.profileDir, ia.sha256, { globals }));
       }
       continue;
     }
@@ -241,14 +241,18 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   }
 
   if (tasks.length > 0) stage.dir = makeStage(ws.profileDir);
-  const results = await runTasks(tasks, stage.dir!, opts.onProgress, records.length, found.length);
+  // The built shards' summaries are folded in as they arrive (see Tally).
+  const tally = new Tally();
+  const results = await runTasks(tasks, stage.dir!, opts.onProgress, records.length, found.length, (r) => {
+    if (r.summary) tally.add(r.summary);
+    delete r.summary;
+  });
   const encoded: SpilledObject[] = [];
   let processed = 0;
   for (const res of results) {
     records.push(...res.records);
     processed += res.processed;
     reused += res.reused;
-    if (res.summary) summaries.push(res.summary);
     if (!res.objects) continue;
     encoded.push(res.objects.index, res.objects.text);
     artifacts.push(
@@ -294,14 +298,14 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   const okPaths = new Set(records.filter((r) => r.status === "ok").map((r) => r.path));
   // Shared nodes from what changed when the previous run's counts can be updated, else over every shard.
   const prevShared = reuse && changedIndex && prev ? sharedOf(prev.counts) : undefined;
-  const built = summaries.filter((s): s is ShardSummary => typeof s !== "function");
-  const updated = prevShared && sharedUpdate(ws.profileDir, prevShared, cleanIndex, changedIndex!, built.flatMap((s) => s.globals));
-  const all = summaries.map((s) => (typeof s === "function" ? s(!updated) : s));
-  const byType = updated ?? countShared(all);
+  const updated = prevShared && sharedUpdate(ws.profileDir, prevShared, cleanIndex, changedIndex!, [...tally.globals]);
+  for (const read of cleanSummaries) tally.add(read(!updated));
+  const byType = updated ?? countShared(tally.globals);
   const sharedCount = byType.tech_ + byType.ref_ + byType.mod_;
-  const resolved = all.reduce((n, s) => n + s.links.filter((t) => okPaths.has(t)).length, 0);
+  let resolved = 0;
+  for (const [target, n] of tally.links) if (okPaths.has(target)) resolved += n;
   // Markdown code spans that name a symbol defined in this run: one `mentions` edge each.
-  const symbolMentions = countSymbolMentions(all);
+  const symbolMentions = countSymbolMentions(tally.symbolParts);
   const modules = byType.mod_;
   const gitC = git?.graph ? gitCounts(git.graph, okPaths) : undefined;
   const manifest: Manifest = {
@@ -349,10 +353,28 @@ function sharedOf(counts: Record<string, number>): SharedCounts | undefined {
   return { tech_: counts.technologies!, ref_: counts.references!, mod_: counts.modules ?? 0 };
 }
 
-/** Shared nodes by kind, counted over every shard's summary. */
-function countShared(all: ShardSummary[]): SharedCounts {
+/**
+ * What the run's counts need of the shards' summaries, folded in shard by shard: the distinct
+ * shared node ids, the links by target path, and the symbol parts. A summary is not kept whole:
+ * every shard lists the shared nodes it mentions, and on the corpus copied 10 times (64 shards,
+ * each mentioning about 40,000 of its 76,000 references) holding every list took the main thread
+ * about 150 MB, growing with the workspace.
+ */
+class Tally {
+  readonly globals = new Set<string>();
+  readonly links = new Map<string, number>();
+  readonly symbolParts: Pick<ShardSummary, "symbols" | "symrefs">[] = [];
+  add(s: ShardSummary): void {
+    for (const id of s.globals) this.globals.add(id);
+    for (const t of s.links) this.links.set(t, (this.links.get(t) ?? 0) + 1);
+    if (s.symbols.length || s.symrefs.length) this.symbolParts.push({ symbols: s.symbols, symrefs: s.symrefs });
+  }
+}
+
+/** Shared nodes by kind, counted over the distinct ids. */
+function countShared(ids: Iterable<string>): SharedCounts {
   const out: SharedCounts = { tech_: 0, ref_: 0, mod_: 0 };
-  for (const id of new Set(all.flatMap((s) => s.globals))) { const p = sharedPrefix(id); if (p) out[p]++; }
+  for (const id of ids) { const p = sharedPrefix(id); if (p) out[p]++; }
   return out;
 }
 
@@ -424,10 +446,10 @@ function gitCounts(g: GitGraph, okPaths: Set<string>): { commits: number; author
  * to have stopped, so none still writes into `stage`) and the shards without a result are built
  * inline, so a real error surfaces with its own message and exit code.
  */
-async function runTasks(tasks: ShardTask[], stage: string, onProgress: PlanOptions["onProgress"], already: number, total: number): Promise<SpilledShardResult[]> {
+async function runTasks(tasks: ShardTask[], stage: string, onProgress: PlanOptions["onProgress"], already: number, total: number, onResult: (r: SpilledShardResult) => void): Promise<SpilledShardResult[]> {
   let done = already;
   const results = new Map<number, SpilledShardResult>();
-  const report = (r: SpilledShardResult) => { done += r.records.length; onProgress?.(done, total); results.set(r.shard, r); };
+  const report = (r: SpilledShardResult) => { done += r.records.length; onProgress?.(done, total); onResult(r); results.set(r.shard, r); };
   let failed: string | undefined;
   const size = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2, Number(process.env.AUDITGRAPH_WORKERS) || Infinity, tasks.length));
   if (tasks.length > INLINE_SHARDS && size > 1) {

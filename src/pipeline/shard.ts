@@ -131,7 +131,7 @@ export function symbolOrder(a: SymbolEntry, b: SymbolEntry): number {
 export const symbolIdOf = (e: SymbolEntry) => `sym_${docId(e[0]).slice(4)}_${e[1]}`;
 
 /** The number of `mentions` edges from markdown code spans to symbols, over the run's shard summaries (what the graph holds). */
-export function countSymbolMentions(summaries: ShardSummary[]): number {
+export function countSymbolMentions(summaries: Pick<ShardSummary, "symbols" | "symrefs">[]): number {
   const best = new Map<string, SymbolEntry>();
   for (const s of summaries) for (const [name, e] of s.symbols) { const b = best.get(name); if (!b || symbolOrder(e, b) < 0) best.set(name, e); }
   let n = 0;
