@@ -143,11 +143,15 @@ test("the graph view draws the neighbourhood on its canvas; clicking a node open
   expect(await inked()).toBeGreaterThan(500);
   // Until the first pan or zoom the elements are drawn one by one, then through cytoscape's texture
   // caches: a zoom (out, about the centre: every node stays in view) draws the graph again.
-  await page.evaluate(() => new Promise<void>((done) => {
+  // Each wait below is bounded on its own, so a hang names its step (this test once hit its 20 s
+  // timeout in a full CI run, without saying where).
+  const rendered = await page.evaluate(() => new Promise<boolean>((done) => {
     const cy = window.__auditgraphGraph;
-    cy.one("render", () => setTimeout(done, 50));
+    cy.one("render", () => setTimeout(() => done(true), 50));
+    setTimeout(() => done(false), 5_000);
     cy.zoom({ level: cy.zoom() * 0.8, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } });
   }));
+  expect({ step: "a render after zooming out", rendered }).toEqual({ step: "a render after zooming out", rendered: true });
   expect(await inked()).toBeGreaterThan(500);
   const shot = join(shots, "graph.png");
   await page.locator("#graph").screenshot({ path: shot });
@@ -155,14 +159,14 @@ test("the graph view draws the neighbourhood on its canvas; clicking a node open
   await axeCheck("graph");
   // edge-type toggles: without `contains`, chunks and sections are gone
   await page.uncheck("#g-contains");
-  await page.waitForFunction(() => location.hash.includes("types=mentions"));
-  await page.waitForFunction((n: number) => Number(document.querySelector("#graph")?.dataset.nodes) < n, nodes);
+  await page.waitForFunction(() => location.hash.includes("types=mentions"), undefined, { timeout: 5_000 });
+  await page.waitForFunction((n: number) => Number(document.querySelector("#graph")?.dataset.nodes) < n, nodes, { timeout: 8_000 });
   // a click on a drawn node opens its page
   const beta = cli(["list", "--type", "document", "--where", "path=notes/sub/beta.md", "--json", "--root", ws.root]).json.nodes[0].id;
   const at = await page.evaluate((nid: string) => window.__auditgraphGraph.getElementById(nid).renderedPosition(), beta);
   const box = (await page.locator("#graph").boundingBox())!;
   await page.mouse.click(box.x + 1 + at.x, box.y + 1 + at.y);
-  await page.waitForFunction((nid: string) => decodeURIComponent(location.hash) === `#/node/${nid}`, beta);
+  await page.waitForFunction((nid: string) => decodeURIComponent(location.hash) === `#/node/${nid}`, beta, { timeout: 5_000 });
   // the overview: folders and technologies
   await page.goto(`${ui.base}/#/graph`);
   // the overview replaces the neighbourhood drawn before: wait for its own summary
