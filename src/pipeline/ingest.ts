@@ -470,7 +470,11 @@ function gitCounts(g: GitGraph, okPaths: Set<string>): { commits: number; author
 async function runTasks(tasks: ShardTask[], stage: string, onProgress: PlanOptions["onProgress"], already: number, total: number, onResult: (r: SpilledShardResult) => void): Promise<SpilledShardResult[]> {
   let done = already;
   const results = new Map<number, SpilledShardResult>();
-  const report = (r: SpilledShardResult) => { done += r.records.length; onProgress?.(done, total); onResult(r); results.set(r.shard, r); };
+  // A shard's first result counts (a worker told to stop may still report one that is built again inline).
+  const report = (r: SpilledShardResult) => {
+    if (results.has(r.shard)) return;
+    done += r.records.length; onProgress?.(done, total); onResult(r); results.set(r.shard, r);
+  };
   let failed: string | undefined;
   const size = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2, Number(process.env.AUDITGRAPH_WORKERS) || Infinity, tasks.length));
   if (tasks.length > INLINE_SHARDS && size > 1) {

@@ -10,9 +10,13 @@ import { SHA256, statCachePath } from "./layout.ts";
 /** Path → [size, mtime in ms, inode, sha256 ("" when not read), skip reason ("" when ingested)]. */
 export type StatCache = Record<string, [number, number, number, string, string]>;
 
-/** One entry as the cache holds it (checked by hand: a schema library copying 100,000 entries took most of an unchanged run). */
+/**
+ * One entry as the cache holds it (checked by hand: a schema library copying 100,000 entries took
+ * most of an unchanged run). Items after the fifth are ignored, as the schema did (a later version
+ * may add some).
+ */
 const validEntry = (e: unknown): e is StatCache[string] =>
-  Array.isArray(e) && e.length === 5 && typeof e[0] === "number" && typeof e[1] === "number" && typeof e[2] === "number" &&
+  Array.isArray(e) && e.length >= 5 && typeof e[0] === "number" && typeof e[1] === "number" && typeof e[2] === "number" &&
   typeof e[3] === "string" && (e[3] === "" || SHA256.test(e[3])) && typeof e[4] === "string";
 
 /**
