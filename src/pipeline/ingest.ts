@@ -169,11 +169,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     group(shards, shardOf(f.path, nShards), f);
     const c = oldCache[f.path];
     if (c && c[0] === f.bytes && c[1] === f.mtimeMs && c[2] === f.ino) {
-      // toRecord's result, built directly (once per file of a large workspace).
-      const r: FileRecord = { path: f.path, bytes: c[0], status: c[4] ? "skipped" : "ok" };
-      if (c[3]) r.sha256 = c[3];
-      if (c[4]) r.reason = c[4];
-      known.set(f.path, r);
+      known.set(f.path, toRecord(f.path, { bytes: c[0], sha256: c[3], skip: (c[4] || undefined) as SkipReason | undefined }));
     } else if (reuse) {
       const { text: _, raw: __, ...r } = readSource(f.abs, f.bytes, sizeLimit(ws.profile, f.path), isDocumentPath(f.path));
       known.set(f.path, toRecord(f.path, r));
@@ -213,8 +209,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   };
   const artifacts: Artifact[] = [];
   const tasks: ShardTask[] = [];
-  // A clean shard's summary is read when the counts are made, with or without its shared node ids.
-  const cleanSummaries: ((globals: boolean) => ShardSummary)[] = [];
+  // The clean shards' index objects: their summaries are read when the counts are made.
   const cleanIndex: string[] = [];
   // The previous run's index objects of the shards rebuilt or gone (their shared nodes may have changed); null: one is missing.
   let changedIndex: string[] | null = [];
@@ -236,7 +231,6 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
         artifacts.push(ia, ta);
         reused += prevShards.get(n)!.length;
         cleanIndex.push(ia.sha256);
-        cleanSummaries.push((globals) => readSummary(ws.profileDir, ia.sha256, { globals }));
       }
       continue;
     }
@@ -272,12 +266,12 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   artifacts.sort((a, b) => (a.name < b.name ? -1 : 1));
 
   const foundBy = new Map(found.map((f) => [f.path, f]));
-  const cacheEntries: [string, StatCache[string]][] = [];
+  const statCache: StatCache = {};
   for (const r of records) {
     const f = foundBy.get(r.path)!;
-    if (!f.skip && r.reason !== "vanished" && r.reason !== "unreadable") cacheEntries.push([r.path, [f.bytes, f.mtimeMs, f.ino, r.sha256 ?? "", r.reason ?? ""]]);
+    if (!f.skip && r.reason !== "vanished" && r.reason !== "unreadable") statCache[r.path] = [f.bytes, f.mtimeMs, f.ino, r.sha256 ?? "", r.reason ?? ""];
   }
-  const statCacheText = statCacheJson(cacheEntries);
+  const statCacheText = JSON.stringify(statCache);
   const cacheUpdate = statCacheText === oldCacheText ? {} : { statCacheText };
   const cacheBytes = Math.max(0, Buffer.byteLength(statCacheText) - Buffer.byteLength(oldCacheText));
 
@@ -309,7 +303,8 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   // Shared nodes from what changed when the previous run's counts can be updated, else over every shard.
   const prevShared = reuse && changedIndex && prev ? sharedOf(prev.counts) : undefined;
   const updated = prevShared && sharedUpdate(ws.profileDir, prevShared, cleanIndex, changedIndex!, [...tally.globals]);
-  for (const read of cleanSummaries) tally.add(read(!updated));
+  // A clean shard's shared node ids are needed only when the counts are not updated from what changed.
+  for (const sha of cleanIndex) tally.add(readSummary(ws.profileDir, sha, { globals: !updated }));
   const byType = updated ?? countShared(tally.globals);
   const sharedCount = byType.tech_ + byType.ref_ + byType.mod_;
   let resolved = 0;
@@ -353,17 +348,6 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     runId, manifest, manifestText, unchanged: false, newObjects, ...(stage.dir ? { stageDir: stage.dir } : {}),
     planBytes, sourceBytes, processed, reused, ...cacheUpdate,
   };
-}
-
-/**
- * JSON.stringify of the stat cache as an object (entries in path order), written entry by entry:
- * at 100,000 files stringifying the object took 150-190 ms here, this about a third of it. A key
- * that is an array index would be ordered first by JSON.stringify: then it is used instead.
- */
-function statCacheJson(entries: [string, StatCache[string]][]): string {
-  if (entries.some(([k]) => /^(?:0|[1-9][0-9]*)$/.test(k))) return JSON.stringify(Object.fromEntries(entries));
-  const parts = entries.map(([k, [b, m, i, sha, reason]]) => `${JSON.stringify(k)}:[${b},${m},${i},"${sha}",${JSON.stringify(reason)}]`);
-  return `{${parts.join(",")}}`;
 }
 
 type SharedCounts = Record<SharedPrefix, number>;

@@ -7,7 +7,7 @@
  * once per real path, so symlink loops terminate. Nothing here reads file contents.
  */
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { extname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { configError } from "../shared/errors.ts";
 import type { Profile } from "../config/schema.ts";
 import { DEFAULT_MAX_DOCUMENT_BYTES, isDocumentPath } from "./documents/index.ts";
@@ -49,13 +49,6 @@ export function checkIncludes(root: string, profile: Profile, where: string): vo
   }
 }
 
-/** A path's extension, lower-cased, as path.extname gives it ("" for none or a dot file). */
-function extOf(rel: string): string {
-  const slash = rel.lastIndexOf("/");
-  const dot = rel.lastIndexOf(".");
-  return dot > slash + 1 ? rel.slice(dot).toLowerCase() : "";
-}
-
 export function scan(root: string, profile: Profile): Found[] {
   const realRoot = realpathSync(root);
   const excludes = profile.exclude_globs.map((g) => new Bun.Glob(g));
@@ -65,13 +58,12 @@ export function scan(root: string, profile: Profile): Found[] {
   const storeDir = join(realRoot, ".pkg");
   const out = new Map<string, Found>();
 
-  // Runs once per file (100,000 times in a large workspace): no spread, no path module.
   const add = (rel: string, abs: string, st: Stats | undefined, skip?: SkipReason) => {
     if (out.has(rel)) return;
     let reason = skip;
-    if (!reason && !allowed.has(extOf(rel))) reason = "unsupported_extension";
+    if (!reason && !allowed.has(extname(rel).toLowerCase())) reason = "unsupported_extension";
     if (!reason && st && st.size > sizeLimit(profile, rel)) reason = "too_large";
-    const f: Found = { path: rel, abs, bytes: st ? st.size : 0, mtimeMs: st ? st.mtimeMs : 0, ino: st ? st.ino : 0 };
+    const f: Found = { path: rel, abs, bytes: st?.size ?? 0, mtimeMs: st?.mtimeMs ?? 0, ino: st?.ino ?? 0 };
     if (reason) f.skip = reason;
     out.set(rel, f);
   };
@@ -97,8 +89,7 @@ export function scan(root: string, profile: Profile): Found[] {
       seenDirs.add(real);
       let names: string[];
       try { names = readdirSync(abs); } catch { return; }
-      const base = abs.endsWith(sep) ? abs : abs + sep;
-      for (const n of names.sort()) visit(base + n, rel ? `${rel}/${n}` : n);
+      for (const n of names.sort()) visit(join(abs, n), rel ? `${rel}/${n}` : n);
       return;
     }
     if (excluded(rel)) return;

@@ -401,8 +401,8 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
   const total = nChunks + ents.length;
 
   const chunkHit = (i: number): Scored => {
-    const k = chunkKey[i]!;
-    const hit: Scored = { id: "", type: "chunk", score: chunkScore[i]!, shard: shardOfDk(dkeyOfCk(k)), ord: ordOfDk(dkeyOfCk(k)), ci: k % 65536, line: 0, matched: chunkMatched[i]!, normalizer: chunkNormalizer };
+    const k = chunkKey[i]!, d = dkeyOfCk(k);
+    const hit: Scored = { id: "", type: "chunk", score: chunkScore[i]!, shard: shardOfDk(d), ord: ordOfDk(d), ci: k % 65536, line: 0, matched: chunkMatched[i]!, normalizer: chunkNormalizer };
     if (explain) hit.explain = chunkExplain[i];
     return hit;
   };
@@ -484,7 +484,9 @@ function docsNamed(ix: RunIndex, term: string): Set<number> {
 
 /** Documents whose title, tags or file name hold one of the terms. */
 function titleDocs(ix: RunIndex, terms: string[]): Set<number> {
-  return terms.length === 1 ? docsNamed(ix, terms[0]!) : new Set(terms.flatMap((t) => [...docsNamed(ix, t)]));
+  const out = new Set<number>();
+  for (const t of terms) for (const k of docsNamed(ix, t)) out.add(k);
+  return out;
 }
 
 function scoreEntities(

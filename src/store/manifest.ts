@@ -118,7 +118,7 @@ const FilesSchema = v.array(FileRecordSchema);
 /** The manifest with its file records checked by isFileRecords instead (the schema is the fallback that says what is wrong). */
 const ManifestHeadSchema = v.object({ ...ManifestSchema.entries, files: v.array(v.unknown()) });
 
-const RECORD_KEYS = new Set(["path", "sha256", "bytes", "status", "reason", "warnings"]);
+const RECORD_KEYS = new Set(Object.keys(FileRecordSchema.entries));
 /**
  * Whether every item is a valid file record (what FileRecordSchema accepts, with no other keys),
  * checked by hand: the schema library copies each of a 100,000-file manifest's records, which took

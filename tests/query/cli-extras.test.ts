@@ -66,13 +66,19 @@ describe("many candidates", () => {
   // the unfiltered list that are under the path, in the same order. Some files are identical (equal
   // scores: ordered by id), the others hold the word a different number of times.
   let many: string;
+  // Tags with punctuation. A tag filter first narrows to the documents whose names (title, tags,
+  // file name) hold the tag's words, then reads their tags: files tagged machine-vision and data
+  // share words with machine-learning and Data.V2, and untagged titles ending in "C" hold C++'s one word.
+  const tagsOf = (i: number) => (i % 4 === 0 ? ["machine-learning", "C++"] : i % 4 === 1 ? ["Data.V2"] : i % 4 === 2 ? ["machine-vision", "data"] : []);
+  const frontMatter = (i: number) => (tagsOf(i).length ? `---\ntags: [${tagsOf(i).join(", ")}]\n---\n` : "");
+  const indexOf = (path: string) => Number(/f(\d{3})\.md$/.exec(path)![1]);
   beforeAll(() => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 90; i++) {
       const dir = i % 3 === 0 ? "a" : "b";
       const n = i % 10 === 0 ? 3 : 1 + (i % 7);
       const body = (s: number) => `${"The widget turns. ".repeat(n + s)}Gears and levers ${i % 10 === 0 ? "" : i}.\n`;
-      files[`notes/${dir}/f${String(i).padStart(3, "0")}.md`] = `# Widget notes ${i % 10 === 0 ? "" : i}\n\n${body(0)}\n## Widget section one\n\n${body(1)}\n## Widget section two\n\n${body(2)}`;
+      files[`notes/${dir}/f${String(i).padStart(3, "0")}.md`] = `${frontMatter(i)}# Widget notes ${i % 10 === 0 ? "" : i}${i % 4 === 3 ? " C" : ""}\n\n${body(0)}\n## Widget section one\n\n${body(1)}\n## Widget section two\n\n${body(2)}`;
     }
     many = workspace(files);
     expect(cli(["ingest", "--root", many]).code).toBe(0);
@@ -92,6 +98,23 @@ describe("many candidates", () => {
     expect(ids(under)).toEqual(ids({ hits: all.hits.filter((h: any) => h.path.startsWith("notes/a/")) }));
     const top = cli(["query", "widget", "--path", "notes/a/**", "--limit", "5", "--root", many, "--json"]).json;
     expect(ids(top)).toEqual(ids(under).slice(0, 5));
+  });
+  test("a tag filter gives the unfiltered hits whose file carries the tag, in the same order; a tag or path filter alone lists exactly its files", () => {
+    const all = cli(["query", "widget", "--limit", "1000", "--root", many, "--json"]).json;
+    const ids = (j: any) => j.hits.map((h: any) => `${h.id} ${h.score}`);
+    const tagged = (tag: string) => (path: string) => tagsOf(indexOf(path)).map((t) => t.toLowerCase()).includes(tag);
+    for (const tag of ["machine-learning", "c++", "data.v2"]) {
+      const under = cli(["query", "widget", "--tag", tag, "--limit", "1000", "--root", many, "--json"]).json;
+      expect({ tag, n: under.hits.length > 20 }).toEqual({ tag, n: true });
+      expect({ tag, ids: ids(under) }).toEqual({ tag, ids: ids({ hits: all.hits.filter((h: any) => tagged(tag)(h.path)) }) });
+      const alone = cli(["query", `tag:${tag}`, "--limit", "1000", "--root", many, "--json"]).json;
+      const want = [...new Set<string>(all.hits.map((h: any) => h.path))].filter(tagged(tag)).sort();
+      expect({ tag, paths: alone.hits.map((h: any) => h.path).sort() }).toEqual({ tag, paths: want });
+    }
+    const both = cli(["query", "widget", "--tag", "data.v2", "--path", "notes/a/**", "--limit", "1000", "--root", many, "--json"]).json;
+    expect(ids(both)).toEqual(ids({ hits: all.hits.filter((h: any) => tagged("data.v2")(h.path) && h.path.startsWith("notes/a/")) }));
+    const pathOnly = cli(["query", "path:notes/a/**", "--limit", "1000", "--root", many, "--json"]).json;
+    expect(pathOnly.hits.map((h: any) => h.path).sort()).toEqual(Array.from({ length: 30 }, (_, k) => `notes/a/f${String(k * 3).padStart(3, "0")}.md`));
   });
 });
 
