@@ -73,6 +73,8 @@ export type PlanOptions = {
   /** Mixed into the run id so that a forced run gets a new id. */
   runSalt?: string;
   onProgress?: (done: number, total: number) => void;
+  /** Called once the plan knows how many shards it rebuilds, before it builds them. */
+  onBuild?: (shards: number) => void;
 };
 
 const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
@@ -242,6 +244,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     });
   }
 
+  opts.onBuild?.(tasks.length);
   if (tasks.length > 0) stage.dir = makeStage(ws.profileDir);
   // The built shards' summaries are folded in as they arrive (see Tally).
   const tally = new Tally();
@@ -568,6 +571,7 @@ export type IngestOptions = {
    */
   rebuild?: boolean;
   onProgress?: PlanOptions["onProgress"];
+  onBuild?: PlanOptions["onBuild"];
 };
 
 /** `previous`: for a rebuild, the run that was current when it took the lock (null: none). */
@@ -588,7 +592,7 @@ export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<I
     let gate: ReturnType<typeof budgetGate>;
     try {
       plan = await planRun(ws, current, {
-        onProgress: opts.onProgress,
+        onProgress: opts.onProgress, onBuild: opts.onBuild,
         ...(opts.rebuild ? { ignoreCaches: true, runSalt: `rebuild after ${previous ?? "nothing"}` } : {}),
       });
       gate = budgetGate({ sourceBytes: plan.sourceBytes, usageBytes, additionalBytes: plan.planBytes }, ws.budget, ws.profileDir);

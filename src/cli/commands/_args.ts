@@ -27,9 +27,22 @@ export const withStore = async (args: { root?: string; config?: string; profile?
   return { ws, store: openStore(ws) };
 };
 
-/** The current run's index (see query/run-index.ts), opened through the compatibility gate. */
-export const withIndex = async (args: { root?: string; config?: string; profile?: string }) => {
+/** Runs of at least this many files are read with huge pages (see withIndex). */
+export const HUGE_PAGES_MIN_FILES = 10_000;
+
+/**
+ * The current run's index (see query/run-index.ts), opened through the compatibility gate.
+ * `whole`: the command reads the whole graph (an export), so it does not ask for huge pages.
+ */
+export const withIndex = async (args: { root?: string; config?: string; profile?: string }, opts: { whole?: boolean } = {}) => {
   const { ws, store } = await withStore(args);
+  // A read over a large run touches tens of MiB for the first time: huge pages make that cheap
+  // (src/shared/hugepages.ts). Over a small one they would add about as much memory as the heap
+  // holds and save little time, so they are asked for from HUGE_PAGES_MIN_FILES files on. A read
+  // of the whole graph allocates and frees GBs, which huge pages slow down.
+  const hp = await import("../../shared/hugepages.ts");
+  const mode = hp.hugePagesSetting();
+  if (!opts.whole && (mode === "always" || (mode === "auto" && (store.manifest.counts.files ?? 0) >= HUGE_PAGES_MIN_FILES))) hp.setHugePages(true);
   const { RunIndex } = await import("../../query/run-index.ts");
   return { ws, store, ix: new RunIndex(store) };
 };

@@ -25,7 +25,7 @@ export default defineCommand({
     if (start === "") throw usageError("--subgraph needs a node id (find ids with 'auditgraph query TEXT' or 'auditgraph list')");
     if (start === undefined && args.depth !== undefined) throw usageError("--depth applies to --subgraph ID only");
     const depth = intFlag(args.depth, "depth", 1, 10);
-    const { ws, store, ix } = await withIndex(args);
+    const { ws, store, ix } = await withIndex(args, { whole: start === undefined });
     let g;
     if (start !== undefined) {
       g = subgraph(ix, start, depth);

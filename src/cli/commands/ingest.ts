@@ -7,6 +7,14 @@ export default defineCommand({
   args: { ...workspaceArgs, ...jsonArgs },
   async run({ args }) {
     const ws = await withWorkspace(args);
+    // An ingest with a previous run is usually short and reuses most of it: huge pages make its
+    // first-touch memory cheap (src/shared/hugepages.ts). One that rebuilds more than a couple of
+    // shards allocates and frees too much for them (it got slower): ordinary pages again.
+    const { setHugePages } = await import("../../shared/hugepages.ts");
+    const { pointerPath } = await import("../../store/layout.ts");
+    const { existsSync } = await import("node:fs");
+    const huge = existsSync(pointerPath(ws.profileDir)) && setHugePages(true);
+    const onBuild = huge ? (shards: number) => { if (shards > 2) setHugePages(false); } : undefined;
     const { ingest } = await import("../../pipeline/ingest.ts");
     const tty = isTTY(2);
     let last = 0;
@@ -17,7 +25,7 @@ export default defineCommand({
       writeStderr(`\ringest: ${done}/${total} files`);
       if (done === total) writeStderr("\n");
     } : undefined;
-    const { plan, budget, budgetWarning } = await ingest(ws, { onProgress });
+    const { plan, budget, budgetWarning } = await ingest(ws, { onProgress, onBuild });
     if (budgetWarning) warn(budgetWarning);
     const m = plan.manifest;
     const skipped = m.files.filter((f) => f.status === "skipped").map((f) => ({ path: f.path, reason: f.reason }));
