@@ -264,7 +264,7 @@ class PostingsBuilder {
    * Term → id. A prototype-less object, not a Map: this lookup runs once per token of the shard
    * (millions in a large one) and a property lookup is about twice as fast here.
    */
-  private readonly ids: Record<string, number> = Object.create(null);
+  private ids: Record<string, number> = Object.create(null);
   private readonly names: string[] = [];
   private readonly tTerm = Ints.take();
   private readonly tChunk = Ints.take(); // index into chunkOrd/chunkIdx/chunkLen
@@ -275,6 +275,8 @@ class PostingsBuilder {
 
   /** Gives the builder's arrays back to the pool (call when its output is encoded). */
   release(): void { Ints.give(this.tTerm, this.tChunk, this.tPos, this.chunkOrd, this.chunkIdx, this.chunkLen); }
+  /** Drops the term dictionary (see the end of buildShard). */
+  clear(): void { this.ids = Object.create(null); this.names.length = 0; }
   chunkCount = 0;
   chunkTerms = 0;
 
@@ -404,6 +406,8 @@ export type EntityRecord = [number, number, number, string];
 class EntityBuilder {
   private readonly acc = new Map<string, number[]>();
   readonly shared: [string, EntityRecord][] = [];
+  /** Drops what the builder holds (see the end of buildShard). */
+  clear(): void { this.acc.clear(); this.shared.length = 0; this.perDoc.length = 0; }
   /** Entities per document beyond the document itself, by ordinal. */
   readonly perDoc: number[] = [];
   private n = 0;
@@ -671,11 +675,19 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
   const text = encodeSegment({ ...head, kind: "text", stats: { docs: docs.length, page: TEXT_PAGE } }, {}, { text: pages }, { level: TEXT_LEVEL });
   const localNodes = Object.values(types).reduce((s, n) => s + n, 0);
   const localEdges = Object.values(edges).reduce((s, n) => s + n, 0);
-  return {
+  const result: ShardResult = {
     shard: task.shard, records, processed, reused,
     objects: { index, text, counts: { files: docs.length, chunks: stats.chunks, nodes: localNodes, edges: localEdges, shards: task.shards } },
     summary: summaryOf(globals.keys(), links, symDefs, symRefs),
   };
+  // Emptied, not just dropped: the collector scans stacks conservatively, and a stale pointer to one
+  // of these containers kept the whole shard's documents alive while the next shard was built (in
+  // one process, built one after the other: 367,000 strings and 181 MB of heap left after the first
+  // shard of the 10x corpus, 113 MB with this; the second shard's peak RSS 425 -> 254 MB).
+  docs.length = 0; pages.length = 0; ids.length = 0;
+  globals.clear(); links.clear(); symDefs.clear(); symRefs.clear();
+  postings.clear(); ents.clear();
+  return result;
 }
 
 /** A document's chunk spans as varints: per chunk Δstart, length, Δline, line count (a hit reads these, not the whole record). */
