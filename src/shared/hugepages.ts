@@ -26,7 +26,10 @@ import { readFileSync, writeSync } from "node:fs";
 
 const MADV_HUGEPAGE = 14;
 const MADV_NOHUGEPAGE = 15;
-/** The runtime's heap reservation is a single anonymous read-write mapping of 1 GiB or so. */
+/**
+ * The runtime's heap reservation: an anonymous read-write mapping of 1 GiB here. The 4 GiB one
+ * beside it is left alone: advised too, it changed neither the faults nor the time of a query.
+ */
 const MIN_REGION = 256n << 20n;
 const MAX_REGION = 2n << 30n;
 const REGION = /^([0-9a-f]+)-([0-9a-f]+) rw-p 00000000 00:00 0\s*$/;
