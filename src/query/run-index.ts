@@ -26,6 +26,8 @@ const utf8 = new TextDecoder();
 /** The end of a text key naming a document's first page (see pageKey). */
 const FIRST_PAGE = pageKey("", 0);
 const PAGE_CACHE = 96;
+/** symbolFor looks this many names up shard by shard, then reads every shard's symbol names once. */
+const SYMBOL_NAMES_AFTER = 16;
 const LOCAL = /^(doc|sec|chk|dec|clm|sym)_([0-9a-f]{20})(?:_(\d+))?$/;
 /** Shared nodes kept in the shards' `global` tables, by id prefix, with the type of their in-edges. */
 const SHARED_EDGE = { tech_: "mentions", ref_: "references", mod_: "imports" } as const;
@@ -496,6 +498,9 @@ export class RunIndex {
 
   private readonly symCache = new Map<string, string | null>();
   private anySymbols?: boolean;
+  /** Every symbol name of the run (read once, see symbolFor), and how many names were looked up before. */
+  private symNames?: Set<string>;
+  private symLookups = 0;
   /**
    * The symbol a name resolves to, over every shard: exported before not, top-level before members,
    * then by path and line (a deterministic choice when several files define the name).
@@ -506,9 +511,17 @@ export class RunIndex {
     if (!this.anySymbols) return undefined;
     let hit = this.symCache.get(name);
     if (hit === undefined) {
+      // A name is looked up in every shard, and most code spans name no symbol: past a few names
+      // (a walk over many documents), every shard's symbol names are read once instead.
+      if (!this.symNames && ++this.symLookups > SYMBOL_NAMES_AFTER) {
+        this.symNames = new Set();
+        for (const n of this.shards) for (const k of this.seg(n)!.allKeys("symbols")) this.symNames.add(k);
+      }
       let best: SymbolEntry | undefined;
-      for (const n of this.shards) {
-        for (const e of this.seg(n)!.get<SymbolEntry[]>("symbols", name) ?? []) if (!best || symbolOrder(e, best) < 0) best = e;
+      if (!this.symNames || this.symNames.has(name)) {
+        for (const n of this.shards) {
+          for (const e of this.seg(n)!.get<SymbolEntry[]>("symbols", name) ?? []) if (!best || symbolOrder(e, best) < 0) best = e;
+        }
       }
       hit = best ? symbolIdOf(best) : null;
       this.symCache.set(name, hit);

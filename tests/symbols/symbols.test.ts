@@ -101,3 +101,26 @@ test("two names of one symbol in a note are one mention, in the counts, the expo
   expect(again.reused).toBeGreaterThan(0);
   expect(totals(again).edges.filter((e: any) => e.target === parse.id && e.type === "mentions").length).toBe(3);
 }, 60_000);
+
+test("a note naming many code spans: its mentions are the symbols among them, whichever way the names are looked up", () => {
+  // Past 16 names, RunIndex.symbolFor reads every shard's symbol names once instead of asking each
+  // shard: the symbols named last (after twenty names that are none) must still be found.
+  const others = Array.from({ length: 20 }, (_, i) => `notASymbol${i}`);
+  const files: Record<string, string> = {
+    ...symbolFiles(),
+    "notes/many.md": `# Many spans\n\n${others.map((n) => `\`${n}\``).join(" ")}\n\nThen \`Ledger\` and \`parse_args\`.\n`,
+  };
+  // Enough other notes for several shards, so a name is looked up in more than one.
+  for (let i = 0; i < 300; i++) files[`notes/pad/p${i}.md`] = `# Pad ${i}\n\nText ${i}.\n`;
+  const root = workspace(files);
+  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  const doc = cli(["list", "--type", "document", "--where", "path=notes/many.md", "--root", root, "--json"]).json.nodes[0].id;
+  const n = cli(["node", doc, "--root", root, "--json"]).json;
+  const mentions = n.out_edges.filter((e: any) => e.type === "mentions").map((e: any) => e.target);
+  const named = (name: string, path: string) => cli(["list", "--type", "symbol", "--where", `name=${name}`, "--root", root, "--json"]).json.nodes.find((x: any) => x.path === path).id;
+  expect(mentions.sort()).toEqual([named("Ledger", "src/lib.rs"), named("parse_args", "src/tool.py")].sort());
+  // The same edges from the other side, and in the whole export.
+  expect(cli(["node", named("Ledger", "src/lib.rs"), "--root", root, "--json"]).json.in_edges.filter((e: any) => e.type === "mentions").map((e: any) => e.source)).toEqual([doc]);
+  const exported = cli(["export", "--root", root, "--format", "json"]).json.edges.filter((e: any) => e.source === doc && e.type === "mentions").map((e: any) => e.target);
+  expect(exported.sort()).toEqual(mentions);
+});
