@@ -514,8 +514,11 @@ export class RunIndex {
       // A name is looked up in every shard, and most code spans name no symbol: past a few names
       // (a walk over many documents), every shard's symbol names are read once instead.
       if (!this.symNames && ++this.symLookups > SYMBOL_NAMES_AFTER) {
-        this.symNames = new Set();
-        for (const n of this.shards) for (const k of this.seg(n)!.allKeys("symbols")) this.symNames.add(k);
+        // Kept only once complete: a damaged shard throws (exit 5), and an index that lives on
+        // (the MCP server's) must not go on answering from part of the names.
+        const names = new Set<string>();
+        for (const n of this.shards) for (const k of this.seg(n)!.allKeys("symbols")) names.add(k);
+        this.symNames = names;
       }
       let best: SymbolEntry | undefined;
       if (!this.symNames || this.symNames.has(name)) {

@@ -33,6 +33,13 @@ const advice = (stderr: string) => [...stderr.matchAll(/^auditgraph: (huge|ordin
 const regions = applies ? (n: number) => n >= 1 : (n: number) => n === 0;
 
 test("the advice reaches the heap's regions and is taken back; AUDITGRAPH_HUGEPAGES=0 asks nothing", () => {
+  // This process's own setting must not decide the test (the CLI runs get a clean environment).
+  const outer = process.env.AUDITGRAPH_HUGEPAGES;
+  delete process.env.AUDITGRAPH_HUGEPAGES;
+  try { advised(); } finally { if (outer === undefined) delete process.env.AUDITGRAPH_HUGEPAGES; else process.env.AUDITGRAPH_HUGEPAGES = outer; }
+});
+
+function advised(): void {
   if (!applies) { expect(setHugePages(true)).toBe(false); return; }
   expect(heapFlags().length).toBeGreaterThan(0);
   expect(setHugePages(true)).toBe(true);
@@ -44,7 +51,7 @@ test("the advice reaches the heap's regions and is taken back; AUDITGRAPH_HUGEPA
     expect(setHugePages(true)).toBe(false);
     expect(heapFlags().every((f) => !f.includes("hg"))).toBe(true);
   } finally { delete process.env.AUDITGRAPH_HUGEPAGES; }
-});
+}
 
 test("the CLI asks in an ingest with a previous run and in reads of large runs (or when told), and answers alike", () => {
   const root = workspace();

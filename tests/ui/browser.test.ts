@@ -45,15 +45,16 @@ beforeAll(async () => {
   // axe-core through the DevTools protocol, which the page's CSP does not govern.
   await context.addInitScript(axe.source);
   page = await context.newPage();
-  // Every step is bounded below its test's own limit, so a slow step fails with its own name
-  // instead of the test's timeout (which also takes the shared browser down for the tests after it).
-  page.setDefaultTimeout(10_000);
-  page.setDefaultNavigationTimeout(15_000);
   page.on("dialog", (d) => { problems.push(`dialog: ${d.message()}`); void d.dismiss(); });
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
   await page.goto(ui.url);
   await page.waitForSelector("#q");
+  // From here every step is bounded below its test's own limit, so a slow step fails with its own
+  // name instead of the test's timeout (which also takes the shared browser down for the tests
+  // after it). The first load above keeps playwright's 30 s: the large workspace is ingested beside it.
+  page.setDefaultTimeout(10_000);
+  page.setDefaultNavigationTimeout(15_000);
 }, 60_000);
 
 afterAll(async () => {
@@ -244,6 +245,8 @@ test("a large neighbourhood (cut at 500 nodes) is painted on its first frame, th
   const big = await startUi(root);
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const p = await context.newPage();
+  p.setDefaultTimeout(10_000); // below the test's 30 s, as for the shared page
+  p.setDefaultNavigationTimeout(15_000);
   const errors: string[] = [];
   p.on("pageerror", (e) => errors.push(e.message));
   try {
