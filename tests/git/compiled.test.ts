@@ -3,22 +3,17 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { releaseBuild } from "../helpers/release-build.ts";
-import { extract } from "../release/support.ts";
+import { sharedLinuxExe } from "../release/support.ts";
 import { cleanup, cli, tempDir } from "../helpers/cli.ts";
 import { makeHistory } from "./fixture.ts";
 
-// The same target list as the other users of the shared build (tests/install/fixture.ts), so one build serves all.
-const TARGETS = ["darwin-arm64", "darwin-x64", "linux-arm64", "linux-x64", "linux-x64-baseline"];
 let exe: string;
 let repo: string;
 
 beforeAll(async () => {
   repo = tempDir("ag-gitbin-");
   makeHistory(repo);
-  const out = await releaseBuild(TARGETS);
-  const dir = extract(join(out, "auditgraph-linux-x64.tar.gz"), tempDir("ag-gitbin-x-"));
-  exe = join(dir, "auditgraph");
+  exe = await sharedLinuxExe("ag-gitbin-x-");
 }, 900_000);
 afterAll(cleanup);
 

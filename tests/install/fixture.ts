@@ -12,13 +12,13 @@ import { checksum, renderSums } from "../../scripts/release/checksums.ts";
 import { compile } from "../../scripts/release/compile.ts";
 import { parseTargetFile } from "../../scripts/release/targets.ts";
 import { releaseBuild } from "../helpers/release-build.ts";
-import { requireTool } from "../release/support.ts";
+import { requireTool, SHARED_TARGETS } from "../release/support.ts";
 import type { ReleaseManifest } from "../../src/schema/release.ts";
 
 export const REPO = join(import.meta.dir, "../..");
 export const TARGET = "linux-x64";
-/** The targets the Homebrew formula points at, plus the installer's; one shared build. */
-export const RELEASE_TARGETS = ["darwin-arm64", "darwin-x64", "linux-arm64", "linux-x64", "linux-x64-baseline"];
+/** The targets the Homebrew formula points at, plus the installer's: the shared build's list. */
+export const RELEASE_TARGETS = SHARED_TARGETS;
 export const ASSET = `auditgraph-${TARGET}.tar.gz`;
 
 function run(cmd: string[]): string {

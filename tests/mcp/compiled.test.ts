@@ -5,19 +5,15 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { releaseBuild } from "../helpers/release-build.ts";
 import { cleanup, cli, workspace } from "../helpers/cli.ts";
-import { extract, run, tempDir } from "../release/support.ts";
+import { run, sharedLinuxExe } from "../release/support.ts";
 import { connect, textOf } from "./support.ts";
 
-/** The same list as tests/release/assets.test.ts and the installer tests, so that one build serves all. */
-const TARGETS = ["darwin-arm64", "darwin-x64", "linux-arm64", "linux-x64", "linux-x64-baseline"];
 let exe: string;
 let root: string;
 
 beforeAll(async () => {
-  const out = await releaseBuild(TARGETS);
-  exe = join(extract(join(out, "auditgraph-linux-x64.tar.gz"), join(tempDir(), "linux-x64")), "auditgraph");
+  exe = await sharedLinuxExe("ag-mcpbin-");
   root = workspace();
   expect(cli(["ingest", "--root", root]).code).toBe(0);
 }, 600_000);

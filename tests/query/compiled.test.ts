@@ -4,18 +4,13 @@
 // release build.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { releaseBuild } from "../helpers/release-build.ts";
-import { extract } from "../release/support.ts";
+import { sharedLinuxExe } from "../release/support.ts";
 import { cleanup, tempDir, workspace } from "../helpers/cli.ts";
 
-// The same target list as the other users of the shared build (tests/install/fixture.ts), so one build serves all.
-const TARGETS = ["darwin-arm64", "darwin-x64", "linux-arm64", "linux-x64", "linux-x64-baseline"];
 let exe: string;
 
 beforeAll(async () => {
-  const out = await releaseBuild(TARGETS);
-  exe = join(extract(join(out, "auditgraph-linux-x64.tar.gz"), tempDir("ag-hpbin-")), "auditgraph");
+  exe = await sharedLinuxExe("ag-hpbin-");
 }, 900_000);
 afterAll(cleanup);
 

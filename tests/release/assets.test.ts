@@ -12,10 +12,8 @@ import { loadTargets } from "../../scripts/release/targets.ts";
 import { ReleaseManifestSchema, type ReleaseManifest } from "../../src/schema/release.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../../src/schema/version.ts";
 import { releaseBuild } from "../helpers/release-build.ts";
-import { extract, REPO_ROOT, removeTempDirs, requireTool, run, tempDir } from "./support.ts";
+import { extract, REPO_ROOT, removeTempDirs, requireTool, run, SHARED_TARGETS as TARGETS, tempDir } from "./support.ts";
 
-/** The same list as the installer tests (tests/install/fixture.ts), so that one build serves both. */
-const TARGETS = ["darwin-arm64", "darwin-x64", "linux-arm64", "linux-x64", "linux-x64-baseline"];
 const NATIVE = ["linux-x64", "linux-x64-baseline"];
 let out: string;
 let source: SourceInfo;

@@ -18,10 +18,8 @@ import { releaseBuild } from "../helpers/release-build.ts";
 
 // Each test hashes or re-signs ~100 MB executables: seconds each, more on a busy 2-core machine.
 setDefaultTimeout(60_000);
-import { REPO_ROOT, removeTempDirs, tempDir } from "./support.ts";
+import { REPO_ROOT, removeTempDirs, SHARED_TARGETS as RELEASE_TARGETS, tempDir } from "./support.ts";
 
-/** The same list as tests/release/assets.test.ts, so that one build serves both. */
-const RELEASE_TARGETS = ["darwin-arm64", "darwin-x64", "linux-arm64", "linux-x64", "linux-x64-baseline"];
 /** A code directory flag: signed by the linker (Bun's own signature), not by the build's ad hoc re-signing. */
 const LINKER_SIGNED = 0x20000;
 const bin: Record<string, Uint8Array> = {};

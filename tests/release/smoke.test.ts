@@ -12,10 +12,8 @@ import { readSource, type SourceInfo } from "../../scripts/release/source.ts";
 import { loadTargets } from "../../scripts/release/targets.ts";
 import type { Target } from "../../src/schema/release.ts";
 import { releaseBuild } from "../helpers/release-build.ts";
-import { extract, REPO_ROOT, removeTempDirs, requireTool, tempDir } from "./support.ts";
+import { extract, REPO_ROOT, removeTempDirs, requireTool, SHARED_TARGETS as RELEASE_TARGETS, tempDir } from "./support.ts";
 
-/** The same list as tests/release/assets.test.ts, so that one build serves both. */
-const RELEASE_TARGETS = ["darwin-arm64", "darwin-x64", "linux-arm64", "linux-x64", "linux-x64-baseline"];
 const exe: Record<string, string> = {};
 /** The version and commit each executable was compiled with. */
 const built: Record<string, SourceInfo> = {};

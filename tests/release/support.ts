@@ -2,7 +2,8 @@
 import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { git } from "../../scripts/release/source.ts";
-import { REPO_ROOT } from "../helpers/release-build.ts";
+import { releaseBuild, REPO_ROOT } from "../helpers/release-build.ts";
+import { tempDir } from "../helpers/cli.ts";
 
 export { REPO_ROOT };
 
@@ -66,6 +67,18 @@ function linkModules(dest: string): string {
   writeFileSync(join(dest, ".git", "info", "exclude"), "/node_modules\n");
   symlinkSync(join(REPO_ROOT, "node_modules"), join(dest, "node_modules"));
   return dest;
+}
+
+/**
+ * The target list every user of the shared release build passes: one build (keyed by the list)
+ * then serves the release, installer, container and compiled-executable tests alike.
+ */
+export const SHARED_TARGETS = ["darwin-arm64", "darwin-x64", "linux-arm64", "linux-x64", "linux-x64-baseline"];
+
+/** The linux-x64 `auditgraph` of the shared release build, extracted into a new temp dir named from `prefix`. */
+export async function sharedLinuxExe(prefix: string): Promise<string> {
+  const out = await releaseBuild(SHARED_TARGETS);
+  return join(extract(join(out, "auditgraph-linux-x64.tar.gz"), tempDir(prefix)), "auditgraph");
 }
 
 /** Extracts a .tar.gz with the system tar; returns the directory. */

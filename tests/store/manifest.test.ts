@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ARTIFACT_SCHEMA_VERSION } from "../../src/schema/version.ts";
 import { canonicalJson } from "../../src/shared/json.ts";
-import { readManifest, readSplit } from "../../src/store/manifest.ts";
+import * as v from "valibot";
+import { FileRecordSchema, readManifest, readSplit } from "../../src/store/manifest.ts";
 import { manifestPath } from "../../src/store/layout.ts";
 
 const dirs: string[] = [];
@@ -61,4 +62,50 @@ test("a truncated manifest is reported as a whole read reports it, wherever it w
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.problem).toBe(`manifest ${p} is not valid JSON (truncated?)`);
   }
+});
+
+test("file records are accepted exactly when FileRecordSchema accepts them, read whole or lazily", () => {
+  // readManifest checks a list of file records by hand first (src/store/manifest.ts isFileRecords)
+  // and falls back to the schema: neither way may accept what the schema refuses.
+  const good = { path: "notes/a.md", sha256: sha(7), bytes: 12, status: "ok", warnings: ["3: invalid front matter"] };
+  const cases: Record<string, unknown> = {
+    "a full record": good,
+    "a skipped record": { path: "b.bin", bytes: 0, status: "skipped", reason: "binary" },
+    "an extra key": { ...good, extra: 1 },
+    "no path": { ...good, path: undefined },
+    "a numeric path": { ...good, path: 5 },
+    "an unknown status": { ...good, status: "done" },
+    "negative bytes": { ...good, bytes: -1 },
+    "fractional bytes": { ...good, bytes: 1.5 },
+    "bytes as text": { ...good, bytes: "12" },
+    "a short sha256": { ...good, sha256: "abc" },
+    "an upper-case sha256": { ...good, sha256: "AB".repeat(32) },
+    "a numeric reason": { ...good, reason: 4 },
+    "warnings as text": { ...good, warnings: "3: bad" },
+    "a numeric warning": { ...good, warnings: [3] },
+    "null": null,
+    "an array": [good],
+  };
+  const accepted: string[] = [];
+  for (const [name, record] of Object.entries(cases)) {
+    const profileDir = mkdtempSync(join(tmpdir(), "ag-manifest-"));
+    dirs.push(profileDir);
+    const files = [{ path: "notes/0.md", sha256: sha(1), bytes: 1, status: "ok" }, JSON.parse(JSON.stringify(record) ?? "null")];
+    const manifest = {
+      schema_version: ARTIFACT_SCHEMA_VERSION, auditgraph_version: "0.1.0", run_id: RUN, profile: "default",
+      config_hash: sha(1), inputs_hash: sha(2), outputs_hash: sha(3), counts: { files: 2 }, files, artifacts: [],
+    };
+    mkdirSync(join(profileDir, "runs", RUN), { recursive: true });
+    writeFileSync(manifestPath(profileDir, RUN), canonicalJson(manifest, 2) + "\n");
+    const valid = v.safeParse(v.array(FileRecordSchema), files).success;
+    const whole = readManifest(profileDir, RUN);
+    expect({ name, ok: whole.ok }).toEqual({ name, ok: valid });
+    const lazy = readManifest(profileDir, RUN, { lazyFiles: true });
+    if (!lazy.ok) throw new Error(`${name}: the lazy read refused the manifest's head`);
+    let read = true;
+    try { void lazy.manifest.files; } catch { read = false; }
+    expect({ name, lazy: read }).toEqual({ name, lazy: valid });
+    if (valid) accepted.push(name);
+  }
+  expect(accepted).toEqual(["a full record", "a skipped record", "an extra key"]);
 });

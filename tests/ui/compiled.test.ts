@@ -2,19 +2,14 @@
 // bundled script (cytoscape included) and stylesheet are embedded in the binary and served with the
 // same headers, and the API answers; nothing is read from the checkout or the network.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { join } from "node:path";
-import { releaseBuild } from "../helpers/release-build.ts";
-import { cleanup, tempDir } from "../helpers/cli.ts";
-import { extract } from "../release/support.ts";
+import { cleanup } from "../helpers/cli.ts";
+import { sharedLinuxExe } from "../release/support.ts";
 import { body, makeWorkspace, startUi, type Ui } from "./support.ts";
 
-/** The same list as the release and installer tests, so that one cached build serves them all. */
-const TARGETS = ["darwin-arm64", "darwin-x64", "linux-arm64", "linux-x64", "linux-x64-baseline"];
 let ui: Ui;
 
 beforeAll(async () => {
-  const out = await releaseBuild(TARGETS);
-  const exe = join(extract(join(out, "auditgraph-linux-x64.tar.gz"), tempDir("ag-ui-exe-")), "auditgraph");
+  const exe = await sharedLinuxExe("ag-ui-exe-");
   const ws = makeWorkspace();
   // run from a directory without the sources, so nothing can come from the checkout
   ui = await startUi(ws.root, { exe });

@@ -29,6 +29,8 @@ export const withStore = async (args: { root?: string; config?: string; profile?
 
 /** Runs of at least this many files are read with huge pages (see withIndex). */
 export const HUGE_PAGES_MIN_FILES = 10_000;
+/** An ingest that rebuilds more shards than this goes back to ordinary pages (see the ingest command). */
+export const HUGE_PAGES_MAX_SHARDS = 2;
 
 /**
  * The current run's index (see query/run-index.ts), opened through the compatibility gate.

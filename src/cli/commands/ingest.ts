@@ -1,5 +1,8 @@
+import { existsSync } from "node:fs";
 import { defineCommand } from "../define.ts";
-import { jsonArgs, withWorkspace, workspaceArgs } from "./_args.ts";
+import { HUGE_PAGES_MAX_SHARDS, jsonArgs, withWorkspace, workspaceArgs } from "./_args.ts";
+import { setHugePages } from "../../shared/hugepages.ts";
+import { pointerPath } from "../../store/layout.ts";
 import { isTTY, printJson, printLine, warn, writeStderr } from "../output.ts";
 
 export default defineCommand({
@@ -10,11 +13,8 @@ export default defineCommand({
     // An ingest with a previous run is usually short and reuses most of it: huge pages make its
     // first-touch memory cheap (src/shared/hugepages.ts). One that rebuilds more than a couple of
     // shards allocates and frees too much for them (it got slower): ordinary pages again.
-    const { setHugePages } = await import("../../shared/hugepages.ts");
-    const { pointerPath } = await import("../../store/layout.ts");
-    const { existsSync } = await import("node:fs");
     const huge = existsSync(pointerPath(ws.profileDir)) && setHugePages(true);
-    const onBuild = huge ? (shards: number) => { if (shards > 2) setHugePages(false); } : undefined;
+    const onBuild = huge ? (shards: number) => { if (shards > HUGE_PAGES_MAX_SHARDS) setHugePages(false); } : undefined;
     const { ingest } = await import("../../pipeline/ingest.ts");
     const tty = isTTY(2);
     let last = 0;
