@@ -54,8 +54,15 @@ export function scan(root: string, profile: Profile): Found[] {
   const excludes = profile.exclude_globs.map((g) => new Bun.Glob(g));
   const allowed = new Set(profile.ingestion.allowed_extensions.map((e) => e.toLowerCase()));
   const excluded = (rel: string) => excludes.some((g) => g.match(rel));
-  const seenDirs = new Set<string>();
+  // Directories are told apart by device and inode, from the stat already made, rather than by a
+  // realpath each (several syscalls per directory). A number holds an inode exactly only below
+  // 2^53, so a pair met twice is confirmed by the real paths before a directory is passed over.
+  const seenDirs = new Map<string, string[]>(); // dev:ino -> the paths visited with it
+  const dirKey = (st: Stats) => `${st.dev}:${st.ino}`;
   const storeDir = join(realRoot, ".pkg");
+  let storeKey: string | undefined;
+  try { storeKey = dirKey(statSync(storeDir)); } catch {}
+  const realOrSelf = (p: string) => { try { return realpathSync(p); } catch { return p; } };
   const out = new Map<string, Found>();
 
   const add = (rel: string, abs: string, st: Stats | undefined, skip?: SkipReason) => {
@@ -83,10 +90,16 @@ export function scan(root: string, profile: Profile): Found[] {
     }
     if (st.isDirectory()) {
       if (rel && excludes.some((g) => g.match(rel + "/"))) return;
-      const real = realpathSync(abs);
-      if (real === storeDir) return; // never ingest the store itself, whatever the excludes say
-      if (seenDirs.has(real)) return;
-      seenDirs.add(real);
+      const key = dirKey(st);
+      // Never ingest the store itself, whatever the excludes say.
+      if (key === storeKey && realOrSelf(abs) === storeDir) return;
+      const seen = seenDirs.get(key);
+      if (!seen) seenDirs.set(key, [abs]);
+      else {
+        const real = realOrSelf(abs);
+        if (seen.some((p) => realOrSelf(p) === real)) return;
+        seen.push(abs);
+      }
       let names: string[];
       try { names = readdirSync(abs); } catch { return; }
       for (const n of names.sort()) visit(join(abs, n), rel ? `${rel}/${n}` : n);
