@@ -162,3 +162,16 @@ describe("init", () => {
     expect(withFile.json.run_id).toBe(builtin.json.run_id);
   });
 });
+
+// A workspace without a config file uses the built-in one without validating it at run time
+// (src/config/load.ts): it must satisfy the schema, and validating it must change nothing.
+test("the built-in config satisfies the config schema as it stands", async () => {
+  const v = await import("valibot");
+  const { ConfigSchema } = await import("../../src/config/schema.ts");
+  const { DEFAULT_CONFIG_TEXT } = await import("../../src/config/load.ts");
+  const { parseYamlSource } = await import("../../src/shared/yaml.ts");
+  const data = parseYamlSource(DEFAULT_CONFIG_TEXT, "<built-in>").data;
+  const r = v.safeParse(ConfigSchema, data);
+  expect(r.issues?.[0]?.message).toBeUndefined();
+  expect(r.output).toEqual(data as never);
+});
