@@ -39,7 +39,7 @@ import { makeRedactor } from "./text.ts";
 import { GIT_ARTIFACT, type GitGraph } from "../git/graph.ts";
 import { sharedPrefix, type SharedPrefix } from "./extract.ts";
 import { entryUrl } from "../shared/entries.ts";
-import { buildShard, collectIfLarge, countSymbolMentions, localExtractors, readGlobals, readSource, readSummary, shardCount, shardName, shardOf, toRecord, type ShardResult, type ShardSummary, type ShardTask } from "./shard.ts";
+import { bestSymbols, buildShard, collectIfLarge, countSymbolMentions, localExtractors, readSource, readSummary, symbolMentionsOf, symbolsOf, shardCount, shardName, shardOf, toRecord, type Mention, type ShardResult, type ShardSummary, type ShardTask } from "./shard.ts";
 
 /** Up to this many changed shards the work runs inline: starting workers would cost more. */
 const INLINE_SHARDS = 2;
@@ -303,17 +303,25 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   const total = (k: string) => artifacts.reduce((s, a) => s + (a.counts?.[k] ?? 0), 0);
   // The graph's own totals: shared nodes (technologies, references) once, links that resolve to an ingested document.
   const okPaths = new Set(records.filter((r) => r.status === "ok").map((r) => r.path));
-  // Shared nodes from what changed when the previous run's counts can be updated, else over every shard.
-  const prevShared = reuse && changedIndex && prev ? sharedOf(prev.counts) : undefined;
-  const updated = prevShared && sharedUpdate(ws.profileDir, prevShared, cleanIndex, changedIndex!, [...tally.globals]);
-  // A clean shard's shared node ids are needed only when the counts are not updated from what changed.
-  for (const sha of cleanIndex) tally.add(readSummary(ws.profileDir, sha, { globals: !updated }));
-  const byType = updated ?? countShared(tally.globals);
+  // Shared nodes, links and code-span mentions from what changed when the previous run's counts
+  // can be updated (the summaries of the rebuilt and removed shards as they were, against the
+  // built ones), else over every shard.
+  const before = reuse && changedIndex && prev ? changedIndex.map((sha) => readSummary(ws.profileDir, sha)) : undefined;
+  const prevShared = before && sharedOf(prev!.counts);
+  const updated = prevShared && sharedUpdate(ws.profileDir, prevShared, cleanIndex, before!, [...tally.globals]);
+  const edgesUpdated = before && edgeUpdate(ws.profileDir, prev!, okPaths, cleanIndex, before, tally);
+  // A clean shard's summary is read only for what is not updated from what changed.
+  if (!updated || !edgesUpdated) for (const sha of cleanIndex) tally.add(readSummary(ws.profileDir, sha, { globals: !updated }));
+  const byType = updated || countShared(tally.globals);
   const sharedCount = byType.tech_ + byType.ref_ + byType.mod_;
   let resolved = 0;
-  for (const [target, n] of tally.links) if (okPaths.has(target)) resolved += n;
-  // Markdown code spans that name a symbol defined in this run: one `mentions` edge each.
-  const symbolMentions = countSymbolMentions(tally.symbolParts);
+  let symbolMentions = 0;
+  if (edgesUpdated) ({ links: resolved, mentions: symbolMentions } = edgesUpdated);
+  else {
+    for (const [target, n] of tally.links) if (okPaths.has(target)) resolved += n;
+    // Markdown code spans that name a symbol defined in this run: one `mentions` edge each.
+    symbolMentions = countSymbolMentions(tally.symbolParts);
+  }
   const modules = byType.mod_;
   const gitC = git?.graph ? gitCounts(git.graph, okPaths) : undefined;
   const manifest: Manifest = {
@@ -330,6 +338,9 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
       // The shared nodes by type (a count by type needs them: a shard knows only its own mentions).
       technologies: byType.tech_,
       references: byType.ref_,
+      // The edges of the two kinds that resolve across shards (so the next run can update them from what changed).
+      links_to: resolved,
+      symbol_mentions: symbolMentions,
       ...(modules ? { modules } : {}),
       ...(gitC ? { commits: gitC.commits, authors: gitC.authors } : {}),
     },
@@ -398,8 +409,8 @@ const MAX_SHARED_CHANGES = 256;
  * change usually changes none, where walking every clean shard's `global` table took most of an
  * incremental run (corpus-2000: about 230 of 700 ms). Undefined when too much changed.
  */
-function sharedUpdate(profileDir: string, prev: SharedCounts, cleanIndex: string[], changedIndex: string[], now: string[]): SharedCounts | undefined {
-  const before = new Set(changedIndex.flatMap((sha) => readGlobals(profileDir, sha)));
+function sharedUpdate(profileDir: string, prev: SharedCounts, cleanIndex: string[], changed: ShardSummary[], now: string[]): SharedCounts | undefined {
+  const before = new Set(changed.flatMap((s) => s.globals));
   const after = new Set(now);
   const changes: [string, number][] = [];
   for (const id of before) if (!after.has(id)) changes.push([id, -1]);
@@ -415,6 +426,51 @@ function sharedUpdate(profileDir: string, prev: SharedCounts, cleanIndex: string
     }
   } finally { for (const s of segs) s.close(); }
   return out;
+}
+
+/** More documents that became ingested or stopped being than this: links are counted over every shard. */
+const MAX_PATH_CHANGES = 256;
+
+/**
+ * The `links_to` edges (links that resolve to an ingested document) and the code-span `mentions`
+ * edges, updated from the previous run's counts by what changed, like sharedUpdate: the rebuilt and
+ * removed shards' links and code spans as they were (`changed`, their previous summaries) go, the
+ * built shards' (`built`) come. A clean shard's links count again only for the documents that became
+ * ingested or stopped being (a lookup per such path and clean shard), and its code spans only if no
+ * symbol name resolves elsewhere than before (the clean shards' symbol tables are read to know;
+ * they are small). Undefined when the previous counts lack them or too much changed: then every
+ * shard's summary is read.
+ */
+function edgeUpdate(profileDir: string, prev: Manifest, okPaths: Set<string>, cleanIndex: string[], changed: ShardSummary[], built: Tally): { links: number; mentions: number } | undefined {
+  const { links_to: prevLinks, symbol_mentions: prevMentions } = prev.counts;
+  if (!Number.isInteger(prevLinks) || !Number.isInteger(prevMentions)) return undefined;
+  const prevOk = new Set<string>();
+  for (const r of prev.files) if (r.status === "ok") prevOk.add(r.path);
+  const flipped: string[] = [];
+  for (const p of prevOk) if (!okPaths.has(p)) flipped.push(p);
+  for (const p of okPaths) if (!prevOk.has(p)) flipped.push(p);
+  if (flipped.length > MAX_PATH_CHANGES) return undefined;
+  let links = prevLinks!;
+  for (const s of changed) for (const t of s.links) if (prevOk.has(t)) links--;
+  for (const [t, n] of built.links) if (okPaths.has(t)) links += n;
+  const symbolsTouched = built.symbolParts.length > 0 || changed.some((s) => s.symbols.length || s.symrefs.length);
+  const clean = flipped.length || symbolsTouched ? cleanIndex.map((sha) => new Segment(objectPath(profileDir, sha))) : [];
+  try {
+    for (const p of flipped) {
+      const sign = okPaths.has(p) ? 1 : -1;
+      for (const seg of clean) links += sign * (seg.get<Mention[]>("links", p)?.length ?? 0);
+    }
+    let mentions = prevMentions!;
+    if (symbolsTouched) {
+      const cleanSymbols = clean.map((seg) => symbolsOf(seg));
+      const was = bestSymbols([...cleanSymbols, ...changed]);
+      const now = bestSymbols([...cleanSymbols, ...built.symbolParts]);
+      if (was.size !== now.size) return undefined;
+      for (const [name, e] of was) { const f = now.get(name); if (!f || e.some((x, i) => x !== f[i]) || e.length !== f.length) return undefined; }
+      mentions += symbolMentionsOf(built.symbolParts, now) - symbolMentionsOf(changed, was);
+    }
+    return { links, mentions };
+  } finally { for (const seg of clean) seg.close(); }
 }
 
 /** The git artifact of a run (see src/git/provenance.ts), spilled into the staging directory when new. */

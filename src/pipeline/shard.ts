@@ -130,10 +130,15 @@ export function symbolOrder(a: SymbolEntry, b: SymbolEntry): number {
 /** The id of the symbol a definition entry names. */
 export const symbolIdOf = (e: SymbolEntry) => `sym_${docId(e[0]).slice(4)}_${e[1]}`;
 
-/** The number of `mentions` edges from markdown code spans to symbols, over the run's shard summaries (what the graph holds). */
-export function countSymbolMentions(summaries: Pick<ShardSummary, "symbols" | "symrefs">[]): number {
+/** Each symbol name's best definition over the given shard summaries (a name's resolution, see symbolOrder). */
+export function bestSymbols(summaries: Iterable<Pick<ShardSummary, "symbols">>): Map<string, SymbolEntry> {
   const best = new Map<string, SymbolEntry>();
   for (const s of summaries) for (const [name, e] of s.symbols) { const b = best.get(name); if (!b || symbolOrder(e, b) < 0) best.set(name, e); }
+  return best;
+}
+
+/** The `mentions` edges the given shards' markdown code spans make, names resolved with `best`: a document's distinct resolved symbols. */
+export function symbolMentionsOf(summaries: Iterable<Pick<ShardSummary, "symrefs">>, best: Map<string, SymbolEntry>): number {
   let n = 0;
   for (const s of summaries) {
     const byDoc = new Map<number, Set<string>>();
@@ -147,6 +152,11 @@ export function countSymbolMentions(summaries: Pick<ShardSummary, "symbols" | "s
     for (const set of byDoc.values()) n += set.size;
   }
   return n;
+}
+
+/** The number of `mentions` edges from markdown code spans to symbols, over the run's shard summaries (what the graph holds). */
+export function countSymbolMentions(summaries: Pick<ShardSummary, "symbols" | "symrefs">[]): number {
+  return symbolMentionsOf(summaries, bestSymbols(summaries));
 }
 
 export type ShardResult = {
@@ -731,6 +741,9 @@ export function readSummary(profileDir: string, indexSha: string, opts: { global
   const s = new Segment(objectPath(profileDir, indexSha));
   try { return summaryOf(opts.globals === false ? [] : s.allKeys("global"), s.range<Mention[]>("links"), s.range<SymbolEntry[]>("symbols"), s.range<Mention[]>("symrefs")); } finally { s.close(); }
 }
+
+/** The symbol names of a stored shard's index segment, each with the shard's best definition of it (the `symbols` part of its summary). */
+export const symbolsOf = (s: Segment): Pick<ShardSummary, "symbols"> => summaryOf([], [], s.range<SymbolEntry[]>("symbols"), []);
 
 /** The shared node ids a stored shard mentions (its `global` table's keys). */
 export function readGlobals(profileDir: string, indexSha: string): string[] {
