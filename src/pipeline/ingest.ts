@@ -215,9 +215,10 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   const cleanIndex: string[] = [];
   // The previous run's index objects of the shards rebuilt or gone (their shared nodes may have changed); null: one is missing.
   let changedIndex: string[] | null = [];
+  const changedShards: number[] = []; // the shard of each changedIndex entry
   const noteChanged = (n: number) => {
     const a = prevArtifacts.get(shardName("index", n));
-    if (a && changedIndex) { if (hasObject(ws.profileDir, a.sha256)) changedIndex.push(a.sha256); else changedIndex = null; }
+    if (a && changedIndex) { if (hasObject(ws.profileDir, a.sha256)) { changedIndex.push(a.sha256); changedShards.push(n); } else changedIndex = null; }
   };
   for (const a of prevArtifacts.values()) {
     const m = /^index\/(\d+)$/.exec(a.name);
@@ -249,7 +250,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   // The built shards' summaries are folded in as they arrive (see Tally).
   const tally = new Tally();
   const results = await runTasks(tasks, stage.dir!, opts.onProgress, records.length, found.length, (r) => {
-    if (r.summary) tally.add(r.summary);
+    if (r.summary) tally.add(r.summary, r.shard);
     delete r.summary;
   });
   const encoded: SpilledObject[] = [];
@@ -306,7 +307,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   // Shared nodes, links and code-span mentions from what changed when the previous run's counts
   // can be updated (the summaries of the rebuilt and removed shards as they were, against the
   // built ones), else over every shard.
-  const before = reuse && changedIndex && prev ? changedIndex.map((sha) => readSummary(ws.profileDir, sha)) : undefined;
+  const before = reuse && changedIndex && prev ? changedIndex.map((sha, i) => ({ ...readSummary(ws.profileDir, sha), shard: changedShards[i]! })) : undefined;
   const prevShared = before && sharedOf(prev!.counts);
   const updated = prevShared && sharedUpdate(ws.profileDir, prevShared, cleanIndex, before!, [...tally.globals]);
   const edgesUpdated = before && edgeUpdate(ws.profileDir, prev!, okPaths, cleanIndex, before, tally);
@@ -382,11 +383,12 @@ function sharedOf(counts: Record<string, number>): SharedCounts | undefined {
 class Tally {
   readonly globals = new Set<string>();
   readonly links = new Map<string, number>();
-  readonly symbolParts: Pick<ShardSummary, "symbols" | "symrefs">[] = [];
-  add(s: ShardSummary): void {
+  /** The symbol parts of the summaries that have any (with their shard, for those of built shards). */
+  readonly symbolParts: (Pick<ShardSummary, "symbols" | "symrefs"> & { shard?: number })[] = [];
+  add(s: ShardSummary, shard?: number): void {
     for (const id of s.globals) this.globals.add(id);
     for (const t of s.links) this.links.set(t, (this.links.get(t) ?? 0) + 1);
-    if (s.symbols.length || s.symrefs.length) this.symbolParts.push({ symbols: s.symbols, symrefs: s.symrefs });
+    if (s.symbols.length || s.symrefs.length) this.symbolParts.push({ symbols: s.symbols, symrefs: s.symrefs, shard });
   }
 }
 
@@ -428,6 +430,27 @@ function sharedUpdate(profileDir: string, prev: SharedCounts, cleanIndex: string
   return out;
 }
 
+/**
+ * Whether the rebuilt and removed shards define the same symbols and hold the same code spans as
+ * before, shard by shard (the usual edit: then no name resolves elsewhere and their mentions are
+ * what they were, so the mention count stands without reading any other shard).
+ */
+function sameSymbolParts(before: (Pick<ShardSummary, "symbols" | "symrefs"> & { shard: number })[], built: (Pick<ShardSummary, "symbols" | "symrefs"> & { shard?: number })[]): boolean {
+  // In one order whichever way the summary was made (as built: document order; as stored: key order).
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const key = (p: Pick<ShardSummary, "symbols" | "symrefs">) => JSON.stringify([
+    [...p.symbols].sort((a, b) => cmp(a[0], b[0])), [...p.symrefs].sort((a, b) => cmp(a[1], b[1]) || a[0] - b[0]),
+  ]);
+  const was = new Map<number, string>();
+  for (const p of before) if (p.symbols.length || p.symrefs.length) was.set(p.shard, key(p));
+  let n = 0;
+  for (const p of built) {
+    if (p.shard === undefined || was.get(p.shard) !== key(p)) return false;
+    n++;
+  }
+  return n === was.size;
+}
+
 /** More documents that became ingested or stopped being than this: links are counted over every shard. */
 const MAX_PATH_CHANGES = 256;
 
@@ -441,7 +464,7 @@ const MAX_PATH_CHANGES = 256;
  * they are small). Undefined when the previous counts lack them or too much changed: then every
  * shard's summary is read.
  */
-function edgeUpdate(profileDir: string, prev: Manifest, okPaths: Set<string>, cleanIndex: string[], changed: ShardSummary[], built: Tally): { links: number; mentions: number } | undefined {
+function edgeUpdate(profileDir: string, prev: Manifest, okPaths: Set<string>, cleanIndex: string[], changed: (ShardSummary & { shard: number })[], built: Tally): { links: number; mentions: number } | undefined {
   const { links_to: prevLinks, symbol_mentions: prevMentions } = prev.counts;
   if (!Number.isInteger(prevLinks) || !Number.isInteger(prevMentions)) return undefined;
   const prevOk = new Set<string>();
@@ -453,7 +476,7 @@ function edgeUpdate(profileDir: string, prev: Manifest, okPaths: Set<string>, cl
   let links = prevLinks!;
   for (const s of changed) for (const t of s.links) if (prevOk.has(t)) links--;
   for (const [t, n] of built.links) if (okPaths.has(t)) links += n;
-  const symbolsTouched = built.symbolParts.length > 0 || changed.some((s) => s.symbols.length || s.symrefs.length);
+  const symbolsTouched = !sameSymbolParts(changed, built.symbolParts);
   const clean = flipped.length || symbolsTouched ? cleanIndex.map((sha) => new Segment(objectPath(profileDir, sha))) : [];
   try {
     for (const p of flipped) {
