@@ -33,14 +33,14 @@ import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
 import { sha256Hex } from "../shared/hash.ts";
 import type { FileRecord } from "../store/manifest.ts";
 import { objectPath } from "../store/layout.ts";
-import type { EncodedObject } from "../store/objects.ts";
+import { corrupt, type EncodedObject } from "../store/objects.ts";
 import { encodeSegment, Segment } from "../store/segment.ts";
 import { documentText, isDocumentPath, type DocumentText } from "./documents/index.ts";
 import type { FileSymbols } from "./symbols/index.ts";
 import { docId, extractFile, modId, refId, symId, techId, type FileEntry } from "./extract.ts";
 import type { SkipReason } from "./scan.ts";
 import { makeRedactor, normalizeText } from "./text.ts";
-import { VarintWriter } from "../store/varint.ts";
+import { VarintReader, VarintWriter } from "../store/varint.ts";
 import { FIELD_CODE, FIELD_HEADING, indexTerms, MAX_TERM, nameTerms, type DocTerms } from "./tokens.ts";
 
 /**
@@ -200,12 +200,35 @@ export function toRecord(path: string, r: Pick<ReadResult, "bytes" | "sha256" | 
   return rec;
 }
 
+type Previous = {
+  docs: Map<string, DocRecord>; texts: Map<string, string>;
+  /** Each document's ordinal in the previous shard, and its chunks' core lengths (table `chunks`) by ordinal. */
+  ords: Map<string, number>; lens: Map<number, number[]>;
+};
+
 /** The previous run's records of one shard, read back for reuse. */
-function readPrevious(profileDir: string, prev: { index: string; text: string }): { docs: Map<string, DocRecord>; texts: Map<string, string> } {
+function readPrevious(profileDir: string, prev: { index: string; text: string }): Previous {
   const docs = new Map<string, DocRecord>();
   const texts = new Map<string, string>();
+  const ords = new Map<string, number>();
+  const lens = new Map<number, number[]>();
   const idx = new Segment(objectPath(profileDir, prev.index));
-  try { for (const [, d] of idx.range<DocRecord>("docs")) docs.set(d.path, d); } finally { idx.close(); }
+  try {
+    for (const [k, d] of idx.range<DocRecord>("docs")) { docs.set(d.path, d); ords.set(d.path, Number(k)); }
+    const all = idx.bytes("chunks", "all");
+    if (all) {
+      try {
+        const r = new VarintReader(all);
+        while (!r.done) {
+          const ord = r.next();
+          const n = r.next();
+          const l: number[] = new Array(n);
+          for (let i = 0; i < n; i++) l[i] = r.next();
+          lens.set(ord, l);
+        }
+      } catch { throw corrupt(objectPath(profileDir, prev.index)); }
+    }
+  } finally { idx.close(); }
   const txt = new Segment(objectPath(profileDir, prev.text));
   try {
     for (const [k, bytes] of txt.rangeBytes("text")) {
@@ -213,7 +236,60 @@ function readPrevious(profileDir: string, prev: { index: string; text: string })
       texts.set(p, (texts.get(p) ?? "") + utf8.decode(bytes));
     }
   } finally { txt.close(); }
-  return { docs, texts };
+  return { docs, texts, ords, lens };
+}
+
+/**
+ * The chunk postings of the previous shard's documents that are reused (`ords`: previous ordinal
+ * → ordinal now), still encoded: per term, [ordinal now, the document's entries after their
+ * leading Δord]. A document's entries do not depend on any other document once that first Δord is
+ * written again (chunk index and positions start afresh with each document), so they are copied
+ * as they are, and the shard's bytes are those a build from the texts gives.
+ */
+function readReusedPostings(profileDir: string, indexSha: string, ords: Map<number, number>): Map<string, [number, Uint8Array][]> {
+  const path = objectPath(profileDir, indexSha);
+  const out = new Map<string, [number, Uint8Array][]>();
+  const seg = new Segment(path);
+  try {
+    for (const [term, v] of seg.rangeBytes("terms")) {
+      let at = 0;
+      const next = () => {
+        let x = 0, mul = 1;
+        for (;;) {
+          if (at >= v.length) throw corrupt(path);
+          const b = v[at++]!;
+          x += (b & 0x7f) * mul;
+          if (b < 0x80) return x;
+          mul *= 0x80;
+        }
+      };
+      const len = next();
+      const end = at + len;
+      if (end > v.length) throw corrupt(path);
+      let list: [number, Uint8Array][] | undefined;
+      let ord = -1;
+      let groupStart = -1; // where the current document's entries start, after its Δord
+      const close = (upTo: number) => {
+        const now = groupStart >= 0 ? ords.get(ord) : undefined;
+        if (now !== undefined) (list ??= []).push([now, v.subarray(groupStart, upTo)]);
+      };
+      while (at < end) {
+        const entry = at;
+        const d = next();
+        if (ord < 0 || d > 0) { close(entry); ord = ord < 0 ? d : ord + d; groupStart = at; }
+        next(); // chunk index
+        const m = next();
+        const tf = Math.floor(m / 8);
+        if ((m & 3) === 3) { next(); next(); next(); }
+        const xs = m & 4 ? next() : 0;
+        for (let p = tf - xs; p > 0; p--) next();
+      }
+      if (at !== end) throw corrupt(path);
+      close(end);
+      if (list) out.set(term, list);
+    }
+  } finally { seg.close(); }
+  return out;
 }
 
 /** A document's stored form: each chunk carries its length in terms and the position of its first term. */
@@ -283,10 +359,16 @@ class PostingsBuilder {
   private readonly chunkIdx = Ints.take();
   private readonly chunkLen = Ints.take();
 
+  /**
+   * Postings of documents reused from the previous shard, still encoded: per term, [ord, the bytes
+   * of the document's entries after their leading Δord] in ord order (see readReusedPostings).
+   */
+  private reused?: Map<string, [number, Uint8Array][]>;
+
   /** Gives the builder's arrays back to the pool (call when its output is encoded). */
   release(): void { Ints.give(this.tTerm, this.tChunk, this.tPos, this.chunkOrd, this.chunkIdx, this.chunkLen); }
   /** Drops the term dictionary (see the end of buildShard). */
-  clear(): void { this.ids = Object.create(null); this.names.length = 0; }
+  clear(): void { this.ids = Object.create(null); this.names.length = 0; this.reused = undefined; }
   chunkCount = 0;
   chunkTerms = 0;
 
@@ -334,6 +416,22 @@ class PostingsBuilder {
     extras(Infinity);
   }
 
+  /**
+   * A document whose postings are those it had in the previous shard (same path and content): its
+   * chunks' core lengths are taken now, in ordinal order with the others; its entries come with
+   * setReused before encode.
+   */
+  addReused(ord: number, lens: number[]): void {
+    for (let ci = 0; ci < lens.length; ci++) {
+      this.chunkOrd.push(ord);
+      this.chunkIdx.push(ci);
+      this.chunkLen.push(lens[ci]!);
+      this.chunkCount++;
+      this.chunkTerms += lens[ci]!;
+    }
+  }
+  setReused(groups: Map<string, [number, Uint8Array][]>): void { this.reused = groups; }
+
   /** Chunk core lengths of the shard: for each document in ordinal order, its chunk count, then the lengths. */
   lengths(): Uint8Array {
     const w = new VarintWriter(4096);
@@ -359,21 +457,37 @@ class PostingsBuilder {
     const order = new Int32Array(n);
     const fill = start.slice(0, nTerms);
     for (let i = 0; i < n; i++) order[fill[term[i]!]!++] = i;
-    // Native string sort: UTF-16 order, the segment's key order.
-    const sorted = [...this.names].sort().map((name) => [name, this.ids[name]!] as const);
+    // Native string sort: UTF-16 order, the segment's key order. Terms of reused documents only are added.
+    const reused = this.reused;
+    const names = [...this.names];
+    if (reused) for (const t of reused.keys()) if (this.ids[t] === undefined) names.push(t);
+    const sorted = names.sort();
     const w = new VarintWriter(1 << 20);
     const spans: [string, number, number][] = [];
     const positions: number[] = [];
-    for (const [name, id] of sorted) {
+    const none: [number, Uint8Array][] = [];
+    for (const name of sorted) {
+      const id = this.ids[name];
       const from = w.length;
       let prevOrd = -1;
       let prevCi = 0;
       let prevPos = 0;
-      for (let k = start[id]!; k < start[id + 1]!;) {
+      // The entries built here and the reused documents' entries, merged in ordinal order.
+      const groups = reused?.get(name) ?? none;
+      let g = 0;
+      const end = id === undefined ? 0 : start[id + 1]!;
+      for (let k = id === undefined ? 0 : start[id]!; k < end || g < groups.length;) {
+        if (g < groups.length && (k >= end || groups[g]![0] < this.chunkOrd.a[chunkOf[order[k]!]!]!)) {
+          const [ord, bytes] = groups[g++]!;
+          w.push(prevOrd < 0 ? ord : ord - prevOrd);
+          w.append(bytes);
+          prevOrd = ord;
+          continue;
+        }
         const chunk = chunkOf[order[k]!]!;
         let h = 0, c = 0, b = 0, xs = 0;
         positions.length = 0;
-        for (; k < start[id + 1]! && chunkOf[order[k]!] === chunk; k++) {
+        for (; k < end && chunkOf[order[k]!] === chunk; k++) {
           const p = posOf[order[k]!]!;
           const f = p < 0 ? -1 - p : p % 4;
           if (f === FIELD_HEADING) h++; else if (f === FIELD_CODE) c++; else b++;
@@ -542,8 +656,10 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
   const { settings: st } = task;
   let sinceGc = 0;
   const redact = makeRedactor(st.redaction);
-  let prev: { docs: Map<string, DocRecord>; texts: Map<string, string> } | undefined;
-  const old = () => (prev ??= task.prev ? readPrevious(task.profileDir, task.prev) : { docs: new Map(), texts: new Map() });
+  let prev: Previous | undefined;
+  const old = () => (prev ??= task.prev ? readPrevious(task.profileDir, task.prev) : { docs: new Map(), texts: new Map(), ords: new Map(), lens: new Map() });
+  // Reused documents: previous ordinal → ordinal now (their postings are copied, see readReusedPostings).
+  const reusedOrds = new Map<number, number>();
   const records: FileRecord[] = [];
   const docs: { rec: DocRecord; text: string }[] = [];
   // Postings are built as each document is read, so that its terms are dropped right away.
@@ -587,11 +703,18 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
       processed++;
     } else reused++;
     records.push(toRecord(f.path, r, rec.warnings));
-    postings.add(docs.length, terms ?? termsOf(rec, body));
+    if (terms) postings.add(docs.length, terms);
+    else {
+      const was = old().ords.get(f.path);
+      const lens = was === undefined ? undefined : old().lens.get(was);
+      if (lens && lens.length === rec.chunks.length) { postings.addReused(docs.length, lens); reusedOrds.set(was!, docs.length); }
+      else postings.add(docs.length, termsOf(rec, body));
+    }
     docs.push({ rec, text: body });
     sinceGc += r.bytes;
     if (sinceGc >= GC_SOURCE_BYTES) { sinceGc = 0; collectIfLarge(); }
   }
+  if (reusedOrds.size) postings.setReused(readReusedPostings(task.profileDir, task.prev!.index, reusedOrds));
   await Promise.all(symbolsPending);
   if (symbolsFailed) throw symbolsFailed.err;
   if (docs.length === 0) return { shard: task.shard, records, processed, reused };

@@ -20,6 +20,17 @@ export class VarintWriter {
     this.buf[this.length++] = v;
   }
 
+  /** Appends bytes already encoded. */
+  append(bytes: Uint8Array): void {
+    if (this.length + bytes.length > this.buf.length) {
+      const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + bytes.length + 8));
+      next.set(this.buf.subarray(0, this.length));
+      this.buf = next;
+    }
+    this.buf.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
   bytes(): Uint8Array { return this.buf.slice(0, this.length); }
 }
 
