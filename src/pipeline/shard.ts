@@ -240,15 +240,17 @@ function readPrevious(profileDir: string, prev: { index: string; text: string })
 }
 
 /**
- * The chunk postings of the previous shard's documents that are reused (`ords`: previous ordinal
- * → ordinal now), still encoded: per term, [ordinal now, the document's entries after their
- * leading Δord]. A document's entries do not depend on any other document once that first Δord is
- * written again (chunk index and positions start afresh with each document), so they are copied
- * as they are, and the shard's bytes are those a build from the texts gives.
+ * The chunk postings of a previous shard, still encoded: per term, its value (`v`) and for each
+ * document in it [previous ordinal, start, end] of the document's entries after their leading
+ * Δord. A document's entries do not depend on any other document once that first Δord is written
+ * again (chunk index and positions start afresh with each document), so a reused document's are
+ * copied as they are (PostingsBuilder.encode), and the shard's bytes are those a build from the
+ * texts gives. Throws when the segment is damaged.
  */
-function readReusedPostings(profileDir: string, indexSha: string, ords: Map<number, number>): Map<string, [number, Uint8Array][]> {
+type PreviousPostings = Map<string, { v: Uint8Array; runs: number[] }>;
+function readPreviousPostings(profileDir: string, indexSha: string): PreviousPostings {
   const path = objectPath(profileDir, indexSha);
-  const out = new Map<string, [number, Uint8Array][]>();
+  const out: PreviousPostings = new Map();
   const seg = new Segment(path);
   try {
     for (const [term, v] of seg.rangeBytes("terms")) {
@@ -266,17 +268,17 @@ function readReusedPostings(profileDir: string, indexSha: string, ords: Map<numb
       const len = next();
       const end = at + len;
       if (end > v.length) throw corrupt(path);
-      let list: [number, Uint8Array][] | undefined;
+      if (len === 0) continue; // entity postings only
+      const runs: number[] = [];
       let ord = -1;
-      let groupStart = -1; // where the current document's entries start, after its Δord
-      const close = (upTo: number) => {
-        const now = groupStart >= 0 ? ords.get(ord) : undefined;
-        if (now !== undefined) (list ??= []).push([now, v.subarray(groupStart, upTo)]);
-      };
       while (at < end) {
         const entry = at;
         const d = next();
-        if (ord < 0 || d > 0) { close(entry); ord = ord < 0 ? d : ord + d; groupStart = at; }
+        if (ord < 0 || d > 0) {
+          if (ord >= 0) runs.push(entry);
+          ord = ord < 0 ? d : ord + d;
+          runs.push(ord, at);
+        }
         next(); // chunk index
         const m = next();
         const tf = Math.floor(m / 8);
@@ -285,8 +287,8 @@ function readReusedPostings(profileDir: string, indexSha: string, ords: Map<numb
         for (let p = tf - xs; p > 0; p--) next();
       }
       if (at !== end) throw corrupt(path);
-      close(end);
-      if (list) out.set(term, list);
+      runs.push(end);
+      out.set(term, { v, runs });
     }
   } finally { seg.close(); }
   return out;
@@ -360,10 +362,11 @@ class PostingsBuilder {
   private readonly chunkLen = Ints.take();
 
   /**
-   * Postings of documents reused from the previous shard, still encoded: per term, [ord, the bytes
-   * of the document's entries after their leading Δord] in ord order (see readReusedPostings).
+   * Postings of documents reused from the previous shard, still encoded: per term, its previous
+   * value and [ordinal now, start, end] of each reused document's entries in it, in ordinal order
+   * (see readPreviousPostings and setReused).
    */
-  private reused?: Map<string, [number, Uint8Array][]>;
+  private reused?: Map<string, { v: Uint8Array; runs: number[] }>;
 
   /** Gives the builder's arrays back to the pool (call when its output is encoded). */
   release(): void { Ints.give(this.tTerm, this.tChunk, this.tPos, this.chunkOrd, this.chunkIdx, this.chunkLen); }
@@ -430,7 +433,19 @@ class PostingsBuilder {
       this.chunkTerms += lens[ci]!;
     }
   }
-  setReused(groups: Map<string, [number, Uint8Array][]>): void { this.reused = groups; }
+  /** The previous postings of the documents added with addReused (`ords`: previous ordinal → ordinal now). */
+  setReused(previous: PreviousPostings, ords: Map<number, number>): void {
+    const out = new Map<string, { v: Uint8Array; runs: number[] }>();
+    for (const [term, { v, runs }] of previous) {
+      let mine: number[] | undefined;
+      for (let i = 0; i < runs.length; i += 3) {
+        const now = ords.get(runs[i]!);
+        if (now !== undefined) (mine ??= []).push(now, runs[i + 1]!, runs[i + 2]!);
+      }
+      if (mine) out.set(term, { v, runs: mine });
+    }
+    this.reused = out;
+  }
 
   /** Chunk core lengths of the shard: for each document in ordinal order, its chunk count, then the lengths. */
   lengths(): Uint8Array {
@@ -465,7 +480,7 @@ class PostingsBuilder {
     const w = new VarintWriter(1 << 20);
     const spans: [string, number, number][] = [];
     const positions: number[] = [];
-    const none: [number, Uint8Array][] = [];
+    const none = { v: new Uint8Array(0), runs: [] as number[] };
     for (const name of sorted) {
       const id = this.ids[name];
       const from = w.length;
@@ -473,14 +488,15 @@ class PostingsBuilder {
       let prevCi = 0;
       let prevPos = 0;
       // The entries built here and the reused documents' entries, merged in ordinal order.
-      const groups = reused?.get(name) ?? none;
+      const { v, runs } = reused?.get(name) ?? none;
       let g = 0;
       const end = id === undefined ? 0 : start[id + 1]!;
-      for (let k = id === undefined ? 0 : start[id]!; k < end || g < groups.length;) {
-        if (g < groups.length && (k >= end || groups[g]![0] < this.chunkOrd.a[chunkOf[order[k]!]!]!)) {
-          const [ord, bytes] = groups[g++]!;
+      for (let k = id === undefined ? 0 : start[id]!; k < end || g < runs.length;) {
+        if (g < runs.length && (k >= end || runs[g]! < this.chunkOrd.a[chunkOf[order[k]!]!]!)) {
+          const ord = runs[g]!;
           w.push(prevOrd < 0 ? ord : ord - prevOrd);
-          w.append(bytes);
+          w.append(v, runs[g + 1]!, runs[g + 2]!);
+          g += 3;
           prevOrd = ord;
           continue;
         }
@@ -658,8 +674,15 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
   const redact = makeRedactor(st.redaction);
   let prev: Previous | undefined;
   const old = () => (prev ??= task.prev ? readPrevious(task.profileDir, task.prev) : { docs: new Map(), texts: new Map(), ords: new Map(), lens: new Map() });
-  // Reused documents: previous ordinal → ordinal now (their postings are copied, see readReusedPostings).
+  // Reused documents: previous ordinal → ordinal now (their postings are copied, see
+  // readPreviousPostings; read once, and if the previous segment's postings cannot be read, the
+  // reused documents are tokenized from their texts as the others).
   const reusedOrds = new Map<number, number>();
+  let previousPostings: PreviousPostings | null | undefined;
+  const oldPostings = () => {
+    if (previousPostings === undefined) { try { previousPostings = readPreviousPostings(task.profileDir, task.prev!.index); } catch { previousPostings = null; } }
+    return previousPostings;
+  };
   const records: FileRecord[] = [];
   const docs: { rec: DocRecord; text: string }[] = [];
   // Postings are built as each document is read, so that its terms are dropped right away.
@@ -707,14 +730,15 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
     else {
       const was = old().ords.get(f.path);
       const lens = was === undefined ? undefined : old().lens.get(was);
-      if (lens && lens.length === rec.chunks.length) { postings.addReused(docs.length, lens); reusedOrds.set(was!, docs.length); }
+      if (lens && lens.length === rec.chunks.length && oldPostings()) { postings.addReused(docs.length, lens); reusedOrds.set(was!, docs.length); }
       else postings.add(docs.length, termsOf(rec, body));
     }
     docs.push({ rec, text: body });
     sinceGc += r.bytes;
     if (sinceGc >= GC_SOURCE_BYTES) { sinceGc = 0; collectIfLarge(); }
   }
-  if (reusedOrds.size) postings.setReused(readReusedPostings(task.profileDir, task.prev!.index, reusedOrds));
+  if (reusedOrds.size) postings.setReused(previousPostings!, reusedOrds);
+  previousPostings = undefined;
   await Promise.all(symbolsPending);
   if (symbolsFailed) throw symbolsFailed.err;
   if (docs.length === 0) return { shard: task.shard, records, processed, reused };

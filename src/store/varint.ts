@@ -20,15 +20,17 @@ export class VarintWriter {
     this.buf[this.length++] = v;
   }
 
-  /** Appends bytes already encoded. */
-  append(bytes: Uint8Array): void {
-    if (this.length + bytes.length > this.buf.length) {
-      const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + bytes.length + 8));
+  /** Appends bytes already encoded: `from[start..end)`. */
+  append(from: Uint8Array, start = 0, end = from.length): void {
+    const n = end - start;
+    if (this.length + n > this.buf.length) {
+      const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n + 8));
       next.set(this.buf.subarray(0, this.length));
       this.buf = next;
     }
-    this.buf.set(bytes, this.length);
-    this.length += bytes.length;
+    // Most runs are a few bytes: a loop costs less than a view to copy them from.
+    if (n < 64) for (let i = start; i < end; i++) this.buf[this.length++] = from[i]!;
+    else { this.buf.set(from.subarray(start, end), this.length); this.length += n; }
   }
 
   bytes(): Uint8Array { return this.buf.slice(0, this.length); }

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { cpSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Segment } from "../../src/store/segment.ts";
 import { cleanup, cli, tempDir, workspace } from "../helpers/cli.ts";
 
 /** A note that exercises every kind of posting: headings (ATX and setext), fenced code, code spans, parts and compounds, several chunks. */
@@ -64,4 +65,37 @@ test("a rebuilt shard is byte for byte what a fresh ingest gives, after each kin
   writeFileSync(join(root, "notes/n000.md"), note(0, 420).replace("event loop", "event queue"));
   writeFileSync(join(root, "src/app.ts"), "export function readRun(storeDir: string) { return storeDir + '/'; }\n");
   check("long document and code edited", true);
+});
+
+test("a previous shard whose postings cannot be read is rebuilt from its texts: same bytes as a fresh ingest", () => {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 12; i++) files[`notes/n${String(i).padStart(2, "0")}.md`] = note(i);
+  const ws = workspace(files);
+  const first = cli(["ingest", "--root", ws, "--json"]);
+  expect(first.code).toBe(0);
+  // Damage one companion block of the `terms` table in every index object (its records stay readable).
+  const pd = join(ws, ".pkg/profiles/default");
+  const manifest = JSON.parse(readFileSync(join(pd, "runs", first.json.run_id, "manifest.json"), "utf8"));
+  let damaged = 0;
+  for (const a of manifest.artifacts.filter((x: any) => x.name.startsWith("index/"))) {
+    const path = join(pd, "objects", a.sha256.slice(0, 2), a.sha256);
+    const seg = new Segment(path);
+    const base = (seg as any).base as number;
+    const ref = seg.header.tables.terms!.root.find((r) => r.length === 7 && r[4]! >= 0);
+    seg.close();
+    if (!ref) continue;
+    const bytes = readFileSync(path);
+    bytes[base + ref[4]! + Math.floor(ref[5]! / 2)]! ^= 0xff;
+    writeFileSync(path, bytes);
+    damaged++;
+  }
+  expect(damaged).toBeGreaterThan(0);
+  for (let i = 0; i < 12; i += 5) writeFileSync(join(ws, `notes/n${String(i).padStart(2, "0")}.md`), note(i) + "\nEdited.\n");
+  const ing = cli(["ingest", "--root", ws, "--json"]);
+  expect(ing.code).toBe(0);
+  expect(ing.json.reused).toBeGreaterThan(0);
+  const copy = tempDir("ag-incr-bytes-");
+  cpSync(join(ws, "notes"), join(copy, "notes"), { recursive: true });
+  const fresh = cli(["ingest", "--root", copy, "--json"]).json;
+  expect(artifactsOf(ws, ing.json.run_id)).toEqual(artifactsOf(copy, fresh.run_id));
 });
