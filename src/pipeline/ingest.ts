@@ -307,7 +307,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   // Shared nodes, links and code-span mentions from what changed when the previous run's counts
   // can be updated (the summaries of the rebuilt and removed shards as they were, against the
   // built ones), else over every shard.
-  const before = reuse && changedIndex && prev ? changedIndex.map((sha, i) => ({ ...readSummary(ws.profileDir, sha), shard: changedShards[i]! })) : undefined;
+  const before = reuse && changedIndex && prev ? previousSummaries(ws.profileDir, changedIndex, changedShards) : undefined;
   const prevShared = before && sharedOf(prev!.counts);
   const updated = prevShared && sharedUpdate(ws.profileDir, prevShared, cleanIndex, before!, [...tally.globals]);
   const edgesUpdated = before && edgeUpdate(ws.profileDir, prev!, okPaths, cleanIndex, before, tally);
@@ -363,6 +363,15 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     runId, manifest, manifestText, unchanged: false, newObjects, ...(stage.dir ? { stageDir: stage.dir } : {}),
     planBytes, sourceBytes, processed, reused, ...cacheUpdate,
   };
+}
+
+/**
+ * The summaries of the rebuilt and removed shards' previous index objects, or undefined when one
+ * cannot be read (a damaged block): the counts are then made over every shard, and the run heals
+ * the store instead of failing on an object it is about to replace.
+ */
+function previousSummaries(profileDir: string, index: string[], shards: number[]): (ShardSummary & { shard: number })[] | undefined {
+  try { return index.map((sha, i) => ({ ...readSummary(profileDir, sha), shard: shards[i]! })); } catch { return undefined; }
 }
 
 type SharedCounts = Record<SharedPrefix, number>;

@@ -215,19 +215,19 @@ function readPrevious(profileDir: string, prev: { index: string; text: string })
   const idx = new Segment(objectPath(profileDir, prev.index));
   try {
     for (const [k, d] of idx.range<DocRecord>("docs")) { docs.set(d.path, d); ords.set(d.path, Number(k)); }
-    const all = idx.bytes("chunks", "all");
-    if (all) {
-      try {
-        const r = new VarintReader(all);
-        while (!r.done) {
-          const ord = r.next();
-          const n = r.next();
-          const l: number[] = new Array(n);
-          for (let i = 0; i < n; i++) l[i] = r.next();
-          lens.set(ord, l);
-        }
-      } catch { throw corrupt(objectPath(profileDir, prev.index)); }
-    }
+    // Chunk lengths, for copying reused documents' postings: if they cannot be read, none is copied
+    // (every document is tokenized from its text, as before postings were copied).
+    try {
+      const all = idx.bytes("chunks", "all");
+      const r = new VarintReader(all ?? new Uint8Array(0));
+      while (!r.done) {
+        const ord = r.next();
+        const n = r.next();
+        const l: number[] = new Array(n);
+        for (let i = 0; i < n; i++) l[i] = r.next();
+        lens.set(ord, l);
+      }
+    } catch { lens.clear(); }
   } finally { idx.close(); }
   const txt = new Segment(objectPath(profileDir, prev.text));
   try {

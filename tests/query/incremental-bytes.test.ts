@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { cpSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { shardName, shardOf } from "../../src/pipeline/shard.ts";
 import { Segment } from "../../src/store/segment.ts";
 import { cleanup, cli, tempDir, workspace } from "../helpers/cli.ts";
 
@@ -66,6 +67,42 @@ test("a rebuilt shard is byte for byte what a fresh ingest gives, after each kin
   writeFileSync(join(root, "src/app.ts"), "export function readRun(storeDir: string) { return storeDir + '/'; }\n");
   check("long document and code edited", true);
 });
+
+// A block of the previous index object damaged in a table that only the rebuild reads (the
+// postings and chunk lengths it copies, the links its counts start from): the run heals the shard
+// from the texts instead of failing.
+for (const table of ["terms", "chunks", "links"]) {
+  test(`a rebuilt shard whose previous ${table} table cannot be read is built from its texts: same bytes and counts as a fresh ingest`, () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 12; i++) files[`notes/n${String(i).padStart(2, "0")}.md`] = note(i) + `\nSee [next](n${String(i + 1).padStart(2, "0")}.md).\n`;
+    const ws = workspace(files);
+    const first = cli(["ingest", "--root", ws, "--json"]);
+    expect(first.code).toBe(0);
+    const pd = join(ws, ".pkg/profiles/default");
+    const manifest = JSON.parse(readFileSync(join(pd, "runs", first.json.run_id, "manifest.json"), "utf8"));
+    const shards = manifest.artifacts.filter((a: any) => a.name.startsWith("index/")).length;
+    const a = manifest.artifacts.find((x: any) => x.name === shardName("index", shardOf("notes/n05.md", shards)));
+    const path = join(pd, "objects", a.sha256.slice(0, 2), a.sha256);
+    const seg = new Segment(path);
+    const base = (seg as any).base as number;
+    const ref = seg.header.tables[table]!.root[0]!;
+    seg.close();
+    // The table's companion block when it has one (postings), else its first block.
+    const [at, len] = ref.length === 7 && ref[4]! >= 0 ? [ref[4]!, ref[5]!] : [ref[1], ref[2]];
+    const bytes = readFileSync(path);
+    bytes[base + at + Math.floor(len / 2)]! ^= 0xff;
+    writeFileSync(path, bytes);
+    writeFileSync(join(ws, "notes/n05.md"), note(5) + "\nEdited, see [first](n00.md).\n");
+    const ing = cli(["ingest", "--root", ws, "--json"]);
+    expect([table, ing.code, ing.stderr]).toEqual([table, 0, ""]);
+    expect(ing.json.reused).toBeGreaterThan(0);
+    const copy = tempDir("ag-incr-bytes-");
+    cpSync(join(ws, "notes"), join(copy, "notes"), { recursive: true });
+    const fresh = cli(["ingest", "--root", copy, "--json"]).json;
+    expect([table, ing.json.counts]).toEqual([table, fresh.counts]);
+    expect(artifactsOf(ws, ing.json.run_id)).toEqual(artifactsOf(copy, fresh.run_id));
+  });
+}
 
 test("a previous shard whose postings cannot be read is rebuilt from its texts: same bytes as a fresh ingest", () => {
   const files: Record<string, string> = {};
