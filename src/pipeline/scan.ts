@@ -59,10 +59,11 @@ export function scan(root: string, profile: Profile): Found[] {
   // 2^53, so a pair met twice is confirmed by the real paths before a directory is passed over.
   const seenDirs = new Map<string, string[]>(); // dev:ino -> the paths visited with it
   const dirKey = (st: Stats) => `${st.dev}:${st.ino}`;
-  const storeDir = join(realRoot, ".pkg");
+  const realOrSelf = (p: string) => { try { return realpathSync(p); } catch { return p; } };
+  // The store's real directory (`.pkg` may itself be a symlink to one inside the root).
+  const storeDir = realOrSelf(join(realRoot, ".pkg"));
   let storeKey: string | undefined;
   try { storeKey = dirKey(statSync(storeDir)); } catch {}
-  const realOrSelf = (p: string) => { try { return realpathSync(p); } catch { return p; } };
   const out = new Map<string, Found>();
 
   const add = (rel: string, abs: string, st: Stats | undefined, skip?: SkipReason) => {

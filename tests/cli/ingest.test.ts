@@ -162,6 +162,17 @@ describe("ingest", () => {
     expect(second).toMatchObject({ run_id: first.run_id, unchanged: true });
   });
 
+  test("nor the store's real directory when .pkg is a symlink to one inside the workspace", () => {
+    const root = workspace({ "a.md": "# A\n", "data/keep.md": "# Keep\n", "config/pkg.yaml": "profiles:\n  default:\n    include_paths: [\".\"]\n    exclude_globs: []\n" });
+    mkdirSync(join(root, "data", "store"));
+    symlinkSync(join(root, "data", "store"), join(root, ".pkg"));
+    const first = cli(["ingest", "--root", root, "--json"]);
+    expect(first.code).toBe(0);
+    const second = cli(["ingest", "--root", root, "--json"]).json;
+    expect(first.json.counts.files).toBe(3); // a.md, data/keep.md and config/pkg.yaml
+    expect(second).toMatchObject({ run_id: first.json.run_id, unchanged: true });
+  });
+
   test("a changed setting changes the run id; the old run stays", () => {
     const root = workspace();
     const first = cli(["ingest", "--root", root, "--json"]).json;
