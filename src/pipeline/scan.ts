@@ -3,8 +3,9 @@
  *
  * Excludes use Bun.Glob on workspace-relative POSIX paths (`**` spans directories; a directory
  * whose path matches with a trailing '/' is pruned). Symlinks are resolved; one whose target lies
- * outside the root is recorded as skipped and its target is never opened. Directories are visited
- * once per real path, so symlink loops terminate. Nothing here reads file contents.
+ * outside the root is recorded as skipped and its target is never opened. A directory is visited
+ * once (known by device and inode, confirmed by its real path), so symlink loops terminate, and the
+ * store's real directory never. Nothing here reads file contents.
  */
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
 import { extname, isAbsolute, join, relative, resolve, sep } from "node:path";
