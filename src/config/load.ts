@@ -102,21 +102,18 @@ function validate(user: YamlSource | undefined, builtin: YamlSource): Config {
   // The built-in config alone is valid as it stands (a test holds it to the schema): validating it
   // again took about a tenth of a short command here (valibot's first run of each check is slow).
   if (!user) return defaults as Config;
-  let merged: unknown = defaults;
-  if (user) {
-    if (!isObj(user.data)) throw configError(`${user.file}: the config must be a YAML mapping`);
-    const u = user.data;
-    const profiles: Record<string, unknown> = { ...(defaults.profiles as object) };
-    if (u.profiles !== undefined) {
-      if (!isObj(u.profiles)) throw configError(`${user.file}:${user.lineOf(["profiles"]) ?? "?"}: profiles: must be a mapping of profile names`);
-      const base = (defaults.profiles as Record<string, unknown>).default;
-      for (const [name, p] of Object.entries(u.profiles)) profiles[name] = merge(base, p);
-    }
-    merged = { ...(merge(defaults, { ...u, profiles: undefined }) as object), profiles };
+  if (!isObj(user.data)) throw configError(`${user.file}: the config must be a YAML mapping`);
+  const u = user.data;
+  const profiles: Record<string, unknown> = { ...(defaults.profiles as object) };
+  if (u.profiles !== undefined) {
+    if (!isObj(u.profiles)) throw configError(`${user.file}:${user.lineOf(["profiles"]) ?? "?"}: profiles: must be a mapping of profile names`);
+    const base = (defaults.profiles as Record<string, unknown>).default;
+    for (const [name, p] of Object.entries(u.profiles)) profiles[name] = merge(base, p);
   }
+  const merged = { ...(merge(defaults, { ...u, profiles: undefined }) as object), profiles };
   const r = v.safeParse(ConfigSchema, merged);
   if (r.success) return r.output;
-  throw yamlIssueError(user ?? builtin, r.issues[0]);
+  throw yamlIssueError(user, r.issues[0]);
 }
 
 export function loadWorkspace(opts: WorkspaceOptions = {}): Workspace {

@@ -180,6 +180,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
 
   // A shard is clean when the previous run ingested the same (path, sha256) list in it.
   const prevArtifacts = new Map((prev?.artifacts ?? []).map((a) => [a.name, a]));
+  // The previous run's ingested files (path → sha256).
   const prevSha = new Map<string, string>();
   // Per shard, the previous run's ingested files (path order, as the manifest lists them).
   const prevShards = new Map<number, FileRecord[]>();
@@ -310,7 +311,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   const before = reuse && changedIndex && prev ? previousSummaries(ws.profileDir, changedIndex, changedShards) : undefined;
   const prevShared = before && sharedOf(prev!.counts);
   const updated = prevShared && sharedUpdate(ws.profileDir, prevShared, cleanIndex, before!, [...tally.globals]);
-  const edgesUpdated = before && edgeUpdate(ws.profileDir, prev!, okPaths, cleanIndex, before, tally);
+  const edgesUpdated = before && edgeUpdate(ws.profileDir, prev!.counts, prevSha, okPaths, cleanIndex, before, tally);
   // A clean shard's summary is read only for what is not updated from what changed.
   if (!updated || !edgesUpdated) for (const sha of cleanIndex) tally.add(readSummary(ws.profileDir, sha, { globals: !updated }));
   const byType = updated || countShared(tally.globals);
@@ -389,11 +390,14 @@ function sharedOf(counts: Record<string, number>): SharedCounts | undefined {
  * each mentioning about 40,000 of its 76,000 references) holding every list took the main thread
  * about 150 MB, growing with the workspace.
  */
+/** What a shard summary says of symbols, and the shard it is of. */
+type SymbolPart = Pick<ShardSummary, "symbols" | "symrefs"> & { shard?: number };
+
 class Tally {
   readonly globals = new Set<string>();
   readonly links = new Map<string, number>();
   /** The symbol parts of the summaries that have any (with their shard, for those of built shards). */
-  readonly symbolParts: (Pick<ShardSummary, "symbols" | "symrefs"> & { shard?: number })[] = [];
+  readonly symbolParts: SymbolPart[] = [];
   add(s: ShardSummary, shard?: number): void {
     for (const id of s.globals) this.globals.add(id);
     for (const t of s.links) this.links.set(t, (this.links.get(t) ?? 0) + 1);
@@ -444,14 +448,14 @@ function sharedUpdate(profileDir: string, prev: SharedCounts, cleanIndex: string
  * before, shard by shard (the usual edit: then no name resolves elsewhere and their mentions are
  * what they were, so the mention count stands without reading any other shard).
  */
-function sameSymbolParts(before: (Pick<ShardSummary, "symbols" | "symrefs"> & { shard: number })[], built: (Pick<ShardSummary, "symbols" | "symrefs"> & { shard?: number })[]): boolean {
+function sameSymbolParts(before: SymbolPart[], built: SymbolPart[]): boolean {
   // In one order whichever way the summary was made (as built: document order; as stored: key order).
   const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   const key = (p: Pick<ShardSummary, "symbols" | "symrefs">) => JSON.stringify([
     [...p.symbols].sort((a, b) => cmp(a[0], b[0])), [...p.symrefs].sort((a, b) => cmp(a[1], b[1]) || a[0] - b[0]),
   ]);
   const was = new Map<number, string>();
-  for (const p of before) if (p.symbols.length || p.symrefs.length) was.set(p.shard, key(p));
+  for (const p of before) if (p.symbols.length || p.symrefs.length) was.set(p.shard!, key(p));
   let n = 0;
   for (const p of built) {
     if (p.shard === undefined || was.get(p.shard) !== key(p)) return false;
@@ -471,15 +475,13 @@ const MAX_PATH_CHANGES = 256;
  * ingested or stopped being (a lookup per such path and clean shard), and its code spans only if no
  * symbol name resolves elsewhere than before (the clean shards' symbol tables are read to know;
  * they are small). Undefined when the previous counts lack them or too much changed: then every
- * shard's summary is read.
+ * shard's summary is read. `prevOk`: the previous run's ingested files (keys).
  */
-function edgeUpdate(profileDir: string, prev: Manifest, okPaths: Set<string>, cleanIndex: string[], changed: (ShardSummary & { shard: number })[], built: Tally): { links: number; mentions: number } | undefined {
-  const { links_to: prevLinks, symbol_mentions: prevMentions } = prev.counts;
+function edgeUpdate(profileDir: string, prevCounts: Record<string, number>, prevOk: Map<string, unknown>, okPaths: Set<string>, cleanIndex: string[], changed: (ShardSummary & { shard: number })[], built: Tally): { links: number; mentions: number } | undefined {
+  const { links_to: prevLinks, symbol_mentions: prevMentions } = prevCounts;
   if (!Number.isInteger(prevLinks) || !Number.isInteger(prevMentions)) return undefined;
-  const prevOk = new Set<string>();
-  for (const r of prev.files) if (r.status === "ok") prevOk.add(r.path);
   const flipped: string[] = [];
-  for (const p of prevOk) if (!okPaths.has(p)) flipped.push(p);
+  for (const p of prevOk.keys()) if (!okPaths.has(p)) flipped.push(p);
   for (const p of okPaths) if (!prevOk.has(p)) flipped.push(p);
   if (flipped.length > MAX_PATH_CHANGES) return undefined;
   let links = prevLinks!;

@@ -247,46 +247,36 @@ function readPrevious(profileDir: string, prev: { index: string; text: string })
  * copied as they are (PostingsBuilder.encode), and the shard's bytes are those a build from the
  * texts gives. Throws when the segment is damaged.
  */
-type PreviousPostings = Map<string, { v: Uint8Array; runs: number[] }>;
+type EncodedRuns = { v: Uint8Array; runs: number[] };
+type PreviousPostings = Map<string, EncodedRuns>;
 function readPreviousPostings(profileDir: string, indexSha: string): PreviousPostings {
   const path = objectPath(profileDir, indexSha);
   const out: PreviousPostings = new Map();
   const seg = new Segment(path);
   try {
     for (const [term, v] of seg.rangeBytes("terms")) {
-      let at = 0;
-      const next = () => {
-        let x = 0, mul = 1;
-        for (;;) {
-          if (at >= v.length) throw corrupt(path);
-          const b = v[at++]!;
-          x += (b & 0x7f) * mul;
-          if (b < 0x80) return x;
-          mul *= 0x80;
-        }
-      };
-      const len = next();
-      const end = at + len;
+      const r = new VarintReader(v); // a truncated varint throws
+      const len = r.next();
+      const end = r.at + len;
       if (end > v.length) throw corrupt(path);
       if (len === 0) continue; // entity postings only
       const runs: number[] = [];
       let ord = -1;
-      while (at < end) {
-        const entry = at;
-        const d = next();
+      while (r.at < end) {
+        const entry = r.at;
+        const d = r.next();
         if (ord < 0 || d > 0) {
           if (ord >= 0) runs.push(entry);
           ord = ord < 0 ? d : ord + d;
-          runs.push(ord, at);
+          runs.push(ord, r.at);
         }
-        next(); // chunk index
-        const m = next();
-        const tf = Math.floor(m / 8);
-        if ((m & 3) === 3) { next(); next(); next(); }
-        const xs = m & 4 ? next() : 0;
-        for (let p = tf - xs; p > 0; p--) next();
+        r.next(); // chunk index
+        const m = r.next();
+        if ((m & 3) === 3) { r.next(); r.next(); r.next(); }
+        const xs = m & 4 ? r.next() : 0;
+        for (let p = Math.floor(m / 8) - xs; p > 0; p--) r.next();
       }
-      if (at !== end) throw corrupt(path);
+      if (r.at !== end) throw corrupt(path);
       runs.push(end);
       out.set(term, { v, runs });
     }
@@ -366,7 +356,7 @@ class PostingsBuilder {
    * value and [ordinal now, start, end] of each reused document's entries in it, in ordinal order
    * (see readPreviousPostings and setReused).
    */
-  private reused?: Map<string, { v: Uint8Array; runs: number[] }>;
+  private reused?: PreviousPostings;
 
   /** Gives the builder's arrays back to the pool (call when its output is encoded). */
   release(): void { Ints.give(this.tTerm, this.tChunk, this.tPos, this.chunkOrd, this.chunkIdx, this.chunkLen); }
@@ -435,7 +425,7 @@ class PostingsBuilder {
   }
   /** The previous postings of the documents added with addReused (`ords`: previous ordinal → ordinal now). */
   setReused(previous: PreviousPostings, ords: Map<number, number>): void {
-    const out = new Map<string, { v: Uint8Array; runs: number[] }>();
+    const out: PreviousPostings = new Map();
     for (const [term, { v, runs }] of previous) {
       let mine: number[] | undefined;
       for (let i = 0; i < runs.length; i += 3) {
@@ -480,7 +470,7 @@ class PostingsBuilder {
     const w = new VarintWriter(1 << 20);
     const spans: [string, number, number][] = [];
     const positions: number[] = [];
-    const none = { v: new Uint8Array(0), runs: [] as number[] };
+    const none: EncodedRuns = { v: new Uint8Array(0), runs: [] };
     for (const name of sorted) {
       const id = this.ids[name];
       const from = w.length;
@@ -892,8 +882,3 @@ export function readSummary(profileDir: string, indexSha: string, opts: { global
 /** The symbol names of a stored shard's index segment, each with the shard's best definition of it (the `symbols` part of its summary). */
 export const symbolsOf = (s: Segment): Pick<ShardSummary, "symbols"> => summaryOf([], [], s.range<SymbolEntry[]>("symbols"), []);
 
-/** The shared node ids a stored shard mentions (its `global` table's keys). */
-export function readGlobals(profileDir: string, indexSha: string): string[] {
-  const s = new Segment(objectPath(profileDir, indexSha));
-  try { return s.allKeys("global"); } finally { s.close(); }
-}

@@ -41,31 +41,27 @@ function check(step: string) {
   rmSync(copy, { recursive: true, force: true });
 }
 
+/** Each step: what it does to the workspace, then check() of the counts. */
+const STEPS: [string, () => void][] = [
+  // A new technology and a new reference in one file.
+  ["edit adds a technology and a reference, drops others", () => writeFileSync(join(root, "notes/n03.md"), "# Note 3\n\nNow on Terraform, see https://example.com/new/thing.\n")],
+  // The only mention of a reference goes away with its file; a shared one stays (other files hold it).
+  ["file removed", () => unlinkSync(join(root, "notes/n07.md"))],
+  // A module no other file imports, and one that another does.
+  ["imports changed", () => writeFileSync(join(root, "notes/other.py"), "import sys\n\ndef other():\n    return sys.argv\n")],
+  // An edit that changes no shared node (the common case: nothing to look up).
+  ["edit without shared changes", () => writeFileSync(join(root, "notes/n10.md"), "# Note 10\n\nWe run Kafka here. See https://example.com/shared/0 and https://example.com/only/10. More text.\n")],
+  // The target of links from other shards appears, then one that was linked to goes.
+  ["link target added", () => writeFileSync(join(root, "notes/later.md"), "# Later\n\nWritten after the others.\n")],
+  ["link target removed", () => unlinkSync(join(root, "notes/n04.md"))],
+  // A code span that names a symbol appears in an edit; then the symbol it names is renamed away.
+  ["code spans edited", () => writeFileSync(join(root, "notes/n11.md"), "# Note 11\n\nCall `other` and `main` from here.\n")],
+  ["symbol renamed", () => writeFileSync(join(root, "notes/tool.py"), "import os\n\ndef start():\n    return os.getcwd()\n")],
+  // A second definition of a name that wins (exported before not: a public one in another file).
+  ["symbol defined again", () => writeFileSync(join(root, "notes/third.py"), "def main():\n    return 3\n\nclass Other:\n    def other(self):\n        return 1\n")],
+];
+
 test("shared node counts after incremental runs equal the graph's and a fresh ingest's", () => {
   check("fresh");
-  // A new technology and a new reference in one file.
-  writeFileSync(join(root, "notes/n03.md"), "# Note 3\n\nNow on Terraform, see https://example.com/new/thing.\n");
-  check("edit adds a technology and a reference, drops others");
-  // The only mention of a reference goes away with its file; a shared one stays (other files hold it).
-  unlinkSync(join(root, "notes/n07.md"));
-  check("file removed");
-  // A module no other file imports, and one that another does.
-  writeFileSync(join(root, "notes/other.py"), "import sys\n\ndef other():\n    return sys.argv\n");
-  check("imports changed");
-  // An edit that changes no shared node (the common case: nothing to look up).
-  writeFileSync(join(root, "notes/n10.md"), "# Note 10\n\nWe run Kafka here. See https://example.com/shared/0 and https://example.com/only/10. More text.\n");
-  check("edit without shared changes");
-  // The target of links from other shards appears, then one that was linked to goes.
-  writeFileSync(join(root, "notes/later.md"), "# Later\n\nWritten after the others.\n");
-  check("link target added");
-  unlinkSync(join(root, "notes/n04.md"));
-  check("link target removed");
-  // A code span that names a symbol appears in an edit; then the symbol it names is renamed away.
-  writeFileSync(join(root, "notes/n11.md"), "# Note 11\n\nCall `other` and `main` from here.\n");
-  check("code spans edited");
-  writeFileSync(join(root, "notes/tool.py"), "import os\n\ndef start():\n    return os.getcwd()\n");
-  check("symbol renamed");
-  // A second definition of a name that wins (exported before not: a public one in another file).
-  writeFileSync(join(root, "notes/third.py"), "def main():\n    return 3\n\nclass Other:\n    def other(self):\n        return 1\n");
-  check("symbol defined again");
+  for (const [step, change] of STEPS) { change(); check(step); }
 });
