@@ -11,9 +11,14 @@ import { canonicalJson } from "../shared/json.ts";
 import { sha256Hex } from "../shared/hash.ts";
 import type { BudgetSettings } from "../policy/budget.ts";
 import defaultYaml from "../../config/pkg.yaml" with { type: "text" };
+// The same file parsed when the program is built (a Bun macro), so that no command parses it at run
+// time (the YAML library took about a quarter of loading a workspace); tests/cli/config.test.ts
+// holds it equal to what the YAML library makes of the text.
+import { builtinConfig } from "./builtin.macro.ts" with { type: "macro" };
 import { BudgetSchema, ConfigSchema, PROFILE_NAME, type Config, type Detector, type Profile } from "./schema.ts";
 
 export const DEFAULT_CONFIG_TEXT: string = defaultYaml;
+export const DEFAULT_CONFIG: unknown = builtinConfig();
 
 /** Everything a command needs to know about the workspace, validated. */
 export type Workspace = {
@@ -97,8 +102,9 @@ function merge(base: unknown, over: unknown): unknown {
   return out;
 }
 
-function validate(user: YamlSource | undefined, builtin: YamlSource): Config {
-  const defaults = builtin.data as Record<string, unknown>;
+function validate(user: YamlSource | undefined): Config {
+  // A copy: the merge below must not see (nor leave) changes to the module's object.
+  const defaults = structuredClone(DEFAULT_CONFIG) as Record<string, unknown>;
   // The built-in config alone is valid as it stands (a test holds it to the schema): validating it
   // again took about a tenth of a short command here (valibot's first run of each check is slow).
   if (!user) return defaults as Config;
@@ -116,10 +122,20 @@ function validate(user: YamlSource | undefined, builtin: YamlSource): Config {
   throw yamlIssueError(user, r.issues[0]);
 }
 
+const BUDGET_KEYS = ["multiplier", "warn_threshold", "block_threshold"];
+/**
+ * What BudgetSchema accepts, checked by hand (every command loads the workspace, and the schema
+ * library's first run of a check is slow); when this says no, the schema says what is wrong.
+ */
+function isBudget(b: Record<string, unknown>): b is BudgetSettings {
+  for (const k in b) if (!BUDGET_KEYS.includes(k)) return false;
+  for (const k of BUDGET_KEYS) { const x = b[k]; if (typeof x !== "number" || !(x > 0)) return false; }
+  return (b.warn_threshold as number) < (b.block_threshold as number);
+}
+
 export function loadWorkspace(opts: WorkspaceOptions = {}): Workspace {
   const root = resolveRoot(opts.root);
   const path = resolveConfigPath(root, opts.config);
-  const builtin = parseYamlSource(DEFAULT_CONFIG_TEXT, "<built-in>");
   let user: YamlSource | undefined;
   if (path) {
     let text: string;
@@ -127,7 +143,7 @@ export function loadWorkspace(opts: WorkspaceOptions = {}): Workspace {
     user = parseYamlSource(text, path);
   }
   const warnings = user ? dropReferenceOnlyKeys(user) : [];
-  const cfg = validate(user, builtin);
+  const cfg = validate(user);
   const profileName = opts.profile ?? cfg.active_profile;
   if (!PROFILE_NAME.test(profileName) || profileName.includes("..")) {
     throw usageError(`profile name '${profileName}' is not allowed: use letters, digits, '.', '_' and '-' only (no '/' or '..')`);
@@ -136,9 +152,15 @@ export function loadWorkspace(opts: WorkspaceOptions = {}): Workspace {
   if (!profile) {
     throw configError(`${path ?? "<built-in>"}: profiles.${profileName}: unknown profile (known: ${Object.keys(cfg.profiles).sort().join(", ")})`);
   }
-  const budget = v.safeParse(BudgetSchema, { ...cfg.storage.footprint_budget, ...(profile.storage?.footprint_budget ?? {}) });
-  if (!budget.success) {
-    throw configError(`${path ?? "<built-in>"}: profiles.${profileName}.storage.footprint_budget: ${budget.issues[0].message}`);
+  const budgetIn = { ...cfg.storage.footprint_budget, ...(profile.storage?.footprint_budget ?? {}) };
+  let budgetOut: BudgetSettings;
+  if (isBudget(budgetIn)) budgetOut = budgetIn;
+  else {
+    const budget = v.safeParse(BudgetSchema, budgetIn);
+    if (!budget.success) {
+      throw configError(`${path ?? "<built-in>"}: profiles.${profileName}.storage.footprint_budget: ${budget.issues[0].message}`);
+    }
+    budgetOut = budget.output;
   }
   const redaction = { enabled: cfg.security.redaction.enabled, detectors: [...new Set(cfg.security.redaction.detectors)].sort() };
   const git = { enabled: cfg.git?.enabled ?? false, max_commits: cfg.git?.max_commits ?? 5000 };
@@ -150,7 +172,7 @@ export function loadWorkspace(opts: WorkspaceOptions = {}): Workspace {
     profileName,
     profile,
     redaction,
-    budget: budget.output,
+    budget: budgetOut,
     configHash: sha256Hex(canonicalJson(shaping)),
     profileDir: resolve(root, ".pkg", "profiles", profileName),
     warnings,

@@ -174,4 +174,7 @@ test("the built-in config satisfies the config schema as it stands", async () =>
   const r = v.safeParse(ConfigSchema, data);
   expect(r.issues?.[0]?.message).toBeUndefined();
   expect(r.output).toEqual(data as never);
+  // The object the commands use is the same file parsed when the program is built.
+  const { DEFAULT_CONFIG } = await import("../../src/config/load.ts");
+  expect(DEFAULT_CONFIG).toStrictEqual(data);
 });

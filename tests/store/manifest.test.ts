@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { ARTIFACT_SCHEMA_VERSION } from "../../src/schema/version.ts";
 import { canonicalJson } from "../../src/shared/json.ts";
 import * as v from "valibot";
-import { FileRecordSchema, readManifest, readSplit } from "../../src/store/manifest.ts";
+import { FileRecordSchema, ManifestSchema, readManifest, readSplit } from "../../src/store/manifest.ts";
 import { manifestPath } from "../../src/store/layout.ts";
 
 const dirs: string[] = [];
@@ -108,4 +108,51 @@ test("file records are accepted exactly when FileRecordSchema accepts them, read
     if (valid) accepted.push(name);
   }
   expect(accepted).toEqual(["a full record", "a skipped record", "an extra key"]);
+});
+
+test("a manifest's head is accepted exactly when ManifestSchema accepts it, and read as the schema outputs it", () => {
+  // readManifest checks the fields other than the file records by hand first (isManifestHead)
+  // and falls back to the schema, which says what is wrong and drops unknown keys.
+  const artifact = { name: "index/00", sha256: sha(4), bytes: 10, counts: { chunks: 3, shards: 1 } };
+  const head = {
+    schema_version: ARTIFACT_SCHEMA_VERSION, auditgraph_version: "0.1.0", run_id: RUN, profile: "default",
+    config_hash: sha(1), inputs_hash: sha(2), outputs_hash: sha(3), counts: { files: 1 }, artifacts: [artifact], warnings: ["git: no repository"],
+  };
+  const cases: Record<string, Record<string, unknown>> = {
+    "a full head": head,
+    "no warnings": { ...head, warnings: undefined },
+    "an extra key": { ...head, extra: 1 },
+    "an artifact with an extra key": { ...head, artifacts: [{ ...artifact, extra: true }] },
+    "an artifact without counts": { ...head, artifacts: [{ ...artifact, counts: undefined }] },
+    "a bad run id": { ...head, run_id: "run_1" },
+    "a numeric profile": { ...head, profile: 1 },
+    "no schema_version": { ...head, schema_version: undefined },
+    "a short config_hash": { ...head, config_hash: "abc" },
+    "a negative count": { ...head, counts: { files: -1 } },
+    "a fractional count": { ...head, counts: { files: 0.5 } },
+    "counts as a list": { ...head, counts: [1] },
+    "artifacts as an object": { ...head, artifacts: { a: artifact } },
+    "an artifact without sha256": { ...head, artifacts: [{ ...artifact, sha256: undefined }] },
+    "an artifact with text bytes": { ...head, artifacts: [{ ...artifact, bytes: "10" }] },
+    "an artifact count as text": { ...head, artifacts: [{ ...artifact, counts: { chunks: "3" } }] },
+    "warnings as text": { ...head, warnings: "bad" },
+  };
+  const accepted: string[] = [];
+  for (const [name, fields] of Object.entries(cases)) {
+    const profileDir = mkdtempSync(join(tmpdir(), "ag-manifest-"));
+    dirs.push(profileDir);
+    const manifest = JSON.parse(JSON.stringify({ ...fields, files: [{ path: "notes/0.md", sha256: sha(1), bytes: 1, status: "ok" }] }));
+    mkdirSync(join(profileDir, "runs", RUN), { recursive: true });
+    writeFileSync(manifestPath(profileDir, RUN), canonicalJson(manifest, 2) + "\n");
+    const schema = v.safeParse(ManifestSchema, manifest);
+    for (const lazyFiles of [false, true]) {
+      const r = readManifest(profileDir, RUN, { lazyFiles });
+      expect({ name, lazyFiles, ok: r.ok }).toEqual({ name, lazyFiles, ok: schema.success });
+      if (r.ok && schema.success) expect(JSON.parse(JSON.stringify(r.manifest))).toEqual(JSON.parse(JSON.stringify(schema.output)));
+      if (!r.ok && !schema.success) expect(r.problem).toContain(schema.issues[0].message);
+    }
+    if (schema.success) accepted.push(name);
+  }
+  // (the schema library takes a list as a record of its indexes)
+  expect(accepted).toEqual(["a full head", "no warnings", "an extra key", "an artifact with an extra key", "an artifact without counts", "counts as a list"]);
 });
