@@ -224,6 +224,57 @@ function lines(text: string): [string, string][] {
   return out;
 }
 
+/**
+ * An index block's lines, found by where they start (one native search per line) and split only
+ * when a lookup probes them: splitting every line of every index block a query passes (two strings
+ * a line, 128 lines a block, a block per term and shard) was most of a lookup's time.
+ */
+class IndexBlock {
+  /** Where each line starts, and one past the last line's end. */
+  private readonly starts: number[] = [];
+  private readonly keys: (string | undefined)[] = [];
+  private readonly refs: (BlockRef | undefined)[] = [];
+  constructor(private readonly text: string, private readonly path: string) {
+    for (let at = 0; at < text.length;) {
+      this.starts.push(at);
+      const nl = text.indexOf("\n", at);
+      if (nl < 0) throw corrupt(path);
+      at = nl + 1;
+    }
+    this.starts.push(text.length);
+  }
+  get count(): number { return this.starts.length - 1; }
+  /** Where line j's tab is (its key ends there). */
+  private tab(j: number): number {
+    const tab = this.text.indexOf("\t", this.starts[j]!);
+    if (tab < 0 || tab >= this.starts[j + 1]!) throw corrupt(this.path);
+    return tab;
+  }
+  key(j: number): string {
+    let k = this.keys[j];
+    if (k === undefined) {
+      k = this.text.slice(this.starts[j]!, this.tab(j));
+      if (k.charCodeAt(0) === 34) { try { k = JSON.parse(k) as string; } catch { throw corrupt(this.path); } }
+      this.keys[j] = k;
+    }
+    return k;
+  }
+  ref(j: number): BlockRef {
+    return (this.refs[j] ??= parseRef(this.key(j), this.text.slice(this.tab(j) + 1, this.starts[j + 1]! - 1), this.path));
+  }
+  /** The last line whose key is <= key; -1 when none. */
+  lastAtOrBefore(key: string): number {
+    let lo = 0;
+    let hi = this.count - 1;
+    let ans = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.key(mid) <= key) { ans = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    return ans;
+  }
+}
+
 /** A read handle on one segment file. Close it when done. */
 export class Segment {
   readonly header: SegmentHeader;
@@ -232,7 +283,7 @@ export class Segment {
   private readonly size: number;
   private readonly cache = new Map<number, string>();
   private readonly binCache = new Map<number, Uint8Array>();
-  private readonly indexCache = new Map<number, { keys: string[]; values: string[]; refs: (BlockRef | undefined)[] }>();
+  private readonly indexCache = new Map<number, IndexBlock>();
   /** Data blocks split into entries, for ranges (a prefix search walks the same dictionary blocks again). */
   private readonly linesCache = new Map<number, [string, string][]>();
 
@@ -293,23 +344,21 @@ export class Segment {
     if (i < 0) return undefined;
     let ref = t.root[i]!;
     for (let level = t.levels; level > 0; level--) {
-      // A lookup parses only the ref it follows, not the whole index block (every query looks a
-      // term up in every shard: the index blocks it passes are read once each).
+      // A lookup reads only the lines its binary search probes and parses only the ref it follows,
+      // not the whole index block (every query looks a term up in every shard).
       const ix = this.indexEntries(ref);
-      const j = lastAtOrBefore(ix.keys, key);
+      const j = ix.lastAtOrBefore(key);
       if (j < 0) return undefined;
-      ref = ix.refs[j] ??= parseRef(ix.keys[j]!, ix.values[j]!, this.path);
+      ref = ix.ref(j);
     }
     return { text: this.block(ref[1], ref[2], ref[3]), ref };
   }
 
-  /** An index block's keys and raw values (split once per handle; values parsed when followed). */
-  private indexEntries(ref: BlockRef): { keys: string[]; values: string[]; refs: (BlockRef | undefined)[] } {
+  /** An index block (read once per handle; its lines are split as they are probed). */
+  private indexEntries(ref: BlockRef): IndexBlock {
     let ix = this.indexCache.get(ref[1]);
     if (!ix) {
-      let entries: [string, string][];
-      try { entries = lines(this.block(ref[1], ref[2], ref[3])); } catch { throw corrupt(this.path); }
-      ix = { keys: entries.map((e) => e[0]), values: entries.map((e) => e[1]), refs: [] };
+      ix = new IndexBlock(this.block(ref[1], ref[2], ref[3], false), this.path);
       this.indexCache.set(ref[1], ix);
     }
     return ix;
@@ -318,7 +367,7 @@ export class Segment {
   /** The refs of an index block, all parsed (whole-table walks). */
   private indexBlock(ref: BlockRef): BlockRef[] {
     const ix = this.indexEntries(ref);
-    return ix.keys.map((k, j) => (ix.refs[j] ??= parseRef(k, ix.values[j]!, this.path)));
+    return Array.from({ length: ix.count }, (_, j) => ix.ref(j));
   }
 
   /** The raw value text of `key` in its block, and the line's start. */
