@@ -254,12 +254,12 @@ function readPreviousPostings(profileDir: string, indexSha: string): PreviousPos
   const out: PreviousPostings = new Map();
   const seg = new Segment(path);
   try {
-    for (const [term, v] of seg.rangeBytes("terms")) {
+    seg.eachBytes("terms", (term, v) => {
       const r = new VarintReader(v); // a truncated varint throws
       const len = r.next();
       const end = r.at + len;
       if (end > v.length) throw corrupt(path);
-      if (len === 0) continue; // entity postings only
+      if (len === 0) return; // entity postings only
       const runs: number[] = [];
       let ord = -1;
       while (r.at < end) {
@@ -279,7 +279,7 @@ function readPreviousPostings(profileDir: string, indexSha: string): PreviousPos
       if (r.at !== end) throw corrupt(path);
       runs.push(end);
       out.set(term, { v, runs });
-    }
+    });
   } finally { seg.close(); }
   return out;
 }

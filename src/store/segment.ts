@@ -463,6 +463,53 @@ export class Segment {
     return out;
   }
 
+  /**
+   * Every entry of a binary table in key order, passed to `fn` (the value is a view of its
+   * decompressed block, which is not cached): a whole-table walk without a generator step per entry
+   * and without splitting blocks into arrays (an incremental run walks a rebuilt shard's previous
+   * postings this way).
+   */
+  eachBytes(table: string, fn: (key: string, value: Uint8Array) => void): void {
+    const t = this.header.tables[table];
+    if (!t || t.count === 0) return;
+    if (!t.binary) throw corrupt(this.path);
+    let n = 0;
+    const visit = (refs: BlockRef[], level: number): void => {
+      for (const ref of refs) {
+        if (level > 0) { visit(this.indexBlock(ref), level - 1); continue; }
+        const text = this.block(ref[1], ref[2], ref[3], false);
+        let companion: Uint8Array | undefined;
+        let start = 0;
+        for (let at = 0; at < text.length;) {
+          const tab = text.indexOf("\t", at);
+          const nl = text.indexOf("\n", at);
+          if (tab < 0 || nl < 0 || tab > nl) throw corrupt(this.path);
+          let k = text.slice(at, tab);
+          if (k.charCodeAt(0) === 34) { try { k = JSON.parse(k) as string; } catch { throw corrupt(this.path); } }
+          if (text.charCodeAt(tab + 1) === 91) { // "[": a value stored alone
+            let addr: Addr;
+            try { addr = JSON.parse(text.slice(tab + 1, nl)) as Addr; } catch { throw corrupt(this.path); }
+            fn(k, this.rawBlock(addr[0], addr[1], addr[2], false));
+          } else {
+            const length = Number(text.slice(tab + 1, nl));
+            if (length === 0) fn(k, new Uint8Array(0));
+            else {
+              if (ref.length !== 7 || ref[4] < 0) throw corrupt(this.path);
+              companion ??= this.rawBlock(ref[4], ref[5], ref[6], false);
+              if (!Number.isInteger(length) || length < 0 || start + length > companion.length) throw corrupt(this.path);
+              fn(k, companion.subarray(start, start + length));
+            }
+            start += length;
+          }
+          n++;
+          at = nl + 1;
+        }
+      }
+    };
+    visit(t.root, t.levels);
+    if (n !== t.count) throw corrupt(this.path);
+  }
+
   /** Keys of any table with from <= key < to. */
   *keys(table: string, from = "", to?: string): Generator<string> {
     for (const [k] of this.rawRange(table, from, to)) yield k;
