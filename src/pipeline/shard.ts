@@ -34,7 +34,7 @@ import { sha256Hex } from "../shared/hash.ts";
 import type { FileRecord } from "../store/manifest.ts";
 import { objectPath } from "../store/layout.ts";
 import { corrupt, type EncodedObject } from "../store/objects.ts";
-import { encodeSegment, Segment } from "../store/segment.ts";
+import { encodeSegment, Segment, type StoredValue } from "../store/segment.ts";
 import { documentText, isDocumentPath, type DocumentText } from "./documents/index.ts";
 import type { FileSymbols } from "./symbols/index.ts";
 import { docId, extractFile, modId, refId, symId, techId, type FileEntry } from "./extract.ts";
@@ -202,6 +202,8 @@ export function toRecord(path: string, r: Pick<ReadResult, "bytes" | "sha256" | 
 
 type Previous = {
   docs: Map<string, DocRecord>; texts: Map<string, string>;
+  /** The text pages stored alone, as stored (the rebuilt text segment writes an unchanged page's block as it was). */
+  stored: Map<string, StoredValue>;
   /** Each document's ordinal in the previous shard, and its chunks' core lengths (table `chunks`) by ordinal. */
   ords: Map<string, number>; lens: Map<number, number[]>;
 };
@@ -229,14 +231,16 @@ function readPrevious(profileDir: string, prev: { index: string; text: string })
       }
     } catch { lens.clear(); }
   } finally { idx.close(); }
+  const stored = new Map<string, StoredValue>();
   const txt = new Segment(objectPath(profileDir, prev.text));
   try {
-    for (const [k, bytes] of txt.rangeBytes("text")) {
+    txt.eachBytes("text", (k, bytes, st) => {
       const p = k.slice(0, k.lastIndexOf("\0"));
       texts.set(p, (texts.get(p) ?? "") + utf8.decode(bytes));
-    }
+      if (st) stored.set(k, { raw: bytes, data: st.data, crc: st.crc });
+    });
   } finally { txt.close(); }
-  return { docs, texts, ords, lens };
+  return { docs, texts, ords, lens, stored };
 }
 
 /**
@@ -663,7 +667,7 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
   let sinceGc = 0;
   const redact = makeRedactor(st.redaction);
   let prev: Previous | undefined;
-  const old = () => (prev ??= task.prev ? readPrevious(task.profileDir, task.prev) : { docs: new Map(), texts: new Map(), ords: new Map(), lens: new Map() });
+  const old = () => (prev ??= task.prev ? readPrevious(task.profileDir, task.prev) : { docs: new Map(), texts: new Map(), ords: new Map(), lens: new Map(), stored: new Map() });
   // Reused documents: previous ordinal → ordinal now (their postings are copied, see
   // readPreviousPostings; read once, and if the previous segment's postings cannot be read, the
   // reused documents are tokenized from their texts as the others).
@@ -819,7 +823,7 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
   const encoder = new TextEncoder();
   const pages: [string, Uint8Array][] = [];
   for (const { rec, text } of docs) for (let i = 0; i * TEXT_PAGE < text.length || i === 0; i++) pages.push([pageKey(rec.path, i), encoder.encode(text.slice(i * TEXT_PAGE, (i + 1) * TEXT_PAGE))]);
-  const text = encodeSegment({ ...head, kind: "text", stats: { docs: docs.length, page: TEXT_PAGE } }, {}, { text: pages }, { level: TEXT_LEVEL });
+  const text = encodeSegment({ ...head, kind: "text", stats: { docs: docs.length, page: TEXT_PAGE } }, {}, { text: pages }, { level: TEXT_LEVEL, ...(prev ? { stored: { text: prev.stored } } : {}) });
   const localNodes = Object.values(types).reduce((s, n) => s + n, 0);
   const localEdges = Object.values(edges).reduce((s, n) => s + n, 0);
   const result: ShardResult = {
@@ -834,6 +838,7 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
   docs.length = 0; pages.length = 0; ids.length = 0;
   globals.clear(); links.clear(); symDefs.clear(); symRefs.clear();
   postings.clear(); ents.clear();
+  prev?.texts.clear(); prev?.stored.clear(); prev?.docs.clear();
   return result;
 }
 

@@ -61,13 +61,22 @@ const dec = new TextDecoder("utf-8", { fatal: true });
 const blockText = new TextDecoder();
 
 /**
+ * A binary value stored alone in a segment: its bytes (`raw`), and its block as stored (`data`,
+ * zstd at the segment's level) with the block's crc32. Given to encodeSegment by table and key, the
+ * block is written as it was when the value to store is the same bytes (zstd gives the same block
+ * for the same bytes and level, so the segment's bytes are those it would have made), instead of
+ * compressing them again.
+ */
+export type StoredValue = { raw: Uint8Array; data: Uint8Array; crc: number };
+
+/**
  * Builds a segment from text tables (values are JSON) and binary tables (values are bytes); each
  * table's entries sorted by key, keys unique. `opts.level`: the zstd level of every block (3 by
  * default); `opts.layout`: per table, how its blocks are cut (LAYOUT by default).
  */
 export function encodeSegment(
   head: Omit<SegmentHeader, "tables">, tables: Record<string, [string, unknown][]>, binary: Record<string, [string, Uint8Array][]> = {},
-  opts: { level?: number; layout?: Record<string, Partial<TableLayout>> } = {},
+  opts: { level?: number; layout?: Record<string, Partial<TableLayout>>; stored?: Record<string, Map<string, StoredValue>> } = {},
 ): EncodedObject {
   const blocks: Uint8Array[] = [];
   let offset = 0;
@@ -85,6 +94,16 @@ export function encodeSegment(
   for (const name of names) {
     if (tables[name] && binary[name]) throw new Error(`segment table ${name} is both binary and text`);
     const isBinary = binary[name] !== undefined;
+    const reusable = opts.stored?.[name];
+    /** A value stored alone as a previous segment of the same writer and level stored the same bytes: its block as it was. */
+    const reuse = (key: string, bytes: Uint8Array): Addr | undefined => {
+      const s = reusable?.get(key);
+      if (!s || s.raw.length !== bytes.length || Buffer.compare(s.raw, bytes) !== 0) return undefined;
+      blocks.push(s.data);
+      const at = offset;
+      offset += s.data.length;
+      return [at, s.data.length, s.crc];
+    };
     const entries: [string, unknown][] = tables[name] ?? binary[name]!;
     const { block: BLOCK_BYTES, companion: COMPANION_BYTES, alone: ALONE_BYTES } = { ...LAYOUT, ...opts.layout?.[name] };
     let level: BlockRef[] = [];
@@ -115,7 +134,7 @@ export function encodeSegment(
       if (!isBinary) v = JSON.stringify(value);
       else {
         const bytes = value as Uint8Array;
-        if (bytes.length > ALONE_BYTES) v = `[${putBytes(bytes).join(",")}]`;
+        if (bytes.length > ALONE_BYTES) v = `[${(reuse(key, bytes) ?? putBytes(bytes)).join(",")}]`;
         else {
           if (companionSize && companionSize + bytes.length > COMPANION_BYTES) flush();
           companion.push(bytes);
@@ -313,14 +332,20 @@ export class Segment {
 
   close(): void { try { closeSync(this.fd); } catch {} }
 
-  private read(offset: number, length: number, crc: number): Uint8Array {
+  /** A block as stored (compressed), its checksum checked. */
+  private stored(offset: number, length: number, crc: number): Uint8Array {
     if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length <= 0 || this.base + offset + length > this.size) throw corrupt(this.path);
     const buf = new Uint8Array(length);
     try {
       if (readSync(this.fd, buf, 0, length, this.base + offset) !== length) throw new Error("short read");
       if (Bun.hash.crc32(buf) !== crc) throw new Error("checksum");
-      return Bun.zstdDecompressSync(buf);
+      return buf;
     } catch { throw corrupt(this.path); }
+  }
+
+  private read(offset: number, length: number, crc: number): Uint8Array {
+    const buf = this.stored(offset, length, crc);
+    try { return Bun.zstdDecompressSync(buf); } catch { throw corrupt(this.path); }
   }
 
   private block(offset: number, length: number, crc: number, keep = true): string {
@@ -465,11 +490,11 @@ export class Segment {
 
   /**
    * Every entry of a binary table in key order, passed to `fn` (the value is a view of its
-   * decompressed block, which is not cached): a whole-table walk without a generator step per entry
-   * and without splitting blocks into arrays (an incremental run walks a rebuilt shard's previous
-   * postings this way).
+   * decompressed block, which is not cached; a value stored alone comes with its block as stored,
+   * see StoredValue): a whole-table walk without a generator step per entry and without splitting
+   * blocks into arrays (an incremental run walks a rebuilt shard's previous postings and texts this way).
    */
-  eachBytes(table: string, fn: (key: string, value: Uint8Array) => void): void {
+  eachBytes(table: string, fn: (key: string, value: Uint8Array, stored?: { data: Uint8Array; crc: number }) => void): void {
     const t = this.header.tables[table];
     if (!t || t.count === 0) return;
     if (!t.binary) throw corrupt(this.path);
@@ -489,7 +514,10 @@ export class Segment {
           if (text.charCodeAt(tab + 1) === 91) { // "[": a value stored alone
             let addr: Addr;
             try { addr = JSON.parse(text.slice(tab + 1, nl)) as Addr; } catch { throw corrupt(this.path); }
-            fn(k, this.rawBlock(addr[0], addr[1], addr[2], false));
+            const data = this.stored(addr[0], addr[1], addr[2]);
+            let value: Uint8Array;
+            try { value = Bun.zstdDecompressSync(data); } catch { throw corrupt(this.path); }
+            fn(k, value, { data, crc: addr[2] });
           } else {
             const length = Number(text.slice(tab + 1, nl));
             if (length === 0) fn(k, new Uint8Array(0));
