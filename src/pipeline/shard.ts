@@ -251,7 +251,13 @@ function readPrevious(profileDir: string, prev: { index: string; text: string })
  * copied as they are (PostingsBuilder.encode), and the shard's bytes are those a build from the
  * texts gives. Throws when the segment is damaged.
  */
-type EncodedRuns = { v: Uint8Array; runs: number[] };
+type EncodedRuns = {
+  v: Uint8Array; runs: number[];
+  /** Where the chunk postings are in `v` (readPreviousPostings). */
+  from?: number; to?: number;
+  /** Every document of the previous list is reused at its previous ordinal (setReused): the list is v[from, to) as it was. */
+  whole?: boolean;
+};
 type PreviousPostings = Map<string, EncodedRuns>;
 function readPreviousPostings(profileDir: string, indexSha: string): PreviousPostings {
   const path = objectPath(profileDir, indexSha);
@@ -264,6 +270,7 @@ function readPreviousPostings(profileDir: string, indexSha: string): PreviousPos
       const end = r.at + len;
       if (end > v.length) throw corrupt(path);
       if (len === 0) return; // entity postings only
+      const from = r.at;
       const runs: number[] = [];
       let ord = -1;
       while (r.at < end) {
@@ -282,7 +289,7 @@ function readPreviousPostings(profileDir: string, indexSha: string): PreviousPos
       }
       if (r.at !== end) throw corrupt(path);
       runs.push(end);
-      out.set(term, { v, runs });
+      out.set(term, { v, runs, from, to: end });
     });
   } finally { seg.close(); }
   return out;
@@ -430,13 +437,20 @@ class PostingsBuilder {
   /** The previous postings of the documents added with addReused (`ords`: previous ordinal → ordinal now). */
   setReused(previous: PreviousPostings, ords: Map<number, number>): void {
     const out: PreviousPostings = new Map();
-    for (const [term, { v, runs }] of previous) {
+    // Documents kept at their ordinals (one file edited in place): a term none of whose documents
+    // changed keeps its list as it was, copied whole by encode.
+    let same = true;
+    for (const [was, now] of ords) if (was !== now) { same = false; break; }
+    for (const [term, e] of previous) {
+      const { v, runs } = e;
       let mine: number[] | undefined;
+      let all = same;
       for (let i = 0; i < runs.length; i += 3) {
         const now = ords.get(runs[i]!);
         if (now !== undefined) (mine ??= []).push(now, runs[i + 1]!, runs[i + 2]!);
+        else all = false;
       }
-      if (mine) out.set(term, { v, runs: mine });
+      if (mine) out.set(term, all && e.from !== undefined ? { v, runs: mine, from: e.from, to: e.to, whole: true } : { v, runs: mine });
     }
     this.reused = out;
   }
@@ -482,7 +496,14 @@ class PostingsBuilder {
       let prevCi = 0;
       let prevPos = 0;
       // The entries built here and the reused documents' entries, merged in ordinal order.
-      const { v, runs } = reused?.get(name) ?? none;
+      const prev = reused?.get(name) ?? none;
+      const { v, runs } = prev;
+      if (id === undefined && prev.whole) {
+        // Only reused documents, each at its previous ordinal: the previous list as it was.
+        w.append(v, prev.from!, prev.to!);
+        spans.push([name, from, w.length]);
+        continue;
+      }
       let g = 0;
       const end = id === undefined ? 0 : start[id + 1]!;
       for (let k = id === undefined ? 0 : start[id]!; k < end || g < runs.length;) {
