@@ -503,11 +503,14 @@ export class RunIndex {
   private symLookups = 0;
   /**
    * The symbol a name resolves to, over every shard: exported before not, top-level before members,
-   * then by path and line (a deterministic choice when several files define the name).
+   * then by path and line (a deterministic choice when several files define the name). Only for
+   * code-span `mentions` edges: undefined for every name in a run whose manifest counts none.
    */
   symbolFor(name: string): string | undefined {
     // A run without symbols (no code files, or ingestion.symbols false) has nothing to look up.
-    this.anySymbols ??= (this.stats().types.symbol ?? 0) > 0;
+    // Its callers only make code-span `mentions` edges, which the manifest counts: when it counts
+    // none, no name resolves, and no shard is opened to find that out.
+    this.anySymbols ??= this.store.manifest.counts.symbol_mentions !== 0 && (this.stats().types.symbol ?? 0) > 0;
     if (!this.anySymbols) return undefined;
     let hit = this.symCache.get(name);
     if (hit === undefined) {
