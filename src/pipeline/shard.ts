@@ -255,6 +255,8 @@ type EncodedRuns = {
   v: Uint8Array; runs: number[];
   /** Where the chunk postings are in `v` (readPreviousPostings). */
   from?: number; to?: number;
+  /** false: `runs` is not cut yet (runsOf cuts it). */
+  cut?: boolean;
   /** Every document of the previous list is reused at its previous ordinal (setReused): the list is v[from, to) as it was. */
   whole?: boolean;
 };
@@ -270,29 +272,41 @@ function readPreviousPostings(profileDir: string, indexSha: string): PreviousPos
       const end = r.at + len;
       if (end > v.length) throw corrupt(path);
       if (len === 0) return; // entity postings only
-      const from = r.at;
-      const runs: number[] = [];
-      let ord = -1;
-      while (r.at < end) {
-        const entry = r.at;
-        const d = r.next();
-        if (ord < 0 || d > 0) {
-          if (ord >= 0) runs.push(entry);
-          ord = ord < 0 ? d : ord + d;
-          runs.push(ord, r.at);
-        }
-        r.next(); // chunk index
-        const m = r.next();
-        if ((m & 3) === 3) { r.next(); r.next(); r.next(); }
-        const xs = m & 4 ? r.next() : 0;
-        for (let p = Math.floor(m / 8) - xs; p > 0; p--) r.next();
-      }
-      if (r.at !== end) throw corrupt(path);
-      runs.push(end);
-      out.set(term, { v, runs, from, to: end });
+      // Cut into documents when needed (runsOf): most terms of an edited shard are copied whole.
+      out.set(term, { v, runs: [], from: r.at, to: end, cut: false });
     });
   } finally { seg.close(); }
   return out;
+}
+
+/** A previous term's runs ([ordinal, start, end] per document, see EncodedRuns), cut from its value on first use. */
+function runsOf(e: EncodedRuns, path: string): number[] {
+  if (e.cut !== false) return e.runs;
+  const { v, runs } = e;
+  const r = new VarintReader(v);
+  r.at = e.from!;
+  const end = e.to!;
+  let ord = -1;
+  try {
+    while (r.at < end) {
+      const entry = r.at;
+      const d = r.next();
+      if (ord < 0 || d > 0) {
+        if (ord >= 0) runs.push(entry);
+        ord = ord < 0 ? d : ord + d;
+        runs.push(ord, r.at);
+      }
+      r.next(); // chunk index
+      const m = r.next();
+      if ((m & 3) === 3) { r.next(); r.next(); r.next(); }
+      const xs = m & 4 ? r.next() : 0;
+      for (let p = Math.floor(m / 8) - xs; p > 0; p--) r.next();
+    }
+  } catch { throw corrupt(path); }
+  if (r.at !== end) throw corrupt(path);
+  runs.push(end);
+  e.cut = true;
+  return runs;
 }
 
 /** A document's stored form: each chunk carries its length in terms and the position of its first term. */
@@ -368,6 +382,8 @@ class PostingsBuilder {
    * (see readPreviousPostings and setReused).
    */
   private reused?: PreviousPostings;
+  /** The previous index object the reused postings come from (for runsOf's errors). */
+  private reusedPath = "";
 
   /** Gives the builder's arrays back to the pool (call when its output is encoded). */
   release(): void { Ints.give(this.tTerm, this.tChunk, this.tPos, this.chunkOrd, this.chunkIdx, this.chunkLen); }
@@ -435,14 +451,19 @@ class PostingsBuilder {
     }
   }
   /** The previous postings of the documents added with addReused (`ords`: previous ordinal → ordinal now). */
-  setReused(previous: PreviousPostings, ords: Map<number, number>): void {
+  setReused(previous: PreviousPostings, ords: Map<number, number>, path: string, touched?: Set<string>): void {
     const out: PreviousPostings = new Map();
+    this.reusedPath = path;
     // Documents kept at their ordinals (one file edited in place): a term none of whose documents
-    // changed keeps its list as it was, copied whole by encode.
+    // changed keeps its list as it was, copied whole by encode. `touched` holds every term of the
+    // previous documents that are not reused: a term outside it has only reused documents, and is
+    // not even cut into documents unless a document built now has it too (encode).
     let same = true;
     for (const [was, now] of ords) if (was !== now) { same = false; break; }
     for (const [term, e] of previous) {
-      const { v, runs } = e;
+      if (same && touched && !touched.has(term)) { out.set(term, { ...e, whole: true }); continue; }
+      const v = e.v;
+      const runs = runsOf(e, path);
       let mine: number[] | undefined;
       let all = same;
       for (let i = 0; i < runs.length; i += 3) {
@@ -450,7 +471,7 @@ class PostingsBuilder {
         if (now !== undefined) (mine ??= []).push(now, runs[i + 1]!, runs[i + 2]!);
         else all = false;
       }
-      if (mine) out.set(term, all && e.from !== undefined ? { v, runs: mine, from: e.from, to: e.to, whole: true } : { v, runs: mine });
+      if (mine) out.set(term, all && e.from !== undefined ? { v, runs: mine, from: e.from, to: e.to, whole: true, cut: true } : { v, runs: mine, cut: true });
     }
     this.reused = out;
   }
@@ -497,13 +518,14 @@ class PostingsBuilder {
       let prevPos = 0;
       // The entries built here and the reused documents' entries, merged in ordinal order.
       const prev = reused?.get(name) ?? none;
-      const { v, runs } = prev;
       if (id === undefined && prev.whole) {
         // Only reused documents, each at its previous ordinal: the previous list as it was.
-        w.append(v, prev.from!, prev.to!);
+        w.append(prev.v, prev.from!, prev.to!);
         spans.push([name, from, w.length]);
         continue;
       }
+      const v = prev.v;
+      const runs = prev === none ? none.runs : runsOf(prev, this.reusedPath);
       let g = 0;
       const end = id === undefined ? 0 : start[id + 1]!;
       for (let k = id === undefined ? 0 : start[id]!; k < end || g < runs.length;) {
@@ -752,7 +774,19 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
     sinceGc += r.bytes;
     if (sinceGc >= GC_SOURCE_BYTES) { sinceGc = 0; collectIfLarge(); }
   }
-  if (reusedOrds.size) postings.setReused(previousPostings!, reusedOrds);
+  if (reusedOrds.size) {
+    // The terms of the previous documents not reused (edited, removed, or tokenized again): see setReused.
+    let touched: Set<string> | undefined = new Set<string>();
+    for (const [p, o] of prev!.ords) {
+      if (reusedOrds.has(o)) continue;
+      const rec = prev!.docs.get(p), text = prev!.texts.get(p);
+      if (!rec || text === undefined) { touched = undefined; break; }
+      const t = termsOf(rec, text);
+      for (const run of t.runs) for (const term of run.terms) touched.add(term);
+      for (const x of t.extra) touched.add(x[1]);
+    }
+    postings.setReused(previousPostings!, reusedOrds, objectPath(task.profileDir, task.prev!.index), touched);
+  }
   previousPostings = undefined;
   await Promise.all(symbolsPending);
   if (symbolsFailed) throw symbolsFailed.err;
