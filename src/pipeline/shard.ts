@@ -244,12 +244,13 @@ function readPrevious(profileDir: string, prev: { index: string; text: string })
 }
 
 /**
- * The chunk postings of a previous shard, still encoded: per term, its value (`v`) and for each
- * document in it [previous ordinal, start, end] of the document's entries after their leading
- * Δord. A document's entries do not depend on any other document once that first Δord is written
- * again (chunk index and positions start afresh with each document), so a reused document's are
- * copied as they are (PostingsBuilder.encode), and the shard's bytes are those a build from the
- * texts gives. Throws when the segment is damaged.
+ * The chunk postings of a previous shard, still encoded: per term, its value (`v`) and, once cut
+ * (runsOf: only the terms that need it are), for each document in it [previous ordinal, start,
+ * end] of the document's entries after their leading Δord. A document's entries do not depend on
+ * any other document once that first Δord is written again (chunk index and positions start afresh
+ * with each document), so a reused document's are copied as they are (PostingsBuilder.encode), and
+ * the shard's bytes are those a build from the texts gives. Reading throws when a block is damaged
+ * (its crc32); cutting throws when a value does not decode.
  */
 type EncodedRuns = {
   v: Uint8Array; runs: number[];
@@ -461,7 +462,7 @@ class PostingsBuilder {
     let same = true;
     for (const [was, now] of ords) if (was !== now) { same = false; break; }
     for (const [term, e] of previous) {
-      if (same && touched && !touched.has(term)) { out.set(term, { ...e, whole: true }); continue; }
+      if (same && touched && !touched.has(term)) { out.set(term, { v: e.v, runs: [], from: e.from, to: e.to, cut: false, whole: true }); continue; }
       const v = e.v;
       const runs = runsOf(e, path);
       let mine: number[] | undefined;
@@ -525,7 +526,7 @@ class PostingsBuilder {
         continue;
       }
       const v = prev.v;
-      const runs = prev === none ? none.runs : runsOf(prev, this.reusedPath);
+      const runs = runsOf(prev, this.reusedPath);
       let g = 0;
       const end = id === undefined ? 0 : start[id + 1]!;
       for (let k = id === undefined ? 0 : start[id]!; k < end || g < runs.length;) {
