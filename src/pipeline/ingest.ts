@@ -326,6 +326,10 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   }
   const modules = byType.mod_;
   const gitC = git?.graph ? gitCounts(git.graph, okPaths) : undefined;
+  // Local nodes by type, summed over the shards, when every shard's counts have them (a shard
+  // reused from a run written before they were recorded has not).
+  const typed = artifacts.every((a) => !a.name.startsWith("index/") || a.counts?.sections !== undefined);
+  const symbols = total("symbols");
   const manifest: Manifest = {
     schema_version: ARTIFACT_SCHEMA_VERSION,
     auditgraph_version: VERSION,
@@ -343,6 +347,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
       // The edges of the two kinds that resolve across shards (so the next run can update them from what changed).
       links_to: resolved,
       symbol_mentions: symbolMentions,
+      ...(typed ? { sections: total("sections"), decisions: total("decisions"), claims: total("claims"), ...(symbols ? { symbols } : {}) } : {}),
       ...(modules ? { modules } : {}),
       ...(gitC ? { commits: gitC.commits, authors: gitC.authors } : {}),
     },

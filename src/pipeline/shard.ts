@@ -884,7 +884,14 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
   const localEdges = Object.values(edges).reduce((s, n) => s + n, 0);
   const result: ShardResult = {
     shard: task.shard, records, processed, reused,
-    objects: { index, text, counts: { files: docs.length, chunks: stats.chunks, nodes: localNodes, edges: localEdges, shards: task.shards } },
+    objects: {
+      index, text,
+      counts: {
+        files: docs.length, chunks: stats.chunks, nodes: localNodes, edges: localEdges, shards: task.shards,
+        // The shard's other local nodes by type, so that a count by type needs only the manifest.
+        sections: types.section!, decisions: types.decision!, claims: types.claim!, ...(types.symbol ? { symbols: types.symbol } : {}),
+      },
+    },
     summary: summaryOf(globals.keys(), links, symDefs, symRefs),
   };
   // Emptied, not just dropped: the collector scans stacks conservatively, and a stale pointer to one

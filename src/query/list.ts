@@ -1,7 +1,8 @@
 /**
  * `list`: nodes filtered by type and field conditions, sorted, paged, counted or grouped. Counting
- * by type alone reads only the shards' headers and shared-node tables; anything else walks the
- * documents (types that live in document meta, such as `document`, read only that).
+ * by type alone reads only the manifest's counts (the shards' headers for a run written before the
+ * manifest counted sections, decisions and claims); anything else walks the documents (types that
+ * live in document meta, such as `document`, read only that).
  */
 import { docId, type GraphNode } from "../pipeline/extract.ts";
 import type { GlobalRecord } from "../pipeline/shard.ts";
@@ -78,9 +79,9 @@ function* allNodes(ix: RunIndex, types?: string[]): Generator<GraphNode> {
 const docKey = (path: string) => docId(path).slice(4);
 
 export function listNodes(ix: RunIndex, o: ListOptions): ListResult {
-  // Counting by type needs no node: the headers count local nodes, the shared tables the rest.
+  // Counting by type needs no node: the manifest (or the headers) counts local nodes, and the shared ones.
   if (o.where.length === 0 && (o.countOnly || o.groupBy === "type") && (!o.groupBy || o.groupBy === "type")) {
-    const counts = { ...ix.stats().types };
+    const counts = ix.typeCounts();
     // Shared nodes are counted once over all shards by ingest (manifest counts), not per shard.
     counts.technology = ix.store.manifest.counts.technologies ?? 0;
     counts.reference = ix.store.manifest.counts.references ?? 0;

@@ -98,6 +98,17 @@ export class RunIndex {
     return out;
   }
 
+  /**
+   * Local nodes by type (document, section, chunk, decision, claim, and symbol when there are any),
+   * as the shards' headers count them (stats().types): from the manifest's counts when it has them,
+   * without opening a shard.
+   */
+  typeCounts(): Record<string, number> {
+    const c = this.store.manifest.counts;
+    if (c.sections === undefined || c.decisions === undefined || c.claims === undefined || c.ok === undefined || c.chunks === undefined) return { ...this.stats().types };
+    return { document: c.ok, section: c.sections, chunk: c.chunks, decision: c.decisions, claim: c.claims, ...(c.symbols ? { symbol: c.symbols } : {}) };
+  }
+
   /** A document by its key (the 20 hex digits of its id). */
   docByKey(key: string): (DocRef & { rec: DocRecord }) | undefined {
     const shard = shardOfKey(key, this.shardCount);
@@ -510,7 +521,7 @@ export class RunIndex {
     // A run without symbols (no code files, or ingestion.symbols false) has nothing to look up.
     // Its callers only make code-span `mentions` edges, which the manifest counts: when it counts
     // none, no name resolves, and no shard is opened to find that out.
-    this.anySymbols ??= this.store.manifest.counts.symbol_mentions !== 0 && (this.stats().types.symbol ?? 0) > 0;
+    this.anySymbols ??= this.store.manifest.counts.symbol_mentions !== 0 && (this.typeCounts().symbol ?? 0) > 0;
     if (!this.anySymbols) return undefined;
     let hit = this.symCache.get(name);
     if (hit === undefined) {
