@@ -60,7 +60,7 @@ function* allNodes(ix: RunIndex, types?: string[]): Generator<GraphNode> {
       continue;
     }
     if (types && !types.some((t) => t !== "technology" && t !== "reference" && t !== "module" && t !== "commit" && t !== "author")) continue;
-    for (const [, rec] of ix.docs(n)) for (const node of ix.docGraph(rec).nodes) if (node.type !== "technology" && node.type !== "reference" && node.type !== "module" && want(node.type)) yield node;
+    for (const [, rec] of ix.docs(n)) for (const node of ix.docNodes(rec).values()) if (node.type !== "technology" && node.type !== "reference" && node.type !== "module" && want(node.type)) yield node;
   }
   // Git provenance nodes (commits, authors) live in the run's git artifact.
   if (want("commit") || want("author")) for (const node of ix.git()?.nodes() ?? []) if (want(node.type)) yield node;

@@ -475,7 +475,8 @@ export class RunIndex {
 
   private readonly nodesCache = new Map<string, Map<string, GraphNode>>();
   /** A document's own nodes by id (from its graph part when that is built; no edges resolved otherwise). */
-  private docNodes(rec: DocRecord): Map<string, GraphNode> {
+  /** A document's own nodes by id (the document, its sections, chunks, decision, claims, symbols), without resolving its links and code spans (docGraph does). */
+  docNodes(rec: DocRecord): Map<string, GraphNode> {
     let byId = this.nodesCache.get(rec.path);
     if (!byId) {
       const nodes = (this.graphCache.get(rec.path) ?? entryGraph(rec.path, rec as unknown as FileEntry)).nodes;

@@ -610,8 +610,7 @@ function listOnly(ix: RunIndex, q: ParsedQuery, allowed: DocFilter | undefined, 
       hits.push({ id: docId(m.path), type: "document", score: 1, path: m.path, line: 1, name: m.title, snippet: m.title, matches: [] });
       return;
     }
-    const part = ix.docGraph(ix.doc(n, ord));
-    for (const node of part.nodes) {
+    for (const node of ix.docNodes(ix.doc(n, ord)).values()) {
       if (!types.includes(node.type)) continue;
       hits.push({ id: node.id, type: node.type, score: 1, path: node.path ?? m.path, line: node.line ?? 1, name: node.name, snippet: node.name, matches: [] });
     }
@@ -686,7 +685,7 @@ function materialize(ix: RunIndex, s: Scored, want: ReturnType<typeof wanted>[],
     } else {
       const rec = ix.doc(s.shard, s.ord);
       path = rec.path;
-      name = ix.docGraph(rec).nodes.find((n) => n.id === s.id)?.name ?? rec.title;
+      name = ix.docNodes(rec).get(s.id)?.name ?? rec.title;
     }
     pages = ix.meta(s.shard, s.ord)?.pages;
     const text = ix.textOf(path) ?? "";
