@@ -175,6 +175,13 @@ function place(container: any): void {
     // (and a resize to 0 would free the canvases this keeps).
     cy.renderer?.()?.resizeObserver?.disconnect?.();
     cy.on("tap", "node", (ev: any) => onOpen(ev.target.id()));
+    // Where the drawing is on the page is read again at each press and wheel turn, before cytoscape
+    // maps the pointer: it keeps the place from its first frame, and the page around the drawing can
+    // move (a line filled in or wrapped after drawing) without the scroll or resize events that tell
+    // it, and then a click lands beside the node it was aimed at (see also moved()).
+    for (const type of ["mousedown", "touchstart", "wheel"]) {
+      frame.addEventListener(type, () => cy.renderer?.()?.invalidateContainerClientCoordsCache?.(), { capture: true, passive: true });
+    }
     cy.on("mouseover", "node", (ev: any) => { frame.parentNode && (frame.parentNode.title = ev.target.data("type") + ": " + (ev.target.data("label") || ev.target.id())); });
   }
 }
