@@ -122,17 +122,6 @@ function validate(user: YamlSource | undefined): Config {
   throw yamlIssueError(user, r.issues[0]);
 }
 
-const BUDGET_KEYS = ["multiplier", "warn_threshold", "block_threshold"];
-/**
- * What BudgetSchema accepts, checked by hand (every command loads the workspace, and the schema
- * library's first run of a check is slow); when this says no, the schema says what is wrong.
- */
-function isBudget(b: Record<string, unknown>): b is BudgetSettings {
-  for (const k in b) if (!BUDGET_KEYS.includes(k)) return false;
-  for (const k of BUDGET_KEYS) { const x = b[k]; if (typeof x !== "number" || !(x > 0)) return false; }
-  return (b.warn_threshold as number) < (b.block_threshold as number);
-}
-
 export function loadWorkspace(opts: WorkspaceOptions = {}): Workspace {
   const root = resolveRoot(opts.root);
   const path = resolveConfigPath(root, opts.config);
@@ -152,15 +141,13 @@ export function loadWorkspace(opts: WorkspaceOptions = {}): Workspace {
   if (!profile) {
     throw configError(`${path ?? "<built-in>"}: profiles.${profileName}: unknown profile (known: ${Object.keys(cfg.profiles).sort().join(", ")})`);
   }
-  const budgetIn = { ...cfg.storage.footprint_budget, ...(profile.storage?.footprint_budget ?? {}) };
-  let budgetOut: BudgetSettings;
-  if (isBudget(budgetIn)) budgetOut = budgetIn;
-  else {
-    const budget = v.safeParse(BudgetSchema, budgetIn);
-    if (!budget.success) {
-      throw configError(`${path ?? "<built-in>"}: profiles.${profileName}.storage.footprint_budget: ${budget.issues[0].message}`);
-    }
-    budgetOut = budget.output;
+  // The profile's budget over the config's. The built-in config's is valid as it stands (see
+  // validate), so only a user's config is checked again here.
+  let budget: BudgetSettings = { ...cfg.storage.footprint_budget, ...(profile.storage?.footprint_budget ?? {}) };
+  if (user) {
+    const r = v.safeParse(BudgetSchema, budget);
+    if (!r.success) throw configError(`${path ?? "<built-in>"}: profiles.${profileName}.storage.footprint_budget: ${r.issues[0].message}`);
+    budget = r.output;
   }
   const redaction = { enabled: cfg.security.redaction.enabled, detectors: [...new Set(cfg.security.redaction.detectors)].sort() };
   const git = { enabled: cfg.git?.enabled ?? false, max_commits: cfg.git?.max_commits ?? 5000 };
@@ -172,7 +159,7 @@ export function loadWorkspace(opts: WorkspaceOptions = {}): Workspace {
     profileName,
     profile,
     redaction,
-    budget: budgetOut,
+    budget,
     configHash: sha256Hex(canonicalJson(shaping)),
     profileDir: resolve(root, ".pkg", "profiles", profileName),
     warnings,

@@ -39,7 +39,7 @@ import { makeRedactor } from "./text.ts";
 import { GIT_ARTIFACT, type GitGraph } from "../git/graph.ts";
 import { sharedPrefix, type SharedPrefix } from "./extract.ts";
 import { entryUrl } from "../shared/entries.ts";
-import { bestSymbols, buildShard, collectIfLarge, countSymbolMentions, localExtractors, readSource, readSummary, symbolMentionsOf, symbolsOf, shardCount, shardName, shardOf, toRecord, type Mention, type ShardResult, type ShardSummary, type ShardTask } from "./shard.ts";
+import { TYPE_COUNT_KEYS, bestSymbols, buildShard, collectIfLarge, countSymbolMentions, localExtractors, readSource, readSummary, symbolMentionsOf, symbolsOf, shardCount, shardName, shardOf, toRecord, type Mention, type ShardResult, type ShardSummary, type ShardTask } from "./shard.ts";
 
 /** Up to this many changed shards the work runs inline: starting workers would cost more. */
 const INLINE_SHARDS = 2;
@@ -326,10 +326,12 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   }
   const modules = byType.mod_;
   const gitC = git?.graph ? gitCounts(git.graph, okPaths) : undefined;
-  // Local nodes by type, summed over the shards, when every shard's counts have them (a shard
-  // reused from a run written before they were recorded has not).
-  const typed = artifacts.every((a) => !a.name.startsWith("index/") || a.counts?.sections !== undefined);
-  const symbols = total("symbols");
+  // Local nodes by type (TYPE_COUNT_KEYS), summed over the shards that count them, when every
+  // shard's counts have them (a shard reused from a run written before they were recorded has not).
+  const indexArtifacts = artifacts.filter((a) => a.name.startsWith("index/"));
+  const typeCounts = indexArtifacts.every((a) => a.counts?.[TYPE_COUNT_KEYS.section] !== undefined)
+    ? Object.fromEntries(Object.values(TYPE_COUNT_KEYS).filter((k) => indexArtifacts.some((a) => a.counts?.[k] !== undefined)).map((k) => [k, total(k)]))
+    : {};
   const manifest: Manifest = {
     schema_version: ARTIFACT_SCHEMA_VERSION,
     auditgraph_version: VERSION,
@@ -347,7 +349,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
       // The edges of the two kinds that resolve across shards (so the next run can update them from what changed).
       links_to: resolved,
       symbol_mentions: symbolMentions,
-      ...(typed ? { sections: total("sections"), decisions: total("decisions"), claims: total("claims"), ...(symbols ? { symbols } : {}) } : {}),
+      ...typeCounts,
       ...(modules ? { modules } : {}),
       ...(gitC ? { commits: gitC.commits, authors: gitC.authors } : {}),
     },

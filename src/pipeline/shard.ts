@@ -253,11 +253,10 @@ function readPrevious(profileDir: string, prev: { index: string; text: string })
  * (its crc32); cutting throws when a value does not decode.
  */
 type EncodedRuns = {
-  v: Uint8Array; runs: number[];
-  /** Where the chunk postings are in `v` (readPreviousPostings). */
-  from?: number; to?: number;
-  /** false: `runs` is not cut yet (runsOf cuts it). */
-  cut?: boolean;
+  /** The term's value, and where its chunk postings are in it. */
+  v: Uint8Array; from: number; to: number;
+  /** The runs, once cut (runsOf). */
+  runs?: number[];
   /** Every document of the previous list is reused at its previous ordinal (setReused): the list is v[from, to) as it was. */
   whole?: boolean;
 };
@@ -274,7 +273,7 @@ function readPreviousPostings(profileDir: string, indexSha: string): PreviousPos
       if (end > v.length) throw corrupt(path);
       if (len === 0) return; // entity postings only
       // Cut into documents when needed (runsOf): most terms of an edited shard are copied whole.
-      out.set(term, { v, runs: [], from: r.at, to: end, cut: false });
+      out.set(term, { v, from: r.at, to: end });
     });
   } finally { seg.close(); }
   return out;
@@ -282,11 +281,11 @@ function readPreviousPostings(profileDir: string, indexSha: string): PreviousPos
 
 /** A previous term's runs ([ordinal, start, end] per document, see EncodedRuns), cut from its value on first use. */
 function runsOf(e: EncodedRuns, path: string): number[] {
-  if (e.cut !== false) return e.runs;
-  const { v, runs } = e;
-  const r = new VarintReader(v);
-  r.at = e.from!;
-  const end = e.to!;
+  if (e.runs) return e.runs;
+  const runs: number[] = [];
+  const r = new VarintReader(e.v);
+  r.at = e.from;
+  const end = e.to;
   let ord = -1;
   try {
     while (r.at < end) {
@@ -306,8 +305,7 @@ function runsOf(e: EncodedRuns, path: string): number[] {
   } catch { throw corrupt(path); }
   if (r.at !== end) throw corrupt(path);
   runs.push(end);
-  e.cut = true;
-  return runs;
+  return (e.runs = runs);
 }
 
 /** A document's stored form: each chunk carries its length in terms and the position of its first term. */
@@ -329,6 +327,14 @@ export const ENT_TYPES: readonly (string | undefined)[] = ["document", "section"
 export const ENT_TYPE_BITS = 4;
 export const SHARED_TYPE = 8;
 const ENT = { document: 0, section: 1, decision: 2, claim: 3, symbol: 4, technology: 8, reference: 9, module: 10 } as const;
+
+/**
+ * Document-local node types whose counts an index artifact's manifest counts carry (beside `files`,
+ * one document each, and `chunks`), by count key; a key is there when the shard's header counts
+ * the type (`symbols` only when it has any). The run's counts carry their sums (ingest.ts), so a
+ * count by type reads no shard (RunIndex.typeCounts).
+ */
+export const TYPE_COUNT_KEYS = { section: "sections", decision: "decisions", claim: "claims", symbol: "symbols" } as const;
 
 /** A 32-bit hash of a shared node's id: entity postings carry it so that hits from several shards are merged without a lookup. */
 export function idHash(id: string): number {
@@ -462,8 +468,7 @@ class PostingsBuilder {
     let same = true;
     for (const [was, now] of ords) if (was !== now) { same = false; break; }
     for (const [term, e] of previous) {
-      if (same && touched && !touched.has(term)) { out.set(term, { v: e.v, runs: [], from: e.from, to: e.to, cut: false, whole: true }); continue; }
-      const v = e.v;
+      if (same && touched && !touched.has(term)) { out.set(term, { v: e.v, from: e.from, to: e.to, whole: true }); continue; }
       const runs = runsOf(e, path);
       let mine: number[] | undefined;
       let all = same;
@@ -472,7 +477,7 @@ class PostingsBuilder {
         if (now !== undefined) (mine ??= []).push(now, runs[i + 1]!, runs[i + 2]!);
         else all = false;
       }
-      if (mine) out.set(term, all && e.from !== undefined ? { v, runs: mine, from: e.from, to: e.to, whole: true, cut: true } : { v, runs: mine, cut: true });
+      if (mine) out.set(term, { v: e.v, from: e.from, to: e.to, runs: mine, whole: all });
     }
     this.reused = out;
   }
@@ -510,7 +515,7 @@ class PostingsBuilder {
     const w = new VarintWriter(1 << 20);
     const spans: [string, number, number][] = [];
     const positions: number[] = [];
-    const none: EncodedRuns = { v: new Uint8Array(0), runs: [] };
+    const none: EncodedRuns = { v: new Uint8Array(0), from: 0, to: 0, runs: [] };
     for (const name of sorted) {
       const id = this.ids[name];
       const from = w.length;
@@ -521,7 +526,7 @@ class PostingsBuilder {
       const prev = reused?.get(name) ?? none;
       if (id === undefined && prev.whole) {
         // Only reused documents, each at its previous ordinal: the previous list as it was.
-        w.append(prev.v, prev.from!, prev.to!);
+        w.append(prev.v, prev.from, prev.to);
         spans.push([name, from, w.length]);
         continue;
       }
@@ -888,8 +893,7 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
       index, text,
       counts: {
         files: docs.length, chunks: stats.chunks, nodes: localNodes, edges: localEdges, shards: task.shards,
-        // The shard's other local nodes by type, so that a count by type needs only the manifest.
-        sections: types.section!, decisions: types.decision!, claims: types.claim!, ...(types.symbol ? { symbols: types.symbol } : {}),
+        ...Object.fromEntries(Object.entries(TYPE_COUNT_KEYS).filter(([t]) => types[t] !== undefined).map(([t, k]) => [k, types[t]!])),
       },
     },
     summary: summaryOf(globals.keys(), links, symDefs, symRefs),

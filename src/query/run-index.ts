@@ -7,7 +7,7 @@
 import { docId, entryGraph, sharedPrefix, type FileEntry, type GraphEdge, type GraphNode } from "../pipeline/extract.ts";
 import {
   MAX_SHARDS, ordKey, pageKey, shardName, shardOf, shardOfKey, TEXT_PAGE,
-  ENT_TYPES, ENT_TYPE_BITS, SHARED_TYPE, symbolIdOf, symbolOrder, type SymbolEntry, type DocMeta, type DocRecord, type EntityRecord, type GlobalRecord, type Mention, type ShardStats,
+  ENT_TYPES, ENT_TYPE_BITS, SHARED_TYPE, TYPE_COUNT_KEYS, symbolIdOf, symbolOrder, type SymbolEntry, type DocMeta, type DocRecord, type EntityRecord, type GlobalRecord, type Mention, type ShardStats,
 } from "../pipeline/shard.ts";
 import { VarintReader } from "../store/varint.ts";
 import { objectPath } from "../store/layout.ts";
@@ -105,8 +105,10 @@ export class RunIndex {
    */
   typeCounts(): Record<string, number> {
     const c = this.store.manifest.counts;
-    if (c.sections === undefined || c.decisions === undefined || c.claims === undefined || c.ok === undefined || c.chunks === undefined) return { ...this.stats().types };
-    return { document: c.ok, section: c.sections, chunk: c.chunks, decision: c.decisions, claim: c.claims, ...(c.symbols ? { symbol: c.symbols } : {}) };
+    if (c.ok === undefined || c.chunks === undefined || c[TYPE_COUNT_KEYS.section] === undefined) return { ...this.stats().types };
+    const out: Record<string, number> = { document: c.ok, chunk: c.chunks };
+    for (const [type, key] of Object.entries(TYPE_COUNT_KEYS)) if (c[key] !== undefined) out[type] = c[key];
+    return out;
   }
 
   /** A document by its key (the 20 hex digits of its id). */

@@ -164,10 +164,10 @@ function isFileRecords(files: unknown): files is FileRecord[] {
     for (const k in r) if (!RECORD_KEYS.has(k)) return false;
     const { path, sha256, bytes, status, reason, warnings } = r as Record<string, unknown>;
     if (typeof path !== "string" || (status !== "ok" && status !== "skipped")) return false;
-    if (typeof bytes !== "number" || !Number.isInteger(bytes) || bytes < 0) return false;
+    if (!isCount(bytes)) return false;
     if (sha256 !== undefined && (typeof sha256 !== "string" || !SHA256.test(sha256))) return false;
     if (reason !== undefined && typeof reason !== "string") return false;
-    if (warnings !== undefined && (!Array.isArray(warnings) || !warnings.every((w) => typeof w === "string"))) return false;
+    if (warnings !== undefined && !isStrings(warnings)) return false;
   }
   return true;
 }

@@ -228,16 +228,21 @@ function parseRef(key: string, value: string, path: string): BlockRef {
   return [key, ...nums] as BlockRef;
 }
 
+/** A key as a block line holds it, read back (see keyText); a JSON-quoted one that does not parse is a corrupt object. */
+function unquoteKey(k: string, path: string): string {
+  if (k.charCodeAt(0) !== 34) return k;
+  try { return JSON.parse(k) as string; } catch { throw corrupt(path); }
+}
+
 /** Parses a block's lines into [key, raw value] pairs (values left as JSON text). */
-function lines(text: string): [string, string][] {
+function lines(text: string, path: string): [string, string][] {
   const out: [string, string][] = [];
   let at = 0;
   while (at < text.length) {
     const nl = text.indexOf("\n", at);
     const tab = text.indexOf("\t", at);
-    if (nl < 0 || tab < 0 || tab > nl) throw new Error("bad line");
-    const k = text.slice(at, tab);
-    out.push([k.charCodeAt(0) === 34 ? JSON.parse(k) as string : k, text.slice(tab + 1, nl)]);
+    if (nl < 0 || tab < 0 || tab > nl) throw corrupt(path);
+    out.push([unquoteKey(text.slice(at, tab), path), text.slice(tab + 1, nl)]);
     at = nl + 1;
   }
   return out;
@@ -272,8 +277,7 @@ class IndexBlock {
   key(j: number): string {
     let k = this.keys[j];
     if (k === undefined) {
-      k = this.text.slice(this.starts[j]!, this.tab(j));
-      if (k.charCodeAt(0) === 34) { try { k = JSON.parse(k) as string; } catch { throw corrupt(this.path); } }
+      k = unquoteKey(this.text.slice(this.starts[j]!, this.tab(j)), this.path);
       this.keys[j] = k;
     }
     return k;
@@ -461,74 +465,24 @@ export class Segment {
   }
 
   /**
-   * Every key of a table in order: a whole-table scan without a generator step per entry, and
-   * without keeping the blocks (an incremental run reads clean shards' keys this way, once).
+   * Every line of every data block of a table, in key order, passed to `fn` with the block's text
+   * and ref and where the line's tab and newline are: a whole-table walk without a generator step
+   * per entry, without keeping the blocks, and checked against the header's count (allKeys and
+   * eachBytes are built on it).
    */
-  allKeys(table: string): string[] {
-    const t = this.header.tables[table];
-    const out: string[] = [];
-    if (!t || t.count === 0) return out;
-    const visit = (refs: BlockRef[], level: number): void => {
-      for (const ref of refs) {
-        if (level > 0) { visit(this.indexBlock(ref), level - 1); continue; }
-        const text = this.block(ref[1], ref[2], ref[3], false);
-        for (let at = 0; at < text.length;) {
-          const tab = text.indexOf("\t", at);
-          const nl = text.indexOf("\n", at);
-          if (tab < 0 || nl < 0 || tab > nl) throw corrupt(this.path);
-          const k = text.slice(at, tab);
-          if (k.charCodeAt(0) === 34) { try { out.push(JSON.parse(k) as string); } catch { throw corrupt(this.path); } }
-          else out.push(k);
-          at = nl + 1;
-        }
-      }
-    };
-    visit(t.root, t.levels);
-    if (out.length !== t.count) throw corrupt(this.path);
-    return out;
-  }
-
-  /**
-   * Every entry of a binary table in key order, passed to `fn` (the value is a view of its
-   * decompressed block, which is not cached; a value stored alone comes with its block as stored,
-   * see StoredValue): a whole-table walk without a generator step per entry and without splitting
-   * blocks into arrays (an incremental run walks a rebuilt shard's previous postings and texts this way).
-   */
-  eachBytes(table: string, fn: (key: string, value: Uint8Array, stored?: { data: Uint8Array; crc: number }) => void): void {
+  private eachLine(table: string, fn: (key: string, text: string, tab: number, nl: number, ref: BlockRef) => void): void {
     const t = this.header.tables[table];
     if (!t || t.count === 0) return;
-    if (!t.binary) throw corrupt(this.path);
     let n = 0;
     const visit = (refs: BlockRef[], level: number): void => {
       for (const ref of refs) {
         if (level > 0) { visit(this.indexBlock(ref), level - 1); continue; }
         const text = this.block(ref[1], ref[2], ref[3], false);
-        let companion: Uint8Array | undefined;
-        let start = 0;
         for (let at = 0; at < text.length;) {
           const tab = text.indexOf("\t", at);
           const nl = text.indexOf("\n", at);
           if (tab < 0 || nl < 0 || tab > nl) throw corrupt(this.path);
-          let k = text.slice(at, tab);
-          if (k.charCodeAt(0) === 34) { try { k = JSON.parse(k) as string; } catch { throw corrupt(this.path); } }
-          if (text.charCodeAt(tab + 1) === 91) { // "[": a value stored alone
-            let addr: Addr;
-            try { addr = JSON.parse(text.slice(tab + 1, nl)) as Addr; } catch { throw corrupt(this.path); }
-            const data = this.stored(addr[0], addr[1], addr[2]);
-            let value: Uint8Array;
-            try { value = Bun.zstdDecompressSync(data); } catch { throw corrupt(this.path); }
-            fn(k, value, { data, crc: addr[2] });
-          } else {
-            const length = Number(text.slice(tab + 1, nl));
-            if (length === 0) fn(k, new Uint8Array(0));
-            else {
-              if (ref.length !== 7 || ref[4] < 0) throw corrupt(this.path);
-              companion ??= this.rawBlock(ref[4], ref[5], ref[6], false);
-              if (!Number.isInteger(length) || length < 0 || start + length > companion.length) throw corrupt(this.path);
-              fn(k, companion.subarray(start, start + length));
-            }
-            start += length;
-          }
+          fn(unquoteKey(text.slice(at, tab), this.path), text, tab, nl, ref);
           n++;
           at = nl + 1;
         }
@@ -536,6 +490,49 @@ export class Segment {
     };
     visit(t.root, t.levels);
     if (n !== t.count) throw corrupt(this.path);
+  }
+
+  /**
+   * Every key of a table in order (an incremental run reads clean shards' keys this way, once).
+   */
+  allKeys(table: string): string[] {
+    const out: string[] = [];
+    this.eachLine(table, (k) => { out.push(k); });
+    return out;
+  }
+
+  /**
+   * Every entry of a binary table in key order, passed to `fn` (the value is a view of its
+   * decompressed block, which is not cached; a value stored alone comes with its block as stored,
+   * see StoredValue). An incremental run walks a rebuilt shard's previous postings and texts this way.
+   */
+  eachBytes(table: string, fn: (key: string, value: Uint8Array, stored?: { data: Uint8Array; crc: number }) => void): void {
+    const t = this.header.tables[table];
+    if (t && t.count > 0 && !t.binary) throw corrupt(this.path);
+    // The companion block of the data block being walked, and where the next inline value starts in it.
+    let block: BlockRef | undefined;
+    let companion: Uint8Array | undefined;
+    let start = 0;
+    this.eachLine(table, (k, text, tab, nl, ref) => {
+      if (ref !== block) { block = ref; companion = undefined; start = 0; }
+      if (text.charCodeAt(tab + 1) === 91) { // "[": a value stored alone
+        let addr: Addr;
+        try { addr = JSON.parse(text.slice(tab + 1, nl)) as Addr; } catch { throw corrupt(this.path); }
+        const data = this.stored(addr[0], addr[1], addr[2]);
+        let value: Uint8Array;
+        try { value = Bun.zstdDecompressSync(data); } catch { throw corrupt(this.path); }
+        fn(k, value, { data, crc: addr[2] });
+        return;
+      }
+      const length = Number(text.slice(tab + 1, nl));
+      if (!Number.isInteger(length) || length < 0) throw corrupt(this.path);
+      if (length === 0) { fn(k, new Uint8Array(0)); return; }
+      if (ref.length !== 7 || ref[4] < 0) throw corrupt(this.path);
+      companion ??= this.rawBlock(ref[4], ref[5], ref[6], false);
+      if (start + length > companion.length) throw corrupt(this.path);
+      fn(k, companion.subarray(start, start + length));
+      start += length;
+    });
   }
 
   /** Keys of any table with from <= key < to. */
@@ -557,7 +554,7 @@ export class Segment {
     for (const { text, ref } of this.dataBlocksFrom(t, from)) {
       let entries = this.linesCache.get(ref[1]);
       if (!entries) {
-        try { entries = lines(text); } catch { throw corrupt(this.path); }
+        entries = lines(text, this.path);
         this.linesCache.set(ref[1], entries);
       }
       let start = 0;

@@ -174,6 +174,14 @@ test("the built-in config satisfies the config schema as it stands", async () =>
   const r = v.safeParse(ConfigSchema, data);
   expect(r.issues?.[0]?.message).toBeUndefined();
   expect(r.output).toEqual(data as never);
+  // The budget a built-in profile gets (its own over the config's) is one BudgetSchema accepts:
+  // loadWorkspace checks it again only for a user's config.
+  const { BudgetSchema } = await import("../../src/config/schema.ts");
+  const cfg = data as { storage: { footprint_budget: object }; profiles: Record<string, { storage?: { footprint_budget?: object } }> };
+  for (const [name, p] of Object.entries(cfg.profiles)) {
+    const b = v.safeParse(BudgetSchema, { ...cfg.storage.footprint_budget, ...(p.storage?.footprint_budget ?? {}) });
+    expect({ name, issue: b.issues?.[0]?.message }).toEqual({ name, issue: undefined });
+  }
   // The object the commands use is the same file parsed when the program is built.
   const { DEFAULT_CONFIG } = await import("../../src/config/load.ts");
   expect(DEFAULT_CONFIG).toStrictEqual(data);

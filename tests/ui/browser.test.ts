@@ -188,6 +188,19 @@ test("the graph view draws the neighbourhood on its canvas; clicking a node open
     }
     return { x: -1, y: -1, box: b, rect: [rect.left, rect.top, rect.width, rect.height] };
   }, beta);
+  // The page moves around the drawing without a scroll or a resize (a line added above it) after
+  // the pointer was over the drawing (cytoscape then knows the drawing's place): the click must still
+  // land on the node it is aimed at (the app reads the drawing's place at each press).
+  const over = (await page.locator("#graph").boundingBox())!;
+  await page.mouse.move(over.x + over.width / 2, over.y + over.height / 2);
+  await page.mouse.move(over.x + over.width / 3, over.y + over.height / 3);
+  await page.evaluate(() => {
+    const doc = (globalThis as unknown as { document: any }).document;
+    const line = doc.createElement("p");
+    line.style.height = "90px";
+    line.textContent = "a line added above the drawing";
+    doc.querySelector("#graph").before(line);
+  });
   const tries: unknown[] = [];
   for (let attempt = 0; attempt < 3; attempt++) {
     const at = await pointOfBeta();
