@@ -25,16 +25,16 @@ import { AgError, describeError, ExitCode } from "../shared/errors.ts";
 import { atomicWriteFile, fsyncDir, TEMP_PREFIX } from "../shared/fs.ts";
 import { sha256Hex } from "../shared/hash.ts";
 import { canonicalJson } from "../shared/json.ts";
-import { manifestPath, objectPath, objectsDir, pkgDir, pointerPath, runLogPath, runsDir, statCachePath } from "../store/layout.ts";
+import { manifestPath, objectPath, objectsDir, pkgDir, pointerPath, oldStatCachePath, runLogPath, runsDir, statCachePath } from "../store/layout.ts";
 import { acquireLock } from "../store/lock.ts";
-import { readPointer, type Artifact, type CurrentRun, type FileRecord, type Manifest } from "../store/manifest.ts";
+import { manifestText, readPointer, type Artifact, type CurrentRun, type FileRecord, type Manifest } from "../store/manifest.ts";
 import { encodeText, hasObject, readObjectText, spillObject, type SpilledObject } from "../store/objects.ts";
 import { compatGate } from "../store/open.ts";
 import { Segment } from "../store/segment.ts";
-import { loadStatCache, type StatCache } from "../store/statcache.ts";
+import { encodeStatCache, loadStatCache, type StatCache, type StatEntries } from "../store/statcache.ts";
 import { measureUsage } from "../store/usage.ts";
 import { DEFAULT_MAX_DOCUMENT_BYTES, isDocumentPath } from "./documents/index.ts";
-import { checkIncludes, scan, sizeLimit, type Found, type SkipReason } from "./scan.ts";
+import { checkIncludes, scan, sizeLimit, type Found } from "./scan.ts";
 import { makeRedactor } from "./text.ts";
 import { GIT_ARTIFACT, type GitGraph } from "../git/graph.ts";
 import { sharedPrefix, type SharedPrefix } from "./extract.ts";
@@ -59,7 +59,8 @@ export type RunPlan = {
    */
   stageDir?: string;
   /** The new stat cache, when it differs from the one on disk. */
-  statCacheText?: string;
+  /** The stat cache to write (zstd JSON), when it differs from the one on disk. */
+  statCacheData?: Uint8Array;
   /** Bytes the write would add under the profile directory. */
   planBytes: number;
   sourceBytes: number;
@@ -157,24 +158,32 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   const prevShardCount = prev?.artifacts.find((a) => a.name.startsWith("index/"))?.counts?.shards;
   const reuse = !opts.ignoreCaches && prev !== undefined && prev.config_hash === ws.configHash &&
     prev.auditgraph_version === VERSION && prev.schema_version === ARTIFACT_SCHEMA_VERSION && (prevShardCount === undefined || prevShardCount === nShards);
-  const { cache: diskCache, text: oldCacheText } = loadStatCache(ws.profileDir);
-  const oldCache = opts.ignoreCaches ? {} : diskCache;
+  const { cache: diskCache, text: oldCacheText, bytes: oldCacheBytes } = loadStatCache(ws.profileDir);
+  // The previous run's records (path → record), when its entries are reusable.
+  const prevRecords = new Map<string, FileRecord>();
+  if (reuse) for (const r of prev!.files) prevRecords.set(r.path, r);
+  // The stat cache vouches for files as the current run recorded them, so only for that run.
+  const cached = reuse && current.state === "ok" && diskCache?.run === current.runId ? diskCache.files : {};
   const max = ws.profile.ingestion.max_file_size_bytes;
 
-  // Pass A: records for files skipped by the scan, files the stat cache vouches for and (when the
-  // previous run's entries are reusable) changed-looking files, hashed now to see if they changed.
+  // Pass A (when the previous run's entries are reusable): records for files skipped by the scan,
+  // files the stat cache vouches for (their previous records) and changed-looking files, hashed
+  // now to see if they changed (their previous records when they did not: the same content gave
+  // the same warnings).
   const records: FileRecord[] = [];
   const known = new Map<string, FileRecord>();
   const shards = new Map<number, Found[]>();
   for (const f of found) {
     if (f.skip) { records.push(toRecord(f.path, { bytes: f.bytes, skip: f.skip })); continue; }
     group(shards, shardOf(f.path, nShards), f);
-    const c = oldCache[f.path];
-    if (c && c[0] === f.bytes && c[1] === f.mtimeMs && c[2] === f.ino) {
-      known.set(f.path, toRecord(f.path, { bytes: c[0], sha256: c[3], skip: (c[4] || undefined) as SkipReason | undefined }));
-    } else if (reuse) {
+    if (!reuse) continue;
+    const before = prevRecords.get(f.path);
+    const c = cached[f.path];
+    if (before && c && c[0] === f.bytes && c[1] === f.mtimeMs && c[2] === f.ino) known.set(f.path, before);
+    else {
       const { text: _, raw: __, ...r } = readSource(f.abs, f.bytes, sizeLimit(ws.profile, f.path), isDocumentPath(f.path));
-      known.set(f.path, toRecord(f.path, r));
+      const now = toRecord(f.path, r);
+      known.set(f.path, before && before.bytes === now.bytes && before.sha256 === now.sha256 && before.status === now.status && before.reason === now.reason ? before : now);
     }
   }
 
@@ -270,15 +279,6 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   records.sort(byPath);
   artifacts.sort((a, b) => (a.name < b.name ? -1 : 1));
 
-  const foundBy = new Map(found.map((f) => [f.path, f]));
-  const statCache: StatCache = {};
-  for (const r of records) {
-    const f = foundBy.get(r.path)!;
-    if (!f.skip && r.reason !== "vanished" && r.reason !== "unreadable") statCache[r.path] = [f.bytes, f.mtimeMs, f.ino, r.sha256 ?? "", r.reason ?? ""];
-  }
-  const statCacheText = JSON.stringify(statCache);
-  const cacheUpdate = statCacheText === oldCacheText ? {} : { statCacheText };
-  const cacheBytes = Math.max(0, Buffer.byteLength(statCacheText) - Buffer.byteLength(oldCacheText));
 
   // Git provenance (src/git, when git.enabled): one more artifact, reused while the repositories' heads and the settings are unchanged.
   const git = ws.git.enabled ? await planGit(ws, opts.ignoreCaches ? undefined : prevArtifacts.get(GIT_ARTIFACT), stage) : undefined;
@@ -289,6 +289,17 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     schema_version: ARTIFACT_SCHEMA_VERSION, auditgraph_version: VERSION, config_hash: ws.configHash, inputs_hash: inputsHash, salt: opts.runSalt,
     ...(git ? { git: { artifact: git.artifact?.sha256, warnings: git.warnings } } : {}),
   })).slice(0, 32);
+  // The stat cache for this run: each file it records as read (not one that vanished or could not be read).
+  const foundBy = new Map(found.map((f) => [f.path, f]));
+  const stats: StatEntries = {};
+  for (const r of records) {
+    const f = foundBy.get(r.path)!;
+    if (!f.skip && r.reason !== "vanished" && r.reason !== "unreadable") stats[r.path] = [f.bytes, f.mtimeMs, f.ino];
+  }
+  const statCacheText = JSON.stringify({ run: runId, files: stats } satisfies StatCache);
+  const statCacheData = statCacheText === oldCacheText ? undefined : encodeStatCache(statCacheText);
+  const cacheUpdate = statCacheData ? { statCacheData } : {};
+  const cacheBytes = Math.max(0, (statCacheData?.length ?? 0) - oldCacheBytes);
   const okCount = records.filter((r) => r.status === "ok").length;
   const sourceBytes = ingestedBytes(records);
 
@@ -298,7 +309,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     return {
       runId, manifest, unchanged: true, newObjects: [], sourceBytes, processed: 0, reused: okCount, planBytes: cacheBytes, ...cacheUpdate,
       // Not written (the run exists): made only if asked for (a 100,000-file manifest takes a third of a second).
-      get manifestText() { return canonicalJson(manifest, 2) + "\n"; },
+      get manifestText() { return manifestText(manifest); },
     };
   }
 
@@ -357,7 +368,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     artifacts,
     ...(git?.warnings.length ? { warnings: git.warnings } : {}),
   };
-  const manifestText = canonicalJson(manifest, 2) + "\n";
+  const text = manifestText(manifest);
   // Objects already in the store (or built twice) are not written again: their temp files go.
   const seen = new Set<string>();
   const newObjects: SpilledObject[] = [];
@@ -365,10 +376,10 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     if (seen.has(o.sha256) || (seen.add(o.sha256), hasObject(ws.profileDir, o.sha256))) rmSync(o.tempPath, { force: true });
     else newObjects.push(o);
   }
-  const planBytes = newObjects.reduce((s, o) => s + o.bytes, 0) + Buffer.byteLength(manifestText) + runId.length + 1 + cacheBytes +
+  const planBytes = newObjects.reduce((s, o) => s + o.bytes, 0) + Buffer.byteLength(text) + runId.length + 1 + cacheBytes +
     runLogLine({ runId, finishedAt: new Date(0), wallMs: 9_999_999, processed, reused, newObjects: newObjects.length }).length;
   return {
-    runId, manifest, manifestText, unchanged: false, newObjects, ...(stage.dir ? { stageDir: stage.dir } : {}),
+    runId, manifest, manifestText: text, unchanged: false, newObjects, ...(stage.dir ? { stageDir: stage.dir } : {}),
     planBytes, sourceBytes, processed, reused, ...cacheUpdate,
   };
 }
@@ -617,7 +628,10 @@ export async function writeRun(profileDir: string, plan: RunPlan, wallMs: number
     atomicWriteFile(pointerPath(profileDir), plan.runId + "\n");
     fsyncDir(profileDir);
   }
-  if (plan.statCacheText !== undefined) atomicWriteFile(statCachePath(profileDir), plan.statCacheText, { fsync: false });
+  if (plan.statCacheData !== undefined) {
+    atomicWriteFile(statCachePath(profileDir), plan.statCacheData, { fsync: false });
+    rmSync(oldStatCachePath(profileDir), { force: true });
+  }
   if (!plan.unchanged) {
     appendFileSync(runLogPath(profileDir), runLogLine({
       runId: plan.runId, finishedAt: new Date(), wallMs, processed: plan.processed, reused: plan.reused, newObjects: plan.newObjects.length,

@@ -6,7 +6,7 @@
  *   .pkg/profiles/<p>/runs/<run_id>/manifest.json
  *   .pkg/profiles/<p>/objects/<2hex>/<sha256>  immutable zstd-compressed JSON, named by the sha256 of its bytes
  *   .pkg/profiles/<p>/runs.log                 append-only JSONL with wall-clock times (never hashed)
- *   .pkg/profiles/<p>/cache/stat.json          stat cache (never hashed, safe to delete)
+ *   .pkg/profiles/<p>/cache/stat.zst           stat cache, zstd JSON (never hashed, safe to delete)
  */
 import { join } from "node:path";
 
@@ -21,4 +21,6 @@ export const manifestPath = (profileDir: string, runId: string) => join(profileD
 export const objectsDir = (profileDir: string) => join(profileDir, "objects");
 export const objectPath = (profileDir: string, sha: string) => join(profileDir, "objects", sha.slice(0, 2), sha);
 export const runLogPath = (profileDir: string) => join(profileDir, "runs.log");
-export const statCachePath = (profileDir: string) => join(profileDir, "cache", "stat.json");
+export const statCachePath = (profileDir: string) => join(profileDir, "cache", "stat.zst");
+/** Where an older binary kept the stat cache uncompressed (removed when the cache is next written). */
+export const oldStatCachePath = (profileDir: string) => join(profileDir, "cache", "stat.json");

@@ -177,7 +177,8 @@ export function encodeSegment(
 }
 
 /** Is this object a segment (rather than an older whole-zstd JSON object)? */
-export const isSegment = (bytes: Uint8Array) => bytes.length >= HEAD && dec.decode(bytes.subarray(0, MAGIC.length)) === MAGIC;
+const MAGIC_BYTES = enc.encode(MAGIC);
+export const isSegment = (bytes: Uint8Array) => bytes.length >= HEAD && MAGIC_BYTES.every((b, i) => bytes[i] === b);
 
 /**
  * Reads every block of a segment (checksums, decompression, line format, key order): what is wrong,

@@ -1,6 +1,6 @@
 // Ingest end to end: skipped files with reasons, symlinks, incrementality, determinism, redaction, locking.
 import { afterAll, describe, expect, test } from "bun:test";
-import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { allStoredText, cleanup, cli, expectOneLineError, spawnCli, tempDir, treeHash, workspace } from "../helpers/cli.ts";
 
@@ -105,17 +105,62 @@ describe("ingest", () => {
   test("an unreadable or ill-formed stat cache is ignored: files are re-hashed, the run is the same, the cache is rewritten", () => {
     const root = workspace();
     const first = cli(["ingest", "--root", root, "--json"]).json;
-    const cachePath = join(root, ".pkg/profiles/default/cache/stat.json");
-    const good = readFileSync(cachePath, "utf8");
-    // Not JSON; then an entry matching the file's size, mtime and inode whose sha256 is malformed.
+    const cachePath = join(root, ".pkg/profiles/default/cache/stat.zst");
+    const text = () => new TextDecoder().decode(Bun.zstdDecompressSync(readFileSync(cachePath)));
+    const good = text();
     const st = statSync(join(root, "notes", "runbook.md"));
-    for (const bad of ["not json", JSON.stringify({ "notes/runbook.md": [st.size, st.mtimeMs, st.ino, "not-a-sha256", ""] })]) {
+    expect(JSON.parse(good)).toMatchObject({ run: first.run_id, files: { "notes/runbook.md": [st.size, st.mtimeMs, st.ino] } });
+    // Not zstd; zstd of what is not JSON; no run; an entry that is not [size, mtime, inode].
+    const zstd = (t: string) => Bun.zstdCompressSync(new TextEncoder().encode(t));
+    for (const bad of [new TextEncoder().encode("not zstd"), zstd("not json"), zstd(JSON.stringify({ files: {} })),
+      zstd(JSON.stringify({ run: first.run_id, files: { "notes/runbook.md": [st.size, st.mtimeMs, "not-an-inode"] } }))]) {
       writeFileSync(cachePath, bad);
       const again = cli(["ingest", "--root", root, "--json"]);
       expect(again.code).toBe(0);
       expect(again.json).toMatchObject({ run_id: first.run_id, unchanged: true, processed: 0 });
-      expect(readFileSync(cachePath, "utf8")).toBe(good);
+      expect(text()).toBe(good);
     }
+    // An older binary's uncompressed cache is not read, and goes when the cache is next written.
+    const old = join(root, ".pkg/profiles/default/cache/stat.json");
+    writeFileSync(old, good);
+    rmSync(cachePath);
+    expect(cli(["ingest", "--root", root, "--json"]).json).toMatchObject({ run_id: first.run_id, unchanged: true, processed: 0 });
+    expect(existsSync(old)).toBe(false);
+    expect(text()).toBe(good);
+  });
+
+  test("the stat cache vouches only for the run it was written for", () => {
+    const root = workspace();
+    const first = cli(["ingest", "--root", root, "--json"]).json;
+    const cachePath = join(root, ".pkg/profiles/default/cache/stat.zst");
+    const cache = JSON.parse(new TextDecoder().decode(Bun.zstdDecompressSync(readFileSync(cachePath))));
+    // The same size, mtime and inode, other content: only a re-read sees the change.
+    const file = join(root, "notes", "runbook.md"), before = statSync(file);
+    const body = readFileSync(file, "utf8");
+    writeFileSync(file, body.slice(0, -2) + (body.at(-2) === "x" ? "y" : "x") + body.at(-1));
+    require("node:fs").utimesSync(file, before.atime, before.mtime);
+    const now = statSync(file);
+    cache.files["notes/runbook.md"] = [now.size, now.mtimeMs, now.ino];
+    const put = (run: string) => writeFileSync(cachePath, Bun.zstdCompressSync(new TextEncoder().encode(JSON.stringify({ ...cache, run }))));
+    put(first.run_id); // the current run's: trusted, so the file is taken as unchanged
+    expect(cli(["ingest", "--root", root, "--json"]).json).toMatchObject({ run_id: first.run_id, unchanged: true, processed: 0 });
+    put(`run_${"0".repeat(32)}`); // another run's: every file is hashed again
+    const second = cli(["ingest", "--root", root, "--json"]).json;
+    expect(second).toMatchObject({ unchanged: false, processed: 1 });
+    expect(second.run_id).not.toBe(first.run_id);
+  });
+
+  test("an unchanged re-run keeps what the files' records said (front-matter warnings), touched or not", () => {
+    const root = workspace({ "notes/a.md": "---\ntitle: [unclosed\n---\n# A\n\nbody\n", "notes/b.md": "# B\n\nother\n" });
+    const first = cli(["ingest", "--root", root, "--json"]).json;
+    const warned = () => JSON.parse(manifestOf(root).text).files.find((f: { path: string }) => f.path === "notes/a.md").warnings;
+    expect(warned()).toHaveLength(1);
+    expect(cli(["ingest", "--root", root, "--json"]).json).toMatchObject({ run_id: first.run_id, unchanged: true });
+    const t = new Date(Date.now() + 5000);
+    require("node:fs").utimesSync(join(root, "notes", "a.md"), t, t);
+    rmSync(join(root, ".pkg/profiles/default/cache/stat.zst"));
+    expect(cli(["ingest", "--root", root, "--json"]).json).toMatchObject({ run_id: first.run_id, unchanged: true });
+    expect(warned()).toHaveLength(1);
   });
 
   test("a shard build that throws on a worker surfaces its own error, as inline: exit 5, nothing written", () => {

@@ -1,7 +1,8 @@
 // readManifest with lazyFiles (what read commands use): the manifest without its file list, from
 // reads of its head and tail, must be the manifest a whole read gives, however long the artifacts
 // before the list, the list itself, or the warnings after it; a damaged or truncated file is
-// reported as a whole read reports it.
+// reported as a whole read reports it. Manifests as written now (manifestText: a line per file) and
+// as written before (indented throughout) read alike.
 import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +10,7 @@ import { join } from "node:path";
 import { ARTIFACT_SCHEMA_VERSION } from "../../src/schema/version.ts";
 import { canonicalJson } from "../../src/shared/json.ts";
 import * as v from "valibot";
-import { FileRecordSchema, ManifestSchema, readManifest, readSplit } from "../../src/store/manifest.ts";
+import { FileRecordSchema, ManifestSchema, manifestText, readManifest, readSplit, type Manifest } from "../../src/store/manifest.ts";
 import { manifestPath } from "../../src/store/layout.ts";
 
 const dirs: string[] = [];
@@ -18,8 +19,11 @@ afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true 
 const RUN = "run_" + "ab".repeat(16);
 const sha = (i: number) => (i.toString(16).padStart(8, "0")).repeat(8);
 
-/** A canonical manifest with `artifacts` artifacts, `files` files (with a non-ASCII path) and `warnings` run warnings. */
-function write(opts: { artifacts: number; files: number; warnings: number }): string {
+/**
+ * A canonical manifest with `artifacts` artifacts, `files` files (with a non-ASCII path) and `warnings`
+ * run warnings, as manifestText writes it, or indented throughout (`indented`: as written before).
+ */
+function write(opts: { artifacts: number; files: number; warnings: number; indented?: boolean }): string {
   const profileDir = mkdtempSync(join(tmpdir(), "ag-manifest-"));
   dirs.push(profileDir);
   const manifest = {
@@ -30,7 +34,7 @@ function write(opts: { artifacts: number; files: number; warnings: number }): st
     ...(opts.warnings ? { warnings: Array.from({ length: opts.warnings }, (_, i) => `git: repository ${i} cannot be read`) } : {}),
   };
   mkdirSync(join(profileDir, "runs", RUN), { recursive: true });
-  writeFileSync(manifestPath(profileDir, RUN), canonicalJson(manifest, 2) + "\n");
+  writeFileSync(manifestPath(profileDir, RUN), opts.indented ? canonicalJson(manifest, 2) + "\n" : manifestText(manifest as Manifest));
   return profileDir;
 }
 
@@ -38,7 +42,7 @@ test.each([
   { artifacts: 3, files: 2, warnings: 0 },
   { artifacts: 2_000, files: 5_000, warnings: 0 }, // the artifacts alone are past the first 64 KiB read
   { artifacts: 10, files: 3_000, warnings: 3_000 }, // so are the warnings after the list
-])("without its file list, the manifest is the whole read's ($artifacts artifacts, $files files, $warnings warnings)", (opts) => {
+].flatMap((o) => [{ ...o, indented: false }, { ...o, indented: true }]))("without its file list, the manifest is the whole read's ($artifacts artifacts, $files files, $warnings warnings, indented: $indented)", (opts) => {
   const dir = write(opts);
   expect(readSplit(manifestPath(dir, RUN))).toBeDefined(); // head and tail found, not a whole read
   const whole = readManifest(dir, RUN);
@@ -51,16 +55,37 @@ test.each([
   expect(lazy.manifest.files[1]!.path).toBe("notes/é-000001.md");
 });
 
+test("manifestText: the canonical JSON value, a line per artifact and per file, the same bytes each time", () => {
+  const m = {
+    schema_version: ARTIFACT_SCHEMA_VERSION, auditgraph_version: "0.1.0", run_id: RUN, profile: "default",
+    config_hash: sha(1), inputs_hash: sha(2), outputs_hash: sha(3), counts: { ok: 2, files: 3 },
+    files: [{ status: "ok", path: "a \"quoted\"\nname.md", bytes: 1, sha256: sha(4), warnings: ["2: bad"] }, { path: "b.md", bytes: 2, status: "skipped", reason: "binary" }],
+    artifacts: [{ name: "index/00", sha256: sha(5), bytes: 9, counts: { files: 1 } }], warnings: ["git: x"],
+  } as Manifest;
+  const text = manifestText(m);
+  expect(JSON.parse(text)).toEqual(JSON.parse(canonicalJson(m)));
+  expect(manifestText(JSON.parse(text))).toBe(text);
+  const lines = text.split("\n");
+  expect(lines).toContain(`    ${canonicalJson(m.files[0])},`);
+  expect(lines).toContain(`    ${canonicalJson(m.files[1])}`);
+  expect(lines).toContain(`    ${canonicalJson(m.artifacts[0])}`);
+  expect(lines).toContain('    "files": 3,'); // other values indented as before
+  expect(text.endsWith("}\n")).toBe(true);
+  expect(manifestText({ ...m, files: [] })).toContain('"files": [],');
+});
+
 test("a truncated manifest is reported as a whole read reports it, wherever it was cut", () => {
-  const dir = write({ artifacts: 200, files: 4_000, warnings: 0 });
-  const p = manifestPath(dir, RUN);
-  expect(statSync(p).size).toBeGreaterThan(600_000);
-  for (const at of [100, 30_000, 300_000, 600_000]) {
-    truncateSync(p, at);
-    expect(readSplit(p)).toBeUndefined();
-    const r = readManifest(dir, RUN, { lazyFiles: true });
-    expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.problem).toBe(`manifest ${p} is not valid JSON (truncated?)`);
+  for (const indented of [false, true]) {
+    const dir = write({ artifacts: 200, files: 4_000, warnings: 0, indented });
+    const p = manifestPath(dir, RUN);
+    expect(statSync(p).size).toBeGreaterThan(550_000);
+    for (const at of [100, 30_000, 300_000, 550_000]) {
+      truncateSync(p, at);
+      expect(readSplit(p)).toBeUndefined();
+      const r = readManifest(dir, RUN, { lazyFiles: true });
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.problem).toBe(`manifest ${p} is not valid JSON (truncated?)`);
+    }
   }
 });
 
