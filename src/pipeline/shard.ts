@@ -11,6 +11,7 @@
  *                     entdocs "all" → per document, its entities beyond itself (sections, decision, claims)
  *                     keys   "all" → the documents' keys (20 hex each) in ordinal order, binary
  *                     chunks "all" → per document: ordinal, chunk count, core length of each chunk (varints)
+ *                     chunklens "all" → the same lengths as u32 LE: docs, each ordinal's first chunk (docs + 1), each length
  *                     spans  "000012" → the document's chunk spans: per chunk Δstart, length, Δline, line count (varints)
  *                     meta   "000012" → path, title, kind, front matter, tags, code spans (no chunks)
  *                     global tech_/ref_/mod_ id → {type, name, in: [[ordinal, line]…]} (mentions and imports from this shard)
@@ -486,6 +487,29 @@ class PostingsBuilder {
     this.reused = out;
   }
 
+  /**
+   * Chunk core lengths of the shard as fixed-width numbers (table `chunklens`):
+   * u32 little-endian `docs`, then for each ordinal 0..docs the index of its first chunk (the last
+   * is the chunk count), then every chunk's core length. A query reads them as they are; the
+   * varints of `lengths` cost a 20,000-file query about a tenth of its time to decode.
+   */
+  lengthTable(docs: number): Uint8Array {
+    const n = this.chunkOrd.n;
+    const ord = this.chunkOrd.a, len = this.chunkLen.a;
+    const out = new DataView(new ArrayBuffer(4 * (2 + docs + n)));
+    out.setUint32(0, docs, true);
+    let i = 0;
+    for (let o = 0; o <= docs; o++) {
+      while (i < n && ord[i]! < o) i++;
+      out.setUint32(4 * (1 + o), i, true);
+    }
+    for (let k = 0; k < n; k++) {
+      if ((k > 0 && ord[k]! < ord[k - 1]!) || ord[k]! >= docs) throw new Error("chunk lengths out of ordinal order");
+      out.setUint32(4 * (2 + docs + k), len[k]!, true);
+    }
+    return new Uint8Array(out.buffer);
+  }
+
   /** Chunk core lengths of the shard: for each document in ordinal order, its chunk count, then the lengths. */
   lengths(): Uint8Array {
     const w = new VarintWriter(4096);
@@ -882,6 +906,7 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
   }, {
     terms: mergeTerms(postings.encode(), ents.encode()), entdocs: [["all", ents.docCounts(docs.length)]],
     keys: [["all", new TextEncoder().encode(ids.map(([k]) => k).join(""))]], chunks: [["all", postings.lengths()]],
+    chunklens: [["all", postings.lengthTable(docs.length)]],
     spans: docs.map(({ rec }, ord) => [ordKey(ord), spansOf(rec.chunks)]),
   }, { layout: { terms: TERMS_LAYOUT } });
   postings.release();

@@ -28,6 +28,8 @@ const FIRST_PAGE = pageKey("", 0);
 const PAGE_CACHE = 96;
 /** symbolFor looks this many names up shard by shard, then reads every shard's symbol names once. */
 const SYMBOL_NAMES_AFTER = 16;
+/** Whether this machine's typed arrays are little-endian, as table `chunklens` is stored (every release target is). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const LOCAL = /^(doc|sec|chk|dec|clm|sym)_([0-9a-f]{20})(?:_(\d+))?$/;
 /** Shared nodes kept in the shards' `global` tables, by id prefix, with the type of their in-edges. */
 const SHARED_EDGE = { tech_: "mentions", ref_: "references", mod_: "imports" } as const;
@@ -45,7 +47,7 @@ export class RunIndex {
   private readonly termCache = new Map<string, [number, Uint8Array, Uint8Array][]>();
   private readonly graphCache = new Map<string, { nodes: GraphNode[]; edges: GraphEdge[] }>();
   private readonly keyCache = new Map<number, string>();
-  private readonly lenCache = new Map<number, { starts: Int32Array; lens: Int32Array }>();
+  private readonly lenCache = new Map<number, { starts: Int32Array; lens: Int32Array | Uint32Array }>();
   private readonly pageCache = new Map<string, string>();
   readonly shards: number[];
   /** The run's git provenance graph (src/git/graph.ts), read on first use; null when the run has none. */
@@ -242,9 +244,31 @@ export class RunIndex {
     return at < 0 ? 1 : t.lens[at + ci] ?? 1;
   }
 
-  /** A shard's `chunks` table decoded once into typed arrays (a query touches most shards' chunks). */
-  private chunkLens(shard: number): { starts: Int32Array; lens: Int32Array } {
+  /**
+   * A shard's chunk lengths, read once (a query touches most shards' chunks): `starts[ord]` is the
+   * index in `lens` of the document's first chunk (-1 when it has none listed). From table
+   * `chunklens` (u32 as stored: nothing to decode) when the shard has it, else from the varints of
+   * table `chunks` (shards written before it).
+   */
+  private chunkLens(shard: number): { starts: Int32Array; lens: Int32Array | Uint32Array } {
     const seg = this.seg(shard);
+    if (seg?.header.tables.chunklens && LITTLE_ENDIAN) {
+      let b = seg.bytes("chunklens", "all") ?? new Uint8Array(0);
+      if (b.byteOffset % 4 !== 0) b = b.slice(); // a value from a companion block may start anywhere
+      const u = new Uint32Array(b.buffer, b.byteOffset, Math.floor(b.length / 4));
+      const docs = u[0] ?? -1;
+      const chunks = u.length - 2 - docs;
+      if (b.length % 4 !== 0 || docs < 0 || chunks < 0 || u[1 + docs] !== chunks) throw this.corrupt(shard);
+      const starts = new Int32Array(docs);
+      for (let o = 0; o < docs; o++) {
+        const at = u[1 + o]!, end = u[2 + o]!;
+        if (end < at || end > chunks) throw this.corrupt(shard);
+        starts[o] = end > at ? at : -1;
+      }
+      const t = { starts, lens: u.subarray(2 + docs) };
+      this.lenCache.set(shard, t);
+      return t;
+    }
     const st = seg?.header.stats as unknown as ShardStats | undefined;
     const b = seg?.bytes("chunks", "all");
     // Sized from the header's counts; grown if a (damaged) table holds more.

@@ -1,0 +1,110 @@
+// A shard's chunk lengths (BM25's length of each chunk) are stored twice: as varints (table
+// `chunks`, which incremental runs and older binaries read) and as u32 (table `chunklens`, which
+// queries read without decoding). Both must say the same for every chunk, fresh and after
+// incremental runs; a `chunklens` that does not add up is a corrupt object (exit 5), not a wrong
+// score; a store without it (written before it) still answers.
+import { afterAll, expect, test } from "bun:test";
+import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { cleanup, cli, EXAMPLE, expectOneLineError, tempDir } from "../helpers/cli.ts";
+import { loadWorkspace } from "../../src/config/load.ts";
+import { openStore } from "../../src/store/open.ts";
+import { RunIndex } from "../../src/query/run-index.ts";
+import { VarintReader } from "../../src/store/varint.ts";
+import { encodeSegment, Segment } from "../../src/store/segment.ts";
+import { manifestText, type Manifest } from "../../src/store/manifest.ts";
+import { manifestPath, objectPath } from "../../src/store/layout.ts";
+import { shardName, shardOf } from "../../src/pipeline/shard.ts";
+
+afterAll(cleanup);
+
+/** Every chunk's length as the varint table gives it, checked against what a query reads; the number of chunks checked. */
+function compare(root: string, step: string): number {
+  const ix = new RunIndex(openStore(loadWorkspace({ root })));
+  let checked = 0;
+  try {
+    for (const n of ix.shards) {
+      const seg = ix.seg(n)!;
+      expect([step, n, Object.keys(seg.header.tables)]).toEqual([step, n, expect.arrayContaining(["chunks", "chunklens"])]);
+      const r = new VarintReader(seg.bytes("chunks", "all") ?? new Uint8Array(0));
+      while (!r.done) {
+        const ord = r.next();
+        const count = r.next();
+        for (let ci = 0; ci < count; ci++) {
+          expect([step, n, ord, ci, ix.chunkLen(n, ord, ci)]).toEqual([step, n, ord, ci, r.next()]);
+          checked++;
+        }
+      }
+    }
+  } finally { ix.close(); }
+  return checked;
+}
+
+function workspaceWithChunks(): string {
+  const root = tempDir("ag-chunklens-");
+  cpSync(EXAMPLE, root, { recursive: true });
+  rmSync(join(root, ".pkg"), { recursive: true, force: true });
+  // Documents of many chunks, an empty one, and a code file.
+  for (let i = 0; i < 12; i++) {
+    const paras = Array.from({ length: 20 + i * 7 }, (_, p) => `Paragraph ${p} of note ${i}: the ledger keeps every charge, retry ${p * i}, and its invoice.`);
+    writeFileSync(join(root, "notes", `long-${i}.md`), `# Long note ${i}\n\n${paras.join("\n\n")}\n`);
+  }
+  writeFileSync(join(root, "notes", "empty.md"), "");
+  cpSync(join(import.meta.dir, "..", "..", "src", "shared", "json.ts"), join(root, "notes", "json.ts"));
+  return root;
+}
+
+test("the u32 chunk lengths are the varint ones, fresh and after incremental runs", () => {
+  const root = workspaceWithChunks();
+  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  expect(compare(root, "fresh")).toBeGreaterThan(60);
+  appendFileSync(join(root, "notes", "long-3.md"), "\nAn added paragraph about the ledger.\n");
+  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  compare(root, "one file edited");
+  rmSync(join(root, "notes", "long-5.md"));
+  writeFileSync(join(root, "notes", "long-new.md"), "# New\n\nA new note about invoices.\n");
+  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  compare(root, "one removed, one added");
+});
+
+/** Re-encodes the index segment of notes/long-0.md's shard with `chunklens` replaced (or left out), as the current run's. */
+function replaceChunkLens(root: string, value: Uint8Array | undefined): void {
+  const profileDir = join(root, ".pkg/profiles/default");
+  const runId = readFileSync(join(profileDir, "current"), "utf8").trim();
+  const m = JSON.parse(readFileSync(manifestPath(profileDir, runId), "utf8")) as Manifest;
+  const shards = m.artifacts.find((a) => a.name.startsWith("index/"))!.counts!.shards!;
+  const art = m.artifacts.find((a) => a.name === shardName("index", shardOf("notes/long-0.md", shards)))!;
+  const seg = new Segment(objectPath(profileDir, art.sha256));
+  const text: Record<string, [string, unknown][]> = {}, bin: Record<string, [string, Uint8Array][]> = {};
+  for (const [name, t] of Object.entries(seg.header.tables)) {
+    if (name === "chunklens") { if (value) bin[name] = [["all", value]]; continue; }
+    if (t.binary) bin[name] = [...seg.rangeBytes(name)].map(([k, v]) => [k, v.slice()]); else text[name] = [...seg.range(name)];
+  }
+  const { tables: _, ...head } = seg.header;
+  seg.close();
+  const enc = encodeSegment(head, text, bin);
+  mkdirSync(dirname(objectPath(profileDir, enc.sha256)), { recursive: true });
+  writeFileSync(objectPath(profileDir, enc.sha256), enc.data);
+  art.sha256 = enc.sha256;
+  art.bytes = enc.bytes;
+  writeFileSync(manifestPath(profileDir, runId), manifestText(m));
+}
+
+test("a chunklens table that does not add up is a corrupt object; a shard without one reads the varints", () => {
+  const root = workspaceWithChunks();
+  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  const good = cli(["query", "ledger invoice", "--limit", "20", "--root", root, "--json"]);
+  expect(good.code).toBe(0);
+  expect(good.json.hits.length).toBeGreaterThan(5);
+  const u32 = (...xs: number[]) => new Uint8Array(new Uint32Array(xs).buffer);
+  for (const bad of [new Uint8Array([1, 2, 3]), u32(1000, 0), u32(2, 0, 5, 1, 7), u32(2, 0, 1, 3, 9, 9)]) {
+    replaceChunkLens(root, bad);
+    const r = cli(["query", "ledger invoice", "--limit", "20", "--root", root]);
+    expect(r.code).toBe(5);
+    expect(expectOneLineError(r)).toMatch(/corrupt/);
+  }
+  replaceChunkLens(root, undefined); // as a shard written before the table: the varints are read
+  const again = cli(["query", "ledger invoice", "--limit", "20", "--root", root, "--json"]);
+  expect(again.code).toBe(0);
+  expect(again.json.hits).toEqual(good.json.hits);
+});
