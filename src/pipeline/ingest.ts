@@ -58,7 +58,6 @@ export type RunPlan = {
    * is not written must be discarded (`discardPlan`).
    */
   stageDir?: string;
-  /** The new stat cache, when it differs from the one on disk. */
   /** The stat cache to write (zstd JSON), when it differs from the one on disk. */
   statCacheData?: Uint8Array;
   /** Bytes the write would add under the profile directory. */
@@ -291,7 +290,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   })).slice(0, 32);
   // The stat cache for this run: each file it records as read (not one that vanished or could not be read).
   const foundBy = new Map(found.map((f) => [f.path, f]));
-  const stats: StatEntries = {};
+  const stats: StatEntries = Object.create(null); // a path may be "__proto__"
   for (const r of records) {
     const f = foundBy.get(r.path)!;
     if (!f.skip && r.reason !== "vanished" && r.reason !== "unreadable") stats[r.path] = [f.bytes, f.mtimeMs, f.ino];

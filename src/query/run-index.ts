@@ -28,6 +28,8 @@ const FIRST_PAGE = pageKey("", 0);
 const PAGE_CACHE = 96;
 /** symbolFor looks this many names up shard by shard, then reads every shard's symbol names once. */
 const SYMBOL_NAMES_AFTER = 16;
+/** A shard's chunk lengths by document ordinal (see RunIndex.chunkLens). */
+type ChunkLengths = { starts: Int32Array; counts: Int32Array; lens: Int32Array | Uint32Array };
 /** Whether this machine's typed arrays are little-endian, as table `chunklens` is stored (every release target is). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const LOCAL = /^(doc|sec|chk|dec|clm|sym)_([0-9a-f]{20})(?:_(\d+))?$/;
@@ -47,7 +49,7 @@ export class RunIndex {
   private readonly termCache = new Map<string, [number, Uint8Array, Uint8Array][]>();
   private readonly graphCache = new Map<string, { nodes: GraphNode[]; edges: GraphEdge[] }>();
   private readonly keyCache = new Map<number, string>();
-  private readonly lenCache = new Map<number, { starts: Int32Array; lens: Int32Array | Uint32Array }>();
+  private readonly lenCache = new Map<number, ChunkLengths>();
   private readonly pageCache = new Map<string, string>();
   readonly shards: number[];
   /** The run's git provenance graph (src/git/graph.ts), read on first use; null when the run has none. */
@@ -241,38 +243,42 @@ export class RunIndex {
     let t = this.lenCache.get(shard);
     if (!t) t = this.chunkLens(shard);
     const at = ord < t.starts.length ? t.starts[ord]! : -1;
-    return at < 0 ? 1 : t.lens[at + ci] ?? 1;
+    return at < 0 || ci >= t.counts[ord]! ? 1 : t.lens[at + ci] ?? 1;
   }
 
   /**
    * A shard's chunk lengths, read once (a query touches most shards' chunks): `starts[ord]` is the
-   * index in `lens` of the document's first chunk (-1 when it has none listed). From table
-   * `chunklens` (u32 as stored: nothing to decode) when the shard has it, else from the varints of
-   * table `chunks` (shards written before it).
+   * index in `lens` of the document's first chunk (-1 when it has none listed), `counts[ord]` its
+   * number of chunks. From table `chunklens` (u32 as stored: nothing to decode) when the shard has
+   * it, else from the varints of table `chunks` (shards written before it).
    */
-  private chunkLens(shard: number): { starts: Int32Array; lens: Int32Array | Uint32Array } {
+  private chunkLens(shard: number): ChunkLengths {
     const seg = this.seg(shard);
+    const st = seg?.header.stats as unknown as ShardStats | undefined;
     if (seg?.header.tables.chunklens && LITTLE_ENDIAN) {
       let b = seg.bytes("chunklens", "all") ?? new Uint8Array(0);
-      if (b.byteOffset % 4 !== 0) b = b.slice(); // a value from a companion block may start anywhere
+      if (b.byteOffset % 4 !== 0) b = new Uint8Array(b); // a copy: a value from a companion block may start anywhere
       const u = new Uint32Array(b.buffer, b.byteOffset, Math.floor(b.length / 4));
       const docs = u[0] ?? -1;
       const chunks = u.length - 2 - docs;
-      if (b.length % 4 !== 0 || docs < 0 || chunks < 0 || u[1 + docs] !== chunks) throw this.corrupt(shard);
-      const starts = new Int32Array(docs);
+      // Adds up, and agrees with the header's counts: a table that does not is damage, not lengths to score with.
+      if (b.length % 4 !== 0 || docs < 0 || chunks < 0 || u[1] !== 0 || u[1 + docs] !== chunks ||
+        (st?.docs !== undefined && st.docs !== docs) || (st?.chunks !== undefined && st.chunks !== chunks)) throw this.corrupt(shard);
+      const starts = new Int32Array(docs), counts = new Int32Array(docs);
       for (let o = 0; o < docs; o++) {
         const at = u[1 + o]!, end = u[2 + o]!;
-        if (end < at || end > chunks) throw this.corrupt(shard);
+        if (end < at) throw this.corrupt(shard);
         starts[o] = end > at ? at : -1;
+        counts[o] = end - at;
       }
-      const t = { starts, lens: u.subarray(2 + docs) };
+      const t = { starts, counts, lens: u.subarray(2 + docs) };
       this.lenCache.set(shard, t);
       return t;
     }
-    const st = seg?.header.stats as unknown as ShardStats | undefined;
     const b = seg?.bytes("chunks", "all");
     // Sized from the header's counts; grown if a (damaged) table holds more.
     let starts = new Int32Array(Math.max(1, st?.docs ?? 0)).fill(-1);
+    let counts = new Int32Array(starts.length);
     let lens = new Int32Array(Math.max(1, st?.chunks ?? 0));
     let n = 0;
     if (b) {
@@ -281,14 +287,18 @@ export class RunIndex {
         while (!r.done) {
           const o = r.next();
           const count = r.next();
-          if (o >= starts.length) { const g = new Int32Array(o + 1).fill(-1); g.set(starts); starts = g; }
+          if (o >= starts.length) {
+            const g = new Int32Array(o + 1).fill(-1); g.set(starts); starts = g;
+            const c = new Int32Array(o + 1); c.set(counts); counts = c;
+          }
           if (n + count > lens.length) { const g = new Int32Array(n + count); g.set(lens); lens = g; }
           starts[o] = n;
+          counts[o] = count;
           for (let i = 0; i < count; i++) lens[n++] = r.next();
         }
       } catch { throw this.corrupt(shard); }
     }
-    const t = { starts, lens: lens.subarray(0, n) };
+    const t = { starts, counts, lens: lens.subarray(0, n) };
     this.lenCache.set(shard, t);
     return t;
   }

@@ -1,6 +1,7 @@
 /**
  * Run manifests and the current-run pointer. A manifest is canonical JSON (sorted keys, 2-space
- * indent) with no wall-clock time and no absolute path, so the same inputs give the same bytes.
+ * indent, each artifact and file record on one line: manifestText) with no wall-clock time and no
+ * absolute path, so the same inputs give the same bytes.
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import * as v from "valibot";

@@ -426,8 +426,8 @@ export class Segment {
   }
 
   /**
-   * The bytes stored under `key` in a binary table, or undefined. `keep: false` does not cache a value
-   * stored alone (the caller keeps what it decodes from it).
+   * The bytes stored under `key` in a binary table, or undefined. `keep: false` does not cache the
+   * block the value is read from (the caller keeps what it decodes from it).
    */
   bytes(table: string, key: string, keep = true): Uint8Array | undefined {
     const f = this.find(table, key);
@@ -445,13 +445,13 @@ export class Segment {
       if (!v.startsWith("[")) start += Number(v);
       at = nl + 1;
     }
-    return this.companion(f.ref, start, Number(f.raw));
+    return this.companion(f.ref, start, Number(f.raw), keep);
   }
 
-  private companion(ref: BlockRef, start: number, length: number): Uint8Array {
+  private companion(ref: BlockRef, start: number, length: number, keep = true): Uint8Array {
     if (length === 0) return new Uint8Array(0);
     if (ref.length !== 7 || ref[4] < 0) throw corrupt(this.path);
-    const block = this.rawBlock(ref[4], ref[5], ref[6]);
+    const block = this.rawBlock(ref[4], ref[5], ref[6], keep);
     if (!Number.isInteger(start) || !Number.isInteger(length) || start + length > block.length) throw corrupt(this.path);
     return block.subarray(start, start + length);
   }

@@ -1,8 +1,8 @@
 // A shard's chunk lengths (BM25's length of each chunk) are stored twice: as varints (table
 // `chunks`, which incremental runs and older binaries read) and as u32 (table `chunklens`, which
 // queries read without decoding). Both must say the same for every chunk, fresh and after
-// incremental runs; a `chunklens` that does not add up is a corrupt object (exit 5), not a wrong
-// score; a store without it (written before it) still answers.
+// incremental runs; a `chunklens` that does not add up, or disagrees with the header's counts, is
+// a corrupt object (exit 5), not a wrong score; a store without it (written before it) still answers.
 import { afterAll, expect, test } from "bun:test";
 import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -67,8 +67,11 @@ test("the u32 chunk lengths are the varint ones, fresh and after incremental run
   compare(root, "one removed, one added");
 });
 
-/** Re-encodes the index segment of notes/long-0.md's shard with `chunklens` replaced (or left out), as the current run's. */
-function replaceChunkLens(root: string, value: Uint8Array | undefined): void {
+/**
+ * Re-encodes the index segment of notes/long-0.md's shard with `chunklens` replaced (`value` under
+ * "all", `before` under keys sorting before it) or left out, as the current run's; gives the old value.
+ */
+function replaceChunkLens(root: string, value: Uint8Array | undefined, before: [string, Uint8Array][] = []): Uint8Array | undefined {
   const profileDir = join(root, ".pkg/profiles/default");
   const runId = readFileSync(join(profileDir, "current"), "utf8").trim();
   const m = JSON.parse(readFileSync(manifestPath(profileDir, runId), "utf8")) as Manifest;
@@ -76,10 +79,12 @@ function replaceChunkLens(root: string, value: Uint8Array | undefined): void {
   const art = m.artifacts.find((a) => a.name === shardName("index", shardOf("notes/long-0.md", shards)))!;
   const seg = new Segment(objectPath(profileDir, art.sha256));
   const text: Record<string, [string, unknown][]> = {}, bin: Record<string, [string, Uint8Array][]> = {};
+  let was: Uint8Array | undefined;
   for (const [name, t] of Object.entries(seg.header.tables)) {
-    if (name === "chunklens") { if (value) bin[name] = [["all", value]]; continue; }
+    if (name === "chunklens") { was = new Uint8Array(seg.bytes(name, "all")!); continue; }
     if (t.binary) bin[name] = [...seg.rangeBytes(name)].map(([k, v]) => [k, v.slice()]); else text[name] = [...seg.range(name)];
   }
+  if (value) bin.chunklens = [...before, ["all", value]];
   const { tables: _, ...head } = seg.header;
   seg.close();
   const enc = encodeSegment(head, text, bin);
@@ -88,19 +93,29 @@ function replaceChunkLens(root: string, value: Uint8Array | undefined): void {
   art.sha256 = enc.sha256;
   art.bytes = enc.bytes;
   writeFileSync(manifestPath(profileDir, runId), manifestText(m));
+  return was;
 }
 
-test("a chunklens table that does not add up is a corrupt object; a shard without one reads the varints", () => {
+test("a chunklens table that does not add up is a corrupt object; one read from anywhere in a block, or none, gives the same answers", () => {
   const root = workspaceWithChunks();
   expect(cli(["ingest", "--root", root]).code).toBe(0);
   const good = cli(["query", "ledger invoice", "--limit", "20", "--root", root, "--json"]);
   expect(good.code).toBe(0);
   expect(good.json.hits.length).toBeGreaterThan(5);
   const u32 = (...xs: number[]) => new Uint8Array(new Uint32Array(xs).buffer);
-  for (const bad of [new Uint8Array([1, 2, 3]), u32(1000, 0), u32(2, 0, 5, 1, 7), u32(2, 0, 1, 3, 9, 9)]) {
+  // As written, then after three bytes of another key (a companion block's value may start anywhere): the same answers.
+  const table = replaceChunkLens(root, undefined)!;
+  replaceChunkLens(root, table, [["aaa", new Uint8Array([1, 2, 3])]]);
+  const shifted = cli(["query", "ledger invoice", "--limit", "20", "--root", root, "--json"]);
+  expect(shifted.code).toBe(0);
+  expect(shifted.json.hits).toEqual(good.json.hits);
+  // Not whole u32s; more documents than it holds; a start past the lengths; a count that does not
+  // add up; and tables that add up but disagree with the header's documents or chunks.
+  const docs = new Uint32Array(table.buffer, table.byteOffset, table.length / 4)[0]!;
+  for (const bad of [new Uint8Array([1, 2, 3]), u32(1000, 0), u32(2, 0, 5, 1, 7), u32(2, 0, 1, 3, 9, 9), u32(1, 0, 0), u32(docs, ...Array(docs + 1).fill(0))]) {
     replaceChunkLens(root, bad);
     const r = cli(["query", "ledger invoice", "--limit", "20", "--root", root]);
-    expect(r.code).toBe(5);
+    expect([[...bad].join(","), r.code]).toEqual([[...bad].join(","), 5]);
     expect(expectOneLineError(r)).toMatch(/corrupt/);
   }
   replaceChunkLens(root, undefined); // as a shard written before the table: the varints are read

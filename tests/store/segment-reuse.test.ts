@@ -1,6 +1,6 @@
 // encodeSegment's `stored` option (src/store/segment.ts StoredValue): a value stored alone is written
 // as the block a previous segment stored for the same bytes, and only then; the segment's bytes are
-// those a fresh encode makes.
+// those a fresh encode makes. And a read that asks not to keep what it read caches no block.
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,4 +44,17 @@ test("a stored block is written only for the same bytes, and then as it was", ()
   const out = encode(marked);
   expect(out.sha256).not.toBe(fresh.sha256);
   expect(Buffer.from(out.data).indexOf(Buffer.from(mark))).toBeGreaterThan(0);
+});
+
+test("bytes(…, keep: false) caches no block, whether the value stands alone or shares a companion block", () => {
+  const p = join(dir, "keep");
+  writeFileSync(p, encode().data);
+  const seg = new Segment(p);
+  const cached = () => (seg as unknown as { binCache: Map<number, Uint8Array> }).binCache.size;
+  try {
+    for (const k of ["a", "b", "c"]) expect(seg.bytes("text", k, false)).toEqual(values.find(([x]) => x === k)![1]);
+    expect(cached()).toBe(0);
+    for (const k of ["a", "b", "c"]) seg.bytes("text", k);
+    expect(cached()).toBe(3); // two values alone, one companion block
+  } finally { seg.close(); }
 });
