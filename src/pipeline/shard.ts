@@ -14,6 +14,7 @@
  *                     chunklens "all" → the same lengths as u32 LE: docs, each ordinal's first chunk (docs + 1), each length
  *                     spans  "000012" → the document's chunk spans: per chunk Δstart, length, Δline, line count (varints)
  *                     meta   "000012" → path, title, kind, front matter, tags, code spans (no chunks)
+ *                     tags   front-matter tag → [ordinal…] of the documents that have it
  *                     global tech_/ref_/mod_ id → {type, name, in: [[ordinal, line]…]} (mentions and imports from this shard)
  *                     links  target path → [[ordinal, line]…] (relative links from this shard)
  *                     symbols symbol name (and Container.name of a member) → [[path, index, line, exported, member]…]
@@ -893,10 +894,20 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
   const stats: ShardStats = {
     docs: docs.length, chunks: postings.chunkCount, chunk_terms: postings.chunkTerms, ents: ents.count, ent_terms: ents.termCount, types, edges,
   };
+  // Front-matter tag → the ordinals of the documents that have it (a `tag:` filter reads these, not every candidate's meta).
+  const tagged = new Map<string, number[]>();
+  docs.forEach(({ rec }, ord) => {
+    for (const t of rec.tags ?? []) {
+      let l = tagged.get(t);
+      if (!l) { l = []; tagged.set(t, l); }
+      l.push(ord);
+    }
+  });
   const head = { schema_version: ARTIFACT_SCHEMA_VERSION, shard: task.shard, shards: task.shards };
   const index = encodeSegment({ ...head, kind: "index", stats: stats as unknown as Record<string, unknown> }, {
     docs: docs.map(({ rec }, ord) => [ordKey(ord), rec]),
     meta: docs.map(({ rec }, ord) => [ordKey(ord), metaOf(rec)]),
+    tags: byKey(tagged),
     ids: ids.slice().sort((a, b) => (a[0] < b[0] ? -1 : 1)),
     entities: ents.shared,
     global: byKey(globals),

@@ -146,6 +146,20 @@ export class RunIndex {
 
   meta(shard: number, ord: number): DocMeta | undefined { return this.seg(shard)?.get<DocMeta>("meta", ordKey(ord)); }
 
+  /**
+   * The ordinals of a shard's documents with front-matter tag `tag` (lower-cased, as stored), in
+   * order; undefined when the shard has no `tags` table (written before it: the metas tell).
+   */
+  tagged(shard: number, tag: string): number[] | undefined {
+    const seg = this.seg(shard);
+    if (!seg?.header.tables.tags) return undefined;
+    const v = seg.get<unknown>("tags", tag);
+    if (v === undefined) return [];
+    const docs = this.docCount(shard);
+    if (!Array.isArray(v) || !v.every((o, i) => Number.isInteger(o) && o >= 0 && o < docs && (i === 0 || o > v[i - 1]))) throw this.corrupt(shard);
+    return v as number[];
+  }
+
   /** Every document's meta of one shard, by ordinal. */
   *metas(shard: number): Generator<[number, DocMeta]> {
     const s = this.seg(shard);

@@ -552,11 +552,37 @@ function scoreEntities(
 type DocFilter = ((shard: number, ord: number, meta?: DocMeta) => boolean) & { candidates?: Set<number> };
 
 /**
- * The documents that can hold every one of the tags: a tag's words are words of its document's
- * entity name (title, tags, file name), so the entity postings of those words narrow a tag filter
- * before any meta is read (the meta decides). Undefined when no tag has a word to look up.
+ * The documents that can hold every one of the tags: exactly those that have them, from the
+ * shards' `tags` tables (marked `exact`); in a run with a shard written before those tables, the
+ * documents whose names hold the tags' words (namedCandidates), which the metas then decide.
  */
 function taggedCandidates(ix: RunIndex, tags: string[]): Set<number> | undefined {
+  return taggedExactly(ix, tags) ?? namedCandidates(ix, tags);
+}
+
+/** The documents that have every one of the tags (undefined when a shard has no `tags` table). */
+function taggedExactly(ix: RunIndex, tags: string[]): (Set<number> & { exact?: true }) | undefined {
+  let acc: Set<number> | undefined;
+  for (const t of new Set(tags)) {
+    const docs = new Set<number>();
+    for (const n of ix.shards) {
+      const ords = ix.tagged(n, t);
+      if (!ords) return undefined;
+      for (const o of ords) if (!acc || acc.has(dkey(n, o))) docs.add(dkey(n, o));
+    }
+    acc = docs;
+  }
+  const out: Set<number> & { exact?: true } = acc ?? new Set();
+  out.exact = true;
+  return out;
+}
+
+/**
+ * A tag's words are words of its document's entity name (title, tags, file name), so the entity
+ * postings of those words narrow a tag filter before any meta is read (the meta decides).
+ * Undefined when no tag has a word to look up.
+ */
+function namedCandidates(ix: RunIndex, tags: string[]): Set<number> | undefined {
   let acc: Set<number> | undefined;
   for (const term of new Set(tags.flatMap(nameTerms))) {
     const docs = docsNamed(ix, term);
@@ -578,6 +604,8 @@ function docFilter(ix: RunIndex, q: ParsedQuery): DocFilter | undefined {
   const globs = (paths ?? []).map(globMatcher);
   const want = (tags ?? []).map((t) => t.toLowerCase());
   const candidates = want.length ? taggedCandidates(ix, want) : undefined;
+  // From the tags tables, the candidates are the tagged documents themselves: no meta to read.
+  const exact = (candidates as { exact?: true } | undefined)?.exact === true;
   const seen = new Map<number, boolean>();
   const test: DocFilter = (shard, ord, meta) => {
     const k = dkey(shard, ord);
@@ -589,7 +617,7 @@ function docFilter(ix: RunIndex, q: ParsedQuery): DocFilter | undefined {
         const path = m?.path ?? ix.pathOf(shard, ord) ?? (m = ix.meta(shard, ord))?.path;
         ok = path !== undefined && globs.some((g) => g(path));
       }
-      if (ok && want.length) {
+      if (ok && want.length && !exact) {
         m ??= ix.meta(shard, ord);
         ok = m !== undefined && want.every((t) => (m!.tags ?? []).includes(t));
       }
@@ -615,6 +643,22 @@ function listOnly(ix: RunIndex, q: ParsedQuery, allowed: DocFilter | undefined, 
       hits.push({ id: node.id, type: node.type, score: 1, path: node.path ?? m.path, line: node.line ?? 1, name: node.name, snippet: node.name, matches: [] });
     }
   };
+  if (allowed && types.length === 1 && types[0] === "document") {
+    // Documents by a filter: each is tested without its meta where it can be (a tag from the tags
+    // tables, a path from the shard's list of paths) and known by its key, so only the metas of the
+    // documents shown are read (a tag of 100,000 files has tens of thousands).
+    const found: [string, number, number][] = [];
+    const each = (n: number, ord: number) => { if (allowed(n, ord)) found.push([`doc_${ix.keyOf(n, ord)}`, n, ord]); };
+    if (allowed.candidates) for (const k of allowed.candidates) each(shardOfDk(k), ordOfDk(k));
+    else for (const n of ix.shards) for (let ord = 0, docs = ix.docCount(n); ord < docs; ord++) each(n, ord);
+    found.sort((a, b) => cmp(a[0], b[0]));
+    for (const [, n, ord] of found) {
+      if (hits.length >= limit) break;
+      const m = ix.meta(n, ord);
+      if (m) add(n, ord, m);
+    }
+    return { total: found.length, hits };
+  }
   if (allowed?.candidates) {
     // A tag filter: only the documents whose names hold the tags' words are looked at.
     for (const k of [...allowed.candidates].sort((a, b) => a - b)) {

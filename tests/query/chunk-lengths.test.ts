@@ -4,17 +4,14 @@
 // incremental runs; a `chunklens` that does not add up, or disagrees with the header's counts, is
 // a corrupt object (exit 5), not a wrong score; a store without it (written before it) still answers.
 import { afterAll, expect, test } from "bun:test";
-import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { appendFileSync, cpSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { cleanup, cli, EXAMPLE, expectOneLineError, tempDir } from "../helpers/cli.ts";
 import { loadWorkspace } from "../../src/config/load.ts";
 import { openStore } from "../../src/store/open.ts";
 import { RunIndex } from "../../src/query/run-index.ts";
 import { VarintReader } from "../../src/store/varint.ts";
-import { encodeSegment, Segment } from "../../src/store/segment.ts";
-import { manifestText, type Manifest } from "../../src/store/manifest.ts";
-import { manifestPath, objectPath } from "../../src/store/layout.ts";
-import { shardName, shardOf } from "../../src/pipeline/shard.ts";
+import { replaceIndexTable } from "../helpers/segments.ts";
 
 afterAll(cleanup);
 
@@ -67,33 +64,10 @@ test("the u32 chunk lengths are the varint ones, fresh and after incremental run
   compare(root, "one removed, one added");
 });
 
-/**
- * Re-encodes the index segment of notes/long-0.md's shard with `chunklens` replaced (`value` under
- * "all", `before` under keys sorting before it) or left out, as the current run's; gives the old value.
- */
+/** Replaces (or leaves out) the `chunklens` table of notes/long-0.md's shard: `value` under "all", `before` under keys before it. Gives the old value. */
 function replaceChunkLens(root: string, value: Uint8Array | undefined, before: [string, Uint8Array][] = []): Uint8Array | undefined {
-  const profileDir = join(root, ".pkg/profiles/default");
-  const runId = readFileSync(join(profileDir, "current"), "utf8").trim();
-  const m = JSON.parse(readFileSync(manifestPath(profileDir, runId), "utf8")) as Manifest;
-  const shards = m.artifacts.find((a) => a.name.startsWith("index/"))!.counts!.shards!;
-  const art = m.artifacts.find((a) => a.name === shardName("index", shardOf("notes/long-0.md", shards)))!;
-  const seg = new Segment(objectPath(profileDir, art.sha256));
-  const text: Record<string, [string, unknown][]> = {}, bin: Record<string, [string, Uint8Array][]> = {};
-  let was: Uint8Array | undefined;
-  for (const [name, t] of Object.entries(seg.header.tables)) {
-    if (name === "chunklens") { was = new Uint8Array(seg.bytes(name, "all")!); continue; }
-    if (t.binary) bin[name] = [...seg.rangeBytes(name)].map(([k, v]) => [k, v.slice()]); else text[name] = [...seg.range(name)];
-  }
-  if (value) bin.chunklens = [...before, ["all", value]];
-  const { tables: _, ...head } = seg.header;
-  seg.close();
-  const enc = encodeSegment(head, text, bin);
-  mkdirSync(dirname(objectPath(profileDir, enc.sha256)), { recursive: true });
-  writeFileSync(objectPath(profileDir, enc.sha256), enc.data);
-  art.sha256 = enc.sha256;
-  art.bytes = enc.bytes;
-  writeFileSync(manifestPath(profileDir, runId), manifestText(m));
-  return was;
+  const was = replaceIndexTable(root, "notes/long-0.md", "chunklens", value ? [...before, ["all", value]] : undefined);
+  return was.binary.find(([k]) => k === "all")?.[1];
 }
 
 test("a chunklens table that does not add up is a corrupt object; one read from anywhere in a block, or none, gives the same answers", () => {
