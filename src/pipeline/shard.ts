@@ -10,6 +10,7 @@
  *                     entities "000012" → [type code, ordinal, line, node id] of a shared entity
  *                     entdocs "all" → per document, its entities beyond itself (sections, decision, claims)
  *                     keys   "all" → the documents' keys (20 hex each) in ordinal order, binary
+ *                     paths  "all" → the documents' paths in ordinal order, NUL-separated, binary
  *                     chunks "all" → per document: ordinal, chunk count, core length of each chunk (varints)
  *                     chunklens "all" → the same lengths as u32 LE: docs, each ordinal's first chunk (docs + 1), each length
  *                     spans  "000012" → the document's chunk spans: per chunk Δstart, length, Δline, line count (varints)
@@ -917,6 +918,7 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
   }, {
     terms: mergeTerms(postings.encode(), ents.encode()), entdocs: [["all", ents.docCounts(docs.length)]],
     keys: [["all", new TextEncoder().encode(ids.map(([k]) => k).join(""))]], chunks: [["all", postings.lengths()]],
+    paths: [["all", new TextEncoder().encode(docs.map(({ rec }) => rec.path).join("\0"))]],
     chunklens: [["all", postings.lengthTable(docs.length)]],
     spans: docs.map(({ rec }, ord) => [ordKey(ord), spansOf(rec.chunks)]),
   }, { layout: { terms: TERMS_LAYOUT } });

@@ -217,17 +217,25 @@ export class RunIndex {
 
   private readonly pathCache = new Map<number, string[] | null>();
   /**
-   * A document's path by shard and ordinal, from the shard's text segment's dictionary (its keys are
-   * path NUL page, in ordinal order: the first page of each document), without reading its meta.
-   * Undefined when the text segment does not list the shard's documents one for one.
+   * A document's path by shard and ordinal, without reading its meta: from the index's `paths`
+   * table (every path in ordinal order, NUL-separated), or in a shard written before it from the
+   * text segment's dictionary (its keys are path NUL page, in ordinal order: the first page of each
+   * document). Undefined when the text segment does not list the shard's documents one for one.
    */
   pathOf(shard: number, ord: number): string | undefined {
     let paths = this.pathCache.get(shard);
     if (paths === undefined) {
-      const seg = this.open(this.text, "text", shard);
       const docs = this.docCount(shard);
-      paths = seg ? seg.allKeys("text").filter((k) => k.endsWith(FIRST_PAGE)).map((k) => k.slice(0, -FIRST_PAGE.length)) : null;
-      if (paths && paths.length !== docs) paths = null;
+      const index = this.seg(shard);
+      if (index?.header.tables.paths) {
+        const b = index.bytes("paths", "all");
+        paths = b && b.length ? utf8.decode(b).split("\0") : [];
+        if (paths.length !== docs) throw this.corrupt(shard);
+      } else {
+        const seg = this.open(this.text, "text", shard);
+        paths = seg ? seg.allKeys("text").filter((k) => k.endsWith(FIRST_PAGE)).map((k) => k.slice(0, -FIRST_PAGE.length)) : null;
+        if (paths && paths.length !== docs) paths = null;
+      }
       this.pathCache.set(shard, paths);
     }
     return paths?.[ord];
