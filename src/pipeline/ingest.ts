@@ -25,6 +25,7 @@ import { AgError, describeError, ExitCode } from "../shared/errors.ts";
 import { atomicWriteFile, fsyncDir, TEMP_PREFIX } from "../shared/fs.ts";
 import { sha256Hex } from "../shared/hash.ts";
 import { canonicalJson } from "../shared/json.ts";
+import { group } from "../shared/maps.ts";
 import { manifestPath, objectPath, objectsDir, pkgDir, pointerPath, oldStatCachePath, runLogPath, runsDir, statCachePath } from "../store/layout.ts";
 import { acquireLock } from "../store/lock.ts";
 import { manifestText, readPointer, type Artifact, type CurrentRun, type FileRecord, type Manifest } from "../store/manifest.ts";
@@ -78,7 +79,6 @@ export type PlanOptions = {
 };
 
 const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-const group = <K, V>(m: Map<K, V[]>, k: K, v: V) => { const l = m.get(k); if (l) l.push(v); else m.set(k, [v]); };
 
 /** What a worker (or the inline path) hands back: a shard's result with its objects spilled to temp files. */
 export type SpilledShardResult = Omit<ShardResult, "objects"> & {
@@ -158,9 +158,17 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   const reuse = !opts.ignoreCaches && prev !== undefined && prev.config_hash === ws.configHash &&
     prev.auditgraph_version === VERSION && prev.schema_version === ARTIFACT_SCHEMA_VERSION && (prevShardCount === undefined || prevShardCount === nShards);
   const { cache: diskCache, text: oldCacheText, bytes: oldCacheBytes } = loadStatCache(ws.profileDir);
-  // The previous run's records (path → record), when its entries are reusable.
+  // When the previous run's entries are reusable: its records (path → record); its ingested files
+  // (path → sha256); per shard, its ingested files (path order, as the manifest lists them).
   const prevRecords = new Map<string, FileRecord>();
-  if (reuse) for (const r of prev!.files) prevRecords.set(r.path, r);
+  const prevSha = new Map<string, string>();
+  const prevShards = new Map<number, FileRecord[]>();
+  if (reuse) {
+    for (const r of prev!.files) {
+      prevRecords.set(r.path, r);
+      if (r.status === "ok") { prevSha.set(r.path, r.sha256!); group(prevShards, shardOf(r.path, nShards), r); }
+    }
+  }
   // The stat cache vouches for files as the current run recorded them, so only for that run.
   const cached = reuse && current.state === "ok" && diskCache?.run === current.runId ? diskCache.files : {};
   const max = ws.profile.ingestion.max_file_size_bytes;
@@ -177,7 +185,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     group(shards, shardOf(f.path, nShards), f);
     if (!reuse) continue;
     const before = prevRecords.get(f.path);
-    const c = cached[f.path];
+    const c = Object.hasOwn(cached, f.path) ? cached[f.path] : undefined; // a file may be named "constructor"
     if (before && c && c[0] === f.bytes && c[1] === f.mtimeMs && c[2] === f.ino) known.set(f.path, before);
     else {
       const { text: _, raw: __, ...r } = readSource(f.abs, f.bytes, sizeLimit(ws.profile, f.path), isDocumentPath(f.path));
@@ -188,11 +196,6 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
 
   // A shard is clean when the previous run ingested the same (path, sha256) list in it.
   const prevArtifacts = new Map((prev?.artifacts ?? []).map((a) => [a.name, a]));
-  // The previous run's ingested files (path → sha256).
-  const prevSha = new Map<string, string>();
-  // Per shard, the previous run's ingested files (path order, as the manifest lists them).
-  const prevShards = new Map<number, FileRecord[]>();
-  if (reuse) for (const r of prev!.files) if (r.status === "ok") { prevSha.set(r.path, r.sha256!); group(prevShards, shardOf(r.path, nShards), r); }
   // A previous shard is only reused if both its objects are still in the store (self-healing
   // after a deleted object: the shard is rebuilt from the sources).
   const usable = (n: number) => [shardName("index", n), shardName("text", n)].every((k) => {

@@ -34,6 +34,7 @@ import { posix } from "node:path";
 import type { Detector } from "../config/schema.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
 import { sha256Hex } from "../shared/hash.ts";
+import { group } from "../shared/maps.ts";
 import type { FileRecord } from "../store/manifest.ts";
 import { objectPath } from "../store/layout.ts";
 import { corrupt, type EncodedObject } from "../store/objects.ts";
@@ -850,17 +851,9 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
     syms.forEach(([name, , line, exported, container], i) => {
       ents.add(symId(id, i), ENT.symbol, name, ord, line, container ?? "");
       // A symbol is found by its name, and by Container.name for a member.
-      for (const k of container ? [name, `${container}.${name}`] : [name]) {
-        let l = symDefs.get(k);
-        if (!l) { l = []; symDefs.set(k, l); }
-        l.push([rec.path, i, line, exported, container ? 1 : 0]);
-      }
+      for (const k of container ? [name, `${container}.${name}`] : [name]) group(symDefs, k, [rec.path, i, line, exported, container ? 1 : 0]);
     });
-    for (const [name, line] of rec.symrefs ?? []) {
-      let l = symRefs.get(name);
-      if (!l) { l = []; symRefs.set(name, l); }
-      l.push([ord, line]);
-    }
+    for (const [name, line] of rec.symrefs ?? []) group(symRefs, name, [ord, line]);
     const own = rec.sections.length + rec.chunks.length + rec.claims.length + (rec.decision ? 1 : 0);
     types.document!++; types.section! += rec.sections.length; types.chunk! += rec.chunks.length;
     types.claim! += rec.claims.length; if (rec.decision) types.decision!++;
@@ -879,9 +872,7 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
     for (const [target, line] of rec.links) {
       if (target === rec.path || linked.has(target)) continue;
       linked.add(target);
-      let l = links.get(target);
-      if (!l) { l = []; links.set(target, l); }
-      l.push([ord, line]);
+      group(links, target, [ord, line]);
     }
   });
   // A shared node is found by name once per shard, located at its mention by the smallest document id.
@@ -897,13 +888,7 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
   };
   // Front-matter tag → the ordinals of the documents that have it (a `tag:` filter reads these, not every candidate's meta).
   const tagged = new Map<string, number[]>();
-  docs.forEach(({ rec }, ord) => {
-    for (const t of rec.tags ?? []) {
-      let l = tagged.get(t);
-      if (!l) { l = []; tagged.set(t, l); }
-      l.push(ord);
-    }
-  });
+  docs.forEach(({ rec }, ord) => { for (const t of rec.tags ?? []) group(tagged, t, ord); });
   const head = { schema_version: ARTIFACT_SCHEMA_VERSION, shard: task.shard, shards: task.shards };
   const index = encodeSegment({ ...head, kind: "index", stats: stats as unknown as Record<string, unknown> }, {
     docs: docs.map(({ rec }, ord) => [ordKey(ord), rec]),

@@ -532,8 +532,10 @@ export class RunIndex {
   corrupt(n: number): Error { return corrupt(objectPath(this.store.profileDir, this.byName.get(shardName("index", n))!)); }
 
   private readonly nodesCache = new Map<string, Map<string, GraphNode>>();
-  /** A document's own nodes by id (from its graph part when that is built; no edges resolved otherwise). */
-  /** A document's own nodes by id (the document, its sections, chunks, decision, claims, symbols), without resolving its links and code spans (docGraph does). */
+  /**
+   * A document's own nodes by id (the document, its sections, chunks, decision, claims, symbols):
+   * from its graph part when that is built, else without resolving its links and code spans (docGraph does).
+   */
   docNodes(rec: DocRecord): Map<string, GraphNode> {
     let byId = this.nodesCache.get(rec.path);
     if (!byId) {

@@ -552,16 +552,10 @@ function scoreEntities(
 type DocFilter = ((shard: number, ord: number, meta?: DocMeta) => boolean) & { candidates?: Set<number> };
 
 /**
- * The documents that can hold every one of the tags: exactly those that have them, from the
- * shards' `tags` tables (marked `exact`); in a run with a shard written before those tables, the
- * documents whose names hold the tags' words (namedCandidates), which the metas then decide.
+ * The documents that have every one of the tags, from the shards' `tags` tables; undefined when a
+ * shard has none (written before them: namedCandidates and the metas decide).
  */
-function taggedCandidates(ix: RunIndex, tags: string[]): Set<number> | undefined {
-  return taggedExactly(ix, tags) ?? namedCandidates(ix, tags);
-}
-
-/** The documents that have every one of the tags (undefined when a shard has no `tags` table). */
-function taggedExactly(ix: RunIndex, tags: string[]): (Set<number> & { exact?: true }) | undefined {
+function taggedExactly(ix: RunIndex, tags: string[]): Set<number> | undefined {
   let acc: Set<number> | undefined;
   for (const t of new Set(tags)) {
     const docs = new Set<number>();
@@ -572,15 +566,13 @@ function taggedExactly(ix: RunIndex, tags: string[]): (Set<number> & { exact?: t
     }
     acc = docs;
   }
-  const out: Set<number> & { exact?: true } = acc ?? new Set();
-  out.exact = true;
-  return out;
+  return acc ?? new Set();
 }
 
 /**
- * A tag's words are words of its document's entity name (title, tags, file name), so the entity
- * postings of those words narrow a tag filter before any meta is read (the meta decides).
- * Undefined when no tag has a word to look up.
+ * The documents that can hold every one of the tags: a tag's words are words of its document's
+ * entity name (title, tags, file name), so the entity postings of those words narrow a tag filter
+ * before any meta is read (the meta decides). Undefined when no tag has a word to look up.
  */
 function namedCandidates(ix: RunIndex, tags: string[]): Set<number> | undefined {
   let acc: Set<number> | undefined;
@@ -594,18 +586,20 @@ function namedCandidates(ix: RunIndex, tags: string[]): Set<number> | undefined 
 /**
  * The path and tag filters as a test of one document (undefined: no such filter). A document is
  * tested when it is first met, so a query with words looks only at its candidates. A path is
- * tested on the shard's list of paths (the text segment's dictionary), not on the document's meta;
- * a tag filter first keeps only the documents whose names hold the tags' words (taggedCandidates),
- * then reads those documents' metas.
+ * tested on the shard's list of paths (RunIndex.pathOf), not on the document's meta. A tag filter
+ * takes the tagged documents from the shards' `tags` tables (taggedExactly); in a run with a shard
+ * written before them it keeps the documents whose names hold the tags' words (namedCandidates)
+ * and reads their metas.
  */
 function docFilter(ix: RunIndex, q: ParsedQuery): DocFilter | undefined {
   const { paths, tags } = q.filters;
   if (!paths?.length && !tags?.length) return undefined;
   const globs = (paths ?? []).map(globMatcher);
   const want = (tags ?? []).map((t) => t.toLowerCase());
-  const candidates = want.length ? taggedCandidates(ix, want) : undefined;
-  // From the tags tables, the candidates are the tagged documents themselves: no meta to read.
-  const exact = (candidates as { exact?: true } | undefined)?.exact === true;
+  // From the tags tables the candidates are the tagged documents themselves, with no meta to read.
+  const tagged = want.length ? taggedExactly(ix, want) : undefined;
+  const exact = tagged !== undefined;
+  const candidates = tagged ?? (want.length ? namedCandidates(ix, want) : undefined);
   const seen = new Map<number, boolean>();
   const test: DocFilter = (shard, ord, meta) => {
     const k = dkey(shard, ord);
@@ -660,7 +654,7 @@ function listOnly(ix: RunIndex, q: ParsedQuery, allowed: DocFilter | undefined, 
     return { total: found.length, hits };
   }
   if (allowed?.candidates) {
-    // A tag filter: only the documents whose names hold the tags' words are looked at.
+    // A tag filter: only its candidates (see docFilter) are looked at.
     for (const k of [...allowed.candidates].sort((a, b) => a - b)) {
       const n = shardOfDk(k), ord = ordOfDk(k);
       const m = ix.meta(n, ord);

@@ -208,18 +208,19 @@ export function checkSegment(path: string): string | undefined {
 /** A key as written in a block: as is, or JSON-quoted when it holds a tab or newline or starts with a quote. */
 const keyText = (k: string) => (k.charCodeAt(0) === 34 || k.includes("\t") || k.includes("\n") || k === "" ? JSON.stringify(k) : k);
 
-/** Binary search: the last index whose key (a ref's first element, or the string itself) is <= key; -1 when none. */
-function lastAtOrBefore(refs: readonly (BlockRef | string)[], key: string): number {
+/** Binary search over `count` keys in order (`keyAt`): the last index whose key is <= key; -1 when none. */
+function lastAtOrBefore(count: number, keyAt: (i: number) => string, key: string): number {
   let lo = 0;
-  let hi = refs.length - 1;
+  let hi = count - 1;
   let ans = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const r = refs[mid]!;
-    if ((typeof r === "string" ? r : r[0]) <= key) { ans = mid; lo = mid + 1; } else hi = mid - 1;
+    if (keyAt(mid) <= key) { ans = mid; lo = mid + 1; } else hi = mid - 1;
   }
   return ans;
 }
+/** The last of `refs` whose first key is <= key; -1 when none. */
+const lastRefAtOrBefore = (refs: readonly BlockRef[], key: string) => lastAtOrBefore(refs.length, (i) => refs[i]![0], key);
 
 /** An index block line's value ([offset, length, crc, …]) as the ref of the block starting at `key`. */
 function parseRef(key: string, value: string, path: string): BlockRef {
@@ -287,16 +288,7 @@ class IndexBlock {
     return (this.refs[j] ??= parseRef(this.key(j), this.text.slice(this.tab(j) + 1, this.starts[j + 1]! - 1), this.path));
   }
   /** The last line whose key is <= key; -1 when none. */
-  lastAtOrBefore(key: string): number {
-    let lo = 0;
-    let hi = this.count - 1;
-    let ans = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.key(mid) <= key) { ans = mid; lo = mid + 1; } else hi = mid - 1;
-    }
-    return ans;
-  }
+  lastAtOrBefore(key: string): number { return lastAtOrBefore(this.count, (j) => this.key(j), key); }
 }
 
 /** A read handle on one segment file. Close it when done. */
@@ -370,7 +362,7 @@ export class Segment {
 
   /** The data block that would hold `key` and its ref (undefined when the key sorts before all). */
   private dataBlockFor(t: TableRoot, key: string): { text: string; ref: BlockRef } | undefined {
-    const i = lastAtOrBefore(t.root, key);
+    const i = lastRefAtOrBefore(t.root, key);
     if (i < 0) return undefined;
     let ref = t.root[i]!;
     for (let level = t.levels; level > 0; level--) {
@@ -572,7 +564,7 @@ export class Segment {
   /** Data blocks in key order, starting with the one that would hold `from`. */
   private *dataBlocksFrom(t: TableRoot, from: string): Generator<{ text: string; ref: BlockRef }> {
     const walk = function* (this: Segment, refs: BlockRef[], level: number, first: boolean): Generator<{ text: string; ref: BlockRef }> {
-      const start = first ? Math.max(0, lastAtOrBefore(refs, from)) : 0;
+      const start = first ? Math.max(0, lastRefAtOrBefore(refs, from)) : 0;
       for (let i = start; i < refs.length; i++) {
         if (level === 0) yield { text: this.block(refs[i]![1], refs[i]![2], refs[i]![3]), ref: refs[i]! };
         else yield* walk.call(this, this.indexBlock(refs[i]!), level - 1, first && i === start);

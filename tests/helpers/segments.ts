@@ -11,8 +11,8 @@ import { manifestPath, objectPath } from "../../src/store/layout.ts";
 import { manifestText, type Manifest } from "../../src/store/manifest.ts";
 import { encodeSegment, Segment } from "../../src/store/segment.ts";
 
-/** `entries`: the table's new entries (JSON values, or bytes for a binary table), or undefined to leave it out. Gives the segment as it was. */
-export function replaceIndexTable(root: string, path: string, table: string, entries: [string, unknown][] | undefined): { header: Segment["header"]; binary: [string, Uint8Array][]; text: [string, unknown][] } {
+/** `entries`: the table's new entries (JSON values, or bytes for a binary table), or undefined to leave it out. Gives the table's entries as they were. */
+export function replaceIndexTable(root: string, path: string, table: string, entries: [string, unknown][] | undefined): { binary: [string, Uint8Array][]; text: [string, unknown][] } {
   const profileDir = join(root, ".pkg/profiles/default");
   const runId = readFileSync(join(profileDir, "current"), "utf8").trim();
   const m = JSON.parse(readFileSync(manifestPath(profileDir, runId), "utf8")) as Manifest;
@@ -20,7 +20,7 @@ export function replaceIndexTable(root: string, path: string, table: string, ent
   const art = m.artifacts.find((a) => a.name === shardName("index", shardOf(path, shards)))!;
   const seg = new Segment(objectPath(profileDir, art.sha256));
   const text: Record<string, [string, unknown][]> = {}, bin: Record<string, [string, Uint8Array][]> = {};
-  const was = { header: seg.header, binary: [] as [string, Uint8Array][], text: [] as [string, unknown][] };
+  const was = { binary: [] as [string, Uint8Array][], text: [] as [string, unknown][] };
   let binary = false;
   for (const [name, t] of Object.entries(seg.header.tables)) {
     const rows = t.binary ? [...seg.rangeBytes(name)].map(([k, v]): [string, Uint8Array] => [k, new Uint8Array(v)]) : [...seg.range(name)];
