@@ -38,6 +38,7 @@ import { group } from "../shared/maps.ts";
 import type { FileRecord } from "../store/manifest.ts";
 import { objectPath } from "../store/layout.ts";
 import { corrupt, type EncodedObject } from "../store/objects.ts";
+import { bloomOf } from "../store/bloom.ts";
 import { encodeSegment, Segment, type StoredValue } from "../store/segment.ts";
 import { documentText, isDocumentPath, type DocumentText } from "./documents/index.ts";
 import type { FileSymbols } from "./symbols/index.ts";
@@ -906,6 +907,10 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
     paths: [["all", new TextEncoder().encode(docs.map(({ rec }) => rec.path).join("\0"))]],
     chunklens: [["all", postings.lengthTable(docs.length)]],
     spans: docs.map(({ rec }, ord) => [ordKey(ord), spansOf(rec.chunks)]),
+    // Bloom filters of the tables a reader asks every shard about (the mentions of a shared node, the
+    // links into a document, a symbol's definitions and mentions): it reads only the shards that may hold a key.
+    filters: ([["global", globals], ["links", links], ["symbols", symDefs], ["symrefs", symRefs]] as const)
+      .filter(([, m]) => m.size > 0).map(([name, m]): [string, Uint8Array] => [name, bloomOf(m.keys())]),
   }, { layout: { terms: TERMS_LAYOUT } });
   postings.release();
   const encoder = new TextEncoder();

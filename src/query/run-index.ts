@@ -14,6 +14,7 @@ import { objectPath } from "../store/layout.ts";
 import { corrupt } from "../store/objects.ts";
 import type { OpenStore } from "../store/open.ts";
 import { Segment } from "../store/segment.ts";
+import { bloomHas, bloomKey, isBloom } from "../store/bloom.ts";
 import { readObjectText } from "../store/objects.ts";
 import { GIT_ARTIFACT, GitGraph } from "../git/graph.ts";
 
@@ -26,7 +27,7 @@ const utf8 = new TextDecoder();
 /** The end of a text key naming a document's first page (see pageKey). */
 const FIRST_PAGE = pageKey("", 0);
 const PAGE_CACHE = 96;
-/** symbolFor looks this many names up shard by shard, then reads every shard's symbol names once. */
+/** Without bloom filters, symbolFor looks this many names up shard by shard, then reads every shard's symbol names once. */
 const SYMBOL_NAMES_AFTER = 16;
 /** A shard's chunk lengths by document ordinal (see RunIndex.chunkLens). */
 type ChunkLengths = { starts: Int32Array; counts: Int32Array; lens: Int32Array | Uint32Array };
@@ -36,6 +37,8 @@ const LOCAL = /^(doc|sec|chk|dec|clm|sym)_([0-9a-f]{20})(?:_(\d+))?$/;
 /** Shared nodes kept in the shards' `global` tables, by id prefix, with the type of their in-edges. */
 const SHARED_EDGE = { tech_: "mentions", ref_: "references", mod_: "imports" } as const;
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** The filter of a shard's table that has no entries (see RunIndex.shardsHolding). */
+const EMPTY = new Uint8Array(0);
 export const edgeOrder = (a: GraphEdge, b: GraphEdge) => cmp(a.source, b.source) || cmp(a.target, b.target) || cmp(a.type, b.type);
 
 export class RunIndex {
@@ -89,6 +92,37 @@ export class RunIndex {
   }
 
   seg(n: number): Segment | null { return this.open(this.index, "index", n); }
+
+  /** Per table, each shard's bloom filter by its place in `shards` (null: none; undefined: not read yet). */
+  private readonly filterCache = new Map<string, (Uint8Array | null | undefined)[]>();
+  /**
+   * The shards whose table `table` may hold `key`, by their bloom filters (index table `filters`,
+   * see store/bloom.ts): a question about every shard reads only these. A shard written before the
+   * filters is always among them.
+   */
+  private shardsHolding(table: string, key: string): number[] {
+    let filters = this.filterCache.get(table);
+    if (!filters) this.filterCache.set(table, (filters = []));
+    const bk = bloomKey(key);
+    const out: number[] = [];
+    for (let i = 0; i < this.shards.length; i++) {
+      const n = this.shards[i]!;
+      let f = filters[i];
+      if (f === undefined) {
+        const seg = this.seg(n)!;
+        const t = seg.header.tables;
+        // A shard written before the filters holds anything; one with them has no filter for a table without entries.
+        f = !t.filters ? null : (seg.bytes("filters", table, false) ?? ((t[table]?.count ?? 0) > 0 ? null : EMPTY));
+        if (f && f !== EMPTY && !isBloom(f)) throw this.corrupt(n);
+        filters[i] = f;
+      }
+      if (f === null || (f !== EMPTY && bloomHas(f, bk))) out.push(n);
+    }
+    return out;
+  }
+
+  /** Whether every shard has bloom filters (then a name is looked up shard by shard, see symbolFor). */
+  private get filtered(): boolean { return this.shards.every((n) => this.seg(n)!.header.tables.filters !== undefined); }
 
   /** Collection statistics: the sum over the shards' headers. */
   stats(): Stats {
@@ -328,7 +362,7 @@ export class RunIndex {
   /** A shared node (technology, reference) with its mentions from every shard. */
   global(id: string): { type: GlobalRecord["type"]; name: string; in: [number, string][] } | undefined {
     let out: { type: GlobalRecord["type"]; name: string; in: [number, string][] } | undefined;
-    for (const n of this.shards) {
+    for (const n of this.shardsHolding("global", id)) {
       const g = this.seg(n)!.get<GlobalRecord>("global", id);
       if (!g) continue;
       out ??= { type: g.type, name: g.name, in: [] };
@@ -363,9 +397,10 @@ export class RunIndex {
     let name = this.globalNames.get(id);
     if (name === undefined) {
       name = null;
-      const hinted = hint !== undefined && this.shards.includes(hint) ? this.seg(hint)!.get<GlobalRecord>("global", id) : undefined;
+      const holding = this.shardsHolding("global", id);
+      const hinted = hint !== undefined && holding.includes(hint) ? this.seg(hint)!.get<GlobalRecord>("global", id) : undefined;
       if (hinted && !id.startsWith("tech_")) name = hinted.name;
-      else for (const n of this.shards) {
+      else for (const n of holding) {
         const g = n === hint ? hinted : this.seg(n)!.get<GlobalRecord>("global", id);
         if (g) { name = g.name; break; }
       }
@@ -383,7 +418,7 @@ export class RunIndex {
   /** Links into a document from every shard: [line, source key]. */
   linksTo(path: string): [number, string][] {
     const out: [number, string][] = [];
-    for (const n of this.shards) for (const [ord, line] of this.seg(n)!.get<Mention[]>("links", path) ?? []) out.push([line, this.keyOf(n, ord)]);
+    for (const n of this.shardsHolding("links", path)) for (const [ord, line] of this.seg(n)!.get<Mention[]>("links", path) ?? []) out.push([line, this.keyOf(n, ord)]);
     return out;
   }
 
@@ -586,9 +621,10 @@ export class RunIndex {
     if (!this.anySymbols) return undefined;
     let hit = this.symCache.get(name);
     if (hit === undefined) {
-      // A name is looked up in every shard, and most code spans name no symbol: past a few names
-      // (a walk over many documents), every shard's symbol names are read once instead.
-      if (!this.symNames && ++this.symLookups > SYMBOL_NAMES_AFTER) {
+      // A name is looked up in the shards whose filter may hold it. Shards written before the filters
+      // would each be read, and most code spans name no symbol: past a few names (a walk over many
+      // documents), every shard's symbol names are then read once instead.
+      if (!this.symNames && ++this.symLookups > SYMBOL_NAMES_AFTER && !this.filtered) {
         // Kept only once complete: a damaged shard throws (exit 5), and an index that lives on
         // (the MCP server's) must not go on answering from part of the names.
         const names = new Set<string>();
@@ -597,7 +633,7 @@ export class RunIndex {
       }
       let best: SymbolEntry | undefined;
       if (!this.symNames || this.symNames.has(name)) {
-        for (const n of this.shards) {
+        for (const n of this.shardsHolding("symbols", name)) {
           for (const e of this.seg(n)!.get<SymbolEntry[]>("symbols", name) ?? []) if (!best || symbolOrder(e, best) < 0) best = e;
         }
       }
@@ -615,7 +651,7 @@ export class RunIndex {
     const bySource = new Map<string, GraphEdge>();
     for (const k of container ? [name, `${container}.${name}`] : [name]) {
       if (this.symbolFor(k) !== id) continue;
-      for (const n of this.shards) {
+      for (const n of this.shardsHolding("symrefs", k)) {
         for (const [ord, line] of this.seg(n)!.get<Mention[]>("symrefs", k) ?? []) {
           const source = `doc_${this.keyOf(n, ord)}`;
           const e = bySource.get(source);
