@@ -151,10 +151,21 @@ export class RunIndex {
 
   /** A document by its key (the 20 hex digits of its id). */
   docByKey(key: string): (DocRef & { rec: DocRecord }) | undefined {
-    const shard = shardOfKey(key, this.shardCount);
-    const ord = this.seg(shard)?.get<number>("ids", key);
-    if (ord === undefined) return undefined;
-    return { shard, ord, rec: this.doc(shard, ord) };
+    const r = this.refOf(key);
+    return r && { ...r, rec: this.doc(r.shard, r.ord) };
+  }
+
+  private readonly refCache = new Map<string, DocRef | null>();
+  /** Where the document with this key is (its `ids` entry, looked up once: a walk names the same documents many times). */
+  private refOf(key: string): DocRef | undefined {
+    let r = this.refCache.get(key);
+    if (r === undefined) {
+      const shard = shardOfKey(key, this.shardCount);
+      const ord = this.seg(shard)?.get<number>("ids", key);
+      r = ord === undefined ? null : { shard, ord };
+      this.refCache.set(key, r);
+    }
+    return r ?? undefined;
   }
 
   docByPath(path: string): (DocRef & { rec: DocRecord }) | undefined {
@@ -581,6 +592,19 @@ export class RunIndex {
     return byId;
   }
 
+  private readonly edgeCache = new Map<string, Map<string, { out: GraphEdge[]; in: GraphEdge[] }>>();
+  /** A document's graph part's edges by the node they leave and the node they reach (in the part's order; cached). */
+  private partEdges(path: string, part: { edges: GraphEdge[] }): Map<string, { out: GraphEdge[]; in: GraphEdge[] }> {
+    let byNode = this.edgeCache.get(path);
+    if (!byNode) {
+      byNode = new Map();
+      const at = (id: string) => { let x = byNode!.get(id); if (!x) byNode!.set(id, (x = { out: [], in: [] })); return x; };
+      for (const e of part.edges) { at(e.source).out.push(e); at(e.target).in.push(e); }
+      this.edgeCache.set(path, byNode);
+    }
+    return byNode;
+  }
+
   /** The graph part of one document: its own nodes and edges, links resolved against this run (cached). */
   docGraph(rec: DocRecord): { nodes: GraphNode[]; edges: GraphEdge[] } {
     const cached = this.graphCache.get(rec.path);
@@ -687,14 +711,15 @@ export class RunIndex {
       const d = this.docByKey(m[2]!);
       if (!d) return undefined;
       const part = this.docGraph(d.rec);
-      const node = part.nodes.find((n) => n.id === id);
+      const node = this.docNodes(d.rec).get(id);
       if (!node) return undefined;
-      const out = part.edges.filter((e) => e.source === id).sort(edgeOrder);
+      const own = this.partEdges(d.rec.path, part).get(id);
+      const out = [...(own?.out ?? [])].sort(edgeOrder);
       const inn = m[1] === "doc"
         ? [...this.linksTo(d.rec.path).map(([line, key]): GraphEdge => ({ source: `doc_${key}`, target: id, type: "links_to", line })), ...(this.git()?.modifiedInto(d.rec.path, id) ?? [])]
         : m[1] === "sym"
-          ? [...part.edges.filter((e) => e.target === id), ...this.symbolMentions(id, node.name, node.attrs?.container as string | undefined)]
-          : part.edges.filter((e) => e.target === id);
+          ? [...(own?.in ?? []), ...this.symbolMentions(id, node.name, node.attrs?.container as string | undefined)]
+          : [...(own?.in ?? [])];
       return { node, out, in: [...new Map(inn.map((e) => [`${e.source}\0${e.type}`, e])).values()].sort(edgeOrder) };
     }
     const prefix = sharedPrefix(id);
@@ -720,9 +745,8 @@ export class RunIndex {
       return d && this.docNodes(d.rec).get(id);
     }
     if (m && m[1] === "doc") {
-      const shard = shardOfKey(m[2]!, this.shardCount);
-      const ord = this.seg(shard)?.get<number>("ids", m[2]!);
-      const meta = ord === undefined ? undefined : this.meta(shard, ord);
+      const r = this.refOf(m[2]!);
+      const meta = r && this.meta(r.shard, r.ord);
       if (!meta) return undefined;
       return {
         id, type: "document", name: meta.title, path: meta.path, line: 1,

@@ -87,3 +87,26 @@ describe("why-connected", () => {
     expect(cli(["why-connected", "tech_postgresql", "tech_postgresql", "--max-depth", "0", "--root", root]).code).toBe(2);
   });
 });
+
+describe("node", () => {
+  test("every node's edges, out and in, are the exported graph's edges of that node", () => {
+    const key = (e: any) => `${e.source} ${e.target} ${e.type} ${e.line ?? ""}`;
+    const out = new Map<string, string[]>(), inn = new Map<string, string[]>();
+    for (const e of graph.edges) {
+      (out.get(e.source) ?? out.set(e.source, []).get(e.source)!).push(key(e));
+      (inn.get(e.target) ?? inn.set(e.target, []).get(e.target)!).push(key(e));
+    }
+    // Each type's nodes (every one of a small type, 25 of a large one): sections and chunks come from
+    // their document's part, symbols add the code spans that name them, documents the links into them.
+    const byType = new Map<string, any[]>();
+    for (const n of graph.nodes) (byType.get(n.type) ?? byType.set(n.type, []).get(n.type)!).push(n);
+    expect([...byType.keys()].sort()).toEqual(expect.arrayContaining(["chunk", "document", "section", "symbol", "technology"]));
+    for (const nodes of byType.values()) {
+      for (const n of nodes.filter((_, i) => i % Math.ceil(nodes.length / 25) === 0)) {
+        const r = cli(["node", n.id, "--root", root, "--json"]).json;
+        expect({ id: n.id, out: r.out_edges.map(key).sort(), in: r.in_edges.map(key).sort() })
+          .toEqual({ id: n.id, out: (out.get(n.id) ?? []).sort(), in: (inn.get(n.id) ?? []).sort() });
+      }
+    }
+  });
+});
