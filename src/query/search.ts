@@ -726,10 +726,18 @@ function materialize(ix: RunIndex, s: Scored, want: ReturnType<typeof wanted>[],
       name = ix.docNodes(rec).get(s.id)?.name ?? rec.title;
     }
     pages = ix.meta(s.shard, s.ord)?.pages;
-    const text = ix.textOf(path) ?? "";
-    found = bestLine(text, s.line, s.line, want) ?? bestLine(text, 1, Number.MAX_SAFE_INTEGER, want);
+    // The entity's own line, from the lines of the first chunk that holds it (a section of a large
+    // document reads a page or two, not the whole text); else, or when that line matches nothing,
+    // the best line of the whole text.
+    const holder = ix.spans(s.shard, s.ord).find((c) => c[2] <= s.line && s.line <= c[3]);
+    found = holder && bestLine(chunkLines(ix, path, holder), s.line, s.line, want, holder[2]);
+    if (!found) {
+      const text = ix.textOf(path) ?? "";
+      found = bestLine(text, s.line, s.line, want) ?? bestLine(text, 1, Number.MAX_SAFE_INTEGER, want);
+      lineText = found?.text ?? text.split("\n", s.line)[s.line - 1];
+    }
     line = found?.line ?? s.line;
-    lineText = found?.text ?? text.split("\n", line)[line - 1];
+    lineText = found?.text ?? lineText;
   }
   const hit: Hit = {
     id: s.id, type: s.type, score: round(s.score), path, line, name, ...pageOf(pages, line),
