@@ -480,7 +480,15 @@ export class RunIndex {
   termsWithPrefix(prefix: string, max: number): string[] {
     const set = new Set<string>();
     for (const n of this.shards) {
-      for (const t of this.seg(n)!.keys("terms", prefix, prefix + "\uffff")) { set.add(t); if (set.size >= max * 4) break; }
+      // Each shard's terms in order until the set holds max × 4 (and one more from a shard after
+      // that), read as many at a time as could still be new.
+      for (let from = prefix; ;) {
+        const need = Math.max(1, max * 4 - set.size);
+        const got = this.seg(n)!.keysWithPrefix("terms", prefix, need, from);
+        for (const t of got) { set.add(t); if (set.size >= max * 4) break; }
+        if (set.size >= max * 4 || got.length < need) break;
+        from = got[got.length - 1]! + "\u0000";
+      }
     }
     const chosen = [...set].sort(cmp).slice(0, max);
     this.prefetch(chosen);

@@ -253,7 +253,8 @@ function lines(text: string, path: string): [string, string][] {
 /**
  * An index block's lines, found by where they start (one native search per line) and split only
  * when a lookup probes them: splitting every line of every index block a query passes (two strings
- * a line, 128 lines a block, a block per term and shard) was most of a lookup's time.
+ * a line, 128 lines a block, a block per term and shard) was most of a lookup's time. A prefix
+ * search reads a data block's keys the same way (keysWithPrefix; `ref` is for index blocks only).
  */
 class IndexBlock {
   /** Where each line starts, and one past the last line's end. */
@@ -300,6 +301,8 @@ export class Segment {
   private readonly cache = new Map<number, string>();
   private readonly binCache = new Map<number, Uint8Array>();
   private readonly indexCache = new Map<number, IndexBlock>();
+  /** Data blocks' line starts, for keysWithPrefix (by block offset). */
+  private readonly dataLines = new Map<number, IndexBlock>();
   /** Data blocks split into entries, for ranges (a prefix search walks the same dictionary blocks again). */
   private readonly linesCache = new Map<number, [string, string][]>();
 
@@ -526,6 +529,40 @@ export class Segment {
       fn(k, companion.subarray(start, start + length));
       start += length;
     });
+  }
+
+  /**
+   * Up to `max` keys of a table that start with `prefix`, from `from` on (a key >= prefix), in
+   * order: a binary search in the data block that would hold `from`, over its line starts, then
+   * the following lines (a prefix search asks every shard's dictionary, and splitting each block it
+   * touches into entries, through three generators, was most of its time). A range that runs past
+   * that block goes on through `keys`.
+   */
+  keysWithPrefix(table: string, prefix: string, max: number, from = prefix): string[] {
+    const t = this.header.tables[table];
+    const out: string[] = [];
+    if (!t || t.count === 0 || max <= 0) return out;
+    const b = this.dataBlockFor(t, from);
+    let next = from;
+    if (b) {
+      let lines = this.dataLines.get(b.ref[1]);
+      if (!lines) { lines = new IndexBlock(b.text, this.path); this.dataLines.set(b.ref[1], lines); }
+      let j = lines.lastAtOrBefore(from);
+      if (j < 0 || lines.key(j) < from) j++;
+      for (; j < lines.count; j++) {
+        const k = lines.key(j);
+        if (!k.startsWith(prefix) || out.length >= max) return out;
+        out.push(k);
+      }
+      // The block ends inside the range (or before it): the rest is in the blocks after it.
+      const last = lines.count > 0 ? lines.key(lines.count - 1) + "\u0000" : from;
+      next = last > from ? last : from;
+    }
+    for (const k of this.keys(table, next, prefix + "\uffff")) {
+      if (out.length >= max) break;
+      out.push(k);
+    }
+    return out;
   }
 
   /** Keys of any table with from <= key < to. */
