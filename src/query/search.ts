@@ -686,6 +686,31 @@ function chunkLines(ix: RunIndex, path: string, ch: [number, number, number, num
   return t.slice(start, nl < 0 ? undefined : nl);
 }
 
+/**
+ * The whole lines of a chunk's window as chunkLines reads them, with the line number of the first:
+ * a first line that may begin before the 2 KiB read ahead of the chunk, and a last one that may end
+ * past the 1 KiB read after it (one long line), are left out.
+ */
+function wholeLines(ix: RunIndex, path: string, ch: [number, number, number, number]): { text: string; base: number } {
+  const from = Math.max(0, ch[0] - 2048);
+  const to = ch[1] + 1024;
+  const t = ix.textRange(path, from, to) ?? "";
+  const head = ch[0] - from;
+  const before = head > 0 ? t.lastIndexOf("\n", head - 1) : -1;
+  let start = before + 1;
+  let base = ch[2];
+  if (from > 0 && before < 0) {
+    // The line holding the chunk's start may begin before what was read: start at the next line.
+    const nl = t.indexOf("\n");
+    if (nl < 0) return { text: "", base };
+    start = nl + 1;
+    base++;
+  }
+  let end = t.indexOf("\n", Math.max(start, ch[1] - from));
+  if (end < 0) end = t.length < to - from ? t.length : t.lastIndexOf("\n") ; // the document's end, or a line that may go on
+  return { text: end < start ? "" : t.slice(start, end), base };
+}
+
 /** The page of a line of a PDF's text, and the line within that page. */
 export function pageOf(pages: number[] | undefined, line: number): { page?: number; page_line?: number } {
   if (!pages?.length) return {};
@@ -726,11 +751,12 @@ function materialize(ix: RunIndex, s: Scored, want: ReturnType<typeof wanted>[],
       name = ix.docNodes(rec).get(s.id)?.name ?? rec.title;
     }
     pages = ix.meta(s.shard, s.ord)?.pages;
-    // The entity's own line, from the lines of the first chunk that holds it (a section of a large
-    // document reads a page or two, not the whole text); else, or when that line matches nothing,
-    // the best line of the whole text.
+    // The entity's own line, from the whole lines around the first chunk that holds it (a section
+    // of a large document reads a page or two, not the whole text); else, or when that line is not
+    // among them or matches nothing, the best line of the whole text.
     const holder = ix.spans(s.shard, s.ord).find((c) => c[2] <= s.line && s.line <= c[3]);
-    found = holder && bestLine(chunkLines(ix, path, holder), s.line, s.line, want, holder[2]);
+    const lines = holder && wholeLines(ix, path, holder);
+    found = lines && s.line >= lines.base ? bestLine(lines.text, s.line, s.line, want, lines.base) : undefined;
     if (!found) {
       const text = ix.textOf(path) ?? "";
       found = bestLine(text, s.line, s.line, want) ?? bestLine(text, 1, Number.MAX_SAFE_INTEGER, want);

@@ -542,6 +542,7 @@ export class Segment {
     const t = this.header.tables[table];
     const out: string[] = [];
     if (!t || t.count === 0 || max <= 0) return out;
+    const end = prefix + "\uffff"; // the range's end, as `keys` is asked for it
     const b = this.dataBlockFor(t, from);
     let next = from;
     if (b) {
@@ -551,16 +552,17 @@ export class Segment {
       if (j < 0 || lines.key(j) < from) j++;
       for (; j < lines.count; j++) {
         const k = lines.key(j);
-        if (!k.startsWith(prefix) || out.length >= max) return out;
+        if (!k.startsWith(prefix) || k >= end) return out;
         out.push(k);
+        if (out.length >= max) return out; // no block past the last key wanted is read
       }
       // The block ends inside the range (or before it): the rest is in the blocks after it.
       const last = lines.count > 0 ? lines.key(lines.count - 1) + "\u0000" : from;
       next = last > from ? last : from;
     }
-    for (const k of this.keys(table, next, prefix + "\uffff")) {
-      if (out.length >= max) break;
+    for (const k of this.keys(table, next, end)) {
       out.push(k);
+      if (out.length >= max) break;
     }
     return out;
   }

@@ -1,13 +1,15 @@
 // An entity hit (a section, a document, a shared node) reports the line of its best match: its own
-// line when that line matches, read from the lines of the chunk that holds it (not the whole
-// document's text), else the best line of the whole text. Deep in a large document (past the first
-// text page of 32,768 characters), at its end, and when its own line does not match.
+// line when that line matches, read from the whole lines around the chunk that holds it (not the
+// whole document's text), else the best line of the whole text. Deep in a large document (past the
+// first text page of 32,768 characters), at its end, when its own line does not match, and on a
+// line longer than the chunk's window (all its matches, not those of a cut-off piece).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { cleanup, cli, workspace } from "../helpers/cli.ts";
 
 afterAll(cleanup);
 
 let root: string;
+let longLine: string;
 const lines: string[] = [];
 beforeAll(() => {
   lines.push("---", "title: Zebra handbook", "tags: [animals]", "---", "# Handbook", "");
@@ -17,7 +19,13 @@ beforeAll(() => {
     lines.push(`Filler line ${i} about ordinary things, written to make this document long enough.`);
   }
   lines.push("The zebra appears once more in the last line.");
-  root = workspace({ "notes/big.md": lines.join("\n") + "\n", "notes/small.md": "# Small\n\nA quasar mention in a small note.\n" });
+  // One line of 3,000 words (many chunks long) naming a technology six times.
+  const words = Array.from({ length: 3000 }, (_, i) => ([5, 1000, 1500, 2000, 2500, 2900].includes(i) ? "Kubernetes" : `filler${i}`));
+  longLine = words.join(" ");
+  root = workspace({
+    "notes/big.md": lines.join("\n") + "\n", "notes/small.md": "# Small\n\nA quasar mention in a small note.\n",
+    "notes/long.md": `# Long lines\n\nIntro.\n\n${longLine}\n\nEnd.\n`,
+  });
   expect(cli(["ingest", "--root", root]).code).toBe(0);
 });
 
@@ -43,4 +51,12 @@ test("a document whose own line does not match: the best line of its whole text"
   expect(docs[0]!.line).toBe(2); // `title: Zebra handbook`, the first line with the word
   expect(docs[0]!.snippet).toBe("title: Zebra handbook");
   expect(docs[0]!.matches.map((m) => m.line)).toEqual([2, lines.length]);
+});
+
+test("a line longer than the chunk window around it: every match on it, as in the whole text", () => {
+  const [k] = hit("kubernetes", "technology");
+  const columns = [...longLine.matchAll(/Kubernetes/g)].map((m) => m.index! + 1);
+  expect(columns).toHaveLength(6);
+  expect([k!.path, k!.line]).toEqual(["notes/long.md", 5]);
+  expect(k!.matches).toEqual(columns.map((column) => ({ term: "kubernetes", line: 5, column })));
 });

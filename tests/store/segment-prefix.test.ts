@@ -60,3 +60,24 @@ test("the keys of a prefix, as the range walk gives them, for any limit and star
   expect(seg.keysWithPrefix("terms", "process", 100000)).toHaveLength(3000);
   expect(seg.keysWithPrefix("nosuch", "pro", 10)).toEqual([]);
 });
+
+test("no block past the last key wanted is read: a damaged one after it does not matter", () => {
+  const p = join(dir, "small");
+  const ks = Array.from({ length: 100 }, (_, i) => `p${String(i).padStart(3, "0")}`);
+  const enc = encodeSegment({ schema_version: "2.0.0", kind: "index", shard: 0, stats: {} }, { t: ks.map((k) => [k, 1]) }, {}, { layout: { t: { block: 60 } } });
+  const data = new Uint8Array(enc.data);
+  const base = 16 + new DataView(data.buffer).getUint32(8, true);
+  const probe = new Segment((writeFileSync(p, data), p));
+  const root = probe.header.tables.t!.root;
+  probe.close();
+  expect(root.length).toBeGreaterThan(3);
+  const first = ks.filter((k) => k < root[1]![0]);
+  // The second block damaged (its crc no longer matches).
+  data[base + root[1]![1]]! ^= 0xff;
+  writeFileSync(p, data);
+  const seg = new Segment(p);
+  try {
+    expect(seg.keysWithPrefix("t", "p", first.length)).toEqual(first);
+    expect(() => seg.keysWithPrefix("t", "p", first.length + 1)).toThrow(/corrupt/);
+  } finally { seg.close(); }
+});
