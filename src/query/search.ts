@@ -9,7 +9,7 @@
  * Phrases are required. Every hit reports the line of its best match, a snippet and the matches.
  */
 import { docId } from "../pipeline/extract.ts";
-import type { DocMeta } from "../pipeline/shard.ts";
+import { TEXT_PAGE, type DocMeta } from "../pipeline/shard.ts";
 import { MAX_TERM, nameTerms, partsOf } from "../pipeline/tokens.ts";
 import { VarintReader } from "../store/varint.ts";
 import { globMatcher, type Clause, type ParsedQuery } from "./parse.ts";
@@ -676,39 +676,35 @@ function listOnly(ix: RunIndex, q: ParsedQuery, allowed: DocFilter | undefined, 
   return { total: hits.length, hits: hits.slice(0, limit) };
 }
 
-/** The lines of a chunk (from the start of its first line, to the end of its last), reading only the pages that hold them. */
-function chunkLines(ix: RunIndex, path: string, ch: [number, number, number, number]): string {
-  const from = Math.max(0, ch[0] - 2048);
-  const t = ix.textRange(path, from, ch[1] + 1024) ?? "";
-  const head = ch[0] - from;
-  const start = head > 0 ? t.lastIndexOf("\n", head - 1) + 1 : 0;
-  const nl = t.indexOf("\n", ch[1] - from);
-  return t.slice(start, nl < 0 ? undefined : nl);
-}
-
 /**
- * The whole lines of a chunk's window as chunkLines reads them, with the line number of the first:
- * a first line that may begin before the 2 KiB read ahead of the chunk, and a last one that may end
- * past the 1 KiB read after it (one long line), are left out.
+ * The lines of a chunk (from the start of its first line, to the end of its last), reading only the
+ * pages that hold them: 2 KiB before the chunk and 1 KiB after it, and more, a page at a time, only
+ * while its first or last line goes on past that (one long line: a column counts from the line's
+ * real start, and every match on it is there).
  */
-function wholeLines(ix: RunIndex, path: string, ch: [number, number, number, number]): { text: string; base: number } {
-  const from = Math.max(0, ch[0] - 2048);
-  const to = ch[1] + 1024;
-  const t = ix.textRange(path, from, to) ?? "";
-  const head = ch[0] - from;
-  const before = head > 0 ? t.lastIndexOf("\n", head - 1) : -1;
-  let start = before + 1;
-  let base = ch[2];
-  if (from > 0 && before < 0) {
-    // The line holding the chunk's start may begin before what was read: start at the next line.
-    const nl = t.indexOf("\n");
-    if (nl < 0) return { text: "", base };
-    start = nl + 1;
-    base++;
+function chunkLines(ix: RunIndex, path: string, ch: [number, number, number, number]): { text: string; at: number } {
+  let from = Math.max(0, ch[0] - 2048);
+  let to = ch[1] + 1024;
+  let t = ix.textRange(path, from, to) ?? "";
+  let before = ch[0] > from ? t.lastIndexOf("\n", ch[0] - from - 1) : -1;
+  while (before < 0 && from > 0) {
+    const back = Math.max(0, from - TEXT_PAGE);
+    const more = ix.textRange(path, back, from) ?? "";
+    if (more.length !== from - back) break; // cannot be: the text before `from` exists
+    t = more + t;
+    from = back;
+    before = more.lastIndexOf("\n");
   }
-  let end = t.indexOf("\n", Math.max(start, ch[1] - from));
-  if (end < 0) end = t.length < to - from ? t.length : t.lastIndexOf("\n") ; // the document's end, or a line that may go on
-  return { text: end < start ? "" : t.slice(start, end), base };
+  let nl = t.indexOf("\n", Math.max(before + 1, ch[1] - from));
+  while (nl < 0 && t.length === to - from) {
+    const more = ix.textRange(path, to, to + TEXT_PAGE) ?? "";
+    if (!more) break;
+    const at = t.length;
+    t += more;
+    to += TEXT_PAGE;
+    nl = t.indexOf("\n", at);
+  }
+  return { text: t.slice(before + 1, nl < 0 ? undefined : nl), at: from + before + 1 };
 }
 
 /** The page of a line of a PDF's text, and the line within that page. */
@@ -726,6 +722,7 @@ function materialize(ix: RunIndex, s: Scored, want: ReturnType<typeof wanted>[],
   let line: number;
   let lineText: string | undefined;
   let pages: number[] | undefined;
+  let focus: number | undefined;
   if (s.type === "chunk") {
     const meta = ix.meta(s.shard, s.ord)!;
     pages = meta.pages;
@@ -735,11 +732,14 @@ function materialize(ix: RunIndex, s: Scored, want: ReturnType<typeof wanted>[],
     s.id = `chk_${ix.keyOf(s.shard, s.ord)}_${s.ci}`;
     path = meta.path;
     name = meta.title;
-    const text = chunkLines(ix, path, ch);
+    const { text, at } = chunkLines(ix, path, ch);
     // The chunk's core first (up to where the next chunk starts: the windows overlap), then the whole window.
     found = bestLine(text, ch[2], next ? Math.max(ch[2], next[2]) : ch[3], want, ch[2]) ?? bestLine(text, ch[2], ch[3], want, ch[2]);
     line = found?.line ?? ch[2];
     lineText = found?.text ?? text.split("\n", 1)[0];
+    // On the chunk's first line (which may begin long before the chunk), the snippet shows the
+    // chunk's own first match.
+    if (found && line === ch[2]) focus = found.matches.find((m) => m[2] > ch[0] - at)?.[2];
   } else {
     if (s.key) {
       // A shared node: located at its mention by the smallest document key of the shard.
@@ -751,12 +751,11 @@ function materialize(ix: RunIndex, s: Scored, want: ReturnType<typeof wanted>[],
       name = ix.docNodes(rec).get(s.id)?.name ?? rec.title;
     }
     pages = ix.meta(s.shard, s.ord)?.pages;
-    // The entity's own line, from the whole lines around the first chunk that holds it (a section
-    // of a large document reads a page or two, not the whole text); else, or when that line is not
-    // among them or matches nothing, the best line of the whole text.
+    // The entity's own line, from the lines of the first chunk that holds it (a section of a large
+    // document reads a page or two, not the whole text); else, or when that line matches nothing,
+    // the best line of the whole text.
     const holder = ix.spans(s.shard, s.ord).find((c) => c[2] <= s.line && s.line <= c[3]);
-    const lines = holder && wholeLines(ix, path, holder);
-    found = lines && s.line >= lines.base ? bestLine(lines.text, s.line, s.line, want, lines.base) : undefined;
+    found = holder && bestLine(chunkLines(ix, path, holder).text, s.line, s.line, want, holder[2]);
     if (!found) {
       const text = ix.textOf(path) ?? "";
       found = bestLine(text, s.line, s.line, want) ?? bestLine(text, 1, Number.MAX_SAFE_INTEGER, want);
@@ -767,7 +766,7 @@ function materialize(ix: RunIndex, s: Scored, want: ReturnType<typeof wanted>[],
   }
   const hit: Hit = {
     id: s.id, type: s.type, score: round(s.score), path, line, name, ...pageOf(pages, line),
-    snippet: snippetOf(lineText ?? "", found?.matches[0]?.[2] ?? 1),
+    snippet: snippetOf(lineText ?? "", focus ?? found?.matches[0]?.[2] ?? 1),
     matches: found?.all ?? [],
   };
   if (explain) hit.explain = { clauses: s.explain ?? [], matched: s.matched, of: want.length, normalizer: round(s.normalizer) };

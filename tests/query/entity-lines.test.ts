@@ -2,7 +2,8 @@
 // line when that line matches, read from the whole lines around the chunk that holds it (not the
 // whole document's text), else the best line of the whole text. Deep in a large document (past the
 // first text page of 32,768 characters), at its end, when its own line does not match, and on a
-// line longer than the chunk's window (all its matches, not those of a cut-off piece).
+// line longer than the chunk's window (all its matches, not those of a cut-off piece). A chunk hit
+// on such a line counts its columns from the line's start and shows its own match in the snippet.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { cleanup, cli, workspace } from "../helpers/cli.ts";
 
@@ -59,4 +60,17 @@ test("a line longer than the chunk window around it: every match on it, as in th
   expect(columns).toHaveLength(6);
   expect([k!.path, k!.line]).toEqual(["notes/long.md", 5]);
   expect(k!.matches).toEqual(columns.map((column) => ({ term: "kubernetes", line: 5, column })));
+});
+
+test("a chunk hit on a line that begins long before the chunk: columns from the line's start, the snippet at the chunk's own match", () => {
+  const hits = hit("kubernetes", "chunk");
+  const columns = [...longLine.matchAll(/Kubernetes/g)].map((m) => m.index! + 1);
+  expect(hits.length).toBeGreaterThan(0);
+  for (const h of hits) {
+    expect([h.path, h.line]).toEqual(["notes/long.md", 5]);
+    expect(h.matches).toEqual(columns.map((column) => ({ term: "kubernetes", line: 5, column })));
+    expect(h.snippet).toContain("Kubernetes");
+  }
+  // The last chunk of the line (it starts thousands of characters into it) shows its own mention.
+  expect(hits.some((h) => h.snippet.includes("filler2899 Kubernetes filler2901"))).toBe(true);
 });
