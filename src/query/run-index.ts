@@ -618,7 +618,6 @@ export class RunIndex {
     const cached = this.graphCache.get(rec.path);
     if (cached) return cached;
     const part = entryGraph(rec.path, rec as unknown as FileEntry);
-    this.graphCache.set(rec.path, part);
     const id = part.nodes[0]!.id;
     const seen = new Set<string>();
     for (const [target, line] of rec.links) {
@@ -632,6 +631,9 @@ export class RunIndex {
       const to = this.symbolFor(name);
       if (to && !seen.has(to)) { seen.add(to); part.edges.push({ source: id, target: to, type: "mentions", line }); }
     }
+    // Cached once complete: a lookup above that throws (a damaged shard) must not leave a long-lived
+    // index (the ui's, the MCP server's) answering from a part without its links.
+    this.graphCache.set(rec.path, part);
     return part;
   }
 
