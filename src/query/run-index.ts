@@ -173,10 +173,7 @@ export class RunIndex {
     return d && d.rec.path === path ? d : undefined;
   }
 
-  hasDoc(path: string): boolean {
-    const shard = shardOf(path, this.shardCount);
-    return this.seg(shard)?.get<number>("ids", docId(path).slice(4)) !== undefined;
-  }
+  hasDoc(path: string): boolean { return this.refOf(docId(path).slice(4)) !== undefined; }
 
   doc(shard: number, ord: number): DocRecord {
     const k = `${shard}:${ord}`;

@@ -301,8 +301,6 @@ export class Segment {
   private readonly cache = new Map<number, string>();
   private readonly binCache = new Map<number, Uint8Array>();
   private readonly indexCache = new Map<number, IndexBlock>();
-  /** Data blocks' line starts, for keysWithPrefix (by block offset). */
-  private readonly dataLines = new Map<number, IndexBlock>();
   /** Data blocks split into entries, for ranges (a prefix search walks the same dictionary blocks again). */
   private readonly linesCache = new Map<number, [string, string][]>();
 
@@ -379,7 +377,7 @@ export class Segment {
     return { text: this.block(ref[1], ref[2], ref[3]), ref };
   }
 
-  /** An index block (read once per handle; its lines are split as they are probed). */
+  /** An index block, or a data block whose keys are searched (read once per handle; its lines are split as they are probed). */
   private indexEntries(ref: BlockRef): IndexBlock {
     let ix = this.indexCache.get(ref[1]);
     if (!ix) {
@@ -546,8 +544,7 @@ export class Segment {
     const b = this.dataBlockFor(t, from);
     let next = from;
     if (b) {
-      let lines = this.dataLines.get(b.ref[1]);
-      if (!lines) { lines = new IndexBlock(b.text, this.path); this.dataLines.set(b.ref[1], lines); }
+      const lines = this.indexEntries(b.ref); // a data block's lines, as an index block's are read
       let j = lines.lastAtOrBefore(from);
       if (j < 0 || lines.key(j) < from) j++;
       for (; j < lines.count; j++) {
