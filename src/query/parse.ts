@@ -16,7 +16,9 @@ export type Clause =
   | { kind: "term"; text: string; term: string; fallback?: string[] }
   /** Adjacent terms, in order. */
   | { kind: "phrase"; text: string; terms: string[] }
-  | { kind: "prefix"; text: string; prefix: string };
+  | { kind: "prefix"; text: string; prefix: string }
+  /** A word and every indexed word that contains it (made by search when a word's own hits do not fill the page). */
+  | { kind: "infix"; text: string; word: string; terms: string[] };
 
 export type Filters = { types?: string[]; paths?: string[]; tags?: string[] };
 export type ParsedQuery = { clauses: Clause[]; filters: Filters; warnings: string[] };
@@ -91,7 +93,7 @@ export function parseQuery(text: string, flags: Filters = {}): ParsedQuery {
 function dedupe(cs: Clause[]): Clause[] {
   const seen = new Set<string>();
   return cs.filter((c) => {
-    const k = c.kind === "term" ? `t:${c.term}` : c.kind === "phrase" ? `p:${c.terms.join(" ")}` : `x:${c.prefix}`;
+    const k = c.kind === "term" ? `t:${c.term}` : c.kind === "phrase" ? `p:${c.terms.join(" ")}` : c.kind === "prefix" ? `x:${c.prefix}` : `i:${c.word}`;
     return seen.has(k) ? false : (seen.add(k), true);
   });
 }

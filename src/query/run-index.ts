@@ -39,6 +39,8 @@ const SHARED_EDGE = { tech_: "mentions", ref_: "references", mod_: "imports" } a
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** The filter of a shard's table that has no entries (see RunIndex.shardsHolding). */
 const EMPTY = new Uint8Array(0);
+/** A term that is one word (letters, digits, `_`), not a compound. */
+const WORD_TERM = /^[\p{L}\p{N}_]+$/u;
 export const edgeOrder = (a: GraphEdge, b: GraphEdge) => cmp(a.source, b.source) || cmp(a.target, b.target) || cmp(a.type, b.type);
 
 export class RunIndex {
@@ -490,6 +492,29 @@ export class RunIndex {
     const chosen = [...set].sort(cmp).slice(0, max);
     this.prefetch(chosen);
     return chosen;
+  }
+
+  /**
+   * Every word (a term of letters, digits and `_` only: compounds are made of such words) that
+   * contains `word`, over every shard's whole dictionary, sorted. The shards' dictionaries are
+   * read through, so each term's postings are taken from the shards that hold it only.
+   */
+  termsContaining(word: string): string[] {
+    const where = new Map<string, number[]>();
+    for (const n of this.shards) {
+      for (const t of this.seg(n)!.keysContaining("terms", word)) {
+        if (!WORD_TERM.test(t)) continue;
+        const list = where.get(t);
+        if (list) list.push(n); else where.set(t, [n]);
+      }
+    }
+    for (const [t, shards] of where) {
+      if (this.termCache.has(t)) continue;
+      const out: [number, Uint8Array, Uint8Array][] = [];
+      for (const n of shards) { const v = this.seg(n)!.bytes("terms", t); if (v) out.push(this.splitEntry(n, v)); }
+      this.termCache.set(t, out);
+    }
+    return [...where.keys()].sort(cmp);
   }
 
   entPostings(term: string): [number, EntPosting[]][] {

@@ -31,7 +31,7 @@ export type Hit = {
   id: string; type: string; score: number; path: string; line: number; name: string;
   /** PDF hits: the page (1-based) and the line within it (`line` counts in the whole extracted text). */
   page?: number; page_line?: number;
-  snippet: string; matches: Match[]; explain?: { clauses: Explain; matched: number; of: number; normalizer: number };
+  snippet: string; matches: Match[]; explain?: { clauses: Explain; matched: number; of: number; normalizer: number; scaled?: number };
 };
 
 type ChunkKey = number; // (shard × 2^20 + ordinal) × 2^16 + chunk
@@ -209,8 +209,9 @@ function phraseChunks(ix: RunIndex, terms: string[]): Plist {
 }
 
 /** The terms a clause looks for in a line when reporting matches. */
-function wanted(c: Clause, usedFallback: boolean): { words: string[]; compounds: string[]; prefix?: string } {
+function wanted(c: Clause, usedFallback: boolean): { words: string[]; compounds: string[]; prefix?: string; infix?: string } {
   if (c.kind === "prefix") return { words: [], compounds: [], prefix: c.prefix };
+  if (c.kind === "infix") return { words: [], compounds: [], infix: c.word };
   if (c.kind === "phrase") return { words: c.terms, compounds: [] };
   const isCompound = /[^\p{L}\p{N}_]/u.test(c.term);
   const words = usedFallback ? c.fallback ?? [] : isCompound ? [] : [c.term];
@@ -230,10 +231,12 @@ function matchLine(line: string, want: ReturnType<typeof wanted>[]): [number, st
     let parts: string[] | undefined;
     for (let i = 0; i < want.length; i++) {
       const w = want[i]!;
+      if (w.infix !== undefined && t.includes(w.infix)) { out.push([i, t, m.index + 1]); continue; }
       if (w.words.includes(t) || (w.prefix && t.startsWith(w.prefix))) { out.push([i, t, m.index + 1]); continue; }
       if (!w.words.some((x) => t.includes(x)) && !(w.prefix && t.includes(w.prefix))) continue;
       parts ??= t.length <= MAX_TERM ? partsOf(m[0]) : [];
-      for (const p of parts) if (w.words.includes(p) || (w.prefix && p.startsWith(w.prefix))) { out.push([i, p, m.index + 1]); break; }
+      // The part's own column (where it is in the word), when lower-casing kept the word's length.
+      for (const p of parts) if (w.words.includes(p) || (w.prefix && p.startsWith(w.prefix))) { out.push([i, p, m.index + 1 + (t.length === m[0].length ? Math.max(0, t.indexOf(p)) : 0)]); break; }
     }
   }
   if (want.some((w) => w.compounds.length)) {
@@ -259,7 +262,7 @@ function bestLine(text: string, from: number, to: number, want: ReturnType<typeo
   if (lower.length === text.length) {
     at = [];
     for (const w of want) {
-      for (const needle of w.prefix !== undefined ? [...w.words, ...w.compounds, w.prefix] : [...w.words, ...w.compounds]) {
+      for (const needle of [...w.words, ...w.compounds, ...(w.prefix !== undefined ? [w.prefix] : []), ...(w.infix !== undefined ? [w.infix] : [])]) {
         if (needle) for (let i = lower.indexOf(needle, start); i >= 0; i = lower.indexOf(needle, i + 1)) at.push(i);
       }
     }
@@ -306,7 +309,54 @@ export type SearchResult = { total: number; hits: Hit[] };
 /** A plain word of at least this many characters that the index does not hold is searched as a prefix (postgres → postgresql). */
 const PREFIX_FALLBACK = 4;
 
+/** A plain word of at least this many characters is also found inside longer words when its own hits do not fill the page. */
+const INFIX_MIN = 3;
+
+/**
+ * Ranked hits for a parsed query. When a plain word's own hits do not fill the page (fewer than
+ * `limit`), the page is filled with the hits of the words that contain it (connect → connection,
+ * reconnect), so that every file holding the word as text is reachable, as `grep -F -i -l` finds
+ * it: those come after every hit of the query as typed, their scores scaled below the last of them.
+ */
 export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?: boolean }): SearchResult {
+  const shown = new Set<string>();
+  const first = rank(ix, query, opts, shown);
+  if (first.hits.length >= opts.limit) return first;
+  let wider = false;
+  const clauses = query.clauses.map((c): Clause => {
+    if (c.kind !== "term" || c.text.startsWith('"') || c.term.length < INFIX_MIN || !/^[\p{L}\p{N}_]+$/u.test(c.term)) return c;
+    const terms = ix.termsContaining(c.term);
+    if (terms.length === 0 || (terms.length === 1 && terms[0] === c.term)) return c;
+    wider = true;
+    return { kind: "infix", text: c.text, word: c.term, terms };
+  });
+  if (!wider) return first;
+  // The first pass's hits are not made again (nor shown twice: by id and by line, as a safety net).
+  const second = rank(ix, { ...query, clauses }, opts, shown);
+  const place = (h: Hit) => `${h.type}\0${h.id.startsWith("chk_") ? `${h.path}:${h.line}` : h.id}`;
+  const ids = new Set(first.hits.map((h) => h.id));
+  const places = new Set(first.hits.map(place));
+  const extra = second.hits.filter((h) => !ids.has(h.id) && !places.has(place(h)));
+  if (extra.length === 0) return first;
+  // Below the last hit of the words as typed: scaled so that the best of them scores just under it.
+  const last = first.hits.length ? first.hits[first.hits.length - 1]!.score : undefined;
+  const best = extra[0]!.score;
+  const scale = last === undefined || best < last ? 1 : Math.max(0, last - 1e-6) / best;
+  if (scale !== 1) {
+    for (const h of extra) { h.score = round(h.score * scale); if (h.explain) h.explain.scaled = round(scale); }
+    extra.sort((a, b) => b.score - a.score || cmp(a.id, b.id));
+  }
+  return { total: Math.max(first.total, second.total), hits: [...first.hits, ...extra].slice(0, opts.limit) };
+}
+
+/** Scored candidates that are the same hit: a chunk by its place, an entity by its shard and ordinal. */
+const scoredKey = (s: Scored) => (s.type === "chunk" ? `c${s.shard}/${s.ord}/${s.ci}` : `e${s.shard}/${s.ent}`);
+
+/**
+ * Ranked hits for the clauses as they are. `seen`: candidates already shown (they are passed over),
+ * and where the hits shown are added.
+ */
+function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?: boolean }, seen?: Set<string>): SearchResult {
   const q: ParsedQuery = {
     ...query,
     clauses: query.clauses.map((c) =>
@@ -341,11 +391,12 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
     const lists = clauses.map((c, i) => {
       if (c.kind === "phrase") return phraseChunks(ix, c.terms);
       if (c.kind === "prefix") return unionChunks(ix.termsWithPrefix(c.prefix, MAX_PREFIX_TERMS).map((t) => termChunks(ix, t)));
+      if (c.kind === "infix") return unionChunks(c.terms.map((t) => termChunks(ix, t)));
       const hits = termChunks(ix, c.term);
       if (hits.n === 0 && c.fallback) { usedFallback[i] = true; return c.fallback.length > 1 ? phraseChunks(ix, c.fallback) : termChunks(ix, c.fallback[0]!); }
       return hits;
     });
-    const titles = clauses.map((c, i) => c.kind === "term" ? titleDocs(ix, usedFallback[i] ? c.fallback ?? [] : [c.term]) : new Set<number>());
+    const titles = clauses.map((c, i) => c.kind === "term" ? titleDocs(ix, usedFallback[i] ? c.fallback ?? [] : [c.term]) : c.kind === "infix" ? titleDocs(ix, c.terms) : new Set<number>());
     const idfs = lists.map((l) => idf(stats.chunks, l.n));
     chunkNormalizer = idfs.reduce((s, x) => s + x * (K1 + 1), 0);
     const avg = stats.chunkTerms / Math.max(1, stats.chunks) || 1;
@@ -435,20 +486,24 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
     let done = false;
     for (const s of cands) {
       if (hits.length >= opts.limit && (round(s.score) !== hits[hits.length - 1]!.score || hits.length >= opts.limit + 200)) { done = true; break; }
-      if (!resolve(s)) continue;
+      if (!resolve(s) || seen?.has(scoredKey(s))) continue;
       const hit = materialize(ix, s, want, explain);
       // Two chunks can put their best match on the same line (windows overlap): show it once.
       const place = `${hit.type}\0${hit.id.startsWith("chk_") ? hit.path + ":" + hit.line : hit.id}`;
       if (shown.has(place)) continue;
       shown.add(place);
       hits.push(hit);
+      keyOfHit.set(hit, scoredKey(s));
     }
     return done || cands.length >= total ? hits : undefined;
   };
+  const keyOfHit = new Map<Hit, string>();
   let hits: Hit[] | undefined;
   for (let n = opts.limit + 256; !(hits = collect(n)); n *= 4);
   hits.sort((a, b) => b.score - a.score || cmp(a.id, b.id));
-  return { total, hits: hits.slice(0, opts.limit) };
+  const page = hits.slice(0, opts.limit);
+  if (seen) for (const h of page) seen.add(keyOfHit.get(h)!);
+  return { total, hits: page };
 }
 
 /** The n-th largest of xs (1-based; xs is reordered). */
@@ -510,7 +565,7 @@ function scoreEntities(
   };
   clauses.forEach((c, i) => {
     const terms = c.kind === "prefix" ? ix.termsWithPrefix(c.prefix, MAX_PREFIX_TERMS)
-      : c.kind === "phrase" ? c.terms : usedFallback[i] ? c.fallback ?? [] : [c.term];
+      : c.kind === "phrase" || c.kind === "infix" ? c.terms : usedFallback[i] ? c.fallback ?? [] : [c.term];
     if (c.kind === "phrase" || (c.kind === "term" && usedFallback[i] && terms.length > 1)) {
       // Every word of the phrase in the name (entity names are short: adjacency is not checked).
       const per = terms.map((t) => new Map(ix.entPostings(t).flatMap(([shard, l]) => l.map((p) => [keyOf(shard, p), [shard, p] as const]))));

@@ -81,3 +81,33 @@ test("no block past the last key wanted is read: a damaged one after it does not
     expect(() => seg.keysWithPrefix("t", "p", first.length + 1)).toThrow(/corrupt/);
   } finally { seg.close(); }
 });
+
+test("the keys that contain a string: every one, in order, read as bytes in both table kinds", () => {
+  const all = (table: string) => [...seg.keys(table)];
+  // Anywhere in a key (start, middle, end), a key the writer quotes, no key at all, a digit string
+  // (the binary table's lines hold digits after the tab: a value is never a match), and a needle
+  // that is a whole key.
+  for (const table of ["terms", "names"]) {
+    for (const needle of ["pro", "cess1", "ed2", "uoted", "\"quo", "ab\tk", "00", "7", "zz", "deprecation2999", "nothing-here", "a"]) {
+      expect({ table, needle, keys: seg.keysContaining(table, needle) }).toEqual({ table, needle, keys: all(table).filter((k) => k.includes(needle)) });
+    }
+  }
+  expect(seg.keysContaining("terms", "process").length).toBe(3000);
+  expect(seg.keysContaining("nosuch", "pro")).toEqual([]);
+  expect(seg.keysContaining("terms", "")).toEqual([]);
+});
+
+test("the keys that contain a string: a damaged block is a corrupt object, wherever the keys are", () => {
+  const p = join(dir, "small-contains");
+  const ks = Array.from({ length: 100 }, (_, i) => `p${String(i).padStart(3, "0")}`);
+  const enc = encodeSegment({ schema_version: "2.0.0", kind: "index", shard: 0, stats: {} }, { t: ks.map((k) => [k, 1]) }, {}, { layout: { t: { block: 60 } } });
+  const data = new Uint8Array(enc.data);
+  const base = 16 + new DataView(data.buffer).getUint32(8, true);
+  const probe = new Segment((writeFileSync(p, data), p));
+  const root = probe.header.tables.t!.root;
+  probe.close();
+  data[base + root[root.length - 1]![1]]! ^= 0xff; // the last block: every key is read
+  writeFileSync(p, data);
+  const seg = new Segment(p);
+  try { expect(() => seg.keysContaining("t", "p00")).toThrow(/corrupt/); } finally { seg.close(); }
+});

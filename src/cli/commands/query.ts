@@ -54,7 +54,7 @@ export default defineCommand({
       }
       printLine(`        ${mark(h.snippet, cols, lens)}`);
       if (h.explain) {
-        printLine(`        score = sum / ${h.explain.normalizer} × (1 + ${h.explain.matched}/${h.explain.of}) / 2`);
+        printLine(`        score = sum / ${h.explain.normalizer} × (1 + ${h.explain.matched}/${h.explain.of}) / 2${h.explain.scaled !== undefined ? ` × ${h.explain.scaled} (inside longer words: ranked after the words as typed)` : ""}`);
         for (const c of h.explain.clauses) {
           const tf = Object.entries(c.tf).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(", ");
           printLine(`          ${c.clause}: idf ${c.idf}, tf ${tf}, length ${c.length} → ${c.score}`);

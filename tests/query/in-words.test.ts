@@ -1,0 +1,88 @@
+// A plain word is also found inside longer words (connect → connection, reconnect, Disconnected),
+// as `grep -F -i -l` finds it, when its own hits do not fill the page: those hits come after every
+// hit of the word itself, scored below the last of them, and each reports the line and column of
+// the longer word that holds it. A quoted word is exact; a full page is not widened; a word that is
+// in no dictionary is found inside the words that hold it.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { cleanup, cli, workspace } from "../helpers/cli.ts";
+
+afterAll(cleanup);
+
+let root: string;
+beforeAll(() => {
+  root = workspace({
+    "notes/exact.md": "# Pool\n\nWe connect the pool at start-up.\n",
+    "notes/exact2.md": "# Sockets\n\nHow to connect a socket, and connect again.\n",
+    "notes/longer.md": "# Failures\n\nThe connection was reset by the peer.\n",
+    "notes/prefixed.md": "# Retry\n\nClients reconnect after a delay.\n",
+    "notes/capital.md": "# Clients\n\nDisconnected clients are dropped.\n",
+    "src/net.ts": "export function tryConnectAgain(): void {}\n",
+    "notes/other.md": "# Other\n\nNothing about networks here.\n",
+  });
+  expect(cli(["ingest", "--root", root]).code).toBe(0);
+});
+
+type Hit = { id: string; path: string; line: number; score: number; snippet: string; matches: { term: string; line: number; column: number }[] };
+const query = (...args: string[]) => {
+  const r = cli(["query", ...args, "--root", root, "--json"]);
+  expect(r.code, r.stderr).toBe(0);
+  return r.json as { total: number; hits: Hit[] };
+};
+const paths = (hits: Hit[]) => [...new Set(hits.map((h) => h.path))];
+const OWN = ["notes/exact.md", "notes/exact2.md", "src/net.ts"]; // src/net.ts by a part of tryConnectAgain
+const INSIDE = ["notes/longer.md", "notes/prefixed.md", "notes/capital.md"];
+
+test("the word's own hits first, then the words that contain it, every file grep finds", () => {
+  const { hits, total } = query("connect", "--limit", "100");
+  const own = paths(hits.filter((h) => h.matches.some((m) => m.term === "connect")));
+  expect(own.sort()).toEqual(OWN);
+  // Every hit of the word itself ranks before every hit inside a longer word.
+  const firstInside = hits.findIndex((h) => INSIDE.includes(h.path));
+  expect(firstInside).toBeGreaterThan(0);
+  expect(hits.slice(0, firstInside).every((h) => own.includes(h.path))).toBe(true);
+  expect(paths(hits.slice(firstInside)).sort()).toEqual([...INSIDE].sort());
+  // Scores never go up, and ties are ordered by id, as for any query.
+  for (let i = 1; i < hits.length; i++) {
+    const [a, b] = [hits[i - 1]!, hits[i]!];
+    expect(a.score > b.score || (a.score === b.score && a.id < b.id), `${a.id} ${a.score} before ${b.id} ${b.score}`).toBe(true);
+  }
+  expect(hits[firstInside]!.score).toBeLessThan(hits[firstInside - 1]!.score);
+  expect(total).toBeGreaterThanOrEqual(hits.length);
+  // Each hit's line holds the longer word it reports, at its column.
+  for (const h of hits) {
+    const text = readFileSync(join(root, h.path), "utf8").split("\n");
+    expect(h.matches.length, h.id).toBeGreaterThan(0);
+    for (const m of h.matches) {
+      expect(m.term).toContain("connect");
+      expect(text[m.line - 1]!.toLowerCase().slice(m.column - 1, m.column - 1 + m.term.length)).toBe(m.term);
+    }
+    expect(text[h.line - 1]!.toLowerCase()).toContain("connect");
+  }
+  expect(hits.find((h) => h.path === "notes/capital.md")!.matches[0]!.term).toBe("disconnected");
+});
+
+test("a full page is not widened; a quoted word is the word only", () => {
+  const full = query("connect", "--limit", "2");
+  expect(full.hits).toHaveLength(2);
+  expect(full.hits.every((h) => OWN.includes(h.path))).toBe(true);
+  const quoted = query('"connect"', "--limit", "100");
+  expect(full.total).toBe(quoted.total); // the word's own hits only
+  expect(paths(quoted.hits).sort()).toEqual(OWN);
+});
+
+test("a word in no dictionary is found inside the words that hold it; one inside none finds nothing", () => {
+  expect(paths(query("onnect", "--limit", "100").hits).sort()).toEqual([...OWN, ...INSIDE].sort());
+  const none = query("xqzv", "--limit", "100");
+  expect(none.hits).toEqual([]);
+  expect(none.total).toBe(0);
+});
+
+test("--explain says a hit was found inside a longer word", () => {
+  const r = cli(["query", "connect", "--limit", "100", "--explain", "--root", root]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain("inside longer words");
+  const exact = cli(["query", "connect", "--limit", "3", "--explain", "--root", root]);
+  expect(exact.stdout).not.toContain("inside longer words");
+});
