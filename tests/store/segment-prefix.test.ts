@@ -61,21 +61,28 @@ test("the keys of a prefix, as the range walk gives them, for any limit and star
   expect(seg.keysWithPrefix("nosuch", "pro", 10)).toEqual([]);
 });
 
-test("no block past the last key wanted is read: a damaged one after it does not matter", () => {
-  const p = join(dir, "small");
-  const ks = Array.from({ length: 100 }, (_, i) => `p${String(i).padStart(3, "0")}`);
-  const enc = encodeSegment({ schema_version: "2.0.0", kind: "index", shard: 0, stats: {} }, { t: ks.map((k) => [k, 1]) }, {}, { layout: { t: { block: 60 } } });
+/**
+ * A table `t` of 100 keys in blocks of about 60 bytes, written to `name` with one of its data
+ * blocks damaged (its crc no longer matches): the block `pick` chooses from the root's refs.
+ */
+function damagedSegment(name: string, pick: (root: [string, number, number, number][]) => number): { seg: Segment; keys: string[]; root: [string, number, number, number][] } {
+  const p = join(dir, name);
+  const keys = Array.from({ length: 100 }, (_, i) => `p${String(i).padStart(3, "0")}`);
+  const enc = encodeSegment({ schema_version: "2.0.0", kind: "index", shard: 0, stats: {} }, { t: keys.map((k) => [k, 1]) }, {}, { layout: { t: { block: 60 } } });
   const data = new Uint8Array(enc.data);
   const base = 16 + new DataView(data.buffer).getUint32(8, true);
   const probe = new Segment((writeFileSync(p, data), p));
-  const root = probe.header.tables.t!.root;
+  const root = probe.header.tables.t!.root as [string, number, number, number][];
   probe.close();
   expect(root.length).toBeGreaterThan(3);
-  const first = ks.filter((k) => k < root[1]![0]);
-  // The second block damaged (its crc no longer matches).
-  data[base + root[1]![1]]! ^= 0xff;
+  data[base + root[pick(root)]![1]]! ^= 0xff;
   writeFileSync(p, data);
-  const seg = new Segment(p);
+  return { seg: new Segment(p), keys, root };
+}
+
+test("no block past the last key wanted is read: a damaged one after it does not matter", () => {
+  const { seg, keys, root } = damagedSegment("small", () => 1); // the second block
+  const first = keys.filter((k) => k < root[1]![0]);
   try {
     expect(seg.keysWithPrefix("t", "p", first.length)).toEqual(first);
     expect(() => seg.keysWithPrefix("t", "p", first.length + 1)).toThrow(/corrupt/);
@@ -98,16 +105,6 @@ test("the keys that contain a string: every one, in order, read as bytes in both
 });
 
 test("the keys that contain a string: a damaged block is a corrupt object, wherever the keys are", () => {
-  const p = join(dir, "small-contains");
-  const ks = Array.from({ length: 100 }, (_, i) => `p${String(i).padStart(3, "0")}`);
-  const enc = encodeSegment({ schema_version: "2.0.0", kind: "index", shard: 0, stats: {} }, { t: ks.map((k) => [k, 1]) }, {}, { layout: { t: { block: 60 } } });
-  const data = new Uint8Array(enc.data);
-  const base = 16 + new DataView(data.buffer).getUint32(8, true);
-  const probe = new Segment((writeFileSync(p, data), p));
-  const root = probe.header.tables.t!.root;
-  probe.close();
-  data[base + root[root.length - 1]![1]]! ^= 0xff; // the last block: every key is read
-  writeFileSync(p, data);
-  const seg = new Segment(p);
+  const { seg } = damagedSegment("small-contains", (root) => root.length - 1); // the last block: every block is read
   try { expect(() => seg.keysContaining("t", "p00")).toThrow(/corrupt/); } finally { seg.close(); }
 });
