@@ -495,26 +495,34 @@ export class RunIndex {
   }
 
   /**
-   * Every word (a term of letters, digits and `_` only: compounds are made of such words) that
-   * contains `word`, over every shard's whole dictionary, sorted. The shards' dictionaries are
-   * read through, so each term's postings are taken from the shards that hold it only.
+   * For each of `words`, every word (a term of letters, digits and `_` only: compounds are made of
+   * such words) that contains it, over every shard's whole dictionary, sorted. Each shard's
+   * dictionary is read through once for all the words, and each term's postings are taken from the
+   * shards that hold it only.
    */
-  termsContaining(word: string): string[] {
-    const where = new Map<string, number[]>();
+  termsContaining(words: string[]): Map<string, string[]> {
+    const wanted = [...new Set(words)];
+    const where = wanted.map(() => new Map<string, number[]>());
     for (const n of this.shards) {
-      for (const t of this.seg(n)!.keysContaining("terms", word)) {
-        if (!WORD_TERM.test(t)) continue;
-        const list = where.get(t);
-        if (list) list.push(n); else where.set(t, [n]);
+      this.seg(n)!.keysContaining("terms", wanted).forEach((keys, w) => {
+        for (const t of keys) {
+          if (!WORD_TERM.test(t)) continue;
+          const list = where[w]!.get(t);
+          if (list) list.push(n); else where[w]!.set(t, [n]);
+        }
+      });
+    }
+    const out = new Map<string, string[]>();
+    wanted.forEach((word, w) => {
+      for (const [t, shards] of where[w]!) {
+        if (this.termCache.has(t)) continue;
+        const entries: [number, Uint8Array, Uint8Array][] = [];
+        for (const n of shards) { const v = this.seg(n)!.bytes("terms", t); if (v) entries.push(this.splitEntry(n, v)); }
+        this.termCache.set(t, entries);
       }
-    }
-    for (const [t, shards] of where) {
-      if (this.termCache.has(t)) continue;
-      const out: [number, Uint8Array, Uint8Array][] = [];
-      for (const n of shards) { const v = this.seg(n)!.bytes("terms", t); if (v) out.push(this.splitEntry(n, v)); }
-      this.termCache.set(t, out);
-    }
-    return [...where.keys()].sort(cmp);
+      out.set(word, [...where[w]!.keys()].sort(cmp));
+    });
+    return out;
   }
 
   entPostings(term: string): [number, EntPosting[]][] {

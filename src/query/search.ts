@@ -229,14 +229,28 @@ function matchLine(line: string, want: ReturnType<typeof wanted>[]): [number, st
     const t = m[0].toLowerCase();
     // A part is a piece of the word: split it only when the word holds a wanted term at all.
     let parts: string[] | undefined;
+    let partAt: number[] | undefined;
     for (let i = 0; i < want.length; i++) {
       const w = want[i]!;
       if (w.infix !== undefined && t.includes(w.infix)) { out.push([i, t, m.index + 1]); continue; }
       if (w.words.includes(t) || (w.prefix && t.startsWith(w.prefix))) { out.push([i, t, m.index + 1]); continue; }
       if (!w.words.some((x) => t.includes(x)) && !(w.prefix && t.includes(w.prefix))) continue;
-      parts ??= t.length <= MAX_TERM ? partsOf(m[0]) : [];
-      // The part's own column (where it is in the word), when lower-casing kept the word's length.
-      for (const p of parts) if (w.words.includes(p) || (w.prefix && p.startsWith(w.prefix))) { out.push([i, p, m.index + 1 + (t.length === m[0].length ? Math.max(0, t.indexOf(p)) : 0)]); break; }
+      if (!parts) {
+        parts = t.length <= MAX_TERM ? partsOf(m[0]) : [];
+        // Where each part is in the word: parts come in the word's order, so each is looked for
+        // after the one before (`pool` in `spool_pool` is the second word, not inside the first).
+        partAt = [];
+        for (let j = 0, from = 0; j < parts.length; j++) {
+          const k = t.indexOf(parts[j]!, from);
+          partAt.push(k < 0 || t.length !== m[0].length ? 0 : k); // 0: lower-casing changed the word's length
+          if (k >= 0) from = k + parts[j]!.length;
+        }
+      }
+      // The part's own column.
+      for (let j = 0; j < parts.length; j++) {
+        const p = parts[j]!;
+        if (w.words.includes(p) || (w.prefix && p.startsWith(w.prefix))) { out.push([i, p, m.index + 1 + partAt![j]!]); break; }
+      }
     }
   }
   if (want.some((w) => w.compounds.length)) {
@@ -322,10 +336,15 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
   const shown = new Set<string>();
   const first = rank(ix, query, opts, shown);
   if (first.hits.length >= opts.limit) return first;
+  const plain = (c: Clause): c is Extract<Clause, { kind: "term" }> =>
+    c.kind === "term" && !c.text.startsWith('"') && c.term.length >= INFIX_MIN && /^[\p{L}\p{N}_]+$/u.test(c.term);
+  const words = query.clauses.filter(plain).map((c) => c.term);
+  if (words.length === 0) return first;
+  const holding = ix.termsContaining(words); // every shard's dictionary read once, for all the words
   let wider = false;
   const clauses = query.clauses.map((c): Clause => {
-    if (c.kind !== "term" || c.text.startsWith('"') || c.term.length < INFIX_MIN || !/^[\p{L}\p{N}_]+$/u.test(c.term)) return c;
-    const terms = ix.termsContaining(c.term);
+    if (!plain(c)) return c;
+    const terms = holding.get(c.term) ?? [];
     if (terms.length === 0 || (terms.length === 1 && terms[0] === c.term)) return c;
     wider = true;
     return { kind: "infix", text: c.text, word: c.term, terms };
@@ -342,10 +361,9 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
   const last = first.hits.length ? first.hits[first.hits.length - 1]!.score : undefined;
   const best = extra[0]!.score;
   const scale = last === undefined || best < last ? 1 : Math.max(0, last - 1e-6) / best;
-  if (scale !== 1) {
-    for (const h of extra) { h.score = round(h.score * scale); if (h.explain) h.explain.scaled = round(scale); }
-    extra.sort((a, b) => b.score - a.score || cmp(a.id, b.id));
-  }
+  // `scaled` marks every hit of the wider pass in --explain (1 when its score stands as it is).
+  for (const h of extra) { if (scale !== 1) h.score = round(h.score * scale); if (h.explain) h.explain.scaled = round(scale); }
+  if (scale !== 1) extra.sort((a, b) => b.score - a.score || cmp(a.id, b.id));
   return { total: Math.max(first.total, second.total), hits: [...first.hits, ...extra].slice(0, opts.limit) };
 }
 

@@ -565,39 +565,49 @@ export class Segment {
   }
 
   /**
-   * Every key of a table that contains `needle` (non-empty), in key order. Each data block is read
-   * once and searched as bytes (the needle's UTF-8 in the block, then the line it is on): only the
-   * keys that hold it are decoded, and only the blocks that hold one are cached. A query asks this of every shard's dictionary
-   * when a word's own hits do not fill the page (words inside longer words, search.ts).
+   * For each needle (non-empty), every key of a table that contains it, in key order. Each data
+   * block is read once for all of them and searched as bytes (a needle's UTF-8 in the block, then
+   * the line it is on): only the keys that hold one are decoded, and only the blocks that hold one
+   * are cached. A query asks this of every shard's dictionary when its words' own hits do not fill
+   * the page (words inside longer words, search.ts).
    */
-  keysContaining(table: string, needle: string): string[] {
+  keysContaining(table: string, needles: string[]): string[][] {
     const t = this.header.tables[table];
-    const out: string[] = [];
-    if (!t || t.count === 0 || needle === "") return out;
-    // A needle with a character the writer escapes in quoted keys: key by key (callers search for words).
-    if (/["\\\u0000-\u001f\ud800-\udfff]/.test(needle)) return [...this.keys(table)].filter((k) => k.includes(needle));
-    const want = Buffer.from(needle);
+    const out = needles.map((): string[] => []);
+    if (!t || t.count === 0) return out;
+    // A needle with a character the writer escapes in a quoted key (a quote, a backslash, a control
+    // character, a lone surrogate): key by key (callers search for words, which have none).
+    const escaped = /["\\\u0000-\u001f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+    const fast: { i: number; bytes: Buffer; needle: string }[] = [];
+    needles.forEach((needle, i) => {
+      if (needle === "") return;
+      if (escaped.test(needle)) out[i] = [...this.keys(table)].filter((k) => k.includes(needle));
+      else fast.push({ i, bytes: Buffer.from(needle), needle });
+    });
+    if (fast.length === 0) return out;
     const visit = (refs: BlockRef[], level: number) => {
       for (const ref of refs) {
         if (level > 0) { visit(this.indexBlock(ref), level - 1); continue; }
         const cached = this.cache.get(ref[1]);
         const raw = cached === undefined ? this.read(ref[1], ref[2], ref[3]) : Buffer.from(cached);
         const b = Buffer.from(raw.buffer, raw.byteOffset, raw.length);
-        const before = out.length;
-        for (let i = b.indexOf(want); i >= 0; i = b.indexOf(want, i + 1)) {
-          const start = b.lastIndexOf(10, i) + 1; // the line holding the match
-          const tab = b.indexOf(9, start);
-          if (tab < 0) throw corrupt(this.path);
-          if (i + want.length <= tab) {
-            const k = unquoteKey(blockText.decode(raw.subarray(start, tab)), this.path);
-            if (k.includes(needle)) out.push(k);
+        let found = false;
+        for (const { i, bytes, needle } of fast) {
+          for (let at = b.indexOf(bytes); at >= 0; at = b.indexOf(bytes, at + 1)) {
+            const start = b.lastIndexOf(10, at) + 1; // the line holding the match
+            const tab = b.indexOf(9, start);
+            if (tab < 0) throw corrupt(this.path);
+            if (at + bytes.length <= tab) {
+              const k = unquoteKey(blockText.decode(raw.subarray(start, tab)), this.path);
+              if (k.includes(needle)) { out[i]!.push(k); found = true; }
+            }
+            const nl = b.indexOf(10, at);
+            if (nl < 0) break;
+            at = nl;
           }
-          const nl = b.indexOf(10, i);
-          if (nl < 0) break;
-          i = nl;
         }
         // A block with keys found is kept, as a lookup keeps it: their values are read next.
-        if (out.length > before && cached === undefined) this.cache.set(ref[1], blockText.decode(raw));
+        if (found && cached === undefined) this.cache.set(ref[1], blockText.decode(raw));
       }
     };
     visit(t.root, t.levels);

@@ -18,7 +18,7 @@ beforeAll(() => {
     "notes/longer.md": "# Failures\n\nThe connection was reset by the peer.\n",
     "notes/prefixed.md": "# Retry\n\nClients reconnect after a delay.\n",
     "notes/capital.md": "# Clients\n\nDisconnected clients are dropped.\n",
-    "src/net.ts": "export function tryConnectAgain(): void {}\n",
+    "src/net.ts": "export function tryConnectAgain(): void {}\nexport function reconnectAndConnect(): void {}\nconst spool_pool = 1;\n",
     "notes/other.md": "# Other\n\nNothing about networks here.\n",
   });
   expect(cli(["ingest", "--root", root]).code).toBe(0);
@@ -63,6 +63,15 @@ test("the word's own hits first, then the words that contain it, every file grep
   expect(hits.find((h) => h.path === "notes/capital.md")!.matches[0]!.term).toBe("disconnected");
 });
 
+test("a part reports its own column: the second Connect of reconnectAndConnect, pool after spool_", () => {
+  // The matches on one line, from every hit (the chunk and the symbol report the same ones).
+  const at = (q: string, line: number) => [...new Set(query(q, "--path", "src/net.ts", "--limit", "5").hits.flatMap((h) => h.matches)
+    .filter((m) => m.line === line).map((m) => JSON.stringify(m)))].map((m) => JSON.parse(m));
+  expect(at("connect", 1)).toEqual([{ term: "connect", line: 1, column: 20 }]); // tryConnectAgain
+  expect(at("connect", 2)).toEqual([{ term: "connect", line: 2, column: 29 }]);
+  expect(at("pool", 3)).toEqual([{ term: "pool", line: 3, column: 13 }]);
+});
+
 test("a full page is not widened; a quoted word is the word only", () => {
   const full = query("connect", "--limit", "2");
   expect(full.hits).toHaveLength(2);
@@ -79,10 +88,16 @@ test("a word in no dictionary is found inside the words that hold it; one inside
   expect(none.total).toBe(0);
 });
 
-test("--explain says a hit was found inside a longer word", () => {
+test("--explain marks every hit found inside a longer word, scaled or not", () => {
   const r = cli(["query", "connect", "--limit", "100", "--explain", "--root", root]);
   expect(r.code).toBe(0);
   expect(r.stdout).toContain("inside longer words");
+  const j = cli(["query", "connect", "--limit", "100", "--explain", "--json", "--root", root]).json;
+  for (const h of j.hits) expect({ path: h.path, inside: h.explain.scaled !== undefined }).toEqual({ path: h.path, inside: INSIDE.includes(h.path) });
+  // No hit of the word itself: nothing to rank below, so nothing is scaled, and every hit is marked.
+  const only = cli(["query", "onnect", "--limit", "100", "--explain", "--json", "--root", root]).json;
+  expect(only.hits.length).toBeGreaterThan(0);
+  for (const h of only.hits) expect(h.explain.scaled).toBe(1);
   const exact = cli(["query", "connect", "--limit", "3", "--explain", "--root", root]);
   expect(exact.stdout).not.toContain("inside longer words");
 });

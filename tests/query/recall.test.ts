@@ -93,7 +93,7 @@ beforeAll(async () => {
     for (const probe of probes) all.push({ probe, root });
   }
   await inParallel(all, async ({ probe, root }) => {
-    probe.result = await cliAsync(["query", "--root", root, "--json", "--limit", "1000", probe.word]);
+    probe.result = await cliAsync(["query", "--root", root, "--json", "--explain", "--limit", "1000", probe.word]);
   });
 });
 afterAll(cleanup);
@@ -114,8 +114,9 @@ describe("recall: every file rg finds for a word, query finds too", () => {
         const hit = new Set(r.json.hits.map((h: any) => h.path));
         const missing = p.files.filter((f) => !hit.has(f));
         if (missing.length) failures.push(`${p.word}: rg finds ${p.files.join(", ")}; query misses ${missing.join(", ")}`);
-        // The files holding the whole word are all among the hits before the first in-word one.
-        const inWord = r.json.hits.findIndex((h: any) => !h.matches.some((m: any) => m.term === p.word));
+        // The files holding the whole word are all among the hits before the first in-word one
+        // (--explain marks those with the factor their scores were scaled by).
+        const inWord = r.json.hits.findIndex((h: any) => h.explain?.scaled !== undefined);
         const own = new Set((inWord < 0 ? r.json.hits : r.json.hits.slice(0, inWord)).map((h: any) => h.path));
         const late = p.wholeFiles.filter((f) => !own.has(f));
         if (late.length) failures.push(`${p.word}: rg -w finds ${late.join(", ")} only after the in-word hits`);

@@ -14,7 +14,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 // About 36,000 keys: runs that share long prefixes (blocks of 8 KiB hold a few hundred), a few keys
 // the writer quotes, and single letters at both ends.
 const keys = [...new Set([
-  "a", "aa", "ab", "\"quoted", "tab\tkey", "zz", "zzz",
+  "a", "aa", "ab", "\"quoted", "tab\tkey", "zz", "zzz", "emoji😀key", "naïve", "日本語",
   ...Array.from({ length: 20000 }, (_, i) => `pro${String(i * 7919 % 100003).padStart(6, "0")}`),
   ...Array.from({ length: 3000 }, (_, i) => `process${i.toString(36)}`),
   ...Array.from({ length: 3000 }, (_, i) => `deprecat${i % 2 ? "ed" : "ion"}${i}`),
@@ -94,17 +94,24 @@ test("the keys that contain a string: every one, in order, read as bytes in both
   // Anywhere in a key (start, middle, end), a key the writer quotes, no key at all, a digit string
   // (the binary table's lines hold digits after the tab: a value is never a match), and a needle
   // that is a whole key.
+  // Outside the Basic Multilingual Plane and non-ASCII, as bytes too. All needles in one call, and
+  // each alone.
+  const needles = ["pro", "cess1", "ed2", "uoted", "\"quo", "ab\tk", "00", "7", "zz", "deprecation2999", "nothing-here", "a", "😀", "ï", "本"];
   for (const table of ["terms", "names"]) {
-    for (const needle of ["pro", "cess1", "ed2", "uoted", "\"quo", "ab\tk", "00", "7", "zz", "deprecation2999", "nothing-here", "a"]) {
-      expect({ table, needle, keys: seg.keysContaining(table, needle) }).toEqual({ table, needle, keys: all(table).filter((k) => k.includes(needle)) });
-    }
+    const together = seg.keysContaining(table, needles);
+    needles.forEach((needle, i) => {
+      const want = all(table).filter((k) => k.includes(needle));
+      expect({ table, needle, keys: together[i] }).toEqual({ table, needle, keys: want });
+      expect({ table, needle, keys: seg.keysContaining(table, [needle])[0] }).toEqual({ table, needle, keys: want });
+    });
   }
-  expect(seg.keysContaining("terms", "process").length).toBe(3000);
-  expect(seg.keysContaining("nosuch", "pro")).toEqual([]);
-  expect(seg.keysContaining("terms", "")).toEqual([]);
+  expect(seg.keysContaining("terms", ["process"])[0]!.length).toBe(3000);
+  expect(seg.keysContaining("terms", ["emoji😀"])[0]).toEqual(["emoji😀key"]);
+  expect(seg.keysContaining("nosuch", ["pro"])).toEqual([[]]);
+  expect(seg.keysContaining("terms", [""])).toEqual([[]]);
 });
 
 test("the keys that contain a string: a damaged block is a corrupt object, wherever the keys are", () => {
   const { seg } = damagedSegment("small-contains", (root) => root.length - 1); // the last block: every block is read
-  try { expect(() => seg.keysContaining("t", "p00")).toThrow(/corrupt/); } finally { seg.close(); }
+  try { expect(() => seg.keysContaining("t", ["p00"])).toThrow(/corrupt/); } finally { seg.close(); }
 });
