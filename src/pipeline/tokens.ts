@@ -57,6 +57,9 @@ export function compoundOf(raw: string): string | undefined {
   return m && m[0].length <= MAX_COMPOUND ? m[0].toLowerCase() : undefined;
 }
 
+/** Whether a term is one word (letters, digits, `_`), not a compound. */
+export const isWordTerm = (term: string): boolean => /^[\p{L}\p{N}_]+$/u.test(term);
+
 export function baseTerms(text: string): string[] {
   return text.toLowerCase().match(TERM) ?? [];
 }

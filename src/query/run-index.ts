@@ -9,6 +9,8 @@ import {
   MAX_SHARDS, ordKey, pageKey, shardName, shardOf, shardOfKey, TEXT_PAGE,
   ENT_TYPES, ENT_TYPE_BITS, SHARED_TYPE, TYPE_COUNT_KEYS, symbolIdOf, symbolOrder, type SymbolEntry, type DocMeta, type DocRecord, type EntityRecord, type GlobalRecord, type Mention, type ShardStats,
 } from "../pipeline/shard.ts";
+import { isWordTerm } from "../pipeline/tokens.ts";
+import { group } from "../shared/maps.ts";
 import { VarintReader } from "../store/varint.ts";
 import { objectPath } from "../store/layout.ts";
 import { corrupt } from "../store/objects.ts";
@@ -39,8 +41,6 @@ const SHARED_EDGE = { tech_: "mentions", ref_: "references", mod_: "imports" } a
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** The filter of a shard's table that has no entries (see RunIndex.shardsHolding). */
 const EMPTY = new Uint8Array(0);
-/** A term that is one word (letters, digits, `_`), not a compound. */
-const WORD_TERM = /^[\p{L}\p{N}_]+$/u;
 export const edgeOrder = (a: GraphEdge, b: GraphEdge) => cmp(a.source, b.source) || cmp(a.target, b.target) || cmp(a.type, b.type);
 
 export class RunIndex {
@@ -505,11 +505,7 @@ export class RunIndex {
     const where = wanted.map(() => new Map<string, number[]>());
     for (const n of this.shards) {
       this.seg(n)!.keysContaining("terms", wanted).forEach((keys, w) => {
-        for (const t of keys) {
-          if (!WORD_TERM.test(t)) continue;
-          const list = where[w]!.get(t);
-          if (list) list.push(n); else where[w]!.set(t, [n]);
-        }
+        for (const t of keys) if (isWordTerm(t)) group(where[w]!, t, n);
       });
     }
     const out = new Map<string, string[]>();

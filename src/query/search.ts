@@ -10,7 +10,7 @@
  */
 import { docId } from "../pipeline/extract.ts";
 import { TEXT_PAGE, type DocMeta } from "../pipeline/shard.ts";
-import { MAX_TERM, nameTerms, partsOf } from "../pipeline/tokens.ts";
+import { isWordTerm, MAX_TERM, nameTerms, partsOf } from "../pipeline/tokens.ts";
 import { VarintReader } from "../store/varint.ts";
 import { globMatcher, type Clause, type ParsedQuery } from "./parse.ts";
 import type { EntPosting, RunIndex } from "./run-index.ts";
@@ -333,11 +333,11 @@ const INFIX_MIN = 3;
  * it: those come after every hit of the query as typed, their scores scaled below the last of them.
  */
 export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?: boolean }): SearchResult {
-  const shown = new Set<string>();
+  const shown: Shown = { keys: new Set(), places: new Set() };
   const first = rank(ix, query, opts, shown);
   if (first.hits.length >= opts.limit) return first;
   const plain = (c: Clause): c is Extract<Clause, { kind: "term" }> =>
-    c.kind === "term" && !c.text.startsWith('"') && c.term.length >= INFIX_MIN && /^[\p{L}\p{N}_]+$/u.test(c.term);
+    c.kind === "term" && !c.text.startsWith('"') && c.term.length >= INFIX_MIN && isWordTerm(c.term);
   const words = query.clauses.filter(plain).map((c) => c.term);
   if (words.length === 0) return first;
   const holding = ix.termsContaining(words); // every shard's dictionary read once, for all the words
@@ -350,12 +350,9 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
     return { kind: "infix", text: c.text, word: c.term, terms };
   });
   if (!wider) return first;
-  // The first pass's hits are not made again (nor shown twice: by id and by line, as a safety net).
-  const second = rank(ix, { ...query, clauses }, opts, shown);
-  const place = (h: Hit) => `${h.type}\0${h.id.startsWith("chk_") ? `${h.path}:${h.line}` : h.id}`;
-  const ids = new Set(first.hits.map((h) => h.id));
-  const places = new Set(first.hits.map(place));
-  const extra = second.hits.filter((h) => !ids.has(h.id) && !places.has(place(h)));
+  // Only the hits the page still lacks, none of them one the first pass showed (see Shown).
+  const second = rank(ix, { ...query, clauses }, { ...opts, limit: opts.limit - first.hits.length }, shown);
+  const extra = second.hits;
   if (extra.length === 0) return first;
   // Below the last hit of the words as typed: scaled so that the best of them scores just under it.
   const last = first.hits.length ? first.hits[first.hits.length - 1]!.score : undefined;
@@ -367,18 +364,22 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
   return { total: Math.max(first.total, second.total), hits: [...first.hits, ...extra].slice(0, opts.limit) };
 }
 
-/** Scored candidates that are the same hit: a chunk by its place, an entity by its shard and ordinal. */
+/** A candidate before it is made a hit: a chunk by its shard, ordinal and index, an entity by its shard and ordinal. */
 const scoredKey = (s: Scored) => (s.type === "chunk" ? `c${s.shard}/${s.ord}/${s.ci}` : `e${s.shard}/${s.ent}`);
-
+/** Where a hit shows: a chunk by its line (two chunks' windows overlap, so both can put their best match on one line), anything else by its id. */
+const placeOf = (h: Hit) => `${h.type}\0${h.id.startsWith("chk_") ? `${h.path}:${h.line}` : h.id}`;
 /**
- * Ranked hits for the clauses as they are. `seen`: candidates already shown (they are passed over),
- * and where the hits shown are added.
+ * The hits a page already shows, for a pass that adds to it: their candidates (passed over before
+ * they are made again) and their places (a new hit on one of them is not shown).
  */
-function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?: boolean }, seen?: Set<string>): SearchResult {
+type Shown = { keys: Set<string>; places: Set<string> };
+
+/** Ranked hits for the clauses as they are; with `shown`, none already shown, and the ones shown are added to it. */
+function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?: boolean }, shown?: Shown): SearchResult {
   const q: ParsedQuery = {
     ...query,
     clauses: query.clauses.map((c) =>
-      c.kind === "term" && c.term.length >= PREFIX_FALLBACK && /^[\p{L}\p{N}_]+$/u.test(c.term) &&
+      c.kind === "term" && c.term.length >= PREFIX_FALLBACK && isWordTerm(c.term) &&
       ix.postings(c.term).length === 0 && ix.entPostings(c.term).length === 0 &&
       // A camelCase or snake_case word being typed (readFileS) is the start of an identifier: its
       // parts as a phrase (read file s) only when no indexed term starts with it.
@@ -498,18 +499,17 @@ function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?:
     }
     cands.sort(order);
     const hits: Hit[] = [];
-    const shown = new Set<string>();
+    const places = new Set(shown?.places);
     // Past the limit, only hits that tie with the last one shown (equal printed score) are made, so
     // that equal scores can be ordered by id.
     let done = false;
     for (const s of cands) {
       if (hits.length >= opts.limit && (round(s.score) !== hits[hits.length - 1]!.score || hits.length >= opts.limit + 200)) { done = true; break; }
-      if (!resolve(s) || seen?.has(scoredKey(s))) continue;
+      if (!resolve(s) || shown?.keys.has(scoredKey(s))) continue;
       const hit = materialize(ix, s, want, explain);
-      // Two chunks can put their best match on the same line (windows overlap): show it once.
-      const place = `${hit.type}\0${hit.id.startsWith("chk_") ? hit.path + ":" + hit.line : hit.id}`;
-      if (shown.has(place)) continue;
-      shown.add(place);
+      const place = placeOf(hit);
+      if (places.has(place)) continue;
+      places.add(place);
       hits.push(hit);
       keyOfHit.set(hit, scoredKey(s));
     }
@@ -520,7 +520,7 @@ function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?:
   for (let n = opts.limit + 256; !(hits = collect(n)); n *= 4);
   hits.sort((a, b) => b.score - a.score || cmp(a.id, b.id));
   const page = hits.slice(0, opts.limit);
-  if (seen) for (const h of page) seen.add(keyOfHit.get(h)!);
+  if (shown) for (const h of page) { shown.keys.add(keyOfHit.get(h)!); shown.places.add(placeOf(h)); }
   return { total, hits: page };
 }
 

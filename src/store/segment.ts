@@ -468,22 +468,26 @@ export class Segment {
     const t = this.header.tables[table];
     if (!t || t.count === 0) return;
     let n = 0;
-    const visit = (refs: BlockRef[], level: number): void => {
-      for (const ref of refs) {
-        if (level > 0) { visit(this.indexBlock(ref), level - 1); continue; }
-        const text = this.block(ref[1], ref[2], ref[3], false);
-        for (let at = 0; at < text.length;) {
-          const tab = text.indexOf("\t", at);
-          const nl = text.indexOf("\n", at);
-          if (tab < 0 || nl < 0 || tab > nl) throw corrupt(this.path);
-          fn(unquoteKey(text.slice(at, tab), this.path), text, tab, nl, ref);
-          n++;
-          at = nl + 1;
-        }
+    this.eachDataRef(t, (ref) => {
+      const text = this.block(ref[1], ref[2], ref[3], false);
+      for (let at = 0; at < text.length;) {
+        const tab = text.indexOf("\t", at);
+        const nl = text.indexOf("\n", at);
+        if (tab < 0 || nl < 0 || tab > nl) throw corrupt(this.path);
+        fn(unquoteKey(text.slice(at, tab), this.path), text, tab, nl, ref);
+        n++;
+        at = nl + 1;
       }
+    });
+    if (n !== t.count) throw corrupt(this.path);
+  }
+
+  /** The refs of a table's data blocks, in key order, through its index levels. */
+  private eachDataRef(t: TableRoot, fn: (ref: BlockRef) => void): void {
+    const visit = (refs: BlockRef[], level: number): void => {
+      for (const ref of refs) if (level > 0) visit(this.indexBlock(ref), level - 1); else fn(ref);
     };
     visit(t.root, t.levels);
-    if (n !== t.count) throw corrupt(this.path);
   }
 
   /**
@@ -585,32 +589,28 @@ export class Segment {
       else fast.push({ i, bytes: Buffer.from(needle), needle });
     });
     if (fast.length === 0) return out;
-    const visit = (refs: BlockRef[], level: number) => {
-      for (const ref of refs) {
-        if (level > 0) { visit(this.indexBlock(ref), level - 1); continue; }
-        const cached = this.cache.get(ref[1]);
-        const raw = cached === undefined ? this.read(ref[1], ref[2], ref[3]) : Buffer.from(cached);
-        const b = Buffer.from(raw.buffer, raw.byteOffset, raw.length);
-        let found = false;
-        for (const { i, bytes, needle } of fast) {
-          for (let at = b.indexOf(bytes); at >= 0; at = b.indexOf(bytes, at + 1)) {
-            const start = b.lastIndexOf(10, at) + 1; // the line holding the match
-            const tab = b.indexOf(9, start);
-            if (tab < 0) throw corrupt(this.path);
-            if (at + bytes.length <= tab) {
-              const k = unquoteKey(blockText.decode(raw.subarray(start, tab)), this.path);
-              if (k.includes(needle)) { out[i]!.push(k); found = true; }
-            }
-            const nl = b.indexOf(10, at);
-            if (nl < 0) break;
-            at = nl;
+    this.eachDataRef(t, (ref) => {
+      const cached = this.cache.get(ref[1]);
+      const raw = cached === undefined ? this.read(ref[1], ref[2], ref[3]) : Buffer.from(cached);
+      const b = Buffer.from(raw.buffer, raw.byteOffset, raw.length);
+      let found = false;
+      for (const { i, bytes, needle } of fast) {
+        for (let at = b.indexOf(bytes); at >= 0; at = b.indexOf(bytes, at + 1)) {
+          const start = b.lastIndexOf(10, at) + 1; // the line holding the match
+          const tab = b.indexOf(9, start);
+          if (tab < 0) throw corrupt(this.path);
+          if (at + bytes.length <= tab) {
+            const k = unquoteKey(blockText.decode(raw.subarray(start, tab)), this.path);
+            if (k.includes(needle)) { out[i]!.push(k); found = true; }
           }
+          const nl = b.indexOf(10, at);
+          if (nl < 0) break;
+          at = nl;
         }
-        // A block with keys found is kept, as a lookup keeps it: their values are read next.
-        if (found && cached === undefined) this.cache.set(ref[1], blockText.decode(raw));
       }
-    };
-    visit(t.root, t.levels);
+      // A block with keys found is kept, as a lookup keeps it: their values are read next.
+      if (found && cached === undefined) this.cache.set(ref[1], blockText.decode(raw));
+    });
     return out;
   }
 

@@ -4,9 +4,12 @@
 // the longer word that holds it. A quoted word is exact; a full page is not widened; a word that is
 // in no dictionary is found inside the words that hold it.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, cli, workspace } from "../helpers/cli.ts";
+import { shardName, shardOf } from "../../src/pipeline/shard.ts";
+import { objectPath } from "../../src/store/layout.ts";
+import { Segment } from "../../src/store/segment.ts";
+import { cleanup, cli, expectOneLineError, workspace } from "../helpers/cli.ts";
 
 afterAll(cleanup);
 
@@ -49,7 +52,9 @@ test("the word's own hits first, then the words that contain it, every file grep
     expect(a.score > b.score || (a.score === b.score && a.id < b.id), `${a.id} ${a.score} before ${b.id} ${b.score}`).toBe(true);
   }
   expect(hits[firstInside]!.score).toBeLessThan(hits[firstInside - 1]!.score);
+  // `total` counts the wider pass when it ran: more than the word's own hits.
   expect(total).toBeGreaterThanOrEqual(hits.length);
+  expect(total).toBeGreaterThan(query('"connect"', "--limit", "100").total);
   // Each hit's line holds the longer word it reports, at its column.
   for (const h of hits) {
     const text = readFileSync(join(root, h.path), "utf8").split("\n");
@@ -79,6 +84,8 @@ test("a full page is not widened; a quoted word is the word only", () => {
   const quoted = query('"connect"', "--limit", "100");
   expect(full.total).toBe(quoted.total); // the word's own hits only
   expect(paths(quoted.hits).sort()).toEqual(OWN);
+  // A word under 3 characters is not looked for inside others (`ne` is in connect, networks, …).
+  expect(query("ne", "--limit", "100").hits).toEqual([]);
 });
 
 test("a word in no dictionary is found inside the words that hold it; one inside none finds nothing", () => {
@@ -100,4 +107,34 @@ test("--explain marks every hit found inside a longer word, scaled or not", () =
   for (const h of only.hits) expect(h.explain.scaled).toBe(1);
   const exact = cli(["query", "connect", "--limit", "3", "--explain", "--root", root]);
   expect(exact.stdout).not.toContain("inside longer words");
+});
+
+test("a damaged dictionary block met only by the wider pass: exit 5 in one line; a page the word fills does not read it", () => {
+  // Enough other words that the dictionary has many blocks, all sorting after `connect`.
+  const ws = workspace({
+    "notes/a.md": "# A\n\nWe connect here.\n",
+    "notes/b.md": "# B\n\nThe connection dropped.\n",
+    "notes/words.md": `# Words\n\n${Array.from({ length: 3000 }, (_, i) => `zq${i.toString(36)}word`).join(" ")}\n`,
+  });
+  expect(cli(["ingest", "--root", ws]).code).toBe(0);
+  const profile = join(ws, ".pkg/profiles/default");
+  const run = readFileSync(join(profile, "current"), "utf8").trim();
+  const manifest = JSON.parse(readFileSync(join(profile, "runs", run, "manifest.json"), "utf8"));
+  const shards = manifest.artifacts.filter((a: { name: string }) => a.name.startsWith("index/"));
+  const shard = shards.find((a: { name: string }) => a.name === shardName("index", shardOf("notes/words.md", shards.length)));
+  const file = objectPath(profile, shard.sha256);
+  const seg = new Segment(file);
+  const root = seg.header.tables.terms!.root;
+  seg.close();
+  expect(root.length).toBeGreaterThan(2);
+  expect(root[root.length - 1]![0] > "connect").toBe(true);
+  const data = readFileSync(file);
+  data[16 + data.readUInt32LE(8) + root[root.length - 1]![1]]! ^= 0xff; // the last block's first byte: its crc no longer matches
+  writeFileSync(file, data);
+  const full = cli(["query", "connect", "--limit", "1", "--root", ws, "--json"]);
+  expect(full.code, full.stderr).toBe(0);
+  expect(full.json.hits).toHaveLength(1);
+  const wide = cli(["query", "connect", "--limit", "10", "--root", ws]);
+  expect(wide.code).toBe(5);
+  expect(expectOneLineError(wide)).toContain(shard.sha256);
 });
