@@ -56,7 +56,8 @@ export const makeTools = (z: typeof Z): Tool[] => {
       run(ctx, a) {
         const parsed = parseQuery(a.text, { types: a.types ?? [], paths: a.path ? [a.path] : [], tags: a.tag ? [a.tag] : [] });
         const res = search(ctx.ix, parsed, { limit: a.limit, explain: a.explain });
-        return { status: "ok", run_id: ctx.store.runId, query: a.text, total: res.total, hits: res.hits, ...(parsed.warnings.length ? { warnings: parsed.warnings } : {}) };
+        const warnings = [...parsed.warnings, ...(res.warnings ?? [])];
+        return { status: "ok", run_id: ctx.store.runId, query: a.text, total: res.total, hits: res.hits, ...(warnings.length ? { warnings } : {}) };
       },
     }),
     tool({

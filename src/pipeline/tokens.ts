@@ -2,11 +2,14 @@
  * Tokens for the inverted index, shared by the index builder and the query parser so both sides
  * agree on what a term is.
  *
- * - Base terms: lower-cased runs of letters, digits and `_` (`snake_case_name`, `camelcasename`).
- *   Each has a position: its ordinal among the document's base terms (phrases are consecutive
- *   positions).
+ * - Base terms: lower-cased runs of letters (with their combining marks: a Devanagari vowel sign
+ *   or the dot of a lower-cased `İ` does not end a word), digits and `_` (`snake_case_name`,
+ *   `camelcasename`). Each has a position: its ordinal among the document's base terms (phrases
+ *   are consecutive positions).
  * - Parts: a base term with `_` or camelCase humps also yields its parts (`snake`, `case`,
- *   `camel`), so an identifier is found by any of its words.
+ *   `camel`), so an identifier is found by any of its words. An identifier longer than MAX_TERM
+ *   (`test_query_returns_empty_result_when_no_documents_match`) is not a term itself, but still
+ *   yields its parts when it reads as words (see identParts), not as a hash or base64.
  * - Compounds: identifiers joined by `.`, `::`, `->`, `-` or `/`, with an optional leading `-`/`--`
  *   (`buffer.concat`, `order.created`, `--flag-name`, `v1.2.3`), so an identifier is found as typed.
  *   Parts and compounds count in the chunk they occur in but keep no position.
@@ -22,8 +25,12 @@ export type Field = typeof FIELD_BODY | typeof FIELD_HEADING | typeof FIELD_CODE
 /** Terms longer than this take a position but are not indexed (hashes, base64 and the like). */
 export const MAX_TERM = 40;
 const MAX_COMPOUND = 64;
+/** The longest identifier whose parts are indexed (see identParts). */
+const MAX_IDENT = 256;
 
-const TERM = /[\p{L}\p{N}_]+/gu;
+/** The characters of a word; WORD_CHARS is the same class for other patterns. */
+export const WORD_CHARS = "\\p{L}\\p{M}\\p{N}_";
+const TERM = /[\p{L}\p{M}\p{N}_]+/gu;
 /** ASCII identifiers only: compounds of other scripts are rare, and the Unicode classes cost more than the rest of the tokenizer. */
 const COMPOUND = /(?<![A-Za-z0-9_-])(?:--?)?[A-Za-z0-9_]+(?:(?:\.|::|->|-|\/)[A-Za-z0-9_]+)+/g;
 
@@ -50,6 +57,20 @@ export function partsOf(raw: string): string[] {
   return out.filter((p) => p !== whole);
 }
 
+/**
+ * Parts of a raw base term of any length up to MAX_IDENT: partsOf, but for a term longer than
+ * MAX_TERM only when it reads as words: its pieces (split at `_`, humps and digits) average at
+ * least 4 characters. A long identifier does (`AbstractSingletonProxyFactoryBean`: 6.6); base64
+ * and other random mixed-case runs do not (about 2), and must not fill the dictionary with bits.
+ */
+export function identParts(raw: string): string[] {
+  if (raw.length <= MAX_TERM) return partsOf(raw);
+  if (raw.length > MAX_IDENT) return [];
+  const pieces = raw.split("_").flatMap((p) => p.match(/[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[^A-Za-z]+/g) ?? []);
+  const letters = pieces.reduce((s, p) => s + p.length, 0);
+  return pieces.length > 0 && letters / pieces.length >= 4 ? partsOf(raw).filter((p) => p.length <= MAX_TERM) : [];
+}
+
 /** The compound term of an identifier as typed, or undefined when it is a plain word. */
 export function compoundOf(raw: string): string | undefined {
   COMPOUND.lastIndex = 0;
@@ -58,7 +79,7 @@ export function compoundOf(raw: string): string | undefined {
 }
 
 /** Whether a term is one word (letters, digits, `_`), not a compound. */
-export const isWordTerm = (term: string): boolean => /^[\p{L}\p{N}_]+$/u.test(term);
+export const isWordTerm = (term: string): boolean => /^[\p{L}\p{M}\p{N}_]+$/u.test(term);
 
 export function baseTerms(text: string): string[] {
   return text.toLowerCase().match(TERM) ?? [];
@@ -152,7 +173,7 @@ export function indexTerms(text: string, kind: string, spans: [number, number][]
     runs.push({ ci, field, terms: list });
     count += list.length;
     HUMPED.lastIndex = 0;
-    for (let m = HUMPED.exec(raw); m; m = HUMPED.exec(raw)) if (m[0].length <= MAX_TERM) for (const p of partsOf(m[0])) extra.push([ci, p, field]);
+    for (let m = HUMPED.exec(raw); m; m = HUMPED.exec(raw)) for (const p of identParts(m[0])) extra.push([ci, p, field]);
     if (low.length > 2) {
       COMPOUND.lastIndex = 0;
       for (let m = COMPOUND.exec(low); m; m = COMPOUND.exec(low)) if (m[0].length <= MAX_COMPOUND) extra.push([ci, m[0], field]);
@@ -188,7 +209,7 @@ export function nameTerms(name: string): string[] {
   const out = (low.match(TERM) ?? []).filter((x) => x.length <= MAX_TERM);
   if (/[A-Z_]/.test(name)) {
     HUMPED.lastIndex = 0;
-    for (let m = HUMPED.exec(name); m; m = HUMPED.exec(name)) if (m[0].length <= MAX_TERM) out.push(...partsOf(m[0]));
+    for (let m = HUMPED.exec(name); m; m = HUMPED.exec(name)) out.push(...identParts(m[0]));
   }
   if (/[.\-:/>]/.test(low) && low.length === name.length) {
     COMPOUND.lastIndex = 0;

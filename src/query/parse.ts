@@ -4,7 +4,7 @@
  * filters, or a usage error saying what is wrong.
  */
 import { NODE_TYPES } from "../pipeline/extract.ts";
-import { baseTerms, compoundOf, MAX_TERM, partsOf, STOP_WORDS } from "../pipeline/tokens.ts";
+import { baseTerms, compoundOf, identParts, MAX_TERM, STOP_WORDS } from "../pipeline/tokens.ts";
 import { usageError } from "../shared/errors.ts";
 
 export const MAX_QUERY_CHARS = 1000;
@@ -24,8 +24,10 @@ export type Filters = { types?: string[]; paths?: string[]; tags?: string[] };
 export type ParsedQuery = { clauses: Clause[]; filters: Filters; warnings: string[] };
 
 /** Merges filters given as flags into those of the text (a flag adds to the same key). */
-export function parseQuery(text: string, flags: Filters = {}): ParsedQuery {
-  if (text.length > MAX_QUERY_CHARS) throw usageError(`query is ${text.length} characters long; the limit is ${MAX_QUERY_CHARS}`);
+export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
+  if (raw.length > MAX_QUERY_CHARS) throw usageError(`query is ${raw.length} characters long; the limit is ${MAX_QUERY_CHARS}`);
+  // Texts are indexed in NFC (pipeline/text.ts): a query typed with combining accents finds them.
+  const text = raw.normalize("NFC");
   const warnings: string[] = [];
   const filters: Filters = {};
   const add = (k: keyof Filters, v: string) => { (filters[k] ??= []).push(...v.split(",").map((x) => x.trim()).filter(Boolean)); };
@@ -65,14 +67,20 @@ export function parseQuery(text: string, flags: Filters = {}): ParsedQuery {
       continue;
     }
     const compound = compoundOf(tok);
-    const words = baseTerms(tok).filter((t) => t.length <= MAX_TERM);
+    const all = baseTerms(tok);
+    const words = all.filter((t) => t.length <= MAX_TERM);
     if (compound && words.length > 1) {
       clauses.push({ kind: "term", text: tok, term: compound, fallback: words });
-    } else if (words.length === 1) {
-      const parts = partsOf(tok.replace(/[^\p{L}\p{N}_]/gu, ""));
+    } else if (words.length === 1 && all.length === 1) {
+      const parts = identParts(tok.replace(/[^\p{L}\p{M}\p{N}_]/gu, ""));
       clauses.push({ kind: "term", text: tok, term: words[0]!, ...(parts.length > 1 ? { fallback: parts } : {}) });
-    } else if (words.length > 1) {
+    } else if (words.length > 1 && all.length === words.length) {
       clauses.push({ kind: "phrase", text: tok, terms: words });
+    } else {
+      // A word longer than MAX_TERM is not a term of the index: an identifier is found by its
+      // parts (each a word of the query), anything else (a hash) by nothing.
+      const parts = all.flatMap((t) => (t.length <= MAX_TERM ? [t] : identParts(tok.match(/[\p{L}\p{M}\p{N}_]+/gu)?.find((w) => w.toLowerCase() === t) ?? "")));
+      for (const p of new Set(parts)) clauses.push({ kind: "term", text: tok, term: p });
     }
   }
   for (const t of filters.types ?? []) {

@@ -10,7 +10,7 @@
  */
 import { docId } from "../pipeline/extract.ts";
 import { TEXT_PAGE, type DocMeta } from "../pipeline/shard.ts";
-import { isWordTerm, MAX_TERM, nameTerms, partsOf } from "../pipeline/tokens.ts";
+import { identParts, isWordTerm, nameTerms } from "../pipeline/tokens.ts";
 import { VarintReader } from "../store/varint.ts";
 import { globMatcher, type Clause, type ParsedQuery } from "./parse.ts";
 import type { EntPosting, RunIndex } from "./run-index.ts";
@@ -21,8 +21,15 @@ const W_HEADING = 2.5;
 const W_CODE = 1.5;
 const W_BODY = 1;
 const W_TITLE = 2;
-const MAX_PREFIX_TERMS = 32;
+/**
+ * The words a prefix (`con*`) is searched as, at most (in alphabetical order; a warning says when
+ * there are more). Every expansion's postings are read: corpus-2000's `con*` (1,027 words) takes
+ * about 0.2 s, against 0.1 s for its first 32.
+ */
+export const MAX_PREFIX_TERMS = 4096;
 const MAX_MATCHES = 50;
+/** A shared node's mentions read, at most, for a line that holds a match (see materialize). */
+const MENTIONS_TRIED = 16;
 const SNIPPET = 160;
 
 export type Match = { term: string; line: number; column: number };
@@ -175,21 +182,30 @@ function phraseChunks(ix: RunIndex, terms: string[]): Plist {
   const [first, ...rest] = lists;
   const out = new Plist(first!.n, false);
   const at = rest.map(() => 0);
-  const idx = rest.map(() => 0);
   for (let i = 0; i < first!.n; i++) {
     const k = first!.keys[i]!;
-    // Every other term's entry for this chunk (each list is in key order: pointers only move forward).
+    // Every other term's entries for this chunk and the next chunk of its document: a phrase that
+    // starts in this chunk's core may end in the next one (positions run on across a document's
+    // chunks). Each list is in key order: pointers only move forward.
+    const last = k % 65536 < 65535 ? k + 1 : k;
     let all = true;
     for (let r = 0; r < rest.length && all; r++) {
       const l = rest[r]!;
       while (at[r]! < l.n && l.keys[at[r]!]! < k) at[r]!++;
-      if (at[r]! < l.n && l.keys[at[r]!] === k) idx[r] = at[r]!; else all = false;
+      all = at[r]! < l.n && l.keys[at[r]!]! <= last;
     }
     if (!all) continue;
-    // Starts: positions p of the first term with term r + 1 at p + r + 1 (sorted lists, walked once each).
+    // Starts: positions p of the first term (in this chunk) with term r + 1 at p + r + 1 (sorted lists, walked once each).
     let starts = first!.positions(i);
+    let heading = first!.h[i]! > 0;
+    let code = first!.c[i]! > 0;
     for (let r = 0; r < rest.length && starts.length; r++) {
-      const next = rest[r]!.positions(idx[r]!);
+      const l = rest[r]!;
+      let next: number[] = [];
+      let h = false, c = false;
+      for (let j = at[r]!; j < l.n && l.keys[j]! <= last; j++) { next = next.concat(l.positions(j)); h ||= l.h[j]! > 0; c ||= l.c[j]! > 0; }
+      heading &&= h;
+      code &&= c;
       const keep: number[] = [];
       let q = 0;
       for (const p of starts) {
@@ -200,33 +216,39 @@ function phraseChunks(ix: RunIndex, terms: string[]): Plist {
       starts = keep;
     }
     if (starts.length === 0) continue;
-    let heading = first!.h[i]! > 0;
-    let code = first!.c[i]! > 0;
-    for (let r = 0; r < rest.length; r++) { heading &&= rest[r]!.h[idx[r]!]! > 0; code &&= rest[r]!.c[idx[r]!]! > 0; }
     out.push(k, first!.lens[i]!, heading ? starts.length : 0, !heading && code ? starts.length : 0, !heading && !code ? starts.length : 0);
   }
   return out;
 }
 
 /** The terms a clause looks for in a line when reporting matches. */
-function wanted(c: Clause, usedFallback: boolean): { words: string[]; compounds: string[]; prefix?: string; infix?: string } {
+type Want = { words: string[]; compounds: string[]; prefix?: string; infix?: string; phrase?: string[] };
+function wanted(c: Clause, usedFallback: boolean): Want {
   if (c.kind === "prefix") return { words: [], compounds: [], prefix: c.prefix };
   if (c.kind === "infix") return { words: [], compounds: [], infix: c.word };
-  if (c.kind === "phrase") return { words: c.terms, compounds: [] };
-  const isCompound = /[^\p{L}\p{N}_]/u.test(c.term);
+  // A phrase's words are matched one by one (a phrase broken across two lines still shows), but a
+  // line counts it as matched only when they stand there in order (see matchLine).
+  if (c.kind === "phrase") return { words: c.terms, compounds: [], phrase: c.terms };
+  const isCompound = !isWordTerm(c.term);
   const words = usedFallback ? c.fallback ?? [] : isCompound ? [] : [c.term];
-  return { words, compounds: isCompound && !usedFallback ? [c.term] : [] };
+  // An identifier's words searched as a phrase (its compound is not indexed) are a phrase here too.
+  return { words, compounds: isCompound && !usedFallback ? [c.term] : [], ...(usedFallback && words.length > 1 ? { phrase: words } : {}) };
 }
 
-const LINE_TERM = /[\p{L}\p{N}_]+/gu;
+const LINE_TERM = /[\p{L}\p{M}\p{N}_]+/gu;
 const LINE_COMPOUND = /(?:--?)?[A-Za-z0-9_]+(?:(?:\.|::|->|-|\/)[A-Za-z0-9_]+)+/g;
 
-/** Matches of the clauses in one line: [clause index, term, column]. */
-function matchLine(line: string, want: ReturnType<typeof wanted>[]): [number, string, number][] {
-  const out: [number, string, number][] = [];
+/**
+ * Matches of the clauses in one line: [clause index, term, column]. `loose`: the phrase clauses
+ * whose words the line has, but not in order (the line does not match them).
+ */
+function matchLine(line: string, want: Want[]): [number, string, number][] & { loose?: Set<number> } {
+  const out: [number, string, number][] & { loose?: Set<number> } = [];
+  const toks: string[] | undefined = want.some((w) => w.phrase) ? [] : undefined;
   LINE_TERM.lastIndex = 0;
   for (let m = LINE_TERM.exec(line); m; m = LINE_TERM.exec(line)) {
     const t = m[0].toLowerCase();
+    toks?.push(t);
     // A part is a piece of the word: split it only when the word holds a wanted term at all.
     let parts: string[] | undefined;
     let partAt: number[] | undefined;
@@ -236,7 +258,7 @@ function matchLine(line: string, want: ReturnType<typeof wanted>[]): [number, st
       if (w.words.includes(t) || (w.prefix && t.startsWith(w.prefix))) { out.push([i, t, m.index + 1]); continue; }
       if (!w.words.some((x) => t.includes(x)) && !(w.prefix && t.includes(w.prefix))) continue;
       if (!parts) {
-        parts = t.length <= MAX_TERM ? partsOf(m[0]) : [];
+        parts = identParts(m[0]);
         // Where each part is in the word: parts come in the word's order, so each is looked for
         // after the one before (`pool` in `spool_pool` is the second word, not inside the first).
         partAt = [];
@@ -260,13 +282,28 @@ function matchLine(line: string, want: ReturnType<typeof wanted>[]): [number, st
       want.forEach((w, i) => { if (w.compounds.includes(m![0])) out.push([i, m![0], m!.index + 1]); });
     }
   }
+  if (toks && out.length) {
+    want.forEach((w, i) => {
+      const p = w.phrase;
+      if (!p || !out.some((m) => m[0] === i)) return;
+      let found = false;
+      for (let k = toks.indexOf(p[0]!); k >= 0 && !found; k = toks.indexOf(p[0]!, k + 1)) found = p.every((x, j) => toks[k + j] === x);
+      if (!found) (out.loose ??= new Set()).add(i);
+    });
+  }
   return out.sort((a, b) => a[2] - b[2]);
 }
 
-/** Best line among [from, to] (1-based, inclusive): most clauses matched, then most matches, then first. */
-function bestLine(text: string, from: number, to: number, want: ReturnType<typeof wanted>[], base = 1): { line: number; text: string; matches: [number, string, number][]; all: Match[] } | undefined {
-  let best: { line: number; text: string; matches: [number, string, number][]; score: number } | undefined;
-  const all: Match[] = [];
+/**
+ * Best line among [from, to] (1-based, inclusive): most clauses matched (a phrase only where its
+ * words stand in order), then most matches, then first. `core`: on line `from`, only matches from
+ * column `startCol` on count, and on line `endLine` only those before `endCol` (a chunk's first and
+ * last lines are shared with the chunks before and after it). `all`: the matches of the lines
+ * scanned (within the core), and every match of the best line (the line a hit shows).
+ */
+function bestLine(text: string, from: number, to: number, want: Want[], base = 1, core?: { startCol: number; endLine?: number; endCol?: number }): { line: number; text: string; matches: [number, string, number][]; all: Match[] } | undefined {
+  let best: { line: number; text: string; matches: [number, string, number][]; full: [number, string, number][]; score: number } | undefined;
+  const found: [number, [number, string, number][]][] = [];
   let start = 0;
   for (let l = base; l < from && start >= 0; l++) { const nl = text.indexOf("\n", start); start = nl < 0 ? -1 : nl + 1; }
   // Where the wanted strings occur (in the lower-cased text): only lines holding one are matched.
@@ -291,15 +328,23 @@ function bestLine(text: string, from: number, to: number, want: ReturnType<typeo
       if (nl >= 0 && at[k]! >= nl) { start = nl + 1; continue; }
     }
     const line = text.slice(start, nl < 0 ? undefined : nl);
-    const ms = matchLine(line, want);
+    const full = matchLine(line, want);
+    let ms = full;
+    if (core && (l === from || l === core.endLine)) {
+      ms = full.filter((m) => !(l === from && m[2] < core.startCol) && !(l === core.endLine && m[2] >= core.endCol!));
+      ms.loose = full.loose;
+    }
     if (ms.length) {
-      for (const [, term, column] of ms) if (all.length < MAX_MATCHES) all.push({ term, line: l, column });
-      const score = new Set(ms.map((m) => m[0])).size * 1000 + ms.length;
-      if (!best || score > best.score) best = { line: l, text: line, matches: ms, score };
+      found.push([l, ms]);
+      const score = (new Set(ms.map((m) => m[0])).size - (ms.loose?.size ?? 0)) * 1000 + ms.length;
+      if (!best || score > best.score) best = { line: l, text: line, matches: ms, full, score };
     }
     start = nl < 0 ? -1 : nl + 1;
   }
-  return best && { line: best.line, text: best.text, matches: best.matches, all };
+  if (!best) return undefined;
+  const all: Match[] = [];
+  for (const [l, ms] of found) for (const [, term, column] of l === best.line ? best.full : ms) if (all.length < MAX_MATCHES) all.push({ term, line: l, column });
+  return { line: best.line, text: best.text, matches: best.matches, all };
 }
 
 /** One line, trimmed, cut to SNIPPET characters around its first match. */
@@ -318,7 +363,12 @@ type Scored = {
   key?: string; matched: number; explain?: Explain; normalizer: number;
 };
 
-export type SearchResult = { total: number; hits: Hit[] };
+/**
+ * `total`: the hits there are (the ones shown are the first). It counts candidates, so it can be
+ * above what any page shows where two chunks' best lines are one line (only one shows); when every
+ * candidate was made a hit (a page that is not full), it is exact (`exact`).
+ */
+export type SearchResult = { total: number; hits: Hit[]; exact?: boolean; warnings?: string[] };
 
 /** A plain word of at least this many characters that the index does not hold is searched as a prefix (postgres → postgresql). */
 const PREFIX_FALLBACK = 4;
@@ -361,7 +411,8 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
   // `scaled` marks every hit of the wider pass in --explain (1 when its score stands as it is).
   for (const h of extra) { if (scale !== 1) h.score = round(h.score * scale); if (h.explain) h.explain.scaled = round(scale); }
   if (scale !== 1) extra.sort((a, b) => b.score - a.score || cmp(a.id, b.id));
-  return { total: Math.max(first.total, second.total), hits: [...first.hits, ...extra].slice(0, opts.limit) };
+  const total = first.exact && second.exact ? first.total + second.total : Math.max(first.total, second.total);
+  return { total, hits: [...first.hits, ...extra].slice(0, opts.limit), exact: first.exact && second.exact, ...(first.warnings ? { warnings: first.warnings } : {}) };
 }
 
 /** A candidate before it is made a hit: a chunk by its shard, ordinal and index, an entity by its shard and ordinal. */
@@ -396,6 +447,13 @@ function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?:
   const clauses = q.clauses;
   const nClauses = clauses.length;
   const usedFallback: boolean[] = clauses.map(() => false);
+  const warnings: string[] = [];
+  const expand = (c: Extract<Clause, { kind: "prefix" }>) => {
+    const terms = ix.termsWithPrefix(c.prefix, MAX_PREFIX_TERMS);
+    const w = `'${c.text}' matches ${MAX_PREFIX_TERMS} words or more: only the first ${MAX_PREFIX_TERMS} in alphabetical order are searched (type more of the word)`;
+    if (terms.length >= MAX_PREFIX_TERMS && !warnings.includes(w)) warnings.push(w);
+    return terms;
+  };
   const explain = opts.explain ?? false;
 
   // Chunks: each clause's list is in chunk key order, so they are merged by walking them side by
@@ -409,7 +467,7 @@ function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?:
   if (!types || types.includes("chunk")) {
     const lists = clauses.map((c, i) => {
       if (c.kind === "phrase") return phraseChunks(ix, c.terms);
-      if (c.kind === "prefix") return unionChunks(ix.termsWithPrefix(c.prefix, MAX_PREFIX_TERMS).map((t) => termChunks(ix, t)));
+      if (c.kind === "prefix") return unionChunks(expand(c).map((t) => termChunks(ix, t)));
       if (c.kind === "infix") return unionChunks(c.terms.map((t) => termChunks(ix, t)));
       const hits = termChunks(ix, c.term);
       if (hits.n === 0 && c.fallback) { usedFallback[i] = true; return c.fallback.length > 1 ? phraseChunks(ix, c.fallback) : termChunks(ix, c.fallback[0]!); }
@@ -456,7 +514,7 @@ function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?:
 
   // Entities.
   const entTypes = types ? ENTITY_TYPES.filter((t) => types.includes(t)) : ENTITY_TYPES;
-  let ents = entTypes.length ? scoreEntities(ix, q, stats, entTypes, usedFallback, explain) : [];
+  let ents = entTypes.length ? scoreEntities(ix, q, stats, entTypes, usedFallback, explain, expand) : [];
   const resolve = (s: Scored): boolean => {
     if (s.type === "chunk") return true;
     const e = ix.entity(s.shard, s.ent!);
@@ -485,6 +543,7 @@ function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?:
    * (ties in index order, which is deterministic); undefined when those ran out before the
    * hits were complete and there are more candidates (the caller asks for more).
    */
+  let exact = false;
   const collect = (n: number): Hit[] | undefined => {
     let cands: Scored[];
     if (n >= total) { cands = []; for (let i = 0; i < nChunks; i++) cands.push(chunkHit(i)); cands.push(...ents); }
@@ -513,6 +572,7 @@ function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?:
       hits.push(hit);
       keyOfHit.set(hit, scoredKey(s));
     }
+    exact = !done && cands.length >= total;
     return done || cands.length >= total ? hits : undefined;
   };
   const keyOfHit = new Map<Hit, string>();
@@ -521,7 +581,9 @@ function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?:
   hits.sort((a, b) => b.score - a.score || cmp(a.id, b.id));
   const page = hits.slice(0, opts.limit);
   if (shown) for (const h of page) { shown.keys.add(keyOfHit.get(h)!); shown.places.add(placeOf(h)); }
-  return { total, hits: page };
+  // Every candidate was made a hit or passed over (gone, filtered out, or on a line already shown): the count is exact.
+  const notes = warnings.length ? { warnings } : {};
+  return exact ? { total: hits.length, hits: page, exact, ...notes } : { total, hits: page, ...notes };
 }
 
 /** The n-th largest of xs (1-based; xs is reordered). */
@@ -564,6 +626,7 @@ function titleDocs(ix: RunIndex, terms: string[]): Set<number> {
 
 function scoreEntities(
   ix: RunIndex, q: ParsedQuery, stats: ReturnType<RunIndex["stats"]>, entTypes: string[], usedFallback: boolean[], explain: boolean,
+  expand: (c: Extract<Clause, { kind: "prefix" }>) => string[],
 ): Scored[] {
   // An entity is shard × 2^32 + ordinal, a shared node -1 - its id hash (the same node in several
   // shards): numbers, not strings, as keys (a common word names tens of thousands of sections).
@@ -582,7 +645,7 @@ function scoreEntities(
     if (was === undefined) { dfs[i]!++; e.tf[i] = tf; } else if (tf > was) e.tf[i] = tf;
   };
   clauses.forEach((c, i) => {
-    const terms = c.kind === "prefix" ? ix.termsWithPrefix(c.prefix, MAX_PREFIX_TERMS)
+    const terms = c.kind === "prefix" ? expand(c)
       : c.kind === "phrase" || c.kind === "infix" ? c.terms : usedFallback[i] ? c.fallback ?? [] : [c.term];
     if (c.kind === "phrase" || (c.kind === "term" && usedFallback[i] && terms.length > 1)) {
       // Every word of the phrase in the name (entity names are short: adjacency is not checked).
@@ -700,14 +763,22 @@ function docFilter(ix: RunIndex, q: ParsedQuery): DocFilter | undefined {
 function listOnly(ix: RunIndex, q: ParsedQuery, allowed: DocFilter | undefined, limit: number): SearchResult {
   const types = q.filters.types ?? ["document"];
   const hits: Hit[] = [];
+  // A shared node (technology, reference, module) is in the graph of every document that mentions
+  // it: it is one hit, at its mention in the document with the smallest id (as `node` locates it).
+  const shared = new Map<string, { hit: Hit; doc: string }>();
   const add = (n: number, ord: number, m: DocMeta) => {
     if (types.length === 1 && types[0] === "document") {
       hits.push({ id: docId(m.path), type: "document", score: 1, path: m.path, line: 1, name: m.title, snippet: m.title, matches: [] });
       return;
     }
+    const doc = docId(m.path);
     for (const node of ix.docNodes(ix.doc(n, ord)).values()) {
       if (!types.includes(node.type)) continue;
-      hits.push({ id: node.id, type: node.type, score: 1, path: node.path ?? m.path, line: node.line ?? 1, name: node.name, snippet: node.name, matches: [] });
+      const hit: Hit = { id: node.id, type: node.type, score: 1, path: node.path ?? m.path, line: node.line ?? 1, name: node.name, snippet: node.name, matches: [] };
+      if (node.path !== undefined) { hits.push(hit); continue; }
+      const had = shared.get(node.id);
+      if (!had) { shared.set(node.id, { hit, doc }); hits.push(hit); }
+      else if (doc < had.doc) { Object.assign(had.hit, hit); had.doc = doc; }
     }
   };
   if (allowed && types.length === 1 && types[0] === "document") {
@@ -806,8 +877,12 @@ function materialize(ix: RunIndex, s: Scored, want: ReturnType<typeof wanted>[],
     path = meta.path;
     name = meta.title;
     const { text, at } = chunkLines(ix, path, ch);
-    // The chunk's core first (up to where the next chunk starts: the windows overlap), then the whole window.
-    found = bestLine(text, ch[2], next ? Math.max(ch[2], next[2]) : ch[3], want, ch[2]) ?? bestLine(text, ch[2], ch[3], want, ch[2]);
+    // The chunk's core first (from its start up to where the next chunk starts: the windows
+    // overlap, and a long first or last line is shared with the chunk before or after), then the
+    // whole window.
+    const endAt = next ? next[0] - at : -1;
+    const core = { startCol: ch[0] - at + 1, ...(next && endAt <= text.length ? { endLine: next[2], endCol: endAt - text.lastIndexOf("\n", endAt - 1) } : {}) };
+    found = bestLine(text, ch[2], next ? Math.max(ch[2], next[2]) : ch[3], want, ch[2], core) ?? bestLine(text, ch[2], ch[3], want, ch[2]);
     line = found?.line ?? ch[2];
     lineText = found?.text ?? text.split("\n", 1)[0];
     // On the chunk's first line (which may begin long before the chunk), the snippet shows the
@@ -833,6 +908,18 @@ function materialize(ix: RunIndex, s: Scored, want: ReturnType<typeof wanted>[],
       const text = ix.textOf(path) ?? "";
       found = bestLine(text, s.line, s.line, want) ?? bestLine(text, 1, Number.MAX_SAFE_INTEGER, want);
       lineText = found?.text ?? text.split("\n", s.line)[s.line - 1];
+    }
+    if (!found && s.key) {
+      // A shared node found by its name, mentioned here without it (a technology named by a file's
+      // extension or a fence's language): shown at the next mention, by document id, whose text
+      // holds a match.
+      const mentions = (ix.global(s.id)?.in ?? []).filter(([, k]) => k !== s.key).sort((a, b) => cmp(a[1], b[1]) || a[0] - b[0]);
+      for (const [at, k] of mentions.slice(0, MENTIONS_TRIED)) {
+        const d = ix.docByKey(k);
+        const text = d && ix.textOf(d.rec.path);
+        const f = text ? bestLine(text, at, at, want) ?? bestLine(text, 1, Number.MAX_SAFE_INTEGER, want) : undefined;
+        if (f) { found = f; path = d!.rec.path; pages = ix.meta(d!.shard, d!.ord)?.pages; break; }
+      }
     }
     line = found?.line ?? s.line;
     lineText = found?.text ?? lineText;

@@ -51,16 +51,31 @@ export const withIndex = async (args: { root?: string; config?: string; profile?
 
 /** A non-negative integer flag (an offset), or a usage error naming the flag. */
 export function countFlag(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined || value === "") return fallback;
-  const n = Number(value);
+  if (value === undefined) return fallback;
+  const n = value.trim() === "" ? NaN : Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 1_000_000_000) throw usageError(`--${name} must be an integer from 0 to 1000000000, got '${value}'`);
   return n;
 }
 
 /** A positive integer flag, or a usage error naming the flag. */
 export function intFlag(value: string | undefined, name: string, fallback: number, max = 1_000_000): number {
-  if (value === undefined || value === "") return fallback;
-  const n = Number(value);
+  if (value === undefined) return fallback; // given but empty (`--limit ""`, `--limit` last) is an error, not the default
+  const n = value.trim() === "" ? NaN : Number(value);
   if (!Number.isInteger(n) || n < 1 || n > max) throw usageError(`--${name} must be an integer from 1 to ${max}, got '${value}'`);
   return n;
+}
+
+/**
+ * Every value of a string flag, in order (`--tag a --tag b`, `--tag=a`): the parser keeps only the
+ * last. Stops at `--`.
+ */
+export function flagValues(rawArgs: string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const a = rawArgs[i]!;
+    if (a === "--") break;
+    if (a === `--${name}`) { if (i + 1 < rawArgs.length) out.push(rawArgs[++i]!); else out.push(""); }
+    else if (a.startsWith(`--${name}=`)) out.push(a.slice(name.length + 3));
+  }
+  return out;
 }

@@ -1,6 +1,7 @@
 import { defineCommand } from "../define.ts";
-import { intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
+import { flagValues, intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
 import { printJson, printLine, useColor, warn } from "../output.ts";
+import { usageError } from "../../shared/errors.ts";
 
 export default defineCommand({
   meta: {
@@ -17,19 +18,25 @@ export default defineCommand({
     ...workspaceArgs,
     ...jsonArgs,
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     const limit = intFlag(args.limit, "limit", 10);
     const { parseQuery } = await import("../../query/parse.ts");
-    const list = (v: unknown) => (typeof v === "string" && v !== "" ? [v] : []);
+    // A flag may be repeated, as its filter may in the text: --tag a --tag b needs both tags,
+    // --path and --type take any of theirs. A flag given without a value is an error, as `tag:` is.
+    const list = (flag: string) => flagValues(rawArgs, flag).map((v) => {
+      if (!v.split(",").some((x) => x.trim())) throw usageError(`--${flag} needs a value, e.g. --${flag} ${flag === "type" ? "section" : flag === "path" ? "'notes/**'" : "security"}`);
+      return v;
+    });
     // Unquoted words are one query: `query event loop` is `query "event loop"`.
     const rest = Array.isArray(args._) ? (args._ as unknown[]).map(String) : [];
     const text = [String(args.text ?? ""), ...rest].join(" ");
-    const parsed = parseQuery(text, { types: list(args.type), paths: list(args.path), tags: list(args.tag) });
+    const parsed = parseQuery(text, { types: list("type"), paths: list("path"), tags: list("tag") });
     const { store, ix } = await withIndex(args);
     for (const w of parsed.warnings) warn(w);
     const { search } = await import("../../query/search.ts");
     const res = search(ix, parsed, { limit, explain: Boolean(args.explain) });
     ix.close();
+    for (const w of res.warnings ?? []) warn(w);
     if (args.json) return printJson({ status: "ok", run_id: store.runId, query: text, total: res.total, hits: res.hits });
     if (res.hits.length === 0) return printLine(`no hits for '${text}'`);
     const color = useColor(1);
