@@ -566,6 +566,10 @@ function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?:
       if (hits.length >= opts.limit && (round(s.score) !== hits[hits.length - 1]!.score || hits.length >= opts.limit + 200)) { done = true; break; }
       if (!resolve(s) || shown?.keys.has(scoredKey(s))) continue;
       const hit = materialize(ix, s, want, explain);
+      // An entity found by its name where no line of its document holds a matched term (a
+      // document by its file name alone, a technology known only from file extensions) has no
+      // line to show: every hit's line holds a match, so it is not a hit.
+      if (s.type !== "chunk" && hit.matches.length === 0) continue;
       const place = placeOf(hit);
       if (places.has(place)) continue;
       places.add(place);

@@ -126,6 +126,13 @@ test("a technology found by its name is shown at a mention whose line names it",
   expect(readFileSync(join(ws, r.hits[0]!.path), "utf8").split("\n")[r.hits[0]!.line - 1]).toMatch(/typescript/i);
 });
 
+test("an entity whose name alone matches, with no line of its text that does, is not a hit", () => {
+  const ws = workspace({ "logs/deploy.log": "2026-01-01 started\n2026-01-02 stopped\n", "notes/n.md": "# Notes\n\nNothing here.\n" });
+  expect(cli(["ingest", "--root", ws]).code).toBe(0);
+  expect(query(ws, "deploy").hits).toEqual([]);
+  expect(query(ws, "started").hits.map((h) => h.path)).toEqual(["logs/deploy.log"]);
+});
+
 describe("filters as flags", () => {
   const paths = (r: { hits: Hit[] }) => r.hits.map((h) => h.path).sort();
   test("a repeated --tag needs every tag, as tag: twice in the text does", () => {
