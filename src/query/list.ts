@@ -56,11 +56,18 @@ function matches(n: GraphNode, c: Condition): boolean {
   return values.some((x) => (c.op === "=" ? text(x).toLowerCase() === want : text(x).toLowerCase().includes(want)));
 }
 
+/** A value's class in the sort order: numbers, then every other value (strings, booleans, lists) as text, then missing. */
+const rank = (v: unknown) => (v === undefined || v === null ? 2 : typeof v === "number" ? 0 : 1);
+
+/**
+ * A total order on field values (transitive whatever the mix of types): numbers first, by value;
+ * then other values by their text (code units; a list or object as its JSON); missing values last.
+ */
 function compare(a: unknown, b: unknown): number {
-  if (a === b) return 0;
-  if (a === undefined || a === null) return 1;
-  if (b === undefined || b === null) return -1;
-  if (typeof a === "number" && typeof b === "number") return a - b;
+  const ra = rank(a), rb = rank(b);
+  if (ra !== rb) return ra - rb;
+  if (ra === 2) return 0;
+  if (ra === 0) return (a as number) - (b as number);
   const x = text(a), y = text(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
@@ -130,6 +137,7 @@ export function listNodes(ix: RunIndex, o: ListOptions): ListResult {
     return { total: nodes.length, groups: [...counts.values()].sort((a, b) => b.count - a.count || compare(a.value, b.value)) };
   }
   if (o.countOnly) return { total: nodes.length };
+  // --desc reverses the order of values; nodes with equal values stay in ascending id order.
   const key = o.sort ?? "id";
   nodes.sort((a, b) => {
     const c = compare(fieldOf(a, key), fieldOf(b, key));

@@ -1,5 +1,7 @@
 // `list` knows its fields: an unknown one in --where, --sort or --group-by is one line naming it and
-// the valid ones, exit 2 (frontmatter.KEY takes any key).
+// the valid ones, exit 2 (frontmatter.KEY takes any key). And --sort is a total order whatever the mix
+// of values: numbers by value, then other values as text, then nodes without the field; ties by id;
+// --desc the exact reverse but for the ties, which stay in id order.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cleanup, cli, expectOneLineError, workspace } from "../helpers/cli.ts";
 
@@ -37,6 +39,35 @@ describe("fields", () => {
     for (const args of runs) {
       const r = cli(["list", ...args, "--limit", "1", "--root", root]);
       expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: "" });
+    }
+  });
+});
+
+describe("--sort on mixed values", () => {
+  // priority values (YAML): numbers, strings, a duplicate, and a document without one.
+  const values = ["10", "9", '"5a"', "100", '"2b"', "7", '"x"', "3", "9", undefined];
+  const note = (v: string | undefined) => (v === undefined ? "# N\n" : `---\npriority: ${v}\n---\n# N\n`);
+  const sorted = (root: string, desc: boolean) => {
+    const r = cli(["list", "--root", root, "--type", "document", "--sort", "frontmatter.priority", ...(desc ? ["--desc"] : []), "--json"]);
+    expect(r.code).toBe(0);
+    return r.json.nodes.map((n: any) => ({ id: n.id as string, v: n.attrs.frontmatter?.priority as unknown }));
+  };
+  const ascending = [3, 7, 9, 9, 10, 100, "2b", "5a", "x", undefined];
+
+  test("numbers by value, then strings as text, then missing; --desc the reverse with ties by id; whatever the file names", () => {
+    // The same values under three sets of file names (so in three different id orders).
+    for (const order of [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [9, 8, 7, 6, 5, 4, 3, 2, 1, 0], [4, 0, 7, 2, 9, 5, 1, 8, 3, 6]]) {
+      const root = workspace(Object.fromEntries(order.map((v, i) => [`notes/n${i}.md`, note(values[v])])));
+      expect(cli(["ingest", "--root", root]).code).toBe(0);
+      const asc = sorted(root, false);
+      const desc = sorted(root, true);
+      expect(asc.map((n: any) => n.v)).toEqual(ascending);
+      expect(desc.map((n: any) => n.v)).toEqual([...ascending].reverse());
+      // Equal values (the two 9s) in ascending id order both ways; otherwise desc is asc reversed.
+      const nines = (l: any[]) => l.filter((n) => n.v === 9).map((n) => n.id);
+      expect(nines(asc)).toEqual([...nines(asc)].sort());
+      expect(nines(desc)).toEqual(nines(asc));
+      expect(desc.filter((n: any) => n.v !== 9)).toEqual(asc.filter((n: any) => n.v !== 9).reverse());
     }
   });
 });

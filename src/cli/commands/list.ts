@@ -8,7 +8,7 @@ export default defineCommand({
   args: {
     type: { type: "string", description: "Only these node types (comma-separated)", valueHint: "T" },
     where: { type: "string", description: "FIELD=VALUE (equal, any case) or FIELD~SUBSTRING; repeat for AND. Fields: id, type, name, path, line, tag, an attribute (kind, level, status, tokens, end_line, exported, container, pages, …; attrs.NAME), frontmatter.KEY", valueHint: "COND" },
-    sort: { type: "string", description: "Sort by this field (default id)", valueHint: "FIELD" },
+    sort: { type: "string", description: "Sort by this field (default id): numbers by value, then other values as text, then nodes without it; ties by id", valueHint: "FIELD" },
     desc: { type: "boolean", description: "Sort in descending order" },
     limit: { type: "string", description: "At most N nodes (default 50)", valueHint: "N" },
     offset: { type: "string", description: "Skip the first N nodes (default 0)", valueHint: "N" },
