@@ -130,7 +130,7 @@ export const makeTools = (z: typeof Z): Tool[] => {
       title: "List, count or group nodes",
       description:
         "Nodes by type and field, sorted and paged; or how many match (count_only), or counts per value of a field (group_by). " +
-        "Fields: id, type, name, path, line, an attribute (kind, level, status, tokens, end_line), frontmatter.KEY, tag. " +
+        "Fields: id, type, name, path, line, tag, an attribute (kind, level, status, tokens, end_line, exported, container, pages, …; also attrs.NAME), frontmatter.KEY; another field is an error naming the valid ones. " +
         "Same result as `auditgraph list --json`.",
       schema: z.strictObject({
         types: z.array(nodeType).min(1).optional().describe("Only these node types"),

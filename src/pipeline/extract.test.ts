@@ -133,7 +133,7 @@ describe("link lines", () => {
 });
 
 describe("technology mentions", () => {
-  test("not in HTML comments nor in URLs; fence languages count as before", () => {
+  test("not in HTML comments nor in URLs; a fence language counts at its fence's line", () => {
     const text = md(
       "<!-- YAML -->",                                           // 1
       "Text <!-- python, inline --> here.",                      // 2
@@ -145,7 +145,7 @@ describe("technology mentions", () => {
       "```",                                                     // 8
       "We run Docker with Kafka.",                               // 9
     );
-    expect(extract(text).techs).toEqual([["Docker", 9], ["JSON", 1], ["Kafka", 9]]);
+    expect(extract(text).techs).toEqual([["Docker", 9], ["JSON", 6], ["Kafka", 9]]);
   });
 
   test("a URL in a plain text file is no mention either", () => {

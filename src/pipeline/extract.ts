@@ -115,7 +115,8 @@ export function extractFile(path: string, sha256: string, text: string, chunking
   const line = (off: number) => lineAt(starts, off);
   const techs = new Map<string, number>();
   let comments: [number, number][] = [];
-  const addTech = (name: string, ln: number) => { if (!techs.has(name)) techs.set(name, ln); };
+  // A technology's line: the first line that names it, a fence's info string or the text.
+  const addTech = (name: string, ln: number) => { const had = techs.get(name); if (had === undefined || ln < had) techs.set(name, ln); };
   const entry: FileEntry = { sha256, kind, title: posix.basename(path), sections: [], claims: [], techs: [], refs: [], links: [], chunks: [] };
 
   if (kind === "markdown") {
@@ -129,17 +130,19 @@ export function extractFile(path: string, sha256: string, text: string, chunking
     if (typeof fm.data.title === "string" && fm.data.title.trim()) entry.title = fm.data.title.trim();
     else if (h1) entry.title = h1.text;
     entry.sections = md.headings.map((h) => [h.text, h.level, line(h.offset)]);
-    const spans = [...new Set(md.codeSpans)].slice(0, MAX_CODE_SPANS);
+    // Each distinct span at its first occurrence (the spans are in document order).
+    const firstAt = new Map<string, number>();
+    for (const sp of md.codeSpans) if (!firstAt.has(sp.text)) firstAt.set(sp.text, sp.offset);
+    const spans = [...firstAt.keys()].slice(0, MAX_CODE_SPANS);
     if (spans.length) entry.code_spans = spans;
     const symrefs = new Map<string, number>();
     for (const sp of spans) {
       const name = spanSymbol(sp);
       if (!name || symrefs.has(name)) continue;
-      const at = text.indexOf(sp, fm.bodyOffset);
-      symrefs.set(name, at >= 0 ? line(at) : 1);
+      symrefs.set(name, line(firstAt.get(sp)!));
     }
     if (symrefs.size) entry.symrefs = [...symrefs];
-    for (const lang of md.fenceLanguages) { const n = CODE_LANG.get(lang); if (n) addTech(n, 1); }
+    for (const f of md.fences) { const n = CODE_LANG.get(f.language); if (n) addTech(n, line(f.offset)); }
     // One reference per URL and one link per target path (`a.md` and `a.md#x` are one), at its first line.
     const refs = new Map<string, number>();
     const links = new Map<string, number>();
@@ -186,13 +189,15 @@ export function extractFile(path: string, sha256: string, text: string, chunking
   if (kind !== "code") {
     // Not a mention: a word in an HTML comment (markdown) or in a URL (a link's target, an autolink, a bare URL).
     let c = 0;
+    const named = new Set<string>();
     TECH_RE.lastIndex = 0;
     for (let m = TECH_RE.exec(lower); m; m = TECH_RE.exec(lower)) {
       const name = TECH_TERMS.get(m[1]!)!;
-      if (techs.has(name)) continue;
+      if (named.has(name)) continue;
       while (c < comments.length && comments[c]![1] <= m.index) c++;
       if ((c < comments.length && comments[c]![0] <= m.index) || inUrl(lower, m.index)) continue;
-      techs.set(name, line(m.index));
+      named.add(name);
+      addTech(name, line(m.index));
     }
   }
   entry.techs = [...techs].sort((a, b) => (a[0] < b[0] ? -1 : 1));

@@ -2,9 +2,10 @@
  * Front matter and markdown structure. Structure comes from Bun's built-in CommonMark parser
  * (`Bun.markdown.render` with callbacks): headings, links, code spans and fence languages. The
  * parser gives no source positions, so two scans of the body say where things are: a line scan
- * (heading lines, ATX and setext; fenced and indented code, HTML blocks and link reference
- * definitions, where no link can be) and a scan of the rest for link syntax (inline links,
- * autolinks, reference links). The parser's headings and links are then matched to those in order.
+ * (heading lines, ATX and setext; fenced code with its info string, indented code, HTML blocks and
+ * link reference definitions, where no link can be) and scans of the rest for link syntax (inline
+ * links, autolinks, reference links), code spans and HTML comments. The parser's headings, links,
+ * code spans and fence languages are then matched to those in order.
  */
 import type { parse } from "yaml";
 
@@ -39,9 +40,11 @@ export type MdStructure = {
   headings: Heading[];
   /** offset: where the link is written (its `](`, `<` or reference), not where its target is defined. */
   links: { href: string; offset: number }[];
-  codeSpans: string[];
-  fenceLanguages: string[];
-  /** HTML comments, as [start, end) offsets. */
+  /** Inline code spans as the parser gives them (at most 80 characters), in document order; offset: the opening backtick run. */
+  codeSpans: { text: string; offset: number }[];
+  /** Fenced code blocks with an info string: its first word, lower-cased; offset: the opening fence's line. */
+  fences: { language: string; offset: number }[];
+  /** HTML comments outside code (fenced, indented, code spans), as [start, end) offsets, in order. */
   comments: [number, number][];
 };
 
@@ -57,6 +60,10 @@ type Blocks = {
   defs: Map<string, string>;
   /** Offsets of the lines that start a block (not a paragraph's continuation): no code span crosses one. */
   starts: number[];
+  /** [start, end) pairs of the HTML blocks alone (also in `raw`): raw HTML, where a comment is one. */
+  html: number[];
+  /** Opening fences: the line's offset and the info string's first word, lower-cased ("" without one). */
+  fences: { offset: number; language: string }[];
 };
 
 const HTML_1 = /<(?:script|pre|style|textarea)(?:[\s>]|$)/iy;
@@ -111,10 +118,11 @@ function afterMarkers(s: string, i: number): number {
  * headings or indented code. Misses are fine: headings and links are matched, not counted.
  */
 function scanBlocks(s: string): Blocks {
-  const b: Blocks = { heads: [], raw: [], defs: new Map(), starts: [] };
+  const b: Blocks = { heads: [], raw: [], defs: new Map(), starts: [], html: [], fences: [] };
   const raw = (start: number, end: number) => {
     if (b.raw.length && b.raw[b.raw.length - 1]! >= start - 1) b.raw[b.raw.length - 1] = end; else b.raw.push(start, end);
   };
+  const htmlBlock = (start: number, end: number) => { raw(start, end); b.html.push(start, end); };
   let fence = "";          // the opening fence run while in fenced code
   let fenceCol = 0, fenceStart = 0, fenceInList = false;
   let html: string | RegExp | undefined;
@@ -147,7 +155,7 @@ function scanBlocks(s: string): Blocks {
     }
     if (html !== undefined) {
       if (html === "" ? blank : typeof html === "string" ? s.slice(pos, eol).includes(html) : html.test(s.slice(pos, eol))) {
-        raw(htmlStart, blank ? pos : eol); html = undefined;
+        htmlBlock(htmlStart, blank ? pos : eol); html = undefined;
       }
       continue;
     }
@@ -162,6 +170,7 @@ function scanBlocks(s: string): Blocks {
       const tick = c === 96 ? s.indexOf("`", e) : -1;
       if (tick < 0 || tick > eol) {
         fence = s.slice(i, e); fenceCol = col; fenceStart = pos; fenceInList = inList && col > 0; para = -1;
+        b.fences.push({ offset: pos, language: (/^[ \t]*([^\s]*)/.exec(s.slice(e, eol))![1] ?? "").toLowerCase() });
         b.starts.push(pos); continue;
       }
     }
@@ -188,7 +197,7 @@ function scanBlocks(s: string): Blocks {
       if (end !== undefined) {
         para = -1; htmlStart = pos;
         if (end === "" || !(typeof end === "string" ? s.slice(i, eol).includes(end) : end.test(s.slice(i, eol)))) html = end;
-        else raw(pos, eol);
+        else htmlBlock(pos, eol);
         b.starts.push(pos); continue;
       }
     }
@@ -222,7 +231,7 @@ function scanBlocks(s: string): Blocks {
     b.starts.push(pos);
   }
   if (fence) raw(fenceStart, s.length);
-  if (html !== undefined) raw(htmlStart, s.length);
+  if (html !== undefined) htmlBlock(htmlStart, s.length);
   return b;
 }
 
@@ -401,35 +410,123 @@ function placeLinks(s: string, hrefs: string[], sites: LinkSite[]): number[] {
   return out;
 }
 
-/** HTML comments of the body, as [start, end) offsets in the file (`<!--` to `-->`; an unclosed one is no comment). */
-function htmlComments(s: string, base: number): [number, number][] {
-  const out: [number, number][] = [];
-  for (let i = s.indexOf("<!--"); i >= 0; i = s.indexOf("<!--", i)) {
-    const end = s.indexOf("-->", i + 2);
-    if (end < 0) break;
-    out.push([base + i, base + end + 3]);
-    i = end + 3;
+/** A code span's text compared loosely: runs of white space as one space, trimmed (the parser strips one space each side and may keep or fold line breaks). */
+const spanKey = (t: string) => (/\s\s|[\t\n\r\f\v]|^\s|\s$/.test(t) ? t.replace(/\s+/g, " ").trim() : t);
+
+/**
+ * Code spans and HTML comments, in one walk over backtick runs and `<!--` in document order. In
+ * fenced or indented code and link reference definitions there is neither; in an HTML block (raw
+ * HTML) a `<!--` opens a comment up to the next `-->` and backticks are text; elsewhere a code span
+ * hides what it holds (a `<!--` in `` `<!--` `` is code), and an inline comment must close before the
+ * block it starts in ends (else the parser shows it as text). Unclosed: no comment.
+ */
+function inlineCode(s: string, b: Blocks): { spans: { at: number; key: string }[]; comments: [number, number][] } {
+  const spans: { at: number; key: string }[] = [];
+  const comments: [number, number][] = [];
+  const { raw, starts, html } = b;
+  const noClose = new Map<number, number>();   // backtick run length → a bound up to which no run of it closes
+  const re = /`+|<!--/g;
+  let r = 0, q = 0, h = 0;
+  for (let m = re.exec(s); m; m = re.exec(s)) {
+    const p = m.index;
+    const tok = m[0];
+    while (h < html.length && html[h + 1]! <= p) h += 2;
+    if (h < html.length && html[h]! <= p) {
+      if (tok === "<!--") {
+        const end = s.indexOf("-->", p + 2);
+        if (end >= 0) { comments.push([p, end + 3]); re.lastIndex = end + 3; }
+      }
+      continue;
+    }
+    while (r < raw.length && raw[r + 1]! <= p) r += 2;
+    if (r < raw.length && raw[r]! <= p) {
+      // Past the code or definition; `raw` joins adjacent ranges, so stop at an HTML block joined to it.
+      re.lastIndex = h < html.length && html[h]! < raw[r + 1]! ? html[h]! : raw[r + 1]!;
+      continue;
+    }
+    while (q < starts.length && starts[q]! <= p) q++;
+    let bound = q < starts.length ? starts[q]! : s.length;
+    if (r < raw.length && raw[r]! < bound) bound = raw[r]!;
+    if (tok === "<!--") {
+      const end = s.indexOf("-->", p + 2);
+      if (end >= 0 && end + 3 <= bound) { comments.push([p, end + 3]); re.lastIndex = end + 3; }
+      continue;
+    }
+    let n = tok.length;
+    let open = p;
+    if (escaped(s, p)) { if (--n === 0) continue; open++; }
+    if (noClose.get(n) === bound) continue;
+    const end = codeSpanEnd(s, p + tok.length, n, bound);
+    if (end < 0) { noClose.set(n, bound); continue; }
+    spans.push({ at: open, key: spanKey(s.slice(p + tok.length, end - n)) });
+    re.lastIndex = end;
+  }
+  return { spans, comments };
+}
+
+/**
+ * Offsets of the parser's items (in document order), each matched to the next site with its key;
+ * one that fits none is placed where `fallback(key, from)` finds it (`from`: just after the previous
+ * item's offset), else at the previous item's offset.
+ */
+function placeInOrder(keys: string[], sites: { at: number; key: string }[], fallback: (key: string, from: number) => number): number[] {
+  const out: number[] = [];
+  const missing = new Set<string>();   // no site from the cursor on fits: none will later either
+  let next = 0;
+  let last = -1;
+  for (const key of keys) {
+    let j = -1;
+    if (!missing.has(key)) {
+      for (let k = next; k < sites.length; k++) if (sites[k]!.key === key) { j = k; break; }
+      if (j < 0) missing.add(key);
+    }
+    if (j >= 0) { last = sites[j]!.at; next = j + 1; }
+    else { const f = fallback(key, last + 1); if (f >= 0) last = f; }
+    out.push(Math.max(0, last));
   }
   return out;
 }
 
+const escapeRe = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
 export function parseMarkdown(text: string, bodyOffset: number): MdStructure {
   const body = text.slice(bodyOffset);
-  const s: MdStructure = { headings: [], links: [], codeSpans: [], fenceLanguages: [], comments: htmlComments(body, bodyOffset) };
+  const s: MdStructure = { headings: [], links: [], codeSpans: [], fences: [], comments: [] };
   const parsed: { text: string; level: number }[] = [];
   const hrefs: string[] = [];
+  const spans: string[] = [];
+  const languages: string[] = [];
   (Bun as unknown as { markdown: Md }).markdown.render(body, {
     heading: (children, meta) => { parsed.push({ text: children.trim(), level: meta?.level ?? 1 }); return ""; },
     link: (children, meta) => { if (meta?.href) hrefs.push(String(meta.href)); return children; },
-    codespan: (children) => { if (children.length <= 80) s.codeSpans.push(children); return children; },
-    code: (_children, meta) => { if (meta?.language) s.fenceLanguages.push(String(meta.language).toLowerCase()); return ""; },
+    codespan: (children) => { if (children.length <= 80) spans.push(children); return children; },
+    code: (_children, meta) => { if (meta?.language) languages.push(String(meta.language).toLowerCase()); return ""; },
   });
-  if (!parsed.length && !hrefs.length) return s;
+  const hasComment = body.includes("<!--");
+  if (!parsed.length && !hrefs.length && !spans.length && !languages.length && !hasComment) return s;
   // Searching the text inside the render callbacks is very slow; positions are found afterwards.
   const blocks = scanBlocks(body);
   if (hrefs.length) {
     const offs = placeLinks(body, hrefs, linkSites(body, blocks));
     hrefs.forEach((href, i) => s.links.push({ href, offset: bodyOffset + offs[i]! }));
+  }
+  if (spans.length || hasComment) {
+    const inline = inlineCode(body, blocks);
+    s.comments = inline.comments.map(([a, z]) => [bodyOffset + a, bodyOffset + z]);
+    const keys = spans.map(spanKey);
+    const offs = placeInOrder(keys, inline.spans, (key, from) => body.indexOf(key, from));
+    spans.forEach((text, i) => s.codeSpans.push({ text, offset: bodyOffset + offs[i]! }));
+  }
+  if (languages.length) {
+    // A fence the line scan did not see (in a block quote): the next line with a fence run and that word.
+    const fallback = (lang: string, from: number) => {
+      const re = new RegExp(`(?:\`{3,}|~{3,})[ \\t]*${escapeRe(lang)}(?![^\\s])`, "gi");
+      re.lastIndex = from === 0 ? 0 : body.indexOf("\n", from - 1) + 1 || body.length;
+      const m = re.exec(body);
+      return m ? body.lastIndexOf("\n", m.index) + 1 : -1;
+    };
+    const offs = placeInOrder(languages, blocks.fences.map((f) => ({ at: f.offset, key: f.language })), fallback);
+    languages.forEach((language, i) => s.fences.push({ language, offset: bodyOffset + offs[i]! }));
   }
   const offs = placeHeadings(body, parsed, blocks.heads);
   parsed.forEach((h, i) => { if (h.text) s.headings.push({ ...h, offset: bodyOffset + offs[i]! }); });

@@ -2,6 +2,9 @@
  * Normalize (NFC, LF) and redact. Redaction runs on the normalized text before anything derived
  * from it exists, so no later stage can store a secret. Markers have the form
  * `[REDACTED:<detector>]` and no detector matches a marker, so redacting twice changes nothing.
+ * Redaction keeps the text's lines: a match that spans lines (a PEM block, a key and its value on
+ * the next line) keeps its line breaks after the marker, so every line number counted in the
+ * redacted text (sections, links, mentions, chunks, hits) is the source file's.
  */
 import type { Detector } from "../config/schema.ts";
 
@@ -13,6 +16,12 @@ export function normalizeText(text: string): string {
 }
 
 const mark = (d: Detector) => `[REDACTED:${d}]`;
+/** The marker for a match, followed by the match's own line breaks. */
+const markKeepingLines = (d: Detector) => (match: string) => {
+  let nl = 0;
+  for (let i = match.indexOf("\n"); i >= 0; i = match.indexOf("\n", i + 1)) nl++;
+  return mark(d) + "\n".repeat(nl);
+};
 
 type Rule = { detector: Detector; probe: RegExp; apply: (t: string) => string };
 
@@ -22,7 +31,7 @@ const rules: Rule[] = [
   {
     detector: "pem_private_key",
     probe: /PRIVATE KEY-----/,
-    apply: (t) => t.replace(/-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(?:-----END \1PRIVATE KEY-----|$)/g, mark("pem_private_key")),
+    apply: (t) => t.replace(/-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(?:-----END \1PRIVATE KEY-----|$)/g, markKeepingLines("pem_private_key")),
   },
   {
     detector: "jwt",

@@ -81,7 +81,9 @@ export type PathResult = { nodes: GraphNode[]; edges: GraphEdge[] };
 /**
  * Shortest paths from `a` to `b`, edges followed in either direction: a bidirectional
  * breadth-first search that expands the smaller frontier first. With `all`, every shortest path
- * (at most `maxPaths`), else the first in id order. Undefined when none within `maxDepth` edges.
+ * (at most `maxPaths`), else the first in id order. A path is a sequence of edges: two edges between
+ * the same two nodes (a link each way, or edges of two types) make two paths. Undefined when none
+ * within `maxDepth` edges.
  */
 export function shortestPaths(ix: RunIndex, a: string, b: string, opts: { maxDepth: number; types?: Set<string>; all?: boolean; maxPaths?: number }): PathResult[] | undefined {
   if (a === b) return [{ nodes: [ix.nodeOnly(a)!], edges: [] }];
@@ -135,14 +137,16 @@ export function shortestPaths(ix: RunIndex, a: string, b: string, opts: { maxDep
   };
   const results: PathResult[] = [];
   const seen = new Set<string>();
+  const edgeKey = (e: GraphEdge) => `${e.source}\0${e.target}\0${e.type}\0${e.line ?? ""}`;
   for (const m of meet) {
     for (const left of back(0, m, { n: limit })) {
       for (const right of back(1, m, { n: limit })) {
         const ids = [...left.ids, ...right.ids.slice(0, -1).reverse()];
-        const key = ids.join(" ");
+        const edges = [...left.edges, ...right.edges.reverse()];
+        const key = edges.map(edgeKey).join("\n");
         if (seen.has(key)) continue;
         seen.add(key);
-        results.push({ nodes: ids.map((id) => ix.nodeOnly(id)!), edges: [...left.edges, ...right.edges.reverse()] });
+        results.push({ nodes: ids.map((id) => ix.nodeOnly(id)!), edges });
         if (results.length >= limit) return results;
       }
     }

@@ -16,7 +16,25 @@ export type ListResult = { total: number; nodes?: GraphNode[]; groups?: { value:
 export function parseCondition(s: string): Condition {
   const m = /^([A-Za-z_][\w.-]*)(=|~)(.*)$/s.exec(s);
   if (!m) throw usageError(`--where takes FIELD=VALUE or FIELD~SUBSTRING, got '${s}'`);
-  return { field: m[1]!, op: m[2] as "=" | "~", value: m[3]! };
+  return { field: checkField(m[1]!, "--where"), op: m[2] as "=" | "~", value: m[3]! };
+}
+
+/** The fields every node has (`path` and `line` only a document's own nodes), and `tag` (`tags`): the front matter's tags. */
+const NODE_FIELDS = ["id", "type", "name", "path", "line", "tag", "tags"];
+/**
+ * Every attribute a node can have (pipeline/extract.ts entryGraph, git/graph.ts): documents `kind`,
+ * `frontmatter`, `code_spans`, `pages`; sections `level`; decisions `status`; claims `kind`; chunks
+ * `end_line`, `tokens`; symbols `kind`, `exported`, `container`; commits `oid`, `time`, `author`,
+ * `author_id`; authors `commits`. Also as `attrs.NAME`.
+ */
+export const ATTRIBUTES = ["kind", "level", "status", "tokens", "end_line", "exported", "container", "pages", "code_spans", "frontmatter", "oid", "time", "author", "author_id", "commits"];
+
+/** `field` if `list` knows it (a node field, an attribute, `attrs.ATTRIBUTE`, `frontmatter.KEY` with any KEY), else a usage error naming the valid ones. */
+export function checkField(field: string, flag: string): string {
+  if (NODE_FIELDS.includes(field) || ATTRIBUTES.includes(field)) return field;
+  if (field.startsWith("attrs.") && ATTRIBUTES.includes(field.slice(6))) return field;
+  if (field.startsWith("frontmatter.") && field.length > 12) return field;
+  throw usageError(`${flag}: unknown field '${field}'; fields are ${NODE_FIELDS.join(", ")}, the attributes ${ATTRIBUTES.join(", ")} (also as attrs.NAME), and frontmatter.KEY`);
 }
 
 /** A node's value for a field: id, type, name, path, line, an attribute, frontmatter.KEY, or tag. */
@@ -38,11 +56,18 @@ function matches(n: GraphNode, c: Condition): boolean {
   return values.some((x) => (c.op === "=" ? text(x).toLowerCase() === want : text(x).toLowerCase().includes(want)));
 }
 
+/** A value's class in the sort order: numbers, then every other value (strings, booleans, lists) as text, then missing. */
+const rank = (v: unknown) => (v === undefined || v === null ? 2 : typeof v === "number" ? 0 : 1);
+
+/**
+ * A total order on field values (transitive whatever the mix of types): numbers first, by value;
+ * then other values by their text (code units; a list or object as its JSON); missing values last.
+ */
 function compare(a: unknown, b: unknown): number {
-  if (a === b) return 0;
-  if (a === undefined || a === null) return 1;
-  if (b === undefined || b === null) return -1;
-  if (typeof a === "number" && typeof b === "number") return a - b;
+  const ra = rank(a), rb = rank(b);
+  if (ra !== rb) return ra - rb;
+  if (ra === 2) return 0;
+  if (ra === 0) return (a as number) - (b as number);
   const x = text(a), y = text(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
@@ -79,6 +104,9 @@ function* allNodes(ix: RunIndex, types?: string[]): Generator<GraphNode> {
 const docKey = (path: string) => docId(path).slice(4);
 
 export function listNodes(ix: RunIndex, o: ListOptions): ListResult {
+  if (o.sort) checkField(o.sort, "--sort");
+  if (o.groupBy) checkField(o.groupBy, "--group-by");
+  for (const c of o.where) checkField(c.field, "--where");
   // Counting by type needs no node: the manifest (or the headers) counts local nodes, and the shared ones.
   if (o.where.length === 0 && (o.countOnly || o.groupBy === "type") && (!o.groupBy || o.groupBy === "type")) {
     const counts = ix.typeCounts();
@@ -109,6 +137,7 @@ export function listNodes(ix: RunIndex, o: ListOptions): ListResult {
     return { total: nodes.length, groups: [...counts.values()].sort((a, b) => b.count - a.count || compare(a.value, b.value)) };
   }
   if (o.countOnly) return { total: nodes.length };
+  // --desc reverses the order of values; nodes with equal values stay in ascending id order.
   const key = o.sort ?? "id";
   nodes.sort((a, b) => {
     const c = compare(fieldOf(a, key), fieldOf(b, key));

@@ -781,6 +781,7 @@ export class RunIndex {
       return d && this.docNodes(d.rec).get(id);
     }
     if (m && m[1] === "doc") {
+      if (m[3] !== undefined) return undefined;   // a document's id has no `_n` (LOCAL allows it for the others)
       const r = this.refOf(m[2]!);
       const meta = r && this.meta(r.shard, r.ord);
       if (!meta) return undefined;

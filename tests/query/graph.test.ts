@@ -73,7 +73,9 @@ describe("why-connected", () => {
     const all = cli(["why-connected", a, b, "--all", "--root", root, "--json"]).json;
     expect(all.paths.length).toBeGreaterThanOrEqual(1);
     expect(all.paths.every((x: any) => x.edges.length === r.length)).toBe(true);
-    expect(new Set(all.paths.map((x: any) => x.nodes.map((n: any) => n.id).join(" "))).size).toBe(all.paths.length);
+    // Paths are told apart by their edges (a link each way between two documents makes two paths).
+    const edgeKey = (e: any) => `${e.source} ${e.target} ${e.type} ${e.line ?? ""}`;
+    expect(new Set(all.paths.map((x: any) => x.edges.map(edgeKey).join(" | "))).size).toBe(all.paths.length);
   });
   test("not connected within the depth or the edge types: exit 0, connected false", () => {
     const a = doc("notes/runbook.md");

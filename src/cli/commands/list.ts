@@ -7,8 +7,8 @@ export default defineCommand({
   meta: { name: "list", description: "List nodes by type and field, sorted and paged; or count them, or group them by a field" },
   args: {
     type: { type: "string", description: "Only these node types (comma-separated)", valueHint: "T" },
-    where: { type: "string", description: "FIELD=VALUE (equal, any case) or FIELD~SUBSTRING; repeat for AND. Fields: id, type, name, path, line, an attribute (kind, level, status, tokens, end_line), frontmatter.KEY, tag", valueHint: "COND" },
-    sort: { type: "string", description: "Sort by this field (default id)", valueHint: "FIELD" },
+    where: { type: "string", description: "FIELD=VALUE (equal, any case) or FIELD~SUBSTRING; repeat for AND. Fields: id, type, name, path, line, tag, an attribute (kind, level, status, tokens, end_line, exported, container, pages, …; attrs.NAME), frontmatter.KEY", valueHint: "COND" },
+    sort: { type: "string", description: "Sort by this field (default id): numbers by value, then other values as text, then nodes without it; ties by id", valueHint: "FIELD" },
     desc: { type: "boolean", description: "Sort in descending order" },
     limit: { type: "string", description: "At most N nodes (default 50)", valueHint: "N" },
     offset: { type: "string", description: "Skip the first N nodes (default 0)", valueHint: "N" },
@@ -19,7 +19,7 @@ export default defineCommand({
   },
   async run({ args, rawArgs }) {
     const { NODE_TYPES } = await import("../../pipeline/extract.ts");
-    const { listNodes, parseCondition } = await import("../../query/list.ts");
+    const { checkField, listNodes, parseCondition } = await import("../../query/list.ts");
     const types = args.type ? String(args.type).split(",").map((t) => t.trim()).filter(Boolean) : undefined;
     for (const t of types ?? []) if (!NODE_TYPES.includes(t as never)) throw usageError(`--type must be among ${NODE_TYPES.join(", ")}, got '${t}'`);
     // citty keeps the last of a repeated flag: read every --where from the raw arguments.
@@ -29,6 +29,8 @@ export default defineCommand({
       else if (a.startsWith("--where=")) wheres.push(a.slice(8));
     });
     const where = wheres.map(parseCondition);
+    if (args.sort) checkField(String(args.sort), "--sort");
+    if (args["group-by"]) checkField(String(args["group-by"]), "--group-by");
     const limit = intFlag(args.limit, "limit", 50);
     const offset = countFlag(args.offset, "offset", 0);
     const { store, ix } = await withIndex(args);

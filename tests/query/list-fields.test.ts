@@ -1,0 +1,73 @@
+// `list` knows its fields: an unknown one in --where, --sort or --group-by is one line naming it and
+// the valid ones, exit 2 (frontmatter.KEY takes any key). And --sort is a total order whatever the mix
+// of values: numbers by value, then other values as text, then nodes without the field; ties by id;
+// --desc the exact reverse but for the ties, which stay in id order.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cleanup, cli, expectOneLineError, workspace } from "../helpers/cli.ts";
+
+afterAll(cleanup);
+
+describe("fields", () => {
+  let root: string;
+  beforeAll(() => {
+    root = workspace();
+    expect(cli(["ingest", "--root", root]).code).toBe(0);
+  });
+
+  test("an unknown field: one line naming it and the valid fields, exit 2, for each flag", () => {
+    for (const [args, flag, field] of [
+      [["--where", "bogus=1"], "--where", "bogus"], [["--where", "name~x", "--where", "bogus~1", "--count-only"], "--where", "bogus"],
+      [["--sort", "bogus"], "--sort", "bogus"], [["--group-by", "bogus"], "--group-by", "bogus"],
+      [["--group-by", "bogus", "--count-only"], "--group-by", "bogus"], [["--sort", "attrs.bogus"], "--sort", "attrs.bogus"],
+      [["--sort", "frontmatter."], "--sort", "frontmatter."], [["--where", "Name=x"], "--where", "Name"],
+    ] as [string[], string, string][]) {
+      const r = cli(["list", ...args, "--root", root]);
+      expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 2, stdout: "" });
+      const line = expectOneLineError(r);
+      expect(line).toStartWith(`error: ${flag}: unknown field '${field}'; fields are id, type, name, path, line, tag`);
+      for (const valid of ["level", "end_line", "exported", "attrs.NAME", "frontmatter.KEY"]) expect(line).toContain(valid);
+    }
+    const j = cli(["list", "--sort", "bogus", "--root", root, "--json"]);
+    expect([j.code, j.json.status, j.json.code]).toEqual([2, "error", "usage"]);
+  });
+
+  test("every documented field is accepted, frontmatter.KEY with any key", () => {
+    const fields = ["id", "type", "name", "path", "line", "tag", "tags", "kind", "level", "status", "tokens", "end_line", "exported",
+      "container", "pages", "code_spans", "frontmatter", "oid", "time", "author", "author_id", "commits", "attrs.level",
+      "frontmatter.status", "frontmatter.no-such-key", "frontmatter.a.b"];
+    const runs = [...fields.map((f) => ["--sort", f]), ["--group-by", "frontmatter.x"], ["--group-by", "attrs.kind"], ["--where", "tags~x", "--where", "frontmatter.y=1"]];
+    for (const args of runs) {
+      const r = cli(["list", ...args, "--limit", "1", "--root", root]);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: "" });
+    }
+  });
+});
+
+describe("--sort on mixed values", () => {
+  // priority values (YAML): numbers, strings, a duplicate, and a document without one.
+  const values = ["10", "9", '"5a"', "100", '"2b"', "7", '"x"', "3", "9", undefined];
+  const note = (v: string | undefined) => (v === undefined ? "# N\n" : `---\npriority: ${v}\n---\n# N\n`);
+  const sorted = (root: string, desc: boolean) => {
+    const r = cli(["list", "--root", root, "--type", "document", "--sort", "frontmatter.priority", ...(desc ? ["--desc"] : []), "--json"]);
+    expect(r.code).toBe(0);
+    return r.json.nodes.map((n: any) => ({ id: n.id as string, v: n.attrs.frontmatter?.priority as unknown }));
+  };
+  const ascending = [3, 7, 9, 9, 10, 100, "2b", "5a", "x", undefined];
+
+  test("numbers by value, then strings as text, then missing; --desc the reverse with ties by id; whatever the file names", () => {
+    // The same values under three sets of file names (so in three different id orders).
+    for (const order of [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [9, 8, 7, 6, 5, 4, 3, 2, 1, 0], [4, 0, 7, 2, 9, 5, 1, 8, 3, 6]]) {
+      const root = workspace(Object.fromEntries(order.map((v, i) => [`notes/n${i}.md`, note(values[v])])));
+      expect(cli(["ingest", "--root", root]).code).toBe(0);
+      const asc = sorted(root, false);
+      const desc = sorted(root, true);
+      expect(asc.map((n: any) => n.v)).toEqual(ascending);
+      expect(desc.map((n: any) => n.v)).toEqual([...ascending].reverse());
+      // Equal values (the two 9s) in ascending id order both ways; otherwise desc is asc reversed.
+      const nines = (l: any[]) => l.filter((n) => n.v === 9).map((n) => n.id);
+      expect(nines(asc)).toEqual([...nines(asc)].sort());
+      expect(nines(desc)).toEqual(nines(asc));
+      expect(desc.filter((n: any) => n.v !== 9)).toEqual(asc.filter((n: any) => n.v !== 9).reverse());
+    }
+  });
+});

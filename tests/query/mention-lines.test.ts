@@ -1,0 +1,71 @@
+// Where a markdown note mentions something is where the source says it: a technology named by a code
+// fence's language at the fence's line (or an earlier line of text that names it), a `<!--` or `-->`
+// in code is no HTML comment (the mentions around it stay), and a code span naming a symbol at the
+// span's own line, not at an earlier word that merely contains its name.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { cleanup, cli, workspace } from "../helpers/cli.ts";
+
+afterAll(cleanup);
+
+const files: Record<string, string[]> = {
+  "notes/f.md": ["# F", "", "Text.", "", "```python", "print(1)", "```"],
+  // `py` and `rs` are no words of prose: only the fences name Python and Rust.
+  "notes/fences.md": [
+    "# Fences", "", "Plain text first.", "",
+    "```py", "x = 1", "```", "",
+    "Now Python in prose, and TypeScript.", "",
+    "```ts", "let x = 1;", "```", "",
+    "> ```rs", "> fn main() {}", "> ```",
+  ],
+  "notes/a.md": ["# C", "", "Comments start with `<!--` here.", "", "We deploy on Kafka and Redis.", "", "They end with `-->`."],
+  "notes/code-comments.md": [
+    "# Code", "", "```html", "<!-- open", "```", "", "MySQL runs here.", "", "    -->", "",
+    "<!-- Docker -->", "", "Text <!-- Nginx --> and", "Grafana.",
+  ],
+  "src/code.ts": ["export function alpha() { return 1; }"],
+  "notes/n.md": ["# Note", "", "The alphabet is long.", "", "Call `alpha` to start.", "", "Again `alpha()`."],
+};
+const lineOf = (path: string, text: string) => files[path]!.indexOf(text) + 1;
+
+let graph: { nodes: any[]; edges: any[] };
+beforeAll(() => {
+  const root = workspace(Object.fromEntries(Object.entries(files).map(([p, l]) => [p, l.join("\n") + "\n"])));
+  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  graph = cli(["export", "--root", root]).json;
+});
+
+const mentions = (path: string) => {
+  const doc = graph.nodes.find((n) => n.type === "document" && n.path === path)!.id;
+  return graph.edges.filter((e) => e.source === doc && e.type === "mentions").map((e) => [e.target, e.line]).sort();
+};
+
+test("a technology named only by a fence's language: at the fence's line", () => {
+  expect(mentions("notes/f.md")).toEqual([["tech_python", 5]]);
+});
+
+test("fence or text, whichever names it first; a fence in a block quote too", () => {
+  expect(mentions("notes/fences.md")).toEqual([
+    ["tech_python", lineOf("notes/fences.md", "```py")],
+    ["tech_rust", lineOf("notes/fences.md", "> ```rs")],
+    ["tech_typescript", lineOf("notes/fences.md", "Now Python in prose, and TypeScript.")],
+  ]);
+});
+
+test("the example's architecture note: TypeScript where its text names it", () => {
+  const root = workspace();
+  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  const r = cli(["node", "tech_typescript", "--root", root, "--json"]).json;
+  const e = r.in_edges.find((x: any) => x.source === "doc_11b20aa34a733108d5ec");
+  expect(e.line).toBe(15);
+});
+
+test("`<!--` and `-->` in code spans or code blocks open and close no comment", () => {
+  expect(mentions("notes/a.md")).toEqual([["tech_kafka", 5], ["tech_redis", 5]]);
+  // A real comment still hides its words: an HTML block and an inline comment.
+  expect(mentions("notes/code-comments.md")).toEqual([["tech_grafana", 14], ["tech_mysql", 7]]);
+});
+
+test("a code span naming a symbol: at the span's line, not a longer word's", () => {
+  const sym = graph.nodes.find((n) => n.type === "symbol" && n.name === "alpha")!.id;
+  expect(mentions("notes/n.md")).toEqual([[sym, lineOf("notes/n.md", "Call `alpha` to start.")]]);
+});
