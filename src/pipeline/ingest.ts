@@ -28,7 +28,7 @@ import { canonicalJson } from "../shared/json.ts";
 import { group } from "../shared/maps.ts";
 import { manifestPath, objectPath, objectsDir, pkgDir, pointerPath, oldStatCachePath, runLogPath, runsDir, statCachePath } from "../store/layout.ts";
 import { acquireLock } from "../store/lock.ts";
-import { manifestText, readPointer, type Artifact, type CurrentRun, type FileRecord, type Manifest } from "../store/manifest.ts";
+import { manifestText, pointerState, type Artifact, type CurrentRun, type FileRecord, type Manifest } from "../store/manifest.ts";
 import { encodeText, hasObject, readObjectText, spillObject, type SpilledObject } from "../store/objects.ts";
 import { compatGate } from "../store/open.ts";
 import { Segment } from "../store/segment.ts";
@@ -695,7 +695,9 @@ export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<I
   const hadPkg = existsSync(pkgDir(ws.root));
   const lock = await acquireLock(ws.root);
   try {
-    const previous = opts.rebuild ? readPointer(ws.profileDir) ?? null : undefined;
+    // A rebuild is the way out of a damaged pointer too: it then replaces no run it can name.
+    const pointer = opts.rebuild ? pointerState(ws.profileDir) : undefined;
+    const previous = pointer ? (pointer.state === "ok" ? pointer.runId : null) : undefined;
     const current: CurrentRun = opts.rebuild ? { state: "empty" } : compatGate(ws.profileDir).current;
     sweepTemp(ws.profileDir);
     // Measured before planning: the plan's spilled objects (temp files) are counted once, in planBytes.
@@ -723,7 +725,7 @@ export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<I
       await writeRun(ws.profileDir, plan, performance.now() - t0);
     } catch (err) {
       const undone = undoFailedWrite(ws.profileDir, plan, freshManifest, err);
-      if (!hadProfile && readPointer(ws.profileDir) !== plan.runId) removeEmptyDirs(ws.profileDir, ws.root);
+      if (!hadProfile && pointerRunId(ws.profileDir) !== plan.runId) removeEmptyDirs(ws.profileDir, ws.root);
       throw undone;
     }
     return { plan, budget, ...(warning ? { budgetWarning: warning } : {}), ...(opts.rebuild ? { previous } : {}) };
@@ -741,6 +743,9 @@ function removeEmptyDirs(profileDir: string, root: string): void {
   }
 }
 
+/** The run the pointer names, if it can be read (a failed write is reported whatever the pointer holds). */
+const pointerRunId = (profileDir: string) => { const p = pointerState(profileDir); return p.state === "ok" ? p.runId : undefined; };
+
 const WRITE_HINT = "free disk space, then run the command again";
 const why = (err: unknown) => (err as NodeJS.ErrnoException).code === "ENOSPC" ? "no space left on device" : describeError(err);
 /** A write that failed and was undone: the store is as it was. */
@@ -754,7 +759,7 @@ const writeFailed = (what: string, err: unknown) =>
  * was. After, the run is complete and current.
  */
 function undoFailedWrite(profileDir: string, plan: RunPlan, freshManifest: boolean, err: unknown): AgError {
-  if (readPointer(profileDir) === plan.runId) {
+  if (pointerRunId(profileDir) === plan.runId) {
     return new AgError(`run ${plan.runId} is written and current, but updating its stat cache or runs.log in ${profileDir} failed: ${why(err)}`, { exitCode: ExitCode.internal, code: "write_failed", hint: WRITE_HINT });
   }
   discardPlan(plan);
