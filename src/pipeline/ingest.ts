@@ -15,7 +15,7 @@
  * so one changed file rewrites two objects. Unchanged files are not read (stat cache) and their
  * extracted entries are reused from the previous run's shard objects.
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import type { Workspace } from "../config/load.ts";
 import { budgetGate, ingestedBytes, type Budget } from "../policy/budget.ts";
@@ -32,6 +32,7 @@ import { manifestText, pointerState, type Artifact, type CurrentRun, type FileRe
 import { encodeText, hasObject, readObjectText, spillObject, type SpilledObject } from "../store/objects.ts";
 import { compatGate } from "../store/open.ts";
 import { Segment } from "../store/segment.ts";
+import { sweepTemp } from "../store/sweep.ts";
 import { encodeStatCache, loadStatCache, type StatCache, type StatEntries } from "../store/statcache.ts";
 import { measureUsage } from "../store/usage.ts";
 import { DEFAULT_MAX_DOCUMENT_BYTES, isDocumentPath } from "./documents/index.ts";
@@ -658,23 +659,6 @@ async function fsyncPath(p: string): Promise<void> {
   const { open } = await import("node:fs/promises");
   const fh = await open(p, "r");
   try { await fh.sync(); } finally { await fh.close(); }
-}
-
-/** Removes temp files (and staging directories of spilled objects) a killed writer left behind (call with the lock held). */
-export function sweepTemp(profileDir: string): number {
-  let n = 0;
-  const walk = (dir: string, depth: number) => {
-    let ents;
-    try { ents = readdirSync(dir, { withFileTypes: true }); } catch { return; }
-    for (const e of ents) {
-      const p = join(dir, e.name);
-      if (e.isDirectory() && e.name.startsWith(TEMP_PREFIX)) { try { rmSync(p, { recursive: true, force: true }); n++; } catch {} }
-      else if (e.isDirectory()) { if (depth < 2) walk(p, depth + 1); }
-      else if (e.name.startsWith(TEMP_PREFIX)) { try { unlinkSync(p); n++; } catch {} }
-    }
-  };
-  walk(profileDir, 0);
-  return n;
 }
 
 export type IngestOptions = {

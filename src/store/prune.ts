@@ -7,6 +7,7 @@
  * unreadable or other-version manifest may reference objects in ways this binary cannot see, so
  * then only the old runs' manifests go. Runs are deleted before objects, so an interrupted prune
  * leaves unreferenced objects (deleted by the next prune), never a run with missing objects.
+ * Like every writer, a prune first sweeps what a killed writer left (store/sweep.ts).
  */
 import { readdirSync, rmdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";

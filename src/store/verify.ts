@@ -2,7 +2,8 @@
  * Store verification: re-hash every object, check every manifest's artifacts against the objects
  * (present, same sha256, same size, and for a segment the kind and shard its name says), check the
  * pointer, and report anything that does not belong to the layout or cannot be read. Leftover temp
- * files (and staging directories of spilled objects) of a killed writer and complete objects no run references yet are notes, not failures (the next
+ * files (and staging directories of spilled objects, and run directories holding nothing else) of a
+ * killed writer and complete objects no run references yet are notes, not failures (the next
  * ingest sweeps or reuses them). Nothing it meets on disk makes it throw: a file or directory that
  * cannot be read is a problem of kind `unreadable`.
  */
@@ -13,6 +14,7 @@ import { TEMP_PREFIX } from "../shared/fs.ts";
 import { manifestPath, objectPath, objectsDir, pointerPath, RUN_ID, runsDir, SHA256 } from "./layout.ts";
 import { pointerState, readManifest } from "./manifest.ts";
 import { artifactMismatch, checkSegment, Segment } from "./segment.ts";
+import { isLeftoverRunDir } from "./sweep.ts";
 import { decideCompat } from "../policy/compat.ts";
 
 export type Problem = { kind: "mismatch" | "missing" | "extra" | "manifest" | "pointer" | "unreadable"; path: string; detail: string };
@@ -82,6 +84,12 @@ export function verifyStore(profileDir: string): VerifyReport {
   for (const id of list(runsDir(profileDir), "the runs directory")) {
     const dir = join(runsDir(profileDir), id);
     if (!RUN_ID.test(id)) { problems.push({ kind: "extra", path: dir, detail: "not a run directory" }); continue; }
+    // What a writer killed before its manifest's rename leaves (not a run; the next writer removes it).
+    if (pointer.state !== "bad" && isLeftoverRunDir(profileDir, id, current)) {
+      for (const name of list(dir, "run directory")) temp(join(dir, name), name);
+      notes.push(`leftover run directory ${dir} without a manifest (removed by the next ingest)`);
+      continue;
+    }
     runIds.push(id);
     for (const name of list(dir, "run directory")) {
       if (name !== "manifest.json" && !temp(join(dir, name), name)) problems.push({ kind: "extra", path: join(dir, name), detail: "not part of a run" });

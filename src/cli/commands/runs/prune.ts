@@ -22,9 +22,11 @@ export default defineCommand({
     if (dry) plan = planPrune(ws.profileDir, keep);
     else {
       const { acquireLock } = await import("../../../store/lock.ts");
+      const { sweepTemp } = await import("../../../store/sweep.ts");
       const lock = await acquireLock(ws.root);
       try {
         plan = planPrune(ws.profileDir, keep);
+        sweepTemp(ws.profileDir);
         applyPrune(ws.profileDir, plan);
       } finally {
         lock.release();
