@@ -38,7 +38,26 @@ export function spillObject(o: EncodedObject, dir: string): SpilledObject {
   return { sha256: o.sha256, bytes: o.bytes, tempPath };
 }
 
+/**
+ * Whether an object's file is present: a name check only (the store's objects are immutable and were
+ * hashed when written). Objects that may have been damaged since are told apart by objectState.
+ */
 export const hasObject = (profileDir: string, sha: string) => existsSync(objectPath(profileDir, sha));
+
+/**
+ * What the store holds under an object's name, read and hashed in full: `absent` (no such file, or
+ * no fan-out directory), `sound` (the bytes hash to the name), `damaged` (other bytes, or something
+ * that cannot be read as a file: a directory, no permission). A run checks the objects it is about
+ * to write this way, so that one it builds again replaces a damaged copy instead of trusting it.
+ */
+export function objectState(profileDir: string, sha: string): "absent" | "sound" | "damaged" {
+  let data: Uint8Array;
+  try { data = readFileSync(objectPath(profileDir, sha)); } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === "ENOENT" || code === "ENOTDIR" ? "absent" : "damaged";
+  }
+  return sha256Hex(data) === sha ? "sound" : "damaged";
+}
 
 const DAMAGE_HINT = "run 'auditgraph verify' for a full report; 'auditgraph rebuild' writes a new run with the objects rebuilt from the sources";
 export const corrupt = (p: string) =>

@@ -40,17 +40,18 @@ export default defineCommand({
     // Problems of the run itself (git provenance: a repository left out or read partly), one line each.
     for (const w of m.warnings ?? []) warn(w);
     const written = plan.unchanged ? 0 : plan.newObjects.reduce((s, o) => s + o.bytes, 0) + Buffer.byteLength(plan.manifestText);
+    const repaired = plan.newObjects.filter((o) => o.repair).length;
     if (args.json) {
       return printJson({
         status: "ok", run_id: plan.runId, profile: ws.profileName, unchanged: plan.unchanged, counts: m.counts,
-        processed: plan.processed, reused: plan.reused, new_objects: plan.newObjects.length, written_bytes: written, skipped, warnings, budget,
+        processed: plan.processed, reused: plan.reused, new_objects: plan.newObjects.length, repaired_objects: repaired, written_bytes: written, skipped, warnings, budget,
         ...(m.warnings?.length ? { run_warnings: m.warnings } : {}),
       });
     }
     const c = m.counts;
     printLine(`${plan.unchanged ? "unchanged" : "ingested"} run ${plan.runId} (profile ${ws.profileName})`);
     printLine(`  files ${c.files}: ${c.ok} ok, ${c.skipped} skipped; ${plan.processed} parsed, ${plan.reused} reused`);
-    printLine(`  ${c.chunks} chunks, ${c.nodes} nodes, ${c.edges} edges; ${plan.newObjects.length} new objects, ${written} bytes written`);
+    printLine(`  ${c.chunks} chunks, ${c.nodes} nodes, ${c.edges} edges; ${plan.newObjects.length} new objects${repaired ? ` (${repaired} replacing a damaged copy)` : ""}, ${written} bytes written`);
     const reasons = new Map<string, number>();
     for (const s of skipped) reasons.set(s.reason ?? "?", (reasons.get(s.reason ?? "?") ?? 0) + 1);
     if (reasons.size) printLine(`  skipped: ${[...reasons].map(([r, n]) => `${n} ${r}`).join(", ")} (see 'auditgraph runs show ${plan.runId}')`);

@@ -18,14 +18,15 @@ export default defineCommand({
     for (const w of plan.manifest.warnings ?? []) warn(w); // run warnings (git provenance)
     const m = plan.manifest;
     const written = plan.newObjects.reduce((s, o) => s + o.bytes, 0) + Buffer.byteLength(plan.manifestText);
+    const repaired = plan.newObjects.filter((o) => o.repair).length;
     if (args.json) {
       return printJson({
         status: "ok", run_id: plan.runId, previous_run: previous, profile: ws.profileName, schema_version: m.schema_version,
-        counts: m.counts, new_objects: plan.newObjects.length, written_bytes: written, budget,
+        counts: m.counts, new_objects: plan.newObjects.length, repaired_objects: repaired, written_bytes: written, budget,
       });
     }
     printLine(`rebuilt run ${plan.runId} (profile ${ws.profileName}, schema ${m.schema_version}); it is now current`);
     printLine(`  files ${m.counts.files}: ${m.counts.ok} ok, ${m.counts.skipped} skipped; ${m.counts.chunks} chunks, ${m.counts.nodes} nodes, ${m.counts.edges} edges`);
-    printLine(`  ${plan.newObjects.length} new objects, ${written} bytes written; earlier runs are kept (${previous ? `previous: ${previous}` : "none"})`);
+    printLine(`  ${plan.newObjects.length} new objects${repaired ? ` (${repaired} replacing a damaged copy)` : ""}, ${written} bytes written; earlier runs are kept (${previous ? `previous: ${previous}` : "none"})`);
   },
 });

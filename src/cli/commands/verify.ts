@@ -17,6 +17,10 @@ export default defineCommand({
       for (const n of r.notes) warn(n);
       printLine(r.ok ? `store ${ws.profileDir} verified: ${r.runs} run(s), ${r.objects} object(s), no problems`
         : `store ${ws.profileDir} FAILED verification: ${r.problems.length} problem(s) in ${r.runs} run(s), ${r.objects} object(s)`);
+      // Damaged or missing objects of the current sources are written again by a rebuild (see README, "Repairing a store").
+      if (r.problems.some((x) => x.kind === "mismatch" || x.kind === "missing" || x.kind === "unreadable" || x.kind === "pointer")) {
+        writeStderr("hint: 'auditgraph rebuild' writes a new current run, rewriting the damaged or missing objects it needs from the sources; 'auditgraph runs prune' then drops older runs that still name damaged ones\n");
+      }
     }
     return r.ok ? ExitCode.ok : ExitCode.verify;
   },
