@@ -64,3 +64,7 @@ export function intFlag(value: string | undefined, name: string, fallback: numbe
   if (!Number.isInteger(n) || n < 1 || n > max) throw usageError(`--${name} must be an integer from 1 to ${max}, got '${value}'`);
   return n;
 }
+
+/** The warning of ingest and rebuild for a directory the scan could not list (its record's reason: `unreadable_directory`). */
+export const unreadableDirWarning = (path: string) =>
+  `directory ${path} cannot be read: the files under it are left out (recorded as skipped: unreadable_directory)`;

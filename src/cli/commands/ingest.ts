@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { defineCommand } from "../define.ts";
-import { HUGE_PAGES_MAX_SHARDS, jsonArgs, withWorkspace, workspaceArgs } from "./_args.ts";
+import { HUGE_PAGES_MAX_SHARDS, jsonArgs, unreadableDirWarning, withWorkspace, workspaceArgs } from "./_args.ts";
 import { setHugePages } from "../../shared/hugepages.ts";
 import { pointerPath } from "../../store/layout.ts";
 import { isTTY, printJson, printLine, warn, writeStderr } from "../output.ts";
@@ -37,6 +37,8 @@ export default defineCommand({
     const SHOWN = 20;
     for (const w of warnings.slice(0, SHOWN)) warn(`${w.path}:${w.line}: ${w.message}`);
     if (warnings.length > SHOWN) warn(`${warnings.length - SHOWN} more file warning(s): see 'auditgraph runs show ${plan.runId} --json'`);
+    // A directory that cannot be listed (recorded as skipped under its own path): its files are unknown.
+    for (const f of m.files) if (f.reason === "unreadable_directory") warn(unreadableDirWarning(f.path));
     // Problems of the run itself (git provenance: a repository left out or read partly), one line each.
     for (const w of m.warnings ?? []) warn(w);
     const written = plan.unchanged ? 0 : plan.newObjects.reduce((s, o) => s + o.bytes, 0) + Buffer.byteLength(plan.manifestText);

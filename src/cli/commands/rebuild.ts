@@ -1,5 +1,5 @@
 import { defineCommand } from "../define.ts";
-import { jsonArgs, withWorkspace, workspaceArgs } from "./_args.ts";
+import { jsonArgs, unreadableDirWarning, withWorkspace, workspaceArgs } from "./_args.ts";
 import { printJson, printLine, warn } from "../output.ts";
 
 export default defineCommand({
@@ -15,6 +15,7 @@ export default defineCommand({
     // run id, and it always differs from every earlier run (the previous current one included).
     const { plan, budget, budgetWarning, previous = null } = await ingest(ws, { rebuild: true });
     if (budgetWarning) warn(budgetWarning);
+    for (const f of plan.manifest.files) if (f.reason === "unreadable_directory") warn(unreadableDirWarning(f.path));
     for (const w of plan.manifest.warnings ?? []) warn(w); // run warnings (git provenance)
     const m = plan.manifest;
     const written = plan.newObjects.reduce((s, o) => s + o.bytes, 0) + Buffer.byteLength(plan.manifestText);
