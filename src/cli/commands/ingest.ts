@@ -3,7 +3,7 @@ import { defineCommand } from "../define.ts";
 import { HUGE_PAGES_MAX_SHARDS, jsonArgs, unreadableDirWarning, withWorkspace, workspaceArgs } from "./_args.ts";
 import { setHugePages } from "../../shared/hugepages.ts";
 import { pointerPath } from "../../store/layout.ts";
-import { isTTY, printJson, printLine, warn, writeStderr } from "../output.ts";
+import { isTTY, printable as p, printJson, printLine, warn, writeStderr } from "../output.ts";
 
 export default defineCommand({
   meta: { name: "ingest", description: "Scan, normalize, redact, parse, chunk, extract, link and index the workspace into a new run" },
@@ -51,11 +51,11 @@ export default defineCommand({
       });
     }
     const c = m.counts;
-    printLine(`${plan.unchanged ? "unchanged" : "ingested"} run ${plan.runId} (profile ${ws.profileName})`);
+    printLine(`${plan.unchanged ? "unchanged" : "ingested"} run ${plan.runId} (profile ${p(ws.profileName)})`);
     printLine(`  files ${c.files}: ${c.ok} ok, ${c.skipped} skipped; ${plan.processed} parsed, ${plan.reused} reused`);
     printLine(`  ${c.chunks} chunks, ${c.nodes} nodes, ${c.edges} edges; ${plan.newObjects.length} new objects${repaired ? ` (${repaired} replacing a damaged copy)` : ""}, ${written} bytes written`);
     const reasons = new Map<string, number>();
     for (const s of skipped) reasons.set(s.reason ?? "?", (reasons.get(s.reason ?? "?") ?? 0) + 1);
-    if (reasons.size) printLine(`  skipped: ${[...reasons].map(([r, n]) => `${n} ${r}`).join(", ")} (see 'auditgraph runs show ${plan.runId}')`);
+    if (reasons.size) printLine(`  skipped: ${[...reasons].map(([r, n]) => `${n} ${p(r)}`).join(", ")} (see 'auditgraph runs show ${plan.runId}')`);
   },
 });

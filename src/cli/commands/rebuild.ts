@@ -1,6 +1,6 @@
 import { defineCommand } from "../define.ts";
 import { jsonArgs, unreadableDirWarning, withWorkspace, workspaceArgs } from "./_args.ts";
-import { printJson, printLine, warn } from "../output.ts";
+import { printable as p, printJson, printLine, warn } from "../output.ts";
 
 export default defineCommand({
   meta: {
@@ -26,7 +26,7 @@ export default defineCommand({
         counts: m.counts, new_objects: plan.newObjects.length, repaired_objects: repaired, written_bytes: written, budget,
       });
     }
-    printLine(`rebuilt run ${plan.runId} (profile ${ws.profileName}, schema ${m.schema_version}); it is now current`);
+    printLine(`rebuilt run ${plan.runId} (profile ${p(ws.profileName)}, schema ${m.schema_version}); it is now current`);
     printLine(`  files ${m.counts.files}: ${m.counts.ok} ok, ${m.counts.skipped} skipped; ${m.counts.chunks} chunks, ${m.counts.nodes} nodes, ${m.counts.edges} edges`);
     printLine(`  ${plan.newObjects.length} new objects${repaired ? ` (${repaired} replacing a damaged copy)` : ""}, ${written} bytes written; earlier runs are kept (${previous ? `previous: ${previous}` : "none"})`);
   },
