@@ -6,7 +6,7 @@ import type { CommandDef } from "citty";
 import { CLIError, defineCommand, renderUsage, runLeaf } from "./define.ts";
 import { AgError, ExitCode, describeError } from "../shared/errors.ts";
 import { COMPILED, VERSION } from "../shared/build-info.ts";
-import { flushStdout, isTTY, printJson, red, useColor, writeStderr, writeStdout } from "./output.ts";
+import { flushStdout, isTTY, printable, printJson, red, useColor, writeStderr, writeStdout } from "./output.ts";
 
 const usageText = (cmd: CommandDef<any>, parent?: CommandDef<any>) => renderUsage(cmd, parent, useColor(1));
 
@@ -110,7 +110,7 @@ export function reportError(err: unknown, json: boolean): number {
     if (process.env.AUDITGRAPH_DEBUG === "1" && err instanceof Error && err.stack) writeStderr(err.stack + "\n");
   }
   if (json) printJson(payload);
-  writeStderr(`${red("error:")} ${message}\n`);
-  if (hint) writeStderr(`hint: ${hint}\n`);
+  writeStderr(`${red("error:")} ${printable(message)}\n`);
+  if (hint) writeStderr(`hint: ${printable(hint)}\n`);
   return code;
 }

@@ -10,6 +10,16 @@
  */
 import { fstatSync, writeSync } from "node:fs";
 import { canonicalJson } from "../shared/json.ts";
+import { printable, quoted } from "../shared/printable.ts";
+
+/**
+ * Data in human output (paths, names, ids, snippets, texts, messages quoting a file) goes through
+ * `printable` (src/shared/printable.ts): control characters but tab, DEL, C1 controls and bidi
+ * controls are shown escaped (`\x1b`, `\u{202e}`), so a hostile file name or file cannot send
+ * escape sequences to the terminal or forge lines. JSON output is escaped by JSON itself. Warnings
+ * and errors are made printable here, whatever they quote.
+ */
+export { printable, quoted };
 
 const FLUSH_AT = 64 * 1024;
 let pending: string[] = [];
@@ -86,5 +96,5 @@ export function printLine(line = ""): void {
   writeStdout(line + "\n");
 }
 export function warn(message: string): void {
-  writeStderr(`${yellow("warning:")} ${message}\n`);
+  writeStderr(`${yellow("warning:")} ${printable(message)}\n`);
 }

@@ -15,7 +15,7 @@
  * so one changed file rewrites two objects. Unchanged files are not read (stat cache) and their
  * extracted entries are reused from the previous run's shard objects.
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import type { Workspace } from "../config/load.ts";
 import { budgetGate, ingestedBytes, type Budget } from "../policy/budget.ts";
@@ -28,10 +28,11 @@ import { canonicalJson } from "../shared/json.ts";
 import { group } from "../shared/maps.ts";
 import { manifestPath, objectPath, objectsDir, pkgDir, pointerPath, oldStatCachePath, runLogPath, runsDir, statCachePath } from "../store/layout.ts";
 import { acquireLock } from "../store/lock.ts";
-import { manifestText, readPointer, type Artifact, type CurrentRun, type FileRecord, type Manifest } from "../store/manifest.ts";
-import { encodeText, hasObject, readObjectText, spillObject, type SpilledObject } from "../store/objects.ts";
+import { manifestText, pointerState, type Artifact, type CurrentRun, type FileRecord, type Manifest } from "../store/manifest.ts";
+import { encodeText, hasObject, objectState, readObjectText, spillObject, type SpilledObject } from "../store/objects.ts";
 import { compatGate } from "../store/open.ts";
 import { Segment } from "../store/segment.ts";
+import { sweepTemp } from "../store/sweep.ts";
 import { encodeStatCache, loadStatCache, type StatCache, type StatEntries } from "../store/statcache.ts";
 import { measureUsage } from "../store/usage.ts";
 import { DEFAULT_MAX_DOCUMENT_BYTES, isDocumentPath } from "./documents/index.ts";
@@ -51,8 +52,11 @@ export type RunPlan = {
   manifestText: string;
   /** The current run already is this run: nothing to write. */
   unchanged: boolean;
-  /** Objects not yet in the store, waiting in temp files under `stageDir`. */
-  newObjects: SpilledObject[];
+  /**
+   * Objects not yet in the store, waiting in temp files under `stageDir`; `repair`: one whose file
+   * is there but damaged (other bytes, unreadable), which the rename replaces.
+   */
+  newObjects: (SpilledObject & { repair?: true })[];
   /**
    * The staging directory (inside the profile directory, named with TEMP_PREFIX) holding the
    * spilled objects; absent when no shard was built. writeRun empties and removes it; a plan that
@@ -371,12 +375,17 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     ...(git?.warnings.length ? { warnings: git.warnings } : {}),
   };
   const text = manifestText(manifest);
-  // Objects already in the store (or built twice) are not written again: their temp files go.
+  // Objects already in the store (or built twice) are not written again: their temp files go. The
+  // copy in the store is read and hashed first (only objects this run built: the rebuilt shards,
+  // every shard for a rebuild), and a damaged one is replaced by the built object.
   const seen = new Set<string>();
-  const newObjects: SpilledObject[] = [];
+  const newObjects: RunPlan["newObjects"] = [];
   for (const o of encoded) {
-    if (seen.has(o.sha256) || (seen.add(o.sha256), hasObject(ws.profileDir, o.sha256))) rmSync(o.tempPath, { force: true });
-    else newObjects.push(o);
+    if (seen.has(o.sha256)) { rmSync(o.tempPath, { force: true }); continue; }
+    seen.add(o.sha256);
+    const state = objectState(ws.profileDir, o.sha256);
+    if (state === "sound") rmSync(o.tempPath, { force: true });
+    else newObjects.push(state === "damaged" ? { ...o, repair: true } : o);
   }
   const planBytes = newObjects.reduce((s, o) => s + o.bytes, 0) + Buffer.byteLength(text) + runId.length + 1 + cacheBytes +
     runLogLine({ runId, finishedAt: new Date(0), wallMs: 9_999_999, processed, reused, newObjects: newObjects.length }).length;
@@ -540,7 +549,8 @@ async function planGit(ws: Workspace, prev: Artifact | undefined, stage: { dir?:
   if (r.text === undefined) return { warnings: r.warnings };
   const enc = encodeText(r.text);
   let object: SpilledObject | undefined;
-  if (!hasObject(ws.profileDir, enc.sha256)) {
+  // One object, read and hashed whole: a damaged copy is written again (see the run's other objects in buildPlan).
+  if (objectState(ws.profileDir, enc.sha256) !== "sound") {
     stage.dir ??= makeStage(ws.profileDir);
     try { object = spillObject(enc, stage.dir); } catch (err) { throw new SpillError(err); }
   }
@@ -607,20 +617,32 @@ async function runTasks(tasks: ShardTask[], stage: string, onProgress: PlanOptio
   return [...results.values()].sort((a, b) => a.shard - b.shard);
 }
 
+/** How far writeRun got: objects renamed into place (in plan order), and whether the pointer was written. */
+export type WriteProgress = { renamed?: number; pointer?: boolean };
+
+/** Putting one object in place failed (its fan-out directory, or the rename). */
+class ObjectWriteError extends Error {
+  constructor(readonly path: string, readonly reason: unknown) { super(describeError(reason)); }
+}
+
 /**
  * Writes a planned run: objects first (renamed from their temp files, then fsynced in parallel: one
  * flush for the batch rather than one wait per object, then their directories), then the manifest,
  * then the pointer. Crash-safe at every step.
  */
-export async function writeRun(profileDir: string, plan: RunPlan, wallMs: number): Promise<void> {
+export async function writeRun(profileDir: string, plan: RunPlan, wallMs: number, progress: WriteProgress = {}): Promise<void> {
   if (!plan.unchanged) {
     const paths = plan.newObjects.map((o) => objectPath(profileDir, o.sha256));
     const dirs = new Set(paths.map((p) => dirname(p)));
-    for (const d of [...dirs]) {
-      const made = mkdirSync(d, { recursive: true });
-      if (made) dirs.add(dirname(made)); // a new directory's own entry must survive too
+    for (const [i, p] of paths.entries()) {
+      const d = dirname(p);
+      try {
+        const made = mkdirSync(d, { recursive: true });
+        if (made) dirs.add(dirname(made)); // a new directory's own entry must survive too
+        renameSync(plan.newObjects[i]!.tempPath, p);
+      } catch (err) { throw new ObjectWriteError(p, err); }
+      progress.renamed = i + 1;
     }
-    plan.newObjects.forEach((o, i) => renameSync(o.tempPath, paths[i]!));
     discardPlan(plan); // the staging directory, empty by now
     await Promise.all(paths.map(fsyncPath));
     await Promise.all([...dirs].map(fsyncPath));
@@ -628,6 +650,7 @@ export async function writeRun(profileDir: string, plan: RunPlan, wallMs: number
     atomicWriteFile(mp, plan.manifestText);
     fsyncDir(dirname(mp));
     atomicWriteFile(pointerPath(profileDir), plan.runId + "\n");
+    progress.pointer = true;
     fsyncDir(profileDir);
   }
   if (plan.statCacheData !== undefined) {
@@ -660,23 +683,6 @@ async function fsyncPath(p: string): Promise<void> {
   try { await fh.sync(); } finally { await fh.close(); }
 }
 
-/** Removes temp files (and staging directories of spilled objects) a killed writer left behind (call with the lock held). */
-export function sweepTemp(profileDir: string): number {
-  let n = 0;
-  const walk = (dir: string, depth: number) => {
-    let ents;
-    try { ents = readdirSync(dir, { withFileTypes: true }); } catch { return; }
-    for (const e of ents) {
-      const p = join(dir, e.name);
-      if (e.isDirectory() && e.name.startsWith(TEMP_PREFIX)) { try { rmSync(p, { recursive: true, force: true }); n++; } catch {} }
-      else if (e.isDirectory()) { if (depth < 2) walk(p, depth + 1); }
-      else if (e.name.startsWith(TEMP_PREFIX)) { try { unlinkSync(p); n++; } catch {} }
-    }
-  };
-  walk(profileDir, 0);
-  return n;
-}
-
 export type IngestOptions = {
   /**
    * A full run (`auditgraph rebuild`): no compatibility gate, no reuse of the current run, and a
@@ -695,7 +701,9 @@ export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<I
   const hadPkg = existsSync(pkgDir(ws.root));
   const lock = await acquireLock(ws.root);
   try {
-    const previous = opts.rebuild ? readPointer(ws.profileDir) ?? null : undefined;
+    // A rebuild is the way out of a damaged pointer too: it then replaces no run it can name.
+    const pointer = opts.rebuild ? pointerState(ws.profileDir) : undefined;
+    const previous = pointer ? (pointer.state === "ok" ? pointer.runId : null) : undefined;
     const current: CurrentRun = opts.rebuild ? { state: "empty" } : compatGate(ws.profileDir).current;
     sweepTemp(ws.profileDir);
     // Measured before planning: the plan's spilled objects (temp files) are counted once, in planBytes.
@@ -718,12 +726,13 @@ export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<I
     }
     const { budget, warning } = gate;
     const freshManifest = !existsSync(manifestPath(ws.profileDir, plan.runId));
+    const progress: WriteProgress = {};
     try {
       mkdirSync(ws.profileDir, { recursive: true });
-      await writeRun(ws.profileDir, plan, performance.now() - t0);
+      await writeRun(ws.profileDir, plan, performance.now() - t0, progress);
     } catch (err) {
-      const undone = undoFailedWrite(ws.profileDir, plan, freshManifest, err);
-      if (!hadProfile && readPointer(ws.profileDir) !== plan.runId) removeEmptyDirs(ws.profileDir, ws.root);
+      const undone = undoFailedWrite(ws.profileDir, plan, freshManifest, progress, err);
+      if (!hadProfile && !progress.pointer) removeEmptyDirs(ws.profileDir, ws.root);
       throw undone;
     }
     return { plan, budget, ...(warning ? { budgetWarning: warning } : {}), ...(opts.rebuild ? { previous } : {}) };
@@ -742,27 +751,40 @@ function removeEmptyDirs(profileDir: string, root: string): void {
 }
 
 const WRITE_HINT = "free disk space, then run the command again";
-const why = (err: unknown) => (err as NodeJS.ErrnoException).code === "ENOSPC" ? "no space left on device" : describeError(err);
-/** A write that failed and was undone: the store is as it was. */
-const writeFailed = (what: string, err: unknown) =>
-  new AgError(`${what}: ${why(err)}; what it had written was removed and the store is unchanged`, { exitCode: ExitCode.internal, code: "write_failed", hint: WRITE_HINT });
+const isFull = (err: unknown) => (err as NodeJS.ErrnoException).code === "ENOSPC";
+const why = (err: unknown) => isFull(err) ? "no space left on device" : describeError(err);
+/** A write that failed and was undone: the store is as it was (`kept`: what was left on purpose). */
+const writeFailed = (what: string, err: unknown, kept = "") =>
+  new AgError(`${what}: ${why(err)}; what it had written was removed${kept ? ` ${kept}; the store is otherwise unchanged` : " and the store is unchanged"}`, {
+    exitCode: ExitCode.internal, code: "write_failed",
+    // Not a full disk: something in the store is in the way (a file where a directory should be, permissions).
+    hint: isFull(err) ? WRITE_HINT : "run 'auditgraph verify' to see what in the store is in the way, then run the command again",
+  });
 
 /**
- * A write that failed part-way (disk full, I/O error). Before the pointer moved, the run is removed
- * again: its new objects (absent when it was planned, under the lock; renamed into place or still
- * in the staging directory), its manifest and the directories it left empty, so the store is as it
- * was. After, the run is complete and current.
+ * A write that failed part-way (disk full, I/O error, something in the way). Before the pointer
+ * was written, the run is removed again: its staging directory, the new objects renamed into place
+ * (absent when it was planned, under the lock) and its manifest (when this write made it), and the
+ * directories it left empty, so the store is as it was. An object that replaced a damaged copy is
+ * kept: the bytes its name promises, which the damaged copy were not. After the pointer was
+ * written, the run is complete and current. Whether the pointer already named this run says
+ * nothing: a run that repairs the current one (an unchanged workspace whose object was deleted)
+ * has the same id.
  */
-function undoFailedWrite(profileDir: string, plan: RunPlan, freshManifest: boolean, err: unknown): AgError {
-  if (readPointer(profileDir) === plan.runId) {
+function undoFailedWrite(profileDir: string, plan: RunPlan, freshManifest: boolean, progress: WriteProgress, err: unknown): AgError {
+  if (progress.pointer) {
     return new AgError(`run ${plan.runId} is written and current, but updating its stat cache or runs.log in ${profileDir} failed: ${why(err)}`, { exitCode: ExitCode.internal, code: "write_failed", hint: WRITE_HINT });
   }
   discardPlan(plan);
-  for (const o of plan.newObjects) rmSync(objectPath(profileDir, o.sha256), { force: true });
+  const placed = plan.newObjects.slice(0, progress.renamed ?? 0);
+  for (const o of placed) if (!o.repair) rmSync(objectPath(profileDir, o.sha256), { force: true });
   if (freshManifest) rmSync(manifestPath(profileDir, plan.runId), { force: true });
   const dirs = [...new Set(plan.newObjects.map((o) => dirname(objectPath(profileDir, o.sha256))))];
   for (const d of [...dirs, objectsDir(profileDir), dirname(manifestPath(profileDir, plan.runId)), runsDir(profileDir), profileDir]) {
     try { rmdirSync(d); } catch { /* not empty, or already gone */ }
   }
-  return writeFailed(`writing run ${plan.runId} to ${profileDir} failed`, err);
+  const repaired = placed.filter((o) => o.repair).length;
+  const kept = repaired ? `but the ${repaired} object(s) it wrote over damaged copies` : "";
+  if (err instanceof ObjectWriteError) return writeFailed(`writing object ${err.path} of run ${plan.runId} failed`, err.reason, kept);
+  return writeFailed(`writing run ${plan.runId} to ${profileDir} failed`, err, kept);
 }

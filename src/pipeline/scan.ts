@@ -5,7 +5,8 @@
  * whose path matches with a trailing '/' is pruned). Symlinks are resolved; one whose target lies
  * outside the root is recorded as skipped and its target is never opened. A directory is visited
  * once (known by device and inode, confirmed by its real path), so symlink loops terminate, and the
- * store's real directory never. Nothing here reads file contents.
+ * store's real directory never. A directory that cannot be listed is recorded, under its own path, as
+ * skipped `unreadable_directory`. Nothing here reads file contents.
  */
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
 import { extname, isAbsolute, join, relative, resolve, sep } from "node:path";
@@ -20,6 +21,8 @@ export const sizeLimit = (profile: Profile, path: string) =>
 export type SkipReason =
   | "unsupported_extension" | "too_large" | "binary" | "invalid_utf8" | "empty"
   | "unreadable" | "vanished" | "symlink_outside_root" | "symlink_loop" | "broken_symlink" | "not_regular_file"
+  // a directory whose entries cannot be listed (recorded under the directory's own path)
+  | "unreadable_directory"
   // PDF and Word documents whose text could not be had (see pipeline/documents/)
   | "encrypted" | "no_text_layer" | "corrupt";
 
@@ -79,7 +82,13 @@ export function scan(root: string, profile: Profile): Found[] {
 
   const visit = (abs: string, rel: string): void => {
     let st: Stats;
-    try { st = lstatSync(abs); } catch { return; } // vanished between readdir and lstat: nothing to record
+    try { st = lstatSync(abs); } catch (e) {
+      // Vanished between readdir and lstat: nothing to record. Listed but not reachable (a directory
+      // readable but not searchable, a path too long): recorded, not passed over in silence.
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+      if (!rel || excluded(rel)) return;
+      return add(rel, abs, undefined, "unreadable");
+    }
     if (st.isSymbolicLink()) {
       let real: string;
       try { real = realpathSync(abs); } catch (e) {
@@ -103,7 +112,12 @@ export function scan(root: string, profile: Profile): Found[] {
         seen.push(abs);
       }
       let names: string[];
-      try { names = readdirSync(abs); } catch { return; }
+      try { names = readdirSync(abs); } catch (e) {
+        // Gone since the lstat: nothing to record. Otherwise (no permission, an I/O error) its files
+        // cannot be known: the directory itself is recorded as skipped, so the run says what it left out.
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+        return add(rel || ".", abs, undefined, "unreadable_directory");
+      }
       for (const n of names.sort()) visit(join(abs, n), rel ? `${rel}/${n}` : n);
       return;
     }

@@ -13,9 +13,9 @@ import { isWordTerm } from "../pipeline/tokens.ts";
 import { group } from "../shared/maps.ts";
 import { VarintReader } from "../store/varint.ts";
 import { objectPath } from "../store/layout.ts";
-import { corrupt } from "../store/objects.ts";
+import { corrupt, misplaced } from "../store/objects.ts";
 import type { OpenStore } from "../store/open.ts";
-import { Segment } from "../store/segment.ts";
+import { artifactMismatch, Segment } from "../store/segment.ts";
 import { bloomHas, bloomKey, isBloom } from "../store/bloom.ts";
 import { readObjectText } from "../store/objects.ts";
 import { GIT_ARTIFACT, GitGraph } from "../git/graph.ts";
@@ -83,11 +83,24 @@ export class RunIndex {
     this.text.clear();
   }
 
+  /**
+   * A shard's segment of one kind, opened on first use. Its header must say the kind and shard the
+   * manifest lists it as: an object under another artifact's name is a damaged store (exit 5), not
+   * a shard to answer from.
+   */
   private open(cache: Map<number, Segment | null>, kind: "index" | "text", n: number): Segment | null {
     let s = cache.get(n);
     if (s === undefined) {
-      const sha = this.byName.get(shardName(kind, n));
-      s = sha ? new Segment(objectPath(this.store.profileDir, sha)) : null;
+      const name = shardName(kind, n);
+      const sha = this.byName.get(name);
+      s = null;
+      if (sha) {
+        const path = objectPath(this.store.profileDir, sha);
+        const seg = new Segment(path);
+        const wrong = artifactMismatch(seg.header, name);
+        if (wrong) { seg.close(); throw misplaced(path, `${wrong} (run ${this.store.runId})`); }
+        s = seg;
+      }
       cache.set(n, s);
     }
     return s;

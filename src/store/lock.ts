@@ -1,12 +1,27 @@
 /**
- * The workspace write lock: `.pkg/lock`, created exclusively, holding the owner's pid. Writers
- * (ingest, rebuild, prune) hold it; readers never need it because a run becomes visible only
- * through the pointer and objects are immutable. A lock whose pid is gone is stale and taken over.
- * A second writer waits up to `waitMs`, then fails with a clear message.
+ * The workspace write lock: `.pkg/lock`, holding the owner's pid. Writers (ingest, rebuild, prune)
+ * hold it; readers never need it because a run becomes visible only through the pointer and
+ * objects are immutable. A second writer waits up to `waitMs`, then fails with a clear message.
+ *
+ * Taking it is atomic: the pid is written to a temp file (`.pkg/.tmp-lock.<pid>.<n>`), which is then
+ * hard-linked to `.pkg/lock` (a link never replaces an existing name), so the lock file is never seen
+ * without its pid. On a filesystem without hard links the lock is created exclusively and the pid
+ * written right after.
+ *
+ * A lock is stale, and taken over, when its pid is gone, or when it holds no pid (empty or garbage:
+ * a writer killed between creating it and writing its pid, on the fallback path or by an older
+ * binary) and is older than STALE_EMPTY_MS. Taking over renames the stale file aside and checks
+ * it is still the file judged stale (same inode) before deleting it; if another writer replaced it
+ * meanwhile, that lock is put back.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import { AgError, ExitCode } from "../shared/errors.ts";
+import { TEMP_PREFIX } from "../shared/fs.ts";
 import { lockPath, pkgDir } from "./layout.ts";
+
+/** A lock without a pid older than this is what a killed writer left (a live one writes its pid at once). */
+export const STALE_EMPTY_MS = 2_000;
 
 const alive = (pid: number) => {
   try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === "EPERM"; }
@@ -14,28 +29,89 @@ const alive = (pid: number) => {
 
 export type Lock = { release(): void };
 
+let tempCount = 0;
+const LINKLESS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDEV", "EMLINK"]);
+
+/**
+ * Creates the lock file holding our pid, atomically when the filesystem has hard links; false when
+ * it already exists.
+ */
+function create(root: string, path: string): boolean {
+  const tmp = join(pkgDir(root), `${TEMP_PREFIX}lock.${process.pid}.${++tempCount}`);
+  writeFileSync(tmp, `${process.pid}\n`, { flag: "wx", mode: 0o644 });
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return false;
+    if (!LINKLESS.has(code ?? "")) throw e;
+  } finally {
+    try { unlinkSync(tmp); } catch {}
+  }
+  // No hard links here: exclusive create, then the pid (a kill in between leaves an empty lock, stale after STALE_EMPTY_MS).
+  let fd: number;
+  try { fd = openSync(path, "wx", 0o644); } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw e;
+  }
+  try { writeSync(fd, `${process.pid}\n`); } finally { closeSync(fd); }
+  return true;
+}
+
+/**
+ * What the lock file says: its owner's pid (NaN when it holds none), its inode and age; "gone" when
+ * it was released meanwhile, "unknown" when it cannot be read (it is then left alone).
+ */
+function inspect(path: string): { owner: number; ino: number; ageMs: number } | "gone" | "unknown" {
+  try {
+    const st = statSync(path);
+    const text = readFileSync(path, "utf8");
+    const owner = /^\s*\d+\s*$/.test(text) ? parseInt(text, 10) : NaN;
+    return { owner, ino: st.ino, ageMs: Date.now() - st.mtimeMs };
+  } catch (e) { return (e as NodeJS.ErrnoException).code === "ENOENT" ? "gone" : "unknown"; }
+}
+
+/** Removes the lock file if it is still the one with inode `ino`; if another writer's lock took its place meanwhile, that one is put back. */
+function takeOver(root: string, path: string, ino: number): void {
+  const aside = join(pkgDir(root), `${TEMP_PREFIX}lock-stale.${process.pid}.${++tempCount}`);
+  try { renameSync(path, aside); } catch { return; } // gone already
+  let same = false;
+  try { same = statSync(aside).ino === ino; } catch {}
+  if (!same) { try { linkSync(aside, path); } catch { /* a third writer holds it now */ } }
+  try { unlinkSync(aside); } catch {}
+}
+
+/** Temp files of lock attempts whose process is gone (a writer killed between writing its pid and linking it). */
+function sweepLockTemps(root: string): void {
+  let names: string[] = [];
+  try { names = readdirSync(pkgDir(root)); } catch { return; }
+  for (const n of names) {
+    const m = /^\.tmp-lock(?:-stale)?\.(\d+)\./.exec(n);
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) { try { unlinkSync(join(pkgDir(root), n)); } catch {} }
+  }
+}
+
 export async function acquireLock(root: string, waitMs = Number(process.env.AUDITGRAPH_LOCK_WAIT_MS ?? 30_000)): Promise<Lock> {
   mkdirSync(pkgDir(root), { recursive: true });
   const path = lockPath(root);
   const deadline = Date.now() + waitMs;
   for (;;) {
-    try {
-      const fd = openSync(path, "wx", 0o644);
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
+    if (create(root, path)) {
+      sweepLockTemps(root);
       let released = false;
       return { release() { if (!released) { released = true; try { unlinkSync(path); } catch {} } } };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     }
-    let owner = NaN;
-    try { owner = parseInt(readFileSync(path, "utf8"), 10); } catch {}
-    if (Number.isInteger(owner) && owner > 0 && !alive(owner)) {
-      try { unlinkSync(path); } catch {}
+    const seen = inspect(path);
+    if (seen === "gone") continue; // released meanwhile: try again at once
+    const hasPid = seen !== "unknown" && Number.isInteger(seen.owner) && seen.owner > 0;
+    if (seen !== "unknown" && (hasPid ? !alive(seen.owner) : seen.ageMs > STALE_EMPTY_MS)) {
+      takeOver(root, path, seen.ino);
       continue;
     }
     if (Date.now() >= deadline) {
-      throw new AgError(`workspace ${root} is locked by another auditgraph process (pid ${Number.isNaN(owner) ? "unknown" : owner}, lock ${path})`, {
+      const who = seen === "unknown" ? "the lock file cannot be read" : hasPid ? `pid ${seen.owner}` : "no pid written yet";
+      throw new AgError(`workspace ${root} is locked by another auditgraph process (${who}, lock ${path})`, {
         exitCode: ExitCode.internal, code: "locked", hint: "wait for it to finish; if no auditgraph process is running, delete the lock file",
       });
     }

@@ -7,6 +7,7 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs"
 import * as v from "valibot";
 import { AgError, ExitCode } from "../shared/errors.ts";
 import { canonicalJson } from "../shared/json.ts";
+import { quoted, quotedBytes } from "../shared/printable.ts";
 import type { StoreSchemaFact } from "../policy/compat.ts";
 import { manifestPath, pointerPath, RUN_ID, SHA256 } from "./layout.ts";
 
@@ -43,12 +44,42 @@ export const ManifestSchema = v.object({
 });
 export type Manifest = v.InferOutput<typeof ManifestSchema>;
 
-/** The pointer's run id, or undefined when no run was ever completed. */
-export function readPointer(profileDir: string): string | undefined {
-  let text: string;
-  try { text = readFileSync(pointerPath(profileDir), "utf8"); } catch { return undefined; }
-  return text.trim();
+export type PointerState =
+  | { state: "none" } // no pointer file: no run has completed yet
+  | { state: "ok"; runId: string }
+  | { state: "bad"; problem: string; reason: string }; // present but unreadable, or not a run id (problem: the whole message; reason: without the pointer's path)
+
+/**
+ * The current-run pointer as found. Only a missing file means "no run yet"; a pointer that cannot
+ * be read (a directory, no permission) or that does not hold exactly one run id (surrounding
+ * whitespace allowed) is damage, reported with the file's name and, quoted, what it holds.
+ */
+export function pointerState(profileDir: string): PointerState {
+  const p = pointerPath(profileDir);
+  const bad = (reason: string): PointerState => ({ state: "bad", reason, problem: `current-run pointer ${p} ${reason}` });
+  let bytes: Buffer;
+  try { bytes = readFileSync(p); } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return { state: "none" };
+    return bad(`cannot be read (${code ?? (e as Error).message})`);
+  }
+  const id = bytes.toString("latin1").trim();
+  if (RUN_ID.test(id)) return { state: "ok", runId: id };
+  return bad(`does not hold a run id: ${bytes.length === 0 ? "it is empty" : `it holds ${quotedBytes(bytes)}`}`);
 }
+
+/**
+ * The pointer's run id, or undefined when no run was ever completed. A damaged pointer is a
+ * verification failure (exit 5) naming it.
+ */
+export function readPointer(profileDir: string): string | undefined {
+  const p = pointerState(profileDir);
+  if (p.state === "bad") throw pointerError(p.problem);
+  return p.state === "ok" ? p.runId : undefined;
+}
+
+export const pointerError = (problem: string) =>
+  new AgError(problem, { exitCode: ExitCode.verify, code: "pointer_invalid", hint: "run 'auditgraph verify' for a full report, or 'auditgraph rebuild' to write a new current run" });
 
 export type ManifestRead =
   | { ok: true; manifest: Manifest; fact: StoreSchemaFact }
@@ -198,7 +229,7 @@ function isFileRecords(files: unknown): files is FileRecord[] {
  * `lazyFiles`, the `files` array is parsed and validated only when first read (read commands).
  */
 export function readManifest(profileDir: string, runId: string, opts: { lazyFiles?: boolean } = {}): ManifestRead {
-  if (!RUN_ID.test(runId)) return { ok: false, fact: { kind: "unreadable", reason: "bad run id" }, problem: `'${runId}' is not a run id` };
+  if (!RUN_ID.test(runId)) return { ok: false, fact: { kind: "unreadable", reason: "bad run id" }, problem: `${quoted(runId)} is not a run id` };
   const p = manifestPath(profileDir, runId);
   let text: string;
   let lazy: (() => string) | undefined;
@@ -207,7 +238,12 @@ export function readManifest(profileDir: string, runId: string, opts: { lazyFile
     text = split.rest;
     lazy = split.files;
   } else {
-    try { text = readFileSync(p, "utf8"); } catch { return { ok: false, fact: { kind: "missing" }, problem: `manifest ${p} is missing` }; }
+    try { text = readFileSync(p, "utf8"); } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return { ok: false, fact: { kind: "missing" }, problem: `manifest ${p} is missing` };
+      const why = `cannot be read (${code ?? (e as Error).message})`;
+      return { ok: false, fact: { kind: "unreadable", reason: `manifest ${why}` }, problem: `manifest ${p} ${why}` };
+    }
   }
   let data: unknown;
   try { data = JSON.parse(text); } catch {

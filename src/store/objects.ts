@@ -38,18 +38,47 @@ export function spillObject(o: EncodedObject, dir: string): SpilledObject {
   return { sha256: o.sha256, bytes: o.bytes, tempPath };
 }
 
+/**
+ * Whether an object's file is present: a name check only (the store's objects are immutable and were
+ * hashed when written). Objects that may have been damaged since are told apart by objectState.
+ */
 export const hasObject = (profileDir: string, sha: string) => existsSync(objectPath(profileDir, sha));
 
+/**
+ * What the store holds under an object's name, read and hashed in full: `absent` (no such file, or
+ * no fan-out directory), `sound` (the bytes hash to the name), `damaged` (other bytes, or something
+ * that cannot be read as a file: a directory, no permission). A run checks the objects it is about
+ * to write this way, so that one it builds again replaces a damaged copy instead of trusting it.
+ */
+export function objectState(profileDir: string, sha: string): "absent" | "sound" | "damaged" {
+  let data: Uint8Array;
+  try { data = readFileSync(objectPath(profileDir, sha)); } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === "ENOENT" || code === "ENOTDIR" ? "absent" : "damaged";
+  }
+  return sha256Hex(data) === sha ? "sound" : "damaged";
+}
+
+const DAMAGE_HINT = "run 'auditgraph verify' for a full report; 'auditgraph rebuild' writes a new run with the objects rebuilt from the sources";
 export const corrupt = (p: string) =>
-  new AgError(`object ${p} is corrupt`, { exitCode: ExitCode.verify, code: "object_corrupt", hint: "run 'auditgraph verify' for a full report" });
+  new AgError(`object ${p} is corrupt`, { exitCode: ExitCode.verify, code: "object_corrupt", hint: DAMAGE_HINT });
 export const missing = (p: string) =>
-  new AgError(`object ${p} is missing`, { exitCode: ExitCode.verify, code: "object_missing", hint: "run 'auditgraph verify' for a full report" });
+  new AgError(`object ${p} is missing`, { exitCode: ExitCode.verify, code: "object_missing", hint: DAMAGE_HINT });
+/** A missing object (no file, no fan-out directory), or one that cannot be read (a directory, no permission). */
+export function unreadable(p: string, err: unknown): AgError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOENT" || code === "ENOTDIR") return missing(p);
+  return new AgError(`object ${p} cannot be read (${code ?? (err as Error).message})`, { exitCode: ExitCode.verify, code: "object_unreadable", hint: DAMAGE_HINT });
+}
+/** An object whose contents are not what the manifest names it as (a segment of another kind or shard). */
+export const misplaced = (p: string, what: string) =>
+  new AgError(`object ${p} is not what the manifest says: ${what}`, { exitCode: ExitCode.verify, code: "object_mismatch", hint: DAMAGE_HINT });
 
 /** Reads and decompresses an object; a missing or corrupt object is a verification failure (exit 5). */
 export function readObjectText(profileDir: string, sha: string): string {
   const p = objectPath(profileDir, sha);
   let data: Uint8Array;
-  try { data = readFileSync(p); } catch { throw missing(p); }
+  try { data = readFileSync(p); } catch (e) { throw unreadable(p, e); }
   try { return new TextDecoder("utf-8", { fatal: true }).decode(Bun.zstdDecompressSync(data)); } catch { throw corrupt(p); }
 }
 

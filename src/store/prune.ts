@@ -7,11 +7,12 @@
  * unreadable or other-version manifest may reference objects in ways this binary cannot see, so
  * then only the old runs' manifests go. Runs are deleted before objects, so an interrupted prune
  * leaves unreferenced objects (deleted by the next prune), never a run with missing objects.
+ * Like every writer, a prune first sweeps what a killed writer left (store/sweep.ts).
  */
 import { readdirSync, rmdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { objectPath, objectsDir, runsDir, SHA256 } from "./layout.ts";
-import { readManifest } from "./manifest.ts";
+import { readManifest, readPointer } from "./manifest.ts";
 import { listRuns } from "./runs.ts";
 import { measureUsage } from "./usage.ts";
 import { decideCompat } from "../policy/compat.ts";
@@ -31,6 +32,9 @@ export type PrunePlan = {
 const list = (dir: string) => { try { return readdirSync(dir); } catch { return []; } };
 
 export function planPrune(profileDir: string, keep: number): PrunePlan {
+  // Which run must be kept whatever its age is known only from a readable pointer: a damaged one
+  // stops the prune (exit 5) before anything is planned.
+  readPointer(profileDir);
   const runs = listRuns(profileDir);
   const current = runs.find((r) => r.current)?.run_id ?? null;
   const keepSet = new Set(runs.slice(Math.max(0, runs.length - keep)).map((r) => r.run_id));

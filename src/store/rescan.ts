@@ -8,7 +8,8 @@
  */
 import { objectPath } from "./layout.ts";
 import type { Manifest } from "./manifest.ts";
-import { Segment } from "./segment.ts";
+import { misplaced } from "./objects.ts";
+import { artifactMismatch, Segment } from "./segment.ts";
 
 /** What a finder reports in one text: a 1-based line and the kind of thing found there. Never the thing itself. */
 export type Found = { line: number; kind: string };
@@ -18,20 +19,26 @@ export type RescanResult = { runs: string[]; objects: number; texts: number; byt
 const utf8 = new TextDecoder();
 
 export function rescanRuns(profileDir: string, runs: { runId: string; manifest: Manifest }[], find: (text: string) => Found[]): RescanResult {
-  // text object sha256 → the runs that use it
+  // text object sha256 → the runs that use it, and the artifact names it is listed as
   const users = new Map<string, string[]>();
+  const names = new Map<string, Set<string>>();
   for (const { runId, manifest } of runs) {
     for (const a of manifest.artifacts) {
       if (!a.name.startsWith("text/")) continue;
       const list = users.get(a.sha256) ?? [];
       list.push(runId);
       users.set(a.sha256, list);
+      names.set(a.sha256, (names.get(a.sha256) ?? new Set()).add(a.name));
     }
   }
   const out: RescanResult = { runs: runs.map((r) => r.runId), objects: users.size, texts: 0, bytes: 0, findings: [] };
   for (const sha of [...users.keys()].sort()) {
     const seg = new Segment(objectPath(profileDir, sha));
     try {
+      for (const name of [...names.get(sha)!].sort()) {
+        const wrong = artifactMismatch(seg.header, name);
+        if (wrong) throw misplaced(objectPath(profileDir, sha), wrong);
+      }
       let path: string | undefined;
       let parts: Uint8Array[] = [];
       const flush = () => {

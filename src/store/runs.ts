@@ -6,7 +6,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { decideCompat } from "../policy/compat.ts";
 import { runLogPath, runsDir } from "./layout.ts";
-import { readManifest, readPointer } from "./manifest.ts";
+import { pointerState, readManifest } from "./manifest.ts";
+import { isLeftoverRunDir } from "./sweep.ts";
 
 export type RunSummary = {
   run_id: string;
@@ -31,10 +32,15 @@ export function readRunLog(profileDir: string): Map<string, string> {
   return out;
 }
 
+/**
+ * Every run directory (not what a killed writer left without a manifest: see store/sweep.ts) and the
+ * run the pointer names. A pointer that cannot be read marks no run as current (verify reports it).
+ */
 export function listRuns(profileDir: string): RunSummary[] {
   let ids: string[] = [];
-  try { ids = readdirSync(runsDir(profileDir)).filter((n) => !n.startsWith(".")); } catch {}
-  const current = readPointer(profileDir);
+  const pointer = pointerState(profileDir);
+  const current = pointer.state === "ok" ? pointer.runId : undefined;
+  try { ids = readdirSync(runsDir(profileDir)).filter((n) => !n.startsWith(".") && (pointer.state === "bad" || !isLeftoverRunDir(profileDir, n, current))); } catch {}
   if (current && !ids.includes(current)) ids.push(current);
   const log = readRunLog(profileDir);
   const order = [...log.keys()];

@@ -30,7 +30,8 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { sha256Hex } from "../shared/hash.ts";
-import { corrupt, missing, type EncodedObject } from "./objects.ts";
+import { quoted } from "../shared/printable.ts";
+import { corrupt, unreadable, type EncodedObject } from "./objects.ts";
 
 const MAGIC = "AGSEG01\n";
 /** Magic, header length (u32 LE), header crc32 (u32 LE). */
@@ -205,6 +206,22 @@ export function checkSegment(path: string): string | undefined {
   } finally { seg.close(); }
 }
 
+/**
+ * What is wrong with a segment's header for the artifact it is listed as (`index/NN`, `text/NN`),
+ * or undefined when its kind and shard are the name's. The object's name is its hash, so a
+ * manifest listing an object under another artifact's name is only seen here: read as that shard,
+ * it would answer with another shard's documents or fail on tables it does not have.
+ */
+export function artifactMismatch(header: SegmentHeader, name: string): string | undefined {
+  const m = /^(index|text)\/(\d+)$/.exec(name);
+  if (!m) return undefined;
+  const kind = typeof header.kind === "string" ? header.kind : undefined;
+  if (kind === m[1] && header.shard === Number(m[2])) return undefined;
+  const shard = Number.isInteger(header.shard) ? String(header.shard).padStart(2, "0") : "?";
+  const what = kind === "index" || kind === "text" ? `${kind}/${shard}` : kind === undefined ? "a segment without a kind" : `a segment of kind ${quoted(kind)}`;
+  return `artifact ${name} holds ${what}`;
+}
+
 /** A key as written in a block: as is, or JSON-quoted when it holds a tab or newline or starts with a quote. */
 const keyText = (k: string) => (k.charCodeAt(0) === 34 || k.includes("\t") || k.includes("\n") || k === "" ? JSON.stringify(k) : k);
 
@@ -306,7 +323,7 @@ export class Segment {
 
   constructor(readonly path: string) {
     let fd: number;
-    try { fd = openSync(path, "r"); } catch { throw missing(path); }
+    try { fd = openSync(path, "r"); } catch (e) { throw unreadable(path, e); }
     this.fd = fd;
     try {
       this.size = fstatSync(fd).size;
@@ -322,9 +339,10 @@ export class Segment {
       if (Bun.hash.crc32(hb) !== view.getUint32(MAGIC.length + 4, true)) throw new Error("header checksum");
       this.header = JSON.parse(dec.decode(hb)) as SegmentHeader;
       if (typeof this.header !== "object" || !this.header.tables) throw new Error("bad header");
-    } catch {
+    } catch (e) {
       closeSync(fd);
-      throw corrupt(path);
+      // A read that fails (a directory in its place, an I/O error) is not a corrupt object.
+      throw (e as NodeJS.ErrnoException).code ? unreadable(path, e) : corrupt(path);
     }
   }
 

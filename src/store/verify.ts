@@ -1,29 +1,49 @@
 /**
  * Store verification: re-hash every object, check every manifest's artifacts against the objects
- * (present, same sha256, same size), check the pointer, and report anything that does not belong
- * to the layout. Leftover temp files (and staging directories of spilled objects) of a killed writer
- * and complete objects no run references yet are notes, not failures (the next ingest sweeps or
- * reuses them).
+ * (present, same sha256, same size, and for a segment the kind and shard its name says), check the
+ * pointer, and report anything that does not belong to the layout or cannot be read. Leftover temp
+ * files (and staging directories of spilled objects, and run directories holding nothing else) of a
+ * killed writer and complete objects no run references yet are notes, not failures (the next
+ * ingest sweeps or reuses them). Nothing it meets on disk makes it throw: a file or directory that
+ * cannot be read is a problem of kind `unreadable`.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { sha256Hex } from "../shared/hash.ts";
 import { TEMP_PREFIX } from "../shared/fs.ts";
-import { objectPath, objectsDir, pointerPath, RUN_ID, runsDir, SHA256 } from "./layout.ts";
-import { readManifest, readPointer } from "./manifest.ts";
-import { checkSegment } from "./segment.ts";
+import { manifestPath, objectPath, objectsDir, pointerPath, RUN_ID, runsDir, SHA256 } from "./layout.ts";
+import { pointerState, readManifest } from "./manifest.ts";
+import { artifactMismatch, checkSegment, Segment } from "./segment.ts";
+import { isLeftoverRunDir } from "./sweep.ts";
 import { decideCompat } from "../policy/compat.ts";
 
-export type Problem = { kind: "mismatch" | "missing" | "extra" | "manifest" | "pointer"; path: string; detail: string };
+export type Problem = { kind: "mismatch" | "missing" | "extra" | "manifest" | "pointer" | "unreadable"; path: string; detail: string };
 export type VerifyReport = { ok: boolean; runs: number; objects: number; problems: Problem[]; notes: string[] };
 
 const KNOWN_TOP = new Set(["current", "runs", "objects", "runs.log", "cache", "exports"]);
 
-const list = (dir: string): string[] => { try { return readdirSync(dir).sort(); } catch { return []; } };
+const errCode = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+const absent = (e: unknown) => { const c = (e as NodeJS.ErrnoException).code; return c === "ENOENT" || c === "ENOTDIR"; };
 
 export function verifyStore(profileDir: string): VerifyReport {
   const problems: Problem[] = [];
   const notes: string[] = [];
+  const unreadableSeen = new Set<string>();
+  const unreadable = (path: string, err: unknown, what: string) => {
+    if (unreadableSeen.has(path)) return;
+    unreadableSeen.add(path);
+    // A dangling symbolic link reads as "no such file": say what it is.
+    let link = false;
+    try { link = lstatSync(path).isSymbolicLink(); } catch {}
+    problems.push({ kind: "unreadable", path, detail: `${what} cannot be read (${errCode(err)}${link && absent(err) ? ": a symbolic link to nothing" : ""})` });
+  };
+  /** A directory's names, sorted; [] when it does not exist, and a problem when it cannot be read. */
+  const list = (dir: string, what: string): string[] => {
+    try { return readdirSync(dir).sort(); } catch (e) {
+      if (!absent(e)) unreadable(dir, e, what);
+      return [];
+    }
+  };
   // A temp name at the top is a file or the staging directory of a run's spilled objects (ingest.ts).
   const temp = (p: string, name: string) => {
     if (!name.startsWith(TEMP_PREFIX)) return false;
@@ -33,59 +53,85 @@ export function verifyStore(profileDir: string): VerifyReport {
     return true;
   };
 
-  for (const name of list(profileDir)) {
+  for (const name of list(profileDir, "the profile directory")) {
     if (!KNOWN_TOP.has(name) && !temp(join(profileDir, name), name)) problems.push({ kind: "extra", path: join(profileDir, name), detail: "not part of the store layout" });
   }
   // Objects: the name must be the sha256 of the bytes.
   const hashes = new Set<string>();
-  for (const sub of list(objectsDir(profileDir))) {
+  for (const sub of list(objectsDir(profileDir), "the objects directory")) {
     const dir = join(objectsDir(profileDir), sub);
-    if (!/^[0-9a-f]{2}$/.test(sub) || !statSync(dir).isDirectory()) { problems.push({ kind: "extra", path: dir, detail: "not an object directory" }); continue; }
-    for (const name of list(dir)) {
+    let isDir: boolean;
+    try { isDir = statSync(dir).isDirectory(); } catch (e) { unreadable(dir, e, "object directory"); continue; }
+    if (!/^[0-9a-f]{2}$/.test(sub) || !isDir) { problems.push({ kind: "extra", path: dir, detail: "not an object directory" }); continue; }
+    for (const name of list(dir, "object directory")) {
       const p = join(dir, name);
       if (temp(p, name)) continue;
       if (!SHA256.test(name) || name.slice(0, 2) !== sub) { problems.push({ kind: "extra", path: p, detail: "not an object name" }); continue; }
-      const actual = sha256Hex(readFileSync(p));
+      let bytes: Uint8Array;
+      try { bytes = readFileSync(p); } catch (e) { unreadable(p, e, "object"); continue; }
+      const actual = sha256Hex(bytes);
       if (actual !== name) problems.push({ kind: "mismatch", path: p, detail: `content hashes to ${actual}` });
       else hashes.add(name);
     }
   }
+  const pointer = pointerState(profileDir);
+  const current = pointer.state === "ok" ? pointer.runId : undefined;
   // Runs: each directory holds exactly a valid manifest whose artifacts exist with the right size.
   const referenced = new Set<string>();
   const checked = new Set<string>();
-  const runIds = list(runsDir(profileDir));
-  for (const id of runIds) {
+  const headers = new Set<string>();
+  const runIds: string[] = [];
+  for (const id of list(runsDir(profileDir), "the runs directory")) {
     const dir = join(runsDir(profileDir), id);
     if (!RUN_ID.test(id)) { problems.push({ kind: "extra", path: dir, detail: "not a run directory" }); continue; }
-    for (const name of list(dir)) {
+    // What a writer killed before its manifest's rename leaves (not a run; the next writer removes it).
+    if (pointer.state !== "bad" && isLeftoverRunDir(profileDir, id, current)) {
+      for (const name of list(dir, "run directory")) temp(join(dir, name), name);
+      notes.push(`leftover run directory ${dir} without a manifest (removed by the next ingest)`);
+      continue;
+    }
+    runIds.push(id);
+    for (const name of list(dir, "run directory")) {
       if (name !== "manifest.json" && !temp(join(dir, name), name)) problems.push({ kind: "extra", path: join(dir, name), detail: "not part of a run" });
     }
     const r = readManifest(profileDir, id);
-    if (!r.ok) { problems.push({ kind: "manifest", path: join(dir, "manifest.json"), detail: r.problem }); continue; }
-    if (r.manifest.run_id !== id) problems.push({ kind: "manifest", path: join(dir, "manifest.json"), detail: `names run ${r.manifest.run_id}` });
+    if (!r.ok) { problems.push({ kind: r.fact.kind === "unreadable" && r.fact.reason.startsWith("manifest cannot be read") ? "unreadable" : "manifest", path: manifestPath(profileDir, id), detail: r.problem }); continue; }
+    if (r.manifest.run_id !== id) problems.push({ kind: "manifest", path: manifestPath(profileDir, id), detail: `names run ${r.manifest.run_id}` });
     const readable = decideCompat(r.fact).compatible;
     for (const a of r.manifest.artifacts) {
       referenced.add(a.sha256);
       const p = objectPath(profileDir, a.sha256);
       if (!hashes.has(a.sha256)) {
-        let exists = true;
-        try { statSync(p); } catch { exists = false; }
-        if (!exists) problems.push({ kind: "missing", path: p, detail: `artifact ${a.name} of ${id}` });
+        // Not a sound object: reported above when it is there (another hash, unreadable), else missing.
+        try { statSync(p); } catch (e) {
+          if (absent(e)) problems.push({ kind: "missing", path: p, detail: `artifact ${a.name} of ${id}` });
+          else unreadable(p, e, "object");
+        }
         continue;
       }
-      const size = statSync(p).size;
+      let size: number;
+      try { size = statSync(p).size; } catch (e) { unreadable(p, e, "object"); continue; }
       if (size !== a.bytes) { problems.push({ kind: "mismatch", path: p, detail: `artifact ${a.name} of ${id}: ${size} bytes, manifest says ${a.bytes}` }); continue; }
-      // An index or text segment of a run this binary reads is also read block by block (once per object).
-      if (readable && !checked.has(a.sha256) && /^(index|text)\//.test(a.name)) {
-        checked.add(a.sha256);
-        const why = checkSegment(p);
-        if (why) problems.push({ kind: "mismatch", path: p, detail: `artifact ${a.name} of ${id} is not a readable segment: ${why}` });
+      // An index or text segment of a run this binary reads is also read block by block (once per
+      // object), and its header must name the kind and shard of the artifact it is listed as.
+      if (readable && /^(index|text)\//.test(a.name)) {
+        if (!checked.has(a.sha256)) {
+          checked.add(a.sha256);
+          const why = checkSegment(p);
+          if (why) { problems.push({ kind: "mismatch", path: p, detail: `artifact ${a.name} of ${id} is not a readable segment: ${why}` }); continue; }
+        }
+        const key = `${a.name}\0${a.sha256}`;
+        if (headers.has(key)) continue;
+        headers.add(key);
+        let wrong: string | undefined;
+        try { const seg = new Segment(p); wrong = artifactMismatch(seg.header, a.name); seg.close(); } catch { continue; } // unreadable: reported above
+        if (wrong) problems.push({ kind: "mismatch", path: p, detail: `${wrong} (run ${id})` });
       }
     }
   }
-  const pointer = readPointer(profileDir);
-  if (pointer !== undefined && !runIds.includes(pointer)) problems.push({ kind: "pointer", path: pointerPath(profileDir), detail: `names run '${pointer}', which does not exist` });
-  if (pointer === undefined && runIds.length > 0) notes.push("no current-run pointer: no run has completed yet");
+  if (pointer.state === "bad") problems.push({ kind: "pointer", path: pointerPath(profileDir), detail: pointer.reason });
+  else if (current !== undefined && !runIds.includes(current)) problems.push({ kind: "pointer", path: pointerPath(profileDir), detail: `names run '${current}', which does not exist` });
+  if (pointer.state === "none" && runIds.length > 0) notes.push("no current-run pointer: no run has completed yet");
   const unref = [...hashes].filter((h) => !referenced.has(h)).length;
   if (unref) notes.push(`${unref} object(s) not referenced by any run (left by an interrupted run; reused or pruned later)`);
   return { ok: problems.length === 0, runs: runIds.length, objects: hashes.size, problems, notes };

@@ -131,3 +131,30 @@ export function expectOneLineError(r: CliResult): string {
   }
   return lines[0]!;
 }
+
+/**
+ * Runs the CLI as a user without privileges, for permission tests (root reads and lists anything):
+ * as uid/gid 65534 through `setpriv` when this process is root, as itself otherwise. The paths it
+ * touches must be open to that user (openToAll). Undefined when it cannot be done (root without
+ * setpriv, or the sources or temp directory out of that user's reach): the caller skips, saying why.
+ */
+export function cliUnprivileged(args: string[]): CliResult | undefined {
+  const root = process.getuid?.() === 0;
+  const setpriv = root ? Bun.which("setpriv") : null;
+  if (root && !setpriv) return undefined;
+  const prefix = root ? [setpriv!, "--reuid=65534", "--regid=65534", "--clear-groups", "--"] : [];
+  const home = tempDir("ag-home-");
+  openToAll(home);
+  // The user must reach the sources, the runtime and the temp directories.
+  if (root && Bun.spawnSync([...prefix, "test", "-r", CLI, "-a", "-x", process.execPath, "-a", "-w", home]).exitCode !== 0) return undefined;
+  const p = Bun.spawnSync([...prefix, process.execPath, CLI, ...args], { cwd: "/", env: cleanEnv({ HOME: home }), stdout: "pipe", stderr: "pipe" });
+  const stdout = p.stdout.toString();
+  let json: any;
+  try { json = JSON.parse(stdout); } catch {}
+  return { code: p.exitCode ?? -1, stdout, stderr: p.stderr.toString(), json };
+}
+
+/** Makes a temp directory tree (from tempDir or workspace) readable and writable by every user, for cliUnprivileged. */
+export function openToAll(dir: string): void {
+  Bun.spawnSync(["chmod", "-R", "a+rwX", dir]);
+}

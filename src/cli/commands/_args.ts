@@ -79,3 +79,7 @@ export function flagValues(rawArgs: string[], name: string): string[] {
   }
   return out;
 }
+
+/** The warning of ingest and rebuild for a directory the scan could not list (its record's reason: `unreadable_directory`). */
+export const unreadableDirWarning = (path: string) =>
+  `directory ${path} cannot be read: the files under it are left out (recorded as skipped: unreadable_directory)`;

@@ -1,6 +1,6 @@
 import { defineCommand } from "../define.ts";
 import { jsonArgs, withWorkspace, workspaceArgs } from "./_args.ts";
-import { printJson, printLine } from "../output.ts";
+import { printable as p, printJson, printLine } from "../output.ts";
 
 export default defineCommand({
   meta: { name: "diff", description: "Compare two runs: files added, removed and changed, and artifacts rewritten" },
@@ -19,8 +19,8 @@ export default defineCommand({
     const d = diffRuns(a!, b!);
     if (args.json) return printJson({ status: "ok", ...d });
     printLine(`${d.run_a} → ${d.run_b}: ${d.added.length} added, ${d.removed.length} removed, ${d.changed.length} changed; ${d.artifacts_rewritten.length} artifact(s) rewritten${d.config_changed ? "; config changed" : ""}`);
-    for (const p of d.added) printLine(`  + ${p}`);
-    for (const p of d.removed) printLine(`  - ${p}`);
-    for (const p of d.changed) printLine(`  ~ ${p}`);
+    for (const f of d.added) printLine(`  + ${p(f)}`);
+    for (const f of d.removed) printLine(`  - ${p(f)}`);
+    for (const f of d.changed) printLine(`  ~ ${p(f)}`);
   },
 });

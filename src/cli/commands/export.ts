@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { atomicWriteFile } from "../../shared/fs.ts";
 import { usageError } from "../../shared/errors.ts";
 import { intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
-import { printJson, printLine, warn, writeStdout } from "../output.ts";
+import { printable as p, printJson, printLine, warn, writeStdout } from "../output.ts";
 import { notFound } from "./node.ts";
 
 export default defineCommand({
@@ -45,6 +45,6 @@ export default defineCommand({
     atomicWriteFile(out, text);
     const summary = { status: "ok", run_id: store.runId, format, out, ...(scope ? { subgraph: scope } : {}), nodes: g.nodes.size, edges: g.edges.length, bytes: Buffer.byteLength(text) };
     if (args.json) return printJson({ ...summary, budget });
-    printLine(`exported ${summary.nodes} nodes and ${summary.edges} edges of run ${store.runId}${scope ? ` (within ${depth} edge(s) of ${start})` : ""} to ${out} (${format}, ${summary.bytes} bytes)`);
+    printLine(`exported ${summary.nodes} nodes and ${summary.edges} edges of run ${store.runId}${scope ? ` (within ${depth} edge(s) of ${p(String(start))})` : ""} to ${p(out)} (${format}, ${summary.bytes} bytes)`);
   },
 });

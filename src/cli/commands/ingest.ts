@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { defineCommand } from "../define.ts";
-import { HUGE_PAGES_MAX_SHARDS, jsonArgs, withWorkspace, workspaceArgs } from "./_args.ts";
+import { HUGE_PAGES_MAX_SHARDS, jsonArgs, unreadableDirWarning, withWorkspace, workspaceArgs } from "./_args.ts";
 import { setHugePages } from "../../shared/hugepages.ts";
 import { pointerPath } from "../../store/layout.ts";
-import { isTTY, printJson, printLine, warn, writeStderr } from "../output.ts";
+import { isTTY, printable as p, printJson, printLine, warn, writeStderr } from "../output.ts";
 
 export default defineCommand({
   meta: { name: "ingest", description: "Scan, normalize, redact, parse, chunk, extract, link and index the workspace into a new run" },
@@ -37,22 +37,25 @@ export default defineCommand({
     const SHOWN = 20;
     for (const w of warnings.slice(0, SHOWN)) warn(`${w.path}:${w.line}: ${w.message}`);
     if (warnings.length > SHOWN) warn(`${warnings.length - SHOWN} more file warning(s): see 'auditgraph runs show ${plan.runId} --json'`);
+    // A directory that cannot be listed (recorded as skipped under its own path): its files are unknown.
+    for (const f of m.files) if (f.reason === "unreadable_directory") warn(unreadableDirWarning(f.path));
     // Problems of the run itself (git provenance: a repository left out or read partly), one line each.
     for (const w of m.warnings ?? []) warn(w);
     const written = plan.unchanged ? 0 : plan.newObjects.reduce((s, o) => s + o.bytes, 0) + Buffer.byteLength(plan.manifestText);
+    const repaired = plan.newObjects.filter((o) => o.repair).length;
     if (args.json) {
       return printJson({
         status: "ok", run_id: plan.runId, profile: ws.profileName, unchanged: plan.unchanged, counts: m.counts,
-        processed: plan.processed, reused: plan.reused, new_objects: plan.newObjects.length, written_bytes: written, skipped, warnings, budget,
+        processed: plan.processed, reused: plan.reused, new_objects: plan.newObjects.length, repaired_objects: repaired, written_bytes: written, skipped, warnings, budget,
         ...(m.warnings?.length ? { run_warnings: m.warnings } : {}),
       });
     }
     const c = m.counts;
-    printLine(`${plan.unchanged ? "unchanged" : "ingested"} run ${plan.runId} (profile ${ws.profileName})`);
+    printLine(`${plan.unchanged ? "unchanged" : "ingested"} run ${plan.runId} (profile ${p(ws.profileName)})`);
     printLine(`  files ${c.files}: ${c.ok} ok, ${c.skipped} skipped; ${plan.processed} parsed, ${plan.reused} reused`);
-    printLine(`  ${c.chunks} chunks, ${c.nodes} nodes, ${c.edges} edges; ${plan.newObjects.length} new objects, ${written} bytes written`);
+    printLine(`  ${c.chunks} chunks, ${c.nodes} nodes, ${c.edges} edges; ${plan.newObjects.length} new objects${repaired ? ` (${repaired} replacing a damaged copy)` : ""}, ${written} bytes written`);
     const reasons = new Map<string, number>();
     for (const s of skipped) reasons.set(s.reason ?? "?", (reasons.get(s.reason ?? "?") ?? 0) + 1);
-    if (reasons.size) printLine(`  skipped: ${[...reasons].map(([r, n]) => `${n} ${r}`).join(", ")} (see 'auditgraph runs show ${plan.runId}')`);
+    if (reasons.size) printLine(`  skipped: ${[...reasons].map(([r, n]) => `${n} ${p(r)}`).join(", ")} (see 'auditgraph runs show ${plan.runId}')`);
   },
 });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { DEFAULT_CONFIG_TEXT, resolveRoot } from "../../config/load.ts";
 import { atomicWriteFile } from "../../shared/fs.ts";
 import { jsonArgs } from "./_args.ts";
-import { printJson, printLine } from "../output.ts";
+import { printable as p, printJson, printLine } from "../output.ts";
 
 export default defineCommand({
   meta: { name: "init", description: "Write config/pkg.yaml (the documented default) and prepare .pkg/; harmless when run twice" },
@@ -20,6 +20,6 @@ export default defineCommand({
     const pkg = join(root, ".pkg", "profiles");
     if (!existsSync(pkg)) { mkdirSync(pkg, { recursive: true }); created.push(".pkg/profiles"); }
     if (args.json) return printJson({ status: "ok", root, created });
-    printLine(created.length ? `initialised ${root}: created ${created.join(", ")}` : `${root} is already initialised; nothing changed`);
+    printLine(created.length ? `initialised ${p(root)}: created ${created.join(", ")}` : `${p(root)} is already initialised; nothing changed`);
   },
 });

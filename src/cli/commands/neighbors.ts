@@ -1,7 +1,7 @@
 import { defineCommand } from "../define.ts";
 import { usageError } from "../../shared/errors.ts";
 import { intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
-import { printJson, printLine } from "../output.ts";
+import { printable as p, printJson, printLine } from "../output.ts";
 import { notFound } from "./node.ts";
 
 export const edgeTypes = async (value: unknown): Promise<Set<string> | undefined> => {
@@ -29,7 +29,7 @@ export default defineCommand({
     if (!ix.nodeOnly(id)) throw notFound(id, store.runId);
     const r = neighbors(ix, id, depth, types);
     if (args.json) return printJson({ status: "ok", run_id: store.runId, start: id, depth, ...r });
-    printLine(`${r.nodes.length} node(s) within ${depth} edge(s) of ${id}`);
-    for (const n of r.nodes) printLine(`  ${n.depth}  ${n.id}  [${n.type}] ${n.name}${n.path ? `  (${n.path}:${n.line ?? 1})` : ""}`);
+    printLine(`${r.nodes.length} node(s) within ${depth} edge(s) of ${p(id)}`);
+    for (const n of r.nodes) printLine(`  ${n.depth}  ${p(n.id)}  [${n.type}] ${p(n.name)}${n.path ? `  (${p(n.path)}:${n.line ?? 1})` : ""}`);
   },
 });

@@ -1,7 +1,7 @@
 import { defineCommand } from "../define.ts";
 import { AgError, ExitCode } from "../../shared/errors.ts";
 import { jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
-import { printJson, printLine } from "../output.ts";
+import { printable as p, printJson, printLine } from "../output.ts";
 
 export const notFound = (id: string, runId: string) =>
   new AgError(`node '${id}' not found in run ${runId}`, { exitCode: ExitCode.usage, code: "not_found", hint: "find ids with 'auditgraph query TEXT' or 'auditgraph list'" });
@@ -29,11 +29,11 @@ export default defineCommand({
       return names.get(nid)!;
     };
     if (args.json) return printJson({ status: "ok", run_id: store.runId, node: { ...node, ...where }, ...(text !== undefined ? { text } : {}), out_edges: out, in_edges: inn });
-    printLine(`${node.id}  [${node.type}] ${node.name}`);
-    if (where.path) printLine(`  source: ${where.path}:${where.line}`); // commits and authors have no source file
-    for (const [k, v] of Object.entries(node.attrs ?? {})) printLine(`  ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
-    for (const e of out) printLine(`  -${e.type}-> ${e.target}  ${nameOf(e.target)}`);
-    for (const e of inn) printLine(`  <-${e.type}- ${e.source}  ${nameOf(e.source)}`);
-    if (text !== undefined) printLine(`\n${text}`);
+    printLine(`${p(node.id)}  [${node.type}] ${p(node.name)}`);
+    if (where.path) printLine(`  source: ${p(where.path)}:${where.line}`); // commits and authors have no source file
+    for (const [k, v] of Object.entries(node.attrs ?? {})) printLine(`  ${p(k)}: ${p(typeof v === "string" ? v : JSON.stringify(v))}`);
+    for (const e of out) printLine(`  -${e.type}-> ${p(e.target)}  ${p(nameOf(e.target))}`);
+    for (const e of inn) printLine(`  <-${e.type}- ${p(e.source)}  ${p(nameOf(e.source))}`);
+    if (text !== undefined) printLine(`\n${p(text, { newlines: true })}`);
   },
 });

@@ -1,6 +1,9 @@
 import { defineCommand } from "../define.ts";
 import { jsonArgs, workspaceArgs } from "./_args.ts";
-import { isTTY, printJson, printLine, warn, writeStderr } from "../output.ts";
+import { isTTY, printable, printJson, printLine as printRaw, warn, writeStderr } from "../output.ts";
+
+/** Versions, asset names and paths come from a release server and the disk: printed printable. */
+const printLine = (line: string) => printRaw(printable(line));
 import { AgError, ExitCode } from "../../shared/errors.ts";
 import { TARGET, VERSION } from "../../shared/build-info.ts";
 

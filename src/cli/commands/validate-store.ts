@@ -1,6 +1,6 @@
 import { defineCommand } from "../define.ts";
 import { jsonArgs, withStore, withWorkspace, workspaceArgs } from "./_args.ts";
-import { printJson, printLine, warn } from "../output.ts";
+import { printable as p, printJson, printLine, warn } from "../output.ts";
 import { AgError, ExitCode } from "../../shared/errors.ts";
 import type { Detector } from "../../config/schema.ts";
 import type { Found } from "../../store/rescan.ts";
@@ -73,10 +73,10 @@ export default defineCommand({
     const scanned = `${r.runs.length} run(s), ${r.texts} text(s), ${r.bytes} bytes`;
     if (r.findings.length === 0) {
       if (args.json) return printJson({ status: "ok", ...report });
-      return printLine(`store ${ws.profileDir}: no stored text holds anything the current detectors would redact (${scanned}; detectors: ${detectors.join(", ")})`);
+      return printLine(`store ${p(ws.profileDir)}: no stored text holds anything the current detectors would redact (${scanned}; detectors: ${detectors.join(", ")})`);
     }
     const dirty = [...new Set(r.findings.map((f) => f.run_id))];
-    if (!args.json) for (const f of r.findings) printLine(`${f.run_id}  ${f.path}:${f.line}  ${f.kind}`);
+    if (!args.json) for (const f of r.findings) printLine(`${f.run_id}  ${p(f.path)}:${f.line}  ${f.kind}`);
     const { readPointer } = await import("../../store/manifest.ts");
     const currentDirty = dirty.includes(readPointer(ws.profileDir) ?? "");
     throw new AgError(

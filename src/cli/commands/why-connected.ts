@@ -1,6 +1,6 @@
 import { defineCommand } from "../define.ts";
 import { intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
-import { printJson, printLine } from "../output.ts";
+import { printable as pr, printJson, printLine } from "../output.ts";
 import { edgeTypes } from "./neighbors.ts";
 import { notFound } from "./node.ts";
 
@@ -27,12 +27,12 @@ export default defineCommand({
     const connected = paths.length > 0;
     const length = connected ? paths[0]!.edges.length : null;
     if (args.json) return printJson({ status: "ok", run_id: store.runId, from: a, to: b, connected, length, max_depth: maxDepth, paths });
-    if (!connected) return printLine(`no path between ${a} and ${b} within ${maxDepth} edge(s)`);
-    printLine(`${paths.length} shortest path(s) of ${length} edge(s) between ${a} and ${b}`);
+    if (!connected) return printLine(`no path between ${pr(a)} and ${pr(b)} within ${maxDepth} edge(s)`);
+    printLine(`${paths.length} shortest path(s) of ${length} edge(s) between ${pr(a)} and ${pr(b)}`);
     for (const p of paths) {
       printLine("");
       p.nodes.forEach((n, i) => {
-        printLine(`  ${n.id}  [${n.type}] ${n.name}${n.path ? `  (${n.path}:${n.line ?? 1})` : ""}`);
+        printLine(`  ${pr(n.id)}  [${n.type}] ${pr(n.name)}${n.path ? `  (${pr(n.path)}:${n.line ?? 1})` : ""}`);
         const e = p.edges[i];
         if (!e) return;
         const forward = e.source === n.id;

@@ -1,6 +1,6 @@
 import { defineCommand } from "../../define.ts";
 import { jsonArgs, workspaceArgs } from "../_args.ts";
-import { printJson, printLine } from "../../output.ts";
+import { printable as p, printJson, printLine } from "../../output.ts";
 import { asUserError, gitPathArgs, iso, noteTruncated, short, target, toWorkspace } from "./_repo.ts";
 
 export default defineCommand({
@@ -21,10 +21,10 @@ export default defineCommand({
       });
     }
     const names = r.paths.map(ws);
-    printLine(`${r.commits.length} commit(s) of ${names[0]}${names.length > 1 ? `, followed through ${names.slice(1).join(", ")}` : ""}`);
+    printLine(p(`${r.commits.length} commit(s) of ${names[0]}${names.length > 1 ? `, followed through ${names.slice(1).join(", ")}` : ""}`));
     for (const c of r.commits) {
       const what = c.change === "renamed" ? `renamed ${ws(c.from!)} -> ${ws(c.path)} (${Math.round((c.similarity ?? 1) * 100)}%)` : `${c.change} ${ws(c.path)}`;
-      printLine(`  ${short(c.oid)}  ${iso(c.time)}  ${c.author.name}  ${what}  ${c.subject}`);
+      printLine(`  ${short(c.oid)}  ${iso(c.time)}  ${p(c.author.name)}  ${p(what)}  ${p(c.subject)}`);
     }
     noteTruncated(t, r.truncated, false);
   },

@@ -1,7 +1,7 @@
 import { defineCommand } from "../../define.ts";
 import { usageError } from "../../../shared/errors.ts";
 import { jsonArgs, workspaceArgs } from "../_args.ts";
-import { printJson, printLine } from "../../output.ts";
+import { printable as p, printJson, printLine } from "../../output.ts";
 import { asUserError, iso, noteTruncated, short, target, toWorkspace } from "./_repo.ts";
 
 export default defineCommand({
@@ -25,10 +25,10 @@ export default defineCommand({
         found: f ? { id: `commit_${f.oid}`, oid: f.oid, time: iso(f.time), author: f.author, subject: f.subject, path: toWorkspace(t, f.path), line: f.line, text: f.text } : null,
       });
     }
-    if (!f) printLine(`no commit among the ${r.examined} read adds a line containing '${text}'`);
+    if (!f) printLine(`no commit among the ${r.examined} read adds a line containing '${p(text)}'`);
     else {
-      printLine(`${short(f.oid)}  ${iso(f.time)}  ${f.author.name} <${f.author.email}>  ${f.subject}`);
-      printLine(`  ${toWorkspace(t, f.path)}:${f.line}: ${f.text.trim()}`);
+      printLine(`${short(f.oid)}  ${iso(f.time)}  ${p(f.author.name)} <${p(f.author.email)}>  ${p(f.subject)}`);
+      printLine(`  ${p(toWorkspace(t, f.path))}:${f.line}: ${p(f.text.trim())}`);
     }
     noteTruncated(t, r.truncated, false);
   },

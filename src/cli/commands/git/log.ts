@@ -1,6 +1,6 @@
 import { defineCommand } from "../../define.ts";
 import { intFlag, jsonArgs, workspaceArgs } from "../_args.ts";
-import { printJson, printLine } from "../../output.ts";
+import { printable as p, printJson, printLine } from "../../output.ts";
 import { asUserError, gitPathArgs, iso, noteTruncated, short, target } from "./_repo.ts";
 
 export default defineCommand({
@@ -22,8 +22,8 @@ export default defineCommand({
         commits: r.commits.map((c) => ({ id: `commit_${c.oid}`, oid: c.oid, time: iso(c.time), author: c.author, subject: c.subject })),
       });
     }
-    printLine(`${r.commits.length} commit(s) changed ${t.inWorkspace || "."}`);
-    for (const c of r.commits) printLine(`  ${short(c.oid)}  ${iso(c.time)}  ${c.author.name} <${c.author.email}>  ${c.subject}`);
+    printLine(`${r.commits.length} commit(s) changed ${p(t.inWorkspace || ".")}`);
+    for (const c of r.commits) printLine(`  ${short(c.oid)}  ${iso(c.time)}  ${p(c.author.name)} <${p(c.author.email)}>  ${p(c.subject)}`);
     noteTruncated(t, r.truncated, false);
   },
 });

@@ -1,6 +1,6 @@
 import { defineCommand } from "../../define.ts";
 import { jsonArgs, workspaceArgs } from "../_args.ts";
-import { printJson, printLine } from "../../output.ts";
+import { printable as p, printJson, printLine } from "../../output.ts";
 import { asUserError, gitPathArgs, iso, noteTruncated, short, target } from "./_repo.ts";
 
 export default defineCommand({
@@ -16,8 +16,8 @@ export default defineCommand({
         authors: r.authors.map((a) => ({ name: a.name, email: a.email, commits: a.commits, last_change: { id: `commit_${a.last.oid}`, oid: a.last.oid, time: iso(a.last.time), subject: a.last.subject } })),
       });
     }
-    printLine(`${r.authors.length} author(s) of ${t.inWorkspace || "."}, ${r.commits} commit(s)`);
-    for (const a of r.authors) printLine(`  ${String(a.commits).padStart(5)}  ${a.name} <${a.email}>  last ${iso(a.last.time)} ${short(a.last.oid)} ${a.last.subject}`);
+    printLine(`${r.authors.length} author(s) of ${p(t.inWorkspace || ".")}, ${r.commits} commit(s)`);
+    for (const a of r.authors) printLine(`  ${String(a.commits).padStart(5)}  ${p(a.name)} <${p(a.email)}>  last ${iso(a.last.time)} ${short(a.last.oid)} ${p(a.last.subject)}`);
     noteTruncated(t, r.truncated, false);
   },
 });

@@ -1,7 +1,7 @@
 import { defineCommand } from "../../define.ts";
 import { usageError } from "../../../shared/errors.ts";
 import { intFlag, jsonArgs, withWorkspace, workspaceArgs } from "../_args.ts";
-import { printJson, printLine, warn } from "../../output.ts";
+import { printable as p, printJson, printLine, warn } from "../../output.ts";
 
 export default defineCommand({
   meta: { name: "prune", description: "Delete the oldest runs and the objects only they use, keeping the N most recent and always the current run" },
@@ -22,9 +22,11 @@ export default defineCommand({
     if (dry) plan = planPrune(ws.profileDir, keep);
     else {
       const { acquireLock } = await import("../../../store/lock.ts");
+      const { sweepTemp } = await import("../../../store/sweep.ts");
       const lock = await acquireLock(ws.root);
       try {
         plan = planPrune(ws.profileDir, keep);
+        sweepTemp(ws.profileDir);
         applyPrune(ws.profileDir, plan);
       } finally {
         lock.release();
@@ -35,7 +37,7 @@ export default defineCommand({
     if (plan.objects_kept_because) warn(`objects were left in place: ${plan.objects_kept_because}`);
     const verb = dry ? "would free" : "freed";
     printLine(`${verb} ${plan.freed_bytes} bytes (${humanBytes(plan.freed_bytes)}): ${plan.removed_runs.length} run(s) and ${plan.removed_objects} object(s)${dry ? " (dry run: nothing deleted)" : ""}`);
-    for (const r of plan.removed_runs) printLine(`  - ${r.run_id}`);
+    for (const r of plan.removed_runs) printLine(`  - ${p(r.run_id)}`);
     printLine(`kept ${plan.kept.length} run(s)${plan.current ? `, current ${plan.current}` : ""}`);
   },
 });

@@ -1,6 +1,6 @@
 import { defineCommand } from "../../define.ts";
 import { jsonArgs, withWorkspace, workspaceArgs } from "../_args.ts";
-import { printJson, printLine } from "../../output.ts";
+import { printable as p, printJson, printLine } from "../../output.ts";
 
 export default defineCommand({
   meta: { name: "show", description: "Show one run's manifest: hashes, counts, files and skip reasons" },
@@ -11,9 +11,9 @@ export default defineCommand({
     compatGate(ws.profileDir);
     const m = openRun(ws.profileDir, String(args.run_id));
     if (args.json) return printJson(m);
-    printLine(`run ${m.run_id} (profile ${m.profile}, schema ${m.schema_version}, auditgraph ${m.auditgraph_version})`);
+    printLine(`run ${m.run_id} (profile ${p(m.profile)}, schema ${p(m.schema_version)}, auditgraph ${p(m.auditgraph_version)})`);
     printLine(`  config ${m.config_hash}\n  inputs ${m.inputs_hash}\n  outputs ${m.outputs_hash}`);
-    printLine(`  ${Object.entries(m.counts).map(([k, v]) => `${k} ${v}`).join(", ")}; ${m.artifacts.length} artifacts, ${m.artifacts.reduce((s, a) => s + a.bytes, 0)} bytes`);
-    for (const f of m.files.filter((x) => x.status === "skipped")) printLine(`  skipped ${f.path}: ${f.reason}`);
+    printLine(`  ${Object.entries(m.counts).map(([k, v]) => `${p(k)} ${v}`).join(", ")}; ${m.artifacts.length} artifacts, ${m.artifacts.reduce((s, a) => s + a.bytes, 0)} bytes`);
+    for (const f of m.files.filter((x) => x.status === "skipped")) printLine(`  skipped ${p(f.path)}: ${p(f.reason ?? "")}`);
   },
 });

@@ -1,0 +1,56 @@
+/**
+ * What a killed writer leaves behind, and its removal by the next one. Every file a writer creates
+ * before renaming it into place has a TEMP_PREFIX name (shared/fs.ts, objects.ts, the staging
+ * directories of ingest.ts), and a run's directory is made just before its manifest's temp file: a
+ * writer killed before that rename leaves `runs/<id>/` holding only temp files, or nothing. Such a
+ * directory is not a run (no manifest was ever written there); unless the pointer names it, the next
+ * writer removes it with the temp files.
+ */
+import { readdirSync, rmdirSync, rmSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { TEMP_PREFIX } from "../shared/fs.ts";
+import { RUN_ID, runsDir } from "./layout.ts";
+import { pointerState } from "./manifest.ts";
+
+/**
+ * Whether `runs/<id>/` is what a writer killed before its manifest's rename leaves: no manifest,
+ * nothing but temp files (or nothing at all), and not the run the pointer names (`current`).
+ */
+export function isLeftoverRunDir(profileDir: string, id: string, current: string | undefined): boolean {
+  if (!RUN_ID.test(id) || id === current) return false;
+  let names: string[];
+  try { names = readdirSync(join(runsDir(profileDir), id)); } catch { return false; }
+  return names.every((n) => n.startsWith(TEMP_PREFIX));
+}
+
+/**
+ * Removes temp files, staging directories of spilled objects, and run directories left without a
+ * manifest (isLeftoverRunDir) by a killed writer. Call with the write lock held. With a pointer that
+ * cannot be read, no run directory is removed (which one it meant is unknown). Returns how many
+ * entries were removed.
+ */
+export function sweepTemp(profileDir: string): number {
+  let n = 0;
+  const walk = (dir: string, depth: number) => {
+    let ents;
+    try { ents = readdirSync(dir, { withFileTypes: true }); } catch { return; }
+    for (const e of ents) {
+      const p = join(dir, e.name);
+      if (e.isDirectory() && e.name.startsWith(TEMP_PREFIX)) { try { rmSync(p, { recursive: true, force: true }); n++; } catch {} }
+      else if (e.isDirectory()) { if (depth < 2) walk(p, depth + 1); }
+      else if (e.name.startsWith(TEMP_PREFIX)) { try { unlinkSync(p); n++; } catch {} }
+    }
+  };
+  walk(profileDir, 0);
+  const pointer = pointerState(profileDir);
+  if (pointer.state === "bad") return n;
+  const current = pointer.state === "ok" ? pointer.runId : undefined;
+  let ids: string[] = [];
+  try { ids = readdirSync(runsDir(profileDir)); } catch {}
+  for (const id of ids) {
+    if (!isLeftoverRunDir(profileDir, id, current)) continue;
+    // Empty by now (its temp files went above); rmdir removes nothing else if that changed.
+    try { rmdirSync(join(runsDir(profileDir), id)); n++; } catch {}
+  }
+  return n;
+}

@@ -1,0 +1,171 @@
+// A damaged store is reported as damage (exit 5, one line naming the file), never as "no run yet",
+// an internal error or a silently different answer: a pointer that cannot be read or does not hold
+// a run id, objects that cannot be read, and segments listed under another artifact's name.
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cleanup, cli, cliUnprivileged, expectOneLineError, openToAll, workspace } from "../helpers/cli.ts";
+
+afterAll(cleanup);
+
+const profileOf = (root: string) => join(root, ".pkg/profiles/default");
+const currentOf = (root: string) => readFileSync(join(profileOf(root), "current"), "utf8").trim();
+const manifestPathOf = (root: string) => join(profileOf(root), "runs", currentOf(root), "manifest.json");
+const objectOf = (root: string, sha: string) => join(profileOf(root), "objects", sha.slice(0, 2), sha);
+const artifact = (root: string, name: string) => JSON.parse(readFileSync(manifestPathOf(root), "utf8")).artifacts.find((a: any) => a.name === name);
+/** Nothing a terminal would act on: no C0 control but tab and newline, no DEL or C1 control. */
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+
+function ingested(): string {
+  const root = workspace();
+  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  return root;
+}
+
+describe("the current-run pointer", () => {
+  test("a directory in its place: reads, ingest and verify exit 5 naming it; a missing pointer still means no run", () => {
+    const root = ingested();
+    const pointer = join(profileOf(root), "current");
+    rmSync(pointer);
+    mkdirSync(pointer);
+    for (const args of [["query", "idempotent"], ["node", "doc_x"], ["runs", "show", "run_" + "0".repeat(32)], ["ingest"]]) {
+      const r = cli([...args, "--root", root]);
+      expect(r.code).toBe(5);
+      expect(expectOneLineError(r)).toContain(`current-run pointer ${pointer} cannot be read (EISDIR)`);
+    }
+    const v = cli(["verify", "--root", root, "--json"]);
+    expect(v.code).toBe(5);
+    expect(v.json.problems).toContainEqual({ kind: "pointer", path: pointer, detail: "cannot be read (EISDIR)" });
+    // runs list still describes the store, marking no run current and saying why.
+    const l = cli(["runs", "list", "--root", root]);
+    expect(l.code).toBe(0);
+    expect(l.stderr).toContain("no run is marked current");
+    rmSync(pointer, { recursive: true });
+    expect(cli(["query", "idempotent", "--root", root]).code).toBe(2); // no run yet: a usage error, as before
+  }, 60_000);
+
+  test("garbage or an extra line: one printable line naming `current` (not a manifest), and rebuild is the way out", () => {
+    const root = ingested();
+    const pointer = join(profileOf(root), "current");
+    const id = currentOf(root);
+    const garbage = Buffer.concat([Buffer.from("\x1b]0;pwned\x07\x1b[31m\r\n"), Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 37 + 11) % 256))]);
+    writeFileSync(pointer, garbage);
+    const q = cli(["query", "idempotent", "--root", root]);
+    expect(q.code).toBe(5);
+    const line = expectOneLineError(q);
+    expect(line).toContain(`current-run pointer ${pointer} does not hold a run id: it holds "\\x1b]0;pwned\\x07\\x1b[31m\\x0d\\x0a`);
+    expect(line).toContain(`(${garbage.length} bytes)`);
+    expect(line).not.toContain("manifest");
+    expect(q.stderr).not.toMatch(CONTROL);
+    for (const args of [["verify"], ["runs", "list"]]) {
+      const r = cli([...args, "--root", root]);
+      expect(r.stdout + r.stderr).not.toMatch(CONTROL);
+      expect(r.stderr.split("\n").filter((l) => l.includes("does not hold a run id")).length).toBe(1);
+    }
+    expect(cli(["verify", "--root", root]).code).toBe(5);
+    // A prune would not know which run to keep whatever its age.
+    const pr = cli(["runs", "prune", "--keep", "1", "--root", root]);
+    expect(pr.code).toBe(5);
+    expect(expectOneLineError(pr)).toContain("does not hold a run id");
+
+    writeFileSync(pointer, `${id}\nrun_${"f".repeat(32)}\n`);
+    const v = cli(["verify", "--root", root, "--json"]);
+    expect(v.code).toBe(5);
+    expect(v.json.problems).toContainEqual({ kind: "pointer", path: pointer, detail: `does not hold a run id: it holds "${id}\\x0arun_${"f".repeat(32)}\\x0a"` });
+
+    const r = cli(["rebuild", "--root", root, "--json"]);
+    expect(r.code).toBe(0);
+    expect(r.json.previous_run).toBe(null);
+    expect(currentOf(root)).toBe(r.json.run_id);
+    expect(cli(["verify", "--root", root]).code).toBe(0);
+    expect(cli(["query", "idempotent", "--root", root]).code).toBe(0);
+  }, 60_000);
+});
+
+describe("objects that cannot be read", () => {
+  test("an object replaced by a directory, a dangling symlink as a fan-out directory: verify exits 5 with `unreadable: PATH`", () => {
+    const root = ingested();
+    const p = objectOf(root, artifact(root, "index/00").sha256);
+    rmSync(p);
+    mkdirSync(p);
+    const link = join(profileOf(root), "objects", "ab");
+    symlinkSync(join(root, "nowhere"), link);
+    const v = cli(["verify", "--root", root]);
+    expect(v.code).toBe(5);
+    expect(v.stderr).toContain(`unreadable: ${p}: object cannot be read (EISDIR)`);
+    expect(v.stderr).toContain(`unreadable: ${link}: object directory cannot be read (ENOENT: a symbolic link to nothing)`);
+    expect(v.stderr).not.toContain("internal error");
+    const j = cli(["verify", "--root", root, "--json"]).json;
+    expect(j.problems.filter((x: any) => x.kind === "unreadable").map((x: any) => x.path).sort()).toEqual([p, link].sort());
+    // A read of it is a damaged store too, not "missing".
+    const n = cli(["query", "idempotent", "--root", root]);
+    expect(n.code).toBe(5);
+    expect(expectOneLineError(n)).toContain(`object ${p} cannot be read (EISDIR)`);
+  }, 60_000);
+
+  test("permissions (as a user without privileges): an unreadable object and pointer are exit 5, not an internal error or no run", () => {
+    const root = ingested();
+    openToAll(root);
+    const p = objectOf(root, artifact(root, "index/00").sha256);
+    chmodSync(p, 0o000);
+    const v = cliUnprivileged(["verify", "--root", root]);
+    if (!v) { console.warn("skipped: cannot run the CLI as an unprivileged user here (root without setpriv)"); return; }
+    expect(v.code).toBe(5);
+    expect(v.stderr).toContain(`unreadable: ${p}: object cannot be read (EACCES)`);
+    chmodSync(p, 0o644);
+    const pointer = join(profileOf(root), "current");
+    chmodSync(pointer, 0o000);
+    const q = cliUnprivileged(["query", "idempotent", "--root", root])!;
+    expect(q.code).toBe(5);
+    expect(expectOneLineError(q)).toContain(`current-run pointer ${pointer} cannot be read (EACCES)`);
+    const v2 = cliUnprivileged(["verify", "--root", root, "--json"])!;
+    expect(v2.code).toBe(5);
+    expect(v2.json.problems).toContainEqual({ kind: "pointer", path: pointer, detail: "cannot be read (EACCES)" });
+  }, 60_000);
+});
+
+describe("a segment listed under another artifact's name", () => {
+  /** Swaps two artifacts' names in the current manifest (each object then stands for the other). */
+  const swapNames = (root: string, a: string, b: string) => {
+    const p = manifestPathOf(root);
+    writeFileSync(p, readFileSync(p, "utf8").replaceAll(`"name":"${a}"`, `"name":"@"`).replaceAll(`"name":"${b}"`, `"name":"${a}"`).replaceAll(`"name":"@"`, `"name":"${b}"`));
+  };
+
+  test("index/00 and text/00 swapped: reads exit 5 naming the object, verify reports both", () => {
+    const root = ingested();
+    const docs = cli(["export", "--root", root, "--format", "json"]).json.nodes.filter((n: any) => n.type === "document");
+    const index = artifact(root, "index/00").sha256;
+    const text = artifact(root, "text/00").sha256;
+    swapNames(root, "index/00", "text/00");
+    const q = cli(["query", "idempotent", "--root", root]);
+    expect(q.code).toBe(5);
+    expect(expectOneLineError(q)).toContain(`object ${objectOf(root, text)} is not what the manifest says: artifact index/00 holds text/00`);
+    for (const args of [["node", docs[0].id], ["export", "--format", "json"]]) {
+      const r = cli([...args, "--root", root]);
+      expect(r.code).toBe(5);
+      expect(expectOneLineError(r)).toContain("is not what the manifest says");
+    }
+    const v = cli(["verify", "--root", root, "--json"]);
+    expect(v.code).toBe(5);
+    const id = currentOf(root);
+    expect(v.json.problems).toEqual(expect.arrayContaining([
+      { kind: "mismatch", path: objectOf(root, text), detail: `artifact index/00 holds text/00 (run ${id})` },
+      { kind: "mismatch", path: objectOf(root, index), detail: `artifact text/00 holds index/00 (run ${id})` },
+    ]));
+  }, 60_000);
+
+  test("two index shards swapped (sizes and all): exit 5 instead of answers from the wrong shard", () => {
+    const root = ingested();
+    swapNames(root, "index/00", "index/01");
+    const q = cli(["query", "idempotent", "--root", root]);
+    expect(q.code).toBe(5);
+    expect(expectOneLineError(q)).toMatch(/artifact index\/0[01] holds index\/0[01]/);
+    const v = cli(["verify", "--root", root]);
+    expect(v.code).toBe(5);
+    expect(v.stderr).toContain("artifact index/00 holds index/01");
+    expect(v.stderr).toContain("artifact index/01 holds index/00");
+    // The way out: a rebuild writes a manifest that names each object rightly.
+    expect(cli(["rebuild", "--root", root]).code).toBe(0);
+    expect(cli(["query", "idempotent", "--root", root]).code).toBe(0);
+  }, 60_000);
+});

@@ -1,0 +1,60 @@
+// The write lock after a writer was killed between creating `.pkg/lock` and writing its pid: a lock
+// without a pid (empty or garbage) older than a short grace is stale and taken over, instead of
+// blocking every writer until it is deleted by hand; a fresh one is still respected. A writer that
+// dies before linking its prepared lock leaves a temp file, swept by the next one.
+import { afterAll, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cleanup, cli, expectOneLineError, workspace } from "../helpers/cli.ts";
+
+/** STALE_EMPTY_MS of src/store/lock.ts: a lock without a pid older than this is stale. */
+const STALE_EMPTY_MS = 2_000;
+
+afterAll(cleanup);
+
+/** A pid no process has: one of a process that has exited. */
+function deadPid(): number {
+  const p = Bun.spawnSync(["true"]);
+  return p.pid;
+}
+
+test.each([["an empty", ""], ["a garbage", "not a pid\n"], ["a torn pid's", "12ab"]])("%s lock older than the grace is stale: the next writer takes it over at once", (_name, content) => {
+  const root = workspace();
+  const lock = join(root, ".pkg", "lock");
+  mkdirSync(join(root, ".pkg"));
+  writeFileSync(lock, content);
+  const old = (Date.now() - STALE_EMPTY_MS - 60_000) / 1000;
+  utimesSync(lock, old, old);
+  const t0 = performance.now();
+  const r = cli(["ingest", "--root", root], { env: { AUDITGRAPH_LOCK_WAIT_MS: "20000" } });
+  expect(r.code).toBe(0);
+  expect(performance.now() - t0).toBeLessThan(15_000); // did not wait for the deadline
+  expect(existsSync(lock)).toBe(false); // released by the run that took it over
+  expect(readdirSync(join(root, ".pkg"))).toEqual(["profiles"]);
+}, 60_000);
+
+test("a fresh lock without a pid is a writer about to write it: respected, then taken over once older than the grace", () => {
+  const root = workspace();
+  const lock = join(root, ".pkg", "lock");
+  mkdirSync(join(root, ".pkg"));
+  writeFileSync(lock, "");
+  const r = cli(["ingest", "--root", root], { env: { AUDITGRAPH_LOCK_WAIT_MS: "100" } });
+  expect(r.code).toBe(1);
+  expect(expectOneLineError(r)).toContain(`is locked by another auditgraph process (no pid written yet, lock ${lock})`);
+  expect(existsSync(lock)).toBe(true);
+  // Waiting longer than the grace, the same writer takes it over.
+  expect(cli(["ingest", "--root", root], { env: { AUDITGRAPH_LOCK_WAIT_MS: String(STALE_EMPTY_MS * 5) } }).code).toBe(0);
+  expect(existsSync(lock)).toBe(false);
+}, 60_000);
+
+test("the temp file of a lock attempt whose process died is swept; a live process's is left alone", () => {
+  const root = workspace();
+  mkdirSync(join(root, ".pkg"));
+  const dead = join(root, ".pkg", `.tmp-lock.${deadPid()}.1`);
+  const live = join(root, ".pkg", `.tmp-lock.${process.pid}.1`);
+  writeFileSync(dead, "1\n");
+  writeFileSync(live, `${process.pid}\n`);
+  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  expect(existsSync(dead)).toBe(false);
+  expect(existsSync(live)).toBe(true);
+}, 60_000);
