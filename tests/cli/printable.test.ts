@@ -79,6 +79,17 @@ describe("text output of hostile file names and contents", () => {
     clean(v);
     expect(v.stderr).toContain("stray\\x1b]0;x\\x07: not part of the store layout");
 
+    // query (a hit's path, name and snippet, with --explain) and list.
+    for (const args of [["query", "terminal", "--explain"], ["query", "pwned"], ["list", "--type", "document"], ["list", "--group-by", "path"]]) {
+      const r = cli([...args, "--root", root]);
+      expect(r.code).toBe(0);
+      clean(r);
+    }
+    const q = cli(["query", "terminal", "--root", root]).stdout;
+    expect(q).toContain("notes/e\\x1b[41mX.md:");
+    expect(q).toContain("terminal \\x1b]0;pwned\\x07\\x1b[31mRED");
+    expect(cli(["list", "--type", "document", "--root", root]).stdout).toContain("(notes/e\\x1b[41mX.md:1)");
+
     // Errors quoting what the user typed are printable too.
     const missing = cli(["node", `doc_${ESC}[31m`, "--root", root]);
     expect(missing.code).toBe(2);

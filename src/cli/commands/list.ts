@@ -1,7 +1,7 @@
 import { defineCommand } from "../define.ts";
 import { usageError } from "../../shared/errors.ts";
 import { countFlag, intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
-import { printJson, printLine } from "../output.ts";
+import { printable, printJson, printLine } from "../output.ts";
 
 export default defineCommand({
   meta: { name: "list", description: "List nodes by type and field, sorted and paged; or count them, or group them by a field" },
@@ -45,11 +45,11 @@ export default defineCommand({
       return printJson({ status: "ok", run_id: store.runId, total: r.total, offset, limit, nodes: r.nodes });
     }
     if (r.groups) {
-      for (const g of r.groups) printLine(`${String(g.count).padStart(8)}  ${typeof g.value === "string" ? g.value : JSON.stringify(g.value)}`);
+      for (const g of r.groups) printLine(`${String(g.count).padStart(8)}  ${printable(typeof g.value === "string" ? g.value : JSON.stringify(g.value))}`);
       return printLine(`${String(r.total).padStart(8)}  total`);
     }
     if (!r.nodes) return printLine(String(r.total));
-    for (const n of r.nodes) printLine(`${n.id}  [${n.type}] ${n.name}${n.path ? `  (${n.path}:${n.line ?? 1})` : ""}`);
+    for (const n of r.nodes) printLine(`${n.id}  [${n.type}] ${printable(n.name)}${n.path ? `  (${printable(n.path)}:${n.line ?? 1})` : ""}`);
     printLine(`(${r.nodes.length} of ${r.total}${offset ? `, from ${offset}` : ""})`);
   },
 });

@@ -1,6 +1,6 @@
 import { defineCommand } from "../define.ts";
 import { flagValues, intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
-import { printJson, printLine, useColor, warn } from "../output.ts";
+import { printable, printJson, printLine, useColor, warn } from "../output.ts";
 import { usageError } from "../../shared/errors.ts";
 
 export default defineCommand({
@@ -38,7 +38,7 @@ export default defineCommand({
     ix.close();
     for (const w of res.warnings ?? []) warn(w);
     if (args.json) return printJson({ status: "ok", run_id: store.runId, query: text, total: res.total, hits: res.hits });
-    if (res.hits.length === 0) return printLine(`no hits for '${text}'`);
+    if (res.hits.length === 0) return printLine(`no hits for '${printable(text)}'`);
     const color = useColor(1);
     const mark = (s: string, cols: number[], lens: number[]) => {
       if (!color) return s;
@@ -49,22 +49,24 @@ export default defineCommand({
     };
     for (const h of res.hits) {
       // A PDF hit: path:page:line (the line within the page).
-      printLine(`${h.score.toFixed(3).padStart(6)}  ${h.path}:${h.page !== undefined ? `${h.page}:${h.page_line}` : h.line}  [${h.type}] ${h.name}  (${h.id})`);
+      // File names, names and text come from the workspace: control characters are shown escaped (see printable).
+      printLine(`${h.score.toFixed(3).padStart(6)}  ${printable(h.path)}:${h.page !== undefined ? `${h.page}:${h.page_line}` : h.line}  [${h.type}] ${printable(h.name)}  (${h.id})`);
       // Highlight the line's matched terms in the snippet, found again by text (the snippet is trimmed or cut).
       const cols: number[] = [];
       const lens: number[] = [];
-      const lower = h.snippet.toLowerCase();
+      const snippet = printable(h.snippet);
+      const lower = snippet.toLowerCase();
       let from = 0;
       for (const m of h.matches.filter((x) => x.line === h.line)) {
         const at = lower.indexOf(m.term, from);
         if (at >= 0) { cols.push(at + 1); lens.push(m.term.length); from = at + m.term.length; }
       }
-      printLine(`        ${mark(h.snippet, cols, lens)}`);
+      printLine(`        ${mark(snippet, cols, lens)}`);
       if (h.explain) {
         printLine(`        score = sum / ${h.explain.normalizer} × (1 + ${h.explain.matched}/${h.explain.of}) / 2${h.explain.scaled !== undefined ? ` × ${h.explain.scaled} (inside longer words: ranked after the words as typed)` : ""}`);
         for (const c of h.explain.clauses) {
           const tf = Object.entries(c.tf).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(", ");
-          printLine(`          ${c.clause}: idf ${c.idf}, tf ${tf}, length ${c.length} → ${c.score}`);
+          printLine(`          ${printable(c.clause)}: idf ${c.idf}, tf ${tf}, length ${c.length} → ${c.score}`);
         }
       }
     }
