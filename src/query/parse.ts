@@ -108,10 +108,22 @@ function dedupe(cs: Clause[]): Clause[] {
 
 const example = (key: string) => (key === "type" ? "type:section" : key === "path" ? "path:notes/**" : "tag:security");
 
-/** A path glob: `*` within a segment, `**` across segments, `?` one character; a bare folder matches below it. */
+/** Wildcards (`*`, `**` runs) up to which a glob is matched by a regular expression; more are matched by walkGlob. */
+const REGEX_STARS = 3;
+
+/**
+ * A path glob: `*` within a segment, `**` across segments, `?` one character; a bare folder matches
+ * below it. A glob with few wildcards is a regular expression; one with more is matched by
+ * walkGlob, in time proportional to its length × the path's (a regular expression with many
+ * `[^/]*` or `(?:.*\/)?` backtracks exponentially: `**\/` thirty times took 12 s on a deep path).
+ */
 export function globMatcher(glob: string): (path: string) => boolean {
   let g = glob.replace(/^\.\//, "").replace(/^\/+/, "");
   if (!/[*?]/.test(g)) g = g.endsWith("/") ? `${g}**` : g;
+  // `**/**/` is `**/`, and a run of three or more stars is `**`: the same paths, fewer wildcards.
+  g = g.replace(/\*{3,}/g, "**").replace(/(?:\*\*\/)+/g, "**/").replace(/\/\*\*(?:\/\*\*)+(?=\/|$)/g, "/**");
+  const stars = (g.match(/\*+/g) ?? []).length;
+  if (stars > REGEX_STARS) { const tokens = globTokens(g); return (p) => walkGlob(tokens, p); }
   let re = "";
   for (let i = 0; i < g.length; i++) {
     const c = g[i]!;
@@ -123,4 +135,54 @@ export function globMatcher(glob: string): (path: string) => boolean {
   const exact = new RegExp(`^${re}$`);
   const below = /[*?]/.test(g) ? undefined : new RegExp(`^${re}/`);
   return (p) => exact.test(p) || (below?.test(p) ?? false);
+}
+
+/**
+ * A glob as tokens for walkGlob: a character, `?` (one but `/`), `*` (any run without `/`), `**`
+ * (any run), and `**\/` as `**` then `/` that may both be skipped (no folder, or any folders).
+ * `skip`: where a wildcard may be passed over without taking a character.
+ */
+type GlobToken = { kind: "char"; c: string } | { kind: "one" } | { kind: "star"; any: boolean; skip: number };
+function globTokens(g: string): GlobToken[] {
+  const out: GlobToken[] = [];
+  for (let i = 0; i < g.length; i++) {
+    const c = g[i]!;
+    if (c === "*" && g[i + 1] === "*") {
+      const slash = g[i + 2] === "/";
+      out.push({ kind: "star", any: true, skip: out.length + (slash ? 2 : 1) });
+      if (slash) out.push({ kind: "char", c: "/" });
+      i += slash ? 2 : 1;
+    } else if (c === "*") out.push({ kind: "star", any: false, skip: out.length + 1 });
+    else if (c === "?") out.push({ kind: "one" });
+    else out.push({ kind: "char", c });
+  }
+  return out;
+}
+
+/** Whether the path matches the glob's tokens: the set of token positions reachable, carried along the path. */
+function walkGlob(tokens: GlobToken[], path: string): boolean {
+  const n = tokens.length;
+  let cur = new Uint8Array(n + 1);
+  let next = new Uint8Array(n + 1);
+  const close = (set: Uint8Array) => {
+    for (let k = 0; k < n; k++) { const t = tokens[k]!; if (set[k] && t.kind === "star") set[t.skip] = 1; }
+  };
+  cur[0] = 1;
+  close(cur);
+  for (let i = 0; i < path.length; i++) {
+    const ch = path[i]!;
+    next.fill(0);
+    let any = false;
+    for (let k = 0; k < n; k++) {
+      if (!cur[k]) continue;
+      const t = tokens[k]!;
+      if (t.kind === "char") { if (t.c === ch) { next[k + 1] = 1; any = true; } }
+      else if (t.kind === "one") { if (ch !== "/") { next[k + 1] = 1; any = true; } }
+      else if (t.any || ch !== "/") { next[k] = 1; any = true; }
+    }
+    if (!any) return false;
+    close(next);
+    [cur, next] = [next, cur];
+  }
+  return cur[n] === 1;
 }
