@@ -155,7 +155,9 @@ export async function startUi(opts: { data: UiData; host: string; port: number; 
     return respond(a.body, 200, { "content-type": a.type, etag: a.etag, "cache-control": "no-cache" });
   };
 
-  const server = Bun.serve({ hostname: opts.host, port: opts.port, development: false, fetch: handle, error: () => new Response("internal error", { status: 500 }) });
+  // reusePort: false, said outright: with SO_REUSEPORT a second `ui` on the same port binds too, and
+  // the kernel hands each connection to either server (each with its own session token).
+  const server = Bun.serve({ hostname: opts.host, port: opts.port, reusePort: false, development: false, fetch: handle, error: () => new Response("internal error", { status: 500 }) });
   port = server.port!;
   setTimeout(() => data.warm({ search: true }), 0);
   const url = `http://${hostName}:${port}/?token=${token}`;

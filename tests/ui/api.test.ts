@@ -196,3 +196,12 @@ test("--port outside 0..65535 is a usage error (exit 2) and nothing listens", ()
   expect(r.code).toBe(2);
   expect(r.stderr).toContain("--port must be an integer from 0 to 65535");
 }, 20_000);
+
+test("a second ui on a port the first one listens on is refused (exit 2); the first keeps every connection", async () => {
+  const port = new URL(ui.url).port;
+  const r = cli(["ui", "--root", ws.root, "--port", port]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${port}`);
+  expect(r.stderr.split("\n").filter(Boolean)).toHaveLength(2); // the error and its hint
+  for (let i = 0; i < 20; i++) expect((await apiGet(ui, "/api/status")).status).toBe(200);
+}, 30_000);

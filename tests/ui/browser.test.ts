@@ -10,6 +10,7 @@ import axe from "axe-core";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { cleanup, cli, cliAsync, tempDir } from "../helpers/cli.ts";
 import { currentRun, makeIncompatible, makeWorkspace, startUi, type Ui } from "./support.ts";
+import { EDGE_TYPES, NODE_TYPES } from "../../src/pipeline/extract.ts";
 
 // The callbacks given to page.evaluate run in the page, where these exist (the project's tsconfig has no DOM types).
 declare const document: any, window: any, location: any;
@@ -108,6 +109,18 @@ test("keyboard: down and up move through the results, enter opens the focused on
   expect(decodeURIComponent(new URL(page.url()).hash)).toBe(`#/node/${ids[0]}`);
   await page.waitForSelector("main h1 .badge");
 }, 20_000);
+
+test("the type filter offers every node type and the graph view has a toggle per edge type", async () => {
+  await page.goto(`${ui.base}/#/search`);
+  await page.waitForSelector("#f-type");
+  const options = await page.locator("#f-type option").evaluateAll((os: any[]) => os.map((o) => o.value).filter(Boolean));
+  expect(options).toEqual([...NODE_TYPES]);
+  const id = cli(["list", "--type", "document", "--where", "path=notes/alpha.md", "--json", "--root", ws.root]).json.nodes[0].id;
+  await page.goto(`${ui.base}/#/graph/${id}`);
+  await page.waitForSelector("#graph[data-ms]", { timeout: 15_000 });
+  const boxes = await page.locator("fieldset input[type=checkbox]").evaluateAll((bs: any[]) => bs.map((b) => [b.name, b.checked]));
+  expect(boxes).toEqual(EDGE_TYPES.map((t) => [t, true]));
+}, 30_000);
 
 test("a document's node page: attributes, front matter, excerpt, sections, chunks and edges by type; a link opens a neighbour", async () => {
   const id = cli(["list", "--type", "document", "--where", "path=notes/alpha.md", "--json", "--root", ws.root]).json.nodes[0].id;

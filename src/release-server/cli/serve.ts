@@ -48,9 +48,15 @@ export default defineCommand({
     if (adminToken) await service.ensureBootstrapToken(adminToken, "admin (RELEASE_SERVER_ADMIN_TOKEN)");
 
     const app = createHttpApp({ service, publicUrl: publicUrl || null, defaultApp, log: stdoutSink });
-    const server = Bun.serve({
-      hostname: args.host ?? config.http.host,
+    const host = args.host ?? config.http.host;
+    let server: ReturnType<typeof Bun.serve>;
+    try {
+      server = Bun.serve({
+      hostname: host,
       port,
+      // Said outright: with SO_REUSEPORT a second server on the same port binds too and takes half
+      // the connections; replicas listen on ports (or hosts) of their own behind the balancer.
+      reusePort: false,
       // Bun's own cap (default 128 MB) is only a safety net well above ours, so that ours (counted as
       // the handler reads) answers first, with a JSON 413, even when the client sends faster.
       maxRequestBodySize: config.uploads.max_bytes + 64 * 1024 * 1024,
@@ -62,7 +68,11 @@ export default defineCommand({
         if (req.body !== null && (req.method === "POST" || req.method === "PUT" || req.method === "PATCH")) srv.timeout(req, UPLOAD_IDLE_SECONDS);
         return app.fetch(req);
       },
-    });
+      });
+    } catch (e) {
+      await service.close().catch(() => {});
+      throw usageError(`cannot listen on ${host}:${port}: ${e instanceof Error ? e.message : String(e)}`, port ? "choose another --port, or 0 for a free one" : undefined);
+    }
     stdoutSink(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "listening", url: server.url.href, data: dataDir, pid: process.pid }));
     const db = service.database;
     if (db) stdoutSink(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "database", kind: db.kind, database: db.label, migrated: db.applied }));

@@ -13,8 +13,9 @@ declare const document: any, window: any, location: any, history: any, sessionSt
 declare function requestAnimationFrame(f: () => void): number;
 
 const POLL_MS = 1000;
-const NODE_TYPES = ["document", "section", "chunk", "technology", "reference", "decision", "claim"];
-const EDGE_TYPES = ["contains", "mentions", "references", "links_to"];
+/** Node and edge types for the type filter and the edge toggles: every one the server knows (/api/status), these until it has said. */
+let NODE_TYPES: string[] = ["document", "section", "chunk", "technology", "reference", "decision", "claim", "commit", "author", "symbol", "module"];
+let EDGE_TYPES: string[] = ["contains", "mentions", "references", "links_to", "authored", "modified", "defines", "imports"];
 const MAX_EDGES_SHOWN = 200;
 
 type Api = { ok: boolean; status: number; body: any };
@@ -112,6 +113,8 @@ let shownState: string | undefined;
 function showStatus(s: Api): void {
   const b = s.body ?? {};
   if (s.ok) {
+    if (Array.isArray(b.node_types) && b.node_types.length) NODE_TYPES = b.node_types.map(String);
+    if (Array.isArray(b.edge_types) && b.edge_types.length) EDGE_TYPES = b.edge_types.map(String);
     fill(runEl, `run ${b.run_id}`);
     runEl.dataset.runId = b.run_id;
     shownRun = b.run_id;
@@ -283,7 +286,7 @@ async function graphView(id: string, q: URLSearchParams, seq: number, early?: Pr
     h("h1", null, "Neighbourhood of ", h("a", { href: route("node", id) }, id)),
     h("div", { class: "form" }, h("label", { for: "g-depth" }, "Depth", depthSel), h("fieldset", null, h("legend", null, "Edge types"), boxes)),
     info, box,
-    h("p", { class: "legend" }, "Colours: documents blue, sections grey-blue, chunks grey, technologies orange, references purple, decisions green, claims red. Click a node to open it."));
+    h("p", { class: "legend" }, "Colours: documents blue, sections grey-blue, chunks grey, technologies orange, references purple, decisions green, claims red, symbols teal, modules ochre, commits brown, authors pink. Click a node to open it."));
   if (on.size === 0) { fill(info, "No edge type selected."); clear(); return; }
   const t0 = renderStart;
   const r = await (early ?? neighbourhood(id, params)!);

@@ -21,13 +21,17 @@ export type DrawEdge = { source: string; target: string; type: string; width?: n
 
 const COLORS: Record<string, string> = {
   document: "#1f5fa8", section: "#6a8caf", chunk: "#9aa5b1", technology: "#b35c00", reference: "#6b3fa0",
-  decision: "#2e7d32", claim: "#b3261e", folder: "#1f5fa8", unknown: "#555555",
+  decision: "#2e7d32", claim: "#b3261e", symbol: "#00796b", module: "#8d6e00", commit: "#5d4037", author: "#ad1457",
+  folder: "#1f5fa8", unknown: "#555555",
 };
 const EDGE_OPACITY = 0.8;
 const LABEL_FONT = 10;
 /** cytoscape leaves a label out when it would be drawn smaller than this (font size × zoom, in px). */
 const MIN_LABEL_PX = 7;
-const EDGE_COLORS: Record<string, string> = { contains: "#b8c2cc", mentions: "#e0a060", references: "#b39ddb", links_to: "#3f7fd0" };
+const EDGE_COLORS: Record<string, string> = {
+  contains: "#b8c2cc", mentions: "#e0a060", references: "#b39ddb", links_to: "#3f7fd0",
+  defines: "#4db6ac", imports: "#c9a227", authored: "#d48aa8", modified: "#a1887f",
+};
 
 /**
  * One stylesheet for every drawing: what differs between a small and a large graph is in each

@@ -135,6 +135,22 @@ describe("release-server CLI", () => {
     expect(run(["migrate"], { cwd: tmp.dir, env: { RELEASE_SERVER_DATA: join(tmp.dir, "env-data") } }).out).toContain(join(tmp.dir, "env-data", DB_FILE));
   });
 
+  test("serve on a port another server listens on: exit 2 naming it, the first keeps serving", async () => {
+    using tmp = tempDir();
+    const first = Bun.spawn(["bun", CLI, "serve", "--data", join(tmp.dir, "a"), "--host", "127.0.0.1", "--port", "0"], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
+    try {
+      const reader = (first.stdout as ReadableStream<Uint8Array>).getReader();
+      let out = "";
+      while (!out.includes('"listening"')) { const r = await reader.read(); if (r.done) throw new Error(`no listening line: ${out}`); out += new TextDecoder().decode(r.value); }
+      const url = JSON.parse(out.split("\n").find((l) => l.includes('"listening"'))!).url as string;
+      const port = new URL(url).port;
+      const second = run(["serve", "--data", join(tmp.dir, "b"), "--host", "127.0.0.1", "--port", port]);
+      expect(second.code).toBe(2);
+      expect(second.err).toBe(`error: cannot listen on 127.0.0.1:${port}: Failed to start server. Is port ${port} in use?\nhint: choose another --port, or 0 for a free one\n`);
+      for (let i = 0; i < 10; i++) expect((await fetch(new URL("/api/v3/meta", url))).status).toBeLessThan(500);
+    } finally { first.kill("SIGTERM"); await first.exited; }
+  }, 60_000);
+
   test("--help and --version", () => {
     expect(run(["--help"]).out).toContain("USAGE release-server");
     expect(run(["channel", "promote", "--help"])).toMatchObject({ code: 0 });
