@@ -55,3 +55,19 @@ test("a file over the parse limit gives no symbols (generated code), and the lim
   const many = Array.from({ length: MAX_SYMBOLS + 10 }, (_, i) => `export function f${i}() {}`).join("\n");
   expect((await extractSymbols("many.ts", many))!.symbols.length).toBe(MAX_SYMBOLS);
 });
+
+test("Rust: a method's container is its impl type's name, without generic arguments, path or reference", async () => {
+  const rs = [
+    "pub struct Ledger<T>(T);",
+    "impl<T> Ledger<T> { pub fn open() -> Self { todo!() } }",
+    "impl<T: Clone> Audit for crate::books::Book<T> { fn audit(&self) {} }",
+    "impl<'a> Display for &'a Page<'a> { fn fmt(&self) {} }",
+    "impl std::fmt::Debug for Wrapper<Vec<Option<u8>>> { fn fmt(&self) {} }",
+    "impl<T> dyn Shape<T> { fn area(&self) {} }",
+    "",
+  ].join("\n");
+  expect((await extractSymbols("src/ledger.rs", rs))!.symbols).toEqual([
+    ["Ledger", "struct", 1, 1], ["open", "method", 2, 1, "Ledger"], ["audit", "method", 3, 0, "Book"],
+    ["fmt", "method", 4, 0, "Page"], ["fmt", "method", 5, 0, "Wrapper"], ["area", "method", 6, 0, "Shape"],
+  ]);
+});

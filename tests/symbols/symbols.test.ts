@@ -124,3 +124,27 @@ test("a note naming many code spans: its mentions are the symbols among them, wh
   const exported = cli(["export", "--root", root, "--format", "json"]).json.edges.filter((e: any) => e.source === doc && e.type === "mentions").map((e: any) => e.target);
   expect(exported.sort()).toEqual(mentions);
 });
+
+/** Ingests `files` (include paths: their top folders) and returns the CLI's read flags for it. */
+function ingested(files: Record<string, string>): string[] {
+  const root = workspace(files);
+  const tops = [...new Set(Object.keys(files).map((p) => p.split("/")[0]))].sort();
+  writeFileSync(join(root, "pkg.yaml"), `profiles:\n  default:\n    include_paths: [${tops.join(", ")}]\n`);
+  const at = ["--root", root, "--config", join(root, "pkg.yaml"), "--json"];
+  expect(cli(["ingest", ...at]).code).toBe(0);
+  return at;
+}
+/** The symbols a note's code spans mention, as path:name:container. */
+function mentionedBy(at: string[], notePath: string): string[] {
+  const note = cli(["query", "type:document", "--path", notePath, ...at]).json.hits[0].id;
+  return cli(["neighbors", note, "--edge-type", "mentions", ...at]).json.nodes.filter((x: any) => x.type === "symbol")
+    .map((x: any) => `${x.path}:${x.name}:${x.attrs.container ?? ""}`).sort();
+}
+
+test("`Ledger::open` names the method of a generic Rust impl (`impl<T> Ledger<T>`)", () => {
+  const at = ingested({
+    "src/ledger.rs": "pub struct Ledger<T>(T);\n\nimpl<T> Ledger<T> {\n    pub fn open() -> Self { todo!() }\n}\n",
+    "notes/design.md": "# Design\n\nOpen with `Ledger::open`.\n",
+  });
+  expect(mentionedBy(at, "notes/design.md")).toEqual(["src/ledger.rs:open:Ledger"]);
+}, 60_000);

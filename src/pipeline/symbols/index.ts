@@ -214,6 +214,24 @@ const RS_KINDS: Record<string, string> = {
   function_item: "function", struct_item: "struct", enum_item: "enum", trait_item: "trait", type_item: "type",
   union_item: "struct", const_item: "variable", static_item: "variable", macro_definition: "macro", mod_item: "module",
 };
+/**
+ * The name of an impl's type, as a code span names it (`Ledger::open`): without generic arguments,
+ * path, reference, pointer or `dyn` (`crate::x::Ledger<T>`, `&'a Ledger<'a>` → `Ledger`).
+ */
+function rustTypeName(t: TsNode | null): string | undefined {
+  for (let n = t; n; ) {
+    if (n.type === "type_identifier" || n.type === "primitive_type") return n.text;
+    if (n.type === "generic_type" || n.type === "reference_type" || n.type === "pointer_type") n = n.childForFieldName("type");
+    else if (n.type === "scoped_type_identifier") n = n.childForFieldName("name");
+    else if (n.type === "dynamic_type" || n.type === "abstract_type") n = n.childForFieldName("trait");
+    else break;
+  }
+  // Another shape (a tuple, an array): its text without generic arguments and path.
+  let text = t?.text;
+  if (!text) return undefined;
+  for (let prev = ""; prev !== text; ) { prev = text; text = text.replace(/<[^<>]*>/g, ""); }
+  return text.replace(/^(?:&\s*(?:'\w+\s+)?(?:mut\s+)?|\*(?:const|mut)\s+|dyn\s+|impl\s+)+/, "").split("::").pop()!.trim() || undefined;
+}
 const isPub = (n: TsNode) => n.namedChildren.some((c) => c?.type === "visibility_modifier");
 function walkRust(root: TsNode, out: FileSymbols): void {
   const items = (parent: TsNode, depth: number) => {
@@ -227,7 +245,7 @@ function walkRust(root: TsNode, out: FileSymbols): void {
         continue;
       }
       if (n.type === "impl_item" || n.type === "trait_item") {
-        const container = n.type === "impl_item" ? n.childForFieldName("type")?.text : nameOf(n);
+        const container = n.type === "impl_item" ? rustTypeName(n.childForFieldName("type")) : nameOf(n);
         if (n.type === "trait_item") add(out, container, "trait", n, isPub(n));
         for (const m of n.childForFieldName("body")?.namedChildren ?? []) {
           if (m && (m.type === "function_item" || m.type === "function_signature_item")) add(out, nameOf(m), "method", m, isPub(m) || n.type === "trait_item" && isPub(n), container);
