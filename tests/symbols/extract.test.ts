@@ -71,3 +71,11 @@ test("Rust: a method's container is its impl type's name, without generic argume
     ["fmt", "method", 4, 0, "Page"], ["fmt", "method", 5, 0, "Wrapper"], ["area", "method", 6, 0, "Shape"],
   ]);
 });
+
+test("Python: a relative import is the workspace path it names from the importing file's package", async () => {
+  const py = "from .models import Order\nfrom . import views\nfrom ..shared.util import slug\nfrom ... import top\nimport os.path\nfrom collections import abc\n";
+  expect((await extractSymbols("shop/orders/api.py", py))!.imports).toEqual([
+    ["shop/orders/models", 1], ["shop/orders", 2], ["shop/shared/util", 3], [".", 4], ["os.path", 5], ["collections", 6],
+  ]);
+  expect((await extractSymbols("api.py", "from .models import X\n"))!.imports).toEqual([["models", 1]]);
+});

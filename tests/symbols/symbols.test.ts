@@ -148,3 +148,13 @@ test("`Ledger::open` names the method of a generic Rust impl (`impl<T> Ledger<T>
   });
   expect(mentionedBy(at, "notes/design.md")).toEqual(["src/ledger.rs:open:Ledger"]);
 }, 60_000);
+
+test("Python relative imports are modules of their package: two packages' `.models` share no node", () => {
+  const at = ingested({
+    "shop/orders/api.py": "from .models import Order\nfrom . import views\n",
+    "shop/billing/api.py": "from .models import Invoice\n",
+  });
+  expect(cli(["list", "--type", "module", "--sort", "name", ...at]).json.nodes.map((n: any) => n.name)).toEqual(["shop/billing/models", "shop/orders", "shop/orders/models"]);
+  const docs = cli(["list", "--type", "document", "--sort", "path", ...at]).json.nodes.map((n: any) => n.id);
+  expect(cli(["why-connected", docs[0], docs[1], "--edge-type", "imports", ...at]).json.connected).toBe(false);
+}, 60_000);

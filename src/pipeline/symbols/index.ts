@@ -154,7 +154,19 @@ function walkJs(root: TsNode, out: FileSymbols, path: string): void {
 }
 
 // ---- Python ----
-function walkPython(root: TsNode, out: FileSymbols): void {
+/**
+ * A relative import (`.models`, `.`, `..pkg.sub`) as the workspace path it names, like a relative
+ * JS import: the importing file's package (its directory), one level up per dot after the first,
+ * then the dotted name as path segments (`pkg/sub/views.py`: `.models` → `pkg/sub/models`, `.` →
+ * `pkg/sub`, `..util` → `pkg/util`). Whether that is a module file or a package is not known here.
+ */
+export function pythonRelativeModule(path: string, spec: string): string {
+  const dots = /^\.*/.exec(spec)![0].length;
+  const rest = spec.slice(dots).split(".").filter(Boolean);
+  return posix.normalize(posix.join(posix.dirname(path), ...Array(Math.max(0, dots - 1)).fill(".."), ...rest));
+}
+
+function walkPython(root: TsNode, out: FileSymbols, path: string): void {
   // Public: a name without a leading underscore (a method: of a public class).
   const visit = (n: TsNode, container?: string, containerPublic = true) => {
     const def = n.type === "decorated_definition" ? n.childForFieldName("definition") : n;
@@ -178,7 +190,9 @@ function walkPython(root: TsNode, out: FileSymbols): void {
       }
     } else if (n.type === "import_from_statement") {
       const m = n.childForFieldName("module_name");
-      if (m) out.imports.push([m.text, lineOf(n)]);
+      // A relative import names a module of this package: stored as its workspace path, so two
+      // packages' `.models` are two nodes (as a relative JS import is).
+      if (m) out.imports.push([m.type === "relative_import" ? pythonRelativeModule(path, m.text) : m.text, lineOf(n)]);
     } else visit(n);
   }
 }
