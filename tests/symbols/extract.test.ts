@@ -79,3 +79,16 @@ test("Python: a relative import is the workspace path it names from the importin
   ]);
   expect((await extractSymbols("api.py", "from .models import X\n"))!.imports).toEqual([["models", 1]]);
 });
+
+test("Python and Go: module-level variables and constants are symbols; local ones are not", async () => {
+  const py = "LIMIT = 10\nRATE: float = 0.5\nPENDING: int\na = b = 1\nx, y = 1, 2\n_cache = {}\nif DEBUG:\n    EXTRA = 1\ndef f():\n    local = 1\nclass K:\n    attr = 1\n";
+  expect((await extractSymbols("conf.py", py))!.symbols).toEqual([
+    ["LIMIT", "variable", 1, 1], ["RATE", "variable", 2, 1], ["a", "variable", 4, 1], ["b", "variable", 4, 1],
+    ["x", "variable", 5, 1], ["y", "variable", 5, 1], ["_cache", "variable", 6, 0], ["f", "function", 9, 1], ["K", "class", 11, 1],
+  ]);
+  const go = "package conf\n\nvar Global = 1\nvar local, Shared int\nconst Pi = 3.14\nconst (\n\tA = iota\n\tb\n)\nvar (\n\tX int\n\ty = 2\n)\nvar _ = 1\nfunc f() { var inner = 1; _ = inner }\n";
+  expect((await extractSymbols("conf.go", go))!.symbols).toEqual([
+    ["Global", "variable", 3, 1], ["local", "variable", 4, 0], ["Shared", "variable", 4, 1], ["Pi", "variable", 5, 1],
+    ["A", "variable", 7, 1], ["b", "variable", 8, 0], ["X", "variable", 11, 1], ["y", "variable", 12, 0], ["f", "function", 15, 0],
+  ]);
+});

@@ -158,3 +158,12 @@ test("Python relative imports are modules of their package: two packages' `.mode
   const docs = cli(["list", "--type", "document", "--sort", "path", ...at]).json.nodes.map((n: any) => n.id);
   expect(cli(["why-connected", docs[0], docs[1], "--edge-type", "imports", ...at]).json.connected).toBe(false);
 }, 60_000);
+
+test("Python and Go module-level constants are symbols a note can name", () => {
+  const at = ingested({
+    "shop/orders/api.py": "PAGE_SIZE = 50\n\ndef page():\n    size = PAGE_SIZE\n",
+    "cmd/conf.go": "package conf\n\nconst (\n\tMaxRetries = 3\n)\n\nvar Verbose bool\n",
+    "notes/design.md": "# Design\n\nPages hold `PAGE_SIZE` rows, retries `MaxRetries`, logs `Verbose`; `size` is local.\n",
+  });
+  expect(mentionedBy(at, "notes/design.md")).toEqual(["cmd/conf.go:MaxRetries:", "cmd/conf.go:Verbose:", "shop/orders/api.py:PAGE_SIZE:"]);
+}, 60_000);

@@ -166,6 +166,17 @@ export function pythonRelativeModule(path: string, spec: string): string {
   return posix.normalize(posix.join(posix.dirname(path), ...Array(Math.max(0, dots - 1)).fill(".."), ...rest));
 }
 
+/** The names a module-level assignment binds: `A = 1`, `X: int = 2`, `a = b = 3`, `c, d = 1, 2` (not `Y: int` alone). */
+function pythonAssigned(n: TsNode): TsNode[] {
+  const out: TsNode[] = [];
+  for (let a: TsNode | null = n; a?.type === "assignment" && a.childForFieldName("right"); a = a.childForFieldName("right")) {
+    const left = a.childForFieldName("left");
+    if (left?.type === "identifier") out.push(left);
+    else if (left && (left.type === "pattern_list" || left.type === "tuple_pattern")) for (const c of left.namedChildren) if (c?.type === "identifier") out.push(c);
+  }
+  return out;
+}
+
 function walkPython(root: TsNode, out: FileSymbols, path: string): void {
   // Public: a name without a leading underscore (a method: of a public class).
   const visit = (n: TsNode, container?: string, containerPublic = true) => {
@@ -193,6 +204,9 @@ function walkPython(root: TsNode, out: FileSymbols, path: string): void {
       // A relative import names a module of this package: stored as its workspace path, so two
       // packages' `.models` are two nodes (as a relative JS import is).
       if (m) out.imports.push([m.type === "relative_import" ? pythonRelativeModule(path, m.text) : m.text, lineOf(n)]);
+    } else if (n.type === "expression_statement") {
+      // A module-level variable or constant (public: no leading underscore).
+      for (const a of n.namedChildren) if (a?.type === "assignment") for (const id of pythonAssigned(a)) add(out, id.text, "variable", n, !id.text.startsWith("_"));
     } else visit(n);
   }
 }
@@ -213,6 +227,13 @@ function walkGo(root: TsNode, out: FileSymbols): void {
       const name = nameOf(n);
       const recv = n.childForFieldName("receiver")?.descendantsOfType("type_identifier")[0]?.text;
       add(out, name, "method", n, goExported(name), recv);
+    } else if (n.type === "var_declaration" || n.type === "const_declaration") {
+      // Package-level variables and constants, grouped or not (`var a, B int`, `const ( … )`).
+      const specs = n.namedChildren.flatMap((c) => (c?.type === "var_spec_list" ? c.namedChildren : [c]));
+      for (const sp of specs) {
+        if (sp?.type !== "var_spec" && sp?.type !== "const_spec") continue;
+        for (const id of sp.childrenForFieldName("name")) if (id && id.text !== "_") add(out, id.text, "variable", sp, goExported(id.text));
+      }
     } else if (n.type === "type_declaration") {
       for (const s of n.namedChildren) {
         if (s?.type !== "type_spec" && s?.type !== "type_alias") continue;
