@@ -109,10 +109,37 @@ describe("tools", () => {
     const ids = new Set(cut.nodes.map((n: any) => n.id));
     expect(ids.has(id)).toBe(true);
     expect(cut.edges.every((e: any) => ids.has(e.source) && ids.has(e.target))).toBe(true);
+    // max_edges bounds the walk: one edge keeps the start and one neighbour, however deep the walk goes.
+    const one = await ok("export_subgraph", { id: "tech_postgresql", depth: 3, max_edges: 1 });
+    expect([one.nodes.length, one.edges.length, one.truncated]).toEqual([2, 1, true]);
+    expect(one.nodes.map((n: any) => n.id)).toContain("tech_postgresql");
     const cy: any = await call("export_subgraph", { id, format: "cypher" });
     expect(cy.isError).toBeFalsy();
     expect(textOf(cy)).toBe(cli(["export", "--subgraph", id, "--format", "cypher", "--root", root]).stdout);
     expect(cy.structuredContent).toMatchObject({ format: "cypher", truncated: false, start: id });
+  });
+});
+
+describe("export_subgraph bounds", () => {
+  test("every kept node is reached by a kept edge, and no node left out is nearer the start than one kept", async () => {
+    const start = "tech_postgresql";
+    const depthOf = new Map<string, number>([[start, 0], ...cli(["neighbors", start, "--depth", "3", "--root", root, "--json"]).json.nodes.map((n: any) => [n.id, n.depth] as [string, number])]);
+    const full = await ok("export_subgraph", { id: start, depth: 3, max_nodes: 5000, max_edges: 20000 });
+    expect(full.truncated).toBe(false);
+    for (const [maxNodes, maxEdges] of [[5000, 1], [5000, 7], [5000, 25], [4, 20000], [12, 20000], [12, 9]]) {
+      const cut = await ok("export_subgraph", { id: start, depth: 3, max_nodes: maxNodes, max_edges: maxEdges });
+      expect(cut.truncated).toBe(true);
+      expect(cut.nodes.length).toBeLessThanOrEqual(maxNodes);
+      expect(cut.edges.length).toBeLessThanOrEqual(maxEdges);
+      const kept = new Set<string>(cut.nodes.map((n: any) => n.id));
+      expect(kept.has(start)).toBe(true);
+      expect(cut.edges.every((e: any) => kept.has(e.source) && kept.has(e.target))).toBe(true);
+      const touched = new Set<string>([start, ...cut.edges.flatMap((e: any) => [e.source, e.target])]);
+      expect([...kept].filter((n) => !touched.has(n))).toEqual([]);
+      const farthestKept = Math.max(...[...kept].map((n) => depthOf.get(n)!));
+      const nearestLeft = Math.min(...[...depthOf].filter(([n]) => !kept.has(n)).map(([, d]) => d));
+      expect(farthestKept).toBeLessThanOrEqual(nearestLeft);
+    }
   });
 });
 
