@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeSegment, Segment } from "../../src/store/segment.ts";
-import { cleanup, cli, expectOneLineError, workspace } from "../helpers/cli.ts";
+import { allStoredText, cleanup, cli, expectOneLineError, workspace } from "../helpers/cli.ts";
 import { git } from "../git/fixture.ts";
 import { makeDocx, makePdf } from "../pipeline-docs/fixtures.ts";
 
@@ -168,6 +168,19 @@ describe("secrets outside document texts", () => {
     // The title and the section name are the heading's text: found at line 1 of the text, not again as fields.
     const j = cli(["validate-store", "--root", root, "--json"]);
     expect(j.json.findings).toEqual([{ run_id: weak.json.run_id, path: "notes/incident.md", line: 1, kind: "vendor_token" }]);
+  });
+});
+
+describe("front matter spelled with YAML escapes", () => {
+  test("is redacted as parsed, so the store holds no secret and validate-store finds none", () => {
+    const root = workspace({ "notes/escaped.md": `---\ntitle: "key \\x41${AWS.slice(1)}"\nowner:\n  note: "\\u0041${AWS.slice(1)}"\n---\n# Body\n\nplain\n` });
+    const ing = cli(["ingest", "--root", root, "--json"]);
+    expect(ing.code).toBe(0);
+    expect(allStoredText(join(root, ".pkg"))).not.toContain(AWS);
+    const doc = cli(["list", "--type", "document", "--root", root, "--json"]).json.nodes[0];
+    expect(doc.name).toBe("key [REDACTED:vendor_token]");
+    expect(doc.attrs.frontmatter.owner.note).toBe("[REDACTED:vendor_token]");
+    expect(cli(["validate-store", "--root", root]).code).toBe(0);
   });
 });
 
