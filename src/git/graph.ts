@@ -113,3 +113,14 @@ export class GitGraph {
     return n;
   }
 }
+
+/**
+ * The strings of a git artifact that came from the repositories (commit subjects, author names),
+ * each with its node id and field: what the secret re-scan (`validate-store`) reads of it. Paths
+ * are left out (file names are never redacted).
+ */
+export function* gitStrings(value: unknown): Generator<{ node: string; field: string; text: string }> {
+  const a = value as Partial<GitArtifact> | null;
+  for (const c of Array.isArray(a?.commits) ? a.commits : []) if (Array.isArray(c) && typeof c[1] === "string") yield { node: commitNodeId(String(c[0])), field: "subject", text: c[1] };
+  for (const r of Array.isArray(a?.authors) ? a.authors : []) if (Array.isArray(r) && typeof r[1] === "string") yield { node: authorNodeId(String(r[0])), field: "name", text: r[1] };
+}

@@ -240,34 +240,81 @@ function verify(oid: string, o: RawObject): boolean {
   return h.digest("hex") === oid;
 }
 
-const utf8 = new TextDecoder("utf-8");
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
-/** A commit object's fields (headers until the blank line; continuation lines of gpgsig and the like skipped). */
+/**
+ * The decoder of a commit's `encoding` header (a WHATWG label: ISO-8859-1, Shift_JIS, KOI8-R…);
+ * UTF-8 without one, and for a label TextDecoder does not know or a UTF-16 one (a commit's headers
+ * are ASCII, so it cannot be UTF-16 whatever it says).
+ */
+function decoderOf(label: string | undefined): TextDecoder {
+  if (!label) return utf8;
+  let d: TextDecoder;
+  try { d = new TextDecoder(label.trim() as ConstructorParameters<typeof TextDecoder>[0], { ignoreBOM: true }); } catch { return utf8; }
+  return d.encoding.startsWith("utf-16") ? utf8 : d;
+}
+
+/**
+ * An author or committer line, read as leniently as `git log` reads it: `Name <email> TIME ZONE`,
+ * where a missing date is time 0 and a missing `<email>` is an empty e-mail (the name is then the
+ * text before the date). Never undefined.
+ */
+export function parsePerson(v: string): { name: string; email: string; timestamp: number } {
+  const lt = v.indexOf("<");
+  let name: string, email: string, rest: string;
+  if (lt >= 0) {
+    const gt = v.indexOf(">", lt);
+    name = v.slice(0, lt).trim();
+    email = gt >= 0 ? v.slice(lt + 1, gt) : v.slice(lt + 1).trim();
+    rest = gt >= 0 ? v.slice(gt + 1) : "";
+  } else {
+    const m = /^(.*?)\s*((?:\d+)(?:\s+[+-]\d{4})?)?\s*$/s.exec(v)!;
+    name = m[1]!.trim();
+    email = "";
+    rest = m[2] ?? "";
+  }
+  const t = /^\s*(\d+)/.exec(rest);
+  const timestamp = t ? Number(t[1]) : 0;
+  return { name, email, timestamp: Number.isSafeInteger(timestamp) ? timestamp : 0 };
+}
+
+/**
+ * A commit object's fields (headers until the blank line; continuation lines of gpgsig and the like
+ * skipped). Author, committer and message are decoded with the commit's `encoding` header, as git
+ * log re-encodes them (UTF-8 without one). Lenient like git: a person line without a date or an
+ * e-mail still reads (parsePerson); only a commit without a tree id is unreadable (undefined).
+ */
 export type ParsedCommit = { tree: string; parent: string[]; author: { name: string; email: string; timestamp: number }; committer: { timestamp: number }; message: string };
 export function parseCommit(data: Uint8Array): ParsedCommit | undefined {
-  const text = utf8.decode(data);
-  const cut = text.indexOf("\n\n");
-  const head = cut < 0 ? text : text.slice(0, cut);
-  const message = cut < 0 ? "" : text.slice(cut + 2);
+  const b = Buffer.from(data.buffer, data.byteOffset, data.length);
+  const cut = b.indexOf("\n\n");
+  const head = cut < 0 ? b : b.subarray(0, cut);
+  // Header lines as bytes: their keys are ASCII, their values decoded once the encoding is known.
+  const lines: [string, Buffer][] = [];
+  for (let at = 0; at < head.length; ) {
+    let nl = head.indexOf(0x0a, at);
+    if (nl < 0) nl = head.length;
+    const line = head.subarray(at, nl);
+    at = nl + 1;
+    if (line[0] === 0x20) continue;
+    const sp = line.indexOf(0x20);
+    lines.push(sp < 0 ? [line.toString("latin1"), Buffer.alloc(0)] : [line.toString("latin1", 0, sp), line.subarray(sp + 1)]);
+  }
+  const dec = decoderOf(lines.find(([k]) => k === "encoding")?.[1].toString("latin1"));
   let tree = "";
   const parents: string[] = [];
-  let author: { name: string; email: string; timestamp: number } | undefined;
-  let committer: { timestamp: number } | undefined;
-  const person = (v: string) => {
-    const m = /^(.*?) ?<([^>]*)> (\d+)/.exec(v);
-    return m ? { name: m[1]!, email: m[2]!, timestamp: Number(m[3]) } : undefined;
-  };
-  for (const line of head.split("\n")) {
-    if (line.startsWith(" ")) continue;
-    const sp = line.indexOf(" ");
-    const k = line.slice(0, sp), v = line.slice(sp + 1);
-    if (k === "tree") tree = v;
-    else if (k === "parent") parents.push(v);
-    else if (k === "author") author = person(v);
-    else if (k === "committer") committer = person(v);
+  let author: ParsedCommit["author"] | undefined;
+  let committer: ParsedCommit["author"] | undefined;
+  for (const [k, v] of lines) {
+    if (k === "tree") tree = v.toString("latin1").trim();
+    else if (k === "parent") parents.push(v.toString("latin1").trim());
+    else if (k === "author") author ??= parsePerson(dec.decode(v));
+    else if (k === "committer") committer ??= parsePerson(dec.decode(v));
   }
-  if (!/^[0-9a-f]{40}$/.test(tree) || !author || !committer) return undefined;
-  return { tree, parent: parents, author, committer, message };
+  if (!/^[0-9a-f]{40}$/.test(tree) || !parents.every((p) => /^[0-9a-f]{40}$/.test(p))) return undefined;
+  const message = cut < 0 ? "" : dec.decode(b.subarray(cut + 2));
+  const who = author ?? committer ?? { name: "", email: "", timestamp: 0 };
+  return { tree, parent: parents, author: who, committer: { timestamp: (committer ?? who).timestamp }, message };
 }
 
 /** A tree object's entries (mode, name, id, type); Buffer's native decoding, no copies per entry. */

@@ -113,11 +113,19 @@ export class Repo {
   async commit(oid: string): Promise<Commit> {
     let c = this.commits.get(oid);
     if (c) return c;
-    const raw = this.fast.read(oid);
-    let k: ParsedCommit | undefined = raw?.type === "commit" ? parseCommit(raw.data) : undefined;
-    if (!k) {
-      try { k = (await (await lib()).readCommit({ fs, gitdir: this.gitdir, oid, cache: this.igCache })).commit; } catch (err) { throw this.unreadable(`commit ${oid}`, err); }
+    // The object's bytes from the fast reader, else from isomorphic-git; parsed here either way, as
+    // leniently as git log reads a commit (isomorphic-git's own parser throws a TypeError on an
+    // author line without a date or an e-mail).
+    let raw: { type: string; data: Uint8Array } | undefined = this.fast.read(oid);
+    if (!raw) {
+      try {
+        const o = await (await lib()).readObject({ fs, gitdir: this.gitdir, oid, format: "content", cache: this.igCache });
+        raw = { type: o.type, data: o.object as Uint8Array };
+      } catch (err) { throw this.unreadable(`commit ${oid}`, err); }
     }
+    if (raw.type !== "commit") throw new GitProblem("unreadable", `${this.dir}: object ${oid} is a ${raw.type}, not a commit`);
+    const k: ParsedCommit | undefined = parseCommit(raw.data);
+    if (!k) throw new GitProblem("unreadable", `${this.dir}: commit ${oid} cannot be read (no valid tree or parent id in its headers)`);
     c = {
       oid,
       parents: this.shallow.has(oid) ? [] : [...k.parent],

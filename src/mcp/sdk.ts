@@ -3,6 +3,7 @@
  * when `auditgraph mcp` starts, so other commands never load them.
  */
 export { Server } from "@modelcontextprotocol/sdk/server/index.js";
-export { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-export { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+export {
+  CallToolRequestSchema, InitializeRequestSchema, JSONRPCMessageSchema, ListToolsRequestSchema, PingRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 export * as z from "zod";

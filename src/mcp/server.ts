@@ -1,8 +1,9 @@
 /**
  * `auditgraph mcp`: the Model Context Protocol over stdio, with the official SDK's low-level
- * Server (only its server, stdio and types modules are imported, with zod, through sdk.ts: a module
- * of its own in the executable, loaded here). Tools are in tools.ts. Stdout
- * carries nothing but protocol messages; diagnostics go to stderr.
+ * Server (only its server and types modules are imported, with zod, through sdk.ts: a module of its
+ * own in the executable, loaded here) over our own stdio transport (stdio.ts: JSON-RPC's parse,
+ * invalid-request and invalid-params errors). Tools are in tools.ts. Stdout carries nothing but
+ * protocol messages; diagnostics go to stderr.
  *
  * The store is opened through the same compatibility gate as every read command (an incompatible
  * store refuses to start: exit 3 with the CLI's message). Each tool call reads the run pointer (one
@@ -17,6 +18,7 @@ import { loadEntry } from "../shared/entries.ts";
 import { AgError, describeError } from "../shared/errors.ts";
 import { readPointer } from "../store/manifest.ts";
 import { openStore, type OpenStore } from "../store/open.ts";
+import { LineTransport } from "./stdio.ts";
 import { inputSchema, makeTools, parseArgs, type Ctx, type Tool } from "./tools.ts";
 
 /** Calls served by one RunIndex before it is opened afresh: its caches (records, graph parts, blocks) only grow. */
@@ -74,7 +76,8 @@ export async function serveMcp(ws: Workspace, info: { version: string }): Promis
   try { live.get(); } catch (err) {
     if (!(err instanceof AgError && err.code === "no_run")) throw err;
   }
-  const { Server, StdioServerTransport, CallToolRequestSchema, ListToolsRequestSchema, z } = await loadEntry<typeof import("./sdk.ts")>("mcp/sdk.ts");
+  const sdk = await loadEntry<typeof import("./sdk.ts")>("mcp/sdk.ts");
+  const { Server, CallToolRequestSchema, ListToolsRequestSchema, z } = sdk;
   const tools = makeTools(z);
   const server = new Server(
     { name: "auditgraph", title: "auditgraph knowledge graph", version: info.version },
@@ -89,7 +92,13 @@ export async function serveMcp(ws: Workspace, info: { version: string }): Promis
     tools: tools.map((t) => ({ name: t.name, title: t.title, description: t.description, inputSchema: inputSchema(z, t), annotations: { readOnlyHint: true, openWorldHint: false } })),
   }));
   server.setRequestHandler(CallToolRequestSchema, async (req) => callTool(tools, live, req.params.name, req.params.arguments));
-  const transport = new StdioServerTransport();
+  const transport = new LineTransport({
+    message: sdk.JSONRPCMessageSchema,
+    requests: {
+      "initialize": sdk.InitializeRequestSchema, "ping": sdk.PingRequestSchema,
+      "tools/list": ListToolsRequestSchema, "tools/call": CallToolRequestSchema,
+    },
+  });
   const done = new Promise<void>((resolve) => {
     const stop = () => { void server.close().finally(resolve); };
     process.stdin.once("end", stop);

@@ -143,9 +143,11 @@ export const makeTools = (z: typeof Z): Tool[] => {
         group_by: z.string().min(1).optional().describe("Count matching nodes per value of this field"),
       }),
       run(ctx, a) {
-        const where = (a.where ?? []).map(parseCondition);
+        // Errors name this tool's arguments ('where', 'group_by'), not the CLI's flags.
+        const names = { where: "'where'", sort: "'sort'", groupBy: "'group_by'" };
+        const where = (a.where ?? []).map((c) => parseCondition(c, names.where));
         const r = listNodes(ctx.ix, {
-          ...(a.types ? { types: a.types } : {}), where, limit: a.limit, offset: a.offset, desc: a.desc, countOnly: a.count_only,
+          ...(a.types ? { types: a.types } : {}), where, limit: a.limit, offset: a.offset, desc: a.desc, countOnly: a.count_only, names,
           ...(a.sort ? { sort: a.sort } : {}), ...(a.group_by ? { groupBy: a.group_by } : {}),
         });
         if (r.groups) return { status: "ok", run_id: ctx.store.runId, total: r.total, group_by: a.group_by, groups: r.groups };

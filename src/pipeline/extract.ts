@@ -108,8 +108,27 @@ function kindOf(path: string): FileEntry["kind"] {
 
 const isAdr = (path: string) => /(^|\/)(adrs?|decisions?)\//i.test(path) || /^adr[-_ ]?\d+/i.test(posix.basename(path));
 
-/** `doc`: what a PDF or Word document's reader found besides its text (its title). */
-export function extractFile(path: string, sha256: string, text: string, chunking: { size: number; overlap: number }, doc?: { title?: string }): FileEntry {
+/**
+ * Every string of parsed front matter (keys and values, nested) through `redact`. The text was
+ * redacted before it was parsed, but YAML escapes (`"\x41KIA…"`, `\u` sequences, folded lines) can
+ * spell what the text's detectors did not see, and the parsed values are stored.
+ */
+function redactData(v: unknown, redact: (s: string) => string): unknown {
+  if (typeof v === "string") return redact(v);
+  if (Array.isArray(v)) return v.map((x) => redactData(x, redact));
+  if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [redact(k), redactData(x, redact)]));
+  }
+  return v;
+}
+
+/**
+ * `doc`: what a PDF or Word document's reader found besides its text (its title); `redact`: the
+ * redactor the text went through, applied again to parsed front matter (see redactData).
+ */
+export function extractFile(
+  path: string, sha256: string, text: string, chunking: { size: number; overlap: number }, doc?: { title?: string; redact?: (s: string) => string },
+): FileEntry {
   const kind = kindOf(path);
   const starts = lineStarts(text);
   const line = (off: number) => lineAt(starts, off);
@@ -121,6 +140,7 @@ export function extractFile(path: string, sha256: string, text: string, chunking
 
   if (kind === "markdown") {
     const fm = splitFrontMatter(text);
+    if (doc?.redact) fm.data = redactData(fm.data, doc.redact) as typeof fm.data;
     if (Object.keys(fm.data).length) entry.frontmatter = fm.data;
     const tags = frontMatterTags(fm.data);
     if (tags.length) entry.tags = tags;

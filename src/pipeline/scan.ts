@@ -6,7 +6,9 @@
  * outside the root is recorded as skipped and its target is never opened. A directory is visited
  * once (known by device and inode, confirmed by its real path), so symlink loops terminate, and the
  * store's real directory never. A directory that cannot be listed is recorded, under its own path, as
- * skipped `unreadable_directory`. Nothing here reads file contents.
+ * skipped `unreadable_directory`. An entry whose name is not valid UTF-8 cannot be named in the
+ * store (paths are strings) nor opened by its decoded name: it is recorded as skipped
+ * `invalid_name` under a printable path (escapedName). Nothing here reads file contents.
  */
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
 import { extname, isAbsolute, join, relative, resolve, sep } from "node:path";
@@ -23,6 +25,8 @@ export type SkipReason =
   | "unreadable" | "vanished" | "symlink_outside_root" | "symlink_loop" | "broken_symlink" | "not_regular_file"
   // a directory whose entries cannot be listed (recorded under the directory's own path)
   | "unreadable_directory"
+  // a name that is not valid UTF-8 (recorded under escapedName's printable form)
+  | "invalid_name"
   // PDF and Word documents whose text could not be had (see pipeline/documents/)
   | "encrypted" | "no_text_layer" | "corrupt";
 
@@ -51,6 +55,36 @@ export function checkIncludes(root: string, profile: Profile, where: string): vo
     const abs = resolve(root, p);
     if (!inside(root, abs)) throw configError(`${where}: include path '${p}' is outside the workspace root ${root}`);
   }
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * A file name's bytes as a printable string: valid UTF-8 as it is, each byte of an invalid sequence
+ * as `\xNN` (`caf\xe9.md`). The same bytes always give the same string.
+ */
+export function escapedName(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i]!;
+    const n = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    let ch: string | undefined;
+    if (n && i + n <= bytes.length) { try { ch = strictUtf8.decode(bytes.subarray(i, i + n)); } catch {} }
+    if (ch !== undefined) { out += ch; i += n; } else { out += `\\x${b.toString(16).padStart(2, "0")}`; i++; }
+  }
+  return out;
+}
+
+/** A directory's names listed as bytes: those that are valid UTF-8 (decoded), and the others escaped, sorted. */
+function invalidNames(dir: string): { valid: string[]; escaped: string[] } | undefined {
+  let raw: Buffer[];
+  try { raw = readdirSync(dir, { encoding: "buffer" }); } catch { return undefined; }
+  const valid: string[] = [];
+  const escaped: string[] = [];
+  for (const b of raw) {
+    try { valid.push(strictUtf8.decode(b)); } catch { escaped.push(escapedName(b)); }
+  }
+  return { valid, escaped: escaped.sort() };
 }
 
 export function scan(root: string, profile: Profile): Found[] {
@@ -118,7 +152,15 @@ export function scan(root: string, profile: Profile): Found[] {
         if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
         return add(rel || ".", abs, undefined, "unreadable_directory");
       }
+      // A name that is not valid UTF-8 is listed with U+FFFD in it (and lstat of that finds nothing):
+      // only then is the directory listed again as bytes, to tell those names from real U+FFFDs.
+      const invalid = names.some((n) => n.includes("\ufffd")) ? invalidNames(abs) : undefined;
+      if (invalid) names = invalid.valid;
       for (const n of names.sort()) visit(join(abs, n), rel ? `${rel}/${n}` : n);
+      for (const n of invalid?.escaped ?? []) {
+        const r = rel ? `${rel}/${n}` : n;
+        if (!excluded(r)) add(r, join(abs, n), undefined, "invalid_name");
+      }
       return;
     }
     if (excluded(rel)) return;

@@ -787,7 +787,7 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
         docTitle = d.title ? { title: redact(normalizeText(d.title)) } : {};
       }
       body = redact(normalizeText(text!));
-      const entry = extractFile(f.path, r.sha256!, body, { size: st.chunkTokens, overlap: st.overlapTokens }, docTitle);
+      const entry = extractFile(f.path, r.sha256!, body, { size: st.chunkTokens, overlap: st.overlapTokens }, { ...docTitle, redact });
       terms = indexTerms(body, entry.kind, entry.chunks.map((c) => [c[0], c[1]]));
       rec = toDocRecord(f.path, entry, terms);
       if (entry.kind === "code" && st.symbols) {

@@ -33,10 +33,12 @@ export function renderExport(g: Graph, format: ExportFormat, runId: string, scop
 /**
  * The neighbourhood of `start`: every node within `depth` edges (followed in both directions,
  * optionally only of some types) and the edges walked to reach them, as `neighbors` finds them.
- * Nodes are the same objects as in the whole graph's export. Bounded: past `maxNodes` nodes or
- * `maxEdges` edges the walk stops adding and `truncated` is set; the walk visits nodes in id order
- * and edges in edge order, so the same store and bounds give the same subgraph. Undefined when
- * `start` is not a node of the run.
+ * Nodes are the same objects as in the whole graph's export. Bounded: a node is kept only with the
+ * edge that reached it, so every kept node is reached by a kept edge; at `maxNodes` nodes no node is
+ * added any more (edges between kept nodes still are), at `maxEdges` edges the walk stops; either
+ * sets `truncated`. The walk is breadth first, visiting nodes in id order and edges in edge order,
+ * so the nodes kept are the nearest, and the same store and bounds give the same subgraph.
+ * Undefined when `start` is not a node of the run.
  */
 export function subgraph(
   ix: RunIndex, start: string, depth: number, opts: { maxNodes?: number; maxEdges?: number; types?: Set<string> } = {},
@@ -49,12 +51,16 @@ export function subgraph(
   const edges = new Map<string, GraphEdge>();
   let truncated = false;
   let frontier = [start];
-  for (let d = 1; d <= depth && frontier.length; d++) {
+  walk: for (let d = 1; d <= depth && frontier.length; d++) {
     const next: string[] = [];
     for (const id of frontier) {
       const here = found.get(id)!;
       for (const e of [...here.out, ...here.in].sort(edgeOrder)) {
         if (opts.types && !opts.types.has(e.type)) continue;
+        const key = `${e.source}\0${e.target}\0${e.type}`;
+        if (edges.has(key)) continue;
+        // The edge bound ends the walk: nothing more can be kept (a node comes only with its edge).
+        if (edges.size >= maxEdges) { truncated = true; break walk; }
         const other = e.source === id ? e.target : e.source;
         if (!found.has(other)) {
           if (found.size >= maxNodes) { truncated = true; continue; }
@@ -63,9 +69,6 @@ export function subgraph(
           found.set(other, o);
           next.push(other);
         }
-        const key = `${e.source}\0${e.target}\0${e.type}`;
-        if (edges.has(key)) continue;
-        if (edges.size >= maxEdges) { truncated = true; continue; }
         edges.set(key, e);
       }
     }

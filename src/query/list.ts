@@ -10,13 +10,20 @@ import { usageError } from "../shared/errors.ts";
 import type { RunIndex } from "./run-index.ts";
 
 export type Condition = { field: string; op: "=" | "~"; value: string };
-export type ListOptions = { types?: string[]; where: Condition[]; sort?: string; desc?: boolean; limit: number; offset: number; groupBy?: string; countOnly?: boolean };
+export type ListOptions = {
+  types?: string[]; where: Condition[]; sort?: string; desc?: boolean; limit: number; offset: number; groupBy?: string; countOnly?: boolean;
+  /** What errors call the where, sort and group-by inputs (the CLI's flags by default; the MCP tool's argument names). */
+  names?: ListNames;
+};
+export type ListNames = { where: string; sort: string; groupBy: string };
+export const CLI_LIST_NAMES: ListNames = { where: "--where", sort: "--sort", groupBy: "--group-by" };
 export type ListResult = { total: number; nodes?: GraphNode[]; groups?: { value: unknown; count: number }[] };
 
-export function parseCondition(s: string): Condition {
+/** A `where` condition; `name`: what errors call the input (`--where` for the CLI). */
+export function parseCondition(s: string, name = CLI_LIST_NAMES.where): Condition {
   const m = /^([A-Za-z_][\w.-]*)(=|~)(.*)$/s.exec(s);
-  if (!m) throw usageError(`--where takes FIELD=VALUE or FIELD~SUBSTRING, got '${s}'`);
-  return { field: checkField(m[1]!, "--where"), op: m[2] as "=" | "~", value: m[3]! };
+  if (!m) throw usageError(`${name} takes FIELD=VALUE or FIELD~SUBSTRING, got '${s}'`);
+  return { field: checkField(m[1]!, name), op: m[2] as "=" | "~", value: m[3]! };
 }
 
 /** The fields every node has (`path` and `line` only a document's own nodes), and `tag` (`tags`): the front matter's tags. */
@@ -104,9 +111,10 @@ function* allNodes(ix: RunIndex, types?: string[]): Generator<GraphNode> {
 const docKey = (path: string) => docId(path).slice(4);
 
 export function listNodes(ix: RunIndex, o: ListOptions): ListResult {
-  if (o.sort) checkField(o.sort, "--sort");
-  if (o.groupBy) checkField(o.groupBy, "--group-by");
-  for (const c of o.where) checkField(c.field, "--where");
+  const names = o.names ?? CLI_LIST_NAMES;
+  if (o.sort) checkField(o.sort, names.sort);
+  if (o.groupBy) checkField(o.groupBy, names.groupBy);
+  for (const c of o.where) checkField(c.field, names.where);
   // Counting by type needs no node: the manifest (or the headers) counts local nodes, and the shared ones.
   if (o.where.length === 0 && (o.countOnly || o.groupBy === "type") && (!o.groupBy || o.groupBy === "type")) {
     const counts = ix.typeCounts();

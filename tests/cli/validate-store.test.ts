@@ -6,7 +6,9 @@ import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeSegment, Segment } from "../../src/store/segment.ts";
-import { cleanup, cli, expectOneLineError, workspace } from "../helpers/cli.ts";
+import { allStoredText, cleanup, cli, expectOneLineError, workspace } from "../helpers/cli.ts";
+import { git } from "../git/fixture.ts";
+import { makeDocx, makePdf } from "../pipeline-docs/fixtures.ts";
 
 // Each test spawns several CLI processes: a minute, as tests/helpers/preload.ts gives when this file runs alone.
 setDefaultTimeout(60_000);
@@ -31,7 +33,7 @@ describe("a run written with fewer detectors", () => {
     const r = cli(["validate-store", "--root", root]);
     expect(r.code).toBe(5);
     expect(r.stdout.trim().split("\n")).toEqual([`${oldRun}  notes/incident.md:3  vendor_token`, `${oldRun}  notes/incident.md:5  jwt`]);
-    expect(expectOneLineError(r)).toContain("2 stored line(s) in 1 run(s) hold something the current detectors would redact");
+    expect(expectOneLineError(r)).toContain("2 stored line(s) or field(s) in 1 run(s) hold something the current detectors would redact");
     expect(r.stderr).toContain("hint: run 'auditgraph rebuild'");
     expect(r.stderr).toContain("'auditgraph runs prune --keep 1'");
     noSecret(r);
@@ -108,6 +110,77 @@ describe("a secret planted in a stored text", () => {
     expect(cli(["rebuild", "--root", root]).code).toBe(0);
     expect(cli(["validate-store", "--root", root]).code).toBe(0);
     expect(cli(["validate-store", "--root", root, "--all-runs"]).code).toBe(5);
+  });
+});
+
+describe("secrets outside document texts", () => {
+  test("a PDF or Word title, a commit subject and an author name are re-scanned and located by field, never printed", () => {
+    const root = workspace({
+      "docs/report.pdf": makePdf([["Quarterly numbers, nothing secret."]], { title: `Keys ${AWS}` }),
+      "docs/handbook.docx": makeDocx([["", "Plain words in the body."]], { title: `Session ${JWT}` }),
+      "notes/plain.md": "# Plain\n\nNothing to see.\n",
+    });
+    git(root, ["init", "-q", "."]);
+    git(root, ["add", "-A"]);
+    git(root, ["commit", "-q", "-m", `Rotate ${AWS} out`], { name: `Deploy ${JWT}`, email: "bot@example.com" });
+    const oid = git(root, ["rev-parse", "HEAD"]);
+    const detectors = "security:\n  redaction:\n    detectors: [pem_private_key, bearer_token, credential_kv]\n";
+    writeFileSync(join(root, "weak.yaml"), `${detectors}git:\n  enabled: true\n`);
+    writeFileSync(join(root, "full.yaml"), "git:\n  enabled: true\n");
+    const weak = cli(["ingest", "--root", root, "--config", join(root, "weak.yaml"), "--json"]);
+    expect(weak.code).toBe(0);
+    expect(weak.json.counts.commits).toBe(1);
+    const run = weak.json.run_id;
+    const author = cli(["list", "--type", "author", "--root", root, "--json"]).json.nodes[0].id;
+
+    const j = cli(["validate-store", "--root", root, "--json"]);
+    expect(j.code).toBe(5);
+    expect(j.json.findings).toEqual([
+      { run_id: run, path: "docs/handbook.docx", field: "title", kind: "jwt" },
+      { run_id: run, path: "docs/report.pdf", field: "title", kind: "vendor_token" },
+      { run_id: run, node: author, field: "name", kind: "jwt" },
+      { run_id: run, node: `commit_${oid}`, field: "subject", kind: "vendor_token" },
+    ]);
+    noSecret(j);
+    const r = cli(["validate-store", "--root", root]);
+    expect(r.code).toBe(5);
+    expect(r.stdout.trim().split("\n")).toEqual([
+      `${run}  docs/handbook.docx (title)  jwt`, `${run}  docs/report.pdf (title)  vendor_token`,
+      `${run}  ${author} (name)  jwt`, `${run}  commit_${oid} (subject)  vendor_token`,
+    ]);
+    expect(expectOneLineError(r)).toContain("4 stored line(s) or field(s) in 1 run(s)");
+    noSecret(r);
+
+    // A run written with every detector redacts them all: clean.
+    const full = cli(["ingest", "--root", root, "--config", join(root, "full.yaml"), "--json"]);
+    expect(full.code).toBe(0);
+    const clean = cli(["validate-store", "--root", root, "--config", join(root, "full.yaml"), "--json"]);
+    expect(clean.code).toBe(0);
+    expect(clean.json).toMatchObject({ status: "ok", findings: [] });
+    expect(clean.json.strings).toBeGreaterThan(0);
+  });
+
+  test("a string a document's text also holds is reported once, at its line; one it does not hold at its field", () => {
+    const root = workspace({ "notes/incident.md": `# Key ${AWS}\n\nBody.\n`, "notes/plain.md": "# Plain\n" });
+    writeFileSync(join(root, "weak.yaml"), "security:\n  redaction:\n    detectors: [pem_private_key]\n");
+    const weak = cli(["ingest", "--root", root, "--config", join(root, "weak.yaml"), "--json"]);
+    expect(weak.code).toBe(0);
+    // The title and the section name are the heading's text: found at line 1 of the text, not again as fields.
+    const j = cli(["validate-store", "--root", root, "--json"]);
+    expect(j.json.findings).toEqual([{ run_id: weak.json.run_id, path: "notes/incident.md", line: 1, kind: "vendor_token" }]);
+  });
+});
+
+describe("front matter spelled with YAML escapes", () => {
+  test("is redacted as parsed, so the store holds no secret and validate-store finds none", () => {
+    const root = workspace({ "notes/escaped.md": `---\ntitle: "key \\x41${AWS.slice(1)}"\nowner:\n  note: "\\u0041${AWS.slice(1)}"\n---\n# Body\n\nplain\n` });
+    const ing = cli(["ingest", "--root", root, "--json"]);
+    expect(ing.code).toBe(0);
+    expect(allStoredText(join(root, ".pkg"))).not.toContain(AWS);
+    const doc = cli(["list", "--type", "document", "--root", root, "--json"]).json.nodes[0];
+    expect(doc.name).toBe("key [REDACTED:vendor_token]");
+    expect(doc.attrs.frontmatter.owner.note).toBe("[REDACTED:vendor_token]");
+    expect(cli(["validate-store", "--root", root]).code).toBe(0);
   });
 });
 

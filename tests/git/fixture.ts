@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 export const GIT = Bun.which("git");
 
 /** Runs git in `cwd` with a fixed identity and date (ISO, UTC); throws with its stderr on failure. */
-export function git(cwd: string, args: string[], opts: { date?: string; name?: string; email?: string } = {}): string {
+export function git(cwd: string, args: string[], opts: { date?: string; name?: string; email?: string; input?: Uint8Array } = {}): string {
   if (!GIT) throw new Error("these tests build repositories with the git executable, which is not installed");
   const date = opts.date ?? "2024-01-01T00:00:00Z";
   const p = Bun.spawnSync([GIT, "-c", "init.defaultBranch=main", "-c", "protocol.file.allow=always", "-c", "gc.auto=0", ...args], {
@@ -18,7 +18,7 @@ export function git(cwd: string, args: string[], opts: { date?: string; name?: s
       GIT_AUTHOR_NAME: opts.name ?? "Alice", GIT_AUTHOR_EMAIL: opts.email ?? "alice@example.com", GIT_AUTHOR_DATE: date,
       GIT_COMMITTER_NAME: opts.name ?? "Alice", GIT_COMMITTER_EMAIL: opts.email ?? "alice@example.com", GIT_COMMITTER_DATE: date,
     },
-    stdout: "pipe", stderr: "pipe",
+    stdout: "pipe", stderr: "pipe", ...(opts.input ? { stdin: opts.input } : {}),
   });
   if (p.exitCode !== 0) throw new Error(`git ${args.join(" ")} in ${cwd}: ${p.stderr.toString()}`);
   return p.stdout.toString().trim();
@@ -68,6 +68,14 @@ export function makeHistory(root: string): Record<"c1" | "c2" | "c3" | "c4" | "c
   git(root, ["commit", "-q", "-m", "Add d"], { date: "2024-01-06T10:00:00Z" });
   const c6 = head();
   return { c1, c2, c3, c4, c5, c6 };
+}
+
+/**
+ * Writes a commit object from its raw bytes as they are (`git hash-object --literally`: no checks, so
+ * malformed or re-encoded headers can be made) and returns its id.
+ */
+export function rawCommit(root: string, bytes: Uint8Array): string {
+  return git(root, ["hash-object", "-t", "commit", "--literally", "-w", "--stdin"], { input: bytes });
 }
 
 /** A config enabling git provenance (and whatever else is given, as YAML lines). */

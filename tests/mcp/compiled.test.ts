@@ -38,6 +38,15 @@ test("the compiled linux-x64 executable serves MCP over stdio", async () => {
   }
 }, 60_000);
 
+test("the compiled executable answers JSON-RPC's parse and invalid-params errors", async () => {
+  const p = Bun.spawn([exe, "mcp", "--root", root], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: { ...process.env, AUDITGRAPH_NO_UPDATE_CHECK: "1" } });
+  p.stdin.write("not json\n" + JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "query", arguments: "str" } }) + "\n");
+  await p.stdin.end();
+  const out = (await new Response(p.stdout).text()).trimEnd().split("\n").map((l) => JSON.parse(l));
+  expect(await p.exited).toBe(0);
+  expect(out.map((m) => [m.id, m.error?.code])).toEqual([[null, -32700], [2, -32602]]);
+}, 60_000);
+
 test("the compiled executable's exports and validate-store answer as the source does", () => {
   const env = { ...process.env, AUDITGRAPH_NO_UPDATE_CHECK: "1" };
   for (const args of [["export", "--format", "cypher"], ["export", "--format", "jsonl"], ["export", "--subgraph", "tech_postgresql", "--depth", "2", "--format", "cypher"]]) {

@@ -109,10 +109,37 @@ describe("tools", () => {
     const ids = new Set(cut.nodes.map((n: any) => n.id));
     expect(ids.has(id)).toBe(true);
     expect(cut.edges.every((e: any) => ids.has(e.source) && ids.has(e.target))).toBe(true);
+    // max_edges bounds the walk: one edge keeps the start and one neighbour, however deep the walk goes.
+    const one = await ok("export_subgraph", { id: "tech_postgresql", depth: 3, max_edges: 1 });
+    expect([one.nodes.length, one.edges.length, one.truncated]).toEqual([2, 1, true]);
+    expect(one.nodes.map((n: any) => n.id)).toContain("tech_postgresql");
     const cy: any = await call("export_subgraph", { id, format: "cypher" });
     expect(cy.isError).toBeFalsy();
     expect(textOf(cy)).toBe(cli(["export", "--subgraph", id, "--format", "cypher", "--root", root]).stdout);
     expect(cy.structuredContent).toMatchObject({ format: "cypher", truncated: false, start: id });
+  });
+});
+
+describe("export_subgraph bounds", () => {
+  test("every kept node is reached by a kept edge, and no node left out is nearer the start than one kept", async () => {
+    const start = "tech_postgresql";
+    const depthOf = new Map<string, number>([[start, 0], ...cli(["neighbors", start, "--depth", "3", "--root", root, "--json"]).json.nodes.map((n: any) => [n.id, n.depth] as [string, number])]);
+    const full = await ok("export_subgraph", { id: start, depth: 3, max_nodes: 5000, max_edges: 20000 });
+    expect(full.truncated).toBe(false);
+    for (const [maxNodes, maxEdges] of [[5000, 1], [5000, 7], [5000, 25], [4, 20000], [12, 20000], [12, 9]]) {
+      const cut = await ok("export_subgraph", { id: start, depth: 3, max_nodes: maxNodes, max_edges: maxEdges });
+      expect(cut.truncated).toBe(true);
+      expect(cut.nodes.length).toBeLessThanOrEqual(maxNodes);
+      expect(cut.edges.length).toBeLessThanOrEqual(maxEdges);
+      const kept = new Set<string>(cut.nodes.map((n: any) => n.id));
+      expect(kept.has(start)).toBe(true);
+      expect(cut.edges.every((e: any) => kept.has(e.source) && kept.has(e.target))).toBe(true);
+      const touched = new Set<string>([start, ...cut.edges.flatMap((e: any) => [e.source, e.target])]);
+      expect([...kept].filter((n) => !touched.has(n))).toEqual([]);
+      const farthestKept = Math.max(...[...kept].map((n) => depthOf.get(n)!));
+      const nearestLeft = Math.min(...[...depthOf].filter(([n]) => !kept.has(n)).map(([, d]) => d));
+      expect(farthestKept).toBeLessThanOrEqual(nearestLeft);
+    }
   });
 });
 
@@ -129,7 +156,10 @@ describe("bad arguments", () => {
       ["node", { id: "doc_00000000000000000000" }, "node 'doc_00000000000000000000' not found in run"],
       ["neighbors", { id: "tech_postgresql", depth: 11 }, "invalid arguments for neighbors: 'depth': Too big"],
       ["why_connected", { a: "tech_postgresql" }, "invalid arguments for why_connected: 'b'"],
-      ["list", { where: ["nonsense"] }, "--where takes FIELD=VALUE"],
+      ["list", { where: ["nonsense"] }, "'where' takes FIELD=VALUE"],
+      ["list", { where: ["colour=red"] }, "'where': unknown field 'colour'"],
+      ["list", { group_by: "colour" }, "'group_by': unknown field 'colour'"],
+      ["list", { sort: "colour" }, "'sort': unknown field 'colour'"],
       ["export_subgraph", { id: "tech_postgresql", max_nodes: 1e9 }, "invalid arguments for export_subgraph: 'max_nodes': Too big"],
       ["export_subgraph", { id: "tech_nothing" }, "node 'tech_nothing' not found"],
       ["drop_database", {}, "unknown tool 'drop_database'"],
@@ -141,6 +171,7 @@ describe("bad arguments", () => {
       expect(text).toContain(want);
       expect(text.includes("\n")).toBe(false);
       expect(text).not.toContain("    at ");
+      expect(text).not.toMatch(/--[a-z]/); // the tool's argument names, not the CLI's flags
     }
     expect((await ok("query", { text: "redis" })).total).toBeGreaterThan(0);
   });
@@ -190,6 +221,34 @@ describe("the process", () => {
     expect(lines.map((l) => [l.jsonrpc, l.id])).toEqual([["2.0", 1], ["2.0", 2], ["2.0", 3]]);
     expect(lines[1].result.isError).toBeUndefined();
     expect(lines[2].result.isError).toBe(true);
+  });
+
+  test("protocol errors: a line that is not JSON is -32700 with id null, bad params -32602 of one line, and the server goes on", async () => {
+    const init = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } };
+    const lines = [
+      JSON.stringify(init),
+      JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+      "this is not json",
+      JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "query", arguments: "str" } }),
+      JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { arguments: {} } }),
+      JSON.stringify({ jsonrpc: "2.0", id: 4, result: 5, error: 6, method: 7 }),
+      JSON.stringify([{ jsonrpc: "2.0", id: 5, method: "ping" }]),
+      "{\"jsonrpc\": \"2.0\", \"id\": 6, \"method\": ",
+      "",
+      JSON.stringify({ jsonrpc: "2.0", id: 7, method: "no/such/method" }),
+      JSON.stringify({ jsonrpc: "2.0", id: 8, method: "tools/call", params: { name: "query", arguments: { text: "postgresql" } } }),
+    ];
+    const r = await raw(root, lines.join("\n") + "\n");
+    expect(r.code).toBe(0);
+    const out = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+    const errs = out.filter((m) => m.error).map((m) => [m.id, m.error.code]);
+    expect(errs).toEqual([[null, -32700], [2, -32602], [3, -32602], [4, -32600], [null, -32600], [null, -32700], [7, -32601]]);
+    for (const m of out.filter((x) => x.error)) expect(m.error.message.includes("\n")).toBe(false);
+    const bad = out.find((m) => m.id === 2).error.message;
+    expect(bad).toBe("Invalid params for tools/call: 'arguments': Invalid input: expected record, received string");
+    expect(out.find((m) => m.id === 3).error.message).toContain("'name'");
+    expect(out.find((m) => m.id === 8).result.isError).toBeUndefined();
+    expect(out.find((m) => m.id === 8).result.structuredContent.total).toBeGreaterThan(0);
   });
 
   test("an incompatible store: refuses to start with the CLI's message and exit 3, writing nothing on stdout", async () => {

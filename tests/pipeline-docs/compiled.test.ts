@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { sharedLinuxExe } from "../release/support.ts";
 import { cleanup, cli, tempDir, treeHash, workspace } from "../helpers/cli.ts";
-import { documentFiles } from "./fixtures.ts";
+import { deflateBomb, documentFiles, makePdf, makeZip, runWithPeak } from "./fixtures.ts";
 import { symbolFiles } from "../symbols/fixtures.ts";
 
 let exe: string;
@@ -50,3 +50,18 @@ test("PDF, Word and symbols in the compiled executable and its workers: the same
   const objects = (root: string) => Object.fromEntries(Object.entries(treeHash(join(root, ".pkg"))).filter(([p]) => p.includes("/objects/")));
   expect(objects(a)).toEqual(objects(b));
 }, 120_000);
+
+test("the compiled executable inflates a Word part or a PDF stream with a bound (node:zlib inside the binary)", async () => {
+  const root = workspace({
+    "docs/lying.docx": makeZip({ "word/document.xml": { deflated: deflateBomb(1024), size: 1000 } }),
+    "docs/bomb.pdf": makePdf([["bomb text"]], { bombMiB: 1024 }),
+    "docs/packed.pdf": makePdf([["Compressed papaya ledger"]], { deflate: true }),
+  });
+  const p = await runWithPeak([exe, "ingest", "--root", root, "--json"], { PATH: process.env.PATH ?? "", HOME: tempDir("ag-home-"), AUDITGRAPH_NO_UPDATE_CHECK: "1" });
+  expect(p.code).toBe(0);
+  expect(p.peak).toBeGreaterThan(0);
+  expect(p.peak).toBeLessThan(400 * 1024 * 1024);
+  const r = JSON.parse(p.stdout);
+  expect(Object.fromEntries(r.skipped.map((s: any) => [s.path, s.reason]))).toEqual({ "docs/lying.docx": "corrupt", "docs/bomb.pdf": "too_large" });
+  expect(r.counts.ok).toBe(1);
+}, 60_000);

@@ -3,9 +3,25 @@
  * page, Helvetica, exact xref offsets), one with only a painted rectangle (a "scan"), one with an
  * /Encrypt dictionary, and a .docx as a real ZIP (deflated entries, CRC-32) with heading styles.
  */
-import { deflateRawSync } from "node:zlib";
+import { readFileSync } from "node:fs";
+import { constants, deflateRawSync, deflateSync } from "node:zlib";
 
-export function makePdf(pages: string[][], opts: { encrypt?: boolean; imageOnly?: boolean; title?: string } = {}): Uint8Array {
+/**
+ * A raw deflate stream of `mib` MiB of one byte, about 1 KB per MiB: one compressed MiB, flushed
+ * (byte-aligned, no final bit), repeated, then an empty final block. A "bomb" without the memory
+ * or time it takes to compress that much.
+ */
+export function deflateBomb(mib: number, fill = 0x20): Uint8Array {
+  const chunk = deflateRawSync(new Uint8Array(1 << 20).fill(fill), { level: 9, finishFlush: constants.Z_FULL_FLUSH });
+  return Buffer.concat([...Array.from({ length: mib }, () => chunk), new Uint8Array([0x03, 0x00])]);
+}
+
+/**
+ * `opts.deflate`: content streams FlateDecode-compressed; `opts.bombMiB`: the first page's content
+ * stream ends with that many MiB of spaces (a raw deflate bomb behind a zlib header, checksum zero:
+ * pdf.js does not check it).
+ */
+export function makePdf(pages: string[][], opts: { encrypt?: boolean; imageOnly?: boolean; title?: string; deflate?: boolean; bombMiB?: number } = {}): Uint8Array {
   const objs: string[] = [];
   const esc = (s: string) => s.replace(/[\\()]/g, (c) => "\\" + c);
   objs[1] = "<< /Type /Catalog /Pages 2 0 R >>";
@@ -16,7 +32,15 @@ export function makePdf(pages: string[][], opts: { encrypt?: boolean; imageOnly?
       ? "q 100 0 0 100 50 600 cm 0.5 g 0 0 1 1 re f Q"
       : `BT /F1 12 Tf 14 TL 72 720 Td ${lines.map((l) => `(${esc(l)}) Tj T*`).join(" ")} ET`;
     objs[4 + i * 2] = `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${5 + i * 2} 0 R >>`;
-    objs[5 + i * 2] = `<< /Length ${content.length} >>\nstream\n${content}\nendstream`;
+    if (opts.bombMiB && i === 0) {
+      // The text, then the bomb's blocks in the same deflate stream (the text's block is flushed, not final).
+      const head = deflateRawSync(Buffer.from(content + "\n", "latin1"), { finishFlush: constants.Z_FULL_FLUSH });
+      const data = Buffer.concat([Buffer.from([0x78, 0x9c]), head, deflateBomb(opts.bombMiB), Buffer.alloc(4)]).toString("latin1");
+      objs[5 + i * 2] = `<< /Length ${data.length} /Filter /FlateDecode >>\nstream\n${data}\nendstream`;
+    } else if (opts.deflate) {
+      const data = deflateSync(Buffer.from(content, "latin1")).toString("latin1");
+      objs[5 + i * 2] = `<< /Length ${data.length} /Filter /FlateDecode >>\nstream\n${data}\nendstream`;
+    } else objs[5 + i * 2] = `<< /Length ${content.length} >>\nstream\n${content}\nendstream`;
   });
   let extra = "";
   if (opts.title) { objs.push(`<< /Title (${esc(opts.title)}) >>`); extra += ` /Info ${objs.length - 1} 0 R`; }
@@ -30,29 +54,33 @@ export function makePdf(pages: string[][], opts: { encrypt?: boolean; imageOnly?
   const xref = out.length;
   out += `xref\n0 ${objs.length}\n0000000000 65535 f \n${offs.slice(1).map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")}`;
   out += `trailer\n<< /Size ${objs.length} /Root 1 0 R${extra} >>\nstartxref\n${xref}\n%%EOF\n`;
-  return new TextEncoder().encode(out);
+  return Buffer.from(out, "latin1");
 }
 
-/** A ZIP archive of the given entries (deflated, with CRC-32 and a central directory). */
-export function makeZip(files: Record<string, string>): Uint8Array {
+/**
+ * A ZIP archive of the given entries (deflated, with CRC-32 and a central directory). An entry given
+ * as `{ deflated, size }` is stored as those compressed bytes with that declared size (CRC zero).
+ */
+export function makeZip(files: Record<string, string | { deflated: Uint8Array; size: number }>): Uint8Array {
   const enc = new TextEncoder();
   const locals: Uint8Array[] = [];
   const central: Uint8Array[] = [];
   let offset = 0;
   for (const [name, content] of Object.entries(files)) {
-    const raw = enc.encode(content);
-    const data = new Uint8Array(deflateRawSync(raw));
+    const raw = typeof content === "string" ? enc.encode(content) : undefined;
+    const data = raw ? new Uint8Array(deflateRawSync(raw)) : (content as { deflated: Uint8Array }).deflated;
+    const size = raw ? raw.length : (content as { size: number }).size;
     const n = enc.encode(name);
-    const crc = Bun.hash.crc32(raw) >>> 0;
+    const crc = raw ? Bun.hash.crc32(raw) >>> 0 : 0;
     const lh = new Uint8Array(30 + n.length);
     const l = new DataView(lh.buffer);
     l.setUint32(0, 0x04034b50, true); l.setUint16(4, 20, true); l.setUint16(8, 8, true);
-    l.setUint32(14, crc, true); l.setUint32(18, data.length, true); l.setUint32(22, raw.length, true); l.setUint16(26, n.length, true);
+    l.setUint32(14, crc, true); l.setUint32(18, data.length, true); l.setUint32(22, size, true); l.setUint16(26, n.length, true);
     lh.set(n, 30);
     const ch = new Uint8Array(46 + n.length);
     const c = new DataView(ch.buffer);
     c.setUint32(0, 0x02014b50, true); c.setUint16(4, 20, true); c.setUint16(6, 20, true); c.setUint16(10, 8, true);
-    c.setUint32(16, crc, true); c.setUint32(20, data.length, true); c.setUint32(24, raw.length, true); c.setUint16(28, n.length, true);
+    c.setUint32(16, crc, true); c.setUint32(20, data.length, true); c.setUint32(24, size, true); c.setUint16(28, n.length, true);
     c.setUint32(42, offset, true);
     ch.set(n, 46);
     locals.push(lh, data);
@@ -96,4 +124,24 @@ export function documentFiles(): Record<string, Uint8Array> {
     ]),
     "docs/broken.docx": new TextEncoder().encode("PK\u0003\u0004 not really a zip"),
   };
+}
+
+/**
+ * Runs a command and measures its peak resident memory from /proc/PID/status (VmHWM, polled every
+ * 20 ms: the high-water mark only grows, so any read after the peak sees it). Not the exit's
+ * rusage: its ru_maxrss also counts the memory the child had before exec, a copy of the spawning
+ * test process, however large that is.
+ */
+export async function runWithPeak(cmd: string[], env?: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string; peak: number }> {
+  const p = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", ...(env ? { env } : {}) });
+  let peak = 0;
+  const poll = setInterval(() => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, "utf8"));
+      if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+    } catch {}
+  }, 20);
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  clearInterval(poll);
+  return { code, stdout, stderr, peak };
 }

@@ -55,3 +55,40 @@ test("a file over the parse limit gives no symbols (generated code), and the lim
   const many = Array.from({ length: MAX_SYMBOLS + 10 }, (_, i) => `export function f${i}() {}`).join("\n");
   expect((await extractSymbols("many.ts", many))!.symbols.length).toBe(MAX_SYMBOLS);
 });
+
+test("Rust: a method's container is its impl type's name, without generic arguments, path or reference", async () => {
+  const rs = [
+    "pub struct Ledger<T>(T);",
+    "impl<T> Ledger<T> { pub fn open() -> Self { todo!() } }",
+    "impl<T: Clone> Audit for crate::books::Book<T> { fn audit(&self) {} }",
+    "impl<'a> Display for &'a Page<'a> { fn fmt(&self) {} }",
+    "impl std::fmt::Debug for Wrapper<Vec<Option<u8>>> { fn fmt(&self) {} }",
+    "impl<T> dyn Shape<T> { fn area(&self) {} }",
+    "",
+  ].join("\n");
+  expect((await extractSymbols("src/ledger.rs", rs))!.symbols).toEqual([
+    ["Ledger", "struct", 1, 1], ["open", "method", 2, 1, "Ledger"], ["audit", "method", 3, 0, "Book"],
+    ["fmt", "method", 4, 0, "Page"], ["fmt", "method", 5, 0, "Wrapper"], ["area", "method", 6, 0, "Shape"],
+  ]);
+});
+
+test("Python: a relative import is the workspace path it names from the importing file's package", async () => {
+  const py = "from .models import Order\nfrom . import views\nfrom ..shared.util import slug\nfrom ... import top\nimport os.path\nfrom collections import abc\n";
+  expect((await extractSymbols("shop/orders/api.py", py))!.imports).toEqual([
+    ["shop/orders/models", 1], ["shop/orders", 2], ["shop/shared/util", 3], [".", 4], ["os.path", 5], ["collections", 6],
+  ]);
+  expect((await extractSymbols("api.py", "from .models import X\n"))!.imports).toEqual([["models", 1]]);
+});
+
+test("Python and Go: module-level variables and constants are symbols; local ones are not", async () => {
+  const py = "LIMIT = 10\nRATE: float = 0.5\nPENDING: int\na = b = 1\nx, y = 1, 2\n_cache = {}\nif DEBUG:\n    EXTRA = 1\ndef f():\n    local = 1\nclass K:\n    attr = 1\n";
+  expect((await extractSymbols("conf.py", py))!.symbols).toEqual([
+    ["LIMIT", "variable", 1, 1], ["RATE", "variable", 2, 1], ["a", "variable", 4, 1], ["b", "variable", 4, 1],
+    ["x", "variable", 5, 1], ["y", "variable", 5, 1], ["_cache", "variable", 6, 0], ["f", "function", 9, 1], ["K", "class", 11, 1],
+  ]);
+  const go = "package conf\n\nvar Global = 1\nvar local, Shared int\nconst Pi = 3.14\nconst (\n\tA = iota\n\tb\n)\nvar (\n\tX int\n\ty = 2\n)\nvar _ = 1\nfunc f() { var inner = 1; _ = inner }\n";
+  expect((await extractSymbols("conf.go", go))!.symbols).toEqual([
+    ["Global", "variable", 3, 1], ["local", "variable", 4, 0], ["Shared", "variable", 4, 1], ["Pi", "variable", 5, 1],
+    ["A", "variable", 7, 1], ["b", "variable", 8, 0], ["X", "variable", 11, 1], ["y", "variable", 12, 0], ["f", "function", 15, 0],
+  ]);
+});

@@ -124,3 +124,46 @@ test("a note naming many code spans: its mentions are the symbols among them, wh
   const exported = cli(["export", "--root", root, "--format", "json"]).json.edges.filter((e: any) => e.source === doc && e.type === "mentions").map((e: any) => e.target);
   expect(exported.sort()).toEqual(mentions);
 });
+
+/** Ingests `files` (include paths: their top folders) and returns the CLI's read flags for it. */
+function ingested(files: Record<string, string>): string[] {
+  const root = workspace(files);
+  const tops = [...new Set(Object.keys(files).map((p) => p.split("/")[0]))].sort();
+  writeFileSync(join(root, "pkg.yaml"), `profiles:\n  default:\n    include_paths: [${tops.join(", ")}]\n`);
+  const at = ["--root", root, "--config", join(root, "pkg.yaml"), "--json"];
+  expect(cli(["ingest", ...at]).code).toBe(0);
+  return at;
+}
+/** The symbols a note's code spans mention, as path:name:container. */
+function mentionedBy(at: string[], notePath: string): string[] {
+  const note = cli(["query", "type:document", "--path", notePath, ...at]).json.hits[0].id;
+  return cli(["neighbors", note, "--edge-type", "mentions", ...at]).json.nodes.filter((x: any) => x.type === "symbol")
+    .map((x: any) => `${x.path}:${x.name}:${x.attrs.container ?? ""}`).sort();
+}
+
+test("`Ledger::open` names the method of a generic Rust impl (`impl<T> Ledger<T>`)", () => {
+  const at = ingested({
+    "src/ledger.rs": "pub struct Ledger<T>(T);\n\nimpl<T> Ledger<T> {\n    pub fn open() -> Self { todo!() }\n}\n",
+    "notes/design.md": "# Design\n\nOpen with `Ledger::open`.\n",
+  });
+  expect(mentionedBy(at, "notes/design.md")).toEqual(["src/ledger.rs:open:Ledger"]);
+}, 60_000);
+
+test("Python relative imports are modules of their package: two packages' `.models` share no node", () => {
+  const at = ingested({
+    "shop/orders/api.py": "from .models import Order\nfrom . import views\n",
+    "shop/billing/api.py": "from .models import Invoice\n",
+  });
+  expect(cli(["list", "--type", "module", "--sort", "name", ...at]).json.nodes.map((n: any) => n.name)).toEqual(["shop/billing/models", "shop/orders", "shop/orders/models"]);
+  const docs = cli(["list", "--type", "document", "--sort", "path", ...at]).json.nodes.map((n: any) => n.id);
+  expect(cli(["why-connected", docs[0], docs[1], "--edge-type", "imports", ...at]).json.connected).toBe(false);
+}, 60_000);
+
+test("Python and Go module-level constants are symbols a note can name", () => {
+  const at = ingested({
+    "shop/orders/api.py": "PAGE_SIZE = 50\n\ndef page():\n    size = PAGE_SIZE\n",
+    "cmd/conf.go": "package conf\n\nconst (\n\tMaxRetries = 3\n)\n\nvar Verbose bool\n",
+    "notes/design.md": "# Design\n\nPages hold `PAGE_SIZE` rows, retries `MaxRetries`, logs `Verbose`; `size` is local.\n",
+  });
+  expect(mentionedBy(at, "notes/design.md")).toEqual(["cmd/conf.go:MaxRetries:", "cmd/conf.go:Verbose:", "shop/orders/api.py:PAGE_SIZE:"]);
+}, 60_000);

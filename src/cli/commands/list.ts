@@ -28,7 +28,7 @@ export default defineCommand({
       if (a === "--where" && rawArgs[i + 1] !== undefined) wheres.push(rawArgs[i + 1]!);
       else if (a.startsWith("--where=")) wheres.push(a.slice(8));
     });
-    const where = wheres.map(parseCondition);
+    const where = wheres.map((w) => parseCondition(w));
     if (args.sort) checkField(String(args.sort), "--sort");
     if (args["group-by"]) checkField(String(args["group-by"]), "--group-by");
     const limit = intFlag(args.limit, "limit", 50);

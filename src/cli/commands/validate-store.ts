@@ -34,7 +34,7 @@ async function secretFinder(detectors: readonly Detector[]): Promise<(text: stri
 }
 
 export default defineCommand({
-  meta: { name: "validate-store", description: "Re-scan the stored texts with the current redaction detectors; exit 5 if any holds something they would redact" },
+  meta: { name: "validate-store", description: "Re-scan the stored texts, titles, commit subjects and author names with the current redaction detectors; exit 5 if any holds something they would redact" },
   args: {
     "all-runs": { type: "boolean", description: "Scan every run this binary can read, not only the current one" },
     ...workspaceArgs,
@@ -67,20 +67,23 @@ export default defineCommand({
     // The workspace's detectors; with redaction off, every built-in detector (a scan for secrets should not find nothing because redaction is off).
     const detectors: Detector[] = ws.redaction.enabled ? ws.redaction.detectors : [...DETECTORS];
     if (!ws.redaction.enabled) warn("redaction is disabled in the config: scanning with every built-in detector");
-    const { rescanRuns } = await import("../../store/rescan.ts");
-    const r = rescanRuns(ws.profileDir, runs, await secretFinder(detectors));
-    const report = { profile_dir: ws.profileDir, detectors, runs: r.runs, skipped_runs: skipped, objects: r.objects, texts: r.texts, bytes: r.bytes, findings: r.findings };
-    const scanned = `${r.runs.length} run(s), ${r.texts} text(s), ${r.bytes} bytes`;
+    const { placeText, rescanRuns } = await import("../../store/rescan.ts");
+    const { GIT_ARTIFACT, gitStrings } = await import("../../git/graph.ts");
+    const r = rescanRuns(ws.profileDir, runs, await secretFinder(detectors), {
+      artifactStrings: (name, value) => (name === GIT_ARTIFACT ? gitStrings(value) : undefined),
+    });
+    const report = { profile_dir: ws.profileDir, detectors, runs: r.runs, skipped_runs: skipped, objects: r.objects, texts: r.texts, strings: r.strings, bytes: r.bytes, findings: r.findings };
+    const scanned = `${r.runs.length} run(s), ${r.texts} text(s), ${r.strings} other string(s), ${r.bytes} bytes`;
     if (r.findings.length === 0) {
       if (args.json) return printJson({ status: "ok", ...report });
       return printLine(`store ${p(ws.profileDir)}: no stored text holds anything the current detectors would redact (${scanned}; detectors: ${detectors.join(", ")})`);
     }
     const dirty = [...new Set(r.findings.map((f) => f.run_id))];
-    if (!args.json) for (const f of r.findings) printLine(`${f.run_id}  ${p(f.path)}:${f.line}  ${f.kind}`);
+    if (!args.json) for (const f of r.findings) printLine(`${f.run_id}  ${p(placeText(f))}  ${f.kind}`);
     const { readPointer } = await import("../../store/manifest.ts");
     const currentDirty = dirty.includes(readPointer(ws.profileDir) ?? "");
     throw new AgError(
-      `${r.findings.length} stored line(s) in ${dirty.length} run(s) hold something the current detectors would redact (${scanned})`,
+      `${r.findings.length} stored line(s) or field(s) in ${dirty.length} run(s) hold something the current detectors would redact (${scanned})`,
       {
         exitCode: ExitCode.verify, code: "secrets_found", details: report,
         hint: currentDirty

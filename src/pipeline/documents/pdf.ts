@@ -5,16 +5,20 @@
  * line holding only a form feed; `pages` are the 1-based lines where each page starts in the
  * stored text (computed again after redaction, see shard.ts). A document that needs a password is
  * `encrypted`; one that pdf.js cannot parse is `corrupt`; one without any text is `no_text_layer`
- * (a scan: there is no OCR).
+ * (a scan: there is no OCR). One whose compressed streams inflate past MAX_PDF_INFLATED_BYTES is
+ * `too_large`, found before pdf.js reads it (pdf-streams.ts: pdf.js has no bound of its own).
  */
 import { loadEntry } from "../../shared/entries.ts";
+import { scanPdfStreams } from "./pdf-streams.ts";
 
-export type PdfResult = { pages: string[]; title?: string } | { skip: "encrypted" | "corrupt" | "no_text_layer"; detail: string };
+export type PdfResult = { pages: string[]; title?: string } | { skip: "encrypted" | "corrupt" | "no_text_layer" | "too_large"; detail: string };
 
 type Unpdf = typeof import("../unpdf.ts");
 let lib: Promise<Unpdf> | undefined;
 
 export async function pdfText(buf: Uint8Array): Promise<PdfResult> {
+  const streams = scanPdfStreams(buf);
+  if (!streams.ok) return { skip: "too_large", detail: streams.detail };
   const { getDocumentProxy } = await (lib ??= loadEntry<Unpdf>("pipeline/unpdf.ts"));
   let pdf: Awaited<ReturnType<Unpdf["getDocumentProxy"]>>;
   try {

@@ -1,11 +1,19 @@
 /**
  * A small reader of ZIP archives (what a .docx is): the central directory, then one entry's bytes,
- * stored or deflated (Bun.inflateSync). No ZIP64, no encryption: such an archive is reported, not
- * read. Limits guard against a bomb: an entry that would inflate past `maxEntryBytes` is refused.
+ * stored or deflated. No ZIP64, no encryption: such an archive is reported, not read. Limits guard
+ * against a bomb: an entry that says it inflates past `maxEntryBytes` is refused unread
+ * (`too_large`), and the inflate itself stops at the size the entry declares (never more than the
+ * limit), so an archive whose declared sizes lie costs no more memory than an honest one: it is
+ * `corrupt` as soon as its output passes the declared size. node:zlib (loaded on the first entry:
+ * a static import loads node:stream at every start) because Bun.inflateSync has no output bound.
  */
+import type * as Zlib from "node:zlib";
+
 export class ZipError extends Error {
-  constructor(message: string, readonly reason: "corrupt" | "encrypted" = "corrupt") { super(message); }
+  constructor(message: string, readonly reason: "corrupt" | "encrypted" | "too_large" = "corrupt") { super(message); }
 }
+
+const zlib = (): typeof Zlib => process.getBuiltinModule("node:zlib");
 
 export type ZipEntry = { name: string; method: number; flags: number; compressed: number; size: number; offset: number };
 
@@ -45,7 +53,7 @@ export function zipEntries(buf: Uint8Array): Map<string, ZipEntry> {
 
 export function zipRead(buf: Uint8Array, e: ZipEntry, maxEntryBytes: number): Uint8Array {
   if (e.flags & 1) throw new ZipError(`${e.name} is encrypted`, "encrypted");
-  if (e.size > maxEntryBytes) throw new ZipError(`${e.name} would inflate to ${e.size} bytes`);
+  if (e.size > maxEntryBytes) throw new ZipError(`${e.name} would inflate to ${e.size} bytes (the limit is ${maxEntryBytes})`, "too_large");
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (e.offset + 30 > buf.length || dv.getUint32(e.offset, true) !== LOC) throw new ZipError(`damaged local header of ${e.name}`);
   const start = e.offset + 30 + dv.getUint16(e.offset + 26, true) + dv.getUint16(e.offset + 28, true);
@@ -54,7 +62,12 @@ export function zipRead(buf: Uint8Array, e: ZipEntry, maxEntryBytes: number): Ui
   if (e.method === 0) return data;
   if (e.method !== 8) throw new ZipError(`${e.name} uses compression method ${e.method}`);
   let out: Uint8Array;
-  try { out = Bun.inflateSync(data as Uint8Array<ArrayBuffer>); } catch { throw new ZipError(`${e.name} does not inflate`); }
+  // Bounded by the declared size: one byte more is an error raised before the output grows further
+  // (maxOutputLength stops the inflate there; it needs at least 1).
+  try { out = zlib().inflateRawSync(data, { maxOutputLength: Math.max(1, e.size) }); } catch (err) {
+    if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") throw new ZipError(`${e.name} inflates past the ${e.size} bytes its archive declares`);
+    throw new ZipError(`${e.name} does not inflate`);
+  }
   if (out.length !== e.size) throw new ZipError(`${e.name} inflates to ${out.length} bytes, not ${e.size}`);
   return out;
 }

@@ -154,7 +154,30 @@ function walkJs(root: TsNode, out: FileSymbols, path: string): void {
 }
 
 // ---- Python ----
-function walkPython(root: TsNode, out: FileSymbols): void {
+/**
+ * A relative import (`.models`, `.`, `..pkg.sub`) as the workspace path it names, like a relative
+ * JS import: the importing file's package (its directory), one level up per dot after the first,
+ * then the dotted name as path segments (`pkg/sub/views.py`: `.models` → `pkg/sub/models`, `.` →
+ * `pkg/sub`, `..util` → `pkg/util`). Whether that is a module file or a package is not known here.
+ */
+export function pythonRelativeModule(path: string, spec: string): string {
+  const dots = /^\.*/.exec(spec)![0].length;
+  const rest = spec.slice(dots).split(".").filter(Boolean);
+  return posix.normalize(posix.join(posix.dirname(path), ...Array(Math.max(0, dots - 1)).fill(".."), ...rest));
+}
+
+/** The names a module-level assignment binds: `A = 1`, `X: int = 2`, `a = b = 3`, `c, d = 1, 2` (not `Y: int` alone). */
+function pythonAssigned(n: TsNode): TsNode[] {
+  const out: TsNode[] = [];
+  for (let a: TsNode | null = n; a?.type === "assignment" && a.childForFieldName("right"); a = a.childForFieldName("right")) {
+    const left = a.childForFieldName("left");
+    if (left?.type === "identifier") out.push(left);
+    else if (left && (left.type === "pattern_list" || left.type === "tuple_pattern")) for (const c of left.namedChildren) if (c?.type === "identifier") out.push(c);
+  }
+  return out;
+}
+
+function walkPython(root: TsNode, out: FileSymbols, path: string): void {
   // Public: a name without a leading underscore (a method: of a public class).
   const visit = (n: TsNode, container?: string, containerPublic = true) => {
     const def = n.type === "decorated_definition" ? n.childForFieldName("definition") : n;
@@ -178,7 +201,12 @@ function walkPython(root: TsNode, out: FileSymbols): void {
       }
     } else if (n.type === "import_from_statement") {
       const m = n.childForFieldName("module_name");
-      if (m) out.imports.push([m.text, lineOf(n)]);
+      // A relative import names a module of this package: stored as its workspace path, so two
+      // packages' `.models` are two nodes (as a relative JS import is).
+      if (m) out.imports.push([m.type === "relative_import" ? pythonRelativeModule(path, m.text) : m.text, lineOf(n)]);
+    } else if (n.type === "expression_statement") {
+      // A module-level variable or constant (public: no leading underscore).
+      for (const a of n.namedChildren) if (a?.type === "assignment") for (const id of pythonAssigned(a)) add(out, id.text, "variable", n, !id.text.startsWith("_"));
     } else visit(n);
   }
 }
@@ -199,6 +227,13 @@ function walkGo(root: TsNode, out: FileSymbols): void {
       const name = nameOf(n);
       const recv = n.childForFieldName("receiver")?.descendantsOfType("type_identifier")[0]?.text;
       add(out, name, "method", n, goExported(name), recv);
+    } else if (n.type === "var_declaration" || n.type === "const_declaration") {
+      // Package-level variables and constants, grouped or not (`var a, B int`, `const ( … )`).
+      const specs = n.namedChildren.flatMap((c) => (c?.type === "var_spec_list" ? c.namedChildren : [c]));
+      for (const sp of specs) {
+        if (sp?.type !== "var_spec" && sp?.type !== "const_spec") continue;
+        for (const id of sp.childrenForFieldName("name")) if (id && id.text !== "_") add(out, id.text, "variable", sp, goExported(id.text));
+      }
     } else if (n.type === "type_declaration") {
       for (const s of n.namedChildren) {
         if (s?.type !== "type_spec" && s?.type !== "type_alias") continue;
@@ -214,6 +249,24 @@ const RS_KINDS: Record<string, string> = {
   function_item: "function", struct_item: "struct", enum_item: "enum", trait_item: "trait", type_item: "type",
   union_item: "struct", const_item: "variable", static_item: "variable", macro_definition: "macro", mod_item: "module",
 };
+/**
+ * The name of an impl's type, as a code span names it (`Ledger::open`): without generic arguments,
+ * path, reference, pointer or `dyn` (`crate::x::Ledger<T>`, `&'a Ledger<'a>` → `Ledger`).
+ */
+function rustTypeName(t: TsNode | null): string | undefined {
+  for (let n = t; n; ) {
+    if (n.type === "type_identifier" || n.type === "primitive_type") return n.text;
+    if (n.type === "generic_type" || n.type === "reference_type" || n.type === "pointer_type") n = n.childForFieldName("type");
+    else if (n.type === "scoped_type_identifier") n = n.childForFieldName("name");
+    else if (n.type === "dynamic_type" || n.type === "abstract_type") n = n.childForFieldName("trait");
+    else break;
+  }
+  // Another shape (a tuple, an array): its text without generic arguments and path.
+  let text = t?.text;
+  if (!text) return undefined;
+  for (let prev = ""; prev !== text; ) { prev = text; text = text.replace(/<[^<>]*>/g, ""); }
+  return text.replace(/^(?:&\s*(?:'\w+\s+)?(?:mut\s+)?|\*(?:const|mut)\s+|dyn\s+|impl\s+)+/, "").split("::").pop()!.trim() || undefined;
+}
 const isPub = (n: TsNode) => n.namedChildren.some((c) => c?.type === "visibility_modifier");
 function walkRust(root: TsNode, out: FileSymbols): void {
   const items = (parent: TsNode, depth: number) => {
@@ -227,7 +280,7 @@ function walkRust(root: TsNode, out: FileSymbols): void {
         continue;
       }
       if (n.type === "impl_item" || n.type === "trait_item") {
-        const container = n.type === "impl_item" ? n.childForFieldName("type")?.text : nameOf(n);
+        const container = n.type === "impl_item" ? rustTypeName(n.childForFieldName("type")) : nameOf(n);
         if (n.type === "trait_item") add(out, container, "trait", n, isPub(n));
         for (const m of n.childForFieldName("body")?.namedChildren ?? []) {
           if (m && (m.type === "function_item" || m.type === "function_signature_item")) add(out, nameOf(m), "method", m, isPub(m) || n.type === "trait_item" && isPub(n), container);

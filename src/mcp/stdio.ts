@@ -1,0 +1,112 @@
+/**
+ * The server's stdio transport: newline-delimited JSON-RPC on stdin and stdout, as the SDK's
+ * StdioServerTransport, but answering what the SDK leaves unanswered or answers badly, as JSON-RPC
+ * 2.0 asks:
+ *
+ *   a line that is not JSON                          -32700 Parse error, id null (the SDK's only logs it)
+ *   JSON that is not a JSON-RPC message (or a batch) -32600 Invalid Request, its id if it has one
+ *   a request whose params its method's schema
+ *   refuses (`"arguments": "str"` in tools/call)     -32602 Invalid params, one line naming the field
+ *                                                    (the SDK gives -32603 with zod's multi-line dump)
+ *
+ * Everything else goes to the SDK's protocol as it is. A line longer than MAX_LINE_BYTES is a parse
+ * error and is skipped up to its newline. The SDK's schemas come from the caller (they live in the
+ * SDK's entry point, loaded when the server starts).
+ */
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+
+export const MAX_LINE_BYTES = 10 * 1024 * 1024;
+
+type Issue = { path: PropertyKey[]; message: string };
+/** What the transport needs of a zod schema. */
+export type Schema = { safeParse(v: unknown): { success: true } | { success: false; error: { issues: Issue[] } } };
+export type Schemas = { message: Schema; requests: Record<string, Schema> };
+
+type Id = string | number | null;
+const error = (id: Id, code: number, message: string) => ({ jsonrpc: "2.0" as const, id, error: { code, message } });
+
+/** One line for a schema's refusal: the first issue's field and message, and how many more there are. */
+export function issueLine(issues: Issue[], drop: string[] = []): string {
+  const first = issues[0];
+  if (!first) return "invalid";
+  let path = first.path.map(String);
+  if (drop.length && drop.every((d, i) => path[i] === d)) path = path.slice(drop.length);
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? "s" : ""})` : "";
+  return `${path.length ? `'${path.join(".")}'` : "the value"}: ${first.message}${more}`.replace(/\s+/g, " ");
+}
+
+export class LineTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+  private buf: Buffer = Buffer.alloc(0);
+  private skipping = false;
+  private started = false;
+
+  constructor(private readonly schemas: Schemas, private readonly stdin = process.stdin, private readonly stdout = process.stdout) {}
+
+  private readonly onData = (chunk: Buffer) => {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    for (let nl = this.buf.indexOf(0x0a); nl >= 0; nl = this.buf.indexOf(0x0a)) {
+      const line = this.buf.subarray(0, nl);
+      this.buf = this.buf.subarray(nl + 1);
+      if (this.skipping) { this.skipping = false; continue; }
+      this.line(line.toString("utf8").replace(/\r$/, ""));
+    }
+    if (!this.skipping && this.buf.length > MAX_LINE_BYTES) {
+      this.buf = Buffer.alloc(0);
+      this.skipping = true;
+      this.reply(error(null, -32700, `Parse error: a message longer than ${MAX_LINE_BYTES} bytes`));
+    } else if (this.skipping) this.buf = Buffer.alloc(0);
+  };
+  private readonly onError = (e: Error) => this.onerror?.(e);
+
+  async start(): Promise<void> {
+    if (this.started) throw new Error("the transport is already started");
+    this.started = true;
+    this.stdin.on("data", this.onData);
+    this.stdin.on("error", this.onError);
+  }
+
+  private line(text: string): void {
+    if (text.trim() === "") return;
+    let value: unknown;
+    try { value = JSON.parse(text); } catch (e) {
+      return this.reply(error(null, -32700, `Parse error: ${(e as Error).message.replace(/^JSON Parse error: /, "")}`.replace(/\s+/g, " ")));
+    }
+    const obj = value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    const id: Id = obj && (typeof obj.id === "string" || typeof obj.id === "number") ? obj.id : null;
+    const parsed = this.schemas.message.safeParse(value);
+    if (!parsed.success) {
+      const what = Array.isArray(value) ? "batches are not supported" : "not a JSON-RPC 2.0 request, notification or response";
+      return this.reply(error(id, -32600, `Invalid Request: ${what}`));
+    }
+    // A request: its params checked against its method's schema (an unknown method is the SDK's to refuse).
+    if (obj && typeof obj.method === "string" && "id" in obj) {
+      const schema = this.schemas.requests[obj.method];
+      const r = schema?.safeParse(value);
+      if (r && !r.success) return this.reply(error(id, -32602, `Invalid params for ${obj.method}: ${issueLine(r.error.issues, ["params"])}`));
+    }
+    this.onmessage?.(value as JSONRPCMessage);
+  }
+
+  private reply(message: object): void {
+    this.send(message as JSONRPCMessage).catch((e) => this.onerror?.(e as Error));
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.stdout.write(JSON.stringify(message) + "\n")) resolve();
+      else this.stdout.once("drain", resolve);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.stdin.off("data", this.onData);
+    this.stdin.off("error", this.onError);
+    if (this.stdin.listenerCount("data") === 0) this.stdin.pause();
+    this.buf = Buffer.alloc(0);
+    this.onclose?.();
+  }
+}
