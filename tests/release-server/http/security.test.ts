@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateToken } from "../../../src/release-server/domain/tokens.ts";
 import { sha256Hex } from "../../../src/shared/hash.ts";
-import { MAIN, OP, auth, logLine, publish, seed, startServer, storedFiles, tempData, until, type Running } from "./server.ts";
+import { MAIN, OP, auth, logLine, openChunkedRequest, publish, seed, startServer, storedFiles, tempData, until, type Running } from "./server.ts";
 
 let srv: Running;
 const tok: Record<string, string> = {};
@@ -167,6 +167,24 @@ describe("upload limits and integrity", () => {
     await expectError(upload("/upload?name=big.bin&version=13.0.0", chunked() as unknown as NonNullable<RequestInit["body"]>, auth(srv.admin)), 413, /exceeds the limit/);
     expect(storedFiles(srv.data)).toEqual(before);
     expect((await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/tags/v13.0.0`)).status).toBe(404);
+  });
+
+  test("a chunked JSON body is refused with 413 as soon as it passes the limit, not once it has been read whole", async () => {
+    // The body stays open after 2 MiB: a server that reads it whole before checking never answers.
+    const cases = [
+      { path: "/api/v3/repos/acme/tool/releases", method: "POST", limit: 1024 * 1024, what: /JSON body larger than 1048576 bytes/ },
+      { path: "/api/v3/repos/acme/tool/channels/stable", method: "PUT", limit: 64 * 1024, what: /JSON body larger than 65536 bytes/ },
+      { path: "/api/graphql", method: "POST", limit: 256 * 1024, what: /GraphQL request larger than 262144 bytes/ },
+    ];
+    for (const c of cases) {
+      const res = await openChunkedRequest(srv.url, { method: c.method, path: c.path, headers: { ...auth(srv.admin), "content-type": "application/json" }, totalBytes: 2 * c.limit + 4096 });
+      expect(res.status, c.path).toBe(413);
+      expect(res.headers["content-type"]).toContain("application/json");
+      expect(JSON.parse(res.body).message, c.path).toMatch(c.what);
+    }
+    // A declared length over the limit is refused before reading, as before.
+    const declared = await fetch(`${srv.url}/api/graphql`, { method: "POST", headers: { ...auth(tok.reader!), "content-type": "application/json" }, body: " ".repeat(256 * 1024 + 1) });
+    await expectError(declared, 413, /GraphQL request larger than/);
   });
 
   test("a declared digest that does not match is 422 and stores nothing; a matching one is accepted", async () => {

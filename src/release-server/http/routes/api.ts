@@ -3,6 +3,7 @@
  * `/api/uploads/...` (raw body, as uploads.github.com takes it) and downloads at GitHub's web paths.
  */
 import * as v from "valibot";
+import { readJsonBody } from "../body.ts";
 import type { Ctx } from "../context.ts";
 import { linkHeader, toGhAsset } from "../github.ts";
 import { HttpError, json } from "../respond.ts";
@@ -49,14 +50,7 @@ const MAX_JSON_BYTES = 1024 * 1024;
 async function readJson(c: Ctx): Promise<unknown> {
   const type = c.req.headers.get("content-type") ?? "application/json";
   if (!/^application\/(json|vnd\.github[^;]*)\s*(;|$)/i.test(type)) throw new HttpError(415, `expected a JSON body, got Content-Type ${type}`);
-  if (Number(c.req.headers.get("content-length") ?? 0) > MAX_JSON_BYTES) throw new HttpError(413, `JSON body larger than ${MAX_JSON_BYTES} bytes`);
-  const text = await c.req.text();
-  if (text.length > MAX_JSON_BYTES) throw new HttpError(413, `JSON body larger than ${MAX_JSON_BYTES} bytes`);
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, "Problems parsing JSON");
-  }
+  return readJsonBody(c.req, MAX_JSON_BYTES);
 }
 
 const listReleases: Handler = async (c) => {
