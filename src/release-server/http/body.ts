@@ -5,6 +5,10 @@
  * Content-Length) is refused with 413 at the chunk that crosses the limit, not after it has been
  * buffered whole. Bun's own request limit (serve.ts: `uploads.max_bytes` + 64 MiB) is only a
  * safety net behind this.
+ *
+ * Any Content-Type is read as JSON (GitHub's documented `curl -d '{...}'` examples send
+ * application/x-www-form-urlencoded, and GitHub accepts them), except multipart: a form is not a
+ * JSON document, and parsing one would mean buffering it (415).
  */
 import { HttpError } from "./respond.ts";
 
@@ -34,8 +38,15 @@ export async function readBodyText(req: Request, maxBytes: number, what: string)
   return new TextDecoder().decode(Buffer.concat(parts, size));
 }
 
-/** The body parsed as JSON, at most `maxBytes` bytes (see the module comment). */
+/** Refuses a multipart body (415) before any byte is read; any other Content-Type is read as JSON. */
+export function checkJsonType(req: Request): void {
+  const type = req.headers.get("content-type") ?? "";
+  if (/^\s*multipart\//i.test(type)) throw new HttpError(415, `expected a JSON body, got Content-Type ${type.trim()}; send the JSON document itself as the request body`);
+}
+
+/** The body parsed as JSON, at most `maxBytes` bytes, whatever its Content-Type but multipart (see the module comment). */
 export async function readJsonBody(req: Request, maxBytes: number, what = "JSON body"): Promise<unknown> {
+  checkJsonType(req);
   const text = await readBodyText(req, maxBytes, what);
   try {
     return JSON.parse(text);

@@ -205,6 +205,30 @@ describe("uploads refused before any byte", () => {
   });
 });
 
+describe("JSON bodies as curl sends them", () => {
+  test("curl -d '{...}' (a form Content-Type, as GitHub's examples send JSON) is read as JSON; multipart is 415", async () => {
+    const curl = (method: string, path: string, ...args: string[]) => {
+      const p = Bun.spawnSync(["curl", "-sS", "-X", method, "-H", `Authorization: Bearer ${srv.admin}`, "-w", "\n%{http_code}", ...args, `${srv.url}${path}`]);
+      const [body, status] = p.stdout.toString().split(/\n(?=\d+$)/);
+      return { status: Number(status), body: JSON.parse(body!) };
+    };
+    const made = curl("POST", `/api/v3/repos/${owner}/${repo}/releases`, "-d", '{"tag_name":"v4.5.0","name":"by curl -d","draft":true}');
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ tag_name: "v4.5.0", name: "by curl -d", draft: true });
+    const edited = curl("PATCH", `/api/v3/repos/${owner}/${repo}/releases/${made.body.id}`, "-d", '{"body":"notes"}');
+    expect(edited.status).toBe(200);
+    expect(edited.body.body).toBe("notes");
+    const gql = curl("POST", "/api/graphql", "-d", JSON.stringify({ query: "{ viewer { login } }" }));
+    expect(gql.status).toBe(200);
+    expect(gql.body.data.viewer.login).toBeString();
+    // Whatever the type says, a body that is not JSON is still 400; a form is 415.
+    expect(curl("POST", `/api/v3/repos/${owner}/${repo}/releases`, "-d", "tag_name=v4.6.0").status).toBe(400);
+    const form = curl("POST", `/api/v3/repos/${owner}/${repo}/releases`, "-F", "tag_name=v4.6.0");
+    expect(form.status).toBe(415);
+    expect(form.body.message).toContain("multipart/form-data");
+  });
+});
+
 describe("tags that are not semantic versions", () => {
   test("nightly and 2026-11-28 are releases; latest orders semver releases by version above them", async () => {
     const gh = kit(srv.admin);

@@ -579,8 +579,6 @@ function gqlErrors(errors: GqlError[], status = 200): Response {
 const graphql: Handler = async (c) => {
   const by = await c.principal();
   if (!by) throw new HttpError(401, "This endpoint requires you to be authenticated.", { headers: { "www-authenticate": 'Bearer realm="release-server"' } });
-  const type = c.req.headers.get("content-type") ?? "application/json";
-  if (!/^application\/(json|graphql\+json)\s*(;|$)/i.test(type)) throw new HttpError(415, `expected a JSON body, got Content-Type ${type}`);
   const body = await readJsonBody(c.req, MAX_BODY, "GraphQL request");
   if (typeof body !== "object" || body === null || Array.isArray(body) || typeof (body as any).query !== "string") {
     return gqlErrors([{ type: "INVALID_QUERY", message: "A query attribute must be specified and must be a string." }], 400);
