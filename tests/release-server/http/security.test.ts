@@ -99,6 +99,46 @@ describe("tokens", () => {
     expect((await fetch(`${srv.url}/api/v3/repos/acme/secret/releases`, { headers: auth(tok.reader!) })).status).toBe(200);
     expect(await (await fetch(`${srv.url}/apps?format=json`)).json()).not.toContainEqual(expect.objectContaining({ slug: "secret" }));
   });
+
+  test("a download that needed the token (private app, draft) is Cache-Control: private and varies by Authorization", async () => {
+    const post = async (path: string, body: string, headers: Record<string, string> = {}) => {
+      const r = await fetch(`${srv.url}${path}`, { method: "POST", body, headers: { ...auth(srv.admin), ...headers } });
+      expect(r.status, path).toBe(201);
+      return (await r.json()) as any;
+    };
+    const secret = (await post("/apps/acme/secret/upload?name=s.bin&version=1.0.0", "secret bytes")).release;
+    const draft = await post("/api/v3/repos/acme/tool/releases", JSON.stringify({ tag_name: "v18.0.0-draft", draft: true }), { "content-type": "application/json" });
+    const asset = await post(`/api/uploads/repos/acme/tool/releases/${draft.id}/assets?name=d.bin`, "draft bytes");
+    const reader = auth(tok.reader!);
+    const cases: Array<[string, Record<string, string>]> = [
+      [`/acme/secret/releases/download/${secret.tag_name}/s.bin`, reader],
+      [`/api/v3/repos/acme/secret/releases/assets/${secret.assets[0].id}`, { ...reader, accept: "application/octet-stream" }],
+      ["/apps/acme/secret/assets/s.bin", reader],
+      ["/acme/secret/releases/latest/download/s.bin", reader],
+      ["/acme/tool/releases/download/v18.0.0-draft/d.bin", auth(srv.admin)],
+      [`/api/v3/repos/acme/tool/releases/assets/${asset.id}`, { ...auth(srv.admin), accept: "application/octet-stream" }],
+      ["/assets/d.bin?version=v18.0.0-draft", auth(srv.admin)],
+    ];
+    for (const [path, headers] of cases) {
+      const r = await fetch(`${srv.url}${path}`, { headers });
+      expect(r.status, path).toBe(200);
+      expect(r.headers.get("cache-control"), path).toStartWith("private");
+      expect(r.headers.get("vary"), path).toContain("Authorization");
+      // A revalidation answer says the same.
+      const again = await fetch(`${srv.url}${path}`, { headers: { ...headers, "if-none-match": r.headers.get("etag")! } });
+      expect(again.status, path).toBe(304);
+      expect(again.headers.get("cache-control"), path).toStartWith("private");
+    }
+    // A public app's published release may be cached by anyone.
+    const pub = await fetch(`${srv.url}/acme/tool/releases/download/v2.0.0/tool-2.0.0.tgz`);
+    expect(pub.headers.get("cache-control")).toBe("public, max-age=300");
+    expect(pub.headers.get("vary")).toContain("Authorization");
+    // The channel-dependent latest keeps both its own Vary and Authorization.
+    const latest = await fetch(`${srv.url}/acme/tool/releases/latest/download/tool-3.0.0.tgz?channel=stable`);
+    expect(latest.status).toBe(200);
+    expect(latest.headers.get("cache-control")).toBe("private, max-age=60");
+    expect(latest.headers.get("vary")).toBe("Authorization, X-Install-Id, X-User-Staging-Id");
+  });
 });
 
 describe("hostile names and paths", () => {

@@ -118,7 +118,7 @@ async function assetOf(c: Ctx) {
 
 const getAsset: Handler = async (c) => {
   const { app, artifact, release } = await assetOf(c);
-  if (/application\/octet-stream/i.test(c.req.headers.get("accept") ?? "")) return sendArtifact(c, artifact);
+  if (/application\/octet-stream/i.test(c.req.headers.get("accept") ?? "")) return sendArtifact(c, { app, release, artifact });
   return json(toGhAsset(c.urls, app, release, artifact));
 };
 
@@ -149,13 +149,13 @@ const uploadAsset: Handler = async (c) => {
 const downloadByTag: Handler = async (c) => {
   const app = await c.app();
   const release = await releaseByTag(c, app, c.params.tag!);
-  return sendArtifact(c, await c.service.findArtifactByName(release, c.params.asset!));
+  return sendArtifact(c, { app, release, artifact: await c.service.findArtifactByName(release, c.params.asset!) });
 };
 
 const downloadLatest: Handler = async (c) => {
   const app = await c.app();
   const { release, headers } = await latestFor(c, app);
-  return sendArtifact(c, await c.service.findArtifactByName(release, c.params.asset!), headers);
+  return sendArtifact(c, { app, release, artifact: await c.service.findArtifactByName(release, c.params.asset!) }, headers);
 };
 
 export function apiRoutes(r: Router<Handler>): void {

@@ -134,7 +134,7 @@ async function assetByName(c: Ctx) {
   return { app, ...found };
 }
 
-const download: Handler = async (c) => sendArtifact(c, (await assetByName(c)).artifact);
+const download: Handler = async (c) => sendArtifact(c, await assetByName(c));
 
 const deleteAsset: Handler = async (c) => {
   const { app, release, artifact } = await assetByName(c);
