@@ -44,7 +44,7 @@ function seedPaths(prefix: string, params: Obj[]): Obj {
         parameters: [
           ...params,
           { ...query("name", "string", "File name of the asset"), required: true },
-          { ...query("version", "string", "Version of the release: a semantic version (v1.2.3 is 1.2.3) or any tag such as nightly"), required: true },
+          { ...query("version", "string", "The release: its tag, or a semantic version (1.2.3 finds the release tagged 1.2.3, else v1.2.3); a new release is tagged v<version>, or with the tag given (any tag git accepts, such as nightly or release/1.0)"), required: true },
           CHANNEL,
           query("label", "string", "Display label"),
           query("digest", "string", "Declared sha256:<hex>; a mismatch is refused with 422"),

@@ -7,7 +7,7 @@ import type { BlobBody, StoredBlob } from "../blobs/types.ts";
 import { detectArtifact, validateForPlatform } from "../domain/detect.ts";
 import { Conflict, Invalid, NotFound } from "../domain/errors.ts";
 import { storageKeyFor, type App, type Artifact, type Principal, type Release } from "../domain/model.ts";
-import { semverOf, versionForTag } from "../domain/versions.ts";
+import { gitTagProblem, semverOf, versionForTag } from "../domain/versions.ts";
 import {
   ArtifactInputSchema,
   ArtifactPatchSchema,
@@ -43,10 +43,14 @@ export class Releases {
 
   /**
    * Creates a release and all its artifacts in ONE transaction: either everything is visible or
-   * nothing is. Blobs must already be stored (`putBlob`). Conflict when the version or tag exists.
+   * nothing is. Blobs must already be stored (`putBlob`). The tag is the release's identity:
+   * Conflict when the app has it. Without a tag, a semantic version is tagged `v<version>` and any
+   * other version is its own tag; without a version, the tag's is taken (domain/versions.ts).
    */
   async publishRelease(app: App, input: ReleaseInput, files: PublishFile[], by: Principal): Promise<{ release: Release; artifacts: Artifact[] }> {
     const p = parseInput(ReleaseInputSchema, input, "release");
+    if (p.version === undefined && p.tag == null) throw new Invalid("invalid release: a tag or a version is required", { field: "tag", reason: "is required" });
+    const version = p.version ?? versionForTag(p.tag!);
     this.core.authorize(by, "publish", { app, channel: p.channel ?? null });
     const prepared: Awaited<ReturnType<Releases["prepareArtifact"]>>[] = [];
     for (const { blob, ...meta } of files) prepared.push(await this.prepareArtifact(app, meta, blob));
@@ -57,12 +61,11 @@ export class Releases {
     }
     const now = this.core.now();
     return this.core.repos.transaction(async () => {
-      const tag = p.tag ?? (semverOf(p.version) ? `v${p.version}` : p.version);
-      if (await this.core.repos.releases.byVersion(app.id, p.version)) throw new Conflict(`${app.owner}/${app.slug} already has version ${p.version}`, { resource: "Release", code: "already_exists", field: "version" });
+      const tag = p.tag ?? (semverOf(version) ? `v${version}` : version);
       if (await this.core.repos.releases.byTag(app.id, tag)) throw new Conflict(`${app.owner}/${app.slug} already has tag ${tag}`, { resource: "Release", code: "already_exists", field: "tag_name" });
       const release = await this.core.repos.releases.create({
         app_id: app.id,
-        version: p.version,
+        version,
         build: p.build ?? null,
         tag,
         name: p.name ?? null,
@@ -88,9 +91,9 @@ export class Releases {
 
   /**
    * Edits a release (GitHub PATCH). Turning `draft` off publishes it (sets `published_at`); turning
-   * it back on unpublishes it. A new tag renames the release's version too when the version came
-   * from the old tag (as a create over HTTP makes it). Moving a release to another channel needs
-   * publish rights on both channels.
+   * it back on unpublishes it. A new tag (Conflict when the app has it) renames the release's
+   * version too when the version came from the old tag (as a create over HTTP makes it). Moving a
+   * release to another channel needs publish rights on both channels.
    */
   async updateRelease(release: Release, patch: ReleasePatch, by: Principal): Promise<Release> {
     const p = parseInput(ReleasePatchSchema, patch, "release");
@@ -106,12 +109,7 @@ export class Releases {
         }
         changes.tag = p.tag;
         const version = versionForTag(p.tag);
-        if (cur.version === versionForTag(cur.tag) && version !== cur.version) {
-          if (await this.core.repos.releases.byVersion(cur.app_id, version)) {
-            throw new Conflict(`${app.owner}/${app.slug} already has version ${version}`, { resource: "Release", code: "already_exists", field: "tag_name" });
-          }
-          changes.version = version;
-        }
+        if (cur.version === versionForTag(cur.tag) && version !== cur.version) changes.version = version;
       }
       if (p.name !== undefined) changes.name = p.name;
       if (p.notes !== undefined) changes.notes = p.notes;
@@ -152,11 +150,24 @@ export class Releases {
   }
 
   /**
-   * The app's release with this version, read as publishing reads it ("v1.2.3" and "1.2.3+build"
-   * are 1.2.3), or undefined. Invalid when it is not a semantic version.
+   * The release the seed's `?version=` names, or undefined: the release with exactly this tag;
+   * else, for a semantic version, the one tagged `v<version>` as publishing it would tag it ("v1.2.3",
+   * "1.2.3" and "1.2.3+build" find v1.2.3); else the first created release of that version (a
+   * version is not unique: "1.2.3" and "v1.2.3" may both be tags). Invalid when it is neither a
+   * semantic version nor a tag.
    */
-  async findReleaseByVersion(app: App, version: string): Promise<Release | undefined> {
-    return await this.core.repos.releases.byVersion(app.id, parseInput(VersionSchema, version, "release version"));
+  async findReleaseByVersion(app: App, given: string): Promise<Release | undefined> {
+    const version = parseInput(VersionSchema, given, "release version");
+    const repo = this.core.repos.releases;
+    if (gitTagProblem(given) === undefined) {
+      const exact = await repo.byTag(app.id, given);
+      if (exact) return exact;
+    }
+    if (semverOf(version)) {
+      const tagged = await repo.byTag(app.id, `v${version}`);
+      if (tagged) return tagged;
+    }
+    return await repo.byVersion(app.id, version);
   }
 
   /**

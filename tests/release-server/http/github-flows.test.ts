@@ -261,4 +261,42 @@ describe("tags that are not semantic versions", () => {
     await gh.rest.repos.createRelease({ owner, repo: "other", tag_name: "build-7" });
     expect((await gh.rest.repos.getLatestRelease({ owner, repo: "other" })).data.tag_name).toBe("build-7");
   });
+
+  test("any tag git accepts is a release, unique by tag: release/1.0, pkg@1.2.3, and 1.0.0 beside v1.0.0", async () => {
+    const gh = kit(srv.admin);
+    const seeded = (await gh.rest.repos.getReleaseByTag({ owner, repo, tag: "v1.0.0" })).data;
+    const ids = new Set([seeded.id]);
+    for (const tag of ["release/1.0", "pkg@1.2.3", "1.0.0", "v1.0.0+build.7"]) {
+      const made = await gh.rest.repos.createRelease({ owner, repo, tag_name: tag });
+      ids.add(made.data.id);
+      expect(made.status, tag).toBe(201);
+      expect(made.data.tag_name).toBe(tag);
+      // Found again by tag (octokit encodes the '/' of release/1.0 as %2F), its page too.
+      expect((await gh.rest.repos.getReleaseByTag({ owner, repo, tag })).data.id).toBe(made.data.id);
+      expect((await fetch(made.data.html_url)).status, made.data.html_url).toBe(200);
+    }
+    // Five releases; v1.0.0 (seeded) is still its own; a second 1.0.0 is GitHub's already_exists on tag_name.
+    expect(ids.size).toBe(5);
+    expect((await gh.rest.repos.getReleaseByTag({ owner, repo, tag: "v1.0.0" })).data).toMatchObject({ id: seeded.id, tag_name: "v1.0.0" });
+    const dup = await errOf(gh.rest.repos.createRelease({ owner, repo, tag_name: "1.0.0" }));
+    expect(dup.status).toBe(422);
+    expect(dup.response.data.errors).toEqual([{ resource: "Release", code: "already_exists", field: "tag_name" }]);
+    // Files of a tag with a '/' download at the encoded path the asset lists.
+    const rel = (await gh.rest.repos.getReleaseByTag({ owner, repo, tag: "release/1.0" })).data;
+    const up = await fetch(`${srv.url}/api/uploads/repos/${owner}/${repo}/releases/${rel.id}/assets?name=r.txt`, { method: "POST", body: "r", headers: auth(srv.admin) });
+    const asset = (await up.json()) as { browser_download_url: string };
+    expect(asset.browser_download_url).toEndWith("/releases/download/release%2F1.0/r.txt");
+    expect(await (await fetch(asset.browser_download_url)).text()).toBe("r");
+    // A tag git refuses is 422 naming the field the client sent.
+    for (const [tag, why] of [["a..b", "'..'"], ["bad tag", "spaces"], ["-x", "'-'"], ["x.lock", ".lock"], ["x/", "'/'"], ["a@{1}", "@{"]] as const) {
+      const e = await errOf(gh.rest.repos.createRelease({ owner, repo, tag_name: tag }));
+      expect(e.status, tag).toBe(422);
+      expect(e.response.data.message, tag).toStartWith("Validation Failed: tag_name: ");
+      expect(e.response.data.message, tag).toContain(why);
+      expect(e.response.data.errors, tag).toEqual([{ resource: "Release", code: "invalid", field: "tag_name" }]);
+    }
+    const renamed = await errOf(gh.rest.repos.updateRelease({ owner, repo, release_id: rel.id, tag_name: "x~1" }));
+    expect(renamed.status).toBe(422);
+    expect(renamed.response.data.errors).toEqual([{ resource: "Release", code: "invalid", field: "tag_name" }]);
+  });
 });
