@@ -245,14 +245,30 @@ export class Releases {
     }
   }
 
-  /** Renames an artifact or changes its label (GitHub's asset PATCH). Conflict when the name is taken. */
+  /**
+   * Conflict when a channel serves the release (its current or previous release): its files are
+   * what installs on that channel download, so none may go or change name until the channel has
+   * moved on (promote another release, or roll back). Run inside the write transaction.
+   */
+  private async refuseIfServed(release: Release, what: string): Promise<void> {
+    if ((await this.core.repos.channels.pinnedReleaseIds()).has(release.id)) {
+      throw new Conflict(`release ${release.tag} is the current or previous release of a channel; its assets cannot be ${what}: promote another release or roll back first`);
+    }
+  }
+
+  /**
+   * Renames an artifact or changes its label (GitHub's asset PATCH). Conflict when the name is
+   * taken, or for a rename when a channel serves the release (a label may still change).
+   */
   async updateArtifact(id: number, patch: ArtifactPatch, by: Principal): Promise<Artifact> {
     const p = parseInput(ArtifactPatchSchema, patch, "asset");
     const a = await this.getArtifact(id);
     const release = await this.getRelease(a.release_id);
     this.core.authorize(by, "publish", { app: await this.apps.getApp(a.app_id), channel: release.channel });
     return this.core.repos.transaction(async () => {
-      if (p.filename !== undefined && p.filename !== a.filename && await this.core.repos.artifacts.byName(a.release_id, p.filename)) {
+      const renaming = p.filename !== undefined && p.filename !== a.filename;
+      if (renaming) await this.refuseIfServed(release, "renamed");
+      if (renaming && await this.core.repos.artifacts.byName(a.release_id, p.filename!)) {
         throw new Conflict(`release ${release.tag} already has an artifact named ${p.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
       }
       const changes = { ...(p.filename !== undefined ? { filename: p.filename } : {}), ...(p.label !== undefined ? { label: p.label } : {}) };
@@ -302,11 +318,14 @@ export class Releases {
     return this.core.withPendingDownloads(a);
   }
 
+  /** Deletes an artifact row (its blob goes at the next retention run). Conflict when a channel serves its release. */
   async deleteArtifact(id: number, by: Principal): Promise<void> {
     const a = await this.getArtifact(id);
     const release = await this.getRelease(a.release_id);
     this.core.authorize(by, "delete", { app: await this.apps.getApp(a.app_id), channel: release.channel });
     await this.core.repos.transaction(async () => {
+      if (!await this.core.repos.artifacts.get(id)) throw new NotFound(`no artifact with id ${id}`);
+      await this.refuseIfServed(release, "deleted");
       await this.core.repos.artifacts.delete(id);
       await this.core.audit(by, "artifact.delete", "artifact", id, { release_id: a.release_id, filename: a.filename, sha256: a.sha256 });
     });

@@ -286,6 +286,35 @@ describe("channel pointers", () => {
     await expectError(fetch(`${srv.url}/api/v3/repos/acme/tool/releases/${rel.id}`, { method: "DELETE", headers: auth(srv.admin) }), 409, /current or previous release of a channel/);
     expect((await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/${rel.id}`)).status).toBe(200);
   });
+
+  test("a served release's assets cannot be deleted or renamed (current or previous) until the channel moves on", async () => {
+    const admin = auth(srv.admin);
+    const api = `${srv.url}/api/v3/repos/other/app`;
+    const release = async (version: string) => {
+      const r = await fetch(`${srv.url}/apps/other/app/upload?name=app.bin&version=${version}`, { method: "POST", body: `app ${version}`, headers: admin });
+      expect(r.status).toBe(201);
+      return ((await r.json()) as any).release;
+    };
+    const promote = async (id: number) => expect((await fetch(`${api}/channels/stable`, { method: "PUT", headers: admin, body: JSON.stringify({ release_id: id }) })).status).toBe(200);
+    const [one, two, three] = [await release("1.0.0"), await release("2.0.0"), await release("3.0.0")];
+    const assetOf = (r: any) => `${api}/releases/assets/${r.assets[0].id}`;
+    const refused = async () => {
+      await expectError(fetch(assetOf(one), { method: "DELETE", headers: admin }), 409, /release v1\.0\.0 is the current or previous release of a channel; its assets cannot be deleted/);
+      await expectError(fetch(`${srv.url}/apps/other/app/assets/app.bin?version=1.0.0`, { method: "DELETE", headers: admin }), 409, /cannot be deleted/);
+      await expectError(fetch(assetOf(one), { method: "PATCH", headers: admin, body: JSON.stringify({ name: "renamed.bin" }) }), 409, /cannot be renamed/);
+      expect(await (await fetch(`${srv.url}/other/app/releases/download/v1.0.0/app.bin`)).text()).toBe("app 1.0.0");
+    };
+    await promote(one.id);
+    await refused(); // the channel's current release
+    const label = await fetch(assetOf(one), { method: "PATCH", headers: admin, body: JSON.stringify({ label: "still labelled" }) });
+    expect(label.status).toBe(200); // a label is no part of what installs download
+    await promote(two.id);
+    await refused(); // now its previous release: what clients outside a rollout get
+    expect(await (await fetch(`${srv.url}/other/app/releases/latest/download/app.bin?channel=stable`)).text()).toBe("app 2.0.0");
+    await promote(three.id); // 1.0.0 is served by no channel any more
+    expect((await fetch(assetOf(one), { method: "PATCH", headers: admin, body: JSON.stringify({ name: "renamed.bin" }) })).status).toBe(200);
+    expect((await fetch(assetOf(one), { method: "DELETE", headers: admin })).status).toBe(204);
+  });
 });
 
 describe("retention", () => {

@@ -45,5 +45,16 @@ describe("releases and artifacts", () => {
     await p.channels.promote(app, "stable", release.id, {}, op);
     expect(await kindOf(p.releases.deleteRelease(release, op))).toBe("conflict");
     expect(await kindOf(p.releases.updateRelease(release, { draft: true }, op))).toBe("conflict");
+    const [file] = await p.releases.listArtifacts(release);
+    expect(await kindOf(p.releases.deleteArtifact(file!.id, op))).toBe("conflict");
+    expect(await kindOf(p.releases.updateArtifact(file!.id, { filename: "other.txt" }, op))).toBe("conflict");
+    expect((await p.releases.updateArtifact(file!.id, { label: "a label" }, op)).label).toBe("a label");
+    // Once the channel has moved on (twice: the previous release is served too), the file may go.
+    const two = (await p.publish(app, "2.0.0", { channel: "stable" })).release;
+    await p.channels.promote(app, "stable", two.id, {}, op);
+    expect(await kindOf(p.releases.deleteArtifact(file!.id, op))).toBe("conflict");
+    await p.channels.promote(app, "stable", (await p.publish(app, "3.0.0", { channel: "stable" })).release.id, {}, op);
+    await p.releases.deleteArtifact(file!.id, op);
+    expect(await p.releases.listArtifacts(release)).toEqual([]);
   });
 });
