@@ -48,6 +48,15 @@ export class Releases {
    * other version is its own tag; without a version, the tag's is taken (domain/versions.ts).
    */
   async publishRelease(app: App, input: ReleaseInput, files: PublishFile[], by: Principal): Promise<{ release: Release; artifacts: Artifact[] }> {
+    try {
+      return await this.insertRelease(app, input, files, by);
+    } catch (err) {
+      await this.discardRefused(files.map((f) => f.blob));
+      throw err;
+    }
+  }
+
+  private async insertRelease(app: App, input: ReleaseInput, files: PublishFile[], by: Principal): Promise<{ release: Release; artifacts: Artifact[] }> {
     const p = parseInput(ReleaseInputSchema, input, "release");
     if (p.version === undefined && p.tag == null) throw new Invalid("invalid release: a tag or a version is required", { field: "tag", reason: "is required" });
     const version = p.version ?? versionForTag(p.tag!);
@@ -78,7 +87,10 @@ export class Releases {
         published_at: p.draft ? null : now,
       });
       const artifacts: Artifact[] = [];
-      for (const a of prepared) artifacts.push(await this.core.repos.artifacts.create({ ...a, release_id: release.id, created_at: now, updated_at: now }));
+      for (const a of prepared) {
+        await this.blobStillStored(a.sha256);
+        artifacts.push(await this.core.repos.artifacts.create({ ...a, release_id: release.id, created_at: now, updated_at: now }));
+      }
       await this.core.audit(by, p.draft ? "release.create" : "release.publish", "release", release.id, {
         app: `${app.owner}/${app.slug}`,
         version: release.version,
@@ -213,8 +225,44 @@ export class Releases {
     return this.core.blobs.put(body, { maxBytes: this.core.config.uploads.max_bytes, expectedSha256: opts.expectedSha256 });
   }
 
-  /** Adds one stored blob to a release as an artifact. Conflict on a duplicate file name. */
+  /**
+   * After a refused publish or add: removes the blobs the refused upload stored itself (not those
+   * it found already stored) once no artifact references them, so a refused upload stores nothing.
+   * The reference count is read under the write lock, as retention reads it before deleting: an
+   * upload of the same bytes that was added keeps the blob, and one still between its `put` and
+   * its add finds the blob gone in its own transaction (`blobStillStored`) and is refused instead
+   * of pointing at nothing. A blob that cannot be removed now is retention's, after its grace period.
+   */
+  private async discardRefused(blobs: StoredBlob[]): Promise<void> {
+    for (const sha256 of new Set(blobs.filter((b) => !b.existed).map((b) => b.sha256))) {
+      try {
+        await this.core.repos.transaction(async () => {
+          if ((await this.core.repos.artifacts.countBySha(sha256)) === 0) await this.core.blobs.remove(sha256);
+        });
+      } catch {
+        // Left for retention; the refusal itself is what the caller reports.
+      }
+    }
+  }
+
+  /** Inside the write transaction, before a row references the blob: Conflict when it is gone (see `discardRefused`). */
+  private async blobStillStored(sha256: string): Promise<void> {
+    if (!(await this.core.blobs.stat(sha256))) {
+      throw new Conflict(`the upload's blob sha256:${sha256} was removed meanwhile (a refused upload of the same bytes); upload the file again`);
+    }
+  }
+
+  /** Adds one stored blob to a release as an artifact. Conflict on a duplicate file name. A refused add removes the blob it stored. */
   async addArtifact(release: Release, input: ArtifactInput, blob: StoredBlob, by: Principal): Promise<Artifact> {
+    try {
+      return await this.insertArtifact(release, input, blob, by);
+    } catch (err) {
+      await this.discardRefused([blob]);
+      throw err;
+    }
+  }
+
+  private async insertArtifact(release: Release, input: ArtifactInput, blob: StoredBlob, by: Principal): Promise<Artifact> {
     const app = await this.apps.getApp(release.app_id);
     this.core.authorize(by, "publish", { app, channel: release.channel });
     const a = await this.prepareArtifact(app, input, blob);
@@ -224,6 +272,7 @@ export class Releases {
       if (await this.core.repos.artifacts.byName(release.id, a.filename)) {
         throw new Conflict(`release ${release.tag} already has an artifact named ${a.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
       }
+      await this.blobStillStored(a.sha256);
       const created = await this.core.repos.artifacts.create({ ...a, release_id: release.id, created_at: now, updated_at: now });
       await this.core.audit(by, "artifact.create", "artifact", created.id, { release_id: release.id, filename: a.filename, sha256: a.sha256, size: a.size_bytes });
       return created;
