@@ -7,6 +7,7 @@ import type { BlobBody, StoredBlob } from "../blobs/types.ts";
 import { detectArtifact, validateForPlatform } from "../domain/detect.ts";
 import { Conflict, Invalid, NotFound } from "../domain/errors.ts";
 import { storageKeyFor, type App, type Artifact, type Principal, type Release } from "../domain/model.ts";
+import { draftVisible } from "../domain/tokens.ts";
 import { gitTagProblem, semverOf, versionForTag } from "../domain/versions.ts";
 import {
   ArtifactInputSchema,
@@ -32,8 +33,7 @@ export class Releases {
   /** Whether the principal may see this release (published, or a draft it could publish). */
   async canSee(by: Principal | null, release: Release): Promise<boolean> {
     if (!release.draft) return true;
-    const scope = this.core.draftScope(by, await this.apps.getApp(release.app_id));
-    return scope === true || (Array.isArray(scope) && release.channel !== null && scope.includes(release.channel));
+    return draftVisible(this.core.draftScope(by, await this.apps.getApp(release.app_id)), release);
   }
 
   /** Creates a release without artifacts (GitHub's create-then-upload flow); published unless draft. */

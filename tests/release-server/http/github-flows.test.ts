@@ -30,6 +30,7 @@ beforeAll(async () => {
     tok.publisher = await mk("publisher", { actions: ["publish"], apps: ["acme/tool"] });
     tok.reader = await mk("reader", { actions: ["read"] });
     tok.beta = await mk("ci-beta", { actions: ["publish"], apps: ["acme/tool"], channels: ["beta"] });
+    tok.betaDelete = await mk("ci-beta-delete", { actions: ["publish", "delete"], apps: ["acme/tool"], channels: ["beta"] });
   });
   srv = await startServer({ ...t, args: ["--default-app", "acme/tool"] });
 });
@@ -127,6 +128,27 @@ describe("channel-scoped tokens", () => {
     const draft = await gh.request("POST /repos/{owner}/{repo}/releases", { owner, repo, tag_name: "v3.0.0-beta.2", draft: true, channel: "beta" });
     expect((await errOf(kit().rest.repos.getRelease({ owner, repo, release_id: draft.data.id }))).status).toBe(404);
     expect((await errOf(kit(tok.reader).rest.repos.getRelease({ owner, repo, release_id: draft.data.id }))).status).toBe(404);
+  });
+
+  test("the seed's asset endpoints show a beta token its beta drafts, as the API does, and nothing else", async () => {
+    const beta = auth(tok.betaDelete!);
+    const made = await kit(tok.betaDelete).request("POST /repos/{owner}/{repo}/releases", { owner, repo, tag_name: "b1", draft: true, channel: "beta" });
+    await kit(tok.betaDelete).rest.repos.uploadReleaseAsset({ owner, repo, release_id: made.data.id, name: "x.txt", data: "x", baseUrl: `${srv.url}/api/uploads` });
+    const get = (path: string, headers: Record<string, string> = beta) => fetch(`${srv.url}${path}`, { headers });
+    expect(await (await get("/acme/tool/releases/download/b1/x.txt")).text()).toBe("x");
+    for (const path of ["/apps/acme/tool/assets/x.txt?version=b1", "/apps/acme/tool/assets/x.txt", "/assets/x.txt?version=b1", "/assets/x.txt"]) {
+      const r = await get(path);
+      expect(r.status, path).toBe(200);
+      expect(await r.text()).toBe("x");
+      expect((await get(path, {})).status, `${path} anonymous`).toBe(404);
+      expect((await get(path, auth(tok.reader!))).status, `${path} read-only`).toBe(404);
+    }
+    // The stable draft stays hidden from the beta token.
+    for (const path of ["/assets/s.txt?version=v0.9.0", "/assets/s.txt", "/acme/tool/releases/download/v0.9.0/s.txt"]) expect((await get(path)).status, path).toBe(404);
+    expect((await get("/assets/s.txt?version=v0.9.0", auth(srv.admin))).status).toBe(200);
+    const del = await fetch(`${srv.url}/apps/acme/tool/assets/x.txt?version=b1`, { method: "DELETE", headers: beta });
+    expect(del.status).toBe(204);
+    expect((await get("/acme/tool/releases/download/b1/x.txt")).status).toBe(404);
   });
 });
 
