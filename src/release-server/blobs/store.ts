@@ -136,8 +136,13 @@ export class DiskBlobStore implements BlobStore {
       if (existsSync(final)) {
         // Dedup: keep the stored copy; refresh its mtime so garbage collection's grace period restarts.
         const now = new Date();
-        utimesSync(final, now, now);
-        return { sha256, size, existed: true };
+        try {
+          utimesSync(final, now, now);
+          return { sha256, size, existed: true };
+        } catch (err) {
+          // Removed since (a refused upload's cleanup, retention): store this copy instead.
+          if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+        }
       }
       const dir = dirname(final);
       if (!existsSync(dir)) {

@@ -5,7 +5,7 @@
  *   kind             HTTP   exit
  *   invalid          400/422  2   bad input (slug, version, file name, scope...)
  *   not_found        404      6
- *   conflict         409/422  7   duplicate version/tag/asset name, promotion gate failed...
+ *   conflict         409/422  7   duplicate tag or asset name, promotion gate failed...
  *   unauthorized     401      8   missing, malformed, unknown, expired or revoked token
  *   forbidden        403      8   token lacks the scope
  *   too_large        413      2

@@ -30,10 +30,11 @@ export interface AppRepository {
 }
 
 export interface ReleaseRepository {
-  /** Conflict when the app already has this version or tag. */
+  /** Conflict when the app already has this tag (a version may repeat: "1.0.0" and "v1.0.0" are two tags). */
   create(release: NewRelease): Promise<Release>;
   get(id: number): Promise<Release | undefined>;
   byTag(appId: number, tag: string): Promise<Release | undefined>;
+  /** The first created release (created_at, then id) of the app with this version. */
   byVersion(appId: number, version: string): Promise<Release | undefined>;
   /**
    * Newest first (created_at, then id). Drafts: all when `drafts` is true, none when false, and
@@ -48,6 +49,7 @@ export interface ReleaseRepository {
    * creation time); with `notAfter`, the first such one that ranks below that release.
    */
   latestPublished(appId: number, notAfter?: Release): Promise<Release | undefined>;
+  /** Conflict when a new tag is taken. */
   update(id: number, patch: Partial<Omit<Release, "id" | "app_id">>): Promise<Release>;
   /** Deletes the release and its artifact rows. */
   delete(id: number): Promise<void>;

@@ -62,3 +62,12 @@ export function scopeDenial(scopes: TokenScopes, action: Action, target: { appId
   }
   return undefined;
 }
+
+/**
+ * Whether a draft scope (`ServiceCore.draftScope`: all drafts, none, or the drafts of some channels)
+ * lets its holder see `release`. Published releases are always visible.
+ */
+export function draftVisible(scope: boolean | readonly string[], release: { draft: boolean; channel: string | null }): boolean {
+  if (!release.draft) return true;
+  return scope === true || (Array.isArray(scope) && release.channel !== null && scope.includes(release.channel));
+}

@@ -5,7 +5,7 @@
 import * as v from "valibot";
 import { ACTIONS, PLATFORMS } from "./model.ts";
 import { Invalid } from "./errors.ts";
-import { semverOf, versionForTag } from "./versions.ts";
+import { gitTagProblem, semverOf, versionForTag } from "./versions.ts";
 
 const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);
 
@@ -20,21 +20,21 @@ export const ChannelNameSchema = v.pipe(
   v.regex(/^[a-z][a-z0-9-]{0,31}$/, "must be 1-32 lowercase letters, digits or '-', starting with a letter"),
 );
 
+/** A tag git accepts (domain/versions.ts `gitTagProblem`), as GitHub accepts any. */
 export const TagSchema = v.pipe(
   v.string(),
-  v.regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/, "must be 1-128 letters, digits, '.', '_', '+' or '-', starting with a letter or digit"),
-  v.check((s) => !s.includes(".."), "must not contain '..'"),
+  v.check((s) => gitTagProblem(s) === undefined, (issue) => `${gitTagProblem(String(issue.input)) ?? "is not a valid tag"} (it must be a tag git accepts)`),
 );
 
 export const NullableChannelSchema = v.nullable(ChannelNameSchema);
 
 /**
  * A release version: a semantic version (a leading "v" and build metadata are dropped), or any
- * other tag-shaped string ("nightly", "2026-11-28"), kept verbatim (see domain/versions.ts).
+ * other tag git accepts ("nightly", "release/1.0"), kept verbatim (see domain/versions.ts).
  */
 export const VersionSchema = v.pipe(
   v.string(),
-  v.check((s) => semverOf(s) !== null || v.is(TagSchema, s), "must be a semantic version such as 1.2.3, or a tag of letters, digits, '.', '_', '+' or '-' such as nightly"),
+  v.check((s) => semverOf(s) !== null || v.is(TagSchema, s), "must be a semantic version such as 1.2.3, or a tag git accepts such as nightly"),
   v.transform(versionForTag),
 );
 
@@ -72,8 +72,9 @@ export const NewAppSchema = v.strictObject({
 });
 export type NewAppInput = v.InferInput<typeof NewAppSchema>;
 
+/** A new release: its tag, or a version its tag is made from (`v<version>` for a semantic version); both may be given. */
 export const ReleaseInputSchema = v.strictObject({
-  version: VersionSchema,
+  version: v.optional(VersionSchema),
   build: v.optional(v.nullable(BuildSchema)),
   tag: v.optional(v.nullable(TagSchema)),
   name: v.optional(v.nullable(line(255))),
@@ -140,5 +141,5 @@ export function parseInput<S extends v.GenericSchema>(schema: S, value: unknown,
   if (r.success) return r.output;
   const issue = r.issues[0];
   const path = v.getDotPath(issue);
-  throw new Invalid(`invalid ${what}${path ? ` ${path}` : ""}: ${issue.message}`, { field: path ?? undefined });
+  throw new Invalid(`invalid ${what}${path ? ` ${path}` : ""}: ${issue.message}`, { field: path ?? undefined, reason: issue.message });
 }

@@ -1,9 +1,12 @@
 /**
- * Release versions and their order (pure).
+ * Release tags, versions and their order (pure).
  *
- * GitHub accepts any tag, so a release's `version` is the semantic version its tag names ("v1.2.3"
- * → "1.2.3", "1.2.3+build" → "1.2.3") or, for a tag that is not one ("nightly", "2026-11-28"), the
- * tag itself, verbatim. The two cannot collide: a verbatim tag is never a valid semantic version.
+ * GitHub accepts any tag git accepts, so a release is identified by its tag (`gitTagProblem`: git's
+ * ref-name rules), unique per app. Its `version` is derived: the semantic version the tag names
+ * ("v1.2.3" → "1.2.3", "1.2.3+build" → "1.2.3") or, for a tag that is not one ("nightly",
+ * "release/1.0", "pkg@1.2.3"), the tag itself, verbatim. A version is not unique: "1.0.0", "v1.0.0"
+ * and "v1.0.0+build.7" are three releases (three tags) of version 1.0.0, which rank by creation
+ * among themselves.
  *
  * Where the server picks ONE release (`latest` without a channel, and the fallback of a channel's
  * first partial rollout) it orders by `versionKey`: semver releases by version precedence, above
@@ -12,6 +15,33 @@
  */
 import semver from "semver";
 import type { Release } from "./model.ts";
+
+/** The longest tag accepted (git has no limit of its own; URLs, logs and indexes want one). */
+export const MAX_TAG_LENGTH = 255;
+
+/**
+ * Why git would refuse `tag` as a tag name, or undefined when it accepts it: `git check-ref-format`
+ * on `refs/tags/<tag>` (no `..`, control characters, space, `~ ^ : ? * [ \`, `@{`; no
+ * component starting with `.` or ending with `.lock`; no leading, trailing or doubled `/`; not
+ * ending with `.`), and `git tag`'s own refusal of a leading `-`. Plus our length limit.
+ */
+export function gitTagProblem(tag: string): string | undefined {
+  if (tag === "") return "must not be empty";
+  if (tag.length > MAX_TAG_LENGTH) return `must be at most ${MAX_TAG_LENGTH} characters`;
+  if (/[\u0000-\u0020\u007f]/.test(tag)) return "must not contain spaces or control characters";
+  const bad = /[~^:?*[\\]/.exec(tag);
+  if (bad) return `must not contain '${bad[0]}'`;
+  if (tag.includes("..")) return "must not contain '..'";
+  if (tag.includes("@{")) return "must not contain '@{'";
+  if (tag.startsWith("-")) return "must not start with '-'";
+  if (tag.startsWith("/") || tag.endsWith("/") || tag.includes("//")) return "must not start or end with '/' or contain '//'";
+  if (tag.endsWith(".")) return "must not end with '.'";
+  for (const part of tag.split("/")) {
+    if (part.startsWith(".")) return "no '/'-separated part may start with '.'";
+    if (part.endsWith(".lock")) return "no '/'-separated part may end with '.lock'";
+  }
+  return undefined;
+}
 
 /** The normalized semantic version of `s` (a leading "v" dropped, build metadata dropped), or null. */
 export function semverOf(s: string): string | null {

@@ -93,11 +93,6 @@ export class Ctx {
     return this.service.draftScope(await this.principal(), app);
   }
 
-  /** Whether the caller could publish to the app in general (a channel-scoped token: only to its channels). */
-  async canSeeDrafts(app: App): Promise<boolean> {
-    return (await this.draftScope(app)) === true;
-  }
-
   /** The app named by `:owner/:app`, or the default app on root routes. Private apps need a read token. */
   async app(): Promise<App> {
     if (this.appMemo) return this.appMemo;

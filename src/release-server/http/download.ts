@@ -7,6 +7,7 @@
  * the whole file, as RFC 9110 allows); `If-Range` that does not match → the whole file. HEAD is
  * answered here with the headers a GET would have, never redirected (a presigned URL is for one
  * method), and a request with `If-Range` is served here too (the store's own ETag differs from ours).
+ * A file that only a token may see (a private app's, a draft's) is `Cache-Control: private`.
  */
 import type { BlobStore } from "../blobs/types.ts";
 import { withSize } from "./log.ts";
@@ -69,12 +70,18 @@ export function contentDisposition(name: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
-export function serveBlob(req: Request, blob: BlobDownload): Response {
+/**
+ * `authorized`: the answer needed the caller's token (a private app's file, a draft's): such a
+ * response is `Cache-Control: private`, so no shared cache (a proxy, a CDN) keeps it for the next
+ * caller. Every download varies by Authorization, since whether it is found at all may depend on it.
+ */
+export function serveBlob(req: Request, blob: BlobDownload, opts: { authorized: boolean }): Response {
   const etag = etagOf(blob.sha256);
   const headers: Record<string, string> = {
     etag,
     "accept-ranges": "bytes",
-    "cache-control": "public, max-age=300",
+    "cache-control": opts.authorized ? "private, max-age=300" : "public, max-age=300",
+    vary: "Authorization",
     "content-disposition": contentDisposition(blob.filename),
     "x-content-type-options": "nosniff",
     "repr-digest": `sha-256=:${Buffer.from(blob.sha256, "hex").toString("base64")}:`,
@@ -86,7 +93,7 @@ export function serveBlob(req: Request, blob: BlobDownload): Response {
   if (req.method === "GET" && ifRange === null && blob.redirect) {
     const location = blob.redirect({ contentType: headers["content-type"], contentDisposition: headers["content-disposition"]! });
     if (location !== undefined) {
-      return withSize(new Response(null, { status: 302, headers: { etag, location, "cache-control": "private, no-store" } }), 0);
+      return withSize(new Response(null, { status: 302, headers: { etag, location, "cache-control": "private, no-store", vary: "Authorization" } }), 0);
     }
   }
   const head = req.method === "HEAD";

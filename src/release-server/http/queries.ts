@@ -3,16 +3,20 @@
  * the service's repositories and blob store; every write still goes through the service.
  */
 import type { App, Artifact, Release } from "../domain/model.ts";
+import { draftVisible } from "../domain/tokens.ts";
 import type { ReleaseService } from "../service.ts";
 
 export async function assetNamed(s: ReleaseService, release: Release, filename: string): Promise<Artifact | undefined> {
   return await s.repos.artifacts.byName(release.id, filename);
 }
 
-/** The newest release (drafts only if `drafts`) that has an artifact named `filename`. */
-export async function newestWithAsset(s: ReleaseService, app: App, filename: string, drafts: boolean): Promise<{ release: Release; artifact: Artifact } | undefined> {
+/**
+ * The newest release that has an artifact named `filename`, among the published ones and the
+ * drafts `drafts` lets the caller see (ReleaseService.draftScope: all, none, or its channels').
+ */
+export async function newestWithAsset(s: ReleaseService, app: App, filename: string, drafts: boolean | string[]): Promise<{ release: Release; artifact: Artifact } | undefined> {
   for (const release of await s.repos.releases.all(app.id)) {
-    if (release.draft && !drafts) continue;
+    if (!draftVisible(drafts, release)) continue;
     const artifact = await s.repos.artifacts.byName(release.id, filename);
     if (artifact) return { release, artifact };
   }

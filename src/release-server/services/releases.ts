@@ -7,7 +7,8 @@ import type { BlobBody, StoredBlob } from "../blobs/types.ts";
 import { detectArtifact, validateForPlatform } from "../domain/detect.ts";
 import { Conflict, Invalid, NotFound } from "../domain/errors.ts";
 import { storageKeyFor, type App, type Artifact, type Principal, type Release } from "../domain/model.ts";
-import { semverOf, versionForTag } from "../domain/versions.ts";
+import { draftVisible } from "../domain/tokens.ts";
+import { gitTagProblem, semverOf, versionForTag } from "../domain/versions.ts";
 import {
   ArtifactInputSchema,
   ArtifactPatchSchema,
@@ -32,8 +33,7 @@ export class Releases {
   /** Whether the principal may see this release (published, or a draft it could publish). */
   async canSee(by: Principal | null, release: Release): Promise<boolean> {
     if (!release.draft) return true;
-    const scope = this.core.draftScope(by, await this.apps.getApp(release.app_id));
-    return scope === true || (Array.isArray(scope) && release.channel !== null && scope.includes(release.channel));
+    return draftVisible(this.core.draftScope(by, await this.apps.getApp(release.app_id)), release);
   }
 
   /** Creates a release without artifacts (GitHub's create-then-upload flow); published unless draft. */
@@ -43,10 +43,23 @@ export class Releases {
 
   /**
    * Creates a release and all its artifacts in ONE transaction: either everything is visible or
-   * nothing is. Blobs must already be stored (`putBlob`). Conflict when the version or tag exists.
+   * nothing is. Blobs must already be stored (`putBlob`). The tag is the release's identity:
+   * Conflict when the app has it. Without a tag, a semantic version is tagged `v<version>` and any
+   * other version is its own tag; without a version, the tag's is taken (domain/versions.ts).
    */
   async publishRelease(app: App, input: ReleaseInput, files: PublishFile[], by: Principal): Promise<{ release: Release; artifacts: Artifact[] }> {
+    try {
+      return await this.insertRelease(app, input, files, by);
+    } catch (err) {
+      await this.discardRefused(files.map((f) => f.blob));
+      throw err;
+    }
+  }
+
+  private async insertRelease(app: App, input: ReleaseInput, files: PublishFile[], by: Principal): Promise<{ release: Release; artifacts: Artifact[] }> {
     const p = parseInput(ReleaseInputSchema, input, "release");
+    if (p.version === undefined && p.tag == null) throw new Invalid("invalid release: a tag or a version is required", { field: "tag", reason: "is required" });
+    const version = p.version ?? versionForTag(p.tag!);
     this.core.authorize(by, "publish", { app, channel: p.channel ?? null });
     const prepared: Awaited<ReturnType<Releases["prepareArtifact"]>>[] = [];
     for (const { blob, ...meta } of files) prepared.push(await this.prepareArtifact(app, meta, blob));
@@ -57,12 +70,11 @@ export class Releases {
     }
     const now = this.core.now();
     return this.core.repos.transaction(async () => {
-      const tag = p.tag ?? (semverOf(p.version) ? `v${p.version}` : p.version);
-      if (await this.core.repos.releases.byVersion(app.id, p.version)) throw new Conflict(`${app.owner}/${app.slug} already has version ${p.version}`, { resource: "Release", code: "already_exists", field: "version" });
+      const tag = p.tag ?? (semverOf(version) ? `v${version}` : version);
       if (await this.core.repos.releases.byTag(app.id, tag)) throw new Conflict(`${app.owner}/${app.slug} already has tag ${tag}`, { resource: "Release", code: "already_exists", field: "tag_name" });
       const release = await this.core.repos.releases.create({
         app_id: app.id,
-        version: p.version,
+        version,
         build: p.build ?? null,
         tag,
         name: p.name ?? null,
@@ -75,7 +87,10 @@ export class Releases {
         published_at: p.draft ? null : now,
       });
       const artifacts: Artifact[] = [];
-      for (const a of prepared) artifacts.push(await this.core.repos.artifacts.create({ ...a, release_id: release.id, created_at: now, updated_at: now }));
+      for (const a of prepared) {
+        await this.blobStillStored(a.sha256);
+        artifacts.push(await this.core.repos.artifacts.create({ ...a, release_id: release.id, created_at: now, updated_at: now }));
+      }
       await this.core.audit(by, p.draft ? "release.create" : "release.publish", "release", release.id, {
         app: `${app.owner}/${app.slug}`,
         version: release.version,
@@ -88,9 +103,9 @@ export class Releases {
 
   /**
    * Edits a release (GitHub PATCH). Turning `draft` off publishes it (sets `published_at`); turning
-   * it back on unpublishes it. A new tag renames the release's version too when the version came
-   * from the old tag (as a create over HTTP makes it). Moving a release to another channel needs
-   * publish rights on both channels.
+   * it back on unpublishes it. A new tag (Conflict when the app has it) renames the release's
+   * version too when the version came from the old tag (as a create over HTTP makes it). Moving a
+   * release to another channel needs publish rights on both channels.
    */
   async updateRelease(release: Release, patch: ReleasePatch, by: Principal): Promise<Release> {
     const p = parseInput(ReleasePatchSchema, patch, "release");
@@ -106,12 +121,7 @@ export class Releases {
         }
         changes.tag = p.tag;
         const version = versionForTag(p.tag);
-        if (cur.version === versionForTag(cur.tag) && version !== cur.version) {
-          if (await this.core.repos.releases.byVersion(cur.app_id, version)) {
-            throw new Conflict(`${app.owner}/${app.slug} already has version ${version}`, { resource: "Release", code: "already_exists", field: "tag_name" });
-          }
-          changes.version = version;
-        }
+        if (cur.version === versionForTag(cur.tag) && version !== cur.version) changes.version = version;
       }
       if (p.name !== undefined) changes.name = p.name;
       if (p.notes !== undefined) changes.notes = p.notes;
@@ -152,11 +162,24 @@ export class Releases {
   }
 
   /**
-   * The app's release with this version, read as publishing reads it ("v1.2.3" and "1.2.3+build"
-   * are 1.2.3), or undefined. Invalid when it is not a semantic version.
+   * The release the seed's `?version=` names, or undefined: the release with exactly this tag;
+   * else, for a semantic version, the one tagged `v<version>` as publishing it would tag it ("v1.2.3",
+   * "1.2.3" and "1.2.3+build" find v1.2.3); else the first created release of that version (a
+   * version is not unique: "1.2.3" and "v1.2.3" may both be tags). Invalid when it is neither a
+   * semantic version nor a tag.
    */
-  async findReleaseByVersion(app: App, version: string): Promise<Release | undefined> {
-    return await this.core.repos.releases.byVersion(app.id, parseInput(VersionSchema, version, "release version"));
+  async findReleaseByVersion(app: App, given: string): Promise<Release | undefined> {
+    const version = parseInput(VersionSchema, given, "release version");
+    const repo = this.core.repos.releases;
+    if (gitTagProblem(given) === undefined) {
+      const exact = await repo.byTag(app.id, given);
+      if (exact) return exact;
+    }
+    if (semverOf(version)) {
+      const tagged = await repo.byTag(app.id, `v${version}`);
+      if (tagged) return tagged;
+    }
+    return await repo.byVersion(app.id, version);
   }
 
   /**
@@ -202,8 +225,44 @@ export class Releases {
     return this.core.blobs.put(body, { maxBytes: this.core.config.uploads.max_bytes, expectedSha256: opts.expectedSha256 });
   }
 
-  /** Adds one stored blob to a release as an artifact. Conflict on a duplicate file name. */
+  /**
+   * After a refused publish or add: removes the blobs the refused upload stored itself (not those
+   * it found already stored) once no artifact references them, so a refused upload stores nothing.
+   * The reference count is read under the write lock, as retention reads it before deleting: an
+   * upload of the same bytes that was added keeps the blob, and one still between its `put` and
+   * its add finds the blob gone in its own transaction (`blobStillStored`) and is refused instead
+   * of pointing at nothing. A blob that cannot be removed now is retention's, after its grace period.
+   */
+  private async discardRefused(blobs: StoredBlob[]): Promise<void> {
+    for (const sha256 of new Set(blobs.filter((b) => !b.existed).map((b) => b.sha256))) {
+      try {
+        await this.core.repos.transaction(async () => {
+          if ((await this.core.repos.artifacts.countBySha(sha256)) === 0) await this.core.blobs.remove(sha256);
+        });
+      } catch {
+        // Left for retention; the refusal itself is what the caller reports.
+      }
+    }
+  }
+
+  /** Inside the write transaction, before a row references the blob: Conflict when it is gone (see `discardRefused`). */
+  private async blobStillStored(sha256: string): Promise<void> {
+    if (!(await this.core.blobs.stat(sha256))) {
+      throw new Conflict(`the upload's blob sha256:${sha256} was removed meanwhile (a refused upload of the same bytes); upload the file again`);
+    }
+  }
+
+  /** Adds one stored blob to a release as an artifact. Conflict on a duplicate file name. A refused add removes the blob it stored. */
   async addArtifact(release: Release, input: ArtifactInput, blob: StoredBlob, by: Principal): Promise<Artifact> {
+    try {
+      return await this.insertArtifact(release, input, blob, by);
+    } catch (err) {
+      await this.discardRefused([blob]);
+      throw err;
+    }
+  }
+
+  private async insertArtifact(release: Release, input: ArtifactInput, blob: StoredBlob, by: Principal): Promise<Artifact> {
     const app = await this.apps.getApp(release.app_id);
     this.core.authorize(by, "publish", { app, channel: release.channel });
     const a = await this.prepareArtifact(app, input, blob);
@@ -213,6 +272,7 @@ export class Releases {
       if (await this.core.repos.artifacts.byName(release.id, a.filename)) {
         throw new Conflict(`release ${release.tag} already has an artifact named ${a.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
       }
+      await this.blobStillStored(a.sha256);
       const created = await this.core.repos.artifacts.create({ ...a, release_id: release.id, created_at: now, updated_at: now });
       await this.core.audit(by, "artifact.create", "artifact", created.id, { release_id: release.id, filename: a.filename, sha256: a.sha256, size: a.size_bytes });
       return created;
@@ -234,14 +294,30 @@ export class Releases {
     }
   }
 
-  /** Renames an artifact or changes its label (GitHub's asset PATCH). Conflict when the name is taken. */
+  /**
+   * Conflict when a channel serves the release (its current or previous release): its files are
+   * what installs on that channel download, so none may go or change name until the channel has
+   * moved on (promote another release, or roll back). Run inside the write transaction.
+   */
+  private async refuseIfServed(release: Release, what: string): Promise<void> {
+    if ((await this.core.repos.channels.pinnedReleaseIds()).has(release.id)) {
+      throw new Conflict(`release ${release.tag} is the current or previous release of a channel; its assets cannot be ${what}: promote another release or roll back first`);
+    }
+  }
+
+  /**
+   * Renames an artifact or changes its label (GitHub's asset PATCH). Conflict when the name is
+   * taken, or for a rename when a channel serves the release (a label may still change).
+   */
   async updateArtifact(id: number, patch: ArtifactPatch, by: Principal): Promise<Artifact> {
     const p = parseInput(ArtifactPatchSchema, patch, "asset");
     const a = await this.getArtifact(id);
     const release = await this.getRelease(a.release_id);
     this.core.authorize(by, "publish", { app: await this.apps.getApp(a.app_id), channel: release.channel });
     return this.core.repos.transaction(async () => {
-      if (p.filename !== undefined && p.filename !== a.filename && await this.core.repos.artifacts.byName(a.release_id, p.filename)) {
+      const renaming = p.filename !== undefined && p.filename !== a.filename;
+      if (renaming) await this.refuseIfServed(release, "renamed");
+      if (renaming && await this.core.repos.artifacts.byName(a.release_id, p.filename!)) {
         throw new Conflict(`release ${release.tag} already has an artifact named ${p.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
       }
       const changes = { ...(p.filename !== undefined ? { filename: p.filename } : {}), ...(p.label !== undefined ? { label: p.label } : {}) };
@@ -291,11 +367,14 @@ export class Releases {
     return this.core.withPendingDownloads(a);
   }
 
+  /** Deletes an artifact row (its blob goes at the next retention run). Conflict when a channel serves its release. */
   async deleteArtifact(id: number, by: Principal): Promise<void> {
     const a = await this.getArtifact(id);
     const release = await this.getRelease(a.release_id);
     this.core.authorize(by, "delete", { app: await this.apps.getApp(a.app_id), channel: release.channel });
     await this.core.repos.transaction(async () => {
+      if (!await this.core.repos.artifacts.get(id)) throw new NotFound(`no artifact with id ${id}`);
+      await this.refuseIfServed(release, "deleted");
       await this.core.repos.artifacts.delete(id);
       await this.core.audit(by, "artifact.delete", "artifact", id, { release_id: a.release_id, filename: a.filename, sha256: a.sha256 });
     });

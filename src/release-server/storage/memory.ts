@@ -53,14 +53,12 @@ function memoryStore(): SyncStore {
 
   const releases = {
     create(r: NewRelease): Release {
-      if (find(s.releases, (x) => x.app_id === r.app_id && (x.version === r.version || x.tag === r.tag))) {
-        throw new Conflict(`release ${r.version} (tag ${r.tag}) already exists`);
-      }
+      if (find(s.releases, (x) => x.app_id === r.app_id && x.tag === r.tag)) throw new Conflict(`tag ${r.tag} already exists`);
       return put(s.releases, r);
     },
     get: (id: number) => copy(s.releases.get(id)),
     byTag: (appId: number, tag: string) => find(s.releases, (r) => r.app_id === appId && r.tag === tag),
-    byVersion: (appId: number, version: string) => find(s.releases, (r) => r.app_id === appId && r.version === version),
+    byVersion: (appId: number, version: string) => releasesOf(appId).reverse().find((r) => r.version === version),
     list(appId: number, page: { offset: number; limit: number; drafts: boolean | string[] }) {
       const d = page.drafts;
       const all = releasesOf(appId).filter((r) => !r.draft || d === true || (Array.isArray(d) && r.channel !== null && d.includes(r.channel)));
@@ -75,9 +73,6 @@ function memoryStore(): SyncStore {
       const cur = s.releases.get(id)!;
       if (patch.tag !== undefined && patch.tag !== cur.tag && find(s.releases, (x) => x.app_id === cur.app_id && x.tag === patch.tag)) {
         throw new Conflict(`tag ${patch.tag} already exists`);
-      }
-      if (patch.version !== undefined && patch.version !== cur.version && find(s.releases, (x) => x.app_id === cur.app_id && x.version === patch.version)) {
-        throw new Conflict(`version ${patch.version} already exists`);
       }
       const next = { ...cur, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
       s.releases.set(id, next);

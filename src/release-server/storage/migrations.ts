@@ -132,6 +132,15 @@ CREATE TABLE locks (
 );
 `,
   },
+  {
+    version: 4,
+    name: "releases: unique by tag only (1.0.0, v1.0.0 and v1.0.0+build.7 are three tags of one version)",
+    // Rows written before were unique by version too, which this keeps true of them.
+    sql: `
+DROP INDEX releases_by_version;
+CREATE INDEX releases_by_version ON releases (app_id, version, created_at, id);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1].version;

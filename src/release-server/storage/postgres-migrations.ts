@@ -125,6 +125,14 @@ CREATE INDEX releases_by_app_version_key ON releases (app_id, draft, prerelease,
     // PostgreSQL has advisory locks for this (postgres.ts `exclusive`): nothing to create.
     sql: ``,
   },
+  {
+    version: 4,
+    name: "releases: unique by tag only (1.0.0, v1.0.0 and v1.0.0+build.7 are three tags of one version)",
+    sql: `
+DROP INDEX releases_by_version;
+CREATE INDEX releases_by_version ON releases (app_id, version, created_at, id);
+`,
+  },
 ];
 
 async function currentVersion(sql: SQL): Promise<number> {

@@ -130,12 +130,13 @@ function postgresRepositories(sql: SQL): Repositories {
 
   const releases = {
     async create(r: NewRelease): Promise<Release> {
-      const id = await unique(`release ${r.version} (tag ${r.tag}) already exists`, () => insert("releases", { ...r, version_key: versionKey(r.version) }));
+      const id = await unique(`tag ${r.tag} already exists`, () => insert("releases", { ...r, version_key: versionKey(r.version) }));
       return { id, ...r };
     },
     get: (id: number) => one("SELECT * FROM releases WHERE id = ?", toRelease, id),
     byTag: (appId: number, tag: string) => one("SELECT * FROM releases WHERE app_id = ? AND tag = ?", toRelease, appId, tag),
-    byVersion: (appId: number, version: string) => one("SELECT * FROM releases WHERE app_id = ? AND version = ?", toRelease, appId, version),
+    byVersion: (appId: number, version: string) =>
+      one("SELECT * FROM releases WHERE app_id = ? AND version = ? ORDER BY created_at, id LIMIT 1", toRelease, appId, version),
     async list(appId: number, page: { offset: number; limit: number; drafts: boolean | string[] }) {
       const channels = Array.isArray(page.drafts) ? page.drafts : [];
       const where = page.drafts === true
@@ -168,7 +169,7 @@ function postgresRepositories(sql: SQL): Repositories {
         ),
     async update(id: number, patch: Partial<Release>): Promise<Release> {
       const row: Row = patch.version === undefined ? patch : { ...patch, version_key: versionKey(patch.version) };
-      await unique(`tag ${patch.tag} or version ${patch.version} already exists`, () => update("releases", id, row));
+      await unique(`tag ${patch.tag} already exists`, () => update("releases", id, row));
       return (await releases.get(id))!;
     },
     async delete(id: number) {

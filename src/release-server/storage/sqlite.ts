@@ -110,12 +110,13 @@ function sqliteStore(db: Database): SyncStore {
 
   const releases = {
     create(r: NewRelease): Release {
-      const id = unique(`release ${r.version} (tag ${r.tag}) already exists`, () => insert("releases", { ...r, version_key: versionKey(r.version) }));
+      const id = unique(`tag ${r.tag} already exists`, () => insert("releases", { ...r, version_key: versionKey(r.version) }));
       return { id, ...r };
     },
     get: (id: number) => one("SELECT * FROM releases WHERE id = ?", toRelease, id),
     byTag: (appId: number, tag: string) => one("SELECT * FROM releases WHERE app_id = ? AND tag = ?", toRelease, appId, tag),
-    byVersion: (appId: number, version: string) => one("SELECT * FROM releases WHERE app_id = ? AND version = ?", toRelease, appId, version),
+    byVersion: (appId: number, version: string) =>
+      one("SELECT * FROM releases WHERE app_id = ? AND version = ? ORDER BY created_at, id LIMIT 1", toRelease, appId, version),
     list(appId: number, page: { offset: number; limit: number; drafts: boolean | string[] }) {
       // Separate statements rather than `draft <= ?` so each is served by its own index; the page's
       // ids come from the index alone, so skipping `offset` rows does not read them.
@@ -149,7 +150,7 @@ function sqliteStore(db: Database): SyncStore {
       ),
     update(id: number, patch: Partial<Release>): Release {
       const row: Row = patch.version === undefined ? patch : { ...patch, version_key: versionKey(patch.version) };
-      unique(`tag ${patch.tag} or version ${patch.version} already exists`, () => update("releases", id, row));
+      unique(`tag ${patch.tag} already exists`, () => update("releases", id, row));
       return releases.get(id)!;
     },
     delete(id: number) {

@@ -1,6 +1,6 @@
 // The channel API over real HTTP: read where channels point, promote with a rollout, change the
 // rollout, roll back; scopes (promote action, channel-scoped tokens), the promotion gate (409) and
-// bad bodies (422/415/400), and what `releases/latest/download` then serves.
+// bad bodies (422/415/400), JSON whatever the Content-Type, and what `releases/latest/download` then serves.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { OP, auth, publish, seed, startServer, tempData, type Running } from "./server.ts";
 
@@ -85,7 +85,7 @@ describe("channels over HTTP", () => {
       [{ release_id: ids.v2, rollout_percent: 101 }, undefined, 422],
       [{}, undefined, 422],
       ["{not json", undefined, 400],
-      [{ release_id: ids.v2 }, "text/plain", 415],
+      [{ release_id: ids.v2 }, "multipart/form-data; boundary=x", 415],
     ];
     for (const [body, type, status] of cases) {
       const res = await call("PUT", "/stable", tok.promoter, body, type);
@@ -94,5 +94,12 @@ describe("channels over HTTP", () => {
     }
     expect((await call("PATCH", "/stable", tok.promoter, { rollout_percent: -1 })).status).toBe(422);
     expect(await (await call("GET", "/stable")).json()).toMatchObject({ current_tag: "v1.0.0", rollout_percent: 100 });
+  });
+
+  test("a JSON body is read whatever its Content-Type (curl -d sends a form type), except multipart", async () => {
+    const r = await call("PATCH", "/stable", tok.promoter, { rollout_percent: 50 }, "application/x-www-form-urlencoded");
+    expect(r.status).toBe(200);
+    expect(await r.json()).toMatchObject({ current_tag: "v1.0.0", rollout_percent: 50 });
+    expect((await call("PATCH", "/stable", tok.promoter, { rollout_percent: 100 }, "text/plain")).status).toBe(200);
   });
 });

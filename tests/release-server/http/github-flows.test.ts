@@ -30,6 +30,7 @@ beforeAll(async () => {
     tok.publisher = await mk("publisher", { actions: ["publish"], apps: ["acme/tool"] });
     tok.reader = await mk("reader", { actions: ["read"] });
     tok.beta = await mk("ci-beta", { actions: ["publish"], apps: ["acme/tool"], channels: ["beta"] });
+    tok.betaDelete = await mk("ci-beta-delete", { actions: ["publish", "delete"], apps: ["acme/tool"], channels: ["beta"] });
   });
   srv = await startServer({ ...t, args: ["--default-app", "acme/tool"] });
 });
@@ -128,6 +129,27 @@ describe("channel-scoped tokens", () => {
     expect((await errOf(kit().rest.repos.getRelease({ owner, repo, release_id: draft.data.id }))).status).toBe(404);
     expect((await errOf(kit(tok.reader).rest.repos.getRelease({ owner, repo, release_id: draft.data.id }))).status).toBe(404);
   });
+
+  test("the seed's asset endpoints show a beta token its beta drafts, as the API does, and nothing else", async () => {
+    const beta = auth(tok.betaDelete!);
+    const made = await kit(tok.betaDelete).request("POST /repos/{owner}/{repo}/releases", { owner, repo, tag_name: "b1", draft: true, channel: "beta" });
+    await kit(tok.betaDelete).rest.repos.uploadReleaseAsset({ owner, repo, release_id: made.data.id, name: "x.txt", data: "x", baseUrl: `${srv.url}/api/uploads` });
+    const get = (path: string, headers: Record<string, string> = beta) => fetch(`${srv.url}${path}`, { headers });
+    expect(await (await get("/acme/tool/releases/download/b1/x.txt")).text()).toBe("x");
+    for (const path of ["/apps/acme/tool/assets/x.txt?version=b1", "/apps/acme/tool/assets/x.txt", "/assets/x.txt?version=b1", "/assets/x.txt"]) {
+      const r = await get(path);
+      expect(r.status, path).toBe(200);
+      expect(await r.text()).toBe("x");
+      expect((await get(path, {})).status, `${path} anonymous`).toBe(404);
+      expect((await get(path, auth(tok.reader!))).status, `${path} read-only`).toBe(404);
+    }
+    // The stable draft stays hidden from the beta token.
+    for (const path of ["/assets/s.txt?version=v0.9.0", "/assets/s.txt", "/acme/tool/releases/download/v0.9.0/s.txt"]) expect((await get(path)).status, path).toBe(404);
+    expect((await get("/assets/s.txt?version=v0.9.0", auth(srv.admin))).status).toBe(200);
+    const del = await fetch(`${srv.url}/apps/acme/tool/assets/x.txt?version=b1`, { method: "DELETE", headers: beta });
+    expect(del.status).toBe(204);
+    expect((await get("/acme/tool/releases/download/b1/x.txt")).status).toBe(404);
+  });
 });
 
 describe("paging bounds", () => {
@@ -205,6 +227,30 @@ describe("uploads refused before any byte", () => {
   });
 });
 
+describe("JSON bodies as curl sends them", () => {
+  test("curl -d '{...}' (a form Content-Type, as GitHub's examples send JSON) is read as JSON; multipart is 415", async () => {
+    const curl = (method: string, path: string, ...args: string[]) => {
+      const p = Bun.spawnSync(["curl", "-sS", "-X", method, "-H", `Authorization: Bearer ${srv.admin}`, "-w", "\n%{http_code}", ...args, `${srv.url}${path}`]);
+      const [body, status] = p.stdout.toString().split(/\n(?=\d+$)/);
+      return { status: Number(status), body: JSON.parse(body!) };
+    };
+    const made = curl("POST", `/api/v3/repos/${owner}/${repo}/releases`, "-d", '{"tag_name":"v4.5.0","name":"by curl -d","draft":true}');
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ tag_name: "v4.5.0", name: "by curl -d", draft: true });
+    const edited = curl("PATCH", `/api/v3/repos/${owner}/${repo}/releases/${made.body.id}`, "-d", '{"body":"notes"}');
+    expect(edited.status).toBe(200);
+    expect(edited.body.body).toBe("notes");
+    const gql = curl("POST", "/api/graphql", "-d", JSON.stringify({ query: "{ viewer { login } }" }));
+    expect(gql.status).toBe(200);
+    expect(gql.body.data.viewer.login).toBeString();
+    // Whatever the type says, a body that is not JSON is still 400; a form is 415.
+    expect(curl("POST", `/api/v3/repos/${owner}/${repo}/releases`, "-d", "tag_name=v4.6.0").status).toBe(400);
+    const form = curl("POST", `/api/v3/repos/${owner}/${repo}/releases`, "-F", "tag_name=v4.6.0");
+    expect(form.status).toBe(415);
+    expect(form.body.message).toContain("multipart/form-data");
+  });
+});
+
 describe("tags that are not semantic versions", () => {
   test("nightly and 2026-11-28 are releases; latest orders semver releases by version above them", async () => {
     const gh = kit(srv.admin);
@@ -236,5 +282,43 @@ describe("tags that are not semantic versions", () => {
     await Bun.sleep(1100); // creation times have second precision
     await gh.rest.repos.createRelease({ owner, repo: "other", tag_name: "build-7" });
     expect((await gh.rest.repos.getLatestRelease({ owner, repo: "other" })).data.tag_name).toBe("build-7");
+  });
+
+  test("any tag git accepts is a release, unique by tag: release/1.0, pkg@1.2.3, and 1.0.0 beside v1.0.0", async () => {
+    const gh = kit(srv.admin);
+    const seeded = (await gh.rest.repos.getReleaseByTag({ owner, repo, tag: "v1.0.0" })).data;
+    const ids = new Set([seeded.id]);
+    for (const tag of ["release/1.0", "pkg@1.2.3", "1.0.0", "v1.0.0+build.7"]) {
+      const made = await gh.rest.repos.createRelease({ owner, repo, tag_name: tag });
+      ids.add(made.data.id);
+      expect(made.status, tag).toBe(201);
+      expect(made.data.tag_name).toBe(tag);
+      // Found again by tag (octokit encodes the '/' of release/1.0 as %2F), its page too.
+      expect((await gh.rest.repos.getReleaseByTag({ owner, repo, tag })).data.id).toBe(made.data.id);
+      expect((await fetch(made.data.html_url)).status, made.data.html_url).toBe(200);
+    }
+    // Five releases; v1.0.0 (seeded) is still its own; a second 1.0.0 is GitHub's already_exists on tag_name.
+    expect(ids.size).toBe(5);
+    expect((await gh.rest.repos.getReleaseByTag({ owner, repo, tag: "v1.0.0" })).data).toMatchObject({ id: seeded.id, tag_name: "v1.0.0" });
+    const dup = await errOf(gh.rest.repos.createRelease({ owner, repo, tag_name: "1.0.0" }));
+    expect(dup.status).toBe(422);
+    expect(dup.response.data.errors).toEqual([{ resource: "Release", code: "already_exists", field: "tag_name" }]);
+    // Files of a tag with a '/' download at the encoded path the asset lists.
+    const rel = (await gh.rest.repos.getReleaseByTag({ owner, repo, tag: "release/1.0" })).data;
+    const up = await fetch(`${srv.url}/api/uploads/repos/${owner}/${repo}/releases/${rel.id}/assets?name=r.txt`, { method: "POST", body: "r", headers: auth(srv.admin) });
+    const asset = (await up.json()) as { browser_download_url: string };
+    expect(asset.browser_download_url).toEndWith("/releases/download/release%2F1.0/r.txt");
+    expect(await (await fetch(asset.browser_download_url)).text()).toBe("r");
+    // A tag git refuses is 422 naming the field the client sent.
+    for (const [tag, why] of [["a..b", "'..'"], ["bad tag", "spaces"], ["-x", "'-'"], ["x.lock", ".lock"], ["x/", "'/'"], ["a@{1}", "@{"]] as const) {
+      const e = await errOf(gh.rest.repos.createRelease({ owner, repo, tag_name: tag }));
+      expect(e.status, tag).toBe(422);
+      expect(e.response.data.message, tag).toStartWith("Validation Failed: tag_name: ");
+      expect(e.response.data.message, tag).toContain(why);
+      expect(e.response.data.errors, tag).toEqual([{ resource: "Release", code: "invalid", field: "tag_name" }]);
+    }
+    const renamed = await errOf(gh.rest.repos.updateRelease({ owner, repo, release_id: rel.id, tag_name: "x~1" }));
+    expect(renamed.status).toBe(422);
+    expect(renamed.response.data.errors).toEqual([{ resource: "Release", code: "invalid", field: "tag_name" }]);
   });
 });

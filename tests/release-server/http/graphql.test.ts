@@ -166,7 +166,9 @@ describe("GraphQL: everything else is refused in GitHub's error shape", () => {
     const noQuery = await post("{}");
     expect(noQuery.status).toBe(400);
     expect(((await noQuery.json()) as any).errors[0].message).toContain("A query attribute must be specified");
-    expect((await post("x", "text/plain")).status).toBe(415);
+    expect((await post("x", "text/plain")).status).toBe(400); // any type is read as JSON, and this is none
+    expect((await post(JSON.stringify({ query: "{viewer{login}}" }), "application/x-www-form-urlencoded")).status).toBe(200);
+    expect((await post("--x--", "multipart/form-data; boundary=x")).status).toBe(415);
     expect((await post(JSON.stringify({ query: "{viewer{login}}", variables: [1] }))).status).toBe(400);
     expect((await fetch(`${srv.url}/api/graphql`)).status).toBe(405);
   });

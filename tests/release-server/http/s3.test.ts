@@ -112,6 +112,39 @@ describe("uploads into S3 through the server", () => {
     }
     expect(await bucketState()).toEqual(before);
   }, 60_000);
+
+  test("concurrent uploads of one name: one is added, the refused ones leave no object in the bucket", async () => {
+    const made = await fetch(`${srv.url}/api/v3/repos/acme/tool/releases`, { method: "POST", headers: admin(), body: JSON.stringify({ tag_name: "v2.5.0" }) });
+    const release = (await made.json()) as { id: number };
+    const before = await bucketState();
+    // Each body sends one 5 MiB part and a byte (the multipart upload opens), then waits until all
+    // four are being stored (past every check made before the body is read).
+    let go: () => void = () => {};
+    const barrier = new Promise<void>((r) => (go = r));
+    const N = 4;
+    const bodies = Array.from({ length: N }, (_, i) => bytes(5 * MiB + 4096, 40 + i));
+    async function* body(b: Uint8Array) {
+      yield b.subarray(0, 5 * MiB + 1);
+      await barrier;
+      yield b.subarray(5 * MiB + 1);
+    }
+    const answers = bodies.map((b) =>
+      fetch(`${srv.url}/api/uploads/repos/acme/tool/releases/${release.id}/assets?name=same.bin`, {
+        method: "POST",
+        headers: { ...admin(), "content-type": "application/octet-stream" },
+        body: body(b) as unknown as NonNullable<RequestInit["body"]>,
+      }),
+    );
+    const deadline = Date.now() + 30_000;
+    while ((await bucketState()).uploads.length < before.uploads.length + N && Date.now() < deadline) await Bun.sleep(50);
+    go();
+    const statuses = await Promise.all(answers.map(async (a) => (await a).status));
+    expect(statuses.sort()).toEqual([201, 422, 422, 422]);
+    const listed = (await (await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/${release.id}/assets`)).json()) as Array<{ digest: string }>;
+    expect(listed).toHaveLength(1);
+    const s = store();
+    expect(await bucketState()).toEqual({ objects: [...before.objects, s.key(listed[0]!.digest.slice("sha256:".length))].sort(), uploads: before.uploads });
+  }, 90_000);
 });
 
 describe("memory", () => {

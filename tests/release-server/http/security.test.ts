@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateToken } from "../../../src/release-server/domain/tokens.ts";
 import { sha256Hex } from "../../../src/shared/hash.ts";
-import { MAIN, OP, auth, logLine, publish, seed, startServer, storedFiles, tempData, until, type Running } from "./server.ts";
+import { MAIN, OP, auth, logLine, openChunkedRequest, publish, seed, startServer, storedFiles, tempData, until, type Running } from "./server.ts";
 
 let srv: Running;
 const tok: Record<string, string> = {};
@@ -99,6 +99,46 @@ describe("tokens", () => {
     expect((await fetch(`${srv.url}/api/v3/repos/acme/secret/releases`, { headers: auth(tok.reader!) })).status).toBe(200);
     expect(await (await fetch(`${srv.url}/apps?format=json`)).json()).not.toContainEqual(expect.objectContaining({ slug: "secret" }));
   });
+
+  test("a download that needed the token (private app, draft) is Cache-Control: private and varies by Authorization", async () => {
+    const post = async (path: string, body: string, headers: Record<string, string> = {}) => {
+      const r = await fetch(`${srv.url}${path}`, { method: "POST", body, headers: { ...auth(srv.admin), ...headers } });
+      expect(r.status, path).toBe(201);
+      return (await r.json()) as any;
+    };
+    const secret = (await post("/apps/acme/secret/upload?name=s.bin&version=1.0.0", "secret bytes")).release;
+    const draft = await post("/api/v3/repos/acme/tool/releases", JSON.stringify({ tag_name: "v18.0.0-draft", draft: true }), { "content-type": "application/json" });
+    const asset = await post(`/api/uploads/repos/acme/tool/releases/${draft.id}/assets?name=d.bin`, "draft bytes");
+    const reader = auth(tok.reader!);
+    const cases: Array<[string, Record<string, string>]> = [
+      [`/acme/secret/releases/download/${secret.tag_name}/s.bin`, reader],
+      [`/api/v3/repos/acme/secret/releases/assets/${secret.assets[0].id}`, { ...reader, accept: "application/octet-stream" }],
+      ["/apps/acme/secret/assets/s.bin", reader],
+      ["/acme/secret/releases/latest/download/s.bin", reader],
+      ["/acme/tool/releases/download/v18.0.0-draft/d.bin", auth(srv.admin)],
+      [`/api/v3/repos/acme/tool/releases/assets/${asset.id}`, { ...auth(srv.admin), accept: "application/octet-stream" }],
+      ["/assets/d.bin?version=v18.0.0-draft", auth(srv.admin)],
+    ];
+    for (const [path, headers] of cases) {
+      const r = await fetch(`${srv.url}${path}`, { headers });
+      expect(r.status, path).toBe(200);
+      expect(r.headers.get("cache-control"), path).toStartWith("private");
+      expect(r.headers.get("vary"), path).toContain("Authorization");
+      // A revalidation answer says the same.
+      const again = await fetch(`${srv.url}${path}`, { headers: { ...headers, "if-none-match": r.headers.get("etag")! } });
+      expect(again.status, path).toBe(304);
+      expect(again.headers.get("cache-control"), path).toStartWith("private");
+    }
+    // A public app's published release may be cached by anyone.
+    const pub = await fetch(`${srv.url}/acme/tool/releases/download/v2.0.0/tool-2.0.0.tgz`);
+    expect(pub.headers.get("cache-control")).toBe("public, max-age=300");
+    expect(pub.headers.get("vary")).toContain("Authorization");
+    // The channel-dependent latest keeps both its own Vary and Authorization.
+    const latest = await fetch(`${srv.url}/acme/tool/releases/latest/download/tool-3.0.0.tgz?channel=stable`);
+    expect(latest.status).toBe(200);
+    expect(latest.headers.get("cache-control")).toBe("private, max-age=60");
+    expect(latest.headers.get("vary")).toBe("Authorization, X-Install-Id, X-User-Staging-Id");
+  });
 });
 
 describe("hostile names and paths", () => {
@@ -169,6 +209,24 @@ describe("upload limits and integrity", () => {
     expect((await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/tags/v13.0.0`)).status).toBe(404);
   });
 
+  test("a chunked JSON body is refused with 413 as soon as it passes the limit, not once it has been read whole", async () => {
+    // The body stays open after 2 MiB: a server that reads it whole before checking never answers.
+    const cases = [
+      { path: "/api/v3/repos/acme/tool/releases", method: "POST", limit: 1024 * 1024, what: /JSON body larger than 1048576 bytes/ },
+      { path: "/api/v3/repos/acme/tool/channels/stable", method: "PUT", limit: 64 * 1024, what: /JSON body larger than 65536 bytes/ },
+      { path: "/api/graphql", method: "POST", limit: 256 * 1024, what: /GraphQL request larger than 262144 bytes/ },
+    ];
+    for (const c of cases) {
+      const res = await openChunkedRequest(srv.url, { method: c.method, path: c.path, headers: { ...auth(srv.admin), "content-type": "application/json" }, totalBytes: 2 * c.limit + 4096 });
+      expect(res.status, c.path).toBe(413);
+      expect(res.headers["content-type"]).toContain("application/json");
+      expect(JSON.parse(res.body).message, c.path).toMatch(c.what);
+    }
+    // A declared length over the limit is refused before reading, as before.
+    const declared = await fetch(`${srv.url}/api/graphql`, { method: "POST", headers: { ...auth(tok.reader!), "content-type": "application/json" }, body: " ".repeat(256 * 1024 + 1) });
+    await expectError(declared, 413, /GraphQL request larger than/);
+  });
+
   test("a declared digest that does not match is 422 and stores nothing; a matching one is accepted", async () => {
     const before = storedFiles(srv.data);
     const body = "digest me";
@@ -227,6 +285,35 @@ describe("channel pointers", () => {
     const rel: any = await (await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/tags/v3.0.0`)).json();
     await expectError(fetch(`${srv.url}/api/v3/repos/acme/tool/releases/${rel.id}`, { method: "DELETE", headers: auth(srv.admin) }), 409, /current or previous release of a channel/);
     expect((await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/${rel.id}`)).status).toBe(200);
+  });
+
+  test("a served release's assets cannot be deleted or renamed (current or previous) until the channel moves on", async () => {
+    const admin = auth(srv.admin);
+    const api = `${srv.url}/api/v3/repos/other/app`;
+    const release = async (version: string) => {
+      const r = await fetch(`${srv.url}/apps/other/app/upload?name=app.bin&version=${version}`, { method: "POST", body: `app ${version}`, headers: admin });
+      expect(r.status).toBe(201);
+      return ((await r.json()) as any).release;
+    };
+    const promote = async (id: number) => expect((await fetch(`${api}/channels/stable`, { method: "PUT", headers: admin, body: JSON.stringify({ release_id: id }) })).status).toBe(200);
+    const [one, two, three] = [await release("1.0.0"), await release("2.0.0"), await release("3.0.0")];
+    const assetOf = (r: any) => `${api}/releases/assets/${r.assets[0].id}`;
+    const refused = async () => {
+      await expectError(fetch(assetOf(one), { method: "DELETE", headers: admin }), 409, /release v1\.0\.0 is the current or previous release of a channel; its assets cannot be deleted/);
+      await expectError(fetch(`${srv.url}/apps/other/app/assets/app.bin?version=1.0.0`, { method: "DELETE", headers: admin }), 409, /cannot be deleted/);
+      await expectError(fetch(assetOf(one), { method: "PATCH", headers: admin, body: JSON.stringify({ name: "renamed.bin" }) }), 409, /cannot be renamed/);
+      expect(await (await fetch(`${srv.url}/other/app/releases/download/v1.0.0/app.bin`)).text()).toBe("app 1.0.0");
+    };
+    await promote(one.id);
+    await refused(); // the channel's current release
+    const label = await fetch(assetOf(one), { method: "PATCH", headers: admin, body: JSON.stringify({ label: "still labelled" }) });
+    expect(label.status).toBe(200); // a label is no part of what installs download
+    await promote(two.id);
+    await refused(); // now its previous release: what clients outside a rollout get
+    expect(await (await fetch(`${srv.url}/other/app/releases/latest/download/app.bin?channel=stable`)).text()).toBe("app 2.0.0");
+    await promote(three.id); // 1.0.0 is served by no channel any more
+    expect((await fetch(assetOf(one), { method: "PATCH", headers: admin, body: JSON.stringify({ name: "renamed.bin" }) })).status).toBe(200);
+    expect((await fetch(assetOf(one), { method: "DELETE", headers: admin })).status).toBe(204);
   });
 });
 

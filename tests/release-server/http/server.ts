@@ -144,3 +144,70 @@ export function bytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
   }
   return b;
 }
+
+/**
+ * Sends a request with a chunked body over a raw socket: `chunkBytes`-sized chunks up to `totalBytes`,
+ * then NO terminating chunk (the body stays open, as a slow or endless client's would). Resolves with
+ * the response once the server answers, or rejects after `timeoutMs`: a server that waits for the
+ * whole body before answering never does.
+ */
+export async function openChunkedRequest(
+  url: string,
+  opts: { method: string; path: string; headers: Record<string, string>; totalBytes: number; chunkBytes?: number; timeoutMs?: number },
+): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  const { hostname, port } = new URL(url);
+  let buf = Buffer.alloc(0);
+  let wake: () => void = () => {};
+  let stopped = false;
+  const sock = await Bun.connect({
+    hostname,
+    port: Number(port),
+    socket: {
+      data(_s, d) {
+        buf = Buffer.concat([buf, d]);
+        wake();
+      },
+      drain() {
+        wake();
+      },
+      close() {
+        wake();
+      },
+    },
+  });
+  // Bun's socket writes what the kernel takes now and reports how much: the rest waits for `drain`.
+  const writeAll = async (bytes: Uint8Array) => {
+    for (let off = 0; off < bytes.length && !stopped; ) {
+      const n = sock.write(bytes.subarray(off));
+      if (n < 0) throw new Error("socket closed");
+      off += n;
+      if (off < bytes.length) await Promise.race([new Promise<void>((r) => (wake = r)), Bun.sleep(20)]);
+    }
+  };
+  const head = Object.entries({ host: hostname, "transfer-encoding": "chunked", ...opts.headers }).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  await writeAll(Buffer.from(`${opts.method} ${opts.path} HTTP/1.1\r\n${head}\r\n`));
+  const chunk = Buffer.alloc(opts.chunkBytes ?? 64 * 1024, " ");
+  const sending = (async () => {
+    for (let sent = 0; sent < opts.totalBytes && !stopped; sent += chunk.length) {
+      await writeAll(Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from("\r\n")]));
+    }
+  })().catch(() => {});
+  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  try {
+    for (;;) {
+      const end = buf.indexOf("\r\n\r\n");
+      if (end >= 0) {
+        const lines = buf.subarray(0, end).toString("latin1").split("\r\n");
+        const headers = Object.fromEntries(lines.slice(1).map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+        const length = Number(headers["content-length"] ?? 0);
+        if (buf.length >= end + 4 + length) return { status: Number(lines[0]!.split(" ")[1]), headers, body: buf.subarray(end + 4, end + 4 + length).toString("utf8") };
+      }
+      if (Date.now() > deadline) throw new Error(`no answer to ${opts.method} ${opts.path} within ${opts.timeoutMs ?? 10_000} ms while its body was still open`);
+      await Promise.race([new Promise<void>((r) => (wake = r)), Bun.sleep(50)]);
+    }
+  } finally {
+    stopped = true;
+    sock.end();
+    await sending;
+  }
+}

@@ -198,6 +198,39 @@ describe("content addressing", () => {
       expect(sha256Hex(got)).toBe(hex);
     }
   });
+
+  test("concurrent uploads of one name: one is added, the refused ones leave no blob behind", async () => {
+    const made = await fetch(`${srv.url}/api/v3/repos/acme/tool/releases`, { method: "POST", headers: { authorization: `Bearer ${srv.admin}` }, body: JSON.stringify({ tag_name: "v6.0.0" }) });
+    const release = (await made.json()) as { id: number };
+    const before = storedFiles(srv.data);
+    // Each body sends its first bytes, then waits until all six are being stored (past every check
+    // made before the body is read), so they all reach the add and only one can win the name.
+    let release_: () => void = () => {};
+    const barrier = new Promise<void>((r) => (release_ = r));
+    const N = 6;
+    const bodies = Array.from({ length: N }, (_, i) => bytes(64 * 1024, 100 + i));
+    async function* body(b: Uint8Array) {
+      yield b.subarray(0, 1024);
+      await barrier;
+      yield b.subarray(1024);
+    }
+    const answers = bodies.map((b) =>
+      fetch(`${srv.url}/api/uploads/repos/acme/tool/releases/${release.id}/assets?name=same.bin`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${srv.admin}`, "content-type": "application/octet-stream" },
+        body: body(b) as unknown as NonNullable<RequestInit["body"]>,
+      }),
+    );
+    await until("all six uploads to be staged", () => storedFiles(srv.data).staging === N, 20_000);
+    release_();
+    const statuses = await Promise.all(answers.map(async (a) => (await a).status));
+    expect(statuses.sort()).toEqual([201, 422, 422, 422, 422, 422]);
+    // The one added blob, nothing else: a refused upload stores nothing.
+    expect(storedFiles(srv.data)).toEqual({ blobs: before.blobs + 1, staging: 0 });
+    const listed = (await (await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/${release.id}/assets`)).json()) as Array<{ name: string; digest: string }>;
+    expect(listed).toHaveLength(1);
+    expect(bodies.map((b) => `sha256:${sha256Hex(b)}`)).toContain(listed[0]!.digest);
+  }, 30_000);
 });
 
 describe("digests of bodies that arrive slowly", () => {

@@ -5,8 +5,8 @@ import type { Release } from "../../../src/release-server/domain/model.ts";
 import { planRetention } from "../../../src/release-server/domain/retention.ts";
 import { inRollout, rolloutBucket } from "../../../src/release-server/domain/rollout.ts";
 import { actionAllowed, scopeDenial } from "../../../src/release-server/domain/tokens.ts";
-import { parseInput, VersionSchema } from "../../../src/release-server/domain/validate.ts";
-import { compareForLatest, versionForTag, versionKey } from "../../../src/release-server/domain/versions.ts";
+import { parseInput, TagSchema, VersionSchema } from "../../../src/release-server/domain/validate.ts";
+import { compareForLatest, gitTagProblem, versionForTag, versionKey } from "../../../src/release-server/domain/versions.ts";
 import semver from "semver";
 
 const NOW = Date.parse("2026-03-01T00:00:00Z");
@@ -131,7 +131,23 @@ describe("versions: any tag is a version; the order key is semver precedence", (
     expect(versionForTag("1.2.3+build.5")).toBe("1.2.3");
     expect(versionForTag("nightly")).toBe("nightly");
     expect(parseInput(VersionSchema, "2026-11-28", "v")).toBe("2026-11-28");
-    for (const bad of ["", "a b", "../x", "-x", "x".repeat(129)]) expect(() => parseInput(VersionSchema, bad, "version"), bad).toThrow(/invalid version/);
+    for (const bad of ["", "a b", "../x", "-x", "x".repeat(256)]) expect(() => parseInput(VersionSchema, bad, "version"), bad).toThrow(/invalid version/);
+    expect(parseInput(VersionSchema, "release/1.0", "v")).toBe("release/1.0");
+  });
+
+  test("tags are what git accepts (git check-ref-format refs/tags/<tag>, and no leading '-')", () => {
+    const good = ["release/1.0", "pkg@1.2.3", "v1.0.0+build.7", "nightly", "2026-11-28", "@", "@x", "HEAD", "a#b%c'd\"e<f|g$", "é/ü", "x".repeat(255)];
+    const bad = ["", "a..b", "a b", "tab\there", "del\u007f", "-x", "x.lock", "a.lock/b", "a/.b", ".hidden", "a@{b", "x/", "/x", "a//b", "x.", "a~1", "a^", "a:b", "a?", "a*", "a[", "a\\b", "x".repeat(256)];
+    for (const t of good) expect(gitTagProblem(t), t).toBeUndefined();
+    for (const t of bad) expect(gitTagProblem(t), JSON.stringify(t)).toBeString();
+    expect(() => parseInput(TagSchema, "a..b", "tag")).toThrow("invalid tag: must not contain '..' (it must be a tag git accepts)");
+    // The same verdicts as git itself, where git is installed.
+    if (Bun.which("git")) {
+      for (const t of [...good, ...bad].filter((t) => t !== "" && !t.startsWith("-") && t.length <= 255)) {
+        const ok = Bun.spawnSync(["git", "check-ref-format", `refs/tags/${t}`]).exitCode === 0;
+        expect(ok, JSON.stringify(t)).toBe(gitTagProblem(t) === undefined);
+      }
+    }
   });
 
   test("compareForLatest: version key, then creation time, then id, descending", () => {

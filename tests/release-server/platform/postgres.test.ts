@@ -85,6 +85,37 @@ describe("PostgreSQL migrations", () => {
     }
   });
 
+  test("a database of schema 3 (releases unique by version) keeps its rows; then tags of one version coexist", async () => {
+    const url = await pg().createDatabase();
+    const sql = new SQL({ url, max: 1 });
+    try {
+      await sql.unsafe(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+      for (const m of PG_MIGRATIONS.filter((m) => m.version <= 3)) {
+        if (m.sql.trim()) await sql.unsafe(m.sql);
+        await sql`INSERT INTO schema_migrations (version, name) VALUES (${m.version}, ${m.name})`;
+      }
+      await sql`INSERT INTO apps (owner, slug, display_name, bundle_ids, visibility, created_at, updated_at) VALUES ('acme', 'tool', 'Tool', '{}', 'public', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`;
+      const insert = (version: string, tag: string) =>
+        sql`INSERT INTO releases (app_id, version, tag, draft, prerelease, created_by, created_at, published_at, version_key)
+            VALUES (1, ${version}, ${tag}, false, false, 't', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '')`;
+      await insert("1.0.0", "v1.0.0");
+      expect(await insert("1.0.0", "1.0.0").then(() => "inserted", (e) => String(e))).toContain("releases_by_version");
+    } finally {
+      await sql.close();
+    }
+    const repos = await openPostgres(url);
+    try {
+      const first = await repos.releases.byTag(1, "v1.0.0");
+      expect(first?.version).toBe("1.0.0");
+      const again = await repos.releases.create({ ...first!, id: undefined, tag: "1.0.0", created_at: "2026-01-02T00:00:00Z" } as never);
+      expect(again.version).toBe("1.0.0");
+      expect((await repos.releases.byVersion(1, "1.0.0"))?.id).toBe(first!.id);
+      await expect(repos.releases.create({ ...first!, id: undefined } as never)).rejects.toMatchObject({ kind: "conflict" });
+    } finally {
+      await repos.close();
+    }
+  });
+
   test("two servers started together on one database migrate it once and both serve", async () => {
     using tmp = tempDir();
     const url = await pg().createDatabase();

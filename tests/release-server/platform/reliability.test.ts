@@ -151,7 +151,7 @@ describe("concurrent processes", () => {
       const codes = await Promise.all(procs.map((p) => p.exited));
       const errs = await Promise.all(procs.map((p) => new Response(p.stderr).text()));
       expect(codes.sort()).toEqual([0, 7]);
-      expect(errs.join("")).toContain(`error: acme/tool already has version ${version}`);
+      expect(errs.join("")).toContain(`error: acme/tool already has tag v${version}`);
       checkConsistent(data, 1);
     }
   }, 60_000);

@@ -61,16 +61,20 @@ export function repositoryContract(name: string, open: () => Promise<Harness>) {
       await done();
     });
 
-    test("releases: unique version and tag, newest-first listing with total, latest published", async () => {
+    test("releases: unique tag (a version may repeat), newest-first listing with total, latest published", async () => {
       const { repos, app, release, done } = await setup();
       const r1 = await release("1.0.0", { created_at: at(1) });
       const r11 = await release("1.1.0", { created_at: at(2) });
       await release("1.2.0-beta.1", { created_at: at(3), prerelease: true });
       const r13 = await release("1.3.0", { created_at: at(4), draft: true, published_at: null });
-      await expectConflict(() => release("1.0.0", { tag: "other" }));
       await expectConflict(() => release("9.9.9", { tag: "v1.0.0" }));
       expect(await repos.releases.byTag(app.id, "v1.0.0")).toEqual(r1);
       expect((await repos.releases.byVersion(app.id, "1.1.0"))?.tag).toBe("v1.1.0");
+      // Another tag of version 1.0.0 (created earlier than r1 but stored later): byVersion is the first created.
+      const again = await release("1.0.0", { tag: "1.0.0", created_at: at(0), draft: true, published_at: null });
+      expect((await repos.releases.byVersion(app.id, "1.0.0"))?.id).toBe(again.id);
+      await repos.releases.delete(again.id);
+      expect((await repos.releases.byVersion(app.id, "1.0.0"))?.id).toBe(r1.id);
       const page = await repos.releases.list(app.id, { offset: 1, limit: 2, drafts: true });
       expect(page.total).toBe(4);
       expect(page.items.map((r) => r.version)).toEqual(["1.2.0-beta.1", "1.1.0"]);
@@ -113,7 +117,10 @@ export function repositoryContract(name: string, open: () => Promise<Harness>) {
       // A changed version changes the order.
       await repos.releases.update(hotfix.id, { version: "9.0.0", tag: "v9.0.0" });
       expect((await repos.releases.latestPublished(app.id))?.id).toBe(hotfix.id);
-      await expectConflict(() => repos.releases.update(hotfix.id, { version: "2.0.0", tag: "v2.0.0-again" }));
+      await expectConflict(() => repos.releases.update(hotfix.id, { version: "2.0.0", tag: "v2.0.0" }));
+      // A version may repeat under another tag (2.0.0 and v2.0.0+build.1); it ranks by creation beside v2.0.0.
+      expect((await repos.releases.update(hotfix.id, { version: "2.0.0", tag: "v2.0.0+build.1" })).version).toBe("2.0.0");
+      expect((await repos.releases.latestPublished(app.id))?.id).toBe(hotfix.id);
       await done();
     });
 

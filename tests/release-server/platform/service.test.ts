@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ServiceError } from "../../../src/release-server/domain/errors.ts";
 import { TOKEN_PATTERN, generateToken, hashToken, wellFormed } from "../../../src/release-server/domain/tokens.ts";
@@ -12,6 +12,7 @@ import { sha256Hex } from "../../../src/shared/hash.ts";
 import { memoryRepositories } from "../../../src/release-server/storage/memory.ts";
 import { openSqlite } from "../../../src/release-server/storage/sqlite.ts";
 import { LATEST_SCHEMA, MIGRATIONS } from "../../../src/release-server/storage/migrations.ts";
+import { versionKey } from "../../../src/release-server/domain/versions.ts";
 import { chunks, machO, serviceIn, tempDir } from "./fixtures.ts";
 
 const DAY = 86_400_000;
@@ -460,6 +461,33 @@ describe("database versions", () => {
     expect((await repos.releases.latestPublished(1))?.version).toBe("1.10.0");
     expect(await repos.releases.get(1)).not.toHaveProperty("version_key");
     await repos.close();
+  });
+
+  test("a database of schema 3 (releases unique by version) opens with its rows; then tags of one version coexist", async () => {
+    using tmp = tempDir();
+    const data = join(tmp.dir, "data");
+    mkdirSync(data, { recursive: true });
+    const file = join(data, DB_FILE);
+    const db = new Database(file);
+    for (const m of MIGRATIONS.filter((m) => m.version <= 3)) db.run(m.sql);
+    db.run("PRAGMA user_version = 3");
+    db.run("INSERT INTO apps VALUES (1, 'acme', 'tool', 'Tool', '{}', 'public', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')");
+    db.run(`INSERT INTO releases VALUES (1, 1, '1.0.0', NULL, 'v1.0.0', NULL, NULL, NULL, 0, 0, 't', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '${versionKey("1.0.0")}')`);
+    expect(() => db.run(`INSERT INTO releases VALUES (2, 1, '1.0.0', NULL, '1.0.0', NULL, NULL, NULL, 0, 0, 't', '2026-01-02T00:00:00Z', '2026-01-02T00:00:00Z', '')`)).toThrow(/UNIQUE/);
+    db.close();
+    const { service: s, op } = await serviceIn(tmp.dir);
+    const app = await s.getAppBySlug("acme", "tool");
+    expect((await s.getReleaseByTag(app, "v1.0.0")).id).toBe(1);
+    const plain = await s.createRelease(app, { tag: "1.0.0" }, op);
+    const build = await s.createRelease(app, { tag: "v1.0.0+build.7" }, op);
+    expect([plain.version, build.version]).toEqual(["1.0.0", "1.0.0"]);
+    expect(await kindOf(() => s.createRelease(app, { tag: "v1.0.0" }, op))).toBe("conflict");
+    expect((await s.findReleaseByVersion(app, "1.0.0"))?.id).toBe(plain.id); // the exact tag first
+    expect((await s.findReleaseByVersion(app, "1.0.0+other"))?.id).toBe(1); // then v<version>
+    await s.close();
+    const after = new Database(file);
+    expect((after.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(LATEST_SCHEMA);
+    after.close();
   });
 
   test("WAL and foreign keys are on", async () => {

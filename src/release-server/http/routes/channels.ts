@@ -7,6 +7,7 @@
  */
 import * as v from "valibot";
 import type { App, Channel } from "../../domain/model.ts";
+import { readJsonBody } from "../body.ts";
 import type { Ctx } from "../context.ts";
 import { HttpError, json } from "../respond.ts";
 import type { Router } from "../router.ts";
@@ -21,13 +22,7 @@ const RolloutBody = v.looseObject({ rollout_percent: v.number("rollout_percent m
 const MAX_JSON_BYTES = 64 * 1024;
 
 async function body<S extends v.GenericSchema>(c: Ctx, schema: S): Promise<v.InferOutput<S>> {
-  const type = c.req.headers.get("content-type") ?? "application/json";
-  if (!/^application\/(json|vnd\.github[^;]*)\s*(;|$)/i.test(type)) throw new HttpError(415, `expected a JSON body, got Content-Type ${type}`);
-  const text = await c.req.text();
-  if (text.length > MAX_JSON_BYTES) throw new HttpError(413, `JSON body larger than ${MAX_JSON_BYTES} bytes`);
-  let data: unknown;
-  try { data = JSON.parse(text); } catch { throw new HttpError(400, "Problems parsing JSON"); }
-  const parsed = v.safeParse(schema, data);
+  const parsed = v.safeParse(schema, await readJsonBody(c.req, MAX_JSON_BYTES));
   if (parsed.success) return parsed.output;
   const issue = parsed.issues[0];
   const field = v.getDotPath(issue);

@@ -10,6 +10,7 @@
  * publish them.
  */
 import type { App, Principal, Release } from "../../domain/model.ts";
+import { readJsonBody } from "../body.ts";
 import type { Ctx } from "../context.ts";
 import { oauthScopes, toGhAsset } from "../github.ts";
 import { parse, GraphQLSyntaxError, typeString, type Document, type Fragment, type Loc, type Operation, type Selection, type TypeRef, type Value } from "../graphql.ts";
@@ -578,17 +579,7 @@ function gqlErrors(errors: GqlError[], status = 200): Response {
 const graphql: Handler = async (c) => {
   const by = await c.principal();
   if (!by) throw new HttpError(401, "This endpoint requires you to be authenticated.", { headers: { "www-authenticate": 'Bearer realm="release-server"' } });
-  const type = c.req.headers.get("content-type") ?? "application/json";
-  if (!/^application\/(json|graphql\+json)\s*(;|$)/i.test(type)) throw new HttpError(415, `expected a JSON body, got Content-Type ${type}`);
-  if (Number(c.req.headers.get("content-length") ?? 0) > MAX_BODY) throw new HttpError(413, `GraphQL request larger than ${MAX_BODY} bytes`);
-  const text = await c.req.text();
-  if (text.length > MAX_BODY) throw new HttpError(413, `GraphQL request larger than ${MAX_BODY} bytes`);
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new HttpError(400, "Problems parsing JSON");
-  }
+  const body = await readJsonBody(c.req, MAX_BODY, "GraphQL request");
   if (typeof body !== "object" || body === null || Array.isArray(body) || typeof (body as any).query !== "string") {
     return gqlErrors([{ type: "INVALID_QUERY", message: "A query attribute must be specified and must be a string." }], 400);
   }

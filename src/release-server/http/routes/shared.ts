@@ -29,12 +29,19 @@ export const releaseByTag = async (c: Ctx, app: App, tag: string): Promise<Relea
 
 /**
  * Sends the asset's blob from the blob store (ETag/Range/HEAD, or a redirect to a presigned URL; see
- * download.ts) and counts a download for full GETs.
+ * download.ts) and counts a download for full GETs. A private app's file or a draft's needed the
+ * caller's token: it is sent `Cache-Control: private`, whatever `headers` add. `headers` replace the
+ * defaults, except `vary`, which is added to.
  */
-export function sendArtifact(c: Ctx, a: Artifact, headers: Record<string, string> = {}): Response {
-  const res = serveBlob(c.req, blobDownload(c.service.blobs, a));
+export function sendArtifact(c: Ctx, found: { app: App; release: Release; artifact: Artifact }, headers: Record<string, string> = {}): Response {
+  const a = found.artifact;
+  const authorized = found.app.visibility === "private" || found.release.draft;
+  const res = serveBlob(c.req, blobDownload(c.service.blobs, a), { authorized });
   if (c.req.method === "GET" && (res.status === 200 || (res.status === 302 && !c.req.headers.has("range")))) c.service.countDownload(a.id);
-  for (const [k, v] of Object.entries(headers)) res.headers.set(k, v);
+  for (const [k, v] of Object.entries(headers)) {
+    if (k === "vary") res.headers.append("vary", v);
+    else res.headers.set(k, v);
+  }
   return res;
 }
 

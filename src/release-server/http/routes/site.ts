@@ -119,22 +119,26 @@ const upload: Handler = async (c) => {
   return created({ release: out, asset: out.assets.find((a) => a.id === asset.id) }, out.url);
 };
 
+/**
+ * The asset named by the seed's `/assets/{filename}[?version=]`: of that release, or of the newest
+ * release that has one. Drafts follow the API's rule (`ReleaseService.draftScope`/`canSee`: a
+ * channel-scoped token sees its channels' drafts).
+ */
 async function assetByName(c: Ctx) {
   const app = await c.app();
   const version = c.url.searchParams.get("version");
   const name = c.params.filename!;
-  const drafts = await c.canSeeDrafts(app);
   if (version) {
     const release = await lookup(() => c.service.findReleaseByVersion(app, version), `no release ${version}`);
-    if (!release || (release.draft && !drafts)) throw new HttpError(404, `no release ${version}`);
+    if (!release || !(await c.service.canSee(await c.principal(), release))) throw new HttpError(404, `no release ${version}`);
     return { app, release, artifact: await c.service.findArtifactByName(release, name) };
   }
-  const found = await newestWithAsset(c.service, app, name, drafts);
+  const found = await newestWithAsset(c.service, app, name, await c.draftScope(app));
   if (!found) throw new HttpError(404, `no release has an asset named ${name}`);
   return { app, ...found };
 }
 
-const download: Handler = async (c) => sendArtifact(c, (await assetByName(c)).artifact);
+const download: Handler = async (c) => sendArtifact(c, await assetByName(c));
 
 const deleteAsset: Handler = async (c) => {
   const { app, release, artifact } = await assetByName(c);

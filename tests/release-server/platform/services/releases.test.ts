@@ -1,5 +1,6 @@
 /** services/releases.ts: releases and artifacts */
 import { describe, expect, test } from "bun:test";
+import type { DiskBlobStore } from "../../../../src/release-server/blobs/store.ts";
 import { chunks } from "../fixtures.ts";
 import { kindOf, op, parts } from "./harness.ts";
 
@@ -15,13 +16,64 @@ describe("releases and artifacts", () => {
     expect((await p.releases.listReleases(app, { page: 1, perPage: 10 })).total).toBe(1);
   });
 
-  test("a failed publish stores no rows (the blob stays for retention's grace period)", async () => {
+  test("a failed publish stores no rows and removes the blob it stored", async () => {
     using p = parts();
     const app = await p.apps.createApp({ owner: "acme", slug: "tool" }, op);
     const blob = await p.releases.putBlob(chunks("x"));
     const files = [{ filename: "a", blob }, { filename: "a", blob }];
     expect(await kindOf(p.releases.publishRelease(app, { version: "1.0.0" }, files, op))).toBe("conflict");
     expect((await p.releases.listReleases(app, { page: 1, perPage: 10 })).total).toBe(0);
+    expect(await p.core.blobs.stat(blob.sha256)).toBeUndefined();
+    // A taken tag too.
+    await p.publish(app, "2.0.0");
+    const other = await p.releases.putBlob(chunks("y"));
+    expect(await kindOf(p.releases.publishRelease(app, { version: "2.0.0" }, [{ filename: "b", blob: other }], op))).toBe("conflict");
+    expect(await p.core.blobs.stat(other.sha256)).toBeUndefined();
+  });
+
+  test("a refused add removes only a blob no artifact references, and only one this upload stored", async () => {
+    using p = parts();
+    const app = await p.apps.createApp({ owner: "acme", slug: "tool" }, op);
+    const { release, artifacts } = await p.publish(app, "1.0.0", { content: "shared" });
+    const taken = artifacts[0]!.filename;
+    // The same bytes as an added artifact: found stored, so never removed by a refusal.
+    const same = await p.releases.putBlob(chunks("shared"));
+    expect(same.existed).toBe(true);
+    expect(await kindOf(p.releases.addArtifact(release, { filename: taken }, same, op))).toBe("conflict");
+    expect(await p.core.blobs.stat(same.sha256)).toBeDefined();
+    // Stored by this upload, then added under another name by a concurrent one of the same bytes
+    // before this one was refused: the reference keeps it (counted under the write lock).
+    const mine = await p.releases.putBlob(chunks("raced"));
+    const theirs = await p.releases.putBlob(chunks("raced"));
+    expect([mine.existed, theirs.existed]).toEqual([false, true]);
+    await p.releases.addArtifact(release, { filename: "theirs.txt" }, theirs, op);
+    expect(await kindOf(p.releases.addArtifact(release, { filename: taken }, mine, op))).toBe("conflict");
+    expect(await p.core.blobs.stat(mine.sha256)).toBeDefined();
+    // Refused before the other was added: the blob goes, and the other add is refused rather than
+    // pointing at nothing (it can be uploaded again): "not stored" here; a conflict when the blob
+    // goes between its checks and its transaction (checked again under the write lock).
+    const first = await p.releases.putBlob(chunks("late"));
+    const second = await p.releases.putBlob(chunks("late"));
+    expect(await kindOf(p.releases.addArtifact(release, { filename: taken }, first, op))).toBe("conflict");
+    expect(await p.core.blobs.stat(first.sha256)).toBeUndefined();
+    expect(await kindOf(p.releases.addArtifact(release, { filename: "late.txt" }, second, op))).toBe("invalid");
+    expect((await p.releases.listArtifacts(release)).map((a) => a.filename).sort()).toEqual([taken, "theirs.txt"].sort());
+    const again = await p.releases.putBlob(chunks("late"));
+    expect(again.existed).toBe(false);
+    expect((await p.releases.addArtifact(release, { filename: "late.txt" }, again, op)).sha256).toBe(again.sha256);
+    // The blob removed after the add's checks read it, before its transaction: a conflict, no row.
+    const gone = await p.releases.putBlob(chunks("gone"));
+    const blobs = p.core.blobs as DiskBlobStore;
+    const inspect = blobs.inspect.bind(blobs);
+    blobs.inspect = async (sha, fn) => {
+      const out = await inspect(sha, fn);
+      blobs.delete(sha);
+      return out;
+    };
+    expect(await kindOf(p.releases.addArtifact(release, { filename: "gone.txt" }, gone, op))).toBe("conflict");
+    expect(await kindOf(p.releases.publishRelease(app, { version: "9.0.0" }, [{ filename: "gone.txt", blob: await p.releases.putBlob(chunks("gone")) }], op))).toBe("conflict");
+    expect((await p.releases.listArtifacts(release)).map((a) => a.filename)).not.toContain("gone.txt");
+    expect(await kindOf(p.releases.getReleaseByTag(app, "v9.0.0"))).toBe("not_found");
   });
 
   test("downloads are counted in memory and shown at once; artifacts rename, refuse a taken name, delete", async () => {
@@ -45,5 +97,16 @@ describe("releases and artifacts", () => {
     await p.channels.promote(app, "stable", release.id, {}, op);
     expect(await kindOf(p.releases.deleteRelease(release, op))).toBe("conflict");
     expect(await kindOf(p.releases.updateRelease(release, { draft: true }, op))).toBe("conflict");
+    const [file] = await p.releases.listArtifacts(release);
+    expect(await kindOf(p.releases.deleteArtifact(file!.id, op))).toBe("conflict");
+    expect(await kindOf(p.releases.updateArtifact(file!.id, { filename: "other.txt" }, op))).toBe("conflict");
+    expect((await p.releases.updateArtifact(file!.id, { label: "a label" }, op)).label).toBe("a label");
+    // Once the channel has moved on (twice: the previous release is served too), the file may go.
+    const two = (await p.publish(app, "2.0.0", { channel: "stable" })).release;
+    await p.channels.promote(app, "stable", two.id, {}, op);
+    expect(await kindOf(p.releases.deleteArtifact(file!.id, op))).toBe("conflict");
+    await p.channels.promote(app, "stable", (await p.publish(app, "3.0.0", { channel: "stable" })).release.id, {}, op);
+    await p.releases.deleteArtifact(file!.id, op);
+    expect(await p.releases.listArtifacts(release)).toEqual([]);
   });
 });
