@@ -708,7 +708,9 @@ export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<I
     sweepTemp(ws.profileDir);
     // Measured before planning: the plan's spilled objects (temp files) are counted once, in planBytes.
     const usageBytes = measureUsage(ws.profileDir);
-    const hadProfile = existsSync(ws.profileDir);
+    // The directories this run would make (the profile directory, `.pkg/profiles/` too on a first
+    // run): only these go again when it is blocked or fails; one that `init` made stays.
+    const made = missingDirs(ws.profileDir, ws.root);
     let plan: RunPlan | undefined;
     let gate: ReturnType<typeof budgetGate>;
     try {
@@ -720,19 +722,21 @@ export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<I
     } catch (err) {
       // Blocked or failed before writing: nothing spilled stays behind, nor a profile directory made for it.
       if (plan) discardPlan(plan);
-      if (!hadProfile) removeEmptyDirs(ws.profileDir, ws.root);
+      removeMadeDirs(made);
       if (err instanceof SpillError) throw writeFailed(`writing a new run to ${ws.profileDir} failed`, err.reason);
       throw err;
     }
     const { budget, warning } = gate;
     const freshManifest = !existsSync(manifestPath(ws.profileDir, plan.runId));
+    // The store's directories the write may make: an undone write removes those it made, no other.
+    const existed = new Set(writeDirs(ws.profileDir, plan).filter((d) => existsSync(d)));
     const progress: WriteProgress = {};
     try {
       mkdirSync(ws.profileDir, { recursive: true });
       await writeRun(ws.profileDir, plan, performance.now() - t0, progress);
     } catch (err) {
-      const undone = undoFailedWrite(ws.profileDir, plan, freshManifest, progress, err);
-      if (!hadProfile && !progress.pointer) removeEmptyDirs(ws.profileDir, ws.root);
+      const undone = undoFailedWrite(ws.profileDir, plan, freshManifest, progress, err, existed);
+      if (!progress.pointer) removeMadeDirs(made);
       throw undone;
     }
     return { plan, budget, ...(warning ? { budgetWarning: warning } : {}), ...(opts.rebuild ? { previous } : {}) };
@@ -742,12 +746,28 @@ export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<I
   }
 }
 
-/** Removes `profileDir` and its parents up to (not including) `.pkg/` while they are empty. */
-function removeEmptyDirs(profileDir: string, root: string): void {
+/**
+ * `profileDir` and those of its parents below `.pkg/` that do not exist (yet), deepest first: the
+ * directories a run makes when it creates the profile directory.
+ */
+function missingDirs(profileDir: string, root: string): string[] {
   const top = pkgDir(root) + sep;
-  for (let d = profileDir; d.startsWith(top); d = dirname(d)) {
+  const out: string[] = [];
+  for (let d = profileDir; d.startsWith(top) && !existsSync(d); d = dirname(d)) out.push(d);
+  return out;
+}
+
+/** Removes directories a run made (`missingDirs`, deepest first) while they are empty. */
+function removeMadeDirs(made: string[]): void {
+  for (const d of made) {
     try { rmdirSync(d); } catch { return; }
   }
+}
+
+/** The directories inside the profile directory a write of `plan` may make, deepest first. */
+function writeDirs(profileDir: string, plan: RunPlan): string[] {
+  const fanOut = [...new Set(plan.newObjects.map((o) => dirname(objectPath(profileDir, o.sha256))))];
+  return [...fanOut, objectsDir(profileDir), dirname(manifestPath(profileDir, plan.runId)), runsDir(profileDir)];
 }
 
 const WRITE_HINT = "free disk space, then run the command again";
@@ -765,13 +785,13 @@ const writeFailed = (what: string, err: unknown, kept = "") =>
  * A write that failed part-way (disk full, I/O error, something in the way). Before the pointer
  * was written, the run is removed again: its staging directory, the new objects renamed into place
  * (absent when it was planned, under the lock) and its manifest (when this write made it), and the
- * directories it left empty, so the store is as it was. An object that replaced a damaged copy is
+ * directories it made (not in `existed`) when they are empty again, so the store is as it was. An object that replaced a damaged copy is
  * kept: the bytes its name promises, which the damaged copy were not. After the pointer was
  * written, the run is complete and current. Whether the pointer already named this run says
  * nothing: a run that repairs the current one (an unchanged workspace whose object was deleted)
  * has the same id.
  */
-function undoFailedWrite(profileDir: string, plan: RunPlan, freshManifest: boolean, progress: WriteProgress, err: unknown): AgError {
+function undoFailedWrite(profileDir: string, plan: RunPlan, freshManifest: boolean, progress: WriteProgress, err: unknown, existed: Set<string>): AgError {
   if (progress.pointer) {
     return new AgError(`run ${plan.runId} is written and current, but updating its stat cache or runs.log in ${profileDir} failed: ${why(err)}`, { exitCode: ExitCode.internal, code: "write_failed", hint: WRITE_HINT });
   }
@@ -779,8 +799,8 @@ function undoFailedWrite(profileDir: string, plan: RunPlan, freshManifest: boole
   const placed = plan.newObjects.slice(0, progress.renamed ?? 0);
   for (const o of placed) if (!o.repair) rmSync(objectPath(profileDir, o.sha256), { force: true });
   if (freshManifest) rmSync(manifestPath(profileDir, plan.runId), { force: true });
-  const dirs = [...new Set(plan.newObjects.map((o) => dirname(objectPath(profileDir, o.sha256))))];
-  for (const d of [...dirs, objectsDir(profileDir), dirname(manifestPath(profileDir, plan.runId)), runsDir(profileDir), profileDir]) {
+  for (const d of writeDirs(profileDir, plan)) {
+    if (existed.has(d)) continue; // there before the run: not its to remove
     try { rmdirSync(d); } catch { /* not empty, or already gone */ }
   }
   const repaired = placed.filter((o) => o.repair).length;
