@@ -291,10 +291,16 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   if (git?.artifact) { artifacts.push(git.artifact); artifacts.sort((a, b) => (a.name < b.name ? -1 : 1)); }
   if (git?.object) encoded.push(git.object);
   const inputsHash = sha256Hex(canonicalJson(records));
-  const runId = "run_" + sha256Hex(canonicalJson({
+  const builtId = "run_" + sha256Hex(canonicalJson({
     schema_version: ARTIFACT_SCHEMA_VERSION, auditgraph_version: VERSION, config_hash: ws.configHash, inputs_hash: inputsHash, salt: opts.runSalt,
     ...(git ? { git: { artifact: git.artifact?.sha256, warnings: git.warnings } } : {}),
   })).slice(0, 32);
+  // The current run already is this run, with all its objects present: nothing to write. Either it
+  // has this id, or it is a rebuild (its id salted with the run it replaced) of the same inputs,
+  // settings and versions, which made the same artifacts: the current run stays.
+  const same = !opts.ignoreCaches && current.state === "ok" && tasks.length === 0 && !git?.object &&
+    (current.runId === builtId || sameRun(current.manifest, ws.configHash, inputsHash, artifacts, git?.warnings ?? []));
+  const runId = same ? current.runId : builtId;
   // The stat cache for this run: each file it records as read (not one that vanished or could not be read).
   const foundBy = new Map(found.map((f) => [f.path, f]));
   const stats: StatEntries = Object.create(null); // a path may be "__proto__"
@@ -309,8 +315,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   const okCount = records.filter((r) => r.status === "ok").length;
   const sourceBytes = ingestedBytes(records);
 
-  // Same run as the current one, and all its objects present: nothing to write.
-  if (!opts.ignoreCaches && current.state === "ok" && current.runId === runId && tasks.length === 0 && !git?.object) {
+  if (same && current.state === "ok") {
     const manifest = current.manifest;
     return {
       runId, manifest, unchanged: true, newObjects: [], sourceBytes, processed: 0, reused: okCount, planBytes: cacheBytes, ...cacheUpdate,
@@ -393,6 +398,16 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     runId, manifest, manifestText: text, unchanged: false, newObjects, ...(stage.dir ? { stageDir: stage.dir } : {}),
     planBytes, sourceBytes, processed, reused, ...cacheUpdate,
   };
+}
+
+/**
+ * Whether manifest `m` is the run these inputs make, whatever its id: the same schema and
+ * auditgraph versions, config hash, inputs hash (the files' records), artifacts and run warnings.
+ */
+function sameRun(m: Manifest, configHash: string, inputsHash: string, artifacts: Artifact[], warnings: string[]): boolean {
+  return m.schema_version === ARTIFACT_SCHEMA_VERSION && m.auditgraph_version === VERSION && m.config_hash === configHash &&
+    m.inputs_hash === inputsHash && m.outputs_hash === sha256Hex(canonicalJson(artifacts)) &&
+    canonicalJson(m.warnings ?? []) === canonicalJson(warnings);
 }
 
 /**
