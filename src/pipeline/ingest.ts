@@ -190,7 +190,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     if (!reuse) continue;
     const before = prevRecords.get(f.path);
     const c = Object.hasOwn(cached, f.path) ? cached[f.path] : undefined; // a file may be named "constructor"
-    if (before && c && c[0] === f.bytes && c[1] === f.mtimeMs && c[2] === f.ino) known.set(f.path, before);
+    if (before && c && c[0] === f.bytes && c[1] === f.mtimeMs && c[2] === f.ino && c[3] === f.ctimeMs) known.set(f.path, before);
     else {
       const { text: _, raw: __, ...r } = readSource(f.abs, f.bytes, sizeLimit(ws.profile, f.path), isDocumentPath(f.path));
       const now = toRecord(f.path, r);
@@ -306,7 +306,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   const stats: StatEntries = Object.create(null); // a path may be "__proto__"
   for (const r of records) {
     const f = foundBy.get(r.path)!;
-    if (!f.skip && r.reason !== "vanished" && r.reason !== "unreadable") stats[r.path] = [f.bytes, f.mtimeMs, f.ino];
+    if (!f.skip && r.reason !== "vanished" && r.reason !== "unreadable") stats[r.path] = [f.bytes, f.mtimeMs, f.ino, f.ctimeMs];
   }
   const statCacheText = JSON.stringify({ run: runId, files: stats } satisfies StatCache);
   const statCacheData = statCacheText === oldCacheText ? undefined : encodeStatCache(statCacheText);

@@ -6,7 +6,7 @@
  *   .pkg/profiles/<p>/runs/<run_id>/manifest.json
  *   .pkg/profiles/<p>/objects/<2hex>/<sha256>  immutable zstd-compressed JSON, named by the sha256 of its bytes
  *   .pkg/profiles/<p>/runs.log                 append-only JSONL with wall-clock times (never hashed)
- *   .pkg/profiles/<p>/cache/stat.zst           stat cache, zstd JSON (never hashed, safe to delete)
+ *   .pkg/profiles/<p>/cache/stat.zst           stat cache, zstd JSON: size, mtime, inode, ctime per file (never hashed, safe to delete)
  */
 import { join } from "node:path";
 
