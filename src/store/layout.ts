@@ -6,6 +6,7 @@
  *   .pkg/profiles/<p>/runs/<run_id>/manifest.json
  *   .pkg/profiles/<p>/objects/<2hex>/<sha256>  immutable zstd-compressed JSON, named by the sha256 of its bytes
  *   .pkg/profiles/<p>/runs.log                 append-only JSONL with wall-clock times (never hashed)
+ *   .pkg/profiles/<p>/exports/                 where `export --out` may write inside the store (nothing else writes there)
  *   .pkg/profiles/<p>/cache/stat.zst           stat cache, zstd JSON: size, mtime, inode, ctime per file (never hashed, safe to delete)
  */
 import { join } from "node:path";
@@ -22,5 +23,6 @@ export const objectsDir = (profileDir: string) => join(profileDir, "objects");
 export const objectPath = (profileDir: string, sha: string) => join(profileDir, "objects", sha.slice(0, 2), sha);
 export const runLogPath = (profileDir: string) => join(profileDir, "runs.log");
 export const statCachePath = (profileDir: string) => join(profileDir, "cache", "stat.zst");
+export const exportsDir = (profileDir: string) => join(profileDir, "exports");
 /** Where an older binary kept the stat cache uncompressed (removed when the cache is next written). */
 export const oldStatCachePath = (profileDir: string) => join(profileDir, "cache", "stat.json");
