@@ -7,13 +7,17 @@
  *
  * - `--name value` and `--name=value` for string flags (the next argument is taken as the value,
  *   even when it starts with a dash); a string flag without a value is "";
- * - `--flag`, `--flag=false` and `--no-flag` for booleans; unknown flags are kept (true, or their
- *   `=value`) and ignored by the commands;
+ * - `--flag`, `--flag=false` and `--no-flag` for booleans (a declared `no-flag` is itself);
+ * - a flag the command does not declare is a usage error (exit 2) naming it, with the declared flag
+ *   it is closest to when one is close (`unknown flag --profle; did you mean --profile?`): a typo
+ *   must not run the command with defaults. (citty keeps unknown flags and the commands ignored
+ *   them.) `--help`/`-h` anywhere and `--version`/`-V` first are handled before, in main.ts;
  * - `--` ends the flags; positionals fill the declared positional arguments in order, the rest are
  *   in `_`; a missing required one is the same CLIError (exit 2) citty raises;
  * - each value is also reachable as camelCase and kebab-case (`count-only`, `countOnly`).
  */
 import type { ArgsDef, CommandDef, ParsedArgs } from "citty";
+import { usageError } from "../shared/errors.ts";
 
 /** Identity, typed as citty's (which this replaces at run time). */
 export function defineCommand<const T extends ArgsDef = ArgsDef>(def: CommandDef<T>): CommandDef<T> {
@@ -31,8 +35,46 @@ export class CLIError extends Error {
 const camel = (s: string) => s.replace(/[-_]+([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 const kebab = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, "$1-$2").replace(/_/g, "-").toLowerCase();
 
-/** Parses a command's arguments as citty does (see above). */
-export function parseArgv(raw: string[], defs: ArgsDef): ParsedArgs {
+/** Edit distance with adjacent transpositions (optimal string alignment): `jsno` is one from `json`. */
+export function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * The declared flag `typed` most likely meant: the closest by edit distance (at most 1 for names up
+ * to 4 letters, else 2), else the only one it begins or that begins it (3 letters or more:
+ * `--count` for `--count-only`, `--output` for `--out`); undefined when none is.
+ */
+export function closestFlag(typed: string, names: string[]): string | undefined {
+  const t = typed.toLowerCase();
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const n of names) {
+    const dist = editDistance(t, n.toLowerCase());
+    if (dist < bestD) { best = n; bestD = dist; }
+  }
+  if (best !== undefined && bestD <= (t.length <= 4 ? 1 : 2)) return best;
+  const prefixed = t.length >= 3 ? names.filter((n) => n.toLowerCase().startsWith(t)) : [];
+  if (prefixed.length === 1) return prefixed[0];
+  const within = names.filter((n) => n.length >= 3 && t.startsWith(n.toLowerCase()));
+  return within.length === 1 ? within[0] : undefined;
+}
+
+/**
+ * Parses a command's arguments as citty does (see above). `command`: the command's words
+ * (`runs list`), for the hint of an unknown flag.
+ */
+export function parseArgv(raw: string[], defs: ArgsDef, command?: string): ParsedArgs {
   const kind = new Map<string, "string" | "boolean">();
   const main = new Map<string, string>(); // any spelling → declared name
   for (const [name, d] of Object.entries(defs)) {
@@ -44,6 +86,15 @@ export function parseArgv(raw: string[], defs: ArgsDef): ParsedArgs {
   }
   const values: Record<string, string | boolean> = {};
   const positionals: string[] = [];
+  const unknown = (spelled: string, name: string): never => {
+    const declared = Object.entries(defs).filter(([, d]) => d.type !== "positional").map(([n]) => n);
+    const takesPositional = Object.values(defs).some((d) => d.type === "positional");
+    const meant = name.length > 1 ? closestFlag(name, declared) : undefined;
+    throw usageError(
+      `unknown flag ${spelled}${command ? ` for '${command}'` : ""}${meant ? `; did you mean --${meant}?` : ""}`,
+      `'auditgraph ${command ? `${command} ` : ""}--help' lists its flags${takesPositional && !spelled.startsWith("--") ? "; an argument starting with '-' goes after '--'" : ""}`,
+    );
+  };
   const set = (spelled: string, v: string | boolean) => {
     const name = main.get(spelled) ?? spelled;
     if (kind.get(name) === "boolean" && typeof v === "string") v = v !== "false";
@@ -53,19 +104,35 @@ export function parseArgv(raw: string[], defs: ArgsDef): ParsedArgs {
   for (let i = 0; i < raw.length; i++) {
     const a = raw[i]!;
     if (a === "--") { positionals.push(...raw.slice(i + 1)); break; }
-    if (a.startsWith("--no-") && !a.includes("=")) { set(a.slice(5), false); continue; }
+    if (a.startsWith("--no-") && !a.includes("=")) {
+      const name = a.slice(2);
+      if (main.has(name)) set(name, true); // a flag declared as `no-…` (upgrade's --no-delta)
+      else if (main.has(a.slice(5))) set(a.slice(5), false);
+      else unknown(a, name);
+      continue;
+    }
     if (a.startsWith("--")) {
       const eq = a.indexOf("=");
-      if (eq > 0) { set(a.slice(2, eq), a.slice(eq + 1)); continue; }
+      if (eq > 0) {
+        if (!main.has(a.slice(2, eq))) unknown(a.slice(0, eq), a.slice(2, eq));
+        set(a.slice(2, eq), a.slice(eq + 1));
+        continue;
+      }
       const name = a.slice(2);
+      if (!main.has(name)) unknown(a, name);
       if (kind.get(name) === "string" && i + 1 < raw.length) set(name, raw[++i]!);
       else set(name, true);
       continue;
     }
     if (a.length > 1 && a.startsWith("-")) {
       const eq = a.indexOf("=");
-      if (eq === 2) { set(a[1]!, a.slice(3)); continue; }
+      if (eq === 2) {
+        if (!main.has(a[1]!)) unknown(a.slice(0, 2), a[1]!);
+        set(a[1]!, a.slice(3));
+        continue;
+      }
       const letters = a.slice(1);
+      for (const c of letters) if (!main.has(c)) unknown(letters.length === 1 ? a : `-${c} (in ${a})`, c);
       if (letters.length === 1 && kind.get(letters) === "string" && i + 1 < raw.length) { set(letters, raw[++i]!); continue; }
       for (const c of letters) set(c, true);
       continue;
@@ -94,9 +161,9 @@ export function parseArgv(raw: string[], defs: ArgsDef): ParsedArgs {
 }
 
 /** Runs one leaf command with its parsed arguments and returns what its `run` returned. */
-export async function runLeaf(cmd: CommandDef<any>, rawArgs: string[]): Promise<unknown> {
+export async function runLeaf(cmd: CommandDef<any>, rawArgs: string[], command?: string): Promise<unknown> {
   const defs = (typeof cmd.args === "function" ? await cmd.args() : await cmd.args) ?? {};
-  const args = parseArgv(rawArgs, defs);
+  const args = parseArgv(rawArgs, defs, command);
   return cmd.run?.({ rawArgs, args, cmd, data: undefined } as never);
 }
 

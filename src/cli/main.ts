@@ -60,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
       const name = argv.slice(sub?.depth ?? 0).find((a) => !a.startsWith("-"));
       throw name === undefined ? new CLIError("No command specified.", "E_NO_COMMAND") : new CLIError(`Unknown command ${name}`, "E_UNKNOWN_COMMAND");
     }
-    const result = await runLeaf(sub.cmd, argv.slice(sub.depth));
+    const result = await runLeaf(sub.cmd, argv.slice(sub.depth), argv.slice(0, sub.depth).join(" "));
     return typeof result === "number" ? result : ExitCode.ok;
   } catch (err) {
     return reportError(err, json);

@@ -9,8 +9,18 @@ export type Detector = (typeof DETECTORS)[number];
 
 export const PROFILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
 
-const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
-const ratio = v.pipe(v.number(), v.gtValue(0));
+// Every number is finite and bounded: YAML reads `.inf` and `1e309` as Infinity, which no
+// setting means and which JSON (the run's hashes, --json output) cannot hold.
+const MAX_RATIO = 1_000_000;
+const MAX_CHUNK_TOKENS = 1_000_000;
+/** An integer from `min` to `max` (at most 2^53 - 1: a count or a size in bytes JSON holds exactly). */
+const intIn = (min: number, max = Number.MAX_SAFE_INTEGER) => {
+  const message = `must be a whole number from ${min} to ${max}`;
+  return v.pipe(v.number(), v.integer(message), v.minValue(min, message), v.maxValue(max, message));
+};
+const positiveInt = intIn(1);
+const RATIO_MESSAGE = `must be a finite number above 0 and at most ${MAX_RATIO}`;
+const ratio = v.pipe(v.number(), v.finite(RATIO_MESSAGE), v.gtValue(0, RATIO_MESSAGE), v.maxValue(MAX_RATIO, RATIO_MESSAGE));
 
 export const BudgetSchema = v.pipe(
   v.strictObject({ multiplier: ratio, warn_threshold: ratio, block_threshold: ratio }),
@@ -29,8 +39,8 @@ export const ProfileSchema = v.strictObject({
   ingestion: v.pipe(
     v.strictObject({
       allowed_extensions: v.array(v.pipe(v.string(), v.regex(/^\.[A-Za-z0-9_+-]+$/, "must look like .ext"))),
-      chunk_tokens: positiveInt,
-      chunk_overlap_tokens: v.pipe(v.number(), v.integer(), v.minValue(0)),
+      chunk_tokens: intIn(1, MAX_CHUNK_TOKENS),
+      chunk_overlap_tokens: intIn(0, MAX_CHUNK_TOKENS),
       max_file_size_bytes: positiveInt,
       // PDF and Word documents: their own size limit (default 50 MiB, see pipeline/documents/)
       max_document_bytes: v.optional(positiveInt),
@@ -46,7 +56,7 @@ export type Profile = v.InferOutput<typeof ProfileSchema>;
 /** Git provenance (src/git): commits and authors as graph nodes. Off unless enabled (see the README). */
 export const GitSettingsSchema = v.strictObject({
   enabled: v.optional(v.boolean()),
-  max_commits: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000))),
+  max_commits: v.optional(intIn(1, 1_000_000)),
 });
 
 export const ConfigSchema = v.strictObject({

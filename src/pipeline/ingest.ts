@@ -26,7 +26,7 @@ import { atomicWriteFile, fsyncDir, TEMP_PREFIX } from "../shared/fs.ts";
 import { sha256Hex } from "../shared/hash.ts";
 import { canonicalJson } from "../shared/json.ts";
 import { group } from "../shared/maps.ts";
-import { manifestPath, objectPath, objectsDir, pkgDir, pointerPath, oldStatCachePath, runLogPath, runsDir, statCachePath } from "../store/layout.ts";
+import { checkStoreDirs, storeDirs, manifestPath, objectPath, objectsDir, pkgDir, pointerPath, oldStatCachePath, runLogPath, runsDir, statCachePath } from "../store/layout.ts";
 import { acquireLock } from "../store/lock.ts";
 import { manifestText, pointerState, type Artifact, type CurrentRun, type FileRecord, type Manifest } from "../store/manifest.ts";
 import { encodeText, hasObject, objectState, readObjectText, spillObject, type SpilledObject } from "../store/objects.ts";
@@ -190,7 +190,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     if (!reuse) continue;
     const before = prevRecords.get(f.path);
     const c = Object.hasOwn(cached, f.path) ? cached[f.path] : undefined; // a file may be named "constructor"
-    if (before && c && c[0] === f.bytes && c[1] === f.mtimeMs && c[2] === f.ino) known.set(f.path, before);
+    if (before && c && c[0] === f.bytes && c[1] === f.mtimeMs && c[2] === f.ino && c[3] === f.ctimeMs) known.set(f.path, before);
     else {
       const { text: _, raw: __, ...r } = readSource(f.abs, f.bytes, sizeLimit(ws.profile, f.path), isDocumentPath(f.path));
       const now = toRecord(f.path, r);
@@ -291,16 +291,22 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   if (git?.artifact) { artifacts.push(git.artifact); artifacts.sort((a, b) => (a.name < b.name ? -1 : 1)); }
   if (git?.object) encoded.push(git.object);
   const inputsHash = sha256Hex(canonicalJson(records));
-  const runId = "run_" + sha256Hex(canonicalJson({
+  const builtId = "run_" + sha256Hex(canonicalJson({
     schema_version: ARTIFACT_SCHEMA_VERSION, auditgraph_version: VERSION, config_hash: ws.configHash, inputs_hash: inputsHash, salt: opts.runSalt,
     ...(git ? { git: { artifact: git.artifact?.sha256, warnings: git.warnings } } : {}),
   })).slice(0, 32);
+  // The current run already is this run, with all its objects present: nothing to write. Either it
+  // has this id, or it is a rebuild (its id salted with the run it replaced) of the same inputs,
+  // settings and versions, which made the same artifacts: the current run stays.
+  const same = !opts.ignoreCaches && current.state === "ok" && tasks.length === 0 && !git?.object &&
+    (current.runId === builtId || sameRun(current.manifest, ws.configHash, inputsHash, artifacts, git?.warnings ?? []));
+  const runId = same ? current.runId : builtId;
   // The stat cache for this run: each file it records as read (not one that vanished or could not be read).
   const foundBy = new Map(found.map((f) => [f.path, f]));
   const stats: StatEntries = Object.create(null); // a path may be "__proto__"
   for (const r of records) {
     const f = foundBy.get(r.path)!;
-    if (!f.skip && r.reason !== "vanished" && r.reason !== "unreadable") stats[r.path] = [f.bytes, f.mtimeMs, f.ino];
+    if (!f.skip && r.reason !== "vanished" && r.reason !== "unreadable") stats[r.path] = [f.bytes, f.mtimeMs, f.ino, f.ctimeMs];
   }
   const statCacheText = JSON.stringify({ run: runId, files: stats } satisfies StatCache);
   const statCacheData = statCacheText === oldCacheText ? undefined : encodeStatCache(statCacheText);
@@ -309,8 +315,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   const okCount = records.filter((r) => r.status === "ok").length;
   const sourceBytes = ingestedBytes(records);
 
-  // Same run as the current one, and all its objects present: nothing to write.
-  if (!opts.ignoreCaches && current.state === "ok" && current.runId === runId && tasks.length === 0 && !git?.object) {
+  if (same && current.state === "ok") {
     const manifest = current.manifest;
     return {
       runId, manifest, unchanged: true, newObjects: [], sourceBytes, processed: 0, reused: okCount, planBytes: cacheBytes, ...cacheUpdate,
@@ -393,6 +398,16 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     runId, manifest, manifestText: text, unchanged: false, newObjects, ...(stage.dir ? { stageDir: stage.dir } : {}),
     planBytes, sourceBytes, processed, reused, ...cacheUpdate,
   };
+}
+
+/**
+ * Whether manifest `m` is the run these inputs make, whatever its id: the same schema and
+ * auditgraph versions, config hash, inputs hash (the files' records), artifacts and run warnings.
+ */
+function sameRun(m: Manifest, configHash: string, inputsHash: string, artifacts: Artifact[], warnings: string[]): boolean {
+  return m.schema_version === ARTIFACT_SCHEMA_VERSION && m.auditgraph_version === VERSION && m.config_hash === configHash &&
+    m.inputs_hash === inputsHash && m.outputs_hash === sha256Hex(canonicalJson(artifacts)) &&
+    canonicalJson(m.warnings ?? []) === canonicalJson(warnings);
 }
 
 /**
@@ -698,6 +713,7 @@ export type IngestResult = { plan: RunPlan; budget: Budget; budgetWarning?: stri
 
 export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<IngestResult> {
   const t0 = performance.now();
+  checkStoreDirs(storeDirs(ws.profileDir)); // before the lock, which makes .pkg/
   const hadPkg = existsSync(pkgDir(ws.root));
   const lock = await acquireLock(ws.root);
   try {
@@ -708,7 +724,9 @@ export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<I
     sweepTemp(ws.profileDir);
     // Measured before planning: the plan's spilled objects (temp files) are counted once, in planBytes.
     const usageBytes = measureUsage(ws.profileDir);
-    const hadProfile = existsSync(ws.profileDir);
+    // The directories this run would make (the profile directory, `.pkg/profiles/` too on a first
+    // run): only these go again when it is blocked or fails; one that `init` made stays.
+    const made = missingDirs(ws.profileDir, ws.root);
     let plan: RunPlan | undefined;
     let gate: ReturnType<typeof budgetGate>;
     try {
@@ -720,19 +738,21 @@ export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<I
     } catch (err) {
       // Blocked or failed before writing: nothing spilled stays behind, nor a profile directory made for it.
       if (plan) discardPlan(plan);
-      if (!hadProfile) removeEmptyDirs(ws.profileDir, ws.root);
+      removeMadeDirs(made);
       if (err instanceof SpillError) throw writeFailed(`writing a new run to ${ws.profileDir} failed`, err.reason);
       throw err;
     }
     const { budget, warning } = gate;
     const freshManifest = !existsSync(manifestPath(ws.profileDir, plan.runId));
+    // The store's directories the write may make: an undone write removes those it made, no other.
+    const existed = new Set(writeDirs(ws.profileDir, plan).filter((d) => existsSync(d)));
     const progress: WriteProgress = {};
     try {
       mkdirSync(ws.profileDir, { recursive: true });
       await writeRun(ws.profileDir, plan, performance.now() - t0, progress);
     } catch (err) {
-      const undone = undoFailedWrite(ws.profileDir, plan, freshManifest, progress, err);
-      if (!hadProfile && !progress.pointer) removeEmptyDirs(ws.profileDir, ws.root);
+      const undone = undoFailedWrite(ws.profileDir, plan, freshManifest, progress, err, existed);
+      if (!progress.pointer) removeMadeDirs(made);
       throw undone;
     }
     return { plan, budget, ...(warning ? { budgetWarning: warning } : {}), ...(opts.rebuild ? { previous } : {}) };
@@ -742,12 +762,28 @@ export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<I
   }
 }
 
-/** Removes `profileDir` and its parents up to (not including) `.pkg/` while they are empty. */
-function removeEmptyDirs(profileDir: string, root: string): void {
+/**
+ * `profileDir` and those of its parents below `.pkg/` that do not exist (yet), deepest first: the
+ * directories a run makes when it creates the profile directory.
+ */
+function missingDirs(profileDir: string, root: string): string[] {
   const top = pkgDir(root) + sep;
-  for (let d = profileDir; d.startsWith(top); d = dirname(d)) {
+  const out: string[] = [];
+  for (let d = profileDir; d.startsWith(top) && !existsSync(d); d = dirname(d)) out.push(d);
+  return out;
+}
+
+/** Removes directories a run made (`missingDirs`, deepest first) while they are empty. */
+function removeMadeDirs(made: string[]): void {
+  for (const d of made) {
     try { rmdirSync(d); } catch { return; }
   }
+}
+
+/** The directories inside the profile directory a write of `plan` may make, deepest first. */
+function writeDirs(profileDir: string, plan: RunPlan): string[] {
+  const fanOut = [...new Set(plan.newObjects.map((o) => dirname(objectPath(profileDir, o.sha256))))];
+  return [...fanOut, objectsDir(profileDir), dirname(manifestPath(profileDir, plan.runId)), runsDir(profileDir)];
 }
 
 const WRITE_HINT = "free disk space, then run the command again";
@@ -765,13 +801,13 @@ const writeFailed = (what: string, err: unknown, kept = "") =>
  * A write that failed part-way (disk full, I/O error, something in the way). Before the pointer
  * was written, the run is removed again: its staging directory, the new objects renamed into place
  * (absent when it was planned, under the lock) and its manifest (when this write made it), and the
- * directories it left empty, so the store is as it was. An object that replaced a damaged copy is
+ * directories it made (not in `existed`) when they are empty again, so the store is as it was. An object that replaced a damaged copy is
  * kept: the bytes its name promises, which the damaged copy were not. After the pointer was
  * written, the run is complete and current. Whether the pointer already named this run says
  * nothing: a run that repairs the current one (an unchanged workspace whose object was deleted)
  * has the same id.
  */
-function undoFailedWrite(profileDir: string, plan: RunPlan, freshManifest: boolean, progress: WriteProgress, err: unknown): AgError {
+function undoFailedWrite(profileDir: string, plan: RunPlan, freshManifest: boolean, progress: WriteProgress, err: unknown, existed: Set<string>): AgError {
   if (progress.pointer) {
     return new AgError(`run ${plan.runId} is written and current, but updating its stat cache or runs.log in ${profileDir} failed: ${why(err)}`, { exitCode: ExitCode.internal, code: "write_failed", hint: WRITE_HINT });
   }
@@ -779,8 +815,8 @@ function undoFailedWrite(profileDir: string, plan: RunPlan, freshManifest: boole
   const placed = plan.newObjects.slice(0, progress.renamed ?? 0);
   for (const o of placed) if (!o.repair) rmSync(objectPath(profileDir, o.sha256), { force: true });
   if (freshManifest) rmSync(manifestPath(profileDir, plan.runId), { force: true });
-  const dirs = [...new Set(plan.newObjects.map((o) => dirname(objectPath(profileDir, o.sha256))))];
-  for (const d of [...dirs, objectsDir(profileDir), dirname(manifestPath(profileDir, plan.runId)), runsDir(profileDir), profileDir]) {
+  for (const d of writeDirs(profileDir, plan)) {
+    if (existed.has(d)) continue; // there before the run: not its to remove
     try { rmdirSync(d); } catch { /* not empty, or already gone */ }
   }
   const repaired = placed.filter((o) => o.repair).length;

@@ -37,6 +37,8 @@ export type Found = {
   bytes: number;
   mtimeMs: number;
   ino: number;
+  /** Change time: set by the system on every write or metadata change, so a restored mtime (`touch -r`) does not hide an edit. */
+  ctimeMs: number;
   skip?: SkipReason;
 };
 
@@ -109,7 +111,7 @@ export function scan(root: string, profile: Profile): Found[] {
     let reason = skip;
     if (!reason && !allowed.has(extname(rel).toLowerCase())) reason = "unsupported_extension";
     if (!reason && st && st.size > sizeLimit(profile, rel)) reason = "too_large";
-    const f: Found = { path: rel, abs, bytes: st?.size ?? 0, mtimeMs: st?.mtimeMs ?? 0, ino: st?.ino ?? 0 };
+    const f: Found = { path: rel, abs, bytes: st?.size ?? 0, mtimeMs: st?.mtimeMs ?? 0, ino: st?.ino ?? 0, ctimeMs: st?.ctimeMs ?? 0 };
     if (reason) f.skip = reason;
     out.set(rel, f);
   };

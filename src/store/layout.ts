@@ -6,9 +6,12 @@
  *   .pkg/profiles/<p>/runs/<run_id>/manifest.json
  *   .pkg/profiles/<p>/objects/<2hex>/<sha256>  immutable zstd-compressed JSON, named by the sha256 of its bytes
  *   .pkg/profiles/<p>/runs.log                 append-only JSONL with wall-clock times (never hashed)
- *   .pkg/profiles/<p>/cache/stat.zst           stat cache, zstd JSON (never hashed, safe to delete)
+ *   .pkg/profiles/<p>/exports/                 where `export --out` may write inside the store (nothing else writes there)
+ *   .pkg/profiles/<p>/cache/stat.zst           stat cache, zstd JSON: size, mtime, inode, ctime per file (never hashed, safe to delete)
  */
-import { join } from "node:path";
+import { statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { AgError, ExitCode } from "../shared/errors.ts";
 
 export const RUN_ID = /^run_[0-9a-f]{32}$/;
 export const SHA256 = /^[0-9a-f]{64}$/;
@@ -22,5 +25,32 @@ export const objectsDir = (profileDir: string) => join(profileDir, "objects");
 export const objectPath = (profileDir: string, sha: string) => join(profileDir, "objects", sha.slice(0, 2), sha);
 export const runLogPath = (profileDir: string) => join(profileDir, "runs.log");
 export const statCachePath = (profileDir: string) => join(profileDir, "cache", "stat.zst");
+export const exportsDir = (profileDir: string) => join(profileDir, "exports");
 /** Where an older binary kept the stat cache uncompressed (removed when the cache is next written). */
 export const oldStatCachePath = (profileDir: string) => join(profileDir, "cache", "stat.json");
+
+/** The store's directories down to a profile's: `.pkg/`, `.pkg/profiles/`, `.pkg/profiles/<p>/`. */
+export const storeDirs = (profileDir: string) => [dirname(dirname(profileDir)), dirname(profileDir), profileDir];
+
+/**
+ * The first of `dirs` (outermost first: see storeDirs) that exists but is not a directory (a file,
+ * a link to one), or undefined.
+ */
+export function notADirectory(dirs: string[]): string | undefined {
+  for (const d of dirs) {
+    let isDir: boolean;
+    try { isDir = statSync(d).isDirectory(); } catch { return undefined; } // missing (so is what is below), or not ours to judge
+    if (!isDir) return d;
+  }
+  return undefined;
+}
+
+/** A store directory that is not a directory: nothing can be read or written there (exit 5). */
+export function checkStoreDirs(dirs: string[]): void {
+  const bad = notADirectory(dirs);
+  if (bad === undefined) return;
+  throw new AgError(`store directory ${bad} is not a directory: the store cannot be read or written`, {
+    exitCode: ExitCode.verify, code: "store_not_directory",
+    hint: `move ${bad} out of the way (auditgraph keeps its store in the directory .pkg of the workspace root; ingest makes it)`,
+  });
+}

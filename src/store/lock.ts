@@ -18,7 +18,7 @@ import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, re
 import { join } from "node:path";
 import { AgError, ExitCode } from "../shared/errors.ts";
 import { TEMP_PREFIX } from "../shared/fs.ts";
-import { lockPath, pkgDir } from "./layout.ts";
+import { checkStoreDirs, lockPath, pkgDir } from "./layout.ts";
 
 /** A lock without a pid older than this is what a killed writer left (a live one writes its pid at once). */
 export const STALE_EMPTY_MS = 2_000;
@@ -93,6 +93,7 @@ function sweepLockTemps(root: string): void {
 }
 
 export async function acquireLock(root: string, waitMs = Number(process.env.AUDITGRAPH_LOCK_WAIT_MS ?? 30_000)): Promise<Lock> {
+  checkStoreDirs([pkgDir(root)]); // a file named .pkg: exit 5 naming it
   mkdirSync(pkgDir(root), { recursive: true });
   const path = lockPath(root);
   const deadline = Date.now() + waitMs;

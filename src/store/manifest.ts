@@ -9,7 +9,7 @@ import { AgError, ExitCode } from "../shared/errors.ts";
 import { canonicalJson } from "../shared/json.ts";
 import { quoted, quotedBytes } from "../shared/printable.ts";
 import type { StoreSchemaFact } from "../policy/compat.ts";
-import { manifestPath, pointerPath, RUN_ID, SHA256 } from "./layout.ts";
+import { manifestPath, notADirectory, pointerPath, RUN_ID, SHA256, storeDirs } from "./layout.ts";
 
 const sha = v.pipe(v.string(), v.regex(SHA256));
 const count = v.pipe(v.number(), v.integer(), v.minValue(0));
@@ -61,7 +61,8 @@ export function pointerState(profileDir: string): PointerState {
   try { bytes = readFileSync(p); } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return { state: "none" };
-    return bad(`cannot be read (${code ?? (e as Error).message})`);
+    const notDir = code === "ENOTDIR" ? notADirectory(storeDirs(profileDir)) : undefined;
+    return bad(`cannot be read (${code ?? (e as Error).message}${notDir ? `: ${notDir} is not a directory` : ""})`);
   }
   const id = bytes.toString("latin1").trim();
   if (RUN_ID.test(id)) return { state: "ok", runId: id };

@@ -1,7 +1,7 @@
 /**
- * The stat cache: the run it was written for, and workspace path → size, mtime and inode of each
- * file that run recorded, as they were when it was read. A hit (the same size, mtime and inode
- * now, and the cache's run is the current one) means the file is not read again: its record (sha256,
+ * The stat cache: the run it was written for, and workspace path → size, mtime, inode and ctime of
+ * each file that run recorded, as they were when it was read. A hit (the same size, mtime, inode
+ * and ctime now, and the cache's run is the current one) means the file is not read again: its record (sha256,
  * skip reason, warnings) is the current manifest's. It is not part of any run (never hashed); an
  * invalid, missing or other run's cache only costs a re-read. `writeRun` writes it after the run.
  *
@@ -9,12 +9,18 @@
  * a cache that also held each sha256 took 12.6 MB as JSON at 100,000 files, against about 1 MB
  * now, and the footprint budget counts it. An older binary's `stat.json` is not read; `writeRun`
  * removes it.
+ *
+ * The ctime (change time) is there because a program can set the mtime back (`touch -r`, `cp -p`,
+ * a tool restoring timestamps) after changing a file in place, keeping its size and inode; the
+ * system sets the ctime on every change and no program can set it. A cache written before the
+ * ctime was kept (entries of three items) is invalid as a whole, so it is ignored: every file is
+ * read and hashed once, and the cache is written again.
  */
 import { readFileSync } from "node:fs";
 import { RUN_ID, statCachePath } from "./layout.ts";
 
-/** Path → [size, mtime in ms, inode]. */
-export type StatEntries = Record<string, [number, number, number]>;
+/** Path → [size, mtime in ms, inode, ctime in ms]. */
+export type StatEntries = Record<string, [number, number, number, number]>;
 export type StatCache = { run: string; files: StatEntries };
 
 /** The cache's bytes as written (zstd, level 1: a cache need not be the smallest, nor the same bytes each time). */
@@ -22,10 +28,10 @@ export const encodeStatCache = (text: string): Uint8Array => Bun.zstdCompressSyn
 
 /**
  * One entry as the cache holds it (checked by hand: a schema library copying 100,000 entries took
- * most of an unchanged run). Items after the third are ignored (a later version may add some).
+ * most of an unchanged run). Items after the fourth are ignored (a later version may add some).
  */
 const validEntry = (e: unknown): e is StatEntries[string] =>
-  Array.isArray(e) && e.length >= 3 && typeof e[0] === "number" && typeof e[1] === "number" && typeof e[2] === "number";
+  Array.isArray(e) && e.length >= 4 && typeof e[0] === "number" && typeof e[1] === "number" && typeof e[2] === "number" && typeof e[3] === "number";
 
 /**
  * The cache (undefined when missing or invalid), its JSON text ("" when missing or not zstd) and

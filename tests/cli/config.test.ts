@@ -88,6 +88,29 @@ describe("bad configuration → exit 2, one line naming file, key path and line"
     expect(r.code).toBe(2);
     expect(expectOneLineError(r)).toContain("storage.footprint_budget: warn_threshold must be below block_threshold");
   });
+  // YAML reads `.inf` and `1e309` as Infinity: no setting means it, and JSON cannot hold it.
+  test.each([
+    ["storage:\n  footprint_budget:\n    multiplier: .inf\n", 3, "storage.footprint_budget.multiplier"],
+    ["storage:\n  footprint_budget:\n    multiplier: 1e309\n", 3, "storage.footprint_budget.multiplier"],
+    ["storage:\n  footprint_budget:\n    block_threshold: .inf\n", 3, "storage.footprint_budget.block_threshold"],
+    ["storage:\n  footprint_budget:\n    warn_threshold: -.inf\n", 3, "storage.footprint_budget.warn_threshold"],
+    ["storage:\n  footprint_budget:\n    multiplier: 2000000\n", 3, "storage.footprint_budget.multiplier"],
+    ["profiles:\n  default:\n    storage:\n      footprint_budget:\n        multiplier: .inf\n", 5, "profiles.default.storage.footprint_budget.multiplier"],
+    ["profiles:\n  default:\n    ingestion:\n      chunk_tokens: 1e309\n", 4, "profiles.default.ingestion.chunk_tokens"],
+    ["profiles:\n  default:\n    ingestion:\n      chunk_overlap_tokens: .inf\n", 4, "profiles.default.ingestion.chunk_overlap_tokens"],
+    ["profiles:\n  default:\n    ingestion:\n      max_file_size_bytes: 1e300\n", 4, "profiles.default.ingestion.max_file_size_bytes"],
+    ["profiles:\n  default:\n    ingestion:\n      max_document_bytes: .inf\n", 4, "profiles.default.ingestion.max_document_bytes"],
+    ["git:\n  max_commits: .inf\n", 2, "git.max_commits"],
+  ])("a number that is infinite or out of bounds: %p", (yaml, line, key) => {
+    const { r, cfg } = withConfig(yaml, ["--json"]);
+    expect(r.code).toBe(2);
+    expect(expectOneLineError(r)).toMatch(new RegExp(`${cfg}:${line}: ${key.replace(/\./g, "\\.")}: must be a (finite|whole) number`));
+    expect(r.json).toMatchObject({ status: "error", exit_code: 2, code: "config_invalid" });
+    const cfgDir = join(tempDir(), "b");
+    mkdirSync(cfgDir);
+    writeFileSync(join(cfgDir, "pkg.yaml"), yaml);
+    expect(cli(["budget", "--root", ws, "--config", join(cfgDir, "pkg.yaml"), "--json"]).code).toBe(2);
+  });
   test("include path outside the root", () => {
     const { r } = withConfig("profiles:\n  default:\n    include_paths: [notes, ../elsewhere]\n");
     expect(r.code).toBe(2);

@@ -109,11 +109,15 @@ describe("ingest", () => {
     const text = () => new TextDecoder().decode(Bun.zstdDecompressSync(readFileSync(cachePath)));
     const good = text();
     const st = statSync(join(root, "notes", "runbook.md"));
-    expect(JSON.parse(good)).toMatchObject({ run: first.run_id, files: { "notes/runbook.md": [st.size, st.mtimeMs, st.ino] } });
-    // Not zstd; zstd of what is not JSON; no run; an entry that is not [size, mtime, inode].
+    expect(JSON.parse(good)).toMatchObject({ run: first.run_id, files: { "notes/runbook.md": [st.size, st.mtimeMs, st.ino, st.ctimeMs] } });
+    // Not zstd; zstd of what is not JSON; no run; an entry that is not [size, mtime, inode, ctime];
+    // an older binary's cache, without the ctime.
     const zstd = (t: string) => Bun.zstdCompressSync(new TextEncoder().encode(t));
+    const withoutCtime = JSON.parse(good);
+    for (const k of Object.keys(withoutCtime.files)) withoutCtime.files[k] = withoutCtime.files[k].slice(0, 3);
     for (const bad of [new TextEncoder().encode("not zstd"), zstd("not json"), zstd(JSON.stringify({ files: {} })),
-      zstd(JSON.stringify({ run: first.run_id, files: { "notes/runbook.md": [st.size, st.mtimeMs, "not-an-inode"] } }))]) {
+      zstd(JSON.stringify({ run: first.run_id, files: { "notes/runbook.md": [st.size, st.mtimeMs, "not-an-inode", st.ctimeMs] } })),
+      zstd(JSON.stringify(withoutCtime))]) {
       writeFileSync(cachePath, bad);
       const again = cli(["ingest", "--root", root, "--json"]);
       expect(again.code).toBe(0);
@@ -140,7 +144,7 @@ describe("ingest", () => {
     writeFileSync(file, body.slice(0, -2) + (body.at(-2) === "x" ? "y" : "x") + body.at(-1));
     require("node:fs").utimesSync(file, before.atime, before.mtime);
     const now = statSync(file);
-    cache.files["notes/runbook.md"] = [now.size, now.mtimeMs, now.ino];
+    cache.files["notes/runbook.md"] = [now.size, now.mtimeMs, now.ino, now.ctimeMs]; // forged: as if the run had read it so
     const put = (run: string) => writeFileSync(cachePath, Bun.zstdCompressSync(new TextEncoder().encode(JSON.stringify({ ...cache, run }))));
     put(first.run_id); // the current run's: trusted, so the file is taken as unchanged
     expect(cli(["ingest", "--root", root, "--json"]).json).toMatchObject({ run_id: first.run_id, unchanged: true, processed: 0 });
@@ -148,6 +152,27 @@ describe("ingest", () => {
     const second = cli(["ingest", "--root", root, "--json"]).json;
     expect(second).toMatchObject({ unchanged: false, processed: 1 });
     expect(second.run_id).not.toBe(first.run_id);
+  });
+
+  test("an edit that keeps size and inode and restores the mtime (touch -r) is seen: the stat cache compares the ctime too", async () => {
+    const root = workspace();
+    const first = cli(["ingest", "--root", root, "--json"]).json;
+    const file = join(root, "notes", "runbook.md"), before = statSync(file);
+    const stamp = join(tempDir(), "stamp");
+    writeFileSync(stamp, "");
+    expect(Bun.spawnSync(["touch", "-r", file, stamp]).exitCode).toBe(0); // the file's times, to the nanosecond
+    const body = readFileSync(file, "utf8");
+    await Bun.sleep(20); // a later change time than the one the cache holds, on any timestamp resolution
+    writeFileSync(file, body.slice(0, -2) + (body.at(-2) === "x" ? "y" : "x") + body.at(-1)); // in place: same inode
+    expect(Bun.spawnSync(["touch", "-r", stamp, file]).exitCode).toBe(0); // the mtime it had, restored
+    const now = statSync(file);
+    expect([now.size, now.mtimeMs, now.ino]).toEqual([before.size, before.mtimeMs, before.ino]);
+    expect(now.ctimeMs).not.toBe(before.ctimeMs);
+    const second = cli(["ingest", "--root", root, "--json"]).json;
+    expect(second).toMatchObject({ unchanged: false, processed: 1 });
+    expect(second.run_id).not.toBe(first.run_id);
+    const sha = (r: string) => JSON.parse(manifestOf(root).text).files.find((f: { path: string }) => f.path === r).sha256;
+    expect(sha("notes/runbook.md")).toBe(new Bun.CryptoHasher("sha256").update(readFileSync(file)).digest("hex"));
   });
 
   test("an unchanged re-run keeps what the files' records said (front-matter warnings), touched or not", () => {

@@ -133,7 +133,7 @@ describe("git provenance in the graph", () => {
     expect(path.json.paths[0].edges.map((e: any) => e.type)).toEqual(["authored", "modified"]);
     const nb = cli(["neighbors", alice, "--edge-type", "authored", "--root", a, "--json"]);
     expect(nb.json.nodes.map((n: any) => n.id).sort()).toEqual([ids.c1, ids.c3, ids.c6].map((c) => `commit_${c}`).sort());
-    const exp = cli(["export", "--format", "json", "--root", a, "--output", "-"]);
+    const exp = cli(["export", "--format", "json", "--root", a]);
     const g = JSON.parse(exp.stdout);
     expect(g.nodes.filter((n: any) => n.type === "commit")).toHaveLength(6);
     expect(g.edges.filter((e: any) => e.type === "authored")).toHaveLength(6);

@@ -82,6 +82,27 @@ describe("the current-run pointer", () => {
   }, 60_000);
 });
 
+describe("a store directory that is not a directory", () => {
+  test("a file named .pkg, .pkg/profiles or the profile's: every command exits 5 naming it, and nothing is changed", () => {
+    const root = workspace();
+    for (const [place, parent] of [[".pkg", ""], [".pkg/profiles", ".pkg"], [".pkg/profiles/default", ".pkg/profiles"]] as const) {
+      rmSync(join(root, ".pkg"), { recursive: true, force: true });
+      if (parent) mkdirSync(join(root, parent), { recursive: true });
+      const file = join(root, place);
+      writeFileSync(file, "not a directory\n");
+      for (const args of [["ingest"], ["rebuild"], ["query", "ledger"], ["export"], ["budget"], ["runs", "prune", "--keep", "1"], ...(place === ".pkg/profiles/default" ? [] : [["init"]])]) {
+        const r = cli([...args, "--root", root, "--json"]);
+        expect({ place, args, code: r.code }).toEqual({ place, args, code: 5 });
+        expect(expectOneLineError(r)).toContain(`${file} is not a directory`);
+        expect(readFileSync(file, "utf8")).toBe("not a directory\n");
+      }
+      const v = cli(["verify", "--root", root, "--json"]);
+      expect(v.code).toBe(5);
+      expect(JSON.stringify(v.json.problems)).toContain(`${file} is not a directory`);
+    }
+  }, 60_000);
+});
+
 describe("objects that cannot be read", () => {
   test("an object replaced by a directory, a dangling symlink as a fan-out directory: verify exits 5 with `unreadable: PATH`", () => {
     const root = ingested();

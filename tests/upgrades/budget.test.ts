@@ -2,7 +2,7 @@
 // (which writes nothing) reports the projected bytes, then the multiplier is chosen so that the
 // limit lands exactly where the ratio must be.
 import { afterAll, describe, expect, test } from "bun:test";
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, cli, expectOneLineError, tempDir, treeHash, workspace } from "../helpers/cli.ts";
 import { du, profileDir } from "./support.ts";
@@ -194,6 +194,29 @@ describe("budget and runs", () => {
     const r = cli(["rebuild", "--root", root, "--json"]);
     expect({ code: r.code, status: r.json.budget?.status }).toEqual({ code: 4, status: "block" });
     expect(treeHash(root)).toEqual(before);
+  }, SLOW);
+
+  test("a blocked ingest or rebuild after init leaves .pkg/profiles/ (and an empty profile directory) where they were", () => {
+    // Every directory and file under .pkg/, empty directories included (treeHash lists files only).
+    const listing = (dir: string): string[] => readdirSync(dir, { recursive: true, withFileTypes: true })
+      .map((e) => `${join(e.parentPath, e.name).slice(dir.length)}${e.isDirectory() ? "/" : ""}`).sort();
+    const root = workspace();
+    expect(cli(["init", "--root", root]).code).toBe(0);
+    setBudget(root, 1e-9);
+    const pkg = join(root, ".pkg");
+    expect(listing(pkg)).toEqual(["/profiles/"]);
+    for (const cmd of ["ingest", "rebuild"]) {
+      expect(cli([cmd, "--root", root]).code).toBe(4);
+      expect(listing(pkg)).toEqual(["/profiles/"]);
+    }
+    // A profile directory that was there (empty) stays too; one the run made goes again.
+    mkdirSync(join(pkg, "profiles", "default"));
+    expect(cli(["ingest", "--root", root]).code).toBe(4);
+    expect(listing(pkg)).toEqual(["/profiles/", "/profiles/default/"]);
+    // Without init, the run made .pkg/ and everything below: all of it goes.
+    rmSync(pkg, { recursive: true });
+    expect(cli(["ingest", "--root", root]).code).toBe(4);
+    expect(existsSync(pkg)).toBe(false);
   }, SLOW);
 
   test("changing only the budget does not start a new run", () => {

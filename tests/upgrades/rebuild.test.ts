@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { cpSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, cli, spawnCli, tempDir, treeHash } from "../helpers/cli.ts";
+import { cleanup, cli, spawnCli, tempDir, treeHash, workspace } from "../helpers/cli.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../../src/schema/version.ts";
 import { currentRun, fixtureWorkspace, profileDir } from "./support.ts";
 
@@ -68,6 +68,26 @@ describe("rebuild", () => {
     expect(again.run_id).not.toBe(ra.run_id);
     expect(again.previous_run).toBe(ra.run_id);
     expect(cli(["runs", "list", "--root", a, "--json"]).json.runs).toHaveLength(3);
+  }, SLOW);
+
+  test("after a rebuild an unchanged workspace gives an unchanged ingest: the rebuild's run stays current, nothing is written", () => {
+    const root = workspace();
+    const first = cli(["ingest", "--root", root, "--json"]).json;
+    const rebuilt = cli(["rebuild", "--root", root, "--json"]).json;
+    expect(rebuilt.previous_run).toBe(first.run_id);
+    const before = treeHash(profileDir(root));
+    const again = cli(["ingest", "--root", root, "--json"]);
+    expect(again.code).toBe(0);
+    expect(again.json).toMatchObject({ run_id: rebuilt.run_id, unchanged: true, processed: 0, new_objects: 0, written_bytes: 0 });
+    expect(currentRun(root)).toBe(rebuilt.run_id);
+    expect(treeHash(profileDir(root))).toEqual(before); // not even the stat cache or runs.log
+    // The stat cache still vouches for the files: the next one reads none either.
+    expect(cli(["ingest", "--root", root, "--json"]).json).toMatchObject({ run_id: rebuilt.run_id, unchanged: true });
+    // A real change is a new run as usual.
+    writeFileSync(join(root, "notes", "later.md"), "# Later\n\nA follow-up.\n");
+    const changed = cli(["ingest", "--root", root, "--json"]).json;
+    expect(changed).toMatchObject({ unchanged: false, processed: 1 });
+    expect(currentRun(root)).toBe(changed.run_id);
   }, SLOW);
 
   test("two concurrent rebuilds: the second waits for the lock and replaces the first's run with another new one", async () => {

@@ -1,6 +1,4 @@
 import { defineCommand } from "../define.ts";
-import { resolve } from "node:path";
-import { atomicWriteFile } from "../../shared/fs.ts";
 import { usageError } from "../../shared/errors.ts";
 import { intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
 import { printable as p, printJson, printLine, warn, writeStdout } from "../output.ts";
@@ -26,6 +24,9 @@ export default defineCommand({
     if (start === undefined && args.depth !== undefined) throw usageError("--depth applies to --subgraph ID only");
     const depth = intFlag(args.depth, "depth", 1, 10);
     const { ws, store, ix } = await withIndex(args, { whole: start === undefined });
+    // Checked before the graph is read: not a directory, not the store's own files (store/exports.ts).
+    const { exportTarget, writeExport } = await import("../../store/exports.ts");
+    const out = args.out === undefined ? undefined : exportTarget(ws.root, ws.profileDir, String(args.out));
     let g;
     if (start !== undefined) {
       g = subgraph(ix, start, depth);
@@ -37,12 +38,11 @@ export default defineCommand({
     ix.close();
     const scope = start !== undefined ? { start, depth } : undefined;
     const text = renderExport(g, format, store.runId, scope);
-    if (!args.out) return void writeStdout(text);
-    const out = resolve(String(args.out));
+    if (out === undefined) return void writeStdout(text);
     const { exportBudgetGate } = await import("../../pipeline/footprint.ts");
     const { budget, warning } = exportBudgetGate(ws, store, out, Buffer.byteLength(text));
     if (warning) warn(warning);
-    atomicWriteFile(out, text);
+    writeExport(out, text);
     const summary = { status: "ok", run_id: store.runId, format, out, ...(scope ? { subgraph: scope } : {}), nodes: g.nodes.size, edges: g.edges.length, bytes: Buffer.byteLength(text) };
     if (args.json) return printJson({ ...summary, budget });
     printLine(`exported ${summary.nodes} nodes and ${summary.edges} edges of run ${store.runId}${scope ? ` (within ${depth} edge(s) of ${p(String(start))})` : ""} to ${p(out)} (${format}, ${summary.bytes} bytes)`);

@@ -12,8 +12,10 @@ export default defineCommand({
     root: { type: "string", description: "Workspace root (default: $AUDITGRAPH_ROOT, else the current directory)", valueHint: "DIR" },
     ...jsonArgs,
   },
-  run({ args }) {
+  async run({ args }) {
     const root = resolveRoot(args.root);
+    const { checkStoreDirs } = await import("../../store/layout.ts");
+    checkStoreDirs([join(root, ".pkg"), join(root, ".pkg", "profiles")]); // a file in their place: exit 5 naming it
     const created: string[] = [];
     const cfg = join(root, "config", "pkg.yaml");
     if (!existsSync(cfg)) { atomicWriteFile(cfg, DEFAULT_CONFIG_TEXT); created.push("config/pkg.yaml"); }

@@ -1,0 +1,102 @@
+// `export --out`: a path it cannot use is a usage error (exit 2) naming it and why, and the store's
+// own files are never written: inside .pkg/ only the profile's exports/ directory takes an export.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cleanup, cli, cliUnprivileged, expectOneLineError, openToAll, tempDir, treeHash, workspace } from "../helpers/cli.ts";
+
+afterAll(cleanup);
+
+let root: string;
+let profile: string;
+beforeAll(() => {
+  root = workspace();
+  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  profile = join(root, ".pkg", "profiles", "default");
+});
+
+/** Runs the export, expects exit 2 with one line containing `what`, and the workspace unchanged. */
+function refused(out: string, what: string): void {
+  const before = treeHash(root);
+  const r = cli(["export", "--root", root, "--out", out, "--json"]);
+  expect({ out, code: r.code }).toEqual({ out, code: 2 });
+  expect(expectOneLineError(r)).toContain(what);
+  expect(r.json).toMatchObject({ status: "error", exit_code: 2, code: "usage" });
+  expect(treeHash(root)).toEqual(before);
+}
+
+describe("the store's own files", () => {
+  test("the pointer, a manifest, an object, the lock's place, .pkg/ itself: refused, and every read still works", () => {
+    const run = readFileSync(join(profile, "current"), "utf8").trim();
+    const sub = readdirSync(join(profile, "objects"))[0]!;
+    const object = join(profile, "objects", sub, readdirSync(join(profile, "objects", sub))[0]!);
+    for (const out of [join(profile, "current"), join(profile, "runs", run, "manifest.json"), object, join(profile, "runs.log"),
+      join(profile, "cache", "stat.zst"), join(root, ".pkg", "lock"), join(root, ".pkg", "x.json"), join(profile, "exports"),
+      join(root, ".pkg", "profiles", "other", "exports", "x.json"), join(profile, "exports", "..", "current")]) {
+      refused(out, "is inside the store");
+    }
+    // Relative to the current directory, too.
+    const r = cli(["export", "--root", root, "--out", ".pkg/profiles/default/current"], { cwd: root });
+    expect(r.code).toBe(2);
+    expect(cli(["query", "ledger", "--root", root]).code).toBe(0);
+    expect(cli(["verify", "--root", root]).code).toBe(0);
+  });
+
+  test("through a symbolic link (a parent outside, a link to the profile, exports/ linking back into the store): refused", () => {
+    const outside = tempDir();
+    symlinkSync(profile, join(outside, "store"));
+    refused(join(outside, "store", "current"), `it resolves to ${join(profile, "current")}`);
+    symlinkSync(join(profile, "objects"), join(outside, "objects"));
+    refused(join(outside, "objects", "ab", "x"), "is inside the store");
+    const other = workspace();
+    expect(cli(["ingest", "--root", other]).code).toBe(0);
+    const otherProfile = join(other, ".pkg", "profiles", "default");
+    symlinkSync("objects", join(otherProfile, "exports"));
+    const r = cli(["export", "--root", other, "--out", join(otherProfile, "exports", "x.json")]);
+    expect(r.code).toBe(2);
+    expect(expectOneLineError(r)).toContain(`it resolves to ${join(otherProfile, "objects", "x.json")}`);
+  });
+
+  test("the profile's exports/ directory (made if missing, subdirectories too) and anywhere outside .pkg/ are fine", () => {
+    for (const out of [join(profile, "exports", "graph.json"), join(profile, "exports", "dot", "graph.dot"), join(root, "graph.json"), join(tempDir(), "a", "b.json")]) {
+      const r = cli(["export", "--root", root, "--out", out, "--json"]);
+      expect({ out, code: r.code, stderr: r.stderr }).toEqual({ out, code: 0, stderr: "" });
+      expect(JSON.parse(readFileSync(out, "utf8")).nodes.length).toBeGreaterThan(0);
+    }
+    expect(cli(["verify", "--root", root]).code).toBe(0);
+    // A temp file's name there would be swept by the next writer.
+    refused(join(profile, "exports", ".tmp-graph.json"), "temp file");
+  });
+});
+
+describe("paths that cannot be written", () => {
+  test("a directory, a path ending in '/', a file as a parent, an empty path: exit 2 naming the path and why", () => {
+    const dir = tempDir();
+    refused(dir, `--out ${dir} is a directory`);
+    const link = join(tempDir(), "link");
+    symlinkSync(dir, link);
+    refused(link, `--out ${link} is a directory`);
+    refused(dir + "/", "ends with '/'");
+    refused(join(dir, "new") + "/", "ends with '/'");
+    writeFileSync(join(dir, "file"), "x");
+    refused(join(dir, "file", "x.json"), `${join(dir, "file")} is not a directory`);
+    refused(join(dir, "file", "deeper", "x.json"), `${join(dir, "file")} is not a directory`);
+    refused("", "--out needs a file path");
+    expect(readFileSync(join(dir, "file"), "utf8")).toBe("x");
+  });
+
+  test("a directory that cannot be written (as a user without privileges): exit 2, not an internal error", () => {
+    const ws = workspace();
+    expect(cli(["ingest", "--root", ws]).code).toBe(0);
+    const dir = tempDir();
+    openToAll(ws);
+    openToAll(dir);
+    mkdirSync(join(dir, "ro"));
+    chmodSync(join(dir, "ro"), 0o555);
+    const out = join(dir, "ro", "x.json");
+    const r = cliUnprivileged(["export", "--root", ws, "--out", out]);
+    if (!r) return console.warn("skipped: cannot run as a user without privileges here");
+    expect(r.code).toBe(2);
+    expect(expectOneLineError(r)).toContain(`--out ${out} cannot be written: EACCES`);
+  });
+});

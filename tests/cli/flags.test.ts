@@ -1,0 +1,118 @@
+// Flags: one a command does not declare is a usage error (exit 2) naming it and the flag it is
+// closest to, so a typo never runs the command with defaults; every declared flag, --help/-h
+// anywhere and --version first still work.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cleanup, cli, expectOneLineError, workspace } from "../helpers/cli.ts";
+import { closestFlag, parseArgv } from "../../src/cli/define.ts";
+
+afterAll(cleanup);
+
+describe("an unknown flag", () => {
+  test("a typo of --profile: exit 2 naming it and --profile, and nothing is ingested", () => {
+    const root = workspace();
+    mkdirSync(join(root, "config"));
+    writeFileSync(join(root, "config", "pkg.yaml"), "profiles:\n  notesonly:\n    include_paths: [notes]\n");
+    const r = cli(["ingest", "--root", root, "--profle", "notesonly"]);
+    expect(r.code).toBe(2);
+    expect(expectOneLineError(r)).toBe("error: unknown flag --profle for 'ingest'; did you mean --profile?");
+    expect(r.stderr).toContain("hint: 'auditgraph ingest --help' lists its flags");
+    expect(existsSync(join(root, ".pkg"))).toBe(false);
+    // With --json the same error is also the JSON document on stdout.
+    const j = cli(["ingest", "--root", root, "--json", "--profle=notesonly"]);
+    expect(j.code).toBe(2);
+    expect(j.json).toMatchObject({ status: "error", code: "usage", exit_code: 2, message: "unknown flag --profle for 'ingest'; did you mean --profile?" });
+    expect(existsSync(join(root, ".pkg"))).toBe(false);
+  });
+
+  test.each([
+    [["runs", "list", "--jsno"], "unknown flag --jsno for 'runs list'; did you mean --json?"],
+    [["git", "log", "notes", "--lmit", "3"], "unknown flag --lmit for 'git log'; did you mean --limit?"],
+    [["list", "--count"], "unknown flag --count for 'list'; did you mean --count-only?"],
+    [["ingest", "--no-profle"], "unknown flag --no-profle for 'ingest'"],
+    [["ingest", "--frobnicate"], "unknown flag --frobnicate for 'ingest'"],
+    [["ingest", "-x"], "unknown flag -x for 'ingest'"],
+    [["query", "-foo"], "unknown flag -f (in -foo) for 'query'"],
+    [["ui", "--json"], "unknown flag --json for 'ui'"],
+    [["export", "--output", "-"], "unknown flag --output for 'export'; did you mean --out?"],
+    [["init", "--profile", "x"], "unknown flag --profile for 'init'"],
+    [["version", "--verbose"], "unknown flag --verbose for 'version'"],
+  ])("%p → exit 2", (args, message) => {
+    const root = workspace({ "notes/a.md": "# A\n" });
+    const r = cli([...args, "--root", root]);
+    expect({ code: r.code, line: expectOneLineError(r) }).toEqual({ code: 2, line: `error: ${message}` });
+  });
+
+  test("an argument starting with '-' goes after '--' (the hint says so where a command takes one)", () => {
+    const root = workspace({ "notes/a.md": "# A\n\nthe -foo option\n" });
+    expect(cli(["ingest", "--root", root]).code).toBe(0);
+    const r = cli(["query", "-foo", "--root", root]);
+    expect(r.stderr).toContain("an argument starting with '-' goes after '--'");
+    expect(cli(["query", "--root", root, "--", "-foo"]).code).toBe(0);
+  });
+});
+
+describe("what still works", () => {
+  test("every flag every command declares, in each spelling the parser takes", async () => {
+    const { root } = await import("../../src/cli/main.ts");
+    const { commandTree } = await import("../../src/cli/commands/completion.ts");
+    const walk = (n: Awaited<ReturnType<typeof commandTree>>): (typeof n)[] => [n, ...n.subcommands.flatMap(walk)];
+    let checked = 0;
+    for (const node of walk(await commandTree(root))) {
+      if (node.path.length === 0 || node.subcommands.length) continue;
+      let cmd: any = root;
+      for (const w of node.path) {
+        const subs = typeof cmd.subCommands === "function" ? await cmd.subCommands() : cmd.subCommands;
+        const next = subs[w];
+        cmd = typeof next === "function" ? await next() : next;
+      }
+      const defs = typeof cmd.args === "function" ? await cmd.args() : cmd.args ?? {};
+      const positionals = Object.values(defs).filter((d: any) => d.type === "positional").map(() => "x");
+      for (const [name, d] of Object.entries(defs) as [string, any][]) {
+        if (d.type === "positional") continue;
+        const forms = d.type === "boolean" ? [[`--${name}`], [`--${name}=false`], ...(name.startsWith("no-") ? [] : [[`--no-${name}`]])] : [[`--${name}`, "v"], [`--${name}=v`]];
+        for (const form of forms) {
+          expect(() => parseArgv([...positionals, ...form], defs, node.path.join(" "))).not.toThrow();
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(100);
+  });
+
+  test("--help and -h after any command, --version first, flags after `--` as positionals", () => {
+    for (const args of [["ingest", "--help"], ["runs", "list", "-h"], ["git", "log", "--help"], ["query", "x", "--nonsense", "--help"]]) {
+      const r = cli(args);
+      expect({ args, code: r.code }).toEqual({ args, code: 0 });
+      expect(r.stdout).toContain("USAGE");
+    }
+    expect(cli(["--version"]).code).toBe(0);
+    expect(cli(["-V"]).code).toBe(0);
+    expect(cli(["version", "--json"]).json.version).toEqual(expect.any(String));
+    expect(cli(["completion", "bash"]).code).toBe(0);
+  });
+
+  test("upgrade's --no-delta is its own flag, not the negation of an unknown one", () => {
+    const defs = { "no-delta": { type: "boolean" as const }, json: { type: "boolean" as const } };
+    const parsed = (argv: string[]) => parseArgv(argv, defs) as Record<string, unknown>;
+    expect(parsed(["--no-delta"])["no-delta"]).toBe(true);
+    expect(parsed(["--no-json"]).json).toBe(false);
+    expect(() => parseArgv(["--no-deltas"], defs)).toThrow("unknown flag --no-deltas");
+  });
+});
+
+test("the flag meant: edit distance (transpositions count one), else a unique prefix", () => {
+  const names = ["root", "config", "profile", "json", "count-only", "group-by", "limit", "offset", "edge-type", "max-depth"];
+  expect(closestFlag("profle", names)).toBe("profile");
+  expect(closestFlag("Profile", names)).toBe("profile");
+  expect(closestFlag("jsno", names)).toBe("json");
+  expect(closestFlag("rot", names)).toBe("root");
+  expect(closestFlag("edgetype", names)).toBe("edge-type");
+  expect(closestFlag("prof", names)).toBe("profile");
+  expect(closestFlag("count", names)).toBe("count-only");
+  expect(closestFlag("output", ["out", "format"])).toBe("out");
+  expect(closestFlag("limits", names)).toBe("limit");
+  expect(closestFlag("frobnicate", names)).toBeUndefined();
+  expect(closestFlag("xy", names)).toBeUndefined();
+});
