@@ -411,7 +411,11 @@ function placeLinks(s: string, hrefs: string[], sites: LinkSite[]): number[] {
 }
 
 /** A code span's text compared loosely: runs of white space as one space, trimmed (the parser strips one space each side and may keep or fold line breaks). */
-const spanKey = (t: string) => (/\s\s|[\t\n\r\f\v]|^\s|\s$/.test(t) ? t.replace(/\s+/g, " ").trim() : t);
+const spanKey = (t: string) => {
+  // In a table cell `\|` is a pipe inside the span: the parser gives `x|y` for `x\|y`.
+  const u = t.includes("\\|") ? t.replace(/\\\|/g, "|") : t;
+  return /\s\s|[\t\n\r\f\v]|^\s|\s$/.test(u) ? u.replace(/\s+/g, " ").trim() : u;
+};
 
 /**
  * Code spans and HTML comments, in one walk over backtick runs and `<!--` in document order. In
@@ -470,22 +474,40 @@ function inlineCode(s: string, b: Blocks): { spans: { at: number; key: string }[
  * item's offset), else at the previous item's offset.
  */
 function placeInOrder(keys: string[], sites: { at: number; key: string }[], fallback: (key: string, from: number) => number): number[] {
-  const out: number[] = [];
-  const missing = new Set<string>();   // no site from the cursor on fits: none will later either
+  // Sites by key, in order: the first site of a key from the cursor on is a binary search, not a
+  // walk over every site left (distinct keys with no site, a table's escaped `\|`, made it N²).
+  const byKey = new Map<string, number[]>();
+  sites.forEach((site, k) => { const l = byKey.get(site.key); if (l) l.push(k); else byKey.set(site.key, [k]); });
+  const placed: number[] = [];
   let next = 0;
   let last = -1;
+  let searches = 0;
   for (const key of keys) {
+    const list = byKey.get(key);
     let j = -1;
-    if (!missing.has(key)) {
-      for (let k = next; k < sites.length; k++) if (sites[k]!.key === key) { j = k; break; }
-      if (j < 0) missing.add(key);
+    if (list) {
+      let lo = 0, hi = list.length;
+      while (lo < hi) { const mid = (lo + hi) >> 1; if (list[mid]! < next) lo = mid + 1; else hi = mid; }
+      if (lo < list.length) j = list[lo]!;
     }
-    if (j >= 0) { last = sites[j]!.at; next = j + 1; }
-    else { const f = fallback(key, last + 1); if (f >= 0) last = f; }
-    out.push(Math.max(0, last));
+    if (j >= 0) { last = sites[j]!.at; next = j + 1; placed.push(last); continue; }
+    // No site: the text itself, searched from the last place, a bounded number of times (each
+    // search may read the rest of the body).
+    const f = searches++ < MAX_FALLBACK_SEARCHES ? fallback(key, last + 1) : -1;
+    if (f >= 0) last = f;
+    placed.push(f >= 0 ? f : -1);
   }
+  // One still without a place is between its neighbours: at the one before it (the one after it
+  // when none is before; 0 when nothing was placed).
+  let before = -1;
+  const out = placed.map((p) => (p >= 0 ? (before = p) : before));
+  let after = -1;
+  for (let i = out.length - 1; i >= 0; i--) { if (placed[i]! >= 0) after = placed[i]!; else if (out[i]! < 0) out[i] = Math.max(0, after); }
   return out;
 }
+
+/** Text searches placeInOrder makes at most for items with no site (see there). */
+const MAX_FALLBACK_SEARCHES = 64;
 
 const escapeRe = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 

@@ -31,14 +31,20 @@ export function scanPdfStreams(buf: Uint8Array, limits: { stream: number; total:
   let total = 0;
   let streams = 0;
   let held: Map<string, number> | undefined;
+  let objs: number[] | undefined;
   const kw = /stream(?:\r\n|\n|\r)/g;
   for (let m = kw.exec(text); m; m = kw.exec(text)) {
     const at = m.index;
     if (text.startsWith("end", at - 3)) continue;
     // The stream's dictionary: from its object header to the keyword (only its own keys matter).
-    const close = text.lastIndexOf(">>", at);
-    if (close < 0 || text.slice(close + 2, at).trim() !== "") continue;
-    const obj = text.lastIndexOf("obj", close);
+    // Only white space may stand between `>>` and the keyword, and the header is looked for at
+    // most 64 KiB back (a sorted list of `obj` offsets): no search runs back to the file's start
+    // for every keyword, which made a file of many keywords quadratic.
+    let close = at;
+    while (close > 0 && WHITE.has(text.charCodeAt(close - 1))) close--;
+    close -= 2;
+    if (close < 0 || text.charCodeAt(close) !== 62 || text.charCodeAt(close + 1) !== 62) continue;
+    const obj = lastBefore((objs ??= offsetsOf(text, "obj")), close);
     const dict = text.slice(obj < 0 || close - obj > 65536 ? Math.max(0, close - 65536) : obj, close + 2);
     const filters = filtersOf(dict);
     if (!filters.length || !isFlate(filters[0]!) || /\/Subtype\s*\/Image\b/.test(dict)) continue;
@@ -74,6 +80,23 @@ export function scanPdfStreams(buf: Uint8Array, limits: { stream: number; total:
 }
 
 const isFlate = (f: string) => f === "FlateDecode" || f === "Fl";
+
+/** PDF white space (NUL, tab, line feed, form feed, carriage return, space). */
+const WHITE = new Set([0, 9, 10, 12, 13, 32]);
+
+/** Every offset of `word` in the text, ascending. */
+function offsetsOf(text: string, word: string): number[] {
+  const out: number[] = [];
+  for (let i = text.indexOf(word); i >= 0; i = text.indexOf(word, i + word.length)) out.push(i);
+  return out;
+}
+
+/** The last of the sorted offsets below `limit`, or -1. */
+function lastBefore(sorted: number[], limit: number): number {
+  let lo = 0, hi = sorted.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (sorted[mid]! < limit) lo = mid + 1; else hi = mid; }
+  return lo > 0 ? sorted[lo - 1]! : -1;
+}
 
 function filtersOf(dict: string): string[] {
   const m = /\/Filter\s*(\[[^\]]*\]|\/[^\s/<>[\]()]+)/.exec(dict);
