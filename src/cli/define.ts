@@ -164,7 +164,20 @@ export function parseArgv(raw: string[], defs: ArgsDef, command?: string): Parse
 export async function runLeaf(cmd: CommandDef<any>, rawArgs: string[], command?: string): Promise<unknown> {
   const defs = (typeof cmd.args === "function" ? await cmd.args() : await cmd.args) ?? {};
   const args = parseArgv(rawArgs, defs, command);
+  // An argument beyond the declared ones is a mistake (`list document` for `list --type document`),
+  // not something to drop: only a command that takes more words (query) says so.
+  const rest = (args._ as unknown[] | undefined) ?? [];
+  if (rest.length && !takesMore.has(cmd)) {
+    throw new CLIError(`unexpected argument ${JSON.stringify(String(rest[0]))}${command ? ` for '${command}'` : ""}`, "EARG");
+  }
   return cmd.run?.({ rawArgs, args, cmd, data: undefined } as never);
+}
+
+const takesMore = new WeakSet<CommandDef<any>>();
+/** Marks a command that takes words beyond its declared positional arguments (in `args._`). */
+export function withMoreWords<T extends CommandDef<any>>(cmd: T): T {
+  takesMore.add(cmd);
+  return cmd;
 }
 
 const snake = (s: string) => kebab(s).replace(/-/g, "_");

@@ -34,6 +34,18 @@ const TERM = /[\p{L}\p{M}\p{N}_]+/gu;
 /** ASCII identifiers only: compounds of other scripts are rare, and the Unicode classes cost more than the rest of the tokenizer. */
 const COMPOUND = /(?<![A-Za-z0-9_-])(?:--?)?[A-Za-z0-9_]+(?:(?:\.|::|->|-|\/)[A-Za-z0-9_]+)+/g;
 
+/**
+ * Whether text[at, end) is inside a longer word on either side: the ASCII patterns (COMPOUND,
+ * HUMPED) do not see a non-ASCII letter next to them, and would take `rger/page` out of
+ * `Ärger/page` or `vent` out of `éventHandler`.
+ */
+export function inWord(text: string, at: number, end: number): boolean {
+  const before = at > 0 && text.charCodeAt(at - 1) > 127 && WORD_END.test(text.slice(Math.max(0, at - 2), at));
+  return before || (end < text.length && text.charCodeAt(end) > 127 && WORD_START.test(text.slice(end, end + 2)));
+}
+const WORD_END = /[\p{L}\p{M}\p{N}]$/u;
+const WORD_START = /^[\p{L}\p{M}\p{N}]/u;
+
 /** Parts of one raw base term (`HTTPServer_port` → http, server, port); empty when it has none. */
 export function partsOf(raw: string): string[] {
   // Only `_` inside, a lower→upper hump (camelCase) or an acronym before a word (HTTPServer) makes parts.
@@ -75,7 +87,7 @@ export function identParts(raw: string): string[] {
 export function compoundOf(raw: string): string | undefined {
   COMPOUND.lastIndex = 0;
   const m = COMPOUND.exec(raw);
-  return m && m[0].length <= MAX_COMPOUND ? m[0].toLowerCase() : undefined;
+  return m && m[0].length <= MAX_COMPOUND && !inWord(raw, m.index, m.index + m[0].length) ? m[0].toLowerCase() : undefined;
 }
 
 /** Whether a term is one word (letters, digits, `_`), not a compound. */
@@ -173,10 +185,10 @@ export function indexTerms(text: string, kind: string, spans: [number, number][]
     runs.push({ ci, field, terms: list });
     count += list.length;
     HUMPED.lastIndex = 0;
-    for (let m = HUMPED.exec(raw); m; m = HUMPED.exec(raw)) for (const p of identParts(m[0])) extra.push([ci, p, field]);
+    for (let m = HUMPED.exec(raw); m; m = HUMPED.exec(raw)) if (!inWord(raw, m.index, m.index + m[0].length)) for (const p of identParts(m[0])) extra.push([ci, p, field]);
     if (low.length > 2) {
       COMPOUND.lastIndex = 0;
-      for (let m = COMPOUND.exec(low); m; m = COMPOUND.exec(low)) if (m[0].length <= MAX_COMPOUND) extra.push([ci, m[0], field]);
+      for (let m = COMPOUND.exec(low); m; m = COMPOUND.exec(low)) if (m[0].length <= MAX_COMPOUND && !inWord(low, m.index, m.index + m[0].length)) extra.push([ci, m[0], field]);
     }
   };
   for (let ci = 0; ci < spans.length; ci++) {
@@ -209,11 +221,11 @@ export function nameTerms(name: string): string[] {
   const out = (low.match(TERM) ?? []).filter((x) => x.length <= MAX_TERM);
   if (/[A-Z_]/.test(name)) {
     HUMPED.lastIndex = 0;
-    for (let m = HUMPED.exec(name); m; m = HUMPED.exec(name)) out.push(...identParts(m[0]));
+    for (let m = HUMPED.exec(name); m; m = HUMPED.exec(name)) if (!inWord(name, m.index, m.index + m[0].length)) out.push(...identParts(m[0]));
   }
   if (/[.\-:/>]/.test(low) && low.length === name.length) {
     COMPOUND.lastIndex = 0;
-    for (let m = COMPOUND.exec(low); m; m = COMPOUND.exec(low)) if (m[0].length <= MAX_COMPOUND) out.push(m[0]);
+    for (let m = COMPOUND.exec(low); m; m = COMPOUND.exec(low)) if (m[0].length <= MAX_COMPOUND && !inWord(low, m.index, m.index + m[0].length)) out.push(m[0]);
   }
   return out;
 }

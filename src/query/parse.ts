@@ -34,6 +34,8 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
   for (const k of FILTER_KEYS) for (const v of (flags as Record<string, string[] | undefined>)[`${k}s`] ?? []) add(`${k}s` as keyof Filters, v);
 
   const clauses: Clause[] = [];
+  /** Words over MAX_TERM characters that are not identifiers (a hash): not in the index. */
+  const tooLong: string[] = [];
   const quotes = (text.match(/"/g) ?? []).length;
   let src = text;
   if (quotes % 2 === 1) {
@@ -43,7 +45,7 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
   const re = /"([^"]*)"|(\S+)/g;
   for (let m = re.exec(src); m; m = re.exec(src)) {
     if (m[1] !== undefined) {
-      const terms = baseTerms(m[1]).filter((t) => t.length <= MAX_TERM);
+      const terms = baseTerms(m[1]).filter((t) => t.length <= MAX_TERM || (tooLong.push(t), false));
       if (terms.length === 1) clauses.push({ kind: "term", text: `"${m[1]}"`, term: terms[0]! });
       else if (terms.length > 1) clauses.push({ kind: "phrase", text: `"${m[1]}"`, terms });
       continue;
@@ -79,7 +81,12 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
     } else {
       // A word longer than MAX_TERM is not a term of the index: an identifier is found by its
       // parts (each a word of the query), anything else (a hash) by nothing.
-      const parts = all.flatMap((t) => (t.length <= MAX_TERM ? [t] : identParts(tok.match(/[\p{L}\p{M}\p{N}_]+/gu)?.find((w) => w.toLowerCase() === t) ?? "")));
+      const parts = all.flatMap((t) => {
+        if (t.length <= MAX_TERM) return [t];
+        const ps = identParts(tok.match(/[\p{L}\p{M}\p{N}_]+/gu)?.find((w) => w.toLowerCase() === t) ?? "");
+        if (!ps.length) tooLong.push(t);
+        return ps;
+      });
       for (const p of new Set(parts)) clauses.push({ kind: "term", text: tok, term: p });
     }
   }
@@ -87,6 +94,10 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
     if (!NODE_TYPES.includes(t as never)) throw usageError(`type must be one of ${NODE_TYPES.join(", ")}, got '${t}'`);
   }
   const hasFilter = Object.keys(filters).length > 0;
+  if (clauses.length === 0 && !hasFilter && tooLong.length) {
+    const w = tooLong[0]!;
+    throw usageError(`'${w.length > 48 ? `${w.slice(0, 44)}…` : w}' is ${w.length} characters long: words over ${MAX_TERM} characters (hashes, base64) are not indexed`, "search for the words around it, or for an identifier's parts");
+  }
   if (clauses.length === 0 && !hasFilter) throw usageError(text.trim() ? `query '${text.trim()}' has no words to search for` : "query is empty");
   // Common words count only when the query has nothing else (or inside phrases).
   const isStop = (c: Clause) => c.kind === "term" && !c.fallback && STOP_WORDS.has(c.term) && !c.text.startsWith('"');

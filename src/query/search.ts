@@ -10,7 +10,7 @@
  */
 import { docId } from "../pipeline/extract.ts";
 import { TEXT_PAGE, type DocMeta } from "../pipeline/shard.ts";
-import { identParts, isWordTerm, nameTerms } from "../pipeline/tokens.ts";
+import { identParts, inWord, isWordTerm, nameTerms } from "../pipeline/tokens.ts";
 import { VarintReader } from "../store/varint.ts";
 import { globMatcher, type Clause, type ParsedQuery } from "./parse.ts";
 import type { EntPosting, RunIndex } from "./run-index.ts";
@@ -279,6 +279,7 @@ function matchLine(line: string, want: Want[]): [number, string, number][] & { l
     const lower = line.toLowerCase();
     LINE_COMPOUND.lastIndex = 0;
     for (let m = LINE_COMPOUND.exec(lower); m; m = LINE_COMPOUND.exec(lower)) {
+      if (inWord(lower, m.index, m.index + m[0].length)) continue;
       want.forEach((w, i) => { if (w.compounds.includes(m![0])) out.push([i, m![0], m!.index + 1]); });
     }
   }

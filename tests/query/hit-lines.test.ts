@@ -133,6 +133,27 @@ test("an entity whose name alone matches, with no line of its text that does, is
   expect(query(ws, "started").hits.map((h) => h.path)).toEqual(["logs/deploy.log"]);
 });
 
+test("a compound or identifier part is never taken from inside a word with a non-ASCII letter", () => {
+  const ws = workspace({ "notes/a.md": "# U\n\nplain\n\nsee https://example.com/Ärger/page now, and éventHandler here\n" });
+  expect(cli(["ingest", "--root", ws]).code).toBe(0);
+  for (const q of ["rger", "rger*", "vent", "rger/page"]) {
+    const r = query(ws, q);
+    checkLines(ws, r.hits);
+  }
+  expect(query(ws, "rger/page").hits).toEqual([]);
+  expect(query(ws, "Ärger/page").hits.map((h) => h.line)).toEqual([5]);
+});
+
+test("a word over 40 characters that is no identifier (a hash): one line saying such words are not indexed", () => {
+  const hash = "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881";
+  for (const q of [hash, `"${hash}"`]) {
+    const r = cli(["query", q, "--root", root]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("is 64 characters long: words over 40 characters (hashes, base64) are not indexed");
+    expect(r.stderr).not.toContain("has no words");
+  }
+});
+
 describe("filters as flags", () => {
   const paths = (r: { hits: Hit[] }) => r.hits.map((h) => h.path).sort();
   test("a repeated --tag needs every tag, as tag: twice in the text does", () => {

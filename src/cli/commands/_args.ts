@@ -52,7 +52,7 @@ export const withIndex = async (args: { root?: string; config?: string; profile?
 /** A non-negative integer flag (an offset), or a usage error naming the flag. */
 export function countFlag(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
-  const n = value.trim() === "" ? NaN : Number(value);
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN; // decimal digits only: not 0x10, 1e1, +5 or 2.0
   if (!Number.isInteger(n) || n < 0 || n > 1_000_000_000) throw usageError(`--${name} must be an integer from 0 to 1000000000, got '${value}'`);
   return n;
 }
@@ -60,7 +60,7 @@ export function countFlag(value: string | undefined, name: string, fallback: num
 /** A positive integer flag, or a usage error naming the flag. */
 export function intFlag(value: string | undefined, name: string, fallback: number, max = 1_000_000): number {
   if (value === undefined) return fallback; // given but empty (`--limit ""`, `--limit` last) is an error, not the default
-  const n = value.trim() === "" ? NaN : Number(value);
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN; // decimal digits only: not 0x10, 1e1, +5 or 2.0
   if (!Number.isInteger(n) || n < 1 || n > max) throw usageError(`--${name} must be an integer from 1 to ${max}, got '${value}'`);
   return n;
 }
@@ -83,3 +83,15 @@ export function flagValues(rawArgs: string[], name: string): string[] {
 /** The warning of ingest and rebuild for a directory the scan could not list (its record's reason: `unreadable_directory`). */
 export const unreadableDirWarning = (path: string) =>
   `directory ${path} cannot be read: the files under it are left out (recorded as skipped: unreadable_directory)`;
+
+/**
+ * A string flag's value, or undefined when it was not given; given without a value (`--sort`
+ * last, `--sort ""`, or only commas for a list) is a usage error naming it, not "not given": a
+ * typo must not run the command with its defaults.
+ */
+export function givenValue(value: unknown, name: string, example: string, list = false): string | undefined {
+  if (value === undefined) return undefined;
+  const v = String(value);
+  if (v.trim() === "" || (list && !v.split(",").some((x) => x.trim()))) throw usageError(`--${name} needs a value, e.g. --${name} ${example}`);
+  return v;
+}

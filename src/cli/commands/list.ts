@@ -1,6 +1,6 @@
 import { defineCommand } from "../define.ts";
 import { usageError } from "../../shared/errors.ts";
-import { countFlag, intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
+import { countFlag, givenValue, intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
 import { printable, printJson, printLine } from "../output.ts";
 
 export default defineCommand({
@@ -20,17 +20,20 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const { NODE_TYPES } = await import("../../pipeline/extract.ts");
     const { checkField, listNodes, parseCondition } = await import("../../query/list.ts");
-    const types = args.type ? String(args.type).split(",").map((t) => t.trim()).filter(Boolean) : undefined;
+    const typeArg = givenValue(args.type, "type", "section", true);
+    const types = typeArg ? typeArg.split(",").map((t) => t.trim()).filter(Boolean) : undefined;
     for (const t of types ?? []) if (!NODE_TYPES.includes(t as never)) throw usageError(`--type must be among ${NODE_TYPES.join(", ")}, got '${t}'`);
     // citty keeps the last of a repeated flag: read every --where from the raw arguments.
     const wheres: string[] = [];
     rawArgs.forEach((a, i) => {
-      if (a === "--where" && rawArgs[i + 1] !== undefined) wheres.push(rawArgs[i + 1]!);
+      if (a === "--where") wheres.push(rawArgs[i + 1] ?? "");
       else if (a.startsWith("--where=")) wheres.push(a.slice(8));
     });
-    const where = wheres.map((w) => parseCondition(w));
-    if (args.sort) checkField(String(args.sort), "--sort");
-    if (args["group-by"]) checkField(String(args["group-by"]), "--group-by");
+    const where = wheres.map((w) => parseCondition(givenValue(w, "where", "type=section")!.normalize("NFC")));
+    const sort = givenValue(args.sort, "sort", "name");
+    const groupBy = givenValue(args["group-by"], "group-by", "type");
+    if (sort) checkField(sort, "--sort");
+    if (groupBy) checkField(groupBy, "--group-by");
     const limit = intFlag(args.limit, "limit", 50);
     const offset = countFlag(args.offset, "offset", 0);
     const { store, ix } = await withIndex(args);

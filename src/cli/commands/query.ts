@@ -1,9 +1,9 @@
-import { defineCommand } from "../define.ts";
+import { defineCommand, withMoreWords } from "../define.ts";
 import { flagValues, intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
 import { printable, printJson, printLine, useColor, warn } from "../output.ts";
 import { usageError } from "../../shared/errors.ts";
 
-export default defineCommand({
+export default withMoreWords(defineCommand({
   meta: {
     name: "query",
     description: 'Search the index: words (BM25F), "phrases", identifiers as typed (Buffer.concat()), prefix*, filters type:T path:GLOB tag:TAG',
@@ -72,4 +72,4 @@ export default defineCommand({
     }
     if (res.total > res.hits.length) printLine(`(${res.total - res.hits.length} more; --limit N shows more)`);
   },
-});
+}));
