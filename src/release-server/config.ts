@@ -11,7 +11,8 @@ import type { ChannelPolicy } from "./domain/model.ts";
 import { ChannelNameSchema, ChannelPolicySchema } from "./domain/validate.ts";
 
 const Policy = v.strictObject({ keep_last: ChannelPolicySchema.entries.keep_last, keep_days: ChannelPolicySchema.entries.keep_days });
-const positive = v.pipe(v.number(), v.minValue(0));
+/** Days, hours, seconds and minutes: finite (`.inf` or 1e309 would make a timer fire at once, or a retention that never ends by accident). */
+const positive = v.pipe(v.number(), v.finite("must be a finite number"), v.minValue(0), v.maxValue(1_000_000));
 
 const AppRetention = v.strictObject({
   default: v.optional(Policy),

@@ -120,6 +120,8 @@ describe("release-server CLI", () => {
       ["retention:\n  channels:\n    Stable!: { keep_last: 2 }\n", ":3: retention.channels.Stable!:"],
       ["retention:\n  apps:\n    just-a-slug: {}\n", ":3: retention.apps.just-a-slug: app keys must be owner/slug"],
       ["tokens: [1, 2\n", ": invalid YAML:"],
+      ["tokens:\n  flush_seconds: .inf\n", ":2: tokens.flush_seconds: must be a finite number"],
+      ["tokens:\n  default_days: 1e309\n", ":2: tokens.default_days: must be a finite number"],
     ];
     for (const [text, want] of cases) {
       const p = write(text);
