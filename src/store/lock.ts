@@ -10,11 +10,15 @@
  *
  * A lock is stale, and taken over, when its pid is gone, or when it holds no pid (empty or garbage:
  * a writer killed between creating it and writing its pid, on the fallback path or by an older
- * binary) and is older than STALE_EMPTY_MS. Taking over renames the stale file aside and checks
- * it is still the file judged stale (same inode) before deleting it; if another writer replaced it
- * meanwhile, that lock is put back.
+ * binary) and is older than STALE_EMPTY_MS. Taking over first claims the stale file: a hard link
+ * to it named after its inode (`.pkg/.tmp-lock-claim.<inode>`), which only one writer can make. The
+ * claimer deletes the lock only when the claim is that same inode (the lock was not replaced before
+ * the claim), then the claim. Renaming the lock aside instead (as before) let a writer move a live
+ * lock that had just replaced the stale one, and, when putting it back failed because a third
+ * writer had locked meanwhile, delete it: two writers then held the lock. A claim left by a writer
+ * killed while claiming is removed once older than STALE_CLAIM_MS.
  */
-import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { AgError, ExitCode } from "../shared/errors.ts";
 import { TEMP_PREFIX } from "../shared/fs.ts";
@@ -73,13 +77,26 @@ function inspect(path: string): { owner: number; ino: number; ageMs: number } | 
 }
 
 /** Removes the lock file if it is still the one with inode `ino`; if another writer's lock took its place meanwhile, that one is put back. */
+/** A claim on a stale lock older than this was left by a writer killed while taking over. */
+const STALE_CLAIM_MS = 10_000;
+
 function takeOver(root: string, path: string, ino: number): void {
-  const aside = join(pkgDir(root), `${TEMP_PREFIX}lock-stale.${process.pid}.${++tempCount}`);
-  try { renameSync(path, aside); } catch { return; } // gone already
-  let same = false;
-  try { same = statSync(aside).ino === ino; } catch {}
-  if (!same) { try { linkSync(aside, path); } catch { /* a third writer holds it now */ } }
-  try { unlinkSync(aside); } catch {}
+  const claim = join(pkgDir(root), `${TEMP_PREFIX}lock-claim.${ino}`);
+  try {
+    linkSync(path, claim);
+  } catch (e) {
+    // Another writer claims this inode (or one killed while claiming left its claim), or the lock is gone.
+    if ((e as { code?: string }).code === "EEXIST") {
+      try { if (Date.now() - statSync(claim).ctimeMs > STALE_CLAIM_MS) unlinkSync(claim); } catch {}
+    }
+    return;
+  }
+  try {
+    // The claim is what the lock was when claimed: the stale file, or a live lock that replaced it.
+    if (statSync(claim).ino === ino) unlinkSync(path);
+  } catch {} finally {
+    try { unlinkSync(claim); } catch {}
+  }
 }
 
 /** Temp files of lock attempts whose process is gone (a writer killed between writing its pid and linking it). */
@@ -89,6 +106,8 @@ function sweepLockTemps(root: string): void {
   for (const n of names) {
     const m = /^\.tmp-lock(?:-stale)?\.(\d+)\./.exec(n);
     if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) { try { unlinkSync(join(pkgDir(root), n)); } catch {} }
+    // A claim a writer killed while taking over left (see takeOver).
+    else if (n.startsWith(`${TEMP_PREFIX}lock-claim.`)) { try { if (Date.now() - statSync(join(pkgDir(root), n)).ctimeMs > STALE_CLAIM_MS) unlinkSync(join(pkgDir(root), n)); } catch {} }
   }
 }
 

@@ -58,3 +58,29 @@ test("the temp file of a lock attempt whose process died is swept; a live proces
   expect(existsSync(dead)).toBe(false);
   expect(existsSync(live)).toBe(true);
 }, 60_000);
+
+test("many writers meeting one stale lock: exactly one holds the lock at a time, every one gets it, no claim is left", async () => {
+  const root = workspace({ "notes/a.md": "# A\n" });
+  const pkg = join(root, ".pkg");
+  mkdirSync(pkg);
+  writeFileSync(join(pkg, "lock"), `${deadPid()}\n`);
+  // Each writer takes the lock, marks itself inside with an exclusive create (which fails if another
+  // writer is inside), stays a moment, leaves and releases.
+  const script = join(root, "writer.ts");
+  writeFileSync(script, [
+    `import { acquireLock } from ${JSON.stringify(join(import.meta.dir, "../../src/store/lock.ts"))};`,
+    `import { openSync, closeSync, unlinkSync } from "node:fs";`,
+    `const lock = await acquireLock(${JSON.stringify(root)}, 60_000);`,
+    `const inside = ${JSON.stringify(join(pkg, "inside"))};`,
+    `try { closeSync(openSync(inside, "wx")); } catch { console.log("overlap"); process.exit(3); }`,
+    `await Bun.sleep(20);`,
+    `unlinkSync(inside);`,
+    `lock.release();`,
+  ].join("\n"));
+  const procs = Array.from({ length: 8 }, () => Bun.spawn([process.execPath, script], { stdout: "pipe", stderr: "pipe" }));
+  const codes = await Promise.all(procs.map((p) => p.exited));
+  const outs = await Promise.all(procs.map((p) => new Response(p.stdout).text()));
+  expect(outs.join("")).toBe("");
+  expect(codes).toEqual(procs.map(() => 0));
+  expect(readdirSync(pkg).filter((n) => n.includes("lock"))).toEqual([]);
+}, 90_000);
