@@ -565,6 +565,10 @@ uninstall() {
     if [ -e "$_dir/auditgraph" ]; then
         rm -f "$_dir/auditgraph" || die "cannot remove $_dir/auditgraph" "check the permissions of $_dir" 1
         say "removed $_dir/auditgraph"
+        # the version the last 'auditgraph upgrade' replaced, kept for --rollback
+        if [ -e "$_dir/.auditgraph.previous" ]; then
+            rm -f "$_dir/.auditgraph.previous" && say "removed $_dir/.auditgraph.previous"
+        fi
     else
         say "auditgraph is not installed in $_dir"
     fi
@@ -644,6 +648,9 @@ install_release() {
 
     mkdir -p "$_dir" 2>/dev/null || die "cannot create the install directory $_dir" \
         "choose another with --install-dir, or run with permission to write there" 1
+    # Staging directories an installer killed by a signal it could not trap (KILL) left: an hour old
+    # or more, so a concurrent install's is left alone.
+    find "$_dir" -maxdepth 1 -type d -name '.auditgraph-install.*' -mmin +60 -exec rm -rf {} + 2>/dev/null || :
     ag_stage=$(mktemp -d "$_dir/.auditgraph-install.XXXXXX" 2>/dev/null) ||
         die "cannot write to the install directory $_dir; nothing was changed" \
             "choose another with --install-dir, or run with permission to write there" 1
@@ -775,6 +782,7 @@ main() {
     [ -n "$_target" ] || _target=$(detect_target) || exit $?
 
     trap cleanup EXIT
+    trap 'exit 129' HUP
     trap 'exit 130' INT
     trap 'exit 143' TERM
     load_install_id

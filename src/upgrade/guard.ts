@@ -56,9 +56,10 @@ export function refusal(exe: string, base: string, env: Env = process.env): Refu
     }
   }
   const dir = dirname(real);
+  // The new executable is renamed into the directory: the directory must be writable, not the old
+  // file (a read-only executable of this user's, mode 555, is replaced like any other).
   try {
     accessSync(dir, constants.W_OK);
-    accessSync(real, constants.W_OK);
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code === "EROFS" ? "is on a read-only file system" : "is not writable by this user";
     return { code: "unwritable", message: `${dir} ${why}`, instead: `reinstall into a directory you can write: ${INSTALLER(base)}` };

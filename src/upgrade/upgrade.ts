@@ -336,7 +336,8 @@ export async function apply(p: Plan, opts: { env?: Env; log?: (line: string) => 
 }
 
 /** `--rollback`: swaps the kept previous executable back in (and keeps this one as the previous). */
-export function rollback(opts: { exe?: string; env?: Env } = {}): { from: string; to: string; exe: string } {
+/** `dryRun`: every check, then what would be done, with nothing changed (`--rollback --dry-run` / `--check`). */
+export function rollback(opts: { exe?: string; env?: Env; dryRun?: boolean } = {}): { from: string; to: string; exe: string } {
   const env = opts.env ?? process.env;
   const exe = opts.exe ?? process.execPath;
   const previous = previousPath(exe);
@@ -345,6 +346,7 @@ export function rollback(opts: { exe?: string; env?: Env } = {}): { from: string
   }
   const got = probe(previous, env);
   if (got.target !== TARGET) throw new UpgradeError(`${previous} is a ${got.target} build, not ${TARGET}`, "wrong_version");
+  if (opts.dryRun) return { from: VERSION, to: got.version, exe };
   const tmp = `${previous}.tmp-${process.pid}`;
   try { unlinkSync(tmp); } catch {}
   linkOrCopy(exe, tmp);

@@ -1,7 +1,7 @@
 // End-to-end tests of scripts/install.sh: real releases served over loopback, the installer run
 // under dash, bash, mksh, zsh and busybox sh, the installed binary run afterwards.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PROJECT } from "../../src/schema/release.ts";
 import { ASSET, BETA, FORGED, INTERRUPTED, MISLABELED, OLD, REPO, SWAPPED, TAMPERED, UNSIGNED, makeReleases, tempDir, serveReleases, type Releases } from "./fixture.ts";
@@ -179,10 +179,26 @@ describe.each(Object.keys(SHELLS))("install lifecycle under %s", (shell) => {
     keepsInstall(r);
   }, HEAVY);
 
-  test("--uninstall removes the binary and the PATH block only", async () => {
+  test("a staging directory a killed installer left an hour ago is swept by the next install; a recent one is left", async () => {
+    const old = join(s().dest, ".auditgraph-install.Old123");
+    const recent = join(s().dest, ".auditgraph-install.New456");
+    for (const d of [old, recent]) { mkdirSync(d); writeFileSync(join(d, "partial.tar.gz"), "x"); }
+    const hourAgo = (Date.now() - 2 * 3600_000) / 1000;
+    utimesSync(old, hourAgo, hourAgo);
+    const r = await runInstaller(shell, [], s().env);
+    expect(r.code).toBe(0);
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(recent)).toBe(true);
+    rmSync(recent, { recursive: true });
+  }, HEAVY);
+
+  test("--uninstall removes the binary, the copy kept for --rollback and the PATH block only", async () => {
+    writeFileSync(join(s().dest, ".auditgraph.previous"), "the version an upgrade replaced");
     const r = await runInstaller(shell, ["--uninstall"], s().env);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`removed ${s().dest}/auditgraph`);
+    expect(r.stdout).toContain(`removed ${s().dest}/.auditgraph.previous`);
+    expect(existsSync(join(s().dest, ".auditgraph.previous"))).toBe(false);
     expect(existsSync(join(s().dest, "auditgraph"))).toBe(false);
     expect(readFileSync(join(s().home, ".bashrc"), "utf8")).toBe("alias ll='ls -l'\n");
   });

@@ -21,7 +21,7 @@ export const SHELLS: Record<string, string[]> = {
 };
 
 const TOOLS = [
-  "awk", "cat", "chmod", "cp", "curl", "dirname", "grep", "gzip", "head", "id", "ldd", "minisign", "mkdir",
+  "awk", "cat", "chmod", "cp", "curl", "dirname", "find", "grep", "gzip", "head", "id", "ldd", "minisign", "mkdir",
   "ln", "mktemp", "mv", "od", "openssl", "perl", "printf", "rm", "sha256sum", "shasum", "tar", "tr", "uname", "wget",
 ];
 

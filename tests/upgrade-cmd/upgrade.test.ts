@@ -115,6 +115,18 @@ describe("auditgraph upgrade", () => {
     expect(leftovers(h.bin)).toEqual([".auditgraph.previous"]);
     expect((await run(h.exe, ["upgrade", "--check", ...key()], h.env)).stdout).toContain(`auditgraph ${NEW} is up to date`);
 
+    // --rollback with --dry-run or --check says what it would do and changes nothing; with a release
+    // to choose it is a usage error.
+    for (const flag of ["--dry-run", "--check"]) {
+      const dry = await run(h.exe, ["upgrade", "--rollback", flag], h.env);
+      expect([dry.code, dry.stdout]).toEqual([0, `would roll back auditgraph ${NEW} -> ${OLD} in ${h.exe} (nothing changed)\n`]);
+      expect(isExe(h.exe, "new")).toBe(true);
+    }
+    const pinned = await run(h.exe, ["upgrade", "--rollback", "--version", OLD], h.env);
+    expect(pinned.code).toBe(2);
+    expect(pinned.stderr).toContain("--rollback puts back the version the last upgrade replaced; it takes no --version");
+    expect(isExe(h.exe, "new")).toBe(true);
+
     const back = await run(h.exe, ["upgrade", "--rollback"], h.env);
     expect(back.code).toBe(0);
     expect(back.stdout).toContain(`rolled back auditgraph ${NEW} -> ${OLD}`);
@@ -299,6 +311,23 @@ describe("refusals: one line naming the command to use instead, nothing changed"
       await refused(h.exe, h.env, /is not writable by this user; use instead: reinstall/);
       chmodSync(h.bin, 0o755);
     }
+  }, 60_000);
+
+  test("a read-only executable of this user's in a directory it can write is upgraded (the new one is renamed in)", async () => {
+    const h = install(f, base("good"), { copy: true });
+    let cmd: string | string[] = h.exe;
+    if (process.getuid?.() === 0) {
+      // root may write any file: run as uid 65534, which owns the directory and the executable
+      for (const p of [h.home, h.bin, h.exe]) chownSync(p, 65534, 65534);
+      chmodSync(h.home, 0o755);
+      chmodSync(f.root, 0o755);
+      cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", h.exe];
+    }
+    chmodSync(h.exe, 0o555);
+    const r = await run(cmd, ["upgrade", ...key()], h.env);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(isExe(h.exe, "new")).toBe(true);
   }, 60_000);
 
   test("a build made for a package manager (the MANAGED define), and a run from source", async () => {

@@ -4,7 +4,7 @@ import { isTTY, printable, printJson, printLine as printRaw, warn, writeStderr }
 
 /** Versions, asset names and paths come from a release server and the disk: printed printable. */
 const printLine = (line: string) => printRaw(printable(line));
-import { AgError, ExitCode } from "../../shared/errors.ts";
+import { AgError, ExitCode, usageError } from "../../shared/errors.ts";
 import { TARGET, VERSION } from "../../shared/build-info.ts";
 
 /** The workspace's store against the new release's artifact schema (undefined when there is nothing to say). */
@@ -71,9 +71,18 @@ export default defineCommand({
     };
 
     if (args.rollback) {
+      // A rollback puts back the kept executable: a release to choose or fetch makes no sense with it.
+      const other = (["version", "channel", "no-delta", "minisign-key"] as const).find((k) => args[k] !== undefined && args[k] !== false);
+      if (other) throw usageError(`--rollback puts back the version the last upgrade replaced; it takes no --${other}`);
       refuse();
+      const dryRun = Boolean(args.check || args["dry-run"]);
       let r;
-      try { r = up.rollback({ exe, env }); } catch (e) { failed(e, false); }
+      try { r = up.rollback({ exe, env, dryRun }); } catch (e) { failed(e, false); }
+      if (dryRun) {
+        if (args.json) return printJson({ status: "would_roll_back", from: r!.from, to: r!.to, path: r!.exe });
+        printLine(`would roll back auditgraph ${r!.from} -> ${r!.to} in ${r!.exe} (nothing changed)`);
+        return;
+      }
       if (args.json) return printJson({ status: "rolled_back", from: r!.from, to: r!.to, path: r!.exe });
       printLine(`rolled back auditgraph ${r!.from} -> ${r!.to} in ${r!.exe}; 'auditgraph upgrade --rollback' again puts ${r!.from} back`);
       return;
