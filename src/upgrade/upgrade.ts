@@ -255,6 +255,11 @@ function linkOrCopy(from: string, to: string): void {
  * Keeps a copy of `exe` as `keep` (a hard link when the file system allows), then renames `staged`
  * over `exe`: each step is one rename, so the path always names a complete executable.
  */
+/** A file's identity (device, inode, size, change time): what a rename over it changes. */
+function identity(path: string): string {
+  try { const st = statSync(path); return `${st.dev}:${st.ino}:${st.size}:${st.ctimeMs}`; } catch { return "gone"; }
+}
+
 function swap(exe: string, staged: string, keep: string, env: Env): void {
   const tmp = `${keep}.tmp-${process.pid}`;
   try { unlinkSync(tmp); } catch {}
@@ -289,6 +294,9 @@ const crashAt = (env: Env, step: string) => {
 export async function apply(p: Plan, opts: { env?: Env; log?: (line: string) => void } = {}): Promise<Applied> {
   const env = opts.env ?? process.env;
   const log = opts.log ?? (() => {});
+  // The executable this upgrade replaces: if another upgrade swaps it meanwhile, this one must not
+  // keep that one's result as the previous version (two upgrades at once lost the version to roll back to).
+  const before = identity(p.exe);
   sweepStaged(p.exe);
   let method = p.method;
   let downloaded = 0;
@@ -324,6 +332,9 @@ export async function apply(p: Plan, opts: { env?: Env; log?: (line: string) => 
     }
     crashAt(env, "probed");
     const previous = previousPath(p.exe);
+    if (identity(p.exe) !== before) {
+      throw new UpgradeError(`${p.exe} was replaced while this upgrade ran (another upgrade?); nothing was changed`, "changed_meanwhile", "run 'auditgraph version' to see what is installed now");
+    }
     try {
       swap(p.exe, staged, previous, env);
     } catch (e) {

@@ -242,6 +242,18 @@ describe("auditgraph upgrade", () => {
     expect(oneLine(r)).toContain(`signed with key ${full(f.key.id)}, expected key ${full(f.compiledKey.id)}`);
   });
 
+  test("two upgrades at once: the version to roll back to is still the one before both", async () => {
+    const h = install(f, base("good"));
+    const [a, b] = await Promise.all([run(h.exe, ["upgrade", ...key()], h.env), run(h.exe, ["upgrade", ...key()], h.env)]);
+    // One upgrades; the other upgrades first, finds it up to date, or finds the executable replaced meanwhile (exit 1, nothing changed).
+    for (const r of [a, b]) expect([0, 1]).toContain(r.code);
+    expect([a, b].some((r) => r.code === 0 && r.stdout.includes(`upgraded auditgraph ${OLD} -> ${NEW}`))).toBe(true);
+    for (const r of [a, b]) if (r.code === 1) expect(oneLine(r)).toContain("was replaced while this upgrade ran (another upgrade?); nothing was changed");
+    expect(isExe(h.exe, "new")).toBe(true);
+    const back = await run(h.exe, ["upgrade", "--rollback", "--json"], h.env);
+    expect(back.json).toMatchObject({ status: "rolled_back", from: NEW, to: OLD });
+  }, 90_000);
+
   test("--rollback without a previous version says so", async () => {
     const h = install(f, base("good"));
     const r = await run(h.exe, ["upgrade", "--rollback"], h.env);
