@@ -21,7 +21,7 @@
 import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { AgError, ExitCode } from "../shared/errors.ts";
-import { TEMP_PREFIX } from "../shared/fs.ts";
+import { TEMP_PREFIX, tempNameFor } from "../shared/fs.ts";
 import { checkStoreDirs, lockPath, pkgDir } from "./layout.ts";
 
 /** A lock without a pid older than this is what a killed writer left (a live one writes its pid at once). */
@@ -33,7 +33,6 @@ const alive = (pid: number) => {
 
 export type Lock = { release(): void };
 
-let tempCount = 0;
 const LINKLESS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDEV", "EMLINK"]);
 
 /**
@@ -41,7 +40,7 @@ const LINKLESS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDEV", "
  * it already exists.
  */
 function create(root: string, path: string): boolean {
-  const tmp = join(pkgDir(root), `${TEMP_PREFIX}lock.${process.pid}.${++tempCount}`);
+  const tmp = tempNameFor(path); // .pkg/.tmp-lock.<pid>.<n>
   writeFileSync(tmp, `${process.pid}\n`, { flag: "wx", mode: 0o644 });
   try {
     linkSync(tmp, path);
@@ -76,7 +75,6 @@ function inspect(path: string): { owner: number; ino: number; ageMs: number } | 
   } catch (e) { return (e as NodeJS.ErrnoException).code === "ENOENT" ? "gone" : "unknown"; }
 }
 
-/** Removes the lock file if it is still the one with inode `ino`; if another writer's lock took its place meanwhile, that one is put back. */
 /** A claim on a stale lock older than this was left by a writer killed while taking over. */
 const STALE_CLAIM_MS = 10_000;
 
@@ -86,9 +84,7 @@ function takeOver(root: string, path: string, ino: number): void {
     linkSync(path, claim);
   } catch (e) {
     // Another writer claims this inode (or one killed while claiming left its claim), or the lock is gone.
-    if ((e as { code?: string }).code === "EEXIST") {
-      try { if (Date.now() - statSync(claim).ctimeMs > STALE_CLAIM_MS) unlinkSync(claim); } catch {}
-    }
+    if ((e as { code?: string }).code === "EEXIST") dropStaleClaim(claim);
     return;
   }
   try {
@@ -99,15 +95,22 @@ function takeOver(root: string, path: string, ino: number): void {
   }
 }
 
-/** Temp files of lock attempts whose process is gone (a writer killed between writing its pid and linking it). */
+/** Removes a claim on a stale lock that a writer killed while taking over left (older than STALE_CLAIM_MS). */
+function dropStaleClaim(claim: string): void {
+  try { if (Date.now() - statSync(claim).ctimeMs > STALE_CLAIM_MS) unlinkSync(claim); } catch {}
+}
+
+/** A lock attempt's temp file (tempNameFor of the lock): the pid of its writer. */
+const LOCK_TEMP = new RegExp(`^${TEMP_PREFIX.replace(/\./g, "\\.")}lock\\.(\\d+)\\.`);
+
+/** Temp files of lock attempts whose process is gone (a writer killed between writing its pid and linking it), and stale claims. */
 function sweepLockTemps(root: string): void {
   let names: string[] = [];
   try { names = readdirSync(pkgDir(root)); } catch { return; }
   for (const n of names) {
-    const m = /^\.tmp-lock(?:-stale)?\.(\d+)\./.exec(n);
+    const m = LOCK_TEMP.exec(n);
     if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) { try { unlinkSync(join(pkgDir(root), n)); } catch {} }
-    // A claim a writer killed while taking over left (see takeOver).
-    else if (n.startsWith(`${TEMP_PREFIX}lock-claim.`)) { try { if (Date.now() - statSync(join(pkgDir(root), n)).ctimeMs > STALE_CLAIM_MS) unlinkSync(join(pkgDir(root), n)); } catch {} }
+    else if (n.startsWith(`${TEMP_PREFIX}lock-claim.`)) dropStaleClaim(join(pkgDir(root), n));
   }
 }
 

@@ -2,15 +2,14 @@
 // command does not take is a usage error (exit 2) naming it: a typo never runs the command with
 // its defaults.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { cleanup, cli, workspace } from "../helpers/cli.ts";
+import { cleanup, cli, ingested } from "../helpers/cli.ts";
 
 afterAll(cleanup);
 
 let root: string;
 let doc: string;
 beforeAll(() => {
-  root = workspace();
-  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  root = ingested();
   doc = cli(["list", "--type", "document", "--limit", "1", "--json", "--root", root]).json.nodes[0].id;
 });
 

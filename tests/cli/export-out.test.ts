@@ -3,15 +3,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, cli, cliUnprivileged, expectOneLineError, openToAll, tempDir, treeHash, workspace } from "../helpers/cli.ts";
+import { cleanup, cli, cliUnprivileged, expectOneLineError, openToAll, tempDir, treeHash, ingested } from "../helpers/cli.ts";
 
 afterAll(cleanup);
 
 let root: string;
 let profile: string;
 beforeAll(() => {
-  root = workspace();
-  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  root = ingested();
   profile = join(root, ".pkg", "profiles", "default");
 });
 
@@ -48,8 +47,7 @@ describe("the store's own files", () => {
     refused(join(outside, "store", "current"), `it resolves to ${join(profile, "current")}`);
     symlinkSync(join(profile, "objects"), join(outside, "objects"));
     refused(join(outside, "objects", "ab", "x"), "is inside the store");
-    const other = workspace();
-    expect(cli(["ingest", "--root", other]).code).toBe(0);
+    const other = ingested();
     const otherProfile = join(other, ".pkg", "profiles", "default");
     symlinkSync("objects", join(otherProfile, "exports"));
     const r = cli(["export", "--root", other, "--out", join(otherProfile, "exports", "x.json")]);
@@ -86,8 +84,7 @@ describe("paths that cannot be written", () => {
   });
 
   test("a directory that cannot be written (as a user without privileges): exit 2, not an internal error", () => {
-    const ws = workspace();
-    expect(cli(["ingest", "--root", ws]).code).toBe(0);
+    const ws = ingested();
     const dir = tempDir();
     openToAll(ws);
     openToAll(dir);

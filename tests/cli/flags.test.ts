@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, cli, expectOneLineError, workspace } from "../helpers/cli.ts";
+import { cleanup, cli, expectOneLineError, workspace, ingested } from "../helpers/cli.ts";
 import { closestFlag, parseArgv } from "../../src/cli/define.ts";
 
 afterAll(cleanup);
@@ -45,8 +45,7 @@ describe("an unknown flag", () => {
   });
 
   test("an argument starting with '-' goes after '--' (the hint says so where a command takes one)", () => {
-    const root = workspace({ "notes/a.md": "# A\n\nthe -foo option\n" });
-    expect(cli(["ingest", "--root", root]).code).toBe(0);
+    const root = ingested({ "notes/a.md": "# A\n\nthe -foo option\n" });
     const r = cli(["query", "-foo", "--root", root]);
     expect(r.stderr).toContain("an argument starting with '-' goes after '--'");
     expect(cli(["query", "--root", root, "--", "-foo"]).code).toBe(0);

@@ -76,6 +76,14 @@ export function workspace(files?: Record<string, string | Uint8Array>): string {
   return root;
 }
 
+/** workspace(files), ingested once (a failed ingest throws with its stderr). */
+export function ingested(files?: Record<string, string | Uint8Array>): string {
+  const root = workspace(files);
+  const r = cli(["ingest", "--root", root]);
+  if (r.code !== 0) throw new Error(`ingest of ${root} failed (exit ${r.code}): ${r.stderr}`);
+  return root;
+}
+
 /** Every file under dir (relative path → sha256 of its bytes): to prove a command changed nothing. */
 export function treeHash(dir: string): Record<string, string> {
   const out: Record<string, string> = {};

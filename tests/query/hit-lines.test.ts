@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, cli, workspace } from "../helpers/cli.ts";
+import { cleanup, cli, workspace, ingested } from "../helpers/cli.ts";
 
 afterAll(cleanup);
 
@@ -107,8 +107,7 @@ test("a word keeps its combining marks (İ lower-cased, Devanagari vowel signs);
 });
 
 test("filters alone: a shared node is one hit, and total is what list counts", () => {
-  const ws = workspace();
-  expect(cli(["ingest", "--root", ws]).code).toBe(0);
+  const ws = ingested();
   const r = query(ws, "type:technology", "--limit", "100");
   const ids = r.hits.map((h) => h.id);
   expect(new Set(ids).size).toBe(ids.length);
@@ -118,8 +117,7 @@ test("filters alone: a shared node is one hit, and total is what list counts", (
 });
 
 test("a technology found by its name is shown at a mention whose line names it", () => {
-  const ws = workspace();
-  expect(cli(["ingest", "--root", ws]).code).toBe(0);
+  const ws = ingested();
   const r = query(ws, "typescript", "--type", "technology");
   expect(r.hits.map((h) => h.id)).toEqual(["tech_typescript"]);
   checkLines(ws, r.hits);
@@ -127,15 +125,13 @@ test("a technology found by its name is shown at a mention whose line names it",
 });
 
 test("an entity whose name alone matches, with no line of its text that does, is not a hit", () => {
-  const ws = workspace({ "logs/deploy.log": "2026-01-01 started\n2026-01-02 stopped\n", "notes/n.md": "# Notes\n\nNothing here.\n" });
-  expect(cli(["ingest", "--root", ws]).code).toBe(0);
+  const ws = ingested({ "logs/deploy.log": "2026-01-01 started\n2026-01-02 stopped\n", "notes/n.md": "# Notes\n\nNothing here.\n" });
   expect(query(ws, "deploy").hits).toEqual([]);
   expect(query(ws, "started").hits.map((h) => h.path)).toEqual(["logs/deploy.log"]);
 });
 
 test("a compound or identifier part is never taken from inside a word with a non-ASCII letter", () => {
-  const ws = workspace({ "notes/a.md": "# U\n\nplain\n\nsee https://example.com/Ärger/page now, and éventHandler here\n" });
-  expect(cli(["ingest", "--root", ws]).code).toBe(0);
+  const ws = ingested({ "notes/a.md": "# U\n\nplain\n\nsee https://example.com/Ärger/page now, and éventHandler here\n" });
   for (const q of ["rger", "rger*", "vent", "rger/page"]) {
     const r = query(ws, q);
     checkLines(ws, r.hits);

@@ -3,15 +3,14 @@
 // of values: numbers by value, then other values as text, then nodes without the field; ties by id;
 // --desc the exact reverse but for the ties, which stay in id order.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cleanup, cli, expectOneLineError, workspace } from "../helpers/cli.ts";
+import { cleanup, cli, expectOneLineError, ingested } from "../helpers/cli.ts";
 
 afterAll(cleanup);
 
 describe("fields", () => {
   let root: string;
   beforeAll(() => {
-    root = workspace();
-    expect(cli(["ingest", "--root", root]).code).toBe(0);
+    root = ingested();
   });
 
   test("an unknown field: one line naming it and the valid fields, exit 2, for each flag", () => {
@@ -57,8 +56,7 @@ describe("--sort on mixed values", () => {
   test("numbers by value, then strings as text, then missing; --desc the reverse with ties by id; whatever the file names", () => {
     // The same values under three sets of file names (so in three different id orders).
     for (const order of [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [9, 8, 7, 6, 5, 4, 3, 2, 1, 0], [4, 0, 7, 2, 9, 5, 1, 8, 3, 6]]) {
-      const root = workspace(Object.fromEntries(order.map((v, i) => [`notes/n${i}.md`, note(values[v])])));
-      expect(cli(["ingest", "--root", root]).code).toBe(0);
+      const root = ingested(Object.fromEntries(order.map((v, i) => [`notes/n${i}.md`, note(values[v])])));
       const asc = sorted(root, false);
       const desc = sorted(root, true);
       expect(asc.map((n: any) => n.v)).toEqual(ascending);

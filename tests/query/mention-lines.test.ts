@@ -3,7 +3,7 @@
 // in code is no HTML comment (the mentions around it stay), and a code span naming a symbol at the
 // span's own line, not at an earlier word that merely contains its name.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { cleanup, cli, workspace } from "../helpers/cli.ts";
+import { cleanup, cli, ingested } from "../helpers/cli.ts";
 import { parseMarkdown } from "../../src/pipeline/markdown.ts";
 
 afterAll(cleanup);
@@ -37,8 +37,7 @@ const lineOf = (path: string, text: string) => files[path]!.indexOf(text) + 1;
 let graph: { nodes: any[]; edges: any[] };
 beforeAll(() => {
   // (notes/table.md took minutes when each span with no site searched all the others.)
-  const root = workspace(Object.fromEntries(Object.entries(files).map(([p, l]) => [p, l.join("\n") + "\n"])));
-  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  const root = ingested(Object.fromEntries(Object.entries(files).map(([p, l]) => [p, l.join("\n") + "\n"])));
   graph = cli(["export", "--root", root]).json;
 });
 
@@ -60,8 +59,7 @@ test("fence or text, whichever names it first; a fence in a block quote too", ()
 });
 
 test("the example's architecture note: TypeScript where its text names it", () => {
-  const root = workspace();
-  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  const root = ingested();
   const r = cli(["node", "tech_typescript", "--root", root, "--json"]).json;
   const e = r.in_edges.find((x: any) => x.source === "doc_11b20aa34a733108d5ec");
   expect(e.line).toBe(15);

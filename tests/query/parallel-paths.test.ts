@@ -2,7 +2,7 @@
 // each way) make two paths, each shown with its own type, direction and line. Results stay in a fixed
 // order and at most 100.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { cleanup, cli, workspace } from "../helpers/cli.ts";
+import { cleanup, cli, ingested } from "../helpers/cli.ts";
 
 afterAll(cleanup);
 
@@ -11,8 +11,7 @@ const RUNBOOK = "doc_9a6fab4f97809b183090"; // notes/runbook.md: links back at l
 
 let example: string;
 beforeAll(() => {
-  example = workspace();
-  expect(cli(["ingest", "--root", example]).code).toBe(0);
+  example = ingested();
 });
 
 const steps = (p: any) => p.edges.map((e: any) => `${e.source}-${e.type}->${e.target}@${e.line}`);
@@ -42,8 +41,7 @@ test("parallel edges on every hop of a longer path: every combination, at most 1
     const links = [i > 0 ? `[back](d${i - 1}.md)` : "", i < n - 1 ? `[next](d${i + 1}.md)` : ""].filter(Boolean);
     files[`notes/d${i}.md`] = `# Page ${i}\n\n${links.join("\n\n")}\n`;
   }
-  const root = workspace(files);
-  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  const root = ingested(files);
   const ids = cli(["list", "--type", "document", "--sort", "path", "--root", root, "--json"]).json.nodes.map((x: any) => x.id);
   const r = cli(["why-connected", ids[0], ids[n - 1], "--all", "--max-depth", "10", "--root", root, "--json"]);
   expect(r.code).toBe(0);

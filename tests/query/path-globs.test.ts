@@ -2,15 +2,14 @@
 // what the same glob with fewer wildcards means (`**/**/` is `**/`, `***` is `**`).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { globMatcher } from "../../src/query/parse.ts";
-import { cleanup, cli, workspace } from "../helpers/cli.ts";
+import { cleanup, cli, ingested } from "../helpers/cli.ts";
 
 afterAll(cleanup);
 
 const DEEP = "notes/d1/d2/d3/d4/d5/d6/d7/d8/deep.md";
 let root: string;
 beforeAll(() => {
-  root = workspace({ [DEEP]: "# Deep\n\npython here\n", "notes/top.md": "# Top\n\npython too\n", "src/a/b/c.md": "# C\n\npython as well\n" });
-  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  root = ingested({ [DEEP]: "# Deep\n\npython here\n", "notes/top.md": "# Top\n\npython too\n", "src/a/b/c.md": "# C\n\npython as well\n" });
 });
 
 const paths = (...args: string[]) => {

@@ -1,7 +1,7 @@
 // `prefix*` searches every indexed word that starts with the prefix (up to MAX_PREFIX_TERMS, in
 // alphabetical order; past that a warning says only the first are searched).
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { cleanup, cli, workspace } from "../helpers/cli.ts";
+import { cleanup, cli, ingested } from "../helpers/cli.ts";
 import { MAX_PREFIX_TERMS } from "../../src/query/search.ts";
 
 afterAll(cleanup);
@@ -12,8 +12,7 @@ beforeAll(() => {
   for (let i = 0; i < 40; i++) files[`notes/n${String(i).padStart(2, "0")}.md`] = `# Note ${i}\n\nA note about pfx${String(i).padStart(2, "0")}.\n`;
   // More words than a prefix is searched as, all in one file.
   files["notes/many.md"] = "# Many\n\n" + Array.from({ length: MAX_PREFIX_TERMS + 10 }, (_, i) => `zq${String(i).padStart(5, "0")}`).join("\n") + "\n";
-  root = workspace(files);
-  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  root = ingested(files);
 });
 
 test("every word with the prefix is searched, not only the first few", () => {

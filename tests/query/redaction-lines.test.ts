@@ -3,7 +3,7 @@
 // the sections, links, references, mentions and chunks after it carry the source file's line numbers.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { allStoredText, cleanup, cli, workspace } from "../helpers/cli.ts";
+import { allStoredText, cleanup, cli, ingested } from "../helpers/cli.ts";
 
 afterAll(cleanup);
 
@@ -32,8 +32,7 @@ const lineOf = (path: string, text: string) => files[path]!.indexOf(text) + 1;
 let graph: { nodes: any[]; edges: any[] };
 let root: string;
 beforeAll(() => {
-  root = workspace(Object.fromEntries(Object.entries(files).map(([p, l]) => [p, l.join("\n") + "\n"])));
-  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  root = ingested(Object.fromEntries(Object.entries(files).map(([p, l]) => [p, l.join("\n") + "\n"])));
   graph = cli(["export", "--root", root]).json;
 });
 

@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, cli, cliUnprivileged, expectOneLineError, openToAll, workspace } from "../helpers/cli.ts";
+import { cleanup, cli, cliUnprivileged, expectOneLineError, openToAll, workspace, ingested } from "../helpers/cli.ts";
 
 afterAll(cleanup);
 
@@ -15,12 +15,6 @@ const objectOf = (root: string, sha: string) => join(profileOf(root), "objects",
 const artifact = (root: string, name: string) => JSON.parse(readFileSync(manifestPathOf(root), "utf8")).artifacts.find((a: any) => a.name === name);
 /** Nothing a terminal would act on: no C0 control but tab and newline, no DEL or C1 control. */
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
-
-function ingested(): string {
-  const root = workspace();
-  expect(cli(["ingest", "--root", root]).code).toBe(0);
-  return root;
-}
 
 describe("the current-run pointer", () => {
   test("a directory in its place: reads, ingest and verify exit 5 naming it; a missing pointer still means no run", () => {

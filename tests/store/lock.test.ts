@@ -3,12 +3,11 @@
 // blocking every writer until it is deleted by hand; a fresh one is still respected. A writer that
 // dies before linking its prepared lock leaves a temp file, swept by the next one.
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, cli, expectOneLineError, workspace } from "../helpers/cli.ts";
+import { STALE_EMPTY_MS } from "../../src/store/lock.ts";
 
-/** STALE_EMPTY_MS of src/store/lock.ts: a lock without a pid older than this is stale. */
-const STALE_EMPTY_MS = 2_000;
 
 afterAll(cleanup);
 
@@ -84,3 +83,18 @@ test("many writers meeting one stale lock: exactly one holds the lock at a time,
   expect(codes).toEqual(procs.map(() => 0));
   expect(readdirSync(pkg).filter((n) => n.includes("lock"))).toEqual([]);
 }, 90_000);
+
+test("a claim on the stale lock that a writer killed while taking over left is dropped once old: the next writer then takes the lock", () => {
+  const root = workspace({ "notes/a.md": "# A\n" });
+  const pkg = join(root, ".pkg");
+  mkdirSync(pkg);
+  const lock = join(pkg, "lock");
+  writeFileSync(lock, `${deadPid()}\n`);
+  linkSync(lock, join(pkg, `.tmp-lock-claim.${statSync(lock).ino}`)); // the claim of a killed writer, new
+  const t0 = performance.now();
+  const r = cli(["ingest", "--root", root], { env: { AUDITGRAPH_LOCK_WAIT_MS: "40000" } });
+  expect(r.code).toBe(0);
+  // It waited for the claim to age (STALE_CLAIM_MS, 10 s), not for its own deadline.
+  expect(performance.now() - t0).toBeGreaterThan(9_000);
+  expect(readdirSync(pkg).filter((n) => n.includes("lock"))).toEqual([]);
+}, 60_000);

@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, cli, expectOneLineError, treeHash, workspace } from "../helpers/cli.ts";
+import { cleanup, cli, expectOneLineError, treeHash, workspace, ingested } from "../helpers/cli.ts";
 
 afterAll(cleanup);
 
@@ -18,8 +18,7 @@ const flipByte = (p: string) => { const b = readFileSync(p); b[b.length >> 1]! ^
 
 describe("a damaged object", () => {
   test("rebuild rewrites it from the sources: verify passes and reads work again", () => {
-    const root = workspace();
-    expect(cli(["ingest", "--root", root]).code).toBe(0);
+    const root = ingested();
     const sha = manifestOf(root).artifacts.find((a: any) => a.name === "index/00").sha256;
     flipByte(objectOf(root, sha));
     const damaged = cli(["verify", "--root", root]);

@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, cli, workspace } from "../helpers/cli.ts";
+import { cleanup, cli, ingested } from "../helpers/cli.ts";
 
 afterAll(cleanup);
 
@@ -21,8 +21,7 @@ describe("a run directory left without a manifest", () => {
   };
 
   test("is not a run: verify notes it, runs list leaves it out, and the next ingest removes it", () => {
-    const root = workspace();
-    expect(cli(["ingest", "--root", root]).code).toBe(0);
+    const root = ingested();
     const dir = leaveKilledRun(root, "run_" + "0".repeat(32));
     const empty = leaveKilledRun(root, "run_" + "1".repeat(32), { empty: true });
     const v = cli(["verify", "--root", root, "--json"]);
@@ -41,8 +40,7 @@ describe("a run directory left without a manifest", () => {
   }, 60_000);
 
   test("runs prune sweeps it too; the directory of the run the pointer names is never swept", () => {
-    const root = workspace();
-    expect(cli(["ingest", "--root", root]).code).toBe(0);
+    const root = ingested();
     const dir = leaveKilledRun(root, "run_" + "2".repeat(32));
     expect(cli(["runs", "prune", "--keep", "1", "--root", root]).code).toBe(0);
     expect(existsSync(dir)).toBe(false);
