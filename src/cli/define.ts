@@ -36,7 +36,7 @@ const camel = (s: string) => s.replace(/[-_]+([a-z0-9])/g, (_, c: string) => c.t
 const kebab = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, "$1-$2").replace(/_/g, "-").toLowerCase();
 
 /** Edit distance with adjacent transpositions (optimal string alignment): `jsno` is one from `json`. */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0]![j] = j;
   for (let i = 1; i <= a.length; i++) {

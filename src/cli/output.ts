@@ -10,7 +10,7 @@
  */
 import { fstatSync, writeSync } from "node:fs";
 import { canonicalJson } from "../shared/json.ts";
-import { printable, quoted } from "../shared/printable.ts";
+import { printable } from "../shared/printable.ts";
 
 /**
  * Data in human output (paths, names, ids, snippets, texts, messages quoting a file) goes through
@@ -19,7 +19,7 @@ import { printable, quoted } from "../shared/printable.ts";
  * escape sequences to the terminal or forge lines. JSON output is escaped by JSON itself. Warnings
  * and errors are made printable here, whatever they quote.
  */
-export { printable, quoted };
+export { printable };
 
 const FLUSH_AT = 64 * 1024;
 let pending: string[] = [];

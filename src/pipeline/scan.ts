@@ -13,6 +13,8 @@
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
 import { extname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { configError } from "../shared/errors.ts";
+import { inside } from "../shared/fs.ts";
+export { inside };
 import type { Profile } from "../config/schema.ts";
 import { DEFAULT_MAX_DOCUMENT_BYTES, isDocumentPath } from "./documents/index.ts";
 
@@ -44,11 +46,6 @@ export type Found = {
 
 export function toPosix(rel: string): string {
   return sep === "/" ? rel : rel.split(sep).join("/");
-}
-
-export function inside(root: string, abs: string): boolean {
-  const rel = relative(root, abs);
-  return rel === "" || (rel !== ".." && !rel.startsWith(".." + sep) && !isAbsolute(rel));
 }
 
 /** Validates include paths (must stay inside the root) before anything is touched. */

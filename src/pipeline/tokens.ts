@@ -28,9 +28,18 @@ const MAX_COMPOUND = 64;
 /** The longest identifier whose parts are indexed (see identParts). */
 const MAX_IDENT = 256;
 
-/** The characters of a word; WORD_CHARS is the same class for other patterns. */
-export const WORD_CHARS = "\\p{L}\\p{M}\\p{N}_";
-const TERM = /[\p{L}\p{M}\p{N}_]+/gu;
+/** The characters of a word (letters with their marks, digits, `_`): every word pattern is made of it. */
+const WORD_CHARS = "\\p{L}\\p{M}\\p{N}_";
+/** A new global pattern of runs of word characters (each caller its own: a global pattern keeps state). */
+export const wordRuns = () => new RegExp(`[${WORD_CHARS}]+`, "gu");
+const TERM = wordRuns();
+const WORD_ONLY = new RegExp(`^[${WORD_CHARS}]+$`, "u");
+const NOT_WORD = new RegExp(`[^${WORD_CHARS}]`, "gu");
+
+/** The words of a text as written (not lower-cased). */
+export const rawWords = (text: string): string[] => text.match(TERM) ?? [];
+/** The text with everything but word characters taken out. */
+export const wordCharsOf = (text: string): string => text.replace(NOT_WORD, "");
 /** ASCII identifiers only: compounds of other scripts are rare, and the Unicode classes cost more than the rest of the tokenizer. */
 const COMPOUND = /(?<![A-Za-z0-9_-])(?:--?)?[A-Za-z0-9_]+(?:(?:\.|::|->|-|\/)[A-Za-z0-9_]+)+/g;
 
@@ -91,7 +100,7 @@ export function compoundOf(raw: string): string | undefined {
 }
 
 /** Whether a term is one word (letters, digits, `_`), not a compound. */
-export const isWordTerm = (term: string): boolean => /^[\p{L}\p{M}\p{N}_]+$/u.test(term);
+export const isWordTerm = (term: string): boolean => WORD_ONLY.test(term);
 
 export function baseTerms(text: string): string[] {
   return text.toLowerCase().match(TERM) ?? [];

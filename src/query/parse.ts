@@ -4,7 +4,7 @@
  * filters, or a usage error saying what is wrong.
  */
 import { NODE_TYPES } from "../pipeline/extract.ts";
-import { baseTerms, compoundOf, identParts, MAX_TERM, STOP_WORDS } from "../pipeline/tokens.ts";
+import { baseTerms, compoundOf, identParts, MAX_TERM, rawWords, STOP_WORDS, wordCharsOf } from "../pipeline/tokens.ts";
 import { usageError } from "../shared/errors.ts";
 
 export const MAX_QUERY_CHARS = 1000;
@@ -74,7 +74,7 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
     if (compound && words.length > 1) {
       clauses.push({ kind: "term", text: tok, term: compound, fallback: words });
     } else if (words.length === 1 && all.length === 1) {
-      const parts = identParts(tok.replace(/[^\p{L}\p{M}\p{N}_]/gu, ""));
+      const parts = identParts(wordCharsOf(tok));
       clauses.push({ kind: "term", text: tok, term: words[0]!, ...(parts.length > 1 ? { fallback: parts } : {}) });
     } else if (words.length > 1 && all.length === words.length) {
       clauses.push({ kind: "phrase", text: tok, terms: words });
@@ -83,7 +83,7 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
       // parts (each a word of the query), anything else (a hash) by nothing.
       const parts = all.flatMap((t) => {
         if (t.length <= MAX_TERM) return [t];
-        const ps = identParts(tok.match(/[\p{L}\p{M}\p{N}_]+/gu)?.find((w) => w.toLowerCase() === t) ?? "");
+        const ps = identParts(rawWords(tok).find((w) => w.toLowerCase() === t) ?? "");
         if (!ps.length) tooLong.push(t);
         return ps;
       });
@@ -128,13 +128,18 @@ const REGEX_STARS = 3;
  * walkGlob, in time proportional to its length × the path's (a regular expression with many
  * `[^/]*` or `(?:.*\/)?` backtracks exponentially: `**\/` thirty times took 12 s on a deep path).
  */
-export function globMatcher(glob: string): (path: string) => boolean {
+export function globMatcher(glob: string, how: "auto" | "walk" = "auto"): (path: string) => boolean {
   let g = glob.replace(/^\.\//, "").replace(/^\/+/, "");
   if (!/[*?]/.test(g)) g = g.endsWith("/") ? `${g}**` : g;
   // `**/**/` is `**/`, and a run of three or more stars is `**`: the same paths, fewer wildcards.
   g = g.replace(/\*{3,}/g, "**").replace(/(?:\*\*\/)+/g, "**/").replace(/\/\*\*(?:\/\*\*)+(?=\/|$)/g, "/**");
   const stars = (g.match(/\*+/g) ?? []).length;
-  if (stars > REGEX_STARS) { const tokens = globTokens(g); return (p) => walkGlob(tokens, p); }
+  if (stars > REGEX_STARS || how === "walk") {
+    // `how: "walk"`: always walkGlob (tests hold both ways to the same answers).
+    const tokens = globTokens(g);
+    const below = stars === 0 && !g.includes("?") ? globTokens(`${g}/**`) : undefined;
+    return (p) => walkGlob(tokens, p) || (below !== undefined && walkGlob(below, p));
+  }
   let re = "";
   for (let i = 0; i < g.length; i++) {
     const c = g[i]!;
@@ -150,20 +155,18 @@ export function globMatcher(glob: string): (path: string) => boolean {
 
 /**
  * A glob as tokens for walkGlob: a character, `?` (one but `/`), `*` (any run without `/`), `**`
- * (any run), and `**\/` as `**` then `/` that may both be skipped (no folder, or any folders).
- * `skip`: where a wildcard may be passed over without taking a character.
+ * (any run), and `**\/` as an `either` (no folder at all: on past the `/`) before `**` and `/`. A
+ * star may always end (on to the next token); only the start of `**\/` may skip its `/`.
  */
-type GlobToken = { kind: "char"; c: string } | { kind: "one" } | { kind: "star"; any: boolean; skip: number };
+type GlobToken = { kind: "char"; c: string } | { kind: "one" } | { kind: "star"; any: boolean } | { kind: "either"; to: number };
 function globTokens(g: string): GlobToken[] {
   const out: GlobToken[] = [];
   for (let i = 0; i < g.length; i++) {
     const c = g[i]!;
     if (c === "*" && g[i + 1] === "*") {
-      const slash = g[i + 2] === "/";
-      out.push({ kind: "star", any: true, skip: out.length + (slash ? 2 : 1) });
-      if (slash) out.push({ kind: "char", c: "/" });
-      i += slash ? 2 : 1;
-    } else if (c === "*") out.push({ kind: "star", any: false, skip: out.length + 1 });
+      if (g[i + 2] === "/") { out.push({ kind: "either", to: out.length + 3 }, { kind: "star", any: true }, { kind: "char", c: "/" }); i += 2; }
+      else { out.push({ kind: "star", any: true }); i += 1; }
+    } else if (c === "*") out.push({ kind: "star", any: false });
     else if (c === "?") out.push({ kind: "one" });
     else out.push({ kind: "char", c });
   }
@@ -175,8 +178,14 @@ function walkGlob(tokens: GlobToken[], path: string): boolean {
   const n = tokens.length;
   let cur = new Uint8Array(n + 1);
   let next = new Uint8Array(n + 1);
+  // Positions reachable without taking a character (later positions only: one pass in order).
   const close = (set: Uint8Array) => {
-    for (let k = 0; k < n; k++) { const t = tokens[k]!; if (set[k] && t.kind === "star") set[t.skip] = 1; }
+    for (let k = 0; k < n; k++) {
+      if (!set[k]) continue;
+      const t = tokens[k]!;
+      if (t.kind === "star") set[k + 1] = 1;
+      else if (t.kind === "either") { set[k + 1] = 1; set[t.to] = 1; }
+    }
   };
   cur[0] = 1;
   close(cur);
@@ -189,7 +198,7 @@ function walkGlob(tokens: GlobToken[], path: string): boolean {
       const t = tokens[k]!;
       if (t.kind === "char") { if (t.c === ch) { next[k + 1] = 1; any = true; } }
       else if (t.kind === "one") { if (ch !== "/") { next[k + 1] = 1; any = true; } }
-      else if (t.any || ch !== "/") { next[k] = 1; any = true; }
+      else if (t.kind === "star" && (t.any || ch !== "/")) { next[k] = 1; any = true; }
     }
     if (!any) return false;
     close(next);

@@ -490,18 +490,11 @@ export class RunIndex {
 
   /** Terms of the dictionary that start with `prefix`, over every shard, sorted. */
   termsWithPrefix(prefix: string, max: number): string[] {
+    // The first `max` of the union are among each shard's own first `max` (each shard's keys are
+    // in order): every shard gives that many. (A budget shared by the shards let the first one fill
+    // it, and a later shard's words that sort before its keys were never seen.)
     const set = new Set<string>();
-    for (const n of this.shards) {
-      // Each shard's terms in order until the set holds max × 4 (and one more from a shard after
-      // that), read as many at a time as could still be new.
-      for (let from = prefix; ;) {
-        const need = Math.max(1, max * 4 - set.size);
-        const got = this.seg(n)!.keysWithPrefix("terms", prefix, need, from);
-        for (const t of got) { set.add(t); if (set.size >= max * 4) break; }
-        if (set.size >= max * 4 || got.length < need) break;
-        from = got[got.length - 1]! + "\u0000";
-      }
-    }
+    for (const n of this.shards) for (const t of this.seg(n)!.keysWithPrefix("terms", prefix, max)) set.add(t);
     const chosen = [...set].sort(cmp).slice(0, max);
     this.prefetch(chosen);
     return chosen;

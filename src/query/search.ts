@@ -10,7 +10,7 @@
  */
 import { docId } from "../pipeline/extract.ts";
 import { TEXT_PAGE, type DocMeta } from "../pipeline/shard.ts";
-import { identParts, inWord, isWordTerm, nameTerms } from "../pipeline/tokens.ts";
+import { identParts, inWord, isWordTerm, nameTerms, wordRuns } from "../pipeline/tokens.ts";
 import { VarintReader } from "../store/varint.ts";
 import { globMatcher, type Clause, type ParsedQuery } from "./parse.ts";
 import type { EntPosting, RunIndex } from "./run-index.ts";
@@ -235,7 +235,7 @@ function wanted(c: Clause, usedFallback: boolean): Want {
   return { words, compounds: isCompound && !usedFallback ? [c.term] : [], ...(usedFallback && words.length > 1 ? { phrase: words } : {}) };
 }
 
-const LINE_TERM = /[\p{L}\p{M}\p{N}_]+/gu;
+const LINE_TERM = wordRuns();
 const LINE_COMPOUND = /(?:--?)?[A-Za-z0-9_]+(?:(?:\.|::|->|-|\/)[A-Za-z0-9_]+)+/g;
 
 /**
@@ -735,7 +735,7 @@ function namedCandidates(ix: RunIndex, tags: string[]): Set<number> | undefined 
 function docFilter(ix: RunIndex, q: ParsedQuery): DocFilter | undefined {
   const { paths, tags } = q.filters;
   if (!paths?.length && !tags?.length) return undefined;
-  const globs = (paths ?? []).map(globMatcher);
+  const globs = (paths ?? []).map((g) => globMatcher(g));
   const want = (tags ?? []).map((t) => t.toLowerCase());
   // From the tags tables the candidates are the tagged documents themselves, with no meta to read.
   const tagged = want.length ? taggedExactly(ix, want) : undefined;

@@ -3,7 +3,13 @@
  * A reader sees either the old file or the new one, never a torn one.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { dirname, basename, join } from "node:path";
+import { dirname, basename, isAbsolute, join, relative, sep } from "node:path";
+
+/** `abs` is `root` or below it (both absolute). */
+export function inside(root: string, abs: string): boolean {
+  const rel = relative(root, abs);
+  return rel === "" || (rel !== ".." && !rel.startsWith(".." + sep) && !isAbsolute(rel));
+}
 
 let counter = 0;
 /** Temp names start with ".tmp-" so sweepers and `verify` can recognise leftovers. */

@@ -9,14 +9,8 @@
 import { realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { AgError, ExitCode, describeError, usageError } from "../shared/errors.ts";
-import { atomicWriteFile, TEMP_PREFIX } from "../shared/fs.ts";
+import { atomicWriteFile, inside, TEMP_PREFIX } from "../shared/fs.ts";
 import { exportsDir, pkgDir } from "./layout.ts";
-
-/** `abs` is `dir` or below it. */
-const within = (dir: string, abs: string) => {
-  const rel = relative(dir, abs);
-  return rel === "" || (rel !== ".." && !rel.startsWith(".." + sep) && !isAbsolute(rel));
-};
 
 const errno = (err: unknown) => (err as NodeJS.ErrnoException).code ?? "";
 
@@ -54,8 +48,8 @@ export function exportTarget(root: string, profileDir: string, out: string): str
   const store = real(pkgDir(root));
   const profile = real(profileDir);
   const exportsAt = join(profile, "exports");
-  if (within(store, target) || within(profile, target)) {
-    const allowed = within(exportsAt, target) && target !== exportsAt;
+  if (inside(store, target) || inside(profile, target)) {
+    const allowed = inside(exportsAt, target) && target !== exportsAt;
     if (!allowed) {
       throw usageError(
         `--out ${abs} is inside the store (${target === abs ? store : `it resolves to ${target}`}), which only ingest, rebuild and prune write`,

@@ -185,9 +185,15 @@ export const isSegment = (bytes: Uint8Array) => bytes.length >= HEAD && MAGIC_BY
  * Reads every block of a segment (checksums, decompression, line format, key order): what is wrong,
  * or undefined when it is sound. `verify` calls it for the current format's index and text objects.
  */
-export function checkSegment(path: string): string | undefined {
+export function checkSegment(path: string): { problem: string } | { header: SegmentHeader } {
   let seg: Segment;
-  try { seg = new Segment(path); } catch (e) { return (e as Error).message; }
+  try { seg = new Segment(path); } catch (e) { return { problem: (e as Error).message }; }
+  const problem = checkTables(seg);
+  return problem === undefined ? { header: seg.header } : { problem };
+}
+
+/** checkSegment's walk of one open segment's tables (it closes the segment). */
+function checkTables(seg: Segment): string | undefined {
   try {
     for (const [name, t] of Object.entries(seg.header.tables)) {
       let prev: string | undefined;

@@ -13,7 +13,7 @@ import { sha256Hex } from "../shared/hash.ts";
 import { TEMP_PREFIX } from "../shared/fs.ts";
 import { manifestPath, objectPath, objectsDir, pointerPath, RUN_ID, runsDir, SHA256 } from "./layout.ts";
 import { pointerState, readManifest } from "./manifest.ts";
-import { artifactMismatch, checkSegment, Segment } from "./segment.ts";
+import { artifactMismatch, checkSegment, type SegmentHeader } from "./segment.ts";
 import { isLeftoverRunDir } from "./sweep.ts";
 import { decideCompat } from "../policy/compat.ts";
 
@@ -78,8 +78,9 @@ export function verifyStore(profileDir: string): VerifyReport {
   const current = pointer.state === "ok" ? pointer.runId : undefined;
   // Runs: each directory holds exactly a valid manifest whose artifacts exist with the right size.
   const referenced = new Set<string>();
-  const checked = new Set<string>();
-  const headers = new Set<string>();
+  /** Each segment object's header once it read soundly (null: it did not, reported once). */
+  const segments = new Map<string, SegmentHeader | null>();
+  const named = new Set<string>();
   const runIds: string[] = [];
   for (const id of list(runsDir(profileDir), "the runs directory")) {
     const dir = join(runsDir(profileDir), id);
@@ -115,16 +116,16 @@ export function verifyStore(profileDir: string): VerifyReport {
       // An index or text segment of a run this binary reads is also read block by block (once per
       // object), and its header must name the kind and shard of the artifact it is listed as.
       if (readable && /^(index|text)\//.test(a.name)) {
-        if (!checked.has(a.sha256)) {
-          checked.add(a.sha256);
-          const why = checkSegment(p);
-          if (why) { problems.push({ kind: "mismatch", path: p, detail: `artifact ${a.name} of ${id} is not a readable segment: ${why}` }); continue; }
+        if (!segments.has(a.sha256)) {
+          const r = checkSegment(p);
+          segments.set(a.sha256, "header" in r ? r.header : null);
+          if ("problem" in r) { problems.push({ kind: "mismatch", path: p, detail: `artifact ${a.name} of ${id} is not a readable segment: ${r.problem}` }); continue; }
         }
+        const header = segments.get(a.sha256);
         const key = `${a.name}\0${a.sha256}`;
-        if (headers.has(key)) continue;
-        headers.add(key);
-        let wrong: string | undefined;
-        try { const seg = new Segment(p); wrong = artifactMismatch(seg.header, a.name); seg.close(); } catch { continue; } // unreadable: reported above
+        if (!header || named.has(key)) continue; // unreadable: reported above
+        named.add(key);
+        const wrong = artifactMismatch(header, a.name);
         if (wrong) problems.push({ kind: "mismatch", path: p, detail: `${wrong} (run ${id})` });
       }
     }

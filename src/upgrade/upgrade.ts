@@ -30,6 +30,8 @@ export interface UpgradeOptions {
 
 export interface Plan {
   exe: string;
+  /** The executable's identity when the plan was made (see identity): the one this upgrade replaces. */
+  exeIdentity: string;
   current: string;
   target: string;
   source: Source;
@@ -114,6 +116,7 @@ export async function plan(opts: UpgradeOptions = {}): Promise<Plan> {
   const env = opts.env ?? process.env;
   const log = opts.log ?? (() => {});
   const exe = opts.exe ?? process.execPath;
+  const exeIdentity = identity(exe); // before anything is fetched: another upgrade may swap it meanwhile
   const key = loadKey(opts.key, env);
   const source = resolveSource({ channel: opts.channel }, env);
   const { info, version, dir } = await findRelease(source, opts.version);
@@ -159,7 +162,7 @@ export async function plan(opts: UpgradeOptions = {}): Promise<Plan> {
   }
   const method = patch ? "delta" : "archive";
   return {
-    exe, current: VERSION, target: TARGET, source, version, dir, info, relation,
+    exe, exeIdentity, current: VERSION, target: TARGET, source, version, dir, info, relation,
     schemaVersion: info?.schema_version, sums, signer, method, asset: patch ?? archive, archive, patch,
   };
 }
@@ -251,15 +254,15 @@ function linkOrCopy(from: string, to: string): void {
   }
 }
 
-/**
- * Keeps a copy of `exe` as `keep` (a hard link when the file system allows), then renames `staged`
- * over `exe`: each step is one rename, so the path always names a complete executable.
- */
 /** A file's identity (device, inode, size, change time): what a rename over it changes. */
 function identity(path: string): string {
   try { const st = statSync(path); return `${st.dev}:${st.ino}:${st.size}:${st.ctimeMs}`; } catch { return "gone"; }
 }
 
+/**
+ * Keeps a copy of `exe` as `keep` (a hard link when the file system allows), then renames `staged`
+ * over `exe`: each step is one rename, so the path always names a complete executable.
+ */
 function swap(exe: string, staged: string, keep: string, env: Env): void {
   const tmp = `${keep}.tmp-${process.pid}`;
   try { unlinkSync(tmp); } catch {}
@@ -294,9 +297,6 @@ const crashAt = (env: Env, step: string) => {
 export async function apply(p: Plan, opts: { env?: Env; log?: (line: string) => void } = {}): Promise<Applied> {
   const env = opts.env ?? process.env;
   const log = opts.log ?? (() => {});
-  // The executable this upgrade replaces: if another upgrade swaps it meanwhile, this one must not
-  // keep that one's result as the previous version (two upgrades at once lost the version to roll back to).
-  const before = identity(p.exe);
   sweepStaged(p.exe);
   let method = p.method;
   let downloaded = 0;
@@ -332,7 +332,9 @@ export async function apply(p: Plan, opts: { env?: Env; log?: (line: string) => 
     }
     crashAt(env, "probed");
     const previous = previousPath(p.exe);
-    if (identity(p.exe) !== before) {
+    // The executable this upgrade replaces (as when planned): if another upgrade swapped it
+    // meanwhile, this one must not keep that one's result as the previous version.
+    if (identity(p.exe) !== p.exeIdentity) {
       throw new UpgradeError(`${p.exe} was replaced while this upgrade ran (another upgrade?); nothing was changed`, "changed_meanwhile", "run 'auditgraph version' to see what is installed now");
     }
     try {
@@ -346,8 +348,10 @@ export async function apply(p: Plan, opts: { env?: Env; log?: (line: string) => 
   }
 }
 
-/** `--rollback`: swaps the kept previous executable back in (and keeps this one as the previous). */
-/** `dryRun`: every check, then what would be done, with nothing changed (`--rollback --dry-run` / `--check`). */
+/**
+ * `--rollback`: swaps the kept previous executable back in (and keeps this one as the previous).
+ * `dryRun`: every check, then what would be done, with nothing changed (`--rollback --dry-run` / `--check`).
+ */
 export function rollback(opts: { exe?: string; env?: Env; dryRun?: boolean } = {}): { from: string; to: string; exe: string } {
   const env = opts.env ?? process.env;
   const exe = opts.exe ?? process.execPath;

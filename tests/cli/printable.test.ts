@@ -4,7 +4,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { printable, quoted } from "../../src/cli/output.ts";
+import { printable } from "../../src/cli/output.ts";
+import { quoted } from "../../src/shared/printable.ts";
 import { cleanup, cli, workspace } from "../helpers/cli.ts";
 
 afterAll(cleanup);

@@ -33,13 +33,24 @@ test("many single-segment wildcards on a long name: no backtracking, the same an
   expect(paths("--path", "*/*/*/**/c.md")).toEqual(["src/a/b/c.md"]);
 });
 
-test("globs with few and with many wildcards agree", () => {
-  const globs: [string, string][] = [
-    ["notes/**/deep.md", "notes/**/**/**/**/deep.md"], ["**/*.md", "**/**/*.md"], ["src/**", "src/***"], ["*/a/**", "*/a/**/**"],
-  ];
-  const all = [DEEP, "notes/top.md", "src/a/b/c.md", "src/a", "notes", "x/a/y"];
-  for (const [few, many] of globs) {
-    const a = globMatcher(few), b = globMatcher(many);
-    for (const p of all) expect([many, p, b(p)]).toEqual([many, p, a(p)]);
+test("the position walk and the regular expression give the same answers (random globs and paths)", () => {
+  let seed = 1;
+  const pick = <T>(xs: T[]) => xs[(seed = (seed * 1103515245 + 12345) % 2147483648) % xs.length]!;
+  const globParts = ["a", "b", "/", "*", "**", "**/", "?", ".md", "x", "./"];
+  const pathParts = ["a", "b", "/", "x", ".md", "ab"];
+  let walked = 0;
+  for (let t = 0; t < 3000; t++) {
+    const g = Array.from({ length: 1 + (seed % 7) }, () => pick(globParts)).join("");
+    const regex = globMatcher(g), walk = globMatcher(g, "walk");
+    for (let u = 0; u < 10; u++) {
+      const p = Array.from({ length: 1 + (seed % 6) }, () => pick(pathParts)).join("");
+      expect([g, p, walk(p)]).toEqual([g, p, regex(p)]);
+      walked++;
+    }
+  }
+  expect(walked).toBe(30_000);
+  // Folded globs mean the same: `**/**/` is `**/`, `***` is `**`.
+  for (const [few, many] of [["notes/**/deep.md", "notes/**/**/**/**/deep.md"], ["src/**", "src/***"]] as const) {
+    for (const p of [DEEP, "notes/top.md", "src/a/b/c.md", "src/a", "x/a/y"]) expect(globMatcher(many)(p)).toBe(globMatcher(few)(p));
   }
 });

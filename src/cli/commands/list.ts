@@ -1,6 +1,6 @@
 import { defineCommand } from "../define.ts";
 import { usageError } from "../../shared/errors.ts";
-import { countFlag, givenValue, intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
+import { countFlag, flagValues, givenValue, intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
 import { printable, printJson, printLine } from "../output.ts";
 
 export default defineCommand({
@@ -23,13 +23,7 @@ export default defineCommand({
     const typeArg = givenValue(args.type, "type", "section", true);
     const types = typeArg ? typeArg.split(",").map((t) => t.trim()).filter(Boolean) : undefined;
     for (const t of types ?? []) if (!NODE_TYPES.includes(t as never)) throw usageError(`--type must be among ${NODE_TYPES.join(", ")}, got '${t}'`);
-    // citty keeps the last of a repeated flag: read every --where from the raw arguments.
-    const wheres: string[] = [];
-    rawArgs.forEach((a, i) => {
-      if (a === "--where") wheres.push(rawArgs[i + 1] ?? "");
-      else if (a.startsWith("--where=")) wheres.push(a.slice(8));
-    });
-    const where = wheres.map((w) => parseCondition(givenValue(w, "where", "type=section")!.normalize("NFC")));
+    const where = flagValues(rawArgs, "where").map((w) => parseCondition(givenValue(w, "where", "type=section")!.normalize("NFC")));
     const sort = givenValue(args.sort, "sort", "name");
     const groupBy = givenValue(args["group-by"], "group-by", "type");
     if (sort) checkField(sort, "--sort");

@@ -1,7 +1,6 @@
 import { defineCommand, withMoreWords } from "../define.ts";
-import { flagValues, intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
+import { flagValues, givenValue, intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
 import { printable, printJson, printLine, useColor, warn } from "../output.ts";
-import { usageError } from "../../shared/errors.ts";
 
 export default withMoreWords(defineCommand({
   meta: {
@@ -23,10 +22,7 @@ export default withMoreWords(defineCommand({
     const { parseQuery } = await import("../../query/parse.ts");
     // A flag may be repeated, as its filter may in the text: --tag a --tag b needs both tags,
     // --path and --type take any of theirs. A flag given without a value is an error, as `tag:` is.
-    const list = (flag: string) => flagValues(rawArgs, flag).map((v) => {
-      if (!v.split(",").some((x) => x.trim())) throw usageError(`--${flag} needs a value, e.g. --${flag} ${flag === "type" ? "section" : flag === "path" ? "'notes/**'" : "security"}`);
-      return v;
-    });
+    const list = (flag: string) => flagValues(rawArgs, flag).map((v) => givenValue(v, flag, flag === "type" ? "section" : flag === "path" ? "'notes/**'" : "security", true)!);
     // Unquoted words are one query: `query event loop` is `query "event loop"`.
     const rest = Array.isArray(args._) ? (args._ as unknown[]).map(String) : [];
     const text = [String(args.text ?? ""), ...rest].join(" ");

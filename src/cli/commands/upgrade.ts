@@ -1,11 +1,11 @@
 import { defineCommand } from "../define.ts";
 import { jsonArgs, workspaceArgs } from "./_args.ts";
-import { isTTY, printable, printJson, printLine as printRaw, warn, writeStderr } from "../output.ts";
-
-/** Versions, asset names and paths come from a release server and the disk: printed printable. */
-const printLine = (line: string) => printRaw(printable(line));
+import { isTTY, printable, printJson, printLine, warn, writeStderr } from "../output.ts";
 import { AgError, ExitCode, usageError } from "../../shared/errors.ts";
 import { TARGET, VERSION } from "../../shared/build-info.ts";
+
+/** Versions, asset names and paths come from a release server and the disk: printed printable. */
+const say = (line: string) => printLine(printable(line));
 
 /** The workspace's store against the new release's artifact schema (undefined when there is nothing to say). */
 async function workspaceCompat(args: { root?: string; config?: string; profile?: string }, schema: string | undefined) {
@@ -80,11 +80,11 @@ export default defineCommand({
       try { r = up.rollback({ exe, env, dryRun }); } catch (e) { failed(e, false); }
       if (dryRun) {
         if (args.json) return printJson({ status: "would_roll_back", from: r!.from, to: r!.to, path: r!.exe });
-        printLine(`would roll back auditgraph ${r!.from} -> ${r!.to} in ${r!.exe} (nothing changed)`);
+        say(`would roll back auditgraph ${r!.from} -> ${r!.to} in ${r!.exe} (nothing changed)`);
         return;
       }
       if (args.json) return printJson({ status: "rolled_back", from: r!.from, to: r!.to, path: r!.exe });
-      printLine(`rolled back auditgraph ${r!.from} -> ${r!.to} in ${r!.exe}; 'auditgraph upgrade --rollback' again puts ${r!.from} back`);
+      say(`rolled back auditgraph ${r!.from} -> ${r!.to} in ${r!.exe}; 'auditgraph upgrade --rollback' again puts ${r!.from} back`);
       return;
     }
     if (!args.check) refuse();
@@ -117,28 +117,28 @@ export default defineCommand({
 
     if (args.check) {
       if (args.json) return printJson({ status: available ? "available" : "up_to_date", ...summary, command: available ? command : null });
-      if (!available) return printLine(`auditgraph ${VERSION} is up to date (latest release: ${p.version})`);
-      printLine(`auditgraph ${p.version} is available (this is ${VERSION}, ${TARGET}); it would download ${p.asset.name}${size}`);
-      if (rebuildLine) printLine(rebuildLine);
-      printLine(`to upgrade run: ${command}`);
+      if (!available) return say(`auditgraph ${VERSION} is up to date (latest release: ${p.version})`);
+      say(`auditgraph ${p.version} is available (this is ${VERSION}, ${TARGET}); it would download ${p.asset.name}${size}`);
+      if (rebuildLine) say(rebuildLine);
+      say(`to upgrade run: ${command}`);
       return;
     }
     if (!available) {
       if (args.json) return printJson({ status: "up_to_date", ...summary });
-      return printLine(`auditgraph ${VERSION} is up to date (latest release: ${p.version}); nothing was changed`);
+      return say(`auditgraph ${VERSION} is up to date (latest release: ${p.version}); nothing was changed`);
     }
     const verb = p.relation === "older" ? "downgrade" : "upgrade";
     if (args["dry-run"]) {
       if (args.json) return printJson({ status: "dry_run", ...summary });
-      printLine(`would ${verb} auditgraph ${VERSION} -> ${p.version} (${TARGET}) in ${exe} by ${p.method}: ${p.dir}/${p.asset.name}${size}; nothing was changed`);
-      if (rebuildLine) printLine(rebuildLine);
+      say(`would ${verb} auditgraph ${VERSION} -> ${p.version} (${TARGET}) in ${exe} by ${p.method}: ${p.dir}/${p.asset.name}${size}; nothing was changed`);
+      if (rebuildLine) say(rebuildLine);
       return;
     }
     if (rebuildLine && !args.json) warn(rebuildLine);
     let r: Awaited<ReturnType<typeof up.apply>>;
     try { r = await up.apply(p, { env, log }); } catch (e) { return failed(e, false); }
     if (args.json) return printJson({ status: verb === "upgrade" ? "upgraded" : "downgraded", ...summary, method: r.method, downloaded_bytes: r.downloaded, path: r.exe, previous: r.previous });
-    printLine(`${verb}d auditgraph ${r.from} -> ${r.to} (${TARGET}) in ${r.exe} by ${r.method} (${r.downloaded} bytes downloaded)`);
-    printLine(`the previous version is kept; to go back run: auditgraph upgrade --rollback`);
+    say(`${verb}d auditgraph ${r.from} -> ${r.to} (${TARGET}) in ${r.exe} by ${r.method} (${r.downloaded} bytes downloaded)`);
+    say(`the previous version is kept; to go back run: auditgraph upgrade --rollback`);
   },
 });

@@ -13,9 +13,9 @@ declare const document: any, window: any, location: any, history: any, sessionSt
 declare function requestAnimationFrame(f: () => void): number;
 
 const POLL_MS = 1000;
-/** Node and edge types for the type filter and the edge toggles: every one the server knows (/api/status), these until it has said. */
-let NODE_TYPES: string[] = ["document", "section", "chunk", "technology", "reference", "decision", "claim", "commit", "author", "symbol", "module"];
-let EDGE_TYPES: string[] = ["contains", "mentions", "references", "links_to", "authored", "modified", "defines", "imports"];
+/** Node and edge types for the type filter and the edge toggles: every one the server knows (/api/status, read before any view is drawn). */
+let NODE_TYPES: string[] = [];
+let EDGE_TYPES: string[] = [];
 const MAX_EDGES_SHOWN = 200;
 
 type Api = { ok: boolean; status: number; body: any };
@@ -255,16 +255,19 @@ async function nodeView(id: string, seq: number): Promise<void> {
 }
 
 // --- graph ---------------------------------------------------------------------------------
-type GraphParams = { depth: string; max?: string; on: Set<string> };
+/** `all`: no edge type chosen in the address (every one, before the status has said which there are). */
+type GraphParams = { depth: string; max?: string; on: Set<string>; all: boolean };
 function graphParams(q: URLSearchParams): GraphParams {
   const depth = ["1", "2", "3"].includes(q.get("depth") ?? "") ? q.get("depth")! : "1";
   const max = ["1500", "5000"].includes(q.get("max") ?? "") ? q.get("max")! : undefined;
-  const on = new Set((q.get("types") ?? EDGE_TYPES.join(",")).split(",").filter((t) => EDGE_TYPES.includes(t)));
-  return { depth, max, on };
+  const all = q.get("types") === null;
+  const on = new Set(all ? EDGE_TYPES : q.get("types")!.split(",").filter((t) => EDGE_TYPES.includes(t)));
+  return { depth, max, on, all };
 }
 
 /** GET /api/neighbors for the graph view (none when no edge type is selected). */
-function neighbourhood(id: string, { depth, max, on }: GraphParams): Promise<Api> | undefined {
+function neighbourhood(id: string, { depth, max, on, all }: GraphParams): Promise<Api> | undefined {
+  if (all) return api("neighbors", { id, depth, max });
   if (on.size === 0) return undefined;
   return api("neighbors", { id, depth, max, edge_type: on.size === EDGE_TYPES.length ? undefined : [...on].join(",") });
 }

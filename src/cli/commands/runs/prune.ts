@@ -25,8 +25,8 @@ export default defineCommand({
       const { sweepTemp } = await import("../../../store/sweep.ts");
       const lock = await acquireLock(ws.root);
       try {
+        sweepTemp(ws.profileDir); // first, as every writer: what a killed writer left is not planned over
         plan = planPrune(ws.profileDir, keep);
-        sweepTemp(ws.profileDir);
         applyPrune(ws.profileDir, plan);
       } finally {
         lock.release();
