@@ -178,11 +178,11 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async inspect<T>(sha256: string, fn: (src: ByteSource) => T): Promise<T> {
+  async inspect<T>(sha256: string, fn: (src: ByteSource) => T, size?: number): Promise<T> {
     const file = this.client.file(this.key(sha256));
-    const info = await this.stat(sha256);
-    if (!info) throw new Invalid(`blob sha256:${sha256} is not stored`);
-    return inspectRanges(info.size, async (start, end) => new Uint8Array(await file.slice(start, end).arrayBuffer()), fn);
+    const known = size ?? (await this.stat(sha256))?.size;
+    if (known === undefined) throw new Invalid(`blob sha256:${sha256} is not stored`);
+    return inspectRanges(known, async (start, end) => new Uint8Array(await file.slice(start, end).arrayBuffer()), fn);
   }
 
   /** A stream, not the S3File itself: Bun answers `new Response(s3File)` with its own redirect. */

@@ -133,9 +133,12 @@ export class DiskBlobStore implements BlobStore {
         });
       }
       const final = this.path(sha256);
-      if (existsSync(final)) {
-        // Dedup: keep the stored copy; refresh its mtime so garbage collection's grace period restarts.
-        const now = new Date();
+      const stored = statSync(final, { throwIfNoEntry: false });
+      if (stored) {
+        // Dedup: keep the stored copy; refresh its mtime so garbage collection's grace period
+        // restarts. The time moves forward even within the millisecond of the last write, so a
+        // refused upload's clean-up that read it before (services/releases.ts) sees the refresh.
+        const now = new Date(Math.max(Date.now(), Math.floor(stored.mtimeMs) + 1));
         try {
           utimesSync(final, now, now);
           return { sha256, size, existed: true };

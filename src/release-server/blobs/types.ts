@@ -8,7 +8,9 @@
  *   a body over `maxBytes`, one that ends early, fails, or does not match `expectedSha256` leaves
  *   nothing visible (and nothing to clean up later but crash leftovers, which `sweepUploads` finds).
  * - Content addressing: identical bytes are stored once; a second `put` returns `existed: true` and
- *   restarts the blob's garbage-collection grace period (`modifiedMs`).
+ *   restarts the blob's garbage-collection grace period: its modification time (`mtimeMs`) moves
+ *   forward (on disk always, even within the millisecond of the last write; on S3, whose times are
+ *   whole seconds, within the next second).
  * - `body(sha256)` is a Blob (`Bun.file`, or Bun's `S3File`) that can be sliced for ranges and
  *   handed to `new Response(...)`.
  */
@@ -71,9 +73,10 @@ export interface BlobStore {
   stat(sha256: string): Promise<BlobInfo | undefined>;
   /**
    * Runs `fn` (pure, synchronous: artifact detection) over random access to the blob. Remote stores
-   * fetch the ranges `fn` asks for and run it again until it asked for nothing missing.
+   * fetch the ranges `fn` asks for and run it again until it asked for nothing missing. `size`, when
+   * the caller just read it with `stat`, spares a remote store asking for it again.
    */
-  inspect<T>(sha256: string, fn: (src: ByteSource) => T): Promise<T>;
+  inspect<T>(sha256: string, fn: (src: ByteSource) => T, size?: number): Promise<T>;
   /**
    * The bytes (or an inclusive byte range) as a Response body: a `Bun.file` slice on disk, a stream
    * of a ranged GET on S3. Does not check that the blob exists.

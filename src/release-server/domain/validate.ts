@@ -135,11 +135,11 @@ export const TokenInputSchema = v.strictObject({
 });
 export type TokenInput = v.InferInput<typeof TokenInputSchema>;
 
-/** Parses `value` or throws one `Invalid` naming `what` and the offending field. */
+/** Parses `value` or throws one `Invalid` naming `what` (also as `details.input`) and the offending field. */
 export function parseInput<S extends v.GenericSchema>(schema: S, value: unknown, what: string): v.InferOutput<S> {
   const r = v.safeParse(schema, value);
   if (r.success) return r.output;
   const issue = r.issues[0];
   const path = v.getDotPath(issue);
-  throw new Invalid(`invalid ${what}${path ? ` ${path}` : ""}: ${issue.message}`, { field: path ?? undefined, reason: issue.message });
+  throw new Invalid(`invalid ${what}${path ? ` ${path}` : ""}: ${issue.message}`, { field: path ?? undefined, reason: issue.message, input: what });
 }

@@ -17,7 +17,7 @@ import semver from "semver";
 import type { Release } from "./model.ts";
 
 /** The longest tag accepted (git has no limit of its own; URLs, logs and indexes want one). */
-export const MAX_TAG_LENGTH = 255;
+const MAX_TAG_LENGTH = 255;
 
 /**
  * Why git would refuse `tag` as a tag name, or undefined when it accepts it: `git check-ref-format`

@@ -8,15 +8,26 @@
  *
  * Any Content-Type is read as JSON (GitHub's documented `curl -d '{...}'` examples send
  * application/x-www-form-urlencoded, and GitHub accepts them), except multipart: a form is not a
- * JSON document, and parsing one would mean buffering it (415).
+ * JSON document, and parsing one would mean buffering it (415). Uploads (upload.ts) refuse
+ * multipart and an oversized Content-Length by the same two checks.
  */
-import { HttpError } from "./respond.ts";
+import * as v from "valibot";
+import type { Ctx } from "./context.ts";
+import { HttpError, validationFailed } from "./respond.ts";
+
+/** Whether a Content-Type is a multipart form (refused before reading: parsing one means buffering it). */
+export const isMultipart = (contentType: string): boolean => /^\s*multipart\//i.test(contentType);
+
+/** The request's declared Content-Length when it is over `maxBytes` (refused before reading), else undefined. */
+export function declaredOver(req: Request, maxBytes: number): string | undefined {
+  const declared = req.headers.get("content-length");
+  return declared !== null && Number(declared) > maxBytes ? declared : undefined;
+}
 
 /** The body as text, at most `maxBytes` bytes; 413 naming `what` as soon as it is longer. */
-export async function readBodyText(req: Request, maxBytes: number, what: string): Promise<string> {
+async function readBodyText(req: Request, maxBytes: number, what: string): Promise<string> {
   const tooLarge = () => new HttpError(413, `${what} larger than ${maxBytes} bytes`);
-  const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > maxBytes) throw tooLarge();
+  if (declaredOver(req, maxBytes) !== undefined) throw tooLarge();
   if (req.body === null) return "";
   const reader = req.body.getReader();
   const parts: Uint8Array[] = [];
@@ -38,19 +49,26 @@ export async function readBodyText(req: Request, maxBytes: number, what: string)
   return new TextDecoder().decode(Buffer.concat(parts, size));
 }
 
-/** Refuses a multipart body (415) before any byte is read; any other Content-Type is read as JSON. */
-export function checkJsonType(req: Request): void {
-  const type = req.headers.get("content-type") ?? "";
-  if (/^\s*multipart\//i.test(type)) throw new HttpError(415, `expected a JSON body, got Content-Type ${type.trim()}; send the JSON document itself as the request body`);
-}
-
 /** The body parsed as JSON, at most `maxBytes` bytes, whatever its Content-Type but multipart (see the module comment). */
 export async function readJsonBody(req: Request, maxBytes: number, what = "JSON body"): Promise<unknown> {
-  checkJsonType(req);
+  const type = req.headers.get("content-type") ?? "";
+  if (isMultipart(type)) throw new HttpError(415, `expected a JSON body, got Content-Type ${type.trim()}; send the JSON document itself as the request body`);
   const text = await readBodyText(req, maxBytes, what);
   try {
     return JSON.parse(text);
   } catch {
     throw new HttpError(400, "Problems parsing JSON");
   }
+}
+
+/**
+ * The JSON body (at most `maxBytes`) checked against `schema`; a mismatch is GitHub's 422 Validation
+ * Failed naming `resource` and the field (null when the body as a whole is not the expected object).
+ */
+export async function readJsonAs<S extends v.GenericSchema>(c: Ctx, schema: S, resource: string, maxBytes: number): Promise<v.InferOutput<S>> {
+  const parsed = v.safeParse(schema, await readJsonBody(c.req, maxBytes));
+  if (parsed.success) return parsed.output;
+  const issue = parsed.issues[0];
+  const field = v.getDotPath(issue);
+  throw validationFailed(field, `${field ?? "body"}: ${issue.message}`, resource);
 }

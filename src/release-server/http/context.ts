@@ -7,7 +7,7 @@ import type { ReleaseService } from "../service.ts";
 import type { Params } from "./router.ts";
 import type { Urls } from "./github.ts";
 import type { LogSink } from "./log.ts";
-import { HttpError } from "./respond.ts";
+import { HttpError, validationFailed } from "./respond.ts";
 
 export interface HttpDeps {
   service: ReleaseService;
@@ -33,9 +33,6 @@ export function rejectQueryCredentials(url: URL): void {
 /** The largest `page` served (30 million releases at 30 a page); larger is a 422. */
 export const MAX_PAGE = 1_000_000;
 
-/** GitHub's 422 shape for a bad parameter: {"message": "Validation Failed: ...", "errors": [{field, code: "invalid"}]}. */
-export const validationFailed = (field: string, why: string, resource?: string) =>
-  new HttpError(422, `Validation Failed: ${why}`, { errors: [{ ...(resource ? { resource } : {}), field, code: "invalid" }] });
 
 export class Ctx {
   private principalMemo: Principal | null | undefined;

@@ -47,6 +47,19 @@ export function errorResponse(err: HttpError, base: string): Response {
   return json(body, err.status, err.extra.headers);
 }
 
+/**
+ * GitHub's 422 shape for a bad parameter or body field: {"message": "Validation Failed: ...",
+ * "errors": [{resource?, field, code: "invalid"}]} (`field` is null when the body as a whole is wrong).
+ */
+export const validationFailed = (field: string | null, why: string, resource?: string) =>
+  new HttpError(422, `Validation Failed: ${why}`, { errors: [{ ...(resource ? { resource } : {}), field, code: "invalid" }] });
+
+/** The service's names for the fields GitHub's clients send (the domain says tag, notes, filename). */
+const GITHUB_FIELDS: Record<string, string> = { tag: "tag_name", notes: "body", filename: "name" };
+
+/** GitHub's resource for the service's inputs (`parseInput`'s `what`). */
+const GITHUB_RESOURCES: Record<string, string> = { release: "Release", artifact: "ReleaseAsset", asset: "ReleaseAsset" };
+
 const STATUS: Record<ServiceErrorKind, number> = {
   invalid: 422,
   not_found: 404,
@@ -62,12 +75,19 @@ const STATUS: Record<ServiceErrorKind, number> = {
 /**
  * Typed service failures → HTTP. A duplicate (details.code "already_exists") is GitHub's 422
  * "Validation Failed" with an `errors` entry, which release tooling already knows how to handle.
+ * An invalid field is GitHub's 422 Validation Failed naming the field as GitHub's clients send it
+ * (`tag_name`, not the domain's `tag`), whichever route the input came through.
  */
 export function fromServiceError(err: ServiceError): HttpError {
   const d = err.details ?? {};
   if (err.kind === "conflict" && d.code === "already_exists") return new HttpError(422, err.message, { errors: [d] });
+  if (err.kind === "invalid" && typeof d.field === "string" && d.field !== "") {
+    const name = GITHUB_FIELDS[d.field] ?? d.field;
+    const reason = typeof d.reason === "string" ? d.reason : err.message;
+    return validationFailed(name, `${name}: ${reason}`, typeof d.input === "string" ? GITHUB_RESOURCES[d.input] : undefined);
+  }
   const headers = err.kind === "unauthorized" ? { "www-authenticate": 'Bearer realm="release-server"' } : undefined;
-  return new HttpError(STATUS[err.kind], err.message, { headers, errors: err.kind === "invalid" && d.field ? [{ code: "invalid", field: d.field }] : undefined });
+  return new HttpError(STATUS[err.kind], err.message, { headers });
 }
 
 export const isServiceError = (err: unknown): err is ServiceError => err instanceof ServiceError;

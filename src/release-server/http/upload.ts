@@ -10,6 +10,7 @@
  * against the limit as it arrives.
  */
 import { sized, type BlobBody } from "../blobs/store.ts";
+import { declaredOver, isMultipart } from "./body.ts";
 import { HttpError } from "./respond.ts";
 
 export interface UploadPlan {
@@ -45,13 +46,12 @@ export function declaredSha256(req: Request, url: URL): string | undefined {
 
 export function planUpload(req: Request, url: URL, maxBytes: number): UploadPlan {
   const contentType = (req.headers.get("content-type") ?? "application/octet-stream").trim();
-  if (/^multipart\//i.test(contentType)) {
+  if (isMultipart(contentType)) {
     throw new HttpError(415, "send the file as the raw request body (Content-Type: application/octet-stream), not as a form");
   }
+  const over = declaredOver(req, maxBytes);
+  if (over !== undefined) throw new HttpError(413, `upload of ${over} bytes exceeds the limit of ${maxBytes} bytes`);
   const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > maxBytes) {
-    throw new HttpError(413, `upload of ${declared} bytes exceeds the limit of ${maxBytes} bytes`);
-  }
   const expectedSha256 = declaredSha256(req, url);
   // Transfer-Encoding wins over Content-Length (RFC 9112); such a body is counted as it streams.
   const length = declared !== null && /^\d{1,16}$/.test(declared.trim()) && !req.headers.has("transfer-encoding") ? Number(declared) : undefined;

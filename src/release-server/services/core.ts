@@ -74,6 +74,24 @@ export class ServiceCore {
     return scopes.channels === null ? true : [...scopes.channels];
   }
 
+  /**
+   * Deletes a blob that no artifact references, re-checked under the write lock (an upload may have
+   * referenced it meanwhile), with its `blob.delete` audit event. With `olderThanMs`, a blob modified
+   * after that time is kept: an upload of the same bytes stored it again (which moves its time
+   * forward, see blobs/types.ts) and may be about to reference it. False when kept or already gone.
+   * Retention calls it with the end of the grace period; a refused upload with the blob's time as
+   * the upload saw it after storing it (releases.ts).
+   */
+  async deleteBlobIfUnreferenced(sha256: string, by: Principal, opts: { olderThanMs?: number; metadata: Record<string, unknown> }): Promise<boolean> {
+    return this.repos.transaction(async () => {
+      if ((await this.repos.artifacts.countBySha(sha256)) > 0) return false;
+      const st = await this.blobs.stat(sha256);
+      if (!st || (opts.olderThanMs !== undefined && st.mtimeMs > opts.olderThanMs) || !(await this.blobs.remove(sha256))) return false;
+      await this.audit(by, "blob.delete", "blob", sha256, { size: st.size, ...opts.metadata });
+      return true;
+    });
+  }
+
   withPendingDownloads(a: Artifact): Artifact {
     const n = this.pendingDownloads.get(a.id);
     return n ? { ...a, download_count: a.download_count + n } : a;

@@ -3,7 +3,7 @@
  * delete; store blobs and add, rename, delete and count artifacts. Part of ReleaseService
  * (service.ts); the conventions are core.ts's.
  */
-import type { BlobBody, StoredBlob } from "../blobs/types.ts";
+import type { BlobBody, BlobInfo, StoredBlob } from "../blobs/types.ts";
 import { detectArtifact, validateForPlatform } from "../domain/detect.ts";
 import { Conflict, Invalid, NotFound } from "../domain/errors.ts";
 import { storageKeyFor, type App, type Artifact, type Principal, type Release } from "../domain/model.ts";
@@ -48,21 +48,22 @@ export class Releases {
    * other version is its own tag; without a version, the tag's is taken (domain/versions.ts).
    */
   async publishRelease(app: App, input: ReleaseInput, files: PublishFile[], by: Principal): Promise<{ release: Release; artifacts: Artifact[] }> {
+    const seen = new Map<string, number>();
     try {
-      return await this.insertRelease(app, input, files, by);
+      return await this.insertRelease(app, input, files, by, seen);
     } catch (err) {
-      await this.discardRefused(files.map((f) => f.blob));
+      await this.discardRefused(files.map((f) => f.blob), by, seen);
       throw err;
     }
   }
 
-  private async insertRelease(app: App, input: ReleaseInput, files: PublishFile[], by: Principal): Promise<{ release: Release; artifacts: Artifact[] }> {
+  private async insertRelease(app: App, input: ReleaseInput, files: PublishFile[], by: Principal, seen: Map<string, number>): Promise<{ release: Release; artifacts: Artifact[] }> {
     const p = parseInput(ReleaseInputSchema, input, "release");
-    if (p.version === undefined && p.tag == null) throw new Invalid("invalid release: a tag or a version is required", { field: "tag", reason: "is required" });
+    if (p.version === undefined && p.tag == null) throw new Invalid("invalid release: a tag or a version is required", { field: "tag", reason: "is required", input: "release" });
     const version = p.version ?? versionForTag(p.tag!);
     this.core.authorize(by, "publish", { app, channel: p.channel ?? null });
     const prepared: Awaited<ReturnType<Releases["prepareArtifact"]>>[] = [];
-    for (const { blob, ...meta } of files) prepared.push(await this.prepareArtifact(app, meta, blob));
+    for (const { blob, ...meta } of files) prepared.push(await this.prepareArtifact(app, meta, blob, seen));
     const names = new Set<string>();
     for (const f of prepared) {
       if (names.has(f.filename)) throw new Conflict(`duplicate artifact name ${f.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
@@ -88,7 +89,7 @@ export class Releases {
       });
       const artifacts: Artifact[] = [];
       for (const a of prepared) {
-        await this.blobStillStored(a.sha256);
+        await this.storedBlob(a.sha256);
         artifacts.push(await this.core.repos.artifacts.create({ ...a, release_id: release.id, created_at: now, updated_at: now }));
       }
       await this.core.audit(by, p.draft ? "release.create" : "release.publish", "release", release.id, {
@@ -132,9 +133,7 @@ export class Releases {
       if (p.draft !== undefined) changes.draft = p.draft;
       if (publishing) changes.published_at = this.core.now();
       if (unpublishing) {
-        if ((await this.core.repos.channels.pinnedReleaseIds()).has(cur.id)) {
-          throw new Conflict(`release ${cur.tag} is the current or previous release of a channel; it cannot become a draft`);
-        }
+        await this.refuseIfServed(cur, "it cannot become a draft");
         changes.published_at = null;
       }
       if (Object.keys(changes).length === 0) return cur; // nothing changed: no write, no event
@@ -198,9 +197,7 @@ export class Releases {
     this.core.authorize(by, "delete", { app, channel: release.channel });
     await this.core.repos.transaction(async () => {
       if (!await this.core.repos.releases.get(release.id)) throw new NotFound(`no release with id ${release.id}`);
-      if ((await this.core.repos.channels.pinnedReleaseIds()).has(release.id)) {
-        throw new Conflict(`release ${release.tag} is the current or previous release of a channel; promote or roll back first`);
-      }
+      await this.refuseIfServed(release, "promote or roll back first");
       await this.deleteReleaseRows(app, release, by, {});
     });
   }
@@ -227,52 +224,57 @@ export class Releases {
 
   /**
    * After a refused publish or add: removes the blobs the refused upload stored itself (not those
-   * it found already stored) once no artifact references them, so a refused upload stores nothing.
-   * The reference count is read under the write lock, as retention reads it before deleting: an
-   * upload of the same bytes that was added keeps the blob, and one still between its `put` and
-   * its add finds the blob gone in its own transaction (`blobStillStored`) and is refused instead
-   * of pointing at nothing. A blob that cannot be removed now is retention's, after its grace period.
+   * it found already stored) once no artifact references them, so a refused upload stores nothing
+   * (`ServiceCore.deleteBlobIfUnreferenced`, as retention removes blobs). `seen` holds each blob's
+   * time as this upload read it after storing it: a blob modified since was stored again by an
+   * upload of the same bytes, which may still be on its way to its add, and is kept. One that
+   * stored it again before that read finds it gone and is refused with a Conflict (`storedBlob`,
+   * under the write lock too) rather than pointing at nothing. A blob that cannot be removed now is
+   * retention's, after its grace period.
    */
-  private async discardRefused(blobs: StoredBlob[]): Promise<void> {
+  private async discardRefused(blobs: StoredBlob[], by: Principal, seen: ReadonlyMap<string, number>): Promise<void> {
     for (const sha256 of new Set(blobs.filter((b) => !b.existed).map((b) => b.sha256))) {
       try {
-        await this.core.repos.transaction(async () => {
-          if ((await this.core.repos.artifacts.countBySha(sha256)) === 0) await this.core.blobs.remove(sha256);
-        });
+        await this.core.deleteBlobIfUnreferenced(sha256, by, { olderThanMs: seen.get(sha256), metadata: { refused_upload: true } });
       } catch {
         // Left for retention; the refusal itself is what the caller reports.
       }
     }
   }
 
-  /** Inside the write transaction, before a row references the blob: Conflict when it is gone (see `discardRefused`). */
-  private async blobStillStored(sha256: string): Promise<void> {
-    if (!(await this.core.blobs.stat(sha256))) {
-      throw new Conflict(`the upload's blob sha256:${sha256} was removed meanwhile (a refused upload of the same bytes); upload the file again`);
-    }
+  /**
+   * The blob as stored now, or a Conflict: it was removed since the upload stored it (a refused
+   * upload of the same bytes, see `discardRefused`). Checked before an artifact is prepared and
+   * again inside the write transaction, before a row references the blob.
+   */
+  private async storedBlob(sha256: string): Promise<BlobInfo> {
+    const st = await this.core.blobs.stat(sha256);
+    if (!st) throw new Conflict(`blob sha256:${sha256} is not stored: a refused upload of the same bytes removed it meanwhile; upload the file again`);
+    return st;
   }
 
   /** Adds one stored blob to a release as an artifact. Conflict on a duplicate file name. A refused add removes the blob it stored. */
   async addArtifact(release: Release, input: ArtifactInput, blob: StoredBlob, by: Principal): Promise<Artifact> {
+    const seen = new Map<string, number>();
     try {
-      return await this.insertArtifact(release, input, blob, by);
+      return await this.insertArtifact(release, input, blob, by, seen);
     } catch (err) {
-      await this.discardRefused([blob]);
+      await this.discardRefused([blob], by, seen);
       throw err;
     }
   }
 
-  private async insertArtifact(release: Release, input: ArtifactInput, blob: StoredBlob, by: Principal): Promise<Artifact> {
+  private async insertArtifact(release: Release, input: ArtifactInput, blob: StoredBlob, by: Principal, seen: Map<string, number>): Promise<Artifact> {
     const app = await this.apps.getApp(release.app_id);
     this.core.authorize(by, "publish", { app, channel: release.channel });
-    const a = await this.prepareArtifact(app, input, blob);
+    const a = await this.prepareArtifact(app, input, blob, seen);
     const now = this.core.now();
     return this.core.repos.transaction(async () => {
       if (!await this.core.repos.releases.get(release.id)) throw new NotFound(`no release with id ${release.id}`);
       if (await this.core.repos.artifacts.byName(release.id, a.filename)) {
         throw new Conflict(`release ${release.tag} already has an artifact named ${a.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
       }
-      await this.blobStillStored(a.sha256);
+      await this.storedBlob(a.sha256);
       const created = await this.core.repos.artifacts.create({ ...a, release_id: release.id, created_at: now, updated_at: now });
       await this.core.audit(by, "artifact.create", "artifact", created.id, { release_id: release.id, filename: a.filename, sha256: a.sha256, size: a.size_bytes });
       return created;
@@ -295,13 +297,14 @@ export class Releases {
   }
 
   /**
-   * Conflict when a channel serves the release (its current or previous release): its files are
-   * what installs on that channel download, so none may go or change name until the channel has
-   * moved on (promote another release, or roll back). Run inside the write transaction.
+   * Conflict when a channel serves the release (its current or previous release): it is what
+   * installs on that channel get, so it may not go, become a draft, or lose or rename a file until
+   * the channel has moved on (promote another release, or roll back). `consequence` ends the
+   * message. Run inside the write transaction.
    */
-  private async refuseIfServed(release: Release, what: string): Promise<void> {
+  private async refuseIfServed(release: Release, consequence: string): Promise<void> {
     if ((await this.core.repos.channels.pinnedReleaseIds()).has(release.id)) {
-      throw new Conflict(`release ${release.tag} is the current or previous release of a channel; its assets cannot be ${what}: promote another release or roll back first`);
+      throw new Conflict(`release ${release.tag} is the current or previous release of a channel; ${consequence}`);
     }
   }
 
@@ -316,7 +319,7 @@ export class Releases {
     this.core.authorize(by, "publish", { app: await this.apps.getApp(a.app_id), channel: release.channel });
     return this.core.repos.transaction(async () => {
       const renaming = p.filename !== undefined && p.filename !== a.filename;
-      if (renaming) await this.refuseIfServed(release, "renamed");
+      if (renaming) await this.refuseIfServed(release, "its assets cannot be renamed: promote another release or roll back first");
       if (renaming && await this.core.repos.artifacts.byName(a.release_id, p.filename!)) {
         throw new Conflict(`release ${release.tag} already has an artifact named ${p.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
       }
@@ -328,11 +331,21 @@ export class Releases {
     });
   }
 
-  async prepareArtifact(app: App, input: ArtifactInput, blob: StoredBlob) {
+  /**
+   * The artifact row for a stored blob: its size, and what detection reads in it. Records the
+   * blob's time in `seen` (see `discardRefused`).
+   */
+  private async prepareArtifact(app: App, input: ArtifactInput, blob: StoredBlob, seen: Map<string, number>) {
     const p = parseInput(ArtifactInputSchema, input, "artifact");
-    const size = (await this.core.blobs.stat(blob.sha256))?.size;
-    if (size === undefined) throw new Invalid(`blob sha256:${blob.sha256} is not stored`);
-    const metadata = await this.core.blobs.inspect(blob.sha256, detectArtifact);
+    const { size, mtimeMs } = await this.storedBlob(blob.sha256);
+    if (!seen.has(blob.sha256)) seen.set(blob.sha256, mtimeMs);
+    let metadata: ReturnType<typeof detectArtifact>;
+    try {
+      metadata = await this.core.blobs.inspect(blob.sha256, detectArtifact, size);
+    } catch (err) {
+      await this.storedBlob(blob.sha256); // removed since the line above: the same Conflict
+      throw err;
+    }
     const v = validateForPlatform(metadata, p.platform ?? null);
     return {
       app_id: app.id,
@@ -374,7 +387,7 @@ export class Releases {
     this.core.authorize(by, "delete", { app: await this.apps.getApp(a.app_id), channel: release.channel });
     await this.core.repos.transaction(async () => {
       if (!await this.core.repos.artifacts.get(id)) throw new NotFound(`no artifact with id ${id}`);
-      await this.refuseIfServed(release, "deleted");
+      await this.refuseIfServed(release, "its assets cannot be deleted: promote another release or roll back first");
       await this.core.repos.artifacts.delete(id);
       await this.core.audit(by, "artifact.delete", "artifact", id, { release_id: a.release_id, filename: a.filename, sha256: a.sha256 });
     });

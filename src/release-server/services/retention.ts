@@ -66,7 +66,7 @@ export class Retention {
     const graceMs = this.core.config.retention.blob_grace_hours * 3_600_000;
     for await (const b of this.core.blobs.entries()) {
       if (referenced.has(b.sha256) || nowMs - b.mtimeMs < graceMs) continue;
-      if (opts.dryRun || await this.deleteBlobIfUnreferenced(b.sha256, b.size, by, nowMs - graceMs)) report.blobs.push({ sha256: b.sha256, size: b.size });
+      if (opts.dryRun || await this.core.deleteBlobIfUnreferenced(b.sha256, by, { olderThanMs: nowMs - graceMs, metadata: { retention: true } })) report.blobs.push({ sha256: b.sha256, size: b.size });
     }
     const maxAge = this.core.config.retention.staging_max_age_hours * 3_600_000;
     report.staging = opts.dryRun ? await this.core.blobs.staleUploads(nowMs, maxAge) : await this.core.blobs.sweepUploads(nowMs, maxAge);
@@ -77,19 +77,5 @@ export class Retention {
       });
     }
     return report;
-  }
-
-  /**
-   * Re-checks under the write lock (an upload may have referenced the blob meanwhile, or stored the
-   * same bytes again, which refreshes its time past `olderThanMs`), then deletes.
-   */
-  private async deleteBlobIfUnreferenced(sha256: string, size: number, by: Principal, olderThanMs: number): Promise<boolean> {
-    return this.core.repos.transaction(async () => {
-      if ((await this.core.repos.artifacts.countBySha(sha256)) > 0) return false;
-      const st = await this.core.blobs.stat(sha256);
-      if (!st || st.mtimeMs > olderThanMs || !(await this.core.blobs.remove(sha256))) return false;
-      await this.core.audit(by, "blob.delete", "blob", sha256, { size, retention: true });
-      return true;
-    });
   }
 }

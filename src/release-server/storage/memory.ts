@@ -4,6 +4,7 @@
  * synchronous store is made asynchronous by serial.ts, as SQLite's is.
  */
 import { Conflict } from "../domain/errors.ts";
+import { draftVisible } from "../domain/tokens.ts";
 import type { App, Artifact, AuditEvent, Channel, Release, Token } from "../domain/model.ts";
 import { compareForLatest } from "../domain/versions.ts";
 import type { AuditFilter, NewApp, NewArtifact, NewAuditEvent, NewRelease, NewToken, Repositories } from "../domain/repository.ts";
@@ -60,8 +61,7 @@ function memoryStore(): SyncStore {
     byTag: (appId: number, tag: string) => find(s.releases, (r) => r.app_id === appId && r.tag === tag),
     byVersion: (appId: number, version: string) => releasesOf(appId).reverse().find((r) => r.version === version),
     list(appId: number, page: { offset: number; limit: number; drafts: boolean | string[] }) {
-      const d = page.drafts;
-      const all = releasesOf(appId).filter((r) => !r.draft || d === true || (Array.isArray(d) && r.channel !== null && d.includes(r.channel)));
+      const all = releasesOf(appId).filter((r) => draftVisible(page.drafts, r));
       return { items: all.slice(page.offset, page.offset + page.limit), total: all.length };
     },
     all: releasesOf,

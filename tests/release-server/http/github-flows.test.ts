@@ -193,6 +193,10 @@ describe("uploads refused before any byte", () => {
       expect(r.status, p).toBe(422);
       expect(((await r.json()) as any).message, p).toMatch(why);
     }
+    // An upload's invalid field is reported as an edit's is: GitHub's Validation Failed, its resource and field.
+    const long = (await (await upload(`${path}?name=x.bin&label=${"l".repeat(256)}`, "long label")).json()) as any;
+    expect(long.message).toBe("Validation Failed: label: must be at most 255 characters");
+    expect(long.errors).toEqual([{ resource: "ReleaseAsset", field: "label", code: "invalid" }]);
     expect(storedFiles(srv.data)).toEqual(before);
   });
 

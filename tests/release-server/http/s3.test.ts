@@ -15,7 +15,7 @@ import { generateToken } from "../../../src/release-server/domain/tokens.ts";
 import { SQL } from "bun";
 import { usePostgres } from "../support/postgres.ts";
 import { startRgw, type Rgw } from "../support/rgw.ts";
-import { auth, bytes, MAIN, OP, peakRss, publish, seed, startServer, tempData, type Running } from "./server.ts";
+import { auth, bytes, gate, heldBody, MAIN, OP, peakRss, publish, seed, startServer, tempData, type Running } from "./server.ts";
 
 const MiB = 1024 * 1024;
 const MAX = 12 * MiB;
@@ -119,25 +119,19 @@ describe("uploads into S3 through the server", () => {
     const before = await bucketState();
     // Each body sends one 5 MiB part and a byte (the multipart upload opens), then waits until all
     // four are being stored (past every check made before the body is read).
-    let go: () => void = () => {};
-    const barrier = new Promise<void>((r) => (go = r));
+    const held = gate();
     const N = 4;
     const bodies = Array.from({ length: N }, (_, i) => bytes(5 * MiB + 4096, 40 + i));
-    async function* body(b: Uint8Array) {
-      yield b.subarray(0, 5 * MiB + 1);
-      await barrier;
-      yield b.subarray(5 * MiB + 1);
-    }
     const answers = bodies.map((b) =>
       fetch(`${srv.url}/api/uploads/repos/acme/tool/releases/${release.id}/assets?name=same.bin`, {
         method: "POST",
         headers: { ...admin(), "content-type": "application/octet-stream" },
-        body: body(b) as unknown as NonNullable<RequestInit["body"]>,
+        body: heldBody(b, 5 * MiB + 1, held.opened) as unknown as NonNullable<RequestInit["body"]>,
       }),
     );
     const deadline = Date.now() + 30_000;
     while ((await bucketState()).uploads.length < before.uploads.length + N && Date.now() < deadline) await Bun.sleep(50);
-    go();
+    held.open();
     const statuses = await Promise.all(answers.map(async (a) => (await a).status));
     expect(statuses.sort()).toEqual([201, 422, 422, 422]);
     const listed = (await (await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/${release.id}/assets`)).json()) as Array<{ digest: string }>;

@@ -4,6 +4,7 @@
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { defaultConfig, type ServerConfig } from "../../../src/release-server/config.ts";
 import { openService, ReleaseService } from "../../../src/release-server/service.ts";
@@ -146,7 +147,80 @@ export function bytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * Sends a request with a chunked body over a raw socket: `chunkBytes`-sized chunks up to `totalBytes`,
+ * One raw HTTP/1.1 request on its own connection, so a test controls exactly what is sent and when:
+ * the head at once, then body bytes with `send` (as chunks when `chunked`), then `end()` (the last
+ * chunk, when chunked) or `destroy()`. `response` resolves once the answer is complete (its
+ * Content-Length), also while the body is still being sent; status 0 when the connection closed first.
+ */
+export async function rawRequest(url: string, opts: { method?: string; path: string; headers: Record<string, string>; chunked?: boolean }) {
+  const { hostname, port } = new URL(url);
+  const sock = connect({ host: hostname, port: Number(port) });
+  await new Promise<void>((resolve, reject) => sock.once("connect", resolve).once("error", reject));
+  sock.on("error", () => {}); // a reset after the server answered early is expected
+  let raw = Buffer.alloc(0);
+  let answer: RawResponse | undefined;
+  const response = new Promise<RawResponse>((resolve) => {
+    const settle = () => {
+      const head = raw.indexOf("\r\n\r\n");
+      if (head < 0) return false;
+      const lines = raw.subarray(0, head).toString("latin1").split("\r\n");
+      const headers = Object.fromEntries(lines.slice(1).map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+      const length = Number(headers["content-length"] ?? NaN);
+      if (!(raw.length - head - 4 >= length)) return false;
+      answer = { status: Number(lines[0]!.split(" ")[1]), headers, text: raw.subarray(head + 4, head + 4 + length).toString() };
+      resolve(answer);
+      return true;
+    };
+    sock.on("data", (d: Buffer) => {
+      raw = Buffer.concat([raw, d]);
+      settle();
+    });
+    sock.on("close", () => {
+      if (!settle()) resolve({ status: 0, headers: {}, text: raw.toString("latin1") });
+    });
+  });
+  const head = Object.entries({ host: hostname, ...opts.headers, ...(opts.chunked ? { "transfer-encoding": "chunked" } : {}) });
+  sock.write(`${opts.method ?? "POST"} ${opts.path} HTTP/1.1\r\n${head.map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n`);
+  let sent = 0;
+  const write = (b: Uint8Array | string) =>
+    new Promise<void>((resolve) => {
+      if (sock.destroyed) return resolve();
+      if (sock.write(b)) return resolve();
+      const done = () => {
+        sock.off("drain", done).off("close", done);
+        resolve();
+      };
+      sock.on("drain", done).on("close", done);
+    });
+  return {
+    response,
+    answered: () => answer !== undefined,
+    get sent() {
+      return sent;
+    },
+    async send(b: Uint8Array) {
+      sent += b.length;
+      if (opts.chunked) await write(`${b.length.toString(16)}\r\n`);
+      await write(b);
+      if (opts.chunked) await write("\r\n");
+    },
+    async end() {
+      if (opts.chunked) await write("0\r\n\r\n");
+      return response;
+    },
+    destroy: () => sock.destroy(),
+  };
+}
+
+export interface RawResponse {
+  status: number;
+  /** Lower-case names. */
+  headers: Record<string, string>;
+  text: string;
+}
+
+/**
+ * Sends a request with a chunked body (`rawRequest`): `chunkBytes`-sized chunks up to `totalBytes`,
  * then NO terminating chunk (the body stays open, as a slow or endless client's would). Resolves with
  * the response once the server answers, or rejects after `timeoutMs`: a server that waits for the
  * whole body before answering never does.
@@ -154,60 +228,41 @@ export function bytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
 export async function openChunkedRequest(
   url: string,
   opts: { method: string; path: string; headers: Record<string, string>; totalBytes: number; chunkBytes?: number; timeoutMs?: number },
-): Promise<{ status: number; headers: Record<string, string>; body: string }> {
-  const { hostname, port } = new URL(url);
-  let buf = Buffer.alloc(0);
-  let wake: () => void = () => {};
-  let stopped = false;
-  const sock = await Bun.connect({
-    hostname,
-    port: Number(port),
-    socket: {
-      data(_s, d) {
-        buf = Buffer.concat([buf, d]);
-        wake();
-      },
-      drain() {
-        wake();
-      },
-      close() {
-        wake();
-      },
-    },
-  });
-  // Bun's socket writes what the kernel takes now and reports how much: the rest waits for `drain`.
-  const writeAll = async (bytes: Uint8Array) => {
-    for (let off = 0; off < bytes.length && !stopped; ) {
-      const n = sock.write(bytes.subarray(off));
-      if (n < 0) throw new Error("socket closed");
-      off += n;
-      if (off < bytes.length) await Promise.race([new Promise<void>((r) => (wake = r)), Bun.sleep(20)]);
-    }
-  };
-  const head = Object.entries({ host: hostname, "transfer-encoding": "chunked", ...opts.headers }).map(([k, v]) => `${k}: ${v}\r\n`).join("");
-  await writeAll(Buffer.from(`${opts.method} ${opts.path} HTTP/1.1\r\n${head}\r\n`));
+): Promise<RawResponse> {
+  const x = await rawRequest(url, { method: opts.method, path: opts.path, headers: opts.headers, chunked: true });
+  const timeoutMs = opts.timeoutMs ?? 10_000;
   const chunk = Buffer.alloc(opts.chunkBytes ?? 64 * 1024, " ");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer to ${opts.method} ${opts.path} within ${timeoutMs} ms while its body was still open`)), timeoutMs);
+  });
   const sending = (async () => {
-    for (let sent = 0; sent < opts.totalBytes && !stopped; sent += chunk.length) {
-      await writeAll(Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from("\r\n")]));
-    }
-  })().catch(() => {});
-  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+    while (!x.answered() && x.sent < opts.totalBytes) await x.send(chunk);
+  })();
   try {
-    for (;;) {
-      const end = buf.indexOf("\r\n\r\n");
-      if (end >= 0) {
-        const lines = buf.subarray(0, end).toString("latin1").split("\r\n");
-        const headers = Object.fromEntries(lines.slice(1).map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
-        const length = Number(headers["content-length"] ?? 0);
-        if (buf.length >= end + 4 + length) return { status: Number(lines[0]!.split(" ")[1]), headers, body: buf.subarray(end + 4, end + 4 + length).toString("utf8") };
-      }
-      if (Date.now() > deadline) throw new Error(`no answer to ${opts.method} ${opts.path} within ${opts.timeoutMs ?? 10_000} ms while its body was still open`);
-      await Promise.race([new Promise<void>((r) => (wake = r)), Bun.sleep(50)]);
-    }
+    const r = await Promise.race([x.response, timeout]);
+    if (r.status === 0) throw new Error(`the connection closed without an answer to ${opts.method} ${opts.path}`);
+    return r;
   } finally {
-    stopped = true;
-    sock.end();
+    clearTimeout(timer);
+    x.destroy();
     await sending;
   }
+}
+
+/**
+ * A body that sends `head` bytes at once, then waits for `gate` before the rest: concurrent
+ * uploads are all past every check made before the body is read before any of them is stored.
+ */
+export async function* heldBody(bytes: Uint8Array, head: number, gate: Promise<void>): AsyncGenerator<Uint8Array> {
+  yield bytes.subarray(0, head);
+  await gate;
+  yield bytes.subarray(head);
+}
+
+/** A gate and the function that opens it. */
+export function gate(): { opened: Promise<void>; open: () => void } {
+  let open: () => void = () => {};
+  const opened = new Promise<void>((r) => (open = r));
+  return { opened, open };
 }

@@ -4,10 +4,9 @@
 // a body that arrives slowly (the hash worker reads the staged file while it is still growing).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { sha256Hex } from "../../../src/shared/hash.ts";
-import { bytes, OP, seed, startServer, storedFiles, tempData, until, type Running } from "./server.ts";
+import { bytes, gate, heldBody, OP, rawRequest, seed, startServer, storedFiles, tempData, until, type Running } from "./server.ts";
 
 let srv: Running;
 const MAX = 16 * 1024 * 1024;
@@ -22,68 +21,9 @@ beforeAll(async () => {
 });
 afterAll(() => srv[Symbol.asyncDispose]());
 
-/**
- * One raw HTTP/1.1 request on its own connection, so a test controls exactly what is sent and when:
- * headers first, then body bytes (as chunks when `chunked`), then `end()` or `destroy()`.
- */
-async function exchange(path: string, headers: Record<string, string>, opts: { chunked?: boolean } = {}) {
-  const { hostname, port } = new URL(srv.url);
-  const sock = connect({ host: hostname, port: Number(port) });
-  await new Promise<void>((resolve, reject) => sock.once("connect", resolve).once("error", reject));
-  sock.on("error", () => {}); // a reset after the server answered early is expected
-  let raw = Buffer.alloc(0);
-  let answer: { status: number; text: string } | undefined;
-  const response = new Promise<{ status: number; text: string }>((resolve) => {
-    const settle = () => {
-      const head = raw.indexOf("\r\n\r\n");
-      if (head < 0) return false;
-      const lines = raw.subarray(0, head).toString("latin1").split("\r\n");
-      const length = Number(lines.find((l) => /^content-length:/i.test(l))?.split(":")[1] ?? NaN);
-      if (!(raw.length - head - 4 >= length)) return false;
-      answer = { status: Number(lines[0]!.split(" ")[1]), text: raw.subarray(head + 4, head + 4 + length).toString() };
-      resolve(answer);
-      return true;
-    };
-    sock.on("data", (d: Buffer) => {
-      raw = Buffer.concat([raw, d]);
-      settle();
-    });
-    sock.on("close", () => {
-      if (!settle()) resolve({ status: 0, text: raw.toString("latin1") });
-    });
-  });
-  const head = Object.entries({ host: hostname, authorization: `Bearer ${srv.admin}`, "content-type": "application/octet-stream", ...headers, ...(opts.chunked ? { "transfer-encoding": "chunked" } : {}) });
-  sock.write(`POST ${path} HTTP/1.1\r\n${head.map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n`);
-  let sent = 0;
-  const write = (b: Uint8Array | string) =>
-    new Promise<void>((resolve) => {
-      if (sock.destroyed) return resolve();
-      if (sock.write(b)) return resolve();
-      const done = () => {
-        sock.off("drain", done).off("close", done);
-        resolve();
-      };
-      sock.on("drain", done).on("close", done);
-    });
-  return {
-    response,
-    answered: () => answer !== undefined,
-    get sent() {
-      return sent;
-    },
-    async send(b: Uint8Array) {
-      sent += b.length;
-      if (opts.chunked) await write(`${b.length.toString(16)}\r\n`);
-      await write(b);
-      if (opts.chunked) await write("\r\n");
-    },
-    async end() {
-      if (opts.chunked) await write("0\r\n\r\n");
-      return response;
-    },
-    destroy: () => sock.destroy(),
-  };
-}
+/** A raw upload request (`rawRequest`) as the admin, raw bytes unless `headers` say otherwise. */
+const exchange = (path: string, headers: Record<string, string>, opts: { chunked?: boolean } = {}) =>
+  rawRequest(srv.url, { path, headers: { authorization: `Bearer ${srv.admin}`, "content-type": "application/octet-stream", ...headers }, chunked: opts.chunked });
 
 /** Sends `body` in `piece`-sized writes (optionally pausing between them) and returns the answer. */
 async function uploadRaw(path: string, body: Uint8Array, opts: { chunked?: boolean; piece?: number; pauseMs?: number; headers?: Record<string, string> } = {}) {
@@ -205,24 +145,18 @@ describe("content addressing", () => {
     const before = storedFiles(srv.data);
     // Each body sends its first bytes, then waits until all six are being stored (past every check
     // made before the body is read), so they all reach the add and only one can win the name.
-    let release_: () => void = () => {};
-    const barrier = new Promise<void>((r) => (release_ = r));
+    const held = gate();
     const N = 6;
     const bodies = Array.from({ length: N }, (_, i) => bytes(64 * 1024, 100 + i));
-    async function* body(b: Uint8Array) {
-      yield b.subarray(0, 1024);
-      await barrier;
-      yield b.subarray(1024);
-    }
     const answers = bodies.map((b) =>
       fetch(`${srv.url}/api/uploads/repos/acme/tool/releases/${release.id}/assets?name=same.bin`, {
         method: "POST",
         headers: { authorization: `Bearer ${srv.admin}`, "content-type": "application/octet-stream" },
-        body: body(b) as unknown as NonNullable<RequestInit["body"]>,
+        body: heldBody(b, 1024, held.opened) as unknown as NonNullable<RequestInit["body"]>,
       }),
     );
     await until("all six uploads to be staged", () => storedFiles(srv.data).staging === N, 20_000);
-    release_();
+    held.open();
     const statuses = await Promise.all(answers.map(async (a) => (await a).status));
     expect(statuses.sort()).toEqual([201, 422, 422, 422, 422, 422]);
     // The one added blob, nothing else: a refused upload stores nothing.
@@ -231,6 +165,48 @@ describe("content addressing", () => {
     expect(listed).toHaveLength(1);
     expect(bodies.map((b) => `sha256:${sha256Hex(b)}`)).toContain(listed[0]!.digest);
   }, 30_000);
+});
+
+describe("a refused upload racing one of the same bytes", () => {
+  test("the other is added (the blob it stored again is kept) or refused with 409 and can be sent again; no orphan blob, no asset without its blob", async () => {
+    const made = await fetch(`${srv.url}/api/v3/repos/acme/tool/releases`, { method: "POST", headers: { authorization: `Bearer ${srv.admin}` }, body: JSON.stringify({ tag_name: "v7.0.0" }) });
+    const release = (await made.json()) as { id: number };
+    const assets = `${srv.url}/api/uploads/repos/acme/tool/releases/${release.id}/assets`;
+    const before = storedFiles(srv.data);
+    // Per round: W and A race for one name (one is refused once its bytes are stored and removes
+    // the blob it stored), while B sends A's bytes under a name of its own.
+    const ROUNDS = 4;
+    const held = gate();
+    const post = (name: string, body: Uint8Array, wait?: Promise<void>) =>
+      fetch(`${assets}?name=${name}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${srv.admin}`, "content-type": "application/octet-stream" },
+        body: (wait ? heldBody(body, 1024, wait) : body) as unknown as NonNullable<RequestInit["body"]>,
+      });
+    const rounds = Array.from({ length: ROUNDS }, (_, i) => {
+      const w = bytes(64 * 1024, 200 + i);
+      const x = bytes(64 * 1024, 300 + i);
+      return { x, w: post(`n${i}.bin`, w, held.opened), a: post(`n${i}.bin`, x, held.opened), b: post(`m${i}.bin`, x, held.opened) };
+    });
+    await until("every upload to be staged", () => storedFiles(srv.data).staging === 3 * ROUNDS, 20_000);
+    held.open();
+    for (const [i, r] of rounds.entries()) {
+      expect([(await r.w).status, (await r.a).status].sort()).toEqual([201, 422]);
+      const b = await r.b;
+      expect([201, 409]).toContain(b.status);
+      if (b.status === 409) {
+        expect(((await b.json()) as { message: string }).message).toMatch(/is not stored: a refused upload of the same bytes removed it meanwhile; upload the file again/);
+        expect((await post(`m${i}.bin`, r.x)).status).toBe(201);
+      }
+    }
+    const listed = (await (await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/${release.id}/assets`)).json()) as Array<{ name: string; digest: string; browser_download_url: string }>;
+    expect(listed).toHaveLength(2 * ROUNDS);
+    for (const a of listed) expect(`sha256:${sha256Hex(new Uint8Array(await (await fetch(a.browser_download_url)).arrayBuffer()))}`).toBe(a.digest);
+    // Exactly the blobs the assets reference: none of a refused upload, none missing.
+    const digests = new Set(listed.map((a) => a.digest.slice("sha256:".length)));
+    expect(storedFiles(srv.data)).toEqual({ blobs: before.blobs + digests.size, staging: 0 });
+    for (const hex of digests) expect(readFileSync(blobPath(hex)).length).toBe(64 * 1024);
+  }, 60_000);
 });
 
 describe("digests of bodies that arrive slowly", () => {

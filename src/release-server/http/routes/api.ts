@@ -3,8 +3,7 @@
  * `/api/uploads/...` (raw body, as uploads.github.com takes it) and downloads at GitHub's web paths.
  */
 import * as v from "valibot";
-import { ServiceError } from "../../domain/errors.ts";
-import { readJsonBody } from "../body.ts";
+import { readJsonAs } from "../body.ts";
 import type { Ctx } from "../context.ts";
 import { linkHeader, toGhAsset } from "../github.ts";
 import { HttpError, json } from "../respond.ts";
@@ -39,34 +38,6 @@ const UpdateAssetBody = v.looseObject({
 
 const MAX_JSON_BYTES = 1024 * 1024;
 
-/** A JSON body checked against `schema`; a mismatch is GitHub's 422 Validation Failed naming the field. */
-async function readBody<S extends v.GenericSchema>(c: Ctx, schema: S, resource: string): Promise<v.InferOutput<S>> {
-  const parsed = v.safeParse(schema, await readJsonBody(c.req, MAX_JSON_BYTES));
-  if (parsed.success) return parsed.output;
-  const issue = parsed.issues[0];
-  const field = v.getDotPath(issue);
-  throw new HttpError(422, `Validation Failed: ${field ?? "body"}: ${issue.message}`, { errors: [{ resource, code: "invalid", field }] });
-}
-
-
-/** The service's names for the fields GitHub's clients send (the domain says tag, notes, filename). */
-const GITHUB_FIELDS: Record<string, string> = { tag: "tag_name", version: "tag_name", notes: "body", filename: "name" };
-
-/**
- * Runs a service call made from a GitHub body: an invalid field is GitHub's 422 Validation Failed
- * naming the field the client sent (`tag_name`, not the domain's `tag`).
- */
-async function githubFields<T>(resource: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (!(err instanceof ServiceError) || err.kind !== "invalid" || typeof err.details?.field !== "string") throw err;
-    const name = GITHUB_FIELDS[err.details.field] ?? err.details.field;
-    const reason = typeof err.details.reason === "string" ? err.details.reason : err.message;
-    throw new HttpError(422, `Validation Failed: ${name}: ${reason}`, { errors: [{ resource, code: "invalid", field: name }] });
-  }
-}
-
 const listReleases: Handler = async (c) => {
   const app = await c.app();
   const paging = c.paging();
@@ -82,10 +53,12 @@ const listReleases: Handler = async (c) => {
 const createRelease: Handler = async (c) => {
   const app = await c.app();
   await c.require("read", { app }); // 401 before reading a body from an anonymous caller
-  const b = await readBody(c, CreateReleaseBody, "Release");
+  const b = await readJsonAs(c, CreateReleaseBody, "Release", MAX_JSON_BYTES);
   const by = await c.require("publish", { app, channel: typeof b.channel === "string" ? b.channel : null });
-  const release = await githubFields("Release", () =>
-    c.service.createRelease(app, { tag: b.tag_name, name: b.name ?? null, notes: b.body ?? null, draft: b.draft ?? false, prerelease: b.prerelease ?? false, channel: b.channel ?? null }, by),
+  const release = await c.service.createRelease(
+    app,
+    { tag: b.tag_name, name: b.name ?? null, notes: b.body ?? null, draft: b.draft ?? false, prerelease: b.prerelease ?? false, channel: b.channel ?? null },
+    by,
   );
   const out = await ghRelease(c, app, release);
   return created(out, out.url);
@@ -96,10 +69,8 @@ const updateRelease: Handler = async (c) => {
   const app = await c.app();
   const release = await c.visible(await c.service.getRelease(c.idParam("release_id")));
   const by = await c.require("publish", { app, channel: release.channel });
-  const b = await readBody(c, UpdateReleaseBody, "Release");
-  const updated = await githubFields("Release", () =>
-    c.service.updateRelease(release, { tag: b.tag_name, name: b.name, notes: b.body, draft: b.draft, prerelease: b.prerelease, channel: b.channel }, by),
-  );
+  const b = await readJsonAs(c, UpdateReleaseBody, "Release", MAX_JSON_BYTES);
+  const updated = await c.service.updateRelease(release, { tag: b.tag_name, name: b.name, notes: b.body, draft: b.draft, prerelease: b.prerelease, channel: b.channel }, by);
   return json(await ghRelease(c, app, updated));
 };
 
@@ -140,8 +111,8 @@ const getAsset: Handler = async (c) => {
 const updateAsset: Handler = async (c) => {
   const { app, artifact, release } = await assetOf(c);
   const by = await c.require("publish", { app, channel: release.channel });
-  const b = await readBody(c, UpdateAssetBody, "ReleaseAsset");
-  const updated = await githubFields("ReleaseAsset", () => c.service.updateArtifact(artifact.id, { filename: b.name, label: b.label }, by));
+  const b = await readJsonAs(c, UpdateAssetBody, "ReleaseAsset", MAX_JSON_BYTES);
+  const updated = await c.service.updateArtifact(artifact.id, { filename: b.name, label: b.label }, by);
   return json(toGhAsset(c.urls, app, release, updated));
 };
 

@@ -7,7 +7,7 @@
  */
 import * as v from "valibot";
 import type { App, Channel } from "../../domain/model.ts";
-import { readJsonBody } from "../body.ts";
+import { readJsonAs } from "../body.ts";
 import type { Ctx } from "../context.ts";
 import { HttpError, json } from "../respond.ts";
 import type { Router } from "../router.ts";
@@ -20,14 +20,6 @@ const PromoteBody = v.looseObject({
 const RolloutBody = v.looseObject({ rollout_percent: v.number("rollout_percent must be a number") });
 
 const MAX_JSON_BYTES = 64 * 1024;
-
-async function body<S extends v.GenericSchema>(c: Ctx, schema: S): Promise<v.InferOutput<S>> {
-  const parsed = v.safeParse(schema, await readJsonBody(c.req, MAX_JSON_BYTES));
-  if (parsed.success) return parsed.output;
-  const issue = parsed.issues[0];
-  const field = v.getDotPath(issue);
-  throw new HttpError(422, `Validation Failed: ${field ?? "body"}: ${issue.message}`, { errors: [{ resource: "Channel", code: "invalid", field }] });
-}
 
 /** A channel as JSON: its pointers with their tags, so a client need not look them up. */
 async function channelJson(c: Ctx, app: App, ch: Channel) {
@@ -64,7 +56,7 @@ const get: Handler = async (c) => {
 const promote: Handler = async (c) => {
   const app = await c.app();
   const by = await c.require("promote", { app, channel: c.params.channel! });
-  const b = await body(c, PromoteBody);
+  const b = await readJsonAs(c, PromoteBody, "Channel", MAX_JSON_BYTES);
   const ch = await c.service.promote(app, c.params.channel!, b.release_id, { rolloutPercent: b.rollout_percent }, by);
   return json(await channelJson(c, app, ch));
 };
@@ -72,7 +64,7 @@ const promote: Handler = async (c) => {
 const rollout: Handler = async (c) => {
   const app = await c.app();
   const by = await c.require("promote", { app, channel: c.params.channel! });
-  const b = await body(c, RolloutBody);
+  const b = await readJsonAs(c, RolloutBody, "Channel", MAX_JSON_BYTES);
   return json(await channelJson(c, app, await c.service.setRollout(app, c.params.channel!, b.rollout_percent, by)));
 };
 

@@ -1,6 +1,6 @@
 /** services/releases.ts: releases and artifacts */
 import { describe, expect, test } from "bun:test";
-import type { DiskBlobStore } from "../../../../src/release-server/blobs/store.ts";
+import type { DiskBlobStore, StoredBlob } from "../../../../src/release-server/blobs/store.ts";
 import { chunks } from "../fixtures.ts";
 import { kindOf, op, parts } from "./harness.ts";
 
@@ -49,21 +49,37 @@ describe("releases and artifacts", () => {
     await p.releases.addArtifact(release, { filename: "theirs.txt" }, theirs, op);
     expect(await kindOf(p.releases.addArtifact(release, { filename: taken }, mine, op))).toBe("conflict");
     expect(await p.core.blobs.stat(mine.sha256)).toBeDefined();
-    // Refused before the other was added: the blob goes, and the other add is refused rather than
-    // pointing at nothing (it can be uploaded again): "not stored" here; a conflict when the blob
-    // goes between its checks and its transaction (checked again under the write lock).
-    const first = await p.releases.putBlob(chunks("late"));
-    const second = await p.releases.putBlob(chunks("late"));
+    // Stored again by a concurrent upload of the same bytes after this one read it, before this one
+    // was refused: the refresh (its time moves forward) keeps it for the other upload's add.
+    const first = await p.releases.putBlob(chunks("fresh"));
+    const blobs = p.core.blobs as DiskBlobStore;
+    const prepared = blobs.stat.bind(blobs);
+    let refreshed: StoredBlob | undefined;
+    blobs.stat = async (sha) => {
+      const st = await prepared(sha);
+      if (sha === first.sha256 && !refreshed) refreshed = await p.releases.putBlob(chunks("fresh")); // right after the add's first read
+      return st;
+    };
     expect(await kindOf(p.releases.addArtifact(release, { filename: taken }, first, op))).toBe("conflict");
-    expect(await p.core.blobs.stat(first.sha256)).toBeUndefined();
-    expect(await kindOf(p.releases.addArtifact(release, { filename: "late.txt" }, second, op))).toBe("invalid");
-    expect((await p.releases.listArtifacts(release)).map((a) => a.filename).sort()).toEqual([taken, "theirs.txt"].sort());
+    blobs.stat = prepared;
+    expect(refreshed?.existed).toBe(true);
+    expect(await p.core.blobs.stat(first.sha256)).toBeDefined();
+    expect((await p.releases.addArtifact(release, { filename: "fresh.txt" }, refreshed!, op)).sha256).toBe(first.sha256);
+    // Stored again before this one read it (the refresh looks like its own store): the blob goes, and
+    // the other add is refused with a conflict rather than pointing at nothing (it can be uploaded
+    // again); in its transaction too when the blob goes between its checks and its transaction.
+    const before = await p.releases.putBlob(chunks("late"));
+    const second = await p.releases.putBlob(chunks("late"));
+    expect(await kindOf(p.releases.addArtifact(release, { filename: taken }, before, op))).toBe("conflict");
+    expect(await p.core.blobs.stat(before.sha256)).toBeUndefined();
+    expect((await p.core.repos.audit.list({ action: "blob.delete", limit: 100 })).map((e) => e.target_id)).toContain(before.sha256);
+    expect(await p.releases.addArtifact(release, { filename: "late.txt" }, second, op).catch((e) => `${e.kind}: ${e.message}`)).toMatch(/^conflict: blob sha256:[0-9a-f]{64} is not stored: a refused upload of the same bytes removed it meanwhile; upload the file again$/);
+    expect((await p.releases.listArtifacts(release)).map((a) => a.filename).sort()).toEqual([taken, "theirs.txt", "fresh.txt"].sort());
     const again = await p.releases.putBlob(chunks("late"));
     expect(again.existed).toBe(false);
     expect((await p.releases.addArtifact(release, { filename: "late.txt" }, again, op)).sha256).toBe(again.sha256);
     // The blob removed after the add's checks read it, before its transaction: a conflict, no row.
     const gone = await p.releases.putBlob(chunks("gone"));
-    const blobs = p.core.blobs as DiskBlobStore;
     const inspect = blobs.inspect.bind(blobs);
     blobs.inspect = async (sha, fn) => {
       const out = await inspect(sha, fn);
