@@ -26,14 +26,18 @@ export type Schemas = { message: Schema; requests: Record<string, Schema> };
 type Id = string | number | null;
 const error = (id: Id, code: number, message: string) => ({ jsonrpc: "2.0" as const, id, error: { code, message } });
 
-/** One line for a schema's refusal: the first issue's field and message, and how many more there are. */
-export function issueLine(issues: Issue[], drop: string[] = []): string {
+/**
+ * One line for a schema's refusal: the first issue's field and message, and how many more there are.
+ * `drop` is a path prefix left unsaid (`params` of a request); `whole` names the checked value when
+ * the issue is about all of it.
+ */
+export function issueLine(issues: readonly Issue[], drop: string[] = [], whole = "the value"): string {
   const first = issues[0];
   if (!first) return "invalid";
   let path = first.path.map(String);
   if (drop.length && drop.every((d, i) => path[i] === d)) path = path.slice(drop.length);
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? "s" : ""})` : "";
-  return `${path.length ? `'${path.join(".")}'` : "the value"}: ${first.message}${more}`.replace(/\s+/g, " ");
+  return `${path.length ? `'${path.join(".")}'` : whole}: ${first.message}${more}`.replace(/\s+/g, " ");
 }
 
 export class LineTransport implements Transport {
