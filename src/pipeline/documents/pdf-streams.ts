@@ -14,9 +14,7 @@
  * filter is another one (LZW, RunLength, an ASCII encoding), and an encrypted document's streams
  * (encrypted bytes do not inflate).
  */
-import type * as Zlib from "node:zlib";
-
-const zlib = (): typeof Zlib => process.getBuiltinModule("node:zlib");
+import { inflateRawBounded, TOO_LARGE } from "../../shared/zlib.ts";
 
 /** What one stream may inflate to, and all of a PDF's streams together, at most: more is refused (`too_large`). */
 export const MAX_PDF_STREAM_BYTES = 64 * 1024 * 1024;
@@ -27,7 +25,6 @@ export type StreamScan = { ok: true; bytes: number; streams: number } | { ok: fa
 /** Adds up the inflated size of the file's FlateDecode streams (not images), stopping past a limit. */
 export function scanPdfStreams(buf: Uint8Array, limits: { stream: number; total: number } = { stream: MAX_PDF_STREAM_BYTES, total: MAX_PDF_INFLATED_BYTES }): StreamScan {
   const text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString("latin1");
-  const z = zlib();
   let total = 0;
   let streams = 0;
   let held: Map<string, number> | undefined;
@@ -63,14 +60,11 @@ export function scanPdfStreams(buf: Uint8Array, limits: { stream: number; total:
           ? `its compressed streams inflate to more than ${limits.total} bytes`
           : `a compressed stream (at byte ${start}) inflates to more than ${limits.stream} bytes`,
       });
-      let out: Uint8Array;
-      try {
-        out = z.inflateRawSync(skipZlibHeader(data), { maxOutputLength: Math.max(1, bound), finishFlush: z.constants.Z_SYNC_FLUSH });
-      } catch (err) {
-        if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") return over();
+      let out: Uint8Array | typeof TOO_LARGE;
+      try { out = inflateRawBounded(skipZlibHeader(data), bound, { partial: true }); } catch {
         break; // not deflate data (pdf.js decides what it is)
       }
-      if (out.length > bound) return over();
+      if (out === TOO_LARGE) return over();
       // Only the last filter's output is what pdf.js keeps; an inner one is counted too (it was inflated).
       total += out.length;
       data = out;
