@@ -56,14 +56,17 @@ export class LineTransport implements Transport {
       const line = this.buf.subarray(0, nl);
       this.buf = this.buf.subarray(nl + 1);
       if (this.skipping) { this.skipping = false; continue; }
+      // A whole line too long (it arrived in one chunk, or the chunk with its newline took it past the limit).
+      if (line.length > MAX_LINE_BYTES) { this.tooLong(); continue; }
       this.line(line.toString("utf8").replace(/\r$/, ""));
     }
-    if (!this.skipping && this.buf.length > MAX_LINE_BYTES) {
-      this.buf = Buffer.alloc(0);
-      this.skipping = true;
-      this.reply(error(null, -32700, `Parse error: a message longer than ${MAX_LINE_BYTES} bytes`));
-    } else if (this.skipping) this.buf = Buffer.alloc(0);
+    // The start of a line already too long: answered now, the rest dropped up to its newline.
+    if (!this.skipping && this.buf.length > MAX_LINE_BYTES) { this.skipping = true; this.tooLong(); }
+    if (this.skipping) this.buf = Buffer.alloc(0);
   };
+  private tooLong(): void {
+    this.reply(error(null, -32700, `Parse error: a message longer than ${MAX_LINE_BYTES} bytes`));
+  }
   private readonly onError = (e: Error) => this.onerror?.(e);
 
   async start(): Promise<void> {
