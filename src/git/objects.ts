@@ -241,6 +241,9 @@ function verify(oid: string, o: RawObject): boolean {
 }
 
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+/** decoderOf's decoders by the label as written (a decode without `stream` keeps no state between calls). */
+const decoders = new Map<string, TextDecoder>();
+const MAX_DECODERS = 64;
 
 /**
  * The decoder of a commit's `encoding` header (a WHATWG label: ISO-8859-1, Shift_JIS, KOI8-R…);
@@ -249,9 +252,13 @@ const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
  */
 function decoderOf(label: string | undefined): TextDecoder {
   if (!label) return utf8;
-  let d: TextDecoder;
-  try { d = new TextDecoder(label.trim() as ConstructorParameters<typeof TextDecoder>[0], { ignoreBOM: true }); } catch { return utf8; }
-  return d.encoding.startsWith("utf-16") ? utf8 : d;
+  let d = decoders.get(label);
+  if (d) return d;
+  try { d = new TextDecoder(label.trim() as ConstructorParameters<typeof TextDecoder>[0], { ignoreBOM: true }); } catch { d = utf8; }
+  if (d.encoding.startsWith("utf-16")) d = utf8;
+  // A repository uses a label or two; the bound only keeps one with many made-up labels from growing it.
+  if (decoders.size < MAX_DECODERS) decoders.set(label, d);
+  return d;
 }
 
 /**

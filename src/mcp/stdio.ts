@@ -26,14 +26,18 @@ export type Schemas = { message: Schema; requests: Record<string, Schema> };
 type Id = string | number | null;
 const error = (id: Id, code: number, message: string) => ({ jsonrpc: "2.0" as const, id, error: { code, message } });
 
-/** One line for a schema's refusal: the first issue's field and message, and how many more there are. */
-export function issueLine(issues: Issue[], drop: string[] = []): string {
+/**
+ * One line for a schema's refusal: the first issue's field and message, and how many more there are.
+ * `drop` is a path prefix left unsaid (`params` of a request); `whole` names the checked value when
+ * the issue is about all of it.
+ */
+export function issueLine(issues: readonly Issue[], drop: string[] = [], whole = "the value"): string {
   const first = issues[0];
   if (!first) return "invalid";
   let path = first.path.map(String);
   if (drop.length && drop.every((d, i) => path[i] === d)) path = path.slice(drop.length);
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? "s" : ""})` : "";
-  return `${path.length ? `'${path.join(".")}'` : "the value"}: ${first.message}${more}`.replace(/\s+/g, " ");
+  return `${path.length ? `'${path.join(".")}'` : whole}: ${first.message}${more}`.replace(/\s+/g, " ");
 }
 
 export class LineTransport implements Transport {
@@ -52,14 +56,17 @@ export class LineTransport implements Transport {
       const line = this.buf.subarray(0, nl);
       this.buf = this.buf.subarray(nl + 1);
       if (this.skipping) { this.skipping = false; continue; }
+      // A whole line too long (it arrived in one chunk, or the chunk with its newline took it past the limit).
+      if (line.length > MAX_LINE_BYTES) { this.tooLong(); continue; }
       this.line(line.toString("utf8").replace(/\r$/, ""));
     }
-    if (!this.skipping && this.buf.length > MAX_LINE_BYTES) {
-      this.buf = Buffer.alloc(0);
-      this.skipping = true;
-      this.reply(error(null, -32700, `Parse error: a message longer than ${MAX_LINE_BYTES} bytes`));
-    } else if (this.skipping) this.buf = Buffer.alloc(0);
+    // The start of a line already too long: answered now, the rest dropped up to its newline.
+    if (!this.skipping && this.buf.length > MAX_LINE_BYTES) { this.skipping = true; this.tooLong(); }
+    if (this.skipping) this.buf = Buffer.alloc(0);
   };
+  private tooLong(): void {
+    this.reply(error(null, -32700, `Parse error: a message longer than ${MAX_LINE_BYTES} bytes`));
+  }
   private readonly onError = (e: Error) => this.onerror?.(e);
 
   async start(): Promise<void> {

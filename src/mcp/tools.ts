@@ -16,6 +16,7 @@ import { listNodes, parseCondition } from "../query/list.ts";
 import { parseQuery } from "../query/parse.ts";
 import type { RunIndex } from "../query/run-index.ts";
 import { search } from "../query/search.ts";
+import { issueLine } from "./stdio.ts";
 
 /** Bounds of export_subgraph: a client asks for at most this many nodes and edges. */
 export const SUBGRAPH_LIMITS = { defaultNodes: 500, maxNodes: 5000, defaultEdges: 2000, maxEdges: 20000, maxDepth: 5 };
@@ -194,8 +195,5 @@ export const inputSchema = (z: typeof Z, t: Tool) => {
 export function parseArgs(t: Tool, args: unknown): { ok: true; value: Record<string, unknown> } | { ok: false; message: string } {
   const r = t.schema.safeParse(args ?? {});
   if (r.success) return { ok: true, value: r.data };
-  const first = r.error.issues[0]!;
-  const where = first.path.length ? `'${first.path.join(".")}'` : "arguments";
-  const more = r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more problem${r.error.issues.length > 2 ? "s" : ""})` : "";
-  return { ok: false, message: `invalid arguments for ${t.name}: ${where}: ${first.message}${more}`.replace(/\s+/g, " ") };
+  return { ok: false, message: `invalid arguments for ${t.name}: ${issueLine(r.error.issues, [], "arguments")}` };
 }

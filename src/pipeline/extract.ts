@@ -108,11 +108,7 @@ function kindOf(path: string): FileEntry["kind"] {
 
 const isAdr = (path: string) => /(^|\/)(adrs?|decisions?)\//i.test(path) || /^adr[-_ ]?\d+/i.test(posix.basename(path));
 
-/**
- * Every string of parsed front matter (keys and values, nested) through `redact`. The text was
- * redacted before it was parsed, but YAML escapes (`"\x41KIA…"`, `\u` sequences, folded lines) can
- * spell what the text's detectors did not see, and the parsed values are stored.
- */
+/** Every string of parsed front matter (keys and values, nested) through `redact`. */
 function redactData(v: unknown, redact: (s: string) => string): unknown {
   if (typeof v === "string") return redact(v);
   if (Array.isArray(v)) return v.map((x) => redactData(x, redact));
@@ -123,8 +119,42 @@ function redactData(v: unknown, redact: (s: string) => string): unknown {
 }
 
 /**
+ * Every string the entry keeps that is not a slice of the (redacted) text, through `redact` again.
+ * The text was redacted before it was parsed, but parsing spells what its detectors did not see:
+ * markdown entities in headings (`# key &#65;KIA…` is the section `key AKIA…`, and the title when
+ * it is the H1), YAML escapes and folded lines in front matter (`"\x41KIA…"`), percent-escapes in a
+ * link's path, a reader's document title. Code spans, symbol references and URLs go through it too
+ * (Bun's parser keeps their text as written today; nothing here depends on it). Tags are derived
+ * again from the redacted front matter (lower-casing first would hide a token from the
+ * case-sensitive detectors); lists of distinct values stay distinct (two may redact alike: the
+ * first line is kept).
+ */
+function redactEntry(e: FileEntry, redact: (s: string) => string): void {
+  // [name, line] lists of distinct names: each redacted name once, at its first line.
+  const distinct = (xs: [string, number][]): [string, number][] => {
+    const m = new Map<string, number>();
+    for (const [k, line] of xs) { const r = redact(k); const had = m.get(r); if (had === undefined || line < had) m.set(r, line); }
+    return [...m];
+  };
+  e.title = redact(e.title);
+  e.sections = e.sections.map(([name, level, line]) => [redact(name), level, line]);
+  if (e.frontmatter) {
+    e.frontmatter = redactData(e.frontmatter, redact) as Record<string, unknown>;
+    const tags = frontMatterTags(e.frontmatter);
+    if (tags.length) e.tags = tags; else delete e.tags;
+  }
+  if (e.decision?.status) e.decision.status = redact(e.decision.status);
+  if (e.code_spans) e.code_spans = [...new Set(e.code_spans.map(redact))];
+  if (e.symrefs) e.symrefs = distinct(e.symrefs);
+  e.refs = distinct(e.refs);
+  e.links = distinct(e.links);
+  if (e.warnings) e.warnings = e.warnings.map(([line, message]) => [line, redact(message)]);
+}
+
+/**
  * `doc`: what a PDF or Word document's reader found besides its text (its title); `redact`: the
- * redactor the text went through, applied again to parsed front matter (see redactData).
+ * redactor the text went through, applied again to every string not taken from it as it is (see
+ * redactEntry).
  */
 export function extractFile(
   path: string, sha256: string, text: string, chunking: { size: number; overlap: number }, doc?: { title?: string; redact?: (s: string) => string },
@@ -140,7 +170,6 @@ export function extractFile(
 
   if (kind === "markdown") {
     const fm = splitFrontMatter(text);
-    if (doc?.redact) fm.data = redactData(fm.data, doc.redact) as typeof fm.data;
     if (Object.keys(fm.data).length) entry.frontmatter = fm.data;
     const tags = frontMatterTags(fm.data);
     if (tags.length) entry.tags = tags;
@@ -221,6 +250,7 @@ export function extractFile(
     }
   }
   entry.techs = [...techs].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  if (doc?.redact) redactEntry(entry, doc.redact);
   return entry;
 }
 

@@ -237,10 +237,24 @@ function scanBlocks(s: string): Blocks {
 
 /** Letters and digits of a heading's text, lower-cased: what the source and the parser's rendering share. */
 const sig = (text: string) => text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, "");
-/** The signatures a heading's source text may render to: as is, without link targets and entities, also without reference labels. */
+/**
+ * The signatures a heading's source text may render to: as is, without link targets and entities
+ * (a named entity renders to punctuation, or to a letter the signature cannot know), also without
+ * reference labels; and with numeric character references decoded first (`&#65;` is a letter of
+ * the rendered text), as is and without link targets and named entities.
+ */
 const sourceSigs = (text: string) => {
-  const a = text.replace(/\]\([^)]*\)|&#?\w+;/g, "]");
-  return [sig(text), sig(a), sig(a.replace(/\]\[[^\]]*\]/g, "]"))];
+  const bare = (t: string) => t.replace(/\]\([^)]*\)|&#?\w+;/g, "]");
+  const a = bare(text);
+  const out = [sig(text), sig(a), sig(a.replace(/\]\[[^\]]*\]/g, "]"))];
+  if (text.includes("&#")) {
+    const decoded = text.replace(/&#(?:([0-9]{1,7})|[xX]([0-9a-fA-F]{1,6}));/g, (m, d: string | undefined, h: string | undefined) => {
+      const cp = d !== undefined ? Number(d) : parseInt(h!, 16);
+      return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
+    });
+    out.push(sig(decoded), sig(bare(decoded)));
+  }
+  return out;
 };
 
 const LOOKAHEAD = 64;

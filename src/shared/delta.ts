@@ -27,16 +27,11 @@
  * chosen from the input sizes only). applyPatch checks the patch's own checksum, then the source's
  * size and sha256, then the result's, and throws a PatchError before returning anything otherwise.
  */
-import type * as Zlib from "node:zlib";
-
-/**
- * node:zlib, loaded when a patch is made or applied: a static import would load node:stream at every
- * start of the executable (about 10 ms), whatever the command. Bun's own zstd takes no dictionary.
- */
-const zlib = (): typeof Zlib => process.getBuiltinModule("node:zlib");
 import { AgError } from "./errors.ts";
 import { sha256Hex } from "./hash.ts";
 import { canonicalJson } from "./json.ts";
+// node:zlib when a patch is made or applied (Bun's own zstd takes no dictionary).
+import { zlib } from "./zlib.ts";
 
 export const PATCH_MAGIC = "AGPATCH\0";
 export const PATCH_FORMAT = 1;

@@ -51,8 +51,7 @@ export function rescanRuns(
   profileDir: string, runs: { runId: string; manifest: Manifest }[], find: (text: string) => Found[], opts: RescanOptions = {},
 ): RescanResult {
   // object sha256 → the runs that use it, and the artifact names it is listed as
-  const users = new Map<string, string[]>();
-  const names = new Map<string, Set<string>>();
+  const uses = new Map<string, { runs: string[]; names: Set<string> }>();
   // index object sha256 → the text object of the same shard (of the first run listing it)
   const textOf = new Map<string, string>();
   for (const { runId, manifest } of runs) {
@@ -60,10 +59,10 @@ export function rescanRuns(
     for (const a of manifest.artifacts) {
       const isSeg = a.name.startsWith("text/") || a.name.startsWith("index/");
       if (!isSeg && !opts.artifactStrings) continue;
-      const list = users.get(a.sha256) ?? [];
-      if (!list.includes(runId)) list.push(runId);
-      users.set(a.sha256, list);
-      names.set(a.sha256, (names.get(a.sha256) ?? new Set()).add(a.name));
+      let use = uses.get(a.sha256);
+      if (!use) uses.set(a.sha256, (use = { runs: [], names: new Set() }));
+      if (!use.runs.includes(runId)) use.runs.push(runId);
+      use.names.add(a.name);
       if (a.name.startsWith("index/")) {
         const t = byName.get(`text/${a.name.slice(6)}`);
         if (t && !textOf.has(a.sha256)) textOf.set(a.sha256, t);
@@ -72,10 +71,10 @@ export function rescanRuns(
   }
   const out: RescanResult = { runs: runs.map((r) => r.runId), objects: 0, texts: 0, strings: 0, bytes: 0, findings: [] };
   const report = (sha: string, places: Place[]) => {
-    for (const p of places) for (const runId of users.get(sha)!) out.findings.push({ run_id: runId, ...p });
+    for (const p of places) for (const runId of uses.get(sha)!.runs) out.findings.push({ run_id: runId, ...p });
   };
-  for (const sha of [...users.keys()].sort()) {
-    const as = [...names.get(sha)!].sort();
+  for (const sha of [...uses.keys()].sort()) {
+    const as = [...uses.get(sha)!.names].sort();
     if (as.every((n) => n.startsWith("text/"))) { out.objects++; report(sha, scanTexts(profileDir, sha, as, find, out)); }
     else if (as.every((n) => n.startsWith("index/"))) { out.objects++; report(sha, scanRecords(profileDir, sha, as, textOf.get(sha), find, out)); }
     else if (as.every((n) => !n.startsWith("text/") && !n.startsWith("index/"))) {
@@ -95,10 +94,7 @@ export function rescanRuns(
       report(sha, places);
     } else {
       // One object listed as a segment and as something else: the segment check names the mismatch.
-      const seg = new Segment(objectPath(profileDir, sha));
-      try {
-        for (const name of as) { const wrong = artifactMismatch(seg.header, name); if (wrong) throw misplaced(objectPath(profileDir, sha), wrong); }
-      } finally { seg.close(); }
+      openChecked(profileDir, sha, as).close();
     }
   }
   out.findings = dedupe(out.findings).sort((a, b) =>

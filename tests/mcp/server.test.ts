@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, CLI, cli, treeHash, workspace } from "../helpers/cli.ts";
+import { MAX_LINE_BYTES } from "../../src/mcp/stdio.ts";
 import { connect, serverEnv, textOf, type Session } from "./support.ts";
 
 // Each test spawns several CLI processes: a minute, as tests/helpers/preload.ts gives when this file runs alone.
@@ -198,12 +199,21 @@ describe("a store that changes under the server", () => {
   });
 });
 
-/** Spawns `auditgraph mcp` without a client, writes `input` and returns what it printed and its exit code. */
-async function raw(root: string, input: string) {
+/**
+ * Spawns `auditgraph mcp` without a client, writes `input` and returns what it printed and its exit
+ * code. Several inputs are written one after the other, `pauseMs` apart (the server has read one
+ * before the next arrives).
+ */
+async function raw(root: string, input: string | string[], pauseMs = 0) {
   const p = Bun.spawn([process.execPath, CLI, "mcp", "--root", root], { env: serverEnv(), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-  p.stdin.write(input);
+  const out = Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  for (const [i, part] of (typeof input === "string" ? [input] : input).entries()) {
+    if (i > 0) await Bun.sleep(pauseMs);
+    p.stdin.write(part);
+    await p.stdin.flush();
+  }
   await p.stdin.end();
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const [stdout, stderr, code] = await out;
   return { stdout, stderr, code };
 }
 
@@ -249,6 +259,31 @@ describe("the process", () => {
     expect(out.find((m) => m.id === 3).error.message).toContain("'name'");
     expect(out.find((m) => m.id === 8).result.isError).toBeUndefined();
     expect(out.find((m) => m.id === 8).result.structuredContent.total).toBeGreaterThan(0);
+  });
+
+  test("a line over 10 MiB is -32700 and skipped to its newline, whether it crosses the limit before the chunk with its newline or in it", async () => {
+    const init = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
+    const after = JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "query", arguments: { text: "postgresql" } } });
+    // A valid request, `over` bytes longer than the limit.
+    const long = (over: number) => {
+      const head = `{"jsonrpc":"2.0","id":2,"method":"ping","params":{"pad":"`;
+      return head + "x".repeat(MAX_LINE_BYTES + over - head.length - 3) + `"}}`;
+    };
+    const answers = (stdout: string) => stdout.trimEnd().split("\n").map((l) => JSON.parse(l)).map((m) => [m.id, m.error?.code ?? "ok", m.error?.message]);
+    const expected = [[1, "ok", undefined], [null, -32700, `Parse error: a message longer than ${MAX_LINE_BYTES} bytes`], [3, "ok", undefined]];
+    // Split: the line arrives in many chunks, the limit passed before its newline.
+    const split = long(1 << 20);
+    expect(split.length).toBe(MAX_LINE_BYTES + (1 << 20));
+    const a = await raw(root, [init, "\n", split, "\n", after, "\n"].join(""));
+    expect(a.code).toBe(0);
+    expect(answers(a.stdout)).toEqual(expected);
+    // Whole: all but its last bytes are read first (under the limit); the chunk with its newline
+    // brings the whole line past it. It was taken as a request (a ping answered).
+    const whole = long(5);
+    expect(whole.length).toBe(MAX_LINE_BYTES + 5);
+    const b = await raw(root, [init + "\n" + whole.slice(0, -10), whole.slice(-10) + "\n" + after + "\n"], 1000);
+    expect(b.code).toBe(0);
+    expect(answers(b.stdout)).toEqual(expected);
   });
 
   test("an incompatible store: refuses to start with the CLI's message and exit 3, writing nothing on stdout", async () => {

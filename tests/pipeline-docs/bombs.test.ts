@@ -6,7 +6,7 @@ import { afterAll, expect, test } from "bun:test";
 import { deflateSync } from "node:zlib";
 import { cleanup, CLI, workspace } from "../helpers/cli.ts";
 import { deflateBomb, makeDocx, makePdf, makeZip, runWithPeak } from "./fixtures.ts";
-import { scanPdfStreams } from "../../src/pipeline/documents/pdf-streams.ts";
+import { MAX_DEFLATE_EXPANSION, scanPdfStreams } from "../../src/pipeline/documents/pdf-streams.ts";
 
 afterAll(cleanup);
 
@@ -63,7 +63,10 @@ test("the PDF stream scan: sizes add up over streams and chained filters, images
   const obj = (dict: string, data: string) => `1 0 obj\n<< ${dict} /Length ${data.length} >>\nstream\n${data}\nendstream\nendobj\n`;
   const image = Buffer.from(obj("/Subtype /Image /Filter /FlateDecode", zlibOf(new Uint8Array(4 << 20))), "latin1");
   expect(scanPdfStreams(image, { stream: 1 << 20, total: 1 << 20 })).toMatchObject({ ok: true, streams: 0 });
-  const twice = Buffer.from(obj("/Filter [/FlateDecode /FlateDecode]", zlibOf(Buffer.from(zlibOf(new Uint8Array(4 << 20)), "latin1"))), "latin1");
+  // Its bytes × 1032 are under the stream limit, but the second filter inflates the first's output.
+  const twiceData = zlibOf(Buffer.from(zlibOf(new Uint8Array(4 << 20)), "latin1"));
+  expect(twiceData.length * MAX_DEFLATE_EXPANSION).toBeLessThan(1 << 20);
+  const twice = Buffer.from(obj("/Filter [/FlateDecode /FlateDecode]", twiceData), "latin1");
   expect(scanPdfStreams(twice, { stream: 1 << 20, total: 1 << 30 })).toMatchObject({ ok: false });
   // An indirect /Length, and a direct one that does not end at endstream (pdf.js then looks for endstream).
   const data = zlibOf(new Uint8Array(2 << 20));
@@ -71,6 +74,24 @@ test("the PDF stream scan: sizes add up over streams and chained filters, images
   expect(scanPdfStreams(indirect, { stream: 1 << 20, total: 1 << 30 })).toMatchObject({ ok: false });
   const short = Buffer.from(`1 0 obj\n<< /Filter /FlateDecode /Length 5 >>\nstream\n${data}\nendstream\nendobj\n`, "latin1");
   expect(scanPdfStreams(short, { stream: 1 << 20, total: 1 << 30 })).toMatchObject({ ok: false });
+});
+
+test("the PDF stream scan inflates only what could pass a limit: an ordinary compressed PDF is left to pdf.js", () => {
+  // Its streams × 1032 (the most DEFLATE expands) are far under both limits: nothing inflated twice.
+  const packed = makePdf([["one"], ["two"]], { deflate: true });
+  expect(scanPdfStreams(packed)).toEqual({ ok: true, bytes: 0, streams: 2, inflated: 0 });
+  // Limits it could pass: each stream is inflated and measured.
+  const measured = scanPdfStreams(packed, { stream: 64, total: 1 << 30 });
+  expect(measured).toMatchObject({ ok: true, streams: 2, inflated: 2 });
+  expect((measured as { bytes: number }).bytes).toBeGreaterThan(0);
+  // Two streams whose worst cases together pass the total: the first is measured, after which the
+  // second's worst case fits and it is not inflated.
+  const content = "BT /F1 12 Tf 72 712 Td (kiwi) Tj ET";
+  const data = zlibOf(Buffer.from(content));
+  const two = Buffer.from([1, 2].map((n) => `${n} 0 obj\n<< /Filter /FlateDecode /Length ${data.length} >>\nstream\n${data}\nendstream\nendobj\n`).join(""), "latin1");
+  const total = data.length * MAX_DEFLATE_EXPANSION + content.length;
+  expect(scanPdfStreams(two, { stream: 1 << 30, total })).toEqual({ ok: true, bytes: content.length, streams: 2, inflated: 1 });
+  expect(scanPdfStreams(two, { stream: 1 << 30, total: 2 * data.length * MAX_DEFLATE_EXPANSION })).toEqual({ ok: true, bytes: 0, streams: 2, inflated: 0 });
 });
 
 /** zlib-wrapped deflate of bytes, as a latin1 string (a PDF stream's data). */
@@ -81,7 +102,7 @@ function zlibOf(b: Uint8Array): string {
 test("the PDF stream scan is linear in the file: many `stream` keywords with no dictionary header do not search back to the start each", () => {
   // 200,000 keywords (2.2 MB): each search back to byte 0 made this take minutes.
   const many = new TextEncoder().encode("%PDF-1.4\n" + "<<>>stream\n".repeat(200_000));
-  expect(scanPdfStreams(many)).toEqual({ ok: true, bytes: 0, streams: 0 });
+  expect(scanPdfStreams(many)).toEqual({ ok: true, bytes: 0, streams: 0, inflated: 0 });
   // Still found: a dictionary with white space before its keyword, and its header far back.
   const spaced = makePdf([["spaced"]], { deflate: true });
   expect(scanPdfStreams(spaced)).toMatchObject({ ok: true, streams: 1 });

@@ -3,8 +3,8 @@
  * page, Helvetica, exact xref offsets), one with only a painted rectangle (a "scan"), one with an
  * /Encrypt dictionary, and a .docx as a real ZIP (deflated entries, CRC-32) with heading styles.
  */
-import { readFileSync } from "node:fs";
 import { constants, deflateRawSync, deflateSync } from "node:zlib";
+import { peakRss } from "../helpers/proc.ts";
 
 /**
  * A raw deflate stream of `mib` MiB of one byte, about 1 KB per MiB: one compressed MiB, flushed
@@ -136,10 +136,7 @@ export async function runWithPeak(cmd: string[], env?: Record<string, string>): 
   const p = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", ...(env ? { env } : {}) });
   let peak = 0;
   const poll = setInterval(() => {
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, "utf8"));
-      if (m) peak = Math.max(peak, Number(m[1]) * 1024);
-    } catch {}
+    try { peak = Math.max(peak, peakRss(p.pid)); } catch {} // gone: its last read stands
   }, 20);
   const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   clearInterval(poll);

@@ -26,6 +26,8 @@ const files: Record<string, string[]> = {
   ],
   // A PEM block that never ends: redacted to the end of the text, its lines kept.
   "notes/open.md": ["# Open", "", PEM[0]!, "AAAA", "BBBB", "CCCC", "## Gone"],
+  // Headings spelled with character references (the parser decodes them), after a first heading.
+  "notes/refs.md": ["# Refs", "", "Intro.", "", "## Caf&#233; &#x6C;edger &amp; co", "", "text", "", "Setext &#75;iwi", "---", "", "## Plain"],
 };
 const lineOf = (path: string, text: string) => files[path]!.indexOf(text) + 1;
 
@@ -80,4 +82,8 @@ test("an unterminated PEM block is redacted to the end of the text, its line bre
   const stored = allStoredText(join(root, ".pkg"));
   expect(stored).toContain(`# Open\n\n[REDACTED:pem_private_key]${"\n".repeat(5)}`);
   expect(stored).not.toContain("CCCC");
+});
+
+test("a heading spelled with numeric character references is at its own line", () => {
+  expect(sections("notes/refs.md")).toEqual([["Refs", 1], ["Café ledger & co", 5], ["Setext Kiwi", 9], ["Plain", 12]]);
 });

@@ -3,10 +3,11 @@
  * stream whole, with no bound on its output, so a small file whose streams inflate hugely (a
  * "bomb": 0.5 MB of PDF, 1 GB of spaces in one page) would take that much memory. Each stream that
  * pdf.js may inflate for text (every stream but images) and that starts with FlateDecode is
- * inflated here with a hard bound on its output: a stream past MAX_PDF_STREAM_BYTES, or streams
- * adding up to more than MAX_PDF_INFLATED_BYTES (CPU time: pdf.js inflates a page at a time), and
- * the document is refused before pdf.js parses it. Memory stays within about one stream's bound
- * (one output at a time, dropped once counted).
+ * inflated here with a hard bound on its output, unless MAX_DEFLATE_EXPANSION shows it cannot pass
+ * a limit: a stream past MAX_PDF_STREAM_BYTES, or streams adding up to more than
+ * MAX_PDF_INFLATED_BYTES (CPU time: pdf.js inflates a page at a time), and the document is refused
+ * before pdf.js parses it. Memory stays within about one stream's bound (one output at a time,
+ * dropped once counted).
  *
  * The stream's data is taken as pdf.js takes it: `/Length` when it is a number (direct, or an
  * indirect object holding one) that ends at `endstream`, else up to the next `endstream`. Chained
@@ -14,22 +15,50 @@
  * filter is another one (LZW, RunLength, an ASCII encoding), and an encrypted document's streams
  * (encrypted bytes do not inflate).
  */
-import type * as Zlib from "node:zlib";
-
-const zlib = (): typeof Zlib => process.getBuiltinModule("node:zlib");
+import { inflateRawBounded, TOO_LARGE } from "../../shared/zlib.ts";
 
 /** What one stream may inflate to, and all of a PDF's streams together, at most: more is refused (`too_large`). */
 export const MAX_PDF_STREAM_BYTES = 64 * 1024 * 1024;
 export const MAX_PDF_INFLATED_BYTES = 512 * 1024 * 1024;
 
-export type StreamScan = { ok: true; bytes: number; streams: number } | { ok: false; detail: string };
+/**
+ * `streams`: the FlateDecode streams found; `inflated`: how many of them the scan inflated (the
+ * others cannot pass a limit, see scanPdfStreams); `bytes`: what those inflated to, every filter of
+ * a chain counted.
+ */
+export type StreamScan = { ok: true; bytes: number; streams: number; inflated: number } | { ok: false; detail: string };
 
-/** Adds up the inflated size of the file's FlateDecode streams (not images), stopping past a limit. */
+/**
+ * The most DEFLATE expands: a 258-byte match (the longest) coded in 2 bits (a 1-bit length code and
+ * a 1-bit distance code, the shortest Huffman codes inflate accepts), so 1032 output bytes per input
+ * byte; literals (8 bytes per byte at best), stored blocks and block headers only lower it. The same
+ * for zlib-wrapped data (the wrapper adds input, no output). A chain multiplies: the i-th FlateDecode
+ * filter's input is the previous one's output, so it gives at most 1032^i times the stream's bytes.
+ */
+export const MAX_DEFLATE_EXPANSION = 1032;
+
+/**
+ * The most `k` chained FlateDecode filters give from `n` bytes: the last filter's output (the
+ * largest) and all outputs together (the scan counts each). Capped just past `cap`, which keeps the
+ * sums exact (and a long chain finite).
+ */
+function worstOf(n: number, k: number, cap: number): { last: number; all: number } {
+  let last = n;
+  let all = 0;
+  for (let i = 0; i < k; i++) { last = Math.min(last * MAX_DEFLATE_EXPANSION, cap + 1); all = Math.min(all + last, cap + 1); }
+  return { last, all };
+}
+
+/**
+ * Adds up the inflated size of the file's FlateDecode streams (not images), stopping past a limit.
+ * A stream is inflated only when it could pass a limit, by MAX_DEFLATE_EXPANSION: when its filters'
+ * worst output is over the per-stream limit, or when what was inflated so far plus the worst of
+ * everything not inflated is over the total (once it is not, it stays so: an inflate replaces a
+ * worst case with what it measured). An ordinary PDF's streams are then inflated by pdf.js alone.
+ */
 export function scanPdfStreams(buf: Uint8Array, limits: { stream: number; total: number } = { stream: MAX_PDF_STREAM_BYTES, total: MAX_PDF_INFLATED_BYTES }): StreamScan {
   const text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString("latin1");
-  const z = zlib();
-  let total = 0;
-  let streams = 0;
+  const found: { start: number; data: Uint8Array; flates: number }[] = [];
   let held: Map<string, number> | undefined;
   let objs: number[] | undefined;
   const kw = /stream(?:\r\n|\n|\r)/g;
@@ -51,32 +80,43 @@ export function scanPdfStreams(buf: Uint8Array, limits: { stream: number; total:
     const start = at + m[0].length;
     const end = streamEnd(text, dict, start, () => (held ??= heldNumbers(text)));
     kw.lastIndex = end;
-    let data: Uint8Array = buf.subarray(start, end);
-    streams++;
-    for (const f of filters) {
-      if (!isFlate(f)) break;
-      const left = limits.total - total;
-      const bound = Math.min(limits.stream, left);
-      const over = () => ({
-        ok: false as const,
-        detail: bound < limits.stream
-          ? `its compressed streams inflate to more than ${limits.total} bytes`
-          : `a compressed stream (at byte ${start}) inflates to more than ${limits.stream} bytes`,
-      });
-      let out: Uint8Array;
-      try {
-        out = z.inflateRawSync(skipZlibHeader(data), { maxOutputLength: Math.max(1, bound), finishFlush: z.constants.Z_SYNC_FLUSH });
-      } catch (err) {
-        if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") return over();
+    const flates = filters.findIndex((f) => !isFlate(f));
+    found.push({ start, data: buf.subarray(start, end), flates: flates < 0 ? filters.length : flates });
+  }
+
+  const cap = Math.max(limits.stream, limits.total);
+  // The worst case of every stream not inflated (yet).
+  let unmeasured = 0;
+  for (const s of found) unmeasured += worstOf(s.data.length, s.flates, cap).all;
+  let total = 0;
+  let inflated = 0;
+  for (const { start, data: raw, flates } of found) {
+    let data = raw;
+    unmeasured -= worstOf(data.length, flates, cap).all;
+    for (let i = 0; i < flates; i++) {
+      // The rest of the chain from what is known of its input: skipped when it cannot pass a limit.
+      const worst = worstOf(data.length, flates - i, cap);
+      if (worst.last <= limits.stream && total + worst.all + unmeasured <= limits.total) { unmeasured += worst.all; break; }
+      const bound = Math.min(limits.stream, limits.total - total);
+      if (i === 0) inflated++;
+      let out: Uint8Array | typeof TOO_LARGE;
+      try { out = inflateRawBounded(skipZlibHeader(data), bound, { partial: true }); } catch {
         break; // not deflate data (pdf.js decides what it is)
       }
-      if (out.length > bound) return over();
+      if (out === TOO_LARGE) {
+        return {
+          ok: false,
+          detail: bound < limits.stream
+            ? `its compressed streams inflate to more than ${limits.total} bytes`
+            : `a compressed stream (at byte ${start}) inflates to more than ${limits.stream} bytes`,
+        };
+      }
       // Only the last filter's output is what pdf.js keeps; an inner one is counted too (it was inflated).
       total += out.length;
       data = out;
     }
   }
-  return { ok: true, bytes: total, streams };
+  return { ok: true, bytes: total, streams: found.length, inflated };
 }
 
 const isFlate = (f: string) => f === "FlateDecode" || f === "Fl";

@@ -7,13 +7,11 @@
  * `corrupt` as soon as its output passes the declared size. node:zlib (loaded on the first entry:
  * a static import loads node:stream at every start) because Bun.inflateSync has no output bound.
  */
-import type * as Zlib from "node:zlib";
+import { inflateRawBounded, TOO_LARGE } from "../../shared/zlib.ts";
 
 export class ZipError extends Error {
   constructor(message: string, readonly reason: "corrupt" | "encrypted" | "too_large" = "corrupt") { super(message); }
 }
-
-const zlib = (): typeof Zlib => process.getBuiltinModule("node:zlib");
 
 export type ZipEntry = { name: string; method: number; flags: number; compressed: number; size: number; offset: number };
 
@@ -61,13 +59,10 @@ export function zipRead(buf: Uint8Array, e: ZipEntry, maxEntryBytes: number): Ui
   const data = buf.subarray(start, start + e.compressed);
   if (e.method === 0) return data;
   if (e.method !== 8) throw new ZipError(`${e.name} uses compression method ${e.method}`);
-  let out: Uint8Array;
-  // Bounded by the declared size: one byte more is an error raised before the output grows further
-  // (maxOutputLength stops the inflate there; it needs at least 1).
-  try { out = zlib().inflateRawSync(data, { maxOutputLength: Math.max(1, e.size) }); } catch (err) {
-    if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") throw new ZipError(`${e.name} inflates past the ${e.size} bytes its archive declares`);
-    throw new ZipError(`${e.name} does not inflate`);
-  }
+  // Bounded by the declared size: one byte more stops the inflate before the output grows further.
+  let out: Uint8Array | typeof TOO_LARGE;
+  try { out = inflateRawBounded(data, e.size); } catch { throw new ZipError(`${e.name} does not inflate`); }
+  if (out === TOO_LARGE) throw new ZipError(`${e.name} inflates past the ${e.size} bytes its archive declares`);
   if (out.length !== e.size) throw new ZipError(`${e.name} inflates to ${out.length} bytes, not ${e.size}`);
   return out;
 }

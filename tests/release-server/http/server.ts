@@ -2,7 +2,7 @@
  * Test fixture: a real `release-server serve` process on loopback over a temp data directory that
  * the test seeds through ReleaseService first (apps, tokens, releases), plus small HTTP helpers.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -129,11 +129,7 @@ export function storedFiles(data: string): { blobs: number; staging: number } {
   return { blobs: walk(join(data, "blobs")), staging: walk(join(data, "staging")) };
 }
 
-/** Peak resident set size of a process (VmHWM), in bytes. */
-export function peakRss(pid: number): number {
-  const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/VmHWM:\s+(\d+) kB/);
-  return Number(m![1]) * 1024;
-}
+export { peakRss } from "../../helpers/proc.ts";
 
 /** Deterministic bytes that differ per seed (no two tests share a blob by accident). */
 export function bytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
