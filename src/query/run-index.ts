@@ -19,6 +19,7 @@ import { artifactMismatch, Segment } from "../store/segment.ts";
 import { bloomHas, bloomKey, isBloom } from "../store/bloom.ts";
 import { readObjectText } from "../store/objects.ts";
 import { GIT_ARTIFACT, GitGraph } from "../git/graph.ts";
+import { loadWords, segmentBlocks, type Words } from "./words.ts";
 
 export type DocRef = { shard: number; ord: number };
 /** One entity posting: entity ordinal in its shard, node type, name length, tf, and the id hash of a shared node. */
@@ -60,7 +61,8 @@ export class RunIndex {
   /** The run's git provenance graph (src/git/graph.ts), read on first use; null when the run has none. */
   private gitGraph?: GitGraph | null;
 
-  constructor(readonly store: OpenStore) {
+  /** `writeCaches`: the words cache this index makes is written to the store's cache (the CLI; the servers are read-only). */
+  constructor(readonly store: OpenStore, private readonly opts: { writeCaches?: boolean } = {}) {
     this.byName = new Map(store.manifest.artifacts.map((a) => [a.name, a.sha256]));
     this.shards = [];
     for (let n = 0; n < MAX_SHARDS; n++) if (this.byName.has(shardName("index", n))) this.shards.push(n);
@@ -508,24 +510,41 @@ export class RunIndex {
    */
   termsContaining(words: string[]): Map<string, string[]> {
     const wanted = [...new Set(words)];
-    const where = wanted.map(() => new Map<string, number[]>());
-    for (const n of this.shards) {
-      this.seg(n)!.keysContaining("terms", wanted).forEach((keys, w) => {
-        for (const t of keys) if (isWordTerm(t)) group(where[w]!, t, n);
-      });
-    }
+    const where = this.words().containing(wanted)?.map((found) => new Map(found)) ?? this.scanContaining(wanted);
     const out = new Map<string, string[]>();
     wanted.forEach((word, w) => {
       for (const [t, shards] of where[w]!) {
         if (this.termCache.has(t)) continue;
         const entries: [number, Uint8Array, Uint8Array][] = [];
-        for (const n of shards) { const v = this.seg(n)!.bytes("terms", t); if (v) entries.push(this.splitEntry(n, v)); }
+        for (const n of shards) { const v = this.seg(n)?.bytes("terms", t); if (v) entries.push(this.splitEntry(n, v)); }
         this.termCache.set(t, entries);
       }
       out.set(word, [...where[w]!.keys()].sort(cmp));
     });
     return out;
   }
+
+  /** termsContaining's words found by reading every shard's whole dictionary (when the words cache has a damaged line). */
+  private scanContaining(wanted: string[]): Map<string, number[]>[] {
+    const where = wanted.map(() => new Map<string, number[]>());
+    for (const n of this.shards) {
+      this.seg(n)!.keysContaining("terms", wanted).forEach((keys, w) => {
+        for (const t of keys) if (isWordTerm(t)) group(where[w]!, t, n);
+      });
+    }
+    return where;
+  }
+
+  private wordsCache?: Words;
+  /** The run's words and the shards holding each (query/words.ts), read or made on first use. */
+  words(): Words {
+    if (!this.wordsCache) {
+      const want = new Map(this.shards.map((n) => [n, this.byName.get(shardName("index", n))!]));
+      this.wordsCache = loadWords(this.store.profileDir, want, (n, block) => segmentBlocks(this.seg(n)!, block), this.opts.writeCaches ?? false);
+    }
+    return this.wordsCache;
+  }
+
 
   entPostings(term: string): [number, EntPosting[]][] {
     const hit = this.entCacheByTerm.get(term);

@@ -507,6 +507,16 @@ export class Segment {
   }
 
   /** The refs of a table's data blocks, in key order, through its index levels. */
+  /**
+   * Every data block of a table, decompressed, in key order (not cached): for a caller that reads
+   * a whole dictionary once (query/words.ts). Each block is lines `<key>\t<value>\n`, see above.
+   */
+  eachDataBlock(table: string, fn: (raw: Uint8Array) => void): void {
+    const t = this.header.tables[table];
+    if (!t || t.count === 0) return;
+    this.eachDataRef(t, (ref) => fn(this.read(ref[1], ref[2], ref[3])));
+  }
+
   private eachDataRef(t: TableRoot, fn: (ref: BlockRef) => void): void {
     const visit = (refs: BlockRef[], level: number): void => {
       for (const ref of refs) if (level > 0) visit(this.indexBlock(ref), level - 1); else fn(ref);

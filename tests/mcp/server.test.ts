@@ -2,7 +2,7 @@
 // tools and their schemas, each tool's result against the CLI's --json, bad arguments as one-line
 // tool errors, a new ingest seen without a restart, and the refusal of an incompatible store.
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, CLI, cli, treeHash, workspace } from "../helpers/cli.ts";
 import { MAX_LINE_BYTES } from "../../src/mcp/stdio.ts";
@@ -179,8 +179,23 @@ describe("bad arguments", () => {
 });
 
 describe("read-only", () => {
-  test("after every tool was called, the store is byte for byte what ingest left", () => {
-    expect(treeHash(join(root, ".pkg"))).toEqual(stored);
+  const WORDS = "profiles/default/cache/words.zst";
+  test("after every tool was called, the store is byte for byte what ingest left", async () => {
+    // Only the words cache (src/query/words.ts), which the CLI's queries compared against above keep.
+    const now = treeHash(join(root, ".pkg"));
+    expect(now[WORDS]).toBeDefined();
+    delete now[WORDS];
+    expect(now).toEqual(stored);
+    // The server keeps its own in memory: a query that needs the words, on a store without the cache, writes nothing.
+    rmSync(join(root, ".pkg", WORDS));
+    const before = treeHash(join(root, ".pkg"));
+    const fresh = await connect(root);
+    try {
+      const r: any = await fresh.client.callTool({ name: "query", arguments: { text: "zzyzxqu" } });
+      expect(r.isError, textOf(r)).toBeFalsy();
+      expect(r.structuredContent.total).toBe(0);
+    } finally { await fresh.close(); }
+    expect(treeHash(join(root, ".pkg"))).toEqual(before);
   });
 });
 

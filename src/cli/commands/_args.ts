@@ -46,7 +46,8 @@ export const withIndex = async (args: { root?: string; config?: string; profile?
   const mode = hp.hugePagesSetting();
   if (!opts.whole && (mode === "always" || (mode === "auto" && (store.manifest.counts.files ?? 0) >= HUGE_PAGES_MIN_FILES))) hp.setHugePages(true);
   const { RunIndex } = await import("../../query/run-index.ts");
-  return { ws, store, ix: new RunIndex(store) };
+  // A one-shot command may keep the words cache it makes (query/words.ts); the servers do not write.
+  return { ws, store, ix: new RunIndex(store, { writeCaches: true }) };
 };
 
 /** A non-negative integer flag (an offset), or a usage error naming the flag. */
