@@ -68,6 +68,37 @@ describe("section lines", () => {
     ]);
   });
 
+  test("a heading whose named character references render as letters is at its own line", () => {
+    const text = md(
+      "# First",              // 1
+      "",                     // 2
+      "## &Ouml;l",           // 3
+      "",                     // 4
+      "Body about Öl.",       // 5
+      "",                     // 6
+      "## Caf&eacute; &amp; Bar &frac12;", // 7
+      "",                     // 8
+      "## &Auml;&Ouml;&Uuml;",          // 9  no letter the source spells
+      "",                     // 10
+      "## Last",              // 11
+    );
+    expect(extract(text).sections).toEqual([["First", 1, 1], ["Öl", 2, 3], ["Café & Bar ½", 2, 7], ["ÄÖÜ", 2, 9], ["Last", 2, 11]]);
+  });
+
+  test("headings of many named references side by side are placed, and quickly", () => {
+    // 300 headings of 200 references each; every other one also has a reference that is no entity
+    // (rendered as written, so no signature matches it and the lookahead compares it with up to
+    // 128 others). Those are found by their words, or else after the previous heading; the others
+    // keep their own lines.
+    const lines = ["# Top", ""];
+    for (let i = 0; i < 300; i++) lines.push(`## ${"&Auml;".repeat(200)}${i % 2 ? "&nosuch;" : ""}x${i}`, "");
+    const t = performance.now();
+    const got = extract(md(...lines)).sections;
+    expect(performance.now() - t).toBeLessThan(10_000);
+    expect(got.length).toBe(301);
+    expect(got.filter((_, k) => k % 2 === 1).map(([, , line]) => line)).toEqual(Array.from({ length: 150 }, (_, i) => 3 + 4 * i));
+  });
+
   test("headings with the same text each keep their own line, in block quotes and list items too", () => {
     const text = md(
       "## Example",           // 1

@@ -239,7 +239,8 @@ function scanBlocks(s: string): Blocks {
 const sig = (text: string) => text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, "");
 /**
  * The signatures a heading's source text may render to: as is, without link targets and entities
- * (a named entity renders to punctuation, or to a letter the signature cannot know), also without
+ * (a named entity renders to punctuation, or to a letter the signature cannot know: see
+ * entitySig), also without
  * reference labels; and with numeric character references decoded first (`&#65;` is a letter of
  * the rendered text), as is and without link targets and named entities.
  */
@@ -257,6 +258,27 @@ const sourceSigs = (text: string) => {
   return out;
 };
 
+/** Named character references (`&Auml;`, `&amp;`). */
+const NAMED_REFS = /&[A-Za-z][A-Za-z0-9]{1,31};/g;
+/** A heading's ASCII letters and digits, lower-cased, and how many other letters and digits it has. */
+const asciiSig = (text: string) => {
+  const all = sig(text);
+  const ascii = all.replace(/[^a-z0-9]+/g, "");
+  return { ascii, other: all.length - ascii.length };
+};
+/**
+ * For a source heading with named character references: its ASCII signature without them, and
+ * how many other letters or digits its rendering may have (its own, and two for each reference,
+ * which may render to a letter the source cannot tell: `&Ouml;l` is `Öl`, `&frac12;` is `½`,
+ * `&amp;` is none). Undefined when it has none.
+ */
+function entitySig(source: string): { ascii: string; other: number } | undefined {
+  const refs = source.match(NAMED_REFS)?.length ?? 0;
+  if (refs === 0) return undefined;
+  const s = asciiSig(source.replace(/\]\([^)]*\)/g, "]").replace(NAMED_REFS, ""));
+  return { ascii: s.ascii, other: s.other + 2 * refs };
+}
+
 const LOOKAHEAD = 64;
 
 /**
@@ -267,11 +289,18 @@ const LOOKAHEAD = 64;
 function placeHeadings(s: string, parsed: { text: string; level: number }[], found: Heading[]): number[] {
   const pk: (string | undefined)[] = [];
   const fk: (string[] | undefined)[] = [];
+  const fe: ({ ascii: string; other: number } | null | undefined)[] = [];
+  const pa: ({ ascii: string; other: number } | undefined)[] = [];
   const same = (i: number, j: number) => {
     const p = parsed[i]!, f = found[j]!;
     if (p.level !== f.level) return false;
     if (p.text === f.text) return true;
-    return (fk[j] ??= sourceSigs(f.text)).includes(pk[i] ??= sig(p.text));
+    if ((fk[j] ??= sourceSigs(f.text)).includes(pk[i] ??= sig(p.text))) return true;
+    // Named references that render to letters: the ASCII letters and digits must agree.
+    const e = fe[j] === null ? undefined : (fe[j] ??= entitySig(f.text) ?? null);
+    if (!e) return false;
+    const r = (pa[i] ??= asciiSig(p.text));
+    return r.ascii === e.ascii && r.other <= e.other && (r.ascii !== "" || r.other > 0);
   };
   const offs: number[] = new Array(parsed.length).fill(-1);
   let i = 0, j = 0;
