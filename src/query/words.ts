@@ -16,13 +16,12 @@
  * index objects it names: a run whose index shards are all named (same shard, same sha256) uses it
  * as it is; otherwise the words of the shards it names with the same object are kept, and only
  * the other shards' dictionaries are read (a one-file change reads one shard's). A missing,
- * unreadable or damaged cache (bad zstd, header, checksum or line) is ignored and made again from
+ * unreadable or damaged cache (bad zstd, header, checksum or line; not a regular file) is ignored and made again from
  * the dictionaries. The CLI writes the cache it made (atomically; a failed write is ignored, a
  * read-only store only costs the reading); the MCP and UI servers are read-only and keep theirs in
  * memory for the run.
  */
-import { readFileSync } from "node:fs";
-import { atomicWriteFile } from "../shared/fs.ts";
+import { atomicWriteFile, readRegularFile } from "../shared/fs.ts";
 import { isWordTerm } from "../pipeline/tokens.ts";
 import { SHA256, wordsCachePath } from "../store/layout.ts";
 import type { Segment } from "../store/segment.ts";
@@ -206,8 +205,10 @@ function maskShards(hex: string): number[] | undefined {
 
 /** The cache on disk when it is sound: the index objects it names and its word lines. */
 function readCache(profileDir: string): { shards: Map<number, string>; body: Buffer } | undefined {
+  const raw = readRegularFile(wordsCachePath(profileDir));
+  if (!raw) return undefined;
   let all: Buffer;
-  try { all = Buffer.from(Bun.zstdDecompressSync(readFileSync(wordsCachePath(profileDir)))); } catch { return undefined; }
+  try { all = Buffer.from(Bun.zstdDecompressSync(raw)); } catch { return undefined; }
   const nl = all.indexOf(10);
   if (nl < 0) return undefined;
   const m = HEAD.exec(all.toString("utf8", 0, nl));

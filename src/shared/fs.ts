@@ -2,8 +2,37 @@
  * Crash-safe file writes: write to a unique temp name in the same directory, fsync, rename.
  * A reader sees either the old file or the new one, never a torn one.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname, basename, isAbsolute, join, relative, sep } from "node:path";
+
+/**
+ * Opens a file to read without waiting: a FIFO (or a device) in the place of a store's file would
+ * otherwise block the open until something writes to it, and a server with it, deaf to signals.
+ * Throws as openSync does; a directory is EISDIR, and anything else that is not a regular file an
+ * error "not a regular file" (no errno code).
+ */
+export function openRegular(path: string): number {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  let dir: boolean;
+  try {
+    const st = fstatSync(fd);
+    if (st.isFile()) return fd;
+    dir = st.isDirectory();
+  } catch (e) { closeSync(fd); throw e; }
+  closeSync(fd);
+  throw dir ? Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${path}'`), { code: "EISDIR" }) : new Error("not a regular file");
+}
+
+/** A regular file's bytes (see openRegular); throws as readFileSync does, and for what is not a regular file. */
+export function readRegular(path: string): Buffer {
+  const fd = openRegular(path);
+  try { return readFileSync(fd); } finally { closeSync(fd); }
+}
+
+/** A regular file's bytes, or undefined when it is missing, cannot be read or is not a regular file (see openRegular). */
+export function readRegularFile(path: string): Buffer | undefined {
+  try { return readRegular(path); } catch { return undefined; }
+}
 
 /** `abs` is `root` or below it (both absolute). */
 export function inside(root: string, abs: string): boolean {

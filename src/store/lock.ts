@@ -18,10 +18,10 @@
  * writer had locked meanwhile, delete it: two writers then held the lock. A claim left by a writer
  * killed while claiming is removed once older than STALE_CLAIM_MS.
  */
-import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { AgError, ExitCode } from "../shared/errors.ts";
-import { TEMP_PREFIX, tempNameFor } from "../shared/fs.ts";
+import { TEMP_PREFIX, tempNameFor, readRegular } from "../shared/fs.ts";
 import { checkStoreDirs, lockPath, pkgDir } from "./layout.ts";
 
 /** A lock without a pid older than this is what a killed writer left (a live one writes its pid at once). */
@@ -69,7 +69,7 @@ function create(root: string, path: string): boolean {
 function inspect(path: string): { owner: number; ino: number; ageMs: number } | "gone" | "unknown" {
   try {
     const st = statSync(path);
-    const text = readFileSync(path, "utf8");
+    const text = readRegular(path).toString("utf8");
     const owner = /^\s*\d+\s*$/.test(text) ? parseInt(text, 10) : NaN;
     return { owner, ino: st.ino, ageMs: Date.now() - st.mtimeMs };
   } catch (e) { return (e as NodeJS.ErrnoException).code === "ENOENT" ? "gone" : "unknown"; }

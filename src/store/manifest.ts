@@ -3,7 +3,8 @@
  * indent, each artifact and file record on one line: manifestText) with no wall-clock time and no
  * absolute path, so the same inputs give the same bytes.
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, fstatSync, readSync } from "node:fs";
+import { openRegular, readRegular } from "../shared/fs.ts";
 import * as v from "valibot";
 import { AgError, ExitCode } from "../shared/errors.ts";
 import { canonicalJson } from "../shared/json.ts";
@@ -58,7 +59,7 @@ export function pointerState(profileDir: string): PointerState {
   const p = pointerPath(profileDir);
   const bad = (reason: string): PointerState => ({ state: "bad", reason, problem: `current-run pointer ${p} ${reason}` });
   let bytes: Buffer;
-  try { bytes = readFileSync(p); } catch (e) {
+  try { bytes = readRegular(p); } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return { state: "none" };
     const notDir = code === "ENOTDIR" ? notADirectory(storeDirs(profileDir)) : undefined;
@@ -122,7 +123,7 @@ const SPLIT_LIMIT = 8 * 1024 * 1024;
  */
 export function readSplit(p: string): { rest: string; files: () => string } | undefined {
   let fd: number;
-  try { fd = openSync(p, "r"); } catch { return undefined; }
+  try { fd = openRegular(p); } catch { return undefined; }
   try {
     const size = fstatSync(fd).size;
     const read = (from: number, length: number) => {
@@ -153,7 +154,7 @@ export function readSplit(p: string): { rest: string; files: () => string } | un
     return {
       rest,
       files: () => {
-        const f = openSync(p, "r");
+        const f = openRegular(p);
         try {
           const b = Buffer.allocUnsafe(end - start);
           return "[" + b.subarray(0, readSync(f, b, 0, b.length, start)).toString("utf8");
@@ -239,7 +240,7 @@ export function readManifest(profileDir: string, runId: string, opts: { lazyFile
     text = split.rest;
     lazy = split.files;
   } else {
-    try { text = readFileSync(p, "utf8"); } catch (e) {
+    try { text = readRegular(p).toString("utf8"); } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR") return { ok: false, fact: { kind: "missing" }, problem: `manifest ${p} is missing` };
       const why = `cannot be read (${code ?? (e as Error).message})`;

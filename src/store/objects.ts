@@ -3,10 +3,10 @@
  * line followed by raw text) named by the sha256 of its stored bytes, written once (temp + rename)
  * and never modified; runs share objects.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AgError, ExitCode } from "../shared/errors.ts";
-import { TEMP_PREFIX } from "../shared/fs.ts";
+import { TEMP_PREFIX, readRegular } from "../shared/fs.ts";
 import { sha256Hex } from "../shared/hash.ts";
 import { objectPath } from "./layout.ts";
 
@@ -52,7 +52,7 @@ export const hasObject = (profileDir: string, sha: string) => existsSync(objectP
  */
 export function objectState(profileDir: string, sha: string): "absent" | "sound" | "damaged" {
   let data: Uint8Array;
-  try { data = readFileSync(objectPath(profileDir, sha)); } catch (e) {
+  try { data = readRegular(objectPath(profileDir, sha)); } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     return code === "ENOENT" || code === "ENOTDIR" ? "absent" : "damaged";
   }
@@ -78,7 +78,7 @@ export const misplaced = (p: string, what: string) =>
 export function readObjectText(profileDir: string, sha: string): string {
   const p = objectPath(profileDir, sha);
   let data: Uint8Array;
-  try { data = readFileSync(p); } catch (e) { throw unreadable(p, e); }
+  try { data = readRegular(p); } catch (e) { throw unreadable(p, e); }
   try { return new TextDecoder("utf-8", { fatal: true }).decode(Bun.zstdDecompressSync(data)); } catch { throw corrupt(p); }
 }
 

@@ -3,7 +3,8 @@
  * read), whether this binary can read it, and when it finished according to runs.log. Order is the
  * order runs finished (runs.log), never the sort order of run ids.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
+import { readRegular } from "../shared/fs.ts";
 import { decideCompat } from "../policy/compat.ts";
 import { runLogPath, runsDir } from "./layout.ts";
 import { pointerState, readManifest } from "./manifest.ts";
@@ -22,7 +23,7 @@ export type RunSummary = {
 export function readRunLog(profileDir: string): Map<string, string> {
   const out = new Map<string, string>();
   let text = "";
-  try { text = readFileSync(runLogPath(profileDir), "utf8"); } catch { return out; }
+  try { text = readRegular(runLogPath(profileDir)).toString("utf8"); } catch { return out; }
   for (const line of text.split("\n")) {
     try {
       const e = JSON.parse(line) as { run_id?: unknown; finished_at?: unknown };

@@ -28,7 +28,8 @@
  * Deterministic: the same entries give the same bytes. Reads use positioned reads on one file
  * descriptor per segment; a truncated or damaged segment is a corrupt object (exit 5).
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, readSync } from "node:fs";
+import { openRegular } from "../shared/fs.ts";
 import { sha256Hex } from "../shared/hash.ts";
 import { quoted } from "../shared/printable.ts";
 import { corrupt, unreadable, type EncodedObject } from "./objects.ts";
@@ -329,7 +330,7 @@ export class Segment {
 
   constructor(readonly path: string) {
     let fd: number;
-    try { fd = openSync(path, "r"); } catch (e) { throw unreadable(path, e); }
+    try { fd = openRegular(path); } catch (e) { throw unreadable(path, e); }
     this.fd = fd;
     try {
       this.size = fstatSync(fd).size;

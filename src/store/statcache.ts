@@ -16,7 +16,7 @@
  * ctime was kept (entries of three items) is invalid as a whole, so it is ignored: every file is
  * read and hashed once, and the cache is written again.
  */
-import { readFileSync } from "node:fs";
+import { readRegularFile } from "../shared/fs.ts";
 import { RUN_ID, statCachePath } from "./layout.ts";
 
 /** Path → [size, mtime in ms, inode, ctime in ms]. */
@@ -38,8 +38,9 @@ const validEntry = (e: unknown): e is StatEntries[string] =>
  * its size on disk, so a caller can tell whether a new cache differs and by how many bytes.
  */
 export function loadStatCache(profileDir: string): { cache?: StatCache; text: string; bytes: number } {
-  let raw: Uint8Array;
-  try { raw = readFileSync(statCachePath(profileDir)); } catch { return { text: "", bytes: 0 }; }
+  // Not a regular file (a FIFO would stall the reader): as if missing; the run's write replaces it.
+  const raw = readRegularFile(statCachePath(profileDir));
+  if (!raw) return { text: "", bytes: 0 };
   const bytes = raw.length;
   let text: string;
   try { text = new TextDecoder("utf-8", { fatal: true }).decode(Bun.zstdDecompressSync(raw)); } catch { return { text: "", bytes }; }

@@ -7,10 +7,10 @@
  * ingest sweeps or reuses them). Nothing it meets on disk makes it throw: a file or directory that
  * cannot be read is a problem of kind `unreadable`.
  */
-import { lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { sha256Hex } from "../shared/hash.ts";
-import { TEMP_PREFIX } from "../shared/fs.ts";
+import { TEMP_PREFIX, readRegular } from "../shared/fs.ts";
 import { manifestPath, objectPath, objectsDir, pointerPath, RUN_ID, runsDir, SHA256 } from "./layout.ts";
 import { pointerState, readManifest } from "./manifest.ts";
 import { artifactMismatch, checkSegment, type SegmentHeader } from "./segment.ts";
@@ -68,7 +68,7 @@ export function verifyStore(profileDir: string): VerifyReport {
       if (temp(p, name)) continue;
       if (!SHA256.test(name) || name.slice(0, 2) !== sub) { problems.push({ kind: "extra", path: p, detail: "not an object name" }); continue; }
       let bytes: Uint8Array;
-      try { bytes = readFileSync(p); } catch (e) { unreadable(p, e, "object"); continue; }
+      try { bytes = readRegular(p); } catch (e) { unreadable(p, e, "object"); continue; }
       const actual = sha256Hex(bytes);
       if (actual !== name) problems.push({ kind: "mismatch", path: p, detail: `content hashes to ${actual}` });
       else hashes.add(name);

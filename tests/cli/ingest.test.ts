@@ -124,6 +124,13 @@ describe("ingest", () => {
       expect(again.json).toMatchObject({ run_id: first.run_id, unchanged: true, processed: 0 });
       expect(text()).toBe(good);
     }
+    // A FIFO in its place is no cache (reading it would wait for a writer forever): replaced.
+    rmSync(cachePath);
+    expect(Bun.spawnSync(["mkfifo", cachePath]).exitCode).toBe(0);
+    const fifo = cli(["ingest", "--root", root, "--json"], { timeoutMs: 30_000 });
+    expect(fifo.code, fifo.stderr).toBe(0);
+    expect(fifo.json).toMatchObject({ run_id: first.run_id, unchanged: true, processed: 0 });
+    expect(text()).toBe(good);
     // An older binary's uncompressed cache is not read, and goes when the cache is next written.
     const old = join(root, ".pkg/profiles/default/cache/stat.json");
     writeFileSync(old, good);

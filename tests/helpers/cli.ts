@@ -16,8 +16,11 @@ export type CliResult = { code: number; stdout: string; stderr: string; json: an
  * Runs `auditgraph ARGS` with a clean environment (no AUDITGRAPH_* from the caller unless given).
  * `entry`: another entry point than src/cli.ts (e.g. tests/upgrades/support.ts's cliForSchema).
  */
-export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string>; entry?: string } = {}): CliResult {
-  const p = Bun.spawnSync([process.execPath, opts.entry ?? CLI, ...args], { cwd: opts.cwd ?? REPO, env: cleanEnv(opts.env), stdout: "pipe", stderr: "pipe" });
+/** `timeoutMs`: the process is killed after that long (its code is then -1), for a command that must not hang. */
+export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string>; entry?: string; timeoutMs?: number } = {}): CliResult {
+  const p = Bun.spawnSync([process.execPath, opts.entry ?? CLI, ...args], {
+    cwd: opts.cwd ?? REPO, env: cleanEnv(opts.env), stdout: "pipe", stderr: "pipe", ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
+  });
   const stdout = p.stdout.toString();
   let json: any;
   try { json = JSON.parse(stdout); } catch {}

@@ -4,7 +4,7 @@
 // again; a damaged cache is made again; the CLI keeps it, answers the same with or without it, and
 // one that cannot be written only costs the reading.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadWords, type ShardObjects } from "../../src/query/words.ts";
 import { wordsCachePath } from "../../src/store/layout.ts";
@@ -168,5 +168,12 @@ describe("the CLI", () => {
     expect(query("onnect")).toEqual(good);
     rmSync(cache(), { recursive: true });
     expect(query("onnect")).toEqual(good);
+    // A FIFO: read, it would wait for a writer forever (a server with it); it is no cache, and is replaced.
+    rmSync(cache());
+    expect(Bun.spawnSync(["mkfifo", cache()]).exitCode).toBe(0);
+    const r = cli(["query", "onnect", "--limit", "50", "--root", root, "--json"], { timeoutMs: 30_000 });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(r.json.hits.map((h: { path: string; line: number; id: string; score: number }) => `${h.path}:${h.line} ${h.id} ${h.score}`)).toEqual(good);
+    expect(statSync(cache()).isFile()).toBe(true);
   });
 });
