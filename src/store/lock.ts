@@ -12,8 +12,10 @@
  * a writer killed between creating it and writing its pid, on the fallback path or by an older
  * binary) and is older than STALE_EMPTY_MS. Taking over first claims the stale file: a hard link
  * to it named after its inode (`.pkg/.tmp-lock-claim.<inode>`), which only one writer can make. The
- * claimer deletes the lock only when the claim is that same inode (the lock was not replaced before
- * the claim), then the claim. Renaming the lock aside instead (as before) let a writer move a live
+ * claimer deletes the lock only when the claim is that same file (the lock was not replaced before
+ * the claim): the same inode, mtime and contents, since a new lock can get the inode number the
+ * stale one freed (checking the number alone let two writers hold the lock about once in 20
+ * meetings of 8 writers), then the claim. Renaming the lock aside instead (as before) let a writer move a live
  * lock that had just replaced the stale one, and, when putting it back failed because a third
  * writer had locked meanwhile, delete it: two writers then held the lock. A claim left by a writer
  * killed while claiming is removed once older than STALE_CLAIM_MS.
@@ -66,20 +68,21 @@ function create(root: string, path: string): boolean {
  * What the lock file says: its owner's pid (NaN when it holds none), its inode and age; "gone" when
  * it was released meanwhile, "unknown" when it cannot be read (it is then left alone).
  */
-function inspect(path: string): { owner: number; ino: number; ageMs: number } | "gone" | "unknown" {
+type Seen = { owner: number; ino: number; mtimeMs: number; text: string; ageMs: number };
+function inspect(path: string): Seen | "gone" | "unknown" {
   try {
     const st = statSync(path);
     const text = readRegular(path).toString("utf8");
     const owner = /^\s*\d+\s*$/.test(text) ? parseInt(text, 10) : NaN;
-    return { owner, ino: st.ino, ageMs: Date.now() - st.mtimeMs };
+    return { owner, ino: st.ino, mtimeMs: st.mtimeMs, text, ageMs: Date.now() - st.mtimeMs };
   } catch (e) { return (e as NodeJS.ErrnoException).code === "ENOENT" ? "gone" : "unknown"; }
 }
 
 /** A claim on a stale lock older than this was left by a writer killed while taking over. */
 const STALE_CLAIM_MS = 10_000;
 
-function takeOver(root: string, path: string, ino: number): void {
-  const claim = join(pkgDir(root), `${TEMP_PREFIX}lock-claim.${ino}`);
+function takeOver(root: string, path: string, seen: Seen): void {
+  const claim = join(pkgDir(root), `${TEMP_PREFIX}lock-claim.${seen.ino}`);
   try {
     linkSync(path, claim);
   } catch (e) {
@@ -89,7 +92,10 @@ function takeOver(root: string, path: string, ino: number): void {
   }
   try {
     // The claim is what the lock was when claimed: the stale file, or a live lock that replaced it.
-    if (statSync(claim).ino === ino) unlinkSync(path);
+    // An inode number is reused at once: the lock another writer made after the stale one went can
+    // have the stale one's number. So the same inode is also the same mtime and contents.
+    const st = statSync(claim);
+    if (st.ino === seen.ino && st.mtimeMs === seen.mtimeMs && readRegular(claim).toString("utf8") === seen.text) unlinkSync(path);
   } catch {} finally {
     try { unlinkSync(claim); } catch {}
   }
@@ -129,7 +135,7 @@ export async function acquireLock(root: string, waitMs = Number(process.env.AUDI
     if (seen === "gone") continue; // released meanwhile: try again at once
     const hasPid = seen !== "unknown" && Number.isInteger(seen.owner) && seen.owner > 0;
     if (seen !== "unknown" && (hasPid ? !alive(seen.owner) : seen.ageMs > STALE_EMPTY_MS)) {
-      takeOver(root, path, seen.ino);
+      takeOver(root, path, seen);
       continue;
     }
     if (Date.now() >= deadline) {
