@@ -21,7 +21,7 @@ import type { Workspace } from "../config/load.ts";
 import { budgetGate, ingestedBytes, type Budget } from "../policy/budget.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
 import { VERSION } from "../shared/build-info.ts";
-import { AgError, describeError, ExitCode } from "../shared/errors.ts";
+import { AgError, describeError, DISK_FULL_HINT, ExitCode } from "../shared/errors.ts";
 import { atomicWriteFile, fsyncDir, TEMP_PREFIX } from "../shared/fs.ts";
 import { sha256Hex } from "../shared/hash.ts";
 import { canonicalJson } from "../shared/json.ts";
@@ -786,7 +786,7 @@ function writeDirs(profileDir: string, plan: RunPlan): string[] {
   return [...fanOut, objectsDir(profileDir), dirname(manifestPath(profileDir, plan.runId)), runsDir(profileDir)];
 }
 
-const WRITE_HINT = "free disk space, then run the command again";
+const WRITE_HINT = DISK_FULL_HINT;
 const isFull = (err: unknown) => (err as NodeJS.ErrnoException).code === "ENOSPC";
 const why = (err: unknown) => isFull(err) ? "no space left on device" : describeError(err);
 /** A write that failed and was undone: the store is as it was (`kept`: what was left on purpose). */

@@ -41,6 +41,13 @@ export const usageError = (message: string, hint?: string) =>
 export const configError = (message: string, hint?: string) =>
   new AgError(message, { exitCode: ExitCode.usage, code: "config_invalid", hint });
 
+/** A server that cannot listen (the port is taken, the address is not this machine's): a usage error naming both (exit 2). */
+export const cannotListen = (host: string, port: number, err: unknown) =>
+  usageError(`cannot listen on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`, port ? "choose another --port, or 0 for a free one" : undefined);
+
+/** The hint of a write that failed for want of space (a run, an export). */
+export const DISK_FULL_HINT = "free disk space, then run the command again";
+
 /** One line describing any thrown value, for the top-level handler. */
 export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message.split("\n")[0] || err.name;

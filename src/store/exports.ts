@@ -8,7 +8,7 @@
  */
 import { realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { AgError, ExitCode, describeError, usageError } from "../shared/errors.ts";
+import { AgError, DISK_FULL_HINT, ExitCode, describeError, usageError } from "../shared/errors.ts";
 import { atomicWriteFile, inside, TEMP_PREFIX } from "../shared/fs.ts";
 import { exportsDir, pkgDir } from "./layout.ts";
 
@@ -74,7 +74,7 @@ export function writeExport(abs: string, text: string): void {
     if (PATH_PROBLEMS.has(errno(err))) throw usageError(`--out ${abs} cannot be written: ${describeError(err)}`);
     const full = errno(err) === "ENOSPC";
     throw new AgError(`writing the export to ${abs} failed: ${full ? "no space left on device" : describeError(err)}; nothing was written there`, {
-      exitCode: ExitCode.internal, code: "write_failed", hint: full ? "free disk space, then run the command again" : undefined,
+      exitCode: ExitCode.internal, code: "write_failed", hint: full ? DISK_FULL_HINT : undefined,
     });
   }
 }

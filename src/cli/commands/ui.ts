@@ -1,5 +1,5 @@
 import { defineCommand } from "../define.ts";
-import { usageError } from "../../shared/errors.ts";
+import { cannotListen, usageError } from "../../shared/errors.ts";
 import { workspaceArgs, withWorkspace } from "./_args.ts";
 import { flushStdout, printLine, warn, writeStderr } from "../output.ts";
 
@@ -22,8 +22,7 @@ export default defineCommand({
     try {
       ui = await startUi({ data: new UiData(ws), host, port });
     } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      throw usageError(`cannot listen on ${host}:${port}: ${why}`, port ? "choose another --port, or 0 for a free one" : undefined);
+      throw cannotListen(host, port, e);
     }
     printLine(ui.url);
     flushStdout();

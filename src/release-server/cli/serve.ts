@@ -5,7 +5,7 @@
  * `serve --check` is the container health probe: GET /readyz on the local port, exit 0 or 1.
  */
 import { defineCommand } from "citty";
-import { AgError, describeError, usageError } from "../../shared/errors.ts";
+import { AgError, cannotListen, describeError, usageError } from "../../shared/errors.ts";
 import { loadConfig } from "../config.ts";
 import { openService, ReleaseService } from "../service.ts";
 import { ServerExit, ServiceError } from "../domain/errors.ts";
@@ -71,7 +71,7 @@ export default defineCommand({
       });
     } catch (e) {
       await service.close().catch(() => {});
-      throw usageError(`cannot listen on ${host}:${port}: ${e instanceof Error ? e.message : String(e)}`, port ? "choose another --port, or 0 for a free one" : undefined);
+      throw cannotListen(host, port, e);
     }
     stdoutSink(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "listening", url: server.url.href, data: dataDir, pid: process.pid }));
     const db = service.database;
