@@ -36,7 +36,6 @@ const HEX16 = /^[0-9a-f]{16}$/;
 const HEX = Buffer.from("0123456789abcdef");
 const HEX_VALUE = new Int8Array(256).fill(-1);
 HEX.forEach((c, i) => { HEX_VALUE[c] = i; });
-const text = new TextDecoder();
 
 /** Shard number → sha256 of its index object. */
 export type ShardObjects = Map<number, string>;
