@@ -85,6 +85,33 @@ describe("section lines", () => {
     expect(extract(text).sections).toEqual([["First", 1, 1], ["Öl", 2, 3], ["Café & Bar ½", 2, 7], ["ÄÖÜ", 2, 9], ["Last", 2, 11]]);
   });
 
+  test("a code line that looks like a heading with references does not take a heading with its own line", () => {
+    // The line scan takes these code lines (in a list item, in a block quote's fence) for headings;
+    // the parser does not. Their references could render as Ö, but the parser's Öl has a line of its own.
+    const inList = md(
+      "# T",                  // 1
+      "",                     // 2
+      "- item",               // 3
+      "",                     // 4
+      "      ## &Uuml;l",     // 5  indented code in the list item
+      "",                     // 6
+      "## Öl",                // 7
+    );
+    expect(extract(inList).sections).toEqual([["T", 1, 1], ["Öl", 2, 7]]);
+    const inQuote = md(
+      "# T",                  // 1
+      "",                     // 2
+      "> ```",                // 3
+      "> ## &Uuml;l",         // 4  fenced code in a block quote
+      "> ```",                // 5
+      "",                     // 6
+      "## Öl",                // 7
+      "",                     // 8
+      "## Ül",                // 9
+    );
+    expect(extract(inQuote).sections).toEqual([["T", 1, 1], ["Öl", 2, 7], ["Ül", 2, 9]]);
+  });
+
   test("headings of many named references side by side are placed, and quickly", () => {
     // 300 headings of 200 references each; every other one also has a reference that is no entity
     // (rendered as written, so no signature matches it and the lookahead compares it with up to

@@ -240,7 +240,7 @@ const sig = (text: string) => text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, "")
 /**
  * The signatures a heading's source text may render to: as is, without link targets and entities
  * (a named entity renders to punctuation, or to a letter the signature cannot know: see
- * entitySig), also without
+ * entitySig, tried last), also without
  * reference labels; and with numeric character references decoded first (`&#65;` is a letter of
  * the rendered text), as is and without link targets and named entities.
  */
@@ -295,8 +295,17 @@ function placeHeadings(s: string, parsed: { text: string; level: number }[], fou
     const p = parsed[i]!, f = found[j]!;
     if (p.level !== f.level) return false;
     if (p.text === f.text) return true;
-    if ((fk[j] ??= sourceSigs(f.text)).includes(pk[i] ??= sig(p.text))) return true;
-    // Named references that render to letters: the ASCII letters and digits must agree.
+    return (fk[j] ??= sourceSigs(f.text)).includes(pk[i] ??= sig(p.text));
+  };
+  /**
+   * Named references that render to letters (see entitySig): the ASCII letters and digits must
+   * agree. Looser than `same`, so only for a heading `same` left unplaced, among the heading lines
+   * between its neighbours: a line the scanner takes for a heading that the parser does not (code
+   * in a list item or a block quote) must not take a heading that has its own line further on.
+   */
+  const entitySame = (i: number, j: number) => {
+    const p = parsed[i]!, f = found[j]!;
+    if (p.level !== f.level) return false;
     const e = fe[j] === null ? undefined : (fe[j] ??= entitySig(f.text) ?? null);
     if (!e) return false;
     const r = (pa[i] ??= asciiSig(p.text));
@@ -313,12 +322,18 @@ function placeHeadings(s: string, parsed: { text: string; level: number }[], fou
     else if (di < 0 || (dj >= 0 && dj - j <= di - i)) j = dj;
     else i = di;
   }
-  // The rest: by text, after the previous heading's line and before the next placed heading.
+  // The rest: a heading line with named references between its neighbours (the first of at most
+  // LOOKAHEAD), else by text, after the previous heading's line and before the next placed heading.
+  let from = 0; // the first heading line not before the previous heading's line
   for (let k = 0; k < parsed.length; k++) {
     if (offs[k]! >= 0) continue;
     const prev = k > 0 ? s.indexOf("\n", offs[k - 1]!) + 1 || s.length : 0;
     let end = s.length;
     for (let n = k + 1; n < parsed.length; n++) if (offs[n]! >= 0) { end = offs[n]!; break; }
+    while (from < found.length && found[from]!.offset < prev) from++;
+    let hit = -1;
+    for (let n = from; n < found.length && n < from + LOOKAHEAD && found[n]!.offset < end; n++) if (entitySame(k, n)) { hit = n; break; }
+    if (hit >= 0) { offs[k] = found[hit]!.offset; continue; }
     const t = parsed[k]!.text;
     const line = t.split("\n", 1)[0]!;
     let f = line ? s.indexOf(line, prev) : -1;

@@ -164,7 +164,7 @@ export class Words {
   constructor(private readonly body: Buffer) {}
 
   /**
-   * For each needle, the words that contain it (in code-unit order) with the shards that hold each
+   * For each needle, the words that contain it (in the cache's order) with the shards that hold each
    * (ascending); undefined when a line is not well formed (the caller reads the dictionaries).
    */
   containing(needles: string[]): [string, number[]][][] | undefined {

@@ -507,7 +507,6 @@ export class Segment {
     if (n !== t.count) throw corrupt(this.path);
   }
 
-  /** The refs of a table's data blocks, in key order, through its index levels. */
   /**
    * Every data block of a table, decompressed, in key order (not cached): for a caller that reads
    * a whole dictionary once (query/words.ts). Each block is lines `<key>\t<value>\n`, see above.
@@ -518,6 +517,7 @@ export class Segment {
     this.eachDataRef(t, (ref) => fn(this.read(ref[1], ref[2], ref[3])));
   }
 
+  /** The refs of a table's data blocks, in key order, through its index levels. */
   private eachDataRef(t: TableRoot, fn: (ref: BlockRef) => void): void {
     const visit = (refs: BlockRef[], level: number): void => {
       for (const ref of refs) if (level > 0) visit(this.indexBlock(ref), level - 1); else fn(ref);
