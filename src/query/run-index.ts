@@ -9,8 +9,6 @@ import {
   MAX_SHARDS, ordKey, pageKey, shardName, shardOf, shardOfKey, TEXT_PAGE,
   ENT_TYPES, ENT_TYPE_BITS, SHARED_TYPE, TYPE_COUNT_KEYS, symbolIdOf, symbolOrder, type SymbolEntry, type DocMeta, type DocRecord, type EntityRecord, type GlobalRecord, type Mention, type ShardStats,
 } from "../pipeline/shard.ts";
-import { isWordTerm } from "../pipeline/tokens.ts";
-import { group } from "../shared/maps.ts";
 import { VarintReader } from "../store/varint.ts";
 import { objectPath } from "../store/layout.ts";
 import { corrupt, misplaced } from "../store/objects.ts";
@@ -510,7 +508,9 @@ export class RunIndex {
    */
   termsContaining(words: string[]): Map<string, string[]> {
     const wanted = [...new Set(words)];
-    const where = this.words().containing(wanted)?.map((found) => new Map(found)) ?? this.scanContaining(wanted);
+    // A cache whose checksum held but whose lines do not is made again from the dictionaries.
+    const found = this.words().containing(wanted) ?? this.words(false).containing(wanted)!;
+    const where = found.map((f) => new Map(f));
     const out = new Map<string, string[]>();
     wanted.forEach((word, w) => {
       for (const [t, shards] of where[w]!) {
@@ -524,27 +524,18 @@ export class RunIndex {
     return out;
   }
 
-  /** termsContaining's words found by reading every shard's whole dictionary (when the words cache has a damaged line). */
-  private scanContaining(wanted: string[]): Map<string, number[]>[] {
-    const where = wanted.map(() => new Map<string, number[]>());
-    for (const n of this.shards) {
-      this.seg(n)!.keysContaining("terms", wanted).forEach((keys, w) => {
-        for (const t of keys) if (isWordTerm(t)) group(where[w]!, t, n);
-      });
-    }
-    return where;
-  }
-
   private wordsCache?: Words;
-  /** The run's words and the shards holding each (query/words.ts), read or made on first use. */
-  words(): Words {
-    if (!this.wordsCache) {
+  /**
+   * The run's words and the shards holding each (query/words.ts), read or made on first use;
+   * `useCache` false: made again from the dictionaries alone (see loadWords).
+   */
+  words(useCache = true): Words {
+    if (!this.wordsCache || !useCache) {
       const want = new Map(this.shards.map((n) => [n, this.byName.get(shardName("index", n))!]));
-      this.wordsCache = loadWords(this.store.profileDir, want, (n, block) => segmentBlocks(this.seg(n)!, block), this.opts.writeCaches ?? false);
+      this.wordsCache = loadWords(this.store.profileDir, want, (n, block) => segmentBlocks(this.seg(n)!, block), this.opts.writeCaches ?? false, useCache);
     }
     return this.wordsCache;
   }
-
 
   entPostings(term: string): [number, EntPosting[]][] {
     const hit = this.entCacheByTerm.get(term);

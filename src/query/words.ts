@@ -31,7 +31,6 @@ const HEAD = /^auditgraph-words 1 ([0-9a-f]{8}) (\{.*\})$/;
 /** Shard numbers are below this (pipeline/shard.ts MAX_SHARDS): two 32-bit halves of a mask. */
 const MASK_SHARDS = 64;
 const MASK_HEX = 16;
-const HEX16 = /^[0-9a-f]{16}$/;
 /** The ASCII codes of the hex digits, and each code's value (-1: not a lower-case hex digit). */
 const HEX = Buffer.from("0123456789abcdef");
 const HEX_VALUE = new Int8Array(256).fill(-1);
@@ -165,7 +164,8 @@ export class Words {
 
   /**
    * For each needle, the words that contain it (in the cache's order) with the shards that hold each
-   * (ascending); undefined when a line is not well formed (the caller reads the dictionaries).
+   * (ascending); undefined when a line is not well formed (the caller makes the words again from
+   * the dictionaries: loadWords with `useCache` false).
    */
   containing(needles: string[]): [string, number[]][][] | undefined {
     const b = this.body;
@@ -181,8 +181,11 @@ export class Words {
         const nl = tab < 0 ? -1 : b.indexOf(10, tab);
         if (tab < 0 || nl !== tab + 1 + MASK_HEX) return undefined;
         if (at + bytes.length <= tab) {
-          const shards = maskShards(b.toString("latin1", tab + 1, nl));
-          if (!shards) return undefined;
+          const mask = maskAt(b, tab + 1);
+          if (!mask) return undefined;
+          const shards: number[] = [];
+          for (let n = 0; n < 32; n++) if (mask[0] & (1 << n)) shards.push(n);
+          for (let n = 0; n < 32; n++) if (mask[1] & (1 << n)) shards.push(32 + n);
           found.push([b.toString("utf8", start, tab), shards]);
         }
         at = b.indexOf(bytes, nl + 1);
@@ -192,14 +195,15 @@ export class Words {
   }
 }
 
-/** The shards of a mask's 16 hex digits (shards 32-63 first), or undefined when they are not hex. */
-function maskShards(hex: string): number[] | undefined {
-  if (!HEX16.test(hex)) return undefined;
-  const hi = parseInt(hex.slice(0, 8), 16), lo = parseInt(hex.slice(8), 16);
-  const out: number[] = [];
-  for (let n = 0; n < 32; n++) if (lo & (1 << n)) out.push(n);
-  for (let n = 0; n < 32; n++) if (hi & (1 << n)) out.push(32 + n);
-  return out;
+/** The mask written at b[at, at + 16) as [shards 0-31, shards 32-63] (the hex has 32-63 first), or undefined when it is not lower-case hex. */
+function maskAt(b: Buffer, at: number): [number, number] | undefined {
+  let hi = 0, lo = 0;
+  for (let i = 0; i < MASK_HEX; i++) {
+    const v = HEX_VALUE[b[at + i]!]!;
+    if (v < 0) return undefined;
+    if (i < 8) hi = (hi << 4) | v; else lo = (lo << 4) | v;
+  }
+  return [lo, hi];
 }
 
 /** The cache on disk when it is sound: the index objects it names and its word lines. */
@@ -229,10 +233,11 @@ function readCache(profileDir: string): { shards: Map<number, string>; body: Buf
 /**
  * The words of the index shards `want` names: the cache when it names exactly these objects,
  * else made from what it holds for the unchanged ones and the dictionaries of the others (read
- * through `read`), and written when `write`. Shard numbers must be below 64.
+ * through `read`), and written when `write`. With `useCache` false, made from the dictionaries
+ * alone (a cache whose checksum held but whose lines do not). Shard numbers must be below 64.
  */
-export function loadWords(profileDir: string, want: ShardObjects, read: ShardBlocks, write: boolean): Words {
-  const old = readCache(profileDir);
+export function loadWords(profileDir: string, want: ShardObjects, read: ShardBlocks, write: boolean, useCache = true): Words {
+  const old = useCache ? readCache(profileDir) : undefined;
   if (old && old.shards.size === want.size && [...want].every(([n, sha]) => old.shards.get(n) === sha)) return new Words(old.body);
   let t = new WordTable();
   let keepLo = 0, keepHi = 0;
@@ -258,13 +263,10 @@ function keep(body: Buffer, keepLo: number, keepHi: number, t: WordTable): boole
   for (let at = 0; at < body.length;) {
     const tab = body.indexOf(9, at);
     if (tab <= at || tab + 1 + MASK_HEX >= body.length || body[tab + 1 + MASK_HEX] !== 10) return false;
-    let hi = 0, lo = 0;
-    for (let i = 0; i < MASK_HEX; i++) {
-      const v = HEX_VALUE[body[tab + 1 + i]!]!;
-      if (v < 0) return false;
-      if (i < 8) hi = (hi << 4) | v; else lo = (lo << 4) | v;
-    }
-    if ((hi & keepHi) || (lo & keepLo)) t.add(body, at, tab, (lo & keepLo) >>> 0, (hi & keepHi) >>> 0);
+    const mask = maskAt(body, tab + 1);
+    if (!mask) return false;
+    const lo = (mask[0] & keepLo) >>> 0, hi = (mask[1] & keepHi) >>> 0;
+    if (lo || hi) t.add(body, at, tab, lo, hi);
     at = tab + 2 + MASK_HEX;
   }
   return true;

@@ -9,14 +9,14 @@ import { dirname, basename, isAbsolute, join, relative, sep } from "node:path";
  * Opens a file to read without waiting: a FIFO (or a device) in the place of a store's file would
  * otherwise block the open until something writes to it, and a server with it, deaf to signals.
  * Throws as openSync does; a directory is EISDIR, and anything else that is not a regular file an
- * error "not a regular file" (no errno code).
+ * error "not a regular file" (no errno code). Returns the descriptor and the size the check saw.
  */
-export function openRegular(path: string): number {
+export function openRegular(path: string): { fd: number; size: number } {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   let dir: boolean;
   try {
     const st = fstatSync(fd);
-    if (st.isFile()) return fd;
+    if (st.isFile()) return { fd, size: st.size };
     dir = st.isDirectory();
   } catch (e) { closeSync(fd); throw e; }
   closeSync(fd);
@@ -25,7 +25,7 @@ export function openRegular(path: string): number {
 
 /** A regular file's bytes (see openRegular); throws as readFileSync does, and for what is not a regular file. */
 export function readRegular(path: string): Buffer {
-  const fd = openRegular(path);
+  const { fd } = openRegular(path);
   try { return readFileSync(fd); } finally { closeSync(fd); }
 }
 

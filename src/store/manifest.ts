@@ -3,7 +3,7 @@
  * indent, each artifact and file record on one line: manifestText) with no wall-clock time and no
  * absolute path, so the same inputs give the same bytes.
  */
-import { closeSync, fstatSync, readSync } from "node:fs";
+import { closeSync, readSync } from "node:fs";
 import { openRegular, readRegular } from "../shared/fs.ts";
 import * as v from "valibot";
 import { AgError, ExitCode } from "../shared/errors.ts";
@@ -122,10 +122,9 @@ const SPLIT_LIMIT = 8 * 1024 * 1024;
  * wrong.
  */
 export function readSplit(p: string): { rest: string; files: () => string } | undefined {
-  let fd: number;
-  try { fd = openRegular(p); } catch { return undefined; }
+  let fd: number, size: number;
+  try { ({ fd, size } = openRegular(p)); } catch { return undefined; }
   try {
-    const size = fstatSync(fd).size;
     const read = (from: number, length: number) => {
       const b = Buffer.allocUnsafe(length);
       return b.subarray(0, readSync(fd, b, 0, length, from));
@@ -154,7 +153,7 @@ export function readSplit(p: string): { rest: string; files: () => string } | un
     return {
       rest,
       files: () => {
-        const f = openRegular(p);
+        const f = openRegular(p).fd;
         try {
           const b = Buffer.allocUnsafe(end - start);
           return "[" + b.subarray(0, readSync(f, b, 0, b.length, start)).toString("utf8");

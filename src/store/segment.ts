@@ -28,7 +28,7 @@
  * Deterministic: the same entries give the same bytes. Reads use positioned reads on one file
  * descriptor per segment; a truncated or damaged segment is a corrupt object (exit 5).
  */
-import { closeSync, fstatSync, readSync } from "node:fs";
+import { closeSync, readSync } from "node:fs";
 import { openRegular } from "../shared/fs.ts";
 import { sha256Hex } from "../shared/hash.ts";
 import { quoted } from "../shared/printable.ts";
@@ -329,11 +329,11 @@ export class Segment {
   private readonly linesCache = new Map<number, [string, string][]>();
 
   constructor(readonly path: string) {
-    let fd: number;
-    try { fd = openRegular(path); } catch (e) { throw unreadable(path, e); }
+    let fd: number, size: number;
+    try { ({ fd, size } = openRegular(path)); } catch (e) { throw unreadable(path, e); }
     this.fd = fd;
+    this.size = size;
     try {
-      this.size = fstatSync(fd).size;
       const first = new Uint8Array(Math.min(this.size, 8 * 1024));
       readSync(fd, first, 0, first.length, 0);
       if (!isSegment(first)) throw new Error("no segment magic");
@@ -600,52 +600,6 @@ export class Segment {
       out.push(k);
       if (out.length >= max) break;
     }
-    return out;
-  }
-
-  /**
-   * For each needle (non-empty), every key of a table that contains it, in key order. Each data
-   * block is read once for all of them and searched as bytes (a needle's UTF-8 in the block, then
-   * the line it is on): only the keys that hold one are decoded, and only the blocks that hold one
-   * are cached. A query asks this of every shard's dictionary when its words' own hits do not fill
-   * the page (words inside longer words, search.ts).
-   */
-  keysContaining(table: string, needles: string[]): string[][] {
-    const t = this.header.tables[table];
-    const out = needles.map((): string[] => []);
-    if (!t || t.count === 0) return out;
-    // A needle with a character the writer escapes in a quoted key (a quote, a backslash, a control
-    // character, a lone surrogate): key by key (callers search for words, which have none).
-    const escaped = /["\\\u0000-\u001f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-    const fast: { i: number; bytes: Buffer; needle: string }[] = [];
-    needles.forEach((needle, i) => {
-      if (needle === "") return;
-      if (escaped.test(needle)) out[i] = [...this.keys(table)].filter((k) => k.includes(needle));
-      else fast.push({ i, bytes: Buffer.from(needle), needle });
-    });
-    if (fast.length === 0) return out;
-    this.eachDataRef(t, (ref) => {
-      const cached = this.cache.get(ref[1]);
-      const raw = cached === undefined ? this.read(ref[1], ref[2], ref[3]) : Buffer.from(cached);
-      const b = Buffer.from(raw.buffer, raw.byteOffset, raw.length);
-      let found = false;
-      for (const { i, bytes, needle } of fast) {
-        for (let at = b.indexOf(bytes); at >= 0; at = b.indexOf(bytes, at + 1)) {
-          const start = b.lastIndexOf(10, at) + 1; // the line holding the match
-          const tab = b.indexOf(9, start);
-          if (tab < 0) throw corrupt(this.path);
-          if (at + bytes.length <= tab) {
-            const k = unquoteKey(blockText.decode(raw.subarray(start, tab)), this.path);
-            if (k.includes(needle)) { out[i]!.push(k); found = true; }
-          }
-          const nl = b.indexOf(10, at);
-          if (nl < 0) break;
-          at = nl;
-        }
-      }
-      // A block with keys found is kept, as a lookup keeps it: their values are read next.
-      if (found && cached === undefined) this.cache.set(ref[1], blockText.decode(raw));
-    });
     return out;
   }
 

@@ -3,7 +3,7 @@
 // is damage like any other file that cannot be read: one line naming it, the documented exit code,
 // and what can be repaired is repaired.
 import { afterAll, expect, test } from "bun:test";
-import { readdirSync, rmSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, cli, expectOneLineError, ingested } from "../helpers/cli.ts";
 
@@ -18,7 +18,7 @@ const profile = (root: string) => join(root, ".pkg/profiles/default");
 const current = (root: string) => cli(["runs", "list", "--root", root, "--json"]).json.runs.find((r: { current: boolean }) => r.current).run_id as string;
 const indexObject = (root: string) => {
   const id = current(root);
-  const m = JSON.parse(require("node:fs").readFileSync(join(profile(root), "runs", id, "manifest.json"), "utf8"));
+  const m = JSON.parse(readFileSync(join(profile(root), "runs", id, "manifest.json"), "utf8"));
   const sha = m.artifacts.find((a: { name: string }) => a.name.startsWith("index/")).sha256 as string;
   return join(profile(root), "objects", sha.slice(0, 2), sha);
 };
