@@ -78,13 +78,10 @@ export default defineCommand({
       const dryRun = Boolean(args.check || args["dry-run"]);
       let r;
       try { r = up.rollback({ exe, env, dryRun }); } catch (e) { failed(e, false); }
-      if (dryRun) {
-        if (args.json) return printJson({ status: "would_roll_back", from: r!.from, to: r!.to, path: r!.exe });
-        say(`would roll back auditgraph ${r!.from} -> ${r!.to} in ${r!.exe} (nothing changed)`);
-        return;
-      }
-      if (args.json) return printJson({ status: "rolled_back", from: r!.from, to: r!.to, path: r!.exe });
-      say(`rolled back auditgraph ${r!.from} -> ${r!.to} in ${r!.exe}; 'auditgraph upgrade --rollback' again puts ${r!.from} back`);
+      if (args.json) return printJson({ status: dryRun ? "would_roll_back" : "rolled_back", from: r!.from, to: r!.to, path: r!.exe });
+      say(dryRun
+        ? `would roll back auditgraph ${r!.from} -> ${r!.to} in ${r!.exe} (nothing changed)`
+        : `rolled back auditgraph ${r!.from} -> ${r!.to} in ${r!.exe}; 'auditgraph upgrade --rollback' again puts ${r!.from} back`);
       return;
     }
     if (!args.check) refuse();
@@ -94,7 +91,7 @@ export default defineCommand({
     }
     let p: Awaited<ReturnType<typeof up.plan>>;
     try {
-      p = await up.plan({ version: args.version || undefined, channel: args.channel || undefined, noDelta: args["no-delta"] === true || (args as { delta?: unknown }).delta === false, key: args["minisign-key"] || undefined, env, exe, log });
+      p = await up.plan({ version: args.version || undefined, channel: args.channel || undefined, noDelta: args["no-delta"] === true, key: args["minisign-key"] || undefined, env, exe, log });
     } catch (e) {
       return failed(e, false);
     }

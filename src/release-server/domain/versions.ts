@@ -50,6 +50,8 @@ export function semverOf(s: string): string | null {
 
 /** The version a tag stands for: its semantic version, else the tag itself. */
 export const versionForTag = (tag: string): string => semverOf(tag) ?? tag;
+/** The tag publishing a version without one gives it: `v<version>` for a semantic version, else the version itself. */
+export const tagForVersion = (version: string): string => (semverOf(version) ? `v${version}` : version);
 
 const pad = (n: number) => String(n).padStart(16, "0");
 

@@ -8,7 +8,7 @@ import { detectArtifact, validateForPlatform } from "../domain/detect.ts";
 import { Conflict, Invalid, NotFound } from "../domain/errors.ts";
 import { storageKeyFor, type App, type Artifact, type Principal, type Release } from "../domain/model.ts";
 import { draftVisible } from "../domain/tokens.ts";
-import { gitTagProblem, semverOf, versionForTag } from "../domain/versions.ts";
+import { tagForVersion, versionForTag } from "../domain/versions.ts";
 import {
   ArtifactInputSchema,
   ArtifactPatchSchema,
@@ -48,11 +48,16 @@ export class Releases {
    * other version is its own tag; without a version, the tag's is taken (domain/versions.ts).
    */
   async publishRelease(app: App, input: ReleaseInput, files: PublishFile[], by: Principal): Promise<{ release: Release; artifacts: Artifact[] }> {
+    return this.discardingOnRefusal(files.map((f) => f.blob), by, (seen) => this.insertRelease(app, input, files, by, seen));
+  }
+
+  /** Runs an insert of stored blobs; when it is refused, the blobs it stored (`seen`) are removed again (discardRefused). */
+  private async discardingOnRefusal<T>(blobs: StoredBlob[], by: Principal, insert: (seen: Map<string, number>) => Promise<T>): Promise<T> {
     const seen = new Map<string, number>();
     try {
-      return await this.insertRelease(app, input, files, by, seen);
+      return await insert(seen);
     } catch (err) {
-      await this.discardRefused(files.map((f) => f.blob), by, seen);
+      await this.discardRefused(blobs, by, seen);
       throw err;
     }
   }
@@ -71,7 +76,7 @@ export class Releases {
     }
     const now = this.core.now();
     return this.core.repos.transaction(async () => {
-      const tag = p.tag ?? (semverOf(version) ? `v${version}` : version);
+      const tag = p.tag ?? tagForVersion(version);
       if (await this.core.repos.releases.byTag(app.id, tag)) throw new Conflict(`${app.owner}/${app.slug} already has tag ${tag}`, { resource: "Release", code: "already_exists", field: "tag_name" });
       const release = await this.core.repos.releases.create({
         app_id: app.id,
@@ -170,12 +175,12 @@ export class Releases {
   async findReleaseByVersion(app: App, given: string): Promise<Release | undefined> {
     const version = parseInput(VersionSchema, given, "release version");
     const repo = this.core.repos.releases;
-    if (gitTagProblem(given) === undefined) {
-      const exact = await repo.byTag(app.id, given);
-      if (exact) return exact;
-    }
-    if (semverOf(version)) {
-      const tagged = await repo.byTag(app.id, `v${version}`);
+    const exact = await repo.byTag(app.id, given);
+    if (exact) return exact;
+    // A semantic version's tag (the version itself is not one: byVersion finds it), unless that was `given`.
+    const tag = tagForVersion(version);
+    if (tag !== version && tag !== given) {
+      const tagged = await repo.byTag(app.id, tag);
       if (tagged) return tagged;
     }
     return await repo.byVersion(app.id, version);
@@ -255,13 +260,7 @@ export class Releases {
 
   /** Adds one stored blob to a release as an artifact. Conflict on a duplicate file name. A refused add removes the blob it stored. */
   async addArtifact(release: Release, input: ArtifactInput, blob: StoredBlob, by: Principal): Promise<Artifact> {
-    const seen = new Map<string, number>();
-    try {
-      return await this.insertArtifact(release, input, blob, by, seen);
-    } catch (err) {
-      await this.discardRefused([blob], by, seen);
-      throw err;
-    }
+    return this.discardingOnRefusal([blob], by, (seen) => this.insertArtifact(release, input, blob, by, seen));
   }
 
   private async insertArtifact(release: Release, input: ArtifactInput, blob: StoredBlob, by: Principal, seen: Map<string, number>): Promise<Artifact> {

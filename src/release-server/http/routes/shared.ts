@@ -30,8 +30,8 @@ export const releaseByTag = async (c: Ctx, app: App, tag: string): Promise<Relea
 /**
  * Sends the asset's blob from the blob store (ETag/Range/HEAD, or a redirect to a presigned URL; see
  * download.ts) and counts a download for full GETs. A private app's file or a draft's needed the
- * caller's token: it is sent `Cache-Control: private`, whatever `headers` add (`public` there
- * becomes `private`). Otherwise `headers` replace the defaults, except `vary`, which is added to.
+ * caller's token: serveBlob sends it `Cache-Control: private` (`authorized`). `headers` replace the
+ * defaults, except `vary`, which is added to.
  */
 export function sendArtifact(c: Ctx, found: { app: App; release: Release; artifact: Artifact }, headers: Record<string, string> = {}): Response {
   const a = found.artifact;
@@ -41,10 +41,6 @@ export function sendArtifact(c: Ctx, found: { app: App; release: Release; artifa
   for (const [k, v] of Object.entries(headers)) {
     if (k === "vary") res.headers.append("vary", v);
     else res.headers.set(k, v);
-  }
-  const cache = res.headers.get("cache-control") ?? "";
-  if (authorized && !/\b(private|no-store)\b/i.test(cache)) {
-    res.headers.set("cache-control", /\bpublic\b/i.test(cache) ? cache.replace(/\bpublic\b/i, "private") : cache ? `private, ${cache}` : "private");
   }
   return res;
 }
