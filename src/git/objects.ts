@@ -266,7 +266,7 @@ function decoderOf(label: string | undefined): TextDecoder {
  * where a missing date is time 0 and a missing `<email>` is an empty e-mail (the name is then the
  * text before the date). Never undefined.
  */
-export function parsePerson(v: string): { name: string; email: string; timestamp: number } {
+function parsePerson(v: string): { name: string; email: string; timestamp: number } {
   const lt = v.indexOf("<");
   let name: string, email: string, rest: string;
   if (lt >= 0) {

@@ -2,9 +2,8 @@
  * Gathering the budget's facts from disk for the `budget` command and the export check (it never
  * writes); the decision itself is policy/budget.ts. Usage is every byte under the profile directory, whatever wrote it.
  */
-import { existsSync, statSync } from "node:fs";
 import type { Workspace } from "../config/load.ts";
-import { checkIncludes, inside, scan } from "./scan.ts";
+import { checkIncludes, scan } from "./scan.ts";
 import { readCurrentManifest } from "../store/manifest.ts";
 import type { OpenStore } from "../store/open.ts";
 import { measureUsage } from "../store/usage.ts";
@@ -28,13 +27,12 @@ export function currentBudget(ws: Workspace): { budget: Budget; source: string }
 }
 
 /**
- * The gate of an export about to write `bytes` to `out`. It is checked against the profile's
- * artifact directory wherever the file goes; it adds to usage only when it lands inside that
- * directory (minus the file it replaces, which is already counted).
+ * The gate of an export about to write `bytes` to a target of store/exports.ts exportTarget. It is
+ * checked against the profile's artifact directory wherever the file goes; it adds to usage only
+ * when it lands inside that directory (minus the file it replaces, which is already counted).
  */
-export function exportBudgetGate(ws: Workspace, store: OpenStore, out: string, bytes: number) {
-  const replaced = existsSync(out) ? statSync(out).size : 0;
-  const additionalBytes = inside(ws.profileDir, out) ? Math.max(0, bytes - replaced) : 0;
+export function exportBudgetGate(ws: Workspace, store: OpenStore, out: { inProfile: boolean; replaced: number }, bytes: number) {
+  const additionalBytes = out.inProfile ? Math.max(0, bytes - out.replaced) : 0;
   return budgetGate(
     { sourceBytes: ingestedBytes(store.manifest.files), usageBytes: measureUsage(ws.profileDir), additionalBytes },
     ws.budget,

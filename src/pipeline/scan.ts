@@ -11,10 +11,9 @@
  * `invalid_name` under a printable path (escapedName). Nothing here reads file contents.
  */
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
-import { extname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { extname, join, relative, resolve, sep } from "node:path";
 import { configError } from "../shared/errors.ts";
 import { inside } from "../shared/fs.ts";
-export { inside };
 import type { Profile } from "../config/schema.ts";
 import { DEFAULT_MAX_DOCUMENT_BYTES, isDocumentPath } from "./documents/index.ts";
 

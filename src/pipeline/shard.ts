@@ -784,7 +784,7 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
         const d = await ex.documentText(f.path, r.raw);
         if ("skip" in d) { records.push(toRecord(f.path, { sha256: r.sha256!, bytes: r.bytes, skip: d.skip })); continue; }
         text = d.text;
-        docTitle = d.title ? { title: redact(normalizeText(d.title)) } : {};
+        docTitle = d.title ? { title: normalizeText(d.title) } : {}; // redacted with the entry (extract.ts redactEntry)
       }
       body = redact(normalizeText(text!));
       const entry = extractFile(f.path, r.sha256!, body, { size: st.chunkTokens, overlap: st.overlapTokens }, { ...docTitle, redact });

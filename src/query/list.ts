@@ -16,12 +16,15 @@ export type ListOptions = {
   names?: ListNames;
 };
 export type ListNames = { where: string; sort: string; groupBy: string };
-export const CLI_LIST_NAMES: ListNames = { where: "--where", sort: "--sort", groupBy: "--group-by" };
+const CLI_LIST_NAMES: ListNames = { where: "--where", sort: "--sort", groupBy: "--group-by" };
 export type ListResult = { total: number; nodes?: GraphNode[]; groups?: { value: unknown; count: number }[] };
 
-/** A `where` condition; `name`: what errors call the input (`--where` for the CLI). */
+/**
+ * A `where` condition; `name`: what errors call the input (`--where` for the CLI). In NFC, as the
+ * stored names are (a decomposed é typed or sent by an MCP client finds them).
+ */
 export function parseCondition(s: string, name = CLI_LIST_NAMES.where): Condition {
-  const m = /^([A-Za-z_][\w.-]*)(=|~)(.*)$/s.exec(s);
+  const m = /^([A-Za-z_][\w.-]*)(=|~)(.*)$/s.exec(s.normalize("NFC"));
   if (!m) throw usageError(`${name} takes FIELD=VALUE or FIELD~SUBSTRING, got '${s}'`);
   return { field: checkField(m[1]!, name), op: m[2] as "=" | "~", value: m[3]! };
 }

@@ -7,7 +7,7 @@
  * store is refused as the store's own path is.
  */
 import { realpathSync, statSync } from "node:fs";
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { AgError, DISK_FULL_HINT, ExitCode, describeError, usageError } from "../shared/errors.ts";
 import { atomicWriteFile, inside, TEMP_PREFIX } from "../shared/fs.ts";
 import { exportsDir, pkgDir } from "./layout.ts";
@@ -24,9 +24,11 @@ function real(p: string): string {
 /**
  * The absolute path an export to `out` writes, after checking it can be used: not empty, not a
  * directory, every existing parent a directory, and not inside the store but under the profile's
- * `exports/`. A usage error (exit 2) naming the path and why otherwise.
+ * `exports/`. A usage error (exit 2) naming the path and why otherwise. With it, for the budget:
+ * whether the file lands inside the profile's directory (by real paths, as the check decides) and
+ * the size of the file it replaces.
  */
-export function exportTarget(root: string, profileDir: string, out: string): string {
+export function exportTarget(root: string, profileDir: string, out: string): { abs: string; inProfile: boolean; replaced: number } {
   if (out === "") throw usageError("--out needs a file path");
   if (out.endsWith("/") || out.endsWith(sep)) throw usageError(`--out ${out} ends with '${sep}': give the path of a file, not of a directory`);
   const abs = resolve(out);
@@ -47,8 +49,9 @@ export function exportTarget(root: string, profileDir: string, out: string): str
   const target = join(real(dirname(abs)), basename(abs));
   const store = real(pkgDir(root));
   const profile = real(profileDir);
-  const exportsAt = join(profile, "exports");
-  if (inside(store, target) || inside(profile, target)) {
+  const exportsAt = exportsDir(profile);
+  const inProfile = inside(profile, target);
+  if (inside(store, target) || inProfile) {
     const allowed = inside(exportsAt, target) && target !== exportsAt;
     if (!allowed) {
       throw usageError(
@@ -60,7 +63,7 @@ export function exportTarget(root: string, profileDir: string, out: string): str
       throw usageError(`--out ${abs}: a name starting with '${TEMP_PREFIX}' inside the store is a temp file, which the next ingest removes`);
     }
   }
-  return abs;
+  return { abs, inProfile, replaced: st?.isFile() ? st.size : 0 };
 }
 
 /** Codes of a write that fails because of the path given (not of the disk): a usage error. */

@@ -67,6 +67,22 @@ describe("the store's own files", () => {
   });
 });
 
+test("an export into exports/ adds its bytes to the budget's projection, also when the root or the file is reached through a link", () => {
+  const w = ingested();
+  const link = join(tempDir(), "ws-link");
+  symlinkSync(w, link);
+  // The root as a link and the file by its real path, and the other way round: the same directory.
+  for (const [rootArg, outRoot, name] of [[w, w, "direct.json"], [link, w, "linked.json"], [w, link, "linked2.json"]] as const) {
+    const out = join(outRoot, ".pkg", "profiles", "default", "exports", name);
+    const r = cli(["export", "--root", rootArg, "--out", out, "--json"]);
+    expect({ rootArg, code: r.code, stderr: r.stderr }).toEqual({ rootArg, code: 0, stderr: "" });
+    expect({ rootArg, added: r.json.budget.projected_bytes - r.json.budget.usage_bytes }).toEqual({ rootArg, added: r.json.bytes });
+  }
+  // Outside the profile nothing is added.
+  const r = cli(["export", "--root", link, "--out", join(tempDir(), "g.json"), "--json"]);
+  expect(r.json.budget.projected_bytes).toBe(r.json.budget.usage_bytes);
+});
+
 describe("paths that cannot be written", () => {
   test("a directory, a path ending in '/', a file as a parent, an empty path: exit 2 naming the path and why", () => {
     const dir = tempDir();

@@ -69,3 +69,19 @@ describe("--sort on mixed values", () => {
     }
   });
 });
+
+test("a where value is matched in NFC, as names are stored, for every caller of the shared parser (the MCP tool too)", async () => {
+  const w = ingested({ "notes/cafe.md": "# Café\n\nThe café menu.\n" });
+  const { listNodes, parseCondition } = await import("../../src/query/list.ts");
+  const { openStore } = await import("../../src/store/open.ts");
+  const { loadWorkspace } = await import("../../src/config/load.ts");
+  const { RunIndex } = await import("../../src/query/run-index.ts");
+  const decomposed = "name=Cafe\u0301";
+  expect(parseCondition(decomposed)).toEqual({ field: "name", op: "=", value: "Café" });
+  const ix = new RunIndex(openStore(loadWorkspace({ root: w })));
+  try {
+    expect(listNodes(ix, { types: ["section"], where: [parseCondition(decomposed)], limit: 100, offset: 0 }).total).toBe(1);
+  } finally { ix.close(); }
+  // The CLI, which goes through the same parser.
+  expect(cli(["list", "--type", "section", "--where", decomposed, "--root", w, "--json"]).json.total).toBe(1);
+});

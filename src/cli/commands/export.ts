@@ -26,7 +26,8 @@ export default defineCommand({
     const { ws, store, ix } = await withIndex(args, { whole: start === undefined });
     // Checked before the graph is read: not a directory, not the store's own files (store/exports.ts).
     const { exportTarget, writeExport } = await import("../../store/exports.ts");
-    const out = args.out === undefined ? undefined : exportTarget(ws.root, ws.profileDir, String(args.out));
+    const target = args.out === undefined ? undefined : exportTarget(ws.root, ws.profileDir, String(args.out));
+    const out = target?.abs;
     let g;
     if (start !== undefined) {
       g = subgraph(ix, start, depth);
@@ -38,9 +39,9 @@ export default defineCommand({
     ix.close();
     const scope = start !== undefined ? { start, depth } : undefined;
     const text = renderExport(g, format, store.runId, scope);
-    if (out === undefined) return void writeStdout(text);
+    if (target === undefined || out === undefined) return void writeStdout(text);
     const { exportBudgetGate } = await import("../../pipeline/footprint.ts");
-    const { budget, warning } = exportBudgetGate(ws, store, out, Buffer.byteLength(text));
+    const { budget, warning } = exportBudgetGate(ws, store, target, Buffer.byteLength(text));
     if (warning) warn(warning);
     writeExport(out, text);
     const summary = { status: "ok", run_id: store.runId, format, out, ...(scope ? { subgraph: scope } : {}), nodes: g.nodes.size, edges: g.edges.length, bytes: Buffer.byteLength(text) };

@@ -14,12 +14,12 @@ export default defineCommand({
   },
   async run({ args }) {
     const root = resolveRoot(args.root);
-    const { checkStoreDirs } = await import("../../store/layout.ts");
-    checkStoreDirs([join(root, ".pkg"), join(root, ".pkg", "profiles")]); // a file in their place: exit 5 naming it
+    const { checkStoreDirs, pkgDir } = await import("../../store/layout.ts");
+    checkStoreDirs([pkgDir(root), join(pkgDir(root), "profiles")]); // a file in their place: exit 5 naming it
     const created: string[] = [];
     const cfg = join(root, "config", "pkg.yaml");
     if (!existsSync(cfg)) { atomicWriteFile(cfg, DEFAULT_CONFIG_TEXT); created.push("config/pkg.yaml"); }
-    const pkg = join(root, ".pkg", "profiles");
+    const pkg = join(pkgDir(root), "profiles");
     if (!existsSync(pkg)) { mkdirSync(pkg, { recursive: true }); created.push(".pkg/profiles"); }
     if (args.json) return printJson({ status: "ok", root, created });
     printLine(created.length ? `initialised ${p(root)}: created ${created.join(", ")}` : `${p(root)} is already initialised; nothing changed`);

@@ -23,7 +23,7 @@ export default defineCommand({
     const typeArg = givenValue(args.type, "type", "section", true);
     const types = typeArg ? typeArg.split(",").map((t) => t.trim()).filter(Boolean) : undefined;
     for (const t of types ?? []) if (!NODE_TYPES.includes(t as never)) throw usageError(`--type must be among ${NODE_TYPES.join(", ")}, got '${t}'`);
-    const where = flagValues(rawArgs, "where").map((w) => parseCondition(givenValue(w, "where", "type=section")!.normalize("NFC")));
+    const where = flagValues(rawArgs, "where").map((w) => parseCondition(givenValue(w, "where", "type=section")!));
     const sort = givenValue(args.sort, "sort", "name");
     const groupBy = givenValue(args["group-by"], "group-by", "type");
     if (sort) checkField(sort, "--sort");

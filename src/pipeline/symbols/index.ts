@@ -160,7 +160,7 @@ function walkJs(root: TsNode, out: FileSymbols, path: string): void {
  * then the dotted name as path segments (`pkg/sub/views.py`: `.models` → `pkg/sub/models`, `.` →
  * `pkg/sub`, `..util` → `pkg/util`). Whether that is a module file or a package is not known here.
  */
-export function pythonRelativeModule(path: string, spec: string): string {
+function pythonRelativeModule(path: string, spec: string): string {
   const dots = /^\.*/.exec(spec)![0].length;
   const rest = spec.slice(dots).split(".").filter(Boolean);
   return posix.normalize(posix.join(posix.dirname(path), ...Array(Math.max(0, dots - 1)).fill(".."), ...rest));
