@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, cli } from "../helpers/cli.ts";
+import { cleanup, cli, treeHash } from "../helpers/cli.ts";
 import { apiGet, body, currentRun, makeIncompatible, makeWorkspace, startUi, type Ui } from "./support.ts";
 
 let ws: { root: string; runId: string };
@@ -204,4 +204,18 @@ test("a second ui on a port the first one listens on is refused (exit 2); the fi
   expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${port}`);
   expect(r.stderr.split("\n").filter(Boolean)).toHaveLength(2); // the error and its hint
   for (let i = 0; i < 20; i++) expect((await apiGet(ui, "/api/status")).status).toBe(200);
+}, 30_000);
+
+test("read-only: a search that looks inside longer words keeps its words in memory and writes nothing to the store", async () => {
+  // A server of its own, on a store without the words cache (src/query/words.ts), as the CLI would make it.
+  const own = makeWorkspace();
+  const before = treeHash(join(own.root, ".pkg"));
+  expect(Object.keys(before).some((k) => k.endsWith("words.zst"))).toBe(false);
+  const server = await startUi(own.root);
+  try {
+    const r = await body(apiGet(server, "/api/query?q=zzyzxqu"));
+    expect(r.total).toBe(0);
+    expect((await body(apiGet(server, "/api/query?q=ostgre"))).total).toBeGreaterThan(0); // only inside longer words
+  } finally { await server.stop(); }
+  expect(treeHash(join(own.root, ".pkg"))).toEqual(before);
 }, 30_000);
