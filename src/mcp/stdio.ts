@@ -44,25 +44,34 @@ export class LineTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
-  private buf: Buffer = Buffer.alloc(0);
+  /** The start of the line being read: chunks that held no newline yet (each byte copied once, when the line ends). */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private skipping = false;
   private started = false;
 
   constructor(private readonly schemas: Schemas, private readonly stdin = process.stdin, private readonly stdout = process.stdout) {}
 
   private readonly onData = (chunk: Buffer) => {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
-    for (let nl = this.buf.indexOf(0x0a); nl >= 0; nl = this.buf.indexOf(0x0a)) {
-      const line = this.buf.subarray(0, nl);
-      this.buf = this.buf.subarray(nl + 1);
+    let start = 0;
+    for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
+      const piece = chunk.subarray(start, nl);
+      const size = this.pendingBytes + piece.length;
+      const head = this.pending;
+      this.pending = [];
+      this.pendingBytes = 0;
+      start = nl + 1;
       if (this.skipping) { this.skipping = false; continue; }
       // A whole line too long (it arrived in one chunk, or the chunk with its newline took it past the limit).
-      if (line.length > MAX_LINE_BYTES) { this.tooLong(); continue; }
+      if (size > MAX_LINE_BYTES) { this.tooLong(); continue; }
+      const line = head.length ? Buffer.concat([...head, piece], size) : piece;
       this.line(line.toString("utf8").replace(/\r$/, ""));
     }
+    if (start >= chunk.length || this.skipping) return;
+    this.pending.push(chunk.subarray(start));
+    this.pendingBytes += chunk.length - start;
     // The start of a line already too long: answered now, the rest dropped up to its newline.
-    if (!this.skipping && this.buf.length > MAX_LINE_BYTES) { this.skipping = true; this.tooLong(); }
-    if (this.skipping) this.buf = Buffer.alloc(0);
+    if (this.pendingBytes > MAX_LINE_BYTES) { this.skipping = true; this.pending = []; this.pendingBytes = 0; this.tooLong(); }
   };
   private tooLong(): void {
     this.reply(error(null, -32700, `Parse error: a message longer than ${MAX_LINE_BYTES} bytes`));
@@ -113,7 +122,8 @@ export class LineTransport implements Transport {
     this.stdin.off("data", this.onData);
     this.stdin.off("error", this.onError);
     if (this.stdin.listenerCount("data") === 0) this.stdin.pause();
-    this.buf = Buffer.alloc(0);
+    this.pending = [];
+    this.pendingBytes = 0;
     this.onclose?.();
   }
 }

@@ -276,6 +276,35 @@ describe("the process", () => {
     expect(out.find((m) => m.id === 8).result.structuredContent.total).toBeGreaterThan(0);
   });
 
+  test("messages cut anywhere (mid-character, between \\r and \\n, a chunk starting with its newline) are read whole", async () => {
+    const init = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
+    const q = (id: number, text: string) => JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "query", arguments: { text } } });
+    const all = Buffer.from([q(2, "postgresql größe"), q(3, "postgresql"), q(4, "ünïcödé postgresql")].join("\r\n") + "\n");
+    // Cut points: inside `ö` (2 bytes), right after a `\r`, right before a `\n`, and two messages' worth in one chunk.
+    const umlaut = all.indexOf(Buffer.from("ö")) + 1;
+    const cr = all.indexOf(0x0d) + 1;
+    const nl2 = all.indexOf(0x0a, cr + 1);
+    const cuts = [0, umlaut, cr, nl2, all.length - 7, all.length].sort((a, b) => a - b);
+    const parts = cuts.slice(1).map((c, i) => all.subarray(cuts[i], c));
+    expect(parts.some((p) => p[0] === 0x0a)).toBe(true);
+    const p = Bun.spawn([process.execPath, CLI, "mcp", "--root", root], { env: serverEnv(), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    const reader = p.stdout.getReader();
+    let stdout = "";
+    const decoder = new TextDecoder();
+    // The server is reading once it has answered initialize: from then on each part arrives alone.
+    p.stdin.write(init + "\n");
+    await p.stdin.flush();
+    while (!stdout.includes("\n")) { const r = await reader.read(); if (r.done) break; stdout += decoder.decode(r.value, { stream: true }); }
+    for (const part of parts) { p.stdin.write(part); await p.stdin.flush(); await Bun.sleep(50); }
+    await p.stdin.end();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) stdout += decoder.decode(r.value, { stream: true });
+    expect(await p.exited).toBe(0);
+    const msgs = stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+    expect(msgs.map((m) => [m.id, m.error?.code ?? "ok"])).toEqual([[1, "ok"], [2, "ok"], [3, "ok"], [4, "ok"]]);
+    expect(msgs[1].result.structuredContent.query).toBe("postgresql größe");
+    expect(msgs[3].result.structuredContent.query).toBe("ünïcödé postgresql");
+  });
+
   test("a line over 10 MiB is -32700 and skipped to its newline, whether it crosses the limit before the chunk with its newline or in it", async () => {
     const init = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
     const after = JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "query", arguments: { text: "postgresql" } } });
