@@ -55,6 +55,12 @@ export function inWord(text: string, at: number, end: number): boolean {
 const WORD_END = /[\p{L}\p{M}\p{N}]$/u;
 const WORD_START = /^[\p{L}\p{M}\p{N}]/u;
 
+/** Each match of a global pattern in text, at most `max` characters long and not inside a longer word (see inWord). */
+export function eachOutsideWords(re: RegExp, text: string, max: number, each: (m: RegExpExecArray) => void): void {
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) if (m[0].length <= max && !inWord(text, m.index, m.index + m[0].length)) each(m);
+}
+
 /** Parts of one raw base term (`HTTPServer_port` → http, server, port); empty when it has none. */
 export function partsOf(raw: string): string[] {
   // Only `_` inside, a lower→upper hump (camelCase) or an acronym before a word (HTTPServer) makes parts.
@@ -193,12 +199,8 @@ export function indexTerms(text: string, kind: string, spans: [number, number][]
     if (!list) return;
     runs.push({ ci, field, terms: list });
     count += list.length;
-    HUMPED.lastIndex = 0;
-    for (let m = HUMPED.exec(raw); m; m = HUMPED.exec(raw)) if (!inWord(raw, m.index, m.index + m[0].length)) for (const p of identParts(m[0])) extra.push([ci, p, field]);
-    if (low.length > 2) {
-      COMPOUND.lastIndex = 0;
-      for (let m = COMPOUND.exec(low); m; m = COMPOUND.exec(low)) if (m[0].length <= MAX_COMPOUND && !inWord(low, m.index, m.index + m[0].length)) extra.push([ci, m[0], field]);
-    }
+    eachOutsideWords(HUMPED, raw, Infinity, (m) => { for (const p of identParts(m[0])) extra.push([ci, p, field]); });
+    if (low.length > 2) eachOutsideWords(COMPOUND, low, MAX_COMPOUND, (m) => extra.push([ci, m[0], field]));
   };
   for (let ci = 0; ci < spans.length; ci++) {
     const a = spans[ci]![0];
@@ -228,14 +230,8 @@ export function indexTerms(text: string, kind: string, spans: [number, number][]
 export function nameTerms(name: string): string[] {
   const low = name.toLowerCase();
   const out = (low.match(TERM) ?? []).filter((x) => x.length <= MAX_TERM);
-  if (/[A-Z_]/.test(name)) {
-    HUMPED.lastIndex = 0;
-    for (let m = HUMPED.exec(name); m; m = HUMPED.exec(name)) if (!inWord(name, m.index, m.index + m[0].length)) out.push(...identParts(m[0]));
-  }
-  if (/[.\-:/>]/.test(low) && low.length === name.length) {
-    COMPOUND.lastIndex = 0;
-    for (let m = COMPOUND.exec(low); m; m = COMPOUND.exec(low)) if (m[0].length <= MAX_COMPOUND && !inWord(low, m.index, m.index + m[0].length)) out.push(m[0]);
-  }
+  if (/[A-Z_]/.test(name)) eachOutsideWords(HUMPED, name, Infinity, (m) => out.push(...identParts(m[0])));
+  if (/[.\-:/>]/.test(low) && low.length === name.length) eachOutsideWords(COMPOUND, low, MAX_COMPOUND, (m) => out.push(m[0]));
   return out;
 }
 

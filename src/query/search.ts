@@ -10,7 +10,7 @@
  */
 import { docId } from "../pipeline/extract.ts";
 import { TEXT_PAGE, type DocMeta } from "../pipeline/shard.ts";
-import { identParts, inWord, isWordTerm, nameTerms, wordRuns } from "../pipeline/tokens.ts";
+import { eachOutsideWords, identParts, isWordTerm, nameTerms, wordRuns } from "../pipeline/tokens.ts";
 import { VarintReader } from "../store/varint.ts";
 import { globMatcher, type Clause, type ParsedQuery } from "./parse.ts";
 import type { EntPosting, RunIndex } from "./run-index.ts";
@@ -277,11 +277,7 @@ function matchLine(line: string, want: Want[]): [number, string, number][] & { l
   }
   if (want.some((w) => w.compounds.length)) {
     const lower = line.toLowerCase();
-    LINE_COMPOUND.lastIndex = 0;
-    for (let m = LINE_COMPOUND.exec(lower); m; m = LINE_COMPOUND.exec(lower)) {
-      if (inWord(lower, m.index, m.index + m[0].length)) continue;
-      want.forEach((w, i) => { if (w.compounds.includes(m![0])) out.push([i, m![0], m!.index + 1]); });
-    }
+    eachOutsideWords(LINE_COMPOUND, lower, Infinity, (m) => want.forEach((w, i) => { if (w.compounds.includes(m[0])) out.push([i, m[0], m.index + 1]); }));
   }
   if (toks && out.length) {
     want.forEach((w, i) => {
