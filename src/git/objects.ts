@@ -8,6 +8,7 @@
  */
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
+import { countAtOrBelow } from "../shared/sorted.ts";
 
 export type RawObject = { type: "commit" | "tree" | "blob" | "tag"; data: Uint8Array };
 
@@ -78,12 +79,8 @@ function find(p: Pack, want: Uint8Array): number {
 
 /** Where the entry at `offset` ends: the next entry's offset, or the pack's trailing checksum. */
 function entryEnd(p: Pack, offset: number): number {
-  let lo = 0, hi = p.sorted.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (p.sorted[mid]! <= offset) lo = mid; else hi = mid - 1;
-  }
-  return lo + 1 < p.sorted.length ? p.sorted[lo + 1]! : p.size - 20;
+  const next = countAtOrBelow(p.sorted, offset);
+  return next < p.sorted.length ? p.sorted[next]! : p.size - 20;
 }
 
 function applyDelta(base: Uint8Array, delta: Uint8Array): Uint8Array {

@@ -2,6 +2,7 @@
  * Chunks are windows of whitespace-separated tokens with overlap, stored as character offsets into
  * the document text (the text is stored once). Search terms are in tokens.ts.
  */
+import { countAtOrBelow } from "../shared/sorted.ts";
 
 export function lineStarts(text: string): Uint32Array {
   let n = 1;
@@ -13,15 +14,7 @@ export function lineStarts(text: string): Uint32Array {
 }
 
 /** 1-based line of a character offset. */
-export function lineAt(starts: Uint32Array, offset: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= offset) lo = mid; else hi = mid - 1;
-  }
-  return lo + 1;
-}
+export const lineAt = (starts: Uint32Array, offset: number): number => Math.max(1, countAtOrBelow(starts, offset));
 
 export type Span = { s: number; e: number };
 

@@ -8,6 +8,7 @@
  * code spans and fence languages are then matched to those in order.
  */
 import type { parse } from "yaml";
+import { countBelow } from "../shared/sorted.ts";
 
 /** The yaml library, loaded on first use: read commands import this module but never parse front matter. */
 let yamlParse: typeof parse | undefined;
@@ -544,8 +545,7 @@ function placeInOrder(keys: string[], sites: { at: number; key: string }[], fall
     const list = byKey.get(key);
     let j = -1;
     if (list) {
-      let lo = 0, hi = list.length;
-      while (lo < hi) { const mid = (lo + hi) >> 1; if (list[mid]! < next) lo = mid + 1; else hi = mid; }
+      const lo = countBelow(list, next);
       if (lo < list.length) j = list[lo]!;
     }
     if (j >= 0) { last = sites[j]!.at; next = j + 1; placed.push(last); continue; }

@@ -18,6 +18,7 @@ import { bloomHas, bloomKey, isBloom } from "../store/bloom.ts";
 import { readObjectText } from "../store/objects.ts";
 import { GIT_ARTIFACT, GitGraph } from "../git/graph.ts";
 import { loadWords, segmentBlocks, type Words } from "./words.ts";
+import { countAtOrBelow } from "../shared/sorted.ts";
 
 export type DocRef = { shard: number; ord: number };
 /** One entity posting: entity ordinal in its shard, node type, name length, tf, and the id hash of a shared node. */
@@ -600,10 +601,9 @@ export class RunIndex {
     const starts = this.entStarts(shard);
     if (ent < docs + starts[starts.length - 1]!) {
       // The document whose entities hold `ent`: the last start at or before it.
-      let lo = 0, hi = starts.length - 2;
       const k = ent - docs;
-      while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (starts[mid]! <= k) lo = mid; else hi = mid - 1; }
-      return { ord: lo, i: k - starts[lo]! };
+      const ord = Math.max(0, countAtOrBelow(starts, k, starts.length - 1) - 1);
+      return { ord, i: k - starts[ord]! };
     }
     const e = seg.get<EntityRecord>("entities", ordKey(ent));
     return e && { ord: e[1], shared: e };

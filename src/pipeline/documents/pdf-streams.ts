@@ -16,6 +16,7 @@
  * (encrypted bytes do not inflate).
  */
 import { inflateRawBounded, TOO_LARGE } from "../../shared/zlib.ts";
+import { countBelow } from "../../shared/sorted.ts";
 
 /** What one stream may inflate to, and all of a PDF's streams together, at most: more is refused (`too_large`). */
 export const MAX_PDF_STREAM_BYTES = 64 * 1024 * 1024;
@@ -133,9 +134,8 @@ function offsetsOf(text: string, word: string): number[] {
 
 /** The last of the sorted offsets below `limit`, or -1. */
 function lastBefore(sorted: number[], limit: number): number {
-  let lo = 0, hi = sorted.length;
-  while (lo < hi) { const mid = (lo + hi) >> 1; if (sorted[mid]! < limit) lo = mid + 1; else hi = mid; }
-  return lo > 0 ? sorted[lo - 1]! : -1;
+  const n = countBelow(sorted, limit);
+  return n > 0 ? sorted[n - 1]! : -1;
 }
 
 function filtersOf(dict: string): string[] {
