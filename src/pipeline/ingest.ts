@@ -21,7 +21,7 @@ import type { Workspace } from "../config/load.ts";
 import { budgetGate, ingestedBytes, type Budget } from "../policy/budget.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
 import { VERSION } from "../shared/build-info.ts";
-import { AgError, describeError, DISK_FULL_HINT, ExitCode } from "../shared/errors.ts";
+import { AgError, describeError, DISK_FULL_HINT, ExitCode, isDiskFull, whyWriteFailed } from "../shared/errors.ts";
 import { atomicWriteFile, fsyncDir, TEMP_PREFIX } from "../shared/fs.ts";
 import { sha256Hex } from "../shared/hash.ts";
 import { canonicalJson } from "../shared/json.ts";
@@ -786,15 +786,12 @@ function writeDirs(profileDir: string, plan: RunPlan): string[] {
   return [...fanOut, objectsDir(profileDir), dirname(manifestPath(profileDir, plan.runId)), runsDir(profileDir)];
 }
 
-const WRITE_HINT = DISK_FULL_HINT;
-const isFull = (err: unknown) => (err as NodeJS.ErrnoException).code === "ENOSPC";
-const why = (err: unknown) => isFull(err) ? "no space left on device" : describeError(err);
 /** A write that failed and was undone: the store is as it was (`kept`: what was left on purpose). */
 const writeFailed = (what: string, err: unknown, kept = "") =>
-  new AgError(`${what}: ${why(err)}; what it had written was removed${kept ? ` ${kept}; the store is otherwise unchanged` : " and the store is unchanged"}`, {
+  new AgError(`${what}: ${whyWriteFailed(err)}; what it had written was removed${kept ? ` ${kept}; the store is otherwise unchanged` : " and the store is unchanged"}`, {
     exitCode: ExitCode.internal, code: "write_failed",
     // Not a full disk: something in the store is in the way (a file where a directory should be, permissions).
-    hint: isFull(err) ? WRITE_HINT : "run 'auditgraph verify' to see what in the store is in the way, then run the command again",
+    hint: isDiskFull(err) ? DISK_FULL_HINT : "run 'auditgraph verify' to see what in the store is in the way, then run the command again",
   });
 
 /**
@@ -809,7 +806,7 @@ const writeFailed = (what: string, err: unknown, kept = "") =>
  */
 function undoFailedWrite(profileDir: string, plan: RunPlan, freshManifest: boolean, progress: WriteProgress, err: unknown, existed: Set<string>): AgError {
   if (progress.pointer) {
-    return new AgError(`run ${plan.runId} is written and current, but updating its stat cache or runs.log in ${profileDir} failed: ${why(err)}`, { exitCode: ExitCode.internal, code: "write_failed", hint: WRITE_HINT });
+    return new AgError(`run ${plan.runId} is written and current, but updating its stat cache or runs.log in ${profileDir} failed: ${whyWriteFailed(err)}`, { exitCode: ExitCode.internal, code: "write_failed", hint: DISK_FULL_HINT });
   }
   discardPlan(plan);
   const placed = plan.newObjects.slice(0, progress.renamed ?? 0);

@@ -47,6 +47,10 @@ export const cannotListen = (host: string, port: number, err: unknown) =>
 
 /** The hint of a write that failed for want of space (a run, an export). */
 export const DISK_FULL_HINT = "free disk space, then run the command again";
+/** Whether a failed write failed for want of space. */
+export const isDiskFull = (err: unknown): boolean => (err as { code?: unknown } | undefined)?.code === "ENOSPC";
+/** Why a write failed, in a few words: "no space left on device" for a full disk, else the error's first line. */
+export const whyWriteFailed = (err: unknown): string => (isDiskFull(err) ? "no space left on device" : describeError(err));
 
 /** One line describing any thrown value, for the top-level handler. */
 export function describeError(err: unknown): string {

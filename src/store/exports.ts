@@ -8,7 +8,7 @@
  */
 import { realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
-import { AgError, DISK_FULL_HINT, ExitCode, describeError, usageError } from "../shared/errors.ts";
+import { AgError, DISK_FULL_HINT, ExitCode, describeError, isDiskFull, usageError, whyWriteFailed } from "../shared/errors.ts";
 import { atomicWriteFile, inside, TEMP_PREFIX } from "../shared/fs.ts";
 import { exportsDir, pkgDir } from "./layout.ts";
 
@@ -75,9 +75,8 @@ export function writeExport(abs: string, text: string): void {
     atomicWriteFile(abs, text);
   } catch (err) {
     if (PATH_PROBLEMS.has(errno(err))) throw usageError(`--out ${abs} cannot be written: ${describeError(err)}`);
-    const full = errno(err) === "ENOSPC";
-    throw new AgError(`writing the export to ${abs} failed: ${full ? "no space left on device" : describeError(err)}; nothing was written there`, {
-      exitCode: ExitCode.internal, code: "write_failed", hint: full ? DISK_FULL_HINT : undefined,
+    throw new AgError(`writing the export to ${abs} failed: ${whyWriteFailed(err)}; nothing was written there`, {
+      exitCode: ExitCode.internal, code: "write_failed", hint: isDiskFull(err) ? DISK_FULL_HINT : undefined,
     });
   }
 }
