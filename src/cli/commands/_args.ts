@@ -96,3 +96,12 @@ export function givenValue(value: unknown, name: string, example: string, list =
   if (v.trim() === "" || (list && !v.split(",").some((x) => x.trim()))) throw usageError(`--${name} needs a value, e.g. --${name} ${example}`);
   return v;
 }
+
+/** A comma-separated flag's values (undefined when not given), each one of `allowed`; anything else is a usage error naming them. */
+export function givenChoices(value: unknown, name: string, example: string, allowed: readonly string[]): string[] | undefined {
+  const given = givenValue(value, name, example, true);
+  if (given === undefined) return undefined;
+  const out = [...new Set(given.split(",").map((t) => t.trim()).filter(Boolean))];
+  for (const t of out) if (!allowed.includes(t)) throw usageError(`--${name} must be among ${allowed.join(", ")}, got '${t}'`);
+  return out;
+}

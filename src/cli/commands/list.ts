@@ -1,6 +1,5 @@
 import { defineCommand } from "../define.ts";
-import { usageError } from "../../shared/errors.ts";
-import { countFlag, flagValues, givenValue, intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
+import { countFlag, flagValues, givenChoices, givenValue, intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
 import { printable, printJson, printLine } from "../output.ts";
 
 export default defineCommand({
@@ -20,9 +19,7 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const { NODE_TYPES } = await import("../../pipeline/extract.ts");
     const { checkField, listNodes, parseCondition } = await import("../../query/list.ts");
-    const typeArg = givenValue(args.type, "type", "section", true);
-    const types = typeArg ? typeArg.split(",").map((t) => t.trim()).filter(Boolean) : undefined;
-    for (const t of types ?? []) if (!NODE_TYPES.includes(t as never)) throw usageError(`--type must be among ${NODE_TYPES.join(", ")}, got '${t}'`);
+    const types = givenChoices(args.type, "type", "section", NODE_TYPES);
     const where = flagValues(rawArgs, "where").map((w) => parseCondition(givenValue(w, "where", "type=section")!));
     const sort = givenValue(args.sort, "sort", "name");
     const groupBy = givenValue(args["group-by"], "group-by", "type");

@@ -1,15 +1,12 @@
 import { defineCommand } from "../define.ts";
-import { usageError } from "../../shared/errors.ts";
-import { givenValue, intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
+import { givenChoices, intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
 import { printable as p, printJson, printLine } from "../output.ts";
 import { notFound } from "./node.ts";
 
 export const edgeTypes = async (value: unknown): Promise<Set<string> | undefined> => {
   const { EDGE_TYPES } = await import("../../pipeline/extract.ts");
-  const given = givenValue(value, "edge-type", "links_to", true);
-  const types = given ? new Set(given.split(",").map((t) => t.trim()).filter(Boolean)) : undefined;
-  for (const t of types ?? []) if (!EDGE_TYPES.includes(t as never)) throw usageError(`--edge-type must be among ${EDGE_TYPES.join(", ")}, got '${t}'`);
-  return types;
+  const types = givenChoices(value, "edge-type", "links_to", EDGE_TYPES);
+  return types ? new Set(types) : undefined;
 };
 
 export default defineCommand({

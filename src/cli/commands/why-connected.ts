@@ -10,7 +10,7 @@ export default defineCommand({
     a: { type: "positional", description: "First node id", required: true },
     b: { type: "positional", description: "Second node id", required: true },
     "max-depth": { type: "string", description: "Longest path to look for, in edges (default 4, at most 10)", valueHint: "N" },
-    "edge-type": { type: "string", description: "Only follow these edge types (comma-separated: contains, mentions, references, links_to; with git provenance authored, modified)", valueHint: "T" },
+    "edge-type": { type: "string", description: "Only follow these edge types (comma-separated: contains, mentions, references, links_to, defines, imports; with git provenance authored, modified)", valueHint: "T" },
     all: { type: "boolean", description: "Every shortest path (at most 100), not just the first" },
     ...workspaceArgs,
     ...jsonArgs,
