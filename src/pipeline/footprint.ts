@@ -7,7 +7,7 @@ import { checkIncludes, scan } from "./scan.ts";
 import { readCurrentManifest } from "../store/manifest.ts";
 import type { OpenStore } from "../store/open.ts";
 import { measureUsage } from "../store/usage.ts";
-import { checkStoreDirs, storeDirs } from "../store/layout.ts";
+import { checkProfile } from "../store/layout.ts";
 import { budgetGate, evaluateBudget, ingestedBytes, type Budget } from "../policy/budget.ts";
 
 /**
@@ -15,7 +15,7 @@ import { budgetGate, evaluateBudget, ingestedBytes, type Budget } from "../polic
  * run, of the files a scan of the workspace finds), usage as measured, nothing added.
  */
 export function currentBudget(ws: Workspace): { budget: Budget; source: string } {
-  checkStoreDirs(storeDirs(ws.profileDir));
+  checkProfile(ws.profileDir);
   const current = readCurrentManifest(ws.profileDir);
   const fromRun = current.state === "ok";
   if (!fromRun) checkIncludes(ws.root, ws.profile, ws.configPath);

@@ -26,7 +26,7 @@ import { atomicWriteFile, fsyncDir, TEMP_PREFIX } from "../shared/fs.ts";
 import { sha256Hex } from "../shared/hash.ts";
 import { canonicalJson } from "../shared/json.ts";
 import { group } from "../shared/maps.ts";
-import { checkStoreDirs, storeDirs, manifestPath, objectPath, objectsDir, pkgDir, pointerPath, oldStatCachePath, runLogPath, runsDir, statCachePath } from "../store/layout.ts";
+import { checkProfile, manifestPath, objectPath, objectsDir, pkgDir, pointerPath, oldStatCachePath, runLogPath, runsDir, statCachePath } from "../store/layout.ts";
 import { acquireLock } from "../store/lock.ts";
 import { manifestText, pointerState, type Artifact, type CurrentRun, type FileRecord, type Manifest } from "../store/manifest.ts";
 import { encodeText, hasObject, objectState, readObjectText, spillObject, type SpilledObject } from "../store/objects.ts";
@@ -713,7 +713,7 @@ export type IngestResult = { plan: RunPlan; budget: Budget; budgetWarning?: stri
 
 export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<IngestResult> {
   const t0 = performance.now();
-  checkStoreDirs(storeDirs(ws.profileDir)); // before the lock, which makes .pkg/
+  checkProfile(ws.profileDir); // before the lock, which makes .pkg/
   const hadPkg = existsSync(pkgDir(ws.root));
   const lock = await acquireLock(ws.root);
   try {

@@ -33,19 +33,19 @@ export const oldStatCachePath = (profileDir: string) => join(profileDir, "cache"
 
 /** The store's directories down to a profile's: `.pkg/`, `.pkg/profiles/`, `.pkg/profiles/<p>/`. */
 export const storeDirs = (profileDir: string) => [dirname(dirname(profileDir)), dirname(profileDir), profileDir];
+/** A profile's own directories: `runs/`, `objects/`, `cache/` (exports/ is export's to check: store/exports.ts). */
+export const profileDirs = (profileDir: string) => [runsDir(profileDir), objectsDir(profileDir), join(profileDir, "cache")];
+
+/** Whether a path exists and is not a directory (a file, a link to one); missing or not ours to judge: false. */
+function presentNotDir(path: string): boolean {
+  try { return !statSync(path).isDirectory(); } catch { return false; }
+}
 
 /**
  * The first of `dirs` (outermost first: see storeDirs) that exists but is not a directory (a file,
  * a link to one), or undefined.
  */
-export function notADirectory(dirs: string[]): string | undefined {
-  for (const d of dirs) {
-    let isDir: boolean;
-    try { isDir = statSync(d).isDirectory(); } catch { return undefined; } // missing (so is what is below), or not ours to judge
-    if (!isDir) return d;
-  }
-  return undefined;
-}
+export const notADirectory = (dirs: string[]): string | undefined => dirs.find(presentNotDir);
 
 /** A store directory that is not a directory: nothing can be read or written there (exit 5). */
 export function checkStoreDirs(dirs: string[]): void {
@@ -54,5 +54,22 @@ export function checkStoreDirs(dirs: string[]): void {
   throw new AgError(`store directory ${bad} is not a directory: the store cannot be read or written`, {
     exitCode: ExitCode.verify, code: "store_not_directory",
     hint: `move ${bad} out of the way (auditgraph keeps its store in the directory .pkg of the workspace root; ingest makes it)`,
+  });
+}
+
+/**
+ * A profile's layout, checked before anything reads or writes it (exit 5 naming the path): its
+ * directories down from `.pkg/` and its own (runs/, objects/, cache/) must be directories where
+ * they exist, and its current-run pointer must not be one. A file or directory in the wrong place
+ * is the user's to move: nothing is removed, and nothing is written beside it that would fail later.
+ */
+export function checkProfile(profileDir: string): void {
+  checkStoreDirs([...storeDirs(profileDir), ...profileDirs(profileDir)]);
+  const p = pointerPath(profileDir);
+  let isDir = false;
+  try { isDir = statSync(p).isDirectory(); } catch {}
+  if (isDir) throw new AgError(`current-run pointer ${p} is a directory, not a file: the store's current run cannot be read or written`, {
+    exitCode: ExitCode.verify, code: "store_not_directory",
+    hint: `move ${p} out of the way, then run 'auditgraph rebuild' to write a new current run`,
   });
 }

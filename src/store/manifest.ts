@@ -62,6 +62,7 @@ export function pointerState(profileDir: string): PointerState {
   try { bytes = readRegular(p); } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return { state: "none" };
+    if (code === "EISDIR") return bad("is a directory, not a file: move it out of the way");
     const notDir = code === "ENOTDIR" ? notADirectory(storeDirs(profileDir)) : undefined;
     return bad(`cannot be read (${code ?? (e as Error).message}${notDir ? `: ${notDir} is not a directory` : ""})`);
   }

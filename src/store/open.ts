@@ -7,11 +7,11 @@ import { existsSync, readdirSync } from "node:fs";
 import { decideCompat, incompatMessage, type CompatDecision, type StoreSchemaFact } from "../policy/compat.ts";
 import { AgError, ExitCode } from "../shared/errors.ts";
 import type { Workspace } from "../config/load.ts";
-import { checkStoreDirs, manifestPath, RUN_ID, runsDir, storeDirs } from "./layout.ts";
+import { checkProfile, manifestPath, RUN_ID, runsDir } from "./layout.ts";
 import { readCurrentManifest, readManifest, type CurrentRun, type Manifest } from "./manifest.ts";
 
 export function compatGate(profileDir: string, opts: { lazyFiles?: boolean } = {}): { current: CurrentRun; decision: CompatDecision } {
-  checkStoreDirs(storeDirs(profileDir)); // `.pkg` (or the profile's directory) a file: exit 5 naming it
+  checkProfile(profileDir); // `.pkg`, the profile's directory or its runs/ a file, the pointer a directory: exit 5 naming it
   const current = readCurrentManifest(profileDir, opts);
   const decision = decideCompat(current.state === "empty" ? pointerlessFact(profileDir) : current.fact);
   if (!decision.compatible) {

@@ -8,10 +8,10 @@
  * cannot be read is a problem of kind `unreadable`.
  */
 import { lstatSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { sha256Hex } from "../shared/hash.ts";
 import { TEMP_PREFIX, readRegular } from "../shared/fs.ts";
-import { manifestPath, objectPath, objectsDir, pointerPath, RUN_ID, runsDir, SHA256 } from "./layout.ts";
+import { manifestPath, notADirectory, objectPath, objectsDir, pointerPath, profileDirs, RUN_ID, runsDir, SHA256 } from "./layout.ts";
 import { pointerState, readManifest } from "./manifest.ts";
 import { artifactMismatch, checkSegment, type SegmentHeader } from "./segment.ts";
 import { isLeftoverRunDir } from "./sweep.ts";
@@ -53,6 +53,10 @@ export function verifyStore(profileDir: string): VerifyReport {
     return true;
   };
 
+  // A file where the profile keeps a directory: reading past it would only say its entries are missing.
+  for (const d of profileDirs(profileDir)) {
+    if (notADirectory([d])) problems.push({ kind: "extra", path: d, detail: `not a directory, where the store keeps its ${basename(d)}/: move it out of the way` });
+  }
   for (const name of list(profileDir, "the profile directory")) {
     if (!KNOWN_TOP.has(name) && !temp(join(profileDir, name), name)) problems.push({ kind: "extra", path: join(profileDir, name), detail: "not part of the store layout" });
   }

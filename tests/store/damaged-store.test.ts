@@ -2,7 +2,7 @@
 // an internal error or a silently different answer: a pointer that cannot be read or does not hold
 // a run id, objects that cannot be read, and segments listed under another artifact's name.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, cli, cliUnprivileged, expectOneLineError, openToAll, workspace, ingested } from "../helpers/cli.ts";
 
@@ -17,19 +17,22 @@ const artifact = (root: string, name: string) => JSON.parse(readFileSync(manifes
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
 
 describe("the current-run pointer", () => {
-  test("a directory in its place: reads, ingest and verify exit 5 naming it; a missing pointer still means no run", () => {
+  test("a directory in its place: reads, ingest, rebuild and verify exit 5 naming it, saying to move it; a missing pointer still means no run", () => {
     const root = ingested();
     const pointer = join(profileOf(root), "current");
     rmSync(pointer);
     mkdirSync(pointer);
-    for (const args of [["query", "idempotent"], ["node", "doc_x"], ["runs", "show", "run_" + "0".repeat(32)], ["ingest"]]) {
+    writeFileSync(join(pointer, "mine.txt"), "kept\n");
+    for (const args of [["query", "idempotent"], ["node", "doc_x"], ["runs", "show", "run_" + "0".repeat(32)], ["ingest"], ["rebuild"]]) {
       const r = cli([...args, "--root", root]);
-      expect(r.code).toBe(5);
-      expect(expectOneLineError(r)).toContain(`current-run pointer ${pointer} cannot be read (EISDIR)`);
+      expect({ args, code: r.code }).toEqual({ args, code: 5 });
+      expect(expectOneLineError(r)).toContain(`current-run pointer ${pointer} is a directory, not a file`);
+      expect(r.stderr).toContain(`hint: move ${pointer} out of the way`);
+      expect(readFileSync(join(pointer, "mine.txt"), "utf8")).toBe("kept\n");
     }
     const v = cli(["verify", "--root", root, "--json"]);
     expect(v.code).toBe(5);
-    expect(v.json.problems).toContainEqual({ kind: "pointer", path: pointer, detail: "cannot be read (EISDIR)" });
+    expect(v.json.problems).toContainEqual({ kind: "pointer", path: pointer, detail: "is a directory, not a file: move it out of the way" });
     // runs list still describes the store, marking no run current and saying why.
     const l = cli(["runs", "list", "--root", root]);
     expect(l.code).toBe(0);
@@ -95,6 +98,30 @@ describe("a store directory that is not a directory", () => {
       expect(JSON.stringify(v.json.problems)).toContain(`${file} is not a directory`);
     }
   }, 60_000);
+
+  test("a file named runs, objects or cache in the profile: every command exits 5 naming it before writing; moved away, rebuild recovers", () => {
+    for (const place of ["runs", "objects", "cache"]) {
+      const root = ingested();
+      const file = join(profileOf(root), place);
+      rmSync(file, { recursive: true, force: true });
+      writeFileSync(file, "not a directory\n");
+      const before = readdirSync(profileOf(root)).sort();
+      for (const args of [["ingest"], ["rebuild"], ["query", "ledger"], ["list"], ["export"], ["budget"]]) {
+        const r = cli([...args, "--root", root]);
+        expect({ place, args, code: r.code }).toEqual({ place, args, code: 5 });
+        expect(expectOneLineError(r)).toContain(`store directory ${file} is not a directory`);
+        expect(r.stderr).toContain(`hint: move ${file} out of the way`);
+        expect(readFileSync(file, "utf8")).toBe("not a directory\n");
+        expect(readdirSync(profileOf(root)).sort()).toEqual(before);
+      }
+      const v = cli(["verify", "--root", root, "--json"]);
+      expect(v.code).toBe(5);
+      expect(v.json.problems).toContainEqual({ kind: "extra", path: file, detail: `not a directory, where the store keeps its ${place}/: move it out of the way` });
+      rmSync(file);
+      expect(cli(["rebuild", "--root", root]).code).toBe(0);
+      expect(cli(["query", "ledger", "--root", root]).code).toBe(0);
+    }
+  }, 120_000);
 });
 
 describe("objects that cannot be read", () => {
