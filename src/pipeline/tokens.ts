@@ -235,6 +235,25 @@ export function nameTerms(name: string): string[] {
   return out;
 }
 
+/**
+ * Whether a name holds a phrase's words next to each other, in order: as its words
+ * (`Event Loop Basics` holds "event loop") or with each identifier split into its parts
+ * (`fetchUserData` holds "user data", not "data user"). Entity postings keep no positions, so an
+ * entity matched by every word of a phrase is checked against its name with this.
+ */
+export function holdsPhrase(name: string, terms: readonly string[]): boolean {
+  const words = rawWords(name);
+  const base = words.map((w) => w.toLowerCase());
+  const split = words.flatMap((w, i) => { const p = identParts(w); return p.length ? p : [base[i]!]; });
+  const within = (seq: string[]) => {
+    for (let k = seq.indexOf(terms[0]!); k >= 0 && k + terms.length <= seq.length; k = seq.indexOf(terms[0]!, k + 1)) {
+      if (terms.every((t, j) => seq[k + j] === t)) return true;
+    }
+    return false;
+  };
+  return terms.length > 0 && (within(base) || within(split));
+}
+
 /** Common English words: dropped from a query that has other words (still indexed, for phrases). */
 export const STOP_WORDS = new Set(
   ("a an and are as at be but by for from has have he her his i if in into is it its of on or our she so such that the their " +

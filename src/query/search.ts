@@ -4,13 +4,15 @@
  * hold the term gets 2 more) and entities (documents by title, tags and file name; sections,
  * decisions, claims, technologies, references by name) with BM25 over their names. Each list's
  * scores are divided by the best score the query could reach in that list (the sum over its
- * clauses of idf × (k1 + 1)), so both lie in 0..1 and can be merged; a hit that matches only some
- * clauses is scaled by (1 + matched / clauses) / 2, so all words rank first and any word counts.
+ * clauses of idf × (k1 + 1)), so both lie in 0..1 and can be merged; a hit matching m of n clauses
+ * scores (m - 1 + that share) / n, so a hit with more of the words ranks above any with fewer, and
+ * any word counts.
  * Phrases are required. Every hit reports the line of its best match, a snippet and the matches.
  */
 import { docId } from "../pipeline/extract.ts";
 import { TEXT_PAGE, type DocMeta } from "../pipeline/shard.ts";
-import { eachOutsideWords, identParts, isWordTerm, nameTerms, wordRuns } from "../pipeline/tokens.ts";
+import { eachOutsideWords, holdsPhrase, identParts, isWordTerm, nameTerms, wordRuns } from "../pipeline/tokens.ts";
+import { basename } from "node:path";
 import { VarintReader } from "../store/varint.ts";
 import { globMatcher, type Clause, type ParsedQuery } from "./parse.ts";
 import type { EntPosting, RunIndex } from "./run-index.ts";
@@ -51,8 +53,12 @@ const ckey = (shard: number, ord: number, ci: number) => dkey(shard, ord) * 6553
 const idf = (n: number, df: number) => Math.log(1 + (n - df + 0.5) / (df + 0.5));
 /** One clause's BM25 contribution, for a (field-weighted) tf in a unit of `len` terms. */
 const termScore = (w: number, tf: number, len: number, avg: number) => (w * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * len) / avg));
-/** A hit's score: its sum over the list's ideal, scaled by the share of clauses it matched. */
-const finalScore = (raw: number, normalizer: number, matched: number, clauses: number) => (raw / normalizer) * (0.5 + (0.5 * matched) / clauses);
+/**
+ * A hit's score: its sum over the list's ideal (r, above 0 and below 1: each clause's BM25 stays
+ * under idf × (k1 + 1)) placed in the band of the clauses it matched, (m - 1 + r) / n. The bands do
+ * not overlap: every hit holding m words scores above every hit holding fewer, whatever the lengths.
+ */
+const finalScore = (raw: number, normalizer: number, matched: number, clauses: number) => (matched - 1 + Math.min(1, raw / normalizer)) / clauses;
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -532,6 +538,7 @@ function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?:
     return hit;
   };
   const want = clauses.map((c, i) => wanted(c, usedFallback[i]!));
+  const phrases = clauses.flatMap((c) => (c.kind === "phrase" ? [c.terms] : []));
   // An entity sorts by its shard and entity ordinal (its document, resolved or not, does not count).
   const ordOf = (s: Scored) => (s.ent === undefined ? s.ord : -1);
   const order = (a: Scored, b: Scored) => b.score - a.score || a.shard - b.shard || ordOf(a) - ordOf(b) || (a.ci ?? -1) - (b.ci ?? -1) || (a.ent ?? -1) - (b.ent ?? -1);
@@ -567,6 +574,9 @@ function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?:
       // document by its file name alone, a technology known only from file extensions) has no
       // line to show: every hit's line holds a match, so it is not a hit.
       if (s.type !== "chunk" && hit.matches.length === 0) continue;
+      // Entity postings hold no positions: a phrase counts only where one of the entity's names
+      // holds its words in order.
+      if (s.type !== "chunk" && phrases.length && !phrases.every((p) => entityNames(ix, s, hit).some((n) => holdsPhrase(n, p)))) continue;
       const place = placeOf(hit);
       if (places.has(place)) continue;
       places.add(place);
@@ -585,6 +595,24 @@ function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?:
   // Every candidate was made a hit or passed over (gone, filtered out, or on a line already shown): the count is exact.
   const notes = warnings.length ? { warnings } : {};
   return exact ? { total: hits.length, hits: page, exact, ...notes } : { total, hits: page, ...notes };
+}
+
+/**
+ * The names an entity was indexed by (pipeline/shard.ts, EntityBuilder.add), each on its own: a
+ * document's title, tags and file name without its extension; a symbol's name and container;
+ * any other entity's name.
+ */
+function entityNames(ix: RunIndex, s: Scored, hit: Hit): string[] {
+  if (s.type === "document") {
+    const rec = ix.doc(s.shard, s.ord);
+    return [rec.title, ...(rec.tags ?? []), basename(rec.path).replace(/\.[^.]*$/, "")];
+  }
+  if (s.type === "symbol") {
+    const node = ix.docNodes(ix.doc(s.shard, s.ord)).get(s.id);
+    const container = node?.attrs?.container;
+    return typeof container === "string" ? [hit.name, container] : [hit.name];
+  }
+  return [hit.name];
 }
 
 /** The n-th largest of xs (1-based; xs is reordered). */

@@ -1,0 +1,57 @@
+// Phrases and the "all words rank above some" rule, on entities as on chunks: an entity's postings
+// keep no positions, so a phrase is checked against its names; and a hit holding every word
+// ranks above any hit holding fewer, however short the latter are.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cleanup, cli, workspace } from "../helpers/cli.ts";
+
+let root: string;
+beforeAll(() => {
+  const filler = Array.from({ length: 150 }, (_, i) => `filler${i}`).join(" ");
+  root = workspace({
+    "notes/beta-alpha.md": "# Beta Alpha\n\nnothing here.\n",
+    "notes/loop-event.md": "# Loop Event\n\nintro\n\nthe event loop runs here\n",
+    "src/fetch.ts": "export function fetchUserData() {}\nexport class UserStore { loadData() {} }\n",
+    "notes/both.md": `# Misc\n\n${filler} zalpha and zbeta.\n`,
+    "notes/alpha.md": "# zalpha\n\nzalpha zalpha zalpha\n",
+    "notes/beta.md": "# zbeta\n\nzbeta zbeta zbeta\n",
+  });
+  expect(cli(["ingest", "--root", root]).code).toBe(0);
+});
+afterAll(cleanup);
+
+const hits = (q: string, ...flags: string[]) => {
+  const r = cli(["query", q, "--root", root, "--json", "--limit", "50", ...flags]);
+  expect(r.code).toBe(0);
+  return r.json.hits as { id: string; type: string; name: string; path: string; line: number; score: number }[];
+};
+
+describe("a phrase on entities", () => {
+  test("a heading, title or file name holding the words in another order is not a hit", () => {
+    expect(hits('"alpha beta"')).toEqual([]);
+    expect(hits('"beta alpha"').map((h) => h.type).sort()).toContain("section");
+    // The note titled `Loop Event`: only its chunk, at the line where the phrase stands.
+    const el = hits('"event loop"');
+    expect(el.map((h) => [h.type, h.path, h.line])).toEqual([["chunk", "notes/loop-event.md", 5]]);
+    expect(hits('"loop event"').some((h) => h.type === "section" && h.name === "Loop Event")).toBe(true);
+  });
+
+  test("an identifier holds the phrase of its parts in order only", () => {
+    expect(hits('"user data"').map((h) => h.name)).toContain("fetchUserData");
+    expect(hits('"fetch user data"').map((h) => h.name)).toContain("fetchUserData");
+    expect(hits('"data user"')).toEqual([]);
+    expect(hits('"store user"').map((h) => h.name)).not.toContain("UserStore");
+    expect(hits('"user store"').map((h) => h.name)).toContain("UserStore");
+  });
+});
+
+describe("all words rank above some", () => {
+  test("a long chunk holding both words ranks above short ones holding one, for chunks and for every type", () => {
+    const chunks = hits("zalpha zbeta", "--type", "chunk");
+    expect(chunks[0]!.path).toBe("notes/both.md");
+    expect(chunks.slice(1).every((h) => h.score < chunks[0]!.score)).toBe(true);
+    const all = hits("zalpha zbeta");
+    expect(all[0]!.path).toBe("notes/both.md");
+    // Every hit with one word scores below one half (the band of 1 of 2 clauses).
+    for (const h of all.filter((h) => h.path !== "notes/both.md")) expect(h.score).toBeLessThan(0.5);
+  });
+});
