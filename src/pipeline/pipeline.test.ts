@@ -79,6 +79,17 @@ describe("normalize and redact", () => {
     expect(makeRedactor({ enabled: false, detectors: DETECTORS })("password=x")).toBe("password=x");
     expect(makeRedactor({ enabled: true, detectors: ["jwt"] })("password=x")).toBe("password=x");
   });
+  test("credential keys: a literal value is a secret, code after the key is not", () => {
+    const r = makeRedactor({ enabled: true, detectors: ["credential_kv"] });
+    const secret = ["password: hunter2", 'password = "two words"', "DB_PASSWORD=s3cr3t!", "apiToken: 'xyz123'", "  secret: My.Pass1",
+      "auth_key: abc.def", "secret: Summer.2024", "client_secret=0123456789abcdef", "token: ghx_notavendor", "password: 'self.x'"];
+    for (const s of secret) expect(r(s)).toMatch(/[:=]\s*\[REDACTED:credential_kv\]$/);
+    const code = ["const tokens = globTokens(pattern);", 'docker run -v "$PWD:/workspace" image', "type GlobToken = { kind: string }",
+      "token = self.token", "secret_key = os.environ['X']", "token: string;", "password = None", "PASSWORD=$DB_PASS",
+      "client_secret: {{ vault }}", "password: /etc/pw", "token = getToken()", "apiKey: process.env.API_KEY", "tokens: [a, b]",
+      "password: <your password>", "secret: null"];
+    for (const s of code) expect(r(s)).toBe(s);
+  });
   test("front matter: mapping, invalid YAML reported, no front matter", () => {
     expect(splitFrontMatter("---\ntitle: T\ntags: [a, b]\n---\n# Body\n")).toEqual({ data: { title: "T", tags: ["a", "b"] }, bodyOffset: 30 });
     expect(splitFrontMatter("---\ntitle: [\n---\nbody").error).toContain("invalid front matter");

@@ -26,6 +26,15 @@ const markKeepingLines = (d: Detector) => (match: string) => {
 type Rule = { detector: Detector; probe: RegExp; apply: (t: string) => string };
 
 const KV_KEY = "(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|client[_-]?secret|credentials?|auth[_-]?key)";
+/**
+ * An unquoted value after a credential key that is code, not a secret: a call (`globTokens(x)`),
+ * an object, list, variable or placeholder (`{`, `[`, `$`, `<`, `(`), a path (`$PWD:/workspace`),
+ * an index into something (`os.environ[`), a member of an object that holds settings
+ * (`self.token`, `process.env.API_KEY`, `config.secret`: a dotted value of other words may be a
+ * password), a
+ * type or a literal keyword (`token: string`, `password = None`). A quoted value is always a secret.
+ */
+const CODE_VALUE = /^[{[$<(/]|\(|\[$|^(?:self|this|cls|process\.env|os\.environ|env|config|settings|options|opts|ctx|req|request|props|args)\.[A-Za-z_]|^(?:null|none|nil|true|false|undefined|string|str|int|number|bool|boolean|bytes|any|optional|required|secretstr)\b/i;
 
 const rules: Rule[] = [
   {
@@ -62,8 +71,8 @@ const rules: Rule[] = [
     probe: new RegExp(KV_KEY, "i"),
     apply: (t) =>
       t.replace(
-        new RegExp(`(${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*[:=]\\s*)(?!\\[REDACTED)(?:"[^"\\n]+"|'[^'\\n]+'|[^\\s"',;]+)`, "gi"),
-        `$1${mark("credential_kv")}`,
+        new RegExp(`(${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*[:=]\\s*)(?!\\[REDACTED)("[^"\\n]+"|'[^'\\n]+'|[^\\s"',;]+)`, "gi"),
+        (all: string, key: string, value: string) => (CODE_VALUE.test(value) ? all : key + mark("credential_kv")),
       ),
   },
 ];

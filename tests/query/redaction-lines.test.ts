@@ -87,3 +87,18 @@ test("an unterminated PEM block is redacted to the end of the text, its line bre
 test("a heading spelled with numeric character references is at its own line", () => {
   expect(sections("notes/refs.md")).toEqual([["Refs", 1], ["Café ledger & co", 5], ["Setext Kiwi", 9], ["Plain", 12]]);
 });
+
+test("code after a credential key is not redacted: its words are found, while a literal secret stays out", async () => {
+  const { workspace } = await import("../helpers/cli.ts");
+  const root = workspace({
+    "src/glob.ts": "export function compile(pattern: string) {\n  const tokens = globTokens(pattern);\n  return tokens;\n}\nconst password = \"plantedLiteral9\";\n",
+    "notes/run.md": "# Run\n\n    docker run -v \"$PWD:/workspace\" image\n",
+  });
+  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  const at = (q: string) => (cli(["query", q, "--root", root, "--json"]).json.hits as { path: string; line: number }[]).map((h) => `${h.path}:${h.line}`);
+  expect(at("globTokens")).toContain("src/glob.ts:2");
+  expect(at("workspace")).toContain("notes/run.md:3");
+  const stored = allStoredText(join(root, ".pkg"));
+  expect(stored).toContain("const tokens = globTokens(pattern);");
+  expect(stored).not.toContain("plantedLiteral9");
+}, 60_000);
