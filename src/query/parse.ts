@@ -52,7 +52,10 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
     }
     const tok = m[2]!;
     const f = /^([A-Za-z_]+):(.*)$/.exec(tok);
-    if (f && !f[2]!.startsWith("/") && !f[2]!.startsWith(":")) {
+    // Not a filter: `std::vector`, and a URL (`https://…`) unless its scheme is a filter's key
+    // (`path:/notes` is the filter --path /notes).
+    const known = f !== null && (FILTER_KEYS as readonly string[]).includes(f[1]!.toLowerCase());
+    if (f && !f[2]!.startsWith(":") && (known || !f[2]!.startsWith("/"))) {
       const key = f[1]!.toLowerCase();
       if ((FILTER_KEYS as readonly string[]).includes(key)) {
         if (!f[2]) throw usageError(`filter '${key}:' needs a value, e.g. ${example(key)}`);

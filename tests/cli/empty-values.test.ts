@@ -39,6 +39,21 @@ test("numbers are decimal digits", () => {
   expect(cli(["list", "--limit", " 3 ", "--json", "--root", root]).json.nodes).toHaveLength(3);
 });
 
+test("a repeated --type or --edge-type adds to the first, as --type does for query", () => {
+  const count = (...flags: string[]) => cli(["list", "--count-only", "--json", "--root", root, ...flags]).json.total as number;
+  const docs = count("--type", "document"), secs = count("--type", "section");
+  expect(docs).toBeGreaterThan(0);
+  expect(secs).toBeGreaterThan(0);
+  expect(count("--type", "document", "--type", "section")).toBe(docs + secs);
+  expect(count("--type=document", "--type", "section,document")).toBe(docs + secs);
+  refused(["list", "--type", "document", "--type", "nosuch"], "--type must be among");
+  const walk = (...flags: string[]) => (cli(["neighbors", doc, "--depth", "2", "--json", "--root", root, ...flags]).json.edges as { type: string }[]).map((e) => e.type);
+  const both = walk("--edge-type", "contains", "--edge-type", "links_to");
+  expect(both.sort()).toEqual(walk("--edge-type", "contains,links_to").sort());
+  expect(new Set(both)).toEqual(new Set(["contains", "links_to"]));
+  refused(["neighbors", doc, "--edge-type", "contains", "--edge-type", ""], "--edge-type needs a value");
+});
+
 test("an argument a command does not take", () => {
   refused(["list", "document"], `unexpected argument "document" for 'list'`);
   refused(["node", doc, "extra"], `unexpected argument "extra" for 'node'`);

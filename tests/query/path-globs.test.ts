@@ -24,6 +24,15 @@ test("a glob of forty `**/` answers (it backtracked for minutes) and means `**/`
   expect(paths(`path:${"**/".repeat(40)}*.md`)).toEqual([DEEP, "notes/top.md", "src/a/b/c.md"]);
 });
 
+test("a path starting with / means the same in the text as after --path (not a URL searched as words)", () => {
+  expect(paths("--path", "/notes/**")).toEqual([DEEP, "notes/top.md"]);
+  expect(paths("path:/notes/**")).toEqual([DEEP, "notes/top.md"]);
+  expect(paths("PATH:/src/**")).toEqual(["src/a/b/c.md"]);
+  // Not a filter key: searched as text, not an error.
+  expect(cli(["query", "https://example.org/a", "--root", root]).code).toBe(0);
+  expect(cli(["query", "std::vector", "--root", root]).code).toBe(0);
+});
+
 test("many single-segment wildcards on a long name: no backtracking, the same answers", () => {
   const m = globMatcher("*a*a*a*a*a*a*a*a*b");
   expect(m("a".repeat(400))).toBe(false);

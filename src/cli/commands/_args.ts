@@ -97,11 +97,15 @@ export function givenValue(value: unknown, name: string, example: string, list =
   return v;
 }
 
-/** A comma-separated flag's values (undefined when not given), each one of `allowed`; anything else is a usage error naming them. */
-export function givenChoices(value: unknown, name: string, example: string, allowed: readonly string[]): string[] | undefined {
-  const given = givenValue(value, name, example, true);
-  if (given === undefined) return undefined;
-  const out = [...new Set(given.split(",").map((t) => t.trim()).filter(Boolean))];
+/**
+ * A comma-separated flag's values, each one of `allowed`, over every time it is given (`--type a,b
+ * --type c`: a, b and c); undefined when it is not given. A value outside `allowed` is a usage
+ * error naming them.
+ */
+export function givenChoices(rawArgs: string[], name: string, example: string, allowed: readonly string[]): string[] | undefined {
+  const given = flagValues(rawArgs, name);
+  if (given.length === 0) return undefined;
+  const out = [...new Set(given.flatMap((v) => givenValue(v, name, example, true)!.split(",").map((t) => t.trim()).filter(Boolean)))];
   for (const t of out) if (!allowed.includes(t)) throw usageError(`--${name} must be among ${allowed.join(", ")}, got '${t}'`);
   return out;
 }

@@ -19,7 +19,7 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const { NODE_TYPES } = await import("../../pipeline/extract.ts");
     const { checkField, listNodes, parseCondition } = await import("../../query/list.ts");
-    const types = givenChoices(args.type, "type", "section", NODE_TYPES);
+    const types = givenChoices(rawArgs, "type", "section", NODE_TYPES);
     const where = flagValues(rawArgs, "where").map((w) => parseCondition(givenValue(w, "where", "type=section")!));
     const sort = givenValue(args.sort, "sort", "name");
     const groupBy = givenValue(args["group-by"], "group-by", "type");

@@ -3,9 +3,10 @@ import { givenChoices, intFlag, jsonArgs, withIndex, workspaceArgs } from "./_ar
 import { printable as p, printJson, printLine } from "../output.ts";
 import { notFound } from "./node.ts";
 
-export const edgeTypes = async (value: unknown): Promise<Set<string> | undefined> => {
+/** --edge-type's values, over every time it is given. */
+export const edgeTypes = async (rawArgs: string[]): Promise<Set<string> | undefined> => {
   const { EDGE_TYPES } = await import("../../pipeline/extract.ts");
-  const types = givenChoices(value, "edge-type", "links_to", EDGE_TYPES);
+  const types = givenChoices(rawArgs, "edge-type", "links_to", EDGE_TYPES);
   return types ? new Set(types) : undefined;
 };
 
@@ -18,9 +19,9 @@ export default defineCommand({
     ...workspaceArgs,
     ...jsonArgs,
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     const depth = intFlag(args.depth, "depth", 1, 10);
-    const types = await edgeTypes(args["edge-type"]);
+    const types = await edgeTypes(rawArgs);
     const { store, ix } = await withIndex(args);
     const { neighbors } = await import("../../query/graph.ts");
     const id = String(args.id);

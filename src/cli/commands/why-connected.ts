@@ -15,9 +15,9 @@ export default defineCommand({
     ...workspaceArgs,
     ...jsonArgs,
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     const maxDepth = intFlag(args["max-depth"], "max-depth", 4, 10);
-    const types = await edgeTypes(args["edge-type"]);
+    const types = await edgeTypes(rawArgs);
     const { store, ix } = await withIndex(args);
     const a = String(args.a);
     const b = String(args.b);
