@@ -301,13 +301,17 @@ function inUrl(text: string, at: number): boolean {
   return u >= 0 && pre.indexOf(")", u) < 0 && pre.indexOf(">", u) < 0;
 }
 
-/** Front matter `tags` and `tag`: a list, or a string split at commas (else at spaces); lower-cased, trimmed, unique, sorted. */
-function frontMatterTags(fm: Record<string, unknown>): string[] {
+/**
+ * Front matter `tags` and `tag`: a list, or a string split at commas (else at spaces); strings,
+ * numbers and booleans as written (`[2024, true]`: `2024`, `true`); lower-cased, trimmed, unique,
+ * sorted. The one reading of tags: query's `tag:`, list's `tag` field and the document's `tags`.
+ */
+export function frontMatterTags(fm: Record<string, unknown>): string[] {
   const out = new Set<string>();
   for (const v of [fm.tags, fm.tag]) {
-    const items = typeof v === "string" ? v.split(v.includes(",") ? "," : /\s+/) : Array.isArray(v) ? v : [];
+    const items = typeof v === "string" ? v.split(v.includes(",") ? "," : /\s+/) : Array.isArray(v) ? v : typeof v === "number" || typeof v === "boolean" ? [v] : [];
     for (const t of items) {
-      const tag = typeof t === "string" || typeof t === "number" ? String(t).trim().toLowerCase() : "";
+      const tag = typeof t === "string" || typeof t === "number" || typeof t === "boolean" ? String(t).trim().toLowerCase() : "";
       if (tag) out.add(tag);
     }
   }

@@ -4,7 +4,7 @@
  * manifest counted sections, decisions and claims); anything else walks the documents (types that
  * live in document meta, such as `document`, read only that).
  */
-import { docId, type GraphNode } from "../pipeline/extract.ts";
+import { docId, frontMatterTags, type GraphNode } from "../pipeline/extract.ts";
 import type { GlobalRecord } from "../pipeline/shard.ts";
 import { usageError } from "../shared/errors.ts";
 import type { RunIndex } from "./run-index.ts";
@@ -51,7 +51,7 @@ export function checkField(field: string, flag: string): string {
 export function fieldOf(n: GraphNode, field: string): unknown {
   if (field === "id" || field === "type" || field === "name" || field === "path" || field === "line") return n[field];
   const fm = n.attrs?.frontmatter as Record<string, unknown> | undefined;
-  if (field === "tag" || field === "tags") return fm?.tags ?? fm?.tag;
+  if (field === "tag" || field === "tags") { const tags = fm ? frontMatterTags(fm) : []; return tags.length ? tags : undefined; }
   if (field.startsWith("frontmatter.")) return fm?.[field.slice(12)];
   return n.attrs?.[field.startsWith("attrs.") ? field.slice(6) : field];
 }

@@ -85,3 +85,21 @@ test("a where value is matched in NFC, as names are stored, for every caller of 
   // The CLI, which goes through the same parser.
   expect(cli(["list", "--type", "section", "--where", decomposed, "--root", w, "--json"]).json.total).toBe(1);
 });
+
+describe("tags", () => {
+  test("list's tag field reads front matter tags as query's tag: does (split strings, numbers, booleans, tag or tags)", () => {
+    const root = ingested({
+      "notes/a.md": "---\ntags: alpha, Beta\n---\n# A\n\nbody\n",
+      "notes/f.md": "---\ntags: [true, 2024]\n---\n# F\n\nbody\n",
+      "notes/s.md": "---\ntag: solo words\n---\n# S\n\nbody\n",
+      "notes/none.md": "# None\n\nbody\n",
+    });
+    const listed = (t: string) => (cli(["list", "--where", `tag=${t}`, "--json", "--root", root]).json.nodes as { path: string }[]).map((n) => n.path).sort();
+    const queried = (t: string) => [...new Set((cli(["query", `tag:${t}`, "--json", "--limit", "100", "--root", root]).json.hits as { path: string }[]).map((h) => h.path))].sort();
+    for (const [t, paths] of [["beta", ["notes/a.md"]], ["alpha", ["notes/a.md"]], ["true", ["notes/f.md"]], ["2024", ["notes/f.md"]], ["solo", ["notes/s.md"]], ["words", ["notes/s.md"]]] as const) {
+      expect({ t, list: listed(t), query: queried(t) }).toEqual({ t, list: [...paths], query: [...paths] });
+    }
+    const groups = cli(["list", "--type", "document", "--group-by", "tag", "--json", "--root", root]).json.groups as { value: unknown; count: number }[];
+    expect(groups.filter((g) => g.value !== null).map((g) => g.value).sort()).toEqual(["2024", "alpha", "beta", "solo", "true", "words"]);
+  }, 60_000);
+});
