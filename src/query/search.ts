@@ -376,6 +376,8 @@ const ENTITY_TYPES = ["document", "section", "decision", "claim", "symbol", "tec
 type Scored = {
   id: string; type: string; score: number; shard: number; ord: number; ci?: number; ent?: number; line: number;
   key?: string; matched: number; explain?: Explain; normalizer: number;
+  /** An entity's clauses that its names matched (indices into the query's): its line shows one of them. */
+  clauses?: number[];
 };
 
 /**
@@ -716,16 +718,18 @@ function scoreEntities(
     let matched = 0;
     let missing = false;
     const ex: Explain | undefined = explain ? [] : undefined;
+    const which: number[] = [];
     for (let i = 0; i < n; i++) {
       const tf = e.tf[i];
       if (!tf) { if (phrase[i]) { missing = true; break; } continue; }
       matched++;
+      which.push(i);
       const s = termScore(idfs[i]!, tf, e.len, avg);
       raw += s;
       if (ex) ex.push({ clause: clauses[i]!.text, idf: round(idfs[i]!), tf: { name: tf }, length: e.len, score: round(s) });
     }
     if (missing) continue;
-    const hit: Scored = { id: "", type: e.type, score: finalScore(raw, normalizer, matched, n), shard: e.shard, ord: -1, ent: e.ent, line: 0, matched, normalizer };
+    const hit: Scored = { id: "", type: e.type, score: finalScore(raw, normalizer, matched, n), shard: e.shard, ord: -1, ent: e.ent, line: 0, matched, normalizer, clauses: which };
     if (ex) hit.explain = ex;
     out.push(hit);
   }
@@ -907,7 +911,8 @@ export function pageOf(pages: number[] | undefined, line: number): { page?: numb
   return { page: p + 1, page_line: line - pages[p]! + 1 };
 }
 
-function materialize(ix: RunIndex, s: Scored, want: ReturnType<typeof wanted>[], explain: boolean): Hit {
+function materialize(ix: RunIndex, s: Scored, wantAll: ReturnType<typeof wanted>[], explain: boolean): Hit {
+  let want = wantAll;
   let path: string;
   let name: string;
   let found: ReturnType<typeof bestLine>;
@@ -937,6 +942,10 @@ function materialize(ix: RunIndex, s: Scored, want: ReturnType<typeof wanted>[],
     // chunk's own first match.
     if (found && line === ch[2]) focus = found.matches.find((m) => m[2] > ch[0] - at)?.[2];
   } else {
+    // An entity shows a line holding what its names matched (`query src banana` must not show a
+    // module named src/… at a line holding only banana).
+    const all = want;
+    want = s.clauses ? s.clauses.map((i) => all[i]!) : all;
     if (s.key) {
       // A shared node: located at its mention by the smallest document key of the shard.
       path = ix.meta(s.shard, s.ord)!.path;
@@ -977,6 +986,6 @@ function materialize(ix: RunIndex, s: Scored, want: ReturnType<typeof wanted>[],
     snippet: snippetOf(lineText ?? "", focus ?? found?.matches[0]?.[2] ?? 1),
     matches: found?.all ?? [],
   };
-  if (explain) hit.explain = { clauses: s.explain ?? [], matched: s.matched, of: want.length, normalizer: round(s.normalizer) };
+  if (explain) hit.explain = { clauses: s.explain ?? [], matched: s.matched, of: wantAll.length, normalizer: round(s.normalizer) };
   return hit;
 }

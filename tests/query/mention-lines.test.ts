@@ -88,3 +88,12 @@ test("a table cell's code span with an escaped pipe is placed at its own cell", 
   expect(md.codeSpans).toHaveLength(rows.length);
   md.codeSpans.forEach((s, i) => expect([s.text, text.slice(s.offset, s.offset + 2 + s.text.length)]).toEqual([`x|y${i}`, `\`x\\|y${i}`.slice(0, 2 + s.text.length)]));
 });
+
+test("an entity shows a line holding what its name matched, not another word of the query", () => {
+  const root = ingested({ "src/app.ts": 'import { h } from "./helpers";\n\nexport const bananaCount = 3;\n' });
+  const hits = (q: string) => cli(["query", q, "--json", "--root", root]).json.hits as { type: string; name: string; line: number }[];
+  // The module src/helpers, found by `src` in its name alone: no line names it, so it is no hit.
+  expect(hits("src banana").filter((h) => h.type === "module")).toEqual([]);
+  // Found by `helpers`: at its import, not at the line holding banana.
+  expect(hits("helpers banana").filter((h) => h.type === "module").map((h) => [h.name, h.line])).toEqual([["src/helpers", 1]]);
+}, 60_000);
