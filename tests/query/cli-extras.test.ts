@@ -11,6 +11,7 @@ beforeAll(() => {
   root = workspace({
     "notes/broken.md": "---\ntitle: [unclosed\ntags: a\n---\n# Broken front matter\n\nThe kubernetes rollout notes.\n",
     "notes/fine.md": "---\ntitle: Fine\ntags: [ops]\n---\n# Fine\n\nPostgreSQL backups run nightly; the event loop stays free.\n",
+    "notes/tr.md": "# Şehirler\n\nİstanbul ve ığdır şehirleri.\n",
   });
   ing = cli(["ingest", "--root", root, "--json"]);
 });
@@ -42,12 +43,16 @@ describe("query", () => {
     for (const c of e.clauses) expect([typeof c.idf, typeof c.score, typeof c.length]).toEqual(["number", "number", "number"]);
     const human = cli(["query", "event loop", "--explain", "--root", root]).stdout;
     expect(human).toContain("event: idf");
+    expect(human).toContain(`score = (2 - 1 + sum / ${e.normalizer}) / 2`);
   });
   test("on a TTY the matched terms are highlighted in the snippet; piped, there is no colour", () => {
     if (!Bun.which("script")) throw new Error("script (util-linux/bsdutils) is needed to give the CLI a TTY");
     const tty = Bun.spawnSync(["script", "-qec", `${process.execPath} ${join(import.meta.dir, "..", "..", "src", "cli.ts")} query backups --root ${root}`, "/dev/null"], { env: Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k !== "NO_COLOR" && v !== undefined)) as Record<string, string> });
     const out = tty.stdout.toString();
     expect(out).toContain("\x1b[1;33mbackups\x1b[0m");
+    // After a letter that lower-cases to two code units (İ → i̇), the mark is still on the word.
+    const tr = Bun.spawnSync(["script", "-qec", `${process.execPath} ${join(import.meta.dir, "..", "..", "src", "cli.ts")} query ığdır --root ${root}`, "/dev/null"], { env: Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k !== "NO_COLOR" && v !== undefined)) as Record<string, string> });
+    expect(tr.stdout.toString()).toContain("İstanbul ve \x1b[1;33mığdır\x1b[0m şehirleri.");
     expect(cli(["query", "backups", "--root", root]).stdout).not.toContain("\x1b[");
   });
   test("a word that no file holds is searched as a prefix (postgres finds PostgreSQL); a misspelling finds nothing, exit 0", () => {

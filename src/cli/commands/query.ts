@@ -51,15 +51,15 @@ export default withMoreWords(defineCommand({
       const cols: number[] = [];
       const lens: number[] = [];
       const snippet = printable(h.snippet);
-      const lower = snippet.toLowerCase();
+      const { lower, at: orig } = lowerWithOffsets(snippet);
       let from = 0;
       for (const m of h.matches.filter((x) => x.line === h.line)) {
         const at = lower.indexOf(m.term, from);
-        if (at >= 0) { cols.push(at + 1); lens.push(m.term.length); from = at + m.term.length; }
+        if (at >= 0) { cols.push(orig[at]! + 1); lens.push(orig[at + m.term.length]! - orig[at]!); from = at + m.term.length; }
       }
       printLine(`        ${mark(snippet, cols, lens)}`);
       if (h.explain) {
-        printLine(`        score = sum / ${h.explain.normalizer} × (1 + ${h.explain.matched}/${h.explain.of}) / 2${h.explain.scaled !== undefined ? ` × ${h.explain.scaled} (inside longer words: ranked after the words as typed)` : ""}`);
+        printLine(`        score = (${h.explain.matched} - 1 + sum / ${h.explain.normalizer}) / ${h.explain.of}${h.explain.scaled !== undefined ? ` × ${h.explain.scaled} (inside longer words: ranked after the words as typed)` : ""}`);
         for (const c of h.explain.clauses) {
           const tf = Object.entries(c.tf).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(", ");
           printLine(`          ${printable(c.clause)}: idf ${c.idf}, tf ${tf}, length ${c.length} → ${c.score}`);
@@ -69,3 +69,23 @@ export default withMoreWords(defineCommand({
     if (res.total > res.hits.length) printLine(`(${res.total - res.hits.length} more; --limit N shows more)`);
   },
 }));
+
+/**
+ * The text lower-cased, with where each of its code units comes from in the text (`at`, one more
+ * entry for the end): lower-casing changes the length of a few letters (`İ` becomes `i̇`), and a
+ * match found in the lower-cased text is marked in the text as written.
+ */
+function lowerWithOffsets(text: string): { lower: string; at: number[] } {
+  let lower = "";
+  const at: number[] = [];
+  for (let i = 0; i < text.length;) {
+    const cp = text.codePointAt(i)!;
+    const ch = String.fromCodePoint(cp);
+    const lc = ch.toLowerCase();
+    for (let k = 0; k < lc.length; k++) at.push(i);
+    lower += lc;
+    i += ch.length;
+  }
+  at.push(text.length);
+  return { lower, at };
+}
