@@ -869,7 +869,16 @@ function listOnly(ix: RunIndex, q: ParsedQuery, allowed: DocFilter | undefined, 
     for (const n of ix.shards) for (const [ord, m] of ix.metas(n)) add(n, ord, m);
   }
   hits.sort((a, b) => cmp(a.id, b.id)); // all score 1: ties by id, as everywhere
-  return { total: hits.length, hits: hits.slice(0, limit) };
+  const page = hits.slice(0, limit);
+  // A shared node shown: at the mention `node` shows (its first incoming edge's source and line).
+  for (const h of page) {
+    if (!shared.has(h.id)) continue;
+    const node = ix.nodeOnly(h.id);
+    if (!node) continue;
+    const at = ix.locate(node);
+    if (at.path) { h.path = at.path; h.line = at.line; }
+  }
+  return { total: hits.length, hits: page };
 }
 
 /**

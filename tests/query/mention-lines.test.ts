@@ -97,3 +97,17 @@ test("an entity shows a line holding what its name matched, not another word of 
   // Found by `helpers`: at its import, not at the line holding banana.
   expect(hits("helpers banana").filter((h) => h.type === "module").map((h) => [h.name, h.line])).toEqual([["src/helpers", 1]]);
 }, 60_000);
+
+test("a shared node listed by a type filter is at the mention `node` shows", () => {
+  const root = ingested({
+    "notes/l.md": "# L\n\nIntro line.\nSee <https://foo.org/a> now.\n\nWe use Kafka here.\n",
+    "notes/m.md": "# M\n\nKafka again.\n",
+  });
+  const hits = cli(["query", "type:reference,technology", "--json", "--root", root]).json.hits as { id: string; path: string; line: number }[];
+  expect(hits.length).toBe(2);
+  for (const h of hits) {
+    const n = cli(["node", h.id, "--json", "--root", root]).json.node;
+    expect({ id: h.id, at: `${h.path}:${h.line}` }).toEqual({ id: h.id, at: `${n.path}:${n.line}` });
+  }
+  expect(hits.map((h) => `${h.path}:${h.line}`).sort()).toEqual(["notes/l.md:4", "notes/l.md:6"]);
+}, 60_000);
