@@ -318,7 +318,7 @@ function matchLine(line: string, want: Want[]): [number, string, number][] & { l
  */
 function bestLine(text: string, from: number, to: number, want: Want[], base = 1, core?: { startCol: number; endLine?: number; endCol?: number }): { line: number; text: string; matches: [number, string, number][]; all: Match[] } | undefined {
   let best: { line: number; text: string; matches: [number, string, number][]; full: [number, string, number][]; score: number } | undefined;
-  const found: [number, [number, string, number][]][] = [];
+  const found: [number, [number, string, number][] & { loose?: Set<number> }][] = [];
   let start = 0;
   for (let l = base; l < from && start >= 0; l++) { const nl = text.indexOf("\n", start); start = nl < 0 ? -1 : nl + 1; }
   // Where the wanted strings occur (in the lower-cased text): only lines holding one are matched.
@@ -358,7 +358,14 @@ function bestLine(text: string, from: number, to: number, want: Want[], base = 1
   }
   if (!best) return undefined;
   const all: Match[] = [];
-  for (const [l, ms] of found) for (const [, term, column] of l === best.line ? best.full : ms) if (all.length < MAX_MATCHES) all.push({ term, line: l, column });
+  // Every match of the line shown; elsewhere, a phrase's words only where they stand in order (a
+  // stray `event` is no match of "event loop").
+  for (const [l, ms] of found) {
+    for (const [clause, term, column] of l === best.line ? best.full : ms) {
+      if (l !== best.line && ms.loose?.has(clause)) continue;
+      if (all.length < MAX_MATCHES) all.push({ term, line: l, column });
+    }
+  }
   return { line: best.line, text: best.text, matches: best.matches, all };
 }
 

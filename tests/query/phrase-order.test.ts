@@ -14,6 +14,7 @@ beforeAll(() => {
     "notes/both.md": `# Misc\n\n${filler} zalpha and zbeta.\n`,
     "notes/alpha.md": "# zalpha\n\nzalpha zalpha zalpha\n",
     "notes/beta.md": "# zbeta\n\nzbeta zbeta zbeta\n",
+    "notes/stray.md": "# Intro\n\nThe zevent zloop runs.\n\nAn order.created zevent fires.\nA zloop too.\n",
     "notes/spring.md": "# Spring\n\nintro\n\nWe configure AbstractSingletonProxyFactoryBeanConfigurationHelper here.\nAnd widgetGizmoGadget too.\n\nProxy and factory, apart.\n",
   });
   expect(cli(["ingest", "--root", root]).code).toBe(0);
@@ -34,6 +35,11 @@ describe("a phrase on entities", () => {
     const el = hits('"event loop"');
     expect(el.map((h) => [h.type, h.path, h.line])).toEqual([["chunk", "notes/loop-event.md", 5]]);
     expect(hits('"loop event"').some((h) => h.type === "section" && h.name === "Loop Event")).toBe(true);
+  });
+
+  test("a phrase hit's matches are the phrase's words where they stand in order, not stray ones", () => {
+    const r = cli(["query", '"zevent zloop"', "--root", root, "--json"]).json.hits as { line: number; matches: { line: number; term: string }[] }[];
+    expect(r.map((h) => [h.line, h.matches.map((m) => `${m.line}:${m.term}`)])).toEqual([[3, ["3:zevent", "3:zloop"]]]);
   });
 
   test("an identifier holds the phrase of its parts in order only", () => {
