@@ -748,7 +748,14 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
   let sinceGc = 0;
   const redact = makeRedactor(st.redaction);
   let prev: Previous | undefined;
-  const old = () => (prev ??= task.prev ? readPrevious(task.profileDir, task.prev) : { docs: new Map(), texts: new Map(), ords: new Map(), lens: new Map(), stored: new Map() });
+  const none = (): Previous => ({ docs: new Map(), texts: new Map(), ords: new Map(), lens: new Map(), stored: new Map() });
+  // A previous shard whose objects cannot be read (damaged, missing, not a file) reuses nothing:
+  // its files are read from the sources, and the objects this build writes replace the damaged ones.
+  const old = () => {
+    if (prev) return prev;
+    try { prev = task.prev ? readPrevious(task.profileDir, task.prev) : none(); } catch { prev = none(); }
+    return prev;
+  };
   // Reused documents: previous ordinal → ordinal now (their postings are copied, see
   // readPreviousPostings; read once, and if the previous segment's postings cannot be read, the
   // reused documents are tokenized from their texts as the others).

@@ -68,11 +68,11 @@ test("a rebuilt shard is byte for byte what a fresh ingest gives, after each kin
   check("long document and code edited", true);
 });
 
-// A block of the previous index object damaged in a table that only the rebuild reads (the
-// postings and chunk lengths it copies, the links its counts start from): the run heals the shard
-// from the texts instead of failing.
-for (const table of ["terms", "chunks", "links"]) {
-  test(`a rebuilt shard whose previous ${table} table cannot be read is built from its texts: same bytes and counts as a fresh ingest`, () => {
+// A block of the previous shard damaged in a table that only the rebuild reads (the postings and
+// chunk lengths it copies, the links its counts start from, the records and texts it reuses): the
+// run heals the shard from the texts (or the sources) instead of failing.
+for (const [kind, table] of [["index", "terms"], ["index", "chunks"], ["index", "links"], ["index", "docs"], ["text", "text"]] as const) {
+  test(`a rebuilt shard whose previous ${kind} ${table} table cannot be read is built again: same bytes and counts as a fresh ingest`, () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 12; i++) files[`notes/n${String(i).padStart(2, "0")}.md`] = note(i) + `\nSee [next](n${String(i + 1).padStart(2, "0")}.md).\n`;
     const ws = workspace(files);
@@ -81,7 +81,7 @@ for (const table of ["terms", "chunks", "links"]) {
     const pd = join(ws, ".pkg/profiles/default");
     const manifest = JSON.parse(readFileSync(join(pd, "runs", first.json.run_id, "manifest.json"), "utf8"));
     const shards = manifest.artifacts.filter((a: any) => a.name.startsWith("index/")).length;
-    const a = manifest.artifacts.find((x: any) => x.name === shardName("index", shardOf("notes/n05.md", shards)));
+    const a = manifest.artifacts.find((x: any) => x.name === shardName(kind, shardOf("notes/n05.md", shards)));
     const path = join(pd, "objects", a.sha256.slice(0, 2), a.sha256);
     const seg = new Segment(path);
     const base = (seg as any).base as number;
