@@ -22,7 +22,7 @@
  */
 import { closeSync, linkSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { AgError, ExitCode } from "../shared/errors.ts";
+import { AgError, DISK_FULL_HINT, ExitCode, isDiskFull, whyWriteFailed } from "../shared/errors.ts";
 import { TEMP_PREFIX, tempNameFor, readRegular } from "../shared/fs.ts";
 import { checkStoreDirs, lockPath, pkgDir } from "./layout.ts";
 
@@ -43,7 +43,13 @@ const LINKLESS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDEV", "
  */
 function create(root: string, path: string): boolean {
   const tmp = tempNameFor(path); // .pkg/.tmp-lock.<pid>.<n>
-  writeFileSync(tmp, `${process.pid}\n`, { flag: "wx", mode: 0o644 });
+  try {
+    writeFileSync(tmp, `${process.pid}\n`, { flag: "wx", mode: 0o644 });
+  } catch (e) {
+    // A full disk creates the file but cannot write the pid: nothing is left behind, and the error says so.
+    try { unlinkSync(tmp); } catch {}
+    throw lockWriteFailed(path, e);
+  }
   try {
     linkSync(tmp, path);
     return true;
@@ -60,9 +66,21 @@ function create(root: string, path: string): boolean {
     if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
     throw e;
   }
-  try { writeSync(fd, `${process.pid}\n`); } finally { closeSync(fd); }
+  try { writeSync(fd, `${process.pid}\n`); } catch (e) {
+    closeSync(fd);
+    try { unlinkSync(path); } catch {}
+    throw lockWriteFailed(path, e);
+  }
+  closeSync(fd);
   return true;
 }
+
+/** Writing the lock failed (a full disk, a read-only store): exit 1, the store untouched. */
+const lockWriteFailed = (path: string, err: unknown) =>
+  new AgError(`cannot take the workspace lock ${path}: ${whyWriteFailed(err)}; nothing was changed`, {
+    exitCode: ExitCode.internal, code: "write_failed",
+    hint: isDiskFull(err) ? `${DISK_FULL_HINT} (a writer, 'runs prune' too, needs a few bytes for the lock)` : undefined,
+  });
 
 /**
  * What the lock file says: its owner's pid (NaN when it holds none), its inode and age; "gone" when
