@@ -73,21 +73,28 @@ export function discoverRepos(root: string, includePaths: string[]): { repos: Fo
   return { repos, warnings };
 }
 
-/** The state the artifact depends on: each repository's HEAD and shallow list, the budget and the settings. */
+/**
+ * The state the artifact depends on: each repository's HEAD and shallow list, the budget and the
+ * settings. Not how the objects are stored: the same HEAD is the same history (objects are named by
+ * their content), so a `git gc` or repack changes neither the key nor the artifact. A repository
+ * that could not be read is read again whatever the key (see unreadable).
+ */
 async function stateKey(repos: Found[], maxCommits: number, includes: string[], salt: string, found: string[]): Promise<string> {
-  const heads: [string, string, string, string][] = [];
+  const heads: [string, string, string][] = [];
   for (const r of repos) {
     let head = "?";
     try { head = (await new Repo(r.dir, join(r.dir, ".git")).head()) ?? "none"; } catch { head = "?"; }
     let shallow = "";
     try { shallow = readFileSync(join(r.dir, ".git", "shallow"), "utf8"); } catch {}
-    // The packs by name and size: a repacked or replaced pack (e.g. a repaired repository) is read again.
-    let packs: string[] = [];
-    try { packs = readdirSync(join(r.dir, ".git", "objects", "pack")).sort(byCodeUnit).map((n) => `${n}:${statSync(join(r.dir, ".git", "objects", "pack", n)).size}`); } catch {}
-    heads.push([r.path, head, sha256Hex(shallow), sha256Hex(packs.join("\n"))]);
+    heads.push([r.path, head, sha256Hex(shallow)]);
   }
   return sha256Hex(canonicalJson({ format: GIT_FORMAT, heads, max_commits: maxCommits, includes: [...includes].sort(byCodeUnit), salt, found }));
 }
+
+/** The warning of a repository whose history could not be read (damaged objects, a missing pack). */
+const unreadableWarning = (path: string, why: string) => `git: ${label(path)}: the repository cannot be read (${why}): its history is left out`;
+/** Whether an artifact left a repository out because it could not be read: it is not reused (the repository may be repaired since). */
+const unreadable = (a: GitArtifact) => a.warnings.some((w) => / the repository cannot be read \(/.test(w));
 
 export type ProvenanceInput = {
   root: string;
@@ -118,7 +125,7 @@ export async function buildProvenance(input: ProvenanceInput): Promise<Provenanc
   if (prevText) {
     try {
       const prev = JSON.parse(prevText) as GitArtifact;
-      if (prev.format === GIT_FORMAT && prev.key === key) return { text: prevText, artifact: prev, reused: true };
+      if (prev.format === GIT_FORMAT && prev.key === key && !unreadable(prev)) return { text: prevText, artifact: prev, reused: true };
     } catch { /* rebuilt below */ }
   }
   const includes = input.includePaths.map((p) => p.replace(/\\/g, "/").replace(/^\.\/+/, "").replace(/\/+$/, "")).map((p) => (p === "" ? "." : p));
@@ -168,7 +175,7 @@ export async function buildProvenance(input: ProvenanceInput): Promise<Provenanc
       // No absolute path in a warning: the manifest must not depend on where the workspace lives.
       const msg = String((err as Error)?.message ?? err).split("\n")[0]!.split(found.dir).join(label(found.path)).split(input.root).join(".");
       const why = err instanceof GitProblem && err.kind === "unreadable" ? msg.replace(/^.*?: (cannot read .*?) \((.*)\); is the .*$/, "$1: $2") : msg;
-      warnings.push(`git: ${label(found.path)}: the repository cannot be read (${why}): its history is left out`);
+      warnings.push(unreadableWarning(found.path, why));
       continue;
     }
     for (const row of mine) {

@@ -159,6 +159,21 @@ describe("git provenance in the graph", () => {
     expect(again.json.counts.commits).toBe(7);
   }, 60_000);
 
+  test("a repacked repository (git gc) with the same history: the same run, nothing rewritten", () => {
+    const a = tempDir("ag-gc-");
+    cpSync(repo, a, { recursive: true });
+    const first = ingestAt(a);
+    expect(first.code).toBe(0);
+    git(a, ["gc", "-q", "--aggressive", "--prune=now"]);
+    const again = ingestAt(a);
+    expect(again.code).toBe(0);
+    expect(again.json).toMatchObject({ run_id: first.json.run_id, unchanged: true });
+    // A clone at another place, packed differently: the same run id.
+    const b = join(tempDir("ag-gc-clone-"), "ws");
+    git(a, ["clone", "-q", a, b]);
+    expect(ingestAt(b).json.run_id).toBe(first.json.run_id);
+  }, 60_000);
+
   test("git.max_commits bounds the walk, for ingest and for the commands", () => {
     const ws = tempDir("ag-budget-");
     cpSync(repo, ws, { recursive: true });
