@@ -82,12 +82,18 @@ describe("normalize and redact", () => {
   test("credential keys: a literal value is a secret, code after the key is not", () => {
     const r = makeRedactor({ enabled: true, detectors: ["credential_kv"] });
     const secret = ["password: hunter2", 'password = "two words"', "DB_PASSWORD=s3cr3t!", "apiToken: 'xyz123'", "  secret: My.Pass1",
-      "auth_key: abc.def", "secret: Summer.2024", "client_secret=0123456789abcdef", "token: ghx_notavendor", "password: 'self.x'"];
+      "auth_key: abc.def", "secret: Summer.2024", "client_secret=0123456789abcdef", "token: ghx_notavendor", "password: 'self.x'",
+      // Literals that look like code in part: a quoted value, a call-like word with digits or unclosed,
+      // a `$` that is no upper-case variable, a default after `:-`, a leading `/`, a keyword prefix.
+      'SECRET_KEY = "django-insecure-w9(k2#v!x8=q@p4z^m7r+t0s&b3n"', "DB_PASSWORD=Tr0ub4dor(3)", '"password": "hunter2(x)"',
+      "PASSWORD=$ecretPass99", "ADMIN_PASSWORD_HASH=$2b$12$abcdefghijabcdefghijab", "POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:-changeme123}",
+      "aws_secret_access_key = /kJalrXUtnFEMI/K7MDENG", "password: none-shall-pass", "password: true.blue.2024", "token: any-key-42",
+      "password: string!Pass", "password: (secret)", "token = Abc(def", "password: /etc/pw", "password: <hunter2"];
     for (const s of secret) expect(r(s)).toMatch(/[:=]\s*\[REDACTED:credential_kv\]$/);
     const code = ["const tokens = globTokens(pattern);", 'docker run -v "$PWD:/workspace" image', "type GlobToken = { kind: string }",
       "token = self.token", "secret_key = os.environ['X']", "token: string;", "password = None", "PASSWORD=$DB_PASS",
-      "client_secret: {{ vault }}", "password: /etc/pw", "token = getToken()", "apiKey: process.env.API_KEY", "tokens: [a, b]",
-      "password: <your password>", "secret: null"];
+      "client_secret: {{ vault }}", "token = getToken()", "apiKey: process.env.API_KEY", "tokens: [a, b]",
+      "password: <placeholder>", "secret: null", "token: ${API_TOKEN}", "const hasToken = Boolean(x)"];
     for (const s of code) expect(r(s)).toBe(s);
   });
   test("front matter: mapping, invalid YAML reported, no front matter", () => {

@@ -27,14 +27,16 @@ type Rule = { detector: Detector; probe: RegExp; apply: (t: string) => string };
 
 const KV_KEY = "(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|client[_-]?secret|credentials?|auth[_-]?key)";
 /**
- * An unquoted value after a credential key that is code, not a secret: a call (`globTokens(x)`),
- * an object, list, variable or placeholder (`{`, `[`, `$`, `<`, `(`), a path (`$PWD:/workspace`),
- * an index into something (`os.environ[`), a member of an object that holds settings
- * (`self.token`, `process.env.API_KEY`, `config.secret`: a dotted value of other words may be a
- * password), a
- * type or a literal keyword (`token: string`, `password = None`). A quoted value is always a secret.
+ * An unquoted value after a credential key that is code, not a secret, matched whole: a call of a
+ * name without digits, closed (`globTokens(pattern)`, `getToken()`; not `Tr0ub4dor(3)`), an object or list (`{`, `[`), a placeholder (`<your
+ * password>`), an environment variable (`$DB_PASS`, `${TOKEN}`: upper case, no default), an index
+ * (`os.environ[`), a member of an object that holds settings (`self.token`, `process.env.API_KEY`,
+ * `config.secret`), a type or a literal keyword as the whole value (`token: string`, `password =
+ * None`). A quoted value is always a secret, and so is anything else: `$2b$12$…`, `/kJalr…`,
+ * `${PASS:-changeme}`, `none-shall-pass`, `My.Pass1`.
  */
-const CODE_VALUE = /^[{[$<(/]|\(|\[$|^(?:self|this|cls|process\.env|os\.environ|env|config|settings|options|opts|ctx|req|request|props|args)\.[A-Za-z_]|^(?:null|none|nil|true|false|undefined|string|str|int|number|bool|boolean|bytes|any|optional|required|secretstr)\b/i;
+const CODE_VALUE = /^(?:[A-Za-z_$][A-Za-z_$.]*\([^()]*\)|[{[].*|<[^>\s]*>|\$\{?[A-Z_][A-Z0-9_]*\}?|[A-Za-z_][A-Za-z_.]*\[|(?:self|this|cls|process\.env|os\.environ|env|config|settings|options|opts|ctx|req|request|props|args)\.[A-Za-z_][\w.]*)$/;
+const KEYWORD_VALUE = /^(?:null|none|nil|true|false|undefined|string|str|int|number|bool|boolean|bytes|any|optional|required|secretstr)(?:\[\]|\?)?$/i;
 
 const rules: Rule[] = [
   {
@@ -71,8 +73,8 @@ const rules: Rule[] = [
     probe: new RegExp(KV_KEY, "i"),
     apply: (t) =>
       t.replace(
-        new RegExp(`(${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*[:=]\\s*)(?!\\[REDACTED)("[^"\\n]+"|'[^'\\n]+'|[^\\s"',;]+)`, "gi"),
-        (all: string, key: string, value: string) => (CODE_VALUE.test(value) ? all : key + mark("credential_kv")),
+        new RegExp(`(?<!\\$\\{?)(${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*[:=]\\s*)(?!\\[REDACTED)("[^"\\n]+"|'[^'\\n]+'|[^\\s"',;]+)`, "gi"),
+        (all: string, key: string, value: string) => (value[0] !== '"' && value[0] !== "'" && (CODE_VALUE.test(value) || KEYWORD_VALUE.test(value)) ? all : key + mark("credential_kv")),
       ),
   },
 ];
