@@ -167,22 +167,6 @@ function mergeTwo(x: Plist, y: Plist): Plist {
   return out;
 }
 
-/** The chunks in every list, each field count the smallest of the lists' (how often they all occur, at most). */
-function intersectChunks(lists: Plist[]): Plist {
-  let acc = lists[0]!;
-  for (const y of lists.slice(1)) {
-    const out = new Plist(Math.min(acc.n, y.n), false);
-    for (let i = 0, j = 0; i < acc.n && j < y.n;) {
-      const a = acc.keys[i]!, b = y.keys[j]!;
-      if (a < b) i++;
-      else if (b < a) j++;
-      else { out.push(a, acc.lens[i]!, Math.min(acc.h[i]!, y.h[j]!), Math.min(acc.c[i]!, y.c[j]!), Math.min(acc.b[i]!, y.b[j]!)); i++; j++; }
-    }
-    acc = out;
-  }
-  return acc;
-}
-
 /** The union of several terms' lists (a prefix's expansions), merged pairwise. */
 function unionChunks(parts: Plist[]): Plist {
   if (parts.length === 0) return new Plist(0, false);
@@ -266,9 +250,11 @@ const LINE_COMPOUND = /(?:--?)?[A-Za-z0-9_]+(?:(?:\.|::|->|-|\/)[A-Za-z0-9_]+)+/
  */
 function matchLine(line: string, want: Want[]): [number, string, number][] & { loose?: Set<number> } {
   const out: [number, string, number][] & { loose?: Set<number> } = [];
+  const toks: string[] | undefined = want.some((w) => w.phrase) ? [] : undefined;
   LINE_TERM.lastIndex = 0;
   for (let m = LINE_TERM.exec(line); m; m = LINE_TERM.exec(line)) {
     const t = m[0].toLowerCase();
+    toks?.push(t);
     // A part is a piece of the word: split it only when the word holds a wanted term at all.
     let parts: string[] | undefined;
     let partAt: number[] | undefined;
@@ -299,11 +285,13 @@ function matchLine(line: string, want: Want[]): [number, string, number][] & { l
     const lower = line.toLowerCase();
     eachOutsideWords(LINE_COMPOUND, lower, Infinity, (m) => want.forEach((w, i) => { if (w.compounds.includes(m[0])) out.push([i, m[0], m.index + 1]); }));
   }
-  // A phrase's words in the line but not in order (as words, or as the parts of one identifier) do not match it.
-  if (out.length) {
+  if (toks && out.length) {
     want.forEach((w, i) => {
       const p = w.phrase;
-      if (p && out.some((m) => m[0] === i) && !holdsPhrase(line, p)) (out.loose ??= new Set()).add(i);
+      if (!p || !out.some((m) => m[0] === i)) return;
+      let found = false;
+      for (let k = toks.indexOf(p[0]!); k >= 0 && !found; k = toks.indexOf(p[0]!, k + 1)) found = p.every((x, j) => toks[k + j] === x);
+      if (!found) (out.loose ??= new Set()).add(i);
     });
   }
   return out.sort((a, b) => a[2] - b[2]);
@@ -494,14 +482,7 @@ function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?:
       if (c.kind === "prefix") return unionChunks(expand(c).map((t) => termChunks(ix, t)));
       if (c.kind === "infix") return unionChunks(c.terms.map((t) => termChunks(ix, t)));
       const hits = termChunks(ix, c.term);
-      if (hits.n === 0 && c.fallback) {
-        usedFallback[i] = true;
-        if (c.fallback.length === 1) return termChunks(ix, c.fallback[0]!);
-        // Its words as a phrase; else as the parts of one identifier (`ProxyFactory`, `foo_bar_baz`
-        // in a text that writes `fooBarBaz`: parts keep no positions), every one required.
-        const phrase = phraseChunks(ix, c.fallback);
-        return phrase.n > 0 ? phrase : intersectChunks(c.fallback.map((t) => termChunks(ix, t)));
-      }
+      if (hits.n === 0 && c.fallback) { usedFallback[i] = true; return c.fallback.length > 1 ? phraseChunks(ix, c.fallback) : termChunks(ix, c.fallback[0]!); }
       return hits;
     });
     const titles = clauses.map((c, i) => c.kind === "term" ? titleDocs(ix, usedFallback[i] ? c.fallback ?? [] : [c.term]) : c.kind === "infix" ? titleDocs(ix, c.terms) : new Set<number>());

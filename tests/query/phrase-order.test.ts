@@ -15,7 +15,6 @@ beforeAll(() => {
     "notes/alpha.md": "# zalpha\n\nzalpha zalpha zalpha\n",
     "notes/beta.md": "# zbeta\n\nzbeta zbeta zbeta\n",
     "notes/stray.md": "# Intro\n\nThe zevent zloop runs.\n\nAn order.created zevent fires.\nA zloop too.\n",
-    "notes/spring.md": "# Spring\n\nintro\n\nWe configure AbstractSingletonProxyFactoryBeanConfigurationHelper here.\nAnd widgetGizmoGadget too.\n\nProxy and factory, apart.\n",
   });
   expect(cli(["ingest", "--root", root]).code).toBe(0);
 });
@@ -48,22 +47,6 @@ describe("a phrase on entities", () => {
     expect(hits('"data user"')).toEqual([]);
     expect(hits('"store user"').map((h) => h.name)).not.toContain("UserStore");
     expect(hits('"user store"').map((h) => h.name)).toContain("UserStore");
-  });
-});
-
-describe("an identifier's parts, typed whole or in part", () => {
-  test("found inside a longer identifier (no positions) and shown on its line", () => {
-    for (const q of ["ProxyFactory", "ProxyFactoryBeanConfigurationHelper", "singleton_proxy"]) {
-      const h = hits(q, "--type", "chunk");
-      expect({ q, at: h.map((x) => `${x.path}:${x.line}`) }).toEqual({ q, at: ["notes/spring.md:5"] });
-    }
-    // Written camelCase, typed snake_case (and the other way round).
-    expect(hits("widget_gizmo_gadget", "--type", "chunk").map((x) => `${x.path}:${x.line}`)).toEqual(["notes/spring.md:6"]);
-    expect(hits("gizmoGadget", "--type", "chunk").map((x) => `${x.path}:${x.line}`)).toEqual(["notes/spring.md:6"]);
-    // Every part is required: one the note lacks finds nothing.
-    expect(hits("ProxyWidgetZebra", "--type", "chunk")).toEqual([]);
-    // A quoted phrase still needs the words themselves, in order.
-    expect(hits('"proxy factory"', "--type", "chunk")).toEqual([]);
   });
 });
 
