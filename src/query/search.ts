@@ -805,7 +805,7 @@ function listOnly(ix: RunIndex, q: ParsedQuery, allowed: DocFilter | undefined, 
   const hits: Hit[] = [];
   // A shared node (technology, reference, module) is in the graph of every document that mentions
   // it: it is one hit, at its mention in the document with the smallest id (as `node` locates it).
-  const shared = new Map<string, { hit: Hit; doc: string }>();
+  const shared = new Map<string, { hit: Hit; doc: string; shard: number; ord: number }>();
   const add = (n: number, ord: number, m: DocMeta) => {
     if (types.length === 1 && types[0] === "document") {
       hits.push({ id: docId(m.path), type: "document", score: 1, path: m.path, line: 1, name: m.title, snippet: m.title, matches: [] });
@@ -817,8 +817,8 @@ function listOnly(ix: RunIndex, q: ParsedQuery, allowed: DocFilter | undefined, 
       const hit: Hit = { id: node.id, type: node.type, score: 1, path: node.path ?? m.path, line: node.line ?? 1, name: node.name, snippet: node.name, matches: [] };
       if (node.path !== undefined) { hits.push(hit); continue; }
       const had = shared.get(node.id);
-      if (!had) { shared.set(node.id, { hit, doc }); hits.push(hit); }
-      else if (doc < had.doc) { Object.assign(had.hit, hit); had.doc = doc; }
+      if (!had) { shared.set(node.id, { hit, doc, shard: n, ord }); hits.push(hit); }
+      else if (doc < had.doc) { Object.assign(had.hit, hit); Object.assign(had, { doc, shard: n, ord }); }
     }
   };
   if (allowed && types.length === 1 && types[0] === "document") {
@@ -858,13 +858,14 @@ function listOnly(ix: RunIndex, q: ParsedQuery, allowed: DocFilter | undefined, 
   }
   hits.sort((a, b) => cmp(a.id, b.id)); // all score 1: ties by id, as everywhere
   const page = hits.slice(0, limit);
-  // A shared node shown: at the mention `node` shows (its first incoming edge's source and line).
+  // A shared node shown: at its first mention in the document it is shown in (one the filters
+  // let through, the smallest by id: where `node` shows it when there is no filter).
   for (const h of page) {
-    if (!shared.has(h.id)) continue;
-    const node = ix.nodeOnly(h.id);
-    if (!node) continue;
-    const at = ix.locate(node);
-    if (at.path) { h.path = at.path; h.line = at.line; }
+    const s = shared.get(h.id);
+    if (!s) continue;
+    let line = Infinity;
+    for (const e of ix.docGraph(ix.doc(s.shard, s.ord)).edges) if (e.target === h.id && e.line !== undefined && e.line < line) line = e.line;
+    if (line !== Infinity) h.line = line;
   }
   return { total: hits.length, hits: page };
 }

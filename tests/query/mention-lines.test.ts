@@ -102,6 +102,7 @@ test("a shared node listed by a type filter is at the mention `node` shows", () 
   const root = ingested({
     "notes/l.md": "# L\n\nIntro line.\nSee <https://foo.org/a> now.\n\nWe use Kafka here.\n",
     "notes/m.md": "# M\n\nKafka again.\n",
+    "src/k.md": "# K\n\nintro\n\nKafka in src.\n",
   });
   const hits = cli(["query", "type:reference,technology", "--json", "--root", root]).json.hits as { id: string; path: string; line: number }[];
   expect(hits.length).toBe(2);
@@ -109,5 +110,15 @@ test("a shared node listed by a type filter is at the mention `node` shows", () 
     const n = cli(["node", h.id, "--json", "--root", root]).json.node;
     expect({ id: h.id, at: `${h.path}:${h.line}` }).toEqual({ id: h.id, at: `${n.path}:${n.line}` });
   }
-  expect(hits.map((h) => `${h.path}:${h.line}`).sort()).toEqual(["notes/l.md:4", "notes/l.md:6"]);
+  expect(hits.find((h) => h.id.startsWith("ref_"))).toMatchObject({ path: "notes/l.md", line: 4 });
+  expect(hits.every((h) => h.line > 1)).toBe(true);
+  // With a path filter: at a mention inside it, for each document that mentions it (the one
+  // `node` names and the others).
+  const docs = cli(["list", "--type", "document", "--json", "--root", root]).json.nodes as { id: string; path: string }[];
+  const at: Record<string, number> = { "notes/l.md": 6, "notes/m.md": 3, "src/k.md": 5 };
+  expect(docs.filter((d) => d.path in at).length).toBe(3);
+  for (const path of Object.keys(at)) {
+    const r = cli(["query", `type:technology path:${path}`, "--json", "--root", root]).json.hits as { id: string; path: string; line: number }[];
+    expect(r.map((h) => [h.id, `${h.path}:${h.line}`])).toEqual([["tech_kafka", `${path}:${at[path]}`]]);
+  }
 }, 60_000);
