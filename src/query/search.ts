@@ -548,6 +548,17 @@ function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?:
   };
   const want = clauses.map((c, i) => wanted(c, usedFallback[i]!));
   const phrases = clauses.flatMap((c) => (c.kind === "phrase" ? [c.terms] : []));
+  const phraseChecked = new Map<string, boolean>();
+  const phraseInNames = (s: Scored): boolean => {
+    const k = scoredKey(s);
+    let ok = phraseChecked.get(k);
+    if (ok === undefined) {
+      const names = entityNames(ix, s);
+      ok = phrases.every((p) => names.some((n) => holdsPhrase(n, p)));
+      phraseChecked.set(k, ok);
+    }
+    return ok;
+  };
   // An entity sorts by its shard and entity ordinal (its document, resolved or not, does not count).
   const ordOf = (s: Scored) => (s.ent === undefined ? s.ord : -1);
   const order = (a: Scored, b: Scored) => b.score - a.score || a.shard - b.shard || ordOf(a) - ordOf(b) || (a.ci ?? -1) - (b.ci ?? -1) || (a.ent ?? -1) - (b.ent ?? -1);
@@ -578,14 +589,14 @@ function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?:
     for (const s of cands) {
       if (hits.length >= opts.limit && (round(s.score) !== hits[hits.length - 1]!.score || hits.length >= opts.limit + 200)) { done = true; break; }
       if (!resolve(s) || shown?.keys.has(scoredKey(s))) continue;
+      // Entity postings hold no positions: a phrase counts only where one of the entity's names
+      // holds its words in order (decided once per entity, before its hit is made).
+      if (s.type !== "chunk" && phrases.length && !phraseInNames(s)) continue;
       const hit = materialize(ix, s, want, explain);
       // An entity found by its name where no line of its document holds a matched term (a
       // document by its file name alone, a technology known only from file extensions) has no
       // line to show: every hit's line holds a match, so it is not a hit.
       if (s.type !== "chunk" && hit.matches.length === 0) continue;
-      // Entity postings hold no positions: a phrase counts only where one of the entity's names
-      // holds its words in order.
-      if (s.type !== "chunk" && phrases.length && !phrases.every((p) => entityNames(ix, s, hit).some((n) => holdsPhrase(n, p)))) continue;
       const place = placeOf(hit);
       if (places.has(place)) continue;
       places.add(place);
@@ -611,17 +622,13 @@ function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?:
  * document's title, tags and file name without its extension; a symbol's name and container;
  * any other entity's name.
  */
-function entityNames(ix: RunIndex, s: Scored, hit: Hit): string[] {
-  if (s.type === "document") {
-    const rec = ix.doc(s.shard, s.ord);
-    return [rec.title, ...(rec.tags ?? []), basename(rec.path).replace(/\.[^.]*$/, "")];
-  }
-  if (s.type === "symbol") {
-    const node = ix.docNodes(ix.doc(s.shard, s.ord)).get(s.id);
-    const container = node?.attrs?.container;
-    return typeof container === "string" ? [hit.name, container] : [hit.name];
-  }
-  return [hit.name];
+function entityNames(ix: RunIndex, s: Scored): string[] {
+  if (s.key) return [ix.globalName(s.id, s.shard) ?? ""]; // a shared node (technology, reference, module)
+  const rec = ix.doc(s.shard, s.ord);
+  if (s.type === "document") return [rec.title, ...(rec.tags ?? []), basename(rec.path).replace(/\.[^.]*$/, "")];
+  const node = ix.docNodes(rec).get(s.id);
+  const container = node?.attrs?.container;
+  return [node?.name ?? "", ...(s.type === "symbol" && typeof container === "string" ? [container] : [])];
 }
 
 /** The n-th largest of xs (1-based; xs is reordered). */
