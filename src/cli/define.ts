@@ -34,6 +34,8 @@ export class CLIError extends Error {
 
 const camel = (s: string) => s.replace(/[-_]+([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 const kebab = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, "$1-$2").replace(/_/g, "-").toLowerCase();
+/** Every spelling the parser takes for a flag's name (`edge-type`, `edgeType`). */
+export const flagSpellings = (name: string): string[] => [...new Set([name, camel(name), kebab(name)])];
 
 /** Edit distance with adjacent transpositions (optimal string alignment): `jsno` is one from `json`. */
 function editDistance(a: string, b: string): number {

@@ -41,13 +41,18 @@ const LINKLESS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDEV", "
  * Creates the lock file holding our pid, atomically when the filesystem has hard links; false when
  * it already exists.
  */
-function create(root: string, path: string): boolean {
+function create(root: string, path: string, retry = true): boolean {
   const tmp = tempNameFor(path); // .pkg/.tmp-lock.<pid>.<n>
   try {
     writeFileSync(tmp, `${process.pid}\n`, { flag: "wx", mode: 0o644 });
   } catch (e) {
+    // The name is taken: a leftover of a dead process that had our pid. Removed, and tried once more.
+    if ((e as NodeJS.ErrnoException).code === "EEXIST" && retry) {
+      try { unlinkSync(tmp); } catch {}
+      return create(root, path, false);
+    }
     // A full disk creates the file but cannot write the pid: nothing is left behind, and the error says so.
-    try { unlinkSync(tmp); } catch {}
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") { try { unlinkSync(tmp); } catch {} }
     throw lockWriteFailed(path, e);
   }
   try {

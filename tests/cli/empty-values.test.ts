@@ -52,6 +52,9 @@ test("a repeated --type or --edge-type adds to the first, as --type does for que
   expect(both.sort()).toEqual(walk("--edge-type", "contains,links_to").sort());
   expect(new Set(both)).toEqual(new Set(["contains", "links_to"]));
   refused(["neighbors", doc, "--edge-type", "contains", "--edge-type", ""], "--edge-type needs a value");
+  // Every spelling the parser takes counts (camelCase, `=`).
+  expect(walk("--edgeType", "links_to").sort()).toEqual(walk("--edge-type", "links_to").sort());
+  expect(new Set(walk("--edgeType=contains", "--edge-type", "links_to"))).toEqual(new Set(["contains", "links_to"]));
 });
 
 test("an argument a command does not take", () => {

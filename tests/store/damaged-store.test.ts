@@ -106,7 +106,7 @@ describe("a store directory that is not a directory", () => {
       rmSync(file, { recursive: true, force: true });
       writeFileSync(file, "not a directory\n");
       const before = readdirSync(profileOf(root)).sort();
-      for (const args of [["ingest"], ["rebuild"], ["query", "ledger"], ["list"], ["export"], ["budget"]]) {
+      for (const args of [["ingest"], ["rebuild"], ["query", "ledger"], ["list"], ["export"], ["budget"], ["runs", "prune", "--keep", "1"], ["runs", "prune", "--keep", "1", "--dry-run"]]) {
         const r = cli([...args, "--root", root]);
         expect({ place, args, code: r.code }).toEqual({ place, args, code: 5 });
         expect(expectOneLineError(r)).toContain(`store directory ${file} is not a directory`);

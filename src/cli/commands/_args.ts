@@ -1,6 +1,7 @@
 // Flag groups shared by several commands: spread the ones a command needs into its `args`.
 import type { ArgsDef } from "citty";
 import { warn } from "../output.ts";
+import { flagSpellings } from "../define.ts";
 import { usageError } from "../../shared/errors.ts";
 
 export const jsonArgs = {
@@ -72,11 +73,14 @@ export function intFlag(value: string | undefined, name: string, fallback: numbe
  */
 export function flagValues(rawArgs: string[], name: string): string[] {
   const out: string[] = [];
+  const spellings = flagSpellings(name);
   for (let i = 0; i < rawArgs.length; i++) {
     const a = rawArgs[i]!;
     if (a === "--") break;
-    if (a === `--${name}`) { if (i + 1 < rawArgs.length) out.push(rawArgs[++i]!); else out.push(""); }
-    else if (a.startsWith(`--${name}=`)) out.push(a.slice(name.length + 3));
+    for (const n of spellings) {
+      if (a === `--${n}`) { if (i + 1 < rawArgs.length) out.push(rawArgs[++i]!); else out.push(""); break; }
+      if (a.startsWith(`--${n}=`)) { out.push(a.slice(n.length + 3)); break; }
+    }
   }
   return out;
 }

@@ -31,7 +31,7 @@ export default defineCommand({
       exitCode: ExitCode.verify, code: "verify_failed", details: { profile_dir: ws.profileDir, ...r },
       hint: repairable
         ? "'auditgraph rebuild' writes a new current run, rewriting the damaged or missing objects it needs from the sources; 'auditgraph runs prune' then drops older runs that still name damaged ones"
-        : "move or delete what is not part of the store (each problem above names it), then run 'auditgraph verify' again",
+        : "move or delete what is not part of the store (each problem names it), then run 'auditgraph verify' again",
     });
   },
 });

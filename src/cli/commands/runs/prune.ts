@@ -16,6 +16,8 @@ export default defineCommand({
     const keep = intFlag(args.keep, "keep", 1);
     const ws = await withWorkspace(args);
     const { applyPrune, planPrune } = await import("../../../store/prune.ts");
+    const { checkProfile } = await import("../../../store/layout.ts");
+    checkProfile(ws.profileDir); // a file in the place of runs/ or objects/: exit 5 naming it, nothing deleted
     const { humanBytes } = await import("../../../policy/budget.ts");
     const dry = Boolean(args["dry-run"]);
     let plan;
