@@ -33,6 +33,16 @@ describe("the current-run pointer", () => {
     const v = cli(["verify", "--root", root, "--json"]);
     expect(v.code).toBe(5);
     expect(v.json.problems).toContainEqual({ kind: "pointer", path: pointer, detail: "is a directory, not a file: move it out of the way" });
+    // A failed verify ends as every error does: the JSON error document, and on a terminal the problem
+    // lines, then one error line and a hint.
+    expect(v.json).toMatchObject({ status: "error", code: "verify_failed", exit_code: 5 });
+    const human = cli(["verify", "--root", root]);
+    expect(human.code).toBe(5);
+    expect(human.stdout).toBe("");
+    const lines = human.stderr.trimEnd().split("\n");
+    expect(lines[0]).toBe(`pointer: ${pointer}: is a directory, not a file: move it out of the way`);
+    expect(lines.filter((l) => l.startsWith("error: "))).toEqual([`error: store ${profileOf(root)} failed verification: 1 problem(s) in 1 run(s), ${v.json.objects} object(s)`]);
+    expect(lines[lines.length - 1]).toStartWith("hint: ");
     // runs list still describes the store, marking no run current and saying why.
     const l = cli(["runs", "list", "--root", root]);
     expect(l.code).toBe(0);
