@@ -61,6 +61,9 @@ export default defineCommand({
       // the handler reads) answers first, with a JSON 413, even when the client sends faster.
       maxRequestBodySize: config.uploads.max_bytes + 64 * 1024 * 1024,
       idleTimeout: 60,
+      // Never Bun's development error page (a stack with source lines) for whatever escapes the app.
+      development: false,
+      error: () => new Response(JSON.stringify({ message: "Internal Server Error" }), { status: 500, headers: { "content-type": "application/json; charset=utf-8" } }),
       fetch: (req, srv) => {
         // A request with a body: the handler stops reading while the blob store catches up (an S3
         // part upload under load), and the client then has nothing to send. Bun counts that as idle

@@ -33,7 +33,12 @@ export function buildRouter(): Router<Handler> {
 export function createHttpApp(deps: HttpDeps): HttpApp {
   const router = buildRouter();
 
-  async function handle(req: Request, url: URL, ctxOut: { ctx?: Ctx }): Promise<Response> {
+  async function handle(req: Request, url: URL, ctxOut: { ctx?: Ctx }, badHost: boolean): Promise<Response> {
+    // Without a usable Host the URLs the server hands out have no origin, unless --public-url gives
+    // one; the health checks (an HTTP/1.0 probe sends no Host) hand out none.
+    if (badHost && !deps.publicUrl && url.pathname !== "/healthz" && url.pathname !== "/readyz") {
+      throw new HttpError(400, "the request's Host header is missing or not a valid host");
+    }
     const m = router.match(req.method, url.pathname);
     if (!m) throw new HttpError(404, "Not Found");
     if ("allowed" in m) {
@@ -54,12 +59,12 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   return {
     async fetch(req: Request): Promise<Response> {
       const started = performance.now();
-      const url = new URL(req.url);
+      const { url, badHost } = requestUrl(req, deps);
       const out: { ctx?: Ctx } = {};
       let res: Response;
       let error: string | undefined;
       try {
-        res = await handle(req, url, out);
+        res = await handle(req, url, out, badHost);
       } catch (err) {
         const httpErr = err instanceof HttpError ? err : isServiceError(err) ? fromServiceError(err) : undefined;
         if (!httpErr) error = err instanceof Error ? `${err.name}: ${err.message.split("\n")[0]}` : String(err);
@@ -84,4 +89,19 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
       return res;
     },
   };
+}
+
+/**
+ * The request's URL as Bun gives it; or, when its Host header is missing or not a valid host (Bun's
+ * URL then does not parse, or has no host), its path and query on the public URL (or on
+ * http://localhost: see handle). Parsing it unguarded threw before any handler, and Bun answered
+ * with its development error page: the stack and source lines, and no log line.
+ */
+function requestUrl(req: Request, deps: HttpDeps): { url: URL; badHost: boolean } {
+  try {
+    const u = new URL(req.url);
+    if (u.host) return { url: u, badHost: false };
+  } catch {}
+  const path = (/^(?:[a-z][a-z0-9+.-]*:\/\/[^/?#]*)?([^#]*)/i.exec(req.url)?.[1] ?? "").replace(/^\/*/, "/");
+  return { url: new URL(path, deps.publicUrl ?? "http://localhost"), badHost: true };
 }

@@ -280,6 +280,32 @@ describe("upload limits and integrity", () => {
   });
 });
 
+describe("a missing or invalid Host header", () => {
+  /** One raw request; the whole response once the server closes the connection. */
+  const raw = async (head: string): Promise<string> => {
+    const { port, hostname } = new URL(srv.url);
+    let got = "";
+    let done!: () => void;
+    const closed = new Promise<void>((r) => (done = r));
+    const sock = await Bun.connect({ hostname, port: Number(port), socket: { data(_s, d) { got += Buffer.from(d).toString("latin1"); }, close() { done(); } } });
+    sock.write(head);
+    await closed;
+    return got;
+  };
+  test("an HTTP/1.0 probe without Host gets /healthz; anything else a JSON 400, logged; never a page with the source", async () => {
+    const health = await raw("GET /healthz HTTP/1.0\r\n\r\n");
+    expect(health).toStartWith("HTTP/1.1 200");
+    for (const head of ["GET /apps HTTP/1.0\r\n\r\n", 'GET /apps HTTP/1.1\r\nHost: a"b\r\nConnection: close\r\n\r\n', "GET /api/v3/repos/acme/tool/releases HTTP/1.1\r\nHost: x:99999\r\nConnection: close\r\n\r\n", "GET //evil.example/x HTTP/1.0\r\n\r\n"]) {
+      const res = await raw(head);
+      expect({ head, status: res.slice(0, 12) }).toEqual({ head, status: "HTTP/1.1 400" });
+      expect(res).toContain("Host header is missing or not a valid host");
+      expect(res).not.toContain("/src/");
+      const id = /x-request-id: ([^\r]+)/i.exec(res)![1]!;
+      expect((await logLine(srv, id)).status).toBe(400);
+    }
+  });
+});
+
 describe("channel pointers", () => {
   test("deleting a release a channel points at is 409; the release stays", async () => {
     const rel: any = await (await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/tags/v3.0.0`)).json();
