@@ -121,7 +121,8 @@ export const RolloutPercentSchema = v.pipe(
   v.number("must be a number"),
   v.minValue(0, "must be between 0 and 100"),
   v.maxValue(100, "must be between 0 and 100"),
-  v.check((n) => Math.round(n * 100) === n * 100, "must have at most two decimals"),
+  // Compared with a tolerance: 0.29 × 100 is 28.999999999999996 in binary floating point.
+  v.check((n) => Math.abs(Math.round(n * 100) - n * 100) < 1e-6, "must have at most two decimals"),
 );
 
 export const TokenInputSchema = v.strictObject({

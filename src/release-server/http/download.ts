@@ -54,7 +54,8 @@ export function parseRange(header: string | null, size: number): RangeResult {
   if (!m || (m[1] === "" && m[2] === "")) return undefined;
   if (m[1] === "") {
     const n = Number(m[2]);
-    if (n === 0) return "unsatisfiable";
+    // A suffix of nothing, or of an empty file, selects no byte (RFC 9110 14.1.2).
+    if (n === 0 || size === 0) return "unsatisfiable";
     return { start: Math.max(0, size - n), end: size - 1 };
   }
   const start = Number(m[1]);

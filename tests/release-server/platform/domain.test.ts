@@ -5,7 +5,8 @@ import type { Release } from "../../../src/release-server/domain/model.ts";
 import { planRetention } from "../../../src/release-server/domain/retention.ts";
 import { inRollout, rolloutBucket } from "../../../src/release-server/domain/rollout.ts";
 import { actionAllowed, scopeDenial } from "../../../src/release-server/domain/tokens.ts";
-import { parseInput, TagSchema, VersionSchema } from "../../../src/release-server/domain/validate.ts";
+import { parseInput, RolloutPercentSchema, TagSchema, VersionSchema } from "../../../src/release-server/domain/validate.ts";
+import { parseRange } from "../../../src/release-server/http/download.ts";
 import { compareForLatest, gitTagProblem, versionForTag, versionKey } from "../../../src/release-server/domain/versions.ts";
 import semver from "semver";
 
@@ -154,5 +155,27 @@ describe("versions: any tag is a version; the order key is semver precedence", (
     const r = (id: number, version: string, created_at: string) => ({ id, version, created_at }) as Release;
     const list = [r(1, "nightly", "2026-01-03T00:00:00Z"), r(2, "1.0.0", "2026-01-01T00:00:00Z"), r(3, "0.9.0", "2026-01-02T00:00:00Z"), r(4, "build-2", "2026-01-03T00:00:00Z"), r(5, "build-1", "2026-01-02T00:00:00Z")];
     expect(list.sort(compareForLatest).map((x) => x.id)).toEqual([2, 3, 4, 1, 5]);
+  });
+});
+
+describe("rollout percent", () => {
+  test("every value from 0.00 to 100.00 in steps of 0.01 is accepted as written; a third decimal is refused", () => {
+    const refused: number[] = [];
+    for (let i = 0; i <= 10000; i++) {
+      const n = Number((i / 100).toFixed(2));
+      try { expect(parseInput(RolloutPercentSchema, n, "rollout percent")).toBe(n); } catch { refused.push(n); }
+    }
+    expect(refused).toEqual([]);
+    for (const bad of [0.001, 4.355, 100.01, -0.01]) expect(() => parseInput(RolloutPercentSchema, bad, "rollout percent")).toThrow();
+  });
+});
+
+describe("byte ranges", () => {
+  test("a suffix range of an empty file, or of nothing, is unsatisfiable (416); of a file, its last bytes", () => {
+    expect(parseRange("bytes=-5", 0)).toBe("unsatisfiable");
+    expect(parseRange("bytes=-0", 10)).toBe("unsatisfiable");
+    expect(parseRange("bytes=0-", 0)).toBe("unsatisfiable");
+    expect(parseRange("bytes=-5", 3)).toEqual({ start: 0, end: 2 });
+    expect(parseRange("bytes=-5", 10)).toEqual({ start: 5, end: 9 });
   });
 });
