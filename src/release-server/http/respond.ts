@@ -19,11 +19,17 @@ export class HttpError extends Error {
 
 const enc = new TextEncoder();
 
-/** A JSON response; a 200 carries a weak ETag of its bytes (the app answers a matching If-None-Match with 304). */
+/**
+ * A JSON response; a 200 carries a weak ETag of its bytes (the app answers a matching If-None-Match
+ * with 304). `headers` replace the defaults, except `vary`, which is added to.
+ */
 export function json(value: unknown, status = 200, headers: Record<string, string> = {}): Response {
   const body = enc.encode(JSON.stringify(value));
   const etag = status === 200 ? { etag: `W/"${sha256Hex(body).slice(0, 32)}"`, vary: "Accept, Authorization" } : {};
-  return withSize(new Response(body, { status, headers: { "content-type": "application/json; charset=utf-8", ...etag, ...headers } }), body.length);
+  const { vary, ...rest } = headers;
+  const res = new Response(body, { status, headers: { "content-type": "application/json; charset=utf-8", ...etag, ...rest } });
+  if (vary) res.headers.append("vary", vary);
+  return withSize(res, body.length);
 }
 
 export function html(text: string, status = 200): Response {

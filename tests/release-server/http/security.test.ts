@@ -137,7 +137,17 @@ describe("tokens", () => {
     const latest = await fetch(`${srv.url}/acme/tool/releases/latest/download/tool-3.0.0.tgz?channel=stable`);
     expect(latest.status).toBe(200);
     expect(latest.headers.get("cache-control")).toBe("private, max-age=60");
-    expect(latest.headers.get("vary")).toBe("Authorization, X-Install-Id, X-User-Staging-Id");
+    expect(latest.headers.get("vary")).toBe("Authorization, X-Release-Channel, X-Install-Id, X-User-Staging-Id");
+    // Without a channel the answer is shared-cacheable, but varies by the header that would name one:
+    // a cache must not hand it to a client sending X-Release-Channel.
+    const plainLatest: any = await (await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/latest`)).json();
+    for (const path of [`/acme/tool/releases/latest/download/${plainLatest.assets[0].name}`, "/api/v3/repos/acme/tool/releases/latest"]) {
+      const plain = await fetch(`${srv.url}${path}`);
+      expect({ path, status: plain.status }).toEqual({ path, status: 200 });
+      expect(plain.headers.get("vary"), path).toContain("Authorization");
+      expect(plain.headers.get("vary"), path).toContain("X-Release-Channel");
+      expect(plain.headers.get("vary"), path).toContain("X-Install-Id");
+    }
   });
 });
 

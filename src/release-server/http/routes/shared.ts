@@ -45,11 +45,16 @@ export function sendArtifact(c: Ctx, found: { app: App; release: Release; artifa
   return res;
 }
 
-/** `latest` as the service resolves it; per-client when a channel's rollout is involved. */
+/**
+ * `latest` as the service resolves it; per-client when a channel's rollout is involved. Every
+ * answer varies by the headers that choose it (a channel named in `X-Release-Channel`, an install
+ * id), so a shared cache never hands the answer without a channel to a client that names one.
+ */
 export async function latestFor(c: Ctx, app: App): Promise<{ release: Release; headers: Record<string, string> }> {
   const opts = c.rolloutInputs();
   const { release } = await c.service.latestRelease(app, opts);
-  const headers: Record<string, string> = opts.channel ? { "cache-control": "private, max-age=60", vary: "X-Install-Id, X-User-Staging-Id" } : {};
+  const vary = "X-Release-Channel, X-Install-Id, X-User-Staging-Id";
+  const headers: Record<string, string> = opts.channel ? { "cache-control": "private, max-age=60", vary } : { vary };
   return { release, headers };
 }
 
