@@ -57,7 +57,9 @@ export class Ctx {
 
   /** The request URL as clients see it (public base + path + query), for Link headers. */
   get publicRequestUrl(): URL {
-    return new URL(this.url.pathname + this.url.search, this.urls.base + "/");
+    // The path joined to the base's own path (`--public-url https://h/rs` gives https://h/rs/api/…):
+    // resolving an absolute path against the base would drop it.
+    return new URL(this.urls.base + this.url.pathname + this.url.search);
   }
 
   /** The caller, or null when no Authorization header was sent. Bad credentials → 401. */

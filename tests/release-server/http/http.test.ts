@@ -221,6 +221,24 @@ describe("operations", () => {
   });
 });
 
+describe("a public URL with a path (behind a proxy at /rs)", () => {
+  test("Link headers keep the path, as every other URL does, so a paginating client follows them", async () => {
+    const t = tempData();
+    await seed(t.data, async (s) => {
+      const app = await s.createApp({ owner: "acme", slug: "tool" }, OP);
+      for (const v of ["1.0.0", "2.0.0", "3.0.0"]) await publish(s, app, { version: v }, { "tool.bin": v });
+    });
+    await using sub = await startServer({ ...t, args: ["--public-url", "https://proxy.example.test/rs"] });
+    const res = await fetch(`${sub.url}/api/v3/repos/acme/tool/releases?per_page=1`);
+    expect(res.status).toBe(200);
+    const link = res.headers.get("link")!;
+    expect(link).toContain('<https://proxy.example.test/rs/api/v3/repos/acme/tool/releases?per_page=1&page=2>; rel="next"');
+    expect(link).not.toContain("https://proxy.example.test/api/");
+    const body: any = await res.json();
+    expect(body[0].url).toStartWith("https://proxy.example.test/rs/api/v3/");
+  });
+});
+
 describe("as PID 1", () => {
   test("in its own PID namespace (as in a container) SIGTERM still drains and exits 0", async () => {
     if (!Bun.which("unshare")) throw new Error("unshare (util-linux) is required for this test");
