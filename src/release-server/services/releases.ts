@@ -122,6 +122,8 @@ export class Releases {
       const cur = await this.getRelease(release.id);
       const changes: Partial<Release> = {};
       if (p.tag !== undefined && p.tag !== cur.tag) {
+        // Every file's URL (releases/download/<tag>/…) moves with the tag.
+        await this.refuseIfServed(cur, "its tag cannot change (its files' URLs would move)");
         if (await this.core.repos.releases.byTag(cur.app_id, p.tag)) {
           throw new Conflict(`${app.owner}/${app.slug} already has tag ${p.tag}`, { resource: "Release", code: "already_exists", field: "tag_name" });
         }
@@ -297,7 +299,8 @@ export class Releases {
 
   /**
    * Conflict when a channel serves the release (its current or previous release): it is what
-   * installs on that channel get, so it may not go, become a draft, or lose or rename a file until
+   * installs on that channel get, so it may not go, become a draft, change its tag (every file's URL
+ * holds it), or lose or rename a file until
    * the channel has moved on (promote another release, or roll back). `consequence` ends the
    * message. Run inside the write transaction.
    */

@@ -321,6 +321,9 @@ describe("channel pointers", () => {
     const rel: any = await (await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/tags/v3.0.0`)).json();
     await expectError(fetch(`${srv.url}/api/v3/repos/acme/tool/releases/${rel.id}`, { method: "DELETE", headers: auth(srv.admin) }), 409, /current or previous release of a channel/);
     expect((await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/${rel.id}`)).status).toBe(200);
+    // Renaming its tag would move every file's URL: 409 too, the tag unchanged.
+    await expectError(fetch(`${srv.url}/api/v3/repos/acme/tool/releases/${rel.id}`, { method: "PATCH", headers: { ...auth(srv.admin), "content-type": "application/json" }, body: JSON.stringify({ tag_name: "v3.0.0-renamed" }) }), 409, /its tag cannot change/);
+    expect((await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/tags/v3.0.0`)).status).toBe(200);
   });
 
   test("a served release's assets cannot be deleted or renamed (current or previous) until the channel moves on", async () => {
