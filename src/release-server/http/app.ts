@@ -13,7 +13,7 @@ import { apiRoutes } from "./routes/api.ts";
 import { channelRoutes } from "./routes/channels.ts";
 import { graphqlRoutes } from "./routes/graphql.ts";
 import type { Handler } from "./routes/shared.ts";
-import { siteRoutes } from "./routes/site.ts";
+import { checksTokenItself, siteRoutes } from "./routes/site.ts";
 
 export type { HttpDeps };
 
@@ -47,6 +47,9 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     }
     rejectQueryCredentials(url);
     const ctx = (ctxOut.ctx = new Ctx(req, url, m.params, deps));
+    // A token that was sent is checked on every route, public ones too: a revoked, expired or
+    // malformed token is 401 wherever it is used, so an updater's broken token shows at once.
+    if (req.headers.has("authorization") && !checksTokenItself.has(m.handler)) await ctx.principal();
     const res = await m.handler(ctx);
     const etag = res.headers.get("etag");
     // Conditional JSON reads, as on GitHub (downloads answer their own validators in download.ts).

@@ -65,6 +65,12 @@ describe("tokens", () => {
     await expectError(upload(path, "x", auth(tok.expired!)), 401, /expired/);
     await expectError(upload(path, "x", auth(tok.revoked!)), 401, /revoked/);
     expect((await fetch(`${srv.url}/api/v3/repos/acme/tool/releases`, { headers: auth("rls_bad") })).status).toBe(401);
+    // Public routes too (what updaters call): a token that was sent is checked wherever it is sent.
+    const latest: any = await (await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/latest`)).json();
+    for (const p of ["/api/v3/repos/acme/tool/releases/latest", `/acme/tool/releases/latest/download/${latest.assets[0].name}`, "/latest", "/api/v3/repos/acme/tool/channels", "/apps?format=json"]) {
+      expect((await fetch(`${srv.url}${p}`)).status, p).toBe(200);
+      for (const bad of [tok.revoked!, tok.expired!, "rls_bad"]) expect((await fetch(`${srv.url}${p}`, { headers: auth(bad) })).status, `${p} ${bad.slice(0, 8)}`).toBe(401);
+    }
   });
 
   test("wrong scope is 403: read-only, other app, other channel, missing delete", async () => {

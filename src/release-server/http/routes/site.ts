@@ -39,20 +39,29 @@ function page(c: Ctx, text: string, status = 200): Response {
   return res;
 }
 
+/** Handlers that check a sent token themselves (pages: a bad token is an HTML 401 for a browser). */
+export const checksTokenItself = new WeakSet<Handler>();
+
 /**
  * A page handler whose failures a browser (Accept: text/html) sees as an HTML page with the same
  * status; API clients keep GitHub's JSON errors. Unexpected errors still go to the app's 500.
  */
-const browsable = (h: Handler): Handler => async (c) => {
-  try {
-    return await h(c);
-  } catch (err) {
-    const e = err instanceof HttpError ? err : isServiceError(err) ? fromServiceError(err) : undefined;
-    if (!e || c.wantsJson() || !/text\/html/i.test(c.req.headers.get("accept") ?? "")) throw err;
-    const res = page(c, errorPage(c.urls.base, e.status, e.message), e.status);
-    for (const [k, v] of Object.entries(e.extra.headers ?? {})) res.headers.set(k, v);
-    return res;
-  }
+const browsable = (h: Handler): Handler => {
+  const wrapped: Handler = async (c) => {
+    try {
+      // A token that was sent is checked here (see app.ts), so a bad one is a 401 page for a browser.
+      if (c.req.headers.has("authorization")) await c.principal();
+      return await h(c);
+    } catch (err) {
+      const e = err instanceof HttpError ? err : isServiceError(err) ? fromServiceError(err) : undefined;
+      if (!e || c.wantsJson() || !/text\/html/i.test(c.req.headers.get("accept") ?? "")) throw err;
+      const res = page(c, errorPage(c.urls.base, e.status, e.message), e.status);
+      for (const [k, v] of Object.entries(e.extra.headers ?? {})) res.headers.set(k, v);
+      return res;
+    }
+  };
+  checksTokenItself.add(wrapped);
+  return wrapped;
 };
 
 function mayRead(c: Ctx, p: Principal, app: App): boolean {
