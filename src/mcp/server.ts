@@ -99,15 +99,17 @@ export async function serveMcp(ws: Workspace, info: { version: string }): Promis
       "tools/list": ListToolsRequestSchema, "tools/call": CallToolRequestSchema,
     },
   });
-  const done = new Promise<void>((resolve) => {
-    const stop = () => { void server.close().finally(resolve); };
-    process.stdin.once("end", stop);
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-    server.onclose = () => resolve();
-  });
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  server.onclose = () => resolveDone();
   server.onerror = (err) => process.stderr.write(`auditgraph mcp: ${describeError(err)}\n`);
   await server.connect(transport);
+  // After connect: the transport's own end listener (a last message without its newline) runs first.
+  const stop = () => { void server.close().finally(resolveDone); };
+  // Input closed: the requests already read are answered first.
+  process.stdin.once("end", () => { void transport.idle().then(stop); });
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
   await done;
   live.close();
 }

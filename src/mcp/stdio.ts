@@ -49,6 +49,11 @@ export class LineTransport implements Transport {
   private pendingBytes = 0;
   private skipping = false;
   private started = false;
+  /** A write the pipe did not take yet: every send waits on this one drain (not a listener each). */
+  private drained?: Promise<void>;
+  /** Requests handed to the SDK and not answered yet (by id), and who waits for none to be left. */
+  private readonly inflight = new Set<string>();
+  private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly schemas: Schemas, private readonly stdin = process.stdin, private readonly stdout = process.stdout) {}
 
@@ -77,12 +82,31 @@ export class LineTransport implements Transport {
     this.reply(error(null, -32700, `Parse error: a message longer than ${MAX_LINE_BYTES} bytes`));
   }
   private readonly onError = (e: Error) => this.onerror?.(e);
+  /** Input closed: a last message without its newline is still a message. */
+  private readonly onEnd = () => {
+    if (this.skipping || this.pendingBytes === 0) return;
+    const line = Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.line(line.toString("utf8").replace(/\r$/, ""));
+  };
+  /**
+   * The client stopped reading (it closed its end of stdout): nothing can be answered any more, so
+   * the server ends quietly, with the status it has, as the CLI does on a closed pipe; any other
+   * output error is the SDK's to report.
+   */
+  private readonly onOutputError = (e: Error) => {
+    if ((e as NodeJS.ErrnoException).code === "EPIPE") process.exit(process.exitCode ?? 0);
+    this.onerror?.(e);
+  };
 
   async start(): Promise<void> {
     if (this.started) throw new Error("the transport is already started");
     this.started = true;
     this.stdin.on("data", this.onData);
+    this.stdin.on("end", this.onEnd);
     this.stdin.on("error", this.onError);
+    this.stdout.on("error", this.onOutputError);
   }
 
   private line(text: string): void {
@@ -104,7 +128,27 @@ export class LineTransport implements Transport {
       const r = schema?.safeParse(value);
       if (r && !r.success) return this.reply(error(id, -32602, `Invalid params for ${obj.method}: ${issueLine(r.error.issues, ["params"])}`));
     }
+    if (obj && typeof obj.method === "string" && "id" in obj) this.inflight.add(JSON.stringify(obj.id));
+    // A cancelled request may get no answer (the SDK drops it): not waited for.
+    if (obj?.method === "notifications/cancelled") this.answered((obj.params as { requestId?: unknown } | undefined)?.requestId);
     this.onmessage?.(value as JSONRPCMessage);
+  }
+
+  /**
+   * Resolves once every request handed to the SDK has been answered (so that input closing loses
+   * no answer), or after `maxMs` whatever is left.
+   */
+  idle(maxMs = 30_000): Promise<void> {
+    if (this.inflight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, maxMs);
+      this.idleWaiters.push(() => { clearTimeout(t); resolve(); });
+    });
+  }
+
+  private answered(id: unknown): void {
+    if (id === undefined || !this.inflight.delete(JSON.stringify(id)) || this.inflight.size > 0) return;
+    for (const w of this.idleWaiters.splice(0)) w();
   }
 
   private reply(message: object): void {
@@ -112,14 +156,15 @@ export class LineTransport implements Transport {
   }
 
   send(message: JSONRPCMessage): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.stdout.write(JSON.stringify(message) + "\n")) resolve();
-      else this.stdout.once("drain", resolve);
-    });
+    const m = message as { id?: unknown; method?: unknown };
+    if (m.method === undefined) this.answered(m.id);
+    if (this.stdout.write(JSON.stringify(message) + "\n")) return this.drained ?? Promise.resolve();
+    return (this.drained ??= new Promise<void>((resolve) => this.stdout.once("drain", () => { this.drained = undefined; resolve(); })));
   }
 
   async close(): Promise<void> {
     this.stdin.off("data", this.onData);
+    this.stdin.off("end", this.onEnd);
     this.stdin.off("error", this.onError);
     if (this.stdin.listenerCount("data") === 0) this.stdin.pause();
     this.pending = [];

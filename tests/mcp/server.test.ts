@@ -305,6 +305,29 @@ describe("the process", () => {
     expect(msgs[3].result.structuredContent.query).toBe("ünïcödé postgresql");
   });
 
+  test("input that ends without a newline: its last message is answered before the server stops", async () => {
+    const init = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
+    const call = JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "query", arguments: { text: "postgresql" } } });
+    const r = await raw(root, init + "\n" + call);
+    expect(r.code).toBe(0);
+    const out = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+    expect(out.map((m) => m.id)).toEqual([1, 2]);
+    expect(out[1].result.structuredContent.total).toBeGreaterThan(0);
+  });
+
+  test("a client that closes its end of stdout: the server ends quietly, exit 0, no stack", async () => {
+    const p = Bun.spawn([process.execPath, CLI, "mcp", "--root", root], { env: serverEnv(), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    await p.stdout.cancel(); // the read end closed before anything is written
+    await Bun.sleep(300);
+    p.stdin.write(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }) + "\n");
+    await p.stdin.flush();
+    await Bun.sleep(500);
+    await p.stdin.end();
+    const code = await p.exited;
+    const stderr = await new Response(p.stderr).text();
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+  });
+
   test("a line over 10 MiB is -32700 and skipped to its newline, whether it crosses the limit before the chunk with its newline or in it", async () => {
     const init = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
     const after = JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "query", arguments: { text: "postgresql" } } });
