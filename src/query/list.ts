@@ -52,7 +52,8 @@ export function fieldOf(n: GraphNode, field: string): unknown {
   if (field === "id" || field === "type" || field === "name" || field === "path" || field === "line") return n[field];
   const fm = n.attrs?.frontmatter as Record<string, unknown> | undefined;
   if (field === "tag" || field === "tags") { const tags = fm ? frontMatterTags(fm) : []; return tags.length ? tags : undefined; }
-  if (field.startsWith("frontmatter.")) return fm?.[field.slice(12)];
+  // Own keys only: `frontmatter.constructor` is a key the front matter may lack, not Object's.
+  if (field.startsWith("frontmatter.")) { const k = field.slice(12); return fm && Object.hasOwn(fm, k) ? fm[k] : undefined; }
   return n.attrs?.[field.startsWith("attrs.") ? field.slice(6) : field];
 }
 

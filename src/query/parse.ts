@@ -30,7 +30,14 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
   const text = raw.normalize("NFC");
   const warnings: string[] = [];
   const filters: Filters = {};
-  const add = (k: keyof Filters, v: string) => { (filters[k] ??= []).push(...v.split(",").map((x) => x.trim()).filter(Boolean)); };
+  // A value with nothing in it (`tag:,`, `--tag " "`, an MCP or UI `tag` of spaces) is refused, as
+  // `tag:` is: dropping it would answer unfiltered.
+  const add = (k: keyof Filters, v: string) => {
+    const values = v.split(",").map((x) => x.trim()).filter(Boolean);
+    const key = k.slice(0, -1);
+    if (values.length === 0) throw usageError(`filter '${key}:' needs a value, e.g. ${example(key)}`);
+    (filters[k] ??= []).push(...values);
+  };
   for (const k of FILTER_KEYS) for (const v of (flags as Record<string, string[] | undefined>)[`${k}s`] ?? []) add(`${k}s` as keyof Filters, v);
 
   const clauses: Clause[] = [];

@@ -40,6 +40,8 @@ const CASES: Bad[] = [
   { name: "only stop words", args: ["the of and"], exit: 2, note: "only stop words, unquoted → exit 2" },
   { name: "a 10,000-character query", args: [LONG], exit: 2, note: "over 1,000 characters → exit 2" },
   { name: "1,001 characters", args: [OVER_LIMIT], exit: 2, note: "one over the limit" },
+  { name: "a filter of only commas", args: ["postgresql tag:,"], exit: 2, says: ["tag:", "needs a value"], note: "nothing in it: refused, not dropped (the answer would be unfiltered)" },
+  { name: "a filter of only commas and blanks, as a flag", args: ["postgresql", "--path", " , "], exit: 2, says: ["needs a value"], note: "as tag: is" },
   { name: "an unknown filter key", args: ["colour:red"], exit: 2, says: ["colour", "type", "path", "tag"], note: "names the key and the known keys" },
   { name: "an unknown filter key next to words", args: ["kafka colour:red"], exit: 2, says: ["colour"], note: "words do not excuse a bad filter" },
   { name: "--limit 0", args: ["kafka", "--limit", "0"], exit: 2, says: ["--limit"], note: "the limit is 1 or more" },

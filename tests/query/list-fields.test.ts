@@ -103,3 +103,14 @@ describe("tags", () => {
     expect(groups.filter((g) => g.value !== null).map((g) => g.value).sort()).toEqual(["2024", "alpha", "beta", "solo", "true", "words"]);
   }, 60_000);
 });
+
+test("frontmatter.KEY is the front matter's own key: constructor, toString or __proto__ are absent, not Object's", () => {
+  const root = ingested({ "notes/a.md": "---\ntitle: A\n---\n# A\n\nbody\n", "notes/b.md": "---\nconstructor: yes\n---\n# B\n\nbody\n" });
+  for (const k of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+    const where = cli(["list", "--type", "document", "--where", `frontmatter.${k}~y`, "--json", "--root", root]);
+    expect({ k, code: where.code }).toEqual({ k, code: 0 });
+    expect(where.json.nodes.map((n: any) => n.path)).toEqual(k === "constructor" ? ["notes/b.md"] : []);
+    const groups = cli(["list", "--type", "document", "--group-by", `frontmatter.${k}`, "--json", "--root", root]).json.groups;
+    expect(groups).toEqual(k === "constructor" ? [{ value: "yes", count: 1 }, { value: null, count: 1 }] : [{ value: null, count: 2 }]);
+  }
+}, 60_000);
