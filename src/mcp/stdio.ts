@@ -69,8 +69,7 @@ export class LineTransport implements Transport {
       if (this.skipping) { this.skipping = false; continue; }
       // A whole line too long (it arrived in one chunk, or the chunk with its newline took it past the limit).
       if (size > MAX_LINE_BYTES) { this.tooLong(); continue; }
-      const line = head.length ? Buffer.concat([...head, piece], size) : piece;
-      this.line(line.toString("utf8").replace(/\r$/, ""));
+      this.lineOf(head.length ? Buffer.concat([...head, piece], size) : piece);
     }
     if (start >= chunk.length || this.skipping) return;
     this.pending.push(chunk.subarray(start));
@@ -85,11 +84,15 @@ export class LineTransport implements Transport {
   /** Input closed: a last message without its newline is still a message. */
   private readonly onEnd = () => {
     if (this.skipping || this.pendingBytes === 0) return;
-    const line = Buffer.concat(this.pending, this.pendingBytes);
+    const bytes = Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    this.line(line.toString("utf8").replace(/\r$/, ""));
+    this.lineOf(bytes);
   };
+  /** A whole line's bytes (without its newline): its text, a trailing \r dropped. */
+  private lineOf(bytes: Buffer): void {
+    this.line(bytes.toString("utf8").replace(/\r$/, ""));
+  }
   /**
    * The client stopped reading (it closed its end of stdout): nothing can be answered any more, so
    * the server ends quietly, with the status it has, as the CLI does on a closed pipe; any other

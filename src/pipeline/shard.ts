@@ -614,6 +614,13 @@ class PostingsBuilder {
 export type EntityRecord = [number, number, number, string];
 
 /**
+ * The names a document is found by as an entity: its title, each tag, and its file name without
+ * the extension (the entity index's, and query's phrase check on them).
+ */
+export const documentNames = (rec: { title: string; tags?: string[]; path: string }): string[] =>
+  [rec.title, ...(rec.tags ?? []), posix.basename(rec.path).replace(/\.[^.]*$/, "")];
+
+/**
  * Entity postings: names of documents (title, tags, file name), sections, decisions, claims and
  * the shared technology and reference nodes the shard mentions. Per term, for each entity:
  * Δentity, (name length << 3 | type code), tf, and for shared nodes the id's hash.
@@ -846,7 +853,7 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
   const types: Record<string, number> = { document: 0, section: 0, chunk: 0, decision: 0, claim: 0 };
   const edges: Record<string, number> = { contains: 0, mentions: 0, references: 0 };
   // Document entities first, so that a document's entity ordinal is its ordinal.
-  docs.forEach(({ rec }, ord) => ents.add(docId(rec.path), ENT.document, rec.title, ord, 1, [...(rec.tags ?? []), posix.basename(rec.path).replace(/\.[^.]*$/, "")].join(" ")));
+  docs.forEach(({ rec }, ord) => { const [title, ...rest] = documentNames(rec); ents.add(docId(rec.path), ENT.document, title!, ord, 1, rest.join(" ")); });
   docs.forEach((d, ord) => {
     const { rec } = d;
     const id = docId(rec.path);

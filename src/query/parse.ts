@@ -61,12 +61,11 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
     const f = /^([A-Za-z_]+):(.*)$/.exec(tok);
     // Not a filter: `std::vector`, and a URL (`https://…`) unless its scheme is a filter's key
     // (`path:/notes` is the filter --path /notes).
-    const known = f !== null && (FILTER_KEYS as readonly string[]).includes(f[1]!.toLowerCase());
+    const key = f?.[1]!.toLowerCase() ?? "";
+    const known = (FILTER_KEYS as readonly string[]).includes(key);
     if (f && !f[2]!.startsWith(":") && (known || !f[2]!.startsWith("/"))) {
-      const key = f[1]!.toLowerCase();
-      if ((FILTER_KEYS as readonly string[]).includes(key)) {
-        if (!f[2]) throw usageError(`filter '${key}:' needs a value, e.g. ${example(key)}`);
-        add(`${key}s` as keyof Filters, f[2]!);
+      if (known) {
+        add(`${key}s` as keyof Filters, f[2]!); // `tag:` (nothing after it) is refused there
         continue;
       }
       if (f[2]) throw usageError(`unknown filter '${f[1]}:' in query; filters are ${FILTER_KEYS.map((k) => `${k}:`).join(", ")} (put the text in quotes to search for it: '"${tok}"')`);

@@ -10,9 +10,8 @@
  * Phrases are required. Every hit reports the line of its best match, a snippet and the matches.
  */
 import { docId } from "../pipeline/extract.ts";
-import { TEXT_PAGE, type DocMeta } from "../pipeline/shard.ts";
+import { documentNames, TEXT_PAGE, type DocMeta } from "../pipeline/shard.ts";
 import { eachOutsideWords, holdsPhrase, identParts, isWordTerm, nameTerms, wordRuns } from "../pipeline/tokens.ts";
-import { basename } from "node:path";
 import { VarintReader } from "../store/varint.ts";
 import { globMatcher, type Clause, type ParsedQuery } from "./parse.ts";
 import type { EntPosting, RunIndex } from "./run-index.ts";
@@ -625,7 +624,7 @@ function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?:
 function entityNames(ix: RunIndex, s: Scored): string[] {
   if (s.key) return [ix.globalName(s.id, s.shard) ?? ""]; // a shared node (technology, reference, module)
   const rec = ix.doc(s.shard, s.ord);
-  if (s.type === "document") return [rec.title, ...(rec.tags ?? []), basename(rec.path).replace(/\.[^.]*$/, "")];
+  if (s.type === "document") return documentNames(rec);
   const node = ix.docNodes(rec).get(s.id);
   const container = node?.attrs?.container;
   return [node?.name ?? "", ...(s.type === "symbol" && typeof container === "string" ? [container] : [])];
@@ -917,7 +916,9 @@ export function pageOf(pages: number[] | undefined, line: number): { page?: numb
 }
 
 function materialize(ix: RunIndex, s: Scored, wantAll: ReturnType<typeof wanted>[], explain: boolean): Hit {
-  let want = wantAll;
+  // An entity shows a line holding what its names matched (`query src banana` must not show a
+  // module named src/… at a line holding only banana).
+  const want = s.clauses ? s.clauses.map((i) => wantAll[i]!) : wantAll;
   let path: string;
   let name: string;
   let found: ReturnType<typeof bestLine>;
@@ -947,10 +948,6 @@ function materialize(ix: RunIndex, s: Scored, wantAll: ReturnType<typeof wanted>
     // chunk's own first match.
     if (found && line === ch[2]) focus = found.matches.find((m) => m[2] > ch[0] - at)?.[2];
   } else {
-    // An entity shows a line holding what its names matched (`query src banana` must not show a
-    // module named src/… at a line holding only banana).
-    const all = want;
-    want = s.clauses ? s.clauses.map((i) => all[i]!) : all;
     if (s.key) {
       // A shared node: located at its mention by the smallest document key of the shard.
       path = ix.meta(s.shard, s.ord)!.path;
