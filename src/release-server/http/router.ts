@@ -3,6 +3,9 @@
  * Segments are split on "/" first and percent-decoded afterwards, so an encoded "%2F" stays inside its
  * segment (an asset named "../x" is looked up as a name, never resolved as a path).
  * Static segments win over parameters, so `/releases/latest` beats `/releases/:id` whatever the order.
+ * A parameter written `:name+` takes one or more segments, joined with "/" (a tag such as
+ * `app/v1.0.0`, which GitHub serves at `/releases/tags/app/v1.0.0` as well as `app%2Fv1.0.0`);
+ * at most one per pattern, the segments after it matched from the path's end.
  */
 export type Params = Record<string, string>;
 
@@ -36,9 +39,9 @@ export class Router<H> {
     return this;
   }
 
-  /** Every registered route as `[method, pattern]` (the OpenAPI contract test compares them). */
+  /** Every registered route as `[method, pattern]` (the OpenAPI contract test compares them; `:tag+` shows as `:tag`). */
   list(): Array<[string, string]> {
-    return this.routes.map((r) => [r.method, "/" + r.segments.join("/")]);
+    return this.routes.map((r) => [r.method, "/" + r.segments.map((s) => (s.startsWith(":") ? s.replace(/\+$/, "") : s)).join("/")]);
   }
 
   match(method: string, path: string): Match<H> | MethodMismatch | undefined {
@@ -60,12 +63,16 @@ export class Router<H> {
 }
 
 function matchSegments(pattern: string[], parts: string[]): Params | undefined {
-  if (pattern.length !== parts.length) return undefined;
+  const rest = pattern.findIndex((p) => p.startsWith(":") && p.endsWith("+"));
+  if (rest < 0 ? pattern.length !== parts.length : parts.length < pattern.length) return undefined;
+  const extra = parts.length - pattern.length; // segments the rest parameter takes beyond its one
   const params: Params = {};
   for (let i = 0; i < pattern.length; i++) {
     const p = pattern[i]!;
-    if (p.startsWith(":")) params[p.slice(1)] = parts[i]!;
-    else if (p !== parts[i]) return undefined;
+    const at = rest >= 0 && i > rest ? i + extra : i;
+    if (i === rest) params[p.slice(1, -1)] = parts.slice(i, i + extra + 1).join("/");
+    else if (p.startsWith(":")) params[p.slice(1)] = parts[at]!;
+    else if (p !== parts[at]) return undefined;
   }
   return params;
 }

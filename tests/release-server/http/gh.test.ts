@@ -85,6 +85,30 @@ describe("gh as a GitHub Enterprise client", () => {
     expect(missing.stderr).toContain("release not found");
   });
 
+  test("a tag with a slash (tool/v5.0.0): create, view, upload, download, as gh and curl-style clients send it", async () => {
+    const url = await ok(["release", "create", "tool/v5.0.0", "f1.txt", "--notes", "slash", ...R]);
+    expect(url.trim()).toBe("https://releases.test/acme/tool/releases/tag/tool%2Fv5.0.0");
+    for (let i = 0; i < 3; i++) expect(await ok(["release", "view", "tool/v5.0.0", ...R])).toContain("asset:\tf1.txt");
+    await ok(["release", "upload", "tool/v5.0.0", "f2.txt", ...R]);
+    await ok(["release", "download", "tool/v5.0.0", "-p", "f2.txt", "-D", join(s.dir, "dl-slash"), ...R]);
+    expect(readFileSync(join(s.dir, "dl-slash", "f2.txt"), "utf8")).toBe("two\n");
+    // The raw and the encoded spellings of the tag name the same release, as on GitHub.
+    const tls = { tls: { ca: readFileSync(s.env.SSL_CERT_FILE!, "utf8") } };
+    for (const tag of ["tool/v5.0.0", "tool%2Fv5.0.0"]) {
+      const byTag = await fetch(`${s.direct}/api/v3/repos/acme/tool/releases/tags/${tag}`, { headers: { authorization: `token ${reader}` }, ...tls });
+      expect(byTag.status).toBe(200);
+      expect(((await byTag.json()) as { tag_name: string }).tag_name).toBe("tool/v5.0.0");
+      const file = await fetch(`${s.direct}/acme/tool/releases/download/${tag}/f1.txt`, { headers: { authorization: `token ${reader}` }, ...tls });
+      expect(file.status).toBe(200);
+      expect(await file.text()).toBe("one\n");
+      const page = await fetch(`${s.direct}/acme/tool/releases/tag/${tag}`, { headers: { authorization: `token ${reader}` }, ...tls });
+      expect(page.status).toBe(200);
+    }
+    const missing = await fetch(`${s.direct}/api/v3/repos/acme/tool/releases/tags/tool/v5.0.0/x`, { headers: { authorization: `token ${reader}` }, ...tls });
+    expect(missing.status).toBe(404);
+    await ok(["release", "delete", "tool/v5.0.0", "-y", ...R]);
+  });
+
   test("a channel-scoped token drafts for its channel with gh api, then gh sees and uploads to it", async () => {
     const out = await ok(["api", "repos/acme/tool/releases", "-f", "tag_name=v3.0.0-beta.1", "-F", "draft=true", "-f", "channel=beta"], { token: beta });
     expect(JSON.parse(out)).toMatchObject({ tag_name: "v3.0.0-beta.1", draft: true });

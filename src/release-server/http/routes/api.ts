@@ -149,7 +149,7 @@ export function apiRoutes(r: Router<Handler>): void {
   r.add("GET", `${repo}/releases`, listReleases)
     .add("POST", `${repo}/releases`, createRelease)
     .add("GET", `${repo}/releases/latest`, latestJson)
-    .add("GET", `${repo}/releases/tags/:tag`, byTag)
+    .add("GET", `${repo}/releases/tags/:tag+`, byTag)
     .add("GET", `${repo}/releases/:release_id`, byId)
     .add("PATCH", `${repo}/releases/:release_id`, updateRelease)
     .add("DELETE", `${repo}/releases/:release_id`, deleteRelease)
@@ -158,6 +158,6 @@ export function apiRoutes(r: Router<Handler>): void {
     .add("PATCH", `${repo}/releases/assets/:asset_id`, updateAsset)
     .add("DELETE", `${repo}/releases/assets/:asset_id`, deleteAsset)
     .add("POST", "/api/uploads/repos/:owner/:app/releases/:release_id/assets", uploadAsset)
-    .add("GET", "/:owner/:app/releases/download/:tag/:asset", downloadByTag)
+    .add("GET", "/:owner/:app/releases/download/:tag+/:asset", downloadByTag)
     .add("GET", "/:owner/:app/releases/latest/download/:asset", downloadLatest);
 }

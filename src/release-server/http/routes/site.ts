@@ -189,6 +189,6 @@ export function siteRoutes(r: Router<Handler>): void {
       .add("DELETE", `${prefix}/assets/:filename`, deleteAsset)
       .add("GET", `${prefix}/packages`, packages);
   }
-  r.add("GET", "/:owner/:app/releases", packages).add("GET", "/:owner/:app/releases/tag/:tag", releaseView);
+  r.add("GET", "/:owner/:app/releases", packages).add("GET", "/:owner/:app/releases/tag/:tag+", releaseView);
 }
 
