@@ -23,7 +23,7 @@ const publish = defineCommand({
     build: { type: "string", description: "Build number", valueHint: "N" },
     platform: { type: "string", description: "Platform of every file (default: detected from the bytes)", valueHint: "PLATFORM" },
     draft: { type: "boolean", description: "Create as a draft (not published)" },
-    prerelease: { type: "boolean", description: "Mark as a prerelease" },
+    prerelease: { type: "boolean", description: "Mark as a prerelease (default: when the version has a prerelease part, 1.2.0-rc.1; --no-prerelease to refuse)" },
   },
   run: ({ args }) =>
     withService(args, async (s) => {
@@ -45,7 +45,7 @@ const publish = defineCommand({
           channel: args.channel,
           build: args.build === undefined ? undefined : numberArg("build", args.build),
           draft: Boolean(args.draft),
-          prerelease: Boolean(args.prerelease),
+          prerelease: args.prerelease === undefined ? undefined : Boolean(args.prerelease),
         },
         files,
         ReleaseService.operator(),

@@ -81,7 +81,8 @@ export const ReleaseInputSchema = v.strictObject({
   notes: v.optional(v.nullable(text(125_000))),
   channel: v.optional(v.nullable(ChannelNameSchema)),
   draft: v.optional(v.boolean(), false),
-  prerelease: v.optional(v.boolean(), false),
+  /** Default: whether the version is a semantic version with a prerelease part (`isPrereleaseVersion`). */
+  prerelease: v.optional(v.boolean()),
 });
 export type ReleaseInput = v.InferInput<typeof ReleaseInputSchema>;
 

@@ -48,6 +48,9 @@ export function semverOf(s: string): string | null {
   return s.length <= 128 ? semver.valid(s) : null;
 }
 
+/** Whether a version is a semantic version with a prerelease part (`1.2.0-rc.1`): a release made without an explicit prerelease flag is marked so, and stays out of `latest`. */
+export const isPrereleaseVersion = (version: string): boolean => semverOf(version)?.includes("-") ?? false;
+
 /** The version a tag stands for: its semantic version, else the tag itself. */
 export const versionForTag = (tag: string): string => semverOf(tag) ?? tag;
 /** The tag publishing a version without one gives it: `v<version>` for a semantic version, else the version itself. */

@@ -8,7 +8,7 @@ import { detectArtifact, validateForPlatform } from "../domain/detect.ts";
 import { Conflict, Invalid, NotFound } from "../domain/errors.ts";
 import { storageKeyFor, type App, type Artifact, type Principal, type Release } from "../domain/model.ts";
 import { draftVisible } from "../domain/tokens.ts";
-import { tagForVersion, versionForTag } from "../domain/versions.ts";
+import { isPrereleaseVersion, tagForVersion, versionForTag } from "../domain/versions.ts";
 import {
   ArtifactInputSchema,
   ArtifactPatchSchema,
@@ -87,7 +87,7 @@ export class Releases {
         notes: p.notes ?? null,
         channel: p.channel ?? null,
         draft: p.draft,
-        prerelease: p.prerelease,
+        prerelease: p.prerelease ?? isPrereleaseVersion(version),
         created_by: by.actor,
         created_at: now,
         published_at: p.draft ? null : now,

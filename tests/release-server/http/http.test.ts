@@ -112,6 +112,23 @@ describe("seed endpoints and the package browser", () => {
     expect(none.status).toBe(404);
   });
 
+  test("POST /upload of a prerelease version (1.0.0-rc.1) marks it prerelease, so /latest skips it; prerelease=false overrides", async () => {
+    const up = (q: string) => fetch(`${srv.url}/apps/acme/empty/upload?name=x.zip&${q}`, { method: "POST", body: q, headers: auth(srv.admin) });
+    const rc1 = await up("version=1.0.0-rc.1");
+    expect(rc1.status).toBe(201);
+    expect(((await rc1.json()) as any).release).toMatchObject({ tag_name: "v1.0.0-rc.1", prerelease: true });
+    expect((await get("/apps/acme/empty/latest")).status).toBe(404);
+    const bad = await up("version=1.0.0-rc.2&prerelease=yes");
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as any).message).toContain("prerelease query parameter must be true or false");
+    const rc2 = await up("version=1.0.0-rc.2&prerelease=false");
+    expect(((await rc2.json()) as any).release).toMatchObject({ tag_name: "v1.0.0-rc.2", prerelease: false });
+    expect(((await (await get("/apps/acme/empty/latest")).json()) as any).tag_name).toBe("v1.0.0-rc.2");
+    const final = await up("version=1.0.0&prerelease=true");
+    expect(((await final.json()) as any).release).toMatchObject({ tag_name: "v1.0.0", prerelease: true });
+    expect(((await (await get("/apps/acme/empty/latest")).json()) as any).tag_name).toBe("v1.0.0-rc.2");
+  });
+
   test("/packages is HTML by default and JSON on request; apps index", async () => {
     const page = await get("/packages");
     expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");

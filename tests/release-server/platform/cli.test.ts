@@ -40,6 +40,15 @@ describe("release-server CLI", () => {
     const forRelease = JSON.parse(run(["audit", "list", "--json", "--target", "release:1", ...d]).out);
     expect(forRelease.map((e: { action: string }) => e.action)).toEqual(["release.publish"]);
     expect(run(["audit", "list", "--target", "release", ...d])).toMatchObject({ code: 2, err: 'error: --target must be TYPE:ID, got "release"\n' });
+    // A prerelease version is marked prerelease unless told otherwise.
+    expect(run(["release", "publish", "acme/tool", "2.0.0-rc.1", ...d]).code).toBe(0);
+    expect(run(["release", "publish", "acme/tool", "2.0.0-rc.2", "--no-prerelease", ...d]).code).toBe(0);
+    expect(run(["release", "publish", "acme/tool", "2.0.0", "--prerelease", ...d]).code).toBe(0);
+    expect(run(["release", "list", "acme/tool", ...d]).out.split("\n").slice(0, 3).map((l) => l.split("\t").slice(1, 5).join(" "))).toEqual([
+      "v2.0.0 2.0.0 - prerelease",
+      "v2.0.0-rc.2 2.0.0-rc.2 - published",
+      "v2.0.0-rc.1 2.0.0-rc.1 - prerelease",
+    ]);
   });
 
   test("tokens: shown once, listed without secrets, revoked", () => {

@@ -116,6 +116,8 @@ const upload: Handler = async (c) => {
   const version = q.get("version");
   if (!version) throw new HttpError(400, "the version query parameter is required (e.g. version=1.2.3)");
   const channel = q.get("channel") || null;
+  const flag = q.get("prerelease");
+  if (flag !== null && !["true", "false"].includes(flag)) throw new HttpError(400, `the prerelease query parameter must be true or false, not ${JSON.stringify(flag.slice(0, 40))}`);
   // Read before any byte: a non-version is refused here, and "v1.2.3" finds release 1.2.3.
   const existing = await c.service.findReleaseByVersion(app, version);
   const by = await c.require("publish", { app, channel: existing?.channel ?? channel });
@@ -123,7 +125,7 @@ const upload: Handler = async (c) => {
   const file = { filename, content_type: plan.contentType, label: q.get("label") || null };
   const { release, asset } = existing
     ? { release: existing, asset: await c.service.addArtifact(existing, file, blob, by) }
-    : (({ release, artifacts }) => ({ release, asset: artifacts[0]! }))(await c.service.publishRelease(app, { version, channel }, [{ ...file, blob }], by));
+    : (({ release, artifacts }) => ({ release, asset: artifacts[0]! }))(await c.service.publishRelease(app, { version, channel, prerelease: flag === null ? undefined : flag === "true" }, [{ ...file, blob }], by));
   const out = await ghRelease(c, app, release);
   return created({ release: out, asset: out.assets.find((a) => a.id === asset.id) }, out.url);
 };
