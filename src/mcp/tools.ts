@@ -88,7 +88,8 @@ export const makeTools = (z: typeof Z): Tool[] => {
       description:
         "Breadth-first walk from a node over edges in both directions: the nodes within `depth` edges (each with its depth, " +
         "path and line when it has a source) and the edges walked. Same result as `auditgraph neighbors ID --json`, plus " +
-        "`total` and `truncated` when more than `limit` nodes were found (the nearest are kept).",
+        "`total` and `truncated` when more than `limit` nodes were found (the nearest are kept, by depth then id; the walk " +
+        "stops after the first depth past `limit`, so `total` then counts the nodes up to that depth).",
       schema: z.strictObject({
         id: id("Start node id"),
         depth: z.int().min(1).max(10).default(1).describe("How many edges away"),
@@ -97,12 +98,8 @@ export const makeTools = (z: typeof Z): Tool[] => {
       }),
       run(ctx, a) {
         need(ctx, a.id);
-        const r = neighbors(ctx.ix, a.id, a.depth, a.edge_types ? new Set(a.edge_types) : undefined);
-        const truncated = r.nodes.length > a.limit;
-        const nodes = truncated ? r.nodes.slice(0, a.limit) : r.nodes;
-        const kept = new Set([a.id, ...nodes.map((n) => n.id)]);
-        const edges = truncated ? r.edges.filter((e) => kept.has(e.source) && kept.has(e.target)) : r.edges;
-        return { status: "ok", run_id: ctx.store.runId, start: a.id, depth: a.depth, nodes, edges, total: r.nodes.length, truncated };
+        const { nodes, edges, total, truncated } = neighbors(ctx.ix, a.id, a.depth, a.edge_types ? new Set(a.edge_types) : undefined, a.limit);
+        return { status: "ok", run_id: ctx.store.runId, start: a.id, depth: a.depth, nodes, edges, total, truncated };
       },
     }),
     tool({

@@ -52,14 +52,21 @@ function adjacency(ix: RunIndex, types?: Set<string>) {
   };
 }
 
-/** Breadth-first walk over edges in both directions, optionally restricted to edge types. */
-export function neighbors(ix: RunIndex, start: string, depth: number, types?: Set<string>) {
+/**
+ * Breadth-first walk over edges in both directions, optionally restricted to edge types. With `max`,
+ * the walk stops after the first depth at which more than `max` nodes were found, and only the
+ * nearest `max` (by depth, then id) are read and returned, with the edges between them: `total` is
+ * the number found up to that depth, `truncated` says nodes were left out (a hub ten edges deep is
+ * most of the graph: the MCP server's walk read all of it before it cut the answer).
+ */
+export function neighbors(ix: RunIndex, start: string, depth: number, types?: Set<string>, max = Infinity) {
   const adj = adjacency(ix, types);
   const seen = new Map<string, number>([[start, 0]]);
   // A shared node (technology, reference) is named from the shard of the document it was reached from.
   const hints = new Map<string, number | undefined>();
   const used: GraphEdge[] = [];
   let frontier = [start];
+  let reached = 0; // the depth of the last level found
   for (let d = 1; d <= depth && frontier.length; d++) {
     const next: string[] = [];
     for (const id of frontier) {
@@ -69,11 +76,21 @@ export function neighbors(ix: RunIndex, start: string, depth: number, types?: Se
       }
     }
     frontier = next;
+    reached = d;
+    if (seen.size - 1 > max) break;
   }
-  const uniq = [...new Map(used.map((e) => [`${e.source}\0${e.target}\0${e.type}`, e])).values()].sort(edgeOrder);
-  const nodes = [...seen].filter(([id]) => id !== start).map(([id, d]) => ({ ...ix.nodeOnly(id, hints.get(id))!, depth: d }))
-    .sort((a, b) => a.depth - b.depth || cmp(a.id, b.id));
-  return { nodes, edges: uniq };
+  const total = seen.size - 1;
+  let found = [...seen].filter(([id]) => id !== start).sort((a, b) => a[1] - b[1] || cmp(a[0], b[0]));
+  const truncated = found.length > max;
+  if (truncated) found = found.slice(0, max);
+  const kept = truncated ? new Set([start, ...found.map(([id]) => id)]) : seen;
+  // The edges between kept nodes that the whole walk takes from the last level, which a cut walk did not expand.
+  if (truncated && reached < depth) {
+    for (const [id, d] of found) if (d === reached) for (const { edge, other } of adj(id)) if (kept.has(other)) used.push(edge);
+  }
+  const uniq = [...new Map(used.filter((e) => kept.has(e.source) && kept.has(e.target)).map((e) => [`${e.source}\0${e.target}\0${e.type}`, e])).values()].sort(edgeOrder);
+  const nodes = found.map(([id, d]) => ({ ...ix.nodeOnly(id, hints.get(id))!, depth: d }));
+  return { nodes, edges: uniq, total, truncated };
 }
 
 export type PathResult = { nodes: GraphNode[]; edges: GraphEdge[] };

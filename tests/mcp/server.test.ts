@@ -82,8 +82,13 @@ describe("tools", () => {
     expect(rest).toEqual(cli(["neighbors", id, "--depth", "2", "--root", root, "--json"]).json);
     expect([total, truncated]).toEqual([rest.nodes.length, false]);
     const cut = await ok("neighbors", { id, depth: 2, limit: 3 });
-    expect([cut.nodes.length, cut.total, cut.truncated]).toEqual([3, total, true]);
+    const near = rest.nodes.filter((n: { depth: number }) => n.depth === 1).length;
+    expect(near).toBeGreaterThan(3); // so the walk stops after depth 1 and reads no further
+    expect([cut.nodes.length, cut.total, cut.truncated]).toEqual([3, near, true]);
     expect(cut.nodes).toEqual(rest.nodes.slice(0, 3));
+    const kept = new Set([id, ...cut.nodes.map((n: { id: string }) => n.id)]);
+    expect(cut.edges).toEqual(rest.edges.filter((e: { source: string; target: string }) => kept.has(e.source) && kept.has(e.target)));
+    expect(await ok("neighbors", { id, depth: 10, limit: 3 })).toEqual({ ...cut, depth: 10 });
     const only = await ok("neighbors", { id, edge_types: ["mentions"] });
     expect(only).toMatchObject({ nodes: cli(["neighbors", id, "--edge-type", "mentions", "--root", root, "--json"]).json.nodes });
   });

@@ -26,7 +26,8 @@ export default defineCommand({
     const { neighbors } = await import("../../query/graph.ts");
     const id = String(args.id);
     if (!ix.nodeOnly(id)) throw notFound(id, store.runId);
-    const r = neighbors(ix, id, depth, types);
+    const { nodes, edges } = neighbors(ix, id, depth, types);
+    const r = { nodes, edges };
     if (args.json) return printJson({ status: "ok", run_id: store.runId, start: id, depth, ...r });
     printLine(`${r.nodes.length} node(s) within ${depth} edge(s) of ${p(id)}`);
     for (const n of r.nodes) printLine(`  ${n.depth}  ${p(n.id)}  [${n.type}] ${p(n.name)}${n.path ? `  (${p(n.path)}:${n.line ?? 1})` : ""}`);
