@@ -299,8 +299,8 @@ const notFound = (id: string, runId: string) =>
   new AgError(`node '${id}' not found in run ${runId}`, { exitCode: ExitCode.usage, code: "not_found", hint: "find ids with a search" });
 
 function intParam(v: string | undefined, name: string, fallback: number, max: number): number {
-  if (v === undefined || v === "") return fallback;
-  const n = Number(v);
+  if (v === undefined || v === "") return fallback; // an empty form field
+  const n = /^\d+$/.test(v) ? Number(v) : NaN; // decimal digits, as the CLI's flags: not 1e1, 0x10 or 2.0
   if (!Number.isInteger(n) || n < 1 || n > max) throw usageError(`${name} must be an integer from 1 to ${max}, got '${v}'`);
   return n;
 }

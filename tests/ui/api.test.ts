@@ -136,6 +136,11 @@ test("bad input is one error document: a usage error 400, an unknown node or API
   expect(bad.status).toBe(400);
   expect((await body(bad)).message).toContain("unknown filter 'nope:'");
   expect((await apiGet(ui, "/api/neighbors?id=doc_00000000000000000000&depth=9")).status).toBe(400);
+  for (const limit of ["1e1", "0x10", "2.0"]) {
+    const r = await apiGet(ui, `/api/query?q=postgres&limit=${limit}`);
+    expect([limit, r.status]).toEqual([limit, 400]);
+    expect((await body(r)).message).toBe(`limit must be an integer from 1 to 200, got '${limit}'`);
+  }
   const missing = await apiGet(ui, "/api/node?id=doc_00000000000000000000");
   expect(missing.status).toBe(404);
   expect((await body(missing)).code).toBe("not_found");
@@ -191,10 +196,12 @@ test("a store with no run yet gets the ingest hint; a non-loopback --host is war
   }
 }, 20_000);
 
-test("--port outside 0..65535 is a usage error (exit 2) and nothing listens", () => {
-  const r = cli(["ui", "--root", ws.root, "--port", "70000"]);
-  expect(r.code).toBe(2);
-  expect(r.stderr).toContain("--port must be an integer from 0 to 65535");
+test("--port outside 0..65535, or not written in decimal digits, is a usage error (exit 2) and nothing listens", () => {
+  for (const port of ["70000", "1e3", "0x50", "", "80.0"]) {
+    const r = cli(["ui", "--root", ws.root, "--port", port]);
+    expect([port, r.code]).toEqual([port, 2]);
+    expect(r.stderr).toContain(`--port must be an integer from 0 to 65535, got '${port}'`);
+  }
 }, 20_000);
 
 test("a second ui on a port the first one listens on is refused (exit 2); the first keeps every connection", async () => {

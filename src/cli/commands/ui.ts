@@ -12,7 +12,7 @@ export default defineCommand({
     ...workspaceArgs,
   },
   async run({ args }) {
-    const port = args.port === undefined || args.port === "" ? 0 : Number(args.port);
+    const port = args.port === undefined ? 0 : /^\s*\d+\s*$/.test(args.port) ? Number(args.port) : NaN; // digits only, as intFlag
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--port must be an integer from 0 to 65535, got '${args.port}'`);
     const host = typeof args.host === "string" && args.host !== "" ? args.host.replace(/^\[(.*)\]$/, "$1") : "127.0.0.1";
     const ws = await withWorkspace(args);
