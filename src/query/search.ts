@@ -386,6 +386,13 @@ const PREFIX_FALLBACK = 4;
 
 /** A plain word of at least this many characters is also found inside longer words when its own hits do not fill the page. */
 const INFIX_MIN = 3;
+/**
+ * Scripts written without spaces between words (Chinese, Japanese; Korean words are short): a run of
+ * their letters is one term (東京都庁舎の建物), and two of their characters are already a word (東京,
+ * 建物), so such a word is found inside longer ones from two characters on.
+ */
+const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
+const infixMin = (term: string) => (UNSPACED.test(term) ? 2 : INFIX_MIN);
 
 /**
  * Ranked hits for a parsed query. When a plain word's own hits do not fill the page (fewer than
@@ -398,7 +405,7 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
   const first = rank(ix, query, opts, shown);
   if (first.hits.length >= opts.limit) return first;
   const plain = (c: Clause): c is Extract<Clause, { kind: "term" }> =>
-    c.kind === "term" && !c.text.startsWith('"') && c.term.length >= INFIX_MIN && isWordTerm(c.term);
+    c.kind === "term" && !c.text.startsWith('"') && c.term.length >= infixMin(c.term) && isWordTerm(c.term);
   const words = query.clauses.filter(plain).map((c) => c.term);
   if (words.length === 0) return first;
   const holding = ix.termsContaining(words); // every shard's dictionary read once, for all the words

@@ -23,6 +23,7 @@ beforeAll(() => {
     "notes/capital.md": "# Clients\n\nDisconnected clients are dropped.\n",
     "src/net.ts": "export function tryConnectAgain(): void {}\nexport function reconnectAndConnect(): void {}\nconst spool_pool = 1;\n",
     "notes/other.md": "# Other\n\nNothing about networks here.\n",
+    "notes/tokyo.md": "# 庁舎\n\n東京都庁舎の建物について説明します。\n",
   });
   expect(cli(["ingest", "--root", root]).code).toBe(0);
 });
@@ -93,6 +94,17 @@ test("a word in no dictionary is found inside the words that hold it; one inside
   const none = query("xqzv", "--limit", "100");
   expect(none.hits).toEqual([]);
   expect(none.total).toBe(0);
+});
+
+test("in scripts written without spaces, a word of two characters is found inside the run that holds it", () => {
+  // A run of Han and kana is one term (東京都庁舎の建物について説明します), as grep sees the text.
+  for (const word of ["東京", "建物", "説明"]) {
+    const { hits } = query(word, "--limit", "100");
+    expect([word, paths(hits)]).toEqual([word, ["notes/tokyo.md"]]);
+    expect(hits[0]!.line).toBe(3);
+  }
+  // Two Latin letters stay too short to be looked for inside words.
+  expect(query("ec", "--limit", "100").hits).toEqual([]);
 });
 
 test("--explain marks every hit found inside a longer word, scaled or not", () => {
