@@ -275,6 +275,7 @@ export class Releases {
       if (await this.core.repos.artifacts.byName(release.id, a.filename)) {
         throw new Conflict(`release ${release.tag} already has an artifact named ${a.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
       }
+      if (a.validation_status === "invalid") await this.refuseInvalidIfGated(app, release, a.filename, a.validation_reason);
       await this.storedBlob(a.sha256);
       const created = await this.core.repos.artifacts.create({ ...a, release_id: release.id, created_at: now, updated_at: now });
       await this.core.audit(by, "artifact.create", "artifact", created.id, { release_id: release.id, filename: a.filename, sha256: a.sha256, size: a.size_bytes });
@@ -307,6 +308,20 @@ export class Releases {
   private async refuseIfServed(release: Release, consequence: string): Promise<void> {
     if ((await this.core.repos.channels.pinnedReleaseIds()).has(release.id)) {
       throw new Conflict(`release ${release.tag} is the current or previous release of a channel; ${consequence}`);
+    }
+  }
+
+  /**
+   * Conflict when a channel whose gate requires valid files (`require_valid`, the default) serves
+   * the release (current or previous): an invalid file added afterwards would reach its installs
+   * without passing the gate that a promotion runs. Run inside the write transaction.
+   */
+  private async refuseInvalidIfGated(app: App, release: Release, filename: string, reason: string | null): Promise<void> {
+    const gated = (await this.core.repos.channels.list(app.id))
+      .filter((ch) => (ch.current_release_id === release.id || ch.previous_release_id === release.id) && ch.policy.require_valid !== false)
+      .map((ch) => ch.name);
+    if (gated.length > 0) {
+      throw new Conflict(`${filename} is invalid (${reason ?? "unknown reason"}) and release ${release.tag} is served by channel ${gated.join(", ")}, whose promotion gate requires valid files`, { gate: [`${filename} is invalid: ${reason}`] });
     }
   }
 

@@ -241,6 +241,15 @@ describe("channels", () => {
     // A channel whose policy allows invalid artifacts lets the same release through.
     await s.setChannelPolicy(app, "internal", { require_valid: false }, op);
     expect((await s.promote(app, "internal", bad.release.id, {}, op)).current_release_id).toBe(bad.release.id);
+    // An invalid file added to a release a gated channel serves is refused as the promotion would
+    // have been (its blob is not kept); a valid one, or one for an ungated channel, is added.
+    const before = (await s.listArtifacts(good)).length;
+    const late = await s.putBlob(chunks(machO("arm64", false)));
+    const refused = await kindOf(async () => await s.addArtifact(good, { filename: "tool-late", platform: "macos" }, late, op));
+    expect(refused).toBe("conflict");
+    expect(await s.listArtifacts(good)).toHaveLength(before);
+    expect((await s.addArtifact(good, { filename: "tool-late", platform: "macos" }, await s.putBlob(chunks(machO("arm64", true))), op)).validation_status).toBe("valid");
+    expect((await s.addArtifact(bad.release, { filename: "tool-late", platform: "macos" }, await s.putBlob(chunks(machO("arm64", false))), op)).validation_status).toBe("invalid");
     await s.close();
   });
 
