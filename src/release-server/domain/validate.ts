@@ -51,7 +51,10 @@ export const FilenameSchema = v.pipe(
   v.check((s) => !/[/\\]/.test(s), "must not contain path separators"),
   v.check((s) => !s.includes(".."), "must not contain '..'"),
   v.check(noControl, "must not contain control characters"),
-  v.check((s) => s.trim() === s && s !== ".", "must not start or end with whitespace"),
+  // Shown in pages and download dialogs: an override (U+202E) makes "tool\u202Eexe.zip" read as "toolpiz.exe".
+  v.check((s) => !/[\u0080-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(s), "must not contain bidirectional or C1 control characters"),
+  v.check((s) => s.trim() === s, "must not start or end with whitespace"),
+  v.check((s) => s !== ".", "must not be '.'"),
 );
 
 export const ContentTypeSchema = v.pipe(

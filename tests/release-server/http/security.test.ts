@@ -160,9 +160,10 @@ describe("tokens", () => {
 describe("hostile names and paths", () => {
   test("asset names with path separators, '..' or control characters are refused before any byte is stored", async () => {
     const before = storedFiles(srv.data);
-    for (const name of ["../evil", "a/b", "a\\b", "..", "x\u0000y", "line\nbreak", " lead"]) {
+    for (const name of ["../evil", "a/b", "a\\b", "..", "x\u0000y", "line\nbreak", " lead", "tool\u202Eexe.zip", "a\u2066b", "c1\u0085x"]) {
       await expectError(upload(`/upload?name=${encodeURIComponent(name)}&version=11.0.0`, "evil", auth(srv.admin)), 422, /invalid asset name/);
     }
+    await expectError(upload("/upload?name=.&version=11.0.0", "evil", auth(srv.admin)), 422, /must not be '\.'/);
     expect(storedFiles(srv.data)).toEqual(before);
   });
 
