@@ -157,6 +157,9 @@ export const openapi = {
     "/api/v3": {
       get: { summary: "GitHub's API root (what gh reads to log in to an Enterprise host); with a token, its scopes in X-OAuth-Scopes", responses: { "200": jsonBody(ref("ApiRoot"), "URL templates") } },
     },
+    "/api/v3/user": {
+      get: { summary: "The token's user (GitHub's authenticated user: login, id, node_id, type, name, site_admin)", security: AUTH, responses: { "200": jsonBody({ type: "object", required: ["login", "id", "type"], properties: { login: { type: "string" }, id: { type: "integer" }, node_id: { type: "string" }, type: { type: "string" }, name: { type: "string" }, site_admin: { type: "boolean" } } }, "The user"), "401": err("Missing or invalid token") } },
+    },
     "/api/graphql": {
       post: {
         summary: "GitHub GraphQL for releases: viewer { login }, repository(owner, name) { releases(first, after, orderBy), release(tagName), latestRelease, viewerPermission }; anything else is an error in GitHub's shape",

@@ -111,4 +111,15 @@ describe("octokit against the release server", () => {
     const err = await anon.rest.repos.createRelease({ owner, repo, tag_name: "v9.0.0" }).catch((e) => e);
     expect(err.status).toBe(401);
   });
+
+  test("users.getAuthenticated: the token's login (the API root's current_user_url); 401 without one", async () => {
+    const root = (await api.request("GET /")).data as { current_user_url: string };
+    expect(root.current_user_url).toBe(`${srv.url}/api/v3/user`);
+    const me = await api.rest.users.getAuthenticated();
+    const viewer = (await api.graphql<{ viewer: { login: string } }>("{ viewer { login } }")).viewer.login;
+    expect(me.data).toMatchObject({ login: viewer, type: "User", site_admin: true });
+    expect(viewer).toStartWith("admin");
+    expect(me.headers["x-oauth-scopes"]).toBeDefined();
+    expect(((await anon.rest.users.getAuthenticated().catch((e) => e)) as { status: number }).status).toBe(401);
+  });
 });

@@ -642,6 +642,18 @@ const apiRoot: Handler = async (c) => {
   return json(root, 200, by ? oauthScopes(by) : {});
 };
 
+/**
+ * GET /api/v3/user: the token's user, as GitHub's "authenticated user" (what the API root's
+ * `current_user_url` names, and octokit's `users.getAuthenticated`): the login the GraphQL viewer
+ * has. 401 without a token.
+ */
+const currentUser: Handler = async (c) => {
+  const by = await c.principal();
+  if (!by) throw new HttpError(401, "Requires authentication", { headers: { "www-authenticate": 'Bearer realm="release-server"' } });
+  const id = by.token?.id ?? 0;
+  return json({ login: loginOf(by), id, node_id: nodeId("U", id), type: "User", name: loginOf(by), site_admin: by.token === null || by.token.scopes.actions.includes("admin") }, 200, oauthScopes(by));
+};
+
 export function graphqlRoutes(r: Router<Handler>): void {
-  r.add("GET", "/api/v3", apiRoot).add("POST", "/api/graphql", graphql);
+  r.add("GET", "/api/v3", apiRoot).add("GET", "/api/v3/user", currentUser).add("POST", "/api/graphql", graphql);
 }
