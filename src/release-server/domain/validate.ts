@@ -136,7 +136,7 @@ export const TokenInputSchema = v.strictObject({
   channels: v.optional(v.nullable(v.array(ChannelNameSchema))),
   actions: v.pipe(v.array(ActionSchema), v.minLength(1, "must name at least one action")),
   /** Lifetime in days; null = never expires (only if config allows). */
-  expires_in_days: v.optional(v.nullable(v.pipe(v.number(), v.minValue(0)))),
+  expires_in_days: v.optional(v.nullable(v.pipe(v.number(), v.check((n) => n > 0, "must be more than 0 (a token made for 0 days is expired when it is shown)")))),
 });
 export type TokenInput = v.InferInput<typeof TokenInputSchema>;
 

@@ -66,7 +66,10 @@ export async function readJsonBody(req: Request, maxBytes: number, what = "JSON 
  * Failed naming `resource` and the field (null when the body as a whole is not the expected object).
  */
 export async function readJsonAs<S extends v.GenericSchema>(c: Ctx, schema: S, resource: string, maxBytes: number): Promise<v.InferOutput<S>> {
-  const parsed = v.safeParse(schema, await readJsonBody(c.req, maxBytes));
+  const body = await readJsonBody(c.req, maxBytes);
+  // Every body read here is an object; valibot's object schemas take an array as one with no fields.
+  if (Array.isArray(body)) throw validationFailed(null, "body: Invalid type: Expected Object but received Array", resource);
+  const parsed = v.safeParse(schema, body);
   if (parsed.success) return parsed.output;
   const issue = parsed.issues[0];
   const field = v.getDotPath(issue);

@@ -111,10 +111,14 @@ export class Ctx {
     return (this.appMemo = app);
   }
 
-  /** A release of the current app that the caller may see (drafts need publish rights). */
-  async visible(release: Release): Promise<Release> {
+  /**
+   * A release of the current app that the caller may see (drafts need publish rights). Otherwise
+   * the 404 a missing one gets (`missing`, by default the lookup by id's), so that a hidden draft
+   * or another app's release cannot be told from one that does not exist.
+   */
+  async visible(release: Release, missing = `no release with id ${release.id}`): Promise<Release> {
     const app = await this.app();
-    if (release.app_id !== app.id || !(await this.service.canSee(await this.principal(), release))) throw new HttpError(404, "Not Found");
+    if (release.app_id !== app.id || !(await this.service.canSee(await this.principal(), release))) throw new HttpError(404, missing);
     return release;
   }
 

@@ -73,6 +73,11 @@ describe("PATCH releases and assets", () => {
     const bad = await fetch(`${srv.url}${api}/releases/${draft.id}`, { method: "PATCH", headers: { ...auth(srv.admin), "content-type": "application/json" }, body: JSON.stringify({ draft: "no", make_latest: "true" }) });
     expect(bad.status).toBe(422);
     expect(((await bad.json()) as any).errors[0]).toMatchObject({ resource: "Release", field: "draft" });
+    // A body that is not an object (an array too, which a schema of optional fields would take as no change) is 422.
+    for (const body of ["[1]", "[]", '"x"', "null"]) {
+      const r = await fetch(`${srv.url}${api}/releases/${draft.id}`, { method: "PATCH", headers: { ...auth(srv.admin), "content-type": "application/json" }, body });
+      expect([body, r.status]).toEqual([body, 422]);
+    }
   });
 
   test("PATCH needs a token that may publish to the release's channel", async () => {

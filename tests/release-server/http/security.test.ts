@@ -106,6 +106,22 @@ describe("tokens", () => {
     expect(await (await fetch(`${srv.url}/apps?format=json`)).json()).not.toContainEqual(expect.objectContaining({ slug: "secret" }));
   });
 
+  test("a hidden draft, or another app's release or asset, gets the 404 of one that does not exist", async () => {
+    const admin = { ...auth(srv.admin), "content-type": "application/json" };
+    const post = async (path: string, body: object) => (await fetch(srv.url + path, { method: "POST", headers: admin, body: JSON.stringify(body) })).json() as Promise<{ id: number; upload_url: string }>;
+    await post("/api/v3/repos/acme/tool/releases", { tag_name: "v8.8.8-hidden", draft: true });
+    const secret = await post("/api/v3/repos/acme/secret/releases", { tag_name: "v7.7.7", prerelease: true }); // not the latest
+    const asset = (await (await fetch(`${srv.url}/api/uploads/repos/acme/secret/releases/${secret.id}/assets?name=hidden.bin`, { method: "POST", headers: auth(srv.admin), body: "h" })).json()) as { id: number };
+    const body = async (path: string) => { const r = await fetch(srv.url + path); return [r.status, ((await r.json()) as { message: string }).message]; };
+    expect(await body("/api/v3/repos/acme/tool/releases/tags/v8.8.8-hidden")).toEqual([404, "no release tagged v8.8.8-hidden in acme/tool"]);
+    expect(await body("/api/v3/repos/acme/tool/releases/tags/v8.8.9-absent")).toEqual([404, "no release tagged v8.8.9-absent in acme/tool"]);
+    expect(await body(`/api/v3/repos/acme/tool/releases/${secret.id}`)).toEqual([404, `no release with id ${secret.id}`]);
+    expect(await body("/api/v3/repos/acme/tool/releases/999999")).toEqual([404, "no release with id 999999"]);
+    expect(await body(`/api/v3/repos/acme/tool/releases/assets/${asset.id}`)).toEqual([404, `no artifact with id ${asset.id}`]);
+    expect(await body("/api/v3/repos/acme/tool/releases/assets/999999")).toEqual([404, "no artifact with id 999999"]);
+    expect(await body("/acme/tool/releases/download/v8.8.8-hidden/x.bin")).toEqual([404, "no release tagged v8.8.8-hidden in acme/tool"]);
+  });
+
   test("a download that needed the token (private app, draft) is Cache-Control: private and varies by Authorization", async () => {
     const post = async (path: string, body: string, headers: Record<string, string> = {}) => {
       const r = await fetch(`${srv.url}${path}`, { method: "POST", body, headers: { ...auth(srv.admin), ...headers } });

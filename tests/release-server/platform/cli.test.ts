@@ -69,6 +69,9 @@ describe("release-server CLI", () => {
     const bad = run(["token", "create", "--name", "x", "--actions", "publish,fly", ...d]);
     expect(bad).toMatchObject({ code: 2, out: "" });
     expect(bad.err).toBe("error: invalid token actions.1: must be one of read, publish, promote, delete, admin\n");
+    expect(run(["token", "create", "--name", "now", "--actions", "read", "--expires-days", "0", ...d])).toMatchObject({
+      code: 2, out: "", err: "error: invalid token expires_in_days: must be more than 0 (a token made for 0 days is expired when it is shown)\n",
+    });
   });
 
   test("retention run: dry run lists, real run deletes", () => {

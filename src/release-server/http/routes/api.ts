@@ -98,8 +98,9 @@ const listAssets: Handler = async (c) => {
 async function assetOf(c: Ctx) {
   const app = await c.app();
   const artifact = await c.service.getArtifact(c.idParam("asset_id"));
-  if (artifact.app_id !== app.id) throw new HttpError(404, "Not Found");
-  return { app, artifact, release: await c.visible(await c.service.getRelease(artifact.release_id)) };
+  const missing = `no artifact with id ${artifact.id}`; // what an id that does not exist gets
+  if (artifact.app_id !== app.id) throw new HttpError(404, missing);
+  return { app, artifact, release: await c.visible(await c.service.getRelease(artifact.release_id), missing) };
 }
 
 const getAsset: Handler = async (c) => {

@@ -25,7 +25,10 @@ export async function lookup<T>(find: () => T | Promise<T>, notFound = "Not Foun
 }
 
 /** The release of `app` with this tag, if the caller may see it. */
-export const releaseByTag = async (c: Ctx, app: App, tag: string): Promise<Release> => c.visible(await lookup(() => c.service.getReleaseByTag(app, tag)));
+export const releaseByTag = async (c: Ctx, app: App, tag: string): Promise<Release> => {
+  const missing = `no release tagged ${tag} in ${app.owner}/${app.slug}`;
+  return c.visible(await lookup(() => c.service.getReleaseByTag(app, tag), missing), missing);
+};
 
 /**
  * Sends the asset's blob from the blob store (ETag/Range/HEAD, or a redirect to a presigned URL; see
