@@ -38,7 +38,10 @@ export function resolveSource(opts: { channel?: string }, env: Env = process.env
   else { base = PROJECT.downloadBase; from = "default"; }
   if (!/^https?:\/\//.test(base)) throw new UpgradeError(`the download base '${base}' (${from}) is not an http(s) URL`, "bad_source");
   const channel = opts.channel || env.AUDITGRAPH_CHANNEL || (typeof receipt?.channel === "string" ? receipt.channel : undefined) || undefined;
-  if (channel !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(channel)) throw new UpgradeError(`invalid channel name '${channel}'`, "usage");
+  // The release server's rule (and the installer's): a name it would refuse is a usage error here, not an HTTP 422 there.
+  if (channel !== undefined && !/^[a-z][a-z0-9-]{0,31}$/.test(channel)) {
+    throw new UpgradeError(`invalid channel name '${channel}': 1-32 lowercase letters, digits or '-', starting with a letter`, "usage");
+  }
   return { base: base.replace(/\/+$/, ""), channel, installId: installId(env), from };
 }
 

@@ -96,6 +96,14 @@ describe("auditgraph upgrade", () => {
 
     const json = await run(h.exe, ["upgrade", "--check", "--json", ...key()], env);
     expect(json.json).toMatchObject({ status: "available", current: OLD, latest: NEW, update_available: true, method: "archive", channel: "beta" });
+    // The command it names does what was checked: with the version and channel asked for.
+    const pinned = await run(h.exe, ["upgrade", "--check", "--version", NEW, "--channel", "beta", ...key()], env);
+    expect(pinned.stdout).toContain(`to upgrade run: auditgraph upgrade --version ${NEW} --channel beta\n`);
+    // A channel name the release server would refuse is a usage error here, before any request.
+    const before = srv.requests.length;
+    const badChannel = await run(h.exe, ["upgrade", "--check", "--channel", "Beta.x", ...key()], env);
+    expect([badChannel.code, badChannel.stderr]).toEqual([2, "error: invalid channel name 'Beta.x': 1-32 lowercase letters, digits or '-', starting with a letter\n"]);
+    expect(srv.requests.length).toBe(before);
     const dry = await run(h.exe, ["upgrade", "--dry-run", ...key()], env);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain(`would upgrade auditgraph ${OLD} -> ${NEW} (${TARGET})`);

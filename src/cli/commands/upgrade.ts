@@ -96,10 +96,14 @@ export default defineCommand({
       return failed(e, false);
     }
     const available = p.relation === "newer" || (!!args.version && p.relation !== "same");
-    const command = refused ? refused.instead : "auditgraph upgrade";
+    // What to run to do what was checked: with the version (and channel) asked for; the notice of a
+    // newer release, cached for later commands, names the plain command.
+    const plain = refused ? refused.instead : "auditgraph upgrade";
+    const asked = [args.version ? `--version ${args.version}` : "", args.channel ? `--channel ${args.channel}` : ""].filter(Boolean).join(" ");
+    const command = refused || !asked ? plain : `${plain} ${asked}`;
     if (refresh) {
       const { recordCheck } = await import("../../upgrade/notice.ts");
-      recordCheck({ available: p.relation === "newer" ? p.version : null, command });
+      recordCheck({ available: p.relation === "newer" ? p.version : null, command: plain });
     }
     const compat = await workspaceCompat(args, p.schemaVersion);
     const summary = {
