@@ -794,14 +794,17 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
     if (!rec || body === undefined) {
       let text = r.text;
       let docTitle: { title?: string } | undefined;
+      let docWarning: string | undefined;
       if (r.raw) {
         const d = await ex.documentText(f.path, r.raw);
         if ("skip" in d) { records.push(toRecord(f.path, { sha256: r.sha256!, bytes: r.bytes, skip: d.skip })); continue; }
         text = d.text;
         docTitle = d.title ? { title: normalizeText(d.title) } : {}; // redacted with the entry (extract.ts redactEntry)
+        docWarning = d.warning;
       }
       body = redact(normalizeText(text!));
       const entry = extractFile(f.path, r.sha256!, body, { size: st.chunkTokens, overlap: st.overlapTokens }, { ...docTitle, redact });
+      if (docWarning) entry.warnings = [...(entry.warnings ?? []), [1, docWarning]];
       terms = indexTerms(body, entry.kind, entry.chunks.map((c) => [c[0], c[1]]));
       rec = toDocRecord(f.path, entry, terms);
       if (entry.kind === "code" && st.symbols) {

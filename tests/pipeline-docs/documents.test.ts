@@ -5,7 +5,7 @@ import { afterAll, expect, test } from "bun:test";
 import { closeSync, openSync, ftruncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { allStoredText, cleanup, cli, treeHash, workspace } from "../helpers/cli.ts";
-import { documentFiles } from "./fixtures.ts";
+import { documentFiles, makePdf } from "./fixtures.ts";
 
 afterAll(cleanup);
 
@@ -75,4 +75,16 @@ test("the same documents in another directory give byte-identical stores; an unc
   expect(r.code).toBe(0);
   expect(r.json.skipped.find((s: any) => s.path === "docs/report.pdf").reason).toBe("corrupt");
   expect(cli(["query", "zebrafish", "--root", a, "--json"]).json.total).toBe(0);
+}, 60_000);
+
+test("a PDF of more than 2,000 pages: the first 2,000 are indexed, and the document says so in a warning", () => {
+  // A flat page tree (every page a kid of the root): pdf.js's time per page grows with the page's
+  // number there, so the pages past the cap are never asked for.
+  const pages = Array.from({ length: 2001 }, (_, i) => [i === 1999 ? "Lastindexed marker page." : i === 2000 ? "Neverindexed marker page." : `Page ${i + 1}.`]);
+  const root = workspace({ "docs/long.pdf": makePdf(pages) });
+  const r = cli(["ingest", "--root", root, "--json"]);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stderr).toContain("docs/long.pdf:1: only the first 2000 of the PDF's 2001 pages are indexed");
+  expect(cli(["query", "lastindexed", "--root", root, "--json"]).json.hits[0]).toMatchObject({ path: "docs/long.pdf", page: 2000 });
+  expect(cli(["query", "neverindexed", "--root", root, "--json"]).json.hits).toEqual([]);
 }, 60_000);

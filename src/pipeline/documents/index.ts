@@ -15,15 +15,17 @@ export const DEFAULT_MAX_DOCUMENT_BYTES = 52428800;
 /** The line separating two PDF pages in the stored text. */
 export const PAGE_BREAK = "\n\f\n";
 
-export type DocumentText = { text: string; title?: string } | { skip: SkipReason; detail: string };
+/** `warning`: recorded with the document (line 1), e.g. a PDF whose pages past MAX_PDF_PAGES were not read. */
+export type DocumentText = { text: string; title?: string; warning?: string } | { skip: SkipReason; detail: string };
 
 export async function documentText(path: string, buf: Uint8Array): Promise<DocumentText> {
   const ext = posix.extname(path).toLowerCase();
   if (ext === ".pdf") {
-    const { pdfText } = await import("./pdf.ts");
+    const { pdfText, MAX_PDF_PAGES } = await import("./pdf.ts");
     const r = await pdfText(buf);
     if ("skip" in r) return r;
-    return { text: r.pages.join(PAGE_BREAK), ...(r.title ? { title: r.title } : {}) };
+    const warning = r.total ? `only the first ${MAX_PDF_PAGES} of the PDF's ${r.total} pages are indexed` : undefined;
+    return { text: r.pages.join(PAGE_BREAK), ...(r.title ? { title: r.title } : {}), ...(warning ? { warning } : {}) };
   }
   try {
     const r = docxText(buf);
