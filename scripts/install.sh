@@ -30,6 +30,9 @@ ag_stage=''
 ag_id=''
 ag_channel=''
 ag_installed=''
+# A read token for a private app on a release server (AUDITGRAPH_TOKEN, or RELEASES_TOKEN as a
+# release server's install command passes it), sent as Authorization on every download.
+ag_token=''
 
 say() {
     [ "$ag_quiet" = 1 ] || printf 'auditgraph-install: %s\n' "$1"
@@ -56,12 +59,13 @@ Install auditgraph from its GitHub releases (or a mirror or release server laid 
 Usage: install.sh [options]
 
 Options:
-  --version X        install release X (e.g. 0.2.0 or v0.2.0)    [env AUDITGRAPH_VERSION, default: latest]
+  --version X        install release X (e.g. 0.2.0 or v0.2.0)    [env AUDITGRAPH_VERSION or RELEASES_VERSION, default: latest]
   --channel NAME     install the latest release of channel NAME (a release server's channels, e.g. beta)
                      [env AUDITGRAPH_CHANNEL, default: the server's default channel]
   --install-dir DIR  install into DIR    [env AUDITGRAPH_INSTALL_DIR, default: ~/.local/bin, /usr/local/bin as root]
   --base-url URL     download from URL/releases/..., e.g. https://releases.example.org/auditgraph/auditgraph
-                     for a self-hosted release server (<server>/<owner>/<app>)    [env AUDITGRAPH_DOWNLOAD_URL]
+                     for a self-hosted release server (<server>/<owner>/<app>)
+                     [env AUDITGRAPH_DOWNLOAD_URL, or RELEASES_BASE_URL as a release server's command sets it]
   --target NAME      skip detection and install this build, e.g. linux-x64-baseline    [env AUDITGRAPH_TARGET]
   --minisign-key K   verify SHA256SUMS.minisig with public key K instead of the project's key
                      (for mirrors that re-sign releases)    [env AUDITGRAPH_MINISIGN_KEY]
@@ -79,6 +83,9 @@ or later: Ed25519 and BLAKE2b-512); a missing or bad signature aborts. When neit
 the installer says so loudly and goes on, unless --require-signature is given. The archive is then
 checked against SHA256SUMS with sha256sum, shasum or openssl; if none of them exists, or the digest
 differs, nothing is installed.
+
+AUDITGRAPH_TOKEN (or RELEASES_TOKEN): a release server token that may read a private app, sent as
+"Authorization: Bearer" with every download (needs curl, which does not pass it on to another host).
 
 After an install, ${XDG_CONFIG_HOME:-~/.config}/auditgraph/install.json records where it came from
 (base URL, channel), where it went and the version; install-id next to it is a random id sent as
@@ -162,6 +169,8 @@ download() {
         esac
         [ -z "$ag_id" ] || set -- "$@" -H "X-Install-Id: $ag_id"
         [ -z "$ag_channel" ] || set -- "$@" -H "X-Release-Channel: $ag_channel"
+        # curl (7.58 and later) does not send it on to another host when a download redirects.
+        [ -z "$ag_token" ] || set -- "$@" -H "Authorization: Bearer $ag_token"
         curl "$@" -fsSL --retry 3 -o "$_f" "$_u"
     else
         [ -z "$ag_id" ] || set -- "$@" --header="X-Install-Id: $ag_id"
@@ -642,12 +651,17 @@ install_release() {
     fi
 
     has curl || has wget || die "neither curl nor wget is installed; install one of them" '' 1
+    # wget would send the token on to whatever host a download redirects to.
+    [ -z "$ag_token" ] || has curl || die "a token (AUDITGRAPH_TOKEN or RELEASES_TOKEN) needs curl to be sent safely; install curl" '' 1
     has tar || die "tar is not installed" '' 1
     _tool=$(sha256_tool) || die "no SHA-256 tool found (sha256sum, shasum or openssl); nothing was installed" \
         "install coreutils, perl's shasum or openssl, then run the installer again" 1
 
     mkdir -p "$_dir" 2>/dev/null || die "cannot create the install directory $_dir" \
         "choose another with --install-dir, or run with permission to write there" 1
+    # mv would put the binary inside it, and report it installed.
+    [ ! -d "$_dir/auditgraph" ] || die "$_dir/auditgraph is a directory; nothing was installed" \
+        "remove it, or choose another directory with --install-dir" 1
     # Staging directories an installer killed by a signal it could not trap (KILL) left: an hour old
     # or more, so a concurrent install's is left alone.
     find "$_dir" -maxdepth 1 -type d -name '.auditgraph-install.*' -mmin +60 -exec rm -rf {} + 2>/dev/null || :
@@ -706,9 +720,12 @@ install_release() {
 main() {
     # zsh runs this file as sh when emulating it (function-scoped EXIT traps, word splitting).
     [ -z "${ZSH_VERSION:-}" ] || emulate sh
-    _version=${AUDITGRAPH_VERSION:-latest}
+    # RELEASES_BASE_URL and RELEASES_VERSION: what a release server's install command passes (its
+    # package browser's `curl … | RELEASES_BASE_URL=… sh`), below this installer's own settings.
+    _version=${AUDITGRAPH_VERSION:-${RELEASES_VERSION:-latest}}
     _dir=${AUDITGRAPH_INSTALL_DIR:-}
-    _base=${AUDITGRAPH_DOWNLOAD_URL:-$AG_DEFAULT_BASE}
+    _base=${AUDITGRAPH_DOWNLOAD_URL:-${RELEASES_BASE_URL:-$AG_DEFAULT_BASE}}
+    ag_token=${AUDITGRAPH_TOKEN:-${RELEASES_TOKEN:-}}
     _target=${AUDITGRAPH_TARGET:-}
     _key=${AUDITGRAPH_MINISIGN_KEY:-$AG_PUBKEY}
     ag_channel=${AUDITGRAPH_CHANNEL:-}

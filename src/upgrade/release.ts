@@ -27,6 +27,12 @@ export interface Source {
   installId?: string;
   /** Where the base came from: "AUDITGRAPH_DOWNLOAD_URL", "install receipt" or "default". */
   from: string;
+  /**
+   * A release server token that may read a private app (AUDITGRAPH_TOKEN, or RELEASES_TOKEN as the
+   * installer takes it), sent as Authorization; never to the project's default base, and fetch drops
+   * it when a download redirects to another origin.
+   */
+  token?: string;
 }
 
 export function resolveSource(opts: { channel?: string }, env: Env = process.env): Source {
@@ -42,7 +48,8 @@ export function resolveSource(opts: { channel?: string }, env: Env = process.env
   if (channel !== undefined && !/^[a-z][a-z0-9-]{0,31}$/.test(channel)) {
     throw new UpgradeError(`invalid channel name '${channel}': 1-32 lowercase letters, digits or '-', starting with a letter`, "usage");
   }
-  return { base: base.replace(/\/+$/, ""), channel, installId: installId(env), from };
+  const token = from === "default" ? undefined : env.AUDITGRAPH_TOKEN || env.RELEASES_TOKEN || undefined;
+  return { base: base.replace(/\/+$/, ""), channel, installId: installId(env), from, ...(token ? { token } : {}) };
 }
 
 /** What upgrade reads from a release.json (loosely: newer builds may add fields). */
@@ -58,6 +65,7 @@ function headersFor(src: Source): Record<string, string> {
   const h: Record<string, string> = { "user-agent": userAgent() };
   if (src.installId) h["x-install-id"] = src.installId;
   if (src.channel) h["x-release-channel"] = src.channel;
+  if (src.token) h.authorization = `Bearer ${src.token}`;
   return h;
 }
 

@@ -129,7 +129,7 @@ export async function makeReleases(): Promise<Releases> {
 }
 
 /** One request the release server received: its path, query and the headers a rollout reads. */
-export type Seen = { path: string; query: string; installId: string | null; channel: string | null };
+export type Seen = { path: string; query: string; installId: string | null; channel: string | null; auth: string | null };
 
 /**
  * Serves the releases like GitHub: /releases/download/<tag>/<asset>, and
@@ -159,7 +159,7 @@ export function serveReleases(rel: Releases) {
       const url = new URL(req.url);
       const path = url.pathname;
       const channel = url.searchParams.get("channel") ?? req.headers.get("x-release-channel");
-      seen.push({ path, query: url.search, installId: req.headers.get("x-install-id"), channel: req.headers.get("x-release-channel") });
+      seen.push({ path, query: url.search, installId: req.headers.get("x-install-id"), channel: req.headers.get("x-release-channel"), auth: req.headers.get("authorization") });
       const latest = path.match(/^\/releases\/latest\/download\/([^/]+)$/);
       if (latest) return Response.redirect(`/releases/download/v${channel === BETA ? OLD : rel.manifest.version}/${latest[1]}`, 302);
       const m = path.match(/^\/releases\/download\/([^/]+)\/([^/]+)$/);

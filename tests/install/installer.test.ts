@@ -336,6 +336,24 @@ describe.each(Object.keys(SHELLS))("signatures, channels and the receipt under %
     expect(readFileSync(join(s.home, ".bashrc"), "utf8")).toBe("");
   });
 
+  test("a release server's command (RELEASES_BASE_URL, RELEASES_VERSION, RELEASES_TOKEN) installs that release from it with the token; an 'auditgraph' directory in the way is refused", async () => {
+    const env: Record<string, string> = { ...s.env, AUDITGRAPH_INSTALL_DIR: join(s.home, "fromserver"), RELEASES_BASE_URL: server.url.origin, RELEASES_VERSION: `v${OLD}`, RELEASES_TOKEN: "rls_read" };
+    delete env.AUDITGRAPH_DOWNLOAD_URL;
+    delete env.AUDITGRAPH_VERSION;
+    const from = server.seen.length;
+    const r = await runInstaller(shell, [], env);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`installed auditgraph ${OLD} (linux-x64) to ${join(s.home, "fromserver")}/auditgraph`);
+    const got = server.seen.slice(from);
+    expect(got.map((q) => q.path)).toContain(`/releases/download/v${OLD}/${ASSET}`);
+    for (const q of got) expect(q.auth).toBe("Bearer rls_read");
+    mkdirSync(join(s.home, "blocked", "auditgraph"), { recursive: true });
+    const blocked = await runInstaller(shell, [], { ...env, AUDITGRAPH_INSTALL_DIR: join(s.home, "blocked") });
+    expect(blocked.stderr).toContain(`error: ${join(s.home, "blocked")}/auditgraph is a directory; nothing was installed`);
+    expect(blocked.code).toBe(1);
+  }, HEAVY);
+
   test("no minisign and no openssl: --require-signature refuses before downloading; without it, a loud warning and on", async () => {
     const bare = sandbox({ omit: ["minisign", "openssl"] });
     const dest = join(bare.dir, "dest");

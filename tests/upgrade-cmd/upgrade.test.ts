@@ -99,6 +99,11 @@ describe("auditgraph upgrade", () => {
     // The command it names does what was checked: with the version and channel asked for.
     const pinned = await run(h.exe, ["upgrade", "--check", "--version", NEW, "--channel", "beta", ...key()], env);
     expect(pinned.stdout).toContain(`to upgrade run: auditgraph upgrade --version ${NEW} --channel beta\n`);
+    // A token for a private app (AUDITGRAPH_TOKEN) goes with every request to the base.
+    const sent = srv.requests.length;
+    expect((await run(h.exe, ["upgrade", "--check", ...key()], { ...env, AUDITGRAPH_TOKEN: "rls_reader" })).code).toBe(0);
+    expect(srv.requests.slice(sent).map((q) => q.headers.authorization)).toEqual(srv.requests.slice(sent).map(() => "Bearer rls_reader"));
+    expect(srv.requests.length).toBeGreaterThan(sent);
     // A channel name the release server would refuse is a usage error here, before any request.
     const before = srv.requests.length;
     const badChannel = await run(h.exe, ["upgrade", "--check", "--channel", "Beta.x", ...key()], env);

@@ -99,20 +99,38 @@ export function shellWord(s: string): string {
   return /^[A-Za-z0-9._~:/%@+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-function installCommand(name: keyof typeof INSTALLERS, url: string, privateApp: boolean): InstallCommand {
-  if (INSTALLERS[name] === "sh") {
-    const header = privateApp ? ` -H "Authorization: Bearer $RELEASES_TOKEN"` : "";
-    return { shell: "sh", command: `curl -fsSL${header} ${shellWord(url)} | sh` };
-  }
-  const quoted = `'${url.replace(/'/g, "''")}'`;
-  const header = privateApp ? ` -Headers @{Authorization = "Bearer $env:RELEASES_TOKEN"}` : "";
-  return { shell: "powershell", command: `irm${header} ${quoted} | iex` };
+/**
+ * Where an installer should download from, passed to the shell that runs it: the app's download base
+ * (`<server>/<owner>/<app>`, below which `releases/latest/download/` and `releases/download/<tag>/`
+ * are), the release a release's page is for, and for a private app the token. An installer that
+ * knows them (auditgraph's install.sh reads RELEASES_BASE_URL, RELEASES_VERSION and RELEASES_TOKEN
+ * below its own settings) installs from this server; any other ignores them.
+ */
+export interface InstallFrom {
+  base: string;
+  tag?: string;
+  privateApp: boolean;
 }
 
-function installers(artifacts: Artifact[], urlOf: (name: string) => string, privateApp: boolean): InstallCommand[] {
-  const names = new Set(artifacts.map((a) => a.filename));
-  return (Object.keys(INSTALLERS) as Array<keyof typeof INSTALLERS>).filter((n) => names.has(n)).map((n) => installCommand(n, urlOf(n), privateApp));
+function installCommand(name: keyof typeof INSTALLERS, url: string, from: InstallFrom): InstallCommand {
+  if (INSTALLERS[name] === "sh") {
+    const header = from.privateApp ? ` -H "Authorization: Bearer $RELEASES_TOKEN"` : "";
+    const env = [`RELEASES_BASE_URL=${shellWord(from.base)}`, ...(from.tag ? [`RELEASES_VERSION=${shellWord(from.tag)}`] : []), ...(from.privateApp ? [`RELEASES_TOKEN="$RELEASES_TOKEN"`] : [])];
+    return { shell: "sh", command: `curl -fsSL${header} ${shellWord(url)} | ${env.join(" ")} sh` };
+  }
+  const ps = (s: string) => `'${s.replace(/'/g, "''")}'`;
+  const header = from.privateApp ? ` -Headers @{Authorization = "Bearer $env:RELEASES_TOKEN"}` : "";
+  const env = [`$env:RELEASES_BASE_URL=${ps(from.base)}; `, ...(from.tag ? [`$env:RELEASES_VERSION=${ps(from.tag)}; `] : [])].join("");
+  return { shell: "powershell", command: `${env}irm${header} ${ps(url)} | iex` };
 }
+
+function installers(artifacts: Artifact[], urlOf: (name: string) => string, from: InstallFrom): InstallCommand[] {
+  const names = new Set(artifacts.map((a) => a.filename));
+  return (Object.keys(INSTALLERS) as Array<keyof typeof INSTALLERS>).filter((n) => names.has(n)).map((n) => installCommand(n, urlOf(n), from));
+}
+
+/** The app's download base: what an installer or `auditgraph upgrade` takes as its base URL. */
+const downloadBase = (u: Urls, app: Pick<App, "owner" | "slug">) => `${u.base}/${seg(app.owner)}/${seg(app.slug)}`;
 
 function assetView(a: Artifact, url: string): AssetView {
   const m = a.metadata;
@@ -191,7 +209,7 @@ export async function appView(s: ReleaseService, u: Urls, app: App, opts: Browse
     releaseCount: (await s.listReleases(app, { page: 1, perPage: 1, drafts: opts.drafts })).total,
     latest: latest && { ...link(u, app, latest), publishedAt: latest.published_at },
     channels: await channelViews(s, u, app, await s.listChannels(app), opts.canSee),
-    installers: installers(latestArtifacts, (n) => base + seg(n), app.visibility === "private"),
+    installers: installers(latestArtifacts, (n) => base + seg(n), { base: downloadBase(u, app), privateApp: app.visibility === "private" }),
   };
 }
 
@@ -212,7 +230,7 @@ export async function releaseView(s: ReleaseService, u: Urls, app: App, r: Relea
     currentOf: ctx.channels.filter((c) => c.current_release_id === r.id).map((c) => ({ channel: c.name, rollout: c.rollout_percent })),
     notesHtml: r.notes ? renderNotes(r.notes, ctx.notesHeading) : "",
     assets: artifacts.map((a) => assetView(a, urlOf.get(a.filename)!)),
-    installers: installers(artifacts, (n) => urlOf.get(n)!, app.visibility === "private"),
+    installers: installers(artifacts, (n) => urlOf.get(n)!, { base: downloadBase(u, app), tag: r.tag, privateApp: app.visibility === "private" }),
   };
 }
 

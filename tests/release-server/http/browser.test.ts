@@ -124,7 +124,7 @@ describe("in Chromium", () => {
     await expect(page.getByRole("heading", { level: 1, name: "Acme Tool" }).isVisible()).resolves.toBe(true);
     expect(await page.getByText("Secret plans").count()).toBe(0); // the draft: only a publisher sees it
     const install = await page.locator("section.install").innerText();
-    expect(install).toContain(`curl -fsSL ${srv.url}/acme/tool/releases/latest/download/install.sh | sh`);
+    expect(install).toContain(`curl -fsSL ${srv.url}/acme/tool/releases/latest/download/install.sh | RELEASES_BASE_URL=${srv.url}/acme/tool sh`);
     const stable = page.getByRole("row", { name: /^stable / });
     expect((await stable.getByRole("cell").allInnerTexts()).map((s) => s.trim())).toEqual([
       "Two v2.0.0",
