@@ -86,9 +86,11 @@ test("Python and Go: module-level variables and constants are symbols; local one
     ["LIMIT", "variable", 1, 1], ["RATE", "variable", 2, 1], ["a", "variable", 4, 1], ["b", "variable", 4, 1],
     ["x", "variable", 5, 1], ["y", "variable", 5, 1], ["_cache", "variable", 6, 0], ["f", "function", 9, 1], ["K", "class", 11, 1],
   ]);
-  const go = "package conf\n\nvar Global = 1\nvar local, Shared int\nconst Pi = 3.14\nconst (\n\tA = iota\n\tb\n)\nvar (\n\tX int\n\ty = 2\n)\nvar _ = 1\nfunc f() { var inner = 1; _ = inner }\n";
+  const go = "package conf\n\nvar Global = 1\nvar local, Shared int\nconst Pi = 3.14\nconst (\n\tA = iota\n\tb\n)\nvar (\n\tX int\n\ty = 2\n)\nvar _ = 1\nfunc f() { var inner = 1; _ = inner }\nconst C1, c2 = 1, 2\nconst (\n\tD, E = 3, 4\n)\n";
+  // `const C1, c2 = …`: the names only (the grammar also lists the commas between them).
   expect((await extractSymbols("conf.go", go))!.symbols).toEqual([
     ["Global", "variable", 3, 1], ["local", "variable", 4, 0], ["Shared", "variable", 4, 1], ["Pi", "variable", 5, 1],
     ["A", "variable", 7, 1], ["b", "variable", 8, 0], ["X", "variable", 11, 1], ["y", "variable", 12, 0], ["f", "function", 15, 0],
+    ["C1", "variable", 16, 1], ["c2", "variable", 16, 0], ["D", "variable", 18, 1], ["E", "variable", 18, 1],
   ]);
 });

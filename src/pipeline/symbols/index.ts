@@ -232,7 +232,7 @@ function walkGo(root: TsNode, out: FileSymbols): void {
       const specs = n.namedChildren.flatMap((c) => (c?.type === "var_spec_list" ? c.namedChildren : [c]));
       for (const sp of specs) {
         if (sp?.type !== "var_spec" && sp?.type !== "const_spec") continue;
-        for (const id of sp.childrenForFieldName("name")) if (id && id.text !== "_") add(out, id.text, "variable", sp, goExported(id.text));
+        for (const id of sp.childrenForFieldName("name")) if (id?.type === "identifier" && id.text !== "_") add(out, id.text, "variable", sp, goExported(id.text));
       }
     } else if (n.type === "type_declaration") {
       for (const s of n.namedChildren) {
