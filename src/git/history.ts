@@ -11,8 +11,11 @@ export const DEFAULT_MAX_COMMITS = 5000;
 
 export type Walk = { commits: Commit[]; truncated: boolean };
 
-/** Commits reachable from `head`, newest first (committer time, then id), at most `max`. */
-export async function walkHistory(repo: Repo, head: string, max: number): Promise<Walk> {
+/**
+ * Commits reachable from `head`, newest first (committer time, then id), at most `max`. `follow`
+ * picks the parents a commit's history goes on through (default: all of them).
+ */
+export async function walkHistory(repo: Repo, head: string, max: number, follow?: (c: Commit) => Promise<string[]>): Promise<Walk> {
   const heap: Commit[] = [];
   const before = (a: Commit, b: Commit) => a.time > b.time || (a.time === b.time && a.oid < b.oid);
   const push = (c: Commit) => {
@@ -47,7 +50,7 @@ export async function walkHistory(repo: Repo, head: string, max: number): Promis
   while (heap.length && commits.length < max) {
     const c = pop();
     commits.push(c);
-    for (const p of c.parents) if (!seen.has(p)) { seen.add(p); push(await repo.commit(p)); }
+    for (const p of follow ? await follow(c) : c.parents) if (!seen.has(p)) { seen.add(p); push(await repo.commit(p)); }
   }
   return { commits, truncated: heap.length > 0 };
 }
@@ -69,9 +72,20 @@ export async function touches(repo: Repo, c: Commit, path: string): Promise<{ to
 export type LogEntry = { oid: string; author: { name: string; email: string }; time: number; subject: string };
 const entry = (c: Commit): LogEntry => ({ oid: c.oid, author: { name: c.author.name, email: c.author.email }, time: c.author.time, subject: c.subject });
 
-/** The commits that changed `path`, newest first, at most `limit`; `truncated`: the walk stopped at the budget. */
+/**
+ * The commits that changed `path`, newest first, at most `limit`; `truncated`: the walk stopped at
+ * the budget. History is simplified as `git log PATH` does by default: a merge whose `path` is the
+ * same as one parent's (the first such) is walked through that parent only, so a side branch whose
+ * change to it the merge threw away (`-s ours`) is not in the log.
+ */
 export async function pathLog(repo: Repo, head: string, path: string, opts: { max: number; limit?: number }): Promise<{ commits: LogEntry[]; examined: number; truncated: boolean }> {
-  const w = await walkHistory(repo, head, opts.max);
+  const follow = async (c: Commit): Promise<string[]> => {
+    if (c.parents.length < 2) return c.parents;
+    const here = (await repo.entryAt(c.tree, path))?.oid;
+    for (const p of c.parents) if ((await repo.entryAt((await repo.commit(p)).tree, path))?.oid === here) return [p];
+    return c.parents;
+  };
+  const w = await walkHistory(repo, head, opts.max, follow);
   const out: LogEntry[] = [];
   let examined = 0;
   for (const c of w.commits) {
@@ -117,7 +131,8 @@ export type Introduction = LogEntry & { path: string; line: number; text: string
 /**
  * The oldest commit (within the newest `max` commits, searched forward in time) whose change adds
  * a line containing `text` (a line counts as added when the file after the commit holds more
- * copies of it than the file before; for a merge, than every parent). Paths in `under` only.
+ * copies of it than the file before, which for a renamed file is the file it was renamed from
+ * (renameSource); for a merge, than every parent). Paths in `under` only.
  */
 export async function introduced(repo: Repo, head: string, text: string, opts: { max: number; under?: string }): Promise<{ found?: Introduction; examined: number; truncated: boolean }> {
   const w = await walkHistory(repo, head, opts.max);
@@ -130,7 +145,14 @@ export async function introduced(repo: Repo, head: string, text: string, opts: {
       if (!ch.after || ch.gitlink) continue;
       const now = await blobText(ch.after);
       if (now === undefined || !now.includes(text)) continue;
-      const old = await blobText(ch.before);
+      // A file new at this path may be a renamed one: "the file before" is then the one it came from
+      // (renameSource looks at the whole commit, so a diff restricted to the new path finds it too).
+      let before = ch.before;
+      if (before === undefined && parents[0]) {
+        const src = await renameSource(repo, c, ch.path, ch.after);
+        if (src) before = (await repo.entryAt(parents[0].tree, src.from))?.oid;
+      }
+      const old = await blobText(before);
       if (old === undefined) continue;
       const olds = [counts(linesOf(old))];
       for (const p of parents.slice(1)) {

@@ -55,12 +55,33 @@ describe("git commands", () => {
     expect(r.json.found).toMatchObject({ oid: ids.c2, path: "notes/a.md", line: 7, text: "NEEDLE one", author: { name: "Bob" } });
     const c = cli(["git", "introduced", "NEEDLE", "--path", "notes/c.md", "--root", repo, "--json"]);
     expect(c.json.found).toMatchObject({ oid: ids.c4, path: "notes/c.md", line: 4 });
-    // The rename (c3) carried "NEEDLE one" over: it did not add it.
+    // The rename (c3) carried "NEEDLE one" over: it did not add it, also when only the new path is
+    // searched (the file it came from is outside --path) or the walk starts at the rename.
+    const renamed = cli(["git", "introduced", "NEEDLE one", "--path", "notes/b.md", "--root", repo, "--json"]);
+    expect([renamed.code, renamed.json.found?.oid ?? null]).toEqual([0, null]);
     const none = cli(["git", "introduced", "no such text anywhere", "--root", repo]);
     expect(none.code).toBe(0);
     expect(none.stdout).toBe("no commit among the 6 read adds a line containing 'no such text anywhere'\n");
     const text = cli(["git", "introduced", "epsilon", "--root", repo]);
     expect(text.stdout).toBe(`${ids.c5.slice(0, 10)}  2024-01-05T10:00:00Z  Bob <bob@example.com>  Bob extends b\n  notes/b.md:8: epsilon\n`);
+  }, 60_000);
+
+  test("log and who simplify history as git log PATH does: a side branch whose change a merge threw away (-s ours) is not there", () => {
+    const r = tempDir("ag-git-ours-");
+    git(r, ["init", "-q", "."]);
+    writeFileSync(join(r, "x.md"), "# X\n\nbase\n");
+    git(r, ["add", "-A"]);
+    git(r, ["commit", "-q", "-m", "base"], { date: "2024-02-01T10:00:00Z" });
+    git(r, ["checkout", "-q", "-b", "feat"]);
+    writeFileSync(join(r, "x.md"), "# X\n\nbase\nbob's line\n");
+    git(r, ["commit", "-q", "-am", "feat edits x"], { date: "2024-02-02T10:00:00Z", name: "Bob", email: "bob@example.com" });
+    git(r, ["checkout", "-q", "main"]);
+    git(r, ["merge", "-q", "-s", "ours", "--no-edit", "feat"], { date: "2024-02-03T10:00:00Z" });
+    const real = git(r, ["log", "--format=%s", "--", "x.md"]).trim().split("\n");
+    expect(real).toEqual(["base"]);
+    const log = cli(["git", "log", "x.md", "--root", r, "--json"]).json;
+    expect(log.commits.map((c: any) => c.subject)).toEqual(real);
+    expect(cli(["git", "who", "x.md", "--root", r, "--json"]).json.authors.map((a: any) => a.name)).toEqual(["Alice"]);
   }, 60_000);
 
   test("history: follows the rename back to notes/a.md", () => {
