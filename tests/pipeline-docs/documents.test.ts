@@ -5,7 +5,7 @@ import { afterAll, expect, test } from "bun:test";
 import { closeSync, openSync, ftruncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { allStoredText, cleanup, cli, treeHash, workspace } from "../helpers/cli.ts";
-import { documentFiles, makePdf } from "./fixtures.ts";
+import { documentFiles, makePdf, makeZip } from "./fixtures.ts";
 
 afterAll(cleanup);
 
@@ -87,4 +87,23 @@ test("a PDF of more than 2,000 pages: the first 2,000 are indexed, and the docum
   expect(r.stderr).toContain("docs/long.pdf:1: only the first 2000 of the PDF's 2001 pages are indexed");
   expect(cli(["query", "lastindexed", "--root", root, "--json"]).json.hits[0]).toMatchObject({ path: "docs/long.pdf", page: 2000 });
   expect(cli(["query", "neverindexed", "--root", root, "--json"]).json.hits).toEqual([]);
+}, 60_000);
+
+test("a .docx whose main part is not word/document.xml: found through _rels/.rels, its styles through the main part's rels", () => {
+  const W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"';
+  const R = 'xmlns="http://schemas.openxmlformats.org/package/2006/relationships"';
+  const rel = (type: string, target: string) => `<Relationship Id="r1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/${type}" Target="${target}"/>`;
+  const docx = makeZip({
+    "[Content_Types].xml": `<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/></Types>`,
+    "_rels/.rels": `<?xml version="1.0"?><Relationships ${R}>${rel("officeDocument", "word/document2.xml")}</Relationships>`,
+    "word/_rels/document2.xml.rels": `<?xml version="1.0"?><Relationships ${R}>${rel("styles", "styles2.xml")}</Relationships>`,
+    "word/styles2.xml": `<?xml version="1.0"?><w:styles ${W}><w:style w:type="paragraph" w:styleId="Kop1"><w:name w:val="heading 1"/></w:style></w:styles>`,
+    "word/document2.xml": `<?xml version="1.0"?><w:document ${W}><w:body><w:p><w:pPr><w:pStyle w:val="Kop1"/></w:pPr><w:r><w:t>Quarterly plan</w:t></w:r></w:p><w:p><w:r><w:t>Walrus budget approved.</w:t></w:r></w:p></w:body></w:document>`,
+  });
+  const root = workspace({ "docs/alt.docx": docx });
+  const r = cli(["ingest", "--root", root, "--json"]);
+  expect([r.code, r.json.skipped]).toEqual([0, []]);
+  expect(cli(["query", "walrus", "--root", root, "--json"]).json.hits[0]).toMatchObject({ path: "docs/alt.docx", name: "Quarterly plan" });
+  const secs = cli(["list", "--type", "section", "--root", root, "--json"]).json.nodes;
+  expect(secs.map((n: any) => [n.name, n.attrs.level])).toEqual([["Quarterly plan", 1]]);
 }, 60_000);

@@ -7,7 +7,7 @@
  * markdown structure (`#`, a fence, a setext underline) is escaped with a backslash. The title is
  * the core properties' dc:title, else the first level-1 heading.
  */
-import { zipEntries, ZipError, zipRead } from "./zip.ts";
+import { zipEntries, ZipError, zipRead, type ZipEntry } from "./zip.ts";
 
 const MAX_XML = 64 * 1024 * 1024;
 const dec = new TextDecoder();
@@ -49,12 +49,40 @@ function levelOfName(s: string): number {
 
 export type DocxText = { text: string; title?: string };
 
+/**
+ * The part a relationship of `rels` (a .rels part) of the given type points to, resolved against
+ * `dir`, if the package has it: the main document is whatever `_rels/.rels` calls officeDocument
+ * (`word/document.xml` usually, `word/document2.xml` as some editors write), its styles whatever the
+ * main part's rels call styles.
+ */
+function related(buf: Uint8Array, entries: Map<string, ZipEntry>, rels: string, type: string, dir: string): string | undefined {
+  const e = entries.get(rels);
+  if (!e) return undefined;
+  const xml = dec.decode(zipRead(buf, e, MAX_XML));
+  for (const m of xml.matchAll(/<Relationship\b[^>]*>/g)) {
+    const t = /\bType="([^"]*)"/.exec(m[0])?.[1] ?? "";
+    const target = /\bTarget="([^"]*)"/.exec(m[0])?.[1];
+    if (!target || !t.endsWith(`/${type}`) || /\bTargetMode="External"/.test(m[0])) continue;
+    const parts: string[] = [];
+    for (const seg of (target.startsWith("/") ? target : dir + target).split("/")) {
+      if (seg === "..") parts.pop(); else if (seg && seg !== ".") parts.push(seg);
+    }
+    const path = parts.join("/");
+    if (entries.has(path)) return path;
+  }
+  return undefined;
+}
+
 export function docxText(buf: Uint8Array): DocxText {
   const entries = zipEntries(buf);
-  const main = entries.get("word/document.xml");
+  const mainPath = related(buf, entries, "_rels/.rels", "officeDocument", "") ?? "word/document.xml";
+  const main = entries.get(mainPath);
   if (!main) throw new ZipError("no word/document.xml (not a Word document)");
   const xml = dec.decode(zipRead(buf, main, MAX_XML));
-  const stylesEntry = entries.get("word/styles.xml");
+  const slash = mainPath.lastIndexOf("/");
+  const mainDir = mainPath.slice(0, slash + 1);
+  const stylesPath = related(buf, entries, `${mainDir}_rels/${mainPath.slice(slash + 1)}.rels`, "styles", mainDir) ?? "word/styles.xml";
+  const stylesEntry = entries.get(stylesPath);
   const levels = styleLevels(stylesEntry ? dec.decode(zipRead(buf, stylesEntry, MAX_XML)) : undefined);
   const coreEntry = entries.get("docProps/core.xml");
   const core = coreEntry ? dec.decode(zipRead(buf, coreEntry, MAX_XML)) : "";
