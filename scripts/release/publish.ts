@@ -153,7 +153,9 @@ export async function loadBuild(dirArg: string, opts: { allowUnsigned: boolean }
 export function releaseNotes(build: Build, notesFile: string | undefined, changelogFile: string): string {
   if (notesFile) {
     if (!existsSync(notesFile)) throw fail(PUBLISH_EXIT.usage, `--notes ${notesFile}: no such file`);
-    return readFileSync(notesFile, "utf8");
+    const text = readFileSync(notesFile, "utf8");
+    if (text.trim() === "") throw fail(PUBLISH_EXIT.usage, `--notes ${notesFile}: the file is empty`, "write the release notes in it, or leave --notes out to use the version's CHANGELOG.md section");
+    return text;
   }
   if (!existsSync(changelogFile)) throw fail(PUBLISH_EXIT.usage, `${changelogFile}: no such file`, "pass --notes FILE");
   const section = changelogSection(readFileSync(changelogFile, "utf8"), build.version);
@@ -400,7 +402,11 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`error: one build directory, got ${positionals.length}\n${USAGE}\n`);
     return PUBLISH_EXIT.usage;
   }
-  const rollout = values.rollout === undefined ? undefined : values.rollout.trim() === "" ? NaN : Number(values.rollout);
+  if (values.rollout !== undefined && !/^\s*\d+(\.\d+)?\s*$/.test(values.rollout)) {
+    process.stderr.write(`error: --rollout '${values.rollout}': a percentage from 0 to 100 (at most two decimals)\n${USAGE}\n`);
+    return PUBLISH_EXIT.usage;
+  }
+  const rollout = values.rollout === undefined ? undefined : Number(values.rollout);
   const env = process.env;
   try {
     await publishRelease({

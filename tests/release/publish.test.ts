@@ -474,6 +474,14 @@ describe("release:publish refuses bad input before any request", () => {
 
     expect((await refused([dir, "--rollout", "10"])).stderr).toContain("--rollout needs --channel");
     expect((await refused([dir, "--channel", "beta", "--rollout", "250"])).code).toBe(PUBLISH_EXIT.usage);
+    for (const bad of ["", "1e2", "ten", "-5"]) {
+      const r = await refused([dir, "--channel", "beta", `--rollout=${bad}`]);
+      expect([r.code, r.stderr.split("\n")[0]]).toEqual([PUBLISH_EXIT.usage, `error: --rollout '${bad}': a percentage from 0 to 100 (at most two decimals)`]);
+    }
+    const empty = join(dir, "..", "empty-notes.md");
+    writeFileSync(empty, "\n  \n");
+    const e = await refused([dir, "--notes", empty]);
+    expect([e.code, e.stderr.split("\n")[0]]).toEqual([PUBLISH_EXIT.usage, `error: --notes ${empty}: the file is empty`]);
     expect((await refused([dir, "--bogus"])).code).toBe(PUBLISH_EXIT.usage);
   });
 
