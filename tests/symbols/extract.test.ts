@@ -94,3 +94,33 @@ test("Python and Go: module-level variables and constants are symbols; local one
     ["C1", "variable", 16, 1], ["c2", "variable", 16, 0], ["D", "variable", 18, 1], ["E", "variable", 18, 1],
   ]);
 });
+
+test("Python: a nested class's methods are symbols, with that class as their container", async () => {
+  const py = "class Outer:\n    def run(self): pass\n    class Inner:\n        def inner_method(self): pass\n        class _Deep:\n            def go(self): pass\n";
+  expect((await extractSymbols("nest.py", py))!.symbols).toEqual([
+    ["Outer", "class", 1, 1], ["run", "method", 2, 1, "Outer"], ["Inner", "class", 3, 1, "Outer"],
+    ["inner_method", "method", 4, 1, "Inner"], ["_Deep", "class", 5, 0, "Inner"], ["go", "method", 6, 0, "_Deep"],
+  ]);
+});
+
+test("TypeScript: destructured top-level names are variables; private methods (#x, private) are not exported; a class exported by name exports its methods", async () => {
+  const ts = [
+    "export const { alpha, beta: gamma, ...rest } = config;",
+    "const [first, [second]] = pairs;",
+    "export class Store {",
+    "  open() {}",
+    "  #hidden() {}",
+    "  private priv() {}",
+    "  protected prot() {}",
+    "}",
+    "class Later { run() {} #secret() {} }",
+    "export { Later };",
+    "",
+  ].join("\n");
+  expect((await extractSymbols("src/store.ts", ts))!.symbols).toEqual([
+    ["alpha", "variable", 1, 1], ["gamma", "variable", 1, 1], ["rest", "variable", 1, 1],
+    ["first", "variable", 2, 0], ["second", "variable", 2, 0],
+    ["Store", "class", 3, 1], ["open", "method", 4, 1, "Store"], ["#hidden", "method", 5, 0, "Store"], ["priv", "method", 6, 0, "Store"], ["prot", "method", 7, 1, "Store"],
+    ["Later", "class", 9, 1], ["run", "method", 9, 1, "Later"], ["#secret", "method", 9, 0, "Later"],
+  ]);
+});

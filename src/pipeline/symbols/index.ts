@@ -89,9 +89,23 @@ const JS_KINDS: Record<string, string> = {
   abstract_class_declaration: "class", interface_declaration: "interface", type_alias_declaration: "type", enum_declaration: "enum",
 };
 
+/** The names a destructuring pattern binds (`{ a, b: c, ...d }`, `[e, [f]]`): a, c, d, e, f. */
+function boundNames(p: TsNode): TsNode[] {
+  if (p.type === "identifier" || p.type === "shorthand_property_identifier_pattern") return [p];
+  if (p.type === "pair_pattern") { const v = p.childForFieldName("value"); return v ? boundNames(v) : []; }
+  if (p.type === "assignment_pattern" || p.type === "object_assignment_pattern") { const l = p.childForFieldName("left"); return l ? boundNames(l) : []; }
+  if (p.type === "object_pattern" || p.type === "array_pattern" || p.type === "rest_pattern") return p.namedChildren.flatMap((c) => (c ? boundNames(c) : []));
+  return [];
+}
+
+/** A class member no code outside the class can call: `#name`, or marked `private`. */
+const isPrivateMember = (m: TsNode) =>
+  m.childForFieldName("name")?.type === "private_property_identifier" || m.namedChildren.some((c) => c?.type === "accessibility_modifier" && c.text === "private");
+
 function walkJs(root: TsNode, out: FileSymbols, path: string): void {
   const exportedNames = new Set<string>();
   const pending: [number, string][] = []; // symbols declared unexported, exported later by `export { … }`
+  const privateMembers = new Set<number>(); // methods that stay unexported whatever their class is
   const importOf = (src: TsNode | null, at: TsNode) => {
     if (!src) return;
     let m = unquote(src.text);
@@ -108,7 +122,11 @@ function walkJs(root: TsNode, out: FileSymbols, path: string): void {
       if (kind === "class") {
         const body = n.childForFieldName("body");
         for (const m of body?.namedChildren ?? []) {
-          if (m && (m.type === "method_definition" || m.type === "abstract_method_signature" || m.type === "method_signature")) add(out, nameOf(m), "method", m, exported, name);
+          if (!m || (m.type !== "method_definition" && m.type !== "abstract_method_signature" && m.type !== "method_signature")) continue;
+          const hidden = isPrivateMember(m);
+          if (hidden) privateMembers.add(out.symbols.length);
+          else if (!exported && name) pending.push([out.symbols.length, name]); // exported with its class
+          add(out, nameOf(m), "method", m, exported && !hidden, name);
         }
       }
       return;
@@ -117,7 +135,15 @@ function walkJs(root: TsNode, out: FileSymbols, path: string): void {
       for (const d of n.namedChildren) {
         if (!d || d.type !== "variable_declarator") continue;
         const id = d.childForFieldName("name");
-        if (!id || id.type !== "identifier") continue;
+        if (!id) continue;
+        if (id.type !== "identifier") {
+          // `const { a, b } = …`, `const [x, y] = …`: each name bound is a variable.
+          for (const b of boundNames(id)) {
+            if (!exported) pending.push([out.symbols.length, b.text]);
+            add(out, b.text, "variable", d, exported);
+          }
+          continue;
+        }
         const v = d.childForFieldName("value")?.type;
         const kind = v === "arrow_function" || v === "function_expression" || v === "function" || v === "generator_function" ? "function" : v === "class" ? "class" : "variable";
         if (!exported) pending.push([out.symbols.length, id.text]);
@@ -149,7 +175,8 @@ function walkJs(root: TsNode, out: FileSymbols, path: string): void {
   }
   for (const [i, name] of pending) {
     const s = out.symbols[i];
-    if (s && s[0] === name && exportedNames.has(name)) s[3] = 1;
+    // A symbol exported by name later; a method of such a class (its container), unless private.
+    if (s && (s[0] === name || s[4] === name) && exportedNames.has(name) && !privateMembers.has(i)) s[3] = 1;
   }
 }
 
@@ -189,7 +216,8 @@ function walkPython(root: TsNode, out: FileSymbols, path: string): void {
       const name = nameOf(def);
       const pub = containerPublic && !name?.startsWith("_");
       add(out, name, "class", n, pub, container);
-      if (name && !container) for (const m of def.childForFieldName("body")?.namedChildren ?? []) if (m) visit(m, name, pub);
+      // Its methods and classes, at any depth: a nested class's methods have it as their container (`Inner.run`).
+      if (name) for (const m of def.childForFieldName("body")?.namedChildren ?? []) if (m) visit(m, name, pub);
     }
   };
   for (const n of root.namedChildren) {
