@@ -336,7 +336,8 @@ describe.each(Object.keys(SHELLS))("signatures, channels and the receipt under %
     expect(readFileSync(join(s.home, ".bashrc"), "utf8")).toBe("");
   });
 
-  test("a release server's command (RELEASES_BASE_URL, RELEASES_VERSION, RELEASES_TOKEN) installs that release from it with the token; an 'auditgraph' directory in the way is refused", async () => {
+  // Plain POSIX parameter expansion: run under the strictest two shells only, to keep the suite short.
+  test.if(shell === "dash" || shell === "busybox sh")("a release server's command (RELEASES_BASE_URL, RELEASES_VERSION, RELEASES_TOKEN) installs that release from it with the token; an 'auditgraph' directory in the way is refused", async () => {
     const env: Record<string, string> = { ...s.env, AUDITGRAPH_INSTALL_DIR: join(s.home, "fromserver"), RELEASES_BASE_URL: server.url.origin, RELEASES_VERSION: `v${OLD}`, RELEASES_TOKEN: "rls_read" };
     delete env.AUDITGRAPH_DOWNLOAD_URL;
     delete env.AUDITGRAPH_VERSION;
