@@ -41,7 +41,8 @@ export class GitGraph {
 
   private commitNode(c: CommitRow): GitNode {
     const a = this.authors.get(c[2]);
-    return { id: commitNodeId(c[0]), type: "commit", name: c[1], attrs: { oid: c[0], time: iso(c[3]), author: a?.[1] ?? "", author_id: authorNodeId(c[2]) } };
+    // The commit's own name when its author's row has another (one e-mail, two names).
+    return { id: commitNodeId(c[0]), type: "commit", name: c[1], attrs: { oid: c[0], time: iso(c[3]), author: c[5] ?? a?.[1] ?? "", author_id: authorNodeId(c[2]) } };
   }
 
   private authorNode(a: AuthorRow): GitNode {

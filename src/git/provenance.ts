@@ -19,11 +19,15 @@ import { walkHistory } from "./history.ts";
 import { GitProblem, inspectGitDir, Repo, byCodeUnit } from "./repo.ts";
 
 export { GIT_ARTIFACT } from "./graph.ts";
-export const GIT_FORMAT = "auditgraph-git/1";
+/** 2: a commit whose author name differs from its author's (one e-mail, two names) carries its own. */
+export const GIT_FORMAT = "auditgraph-git/2";
 const MAX_SUBJECT = 200;
 
-/** [oid, subject, author key, author time (s), workspace paths changed] */
-export type CommitRow = [string, string, string, number, string[]];
+/**
+ * [oid, subject, author key, author time (s), workspace paths changed, and the commit's own author
+ * name (redacted) when it is not the name its author row carries (two people, one e-mail)]
+ */
+export type CommitRow = [string, string, string, number, string[], string?];
 /** [author key, name, commits] */
 export type AuthorRow = [string, string, number];
 export type RepoRow = { path: string; head: string; commits: number; truncated: boolean; shallow: boolean };
@@ -190,6 +194,10 @@ export async function buildProvenance(input: ProvenanceInput): Promise<Provenanc
     const a = authors.get(akey);
     if (a) a[2]++;
     else authors.set(akey, [akey, input.redact(nameOf.get(oid) ?? ""), 1]);
+  }
+  for (const row of c0) {
+    const own = input.redact(nameOf.get(row[0]) ?? "");
+    if (own !== authors.get(row[2])![1]) row[5] = own;
   }
   warnings.sort(byCodeUnit); // by repository path ("git: <path> …")
   if (rows.length === 0) return { warnings };

@@ -119,6 +119,22 @@ describe("git provenance in the graph", () => {
   };
   const manifestOf = (dir: string, runId: string) => readFileSync(join(dir, ".pkg", "profiles", "default", "runs", runId, "manifest.json"), "utf8");
 
+  test("two people with one e-mail are one author, and each commit keeps its own author name", () => {
+    const r = tempDir("ag-git-shared-");
+    git(r, ["init", "-q", "."]);
+    writeFileSync(join(r, "n.md"), "# N\n\none\n");
+    git(r, ["add", "-A"]);
+    git(r, ["commit", "-q", "-m", "by carol"], { date: "2024-03-01T10:00:00Z", name: "Carol", email: "team@example.com" });
+    const carol = git(r, ["rev-parse", "HEAD"]).trim();
+    writeFileSync(join(r, "n.md"), "# N\n\none\ntwo\n");
+    git(r, ["commit", "-q", "-am", "by bob"], { date: "2024-03-02T10:00:00Z", name: "Bob", email: "team@example.com" });
+    const bob = git(r, ["rev-parse", "HEAD"]).trim();
+    ingestAt(r);
+    expect(cli(["list", "--type", "author", "--root", r, "--json"]).json.nodes.map((n: any) => [n.name, n.attrs.commits])).toEqual([["Bob", 2]]);
+    expect(cli(["node", `commit_${carol}`, "--root", r, "--json"]).json.node.attrs.author).toBe("Carol");
+    expect(cli(["node", `commit_${bob}`, "--root", r, "--json"]).json.node.attrs.author).toBe("Bob");
+  }, 60_000);
+
   test("two locations give byte-identical manifests and git artifacts; nodes and edges are served", () => {
     const a = join(tempDir("ag-loc1-"), "deep", "ws");
     const b = tempDir("ag-loc2-");
