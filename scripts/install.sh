@@ -84,8 +84,10 @@ the installer says so loudly and goes on, unless --require-signature is given. T
 checked against SHA256SUMS with sha256sum, shasum or openssl; if none of them exists, or the digest
 differs, nothing is installed.
 
-AUDITGRAPH_TOKEN (or RELEASES_TOKEN): a release server token that may read a private app, sent as
-"Authorization: Bearer" with every download (needs curl, which does not pass it on to another host).
+AUDITGRAPH_TOKEN: a release server token that may read a private app, sent as "Authorization:
+Bearer" with every download, never to the project's own base. RELEASES_TOKEN (what a release
+server's install command passes) is sent only to the base that command gave (RELEASES_BASE_URL).
+Needs curl 7.58 or later, which does not pass the header on to another host on a redirect.
 
 After an install, ${XDG_CONFIG_HOME:-~/.config}/auditgraph/install.json records where it came from
 (base URL, channel), where it went and the version; install-id next to it is a random id sent as
@@ -169,9 +171,13 @@ download() {
         esac
         [ -z "$ag_id" ] || set -- "$@" -H "X-Install-Id: $ag_id"
         [ -z "$ag_channel" ] || set -- "$@" -H "X-Release-Channel: $ag_channel"
-        # curl (7.58 and later) does not send it on to another host when a download redirects.
-        [ -z "$ag_token" ] || set -- "$@" -H "Authorization: Bearer $ag_token"
-        curl "$@" -fsSL --retry 3 -o "$_f" "$_u"
+        if [ -n "$ag_token" ]; then
+            # Read from standard input, so that it is not on curl's command line (ps shows that);
+            # curl 7.58 and later do not send it on to another host when a download redirects.
+            printf 'header = "Authorization: Bearer %s"\n' "$ag_token" | curl --config - "$@" -fsSL --retry 3 -o "$_f" "$_u"
+        else
+            curl "$@" -fsSL --retry 3 -o "$_f" "$_u"
+        fi
     else
         [ -z "$ag_id" ] || set -- "$@" --header="X-Install-Id: $ag_id"
         [ -z "$ag_channel" ] || set -- "$@" --header="X-Release-Channel: $ag_channel"
@@ -639,20 +645,32 @@ version_order() {
 # install_release DIR BASE VERSION TARGET KEY REQUIRE: installs, then sets ag_installed to the
 # version now in DIR.
 install_release() {
-    _dir=$1 _base=$2 _version=$3 _target=$4 _key=$5 _require=$6
+    _dir=$1 _base=$2 _version=$3 _target=$4 _key=$5 _require=$6 _tagdir=${7:-}
     _asset="auditgraph-$_target.tar.gz"
     _q=''
     if [ "$_version" = latest ]; then
         _url="$_base/releases/latest/download"
         # A release server picks the channel's release (and the rollout's) per request.
         [ -z "$ag_channel" ] || _q="?channel=$ag_channel"
+    elif [ -n "$_tagdir" ]; then
+        _url="$_base/releases/download/$_tagdir"
     else
         _url="$_base/releases/download/v${_version#v}"
     fi
 
     has curl || has wget || die "neither curl nor wget is installed; install one of them" '' 1
-    # wget would send the token on to whatever host a download redirects to.
-    [ -z "$ag_token" ] || has curl || die "a token (AUDITGRAPH_TOKEN or RELEASES_TOKEN) needs curl to be sent safely; install curl" '' 1
+    if [ -n "$ag_token" ]; then
+        # wget, and curl before 7.58, send the header on to whatever host a download redirects to
+        # (a release server redirects downloads to its object store).
+        has curl || die "a token (AUDITGRAPH_TOKEN or RELEASES_TOKEN) needs curl to be sent safely; install curl" '' 1
+        case "$(curl --version 2>/dev/null | awk 'NR == 1 {print $2}')" in
+            [0-6].* | 7.[0-9] | 7.[0-9].* | 7.[1-4][0-9].* | 7.5[0-7].*)
+                die "a token needs curl 7.58 or later (older ones send it on to other hosts when a download redirects)" '' 1 ;;
+        esac
+        case "$_base" in
+            http://*) warn "the token goes to $_base over plain http: anyone on the way can read it" ;;
+        esac
+    fi
     has tar || die "tar is not installed" '' 1
     _tool=$(sha256_tool) || die "no SHA-256 tool found (sha256sum, shasum or openssl); nothing was installed" \
         "install coreutils, perl's shasum or openssl, then run the installer again" 1
@@ -720,12 +738,16 @@ install_release() {
 main() {
     # zsh runs this file as sh when emulating it (function-scoped EXIT traps, word splitting).
     [ -z "${ZSH_VERSION:-}" ] || emulate sh
-    # RELEASES_BASE_URL and RELEASES_VERSION: what a release server's install command passes (its
-    # package browser's `curl … | RELEASES_BASE_URL=… sh`), below this installer's own settings.
+    # RELEASES_BASE_URL, RELEASES_VERSION and RELEASES_TAG: what a release server's install command
+    # passes (its package browser's `curl … | RELEASES_BASE_URL=… sh`), below this installer's own
+    # settings. RELEASES_TAG is the release's tag as a URL path segment, used as it is.
     _version=${AUDITGRAPH_VERSION:-${RELEASES_VERSION:-latest}}
+    _tagdir=''
+    [ -n "${AUDITGRAPH_VERSION:-}" ] || _tagdir=${RELEASES_TAG:-}
     _dir=${AUDITGRAPH_INSTALL_DIR:-}
     _base=${AUDITGRAPH_DOWNLOAD_URL:-${RELEASES_BASE_URL:-$AG_DEFAULT_BASE}}
-    ag_token=${AUDITGRAPH_TOKEN:-${RELEASES_TOKEN:-}}
+    _server_base=0
+    [ -n "${AUDITGRAPH_DOWNLOAD_URL:-}" ] || [ -z "${RELEASES_BASE_URL:-}" ] || _server_base=1
     _target=${AUDITGRAPH_TARGET:-}
     _key=${AUDITGRAPH_MINISIGN_KEY:-$AG_PUBKEY}
     ag_channel=${AUDITGRAPH_CHANNEL:-}
@@ -742,9 +764,9 @@ main() {
             --version | --install-dir | --base-url | --target | --minisign-key | --channel)
                 { [ $# -ge 2 ] && [ -n "$2" ]; } || die "$1 needs a value (see --help)" '' 2
                 case "$1" in
-                    --version) _version=$2 ;;
+                    --version) _version=$2; _tagdir='' ;;
                     --install-dir) _dir=$2 ;;
-                    --base-url) _base=$2 ;;
+                    --base-url) _base=$2; _server_base=0 ;;
                     --target) _target=$2 ;;
                     --minisign-key) _key=$2 ;;
                     --channel) ag_channel=$2 ;;
@@ -760,6 +782,16 @@ main() {
         esac
     done
     _base=${_base%/}
+    # A token goes only where it belongs: AUDITGRAPH_TOKEN to any base but the project's own,
+    # RELEASES_TOKEN (the release server's command passes it) only to the base that server gave.
+    if [ -n "${AUDITGRAPH_TOKEN:-}" ]; then
+        [ "$_base" = "$AG_DEFAULT_BASE" ] || ag_token=$AUDITGRAPH_TOKEN
+    elif [ -n "${RELEASES_TOKEN:-}" ] && [ "$_server_base" = 1 ]; then
+        ag_token=$RELEASES_TOKEN
+    fi
+    case "$ag_token" in
+        *[!A-Za-z0-9._~+/=-]*) die "the token holds characters a bearer token does not (letters, digits and . _ ~ + / = - only)" '' 2 ;;
+    esac
     case "$ag_channel" in
         '') ;;
         ?????????????????????????????????* | [a-z]*[!a-z0-9-]* | [!a-z]*) die "'$ag_channel' is not a channel name (lowercase letters, digits and '-', starting with a letter)" '' 2 ;;
@@ -803,7 +835,7 @@ main() {
     trap 'exit 130' INT
     trap 'exit 143' TERM
     load_install_id
-    install_release "$_dir" "$_base" "$_version" "$_target" "$_key" "$_require"
+    install_release "$_dir" "$_base" "$_version" "$_target" "$_key" "$_require" "$_tagdir"
     write_receipt "$_base" "$ag_channel" "$_dir" "$ag_installed"
     [ "$_completions" = 0 ] || install_completions "$_dir"
 

@@ -122,6 +122,10 @@ export class GitGraph {
  */
 export function* gitStrings(value: unknown): Generator<{ node: string; field: string; text: string }> {
   const a = value as Partial<GitArtifact> | null;
-  for (const c of Array.isArray(a?.commits) ? a.commits : []) if (Array.isArray(c) && typeof c[1] === "string") yield { node: commitNodeId(String(c[0])), field: "subject", text: c[1] };
+  for (const c of Array.isArray(a?.commits) ? a.commits : []) {
+    if (!Array.isArray(c)) continue;
+    if (typeof c[1] === "string") yield { node: commitNodeId(String(c[0])), field: "subject", text: c[1] };
+    if (typeof c[5] === "string") yield { node: commitNodeId(String(c[0])), field: "author", text: c[5] }; // a commit's own author name (format 2)
+  }
   for (const r of Array.isArray(a?.authors) ? a.authors : []) if (Array.isArray(r) && typeof r[1] === "string") yield { node: authorNodeId(String(r[0])), field: "name", text: r[1] };
 }

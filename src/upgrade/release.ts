@@ -48,8 +48,10 @@ export function resolveSource(opts: { channel?: string }, env: Env = process.env
   if (channel !== undefined && !/^[a-z][a-z0-9-]{0,31}$/.test(channel)) {
     throw new UpgradeError(`invalid channel name '${channel}': 1-32 lowercase letters, digits or '-', starting with a letter`, "usage");
   }
-  const token = from === "default" ? undefined : env.AUDITGRAPH_TOKEN || env.RELEASES_TOKEN || undefined;
-  return { base: base.replace(/\/+$/, ""), channel, installId: installId(env), from, ...(token ? { token } : {}) };
+  const normalized = base.replace(/\/+$/, "");
+  // Never to the project's own base (a receipt records it too, after an ordinary install).
+  const token = normalized === PROJECT.downloadBase.replace(/\/+$/, "") ? undefined : env.AUDITGRAPH_TOKEN || env.RELEASES_TOKEN || undefined;
+  return { base: normalized, channel, installId: installId(env), from, ...(token ? { token } : {}) };
 }
 
 /** What upgrade reads from a release.json (loosely: newer builds may add fields). */

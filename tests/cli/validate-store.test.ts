@@ -114,6 +114,23 @@ describe("a secret planted in a stored text", () => {
 });
 
 describe("secrets outside document texts", () => {
+  test("a commit's own author name (two people, one e-mail) is re-scanned too", () => {
+    const root = workspace({ "notes/plain.md": "# Plain\n\nNothing to see.\n" });
+    git(root, ["init", "-q", "."]);
+    git(root, ["add", "-A"]);
+    git(root, ["commit", "-q", "-m", "first"], { name: `Deploy ${JWT}`, email: "bot@example.com", date: "2024-01-01T00:00:00Z" });
+    const oid = git(root, ["rev-parse", "HEAD"]);
+    writeFileSync(join(root, "notes/plain.md"), "# Plain\n\nStill nothing.\n");
+    git(root, ["commit", "-q", "-am", "second"], { name: "Release bot", email: "bot@example.com", date: "2024-01-02T00:00:00Z" });
+    writeFileSync(join(root, "weak.yaml"), "security:\n  redaction:\n    detectors: [pem_private_key]\ngit:\n  enabled: true\n");
+    const weak = cli(["ingest", "--root", root, "--config", join(root, "weak.yaml"), "--json"]);
+    expect(weak.code).toBe(0);
+    const j = cli(["validate-store", "--root", root, "--json"]);
+    expect(j.code).toBe(5);
+    expect(j.json.findings).toEqual([{ run_id: weak.json.run_id, node: `commit_${oid}`, field: "author", kind: "jwt" }]);
+    noSecret(j);
+  });
+
   test("a PDF or Word title, a commit subject and an author name are re-scanned and located by field, never printed", () => {
     const root = workspace({
       "docs/report.pdf": makePdf([["Quarterly numbers, nothing secret."]], { title: `Keys ${AWS}` }),

@@ -118,6 +118,7 @@ export async function makeReleases(): Promise<Releases> {
   await buildOld(old, OLD);
   key.sign(join(old, "SHA256SUMS"));
   tags[`v${OLD}`] = [old];
+  tags[`tool/${OLD}`] = [old]; // a tag that is no v<version> (a release server takes any tag git does)
   const swapped = join(root, `v${SWAPPED}`);
   mkdirSync(swapped);
   cpSync(join(old, ASSET), join(swapped, ASSET));

@@ -74,22 +74,42 @@ describe.each(Object.keys(SHELLS))("signatures, channels and the receipt under %
   });
 
   // Plain POSIX parameter expansion: run under the strictest two shells only, to keep the suite short.
-  test.if(shell === "dash" || shell === "busybox sh")("a release server's command (RELEASES_BASE_URL, RELEASES_VERSION, RELEASES_TOKEN) installs that release from it with the token; an 'auditgraph' directory in the way is refused", async () => {
-    const env: Record<string, string> = { ...s.env, AUDITGRAPH_INSTALL_DIR: join(s.home, "fromserver"), RELEASES_BASE_URL: I.server.url.origin, RELEASES_VERSION: `v${OLD}`, RELEASES_TOKEN: "rls_read" };
+  test.if(shell === "dash" || shell === "busybox sh")("a release server's command (RELEASES_BASE_URL, RELEASES_VERSION, RELEASES_TAG, RELEASES_TOKEN) installs that release from it with the token; an 'auditgraph' directory in the way is refused", async () => {
+    const env: Record<string, string> = {
+      ...s.env, AUDITGRAPH_INSTALL_DIR: join(s.home, "fromserver"),
+      // The tag is taken as it is (URL-encoded by the server), whatever it looks like.
+      RELEASES_BASE_URL: I.server.url.origin, RELEASES_VERSION: OLD, RELEASES_TAG: encodeURIComponent(`tool/${OLD}`), RELEASES_TOKEN: "rls_read",
+    };
     delete env.AUDITGRAPH_DOWNLOAD_URL;
     delete env.AUDITGRAPH_VERSION;
     const from = I.server.seen.length;
     const r = await runInstaller(shell, [], env);
-    expect(r.stderr).toBe("");
+    expect(r.stderr).toBe(`auditgraph-install: warning: the token goes to ${I.server.url.origin} over plain http: anyone on the way can read it\n`);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`installed auditgraph ${OLD} (linux-x64) to ${join(s.home, "fromserver")}/auditgraph`);
     const got = I.server.seen.slice(from);
-    expect(got.map((q) => q.path)).toContain(`/releases/download/v${OLD}/${ASSET}`);
+    expect(got.map((q) => q.path)).toContain(`/releases/download/tool%2F${OLD}/${ASSET}`);
     for (const q of got) expect(q.auth).toBe("Bearer rls_read");
     mkdirSync(join(s.home, "blocked", "auditgraph"), { recursive: true });
     const blocked = await runInstaller(shell, [], { ...env, AUDITGRAPH_INSTALL_DIR: join(s.home, "blocked") });
     expect(blocked.stderr).toContain(`error: ${join(s.home, "blocked")}/auditgraph is a directory; nothing was installed`);
     expect(blocked.code).toBe(1);
+  }, HEAVY);
+
+  test.if(shell === "dash")("a token goes only where it belongs: RELEASES_TOKEN not to a base the server did not give, AUDITGRAPH_TOKEN to any but the project's", async () => {
+    const dir = join(s.home, "tokens");
+    // AUDITGRAPH_DOWNLOAD_URL (a mirror) outranks the server's base: the server's token stays home.
+    let from = I.server.seen.length;
+    const mirror = await runInstaller(shell, ["--version", OLD], { ...s.env, AUDITGRAPH_INSTALL_DIR: dir, RELEASES_BASE_URL: "http://127.0.0.1:9/elsewhere", RELEASES_TOKEN: "rls_server" });
+    expect(mirror.code).toBe(0);
+    expect(I.server.seen.slice(from).map((q) => q.auth)).toEqual(I.server.seen.slice(from).map(() => null));
+    from = I.server.seen.length;
+    const own = await runInstaller(shell, ["--version", OLD], { ...s.env, AUDITGRAPH_INSTALL_DIR: dir, AUDITGRAPH_TOKEN: "rls_mine" });
+    expect(own.code).toBe(0);
+    expect(own.stderr).toContain("warning: the token goes to http://127.0.0.1:"); // a loopback http base
+    expect(new Set(I.server.seen.slice(from).map((q) => q.auth))).toEqual(new Set(["Bearer rls_mine"]));
+    const odd = await runInstaller(shell, ["--version", OLD], { ...s.env, AUDITGRAPH_INSTALL_DIR: dir, AUDITGRAPH_TOKEN: 'x" -o /tmp/evil' });
+    expect([odd.code, odd.stderr.trim()]).toEqual([2, "auditgraph-install: error: the token holds characters a bearer token does not (letters, digits and . _ ~ + / = - only)"]);
   }, HEAVY);
 
   test("no minisign and no openssl: --require-signature refuses before downloading; without it, a loud warning and on", async () => {

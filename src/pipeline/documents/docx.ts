@@ -77,7 +77,7 @@ export function docxText(buf: Uint8Array): DocxText {
   const entries = zipEntries(buf);
   const mainPath = related(buf, entries, "_rels/.rels", "officeDocument", "") ?? "word/document.xml";
   const main = entries.get(mainPath);
-  if (!main) throw new ZipError("no word/document.xml (not a Word document)");
+  if (!main) throw new ZipError(`no ${mainPath} (not a Word document)`);
   const xml = dec.decode(zipRead(buf, main, MAX_XML));
   const slash = mainPath.lastIndexOf("/");
   const mainDir = mainPath.slice(0, slash + 1);

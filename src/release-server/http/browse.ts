@@ -108,19 +108,26 @@ export function shellWord(s: string): string {
  */
 export interface InstallFrom {
   base: string;
-  tag?: string;
+  /** A release's page: its tag (passed as RELEASES_TAG, a URL path segment) and version. */
+  release?: { tag: string; version: string };
   privateApp: boolean;
 }
 
 function installCommand(name: keyof typeof INSTALLERS, url: string, from: InstallFrom): InstallCommand {
   if (INSTALLERS[name] === "sh") {
     const header = from.privateApp ? ` -H "Authorization: Bearer $RELEASES_TOKEN"` : "";
-    const env = [`RELEASES_BASE_URL=${shellWord(from.base)}`, ...(from.tag ? [`RELEASES_VERSION=${shellWord(from.tag)}`] : []), ...(from.privateApp ? [`RELEASES_TOKEN="$RELEASES_TOKEN"`] : [])];
+    const env = [
+      `RELEASES_BASE_URL=${shellWord(from.base)}`,
+      ...(from.release ? [`RELEASES_VERSION=${shellWord(from.release.version)}`, `RELEASES_TAG=${shellWord(seg(from.release.tag))}`] : []),
+      ...(from.privateApp ? [`RELEASES_TOKEN="$RELEASES_TOKEN"`] : []),
+    ];
     return { shell: "sh", command: `curl -fsSL${header} ${shellWord(url)} | ${env.join(" ")} sh` };
   }
   const ps = (s: string) => `'${s.replace(/'/g, "''")}'`;
   const header = from.privateApp ? ` -Headers @{Authorization = "Bearer $env:RELEASES_TOKEN"}` : "";
-  const env = [`$env:RELEASES_BASE_URL=${ps(from.base)}; `, ...(from.tag ? [`$env:RELEASES_VERSION=${ps(from.tag)}; `] : [])].join("");
+  // Variables set in a PowerShell session stay: each command sets (or clears) all three.
+  const set = (name: string, value: string | undefined) => `$env:${name}=${value === undefined ? "$null" : ps(value)}; `;
+  const env = set("RELEASES_BASE_URL", from.base) + set("RELEASES_VERSION", from.release?.version) + set("RELEASES_TAG", from.release && seg(from.release.tag));
   return { shell: "powershell", command: `${env}irm${header} ${ps(url)} | iex` };
 }
 
@@ -230,7 +237,7 @@ export async function releaseView(s: ReleaseService, u: Urls, app: App, r: Relea
     currentOf: ctx.channels.filter((c) => c.current_release_id === r.id).map((c) => ({ channel: c.name, rollout: c.rollout_percent })),
     notesHtml: r.notes ? renderNotes(r.notes, ctx.notesHeading) : "",
     assets: artifacts.map((a) => assetView(a, urlOf.get(a.filename)!)),
-    installers: installers(artifacts, (n) => urlOf.get(n)!, { base: downloadBase(u, app), tag: r.tag, privateApp: app.visibility === "private" }),
+    installers: installers(artifacts, (n) => urlOf.get(n)!, { base: downloadBase(u, app), release: { tag: r.tag, version: r.version }, privateApp: app.visibility === "private" }),
   };
 }
 

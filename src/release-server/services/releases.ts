@@ -321,7 +321,7 @@ export class Releases {
       .filter((ch) => (ch.current_release_id === release.id || ch.previous_release_id === release.id) && ch.policy.require_valid !== false)
       .map((ch) => ch.name);
     if (gated.length > 0) {
-      throw new Conflict(`${filename} is invalid (${reason ?? "unknown reason"}) and release ${release.tag} is served by channel ${gated.join(", ")}, whose promotion gate requires valid files`, { gate: [`${filename} is invalid: ${reason}`] });
+      throw new Conflict(`${filename} is invalid (${reason ?? "unknown reason"}) and release ${release.tag} is served by channel ${gated.join(", ")}, whose promotion gate requires valid files`, { gate: [`${filename} is invalid: ${reason ?? "unknown reason"}`] });
     }
   }
 

@@ -104,11 +104,12 @@ describe("pages", () => {
     const app = visible(await page("/acme/tool/releases"));
     // Each passes the app's download base (and on a release's page its tag) to the installer's shell.
     expect(app).toContain(`Linux and macOS (sh): curl -fsSL ${srv.url}/acme/tool/releases/latest/download/install.sh | RELEASES_BASE_URL=${srv.url}/acme/tool sh`);
-    expect(app).toContain(`Windows (PowerShell): $env:RELEASES_BASE_URL='${srv.url}/acme/tool'; irm '${srv.url}/acme/tool/releases/latest/download/install.ps1' | iex`);
+    // PowerShell keeps variables for the session: the latest release's command clears the release's.
+    expect(app).toContain(`Windows (PowerShell): $env:RELEASES_BASE_URL='${srv.url}/acme/tool'; $env:RELEASES_VERSION=$null; $env:RELEASES_TAG=$null; irm '${srv.url}/acme/tool/releases/latest/download/install.ps1' | iex`);
     // The command works: it is what the server serves at that URL.
     expect(await (await get("/acme/tool/releases/latest/download/install.sh")).text()).toBe("#!/bin/sh\necho install 2.0.0\n");
     const v1 = visible(await page("/acme/tool/releases/tag/v1.0.0"));
-    expect(v1).toContain(`curl -fsSL ${srv.url}/acme/tool/releases/download/v1.0.0/install.sh | RELEASES_BASE_URL=${srv.url}/acme/tool RELEASES_VERSION=v1.0.0 sh`);
+    expect(v1).toContain(`curl -fsSL ${srv.url}/acme/tool/releases/download/v1.0.0/install.sh | RELEASES_BASE_URL=${srv.url}/acme/tool RELEASES_VERSION=1.0.0 RELEASES_TAG=v1.0.0 sh`);
     expect(v1).not.toContain("PowerShell");
     // No installer in the release, or no release at all: no install section.
     for (const p of ["/acme/many/releases", "/acme/empty/releases", "/acme/tool/releases/tag/v1.1.0"]) expect(await page(p)).not.toContain(`id="install"`);
