@@ -95,9 +95,10 @@ test("a .docx whose main part is not word/document.xml: found through _rels/.rel
   const rel = (type: string, target: string) => `<Relationship Id="r1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/${type}" Target="${target}"/>`;
   const docx = makeZip({
     "[Content_Types].xml": `<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/></Types>`,
+    // Targets are XML attribute values holding URIs: entities, then percent-escapes, are decoded.
     "_rels/.rels": `<?xml version="1.0"?><Relationships ${R}>${rel("officeDocument", "word/document2.xml")}</Relationships>`,
-    "word/_rels/document2.xml.rels": `<?xml version="1.0"?><Relationships ${R}>${rel("styles", "styles2.xml")}</Relationships>`,
-    "word/styles2.xml": `<?xml version="1.0"?><w:styles ${W}><w:style w:type="paragraph" w:styleId="Kop1"><w:name w:val="heading 1"/></w:style></w:styles>`,
+    "word/_rels/document2.xml.rels": `<?xml version="1.0"?><Relationships ${R}>${rel("styles", "my%20styles&amp;more.xml")}</Relationships>`,
+    "word/my styles&more.xml": `<?xml version="1.0"?><w:styles ${W}><w:style w:type="paragraph" w:styleId="Kop1"><w:name w:val="heading 1"/></w:style></w:styles>`,
     "word/document2.xml": `<?xml version="1.0"?><w:document ${W}><w:body><w:p><w:pPr><w:pStyle w:val="Kop1"/></w:pPr><w:r><w:t>Quarterly plan</w:t></w:r></w:p><w:p><w:r><w:t>Walrus budget approved.</w:t></w:r></w:p></w:body></w:document>`,
   });
   const root = workspace({ "docs/alt.docx": docx });

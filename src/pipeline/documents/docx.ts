@@ -55,13 +55,24 @@ export type DocxText = { text: string; title?: string };
  * (`word/document.xml` usually, `word/document2.xml` as some editors write), its styles whatever the
  * main part's rels call styles.
  */
+/** A relationship's Target as a part name: XML entities, then percent-escapes decoded (`doc%20x.xml`, `a&amp;b.xml`). */
+function partName(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const xml = raw.replace(/&(amp|lt|gt|quot|apos|#(\d{1,7})|#x([0-9a-f]{1,6}));/gi, (all, name: string, dec?: string, hex?: string) => {
+    const code = dec ? Number(dec) : hex ? parseInt(hex, 16) : undefined;
+    if (code !== undefined) return code <= 0x10ffff ? String.fromCodePoint(code) : all;
+    return ({ amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" } as Record<string, string>)[name.toLowerCase()] ?? all;
+  });
+  try { return decodeURIComponent(xml); } catch { return xml; }
+}
+
 function related(buf: Uint8Array, entries: Map<string, ZipEntry>, rels: string, type: string, dir: string): string | undefined {
   const e = entries.get(rels);
   if (!e) return undefined;
   const xml = dec.decode(zipRead(buf, e, MAX_XML));
   for (const m of xml.matchAll(/<Relationship\b[^>]*>/g)) {
     const t = /\bType="([^"]*)"/.exec(m[0])?.[1] ?? "";
-    const target = /\bTarget="([^"]*)"/.exec(m[0])?.[1];
+    const target = partName(/\bTarget="([^"]*)"/.exec(m[0])?.[1]);
     if (!target || !t.endsWith(`/${type}`) || /\bTargetMode="External"/.test(m[0])) continue;
     const parts: string[] = [];
     for (const seg of (target.startsWith("/") ? target : dir + target).split("/")) {
