@@ -25,7 +25,11 @@ export type ParsedQuery = { clauses: Clause[]; filters: Filters; warnings: strin
 
 /** Merges filters given as flags into those of the text (a flag adds to the same key). */
 export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
-  if (raw.length > MAX_QUERY_CHARS) throw usageError(`query is ${raw.length} characters long; the limit is ${MAX_QUERY_CHARS}`);
+  // Characters as a person (and the MCP tool's schema) counts them: code points, so 1,000 emoji pass.
+  if (raw.length > MAX_QUERY_CHARS) {
+    const chars = [...raw].length;
+    if (chars > MAX_QUERY_CHARS) throw usageError(`query is ${chars} characters long; the limit is ${MAX_QUERY_CHARS}`);
+  }
   // Texts are indexed in NFC (pipeline/text.ts): a query typed with combining accents finds them.
   const text = raw.normalize("NFC");
   const warnings: string[] = [];

@@ -134,6 +134,17 @@ describe("bad query input", () => {
     expect([LONG.length, AT_LIMIT.length, OVER_LIMIT.length]).toEqual([10_000, 1000, 1001]);
   });
 
+  test("the limit counts characters as code points, as the MCP tool's schema does", () => {
+    // 𝒜 is one letter, two UTF-16 units: 911 characters here are 1,311 units (32 words at most).
+    const text = [...Array.from({ length: 20 }, () => "𝒜".repeat(20)), ...Array.from({ length: 12 }, () => "a".repeat(40))].join(" ");
+    expect([[...text].length, text.length]).toEqual([911, 1311]);
+    const at = cli(["query", text, "--root", root, "--json"]);
+    expect([at.code, at.stderr]).toEqual([0, ""]);
+    const over = cli(["query", Array.from({ length: 25 }, () => "b".repeat(40)).join(" "), "--root", root]);
+    expect(over.code).toBe(2);
+    expect(expectOneLineError(over)).toBe("error: query is 1024 characters long; the limit is 1000");
+  });
+
   test("a query without TEXT is a usage error too", () => {
     const r = cli(["query", "--root", root]);
     noStackTrace(r, "query with no text");
