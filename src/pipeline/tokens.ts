@@ -245,13 +245,15 @@ export function holdsPhrase(name: string, terms: readonly string[]): boolean {
   const words = rawWords(name);
   const base = words.map((w) => w.toLowerCase());
   const split = () => words.flatMap((w, i) => { const p = identParts(w); return p.length ? p : [base[i]!]; });
-  const within = (seq: string[]) => {
-    for (let k = seq.indexOf(terms[0]!); k >= 0 && k + terms.length <= seq.length; k = seq.indexOf(terms[0]!, k + 1)) {
-      if (terms.every((t, j) => seq[k + j] === t)) return true;
-    }
-    return false;
-  };
-  return terms.length > 0 && (within(base) || within(split()));
+  return terms.length > 0 && (holdsSequence(base, terms) || holdsSequence(split(), terms));
+}
+
+/** Whether `seq` holds `terms` next to each other, in order. */
+export function holdsSequence(seq: readonly string[], terms: readonly string[]): boolean {
+  for (let k = seq.indexOf(terms[0]!); k >= 0 && k + terms.length <= seq.length; k = seq.indexOf(terms[0]!, k + 1)) {
+    if (terms.every((t, j) => seq[k + j] === t)) return true;
+  }
+  return false;
 }
 
 /** Common English words: dropped from a query that has other words (still indexed, for phrases). */

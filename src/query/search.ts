@@ -11,7 +11,7 @@
  */
 import { docId } from "../pipeline/extract.ts";
 import { documentNames, TEXT_PAGE, type DocMeta } from "../pipeline/shard.ts";
-import { eachOutsideWords, holdsPhrase, identParts, isWordTerm, nameTerms, wordRuns } from "../pipeline/tokens.ts";
+import { eachOutsideWords, holdsPhrase, holdsSequence, identParts, isWordTerm, nameTerms, wordRuns } from "../pipeline/tokens.ts";
 import { VarintReader } from "../store/varint.ts";
 import { globMatcher, type Clause, type ParsedQuery } from "./parse.ts";
 import type { EntPosting, RunIndex } from "./run-index.ts";
@@ -287,10 +287,7 @@ function matchLine(line: string, want: Want[]): [number, string, number][] & { l
   if (toks && out.length) {
     want.forEach((w, i) => {
       const p = w.phrase;
-      if (!p || !out.some((m) => m[0] === i)) return;
-      let found = false;
-      for (let k = toks.indexOf(p[0]!); k >= 0 && !found; k = toks.indexOf(p[0]!, k + 1)) found = p.every((x, j) => toks[k + j] === x);
-      if (!found) (out.loose ??= new Set()).add(i);
+      if (p && out.some((m) => m[0] === i) && !holdsSequence(toks, p)) (out.loose ??= new Set()).add(i);
     });
   }
   return out.sort((a, b) => a[2] - b[2]);
