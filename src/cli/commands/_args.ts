@@ -51,21 +51,23 @@ export const withIndex = async (args: { root?: string; config?: string; profile?
   return { ws, store, ix: new RunIndex(store, { writeCaches: true }) };
 };
 
-/** A non-negative integer flag (an offset), or a usage error naming the flag. */
-export function countFlag(value: string | undefined, name: string, fallback: number): number {
+/**
+ * An integer flag from `min` to `max`, written in decimal digits (not 0x10, 1e1, +5 or 2.0), or a
+ * usage error naming the flag. Not given: `fallback`; given but empty (`--limit ""`, `--limit`
+ * last) is an error, not the default.
+ */
+export function rangeFlag(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
-  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN; // decimal digits only: not 0x10, 1e1, +5 or 2.0
-  if (!Number.isInteger(n) || n < 0 || n > 1_000_000_000) throw usageError(`--${name} must be an integer from 0 to 1000000000, got '${value}'`);
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw usageError(`--${name} must be an integer from ${min} to ${max}, got '${value}'`);
   return n;
 }
 
-/** A positive integer flag, or a usage error naming the flag. */
-export function intFlag(value: string | undefined, name: string, fallback: number, max = 1_000_000): number {
-  if (value === undefined) return fallback; // given but empty (`--limit ""`, `--limit` last) is an error, not the default
-  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN; // decimal digits only: not 0x10, 1e1, +5 or 2.0
-  if (!Number.isInteger(n) || n < 1 || n > max) throw usageError(`--${name} must be an integer from 1 to ${max}, got '${value}'`);
-  return n;
-}
+/** A non-negative integer flag (an offset). */
+export const countFlag = (value: string | undefined, name: string, fallback: number): number => rangeFlag(value, name, fallback, 0, 1_000_000_000);
+
+/** A positive integer flag. */
+export const intFlag = (value: string | undefined, name: string, fallback: number, max = 1_000_000): number => rangeFlag(value, name, fallback, 1, max);
 
 /**
  * Every value of a string flag, in order (`--tag a --tag b`, `--tag=a`): the parser keeps only the

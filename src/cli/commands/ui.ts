@@ -1,6 +1,6 @@
 import { defineCommand } from "../define.ts";
-import { cannotListen, usageError } from "../../shared/errors.ts";
-import { workspaceArgs, withWorkspace } from "./_args.ts";
+import { cannotListen } from "../../shared/errors.ts";
+import { rangeFlag, workspaceArgs, withWorkspace } from "./_args.ts";
 import { flushStdout, printLine, warn, writeStderr } from "../output.ts";
 
 export default defineCommand({
@@ -12,8 +12,7 @@ export default defineCommand({
     ...workspaceArgs,
   },
   async run({ args }) {
-    const port = args.port === undefined ? 0 : /^\s*\d+\s*$/.test(args.port) ? Number(args.port) : NaN; // digits only, as intFlag
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--port must be an integer from 0 to 65535, got '${args.port}'`);
+    const port = rangeFlag(args.port, "port", 0, 0, 65535);
     const host = typeof args.host === "string" && args.host !== "" ? args.host.replace(/^\[(.*)\]$/, "$1") : "127.0.0.1";
     const ws = await withWorkspace(args);
     const [{ UiData }, { startUi, isLoopback }] = await Promise.all([import("../../ui/data.ts"), import("../../ui/server.ts")]);
