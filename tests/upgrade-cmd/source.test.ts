@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT } from "../../src/schema/release.ts";
-import { resolveSource } from "../../src/upgrade/release.ts";
+import { download, resolveSource } from "../../src/upgrade/release.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ag-source-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,5 +34,22 @@ test("never to the project's own base: not by default, not when a receipt or the
     const src = resolveSource({}, env);
     expect(src.base).toBe(PROJECT.downloadBase);
     expect(src.token).toBeUndefined();
+  }
+});
+
+test("a download that redirects to another origin does not carry the token there (what the installer's object-store redirects rely on)", async () => {
+  const store = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => new Response(String(req.headers.get("authorization"))) });
+  const server = Bun.serve({
+    hostname: "127.0.0.1", port: 0,
+    fetch: (req) => (new URL(req.url).pathname === "/same" ? new Response(String(req.headers.get("authorization"))) : Response.redirect(`http://localhost:${store.port}/blob`, 302)),
+  });
+  try {
+    const src = resolveSource({}, { XDG_CONFIG_HOME: join(dir, "none"), AUDITGRAPH_DOWNLOAD_URL: `http://127.0.0.1:${server.port}`, AUDITGRAPH_TOKEN: "rls_secret" });
+    const text = async (path: string) => new TextDecoder().decode(await download(src, `${src.base}${path}`));
+    expect(await text("/same")).toBe("Bearer rls_secret"); // sent to the base
+    expect(await text("/redirected")).toBe("null"); // not on to another origin
+  } finally {
+    server.stop(true);
+    store.stop(true);
   }
 });
