@@ -124,3 +124,31 @@ test("TypeScript: destructured top-level names are variables; private methods (#
     ["Later", "class", 9, 1], ["run", "method", 9, 1, "Later"], ["#secret", "method", 9, 0, "Later"],
   ]);
 });
+
+test("a syntax error that swallows the rest of the file: the declarations after it are still found, at their own lines, with their imports", async () => {
+  // An unclosed `(`: tree-sitter's TypeScript grammar makes one ERROR node of the rest of the file.
+  const paren = [
+    "export function first(): number { return 1; }",
+    "",
+    "export function broken( {",
+    "  return 2;",
+    "}",
+    "import { x } from \"./dep\";",
+    "export class Later {",
+    "  run(): void {}",
+    "}",
+    "",
+    "export function last(): string { return \"x\"; }",
+  ].join("\n");
+  expect(await extractSymbols("src/paren.ts", paren)).toEqual({
+    symbols: [["first", "function", 1, 1], ["Later", "class", 7, 1], ["run", "method", 8, 1, "Later"], ["last", "function", 11, 1]],
+    imports: [["src/dep", 6]],
+  });
+  // An unclosed `{`: the first function's body runs to the end of the file; the function itself stays.
+  const brace = ["export function first(): number {", "  if (x) {", "    return 1;", "}", "", "export class Later {}", "export const last = () => 2;"].join("\n");
+  expect((await extractSymbols("src/brace.ts", brace))!.symbols).toEqual([["first", "function", 1, 1], ["Later", "class", 6, 1], ["last", "function", 7, 1]]);
+  // Each swallowing error is passed over in turn, and a file with nothing after its error is unchanged.
+  const twice = ["function a( {", "}", "function b() {}", "function c( {", "}", "function d() {}"].join("\n");
+  expect((await extractSymbols("src/twice.js", twice))!.symbols.map((s) => s[0])).toEqual(["b", "d"]);
+  expect((await extractSymbols("src/tail.ts", "export function ok() {}\nexport function broken( {"))!.symbols).toEqual([["ok", "function", 1, 1]]);
+});

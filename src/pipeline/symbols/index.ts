@@ -57,18 +57,58 @@ export async function extractSymbols(path: string, text: string): Promise<FileSy
   if (!g) return undefined;
   if (text.length > MAX_PARSE_CHARS) return { symbols: [], imports: [] };
   const parser = await parserFor(g);
-  const tree = parser.parse(text);
-  if (!tree) return { symbols: [], imports: [] };
-  try {
-    const out: FileSymbols = { symbols: [], imports: [] };
-    const walk = g === "python" ? walkPython : g === "go" ? walkGo : g === "rust" ? walkRust : walkJs;
-    walk(tree.rootNode, out, path);
-    out.symbols.length = Math.min(out.symbols.length, MAX_SYMBOLS);
-    out.imports = dedupe(out.imports).slice(0, MAX_SYMBOLS);
-    return out;
-  } finally {
-    tree.delete();
+  const walk = g === "python" ? walkPython : g === "go" ? walkGo : g === "rust" ? walkRust : walkJs;
+  const out: FileSymbols = { symbols: [], imports: [] };
+  // A syntax error can make tree-sitter swallow the declarations after it into one node (an
+  // unclosed `(` or `{` in TypeScript takes the rest of the file). Such a node's symbols up to the
+  // first declaration line inside it are kept, and the file is parsed again from that line, the
+  // lines before it blanked so rows stay the file's own: at most MAX_RESYNCS times per file.
+  let lines: string[] | undefined;
+  let source = text;
+  for (let from = 0, pass = 0; ; pass++) {
+    const tree = parser.parse(source);
+    if (!tree) break;
+    try {
+      const part: FileSymbols = { symbols: [], imports: [] };
+      walk(tree.rootNode, part, path);
+      const cut = pass < MAX_RESYNCS && tree.rootNode.hasError ? resyncRow(tree.rootNode, (lines ??= text.split("\n")), DECL_LINE[g]) : undefined;
+      const end = cut ?? Infinity;
+      for (const s of part.symbols) if (s[2] > from && s[2] <= end && out.symbols.length < MAX_SYMBOLS) out.symbols.push(s);
+      for (const m of part.imports) if (m[1] > from && m[1] <= end) out.imports.push(m);
+      if (cut === undefined) break;
+      from = cut;
+      source = "\n".repeat(cut) + lines!.slice(cut).join("\n");
+    } finally {
+      tree.delete();
+    }
   }
+  out.imports = dedupe(out.imports).slice(0, MAX_SYMBOLS);
+  return out;
+}
+
+/** Parses after the first when a syntax error swallowed declarations (see extractSymbols). */
+export const MAX_RESYNCS = 8;
+/** A line that starts a top-level declaration, at column 0, per grammar. */
+const JS_DECL = /^(?:export|import|function|class|interface|type|enum|const|let|var|abstract|async|declare|namespace|module)\b/;
+const DECL_LINE: Record<Grammar, RegExp> = {
+  typescript: JS_DECL, tsx: JS_DECL, javascript: JS_DECL,
+  python: /^(?:(?:async[ \t]+)?def|class|import|from)\b|^@/,
+  go: /^(?:func|type|var|const|import)\b/,
+  rust: /^(?:pub|fn|struct|enum|trait|impl|mod|use|const|static|type|unsafe|async|extern|macro_rules!)\b|^#\[/,
+};
+
+/**
+ * The 0-based row to parse again from: the first declaration line after the start of the first
+ * top-level node with a syntax error that spans one (a node that ends before the next declaration
+ * line swallowed nothing), or undefined.
+ */
+function resyncRow(root: TsNode, lines: string[], decl: RegExp): number | undefined {
+  for (const n of root.namedChildren) {
+    if (!n || !(n.type === "ERROR" || n.hasError)) continue;
+    const last = Math.min(n.endPosition.row, lines.length - 1);
+    for (let r = n.startPosition.row + 1; r <= last; r++) if (decl.test(lines[r]!)) return r;
+  }
+  return undefined;
 }
 
 const lineOf = (n: TsNode) => n.startPosition.row + 1;
