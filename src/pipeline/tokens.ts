@@ -98,6 +98,33 @@ export function identParts(raw: string): string[] {
   return pieces.length > 0 && letters / pieces.length >= 4 ? partsOf(raw).filter((p) => p.length <= MAX_TERM) : [];
 }
 
+const LETTERS_ONLY = /^[\p{L}\p{M}]+$/u;
+/** How far apart the windows of a long run start: every piece of it up to MAX_TERM − WINDOW_STEP + 1 characters lies whole in one. */
+const WINDOW_STEP = 20;
+
+/**
+ * Windows of a base term longer than MAX_TERM made of letters alone (no digit or `_`), up to
+ * MAX_IDENT: its pieces of MAX_TERM characters starting every WINDOW_STEP (the last one ends with
+ * the term), never splitting a surrogate pair. A sentence of a script written without spaces
+ * (東京都庁舎の建物を見学しました…, Thai) or a long compound word is one run of letters, and a word
+ * inside it (東京) is then a word inside an indexed word, found as any such is (the query's wider
+ * pass). Hashes and base64 hold digits (a 41-character run of base64 without one: about 2 in
+ * 10,000), and a mixed identifier is left to identParts.
+ */
+export function runWindows(term: string): string[] {
+  if (term.length <= MAX_TERM || term.length > MAX_IDENT || !LETTERS_ONLY.test(term)) return [];
+  const out = new Set<string>();
+  for (let at = 0; ; at += WINDOW_STEP) {
+    const a = isLowSurrogate(term.charCodeAt(at)) ? at + 1 : at;
+    let b = Math.min(term.length, a + MAX_TERM);
+    if (b < term.length && isLowSurrogate(term.charCodeAt(b))) b--;
+    out.add(term.slice(a, b));
+    if (b >= term.length) break;
+  }
+  return [...out];
+}
+const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+
 /** The compound term of an identifier as typed, or undefined when it is a plain word. */
 export function compoundOf(raw: string): string | undefined {
   COMPOUND.lastIndex = 0;
@@ -199,6 +226,7 @@ export function indexTerms(text: string, kind: string, spans: [number, number][]
     if (!list) return;
     runs.push({ ci, field, terms: list });
     count += list.length;
+    for (let i = 0; i < list.length; i++) if (list[i]!.length > MAX_TERM) for (const w of runWindows(list[i]!)) extra.push([ci, w, field]);
     eachOutsideWords(HUMPED, raw, Infinity, (m) => { for (const p of identParts(m[0])) extra.push([ci, p, field]); });
     if (low.length > 2) eachOutsideWords(COMPOUND, low, MAX_COMPOUND, (m) => extra.push([ci, m[0], field]));
   };
@@ -229,7 +257,7 @@ export function indexTerms(text: string, kind: string, spans: [number, number][]
 /** Terms a name is found by: its base terms, their parts and its compounds (the same terms indexTerms gives). */
 export function nameTerms(name: string): string[] {
   const low = name.toLowerCase();
-  const out = (low.match(TERM) ?? []).filter((x) => x.length <= MAX_TERM);
+  const out = (low.match(TERM) ?? []).flatMap((x) => (x.length <= MAX_TERM ? [x] : runWindows(x)));
   if (/[A-Z_]/.test(name)) eachOutsideWords(HUMPED, name, Infinity, (m) => out.push(...identParts(m[0])));
   if (/[.\-:/>]/.test(low) && low.length === name.length) eachOutsideWords(COMPOUND, low, MAX_COMPOUND, (m) => out.push(m[0]));
   return out;

@@ -150,3 +150,30 @@ test("a damaged dictionary block met only by the wider pass: exit 5 in one line;
   expect(wide.code).toBe(5);
   expect(expectOneLineError(wide)).toContain(shard.sha256);
 });
+
+test("a run of letters over 40 characters (a sentence written without spaces, a long compound word) is searched like any longer word", () => {
+  const sentence = "本日は大阪城の天守閣を見学しましたがとても大きくて驚きましたまた来年も訪れたいと思いますので計画を立てます"; // 52 characters, one run
+  const ws = workspace({
+    "notes/visit.md": `# 見学\n\n${sentence}\n`,
+    "notes/compound.md": "# Words\n\nDonaudampfschifffahrtselektrizitätenhauptbetriebswerkbauunterbeamtengesellschaft\n",
+    "notes/hash.md": "# Hash\n\nsha 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n",
+  });
+  expect(cli(["ingest", "--root", ws]).code).toBe(0);
+  const q = (word: string) => {
+    const r = cli(["query", word, "--root", ws, "--json", "--limit", "100"]);
+    expect(r.code, r.stderr).toBe(0);
+    return r.json as { hits: Hit[] };
+  };
+  // At its start, in its middle (across the windows it is indexed by) and at its end.
+  for (const word of ["本日", "天守閣", "驚き", "訪れたい", "計画"]) {
+    const { hits } = q(word);
+    expect([word, paths(hits), hits[0]?.line]).toEqual([word, ["notes/visit.md"], 3]);
+    expect(hits[0]!.snippet).toContain(word);
+  }
+  for (const word of ["donaudampfschiff", "elektrizitäten", "gesellschaft"]) expect([word, paths(q(word).hits)]).toEqual([word, ["notes/compound.md"]]);
+  // The whole run typed as one word is over the limit: one line that says to search for a piece of it.
+  const long = cli(["query", sentence, "--root", ws]);
+  expect(long.code).toBe(2);
+  expect(expectOneLineError(long)).toContain("words over 40 characters are not indexed whole");
+  expect(long.stderr).toContain("search for a piece of it");
+});
