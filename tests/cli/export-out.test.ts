@@ -1,7 +1,7 @@
 // `export --out`: a path it cannot use is a usage error (exit 2) naming it and why, and the store's
 // own files are never written: inside .pkg/ only the profile's exports/ directory takes an export.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, cli, cliUnprivileged, expectOneLineError, openToAll, tempDir, treeHash, ingested } from "../helpers/cli.ts";
 
@@ -111,5 +111,50 @@ describe("paths that cannot be written", () => {
     if (!r) return console.warn("skipped: cannot run as a user without privileges here");
     expect(r.code).toBe(2);
     expect(expectOneLineError(r)).toContain(`--out ${out} cannot be written: EACCES`);
+  });
+});
+
+describe("links, pipes and devices", () => {
+  test("a symbolic link is followed: the file it names is written and the link stays; a dangling one makes its file; one into the store is refused", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "real.json"), "keep");
+    symlinkSync("real.json", join(dir, "link.json"));
+    symlinkSync("made.json", join(dir, "dangling.json"));
+    for (const [out, file] of [["link.json", "real.json"], ["dangling.json", "made.json"]]) {
+      const r = cli(["export", "--root", root, "--out", join(dir, out!)]);
+      expect({ out, code: r.code, stderr: r.stderr }).toEqual({ out, code: 0, stderr: "" });
+      expect(lstatSync(join(dir, out!)).isSymbolicLink()).toBe(true);
+      expect(JSON.parse(readFileSync(join(dir, file!), "utf8")).nodes.length).toBeGreaterThan(0);
+    }
+    symlinkSync(join(profile, "current"), join(dir, "pointer.json"));
+    refused(join(dir, "pointer.json"), `it resolves to ${join(profile, "current")}`);
+    expect(lstatSync(join(dir, "pointer.json")).isSymbolicLink()).toBe(true);
+  });
+
+  test("a named pipe and a character device are written in place, never replaced by a file; the summary then goes to stderr", async () => {
+    const dir = tempDir();
+    const fifo = join(dir, "graph.pipe");
+    expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+    const reader = Bun.spawn(["cat", fifo], { stdout: "pipe" });
+    const r = cli(["export", "--root", root, "--out", fifo, "--format", "jsonl"]);
+    const stillFifo = lstatSync(fifo).isFIFO();
+    if (!stillFifo) reader.kill(); // replaced by a file: the reader would wait for a writer forever
+    expect(stillFifo).toBe(true);
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 0, stdout: "" });
+    expect(r.stderr).toContain(`exported `);
+    const text = await new Response(reader.stdout).text();
+    expect(text.split("\n")[0]).toStartWith('{"kind":"node"');
+    const n = cli(["export", "--root", root, "--out", "/dev/null", "--json"]);
+    expect({ code: n.code, stdout: n.stdout }).toEqual({ code: 0, stdout: "" });
+    expect(JSON.parse(n.stderr).out).toBe("/dev/null");
+    expect(lstatSync("/dev/null").isCharacterDevice()).toBe(true);
+  });
+
+  test("a place that cannot hold a file (/proc): exit 2 naming the path given, not a temp file", () => {
+    const r = cli(["export", "--root", root, "--out", "/proc/auditgraph-export.json"]);
+    expect(r.code).toBe(2);
+    const line = expectOneLineError(r);
+    expect(line).toContain("--out /proc/auditgraph-export.json cannot be written");
+    expect(line).not.toContain(".tmp-");
   });
 });

@@ -1,7 +1,8 @@
 import { defineCommand } from "../define.ts";
 import { usageError } from "../../shared/errors.ts";
 import { intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
-import { printable as p, printJson, printLine, warn, writeStdout } from "../output.ts";
+import { printable as p, printLine, warn, writeStderr, writeStdout } from "../output.ts";
+import { canonicalJson } from "../../shared/json.ts";
 import { notFound } from "./node.ts";
 
 export default defineCommand({
@@ -43,9 +44,11 @@ export default defineCommand({
     const { exportBudgetGate } = await import("../../pipeline/footprint.ts");
     const { budget, warning } = exportBudgetGate(ws, store, target, Buffer.byteLength(text));
     if (warning) warn(warning);
-    writeExport(out, text);
+    writeExport(target, text);
     const summary = { status: "ok", run_id: store.runId, format, out, ...(scope ? { subgraph: scope } : {}), nodes: g.nodes.size, edges: g.edges.length, bytes: Buffer.byteLength(text) };
-    if (args.json) return printJson({ ...summary, budget });
-    printLine(`exported ${summary.nodes} nodes and ${summary.edges} edges of run ${store.runId}${scope ? ` (within ${depth} edge(s) of ${p(String(start))})` : ""} to ${p(out)} (${format}, ${summary.bytes} bytes)`);
+    // A pipe or device (`--out /dev/stdout`) gets the export alone: the summary goes to stderr.
+    const say = target.direct ? (line: string) => writeStderr(line + "\n") : printLine;
+    if (args.json) return say(canonicalJson({ ...summary, budget }, 2));
+    say(`exported ${summary.nodes} nodes and ${summary.edges} edges of run ${store.runId}${scope ? ` (within ${depth} edge(s) of ${p(String(start))})` : ""} to ${p(out)} (${format}, ${summary.bytes} bytes)`);
   },
 });
