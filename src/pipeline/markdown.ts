@@ -12,7 +12,17 @@ import { countBelow } from "../shared/sorted.ts";
 
 /** The yaml library, loaded on first use: read commands import this module but never parse front matter. */
 let yamlParse: typeof parse | undefined;
-const parseYaml = (text: string): unknown => (yamlParse ??= (require("yaml") as typeof import("yaml")).parse)(text);
+// logLevel "error": a key that is a list or map is made a string (JSON keys are), without the library's process warning, which names no file.
+const parseYaml = (text: string): unknown => (yamlParse ??= (require("yaml") as typeof import("yaml")).parse)(text, { logLevel: "error" });
+
+/**
+ * The redaction marker `[REDACTED:<detector>]` is YAML syntax: alone it is a flow sequence
+ * (`title: [REDACTED:…]` became a list), followed by more text it is an error (the whole front matter
+ * was lost). Before parsing, each marker becomes a plain scalar of the same length (private-use
+ * brackets, so lines and columns stay), and after it the marker again, in keys and values alike.
+ */
+const MARKER = /\[REDACTED:([a-z0-9_]+)\]/g;
+const HELD = /\uE000REDACTED\uE002([a-z0-9_]+)\uE001/g;
 
 /** `error` (with `errorLine`, the file's 1-based line, when the YAML parser gives a position) when the block is unusable. */
 export type FrontMatter = { data: Record<string, unknown>; bodyOffset: number; error?: string; errorLine?: number };
@@ -23,10 +33,13 @@ export function splitFrontMatter(text: string): FrontMatter {
   if (end < 0 || (text[end + 4] !== "\n" && end + 4 !== text.length)) return { data: {}, bodyOffset: 0 };
   const bodyOffset = Math.min(text.length, end + 5);
   try {
-    const data = parseYaml(text.slice(4, end + 1));
+    const block = text.slice(4, end + 1);
+    const held = block.includes("[REDACTED:");
+    const data = parseYaml(held ? block.replace(MARKER, "\uE000REDACTED\uE002$1\uE001") : block);
     if (data === null || data === undefined) return { data: {}, bodyOffset };
     if (typeof data !== "object" || Array.isArray(data)) return { data: {}, bodyOffset, error: "front matter is not a mapping" };
-    return { data: JSON.parse(JSON.stringify(data)) as Record<string, unknown>, bodyOffset };
+    const json = JSON.stringify(data);
+    return { data: JSON.parse(held ? json.replace(HELD, "[REDACTED:$1]") : json) as Record<string, unknown>, bodyOffset };
   } catch (e) {
     // The YAML starts on the file's line 2; its own "at line N, column M" would mislead, so it goes.
     const err = e as Error & { linePos?: { line: number }[] };

@@ -151,16 +151,36 @@ function scanTexts(profileDir: string, sha: string, as: string[], find: (text: s
 }
 
 /** A record's strings (all but its path and its source's sha256) with the field each is in: `frontmatter.KEY` for front matter, else the record's key. */
-function recordStrings(rec: Record<string, unknown>): [string, string][] {
-  const out: [string, string][] = [];
-  const walk = (v: unknown, field: string) => {
-    if (typeof v === "string") out.push([field, v]);
-    else if (Array.isArray(v)) for (const x of v) walk(x, field);
-    else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, field === "frontmatter" ? `frontmatter.${k}` : field);
+/** A string of a record: [field, text, the front matter key it is under, that key's place (1-based)]. */
+type RecordString = [field: string, text: string, key?: string, index?: number];
+
+/**
+ * Every string of a record, front matter keys included (a key can be a secret too: the YAML
+ * `"AKIA…": x` is a key). Under the front matter the field is its top-level key, named only when
+ * the report is made (fieldOf), so a key that is itself a secret is never printed.
+ */
+function recordStrings(rec: Record<string, unknown>): RecordString[] {
+  const out: RecordString[] = [];
+  const walk = (v: unknown, field: string, key?: string, index?: number) => {
+    if (typeof v === "string") out.push([field, v, key, index]);
+    else if (Array.isArray(v)) for (const x of v) walk(x, field, key, index);
+    else if (v && typeof v === "object") {
+      let i = 0;
+      for (const [k, x] of Object.entries(v)) {
+        i++;
+        const top = field === "frontmatter" && key === undefined;
+        if (field === "frontmatter") out.push([field, k, top ? k : key, top ? i : index]);
+        walk(x, field, top ? k : key, top ? i : index);
+      }
+    }
   };
   for (const [k, v] of Object.entries(rec)) if (k !== "path" && k !== "sha256") walk(v, k);
   return out;
 }
+
+/** The field a finding is reported under: `frontmatter.<key>`, or the key's place when the key holds a secret itself. */
+const fieldOf = ([field, , key, index]: RecordString, find: (text: string) => Found[]): string =>
+  key === undefined ? field : find(key).length ? `${field} (key #${index})` : `${field}.${key}`;
 
 function scanRecords(
   profileDir: string, sha: string, as: string[], textSha: string | undefined, find: (text: string) => Found[], out: RescanResult,
@@ -178,7 +198,8 @@ function scanRecords(
       // One pass over all of them; string by string only when something is found.
       if (find(joined).length === 0) continue;
       let body: string | undefined;
-      for (const [field, s] of strings) {
+      for (const str of strings) {
+        const s = str[1];
         const found = find(s);
         if (found.length === 0) continue;
         if (body === undefined && textSha) {
@@ -187,6 +208,7 @@ function scanRecords(
           for (const [, parts] of documentTexts(text, `${path}\0`, `${path}\x01`)) body = utf8.decode(Buffer.concat(parts));
         }
         if (body && body.includes(s)) continue; // reported at its line by the text's scan
+        const field = fieldOf(str, find);
         for (const kind of kindsOf(found)) places.push({ path, field, kind });
       }
     }

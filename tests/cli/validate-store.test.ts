@@ -201,6 +201,33 @@ describe("front matter spelled with YAML escapes", () => {
   });
 });
 
+describe("front matter keys", () => {
+  test("a key spelled with a YAML escape (redaction off) is found, and reported by its place, never printed", () => {
+    const root = workspace({ "notes/keyed.md": `---\n"\\x41${AWS.slice(1)}": plain value\nowner: nobody\n---\nhello\n`, "config/pkg.yaml": "security:\n  redaction:\n    enabled: false\n" });
+    const ing = cli(["ingest", "--root", root, "--json"]);
+    expect(ing.code).toBe(0);
+    const j = cli(["validate-store", "--root", root, "--json"]);
+    expect(j.code).toBe(5);
+    expect(j.json.findings).toEqual([{ run_id: ing.json.run_id, path: "notes/keyed.md", field: "frontmatter (key #1)", kind: "vendor_token" }]);
+    noSecret(j);
+    noSecret(cli(["validate-store", "--root", root]));
+  });
+});
+
+describe("a secret redacted inside front matter", () => {
+  test("leaves the front matter valid: a redacted value stays a string, text after it stays, a tag stays a tag", () => {
+    // A key that is a list (YAML allows it) also passes without the YAML library's process warning on stderr.
+    const root = workspace({ "notes/fm.md": `---\ntitle: ${AWS}\nowner: ${AWS} and more\ntags: [sec, ${AWS}]\n---\n# Body\n\nplain\n`, "notes/listkey.md": "---\n[a, b]: x\n---\nhello\n" });
+    const ing = cli(["ingest", "--root", root, "--json"]);
+    expect({ code: ing.code, stderr: ing.stderr }).toEqual({ code: 0, stderr: "" });
+    const doc = cli(["list", "--type", "document", "--where", "path=notes/fm.md", "--root", root, "--json"]).json.nodes[0];
+    expect(doc.name).toBe("[REDACTED:vendor_token]");
+    expect(doc.attrs.frontmatter).toEqual({ title: "[REDACTED:vendor_token]", owner: "[REDACTED:vendor_token] and more", tags: ["sec", "[REDACTED:vendor_token]"] });
+    expect(cli(["query", "tag:sec", "--root", root, "--json"]).json.total).toBe(1);
+    expect(allStoredText(join(root, ".pkg"))).not.toContain(AWS);
+  });
+});
+
 describe("strings the markdown parser spells differently from the text", () => {
   test("headings, the title and link paths are redacted as parsed: the store holds no secret and validate-store finds none", () => {
     // The text's detectors see `&#65;KIA…` and `%41KIA…`; the parser gives `AKIA…` (entities in
