@@ -59,6 +59,30 @@ const MAX_PARTS = 10_000;
 /** A first fetch covers head and tail of a blob this much each (detection reads both ends). */
 const INSPECT_WINDOW = 256 * 1024;
 
+/**
+ * A read or a touch tried again, twice, 50 and 200 ms apart, unless the object is not there: radosgw
+ * answers a ranged GET that meets a concurrent copy of the same object onto itself (another upload of
+ * the same bytes restarting its grace period) with 500 UnknownError (ECANCELED), and that one read
+ * failed the whole upload.
+ */
+async function retried<T>(what: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await what();
+    } catch (err) {
+      if (attempt >= 2 || isNotFound(err)) throw err;
+      await Bun.sleep(50 * 4 ** attempt);
+    }
+  }
+}
+
+/** A write to the bucket that failed during an upload (as opposed to the request body failing). */
+class StoreFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super("blob store write failed");
+  }
+}
+
 export class S3BlobStore implements BlobStore {
   readonly kind = "s3" as const;
   readonly client: S3Client;
@@ -126,11 +150,13 @@ export class S3BlobStore implements BlobStore {
           size += chunk.byteLength;
           if (size > opts.maxBytes) throw tooLarge();
           hasher.update(chunk);
-          await upload?.write(chunk);
+          if (upload) await upload.write(chunk).catch((cause: unknown) => { throw new StoreFailed(cause); });
         }
         if (isSized(body) && size !== body.size) throw new Aborted(`upload body was ${size} bytes, ${body.size} were declared`);
       } catch (err) {
         if (err instanceof ServiceError) throw err;
+        // The bucket failed, not the client: a 500 without details (logged), which clients retry, not a 400.
+        if (err instanceof StoreFailed) throw err.cause;
         throw new Aborted(`upload aborted after ${size} bytes: ${err instanceof Error ? err.message : String(err)}`);
       }
       const sha256 = hasher.digest("hex");
@@ -165,7 +191,7 @@ export class S3BlobStore implements BlobStore {
 
   /** Copies an object onto itself so that its LastModified is now (the grace period restarts). */
   private async touch(key: string): Promise<void> {
-    await copyObject(this.endpoint, this.creds, key, key);
+    await retried(() => copyObject(this.endpoint, this.creds, key, key));
   }
 
   async stat(sha256: string): Promise<BlobInfo | undefined> {
@@ -182,7 +208,7 @@ export class S3BlobStore implements BlobStore {
     const file = this.client.file(this.key(sha256));
     const known = size ?? (await this.stat(sha256))?.size;
     if (known === undefined) throw new Invalid(`blob sha256:${sha256} is not stored`);
-    return inspectRanges(known, async (start, end) => new Uint8Array(await file.slice(start, end).arrayBuffer()), fn);
+    return inspectRanges(known, async (start, end) => new Uint8Array(await retried(() => file.slice(start, end).arrayBuffer())), fn);
   }
 
   /** A stream, not the S3File itself: Bun answers `new Response(s3File)` with its own redirect. */

@@ -76,7 +76,7 @@ export function contentDisposition(name: string): string {
  * response is `Cache-Control: private`, so no shared cache (a proxy, a CDN) keeps it for the next
  * caller. Every download varies by Authorization, since whether it is found at all may depend on it.
  */
-export function serveBlob(req: Request, blob: BlobDownload, opts: { authorized: boolean }): Response {
+export async function serveBlob(req: Request, blob: BlobDownload, opts: { authorized: boolean }): Promise<Response> {
   const etag = etagOf(blob.sha256);
   const headers: Record<string, string> = {
     etag,
@@ -106,8 +106,50 @@ export function serveBlob(req: Request, blob: BlobDownload, opts: { authorized: 
     const len = range.end - range.start + 1;
     headers["content-range"] = `bytes ${range.start}-${range.end}/${blob.size}`;
     headers["content-length"] = String(len);
-    return withSize(new Response(head ? null : blob.open(range), { status: 206, headers }), len);
+    return withSize(new Response(head ? null : await started(() => blob.open(range)), { status: 206, headers }), len);
   }
   headers["content-length"] = String(blob.size);
-  return withSize(new Response(head ? null : blob.open(), { status: 200, headers }), blob.size);
+  return withSize(new Response(head ? null : await started(() => blob.open()), { status: 200, headers }), blob.size);
+}
+
+/**
+ * A stream body (an S3 object read through) with its first chunk already read: a store that cannot
+ * give the bytes (unreachable, the object gone, credentials refused) fails here, before the status
+ * line and headers are sent, and the request is answered 500 and logged like any failure, instead of
+ * a 200 whose connection is then reset (logged as a success, counted as a download). The first read
+ * is tried three times (50 and 200 ms apart: radosgw fails a read that meets a concurrent copy of
+ * the object onto itself). A failure after the first chunk can only end the connection. A Blob (a
+ * file on disk) is sent as it is.
+ */
+async function started(open: () => Blob | ReadableStream<Uint8Array>): Promise<Blob | ReadableStream<Uint8Array>> {
+  type Read = { done: true; value?: undefined } | { done: false; value: Uint8Array };
+  let reader: { read(): Promise<Read>; cancel(reason?: unknown): Promise<void> };
+  let first: Read;
+  for (let attempt = 0; ; attempt++) {
+    const body = open();
+    if (body instanceof Blob) return body;
+    reader = body.getReader() as unknown as typeof reader;
+    try {
+      first = await reader.read();
+      break;
+    } catch (err) {
+      reader.cancel().catch(() => {});
+      if (attempt >= 2) throw err;
+      await Bun.sleep(50 * 4 ** attempt);
+    }
+  }
+  return new ReadableStream<Uint8Array>({
+    start(ctl) {
+      if (first.done) ctl.close();
+      else ctl.enqueue(first.value);
+    },
+    async pull(ctl) {
+      const next = await reader.read();
+      if (next.done) ctl.close();
+      else ctl.enqueue(next.value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
 }

@@ -5,7 +5,7 @@
  */
 import type { BlobBody, BlobInfo, StoredBlob } from "../blobs/types.ts";
 import { detectArtifact, validateForPlatform } from "../domain/detect.ts";
-import { Conflict, Invalid, NotFound } from "../domain/errors.ts";
+import { Conflict, Invalid, NotFound, ServiceError } from "../domain/errors.ts";
 import { storageKeyFor, type App, type Artifact, type Principal, type Release } from "../domain/model.ts";
 import { draftVisible } from "../domain/tokens.ts";
 import { isPrereleaseVersion, tagForVersion, versionForTag } from "../domain/versions.ts";
@@ -51,13 +51,19 @@ export class Releases {
     return this.discardingOnRefusal(files.map((f) => f.blob), by, (seen) => this.insertRelease(app, input, files, by, seen));
   }
 
-  /** Runs an insert of stored blobs; when it is refused, the blobs it stored (`seen`) are removed again (discardRefused). */
+  /**
+   * Runs an insert of stored blobs; when it is refused (a ServiceError), the blobs it stored (`seen`)
+   * are removed again (discardRefused). A failure of the store or the database is no refusal: the
+   * blobs stay for retention, since an upload of the same bytes at the same moment may be using
+   * them (S3 times are whole seconds, so `seen` cannot tell), and removing one failed every such
+   * upload with it.
+   */
   private async discardingOnRefusal<T>(blobs: StoredBlob[], by: Principal, insert: (seen: Map<string, number>) => Promise<T>): Promise<T> {
     const seen = new Map<string, number>();
     try {
       return await insert(seen);
     } catch (err) {
-      await this.discardRefused(blobs, by, seen);
+      if (err instanceof ServiceError) await this.discardRefused(blobs, by, seen);
       throw err;
     }
   }

@@ -209,6 +209,22 @@ describe("downloads from S3", () => {
     expect(new Uint8Array(curl.stdout)).toEqual(content.subarray(5, 15));
   });
 
+  test("an object gone from the bucket: GET and a Range are answered 500 before any byte is sent, not 200 and a reset connection", async () => {
+    const gone = bytes(200_000, 11);
+    expect((await upload("/upload?name=gone.bin&version=3.0.1", gone)).status).toBe(201);
+    const at = `${srv.url}/acme/tool/releases/download/v3.0.1/gone.bin`;
+    expect((await fetch(at)).status).toBe(200);
+    expect(await store().remove(sha256Hex(gone))).toBe(true);
+    for (const headers of [{}, { range: "bytes=0-99" }]) {
+      const res = await fetch(at, { headers });
+      expect({ headers, status: res.status }).toEqual({ headers, status: 500 });
+      expect(res.headers.get("etag")).toBeNull();
+      expect(await res.json()).toMatchObject({ message: expect.any(String) });
+    }
+    // HEAD sends no bytes and still answers from the database, as before.
+    expect((await fetch(at, { method: "HEAD" })).status).toBe(200);
+  });
+
   test("redirect_downloads: GET → 302 to a short-lived presigned URL that fetch and curl follow to the bytes; HEAD, If-None-Match and If-Range are answered by the server", async () => {
     const res = await fetch(url(redirecting), { redirect: "manual" });
     expect(res.status).toBe(302);

@@ -36,10 +36,10 @@ export const releaseByTag = async (c: Ctx, app: App, tag: string): Promise<Relea
  * caller's token: serveBlob sends it `Cache-Control: private` (`authorized`). `headers` replace the
  * defaults, except `vary`, which is added to.
  */
-export function sendArtifact(c: Ctx, found: { app: App; release: Release; artifact: Artifact }, headers: Record<string, string> = {}): Response {
+export async function sendArtifact(c: Ctx, found: { app: App; release: Release; artifact: Artifact }, headers: Record<string, string> = {}): Promise<Response> {
   const a = found.artifact;
   const authorized = found.app.visibility === "private" || found.release.draft;
-  const res = serveBlob(c.req, blobDownload(c.service.blobs, a), { authorized });
+  const res = await serveBlob(c.req, blobDownload(c.service.blobs, a), { authorized });
   if (c.req.method === "GET" && (res.status === 200 || (res.status === 302 && !c.req.headers.has("range")))) c.service.countDownload(a.id);
   for (const [k, v] of Object.entries(headers)) {
     if (k === "vary") res.headers.append("vary", v);
