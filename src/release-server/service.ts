@@ -130,6 +130,10 @@ export class ReleaseService {
     return this.releases.publishRelease(app, input, files, by);
   }
 
+  publishOrAdd(app: App, input: ReleaseInput & { version: string }, file: PublishFile, by: Principal): Promise<{ release: Release; artifact: Artifact }> {
+    return this.releases.publishOrAdd(app, input, file, by);
+  }
+
   updateRelease(release: Release, patch: ReleasePatch, by: Principal): Promise<Release> {
     return this.releases.updateRelease(release, patch, by);
   }

@@ -68,6 +68,27 @@ export class Releases {
     }
   }
 
+  /**
+   * The seed's `POST /upload?version=`: publishes the release with one file, or, when an upload of
+   * the same version created it meanwhile (the tag conflict), adds the file to that release, in
+   * one refusal scope so that the blob stored for the first attempt stays for the second. Two files
+   * of a CI matrix uploaded at the same moment were one 201 and one 422 "already has tag".
+   */
+  async publishOrAdd(app: App, input: ReleaseInput & { version: string }, file: PublishFile, by: Principal): Promise<{ release: Release; artifact: Artifact }> {
+    const { blob, ...meta } = file;
+    return this.discardingOnRefusal([blob], by, async (seen) => {
+      try {
+        const { release, artifacts } = await this.insertRelease(app, input, [file], by, seen);
+        return { release, artifact: artifacts[0]! };
+      } catch (err) {
+        if (!(err instanceof Conflict && err.details?.field === "tag_name")) throw err;
+        const release = await this.findReleaseByVersion(app, input.version);
+        if (!release) throw err;
+        return { release, artifact: await this.insertArtifact(release, meta, blob, by, seen) };
+      }
+    });
+  }
+
   private async insertRelease(app: App, input: ReleaseInput, files: PublishFile[], by: Principal, seen: Map<string, number>): Promise<{ release: Release; artifacts: Artifact[] }> {
     const p = parseInput(ReleaseInputSchema, input, "release");
     if (p.version === undefined && p.tag == null) throw new Invalid("invalid release: a tag or a version is required", { field: "tag", reason: "is required", input: "release" });

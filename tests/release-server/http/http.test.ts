@@ -150,6 +150,18 @@ describe("seed endpoints and the package browser", () => {
     expect((await get("/acme/tool/releases/tag/v2.0.0")).status).toBe(200);
     expect((await get("/acme/tool/releases/tag/v9.9.9")).status).toBe(404);
   });
+
+  // After the package browser's counts: it adds a release (an older version, so /latest stays).
+  test("POST /upload of one new version from several clients at once: every file is added to the one release", async () => {
+    const names = ["linux.bin", "mac.bin", "win.bin", "arm.bin"];
+    const answers = await Promise.all(names.map((n) => fetch(`${srv.url}/upload?name=${n}&version=0.9.0`, { method: "POST", body: `build for ${n}`, headers: auth(srv.admin) })));
+    const bodies: any[] = await Promise.all(answers.map((r) => r.json()));
+    expect(answers.map((r) => r.status)).toEqual(names.map(() => 201));
+    expect(new Set(bodies.map((b) => b.release.id)).size).toBe(1);
+    const rel: any = await (await get("/api/v3/repos/acme/tool/releases/tags/v0.9.0")).json();
+    expect(rel.assets.map((a: any) => a.name).sort()).toEqual([...names].sort());
+    for (const n of names) expect(await (await get(`/assets/${n}?version=0.9.0`)).text()).toBe(`build for ${n}`);
+  });
 });
 
 describe("staged rollout on latest", () => {

@@ -215,7 +215,7 @@ describe("downloads from S3", () => {
     const at = `${srv.url}/acme/tool/releases/download/v3.0.1/gone.bin`;
     expect((await fetch(at)).status).toBe(200);
     expect(await store().remove(sha256Hex(gone))).toBe(true);
-    for (const headers of [{}, { range: "bytes=0-99" }]) {
+    for (const headers of [{}, { range: "bytes=0-99" }] as Record<string, string>[]) {
       const res = await fetch(at, { headers });
       expect({ headers, status: res.status }).toEqual({ headers, status: 500 });
       expect(res.headers.get("etag")).toBeNull();

@@ -125,7 +125,7 @@ const upload: Handler = async (c) => {
   const file = { filename, content_type: plan.contentType, label: q.get("label") || null };
   const { release, asset } = existing
     ? { release: existing, asset: await c.service.addArtifact(existing, file, blob, by) }
-    : (({ release, artifacts }) => ({ release, asset: artifacts[0]! }))(await c.service.publishRelease(app, { version, channel, prerelease: flag === null ? undefined : flag === "true" }, [{ ...file, blob }], by));
+    : (({ release, artifact }) => ({ release, asset: artifact }))(await c.service.publishOrAdd(app, { version, channel, prerelease: flag === null ? undefined : flag === "true" }, { ...file, blob }, by));
   const out = await ghRelease(c, app, release);
   return created({ release: out, asset: out.assets.find((a) => a.id === asset.id) }, out.url);
 };
