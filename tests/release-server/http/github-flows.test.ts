@@ -175,6 +175,27 @@ describe("paging bounds", () => {
     const big = await fetch(`${srv.url}${api}/releases?per_page=1000`);
     expect(big.status).toBe(200);
   });
+
+  test("a release's assets are paged like its releases: per_page, page, Link headers, the same bounds", async () => {
+    const rel: any = await (await fetch(`${srv.url}${api}/releases`, { method: "POST", headers: { ...auth(srv.admin), "content-type": "application/json" }, body: JSON.stringify({ tag_name: "paged-assets" }) })).json();
+    for (let i = 0; i < 7; i++) {
+      const up = await fetch(`${srv.url}/api/uploads/repos/${owner}/${repo}/releases/${rel.id}/assets?name=f${i}.txt`, { method: "POST", headers: { ...auth(srv.admin), "content-type": "text/plain" }, body: `file ${i}` });
+      expect(up.status).toBe(201);
+    }
+    const at = `${srv.url}${api}/releases/${rel.id}/assets`;
+    const first = await fetch(`${at}?per_page=3`, { headers: auth(srv.admin) });
+    expect(((await first.json()) as any[]).map((a) => a.name)).toEqual(["f0.txt", "f1.txt", "f2.txt"]);
+    expect(first.headers.get("link")).toContain('rel="next"');
+    const last = await fetch(`${at}?per_page=3&page=3`, { headers: auth(srv.admin) });
+    expect(((await last.json()) as any[]).map((a) => a.name)).toEqual(["f6.txt"]);
+    expect(last.headers.get("link")).not.toContain('rel="next"');
+    expect(await (await fetch(`${at}?page=1000000`, { headers: auth(srv.admin) })).json()).toEqual([]);
+    expect((await fetch(`${at}?page=1000001`, { headers: auth(srv.admin) })).status).toBe(422);
+    // octokit's paginate follows the Link headers to every asset, once each.
+    const gh = new Octokit({ baseUrl: `${srv.url}/api/v3`, auth: srv.admin });
+    const every = await gh.paginate(gh.rest.repos.listReleaseAssets, { owner, repo, release_id: rel.id, per_page: 2 });
+    expect(every.map((a) => a.name)).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => `f${i}.txt`));
+  });
 });
 
 describe("uploads refused before any byte", () => {

@@ -91,7 +91,13 @@ const deleteRelease: Handler = async (c) => {
 const listAssets: Handler = async (c) => {
   const app = await c.app();
   const release = await c.visible(await c.service.getRelease(c.idParam("release_id")));
-  return json((await c.service.listArtifacts(release)).map((a) => toGhAsset(c.urls, app, release, a)));
+  // Paged as GitHub pages it (per_page, default 30, at most 100; Link headers): a release's files
+  // are few enough to slice in memory.
+  const paging = c.paging();
+  const all = await c.service.listArtifacts(release);
+  const from = (paging.page - 1) * paging.perPage;
+  const link = linkHeader(c.publicRequestUrl, paging.page, paging.perPage, all.length);
+  return json(all.slice(from, from + paging.perPage).map((a) => toGhAsset(c.urls, app, release, a)), 200, link ? { link } : {});
 };
 
 /** The asset of this app with this id, if the caller may see its release. */
