@@ -84,7 +84,10 @@ export const ConfigSchema = v.strictObject({
        * $RELEASE_SERVER_DATABASE_URL overrides (keep a password there, not in this file).
        */
       database: v.optional(
-        v.pipe(v.string(), v.check((s) => s === "sqlite" || /^postgres(ql)?:\/\/./.test(s), 'must be "sqlite" or a postgres:// URL')),
+        v.pipe(v.string(), v.rawCheck(({ dataset, addIssue }) => {
+          const problem = dataset.typed ? databaseProblem(dataset.value) : undefined;
+          if (problem) addIssue({ message: problem });
+        })),
         "sqlite",
       ),
       /** Where artifact bytes live: `disk` (`<data>/blobs`) or `s3` (`storage.s3`). */
@@ -157,11 +160,37 @@ export function retentionPolicyFor(config: ServerConfig, app: string, channel: s
   return own ?? onChannel(r.apps[app]?.channels) ?? r.apps[app]?.default ?? onChannel(r.channels) ?? r.default ?? {};
 }
 
+/**
+ * What is wrong with a database setting, or undefined: "sqlite", or a postgres:// URL that parses,
+ * with a port from 1 to 65535 and percent-escapes that decode (`postgres://[bad`, a port of 99999 or
+ * a stray `%` were an "internal error: Invalid URL" naming no setting).
+ */
+export function databaseProblem(s: string): string | undefined {
+  if (s === "sqlite") return undefined;
+  if (!/^postgres(ql)?:\/\/./.test(s)) return 'must be "sqlite" or a postgres:// URL';
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return "is not a valid URL (a password with reserved characters such as @ : / % must be percent-encoded)";
+  }
+  if (u.port !== "" && !(Number(u.port) >= 1 && Number(u.port) <= 65535)) return `has port ${u.port}, which is not from 1 to 65535`;
+  try {
+    decodeURIComponent(u.username);
+    decodeURIComponent(u.password);
+    decodeURIComponent(u.pathname);
+  } catch {
+    return "has a % that is not a percent-escape (write a literal % as %25)";
+  }
+  return undefined;
+}
+
 /** The database to open: $RELEASE_SERVER_DATABASE_URL, else `storage.database` ("sqlite" or a postgres:// URL). */
 export function databaseOf(config: ServerConfig, env: Record<string, string | undefined> = process.env): string {
   const fromEnv = env.RELEASE_SERVER_DATABASE_URL;
   if (fromEnv) {
-    if (fromEnv !== "sqlite" && !/^postgres(ql)?:\/\/./.test(fromEnv)) throw configError('RELEASE_SERVER_DATABASE_URL must be "sqlite" or a postgres:// URL');
+    const problem = databaseProblem(fromEnv);
+    if (problem) throw configError(`RELEASE_SERVER_DATABASE_URL ${problem}`);
     return fromEnv;
   }
   return config.storage.database;

@@ -171,6 +171,23 @@ describe("PostgreSQL migrations", () => {
     expect(err).not.toContain("    at ");
   });
 
+  test("a database URL that does not parse (a bad port, a bracket, a stray %) is a usage error naming the setting, exit 2, never an internal error", () => {
+    using tmp = tempDir();
+    for (const url of ["postgres://u:s3cret@127.0.0.1:99999/db", "postgres://[bad", "postgres://u:s3cret%@127.0.0.1/db"]) {
+      const cli = Bun.spawnSync(["bun", CLI, "migrate", "--data", join(tmp.dir, "data")], { cwd: REPO, env: { ...process.env, RELEASE_SERVER_DATABASE_URL: url } });
+      const err = cli.stderr.toString();
+      expect({ url, code: cli.exitCode }).toEqual({ url, code: 2 });
+      expect(err).toStartWith("error: RELEASE_SERVER_DATABASE_URL ");
+      expect(err).not.toContain("internal error");
+      expect(err).not.toContain("s3cret");
+    }
+    const config = join(tmp.dir, "bad.yaml");
+    writeFileSync(config, 'storage:\n  database: "postgres://u@127.0.0.1:0/db"\n');
+    const fromFile = Bun.spawnSync(["bun", CLI, "migrate", "--data", join(tmp.dir, "data"), "--config", config], { cwd: REPO, env: { ...process.env, RELEASE_SERVER_DATABASE_URL: "" } });
+    expect(fromFile.exitCode).toBe(2);
+    expect(fromFile.stderr.toString()).toStartWith(`error: ${config}:2: storage.database: has port 0`);
+  });
+
   test("a password in the URL never reaches a message", async () => {
     const url = (await pg().createDatabase()).replace("postgres@", "postgres:s3cret@");
     const sql = new SQL({ url, max: 1 });
