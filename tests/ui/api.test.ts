@@ -202,6 +202,10 @@ test("--port outside 0..65535, or not written in decimal digits, is a usage erro
     expect([port, r.code]).toEqual([port, 2]);
     expect(r.stderr).toContain(`--port must be an integer from 0 to 65535, got '${port}'`);
   }
+  // An empty --host is a flag without a value, not the default address.
+  const host = cli(["ui", "--root", ws.root, "--host", ""]);
+  expect(host.code).toBe(2);
+  expect(host.stderr).toContain("--host needs an address");
 }, 20_000);
 
 test("a second ui on a port the first one listens on is refused (exit 2); the first keeps every connection", async () => {

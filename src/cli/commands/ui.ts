@@ -1,5 +1,5 @@
 import { defineCommand } from "../define.ts";
-import { cannotListen } from "../../shared/errors.ts";
+import { cannotListen, usageError } from "../../shared/errors.ts";
 import { rangeFlag, workspaceArgs, withWorkspace } from "./_args.ts";
 import { flushStdout, printLine, warn, writeStderr } from "../output.ts";
 
@@ -13,7 +13,8 @@ export default defineCommand({
   },
   async run({ args }) {
     const port = rangeFlag(args.port, "port", 0, 0, 65535);
-    const host = typeof args.host === "string" && args.host !== "" ? args.host.replace(/^\[(.*)\]$/, "$1") : "127.0.0.1";
+    if (args.host === "") throw usageError("--host needs an address (default 127.0.0.1)");
+    const host = typeof args.host === "string" ? args.host.replace(/^\[(.*)\]$/, "$1") : "127.0.0.1";
     const ws = await withWorkspace(args);
     const [{ UiData }, { startUi, isLoopback }] = await Promise.all([import("../../ui/data.ts"), import("../../ui/server.ts")]);
     if (!isLoopback(host)) warn(`--host ${host} is not a loopback address: anyone who can reach it and has the URL's token can read this workspace's graph`);
