@@ -22,6 +22,26 @@ import { LineTransport } from "./stdio.ts";
 import { inputSchema, makeTools, parseArgs, type Ctx, type Tool } from "./tools.ts";
 
 /** Calls served by one RunIndex before it is opened afresh: its caches (records, graph parts, blocks) only grow. */
+/**
+ * An error the SDK reports outside a request (a notification whose params do not fit its schema)
+ * as one line that says what is wrong: the SDK's message holds zod's issues as indented JSON over
+ * many lines, whose first line alone was "Uncaught error in notification handler: [".
+ */
+function oneLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const at = message.indexOf("[");
+  if (at >= 0) {
+    try {
+      const issues = JSON.parse(message.slice(at)) as { path?: unknown[]; message?: string }[];
+      if (Array.isArray(issues) && issues.length) {
+        const said = issues.map((i) => `${Array.isArray(i.path) && i.path.length ? i.path.join(".") : "message"}: ${i.message ?? "invalid"}`).join("; ");
+        return `${message.slice(0, at).trim().replace(/:$/, "")}: ${said}`.slice(0, 500);
+      }
+    } catch {}
+  }
+  return (describeError(err) || message).replace(/\s+/g, " ").slice(0, 500);
+}
+
 export const REOPEN_AFTER_CALLS = 1000;
 
 /** The current run's index, re-opened when the pointer moves to another run (and every REOPEN_AFTER_CALLS calls). */
@@ -102,7 +122,7 @@ export async function serveMcp(ws: Workspace, info: { version: string }): Promis
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
   server.onclose = () => resolveDone();
-  server.onerror = (err) => process.stderr.write(`auditgraph mcp: ${describeError(err)}\n`);
+  server.onerror = (err) => process.stderr.write(`auditgraph mcp: ${oneLine(err)}\n`);
   await server.connect(transport);
   // After connect: the transport's own end listener (a last message without its newline) runs first.
   const stop = () => { void server.close().finally(resolveDone); };

@@ -281,6 +281,23 @@ describe("the process", () => {
     expect(out.find((m) => m.id === 8).result.structuredContent.total).toBeGreaterThan(0);
   });
 
+  test("a notification whose params do not fit (no answer is due) is one stderr line naming the field, and the server goes on", async () => {
+    const init = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } };
+    const r = await raw(root, [
+      JSON.stringify(init),
+      JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled" }),
+      JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: { a: 1 } } }),
+      JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" }),
+    ].join("\n") + "\n");
+    expect(r.code).toBe(0);
+    const lines = r.stderr.trimEnd().split("\n");
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toStartWith("auditgraph mcp: ");
+    expect(lines[0]).toContain("params: ");
+    expect(lines[1]).toContain("params.requestId: ");
+    expect(r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l).id)).toEqual([1, 2]);
+  });
+
   test("messages cut anywhere (mid-character, between \\r and \\n, a chunk starting with its newline) are read whole", async () => {
     const init = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
     const q = (id: number, text: string) => JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "query", arguments: { text } } });
