@@ -78,21 +78,33 @@ export function subgraph(
   return { nodes, edges: [...edges.values()].sort(edgeOrder), truncated };
 }
 
-/** A DOT double-quoted string: backslash and quote escaped, line breaks as \n, controls dropped. */
+/**
+ * A DOT label (an escString, which Graphviz unescapes when it draws it): backslash and quote
+ * escaped, line breaks as \n, controls dropped.
+ */
 const dq = (s: string) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\r?\n/g, "\\n").replace(/[\x00-\x1f\x7f]/g, "")}"`;
+/**
+ * Any other DOT string (ids, `type`, `path`), which Graphviz reads literally: only `\"` is an escape
+ * there, so a backslash is written as it is (doubled, it read back as two: `gvpr` printed a path
+ * with `\\`), a quote as `\"`, a line break as itself; controls are dropped, and so is a backslash
+ * ending the string or a line (it would escape the closing quote or join the lines).
+ */
+const dl = (s: string) => `"${s.replace(/[\x00-\x09\x0b-\x1f\x7f]/g, "").replace(/\\+(?=\n|$)/g, "").replace(/"/g, '\\"')}"`;
 
 function dot(nodes: GraphNode[], edges: GraphEdge[], runId: string): string {
   const lines = [`digraph auditgraph {`, `  graph [label=${dq(runId)}];`];
-  for (const n of nodes) lines.push(`  ${dq(n.id)} [label=${dq(n.name)}, type=${dq(n.type)}${n.path ? `, path=${dq(n.path)}` : ""}];`);
-  for (const e of edges) lines.push(`  ${dq(e.source)} -> ${dq(e.target)} [label=${dq(e.type)}];`);
+  for (const n of nodes) lines.push(`  ${dl(n.id)} [label=${dq(n.name)}, type=${dl(n.type)}${n.path ? `, path=${dl(n.path)}` : ""}];`);
+  for (const e of edges) lines.push(`  ${dl(e.source)} -> ${dl(e.target)} [label=${dq(e.type)}];`);
   lines.push("}");
   return lines.join("\n") + "\n";
 }
 
-/** XML 1.0 text: the five entities escaped and characters XML cannot carry removed. */
+/** XML 1.0 text: the five entities escaped, CR, LF and tab as character references, and characters XML cannot carry removed. */
 const x = (s: string) =>
   s.replace(/[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu, "")
-    .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
+    .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;")
+    // As references: a parser turns a raw CR (and CRLF) into LF, and in an attribute a tab or line break into a space.
+    .replace(/\r/g, "&#13;").replace(/\n/g, "&#10;").replace(/\t/g, "&#9;");
 
 function graphml(nodes: GraphNode[], edges: GraphEdge[], runId: string): string {
   const out = [

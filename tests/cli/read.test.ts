@@ -111,6 +111,21 @@ describe("export", () => {
     expect(graphml).toContain("<edge ");
     expect(readFileSync(join(dir, "g.dot"), "utf8")).toContain(" -> ");
   });
+  test("values read back exactly: Graphviz's gvpr gives a DOT path with its backslash once, an XML parser a GraphML name with its CR and tab", () => {
+    need("xmllint");
+    need("gvpr");
+    const w = workspace({ 'notes/back \\ slash "q".md': '---\ntitle: "a\\rb\\tc d"\n---\n# x\n\nbody\n' });
+    expect(cli(["ingest", "--root", w]).code).toBe(0);
+    const dir = tempDir();
+    for (const f of ["graphml", "dot"]) expect(cli(["export", "--root", w, "--format", f, "--out", join(dir, `g.${f}`)]).code).toBe(0);
+    const g = Bun.spawnSync(["gvpr", 'N[type=="document"]{print($.path)}', join(dir, "g.dot")]);
+    expect(g.stdout.toString()).toBe('notes/back \\ slash "q".md\n');
+    const keys = readFileSync(join(dir, "g.graphml"), "utf8");
+    const nameKey = /<key id="([^"]+)" for="node" attr.name="name"/.exec(keys)?.[1];
+    expect(nameKey).toBeDefined();
+    const x = Bun.spawnSync(["xmllint", "--xpath", `string(//*[local-name()="node"]/*[local-name()="data"][@key="${nameKey}"][starts-with(., "a")])`, join(dir, "g.graphml")]);
+    expect(x.stdout.toString().replace(/\n$/, "")).toBe("a\rb\tc d"); // xmllint ends its output with a newline
+  });
   test("an unknown format is a usage error", () => {
     expect(expectOneLineError(cli(["export", "--root", root, "--format", "svg"]))).toContain("--format must be one of json, dot, graphml");
   });
