@@ -150,6 +150,10 @@ export class ReleaseService {
     return this.releases.findReleaseByVersion(app, version);
   }
 
+  releaseWindow(app: App, opts: { offset: number; limit: number; drafts?: boolean | string[] }): Promise<{ items: Release[]; total: number }> {
+    return this.releases.releaseWindow(app, opts);
+  }
+
   listReleases(app: App, opts: { page: number; perPage: number; drafts?: boolean | string[] }): Promise<{ items: Release[]; total: number }> {
     return this.releases.listReleases(app, opts);
   }

@@ -65,6 +65,31 @@ describe("GraphQL: what gh sends", () => {
     expect(beta).not.toContain("v3.0.0");
   });
 
+  test("a cursor continues after its release: releases published or deleted between two pages repeat none and skip none", async () => {
+    const vars = { owner: "acme", name: "tool", perPage: 2, endCursor: null };
+    const first = (await gql(RELEASE_LIST, vars)).body.data.repository.releases;
+    expect(first.nodes.map((n: any) => n.tagName)).toEqual(["v3.0.0", "v2.0.0"]);
+    const api = `${srv.url}/api/v3/repos/acme/tool/releases`;
+    const made: number[] = [];
+    for (const tag of ["v9.0.0", "v9.1.0"]) {
+      const r = await fetch(api, { method: "POST", headers: { ...auth(srv.admin), "content-type": "application/json" }, body: JSON.stringify({ tag_name: tag }) });
+      expect(r.status).toBe(201);
+      made.push(((await r.json()) as any).id);
+    }
+    try {
+      const second = (await gql(RELEASE_LIST, { ...vars, endCursor: first.pageInfo.endCursor })).body.data.repository.releases;
+      expect(second.nodes.map((n: any) => n.tagName)).toEqual(["v1.5.0", "v1.4.0"]);
+      // The release the next page starts after is where it was before the two were published: 2 places down now.
+      const third = (await gql(RELEASE_LIST, { ...vars, endCursor: second.pageInfo.endCursor })).body.data.repository.releases;
+      expect(third.nodes.map((n: any) => n.tagName)).toEqual(["v1.3.0", "v1.2.0"]);
+    } finally {
+      for (const id of made) expect((await fetch(`${api}/${id}`, { method: "DELETE", headers: auth(srv.admin) })).status).toBe(204);
+    }
+    // A cursor from before they were deleted still continues after its release.
+    const again = (await gql(RELEASE_LIST, { ...vars, endCursor: first.pageInfo.endCursor })).body.data.repository.releases;
+    expect(again.nodes.map((n: any) => n.tagName)).toEqual(["v1.5.0", "v1.4.0"]);
+  });
+
   test("release by tag: the release, or null without an error (gh then trusts its REST lookup)", async () => {
     const found = await gql(BY_TAG, { owner: "acme", name: "tool", tagName: "v2.0.0" });
     expect(found.body.data.repository.release).toMatchObject({ isDraft: true });

@@ -83,13 +83,25 @@ const INPUTS: Record<string, Record<string, string>> = {
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const nodeId = (kind: string, id: number) => `${kind}_${Buffer.from(`${kind}:${id}`).toString("base64url")}`;
-const cursorOf = (offset: number) => b64(`cursor:v2:${offset}`);
+/**
+ * A cursor names an item's place and, for releases, its id (`cursor:v3:<place>:<id>`): the next
+ * page starts after that release wherever it now is (within WINDOW places of where it was), so a
+ * release published or deleted between two pages neither repeats one nor skips one. A v2 cursor
+ * (a place alone) is still read.
+ */
+const cursorOf = (offset: number, id?: number) => b64(id === undefined ? `cursor:v2:${offset}` : `cursor:v3:${offset}:${id}`);
+/** How far from its place an anchored cursor's release is looked for. */
+const WINDOW = 100;
+
+function cursorAt(cursor: string | null | undefined): { after: number; id?: number } {
+  if (cursor == null) return { after: 0 };
+  const m = /^cursor:v(?:2:(\d{1,9})|3:(\d{1,9}):(\d{1,15}))$/.exec(Buffer.from(cursor, "base64").toString("utf8"));
+  if (!m) throw new QueryError("INVALID_CURSOR_ARGUMENTS", `\`${cursor}\` does not appear to be a valid cursor.`);
+  return m[1] !== undefined ? { after: Number(m[1]) + 1 } : { after: Number(m[2]) + 1, id: Number(m[3]) };
+}
 
 function offsetOf(cursor: string | null | undefined): number {
-  if (cursor == null) return 0;
-  const m = /^cursor:v2:(\d{1,9})$/.exec(Buffer.from(cursor, "base64").toString("utf8"));
-  if (!m) throw new QueryError("INVALID_CURSOR_ARGUMENTS", `\`${cursor}\` does not appear to be a valid cursor.`);
-  return Number(m[1]) + 1;
+  return cursorAt(cursor).after;
 }
 
 /** A page size from `first`: GitHub requires 1-100. */
@@ -99,16 +111,17 @@ function pageSize(first: number | null | undefined, what: string): number {
   return first;
 }
 
-function connection<T>(items: T[], offset: number, total: number) {
+function connection<T>(items: T[], offset: number, total: number, idOf?: (item: T) => number) {
+  const at = (i: number) => cursorOf(offset + i, idOf?.(items[i]!));
   return {
     nodes: items,
-    edges: items.map((node, i) => ({ node, cursor: cursorOf(offset + i) })),
+    edges: items.map((node, i) => ({ node, cursor: at(i) })),
     totalCount: total,
     pageInfo: {
       hasNextPage: offset + items.length < total,
       hasPreviousPage: offset > 0,
-      startCursor: items.length ? cursorOf(offset) : null,
-      endCursor: items.length ? cursorOf(offset + items.length - 1) : null,
+      startCursor: items.length ? at(0) : null,
+      endCursor: items.length ? at(items.length - 1) : null,
     },
   };
 }
@@ -203,17 +216,16 @@ const TYPES: Record<string, Record<string, FieldSpec>> = {
           throw new QueryError("UNSUPPORTED", "releases can only be ordered by {field: CREATED_AT, direction: DESC} here");
         }
         const first = pageSize(a.first, "releases");
-        const offset = offsetOf(a.after);
-        // listReleases pages by page number; a cursor may start anywhere, so read the two pages it spans.
-        const perPage = first;
-        const page = Math.floor(offset / perPage) + 1;
+        const { after, id } = cursorAt(a.after);
         const drafts = x.c.service.draftScope(x.by, r.app);
-        const head = await x.c.service.listReleases(r.app, { page, perPage, drafts });
-        let items = head.items.slice(offset % perPage);
-        if (items.length < first && offset % perPage !== 0) {
-          items = items.concat((await x.c.service.listReleases(r.app, { page: page + 1, perPage, drafts })).items.slice(0, first - items.length));
-        }
-        return connection(items.map((release) => ({ app: r.app, release }) satisfies ReleaseNode), offset, head.total);
+        // The releases around the cursor's place: it starts after its release where that is now.
+        const from = id === undefined ? after : Math.max(0, after - 1 - WINDOW);
+        const window = await x.c.service.releaseWindow(r.app, { offset: from, limit: id === undefined ? first : first + 2 * WINDOW + 1, drafts });
+        const found = id === undefined ? -1 : window.items.findIndex((rel) => rel.id === id);
+        const offset = found >= 0 ? from + found + 1 : after;
+        const items = found >= 0 ? window.items.slice(found + 1, found + 1 + first)
+          : id === undefined ? window.items : window.items.slice(offset - from, offset - from + first);
+        return connection(items.map((release) => ({ app: r.app, release }) satisfies ReleaseNode), offset, window.total, (n) => n.release.id);
       },
     },
     release: {
