@@ -150,7 +150,19 @@ export const openapi = {
       },
       Promote: { type: "object", required: ["release_id"], properties: { release_id: { type: "integer" }, rollout_percent: { type: "number" } } },
       Rollout: { type: "object", required: ["rollout_percent"], properties: { rollout_percent: { type: "number" } } },
-      Apps: { type: "array", items: { type: "object", required: ["owner", "slug"], properties: { owner: { type: "string" }, slug: { type: "string" }, name: { type: "string" } } } },
+      Apps: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["owner", "slug", "name", "private", "html_url", "release_count", "latest", "channels"],
+          properties: {
+            owner: { type: "string" }, slug: { type: "string" }, name: { type: "string" }, private: { type: "boolean" }, html_url: { type: "string" },
+            release_count: { type: "integer" },
+            latest: { type: ["object", "null"], properties: { tag_name: { type: "string" }, name: { type: "string" }, html_url: { type: "string" }, published_at: { type: ["string", "null"] } } },
+            channels: { type: "array", items: { type: "object", properties: { name: { type: "string" }, rollout_percent: { type: "integer" }, current: { type: ["object", "null"] }, previous: { type: ["object", "null"] }, updated_at: { type: "string" } } } },
+          },
+        },
+      },
     },
   },
   paths: {

@@ -143,10 +143,12 @@ describe("seed endpoints and the package browser", () => {
     const paged = await get("/packages?format=json&per_page=1&page=2");
     expect(((await paged.json()) as any).releases.map((r: any) => r.tag_name)).toEqual(["v3.0.0"]);
     expect(paged.headers.get("link")).toContain('rel="next"');
-    expect(await (await get("/apps?format=json")).json()).toEqual([
-      { owner: "acme", slug: "empty", name: "empty" },
-      { owner: "acme", slug: "tool", name: "Acme Tool" },
-    ]);
+    const appsJson = (await (await get("/apps?format=json")).json()) as any[];
+    expect(appsJson.map((a) => [a.owner, a.slug, a.name, a.private])).toEqual([["acme", "empty", "empty", false], ["acme", "tool", "Acme Tool", false]]);
+    // What the page shows: the app's page, how many releases, the latest one and the channels.
+    expect(appsJson[0]).toMatchObject({ channels: [], html_url: "https://releases.example.test/acme/empty/releases" });
+    expect(appsJson[1]).toMatchObject({ release_count: 4, latest: { tag_name: "v3.1.0", html_url: "https://releases.example.test/acme/tool/releases/tag/v3.1.0" } });
+    expect(typeof appsJson[1].latest.published_at).toBe("string");
     expect((await get("/acme/tool/releases/tag/v2.0.0")).status).toBe(200);
     expect((await get("/acme/tool/releases/tag/v9.9.9")).status).toBe(404);
   });

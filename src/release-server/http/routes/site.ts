@@ -105,8 +105,17 @@ const openapiDoc: Handler = () => json(openapi);
 const apps: Handler = browsable(async (c) => {
   const p = await c.principal();
   const list = (await c.service.listApps()).filter((a) => a.visibility === "public" || (p !== null && mayRead(c, p, a)));
-  if (c.wantsJson()) return json(list.map((a) => ({ owner: a.owner, slug: a.slug, name: a.display_name })));
-  return page(c, appsPage(c.urls.base, await Promise.all(list.map(async (a) => appView(c.service, c.urls, a, await visibility(c, a))))));
+  const views = await Promise.all(list.map(async (a) => appView(c.service, c.urls, a, await visibility(c, a))));
+  // JSON carries what the page shows: the app's page, its releases, its latest release and channels.
+  const link = (l: { tag: string; name: string; url: string }) => ({ tag_name: l.tag, name: l.name, html_url: l.url });
+  if (c.wantsJson()) {
+    return json(views.map((v) => ({
+      owner: v.owner, slug: v.slug, name: v.name, private: v.private, html_url: v.url, release_count: v.releaseCount,
+      latest: v.latest ? { ...link(v.latest), published_at: v.latest.publishedAt } : null,
+      channels: v.channels.map((ch) => ({ name: ch.name, rollout_percent: ch.rollout, current: ch.current ? link(ch.current) : null, previous: ch.previous ? link(ch.previous) : null, updated_at: ch.updatedAt })),
+    })));
+  }
+  return page(c, appsPage(c.urls.base, views));
 });
 
 /** POST upload?name=&version=[&channel=&label=&digest=]: the release is created with its first file, atomically. */
