@@ -391,7 +391,10 @@ async function main(argv: string[]): Promise<number> {
       },
     }));
   } catch (err) {
-    process.stderr.write(`error: ${describeError(err)}\n${USAGE}\n`);
+    // node:util says "Option '--rollout' argument is ambiguous" for `--rollout -5`: say what to write.
+    const ambiguous = /^Option '(--[a-z-]+)' argument is ambiguous/.exec(describeError(err));
+    const said = ambiguous ? `${ambiguous[1]} is followed by a value starting with '-': write it as ${ambiguous[1]}=VALUE` : describeError(err);
+    process.stderr.write(`error: ${said}\n${USAGE}\n`);
     return PUBLISH_EXIT.usage;
   }
   if (values.help) {

@@ -478,6 +478,9 @@ describe("release:publish refuses bad input before any request", () => {
       const r = await refused([dir, "--channel", "beta", `--rollout=${bad}`]);
       expect([r.code, r.stderr.split("\n")[0]]).toEqual([PUBLISH_EXIT.usage, `error: --rollout '${bad}': a percentage from 0 to 100 (at most two decimals)`]);
     }
+    // Without `=`, a value starting with '-' reads as a flag: the message says how to write it.
+    const dash = await refused([dir, "--channel", "beta", "--rollout", "-5"]);
+    expect([dash.code, dash.stderr.split("\n")[0]]).toEqual([PUBLISH_EXIT.usage, "error: --rollout is followed by a value starting with '-': write it as --rollout=VALUE"]);
     const empty = join(dir, "..", "empty-notes.md");
     writeFileSync(empty, "\n  \n");
     const e = await refused([dir, "--notes", empty]);
