@@ -181,8 +181,8 @@ test("the graph view draws the neighbourhood on its canvas; clicking a node open
   await page.waitForFunction((n: number) => Number(document.querySelector("#graph")?.dataset.nodes) < n, nodes, { timeout: 8_000 });
   // a click on a drawn node opens its page
   const beta = cli(["list", "--type", "document", "--where", "path=notes/sub/beta.md", "--json", "--root", ws.root]).json.nodes[0].id;
-  // The small graph is laid out by cose, which spreads nodes that start at one place at random, so
-  // another node may lie over beta's centre: click a point of beta that no other node covers, and
+  // The small graph is laid out by cose (the same way each time, from a circle), and another node
+  // may lie over beta's centre: click a point of beta that no other node covers, and
   // that is inside the box and the window. The point is read again before each of up to three
   // clicks (a click that opens nothing, seen twice in full CI runs and never alone, is retried);
   // a miss reports where cytoscape put beta and what it finds under the point.
@@ -245,6 +245,22 @@ test("the graph view draws the neighbourhood on its canvas; clicking a node open
   expect(problems).toEqual([]);
   // The longest test of the file (three CLI runs from source, two navigations, two screenshots and
   // an axe run): 20 s was hit once in a full CI run, beside the installer and release tests.
+}, 45_000);
+
+test("a small neighbourhood is laid out the same way each time it is drawn", async () => {
+  const id = cli(["list", "--type", "document", "--where", "path=notes/alpha.md", "--json", "--root", ws.root]).json.nodes[0].id;
+  const layout = async () => {
+    await page.goto(`${ui.base}/#/graph/${id}?depth=2`);
+    await page.waitForSelector("#graph[data-ms]", { timeout: 15_000 });
+    const at = await page.evaluate(() => window.__auditgraphGraph.nodes().map((n: any) => [n.id(), Math.round(n.position("x")), Math.round(n.position("y"))]).sort());
+    await page.goto(`${ui.base}/#/`);
+    return at;
+  };
+  const first = await layout();
+  expect(first.length).toBeGreaterThan(3);
+  expect(await layout()).toEqual(first);
+  // No two nodes at one point.
+  expect(new Set(first.map(([, x, y]: any) => `${x},${y}`)).size).toBe(first.length);
 }, 45_000);
 
 test("a note with <script>, onerror and javascript: links in its title, front matter and body runs nothing", async () => {

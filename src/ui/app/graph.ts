@@ -72,7 +72,7 @@ export function draw(container: any, nodes: DrawNode[], edges: DrawEdge[], opts:
   const many = nodes.length > 150;
   const labels = opts.labels ?? nodes.length <= 250;
   const force = nodes.length <= 60;
-  const pos = force ? undefined : radial(nodes, edges, opts.start);
+  const pos = force ? circle(nodes, opts.start) : radial(nodes, edges, opts.start);
   const elements: unknown[] = new Array(nodes.length + edges.length);
   let k = 0;
   for (const n of nodes) {
@@ -113,6 +113,22 @@ export function draw(container: any, nodes: DrawNode[], edges: DrawEdge[], opts:
     cy.one("render", finish);
     setTimeout(finish, 2000);
   });
+}
+
+/**
+ * Where the force layout starts: the start node in the middle, the others on a circle in their
+ * order. cose moves nodes from where they are (`randomize: false`) and draws random numbers only for
+ * two nodes at the same point, which every node was when none had a position: the same graph was
+ * laid out differently each time, and a node could land on another. From distinct points the layout
+ * is the same every time for the same graph.
+ */
+function circle(nodes: DrawNode[], start?: string): Record<string, { x: number; y: number }> {
+  const out: Record<string, { x: number; y: number }> = {};
+  const ring = nodes.filter((n) => n.id !== start);
+  const r = 40 + 12 * ring.length;
+  ring.forEach((n, i) => { const a = (2 * Math.PI * i) / ring.length; out[n.id] = { x: Math.round(r * Math.cos(a)), y: Math.round(r * Math.sin(a)) }; });
+  if (start !== undefined) out[start] = { x: 0, y: 0 };
+  return out;
 }
 
 /** Throwaway drawings before the first graph: one left cytoscape's code half-optimised (the first graph's main-thread CPU 270 ms, 210–250 after three; later graphs 140–190). */
