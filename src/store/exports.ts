@@ -6,7 +6,7 @@
  * compared after resolving the symbolic links of the directories that exist, so a link into the
  * store is refused as the store's own path is.
  */
-import { lstatSync, readlinkSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { lstatSync, readlinkSync, realpathSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { AgError, DISK_FULL_HINT, ExitCode, describeError, isDiskFull, usageError, whyWriteFailed } from "../shared/errors.ts";
 import { atomicWriteFile, inside, TEMP_PREFIX } from "../shared/fs.ts";
@@ -21,30 +21,48 @@ function real(p: string): string {
   return up === p ? p : join(real(up), basename(p));
 }
 
+/** A descriptor of this process named by a path: `/dev/fd/N`, `/proc/self/fd/N`, `/proc/<this pid>/fd/N`. */
+const FD_PATH = /^\/(?:proc\/(?:self|thread-self|(\d+))(?:\/task\/\d+)?\/fd|dev\/fd)\/(\d+)$/;
+function ownFd(p: string): number | undefined {
+  const m = FD_PATH.exec(p);
+  if (!m || (m[1] !== undefined && Number(m[1]) !== process.pid)) return undefined;
+  return Number(m[2]);
+}
+
 /**
- * `p` with the symbolic links of its last component followed (a dangling link gives the path it
- * points at, which the write creates), below its parent's real path. ELOOP past 40 links.
+ * `p` with the symbolic links of its last component followed, each relative one from its link's
+ * real directory (a dangling link gives the path it points at, which the write creates), below its
+ * parent's real path; or the descriptor of this process a link names (`/dev/stdout` is
+ * `/proc/self/fd/1`), which is written as it is open: a pipe (whose "real path" `pipe:[…]` is no
+ * path), or a file the shell opened, maybe to append (`>> log`), which a rename would replace.
+ * ELOOP past 40 links.
  */
-function followLinks(p: string): string {
+function followLinks(p: string): { path: string; fd?: number } {
   for (let hops = 0; hops < 40; hops++) {
+    const fd = ownFd(p);
+    if (fd !== undefined) return { path: p, fd };
     let link: string | undefined;
     try { if (lstatSync(p).isSymbolicLink()) link = readlinkSync(p); } catch {}
-    if (link === undefined) return join(real(dirname(p)), basename(p));
-    p = resolve(dirname(p), link);
+    if (link === undefined) return { path: join(real(dirname(p)), basename(p)) };
+    p = resolve(real(dirname(p)), link);
   }
   throw usageError(`--out ${p} cannot be written: too many levels of symbolic links`);
 }
 
-/** Where and how an export is written: `write` is the file itself (links followed); `direct`: a pipe or character device, written in place, not replaced. */
-export type ExportTarget = { abs: string; write: string; direct: boolean; inProfile: boolean; replaced: number };
+/**
+ * Where and how an export is written: `write` is the file itself (links followed); `fd` a descriptor
+ * of this process (`/dev/stdout`), written where it stands; `direct`: one of those, a named pipe or
+ * a character device, written in place, never replaced.
+ */
+export type ExportTarget = { abs: string; write: string; fd?: number; direct: boolean; inProfile: boolean; replaced: number };
 
 /**
  * The absolute path an export to `out` writes, after checking it can be used: not empty, not a
  * directory, every existing parent a directory, and not inside the store but under the profile's
  * `exports/`. A usage error (exit 2) naming the path and why otherwise. A symbolic link is
- * followed (the file it names is written, the link stays); a named pipe or a character device
- * (`/dev/stdout`, `/dev/null`) is written in place, never replaced by a file; a block device or a
- * socket is refused. With it, for the budget: whether the file lands inside the profile's
+ * followed (the file it names is written, the link stays); a descriptor of this process
+ * (`/dev/stdout`, `/dev/fd/N`) is written as it is open, a named pipe or a character device
+ * (`/dev/null`) in place, never replaced by a file; a block device or a socket is refused. With it, for the budget: whether the file lands inside the profile's
  * directory (by real paths, as the check decides) and the size of the file it replaces.
  */
 export function exportTarget(root: string, profileDir: string, out: string): ExportTarget {
@@ -54,11 +72,15 @@ export function exportTarget(root: string, profileDir: string, out: string): Exp
   let st;
   try { st = statSync(abs); } catch {} // a link to a directory counts as one: the directory was meant
   if (st?.isDirectory()) throw usageError(`--out ${abs} is a directory: give the path of a file (in it, or elsewhere)`);
-  const direct = !!st && (st.isFIFO() || st.isCharacterDevice());
+  const followed = followLinks(abs);
+  const direct = followed.fd !== undefined || (!!st && (st.isFIFO() || st.isCharacterDevice()));
   if (st && !st.isFile() && !direct) throw usageError(`--out ${abs} is ${st.isBlockDevice() ? "a block device" : st.isSocket() ? "a socket" : "not a regular file"}: give the path of a file`);
+  // What a descriptor is open on, when that is a path (a pipe's is not): the store check applies to it.
+  let onPath: string | undefined;
+  if (followed.fd !== undefined) try { onPath = realpathSync.native(`/proc/self/fd/${followed.fd}`); } catch {}
+  const target = followed.fd === undefined ? followed.path : onPath?.startsWith("/") ? onPath : undefined;
   // The deepest parent that exists must be a directory (one that does not exist yet is made).
-  const target = direct ? real(abs) : followLinks(abs);
-  for (let d = dirname(target); ; d = dirname(d)) {
+  for (let d = dirname(followed.path); followed.fd === undefined; d = dirname(d)) {
     let ds;
     try { ds = statSync(d); } catch (err) {
       if ((errno(err) === "ENOENT" || errno(err) === "ENOTDIR") && dirname(d) !== d) continue;
@@ -71,9 +93,9 @@ export function exportTarget(root: string, profileDir: string, out: string): Exp
   const store = real(pkgDir(root));
   const profile = real(profileDir);
   const exportsAt = exportsDir(profile);
-  const inProfile = inside(profile, target);
-  if (inside(store, target) || inProfile) {
-    const allowed = inside(exportsAt, target) && target !== exportsAt;
+  const inProfile = target !== undefined && followed.fd === undefined && inside(profile, target);
+  if (target !== undefined && (inside(store, target) || inside(profile, target))) {
+    const allowed = inside(exportsAt, target) && target !== exportsAt && followed.fd === undefined;
     if (!allowed) {
       throw usageError(
         `--out ${abs} is inside the store (${target === abs ? store : `it resolves to ${target}`}), which only ingest, rebuild and prune write`,
@@ -84,20 +106,24 @@ export function exportTarget(root: string, profileDir: string, out: string): Exp
       throw usageError(`--out ${abs}: a name starting with '${TEMP_PREFIX}' inside the store is a temp file, which the next ingest removes`);
     }
   }
-  return { abs, write: target, direct, inProfile, replaced: st?.isFile() ? st.size : 0 };
+  if (followed.fd !== undefined) return { abs, write: abs, fd: followed.fd, direct: true, inProfile: false, replaced: 0 };
+  return { abs, write: followed.path, direct, inProfile, replaced: st?.isFile() ? st.size : 0 };
 }
 
 /** Codes of a write that fails because of the path given (not of the disk): a usage error. */
-const PATH_PROBLEMS = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR", "EEXIST", "ENAMETOOLONG", "ELOOP", "EINVAL", "ENOENT", "ENXIO"]);
+const PATH_PROBLEMS = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR", "EEXIST", "ENAMETOOLONG", "ELOOP", "EINVAL", "ENOENT", "ENXIO", "EBADF"]);
 
 /**
  * Writes the export: atomically (a temp file beside it, renamed over it) to a file, in place to a
  * pipe or character device. A path that cannot be written is a usage error naming the path given,
  * a failing disk exit 1.
  */
-export function writeExport(t: Pick<ExportTarget, "abs" | "write" | "direct">, text: string): void {
+export function writeExport(t: Pick<ExportTarget, "abs" | "write" | "direct" | "fd">, text: string): void {
   try {
-    if (t.direct) writeFileSync(t.write, text);
+    if (t.fd !== undefined) {
+      const bytes = new TextEncoder().encode(text);
+      for (let off = 0; off < bytes.length; ) off += writeSync(t.fd, bytes, off, bytes.length - off);
+    } else if (t.direct) writeFileSync(t.write, text);
     else atomicWriteFile(t.write, text);
   } catch (err) {
     const why = describeError(err).replace(/, (open|rename|mkdir) '[^']*'$/, "");

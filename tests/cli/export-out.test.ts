@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, cli, cliUnprivileged, expectOneLineError, openToAll, tempDir, treeHash, ingested } from "../helpers/cli.ts";
+import { CLI, cleanup, cli, cliUnprivileged, expectOneLineError, openToAll, tempDir, treeHash, ingested } from "../helpers/cli.ts";
 
 afterAll(cleanup);
 
@@ -148,6 +148,36 @@ describe("links, pipes and devices", () => {
     expect({ code: n.code, stdout: n.stdout }).toEqual({ code: 0, stdout: "" });
     expect(JSON.parse(n.stderr).out).toBe("/dev/null");
     expect(lstatSync("/dev/null").isCharacterDevice()).toBe(true);
+  });
+
+  test("/dev/stdout is this process's standard output as it is open: a pipe gets the export, a file opened to append keeps what it had", () => {
+    const dir = tempDir();
+    const r = cli(["export", "--root", root, "--out", "/dev/stdout", "--format", "jsonl"], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n")[0]).toStartWith('{"kind":"node"');
+    expect(r.stderr).toContain("exported ");
+    expect(readdirSync(dir)).toEqual([]); // nothing written beside it (a pipe's "real path" is pipe:[…])
+    const log = join(dir, "log.txt");
+    writeFileSync(log, "LOG\n");
+    const sh = Bun.spawnSync(["sh", "-c", `"$0" "$1" export --root "$2" --out /dev/stdout --format jsonl >> "$3"`, process.execPath, CLI, root, log]);
+    expect(sh.exitCode).toBe(0);
+    const lines = readFileSync(log, "utf8").split("\n");
+    expect(lines[0]).toBe("LOG");
+    expect(lines[1]).toStartWith('{"kind":"node"');
+    const bad = cli(["export", "--root", root, "--out", "/dev/fd/9"]);
+    expect(bad.code).toBe(2);
+    expect(expectOneLineError(bad)).toContain("--out /dev/fd/9 cannot be written");
+  });
+
+  test("a relative link is followed from the link's real directory", () => {
+    const x = tempDir();
+    mkdirSync(join(x, "store", "deep", "sub"), { recursive: true });
+    symlinkSync(join(x, "store", "deep", "sub"), join(x, "a"));
+    symlinkSync("../target.json", join(x, "store", "deep", "sub", "l.json"));
+    const r = cli(["export", "--root", root, "--out", join(x, "a", "l.json")]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(JSON.parse(readFileSync(join(x, "store", "deep", "target.json"), "utf8")).nodes.length).toBeGreaterThan(0);
+    expect(readdirSync(x).sort()).toEqual(["a", "store"]);
   });
 
   test("a place that cannot hold a file (/proc): exit 2 naming the path given, not a temp file", () => {

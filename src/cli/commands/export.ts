@@ -47,7 +47,7 @@ export default defineCommand({
     writeExport(target, text);
     const summary = { status: "ok", run_id: store.runId, format, out, ...(scope ? { subgraph: scope } : {}), nodes: g.nodes.size, edges: g.edges.length, bytes: Buffer.byteLength(text) };
     // A pipe or device (`--out /dev/stdout`) gets the export alone: the summary goes to stderr.
-    const say = target.direct ? (line: string) => writeStderr(line + "\n") : printLine;
+    const say = target.direct && target.fd !== 2 ? (line: string) => writeStderr(line + "\n") : printLine;
     if (args.json) return say(canonicalJson({ ...summary, budget }, 2));
     say(`exported ${summary.nodes} nodes and ${summary.edges} edges of run ${store.runId}${scope ? ` (within ${depth} edge(s) of ${p(String(start))})` : ""} to ${p(out)} (${format}, ${summary.bytes} bytes)`);
   },
