@@ -151,4 +151,9 @@ test("a syntax error that swallows the rest of the file: the declarations after 
   const twice = ["function a( {", "}", "function b() {}", "function c( {", "}", "function d() {}"].join("\n");
   expect((await extractSymbols("src/twice.js", twice))!.symbols.map((s) => s[0])).toEqual(["b", "d"]);
   expect((await extractSymbols("src/tail.ts", "export function ok() {}\nexport function broken( {"))!.symbols).toEqual([["ok", "function", 1, 1]]);
+  // A line of a template literal or a docstring that reads like a declaration is no place to parse from.
+  const template = ["export function gen( {", "  const t = `", "export function fake() {}", "import bad from './nowhere'", "`;", "}", "export function real() {}"].join("\n");
+  expect(await extractSymbols("src/template.ts", template)).toEqual({ symbols: [["gen", "function", 1, 1], ["real", "function", 7, 1]], imports: [] });
+  const doc = ["def f(:", "    '''", "def fake():", "    '''", "    pass", "", "def real():", "    pass"].join("\n");
+  expect((await extractSymbols("src/doc.py", doc))!.symbols.map((x) => x[0])).toEqual(["f", "real"]);
 });

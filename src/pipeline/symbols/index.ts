@@ -106,9 +106,18 @@ function resyncRow(root: TsNode, lines: string[], decl: RegExp): number | undefi
   for (const n of root.namedChildren) {
     if (!n || !(n.type === "ERROR" || n.hasError)) continue;
     const last = Math.min(n.endPosition.row, lines.length - 1);
-    for (let r = n.startPosition.row + 1; r <= last; r++) if (decl.test(lines[r]!)) return r;
+    for (let r = n.startPosition.row + 1; r <= last; r++) if (decl.test(lines[r]!) && !inLiteral(root, r)) return r;
   }
   return undefined;
+}
+
+/** Whether column 0 of a row is inside a string, template or comment that began on an earlier row (a line of a docstring or template literal that reads like a declaration). */
+const LITERAL = /string|template|comment|heredoc/;
+function inLiteral(root: TsNode, row: number): boolean {
+  for (let n: TsNode | null = root.descendantForPosition({ row, column: 0 }); n && n.id !== root.id; n = n.parent) {
+    if (LITERAL.test(n.type) && n.startPosition.row < row) return true;
+  }
+  return false;
 }
 
 const lineOf = (n: TsNode) => n.startPosition.row + 1;
