@@ -13,7 +13,19 @@ import { countBelow } from "../shared/sorted.ts";
 /** The yaml library, loaded on first use: read commands import this module but never parse front matter. */
 let yamlParse: typeof parse | undefined;
 // logLevel "error": a key that is a list or map is made a string (JSON keys are), without the library's process warning, which names no file.
-const parseYaml = (text: string): unknown => (yamlParse ??= (require("yaml") as typeof import("yaml")).parse)(text, { logLevel: "error" });
+const parseYaml = (text: string, held = false): unknown =>
+  (yamlParse ??= (require("yaml") as typeof import("yaml")).parse)(text, held ? { logLevel: "error", uniqueKeys: distinctUnlessHeld } : { logLevel: "error" });
+/**
+ * The YAML library's key equality, except that two held markers are never one key: two secrets
+ * redacted by one detector became the same placeholder, a duplicate key, and the whole front matter
+ * was refused. (The later one wins in the stored object, both being the same marker.)
+ */
+const distinctUnlessHeld = (a: unknown, b: unknown): boolean => {
+  const va = (a as { value?: unknown } | null)?.value ?? a;
+  const vb = (b as { value?: unknown } | null)?.value ?? b;
+  if (typeof va === "string" && va.includes("\uE000REDACTED")) return false;
+  return a === b || (va !== undefined && va === vb && typeof va !== "object");
+};
 
 /**
  * The redaction marker `[REDACTED:<detector>]` is YAML syntax: alone it is a flow sequence
@@ -35,7 +47,7 @@ export function splitFrontMatter(text: string): FrontMatter {
   try {
     const block = text.slice(4, end + 1);
     const held = block.includes("[REDACTED:");
-    const data = parseYaml(held ? block.replace(MARKER, "\uE000REDACTED\uE002$1\uE001") : block);
+    const data = parseYaml(held ? block.replace(MARKER, "\uE000REDACTED\uE002$1\uE001") : block, held);
     if (data === null || data === undefined) return { data: {}, bodyOffset };
     if (typeof data !== "object" || Array.isArray(data)) return { data: {}, bodyOffset, error: "front matter is not a mapping" };
     const json = JSON.stringify(data);
@@ -43,7 +55,7 @@ export function splitFrontMatter(text: string): FrontMatter {
   } catch (e) {
     // The YAML starts on the file's line 2; its own "at line N, column M" would mislead, so it goes.
     const err = e as Error & { linePos?: { line: number }[] };
-    const msg = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    const msg = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "").replace(HELD, "[REDACTED:$1]");
     const yamlLine = err.linePos?.[0]?.line;
     return { data: {}, bodyOffset, error: `invalid front matter: ${msg}`, ...(yamlLine ? { errorLine: yamlLine + 1 } : {}) };
   }

@@ -224,6 +224,11 @@ describe("a secret redacted inside front matter", () => {
     expect(doc.name).toBe("[REDACTED:vendor_token]");
     expect(doc.attrs.frontmatter).toEqual({ title: "[REDACTED:vendor_token]", owner: "[REDACTED:vendor_token] and more", tags: ["sec", "[REDACTED:vendor_token]"] });
     expect(cli(["query", "tag:sec", "--root", root, "--json"]).json.total).toBe(1);
+    // Two keys redacted by one detector are one marker, not a duplicate key that loses the rest.
+    const two = workspace({ "notes/keys.md": `---\n${AWS}: a\n${AWS.slice(0, -1)}Q: b\ntitle: kept\n---\n# Body\n` });
+    const twoIng = cli(["ingest", "--root", two, "--json"]);
+    expect({ code: twoIng.code, stderr: twoIng.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(cli(["list", "--type", "document", "--root", two, "--json"]).json.nodes[0].attrs.frontmatter).toEqual({ "[REDACTED:vendor_token]": "b", title: "kept" });
     expect(allStoredText(join(root, ".pkg"))).not.toContain(AWS);
   });
 });
