@@ -82,6 +82,12 @@ describe("GraphQL: what gh sends", () => {
       // The release the next page starts after is where it was before the two were published: 2 places down now.
       const third = (await gql(RELEASE_LIST, { ...vars, endCursor: second.pageInfo.endCursor })).body.data.repository.releases;
       expect(third.nodes.map((n: any) => n.tagName)).toEqual(["v1.3.0", "v1.2.0"]);
+      // The cursor's own release deleted: the next page starts with the one after it, none skipped.
+      const one = (await gql(RELEASE_LIST, { ...vars, perPage: 1 })).body.data.repository.releases;
+      expect(one.nodes.map((n: any) => n.tagName)).toEqual(["v9.1.0"]);
+      expect((await fetch(`${api}/${made.pop()}`, { method: "DELETE", headers: auth(srv.admin) })).status).toBe(204);
+      const afterGone = (await gql(RELEASE_LIST, { ...vars, perPage: 1, endCursor: one.pageInfo.endCursor })).body.data.repository.releases;
+      expect(afterGone.nodes.map((n: any) => n.tagName)).toEqual(["v9.0.0"]);
     } finally {
       for (const id of made) expect((await fetch(`${api}/${id}`, { method: "DELETE", headers: auth(srv.admin) })).status).toBe(204);
     }

@@ -84,20 +84,25 @@ const INPUTS: Record<string, Record<string, string>> = {
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const nodeId = (kind: string, id: number) => `${kind}_${Buffer.from(`${kind}:${id}`).toString("base64url")}`;
 /**
- * A cursor names an item's place and, for releases, its id (`cursor:v3:<place>:<id>`): the next
- * page starts after that release wherever it now is (within WINDOW places of where it was), so a
- * release published or deleted between two pages neither repeats one nor skips one. A v2 cursor
- * (a place alone) is still read.
+ * A cursor names an item's place and, for releases, the release's key in the list's order
+ * (`cursor:v3:<place>:<id>:<created ms>`; the list is newest first, then by id): the next page starts
+ * at the first release after that key, looked for within WINDOW places of where it was, so a
+ * release published or deleted between two pages (the cursor's own release too) neither repeats
+ * one nor skips one. A v2 cursor (a place alone, what other connections give) is still read.
  */
-const cursorOf = (offset: number, id?: number) => b64(id === undefined ? `cursor:v2:${offset}` : `cursor:v3:${offset}:${id}`);
+const cursorOf = (offset: number, key?: ReleaseKey) => b64(key === undefined ? `cursor:v2:${offset}` : `cursor:v3:${offset}:${key.id}:${key.at}`);
+type ReleaseKey = { id: number; at: number };
+const keyOf = (r: Release): ReleaseKey => ({ id: r.id, at: Date.parse(r.created_at) });
+/** Whether release key `a` comes after `b` in the list (older, or as old with a smaller id). */
+const after = (a: ReleaseKey, b: ReleaseKey) => a.at < b.at || (a.at === b.at && a.id < b.id);
 /** How far from its place an anchored cursor's release is looked for. */
 const WINDOW = 100;
 
-function cursorAt(cursor: string | null | undefined): { after: number; id?: number } {
+function cursorAt(cursor: string | null | undefined): { after: number; key?: ReleaseKey } {
   if (cursor == null) return { after: 0 };
-  const m = /^cursor:v(?:2:(\d{1,9})|3:(\d{1,9}):(\d{1,15}))$/.exec(Buffer.from(cursor, "base64").toString("utf8"));
+  const m = /^cursor:v(?:2:(\d{1,9})|3:(\d{1,9}):(\d{1,15}):(\d{1,15}))$/.exec(Buffer.from(cursor, "base64").toString("utf8"));
   if (!m) throw new QueryError("INVALID_CURSOR_ARGUMENTS", `\`${cursor}\` does not appear to be a valid cursor.`);
-  return m[1] !== undefined ? { after: Number(m[1]) + 1 } : { after: Number(m[2]) + 1, id: Number(m[3]) };
+  return m[1] !== undefined ? { after: Number(m[1]) + 1 } : { after: Number(m[2]) + 1, key: { id: Number(m[3]), at: Number(m[4]) } };
 }
 
 function offsetOf(cursor: string | null | undefined): number {
@@ -111,8 +116,8 @@ function pageSize(first: number | null | undefined, what: string): number {
   return first;
 }
 
-function connection<T>(items: T[], offset: number, total: number, idOf?: (item: T) => number) {
-  const at = (i: number) => cursorOf(offset + i, idOf?.(items[i]!));
+function connection<T>(items: T[], offset: number, total: number, keyOfItem?: (item: T) => ReleaseKey) {
+  const at = (i: number) => cursorOf(offset + i, keyOfItem?.(items[i]!));
   return {
     nodes: items,
     edges: items.map((node, i) => ({ node, cursor: at(i) })),
@@ -216,16 +221,23 @@ const TYPES: Record<string, Record<string, FieldSpec>> = {
           throw new QueryError("UNSUPPORTED", "releases can only be ordered by {field: CREATED_AT, direction: DESC} here");
         }
         const first = pageSize(a.first, "releases");
-        const { after, id } = cursorAt(a.after);
+        const cur = cursorAt(a.after);
         const drafts = x.c.service.draftScope(x.by, r.app);
-        // The releases around the cursor's place: it starts after its release where that is now.
-        const from = id === undefined ? after : Math.max(0, after - 1 - WINDOW);
-        const window = await x.c.service.releaseWindow(r.app, { offset: from, limit: id === undefined ? first : first + 2 * WINDOW + 1, drafts });
-        const found = id === undefined ? -1 : window.items.findIndex((rel) => rel.id === id);
-        const offset = found >= 0 ? from + found + 1 : after;
-        const items = found >= 0 ? window.items.slice(found + 1, found + 1 + first)
-          : id === undefined ? window.items : window.items.slice(offset - from, offset - from + first);
-        return connection(items.map((release) => ({ app: r.app, release }) satisfies ReleaseNode), offset, window.total, (n) => n.release.id);
+        let offset = cur.after;
+        let page: { items: Release[]; total: number } | undefined;
+        if (cur.key) {
+          // The releases around the cursor's place: the page starts at the first one after its key.
+          const from = Math.max(0, cur.after - 1 - WINDOW);
+          const limit = first + 2 * WINDOW + 1;
+          const window = await x.c.service.releaseWindow(r.app, { offset: from, limit, drafts });
+          const i = window.items.findIndex((rel) => after(keyOf(rel), cur.key!));
+          // Found inside the window (not at its first place when the window starts after the list's
+          // start: the boundary may lie before it), or past the end of a list that ended in it.
+          if (i > 0 || (i === 0 && from === 0)) { offset = from + i; page = { items: window.items.slice(i, i + first), total: window.total }; }
+          else if (i < 0 && window.items.length < limit) { offset = from + window.items.length; page = { items: [], total: window.total }; }
+        }
+        page ??= await x.c.service.releaseWindow(r.app, { offset, limit: first, drafts });
+        return connection(page.items.map((release) => ({ app: r.app, release }) satisfies ReleaseNode), offset, page.total, (n) => keyOf(n.release));
       },
     },
     release: {
