@@ -124,6 +124,8 @@ export function runWindows(term: string): string[] {
   return [...out];
 }
 const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+/** The windows of a long lower-cased term (runWindows) unless, as written (`raw`), it is an identifier with parts (identParts finds those). */
+const longWindows = (term: string, raw: string): string[] => (identParts(raw).length ? [] : runWindows(term));
 
 /** The compound term of an identifier as typed, or undefined when it is a plain word. */
 export function compoundOf(raw: string): string | undefined {
@@ -226,7 +228,12 @@ export function indexTerms(text: string, kind: string, spans: [number, number][]
     if (!list) return;
     runs.push({ ci, field, terms: list });
     count += list.length;
-    for (let i = 0; i < list.length; i++) if (list[i]!.length > MAX_TERM) for (const w of runWindows(list[i]!)) extra.push([ci, w, field]);
+    let rawList: string[] | undefined;
+    for (let i = 0; i < list.length; i++) {
+      if (list[i]!.length <= MAX_TERM) continue;
+      rawList ??= raw.match(TERM) ?? [];
+      for (const w of longWindows(list[i]!, rawList.length === list.length ? rawList[i]! : list[i]!)) extra.push([ci, w, field]);
+    }
     eachOutsideWords(HUMPED, raw, Infinity, (m) => { for (const p of identParts(m[0])) extra.push([ci, p, field]); });
     if (low.length > 2) eachOutsideWords(COMPOUND, low, MAX_COMPOUND, (m) => extra.push([ci, m[0], field]));
   };
@@ -257,7 +264,9 @@ export function indexTerms(text: string, kind: string, spans: [number, number][]
 /** Terms a name is found by: its base terms, their parts and its compounds (the same terms indexTerms gives). */
 export function nameTerms(name: string): string[] {
   const low = name.toLowerCase();
-  const out = (low.match(TERM) ?? []).flatMap((x) => (x.length <= MAX_TERM ? [x] : runWindows(x)));
+  const words = low.match(TERM) ?? [];
+  const raws = words.some((x) => x.length > MAX_TERM) ? name.match(TERM) ?? [] : [];
+  const out = words.flatMap((x, i) => (x.length <= MAX_TERM ? [x] : longWindows(x, raws.length === words.length ? raws[i]! : x)));
   if (/[A-Z_]/.test(name)) eachOutsideWords(HUMPED, name, Infinity, (m) => out.push(...identParts(m[0])));
   if (/[.\-:/>]/.test(low) && low.length === name.length) eachOutsideWords(COMPOUND, low, MAX_COMPOUND, (m) => out.push(m[0]));
   return out;
