@@ -21,7 +21,6 @@ import { openStore, type OpenStore } from "../store/open.ts";
 import { LineTransport } from "./stdio.ts";
 import { inputSchema, makeTools, parseArgs, type Ctx, type Tool } from "./tools.ts";
 
-/** Calls served by one RunIndex before it is opened afresh: its caches (records, graph parts, blocks) only grow. */
 /**
  * An error the SDK reports outside a request (a notification whose params do not fit its schema)
  * as one line that says what is wrong: the SDK's message holds zod's issues as indented JSON over
@@ -42,6 +41,7 @@ function oneLine(err: unknown): string {
   return (describeError(err) || message).replace(/\s+/g, " ").slice(0, 500);
 }
 
+/** Calls served by one RunIndex before it is opened afresh: its caches (records, graph parts, blocks) only grow. */
 export const REOPEN_AFTER_CALLS = 1000;
 
 /** The current run's index, re-opened when the pointer moves to another run (and every REOPEN_AFTER_CALLS calls). */

@@ -134,7 +134,7 @@ async function started(open: () => Blob | ReadableStream<Uint8Array>): Promise<B
       break;
     } catch (err) {
       reader.cancel().catch(() => {});
-      if (attempt >= 2) throw err;
+      if (attempt >= 2 || (err as { code?: unknown })?.code === "NoSuchKey") throw err; // gone stays gone
       await Bun.sleep(50 * 4 ** attempt);
     }
   }

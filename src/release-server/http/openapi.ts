@@ -159,7 +159,7 @@ export const openapi = {
             owner: { type: "string" }, slug: { type: "string" }, name: { type: "string" }, private: { type: "boolean" }, html_url: { type: "string" },
             release_count: { type: "integer" },
             latest: { type: ["object", "null"], properties: { tag_name: { type: "string" }, name: { type: "string" }, html_url: { type: "string" }, published_at: { type: ["string", "null"] } } },
-            channels: { type: "array", items: { type: "object", properties: { name: { type: "string" }, rollout_percent: { type: "integer" }, current: { type: ["object", "null"] }, previous: { type: ["object", "null"] }, updated_at: { type: "string" } } } },
+            channels: { type: "array", items: { type: "object", properties: { name: { type: "string" }, rollout_percent: { type: "number" }, current: { type: ["object", "null"] }, previous: { type: ["object", "null"] }, updated_at: { type: "string" } } } },
           },
         },
       },

@@ -215,15 +215,15 @@ export class Releases {
     return await repo.byVersion(app.id, version);
   }
 
-  /**
-   * Newest first. `page` starts at 1; `perPage` is capped at 100; drafts are included unless
-   * `drafts: false` (with channel names: only drafts of those channels, see `draftScope`).
-   */
   /** Releases from any place of the list (newest first), for cursors that may start anywhere. */
   async releaseWindow(app: App, opts: { offset: number; limit: number; drafts?: boolean | string[] }): Promise<{ items: Release[]; total: number }> {
     return await this.core.repos.releases.list(app.id, { offset: Math.max(0, Math.floor(opts.offset)), limit: Math.max(1, Math.min(1000, Math.floor(opts.limit))), drafts: opts.drafts ?? true });
   }
 
+  /**
+   * Newest first. `page` starts at 1; `perPage` is capped at 100; drafts are included unless
+   * `drafts: false` (with channel names: only drafts of those channels, see `draftScope`).
+   */
   async listReleases(app: App, opts: { page: number; perPage: number; drafts?: boolean | string[] }): Promise<{ items: Release[]; total: number }> {
     const perPage = Math.max(1, Math.min(100, Math.floor(opts.perPage)));
     const page = Math.max(1, Math.floor(opts.page));
