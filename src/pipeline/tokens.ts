@@ -85,34 +85,38 @@ export function partsOf(raw: string): string[] {
 }
 
 /**
- * Parts of a raw base term of any length up to MAX_IDENT: partsOf, but for a term longer than
- * MAX_TERM only when it reads as words: its pieces (split at `_`, humps and digits) average at
- * least 4 characters. A long identifier does (`AbstractSingletonProxyFactoryBean`: 6.6); base64
- * and other random mixed-case runs do not (about 2), and must not fill the dictionary with bits.
+ * Whether a raw base term longer than MAX_TERM reads as words: its pieces (split at `_`, humps and
+ * digits) average at least 4 characters. A long identifier does (`AbstractSingletonProxyFactoryBean`:
+ * 6.6), and so does a long compound word or a sentence of a script written without spaces (one
+ * piece); base64, hex hashes and other random runs do not (about 2), and must not fill the
+ * dictionary with bits.
  */
+export function readsAsWords(raw: string): boolean {
+  const pieces = raw.split("_").flatMap((p) => p.match(/[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[^A-Za-z]+/g) ?? []);
+  const letters = pieces.reduce((s, p) => s + p.length, 0);
+  return pieces.length > 0 && letters / pieces.length >= 4;
+}
+
+/** Parts of a raw base term of any length up to MAX_IDENT: partsOf, but for a term longer than MAX_TERM only when it reads as words. */
 export function identParts(raw: string): string[] {
   if (raw.length <= MAX_TERM) return partsOf(raw);
   if (raw.length > MAX_IDENT) return [];
-  const pieces = raw.split("_").flatMap((p) => p.match(/[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[^A-Za-z]+/g) ?? []);
-  const letters = pieces.reduce((s, p) => s + p.length, 0);
-  return pieces.length > 0 && letters / pieces.length >= 4 ? partsOf(raw).filter((p) => p.length <= MAX_TERM) : [];
+  return readsAsWords(raw) ? partsOf(raw).filter((p) => p.length <= MAX_TERM) : [];
 }
 
-const LETTERS_ONLY = /^[\p{L}\p{M}]+$/u;
 /** How far apart the windows of a long run start: every piece of it up to MAX_TERM − WINDOW_STEP + 1 characters lies whole in one. */
 const WINDOW_STEP = 20;
 
 /**
- * Windows of a base term longer than MAX_TERM made of letters alone (no digit or `_`), up to
- * MAX_IDENT: its pieces of MAX_TERM characters starting every WINDOW_STEP (the last one ends with
- * the term), never splitting a surrogate pair. A sentence of a script written without spaces
- * (東京都庁舎の建物を見学しました…, Thai) or a long compound word is one run of letters, and a word
- * inside it (東京) is then a word inside an indexed word, found as any such is (the query's wider
- * pass). Hashes and base64 hold digits (a 41-character run of base64 without one: about 2 in
- * 10,000), and a mixed identifier is left to identParts.
+ * Windows of a base term longer than MAX_TERM, up to MAX_IDENT: its pieces of MAX_TERM characters
+ * starting every WINDOW_STEP (the last one ends with the term), never splitting a surrogate pair.
+ * A sentence of a script written without spaces (東京都庁舎の建物を見学しました…, Thai), a long
+ * compound word or a long identifier is one term, and a piece of it (東京, `affect_outputs` in
+ * `test_warning_does_not_affect_outputs_hash`) is then a word inside an indexed word, found as any
+ * such is (the query's wider pass). Taken only for a term that reads as words (longWindows).
  */
 export function runWindows(term: string): string[] {
-  if (term.length <= MAX_TERM || term.length > MAX_IDENT || !LETTERS_ONLY.test(term)) return [];
+  if (term.length <= MAX_TERM || term.length > MAX_IDENT) return [];
   const out = new Set<string>();
   for (let at = 0; ; at += WINDOW_STEP) {
     const a = isLowSurrogate(term.charCodeAt(at)) ? at + 1 : at;
@@ -124,8 +128,8 @@ export function runWindows(term: string): string[] {
   return [...out];
 }
 const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
-/** The windows of a long lower-cased term (runWindows) unless, as written (`raw`), it is an identifier with parts (identParts finds those). */
-const longWindows = (term: string, raw: string): string[] => (identParts(raw).length ? [] : runWindows(term));
+/** The windows of a long lower-cased term (runWindows) when, as written (`raw`), it reads as words: not a hash or base64. */
+const longWindows = (term: string, raw: string): string[] => (readsAsWords(raw) ? runWindows(term) : []);
 
 /** The compound term of an identifier as typed, or undefined when it is a plain word. */
 export function compoundOf(raw: string): string | undefined {

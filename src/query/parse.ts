@@ -4,7 +4,7 @@
  * filters, or a usage error saying what is wrong.
  */
 import { NODE_TYPES } from "../pipeline/extract.ts";
-import { baseTerms, compoundOf, identParts, MAX_TERM, rawWords, runWindows, STOP_WORDS, wordCharsOf } from "../pipeline/tokens.ts";
+import { baseTerms, compoundOf, identParts, MAX_TERM, rawWords, readsAsWords, STOP_WORDS, wordCharsOf } from "../pipeline/tokens.ts";
 import { usageError } from "../shared/errors.ts";
 
 export const MAX_QUERY_CHARS = 1000;
@@ -110,8 +110,8 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
   if (clauses.length === 0 && !hasFilter && tooLong.length) {
     const w = tooLong[0]!;
     const shown = w.length > 48 ? `${w.slice(0, 44)}…` : w;
-    // A run of letters alone (a sentence of a script written without spaces) is indexed by its pieces.
-    if (runWindows(w).length) throw usageError(`'${shown}' is ${w.length} characters long: words over ${MAX_TERM} characters are not indexed whole`, "search for a piece of it (up to 20 characters), or for several pieces");
+    // A word that reads as words (a sentence of a script written without spaces, a long identifier) is indexed by its pieces.
+    if (readsAsWords(w)) throw usageError(`'${shown}' is ${w.length} characters long: words over ${MAX_TERM} characters are not indexed whole`, "search for a piece of it (up to 20 characters), or for several pieces");
     throw usageError(`'${shown}' is ${w.length} characters long: words over ${MAX_TERM} characters (hashes, base64) are not indexed`, "search for the words around it, or for an identifier's parts");
   }
   if (clauses.length === 0 && !hasFilter) throw usageError(text.trim() ? `query '${text.trim()}' has no words to search for` : "query is empty");

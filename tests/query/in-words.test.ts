@@ -151,12 +151,13 @@ test("a damaged dictionary block met only by the wider pass: exit 5 in one line;
   expect(expectOneLineError(wide)).toContain(shard.sha256);
 });
 
-test("a run of letters over 40 characters (a sentence written without spaces, a long compound word) is searched like any longer word", () => {
+test("a term over 40 characters that reads as words (a sentence written without spaces, a long compound word, a long identifier) is searched like any longer word", () => {
   const sentence = "本日は大阪城の天守閣を見学しましたがとても大きくて驚きましたまた来年も訪れたいと思いますので計画を立てます"; // 52 characters, one run
   const ws = workspace({
     "notes/visit.md": `# 見学\n\n${sentence}\n`,
     "notes/compound.md": "# Words\n\nDonaudampfschifffahrtselektrizitätenhauptbetriebswerkbauunterbeamtengesellschaft\n",
     "notes/hash.md": "# Hash\n\nsha 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n",
+    "notes/ids.md": "# Ids\n\nsee test_warning_does_not_affect_outputs_hash and test_run_git_provenance_writes_file_entities, anchor v8startupsnapshotsetdeserializemainfunctioncallback\n",
   });
   expect(cli(["ingest", "--root", ws]).code).toBe(0);
   const q = (word: string) => {
@@ -171,6 +172,9 @@ test("a run of letters over 40 characters (a sentence written without spaces, a 
     expect(hits[0]!.snippet).toContain(word);
   }
   for (const word of ["donaudampfschiff", "elektrizitäten", "gesellschaft"]) expect([word, paths(q(word).hits)]).toEqual([word, ["notes/compound.md"]]);
+  // Pieces of long identifiers, across their `_` and digits, as grep finds them; not pieces of a hash.
+  for (const word of ["affect_outputs", "does_not_affect", "nce_writ", "snapshotsetdes", "functioncallback"]) expect([word, paths(q(word).hits)]).toEqual([word, ["notes/ids.md"]]);
+  expect(q("84c7d659a").hits).toEqual([]);
   // The whole run typed as one word is over the limit: one line that says to search for a piece of it.
   const long = cli(["query", sentence, "--root", ws]);
   expect(long.code).toBe(2);
