@@ -43,6 +43,9 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const EMPTY = new Uint8Array(0);
 export const edgeOrder = (a: GraphEdge, b: GraphEdge) => cmp(a.source, b.source) || cmp(a.target, b.target) || cmp(a.type, b.type);
 
+/** Document records a RunIndex keeps decoded (a record holds every chunk, section and link of its document). */
+const DOC_CACHE = 2048;
+
 export class RunIndex {
   private readonly index = new Map<number, Segment | null>();
   private readonly text = new Map<number, Segment | null>();
@@ -197,6 +200,8 @@ export class RunIndex {
     if (!d) {
       d = this.seg(shard)?.get<DocRecord>("docs", ordKey(ord));
       if (!d) throw new Error(`document ${ord} of shard ${shard} is not in the index`);
+      // At most DOC_CACHE records, the oldest going first (a query with a large --limit reads them all).
+      if (this.docCache.size >= DOC_CACHE) this.docCache.delete(this.docCache.keys().next().value!);
       this.docCache.set(k, d);
     }
     return d;
