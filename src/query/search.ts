@@ -342,12 +342,17 @@ function bestLine(text: string, from: number, to: number, want: Want[], base = 1
   }
   if (!best) return undefined;
   const all: Match[] = [];
-  // Every match of the line shown; elsewhere, a phrase's words only where they stand in order (a
-  // stray `event` is no match of "event loop").
+  // Every match of the line shown (up to MAX_MATCHES, kept first: the cap must not leave the line
+  // shown without its matches); elsewhere, a phrase's words only where they stand in order (a stray
+  // `event` is no match of "event loop"), in line order, as many as the cap leaves room for.
+  const shown = best.full.slice(0, MAX_MATCHES);
+  let room = MAX_MATCHES - shown.length;
   for (const [l, ms] of found) {
-    for (const [clause, term, column] of l === best.line ? best.full : ms) {
-      if (l !== best.line && ms.loose?.has(clause)) continue;
-      if (all.length < MAX_MATCHES) all.push({ term, line: l, column });
+    if (l === best.line) { for (const [, term, column] of shown) all.push({ term, line: l, column }); continue; }
+    for (const [clause, term, column] of ms) {
+      if (ms.loose?.has(clause) || room <= 0) continue;
+      all.push({ term, line: l, column });
+      room--;
     }
   }
   return { line: best.line, text: best.text, matches: best.matches, all };

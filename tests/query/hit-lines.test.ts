@@ -76,6 +76,17 @@ test("a phrase hit is shown on the line where its words stand in order, not wher
   checkLines(root, r.hits);
 });
 
+test("the line shown keeps its matches when the chunk has more matches than a hit lists (50)", () => {
+  const ws = workspace({ "notes/many.md": `# Many\n\n${Array.from({ length: 60 }, (_, i) => `foo ${i}`).join("\n")}\nfoo bar\n` });
+  expect(cli(["ingest", "--root", ws]).code).toBe(0);
+  const r = query(ws, "foo bar");
+  const hit = r.hits[0]!;
+  expect(hit.line).toBe(63);
+  expect(hit.matches.length).toBe(50);
+  expect(hit.matches.filter((m) => m.line === hit.line).map((m) => [m.term, m.column])).toEqual([["foo", 1], ["bar", 5]]);
+  checkLines(ws, r.hits);
+});
+
 describe("an identifier longer than a term (40 characters)", () => {
   test("is found as typed, by its parts", () => {
     for (const q of ["AbstractSingletonProxyFactoryBeanConfigurationHelper", "test_query_returns_empty_result_when_no_documents_match"]) {
