@@ -36,8 +36,12 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
   const filters: Filters = {};
   // A value with nothing in it (`tag:,`, `--tag " "`, an MCP or UI `tag` of spaces) is refused, as
   // `tag:` is: dropping it would answer unfiltered.
-  const add = (k: keyof Filters, v: string) => {
-    const values = v.split(",").map((x) => x.trim()).filter(Boolean);
+  // A value in double quotes is one value, commas and all (`tag:"a,b"`); flags' values are put in
+  // NFC as the text is (a tag typed with combining accents finds the composed one).
+  const add = (k: keyof Filters, raw: string) => {
+    const v = raw.normalize("NFC");
+    const quoted = v.length >= 2 && v.startsWith('"') && v.endsWith('"');
+    const values = (quoted ? [v.slice(1, -1)] : v.split(",")).map((x) => x.trim()).filter(Boolean);
     const key = k.slice(0, -1);
     if (values.length === 0) throw usageError(`filter '${key}:' needs a value, e.g. ${example(key)}`);
     (filters[k] ??= []).push(...values);
@@ -53,15 +57,24 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
     warnings.push(`unbalanced quote in query: the phrase runs to the end of the query`);
     src += '"';
   }
-  const re = /"([^"]*)"|(\S+)/g;
+  // A filter whose value is quoted (`tag:"a,b"`, `path:"my notes/**"`), a "phrase", or a word.
+  const re = /(?<!\S)([A-Za-z_]+:"[^"]*")(?!\S)|"([^"]*)"|(\S+)/g;
   for (let m = re.exec(src); m; m = re.exec(src)) {
     if (m[1] !== undefined) {
-      const terms = baseTerms(m[1]).filter((t) => t.length <= MAX_TERM || (tooLong.push(t), false));
-      if (terms.length === 1) clauses.push({ kind: "term", text: `"${m[1]}"`, term: terms[0]! });
-      else if (terms.length > 1) clauses.push({ kind: "phrase", text: `"${m[1]}"`, terms });
+      const at = m[1].indexOf(":");
+      const key = m[1].slice(0, at).toLowerCase();
+      if (!(FILTER_KEYS as readonly string[]).includes(key)) throw usageError(`unknown filter '${m[1].slice(0, at)}:' in query; filters are ${FILTER_KEYS.map((k) => `${k}:`).join(", ")} (put the text in quotes to search for it: '"${m[1].replace(/"/g, "")}"')`);
+      add(`${key}s` as keyof Filters, m[1].slice(at + 1));
       continue;
     }
-    const tok = m[2]!;
+    const phrase = m[2];
+    if (phrase !== undefined) {
+      const terms = baseTerms(phrase).filter((t) => t.length <= MAX_TERM || (tooLong.push(t), false));
+      if (terms.length === 1) clauses.push({ kind: "term", text: `"${phrase}"`, term: terms[0]! });
+      else if (terms.length > 1) clauses.push({ kind: "phrase", text: `"${phrase}"`, terms });
+      continue;
+    }
+    const tok = m[3]!;
     const f = /^([A-Za-z_]+):(.*)$/.exec(tok);
     // Not a filter: `std::vector`, and a URL (`https://…`) unless its scheme is a filter's key
     // (`path:/notes` is the filter --path /notes).

@@ -173,6 +173,24 @@ describe("filters as flags", () => {
     expect(paths(query(root, "zebra path:notes/b.md path:docs/**", "--type", "chunk"))).toEqual(["docs/c.md", "notes/b.md"]);
     expect(paths(query(root, "zebra", "--type", "chunk", "--path", "docs/**"))).toEqual(["docs/c.md"]);
   });
+  test("filters alone as flags; a quoted value is one value, commas and all; a flag's value is put in NFC as the text is", () => {
+    const ws = workspace({
+      "notes/z.md": "---\ntags: [\"a,b\", Türkçe]\n---\n# Z\n\nzebra here\n",
+      "notes/y.md": "---\ntags: [a]\n---\n# Y\n\nzebra too\n",
+    });
+    expect(cli(["ingest", "--root", ws]).code).toBe(0);
+    expect(paths(query(ws, "--tag", "a"))).toEqual(["notes/y.md"]);
+    expect(query(ws, "--type", "document").total).toBe(2);
+    expect(paths(query(ws, 'tag:"a,b" zebra'))).toEqual(["notes/z.md"]);
+    expect(paths(query(ws, "zebra", "--tag", '"a,b"'))).toEqual(["notes/z.md"]);
+    expect(paths(query(ws, 'path:"notes/z.md" zebra'))).toEqual(["notes/z.md"]);
+    expect(paths(query(ws, "zebra", "--tag", "Tu\u0308rkc\u0327e"))).toEqual(["notes/z.md"]);
+    const empty = cli(["query", "--root", ws]);
+    expect([empty.code, empty.stderr.trim()]).toEqual([2, "error: query is empty"]);
+    const unknown = cli(["query", 'foo:"x" zebra', "--root", ws]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown filter 'foo:'");
+  });
   test("a flag given without a value is a usage error, as an empty filter in the text is", () => {
     for (const args of [["--tag", ""], ["--path", " "], ["--type", ","], ["--limit", ""], ["--tag"]]) {
       const r = cli(["query", "zebra", "--root", root, ...args]);

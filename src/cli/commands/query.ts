@@ -8,7 +8,7 @@ export default withMoreWords(defineCommand({
     description: 'Search the index: words (BM25F), "phrases", identifiers as typed (Buffer.concat()), prefix*, filters type:T path:GLOB tag:TAG',
   },
   args: {
-    text: { type: "positional", description: "Search text (see the query language in README); several words are joined by spaces", required: true },
+    text: { type: "positional", description: "Search text (see the query language in README); several words are joined by spaces; may be left out when a filter flag is given", required: false },
     type: { type: "string", description: "Only hits of these node types (comma-separated: chunk, document, section, technology, reference, decision, claim, symbol, module)", valueHint: "T" },
     path: { type: "string", description: "Only hits in files matching this glob (`*` in a folder, `**` across folders)", valueHint: "GLOB" },
     tag: { type: "string", description: "Only hits in documents whose front matter has this tag", valueHint: "TAG" },
