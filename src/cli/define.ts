@@ -99,7 +99,11 @@ export function parseArgv(raw: string[], defs: ArgsDef, command?: string): Parse
   };
   const set = (spelled: string, v: string | boolean) => {
     const name = main.get(spelled) ?? spelled;
-    if (kind.get(name) === "boolean" && typeof v === "string") v = v !== "false";
+    if (kind.get(name) === "boolean" && typeof v === "string") {
+      // `--desc=false` turns it off; any value but true or false (`--desc=no`) is a mistake, not on.
+      if (v !== "true" && v !== "false") throw usageError(`--${name} takes no value, or =true / =false; got '${v}'`);
+      v = v === "true";
+    }
     else if (kind.get(name) === "string" && typeof v === "boolean") v = "";
     values[name] = v;
   };

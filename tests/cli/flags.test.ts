@@ -44,6 +44,18 @@ describe("an unknown flag", () => {
     expect({ code: r.code, line: expectOneLineError(r) }).toEqual({ code: 2, line: `error: ${message}` });
   });
 
+  test("a boolean flag takes no value, or =true / =false: --desc=no is a usage error, not on", () => {
+    const root = ingested();
+    for (const bad of ["--desc=no", "--count-only=0", "--desc=1"]) {
+      const r = cli(["list", "--root", root, bad]);
+      expect([bad, r.code]).toEqual([bad, 2]);
+      expect(expectOneLineError(r)).toContain(`takes no value, or =true / =false; got '${bad.split("=")[1]}'`);
+    }
+    const on = cli(["list", "--root", root, "--count-only=true"]);
+    const off = cli(["list", "--root", root, "--count-only=false", "--limit", "1"]);
+    expect([on.code, /^\d+\n$/.test(on.stdout), off.code, /^\d+\n$/.test(off.stdout)]).toEqual([0, true, 0, false]);
+  });
+
   test("an argument starting with '-' goes after '--' (the hint says so where a command takes one)", () => {
     const root = ingested({ "notes/a.md": "# A\n\nthe -foo option\n" });
     const r = cli(["query", "-foo", "--root", root]);
