@@ -157,3 +157,10 @@ test("a syntax error that swallows the rest of the file: the declarations after 
   const doc = ["def f(:", "    '''", "def fake():", "    '''", "    pass", "", "def real():", "    pass"].join("\n");
   expect((await extractSymbols("src/doc.py", doc))!.symbols.map((x) => x[0])).toEqual(["f", "real"]);
 });
+
+test("a decorated class, function or method is at the line of its name, not of its first decorator", async () => {
+  expect((await extractSymbols("src/deco.py", "def helper():\n    pass\n\n@decorator\n@other(1)\nclass Widget:\n    @property\n    def size(self):\n        return 1\n"))!.symbols)
+    .toEqual([["helper", "function", 1, 1], ["Widget", "class", 6, 1], ["size", "method", 8, 1, "Widget"]]);
+  expect((await extractSymbols("src/deco.ts", "@Component({})\nexport class Widget {\n  @Input()\n  size(): number { return 1; }\n}\n"))!.symbols)
+    .toEqual([["Widget", "class", 2, 1], ["size", "method", 4, 1, "Widget"]]);
+});

@@ -124,7 +124,10 @@ const lineOf = (n: TsNode) => n.startPosition.row + 1;
 const nameOf = (n: TsNode, field = "name") => n.childForFieldName(field)?.text;
 const add = (out: FileSymbols, name: string | undefined, kind: string, at: TsNode, exported: boolean, container?: string) => {
   if (!name || out.symbols.length >= MAX_SYMBOLS) return;
-  out.symbols.push(container ? [name, kind, lineOf(at), exported ? 1 : 0, container] : [name, kind, lineOf(at), exported ? 1 : 0]);
+  // The line of its name: a decorated class or function starts at its first decorator (`@dataclass`),
+  // which a hit would show, where the name is what a reader looks for.
+  const line = lineOf(at.childForFieldName("name") ?? at);
+  out.symbols.push(container ? [name, kind, line, exported ? 1 : 0, container] : [name, kind, line, exported ? 1 : 0]);
 };
 function dedupe(xs: ImportRef[]): ImportRef[] {
   const seen = new Set<string>();
@@ -260,11 +263,11 @@ function walkPython(root: TsNode, out: FileSymbols, path: string): void {
     if (!def) return;
     if (def.type === "function_definition") {
       const name = nameOf(def);
-      add(out, name, container ? "method" : "function", n, containerPublic && !name?.startsWith("_"), container);
+      add(out, name, container ? "method" : "function", def, containerPublic && !name?.startsWith("_"), container);
     } else if (def.type === "class_definition") {
       const name = nameOf(def);
       const pub = containerPublic && !name?.startsWith("_");
-      add(out, name, "class", n, pub, container);
+      add(out, name, "class", def, pub, container);
       // Its methods and classes, at any depth: a nested class's methods have it as their container (`Inner.run`).
       if (name) for (const m of def.childForFieldName("body")?.namedChildren ?? []) if (m) visit(m, name, pub);
     }
