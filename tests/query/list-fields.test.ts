@@ -30,13 +30,22 @@ describe("fields", () => {
     expect([j.code, j.json.status, j.json.code]).toEqual([2, "error", "usage"]);
   });
 
+  test("--group-by counts every group: --limit, --offset, --sort or --desc beside it is a usage error, not ignored", () => {
+    for (const extra of [["--limit", "2"], ["--offset", "1"], ["--sort", "name"], ["--desc"]]) {
+      const r = cli(["list", "--group-by", "type", ...extra, "--root", root]);
+      expect({ extra, code: r.code }).toEqual({ extra, code: 2 });
+      expect(expectOneLineError(r)).toContain(`${extra[0]} applies to a list of nodes, and --group-by counts every group`);
+    }
+    expect(cli(["list", "--group-by", "type", "--desc=false", "--root", root]).code).toBe(0);
+  });
+
   test("every documented field is accepted, frontmatter.KEY with any key", () => {
     const fields = ["id", "type", "name", "path", "line", "tag", "tags", "kind", "level", "status", "tokens", "end_line", "exported",
       "container", "pages", "code_spans", "frontmatter", "oid", "time", "author", "author_id", "commits", "attrs.level",
       "frontmatter.status", "frontmatter.no-such-key", "frontmatter.a.b"];
     const runs = [...fields.map((f) => ["--sort", f]), ["--group-by", "frontmatter.x"], ["--group-by", "attrs.kind"], ["--where", "tags~x", "--where", "frontmatter.y=1"]];
     for (const args of runs) {
-      const r = cli(["list", ...args, "--limit", "1", "--root", root]);
+      const r = cli(["list", ...args, ...(args[0] === "--group-by" ? [] : ["--limit", "1"]), "--root", root]);
       expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: "" });
     }
   });

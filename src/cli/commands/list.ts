@@ -1,3 +1,4 @@
+import { usageError } from "../../shared/errors.ts";
 import { defineCommand } from "../define.ts";
 import { countFlag, flagValues, givenChoices, givenValue, intFlag, jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
 import { printable, printJson, printLine } from "../output.ts";
@@ -25,6 +26,9 @@ export default defineCommand({
     const groupBy = givenValue(args["group-by"], "group-by", "type");
     if (sort) checkField(sort, "--sort");
     if (groupBy) checkField(groupBy, "--group-by");
+    // Every group is counted and listed: a page or an order of nodes would be ignored, so it is refused.
+    const nodeOnly = (["limit", "offset", "sort", "desc"] as const).find((f) => args[f] !== undefined && args[f] !== false);
+    if (groupBy && nodeOnly) throw usageError(`--${nodeOnly} applies to a list of nodes, and --group-by counts every group (most nodes first): give one or the other`);
     const limit = intFlag(args.limit, "limit", 50);
     const offset = countFlag(args.offset, "offset", 0);
     const { store, ix } = await withIndex(args);
