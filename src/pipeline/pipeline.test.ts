@@ -88,12 +88,15 @@ describe("normalize and redact", () => {
       'SECRET_KEY = "django-insecure-w9(k2#v!x8=q@p4z^m7r+t0s&b3n"', "DB_PASSWORD=Tr0ub4dor(3)", '"password": "hunter2(x)"',
       "PASSWORD=$ecretPass99", "ADMIN_PASSWORD_HASH=$2b$12$abcdefghijabcdefghijab", "POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:-changeme123}",
       "aws_secret_access_key = /kJalrXUtnFEMI/K7MDENG", "password: none-shall-pass", "password: true.blue.2024", "token: any-key-42",
-      "password: string!Pass", "password: (secret)", "token = Abc(def", "password: /etc/pw", "password: <hunter2"];
+      "password: string!Pass", "password: (secret)", "token = Abc(def", "password: /etc/pw", "password: <hunter2",
+      "password = decrypt('s3cret')", "password = Tr0ub4dor(3, x)"];
     for (const s of secret) expect(r(s)).toMatch(/[:=]\s*\[REDACTED:credential_kv\]$/);
     const code = ["const tokens = globTokens(pattern);", 'docker run -v "$PWD:/workspace" image', "type GlobToken = { kind: string }",
       "token = self.token", "secret_key = os.environ['X']", "token: string;", "password = None", "PASSWORD=$DB_PASS",
       "client_secret: {{ vault }}", "token = getToken()", "apiKey: process.env.API_KEY", "tokens: [a, b]",
-      "password: <placeholder>", "secret: null", "token: ${API_TOKEN}", "const hasToken = Boolean(x)"];
+      "password: <placeholder>", "secret: null", "token: ${API_TOKEN}", "const hasToken = Boolean(x)",
+      // A call whose arguments hold no literal, and a key that is part of a C++/Rust path.
+      "passwd = fallback_getpass(prompt, stream)", "using node::credentials::HasOnly;", "let t = crate::token::parse(x);"];
     for (const s of code) expect(r(s)).toBe(s);
   });
   test("front matter: mapping, invalid YAML reported, no front matter", () => {

@@ -73,8 +73,10 @@ const rules: Rule[] = [
     probe: new RegExp(KV_KEY, "i"),
     apply: (t) =>
       t.replace(
-        new RegExp(`(?<!\\$\\{?)(${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*[:=]\\s*)(?!\\[REDACTED)("[^"\\n]+"|'[^'\\n]+'|[^\\s"',;]+)`, "gi"),
-        (all: string, key: string, value: string) => (value[0] !== '"' && value[0] !== "'" && (CODE_VALUE.test(value) || KEYWORD_VALUE.test(value)) ? all : key + mark("credential_kv")),
+        new RegExp(`(?<!\\$\\{?)(${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*[:=](?!:)\\s*)(?!\\[REDACTED)("[^"\\n]+"|'[^'\\n]+'|[A-Za-z_$][\\w$.]*\\([^()\\n]*\\)|[^\\s"',;]+)`, "gi"),
+        // A call is code when no literal is in its arguments (`getpass(prompt, stream)`); with one
+        // (`decrypt('s3cret')`) the whole call goes, where the literal used to stay after the marker.
+        (all: string, key: string, value: string) => (value[0] !== '"' && value[0] !== "'" && !/["']/.test(value) && (CODE_VALUE.test(value) || KEYWORD_VALUE.test(value)) ? all : key + mark("credential_kv")),
       ),
   },
 ];
