@@ -67,7 +67,18 @@ function parseStrict(text: string, file: string): YamlSource {
     }
     return undefined;
   };
-  return { file, data: doc.toJS() ?? {}, lineOf };
+  // Aliases are resolved here: an unresolved one or an alias bomb is the file's error, not an internal one.
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    const msg = (e as Error).message.split("\n")[0]!;
+    const alias = /alias[^:]*:\s*\*?(\S+)$/i.exec(msg)?.[1];
+    const aliasAt = alias ? text.indexOf(`*${alias}`) : -1;
+    const at = aliasAt >= 0 ? `:${lines.linePos(aliasAt).line}` : "";
+    throw configError(`${file}${at}: invalid YAML: ${msg}`);
+  }
+  return { file, data: data ?? {}, lineOf };
 }
 
 /** The mapping key node of `path` (so an unknown key points at itself, not at its value). */

@@ -49,6 +49,15 @@ describe("bad configuration → exit 2, one line naming file, key path and line"
     expect(r.code).toBe(2);
     expect(expectOneLineError(r)).toMatch(new RegExp(`${cfg}:\\d+:\\d+: invalid YAML`));
   });
+  test("an unresolved alias and an alias bomb: the file's error with its line, not an internal error", () => {
+    const { r, cfg } = withConfig("a: &a [1]\nb: *zz\n");
+    expect(r.code).toBe(2);
+    expect(expectOneLineError(r)).toBe(`error: ${cfg}:2: invalid YAML: Unresolved alias (the anchor must be set before the alias): zz`);
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(",")}]`)].join("\n");
+    const b = withConfig(bomb + "\n");
+    expect(b.r.code).toBe(2);
+    expect(expectOneLineError(b.r)).toContain(`${b.cfg}: invalid YAML: Excessive alias count`);
+  });
   test("wrong type", () => {
     const { r, cfg } = withConfig("profiles:\n  default:\n    ingestion:\n      chunk_tokens: lots\n");
     expect(r.code).toBe(2);
