@@ -5,7 +5,8 @@
  * whose path matches with a trailing '/' is pruned). Symlinks are resolved; one whose target lies
  * outside the root is recorded as skipped and its target is never opened. A directory is visited
  * once (known by device and inode, confirmed by its real path), so symlink loops terminate, and the
- * store's real directory never. A directory that cannot be listed is recorded, under its own path, as
+ * store's real directory, or anything inside it (a link into it, an include path under it), never.
+ * An include path is judged by its real path too (a parent of it may be a link out of the root). A directory that cannot be listed is recorded, under its own path, as
  * skipped `unreadable_directory`. An entry whose name is not valid UTF-8 cannot be named in the
  * store (paths are strings) nor opened by its decoded name: it is recorded as skipped
  * `invalid_name` under a printable path (escapedName). Nothing here reads file contents.
@@ -128,6 +129,8 @@ export function scan(root: string, profile: Profile): Found[] {
         return add(rel, abs, undefined, code === "ELOOP" ? "symlink_loop" : "broken_symlink");
       }
       if (!inside(realRoot, real)) return add(rel, abs, undefined, "symlink_outside_root");
+      // A link into the store (`notes/store -> ../.pkg/profiles/default`): never read, whatever the excludes say.
+      if (inside(storeDir, real)) return;
       try { st = statSync(real); } catch { return add(rel, abs, undefined, "broken_symlink"); }
       abs = real;
     }
@@ -170,6 +173,11 @@ export function scan(root: string, profile: Profile): Found[] {
     const abs = resolve(root, p);
     const rel = toPosix(relative(root, abs));
     if (rel !== "" && excluded(rel)) continue;
+    // Its name is inside the root (checkIncludes), but a parent may be a link (`notes -> /elsewhere`
+    // with `notes/sub` included): what it really is decides, as for any link met in the walk.
+    const real = realOrSelf(abs);
+    if (!inside(realRoot, real)) { if (rel !== "") add(rel, abs, undefined, "symlink_outside_root"); continue; }
+    if (inside(storeDir, real)) continue;
     visit(abs, rel);
   }
   return [...out.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

@@ -75,6 +75,27 @@ describe("ingest", () => {
     expect(allStoredText(join(root, ".pkg"))).not.toContain("OUTSIDE-TARGET-CONTENT");
   });
 
+  test("an include path under a link out of the root is not read; a link into the store is never read", () => {
+    const outside = tempDir();
+    mkdirSync(join(outside, "sub"));
+    writeFileSync(join(outside, "sub", "x.md"), "OUTSIDE-VIA-PARENT\n");
+    const root = workspace({ "docs/ok.md": "# Fine\n", "config/pkg.yaml": "profiles:\n  default:\n    include_paths: [notes/sub, notes, docs]\n" });
+    symlinkSync(outside, join(root, "notes"));
+    const r = cli(["ingest", "--root", root, "--json"]);
+    expect(r.code).toBe(0);
+    expect(reasons(r.json)).toEqual({ notes: "symlink_outside_root", "notes/sub": "symlink_outside_root" });
+    expect(r.json.counts.ok).toBe(1);
+    expect(allStoredText(join(root, ".pkg"))).not.toContain("OUTSIDE-VIA-PARENT");
+    // A link into the store's profile: the store does not ingest itself, and the workspace settles.
+    const ws = workspace();
+    expect(cli(["ingest", "--root", ws]).code).toBe(0);
+    symlinkSync("../.pkg/profiles/default", join(ws, "notes", "store"));
+    const a = cli(["ingest", "--root", ws, "--json"]).json;
+    const b = cli(["ingest", "--root", ws, "--json"]).json;
+    expect([a.unchanged, b.unchanged, b.run_id]).toEqual([true, true, a.run_id]);
+    expect(cli(["list", "--type", "document", "--where", "path~store", "--root", ws, "--json"]).json.total).toBe(0);
+  });
+
   test("unchanged re-ingest: same run id, nothing written; one change: one file parsed, two objects", () => {
     const root = workspace();
     const first = cli(["ingest", "--root", root, "--json"]).json;
