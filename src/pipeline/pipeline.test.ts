@@ -1,7 +1,7 @@
 // Units of the pipeline that the CLI tests cannot time: files vanishing or unreadable between the
 // scan and the read, chunk windows, term frequencies, redaction idempotence and front matter.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DETECTORS } from "../config/schema.ts";
@@ -44,6 +44,16 @@ describe("scan then read", () => {
     const p = join(dir, "grown.md");
     writeFileSync(p, "x".repeat(2000));
     expect(readSource(p, 10, 1000).skip).toBe("too_large");
+  });
+  test("a file swapped after the scan for a link (to a file outside) or for a named pipe is not read, and nothing waits", () => {
+    const outside = join(dir, "outside-secret.txt");
+    writeFileSync(outside, "OUTSIDE\n");
+    const link = join(dir, "swapped-link.md");
+    symlinkSync(outside, link);
+    expect(readSource(link, 5, 1000)).toEqual({ bytes: 5, skip: "vanished" });
+    const fifo = join(dir, "swapped-fifo.md");
+    expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+    expect(readSource(fifo, 5, 1000)).toEqual({ bytes: 5, skip: "not_regular_file" });
   });
 });
 
