@@ -1,12 +1,13 @@
 /**
  * Listing runs for people: every run directory with what its manifest says (or why it cannot be
  * read), whether this binary can read it, and when it finished according to runs.log. Order is the
- * order runs finished (runs.log), never the sort order of run ids.
+ * order runs finished (runs.log's times, else the manifest's modification time), never the sort
+ * order of run ids.
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { readRegular } from "../shared/fs.ts";
 import { decideCompat } from "../policy/compat.ts";
-import { runLogPath, runsDir } from "./layout.ts";
+import { manifestPath, runLogPath, runsDir } from "./layout.ts";
 import { pointerState, readManifest } from "./manifest.ts";
 import { isLeftoverRunDir } from "./sweep.ts";
 
@@ -44,9 +45,18 @@ export function listRuns(profileDir: string): RunSummary[] {
   try { ids = readdirSync(runsDir(profileDir)).filter((n) => !n.startsWith(".") && (pointer.state === "bad" || !isLeftoverRunDir(profileDir, n, current))); } catch {}
   if (current && !ids.includes(current)) ids.push(current);
   const log = readRunLog(profileDir);
+  // When each run finished: runs.log's time, else (a writer killed between the pointer and the log,
+  // or a log deleted) its manifest's modification time, written just before. A run missing from the
+  // log ranked after every other, newest for ever, and prune kept it.
+  const timeOf = (id: string): number => {
+    const logged = log.has(id) ? Date.parse(log.get(id)!) : NaN;
+    if (Number.isFinite(logged)) return logged;
+    try { return statSync(manifestPath(profileDir, id)).mtimeMs; } catch { return Infinity; }
+  };
+  const times = new Map(ids.map((id) => [id, timeOf(id)]));
   const order = [...log.keys()];
   const rank = (id: string) => { const i = order.indexOf(id); return i < 0 ? Infinity : i; };
-  ids.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
+  ids.sort((a, b) => times.get(a)! - times.get(b)! || rank(a) - rank(b) || (a < b ? -1 : 1));
   return ids.map((id) => {
     const r = readManifest(profileDir, id);
     const d = decideCompat(r.fact);

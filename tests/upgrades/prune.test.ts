@@ -48,6 +48,25 @@ describe("runs prune", () => {
     expect(cli(["runs", "prune", "--keep", "2", "--root", root, "--json"]).json).toMatchObject({ removed_runs: [], removed_objects: 0, freed_bytes: 0 });
   }, SLOW);
 
+  test("a run missing from runs.log (a writer killed after the pointer moved) is placed by when it was written, and pruned like any", () => {
+    const root = workspace();
+    const [a, b] = threeRuns(root).slice(0, 2);
+    // b's line lost, as when a writer is killed between the pointer's rename and the log's append.
+    const log = join(profileDir(root), "runs.log");
+    writeFileSync(log, readFileSync(log, "utf8").split("\n").filter((l) => !l.includes(b!)).join("\n"));
+    appendFileSync(join(root, "notes", "runbook.md"), "\nRevision 4.\n");
+    const d = cli(["ingest", "--root", root, "--json"]).json.run_id;
+    const listed = cli(["runs", "list", "--root", root, "--json"]).json.runs.map((r: { run_id: string }) => r.run_id);
+    expect(listed.indexOf(b)).toBeLessThan(listed.indexOf(d));
+    expect(listed.indexOf(a)).toBeLessThan(listed.indexOf(b));
+    const p = cli(["runs", "prune", "--keep", "1", "--root", root, "--json"]);
+    expect(p.code).toBe(0);
+    expect(cli(["runs", "list", "--root", root, "--json"]).json.runs.map((r: { run_id: string }) => r.run_id)).toEqual([d]);
+    // With runs.log gone altogether, the order is still the order runs were written, not of their ids.
+    rmSync(log);
+    expect(cli(["runs", "list", "--root", root, "--json"]).json.runs.map((r: { run_id: string }) => r.run_id)).toEqual([d]);
+  }, SLOW);
+
   test("the current run is never deleted, even when it is the oldest", () => {
     const root = workspace();
     // Without a run log, runs are ordered by id: point the current run at the one listed first.
