@@ -42,7 +42,9 @@ export type Workspace = {
 export type WorkspaceOptions = { root?: string; config?: string; profile?: string };
 
 export function resolveRoot(opt?: string): string {
-  const given = opt ?? process.env.AUDITGRAPH_ROOT ?? process.cwd();
+  // `--root ""` (a script's unset "$WS") is a mistake, not the current directory.
+  if (opt === "") throw usageError("--root needs a directory (it was empty; leave the flag out for the current directory)");
+  const given = opt ?? (process.env.AUDITGRAPH_ROOT || undefined) ?? process.cwd();
   const root = resolve(given);
   let st;
   try { st = statSync(root); } catch { throw usageError(`workspace root ${root} does not exist`); }
@@ -51,6 +53,7 @@ export function resolveRoot(opt?: string): string {
 }
 
 export function resolveConfigPath(root: string, opt?: string): string | undefined {
+  if (opt === "") throw usageError("--config needs a file (it was empty; leave the flag out for the default)");
   const given = opt ?? process.env.AUDITGRAPH_CONFIG;
   if (given) {
     const p = isAbsolute(given) ? given : resolve(given);

@@ -56,6 +56,16 @@ describe("an unknown flag", () => {
     expect([on.code, /^\d+\n$/.test(on.stdout), off.code, /^\d+\n$/.test(off.stdout)]).toEqual([0, true, 0, false]);
   });
 
+  test("--root '' and --config '' are usage errors, not the current directory and the default config", () => {
+    const cwd = workspace();
+    for (const [flag, what] of [["--root", "--root needs a directory"], ["--config", "--config needs a file"]]) {
+      const r = cli(["ingest", flag!, ""], { cwd });
+      expect([flag, r.code]).toEqual([flag, 2]);
+      expect(expectOneLineError(r)).toContain(what!);
+    }
+    expect(existsSync(join(cwd, ".pkg"))).toBe(false);
+  });
+
   test("an argument starting with '-' goes after '--' (the hint says so where a command takes one)", () => {
     const root = ingested({ "notes/a.md": "# A\n\nthe -foo option\n" });
     const r = cli(["query", "-foo", "--root", root]);
