@@ -145,7 +145,8 @@ function sweepLockTemps(root: string): void {
 
 export async function acquireLock(root: string, waitMs = Number(process.env.AUDITGRAPH_LOCK_WAIT_MS ?? 30_000)): Promise<Lock> {
   checkStoreDirs([pkgDir(root)]); // a file named .pkg: exit 5 naming it
-  mkdirSync(pkgDir(root), { recursive: true });
+  // A root that cannot hold the store (read-only, not ours): the same one line as a lock that cannot be written.
+  try { mkdirSync(pkgDir(root), { recursive: true }); } catch (e) { throw lockWriteFailed(lockPath(root), e); }
   const path = lockPath(root);
   const deadline = Date.now() + waitMs;
   for (;;) {

@@ -1,8 +1,8 @@
 // Ingest end to end: skipped files with reasons, symlinks, incrementality, determinism, redaction, locking.
 import { afterAll, describe, expect, test } from "bun:test";
-import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { allStoredText, cleanup, cli, expectOneLineError, spawnCli, tempDir, treeHash, workspace } from "../helpers/cli.ts";
+import { allStoredText, cleanup, cli, cliUnprivileged, expectOneLineError, openToAll, spawnCli, tempDir, treeHash, workspace } from "../helpers/cli.ts";
 
 afterAll(cleanup);
 
@@ -73,6 +73,22 @@ describe("ingest", () => {
     });
     expect(r.json.counts.ok).toBe(2); // ok.md and the in-root alias.md
     expect(allStoredText(join(root, ".pkg"))).not.toContain("OUTSIDE-TARGET-CONTENT");
+  });
+
+  test("a root that cannot hold the store (as a user without privileges): one line naming the lock and why, nothing written", () => {
+    const root = workspace();
+    openToAll(root);
+    chmodSync(root, 0o555);
+    try {
+      const r = cliUnprivileged(["ingest", "--root", root, "--json"]);
+      if (!r) return console.warn("skipped: cannot run as a user without privileges here");
+      expect(r.code).toBe(1);
+      expect(r.json).toMatchObject({ status: "error", code: "write_failed" });
+      expect(expectOneLineError(r)).toContain(`cannot take the workspace lock ${join(root, ".pkg", "lock")}: EACCES`);
+      expect(existsSync(join(root, ".pkg"))).toBe(false);
+    } finally {
+      chmodSync(root, 0o755);
+    }
   });
 
   test("an include path under a link out of the root is not read; a link into the store is never read", () => {
