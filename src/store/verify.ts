@@ -12,7 +12,8 @@ import { basename, join } from "node:path";
 import { sha256Hex } from "../shared/hash.ts";
 import { TEMP_PREFIX, readRegular } from "../shared/fs.ts";
 import { manifestPath, notADirectory, objectPath, objectsDir, pointerPath, profileDirs, RUN_ID, runsDir, SHA256 } from "./layout.ts";
-import { pointerState, readManifest } from "./manifest.ts";
+import { pointerState, readManifest, type Manifest } from "./manifest.ts";
+import { canonicalJson } from "../shared/json.ts";
 import { artifactMismatch, checkSegment, type SegmentHeader } from "./segment.ts";
 import { isLeftoverRunDir } from "./sweep.ts";
 import { decideCompat } from "../policy/compat.ts";
@@ -24,6 +25,27 @@ const KNOWN_TOP = new Set(["current", "runs", "objects", "runs.log", "cache", "e
 
 const errCode = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 const absent = (e: unknown) => { const c = (e as NodeJS.ErrnoException).code; return c === "ENOENT" || c === "ENOTDIR"; };
+
+/**
+ * Where a manifest disagrees with itself (an edit, a bad restore): its outputs_hash is the hash of
+ * its artifacts as written, its file counts are those of its files, and each shard has both its
+ * index and its text segment. A run whose artifacts were emptied otherwise verified, and answered
+ * every query with nothing.
+ */
+function inconsistencies(m: Manifest): string[] {
+  const out: string[] = [];
+  if (sha256Hex(canonicalJson(m.artifacts)) !== m.outputs_hash) out.push("outputs_hash is not the hash of its artifacts (the manifest was changed)");
+  const ok = m.files.filter((f) => f.status === "ok").length;
+  const want: Record<string, number> = { files: m.files.length, ok, skipped: m.files.length - ok };
+  for (const [k, n] of Object.entries(want)) if (m.counts[k] !== undefined && m.counts[k] !== n) out.push(`counts.${k} is ${m.counts[k]}, but its files say ${n}`);
+  const shards = (kind: string) => new Set(m.artifacts.filter((a) => a.name.startsWith(`${kind}/`)).map((a) => a.name.slice(kind.length + 1)));
+  const index = shards("index");
+  const text = shards("text");
+  for (const n of index) if (!text.has(n)) out.push(`artifact index/${n} has no text/${n}`);
+  for (const n of text) if (!index.has(n)) out.push(`artifact text/${n} has no index/${n}`);
+  if (ok > 0 && index.size === 0) out.push(`${ok} file(s) ingested, but no index artifact`);
+  return out;
+}
 
 export function verifyStore(profileDir: string): VerifyReport {
   const problems: Problem[] = [];
@@ -102,6 +124,7 @@ export function verifyStore(profileDir: string): VerifyReport {
     const r = readManifest(profileDir, id);
     if (!r.ok) { problems.push({ kind: r.fact.kind === "unreadable" && r.fact.reason.startsWith("manifest cannot be read") ? "unreadable" : "manifest", path: manifestPath(profileDir, id), detail: r.problem }); continue; }
     if (r.manifest.run_id !== id) problems.push({ kind: "manifest", path: manifestPath(profileDir, id), detail: `names run ${r.manifest.run_id}` });
+    for (const detail of inconsistencies(r.manifest)) problems.push({ kind: "manifest", path: manifestPath(profileDir, id), detail });
     const readable = decideCompat(r.fact).compatible;
     for (const a of r.manifest.artifacts) {
       referenced.add(a.sha256);

@@ -221,3 +221,28 @@ describe("a segment listed under another artifact's name", () => {
     expect(cli(["query", "idempotent", "--root", root]).code).toBe(0);
   }, 60_000);
 });
+
+describe("a manifest that disagrees with itself", () => {
+  test("emptied artifacts, edited counts: verify exits 5 naming what disagrees, with the rebuild hint; rebuild then verifies", () => {
+    const root = ingested();
+    const run = readFileSync(join(root, ".pkg", "profiles", "default", "current"), "utf8").trim();
+    const path = join(root, ".pkg", "profiles", "default", "runs", run, "manifest.json");
+    const original = readFileSync(path, "utf8");
+    const m = JSON.parse(original);
+    for (const [edit, said] of [
+      [(x: any) => { x.artifacts = []; }, "outputs_hash is not the hash of its artifacts"],
+      [(x: any) => { x.counts.ok += 1; }, `counts.ok is ${m.counts.ok + 1}, but its files say ${m.counts.ok}`],
+    ] as [(x: any) => void, string][]) {
+      const copy = JSON.parse(original);
+      edit(copy);
+      writeFileSync(path, JSON.stringify(copy, null, 2));
+      const r = cli(["verify", "--root", root]);
+      expect(r.code).toBe(5);
+      expect(r.stderr).toContain(`manifest: ${path}: ${said}`);
+      expect(r.stderr).toContain("hint: 'auditgraph rebuild' writes a new current run");
+    }
+    expect(cli(["rebuild", "--root", root]).code).toBe(0);
+    expect(cli(["runs", "prune", "--keep", "1", "--root", root]).code).toBe(0);
+    expect(cli(["verify", "--root", root]).code).toBe(0);
+  });
+});

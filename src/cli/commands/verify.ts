@@ -26,7 +26,8 @@ export default defineCommand({
       for (const n of r.notes) warn(n);
     }
     // Damaged or missing objects of the current sources are written again by a rebuild (see README, "Repairing a store").
-    const repairable = r.problems.some((x) => x.kind === "mismatch" || x.kind === "missing" || x.kind === "unreadable" || x.kind === "pointer");
+    // A damaged manifest too: a rebuild writes a new run, and prune drops the damaged one.
+    const repairable = r.problems.some((x) => x.kind === "mismatch" || x.kind === "missing" || x.kind === "unreadable" || x.kind === "pointer" || x.kind === "manifest");
     throw new AgError(`store ${ws.profileDir} failed verification: ${r.problems.length} problem(s) in ${r.runs} run(s), ${r.objects} object(s)`, {
       exitCode: ExitCode.verify, code: "verify_failed", details: { profile_dir: ws.profileDir, ...r },
       hint: repairable
