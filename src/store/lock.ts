@@ -20,7 +20,7 @@
  * writer had locked meanwhile, delete it: two writers then held the lock. A claim left by a writer
  * killed while claiming is removed once older than STALE_CLAIM_MS.
  */
-import { closeSync, linkSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { AgError, DISK_FULL_HINT, ExitCode, isDiskFull, whyWriteFailed } from "../shared/errors.ts";
 import { TEMP_PREFIX, tempNameFor, readRegular } from "../shared/fs.ts";
@@ -148,6 +148,14 @@ export async function acquireLock(root: string, waitMs = Number(process.env.AUDI
   // A root that cannot hold the store (read-only, not ours): the same one line as a lock that cannot be written.
   try { mkdirSync(pkgDir(root), { recursive: true }); } catch (e) { throw lockWriteFailed(lockPath(root), e); }
   const path = lockPath(root);
+  // A directory where the lock file goes is never released: say so at once, not after the wait.
+  let isDir = false;
+  try { isDir = lstatSync(path).isDirectory(); } catch {}
+  if (isDir) {
+    throw new AgError(`the workspace lock ${path} is a directory, where the lock file goes: no writer can take the lock`, {
+      exitCode: ExitCode.verify, code: "store_not_directory", hint: `move ${path} out of the way (no auditgraph process makes a directory there)`,
+    });
+  }
   const deadline = Date.now() + waitMs;
   for (;;) {
     if (create(root, path)) {

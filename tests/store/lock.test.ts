@@ -5,7 +5,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, linkSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, cli, expectOneLineError, workspace } from "../helpers/cli.ts";
+import { cleanup, cli, expectOneLineError, ingested, workspace } from "../helpers/cli.ts";
 import { STALE_EMPTY_MS } from "../../src/store/lock.ts";
 
 
@@ -103,3 +103,13 @@ test("a claim on the stale lock that a writer killed while taking over left is d
   expect(performance.now() - t0).toBeGreaterThan(9_000);
   expect(readdirSync(pkg).filter((n) => n.includes("lock"))).toEqual([]);
 }, 60_000);
+
+test("a directory where the lock file goes: exit 5 at once naming it, not a wait for a lock no one holds", () => {
+  const root = ingested();
+  mkdirSync(join(root, ".pkg", "lock"));
+  const t0 = Date.now();
+  const r = cli(["ingest", "--root", root], { env: { AUDITGRAPH_LOCK_WAIT_MS: "20000" } });
+  expect(r.code).toBe(5);
+  expect(expectOneLineError(r)).toContain(`the workspace lock ${join(root, ".pkg", "lock")} is a directory`);
+  expect(Date.now() - t0).toBeLessThan(15_000);
+});
