@@ -147,6 +147,8 @@ describe("objects that cannot be read", () => {
     expect(v.stderr).toContain(`unreadable: ${p}: object cannot be read (EISDIR)`);
     expect(v.stderr).toContain(`unreadable: ${link}: object directory cannot be read (ENOENT: a symbolic link to nothing)`);
     expect(v.stderr).not.toContain("internal error");
+    // Not "rebuild" alone: a rebuild cannot write over a directory, and says to run verify.
+    expect(v.stderr).toContain("hint: move each directory named above out of the way");
     const j = cli(["verify", "--root", root, "--json"]).json;
     expect(j.problems.filter((x: any) => x.kind === "unreadable").map((x: any) => x.path).sort()).toEqual([p, link].sort());
     // A read of it is a damaged store too, not "missing".
