@@ -99,7 +99,8 @@ describe("normalize and redact", () => {
       "PASSWORD=$ecretPass99", "ADMIN_PASSWORD_HASH=$2b$12$abcdefghijabcdefghijab", "POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:-changeme123}",
       "aws_secret_access_key = /kJalrXUtnFEMI/K7MDENG", "password: none-shall-pass", "password: true.blue.2024", "token: any-key-42",
       "password: string!Pass", "password: (secret)", "token = Abc(def", "password: /etc/pw", "password: <hunter2",
-      "password = decrypt('s3cret')", "password = Tr0ub4dor(3, x)"];
+      "password = decrypt('s3cret')", "password = Tr0ub4dor(3, x)", "password: Pa(ss)word!", "PASSWORD=Hunter(2)!!", "password=Secret(x)abc",
+      "PASSWORD=:hunter2", "token=::abc123", "password=Summer(2024, x)", 'password := "hunter2"', "password = decrypt(b64('s3cret'))"];
     for (const s of secret) expect(r(s)).toMatch(/[:=]\s*\[REDACTED:credential_kv\]$/);
     const code = ["const tokens = globTokens(pattern);", 'docker run -v "$PWD:/workspace" image', "type GlobToken = { kind: string }",
       "token = self.token", "secret_key = os.environ['X']", "token: string;", "password = None", "PASSWORD=$DB_PASS",

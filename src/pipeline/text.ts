@@ -35,6 +35,8 @@ const KV_KEY = "(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|apike
  * None`). A quoted value is always a secret, and so is anything else: `$2b$12$…`, `/kJalr…`,
  * `${PASS:-changeme}`, `none-shall-pass`, `My.Pass1`.
  */
+/** A call: a name, then parentheses holding at most one more level of them. */
+const CALL = "[A-Za-z_$][\\w$.]*\\((?:[^()\\n]|\\([^()\\n]*\\))*\\)";
 const CODE_VALUE = /^(?:[A-Za-z_$][A-Za-z_$.]*\([^()]*\)|[{[].*|<[^>\s]*>|\$\{?[A-Z_][A-Z0-9_]*\}?|[A-Za-z_][A-Za-z_.]*\[|(?:self|this|cls|process\.env|os\.environ|env|config|settings|options|opts|ctx|req|request|props|args)\.[A-Za-z_][\w.]*)$/;
 const KEYWORD_VALUE = /^(?:null|none|nil|true|false|undefined|string|str|int|number|bool|boolean|bytes|any|optional|required|secretstr)(?:\[\]|\?)?$/i;
 
@@ -73,10 +75,13 @@ const rules: Rule[] = [
     probe: new RegExp(KV_KEY, "i"),
     apply: (t) =>
       t.replace(
-        new RegExp(`(?<!\\$\\{?)(${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*[:=](?!:)\\s*)(?!\\[REDACTED)("[^"\\n]+"|'[^'\\n]+'|[A-Za-z_$][\\w$.]*\\([^()\\n]*\\)|[^\\s"',;]+)`, "gi"),
-        // A call is code when no literal is in its arguments (`getpass(prompt, stream)`); with one
-        // (`decrypt('s3cret')`) the whole call goes, where the literal used to stay after the marker.
-        (all: string, key: string, value: string) => (value[0] !== '"' && value[0] !== "'" && !/["']/.test(value) && (CODE_VALUE.test(value) || KEYWORD_VALUE.test(value)) ? all : key + mark("credential_kv")),
+        new RegExp(`(?<!\\$\\{?)(${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*(?::=|=|:(?!:))\\s*)(?!\\[REDACTED)("[^"\\n]+"|'[^'\\n]+'|${CALL}(?=\\s*(?:[;,)\\]}]|$))|[^\\s"',;]+)`, "gim"),
+        // The separator: `=`, `:`, Go's `:=`, not the `::` of a path (`node::credentials::HasOnly`).
+        // A call (two levels of parentheses) that ends the value is code when no literal is in it
+        // (`getpass(prompt, stream)`); with one (`decrypt(b64('s3cret'))`) the whole call goes, where
+        // the literal used to stay after the marker. A call that does not end the value
+        // (`Pa(ss)word!`) is no call: the value is judged whole.
+        (all: string, key: string, value: string) => (value[0] !== '"' && value[0] !== "'" && !/["']|\(.*\d/.test(value) && (CODE_VALUE.test(value) || KEYWORD_VALUE.test(value)) ? all : key + mark("credential_kv")),
       ),
   },
 ];
