@@ -175,7 +175,9 @@ export function scan(root: string, profile: Profile): Found[] {
     if (rel !== "" && excluded(rel)) continue;
     // Its name is inside the root (checkIncludes), but a parent may be a link (`notes -> /elsewhere`
     // with `notes/sub` included): what it really is decides, as for any link met in the walk.
-    const real = realOrSelf(abs);
+    // (One that does not resolve, missing or a dangling link, is visited as before: it records what it is.)
+    let real: string;
+    try { real = realpathSync(abs); } catch { visit(abs, rel); continue; }
     if (!inside(realRoot, real)) { if (rel !== "") add(rel, abs, undefined, "symlink_outside_root"); continue; }
     if (inside(storeDir, real)) continue;
     visit(abs, rel);

@@ -102,6 +102,13 @@ describe("ingest", () => {
     expect(reasons(r.json)).toEqual({ notes: "symlink_outside_root", "notes/sub": "symlink_outside_root" });
     expect(r.json.counts.ok).toBe(1);
     expect(allStoredText(join(root, ".pkg"))).not.toContain("OUTSIDE-VIA-PARENT");
+    // A root given through a link, include paths that do not exist: nothing is outside, and the run is the real path's.
+    const real = workspace();
+    const link = join(tempDir(), "ws-link");
+    symlinkSync(real, link);
+    const viaLink = cli(["ingest", "--root", link, "--json"]).json;
+    expect(viaLink.skipped).toEqual([]);
+    expect(cli(["ingest", "--root", real, "--json"]).json).toMatchObject({ run_id: viaLink.run_id, unchanged: true });
     // A link into the store's profile: the store does not ingest itself, and the workspace settles.
     const ws = workspace();
     expect(cli(["ingest", "--root", ws]).code).toBe(0);
