@@ -158,6 +158,14 @@ const REGEX_STARS = 3;
  * `[^/]*` or `(?:.*\/)?` backtracks exponentially: `**\/` thirty times took 12 s on a deep path).
  */
 export function globMatcher(glob: string, how: "auto" | "walk" = "auto"): (path: string) => boolean {
+  // The glob is in NFC (the query is); a stored path keeps the bytes its directory listed, maybe
+  // NFD (a file saved on macOS): a path with non-ASCII characters is also tried in NFC.
+  const m = rawGlobMatcher(glob, how);
+  return (p) => m(p) || (NON_ASCII.test(p) && m(p.normalize("NFC")));
+}
+const NON_ASCII = /[^\x00-\x7f]/;
+
+function rawGlobMatcher(glob: string, how: "auto" | "walk"): (path: string) => boolean {
   let g = glob.replace(/^\.\//, "").replace(/^\/+/, "");
   if (!/[*?]/.test(g)) g = g.endsWith("/") ? `${g}**` : g;
   // `**/**/` is `**/`, and a run of three or more stars is `**`: the same paths, fewer wildcards.

@@ -185,6 +185,13 @@ describe("filters as flags", () => {
     expect(paths(query(ws, "zebra", "--tag", '"a,b"'))).toEqual(["notes/z.md"]);
     expect(paths(query(ws, 'path:"notes/z.md" zebra'))).toEqual(["notes/z.md"]);
     expect(paths(query(ws, "zebra", "--tag", "Tu\u0308rkc\u0327e"))).toEqual(["notes/z.md"]);
+    // A file name stored in NFD (as listed) is matched by a path in either form.
+    const nfd = workspace({ "notes/cafe\u0301.md": "# C\n\nzebra\n" });
+    expect(cli(["ingest", "--root", nfd]).code).toBe(0);
+    for (const p of ["notes/cafe\u0301.md", "notes/caf\u00e9.md"]) {
+      expect([p, query(nfd, "zebra", "--path", p).hits.length]).toEqual([p, 1]);
+      expect([p, query(nfd, `zebra path:${p}`).hits.length]).toEqual([p, 1]);
+    }
     const empty = cli(["query", "--root", ws]);
     expect([empty.code, empty.stderr.trim()]).toEqual([2, "error: query is empty"]);
     const unknown = cli(["query", 'foo:"x" zebra', "--root", ws]);
