@@ -92,6 +92,10 @@ export function partsOf(raw: string): string[] {
  * dictionary with bits.
  */
 export function readsAsWords(raw: string): boolean {
+  // Mostly digits, or ASCII capitals and digits without a `_` (base32, a serial number): no words.
+  const digits = raw.replace(/\D+/g, "").length;
+  if (digits * 2 > raw.length) return false;
+  if (digits > 0 && !/[a-z_]|[^\x00-\x7f]/.test(raw)) return false;
   const pieces = raw.split("_").flatMap((p) => p.match(/[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[^A-Za-z]+/g) ?? []);
   const letters = pieces.reduce((s, p) => s + p.length, 0);
   return pieces.length > 0 && letters / pieces.length >= 4;
@@ -129,7 +133,7 @@ export function runWindows(term: string): string[] {
 }
 const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 /** The windows of a long lower-cased term (runWindows) when, as written (`raw`), it reads as words: not a hash or base64. */
-const longWindows = (term: string, raw: string): string[] => (readsAsWords(raw) ? runWindows(term) : []);
+const longWindows = (term: string, raw: string): string[] => (term.length <= MAX_IDENT && readsAsWords(raw) ? runWindows(term) : []);
 
 /** The compound term of an identifier as typed, or undefined when it is a plain word. */
 export function compoundOf(raw: string): string | undefined {

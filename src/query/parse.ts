@@ -124,7 +124,7 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
     const w = tooLong[0]!;
     const shown = w.length > 48 ? `${w.slice(0, 44)}…` : w;
     // A word that reads as words (a sentence of a script written without spaces, a long identifier) is indexed by its pieces.
-    if (readsAsWords(w)) throw usageError(`'${shown}' is ${w.length} characters long: words over ${MAX_TERM} characters are not indexed whole`, "search for a piece of it (up to 20 characters), or for several pieces");
+    if (readsAsWords(rawWords(text).find((x) => x.toLowerCase() === w) ?? w)) throw usageError(`'${shown}' is ${w.length} characters long: words over ${MAX_TERM} characters are not indexed whole`, "search for a piece of it (up to 21 characters), or for several pieces");
     throw usageError(`'${shown}' is ${w.length} characters long: words over ${MAX_TERM} characters (hashes, base64) are not indexed`, "search for the words around it, or for an identifier's parts");
   }
   if (clauses.length === 0 && !hasFilter) throw usageError(text.trim() ? `query '${text.trim()}' has no words to search for` : "query is empty");

@@ -156,7 +156,7 @@ test("a term over 40 characters that reads as words (a sentence written without 
   const ws = workspace({
     "notes/visit.md": `# 見学\n\n${sentence}\n`,
     "notes/compound.md": "# Words\n\nDonaudampfschifffahrtselektrizitätenhauptbetriebswerkbauunterbeamtengesellschaft\n",
-    "notes/hash.md": "# Hash\n\nsha 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n",
+    "notes/hash.md": "# Hash\n\nsha 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 totp JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP serial 12345678901234567890123456789012345678901234\n",
     "notes/ids.md": "# Ids\n\nsee test_warning_does_not_affect_outputs_hash and test_run_git_provenance_writes_file_entities, anchor v8startupsnapshotsetdeserializemainfunctioncallback\n",
   });
   expect(cli(["ingest", "--root", ws]).code).toBe(0);
@@ -175,6 +175,13 @@ test("a term over 40 characters that reads as words (a sentence written without 
   // Pieces of long identifiers, across their `_` and digits, as grep finds them; not pieces of a hash.
   for (const word of ["affect_outputs", "does_not_affect", "nce_writ", "snapshotsetdes", "functioncallback"]) expect([word, paths(q(word).hits)]).toEqual([word, ["notes/ids.md"]]);
   expect(q("84c7d659a").hits).toEqual([]);
+  // Nor pieces of base32 or of a long number, which read as no words.
+  expect(q("dpehpk3pxpjb").hits).toEqual([]);
+  expect(q("4567890123").hits).toEqual([]);
+  // A base64 word typed whole is refused as a hash, not with the advice to search for a piece of it.
+  const b64 = cli(["query", "aGVsbG8gd29ybGQgdGhpcyBpcyBhIHRlc3Qgb2YgYmFzZTY0", "--root", ws]);
+  expect(b64.code).toBe(2);
+  expect(expectOneLineError(b64)).toContain("(hashes, base64) are not indexed");
   // The whole run typed as one word is over the limit: one line that says to search for a piece of it.
   const long = cli(["query", sentence, "--root", ws]);
   expect(long.code).toBe(2);
