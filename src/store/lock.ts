@@ -20,7 +20,7 @@
  * writer had locked meanwhile, delete it: two writers then held the lock. A claim left by a writer
  * killed while claiming is removed once older than STALE_CLAIM_MS.
  */
-import { closeSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { AgError, DISK_FULL_HINT, ExitCode, isDiskFull, whyWriteFailed } from "../shared/errors.ts";
 import { TEMP_PREFIX, tempNameFor, readRegular } from "../shared/fs.ts";
@@ -150,10 +150,10 @@ export async function acquireLock(root: string, waitMs = Number(process.env.AUDI
   const path = lockPath(root);
   // A directory where the lock file goes is never released: say so at once, not after the wait.
   let isDir = false;
-  try { isDir = lstatSync(path).isDirectory(); } catch {}
+  try { isDir = statSync(path).isDirectory(); } catch {} // a link to a directory too
   if (isDir) {
     throw new AgError(`the workspace lock ${path} is a directory, where the lock file goes: no writer can take the lock`, {
-      exitCode: ExitCode.verify, code: "store_not_directory", hint: `move ${path} out of the way (no auditgraph process makes a directory there)`,
+      exitCode: ExitCode.verify, code: "lock_is_directory", hint: `move ${path} out of the way (no auditgraph process makes a directory there)`,
     });
   }
   const deadline = Date.now() + waitMs;

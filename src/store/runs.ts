@@ -45,18 +45,23 @@ export function listRuns(profileDir: string): RunSummary[] {
   try { ids = readdirSync(runsDir(profileDir)).filter((n) => !n.startsWith(".") && (pointer.state === "bad" || !isLeftoverRunDir(profileDir, n, current))); } catch {}
   if (current && !ids.includes(current)) ids.push(current);
   const log = readRunLog(profileDir);
-  // When each run finished: runs.log's time, else (a writer killed between the pointer and the log,
-  // or a log deleted) its manifest's modification time, written just before. A run missing from the
-  // log ranked after every other, newest for ever, and prune kept it.
-  const timeOf = (id: string): number => {
-    const logged = log.has(id) ? Date.parse(log.get(id)!) : NaN;
-    if (Number.isFinite(logged)) return logged;
-    try { return statSync(manifestPath(profileDir, id)).mtimeMs; } catch { return Infinity; }
-  };
-  const times = new Map(ids.map((id) => [id, timeOf(id)]));
+  // The order runs finished: runs.log's lines. A run the log does not name (a writer killed between
+  // the pointer and the log, or a log deleted) is placed by its manifest's modification time (written
+  // just before), after the logged runs that finished no later; it ranked after every other, newest
+  // for ever, and prune kept it.
   const order = [...log.keys()];
-  const rank = (id: string) => { const i = order.indexOf(id); return i < 0 ? Infinity : i; };
-  ids.sort((a, b) => times.get(a)! - times.get(b)! || rank(a) - rank(b) || (a < b ? -1 : 1));
+  const loggedTimes = order.map((id) => Date.parse(log.get(id)!));
+  const place = new Map<string, number>();
+  const mtime = new Map<string, number>();
+  for (const id of ids) {
+    const i = order.indexOf(id);
+    if (i >= 0) { place.set(id, i); continue; }
+    let t = Infinity;
+    try { t = statSync(manifestPath(profileDir, id)).mtimeMs; } catch {}
+    mtime.set(id, t);
+    place.set(id, loggedTimes.filter((x) => x <= t).length - 0.5);
+  }
+  ids.sort((a, b) => place.get(a)! - place.get(b)! || (mtime.get(a) ?? 0) - (mtime.get(b) ?? 0) || (a < b ? -1 : 1));
   return ids.map((id) => {
     const r = readManifest(profileDir, id);
     const d = decideCompat(r.fact);

@@ -69,7 +69,8 @@ describe("runs prune", () => {
 
   test("the current run is never deleted, even when it is the oldest", () => {
     const root = workspace();
-    // Without a run log, runs are ordered by id: point the current run at the one listed first.
+    // Without a run log, runs are ordered by when their manifests were written: point the current run
+    // at one of the older ones (whichever it is, prune must keep it).
     const oldest = threeRuns(root).sort()[0]!;
     writeFileSync(join(profileDir(root), "current"), `${oldest}\n`);
     rmSync(join(profileDir(root), "runs.log"));

@@ -28,7 +28,7 @@ export default defineCommand({
     // Damaged or missing objects of the current sources are written again by a rebuild (see README, "Repairing a store").
     // A damaged manifest too: a rebuild writes a new run, and prune drops the damaged one.
     const repairable = r.problems.some((x) => x.kind === "mismatch" || x.kind === "missing" || x.kind === "unreadable" || x.kind === "pointer" || x.kind === "manifest");
-    // A directory where an object or the pointer goes: a rebuild cannot write over it (and says to run verify).
+    // A directory where an object goes: a rebuild cannot write over it (and says to run verify).
     const inTheWay = r.problems.some((x) => x.kind === "unreadable" && x.detail.includes("EISDIR"));
     throw new AgError(`store ${ws.profileDir} failed verification: ${r.problems.length} problem(s) in ${r.runs} run(s), ${r.objects} object(s)`, {
       exitCode: ExitCode.verify, code: "verify_failed", details: { profile_dir: ws.profileDir, ...r },
