@@ -8,7 +8,7 @@
  */
 import type * as Z from "zod";
 import { EDGE_TYPES, NODE_TYPES } from "../pipeline/extract.ts";
-import { AgError, ExitCode } from "../shared/errors.ts";
+import { AgError, ExitCode, usageError } from "../shared/errors.ts";
 import type { OpenStore } from "../store/open.ts";
 import { renderExport, subgraph } from "../query/export.ts";
 import { neighbors, shortestPaths } from "../query/graph.ts";
@@ -143,6 +143,9 @@ export const makeTools = (z: typeof Z): Tool[] => {
       run(ctx, a) {
         // Errors name this tool's arguments ('where', 'group_by'), not the CLI's flags.
         const names = { where: "'where'", sort: "'sort'", groupBy: "'group_by'" };
+        // As the CLI: what orders or pages nodes beside group_by would be ignored, so it is refused.
+        const nodeOnly = a.group_by === undefined ? undefined : a.sort !== undefined ? "sort" : a.desc ? "desc" : a.limit !== 50 ? "limit" : a.offset !== 0 ? "offset" : undefined;
+        if (nodeOnly) throw usageError(`'${nodeOnly}' applies to a list of nodes, and 'group_by' counts every group (most nodes first): give one or the other`);
         const where = (a.where ?? []).map((c) => parseCondition(c, names.where));
         const r = listNodes(ctx.ix, {
           ...(a.types ? { types: a.types } : {}), where, limit: a.limit, offset: a.offset, desc: a.desc, countOnly: a.count_only, names,

@@ -166,6 +166,8 @@ describe("bad arguments", () => {
       ["list", { where: ["colour=red"] }, "'where': unknown field 'colour'"],
       ["list", { group_by: "colour" }, "'group_by': unknown field 'colour'"],
       ["list", { sort: "colour" }, "'sort': unknown field 'colour'"],
+      ["list", { group_by: "type", limit: 2 }, "'limit' applies to a list of nodes, and 'group_by' counts every group"],
+      ["list", { group_by: "type", sort: "name" }, "'sort' applies to a list of nodes, and 'group_by' counts every group"],
       ["export_subgraph", { id: "tech_postgresql", max_nodes: 1e9 }, "invalid arguments for export_subgraph: 'max_nodes': Too big"],
       ["export_subgraph", { id: "tech_nothing" }, "node 'tech_nothing' not found"],
       ["drop_database", {}, "unknown tool 'drop_database'"],
