@@ -23,15 +23,29 @@ export async function newestWithAsset(s: ReleaseService, app: App, filename: str
   return undefined;
 }
 
-/** Why the server cannot serve (database or blob store unusable), or undefined when it can. */
-export async function notReady(s: ReleaseService): Promise<string | undefined> {
+/**
+ * How long a readiness check waits for the database, then for the blob store: one that does not
+ * answer (a frozen PostgreSQL or radosgw) is not ready. /readyz hung as long as they did, and a
+ * probe without its own timeout with it.
+ */
+export const READY_TIMEOUT_MS = 2_000;
+
+/** `p`, or a rejection naming `what` after `ms`. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms / 1000} s`)), ms); });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/** Why the server cannot serve (database or blob store unusable or not answering), or undefined when it can. */
+export async function notReady(s: ReleaseService, timeoutMs = READY_TIMEOUT_MS): Promise<string | undefined> {
   try {
-    await s.listApps();
+    await within(s.listApps(), timeoutMs, "the database");
   } catch (err) {
     return `database: ${err instanceof Error ? err.message : String(err)}`;
   }
   try {
-    return await s.blobs.check();
+    return await within(s.blobs.check(), timeoutMs, "the blob store");
   } catch (err) {
     return `blob store: ${err instanceof Error ? err.message : String(err)}`;
   }

@@ -246,6 +246,31 @@ describe("the background retention sweep", () => {
   }, 60_000);
 });
 
+describe("readiness", () => {
+  test("a database that does not answer (frozen): /readyz is 503 within a few seconds, not a hang; ready again once it answers", async () => {
+    const own = await startPostgres(); // its own server: this test freezes it
+    let srv: Running | undefined;
+    try {
+      const t = tempData();
+      srv = await startServer({ ...t, env: { RELEASE_SERVER_DATABASE_URL: await own.createDatabase() } });
+      expect((await fetch(`${srv.url}/readyz`)).status).toBe(200);
+      own.freeze(true);
+      const t0 = Date.now();
+      const r = await fetch(`${srv.url}/readyz`, { signal: AbortSignal.timeout(20_000) });
+      expect({ status: r.status, prompt: Date.now() - t0 < 10_000 }).toEqual({ status: 503, prompt: true });
+      expect(((await r.json()) as { message: string }).message).toContain("the database did not answer within 2 s");
+      own.freeze(false);
+      let ready = 0;
+      for (let i = 0; i < 50 && ready !== 200; i++) { ready = (await fetch(`${srv.url}/readyz`)).status; if (ready !== 200) await Bun.sleep(200); }
+      expect(ready).toBe(200);
+    } finally {
+      own.freeze(false);
+      srv?.proc.kill("SIGKILL");
+      await own.stop().catch(() => {});
+    }
+  }, 60_000);
+});
+
 describe("shutdown", () => {
   test("SIGTERM after the database went away: the batched counters cannot be flushed, so an error log line and exit 1, promptly (not a hang)", async () => {
     const own = await startPostgres(); // its own server: this test stops it

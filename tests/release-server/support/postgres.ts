@@ -6,7 +6,7 @@
  * listed in .ci/packages.txt; without it this fails loudly.
  */
 import { SQL } from "bun";
-import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { afterAll, beforeAll } from "bun:test";
 import { freePort } from "./ports.ts";
 import { tmpdir } from "node:os";
@@ -19,6 +19,8 @@ export interface Postgres {
   url: string;
   /** A new, empty database on this server; its URL. */
   createDatabase(): Promise<string>;
+  /** Stops (SIGSTOP) or resumes (SIGCONT) the server and every backend it forked: a server that does not answer. */
+  freeze(on: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -63,6 +65,14 @@ export async function startPostgres(): Promise<Postgres> {
       const name = `t${process.pid}_${++n}`;
       await admin.unsafe(`CREATE DATABASE ${name}`);
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
+    },
+    freeze(on: boolean) {
+      const pid = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+      const sig = on ? "STOP" : "CONT";
+      // The backends first when freezing (the server would otherwise notice nothing), the server first when thawing.
+      const children = () => Bun.spawnSync(["pkill", `-${sig}`, "-P", String(pid)]);
+      const server = () => Bun.spawnSync(["kill", `-${sig}`, String(pid)]);
+      if (on) { children(); server(); } else { server(); children(); }
     },
     async stop() {
       await admin.close().catch(() => {});
