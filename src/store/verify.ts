@@ -164,6 +164,12 @@ export function verifyStore(profileDir: string): VerifyReport {
   else if (current !== undefined && !runIds.includes(current)) problems.push({ kind: "pointer", path: pointerPath(profileDir), detail: `names run '${current}', which does not exist` });
   if (pointer.state === "none" && runIds.length > 0) notes.push("no current-run pointer: no run has completed yet");
   const unref = [...hashes].filter((h) => !referenced.has(h)).length;
-  if (unref) notes.push(`${unref} object(s) not referenced by any run (left by an interrupted run; reused or pruned later)`);
+  // A manifest that could not be read names objects this count cannot see: then they are not all leftovers.
+  const unreadManifests = problems.some((x) => x.path.endsWith("manifest.json") && (x.kind === "manifest" || x.kind === "unreadable"));
+  if (unref) {
+    notes.push(unreadManifests
+      ? `${unref} object(s) not referenced by any manifest that could be read (some may be the damaged manifests' own; rebuild, then runs prune, sorts them out)`
+      : `${unref} object(s) not referenced by any run (left by an interrupted run; reused or pruned later)`);
+  }
   return { ok: problems.length === 0, runs: runIds.length, objects: hashes.size, problems, notes };
 }

@@ -243,6 +243,11 @@ describe("a manifest that disagrees with itself", () => {
       expect(r.stderr).toContain(`manifest: ${path}: ${said}`);
       expect(r.stderr).toContain("hint: 'auditgraph rebuild' writes a new current run");
     }
+    // Truncated: its objects are then referenced by no manifest verify can read, and the note says why.
+    writeFileSync(path, original.slice(0, 100));
+    const t = cli(["verify", "--root", root, "--json"]);
+    expect(t.code).toBe(5);
+    expect(t.json.notes.join("\n")).toContain("not referenced by any manifest that could be read");
     expect(cli(["rebuild", "--root", root]).code).toBe(0);
     expect(cli(["runs", "prune", "--keep", "1", "--root", root]).code).toBe(0);
     expect(cli(["verify", "--root", root]).code).toBe(0);
