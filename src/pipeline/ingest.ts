@@ -28,7 +28,7 @@ import { canonicalJson } from "../shared/json.ts";
 import { group } from "../shared/maps.ts";
 import { checkProfile, manifestPath, objectPath, objectsDir, pkgDir, pointerPath, oldStatCachePath, runLogPath, runsDir, statCachePath } from "../store/layout.ts";
 import { acquireLock } from "../store/lock.ts";
-import { manifestText, pointerState, type Artifact, type CurrentRun, type FileRecord, type Manifest } from "../store/manifest.ts";
+import { manifestText, outputsHash, pointerState, type Artifact, type CurrentRun, type FileRecord, type Manifest } from "../store/manifest.ts";
 import { encodeText, hasObject, objectState, readObjectText, spillObject, type SpilledObject } from "../store/objects.ts";
 import { compatGate } from "../store/open.ts";
 import { Segment } from "../store/segment.ts";
@@ -361,7 +361,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     profile: ws.profileName,
     config_hash: ws.configHash,
     inputs_hash: inputsHash,
-    outputs_hash: sha256Hex(canonicalJson(artifacts)),
+    outputs_hash: outputsHash(artifacts),
     counts: {
       files: records.length, ok: okCount, skipped: records.length - okCount,
       chunks: total("chunks"), nodes: total("nodes") + sharedCount + (gitC?.nodes ?? 0), edges: total("edges") + resolved + symbolMentions + (gitC?.edges ?? 0),
@@ -406,7 +406,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
  */
 function sameRun(m: Manifest, configHash: string, inputsHash: string, artifacts: Artifact[], warnings: string[]): boolean {
   return m.schema_version === ARTIFACT_SCHEMA_VERSION && m.auditgraph_version === VERSION && m.config_hash === configHash &&
-    m.inputs_hash === inputsHash && m.outputs_hash === sha256Hex(canonicalJson(artifacts)) &&
+    m.inputs_hash === inputsHash && m.outputs_hash === outputsHash(artifacts) &&
     canonicalJson(m.warnings ?? []) === canonicalJson(warnings);
 }
 

@@ -29,7 +29,8 @@
  *
  * Runs in a worker for full runs and inline for small incremental ones; the bytes are the same.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
+import { closeSync, readFileSync } from "node:fs";
+import { openRegular } from "../shared/fs.ts";
 import { posix } from "node:path";
 import type { Detector } from "../config/schema.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
@@ -187,23 +188,15 @@ export type ReadResult = { sha256?: string; bytes: number; skip?: SkipReason; te
  */
 export function readSource(abs: string, statBytes: number, maxBytes: number, document = false): ReadResult {
   let buf: Buffer;
-  // Opened as the scan saw it: not through a link (O_NOFOLLOW: a file swapped for a link to
-  // something outside the root since the scan is not read) and never waiting (O_NONBLOCK: one
-  // swapped for a named pipe would block the run, the lock held); fstat says it is still a file.
+  // Opened as the scan saw it: not through a link (a file swapped for a link to something outside
+  // the root since the scan is not read) and never waiting (one swapped for a named pipe would
+  // block the run, the lock held): openRegular with noFollow.
   let fd: number;
-  try { fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK); } catch (e) {
+  try { ({ fd } = openRegular(abs, { noFollow: true })); } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return { bytes: statBytes, skip: code === "ENOENT" || code === "ELOOP" ? "vanished" : "unreadable" };
+    return { bytes: statBytes, skip: code === "ENOENT" || code === "ELOOP" ? "vanished" : code === undefined ? "not_regular_file" : "unreadable" };
   }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) return { bytes: statBytes, skip: st.isDirectory() ? "unreadable" : "not_regular_file" };
-    buf = readFileSync(fd);
-  } catch {
-    return { bytes: statBytes, skip: "unreadable" };
-  } finally {
-    closeSync(fd);
-  }
+  try { buf = readFileSync(fd); } catch { return { bytes: statBytes, skip: "unreadable" }; } finally { closeSync(fd); }
   const sha = sha256Hex(buf);
   if (buf.length > maxBytes) return { sha256: sha, bytes: buf.length, skip: "too_large" };
   if (buf.length === 0) return { sha256: sha, bytes: 0, skip: "empty" };

@@ -112,15 +112,14 @@ export function identParts(raw: string): string[] {
 const WINDOW_STEP = 20;
 
 /**
- * Windows of a base term longer than MAX_TERM, up to MAX_IDENT: its pieces of MAX_TERM characters
+ * Windows of a base term longer than MAX_TERM, up to MAX_IDENT (longWindows checks): its pieces of MAX_TERM characters
  * starting every WINDOW_STEP (the last one ends with the term), never splitting a surrogate pair.
  * A sentence of a script written without spaces (東京都庁舎の建物を見学しました…, Thai), a long
  * compound word or a long identifier is one term, and a piece of it (東京, `affect_outputs` in
  * `test_warning_does_not_affect_outputs_hash`) is then a word inside an indexed word, found as any
  * such is (the query's wider pass). Taken only for a term that reads as words (longWindows).
  */
-export function runWindows(term: string): string[] {
-  if (term.length <= MAX_TERM || term.length > MAX_IDENT) return [];
+function runWindows(term: string): string[] {
   const out = new Set<string>();
   for (let at = 0; ; at += WINDOW_STEP) {
     const a = isLowSurrogate(term.charCodeAt(at)) ? at + 1 : at;
@@ -133,7 +132,8 @@ export function runWindows(term: string): string[] {
 }
 const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 /** The windows of a long lower-cased term (runWindows) when, as written (`raw`), it reads as words: not a hash or base64. */
-const longWindows = (term: string, raw: string): string[] => (term.length <= MAX_IDENT && readsAsWords(raw) ? runWindows(term) : []);
+const longWindows = (term: string, raw: string): string[] =>
+  (term.length > MAX_TERM && term.length <= MAX_IDENT && readsAsWords(raw) ? runWindows(term) : []);
 
 /** The compound term of an identifier as typed, or undefined when it is a plain word. */
 export function compoundOf(raw: string): string | undefined {

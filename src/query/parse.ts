@@ -23,6 +23,10 @@ export type Clause =
 export type Filters = { types?: string[]; paths?: string[]; tags?: string[] };
 export type ParsedQuery = { clauses: Clause[]; filters: Filters; warnings: string[] };
 
+/** An unknown `name:` in a query (`text`: the token, to quote it as a search). */
+const unknownFilter = (name: string, text: string) =>
+  usageError(`unknown filter '${name}:' in query; filters are ${FILTER_KEYS.map((k) => `${k}:`).join(", ")} (put the text in quotes to search for it: '"${text}"')`);
+
 /** Merges filters given as flags into those of the text (a flag adds to the same key). */
 export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
   // Characters as a person (and the MCP tool's schema) counts them: code points, so 1,000 emoji pass.
@@ -63,7 +67,7 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
     if (m[1] !== undefined) {
       const at = m[1].indexOf(":");
       const key = m[1].slice(0, at).toLowerCase();
-      if (!(FILTER_KEYS as readonly string[]).includes(key)) throw usageError(`unknown filter '${m[1].slice(0, at)}:' in query; filters are ${FILTER_KEYS.map((k) => `${k}:`).join(", ")} (put the text in quotes to search for it: '"${m[1].replace(/"/g, "")}"')`);
+      if (!(FILTER_KEYS as readonly string[]).includes(key)) throw unknownFilter(m[1].slice(0, at), m[1].replace(/"/g, ""));
       add(`${key}s` as keyof Filters, m[1].slice(at + 1));
       continue;
     }
@@ -85,7 +89,7 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
         add(`${key}s` as keyof Filters, f[2]!); // `tag:` (nothing after it) is refused there
         continue;
       }
-      if (f[2]) throw usageError(`unknown filter '${f[1]}:' in query; filters are ${FILTER_KEYS.map((k) => `${k}:`).join(", ")} (put the text in quotes to search for it: '"${tok}"')`);
+      if (f[2]) throw unknownFilter(f[1]!, tok);
     }
     if (tok.endsWith("*") && !tok.slice(0, -1).includes("*")) {
       const prefix = baseTerms(tok.slice(0, -1)).join("");

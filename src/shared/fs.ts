@@ -10,9 +10,10 @@ import { dirname, basename, isAbsolute, join, relative, sep } from "node:path";
  * otherwise block the open until something writes to it, and a server with it, deaf to signals.
  * Throws as openSync does; a directory is EISDIR, and anything else that is not a regular file an
  * error "not a regular file" (no errno code). Returns the descriptor and the size the check saw.
+ * `noFollow`: a symbolic link is not followed (ELOOP), for a file that must be what a scan saw.
  */
-export function openRegular(path: string): { fd: number; size: number } {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+export function openRegular(path: string, opts: { noFollow?: boolean } = {}): { fd: number; size: number } {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (opts.noFollow ? constants.O_NOFOLLOW : 0));
   let dir: boolean;
   try {
     const st = fstatSync(fd);

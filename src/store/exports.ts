@@ -93,8 +93,8 @@ export function exportTarget(root: string, profileDir: string, out: string): Exp
   const store = real(pkgDir(root));
   const profile = real(profileDir);
   const exportsAt = exportsDir(profile);
-  const inProfile = target !== undefined && followed.fd === undefined && inside(profile, target);
-  if (target !== undefined && (inside(store, target) || inside(profile, target))) {
+  const inProfile = target !== undefined && inside(profile, target);
+  if (target !== undefined && (inside(store, target) || inProfile)) {
     const allowed = inside(exportsAt, target) && target !== exportsAt && followed.fd === undefined;
     if (!allowed) {
       throw usageError(

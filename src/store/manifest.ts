@@ -8,6 +8,7 @@ import { openRegular, readRegular } from "../shared/fs.ts";
 import * as v from "valibot";
 import { AgError, ExitCode } from "../shared/errors.ts";
 import { canonicalJson } from "../shared/json.ts";
+import { sha256Hex } from "../shared/hash.ts";
 import { quoted, quotedBytes } from "../shared/printable.ts";
 import type { StoreSchemaFact } from "../policy/compat.ts";
 import { manifestPath, notADirectory, pointerPath, RUN_ID, SHA256, storeDirs } from "./layout.ts";
@@ -28,6 +29,8 @@ export type FileRecord = v.InferOutput<typeof FileRecordSchema>;
 
 export const ArtifactSchema = v.object({ name: v.string(), sha256: sha, bytes: count, counts: v.optional(v.record(v.string(), count)) });
 export type Artifact = v.InferOutput<typeof ArtifactSchema>;
+/** A manifest's outputs_hash: the sha256 of its artifacts' canonical JSON. */
+export const outputsHash = (artifacts: Artifact[]): string => sha256Hex(canonicalJson(artifacts));
 
 export const ManifestSchema = v.object({
   schema_version: v.string(),

@@ -150,12 +150,11 @@ function scanTexts(profileDir: string, sha: string, as: string[], find: (text: s
   return places;
 }
 
-/** A record's strings (all but its path and its source's sha256) with the field each is in: `frontmatter.KEY` for front matter, else the record's key. */
 /** A string of a record: [field, text, the front matter key it is under, that key's place (1-based)]. */
 type RecordString = [field: string, text: string, key?: string, index?: number];
 
 /**
- * Every string of a record, front matter keys included (a key can be a secret too: the YAML
+ * Every string of a record (all but its path and its source's sha256), front matter keys included (a key can be a secret too: the YAML
  * `"AKIA…": x` is a key). Under the front matter the field is its top-level key, named only when
  * the report is made (fieldOf), so a key that is itself a secret is never printed.
  */

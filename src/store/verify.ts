@@ -12,8 +12,7 @@ import { basename, join } from "node:path";
 import { sha256Hex } from "../shared/hash.ts";
 import { TEMP_PREFIX, readRegular } from "../shared/fs.ts";
 import { manifestPath, notADirectory, objectPath, objectsDir, pointerPath, profileDirs, RUN_ID, runsDir, SHA256 } from "./layout.ts";
-import { pointerState, readManifest, type Manifest } from "./manifest.ts";
-import { canonicalJson } from "../shared/json.ts";
+import { outputsHash, pointerState, readManifest, type Manifest } from "./manifest.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
 import { artifactMismatch, checkSegment, type SegmentHeader } from "./segment.ts";
 import { isLeftoverRunDir } from "./sweep.ts";
@@ -37,7 +36,7 @@ function inconsistencies(m: Manifest): string[] {
   const out: string[] = [];
   // Only for this schema: a manifest's parsed artifacts keep only the fields this binary knows, and
   // another version's may hold more (its outputs_hash covers them).
-  if (m.schema_version === ARTIFACT_SCHEMA_VERSION && sha256Hex(canonicalJson(m.artifacts)) !== m.outputs_hash) out.push("outputs_hash is not the hash of its artifacts (the manifest was changed)");
+  if (m.schema_version === ARTIFACT_SCHEMA_VERSION && outputsHash(m.artifacts) !== m.outputs_hash) out.push("outputs_hash is not the hash of its artifacts (the manifest was changed)");
   const ok = m.files.filter((f) => f.status === "ok").length;
   const want: Record<string, number> = { files: m.files.length, ok, skipped: m.files.length - ok };
   for (const [k, n] of Object.entries(want)) if (m.counts[k] !== undefined && m.counts[k] !== n) out.push(`counts.${k} is ${m.counts[k]}, but its files say ${n}`);

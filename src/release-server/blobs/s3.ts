@@ -19,6 +19,7 @@
  * - De-duplication restarts the blob's grace period: an existing blob is copied onto itself, which
  *   refreshes its LastModified (retention compares it with `blob_grace_hours`).
  */
+import { retrying } from "../../shared/retry.ts";
 import { S3Client } from "bun";
 import { Aborted, DigestMismatch, Invalid, ServiceError, TooLarge } from "../domain/errors.ts";
 import type { ByteSource } from "../domain/detect.ts";
@@ -65,16 +66,7 @@ const INSPECT_WINDOW = 256 * 1024;
  * the same bytes restarting its grace period) with 500 UnknownError (ECANCELED), and that one read
  * failed the whole upload.
  */
-async function retried<T>(what: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await what();
-    } catch (err) {
-      if (attempt >= 2 || isNotFound(err)) throw err;
-      await Bun.sleep(50 * 4 ** attempt);
-    }
-  }
-}
+const retried = <T>(what: () => Promise<T>): Promise<T> => retrying(what, (err) => !isNotFound(err));
 
 /** A write to the bucket that failed during an upload (as opposed to the request body failing). */
 class StoreFailed extends Error {

@@ -9,6 +9,7 @@
  * method), and a request with `If-Range` is served here too (the store's own ETag differs from ours).
  * A file that only a token may see (a private app's, a draft's) is `Cache-Control: private`.
  */
+import { retrying } from "../../shared/retry.ts";
 import type { BlobStore } from "../blobs/types.ts";
 import { withSize } from "./log.ts";
 
@@ -123,21 +124,20 @@ export async function serveBlob(req: Request, blob: BlobDownload, opts: { author
  */
 async function started(open: () => Blob | ReadableStream<Uint8Array>): Promise<Blob | ReadableStream<Uint8Array>> {
   type Read = { done: true; value?: undefined } | { done: false; value: Uint8Array };
-  let reader: { read(): Promise<Read>; cancel(reason?: unknown): Promise<void> };
-  let first: Read;
-  for (let attempt = 0; ; attempt++) {
+  type Reader = { read(): Promise<Read>; cancel(reason?: unknown): Promise<void> };
+  const opened = await retrying(async () => {
     const body = open();
     if (body instanceof Blob) return body;
-    reader = body.getReader() as unknown as typeof reader;
+    const reader = body.getReader() as unknown as Reader;
     try {
-      first = await reader.read();
-      break;
+      return { reader, first: await reader.read() };
     } catch (err) {
       reader.cancel().catch(() => {});
-      if (attempt >= 2 || (err as { code?: unknown })?.code === "NoSuchKey") throw err; // gone stays gone
-      await Bun.sleep(50 * 4 ** attempt);
+      throw err;
     }
-  }
+  }, (err) => (err as { code?: unknown })?.code !== "NoSuchKey"); // gone stays gone
+  if (opened instanceof Blob) return opened;
+  const { reader, first } = opened;
   return new ReadableStream<Uint8Array>({
     start(ctl) {
       if (first.done) ctl.close();

@@ -12,7 +12,7 @@ import { openService, ReleaseService } from "../../../src/release-server/service
 import { LATEST_SCHEMA, MIGRATIONS } from "../../../src/release-server/storage/migrations.ts";
 import { migratePostgres, PG_MIGRATIONS } from "../../../src/release-server/storage/postgres-migrations.ts";
 import { openPostgres } from "../../../src/release-server/storage/postgres.ts";
-import { startPostgres, usePostgres } from "../support/postgres.ts";
+import { startPostgres, usePostgres, type Postgres } from "../support/postgres.ts";
 import { auth, startServer, tempData, type Running } from "../http/server.ts";
 import { chunks, CLI, REPO, tempDir } from "./fixtures.ts";
 import { repositoryContract } from "./repository.contract.ts";
@@ -246,48 +246,46 @@ describe("the background retention sweep", () => {
   }, 60_000);
 });
 
+/**
+ * A server on a PostgreSQL of its own (the test may freeze or stop it), both gone afterwards
+ * whatever the test did to them.
+ */
+async function onOwnPostgres(test: (own: Postgres, srv: Running) => Promise<void>): Promise<void> {
+  const own = await startPostgres();
+  let srv: Running | undefined;
+  try {
+    srv = await startServer({ ...tempData(), env: { RELEASE_SERVER_DATABASE_URL: await own.createDatabase() } });
+    await test(own, srv);
+  } finally {
+    own.freeze(false);
+    srv?.proc.kill("SIGKILL");
+    await own.stop().catch(() => {});
+  }
+}
+
 describe("readiness", () => {
-  test("a database that does not answer (frozen): /readyz is 503 within a few seconds, not a hang; ready again once it answers", async () => {
-    const own = await startPostgres(); // its own server: this test freezes it
-    let srv: Running | undefined;
-    try {
-      const t = tempData();
-      srv = await startServer({ ...t, env: { RELEASE_SERVER_DATABASE_URL: await own.createDatabase() } });
-      expect((await fetch(`${srv.url}/readyz`)).status).toBe(200);
-      own.freeze(true);
-      const t0 = Date.now();
-      const r = await fetch(`${srv.url}/readyz`, { signal: AbortSignal.timeout(20_000) });
-      expect({ status: r.status, prompt: Date.now() - t0 < 10_000 }).toEqual({ status: 503, prompt: true });
-      expect(((await r.json()) as { message: string }).message).toContain("the database did not answer within 2 s");
-      own.freeze(false);
-      let ready = 0;
-      for (let i = 0; i < 50 && ready !== 200; i++) { ready = (await fetch(`${srv.url}/readyz`)).status; if (ready !== 200) await Bun.sleep(200); }
-      expect(ready).toBe(200);
-    } finally {
-      own.freeze(false);
-      srv?.proc.kill("SIGKILL");
-      await own.stop().catch(() => {});
-    }
-  }, 60_000);
+  test("a database that does not answer (frozen): /readyz is 503 within a few seconds, not a hang; ready again once it answers", () => onOwnPostgres(async (own, srv) => {
+    expect((await fetch(`${srv.url}/readyz`)).status).toBe(200);
+    own.freeze(true);
+    const t0 = Date.now();
+    const r = await fetch(`${srv.url}/readyz`, { signal: AbortSignal.timeout(20_000) });
+    expect({ status: r.status, prompt: Date.now() - t0 < 10_000 }).toEqual({ status: 503, prompt: true });
+    expect(((await r.json()) as { message: string }).message).toContain("the database did not answer within 2 s");
+    own.freeze(false);
+    let ready = 0;
+    for (let i = 0; i < 50 && ready !== 200; i++) { ready = (await fetch(`${srv.url}/readyz`)).status; if (ready !== 200) await Bun.sleep(200); }
+    expect(ready).toBe(200);
+  }), 60_000);
 });
 
 describe("shutdown", () => {
-  test("SIGTERM after the database went away: the batched counters cannot be flushed, so an error log line and exit 1, promptly (not a hang)", async () => {
-    const own = await startPostgres(); // its own server: this test stops it
-    let srv: Running | undefined;
-    try {
-      const t = tempData();
-      srv = await startServer({ ...t, env: { RELEASE_SERVER_DATABASE_URL: await own.createDatabase() } });
-      // an authenticated request: the token's last use waits in the batch for the next flush
-      expect((await fetch(`${srv.url}/api/v3/`, { headers: auth(srv.admin) })).status).toBe(200);
-      await own.stop();
-      srv.proc.kill("SIGTERM");
-      const code = await Promise.race([srv.proc.exited, Bun.sleep(30_000).then(() => "still running after 30 s")]);
-      expect(code).toBe(1);
-      expect(JSON.parse(srv.logs.at(-1)!)).toMatchObject({ level: "error", msg: "stopped", error: expect.stringContaining("could not flush batched counters") });
-    } finally {
-      srv?.proc.kill("SIGKILL");
-      await own.stop().catch(() => {});
-    }
-  }, 60_000);
+  test("SIGTERM after the database went away: the batched counters cannot be flushed, so an error log line and exit 1, promptly (not a hang)", () => onOwnPostgres(async (own, srv) => {
+    // an authenticated request: the token's last use waits in the batch for the next flush
+    expect((await fetch(`${srv.url}/api/v3/`, { headers: auth(srv.admin) })).status).toBe(200);
+    await own.stop();
+    srv.proc.kill("SIGTERM");
+    const code = await Promise.race([srv.proc.exited, Bun.sleep(30_000).then(() => "still running after 30 s")]);
+    expect(code).toBe(1);
+    expect(JSON.parse(srv.logs.at(-1)!)).toMatchObject({ level: "error", msg: "stopped", error: expect.stringContaining("could not flush batched counters") });
+  }), 60_000);
 });

@@ -19,7 +19,7 @@ export interface Postgres {
   url: string;
   /** A new, empty database on this server; its URL. */
   createDatabase(): Promise<string>;
-  /** Stops (SIGSTOP) or resumes (SIGCONT) the server and every backend it forked: a server that does not answer. */
+  /** Stops (SIGSTOP) or resumes (SIGCONT) the server and every backend it forked: a server that does not answer (nothing once stopped). */
   freeze(on: boolean): void;
   stop(): Promise<void>;
 }
@@ -67,7 +67,8 @@ export async function startPostgres(): Promise<Postgres> {
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
     freeze(on: boolean) {
-      const pid = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+      let pid: number;
+      try { pid = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]); } catch { return; } // stopped: nothing to freeze or thaw
       const sig = on ? "STOP" : "CONT";
       // The backends first when freezing (the server would otherwise notice nothing), the server first when thawing.
       const children = () => Bun.spawnSync(["pkill", `-${sig}`, "-P", String(pid)]);
