@@ -77,8 +77,6 @@ export interface ChannelRepository {
   list(appId: number): Promise<Channel[]>;
   /** Creates or replaces the channel row. */
   put(channel: Channel): Promise<Channel>;
-  /** Release ids any channel of any app points at (current or previous). */
-  pinnedReleaseIds(): Promise<Set<number>>;
 }
 
 export interface TokenRepository {

@@ -1,7 +1,10 @@
 /**
  * Which releases retention removes (pure). Within one app and channel, a release is kept when it is
  * among the newest `keep_last`, or younger than `keep_days`; a policy with neither keeps
- * everything. A release a channel points at (current or previous) is never removed.
+ * everything. A release a channel serves (`pinned`: current, previous, or what the clients outside
+ * a first rollout get) is never removed. Drafts are neither removed nor counted: a draft is work in
+ * progress that nobody installs, and a few newer drafts must not push published releases out of
+ * `keep_last`.
  */
 import type { Release } from "./model.ts";
 
@@ -20,7 +23,7 @@ export function planRetention(releases: Release[], policy: Policy, pinned: Set<n
   const { keep_last, keep_days } = policy;
   if (keep_last === undefined && keep_days === undefined) return [];
   const out: Doomed[] = [];
-  releases.forEach((r, i) => {
+  releases.filter((r) => !r.draft).forEach((r, i) => {
     if (pinned.has(r.id)) return;
     if (keep_last !== undefined && i < keep_last) return;
     const ageDays = (nowMs - Date.parse(r.created_at)) / 86_400_000;

@@ -63,6 +63,45 @@ export class ServiceCore {
   }
 
   /**
+   * The releases the app's channels serve, each with how: a channel's current and previous
+   * release, and in a first rollout (below 100 %, no previous release) the app's newest published
+   * release older than the candidate, which clients outside the rollout get (Channels.latestRelease).
+   * Retention keeps them all; they may not go or change in ways that move what a channel's clients
+   * get (Releases.refuseIfServed), and a channel-scoped token may not change one that a channel
+   * outside its scope serves (authorizeServed).
+   */
+  async servedReleases(appId: number): Promise<Map<number, { channel: string; as: "current" | "previous" | "fallback" }[]>> {
+    const out = new Map<number, { channel: string; as: "current" | "previous" | "fallback" }[]>();
+    const add = (id: number | null, channel: string, as: "current" | "previous" | "fallback") => {
+      if (id === null) return;
+      const list = out.get(id);
+      if (list) list.push({ channel, as }); else out.set(id, [{ channel, as }]);
+    };
+    for (const ch of await this.repos.channels.list(appId)) {
+      add(ch.current_release_id, ch.name, "current");
+      add(ch.previous_release_id, ch.name, "previous");
+      if (ch.current_release_id !== null && ch.previous_release_id === null && ch.rollout_percent < 100) {
+        const current = await this.repos.releases.get(ch.current_release_id);
+        const older = current && await this.repos.releases.latestPublished(appId, current);
+        if (older) add(older.id, ch.name, "fallback");
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Forbidden when a channel-scoped token would change a release that a channel outside its scope
+   * serves (servedReleases): a token of channel beta may not add a file to, edit or delete what
+   * stable's installs get, whichever channel the release was published to.
+   */
+  async authorizeServed(by: Principal, app: App, release: { id: number; tag: string }): Promise<void> {
+    const channels = by.token?.scopes.channels;
+    if (!channels) return;
+    const outside = (await this.servedReleases(app.id)).get(release.id)?.find((s) => !channels.includes(s.channel));
+    if (outside) throw new Forbidden(`token is not valid for channel '${outside.channel}', which serves release ${release.tag} (${app.owner}/${app.slug})`);
+  }
+
+  /**
    * Which drafts of `app` the principal may see (drafts are visible to whoever could publish
    * them): all (true), none (false), or those of the listed channels (a channel-scoped token).
    */

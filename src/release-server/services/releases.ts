@@ -147,6 +147,7 @@ export class Releases {
     if (p.channel !== undefined && p.channel !== release.channel) this.core.authorize(by, "publish", { app, channel: p.channel });
     return this.core.repos.transaction(async () => {
       const cur = await this.getRelease(release.id);
+      await this.core.authorizeServed(by, app, cur);
       const changes: Partial<Release> = {};
       if (p.tag !== undefined && p.tag !== cur.tag) {
         // Every file's URL (releases/download/<tag>/…) moves with the tag.
@@ -304,6 +305,7 @@ export class Releases {
     const now = this.core.now();
     return this.core.repos.transaction(async () => {
       if (!await this.core.repos.releases.get(release.id)) throw new NotFound(`no release with id ${release.id}`);
+      await this.core.authorizeServed(by, app, release);
       if (await this.core.repos.artifacts.byName(release.id, a.filename)) {
         throw new Conflict(`release ${release.tag} already has an artifact named ${a.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
       }
@@ -324,6 +326,7 @@ export class Releases {
   async checkUpload(app: App, target: { release: Release } | { channel: string | null }, input: ArtifactInput, by: Principal): Promise<void> {
     const channel = "release" in target ? target.release.channel : parseInput(NullableChannelSchema, target.channel, "channel");
     this.core.authorize(by, "publish", { app, channel });
+    if ("release" in target) await this.core.authorizeServed(by, app, target.release);
     const p = parseInput(ArtifactInputSchema, input, "artifact");
     if ("release" in target && await this.core.repos.artifacts.byName(target.release.id, p.filename)) {
       throw new Conflict(`release ${target.release.tag} already has an artifact named ${p.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
@@ -331,16 +334,20 @@ export class Releases {
   }
 
   /**
-   * Conflict when a channel serves the release (its current or previous release): it is what
-   * installs on that channel get, so it may not go, become a draft, change its tag (every file's URL
+   * Conflict when a channel serves the release (its current or previous release, or the release
+   * the clients outside a first rollout get: ServiceCore.servedReleases): it is what installs on
+   * that channel get, so it may not go, become a draft, change its tag (every file's URL
  * holds it), or lose or rename a file until
    * the channel has moved on (promote another release, or roll back). `consequence` ends the
    * message. Run inside the write transaction.
    */
   private async refuseIfServed(release: Release, consequence: string): Promise<void> {
-    if ((await this.core.repos.channels.pinnedReleaseIds()).has(release.id)) {
-      throw new Conflict(`release ${release.tag} is the current or previous release of a channel; ${consequence}`);
-    }
+    const served = (await this.core.servedReleases(release.app_id)).get(release.id);
+    if (!served) return;
+    const pinned = served.find((x) => x.as !== "fallback");
+    throw new Conflict(pinned
+      ? `release ${release.tag} is the current or previous release of a channel; ${consequence}`
+      : `release ${release.tag} is what channel ${served[0]!.channel} serves to the clients outside its first rollout; ${consequence}`);
   }
 
   /**
@@ -365,8 +372,10 @@ export class Releases {
     const p = parseInput(ArtifactPatchSchema, patch, "asset");
     const a = await this.getArtifact(id);
     const release = await this.getRelease(a.release_id);
-    this.core.authorize(by, "publish", { app: await this.apps.getApp(a.app_id), channel: release.channel });
+    const app = await this.apps.getApp(a.app_id);
+    this.core.authorize(by, "publish", { app, channel: release.channel });
     return this.core.repos.transaction(async () => {
+      await this.core.authorizeServed(by, app, release);
       const renaming = p.filename !== undefined && p.filename !== a.filename;
       if (renaming) await this.refuseIfServed(release, "its assets cannot be renamed: promote another release or roll back first");
       if (renaming && await this.core.repos.artifacts.byName(a.release_id, p.filename!)) {
@@ -433,9 +442,11 @@ export class Releases {
   async deleteArtifact(id: number, by: Principal): Promise<void> {
     const a = await this.getArtifact(id);
     const release = await this.getRelease(a.release_id);
-    this.core.authorize(by, "delete", { app: await this.apps.getApp(a.app_id), channel: release.channel });
+    const app = await this.apps.getApp(a.app_id);
+    this.core.authorize(by, "delete", { app, channel: release.channel });
     await this.core.repos.transaction(async () => {
       if (!await this.core.repos.artifacts.get(id)) throw new NotFound(`no artifact with id ${id}`);
+      await this.core.authorizeServed(by, app, release);
       await this.refuseIfServed(release, "its assets cannot be deleted: promote another release or roll back first");
       await this.core.repos.artifacts.delete(id);
       await this.core.audit(by, "artifact.delete", "artifact", id, { release_id: a.release_id, filename: a.filename, sha256: a.sha256 });

@@ -16,8 +16,8 @@ export class Retention {
   constructor(private readonly core: ServiceCore, private readonly releases: Releases) {}
 
   /**
-   * Applies the retention policies: deletes releases no policy keeps (never one a channel points
-   * at), then blobs no artifact references (older than the grace period), then stale staged
+   * Applies the retention policies: deletes releases no policy keeps (never one a channel serves,
+   * never a draft), then blobs no artifact references (older than the grace period), then stale staged
    * uploads. Every deletion is an audit event. With `dryRun` nothing changes and the report lists
    * what would go.
    *
@@ -37,9 +37,11 @@ export class Retention {
     const nowMs = this.core.clock().getTime();
     const report: RetentionReport = { dry_run: opts.dryRun, releases: [], blobs: [], staging: [] };
     await this.core.repos.transaction(async () => {
-      const pinned = await this.core.repos.channels.pinnedReleaseIds();
       for (const app of await this.core.repos.apps.list()) {
         const ref = `${app.owner}/${app.slug}`;
+        // What a channel serves stays: its current and previous release, and what the clients
+        // outside a first rollout get (ServiceCore.servedReleases).
+        const pinned = new Set((await this.core.servedReleases(app.id)).keys());
         const byChannel = new Map<string | null, Release[]>();
         for (const r of await this.core.repos.releases.all(app.id)) {
           const group = byChannel.get(r.channel);

@@ -124,14 +124,6 @@ function memoryStore(): SyncStore {
       s.channels.set(key(c.app_id, c.name), structuredClone(c));
       return structuredClone(c);
     },
-    pinnedReleaseIds() {
-      const ids = new Set<number>();
-      for (const c of s.channels.values()) {
-        if (c.current_release_id !== null) ids.add(c.current_release_id);
-        if (c.previous_release_id !== null) ids.add(c.previous_release_id);
-      }
-      return ids;
-    },
   };
 
   const tokens = {

@@ -221,10 +221,6 @@ function postgresRepositories(sql: SQL): Repositories {
       );
       return (await channels.get(c.app_id, c.name))!;
     },
-    async pinnedReleaseIds() {
-      const rows = await run("SELECT current_release_id AS id FROM channels UNION SELECT previous_release_id FROM channels");
-      return new Set(rows.map((r) => r.id as number | null).filter((id): id is number => id !== null));
-    },
   };
 
   const tokens = {

@@ -195,10 +195,6 @@ function sqliteStore(db: Database): SyncStore {
       ).run(c.app_id, c.name, c.current_release_id, c.previous_release_id, c.rollout_percent, JSON.stringify(c.policy), c.updated_at);
       return channels.get(c.app_id, c.name)!;
     },
-    pinnedReleaseIds() {
-      const rows = db.query("SELECT current_release_id AS id FROM channels UNION SELECT previous_release_id FROM channels").all() as Row[];
-      return new Set(rows.map((r) => r.id as number | null).filter((id): id is number => id !== null));
-    },
   };
 
   const tokens = {

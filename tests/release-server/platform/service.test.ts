@@ -101,6 +101,36 @@ describe("tokens", () => {
     await s.close();
   });
 
+  test("a channel-scoped token cannot change a release another channel serves", async () => {
+    using tmp = tempDir();
+    const { service: s, op } = await serviceIn(tmp.dir);
+    const app = await s.createApp({ owner: "acme", slug: "tool" }, op);
+    const beta = await s.authenticate((await s.createToken({ name: "beta", apps: ["acme/tool"], channels: ["beta"], actions: ["publish", "delete"] }, op)).raw);
+    const blob = await s.putBlob(chunks("bytes"));
+    // Published to beta, then promoted to prod as well: beta's token may no longer touch it.
+    const { release, artifacts } = await s.publishRelease(app, { version: "5.0.0", channel: "beta" }, [{ filename: "tool.bin", blob }], op);
+    await s.promote(app, "beta", release.id, {}, op);
+    expect(await kindOf(async () => await s.updateRelease(release, { notes: "changed" }, beta))).toBe("no error");
+    await s.promote(app, "prod", release.id, {}, op);
+    const extra = await s.putBlob(chunks("more"));
+    for (const act of [
+      () => s.updateRelease(release, { notes: "changed by beta", prerelease: true }, beta),
+      () => s.addArtifact(release, { filename: "install.sh" }, extra, beta),
+      () => s.checkUpload(app, { release }, { filename: "install.sh" }, beta),
+      () => s.updateArtifact(artifacts[0]!.id, { label: "x" }, beta),
+      () => s.deleteArtifact(artifacts[0]!.id, beta),
+    ]) expect(await kindOf(async () => await act())).toBe("forbidden");
+    expect((await s.getRelease(release.id)).notes).toBe("changed");
+    expect((await s.listArtifacts(release)).map((a) => [a.filename, a.label])).toEqual([["tool.bin", null]]);
+    // Clients outside prod's first rollout get the app's newest older release: beta may not change that one either.
+    const older = (await s.publishRelease(app, { version: "4.0.0", channel: "beta" }, [{ filename: "tool.bin", blob }], op)).release;
+    await s.promote(app, "canary", release.id, { rolloutPercent: 10 }, op);
+    expect(await s.latestRelease(app, { channel: "canary", installId: "outside" })).toMatchObject({ release: { id: older.id }, source: "previous" });
+    expect(await kindOf(async () => await s.updateRelease(older, { notes: "x" }, beta))).toBe("forbidden");
+    expect(await kindOf(async () => await s.deleteRelease(older, op))).toBe("conflict");
+    await s.close();
+  });
+
   test("last-used times are batched: written at flush, not per request", async () => {
     using tmp = tempDir();
     const { service: s, op, clock } = await serviceIn(tmp.dir, (c) => (c.tokens.flush_seconds = 60));
@@ -394,6 +424,24 @@ describe("retention", () => {
     for (const rel of (await s.listReleases(app, { page: 1, perPage: 100 })).items) for (const a of await s.listArtifacts(rel)) expect(await s.blobs.stat(a.sha256)).toBeDefined();
     // beta keeps only the newest or younger than 10 days: all three are younger.
     expect(await kindOf(async () => await s.deleteRelease(stable[0], op))).toBe("conflict");
+    await s.close();
+  });
+
+  test("keeps what the clients outside a first rollout get, and neither deletes nor counts drafts", async () => {
+    using tmp = tempDir();
+    const { service: s, op, clock, app, stable } = await seeded(tmp.dir);
+    // A first rollout of 1.2.0 (no previous release on the channel): the clients outside it get 1.1.0.
+    await s.promote(app, "canary", stable[2].id, { rolloutPercent: 10 }, op);
+    const outside = await s.latestRelease(app, { channel: "canary", installId: "a client outside" });
+    expect(outside).toMatchObject({ release: { version: "1.1.0" }, source: "previous" });
+    // Two newer drafts on stable: they do not push published releases out of keep_last (3) and are not deleted.
+    for (const v of ["1.6.0", "1.7.0"]) await publish(s, app, v, `draft ${v}`, { draft: true });
+    clock.now += 2 * 3600_000;
+    const r = await s.runRetention({ dryRun: false }, op);
+    expect(r.releases.map((x) => x.version)).toEqual(["1.0.0"]);
+    const left = (await s.listReleases(app, { page: 1, perPage: 100 })).items.map((x) => x.version);
+    for (const v of ["1.1.0", "1.2.0", "1.3.0", "1.4.0", "1.5.0", "1.6.0", "1.7.0"]) expect(left).toContain(v);
+    expect(await s.latestRelease(app, { channel: "canary", installId: "a client outside" })).toMatchObject({ release: { version: "1.1.0" } });
     await s.close();
   });
 
