@@ -7,6 +7,7 @@
 import { existsSync } from "node:fs";
 import type { Program, Target } from "../../src/schema/release.ts";
 import { AgError } from "../../src/shared/errors.ts";
+import { STARTUP_JIT_POLICY } from "../../src/shared/jit.ts";
 import type { SourceInfo } from "./source.ts";
 
 /**
@@ -14,11 +15,12 @@ import type { SourceInfo } from "./source.ts";
  * use), relative to the repository root. A compiled executable only contains the entries named on
  * the command line, and its code sees itself at /$bunfs/root/, so `new Worker(new URL("./w.ts",
  * import.meta.url))` or `import(new URL(...).href)` in module M finds w only if the entries are laid
- * out relative to M's directory: `workerRoot` (bun build --root).
+ * out relative to M's directory: `workerRoot` (bun build --root). `jitPolicy`: the JIT tier-up scale the
+ * executable starts with (src/shared/jit.ts), when not the normal one.
  */
-export const PROGRAM_SOURCES: Record<Program, { entry: string; workerRoot?: string; workers: string[] }> = {
+export const PROGRAM_SOURCES: Record<Program, { entry: string; workerRoot?: string; workers: string[]; jitPolicy?: number }> = {
   // Beside the shard worker, libraries loaded on first use instead of at every start (src/shared/entries.ts).
-  auditgraph: { entry: "src/cli.ts", workerRoot: "src", workers: ["src/pipeline/shard-worker.ts", "src/pipeline/unpdf.ts", "src/git/isogit.ts", "src/mcp/sdk.ts"] },
+  auditgraph: { entry: "src/cli.ts", workerRoot: "src", workers: ["src/pipeline/shard-worker.ts", "src/pipeline/unpdf.ts", "src/git/isogit.ts", "src/mcp/sdk.ts"], jitPolicy: STARTUP_JIT_POLICY },
   "release-server": { entry: "src/release-server/main.ts", workerRoot: "src/release-server/blobs", workers: ["src/release-server/blobs/hash-worker.ts"] },
 };
 
@@ -28,13 +30,14 @@ export const programEntries = (program: Program): string[] => {
   return workerRoot ? [entry, ...workers, "--root", workerRoot] : [entry];
 };
 
-export function compileCommand(entries: string[], target: Target, source: Pick<SourceInfo, "version" | "commit">, outfile: string): string[] {
+export function compileCommand(entries: string[], target: Target, source: Pick<SourceInfo, "version" | "commit">, outfile: string, opts: { jitPolicy?: number } = {}): string[] {
   const define = (name: string, value: string) => ["--define", `${name}=${JSON.stringify(value)}`];
   return [
     process.execPath, "build", ...entries,
     // bytecode: start-up without parsing the bundle (about 5 ms of CPU for `version` instead of 18)
     "--compile", "--minify", "--bytecode", "--format=esm",
     "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
+    ...(opts.jitPolicy !== undefined ? [`--compile-jit-policy=${opts.jitPolicy}`] : []),
     `--target=${target.bun_target}`,
     ...define("AUDITGRAPH_BUILD_VERSION", source.version),
     ...define("AUDITGRAPH_BUILD_COMMIT", source.commit),
@@ -52,7 +55,7 @@ export function killCompiles(): void {
 /** Compiles `program` from the checkout at `cwd` to `outfile`; a failure is one line naming the target. */
 export async function compile(cwd: string, program: Program, target: Target, source: Pick<SourceInfo, "version" | "commit">, outfile: string): Promise<void> {
   const entries = programEntries(program);
-  const proc = Bun.spawn(compileCommand(entries, target, source, outfile), { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+  const proc = Bun.spawn(compileCommand(entries, target, source, outfile, { jitPolicy: PROGRAM_SOURCES[program].jitPolicy }), { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
   running.add(proc);
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]).finally(() => running.delete(proc));
   if (code === 0 && existsSync(outfile)) return;

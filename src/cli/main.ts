@@ -6,9 +6,16 @@ import type { CommandDef } from "citty";
 import { CLIError, defineCommand, renderUsage, runLeaf } from "./define.ts";
 import { AgError, ExitCode, describeError } from "../shared/errors.ts";
 import { COMPILED, VERSION } from "../shared/build-info.ts";
+import { normalJit } from "../shared/jit.ts";
 import { flushStdout, isTTY, printable, printJson, red, useColor, writeStderr, writeStdout } from "./output.ts";
 
 const usageText = (cmd: CommandDef<any>, parent?: CommandDef<any>) => renderUsage(cmd, parent, useColor(1));
+
+/**
+ * Commands that are short reads: they keep the executable's start-up JIT policy (src/shared/jit.ts).
+ * Every other command (ingest, export, verify, the mcp and ui servers...) runs with the normal one.
+ */
+const SHORT_READS = new Set(["version", "query", "node", "neighbors", "why-connected", "list", "completion"]);
 
 const load = (f: () => Promise<{ default: CommandDef<any> }>) => () => f().then((m) => m.default);
 
@@ -60,7 +67,9 @@ export async function main(argv: string[]): Promise<number> {
       const name = argv.slice(sub?.depth ?? 0).find((a) => !a.startsWith("-"));
       throw name === undefined ? new CLIError("No command specified.", "E_NO_COMMAND") : new CLIError(`Unknown command ${name}`, "E_UNKNOWN_COMMAND");
     }
-    const result = await runLeaf(sub.cmd, argv.slice(sub.depth), argv.slice(0, sub.depth).join(" "));
+    const path = argv.slice(0, sub.depth).join(" ");
+    if (!SHORT_READS.has(path)) normalJit();
+    const result = await runLeaf(sub.cmd, argv.slice(sub.depth), path);
     return typeof result === "number" ? result : ExitCode.ok;
   } catch (err) {
     return reportError(err, json);

@@ -5,8 +5,11 @@
 // their memory).
 import { spillShard, type ExtractReply, type ExtractRequest, type ShardJob, type WorkerMessage } from "./ingest.ts";
 import { buildShard, collectIfLarge, type Extractors } from "./shard.ts";
+import { normalJit } from "../shared/jit.ts";
 
 declare const self: Worker;
+// A worker's VM starts with the executable's start-up JIT policy; building shards is long work (src/shared/jit.ts).
+normalJit();
 const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 let nextId = 0;
 type Request = { what: "document"; path: string; buf: Uint8Array } | { what: "symbols"; path: string; text: string };

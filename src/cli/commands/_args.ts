@@ -3,6 +3,7 @@ import type { ArgsDef } from "citty";
 import { warn } from "../output.ts";
 import { flagSpellings } from "../define.ts";
 import { usageError } from "../../shared/errors.ts";
+import { normalJit } from "../../shared/jit.ts";
 
 export const jsonArgs = {
   json: { type: "boolean", description: "Print exactly one JSON document on stdout" },
@@ -30,6 +31,12 @@ export const withStore = async (args: { root?: string; config?: string; profile?
 
 /** Runs of at least this many files are read with huge pages (see withIndex). */
 export const HUGE_PAGES_MIN_FILES = 10_000;
+/**
+ * Read commands over runs of at least this many files go back to the normal JIT policy (see
+ * withIndex and src/shared/jit.ts): the 20,000-file benchmark workspace's `query "event loop"`
+ * took 101 → 132 ms with the start-up policy, the generated 100,000-file one's 166 → 238 ms.
+ */
+export const LARGE_RUN_FILES = 10_000;
 /** An ingest that rebuilds more shards than this goes back to ordinary pages (see the ingest command). */
 export const HUGE_PAGES_MAX_SHARDS = 2;
 
@@ -45,7 +52,11 @@ export const withIndex = async (args: { root?: string; config?: string; profile?
   // of the whole graph allocates and frees GBs, which huge pages slow down.
   const hp = await import("../../shared/hugepages.ts");
   const mode = hp.hugePagesSetting();
-  if (!opts.whole && (mode === "always" || (mode === "auto" && (store.manifest.counts.files ?? 0) >= HUGE_PAGES_MIN_FILES))) hp.setHugePages(true);
+  const files = store.manifest.counts.files ?? 0;
+  if (!opts.whole && (mode === "always" || (mode === "auto" && files >= HUGE_PAGES_MIN_FILES))) hp.setHugePages(true);
+  // Over a large run a read decodes long postings lists: there the JIT, compiling on another core,
+  // pays for itself (src/shared/jit.ts).
+  if (files >= LARGE_RUN_FILES) normalJit();
   const { RunIndex } = await import("../../query/run-index.ts");
   // A one-shot command may keep the words cache it makes (query/words.ts); the servers do not write.
   return { ws, store, ix: new RunIndex(store, { writeCaches: true }) };
