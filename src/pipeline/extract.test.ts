@@ -184,6 +184,36 @@ describe("link lines", () => {
     ]);
   });
 
+  test("an unclosed <!-- in a paragraph is text: the links after it keep their lines", () => {
+    const text = md(
+      "# Comments",                                                              // 1
+      "",                                                                        // 2
+      "The page x.md explains HTML. A comment opens with <!-- and closes later.", // 3
+      "",                                                                        // 4
+      "See [the page](x.md) for details.",                                       // 5
+      "",                                                                        // 6
+      "```html",                                                                 // 7
+      "<!-- example -->",                                                        // 8
+      "```",                                                                     // 9
+    );
+    expect(extract(text).links).toEqual([["notes/x.md", 5]]);
+  });
+
+  test("destinations are read as CommonMark reads them: backslash escapes and character references decoded", () => {
+    const text = md(
+      "[a](https://a.com/?a=1&amp;b=2)",          // 1
+      "",                                          // 2
+      "<https://a.com/?a=1&b=2>",                 // 3
+      "",                                          // 4
+      "[w](https://en.wikipedia.org/wiki/Foo_\\(bar\\))", // 5
+      "",                                          // 6
+      "[f](my\\_notes.md) [g](caf&eacute;.md) [h](x&#x2F;y&#46;md) [u](z&unknown;.md)", // 7
+    );
+    const e = extract(text);
+    expect(e.refs).toEqual([["https://a.com/?a=1&b=2", 1], ["https://en.wikipedia.org/wiki/Foo_(bar)", 5]]);
+    expect(e.links).toEqual([["notes/my_notes.md", 7], ["notes/café.md", 7], ["notes/x/y.md", 7], ["notes/z&unknown;.md", 7]]);
+  });
+
   test("a link to the same target path twice is one link, at its first line", () => {
     const text = md("[url](url.md)", "", "[section](url.md#section) and [query](./url.md?x=1)", "", "[other](sub/other.md)", "[again](sub/other.md)");
     expect(extract(text).links).toEqual([["notes/url.md", 1], ["notes/sub/other.md", 5]]);
@@ -206,6 +236,10 @@ describe("technology mentions", () => {
     expect(extract(text).techs).toEqual([["Docker", 9], ["JSON", 6], ["Kafka", 9]]);
   });
 
+  test("nor in a host written without its scheme, nor in an angle-bracket destination with blanks", () => {
+    expect(extract(md("See www.mongodb.com and [a](<my grafana notes.md>).", "", "Then MongoDB and Grafana.")).techs).toEqual([["Grafana", 3], ["MongoDB", 3]]);
+  });
+
   test("a URL in a plain text file is no mention either", () => {
     expect(extract("see https://github.com/docker/cli\nthen redis\n", "notes/a.txt").techs).toEqual([["Redis", 2]]);
   });
@@ -223,6 +257,17 @@ describe("front matter", () => {
   test("front matter that is not a mapping is a warning at line 1; valid front matter gives none", () => {
     expect(extract(md("---", "- a", "- b", "---", "x")).warnings).toEqual([[1, "front matter is not a mapping"]]);
     expect(extract(md("---", "title: T", "---", "x")).warnings).toBeUndefined();
+  });
+
+  test("front matter may end with `...`, and its lines may have trailing blanks; the body's headings are its own", () => {
+    const dots = extract(md("---", "title: Dots", "...", "", "# Heading One", "", "Text", "", "---", "", "## Heading Two"));
+    expect(dots.frontmatter).toEqual({ title: "Dots" });
+    expect(dots.warnings).toBeUndefined();
+    expect(dots.sections).toEqual([["Heading One", 1, 5], ["Heading Two", 2, 11]]);
+    const blanks = extract(md("---  ", "title: Trailing", "tags: [t]", "--- \t", "", "# Body Heading"));
+    expect(blanks.frontmatter).toEqual({ tags: ["t"], title: "Trailing" });
+    expect(blanks.sections).toEqual([["Body Heading", 1, 6]]);
+    expect(extract(md("---", "---", "# Empty front matter")).sections).toEqual([["Empty front matter", 1, 3]]);
   });
 
   test("tags from a list or a string, normalized; none when empty", () => {

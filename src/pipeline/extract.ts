@@ -9,7 +9,7 @@ import { posix } from "node:path";
 import { sha256Hex } from "../shared/hash.ts";
 import { chunkSpans, lineAt, lineStarts } from "./chunk.ts";
 import { pageStarts } from "./documents/index.ts";
-import { parseMarkdown, splitFrontMatter } from "./markdown.ts";
+import { linkDestination, parseMarkdown, splitFrontMatter } from "./markdown.ts";
 import type { ImportRef, SymbolDef } from "./symbols/index.ts";
 
 export type NodeType = "document" | "section" | "chunk" | "technology" | "reference" | "decision" | "claim" | "commit" | "author" | "symbol" | "module";
@@ -197,10 +197,11 @@ export function extractFile(
     const links = new Map<string, number>();
     const first = (m: Map<string, number>, key: string, ln: number) => { const had = m.get(key); if (had === undefined || ln < had) m.set(key, ln); };
     for (const l of md.links) {
-      if (/^[a-z][a-z0-9+.-]*:/i.test(l.href)) {
-        if (/^https?:/i.test(l.href)) first(refs, l.href, line(l.offset));
-      } else if (!l.href.startsWith("#")) {
-        const rel = decodeURIComponentSafe(l.href.split(/[?#]/)[0]!);
+      const href = linkDestination(l.href);
+      if (/^[a-z][a-z0-9+.-]*:/i.test(href)) {
+        if (/^https?:/i.test(href)) first(refs, href, line(l.offset));
+      } else if (!href.startsWith("#")) {
+        const rel = decodeURIComponentSafe(href.split(/[?#]/)[0]!);
         const target = rel && posix.normalize(rel.startsWith("/") ? rel.slice(1) : posix.join(posix.dirname(path), rel));
         if (target && !target.startsWith("..")) first(links, target, line(l.offset));
       }
@@ -288,17 +289,26 @@ export function entryGraph(path: string, e: FileEntry): { nodes: GraphNode[]; ed
   return { nodes, edges };
 }
 
-/** Whether the word at `at` is part of a URL: its run of non-blank characters has "://" or "](" before it, not closed by ")" or ">". */
+/**
+ * Whether the word at `at` is part of a URL or link destination: its run of non-blank characters
+ * has "://" or "](" before it, not closed by ")" or ">", or starts with "www." (a host written
+ * without its scheme); or the line has an angle-bracket destination open before it (`](<my notes.md>`,
+ * which may hold blanks).
+ */
 function inUrl(text: string, at: number): boolean {
   let i = at;
   for (const stop = Math.max(0, at - 2048); i > stop; i--) {
     const ch = text.charCodeAt(i - 1);
     if (ch === 32 || ch === 10 || ch === 9 || ch === 13) break;
   }
-  if (i === at) return false;
   const pre = text.slice(i, at);
   const u = Math.max(pre.lastIndexOf("://"), pre.lastIndexOf("]("));
-  return u >= 0 && pre.indexOf(")", u) < 0 && pre.indexOf(">", u) < 0;
+  if (u >= 0 && pre.indexOf(")", u) < 0 && pre.indexOf(">", u) < 0) return true;
+  if (/^[(<[*_"']*www\./i.test(pre)) return true;
+  const from = Math.max(text.lastIndexOf("\n", at - 1) + 1, at - 2048);
+  const line = text.slice(from, at);
+  const angle = line.lastIndexOf("](<");
+  return angle >= 0 && line.indexOf(">", angle + 3) < 0;
 }
 
 /**

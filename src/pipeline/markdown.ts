@@ -46,14 +46,31 @@ export type FrontMatter = { data: Record<string, unknown>; bodyOffset: number; e
  */
 export const MAX_FRONT_MATTER = 65_536;
 
+const FM_OPEN = /^---[ \t]*\n/;
+const FM_CLOSE = /\n(?:---|\.\.\.)[ \t]*(?:\n|$)/g;
+
+/**
+ * Where a file's front matter is: `---` alone on the first line, up to the next line that is `---`
+ * or `...` (YAML's end of document, which Jekyll and Pandoc accept too), either allowed trailing
+ * blanks. The YAML is text[yamlStart, yamlEnd) (with its last newline); the body starts at
+ * `bodyOffset`, after the closing line. Undefined when the file has none.
+ */
+export function frontMatterBlock(text: string): { yamlStart: number; yamlEnd: number; bodyOffset: number } | undefined {
+  const open = FM_OPEN.exec(text);
+  if (!open) return undefined;
+  FM_CLOSE.lastIndex = open[0].length - 1; // the opening line's newline: `---\n---\n` is empty front matter
+  const close = FM_CLOSE.exec(text);
+  if (!close) return undefined;
+  return { yamlStart: open[0].length, yamlEnd: close.index + 1, bodyOffset: close.index + close[0].length };
+}
+
 export function splitFrontMatter(text: string): FrontMatter {
-  if (!text.startsWith("---\n")) return { data: {}, bodyOffset: 0 };
-  const end = text.indexOf("\n---", 3);
-  if (end < 0 || (text[end + 4] !== "\n" && end + 4 !== text.length)) return { data: {}, bodyOffset: 0 };
-  const bodyOffset = Math.min(text.length, end + 5);
-  if (end - 4 > MAX_FRONT_MATTER) return { data: {}, bodyOffset, error: `front matter over ${MAX_FRONT_MATTER.toLocaleString("en")} characters is not read`, errorLine: 1 };
+  const fm = frontMatterBlock(text);
+  if (!fm) return { data: {}, bodyOffset: 0 };
+  const { bodyOffset } = fm;
+  if (fm.yamlEnd - fm.yamlStart - 1 > MAX_FRONT_MATTER) return { data: {}, bodyOffset, error: `front matter over ${MAX_FRONT_MATTER.toLocaleString("en")} characters is not read`, errorLine: 1 };
   try {
-    const block = text.slice(4, end + 1);
+    const block = text.slice(fm.yamlStart, fm.yamlEnd);
     const held = block.includes("[REDACTED:");
     const data = parseYaml(held ? block.replace(MARKER, "\uE000REDACTED\uE002$1\uE001") : block, held);
     if (data === null || data === undefined) return { data: {}, bodyOffset };
@@ -292,6 +309,32 @@ const sourceSigs = (text: string) => {
   return out;
 };
 
+/** The names of the character references U+00A0-U+00FF, in code point order (HTML's Latin-1 entities). */
+const LATIN1_REFS = ("nbsp iexcl cent pound curren yen brvbar sect uml copy ordf laquo not shy reg macr deg plusmn sup2 sup3 " +
+  "acute micro para middot cedil sup1 ordm raquo frac14 frac12 frac34 iquest Agrave Aacute Acirc Atilde Auml Aring AElig " +
+  "Ccedil Egrave Eacute Ecirc Euml Igrave Iacute Icirc Iuml ETH Ntilde Ograve Oacute Ocirc Otilde Ouml times Oslash Ugrave " +
+  "Uacute Ucirc Uuml Yacute THORN szlig agrave aacute acirc atilde auml aring aelig ccedil egrave eacute ecirc euml igrave " +
+  "iacute icirc iuml eth ntilde ograve oacute ocirc otilde ouml divide oslash ugrave uacute ucirc uuml yacute thorn yuml").split(" ");
+const CHAR_REFS = new Map<string, string>([
+  ["amp", "&"], ["AMP", "&"], ["lt", "<"], ["LT", "<"], ["gt", ">"], ["GT", ">"], ["quot", '"'], ["QUOT", '"'], ["apos", "'"],
+  ...LATIN1_REFS.map((name, i): [string, string] => [name, String.fromCharCode(0xa0 + i)]),
+]);
+
+/**
+ * A link destination as CommonMark reads it: backslash escapes of ASCII punctuation taken out
+ * (`my\_notes.md`), numeric character references and the common named ones (`&amp;`, `&eacute;`)
+ * decoded; the parser reports it as written. An unknown name stays as it is.
+ */
+export function linkDestination(href: string): string {
+  if (!href.includes("\\") && !href.includes("&")) return href;
+  return href.replace(/\\([!-/:-@[-`{-~])|&(?:#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6})|([A-Za-z][A-Za-z0-9]{1,31}));/g, (m, esc: string | undefined, dec: string | undefined, hex: string | undefined, name: string | undefined) => {
+    if (esc !== undefined) return esc;
+    if (name !== undefined) return CHAR_REFS.get(name) ?? m;
+    const cp = dec !== undefined ? Number(dec) : parseInt(hex!, 16);
+    return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : "\ufffd";
+  });
+}
+
 /** Named character references (`&Auml;`, `&amp;`). */
 const NAMED_REFS = /&[A-Za-z][A-Za-z0-9]{1,31};/g;
 /** A heading's ASCII letters and digits, lower-cased, and how many other letters and digits it has. */
@@ -460,8 +503,12 @@ function linkSites(s: string, b: Blocks): LinkSite[] {
       if (end >= 0) re.lastIndex = end; else noClose.set(n, bound);
     } else if (c === 60) {
       if (s.startsWith("<!--", p)) {
+        // An inline comment closes within its block (as in inlineCode); unclosed, `<!--` is text.
+        while (q < starts.length && starts[q]! <= p) q++;
+        let bound = q < starts.length ? starts[q]! : s.length;
+        if (r < raw.length && raw[r]! < bound) bound = raw[r]!;
         const end = closeFrom(p + 2);
-        if (end >= 0) re.lastIndex = end + 3;
+        if (end >= 0 && end + 3 <= bound) re.lastIndex = end + 3;
       } else {
         const a = at(AUTOLINK, s, p);
         if (a) { out.push({ at: p, dest: p + 1 }); re.lastIndex = p + a[0].length; }

@@ -17,6 +17,8 @@
  *   code, inline code spans, and every term of a code file) or body.
  */
 
+import { frontMatterBlock } from "./markdown.ts";
+
 export const FIELD_BODY = 0;
 export const FIELD_HEADING = 1;
 export const FIELD_CODE = 2;
@@ -184,10 +186,8 @@ function markdownFields(text: string): [number, number, Field][] {
   let prevStart = -1;
   let prevBlank = true;
   let at = 0;
-  if (text.startsWith("---\n")) {
-    const end = text.indexOf("\n---", 3);
-    if (end > 0 && (text[end + 4] === "\n" || end + 4 === text.length)) at = end + 5;
-  }
+  const fm = frontMatterBlock(text);
+  if (fm) at = fm.bodyOffset;
   while (at <= text.length) {
     let nl = text.indexOf("\n", at);
     if (nl < 0) nl = text.length;

@@ -103,7 +103,7 @@ test("Python: a nested class's methods are symbols, with that class as their con
   ]);
 });
 
-test("TypeScript: destructured top-level names are variables; private methods (#x, private) are not exported; a class exported by name exports its methods", async () => {
+test("TypeScript: destructured top-level names are variables, each at its line; private methods (#x, private) are not exported; a class exported by name exports its methods", async () => {
   const ts = [
     "export const { alpha, beta: gamma, ...rest } = config;",
     "const [first, [second]] = pairs;",
@@ -115,6 +115,10 @@ test("TypeScript: destructured top-level names are variables; private methods (#
     "}",
     "class Later { run() {} #secret() {} }",
     "export { Later };",
+    "export const {",
+    "  delta,",
+    "  epsilon: zeta,",
+    "} = other;",
     "",
   ].join("\n");
   expect((await extractSymbols("src/store.ts", ts))!.symbols).toEqual([
@@ -122,6 +126,7 @@ test("TypeScript: destructured top-level names are variables; private methods (#
     ["first", "variable", 2, 0], ["second", "variable", 2, 0],
     ["Store", "class", 3, 1], ["open", "method", 4, 1, "Store"], ["#hidden", "method", 5, 0, "Store"], ["priv", "method", 6, 0, "Store"], ["prot", "method", 7, 1, "Store"],
     ["Later", "class", 9, 1], ["run", "method", 9, 1, "Later"], ["#secret", "method", 9, 0, "Later"],
+    ["delta", "variable", 12, 1], ["zeta", "variable", 13, 1], // each name bound at its own line
   ]);
 });
 

@@ -189,10 +189,10 @@ function walkJs(root: TsNode, out: FileSymbols, path: string): void {
         const id = d.childForFieldName("name");
         if (!id) continue;
         if (id.type !== "identifier") {
-          // `const { a, b } = …`, `const [x, y] = …`: each name bound is a variable.
+          // `const { a, b } = …`, `const [x, y] = …`: each name bound is a variable, at its own line.
           for (const b of boundNames(id)) {
             if (!exported) pending.push([out.symbols.length, b.text]);
-            add(out, b.text, "variable", d, exported);
+            add(out, b.text, "variable", b, exported);
           }
           continue;
         }
