@@ -107,6 +107,19 @@ export function parseArgv(raw: string[], defs: ArgsDef, command?: string): Parse
     else if (kind.get(name) === "string" && typeof v === "boolean") v = "";
     values[name] = v;
   };
+  /**
+   * The value of a string flag written as the next argument: an argument that is itself a flag
+   * (`--tag --json`) is not one, the flag was given without its value (a negative number or `-`
+   * alone still is a value, for the command to judge).
+   */
+  const valueAfter = (flag: string, i: number): string | undefined => {
+    if (i + 1 >= raw.length) return undefined;
+    const next = raw[i + 1]!;
+    if (next.length > 1 && next.startsWith("-") && !/^-\d/.test(next)) {
+      throw usageError(`${flag} needs a value, and '${next}' is a flag`, `a value that starts with '-' is written ${flag}=VALUE`);
+    }
+    return next;
+  };
   for (let i = 0; i < raw.length; i++) {
     const a = raw[i]!;
     if (a === "--") { positionals.push(...raw.slice(i + 1)); break; }
@@ -126,7 +139,8 @@ export function parseArgv(raw: string[], defs: ArgsDef, command?: string): Parse
       }
       const name = a.slice(2);
       if (!main.has(name)) unknown(a, name);
-      if (kind.get(name) === "string" && i + 1 < raw.length) set(name, raw[++i]!);
+      const value = kind.get(name) === "string" ? valueAfter(a, i) : undefined;
+      if (value !== undefined) { set(name, value); i++; }
       else set(name, true);
       continue;
     }
@@ -139,7 +153,8 @@ export function parseArgv(raw: string[], defs: ArgsDef, command?: string): Parse
       }
       const letters = a.slice(1);
       for (const c of letters) if (!main.has(c)) unknown(letters.length === 1 ? a : `-${c} (in ${a})`, c);
-      if (letters.length === 1 && kind.get(letters) === "string" && i + 1 < raw.length) { set(letters, raw[++i]!); continue; }
+      const value = letters.length === 1 && kind.get(letters) === "string" ? valueAfter(a, i) : undefined;
+      if (value !== undefined) { set(letters, value); i++; continue; }
       for (const c of letters) set(c, true);
       continue;
     }

@@ -45,9 +45,26 @@ export const root = defineCommand({
   },
 });
 
+/** The arguments before `--`: what follows it is text (`query -- --json` searches for `--json`). */
+const flagsPart = (argv: string[]) => { const end = argv.indexOf("--"); return end < 0 ? argv : argv.slice(0, end); };
+
+/**
+ * Whether the command line asks for JSON, as the parser reads `--json`: `--json` or `--json=true`
+ * on, `--json=false` or `--no-json` off, the last one standing. An error is printed the way the
+ * command's own output would have been.
+ */
+function wantsJson(argv: string[]): boolean {
+  let on = false;
+  for (const a of flagsPart(argv)) {
+    if (a === "--json" || a === "--json=true") on = true;
+    else if (a === "--json=false" || a === "--no-json") on = false;
+  }
+  return on;
+}
+
 /** Runs the CLI and returns the exit code. Never throws. */
 export async function main(argv: string[]): Promise<number> {
-  const json = argv.includes("--json");
+  const json = wantsJson(argv);
   try {
     if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
       writeStdout((await usageText(root)) + "\n");
@@ -58,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
       return ExitCode.ok;
     }
     const sub = await findLeaf(root, argv);
-    if (sub && (argv.includes("--help") || argv.includes("-h"))) {
+    if (sub && (flagsPart(argv).includes("--help") || flagsPart(argv).includes("-h"))) {
       writeStdout((await usageText(sub.cmd, sub.parent)) + "\n");
       return ExitCode.ok;
     }

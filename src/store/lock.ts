@@ -22,7 +22,7 @@
  */
 import { closeSync, linkSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { AgError, DISK_FULL_HINT, ExitCode, isDiskFull, whyWriteFailed } from "../shared/errors.ts";
+import { AgError, DISK_FULL_HINT, ExitCode, isDiskFull, usageError, whyWriteFailed } from "../shared/errors.ts";
 import { TEMP_PREFIX, tempNameFor, readRegular } from "../shared/fs.ts";
 import { checkStoreDirs, lockPath, pkgDir } from "./layout.ts";
 
@@ -143,7 +143,18 @@ function sweepLockTemps(root: string): void {
   }
 }
 
-export async function acquireLock(root: string, waitMs = Number(process.env.AUDITGRAPH_LOCK_WAIT_MS ?? 30_000)): Promise<Lock> {
+/**
+ * How long a writer waits for the lock: `AUDITGRAPH_LOCK_WAIT_MS` (whole milliseconds), else 30 s.
+ * A value that is not one is a usage error: read as a number it was NaN, and the writer waited
+ * for ever.
+ */
+export function lockWaitMs(env = process.env.AUDITGRAPH_LOCK_WAIT_MS): number {
+  if (env === undefined || env === "") return 30_000;
+  if (!/^\d{1,10}$/.test(env)) throw usageError(`AUDITGRAPH_LOCK_WAIT_MS must be a whole number of milliseconds; got '${env}'`);
+  return Number(env);
+}
+
+export async function acquireLock(root: string, waitMs = lockWaitMs()): Promise<Lock> {
   checkStoreDirs([pkgDir(root)]); // a file named .pkg: exit 5 naming it
   // A root that cannot hold the store (read-only, not ours): the same one line as a lock that cannot be written.
   try { mkdirSync(pkgDir(root), { recursive: true }); } catch (e) { throw lockWriteFailed(lockPath(root), e); }

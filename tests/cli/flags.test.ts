@@ -112,6 +112,39 @@ describe("what still works", () => {
     expect(cli(["-V"]).code).toBe(0);
     expect(cli(["version", "--json"]).json.version).toEqual(expect.any(String));
     expect(cli(["completion", "bash"]).code).toBe(0);
+    // After `--` they are text: `query -- --help` searches for it.
+    const root = workspace();
+    expect(cli(["query", "--root", root, "--", "--help"]).stdout).not.toContain("USAGE");
+  });
+
+  test("a string flag followed by another flag has no value: a usage error, not the other flag taken as its value", async () => {
+    const root = await ingested();
+    for (const [args, flag, next] of [
+      [["query", "kafka", "--tag", "--json"], "--tag", "--json"],
+      [["query", "kafka", "--tag", "--limit", "1"], "--tag", "--limit"],
+      [["list", "--type", "-x"], "--type", "-x"],
+    ] as const) {
+      const r = cli([...args, "--root", root]);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(expectOneLineError(r)).toBe(`error: ${flag} needs a value, and '${next}' is a flag`);
+    }
+    // The = form takes any value; a negative number is still a value (the command says what is wrong with it).
+    expect(cli(["query", "kafka", "--tag=--json", "--root", root]).stdout).toContain("no hits");
+    expect(expectOneLineError(cli(["query", "kafka", "--limit", "-5", "--root", root]))).toBe("error: --limit must be an integer from 1 to 1000000, got '-5'");
+  });
+
+  test("--json on an error path is read as the parser reads it: =true is on, =false and --no-json off, nothing after `--`", async () => {
+    const root = await ingested();
+    const notFound = (extra: string[]) => cli(["node", "nope", ...extra, "--root", root]);
+    for (const on of [["--json=true"], ["--no-json", "--json"]]) expect(notFound(on).json).toMatchObject({ status: "error", code: "not_found", exit_code: 2 });
+    for (const off of [["--json=false"], ["--json", "--no-json"]]) {
+      const r = notFound(off);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe("");
+    }
+    const r = cli(["query", "--root", root, "--", "--json"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.startsWith("{")).toBe(false);
   });
 
   test("upgrade's --no-delta is its own flag, not the negation of an unknown one", () => {

@@ -113,3 +113,25 @@ test("a directory where the lock file goes: exit 5 at once naming it, not a wait
   expect(expectOneLineError(r)).toContain(`the workspace lock ${join(root, ".pkg", "lock")} is a directory`);
   expect(Date.now() - t0).toBeLessThan(15_000);
 });
+
+test("AUDITGRAPH_LOCK_WAIT_MS that is not a whole number of milliseconds is a usage error at once, with a held lock too; nothing is written", () => {
+  const root = workspace();
+  for (const bad of ["abc", "1e3", "-5", " 100"]) {
+    const t0 = performance.now();
+    const r = cli(["ingest", "--root", root], { env: { AUDITGRAPH_LOCK_WAIT_MS: bad }, timeoutMs: 20_000 });
+    expect({ bad, code: r.code }).toEqual({ bad, code: 2 });
+    expect(expectOneLineError(r)).toBe(`error: AUDITGRAPH_LOCK_WAIT_MS must be a whole number of milliseconds; got '${bad}'`);
+    expect(performance.now() - t0).toBeLessThan(15_000);
+  }
+  expect(existsSync(join(root, ".pkg"))).toBe(false);
+  // Held by a live process, a NaN deadline waited for as long as the holder lived.
+  const held = ingested();
+  const holder = Bun.spawn(["sleep", "30"]);
+  writeFileSync(join(held, ".pkg", "lock"), `${holder.pid}\n`);
+  try {
+    const r = cli(["ingest", "--root", held], { env: { AUDITGRAPH_LOCK_WAIT_MS: "abc" }, timeoutMs: 20_000 });
+    expect(r.code).toBe(2);
+  } finally { holder.kill(); }
+  // Empty is unset: the 30 s default.
+  expect(cli(["ingest", "--root", root], { env: { AUDITGRAPH_LOCK_WAIT_MS: "" } }).code).toBe(0);
+}, 60_000);
