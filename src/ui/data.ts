@@ -217,16 +217,19 @@ export class UiData {
  * `neighbors` of query/graph.ts (the same nodes, edges and order when nothing is cut), but it stops
  * taking new nodes at `max`: a busy node's neighbourhood is cut instead of read whole (a
  * technology mentioned by 700 documents is 100,000 nodes two edges away). The nodes kept are the
- * nearest, in the walk's order; the edges kept join two kept nodes.
+ * nearest, in the walk's order; the edges kept join two kept nodes, every such edge that the full
+ * walk would find (a kept node the cut walk did not reach to read is read for them).
  */
 export function boundedNeighbors(ix: RunIndex, start: string, depth: number, max: number, types?: Set<string>) {
   const seen = new Map<string, number>([[start, 0]]);
   const used = new Map<string, GraphEdge>();
+  const expanded = new Set<string>();
   let truncated = false;
   let frontier = [start];
   for (let d = 1; d <= depth && frontier.length && !truncated; d++) {
     const next: string[] = [];
     for (const id of frontier) {
+      expanded.add(id);
       const n = ix.node(id);
       for (const e of [...(n?.out ?? []), ...(n?.in ?? [])]) {
         if (types && !types.has(e.type)) continue;
@@ -241,6 +244,17 @@ export function boundedNeighbors(ix: RunIndex, start: string, depth: number, max
       if (truncated) break;
     }
     frontier = next;
+  }
+  if (truncated) {
+    // The walk stopped before it read every kept node that a full walk would have read (those short
+    // of `depth`): their edges to other kept nodes are part of what is drawn.
+    for (const [id, d] of seen) {
+      if (d >= depth || expanded.has(id)) continue;
+      const n = ix.node(id);
+      for (const e of [...(n?.out ?? []), ...(n?.in ?? [])]) {
+        if ((!types || types.has(e.type)) && seen.has(e.source) && seen.has(e.target)) used.set(`${e.source}\0${e.target}\0${e.type}`, e);
+      }
+    }
   }
   const edges = [...used.values()].filter((e) => seen.has(e.source) && seen.has(e.target)).sort(edgeOrder);
   const nodes = [...seen].filter(([id]) => id !== start).map(([id, d]) => ({ ...ix.nodeOnly(id)!, depth: d }))

@@ -89,8 +89,9 @@ export async function startUi(opts: { data: UiData; host: string; port: number; 
   /** Host headers this server answers to: its bound address, and IP literals or localhost with its port (never a DNS name: DNS rebinding). */
   const hostOk = (h: string | null) => {
     if (!h) return false;
-    const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(h.toLowerCase());
-    if (!m || Number(m[2]) !== port) return false;
+    // A browser leaves the port out of Host when it is HTTP's default (80).
+    const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(h.toLowerCase());
+    if (!m || Number(m[2] ?? 80) !== port) return false;
     const name = m[1]!;
     if (name === hostName.toLowerCase()) return true;
     if (name === "localhost" || name === "127.0.0.1" || name === "[::1]") return isLoopback(opts.host) || unspecified;

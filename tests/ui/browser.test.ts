@@ -110,6 +110,39 @@ test("keyboard: down and up move through the results, enter opens the focused on
   await page.waitForSelector("main h1 .badge");
 }, 20_000);
 
+test("Enter right after typing opens the first result of what was typed, not of the list still shown", async () => {
+  await page.goto(`${ui.base}/#/search?q=kubernetes`);
+  await page.waitForFunction(() => document.querySelector("#results .loc")?.textContent.startsWith("notes/gamma.md"));
+  await page.fill("#q", "kafka");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => location.hash.startsWith("#/node/"));
+  await page.waitForSelector("main h1 .badge");
+  expect(await page.locator("main").innerText()).toContain("notes/sub/beta.md");
+}, 20_000);
+
+test("'No hits' names the query typed last; another route's search box searches too", async () => {
+  await page.goto(`${ui.base}/#/search`);
+  await page.fill("#q", "zzzqqq");
+  await page.waitForFunction(() => document.querySelector("#count")?.textContent === "No hits for 'zzzqqq'.");
+  await page.fill("#q", "yyyxxx");
+  await page.waitForFunction(() => document.querySelector("#count")?.textContent === "No hits for 'yyyxxx'.");
+  await page.goto(`${ui.base}/#/nonsense`);
+  await page.waitForSelector("#q");
+  await page.fill("#q", "postgres");
+  await page.waitForSelector("#results li");
+  expect(new URL(page.url()).hash).toStartWith("#/search?q=postgres");
+}, 20_000);
+
+test("control and bidi characters in file names, headings and texts are shown escaped, as the CLI prints them", async () => {
+  await page.goto(`${ui.base}/#/search?q=zanzibar`);
+  await page.waitForFunction(() => [...document.querySelectorAll("#results .loc")].some((l: any) => l.textContent.startsWith("notes/rtl")));
+  const text = await page.locator("main").innerText();
+  expect(text).toContain("notes/rtl\\u{202e}dm.txt");
+  expect(text).toContain("\\u{202e}gnp.exe");
+  expect(text).toContain("\\x1b[31mred");
+  expect(text).not.toMatch(/[\u202e\u001b]/);
+}, 20_000);
+
 test("the type filter offers every node type and the graph view has a toggle per edge type", async () => {
   await page.goto(`${ui.base}/#/search`);
   await page.waitForSelector("#f-type");

@@ -29,6 +29,9 @@ export function makeWorkspace(): { root: string; runId: string } {
   w("notes/gamma.md", "# Gamma\n\nGamma mentions Kubernetes and Postgres once.\n");
   w("docs/postgres-guide.md", "# Postgres guide\n\nPostgres tuning notes: vacuum, indexes, postgres connections.\n");
   w("notes/evil.md", HOSTILE);
+  // A right-to-left override in a file name and a heading: shown escaped, it cannot reorder what is around it.
+  w("notes/rtl\u202edm.txt", "Zanzibar field notes\n");
+  w("notes/ctl.md", "# Other \u202egnp.exe\n\nZanzibar again, \u001b[31mred\u001b[0m.\n");
   const r = cli(["ingest", "--root", root]);
   if (r.code !== 0) throw new Error(`ingest failed: ${r.stderr}`);
   return { root, runId: currentRun(root) };

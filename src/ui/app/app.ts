@@ -103,6 +103,9 @@ async function render(): Promise<void> {
   if (r.view === "graph") return r.args[0] ? graphView(r.args[0], r.query, seq, early) : overviewView(seq);
   if (r.view === "runs") return runsView(seq);
   if (r.view === "diff") return diffView(r.args[0] ?? "", r.args[1] ?? "", seq);
+  // Any other route is the search page: put its address in the bar, or its searches would not run
+  // (they run only while the route is the search's).
+  if (r.view !== "search") history.replaceState(null, "", withQuery("#/search", Object.fromEntries(r.query)));
   return searchView(r.query);
 }
 
@@ -168,16 +171,22 @@ function searchView(q: URLSearchParams): void {
     const seq = ++searchSeq;
     const params = { q: input.value, type: type.value, path: path.value, tag: tag.value };
     history.replaceState(null, "", withQuery("#/search", params));
-    if (!params.q.trim() && !params.type && !params.path && !params.tag) { fill(list); list.dataset.key = ""; fill(count, "Type to search the current run."); return; }
+    // `params` of what the list shows: Enter follows the first result only when it is this query's.
+    const shown = (what: string) => { list.dataset.params = what; };
+    if (!params.q.trim() && !params.type && !params.path && !params.tag) { fill(list); list.dataset.key = ""; shown(JSON.stringify(params)); fill(count, "Type to search the current run."); return; }
     const r = await api("query", { ...params, limit: "30" });
     if (seq !== searchSeq || !input.isConnected) return; // a later keystroke's answer wins; a view left is not drawn
-    if (!r.ok) { fill(list); list.dataset.key = ""; fill(count, problem(r)); return; }
+    if (!r.ok) { fill(list); list.dataset.key = ""; shown(JSON.stringify(params)); fill(count, problem(r)); return; }
     const hits: any[] = r.body.hits;
+    const warnings: string[] = r.body.warnings ?? [];
+    // The count names this query (two queries with no hits give the same answer, not the same line).
+    fill(count, hits.length === 0 ? `No hits for '${params.q}'.` : `${r.body.total} hit${r.body.total === 1 ? "" : "s"}${r.body.total > hits.length ? `, the best ${hits.length} shown` : ""}`,
+      warnings.map((w) => h("span", { class: "warning" }, ` ${w}`)));
+    shown(JSON.stringify(params));
     // The same answer as the one shown (a repeated keystroke, a poll): keep the list and its focus.
     const key = JSON.stringify([r.body.run_id, r.body.total, hits.map((x) => [x.id, x.line, x.snippet])]);
     if (key === list.dataset.key) return;
     list.dataset.key = key;
-    fill(count, hits.length === 0 ? `No hits for '${params.q}'.` : `${r.body.total} hit${r.body.total === 1 ? "" : "s"}${r.body.total > hits.length ? `, the best ${hits.length} shown` : ""}`);
     fill(list, hits.map((hit) => h("li", null,
       h("a", { href: route("node", hit.id), "data-id": hit.id },
         h("span", { class: "badge" }, hit.type), h("span", { class: "name" }, hit.name || hit.id), " ",
@@ -194,7 +203,15 @@ function searchView(q: URLSearchParams): void {
     const at = all.indexOf(document.activeElement);
     if (ev.key === "ArrowDown") { ev.preventDefault(); (all[Math.min(at + 1, all.length - 1)] ?? input).focus(); }
     else if (ev.key === "ArrowUp") { ev.preventDefault(); if (at <= 0) input.focus(); else all[at - 1].focus(); }
-    else if (ev.key === "Enter" && ev.target === input && all[0]) { ev.preventDefault(); clearTimeout(timer); location.hash = all[0].getAttribute("href"); }
+    else if (ev.key === "Enter" && ev.target === input) {
+      // The first result of what is typed: a list still showing an earlier query's (typed faster than
+      // the search ran) is searched again first.
+      ev.preventDefault();
+      clearTimeout(timer);
+      const current = JSON.stringify({ q: input.value, type: type.value, path: path.value, tag: tag.value });
+      const follow = () => { const first = links()[0]; if (first && list.dataset.params === current && input.isConnected) location.hash = first.getAttribute("href"); };
+      if (list.dataset.params === current) follow(); else void run().then(follow);
+    }
     else if (ev.key === "Escape") input.focus();
   };
   input.addEventListener("keydown", keys);

@@ -2,8 +2,11 @@
  * The page's only way to make DOM: elements with attributes from a fixed list, and text as text
  * nodes. File names, notes, front matter and snippets are untrusted; nothing here parses HTML
  * (no innerHTML, no insertAdjacentHTML), and link targets are made by the page itself (`#/…`),
- * never taken from the data.
+ * never taken from the data. Text is shown as the CLI prints it (src/shared/printable.ts): control
+ * and bidi characters as escapes, so a file name with U+202E cannot turn `x.txt` into `txt.x` on
+ * the page, nor reorder the fields beside it.
  */
+import { printable } from "../../shared/printable.ts";
 // The project's tsconfig has no DOM types (the page is bundled by Bun, not type-checked against lib.dom).
 declare const document: any;
 
@@ -34,7 +37,7 @@ export function append(el: Node, children: Child[]): Node {
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;
     if (Array.isArray(c)) append(el, c);
-    else if (typeof c === "string" || typeof c === "number") el.appendChild(document.createTextNode(String(c)));
+    else if (typeof c === "string" || typeof c === "number") el.appendChild(document.createTextNode(printable(String(c), { newlines: true })));
     else el.appendChild(c);
   }
   return el;
@@ -47,7 +50,8 @@ export function fill(el: Node, ...children: Child[]): Node {
 }
 
 /** `text` with the given terms marked (case-insensitive), as text nodes and <mark> elements. */
-export function marked(text: string, terms: string[]): Node[] {
+export function marked(raw: string, terms: string[]): Node[] {
+  const text = printable(raw, { newlines: true });
   const lower = text.toLowerCase();
   const ranges: [number, number][] = [];
   for (const t of new Set(terms.map((x) => x.toLowerCase()).filter((x) => x.length > 0))) {

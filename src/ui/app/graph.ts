@@ -5,6 +5,7 @@
  * never markup). Clicking a node calls `open`.
  */
 import cytoscape from "cytoscape";
+import { printable } from "../../shared/printable.ts";
 
 // The project's tsconfig has no DOM types (see dom.ts).
 declare function requestAnimationFrame(f: () => void): number;
@@ -79,7 +80,7 @@ export function draw(container: any, nodes: DrawNode[], edges: DrawEdge[], opts:
     const start = n.id === opts.start;
     elements[k++] = {
       group: "nodes",
-      data: { id: n.id, label: n.label, type: n.type, color: COLORS[n.type] ?? COLORS.unknown!, size: n.size ?? (start ? 26 : 14) },
+      data: { id: n.id, label: printable(n.label), type: n.type, color: COLORS[n.type] ?? COLORS.unknown!, size: n.size ?? (start ? 26 : 14) },
       position: pos?.[n.id],
       classes: labels ? (start ? "label start" : "label") : start ? "start" : undefined,
     };
