@@ -208,7 +208,8 @@ const columns = (rows: [string, string][], width: (s: string) => number) => {
 };
 
 /** A command's help, laid out as citty's renderUsage lays it out (colour only when asked). */
-export async function renderUsage(cmd: CommandDef<any>, parent: CommandDef<any> | undefined, color: boolean): Promise<string> {
+/** `at`: the command's full name and the program's version, for a command nested deeper than one level (`auditgraph runs list`). */
+export async function renderUsage(cmd: CommandDef<any>, parent: CommandDef<any> | undefined, color: boolean, at: { name?: string; version?: string } = {}): Promise<string> {
   const paint = (code: string, end = "39") => (t: string) => (color ? `\x1b[${code}m${t}\x1b[${end}m` : t);
   const cyan = paint("36");
   const gray = paint("90");
@@ -217,7 +218,7 @@ export async function renderUsage(cmd: CommandDef<any>, parent: CommandDef<any> 
   const meta = (typeof cmd.meta === "function" ? await cmd.meta() : await cmd.meta) ?? {};
   const parentMeta = (typeof parent?.meta === "function" ? await parent.meta() : await parent?.meta) ?? {};
   const defs: ArgsDef = (typeof cmd.args === "function" ? await cmd.args() : await cmd.args) ?? {};
-  const name = `${parentMeta.name ? `${parentMeta.name} ` : ""}${meta.name ?? ""}`;
+  const name = at.name ?? `${parentMeta.name ? `${parentMeta.name} ` : ""}${meta.name ?? ""}`;
   const hint = (n: string, d: ArgsDef[string]) => {
     const v = "valueHint" in d && d.valueHint ? `=<${d.valueHint}>` : "";
     return !d.type || d.type === "positional" || d.type === "boolean" ? v : v || `=<${snake(n)}>`;
@@ -253,7 +254,7 @@ export async function renderUsage(cmd: CommandDef<any>, parent: CommandDef<any> 
     }
     usage.push(names.join("|"));
   }
-  const version = meta.version ?? parentMeta.version;
+  const version = meta.version ?? parentMeta.version ?? at.version;
   const out = [gray(`${meta.description} (${name}${version ? ` v${version}` : ""})`), ""];
   out.push(`${title("USAGE")} ${cyan(`${name}${opts.length || pos.length ? " [OPTIONS]" : ""} ${usage.join(" ")}`)}`, "");
   if (pos.length) out.push(title("ARGUMENTS"), "", columns(pos, width), "");

@@ -9,7 +9,8 @@ import { COMPILED, VERSION } from "../shared/build-info.ts";
 import { normalJit } from "../shared/jit.ts";
 import { flushStdout, isTTY, printable, printJson, red, useColor, writeStderr, writeStdout } from "./output.ts";
 
-const usageText = (cmd: CommandDef<any>, parent?: CommandDef<any>) => renderUsage(cmd, parent, useColor(1));
+const usageText = (cmd: CommandDef<any>, parent?: CommandDef<any>, path?: string[]) =>
+  renderUsage(cmd, parent, useColor(1), path ? { name: ["auditgraph", ...path].join(" "), version: VERSION } : {});
 
 /**
  * Commands that are short reads: they keep the executable's start-up JIT policy (src/shared/jit.ts).
@@ -64,6 +65,8 @@ function wantsJson(argv: string[]): boolean {
 
 /** Runs the CLI and returns the exit code. Never throws. */
 export async function main(argv: string[]): Promise<number> {
+  // `help COMMAND…` is `COMMAND… --help`.
+  if (argv[0] === "help" && argv.length > 1) argv = [...argv.slice(1), "--help"];
   const json = wantsJson(argv);
   try {
     if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
@@ -76,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const sub = await findLeaf(root, argv);
     if (sub && (flagsPart(argv).includes("--help") || flagsPart(argv).includes("-h"))) {
-      writeStdout((await usageText(sub.cmd, sub.parent)) + "\n");
+      writeStdout((await usageText(sub.cmd, sub.parent, argv.slice(0, sub.depth))) + "\n");
       return ExitCode.ok;
     }
     if (!sub || sub.cmd.subCommands) {

@@ -32,6 +32,14 @@ test("list, neighbors and why-connected: a flag without a value", () => {
   refused(["why-connected", doc, "tech_postgresql", "--edge-type", ""], "--edge-type needs a value");
 });
 
+test("upgrade and git introduced: a flag without a value", () => {
+  refused(["upgrade", "--check", "--channel", ""], "--channel needs a value");
+  refused(["upgrade", "--check", "--version", ""], "--version needs a value");
+  const git = cli(["git", "introduced", "kafka", "--root", root, "--path", ""]);
+  expect([git.code, git.stdout]).toEqual([2, ""]);
+  expect(git.stderr).toContain("--path needs a value");
+});
+
 test("numbers are decimal digits", () => {
   for (const v of ["0x10", "1e1", "+5", "2.0", "0b11", "-1", "1.5"]) refused(["list", "--limit", v], "--limit must be an integer");
   refused(["neighbors", doc, "--depth", "2.0"], "--depth must be an integer");

@@ -112,6 +112,12 @@ describe("what still works", () => {
     expect(cli(["-V"]).code).toBe(0);
     expect(cli(["version", "--json"]).json.version).toEqual(expect.any(String));
     expect(cli(["completion", "bash"]).code).toBe(0);
+    // A nested command's help names the program and its version, as a top-level one's does; `help X` is `X --help`.
+    for (const [args, usage] of [[["runs", "list", "--help"], "USAGE auditgraph runs list [OPTIONS]"], [["git", "who", "-h"], "USAGE auditgraph git who [OPTIONS] <PATH>"], [["help", "runs", "list"], "USAGE auditgraph runs list [OPTIONS]"], [["help", "list"], "USAGE auditgraph list [OPTIONS]"]] as const) {
+      const r = cli([...args]);
+      expect({ args, code: r.code, usage: r.stdout.split("\n")[2]!.trim() }).toEqual({ args, code: 0, usage });
+      expect(r.stdout.split("\n")[0]).toMatch(new RegExp(`\\(auditgraph ${args.filter((a) => !a.startsWith("-") && a !== "help").join(" ")} v\\d`));
+    }
     // After `--` they are text: `query -- --help` searches for it.
     const root = workspace();
     expect(cli(["query", "--root", root, "--", "--help"]).stdout).not.toContain("USAGE");

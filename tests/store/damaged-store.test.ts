@@ -148,13 +148,28 @@ describe("objects that cannot be read", () => {
     expect(v.stderr).toContain(`unreadable: ${link}: object directory cannot be read (ENOENT: a symbolic link to nothing)`);
     expect(v.stderr).not.toContain("internal error");
     // Not "rebuild" alone: a rebuild cannot write over a directory, and says to run verify.
-    expect(v.stderr).toContain("hint: move each directory named above out of the way");
+    expect(v.stderr).toContain("hint: move each file or directory named above out of the way");
     const j = cli(["verify", "--root", root, "--json"]).json;
     expect(j.problems.filter((x: any) => x.kind === "unreadable").map((x: any) => x.path).sort()).toEqual([p, link].sort());
     // A read of it is a damaged store too, not "missing".
     const n = cli(["query", "idempotent", "--root", root]);
     expect(n.code).toBe(5);
     expect(expectOneLineError(n)).toContain(`object ${p} cannot be read (EISDIR)`);
+  }, 60_000);
+
+  test("a directory as the current-run pointer, or a file as .pkg: verify's hint is to move it, which rebuild says too", () => {
+    const root = ingested();
+    const pointer = join(profileOf(root), "current");
+    rmSync(pointer);
+    mkdirSync(pointer);
+    const v = cli(["verify", "--root", root]);
+    expect(v.code).toBe(5);
+    expect(v.stderr).toContain("hint: move each file or directory named above out of the way");
+    expect(cli(["rebuild", "--root", root]).code).toBe(5); // it will not write over it either
+    const other = ingested();
+    rmSync(join(other, ".pkg"), { recursive: true });
+    writeFileSync(join(other, ".pkg"), "");
+    expect(cli(["verify", "--root", other]).stderr).toContain("hint: move each file or directory named above out of the way");
   }, 60_000);
 
   test("permissions (as a user without privileges): an unreadable object and pointer are exit 5, not an internal error or no run", () => {

@@ -1,5 +1,5 @@
 import { defineCommand } from "../define.ts";
-import { jsonArgs, workspaceArgs } from "./_args.ts";
+import { givenValue, jsonArgs, workspaceArgs } from "./_args.ts";
 import { isTTY, printable, printJson, printLine, warn, writeStderr } from "../output.ts";
 import { AgError, ExitCode, usageError } from "../../shared/errors.ts";
 import { TARGET, VERSION } from "../../shared/build-info.ts";
@@ -52,6 +52,10 @@ export default defineCommand({
     ...jsonArgs,
   },
   async run({ args }) {
+    // Given empty (`--channel ""`), a flag is a mistake, not its default.
+    givenValue(args.channel, "channel", "beta");
+    givenValue(args.version, "version", "1.2.3");
+    givenValue(args["minisign-key"], "minisign-key", "RWQ…");
     const env = process.env;
     const up = await import("../../upgrade/upgrade.ts");
     const { refusal } = await import("../../upgrade/guard.ts");

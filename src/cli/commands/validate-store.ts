@@ -86,7 +86,10 @@ export default defineCommand({
       `${r.findings.length} stored line(s) or field(s) in ${dirty.length} run(s) hold something the current detectors would redact (${scanned})`,
       {
         exitCode: ExitCode.verify, code: "secrets_found", details: report,
-        hint: currentDirty
+        // With redaction off a rebuild stores the same again: the way out starts in the config.
+        hint: !ws.redaction.enabled
+          ? "redaction is disabled in the config (security.redaction.enabled: false), so a rebuild would store them again: enable it, then run 'auditgraph rebuild' and 'auditgraph runs prune --keep 1'"
+          : currentDirty
           ? "run 'auditgraph rebuild' to write a new run redacted with the current detectors, then 'auditgraph runs prune --keep 1' to delete the runs that hold them"
           : "the current run is clean: 'auditgraph runs prune --keep 1' deletes the older runs that hold them (after 'auditgraph rebuild' if you want a fresh run first)",
       },

@@ -28,12 +28,13 @@ export default defineCommand({
     // Damaged or missing objects of the current sources are written again by a rebuild (see README, "Repairing a store").
     // A damaged manifest too: a rebuild writes a new run, and prune drops the damaged one.
     const repairable = r.problems.some((x) => x.kind === "mismatch" || x.kind === "missing" || x.kind === "unreadable" || x.kind === "pointer" || x.kind === "manifest");
-    // A directory where an object goes: a rebuild cannot write over it (and says to run verify).
-    const inTheWay = r.problems.some((x) => x.kind === "unreadable" && x.detail.includes("EISDIR"));
+    // A directory where a file goes (an object, the current-run pointer), or a file where a directory
+    // goes (`.pkg`, `runs/`): a rebuild cannot write over it, and stops naming it.
+    const inTheWay = r.problems.some((x) => /EISDIR|ENOTDIR|out of the way/.test(x.detail));
     throw new AgError(`store ${ws.profileDir} failed verification: ${r.problems.length} problem(s) in ${r.runs} run(s), ${r.objects} object(s)`, {
       exitCode: ExitCode.verify, code: "verify_failed", details: { profile_dir: ws.profileDir, ...r },
       hint: inTheWay
-        ? "move each directory named above out of the way (the store never makes one there), then run 'auditgraph rebuild' to write what is missing"
+        ? "move each file or directory named above out of the way (the store never puts one there), then run 'auditgraph rebuild' to write what is missing"
         : repairable
         ? "'auditgraph rebuild' writes a new current run, rewriting the damaged or missing objects it needs from the sources; 'auditgraph runs prune' then drops older runs that still name damaged ones"
         : "move or delete what is not part of the store (each problem names it), then run 'auditgraph verify' again",

@@ -1,6 +1,6 @@
 import { defineCommand } from "../../define.ts";
 import { usageError } from "../../../shared/errors.ts";
-import { jsonArgs, workspaceArgs } from "../_args.ts";
+import { givenValue, jsonArgs, workspaceArgs } from "../_args.ts";
 import { printable as p, printJson, printLine } from "../../output.ts";
 import { asUserError, iso, noteTruncated, short, target, toWorkspace } from "./_repo.ts";
 
@@ -15,7 +15,7 @@ export default defineCommand({
   async run({ args }) {
     const text = String(args.text);
     if (text === "" || text.includes("\n")) throw usageError("TEXT must be non-empty and on one line");
-    const t = await target(args, args.path === undefined || args.path === "" ? undefined : String(args.path));
+    const t = await target(args, givenValue(args.path, "path", "src/"));
     const { introduced } = await import("../../../git/history.ts");
     const r = await asUserError(() => introduced(t.repo, t.head, text, { max: t.max, ...(t.inRepo ? { under: t.inRepo } : {}) }));
     const f = r.found;
