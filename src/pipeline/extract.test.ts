@@ -149,6 +149,22 @@ describe("section lines", () => {
   });
 });
 
+describe("code inside containers", () => {
+  test("a heading-like line in fenced code in a block quote or a list item, or in a list item's indented code, is code", () => {
+    expect(extract(md("# Setup", "", "> ```sh", "> # Install", "> make install", "> ```", "", "# Install")).sections).toEqual([["Setup", 1, 1], ["Install", 1, 8]]);
+    expect(extract(md("1. Prepare:", "", "       # install deps", "       npm ci", "", "# Install deps")).sections).toEqual([["Install deps", 1, 6]]);
+    expect(extract(md("- ```js", "  # not a heading", "  ```", "", "# Real")).sections).toEqual([["Real", 1, 5]]);
+    // Not code: a heading in an item, a heading in a quote.
+    expect(extract(md("- item", "", "  # Heading in item", "", "> # Quoted heading", "> text")).sections).toEqual([["Heading in item", 1, 3], ["Quoted heading", 1, 5]]);
+    // A link in quoted code is no link; the one after it keeps its line.
+    expect(extract(md("> ```md", "> See [setup](setup.md)", "> ```", "", "Read [setup](setup.md) first.")).links).toEqual([["notes/setup.md", 5]]);
+  });
+
+  test("a reference link defined in a block quote is at its use, not at the definition", () => {
+    expect(extract(md("> [quoted ref][qr]", ">", "> [qr]: other.md")).links).toEqual([["notes/other.md", 1]]);
+  });
+});
+
 describe("link lines", () => {
   test("a link is at the line where it is written, not at an earlier mention of its URL or its definition", () => {
     const text = md(
@@ -252,6 +268,9 @@ describe("front matter", () => {
     expect(e.frontmatter).toBeUndefined();
     expect(e.title).toBe("Body");
     expect(extract(md("---", "a: 1", "b: 2", "a: 3", "---", "x")).warnings).toEqual([[4, "invalid front matter: Map keys must be unique"]]);
+    // Something left open is reported where it opens, not where the parser gave up (the end of the block).
+    expect(extract(md("---", "title: ok", 'key: "unterminated', "more: 1", "more2: 2", "---", "# H")).warnings).toEqual([[3, 'invalid front matter: Missing closing "quote']]);
+    expect(extract(md("---", "title: ok", "tags: [unclosed", "more: 1", "---", "x")).warnings).toEqual([[3, "invalid front matter: Flow sequence in block collection must be sufficiently indented and end with a ]"]]);
   });
 
   test("front matter that is not a mapping is a warning at line 1; valid front matter gives none", () => {

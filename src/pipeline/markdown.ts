@@ -64,6 +64,30 @@ export function frontMatterBlock(text: string): { yamlStart: number; yamlEnd: nu
   return { yamlStart: open[0].length, yamlEnd: close.index + 1, bodyOffset: close.index + close[0].length };
 }
 
+/**
+ * For a YAML error about something left open (a quote, `[` or `{` never closed), which the library
+ * reports where it gave up (often the end of the block), the offset of the opening character
+ * before `at`: the line a reader must fix. Undefined for any other error.
+ */
+function openedAt(yaml: string, at: number, message: string): number | undefined {
+  const quote = /^Missing closing (["'])quote/.exec(message)?.[1];
+  if (quote) {
+    for (let i = Math.min(at, yaml.length) - 1; i >= 0; i--) if (yaml[i] === quote && !(quote === '"' && yaml[i - 1] === "\\")) return i;
+    return undefined;
+  }
+  const close = /end with a ([\]}])$/.exec(message)?.[1];
+  if (!close) return undefined;
+  const open = close === "]" ? "[" : "{";
+  let depth = 0;
+  for (let i = Math.min(at, yaml.length) - 1; i >= 0; i--) {
+    if (yaml[i] === close) depth++;
+    else if (yaml[i] === open && depth-- === 0) return i;
+  }
+  return undefined;
+}
+/** The 1-based line of offset `at` in `s`. */
+const lineAt = (s: string, at: number) => { let n = 1; for (let i = s.indexOf("\n"); i >= 0 && i < at; i = s.indexOf("\n", i + 1)) n++; return n; };
+
 export function splitFrontMatter(text: string): FrontMatter {
   const fm = frontMatterBlock(text);
   if (!fm) return { data: {}, bodyOffset: 0 };
@@ -79,9 +103,10 @@ export function splitFrontMatter(text: string): FrontMatter {
     return { data: JSON.parse(held ? json.replace(HELD, "[REDACTED:$1]") : json) as Record<string, unknown>, bodyOffset };
   } catch (e) {
     // The YAML starts on the file's line 2; its own "at line N, column M" would mislead, so it goes.
-    const err = e as Error & { linePos?: { line: number }[] };
+    const err = e as Error & { linePos?: { line: number }[]; pos?: [number, number] };
     const msg = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "").replace(HELD, "[REDACTED:$1]");
-    const yamlLine = err.linePos?.[0]?.line;
+    const opened = err.pos ? openedAt(text.slice(fm.yamlStart, fm.yamlEnd), err.pos[0], msg) : undefined;
+    const yamlLine = opened !== undefined ? lineAt(text.slice(fm.yamlStart, fm.yamlEnd), opened) : err.linePos?.[0]?.line;
     return { data: {}, bodyOffset, error: `invalid front matter: ${msg}`, ...(yamlLine ? { errorLine: yamlLine + 1 } : {}) };
   }
 }
@@ -182,6 +207,9 @@ function scanBlocks(s: string): Blocks {
   let paraTop = false;     // the paragraph is not in a container (only then can it become a setext heading)
   let paraLines = 0, paraTable = false;
   let inList = false, prevBlank = true;
+  let listContent = 0;     // the column where the last list item's content starts
+  let qfence = "";         // the opening fence run while in fenced code inside a block quote
+  let quoteBreak = false;  // the line before was empty inside a block quote (`>` alone): a new block may start
   let eol = -1;
   for (let pos = 0; pos <= s.length; pos = eol + 1) {
     eol = s.indexOf("\n", pos);
@@ -210,6 +238,17 @@ function scanBlocks(s: string): Blocks {
       }
       continue;
     }
+    if (qfence) {
+      // Fenced code in a block quote: its lines are quoted (`> # not a heading`) until the closing
+      // fence; a line outside the quote ends the quote, and the code with it.
+      if (c === 62) {
+        const k = afterMarkers(s, i);
+        if (s.startsWith(qfence, k) && /^[`~]*[ \t]*$/.test(s.slice(k + qfence.length, eol))) qfence = "";
+        raw(pos, eol);
+        continue;
+      }
+      qfence = "";
+    }
     if (blank) { para = -1; b.starts.push(pos); continue; }
     if (col >= 4 && para < 0 && !inList) { raw(pos, eol); b.starts.push(pos); continue; }  // indented code
     if (col === 0 && afterBlank && inList) inList = false;
@@ -226,6 +265,8 @@ function scanBlocks(s: string): Blocks {
       }
     }
     if (col > 3) {                                                              // in a list item
+      // Indented code in the item: four columns past its content, after a blank line.
+      if (inList && para < 0 && afterBlank && col >= listContent + 4) { raw(pos, eol); b.starts.push(pos); continue; }
       const k = afterMarkers(s, i);
       const h = s.charCodeAt(k) === 35 ? atxHeading(s, k, eol, pos) : undefined;
       if (h) { b.heads.push(h); para = -1; b.starts.push(pos); continue; }
@@ -269,9 +310,41 @@ function scanBlocks(s: string): Blocks {
     }
     const li = c === 45 || c === 43 || c === 42 || (c >= 48 && c <= 57) ? at(LIST_ITEM, s, i) : null;
     if (c === 62 || (li && (para < 0 || !li[1] || li[1] === "1"))) {             // block quote or list item: a container
-      if (li) inList = true;
+      if (li) {
+        inList = true;
+        let sp = 0;
+        while (s.charCodeAt(i + li[0].length + sp) === 32 && sp < 5) sp++;
+        listContent = col + li[0].length + (sp >= 1 && sp <= 4 ? sp : 1);
+      }
       b.starts.push(pos);
       const k = afterMarkers(s, i);
+      const afterQuoteBreak = quoteBreak;
+      quoteBreak = c === 62 && k >= eol;
+      // A link reference definition in a block quote, at the start of a block of it.
+      if (c === 62 && s.charCodeAt(k) === 91 && (para < 0 || afterQuoteBreak)) {
+        const m = at(DEFINITION, s, k);
+        if (m && !m[0].slice(0, -1).includes("\n")) {
+          const key = labelKey(m[1]!);
+          if (key && !b.defs.has(key)) b.defs.set(key, m[2] ?? m[3]!);
+          raw(pos, eol);
+          para = -1;
+          continue;
+        }
+      }
+      // A fence right after the markers: code in the quote (`> ```sh`), or in the item (`- ```js`,
+      // its lines indented to the item's content).
+      const fc = s.charCodeAt(k);
+      if ((fc === 96 || fc === 126) && s.charCodeAt(k + 1) === fc && s.charCodeAt(k + 2) === fc) {
+        let e = k + 3;
+        while (s.charCodeAt(e) === fc) e++;
+        const tick = fc === 96 ? s.indexOf("`", e) : -1;
+        if (tick < 0 || tick > eol) {
+          para = -1;
+          if (c === 62) { qfence = s.slice(k, e); raw(pos, eol); }
+          else { fence = s.slice(k, e); fenceCol = listContent; fenceStart = pos; fenceInList = true; }
+          continue;
+        }
+      }
       const h = s.charCodeAt(k) === 35 ? atxHeading(s, k, eol, pos) : undefined;
       if (h) { b.heads.push(h); para = -1; continue; }
       para = pos; paraTop = false; paraLines = 1; paraTable = false;
