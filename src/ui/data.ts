@@ -38,7 +38,7 @@ export type Json = Record<string, unknown>;
 export type Overview = {
   by: "folder";
   depth: number;
-  clusters: { id: string; name: string; count: number }[];
+  clusters: { id: string; name: string; count: number; path: string }[];
   technologies: { id: string; name: string; count: number }[];
   edges: { source: string; target: string; type: string; count: number }[];
   types: Record<string, number>;
@@ -173,6 +173,8 @@ export class UiData {
     const depth = intParam(f.depth, "depth", 1, 3);
     const max = intParam(f.max, "max", GRAPH_NODES, MAX_GRAPH_NODES);
     const types = f.edge_type ? new Set(f.edge_type.split(",").map((t) => t.trim()).filter(Boolean)) : undefined;
+    // Only commas or blanks: a list of nothing, as `--edge-type ,` is for the CLI (not "every type").
+    if (types?.size === 0) throw usageError(`edge_type names no edge type; use some of ${EDGE_TYPES.join(", ")}, or leave it out for all`);
     for (const t of types ?? []) if (!EDGE_TYPES.includes(t as never)) throw usageError(`edge_type must be among ${EDGE_TYPES.join(", ")}, got '${t}'`);
     const { runId, ix } = this.open();
     const start = ix.nodeOnly(id);
@@ -302,7 +304,12 @@ function buildOverview(ix: RunIndex): Overview {
   const st = ix.stats();
   return {
     by: "folder", depth,
-    clusters: [...counts].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([id, count]) => ({ id, name: id.slice(7), count })),
+    // `path`: the glob of the cluster's documents, for a search: a folder as deep as the clustering
+    // is its subtree, a shallower one only the files right in it (its subfolders are clusters).
+    clusters: [...counts].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([id, count]) => {
+      const name = id.slice(7);
+      return { id, name, count, path: name === "(top)" ? "*" : name.split("/").length >= depth ? `${name}/**` : `${name}/*` };
+    }),
     technologies: top.map(([id, t]) => ({ id, name: t.name, count: t.count })),
     edges: [...edges.values()].sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.target < b.target ? -1 : a.target > b.target ? 1 : 0)),
     types: st.types, edge_types: st.edges,

@@ -2,9 +2,9 @@
 // checks, read-only methods, security headers, the JSON API answering what the CLI's --json
 // answers, a new run followed without a restart, and an incompatible store turned into guidance.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, cli, treeHash } from "../helpers/cli.ts";
+import { cleanup, cli, tempDir, treeHash } from "../helpers/cli.ts";
 import { apiGet, body, currentRun, makeIncompatible, makeWorkspace, startUi, type Ui } from "./support.ts";
 
 let ws: { root: string; runId: string };
@@ -159,11 +159,28 @@ test("the API answers what the CLI's --json answers", async () => {
   expect(ov.edges).toContainEqual({ source: "folder:notes", target: "tech_postgresql", type: "mentions", count: 3 });
 }, 20_000);
 
+test("each overview cluster's path glob finds exactly its documents (a shallow folder holds only its own files)", async () => {
+  const root = tempDir("ag-ui-clusters-");
+  const w = (p: string) => { mkdirSync(join(root, p, ".."), { recursive: true }); writeFileSync(join(root, p), `# ${p}\n\nText.\n`); };
+  for (const p of ["notes/hub.md", "notes/a/x/1.md", "notes/a/y/2.md", "notes/b/z/3.md", "notes/b/4.md"]) w(p);
+  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  const u = await startUi(root);
+  try {
+    const ov = await body(apiGet(u, "/api/overview"));
+    expect(ov.clusters.map((c: any) => [c.name, c.count, c.path])).toEqual([["notes", 1, "notes/*"], ["notes/a", 2, "notes/a/**"], ["notes/b", 2, "notes/b/**"]]);
+    for (const c of ov.clusters) {
+      const q = await body(apiGet(u, `/api/query?type=document&limit=100&path=${encodeURIComponent(c.path)}`));
+      expect({ cluster: c.name, total: q.total }).toEqual({ cluster: c.name, total: c.count });
+    }
+  } finally { await u.stop(); }
+}, 30_000);
+
 test("bad input is one error document: a usage error 400, an unknown node or API 404", async () => {
   const bad = await apiGet(ui, "/api/query?q=" + encodeURIComponent("nope:thing"));
   expect(bad.status).toBe(400);
   expect((await body(bad)).message).toContain("unknown filter 'nope:'");
   expect((await apiGet(ui, "/api/neighbors?id=doc_00000000000000000000&depth=9")).status).toBe(400);
+  for (const t of [",", "%20", ",%20,"]) expect((await body(apiGet(ui, `/api/neighbors?id=${ws.runId}&edge_type=${t}`))).message).toStartWith("edge_type names no edge type");
   for (const limit of ["1e1", "0x10", "2.0"]) {
     const r = await apiGet(ui, `/api/query?q=postgres&limit=${limit}`);
     expect([limit, r.status]).toEqual([limit, 400]);

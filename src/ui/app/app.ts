@@ -349,7 +349,8 @@ async function overviewView(seq: number): Promise<void> {
   const edges: DrawEdge[] = b.edges.filter((e: any) => e.source !== e.target).map((e: any) => ({ source: e.source, target: e.target, type: e.type, width: 1 + Math.round(6 * e.count / emax) }));
   const ms = await draw(box, nodes, edges, {
     labels: true,
-    open: (nid) => { location.hash = nid.startsWith("folder:") ? withQuery("#/search", { path: nid.slice(7) === "(top)" ? "*" : `${nid.slice(7)}/**` }) : route("node", nid); },
+    // A folder searches the cluster's own documents (its `path` glob, see buildOverview).
+    open: (nid) => { location.hash = nid.startsWith("folder:") ? withQuery("#/search", { path: b.clusters.find((c: any) => c.id === nid)?.path ?? "" }) : route("node", nid); },
   });
   if (seq !== renderSeq) return;
   fill(info, `${b.clusters.length} folders, ${b.technologies.length} technologies; ${Object.entries(b.types).map(([k, v]) => `${v} ${k}`).join(", ")}.`);
