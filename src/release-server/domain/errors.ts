@@ -79,3 +79,21 @@ export class TooLarge extends kindError("too_large") {}
 export class DigestMismatch extends kindError("digest_mismatch") {}
 export class Unsupported extends kindError("unsupported") {}
 export class Aborted extends kindError("aborted") {}
+
+/**
+ * The longest piece of a caller's input a message quotes: the longest tag or file name the server
+ * accepts (domain/versions.ts, domain/validate.ts), so a valid one is always quoted whole.
+ */
+export const MAX_QUOTED = 255;
+
+/**
+ * `s` as a message quotes it: whole up to `max` characters, else cut to `max` with "…" (never
+ * inside a surrogate pair). A 404 for a 5,000-character tag in the URL echoed all of it.
+ */
+export function clip(s: string, max = MAX_QUOTED): string {
+  if (s.length <= max) return s;
+  let end = max - 1;
+  const c = s.charCodeAt(end - 1);
+  if (c >= 0xd800 && c <= 0xdbff) end--;
+  return `${s.slice(0, end)}…`;
+}

@@ -44,6 +44,13 @@ export interface ReleaseRepository {
   /** Every release of an app, newest first (retention). */
   all(appId: number): Promise<Release[]>;
   /**
+   * The first release in `all`'s order (created_at, then id, newest first) that has an artifact
+   * named `filename`, among the non-draft ones and the drafts `drafts` admits (as `list` reads it):
+   * the seed's `/assets/{name}`. One query on the artifacts' (app, file name) index, however many
+   * releases the app has.
+   */
+  newestWithArtifact(appId: number, filename: string, drafts: boolean | string[]): Promise<Release | undefined>;
+  /**
    * The first published, non-draft, non-prerelease release in the order of
    * `domain/versions.ts compareForLatest` (semver releases by version above non-semver ones by
    * creation time); with `notAfter`, the first such one that ranks below that release.

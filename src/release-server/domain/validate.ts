@@ -4,10 +4,25 @@
  */
 import * as v from "valibot";
 import { ACTIONS, PLATFORMS } from "./model.ts";
-import { Invalid } from "./errors.ts";
+import { clip, Invalid } from "./errors.ts";
 import { gitTagProblem, semverOf, versionForTag } from "./versions.ts";
 
 const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);
+
+/**
+ * Bidirectional controls (ALM, LRM, RLM, the embeddings and overrides, the isolates): shown in pages,
+ * dialogs and terminals they reorder the text around them, so an override (U+202E) makes
+ * "v7\u202Egpj.exe" read as "v7exe.jpg". Refused in every name or label the server shows.
+ */
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const noBidi = (s: string) => !BIDI.test(s);
+
+/**
+ * Zero-width characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM): invisible, so "install\u200B.sh" looks
+ * like install.sh. Refused in file names and tags, which people (and scripts) match exactly; names
+ * and labels keep them (ZWJ and ZWNJ belong in emoji sequences and in Persian or Indic words).
+ */
+const noZeroWidth = (s: string) => !/[\u200b-\u200d\u2060\ufeff]/.test(s);
 
 export const SlugSchema = v.pipe(
   v.string(),
@@ -20,10 +35,20 @@ export const ChannelNameSchema = v.pipe(
   v.regex(/^[a-z][a-z0-9-]{0,31}$/, "must be 1-32 lowercase letters, digits or '-', starting with a letter"),
 );
 
-/** A tag git accepts (domain/versions.ts `gitTagProblem`), as GitHub accepts any. */
-export const TagSchema = v.pipe(
+/**
+ * A tag git accepts (domain/versions.ts `gitTagProblem`): what a lookup by tag takes, so that a
+ * release tagged before the checks of `TagSchema` were added is still found.
+ */
+export const GitTagSchema = v.pipe(
   v.string(),
   v.check((s) => gitTagProblem(s) === undefined, (issue) => `${gitTagProblem(String(issue.input)) ?? "is not a valid tag"} (it must be a tag git accepts)`),
+);
+
+/** A new tag: one git accepts, as GitHub accepts any, without bidirectional controls or zero-width characters. */
+export const TagSchema = v.pipe(
+  GitTagSchema,
+  v.check(noBidi, "must not contain bidirectional control characters"),
+  v.check(noZeroWidth, "must not contain zero-width characters"),
 );
 
 export const NullableChannelSchema = v.nullable(ChannelNameSchema);
@@ -52,7 +77,8 @@ export const FilenameSchema = v.pipe(
   v.check((s) => !s.includes(".."), "must not contain '..'"),
   v.check(noControl, "must not contain control characters"),
   // Shown in pages and download dialogs: an override (U+202E) makes "tool\u202Eexe.zip" read as "toolpiz.exe".
-  v.check((s) => !/[\u0080-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(s), "must not contain bidirectional or C1 control characters"),
+  v.check((s) => noBidi(s) && !/[\u0080-\u009f]/.test(s), "must not contain bidirectional or C1 control characters"),
+  v.check(noZeroWidth, "must not contain zero-width characters"),
   v.check((s) => s.trim() === s, "must not start or end with whitespace"),
   v.check((s) => s !== ".", "must not be '.'"),
 );
@@ -65,11 +91,13 @@ export const ContentTypeSchema = v.pipe(
 
 const text = (max: number) => v.pipe(v.string(), v.maxLength(max, `must be at most ${max} characters`));
 const line = (max: number) => v.pipe(text(max), v.check(noControl, "must not contain control characters"));
+/** A line the pages show (an app's, a release's or a file's name or label): no bidirectional controls either. */
+const shown = (max: number) => v.pipe(line(max), v.check(noBidi, "must not contain bidirectional control characters"));
 
 export const NewAppSchema = v.strictObject({
   owner: SlugSchema,
   slug: SlugSchema,
-  display_name: v.optional(line(200)),
+  display_name: v.optional(shown(200)),
   bundle_ids: v.optional(v.record(PlatformSchema, line(255)), {}),
   visibility: v.optional(v.picklist(["public", "private"]), "public"),
 });
@@ -80,7 +108,7 @@ export const ReleaseInputSchema = v.strictObject({
   version: v.optional(VersionSchema),
   build: v.optional(v.nullable(BuildSchema)),
   tag: v.optional(v.nullable(TagSchema)),
-  name: v.optional(v.nullable(line(255))),
+  name: v.optional(v.nullable(shown(255))),
   notes: v.optional(v.nullable(text(125_000))),
   channel: v.optional(v.nullable(ChannelNameSchema)),
   draft: v.optional(v.boolean(), false),
@@ -93,7 +121,7 @@ export type ReleaseInput = v.InferInput<typeof ReleaseInputSchema>;
 export const ReleasePatchSchema = v.strictObject({
   tag: v.optional(TagSchema),
   channel: v.optional(v.nullable(ChannelNameSchema)),
-  name: v.optional(v.nullable(line(255))),
+  name: v.optional(v.nullable(shown(255))),
   notes: v.optional(v.nullable(text(125_000))),
   draft: v.optional(v.boolean()),
   prerelease: v.optional(v.boolean()),
@@ -104,14 +132,14 @@ export const ArtifactInputSchema = v.strictObject({
   filename: FilenameSchema,
   content_type: v.optional(ContentTypeSchema, "application/octet-stream"),
   platform: v.optional(v.nullable(PlatformSchema)),
-  label: v.optional(v.nullable(line(255))),
+  label: v.optional(v.nullable(shown(255))),
 });
 export type ArtifactInput = v.InferInput<typeof ArtifactInputSchema>;
 
 /** Fields of an artifact that can change after upload (GitHub's asset PATCH). */
 export const ArtifactPatchSchema = v.strictObject({
   filename: v.optional(FilenameSchema),
-  label: v.optional(v.nullable(line(255))),
+  label: v.optional(v.nullable(shown(255))),
 });
 export type ArtifactPatch = v.InferInput<typeof ArtifactPatchSchema>;
 
@@ -146,5 +174,7 @@ export function parseInput<S extends v.GenericSchema>(schema: S, value: unknown,
   if (r.success) return r.output;
   const issue = r.issues[0];
   const path = v.getDotPath(issue);
-  throw new Invalid(`invalid ${what}${path ? ` ${path}` : ""}: ${issue.message}`, { field: path ?? undefined, reason: issue.message, input: what });
+  // valibot's own messages quote the input ('... but received "<the value>"'): cut it.
+  const reason = clip(issue.message);
+  throw new Invalid(`invalid ${what}${path ? ` ${path}` : ""}: ${reason}`, { field: path ?? undefined, reason, input: what });
 }

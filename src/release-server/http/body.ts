@@ -12,6 +12,7 @@
  * multipart and an oversized Content-Length by the same two checks.
  */
 import * as v from "valibot";
+import { clip } from "../domain/errors.ts";
 import type { Ctx } from "./context.ts";
 import { HttpError, validationFailed } from "./respond.ts";
 
@@ -52,7 +53,7 @@ async function readBodyText(req: Request, maxBytes: number, what: string): Promi
 /** The body parsed as JSON, at most `maxBytes` bytes, whatever its Content-Type but multipart (see the module comment). */
 export async function readJsonBody(req: Request, maxBytes: number, what = "JSON body"): Promise<unknown> {
   const type = req.headers.get("content-type") ?? "";
-  if (isMultipart(type)) throw new HttpError(415, `expected a JSON body, got Content-Type ${type.trim()}; send the JSON document itself as the request body`);
+  if (isMultipart(type)) throw new HttpError(415, `expected a JSON body, got Content-Type ${clip(type.trim())}; send the JSON document itself as the request body`);
   const text = await readBodyText(req, maxBytes, what);
   try {
     return JSON.parse(text);
@@ -73,5 +74,6 @@ export async function readJsonAs<S extends v.GenericSchema>(c: Ctx, schema: S, r
   if (parsed.success) return parsed.output;
   const issue = parsed.issues[0];
   const field = v.getDotPath(issue);
-  throw validationFailed(field, `${field ?? "body"}: ${issue.message}`, resource);
+  // valibot's own messages quote the input ('... but received "<the value>"'): cut it.
+  throw validationFailed(field, `${field ?? "body"}: ${clip(issue.message)}`, resource);
 }

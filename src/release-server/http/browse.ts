@@ -113,6 +113,15 @@ export interface InstallFrom {
   privateApp: boolean;
 }
 
+/**
+ * A PowerShell single-quoted string holding `s`. PowerShell reads four more characters as a single
+ * quote besides `'`: U+2018 ‘, U+2019 ’, U+201A ‚ and U+201B ‛ (a tag holding ’ closed the string);
+ * each of the five is escaped by doubling it, as `'` is.
+ */
+export function psQuoted(s: string): string {
+  return `'${s.replace(/['\u2018\u2019\u201a\u201b]/g, "$&$&")}'`;
+}
+
 function installCommand(name: keyof typeof INSTALLERS, url: string, from: InstallFrom): InstallCommand {
   if (INSTALLERS[name] === "sh") {
     const header = from.privateApp ? ` -H "Authorization: Bearer $RELEASES_TOKEN"` : "";
@@ -123,12 +132,11 @@ function installCommand(name: keyof typeof INSTALLERS, url: string, from: Instal
     ];
     return { shell: "sh", command: `curl -fsSL${header} ${shellWord(url)} | ${env.join(" ")} sh` };
   }
-  const ps = (s: string) => `'${s.replace(/'/g, "''")}'`;
   const header = from.privateApp ? ` -Headers @{Authorization = "Bearer $env:RELEASES_TOKEN"}` : "";
   // Variables set in a PowerShell session stay: each command sets (or clears) all three.
-  const set = (name: string, value: string | undefined) => `$env:${name}=${value === undefined ? "$null" : ps(value)}; `;
+  const set = (name: string, value: string | undefined) => `$env:${name}=${value === undefined ? "$null" : psQuoted(value)}; `;
   const env = set("RELEASES_BASE_URL", from.base) + set("RELEASES_VERSION", from.release?.version) + set("RELEASES_TAG", from.release && seg(from.release.tag));
-  return { shell: "powershell", command: `${env}irm${header} ${ps(url)} | iex` };
+  return { shell: "powershell", command: `${env}irm${header} ${psQuoted(url)} | iex` };
 }
 
 function installers(artifacts: Artifact[], urlOf: (name: string) => string, from: InstallFrom): InstallCommand[] {

@@ -2,6 +2,7 @@
  * Per-request context: the matched parameters, the public URLs, and lazily the caller (from the
  * Authorization header, `token X` or `Bearer X`) and the app the path names.
  */
+import { clip } from "../domain/errors.ts";
 import type { App, Action, Principal, Release } from "../domain/model.ts";
 import type { ReleaseService } from "../service.ts";
 import type { Params } from "./router.ts";
@@ -18,15 +19,19 @@ export interface HttpDeps {
   log: LogSink;
 }
 
-/** Query parameters that look like credentials: refused on every route, so a token never lives in a URL. */
-const TOKEN_QUERY = ["access_token", "token", "api_key", "private_token"];
+/**
+ * Query parameters that look like credentials: refused on every route, so a token never lives in a
+ * URL. Matched whatever their case (`?TOKEN=`, `?Access_Token=`): a name in another case was let
+ * through, and copied into the `Link` headers of paged answers.
+ */
+const TOKEN_QUERY = new Set(["access_token", "token", "api_key", "private_token"]);
 
 /** Where clients reach the server: the configured public URL, else the request's origin; no trailing slash. */
 export const publicBase = (deps: HttpDeps, url: URL) => (deps.publicUrl ?? url.origin).replace(/\/+$/, "");
 
 export function rejectQueryCredentials(url: URL): void {
-  for (const k of TOKEN_QUERY) {
-    if (url.searchParams.has(k)) throw new HttpError(400, `credentials in the query string (${k}) are not accepted; send an Authorization header`);
+  for (const k of url.searchParams.keys()) {
+    if (TOKEN_QUERY.has(k.toLowerCase())) throw new HttpError(400, `credentials in the query string (${k}) are not accepted; send an Authorization header`);
   }
 }
 
@@ -105,7 +110,7 @@ export class Ctx {
         if (!p) throw new Error();
         this.service.authorize(p, "read", { app });
       } catch {
-        throw new HttpError(404, `no app ${ref.owner}/${ref.slug}`);
+        throw new HttpError(404, `no app ${clip(ref.owner)}/${clip(ref.slug)}`);
       }
     }
     return (this.appMemo = app);

@@ -66,10 +66,15 @@ export function parseRange(header: string | null, size: number): RangeResult {
   return { start, end };
 }
 
-/** `attachment; filename="..."` with an ASCII fallback and the exact UTF-8 name per RFC 6266/8187. */
+/**
+ * `attachment; filename="..."` with an ASCII fallback and the exact UTF-8 name per RFC 6266/8187.
+ * The `filename*` value is percent-encoded down to RFC 8187's attr-char: encodeURIComponent leaves
+ * `'`, `(`, `)` and `*` as they are, which attr-char does not allow (`'` is the value's own delimiter).
+ */
 export function contentDisposition(name: string): string {
   const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, "_");
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
 /**

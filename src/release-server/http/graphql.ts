@@ -6,6 +6,7 @@
  * limits on size and depth. It only parses; `routes/graphql.ts` checks a document against the
  * schema it serves and runs it. Errors carry the line and column GitHub reports.
  */
+import { clip } from "../domain/errors.ts";
 
 export interface Loc {
   line: number;
@@ -222,7 +223,7 @@ export function parse(src: string): Document {
   const fail = (msg: string, t = peek()): never => {
     throw new GraphQLSyntaxError(msg, t.loc);
   };
-  const describe = (t: Token) => (t.kind === "eof" ? "end of document" : `${JSON.stringify(t.value)}`);
+  const describe = (t: Token) => (t.kind === "eof" ? "end of document" : `${JSON.stringify(clip(t.value))}`);
   const isPunct = (v: string) => peek().kind === "punct" && peek().value === v;
   const expectPunct = (v: string) => {
     const t = next();

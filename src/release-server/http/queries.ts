@@ -3,7 +3,6 @@
  * the service's repositories and blob store; every write still goes through the service.
  */
 import type { App, Artifact, Release } from "../domain/model.ts";
-import { draftVisible } from "../domain/tokens.ts";
 import type { ReleaseService } from "../service.ts";
 
 export async function assetNamed(s: ReleaseService, release: Release, filename: string): Promise<Artifact | undefined> {
@@ -12,15 +11,15 @@ export async function assetNamed(s: ReleaseService, release: Release, filename: 
 
 /**
  * The newest release that has an artifact named `filename`, among the published ones and the
- * drafts `drafts` lets the caller see (ReleaseService.draftScope: all, none, or its channels').
+ * drafts `drafts` lets the caller see (ReleaseService.draftScope: all, none, or its channels'):
+ * one indexed query (`ReleaseRepository.newestWithArtifact`), then the artifact by its name. It
+ * read every release of the app, one query each, which anyone could make slow with a name no
+ * release has.
  */
 export async function newestWithAsset(s: ReleaseService, app: App, filename: string, drafts: boolean | string[]): Promise<{ release: Release; artifact: Artifact } | undefined> {
-  for (const release of await s.repos.releases.all(app.id)) {
-    if (!draftVisible(drafts, release)) continue;
-    const artifact = await s.repos.artifacts.byName(release.id, filename);
-    if (artifact) return { release, artifact };
-  }
-  return undefined;
+  const release = await s.repos.releases.newestWithArtifact(app.id, filename, drafts);
+  const artifact = release && (await s.repos.artifacts.byName(release.id, filename));
+  return release && artifact ? { release, artifact } : undefined;
 }
 
 /**

@@ -2,7 +2,7 @@
  * Apps: create, look up and list the apps releases belong to. Part of ReleaseService (service.ts);
  * the conventions are core.ts's.
  */
-import { NotFound } from "../domain/errors.ts";
+import { clip, NotFound } from "../domain/errors.ts";
 import type { App, Principal } from "../domain/model.ts";
 import { NewAppSchema, parseInput, type NewAppInput } from "../domain/validate.ts";
 import type { ServiceCore } from "./core.ts";
@@ -31,7 +31,7 @@ export class Apps {
 
   async getAppBySlug(owner: string, slug: string): Promise<App> {
     const app = await this.core.repos.apps.bySlug(owner.toLowerCase(), slug.toLowerCase());
-    if (!app) throw new NotFound(`no app ${owner}/${slug}`);
+    if (!app) throw new NotFound(`no app ${clip(owner)}/${clip(slug)}`);
     return app;
   }
 

@@ -51,13 +51,18 @@ export class Channels {
   /**
    * Points a channel (created on first use) at a release, with a rollout percentage (default 100).
    * The promotion gate runs inside the transaction after the pointer moved; when it fails the
-   * whole change rolls back and Conflict explains why.
+   * whole change rolls back and Conflict explains why. A release the principal may not see
+   * (`Releases.canSee`) is NotFound, as an unknown id is.
    */
   async promote(app: App, channelName: string, releaseId: number, opts: { rolloutPercent?: number }, by: Principal): Promise<Channel> {
     const rollout = parseInput(RolloutPercentSchema, opts.rolloutPercent ?? 100, "rollout percent");
     return await this.changeChannel(app, channelName, "promote", by, async (cur, name) => {
       const release = await this.core.repos.releases.get(releaseId);
-      if (!release || release.app_id !== app.id) throw new NotFound(`${app.owner}/${app.slug} has no release with id ${releaseId}`);
+      // A release the principal may not see (a draft it could not publish) is answered as one that
+      // does not exist: the gate's 409 named its tag, its channel's state and its files.
+      if (!release || release.app_id !== app.id || !(await this.releases.canSee(by, release))) {
+        throw new NotFound(`${app.owner}/${app.slug} has no release with id ${releaseId}`);
+      }
       const same = cur?.current_release_id === release.id;
       return {
         next: {

@@ -5,7 +5,7 @@
  */
 import type { BlobBody, BlobInfo, StoredBlob } from "../blobs/types.ts";
 import { detectArtifact, validateForPlatform } from "../domain/detect.ts";
-import { Conflict, Invalid, NotFound, ServiceError } from "../domain/errors.ts";
+import { clip, Conflict, Invalid, NotFound, ServiceError } from "../domain/errors.ts";
 import { storageKeyFor, type App, type Artifact, type Principal, type Release } from "../domain/model.ts";
 import { draftVisible } from "../domain/tokens.ts";
 import { isPrereleaseVersion, tagForVersion, versionForTag } from "../domain/versions.ts";
@@ -16,7 +16,7 @@ import {
   ReleaseInputSchema,
   ReleasePatchSchema,
   NullableChannelSchema,
-  TagSchema,
+  GitTagSchema,
   VersionSchema,
   type ArtifactInput,
   type ArtifactPatch,
@@ -72,7 +72,9 @@ export class Releases {
    * The seed's `POST /upload?version=`: publishes the release with one file, or, when an upload of
    * the same version created it meanwhile (the tag conflict), adds the file to that release, in
    * one refusal scope so that the blob stored for the first attempt stays for the second. Two files
-   * of a CI matrix uploaded at the same moment were one 201 and one 422 "already has tag".
+   * of a CI matrix uploaded at the same moment were one 201 and one 422 "already has tag". A release
+   * the principal may not see (`canSee`) is not added to: the conflict stands, as GitHub's 422
+   * already_exists, which tells nothing the tag itself does not.
    */
   async publishOrAdd(app: App, input: ReleaseInput & { version: string }, file: PublishFile, by: Principal): Promise<{ release: Release; artifact: Artifact }> {
     const { blob, ...meta } = file;
@@ -83,7 +85,8 @@ export class Releases {
       } catch (err) {
         if (!(err instanceof Conflict && err.details?.field === "tag_name")) throw err;
         const release = await this.findReleaseByVersion(app, input.version);
-        if (!release) throw err;
+        // A release `by` may not see (a draft of a channel outside its scope) is only the tag conflict.
+        if (!release || !(await this.canSee(by, release))) throw err;
         return { release, artifact: await this.insertArtifact(release, meta, blob, by, seen) };
       }
     });
@@ -190,8 +193,9 @@ export class Releases {
   }
 
   async getReleaseByTag(app: App, tag: string): Promise<Release> {
-    const r = await this.core.repos.releases.byTag(app.id, parseInput(TagSchema, tag, "tag"));
-    if (!r) throw new NotFound(`no release tagged ${tag} in ${app.owner}/${app.slug}`);
+    // Any tag git accepts: a release tagged before TagSchema's later checks is still found.
+    const r = await this.core.repos.releases.byTag(app.id, parseInput(GitTagSchema, tag, "tag"));
+    if (!r) throw new NotFound(`no release tagged ${clip(tag)} in ${app.owner}/${app.slug}`);
     return r;
   }
 
@@ -434,7 +438,7 @@ export class Releases {
 
   async findArtifactByName(release: Release, filename: string): Promise<Artifact> {
     const a = await this.core.repos.artifacts.byName(release.id, filename);
-    if (!a) throw new NotFound(`release ${release.tag} has no artifact named ${filename}`);
+    if (!a) throw new NotFound(`release ${release.tag} has no artifact named ${clip(filename)}`);
     return this.core.withPendingDownloads(a);
   }
 

@@ -65,6 +65,10 @@ function memoryStore(): SyncStore {
       return { items: all.slice(page.offset, page.offset + page.limit), total: all.length };
     },
     all: releasesOf,
+    newestWithArtifact(appId: number, filename: string, drafts: boolean | string[]) {
+      const having = new Set([...s.artifacts.values()].filter((a) => a.app_id === appId && a.filename === filename).map((a) => a.release_id));
+      return releasesOf(appId).find((r) => having.has(r.id) && draftVisible(drafts, r));
+    },
     latestPublished: (appId: number, notAfter?: Release) =>
       releasesOf(appId)
         .sort(compareForLatest)

@@ -133,6 +133,13 @@ DROP INDEX releases_by_version;
 CREATE INDEX releases_by_version ON releases (app_id, version, created_at, id);
 `,
   },
+  {
+    version: 5,
+    name: "artifacts: by app and file name (the newest release with a file of that name, in one query)",
+    sql: `
+CREATE INDEX artifacts_by_app_name ON artifacts (app_id, filename, release_id);
+`,
+  },
 ];
 
 async function currentVersion(sql: SQL): Promise<number> {

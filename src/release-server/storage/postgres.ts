@@ -150,6 +150,20 @@ function postgresRepositories(sql: SQL): Repositories {
       return { items, total };
     },
     all: (appId: number) => many("SELECT * FROM releases WHERE app_id = ? ORDER BY created_at DESC, id DESC", toRelease, appId),
+    newestWithArtifact(appId: number, filename: string, drafts: boolean | string[]) {
+      // As sqlite.ts: the artifacts with this name from artifacts_by_app_name, their releases by id.
+      const channels = Array.isArray(drafts) ? drafts : [];
+      const visible = drafts === true ? "" : channels.length > 0 ? ` AND (NOT r.draft OR r.channel IN (${channels.map(() => "?").join(", ")}))` : " AND NOT r.draft";
+      return one(
+        `SELECT r.* FROM artifacts a JOIN releases r ON r.id = a.release_id
+           WHERE a.app_id = ? AND a.filename = ? AND r.app_id = ?${visible} ORDER BY r.created_at DESC, r.id DESC LIMIT 1`,
+        toRelease,
+        appId,
+        filename,
+        appId,
+        ...channels,
+      );
+    },
     latestPublished: (appId: number, notAfter?: Release) =>
       notAfter
         ? one(

@@ -139,6 +139,21 @@ function sqliteStore(db: Database): SyncStore {
       return { items, total };
     },
     all: (appId: number) => many("SELECT * FROM releases WHERE app_id = ? ORDER BY created_at DESC, id DESC", toRelease, appId),
+    newestWithArtifact(appId: number, filename: string, drafts: boolean | string[]) {
+      // The artifacts with this name come from artifacts_by_app_name (covering: app, name, release),
+      // so a name no release has costs one index probe; each found release is read by its id.
+      const channels = Array.isArray(drafts) ? drafts : [];
+      const visible = drafts === true ? "" : channels.length > 0 ? ` AND (r.draft = 0 OR r.channel IN (${channels.map(() => "?").join(", ")}))` : " AND r.draft = 0";
+      return one(
+        `SELECT r.* FROM artifacts a JOIN releases r ON r.id = a.release_id
+           WHERE a.app_id = ? AND a.filename = ? AND r.app_id = ?${visible} ORDER BY r.created_at DESC, r.id DESC LIMIT 1`,
+        toRelease,
+        appId,
+        filename,
+        appId,
+        ...channels,
+      );
+    },
     latestPublished: (appId: number, notAfter?: Release) =>
       one(
         `SELECT * FROM releases WHERE app_id = ? AND draft = 0 AND prerelease = 0 AND published_at IS NOT NULL

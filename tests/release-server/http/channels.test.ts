@@ -19,6 +19,7 @@ beforeAll(async () => {
     ids.v2 = (await publish(s, app, { version: "2.0.0" }, { "tool.txt": "two" })).release.id;
     ids.draft = (await publish(s, app, { version: "3.0.0", draft: true }, { "tool.txt": "three" })).release.id;
     ids.empty = (await publish(s, app, { version: "4.0.0" }, {})).release.id;
+    ids.stableDraft = (await publish(s, app, { version: "1.1.0-draftstable", channel: "stable", draft: true }, { "secret-name.bin": "draft" })).release.id;
     await s.promote(app, "stable", ids.v1, {}, OP);
     const mk = async (name: string, input: object) => (await s.createToken({ name, ...input } as never, OP)).raw;
     tok.promoter = await mk("promoter", { actions: ["promote"], apps: ["acme/tool"] });
@@ -71,12 +72,26 @@ describe("channels over HTTP", () => {
 
   test("the promotion gate: a draft or a release without files is a 409 that changes nothing", async () => {
     for (const id of [ids.draft, ids.empty]) {
-      const res = await call("PUT", "/stable", tok.promoter, { release_id: id });
+      const res = await call("PUT", "/stable", srv.admin, { release_id: id });
       expect(res.status).toBe(409);
       expect(((await res.json()) as { message: string }).message).toContain("promotion gate failed");
     }
     expect(await (await call("GET", "/stable")).json()).toMatchObject({ current_tag: "v1.0.0" });
     expect((await call("PUT", "/stable", tok.promoter, { release_id: 999999 })).status).toBe(404);
+  });
+
+  test("a draft the token may not see is promoted as an unknown id: 404 with the same message, nothing of the draft told", async () => {
+    const answer = async (channel: string, token: string, id: number) => {
+      const res = await call("PUT", `/${channel}`, token, { release_id: id });
+      return [res.status, ((await res.json()) as { message: string }).message];
+    };
+    // A promote-only token sees no draft (drafts are for whoever could publish them), channel-scoped or not.
+    for (const [channel, token] of [["beta", tok.beta!], ["stable", tok.promoter!]] as const) {
+      expect(await answer(channel, token, 999999)).toEqual([404, "acme/tool has no release with id 999999"]);
+      for (const id of [ids.stableDraft!, ids.draft!]) expect(await answer(channel, token, id)).toEqual([404, `acme/tool has no release with id ${id}`]);
+    }
+    // The admin sees the draft, and why the gate refuses it.
+    expect(await answer("beta", srv.admin, ids.stableDraft!)).toEqual([409, "promotion gate failed for v1.1.0-draftstable on beta: the release is a draft"]);
   });
 
   test("bad bodies: one clear error, nothing changed", async () => {

@@ -157,6 +157,22 @@ describe("channel-scoped tokens", () => {
   });
 });
 
+describe("a draft the token may not see, named by the seed's upload", () => {
+  test("?version= of another channel's hidden draft: GitHub's 422 already_exists for the tag, never a 403 naming the draft's channel; nothing stored", async () => {
+    const before = storedFiles(srv.data);
+    for (const version of ["v0.9.0", "0.9.0"]) {
+      const r = await fetch(`${srv.url}/upload?name=n.bin&version=${version}&channel=beta`, { method: "POST", body: `beta bytes ${version}`, headers: { ...auth(tok.beta!), "content-type": "application/octet-stream" } });
+      const body = (await r.json()) as { message: string; errors: unknown[] };
+      expect({ version, status: r.status, body }).toEqual({ version, status: 422, body: { message: "acme/tool already has tag v0.9.0", documentation_url: expect.any(String), errors: [{ resource: "Release", code: "already_exists", field: "tag_name" }] } as never });
+    }
+    // The refused upload's blob is gone again (it tells only what the tag, which exists, tells).
+    expect(storedFiles(srv.data)).toEqual(before);
+    // The draft is untouched and still hidden from the beta token.
+    expect((await fetch(`${srv.url}/assets/n.bin?version=v0.9.0`, { headers: auth(srv.admin) })).status).toBe(404);
+    expect((await fetch(`${srv.url}/assets/s.txt?version=v0.9.0`, { headers: auth(tok.beta!) })).status).toBe(404);
+  });
+});
+
 describe("paging bounds", () => {
   test("a page past 2^63 is a 422 Validation Failed naming the parameter, on the API and on /packages; a far page is empty", async () => {
     for (const path of [`${api}/releases?page=99999999999999999999`, `${api}/releases?per_page=abc`, `${api}/releases?page=-1`, "/packages?format=json&page=99999999999999999999", "/apps/acme/tool/packages?format=json&page=1e3"]) {

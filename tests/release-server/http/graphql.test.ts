@@ -191,6 +191,22 @@ describe("GraphQL: everything else is refused in GitHub's error shape", () => {
     expect(r.body).toEqual({ errors: [{ type: "MAX_NODE_LIMIT_EXCEEDED", message: expect.stringContaining("more than 20000 objects") }] });
   });
 
+  test("messages quote at most a bounded part of the document: a 5,000-character name, string or cursor is cut", async () => {
+    const long = "x".repeat(5000);
+    const cases: Array<[string, Record<string, unknown> | undefined, string, number]> = [
+      [`{ viewer { ${long} } }`, undefined, "Field 'xxx", 1024], // a name: the message as a whole is cut
+      [`{ viewer { login } "${long}" }`, undefined, 'Parse error: Expected a name, found "xxx', 400],
+      [`{ repository(owner: "acme", name: "tool") { releases(first: 1, after: "${long}") { totalCount } } }`, undefined, "`xxx", 400],
+      [`{ repository(owner: "${long}", name: "tool") { id } }`, undefined, "Could not resolve to a Repository with the name 'xxx", 400],
+      ['query ($o: String!) { repository(owner: $o, name: "tool") { id } }', { o: [long] }, "Variable $o: [\"xxx", 400],
+    ];
+    for (const [query, variables, start, max] of cases) {
+      const { body } = await gql(query, variables);
+      const message: string = body.errors[0].message;
+      expect({ start: message.slice(0, start.length), short: message.length <= max, cut: message.includes("…") }).toEqual({ start, short: true, cut: true });
+    }
+  });
+
   test("a body that is not a GraphQL request", async () => {
     const post = (body: string, type = "application/json") => fetch(`${srv.url}/api/graphql`, { method: "POST", headers: { ...auth(srv.admin), "content-type": type }, body });
     expect((await post("{")).status).toBe(400);

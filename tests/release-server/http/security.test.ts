@@ -85,6 +85,16 @@ describe("tokens", () => {
     await expectError(fetch(`${srv.url}/api/v3/repos/acme/tool/releases?access_token=${tok.publisher}`), 400, /query string/);
     await expectError(upload(`${path}&token=${tok.publisher}`, "x"), 400, /query string/);
     await expectError(fetch(`${srv.url}/latest?access_token=${tok.reader}`, { headers: { "x-request-id": "query-token" } }), 400, /query string/);
+    // Whatever the case of the name: `?TOKEN=` on an authenticated request was answered (and copied
+    // into the Link headers of a paged list), `?Access_Token=` silently ignored.
+    const releases = `${srv.url}/api/v3/repos/acme/tool/releases?per_page=1`;
+    for (const name of ["TOKEN", "Access_Token", "API_KEY", "Private_Token", "tOkEn"]) {
+      await expectError(fetch(`${releases}&${name}=${tok.reader}`, { headers: auth(tok.reader!) }), 400, new RegExp(`query string \\(${name}\\)`));
+      await expectError(fetch(`${releases}&${name}=${tok.reader}`), 400, /query string/);
+    }
+    await expectError(upload(`${path}&Token=${tok.publisher}`, "x", auth(tok.publisher!)), 400, /query string/);
+    // Other parameters that merely contain such a name are no credential.
+    expect((await fetch(`${releases}&tokens=1&my_token=2`)).status).toBe(200);
     await logLine(srv, "query-token");
     const logs = srv.logs.join("\n");
     for (const t of Object.values(tok)) expect(logs).not.toContain(t);
@@ -183,6 +193,72 @@ describe("hostile names and paths", () => {
     expect(storedFiles(srv.data)).toEqual(before);
   });
 
+  test("bidirectional controls in tags, release names, labels; zero-width characters in tags and asset names: 422 naming the field", async () => {
+    const admin = { ...auth(srv.admin), "content-type": "application/json" };
+    const api = `${srv.url}/api/v3/repos/acme/tool`;
+    const send = (method: string, path: string, body: object) => fetch(api + path, { method, headers: admin, body: JSON.stringify(body) });
+    const refused = async (res: Response | Promise<Response>, field: string, resource: string, why: RegExp) => {
+      const body = await expectError(res, 422, why);
+      expect(body.message).toStartWith(`Validation Failed: ${field}: `);
+      expect(body.errors).toEqual([{ resource, field, code: "invalid" }]);
+    };
+    const bidi = /must not contain bidirectional control characters/;
+    const zeroWidth = /must not contain zero-width characters/;
+    for (const c of ["\u202e", "\u202a", "\u2066", "\u2069", "\u200e", "\u200f", "\u061c"]) {
+      await refused(send("POST", "/releases", { tag_name: `v7${c}gpj.exe` }), "tag_name", "Release", bidi);
+      await refused(send("POST", "/releases", { tag_name: "v7.0.1", name: `Release ${c}1` }), "name", "Release", bidi);
+    }
+    for (const c of ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]) await refused(send("POST", "/releases", { tag_name: `v7${c}.0.0` }), "tag_name", "Release", zeroWidth);
+    // The seed's upload names the release by version: the same refusal, before any byte is stored.
+    const before = storedFiles(srv.data);
+    await expectError(upload(`/upload?name=a.bin&version=${encodeURIComponent("nightly\u202e")}`, "x", auth(srv.admin)), 422, /invalid release version/);
+    await expectError(upload(`/upload?name=a.bin&version=${encodeURIComponent("nightly\u200b")}`, "x", auth(srv.admin)), 422, /invalid release version/);
+    // Asset names (zero-width: "install\u200B.sh" looks like install.sh) and labels.
+    for (const c of ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]) {
+      await expectError(upload(`/upload?name=${encodeURIComponent(`install${c}.sh`)}&version=7.1.0`, "x", auth(srv.admin)), 422, /invalid asset name: must not contain zero-width characters/);
+    }
+    const labelled = await upload(`/upload?name=a.bin&version=7.1.0&label=${encodeURIComponent("Linux \u202ex64")}`, "x", auth(srv.admin));
+    await refused(labelled, "label", "ReleaseAsset", bidi);
+    expect(storedFiles(srv.data)).toEqual(before);
+    // Edits are held to the same rules.
+    const made = await upload("/upload?name=ok.bin&version=7.2.0", "ok 7.2.0", auth(srv.admin));
+    expect(made.status).toBe(201);
+    const { release, asset } = (await made.json()) as any;
+    await refused(send("PATCH", `/releases/${release.id}`, { tag_name: "v7.2.0\u2067" }), "tag_name", "Release", bidi);
+    await refused(send("PATCH", `/releases/${release.id}`, { tag_name: "v7.2.0\u200b" }), "tag_name", "Release", zeroWidth);
+    await refused(send("PATCH", `/releases/${release.id}`, { name: "7.2.0 \u202d" }), "name", "Release", bidi);
+    await refused(send("PATCH", `/releases/assets/${asset.id}`, { label: "x\u2068y" }), "label", "ReleaseAsset", bidi);
+    await refused(send("PATCH", `/releases/assets/${asset.id}`, { name: "ok\u200b.bin" }), "name", "ReleaseAsset", zeroWidth);
+    // Letters of any script stay valid, and names and labels keep ZWJ/ZWNJ (emoji sequences, Persian words).
+    const fine = await send("POST", "/releases", { tag_name: "v7.3.0-ünïcødé", name: "Версия 7.3 — 工具 👩\u200d💻 می\u200cخواهم" });
+    expect(fine.status).toBe(201);
+    const relabelled = await send("PATCH", `/releases/assets/${asset.id}`, { name: "tool-ü-日本.bin", label: "Linux (x86_64) — ß 👨\u200d👩\u200d👧" });
+    expect(relabelled.status).toBe(200);
+  });
+
+  test("echoed input is cut: a 5,000-character tag, name or version in the URL is quoted to 255 characters", async () => {
+    const long = (c: string) => c.repeat(5000);
+    const cut = (c: string) => `${c.repeat(254)}…`;
+    const message = async (path: string, init: RequestInit = {}) => (await expectError(fetch(srv.url + path, init), init.method === "PATCH" ? 422 : 404)).message as string;
+    expect(await message(`/api/v3/repos/acme/tool/releases/tags/${long("a")}`)).toBe(`no release tagged ${cut("a")} in acme/tool`);
+    expect(await message(`/acme/tool/releases/tag/${long("a")}`)).toBe(`no release tagged ${cut("a")} in acme/tool`);
+    expect(await message(`/acme/tool/releases/download/${long("a")}/x.bin`)).toBe(`no release tagged ${cut("a")} in acme/tool`);
+    expect(await message(`/acme/tool/releases/download/v2.0.0/${long("b")}`)).toBe(`release v2.0.0 has no artifact named ${cut("b")}`);
+    expect(await message(`/assets/${long("b")}`)).toBe(`no release has an asset named ${cut("b")}`);
+    expect(await message(`/assets/x.bin?version=${long("c")}`)).toBe(`no release ${cut("c")}`);
+    expect(await message(`/apps/${long("d")}/tool/latest`)).toBe(`no app ${cut("d")}/tool`);
+    const form = await expectError(fetch(`${srv.url}/api/v3/repos/acme/tool/releases`, { method: "POST", headers: { ...auth(srv.admin), "content-type": `multipart/form-data; boundary=${long("g")}` }, body: "x" }), 415);
+    expect(form.message).toBe(`expected a JSON body, got Content-Type ${`multipart/form-data; boundary=${"g".repeat(5000)}`.slice(0, 254)}…; send the JSON document itself as the request body`);
+    // A valid tag (at most 255 characters) is quoted whole.
+    expect(await message(`/api/v3/repos/acme/tool/releases/tags/${"e".repeat(255)}`)).toBe(`no release tagged ${"e".repeat(255)} in acme/tool`);
+    // valibot's own messages quote the value they refused.
+    const rel: any = await (await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/tags/v5.0.0`)).json();
+    const patch = await message(`/api/v3/repos/acme/tool/releases/${rel.id}`, { method: "PATCH", headers: { ...auth(srv.admin), "content-type": "application/json" }, body: JSON.stringify({ draft: long("f") }) });
+    expect(patch.length).toBeLessThan(300);
+    expect(patch).toStartWith("Validation Failed: draft: ");
+    expect(patch).toEndWith("…");
+  });
+
   test("without a public URL, links follow the origin the request reached (its Host)", async () => {
     const r: any = await (await fetch(`${srv.url}/api/v3/repos/acme/tool/releases/tags/v5.0.0`, { headers: { host: "mirror.example.test:8443" } })).json();
     expect(r.url).toBe(`http://mirror.example.test:8443/api/v3/repos/acme/tool/releases/${r.id}`);
@@ -211,8 +287,15 @@ describe("hostile names and paths", () => {
     const dl = await fetch(asset.browser_download_url);
     expect(await dl.text()).toBe("odd");
     const cd = dl.headers.get("content-disposition")!;
-    expect(cd).toStartWith('attachment; filename="Tool Setup (x64) _ _ _final_.exe"');
-    expect(cd).toContain(`filename*=UTF-8''${encodeURIComponent(name)}`);
+    expect(cd).toBe(`attachment; filename="Tool Setup (x64) _ _ _final_.exe"; filename*=UTF-8''Tool%20Setup%20%28x64%29%20%E2%80%93%20%C3%BC%20%22final%22.exe`);
+    // RFC 8187's attr-char has no ' ( ) or *, which encodeURIComponent leaves as they are.
+    const odd = "it's (a) *star* ~!.bin";
+    const r2 = await upload(`/upload?name=${encodeURIComponent(odd)}&version=12.0.0`, "star", auth(srv.admin));
+    expect(r2.status).toBe(201);
+    const cd2 = (await fetch(((await r2.json()) as any).asset.browser_download_url)).headers.get("content-disposition")!;
+    expect(cd2).toBe(`attachment; filename="it's (a) *star* ~!.bin"; filename*=UTF-8''it%27s%20%28a%29%20%2Astar%2A%20~!.bin`);
+    expect(decodeURIComponent(cd2.split("''")[1]!)).toBe(odd);
+    for (const value of [cd, cd2].map((h) => h.split("''")[1]!)) expect(value).toMatch(/^(?:[A-Za-z0-9!#$&+.^_`|~-]|%[0-9A-F]{2})+$/);
   });
 
   test("HTML in names, notes and asset names is escaped in every page", async () => {

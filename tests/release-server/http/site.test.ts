@@ -9,14 +9,49 @@ import { renderNotes, safeHref } from "../../../src/release-server/http/markdown
 import { pageCsp } from "../../../src/release-server/http/routes/site.ts";
 import { humanSize } from "../../../src/release-server/http/pages.ts";
 import { BIG, seedSite, type Seeded } from "./site-fixture.ts";
-import { auth, seed, startServer, tempData, type Running } from "./server.ts";
+import { OP, auth, publish, seed, startServer, tempData, type Running } from "./server.ts";
 
 let srv: Running;
 let seeded: Seeded;
+/** ' ‘ ’ ‚ ‛: a tag that ended the PowerShell string early and ran `calc` (only ' was doubled). */
+const QUOTE_TAG = "v1\u2019;calc;\u2018x'\u201a\u201b";
+
+/**
+ * A PowerShell command line read as PowerShell reads its single-quoted strings: any of ' ‘ ’ ‚ ‛ opens
+ * and closes one, and inside one two of them in a row stand for the first. Returns the text outside
+ * the strings (each string as `S`) and the strings' values.
+ */
+function readPowerShell(line: string): { shape: string; strings: string[] } {
+  const quote = /['\u2018\u2019\u201a\u201b]/;
+  let shape = "";
+  const strings: string[] = [];
+  for (let i = 0; i < line.length; i++) {
+    if (!quote.test(line[i]!)) {
+      shape += line[i];
+      continue;
+    }
+    let value = "";
+    for (i++; i < line.length; i++) {
+      if (quote.test(line[i]!)) {
+        if (i + 1 < line.length && quote.test(line[i + 1]!)) value += line[i++];
+        else break;
+      } else value += line[i];
+    }
+    strings.push(value);
+    shape += "S";
+  }
+  return { shape, strings };
+}
 
 beforeAll(async () => {
   const t = tempData();
-  seeded = await seed(t.data, seedSite);
+  seeded = await seed(t.data, async (s) => {
+    const out = await seedSite(s);
+    // A tag holding every character PowerShell reads as a single quote (git accepts them all).
+    const quotes = await s.createApp({ owner: "acme", slug: "quotes" }, OP);
+    await publish(s, quotes, { tag: QUOTE_TAG }, { "install.ps1": "Write-Output 'quotes'\n" });
+    return out;
+  });
   srv = await startServer({ ...t, args: ["--default-app", "acme/tool"] });
 });
 afterAll(() => srv[Symbol.asyncDispose]());
@@ -116,6 +151,18 @@ describe("pages", () => {
     // A private app's command sends a token.
     const secret = visible(await page("/acme/secret/releases", auth(seeded.tokens.secretReader)));
     expect(secret).toContain(`curl -fsSL -H "Authorization: Bearer $RELEASES_TOKEN" ${srv.url}/acme/secret/releases/latest/download/install.sh | RELEASES_BASE_URL=${srv.url}/acme/secret RELEASES_TOKEN="$RELEASES_TOKEN" sh`);
+  });
+
+  test("a PowerShell command quotes every character PowerShell reads as a single quote", async () => {
+    const html = await page(`/acme/quotes/releases/tag/${encodeURIComponent(QUOTE_TAG)}`);
+    const command = /Windows \(PowerShell\): (.*? \| iex)/.exec(visible(html))?.[1];
+    expect(command).toBeDefined();
+    expect(readPowerShell(command!)).toEqual({
+      shape: "$env:RELEASES_BASE_URL=S; $env:RELEASES_VERSION=S; $env:RELEASES_TAG=S; irm S | iex",
+      strings: [`${srv.url}/acme/quotes`, QUOTE_TAG, encodeURIComponent(QUOTE_TAG), `${srv.url}/acme/quotes/releases/download/${encodeURIComponent(QUOTE_TAG)}/install.ps1`],
+    });
+    // The command names what the server serves.
+    expect(await (await get(`/acme/quotes/releases/download/${encodeURIComponent(QUOTE_TAG)}/install.ps1`)).text()).toBe("Write-Output 'quotes'\n");
   });
 
   test("an app with no releases; one app page at /{owner}/{app}/releases, /apps/{owner}/{app}[/packages] and (the default app) /packages", async () => {

@@ -7,6 +7,7 @@ import { inRollout, rolloutBucket } from "../../../src/release-server/domain/rol
 import { actionAllowed, scopeDenial } from "../../../src/release-server/domain/tokens.ts";
 import { parseInput, RolloutPercentSchema, TagSchema, VersionSchema } from "../../../src/release-server/domain/validate.ts";
 import { parseRange } from "../../../src/release-server/http/download.ts";
+import { clip } from "../../../src/release-server/domain/errors.ts";
 import { compareForLatest, gitTagProblem, versionForTag, versionKey } from "../../../src/release-server/domain/versions.ts";
 import semver from "semver";
 
@@ -177,5 +178,19 @@ describe("byte ranges", () => {
     expect(parseRange("bytes=0-", 0)).toBe("unsatisfiable");
     expect(parseRange("bytes=-5", 3)).toEqual({ start: 0, end: 2 });
     expect(parseRange("bytes=-5", 10)).toEqual({ start: 5, end: 9 });
+  });
+});
+
+describe("quoting input in messages", () => {
+  test("clip keeps up to 255 characters whole, cuts longer ones with an ellipsis, never inside a surrogate pair", () => {
+    expect(clip("a".repeat(255))).toBe("a".repeat(255));
+    expect(clip("a".repeat(256))).toBe(`${"a".repeat(254)}…`);
+    expect(clip("abcdef", 4)).toBe("abc…");
+    for (const max of [4, 5, 255]) {
+      const cut = clip("😀".repeat(300), max);
+      expect(cut.length).toBeLessThanOrEqual(max);
+      expect(cut).toEndWith("…");
+      expect(cut).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
+    }
   });
 });

@@ -7,7 +7,8 @@ import { describe, expect, test } from "bun:test";
 import type { Repositories } from "../../../src/release-server/domain/repository.ts";
 import type { NewRelease } from "../../../src/release-server/domain/repository.ts";
 import { ServiceError } from "../../../src/release-server/domain/errors.ts";
-import { storageKeyFor } from "../../../src/release-server/domain/model.ts";
+import { storageKeyFor, type Release } from "../../../src/release-server/domain/model.ts";
+import { draftVisible } from "../../../src/release-server/domain/tokens.ts";
 
 const T0 = "2026-01-01T00:00:00Z";
 const at = (minute: number) => `2026-01-01T00:${String(minute).padStart(2, "0")}:00Z`;
@@ -121,6 +122,58 @@ export function repositoryContract(name: string, open: () => Promise<Harness>) {
       // A version may repeat under another tag (2.0.0 and v2.0.0+build.1); it ranks by creation beside v2.0.0.
       expect((await repos.releases.update(hotfix.id, { version: "2.0.0", tag: "v2.0.0+build.1" })).version).toBe("2.0.0");
       expect((await repos.releases.latestPublished(app.id))?.id).toBe(hotfix.id);
+      await done();
+    });
+
+    test("newestWithArtifact: the newest release with a file of that name that the draft scope admits, as reading every release did", async () => {
+      const { repos, app, release, artifact, done } = await setup();
+      const { id: _appId, ...newApp } = app;
+      const other = await repos.apps.create({ ...newApp, slug: "other" });
+      // Created out of order (and two in one second: the larger id is newer), drafts of each kind.
+      const old = await release("1.0.0", { created_at: at(1) });
+      const stableDraft = await release("3.0.0", { created_at: at(5), draft: true, published_at: null, channel: "stable" });
+      const betaDraft = await release("2.1.0", { created_at: at(4), draft: true, published_at: null, channel: "beta" });
+      const plainDraft = await release("2.2.0", { created_at: at(4), draft: true, published_at: null, channel: null });
+      const twin1 = await release("2.0.0", { created_at: at(3) });
+      const twin2 = await release("2.0.1", { created_at: at(3) });
+      const newest = await release("1.5.0", { created_at: at(2) }); // created later, published earlier
+      await artifact(old.id, "tool.bin");
+      await artifact(old.id, "old-only.bin");
+      await artifact(newest.id, "tool.bin");
+      await artifact(twin1.id, "twin.bin");
+      await artifact(twin2.id, "twin.bin");
+      for (const d of [stableDraft, betaDraft, plainDraft]) await artifact(d.id, "tool.bin");
+      await artifact(betaDraft.id, "beta.bin");
+      await artifact(plainDraft.id, "beta.bin");
+      await artifact(stableDraft.id, "draft-only.bin");
+      const { id: _releaseId, ...newRelease } = old;
+      const elsewhere = await repos.releases.create({ ...newRelease, app_id: other.id, created_at: at(9) });
+      const { id: _artifactId, ...newArtifact } = (await repos.artifacts.byName(old.id, "tool.bin"))!;
+      await repos.artifacts.create({ ...newArtifact, app_id: other.id, release_id: elsewhere.id, filename: "elsewhere.bin" });
+      // What /assets/{name} did before: every release newest first, the first visible one with the file.
+      const before = async (name: string, drafts: boolean | string[]): Promise<Release | undefined> => {
+        for (const r of await repos.releases.all(app.id)) if (draftVisible(drafts, r) && (await repos.artifacts.byName(r.id, name))) return r;
+        return undefined;
+      };
+      const scopes: Array<boolean | string[]> = [true, false, [], ["beta"], ["stable", "beta"], ["nightly"]];
+      for (const name of ["tool.bin", "old-only.bin", "twin.bin", "beta.bin", "draft-only.bin", "missing.bin", "elsewhere.bin", "TOOL.BIN"]) {
+        for (const drafts of scopes) {
+          const got = await repos.releases.newestWithArtifact(app.id, name, drafts);
+          expect({ name, drafts, id: got?.id }).toEqual({ name, drafts, id: (await before(name, drafts))?.id });
+          if (got) expect(got).toEqual((await repos.releases.get(got.id))!);
+        }
+      }
+      const id = async (name: string, drafts: boolean | string[]) => (await repos.releases.newestWithArtifact(app.id, name, drafts))?.id;
+      expect(await id("tool.bin", false)).toBe(newest.id);
+      expect(await id("tool.bin", ["beta"])).toBe(betaDraft.id);
+      expect(await id("tool.bin", true)).toBe(stableDraft.id);
+      expect(await id("twin.bin", false)).toBe(twin2.id);
+      expect(await id("beta.bin", ["beta"])).toBe(betaDraft.id);
+      expect(await id("beta.bin", true)).toBe(plainDraft.id); // the same second as the beta draft, a larger id
+      expect(await id("beta.bin", false)).toBeUndefined();
+      expect(await id("draft-only.bin", ["beta"])).toBeUndefined();
+      expect(await id("elsewhere.bin", true)).toBeUndefined(); // another app's file
+      expect((await repos.releases.newestWithArtifact(other.id, "elsewhere.bin", false))?.id).toBe(elsewhere.id);
       await done();
     });
 

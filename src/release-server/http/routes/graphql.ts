@@ -9,6 +9,7 @@
  * subscriptions and introspection are refused. Drafts are visible as on REST: to tokens that could
  * publish them.
  */
+import { clip } from "../../domain/errors.ts";
 import type { App, Principal, Release } from "../../domain/model.ts";
 import { readJsonBody } from "../body.ts";
 import type { Ctx } from "../context.ts";
@@ -101,7 +102,7 @@ const WINDOW = 100;
 function cursorAt(cursor: string | null | undefined): { after: number; key?: ReleaseKey } {
   if (cursor == null) return { after: 0 };
   const m = /^cursor:v(?:2:(\d{1,9})|3:(\d{1,9}):(\d{1,15}):(\d{1,15}))$/.exec(Buffer.from(cursor, "base64").toString("utf8"));
-  if (!m) throw new QueryError("INVALID_CURSOR_ARGUMENTS", `\`${cursor}\` does not appear to be a valid cursor.`);
+  if (!m) throw new QueryError("INVALID_CURSOR_ARGUMENTS", `\`${clip(cursor)}\` does not appear to be a valid cursor.`);
   return m[1] !== undefined ? { after: Number(m[1]) + 1 } : { after: Number(m[2]) + 1, key: { id: Number(m[3]), at: Number(m[4]) } };
 }
 
@@ -172,7 +173,7 @@ const TYPES: Record<string, Record<string, FieldSpec>> = {
           app = undefined;
         }
         if (!app) {
-          x.errors.push({ type: "NOT_FOUND", path, message: `Could not resolve to a Repository with the name '${a.owner}/${a.name}'.` });
+          x.errors.push({ type: "NOT_FOUND", path, message: `Could not resolve to a Repository with the name '${clip(a.owner)}/${clip(a.name)}'.` });
           return null;
         }
         return { app } satisfies RepoNode;
@@ -336,7 +337,7 @@ function coerceJson(v: unknown, t: TypeRef, what: string): unknown {
   if (v === null || v === undefined) return null;
   if (t.kind === "list") return (Array.isArray(v) ? v : [v]).map((x, i) => coerceJson(x, t.of, `${what}[${i}]`));
   const n = t.name;
-  const bad = () => new Error(`${what}: ${JSON.stringify(v)} is not a valid ${n}`);
+  const bad = () => new Error(`${what}: ${clip(JSON.stringify(v) ?? String(v))} is not a valid ${n}`);
   switch (n) {
     case "Int":
       if (typeof v !== "number" || !Number.isInteger(v) || Math.abs(v) > 2 ** 31 - 1) throw bad();
@@ -596,8 +597,15 @@ async function execute(doc: Document, sels: Selection[], typeName: string, paren
 
 const MAX_BODY = 256 * 1024;
 
+/**
+ * The longest error message sent. Messages quote names from the document (a field, a fragment, a
+ * variable: up to the document's 64 KiB), so each is cut here rather than at every place one is built.
+ */
+const MAX_MESSAGE = 1024;
+const cutMessages = (errors: GqlError[]): GqlError[] => errors.map((e) => (e.message.length > MAX_MESSAGE ? { ...e, message: clip(e.message, MAX_MESSAGE) } : e));
+
 function gqlErrors(errors: GqlError[], status = 200): Response {
-  return json({ errors }, status);
+  return json({ errors: cutMessages(errors) }, status);
 }
 
 const graphql: Handler = async (c) => {
@@ -620,7 +628,7 @@ const graphql: Handler = async (c) => {
   }
   const op = operationName ? doc.operations.find((o) => o.name === operationName) : doc.operations.length === 1 ? doc.operations[0] : undefined;
   if (!op) {
-    return gqlErrors([{ type: "INVALID_QUERY", message: operationName ? `No operation named ${JSON.stringify(operationName)}` : "An operation name is required when the document has several operations" }]);
+    return gqlErrors([{ type: "INVALID_QUERY", message: operationName ? `No operation named ${JSON.stringify(clip(operationName))}` : "An operation name is required when the document has several operations" }]);
   }
   if (op.operation !== "query") {
     return gqlErrors([{ type: "UNSUPPORTED", message: `${op.operation} operations are not supported by this server (only release queries are)`, locations: [op.loc] }]);
@@ -648,7 +656,7 @@ const graphql: Handler = async (c) => {
     if (!(err instanceof NullBubble)) throw err;
     data = null;
   }
-  return json(x.errors.length ? { data, errors: x.errors } : { data }, 200, oauthScopes(by));
+  return json(x.errors.length ? { data, errors: cutMessages(x.errors) } : { data }, 200, oauthScopes(by));
 };
 
 /** GET /api/v3/: GitHub's API root, a map of URL templates; with a token, its scopes as X-OAuth-Scopes. */

@@ -1,5 +1,5 @@
 /** Pieces the GitHub API routes and the site routes both use. */
-import { ServiceError } from "../../domain/errors.ts";
+import { clip, ServiceError } from "../../domain/errors.ts";
 import type { App, Artifact, Release } from "../../domain/model.ts";
 import { FilenameSchema, parseInput } from "../../domain/validate.ts";
 import type { StoredBlob } from "../../blobs/store.ts";
@@ -26,7 +26,7 @@ export async function lookup<T>(find: () => T | Promise<T>, notFound = "Not Foun
 
 /** The release of `app` with this tag, if the caller may see it. */
 export const releaseByTag = async (c: Ctx, app: App, tag: string): Promise<Release> => {
-  const missing = `no release tagged ${tag} in ${app.owner}/${app.slug}`;
+  const missing = `no release tagged ${clip(tag)} in ${app.owner}/${app.slug}`;
   return c.visible(await lookup(() => c.service.getReleaseByTag(app, tag), missing), missing);
 };
 

@@ -2,6 +2,7 @@
  * The seed's own endpoints (per app under /apps/{owner}/{app}, and at the root for the default app),
  * the package browser pages, health probes and the OpenAPI document.
  */
+import { clip } from "../../domain/errors.ts";
 import type { App, Principal, Release } from "../../domain/model.ts";
 import { appUrl, appView, releasesPageView, singleReleaseView } from "../browse.ts";
 import type { Ctx } from "../context.ts";
@@ -127,8 +128,12 @@ const upload: Handler = async (c) => {
   const channel = q.get("channel") || null;
   const flag = q.get("prerelease");
   if (flag !== null && !["true", "false"].includes(flag)) throw new HttpError(400, `the prerelease query parameter must be true or false, not ${JSON.stringify(flag.slice(0, 40))}`);
-  // Read before any byte: a non-version is refused here, and "v1.2.3" finds release 1.2.3.
-  const existing = await c.service.findReleaseByVersion(app, version);
+  // Read before any byte: a non-version is refused here, and "v1.2.3" finds release 1.2.3. A release
+  // the caller may not see (another channel's draft) is not there for it: the upload creates one,
+  // which then meets the tag as GitHub's 422 already_exists (publishOrAdd) instead of a 403 naming
+  // the draft's channel.
+  const found = await c.service.findReleaseByVersion(app, version);
+  const existing = found && (await c.service.canSee(await c.principal(), found)) ? found : undefined;
   const by = await c.require("publish", { app, channel: existing?.channel ?? channel });
   const { plan, blob, filename } = await receiveUpload(c, q.get("name"), existing);
   const file = { filename, content_type: plan.contentType, label: q.get("label") || null };
@@ -149,12 +154,13 @@ async function assetByName(c: Ctx) {
   const version = c.url.searchParams.get("version");
   const name = c.params.filename!;
   if (version) {
-    const release = await lookup(() => c.service.findReleaseByVersion(app, version), `no release ${version}`);
-    if (!release || !(await c.service.canSee(await c.principal(), release))) throw new HttpError(404, `no release ${version}`);
+    const missing = `no release ${clip(version)}`;
+    const release = await lookup(() => c.service.findReleaseByVersion(app, version), missing);
+    if (!release || !(await c.service.canSee(await c.principal(), release))) throw new HttpError(404, missing);
     return { app, release, artifact: await c.service.findArtifactByName(release, name) };
   }
   const found = await newestWithAsset(c.service, app, name, await c.draftScope(app));
-  if (!found) throw new HttpError(404, `no release has an asset named ${name}`);
+  if (!found) throw new HttpError(404, `no release has an asset named ${clip(name)}`);
   return { app, ...found };
 }
 

@@ -14,4 +14,20 @@ describe("apps", () => {
     expect((await p.apps.listApps()).map((a) => a.slug)).toEqual(["tool"]);
     expect((await p.core.repos.audit.list({ limit: 10, action: "app.create" })).map((e) => e.target_id)).toEqual([String(app.id)]);
   });
+
+  test("a display name may hold any script, but no bidirectional control characters", async () => {
+    using p = parts();
+    const message = async (promise: Promise<unknown>) => promise.then(() => "ok", (err: Error) => err.message);
+    for (const c of ["\u202e", "\u202a", "\u2066", "\u2069", "\u200e", "\u200f", "\u061c"]) {
+      expect(await message(p.apps.createApp({ owner: "acme", slug: "spoof", display_name: `Tool ${c}exe.txt` }, op))).toBe("invalid app display_name: must not contain bidirectional control characters");
+    }
+    const app = await p.apps.createApp({ owner: "acme", slug: "tool", display_name: "Ünïcødé 工具 — Инструмент 👩\u200d💻" }, op);
+    expect(app.display_name).toBe("Ünïcødé 工具 — Инструмент 👩\u200d💻");
+  });
+
+  test("a lookup quotes at most 255 characters of the name it did not find", async () => {
+    using p = parts();
+    const message = async (promise: Promise<unknown>) => promise.then(() => "ok", (err: Error) => err.message);
+    expect(await message(p.apps.getAppBySlug("x".repeat(5000), "tool"))).toBe(`no app ${"x".repeat(254)}…/tool`);
+  });
 });

@@ -1,5 +1,6 @@
 /** services/channels.ts: channels and rollout */
 import { describe, expect, test } from "bun:test";
+import { chunks } from "../fixtures.ts";
 import { kindOf, op, parts } from "./harness.ts";
 
 describe("channels and rollout", () => {
@@ -27,5 +28,27 @@ describe("channels and rollout", () => {
     expect(await kindOf(p.channels.promote(app, "stable", empty.id, {}, op))).toBe("conflict");
     expect(await kindOf(p.channels.getChannel(app, "stable"))).toBe("not_found");
     expect(await p.core.repos.audit.list({ limit: 10, target_type: "channel" })).toEqual([]);
+  });
+
+  test("a release the token may not see (a draft it could not publish) is not found, as an unknown id is; not a 409 naming it", async () => {
+    using p = parts();
+    const app = await p.apps.createApp({ owner: "acme", slug: "tool" }, op);
+    const blob = await p.releases.putBlob(chunks("draft bytes"));
+    const { release: draft } = await p.releases.publishRelease(app, { version: "1.1.0-draftstable", channel: "stable", draft: true }, [{ filename: "secret-name.bin", blob }], op);
+    const token = async (scopes: object) => p.tokens.authenticate((await p.tokens.createToken({ name: `t${Math.random()}`, ...scopes } as never, op)).raw);
+    const betaPromoter = await token({ actions: ["promote"], apps: ["acme/tool"], channels: ["beta"] });
+    const promoter = await token({ actions: ["promote"], apps: ["acme/tool"] });
+    const message = async (promise: Promise<unknown>) => promise.then(() => "ok", (err: Error & { kind?: string }) => `${err.kind}: ${err.message}`);
+    const unknown = await message(p.channels.promote(app, "beta", 999_999, {}, betaPromoter));
+    expect(unknown).toBe("not_found: acme/tool has no release with id 999999");
+    for (const by of [betaPromoter, promoter]) {
+      expect(await message(p.channels.promote(app, "beta", draft.id, {}, by))).toBe(`not_found: acme/tool has no release with id ${draft.id}`);
+    }
+    // Whoever may see the draft still learns why the gate refuses it.
+    const stablePublisher = await token({ actions: ["publish", "promote"], apps: ["acme/tool"], channels: ["stable"] });
+    for (const by of [op, stablePublisher]) {
+      expect(await message(p.channels.promote(app, "stable", draft.id, {}, by))).toStartWith("conflict: promotion gate failed for v1.1.0-draftstable on stable: the release is a draft");
+    }
+    expect(await p.core.repos.channels.list(app.id)).toEqual([]);
   });
 });

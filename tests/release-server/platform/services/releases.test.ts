@@ -125,4 +125,46 @@ describe("releases and artifacts", () => {
     await p.releases.deleteArtifact(file!.id, op);
     expect(await p.releases.listArtifacts(release)).toEqual([]);
   });
+
+  test("the seed's publishOrAdd of a version whose release the token may not see: the tag conflict, not a 403 naming the draft's channel", async () => {
+    using p = parts();
+    const app = await p.apps.createApp({ owner: "acme", slug: "tool" }, op);
+    const hiddenBlob = await p.releases.putBlob(chunks("stable draft"));
+    const { release: draft } = await p.releases.publishRelease(app, { version: "1.1.0", channel: "stable", draft: true }, [{ filename: "s.bin", blob: hiddenBlob }], op);
+    const beta = await p.tokens.authenticate((await p.tokens.createToken({ name: "ci-beta", actions: ["publish"], apps: ["acme/tool"], channels: ["beta"] }, op)).raw);
+    const blob = await p.releases.putBlob(chunks("beta upload"));
+    const err = await p.releases.publishOrAdd(app, { version: "1.1.0", channel: "beta" }, { filename: "b.bin", blob }, beta).then(() => undefined, (e: Error & { kind: string; details?: unknown }) => e);
+    expect(err?.kind).toBe("conflict");
+    expect(err?.message).toBe("acme/tool already has tag v1.1.0");
+    expect(err?.details).toEqual({ resource: "Release", code: "already_exists", field: "tag_name" });
+    expect((await p.releases.listArtifacts(draft)).map((a) => a.filename)).toEqual(["s.bin"]);
+    expect(await p.core.blobs.stat(blob.sha256)).toBeUndefined(); // the refused upload's blob is gone
+    // Whoever may see the draft still has the file added to it (a CI matrix's second upload).
+    const again = await p.releases.putBlob(chunks("admin upload"));
+    expect((await p.releases.publishOrAdd(app, { version: "1.1.0", channel: "beta" }, { filename: "c.bin", blob: again }, op)).release.id).toBe(draft.id);
+  });
+
+  test("a release tagged before bidirectional and zero-width characters were refused is still found by its tag", async () => {
+    using p = parts();
+    const app = await p.apps.createApp({ owner: "acme", slug: "tool" }, op);
+    const { release } = await p.publish(app, "1.0.0");
+    for (const tag of ["v1\u202egpj.exe", "v1.0.0\u200b"]) {
+      expect(await kindOf(p.releases.createRelease(app, { tag }, op))).toBe("invalid");
+      await p.core.repos.releases.update(release.id, { tag });
+      expect((await p.releases.getReleaseByTag(app, tag)).id).toBe(release.id);
+    }
+  });
+
+  test("messages quote at most 255 characters of a refused or unknown value", async () => {
+    using p = parts();
+    const app = await p.apps.createApp({ owner: "acme", slug: "tool" }, op);
+    const { release } = await p.publish(app, "1.0.0");
+    const message = async (promise: Promise<unknown>) => promise.then(() => "ok", (err: Error) => err.message);
+    // valibot's own message quotes the value it refused.
+    const refused = await message(p.releases.createRelease(app, { version: "2.0.0", draft: "x".repeat(5000) as never }, op));
+    expect(refused).toStartWith('invalid release draft: Invalid type: Expected boolean but received "xxx');
+    expect(refused).toEndWith("…");
+    expect(refused.length).toBeLessThan(300);
+    expect(await message(p.releases.findArtifactByName(release, "y".repeat(5000)))).toBe(`release v1.0.0 has no artifact named ${"y".repeat(254)}…`);
+  });
 });
