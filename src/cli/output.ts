@@ -83,7 +83,8 @@ export function isTTY(fd: 1 | 2): boolean {
 }
 
 /** Colour on this descriptor (standard error unless told)? */
-export const useColor = (fd: 1 | 2 = 2): boolean => isTTY(fd) && !("NO_COLOR" in process.env) && process.env.TERM !== "dumb";
+/** Colour on a TTY, unless NO_COLOR is set to something (no-color.org: an empty value does not count) or TERM is dumb. */
+export const useColor = (fd: 1 | 2 = 2): boolean => isTTY(fd) && !process.env.NO_COLOR && process.env.TERM !== "dumb";
 
 const paint = (code: string) => (s: string, fd?: 1 | 2) => (useColor(fd) ? `\x1b[${code}m${s}\x1b[0m` : s);
 export const red = paint("31");

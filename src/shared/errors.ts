@@ -42,8 +42,14 @@ export const configError = (message: string, hint?: string) =>
   new AgError(message, { exitCode: ExitCode.usage, code: "config_invalid", hint });
 
 /** A server that cannot listen (the port is taken, the address is not this machine's): a usage error naming both (exit 2). */
-export const cannotListen = (host: string, port: number, err: unknown) =>
-  usageError(`cannot listen on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`, port ? "choose another --port, or 0 for a free one" : undefined);
+export const cannotListen = (host: string, port: number, err: unknown) => {
+  const why = err instanceof Error ? err.message : String(err);
+  // The port (taken, or privileged) or the address (not this machine's, not resolved, malformed).
+  const portProblem = /in use|EADDRINUSE|EACCES|permission/i.test(why);
+  return usageError(`cannot listen on ${host}:${port}: ${why}`, portProblem
+    ? (port ? "choose another --port, or 0 for a free one" : undefined)
+    : "check --host: an address of this machine (127.0.0.1, ::1, 0.0.0.0) or a name that resolves to one");
+};
 
 /** The hint of a write that failed for want of space (a run, an export). */
 export const DISK_FULL_HINT = "free disk space, then run the command again";

@@ -53,6 +53,10 @@ describe("query", () => {
     // After a letter that lower-cases to two code units (İ → i̇), the mark is still on the word.
     const tr = Bun.spawnSync(["script", "-qec", `${process.execPath} ${join(import.meta.dir, "..", "..", "src", "cli.ts")} query ığdır --root ${root}`, "/dev/null"], { env: Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k !== "NO_COLOR" && v !== undefined)) as Record<string, string> });
     expect(tr.stdout.toString()).toContain("İstanbul ve \x1b[1;33mığdır\x1b[0m şehirleri.");
+    // NO_COLOR turns colour off when it has a value; set but empty it does not (no-color.org).
+    const withNoColor = (v: string) => Bun.spawnSync(["script", "-qec", `${process.execPath} ${join(import.meta.dir, "..", "..", "src", "cli.ts")} query backups --root ${root}`, "/dev/null"], { env: { ...Object.fromEntries(Object.entries(process.env).filter(([k, x]) => k !== "NO_COLOR" && x !== undefined)) as Record<string, string>, NO_COLOR: v } }).stdout.toString();
+    expect(withNoColor("1")).not.toContain("\x1b[");
+    expect(withNoColor("")).toContain("\x1b[1;33mbackups\x1b[0m");
     expect(cli(["query", "backups", "--root", root]).stdout).not.toContain("\x1b[");
   });
   test("a word that no file holds is searched as a prefix (postgres finds PostgreSQL); a misspelling finds nothing, exit 0", () => {

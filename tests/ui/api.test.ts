@@ -259,7 +259,12 @@ test("a second ui on a port the first one listens on is refused (exit 2); the fi
   expect(r.code).toBe(2);
   expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${port}`);
   expect(r.stderr.split("\n").filter(Boolean)).toHaveLength(2); // the error and its hint
+  expect(r.stderr).toContain("hint: choose another --port");
   for (let i = 0; i < 20; i++) expect((await apiGet(ui, "/api/status")).status).toBe(200);
+  // An address that is not this machine's: the hint is about --host, not the port.
+  const bad = cli(["ui", "--root", ws.root, "--host", "[::1", "--port", port]);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain("hint: check --host");
 }, 30_000);
 
 test("read-only: a search that looks inside longer words keeps its words in memory and writes nothing to the store", async () => {
