@@ -153,6 +153,12 @@ test("the type filter offers every node type and the graph view has a toggle per
   await page.waitForSelector("#graph[data-ms]", { timeout: 15_000 });
   const boxes = await page.locator("fieldset input[type=checkbox]").evaluateAll((bs: any[]) => bs.map((b) => [b.name, b.checked]));
   expect(boxes).toEqual(EDGE_TYPES.map((t) => [t, true]));
+  // From the keyboard: a toggle draws the view again, and the focus stays on the toggle.
+  await page.focus("#g-mentions");
+  await page.keyboard.press("Space");
+  await page.waitForFunction(() => location.hash.includes("types=") && !location.hash.includes("mentions"));
+  await page.waitForFunction(() => document.querySelector("#g-mentions") && !document.querySelector("#g-mentions").checked);
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe("g-mentions");
 }, 30_000);
 
 test("a document's node page: attributes, front matter, excerpt, sections, chunks and edges by type; a link opens a neighbour", async () => {

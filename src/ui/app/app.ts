@@ -302,11 +302,15 @@ async function graphView(id: string, q: URLSearchParams, seq: number, early?: Pr
   });
   const info = h("p", { class: "count", id: "g-info", "aria-live": "polite" }, "Loading…");
   const box = h("div", { class: "graphbox", id: "graph", role: "img", "aria-label": `Graph of the neighbourhood of ${id}` });
+  // A change of depth or edge types draws the view again: the control that made it keeps the focus
+  // (a keyboard user would otherwise start again from the top of the page).
+  const focused = document.activeElement?.id as string | undefined;
   fill(main,
     h("h1", null, "Neighbourhood of ", h("a", { href: route("node", id) }, id)),
     h("div", { class: "form" }, h("label", { for: "g-depth" }, "Depth", depthSel), h("fieldset", null, h("legend", null, "Edge types"), boxes)),
     info, box,
     h("p", { class: "legend" }, "Colours: documents blue, sections grey-blue, chunks grey, technologies orange, references purple, decisions green, claims red, symbols teal, modules ochre, commits brown, authors pink. Click a node to open it."));
+  if (focused?.startsWith("g-")) document.getElementById(focused)?.focus();
   if (on.size === 0) { fill(info, "No edge type selected."); clear(); return; }
   const t0 = renderStart;
   const r = await (early ?? neighbourhood(id, params)!);
