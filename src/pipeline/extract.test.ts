@@ -160,6 +160,20 @@ describe("code inside containers", () => {
     expect(extract(md("> ```md", "> See [setup](setup.md)", "> ```", "", "Read [setup](setup.md) first.")).links).toEqual([["notes/setup.md", 5]]);
   });
 
+  test("nested items, a tab after a marker, a quote in an item, indented code in a quote or an item: paragraphs stay paragraphs, code stays code", () => {
+    const e = (...lines: string[]) => { const x = extract(md(...lines)); return { sections: x.sections, links: x.links }; };
+    // A nested item's paragraph (MkDocs' four-space nesting) is no code of the outer item.
+    expect(e("- Item", "    - Sub item", "", "        More about it in [the guide](guide.md).", "", "See [the guide](guide.md) again.").links).toEqual([["notes/guide.md", 4]]);
+    expect(e("- a", "  - b", "    - c", "      - d", "", "        [x](x.md)", "", "[x](x.md)").links).toEqual([["notes/x.md", 6]]);
+    expect(e("1.\tInstall", "", "       See [setup](setup.md).", "", "[setup](setup.md)").links).toEqual([["notes/setup.md", 3]]);
+    expect(e("- Steps", "    - Configure", "", "        # X", "", "# X").sections).toEqual([["X", 1, 4], ["X", 1, 6]]);
+    // A fence in a quote in an item is the quote's; the item's paragraph after it is text.
+    expect(e("- > ```", "  > code", "  > ```", "  See [x](x.md)", "  ## Notes", "[x](x.md) again")).toEqual({ sections: [["Notes", 2, 5]], links: [["notes/x.md", 4]] });
+    // Four columns into a quote or past a list marker is indented code, not a fence.
+    expect(e(">     ```", ">     # x", "> # Q", "", "# Q").sections).toEqual([["Q", 1, 3], ["Q", 1, 5]]);
+    expect(e("-     ```", "      # x", "", "# x").sections).toEqual([["x", 1, 4]]);
+  });
+
   test("a reference link defined in a block quote is at its use, not at the definition", () => {
     expect(extract(md("> [quoted ref][qr]", ">", "> [qr]: other.md")).links).toEqual([["notes/other.md", 1]]);
   });

@@ -176,6 +176,38 @@ function atxHeading(s: string, i: number, eol: number, offset: number): Heading 
 }
 
 /** Where a line's content starts after its block quote and list item markers. */
+/**
+ * The container markers (`>`, list markers) that start a line at offset `i`, column `col` (tabs to
+ * the next multiple of 4): where the content starts (`k`, `kcol`), the innermost container
+ * (`inner`) and the column its content starts at (`innerContent`: after `>` and one blank; after a
+ * list marker and 1-4 blanks, or one when it is followed by more: the rest is then indented code),
+ * and the innermost list item's content column (`liContent`).
+ */
+function markersAt(s: string, i: number, col: number): { k: number; kcol: number; inner?: ">" | "li"; innerContent: number; liContent?: number } {
+  let inner: ">" | "li" | undefined;
+  let innerContent = col;
+  let liContent: number | undefined;
+  const blanks = () => { for (let c = s.charCodeAt(i); c === 32 || c === 9; c = s.charCodeAt(++i)) col = c === 9 ? col + 4 - (col % 4) : col + 1; };
+  for (let n = 0; n < 8; n++) {
+    blanks();
+    const c = s.charCodeAt(i);
+    if (c === 62) {
+      i++; col++;
+      inner = ">"; innerContent = col + (s.charCodeAt(i) === 32 || s.charCodeAt(i) === 9 ? 1 : 0);
+      continue;
+    }
+    const li = c === 45 || c === 43 || c === 42 || (c >= 48 && c <= 57) ? at(LIST_ITEM, s, i) : null;
+    if (!li) break;
+    i += li[0].length; col += li[0].length;
+    const at0 = i, col0 = col;
+    blanks();
+    const width = col - col0, rest = s.charCodeAt(i) === 10 || i >= s.length;
+    inner = "li"; innerContent = liContent = col0 + (width >= 1 && width <= 4 && !rest ? width : 1);
+    i = at0; col = col0;
+  }
+  return { k: i, kcol: col, inner, innerContent, liContent };
+}
+
 function afterMarkers(s: string, i: number): number {
   for (let n = 0; n < 8; n++) {
     while (s.charCodeAt(i) === 32 || s.charCodeAt(i) === 9) i++;
@@ -211,6 +243,29 @@ function scanBlocks(s: string): Blocks {
   let qfence = "";         // the opening fence run while in fenced code inside a block quote
   let quoteBreak = false;  // the line before was empty inside a block quote (`>` alone): a new block may start
   let eol = -1;
+  /**
+   * A fence right after a line's container markers, at most 3 columns into the innermost
+   * container's content (further in, it is indented code): code in the quote (`> ```sh`, its lines
+   * quoted), or in the item (`- ```js`, its lines indented to the item's content).
+   */
+  const opensFence = (m: ReturnType<typeof markersAt>, pos: number): boolean => {
+    const k = m.k, fc = s.charCodeAt(k);
+    if (!((fc === 96 || fc === 126) && s.charCodeAt(k + 1) === fc && s.charCodeAt(k + 2) === fc) || m.kcol - m.innerContent > 3) return false;
+    let e = k + 3;
+    while (s.charCodeAt(e) === fc) e++;
+    const tick = fc === 96 ? s.indexOf("`", e) : -1;
+    if (tick >= 0 && tick < eol) return false;
+    para = -1;
+    if (m.inner === ">") { qfence = s.slice(k, e); raw(pos, eol); }
+    else { fence = s.slice(k, e); fenceCol = m.innerContent; fenceStart = pos; fenceInList = true; }
+    return true;
+  };
+  /** Content four columns or more into the innermost container, where no paragraph goes on: indented code (`>     # x`, `-     code`). */
+  const indentedIn = (m: ReturnType<typeof markersAt>, pos: number): boolean => {
+    if (m.k >= eol || m.kcol - m.innerContent < 4 || (para >= 0 && m.inner === ">")) return false;
+    para = -1; raw(pos, eol); b.starts.push(pos);
+    return true;
+  };
   for (let pos = 0; pos <= s.length; pos = eol + 1) {
     eol = s.indexOf("\n", pos);
     if (eol < 0) eol = s.length;
@@ -265,9 +320,12 @@ function scanBlocks(s: string): Blocks {
       }
     }
     if (col > 3) {                                                              // in a list item
-      // Indented code in the item: four columns past its content, after a blank line.
-      if (inList && para < 0 && afterBlank && col >= listContent + 4) { raw(pos, eol); b.starts.push(pos); continue; }
-      const k = afterMarkers(s, i);
+      // Indented code in the item: four columns past its content, where no paragraph goes on.
+      if (inList && para < 0 && col >= listContent + 4) { raw(pos, eol); b.starts.push(pos); continue; }
+      const m = markersAt(s, i, col);
+      if (m.liContent !== undefined) listContent = m.liContent; // a nested item
+      if (m.inner !== undefined && (opensFence(m, pos) || indentedIn(m, pos))) continue;
+      const k = m.k;
       const h = s.charCodeAt(k) === 35 ? atxHeading(s, k, eol, pos) : undefined;
       if (h) { b.heads.push(h); para = -1; b.starts.push(pos); continue; }
       if (para >= 0) { paraLines++; continue; }
@@ -310,18 +368,14 @@ function scanBlocks(s: string): Blocks {
     }
     const li = c === 45 || c === 43 || c === 42 || (c >= 48 && c <= 57) ? at(LIST_ITEM, s, i) : null;
     if (c === 62 || (li && (para < 0 || !li[1] || li[1] === "1"))) {             // block quote or list item: a container
-      if (li) {
-        inList = true;
-        let sp = 0;
-        while (s.charCodeAt(i + li[0].length + sp) === 32 && sp < 5) sp++;
-        listContent = col + li[0].length + (sp >= 1 && sp <= 4 ? sp : 1);
-      }
+      const m = markersAt(s, i, col);
+      if (m.liContent !== undefined) { inList = true; listContent = m.liContent; }
       b.starts.push(pos);
-      const k = afterMarkers(s, i);
+      const k = m.k;
       const afterQuoteBreak = quoteBreak;
-      quoteBreak = c === 62 && k >= eol;
+      quoteBreak = m.inner === ">" && k >= eol;
       // A link reference definition in a block quote, at the start of a block of it.
-      if (c === 62 && s.charCodeAt(k) === 91 && (para < 0 || afterQuoteBreak)) {
+      if (m.inner === ">" && s.charCodeAt(k) === 91 && (para < 0 || afterQuoteBreak)) {
         const m = at(DEFINITION, s, k);
         if (m && !m[0].slice(0, -1).includes("\n")) {
           const key = labelKey(m[1]!);
@@ -331,20 +385,7 @@ function scanBlocks(s: string): Blocks {
           continue;
         }
       }
-      // A fence right after the markers: code in the quote (`> ```sh`), or in the item (`- ```js`,
-      // its lines indented to the item's content).
-      const fc = s.charCodeAt(k);
-      if ((fc === 96 || fc === 126) && s.charCodeAt(k + 1) === fc && s.charCodeAt(k + 2) === fc) {
-        let e = k + 3;
-        while (s.charCodeAt(e) === fc) e++;
-        const tick = fc === 96 ? s.indexOf("`", e) : -1;
-        if (tick < 0 || tick > eol) {
-          para = -1;
-          if (c === 62) { qfence = s.slice(k, e); raw(pos, eol); }
-          else { fence = s.slice(k, e); fenceCol = listContent; fenceStart = pos; fenceInList = true; }
-          continue;
-        }
-      }
+      if (opensFence(m, pos) || indentedIn(m, pos)) continue;
       const h = s.charCodeAt(k) === 35 ? atxHeading(s, k, eol, pos) : undefined;
       if (h) { b.heads.push(h); para = -1; continue; }
       para = pos; paraTop = false; paraLines = 1; paraTable = false;

@@ -80,7 +80,7 @@ export function draw(container: any, nodes: DrawNode[], edges: DrawEdge[], opts:
     const start = n.id === opts.start;
     elements[k++] = {
       group: "nodes",
-      data: { id: n.id, label: printable(n.label), type: n.type, color: COLORS[n.type] ?? COLORS.unknown!, size: n.size ?? (start ? 26 : 14) },
+      data: { id: n.id, label: printable(n.label.replace(/\n/g, " ")), type: n.type, color: COLORS[n.type] ?? COLORS.unknown!, size: n.size ?? (start ? 26 : 14) },
       position: pos?.[n.id],
       classes: labels ? (start ? "label start" : "label") : start ? "start" : undefined,
     };
