@@ -12,10 +12,15 @@ const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);
 /**
  * Bidirectional controls (ALM, LRM, RLM, the embeddings and overrides, the isolates): shown in pages,
  * dialogs and terminals they reorder the text around them, so an override (U+202E) makes
- * "v7\u202Egpj.exe" read as "v7exe.jpg". Refused in every name or label the server shows.
+ * "v7\u202Egpj.exe" read as "v7exe.jpg". Tags and file names refuse them all. Names and labels
+ * refuse the embeddings, overrides and isolates only: the marks (ALM, LRM, RLM) reorder nothing but
+ * neutral characters next to them, and Hebrew and Arabic writers type them around numbers
+ * ("גרסה 2.0\u200f (בטא)").
  */
 const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 const noBidi = (s: string) => !BIDI.test(s);
+const BIDI_REORDERING = /[\u202a-\u202e\u2066-\u2069]/;
+const noBidiReordering = (s: string) => !BIDI_REORDERING.test(s);
 
 /**
  * Zero-width characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM): invisible, so "install\u200B.sh" looks
@@ -91,8 +96,8 @@ export const ContentTypeSchema = v.pipe(
 
 const text = (max: number) => v.pipe(v.string(), v.maxLength(max, `must be at most ${max} characters`));
 const line = (max: number) => v.pipe(text(max), v.check(noControl, "must not contain control characters"));
-/** A line the pages show (an app's, a release's or a file's name or label): no bidirectional controls either. */
-const shown = (max: number) => v.pipe(line(max), v.check(noBidi, "must not contain bidirectional control characters"));
+/** A line the pages show (an app's, a release's or a file's name or label): no bidirectional embeddings, overrides or isolates either. */
+const shown = (max: number) => v.pipe(line(max), v.check(noBidiReordering, "must not contain bidirectional embedding, override or isolate characters"));
 
 export const NewAppSchema = v.strictObject({
   owner: SlugSchema,

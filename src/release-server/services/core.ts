@@ -72,18 +72,52 @@ export class ServiceCore {
    */
   async servedReleases(appId: number): Promise<Map<number, { channel: string; as: "current" | "previous" | "fallback" }[]>> {
     const out = new Map<number, { channel: string; as: "current" | "previous" | "fallback" }[]>();
-    const add = (id: number | null, channel: string, as: "current" | "previous" | "fallback") => {
-      if (id === null) return;
+    const add = (id: number | null | undefined, channel: string, as: "current" | "previous" | "fallback") => {
+      if (id === null || id === undefined) return;
       const list = out.get(id);
       if (list) list.push({ channel, as }); else out.set(id, [{ channel, as }]);
     };
+    const fallbacks = await this.firstRolloutFallbacks(appId);
     for (const ch of await this.repos.channels.list(appId)) {
       add(ch.current_release_id, ch.name, "current");
       add(ch.previous_release_id, ch.name, "previous");
-      if (ch.current_release_id !== null && ch.previous_release_id === null && ch.rollout_percent < 100) {
-        const current = await this.repos.releases.get(ch.current_release_id);
-        const older = current && await this.repos.releases.latestPublished(appId, current);
-        if (older) add(older.id, ch.name, "fallback");
+      add(fallbacks.get(ch.name), ch.name, "fallback");
+    }
+    return out;
+  }
+
+  /**
+   * For each channel of the app in a first rollout (below 100 %, no previous release): the release
+   * its clients outside the rollout get, the app's newest published release older than the
+   * candidate (Channels.latestRelease).
+   */
+  async firstRolloutFallbacks(appId: number): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const ch of await this.repos.channels.list(appId)) {
+      if (ch.current_release_id === null || ch.previous_release_id !== null || ch.rollout_percent >= 100) continue;
+      const current = await this.repos.releases.get(ch.current_release_id);
+      const older = current && await this.repos.releases.latestPublished(appId, current);
+      if (older) out.set(ch.name, older.id);
+    }
+    return out;
+  }
+
+  /**
+   * Runs a write of a channel-scoped token (inside its transaction) and refuses it (Forbidden, so
+   * the transaction rolls back) when it changes what a channel outside the token's scope serves to
+   * the clients outside its first rollout: that is the app's newest published release older than
+   * the candidate, whichever channel it was published to, so a beta token publishing 1.9.0 (or
+   * publishing a draft, clearing a prerelease flag, retagging) could move prod's clients to it.
+   */
+  async keepingOthersServed<T>(by: Principal, app: App, write: () => Promise<T>): Promise<T> {
+    const channels = by.token?.scopes.channels;
+    if (!channels) return write();
+    const before = await this.firstRolloutFallbacks(app.id);
+    const out = await write();
+    const after = await this.firstRolloutFallbacks(app.id);
+    for (const ch of new Set([...before.keys(), ...after.keys()])) {
+      if (!channels.includes(ch) && before.get(ch) !== after.get(ch)) {
+        throw new Forbidden(`token is not valid for channel '${ch}': this would change the release its clients outside the rollout get (${app.owner}/${app.slug})`);
       }
     }
     return out;

@@ -105,7 +105,7 @@ export class Releases {
       names.add(f.filename);
     }
     const now = this.core.now();
-    return this.core.repos.transaction(async () => {
+    return this.core.repos.transaction(() => this.core.keepingOthersServed(by, app, async () => {
       const tag = p.tag ?? tagForVersion(version);
       if (await this.core.repos.releases.byTag(app.id, tag)) throw new Conflict(`${app.owner}/${app.slug} already has tag ${tag}`, { resource: "Release", code: "already_exists", field: "tag_name" });
       const release = await this.core.repos.releases.create({
@@ -134,7 +134,7 @@ export class Releases {
         artifacts: artifacts.map((a) => ({ id: a.id, filename: a.filename, sha256: a.sha256 })),
       });
       return { release, artifacts };
-    });
+    }));
   }
 
   /**
@@ -148,7 +148,7 @@ export class Releases {
     const app = await this.apps.getApp(release.app_id);
     this.core.authorize(by, "publish", { app, channel: release.channel });
     if (p.channel !== undefined && p.channel !== release.channel) this.core.authorize(by, "publish", { app, channel: p.channel });
-    return this.core.repos.transaction(async () => {
+    return this.core.repos.transaction(() => this.core.keepingOthersServed(by, app, async () => {
       const cur = await this.getRelease(release.id);
       await this.core.authorizeServed(by, app, cur);
       const changes: Partial<Release> = {};
@@ -183,7 +183,7 @@ export class Releases {
         changes: Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, k === "notes" && typeof v === "string" ? `(${v.length} characters)` : v])),
       });
       return updated;
-    });
+    }));
   }
 
   async getRelease(id: number): Promise<Release> {

@@ -203,11 +203,14 @@ describe("hostile names and paths", () => {
       expect(body.errors).toEqual([{ resource, field, code: "invalid" }]);
     };
     const bidi = /must not contain bidirectional control characters/;
+    const reordering = /must not contain bidirectional embedding, override or isolate characters/;
     const zeroWidth = /must not contain zero-width characters/;
     for (const c of ["\u202e", "\u202a", "\u2066", "\u2069", "\u200e", "\u200f", "\u061c"]) {
       await refused(send("POST", "/releases", { tag_name: `v7${c}gpj.exe` }), "tag_name", "Release", bidi);
-      await refused(send("POST", "/releases", { tag_name: "v7.0.1", name: `Release ${c}1` }), "name", "Release", bidi);
+      if (c >= "\u202a") await refused(send("POST", "/releases", { tag_name: "v7.0.1", name: `Release ${c}1` }), "name", "Release", reordering);
     }
+    // A name may hold the marks (LRM, RLM, ALM): Hebrew and Arabic writers type them around numbers.
+    expect((await send("POST", "/releases", { tag_name: "v7.0.9", name: "גרסה 7.0\u200f (בטא)" })).status).toBe(201);
     for (const c of ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]) await refused(send("POST", "/releases", { tag_name: `v7${c}.0.0` }), "tag_name", "Release", zeroWidth);
     // The seed's upload names the release by version: the same refusal, before any byte is stored.
     const before = storedFiles(srv.data);
@@ -218,7 +221,7 @@ describe("hostile names and paths", () => {
       await expectError(upload(`/upload?name=${encodeURIComponent(`install${c}.sh`)}&version=7.1.0`, "x", auth(srv.admin)), 422, /invalid asset name: must not contain zero-width characters/);
     }
     const labelled = await upload(`/upload?name=a.bin&version=7.1.0&label=${encodeURIComponent("Linux \u202ex64")}`, "x", auth(srv.admin));
-    await refused(labelled, "label", "ReleaseAsset", bidi);
+    await refused(labelled, "label", "ReleaseAsset", reordering);
     expect(storedFiles(srv.data)).toEqual(before);
     // Edits are held to the same rules.
     const made = await upload("/upload?name=ok.bin&version=7.2.0", "ok 7.2.0", auth(srv.admin));
@@ -226,8 +229,8 @@ describe("hostile names and paths", () => {
     const { release, asset } = (await made.json()) as any;
     await refused(send("PATCH", `/releases/${release.id}`, { tag_name: "v7.2.0\u2067" }), "tag_name", "Release", bidi);
     await refused(send("PATCH", `/releases/${release.id}`, { tag_name: "v7.2.0\u200b" }), "tag_name", "Release", zeroWidth);
-    await refused(send("PATCH", `/releases/${release.id}`, { name: "7.2.0 \u202d" }), "name", "Release", bidi);
-    await refused(send("PATCH", `/releases/assets/${asset.id}`, { label: "x\u2068y" }), "label", "ReleaseAsset", bidi);
+    await refused(send("PATCH", `/releases/${release.id}`, { name: "7.2.0 \u202d" }), "name", "Release", reordering);
+    await refused(send("PATCH", `/releases/assets/${asset.id}`, { label: "x\u2068y" }), "label", "ReleaseAsset", reordering);
     await refused(send("PATCH", `/releases/assets/${asset.id}`, { name: "ok\u200b.bin" }), "name", "ReleaseAsset", zeroWidth);
     // Letters of any script stay valid, and names and labels keep ZWJ/ZWNJ (emoji sequences, Persian words).
     const fine = await send("POST", "/releases", { tag_name: "v7.3.0-ünïcødé", name: "Версия 7.3 — 工具 👩\u200d💻 می\u200cخواهم" });

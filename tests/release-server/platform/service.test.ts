@@ -131,6 +131,29 @@ describe("tokens", () => {
     await s.close();
   });
 
+  test("a channel-scoped token cannot move what another channel's clients outside a first rollout get", async () => {
+    using tmp = tempDir();
+    const { service: s, op } = await serviceIn(tmp.dir);
+    const app = await s.createApp({ owner: "acme", slug: "tool" }, op);
+    const beta = await s.authenticate((await s.createToken({ name: "beta", apps: ["acme/tool"], channels: ["beta"], actions: ["publish"] }, op)).raw);
+    const file = async (n: string) => [{ filename: "tool.bin", blob: await s.putBlob(chunks(n)) }];
+    await s.publishRelease(app, { version: "1.5.0", channel: "prod" }, await file("1.5"), op);
+    const candidate = (await s.publishRelease(app, { version: "2.0.0", channel: "prod" }, await file("2.0"), op)).release;
+    await s.promote(app, "prod", candidate.id, { rolloutPercent: 10 }, op);
+    const outside = async () => (await s.latestRelease(app, { channel: "prod", installId: "outside" })).release.version;
+    expect(await outside()).toBe("1.5.0");
+    // 1.9.0 would be the newest release older than the candidate: refused, and nothing is kept.
+    expect(await kindOf(async () => await s.publishRelease(app, { version: "1.9.0", channel: "beta" }, await file("1.9"), beta))).toBe("forbidden");
+    expect(await s.findReleaseByVersion(app, "1.9.0")).toBeUndefined();
+    // A draft changes nothing; publishing it would.
+    const draft = (await s.publishRelease(app, { version: "1.9.1", channel: "beta", draft: true }, await file("1.9.1"), beta)).release;
+    expect(await kindOf(async () => await s.updateRelease(draft, { draft: false }, beta))).toBe("forbidden");
+    // A release newer than the candidate moves nothing there.
+    expect(await kindOf(async () => await s.publishRelease(app, { version: "2.1.0", channel: "beta" }, await file("2.1"), beta))).toBe("no error");
+    expect(await outside()).toBe("1.5.0");
+    await s.close();
+  });
+
   test("last-used times are batched: written at flush, not per request", async () => {
     using tmp = tempDir();
     const { service: s, op, clock } = await serviceIn(tmp.dir, (c) => (c.tokens.flush_seconds = 60));
