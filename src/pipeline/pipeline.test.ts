@@ -100,14 +100,18 @@ describe("normalize and redact", () => {
       "aws_secret_access_key = /kJalrXUtnFEMI/K7MDENG", "password: none-shall-pass", "password: true.blue.2024", "token: any-key-42",
       "password: string!Pass", "password: (secret)", "token = Abc(def", "password: /etc/pw", "password: <hunter2",
       "password = decrypt('s3cret')", "password = Tr0ub4dor(3, x)", "password: Pa(ss)word!", "PASSWORD=Hunter(2)!!", "password=Secret(x)abc",
-      "PASSWORD=:hunter2", "token=::abc123", "password=Summer(2024, x)", 'password := "hunter2"', "password = decrypt(b64('s3cret'))"];
+      "PASSWORD=:hunter2", "token=::abc123", "password=Summer(2024, x)", 'password := "hunter2"', "password = decrypt(b64('s3cret'))",
+      // Code joined to a literal: the literal is the secret.
+      "password = f(x) + 's3cret'", 'token = process.env.TOKEN ?? "dev-token-123"', "password = getpass() || 'fallback'", "api_key = prefix + 'abc' + suffix"];
     for (const s of secret) expect(r(s)).toMatch(/[:=]\s*\[REDACTED:credential_kv\]$/);
     const code = ["const tokens = globTokens(pattern);", 'docker run -v "$PWD:/workspace" image', "type GlobToken = { kind: string }",
       "token = self.token", "secret_key = os.environ['X']", "token: string;", "password = None", "PASSWORD=$DB_PASS",
       "client_secret: {{ vault }}", "token = getToken()", "apiKey: process.env.API_KEY", "tokens: [a, b]",
       "password: <placeholder>", "secret: null", "token: ${API_TOKEN}", "const hasToken = Boolean(x)",
       // A call whose arguments hold no literal, and a key that is part of a C++/Rust path.
-      "passwd = fallback_getpass(prompt, stream)", "using node::credentials::HasOnly;", "let t = crate::token::parse(x);"];
+      "passwd = fallback_getpass(prompt, stream)", "using node::credentials::HasOnly;", "let t = crate::token::parse(x);",
+      // Joined without a literal: the call stays code.
+      "password = getpass(prompt) + suffix"];
     for (const s of code) expect(r(s)).toBe(s);
   });
   test("front matter: mapping, invalid YAML reported, no front matter", () => {
