@@ -172,6 +172,14 @@ describe("code inside containers", () => {
     // Four columns into a quote or past a list marker is indented code, not a fence.
     expect(e(">     ```", ">     # x", "> # Q", "", "# Q").sections).toEqual([["Q", 1, 3], ["Q", 1, 5]]);
     expect(e("-     ```", "      # x", "", "# x").sections).toEqual([["x", 1, 4]]);
+    // A list in a quote ends with the quote; a fence after a list marker in a quote is the quote's.
+    expect(e("> Note:", "> - one", "> - two", "", "    # comment in code", "", "# comment in code").sections).toEqual([["comment in code", 1, 7]]);
+    expect(e("> - item", "", "    see [a](a.md)", "", "Read [a](a.md).").links).toEqual([["notes/a.md", 5]]);
+    expect(e("> - ```sh", ">   ls", ">   ```", "> ## Notes", "", "## Notes").sections).toEqual([["Notes", 2, 4], ["Notes", 2, 6]]);
+    expect(e("> - ~~~", ">   # not", ">   ~~~", "", "# not").sections).toEqual([["not", 1, 5]]);
+    // A nested item ends where a less indented paragraph of its parent starts; a thematic break is no item.
+    expect(e("- a", "    - b", "", "  more a", "", "      # not a heading", "", "# not a heading").sections).toEqual([["not a heading", 1, 8]]);
+    expect(e("- a", "    * * *", "", "      # not a heading", "", "# not a heading").sections).toEqual([["not a heading", 1, 6]]);
   });
 
   test("a reference link defined in a block quote is at its use, not at the definition", () => {

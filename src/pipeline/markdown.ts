@@ -181,12 +181,14 @@ function atxHeading(s: string, i: number, eol: number, offset: number): Heading 
  * the next multiple of 4): where the content starts (`k`, `kcol`), the innermost container
  * (`inner`) and the column its content starts at (`innerContent`: after `>` and one blank; after a
  * list marker and 1-4 blanks, or one when it is followed by more: the rest is then indented code),
- * and the innermost list item's content column (`liContent`).
+ * the innermost list item's content column (`liContent`) and marker column (`liCol`), and whether a
+ * `>` came before it (`quoted`: a list in a block quote ends with the quote).
  */
-function markersAt(s: string, i: number, col: number): { k: number; kcol: number; inner?: ">" | "li"; innerContent: number; liContent?: number } {
+function markersAt(s: string, i: number, col: number): { k: number; kcol: number; inner?: ">" | "li"; innerContent: number; liContent?: number; liCol?: number; quoted: boolean } {
   let inner: ">" | "li" | undefined;
   let innerContent = col;
-  let liContent: number | undefined;
+  let liContent: number | undefined, liCol: number | undefined;
+  let quoted = false;
   const blanks = () => { for (let c = s.charCodeAt(i); c === 32 || c === 9; c = s.charCodeAt(++i)) col = c === 9 ? col + 4 - (col % 4) : col + 1; };
   for (let n = 0; n < 8; n++) {
     blanks();
@@ -194,10 +196,12 @@ function markersAt(s: string, i: number, col: number): { k: number; kcol: number
     if (c === 62) {
       i++; col++;
       inner = ">"; innerContent = col + (s.charCodeAt(i) === 32 || s.charCodeAt(i) === 9 ? 1 : 0);
+      quoted = true;
       continue;
     }
     const li = c === 45 || c === 43 || c === 42 || (c >= 48 && c <= 57) ? at(LIST_ITEM, s, i) : null;
     if (!li) break;
+    liCol = col;
     i += li[0].length; col += li[0].length;
     const at0 = i, col0 = col;
     blanks();
@@ -205,7 +209,7 @@ function markersAt(s: string, i: number, col: number): { k: number; kcol: number
     inner = "li"; innerContent = liContent = col0 + (width >= 1 && width <= 4 && !rest ? width : 1);
     i = at0; col = col0;
   }
-  return { k: i, kcol: col, inner, innerContent, liContent };
+  return { k: i, kcol: col, inner, innerContent, liContent, liCol, quoted };
 }
 
 function afterMarkers(s: string, i: number): number {
@@ -239,7 +243,13 @@ function scanBlocks(s: string): Blocks {
   let paraTop = false;     // the paragraph is not in a container (only then can it become a setext heading)
   let paraLines = 0, paraTable = false;
   let inList = false, prevBlank = true;
-  let listContent = 0;     // the column where the last list item's content starts
+  let listContent = 0;     // the column where the innermost open list item's content starts
+  const items: number[] = []; // the content columns of the open list items, outermost first
+  /** A list item starts at marker column `at` with its content at `content`: the items at or past its column end. */
+  const openItem = (at: number, content: number) => {
+    while (items.length && items[items.length - 1]! > at) items.pop();
+    items.push(content); listContent = content; inList = true;
+  };
   let qfence = "";         // the opening fence run while in fenced code inside a block quote
   let quoteBreak = false;  // the line before was empty inside a block quote (`>` alone): a new block may start
   let eol = -1;
@@ -256,7 +266,7 @@ function scanBlocks(s: string): Blocks {
     const tick = fc === 96 ? s.indexOf("`", e) : -1;
     if (tick >= 0 && tick < eol) return false;
     para = -1;
-    if (m.inner === ">") { qfence = s.slice(k, e); raw(pos, eol); }
+    if (m.quoted) { qfence = s.slice(k, e); raw(pos, eol); } // in a quote (`> - ```sh` too): its lines are quoted
     else { fence = s.slice(k, e); fenceCol = m.innerContent; fenceStart = pos; fenceInList = true; }
     return true;
   };
@@ -305,8 +315,14 @@ function scanBlocks(s: string): Blocks {
       qfence = "";
     }
     if (blank) { para = -1; b.starts.push(pos); continue; }
+    // A line less indented than the innermost item's content, where no paragraph goes on, ends the
+    // items it is outside of (`  more a` after a nested item's blank line is the outer item's).
+    if (inList && para < 0 && items.length && col < listContent) {
+      while (items.length && items[items.length - 1]! > col) items.pop();
+      listContent = items.length ? items[items.length - 1]! : 0;
+    }
     if (col >= 4 && para < 0 && !inList) { raw(pos, eol); b.starts.push(pos); continue; }  // indented code
-    if (col === 0 && afterBlank && inList) inList = false;
+    if (col === 0 && afterBlank && inList) { inList = false; items.length = 0; }
     if (col >= 4 && !inList) { paraLines++; continue; }                  // paragraph continuation
     // Fenced code: a run of 3+ backticks (no backtick after it) or tildes.
     if ((c === 96 || c === 126) && s.charCodeAt(i + 1) === c && s.charCodeAt(i + 2) === c) {
@@ -323,7 +339,8 @@ function scanBlocks(s: string): Blocks {
       // Indented code in the item: four columns past its content, where no paragraph goes on.
       if (inList && para < 0 && col >= listContent + 4) { raw(pos, eol); b.starts.push(pos); continue; }
       const m = markersAt(s, i, col);
-      if (m.liContent !== undefined) listContent = m.liContent; // a nested item
+      // A nested item (not a thematic break, nor `2.` going on in a paragraph, nor a list in a quote).
+      if (m.liContent !== undefined && !m.quoted && !at(THEMATIC, s, i) && (para < 0 || !/^\d/.test(s.slice(i, i + 1)) || s.startsWith("1", i))) openItem(m.liCol!, m.liContent);
       if (m.inner !== undefined && (opensFence(m, pos) || indentedIn(m, pos))) continue;
       const k = m.k;
       const h = s.charCodeAt(k) === 35 ? atxHeading(s, k, eol, pos) : undefined;
@@ -337,10 +354,10 @@ function scanBlocks(s: string): Blocks {
         para = -1; b.starts.push(pos); continue;
       }
     }
-    if ((c === 45 || c === 42 || c === 95) && at(THEMATIC, s, i)) { para = -1; if (col === 0) inList = false; b.starts.push(pos); continue; }
+    if ((c === 45 || c === 42 || c === 95) && at(THEMATIC, s, i)) { para = -1; if (col === 0) { inList = false; items.length = 0; } b.starts.push(pos); continue; }
     if (c === 35) {                                                               // #: ATX heading?
       const h = atxHeading(s, i, eol, pos);
-      if (h) { b.heads.push(h); para = -1; if (col === 0) inList = false; b.starts.push(pos); continue; }
+      if (h) { b.heads.push(h); para = -1; if (col === 0) { inList = false; items.length = 0; } b.starts.push(pos); continue; }
     }
     if (c === 60) {                                                               // <: HTML block?
       const end = htmlBlockEnd(s, i, para >= 0);
@@ -369,7 +386,7 @@ function scanBlocks(s: string): Blocks {
     const li = c === 45 || c === 43 || c === 42 || (c >= 48 && c <= 57) ? at(LIST_ITEM, s, i) : null;
     if (c === 62 || (li && (para < 0 || !li[1] || li[1] === "1"))) {             // block quote or list item: a container
       const m = markersAt(s, i, col);
-      if (m.liContent !== undefined) { inList = true; listContent = m.liContent; }
+      if (m.liContent !== undefined && !m.quoted) openItem(m.liCol!, m.liContent);
       b.starts.push(pos);
       const k = m.k;
       const afterQuoteBreak = quoteBreak;
@@ -532,7 +549,9 @@ function placeHeadings(s: string, parsed: { text: string; level: number }[], fou
       const word = (t.match(/[\p{L}\p{N}_]+/gu) ?? []).reduce((a, w) => (w.length > a.length ? w : a), "");
       f = word ? s.indexOf(word, prev) : -1;
     }
-    offs[k] = f >= 0 && f < end ? s.lastIndexOf("\n", f) + 1 : Math.min(prev, end);
+    const off = f >= 0 && f < end ? s.lastIndexOf("\n", f) + 1 : Math.min(prev, end);
+    // Never past the text's last line (a heading placed at its very end would count a line more).
+    offs[k] = off >= s.length && s.length > 0 ? s.lastIndexOf("\n", s.length - 2) + 1 : off;
   }
   return offs;
 }

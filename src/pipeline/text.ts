@@ -38,14 +38,23 @@ const KV_KEY = "(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|apike
 /** A call: a name, then parentheses holding at most one more level of them. */
 const CALL = "[A-Za-z_$][\\w$.]*\\((?:[^()\\n]|\\([^()\\n]*\\))*\\)";
 /**
- * A value built with `+`, `||` or `??` that has a literal in it (`f(x) + 's3cret'`, `env.PW ?? "dev-pass"`):
- * operands (a call, a quoted literal, or a word without `+`, `|`, `?`, so that the split is the one
- * split, no backtracking over it) joined by those operators, one of them a literal; at most 16
- * operands on either side of it (a line of 50,000 `a+` took 0.2 s to be judged, now nothing).
+ * A value built with `+`, `||`, `??` or `or` that has a literal in it (`f(x) + 's3cret'`,
+ * `env.PW ?? "dev-pass"`, `os.environ["PW"] or b"hunter2"`): operands (a call, an index with a
+ * quoted key, a quoted literal, or a word without `+`, `|`, `?`, so that the split is the one split,
+ * no backtracking over it) joined by those operators, one of them a literal that could be a secret:
+ * with a letter or digit, not a path (`"/data"`, `"./x"`) nor empty (`process.env.TOKEN || ""`
+ * is code). At most 16 operands on either side of it (a line of 50,000 `a+` took 0.2 s to be
+ * judged, now nothing); a literal's letter is looked for once, ahead (no split to try).
  */
-const OPERAND = `(?:${CALL}|"[^"\\n]*"|'[^'\\n]*'|[^\\s"',;()+|?]+)`;
-const JOIN = "[ \\t]*(?:\\+|\\|\\||\\?\\?)[ \\t]*"; // on one line: a redaction keeps the text's line breaks
-const WITH_LITERAL = `(?:${CALL}|[^\\s"',;()+|?]+)(?:${JOIN}(?:${CALL}|[^\\s"',;()+|?]+)){0,16}${JOIN}(?:"[^"\\n]*"|'[^'\\n]*')(?:${JOIN}${OPERAND}){0,16}`;
+const INDEX = "[A-Za-z_$][\\w$.]*\\[(?:\"[^\"\\n]*\"|'[^'\\n]*'|[^\\]\\n\"']*)\\]";
+const WORD = "[^\\s\"'`,;()+|?]+";
+const QUOTED = "[bBrRuUfF]?(?:\"[^\"\\n]*\"|'[^'\\n]*'|`[^`\\n]*`)";
+const SECRETISH = "[bBrRuUfF]?(?:\"(?![/\\\\.])(?=[^\"\\n]*[A-Za-z0-9])[^\"\\n]*\"|'(?![/\\\\.])(?=[^'\\n]*[A-Za-z0-9])[^'\\n]*'|`(?![/\\\\.])(?=[^`\\n]*[A-Za-z0-9])[^`\\n]*`)";
+const OPERAND = `(?:${CALL}|${INDEX}|${QUOTED}|${WORD})`;
+const JOIN = "(?:[ \\t]*(?:\\+|\\|\\||\\?\\?)[ \\t]*|[ \\t]+or[ \\t]+)"; // on one line: a redaction keeps the text's line breaks
+const WITH_LITERAL = `(?:${CALL}|${INDEX}|${WORD})(?:${JOIN}(?:${CALL}|${INDEX}|${WORD})){0,16}${JOIN}${SECRETISH}(?:${JOIN}${OPERAND}){0,16}`;
+/** A quote anywhere, or a digit after a `(` (`Tr0ub4dor(3)`): no code. One scan each (`\(.*\d` scanned to the end from every `(`). */
+const literalIn = (v: string) => { if (/["'`]/.test(v)) return true; const p = v.indexOf("("); return p >= 0 && /\d/.test(v.slice(p)); };
 const CODE_VALUE = /^(?:[A-Za-z_$][A-Za-z_$.]*\([^()]*\)|[{[].*|<[^>\s]*>|\$\{?[A-Z_][A-Z0-9_]*\}?|[A-Za-z_][A-Za-z_.]*\[|(?:self|this|cls|process\.env|os\.environ|env|config|settings|options|opts|ctx|req|request|props|args)\.[A-Za-z_][\w.]*)$/;
 const KEYWORD_VALUE = /^(?:null|none|nil|true|false|undefined|string|str|int|number|bool|boolean|bytes|any|optional|required|secretstr)(?:\[\]|\?)?$/i;
 
@@ -84,14 +93,15 @@ const rules: Rule[] = [
     probe: new RegExp(KV_KEY, "i"),
     apply: (t) =>
       t.replace(
-        new RegExp(`(?<!\\$\\{?)(${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*(?::=|=|:(?!:))\\s*)(?!\\[REDACTED)("[^"\\n]+"|'[^'\\n]+'|${WITH_LITERAL}|${CALL}(?=\\s*(?:[;,)\\]}]|$))|[^\\s"',;]+)`, "gim"),
+        new RegExp(`(?<!\\$\\{?)(${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*(?::=|=|:(?!:))\\s*)(?!=?\\s*\\[REDACTED)("[^"\\n]+"|'[^'\\n]+'|${WITH_LITERAL}|${CALL}(?=\\s*(?:[;,)\\]}]|$))|[^\\s"',;]+)`, "gim"),
         // The separator: `=`, `:`, Go's `:=`, not the `::` of a path (`node::credentials::HasOnly`).
         // A call (two levels of parentheses) that ends the value is code when no literal is in it
         // (`getpass(prompt, stream)`); with one (`decrypt(b64('s3cret'))`) the whole call goes, where
         // the literal used to stay after the marker. A call that does not end the value
         // (`Pa(ss)word!`) is no call: the value is judged whole. A value joined with `+`, `||` or `??`
         // to a literal (`f(x) + 's3cret'`) goes whole: the code before the literal left it standing.
-        (all: string, key: string, value: string) => (value[0] !== '"' && value[0] !== "'" && !/["']|\(.*\d/.test(value) && (CODE_VALUE.test(value) || KEYWORD_VALUE.test(value)) ? all : key + mark("credential_kv")),
+        // Not over a marker either (`=[REDACTED…` of `:=`): a second pass leaves the text as it is.
+        (all: string, key: string, value: string) => (value[0] !== '"' && value[0] !== "'" && !literalIn(value) && (CODE_VALUE.test(value) || KEYWORD_VALUE.test(value)) ? all : key + mark("credential_kv")),
       ),
   },
 ];
