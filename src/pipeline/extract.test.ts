@@ -180,6 +180,13 @@ describe("code inside containers", () => {
     // A nested item ends where a less indented paragraph of its parent starts; a thematic break is no item.
     expect(e("- a", "    - b", "", "  more a", "", "      # not a heading", "", "# not a heading").sections).toEqual([["not a heading", 1, 8]]);
     expect(e("- a", "    * * *", "", "      # not a heading", "", "# not a heading").sections).toEqual([["not a heading", 1, 6]]);
+    // An item that starts with a quote is an item; a fence in a quote's item ends with the item.
+    expect(e("- > Note.", "", "    - [a](a.md) first", "    - [b](b.md)", "", "[a](a.md)").links).toEqual([["notes/a.md", 3], ["notes/b.md", 4]]);
+    expect(e("- > Note.", "", "    ## Usage", "", "## Usage", "text").sections).toEqual([["Usage", 2, 3], ["Usage", 2, 5]]);
+    expect(e("> 1. Example:", ">    ```sh", ">    make", ">    ```", "> 2. ```js", ">    x()", "> 3. See [docs](docs.md)", "", "[docs](docs.md)").links).toEqual([["notes/docs.md", 7]]);
+    // A `#` four columns past an item's content, in its paragraph, is text; only `1.` interrupts a paragraph.
+    expect(e("- Run the installer:", "      # install deps", "      npm ci, then see [setup](setup.md)", "- Done.", "", "Also [setup](setup.md).").links).toEqual([["notes/setup.md", 3]]);
+    expect(e("- a", "    12. not an item", "", "        [x](x.md)", "", "[x](x.md)").links).toEqual([["notes/x.md", 6]]);
   });
 
   test("a reference link defined in a block quote is at its use, not at the definition", () => {

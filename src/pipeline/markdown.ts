@@ -181,13 +181,14 @@ function atxHeading(s: string, i: number, eol: number, offset: number): Heading 
  * the next multiple of 4): where the content starts (`k`, `kcol`), the innermost container
  * (`inner`) and the column its content starts at (`innerContent`: after `>` and one blank; after a
  * list marker and 1-4 blanks, or one when it is followed by more: the rest is then indented code),
- * the innermost list item's content column (`liContent`) and marker column (`liCol`), and whether a
- * `>` came before it (`quoted`: a list in a block quote ends with the quote).
+ * the innermost list item's content column (`liContent`) and marker column (`liCol`), whether a `>`
+ * came (`quoted`), and the innermost list item before any `>` (`openCol`, `openContent`: the item
+ * the line opens in the document's own lists; a list in a block quote ends with the quote).
  */
-function markersAt(s: string, i: number, col: number): { k: number; kcol: number; inner?: ">" | "li"; innerContent: number; liContent?: number; liCol?: number; quoted: boolean } {
+function markersAt(s: string, i: number, col: number): { k: number; kcol: number; inner?: ">" | "li"; innerContent: number; liContent?: number; liCol?: number; quoted: boolean; openCol?: number; openContent?: number } {
   let inner: ">" | "li" | undefined;
   let innerContent = col;
-  let liContent: number | undefined, liCol: number | undefined;
+  let liContent: number | undefined, liCol: number | undefined, openCol: number | undefined, openContent: number | undefined;
   let quoted = false;
   const blanks = () => { for (let c = s.charCodeAt(i); c === 32 || c === 9; c = s.charCodeAt(++i)) col = c === 9 ? col + 4 - (col % 4) : col + 1; };
   for (let n = 0; n < 8; n++) {
@@ -207,9 +208,10 @@ function markersAt(s: string, i: number, col: number): { k: number; kcol: number
     blanks();
     const width = col - col0, rest = s.charCodeAt(i) === 10 || i >= s.length;
     inner = "li"; innerContent = liContent = col0 + (width >= 1 && width <= 4 && !rest ? width : 1);
+    if (!quoted) { openCol = liCol; openContent = liContent; }
     i = at0; col = col0;
   }
-  return { k: i, kcol: col, inner, innerContent, liContent, liCol, quoted };
+  return { k: i, kcol: col, inner, innerContent, liContent, liCol, quoted, openCol, openContent };
 }
 
 function afterMarkers(s: string, i: number): number {
@@ -251,6 +253,7 @@ function scanBlocks(s: string): Blocks {
     items.push(content); listContent = content; inList = true;
   };
   let qfence = "";         // the opening fence run while in fenced code inside a block quote
+  let qfenceCol = 0;       // and the column it starts at (a quoted line less indented, or a new item, ends it)
   let quoteBreak = false;  // the line before was empty inside a block quote (`>` alone): a new block may start
   let eol = -1;
   /**
@@ -266,7 +269,7 @@ function scanBlocks(s: string): Blocks {
     const tick = fc === 96 ? s.indexOf("`", e) : -1;
     if (tick >= 0 && tick < eol) return false;
     para = -1;
-    if (m.quoted) { qfence = s.slice(k, e); raw(pos, eol); } // in a quote (`> - ```sh` too): its lines are quoted
+    if (m.quoted) { qfence = s.slice(k, e); qfenceCol = m.kcol; raw(pos, eol); } // in a quote (`> - ```sh` too): its lines are quoted
     else { fence = s.slice(k, e); fenceCol = m.innerContent; fenceStart = pos; fenceInList = true; }
     return true;
   };
@@ -306,9 +309,11 @@ function scanBlocks(s: string): Blocks {
     if (qfence) {
       // Fenced code in a block quote: its lines are quoted (`> # not a heading`) until the closing
       // fence; a line outside the quote ends the quote, and the code with it.
-      if (c === 62) {
-        const k = afterMarkers(s, i);
-        if (s.startsWith(qfence, k) && /^[`~]*[ \t]*$/.test(s.slice(k + qfence.length, eol))) qfence = "";
+      const q = c === 62 ? markersAt(s, i, col) : undefined;
+      // In the quote, and not a new item or a line less indented than the fence (which end a fence
+      // opened in an item of the quote, `> 2. ```js` then `> 3. …`).
+      if (q && !(q.k < eol && (q.liCol ?? q.kcol) < qfenceCol)) {
+        if (s.startsWith(qfence, q.k) && /^[`~]*[ \t]*$/.test(s.slice(q.k + qfence.length, eol))) qfence = "";
         raw(pos, eol);
         continue;
       }
@@ -339,11 +344,13 @@ function scanBlocks(s: string): Blocks {
       // Indented code in the item: four columns past its content, where no paragraph goes on.
       if (inList && para < 0 && col >= listContent + 4) { raw(pos, eol); b.starts.push(pos); continue; }
       const m = markersAt(s, i, col);
-      // A nested item (not a thematic break, nor `2.` going on in a paragraph, nor a list in a quote).
-      if (m.liContent !== undefined && !m.quoted && !at(THEMATIC, s, i) && (para < 0 || !/^\d/.test(s.slice(i, i + 1)) || s.startsWith("1", i))) openItem(m.liCol!, m.liContent);
+      // A nested item (not a thematic break, nor `2.` going on in a paragraph: only `1.` may interrupt one).
+      if (m.openContent !== undefined && !at(THEMATIC, s, i) && (para < 0 || !/^\d/.test(s.slice(i, i + 1)) || /^1[.)]/.test(s.slice(i, i + 2)))) openItem(m.openCol!, m.openContent);
       if (m.inner !== undefined && (opensFence(m, pos) || indentedIn(m, pos))) continue;
       const k = m.k;
-      const h = s.charCodeAt(k) === 35 ? atxHeading(s, k, eol, pos) : undefined;
+      // A `#` four columns or more past the item's content is text (in a paragraph) or code, no heading.
+      const deep = m.inner !== undefined ? m.kcol - m.innerContent > 3 : inList && col - listContent > 3;
+      const h = !deep && s.charCodeAt(k) === 35 ? atxHeading(s, k, eol, pos) : undefined;
       if (h) { b.heads.push(h); para = -1; b.starts.push(pos); continue; }
       if (para >= 0) { paraLines++; continue; }
       para = pos; paraTop = false; paraLines = 1; paraTable = false; b.starts.push(pos); continue;
@@ -386,7 +393,7 @@ function scanBlocks(s: string): Blocks {
     const li = c === 45 || c === 43 || c === 42 || (c >= 48 && c <= 57) ? at(LIST_ITEM, s, i) : null;
     if (c === 62 || (li && (para < 0 || !li[1] || li[1] === "1"))) {             // block quote or list item: a container
       const m = markersAt(s, i, col);
-      if (m.liContent !== undefined && !m.quoted) openItem(m.liCol!, m.liContent);
+      if (m.openContent !== undefined) openItem(m.openCol!, m.openContent);
       b.starts.push(pos);
       const k = m.k;
       const afterQuoteBreak = quoteBreak;

@@ -104,7 +104,7 @@ describe("normalize and redact", () => {
       // Code joined to a literal: the literal is the secret.
       "password = f(x) + 's3cret'", 'token = process.env.TOKEN ?? "dev-token-123"', "password = getpass() || 'fallback'", "api_key = prefix + 'abc' + suffix",
       'secret = os.environ["SECRET"] || "fallback-secret"', 'token = cfg["prefix"] + "s3cret"', 'password = os.environ.get("PW") or "hunter2"',
-      "token = prefix + `s3cret`", 'password = salt + b"hunter2"'];
+      'password = salt + b"hunter2"', 'password = b"hunter2"', "app.secret_key = b'_5#y2L\"F4Q8z'"];
     for (const s of secret) expect(r(s)).toMatch(/[:=]\s*\[REDACTED:credential_kv\]$/);
     const code = ["const tokens = globTokens(pattern);", 'docker run -v "$PWD:/workspace" image', "type GlobToken = { kind: string }",
       "token = self.token", "secret_key = os.environ['X']", "token: string;", "password = None", "PASSWORD=$DB_PASS",
@@ -113,13 +113,21 @@ describe("normalize and redact", () => {
       // A call whose arguments hold no literal, and a key that is part of a C++/Rust path.
       "passwd = fallback_getpass(prompt, stream)", "using node::credentials::HasOnly;", "let t = crate::token::parse(x);",
       // Joined without a literal, or to an empty one or a path: code.
-      "password = getpass(prompt) + suffix", 'const token = process.env.GITHUB_TOKEN || "";', "password: config.password || '',", 'pwd = process.cwd() + "/data"'];
+      "password = getpass(prompt) + suffix", 'const token = process.env.GITHUB_TOKEN || "";', "password: config.password || '',", 'pwd = process.cwd() + "/data"',
+      // A longer name that holds the key: the literal is a default, the first operand is judged.
+      'max_tokens = args.max_tokens or "auto"', 'token_type = self.token_type or "Bearer"', 'tokenizer = AutoTokenizer.from_pretrained(name) or "bert"',
+      'passphrase_env = cfg["passphrase_env"] or "GPG_PASSPHRASE"', 'const tokenExpiry = config.expiry ?? "1h"',
+      // A code span in prose is no literal.
+      "token: string or `null`"];
     for (const s of code) expect(r(s)).toBe(s);
+    // A key is no value: the one after it on the next line is judged.
+    expect(r("token:\n  password: hunter2")).toBe("token:\n  password: [REDACTED:credential_kv]");
     // A second pass changes nothing (the `=` of `:=` is no value before a marker).
     for (const s of [...secret, "password:=`", "password :=  x"]) expect(r(r(s))).toBe(r(s));
     // Hostile lines are judged at once: a digit after many `(` was looked for from each of them.
     const t0 = performance.now();
     r("token = " + "(a".repeat(50_000)); r("password = " + "a+".repeat(50_000) + "b"); r("password = " + "a or ".repeat(30_000));
+    r(("token=" + "x[i]+".repeat(17) + "y, ").repeat(2_000)); r("password = " + "a[0] or ".repeat(17) + "b");
     expect(performance.now() - t0).toBeLessThan(2_000);
   });
   test("front matter: mapping, invalid YAML reported, no front matter", () => {

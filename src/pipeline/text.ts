@@ -44,15 +44,24 @@ const CALL = "[A-Za-z_$][\\w$.]*\\((?:[^()\\n]|\\([^()\\n]*\\))*\\)";
  * no backtracking over it) joined by those operators, one of them a literal that could be a secret:
  * with a letter or digit, not a path (`"/data"`, `"./x"`) nor empty (`process.env.TOKEN || ""`
  * is code). At most 16 operands on either side of it (a line of 50,000 `a+` took 0.2 s to be
- * judged, now nothing); a literal's letter is looked for once, ahead (no split to try).
+ * judged, now nothing); a literal's letter is looked for once, ahead (no split to try). An index
+ * has a quoted key only: `a[0]` is a word, not an index too (17 of them tried 2^17 splits). The
+ * rule holds for a key that is the credential word itself (`password`, `api_key`): after a longer
+ * name (`max_tokens`, `token_type`, `tokenizer`) the literal is a default such as `"auto"` or
+ * `"Bearer"`, and only the first operand is judged, as before.
  */
-const INDEX = "[A-Za-z_$][\\w$.]*\\[(?:\"[^\"\\n]*\"|'[^'\\n]*'|[^\\]\\n\"']*)\\]";
+const INDEX = "[A-Za-z_$][\\w$.]*\\[(?:\"[^\"\\n]*\"|'[^'\\n]*')\\]";
 const WORD = "[^\\s\"'`,;()+|?]+";
 const QUOTED = "[bBrRuUfF]?(?:\"[^\"\\n]*\"|'[^'\\n]*'|`[^`\\n]*`)";
-const SECRETISH = "[bBrRuUfF]?(?:\"(?![/\\\\.])(?=[^\"\\n]*[A-Za-z0-9])[^\"\\n]*\"|'(?![/\\\\.])(?=[^'\\n]*[A-Za-z0-9])[^'\\n]*'|`(?![/\\\\.])(?=[^`\\n]*[A-Za-z0-9])[^`\\n]*`)";
+const SECRETISH = "[bBrRuUfF]?(?:\"(?![/\\\\.])(?=[^\"\\n]*[A-Za-z0-9])[^\"\\n]*\"|'(?![/\\\\.])(?=[^'\\n]*[A-Za-z0-9])[^'\\n]*')"; // not a backquoted one: in prose it is a code span
 const OPERAND = `(?:${CALL}|${INDEX}|${QUOTED}|${WORD})`;
 const JOIN = "(?:[ \\t]*(?:\\+|\\|\\||\\?\\?)[ \\t]*|[ \\t]+or[ \\t]+)"; // on one line: a redaction keeps the text's line breaks
 const WITH_LITERAL = `(?:${CALL}|${INDEX}|${WORD})(?:${JOIN}(?:${CALL}|${INDEX}|${WORD})){0,16}${JOIN}${SECRETISH}(?:${JOIN}${OPERAND}){0,16}`;
+/** What the value would be without the joined-literal rule (a call that does not end the value is no call). */
+const FIRST_OPERAND = /^[^\s"',;]+/;
+const JOINED = new RegExp(`^${WITH_LITERAL}$`);
+/** A key group (`key = `) whose name is the credential word itself, not a longer name that holds it. */
+const BARE_KEY = new RegExp(`^${KV_KEY}["']?\\s*(?::=|=|:(?!:))`, "i");
 /** A quote anywhere, or a digit after a `(` (`Tr0ub4dor(3)`): no code. One scan each (`\(.*\d` scanned to the end from every `(`). */
 const literalIn = (v: string) => { if (/["'`]/.test(v)) return true; const p = v.indexOf("("); return p >= 0 && /\d/.test(v.slice(p)); };
 const CODE_VALUE = /^(?:[A-Za-z_$][A-Za-z_$.]*\([^()]*\)|[{[].*|<[^>\s]*>|\$\{?[A-Z_][A-Z0-9_]*\}?|[A-Za-z_][A-Za-z_.]*\[|(?:self|this|cls|process\.env|os\.environ|env|config|settings|options|opts|ctx|req|request|props|args)\.[A-Za-z_][\w.]*)$/;
@@ -93,7 +102,7 @@ const rules: Rule[] = [
     probe: new RegExp(KV_KEY, "i"),
     apply: (t) =>
       t.replace(
-        new RegExp(`(?<!\\$\\{?)(${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*(?::=|=|:(?!:))\\s*)(?!=?\\s*\\[REDACTED)("[^"\\n]+"|'[^'\\n]+'|${WITH_LITERAL}|${CALL}(?=\\s*(?:[;,)\\]}]|$))|[^\\s"',;]+)`, "gim"),
+        new RegExp(`(?<!\\$\\{?)(${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*(?::=|=|:(?!:))\\s*)(?!=?\\s*\\[REDACTED)(?!${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*(?::=|=|:(?!:)))([bBrRuUfF]?"[^"\\n]+"|[bBrRuUfF]?'[^'\\n]+'|${WITH_LITERAL}|${CALL}(?=\\s*(?:[;,)\\]}]|$))|[^\\s"',;]+)`, "gim"),
         // The separator: `=`, `:`, Go's `:=`, not the `::` of a path (`node::credentials::HasOnly`).
         // A call (two levels of parentheses) that ends the value is code when no literal is in it
         // (`getpass(prompt, stream)`); with one (`decrypt(b64('s3cret'))`) the whole call goes, where
@@ -101,7 +110,15 @@ const rules: Rule[] = [
         // (`Pa(ss)word!`) is no call: the value is judged whole. A value joined with `+`, `||` or `??`
         // to a literal (`f(x) + 's3cret'`) goes whole: the code before the literal left it standing.
         // Not over a marker either (`=[REDACTED…` of `:=`): a second pass leaves the text as it is.
-        (all: string, key: string, value: string) => (value[0] !== '"' && value[0] !== "'" && !literalIn(value) && (CODE_VALUE.test(value) || KEYWORD_VALUE.test(value)) ? all : key + mark("credential_kv")),
+        // Nor over another key (`token:` then `password: hunter2` on the next line: that one is judged).
+        (all: string, key: string, value: string) => {
+          const code = (v: string) => v[0] !== '"' && v[0] !== "'" && !literalIn(v) && (CODE_VALUE.test(v) || KEYWORD_VALUE.test(v));
+          if (!BARE_KEY.test(key) && JOINED.test(value)) {
+            const first = FIRST_OPERAND.exec(value)?.[0] ?? value;
+            return code(first) ? all : key + mark("credential_kv") + value.slice(first.length);
+          }
+          return code(value) ? all : key + mark("credential_kv");
+        },
       ),
   },
 ];
