@@ -187,6 +187,13 @@ describe("code inside containers", () => {
     // A `#` four columns past an item's content, in its paragraph, is text; only `1.` interrupts a paragraph.
     expect(e("- Run the installer:", "      # install deps", "      npm ci, then see [setup](setup.md)", "- Done.", "", "Also [setup](setup.md).").links).toEqual([["notes/setup.md", 3]]);
     expect(e("- a", "    12. not an item", "", "        [x](x.md)", "", "[x](x.md)").links).toEqual([["notes/x.md", 6]]);
+    // But a sibling item (`9.` then `10.`, left of the open item's content) is an item.
+    expect(e("8. eight", "9. nine", "10. ten", "", "       # Same", "", "# Same").sections).toEqual([["Same", 1, 5], ["Same", 1, 7]]);
+    expect(e("- x", "", "    9. a", "    10. b", "", "           # Same", "", "# Same").sections).toEqual([["Same", 1, 6], ["Same", 1, 8]]);
+    expect(e("1. Get it:", "   - clone", "2. Build it:", "", "       # Build", "       make", "", "# Build").sections).toEqual([["Build", 1, 8]]);
+    // A quote's columns count from its own `>`: a less indented quoted line ends an item's fence; a plain quote fence holds its lines.
+    expect(e("[r]: r1.md", "> - ~~~", "  > [r] ref").links).toEqual([["notes/r1.md", 3]]);
+    expect(e(" > ```", "> # Same", "> ```", "", "# Same").sections).toEqual([["Same", 1, 5]]);
   });
 
   test("a reference link defined in a block quote is at its use, not at the definition", () => {

@@ -185,9 +185,10 @@ function atxHeading(s: string, i: number, eol: number, offset: number): Heading 
  * came (`quoted`), and the innermost list item before any `>` (`openCol`, `openContent`: the item
  * the line opens in the document's own lists; a list in a block quote ends with the quote).
  */
-function markersAt(s: string, i: number, col: number): { k: number; kcol: number; inner?: ">" | "li"; innerContent: number; liContent?: number; liCol?: number; quoted: boolean; openCol?: number; openContent?: number } {
+function markersAt(s: string, i: number, col: number): { k: number; kcol: number; inner?: ">" | "li"; innerContent: number; liContent?: number; liCol?: number; quoted: boolean; quoteContent: number; openCol?: number; openContent?: number } {
   let inner: ">" | "li" | undefined;
   let innerContent = col;
+  let quoteContent = col; // the content column of the innermost `>`
   let liContent: number | undefined, liCol: number | undefined, openCol: number | undefined, openContent: number | undefined;
   let quoted = false;
   const blanks = () => { for (let c = s.charCodeAt(i); c === 32 || c === 9; c = s.charCodeAt(++i)) col = c === 9 ? col + 4 - (col % 4) : col + 1; };
@@ -196,7 +197,7 @@ function markersAt(s: string, i: number, col: number): { k: number; kcol: number
     const c = s.charCodeAt(i);
     if (c === 62) {
       i++; col++;
-      inner = ">"; innerContent = col + (s.charCodeAt(i) === 32 || s.charCodeAt(i) === 9 ? 1 : 0);
+      inner = ">"; innerContent = quoteContent = col + (s.charCodeAt(i) === 32 || s.charCodeAt(i) === 9 ? 1 : 0);
       quoted = true;
       continue;
     }
@@ -211,7 +212,7 @@ function markersAt(s: string, i: number, col: number): { k: number; kcol: number
     if (!quoted) { openCol = liCol; openContent = liContent; }
     i = at0; col = col0;
   }
-  return { k: i, kcol: col, inner, innerContent, liContent, liCol, quoted, openCol, openContent };
+  return { k: i, kcol: col, inner, innerContent, liContent, liCol, quoted, quoteContent, openCol, openContent };
 }
 
 function afterMarkers(s: string, i: number): number {
@@ -253,7 +254,7 @@ function scanBlocks(s: string): Blocks {
     items.push(content); listContent = content; inList = true;
   };
   let qfence = "";         // the opening fence run while in fenced code inside a block quote
-  let qfenceCol = 0;       // and the column it starts at (a quoted line less indented, or a new item, ends it)
+  let qfenceCol = -1;      // opened in a list item of the quote: its column past the quote's content (a quoted line less indented, or a new item, ends it)
   let quoteBreak = false;  // the line before was empty inside a block quote (`>` alone): a new block may start
   let eol = -1;
   /**
@@ -269,7 +270,7 @@ function scanBlocks(s: string): Blocks {
     const tick = fc === 96 ? s.indexOf("`", e) : -1;
     if (tick >= 0 && tick < eol) return false;
     para = -1;
-    if (m.quoted) { qfence = s.slice(k, e); qfenceCol = m.kcol; raw(pos, eol); } // in a quote (`> - ```sh` too): its lines are quoted
+    if (m.quoted) { qfence = s.slice(k, e); qfenceCol = m.inner === "li" ? m.kcol - m.quoteContent : -1; raw(pos, eol); } // in a quote (`> - ```sh` too): its lines are quoted
     else { fence = s.slice(k, e); fenceCol = m.innerContent; fenceStart = pos; fenceInList = true; }
     return true;
   };
@@ -312,7 +313,7 @@ function scanBlocks(s: string): Blocks {
       const q = c === 62 ? markersAt(s, i, col) : undefined;
       // In the quote, and not a new item or a line less indented than the fence (which end a fence
       // opened in an item of the quote, `> 2. ```js` then `> 3. …`).
-      if (q && !(q.k < eol && (q.liCol ?? q.kcol) < qfenceCol)) {
+      if (q && !(qfenceCol >= 0 && q.k < eol && (q.liCol ?? q.kcol) - q.quoteContent < qfenceCol)) {
         if (s.startsWith(qfence, q.k) && /^[`~]*[ \t]*$/.test(s.slice(q.k + qfence.length, eol))) qfence = "";
         raw(pos, eol);
         continue;
@@ -345,7 +346,8 @@ function scanBlocks(s: string): Blocks {
       if (inList && para < 0 && col >= listContent + 4) { raw(pos, eol); b.starts.push(pos); continue; }
       const m = markersAt(s, i, col);
       // A nested item (not a thematic break, nor `2.` going on in a paragraph: only `1.` may interrupt one).
-      if (m.openContent !== undefined && !at(THEMATIC, s, i) && (para < 0 || !/^\d/.test(s.slice(i, i + 1)) || /^1[.)]/.test(s.slice(i, i + 2)))) openItem(m.openCol!, m.openContent);
+      // A marker left of the open item's content is a sibling's (`9.` then `10.`), which a paragraph does not hold.
+      if (m.openContent !== undefined && !at(THEMATIC, s, i) && (para < 0 || !/^\d/.test(s.slice(i, i + 1)) || /^1[.)]/.test(s.slice(i, i + 2)) || (inList && col < listContent))) openItem(m.openCol!, m.openContent);
       if (m.inner !== undefined && (opensFence(m, pos) || indentedIn(m, pos))) continue;
       const k = m.k;
       // A `#` four columns or more past the item's content is text (in a paragraph) or code, no heading.
@@ -391,7 +393,7 @@ function scanBlocks(s: string): Blocks {
       paraTable = true; paraLines++; continue;
     }
     const li = c === 45 || c === 43 || c === 42 || (c >= 48 && c <= 57) ? at(LIST_ITEM, s, i) : null;
-    if (c === 62 || (li && (para < 0 || !li[1] || li[1] === "1"))) {             // block quote or list item: a container
+    if (c === 62 || (li && (para < 0 || !li[1] || li[1] === "1" || (inList && col < listContent)))) { // block quote or list item: a container
       const m = markersAt(s, i, col);
       if (m.openContent !== undefined) openItem(m.openCol!, m.openContent);
       b.starts.push(pos);

@@ -104,7 +104,12 @@ describe("normalize and redact", () => {
       // Code joined to a literal: the literal is the secret.
       "password = f(x) + 's3cret'", 'token = process.env.TOKEN ?? "dev-token-123"', "password = getpass() || 'fallback'", "api_key = prefix + 'abc' + suffix",
       'secret = os.environ["SECRET"] || "fallback-secret"', 'token = cfg["prefix"] + "s3cret"', 'password = os.environ.get("PW") or "hunter2"',
-      'password = salt + b"hunter2"', 'password = b"hunter2"', "app.secret_key = b'_5#y2L\"F4Q8z'"];
+      'password = salt + b"hunter2"', 'password = b"hunter2"', "app.secret_key = b'_5#y2L\"F4Q8z'", 'password = rb"hunter2"', "token = rf'abc123'",
+      // A longer name that is still a credential: the joined literal goes too.
+      'SECRET_KEY = os.environ.get("SECRET_KEY") or "django-insecure-9f8e7d6c5b4a"', 'secretKey: process.env.SESSION_SECRET || "keyboard cat"',
+      'JWT_SECRET_KEY = env.JWT ?? "jwt-dev-9f8e7d"', 'password2 = a + "hunter2"', 'api_key_v2 = x or "9f8e7d"',
+      // A value that looks like another key on the same line is a value.
+      "password: secret:none", "password = token=null"];
     for (const s of secret) expect(r(s)).toMatch(/[:=]\s*\[REDACTED:credential_kv\]$/);
     const code = ["const tokens = globTokens(pattern);", 'docker run -v "$PWD:/workspace" image', "type GlobToken = { kind: string }",
       "token = self.token", "secret_key = os.environ['X']", "token: string;", "password = None", "PASSWORD=$DB_PASS",
@@ -117,8 +122,8 @@ describe("normalize and redact", () => {
       // A longer name that holds the key: the literal is a default, the first operand is judged.
       'max_tokens = args.max_tokens or "auto"', 'token_type = self.token_type or "Bearer"', 'tokenizer = AutoTokenizer.from_pretrained(name) or "bert"',
       'passphrase_env = cfg["passphrase_env"] or "GPG_PASSPHRASE"', 'const tokenExpiry = config.expiry ?? "1h"',
-      // A code span in prose is no literal.
-      "token: string or `null`"];
+      // A code span in prose is no literal, nor a template literal of `${…}` alone.
+      "token: string or `null`", "const credentials = btoa(`${clientId}:${clientSecret}`);"];
     for (const s of code) expect(r(s)).toBe(s);
     // A key is no value: the one after it on the next line is judged.
     expect(r("token:\n  password: hunter2")).toBe("token:\n  password: [REDACTED:credential_kv]");

@@ -52,18 +52,31 @@ const CALL = "[A-Za-z_$][\\w$.]*\\((?:[^()\\n]|\\([^()\\n]*\\))*\\)";
  */
 const INDEX = "[A-Za-z_$][\\w$.]*\\[(?:\"[^\"\\n]*\"|'[^'\\n]*')\\]";
 const WORD = "[^\\s\"'`,;()+|?]+";
-const QUOTED = "[bBrRuUfF]?(?:\"[^\"\\n]*\"|'[^'\\n]*'|`[^`\\n]*`)";
-const SECRETISH = "[bBrRuUfF]?(?:\"(?![/\\\\.])(?=[^\"\\n]*[A-Za-z0-9])[^\"\\n]*\"|'(?![/\\\\.])(?=[^'\\n]*[A-Za-z0-9])[^'\\n]*')"; // not a backquoted one: in prose it is a code span
+/** Python's string prefixes (`b"…"`, `rb'…'`, `f"…"`): the literal is what follows them. */
+const PREFIX = "(?:[bB][rR]?|[rR][bBfF]?|[uU]|[fF][rR]?)?";
+const QUOTED = PREFIX + "(?:\"[^\"\\n]*\"|'[^'\\n]*'|`[^`\\n]*`)";
+const SECRETISH = PREFIX + "(?:\"(?![/\\\\.])(?=[^\"\\n]*[A-Za-z0-9])[^\"\\n]*\"|'(?![/\\\\.])(?=[^'\\n]*[A-Za-z0-9])[^'\\n]*')"; // not a backquoted one: in prose it is a code span
 const OPERAND = `(?:${CALL}|${INDEX}|${QUOTED}|${WORD})`;
 const JOIN = "(?:[ \\t]*(?:\\+|\\|\\||\\?\\?)[ \\t]*|[ \\t]+or[ \\t]+)"; // on one line: a redaction keeps the text's line breaks
 const WITH_LITERAL = `(?:${CALL}|${INDEX}|${WORD})(?:${JOIN}(?:${CALL}|${INDEX}|${WORD})){0,16}${JOIN}${SECRETISH}(?:${JOIN}${OPERAND}){0,16}`;
 /** What the value would be without the joined-literal rule (a call that does not end the value is no call). */
 const FIRST_OPERAND = /^[^\s"',;]+/;
 const JOINED = new RegExp(`^${WITH_LITERAL}$`);
-/** A key group (`key = `) whose name is the credential word itself, not a longer name that holds it. */
-const BARE_KEY = new RegExp(`^${KV_KEY}["']?\\s*(?::=|=|:(?!:))`, "i");
+/**
+ * A name that holds a credential word but names something else: a type, a count, a limit, a
+ * setting's name or place (`max_tokens`, `token_type`, `tokenizer`, `api_key_name`,
+ * `passphrase_env`, `tokenExpiry`). After one of these a joined literal is a default (`"auto"`,
+ * `"Bearer"`), not a secret; `SECRET_KEY`, `secretKey`, `password2` are still credentials.
+ */
+const NON_SECRET_NAME = /(?:^|[_.])(?:max|min|num|n)_|(?:type|count|len|length|size|name|env|url|uri|path|file|dir|hash|id|expiry|expires|expiration|ttl|timeout|header|field|prefix|format|kind|mode|limit|label|hint|pattern|izer)s?$/i;
 /** A quote anywhere, or a digit after a `(` (`Tr0ub4dor(3)`): no code. One scan each (`\(.*\d` scanned to the end from every `(`). */
-const literalIn = (v: string) => { if (/["'`]/.test(v)) return true; const p = v.indexOf("("); return p >= 0 && /\d/.test(v.slice(p)); };
+const literalIn = (v: string) => {
+  if (/["']/.test(v)) return true;
+  // A template literal counts when it holds text of its own, not only `${…}` (`btoa(\`${id}:${secret}\`)` is code).
+  for (const m of v.matchAll(/`([^`]*)`/g)) if (/[A-Za-z0-9]/.test(m[1]!.replace(/\$\{[^}]*\}/g, ""))) return true;
+  const p = v.indexOf("(");
+  return p >= 0 && /\d/.test(v.slice(p));
+};
 const CODE_VALUE = /^(?:[A-Za-z_$][A-Za-z_$.]*\([^()]*\)|[{[].*|<[^>\s]*>|\$\{?[A-Z_][A-Z0-9_]*\}?|[A-Za-z_][A-Za-z_.]*\[|(?:self|this|cls|process\.env|os\.environ|env|config|settings|options|opts|ctx|req|request|props|args)\.[A-Za-z_][\w.]*)$/;
 const KEYWORD_VALUE = /^(?:null|none|nil|true|false|undefined|string|str|int|number|bool|boolean|bytes|any|optional|required|secretstr)(?:\[\]|\?)?$/i;
 
@@ -102,7 +115,7 @@ const rules: Rule[] = [
     probe: new RegExp(KV_KEY, "i"),
     apply: (t) =>
       t.replace(
-        new RegExp(`(?<!\\$\\{?)(${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*(?::=|=|:(?!:))\\s*)(?!=?\\s*\\[REDACTED)(?!${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*(?::=|=|:(?!:)))([bBrRuUfF]?"[^"\\n]+"|[bBrRuUfF]?'[^'\\n]+'|${WITH_LITERAL}|${CALL}(?=\\s*(?:[;,)\\]}]|$))|[^\\s"',;]+)`, "gim"),
+        new RegExp(`(?<!\\$\\{?)(${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*(?::=|=|:(?!:))\\s*)(?!=?\\s*\\[REDACTED)(?!(?<=\\n[ \\t]*)${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*(?::=|=|:(?!:)))(${PREFIX}"[^"\\n]+"|${PREFIX}'[^'\\n]+'|${WITH_LITERAL}|${CALL}(?=\\s*(?:[;,)\\]}]|$))|[^\\s"',;]+)`, "gim"),
         // The separator: `=`, `:`, Go's `:=`, not the `::` of a path (`node::credentials::HasOnly`).
         // A call (two levels of parentheses) that ends the value is code when no literal is in it
         // (`getpass(prompt, stream)`); with one (`decrypt(b64('s3cret'))`) the whole call goes, where
@@ -110,10 +123,11 @@ const rules: Rule[] = [
         // (`Pa(ss)word!`) is no call: the value is judged whole. A value joined with `+`, `||` or `??`
         // to a literal (`f(x) + 's3cret'`) goes whole: the code before the literal left it standing.
         // Not over a marker either (`=[REDACTED…` of `:=`): a second pass leaves the text as it is.
-        // Nor over another key (`token:` then `password: hunter2` on the next line: that one is judged).
-        (all: string, key: string, value: string) => {
+        // Nor over another key on the next line (`token:` then `password: hunter2`: that one is judged).
+        (all: string, key: string, value: string, offset: number, text: string) => {
           const code = (v: string) => v[0] !== '"' && v[0] !== "'" && !literalIn(v) && (CODE_VALUE.test(v) || KEYWORD_VALUE.test(v));
-          if (!BARE_KEY.test(key) && JOINED.test(value)) {
+          const name = (/[A-Za-z0-9_.]*$/.exec(text.slice(Math.max(0, offset - 64), offset))?.[0] ?? "") + (/^[A-Za-z0-9_.-]*/.exec(key)?.[0] ?? "");
+          if (NON_SECRET_NAME.test(name) && JOINED.test(value)) {
             const first = FIRST_OPERAND.exec(value)?.[0] ?? value;
             return code(first) ? all : key + mark("credential_kv") + value.slice(first.length);
           }
