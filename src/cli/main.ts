@@ -78,7 +78,8 @@ export async function main(argv: string[]): Promise<number> {
       return ExitCode.ok;
     }
     const sub = await findLeaf(root, argv);
-    if (sub && (flagsPart(argv).includes("--help") || flagsPart(argv).includes("-h"))) {
+    const flags = flagsPart(argv);
+    if (sub && (flags.includes("--help") || flags.includes("-h"))) {
       writeStdout((await usageText(sub.cmd, sub.parent, argv.slice(0, sub.depth))) + "\n");
       return ExitCode.ok;
     }

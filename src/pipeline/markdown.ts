@@ -215,18 +215,6 @@ function markersAt(s: string, i: number, col: number): { k: number; kcol: number
   return { k: i, kcol: col, inner, innerContent, liContent, liCol, quoted, quoteContent, openCol, openContent };
 }
 
-function afterMarkers(s: string, i: number): number {
-  for (let n = 0; n < 8; n++) {
-    while (s.charCodeAt(i) === 32 || s.charCodeAt(i) === 9) i++;
-    const c = s.charCodeAt(i);
-    if (c === 62) { i++; continue; }
-    const li = c === 45 || c === 43 || c === 42 || (c >= 48 && c <= 57) ? at(LIST_ITEM, s, i) : null;
-    if (!li) break;
-    i += li[0].length;
-  }
-  return i;
-}
-
 /**
  * One pass over the lines of the body, CommonMark's block structure simplified: containers (block
  * quotes, list items) are not parsed, only remembered so that their lines do not make setext

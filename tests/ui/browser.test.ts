@@ -126,6 +126,9 @@ test("'No hits' names the query typed last; another route's search box searches 
   await page.waitForFunction(() => document.querySelector("#count")?.textContent === "No hits for 'zzzqqq'.");
   await page.fill("#q", "yyyxxx");
   await page.waitForFunction(() => document.querySelector("#count")?.textContent === "No hits for 'yyyxxx'.");
+  // The query's warnings are shown beside the count.
+  await page.fill("#q", '"postgres tuning');
+  await page.waitForFunction(() => document.querySelector("#count .warning")?.textContent.includes("unbalanced quote in query"));
   await page.goto(`${ui.base}/#/nonsense`);
   await page.waitForSelector("#q");
   await page.fill("#q", "postgres");

@@ -194,7 +194,7 @@ async function channelViews(s: ReleaseService, u: Urls, app: App, channels: Chan
     } else if (current) {
       // A first rollout: clients outside it get the app's newest published release older than the
       // candidate (ReleaseService.latestRelease), or the candidate when there is none.
-      const older = await s.repos.releases.latestPublished(app.id, current);
+      const older = await s.core.firstRolloutFallback(app.id, ch, current);
       if (older) previous = { ...link(u, app, older), why: "older" };
     }
     views.push({ name: ch.name, current: current && link(u, app, current), rollout: ch.rollout_percent, previous, updatedAt: ch.updated_at });

@@ -36,7 +36,7 @@ export class Channels {
     // A first rollout has no previous channel release: hold the client on the app's newest published
     // release older than the candidate; when there is none, the candidate is all there is to serve
     // (a client must never read "no releases" while the channel has one).
-    const older = await this.core.repos.releases.latestPublished(app.id, current);
+    const older = await this.core.firstRolloutFallback(app.id, ch, current);
     return older ? { release: older, source: "previous" } : { release: current, source: "current" };
   }
 

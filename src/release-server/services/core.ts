@@ -16,7 +16,7 @@ import { userInfo } from "node:os";
 import type { ServerConfig } from "../config.ts";
 import type { BlobStore } from "../blobs/types.ts";
 import { Conflict, Forbidden, Invalid, NotFound, Unauthorized } from "../domain/errors.ts";
-import { isoSeconds, type Action, type App, type Artifact, type Principal } from "../domain/model.ts";
+import { isoSeconds, type Action, type App, type Artifact, type Channel, type Principal, type Release } from "../domain/model.ts";
 import type { Repositories } from "../domain/repository.ts";
 import { scopeDenial } from "../domain/tokens.ts";
 
@@ -32,6 +32,9 @@ function safeUser(): string {
     return "operator";
   }
 }
+
+/** Release id → the channels serving it and how (ServiceCore.servedReleases). */
+export type Served = Map<number, { channel: string; as: "current" | "previous" | "fallback" }[]>;
 
 export class ServiceCore {
   pendingLastUsed = new Map<number, string>();
@@ -70,33 +73,38 @@ export class ServiceCore {
    * get (Releases.refuseIfServed), and a channel-scoped token may not change one that a channel
    * outside its scope serves (authorizeServed).
    */
-  async servedReleases(appId: number): Promise<Map<number, { channel: string; as: "current" | "previous" | "fallback" }[]>> {
-    const out = new Map<number, { channel: string; as: "current" | "previous" | "fallback" }[]>();
+  async servedReleases(appId: number): Promise<Served> {
+    const out: Served = new Map();
     const add = (id: number | null | undefined, channel: string, as: "current" | "previous" | "fallback") => {
       if (id === null || id === undefined) return;
       const list = out.get(id);
       if (list) list.push({ channel, as }); else out.set(id, [{ channel, as }]);
     };
-    const fallbacks = await this.firstRolloutFallbacks(appId);
     for (const ch of await this.repos.channels.list(appId)) {
       add(ch.current_release_id, ch.name, "current");
       add(ch.previous_release_id, ch.name, "previous");
-      add(fallbacks.get(ch.name), ch.name, "fallback");
+      add((await this.firstRolloutFallback(appId, ch))?.id, ch.name, "fallback");
     }
     return out;
   }
 
   /**
-   * For each channel of the app in a first rollout (below 100 %, no previous release): the release
-   * its clients outside the rollout get, the app's newest published release older than the
-   * candidate (Channels.latestRelease).
+   * The release a channel in a first rollout (below 100 %, no previous release) gives the clients
+   * outside it: the app's newest published release older than the candidate (`current`, read when
+   * not given). Undefined for any other channel, or when there is none (they get the candidate).
+   * The one rule of Channels.latestRelease, the package browser and servedReleases.
    */
-  async firstRolloutFallbacks(appId: number): Promise<Map<string, number>> {
+  async firstRolloutFallback(appId: number, ch: Channel, current?: Release): Promise<Release | undefined> {
+    if (ch.current_release_id === null || ch.previous_release_id !== null || ch.rollout_percent >= 100) return undefined;
+    const candidate = current ?? await this.repos.releases.get(ch.current_release_id);
+    return candidate ? await this.repos.releases.latestPublished(appId, candidate) : undefined;
+  }
+
+  /** Each channel's first-rollout fallback (firstRolloutFallback), by channel name. */
+  private async firstRolloutFallbacks(appId: number): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     for (const ch of await this.repos.channels.list(appId)) {
-      if (ch.current_release_id === null || ch.previous_release_id !== null || ch.rollout_percent >= 100) continue;
-      const current = await this.repos.releases.get(ch.current_release_id);
-      const older = current && await this.repos.releases.latestPublished(appId, current);
+      const older = await this.firstRolloutFallback(appId, ch);
       if (older) out.set(ch.name, older.id);
     }
     return out;
@@ -128,10 +136,10 @@ export class ServiceCore {
    * serves (servedReleases): a token of channel beta may not add a file to, edit or delete what
    * stable's installs get, whichever channel the release was published to.
    */
-  async authorizeServed(by: Principal, app: App, release: { id: number; tag: string }): Promise<void> {
+  async authorizeServed(by: Principal, app: App, release: { id: number; tag: string }, served?: Served): Promise<void> {
     const channels = by.token?.scopes.channels;
     if (!channels) return;
-    const outside = (await this.servedReleases(app.id)).get(release.id)?.find((s) => !channels.includes(s.channel));
+    const outside = (served ?? await this.servedReleases(app.id)).get(release.id)?.find((s) => !channels.includes(s.channel));
     if (outside) throw new Forbidden(`token is not valid for channel '${outside.channel}', which serves release ${release.tag} (${app.owner}/${app.slug})`);
   }
 

@@ -23,7 +23,7 @@ import {
   type ReleaseInput,
   type ReleasePatch,
 } from "../domain/validate.ts";
-import type { ServiceCore } from "./core.ts";
+import type { Served, ServiceCore } from "./core.ts";
 import type { PublishFile } from "./types.ts";
 import type { Apps } from "./apps.ts";
 
@@ -150,11 +150,12 @@ export class Releases {
     if (p.channel !== undefined && p.channel !== release.channel) this.core.authorize(by, "publish", { app, channel: p.channel });
     return this.core.repos.transaction(() => this.core.keepingOthersServed(by, app, async () => {
       const cur = await this.getRelease(release.id);
-      await this.core.authorizeServed(by, app, cur);
+      const served = await this.core.servedReleases(app.id);
+      await this.core.authorizeServed(by, app, cur, served);
       const changes: Partial<Release> = {};
       if (p.tag !== undefined && p.tag !== cur.tag) {
         // Every file's URL (releases/download/<tag>/…) moves with the tag.
-        await this.refuseIfServed(cur, "its tag cannot change (its files' URLs would move)");
+        await this.refuseIfServed(cur, "its tag cannot change (its files' URLs would move)", served);
         if (await this.core.repos.releases.byTag(cur.app_id, p.tag)) {
           throw new Conflict(`${app.owner}/${app.slug} already has tag ${p.tag}`, { resource: "Release", code: "already_exists", field: "tag_name" });
         }
@@ -171,7 +172,7 @@ export class Releases {
       if (p.draft !== undefined) changes.draft = p.draft;
       if (publishing) changes.published_at = this.core.now();
       if (unpublishing) {
-        await this.refuseIfServed(cur, "it cannot become a draft");
+        await this.refuseIfServed(cur, "it cannot become a draft", served);
         changes.published_at = null;
       }
       if (Object.keys(changes).length === 0) return cur; // nothing changed: no write, no event
@@ -345,8 +346,8 @@ export class Releases {
    * the channel has moved on (promote another release, or roll back). `consequence` ends the
    * message. Run inside the write transaction.
    */
-  private async refuseIfServed(release: Release, consequence: string): Promise<void> {
-    const served = (await this.core.servedReleases(release.app_id)).get(release.id);
+  private async refuseIfServed(release: Release, consequence: string, all?: Served): Promise<void> {
+    const served = (all ?? await this.core.servedReleases(release.app_id)).get(release.id);
     if (!served) return;
     const pinned = served.find((x) => x.as !== "fallback");
     throw new Conflict(pinned
@@ -379,9 +380,10 @@ export class Releases {
     const app = await this.apps.getApp(a.app_id);
     this.core.authorize(by, "publish", { app, channel: release.channel });
     return this.core.repos.transaction(async () => {
-      await this.core.authorizeServed(by, app, release);
+      const served = await this.core.servedReleases(app.id);
+      await this.core.authorizeServed(by, app, release, served);
       const renaming = p.filename !== undefined && p.filename !== a.filename;
-      if (renaming) await this.refuseIfServed(release, "its assets cannot be renamed: promote another release or roll back first");
+      if (renaming) await this.refuseIfServed(release, "its assets cannot be renamed: promote another release or roll back first", served);
       if (renaming && await this.core.repos.artifacts.byName(a.release_id, p.filename!)) {
         throw new Conflict(`release ${release.tag} already has an artifact named ${p.filename}`, { resource: "ReleaseAsset", code: "already_exists", field: "name" });
       }
@@ -450,8 +452,9 @@ export class Releases {
     this.core.authorize(by, "delete", { app, channel: release.channel });
     await this.core.repos.transaction(async () => {
       if (!await this.core.repos.artifacts.get(id)) throw new NotFound(`no artifact with id ${id}`);
-      await this.core.authorizeServed(by, app, release);
-      await this.refuseIfServed(release, "its assets cannot be deleted: promote another release or roll back first");
+      const served = await this.core.servedReleases(app.id);
+      await this.core.authorizeServed(by, app, release, served);
+      await this.refuseIfServed(release, "its assets cannot be deleted: promote another release or roll back first", served);
       await this.core.repos.artifacts.delete(id);
       await this.core.audit(by, "artifact.delete", "artifact", id, { release_id: a.release_id, filename: a.filename, sha256: a.sha256 });
     });

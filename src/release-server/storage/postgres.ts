@@ -22,6 +22,10 @@ import type { App, Artifact, AuditEvent, Channel, Release, Token } from "../doma
 import type { AuditFilter, NewApp, NewArtifact, NewAuditEvent, NewRelease, NewToken, Repositories } from "../domain/repository.ts";
 import { versionKey } from "../domain/versions.ts";
 import { migratePostgres } from "./postgres-migrations.ts";
+import { draftFilter, newestWithArtifactSql } from "./sql.ts";
+
+/** A release that is no draft, as this database writes a boolean (storage/sql.ts). */
+const notDraft = (column: string) => `NOT ${column}`;
 
 type Row = Record<string, any>;
 type Exec = SQL;
@@ -138,12 +142,8 @@ function postgresRepositories(sql: SQL): Repositories {
     byVersion: (appId: number, version: string) =>
       one("SELECT * FROM releases WHERE app_id = ? AND version = ? ORDER BY created_at, id LIMIT 1", toRelease, appId, version),
     async list(appId: number, page: { offset: number; limit: number; drafts: boolean | string[] }) {
-      const channels = Array.isArray(page.drafts) ? page.drafts : [];
-      const where = page.drafts === true
-        ? "app_id = ?"
-        : channels.length > 0
-          ? `app_id = ? AND (NOT draft OR channel IN (${channels.map(() => "?").join(", ")}))`
-          : "app_id = ? AND NOT draft";
+      const { sql: visible, params: channels } = draftFilter(page.drafts, "", notDraft);
+      const where = `app_id = ?${visible}`;
       const order = "ORDER BY created_at DESC, id DESC";
       const items = await many(`SELECT * FROM releases WHERE ${where} ${order} LIMIT ? OFFSET ?`, toRelease, appId, ...channels, page.limit, page.offset);
       const total = await count(`SELECT count(*) AS n FROM releases WHERE ${where}`, appId, ...channels);
@@ -151,18 +151,8 @@ function postgresRepositories(sql: SQL): Repositories {
     },
     all: (appId: number) => many("SELECT * FROM releases WHERE app_id = ? ORDER BY created_at DESC, id DESC", toRelease, appId),
     newestWithArtifact(appId: number, filename: string, drafts: boolean | string[]) {
-      // As sqlite.ts: the artifacts with this name from artifacts_by_app_name, their releases by id.
-      const channels = Array.isArray(drafts) ? drafts : [];
-      const visible = drafts === true ? "" : channels.length > 0 ? ` AND (NOT r.draft OR r.channel IN (${channels.map(() => "?").join(", ")}))` : " AND NOT r.draft";
-      return one(
-        `SELECT r.* FROM artifacts a JOIN releases r ON r.id = a.release_id
-           WHERE a.app_id = ? AND a.filename = ? AND r.app_id = ?${visible} ORDER BY r.created_at DESC, r.id DESC LIMIT 1`,
-        toRelease,
-        appId,
-        filename,
-        appId,
-        ...channels,
-      );
+      const { sql: visible, params } = draftFilter(drafts, "r.", notDraft);
+      return one(newestWithArtifactSql(visible), toRelease, appId, filename, appId, ...params);
     },
     latestPublished: (appId: number, notAfter?: Release) =>
       notAfter

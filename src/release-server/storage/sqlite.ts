@@ -13,6 +13,10 @@ import type { AuditFilter, NewApp, NewArtifact, NewAuditEvent, NewRelease, NewTo
 import { versionKey } from "../domain/versions.ts";
 import { migrate } from "./migrations.ts";
 import { newLane, serialized, type Lane, type SyncStore } from "./serial.ts";
+import { draftFilter, newestWithArtifactSql } from "./sql.ts";
+
+/** A release that is no draft, as this database writes a boolean (storage/sql.ts). */
+const notDraft = (column: string) => `${column} = 0`;
 
 type Row = Record<string, any>;
 
@@ -120,12 +124,8 @@ function sqliteStore(db: Database): SyncStore {
     list(appId: number, page: { offset: number; limit: number; drafts: boolean | string[] }) {
       // Separate statements rather than `draft <= ?` so each is served by its own index; the page's
       // ids come from the index alone, so skipping `offset` rows does not read them.
-      const channels = Array.isArray(page.drafts) ? page.drafts : [];
-      const where = page.drafts === true
-        ? "app_id = ?"
-        : channels.length > 0
-          ? `app_id = ? AND (draft = 0 OR channel IN (${channels.map(() => "?").join(", ")}))`
-          : "app_id = ? AND draft = 0";
+      const { sql: visible, params: channels } = draftFilter(page.drafts, "", notDraft);
+      const where = `app_id = ?${visible}`;
       const order = "ORDER BY created_at DESC, id DESC";
       const items = many(
         `SELECT * FROM releases WHERE id IN (SELECT id FROM releases WHERE ${where} ${order} LIMIT ? OFFSET ?) ${order}`,
@@ -140,19 +140,8 @@ function sqliteStore(db: Database): SyncStore {
     },
     all: (appId: number) => many("SELECT * FROM releases WHERE app_id = ? ORDER BY created_at DESC, id DESC", toRelease, appId),
     newestWithArtifact(appId: number, filename: string, drafts: boolean | string[]) {
-      // The artifacts with this name come from artifacts_by_app_name (covering: app, name, release),
-      // so a name no release has costs one index probe; each found release is read by its id.
-      const channels = Array.isArray(drafts) ? drafts : [];
-      const visible = drafts === true ? "" : channels.length > 0 ? ` AND (r.draft = 0 OR r.channel IN (${channels.map(() => "?").join(", ")}))` : " AND r.draft = 0";
-      return one(
-        `SELECT r.* FROM artifacts a JOIN releases r ON r.id = a.release_id
-           WHERE a.app_id = ? AND a.filename = ? AND r.app_id = ?${visible} ORDER BY r.created_at DESC, r.id DESC LIMIT 1`,
-        toRelease,
-        appId,
-        filename,
-        appId,
-        ...channels,
-      );
+      const { sql: visible, params } = draftFilter(drafts, "r.", notDraft);
+      return one(newestWithArtifactSql(visible), toRelease, appId, filename, appId, ...params);
     },
     latestPublished: (appId: number, notAfter?: Release) =>
       one(
