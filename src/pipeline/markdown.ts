@@ -485,6 +485,8 @@ function entitySig(source: string): { ascii: string; other: number } | undefined
 }
 
 const LOOKAHEAD = 64;
+/** placeHeadings' text searches read at most this many times the text in all (see there). */
+const SEARCH_BUDGET = 16;
 
 /**
  * Offsets of the parser's headings, matched in order to the heading lines found (same level and
@@ -529,22 +531,34 @@ function placeHeadings(s: string, parsed: { text: string; level: number }[], fou
   }
   // The rest: a heading line with named references between its neighbours (the first of at most
   // LOOKAHEAD), else by text, after the previous heading's line and before the next placed heading.
+  // Where the next placed heading is, for each heading (placed in the loop above: this loop places
+  // only headings before it), so that a run of unplaced headings is not walked once per heading.
+  const nextPlaced: number[] = new Array(parsed.length);
+  for (let k = parsed.length - 1, end = s.length; k >= 0; k--) { nextPlaced[k] = end; if (offs[k]! >= 0) end = offs[k]!; }
+  // Text searches read on to the text's end when they miss: their reading is bounded in all
+  // (SEARCH_BUDGET times the text), after which an unplaced heading takes the previous one's next line.
+  let budget = SEARCH_BUDGET * (s.length + 1024);
+  const search = (t: string, from: number): number => {
+    if (budget <= 0) return -1;
+    const f = s.indexOf(t, from);
+    budget -= (f < 0 ? s.length : f + t.length) - from;
+    return f;
+  };
   let from = 0; // the first heading line not before the previous heading's line
   for (let k = 0; k < parsed.length; k++) {
     if (offs[k]! >= 0) continue;
     const prev = k > 0 ? s.indexOf("\n", offs[k - 1]!) + 1 || s.length : 0;
-    let end = s.length;
-    for (let n = k + 1; n < parsed.length; n++) if (offs[n]! >= 0) { end = offs[n]!; break; }
+    const end = nextPlaced[k]!;
     while (from < found.length && found[from]!.offset < prev) from++;
     let hit = -1;
     for (let n = from; n < found.length && n < from + LOOKAHEAD && found[n]!.offset < end; n++) if (entitySame(k, n)) { hit = n; break; }
     if (hit >= 0) { offs[k] = found[hit]!.offset; continue; }
     const t = parsed[k]!.text;
     const line = t.split("\n", 1)[0]!;
-    let f = line ? s.indexOf(line, prev) : -1;
+    let f = line ? search(line, prev) : -1;
     if (f < 0 || f >= end) {
       const word = (t.match(/[\p{L}\p{N}_]+/gu) ?? []).reduce((a, w) => (w.length > a.length ? w : a), "");
-      f = word ? s.indexOf(word, prev) : -1;
+      f = word ? search(word, prev) : -1;
     }
     const off = f >= 0 && f < end ? s.lastIndexOf("\n", f) + 1 : Math.min(prev, end);
     // Never past the text's last line (a heading placed at its very end would count a line more).

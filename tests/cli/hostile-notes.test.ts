@@ -22,3 +22,18 @@ test("backtick runs, unclosed HTML comments and huge front matter are read in li
     expect([word, q.json.hits.map((h: { path: string }) => h.path)]).toEqual([word, [path]]);
   }
 }, 60_000);
+
+test("headings the block scan does not see, whose text is nowhere in the file, are placed in linear time", () => {
+  // A setext heading in a list item, spelled with character references: the parser makes each a
+  // heading "abc" that the block scan does not find and that no text search can find either. Placing
+  // 120,000 of them walked to the next placed heading and searched the rest of the file for each:
+  // minutes. Now a bounded amount of searching in all, then each takes the line after the previous.
+  const root = workspace({ "notes/hidden.md": `# Hidden\n\ndelta\n\n${"- &#97;&#98;&#99;\n  ---\n\n".repeat(120_000)}echo\n` });
+  const r = cli(["ingest", "--root", root, "--json"], { timeoutMs: 30_000 });
+  expect(r.code).toBe(0);
+  const q = cli(["query", "echo", "--root", root, "--json"]);
+  expect(q.json.hits.map((h: { path: string; line: number }) => [h.path, h.line])).toEqual([["notes/hidden.md", 360_005]]);
+  const sections = cli(["list", "--type", "section", "--where", "name=abc", "--count-only", "--root", root, "--json"]);
+  expect(sections.code).toBe(0);
+  expect(sections.json.total).toBe(120_000);
+}, 60_000);
