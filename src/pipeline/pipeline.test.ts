@@ -109,7 +109,10 @@ describe("normalize and redact", () => {
       'SECRET_KEY = os.environ.get("SECRET_KEY") or "django-insecure-9f8e7d6c5b4a"', 'secretKey: process.env.SESSION_SECRET || "keyboard cat"',
       'JWT_SECRET_KEY = env.JWT ?? "jwt-dev-9f8e7d"', 'password2 = a + "hunter2"', 'api_key_v2 = x or "9f8e7d"',
       // A value that looks like another key on the same line is a value.
-      "password: secret:none", "password = token=null"];
+      "password: secret:none", "password = token=null",
+      // A ternary's literal, a literal in parentheses, after optional chaining, after a type annotation.
+      'password = debug ? "dev" : "s3cret"', 'password = isProd ? getSecret() : "hunter2"', 'password = ("abc" + x)',
+      'password = (x || "s3cret")', 'password = obj?.pw ?? "x1"', 'password: str = "abc"', 'token: string = "abc123"', "secret = (a + b)"];
     for (const s of secret) expect(r(s)).toMatch(/[:=]\s*\[REDACTED:credential_kv\]$/);
     const code = ["const tokens = globTokens(pattern);", 'docker run -v "$PWD:/workspace" image', "type GlobToken = { kind: string }",
       "token = self.token", "secret_key = os.environ['X']", "token: string;", "password = None", "PASSWORD=$DB_PASS",
@@ -123,7 +126,9 @@ describe("normalize and redact", () => {
       'max_tokens = args.max_tokens or "auto"', 'token_type = self.token_type or "Bearer"', 'tokenizer = AutoTokenizer.from_pretrained(name) or "bert"',
       'passphrase_env = cfg["passphrase_env"] or "GPG_PASSPHRASE"', 'const tokenExpiry = config.expiry ?? "1h"',
       // A code span in prose is no literal, nor a template literal of `${…}` alone.
-      "token: string or `null`", "const credentials = btoa(`${clientId}:${clientSecret}`);"];
+      "token: string or `null`", "const credentials = btoa(`${clientId}:${clientSecret}`);",
+      // Code in parentheses, and a type annotation whose value is code.
+      "token = (await getToken())", "password = (getpass())", "token: Optional[str] = None", "password: str = os.environ['PW']"];
     for (const s of code) expect(r(s)).toBe(s);
     // A key is no value: the one after it on the next line is judged.
     expect(r("token:\n  password: hunter2")).toBe("token:\n  password: [REDACTED:credential_kv]");
@@ -133,6 +138,7 @@ describe("normalize and redact", () => {
     const t0 = performance.now();
     r("token = " + "(a".repeat(50_000)); r("password = " + "a+".repeat(50_000) + "b"); r("password = " + "a or ".repeat(30_000));
     r(("token=" + "x[i]+".repeat(17) + "y, ").repeat(2_000)); r("password = " + "a[0] or ".repeat(17) + "b");
+    r("password = " + "a ? ".repeat(30_000)); r("token = " + "(".repeat(50_000)); r("password = " + "(a) : ".repeat(30_000) + "'x"); r("password: str = " + "a?.".repeat(50_000));
     expect(performance.now() - t0).toBeLessThan(2_000);
   });
   test("front matter: mapping, invalid YAML reported, no front matter", () => {

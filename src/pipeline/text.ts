@@ -35,8 +35,11 @@ const KV_KEY = "(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|apike
  * None`). A quoted value is always a secret, and so is anything else: `$2b$12$…`, `/kJalr…`,
  * `${PASS:-changeme}`, `none-shall-pass`, `My.Pass1`.
  */
-/** A call: a name, then parentheses holding at most one more level of them. */
-const CALL = "[A-Za-z_$][\\w$.]*\\((?:[^()\\n]|\\([^()\\n]*\\))*\\)";
+/**
+ * A call: a name, then parentheses holding at most one more level of them; or a parenthesized
+ * value without a name (`("abc" + x)`, `(await getToken())`), judged as what it holds.
+ */
+const CALL = "(?:[A-Za-z_$][\\w$.]*)?\\((?:[^()\\n]|\\([^()\\n]*\\))*\\)";
 /**
  * A value built with `+`, `||`, `??` or `or` that has a literal in it (`f(x) + 's3cret'`,
  * `env.PW ?? "dev-pass"`, `os.environ["PW"] or b"hunter2"`): operands (a call, an index with a
@@ -51,13 +54,19 @@ const CALL = "[A-Za-z_$][\\w$.]*\\((?:[^()\\n]|\\([^()\\n]*\\))*\\)";
  * `"Bearer"`, and only the first operand is judged, as before.
  */
 const INDEX = "[A-Za-z_$][\\w$.]*\\[(?:\"[^\"\\n]*\"|'[^'\\n]*')\\]";
-const WORD = "[^\\s\"'`,;()+|?]+";
+// Parts joined by `?.`, optional chaining (`obj?.pw`); a `?` alone joins. No alternation per
+// character: with one, a long word took the regex engine past its backtracking limit, and the value
+// stayed unredacted.
+const WORD = "[^\\s\"'`,;()+|?]+(?:\\?\\.[^\\s\"'`,;()+|?]+){0,16}";
 /** Python's string prefixes (`b"…"`, `rb'…'`, `f"…"`): the literal is what follows them. */
 const PREFIX = "(?:[bB][rR]?|[rR][bBfF]?|[uU]|[fF][rR]?)?";
 const QUOTED = PREFIX + "(?:\"[^\"\\n]*\"|'[^'\\n]*'|`[^`\\n]*`)";
 const SECRETISH = PREFIX + "(?:\"(?![/\\\\.])(?=[^\"\\n]*[A-Za-z0-9])[^\"\\n]*\"|'(?![/\\\\.])(?=[^'\\n]*[A-Za-z0-9])[^'\\n]*')"; // not a backquoted one: in prose it is a code span
 const OPERAND = `(?:${CALL}|${INDEX}|${QUOTED}|${WORD})`;
-const JOIN = "(?:[ \\t]*(?:\\+|\\|\\||\\?\\?)[ \\t]*|[ \\t]+or[ \\t]+)"; // on one line: a redaction keeps the text's line breaks
+// On one line (a redaction keeps the text's line breaks); a ternary's ` ? ` and ` : ` with blanks on both sides.
+const JOIN = "(?:[ \\t]*(?:\\+|\\|\\||\\?\\?)[ \\t]*|[ \\t]+(?:or|\\?|:)[ \\t]+)";
+/** A type annotation between a key and its value (`password: str = "…"`, `token: string = "…"`): the value is after the `=`. */
+const ANNOT = "(?:str|string|bytes|secretstr|secretbytes|optional\\[(?:str|bytes|secretstr)\\]|(?:str|string|bytes)[ \\t]*\\|[ \\t]*(?:none|null|undefined))";
 const WITH_LITERAL = `(?:${CALL}|${INDEX}|${WORD})(?:${JOIN}(?:${CALL}|${INDEX}|${WORD})){0,16}${JOIN}${SECRETISH}(?:${JOIN}${OPERAND}){0,16}`;
 /** What the value would be without the joined-literal rule (a call that does not end the value is no call). */
 const FIRST_OPERAND = /^[^\s"',;]+/;
@@ -115,7 +124,7 @@ const rules: Rule[] = [
     probe: new RegExp(KV_KEY, "i"),
     apply: (t) =>
       t.replace(
-        new RegExp(`(?<!\\$\\{?)(${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*(?::=|=|:(?!:))\\s*)(?!=?\\s*\\[REDACTED)(?!(?<=\\n[ \\t]*)${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*(?::=|=|:(?!:)))(${PREFIX}"[^"\\n]+"|${PREFIX}'[^'\\n]+'|${WITH_LITERAL}|${CALL}(?=\\s*(?:[;,)\\]}]|$))|[^\\s"',;]+)`, "gim"),
+        new RegExp(`(?<!\\$\\{?)(${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*(?::=|=|:(?!:)(?:[ \\t]*${ANNOT}[ \\t]*=(?!=))?)\\s*)(?!=?\\s*\\[REDACTED)(?!(?<=\\n[ \\t]*)${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*(?::=|=|:(?!:)))(${PREFIX}"[^"\\n]+"|${PREFIX}'[^'\\n]+'|${WITH_LITERAL}|${CALL}(?=\\s*(?:[;,)\\]}]|$))|[^\\s"',;]+)`, "gim"),
         // The separator: `=`, `:`, Go's `:=`, not the `::` of a path (`node::credentials::HasOnly`).
         // A call (two levels of parentheses) that ends the value is code when no literal is in it
         // (`getpass(prompt, stream)`); with one (`decrypt(b64('s3cret'))`) the whole call goes, where
@@ -125,7 +134,9 @@ const rules: Rule[] = [
         // Not over a marker either (`=[REDACTED…` of `:=`): a second pass leaves the text as it is.
         // Nor over another key on the next line (`token:` then `password: hunter2`: that one is judged).
         (all: string, key: string, value: string, offset: number, text: string) => {
-          const code = (v: string) => v[0] !== '"' && v[0] !== "'" && !literalIn(v) && (CODE_VALUE.test(v) || KEYWORD_VALUE.test(v));
+          // A parenthesized value is judged as what it holds (`(await getToken())` is code).
+          const inner = (v: string) => (v[0] === "(" && v.endsWith(")") ? v.slice(1, -1).trim().replace(/^await\s+/, "") : v);
+          const code = (v: string) => v[0] !== '"' && v[0] !== "'" && !literalIn(v) && (CODE_VALUE.test(inner(v)) || KEYWORD_VALUE.test(v));
           const name = (/[A-Za-z0-9_.]*$/.exec(text.slice(Math.max(0, offset - 64), offset))?.[0] ?? "") + (/^[A-Za-z0-9_.-]*/.exec(key)?.[0] ?? "");
           if (NON_SECRET_NAME.test(name) && JOINED.test(value)) {
             const first = FIRST_OPERAND.exec(value)?.[0] ?? value;
