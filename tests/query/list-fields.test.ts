@@ -123,3 +123,14 @@ test("frontmatter.KEY is the front matter's own key: constructor, toString or __
     expect(groups).toEqual(k === "constructor" ? [{ value: "yes", count: 1 }, { value: null, count: 1 }] : [{ value: null, count: 2 }]);
   }
 }, 60_000);
+
+test("list --group-by: values that print alike (the number 10 and the string \"10\", null and \"null\") are told apart in text", () => {
+  const root = ingested({
+    "notes/a.md": "---\nprio: 10\n---\n# A\n\nbody\n", "notes/b.md": "---\nprio: \"10\"\n---\n# B\n\nbody\n",
+    "notes/c.md": "---\nprio: \"null\"\n---\n# C\n\nbody\n", "notes/d.md": "# D\n\nbody\n", "notes/e.md": "---\nprio: high\n---\n# E\n\nbody\n",
+  });
+  const r = cli(["list", "--type", "document", "--group-by", "frontmatter.prio", "--root", root]);
+  expect(r.code).toBe(0);
+  const labels = r.stdout.trim().split("\n").map((l: string) => l.trim().replace(/^\d+\s+/, ""));
+  expect(labels.sort()).toEqual(["\"10\"", "\"null\"", "10", "high", "null", "total"]);
+}, 60_000);

@@ -43,7 +43,14 @@ export default defineCommand({
       return printJson({ status: "ok", run_id: store.runId, total: r.total, offset, limit, nodes: r.nodes });
     }
     if (r.groups) {
-      for (const g of r.groups) printLine(`${String(g.count).padStart(8)}  ${printable(typeof g.value === "string" ? g.value : JSON.stringify(g.value))}`);
+      // A string prints bare unless another group's value prints the same (the number 10 and the string "10", null and "null"): then it is quoted.
+      const plain = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+      const seen = new Map<string, number>();
+      for (const g of r.groups) seen.set(plain(g.value), (seen.get(plain(g.value)) ?? 0) + 1);
+      for (const g of r.groups) {
+        const label = typeof g.value === "string" && seen.get(g.value)! > 1 ? JSON.stringify(g.value) : plain(g.value);
+        printLine(`${String(g.count).padStart(8)}  ${printable(label)}`);
+      }
       return printLine(`${String(r.total).padStart(8)}  total`);
     }
     if (!r.nodes) return printLine(String(r.total));
