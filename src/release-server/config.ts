@@ -90,6 +90,11 @@ export const ConfigSchema = v.strictObject({
         })),
         "sqlite",
       ),
+      /**
+       * How long one PostgreSQL call (a query, a connection, a transaction's start or commit) may
+       * take: a database that does not answer makes the request a 503 after this, not a hang.
+       */
+      timeout_seconds: v.optional(positive, 30),
       /** Where artifact bytes live: `disk` (`<data>/blobs`) or `s3` (`storage.s3`). */
       blobs: v.optional(v.picklist(["disk", "s3"]), "disk"),
       s3: v.optional(S3Config, {}),

@@ -12,6 +12,7 @@
  *   digest_mismatch  422      2
  *   unsupported      415      2
  *   aborted          400      2   the upload stream ended with an error
+ *   unavailable      503      1   the database did not answer in time (storage.timeout_seconds)
  *
  * Exit 9 is a database newer than this binary (see storage/migrations.ts).
  */
@@ -36,7 +37,8 @@ export type ServiceErrorKind =
   | "too_large"
   | "digest_mismatch"
   | "unsupported"
-  | "aborted";
+  | "aborted"
+  | "unavailable";
 
 const exitFor: Record<ServiceErrorKind, number> = {
   invalid: ServerExit.usage,
@@ -48,6 +50,7 @@ const exitFor: Record<ServiceErrorKind, number> = {
   digest_mismatch: ServerExit.usage,
   unsupported: ServerExit.usage,
   aborted: ServerExit.usage,
+  unavailable: ServerExit.internal,
 };
 
 /**
@@ -79,6 +82,7 @@ export class TooLarge extends kindError("too_large") {}
 export class DigestMismatch extends kindError("digest_mismatch") {}
 export class Unsupported extends kindError("unsupported") {}
 export class Aborted extends kindError("aborted") {}
+export class Unavailable extends kindError("unavailable") {}
 
 /**
  * The longest piece of a caller's input a message quotes: the longest tag or file name the server

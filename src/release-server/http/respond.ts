@@ -76,6 +76,7 @@ const STATUS: Record<ServiceErrorKind, number> = {
   digest_mismatch: 422,
   unsupported: 415,
   aborted: 400,
+  unavailable: 503,
 };
 
 /**
@@ -92,7 +93,7 @@ export function fromServiceError(err: ServiceError): HttpError {
     const reason = typeof d.reason === "string" ? d.reason : err.message;
     return validationFailed(name, `${name}: ${reason}`, typeof d.input === "string" ? GITHUB_RESOURCES[d.input] : undefined);
   }
-  const headers = err.kind === "unauthorized" ? { "www-authenticate": 'Bearer realm="release-server"' } : undefined;
+  const headers: Record<string, string> | undefined = err.kind === "unauthorized" ? { "www-authenticate": 'Bearer realm="release-server"' } : err.kind === "unavailable" ? { "retry-after": "5" } : undefined;
   return new HttpError(STATUS[err.kind], err.message, { headers });
 }
 

@@ -26,5 +26,5 @@ export async function openRepositories(dataDir: string, config: ServerConfig): P
     const file = join(dataDir, DB_FILE);
     return { repos: openSqlite(file, { applied }), info: { kind: "sqlite", label: file, applied } };
   }
-  return { repos: await openPostgres(database, { applied }), info: { kind: "postgres", label: redactUrl(database), applied } };
+  return { repos: await openPostgres(database, { applied, timeoutMs: config.storage.timeout_seconds * 1000 }), info: { kind: "postgres", label: redactUrl(database), applied } };
 }

@@ -13,11 +13,16 @@
  *   does, whatever the database's locale.
  * - `exclusive(name)` holds a session advisory lock (`pg_try_advisory_lock`) on a reserved
  *   connection; it is released with the connection if the process dies.
+ * - Every call has a deadline (`storage.timeout_seconds`): a query, taking a connection, a
+ *   transaction's start (connection, BEGIN) and its end (COMMIT or ROLLBACK). A database that does
+ *   not answer (frozen, a network that drops packets) makes the call `Unavailable` (HTTP 503) then;
+ *   it hung the request as long as the database did. The abandoned call goes on and its
+ *   connection comes back to the pool once the database answers again.
  */
 import { SQL } from "bun";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { AgError } from "../../shared/errors.ts";
-import { Conflict, ServerExit } from "../domain/errors.ts";
+import { Conflict, ServerExit, Unavailable } from "../domain/errors.ts";
 import type { App, Artifact, AuditEvent, Channel, Release, Token } from "../domain/model.ts";
 import type { AuditFilter, NewApp, NewArtifact, NewAuditEvent, NewRelease, NewToken, Repositories } from "../domain/repository.ts";
 import { versionKey } from "../domain/versions.ts";
@@ -74,7 +79,7 @@ export function redactUrl(url: string): string {
 }
 
 /** Connects, migrates (under the migration lock) and returns the repositories. */
-export async function openPostgres(url: string, opts: { max?: number; applied?: number[] } = {}): Promise<Repositories> {
+export async function openPostgres(url: string, opts: { max?: number; applied?: number[]; timeoutMs?: number } = {}): Promise<Repositories> {
   const sql = new SQL({ url, max: opts.max ?? 10 });
   try {
     const applied = await migratePostgres(sql, redactUrl(url));
@@ -88,13 +93,25 @@ export async function openPostgres(url: string, opts: { max?: number; applied?: 
       hint: "check storage.database or RELEASE_SERVER_DATABASE_URL, and that the PostgreSQL server accepts this user",
     });
   }
-  return postgresRepositories(sql);
+  return postgresRepositories(sql, opts.timeoutMs ?? 0);
 }
 
-function postgresRepositories(sql: SQL): Repositories {
+/** The error of a call past its deadline. */
+const late = (ms: number) => new Unavailable(`the database did not answer within ${ms / 1000} s; try again later`);
+
+/** `p`, or `Unavailable` once `ms` have passed (0: no deadline). A late result or failure of `p` is dropped. */
+function deadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  if (!(ms > 0)) return p;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const over = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(late(ms)), ms); });
+  p.catch(() => {}); // failing after the deadline is no unhandled rejection
+  return Promise.race([p, over]).finally(() => clearTimeout(timer));
+}
+
+function postgresRepositories(sql: SQL, timeoutMs: number): Repositories {
   const als = new AsyncLocalStorage<Exec>();
   const exec = (): Exec => als.getStore() ?? sql;
-  const run = async (text: string, params: unknown[] = []): Promise<Row[]> => (await exec().unsafe(numbered(text), params as any[])) as Row[];
+  const run = async (text: string, params: unknown[] = []): Promise<Row[]> => (await deadline(Promise.resolve(exec().unsafe(numbered(text), params as any[])), timeoutMs)) as Row[];
   const one = async <T>(text: string, map: (r: Row) => T, ...params: unknown[]): Promise<T | undefined> => {
     const rows = await run(text, params);
     return rows.length ? map(rows[0]!) : undefined;
@@ -267,13 +284,38 @@ function postgresRepositories(sql: SQL): Repositories {
   return { apps, releases, artifacts, channels, tokens, audit,
     async transaction<T>(fn: () => Promise<T>): Promise<T> {
       if (als.getStore()) return fn();
-      return (await sql.begin(async (tx) => {
-        await tx`SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE}::int, ${LOCK_WRITE}::int)`;
-        return als.run(tx as unknown as Exec, fn);
-      })) as T;
+      // The deadline covers the steps outside `fn` (a connection, BEGIN; COMMIT or ROLLBACK): the
+      // queries in `fn` have their own, and the write lock waits for other writers, as long as they take.
+      let inside = false;
+      let watch: ReturnType<typeof setTimeout> | undefined;
+      let fail: (err: Error) => void = () => {};
+      const outside = new Promise<never>((_, reject) => { fail = reject; });
+      const arm = () => { if (timeoutMs > 0) watch = setTimeout(() => { if (!inside) fail(late(timeoutMs)); }, timeoutMs); };
+      arm();
+      const done = sql.begin(async (tx) => {
+        clearTimeout(watch);
+        inside = true;
+        try {
+          await tx`SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE}::int, ${LOCK_WRITE}::int)`;
+          return await als.run(tx as unknown as Exec, fn);
+        } finally {
+          inside = false;
+          arm();
+        }
+      });
+      done.catch(() => {});
+      try {
+        return (await Promise.race([done, outside])) as T;
+      } finally {
+        clearTimeout(watch);
+      }
     },
     async exclusive<T>(name: string, fn: () => Promise<T>) {
-      const conn = await sql.reserve();
+      let gaveUp = false;
+      const reserving = sql.reserve();
+      // A connection that comes after the deadline goes back to the pool.
+      reserving.then((c) => { if (gaveUp) c.release(); }, () => {});
+      const conn = await deadline(reserving, timeoutMs).catch((err: unknown) => { gaveUp = true; throw err; });
       try {
         const key = fnv32(name);
         const [row] = await conn`SELECT pg_try_advisory_lock(${NAMED_NAMESPACE}::int, ${key}::int) AS ok`;

@@ -250,11 +250,14 @@ describe("the background retention sweep", () => {
  * A server on a PostgreSQL of its own (the test may freeze or stop it), both gone afterwards
  * whatever the test did to them.
  */
-async function onOwnPostgres(test: (own: Postgres, srv: Running) => Promise<void>): Promise<void> {
+async function onOwnPostgres(test: (own: Postgres, srv: Running) => Promise<void>, config?: string): Promise<void> {
   const own = await startPostgres();
   let srv: Running | undefined;
   try {
-    srv = await startServer({ ...tempData(), env: { RELEASE_SERVER_DATABASE_URL: await own.createDatabase() } });
+    const t = tempData();
+    const args: string[] = [];
+    if (config !== undefined) { writeFileSync(join(t.dir, "release-server.yaml"), config); args.push("--config", join(t.dir, "release-server.yaml")); }
+    srv = await startServer({ ...t, args, env: { RELEASE_SERVER_DATABASE_URL: await own.createDatabase() } });
     await test(own, srv);
   } finally {
     own.freeze(false);
@@ -276,6 +279,28 @@ describe("readiness", () => {
     for (let i = 0; i < 50 && ready !== 200; i++) { ready = (await fetch(`${srv.url}/readyz`)).status; if (ready !== 200) await Bun.sleep(200); }
     expect(ready).toBe(200);
   }), 60_000);
+});
+
+describe("deadlines", () => {
+  test("a database that does not answer (frozen): reads and writes are 503 after storage.timeout_seconds, not a hang; served again once it answers", () => onOwnPostgres(async (own, srv) => {
+    const api = `${srv.url}/api/v3/repos/acme/tool/releases`;
+    const get = () => fetch(api, { headers: auth(srv.admin), signal: AbortSignal.timeout(20_000) });
+    const post = () => fetch(api, { method: "POST", headers: { ...auth(srv.admin), "content-type": "application/json" }, body: JSON.stringify({ tag_name: "v1.0.0" }), signal: AbortSignal.timeout(20_000) });
+    expect((await get()).status).toBe(404); // no such app: the database answered
+    own.freeze(true);
+    for (const [what, call] of [["read", get], ["write", post], ["read again", get]] as const) {
+      const t0 = Date.now();
+      const r = await call();
+      const body = (await r.json()) as { message: string };
+      expect({ what, status: r.status, prompt: Date.now() - t0 < 8_000, retry: r.headers.get("retry-after") }).toEqual({ what, status: 503, prompt: true, retry: "5" });
+      expect(body.message).toBe("the database did not answer within 1 s; try again later");
+    }
+    own.freeze(false);
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 404; i++) { status = (await get()).status; if (status !== 404) await Bun.sleep(200); }
+    expect(status).toBe(404);
+    expect(srv.proc.exitCode).toBeNull();
+  }, "storage:\n  timeout_seconds: 1\n"), 60_000);
 });
 
 describe("shutdown", () => {
