@@ -91,8 +91,9 @@ export const ConfigSchema = v.strictObject({
         "sqlite",
       ),
       /**
-       * How long one PostgreSQL call (a query, a connection, a transaction's start or commit) may
-       * take: a database that does not answer makes the request a 503 after this, not a hang.
+       * How long one PostgreSQL call (a query, a connection, a transaction's start or commit) or one
+       * S3 request about objects may take, and how long an S3 download may wait for a byte: a store
+       * that does not answer makes the request a 503 after this, not a hang. 0: no limit.
        */
       timeout_seconds: v.optional(positive, 30),
       /** Where artifact bytes live: `disk` (`<data>/blobs`) or `s3` (`storage.s3`). */

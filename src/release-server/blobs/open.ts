@@ -25,6 +25,7 @@ export function openBlobStore(dataDir: string, config: ServerConfig): BlobStore 
     partSize: s3.part_size_mib * 1024 * 1024,
     queueSize: s3.queue_size,
     redirectSeconds: s3.redirect_downloads ? s3.redirect_seconds : undefined,
+    timeoutMs: config.storage.timeout_seconds * 1000,
   });
 }
 

@@ -19,9 +19,10 @@
  * - De-duplication restarts the blob's grace period: an existing blob is copied onto itself, which
  *   refreshes its LastModified (retention compares it with `blob_grace_hours`).
  */
+import { deadline } from "../../shared/deadline.ts";
 import { retrying } from "../../shared/retry.ts";
 import { S3Client } from "bun";
-import { Aborted, DigestMismatch, Invalid, ServiceError, TooLarge } from "../domain/errors.ts";
+import { Aborted, DigestMismatch, Invalid, ServiceError, TooLarge, Unavailable } from "../domain/errors.ts";
 import type { ByteSource } from "../domain/detect.ts";
 import { storageKeyFor } from "../domain/model.ts";
 import {
@@ -53,6 +54,12 @@ export interface S3StoreOptions {
   redirectSeconds?: number;
   /** Keys per ListObjectsV2 page (default 1000, S3's maximum; tests page with fewer). */
   listPageSize?: number;
+  /**
+   * How long a request about objects (exists, stat, a ranged read, copy, delete, list) may take,
+   * and how long a download's stream may go without a byte (`storage.timeout_seconds`; 0: no limit).
+   * Part uploads have none: their time grows with the part, and the client's request has its own.
+   */
+  timeoutMs?: number;
 }
 
 /** S3 allows at most 10 000 parts per upload. */
@@ -66,7 +73,7 @@ const INSPECT_WINDOW = 256 * 1024;
  * the same bytes restarting its grace period) with 500 UnknownError (ECANCELED), and that one read
  * failed the whole upload.
  */
-const retried = <T>(what: () => Promise<T>): Promise<T> => retrying(what, (err) => !isNotFound(err));
+const retried = <T>(what: () => Promise<T>): Promise<T> => retrying(what, (err) => !isNotFound(err) && !(err instanceof Unavailable));
 
 /** A write to the bucket that failed during an upload (as opposed to the request body failing). */
 class StoreFailed extends Error {
@@ -167,7 +174,7 @@ export class S3BlobStore implements BlobStore {
       try {
         const existed = await this.exists(final);
         if (existed) await this.touch(final);
-        else await copyObject(this.endpoint, this.creds, target, final);
+        else await this.timed(copyObject(this.endpoint, this.creds, target, final));
         return { sha256, size, existed };
       } finally {
         await this.client.delete(target).catch(() => {}); // a leftover is swept with the staging prefix
@@ -177,18 +184,24 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  /** `p`, or `Unavailable` once the store has not answered for `timeoutMs` (see S3StoreOptions). */
+  private timed<T>(p: Promise<T>): Promise<T> {
+    const ms = this.opts.timeoutMs ?? 0;
+    return deadline(p, ms, () => new Unavailable(`the blob store did not answer within ${ms / 1000} s; try again later`));
+  }
+
   private async exists(key: string): Promise<boolean> {
-    return this.client.exists(key);
+    return this.timed(this.client.exists(key));
   }
 
   /** Copies an object onto itself so that its LastModified is now (the grace period restarts). */
   private async touch(key: string): Promise<void> {
-    await retried(() => copyObject(this.endpoint, this.creds, key, key));
+    await retried(() => this.timed(copyObject(this.endpoint, this.creds, key, key)));
   }
 
   async stat(sha256: string): Promise<BlobInfo | undefined> {
     try {
-      const st = await this.client.stat(this.key(sha256));
+      const st = await this.timed(this.client.stat(this.key(sha256)));
       return { sha256, size: st.size, mtimeMs: st.lastModified.getTime() };
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -200,13 +213,13 @@ export class S3BlobStore implements BlobStore {
     const file = this.client.file(this.key(sha256));
     const known = size ?? (await this.stat(sha256))?.size;
     if (known === undefined) throw new Invalid(`blob sha256:${sha256} is not stored`);
-    return inspectRanges(known, async (start, end) => new Uint8Array(await retried(() => file.slice(start, end).arrayBuffer())), fn);
+    return inspectRanges(known, async (start, end) => new Uint8Array(await retried(() => this.timed(file.slice(start, end).arrayBuffer()))), fn);
   }
 
   /** A stream, not the S3File itself: Bun answers `new Response(s3File)` with its own redirect. */
   body(sha256: string, range?: { start: number; end: number }): ReadableStream<Uint8Array> {
     const file = this.client.file(this.key(sha256));
-    return (range ? file.slice(range.start, range.end + 1) : file).stream();
+    return stallGuard((range ? file.slice(range.start, range.end + 1) : file).stream(), this.opts.timeoutMs ?? 0);
   }
 
   downloadUrl(sha256: string, how: DownloadHeaders): string | undefined {
@@ -222,7 +235,7 @@ export class S3BlobStore implements BlobStore {
   async remove(sha256: string): Promise<boolean> {
     const key = this.key(sha256);
     if (!(await this.exists(key))) return false;
-    await this.client.delete(key);
+    await this.timed(this.client.delete(key));
     return true;
   }
 
@@ -236,7 +249,7 @@ export class S3BlobStore implements BlobStore {
   private async *listObjects(prefix: string): AsyncGenerator<{ key: string; size: number; mtimeMs: number }> {
     let continuationToken: string | undefined;
     do {
-      const page = await this.client.list({ prefix, maxKeys: this.opts.listPageSize ?? 1000, ...(continuationToken ? { continuationToken } : {}) });
+      const page = await this.timed(this.client.list({ prefix, maxKeys: this.opts.listPageSize ?? 1000, ...(continuationToken ? { continuationToken } : {}) }));
       for (const o of page.contents ?? []) yield { key: o.key, size: o.size ?? 0, mtimeMs: o.lastModified ? Date.parse(String(o.lastModified)) : 0 };
       continuationToken = page.isTruncated ? page.nextContinuationToken : undefined;
     } while (continuationToken);
@@ -261,7 +274,7 @@ export class S3BlobStore implements BlobStore {
     for await (const o of this.listObjects(this.stagingPrefix)) {
       if (nowMs - o.mtimeMs > maxAgeMs) out.push({ name: o.key, size: o.size, remove: () => this.client.delete(o.key) });
     }
-    for (const u of await listMultipartUploads(this.endpoint, this.creds, this.prefix)) {
+    for (const u of await this.timed(listMultipartUploads(this.endpoint, this.creds, this.prefix))) {
       if (nowMs - u.initiatedMs > maxAgeMs) out.push({ name: `multipart:${u.key}`, size: 0, remove: () => abortMultipartUpload(this.endpoint, this.creds, u.key, u.uploadId) });
     }
     return out;
@@ -377,6 +390,47 @@ class PartUpload {
     await Promise.allSettled(this.inFlight);
     if (this.uploadId !== undefined) await abortMultipartUpload(this.ep, this.creds, this.key, this.uploadId).catch(() => {});
   }
+}
+
+/**
+ * A download's stream that fails once `ms` pass without a byte from the store (0: never): the
+ * response is cut, and the client sees a short body (its Content-Length says so) instead of waiting
+ * for as long as the store does not answer.
+ */
+export function stallGuard(src: ReadableStream<Uint8Array>, ms: number): ReadableStream<Uint8Array> {
+  if (!(ms > 0)) return src;
+  const reader = src.getReader();
+  // One timer per stream, not one per chunk; only the time spent waiting on the store counts (a
+  // client that reads slowly leaves the stream idle without waiting on it).
+  let waitingSince: number | undefined;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let stall: (err: Error) => void = () => {};
+  const stalled = new Promise<never>((_, reject) => { stall = reject; });
+  stalled.catch(() => {});
+  const stop = () => { clearInterval(timer); timer = undefined; };
+  return new ReadableStream<Uint8Array>({
+    start() {
+      timer = setInterval(() => {
+        if (waitingSince !== undefined && Date.now() - waitingSince >= ms) { stop(); stall(new Unavailable(`the blob store sent nothing for ${ms / 1000} s`)); }
+      }, Math.max(50, Math.min(1000, ms / 4)));
+    },
+    async pull(ctrl) {
+      try {
+        waitingSince = Date.now();
+        const r = await Promise.race([reader.read(), stalled]);
+        waitingSince = undefined;
+        if (r.done) { stop(); ctrl.close(); } else ctrl.enqueue(r.value);
+      } catch (err) {
+        stop();
+        ctrl.error(err);
+        reader.cancel(err).catch(() => {});
+      }
+    },
+    cancel(reason) {
+      stop();
+      return reader.cancel(reason);
+    },
+  });
 }
 
 async function retry<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {

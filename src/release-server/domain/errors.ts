@@ -12,7 +12,7 @@
  *   digest_mismatch  422      2
  *   unsupported      415      2
  *   aborted          400      2   the upload stream ended with an error
- *   unavailable      503      1   the database did not answer in time (storage.timeout_seconds)
+ *   unavailable      503      1   the database or blob store did not answer in time (storage.timeout_seconds)
  *
  * Exit 9 is a database newer than this binary (see storage/migrations.ts).
  */

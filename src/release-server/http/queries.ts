@@ -2,6 +2,7 @@
  * Read helpers the HTTP layer needs and ReleaseService does not offer. They only read, through
  * the service's repositories and blob store; every write still goes through the service.
  */
+import { deadline } from "../../shared/deadline.ts";
 import type { App, Artifact, Release } from "../domain/model.ts";
 import type { ReleaseService } from "../service.ts";
 
@@ -30,11 +31,7 @@ export async function newestWithAsset(s: ReleaseService, app: App, filename: str
 export const READY_TIMEOUT_MS = 2_000;
 
 /** `p`, or a rejection naming `what` after `ms`. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms / 1000} s`)), ms); });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
+const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => deadline(p, ms, () => new Error(`${what} did not answer within ${ms / 1000} s`));
 
 /** Why the server cannot serve (database or blob store unusable or not answering), or undefined when it can. */
 export async function notReady(s: ReleaseService, timeoutMs = READY_TIMEOUT_MS): Promise<string | undefined> {

@@ -21,6 +21,7 @@
  */
 import { SQL } from "bun";
 import { AsyncLocalStorage } from "node:async_hooks";
+import { deadline } from "../../shared/deadline.ts";
 import { AgError } from "../../shared/errors.ts";
 import { Conflict, ServerExit, Unavailable } from "../domain/errors.ts";
 import type { App, Artifact, AuditEvent, Channel, Release, Token } from "../domain/model.ts";
@@ -99,19 +100,11 @@ export async function openPostgres(url: string, opts: { max?: number; applied?: 
 /** The error of a call past its deadline. */
 const late = (ms: number) => new Unavailable(`the database did not answer within ${ms / 1000} s; try again later`);
 
-/** `p`, or `Unavailable` once `ms` have passed (0: no deadline). A late result or failure of `p` is dropped. */
-function deadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  if (!(ms > 0)) return p;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const over = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(late(ms)), ms); });
-  p.catch(() => {}); // failing after the deadline is no unhandled rejection
-  return Promise.race([p, over]).finally(() => clearTimeout(timer));
-}
 
 function postgresRepositories(sql: SQL, timeoutMs: number): Repositories {
   const als = new AsyncLocalStorage<Exec>();
   const exec = (): Exec => als.getStore() ?? sql;
-  const run = async (text: string, params: unknown[] = []): Promise<Row[]> => (await deadline(Promise.resolve(exec().unsafe(numbered(text), params as any[])), timeoutMs)) as Row[];
+  const run = async (text: string, params: unknown[] = []): Promise<Row[]> => (await deadline(Promise.resolve(exec().unsafe(numbered(text), params as any[])), timeoutMs, () => late(timeoutMs))) as Row[];
   const one = async <T>(text: string, map: (r: Row) => T, ...params: unknown[]): Promise<T | undefined> => {
     const rows = await run(text, params);
     return rows.length ? map(rows[0]!) : undefined;
@@ -315,7 +308,7 @@ function postgresRepositories(sql: SQL, timeoutMs: number): Repositories {
       const reserving = sql.reserve();
       // A connection that comes after the deadline goes back to the pool.
       reserving.then((c) => { if (gaveUp) c.release(); }, () => {});
-      const conn = await deadline(reserving, timeoutMs).catch((err: unknown) => { gaveUp = true; throw err; });
+      const conn = await deadline(reserving, timeoutMs, () => late(timeoutMs)).catch((err: unknown) => { gaveUp = true; throw err; });
       try {
         const key = fnv32(name);
         const [row] = await conn`SELECT pg_try_advisory_lock(${NAMED_NAMESPACE}::int, ${key}::int) AS ok`;

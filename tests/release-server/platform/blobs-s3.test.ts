@@ -70,6 +70,39 @@ blobStoreContract("s3 (radosgw)", {
 });
 
 describe("S3BlobStore beyond the contract", () => {
+  test("a store that does not answer (radosgw frozen): calls are unavailable after timeoutMs and a download's stream fails, not a hang; served again once it answers", async () => {
+    const store = new S3BlobStore(options("frozen/", { timeoutMs: 1000 }));
+    const big = bytesOf(16 * 1024 * 1024, 5); // more than loopback buffers hold: the stream is mid-body when the store stops
+    const { sha256 } = await store.put(chunks(big), { maxBytes: 1e9 });
+    const late = async (what: string, p: Promise<unknown>) => {
+      const t0 = Date.now();
+      const err = await p.then(() => undefined, (e: Error) => e);
+      return { what, kind: (err as { kind?: string } | undefined)?.kind, message: err?.message, prompt: Date.now() - t0 < 6_000 };
+    };
+    // A download started before the store stops: what it already sent arrives, then the stream fails.
+    const reader = store.body(sha256).getReader();
+    const first = await reader.read();
+    rgw.freeze(true);
+    try {
+      const results = [
+        await late("stat", store.stat(sha256)),
+        await late("inspect", store.inspect(sha256, (src) => src.size)),
+        await late("put of a known blob", store.put(chunks(big), { maxBytes: 1e9, expectedSha256: sha256 })),
+        await late("download", (async () => { let n = first.value?.byteLength ?? 0; for (;;) { const r = await reader.read(); if (r.done) return n; n += r.value.byteLength; } })()),
+      ];
+      expect(results.map((r) => ({ ...r, message: r.message?.replace(/ \d+ s.*$/, " N s") }))).toEqual([
+        { what: "stat", kind: "unavailable", message: "the blob store did not answer within N s", prompt: true },
+        { what: "inspect", kind: "unavailable", message: "the blob store did not answer within N s", prompt: true },
+        { what: "put of a known blob", kind: "unavailable", message: "the blob store did not answer within N s", prompt: true },
+        { what: "download", kind: "unavailable", message: "the blob store sent nothing for N s", prompt: true },
+      ]);
+    } finally {
+      rgw.freeze(false);
+    }
+    expect((await store.stat(sha256))?.size).toBe(big.length);
+    expect(await new Response(store.body(sha256)).bytes()).toEqual(big);
+  }, 60_000);
+
   test("a body larger than one part goes up as a multipart upload (the ETag says how many parts); a smaller one as one PUT", async () => {
     const store = new S3BlobStore(options("parts/"));
     const big = bytesOf(2 * PART + 1, 8);

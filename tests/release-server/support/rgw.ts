@@ -18,6 +18,8 @@ export interface Rgw {
   /** Environment for the server process / S3 store (credentials the way Bun reads them). */
   env: Record<string, string>;
   stop(): void;
+  /** Stops (SIGSTOP) or resumes (SIGCONT) radosgw: a store that does not answer (connections are accepted, nothing more). */
+  freeze(on: boolean): void;
 }
 
 const TOOLS = ["ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", "ceph-authtool", "monmaptool", "curl"];
@@ -104,5 +106,9 @@ async function startOnce(memstoreBytes = 2 ** 30): Promise<Rgw> {
     region: "us-east-1",
     env: { S3_ACCESS_KEY_ID: creds.accessKeyId, S3_SECRET_ACCESS_KEY: creds.secretAccessKey },
     stop,
+    freeze(on: boolean) {
+      const pid = Number(readFileSync(join(dir, "ceph", "run", "ceph-client.rgw.pid"), "utf8").trim());
+      if (pid > 0) process.kill(pid, on ? "SIGSTOP" : "SIGCONT");
+    },
   };
 }
