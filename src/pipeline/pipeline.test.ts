@@ -141,6 +141,21 @@ describe("normalize and redact", () => {
     r("password = " + "a ? ".repeat(30_000)); r("token = " + "(".repeat(50_000)); r("password = " + "(a) : ".repeat(30_000) + "'x"); r("password: str = " + "a?.".repeat(50_000));
     expect(performance.now() - t0).toBeLessThan(2_000);
   });
+  test("hostile text neither stops redaction nor takes time quadratic in its length", () => {
+    const r = makeRedactor({ enabled: true, detectors: DETECTORS });
+    const after = "\npassword=hunter2\nhttps://u:p4ss@host/x\neyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U\n";
+    // An unclosed call of 100,000 characters took the regular expression engine past its
+    // backtracking limit: every secret after it was kept. Runs of key words, of scheme-like parts
+    // and of `eyJ-` were read to their end from each word in them.
+    const hostile = ["x password=f(" + "x".repeat(100_000), "pwd".repeat(40_000), "password".repeat(16_000), "x://y:z@h " + "a.".repeat(100_000),
+      "x://y:z@h " + "a+".repeat(100_000), "eyJ-".repeat(50_000), ("token = f(" + "x".repeat(8_000) + "\n").repeat(20)];
+    const t0 = performance.now();
+    for (const h of hostile) {
+      const out = r(h + after);
+      expect({ h: h.slice(0, 20), leaked: /hunter2|p4ss|dozjg/.test(out) }).toEqual({ h: h.slice(0, 20), leaked: false });
+    }
+    expect(performance.now() - t0).toBeLessThan(3_000);
+  });
   test("front matter: mapping, invalid YAML reported, no front matter", () => {
     expect(splitFrontMatter("---\ntitle: T\ntags: [a, b]\n---\n# Body\n")).toEqual({ data: { title: "T", tags: ["a", "b"] }, bodyOffset: 30 });
     expect(splitFrontMatter("---\ntitle: [\n---\nbody").error).toContain("invalid front matter");

@@ -27,6 +27,13 @@ type Rule = { detector: Detector; probe: RegExp; apply: (t: string) => string };
 
 const KV_KEY = "(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|client[_-]?secret|credentials?|auth[_-]?key)";
 /**
+ * A key: a whole run of name characters that holds a credential word (`DB_PASSWORD`, `apiToken`,
+ * `auth.secret_key`), matched only from the run's start (the caller's lookbehind), checked for the
+ * word ahead, then taken whole: matched from each word in it, `pwd` repeated 40,000 times was read
+ * to its end from each one (quadratic).
+ */
+const KEY_RUN = `(?=[A-Za-z0-9_.-]*?${KV_KEY})[A-Za-z0-9_.-]+`;
+/**
  * An unquoted value after a credential key that is code, not a secret, matched whole: a call of a
  * name without digits, closed (`globTokens(pattern)`, `getToken()`; not `Tr0ub4dor(3)`), an object or list (`{`, `[`), a placeholder (`<your
  * password>`), an environment variable (`$DB_PASS`, `${TOKEN}`: upper case, no default), an index
@@ -39,7 +46,7 @@ const KV_KEY = "(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|apike
  * A call: a name, then parentheses holding at most one more level of them; or a parenthesized
  * value without a name (`("abc" + x)`, `(await getToken())`), judged as what it holds.
  */
-const CALL = "(?:[A-Za-z_$][\\w$.]*)?\\((?:[^()\\n]|\\([^()\\n]*\\))*\\)";
+const CALL = "(?:[A-Za-z_$][\\w$.]*)?\\([^()\\n]*(?:\\([^()\\n]*\\)[^()\\n]*)*\\)"; // no alternation per character: an unclosed `f(` of 50,000 characters took the engine past its backtracking limit, and the rest of the text went unredacted
 /**
  * A value built with `+`, `||`, `??` or `or` that has a literal in it (`f(x) + 's3cret'`,
  * `env.PW ?? "dev-pass"`, `os.environ["PW"] or b"hunter2"`): operands (a call, an index with a
@@ -98,12 +105,16 @@ const rules: Rule[] = [
   {
     detector: "jwt",
     probe: /eyJ/,
-    apply: (t) => t.replace(/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, mark("jwt")),
+    // The second alternative takes the rest of a run that starts like a token but is none, so that
+    // the next `eyJ` in it is not tried again (it would fail the same way): `eyJ-` repeated was quadratic.
+    apply: (t) => t.replace(/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}|\beyJ[A-Za-z0-9_-]*/g, (m) => (m.includes(".") ? mark("jwt") : m)),
   },
   {
     detector: "url_credentials",
     probe: /:\/\/[^\s/@]+@/,
-    apply: (t) => t.replace(/\b([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^\s/@:]*:[^\s/@]+@/g, `$1${mark("url_credentials")}@`),
+    // As for jwt: a scheme-like run with `.`, `+` or `-` that is no `scheme://user:pass@` is taken
+    // whole, not tried again from each of its parts (`a.` repeated was quadratic).
+    apply: (t) => t.replace(/\b([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^\s/@:]*:[^\s/@]+@|\b[a-zA-Z][a-zA-Z0-9]*[+.-][a-zA-Z0-9+.-]*/g, (m, scheme?: string) => (scheme === undefined ? m : `${scheme}${mark("url_credentials")}@`)),
   },
   {
     detector: "vendor_token",
@@ -124,7 +135,7 @@ const rules: Rule[] = [
     probe: new RegExp(KV_KEY, "i"),
     apply: (t) =>
       t.replace(
-        new RegExp(`(?<!\\$\\{?)(${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*(?::=|=|:(?!:)(?:[ \\t]*${ANNOT}[ \\t]*=(?!=))?)\\s*)(?!=?\\s*\\[REDACTED)(?!(?<=\\n[ \\t]*)${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*(?::=|=|:(?!:)))(${PREFIX}"[^"\\n]+"|${PREFIX}'[^'\\n]+'|${WITH_LITERAL}|${CALL}(?=\\s*(?:[;,)\\]}]|$))|[^\\s"',;]+)`, "gim"),
+        new RegExp(`(?<![A-Za-z0-9_.-])(?<!\\$\\{?)(${KEY_RUN}["']?\\s*(?::=|=|:(?!:)(?:[ \\t]*${ANNOT}[ \\t]*=(?!=))?)\\s*)(?!=?\\s*\\[REDACTED)(?!(?<=\\n[ \\t]*)${KEY_RUN}["']?\\s*(?::=|=|:(?!:)))(${PREFIX}"[^"\\n]+"|${PREFIX}'[^'\\n]+'|${WITH_LITERAL}|${CALL}(?=\\s*(?:[;,)\\]}]|$))|[^\\s"',;]+)`, "gim"),
         // The separator: `=`, `:`, Go's `:=`, not the `::` of a path (`node::credentials::HasOnly`).
         // A call (two levels of parentheses) that ends the value is code when no literal is in it
         // (`getpass(prompt, stream)`); with one (`decrypt(b64('s3cret'))`) the whole call goes, where
