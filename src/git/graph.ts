@@ -17,7 +17,14 @@ export const authorNodeId = (key: string) => `author_${key}`;
 const COMMIT = /^commit_([0-9a-f]{40})$/;
 const AUTHOR = /^author_([0-9a-f]{20})$/;
 
-const iso = (t: number) => new Date(t * 1000).toISOString().replace(".000Z", "Z");
+/** The largest time, in seconds either side of 1970, that a JavaScript Date holds (100,000,000 days). */
+const MAX_DATE_SECONDS = 8_640_000_000_000;
+/**
+ * A commit time (seconds) as ISO 8601 UTC. Git stores any integer; one past what a Date holds
+ * (an author date in the year 3,170,843) is shown as the nearest one it holds, +275760-09-13: it
+ * threw "Invalid Date" wherever the commit was read (export, list, the git commands).
+ */
+export const isoTime = (t: number) => new Date(Math.max(-MAX_DATE_SECONDS, Math.min(MAX_DATE_SECONDS, t)) * 1000).toISOString().replace(".000Z", "Z");
 
 export class GitGraph {
   private readonly commits = new Map<string, CommitRow>();
@@ -42,7 +49,7 @@ export class GitGraph {
   private commitNode(c: CommitRow): GitNode {
     const a = this.authors.get(c[2]);
     // The commit's own name when its author's row has another (one e-mail, two names).
-    return { id: commitNodeId(c[0]), type: "commit", name: c[1], attrs: { oid: c[0], time: iso(c[3]), author: c[5] ?? a?.[1] ?? "", author_id: authorNodeId(c[2]) } };
+    return { id: commitNodeId(c[0]), type: "commit", name: c[1], attrs: { oid: c[0], time: isoTime(c[3]), author: c[5] ?? a?.[1] ?? "", author_id: authorNodeId(c[2]) } };
   }
 
   private authorNode(a: AuthorRow): GitNode {

@@ -179,9 +179,16 @@ export const RENAME_SIMILARITY = 0.5;
 const MAX_RENAME_CANDIDATES = 100;
 const MAX_RENAME_BYTES = 1 << 20;
 
+/** A text's lines for similarity: the empty piece after a final newline is no line (it made any two one-line files 50% alike). */
+const contentLines = (t: string) => {
+  const l = linesOf(t);
+  if (l.length > 1 && l[l.length - 1] === "") l.pop();
+  return l;
+};
+
 /** 2 × common lines / (lines before + lines after): 1 for equal texts, 0 for nothing in common. */
 export function similarity(a: string, b: string): number {
-  const la = linesOf(a), lb = linesOf(b);
+  const la = contentLines(a), lb = contentLines(b);
   const m = counts(la);
   let common = 0;
   for (const l of lb) { const n = m.get(l) ?? 0; if (n > 0) { common++; m.set(l, n - 1); } }

@@ -97,6 +97,25 @@ describe("git commands", () => {
     expect(r.json.commits[1].similarity).toBeLessThan(1);
   }, 60_000);
 
+  test("history: a deleted one-line file is not the source of an unrelated new one-line file (git log --follow agrees)", () => {
+    const r = tempDir("ag-onelines-");
+    git(r, ["init", "-q", "."]);
+    mkdirSync(join(r, "notes"));
+    writeFileSync(join(r, "notes/x.md"), "hello\n");
+    git(r, ["add", "-A"]);
+    git(r, ["commit", "-q", "-m", "one"]);
+    git(r, ["rm", "-q", "notes/x.md"]);
+    mkdirSync(join(r, "notes"), { recursive: true }); // git rm took the emptied directory
+    writeFileSync(join(r, "notes/y.md"), "world\n");
+    git(r, ["add", "-A"]);
+    git(r, ["commit", "-q", "-m", "delete x, add unrelated y"]);
+    const h = cli(["git", "history", "notes/y.md", "--root", r, "--json"]);
+    expect(h.code).toBe(0);
+    expect(h.json.paths).toEqual(["notes/y.md"]);
+    expect(h.json.commits.map((c: any) => [c.subject, c.change])).toEqual([["delete x, add unrelated y", "added"]]);
+    expect(git(r, ["log", "--follow", "--format=%s", "--", "notes/y.md"]).trim()).toBe("delete x, add unrelated y");
+  }, 60_000);
+
   test("errors: outside the workspace, not a repository, no commits: one line, exit 2", () => {
     expect(oneLineError(cli(["git", "who", "../elsewhere.md", "--root", repo]))).toBe(`error: path ../elsewhere.md is outside the workspace ${repo}`);
     const plain = tempDir("ag-nogit-");

@@ -92,3 +92,22 @@ test.skipIf(!GIT)("a commit without a tree is one warning naming it in ingest, a
   expect(log.stderr.trim().split("\n")).toHaveLength(1);
   expect(log.stderr).toContain(`commit ${oids[1]} cannot be read`);
 });
+
+test.skipIf(!GIT)("a commit time past what a date can show (year 3,170,843) is shown as the nearest one: export, list and git log read the store", () => {
+  const { root, oids } = repoWith([
+    (t, p) => bytes(`tree ${t}\nparent ${p}\nauthor Far <far@x> 99999999999999 +0000\ncommitter Far <far@x> 1600000000 +0000\n\nfar future\n`),
+    (t, p) => bytes(`tree ${t}\nparent ${p}\nauthor Past <past@x> -99999999999999 +0000\ncommitter Past <past@x> 1600000001 +0000\n\nfar past\n`),
+  ]);
+  const at = ["--root", root, "--config", join(root, "cfg.yaml"), "--json"];
+  expect(cli(["ingest", ...at]).code).toBe(0);
+  const commits = cli(["list", "--type", "commit", ...at]);
+  expect(commits.code).toBe(0);
+  const byOid = Object.fromEntries(commits.json.nodes.map((n: any) => [n.attrs.oid, n.attrs.time]));
+  expect([byOid[oids[1]!], byOid[oids[2]!]]).toEqual(["+275760-09-13T00:00:00Z", "1970-01-01T00:00:00Z"]);
+  expect(cli(["list", ...at]).code).toBe(0);
+  const exported = cli(["export", ...at.filter((a) => a !== "--json"), "--format", "json"]);
+  expect(exported.code).toBe(0);
+  const log = cli(["git", "log", "notes/a.md", ...at]);
+  expect(log.code).toBe(0);
+  expect(log.json.commits.map((c: any) => [c.subject, c.time])).toEqual([["far past", "1970-01-01T00:00:00Z"], ["far future", "+275760-09-13T00:00:00Z"], ["first", expect.any(String)]]);
+}, 60_000);

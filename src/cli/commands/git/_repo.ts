@@ -64,7 +64,7 @@ export async function target(args: { root?: string; config?: string; profile?: s
   return { repo, repoPath: posix(relative(ws.root, dir)), head, inRepo: posix(relative(dir, abs)), inWorkspace: posix(rel), max: ws.git.max_commits };
 }
 
-export const iso = (t: number) => new Date(t * 1000).toISOString().replace(".000Z", "Z");
+export { isoTime as iso } from "../../../git/graph.ts";
 export const short = (oid: string) => oid.slice(0, 10);
 /** A repository path back to a workspace path. */
 export const toWorkspace = (t: Target, p: string) => (t.repoPath === "" ? p : p === "" ? t.repoPath : `${t.repoPath}/${p}`);
