@@ -160,7 +160,7 @@ export const makeTools = (z: typeof Z): Tool[] => {
       name: "export_subgraph",
       title: "Export a node's neighbourhood",
       description:
-        "The nodes within `depth` edges of a node and the edges between them, bounded: at most max_nodes nodes and max_edges " +
+        "The nodes within `depth` edges of a node and the edges the walk followed to reach them (not an edge between two nodes at the last depth), bounded: at most max_nodes nodes and max_edges " +
         "edges, `truncated` true when the bound cut the walk (nodes nearer the start are kept). format json gives " +
         "{nodes, edges} as `auditgraph export --subgraph ID --json` does; jsonl, cypher (for Neo4j), dot or graphml give the export text.",
       schema: z.strictObject({

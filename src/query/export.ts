@@ -82,18 +82,59 @@ export function subgraph(
  * A DOT label (an escString, which Graphviz unescapes when it draws it): backslash and quote
  * escaped, line breaks as \n, controls dropped.
  */
-const dq = (s: string) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\r?\n/g, "\\n").replace(/[\x00-\x1f\x7f]/g, "")}"`;
+const dq = (s: string) => quoted(s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\r?\n/g, "\\n").replace(/[\x00-\x1f\x7f]/g, ""));
 /**
  * Any other DOT string (ids, `type`, `path`), which Graphviz reads literally: only `\"` is an escape
  * there, so a backslash is written as it is (doubled, it read back as two: `gvpr` printed a path
- * with `\\`), a quote as `\"`, a line break as itself; controls are dropped, and so is a backslash
- * ending the string or a line (it would escape the closing quote or join the lines).
+ * with `\\`), a quote as `\"`, a line break and a tab as themselves; other controls are dropped.
+ * Graphviz's scanner takes backslashes two by two, so a run of them before a quote, a line break or
+ * the string's end must be even: an odd one loses a backslash (`q\"x` became `q\\"x`, which ended
+ * the string: a syntax error; a path ending in `\\` keeps both now).
  */
-const dl = (s: string) => `"${s.replace(/[\x00-\x09\x0b-\x1f\x7f]/g, "").replace(/\\+(?=\n|$)/g, "").replace(/"/g, '\\"')}"`;
+const dl = (s: string) => quoted(s.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "").replace(/\\+(?="|\n|$)/g, (run) => (run.length % 2 ? run.slice(1) : run)).replace(/"/g, '\\"'));
+
+/** Characters of one quoted piece: at most 16,384 bytes of UTF-8, the longest quoted string `dot`'s scanner reads. */
+const MAX_DOT_PIECE = 4096;
+/**
+ * An escaped DOT string in quotes; a longer one as pieces joined with `+` (DOT's concatenation), cut
+ * where an even run of backslashes ends and not inside a surrogate pair: a heading of 6,000 words
+ * made `dot` stop ("longer than 16384?").
+ */
+function quoted(inner: string): string {
+  if (inner.length <= MAX_DOT_PIECE) return `"${inner}"`;
+  const pieces: string[] = [];
+  let from = 0;
+  while (inner.length - from > MAX_DOT_PIECE) {
+    let cut = from + MAX_DOT_PIECE;
+    for (;;) {
+      let run = 0;
+      while (cut - 1 - run >= from && inner.charCodeAt(cut - 1 - run) === 92) run++;
+      const last = inner.charCodeAt(cut - 1);
+      if (run % 2 === 0 && !(last >= 0xd800 && last <= 0xdbff)) break;
+      cut--;
+    }
+    pieces.push(inner.slice(from, cut));
+    from = cut;
+  }
+  pieces.push(inner.slice(from));
+  return pieces.map((p) => `"${p}"`).join(" + ");
+}
+
+/**
+ * The longest node label DOT gets, in characters: a drawing's label, not the record (every other
+ * format has the name whole). Graphviz cannot lay out a node as wide as a 6,000-word heading ("Edge
+ * length larger than maximum 65535").
+ */
+const MAX_DOT_LABEL = 1000;
+const dotLabel = (s: string) => {
+  if (s.length <= MAX_DOT_LABEL) return s;
+  const c = s.charCodeAt(MAX_DOT_LABEL - 1);
+  return `${s.slice(0, c >= 0xd800 && c <= 0xdbff ? MAX_DOT_LABEL - 1 : MAX_DOT_LABEL)}…`;
+};
 
 function dot(nodes: GraphNode[], edges: GraphEdge[], runId: string): string {
   const lines = [`digraph auditgraph {`, `  graph [label=${dq(runId)}];`];
-  for (const n of nodes) lines.push(`  ${dl(n.id)} [label=${dq(n.name)}, type=${dl(n.type)}${n.path ? `, path=${dl(n.path)}` : ""}];`);
+  for (const n of nodes) lines.push(`  ${dl(n.id)} [label=${dq(dotLabel(n.name))}, type=${dl(n.type)}${n.path ? `, path=${dl(n.path)}` : ""}];`);
   for (const e of edges) lines.push(`  ${dl(e.source)} -> ${dl(e.target)} [label=${dq(e.type)}];`);
   lines.push("}");
   return lines.join("\n") + "\n";

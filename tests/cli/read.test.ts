@@ -126,6 +126,27 @@ describe("export", () => {
     const x = Bun.spawnSync(["xmllint", "--xpath", `string(//*[local-name()="node"]/*[local-name()="data"][@key="${nameKey}"][starts-with(., "a")])`, join(dir, "g.graphml")]);
     expect(x.stdout.toString().replace(/\n$/, "")).toBe("a\rb\tc d"); // xmllint ends its output with a newline
   });
+  test("DOT that dot reads: a backslash before a quote, a tab, a label cut at 1,000 characters (Graphviz cannot lay out a wider node)", () => {
+    need("dot");
+    need("gvpr");
+    const w = workspace({
+      'notes/q\\"x.md': "# Q\n\nbody\n",
+      "notes/tab\tname.md": "# Tab\n\nbody\n",
+      "notes/long.md": `# ${"wörd ".repeat(6_000)}\n\nbody \\${"\\".repeat(3)}"\n`,
+    });
+    expect(cli(["ingest", "--root", w]).code).toBe(0);
+    const out = join(tempDir(), "g.dot");
+    expect(cli(["export", "--root", w, "--format", "dot", "--out", out]).code).toBe(0);
+    const d = Bun.spawnSync(["dot", "-Tsvg", out]);
+    expect(d.stderr.toString()).toBe("");
+    expect(d.exitCode).toBe(0);
+    const g = Bun.spawnSync(["gvpr", 'N[type=="document"]{print($.path)}', out]);
+    // The odd backslash before the quote cannot be written (Graphviz reads backslashes in pairs): one is dropped.
+    expect(g.stdout.toString().split("\n").filter(Boolean).sort()).toEqual(["notes/long.md", 'notes/q"x.md', "notes/tab\tname.md"]);
+    const names = Bun.spawnSync(["gvpr", 'N[type=="document"]{print(length($.label))}', out]);
+    expect(names.stdout.toString().split("\n").filter(Boolean).map(Number).sort((a, b) => b - a)[0]).toBe(Buffer.byteLength(`${"wörd ".repeat(200)}…`)); // gvpr counts bytes
+    expect(cli(["export", "--root", w, "--format", "json"]).json.nodes.some((n: { name: string }) => n.name === "wörd ".repeat(6_000).trim())).toBe(true);
+  });
   test("an unknown format is a usage error", () => {
     expect(expectOneLineError(cli(["export", "--root", root, "--format", "svg"]))).toContain("--format must be one of json, dot, graphml");
   });
