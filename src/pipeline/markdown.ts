@@ -172,7 +172,21 @@ function atxHeading(s: string, i: number, eol: number, offset: number): Heading 
   while (s.charCodeAt(e) === 35) e++;
   const sp = s.charCodeAt(e);
   if (e - i > 6 || (e < eol && sp !== 32 && sp !== 9)) return undefined;
-  return { text: s.slice(e, eol).replace(/(?:^|[ \t]+)#+[ \t]*$/, "").trim(), level: e - i, offset };
+  return { text: withoutClosingHashes(s.slice(e, eol)).trim(), level: e - i, offset };
+}
+
+/**
+ * A heading line's content without its closing sequence (`# Title ##`: a run of `#` after a blank,
+ * or alone, then blanks only). By hand from the end: the pattern `(?:^|[ \t]+)#+[ \t]*$` tried each
+ * blank of a long run (`#` and 100,000 blanks: 13 s).
+ */
+function withoutClosingHashes(t: string): string {
+  let end = t.length;
+  while (end > 0 && (t.charCodeAt(end - 1) === 32 || t.charCodeAt(end - 1) === 9)) end--;
+  let h = end;
+  while (h > 0 && t.charCodeAt(h - 1) === 35) h--;
+  if (h === end || (h > 0 && t.charCodeAt(h - 1) !== 32 && t.charCodeAt(h - 1) !== 9)) return t;
+  return t.slice(0, h);
 }
 
 /** Where a line's content starts after its block quote and list item markers. */
@@ -424,7 +438,9 @@ const sig = (text: string) => text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, "")
  * the rendered text), as is and without link targets and named entities.
  */
 const sourceSigs = (text: string) => {
-  const bare = (t: string) => t.replace(/\]\([^)]*\)|&#?\w+;/g, "]");
+  // `](` up to its `)`, or to the end when none follows: matched to a `)` only, each `](` of a
+  // line of them without one read the rest of the line (quadratic).
+  const bare = (t: string) => t.replace(/\]\([^)]*(?:\)|$)|&#?\w+;/g, "]");
   const a = bare(text);
   const out = [sig(text), sig(a), sig(a.replace(/\]\[[^\]]*\]/g, "]"))];
   if (text.includes("&#")) {
@@ -480,7 +496,7 @@ const asciiSig = (text: string) => {
 function entitySig(source: string): { ascii: string; other: number } | undefined {
   const refs = source.match(NAMED_REFS)?.length ?? 0;
   if (refs === 0) return undefined;
-  const s = asciiSig(source.replace(/\]\([^)]*\)/g, "]").replace(NAMED_REFS, ""));
+  const s = asciiSig(source.replace(/\]\([^)]*(?:\)|$)/g, "]").replace(NAMED_REFS, ""));
   return { ascii: s.ascii, other: s.other + 2 * refs };
 }
 
@@ -624,6 +640,10 @@ function linkSites(s: string, b: Blocks): LinkSite[] {
   const { raw, starts } = b;
   const re = b.defs.size ? INLINE_REFS : INLINE;
   const noClose = new Map<number, number>();   // backtick run length → a bound up to which no run of it closes
+  // The first `>` at or after the last place searched from (-1: none): each `](<` of a text without
+  // `>` read the rest of it (quadratic).
+  let gt = -2;
+  const gtAfter = (d: number) => (gt === -1 || gt >= d ? gt : (gt = s.indexOf(">", d)));
   let r = 0, q = 0;
   const ref = (p: number, label: string) => {
     const url = b.defs.get(labelKey(label));
@@ -662,7 +682,7 @@ function linkSites(s: string, b: Blocks): LinkSite[] {
       while (s.charCodeAt(d) === 32 || s.charCodeAt(d) === 9) d++;
       if (s.charCodeAt(d) === 10) { d++; while (s.charCodeAt(d) === 32 || s.charCodeAt(d) === 9) d++; }
       if (s.charCodeAt(d) === 60) {
-        const end = s.indexOf(">", d);
+        const end = gtAfter(d);
         d++;
         if (end >= 0) re.lastIndex = end + 1;
       }
@@ -696,14 +716,25 @@ function placeLinks(s: string, hrefs: string[], sites: LinkSite[]): number[] {
   const missing = new Set<string>();   // no site from the cursor on fits: none will later either
   let next = 0;
   let last = 0;
+  // Work is bounded in all: sites tried (64 per site and link) and text read by the fallback search
+  // (SEARCH_BUDGET times the text). Links the parser gives without a site here (reference definitions
+  // in list items), each with another href, tried every site left and searched the rest of the text
+  // (a 1.7 MB note: 45 s). Past the bounds a link takes the previous one's place.
+  let tries = 64 * (sites.length + hrefs.length) + 1024;
+  let reads = SEARCH_BUDGET * (s.length + 1024);
   for (const href of hrefs) {
     let j = -1;
-    if (!missing.has(href)) {
-      for (let k = next; k < sites.length; k++) if (fits(s, sites[k]!, href)) { j = k; break; }
-      if (j < 0) missing.add(href);
+    if (!missing.has(href) && tries > 0) {
+      let k = next;
+      for (; k < sites.length && tries > 0; k++, tries--) if (fits(s, sites[k]!, href)) { j = k; break; }
+      if (j < 0 && k === sites.length) missing.add(href);
     }
     if (j >= 0) { last = sites[j]!.at; next = j + 1; }
-    else { const f = s.indexOf(href, last); if (f >= 0) last = f; }
+    else if (reads > 0) {
+      const f = s.indexOf(href, last);
+      reads -= (f < 0 ? s.length : f + href.length) - last;
+      if (f >= 0) last = f;
+    }
     out.push(last);
   }
   return out;

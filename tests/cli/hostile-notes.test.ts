@@ -5,6 +5,7 @@
 // takes well under a second of work, and the test gives it 30 s on a busy machine.
 import { afterAll, expect, test } from "bun:test";
 import { cleanup, cli, workspace } from "../helpers/cli.ts";
+import { makeZip } from "../pipeline-docs/fixtures.ts";
 
 afterAll(cleanup);
 
@@ -37,3 +38,34 @@ test("headings the block scan does not see, whose text is nowhere in the file, a
   expect(sections.code).toBe(0);
   expect(sections.json.total).toBe(120_000);
 }, 60_000);
+
+test("files shaped against one pattern each are read in linear time, and a deep pattern does not fail the run", () => {
+  const W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"';
+  const files: Record<string, string | Uint8Array> = {
+    // An ADR's status heading and thousands of newlines: `\s*\n+\s*` split them every way (minutes).
+    "notes/adr/0001-golf.md": `# Golf\n\n# status${"\n".repeat(8_000)}!\n`,
+    // `#`, 200,000 blanks: the closing-sequence pattern tried each blank (about a minute).
+    "notes/hotel.md": `#${" ".repeat(200_000)}hotel\n`,
+    // A heading whose entity makes the parser's text differ, then `](` without `)` (quadratic signature).
+    "notes/india.md": `# &amp;${"](".repeat(200_000)}\n\nindia\n`,
+    // `](<` without `>` (each read the rest of the file), then reference links whose definitions sit in list items.
+    "notes/juliet.md": `[a](b)\n\njuliet\n\n${"](<".repeat(1_300_000)}\n`,
+    "notes/kilo.md": (() => { let a = "", b = "", c = ""; for (let i = 0; i < 60_000; i++) { a += `- [l${i}]: u${i}\n`; b += `[l${i}] `; c += "](z "; } return `kilo\n\n${a}\n${b}\n\n${c}\n`; })(),
+    // A .docx of 200,000 unclosed paragraphs (a few hundred bytes; each read the rest of the body).
+    "docs/lima.docx": makeZip({ "word/document.xml": `<?xml version="1.0"?><w:document ${W}><w:body><w:p><w:r><w:t>lima</w:t></w:r></w:p>${"<w:p>".repeat(200_000)}</w:body></w:document>` }),
+    // Rust: an impl on a type nested 128,000 deep (its name took one pass per level); TypeScript: a
+    // pattern nested 40,000 deep (the names it binds were found by recursion: a stack overflow failed the whole ingest).
+    "src/mike.rs": `// mike\nimpl (A<${"B<".repeat(128_000)}T${">".repeat(128_001)},) { fn f() {} }\n`,
+    "src/november.ts": `// november\nconst ${"[".repeat(40_000)}x${"]".repeat(40_000)} = 1;\nexport const y = 2;\n`,
+  };
+  const root = workspace(files);
+  const r = cli(["ingest", "--root", root, "--json"], { timeoutMs: 30_000 });
+  expect(r.code).toBe(0);
+  for (const [word, path] of [["golf", "notes/adr/0001-golf.md"], ["hotel", "notes/hotel.md"], ["india", "notes/india.md"], ["juliet", "notes/juliet.md"],
+    ["kilo", "notes/kilo.md"], ["lima", "docs/lima.docx"], ["mike", "src/mike.rs"], ["november", "src/november.ts"]]) {
+    const q = cli(["query", word!, "--root", root, "--json"]);
+    expect([word, [...new Set(q.json.hits.map((h: { path: string }) => h.path))]]).toEqual([word, [path]]);
+  }
+  const syms = cli(["list", "--type", "symbol", "--root", root, "--json"]).json.nodes.map((n: { name: string; path: string }) => `${n.path} ${n.name}`).sort();
+  expect(syms).toEqual(["src/mike.rs f", "src/november.ts x", "src/november.ts y"]);
+}, 90_000);
