@@ -120,6 +120,9 @@ export class LineTransport implements Transport {
     }
     const obj = value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
     const id: Id = obj && (typeof obj.id === "string" || typeof obj.id === "number") ? obj.id : null;
+    // A key named `__proto__` (JSON.parse makes it an own key; the SDK's checks copy objects, where it
+    // sets the prototype instead): refused, where a tool silently ignored the arguments under it.
+    if (text.includes('"__proto__"') && hasProtoKey(value)) return this.reply(error(id, -32602, `Invalid params: a key named "__proto__" is not accepted`));
     const parsed = this.schemas.message.safeParse(value);
     if (!parsed.success) {
       const what = Array.isArray(value) ? "batches are not supported" : "not a JSON-RPC 2.0 request, notification or response";
@@ -174,4 +177,16 @@ export class LineTransport implements Transport {
     this.pendingBytes = 0;
     this.onclose?.();
   }
+}
+
+/** Whether a parsed JSON value has an own `__proto__` key at any depth (a loop: a line may nest deeper than the call stack). */
+function hasProtoKey(value: unknown): boolean {
+  const todo: unknown[] = [value];
+  while (todo.length) {
+    const v = todo.pop();
+    if (v === null || typeof v !== "object") continue;
+    if (!Array.isArray(v) && Object.hasOwn(v, "__proto__")) return true;
+    for (const x of Object.values(v)) if (x !== null && typeof x === "object") todo.push(x);
+  }
+  return false;
 }

@@ -81,3 +81,11 @@ test("list --where compares in NFC, as texts are stored", () => {
   const decomposed = cli(["list", "--where", "name~re\u0301sume\u0301", "--count-only", "--json", "--root", root]).json.total;
   expect(decomposed).toBe(composed);
 });
+
+test("git commands: an empty PATH is refused (it meant the whole repository), as an empty --root is", () => {
+  for (const sub of ["log", "who", "history"]) {
+    const r = cli(["git", sub, "", "--root", root]);
+    expect([sub, r.code, r.stdout]).toEqual([sub, 2, ""]);
+    expect(r.stderr).toContain("PATH must not be empty");
+  }
+});

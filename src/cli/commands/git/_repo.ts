@@ -37,6 +37,8 @@ export async function asUserError<T>(f: () => Promise<T>): Promise<T> {
  * refused: their answers would be wrong or incomplete.
  */
 export async function target(args: { root?: string; config?: string; profile?: string }, path: string | undefined): Promise<Target> {
+  // An empty path (a script's unset "$FILE") is refused, as an empty --root is: it meant the whole repository.
+  if (path !== undefined && path.trim() === "") throw usageError("PATH must not be empty", "give a file or directory of the workspace, or leave PATH out for the whole repository");
   const ws = await withWorkspace(args);
   const { GitProblem, inspectGitDir, Repo } = await import("../../../git/repo.ts");
   const abs = resolve(ws.root, path ?? ".");
