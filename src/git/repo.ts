@@ -77,10 +77,16 @@ export class Repo {
   /** Commits whose parents are missing on purpose (`.git/shallow`): treated as roots. */
   readonly shallow: ReadonlySet<string>;
 
+  /** A partial clone (a promisor remote in its config): objects may be missing on purpose, fetched by git when needed. */
+  readonly partial: boolean;
+
   constructor(readonly dir: string, readonly gitdir: string) {
     let shallow: string[] = [];
     try { shallow = fs.readFileSync(join(gitdir, "shallow"), "utf8").split("\n").map((s) => s.trim()).filter((s) => /^[0-9a-f]{40}$/.test(s)); } catch {}
     this.shallow = new Set(shallow);
+    let config = "";
+    try { config = fs.readFileSync(join(gitdir, "config"), "utf8"); } catch {}
+    this.partial = /^\s*(?:promisor\s*=\s*true|partialclonefilter\s*=)/im.test(config);
     this.fast = new ObjectReader(gitdir);
   }
 
@@ -97,6 +103,8 @@ export class Repo {
 
   private unreadable(what: string, err: unknown): GitProblem | AgError {
     if (err instanceof AgError) return err; // not the repository's fault (an executable built without isomorphic-git)
+    // A partial clone (`git clone --filter=blob:none`) leaves objects out until git fetches them: not damage.
+    if (this.partial) return new GitProblem("unreadable", `${this.dir}: cannot read ${what} (${describe(err)}): the repository is a partial clone and the object was not fetched; \`git fetch --refetch\` or a full clone has it`);
     return new GitProblem("unreadable", `${this.dir}: cannot read ${what} (${describe(err)}); is the repository damaged (a corrupt pack)?`);
   }
 

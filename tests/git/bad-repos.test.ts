@@ -79,3 +79,15 @@ test("git commands refuse each bad repository with one line, exit 2", () => {
     expect(r.stdout).toBe("");
   }
 }, 60_000);
+
+test("a partial clone (blobs left on the server): a blob it lacks is named as not fetched, not as damage", () => {
+  const base = tempDir("ag-gitpartial-");
+  const origin = join(base, "origin");
+  mkdirSync(origin);
+  makeHistory(origin);
+  git(origin, ["config", "uploadpack.allowFilter", "true"]);
+  git(base, ["clone", "-q", "--filter=blob:none", "--no-checkout", `file://${origin}`, "clone"]);
+  const r = cli(["git", "introduced", "NEEDLE", "--root", join(base, "clone")]);
+  expect(r.code).toBe(2);
+  expect(r.stderr.trim().split("\n")[0]).toMatch(/^error: .*: cannot read blob [0-9a-f]{40} \(.*\): the repository is a partial clone and the object was not fetched; `git fetch --refetch` or a full clone has it$/);
+}, 60_000);
