@@ -116,6 +116,19 @@ describe("git commands", () => {
     expect(git(r, ["log", "--follow", "--format=%s", "--", "notes/y.md"]).trim()).toBe("delete x, add unrelated y");
   }, 60_000);
 
+  test("errors: an orphan branch checked out in a repository with commits is named as such", () => {
+    const r = tempDir("ag-orphan-");
+    git(r, ["init", "-q", "."]);
+    mkdirSync(join(r, "notes"));
+    writeFileSync(join(r, "notes/a.md"), "# A\n");
+    git(r, ["add", "-A"]);
+    git(r, ["commit", "-q", "-m", "one"]);
+    git(r, ["checkout", "-q", "--orphan", "fresh"]);
+    const out = cli(["git", "log", "notes", "--root", r, "--json"]);
+    expect(oneLineError(out)).toBe(`error: ${r}: the current branch fresh has no commits yet (the repository's commits are on other branches)`);
+    expect(out.json).toMatchObject({ code: "git_no_commits", exit_code: 2 });
+  }, 60_000);
+
   test("errors: outside the workspace, not a repository, no commits: one line, exit 2", () => {
     expect(oneLineError(cli(["git", "who", "../elsewhere.md", "--root", repo]))).toBe(`error: path ../elsewhere.md is outside the workspace ${repo}`);
     const plain = tempDir("ag-nogit-");
