@@ -13,11 +13,13 @@
  *   does, whatever the database's locale.
  * - `exclusive(name)` holds a session advisory lock (`pg_try_advisory_lock`) on a reserved
  *   connection; it is released with the connection if the process dies.
- * - Every call has a deadline (`storage.timeout_seconds`): a query, taking a connection, a
- *   transaction's start (connection, BEGIN) and its end (COMMIT or ROLLBACK). A database that does
- *   not answer (frozen, a network that drops packets) makes the call `Unavailable` (HTTP 503) then;
- *   it hung the request as long as the database did. The abandoned call goes on and its
- *   connection comes back to the pool once the database answers again.
+ * - Every call has a deadline (`storage.timeout_seconds`): a query, taking a connection for
+ *   `exclusive`, a transaction's start (connection, BEGIN) and its wait for the write lock. A
+ *   database that does not answer (frozen, a network that drops packets) makes the call
+ *   `Unavailable` (HTTP 503) then; it hung the request as long as the database did. An abandoned
+ *   query goes on and its connection comes back to the pool once the database answers again; a
+ *   transaction that begins after its caller gave up rolls back; COMMIT has no deadline (see
+ *   `transaction`).
  */
 import { SQL } from "bun";
 import { AsyncLocalStorage } from "node:async_hooks";
@@ -277,31 +279,29 @@ function postgresRepositories(sql: SQL, timeoutMs: number): Repositories {
   return { apps, releases, artifacts, channels, tokens, audit,
     async transaction<T>(fn: () => Promise<T>): Promise<T> {
       if (als.getStore()) return fn();
-      // The deadline covers the steps outside `fn` (a connection, BEGIN; COMMIT or ROLLBACK): the
-      // queries in `fn` have their own, and the write lock waits for other writers, as long as they take.
-      let inside = false;
-      let watch: ReturnType<typeof setTimeout> | undefined;
-      let fail: (err: Error) => void = () => {};
-      const outside = new Promise<never>((_, reject) => { fail = reject; });
-      const arm = () => { if (timeoutMs > 0) watch = setTimeout(() => { if (!inside) fail(late(timeoutMs)); }, timeoutMs); };
-      arm();
-      const done = sql.begin(async (tx) => {
-        clearTimeout(watch);
-        inside = true;
-        try {
-          await tx`SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE}::int, ${LOCK_WRITE}::int)`;
-          return await als.run(tx as unknown as Exec, fn);
-        } finally {
-          inside = false;
-          arm();
-        }
+      // Deadlines that never leave a write in doubt: starting (a connection, BEGIN) has one, and a
+      // transaction that starts after it gave up rolls back at once (it would have written minutes
+      // later, after the caller was told 503); the write lock's wait and the queries in `fn` have
+      // their own (`run`); when `fn` fails the caller hears at once while the rollback goes on; once
+      // `fn` has succeeded, COMMIT is waited for as long as it takes (a 503 then could be a commit that
+      // lands: a retried download count would be counted twice).
+      return new Promise<T>((resolve, reject) => {
+        let started = false;
+        let abandoned = false;
+        const timer = timeoutMs > 0 ? setTimeout(() => { if (!started) { abandoned = true; reject(late(timeoutMs)); } }, timeoutMs) : undefined;
+        sql.begin(async (tx) => {
+          if (abandoned) throw late(timeoutMs);
+          started = true;
+          clearTimeout(timer);
+          try {
+            await deadline(Promise.resolve(tx`SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE}::int, ${LOCK_WRITE}::int)`), timeoutMs, () => late(timeoutMs));
+            return await als.run(tx as unknown as Exec, fn);
+          } catch (err) {
+            reject(err);
+            throw err;
+          }
+        }).then((v) => resolve(v as T), (err: unknown) => reject(err)).finally(() => clearTimeout(timer)); // a pending timer kept a stopping process alive
       });
-      done.catch(() => {});
-      try {
-        return (await Promise.race([done, outside])) as T;
-      } finally {
-        clearTimeout(watch);
-      }
     },
     async exclusive<T>(name: string, fn: () => Promise<T>) {
       let gaveUp = false;
