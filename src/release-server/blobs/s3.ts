@@ -413,6 +413,7 @@ export function stallGuard(src: ReadableStream<Uint8Array>, ms: number): Readabl
       timer = setInterval(() => {
         if (waitingSince !== undefined && Date.now() - waitingSince >= ms) { stop(); stall(new Unavailable(`the blob store sent nothing for ${ms / 1000} s`)); }
       }, Math.max(50, Math.min(1000, ms / 4)));
+      timer.unref(); // a stream nobody reads to the end must not keep a stopping server alive
     },
     async pull(ctrl) {
       try {
