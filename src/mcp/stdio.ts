@@ -120,9 +120,10 @@ export class LineTransport implements Transport {
     }
     const obj = value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
     const id: Id = obj && (typeof obj.id === "string" || typeof obj.id === "number") ? obj.id : null;
-    // A key named `__proto__` (JSON.parse makes it an own key; the SDK's checks copy objects, where it
-    // sets the prototype instead): refused, where a tool silently ignored the arguments under it.
-    if (text.includes('"__proto__"') && hasProtoKey(value)) return this.reply(error(id, -32602, `Invalid params: a key named "__proto__" is not accepted`));
+    // A key named `__proto__`, however it is spelled in the text (`"\u005f_proto__"` too: JSON.parse
+    // makes it an own key; the SDK's checks copy objects, where it sets the prototype instead):
+    // refused, where a tool silently ignored the arguments under it.
+    if (hasProtoKey(value)) return this.reply(error(id, -32602, `Invalid params: a key named "__proto__" is not accepted`));
     const parsed = this.schemas.message.safeParse(value);
     if (!parsed.success) {
       const what = Array.isArray(value) ? "batches are not supported" : "not a JSON-RPC 2.0 request, notification or response";

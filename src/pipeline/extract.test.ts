@@ -126,6 +126,30 @@ describe("section lines", () => {
     expect(got.filter((_, k) => k % 2 === 1).map(([, , line]) => line)).toEqual(Array.from({ length: 150 }, (_, i) => 3 + 4 * i));
   });
 
+  test("many headings the block scan misses keep their lines in a long note (the search budget is spent on the text between placed headings)", () => {
+    // Setext headings in list items, rendered with emphasis (no text search finds `Step 7: install`
+    // as written), then a long appendix: each search read on to the end, and from the 16th heading
+    // on the budget was spent and headings took the previous one's next line.
+    const lines = ["# Guide", ""];
+    for (let i = 0; i < 40; i++) lines.push(`- Step *${i}*: install`, "  ---", "", `  Some text for step ${i}.`, "");
+    lines.push("## Appendix", "", ...Array.from({ length: 3000 }, () => "filler line of appendix text"));
+    const got = extract(md(...lines)).sections;
+    expect(got.slice(1, 41).map(([, , line]) => line)).toEqual(Array.from({ length: 40 }, (_, i) => 3 + 5 * i));
+  });
+
+  test("an ADR's status after a no-break space or blank lines is read (white space but line breaks, as before), and a heading with thousands of newlines after it is read at once", () => {
+    for (const text of ["# X\n\n## Status\u00a0\n\nAccepted\n", "# X\n\n## Status\n\n\u00a0Accepted\n", "# X\n\nStatus:\u00a0Accepted\n", "# X\n\n## Status\n \n\t\nAccepted\n"]) {
+      expect([text, extract(text, "notes/adr/0001-x.md").decision?.status]).toEqual([text, "accepted"]);
+    }
+    const t = performance.now();
+    expect(extract(`# X\n\n# status${"\n".repeat(20_000)}!\n`, "notes/adr/0002-y.md").decision?.status).toBeUndefined();
+    expect(performance.now() - t).toBeLessThan(2_000);
+  });
+
+  test("an unclosed `](` in a heading with a named reference leaves the rest of its text to match", () => {
+    expect(extract(md("intro", "", "# Caf&eacute; [x](y")).sections.map(([, , line]) => line)).toEqual([3]);
+  });
+
   test("headings with the same text each keep their own line, in block quotes and list items too", () => {
     const text = md(
       "## Example",           // 1

@@ -430,6 +430,29 @@ function scanBlocks(s: string): Blocks {
 
 /** Letters and digits of a heading's text, lower-cased: what the source and the parser's rendering share. */
 const sig = (text: string) => text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, "");
+
+/**
+ * `t` with each `](…)` (a link target up to its `)`), and with `entities` each `&…;` reference,
+ * replaced by `]`: the patterns `\]\([^)]*\)|&#?\w+;`, by hand so that a `](` with no `)` after
+ * it is passed over at once (each `](` of a line of them read the rest of the line: quadratic).
+ */
+function withoutTargets(t: string, entities: boolean): string {
+  const lastClose = t.lastIndexOf(")");
+  const re = entities ? /\]\(|&#?\w+;/g : /\]\(/g;
+  let out = "";
+  let at = 0;
+  for (let m = re.exec(t); m; m = re.exec(t)) {
+    let end = m.index + m[0].length;
+    if (m[0] === "](") {
+      if (end > lastClose) continue; // no `)` after it: as the pattern, no match here
+      end = t.indexOf(")", end) + 1;
+      re.lastIndex = end;
+    }
+    out += t.slice(at, m.index) + "]";
+    at = end;
+  }
+  return out + t.slice(at);
+}
 /**
  * The signatures a heading's source text may render to: as is, without link targets and entities
  * (a named entity renders to punctuation, or to a letter the signature cannot know: see
@@ -438,9 +461,7 @@ const sig = (text: string) => text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, "")
  * the rendered text), as is and without link targets and named entities.
  */
 const sourceSigs = (text: string) => {
-  // `](` up to its `)`, or to the end when none follows: matched to a `)` only, each `](` of a
-  // line of them without one read the rest of the line (quadratic).
-  const bare = (t: string) => t.replace(/\]\([^)]*(?:\)|$)|&#?\w+;/g, "]");
+  const bare = (t: string) => withoutTargets(t, true);
   const a = bare(text);
   const out = [sig(text), sig(a), sig(a.replace(/\]\[[^\]]*\]/g, "]"))];
   if (text.includes("&#")) {
@@ -496,7 +517,7 @@ const asciiSig = (text: string) => {
 function entitySig(source: string): { ascii: string; other: number } | undefined {
   const refs = source.match(NAMED_REFS)?.length ?? 0;
   if (refs === 0) return undefined;
-  const s = asciiSig(source.replace(/\]\([^)]*(?:\)|$)/g, "]").replace(NAMED_REFS, ""));
+  const s = asciiSig(withoutTargets(source, false).replace(NAMED_REFS, ""));
   return { ascii: s.ascii, other: s.other + 2 * refs };
 }
 
@@ -551,14 +572,16 @@ function placeHeadings(s: string, parsed: { text: string; level: number }[], fou
   // only headings before it), so that a run of unplaced headings is not walked once per heading.
   const nextPlaced: number[] = new Array(parsed.length);
   for (let k = parsed.length - 1, end = s.length; k >= 0; k--) { nextPlaced[k] = end; if (offs[k]! >= 0) end = offs[k]!; }
-  // Text searches read on to the text's end when they miss: their reading is bounded in all
-  // (SEARCH_BUDGET times the text), after which an unplaced heading takes the previous one's next line.
+  // A text search reads only up to the next placed heading (a match past it is not used), and the
+  // reading is bounded in all (SEARCH_BUDGET times the text), after which an unplaced heading takes
+  // the previous one's next line: searches that missed read on to the text's end.
   let budget = SEARCH_BUDGET * (s.length + 1024);
-  const search = (t: string, from: number): number => {
-    if (budget <= 0) return -1;
-    const f = s.indexOf(t, from);
-    budget -= (f < 0 ? s.length : f + t.length) - from;
-    return f;
+  const search = (t: string, from: number, end: number): number => {
+    const to = Math.min(s.length, end + t.length);
+    if (budget <= 0 || to - from < t.length) return -1;
+    budget -= to - from;
+    const f = s.slice(from, to).indexOf(t);
+    return f < 0 ? -1 : from + f;
   };
   let from = 0; // the first heading line not before the previous heading's line
   for (let k = 0; k < parsed.length; k++) {
@@ -571,10 +594,10 @@ function placeHeadings(s: string, parsed: { text: string; level: number }[], fou
     if (hit >= 0) { offs[k] = found[hit]!.offset; continue; }
     const t = parsed[k]!.text;
     const line = t.split("\n", 1)[0]!;
-    let f = line ? search(line, prev) : -1;
+    let f = line ? search(line, prev, end) : -1;
     if (f < 0 || f >= end) {
       const word = (t.match(/[\p{L}\p{N}_]+/gu) ?? []).reduce((a, w) => (w.length > a.length ? w : a), "");
-      f = word ? search(word, prev) : -1;
+      f = word ? search(word, prev, end) : -1;
     }
     const off = f >= 0 && f < end ? s.lastIndexOf("\n", f) + 1 : Math.min(prev, end);
     // Never past the text's last line (a heading placed at its very end would count a line more).

@@ -112,7 +112,10 @@ describe("normalize and redact", () => {
       "password: secret:none", "password = token=null",
       // A ternary's literal, a literal in parentheses, after optional chaining, after a type annotation.
       'password = debug ? "dev" : "s3cret"', 'password = isProd ? getSecret() : "hunter2"', 'password = ("abc" + x)',
-      'password = (x || "s3cret")', 'password = obj?.pw ?? "x1"', 'password: str = "abc"', 'token: string = "abc123"', "secret = (a + b)"];
+      'password = (x || "s3cret")', 'password = obj?.pw ?? "x1"', 'password: str = "abc"', 'token: string = "abc123"', "secret = (a + b)",
+      'password: Optional[str] = "hunter2"',
+      // A key inside a name right after `$` (PHP, Perl, a shell default): the name is no bare shell variable.
+      "$db_password = 'hunter2'", 'my $db_password = "hunter2"', '$ApiToken = "abc123"'];
     for (const s of secret) expect(r(s)).toMatch(/[:=]\s*\[REDACTED:credential_kv\]$/);
     const code = ["const tokens = globTokens(pattern);", 'docker run -v "$PWD:/workspace" image', "type GlobToken = { kind: string }",
       "token = self.token", "secret_key = os.environ['X']", "token: string;", "password = None", "PASSWORD=$DB_PASS",
@@ -128,7 +131,10 @@ describe("normalize and redact", () => {
       // A code span in prose is no literal, nor a template literal of `${…}` alone.
       "token: string or `null`", "const credentials = btoa(`${clientId}:${clientSecret}`);",
       // Code in parentheses, and a type annotation whose value is code.
-      "token = (await getToken())", "password = (getpass())", "token: Optional[str] = None", "password: str = os.environ['PW']"];
+      "token = (await getToken())", "password = (getpass())", "token: Optional[str] = None", "password: str = os.environ['PW']",
+      // An annotated parameter's default that is no quoted literal: code, as the type alone was.
+      "def login(self, password: str, token: str | None = None) -> bool:", "def login(password: str = DEFAULT_PASSWORD):",
+      "const token: string = await getToken();", 'token: string = ""'];
     for (const s of code) expect(r(s)).toBe(s);
     // A key is no value: the one after it on the next line is judged.
     expect(r("token:\n  password: hunter2")).toBe("token:\n  password: [REDACTED:credential_kv]");

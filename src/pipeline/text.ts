@@ -28,11 +28,14 @@ type Rule = { detector: Detector; probe: RegExp; apply: (t: string) => string };
 const KV_KEY = "(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|client[_-]?secret|credentials?|auth[_-]?key)";
 /**
  * A key: a whole run of name characters that holds a credential word (`DB_PASSWORD`, `apiToken`,
- * `auth.secret_key`), matched only from the run's start (the caller's lookbehind), checked for the
- * word ahead, then taken whole: matched from each word in it, `pwd` repeated 40,000 times was read
- * to its end from each one (quadratic).
+ * `auth.secret_key`), matched only from the run's start, checked for the word ahead, then taken
+ * whole: matched from each word in it, `pwd` repeated 40,000 times was read to its end from each
+ * one (quadratic). Not a shell variable: a run right after `$` or `${` is a key only when the
+ * credential word is not its first (`$PWD:/workspace` is a variable; PHP's and Perl's
+ * `$db_password = '…'` and `${DB_PASSWORD:-…}` have a key, `password`, inside the name, as when the
+ * word was matched where it stands).
  */
-const KEY_RUN = `(?=[A-Za-z0-9_.-]*?${KV_KEY})[A-Za-z0-9_.-]+`;
+const KEY_HEAD = `(?<![A-Za-z0-9_.-])(?:(?<!\\$\\{?)(?=[A-Za-z0-9_.-]*?${KV_KEY})|(?<=\\$\\{?)(?=[A-Za-z0-9_.-]+?${KV_KEY}))[A-Za-z0-9_.-]+`;
 /**
  * An unquoted value after a credential key that is code, not a secret, matched whole: a call of a
  * name without digits, closed (`globTokens(pattern)`, `getToken()`; not `Tr0ub4dor(3)`), an object or list (`{`, `[`), a placeholder (`<your
@@ -72,7 +75,13 @@ const SECRETISH = PREFIX + "(?:\"(?![/\\\\.])(?=[^\"\\n]*[A-Za-z0-9])[^\"\\n]*\"
 const OPERAND = `(?:${CALL}|${INDEX}|${QUOTED}|${WORD})`;
 // On one line (a redaction keeps the text's line breaks); a ternary's ` ? ` and ` : ` with blanks on both sides.
 const JOIN = "(?:[ \\t]*(?:\\+|\\|\\||\\?\\?)[ \\t]*|[ \\t]+(?:or|\\?|:)[ \\t]+)";
-/** A type annotation between a key and its value (`password: str = "…"`, `token: string = "…"`): the value is after the `=`. */
+/**
+ * A type annotation between a key and its value (`password: str = "…"`, `token: string = "…"`):
+ * the value is the quoted literal after the `=`. Only a quoted one: `token: str | None = None` or
+ * `password: str = DEFAULT_PASSWORD` is a parameter's default, code, judged as before (the type).
+ * An annotation followed by `=` is never the value itself (a second pass over
+ * `password: Optional[str] = [REDACTED…` took `Optional[str]` for one).
+ */
 const ANNOT = "(?:str|string|bytes|secretstr|secretbytes|optional\\[(?:str|bytes|secretstr)\\]|(?:str|string|bytes)[ \\t]*\\|[ \\t]*(?:none|null|undefined))";
 const WITH_LITERAL = `(?:${CALL}|${INDEX}|${WORD})(?:${JOIN}(?:${CALL}|${INDEX}|${WORD})){0,16}${JOIN}${SECRETISH}(?:${JOIN}${OPERAND}){0,16}`;
 /** What the value would be without the joined-literal rule (a call that does not end the value is no call). */
@@ -135,7 +144,7 @@ const rules: Rule[] = [
     probe: new RegExp(KV_KEY, "i"),
     apply: (t) =>
       t.replace(
-        new RegExp(`(?<![A-Za-z0-9_.-])(?<!\\$\\{?)(${KEY_RUN}["']?\\s*(?::=|=|:(?!:)(?:[ \\t]*${ANNOT}[ \\t]*=(?!=))?)\\s*)(?!=?\\s*\\[REDACTED)(?!(?<=\\n[ \\t]*)${KEY_RUN}["']?\\s*(?::=|=|:(?!:)))(${PREFIX}"[^"\\n]+"|${PREFIX}'[^'\\n]+'|${WITH_LITERAL}|${CALL}(?=\\s*(?:[;,)\\]}]|$))|[^\\s"',;]+)`, "gim"),
+        new RegExp(`(${KEY_HEAD}["']?\\s*(?::=|=|:(?!:)(?:[ \\t]*${ANNOT}[ \\t]*=(?!=)(?=\\s*${PREFIX}["']))?)\\s*)(?!=?\\s*\\[REDACTED)(?!${ANNOT}[ \\t]*=(?!=))(?!(?<=\\n[ \\t]*)${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*(?::=|=|:(?!:)))(${PREFIX}"[^"\\n]+"|${PREFIX}'[^'\\n]+'|${WITH_LITERAL}|${CALL}(?=\\s*(?:[;,)\\]}]|$))|[^\\s"',;]+)`, "gim"),
         // The separator: `=`, `:`, Go's `:=`, not the `::` of a path (`node::credentials::HasOnly`).
         // A call (two levels of parentheses) that ends the value is code when no literal is in it
         // (`getpass(prompt, stream)`); with one (`decrypt(b64('s3cret'))`) the whole call goes, where

@@ -271,12 +271,13 @@ describe("the process", () => {
       JSON.stringify({ jsonrpc: "2.0", id: 8, method: "tools/call", params: { name: "query", arguments: { text: "postgresql" } } }),
       // A key named __proto__ (the SDK's checks would make it the prototype: the tool ignored what was under it).
       '{"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "list", "arguments": {"__proto__": {"limit": 5}}}}',
+      '{"jsonrpc": "2.0", "id": 10, "method": "tools/call", "params": {"name": "list", "arguments": {"\\u005f_proto__": {"limit": 5}}}}', // spelled with an escape
     ];
     const r = await raw(root, lines.join("\n") + "\n");
     expect(r.code).toBe(0);
     const out = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
     const errs = out.filter((m) => m.error).map((m) => [m.id, m.error.code]);
-    expect(errs).toEqual([[null, -32700], [2, -32602], [3, -32602], [4, -32600], [null, -32600], [null, -32700], [7, -32601], [9, -32602]]);
+    expect(errs).toEqual([[null, -32700], [2, -32602], [3, -32602], [4, -32600], [null, -32600], [null, -32700], [7, -32601], [9, -32602], [10, -32602]]);
     expect(out.find((m) => m.id === 9).error.message).toBe('Invalid params: a key named "__proto__" is not accepted');
     for (const m of out.filter((x) => x.error)) expect(m.error.message.includes("\n")).toBe(false);
     const bad = out.find((m) => m.id === 2).error.message;

@@ -57,7 +57,8 @@ export interface S3StoreOptions {
   /**
    * How long a request about objects (exists, stat, a ranged read, copy, delete, list) may take,
    * and how long a download's stream may go without a byte (`storage.timeout_seconds`; 0: no limit).
-   * Part uploads have none: their time grows with the part, and the client's request has its own.
+   * An upload's requests (a part, a single PUT, starting a multipart upload) have it plus a second
+   * per 256 KiB they send; completing one has none (S3 may take minutes to assemble a large object).
    */
   timeoutMs?: number;
 }
@@ -139,7 +140,7 @@ export class S3BlobStore implements BlobStore {
     const target = declared !== undefined ? this.key(declared) : `${this.stagingPrefix}${Date.now()}-${crypto.randomUUID()}`;
     const largest = isSized(body) ? body.size : opts.maxBytes;
     const partSize = Math.max(this.opts.partSize, Math.ceil(largest / MAX_PARTS));
-    const upload = existing ? undefined : new PartUpload(this.endpoint, this.creds, target, partSize, this.opts.queueSize, isSized(body) ? body.size : undefined);
+    const upload = existing ? undefined : new PartUpload(this.endpoint, this.creds, target, partSize, this.opts.queueSize, isSized(body) ? body.size : undefined, this.opts.timeoutMs ?? 0);
     const hasher = new Bun.CryptoHasher("sha256");
     let size = 0;
     let completed = false;
@@ -177,7 +178,7 @@ export class S3BlobStore implements BlobStore {
         else await this.timed(copyObject(this.endpoint, this.creds, target, final));
         return { sha256, size, existed };
       } finally {
-        await this.client.delete(target).catch(() => {}); // a leftover is swept with the staging prefix
+        await this.timed(this.client.delete(target)).catch(() => {}); // a leftover is swept with the staging prefix
       }
     } finally {
       if (upload && !completed) await upload.abort();
@@ -272,10 +273,10 @@ export class S3BlobStore implements BlobStore {
   private async stale(nowMs: number, maxAgeMs: number): Promise<Array<StaleUpload & { remove: () => Promise<void> }>> {
     const out: Array<StaleUpload & { remove: () => Promise<void> }> = [];
     for await (const o of this.listObjects(this.stagingPrefix)) {
-      if (nowMs - o.mtimeMs > maxAgeMs) out.push({ name: o.key, size: o.size, remove: () => this.client.delete(o.key) });
+      if (nowMs - o.mtimeMs > maxAgeMs) out.push({ name: o.key, size: o.size, remove: () => this.timed(this.client.delete(o.key)) });
     }
     for (const u of await this.timed(listMultipartUploads(this.endpoint, this.creds, this.prefix))) {
-      if (nowMs - u.initiatedMs > maxAgeMs) out.push({ name: `multipart:${u.key}`, size: 0, remove: () => abortMultipartUpload(this.endpoint, this.creds, u.key, u.uploadId) });
+      if (nowMs - u.initiatedMs > maxAgeMs) out.push({ name: `multipart:${u.key}`, size: 0, remove: () => this.timed(abortMultipartUpload(this.endpoint, this.creds, u.key, u.uploadId)) });
     }
     return out;
   }
@@ -327,6 +328,7 @@ class PartUpload {
     private readonly partSize: number,
     private readonly queueSize: number,
     declared: number | undefined,
+    private readonly timeoutMs = 0,
   ) {
     this.buf = new Uint8Array(Math.max(1, Math.min(partSize, declared ?? partSize)));
   }
@@ -352,7 +354,7 @@ class PartUpload {
 
   private async sendPart(): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
-    this.uploadId ??= await createMultipartUpload(this.ep, this.creds, this.key);
+    this.uploadId ??= await this.timed(createMultipartUpload(this.ep, this.creds, this.key), 0);
     const uploadId = this.uploadId;
     const whole = this.buf;
     const part = this.fill === whole.length ? whole : whole.subarray(0, this.fill);
@@ -361,7 +363,7 @@ class PartUpload {
     this.buf = this.spare.pop() ?? new Uint8Array(this.partSize);
     this.fill = 0;
     this.inFlight.push(
-      retry(() => uploadPart(this.ep, this.creds, this.key, uploadId, index + 1, part))
+      retry(() => this.timed(uploadPart(this.ep, this.creds, this.key, uploadId, index + 1, part), part.length))
         .then(
           (etag) => void (this.etags[index] = etag),
           (err) => void (this.failure ??= err),
@@ -376,19 +378,31 @@ class PartUpload {
 
   async complete(): Promise<void> {
     if (this.uploadId === undefined) {
-      await retry(() => putObject(this.ep, this.creds, this.key, this.buf.subarray(0, this.fill)));
+      await retry(() => this.timed(putObject(this.ep, this.creds, this.key, this.buf.subarray(0, this.fill)), this.fill));
       return;
     }
     if (this.fill > 0) await this.sendPart();
     await Promise.all(this.inFlight);
     if (this.failure !== undefined) throw this.failure;
+    // No deadline: S3 may take minutes to assemble a large object (as AWS documents), and the parts are sent.
     await completeMultipartUpload(this.ep, this.creds, this.key, this.uploadId, this.etags);
     this.uploadId = undefined;
   }
 
+  /**
+   * `p` with the store's deadline, plus a second per 256 KiB it sends (a part of 8 MiB: 32 s more): a
+   * store that takes longer is not answering, and an upload to it hung until it did.
+   */
+  private timed<T>(p: Promise<T>, bytes: number): Promise<T> {
+    const ms = this.timeoutMs > 0 ? this.timeoutMs + Math.ceil(bytes / 262_144) * 1000 : 0;
+    return deadline(p, ms, () => new Unavailable(`the blob store did not answer within ${ms / 1000} s; try again later`));
+  }
+
+  /** Bounded by the store's deadline (a refused upload to a store that stopped answering must not hang): what is left is swept with the staging prefix. */
   async abort(): Promise<void> {
-    await Promise.allSettled(this.inFlight);
-    if (this.uploadId !== undefined) await abortMultipartUpload(this.ep, this.creds, this.key, this.uploadId).catch(() => {});
+    const late = () => new Error("the blob store did not answer");
+    await deadline(Promise.allSettled(this.inFlight), this.timeoutMs, late).catch(() => {});
+    if (this.uploadId !== undefined) await deadline(abortMultipartUpload(this.ep, this.creds, this.key, this.uploadId), this.timeoutMs, late).catch(() => {});
   }
 }
 
@@ -439,7 +453,7 @@ async function retry<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      if (i >= attempts) throw err;
+      if (i >= attempts || err instanceof Unavailable) throw err; // a store that let the deadline pass is not asked again
       await Bun.sleep(100 * i);
     }
   }
