@@ -28,7 +28,7 @@ export type Field = typeof FIELD_BODY | typeof FIELD_HEADING | typeof FIELD_CODE
 export const MAX_TERM = 40;
 const MAX_COMPOUND = 64;
 /** The longest identifier whose parts are indexed (see identParts). */
-const MAX_IDENT = 256;
+export const MAX_IDENT = 256;
 
 /** The characters of a word (letters with their marks, digits, `_`): every word pattern is made of it. */
 const WORD_CHARS = "\\p{L}\\p{M}\\p{N}_";

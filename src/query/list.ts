@@ -6,7 +6,7 @@
  */
 import { docId, frontMatterTags, type GraphNode } from "../pipeline/extract.ts";
 import type { GlobalRecord } from "../pipeline/shard.ts";
-import { usageError } from "../shared/errors.ts";
+import { clip, usageError } from "../shared/errors.ts";
 import type { RunIndex } from "./run-index.ts";
 
 export type Condition = { field: string; op: "=" | "~"; value: string };
@@ -24,8 +24,9 @@ export type ListResult = { total: number; nodes?: GraphNode[]; groups?: { value:
  * stored names are (a decomposed é typed or sent by an MCP client finds them).
  */
 export function parseCondition(s: string, name = CLI_LIST_NAMES.where): Condition {
-  const m = /^([A-Za-z_][\w.-]*)(=|~)(.*)$/s.exec(s.normalize("NFC"));
-  if (!m) throw usageError(`${name} takes FIELD=VALUE or FIELD~SUBSTRING, got '${s}'`);
+  // A front-matter key may hold any character but `=` and `~` (`frontmatter.优先级=高`, `frontmatter.due date~soon`).
+  const m = /^(frontmatter\.[^=~]+|[A-Za-z_][\w.-]*)(=|~)(.*)$/s.exec(s.normalize("NFC"));
+  if (!m) throw usageError(`${name} takes FIELD=VALUE or FIELD~SUBSTRING, got '${clip(s)}'`);
   return { field: checkField(m[1]!, name), op: m[2] as "=" | "~", value: m[3]! };
 }
 
@@ -61,7 +62,9 @@ const text = (v: unknown) => (typeof v === "string" ? v : typeof v === "number" 
 
 function matches(n: GraphNode, c: Condition): boolean {
   const v = fieldOf(n, c.field);
-  if (v === undefined || v === null) return false;
+  // No value (absent, or null: YAML's `~`, or `.inf` and `.nan`, which JSON holds as null) is the
+  // group `null` of --group-by: `F=null` selects it.
+  if (v === undefined || v === null) return c.op === "=" && c.value.toLowerCase() === "null";
   const values = Array.isArray(v) ? v : [v];
   const want = c.value.toLowerCase();
   return values.some((x) => (c.op === "=" ? text(x).toLowerCase() === want : text(x).toLowerCase().includes(want)));

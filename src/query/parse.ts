@@ -4,8 +4,8 @@
  * filters, or a usage error saying what is wrong.
  */
 import { NODE_TYPES } from "../pipeline/extract.ts";
-import { baseTerms, compoundOf, identParts, MAX_TERM, rawWords, readsAsWords, STOP_WORDS, wordCharsOf } from "../pipeline/tokens.ts";
-import { usageError } from "../shared/errors.ts";
+import { baseTerms, compoundOf, identParts, MAX_IDENT, MAX_TERM, rawWords, readsAsWords, STOP_WORDS, wordCharsOf } from "../pipeline/tokens.ts";
+import { clip, usageError } from "../shared/errors.ts";
 
 export const MAX_QUERY_CHARS = 1000;
 const MAX_CLAUSES = 32;
@@ -50,6 +50,9 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
     if (values.length === 0) throw usageError(`filter '${key}:' needs a value, e.g. ${example(key)}`);
     (filters[k] ??= []).push(...values);
   };
+  // Filter values given beside the text (flags, the UI's and the MCP tool's parameters) have the text's limit too, all together.
+  const flagChars = FILTER_KEYS.reduce((n, k) => n + ((flags as Record<string, string[] | undefined>)[`${k}s`] ?? []).reduce((m, v) => m + v.length, 0), 0);
+  if (flagChars > MAX_QUERY_CHARS) throw usageError(`filter values are ${flagChars} characters long; the limit is ${MAX_QUERY_CHARS}`);
   for (const k of FILTER_KEYS) for (const v of (flags as Record<string, string[] | undefined>)[`${k}s`] ?? []) add(`${k}s` as keyof Filters, v);
 
   const clauses: Clause[] = [];
@@ -128,10 +131,11 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
     const w = tooLong[0]!;
     const shown = w.length > 48 ? `${w.slice(0, 44)}…` : w;
     // A word that reads as words (a sentence of a script written without spaces, a long identifier) is indexed by its pieces.
+    if (w.length > MAX_IDENT) throw usageError(`'${shown}' is ${w.length} characters long: words over ${MAX_IDENT} characters are not indexed, nor pieces of them`, "search for the words around it");
     if (readsAsWords(rawWords(text).find((x) => x.toLowerCase() === w) ?? w)) throw usageError(`'${shown}' is ${w.length} characters long: words over ${MAX_TERM} characters are not indexed whole`, "search for a piece of it (up to 21 characters), or for several pieces");
     throw usageError(`'${shown}' is ${w.length} characters long: words over ${MAX_TERM} characters (hashes, base64) are not indexed`, "search for the words around it, or for an identifier's parts");
   }
-  if (clauses.length === 0 && !hasFilter) throw usageError(text.trim() ? `query '${text.trim()}' has no words to search for` : "query is empty");
+  if (clauses.length === 0 && !hasFilter) throw usageError(text.trim() ? `query '${clip(text.trim(), 100)}' has no words to search for` : "query is empty");
   // Common words count only when the query has nothing else (or inside phrases).
   const isStop = (c: Clause) => c.kind === "term" && !c.fallback && STOP_WORDS.has(c.term) && !c.text.startsWith('"');
   const kept = clauses.filter((c) => !isStop(c));
@@ -152,14 +156,19 @@ function dedupe(cs: Clause[]): Clause[] {
 
 const example = (key: string) => (key === "type" ? "type:section" : key === "path" ? "path:notes/**" : "tag:security");
 
-/** Wildcards (`*`, `**` runs) up to which a glob is matched by a regular expression; more are matched by walkGlob. */
-const REGEX_STARS = 3;
+/**
+ * Wildcards (`*`, `**` runs) up to which a glob is matched by a regular expression; more are matched
+ * by walkGlob. One: two wildcard runs already make a pattern that backtracks in time the square of
+ * the path's length, three its cube (`**?**?**z`: 64 ms a path of 520 characters, 80 s for a query of
+ * 99 such globs).
+ */
+const REGEX_STARS = 1;
 
 /**
  * A path glob: `*` within a segment, `**` across segments, `?` one character; a bare folder matches
- * below it. A glob with few wildcards is a regular expression; one with more is matched by
- * walkGlob, in time proportional to its length × the path's (a regular expression with many
- * `[^/]*` or `(?:.*\/)?` backtracks exponentially: `**\/` thirty times took 12 s on a deep path).
+ * below it. A glob with at most one wildcard run is a regular expression; one with more is matched
+ * by walkGlob, in time proportional to its length × the path's (a regular expression with several
+ * `[^/]*` or `(?:.*\/)?` backtracks polynomially to exponentially: `**\/` thirty times took 12 s on a deep path).
  */
 export function globMatcher(glob: string, how: "auto" | "walk" = "auto"): (path: string) => boolean {
   // The glob is in NFC (the query is); a stored path keeps the bytes its directory listed, maybe

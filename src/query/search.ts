@@ -241,7 +241,9 @@ function wanted(c: Clause, usedFallback: boolean): Want {
 }
 
 const LINE_TERM = wordRuns();
-const LINE_COMPOUND = /(?:--?)?[A-Za-z0-9_]+(?:(?:\.|::|->|-|\/)[A-Za-z0-9_]+)+/g;
+// From the start of a run only, as the indexer's COMPOUND (pipeline/tokens.ts): without the
+// lookbehind a long run of letters on a shown line was tried again from each of them (quadratic).
+const LINE_COMPOUND = /(?<![A-Za-z0-9_-])(?:--?)?[A-Za-z0-9_]+(?:(?:\.|::|->|-|\/)[A-Za-z0-9_]+)+/g;
 
 /**
  * Matches of the clauses in one line: [clause index, term, column]. `loose`: the phrase clauses
@@ -418,10 +420,17 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
   if (words.length === 0) return first;
   const holding = ix.termsContaining(words); // every shard's dictionary read once, for all the words
   let wider = false;
+  const warnings: string[] = [];
   const clauses = query.clauses.map((c): Clause => {
     if (!plain(c)) return c;
-    const terms = holding.get(c.term) ?? [];
+    let terms = holding.get(c.term) ?? [];
     if (terms.length === 0 || (terms.length === 1 && terms[0] === c.term)) return c;
+    // At most MAX_PREFIX_TERMS words for each, the shortest first (nearest the word), as a prefix is
+    // bounded: a three-letter fragment inside 47,000 words took seconds and a GB per query.
+    if (terms.length > MAX_PREFIX_TERMS) {
+      terms = [...terms].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)).slice(0, MAX_PREFIX_TERMS);
+      warnings.push(`'${c.text}' is inside ${holding.get(c.term)!.length} words: only the ${MAX_PREFIX_TERMS} shortest are searched for more hits (type more of the word)`);
+    }
     wider = true;
     return { kind: "infix", text: c.text, word: c.term, terms };
   });
@@ -429,7 +438,8 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
   // Only the hits the page still lacks, none of them one the first pass showed (see Shown).
   const second = rank(ix, { ...query, clauses }, { ...opts, limit: opts.limit - first.hits.length }, shown);
   const extra = second.hits;
-  if (extra.length === 0) return first;
+  const allWarnings = [...(first.warnings ?? []), ...warnings.filter((w) => !first.warnings?.includes(w))];
+  if (extra.length === 0) return allWarnings.length ? { ...first, warnings: allWarnings } : first;
   // Below the last hit of the words as typed: scaled so that the best of them scores just under it.
   const last = first.hits.length ? first.hits[first.hits.length - 1]!.score : undefined;
   const best = extra[0]!.score;
@@ -438,7 +448,7 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
   for (const h of extra) { if (scale !== 1) h.score = round(h.score * scale); if (h.explain) h.explain.scaled = round(scale); }
   if (scale !== 1) extra.sort((a, b) => b.score - a.score || cmp(a.id, b.id));
   const total = first.exact && second.exact ? first.total + second.total : Math.max(first.total, second.total);
-  return { total, hits: [...first.hits, ...extra].slice(0, opts.limit), exact: first.exact && second.exact, ...(first.warnings ? { warnings: first.warnings } : {}) };
+  return { total, hits: [...first.hits, ...extra].slice(0, opts.limit), exact: first.exact && second.exact, ...(allWarnings.length ? { warnings: allWarnings } : {}) };
 }
 
 /** A candidate before it is made a hit: a chunk by its shard, ordinal and index, an entity by its shard and ordinal. */

@@ -63,3 +63,15 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message.split("\n")[0] || err.name;
   return String(err);
 }
+
+/**
+ * `s` as a message quotes it: whole up to `max` characters, else cut to `max` with "…" (never inside
+ * a surrogate pair). An error that echoed its input whole printed a line of 100,000 characters.
+ */
+export function clip(s: string, max = 255): string {
+  if (s.length <= max) return s;
+  let end = max - 1;
+  const c = s.charCodeAt(end - 1);
+  if (c >= 0xd800 && c <= 0xdbff) end--;
+  return `${s.slice(0, end)}…`;
+}

@@ -1,10 +1,10 @@
 import { defineCommand } from "../define.ts";
-import { AgError, ExitCode } from "../../shared/errors.ts";
+import { AgError, ExitCode, clip } from "../../shared/errors.ts";
 import { jsonArgs, withIndex, workspaceArgs } from "./_args.ts";
 import { printable as p, printJson, printLine } from "../output.ts";
 
 export const notFound = (id: string, runId: string) =>
-  new AgError(`node '${id}' not found in run ${runId}`, { exitCode: ExitCode.usage, code: "not_found", hint: "find ids with 'auditgraph query TEXT' or 'auditgraph list'" });
+  new AgError(`node '${clip(id)}' not found in run ${runId}`, { exitCode: ExitCode.usage, code: "not_found", hint: "find ids with 'auditgraph query TEXT' or 'auditgraph list'" });
 
 export default defineCommand({
   meta: { name: "node", description: "Show one node (document, section, chunk, entity) and its edges" },

@@ -16,7 +16,7 @@
  *
  * Exit 9 is a database newer than this binary (see storage/migrations.ts).
  */
-import { AgError } from "../../shared/errors.ts";
+import { AgError, clip as clipText } from "../../shared/errors.ts";
 
 export const ServerExit = {
   ok: 0,
@@ -90,14 +90,5 @@ export class Unavailable extends kindError("unavailable") {}
  */
 export const MAX_QUOTED = 255;
 
-/**
- * `s` as a message quotes it: whole up to `max` characters, else cut to `max` with "…" (never
- * inside a surrogate pair). A 404 for a 5,000-character tag in the URL echoed all of it.
- */
-export function clip(s: string, max = MAX_QUOTED): string {
-  if (s.length <= max) return s;
-  let end = max - 1;
-  const c = s.charCodeAt(end - 1);
-  if (c >= 0xd800 && c <= 0xdbff) end--;
-  return `${s.slice(0, end)}…`;
-}
+/** `s` as a message quotes it: whole up to MAX_QUOTED characters, else cut with "…" (src/shared/errors.ts). A 404 for a 5,000-character tag in the URL echoed all of it. */
+export const clip = (s: string, max = MAX_QUOTED): string => clipText(s, max);
