@@ -157,18 +157,26 @@ function dedupe(cs: Clause[]): Clause[] {
 const example = (key: string) => (key === "type" ? "type:section" : key === "path" ? "path:notes/**" : "tag:security");
 
 /**
- * Wildcards (`*`, `**` runs) up to which a glob is matched by a regular expression; more are matched
- * by walkGlob. One: two wildcard runs already make a pattern that backtracks in time the square of
- * the path's length, three its cube (`**?**?**z`: 64 ms a path of 520 characters, 80 s for a query of
- * 99 such globs).
+ * Whether a glob's regular expression cannot backtrack far: at most one `**`, and in each path
+ * segment at most one wildcard run (and no `?` beside a `*`), so that a `[^/]*` is bounded by the
+ * segment's literal text and `/`. `notes/*\/usrdoc/**` is one; `**?**?**z` (cubic in the path: 64 ms a
+ * path of 520 characters, 80 s for a query of 99 such globs) and `*a*b` are matched by walkGlob.
  */
-const REGEX_STARS = 1;
+function regexSafe(g: string): boolean {
+  let doubles = 0;
+  for (const seg of g.split("/")) {
+    const runs = seg.match(/\*+/g) ?? [];
+    if (runs.length > 1 || (runs.length === 1 && seg.includes("?"))) return false;
+    if (runs[0] && runs[0].length > 1) doubles++;
+  }
+  return doubles <= 1;
+}
 
 /**
  * A path glob: `*` within a segment, `**` across segments, `?` one character; a bare folder matches
- * below it. A glob with at most one wildcard run is a regular expression; one with more is matched
- * by walkGlob, in time proportional to its length × the path's (a regular expression with several
- * `[^/]*` or `(?:.*\/)?` backtracks polynomially to exponentially: `**\/` thirty times took 12 s on a deep path).
+ * below it. A glob whose pattern cannot backtrack far (regexSafe) is a regular expression; any other
+ * is matched by walkGlob, in time proportional to its length × the path's (a regular expression with
+ * several `.*` or `(?:.*\/)?` backtracks polynomially to exponentially: `**\/` thirty times took 12 s on a deep path).
  */
 export function globMatcher(glob: string, how: "auto" | "walk" = "auto"): (path: string) => boolean {
   // The glob is in NFC (the query is); a stored path keeps the bytes its directory listed, maybe
@@ -184,7 +192,7 @@ function rawGlobMatcher(glob: string, how: "auto" | "walk"): (path: string) => b
   // `**/**/` is `**/`, and a run of three or more stars is `**`: the same paths, fewer wildcards.
   g = g.replace(/\*{3,}/g, "**").replace(/(?:\*\*\/)+/g, "**/").replace(/\/\*\*(?:\/\*\*)+(?=\/|$)/g, "/**");
   const stars = (g.match(/\*+/g) ?? []).length;
-  if (stars > REGEX_STARS || how === "walk") {
+  if (!regexSafe(g) || how === "walk") {
     // `how: "walk"`: always walkGlob (tests hold both ways to the same answers).
     const tokens = globTokens(g);
     const below = stars === 0 && !g.includes("?") ? globTokens(`${g}/**`) : undefined;
