@@ -98,12 +98,7 @@ describe("git commands", () => {
   }, 60_000);
 
   test("history: a deleted one-line file is not the source of an unrelated new one-line file (git log --follow agrees)", () => {
-    const r = tempDir("ag-onelines-");
-    git(r, ["init", "-q", "."]);
-    mkdirSync(join(r, "notes"));
-    writeFileSync(join(r, "notes/x.md"), "hello\n");
-    git(r, ["add", "-A"]);
-    git(r, ["commit", "-q", "-m", "one"]);
+    const r = oneCommitRepo("ag-onelines-", "notes/x.md", "hello\n");
     git(r, ["rm", "-q", "notes/x.md"]);
     mkdirSync(join(r, "notes"), { recursive: true }); // git rm took the emptied directory
     writeFileSync(join(r, "notes/y.md"), "world\n");
@@ -117,12 +112,7 @@ describe("git commands", () => {
   }, 60_000);
 
   test("errors: an orphan branch checked out in a repository with commits is named as such", () => {
-    const r = tempDir("ag-orphan-");
-    git(r, ["init", "-q", "."]);
-    mkdirSync(join(r, "notes"));
-    writeFileSync(join(r, "notes/a.md"), "# A\n");
-    git(r, ["add", "-A"]);
-    git(r, ["commit", "-q", "-m", "one"]);
+    const r = oneCommitRepo("ag-orphan-", "notes/a.md", "# A\n");
     git(r, ["checkout", "-q", "--orphan", "fresh"]);
     const out = cli(["git", "log", "notes", "--root", r, "--json"]);
     expect(oneLineError(out)).toBe(`error: ${r}: the current branch fresh has no commits yet (the repository's commits are on other branches)`);
@@ -261,3 +251,14 @@ describe("git provenance in the graph", () => {
     expect(zero.stderr).toContain("git.max_commits");
   }, 60_000);
 });
+
+/** A new repository whose one commit, "one", adds `path` with `text`. */
+function oneCommitRepo(prefix: string, path: string, text: string): string {
+  const r = tempDir(prefix);
+  git(r, ["init", "-q", "."]);
+  mkdirSync(join(r, "notes"), { recursive: true });
+  writeFileSync(join(r, path), text);
+  git(r, ["add", "-A"]);
+  git(r, ["commit", "-q", "-m", "one"]);
+  return r;
+}
