@@ -191,6 +191,20 @@ describe("GraphQL: everything else is refused in GitHub's error shape", () => {
     expect(r.body).toEqual({ errors: [{ type: "MAX_NODE_LIMIT_EXCEEDED", message: expect.stringContaining("more than 20000 objects") }] });
   });
 
+  test("fragments that spread each other twice cannot expand a short query exponentially; an inherited name is no field", async () => {
+    // 20 fragments, each spreading the next twice: 2^20 selections from about 800 bytes (16 of them took 12 s and blocked the server).
+    const k = 20;
+    const frags = Array.from({ length: k }, (_, i) => `fragment F${i} on User { ...F${i + 1} ...F${i + 1} }`).join(" ");
+    const t0 = Date.now();
+    const r = await gql(`query { viewer { ...F0 } } ${frags} fragment F${k} on User { login }`);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(r.body.errors[0]).toMatchObject({ type: "INVALID_QUERY", message: "The query expands to more than 5000 selections (count each fragment where it is spread)" });
+    for (const q of ["{ viewer { constructor } }", "{ toString { login } }"]) {
+      const e = (await gql(q)).body.errors[0];
+      expect([q, e.type, e.message]).toEqual([q, "INVALID_QUERY", expect.stringMatching(/^Field '(constructor|toString)' doesn't exist on type '(User|Query)'$/)]);
+    }
+  });
+
   test("messages quote at most a bounded part of the document: a 5,000-character name, string or cursor is cut", async () => {
     const long = "x".repeat(5000);
     const cases: Array<[string, Record<string, unknown> | undefined, string, number]> = [

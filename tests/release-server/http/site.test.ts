@@ -205,8 +205,22 @@ describe("pages", () => {
     for (const [ok, out] of [["https://e.example/a?b=1&c", "https://e.example/a?b=1&c"], ["HTTP://E.EXAMPLE", "HTTP://E.EXAMPLE"], ["mailto:a@b.example", "mailto:a@b.example"], ["#frag", "#frag"], ["../v1.0.0", "../v1.0.0"], ["www.e.example", "http://www.e.example"], ["a_b:c", "a_b:c"]]) {
       expect(safeHref(ok!)).toBe(out!);
     }
+    // A link target of 124,000 blanks inside (a trim pattern tried each of them to the end: 17 s a page view).
+    const t0 = performance.now();
+    expect(safeHref(`a${" ".repeat(124_000)}b`)).toBe(`a${" ".repeat(124_000)}b`);
+    expect(performance.now() - t0).toBeLessThan(2_000);
     expect(renderNotes("# One\n## Two", 4)).toBe("<h4>One</h4>\n<h5>Two</h5>");
     expect(renderNotes("###### Six\n\nText", 4)).toBe("<h4>Six</h4>\n<p>Text</p>"); // moved up: no level is skipped
+  });
+
+  test("notes nested tens of thousands deep are shown as their text, at once; ordinary notes render as before", () => {
+    const t0 = performance.now();
+    for (const deep of [">".repeat(20_000) + "a", "- ".repeat(20_000) + "a", "*".repeat(20_000) + "a" + "*".repeat(20_000)]) {
+      const out = renderNotes(deep);
+      expect([out.slice(0, 25), out.endsWith("</pre>"), out.length > deep.length, /<(?:blockquote|ul|li|em|strong)>/.test(out)]).toEqual(['<pre class="notes-plain">', true, true, false]);
+    }
+    expect(performance.now() - t0).toBeLessThan(3_000); // each took 1-10 s
+    expect(renderNotes("> quote\n>> deeper\n\n- a\n  - b\n    - c")).toBe("<blockquote><p>quote</p>\n<blockquote><p>deeper</p>\n</blockquote>\n</blockquote>\n<ul><li>a<ul><li>b<ul><li>c</li></ul>\n</li></ul>\n</li></ul>");
   });
 
   test("CSP forbids scripts; the one stylesheet comes from the server and is cached by its digest", async () => {

@@ -50,6 +50,8 @@ interface Exec {
 
 /** At most this many objects in one answer (gh's release list of 30 is about 60). */
 export const MAX_OBJECTS = 20_000;
+/** At most this many selections in a query once its fragments are expanded (gh's and octokit's queries use a few hundred). */
+export const MAX_SELECTIONS = 5_000;
 
 class TooManyObjects extends Error {}
 
@@ -472,9 +474,13 @@ function validate(doc: Document, op: Operation): void {
     }
   };
   const visiting: string[] = [];
+  // Selections as fragments expand them: a fragment spread twice in each of k fragments is 2^k of
+  // them (about 670 bytes of query took 12 s and blocked the server); at most MAX_SELECTIONS.
+  let expanded = 0;
   const walk = (sels: Selection[], typeName: string) => {
     const fields = TYPES[typeName]!;
     for (const s of sels) {
+      if (++expanded > MAX_SELECTIONS) throw new QueryError("INVALID_QUERY", `The query expands to more than ${MAX_SELECTIONS} selections (count each fragment where it is spread)`, s.loc);
       checkDirectives(s.directives);
       if (s.kind === "spread") {
         const f = doc.fragments.get(s.name);
@@ -496,7 +502,7 @@ function validate(doc: Document, op: Operation): void {
         continue;
       }
       if (s.name.startsWith("__")) throw new QueryError("INVALID_QUERY", `Introspection (${s.name}) is not supported by this server`, s.loc);
-      const spec = fields[s.name];
+      const spec = Object.hasOwn(fields, s.name) ? fields[s.name] : undefined; // not Object's `constructor` or `toString`
       if (!spec) throw new QueryError("INVALID_QUERY", `Field '${s.name}' doesn't exist on type '${typeName}'`, s.loc);
       const argTypes = spec.args ?? {};
       for (const [k, v] of Object.entries(s.args)) {
@@ -540,7 +546,8 @@ function collect(doc: Document, sels: Selection[], vars: Record<string, unknown>
     if (!included(s.directives, vars)) continue;
     if (s.kind === "field") {
       const key = s.alias ?? s.name;
-      out.set(key, [...(out.get(key) ?? []), s]);
+      const same = out.get(key);
+      if (same) same.push(s); else out.set(key, [s]); // not copied per field: 10,000 of one name were quadratic
     } else if (s.kind === "inline") collect(doc, s.selections, vars, out);
     else collect(doc, (doc.fragments.get(s.name) as Fragment).selections, vars, out);
   }
