@@ -1,11 +1,12 @@
 /** The pure domain rules: retention planning and policy precedence, token scopes, rollout buckets. */
 import { describe, expect, test } from "bun:test";
+import * as v from "valibot";
 import { parseConfig, retentionPolicyFor } from "../../../src/release-server/config.ts";
 import type { Release } from "../../../src/release-server/domain/model.ts";
 import { planRetention } from "../../../src/release-server/domain/retention.ts";
 import { inRollout, rolloutBucket } from "../../../src/release-server/domain/rollout.ts";
 import { actionAllowed, scopeDenial } from "../../../src/release-server/domain/tokens.ts";
-import { parseInput, RolloutPercentSchema, TagSchema, VersionSchema } from "../../../src/release-server/domain/validate.ts";
+import { ContentTypeSchema, parseInput, RolloutPercentSchema, TagSchema, VersionSchema } from "../../../src/release-server/domain/validate.ts";
 import { parseRange } from "../../../src/release-server/http/download.ts";
 import { clip } from "../../../src/release-server/domain/errors.ts";
 import { compareForLatest, gitTagProblem, versionForTag, versionKey } from "../../../src/release-server/domain/versions.ts";
@@ -193,4 +194,12 @@ describe("quoting input in messages", () => {
       expect(cut).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
     }
   });
+});
+
+test("a content type of tens of thousands of blanks is refused at once (the media-type pattern ran past the length check and backtracked)", () => {
+  const t0 = performance.now();
+  const r = v.safeParse(ContentTypeSchema, `a/b;${" ".repeat(64_000)}x\ty`);
+  expect(performance.now() - t0).toBeLessThan(1_000);
+  expect(r.success).toBe(false);
+  expect(v.safeParse(ContentTypeSchema, "application/json; charset=utf-8").success).toBe(true);
 });
