@@ -8,6 +8,7 @@
  * code spans and fence languages are then matched to those in order.
  */
 import type { parse } from "yaml";
+import { nextOf } from "../shared/next-of.ts";
 import { countBelow } from "../shared/sorted.ts";
 
 /** The yaml library, loaded on first use: read commands import this module but never parse front matter. */
@@ -641,32 +642,15 @@ function openBracket(s: string, p: number): number {
   return -1;
 }
 
-/**
- * `s.indexOf("-->", from)` for `from` that only grows, remembered: a text of many `<!--` and no
- * `-->` searched to its end once per `<!--` (100,000 of them, 0.5 MB: 4.5 s), now once.
- */
-function commentCloser(s: string): (from: number) => number {
-  let searchedFrom = Infinity;
-  let found = -1;
-  return (from) => {
-    if (from >= searchedFrom && (found < 0 || found >= from)) return found;
-    searchedFrom = from;
-    found = s.indexOf("-->", from);
-    return found;
-  };
-}
 
 /** Link syntax outside `raw` ranges, code spans and HTML comments, in document order. */
 function linkSites(s: string, b: Blocks): LinkSite[] {
-  const closeFrom = commentCloser(s);
+  const closeFrom = nextOf(s, "-->");
   const out: LinkSite[] = [];
   const { raw, starts } = b;
   const re = b.defs.size ? INLINE_REFS : INLINE;
   const noClose = new Map<number, number>();   // backtick run length → a bound up to which no run of it closes
-  // The first `>` at or after the last place searched from (-1: none): each `](<` of a text without
-  // `>` read the rest of it (quadratic).
-  let gt = -2;
-  const gtAfter = (d: number) => (gt === -1 || gt >= d ? gt : (gt = s.indexOf(">", d)));
+  const gtAfter = nextOf(s, ">"); // each `](<` of a text without `>` read the rest of it (quadratic)
   let r = 0, q = 0;
   const ref = (p: number, label: string) => {
     const url = b.defs.get(labelKey(label));
@@ -782,7 +766,7 @@ function inlineCode(s: string, b: Blocks): { spans: { at: number; key: string }[
   const comments: [number, number][] = [];
   const { raw, starts, html } = b;
   const noClose = new Map<number, number>();   // backtick run length → a bound up to which no run of it closes
-  const closeFrom = commentCloser(s);
+  const closeFrom = nextOf(s, "-->");
   const re = /`+|<!--/g;
   let r = 0, q = 0, h = 0;
   for (let m = re.exec(s); m; m = re.exec(s)) {

@@ -7,6 +7,7 @@
  * markdown structure (`#`, a fence, a setext underline) is escaped with a backslash. The title is
  * the core properties' dc:title, else the first level-1 heading.
  */
+import { nextOf } from "../../shared/next-of.ts";
 import { zipEntries, ZipError, zipRead, type ZipEntry } from "./zip.ts";
 
 const MAX_XML = 64 * 1024 * 1024;
@@ -28,48 +29,42 @@ const attr = (tag: string, name: string) => new RegExp(`\\b${name}="([^"]*)"`).e
 /** Whether a character code is one of `\w` (a tag name goes on). */
 const isWord = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 
-/** The attributes of every `<name …>` tag in order (as `<name\b[^>]*>`), the `>` searched for once per place it can be at. */
-function* openTags(xml: string, name: string): Generator<string> {
-  const openTag = `<${name}`;
-  let gt = -2;
-  for (let at = xml.indexOf(openTag); at >= 0; at = xml.indexOf(openTag, at)) {
-    at += openTag.length;
-    if (isWord(xml.charCodeAt(at))) continue;
-    if (gt !== -1 && gt < at) gt = xml.indexOf(">", at);
+/**
+ * Every `<name …>` tag in order (as `<name\b([^>]*)>`): where it starts, its attributes, and where
+ * it ends (after its `>`). Each `>` is searched for once per place it can be at (nextOf): a `<w:p`
+ * repeated without `>` read the rest of the document from each one.
+ */
+function* tags(xml: string, name: string): Generator<{ start: number; attrs: string; end: number }> {
+  const open = `<${name}`;
+  const gtFrom = nextOf(xml, ">");
+  for (let at = xml.indexOf(open); at >= 0; at = xml.indexOf(open, at)) {
+    const start = at;
+    at += open.length;
+    if (isWord(xml.charCodeAt(at))) continue; // a longer name (`<w:pPr>` for `w:p`)
+    const gt = gtFrom(at);
     if (gt < 0) return;
-    yield xml.slice(at, gt);
+    yield { start, attrs: xml.slice(at, gt), end: gt + 1 };
     at = gt + 1;
   }
 }
 
 /**
  * The elements `<name …>…</name>` and `<name …/>` of an XML text in order, as the lazy pattern
- * `<name\b([^>]*)>([\s\S]*?)</name>` finds them, in linear time: a tag's `>` and the closing tag
- * are searched for once per place they can be at, not from every opening tag (each unclosed `<w:p>`
- * read the rest of the document: 80,000 of them in a 941-byte file took 20 s).
+ * `<name\b([^>]*)>([\s\S]*?)</name>` finds them, in linear time: the closing tag too is searched
+ * for once per place it can be at (each unclosed `<w:p>` read the rest of the document: 80,000 of
+ * them in a 941-byte file took 20 s).
  */
 function* elements(xml: string, name: string): Generator<{ attrs: string; inner: string }> {
-  const openTag = `<${name}`;
   const closeTag = `</${name}>`;
-  // The first `>` and closing tag at or after the last place searched from (-1: none, -2: not searched yet).
-  let gt = -2, close = -2;
-  const gtAfter = (at: number) => (gt === -1 || gt >= at ? gt : (gt = xml.indexOf(">", at)));
-  const closeAfter = (at: number) => (close === -1 || close >= at ? close : (close = xml.indexOf(closeTag, at)));
-  for (let at = 0; ;) {
-    const o = xml.indexOf(openTag, at);
-    if (o < 0) return;
-    const after = o + openTag.length;
-    at = after;
-    if (isWord(xml.charCodeAt(after))) continue; // a longer name (`<w:pPr>` for `w:p`)
-    const g = gtAfter(after);
-    if (g < 0) return;
-    const attrs = xml.slice(after, g);
-    at = g + 1;
-    if (attrs.endsWith("/")) { yield { attrs: attrs.slice(0, -1), inner: "" }; continue; }
-    const c = closeAfter(g + 1);
+  const closeFrom = nextOf(xml, closeTag);
+  let resume = 0; // tags inside an element found are not elements of their own (the pattern goes on after it)
+  for (const t of tags(xml, name)) {
+    if (t.start < resume) continue;
+    if (t.attrs.endsWith("/")) { yield { attrs: t.attrs.slice(0, -1), inner: "" }; continue; }
+    const c = closeFrom(t.end);
     if (c < 0) continue; // no closing tag after it: as the pattern, only self-closing ones are found from here on
-    yield { attrs, inner: xml.slice(g + 1, c) };
-    at = c + closeTag.length;
+    yield { attrs: t.attrs, inner: xml.slice(t.end, c) };
+    resume = c + closeTag.length;
   }
 }
 
@@ -125,7 +120,7 @@ function related(buf: Uint8Array, entries: Map<string, ZipEntry>, rels: string, 
   const e = entries.get(rels);
   if (!e) return undefined;
   const xml = dec.decode(zipRead(buf, e, MAX_XML));
-  for (const tag of openTags(xml, "Relationship")) {
+  for (const { attrs: tag } of tags(xml, "Relationship")) {
     const t = /\bType="([^"]*)"/.exec(tag)?.[1] ?? "";
     const target = partName(/\bTarget="([^"]*)"/.exec(tag)?.[1]);
     if (!target || !t.endsWith(`/${type}`) || /\bTargetMode="External"/.test(tag)) continue;
@@ -155,13 +150,7 @@ export function docxText(buf: Uint8Array): DocxText {
   const coreTitle = between(core, "<dc:title>", "</dc:title>");
 
   // From the first `<w:body …>` to the last `</w:body>` (the greedy `<w:body\b[^>]*>([\s\S]*)<\/w:body>`, without reading the rest of the text from each `<w:body`).
-  let bodyStart = -1;
-  for (let at = xml.indexOf("<w:body"); at >= 0; at = xml.indexOf("<w:body", at + 7)) {
-    if (isWord(xml.charCodeAt(at + 7))) continue;
-    const g = xml.indexOf(">", at + 7);
-    bodyStart = g < 0 ? -1 : g + 1;
-    break;
-  }
+  const bodyStart = tags(xml, "w:body").next().value?.end ?? -1;
   const bodyClose = xml.lastIndexOf("</w:body>");
   const body = bodyStart >= 0 && bodyClose >= bodyStart ? xml.slice(bodyStart, bodyClose) : undefined;
   if (body === undefined) throw new ZipError("word/document.xml has no body");
