@@ -24,20 +24,19 @@ export const PROGRAM_SOURCES: Record<Program, { entry: string; workerRoot?: stri
   "release-server": { entry: "src/release-server/main.ts", workerRoot: "src/release-server/blobs", workers: ["src/release-server/blobs/hash-worker.ts"] },
 };
 
-/** `bun build` arguments naming one program's sources: its main file first, then its workers. */
+/** `bun build` arguments of one program: its main file first, then its workers, their root, and its JIT policy. */
 export const programEntries = (program: Program): string[] => {
-  const { entry, workerRoot, workers } = PROGRAM_SOURCES[program];
-  return workerRoot ? [entry, ...workers, "--root", workerRoot] : [entry];
+  const { entry, workerRoot, workers, jitPolicy } = PROGRAM_SOURCES[program];
+  return [...(workerRoot ? [entry, ...workers, "--root", workerRoot] : [entry]), ...(jitPolicy !== undefined ? [`--compile-jit-policy=${jitPolicy}`] : [])];
 };
 
-export function compileCommand(entries: string[], target: Target, source: Pick<SourceInfo, "version" | "commit">, outfile: string, opts: { jitPolicy?: number } = {}): string[] {
+export function compileCommand(entries: string[], target: Target, source: Pick<SourceInfo, "version" | "commit">, outfile: string): string[] {
   const define = (name: string, value: string) => ["--define", `${name}=${JSON.stringify(value)}`];
   return [
     process.execPath, "build", ...entries,
     // bytecode: start-up without parsing the bundle (about 5 ms of CPU for `version` instead of 18)
     "--compile", "--minify", "--bytecode", "--format=esm",
     "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
-    ...(opts.jitPolicy !== undefined ? [`--compile-jit-policy=${opts.jitPolicy}`] : []),
     `--target=${target.bun_target}`,
     ...define("AUDITGRAPH_BUILD_VERSION", source.version),
     ...define("AUDITGRAPH_BUILD_COMMIT", source.commit),
@@ -55,7 +54,7 @@ export function killCompiles(): void {
 /** Compiles `program` from the checkout at `cwd` to `outfile`; a failure is one line naming the target. */
 export async function compile(cwd: string, program: Program, target: Target, source: Pick<SourceInfo, "version" | "commit">, outfile: string): Promise<void> {
   const entries = programEntries(program);
-  const proc = Bun.spawn(compileCommand(entries, target, source, outfile, { jitPolicy: PROGRAM_SOURCES[program].jitPolicy }), { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+  const proc = Bun.spawn(compileCommand(entries, target, source, outfile), { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
   running.add(proc);
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]).finally(() => running.delete(proc));
   if (code === 0 && existsSync(outfile)) return;

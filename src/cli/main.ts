@@ -16,7 +16,7 @@ const usageText = (cmd: CommandDef<any>, parent?: CommandDef<any>, path?: string
  * Commands that are short reads: they keep the executable's start-up JIT policy (src/shared/jit.ts).
  * Every other command (ingest, export, verify, the mcp and ui servers...) runs with the normal one.
  */
-const SHORT_READS = new Set(["version", "query", "node", "neighbors", "why-connected", "list", "completion"]);
+export const SHORT_READS = new Set(["version", "query", "node", "neighbors", "why-connected", "list", "completion"]);
 
 const load = (f: () => Promise<{ default: CommandDef<any> }>) => () => f().then((m) => m.default);
 

@@ -4,6 +4,7 @@
  * source, target, type) and escaped so that `dot`, XML parsers, cypher-shell and jq accept any name.
  */
 import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
+import { clip } from "../shared/errors.ts";
 import { canonicalJson } from "../shared/json.ts";
 import type { GraphEdge, GraphNode } from "../pipeline/extract.ts";
 import { edgeOrder, type Graph } from "./graph.ts";
@@ -126,15 +127,10 @@ function quoted(inner: string): string {
  * length larger than maximum 65535").
  */
 const MAX_DOT_LABEL = 1000;
-const dotLabel = (s: string) => {
-  if (s.length <= MAX_DOT_LABEL) return s;
-  const c = s.charCodeAt(MAX_DOT_LABEL - 1);
-  return `${s.slice(0, c >= 0xd800 && c <= 0xdbff ? MAX_DOT_LABEL - 1 : MAX_DOT_LABEL)}…`;
-};
 
 function dot(nodes: GraphNode[], edges: GraphEdge[], runId: string): string {
   const lines = [`digraph auditgraph {`, `  graph [label=${dq(runId)}];`];
-  for (const n of nodes) lines.push(`  ${dl(n.id)} [label=${dq(dotLabel(n.name))}, type=${dl(n.type)}${n.path ? `, path=${dl(n.path)}` : ""}];`);
+  for (const n of nodes) lines.push(`  ${dl(n.id)} [label=${dq(clip(n.name, MAX_DOT_LABEL + 1))}, type=${dl(n.type)}${n.path ? `, path=${dl(n.path)}` : ""}];`);
   for (const e of edges) lines.push(`  ${dl(e.source)} -> ${dl(e.target)} [label=${dq(e.type)}];`);
   lines.push("}");
   return lines.join("\n") + "\n";

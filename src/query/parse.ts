@@ -50,10 +50,11 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
     if (values.length === 0) throw usageError(`filter '${key}:' needs a value, e.g. ${example(key)}`);
     (filters[k] ??= []).push(...values);
   };
+  const given = FILTER_KEYS.flatMap((k) => ((flags as Record<string, string[] | undefined>)[`${k}s`] ?? []).map((v) => [`${k}s` as keyof Filters, v] as const));
   // Filter values given beside the text (flags, the UI's and the MCP tool's parameters) have the text's limit too, all together.
-  const flagChars = FILTER_KEYS.reduce((n, k) => n + ((flags as Record<string, string[] | undefined>)[`${k}s`] ?? []).reduce((m, v) => m + v.length, 0), 0);
+  const flagChars = given.reduce((n, [, v]) => n + v.length, 0);
   if (flagChars > MAX_QUERY_CHARS) throw usageError(`filter values are ${flagChars} characters long; the limit is ${MAX_QUERY_CHARS}`);
-  for (const k of FILTER_KEYS) for (const v of (flags as Record<string, string[] | undefined>)[`${k}s`] ?? []) add(`${k}s` as keyof Filters, v);
+  for (const [k, v] of given) add(k, v);
 
   const clauses: Clause[] = [];
   /** Words over MAX_TERM characters that are not identifiers (a hash): not in the index. */
@@ -191,11 +192,10 @@ function rawGlobMatcher(glob: string, how: "auto" | "walk"): (path: string) => b
   if (!/[*?]/.test(g)) g = g.endsWith("/") ? `${g}**` : g;
   // `**/**/` is `**/`, and a run of three or more stars is `**`: the same paths, fewer wildcards.
   g = g.replace(/\*{3,}/g, "**").replace(/(?:\*\*\/)+/g, "**/").replace(/\/\*\*(?:\/\*\*)+(?=\/|$)/g, "/**");
-  const stars = (g.match(/\*+/g) ?? []).length;
   if (!regexSafe(g) || how === "walk") {
     // `how: "walk"`: always walkGlob (tests hold both ways to the same answers).
     const tokens = globTokens(g);
-    const below = stars === 0 && !g.includes("?") ? globTokens(`${g}/**`) : undefined;
+    const below = /[*?]/.test(g) ? undefined : globTokens(`${g}/**`);
     return (p) => walkGlob(tokens, p) || (below !== undefined && walkGlob(below, p));
   }
   let re = "";

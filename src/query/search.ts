@@ -423,13 +423,14 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
   const warnings: string[] = [];
   const clauses = query.clauses.map((c): Clause => {
     if (!plain(c)) return c;
-    let terms = holding.get(c.term) ?? [];
+    const all = holding.get(c.term) ?? [];
+    let terms = all;
     if (terms.length === 0 || (terms.length === 1 && terms[0] === c.term)) return c;
     // At most MAX_PREFIX_TERMS words for each, the shortest first (nearest the word), as a prefix is
     // bounded: a three-letter fragment inside 47,000 words took seconds and a GB per query.
     if (terms.length > MAX_PREFIX_TERMS) {
-      terms = [...terms].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)).slice(0, MAX_PREFIX_TERMS);
-      warnings.push(`'${c.text}' is inside ${holding.get(c.term)!.length} words: only the ${MAX_PREFIX_TERMS} shortest are searched for more hits (type more of the word)`);
+      terms = [...all].sort((a, b) => a.length - b.length || cmp(a, b)).slice(0, MAX_PREFIX_TERMS);
+      warnings.push(`'${c.text}' is inside ${all.length} words: only the ${MAX_PREFIX_TERMS} shortest are searched for more hits (type more of the word)`);
     }
     wider = true;
     return { kind: "infix", text: c.text, word: c.term, terms };
@@ -438,7 +439,7 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
   // Only the hits the page still lacks, none of them one the first pass showed (see Shown).
   const second = rank(ix, { ...query, clauses }, { ...opts, limit: opts.limit - first.hits.length }, shown);
   const extra = second.hits;
-  const allWarnings = [...(first.warnings ?? []), ...warnings.filter((w) => !first.warnings?.includes(w))];
+  const allWarnings = [...(first.warnings ?? []), ...warnings];
   if (extra.length === 0) return allWarnings.length ? { ...first, warnings: allWarnings } : first;
   // Below the last hit of the words as typed: scaled so that the best of them scores just under it.
   const last = first.hits.length ? first.hits[first.hits.length - 1]!.score : undefined;

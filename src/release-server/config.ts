@@ -91,7 +91,8 @@ export const ConfigSchema = v.strictObject({
         "sqlite",
       ),
       /**
-       * How long one PostgreSQL call (a query, a connection, a transaction's start or commit) or one
+       * How long one PostgreSQL call (a query, a connection, a transaction's start or its wait for the
+       * write lock; not its COMMIT, which could land after a 503) or one
        * S3 request about objects may take, and how long an S3 download may wait for a byte: a store
        * that does not answer makes the request a 503 after this, not a hang. 0: no limit.
        */

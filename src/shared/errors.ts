@@ -66,7 +66,8 @@ export function describeError(err: unknown): string {
 
 /**
  * `s` as a message quotes it: whole up to `max` characters, else cut to `max` with "…" (never inside
- * a surrogate pair). An error that echoed its input whole printed a line of 100,000 characters.
+ * a surrogate pair). An error that echoed its input whole printed a line of 100,000 characters. The
+ * default, 255, is the longest tag or file name the release server accepts: a valid one is whole.
  */
 export function clip(s: string, max = 255): string {
   if (s.length <= max) return s;

@@ -2,8 +2,8 @@
  * JavaScriptCore's JIT policy. The auditgraph executable starts with its tier-up thresholds scaled
  * up by STARTUP_JIT_POLICY (`--compile-jit-policy`, scripts/release/compile.ts): a read command
  * (`query`, `node`, ...) is a process of some tens of milliseconds whose code mostly runs a few
- * times, and compiling it on the JIT's threads cost more CPU than it saved (corpus-2000 `query
- * "event loop"` 82 → 56 ms of CPU). Long work (ingest, export, verify, the servers, a shard worker)
+ * times, and compiling it on the JIT's threads cost more CPU than it saved (measured in docs/architecture.md,
+ * "JIT policy"). Long work (ingest, export, verify, the servers, a shard worker)
  * asks for the normal policy with normalJit() before it starts. Running from source (`bun
  * src/cli.ts`) starts with the normal policy, and normalJit() changes nothing there.
  */

@@ -148,7 +148,8 @@ function sweepLockTemps(root: string): void {
  * A value that is not one is a usage error: read as a number it was NaN, and the writer waited
  * for ever.
  */
-export function lockWaitMs(env = process.env.AUDITGRAPH_LOCK_WAIT_MS): number {
+function lockWaitMs(): number {
+  const env = process.env.AUDITGRAPH_LOCK_WAIT_MS;
   if (env === undefined || env === "") return 30_000;
   if (!/^\d{1,10}$/.test(env)) throw usageError(`AUDITGRAPH_LOCK_WAIT_MS must be a whole number of milliseconds; got '${env}'`);
   return Number(env);

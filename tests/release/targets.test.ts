@@ -87,7 +87,7 @@ test("every Worker a program starts, and every module it loads by entryUrl, is c
 test("auditgraph is built with the start-up JIT policy and its shard worker goes back to the normal one; release-server keeps the normal policy", () => {
   const target = parseTargetFile(join(REPO_ROOT, "dist-targets", "linux-x64.json"));
   const flags = (program: keyof typeof PROGRAM_SOURCES) =>
-    compileCommand(programEntries(program), target, { version: "0.0.0", commit: "0".repeat(40) }, "out", { jitPolicy: PROGRAM_SOURCES[program].jitPolicy }).filter((a) => a.startsWith("--compile-jit-policy"));
+    compileCommand(programEntries(program), target, { version: "0.0.0", commit: "0".repeat(40) }, "out").filter((a) => a.startsWith("--compile-jit-policy"));
   expect(flags("auditgraph")).toEqual([`--compile-jit-policy=${STARTUP_JIT_POLICY}`]);
   expect(flags("release-server")).toEqual([]);
   // A Worker's VM starts with the executable's policy: each one that builds shards asks for the normal one first.

@@ -30,13 +30,13 @@ export const withStore = async (args: { root?: string; config?: string; profile?
 };
 
 /** Runs of at least this many files are read with huge pages (see withIndex). */
-export const HUGE_PAGES_MIN_FILES = 10_000;
+const HUGE_PAGES_MIN_FILES = 10_000;
 /**
  * Read commands over runs of at least this many files go back to the normal JIT policy (see
  * withIndex and src/shared/jit.ts): the 20,000-file benchmark workspace's `query "event loop"`
  * took 101 → 132 ms with the start-up policy, the generated 100,000-file one's 166 → 238 ms.
  */
-export const LARGE_RUN_FILES = 10_000;
+const LARGE_RUN_FILES = 10_000;
 /** An ingest that rebuilds more shards than this goes back to ordinary pages (see the ingest command). */
 export const HUGE_PAGES_MAX_SHARDS = 2;
 

@@ -185,10 +185,8 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  /** `p`, or `Unavailable` once the store has not answered for `timeoutMs` (see S3StoreOptions). */
   private timed<T>(p: Promise<T>): Promise<T> {
-    const ms = this.opts.timeoutMs ?? 0;
-    return deadline(p, ms, () => new Unavailable(`the blob store did not answer within ${ms / 1000} s; try again later`));
+    return storeDeadline(p, this.opts.timeoutMs ?? 0);
   }
 
   private async exists(key: string): Promise<boolean> {
@@ -328,7 +326,7 @@ class PartUpload {
     private readonly partSize: number,
     private readonly queueSize: number,
     declared: number | undefined,
-    private readonly timeoutMs = 0,
+    private readonly timeoutMs: number,
   ) {
     this.buf = new Uint8Array(Math.max(1, Math.min(partSize, declared ?? partSize)));
   }
@@ -394,15 +392,13 @@ class PartUpload {
    * store that takes longer is not answering, and an upload to it hung until it did.
    */
   private timed<T>(p: Promise<T>, bytes: number): Promise<T> {
-    const ms = this.timeoutMs > 0 ? this.timeoutMs + Math.ceil(bytes / 262_144) * 1000 : 0;
-    return deadline(p, ms, () => new Unavailable(`the blob store did not answer within ${ms / 1000} s; try again later`));
+    return storeDeadline(p, this.timeoutMs > 0 ? this.timeoutMs + Math.ceil(bytes / 262_144) * 1000 : 0);
   }
 
   /** Bounded by the store's deadline (a refused upload to a store that stopped answering must not hang): what is left is swept with the staging prefix. */
   async abort(): Promise<void> {
-    const late = () => new Error("the blob store did not answer");
-    await deadline(Promise.allSettled(this.inFlight), this.timeoutMs, late).catch(() => {});
-    if (this.uploadId !== undefined) await deadline(abortMultipartUpload(this.ep, this.creds, this.key, this.uploadId), this.timeoutMs, late).catch(() => {});
+    await storeDeadline(Promise.allSettled(this.inFlight), this.timeoutMs).catch(() => {});
+    if (this.uploadId !== undefined) await this.timed(abortMultipartUpload(this.ep, this.creds, this.key, this.uploadId), 0).catch(() => {});
   }
 }
 
@@ -411,7 +407,7 @@ class PartUpload {
  * response is cut, and the client sees a short body (its Content-Length says so) instead of waiting
  * for as long as the store does not answer.
  */
-export function stallGuard(src: ReadableStream<Uint8Array>, ms: number): ReadableStream<Uint8Array> {
+function stallGuard(src: ReadableStream<Uint8Array>, ms: number): ReadableStream<Uint8Array> {
   if (!(ms > 0)) return src;
   const reader = src.getReader();
   // One timer per stream, not one per chunk; only the time spent waiting on the store counts (a
@@ -448,16 +444,13 @@ export function stallGuard(src: ReadableStream<Uint8Array>, ms: number): Readabl
   });
 }
 
-async function retry<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (i >= attempts || err instanceof Unavailable) throw err; // a store that let the deadline pass is not asked again
-      await Bun.sleep(100 * i);
-    }
-  }
+/** `p`, or `Unavailable` once the store has not answered for `ms` (0: no limit; see S3StoreOptions.timeoutMs). */
+function storeDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  return deadline(p, ms, () => new Unavailable(`the blob store did not answer within ${ms / 1000} s; try again later`));
 }
+
+/** An upload's request tried twice more, 100 and 200 ms apart, unless the store let the deadline pass (it is not asked again). */
+const retry = <T>(fn: () => Promise<T>): Promise<T> => retrying(fn, (err) => !(err instanceof Unavailable), [100, 200]);
 
 function isNotFound(err: unknown): boolean {
   const e = err as { code?: string; name?: string; message?: string };

@@ -5,6 +5,7 @@
  * `serve --check` is the container health probe: GET /readyz on the local port, exit 0 or 1.
  */
 import { defineCommand } from "citty";
+import { deadline } from "../../shared/deadline.ts";
 import { AgError, cannotListen, describeError, usageError } from "../../shared/errors.ts";
 import { loadConfig } from "../config.ts";
 import { openService, ReleaseService } from "../service.ts";
@@ -96,17 +97,14 @@ export default defineCommand({
         await sweeper.stop();
         // Closing flushes the batched counters to the database. If it is gone (or hangs), say so and
         // exit 1 after CLOSE_MS instead of waiting forever: those increments are lost, nothing else.
-        let timer: ReturnType<typeof setTimeout> | undefined;
         try {
-          await Promise.race([service.close(), new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${CLOSE_MS / 1000} s`)), CLOSE_MS); })]);
+          await deadline(service.close(), CLOSE_MS, () => new Error(`no answer within ${CLOSE_MS / 1000} s`));
           stdoutSink(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "stopped" }));
           resolve(undefined);
         } catch (err) {
           const error = `could not flush batched counters and close the database: ${describeError(err)}`;
           stdoutSink(JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "stopped", error }));
           resolve(error);
-        } finally {
-          clearTimeout(timer);
         }
       };
       process.on("SIGTERM", () => void stop("SIGTERM"));

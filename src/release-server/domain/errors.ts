@@ -16,7 +16,7 @@
  *
  * Exit 9 is a database newer than this binary (see storage/migrations.ts).
  */
-import { AgError, clip as clipText } from "../../shared/errors.ts";
+import { AgError } from "../../shared/errors.ts";
 
 export const ServerExit = {
   ok: 0,
@@ -84,11 +84,5 @@ export class Unsupported extends kindError("unsupported") {}
 export class Aborted extends kindError("aborted") {}
 export class Unavailable extends kindError("unavailable") {}
 
-/**
- * The longest piece of a caller's input a message quotes: the longest tag or file name the server
- * accepts (domain/versions.ts, domain/validate.ts), so a valid one is always quoted whole.
- */
-export const MAX_QUOTED = 255;
-
-/** `s` as a message quotes it: whole up to MAX_QUOTED characters, else cut with "…" (src/shared/errors.ts). A 404 for a 5,000-character tag in the URL echoed all of it. */
-export const clip = (s: string, max = MAX_QUOTED): string => clipText(s, max);
+/** Messages quote a caller's input through shared `clip` (255 characters: the longest tag or file name the server accepts, so a valid one is quoted whole; a 404 for a 5,000-character tag in the URL echoed all of it). */
+export { clip } from "../../shared/errors.ts";

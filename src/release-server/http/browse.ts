@@ -118,7 +118,7 @@ export interface InstallFrom {
  * quote besides `'`: U+2018 ‘, U+2019 ’, U+201A ‚ and U+201B ‛ (a tag holding ’ closed the string);
  * each of the five is escaped by doubling it, as `'` is.
  */
-export function psQuoted(s: string): string {
+function psQuoted(s: string): string {
   return `'${s.replace(/['\u2018\u2019\u201a\u201b]/g, "$&$&")}'`;
 }
 
