@@ -150,6 +150,10 @@ describe("section lines", () => {
     expect(extract(md("intro", "", "# Caf&eacute; [x](y")).sections.map(([, , line]) => line)).toEqual([3]);
   });
 
+  test("a quoted fence is closed only by a run of its own character, as at the top (`> ```~` closes nothing)", () => {
+    expect(extract(md("> ```", "> ```~", "> # H", "> ```", "", "# H")).sections).toEqual([["H", 1, 6]]);
+  });
+
   test("headings with the same text each keep their own line, in block quotes and list items too", () => {
     const text = md(
       "## Example",           // 1

@@ -305,8 +305,10 @@ function inUrl(text: string, at: number): boolean {
   const u = Math.max(pre.lastIndexOf("://"), pre.lastIndexOf("]("));
   if (u >= 0 && pre.indexOf(")", u) < 0 && pre.indexOf(">", u) < 0) return true;
   if (/^[(<[*_"']*www\./i.test(pre)) return true;
-  const from = Math.max(text.lastIndexOf("\n", at - 1) + 1, at - 2048);
-  const line = text.slice(from, at);
+  // The line up to the mention, at most 2,048 characters back: searched for its start within them only
+  // (lastIndexOf on the whole text read back to the file's start for each mention of a long line).
+  const near = text.slice(Math.max(0, at - 2048), at);
+  const line = near.slice(near.lastIndexOf("\n") + 1);
   const angle = line.lastIndexOf("](<");
   return angle >= 0 && line.indexOf(">", angle + 3) < 0;
 }

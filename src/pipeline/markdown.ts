@@ -190,17 +190,16 @@ function withoutClosingHashes(t: string): string {
   return t.slice(0, h);
 }
 
-/** Where a line's content starts after its block quote and list item markers. */
 /**
  * The container markers (`>`, list markers) that start a line at offset `i`, column `col` (tabs to
  * the next multiple of 4): where the content starts (`k`, `kcol`), the innermost container
  * (`inner`) and the column its content starts at (`innerContent`: after `>` and one blank; after a
  * list marker and 1-4 blanks, or one when it is followed by more: the rest is then indented code),
- * the innermost list item's content column (`liContent`) and marker column (`liCol`), whether a `>`
+ * the innermost list item's marker column (`liCol`), whether a `>`
  * came (`quoted`), and the innermost list item before any `>` (`openCol`, `openContent`: the item
  * the line opens in the document's own lists; a list in a block quote ends with the quote).
  */
-function markersAt(s: string, i: number, col: number): { k: number; kcol: number; inner?: ">" | "li"; innerContent: number; liContent?: number; liCol?: number; quoted: boolean; quoteContent: number; openCol?: number; openContent?: number } {
+function markersAt(s: string, i: number, col: number): { k: number; kcol: number; inner?: ">" | "li"; innerContent: number; liCol?: number; quoted: boolean; quoteContent: number; openCol?: number; openContent?: number } {
   let inner: ">" | "li" | undefined;
   let innerContent = col;
   let quoteContent = col; // the content column of the innermost `>`
@@ -227,7 +226,7 @@ function markersAt(s: string, i: number, col: number): { k: number; kcol: number
     if (!quoted) { openCol = liCol; openContent = liContent; }
     i = at0; col = col0;
   }
-  return { k: i, kcol: col, inner, innerContent, liContent, liCol, quoted, quoteContent, openCol, openContent };
+  return { k: i, kcol: col, inner, innerContent, liCol, quoted, quoteContent, openCol, openContent };
 }
 
 /**
@@ -241,6 +240,14 @@ function scanBlocks(s: string): Blocks {
     if (b.raw.length && b.raw[b.raw.length - 1]! >= start - 1) b.raw[b.raw.length - 1] = end; else b.raw.push(start, end);
   };
   const htmlBlock = (start: number, end: number) => { raw(start, end); b.html.push(start, end); };
+  /** Whether the line from `k` to `eol` closes fenced code opened by `f`: at least its run, of its character only, then blanks. */
+  const closesFence = (f: string, k: number, eol: number) => {
+    if (!s.startsWith(f, k)) return false;
+    let e = k + f.length;
+    while (s.charCodeAt(e) === f.charCodeAt(0)) e++;
+    while (s.charCodeAt(e) === 32 || s.charCodeAt(e) === 9) e++;
+    return e >= eol;
+  };
   let fence = "";          // the opening fence run while in fenced code
   let fenceCol = 0, fenceStart = 0, fenceInList = false;
   let html: string | RegExp | undefined;
@@ -295,12 +302,7 @@ function scanBlocks(s: string): Blocks {
     if (fence) {
       if (!blank && fenceInList && col < fenceCol) { raw(fenceStart, pos - 1); fence = ""; }
       else {
-        if (!blank && col <= fenceCol + 3 && s.startsWith(fence, i)) {
-          let e = i + fence.length;
-          while (s.charCodeAt(e) === c) e++;
-          while (s.charCodeAt(e) === 32 || s.charCodeAt(e) === 9) e++;
-          if (e >= eol) { raw(fenceStart, eol); fence = ""; }
-        }
+        if (!blank && col <= fenceCol + 3 && closesFence(fence, i, eol)) { raw(fenceStart, eol); fence = ""; }
         continue;
       }
     }
@@ -317,7 +319,7 @@ function scanBlocks(s: string): Blocks {
       // In the quote, and not a new item or a line less indented than the fence (which end a fence
       // opened in an item of the quote, `> 2. ```js` then `> 3. …`).
       if (q && !(qfenceCol >= 0 && q.k < eol && (q.liCol ?? q.kcol) - q.quoteContent < qfenceCol)) {
-        if (s.startsWith(qfence, q.k) && /^[`~]*[ \t]*$/.test(s.slice(q.k + qfence.length, eol))) qfence = "";
+        if (closesFence(qfence, q.k, eol)) qfence = ""; // as at the top: "```~" closes nothing
         raw(pos, eol);
         continue;
       }

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DETECTORS } from "../config/schema.ts";
 import { chunkSpans } from "./chunk.ts";
-import { indexTerms } from "./tokens.ts";
+import { FIELD_HEADING, indexTerms } from "./tokens.ts";
 import { splitFrontMatter } from "./markdown.ts";
 import { scan } from "./scan.ts";
 import { buildShard, readSource } from "./shard.ts";
@@ -75,6 +75,12 @@ describe("chunks and terms", () => {
     expect(t.chunkLen).toEqual([5, 5]);
     expect(t.extra).toEqual([[1, "snake", 0], [1, "case", 0], [1, "camel", 0], [1, "case", 0], [1, "c-b", 0]]);
   });
+});
+
+test("the tokenizer reads front matter as the extractor does: closed by `...`, so a later `---` is a thematic break, not its end", () => {
+  const text = "---\ntitle: Dots\n...\n\n# Heading One\n\nText\n\n---\n\n## Heading Two\n";
+  const heading = indexTerms(text, "markdown", [[0, text.length]]).runs.filter((r) => r.field === FIELD_HEADING).flatMap((r) => r.terms);
+  expect(heading).toEqual(["heading", "one", "heading", "two"]);
 });
 
 describe("normalize and redact", () => {

@@ -37,15 +37,6 @@ const KV_KEY = "(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|apike
  */
 const KEY_HEAD = `(?<![A-Za-z0-9_.-])(?:(?<!\\$\\{?)(?=[A-Za-z0-9_.-]*?${KV_KEY})|(?<=\\$\\{?)(?=[A-Za-z0-9_.-]+?${KV_KEY}))[A-Za-z0-9_.-]+`;
 /**
- * An unquoted value after a credential key that is code, not a secret, matched whole: a call of a
- * name without digits, closed (`globTokens(pattern)`, `getToken()`; not `Tr0ub4dor(3)`), an object or list (`{`, `[`), a placeholder (`<your
- * password>`), an environment variable (`$DB_PASS`, `${TOKEN}`: upper case, no default), an index
- * (`os.environ[`), a member of an object that holds settings (`self.token`, `process.env.API_KEY`,
- * `config.secret`), a type or a literal keyword as the whole value (`token: string`, `password =
- * None`). A quoted value is always a secret, and so is anything else: `$2b$12$…`, `/kJalr…`,
- * `${PASS:-changeme}`, `none-shall-pass`, `My.Pass1`.
- */
-/**
  * A call: a name, then parentheses holding at most one more level of them; or a parenthesized
  * value without a name (`("abc" + x)`, `(await getToken())`), judged as what it holds.
  */
@@ -102,8 +93,21 @@ const literalIn = (v: string) => {
   const p = v.indexOf("(");
   return p >= 0 && /\d/.test(v.slice(p));
 };
+/**
+ * An unquoted value after a credential key that is code, not a secret, matched whole: a call of a
+ * name without digits, closed (`globTokens(pattern)`, `getToken()`; not `Tr0ub4dor(3)`), an object or list (`{`, `[`), a placeholder (`<your
+ * password>`), an environment variable (`$DB_PASS`, `${TOKEN}`: upper case, no default), an index
+ * (`os.environ[`), a member of an object that holds settings (`self.token`, `process.env.API_KEY`,
+ * `config.secret`), a type or a literal keyword as the whole value (`token: string`, `password =
+ * None`). A quoted value is always a secret, and so is anything else: `$2b$12$…`, `/kJalr…`,
+ * `${PASS:-changeme}`, `none-shall-pass`, `My.Pass1`.
+ */
 const CODE_VALUE = /^(?:[A-Za-z_$][A-Za-z_$.]*\([^()]*\)|[{[].*|<[^>\s]*>|\$\{?[A-Z_][A-Z0-9_]*\}?|[A-Za-z_][A-Za-z_.]*\[|(?:self|this|cls|process\.env|os\.environ|env|config|settings|options|opts|ctx|req|request|props|args)\.[A-Za-z_][\w.]*)$/;
 const KEYWORD_VALUE = /^(?:null|none|nil|true|false|undefined|string|str|int|number|bool|boolean|bytes|any|optional|required|secretstr)(?:\[\]|\?)?$/i;
+/** A parenthesized value is judged as what it holds (`(await getToken())` is code). */
+const inner = (v: string) => (v[0] === "(" && v.endsWith(")") ? v.slice(1, -1).trim().replace(/^await\s+/, "") : v);
+/** Whether an unquoted value, whole, is code (CODE_VALUE, KEYWORD_VALUE) and holds no literal. */
+const isCode = (v: string) => v[0] !== '"' && v[0] !== "'" && !literalIn(v) && (CODE_VALUE.test(inner(v)) || KEYWORD_VALUE.test(v));
 
 const rules: Rule[] = [
   {
@@ -153,16 +157,14 @@ const rules: Rule[] = [
         // to a literal (`f(x) + 's3cret'`) goes whole: the code before the literal left it standing.
         // Not over a marker either (`=[REDACTED…` of `:=`): a second pass leaves the text as it is.
         // Nor over another key on the next line (`token:` then `password: hunter2`: that one is judged).
-        (all: string, key: string, value: string, offset: number, text: string) => {
-          // A parenthesized value is judged as what it holds (`(await getToken())` is code).
-          const inner = (v: string) => (v[0] === "(" && v.endsWith(")") ? v.slice(1, -1).trim().replace(/^await\s+/, "") : v);
-          const code = (v: string) => v[0] !== '"' && v[0] !== "'" && !literalIn(v) && (CODE_VALUE.test(inner(v)) || KEYWORD_VALUE.test(v));
-          const name = (/[A-Za-z0-9_.]*$/.exec(text.slice(Math.max(0, offset - 64), offset))?.[0] ?? "") + (/^[A-Za-z0-9_.-]*/.exec(key)?.[0] ?? "");
+        (all: string, key: string, value: string) => {
+          // The key's name is the whole run (KEY_HEAD starts at a run's start: nothing of it lies before the match).
+          const name = /^[A-Za-z0-9_.-]*/.exec(key)![0];
           if (NON_SECRET_NAME.test(name) && JOINED.test(value)) {
             const first = FIRST_OPERAND.exec(value)?.[0] ?? value;
-            return code(first) ? all : key + mark("credential_kv") + value.slice(first.length);
+            return isCode(first) ? all : key + mark("credential_kv") + value.slice(first.length);
           }
-          return code(value) ? all : key + mark("credential_kv");
+          return isCode(value) ? all : key + mark("credential_kv");
         },
       ),
   },

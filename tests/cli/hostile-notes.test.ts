@@ -50,9 +50,16 @@ test("files shaped against one pattern each are read in linear time, and a deep 
     "notes/india.md": `# &amp;${"](".repeat(200_000)}\n\nindia\n`,
     // `](<` without `>` (each read the rest of the file), then reference links whose definitions sit in list items.
     "notes/juliet.md": `[a](b)\n\njuliet\n\n${"](<".repeat(1_300_000)}\n`,
+    // A long line of `](<` and a technology after each: each mention looked back to the line's start (15 s for 4.8 MB).
+    "notes/oscar.md": `${"](<a docker ".repeat(700_000)}\noscar\n`,
     "notes/kilo.md": (() => { let a = "", b = "", c = ""; for (let i = 0; i < 60_000; i++) { a += `- [l${i}]: u${i}\n`; b += `[l${i}] `; c += "](z "; } return `kilo\n\n${a}\n${b}\n\n${c}\n`; })(),
     // A .docx of 200,000 unclosed paragraphs (a few hundred bytes; each read the rest of the body).
-    "docs/lima.docx": makeZip({ "word/document.xml": `<?xml version="1.0"?><w:document ${W}><w:body><w:p><w:r><w:t>lima</w:t></w:r></w:p>${"<w:p>".repeat(200_000)}</w:body></w:document>` }),
+    // Its styles and relationships unclosed too (each `<w:style>` and `<Relationship ` read the rest of its part).
+    "docs/lima.docx": makeZip({
+      "word/document.xml": `<?xml version="1.0"?><w:document ${W}><w:body><w:p><w:r><w:t>lima</w:t></w:r></w:p>${"<w:p>".repeat(200_000)}</w:body></w:document>`,
+      "word/styles.xml": `<w:styles>${"<w:style>".repeat(200_000)}`,
+      "word/_rels/document.xml.rels": `<Relationships>${"<Relationship ".repeat(200_000)}`,
+    }),
     // Rust: an impl on a type nested 128,000 deep (its name took one pass per level); TypeScript: a
     // pattern nested 40,000 deep (the names it binds were found by recursion: a stack overflow failed the whole ingest).
     "src/mike.rs": `// mike\nimpl (A<${"B<".repeat(128_000)}T${">".repeat(128_001)},) { fn f() {} }\n`,
@@ -62,7 +69,7 @@ test("files shaped against one pattern each are read in linear time, and a deep 
   const r = cli(["ingest", "--root", root, "--json"], { timeoutMs: 30_000 });
   expect(r.code).toBe(0);
   for (const [word, path] of [["golf", "notes/adr/0001-golf.md"], ["hotel", "notes/hotel.md"], ["india", "notes/india.md"], ["juliet", "notes/juliet.md"],
-    ["kilo", "notes/kilo.md"], ["lima", "docs/lima.docx"], ["mike", "src/mike.rs"], ["november", "src/november.ts"]]) {
+    ["kilo", "notes/kilo.md"], ["lima", "docs/lima.docx"], ["oscar", "notes/oscar.md"], ["mike", "src/mike.rs"], ["november", "src/november.ts"]]) {
     const q = cli(["query", word!, "--root", root, "--json"]);
     expect([word, [...new Set(q.json.hits.map((h: { path: string }) => h.path))]]).toEqual([word, [path]]);
   }

@@ -342,10 +342,6 @@ const RS_KINDS: Record<string, string> = {
   union_item: "struct", const_item: "variable", static_item: "variable", macro_definition: "macro", mod_item: "module",
 };
 /**
- * The name of an impl's type, as a code span names it (`Ledger::open`): without generic arguments,
- * path, reference, pointer or `dyn` (`crate::x::Ledger<T>`, `&'a Ledger<'a>` → `Ledger`).
- */
-/**
  * `text` without its `<…>` groups, nested ones included (each `>` closes the nearest open `<`; an
  * unclosed `<` stays): one pass. Removing the innermost groups pass after pass took time quadratic
  * in the nesting (an `impl` on a type nested 64,000 deep: 21 s).
@@ -369,6 +365,10 @@ function withoutAngles(text: string): string {
   return out + text.slice(at);
 }
 
+/**
+ * The name of an impl's type, as a code span names it (`Ledger::open`): without generic arguments,
+ * path, reference, pointer or `dyn` (`crate::x::Ledger<T>`, `&'a Ledger<'a>` → `Ledger`).
+ */
 function rustTypeName(t: TsNode | null): string | undefined {
   for (let n = t; n; ) {
     if (n.type === "type_identifier" || n.type === "primitive_type") return n.text;
