@@ -118,6 +118,14 @@ export class Repo {
     return /^[0-9a-f]{40}$/.test(oid) ? oid : undefined;
   }
 
+  /** The checked-out branch when it has no commit but other branches do (`git checkout --orphan`), else undefined. */
+  async orphanBranch(): Promise<string | undefined> {
+    const g = await lib();
+    const branch = await g.currentBranch({ fs, gitdir: this.gitdir, fullname: false }).catch(() => undefined);
+    const all: string[] = await g.listBranches({ fs, gitdir: this.gitdir }).catch(() => []);
+    return branch && all.some((b) => b !== branch) ? branch : undefined;
+  }
+
   async commit(oid: string): Promise<Commit> {
     let c = this.commits.get(oid);
     if (c) return c;

@@ -282,6 +282,33 @@ describe("readiness", () => {
 });
 
 describe("deadlines", () => {
+  test("a transaction whose start passes the deadline (a frozen database) is unavailable at once, and rolls back when the database answers after", async () => {
+    const own = await startPostgres();
+    try {
+      const repos = await openPostgres(await own.createDatabase(), { timeoutMs: 1000 });
+      try {
+        own.freeze(true);
+        const t0 = Date.now();
+        let ran = false;
+        const err = await repos.transaction(async () => {
+          ran = true;
+          await repos.apps.create({ owner: "late", slug: "write", display_name: "Late", bundle_ids: {}, visibility: "public", created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" });
+        }).then(() => undefined, (e: { kind?: string; message?: string }) => e);
+        expect({ kind: err?.kind, message: err?.message, prompt: Date.now() - t0 < 5_000 }).toEqual({ kind: "unavailable", message: "the database did not answer within 1 s; try again later", prompt: true });
+        own.freeze(false);
+        // The BEGIN sent while frozen is answered now: the transaction it starts must not run its writes.
+        let apps: unknown[] = [];
+        for (let i = 0; i < 20; i++) { apps = await repos.apps.list(); await Bun.sleep(100); }
+        expect({ ran, apps }).toEqual({ ran: false, apps: [] });
+      } finally {
+        await repos.close();
+      }
+    } finally {
+      own.freeze(false);
+      await own.stop().catch(() => {});
+    }
+  }, 60_000);
+
   test("a database that does not answer (frozen): reads and writes are 503 after storage.timeout_seconds, not a hang; served again once it answers", () => onOwnPostgres(async (own, srv) => {
     const api = `${srv.url}/api/v3/repos/acme/tool/releases`;
     const get = () => fetch(api, { headers: auth(srv.admin), signal: AbortSignal.timeout(20_000) });

@@ -1,5 +1,5 @@
 // What the git commands share: the workspace, the repository holding a path, its HEAD, and errors as one line (exit 2).
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { AgError, ExitCode, usageError } from "../../../shared/errors.ts";
 import { withWorkspace } from "../_args.ts";
@@ -63,23 +63,14 @@ export async function target(args: { root?: string; config?: string; profile?: s
   let head: string | undefined;
   try { head = await repo.head(); } catch (err) { if (err instanceof GitProblem) throw gitError(err.kind, err.message); throw err; }
   if (!head) {
-    // An orphan branch (`git checkout --orphan`) in a repository that has commits on other branches.
-    const branch = /^ref:\s*refs\/heads\/(.+?)\s*$/m.exec(readText(join(repo.gitdir, "HEAD")))?.[1];
-    const others = readText(join(repo.gitdir, "packed-refs")).includes(" refs/heads/") || listsBranch(join(repo.gitdir, "refs", "heads"));
-    if (branch && others) throw gitError("no_commits", `${dir}: the current branch ${branch} has no commits yet (the repository's commits are on other branches)`);
+    const branch = await repo.orphanBranch();
+    if (branch) throw gitError("no_commits", `${dir}: the current branch ${branch} has no commits yet (the repository's commits are on other branches)`);
     throw gitError("no_commits", `${dir} is a git repository without commits yet`);
   }
   return { repo, repoPath: posix(relative(ws.root, dir)), head, inRepo: posix(relative(dir, abs)), inWorkspace: posix(rel), max: ws.git.max_commits };
 }
 
 export { isoTime as iso } from "../../../git/graph.ts";
-const readText = (p: string) => { try { return readFileSync(p, "utf8"); } catch { return ""; } };
-/** Whether a refs directory holds a branch (a file, at any depth). */
-function listsBranch(dir: string): boolean {
-  let names: string[];
-  try { names = readdirSync(dir); } catch { return false; }
-  return names.some((n) => { try { return statSync(join(dir, n)).isFile() || listsBranch(join(dir, n)); } catch { return false; } });
-}
 export const short = (oid: string) => oid.slice(0, 10);
 /** A repository path back to a workspace path. */
 export const toWorkspace = (t: Target, p: string) => (t.repoPath === "" ? p : p === "" ? t.repoPath : `${t.repoPath}/${p}`);
