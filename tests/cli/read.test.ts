@@ -132,6 +132,8 @@ describe("export", () => {
     const w = workspace({
       'notes/q\\"x.md': "# Q\n\nbody\n",
       "notes/tab\tname.md": "# Tab\n\nbody\n",
+      // A path of 2,400 quotes: 4,800 characters escaped, over one quoted piece: written as pieces joined with `+`.
+      [`notes/${Array.from({ length: 12 }, () => '"'.repeat(200)).join("/")}/q.md`]: "# Quotes\n\nbody\n",
       "notes/long.md": `# ${"wörd ".repeat(6_000)}\n\nbody \\${"\\".repeat(3)}"\n`,
     });
     expect(cli(["ingest", "--root", w]).code).toBe(0);
@@ -142,7 +144,8 @@ describe("export", () => {
     expect(d.exitCode).toBe(0);
     const g = Bun.spawnSync(["gvpr", 'N[type=="document"]{print($.path)}', out]);
     // The odd backslash before the quote cannot be written (Graphviz reads backslashes in pairs): one is dropped.
-    expect(g.stdout.toString().split("\n").filter(Boolean).sort()).toEqual(["notes/long.md", 'notes/q"x.md', "notes/tab\tname.md"]);
+    expect(g.stdout.toString().split("\n").filter(Boolean).sort()).toEqual([`notes/${Array.from({ length: 12 }, () => '"'.repeat(200)).join("/")}/q.md`, "notes/long.md", 'notes/q"x.md', "notes/tab\tname.md"].sort());
+    expect(readFileSync(out, "utf8")).toContain('" + "');
     const names = Bun.spawnSync(["gvpr", 'N[type=="document"]{print(length($.label))}', out]);
     expect(names.stdout.toString().split("\n").filter(Boolean).map(Number).sort((a, b) => b - a)[0]).toBe(Buffer.byteLength(`${"wörd ".repeat(200)}…`)); // gvpr counts bytes
     expect(cli(["export", "--root", w, "--format", "json"]).json.nodes.some((n: { name: string }) => n.name === "wörd ".repeat(6_000).trim())).toBe(true);

@@ -32,9 +32,6 @@ import { versionKey } from "../domain/versions.ts";
 import { migratePostgres } from "./postgres-migrations.ts";
 import { draftFilter, newestWithArtifactSql } from "./sql.ts";
 
-/** A release that is no draft, as this database writes a boolean (storage/sql.ts). */
-const notDraft = (column: string) => `NOT ${column}`;
-
 type Row = Record<string, any>;
 type Exec = SQL;
 
@@ -154,7 +151,7 @@ function postgresRepositories(sql: SQL, timeoutMs: number): Repositories {
     byVersion: (appId: number, version: string) =>
       one("SELECT * FROM releases WHERE app_id = ? AND version = ? ORDER BY created_at, id LIMIT 1", toRelease, appId, version),
     async list(appId: number, page: { offset: number; limit: number; drafts: boolean | string[] }) {
-      const { sql: visible, params: channels } = draftFilter(page.drafts, "", notDraft);
+      const { sql: visible, params: channels } = draftFilter(page.drafts, "");
       const where = `app_id = ?${visible}`;
       const order = "ORDER BY created_at DESC, id DESC";
       const items = await many(`SELECT * FROM releases WHERE ${where} ${order} LIMIT ? OFFSET ?`, toRelease, appId, ...channels, page.limit, page.offset);
@@ -163,7 +160,7 @@ function postgresRepositories(sql: SQL, timeoutMs: number): Repositories {
     },
     all: (appId: number) => many("SELECT * FROM releases WHERE app_id = ? ORDER BY created_at DESC, id DESC", toRelease, appId),
     newestWithArtifact(appId: number, filename: string, drafts: boolean | string[]) {
-      const { sql: visible, params } = draftFilter(drafts, "r.", notDraft);
+      const { sql: visible, params } = draftFilter(drafts, "r.");
       return one(newestWithArtifactSql(visible), toRelease, appId, filename, appId, ...params);
     },
     latestPublished: (appId: number, notAfter?: Release) =>

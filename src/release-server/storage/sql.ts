@@ -1,18 +1,15 @@
-/**
- * SQL that the SQLite and PostgreSQL stores share (they differ in how a boolean column reads:
- * `draft = 0` in SQLite, `NOT draft` in PostgreSQL).
- */
+/** SQL that the SQLite and PostgreSQL stores share (`draft = FALSE` reads the same in both, and uses the same index). */
 
 /**
  * The condition of a draft scope (ReleaseService.draftScope: every draft, none, or those of some
  * channels) on a `releases` row named `alias` ("" or "r."): "" for every draft, else " AND …",
  * with its parameters.
  */
-export function draftFilter(drafts: boolean | string[], alias: string, notDraft: (column: string) => string): { sql: string; params: string[] } {
+export function draftFilter(drafts: boolean | string[], alias: string): { sql: string; params: string[] } {
   if (drafts === true) return { sql: "", params: [] };
   const channels = Array.isArray(drafts) ? drafts : [];
-  if (channels.length === 0) return { sql: ` AND ${notDraft(`${alias}draft`)}`, params: [] };
-  return { sql: ` AND (${notDraft(`${alias}draft`)} OR ${alias}channel IN (${channels.map(() => "?").join(", ")}))`, params: channels };
+  if (channels.length === 0) return { sql: ` AND ${alias}draft = FALSE`, params: [] };
+  return { sql: ` AND (${alias}draft = FALSE OR ${alias}channel IN (${channels.map(() => "?").join(", ")}))`, params: channels };
 }
 
 /**

@@ -15,9 +15,6 @@ import { migrate } from "./migrations.ts";
 import { newLane, serialized, type Lane, type SyncStore } from "./serial.ts";
 import { draftFilter, newestWithArtifactSql } from "./sql.ts";
 
-/** A release that is no draft, as this database writes a boolean (storage/sql.ts). */
-const notDraft = (column: string) => `${column} = 0`;
-
 type Row = Record<string, any>;
 
 const json = (s: string) => JSON.parse(s);
@@ -124,7 +121,7 @@ function sqliteStore(db: Database): SyncStore {
     list(appId: number, page: { offset: number; limit: number; drafts: boolean | string[] }) {
       // Separate statements rather than `draft <= ?` so each is served by its own index; the page's
       // ids come from the index alone, so skipping `offset` rows does not read them.
-      const { sql: visible, params: channels } = draftFilter(page.drafts, "", notDraft);
+      const { sql: visible, params: channels } = draftFilter(page.drafts, "");
       const where = `app_id = ?${visible}`;
       const order = "ORDER BY created_at DESC, id DESC";
       const items = many(
@@ -140,7 +137,7 @@ function sqliteStore(db: Database): SyncStore {
     },
     all: (appId: number) => many("SELECT * FROM releases WHERE app_id = ? ORDER BY created_at DESC, id DESC", toRelease, appId),
     newestWithArtifact(appId: number, filename: string, drafts: boolean | string[]) {
-      const { sql: visible, params } = draftFilter(drafts, "r.", notDraft);
+      const { sql: visible, params } = draftFilter(drafts, "r.");
       return one(newestWithArtifactSql(visible), toRelease, appId, filename, appId, ...params);
     },
     latestPublished: (appId: number, notAfter?: Release) =>
