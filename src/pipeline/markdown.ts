@@ -10,6 +10,7 @@
 import type { parse } from "yaml";
 import { nextOf } from "../shared/next-of.ts";
 import { countBelow } from "../shared/sorted.ts";
+import { lineAt, lineStarts } from "./chunk.ts";
 
 /** The yaml library, loaded on first use: read commands import this module but never parse front matter. */
 let yamlParse: typeof parse | undefined;
@@ -87,15 +88,14 @@ function openedAt(yaml: string, at: number, message: string): number | undefined
   return undefined;
 }
 /** The 1-based line of offset `at` in `s`. */
-const lineAt = (s: string, at: number) => { let n = 1; for (let i = s.indexOf("\n"); i >= 0 && i < at; i = s.indexOf("\n", i + 1)) n++; return n; };
 
 export function splitFrontMatter(text: string): FrontMatter {
   const fm = frontMatterBlock(text);
   if (!fm) return { data: {}, bodyOffset: 0 };
   const { bodyOffset } = fm;
   if (fm.yamlEnd - fm.yamlStart - 1 > MAX_FRONT_MATTER) return { data: {}, bodyOffset, error: `front matter over ${MAX_FRONT_MATTER.toLocaleString("en")} characters is not read`, errorLine: 1 };
+  const block = text.slice(fm.yamlStart, fm.yamlEnd);
   try {
-    const block = text.slice(fm.yamlStart, fm.yamlEnd);
     const held = block.includes("[REDACTED:");
     const data = parseYaml(held ? block.replace(MARKER, "\uE000REDACTED\uE002$1\uE001") : block, held);
     if (data === null || data === undefined) return { data: {}, bodyOffset };
@@ -106,8 +106,8 @@ export function splitFrontMatter(text: string): FrontMatter {
     // The YAML starts on the file's line 2; its own "at line N, column M" would mislead, so it goes.
     const err = e as Error & { linePos?: { line: number }[]; pos?: [number, number] };
     const msg = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "").replace(HELD, "[REDACTED:$1]");
-    const opened = err.pos ? openedAt(text.slice(fm.yamlStart, fm.yamlEnd), err.pos[0], msg) : undefined;
-    const yamlLine = opened !== undefined ? lineAt(text.slice(fm.yamlStart, fm.yamlEnd), opened) : err.linePos?.[0]?.line;
+    const opened = err.pos ? openedAt(block, err.pos[0], msg) : undefined;
+    const yamlLine = opened !== undefined ? lineAt(lineStarts(block), opened) : err.linePos?.[0]?.line;
     return { data: {}, bodyOffset, error: `invalid front matter: ${msg}`, ...(yamlLine ? { errorLine: yamlLine + 1 } : {}) };
   }
 }
@@ -240,6 +240,11 @@ function scanBlocks(s: string): Blocks {
     if (b.raw.length && b.raw[b.raw.length - 1]! >= start - 1) b.raw[b.raw.length - 1] = end; else b.raw.push(start, end);
   };
   const htmlBlock = (start: number, end: number) => { raw(start, end); b.html.push(start, end); };
+  /** A link reference definition's label and destination; the first definition of a label counts. */
+  const define = (m: RegExpExecArray) => {
+    const key = labelKey(m[1]!);
+    if (key && !b.defs.has(key)) b.defs.set(key, m[2] ?? m[3]!);
+  };
   /** Whether the line from `k` to `eol` closes fenced code opened by `f`: at least its run, of its character only, then blanks. */
   const closesFence = (f: string, k: number, eol: number) => {
     if (!s.startsWith(f, k)) return false;
@@ -258,6 +263,8 @@ function scanBlocks(s: string): Blocks {
   let inList = false, prevBlank = true;
   let listContent = 0;     // the column where the innermost open list item's content starts
   const items: number[] = []; // the content columns of the open list items, outermost first
+  /** Every open list item ends (a line at column 0 after a blank line, a thematic break, a heading). */
+  const endLists = () => { inList = false; items.length = 0; };
   /** A list item starts at marker column `at` with its content at `content`: the items at or past its column end. */
   const openItem = (at: number, content: number) => {
     while (items.length && items[items.length - 1]! > at) items.pop();
@@ -333,7 +340,7 @@ function scanBlocks(s: string): Blocks {
       listContent = items.length ? items[items.length - 1]! : 0;
     }
     if (col >= 4 && para < 0 && !inList) { raw(pos, eol); b.starts.push(pos); continue; }  // indented code
-    if (col === 0 && afterBlank && inList) { inList = false; items.length = 0; }
+    if (col === 0 && afterBlank && inList) endLists();
     if (col >= 4 && !inList) { paraLines++; continue; }                  // paragraph continuation
     // Fenced code: a run of 3+ backticks (no backtick after it) or tildes.
     if ((c === 96 || c === 126) && s.charCodeAt(i + 1) === c && s.charCodeAt(i + 2) === c) {
@@ -368,10 +375,10 @@ function scanBlocks(s: string): Blocks {
         para = -1; b.starts.push(pos); continue;
       }
     }
-    if ((c === 45 || c === 42 || c === 95) && at(THEMATIC, s, i)) { para = -1; if (col === 0) { inList = false; items.length = 0; } b.starts.push(pos); continue; }
+    if ((c === 45 || c === 42 || c === 95) && at(THEMATIC, s, i)) { para = -1; if (col === 0) endLists(); b.starts.push(pos); continue; }
     if (c === 35) {                                                               // #: ATX heading?
       const h = atxHeading(s, i, eol, pos);
-      if (h) { b.heads.push(h); para = -1; if (col === 0) { inList = false; items.length = 0; } b.starts.push(pos); continue; }
+      if (h) { b.heads.push(h); para = -1; if (col === 0) endLists(); b.starts.push(pos); continue; }
     }
     if (c === 60) {                                                               // <: HTML block?
       const end = htmlBlockEnd(s, i, para >= 0);
@@ -385,8 +392,7 @@ function scanBlocks(s: string): Blocks {
     if (c === 91 && para < 0) {                                                   // [: link reference definition?
       const m = at(DEFINITION, s, i);
       if (m) {
-        const key = labelKey(m[1]!);
-        if (key && !b.defs.has(key)) b.defs.set(key, m[2] ?? m[3]!);
+        define(m);
         b.starts.push(pos);
         const e = m.index + m[0].length;
         eol = s.charCodeAt(e - 1) === 10 ? e - 1 : e;
@@ -409,8 +415,7 @@ function scanBlocks(s: string): Blocks {
       if (m.inner === ">" && s.charCodeAt(k) === 91 && (para < 0 || afterQuoteBreak)) {
         const m = at(DEFINITION, s, k);
         if (m && !m[0].slice(0, -1).includes("\n")) {
-          const key = labelKey(m[1]!);
-          if (key && !b.defs.has(key)) b.defs.set(key, m[2] ?? m[3]!);
+          define(m);
           raw(pos, eol);
           para = -1;
           continue;
@@ -654,6 +659,12 @@ function linkSites(s: string, b: Blocks): LinkSite[] {
   const noClose = new Map<number, number>();   // backtick run length → a bound up to which no run of it closes
   const gtAfter = nextOf(s, ">"); // each `](<` of a text without `>` read the rest of it (quadratic)
   let r = 0, q = 0;
+  /** Where the block holding `p` ends: the next block start, or the next code or definition range (`r` is current for `p`). */
+  const blockBound = (p: number) => {
+    while (q < starts.length && starts[q]! <= p) q++;
+    const bound = q < starts.length ? starts[q]! : s.length;
+    return r < raw.length && raw[r]! < bound ? raw[r]! : bound;
+  };
   const ref = (p: number, label: string) => {
     const url = b.defs.get(labelKey(label));
     if (url) out.push({ at: p, dest: -1, url });
@@ -668,20 +679,15 @@ function linkSites(s: string, b: Blocks): LinkSite[] {
     if (c === 96) {
       let n = tok.length;
       if (escaped(s, p) && --n === 0) continue;
-      while (q < starts.length && starts[q]! <= p) q++;
-      let bound = q < starts.length ? starts[q]! : s.length;
-      if (r < raw.length && raw[r]! < bound) bound = raw[r]!;
+      const bound = blockBound(p);
       if (noClose.get(n) === bound) continue;
       const end = codeSpanEnd(s, p + tok.length, n, bound);
       if (end >= 0) re.lastIndex = end; else noClose.set(n, bound);
     } else if (c === 60) {
       if (s.startsWith("<!--", p)) {
         // An inline comment closes within its block (as in inlineCode); unclosed, `<!--` is text.
-        while (q < starts.length && starts[q]! <= p) q++;
-        let bound = q < starts.length ? starts[q]! : s.length;
-        if (r < raw.length && raw[r]! < bound) bound = raw[r]!;
         const end = closeFrom(p + 2);
-        if (end >= 0 && end + 3 <= bound) re.lastIndex = end + 3;
+        if (end >= 0 && end + 3 <= blockBound(p)) re.lastIndex = end + 3;
       } else {
         const a = at(AUTOLINK, s, p);
         if (a) { out.push({ at: p, dest: p + 1 }); re.lastIndex = p + a[0].length; }
