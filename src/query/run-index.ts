@@ -14,7 +14,8 @@ import { objectPath } from "../store/layout.ts";
 import { corrupt, misplaced } from "../store/objects.ts";
 import type { OpenStore } from "../store/open.ts";
 import { artifactMismatch, Segment } from "../store/segment.ts";
-import { bloomHas, bloomKey, isBloom } from "../store/bloom.ts";
+import { bloomHas, bloomKey } from "../store/bloom.ts";
+import { EMPTY, loadFilters, segmentFilters, type FilterTable, type ShardFilters } from "./filters.ts";
 import { readObjectText } from "../store/objects.ts";
 import { GIT_ARTIFACT, GitGraph } from "../git/graph.ts";
 import { loadWords, segmentBlocks, type Words } from "./words.ts";
@@ -39,8 +40,6 @@ const LOCAL = /^(doc|sec|chk|dec|clm|sym)_([0-9a-f]{20})(?:_(\d+))?$/;
 /** Shared nodes kept in the shards' `global` tables, by id prefix, with the type of their in-edges. */
 const SHARED_EDGE = { tech_: "mentions", ref_: "references", mod_: "imports" } as const;
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-/** The filter of a shard's table that has no entries (see RunIndex.shardsHolding). */
-const EMPTY = new Uint8Array(0);
 export const edgeOrder = (a: GraphEdge, b: GraphEdge) => cmp(a.source, b.source) || cmp(a.target, b.target) || cmp(a.type, b.type);
 
 /** Document records a RunIndex keeps decoded (a record holds every chunk, section and link of its document). */
@@ -112,36 +111,35 @@ export class RunIndex {
 
   seg(n: number): Segment | null { return this.open(this.index, "index", n); }
 
-  /** Per table, each shard's bloom filter by its place in `shards` (null: none; undefined: not read yet). */
-  private readonly filterCache = new Map<string, (Uint8Array | null | undefined)[]>();
+  /** Every shard's bloom filters (query/filters.ts), read on first use. */
+  private filterSets?: Map<number, ShardFilters>;
+  private filters(): Map<number, ShardFilters> {
+    if (!this.filterSets) {
+      const want = new Map(this.shards.map((n) => [n, this.byName.get(shardName("index", n))!]));
+      this.filterSets = loadFilters(this.store.profileDir, want, (n) => segmentFilters(this.seg(n)!, () => this.corrupt(n)), this.opts.writeCaches ?? false);
+    }
+    return this.filterSets;
+  }
+
   /**
    * The shards whose table `table` may hold `key`, by their bloom filters (index table `filters`,
    * see store/bloom.ts): a question about every shard reads only these. A shard written before the
-   * filters is always among them.
+   * filters is always among them. The filters come from the filters cache when it names the run's
+   * index objects (query/filters.ts): then no shard is opened to find out.
    */
-  private shardsHolding(table: string, key: string): number[] {
-    let filters = this.filterCache.get(table);
-    if (!filters) this.filterCache.set(table, (filters = []));
+  private shardsHolding(table: FilterTable, key: string): number[] {
+    const all = this.filters();
     const bk = bloomKey(key);
     const out: number[] = [];
-    for (let i = 0; i < this.shards.length; i++) {
-      const n = this.shards[i]!;
-      let f = filters[i];
-      if (f === undefined) {
-        const seg = this.seg(n)!;
-        const t = seg.header.tables;
-        // A shard written before the filters holds anything; one with them has no filter for a table without entries.
-        f = !t.filters ? null : (seg.bytes("filters", table, false) ?? ((t[table]?.count ?? 0) > 0 ? null : EMPTY));
-        if (f && f !== EMPTY && !isBloom(f)) throw this.corrupt(n);
-        filters[i] = f;
-      }
+    for (const n of this.shards) {
+      const f = all.get(n)!.tables[table];
       if (f === null || (f !== EMPTY && bloomHas(f, bk))) out.push(n);
     }
     return out;
   }
 
   /** Whether every shard has bloom filters (then a name is looked up shard by shard, see symbolFor). */
-  private get filtered(): boolean { return this.shards.every((n) => this.seg(n)!.header.tables.filters !== undefined); }
+  private get filtered(): boolean { const all = this.filters(); return this.shards.every((n) => all.get(n)!.filtered); }
 
   /** Collection statistics: the sum over the shards' headers. */
   stats(): Stats {
@@ -678,6 +676,9 @@ export class RunIndex {
       const to = this.symbolFor(name);
       if (to && !seen.has(to)) { seen.add(to); part.edges.push({ source: id, target: to, type: "mentions", line }); }
     }
+    // A reference's or module's id is a hash of its name: the name this document gives it is the
+    // name every shard has (globalName need not read a shard for it). Not a technology's.
+    for (const n of part.nodes) if ((n.id.startsWith("ref_") || n.id.startsWith("mod_")) && !this.globalNames.has(n.id)) this.globalNames.set(n.id, n.name);
     // Cached once complete: a lookup above that throws (a damaged shard) must not leave a long-lived
     // index (the ui's, the MCP server's) answering from a part without its links.
     this.graphCache.set(rec.path, part);

@@ -9,6 +9,7 @@
  *   .pkg/profiles/<p>/exports/                 where `export --out` may write inside the store (nothing else writes there)
  *   .pkg/profiles/<p>/cache/stat.zst           stat cache, zstd JSON: size, mtime, inode, ctime per file (never hashed, safe to delete)
  *   .pkg/profiles/<p>/cache/words.zst          words cache: the dictionaries' words and the shards holding each (query/words.ts; never hashed, safe to delete)
+ *   .pkg/profiles/<p>/cache/filters.bin        filters cache: every index shard's bloom filters in one file (query/filters.ts; never hashed, safe to delete)
  */
 import { statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -27,6 +28,7 @@ export const objectPath = (profileDir: string, sha: string) => join(profileDir, 
 export const runLogPath = (profileDir: string) => join(profileDir, "runs.log");
 export const statCachePath = (profileDir: string) => join(profileDir, "cache", "stat.zst");
 export const wordsCachePath = (profileDir: string) => join(profileDir, "cache", "words.zst");
+export const filtersCachePath = (profileDir: string) => join(profileDir, "cache", "filters.bin");
 export const exportsDir = (profileDir: string) => join(profileDir, "exports");
 /** Where an older binary kept the stat cache uncompressed (removed when the cache is next written). */
 export const oldStatCachePath = (profileDir: string) => join(profileDir, "cache", "stat.json");

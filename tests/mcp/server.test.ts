@@ -187,20 +187,28 @@ describe("bad arguments", () => {
 
 describe("read-only", () => {
   const WORDS = "profiles/default/cache/words.zst";
+  const FILTERS = "profiles/default/cache/filters.bin";
   test("after every tool was called, the store is byte for byte what ingest left", async () => {
-    // Only the words cache (src/query/words.ts), which the CLI's queries compared against above keep.
+    // Only the words and filters caches (src/query/words.ts, filters.ts), which the CLI's commands compared against above keep.
     const now = treeHash(join(root, ".pkg"));
     expect(now[WORDS]).toBeDefined();
+    expect(now[FILTERS]).toBeDefined();
     delete now[WORDS];
+    delete now[FILTERS];
     expect(now).toEqual(stored);
-    // The server keeps its own in memory: a query that needs the words, on a store without the cache, writes nothing.
+    // The server keeps its own in memory: a query that needs the words, and a node that needs the
+    // filters, on a store without the caches, write nothing.
     rmSync(join(root, ".pkg", WORDS));
+    rmSync(join(root, ".pkg", FILTERS));
     const before = treeHash(join(root, ".pkg"));
     const fresh = await connect(root);
     try {
       const r: any = await fresh.client.callTool({ name: "query", arguments: { text: "zzyzxqu" } });
       expect(r.isError, textOf(r)).toBeFalsy();
       expect(r.structuredContent.total).toBe(0);
+      const n: any = await fresh.client.callTool({ name: "node", arguments: { id: doc("notes/runbook.md") } });
+      expect(n.isError, textOf(n)).toBeFalsy();
+      expect(n.structuredContent.in_edges.length + n.structuredContent.out_edges.length).toBeGreaterThan(0);
     } finally { await fresh.close(); }
     expect(treeHash(join(root, ".pkg"))).toEqual(before);
   });

@@ -267,16 +267,21 @@ test("a second ui on a port the first one listens on is refused (exit 2); the fi
   expect(bad.stderr).toContain("hint: check --host");
 }, 30_000);
 
-test("read-only: a search that looks inside longer words keeps its words in memory and writes nothing to the store", async () => {
-  // A server of its own, on a store without the words cache (src/query/words.ts), as the CLI would make it.
+test("read-only: a search that looks inside longer words, and a node's links, keep their caches in memory and write nothing to the store", async () => {
+  // A server of its own, on a store without the words and filters caches (src/query/words.ts,
+  // filters.ts), as the CLI would make them.
   const own = makeWorkspace();
   const before = treeHash(join(own.root, ".pkg"));
-  expect(Object.keys(before).some((k) => k.endsWith("words.zst"))).toBe(false);
+  expect(Object.keys(before).some((k) => k.endsWith("words.zst") || k.endsWith("filters.bin"))).toBe(false);
   const server = await startUi(own.root);
   try {
     const r = await body(apiGet(server, "/api/query?q=zzyzxqu"));
     expect(r.total).toBe(0);
-    expect((await body(apiGet(server, "/api/query?q=ostgre"))).total).toBeGreaterThan(0); // only inside longer words
+    const inside = await body(apiGet(server, "/api/query?q=ostgre"));
+    expect(inside.total).toBeGreaterThan(0); // only inside longer words
+    const doc = `doc_${inside.hits[0].id.split("_")[1]}`;
+    expect((await apiGet(server, `/api/node?id=${doc}`)).status).toBe(200);
+    expect((await apiGet(server, `/api/neighbors?id=${doc}&depth=2`)).status).toBe(200);
   } finally { await server.stop(); }
   expect(treeHash(join(own.root, ".pkg"))).toEqual(before);
 }, 30_000);
