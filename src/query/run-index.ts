@@ -33,7 +33,7 @@ const PAGE_CACHE = 96;
 /** Without bloom filters, symbolFor looks this many names up shard by shard, then reads every shard's symbol names once. */
 const SYMBOL_NAMES_AFTER = 16;
 /** A shard's chunk lengths by document ordinal (see RunIndex.chunkLens). */
-type ChunkLengths = { starts: Int32Array; counts: Int32Array; lens: Int32Array | Uint32Array };
+export type ChunkLengths = { starts: Int32Array; counts: Int32Array; lens: Int32Array | Uint32Array };
 /** Whether this machine's typed arrays are little-endian, as table `chunklens` is stored (every release target is). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const LOCAL = /^(doc|sec|chk|dec|clm|sym)_([0-9a-f]{20})(?:_(\d+))?$/;
@@ -323,10 +323,14 @@ export class RunIndex {
 
   /** Core length in terms of a chunk (for BM25's length normalization). */
   chunkLen(shard: number, ord: number, ci: number): number {
-    let t = this.lenCache.get(shard);
-    if (!t) t = this.chunkLens(shard);
+    const t = this.chunkLengths(shard);
     const at = ord < t.starts.length ? t.starts[ord]! : -1;
     return at < 0 || ci >= t.counts[ord]! ? 1 : t.lens[at + ci] ?? 1;
+  }
+
+  /** A shard's chunk lengths by ordinal (see chunkLens), for a caller that looks up many: as chunkLen reads them. */
+  chunkLengths(shard: number): ChunkLengths {
+    return this.lenCache.get(shard) ?? this.chunkLens(shard);
   }
 
   /**

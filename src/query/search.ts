@@ -110,40 +110,88 @@ class Plist {
 /** A chunk key's document key (shard × 2^20 + ordinal). */
 const dkeyOfCk = (k: ChunkKey) => Math.floor(k / 65536);
 
-/** A term's chunks (with where their positions are when a phrase needs them), from its varints (format: PostingsBuilder.encode in pipeline/shard.ts). */
+/**
+ * A term's chunks (with where their positions are when a phrase needs them), from its varints
+ * (format: PostingsBuilder.encode in pipeline/shard.ts). The varints are decoded here, not through
+ * VarintReader, and a chunk's length is read from its shard's table directly: a read command runs
+ * this loop in the interpreter (src/shared/jit.ts), where a call per varint and per chunk was most
+ * of its time (corpus-2000, `event loop`: 2,400 chunks).
+ */
 function termChunks(ix: RunIndex, term: string, withPositions = false): Plist {
   const lists = ix.postings(term);
   // At least 3 bytes an entry: room for all of them without growing.
   const out = new Plist(lists.reduce((s, [, b]) => s + Math.ceil(b.length / 3), 0), withPositions);
   const pos = out.pos;
+  const { keys, lens, h: hs, c: cs, b: bs } = out;
+  let i = 0;
   let last = -1;
-  for (const [shard, bytes] of lists) {
-    const r = new VarintReader(bytes);
-    const bi = pos ? pos.bufs.push(bytes) - 1 : 0;
+  for (const [shard, buf] of lists) {
+    const { starts, counts, lens: chunkLens } = ix.chunkLengths(shard);
+    const bi = pos ? pos.bufs.push(buf) - 1 : 0;
+    const end = buf.length;
+    let at = 0;
     let ord = -1;
     let ci = 0;
     let p = 0;
+    let x = 0;
+    /** The varint at `at` that does not fit one byte (its first byte already read into x). */
+    const rest = (): number => {
+      let v = x & 0x7f, mul = 0x80;
+      for (;;) {
+        if (at >= end) throw new RangeError("truncated varint");
+        const b = buf[at++]!;
+        v += (b & 0x7f) * mul;
+        if (b < 0x80) return v;
+        mul *= 0x80;
+      }
+    };
     try {
-      while (!r.done) {
-        const dOrd = r.next();
-        const c0 = r.next();
+      while (at < end) {
+        const dOrd = (x = buf[at++]!) < 0x80 ? x : rest();
+        if (at >= end) throw new RangeError("truncated varint");
+        const c0 = (x = buf[at++]!) < 0x80 ? x : rest();
         if (ord < 0 || dOrd > 0) { ord = ord < 0 ? dOrd : ord + dOrd; ci = c0; p = 0; } else ci += c0;
-        const head = r.next();
+        if (at >= end) throw new RangeError("truncated varint");
+        const head = (x = buf[at++]!) < 0x80 ? x : rest();
         const n = Math.floor(head / 8);
         const mode = head % 4;
         let h = 0, c = 0, b = 0;
-        if (mode === 3) { h = r.next(); c = r.next(); b = r.next(); }
-        else if (mode === 1) h = n; else if (mode === 2) c = n; else b = n;
-        const xs = head & 4 ? r.next() : 0;
+        if (mode === 3) {
+          if (at >= end) throw new RangeError("truncated varint");
+          h = (x = buf[at++]!) < 0x80 ? x : rest();
+          if (at >= end) throw new RangeError("truncated varint");
+          c = (x = buf[at++]!) < 0x80 ? x : rest();
+          if (at >= end) throw new RangeError("truncated varint");
+          b = (x = buf[at++]!) < 0x80 ? x : rest();
+        } else if (mode === 1) h = n; else if (mode === 2) c = n; else b = n;
+        let xs = 0;
+        if (head & 4) {
+          if (at >= end) throw new RangeError("truncated varint");
+          xs = (x = buf[at++]!) < 0x80 ? x : rest();
+        }
         const key = ckey(shard, ord, ci);
         if (key <= last || ord >= 1048576 || ci >= 65536) throw new Error("postings out of order");
         last = key;
-        const i = out.push(key, ix.chunkLen(shard, ord, ci), h, c, b);
-        if (pos) { pos.buf[i] = bi; pos.off[i] = r.at; pos.count[i] = Math.max(0, n - xs); pos.base[i] = p; }
-        for (let k = 0; k < n - xs; k++) p += r.next();
+        const first = ord < starts.length ? starts[ord]! : -1;
+        keys[i] = key; lens[i] = first < 0 || ci >= counts[ord]! ? 1 : chunkLens[first + ci] ?? 1; hs[i] = h; cs[i] = c; bs[i] = b;
+        if (pos) {
+          pos.buf[i] = bi; pos.off[i] = at; pos.count[i] = Math.max(0, n - xs); pos.base[i] = p;
+          for (let k = n - xs; k > 0; k--) {
+            if (at >= end) throw new RangeError("truncated varint");
+            p += (x = buf[at++]!) < 0x80 ? x : rest();
+          }
+        } else {
+          // Positions are not needed: each varint's last byte is below 0x80.
+          for (let k = n - xs; k > 0; at++) {
+            if (at >= end) throw new RangeError("truncated varint");
+            if (buf[at]! < 0x80) k--;
+          }
+        }
+        i++;
       }
     } catch { throw ix.corrupt(shard); }
   }
+  out.n = i;
   return out;
 }
 
