@@ -7,8 +7,11 @@
  *
  * File `.pkg/profiles/<p>/cache/filters.bin`:
  *
- *   auditgraph-filters 1 <crc32 of the bytes after this line, 8 hex> <JSON {"<shard>": ["<sha256 of its index object>", F], …}>\n
+ *   auditgraph-filters 1 <crc32, 8 hex> <JSON {"<shard>": ["<sha256 of its index object>", F], …}>\n
  *   the filters' bytes, back to back
+ *
+ * the crc32 over the JSON and the bytes after the newline (the JSON says where each filter is: a
+ * digit changed there would hand a shard another filter, which says no to keys the shard holds)
  *
  * where F is 0 for a shard written before the filters (it may hold any key), else an object with,
  * for each of FILTER_TABLES, `[offset, length]` of its filter in the bytes, 0 when the table has
@@ -64,7 +67,7 @@ function readCache(profileDir: string): Map<number, { sha: string; filters: Shar
   const m = HEAD.exec(raw.toString("utf8", 0, nl));
   if (!m) return undefined;
   const body = new Uint8Array(raw.subarray(nl + 1));
-  if (hex8(Bun.hash.crc32(body)) !== m[1]) return undefined;
+  if (hex8(Bun.hash.crc32(raw.subarray(MAGIC.length + 9))) !== m[1]) return undefined;
   let named: unknown;
   try { named = JSON.parse(m[2]!); } catch { return undefined; }
   if (typeof named !== "object" || named === null || Array.isArray(named)) return undefined;
@@ -121,9 +124,8 @@ export function loadFilters(profileDir: string, want: Map<number, string>, read:
       }
       named[String(n)] = [sha, entry];
     }
-    const body = Buffer.concat(parts);
-    const head = Buffer.from(`${MAGIC}${hex8(Bun.hash.crc32(body))} ${JSON.stringify(named)}\n`);
-    try { atomicWriteFile(filtersCachePath(profileDir), Buffer.concat([head, body]), { fsync: false }); } catch {}
+    const covered = Buffer.concat([Buffer.from(`${JSON.stringify(named)}\n`), ...parts]);
+    try { atomicWriteFile(filtersCachePath(profileDir), Buffer.concat([Buffer.from(`${MAGIC}${hex8(Bun.hash.crc32(covered))} `), covered]), { fsync: false }); } catch {}
   }
   return out;
 }

@@ -79,7 +79,8 @@ describe("loadFilters", () => {
   const rewrite = (b: Buffer, edit: (head: string, body: Buffer) => [string, Buffer], fixCrc = true) => {
     const nl = b.indexOf(10);
     let [head, body] = edit(b.toString("latin1", 0, nl), Buffer.from(b.subarray(nl + 1)));
-    if (fixCrc) head = head.replace(/^(auditgraph-filters 1 )[0-9a-f]{8}/, `$1${(Bun.hash.crc32(body) >>> 0).toString(16).padStart(8, "0")}`);
+    // The checksum covers the JSON and the filters (what follows the checksum and its space).
+    if (fixCrc) head = head.replace(/^(auditgraph-filters 1 )[0-9a-f]{8}/, (_, magic) => `${magic}${(Bun.hash.crc32(Buffer.concat([Buffer.from(head.slice(magic.length + 9) + "\n", "latin1"), body])) >>> 0).toString(16).padStart(8, "0")}`);
     return Buffer.concat([Buffer.from(head + "\n", "latin1"), body]);
   };
   test.each([
@@ -88,6 +89,9 @@ describe("loadFilters", () => {
     ["empty", () => Buffer.alloc(0)],
     ["a flipped byte", (b: Buffer) => { const c = Buffer.from(b); c[c.length - 3] ^= 0x40; return c; }],
     ["another format", (b: Buffer) => rewrite(b, (h, body) => [h.replace("auditgraph-filters 1 ", "auditgraph-filters 2 "), body])],
+    ["an offset changed under the checksum as written", (b: Buffer) => rewrite(b, (h, body) => [h.replace(/\[(\d+),(\d+)\]/, (_, o, l) => `[${Number(o) + 1},${l}]`), body], false)],
+    ["a length changed under the checksum as written", (b: Buffer) => rewrite(b, (h, body) => [h.replace(/\[(\d+),(\d+)\]/, (_, o, l) => `[${o},${Number(l) - 1}]`), body], false)],
+    ["a table made empty under the checksum as written", (b: Buffer) => rewrite(b, (h, body) => [h.replace(/\[(\d+),(\d+)\]/, "0"), body], false)],
     ["a filter past the end", (b: Buffer) => rewrite(b, (h, body) => [h.replace(/\[(\d+),(\d+)\]/, (_, o, l) => `[${o},${Number(l) + body.length}]`), body])],
     ["a filter that is not one (k = 0)", (b: Buffer) => rewrite(b, (h, body) => { body[Number(/\[(\d+),\d+\]/.exec(h)![1])] = 0; return [h, body]; })],
     ["a shard entry of another shape", (b: Buffer) => rewrite(b, (h, body) => [h.replace(/"0":\["([0-9a-f]{64})",/, '"0":["$1",1,'), body])],
