@@ -12,7 +12,7 @@
 import { docId } from "../pipeline/extract.ts";
 import { documentNames, TEXT_PAGE, type DocMeta } from "../pipeline/shard.ts";
 import { eachOutsideWords, holdsPhrase, holdsSequence, identParts, isWordTerm, nameTerms, wordRuns } from "../pipeline/tokens.ts";
-import { VarintReader } from "../store/varint.ts";
+import { checked, MAX_MUL, VarintReader } from "../store/varint.ts";
 import { globMatcher, type Clause, type ParsedQuery } from "./parse.ts";
 import type { EntPosting, RunIndex } from "./run-index.ts";
 
@@ -141,8 +141,8 @@ function termChunks(ix: RunIndex, term: string, withPositions = false): Plist {
         if (at >= end) throw new RangeError("truncated varint");
         const b = buf[at++]!;
         v += (b & 0x7f) * mul;
-        if (b < 0x80) return v;
-        mul *= 0x80;
+        if (b < 0x80) return checked(v);
+        if ((mul *= 0x80) > MAX_MUL) throw new RangeError("varint too long");
       }
     };
     try {

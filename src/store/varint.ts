@@ -36,6 +36,14 @@ export class VarintWriter {
   bytes(): Uint8Array { return this.buf.slice(0, this.length); }
 }
 
+/** The weight of a varint's eighth byte: a value below 2^53 needs no more (7 bits a byte). */
+export const MAX_MUL = 0x80 ** 7;
+/** A decoded value, or a RangeError when it is not below 2^53. */
+export const checked = (v: number): number => {
+  if (v > Number.MAX_SAFE_INTEGER) throw new RangeError("varint too large");
+  return v;
+};
+
 export class VarintReader {
   at = 0;
   constructor(private readonly buf: Uint8Array) {}
@@ -47,8 +55,10 @@ export class VarintReader {
       if (this.at >= this.buf.length) throw new RangeError("truncated varint");
       const b = this.buf[this.at++]!;
       v += (b & 0x7f) * mul;
-      if (b < 0x80) return v;
-      mul *= 0x80;
+      if (b < 0x80) return checked(v);
+      // A ninth byte is past any value below 2^53 (and some 150 of them made NaN, which no
+      // comparison refuses).
+      if ((mul *= 0x80) > MAX_MUL) throw new RangeError("varint too long");
     }
   }
 }

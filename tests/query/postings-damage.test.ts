@@ -1,5 +1,5 @@
 // A term's chunk postings whose checksum holds but whose varints do not (a writer's bug, or a store
-// made by hand): truncated, the same chunk twice, positions cut short. A query that decodes them,
+// made by hand): truncated, the same chunk twice, positions cut short, a number too long to be one. A query that decodes them,
 // with or without the positions a phrase needs, stops with exit 5 and one line naming the object;
 // postings with long varints (ordinals and positions past 127) answer as written.
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -79,6 +79,10 @@ test.each([
   ["the positions cut short", (c: Uint8Array) => { const { end, positions } = firstEntryEnd(c); expect(positions).toBeGreaterThan(0); return c.subarray(0, end - 1); }],
   ["the same chunk twice", (c: Uint8Array) => { const { end, headAt } = firstEntryEnd(c); return Buffer.concat([c.subarray(0, end), Buffer.from([0, 0]), c.subarray(headAt, end), c.subarray(end)]); }],
   ["an entry without its head", (c: Uint8Array) => Buffer.concat([c, Buffer.from([1, 0])])],
+  // 150 continuation bytes: the value's weight runs past Infinity and 0 × Infinity is NaN, which
+  // passed every check of order and range.
+  ["a document number of 151 bytes", () => Buffer.from([...Array(150).fill(0x80), 0, 0, 8, 0])],
+  ["a document number of 9 bytes", () => Buffer.from([...Array(8).fill(0x80), 1, 0, 8, 0])],
 ])("%s: exit 5, one line naming the object, for a word, a phrase and two words", (_name, edit) => {
   replaceIndexTable(root, NOTE, "terms", withChunkPostings(edit));
   try {
