@@ -73,6 +73,17 @@ test("the CLI asks in an ingest with a previous run and in reads of large runs (
   expect(regions(advice(told.stderr)[0]![1])).toBe(true);
   expect(told.stdout).toBe(plain.stdout);
   expect(plain.json.hits.length).toBeGreaterThan(0);
+  // Told to, a walk of one edge asks; one of two or more (neighbors, export --subgraph) does not,
+  // nor does a whole export: they allocate more than huge pages repay. The answers are the same.
+  const doc = plain.json.hits.find((h: { id: string }) => h.id.startsWith("doc_"))?.id ?? `doc_${plain.json.hits[0].id.split("_")[1]}`;
+  for (const [args, asks] of [
+    [["neighbors", doc], true], [["neighbors", doc, "--depth", "2"], false],
+    [["export", "--subgraph", doc, "--depth", "1"], true], [["export", "--subgraph", doc, "--depth", "2"], false], [["export"], false],
+  ] as const) {
+    const on = cli([...args, "--root", root], { env: { ...debug, AUDITGRAPH_HUGEPAGES: "1" } });
+    expect([args.join(" "), on.code, advice(on.stderr).map((a) => a[0])]).toEqual([args.join(" "), 0, asks ? ["huge"] : []]);
+    expect(on.stdout).toBe(cli([...args, "--root", root], { env: { AUDITGRAPH_HUGEPAGES: "0" } }).stdout);
+  }
   const off = cli(["ingest", "--root", root], { env: { ...debug, AUDITGRAPH_HUGEPAGES: "0" } });
   expect(advice(off.stderr)).toEqual([]);
 });

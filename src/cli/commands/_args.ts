@@ -42,18 +42,21 @@ export const HUGE_PAGES_MAX_SHARDS = 2;
 
 /**
  * The current run's index (see query/run-index.ts), opened through the compatibility gate.
- * `whole`: the command reads the whole graph (an export), so it does not ask for huge pages.
+ * `wide`: the command may read a large part of the graph (an export, a walk of more than one edge),
+ * so it does not ask for huge pages.
  */
-export const withIndex = async (args: { root?: string; config?: string; profile?: string }, opts: { whole?: boolean } = {}) => {
+export const withIndex = async (args: { root?: string; config?: string; profile?: string }, opts: { wide?: boolean } = {}) => {
   const { ws, store } = await withStore(args);
   // A read over a large run touches tens of MiB for the first time: huge pages make that cheap
   // (src/shared/hugepages.ts). Over a small one they would add about as much memory as the heap
   // holds and save little time, so they are asked for from HUGE_PAGES_MIN_FILES files on. A read
-  // of the whole graph allocates and frees GBs, which huge pages slow down.
+  // of the whole graph allocates and frees GBs, which huge pages slow down; a walk of two edges or
+  // more gains less than it costs (the 20,000-file benchmark's `neighbors --depth 2`: 282 ms and
+  // 144 MB with them, 308 ms and 114 MB without; the target is 120 MB).
   const hp = await import("../../shared/hugepages.ts");
   const mode = hp.hugePagesSetting();
   const files = store.manifest.counts.files ?? 0;
-  if (!opts.whole && (mode === "always" || (mode === "auto" && files >= HUGE_PAGES_MIN_FILES))) hp.setHugePages(true);
+  if (!opts.wide && (mode === "always" || (mode === "auto" && files >= HUGE_PAGES_MIN_FILES))) hp.setHugePages(true);
   // Over a large run a read decodes long postings lists: there the JIT, compiling on another core,
   // pays for itself (src/shared/jit.ts).
   if (files >= LARGE_RUN_FILES) normalJit();

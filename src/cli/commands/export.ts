@@ -24,7 +24,7 @@ export default defineCommand({
     if (start === "") throw usageError("--subgraph needs a node id (find ids with 'auditgraph query TEXT' or 'auditgraph list')");
     if (start === undefined && args.depth !== undefined) throw usageError("--depth applies to --subgraph ID only");
     const depth = intFlag(args.depth, "depth", 1, 10);
-    const { ws, store, ix } = await withIndex(args, { whole: start === undefined });
+    const { ws, store, ix } = await withIndex(args, { wide: start === undefined || depth > 1 });
     // Checked before the graph is read: not a directory, not the store's own files (store/exports.ts).
     const { exportTarget, writeExport } = await import("../../store/exports.ts");
     const target = args.out === undefined ? undefined : exportTarget(ws.root, ws.profileDir, String(args.out));

@@ -22,7 +22,7 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const depth = intFlag(args.depth, "depth", 1, 10);
     const types = await edgeTypes(rawArgs);
-    const { store, ix } = await withIndex(args);
+    const { store, ix } = await withIndex(args, { wide: depth > 1 });
     const { neighbors } = await import("../../query/graph.ts");
     const id = String(args.id);
     if (!ix.nodeOnly(id)) throw notFound(id, store.runId);
