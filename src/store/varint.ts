@@ -55,7 +55,10 @@ export class VarintReader {
       if (this.at >= this.buf.length) throw new RangeError("truncated varint");
       const b = this.buf[this.at++]!;
       v += (b & 0x7f) * mul;
-      if (b < 0x80) return checked(v);
+      if (b < 0x80) {
+        if (v > Number.MAX_SAFE_INTEGER) throw new RangeError("varint too large");
+        return v;
+      }
       // A ninth byte is past any value below 2^53 (and some 150 of them made NaN, which no
       // comparison refuses).
       if ((mul *= 0x80) > MAX_MUL) throw new RangeError("varint too long");
