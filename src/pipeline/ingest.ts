@@ -256,7 +256,12 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     noteChanged(n);
     tasks.push({
       shard: n, shards: nShards, profileDir: ws.profileDir, settings,
-      files: files.map((f) => ({ path: f.path, abs: f.abs, bytes: f.bytes, ...(prevSha.has(f.path) ? { prevSha: prevSha.get(f.path) } : {}) })),
+      files: files.map((f) => {
+        const was = prevSha.get(f.path), now = known.get(f.path);
+        // `same`: the stat cache vouched for it, or pass A hashed it to the sha256 it had (buildShard does not read it again).
+        const same = was !== undefined && now?.status === "ok" && now.sha256 === was && now.bytes === f.bytes;
+        return { path: f.path, abs: f.abs, bytes: f.bytes, ...(was !== undefined ? { prevSha: was } : {}), ...(same ? { same } : {}) };
+      }),
       ...(reuse && ia && ta && usable(n) ? { prev: { index: ia.sha256, text: ta.sha256 } } : {}),
     });
   }

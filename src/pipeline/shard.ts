@@ -107,8 +107,12 @@ export type ShardTask = {
   /** How many shards the run has. */
   shards: number;
   profileDir: string;
-  /** Sorted by path. `prevSha`: the file's sha256 in the previous run, if its entry may be reused. */
-  files: { path: string; abs: string; bytes: number; prevSha?: string }[];
+  /**
+   * Sorted by path. `prevSha`: the file's sha256 in the previous run, if its entry may be reused.
+   * `same`: the plan found the file as the previous run ingested it (the stat cache vouched for it,
+   * or it was hashed to `prevSha`): its entry is taken from the previous objects without reading it.
+   */
+  files: { path: string; abs: string; bytes: number; prevSha?: string; same?: boolean }[];
   /** The previous run's objects for this shard, if entries may be reused. */
   prev?: { index: string; text: string };
   settings: { maxBytes: number; maxDocBytes: number; symbols: boolean; chunkTokens: number; overlapTokens: number; redaction: { enabled: boolean; detectors: Detector[] } };
@@ -789,13 +793,26 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
   let symbolsFailed: { err: unknown } | undefined;
   for (const f of task.files) {
     const isDoc = isDocumentPath(f.path);
-    const r = readSource(f.abs, f.bytes, isDoc ? st.maxDocBytes : st.maxBytes, isDoc);
-    if (r.text === undefined && r.raw === undefined) { records.push(toRecord(f.path, r)); continue; }
     let rec: DocRecord | undefined;
     let body: string | undefined;
-    if (f.prevSha && f.prevSha === r.sha256) {
+    // A file the plan found unchanged is not read again (a one-file change read and hashed every
+    // file of its shard): its entry and text are the previous run's, as they are below for a file
+    // read and hashed to the same sha256.
+    let r: ReadResult | undefined;
+    if (f.same && f.prevSha) {
       rec = old().docs.get(f.path);
       body = old().texts.get(f.path);
+      if (rec && body !== undefined) r = { sha256: f.prevSha, bytes: f.bytes };
+    }
+    if (!r) {
+      r = readSource(f.abs, f.bytes, isDoc ? st.maxDocBytes : st.maxBytes, isDoc);
+      if (r.text === undefined && r.raw === undefined) { records.push(toRecord(f.path, r)); continue; }
+      rec = undefined;
+      body = undefined;
+      if (f.prevSha && f.prevSha === r.sha256) {
+        rec = old().docs.get(f.path);
+        body = old().texts.get(f.path);
+      }
     }
     let terms: DocTerms | undefined;
     if (!rec || body === undefined) {
