@@ -43,17 +43,23 @@ export type ShardFilters = { filtered: boolean; tables: Record<FilterTable, Uint
 
 const hex8 = (x: number) => (x >>> 0).toString(16).padStart(8, "0");
 
-/** A shard's filters as its segment holds them; `corrupt` is thrown for a filter that is not one. */
-export function segmentFilters(seg: Segment, corrupt: () => Error): ShardFilters {
+/**
+ * The filter of a table that is not one (damage): a question about that table is a corrupt object
+ * (exit 5), one about another table is answered as before (a command meets only the damage it reads).
+ * A shard with one is not written to the cache.
+ */
+export const DAMAGED = new Uint8Array(1);
+
+/** A shard's filters as its segment holds them (a filter that is not one is DAMAGED). */
+export function segmentFilters(seg: Segment): ShardFilters {
   const t = seg.header.tables;
   const filtered = t.filters !== undefined;
   const tables = {} as Record<FilterTable, Uint8Array | null>;
   for (const name of FILTER_TABLES) {
     // A shard written before the filters holds anything; one with them has no filter for a table without entries.
     const f = !filtered ? null : (seg.bytes("filters", name, false) ?? ((t[name]?.count ?? 0) > 0 ? null : EMPTY));
-    if (f && f !== EMPTY && !isBloom(f)) throw corrupt();
     // A copy: the bytes may be a slice of a block that the segment's caches drop.
-    tables[name] = f && f !== EMPTY ? f.slice() : f;
+    tables[name] = f && f !== EMPTY ? (isBloom(f) ? f.slice() : DAMAGED) : f;
   }
   return { filtered, tables };
 }
@@ -108,7 +114,8 @@ export function loadFilters(profileDir: string, want: Map<number, string>, read:
     if (c && c.sha === sha) out.set(n, c.filters);
     else { out.set(n, read(n)); fresh = true; }
   }
-  if (fresh && write) {
+  const damaged = [...out.values()].some((f) => FILTER_TABLES.some((t) => f.tables[t] === DAMAGED));
+  if (fresh && write && !damaged) {
     const parts: Uint8Array[] = [];
     let at = 0;
     const named: Record<string, [string, unknown]> = {};

@@ -15,7 +15,7 @@ import { corrupt, misplaced } from "../store/objects.ts";
 import type { OpenStore } from "../store/open.ts";
 import { artifactMismatch, Segment } from "../store/segment.ts";
 import { bloomHas, bloomKey } from "../store/bloom.ts";
-import { EMPTY, loadFilters, segmentFilters, type FilterTable, type ShardFilters } from "./filters.ts";
+import { DAMAGED, EMPTY, loadFilters, segmentFilters, type FilterTable, type ShardFilters } from "./filters.ts";
 import { readObjectText } from "../store/objects.ts";
 import { GIT_ARTIFACT, GitGraph } from "../git/graph.ts";
 import { loadWords, segmentBlocks, type Words } from "./words.ts";
@@ -116,7 +116,7 @@ export class RunIndex {
   private filters(): Map<number, ShardFilters> {
     if (!this.filterSets) {
       const want = new Map(this.shards.map((n) => [n, this.byName.get(shardName("index", n))!]));
-      this.filterSets = loadFilters(this.store.profileDir, want, (n) => segmentFilters(this.seg(n)!, () => this.corrupt(n)), this.opts.writeCaches ?? false);
+      this.filterSets = loadFilters(this.store.profileDir, want, (n) => segmentFilters(this.seg(n)!), this.opts.writeCaches ?? false);
     }
     return this.filterSets;
   }
@@ -133,6 +133,7 @@ export class RunIndex {
     const out: number[] = [];
     for (const n of this.shards) {
       const f = all.get(n)!.tables[table];
+      if (f === DAMAGED) throw this.corrupt(n);
       if (f === null || (f !== EMPTY && bloomHas(f, bk))) out.push(n);
     }
     return out;

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { bloomHas, bloomKey, bloomOf } from "../../src/store/bloom.ts";
 import { EMPTY, FILTER_TABLES, loadFilters, type ShardFilters } from "../../src/query/filters.ts";
 import { filtersCachePath } from "../../src/store/layout.ts";
-import { cleanup, cli, ingested, tempDir } from "../helpers/cli.ts";
+import { cleanup, cli, expectOneLineError, ingested, tempDir } from "../helpers/cli.ts";
+import { replaceIndexTable } from "../helpers/segments.ts";
 
 afterAll(cleanup);
 
@@ -153,6 +154,26 @@ describe("the CLI", () => {
     expect({ code: r.code, stderr: r.stderr, out: r.stdout }).toEqual({ code: 0, stderr: "", out: first[0]! });
     expect(statSync(cache()).isFile()).toBe(true);
     expect(cli(["verify", "--root", root]).code).toBe(0);
+  });
+
+  test("a damaged filter fails only the questions about its table, and is not kept in the cache", () => {
+    const hub = id("notes/hub.md");
+    const node = JSON.parse(run(["node", hub]));
+    const sym = node.out_edges.find((e: { target: string; type: string }) => e.type === "mentions" && e.target.startsWith("sym_")).target as string;
+    const was = replaceIndexTable(root, "notes/hub.md", "filters", undefined).binary;
+    replaceIndexTable(root, "notes/hub.md", "filters", was.map(([k, v]): [string, Uint8Array] => [k, k === "symrefs" ? new Uint8Array([0, 255]) : v]));
+    try {
+      rmSync(cache(), { force: true });
+      // A document's node asks about links and symbols, not about the mentions of a symbol.
+      expect(run(["node", hub])).toBe(JSON.stringify(node, null, 2) + "\n");
+      expect(existsSync(cache())).toBe(false);
+      const r = cli(["node", sym, "--root", root]);
+      expect(r.code).toBe(5);
+      expect(expectOneLineError(r)).toMatch(/objects\/.* is corrupt/);
+      expect(existsSync(cache())).toBe(false);
+    } finally { replaceIndexTable(root, "notes/hub.md", "filters", was); }
+    expect(JSON.parse(run(["node", sym])).in_edges.length).toBeGreaterThan(0);
+    expect(existsSync(cache())).toBe(true);
   });
 
   test("after an ingest a new link, reference and symbol mention are found: the changed shards' filters are read again", () => {
