@@ -78,8 +78,12 @@ export function updateNotice(write: (line: string) => void, env: Env = process.e
     }
     const last = Math.max(cache.current === VERSION ? cache.checked_at ?? 0 : 0, cache.started_at ?? 0);
     if (now - last >= DAY_MS) {
+      // Written before the check starts: written after, it could land after the check's own
+      // record (recordCheck) and erase it, and the newer release would not be known for a day
+      // (a busy machine delays this process more than the check; CI saw it once).
       cache.started_at = now;
-      changed = true;
+      writeCache(cache, env);
+      changed = false;
       const child = Bun.spawn([process.execPath, "upgrade", "--check", "--json"], {
         env: { ...env, AUDITGRAPH_UPDATE_REFRESH: "1", AUDITGRAPH_NO_UPDATE_CHECK: "1" },
         stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true,
