@@ -39,7 +39,7 @@ import { group } from "../shared/maps.ts";
 import type { FileRecord } from "../store/manifest.ts";
 import { objectPath } from "../store/layout.ts";
 import { corrupt, type EncodedObject } from "../store/objects.ts";
-import { bloomOf } from "../store/bloom.ts";
+import { bloomOf, FILTER_TABLES } from "../store/bloom.ts";
 import { encodeSegment, Segment, type StoredValue } from "../store/segment.ts";
 import { documentText, isDocumentPath, type DocumentText } from "./documents/index.ts";
 import type { FileSymbols } from "./symbols/index.ts";
@@ -793,26 +793,19 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
   let symbolsFailed: { err: unknown } | undefined;
   for (const f of task.files) {
     const isDoc = isDocumentPath(f.path);
-    let rec: DocRecord | undefined;
-    let body: string | undefined;
     // A file the plan found unchanged is not read again (a one-file change read and hashed every
-    // file of its shard): its entry and text are the previous run's, as they are below for a file
-    // read and hashed to the same sha256.
-    let r: ReadResult | undefined;
-    if (f.same && f.prevSha) {
-      rec = old().docs.get(f.path);
-      body = old().texts.get(f.path);
-      if (rec && body !== undefined) r = { sha256: f.prevSha, bytes: f.bytes };
-    }
-    if (!r) {
+    // file of its shard) when the previous objects hold its entry and text: it is as if read and
+    // hashed to its previous sha256.
+    let r: ReadResult = { sha256: f.prevSha, bytes: f.bytes };
+    if (!f.same || !old().docs.has(f.path) || !old().texts.has(f.path)) {
       r = readSource(f.abs, f.bytes, isDoc ? st.maxDocBytes : st.maxBytes, isDoc);
       if (r.text === undefined && r.raw === undefined) { records.push(toRecord(f.path, r)); continue; }
-      rec = undefined;
-      body = undefined;
-      if (f.prevSha && f.prevSha === r.sha256) {
-        rec = old().docs.get(f.path);
-        body = old().texts.get(f.path);
-      }
+    }
+    let rec: DocRecord | undefined;
+    let body: string | undefined;
+    if (f.prevSha && f.prevSha === r.sha256) {
+      rec = old().docs.get(f.path);
+      body = old().texts.get(f.path);
     }
     let terms: DocTerms | undefined;
     if (!rec || body === undefined) {
@@ -950,7 +943,7 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
     spans: docs.map(({ rec }, ord) => [ordKey(ord), spansOf(rec.chunks)]),
     // Bloom filters of the tables a reader asks every shard about (the mentions of a shared node, the
     // links into a document, a symbol's definitions and mentions): it reads only the shards that may hold a key.
-    filters: ([["global", globals], ["links", links], ["symbols", symDefs], ["symrefs", symRefs]] as const)
+    filters: FILTER_TABLES.map((name) => [name, { global: globals, links, symbols: symDefs, symrefs: symRefs }[name]] as const)
       .filter(([, m]) => m.size > 0).map(([name, m]): [string, Uint8Array] => [name, bloomOf(m.keys())]),
   }, { layout: { terms: TERMS_LAYOUT } });
   postings.release();

@@ -24,15 +24,12 @@
  * theirs in memory for the run.
  */
 import { atomicWriteFile, readRegularFile } from "../shared/fs.ts";
-import { isBloom } from "../store/bloom.ts";
+import { FILTER_TABLES, isBloom, type FilterTable } from "../store/bloom.ts";
 import { filtersCachePath, SHA256 } from "../store/layout.ts";
 import type { Segment } from "../store/segment.ts";
 
 const MAGIC = "auditgraph-filters 1 ";
 const HEAD = /^auditgraph-filters 1 ([0-9a-f]{8}) (\{.*\})$/;
-/** The tables of an index segment that have bloom filters (pipeline/shard.ts). */
-export const FILTER_TABLES = ["global", "links", "symbols", "symrefs"] as const;
-export type FilterTable = (typeof FILTER_TABLES)[number];
 /** The filter of a table without entries: no key is in it. */
 export const EMPTY = new Uint8Array(0);
 /**

@@ -12,7 +12,7 @@
 import { docId } from "../pipeline/extract.ts";
 import { documentNames, TEXT_PAGE, type DocMeta } from "../pipeline/shard.ts";
 import { eachOutsideWords, holdsPhrase, holdsSequence, identParts, isWordTerm, nameTerms, wordRuns } from "../pipeline/tokens.ts";
-import { checked, MAX_MUL, VarintReader } from "../store/varint.ts";
+import { VarintReader } from "../store/varint.ts";
 import { globMatcher, type Clause, type ParsedQuery } from "./parse.ts";
 import type { EntPosting, RunIndex } from "./run-index.ts";
 
@@ -134,40 +134,27 @@ function termChunks(ix: RunIndex, term: string, withPositions = false): Plist {
     let ci = 0;
     let p = 0;
     let x = 0;
-    /** The varint at `at` that does not fit one byte (its first byte already read into x). */
-    const rest = (): number => {
-      let v = x & 0x7f, mul = 0x80;
-      for (;;) {
-        if (at >= end) throw new RangeError("truncated varint");
-        const b = buf[at++]!;
-        v += (b & 0x7f) * mul;
-        if (b < 0x80) return checked(v);
-        if ((mul *= 0x80) > MAX_MUL) throw new RangeError("varint too long");
-      }
-    };
+    // A varint of more than one byte (or none: past the end, `buf[at]` is undefined) is read by
+    // VarintReader from its first byte, which checks its length, range and end.
+    const r = new VarintReader(buf);
+    const long = (): number => { r.at = at - 1; const v = r.next(); at = r.at; return v; };
     try {
       while (at < end) {
-        const dOrd = (x = buf[at++]!) < 0x80 ? x : rest();
-        if (at >= end) throw new RangeError("truncated varint");
-        const c0 = (x = buf[at++]!) < 0x80 ? x : rest();
+        const dOrd = (x = buf[at++]!) < 0x80 ? x : long();
+        const c0 = (x = buf[at++]!) < 0x80 ? x : long();
         if (ord < 0 || dOrd > 0) { ord = ord < 0 ? dOrd : ord + dOrd; ci = c0; p = 0; } else ci += c0;
-        if (at >= end) throw new RangeError("truncated varint");
-        const head = (x = buf[at++]!) < 0x80 ? x : rest();
+        const head = (x = buf[at++]!) < 0x80 ? x : long();
         const n = Math.floor(head / 8);
         const mode = head % 4;
         let h = 0, c = 0, b = 0;
         if (mode === 3) {
-          if (at >= end) throw new RangeError("truncated varint");
-          h = (x = buf[at++]!) < 0x80 ? x : rest();
-          if (at >= end) throw new RangeError("truncated varint");
-          c = (x = buf[at++]!) < 0x80 ? x : rest();
-          if (at >= end) throw new RangeError("truncated varint");
-          b = (x = buf[at++]!) < 0x80 ? x : rest();
+          h = (x = buf[at++]!) < 0x80 ? x : long();
+          c = (x = buf[at++]!) < 0x80 ? x : long();
+          b = (x = buf[at++]!) < 0x80 ? x : long();
         } else if (mode === 1) h = n; else if (mode === 2) c = n; else b = n;
         let xs = 0;
         if (head & 4) {
-          if (at >= end) throw new RangeError("truncated varint");
-          xs = (x = buf[at++]!) < 0x80 ? x : rest();
+          xs = (x = buf[at++]!) < 0x80 ? x : long();
         }
         const key = ckey(shard, ord, ci);
         if (key <= last || ord >= 1048576 || ci >= 65536) throw new Error("postings out of order");
@@ -176,10 +163,7 @@ function termChunks(ix: RunIndex, term: string, withPositions = false): Plist {
         keys[i] = key; lens[i] = first < 0 || ci >= counts[ord]! ? 1 : chunkLens[first + ci] ?? 1; hs[i] = h; cs[i] = c; bs[i] = b;
         if (pos) {
           pos.buf[i] = bi; pos.off[i] = at; pos.count[i] = Math.max(0, n - xs); pos.base[i] = p;
-          for (let k = n - xs; k > 0; k--) {
-            if (at >= end) throw new RangeError("truncated varint");
-            p += (x = buf[at++]!) < 0x80 ? x : rest();
-          }
+          for (let k = n - xs; k > 0; k--) p += (x = buf[at++]!) < 0x80 ? x : long();
         } else {
           // Positions are not needed: each varint's last byte is below 0x80.
           for (let k = n - xs; k > 0; at++) {

@@ -11,6 +11,13 @@
  * on every machine. BITS_PER_KEY bits a key and k = 7 give about 1 % false positives; a filter
  * never says no to a key it was built from.
  */
+/**
+ * The index tables a reader asks every shard about, which have filters (index table `filters`): the
+ * mentions of a shared node, the links into a document, a symbol's definitions and mentions.
+ */
+export const FILTER_TABLES = ["global", "links", "symbols", "symrefs"] as const;
+export type FilterTable = (typeof FILTER_TABLES)[number];
+
 const BITS_PER_KEY = 10;
 const K = 7;
 /** The most positions per key a reader accepts (a larger k is damage, not a filter). */

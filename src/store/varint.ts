@@ -37,12 +37,7 @@ export class VarintWriter {
 }
 
 /** The weight of a varint's eighth byte: a value below 2^53 needs no more (7 bits a byte). */
-export const MAX_MUL = 0x80 ** 7;
-/** A decoded value, or a RangeError when it is not below 2^53. */
-export const checked = (v: number): number => {
-  if (v > Number.MAX_SAFE_INTEGER) throw new RangeError("varint too large");
-  return v;
-};
+const MAX_MUL = 0x80 ** 7;
 
 export class VarintReader {
   at = 0;

@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bloomHas, bloomKey, bloomOf } from "../../src/store/bloom.ts";
-import { EMPTY, FILTER_TABLES, loadFilters, type ShardFilters } from "../../src/query/filters.ts";
+import { bloomHas, bloomKey, bloomOf, FILTER_TABLES } from "../../src/store/bloom.ts";
+import { EMPTY, loadFilters, type ShardFilters } from "../../src/query/filters.ts";
 import { filtersCachePath } from "../../src/store/layout.ts";
 import { cleanup, cli, expectOneLineError, ingested, tempDir } from "../helpers/cli.ts";
 import { replaceIndexTable } from "../helpers/segments.ts";
