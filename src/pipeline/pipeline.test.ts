@@ -144,6 +144,9 @@ describe("normalize and redact", () => {
     for (const s of code) expect(r(s)).toBe(s);
     // A key is no value: the one after it on the next line is judged.
     expect(r("token:\n  password: hunter2")).toBe("token:\n  password: [REDACTED:credential_kv]");
+    // ...however it is spelled: a key is a whole name run holding a credential word, on the next line too.
+    expect(r("token:\n  db_password: hunter2")).toBe("token:\n  db_password: [REDACTED:credential_kv]");
+    expect(r("secret:\n  SMTP_AUTH_TOKEN = hunter2")).toBe("secret:\n  SMTP_AUTH_TOKEN = [REDACTED:credential_kv]");
     // A second pass changes nothing (the `=` of `:=` is no value before a marker).
     for (const s of [...secret, "password:=`", "password :=  x"]) expect(r(r(s))).toBe(r(s));
     // Hostile lines are judged at once: a digit after many `(` was looked for from each of them.

@@ -148,7 +148,7 @@ const rules: Rule[] = [
     probe: new RegExp(KV_KEY, "i"),
     apply: (t) =>
       t.replace(
-        new RegExp(`(${KEY_HEAD}["']?\\s*(?::=|=|:(?!:)(?:[ \\t]*${ANNOT}[ \\t]*=(?!=)(?=\\s*${PREFIX}["']))?)\\s*)(?!=?\\s*\\[REDACTED)(?!${ANNOT}[ \\t]*=(?!=))(?!(?<=\\n[ \\t]*)${KV_KEY}[A-Za-z0-9_.-]*["']?\\s*(?::=|=|:(?!:)))(${PREFIX}"[^"\\n]+"|${PREFIX}'[^'\\n]+'|${WITH_LITERAL}|${CALL}(?=\\s*(?:[;,)\\]}]|$))|[^\\s"',;]+)`, "gim"),
+        new RegExp(`(${KEY_HEAD}["']?\\s*(?::=|=|:(?!:)(?:[ \\t]*${ANNOT}[ \\t]*=(?!=)(?=\\s*${PREFIX}["']))?)\\s*)(?!=?\\s*\\[REDACTED)(?!${ANNOT}[ \\t]*=(?!=))(?!(?<=\\n[ \\t]*)${KEY_HEAD}["']?\\s*(?::=|=|:(?!:)))(${PREFIX}"[^"\\n]+"|${PREFIX}'[^'\\n]+'|${WITH_LITERAL}|${CALL}(?=\\s*(?:[;,)\\]}]|$))|[^\\s"',;]+)`, "gim"),
         // The separator: `=`, `:`, Go's `:=`, not the `::` of a path (`node::credentials::HasOnly`).
         // A call (two levels of parentheses) that ends the value is code when no literal is in it
         // (`getpass(prompt, stream)`); with one (`decrypt(b64('s3cret'))`) the whole call goes, where
