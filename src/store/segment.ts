@@ -32,6 +32,7 @@ import { closeSync, readSync } from "node:fs";
 import { openRegular } from "../shared/fs.ts";
 import { sha256Hex } from "../shared/hash.ts";
 import { quoted } from "../shared/printable.ts";
+import { isBloom } from "./bloom.ts";
 import { corrupt, unreadable, type EncodedObject } from "./objects.ts";
 
 const MAGIC = "AGSEG01\n";
@@ -200,8 +201,10 @@ function checkTables(seg: Segment): string | undefined {
       let prev: string | undefined;
       let n = 0;
       const rows = t.binary ? seg.rangeBytes(name) : seg.range<unknown>(name);
-      for (const [k] of rows) {
+      for (const [k, v] of rows) {
         if (prev !== undefined && !(k > prev)) return `table ${name}: keys out of order at ${JSON.stringify(k)}`;
+        // A bloom filter that is not one fails the reads that ask it (exit 5): verify says so too.
+        if (name === "filters" && v instanceof Uint8Array && !isBloom(v)) return `table filters: the filter of ${JSON.stringify(k)} is not a bloom filter`;
         prev = k;
         n++;
       }

@@ -171,6 +171,10 @@ describe("the CLI", () => {
       expect(r.code).toBe(5);
       expect(expectOneLineError(r)).toMatch(/objects\/.* is corrupt/);
       expect(existsSync(cache())).toBe(false);
+      // verify names it too (it checks every filter, not only the ones a command asks).
+      const v = cli(["verify", "--root", root]);
+      expect(v.code).toBe(5);
+      expect(v.stdout + v.stderr).toContain("the filter of \"symrefs\" is not a bloom filter");
     } finally { replaceIndexTable(root, "notes/hub.md", "filters", was); }
     expect(JSON.parse(run(["node", sym])).in_edges.length).toBeGreaterThan(0);
     expect(existsSync(cache())).toBe(true);
