@@ -77,20 +77,19 @@ export function updateNotice(write: (line: string) => void, env: Env = process.e
       changed = true;
     }
     const last = Math.max(cache.current === VERSION ? cache.checked_at ?? 0 : 0, cache.started_at ?? 0);
-    if (now - last >= DAY_MS) {
-      // Written before the check starts: written after, it could land after the check's own
-      // record (recordCheck) and erase it, and the newer release would not be known for a day
-      // (a busy machine delays this process more than the check; CI saw it once).
-      cache.started_at = now;
-      writeCache(cache, env);
-      changed = false;
+    const check = now - last >= DAY_MS;
+    if (check) { cache.started_at = now; changed = true; }
+    // Written before the check starts: written after, it could land after the check's own record
+    // (recordCheck) and erase it, and the newer release would not be known for a day (a busy
+    // machine delays this process more than the check; CI saw it once).
+    if (changed) writeCache(cache, env);
+    if (check) {
       const child = Bun.spawn([process.execPath, "upgrade", "--check", "--json"], {
         env: { ...env, AUDITGRAPH_UPDATE_REFRESH: "1", AUDITGRAPH_NO_UPDATE_CHECK: "1" },
         stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true,
       });
       child.unref();
     }
-    if (changed) writeCache(cache, env);
   } catch {}
 }
 
