@@ -22,6 +22,7 @@ test.each([
   ["nine bytes", [...Array(8).fill(0x80), 0x01]],
   ["151 bytes (NaN)", [...Array(150).fill(0x80), 0x00]],
   ["eight bytes above 2^53", [...Array(7).fill(0xff), 0x7f]],
+  ["of exactly 2^53", [...Array(7).fill(0x80), 0x10]],
 ])("a varint %s is a RangeError", (_name, bytes) => {
   expect(() => new VarintReader(new Uint8Array(bytes)).next()).toThrow(RangeError);
 });

@@ -83,6 +83,7 @@ test.each([
   // passed every check of order and range.
   ["a document number of 151 bytes", () => Buffer.from([...Array(150).fill(0x80), 0, 0, 8, 0])],
   ["a document number of 9 bytes", () => Buffer.from([...Array(8).fill(0x80), 1, 0, 8, 0])],
+  ["a document number of exactly 2^53", () => Buffer.from([...Array(7).fill(0x80), 0x10, 0, 8, 0])],
 ])("%s: exit 5, one line naming the object, for a word, a phrase and two words", (_name, edit) => {
   replaceIndexTable(root, NOTE, "terms", withChunkPostings(edit));
   try {
@@ -93,4 +94,14 @@ test.each([
     }
   } finally { replaceIndexTable(root, NOTE, "terms", original); }
   expect(cli(["query", TERM, "--root", root]).code).toBe(0);
+});
+
+test("a position of 2^53 is damage to a phrase, which reads positions; a word skips them unread and answers", () => {
+  replaceIndexTable(root, NOTE, "terms", withChunkPostings(() => Buffer.from([0, 0, 8, ...Array(7).fill(0x80), 0x10])));
+  try {
+    const phrase = cli(["query", queries[1]![0]!, "--root", root]);
+    expect(phrase.code).toBe(5);
+    expect(expectOneLineError(phrase)).toMatch(/objects\/.* is corrupt/);
+    expect(cli(["query", TERM, "--root", root]).code).toBe(0);
+  } finally { replaceIndexTable(root, NOTE, "terms", original); }
 });
