@@ -203,6 +203,21 @@ describe("GraphQL: everything else is refused in GitHub's error shape", () => {
       const e = (await gql(q)).body.errors[0];
       expect([q, e.type, e.message]).toEqual([q, "INVALID_QUERY", expect.stringMatching(/^Field '(constructor|toString)' doesn't exist on type '(User|Query)'$/)]);
     }
+    // Arguments, input fields, type conditions and variable types named like Object's own keys are
+    // none of the schema's either: GitHub's errors, no JavaScript error as the answer.
+    const release = `repository(owner: "acme", name: "tool") { releases(first: 1, orderBy: {field: CREATED_AT, direction: DESC, constructor: 1}) { totalCount } }`;
+    for (const [q, vars, message] of [
+      ["{ viewer(constructor: 1) { login } }", undefined, "Field 'viewer' doesn't accept argument 'constructor'"],
+      ["{ viewer(toString: 1) { login } }", undefined, "Field 'viewer' doesn't accept argument 'toString'"],
+      [`{ ${release} }`, undefined, expect.stringContaining("has no field constructor")],
+      ["{ viewer { ... on toString { login } } }", undefined, "No such type toString, so it can't be a fragment condition"],
+      ['query($o: ReleaseOrder) { repository(owner: "acme", name: "tool") { releases(first: 1, orderBy: $o) { totalCount } } }', { o: { field: "NAME", direction: "ASC", constructor: 1 } }, expect.stringContaining("has no field constructor")],
+      ["query($x: constructor) { viewer { login } }", { x: 1 }, expect.stringContaining("constructor")],
+    ] as const) {
+      const r = await gql(q, vars as Record<string, unknown> | undefined);
+      const e = r.body.errors?.[0];
+      expect([q, e?.message, JSON.stringify(r.body)]).toEqual([q, message, expect.not.stringMatching(/is not a function|TypeError|undefined is not/)]);
+    }
   });
 
   test("messages quote at most a bounded part of the document: a 5,000-character name, string or cursor is cut", async () => {

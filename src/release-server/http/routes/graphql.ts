@@ -74,15 +74,23 @@ interface FieldSpec {
   resolve: (parent: any, args: Record<string, any>, x: Exec, path: Array<string | number>) => unknown | Promise<unknown>;
 }
 
+/**
+ * The schema's tables are looked up by names a query spells (fields, arguments, input fields, type
+ * conditions, variable types). Without a prototype, `constructor` or `toString` is no entry of theirs:
+ * it was, and a JavaScript error came back as the answer (`viewer(constructor: 1)`), or a variable of
+ * type `constructor` was taken as an input type.
+ */
+const bare = <T>(o: Record<string, T>): Record<string, T> => Object.assign(Object.create(null) as Record<string, T>, o);
+
 const SCALARS = new Set(["String", "Int", "Boolean", "ID", "DateTime", "URI"]);
-const ENUMS: Record<string, string[]> = {
+const ENUMS: Record<string, string[]> = bare({
   ReleaseOrderField: ["CREATED_AT", "NAME"],
   OrderDirection: ["ASC", "DESC"],
   RepositoryPermission: ["ADMIN", "MAINTAIN", "WRITE", "TRIAGE", "READ"],
-};
-const INPUTS: Record<string, Record<string, string>> = {
-  ReleaseOrder: { field: "ReleaseOrderField!", direction: "OrderDirection!" },
-};
+});
+const INPUTS: Record<string, Record<string, string>> = bare({
+  ReleaseOrder: bare({ field: "ReleaseOrderField!", direction: "OrderDirection!" }),
+});
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const nodeId = (kind: string, id: number) => `${kind}_${Buffer.from(`${kind}:${id}`).toString("base64url")}`;
@@ -160,7 +168,7 @@ function connectionTypes(node: string): Record<string, Record<string, FieldSpec>
   };
 }
 
-const TYPES: Record<string, Record<string, FieldSpec>> = {
+const TYPES = bare<Record<string, FieldSpec>>({
   Query: {
     viewer: { type: "User!", resolve: (_p, _a, x) => x.by },
     repository: {
@@ -316,7 +324,11 @@ const TYPES: Record<string, Record<string, FieldSpec>> = {
     createdAt: { type: "DateTime!", resolve: (a) => a.created_at },
     updatedAt: { type: "DateTime!", resolve: (a) => a.updated_at },
   },
-};
+});
+for (const [name, fields] of Object.entries(TYPES)) {
+  for (const f of Object.values(fields)) f.args = bare(f.args ?? {});
+  TYPES[name] = bare(fields);
+}
 
 // ------------------------------------------------------------------ types
 
@@ -502,9 +514,9 @@ function validate(doc: Document, op: Operation): void {
         continue;
       }
       if (s.name.startsWith("__")) throw new QueryError("INVALID_QUERY", `Introspection (${s.name}) is not supported by this server`, s.loc);
-      const spec = Object.hasOwn(fields, s.name) ? fields[s.name] : undefined; // not Object's `constructor` or `toString`
+      const spec = fields[s.name];
       if (!spec) throw new QueryError("INVALID_QUERY", `Field '${s.name}' doesn't exist on type '${typeName}'`, s.loc);
-      const argTypes = spec.args ?? {};
+      const argTypes = spec.args!; // every field has its (prototype-less) args, see bare
       for (const [k, v] of Object.entries(s.args)) {
         if (!(k in argTypes)) throw new QueryError("INVALID_QUERY", `Field '${s.name}' doesn't accept argument '${k}'`, v.loc);
         checkValue(v, parseType(argTypes[k]!), `${typeName}.${s.name}(${k}:)`);
@@ -568,7 +580,7 @@ async function execute(doc: Document, sels: Selection[], typeName: string, paren
     }
     const spec = TYPES[typeName]![f.name]!;
     const nonNull = spec.type.endsWith("!");
-    const argTypes = spec.args ?? {};
+    const argTypes = spec.args!; // every field has its (prototype-less) args, see bare
     const here = [...path, key];
     let value: unknown;
     try {
