@@ -87,8 +87,6 @@ function openedAt(yaml: string, at: number, message: string): number | undefined
   }
   return undefined;
 }
-/** The 1-based line of offset `at` in `s`. */
-
 export function splitFrontMatter(text: string): FrontMatter {
   const fm = frontMatterBlock(text);
   if (!fm) return { data: {}, bodyOffset: 0 };
@@ -469,15 +467,14 @@ function withoutTargets(t: string, entities: boolean): string {
  * the rendered text), as is and without link targets and named entities.
  */
 const sourceSigs = (text: string) => {
-  const bare = (t: string) => withoutTargets(t, true);
-  const a = bare(text);
+  const a = withoutTargets(text, true);
   const out = [sig(text), sig(a), sig(a.replace(/\]\[[^\]]*\]/g, "]"))];
   if (text.includes("&#")) {
     const decoded = text.replace(/&#(?:([0-9]{1,7})|[xX]([0-9a-fA-F]{1,6}));/g, (m, d: string | undefined, h: string | undefined) => {
       const cp = d !== undefined ? Number(d) : parseInt(h!, 16);
       return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
     });
-    out.push(sig(decoded), sig(bare(decoded)));
+    out.push(sig(decoded), sig(withoutTargets(decoded, true)));
   }
   return out;
 };
@@ -530,7 +527,7 @@ function entitySig(source: string): { ascii: string; other: number } | undefined
 }
 
 const LOOKAHEAD = 64;
-/** placeHeadings' text searches read at most this many times the text in all (see there). */
+/** The text searches of placeHeadings, and those of placeLinks, read at most this many times the text in all (see there). */
 const SEARCH_BUDGET = 16;
 
 /**
@@ -582,7 +579,7 @@ function placeHeadings(s: string, parsed: { text: string; level: number }[], fou
   for (let k = parsed.length - 1, end = s.length; k >= 0; k--) { nextPlaced[k] = end; if (offs[k]! >= 0) end = offs[k]!; }
   // A text search reads only up to the next placed heading (a match past it is not used), and the
   // reading is bounded in all (SEARCH_BUDGET times the text), after which an unplaced heading takes
-  // the previous one's next line: searches that missed read on to the text's end.
+  // the previous one's next line.
   let budget = SEARCH_BUDGET * (s.length + 1024);
   const search = (t: string, from: number, end: number): number => {
     const to = Math.min(s.length, end + t.length);

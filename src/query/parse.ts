@@ -130,7 +130,7 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
   const hasFilter = Object.keys(filters).length > 0;
   if (clauses.length === 0 && !hasFilter && tooLong.length) {
     const w = tooLong[0]!;
-    const shown = w.length > 48 ? `${w.slice(0, 44)}…` : w;
+    const shown = clip(w, 48);
     // A word that reads as words (a sentence of a script written without spaces, a long identifier) is indexed by its pieces.
     if (w.length > MAX_IDENT) throw usageError(`'${shown}' is ${w.length} characters long: words over ${MAX_IDENT} characters are not indexed, nor pieces of them`, "search for the words around it");
     if (readsAsWords(rawWords(text).find((x) => x.toLowerCase() === w) ?? w)) throw usageError(`'${shown}' is ${w.length} characters long: words over ${MAX_TERM} characters are not indexed whole`, "search for a piece of it (up to 21 characters), or for several pieces");

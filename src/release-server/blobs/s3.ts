@@ -37,7 +37,7 @@ import {
   type S3Credentials,
   type S3Endpoint,
 } from "./s3-requests.ts";
-import { HEX64, isSized, type BlobBody, type BlobInfo, type BlobStore, type DownloadHeaders, type PutOptions, type StaleUpload, type StoredBlob } from "./types.ts";
+import { HEX64, isNotFound, isSized, worthRetrying, type BlobBody, type BlobInfo, type BlobStore, type DownloadHeaders, type PutOptions, type StaleUpload, type StoredBlob } from "./types.ts";
 
 export interface S3StoreOptions {
   bucket?: string;
@@ -74,7 +74,7 @@ const INSPECT_WINDOW = 256 * 1024;
  * the same bytes restarting its grace period) with 500 UnknownError (ECANCELED), and that one read
  * failed the whole upload.
  */
-const retried = <T>(what: () => Promise<T>): Promise<T> => retrying(what, (err) => !isNotFound(err) && !(err instanceof Unavailable));
+const retried = <T>(what: () => Promise<T>): Promise<T> => retrying(what, worthRetrying);
 
 /** A write to the bucket that failed during an upload (as opposed to the request body failing). */
 class StoreFailed extends Error {
@@ -451,11 +451,6 @@ function storeDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
 
 /** An upload's request tried twice more, 100 and 200 ms apart, unless the store let the deadline pass (it is not asked again). */
 const retry = <T>(fn: () => Promise<T>): Promise<T> => retrying(fn, (err) => !(err instanceof Unavailable), [100, 200]);
-
-function isNotFound(err: unknown): boolean {
-  const e = err as { code?: string; name?: string; message?: string };
-  return e?.code === "NoSuchKey" || e?.code === "ERR_S3_FILE_NOT_FOUND" || /not ?found|NoSuchKey|404/i.test(`${e?.name} ${e?.message}`);
-}
 
 async function* chunksOf(body: BlobBody): AsyncGenerator<Uint8Array> {
   if (isSized(body)) {

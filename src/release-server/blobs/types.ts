@@ -15,6 +15,20 @@
  *   handed to `new Response(...)`.
  */
 import type { ByteSource } from "../domain/detect.ts";
+import { Unavailable } from "../domain/errors.ts";
+
+/** A store's error for an object that is not there (S3's NoSuchKey, Bun's ERR_S3_FILE_NOT_FOUND, a 404). */
+export function isNotFound(err: unknown): boolean {
+  const e = err as { code?: string; name?: string; message?: string };
+  return e?.code === "NoSuchKey" || e?.code === "ERR_S3_FILE_NOT_FOUND" || /not ?found|NoSuchKey|404/i.test(`${e?.name} ${e?.message}`);
+}
+
+/**
+ * Whether a failed read of the store is worth trying again (see shared/retry.ts): not when the object
+ * is gone (gone stays gone), nor when the store sent nothing for a whole deadline (Unavailable: it is
+ * not asked twice more).
+ */
+export const worthRetrying = (err: unknown): boolean => !isNotFound(err) && !(err instanceof Unavailable);
 
 /**
  * A body whose length is known before its first byte: a request with a Content-Length (HTTP framing

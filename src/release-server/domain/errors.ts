@@ -84,5 +84,5 @@ export class Unsupported extends kindError("unsupported") {}
 export class Aborted extends kindError("aborted") {}
 export class Unavailable extends kindError("unavailable") {}
 
-/** Messages quote a caller's input through shared `clip` (255 characters: the longest tag or file name the server accepts, so a valid one is quoted whole; a 404 for a 5,000-character tag in the URL echoed all of it). */
+/** Messages quote a caller's input through shared `clip` (see there). */
 export { clip } from "../../shared/errors.ts";

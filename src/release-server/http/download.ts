@@ -10,8 +10,7 @@
  * A file that only a token may see (a private app's, a draft's) is `Cache-Control: private`.
  */
 import { retrying } from "../../shared/retry.ts";
-import { Unavailable } from "../domain/errors.ts";
-import type { BlobStore } from "../blobs/types.ts";
+import { worthRetrying, type BlobStore } from "../blobs/types.ts";
 import { withSize } from "./log.ts";
 
 export interface BlobDownload {
@@ -141,7 +140,7 @@ async function started(open: () => Blob | ReadableStream<Uint8Array>): Promise<B
       reader.cancel().catch(() => {});
       throw err;
     }
-  }, (err) => (err as { code?: unknown })?.code !== "NoSuchKey" && !(err instanceof Unavailable)); // gone stays gone; a store that sent nothing for the whole deadline is not asked twice more
+  }, worthRetrying);
   if (opened instanceof Blob) return opened;
   const { reader, first } = opened;
   return new ReadableStream<Uint8Array>({

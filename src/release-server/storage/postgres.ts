@@ -291,8 +291,10 @@ function postgresRepositories(sql: SQL, timeoutMs: number): Repositories {
           started = true;
           clearTimeout(timer);
           try {
-            await deadline(Promise.resolve(tx`SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE}::int, ${LOCK_WRITE}::int)`), timeoutMs, () => late(timeoutMs));
-            return await als.run(tx as unknown as Exec, fn);
+            return await als.run(tx as unknown as Exec, async () => {
+              await run("SELECT pg_advisory_xact_lock(?::int, ?::int)", [LOCK_NAMESPACE, LOCK_WRITE]);
+              return fn();
+            });
           } catch (err) {
             reject(err);
             throw err;
