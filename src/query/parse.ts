@@ -179,7 +179,7 @@ function regexSafe(g: string): boolean {
  * is matched by walkGlob, in time proportional to its length × the path's (a regular expression with
  * several `.*` or `(?:.*\/)?` backtracks polynomially to exponentially: `**\/` thirty times took 12 s on a deep path).
  */
-export function globMatcher(glob: string, how: "auto" | "walk" = "auto"): (path: string) => boolean {
+export function globMatcher(glob: string, how: "auto" | "walk" | "regex" = "auto"): (path: string) => boolean {
   // The glob is in NFC (the query is); a stored path keeps the bytes its directory listed, maybe
   // NFD (a file saved on macOS): a path with non-ASCII characters is also tried in NFC.
   const m = rawGlobMatcher(glob, how);
@@ -187,13 +187,13 @@ export function globMatcher(glob: string, how: "auto" | "walk" = "auto"): (path:
 }
 const NON_ASCII = /[^\x00-\x7f]/;
 
-function rawGlobMatcher(glob: string, how: "auto" | "walk"): (path: string) => boolean {
+function rawGlobMatcher(glob: string, how: "auto" | "walk" | "regex"): (path: string) => boolean {
   let g = glob.replace(/^\.\//, "").replace(/^\/+/, "");
   if (!/[*?]/.test(g)) g = g.endsWith("/") ? `${g}**` : g;
   // `**/**/` is `**/`, and a run of three or more stars is `**`: the same paths, fewer wildcards.
   g = g.replace(/\*{3,}/g, "**").replace(/(?:\*\*\/)+/g, "**/").replace(/\/\*\*(?:\/\*\*)+(?=\/|$)/g, "/**");
-  if (!regexSafe(g) || how === "walk") {
-    // `how: "walk"`: always walkGlob (tests hold both ways to the same answers).
+  if (how === "walk" || (how === "auto" && !regexSafe(g))) {
+    // `how`: always walkGlob, or always the regular expression (tests hold both ways to the same answers).
     const tokens = globTokens(g);
     const below = /[*?]/.test(g) ? undefined : globTokens(`${g}/**`);
     return (p) => walkGlob(tokens, p) || (below !== undefined && walkGlob(below, p));

@@ -15,6 +15,8 @@ beforeAll(() => {
     [DEEP]: "# Deep\n\nhello from far down\n",
     "notes/long.md": `# Long\n\nuse buffer.concat here ${"a".repeat(120_000)}\n`,
     "notes/zqx.md": `# Many\n\n${ZQX.join(" ")}\n`,
+    // Longer words that sort among the first (zqxaaa…): a cap that took them alphabetically would find this note.
+    "notes/longer.md": "# Long\n\nzqxaaalongwordone zqxaaalongwordtwo\n",
     "notes/meta.md": "---\n优先级: 高\ndue date: soon\nprio: .inf\n---\n# Meta\n\nbody\n",
     "notes/plain.md": "# Plain\n\nbody\n",
   });
@@ -40,6 +42,12 @@ test("a fragment inside more than 4,096 words searches the shortest 4,096 of the
   expect(r.code).toBe(0);
   expect(r.json.hits[0].path).toBe("notes/zqx.md");
   expect(r.stderr).toMatch(/warning: 'zqx' is inside 500\d words: only the 4096 shortest are searched for more hits \(type more of the word\)/);
+  // The shortest: the two longer words are not among them, so their note is no hit.
+  const all = cli(["query", "zqx", "--json", "--limit", "1000", "--root", root]);
+  expect(all.code).toBe(0);
+  expect(all.json.hits.length).toBeGreaterThan(0);
+  expect(all.json.hits.some((h: { path: string }) => h.path === "notes/longer.md")).toBe(false);
+  expect(cli(["query", "zqxaaalongwordone", "--json", "--root", root]).json.hits[0].path).toBe("notes/longer.md");
 });
 
 test("a word over 256 characters: the error says it is not indexed at all, not to search for a piece", () => {
@@ -54,7 +62,7 @@ test("list --where: a front-matter key of any characters but = and ~, and =null 
   expect(where("frontmatter.优先级=高").json.nodes.map((n: { path: string }) => n.path)).toEqual(["notes/meta.md"]);
   expect(where("frontmatter.due date~soon").json.nodes.map((n: { path: string }) => n.path)).toEqual(["notes/meta.md"]);
   // `.inf` is null in JSON: the group --group-by shows as null is the one =null selects (and so is a missing key).
-  expect(where("frontmatter.prio=null").json.nodes.map((n: { path: string }) => n.path).sort()).toEqual(["notes/long.md", "notes/meta.md", "notes/plain.md", "notes/zqx.md", DEEP].sort());
+  expect(where("frontmatter.prio=null").json.nodes.map((n: { path: string }) => n.path).sort()).toEqual(["notes/long.md", "notes/longer.md", "notes/meta.md", "notes/plain.md", "notes/zqx.md", DEEP].sort());
 });
 
 test("errors quote at most a few hundred characters of their input, and filter values beside the text have its limit", () => {
