@@ -11,6 +11,7 @@ import type { parse } from "yaml";
 import { nextOf } from "../shared/next-of.ts";
 import { countBelow } from "../shared/sorted.ts";
 import { lineAt, lineStarts } from "./chunk.ts";
+import { simpleYaml } from "./simple-yaml.ts";
 
 /** The yaml library, loaded on first use: read commands import this module but never parse front matter. */
 let yamlParse: typeof parse | undefined;
@@ -95,7 +96,8 @@ export function splitFrontMatter(text: string): FrontMatter {
   const block = text.slice(fm.yamlStart, fm.yamlEnd);
   try {
     const held = block.includes("[REDACTED:");
-    const data = parseYaml(held ? block.replace(MARKER, "\uE000REDACTED\uE002$1\uE001") : block, held);
+    // Plain `key: value` front matter without the library (its first parse costs ~10 ms cold): simple-yaml.ts.
+    const data = (held ? undefined : simpleYaml(block)) ?? parseYaml(held ? block.replace(MARKER, "\uE000REDACTED\uE002$1\uE001") : block, held);
     if (data === null || data === undefined) return { data: {}, bodyOffset };
     if (typeof data !== "object" || Array.isArray(data)) return { data: {}, bodyOffset, error: "front matter is not a mapping" };
     const json = JSON.stringify(data);
