@@ -652,12 +652,31 @@ class EntityBuilder {
     if (type >= SHARED_TYPE) this.shared.push([ordKey(ent), [type, ord, line, id]]);
     else if (type > 0) this.perDoc[ord] = (this.perDoc[ord] ?? 0) + 1;
     this.termCount += ts.length;
-    const tf = new Map<string, number>();
-    for (const t of ts) tf.set(t, (tf.get(t) ?? 0) + 1);
-    for (const [t, n] of tf) {
+    const code = ts.length * (1 << ENT_TYPE_BITS) + type;
+    const hash = type >= SHARED_TYPE ? idHash(id) : -1;
+    // Each distinct term once, in the order of its first occurrence, with its count. Most names have
+    // a handful of terms, compared in place (a Map per entity was most of this function); a long
+    // one (a heading of thousands of words) is counted with a Map, in time linear in its length.
+    if (ts.length > 32) {
+      const tf = new Map<string, number>();
+      for (const t of ts) tf.set(t, (tf.get(t) ?? 0) + 1);
+      for (const [t, n] of tf) {
+        let list = this.acc.get(t);
+        if (!list) { list = []; this.acc.set(t, list); }
+        list.push(ent, code, n, hash);
+      }
+      return;
+    }
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i]!;
+      let seen = false;
+      for (let j = 0; j < i && !seen; j++) seen = ts[j] === t;
+      if (seen) continue;
+      let n = 1;
+      for (let j = i + 1; j < ts.length; j++) if (ts[j] === t) n++;
       let list = this.acc.get(t);
       if (!list) { list = []; this.acc.set(t, list); }
-      list.push(ent, ts.length * (1 << ENT_TYPE_BITS) + type, n, type >= SHARED_TYPE ? idHash(id) : -1);
+      list.push(ent, code, n, hash);
     }
   }
 

@@ -294,12 +294,18 @@ export function indexTerms(text: string, kind: string, spans: [number, number][]
   return { runs, count, chunkFirst, chunkLen, extra };
 }
 
+/** A name's words with each one over MAX_TERM replaced by its windows (longWindows), as nameTerms indexes them. */
+function longTerms(name: string, words: string[]): string[] {
+  const raws = name.match(TERM) ?? [];
+  return words.flatMap((x, i) => (x.length <= MAX_TERM ? [x] : longWindows(x, raws.length === words.length ? raws[i]! : x)));
+}
+
 /** Terms a name is found by: its base terms, their parts and its compounds (the same terms indexTerms gives). */
 export function nameTerms(name: string): string[] {
   const low = name.toLowerCase();
   const words = low.match(TERM) ?? [];
-  const raws = words.some((x) => x.length > MAX_TERM) ? name.match(TERM) ?? [] : [];
-  const out = words.flatMap((x, i) => (x.length <= MAX_TERM ? [x] : longWindows(x, raws.length === words.length ? raws[i]! : x)));
+  // Usually every word is a term as it is: the list itself, with no copy (a long word becomes its windows).
+  const out = words.some((x) => x.length > MAX_TERM) ? longTerms(name, words) : words;
   if (/[A-Z_]/.test(name)) eachOutsideWords(HUMPED, name, Infinity, (m) => out.push(...identParts(m[0])));
   if (/[.\-:/>]/.test(low) && low.length === name.length) eachOutsideWords(COMPOUND, low, MAX_COMPOUND, (m) => out.push(m[0]));
   return out;
