@@ -295,7 +295,9 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   const git = ws.git.enabled ? await planGit(ws, opts.ignoreCaches ? undefined : prevArtifacts.get(GIT_ARTIFACT), stage) : undefined;
   if (git?.artifact) { artifacts.push(git.artifact); artifacts.sort((a, b) => (a.name < b.name ? -1 : 1)); }
   if (git?.object) encoded.push(git.object);
-  const inputsHash = sha256Hex(canonicalJson(records));
+  // Each record's canonical JSON once: the inputs hash is over their array, and the manifest writes them a line each.
+  const recordJson = records.map((r) => canonicalJson(r));
+  const inputsHash = sha256Hex(`[${recordJson.join(",")}]`);
   const builtId = "run_" + sha256Hex(canonicalJson({
     schema_version: ARTIFACT_SCHEMA_VERSION, auditgraph_version: VERSION, config_hash: ws.configHash, inputs_hash: inputsHash, salt: opts.runSalt,
     ...(git ? { git: { artifact: git.artifact?.sha256, warnings: git.warnings } } : {}),
@@ -384,7 +386,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     artifacts,
     ...(git?.warnings.length ? { warnings: git.warnings } : {}),
   };
-  const text = manifestText(manifest);
+  const text = manifestText(manifest, recordJson);
   // Objects already in the store (or built twice) are not written again: their temp files go. The
   // copy in the store is read and hashed first (only objects this run built: the rebuilt shards,
   // every shard for a rebuild), and a damaged one is replaced by the built object.

@@ -98,12 +98,14 @@ export type ManifestRead =
  * still reads and diffs as one. The same manifest always gives the same bytes. Readers parse it
  * as JSON, so a manifest indented throughout (as written before) reads the same.
  */
-export function manifestText(m: Manifest): string {
+export function manifestText(m: Manifest, files?: string[]): string {
   const body = Object.keys(m).sort().flatMap((k) => {
     const value = (m as Record<string, unknown>)[k];
     if (value === undefined) return [];
+    // `files`: each record's canonical JSON when the caller has it already (ingest hashes them for inputs_hash).
+    const lines = k === "files" && files && files.length === m.files.length ? files : undefined;
     const text = (k === "files" || k === "artifacts") && Array.isArray(value) && value.length > 0
-      ? `[\n${value.map((item) => `    ${canonicalJson(item)}`).join(",\n")}\n  ]`
+      ? `[\n${(lines ?? value.map((item) => canonicalJson(item))).map((line) => `    ${line}`).join(",\n")}\n  ]`
       : canonicalJson(value, 2).replace(/\n/g, "\n  ");
     return [`  ${JSON.stringify(k)}: ${text}`];
   });
