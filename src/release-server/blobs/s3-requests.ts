@@ -52,11 +52,14 @@ function uriEncode(s: string, keepSlash: boolean): string {
 
 export const encodeKey = (key: string) => uriEncode(key, true);
 
-/** Signs (payload hash included, so S3 checks the bytes it stores) and sends one request. */
+/**
+ * Signs (payload hash included, so S3 checks the bytes it stores) and sends one request. `signal`
+ * cancels it, the body's reading included (a deadline, or an upload given up: its socket and buffer go).
+ */
 export async function s3Request(
   ep: S3Endpoint,
   creds: S3Credentials,
-  req: { method: string; key?: string; query?: Record<string, string>; headers?: Record<string, string>; body?: string | Uint8Array; now?: Date },
+  req: { method: string; key?: string; query?: Record<string, string>; headers?: Record<string, string>; body?: string | Uint8Array; now?: Date; signal?: AbortSignal },
 ): Promise<Response> {
   const base = new URL(ep.endpoint);
   const host = ep.virtualHostedStyle ? `${ep.bucket}.${base.host}` : base.host;
@@ -83,7 +86,7 @@ export async function s3Request(
   const signature = Buffer.from(hmac(key, toSign)).toString("hex");
   headers.authorization = `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${names.join(";")}, Signature=${signature}`;
   const { host: _host, ...sent } = headers;
-  return fetch(`${base.protocol}//${host}${path}${query ? `?${query}` : ""}`, { method: req.method, headers: sent, body: req.body });
+  return fetch(`${base.protocol}//${host}${path}${query ? `?${query}` : ""}`, { method: req.method, headers: sent, body: req.body, ...(req.signal ? { signal: req.signal } : {}) });
 }
 
 /** The text of one XML element (first match), unescaped; enough for S3's flat responses. */
@@ -107,10 +110,11 @@ export async function s3Failure(what: string, res: Response): Promise<Error> {
 }
 
 /** Server-side copy of `from` to `to` in the same bucket (up to 5 GiB, S3's single-copy limit). */
-export async function copyObject(ep: S3Endpoint, creds: S3Credentials, from: string, to: string): Promise<void> {
+export async function copyObject(ep: S3Endpoint, creds: S3Credentials, from: string, to: string, signal?: AbortSignal): Promise<void> {
   const res = await s3Request(ep, creds, {
     method: "PUT",
     key: to,
+    signal,
     headers: { "x-amz-copy-source": `/${encodeKey(ep.bucket)}/${encodeKey(from)}`, "x-amz-metadata-directive": "REPLACE", "content-type": "application/octet-stream" },
   });
   const text = res.ok ? await res.text() : "";
@@ -125,13 +129,13 @@ export interface MultipartUpload {
 }
 
 /** Incomplete multipart uploads under `prefix` (every page). */
-export async function listMultipartUploads(ep: S3Endpoint, creds: S3Credentials, prefix: string): Promise<MultipartUpload[]> {
+export async function listMultipartUploads(ep: S3Endpoint, creds: S3Credentials, prefix: string, signal?: AbortSignal): Promise<MultipartUpload[]> {
   const out: MultipartUpload[] = [];
   let marker: { key: string; id: string } | undefined;
   for (;;) {
     const query: Record<string, string> = { uploads: "", prefix };
     if (marker) Object.assign(query, { "key-marker": marker.key, "upload-id-marker": marker.id });
-    const res = await s3Request(ep, creds, { method: "GET", query });
+    const res = await s3Request(ep, creds, { method: "GET", query, signal });
     if (!res.ok) throw await s3Failure("list multipart uploads", res);
     const xml = await res.text();
     for (const block of xmlBlocks(xml, "Upload")) {
@@ -142,20 +146,20 @@ export async function listMultipartUploads(ep: S3Endpoint, creds: S3Credentials,
   }
 }
 
-export async function abortMultipartUpload(ep: S3Endpoint, creds: S3Credentials, key: string, uploadId: string): Promise<void> {
-  const res = await s3Request(ep, creds, { method: "DELETE", key, query: { uploadId } });
+export async function abortMultipartUpload(ep: S3Endpoint, creds: S3Credentials, key: string, uploadId: string, signal?: AbortSignal): Promise<void> {
+  const res = await s3Request(ep, creds, { method: "DELETE", key, query: { uploadId }, signal });
   if (!res.ok && res.status !== 404) throw await s3Failure(`abort multipart upload of ${key}`, res);
 }
 
 /** PutObject of a body held in memory (a blob smaller than one part). */
-export async function putObject(ep: S3Endpoint, creds: S3Credentials, key: string, body: Uint8Array): Promise<void> {
-  const res = await s3Request(ep, creds, { method: "PUT", key, body, headers: { "content-type": "application/octet-stream" } });
+export async function putObject(ep: S3Endpoint, creds: S3Credentials, key: string, body: Uint8Array, signal?: AbortSignal): Promise<void> {
+  const res = await s3Request(ep, creds, { method: "PUT", key, body, headers: { "content-type": "application/octet-stream" }, signal });
   if (!res.ok) throw await s3Failure(`put ${key}`, res);
   await res.body?.cancel();
 }
 
-export async function createMultipartUpload(ep: S3Endpoint, creds: S3Credentials, key: string): Promise<string> {
-  const res = await s3Request(ep, creds, { method: "POST", key, query: { uploads: "" }, headers: { "content-type": "application/octet-stream" } });
+export async function createMultipartUpload(ep: S3Endpoint, creds: S3Credentials, key: string, signal?: AbortSignal): Promise<string> {
+  const res = await s3Request(ep, creds, { method: "POST", key, query: { uploads: "" }, headers: { "content-type": "application/octet-stream" }, signal });
   if (!res.ok) throw await s3Failure(`start multipart upload of ${key}`, res);
   const id = xmlText(await res.text(), "UploadId");
   if (!id) throw new Error(`start multipart upload of ${key}: no UploadId in the answer`);
@@ -163,8 +167,8 @@ export async function createMultipartUpload(ep: S3Endpoint, creds: S3Credentials
 }
 
 /** Uploads one part and returns its ETag. */
-export async function uploadPart(ep: S3Endpoint, creds: S3Credentials, key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<string> {
-  const res = await s3Request(ep, creds, { method: "PUT", key, query: { partNumber: String(partNumber), uploadId }, body });
+export async function uploadPart(ep: S3Endpoint, creds: S3Credentials, key: string, uploadId: string, partNumber: number, body: Uint8Array, signal?: AbortSignal): Promise<string> {
+  const res = await s3Request(ep, creds, { method: "PUT", key, query: { partNumber: String(partNumber), uploadId }, body, signal });
   if (!res.ok) throw await s3Failure(`upload part ${partNumber} of ${key}`, res);
   await res.body?.cancel();
   const etag = res.headers.get("etag");

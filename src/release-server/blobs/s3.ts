@@ -175,7 +175,7 @@ export class S3BlobStore implements BlobStore {
       try {
         const existed = await this.exists(final);
         if (existed) await this.touch(final);
-        else await this.timed(copyObject(this.endpoint, this.creds, target, final));
+        else await this.signed((signal) => copyObject(this.endpoint, this.creds, target, final, signal));
         return { sha256, size, existed };
       } finally {
         await this.timed(this.client.delete(target)).catch(() => {}); // a leftover is swept with the staging prefix
@@ -185,8 +185,14 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  /** A call of Bun's S3Client (which takes no signal) raced with the store's deadline. */
   private timed<T>(p: Promise<T>): Promise<T> {
     return storeDeadline(p, this.opts.timeoutMs ?? 0);
+  }
+
+  /** A hand-signed request (s3-requests.ts) cancelled at the store's deadline. */
+  private signed<T>(send: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return cancellable(send, this.opts.timeoutMs ?? 0);
   }
 
   private async exists(key: string): Promise<boolean> {
@@ -195,7 +201,7 @@ export class S3BlobStore implements BlobStore {
 
   /** Copies an object onto itself so that its LastModified is now (the grace period restarts). */
   private async touch(key: string): Promise<void> {
-    await retried(() => this.timed(copyObject(this.endpoint, this.creds, key, key)));
+    await retried(() => this.signed((signal) => copyObject(this.endpoint, this.creds, key, key, signal)));
   }
 
   async stat(sha256: string): Promise<BlobInfo | undefined> {
@@ -273,8 +279,8 @@ export class S3BlobStore implements BlobStore {
     for await (const o of this.listObjects(this.stagingPrefix)) {
       if (nowMs - o.mtimeMs > maxAgeMs) out.push({ name: o.key, size: o.size, remove: () => this.timed(this.client.delete(o.key)) });
     }
-    for (const u of await this.timed(listMultipartUploads(this.endpoint, this.creds, this.prefix))) {
-      if (nowMs - u.initiatedMs > maxAgeMs) out.push({ name: `multipart:${u.key}`, size: 0, remove: () => this.timed(abortMultipartUpload(this.endpoint, this.creds, u.key, u.uploadId)) });
+    for (const u of await this.signed((signal) => listMultipartUploads(this.endpoint, this.creds, this.prefix, signal))) {
+      if (nowMs - u.initiatedMs > maxAgeMs) out.push({ name: `multipart:${u.key}`, size: 0, remove: () => this.signed((signal) => abortMultipartUpload(this.endpoint, this.creds, u.key, u.uploadId, signal)) });
     }
     return out;
   }
@@ -318,6 +324,10 @@ class PartUpload {
   /** Part buffers whose upload finished, reused (a new 8 MiB buffer per part would wait for GC). */
   private readonly spare: Uint8Array[] = [];
   private failure: unknown;
+  /** Aborted by `abort`: every request of this upload still running stops. */
+  private readonly cancel = new AbortController();
+  /** An upload's request tried twice more, 100 and 200 ms apart, unless the store let the deadline pass (it is not asked again) or the upload was given up (abort). */
+  private readonly retry = <T>(fn: () => Promise<T>): Promise<T> => retrying(fn, (err) => !(err instanceof Unavailable) && !this.cancel.signal.aborted, [100, 200]);
 
   constructor(
     private readonly ep: S3Endpoint,
@@ -352,7 +362,7 @@ class PartUpload {
 
   private async sendPart(): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
-    this.uploadId ??= await this.timed(createMultipartUpload(this.ep, this.creds, this.key), 0);
+    this.uploadId ??= await this.timed((signal) => createMultipartUpload(this.ep, this.creds, this.key, signal), 0);
     const uploadId = this.uploadId;
     const whole = this.buf;
     const part = this.fill === whole.length ? whole : whole.subarray(0, this.fill);
@@ -361,7 +371,7 @@ class PartUpload {
     this.buf = this.spare.pop() ?? new Uint8Array(this.partSize);
     this.fill = 0;
     this.inFlight.push(
-      retry(() => this.timed(uploadPart(this.ep, this.creds, this.key, uploadId, index + 1, part), part.length))
+      this.retry(() => this.timed((signal) => uploadPart(this.ep, this.creds, this.key, uploadId, index + 1, part, signal), part.length))
         .then(
           (etag) => void (this.etags[index] = etag),
           (err) => void (this.failure ??= err),
@@ -376,7 +386,7 @@ class PartUpload {
 
   async complete(): Promise<void> {
     if (this.uploadId === undefined) {
-      await retry(() => this.timed(putObject(this.ep, this.creds, this.key, this.buf.subarray(0, this.fill)), this.fill));
+      await this.retry(() => this.timed((signal) => putObject(this.ep, this.creds, this.key, this.buf.subarray(0, this.fill), signal), this.fill));
       return;
     }
     if (this.fill > 0) await this.sendPart();
@@ -388,17 +398,26 @@ class PartUpload {
   }
 
   /**
-   * `p` with the store's deadline, plus a second per 256 KiB it sends (a part of 8 MiB: 32 s more): a
-   * store that takes longer is not answering, and an upload to it hung until it did.
+   * One request with the store's deadline, plus a second per 256 KiB it sends (a part of 8 MiB: 32 s
+   * more): a store that takes longer is not answering, and an upload to it hung until it did. The
+   * deadline and `abort` cancel the request itself (its socket and part buffer go), where a race
+   * with a timer left it running.
    */
-  private timed<T>(p: Promise<T>, bytes: number): Promise<T> {
-    return storeDeadline(p, this.timeoutMs > 0 ? this.timeoutMs + Math.ceil(bytes / 262_144) * 1000 : 0);
+  private timed<T>(send: (signal: AbortSignal) => Promise<T>, bytes: number): Promise<T> {
+    return cancellable(send, this.timeoutMs > 0 ? this.timeoutMs + Math.ceil(bytes / 262_144) * 1000 : 0, this.cancel.signal);
   }
 
-  /** Bounded by the store's deadline (a refused upload to a store that stopped answering must not hang): what is left is swept with the staging prefix. */
+  /**
+   * Cancels the parts still in flight, waits for them to stop, then sends AbortMultipartUpload: a
+   * part that was still being sent can no longer land after the abort, where no listing would find
+   * it. Bounded by the store's deadline (a refused upload to a store that stopped answering must not
+   * hang): what is left is swept with the staging prefix.
+   */
   async abort(): Promise<void> {
+    this.cancel.abort();
     await storeDeadline(Promise.allSettled(this.inFlight), this.timeoutMs).catch(() => {});
-    if (this.uploadId !== undefined) await this.timed(abortMultipartUpload(this.ep, this.creds, this.key, this.uploadId), 0).catch(() => {});
+    const id = this.uploadId;
+    if (id !== undefined) await cancellable((signal) => abortMultipartUpload(this.ep, this.creds, this.key, id, signal), this.timeoutMs).catch(() => {});
   }
 }
 
@@ -449,8 +468,21 @@ function storeDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   return deadline(p, ms, () => new Unavailable(`the blob store did not answer within ${ms / 1000} s; try again later`));
 }
 
-/** An upload's request tried twice more, 100 and 200 ms apart, unless the store let the deadline pass (it is not asked again). */
-const retry = <T>(fn: () => Promise<T>): Promise<T> => retrying(fn, (err) => !(err instanceof Unavailable), [100, 200]);
+/**
+ * A hand-signed request (`send` passes the signal to fetch) cancelled after `ms` (0: no limit), then
+ * `Unavailable` as storeDeadline says it, or when `cancel` aborts (an AbortError: the caller gave up).
+ */
+async function cancellable<T>(send: (signal: AbortSignal) => Promise<T>, ms: number, cancel?: AbortSignal): Promise<T> {
+  const timeout = ms > 0 ? AbortSignal.timeout(ms) : undefined;
+  const signal = timeout && cancel ? AbortSignal.any([timeout, cancel]) : timeout ?? cancel ?? new AbortController().signal;
+  try {
+    return await send(signal);
+  } catch (err) {
+    if (timeout?.aborted && !cancel?.aborted) throw new Unavailable(`the blob store did not answer within ${ms / 1000} s; try again later`);
+    throw err;
+  }
+}
+
 
 async function* chunksOf(body: BlobBody): AsyncGenerator<Uint8Array> {
   if (isSized(body)) {

@@ -2,6 +2,7 @@
 // the BlobStore contract (blobs.contract.ts) and what only S3 has: multipart uploads really used and
 // really aborted, presigned download URLs, credentials only from the environment.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { S3BlobStore, type S3StoreOptions } from "../../../src/release-server/blobs/s3.ts";
 import { blobDownload, serveBlob } from "../../../src/release-server/http/download.ts";
 import { createMultipartUpload, credentialsFromEnv, listMultipartUploads, putObject, uploadPart } from "../../../src/release-server/blobs/s3-requests.ts";
@@ -42,6 +43,69 @@ const options = (prefix: string, extra: Partial<S3StoreOptions> = {}): S3StoreOp
   queueSize: 2,
   ...extra,
 });
+
+/**
+ * A TCP proxy in front of radosgw that passes every request on, except one whose request line
+ * matches `hold`: that one is neither passed on nor answered, as a store that stops in the middle of
+ * a part would. HTTP/1.1 keeps connections open, so the requests of a connection are told apart by
+ * their Content-Length. `events` says what came, in order: each request line passed on, `held …`,
+ * and `closed …` when the client gave up on the held request and closed its connection.
+ */
+function holdingProxy(upstream: string, hold: RegExp): Promise<{ endpoint: string; events: string[]; close(): void }> {
+  const target = new URL(upstream);
+  const events: string[] = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    sockets.add(client);
+    let up: Socket | undefined;
+    let head = Buffer.alloc(0);
+    let body = 0; // bytes of the current request's body still to pass on
+    let held: string | undefined;
+    const upstreamSocket = () => {
+      if (!up) {
+        up = connect(Number(target.port), target.hostname);
+        sockets.add(up);
+        up.on("data", (d) => client.write(d));
+        up.on("close", () => client.destroy());
+        up.on("error", () => client.destroy());
+      }
+      return up;
+    };
+    client.on("data", (chunk: Buffer) => {
+      if (held) return;
+      let at = 0;
+      while (at < chunk.length && !held) {
+        if (body > 0) {
+          const n = Math.min(body, chunk.length - at);
+          upstreamSocket().write(chunk.subarray(at, at + n));
+          body -= n;
+          at += n;
+          continue;
+        }
+        head = Buffer.concat([head, chunk.subarray(at)]);
+        at = chunk.length;
+        const end = head.indexOf("\r\n\r\n");
+        if (end < 0) break;
+        const text = head.subarray(0, end).toString("latin1");
+        const line = text.slice(0, text.indexOf("\r\n"));
+        const rest = head.subarray(end + 4);
+        head = Buffer.alloc(0);
+        if (hold.test(line)) { held = line; events.push(`held ${line.split(" ")[0]}`); break; }
+        events.push(line.split("?")[0]!.split(" ")[0]! + (line.includes("uploadId=") && line.startsWith("DELETE") ? " (abort)" : ""));
+        upstreamSocket().write(Buffer.from(text + "\r\n\r\n", "latin1"));
+        body = Number(/\r\ncontent-length: *(\d+)/i.exec(text)?.[1] ?? 0);
+        chunk = rest;
+        at = 0;
+      }
+    });
+    client.on("close", () => { if (held) events.push("closed the held request"); up?.destroy(); });
+    client.on("error", () => up?.destroy());
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => {
+    const { port } = server.address() as { port: number };
+    resolve({ endpoint: `http://127.0.0.1:${port}`, events, close: () => { for (const s of sockets) s.destroy(); server.close(); } });
+  }));
+}
 
 let current: S3BlobStore | undefined;
 const s3 = () => current!;
@@ -133,6 +197,24 @@ describe("S3BlobStore beyond the contract", () => {
     const listed = await store.client.list({ prefix: store.prefix });
     expect(listed.contents ?? []).toEqual([]);
   });
+
+  test("a refused upload cancels its parts still in flight before the abort: a part the store holds does not hold the refusal until the deadline, nor land after the abort", async () => {
+    // The second part is held by the proxy; the declared digest is wrong, so the upload is refused once the body is read.
+    const proxy = await holdingProxy(rgw.endpoint, /^PUT \S*partNumber=2&/);
+    try {
+      const store = new S3BlobStore(options("held/", { endpoint: proxy.endpoint, timeoutMs: 30_000 }));
+      const t0 = Date.now();
+      async function* body() { for (let i = 0; i < 3; i++) yield new Uint8Array(PART).fill(i + 1); }
+      expect(await kindOf(store.put(body(), { maxBytes: 4 * PART, expectedSha256: "0".repeat(64) }))).toBe("digest_mismatch");
+      // Refused at once, not after the 30 s the held part was allowed.
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      // Whether the blob exists (HEAD), the upload, its first part; the held part's connection closed before AbortMultipartUpload went out.
+      expect(proxy.events).toEqual(["HEAD", "POST", "PUT", "held PUT", "closed the held request", "DELETE (abort)"]);
+      expect(await leftovers(store)).toEqual([]);
+    } finally {
+      proxy.close();
+    }
+  }, 60_000);
 
   test("entries() and the sweep follow ListObjectsV2 continuation pages", async () => {
     const store = new S3BlobStore(options("pages/", { listPageSize: 2 }));
