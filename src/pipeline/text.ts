@@ -79,6 +79,11 @@ const WITH_LITERAL = `(?:${CALL}|${INDEX}|${WORD})(?:${JOIN}(?:${CALL}|${INDEX}|
 const FIRST_OPERAND = /^[^\s"',;]+/;
 const JOINED = new RegExp(`^${WITH_LITERAL}$`);
 /**
+ * A credential key, its separator and its value (credential_kv's rule, below): made once, not on
+ * every text that holds a key word (`replace` starts a global pattern from 0 and leaves it there).
+ */
+const CREDENTIAL_KV = new RegExp(`(${KEY_HEAD}["']?\\s*(?::=|=|:(?!:)(?:[ \\t]*${ANNOT}[ \\t]*=(?!=)(?=\\s*${PREFIX}["']))?)\\s*)(?!=?\\s*\\[REDACTED)(?!${ANNOT}[ \\t]*=(?!=))(?!(?<=\\n[ \\t]*)${KEY_HEAD}["']?\\s*(?::=|=|:(?!:)))(${PREFIX}"[^"\\n]+"|${PREFIX}'[^'\\n]+'|${WITH_LITERAL}|${CALL}(?=\\s*(?:[;,)\\]}]|$))|[^\\s"',;]+)`, "gim");
+/**
  * A name that holds a credential word but names something else: a type, a count, a limit, a
  * setting's name or place (`max_tokens`, `token_type`, `tokenizer`, `api_key_name`,
  * `passphrase_env`, `tokenExpiry`). After one of these a joined literal is a default (`"auto"`,
@@ -148,7 +153,7 @@ const rules: Rule[] = [
     probe: new RegExp(KV_KEY, "i"),
     apply: (t) =>
       t.replace(
-        new RegExp(`(${KEY_HEAD}["']?\\s*(?::=|=|:(?!:)(?:[ \\t]*${ANNOT}[ \\t]*=(?!=)(?=\\s*${PREFIX}["']))?)\\s*)(?!=?\\s*\\[REDACTED)(?!${ANNOT}[ \\t]*=(?!=))(?!(?<=\\n[ \\t]*)${KEY_HEAD}["']?\\s*(?::=|=|:(?!:)))(${PREFIX}"[^"\\n]+"|${PREFIX}'[^'\\n]+'|${WITH_LITERAL}|${CALL}(?=\\s*(?:[;,)\\]}]|$))|[^\\s"',;]+)`, "gim"),
+        CREDENTIAL_KV,
         // The separator: `=`, `:`, Go's `:=`, not the `::` of a path (`node::credentials::HasOnly`).
         // A call (two levels of parentheses) that ends the value is code when no literal is in it
         // (`getpass(prompt, stream)`); with one (`decrypt(b64('s3cret'))`) the whole call goes, where
