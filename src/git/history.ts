@@ -188,7 +188,11 @@ const contentLines = (t: string) => {
 
 /** 2 × common lines / (lines before + lines after): 1 for equal texts, 0 for nothing in common. */
 export function similarity(a: string, b: string): number {
-  const la = contentLines(a), lb = contentLines(b);
+  return lineSimilarity(contentLines(a), contentLines(b));
+}
+
+/** similarity over texts already cut into their content lines (a renamed file's are cut once for all its candidates). */
+function lineSimilarity(la: string[], lb: string[]): number {
   const m = counts(la);
   let common = 0;
   for (const l of lb) { const n = m.get(l) ?? 0; if (n > 0) { common++; m.set(l, n - 1); } }
@@ -209,13 +213,14 @@ export async function renameSource(repo: Repo, c: Commit, path: string, after: s
   if (mine.length > MAX_RENAME_BYTES) return undefined;
   const text = textOf(mine);
   if (text === undefined) return undefined;
+  const lines = contentLines(text);
   let best: { from: string; similarity: number } | undefined;
   for (const ch of deleted.slice(0, MAX_RENAME_CANDIDATES)) {
     const b = await repo.blob(ch.before!);
     if (b.length > MAX_RENAME_BYTES) continue;
     const t = textOf(b);
     if (t === undefined) continue;
-    const s = similarity(t, text);
+    const s = lineSimilarity(contentLines(t), lines);
     if (s >= RENAME_SIMILARITY && (!best || s > best.similarity)) best = { from: ch.path, similarity: s };
   }
   return best;
