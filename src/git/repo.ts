@@ -77,16 +77,24 @@ export class Repo {
   /** Commits whose parents are missing on purpose (`.git/shallow`): treated as roots. */
   readonly shallow: ReadonlySet<string>;
 
-  /** A partial clone (a promisor remote in its config): objects may be missing on purpose, fetched by git when needed. */
-  readonly partial: boolean;
+  private partialClone?: boolean;
+  /**
+   * A partial clone (a promisor remote in its config): objects may be missing on purpose, fetched by
+   * git when needed. Read from the config the first time an object cannot be read (the only time it matters).
+   */
+  get partial(): boolean {
+    if (this.partialClone === undefined) {
+      let config = "";
+      try { config = fs.readFileSync(join(this.gitdir, "config"), "utf8"); } catch {}
+      this.partialClone = /^\s*(?:promisor\s*=\s*true|partialclonefilter\s*=)/im.test(config);
+    }
+    return this.partialClone;
+  }
 
   constructor(readonly dir: string, readonly gitdir: string) {
     let shallow: string[] = [];
     try { shallow = fs.readFileSync(join(gitdir, "shallow"), "utf8").split("\n").map((s) => s.trim()).filter((s) => /^[0-9a-f]{40}$/.test(s)); } catch {}
     this.shallow = new Set(shallow);
-    let config = "";
-    try { config = fs.readFileSync(join(gitdir, "config"), "utf8"); } catch {}
-    this.partial = /^\s*(?:promisor\s*=\s*true|partialclonefilter\s*=)/im.test(config);
     this.fast = new ObjectReader(gitdir);
   }
 
