@@ -126,7 +126,7 @@ function termChunks(ix: RunIndex, term: string, withPositions = false): Plist {
   let i = 0;
   let last = -1;
   for (const [shard, buf] of lists) {
-    const { starts, counts, lens: chunkLens } = ix.chunkLengths(shard);
+    const { starts, ends, lens: chunkLens } = ix.chunkLengths(shard);
     const bi = pos ? pos.bufs.push(buf) - 1 : 0;
     const end = buf.length;
     let at = 0;
@@ -160,7 +160,9 @@ function termChunks(ix: RunIndex, term: string, withPositions = false): Plist {
         if (key <= last || ord >= 1048576 || ci >= 65536) throw new Error("postings out of order");
         last = key;
         const first = ord < starts.length ? starts[ord]! : -1;
-        keys[i] = key; lens[i] = first < 0 || ci >= counts[ord]! ? 1 : chunkLens[first + ci] ?? 1; hs[i] = h; cs[i] = c; bs[i] = b;
+        const past = first < 0 ? -1 : ends[ord]!;
+        if (past < first) throw new Error("chunk lengths out of order");
+        keys[i] = key; lens[i] = first < 0 || ci >= past - first ? 1 : chunkLens[first + ci] ?? 1; hs[i] = h; cs[i] = c; bs[i] = b;
         if (pos) {
           pos.buf[i] = bi; pos.off[i] = at; pos.count[i] = Math.max(0, n - xs); pos.base[i] = p;
           for (let k = n - xs; k > 0; k--) p += (x = buf[at++]!) < 0x80 ? x : long();
