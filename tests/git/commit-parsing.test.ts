@@ -93,7 +93,7 @@ test.skipIf(!GIT)("a commit without a tree is one warning naming it in ingest, a
   expect(log.stderr).toContain(`commit ${oids[1]} cannot be read`);
 });
 
-test.skipIf(!GIT)("a commit time past what a date can show (year 3,170,843) is shown as the nearest one: export, list and git log read the store", () => {
+test.skipIf(!GIT)("a commit time past what a date can show (year 3,170,843) is shown as the nearest one: export, list and git log read the store; git who and git history the repository", () => {
   const { root, oids } = repoWith([
     (t, p) => bytes(`tree ${t}\nparent ${p}\nauthor Far <far@x> 99999999999999 +0000\ncommitter Far <far@x> 1600000000 +0000\n\nfar future\n`),
     (t, p) => bytes(`tree ${t}\nparent ${p}\nauthor Past <past@x> -99999999999999 +0000\ncommitter Past <past@x> 1600000001 +0000\n\nfar past\n`),
@@ -110,4 +110,11 @@ test.skipIf(!GIT)("a commit time past what a date can show (year 3,170,843) is s
   const log = cli(["git", "log", "notes/a.md", ...at]);
   expect(log.code).toBe(0);
   expect(log.json.commits.map((c: any) => [c.subject, c.time])).toEqual([["far past", "1970-01-01T00:00:00Z"], ["far future", "+275760-09-13T00:00:00Z"], ["first", expect.any(String)]]);
+  // git who and git history read the repository itself: the same nearest dates.
+  const who = cli(["git", "who", "notes/a.md", ...at]);
+  expect(who.code).toBe(0);
+  expect(JSON.stringify(who.json)).toContain("+275760-09-13T00:00:00Z");
+  const history = cli(["git", "history", "notes/a.md", ...at]);
+  expect(history.code).toBe(0);
+  expect(history.json.commits.map((c: any) => [c.subject, c.time])).toEqual([["far past", "1970-01-01T00:00:00Z"], ["far future", "+275760-09-13T00:00:00Z"], ["first", expect.any(String)]]);
 }, 60_000);

@@ -171,6 +171,8 @@ describe("bad arguments", () => {
       ["export_subgraph", { id: "tech_postgresql", max_nodes: 1e9 }, "invalid arguments for export_subgraph: 'max_nodes': Too big"],
       ["export_subgraph", { id: "tech_nothing" }, "node 'tech_nothing' not found"],
       ["drop_database", {}, "unknown tool 'drop_database'"],
+      // The filter parameters beside the text have the text's limit, together (1,000 characters).
+      ["query", { text: "redis", path: `${"p".repeat(600)}/**`, tag: "t".repeat(500) }, "filter values are 1103 characters long; the limit is 1000"],
     ];
     for (const [name, args, want] of cases) {
       const r = await call(name, args);

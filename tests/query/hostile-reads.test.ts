@@ -18,6 +18,10 @@ beforeAll(() => {
     // Longer words that sort among the first (zqxaaa…): a cap that took them alphabetically would find this note.
     "notes/longer.md": "# Long\n\nzqxaaalongwordone zqxaaalongwordtwo\n",
     "notes/meta.md": "---\n优先级: 高\ndue date: soon\nprio: .inf\n---\n# Meta\n\nbody\n",
+    // `~` and `.nan` are null in JSON as `.inf` is; `high` is a value.
+    "notes/tilde.md": "---\nprio: ~\n---\n# Tilde\n\nbody\n",
+    "notes/nan.md": "---\nprio: .nan\n---\n# Nan\n\nbody\n",
+    "notes/high.md": "---\nprio: high\n---\n# High\n\nbody\n",
     "notes/plain.md": "# Plain\n\nbody\n",
   });
 }, 120_000);
@@ -62,7 +66,15 @@ test("list --where: a front-matter key of any characters but = and ~, and =null 
   expect(where("frontmatter.优先级=高").json.nodes.map((n: { path: string }) => n.path)).toEqual(["notes/meta.md"]);
   expect(where("frontmatter.due date~soon").json.nodes.map((n: { path: string }) => n.path)).toEqual(["notes/meta.md"]);
   // `.inf` is null in JSON: the group --group-by shows as null is the one =null selects (and so is a missing key).
-  expect(where("frontmatter.prio=null").json.nodes.map((n: { path: string }) => n.path).sort()).toEqual(["notes/long.md", "notes/longer.md", "notes/meta.md", "notes/plain.md", "notes/zqx.md", DEEP].sort());
+  const nulls = ["notes/long.md", "notes/longer.md", "notes/meta.md", "notes/nan.md", "notes/plain.md", "notes/tilde.md", "notes/zqx.md", DEEP].sort();
+  expect(where("frontmatter.prio=null").json.nodes.map((n: { path: string }) => n.path).sort()).toEqual(nulls);
+  expect(where("frontmatter.prio=high").json.nodes.map((n: { path: string }) => n.path)).toEqual(["notes/high.md"]);
+  // --group-by counts the same null group that =null selects (`~`, `.nan`, `.inf` and a missing key alike).
+  const groups = cli(["list", "--type", "document", "--group-by", "frontmatter.prio", "--count-only", "--json", "--root", root]);
+  expect(groups.code).toBe(0);
+  expect(JSON.stringify(groups.json)).toContain("high");
+  const nullGroup = (groups.json.groups as { value: unknown; count: number }[]).find((g) => g.value === null);
+  expect(nullGroup?.count).toBe(nulls.length);
 });
 
 test("errors quote at most a few hundred characters of their input, and filter values beside the text have its limit", () => {
@@ -75,4 +87,10 @@ test("errors quote at most a few hundred characters of their input, and filter v
   const flags = cli(["query", "hello", "--path", `${"x".repeat(600)},${"y".repeat(600)}`, "--root", root]);
   expect(flags.code).toBe(2);
   expect(flags.stderr).toContain("filter values are 1201 characters long; the limit is 1000");
+  // Several flags count together: each under the limit, 1,050 characters in all.
+  const several = cli(["query", "hello", "--path", "x".repeat(400), "--tag", "t".repeat(400), "--path", "y".repeat(250), "--root", root]);
+  expect(several.code).toBe(2);
+  expect(several.stderr).toContain("filter values are 1050 characters long; the limit is 1000");
+  const within = cli(["query", "hello", "--path", "x".repeat(400), "--tag", "t".repeat(400), "--path", "y".repeat(200), "--json", "--root", root]);
+  expect(within.code).toBe(0);
 });
