@@ -363,6 +363,9 @@ export function idHash(id: string): number {
   return h;
 }
 
+/** Values of sorted keys packed in one buffer: key i's value is data[ends[i - 1] (0 for the first), ends[i]). */
+type Packed = { keys: string[]; ends: Int32Array; data: Uint8Array };
+
 /** A map's keys in UTF-16 order (the segment's key order), with the native sort. */
 const sortedKeys = (m: Map<string, unknown>): string[] => [...m.keys()].sort();
 
@@ -539,7 +542,7 @@ class PostingsBuilder {
     return w.bytes();
   }
 
-  encode(): [string, Uint8Array][] {
+  encode(): Packed {
     const nTerms = this.names.length;
     const n = this.tTerm.n;
     const term = this.tTerm.a, chunkOf = this.tChunk.a, posOf = this.tPos.a;
@@ -556,12 +559,12 @@ class PostingsBuilder {
     if (reused) for (const t of reused.keys()) if (this.ids[t] === undefined) names.push(t);
     const sorted = names.sort();
     const w = new VarintWriter(1 << 20);
-    const spans: [string, number, number][] = [];
+    const ends = new Int32Array(sorted.length);
     const positions: number[] = [];
     const none: EncodedRuns = { v: new Uint8Array(0), from: 0, to: 0, runs: [] };
-    for (const name of sorted) {
+    for (let t = 0; t < sorted.length; t++) {
+      const name = sorted[t]!;
       const id = this.ids[name];
-      const from = w.length;
       let prevOrd = -1;
       let prevCi = 0;
       let prevPos = 0;
@@ -570,7 +573,7 @@ class PostingsBuilder {
       if (id === undefined && prev.whole) {
         // Only reused documents, each at its previous ordinal: the previous list as it was.
         w.append(prev.v, prev.from, prev.to);
-        spans.push([name, from, w.length]);
+        ends[t] = w.length;
         continue;
       }
       const v = prev.v;
@@ -609,10 +612,9 @@ class PostingsBuilder {
         prevOrd = ord;
         prevCi = ci;
       }
-      spans.push([name, from, w.length]);
+      ends[t] = w.length;
     }
-    const all = w.bytes();
-    return spans.map(([t, s0, e]) => [t, all.subarray(s0, e)]);
+    return { keys: sorted, ends, data: w.bytes() };
   }
 }
 
@@ -689,12 +691,12 @@ class EntityBuilder {
 
   get count(): number { return this.n; }
 
-  encode(): [string, Uint8Array][] {
+  encode(): Packed {
     const w = new VarintWriter(1 << 16);
-    const spans: [string, number, number][] = [];
-    for (const term of sortedKeys(this.acc)) {
-      const list = this.acc.get(term)!;
-      const from = w.length;
+    const keys = sortedKeys(this.acc);
+    const ends = new Int32Array(keys.length);
+    for (let k = 0; k < keys.length; k++) {
+      const list = this.acc.get(keys[k]!)!;
       let prev = 0;
       for (let i = 0; i < list.length; i += 4) {
         w.push(list[i]! - prev);
@@ -703,10 +705,9 @@ class EntityBuilder {
         w.push(list[i + 2]!);
         if (list[i + 3]! >= 0) w.push(list[i + 3]!);
       }
-      spans.push([term, from, w.length]);
+      ends[k] = w.length;
     }
-    const all = w.bytes();
-    return spans.map(([t, a, b]) => [t, all.subarray(a, b)]);
+    return { keys, ends, data: w.bytes() };
   }
 }
 
@@ -715,34 +716,36 @@ class EntityBuilder {
  * term's value is varint(length of its chunk postings), the chunk postings, then its entity
  * postings (either part may be empty). Both inputs are sorted by term.
  */
-function mergeTerms(chunks: [string, Uint8Array][], ents: [string, Uint8Array][]): [string, Uint8Array][] {
+function mergeTerms(chunks: Packed, ents: Packed): [string, Uint8Array][] {
   const varintLength = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
-  const empty = new Uint8Array(0);
-  // The merged order, then one buffer for every value (views into it: no allocation per term).
-  const rows: [string, Uint8Array, Uint8Array][] = [];
+  const a = chunks.keys, b = ents.keys;
+  const aEnd = chunks.ends, bEnd = ents.ends;
+  // One buffer for every value (views into it: one per term, what the segment writer takes), sized
+  // from above: each chunk list with its length's varint, each entity list with a one-byte varint(0)
+  // in case it has no chunk list (a term in both counts a byte too many).
   let total = 0;
-  let i = 0, j = 0;
-  while (i < chunks.length || j < ents.length) {
-    const a = chunks[i]?.[0], b = ents[j]?.[0];
-    const row: [string, Uint8Array, Uint8Array] = b === undefined || (a !== undefined && a < b) ? [a!, chunks[i++]![1], empty]
-      : a === undefined || b < a ? [b, empty, ents[j++]![1]]
-      : [a, chunks[i++]![1], ents[j++]![1]];
-    total += varintLength(row[1].length) + row[1].length + row[2].length;
-    rows.push(row);
-  }
+  for (let i = 0; i < a.length; i++) { const n = aEnd[i]! - (i ? aEnd[i - 1]! : 0); total += varintLength(n) + n; }
+  for (let j = 0; j < b.length; j++) total += bEnd[j]! - (j ? bEnd[j - 1]! : 0) + 1;
   const all = new Uint8Array(total);
-  const out: [string, Uint8Array][] = new Array(rows.length);
+  const out: [string, Uint8Array][] = [];
   let at = 0;
-  rows.forEach(([term, c, e], k) => {
+  let i = 0, j = 0;
+  while (i < a.length || j < b.length) {
+    const ka = a[i], kb = b[j];
+    const takeA = kb === undefined || (ka !== undefined && ka <= kb);
+    const takeB = ka === undefined || (kb !== undefined && kb <= ka);
     const from = at;
-    for (let v = c.length; ; v = Math.floor(v / 0x80)) {
+    let len = 0;
+    let c0 = 0;
+    if (takeA) { c0 = i ? aEnd[i - 1]! : 0; len = aEnd[i]! - c0; }
+    for (let v = len; ; v = Math.floor(v / 0x80)) {
       if (v < 0x80) { all[at++] = v; break; }
       all[at++] = (v % 0x80) | 0x80;
     }
-    all.set(c, at); at += c.length;
-    all.set(e, at); at += e.length;
-    out[k] = [term, all.subarray(from, at)];
-  });
+    if (takeA) { all.set(chunks.data.subarray(c0, c0 + len), at); at += len; i++; }
+    if (takeB) { const e0 = j ? bEnd[j - 1]! : 0; const e1 = bEnd[j]!; all.set(ents.data.subarray(e0, e1), at); at += e1 - e0; j++; }
+    out.push([takeA ? ka! : kb!, all.subarray(from, at)]);
+  }
   return out;
 }
 
