@@ -71,6 +71,7 @@ function generated(n: number, seed: number, plainShare: number): string[] {
 describe("simpleYaml", () => {
   test("answers the usual front matter, as the library does", () => {
     for (const b of [
+      `${"k".repeat(1024)}: x\n`,
       "title: .github/agents/copilot-instructions.md (copy 0)\ntags: [corpus, copy0]\n",
       "title: Event loop basics\nstatus: accepted\ntags:\n  - node\n  - async\n",
       "title: \"ADR 12: Use Postgres\"\ndate: 2024-01-01\nauthor: 'Ann Lee'\n",
@@ -86,6 +87,7 @@ describe("simpleYaml", () => {
       "title: ADR 12: Use Postgres\n", "title: x # comment\n", "count: 3\n", "draft: true\n", "x: ~\n", "title: [REDACTED:aws] x\n",
       "title: x\ntitle: y\n", "title: a\n  continued\n", "meta:\n  a: b\n", "tags:\n  - a\n    - b\n", "title:\tx\n", "- a\n", "%YAML 1.2\n",
       "title: |\n  block\n", "title: &a x\nother: *a\n", "k: \"esc \\\" q\"\n", "k: .inf\n", "null: x\n", "title: x\u00a0y\n",
+      `${"k".repeat(1025)}: x\n`, // the library refuses a key over 1,024 characters
     ]) expect(simpleYaml(b)).toBeUndefined();
   });
 

@@ -89,7 +89,8 @@ export function simpleYaml(block: string): Record<string, unknown> | undefined {
     const m = KEY.exec(line);
     if (!m) return undefined;
     const key = m[1]!;
-    if (!isString(key) || seen.has(key)) return undefined;
+    // The library refuses an implicit key over 1,024 characters (its error is the one to give).
+    if (key.length > 1024 || !isString(key) || seen.has(key)) return undefined;
     seen.add(key);
     const v = m[2];
     if (v !== undefined && v !== "") {
