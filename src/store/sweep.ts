@@ -51,10 +51,13 @@ function sweep(profileDir: string, measure: boolean): { removed: number; usageBy
     for (const e of ents) {
       const p = join(dir, e.name);
       const temp = depth <= 2 && e.name.startsWith(TEMP_PREFIX);
-      if (e.isDirectory() && temp) { try { rmSync(p, { recursive: true, force: true }); n++; continue; } catch {} }
-      else if (!e.isDirectory() && temp) { try { unlinkSync(p); n++; continue; } catch {} }
+      // A file system that does not say an entry's type: lstat says it (as measureUsage's lstat did).
+      let isDir = e.isDirectory();
+      if (!isDir && !e.isFile() && !e.isSymbolicLink()) { try { isDir = lstatSync(p).isDirectory(); } catch {} }
+      if (isDir && temp) { try { rmSync(p, { recursive: true, force: true }); n++; continue; } catch {} }
+      else if (!isDir && temp) { try { unlinkSync(p); n++; continue; } catch {} }
       // What stays (a temp entry that could not be removed too) is what the usage counts.
-      if (e.isDirectory()) { if (depth < 2 || measure) walk(p, depth + 1); }
+      if (isDir) { if (depth < 2 || measure) walk(p, depth + 1); }
       else if (measure) { try { bytes += lstatSync(p).size; } catch {} }
     }
   };
