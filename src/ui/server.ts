@@ -5,7 +5,7 @@
  *
  * Safe by default:
  * - every /api/ request must carry the session token (header `X-Auditgraph-Token`), a random value
- *   printed once in the start URL; the page moves it from the URL into sessionStorage. A custom
+ *   printed once in the start URL; the page moves it from the URL into localStorage. A custom
  *   header cannot be sent cross-site without a CORS preflight, which is never granted;
  * - the Host header must name this server (its bound host, or an IP literal / `localhost` with its
  *   port): a DNS-rebinding page's Host is its own domain name and is refused (421);

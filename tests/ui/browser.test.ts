@@ -184,6 +184,21 @@ test("a document's node page: attributes, front matter, excerpt, sections, chunk
   expect(problems).toEqual([]);
 }, 20_000);
 
+test("a link opened in a new tab (no token in its URL, a tab of its own) shows its node: the token is kept for the origin, not the tab", async () => {
+  const id = cli(["list", "--type", "document", "--where", "path=notes/alpha.md", "--json", "--root", ws.root]).json.nodes[0].id;
+  const tab = await page.context().newPage(); // as a middle click does: the same browser profile, a new tab
+  tab.setDefaultTimeout(10_000);
+  try {
+    await tab.goto(`${ui.base}/#/node/${id}`);
+    await tab.waitForFunction(() => document.querySelector("main h1")?.textContent?.includes("Alpha plan") || document.body.innerText.includes("Session token missing"));
+    expect(await tab.locator("main h1").first().innerText()).toContain("Alpha plan");
+    expect(tab.url()).not.toContain("token=");
+  } finally {
+    await tab.close();
+  }
+  expect(problems).toEqual([]);
+}, 20_000);
+
 test("the graph view draws the neighbourhood on its canvas; clicking a node opens its page", async () => {
   const id = cli(["list", "--type", "document", "--where", "path=notes/alpha.md", "--json", "--root", ws.root]).json.nodes[0].id;
   await page.goto(`${ui.base}/#/graph/${id}?depth=2`);

@@ -2,14 +2,15 @@
  * The page of `auditgraph ui`: views chosen by the URL's hash (#/search, #/node/ID, #/graph[/ID],
  * #/runs, #/diff/A/B), drawn from the JSON API with the helpers of dom.ts (text nodes only), and a
  * poll of /api/status that notices a new current run. The session token comes in the start URL
- * (?token=…), is moved to sessionStorage and removed from the address bar, and goes with every API
- * request as the X-Auditgraph-Token header.
+ * (?token=…), is moved to localStorage (this origin's: a link opened in a new tab has it too, where the
+ * tab's own sessionStorage left that tab without it) and removed from the address bar, and goes with
+ * every API request as the X-Auditgraph-Token header.
  */
 import { fill, h, marked, route, withQuery } from "./dom.ts";
 import { clear, draw, moved, prepare, type DrawEdge, type DrawNode } from "./graph.ts";
 
 // The project's tsconfig has no DOM types (see dom.ts).
-declare const document: any, window: any, location: any, history: any, sessionStorage: any;
+declare const document: any, window: any, location: any, history: any, localStorage: any;
 declare function requestAnimationFrame(f: () => void): number;
 
 const POLL_MS = 1000;
@@ -24,11 +25,11 @@ type Api = { ok: boolean; status: number; body: any };
 const start = new URL(location.href);
 const given = start.searchParams.get("token");
 if (given) {
-  sessionStorage.setItem("auditgraph-token", given);
+  localStorage.setItem("auditgraph-token", given);
   start.searchParams.delete("token");
   history.replaceState(null, "", start.pathname + (start.search || "") + start.hash);
 }
-const token: string = sessionStorage.getItem("auditgraph-token") ?? "";
+const token: string = localStorage.getItem("auditgraph-token") ?? "";
 
 async function api(path: string, params: Record<string, string | undefined> = {}): Promise<Api> {
   const q = new URLSearchParams();
