@@ -198,43 +198,46 @@ describe("S3BlobStore beyond the contract", () => {
     expect(listed.contents ?? []).toEqual([]);
   });
 
-  test("a refused upload cancels its parts still in flight before the abort: a part the store holds does not hold the refusal until the deadline, nor land after the abort", async () => {
-    // The second part is held by the proxy; the declared digest is wrong, so the upload is refused once the body is read.
+  /**
+   * An upload of three parts of `part` bytes through a proxy that holds the second part: what it
+   * ended with, how long it took, the proxy's events, and what stayed in the bucket.
+   */
+  async function withSecondPartHeld(prefix: string, part: number, extra: Partial<S3StoreOptions>, expectedSha256?: string) {
     const proxy = await holdingProxy(rgw.endpoint, /^PUT \S*partNumber=2&/);
     try {
-      const store = new S3BlobStore(options("held/", { endpoint: proxy.endpoint, timeoutMs: 30_000 }));
+      const store = new S3BlobStore(options(prefix, { endpoint: proxy.endpoint, ...extra }));
       const t0 = Date.now();
-      async function* body() { for (let i = 0; i < 3; i++) yield new Uint8Array(PART).fill(i + 1); }
-      expect(await kindOf(store.put(body(), { maxBytes: 4 * PART, expectedSha256: "0".repeat(64) }))).toBe("digest_mismatch");
-      // Refused at once, not after the 30 s the held part was allowed.
-      expect(Date.now() - t0).toBeLessThan(10_000);
-      // Whether the blob exists (HEAD), the upload, its first part; the held part's connection closed before AbortMultipartUpload went out.
-      expect(proxy.events).toEqual(["HEAD", "POST", "PUT", "held PUT", "closed the held request", "DELETE (abort)"]);
-      expect(await leftovers(store)).toEqual([]);
+      async function* body() { for (let i = 0; i < 3; i++) yield new Uint8Array(part).fill(i + 1); }
+      const err = await store.put(body(), { maxBytes: 4 * part, ...(expectedSha256 ? { expectedSha256 } : {}) }).then(() => undefined, (e: Error & { kind?: string }) => e);
+      const ms = Date.now() - t0, events = [...proxy.events]; // before the listing below goes through the proxy too
+      return { kind: err?.kind, message: err?.message, ms, events, left: await leftovers(store) };
     } finally {
       proxy.close();
     }
+  }
+
+  test("a refused upload cancels its parts still in flight before the abort: a part the store holds does not hold the refusal until the deadline, nor land after the abort", async () => {
+    // The declared digest is wrong, so the upload is refused once the body is read.
+    const r = await withSecondPartHeld("held/", PART, { timeoutMs: 30_000 }, "0".repeat(64));
+    expect(r.kind).toBe("digest_mismatch");
+    // Refused at once, not after the 30 s the held part was allowed.
+    expect(r.ms).toBeLessThan(10_000);
+    // Whether the blob exists (HEAD), the upload, its first part; the held part's connection closed before AbortMultipartUpload went out.
+    expect(r.events).toEqual(["HEAD", "POST", "PUT", "held PUT", "closed the held request", "DELETE (abort)"]);
+    expect(r.left).toEqual([]);
   }, 60_000);
 
   test("a part the store holds past the deadline: the upload is unavailable, the held request itself is cancelled (not left running), and nothing stays", async () => {
-    const proxy = await holdingProxy(rgw.endpoint, /^PUT \S*partNumber=2&/);
-    try {
-      // Parts of 256 KiB (S3 refuses parts under 5 MiB only when an upload completes; this one never
-      // does): a part's deadline is 5 s plus a second per 256 KiB, 6 s.
-      const small = 256 * 1024;
-      const store = new S3BlobStore(options("held-deadline/", { endpoint: proxy.endpoint, timeoutMs: 5000, partSize: small }));
-      const t0 = Date.now();
-      async function* body() { for (let i = 0; i < 3; i++) yield new Uint8Array(small).fill(i + 7); }
-      const err = await store.put(body(), { maxBytes: 4 * small }).then(() => undefined, (e: Error & { kind?: string }) => e);
-      expect({ kind: err?.kind, message: err?.message }).toEqual({ kind: "unavailable", message: "the blob store did not answer within 6 s; try again later" });
-      expect(Date.now() - t0).toBeLessThan(30_000);
-      // The third part goes while the second is held (two in flight); the held one's connection is
-      // closed at its deadline, before the abort.
-      expect(proxy.events).toEqual(["POST", "PUT", "held PUT", "PUT", "closed the held request", "DELETE (abort)"]);
-      expect(await leftovers(store)).toEqual([]);
-    } finally {
-      proxy.close();
-    }
+    // Parts of 256 KiB (S3 refuses parts under 5 MiB only when an upload completes; this one never
+    // does): a part's deadline is 5 s plus a second per 256 KiB, 6 s.
+    const small = 256 * 1024;
+    const r = await withSecondPartHeld("held-deadline/", small, { timeoutMs: 5000, partSize: small });
+    expect({ kind: r.kind, message: r.message }).toEqual({ kind: "unavailable", message: "the blob store did not answer within 6 s; try again later" });
+    expect(r.ms).toBeLessThan(30_000);
+    // The third part goes while the second is held (two in flight); the held one's connection is
+    // closed at its deadline, before the abort.
+    expect(r.events).toEqual(["POST", "PUT", "held PUT", "PUT", "closed the held request", "DELETE (abort)"]);
+    expect(r.left).toEqual([]);
   }, 60_000);
 
   test("entries() and the sweep follow ListObjectsV2 continuation pages", async () => {
