@@ -91,6 +91,14 @@ describe("simpleYaml", () => {
     ]) expect(simpleYaml(b)).toBeUndefined();
   });
 
+  test("time linear in a line: runs of spaces inside a value or an item (a pattern with a lazy value and trailing spaces took the square of the run: 65,000 spaces, seconds)", () => {
+    const run = " ".repeat(65_000);
+    expect(simpleYaml(`title: a${run}b\n`)).toEqual({ title: `a${run}b` });
+    expect(simpleYaml(`tags:\n  - a${run}b\n`)).toEqual({ tags: [`a${run}b`] });
+    expect(simpleYaml(`tags: [a${run}b, c]\n`)).toEqual({ tags: [`a${run}b`, "c"] });
+    expect(simpleYaml(`title: a${run}\n`)).toEqual({ title: "a" });
+  }, 3_000);
+
   test("generated blocks: every answer is the library's, and a good share is answered", () => {
     // Mostly tricky values, then mostly plain ones (where a wrong answer would be a quiet one).
     for (const [seed, share, least] of [[7, 0, 1_000], [11, 0.9, 1_500]] as const) {

@@ -18,8 +18,26 @@
  *   `:`) or quoted strings.
  */
 
-const KEY = /^([A-Za-z][A-Za-z0-9_-]*):(?:[ ]+(.*?))?[ ]*$/;
-const ITEM = /^([ ]*)-[ ]+(.*?)[ ]*$/;
+const KEY = /^([A-Za-z][A-Za-z0-9_-]*):/;
+
+/**
+ * A string without the ASCII spaces at its ends (YAML's white space here: tabs are refused first).
+ * By loops: a pattern like / +$/ tries every start in a run of spaces, time the square of the run.
+ */
+function trimSpaces(s: string): string {
+  let a = 0, b = s.length;
+  while (a < b && s.charCodeAt(a) === 32) a++;
+  while (b > a && s.charCodeAt(b - 1) === 32) b--;
+  return s.slice(a, b);
+}
+
+/** `- item` with its indentation, or undefined for any other line. */
+function itemOf(line: string): [indent: string, value: string] | undefined {
+  let i = 0;
+  while (line.charCodeAt(i) === 32) i++;
+  if (line.charCodeAt(i) !== 45 || line.charCodeAt(i + 1) !== 32) return undefined;
+  return [line.slice(0, i), trimSpaces(line.slice(i + 1))];
+}
 const BLANK = /^ *$/;
 /**
  * What the core schema (the library's default) reads as null, a boolean or a number: its own
@@ -65,9 +83,9 @@ function scalar(v: string): string | string[] | undefined {
     if (inner.trim() === "") return inner === "" ? [] : undefined;
     const out: string[] = [];
     for (const raw of inner.split(",")) {
-      const item = raw.trim();
-      // An empty item, or spaces that are not plain ASCII spaces around it: the library decides.
-      if (!item || raw.replace(/^ +| +$/g, "") !== item) return undefined;
+      const item = trimSpaces(raw);
+      // An empty item, or white space other than ASCII spaces around it: the library decides.
+      if (!item || item.trim() !== item) return undefined;
       const s = item[0] === '"' || item[0] === "'" ? quoted(item) : plain(item, true);
       if (s === undefined) return undefined;
       out.push(s);
@@ -92,8 +110,11 @@ export function simpleYaml(block: string): Record<string, unknown> | undefined {
     // The library refuses an implicit key over 1,024 characters (its error is the one to give).
     if (key.length > 1024 || !isString(key) || seen.has(key)) return undefined;
     seen.add(key);
-    const v = m[2];
-    if (v !== undefined && v !== "") {
+    // After the colon: nothing, or a space and the value (`key:value` is one plain scalar to YAML).
+    const rest = line.slice(m[0].length);
+    if (rest !== "" && rest.charCodeAt(0) !== 32) return undefined;
+    const v = trimSpaces(rest);
+    if (v !== "") {
       const s = scalar(v);
       if (s === undefined) return undefined;
       out[key] = s;
@@ -108,18 +129,18 @@ export function simpleYaml(block: string): Record<string, unknown> | undefined {
         // A blank line ends nothing in YAML: the list goes on if an item follows.
         let k = j;
         while (k < lines.length && BLANK.test(lines[k]!)) k++;
-        if (k < lines.length && indent !== undefined && ITEM.exec(lines[k]!)?.[1] === indent) { j = k; continue; }
+        if (k < lines.length && indent !== undefined && itemOf(lines[k]!)?.[0] === indent) { j = k; continue; }
         break;
       }
-      const it = ITEM.exec(lines[j]!);
+      const it = itemOf(lines[j]!);
       if (!it) {
         // An indented line that is not an item (a nested map, a continued scalar): the library's.
         if (lines[j]!.startsWith(" ")) return undefined;
         break;
       }
-      if (indent === undefined) indent = it[1]!;
-      else if (it[1] !== indent) return undefined;
-      const s = scalar(it[2]!);
+      if (indent === undefined) indent = it[0];
+      else if (it[0] !== indent) return undefined;
+      const s = scalar(it[1]);
       if (s === undefined || typeof s !== "string") return undefined;
       items.push(s);
       j++;
