@@ -15,7 +15,7 @@ import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSy
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
-import { compileCommand, programEntries } from "../release/compile.ts";
+import { compileCommand, programBuildArgs } from "../release/compile.ts";
 import { spawnMeasured } from "./spawn.ts";
 import { readSource } from "../release/source.ts";
 import { parseTargetFile } from "../release/targets.ts";
@@ -256,7 +256,7 @@ try {
     if (process.platform !== "linux" || process.arch !== "x64") throw new Error("the benchmark compiles the linux-x64 executable: pass --bin PATH elsewhere");
     const t0 = performance.now(), src = readSource(REPO);
     bin = join(tmp, "auditgraph");
-    const cmd = compileCommand(programEntries("auditgraph"), parseTargetFile(join(REPO, "dist-targets", "linux-x64.json")), src, bin);
+    const cmd = compileCommand(programBuildArgs("auditgraph"), parseTargetFile(join(REPO, "dist-targets", "linux-x64.json")), src, bin);
     const b = Bun.spawnSync(cmd, { cwd: REPO, stdout: "pipe", stderr: "pipe" });
     const why = b.stderr.toString().split("\n").filter((l) => l.startsWith("error:")).slice(0, 3).join("; ");
     if (b.exitCode !== 0) throw new Error(`compiling the working tree failed (pass --bin PATH to use another build): ${why}`);

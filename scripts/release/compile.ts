@@ -25,15 +25,16 @@ export const PROGRAM_SOURCES: Record<Program, { entry: string; workerRoot?: stri
 };
 
 /** `bun build` arguments of one program: its main file first, then its workers, their root, and its JIT policy. */
-export const programEntries = (program: Program): string[] => {
+export const programBuildArgs = (program: Program): string[] => {
   const { entry, workerRoot, workers, jitPolicy } = PROGRAM_SOURCES[program];
   return [...(workerRoot ? [entry, ...workers, "--root", workerRoot] : [entry]), ...(jitPolicy !== undefined ? [`--compile-jit-policy=${jitPolicy}`] : [])];
 };
 
-export function compileCommand(entries: string[], target: Target, source: Pick<SourceInfo, "version" | "commit">, outfile: string): string[] {
+/** The `bun build --compile` command line for `buildArgs` (programBuildArgs: the entries, their root, the JIT policy) and one target. */
+export function compileCommand(buildArgs: string[], target: Target, source: Pick<SourceInfo, "version" | "commit">, outfile: string): string[] {
   const define = (name: string, value: string) => ["--define", `${name}=${JSON.stringify(value)}`];
   return [
-    process.execPath, "build", ...entries,
+    process.execPath, "build", ...buildArgs,
     // bytecode: start-up without parsing the bundle (about 5 ms of CPU for `version` instead of 18)
     "--compile", "--minify", "--bytecode", "--format=esm",
     "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
@@ -53,8 +54,8 @@ export function killCompiles(): void {
 
 /** Compiles `program` from the checkout at `cwd` to `outfile`; a failure is one line naming the target. */
 export async function compile(cwd: string, program: Program, target: Target, source: Pick<SourceInfo, "version" | "commit">, outfile: string): Promise<void> {
-  const entries = programEntries(program);
-  const proc = Bun.spawn(compileCommand(entries, target, source, outfile), { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+  const args = programBuildArgs(program);
+  const proc = Bun.spawn(compileCommand(args, target, source, outfile), { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
   running.add(proc);
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]).finally(() => running.delete(proc));
   if (code === 0 && existsSync(outfile)) return;
@@ -64,7 +65,7 @@ export async function compile(cwd: string, program: Program, target: Target, sou
   throw new AgError(
     runtime
       ? `${target.name}: cross-compile runtime for ${target.bun_target} is not available: ${why}`
-      : `${target.name}: compiling ${entries[0]} failed: ${why}`,
+      : `${target.name}: compiling ${args[0]} failed: ${why}`,
     { code: runtime ? "runtime_missing" : "compile_failed", hint: runtime ? "Bun downloads it from the npm registry into ~/.bun/install/cache on first use" : undefined },
   );
 }

@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { compileCommand, PROGRAM_SOURCES, programEntries } from "../../scripts/release/compile.ts";
+import { compileCommand, PROGRAM_SOURCES, programBuildArgs } from "../../scripts/release/compile.ts";
 import { STARTUP_JIT_POLICY } from "../../src/shared/jit.ts";
 import { loadTargets, parseTargetFile, selectTargets } from "../../scripts/release/targets.ts";
 import { REPO_ROOT, removeTempDirs, tempDir } from "./support.ts";
@@ -87,7 +87,7 @@ test("every Worker a program starts, and every module it loads by entryUrl, is c
 test("auditgraph is built with the start-up JIT policy and its shard worker goes back to the normal one; release-server keeps the normal policy", () => {
   const target = parseTargetFile(join(REPO_ROOT, "dist-targets", "linux-x64.json"));
   const flags = (program: keyof typeof PROGRAM_SOURCES) =>
-    compileCommand(programEntries(program), target, { version: "0.0.0", commit: "0".repeat(40) }, "out").filter((a) => a.startsWith("--compile-jit-policy"));
+    compileCommand(programBuildArgs(program), target, { version: "0.0.0", commit: "0".repeat(40) }, "out").filter((a) => a.startsWith("--compile-jit-policy"));
   expect(flags("auditgraph")).toEqual([`--compile-jit-policy=${STARTUP_JIT_POLICY}`]);
   expect(flags("release-server")).toEqual([]);
   // A Worker's VM starts with the executable's policy: each one that builds shards asks for the normal one first.
