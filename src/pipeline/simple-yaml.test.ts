@@ -5,9 +5,9 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { parse } from "yaml";
+import { parse, Schema } from "yaml";
 import { frontMatterBlock, splitFrontMatter } from "./markdown.ts";
-import { simpleYaml } from "./simple-yaml.ts";
+import { NOT_STRING, simpleYaml } from "./simple-yaml.ts";
 
 /** What splitFrontMatter keeps of the library's answer (null → {}, through JSON), or "error". */
 function library(block: string): string {
@@ -69,6 +69,11 @@ function generated(n: number, seed: number, plainShare: number): string[] {
 }
 
 describe("simpleYaml", () => {
+  test("its null, boolean and number patterns are the core schema's own", () => {
+    const lib = new Schema({ schema: "core" }).tags.flatMap((t) => ("test" in t && t.test ? [String(t.test)] : []));
+    expect(NOT_STRING.map(String).sort()).toEqual(lib.sort());
+  });
+
   test("answers the usual front matter, as the library does", () => {
     for (const b of [
       `${"k".repeat(1024)}: x\n`,

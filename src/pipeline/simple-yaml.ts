@@ -41,9 +41,11 @@ function itemOf(line: string): [indent: string, value: string] | undefined {
 const BLANK = /^ *$/;
 /**
  * What the core schema (the library's default) reads as null, a boolean or a number: its own
- * patterns (yaml/dist/schema/core and common/null). A plain scalar matching none is a string.
+ * patterns (yaml/dist/schema/core and common/null), copied so that reading front matter does not
+ * load the library; simple-yaml.test.ts checks they are the library's. A plain scalar matching none
+ * is a string.
  */
-const NOT_STRING = [
+export const NOT_STRING = [
   /^(?:~|[Nn]ull|NULL)?$/, /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/,
   /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/, /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/, /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
   /^0o[0-7]+$/, /^[-+]?[0-9]+$/, /^0x[0-9a-fA-F]+$/,
@@ -63,7 +65,7 @@ function plain(v: string, flow: boolean): string | undefined {
   if (!PLAIN.test(v) || !isString(v)) return undefined;
   // `: ` (or a final `:`) would make a mapping; in a flow list any `:` is left to the library.
   if (flow ? v.includes(":") : v.endsWith(":") || v.includes(": ")) return undefined;
-  // Internal runs of spaces are kept by YAML; a trailing one is already trimmed by the line patterns.
+  // Internal runs of spaces are kept by YAML; the ends were trimmed already (trimSpaces).
   return v;
 }
 
@@ -120,30 +122,27 @@ export function simpleYaml(block: string): Record<string, unknown> | undefined {
       out[key] = s;
       continue;
     }
-    // `key:` alone: a block list of items at one indentation, or null.
+    // `key:` alone: a block list of items at one indentation, or null. A blank line ends nothing in
+    // YAML: the list goes on if an item follows it (blank lines before the first item: the library's).
     let indent: string | undefined;
     const items: string[] = [];
     let j = i + 1;
-    while (j < lines.length) {
-      if (BLANK.test(lines[j]!)) {
-        // A blank line ends nothing in YAML: the list goes on if an item follows.
-        let k = j;
-        while (k < lines.length && BLANK.test(lines[k]!)) k++;
-        if (k < lines.length && indent !== undefined && itemOf(lines[k]!)?.[0] === indent) { j = k; continue; }
-        break;
-      }
-      const it = itemOf(lines[j]!);
+    for (;;) {
+      let k = j;
+      while (k < lines.length && BLANK.test(lines[k]!)) k++;
+      const it = k < lines.length ? itemOf(lines[k]!) : undefined;
       if (!it) {
         // An indented line that is not an item (a nested map, a continued scalar): the library's.
-        if (lines[j]!.startsWith(" ")) return undefined;
+        if (k === j && k < lines.length && lines[k]!.startsWith(" ")) return undefined;
         break;
       }
+      if (k > j && indent === undefined) return undefined;
       if (indent === undefined) indent = it[0];
       else if (it[0] !== indent) return undefined;
       const s = scalar(it[1]);
       if (s === undefined || typeof s !== "string") return undefined;
       items.push(s);
-      j++;
+      j = k + 1;
     }
     i = j - 1;
     out[key] = indent === undefined ? null : items;
