@@ -662,11 +662,7 @@ class EntityBuilder {
     if (ts.length > 32) {
       const tf = new Map<string, number>();
       for (const t of ts) tf.set(t, (tf.get(t) ?? 0) + 1);
-      for (const [t, n] of tf) {
-        let list = this.acc.get(t);
-        if (!list) { list = []; this.acc.set(t, list); }
-        list.push(ent, code, n, hash);
-      }
+      for (const [t, n] of tf) this.post(t, ent, code, n, hash);
       return;
     }
     for (let i = 0; i < ts.length; i++) {
@@ -676,10 +672,15 @@ class EntityBuilder {
       if (seen) continue;
       let n = 1;
       for (let j = i + 1; j < ts.length; j++) if (ts[j] === t) n++;
-      let list = this.acc.get(t);
-      if (!list) { list = []; this.acc.set(t, list); }
-      list.push(ent, code, n, hash);
+      this.post(t, ent, code, n, hash);
     }
+  }
+
+  /** One entity's entry in a term's list: entity, name length and type, tf, id hash (-1: none). */
+  private post(term: string, ent: number, code: number, tf: number, hash: number): void {
+    let list = this.acc.get(term);
+    if (!list) { list = []; this.acc.set(term, list); }
+    list.push(ent, code, tf, hash);
   }
 
   /** For each document (ordinal order), how many entities it has beyond itself. */
