@@ -32,8 +32,9 @@ import { manifestText, outputsHash, pointerState, type Artifact, type CurrentRun
 import { encodeText, hasObject, objectState, readObjectText, spillObject, type SpilledObject } from "../store/objects.ts";
 import { compatGate } from "../store/open.ts";
 import { Segment } from "../store/segment.ts";
-import { sweepTempAndMeasure } from "../store/sweep.ts";
+import { sweepTemp } from "../store/sweep.ts";
 import { encodeStatCache, loadStatCache, type StatCache, type StatEntries } from "../store/statcache.ts";
+import { measureUsage } from "../store/usage.ts";
 import { DEFAULT_MAX_DOCUMENT_BYTES, isDocumentPath } from "./documents/index.ts";
 import { checkIncludes, scan, sizeLimit, type Found } from "./scan.ts";
 import { makeRedactor } from "./text.ts";
@@ -727,9 +728,9 @@ export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<I
     const pointer = opts.rebuild ? pointerState(ws.profileDir) : undefined;
     const previous = pointer ? (pointer.state === "ok" ? pointer.runId : null) : undefined;
     const current: CurrentRun = opts.rebuild ? { state: "empty" } : compatGate(ws.profileDir).current;
-    // What a killed writer left goes first; the usage is measured in the same walk, before planning:
-    // the plan's spilled objects (temp files) are counted once, in planBytes.
-    const { usageBytes } = sweepTempAndMeasure(ws.profileDir);
+    sweepTemp(ws.profileDir);
+    // Measured before planning: the plan's spilled objects (temp files) are counted once, in planBytes.
+    const usageBytes = measureUsage(ws.profileDir);
     // The directories this run would make (the profile directory, `.pkg/profiles/` too on a first
     // run): only these go again when it is blocked or fails; one that `init` made stays.
     const made = missingDirs(ws.profileDir, ws.root);

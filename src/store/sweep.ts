@@ -6,7 +6,7 @@
  * directory is not a run (no manifest was ever written there); unless the pointer names it, the next
  * writer removes it with the temp files.
  */
-import { lstatSync, readdirSync, rmdirSync, rmSync, unlinkSync } from "node:fs";
+import { readdirSync, rmdirSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { TEMP_PREFIX } from "../shared/fs.ts";
 import { RUN_ID, runsDir } from "./layout.ts";
@@ -30,40 +30,20 @@ export function isLeftoverRunDir(profileDir: string, id: string, current: string
  * entries were removed.
  */
 export function sweepTemp(profileDir: string): number {
-  return sweep(profileDir, false).removed;
-}
-
-/**
- * sweepTemp and measureUsage (usage.ts) of the profile directory in one walk: what the sweep leaves,
- * counted as measureUsage counts it (every file's lstat size, at any depth). An ingest does both
- * before it plans; two walks read every fan-out directory of the store twice.
- */
-export function sweepTempAndMeasure(profileDir: string): { removed: number; usageBytes: number } {
-  return sweep(profileDir, true);
-}
-
-function sweep(profileDir: string, measure: boolean): { removed: number; usageBytes: number } {
   let n = 0;
-  let bytes = 0;
   const walk = (dir: string, depth: number) => {
     let ents;
     try { ents = readdirSync(dir, { withFileTypes: true }); } catch { return; }
     for (const e of ents) {
       const p = join(dir, e.name);
-      const temp = depth <= 2 && e.name.startsWith(TEMP_PREFIX);
-      // A file system that does not say an entry's type: lstat says it (as measureUsage's lstat did).
-      let isDir = e.isDirectory();
-      if (!isDir && !e.isFile() && !e.isSymbolicLink()) { try { isDir = lstatSync(p).isDirectory(); } catch {} }
-      if (isDir && temp) { try { rmSync(p, { recursive: true, force: true }); n++; continue; } catch {} }
-      else if (!isDir && temp) { try { unlinkSync(p); n++; continue; } catch {} }
-      // What stays (a temp entry that could not be removed too) is what the usage counts.
-      if (isDir) { if (depth < 2 || measure) walk(p, depth + 1); }
-      else if (measure) { try { bytes += lstatSync(p).size; } catch {} }
+      if (e.isDirectory() && e.name.startsWith(TEMP_PREFIX)) { try { rmSync(p, { recursive: true, force: true }); n++; } catch {} }
+      else if (e.isDirectory()) { if (depth < 2) walk(p, depth + 1); }
+      else if (e.name.startsWith(TEMP_PREFIX)) { try { unlinkSync(p); n++; } catch {} }
     }
   };
   walk(profileDir, 0);
   const pointer = pointerState(profileDir);
-  if (pointer.state === "bad") return { removed: n, usageBytes: bytes };
+  if (pointer.state === "bad") return n;
   const current = pointer.state === "ok" ? pointer.runId : undefined;
   let ids: string[] = [];
   try { ids = readdirSync(runsDir(profileDir)); } catch {}
@@ -72,5 +52,5 @@ function sweep(profileDir: string, measure: boolean): { removed: number; usageBy
     // Empty by now (its temp files went above); rmdir removes nothing else if that changed.
     try { rmdirSync(join(runsDir(profileDir), id)); n++; } catch {}
   }
-  return { removed: n, usageBytes: bytes };
+  return n;
 }

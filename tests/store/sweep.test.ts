@@ -56,36 +56,3 @@ describe("a run directory left without a manifest", () => {
     expect(existsSync(named)).toBe(true);
   }, 60_000);
 });
-
-test("the ingest's one walk (sweep and usage together) removes and counts what the two walks did", async () => {
-  const { sweepTemp, sweepTempAndMeasure } = await import("../../src/store/sweep.ts");
-  const { measureUsage } = await import("../../src/store/usage.ts");
-  const { cpSync, mkdtempSync, symlinkSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
-  const root = ingested();
-  const p = profileOf(root);
-  // Temp entries a killed writer leaves at depths 0-2 (removed), one deeper (counted, as before),
-  // a staging directory, a leftover run directory, a nested user directory and a link.
-  writeFileSync(join(p, ".tmp-pointer.1"), "x".repeat(10));
-  mkdirSync(join(p, ".tmp-stage-1", "a"), { recursive: true });
-  writeFileSync(join(p, ".tmp-stage-1", "a", "obj"), "y".repeat(1000));
-  const fan = readdirSync(join(p, "objects"))[0]!;
-  writeFileSync(join(p, "objects", fan, ".tmp-object.2"), "z".repeat(100));
-  mkdirSync(join(p, "cache", "deep", "deeper"), { recursive: true });
-  writeFileSync(join(p, "cache", "deep", "deeper", ".tmp-kept.3"), "k".repeat(7));
-  leftoverRun(p, "run_" + "2".repeat(32));
-  symlinkSync("objects", join(p, "link"));
-  const copy = mkdtempSync(join(tmpdir(), "ag-sweep-"));
-  cpSync(p, copy, { recursive: true, verbatimSymlinks: true });
-  const removedTwice = sweepTemp(copy);
-  const usageTwice = measureUsage(copy);
-  const once = sweepTempAndMeasure(p);
-  expect(once).toEqual({ removed: removedTwice, usageBytes: usageTwice });
-  expect(once.removed).toBe(5); // four temp entries and the leftover run directory
-  expect(readdirSync(p).sort()).toEqual(readdirSync(copy).sort());
-});
-
-function leftoverRun(profile: string, id: string): void {
-  mkdirSync(join(profile, "runs", id), { recursive: true });
-  writeFileSync(join(profile, "runs", id, ".tmp-manifest.json.1.1"), "{");
-}
