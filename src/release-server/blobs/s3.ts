@@ -191,7 +191,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   /** A hand-signed request (s3-requests.ts) cancelled at the store's deadline. */
-  private signed<T>(send: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  private signed<T>(send: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
     return cancellable(send, this.opts.timeoutMs ?? 0);
   }
 
@@ -289,7 +289,7 @@ export class S3BlobStore implements BlobStore {
   async check(): Promise<string | undefined> {
     let res: Response;
     try {
-      res = await s3Request(this.endpoint, this.creds, { method: "GET", query: { "list-type": "2", "max-keys": "1", prefix: this.prefix } });
+      res = await this.signed((signal) => s3Request(this.endpoint, this.creds, { method: "GET", query: { "list-type": "2", "max-keys": "1", prefix: this.prefix }, signal }));
     } catch (err) {
       return `blob store: S3 endpoint ${this.endpoint.endpoint} unreachable: ${err instanceof Error ? err.message : String(err)}`;
     }
@@ -403,7 +403,7 @@ class PartUpload {
    * deadline and `abort` cancel the request itself (its socket and part buffer go), where a race
    * with a timer left it running.
    */
-  private timed<T>(send: (signal: AbortSignal) => Promise<T>, bytes: number): Promise<T> {
+  private timed<T>(send: (signal: AbortSignal | undefined) => Promise<T>, bytes: number): Promise<T> {
     return cancellable(send, this.timeoutMs > 0 ? this.timeoutMs + Math.ceil(bytes / 262_144) * 1000 : 0, this.cancel.signal);
   }
 
@@ -463,26 +463,27 @@ function stallGuard(src: ReadableStream<Uint8Array>, ms: number): ReadableStream
   });
 }
 
-/** `p`, or `Unavailable` once the store has not answered for `ms` (0: no limit; see S3StoreOptions.timeoutMs). */
+/** What a call to a store that did not answer within `ms` is (see S3StoreOptions.timeoutMs). */
+const late = (ms: number) => new Unavailable(`the blob store did not answer within ${ms / 1000} s; try again later`);
+
+/** `p`, or `Unavailable` once the store has not answered for `ms` (0: no limit): for Bun's S3Client, which takes no signal. */
 function storeDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  return deadline(p, ms, () => new Unavailable(`the blob store did not answer within ${ms / 1000} s; try again later`));
+  return deadline(p, ms, () => late(ms));
 }
 
 /**
  * A hand-signed request (`send` passes the signal to fetch) cancelled after `ms` (0: no limit), then
- * `Unavailable` as storeDeadline says it, or when `cancel` aborts (an AbortError: the caller gave up).
+ * `Unavailable`, or when `cancel` aborts (an AbortError: the caller gave up).
  */
-async function cancellable<T>(send: (signal: AbortSignal) => Promise<T>, ms: number, cancel?: AbortSignal): Promise<T> {
+async function cancellable<T>(send: (signal: AbortSignal | undefined) => Promise<T>, ms: number, cancel?: AbortSignal): Promise<T> {
   const timeout = ms > 0 ? AbortSignal.timeout(ms) : undefined;
-  const signal = timeout && cancel ? AbortSignal.any([timeout, cancel]) : timeout ?? cancel ?? new AbortController().signal;
   try {
-    return await send(signal);
+    return await send(timeout && cancel ? AbortSignal.any([timeout, cancel]) : timeout ?? cancel);
   } catch (err) {
-    if (timeout?.aborted && !cancel?.aborted) throw new Unavailable(`the blob store did not answer within ${ms / 1000} s; try again later`);
+    if (timeout?.aborted && !cancel?.aborted) throw late(ms);
     throw err;
   }
 }
-
 
 async function* chunksOf(body: BlobBody): AsyncGenerator<Uint8Array> {
   if (isSized(body)) {

@@ -166,6 +166,10 @@ describe("S3BlobStore beyond the contract", () => {
         { what: "download through the server", kind: "unavailable", message: "the blob store sent nothing for N s", prompt: true },
         { what: "download", kind: "unavailable", message: "the blob store sent nothing for N s", prompt: true },
       ]);
+      // The start-up check of the bucket has the deadline too (it waited as long as the store did).
+      const t0 = Date.now();
+      expect(await store.check()).toMatch(/unreachable: the blob store did not answer within 1 s/);
+      expect(Date.now() - t0).toBeLessThan(2_800);
     } finally {
       rgw.freeze(false);
     }
