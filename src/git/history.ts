@@ -186,13 +186,11 @@ const contentLines = (t: string) => {
   return l;
 };
 
-/** 2 × common lines / (lines before + lines after): 1 for equal texts, 0 for nothing in common. */
-export function similarity(a: string, b: string): number {
-  return lineSimilarity(contentLines(a), contentLines(b));
-}
-
-/** similarity over texts already cut into their content lines (a renamed file's are cut once for all its candidates). */
-function lineSimilarity(la: string[], lb: string[]): number {
+/**
+ * 2 × common lines / (lines before + lines after): 1 for equal texts, 0 for nothing in common. Over
+ * texts already cut into their content lines (a renamed file's are cut once for all its candidates).
+ */
+function similarity(la: string[], lb: string[]): number {
   const m = counts(la);
   let common = 0;
   for (const l of lb) { const n = m.get(l) ?? 0; if (n > 0) { common++; m.set(l, n - 1); } }
@@ -220,7 +218,7 @@ export async function renameSource(repo: Repo, c: Commit, path: string, after: s
     if (b.length > MAX_RENAME_BYTES) continue;
     const t = textOf(b);
     if (t === undefined) continue;
-    const s = lineSimilarity(contentLines(t), lines);
+    const s = similarity(contentLines(t), lines);
     if (s >= RENAME_SIMILARITY && (!best || s > best.similarity)) best = { from: ch.path, similarity: s };
   }
   return best;
