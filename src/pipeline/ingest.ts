@@ -24,7 +24,7 @@ import { VERSION } from "../shared/build-info.ts";
 import { AgError, describeError, DISK_FULL_HINT, ExitCode, isDiskFull, whyWriteFailed } from "../shared/errors.ts";
 import { atomicWriteFile, fsyncDir, TEMP_PREFIX } from "../shared/fs.ts";
 import { sha256Hex } from "../shared/hash.ts";
-import { canonicalJson } from "../shared/json.ts";
+import { canonicalJson, canonicalJsonOfItems } from "../shared/json.ts";
 import { group } from "../shared/maps.ts";
 import { checkProfile, manifestPath, objectPath, objectsDir, pkgDir, pointerPath, oldStatCachePath, runLogPath, runsDir, statCachePath } from "../store/layout.ts";
 import { acquireLock } from "../store/lock.ts";
@@ -297,7 +297,7 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
   if (git?.object) encoded.push(git.object);
   // Each record's canonical JSON once: the inputs hash is over their array, and the manifest writes them a line each.
   const recordJson = records.map((r) => canonicalJson(r));
-  const inputsHash = sha256Hex(`[${recordJson.join(",")}]`);
+  const inputsHash = sha256Hex(canonicalJsonOfItems(recordJson));
   const builtId = "run_" + sha256Hex(canonicalJson({
     schema_version: ARTIFACT_SCHEMA_VERSION, auditgraph_version: VERSION, config_hash: ws.configHash, inputs_hash: inputsHash, salt: opts.runSalt,
     ...(git ? { git: { artifact: git.artifact?.sha256, warnings: git.warnings } } : {}),

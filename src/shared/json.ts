@@ -7,6 +7,9 @@ export function canonicalJson(value: unknown, indent?: number): string {
   return JSON.stringify(sortKeys(value), null, indent);
 }
 
+/** canonicalJson of an array whose items are given as their own canonicalJson (no indent). */
+export const canonicalJsonOfItems = (items: readonly string[]): string => `[${items.join(",")}]`;
+
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value && typeof value === "object" && !(value instanceof Uint8Array)) {

@@ -98,12 +98,13 @@ export type ManifestRead =
  * still reads and diffs as one. The same manifest always gives the same bytes. Readers parse it
  * as JSON, so a manifest indented throughout (as written before) reads the same.
  */
-export function manifestText(m: Manifest, files?: string[]): string {
+export function manifestText(m: Manifest, fileLines?: string[]): string {
+  if (fileLines && fileLines.length !== m.files.length) throw new Error("manifestText: fileLines are not the manifest's files");
   const body = Object.keys(m).sort().flatMap((k) => {
     const value = (m as Record<string, unknown>)[k];
     if (value === undefined) return [];
-    // `files`: each record's canonical JSON when the caller has it already (ingest hashes them for inputs_hash).
-    const lines = k === "files" && files && files.length === m.files.length ? files : undefined;
+    // `fileLines`: each file record's canonicalJson, when the caller has them already (ingest hashes them for inputs_hash).
+    const lines = k === "files" ? fileLines : undefined;
     const text = (k === "files" || k === "artifacts") && Array.isArray(value) && value.length > 0
       ? `[\n${(lines ?? value.map((item) => canonicalJson(item))).map((line) => `    ${line}`).join(",\n")}\n  ]`
       : canonicalJson(value, 2).replace(/\n/g, "\n  ");
