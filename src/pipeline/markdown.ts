@@ -96,8 +96,11 @@ export function splitFrontMatter(text: string): FrontMatter {
   const block = text.slice(fm.yamlStart, fm.yamlEnd);
   try {
     const held = block.includes("[REDACTED:");
-    // Plain `key: value` front matter without the library (its first parse costs ~10 ms cold): simple-yaml.ts.
-    const data = (held ? undefined : simpleYaml(block)) ?? parseYaml(held ? block.replace(MARKER, "\uE000REDACTED\uE002$1\uE001") : block, held);
+    // Plain `key: value` front matter without the library (its first parse costs ~10 ms cold):
+    // simple-yaml.ts gives strings and lists of them already, nothing JSON would change.
+    const fast = held ? undefined : simpleYaml(block);
+    if (fast) return { data: fast, bodyOffset };
+    const data = parseYaml(held ? block.replace(MARKER, "\uE000REDACTED\uE002$1\uE001") : block, held);
     if (data === null || data === undefined) return { data: {}, bodyOffset };
     if (typeof data !== "object" || Array.isArray(data)) return { data: {}, bodyOffset, error: "front matter is not a mapping" };
     const json = JSON.stringify(data);
