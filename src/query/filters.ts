@@ -24,6 +24,7 @@
  * theirs in memory for the run.
  */
 import { atomicWriteFile, readRegularFile } from "../shared/fs.ts";
+import { crc32Hex } from "../shared/hash.ts";
 import { FILTER_TABLES, isBloom, type FilterTable } from "../store/bloom.ts";
 import { filtersCachePath, SHA256 } from "../store/layout.ts";
 import type { Segment } from "../store/segment.ts";
@@ -38,7 +39,6 @@ export const EMPTY = new Uint8Array(0);
  */
 export type ShardFilters = { filtered: boolean; tables: Record<FilterTable, Uint8Array | null> };
 
-const hex8 = (x: number) => (x >>> 0).toString(16).padStart(8, "0");
 
 /**
  * The filter of a table that is not one (damage): a question about that table is a corrupt object
@@ -46,19 +46,22 @@ const hex8 = (x: number) => (x >>> 0).toString(16).padStart(8, "0");
  * A shard with one is not written to the cache.
  */
 export const DAMAGED = new Uint8Array(1);
+/** A shard written before the filters: every table to be read. */
+const UNFILTERED: ShardFilters = { filtered: false, tables: Object.fromEntries(FILTER_TABLES.map((t) => [t, null])) as Record<FilterTable, null> };
 
 /** A shard's filters as its segment holds them (a filter that is not one is DAMAGED). */
 export function segmentFilters(seg: Segment): ShardFilters {
   const t = seg.header.tables;
-  const filtered = t.filters !== undefined;
+  // A shard written before the filters holds anything.
+  if (t.filters === undefined) return UNFILTERED;
   const tables = {} as Record<FilterTable, Uint8Array | null>;
   for (const name of FILTER_TABLES) {
-    // A shard written before the filters holds anything; one with them has no filter for a table without entries.
-    const f = !filtered ? null : (seg.bytes("filters", name, false) ?? ((t[name]?.count ?? 0) > 0 ? null : EMPTY));
+    // No filter for a table without entries.
+    const f = seg.bytes("filters", name, false) ?? ((t[name]?.count ?? 0) > 0 ? null : EMPTY);
     // A copy: the bytes may be a slice of a block that the segment's caches drop.
     tables[name] = f && f !== EMPTY ? (isBloom(f) ? f.slice() : DAMAGED) : f;
   }
-  return { filtered, tables };
+  return { filtered: true, tables };
 }
 
 /** The cache on disk when it is sound: each shard it names with its object and filters. */
@@ -69,8 +72,8 @@ function readCache(profileDir: string): Map<number, { sha: string; filters: Shar
   if (nl < 0) return undefined;
   const m = HEAD.exec(raw.toString("utf8", 0, nl));
   if (!m) return undefined;
-  const body = new Uint8Array(raw.subarray(nl + 1));
-  if (hex8(Bun.hash.crc32(raw.subarray(MAGIC.length + 9))) !== m[1]) return undefined;
+  if (crc32Hex(Bun.hash.crc32(raw.subarray(MAGIC.length + 9))) !== m[1]) return undefined;
+  const body = raw.subarray(nl + 1); // the filters are views of it
   let named: unknown;
   try { named = JSON.parse(m[2]!); } catch { return undefined; }
   if (typeof named !== "object" || named === null || Array.isArray(named)) return undefined;
@@ -78,7 +81,7 @@ function readCache(profileDir: string): Map<number, { sha: string; filters: Shar
   for (const [k, v] of Object.entries(named)) {
     if (!/^\d{1,3}$/.test(k) || !Array.isArray(v) || v.length !== 2 || typeof v[0] !== "string" || !SHA256.test(v[0])) return undefined;
     const [sha, f] = v as [string, unknown];
-    if (f === 0) { out.set(Number(k), { sha, filters: { filtered: false, tables: { global: null, links: null, symbols: null, symrefs: null } } }); continue; }
+    if (f === 0) { out.set(Number(k), { sha, filters: UNFILTERED }); continue; }
     if (typeof f !== "object" || f === null || Array.isArray(f)) return undefined;
     const tables = {} as Record<FilterTable, Uint8Array | null>;
     for (const name of FILTER_TABLES) {
@@ -129,7 +132,7 @@ export function loadFilters(profileDir: string, want: Map<number, string>, read:
       named[String(n)] = [sha, entry];
     }
     const covered = Buffer.concat([Buffer.from(`${JSON.stringify(named)}\n`), ...parts]);
-    try { atomicWriteFile(filtersCachePath(profileDir), Buffer.concat([Buffer.from(`${MAGIC}${hex8(Bun.hash.crc32(covered))} `), covered]), { fsync: false }); } catch {}
+    try { atomicWriteFile(filtersCachePath(profileDir), Buffer.concat([Buffer.from(`${MAGIC}${crc32Hex(Bun.hash.crc32(covered))} `), covered]), { fsync: false }); } catch {}
   }
   return out;
 }

@@ -67,7 +67,7 @@ export class RunIndex {
   /** The run's git provenance graph (src/git/graph.ts), read on first use; null when the run has none. */
   private gitGraph?: GitGraph | null;
 
-  /** `writeCaches`: the words cache this index makes is written to the store's cache (the CLI; the servers are read-only). */
+  /** `writeCaches`: the words and filters caches this index makes are written to the store's cache (the CLI; the servers are read-only). */
   constructor(readonly store: OpenStore, private readonly opts: { writeCaches?: boolean } = {}) {
     this.byName = new Map(store.manifest.artifacts.map((a) => [a.name, a.sha256]));
     this.shards = [];
@@ -120,8 +120,7 @@ export class RunIndex {
   private filterSets?: Map<number, ShardFilters>;
   private filters(): Map<number, ShardFilters> {
     if (!this.filterSets) {
-      const want = new Map(this.shards.map((n) => [n, this.byName.get(shardName("index", n))!]));
-      this.filterSets = loadFilters(this.store.profileDir, want, (n) => segmentFilters(this.seg(n)!), this.opts.writeCaches ?? false);
+      this.filterSets = loadFilters(this.store.profileDir, this.indexObjects(), (n) => segmentFilters(this.seg(n)!), this.opts.writeCaches ?? false);
     }
     return this.filterSets;
   }
@@ -327,7 +326,7 @@ export class RunIndex {
     return k;
   }
 
-  /** Core length in terms of a chunk (for BM25's length normalization). */
+  /** Core length in terms of a chunk (for BM25's length normalization). termChunks (search.ts) reads ChunkLengths the same way inline, per posting: change both. */
   chunkLen(shard: number, ord: number, ci: number): number {
     const t = this.chunkLengths(shard);
     const at = ord < t.starts.length ? t.starts[ord]! : -1;
@@ -544,8 +543,7 @@ export class RunIndex {
    */
   words(useCache = true): Words {
     if (!this.wordsCache || !useCache) {
-      const want = new Map(this.shards.map((n) => [n, this.byName.get(shardName("index", n))!]));
-      this.wordsCache = loadWords(this.store.profileDir, want, (n, block) => segmentBlocks(this.seg(n)!, block), this.opts.writeCaches ?? false, useCache);
+      this.wordsCache = loadWords(this.store.profileDir, this.indexObjects(), (n, block) => segmentBlocks(this.seg(n)!, block), this.opts.writeCaches ?? false, useCache);
     }
     return this.wordsCache;
   }
@@ -636,8 +634,13 @@ export class RunIndex {
     return starts;
   }
 
+  /** A shard's index object (sha256). */
+  private indexObject(n: number): string { return this.byName.get(shardName("index", n))!; }
+  /** Each shard's index object: what the words and filters caches are kept by. */
+  private indexObjects(): Map<number, string> { return new Map(this.shards.map((n) => [n, this.indexObject(n)])); }
+
   /** The error for a damaged index segment (exit 5). */
-  corrupt(n: number): Error { return corrupt(objectPath(this.store.profileDir, this.byName.get(shardName("index", n))!)); }
+  corrupt(n: number): Error { return corrupt(objectPath(this.store.profileDir, this.indexObject(n))); }
 
   private readonly nodesCache = new Map<string, Map<string, GraphNode>>();
   /**

@@ -22,6 +22,7 @@
  * memory for the run.
  */
 import { atomicWriteFile, readRegularFile } from "../shared/fs.ts";
+import { crc32Hex } from "../shared/hash.ts";
 import { isWordTerm } from "../pipeline/tokens.ts";
 import { SHA256, wordsCachePath } from "../store/layout.ts";
 import type { Segment } from "../store/segment.ts";
@@ -156,7 +157,6 @@ function addBlock(t: WordTable, raw: Uint8Array, n: number): void {
   }
 }
 
-const hex8 = (x: number) => (x >>> 0).toString(16).padStart(8, "0");
 
 /** The words and their shards, as the cache's lines hold them. */
 export class Words {
@@ -217,7 +217,7 @@ function readCache(profileDir: string): { shards: Map<number, string>; body: Buf
   const m = HEAD.exec(all.toString("utf8", 0, nl));
   if (!m) return undefined;
   const body = all.subarray(nl + 1);
-  if (hex8(Bun.hash.crc32(body)) !== m[1]) return undefined;
+  if (crc32Hex(Bun.hash.crc32(body)) !== m[1]) return undefined;
   let named: unknown;
   try { named = JSON.parse(m[2]!); } catch { return undefined; }
   if (typeof named !== "object" || named === null || Array.isArray(named)) return undefined;
@@ -252,7 +252,7 @@ export function loadWords(profileDir: string, want: ShardObjects, read: ShardBlo
   const body = t.lines();
   if (write) {
     const named = Object.fromEntries([...want].sort((a, b) => a[0] - b[0]).map(([n, sha]) => [String(n), sha]));
-    const head = Buffer.from(`${MAGIC}${hex8(Bun.hash.crc32(body))} ${JSON.stringify(named)}\n`);
+    const head = Buffer.from(`${MAGIC}${crc32Hex(Bun.hash.crc32(body))} ${JSON.stringify(named)}\n`);
     try { atomicWriteFile(wordsCachePath(profileDir), Bun.zstdCompressSync(Buffer.concat([head, body]), { level: 1 }), { fsync: false }); } catch {}
   }
   return new Words(body);
