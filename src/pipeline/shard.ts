@@ -638,6 +638,9 @@ export const documentNames = (rec: { title: string; tags?: string[]; path: strin
  * the shared technology and reference nodes the shard mentions. Per term, for each entity:
  * Δentity, (name length << 3 | type code), tf, and for shared nodes the id's hash.
  */
+/** Names of at most this many terms are counted in place (EntityBuilder.add); longer ones with a Map. */
+const IN_PLACE_TERMS = 32;
+
 class EntityBuilder {
   private readonly acc = new Map<string, number[]>();
   readonly shared: [string, EntityRecord][] = [];
@@ -659,7 +662,7 @@ class EntityBuilder {
     // Each distinct term once, in the order of its first occurrence, with its count. Most names have
     // a handful of terms, compared in place (a Map per entity was most of this function); a long
     // one (a heading of thousands of words) is counted with a Map, in time linear in its length.
-    if (ts.length > 32) {
+    if (ts.length > IN_PLACE_TERMS) {
       const tf = new Map<string, number>();
       for (const t of ts) tf.set(t, (tf.get(t) ?? 0) + 1);
       for (const [t, n] of tf) this.post(t, ent, code, n, hash);
@@ -718,36 +721,25 @@ class EntityBuilder {
  * postings (either part may be empty). Both inputs are sorted by term.
  */
 function mergeTerms(chunks: Packed, ents: Packed): [string, Uint8Array][] {
-  const varintLength = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
-  const a = chunks.keys, b = ents.keys;
-  const aEnd = chunks.ends, bEnd = ents.ends;
-  // One buffer for every value (views into it: one per term, what the segment writer takes), sized
-  // from above: each chunk list with its length's varint, each entity list with a one-byte varint(0)
-  // in case it has no chunk list (a term in both counts a byte too many).
-  let total = 0;
-  for (let i = 0; i < a.length; i++) { const n = aEnd[i]! - (i ? aEnd[i - 1]! : 0); total += varintLength(n) + n; }
-  for (let j = 0; j < b.length; j++) total += bEnd[j]! - (j ? bEnd[j - 1]! : 0) + 1;
-  const all = new Uint8Array(total);
-  const out: [string, Uint8Array][] = [];
-  let at = 0;
+  const a = chunks.keys, b = ents.keys, aEnd = chunks.ends, bEnd = ents.ends;
+  // Every value in one buffer (sized for the worst case: no growing), then a view per term into it.
+  const w = new VarintWriter(chunks.data.length + ents.data.length + 8 * (a.length + b.length) + 8);
+  const keys: string[] = [];
+  const ends: number[] = [];
   let i = 0, j = 0;
   while (i < a.length || j < b.length) {
     const ka = a[i], kb = b[j];
     const takeA = kb === undefined || (ka !== undefined && ka <= kb);
     const takeB = ka === undefined || (kb !== undefined && kb <= ka);
-    const from = at;
-    let len = 0;
-    let c0 = 0;
-    if (takeA) { c0 = i ? aEnd[i - 1]! : 0; len = aEnd[i]! - c0; }
-    for (let v = len; ; v = Math.floor(v / 0x80)) {
-      if (v < 0x80) { all[at++] = v; break; }
-      all[at++] = (v % 0x80) | 0x80;
-    }
-    if (takeA) { all.set(chunks.data.subarray(c0, c0 + len), at); at += len; i++; }
-    if (takeB) { const e0 = j ? bEnd[j - 1]! : 0; const e1 = bEnd[j]!; all.set(ents.data.subarray(e0, e1), at); at += e1 - e0; j++; }
-    out.push([takeA ? ka! : kb!, all.subarray(from, at)]);
+    const c0 = i ? aEnd[i - 1]! : 0;
+    w.push(takeA ? aEnd[i]! - c0 : 0);
+    if (takeA) { w.append(chunks.data, c0, aEnd[i]!); i++; }
+    if (takeB) { w.append(ents.data, j ? bEnd[j - 1]! : 0, bEnd[j]!); j++; }
+    keys.push(takeA ? ka! : kb!);
+    ends.push(w.length);
   }
-  return out;
+  const all = w.bytes();
+  return keys.map((k, n) => [k, all.subarray(n ? ends[n - 1]! : 0, ends[n]!)]);
 }
 
 const byKey = <V>(m: Map<string, V>): [string, V][] => [...m].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
