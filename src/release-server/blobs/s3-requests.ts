@@ -86,7 +86,7 @@ export async function s3Request(
   const signature = Buffer.from(hmac(key, toSign)).toString("hex");
   headers.authorization = `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${names.join(";")}, Signature=${signature}`;
   const { host: _host, ...sent } = headers;
-  return fetch(`${base.protocol}//${host}${path}${query ? `?${query}` : ""}`, { method: req.method, headers: sent, body: req.body, ...(req.signal ? { signal: req.signal } : {}) });
+  return fetch(`${base.protocol}//${host}${path}${query ? `?${query}` : ""}`, { method: req.method, headers: sent, body: req.body, signal: req.signal });
 }
 
 /** The text of one XML element (first match), unescaped; enough for S3's flat responses. */
