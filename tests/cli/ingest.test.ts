@@ -2,6 +2,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { sha256Hex } from "../../src/shared/hash.ts";
+import { canonicalJson } from "../../src/shared/json.ts";
 import { allStoredText, cleanup, cli, cliUnprivileged, expectOneLineError, openToAll, spawnCli, tempDir, treeHash, workspace } from "../helpers/cli.ts";
 
 afterAll(cleanup);
@@ -21,6 +23,8 @@ describe("ingest", () => {
     expect(Object.keys(r.json.budget).sort()).toEqual(["block_threshold", "limit_bytes", "projected_bytes", "ratio", "source_bytes", "status", "usage_bytes", "warn_threshold"]);
     const m = JSON.parse(manifestOf(root).text);
     for (const k of ["run_id", "schema_version", "auditgraph_version", "config_hash", "inputs_hash", "outputs_hash"]) expect(typeof m[k]).toBe("string");
+    // inputs_hash is the sha256 of the file records' canonical JSON (ingest serializes each record once for it and the manifest's lines).
+    expect(m.inputs_hash).toBe(sha256Hex(canonicalJson(m.files)));
     expect(m.files[0]).toMatchObject({ path: "logs/api.log", status: "ok", bytes: expect.any(Number), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     const exp = cli(["export", "--root", root, "--format", "json"]).json;
     const types = new Set(exp.nodes.map((n: any) => n.type));
