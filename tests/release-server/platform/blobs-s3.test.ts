@@ -244,6 +244,21 @@ describe("S3BlobStore beyond the contract", () => {
     expect(r.left).toEqual([]);
   }, 60_000);
 
+  test("a copy the store holds past the deadline (an undeclared upload moved to its digest key): unavailable, the held copy cancelled, the staging object removed", async () => {
+    const proxy = await holdingProxy(rgw.endpoint, /^PUT \S*\/sha256\//);
+    try {
+      const store = new S3BlobStore(options("held-copy/", { endpoint: proxy.endpoint, timeoutMs: 5000 }));
+      const err = await store.put(chunks("bytes to move"), { maxBytes: 100 }).then(() => undefined, (e: Error & { kind?: string }) => e);
+      expect({ kind: err?.kind, message: err?.message }).toEqual({ kind: "unavailable", message: "the blob store did not answer within 5 s; try again later" });
+      const events = [...proxy.events];
+      // The staged PUT, whether the digest key exists (HEAD), the held copy closed at its deadline, the staging object's delete.
+      expect(events).toEqual(["PUT", "HEAD", "held PUT", "closed the held request", "DELETE"]);
+      expect(await leftovers(store)).toEqual([]);
+    } finally {
+      proxy.close();
+    }
+  }, 60_000);
+
   test("entries() and the sweep follow ListObjectsV2 continuation pages", async () => {
     const store = new S3BlobStore(options("pages/", { listPageSize: 2 }));
     const stored = [];
