@@ -812,15 +812,15 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
     // file of its shard) when the previous objects hold its entry and text: it is as if read and
     // hashed to its previous sha256.
     let r: ReadResult = { sha256: f.prevSha, bytes: f.bytes };
-    if (!f.same || !old().docs.has(f.path) || !old().texts.has(f.path)) {
-      r = readSource(f.abs, f.bytes, isDoc ? st.maxDocBytes : st.maxBytes, isDoc);
-      if (r.text === undefined && r.raw === undefined) { records.push(toRecord(f.path, r)); continue; }
-    }
     let rec: DocRecord | undefined;
     let body: string | undefined;
-    if (f.prevSha && f.prevSha === r.sha256) {
-      rec = old().docs.get(f.path);
-      body = old().texts.get(f.path);
+    if (f.same) { rec = old().docs.get(f.path); body = old().texts.get(f.path); }
+    if (!rec || body === undefined) {
+      r = readSource(f.abs, f.bytes, isDoc ? st.maxDocBytes : st.maxBytes, isDoc);
+      if (r.text === undefined && r.raw === undefined) { records.push(toRecord(f.path, r)); continue; }
+      const unchanged = f.prevSha !== undefined && f.prevSha === r.sha256;
+      rec = unchanged ? old().docs.get(f.path) : undefined;
+      body = unchanged ? old().texts.get(f.path) : undefined;
     }
     let terms: DocTerms | undefined;
     if (!rec || body === undefined) {
