@@ -242,7 +242,8 @@ function benchWorkspace(bin: string, kind: string, tmp: string): Result {
     console.log(`${label.padEnd(34)}${show(s)}`);
   }
   // Not among the issue's read commands (its RSS is not in the targets' figure): the MCP tool
-  // export_subgraph and `export --subgraph` walk as neighbors does and print every node in full.
+  // export_subgraph and `export --subgraph` walk the same neighbourhood (node by node, with each
+  // node's edges up to the last depth) and print every node in full.
   if (a) console.log(`${"export --subgraph A --depth 2".padEnd(34)}${show(measure([bin, "export", "--subgraph", a, "--depth", "2", "--format", "json", "--root", root]))}  (not in the RSS above)`);
   return { kind, store: store / source, ingestRss: fresh.rss, qP50, qP95, rss, ratio: qP50 / vP50, reads, ftsIn: pct(ftsIn, 0.5), ftsProc: pct(ftsProc, 0.5) };
 }

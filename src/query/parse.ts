@@ -193,7 +193,8 @@ function rawGlobMatcher(glob: string, how: "auto" | "walk" | "regex"): (path: st
   // `**/**/` is `**/`, and a run of three or more stars is `**`: the same paths, fewer wildcards.
   g = g.replace(/\*{3,}/g, "**").replace(/(?:\*\*\/)+/g, "**/").replace(/\/\*\*(?:\/\*\*)+(?=\/|$)/g, "/**");
   if (how === "walk" || (how === "auto" && !regexSafe(g))) {
-    // `how`: always walkGlob, or always the regular expression (tests hold both ways to the same answers).
+    // `how`: always walkGlob, or always the regular expression (tests/query/path-globs.test.ts holds
+    // both ways to the same answers; "regex" on a glob that is not regexSafe can backtrack: tests only).
     const tokens = globTokens(g);
     const below = /[*?]/.test(g) ? undefined : globTokens(`${g}/**`);
     return (p) => walkGlob(tokens, p) || (below !== undefined && walkGlob(below, p));

@@ -19,8 +19,9 @@
  * (setHugePages(false)) before it builds them.
  *
  * `AUDITGRAPH_HUGEPAGES=0` turns this off; `=1` asks in every read command, whatever the run's
- * size (but a whole export and a walk of two edges or more, see withIndex). With `AUDITGRAPH_DEBUG=1` the advice given is reported on stderr. Any failure (no C
- * library to call, another platform) is silent: this is only ever a speed-up.
+ * size (but a whole export and a walk of two edges or more, see withIndex). With
+ * `AUDITGRAPH_DEBUG=1` the advice given is reported on stderr. Any failure (no C library to call,
+ * another platform) is silent: this is only ever a speed-up.
  */
 import { readFileSync, writeSync } from "node:fs";
 

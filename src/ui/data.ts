@@ -95,7 +95,7 @@ export class UiData {
       const { ix } = this.open();
       ix.stats();
       // Every search scores chunks by their length and names documents by key: load both tables of every shard.
-      for (const n of ix.shards) { ix.chunkLen(n, 0, 0); ix.keyOf(n, 0); }
+      for (const n of ix.shards) { ix.chunkLengths(n); ix.keyOf(n, 0); }
       if (opts.search) search(ix, parseQuery("the* and* for*"), { limit: 30 }); // common words, few expansions each
     } catch { /* an incompatible or empty store: the API says so when asked */ }
   }
