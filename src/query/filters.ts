@@ -23,14 +23,13 @@
  * made (atomically; a failed write is ignored); the MCP and UI servers are read-only and keep
  * theirs in memory for the run.
  */
-import { atomicWriteFile, readRegularFile } from "../shared/fs.ts";
-import { crc32Hex } from "../shared/hash.ts";
+import { readRegularFile } from "../shared/fs.ts";
+import { cacheFileBytes, readCacheFile, writeCacheFile } from "./cache-file.ts";
 import { FILTER_TABLES, isBloom, type FilterTable } from "../store/bloom.ts";
 import { filtersCachePath, SHA256 } from "../store/layout.ts";
 import type { Segment } from "../store/segment.ts";
 
-const MAGIC = "auditgraph-filters 1 ";
-const HEAD = /^auditgraph-filters 1 ([0-9a-f]{8}) (\{.*\})$/;
+const MAGIC = "auditgraph-filters 1";
 /** The filter of a table without entries: no key is in it. */
 export const EMPTY = new Uint8Array(0);
 /**
@@ -68,15 +67,9 @@ export function segmentFilters(seg: Segment): ShardFilters {
 function readCache(profileDir: string): Map<number, { sha: string; filters: ShardFilters }> | undefined {
   const raw = readRegularFile(filtersCachePath(profileDir));
   if (!raw) return undefined;
-  const nl = raw.indexOf(10);
-  if (nl < 0) return undefined;
-  const m = HEAD.exec(raw.toString("utf8", 0, nl));
-  if (!m) return undefined;
-  if (crc32Hex(Bun.hash.crc32(raw.subarray(MAGIC.length + 9))) !== m[1]) return undefined;
-  const body = raw.subarray(nl + 1); // the filters are views of it
-  let named: unknown;
-  try { named = JSON.parse(m[2]!); } catch { return undefined; }
-  if (typeof named !== "object" || named === null || Array.isArray(named)) return undefined;
+  const file = readCacheFile(MAGIC, raw);
+  if (!file) return undefined;
+  const { named, body } = file; // the filters are views of the body
   const out = new Map<number, { sha: string; filters: ShardFilters }>();
   for (const [k, v] of Object.entries(named)) {
     if (!/^\d{1,3}$/.test(k) || !Array.isArray(v) || v.length !== 2 || typeof v[0] !== "string" || !SHA256.test(v[0])) return undefined;
@@ -131,8 +124,7 @@ export function loadFilters(profileDir: string, want: Map<number, string>, read:
       }
       named[String(n)] = [sha, entry];
     }
-    const covered = Buffer.concat([Buffer.from(`${JSON.stringify(named)}\n`), ...parts]);
-    try { atomicWriteFile(filtersCachePath(profileDir), Buffer.concat([Buffer.from(`${MAGIC}${crc32Hex(Bun.hash.crc32(covered))} `), covered]), { fsync: false }); } catch {}
+    writeCacheFile(filtersCachePath(profileDir), cacheFileBytes(MAGIC, named, Buffer.concat(parts)));
   }
   return out;
 }

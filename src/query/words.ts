@@ -7,12 +7,13 @@
  *
  * File `.pkg/profiles/<p>/cache/words.zst`: zstd (level 1) of
  *
- *   auditgraph-words 1 <crc32 of the lines below, 8 hex> <JSON {"<shard>": "<sha256 of its index object>", …}>
+ *   auditgraph-words 2 <crc32, 8 hex> <JSON {"<shard>": "<sha256 of its index object>", …}>
  *   <word>\t<16 hex digits: bit n set when shard n's dictionary holds the word>
  *   …
  *
  * words in the order first found (the kept ones as the cache had them, then shard by shard, each
- * dictionary in key order). It is not part of any run and never hashed. It answers only for the
+ * dictionary in key order); the crc32 covers the JSON and the lines (query/cache-file.ts; version
+ * 1's covered the lines only, and is made again like any other damage). It is not part of any run and never hashed. It answers only for the
  * index objects it names: a run whose index shards are all named (same shard, same sha256) uses it
  * as it is; otherwise the words of the shards it names with the same object are kept, and only
  * the other shards' dictionaries are read (a one-file change reads one shard's). A missing,
@@ -21,14 +22,13 @@
  * read-only store only costs the reading); the MCP and UI servers are read-only and keep theirs in
  * memory for the run.
  */
-import { atomicWriteFile, readRegularFile } from "../shared/fs.ts";
-import { crc32Hex } from "../shared/hash.ts";
+import { readRegularFile } from "../shared/fs.ts";
+import { cacheFileBytes, readCacheFile, writeCacheFile } from "./cache-file.ts";
 import { isWordTerm } from "../pipeline/tokens.ts";
 import { SHA256, wordsCachePath } from "../store/layout.ts";
 import type { Segment } from "../store/segment.ts";
 
-const MAGIC = "auditgraph-words 1 ";
-const HEAD = /^auditgraph-words 1 ([0-9a-f]{8}) (\{.*\})$/;
+const MAGIC = "auditgraph-words 2";
 /** Shard numbers are below this (pipeline/shard.ts MAX_SHARDS): two 32-bit halves of a mask. */
 const MASK_SHARDS = 64;
 const MASK_HEX = 16;
@@ -212,15 +212,9 @@ function readCache(profileDir: string): { shards: Map<number, string>; body: Buf
   if (!raw) return undefined;
   let all: Buffer;
   try { all = Buffer.from(Bun.zstdDecompressSync(raw)); } catch { return undefined; }
-  const nl = all.indexOf(10);
-  if (nl < 0) return undefined;
-  const m = HEAD.exec(all.toString("utf8", 0, nl));
-  if (!m) return undefined;
-  const body = all.subarray(nl + 1);
-  if (crc32Hex(Bun.hash.crc32(body)) !== m[1]) return undefined;
-  let named: unknown;
-  try { named = JSON.parse(m[2]!); } catch { return undefined; }
-  if (typeof named !== "object" || named === null || Array.isArray(named)) return undefined;
+  const file = readCacheFile(MAGIC, all);
+  if (!file) return undefined;
+  const { named, body } = file;
   const shards = new Map<number, string>();
   for (const [k, v] of Object.entries(named)) {
     const n = Number(k);
@@ -252,8 +246,7 @@ export function loadWords(profileDir: string, want: ShardObjects, read: ShardBlo
   const body = t.lines();
   if (write) {
     const named = Object.fromEntries([...want].sort((a, b) => a[0] - b[0]).map(([n, sha]) => [String(n), sha]));
-    const head = Buffer.from(`${MAGIC}${crc32Hex(Bun.hash.crc32(body))} ${JSON.stringify(named)}\n`);
-    try { atomicWriteFile(wordsCachePath(profileDir), Bun.zstdCompressSync(Buffer.concat([head, body]), { level: 1 }), { fsync: false }); } catch {}
+    writeCacheFile(wordsCachePath(profileDir), Bun.zstdCompressSync(cacheFileBytes(MAGIC, named, body), { level: 1 }));
   }
   return new Words(body);
 }
