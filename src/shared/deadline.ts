@@ -11,3 +11,19 @@ export function deadline<T>(p: Promise<T>, ms: number, late: () => Error): Promi
   const over = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(late()), ms); });
   return Promise.race([p, over]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * `send(signal)`, its request cancelled once `ms` milliseconds have passed (0: never), which then
+ * fails with `late()`, or when `cancel` aborts (the error `send` gives, an AbortError: the caller
+ * gave up). For requests that take a signal (fetch): unlike `deadline`, the request itself stops
+ * (its socket and buffers go) instead of running on unobserved.
+ */
+export async function cancellable<T>(send: (signal: AbortSignal | undefined) => Promise<T>, ms: number, late: () => Error, cancel?: AbortSignal): Promise<T> {
+  const timeout = ms > 0 ? AbortSignal.timeout(ms) : undefined;
+  try {
+    return await send(timeout && cancel ? AbortSignal.any([timeout, cancel]) : timeout ?? cancel);
+  } catch (err) {
+    if (timeout?.aborted && !cancel?.aborted) throw late();
+    throw err;
+  }
+}

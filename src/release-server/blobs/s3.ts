@@ -19,7 +19,7 @@
  * - De-duplication restarts the blob's grace period: an existing blob is copied onto itself, which
  *   refreshes its LastModified (retention compares it with `blob_grace_hours`).
  */
-import { deadline } from "../../shared/deadline.ts";
+import { cancellable, deadline } from "../../shared/deadline.ts";
 import { retrying } from "../../shared/retry.ts";
 import { S3Client } from "bun";
 import { Aborted, DigestMismatch, Invalid, ServiceError, TooLarge, Unavailable } from "../domain/errors.ts";
@@ -192,7 +192,7 @@ export class S3BlobStore implements BlobStore {
 
   /** A hand-signed request (s3-requests.ts) cancelled at the store's deadline. */
   private signed<T>(send: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
-    return cancellable(send, this.opts.timeoutMs ?? 0);
+    return storeRequest(send, this.opts.timeoutMs ?? 0);
   }
 
   private async exists(key: string): Promise<boolean> {
@@ -404,7 +404,7 @@ class PartUpload {
    * with a timer left it running.
    */
   private timed<T>(send: (signal: AbortSignal | undefined) => Promise<T>, bytes: number): Promise<T> {
-    return cancellable(send, this.timeoutMs > 0 ? this.timeoutMs + Math.ceil(bytes / 262_144) * 1000 : 0, this.cancel.signal);
+    return storeRequest(send, this.timeoutMs > 0 ? this.timeoutMs + Math.ceil(bytes / 262_144) * 1000 : 0, this.cancel.signal);
   }
 
   /**
@@ -417,7 +417,7 @@ class PartUpload {
     this.cancel.abort();
     await storeDeadline(Promise.allSettled(this.inFlight), this.timeoutMs).catch(() => {});
     const id = this.uploadId;
-    if (id !== undefined) await cancellable((signal) => abortMultipartUpload(this.ep, this.creds, this.key, id, signal), this.timeoutMs).catch(() => {});
+    if (id !== undefined) await storeRequest((signal) => abortMultipartUpload(this.ep, this.creds, this.key, id, signal), this.timeoutMs).catch(() => {});
   }
 }
 
@@ -475,14 +475,8 @@ function storeDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
  * A hand-signed request (`send` passes the signal to fetch) cancelled after `ms` (0: no limit), then
  * `Unavailable`, or when `cancel` aborts (an AbortError: the caller gave up).
  */
-async function cancellable<T>(send: (signal: AbortSignal | undefined) => Promise<T>, ms: number, cancel?: AbortSignal): Promise<T> {
-  const timeout = ms > 0 ? AbortSignal.timeout(ms) : undefined;
-  try {
-    return await send(timeout && cancel ? AbortSignal.any([timeout, cancel]) : timeout ?? cancel);
-  } catch (err) {
-    if (timeout?.aborted && !cancel?.aborted) throw late(ms);
-    throw err;
-  }
+function storeRequest<T>(send: (signal: AbortSignal | undefined) => Promise<T>, ms: number, cancel?: AbortSignal): Promise<T> {
+  return cancellable(send, ms, () => late(ms), cancel);
 }
 
 async function* chunksOf(body: BlobBody): AsyncGenerator<Uint8Array> {
