@@ -119,7 +119,7 @@ const dkeyOfCk = (k: ChunkKey) => Math.floor(k / 65536);
  */
 function termChunks(ix: RunIndex, term: string, withPositions = false): Plist {
   const lists = ix.postings(term);
-  // At least 3 bytes an entry: room for all of them without growing.
+  // At least 3 bytes an entry (a document, a chunk and a head varint): room for all of them without growing.
   const out = new Plist(lists.reduce((s, [, b]) => s + Math.ceil(b.length / 3), 0), withPositions);
   const pos = out.pos;
   const { keys, lens, h: hs, c: cs, b: bs } = out;
@@ -177,6 +177,9 @@ function termChunks(ix: RunIndex, term: string, withPositions = false): Plist {
       }
     } catch { throw ix.corrupt(shard); }
   }
+  // The capacity holds: every entry reads at least 3 bytes. A format change that broke that would
+  // have lost entries above (a typed array drops writes past its end): a bug, not damage.
+  if (i > keys.length) throw new Error(`termChunks: ${i} entries for a capacity of ${keys.length}`);
   out.n = i;
   return out;
 }
