@@ -98,7 +98,7 @@ export const makeTools = (z: typeof Z): Tool[] => {
       }),
       run(ctx, a) {
         need(ctx, a.id);
-        const { nodes, edges, total, truncated } = neighbors(ctx.ix, a.id, a.depth, a.edge_types ? new Set(a.edge_types) : undefined, a.limit);
+        const { nodes, edges, total, truncated } = neighbors(ctx.ix, a.id, a.depth, { types: a.edge_types ? new Set(a.edge_types) : undefined, max: a.limit });
         return { status: "ok", run_id: ctx.store.runId, start: a.id, depth: a.depth, nodes, edges, total, truncated };
       },
     }),

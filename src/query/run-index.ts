@@ -144,7 +144,11 @@ export class RunIndex {
   }
 
   /** Whether every shard has bloom filters (then a name is looked up shard by shard, see symbolFor). */
-  private get filtered(): boolean { const all = this.filters(); return this.shards.every((n) => all.get(n)!.filtered); }
+  private get filtered(): boolean {
+    if (this.allFiltered === undefined) { const all = this.filters(); this.allFiltered = this.shards.every((n) => all.get(n)!.filtered); }
+    return this.allFiltered;
+  }
+  private allFiltered?: boolean;
 
   /** Collection statistics: the sum over the shards' headers. */
   stats(): Stats {

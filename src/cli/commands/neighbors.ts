@@ -26,9 +26,9 @@ export default defineCommand({
     const { neighbors } = await import("../../query/graph.ts");
     const id = String(args.id);
     if (!ix.nodeOnly(id)) throw notFound(id, store.runId);
-    const { nodes, edges } = neighbors(ix, id, depth, types);
-    const r = { nodes, edges };
-    if (args.json) return printJson({ status: "ok", run_id: store.runId, start: id, depth, ...r });
+    // The text listing shows nodes only: the edges are gathered for --json.
+    const r = neighbors(ix, id, depth, { types, edges: Boolean(args.json) });
+    if (args.json) return printJson({ status: "ok", run_id: store.runId, start: id, depth, nodes: r.nodes, edges: r.edges });
     printLine(`${r.nodes.length} node(s) within ${depth} edge(s) of ${p(id)}`);
     for (const n of r.nodes) printLine(`  ${n.depth}  ${p(n.id)}  [${n.type}] ${p(n.name)}${n.path ? `  (${p(n.path)}:${n.line ?? 1})` : ""}`);
   },
