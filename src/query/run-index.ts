@@ -411,8 +411,17 @@ export class RunIndex {
     return out;
   }
 
-  /** Shared nodes' names already read (a neighbourhood names each node it reached through global()). */
+  /** Shared nodes' names already known (a neighbourhood names each node it reached through global() or a document's graph). */
   private readonly globalNames = new Map<string, string | null>();
+
+  /**
+   * The names of the references and modules among a document's nodes (docGraph): such an id is a
+   * hash of its name, so the name this document gives it is the one every shard has, and globalName
+   * need not read a shard for it. Not a technology's (its id is its name folded).
+   */
+  private noteSharedNames(nodes: GraphNode[]): void {
+    for (const n of nodes) if ((n.id.startsWith("ref_") || n.id.startsWith("mod_")) && !this.globalNames.has(n.id)) this.globalNames.set(n.id, n.name);
+  }
 
   /** A document's chunk spans [start, end, line, end line] (from the small `spans` table, not the record). */
   spans(shard: number, ord: number): [number, number, number, number][] {
@@ -692,9 +701,7 @@ export class RunIndex {
       const to = this.symbolFor(name);
       if (to && !seen.has(to)) { seen.add(to); part.edges.push({ source: id, target: to, type: "mentions", line }); }
     }
-    // A reference's or module's id is a hash of its name: the name this document gives it is the
-    // name every shard has (globalName need not read a shard for it). Not a technology's.
-    for (const n of part.nodes) if ((n.id.startsWith("ref_") || n.id.startsWith("mod_")) && !this.globalNames.has(n.id)) this.globalNames.set(n.id, n.name);
+    this.noteSharedNames(part.nodes);
     // Cached once complete: a lookup above that throws (a damaged shard) must not leave a long-lived
     // index (the ui's, the MCP server's) answering from a part without its links.
     this.graphCache.set(rec.path, part);

@@ -1,7 +1,8 @@
 // subgraph() (export --subgraph, the MCP export_subgraph tool) reads a node of the last depth without
 // its edges (nodeOnly): the walk never follows them, and a technology's or a reference's are
 // thousands on a large run. Each node is read once, the nearer ones with their edges; the result is
-// the one reading every node with its edges gives.
+// the one reading every node with its edges gives. A reference or module a document names is named
+// from that document (its id is a hash of its name), without reading any shard.
 import { afterAll, expect, test } from "bun:test";
 import { loadWorkspace } from "../../src/config/load.ts";
 import { openStore } from "../../src/store/open.ts";
@@ -41,4 +42,37 @@ test("nodes of the last depth are read without their edges; the subgraph is the 
     expect(g.nodes.size).toBe(at.size + 1);
     ix.close();
   }
+});
+
+test("a reference or module reached from a document is named from that document's graph, without reading a shard's mentions", () => {
+  const root = ingested({
+    "notes/hub.md": "# Hub\n\nCites [the spec](https://example.org/spec) and uses PostgreSQL.\n",
+    "notes/other.md": "# Other\n\nAlso [it](https://example.org/spec).\n",
+    "src/app.py": "import json\n\ndef main():\n    return json.dumps({})\n",
+  });
+  const ix = new RunIndex(openStore(loadWorkspace({ root })));
+  const globals: string[] = [];
+  const seg = ix.seg.bind(ix);
+  ix.seg = (n: number) => {
+    const s = seg(n);
+    if (s && !(s as unknown as { watched?: boolean }).watched) {
+      const get = s.get.bind(s);
+      s.get = <T>(table: string, key: string): T | undefined => { if (table === "global") globals.push(key); return get<T>(table, key); };
+      (s as unknown as { watched?: boolean }).watched = true;
+    }
+    return s;
+  };
+  const hub = ix.node(docId("notes/hub.md"))!;
+  const app = ix.node(docId("src/app.py"))!;
+  const ref = hub.out.find((e) => e.target.startsWith("ref_"))!.target;
+  const mod = app.out.find((e) => e.target.startsWith("mod_"))!.target;
+  const tech = hub.out.find((e) => e.target.startsWith("tech_"))!.target;
+  globals.length = 0;
+  expect(ix.nodeOnly(ref)).toEqual({ id: ref, type: "reference", name: "https://example.org/spec" });
+  expect(ix.nodeOnly(mod)).toEqual({ id: mod, type: "module", name: "json" });
+  expect(globals).toEqual([]);
+  // A technology's name is read from the shards (two spellings fold to one id).
+  expect(ix.nodeOnly(tech)).toEqual({ id: tech, type: "technology", name: "PostgreSQL" });
+  expect(globals).toEqual([tech]);
+  ix.close();
 });
