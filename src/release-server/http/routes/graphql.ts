@@ -68,11 +68,14 @@ async function latestId(x: Exec, app: App): Promise<number | null> {
   return x.latest.get(app.id)!;
 }
 
-interface FieldSpec {
+/** A field as the schema below writes it (most take no arguments). */
+interface FieldDef {
   type: string;
   args?: Record<string, string>;
   resolve: (parent: any, args: Record<string, any>, x: Exec, path: Array<string | number>) => unknown | Promise<unknown>;
 }
+/** A field as queries are checked and run against it: its arguments always listed (none: empty), without a prototype. */
+type FieldSpec = FieldDef & { args: Record<string, string> };
 
 /**
  * The schema's tables are looked up by names a query spells (fields, arguments, input fields, type
@@ -153,7 +156,7 @@ interface ReleaseNode {
 }
 
 /** GitHub's `<Node>Connection` and `<Node>Edge` types over a page of nodes. */
-function connectionTypes(node: string): Record<string, Record<string, FieldSpec>> {
+function connectionTypes(node: string): Record<string, Record<string, FieldDef>> {
   return {
     [`${node}Connection`]: {
       nodes: { type: `[${node}]`, resolve: (p) => p.nodes },
@@ -168,7 +171,7 @@ function connectionTypes(node: string): Record<string, Record<string, FieldSpec>
   };
 }
 
-const TYPES = bare<Record<string, FieldSpec>>({
+const SCHEMA: Record<string, Record<string, FieldDef>> = {
   Query: {
     viewer: { type: "User!", resolve: (_p, _a, x) => x.by },
     repository: {
@@ -324,11 +327,10 @@ const TYPES = bare<Record<string, FieldSpec>>({
     createdAt: { type: "DateTime!", resolve: (a) => a.created_at },
     updatedAt: { type: "DateTime!", resolve: (a) => a.updated_at },
   },
-});
-for (const [name, fields] of Object.entries(TYPES)) {
-  for (const f of Object.values(fields)) f.args = bare(f.args ?? {});
-  TYPES[name] = bare(fields);
-}
+};
+const TYPES: Record<string, Record<string, FieldSpec>> = bare(Object.fromEntries(Object.entries(SCHEMA).map(([name, fields]) => [
+  name, bare(Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, { ...f, args: bare(f.args ?? {}) }]))),
+])));
 
 // ------------------------------------------------------------------ types
 
@@ -516,7 +518,7 @@ function validate(doc: Document, op: Operation): void {
       if (s.name.startsWith("__")) throw new QueryError("INVALID_QUERY", `Introspection (${s.name}) is not supported by this server`, s.loc);
       const spec = fields[s.name];
       if (!spec) throw new QueryError("INVALID_QUERY", `Field '${s.name}' doesn't exist on type '${typeName}'`, s.loc);
-      const argTypes = spec.args!; // every field has its (prototype-less) args, see bare
+      const argTypes = spec.args;
       for (const [k, v] of Object.entries(s.args)) {
         if (!(k in argTypes)) throw new QueryError("INVALID_QUERY", `Field '${s.name}' doesn't accept argument '${k}'`, v.loc);
         checkValue(v, parseType(argTypes[k]!), `${typeName}.${s.name}(${k}:)`);
@@ -580,7 +582,7 @@ async function execute(doc: Document, sels: Selection[], typeName: string, paren
     }
     const spec = TYPES[typeName]![f.name]!;
     const nonNull = spec.type.endsWith("!");
-    const argTypes = spec.args!; // every field has its (prototype-less) args, see bare
+    const argTypes = spec.args;
     const here = [...path, key];
     let value: unknown;
     try {
