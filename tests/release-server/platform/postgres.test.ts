@@ -309,6 +309,32 @@ describe("deadlines", () => {
     }
   }, 60_000);
 
+  test("a transaction that waits for the write lock past the deadline is unavailable, and writes nothing when it gets the lock after", async () => {
+    const repos = await openPostgres(await pg().createDatabase(), { timeoutMs: 1000 });
+    try {
+      const app = (slug: string) => ({ owner: "lock", slug, display_name: slug, bundle_ids: {}, visibility: "public" as const, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" });
+      let entered!: () => void, release!: () => void;
+      const inside = new Promise<void>((r) => { entered = r; });
+      const held = new Promise<void>((r) => { release = r; });
+      // The first transaction holds the write lock (it has written) until released.
+      const first = repos.transaction(async () => { await repos.apps.create(app("first")); entered(); await held; });
+      await inside;
+      const t0 = Date.now();
+      let ran = false;
+      const err = await repos.transaction(async () => { ran = true; await repos.apps.create(app("second")); })
+        .then(() => undefined, (e: { kind?: string; message?: string }) => e);
+      expect({ kind: err?.kind, message: err?.message, prompt: Date.now() - t0 < 5_000 }).toEqual({ kind: "unavailable", message: "the database did not answer within 1 s; try again later", prompt: true });
+      release();
+      await first;
+      // The second's wait for the lock ends when the first commits: it must roll back, not write.
+      let slugs: string[] = [];
+      for (let i = 0; i < 10; i++) { slugs = (await repos.apps.list()).map((a) => a.slug).sort(); await Bun.sleep(100); }
+      expect({ ran, slugs }).toEqual({ ran: false, slugs: ["first"] });
+    } finally {
+      await repos.close();
+    }
+  }, 60_000);
+
   test("a database that does not answer (frozen): reads and writes are 503 after storage.timeout_seconds, not a hang; served again once it answers", () => onOwnPostgres(async (own, srv) => {
     const api = `${srv.url}/api/v3/repos/acme/tool/releases`;
     const get = () => fetch(api, { headers: auth(srv.admin), signal: AbortSignal.timeout(20_000) });
