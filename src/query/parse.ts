@@ -189,6 +189,8 @@ const NON_ASCII = /[^\x00-\x7f]/;
 
 function rawGlobMatcher(glob: string, how: "auto" | "walk" | "regex"): (path: string) => boolean {
   let g = glob.replace(/^\.\//, "").replace(/^\/+/, "");
+  // The workspace root itself (`/`, `./`, `.`): every path below it, as any other folder.
+  if (g === "" || g === ".") g = "**";
   if (!/[*?]/.test(g)) g = g.endsWith("/") ? `${g}**` : g;
   // `**/**/` is `**/`, and a run of three or more stars is `**`: the same paths, fewer wildcards.
   g = g.replace(/\*{3,}/g, "**").replace(/(?:\*\*\/)+/g, "**/").replace(/\/\*\*(?:\/\*\*)+(?=\/|$)/g, "/**");
