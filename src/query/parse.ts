@@ -141,6 +141,8 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
   const isStop = (c: Clause) => c.kind === "term" && !c.fallback && STOP_WORDS.has(c.term) && !c.text.startsWith('"');
   const kept = clauses.filter((c) => !isStop(c));
   if (kept.length === 0 && clauses.length > 0) {
+    // Beside a filter, the filter answers alone (as `tag:x` does), and the user hears why the words went.
+    if (hasFilter) return { clauses: [], filters, warnings: [...warnings, `only common words besides the filters (${clauses.map((c) => c.text).join(", ")}): they are left out`] };
     throw usageError(`query '${text.trim()}' has only common words (${clauses.map((c) => c.text).join(", ")}); add a more specific word, or quote a phrase`);
   }
   if (kept.length > MAX_CLAUSES) throw usageError(`query has ${kept.length} words; the limit is ${MAX_CLAUSES}`);

@@ -130,6 +130,19 @@ describe("bad query input", () => {
     expect(paths).not.toContain("notes/sync.md");
   });
 
+  test("only common words beside a filter: the filter answers, as alone, with a warning that the words were left out", () => {
+    const alone = cli(["query", "--root", root, "--json", "--", "type:document"]);
+    const res = cli(["query", "--root", root, "--json", "--", "the of type:document"]);
+    const flag = cli(["query", "--root", root, "--json", "--type", "document", "--", "the"]);
+    expect(alone.code, alone.stderr).toBe(0);
+    expect(alone.json.hits.length).toBeGreaterThan(0);
+    for (const r of [res, flag]) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json.hits).toEqual(alone.json.hits);
+      expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^warning: only common words besides the filters \((the, of|the)\): they are left out$/)]);
+    }
+  });
+
   test("the long queries are as long as their names say", () => {
     expect([LONG.length, AT_LIMIT.length, OVER_LIMIT.length]).toEqual([10_000, 1000, 1001]);
   });
