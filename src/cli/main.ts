@@ -84,9 +84,19 @@ export async function main(argv: string[]): Promise<number> {
       return ExitCode.ok;
     }
     if (!sub || sub.cmd.subCommands) {
-      // Not a command: an unknown name, or a group (`runs`) without one of its commands.
-      const name = argv.slice(sub?.depth ?? 0).find((a) => !a.startsWith("-"));
-      throw name === undefined ? new CLIError("No command specified.", "E_NO_COMMAND") : new CLIError(`Unknown command ${name}`, "E_UNKNOWN_COMMAND");
+      // Not a command: an unknown name, a group (`runs`) without one of its commands, or flags
+      // before the command (the first word after them may be a flag's value: `runs --root ws`).
+      const rest = argv.slice(sub?.depth ?? 0);
+      const group = sub && argv.slice(0, sub.depth).join(" ");
+      if (sub) {
+        const names = Object.keys((typeof sub.cmd.subCommands === "function" ? await sub.cmd.subCommands() : await sub.cmd.subCommands) ?? {});
+        const has = `'${group}' takes a command: ${names.join(", ")}`;
+        throw rest[0] === undefined || rest[0].startsWith("-")
+          ? new CLIError(rest.length ? `${has}, before the flags (auditgraph ${group} ${names[0]} ${rest.join(" ")})` : `${has} (auditgraph ${group} ${names[0]})`, "E_NO_COMMAND")
+          : new CLIError(`Unknown command '${group} ${rest[0]}'; ${has}`, "E_UNKNOWN_COMMAND");
+      }
+      if (rest[0]!.startsWith("-")) throw new CLIError(`the command goes first, then its flags (auditgraph COMMAND ${rest[0]} …): '${rest[0]}' came before any command`, "E_NO_COMMAND");
+      throw new CLIError(`Unknown command ${rest[0]}`, "E_UNKNOWN_COMMAND");
     }
     const path = argv.slice(0, sub.depth).join(" ");
     if (!SHORT_READS.has(path)) normalJit();

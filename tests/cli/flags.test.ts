@@ -123,6 +123,19 @@ describe("what still works", () => {
     expect(cli(["query", "--root", root, "--", "--help"]).stdout).not.toContain("USAGE");
   });
 
+  test("a command group without its command, or flags before the command: a usage error that says what goes where", () => {
+    for (const [args, line] of [
+      [["runs", "--root", "ws"], "error: 'runs' takes a command: list, show, prune, before the flags (auditgraph runs list --root ws) (see 'auditgraph --help')"],
+      [["runs"], "error: 'runs' takes a command: list, show, prune (auditgraph runs list) (see 'auditgraph --help')"],
+      [["git", "wh"], "error: Unknown command 'git wh'; 'git' takes a command: who, log, introduced, history (see 'auditgraph --help')"],
+      [["--root", "ws", "query", "x"], "error: the command goes first, then its flags (auditgraph COMMAND --root …): '--root' came before any command (see 'auditgraph --help')"],
+      [["frobnicate"], "error: Unknown command frobnicate (see 'auditgraph --help')"],
+    ] as const) {
+      const r = cli([...args]);
+      expect({ args, code: r.code, stdout: r.stdout, line: expectOneLineError(r) }).toEqual({ args, code: 2, stdout: "", line });
+    }
+  });
+
   test("a string flag followed by another flag has no value: a usage error, not the other flag taken as its value", async () => {
     const root = await ingested();
     for (const [args, flag, next] of [
