@@ -286,8 +286,8 @@ const LINE_COMPOUND = /(?<![A-Za-z0-9_-])(?:--?)?[A-Za-z0-9_]+(?:(?:\.|::|->|-|\
  * Matches of the clauses in one line: [clause index, term, column]. `loose`: the phrase clauses
  * whose words the line has, but not in order (the line does not match them).
  */
-function matchLine(line: string, want: Want[]): [number, string, number][] & { loose?: Set<number> } {
-  const out: [number, string, number][] & { loose?: Set<number> } = [];
+function matchLine(line: string, want: Want[]): LineMatches {
+  const out: LineMatches = [];
   const toks: string[] | undefined = want.some((w) => w.phrase) ? [] : undefined;
   LINE_TERM.lastIndex = 0;
   for (let m = LINE_TERM.exec(line); m; m = LINE_TERM.exec(line)) {
@@ -328,8 +328,30 @@ function matchLine(line: string, want: Want[]): [number, string, number][] & { l
       const p = w.phrase;
       if (p && out.some((m) => m[0] === i) && !holdsSequence(toks, p)) (out.loose ??= new Set()).add(i);
     });
+    if (out.loose) out.toks = toks;
   }
   return out.sort((a, b) => a[2] - b[2]);
+}
+/** A line's matches; `loose` as above, and then `toks`, the line's words (lower-cased) to see if a loose phrase goes on in the next line. */
+type LineMatches = [number, string, number][] & { loose?: Set<number>; toks?: string[] };
+
+/** The first `n` words of a line, lower-cased (as matchLine reads them). */
+function firstWords(line: string, n: number): string[] {
+  const out: string[] = [];
+  LINE_TERM.lastIndex = 0;
+  for (let m = LINE_TERM.exec(line); m && out.length < n; m = LINE_TERM.exec(line)) out.push(m[0].toLowerCase());
+  return out;
+}
+
+/** Whether a phrase starts at the end of a line (its words `toks`) and goes on at the start of the next (`next`). */
+function phraseGoesOn(toks: string[], next: string[], phrase: string[]): boolean {
+  for (let k = Math.min(phrase.length - 1, toks.length); k >= 1; k--) {
+    if (next.length < phrase.length - k) continue;
+    let ok = true;
+    for (let j = 0; j < phrase.length && ok; j++) ok = j < k ? toks[toks.length - k + j] === phrase[j] : next[j - k] === phrase[j];
+    if (ok) return true;
+  }
+  return false;
 }
 
 /**
@@ -367,6 +389,15 @@ function bestLine(text: string, from: number, to: number, want: Want[], base = 1
     }
     const line = text.slice(start, nl < 0 ? undefined : nl);
     const full = matchLine(line, want);
+    // A phrase broken across a line break matches on the line where it starts (a line that only
+    // has its words out of order does not).
+    if (full.loose && nl >= 0) {
+      const end = text.indexOf("\n", nl + 1);
+      const loose = [...full.loose];
+      const next = firstWords(text.slice(nl + 1, end < 0 ? undefined : end), Math.max(...loose.map((i) => want[i]!.phrase!.length)));
+      for (const i of loose) if (phraseGoesOn(full.toks!, next, want[i]!.phrase!)) full.loose.delete(i);
+      if (full.loose.size === 0) full.loose = undefined;
+    }
     let ms = full;
     if (core && (l === from || l === core.endLine)) {
       ms = full.filter((m) => !(l === from && m[2] < core.startCol) && !(l === core.endLine && m[2] >= core.endCol!));

@@ -15,6 +15,8 @@ beforeAll(() => {
     "notes/alpha.md": "# zalpha\n\nzalpha zalpha zalpha\n",
     "notes/beta.md": "# zbeta\n\nzbeta zbeta zbeta\n",
     "notes/stray.md": "# Intro\n\nThe zevent zloop runs.\n\nAn order.created zevent fires.\nA zloop too.\n",
+    // The words out of order on one line, the phrase itself broken across a line break further on.
+    "notes/broken.md": "# Broken\n\nqservice qorder qpostgres come first here.\n\nLater we run qpostgres qorder\nqservice as one phrase.\n",
   });
   expect(cli(["ingest", "--root", root]).code).toBe(0);
 });
@@ -39,6 +41,12 @@ describe("a phrase on entities", () => {
   test("a phrase hit's matches are the phrase's words where they stand in order, not stray ones", () => {
     const r = cli(["query", '"zevent zloop"', "--root", root, "--json"]).json.hits as { line: number; matches: { line: number; term: string }[] }[];
     expect(r.map((h) => [h.line, h.matches.map((m) => `${m.line}:${m.term}`)])).toEqual([[3, ["3:zevent", "3:zloop"]]]);
+  });
+
+  test("a phrase broken across a line break is shown on the line where it starts, not on a line with its words out of order", () => {
+    const r = cli(["query", '"qpostgres qorder qservice"', "--root", root, "--json"]).json.hits as { path: string; line: number; snippet: string; matches: { line: number; term: string }[] }[];
+    expect(r.map((h) => [h.path, h.line, h.snippet])).toEqual([["notes/broken.md", 5, "Later we run qpostgres qorder"]]);
+    expect(r[0]!.matches.map((m) => `${m.line}:${m.term}`)).toEqual(["5:qpostgres", "5:qorder"]);
   });
 
   test("an identifier holds the phrase of its parts in order only", () => {
