@@ -309,6 +309,31 @@ describe("deadlines", () => {
     }
   }, 60_000);
 
+  test("a transaction whose work fails answers its caller at once while the rollback waits for a database that stopped answering; nothing it wrote stays", async () => {
+    const own = await startPostgres();
+    try {
+      const repos = await openPostgres(await own.createDatabase(), { timeoutMs: 1000 });
+      try {
+        const t0 = Date.now();
+        const err = await repos.transaction(async () => {
+          await repos.apps.create({ owner: "doomed", slug: "write", display_name: "Doomed", bundle_ids: {}, visibility: "public", created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" });
+          own.freeze(true); // the ROLLBACK that follows waits for the database
+          throw new Error("the work failed");
+        }).then(() => undefined, (e: Error) => e);
+        expect({ message: err?.message, prompt: Date.now() - t0 < 3_000 }).toEqual({ message: "the work failed", prompt: true });
+        own.freeze(false);
+        let apps: unknown[] = [{}];
+        for (let i = 0; i < 50 && apps.length; i++) { apps = await repos.apps.list(); await Bun.sleep(100); }
+        expect(apps).toEqual([]);
+      } finally {
+        await repos.close();
+      }
+    } finally {
+      own.freeze(false);
+      await own.stop().catch(() => {});
+    }
+  }, 60_000);
+
   test("a transaction that waits for the write lock past the deadline is unavailable, and writes nothing when it gets the lock after", async () => {
     const repos = await openPostgres(await pg().createDatabase(), { timeoutMs: 1000 });
     try {
