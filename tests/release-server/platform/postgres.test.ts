@@ -309,6 +309,33 @@ describe("deadlines", () => {
     }
   }, 60_000);
 
+  test("COMMIT has no deadline: a transaction whose work succeeded waits for a database that stopped answering, then succeeds, its write kept (a 503 there could be a commit that lands)", async () => {
+    const own = await startPostgres();
+    try {
+      const repos = await openPostgres(await own.createDatabase(), { timeoutMs: 1000 });
+      try {
+        let settled: string | undefined;
+        const done = repos.transaction(async () => {
+          await repos.apps.create({ owner: "kept", slug: "write", display_name: "Kept", bundle_ids: {}, visibility: "public", created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" });
+          own.freeze(true); // the COMMIT that follows waits for the database
+          return "committed";
+        }).then((v) => (settled = v), (e: Error) => (settled = `error: ${e.message}`));
+        await Bun.sleep(2_500); // past the 1 s deadline
+        expect(settled).toBeUndefined();
+        own.freeze(false);
+        await done;
+        expect(settled).toBe("committed");
+        expect((await repos.apps.list()).map((a) => a.owner)).toEqual(["kept"]);
+      } finally {
+        own.freeze(false); // a failed expectation must not leave close() waiting on a frozen database
+        await repos.close();
+      }
+    } finally {
+      own.freeze(false);
+      await own.stop().catch(() => {});
+    }
+  }, 60_000);
+
   test("a transaction whose work fails answers its caller at once while the rollback waits for a database that stopped answering; nothing it wrote stays", async () => {
     const own = await startPostgres();
     try {
@@ -326,6 +353,7 @@ describe("deadlines", () => {
         for (let i = 0; i < 50 && apps.length; i++) { apps = await repos.apps.list(); await Bun.sleep(100); }
         expect(apps).toEqual([]);
       } finally {
+        own.freeze(false); // a failed expectation must not leave close() waiting on a frozen database
         await repos.close();
       }
     } finally {
@@ -336,9 +364,9 @@ describe("deadlines", () => {
 
   test("a transaction that waits for the write lock past the deadline is unavailable, and writes nothing when it gets the lock after", async () => {
     const repos = await openPostgres(await pg().createDatabase(), { timeoutMs: 1000 });
+    let entered!: () => void, release = () => {};
     try {
       const app = (slug: string) => ({ owner: "lock", slug, display_name: slug, bundle_ids: {}, visibility: "public" as const, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" });
-      let entered!: () => void, release!: () => void;
       const inside = new Promise<void>((r) => { entered = r; });
       const held = new Promise<void>((r) => { release = r; });
       // The first transaction holds the write lock (it has written) until released.
@@ -356,6 +384,7 @@ describe("deadlines", () => {
       for (let i = 0; i < 10; i++) { slugs = (await repos.apps.list()).map((a) => a.slug).sort(); await Bun.sleep(100); }
       expect({ ran, slugs }).toEqual({ ran: false, slugs: ["first"] });
     } finally {
+      release(); // a failed expectation must not leave the first transaction holding the lock
       await repos.close();
     }
   }, 60_000);
