@@ -25,7 +25,13 @@ export type ParsedQuery = { clauses: Clause[]; filters: Filters; warnings: strin
 
 /** An unknown `name:` in a query (`text`: the token, to quote it as a search). */
 const unknownFilter = (name: string, text: string) =>
-  usageError(`unknown filter '${name}:' in query; filters are ${FILTER_KEYS.map((k) => `${k}:`).join(", ")} (put the text in quotes to search for it: '"${text}"')`);
+  usageError(`unknown filter '${clip(name, 40)}:' in query; filters are ${FILTER_KEYS.map((k) => `${k}:`).join(", ")} (put the text in quotes to search for it: '"${clip(text, 100)}"')`);
+
+/** The common words of a query, each once, at most ten named (an error quotes a few hundred characters at most). */
+function commonWords(clauses: Clause[]): string {
+  const words = [...new Set(clauses.map((c) => c.text))];
+  return words.length > 10 ? `${words.slice(0, 10).join(", ")} and ${words.length - 10} more` : words.join(", ");
+}
 
 /** Merges filters given as flags into those of the text (a flag adds to the same key). */
 export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
@@ -142,8 +148,8 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
   const kept = clauses.filter((c) => !isStop(c));
   if (kept.length === 0 && clauses.length > 0) {
     // Beside a filter, the filter answers alone (as `tag:x` does), and the user hears why the words went.
-    if (hasFilter) return { clauses: [], filters, warnings: [...warnings, `only common words besides the filters (${clauses.map((c) => c.text).join(", ")}): they are left out`] };
-    throw usageError(`query '${text.trim()}' has only common words (${clauses.map((c) => c.text).join(", ")}); add a more specific word, or quote a phrase`);
+    if (hasFilter) return { clauses: [], filters, warnings: [...warnings, `only common words besides the filters (${commonWords(clauses)}): they are left out`] };
+    throw usageError(`query '${clip(text.trim(), 100)}' has only common words (${commonWords(clauses)}); add a more specific word, or quote a phrase`);
   }
   if (kept.length > MAX_CLAUSES) throw usageError(`query has ${kept.length} words; the limit is ${MAX_CLAUSES}`);
   return { clauses: dedupe(kept), filters, warnings };

@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { decideCompat, incompatMessage, type CompatDecision, type StoreSchemaFact } from "../policy/compat.ts";
-import { AgError, ExitCode } from "../shared/errors.ts";
+import { AgError, clip, ExitCode } from "../shared/errors.ts";
 import type { Workspace } from "../config/load.ts";
 import { checkProfile, manifestPath, RUN_ID, runsDir } from "./layout.ts";
 import { readCurrentManifest, readManifest, type CurrentRun, type Manifest } from "./manifest.ts";
@@ -55,7 +55,7 @@ export function openRun(profileDir: string, runId: string): Manifest {
   const r = readManifest(profileDir, runId);
   if (r.ok) return r.manifest;
   const missing = r.fact.kind === "missing" || !RUN_ID.test(runId);
-  throw new AgError(missing ? `run '${runId}' not found in ${profileDir}` : r.problem, {
+  throw new AgError(missing ? `run '${clip(runId)}' not found in ${profileDir}` : r.problem, {
     exitCode: missing ? ExitCode.usage : ExitCode.verify, code: missing ? "not_found" : "manifest_invalid", hint: "list runs with 'auditgraph runs list'",
   });
 }

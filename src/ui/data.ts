@@ -20,7 +20,7 @@ import { search } from "../query/search.ts";
 import { readPointer } from "../store/manifest.ts";
 import { openRun, openStore, type OpenStore } from "../store/open.ts";
 import { listRuns } from "../store/runs.ts";
-import { AgError, ExitCode, usageError } from "../shared/errors.ts";
+import { AgError, clip, ExitCode, usageError } from "../shared/errors.ts";
 
 /** Nodes of a neighbourhood sent to the page by default (nearest first), and at most when asked (`max`). */
 export const GRAPH_NODES = 500;
@@ -317,7 +317,7 @@ function buildOverview(ix: RunIndex): Overview {
 }
 
 const notFound = (id: string, runId: string) =>
-  new AgError(`node '${id}' not found in run ${runId}`, { exitCode: ExitCode.usage, code: "not_found", hint: "find ids with a search" });
+  new AgError(`node '${clip(id)}' not found in run ${runId}`, { exitCode: ExitCode.usage, code: "not_found", hint: "find ids with a search" });
 
 function intParam(v: string | undefined, name: string, fallback: number, max: number): number {
   if (v === undefined || v === "") return fallback; // an empty form field

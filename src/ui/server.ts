@@ -17,8 +17,34 @@
  */
 import type { Server } from "bun";
 import page from "./app/index.html";
-import { AgError, ExitCode } from "../shared/errors.ts";
+import { AgError, clip, ExitCode, usageError } from "../shared/errors.ts";
 import type { UiData, Json } from "./data.ts";
+
+/**
+ * Each API's query parameters: `once` at most once each, `many` repeatable (their values are joined
+ * as a comma-separated list, as `--type` given twice adds to the first), `need` required and not
+ * empty. A parameter the API does not take is a usage error (400), as an unknown flag is for the CLI
+ * and an unknown argument for the MCP tools; an empty optional one is as if left out (a form's empty field).
+ */
+type ParamSpec = { once?: string[]; many?: string[]; need?: string[] };
+const API_PARAMS: Record<string, ParamSpec> = {
+  "/api/status": {},
+  "/api/query": { once: ["q", "limit"], many: ["type", "path", "tag"] },
+  "/api/node": { once: ["id"], need: ["id"] },
+  "/api/neighbors": { once: ["id", "depth", "max"], many: ["edge_type"], need: ["id"] },
+  "/api/overview": {},
+  "/api/runs": {},
+  "/api/diff": { once: ["a", "b"], need: ["a", "b"] },
+};
+
+function checkParams(path: string, spec: ParamSpec, q: URLSearchParams): void {
+  const takes = [...(spec.once ?? []), ...(spec.many ?? [])];
+  for (const k of new Set(q.keys())) {
+    if (!takes.includes(k)) throw usageError(`${path} takes ${takes.length ? `only ${takes.join(", ")}` : "no parameters"}, not '${clip(k, 40)}'`);
+    if (spec.once?.includes(k) && q.getAll(k).length > 1) throw usageError(`${path}: '${k}' is given ${q.getAll(k).length} times; give it once`);
+  }
+  for (const k of spec.need ?? []) if (!q.get(k)) throw usageError(`${path} needs '${k}'`);
+}
 
 export const TOKEN_HEADER = "x-auditgraph-token";
 
@@ -112,16 +138,20 @@ export async function startUi(opts: { data: UiData; host: string; port: number; 
     respond(JSON.stringify({ status: "error", code, message }), status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...extra });
 
   const api = (path: string, q: URLSearchParams): Json => {
+    const spec = API_PARAMS[path];
+    if (!spec) throw new AgError(`no such API: ${clip(path)}`, { exitCode: ExitCode.usage, code: "not_found" });
+    checkParams(path, spec, q);
     const p = (k: string) => q.get(k) ?? undefined;
+    // type, path and tag as the CLI's repeated flags: every value (comma-separated lists are split later).
+    const all = (k: string) => (q.has(k) ? q.getAll(k).join(",") : undefined);
     switch (path) {
       case "/api/status": return data.status();
-      case "/api/query": return data.query(q.get("q") ?? "", { type: p("type"), path: p("path"), tag: p("tag"), limit: p("limit") });
-      case "/api/node": return data.node(q.get("id") ?? "");
-      case "/api/neighbors": return data.neighbors(q.get("id") ?? "", { depth: p("depth"), edge_type: p("edge_type"), max: p("max") });
+      case "/api/query": return data.query(q.get("q") ?? "", { type: all("type"), path: all("path"), tag: all("tag"), limit: p("limit") });
+      case "/api/node": return data.node(q.get("id")!);
+      case "/api/neighbors": return data.neighbors(q.get("id")!, { depth: p("depth"), edge_type: all("edge_type"), max: p("max") });
       case "/api/overview": return data.overview();
       case "/api/runs": return data.runs();
-      case "/api/diff": return data.diff(q.get("a") ?? "", q.get("b") ?? "");
-      default: throw new AgError(`no such API: ${path}`, { exitCode: ExitCode.usage, code: "not_found" });
+      default: return data.diff(q.get("a")!, q.get("b")!);
     }
   };
 

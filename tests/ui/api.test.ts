@@ -193,6 +193,28 @@ test("bad input is one error document: a usage error 400, an unknown node or API
   expect((await fetch(`${ui.base}/no-such-asset.js`)).status).toBe(404);
 }, 20_000);
 
+test("parameters: one the API does not take, a single one given twice, or a required one missing is a 400 naming it; type, path and tag add up as the CLI's flags do", async () => {
+  const refused = async (path: string, message: string) => {
+    const r = await apiGet(ui, path);
+    expect({ path, status: r.status, message: (await body(r)).message }).toEqual({ path, status: 400, message });
+  };
+  await refused("/api/query?q=postgres&bogus=1", "/api/query takes only q, limit, type, path, tag, not 'bogus'");
+  await refused("/api/status?x=", "/api/status takes no parameters, not 'x'");
+  await refused("/api/query?q=postgres&limit=5&limit=7", "/api/query: 'limit' is given 2 times; give it once");
+  await refused("/api/node", "/api/node needs 'id'");
+  await refused("/api/neighbors?id=&depth=1", "/api/neighbors needs 'id'");
+  await refused("/api/diff?a=" + ws.runId, "/api/diff needs 'b'");
+  // A 100 KB id is not echoed back whole.
+  const long = await body(apiGet(ui, `/api/node?id=${"x".repeat(10_000)}`));
+  expect(long.message.length).toBeLessThan(400);
+  // Two types: any of them, as `--type document --type chunk` and `type=document,chunk`.
+  const total = async (q: string) => (await body(apiGet(ui, `/api/query?${q}`))).total as number;
+  const docs = await total("q=postgres&type=document"), chunks = await total("q=postgres&type=chunk");
+  expect(docs).toBeGreaterThan(0);
+  expect(chunks).toBeGreaterThan(0);
+  expect([await total("q=postgres&type=document&type=chunk"), await total("q=postgres&type=document,chunk")]).toEqual([docs + chunks, docs + chunks]);
+}, 20_000);
+
 test("a new run is followed without a restart, and a diff between the two runs is served", async () => {
   writeFileSync(join(ws.root, "notes/delta.md"), "# Delta\n\nDelta adds Elasticsearch.\n");
   expect(cli(["ingest", "--root", ws.root]).code).toBe(0);
