@@ -143,6 +143,18 @@ describe("bad query input", () => {
     }
   });
 
+  test("an error quotes a few hundred characters of the query at most: common words named once each, a long filter cut", () => {
+    const many = cli(["query", "--root", root, "--", Array.from({ length: 500 }, () => "a").join(" ")]);
+    expect(many.code).toBe(2);
+    const line = expectOneLineError(many);
+    expect(line.length).toBeLessThan(300);
+    expect(line).toEndWith("has only common words (a); add a more specific word, or quote a phrase");
+    const twelve = expectOneLineError(cli(["query", "--root", root, "--", "a an the of to in is it as at by on"]));
+    expect(twelve).toContain("(a, an, the, of, to, in, is, it, as, at and 2 more)");
+    const filter = cli(["query", "--root", root, "--", `colour:${"r".repeat(990)}`]);
+    expect([filter.code, expectOneLineError(filter).length < 400]).toEqual([2, true]);
+  });
+
   test("the long queries are as long as their names say", () => {
     expect([LONG.length, AT_LIMIT.length, OVER_LIMIT.length]).toEqual([10_000, 1000, 1001]);
   });
