@@ -332,26 +332,40 @@ function matchLine(line: string, want: Want[]): LineMatches {
   }
   return out.sort((a, b) => a[2] - b[2]);
 }
-/** A line's matches; `loose` as above, and then `toks`, the line's words (lower-cased) to see if a loose phrase goes on in the next line. */
+/** A line's matches; `loose` as above, and then `toks`, the line's words (lower-cased) to see if a loose phrase goes on over the next lines. */
 type LineMatches = [number, string, number][] & { loose?: Set<number>; toks?: string[] };
 
-/** The first `n` words of a line, lower-cased (as matchLine reads them). */
-function firstWords(line: string, n: number): string[] {
-  const out: string[] = [];
-  LINE_TERM.lastIndex = 0;
-  for (let m = LINE_TERM.exec(line); m && out.length < n; m = LINE_TERM.exec(line)) out.push(m[0].toLowerCase());
+/** Lines a broken phrase is followed over (blank ones count): a phrase is a few words, not a page. */
+const PHRASE_LINES = 8;
+
+/**
+ * The first `n` words after offset `at` of `text` (the start of a line), lower-cased as matchLine
+ * reads them, over at most PHRASE_LINES lines: each with its line (1 for the line at `at`) and column.
+ */
+function wordsAfter(text: string, at: number, n: number): { word: string; dl: number; column: number }[] {
+  const out: { word: string; dl: number; column: number }[] = [];
+  for (let dl = 1; dl <= PHRASE_LINES && at >= 0 && out.length < n; dl++) {
+    const nl = text.indexOf("\n", at);
+    const line = text.slice(at, nl < 0 ? undefined : nl);
+    LINE_TERM.lastIndex = 0;
+    for (let m = LINE_TERM.exec(line); m && out.length < n; m = LINE_TERM.exec(line)) out.push({ word: m[0].toLowerCase(), dl, column: m.index + 1 });
+    at = nl < 0 ? -1 : nl + 1;
+  }
   return out;
 }
 
-/** Whether a phrase starts at the end of a line (its words `toks`) and goes on at the start of the next (`next`). */
-function phraseGoesOn(toks: string[], next: string[], phrase: string[]): boolean {
+/**
+ * How many of a phrase's words end a line (its words `toks`) when the rest follow as the next
+ * words (`next`, over line breaks); 0 when the phrase does not start on this line and go on.
+ */
+function phraseGoesOn(toks: string[], next: string[], phrase: string[]): number {
   for (let k = Math.min(phrase.length - 1, toks.length); k >= 1; k--) {
     if (next.length < phrase.length - k) continue;
     let ok = true;
     for (let j = 0; j < phrase.length && ok; j++) ok = j < k ? toks[toks.length - k + j] === phrase[j] : next[j - k] === phrase[j];
-    if (ok) return true;
+    if (ok) return k;
   }
-  return false;
+  return 0;
 }
 
 /**
@@ -362,7 +376,7 @@ function phraseGoesOn(toks: string[], next: string[], phrase: string[]): boolean
  * scanned (within the core), and every match of the best line (the line a hit shows).
  */
 function bestLine(text: string, from: number, to: number, want: Want[], base = 1, core?: { startCol: number; endLine?: number; endCol?: number }): { line: number; text: string; matches: [number, string, number][]; all: Match[] } | undefined {
-  let best: { line: number; text: string; matches: [number, string, number][]; full: [number, string, number][]; score: number } | undefined;
+  let best: { line: number; text: string; matches: [number, string, number][]; full: [number, string, number][]; score: number; goesOn?: Match[] } | undefined;
   const found: [number, [number, string, number][] & { loose?: Set<number> }][] = [];
   let start = 0;
   for (let l = base; l < from && start >= 0; l++) { const nl = text.indexOf("\n", start); start = nl < 0 ? -1 : nl + 1; }
@@ -389,13 +403,22 @@ function bestLine(text: string, from: number, to: number, want: Want[], base = 1
     }
     const line = text.slice(start, nl < 0 ? undefined : nl);
     const full = matchLine(line, want);
-    // A phrase broken across a line break matches on the line where it starts (a line that only
-    // has its words out of order does not).
+    // A phrase broken by line breaks matches, below a line that holds it whole, on the line where it
+    // starts (a line with its words out of order does not); the words that follow are its matches too.
+    let broken: Set<number> | undefined;
+    let goesOn: Match[] | undefined;
     if (full.loose && nl >= 0) {
-      const end = text.indexOf("\n", nl + 1);
       const loose = [...full.loose];
-      const next = firstWords(text.slice(nl + 1, end < 0 ? undefined : end), Math.max(...loose.map((i) => want[i]!.phrase!.length)));
-      for (const i of loose) if (phraseGoesOn(full.toks!, next, want[i]!.phrase!)) full.loose.delete(i);
+      const next = wordsAfter(text, nl + 1, Math.max(...loose.map((i) => want[i]!.phrase!.length)) - 1);
+      const words = next.map((w) => w.word);
+      for (const i of loose) {
+        const p = want[i]!.phrase!;
+        const k = phraseGoesOn(full.toks!, words, p);
+        if (k === 0) continue;
+        full.loose.delete(i);
+        (broken ??= new Set()).add(i);
+        for (const w of next.slice(0, p.length - k)) (goesOn ??= []).push({ term: w.word, line: l + w.dl, column: w.column });
+      }
       if (full.loose.size === 0) full.loose = undefined;
     }
     let ms = full;
@@ -405,8 +428,10 @@ function bestLine(text: string, from: number, to: number, want: Want[], base = 1
     }
     if (ms.length) {
       found.push([l, ms]);
-      const score = (new Set(ms.map((m) => m[0])).size - (ms.loose?.size ?? 0)) * 1000 + ms.length;
-      if (!best || score > best.score) best = { line: l, text: line, matches: ms, full, score };
+      const clauses = new Set(ms.map((m) => m[0]));
+      const cut = [...(broken ?? [])].filter((i) => clauses.has(i)).length; // a broken phrase whose start is this chunk's
+      const score = (clauses.size - (ms.loose?.size ?? 0) - cut) * 1000 + cut * 500 + ms.length;
+      if (!best || score > best.score) best = { line: l, text: line, matches: ms, full, score, goesOn: cut ? goesOn : undefined };
     }
     start = nl < 0 ? -1 : nl + 1;
   }
@@ -416,11 +441,13 @@ function bestLine(text: string, from: number, to: number, want: Want[], base = 1
   // shown without its matches); elsewhere, a phrase's words only where they stand in order (a stray
   // `event` is no match of "event loop"), in line order, as many as the cap leaves room for.
   const shown = best.full.slice(0, MAX_MATCHES);
-  let room = MAX_MATCHES - shown.length;
+  const goesOn = (best.goesOn ?? []).slice(0, MAX_MATCHES - shown.length);
+  let room = MAX_MATCHES - shown.length - goesOn.length;
+  const listed = new Set(goesOn.map((m) => `${m.line}:${m.column}:${m.term}`));
   for (const [l, ms] of found) {
-    if (l === best.line) { for (const [, term, column] of shown) all.push({ term, line: l, column }); continue; }
+    if (l === best.line) { for (const [, term, column] of shown) all.push({ term, line: l, column }); all.push(...goesOn); continue; }
     for (const [clause, term, column] of ms) {
-      if (ms.loose?.has(clause) || room <= 0) continue;
+      if (ms.loose?.has(clause) || room <= 0 || listed.has(`${l}:${column}:${term}`)) continue;
       all.push({ term, line: l, column });
       room--;
     }

@@ -17,6 +17,9 @@ beforeAll(() => {
     "notes/stray.md": "# Intro\n\nThe zevent zloop runs.\n\nAn order.created zevent fires.\nA zloop too.\n",
     // The words out of order on one line, the phrase itself broken across a line break further on.
     "notes/broken.md": "# Broken\n\nqservice qorder qpostgres come first here.\n\nLater we run qpostgres qorder\nqservice as one phrase.\n",
+    // Over two line breaks and a blank line; and a line holding the phrase whole, after a broken one.
+    "notes/three.md": "# Three\n\nwc wb wa come first here.\n\nLater we run wa\nwb\n\nwc as one phrase.\n",
+    "notes/whole.md": "# Whole\n\nvb then vb and va\nvb more\nother\nhere va vb in order\n",
   });
   expect(cli(["ingest", "--root", root]).code).toBe(0);
 });
@@ -46,7 +49,13 @@ describe("a phrase on entities", () => {
   test("a phrase broken across a line break is shown on the line where it starts, not on a line with its words out of order", () => {
     const r = cli(["query", '"qpostgres qorder qservice"', "--root", root, "--json"]).json.hits as { path: string; line: number; snippet: string; matches: { line: number; term: string }[] }[];
     expect(r.map((h) => [h.path, h.line, h.snippet])).toEqual([["notes/broken.md", 5, "Later we run qpostgres qorder"]]);
-    expect(r[0]!.matches.map((m) => `${m.line}:${m.term}`)).toEqual(["5:qpostgres", "5:qorder"]);
+    // The rest of the phrase, on the next line, is among its matches.
+    expect(r[0]!.matches.map((m) => `${m.line}:${m.term}`)).toEqual(["5:qpostgres", "5:qorder", "6:qservice"]);
+    const three = cli(["query", '"wa wb wc"', "--root", root, "--json"]).json.hits as typeof r;
+    expect(three.map((h) => [h.path, h.line, h.matches.map((m) => `${m.line}:${m.term}`)])).toEqual([["notes/three.md", 5, ["5:wa", "6:wb", "8:wc"]]]);
+    // A line holding the phrase whole is shown before one where it starts broken.
+    const whole = cli(["query", '"va vb"', "--root", root, "--json"]).json.hits as typeof r;
+    expect(whole.map((h) => [h.path, h.line])).toEqual([["notes/whole.md", 6]]);
   });
 
   test("an identifier holds the phrase of its parts in order only", () => {
