@@ -7,6 +7,7 @@ import { CLIError, defineCommand, renderUsage, runLeaf } from "./define.ts";
 import { AgError, ExitCode, describeError } from "../shared/errors.ts";
 import { COMPILED, VERSION } from "../shared/build-info.ts";
 import { normalJit } from "../shared/jit.ts";
+import { commandProblem, findCommand } from "../shared/command-path.ts";
 import { flushStdout, isTTY, printable, printJson, red, useColor, writeStderr, writeStdout } from "./output.ts";
 
 const usageText = (cmd: CommandDef<any>, parent?: CommandDef<any>, path?: string[]) =>
@@ -77,27 +78,14 @@ export async function main(argv: string[]): Promise<number> {
       writeStdout(VERSION + "\n");
       return ExitCode.ok;
     }
-    const sub = await findLeaf(root, argv);
+    const sub = await findCommand(root, argv);
     const flags = flagsPart(argv);
     if (sub && (flags.includes("--help") || flags.includes("-h"))) {
       writeStdout((await usageText(sub.cmd, sub.parent, argv.slice(0, sub.depth))) + "\n");
       return ExitCode.ok;
     }
-    if (!sub || sub.cmd.subCommands) {
-      // Not a command: an unknown name, a group (`runs`) without one of its commands, or flags
-      // before the command (the first word after them may be a flag's value: `runs --root ws`).
-      const rest = argv.slice(sub?.depth ?? 0);
-      const group = sub && argv.slice(0, sub.depth).join(" ");
-      if (sub) {
-        const names = Object.keys((typeof sub.cmd.subCommands === "function" ? await sub.cmd.subCommands() : await sub.cmd.subCommands) ?? {});
-        const has = `'${group}' takes a command: ${names.join(", ")}`;
-        throw rest[0] === undefined || rest[0].startsWith("-")
-          ? new CLIError(rest.length ? `${has}, before the flags (auditgraph ${group} ${names[0]} ${rest.join(" ")})` : `${has} (auditgraph ${group} ${names[0]})`, "E_NO_COMMAND")
-          : new CLIError(`Unknown command '${group} ${rest[0]}'; ${has}`, "E_UNKNOWN_COMMAND");
-      }
-      if (rest[0]!.startsWith("-")) throw new CLIError(`the command goes first, then its flags (auditgraph COMMAND ${rest[0]} …): '${rest[0]}' came before any command`, "E_NO_COMMAND");
-      throw new CLIError(`Unknown command ${rest[0]}`, "E_UNKNOWN_COMMAND");
-    }
+    const problem = await commandProblem(argv, sub, "auditgraph");
+    if (problem !== undefined || !sub) throw new CLIError(problem ?? "No command specified.", "E_NO_COMMAND");
     const path = argv.slice(0, sub.depth).join(" ");
     if (!SHORT_READS.has(path)) normalJit();
     const result = await runLeaf(sub.cmd, argv.slice(sub.depth), path);
@@ -112,22 +100,6 @@ export async function main(argv: string[]): Promise<number> {
       try { (await import("../upgrade/notice.ts")).updateNotice(writeStderr); } catch {}
     }
   }
-}
-
-async function findLeaf(cmd: CommandDef<any>, argv: string[]): Promise<{ cmd: CommandDef<any>; parent?: CommandDef<any>; depth: number } | undefined> {
-  let cur = cmd;
-  let parent: CommandDef<any> | undefined;
-  let depth = 0;
-  for (const a of argv) {
-    if (a.startsWith("-")) break;
-    const subs = typeof cur.subCommands === "function" ? await cur.subCommands() : await cur.subCommands;
-    if (!subs || !(a in subs)) break;
-    const next = subs[a];
-    parent = cur;
-    cur = typeof next === "function" ? await (next as () => Promise<CommandDef<any>>)() : await next;
-    depth++;
-  }
-  return cur === cmd ? undefined : { cmd: cur, parent, depth };
 }
 
 export function reportError(err: unknown, json: boolean): number {

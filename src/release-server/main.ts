@@ -6,6 +6,7 @@
 import { defineCommand, runCommand, renderUsage, type CommandDef } from "citty";
 import { AgError, describeError } from "../shared/errors.ts";
 import { VERSION } from "../shared/build-info.ts";
+import { commandProblem, findCommand } from "../shared/command-path.ts";
 import { ServerExit } from "./domain/errors.ts";
 
 const load = (p: Promise<{ default: CommandDef<any> }>) => () => p.then((m) => m.default);
@@ -35,6 +36,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(VERSION + "\n");
       return ServerExit.ok;
     }
+    // A group without its command, or flags before the command: said so (citty would name a flag's value as an unknown command).
+    const problem = await commandProblem(argv, await findCommand(root, argv), "release-server");
+    if (problem !== undefined) throw Object.assign(new Error(problem), { name: "CLIError" });
     const { result } = await runCommand(root, { rawArgs: argv });
     return typeof result === "number" ? result : ServerExit.ok;
   } catch (err) {

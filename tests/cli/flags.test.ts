@@ -125,7 +125,9 @@ describe("what still works", () => {
 
   test("a command group without its command, or flags before the command: a usage error that says what goes where", () => {
     for (const [args, line] of [
-      [["runs", "--root", "ws"], "error: 'runs' takes a command: list, show, prune, before the flags (auditgraph runs list --root ws) (see 'auditgraph --help')"],
+      [["runs", "--root", "ws"], "error: 'runs' takes a command: list, show, prune, before the flags (auditgraph runs COMMAND --root ws) (see 'auditgraph --help')"],
+      // The command named after the flags moves to the front; a word a shell would split is quoted.
+      [["runs", "--root", "my ws", "show", "run_x"], "error: 'runs' takes a command: list, show, prune, before the flags (auditgraph runs show --root 'my ws' run_x) (see 'auditgraph --help')"],
       [["runs"], "error: 'runs' takes a command: list, show, prune (auditgraph runs list) (see 'auditgraph --help')"],
       [["git", "wh"], "error: Unknown command 'git wh'; 'git' takes a command: who, log, introduced, history (see 'auditgraph --help')"],
       [["--root", "ws", "query", "x"], "error: the command goes first, then its flags (auditgraph COMMAND --root …): '--root' came before any command (see 'auditgraph --help')"],

@@ -104,6 +104,9 @@ describe("release-server CLI", () => {
       [["channel", "promote", "acme/none", "stable", "v1", ...d], 6, "error: no app acme/none\n"],
       [["release", "publish", "acme/tool", "1.0.0", join(tmp.dir, "missing.bin"), ...d], 2, `error: cannot read ${join(tmp.dir, "missing.bin")}: not a file\n`],
       [["frobnicate"], 2, "error: Unknown command frobnicate (see 'release-server --help')\n"],
+      // A group without its command, or flags first: said so, not "Unknown command" named after a flag's value.
+      [["app", ...d], 2, `error: 'app' takes a command: create, list, before the flags (release-server app COMMAND ${d.join(" ")}) (see 'release-server --help')\n`],
+      [["app"], 2, "error: 'app' takes a command: create, list (release-server app create) (see 'release-server --help')\n"],
     ];
     run(["app", "create", "acme/tool", ...d]);
     for (const [args, code, err] of cases) expect(run(args)).toMatchObject({ code, err });
