@@ -281,92 +281,77 @@ describe("readiness", () => {
   }), 60_000);
 });
 
+/** A database of its own (so it can be frozen) and repositories with a 1 s deadline; thawed, closed and stopped after `fn`, however it ends. */
+async function onFreezable(fn: (repos: Awaited<ReturnType<typeof openPostgres>>, own: Postgres) => Promise<void>): Promise<void> {
+  const own = await startPostgres();
+  try {
+    const repos = await openPostgres(await own.createDatabase(), { timeoutMs: 1000 });
+    try {
+      await fn(repos, own);
+    } finally {
+      own.freeze(false); // a failed expectation must not leave close() waiting on a frozen database
+      await repos.close();
+    }
+  } finally {
+    own.freeze(false);
+    await own.stop().catch(() => {});
+  }
+}
+
+/** An app row to write. */
+const appRow = (owner: string, slug = "write") => ({ owner, slug, display_name: owner, bundle_ids: {}, visibility: "public" as const, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" });
+
 describe("deadlines", () => {
-  test("a transaction whose start passes the deadline (a frozen database) is unavailable at once, and rolls back when the database answers after", async () => {
-    const own = await startPostgres();
-    try {
-      const repos = await openPostgres(await own.createDatabase(), { timeoutMs: 1000 });
-      try {
-        own.freeze(true);
-        const t0 = Date.now();
-        let ran = false;
-        const err = await repos.transaction(async () => {
-          ran = true;
-          await repos.apps.create({ owner: "late", slug: "write", display_name: "Late", bundle_ids: {}, visibility: "public", created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" });
-        }).then(() => undefined, (e: { kind?: string; message?: string }) => e);
-        expect({ kind: err?.kind, message: err?.message, prompt: Date.now() - t0 < 5_000 }).toEqual({ kind: "unavailable", message: "the database did not answer within 1 s; try again later", prompt: true });
-        own.freeze(false);
-        // The BEGIN sent while frozen is answered now: the transaction it starts must not run its writes.
-        let apps: unknown[] = [];
-        for (let i = 0; i < 20; i++) { apps = await repos.apps.list(); await Bun.sleep(100); }
-        expect({ ran, apps }).toEqual({ ran: false, apps: [] });
-      } finally {
-        await repos.close();
-      }
-    } finally {
-      own.freeze(false);
-      await own.stop().catch(() => {});
-    }
-  }, 60_000);
+  test("a transaction whose start passes the deadline (a frozen database) is unavailable at once, and rolls back when the database answers after", () => onFreezable(async (repos, own) => {
+    own.freeze(true);
+    const t0 = Date.now();
+    let ran = false;
+    const err = await repos.transaction(async () => {
+      ran = true;
+      await repos.apps.create(appRow("late"));
+    }).then(() => undefined, (e: { kind?: string; message?: string }) => e);
+    expect({ kind: err?.kind, message: err?.message, prompt: Date.now() - t0 < 5_000 }).toEqual({ kind: "unavailable", message: "the database did not answer within 1 s; try again later", prompt: true });
+    own.freeze(false);
+    // The BEGIN sent while frozen is answered now: the transaction it starts must not run its writes.
+    let apps: unknown[] = [];
+    for (let i = 0; i < 20; i++) { apps = await repos.apps.list(); await Bun.sleep(100); }
+    expect({ ran, apps }).toEqual({ ran: false, apps: [] });
+  }), 60_000);
 
-  test("COMMIT has no deadline: a transaction whose work succeeded waits for a database that stopped answering, then succeeds, its write kept (a 503 there could be a commit that lands)", async () => {
-    const own = await startPostgres();
-    try {
-      const repos = await openPostgres(await own.createDatabase(), { timeoutMs: 1000 });
-      try {
-        let settled: string | undefined;
-        const done = repos.transaction(async () => {
-          await repos.apps.create({ owner: "kept", slug: "write", display_name: "Kept", bundle_ids: {}, visibility: "public", created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" });
-          own.freeze(true); // the COMMIT that follows waits for the database
-          return "committed";
-        }).then((v) => (settled = v), (e: Error) => (settled = `error: ${e.message}`));
-        await Bun.sleep(2_500); // past the 1 s deadline
-        expect(settled).toBeUndefined();
-        own.freeze(false);
-        await done;
-        expect(settled).toBe("committed");
-        expect((await repos.apps.list()).map((a) => a.owner)).toEqual(["kept"]);
-      } finally {
-        own.freeze(false); // a failed expectation must not leave close() waiting on a frozen database
-        await repos.close();
-      }
-    } finally {
-      own.freeze(false);
-      await own.stop().catch(() => {});
-    }
-  }, 60_000);
+  test("COMMIT has no deadline: a transaction whose work succeeded waits for a database that stopped answering, then succeeds, its write kept (a 503 there could be a commit that lands)", () => onFreezable(async (repos, own) => {
+    let settled: string | undefined;
+    const done = repos.transaction(async () => {
+      await repos.apps.create(appRow("kept"));
+      own.freeze(true); // the COMMIT that follows waits for the database
+      return "committed";
+    }).then((v) => (settled = v), (e: Error) => (settled = `error: ${e.message}`));
+    await Bun.sleep(2_500); // past the 1 s deadline
+    expect(settled).toBeUndefined();
+    own.freeze(false);
+    await done;
+    expect(settled).toBe("committed");
+    expect((await repos.apps.list()).map((a) => a.owner)).toEqual(["kept"]);
+  }), 60_000);
 
-  test("a transaction whose work fails answers its caller at once while the rollback waits for a database that stopped answering; nothing it wrote stays", async () => {
-    const own = await startPostgres();
-    try {
-      const repos = await openPostgres(await own.createDatabase(), { timeoutMs: 1000 });
-      try {
-        const t0 = Date.now();
-        const err = await repos.transaction(async () => {
-          await repos.apps.create({ owner: "doomed", slug: "write", display_name: "Doomed", bundle_ids: {}, visibility: "public", created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" });
-          own.freeze(true); // the ROLLBACK that follows waits for the database
-          throw new Error("the work failed");
-        }).then(() => undefined, (e: Error) => e);
-        expect({ message: err?.message, prompt: Date.now() - t0 < 3_000 }).toEqual({ message: "the work failed", prompt: true });
-        own.freeze(false);
-        let apps: unknown[] = [{}];
-        for (let i = 0; i < 50 && apps.length; i++) { apps = await repos.apps.list(); await Bun.sleep(100); }
-        expect(apps).toEqual([]);
-      } finally {
-        own.freeze(false); // a failed expectation must not leave close() waiting on a frozen database
-        await repos.close();
-      }
-    } finally {
-      own.freeze(false);
-      await own.stop().catch(() => {});
-    }
-  }, 60_000);
+  test("a transaction whose work fails answers its caller at once while the rollback waits for a database that stopped answering; nothing it wrote stays", () => onFreezable(async (repos, own) => {
+    const t0 = Date.now();
+    const err = await repos.transaction(async () => {
+      await repos.apps.create(appRow("doomed"));
+      own.freeze(true); // the ROLLBACK that follows waits for the database
+      throw new Error("the work failed");
+    }).then(() => undefined, (e: Error) => e);
+    expect({ message: err?.message, prompt: Date.now() - t0 < 3_000 }).toEqual({ message: "the work failed", prompt: true });
+    own.freeze(false);
+    let apps: unknown[] = [{}];
+    for (let i = 0; i < 50 && apps.length; i++) { apps = await repos.apps.list(); await Bun.sleep(100); }
+    expect(apps).toEqual([]);
+  }), 60_000);
 
   test("a transaction that waits for the write lock past the deadline is unavailable, and writes nothing when it gets the lock after", async () => {
     const repos = await openPostgres(await pg().createDatabase(), { timeoutMs: 1000 });
     let entered!: () => void, release = () => {};
     try {
-      const app = (slug: string) => ({ owner: "lock", slug, display_name: slug, bundle_ids: {}, visibility: "public" as const, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" });
+      const app = (slug: string) => appRow("lock", slug);
       const inside = new Promise<void>((r) => { entered = r; });
       const held = new Promise<void>((r) => { release = r; });
       // The first transaction holds the write lock (it has written) until released.
