@@ -196,7 +196,8 @@ export function globMatcher(glob: string, how: "auto" | "walk" | "regex" = "auto
 const NON_ASCII = /[^\x00-\x7f]/;
 
 function rawGlobMatcher(glob: string, how: "auto" | "walk" | "regex"): (path: string) => boolean {
-  let g = glob.replace(/^\.\//, "").replace(/^\/+/, "");
+  // Leading `/` and `./` (any mix: `/./notes`) name the workspace root.
+  let g = glob.replace(/^(?:\.\/|\/)+/, "");
   // The workspace root itself (`/`, `./`, `.`): every path below it, as any other folder.
   if (g === "" || g === ".") g = "**";
   if (!/[*?]/.test(g)) g = g.endsWith("/") ? `${g}**` : g;

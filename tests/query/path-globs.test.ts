@@ -30,7 +30,9 @@ test("a path starting with / means the same in the text as after --path (not a U
   expect(paths("PATH:/src/**")).toEqual(["src/a/b/c.md"]);
   // The root itself, as any folder: everything below it.
   const all = [DEEP, "notes/top.md", "src/a/b/c.md"];
-  for (const root of ["/", "./", ".", "//"]) expect({ root, flag: paths("--path", root), text: paths(`path:${root}`) }).toEqual({ root, flag: all, text: all });
+  expect(paths("--path", "/./notes/**")).toEqual([DEEP, "notes/top.md"]);
+  expect(paths("path:.//src")).toEqual(["src/a/b/c.md"]);
+  for (const root of ["/", "./", ".", "//", "/./", ".//"]) expect({ root, flag: paths("--path", root), text: paths(`path:${root}`) }).toEqual({ root, flag: all, text: all });
   // Not a filter key: searched as text, not an error.
   expect(cli(["query", "https://example.org/a", "--root", root]).code).toBe(0);
   expect(cli(["query", "std::vector", "--root", root]).code).toBe(0);
