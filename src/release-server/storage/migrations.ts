@@ -149,6 +149,26 @@ CREATE INDEX releases_by_version ON releases (app_id, version, created_at, id);
 CREATE INDEX artifacts_by_app_name ON artifacts (app_id, filename, release_id);
 `,
   },
+  {
+    version: 6,
+    name: "ids: never reused (a deleted release's, asset's or token's id named the next one made)",
+    // An INTEGER PRIMARY KEY takes the largest id + 1, so deleting the newest row gave its id to the
+    // next: a stale upload_url, a retried DELETE or an audit entry then named another release.
+    // sqlite.ts inserts with the id after `last`; the triggers keep `last` at the largest id made.
+    sql: `
+CREATE TABLE id_high (name TEXT PRIMARY KEY, last INTEGER NOT NULL);
+INSERT INTO id_high (name, last) SELECT 'apps', coalesce(max(id), 0) FROM apps;
+INSERT INTO id_high (name, last) SELECT 'releases', coalesce(max(id), 0) FROM releases;
+INSERT INTO id_high (name, last) SELECT 'artifacts', coalesce(max(id), 0) FROM artifacts;
+INSERT INTO id_high (name, last) SELECT 'tokens', coalesce(max(id), 0) FROM tokens;
+INSERT INTO id_high (name, last) SELECT 'audit_events', coalesce(max(id), 0) FROM audit_events;
+CREATE TRIGGER apps_id_high AFTER INSERT ON apps BEGIN UPDATE id_high SET last = NEW.id WHERE name = 'apps' AND last < NEW.id; END;
+CREATE TRIGGER releases_id_high AFTER INSERT ON releases BEGIN UPDATE id_high SET last = NEW.id WHERE name = 'releases' AND last < NEW.id; END;
+CREATE TRIGGER artifacts_id_high AFTER INSERT ON artifacts BEGIN UPDATE id_high SET last = NEW.id WHERE name = 'artifacts' AND last < NEW.id; END;
+CREATE TRIGGER tokens_id_high AFTER INSERT ON tokens BEGIN UPDATE id_high SET last = NEW.id WHERE name = 'tokens' AND last < NEW.id; END;
+CREATE TRIGGER audit_events_id_high AFTER INSERT ON audit_events BEGIN UPDATE id_high SET last = NEW.id WHERE name = 'audit_events' AND last < NEW.id; END;
+`,
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -140,6 +140,12 @@ CREATE INDEX releases_by_version ON releases (app_id, version, created_at, id);
 CREATE INDEX artifacts_by_app_name ON artifacts (app_id, filename, release_id);
 `,
   },
+  {
+    version: 6,
+    name: "ids: never reused (a deleted release's, asset's or token's id named the next one made)",
+    // Identity columns never hand out an id twice: nothing to change.
+    sql: ``,
+  },
 ];
 
 async function currentVersion(sql: SQL): Promise<number> {

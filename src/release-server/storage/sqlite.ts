@@ -26,6 +26,8 @@ const toArtifact = (r: Row): Artifact => ({ ...r, metadata: json(r.metadata), st
 const toChannel = (r: Row): Channel => ({ ...r, policy: json(r.policy) }) as Channel;
 const toToken = (r: Row): Token => ({ ...r, scopes: json(r.scopes) }) as Token;
 const toEvent = (r: Row): AuditEvent => ({ ...r, metadata: json(r.metadata) }) as AuditEvent;
+/** Tables whose ids are never reused: inserted with the id after the largest one made (migration 6, table id_high). */
+const ID_TABLES = new Set(["apps", "releases", "artifacts", "tokens", "audit_events"]);
 
 /** Runs an insert/update; a UNIQUE violation becomes Conflict(`what`). */
 function unique<T>(what: string, fn: () => T): T {
@@ -83,7 +85,9 @@ function sqliteStore(db: Database): SyncStore {
   const many = <T>(sql: string, map: (r: Row) => T, ...params: any[]): T[] => (db.query(sql).all(...params) as Row[]).map(map);
   const insert = (table: string, rec: Row): number => {
     const cols = Object.keys(rec);
-    const sql = `INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`;
+    // A new id is past every id the table ever had (migration 6: ids are never reused).
+    const id = ID_TABLES.has(table) ? `(SELECT last + 1 FROM id_high WHERE name = '${table}'), ` : "";
+    const sql = `INSERT INTO ${table} (${id ? "id, " : ""}${cols.join(", ")}) VALUES (${id}${cols.map(() => "?").join(", ")})`;
     const vals = cols.map((c) => {
       const v = rec[c];
       if (typeof v === "boolean") return v ? 1 : 0;

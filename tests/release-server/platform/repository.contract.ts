@@ -203,6 +203,21 @@ export function repositoryContract(name: string, open: () => Promise<Harness>) {
       await done();
     });
 
+    test("ids are never reused: deleting the newest release or asset does not give its id to the next one", async () => {
+      const { repos, release, artifact, done } = await setup();
+      const a = await release("1.0.0");
+      const b = await release("1.0.1");
+      const x = await artifact(a.id, "x.bin");
+      await repos.artifacts.delete(x.id);
+      const y = await artifact(a.id, "y.bin");
+      await repos.releases.delete(b.id);
+      const c = await release("1.0.2");
+      // A stale reference to the deleted ones finds nothing, never the new ones.
+      expect({ release: c.id > b.id, asset: y.id > x.id }).toEqual({ release: true, asset: true });
+      expect([await repos.releases.get(b.id), await repos.artifacts.get(x.id)]).toEqual([undefined, undefined]);
+      await done();
+    });
+
     test("artifacts: unique name per release, digest lookups, batched download counts", async () => {
       const { repos, release, artifact, done } = await setup();
       const r = await release("1.0.0");
