@@ -47,7 +47,18 @@ async function readBodyText(req: Request, maxBytes: number, what: string): Promi
     if (err instanceof HttpError) throw err;
     throw new HttpError(400, `${what} could not be read: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return new TextDecoder().decode(Buffer.concat(parts, size));
+  // Not UTF-8: refused, not read with U+FFFD in place of its bytes (a tag stored so differs from the one sent).
+  try { return UTF8.decode(Buffer.concat(parts, size)); } catch { throw new HttpError(400, `Problems parsing JSON: ${what} is not UTF-8`); }
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Whether every string in a parsed JSON value (keys too) is well-formed UTF-16: `"\ud800"` parses, but holds no character. */
+function wellFormed(x: unknown): boolean {
+  if (typeof x === "string") return x.isWellFormed();
+  if (Array.isArray(x)) return x.every(wellFormed);
+  if (typeof x === "object" && x !== null) return Object.entries(x).every(([k, v]) => k.isWellFormed() && wellFormed(v));
+  return true;
 }
 
 /** The body parsed as JSON, at most `maxBytes` bytes, whatever its Content-Type but multipart (see the module comment). */
@@ -55,11 +66,16 @@ export async function readJsonBody(req: Request, maxBytes: number, what = "JSON 
   const type = req.headers.get("content-type") ?? "";
   if (isMultipart(type)) throw new HttpError(415, `expected a JSON body, got Content-Type ${clip(type.trim())}; send the JSON document itself as the request body`);
   const text = await readBodyText(req, maxBytes, what);
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch {
     throw new HttpError(400, "Problems parsing JSON");
   }
+  // An unpaired surrogate escape is valid JSON but no text: a tag holding one was stored as U+FFFD
+  // (another tag than the one sent) and its answer failed (500).
+  if (!wellFormed(body)) throw new HttpError(400, `Problems parsing JSON: ${what} holds an unpaired surrogate (\\ud800-\\udfff)`);
+  return body;
 }
 
 /**

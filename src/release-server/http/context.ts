@@ -35,6 +35,28 @@ export function rejectQueryCredentials(url: URL): void {
   }
 }
 
+/**
+ * A query string must be text: percent-encoded bytes that are not UTF-8 (`?name=%E0%A4%A`) are a
+ * 400 naming the parameter. URLSearchParams reads them as U+FFFD, and an asset was stored under a
+ * name other than the one sent.
+ */
+export function rejectQueryNotUtf8(url: URL): void {
+  if (!url.search.includes("%")) return;
+  for (const part of url.search.slice(1).split("&")) {
+    if (!part.includes("%") || textOf(part) !== undefined) continue;
+    const key = part.split("=")[0]!;
+    const name = textOf(key) ?? key;
+    throw new HttpError(400, `the query parameter ${clip(name)} is not UTF-8 (percent-encoded bytes that are no text)`);
+  }
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+/** A query string part percent-decoded as URLSearchParams reads it (a `%` without two hex digits stays), or undefined when its bytes are not UTF-8. */
+function textOf(part: string): string | undefined {
+  const bytes = Buffer.from(part.replace(/\+/g, " ").replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), "latin1");
+  try { return UTF8.decode(bytes); } catch { return undefined; }
+}
+
 /** The largest `page` served (30 million releases at 30 a page); larger is a 422. */
 export const MAX_PAGE = 1_000_000;
 

@@ -297,6 +297,36 @@ describe("JSON bodies as curl sends them", () => {
   });
 });
 
+describe("text that is not text", () => {
+  test("an unpaired surrogate or bytes that are not UTF-8, in a JSON body or a query string, are a 400 and nothing is stored", async () => {
+    const post = (body: Uint8Array | string, path = `${api}/releases`, method = "POST") =>
+      fetch(`${srv.url}${path}`, { method, headers: { ...auth(srv.admin), "content-type": "application/json" }, body });
+    const tags = async () => ((await (await fetch(`${srv.url}${api}/releases?per_page=100`, { headers: auth(srv.admin) })).json()) as { tag_name: string }[]).map((r) => r.tag_name);
+    const before = await tags();
+    for (const [body, message] of [
+      ['{"tag_name":"v9.1.0\\ud800"}', "Problems parsing JSON: JSON body holds an unpaired surrogate (\\ud800-\\udfff)"],
+      [Buffer.concat([Buffer.from('{"tag_name":"v9.1.0'), Buffer.from([0xff]), Buffer.from('"}')]), "Problems parsing JSON: JSON body is not UTF-8"],
+    ] as const) {
+      const r = await post(body);
+      expect({ status: r.status, message: ((await r.json()) as { message: string }).message }).toEqual({ status: 400, message });
+    }
+    expect(await tags()).toEqual(before);
+    // The same through PATCH, and in a query string (an asset's name).
+    const rel = (await (await post('{"tag_name":"utf8-check","draft":true}')).json()) as { id: number; assets: unknown[] }; // a draft: the latest release stays the other tests'
+
+    const patched = await post('{"name":"x\\udc00"}', `${api}/releases/${rel.id}`, "PATCH");
+    expect(patched.status).toBe(400);
+    for (const name of ["%E0%A4%A", "%ED%A0%80x", "a%FF.bin"]) {
+      const up = await fetch(`${srv.url}/api/uploads/repos/${owner}/${repo}/releases/${rel.id}/assets?name=${name}`, { method: "POST", headers: auth(srv.admin), body: "bytes" });
+      expect({ name, status: up.status, message: ((await up.json()) as { message: string }).message }).toEqual({ name, status: 400, message: "the query parameter name is not UTF-8 (percent-encoded bytes that are no text)" });
+    }
+    // A `%` that starts no escape is read as itself, as before.
+    const pct = await fetch(`${srv.url}/api/uploads/repos/${owner}/${repo}/releases/${rel.id}/assets?name=100%.bin`, { method: "POST", headers: auth(srv.admin), body: "bytes" });
+    expect(pct.status).toBe(201);
+    expect(((await (await fetch(`${srv.url}${api}/releases/${rel.id}`, { headers: auth(srv.admin) })).json()) as { assets: { name: string }[] }).assets.map((a) => a.name)).toEqual(["100%.bin"]);
+  });
+});
+
 describe("tags that are not semantic versions", () => {
   test("nightly and 2026-11-28 are releases; latest orders semver releases by version above them", async () => {
     const gh = kit(srv.admin);
