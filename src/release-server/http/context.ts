@@ -174,7 +174,7 @@ export class Ctx {
       const v = this.url.searchParams.get(k);
       if (v === null || v === "") return dflt;
       const n = /^\d{1,16}$/.test(v) ? Number(v) : NaN;
-      if (!(n >= 0 && n <= max)) throw validationFailed(k, `${k} must be a whole number from 1 to ${max}`);
+      if (!(n >= 0 && n <= max)) throw validationFailed(k, `${k} must be a whole number from 0 (read as 1) to ${max}`);
       return Math.max(1, n); // 0 is read as 1, as GitHub does
     };
     return { page: num("page", 1, MAX_PAGE), perPage: Math.min(100, num("per_page", 30, Number.MAX_SAFE_INTEGER)) };

@@ -183,6 +183,10 @@ describe("paging bounds", () => {
       expect(["page", "per_page"], path).toContain(body.errors[0].field);
       expect(body.errors[0].code).toBe("invalid");
     }
+    // The message gives the range as read: 0 is taken as 1 (as GitHub does), so it is not refused.
+    const neg = (await (await fetch(`${srv.url}${api}/releases?per_page=-1`)).json()) as { message: string };
+    expect(neg.message).toEndWith("per_page must be a whole number from 0 (read as 1) to 9007199254740991");
+    expect((await fetch(`${srv.url}${api}/releases?per_page=0`)).status).toBe(200);
     const far = await fetch(`${srv.url}${api}/releases?page=1000000&per_page=100`);
     expect(far.status).toBe(200);
     expect(await far.json()).toEqual([]);
@@ -289,6 +293,10 @@ describe("JSON bodies as curl sends them", () => {
     const gql = curl("POST", "/api/graphql", "-d", JSON.stringify({ query: "{ viewer { login } }" }));
     expect(gql.status).toBe(200);
     expect(gql.body.data.viewer.login).toBeString();
+    // A missing or mistyped tag_name is named as such (not valibot's "Invalid key: Expected …").
+    const missing = curl("POST", `/api/v3/repos/${owner}/${repo}/releases`, "-d", "{}");
+    const typed = curl("POST", `/api/v3/repos/${owner}/${repo}/releases`, "-d", '{"tag_name":123}');
+    expect([missing.status, missing.body.message, typed.status, typed.body.message]).toEqual([422, "Validation Failed: tag_name: tag_name is required", 422, "Validation Failed: tag_name: tag_name must be a string"]);
     // Whatever the type says, a body that is not JSON is still 400; a form is 415.
     expect(curl("POST", `/api/v3/repos/${owner}/${repo}/releases`, "-d", "tag_name=v4.6.0").status).toBe(400);
     const form = curl("POST", `/api/v3/repos/${owner}/${repo}/releases`, "-F", "tag_name=v4.6.0");

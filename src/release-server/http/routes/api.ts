@@ -12,13 +12,13 @@ import { created, ghRelease, latestFor, latestJson, noContent, receiveUpload, re
 
 /** GitHub's create-release body; unknown fields (target_commitish, make_latest...) are ignored. */
 const CreateReleaseBody = v.looseObject({
-  tag_name: v.string("tag_name is required"),
+  tag_name: v.string("tag_name must be a string"),
   name: v.optional(v.nullable(v.string())),
   body: v.optional(v.nullable(v.string())),
   draft: v.optional(v.boolean()),
   prerelease: v.optional(v.boolean()),
   channel: v.optional(v.nullable(v.string())),
-});
+}, "tag_name is required"); // the message of a missing key (valibot's own quotes its internals)
 
 /** GitHub's update-release body: every field optional; unknown fields (target_commitish, make_latest...) are ignored. */
 const UpdateReleaseBody = v.looseObject({
