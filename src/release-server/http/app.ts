@@ -7,7 +7,8 @@ import { Ctx, publicBase, rejectQueryCredentials, rejectQueryNotUtf8, type HttpD
 import { etagMatches } from "./download.ts";
 import { oauthScopes } from "./github.ts";
 import { logAccess, responseBytes, withSize } from "./log.ts";
-import { HttpError, errorResponse, fromServiceError, isServiceError } from "./respond.ts";
+import { HttpError, errorResponse, fromServiceError, html, isServiceError } from "./respond.ts";
+import { errorPage } from "./pages.ts";
 import { Router } from "./router.ts";
 import { apiRoutes } from "./routes/api.ts";
 import { channelRoutes } from "./routes/channels.ts";
@@ -72,7 +73,9 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
       } catch (err) {
         const httpErr = err instanceof HttpError ? err : isServiceError(err) ? fromServiceError(err) : undefined;
         if (!httpErr) error = err instanceof Error ? `${err.name}: ${err.message.split("\n")[0]}` : String(err);
-        res = errorResponse(httpErr ?? new HttpError(500, "Internal Server Error"), publicBase(deps, url));
+        const e = httpErr ?? new HttpError(500, "Internal Server Error");
+        // A browser that asks for a page that is none (a mistyped URL) gets the 404 as a page, as the package browser's own errors are.
+        res = e.status === 404 && wantsPage(req, url) ? notFoundPage(publicBase(deps, url), e.message) : errorResponse(e, publicBase(deps, url));
       }
       const requestId = req.headers.get("x-request-id")?.slice(0, 64) || crypto.randomUUID();
       res.headers.set("x-request-id", requestId);
@@ -93,6 +96,18 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
       return res;
     },
   };
+}
+
+/** A browser's request for a page: GET or HEAD, outside the API, asking for HTML. */
+const wantsPage = (req: Request, url: URL) =>
+  (req.method === "GET" || req.method === "HEAD") && !url.pathname.startsWith("/api/") && /text\/html/i.test(req.headers.get("accept") ?? "");
+
+function notFoundPage(base: string, message: string): Response {
+  const res = html(errorPage(base, 404, message), 404);
+  const origin = new URL(base).origin;
+  res.headers.set("content-security-policy", `default-src 'none'; style-src ${origin}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`);
+  res.headers.set("vary", "Accept");
+  return res;
 }
 
 /**

@@ -305,6 +305,22 @@ describe("who sees what", () => {
     expect(bad.status).toBe(401);
     expect(bad.headers.get("www-authenticate")).toContain("Bearer");
     expect(bad.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    // A URL that is no page at all (mistyped) is a 404 page for a browser too; the API's stay JSON.
+    const typo = await get("/no/such/place/at/all", { accept: "text/html" });
+    expect([typo.status, typo.headers.get("content-type")]).toEqual([404, "text/html; charset=utf-8"]);
+    expect(typo.headers.get("content-security-policy")).toContain("default-src 'none'");
+    const typoText = await typo.text();
+    checkMarkup(typoText, "404 page of a mistyped URL");
+    expect(visible(typoText)).toContain("404 Not Found");
+    expect((await get("/api/v3/no/such", { accept: "text/html" })).headers.get("content-type")).toContain("application/json");
+    expect((await get("/no/such/place/at/all")).headers.get("content-type")).toContain("application/json");
+  });
+
+  test("the server's root is its list of apps", async () => {
+    const r = await fetch(`${srv.url}/?format=json`, { redirect: "manual" });
+    expect([r.status, r.headers.get("location")]).toEqual([302, `${srv.url}/apps?format=json`]);
+    const followed = await fetch(`${srv.url}/`, { headers: { accept: "text/html" } });
+    expect([followed.status, followed.url]).toEqual([200, `${srv.url}/apps`]);
   });
 });
 

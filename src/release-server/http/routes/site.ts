@@ -196,7 +196,11 @@ const releaseView: Handler = browsable(async (c) => {
   return page(c, releasePage(c.urls.base, head, await singleReleaseView(c.service, c.urls, app, release)));
 });
 
+/** The server's root: its list of apps (the package browser's first page, or its JSON). */
+const root: Handler = async (c) => new Response(null, { status: 302, headers: { location: `${c.urls.base}/apps${c.url.search}` } });
+
 export function siteRoutes(r: Router<Handler>): void {
+  r.add("GET", "/", root);
   r.add("GET", "/healthz", health).add("GET", "/readyz", ready).add("GET", "/openapi.json", openapiDoc).add("GET", "/apps", apps);
   r.add("GET", STYLESHEET_PATH, stylesheet).add("GET", "/apps/:owner/:app", packages);
   for (const prefix of ["", "/apps/:owner/:app"]) {
