@@ -14,7 +14,7 @@ import { apiRoutes } from "./routes/api.ts";
 import { channelRoutes } from "./routes/channels.ts";
 import { graphqlRoutes } from "./routes/graphql.ts";
 import type { Handler } from "./routes/shared.ts";
-import { checksTokenItself, siteRoutes } from "./routes/site.ts";
+import { checksTokenItself, pageCspFor, siteRoutes } from "./routes/site.ts";
 
 export type { HttpDeps };
 
@@ -75,7 +75,9 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
         if (!httpErr) error = err instanceof Error ? `${err.name}: ${err.message.split("\n")[0]}` : String(err);
         const e = httpErr ?? new HttpError(500, "Internal Server Error");
         // A browser that asks for a page that is none (a mistyped URL) gets the 404 as a page, as the package browser's own errors are.
-        res = e.status === 404 && wantsPage(req, url) ? notFoundPage(publicBase(deps, url), e.message) : errorResponse(e, publicBase(deps, url));
+        res = e.status === 404 && wantsPage(req, url) ? notFoundPage(publicBase(deps, url), url, e.message) : errorResponse(e, publicBase(deps, url));
+        // A page's 404 is HTML or JSON by Accept: a shared cache must not hand one to the other.
+        if (e.status === 404 && !url.pathname.startsWith("/api/")) res.headers.set("vary", "Accept, Authorization");
       }
       const requestId = req.headers.get("x-request-id")?.slice(0, 64) || crypto.randomUUID();
       res.headers.set("x-request-id", requestId);
@@ -98,15 +100,22 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   };
 }
 
-/** A browser's request for a page: GET or HEAD, outside the API, asking for HTML. */
-const wantsPage = (req: Request, url: URL) =>
-  (req.method === "GET" || req.method === "HEAD") && !url.pathname.startsWith("/api/") && /text\/html/i.test(req.headers.get("accept") ?? "");
+/**
+ * A browser's request for a page: GET or HEAD, outside the API, asking for HTML and not for JSON
+ * (`?format=json`, or an Accept naming JSON without HTML: Ctx.wantsJson's rule).
+ */
+const wantsPage = (req: Request, url: URL) => {
+  if ((req.method !== "GET" && req.method !== "HEAD") || url.pathname.startsWith("/api/") || url.searchParams.get("format") === "json") return false;
+  return /text\/html/i.test(req.headers.get("accept") ?? "");
+};
 
-function notFoundPage(base: string, message: string): Response {
+/** The 404 page, with the headers of the package browser's pages (site.ts `page`). */
+function notFoundPage(base: string, url: URL, message: string): Response {
   const res = html(errorPage(base, 404, message), 404);
-  const origin = new URL(base).origin;
-  res.headers.set("content-security-policy", `default-src 'none'; style-src ${origin}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`);
-  res.headers.set("vary", "Accept");
+  res.headers.set("content-security-policy", pageCspFor(base, url));
+  res.headers.set("cache-control", "no-cache");
+  res.headers.set("vary", "Accept, Authorization");
+  res.headers.set("referrer-policy", "same-origin");
   return res;
 }
 

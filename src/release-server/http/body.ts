@@ -53,13 +53,24 @@ async function readBodyText(req: Request, maxBytes: number, what: string): Promi
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
-/** Whether every string in a parsed JSON value (keys too) is well-formed UTF-16: `"\ud800"` parses, but holds no character. */
-function wellFormed(x: unknown): boolean {
-  if (typeof x === "string") return x.isWellFormed();
-  if (Array.isArray(x)) return x.every(wellFormed);
-  if (typeof x === "object" && x !== null) return Object.entries(x).every(([k, v]) => k.isWellFormed() && wellFormed(v));
+/**
+ * Whether every string in a parsed JSON value (keys too) is well-formed UTF-16: `"\ud800"` parses,
+ * but holds no character. A walk with a stack of its own: JSON.parse takes 400,000 levels of
+ * nesting, far past what a recursive walk can.
+ */
+function wellFormed(root: unknown): boolean {
+  const todo: unknown[] = [root];
+  while (todo.length) {
+    const x = todo.pop();
+    if (typeof x === "string") { if (!x.isWellFormed()) return false; }
+    else if (Array.isArray(x)) todo.push(...x);
+    else if (typeof x === "object" && x !== null) for (const [k, v] of Object.entries(x)) { if (!k.isWellFormed()) return false; todo.push(v); }
+  }
   return true;
 }
+
+/** A `\uD800`-`\uDFFF` escape: only such a text can parse to a string that is not well-formed (the bytes are UTF-8). */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
 /** The body parsed as JSON, at most `maxBytes` bytes, whatever its Content-Type but multipart (see the module comment). */
 export async function readJsonBody(req: Request, maxBytes: number, what = "JSON body"): Promise<unknown> {
@@ -74,7 +85,7 @@ export async function readJsonBody(req: Request, maxBytes: number, what = "JSON 
   }
   // An unpaired surrogate escape is valid JSON but no text: a tag holding one was stored as U+FFFD
   // (another tag than the one sent) and its answer failed (500).
-  if (!wellFormed(body)) throw new HttpError(400, `Problems parsing JSON: ${what} holds an unpaired surrogate (\\ud800-\\udfff)`);
+  if (SURROGATE_ESCAPE.test(text) && !wellFormed(body)) throw new HttpError(400, `Problems parsing JSON: ${what} holds an unpaired surrogate (\\ud800-\\udfff)`);
   return body;
 }
 
@@ -84,8 +95,12 @@ export async function readJsonBody(req: Request, maxBytes: number, what = "JSON 
  */
 export async function readJsonAs<S extends v.GenericSchema>(c: Ctx, schema: S, resource: string, maxBytes: number): Promise<v.InferOutput<S>> {
   const body = await readJsonBody(c.req, maxBytes);
-  // Every body read here is an object; valibot's object schemas take an array as one with no fields.
-  if (Array.isArray(body)) throw validationFailed(null, "body: Invalid type: Expected Object but received Array", resource);
+  // Every body read here is an object; valibot's object schemas take an array as one with no fields,
+  // and give another value the schema's own message (for a release: "tag_name is required").
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    const got = Array.isArray(body) ? "Array" : body === null ? "null" : typeof body === "string" ? "a string" : typeof body === "number" ? "a number" : typeof body === "boolean" ? "a boolean" : "nothing";
+    throw validationFailed(null, `body: Invalid type: Expected Object but received ${got}`, resource);
+  }
   const parsed = v.safeParse(schema, body);
   if (parsed.success) return parsed.output;
   const issue = parsed.issues[0];

@@ -35,18 +35,21 @@ export function rejectQueryCredentials(url: URL): void {
   }
 }
 
+/** The query parameters the routes keep or compare as text (an asset's name and label, a version, a channel, a digest). */
+const TEXT_PARAMS = new Set(["name", "label", "version", "channel", "digest"]);
+
 /**
- * A query string must be text: percent-encoded bytes that are not UTF-8 (`?name=%E0%A4%A`) are a
- * 400 naming the parameter. URLSearchParams reads them as U+FFFD, and an asset was stored under a
- * name other than the one sent.
+ * Those query parameters must be text: percent-encoded bytes that are not UTF-8 (`?name=%E0%A4%A`)
+ * are a 400 naming the parameter. URLSearchParams reads them as U+FFFD, and an asset was stored
+ * under a name other than the one sent. Parameters no route reads (a cache buster) are let be.
  */
 export function rejectQueryNotUtf8(url: URL): void {
   if (!url.search.includes("%")) return;
   for (const part of url.search.slice(1).split("&")) {
-    if (!part.includes("%") || textOf(part) !== undefined) continue;
-    const key = part.split("=")[0]!;
-    const name = textOf(key) ?? key;
-    throw new HttpError(400, `the query parameter ${clip(name)} is not UTF-8 (percent-encoded bytes that are no text)`);
+    if (!part.includes("%")) continue;
+    const key = textOf(part.split("=")[0]!);
+    if (key === undefined || !TEXT_PARAMS.has(key) || textOf(part) !== undefined) continue;
+    throw new HttpError(400, `the query parameter ${clip(key)} is not UTF-8 (percent-encoded bytes that are no text)`);
   }
 }
 

@@ -86,7 +86,8 @@ function sqliteStore(db: Database): SyncStore {
   const insert = (table: string, rec: Row): number => {
     const cols = Object.keys(rec);
     // A new id is past every id the table ever had (migration 6: ids are never reused).
-    const id = ID_TABLES.has(table) ? `(SELECT last + 1 FROM id_high WHERE name = '${table}'), ` : "";
+    // (Past the table's own largest id too: rows loaded without the triggers, a hand restore, must not make a collision, a 500.)
+    const id = ID_TABLES.has(table) ? `(SELECT max(last, coalesce((SELECT max(id) FROM ${table}), 0)) + 1 FROM id_high WHERE name = '${table}'), ` : "";
     const sql = `INSERT INTO ${table} (${id ? "id, " : ""}${cols.join(", ")}) VALUES (${id}${cols.map(() => "?").join(", ")})`;
     const vals = cols.map((c) => {
       const v = rec[c];

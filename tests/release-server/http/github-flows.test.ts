@@ -328,6 +328,18 @@ describe("text that is not text", () => {
       const up = await fetch(`${srv.url}/api/uploads/repos/${owner}/${repo}/releases/${rel.id}/assets?name=${name}`, { method: "POST", headers: auth(srv.admin), body: "bytes" });
       expect({ name, status: up.status, message: ((await up.json()) as { message: string }).message }).toEqual({ name, status: 400, message: "the query parameter name is not UTF-8 (percent-encoded bytes that are no text)" });
     }
+    // A parameter no route reads is let be, whatever its bytes (a cache buster).
+    const ignored = await fetch(`${srv.url}${api}/releases/${rel.id}?x=%FF`, { headers: auth(srv.admin) });
+    expect(ignored.status).toBe(200);
+    // Nesting far past a recursive walk's reach: answered as before (a body that is no release), not a 500.
+    const deep = await post(`{"tag_name":"vdeep","x":${"[".repeat(60_000)}${"]".repeat(60_000)}}`);
+    expect(deep.status).toBe(201);
+    const deepSurrogate = await post(`{"tag_name":"vdeep2","x":${"[".repeat(60_000)}"\\ud800"${"]".repeat(60_000)}}`);
+    expect(deepSurrogate.status).toBe(400);
+    for (const [body, got] of [['"hello"', "a string"], ["null", "null"], ["123", "a number"]]) {
+      const r = await post(body!);
+      expect({ body, status: r.status, message: ((await r.json()) as { message: string }).message }).toEqual({ body, status: 422, message: `Validation Failed: body: Invalid type: Expected Object but received ${got}` });
+    }
     // A `%` that starts no escape is read as itself, as before.
     const pct = await fetch(`${srv.url}/api/uploads/repos/${owner}/${repo}/releases/${rel.id}/assets?name=100%.bin`, { method: "POST", headers: auth(srv.admin), body: "bytes" });
     expect(pct.status).toBe(201);

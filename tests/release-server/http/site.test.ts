@@ -314,6 +314,10 @@ describe("who sees what", () => {
     expect(visible(typoText)).toContain("404 Not Found");
     expect((await get("/api/v3/no/such", { accept: "text/html" })).headers.get("content-type")).toContain("application/json");
     expect((await get("/no/such/place/at/all")).headers.get("content-type")).toContain("application/json");
+    // The page's headers; a JSON answer asked for (?format=json) stays JSON for a browser too; a 404 varies by Accept.
+    expect([typo.headers.get("cache-control"), typo.headers.get("referrer-policy"), typo.headers.get("vary")]).toEqual(["no-cache", "same-origin", "Accept, Authorization"]);
+    const asked = await get("/apps/acme/nope?format=json", { accept: "text/html" });
+    expect([asked.status, asked.headers.get("content-type"), asked.headers.get("vary")]).toEqual([404, "application/json; charset=utf-8", "Accept, Authorization"]);
   });
 
   test("the server's root is its list of apps", async () => {

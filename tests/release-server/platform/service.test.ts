@@ -571,7 +571,7 @@ describe("database versions", () => {
     after.close();
   });
 
-  test("migration 6 on a database of schema 5: ids go on past the largest one it had, and a deleted newest id is not given again", async () => {
+  test("migration 6 on a database of schema 5: ids go on past the largest one it had or its audit log names, and a deleted newest id is not given again", async () => {
     using tmp = tempDir();
     const file = join(tmp.dir, "v5.db");
     const db = new Database(file);
@@ -579,13 +579,15 @@ describe("database versions", () => {
     db.run("PRAGMA user_version = 5");
     db.run("INSERT INTO apps VALUES (1, 'acme', 'tool', 'Tool', '{}', 'public', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')");
     for (const id of [1, 7]) db.run(`INSERT INTO releases VALUES (${id}, 1, '1.0.${id}', NULL, 'v1.0.${id}', NULL, NULL, NULL, 0, 0, 't', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '${versionKey(`1.0.${id}`)}')`);
+    // Release 9 was made and deleted before the upgrade: the audit log names it, and its id is not given again.
+    db.run(`INSERT INTO audit_events (actor, action, target_type, target_id, metadata, created_at) VALUES ('t', 'release.delete', 'release', '9', '{}', '2026-01-01T00:00:00Z')`);
     db.close();
     const repos = openSqlite(file);
     const r = (version: string) => repos.releases.create({ app_id: 1, version, build: null, tag: `v${version}`, name: null, notes: null, channel: null, draft: false, prerelease: false, created_by: "t", created_at: "2026-01-02T00:00:00Z", published_at: null });
     const a = await r("2.0.0");
     await repos.releases.delete(a.id);
     const b = await r("2.0.1");
-    expect([a.id, b.id]).toEqual([8, 9]);
+    expect([a.id, b.id]).toEqual([10, 11]);
     await repos.close();
   });
 

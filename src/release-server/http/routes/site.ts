@@ -21,9 +21,12 @@ import { created, ghRelease, latestJson, lookup, noContent, receiveUpload, relea
  * image, no frame, no form target, no <base>). The stylesheet's URL is built from the public URL; when
  * that is another origin than the one the request reached (a proxy, a mirror), it is allowed by name.
  */
-export function pageCsp(c: Ctx): string {
-  const origin = new URL(c.urls.base).origin;
-  const style = origin === c.url.origin ? "'self'" : `'self' ${origin}`;
+export const pageCsp = (c: Ctx): string => pageCspFor(c.urls.base, c.url);
+
+/** The pages' CSP for a server whose public URL is `base`, answering the request for `url`. */
+export function pageCspFor(base: string, url: URL): string {
+  const origin = new URL(base).origin;
+  const style = origin === url.origin ? "'self'" : `'self' ${origin}`;
   return `default-src 'none'; style-src ${style}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 }
 
