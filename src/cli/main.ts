@@ -89,7 +89,8 @@ export async function main(argv: string[]): Promise<number> {
     const path = argv.slice(0, sub.depth).join(" ");
     if (!SHORT_READS.has(path)) normalJit();
     const result = await runLeaf(sub.cmd, argv.slice(sub.depth), path);
-    return typeof result === "number" ? result : ExitCode.ok;
+    // Set before stdout is flushed (finally): a reader that has gone (EPIPE) ends the process with it.
+    return (process.exitCode = typeof result === "number" ? result : ExitCode.ok);
   } catch (err) {
     return reportError(err, json);
   } finally {
@@ -121,6 +122,8 @@ export function reportError(err: unknown, json: boolean): number {
     payload = { status: "error", code: "internal", exit_code: code, message };
     if (process.env.AUDITGRAPH_DEBUG === "1" && err instanceof Error && err.stack) writeStderr(err.stack + "\n");
   }
+  // Set before anything is written: a closed stdout or stderr (EPIPE) ends the process with this code, not 0.
+  process.exitCode = code;
   if (json) printJson(payload);
   writeStderr(`${red("error:")} ${printable(message)}\n`);
   if (hint) writeStderr(`hint: ${printable(hint)}\n`);

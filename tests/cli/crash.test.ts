@@ -3,7 +3,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, cli, spawnCli, workspace } from "../helpers/cli.ts";
+import { CLI, cleanup, cli, spawnCli, tempDir, workspace } from "../helpers/cli.ts";
 
 afterAll(cleanup);
 
@@ -54,3 +54,17 @@ test("SIGKILL mid-ingest leaves the previous run intact and verify clean", async
   expect(readFileSync(join(pd, "current"), "utf8").trim()).toBe(again.json.run_id);
   expect(cli(["verify", "--root", root]).code).toBe(0);
 }, 60_000);
+
+test("the exit code stands when the reader of the output has gone (EPIPE): an error is not turned into success", () => {
+  const root = tempDir();
+  // Each pipe's reader exits at once; bash reports the CLI's own status.
+  const status = (cmd: string) => {
+    const r = Bun.spawnSync(["bash", "-c", `${cmd}; echo "status \${PIPESTATUS[0]}"`], { env: { ...process.env, NO_COLOR: "1" } });
+    return r.stdout.toString().trim().split("\n").pop();
+  };
+  const ag = `bun ${JSON.stringify(CLI)}`;
+  for (let i = 0; i < 3; i++) {
+    expect(status(`${ag} ingest --root ${root}/missing 2>&1 | true`)).toBe("status 2");
+    expect(status(`${ag} query x --root ${root}/missing --json 2>/dev/null | true`)).toBe("status 2");
+  }
+});
