@@ -69,28 +69,30 @@ export async function main(argv: string[]): Promise<number> {
   // `help COMMAND…` is `COMMAND… --help`.
   if (argv[0] === "help" && argv.length > 1) argv = [...argv.slice(1), "--help"];
   const json = wantsJson(argv);
+  // Every exit code is set before stdout is flushed (finally): a reader that has gone (EPIPE) ends
+  // the process with it (output.ts), not with 0. reportError sets its own.
+  const exit = (code: number) => (process.exitCode = code);
   try {
     if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
       writeStdout((await usageText(root)) + "\n");
-      return argv.length === 0 ? ExitCode.usage : ExitCode.ok;
+      return exit(argv.length === 0 ? ExitCode.usage : ExitCode.ok);
     }
     if (argv[0] === "--version" || argv[0] === "-V") {
       writeStdout(VERSION + "\n");
-      return ExitCode.ok;
+      return exit(ExitCode.ok);
     }
     const sub = await findCommand(root, argv);
     const flags = flagsPart(argv);
     if (sub && (flags.includes("--help") || flags.includes("-h"))) {
       writeStdout((await usageText(sub.cmd, sub.parent, argv.slice(0, sub.depth))) + "\n");
-      return ExitCode.ok;
+      return exit(ExitCode.ok);
     }
     const problem = await commandProblem(argv, sub, "auditgraph");
     if (problem !== undefined || !sub) throw new CLIError(problem ?? "No command specified.", "E_NO_COMMAND");
     const path = argv.slice(0, sub.depth).join(" ");
     if (!SHORT_READS.has(path)) normalJit();
     const result = await runLeaf(sub.cmd, argv.slice(sub.depth), path);
-    // Set before stdout is flushed (finally): a reader that has gone (EPIPE) ends the process with it.
-    return (process.exitCode = typeof result === "number" ? result : ExitCode.ok);
+    return exit(typeof result === "number" ? result : ExitCode.ok);
   } catch (err) {
     return reportError(err, json);
   } finally {
