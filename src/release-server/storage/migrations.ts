@@ -151,17 +151,22 @@ CREATE INDEX artifacts_by_app_name ON artifacts (app_id, filename, release_id);
   },
   {
     version: 6,
-    name: "ids: never reused (a deleted release's, asset's or token's id named the next one made)",
+    name: "ids: never reused (a deleted release's or asset's id named the next one made)",
     // An INTEGER PRIMARY KEY takes the largest id + 1, so deleting the newest row gave its id to the
     // next: a stale upload_url, a retried DELETE or an audit entry then named another release.
     // sqlite.ts inserts with the id after `last`; the triggers keep `last` at the largest id made.
     // A release or asset deleted before this migration is named by the audit log (release.delete,
-    // artifact.delete): `last` starts past those ids too. Apps and tokens are never deleted.
+    // artifact.delete, and the assets a release.delete took with it): `last` starts past those ids
+    // too. Apps and tokens are never deleted.
     sql: `
 CREATE TABLE id_high (name TEXT PRIMARY KEY, last INTEGER NOT NULL);
 INSERT INTO id_high (name, last) SELECT 'apps', coalesce(max(id), 0) FROM apps;
 INSERT INTO id_high (name, last) SELECT 'releases', max(coalesce((SELECT max(id) FROM releases), 0), coalesce((SELECT max(CAST(target_id AS INTEGER)) FROM audit_events WHERE target_type = 'release'), 0));
-INSERT INTO id_high (name, last) SELECT 'artifacts', max(coalesce((SELECT max(id) FROM artifacts), 0), coalesce((SELECT max(CAST(target_id AS INTEGER)) FROM audit_events WHERE target_type = 'artifact'), 0));
+INSERT INTO id_high (name, last) SELECT 'artifacts', max(
+  coalesce((SELECT max(id) FROM artifacts), 0),
+  coalesce((SELECT max(CAST(target_id AS INTEGER)) FROM audit_events WHERE target_type = 'artifact'), 0),
+  coalesce((SELECT max(CAST(json_extract(a.value, '$.id') AS INTEGER)) FROM audit_events, json_each(audit_events.metadata, '$.artifacts') AS a
+            WHERE audit_events.action = 'release.delete' AND json_valid(audit_events.metadata)), 0));
 INSERT INTO id_high (name, last) SELECT 'tokens', coalesce(max(id), 0) FROM tokens;
 INSERT INTO id_high (name, last) SELECT 'audit_events', coalesce(max(id), 0) FROM audit_events;
 CREATE TRIGGER apps_id_high AFTER INSERT ON apps BEGIN UPDATE id_high SET last = NEW.id WHERE name = 'apps' AND last < NEW.id; END;

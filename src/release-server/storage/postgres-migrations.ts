@@ -142,7 +142,7 @@ CREATE INDEX artifacts_by_app_name ON artifacts (app_id, filename, release_id);
   },
   {
     version: 6,
-    name: "ids: never reused (a deleted release's, asset's or token's id named the next one made)",
+    name: "ids: never reused (a deleted release's or asset's id named the next one made)",
     // Identity columns never hand out an id twice: nothing to change.
     sql: ``,
   },

@@ -580,7 +580,9 @@ describe("database versions", () => {
     db.run("INSERT INTO apps VALUES (1, 'acme', 'tool', 'Tool', '{}', 'public', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')");
     for (const id of [1, 7]) db.run(`INSERT INTO releases VALUES (${id}, 1, '1.0.${id}', NULL, 'v1.0.${id}', NULL, NULL, NULL, 0, 0, 't', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '${versionKey(`1.0.${id}`)}')`);
     // Release 9 was made and deleted before the upgrade: the audit log names it, and its id is not given again.
-    db.run(`INSERT INTO audit_events (actor, action, target_type, target_id, metadata, created_at) VALUES ('t', 'release.delete', 'release', '9', '{}', '2026-01-01T00:00:00Z')`);
+    db.run(`INSERT INTO audit_events (actor, action, target_type, target_id, metadata, created_at) VALUES ('t', 'release.delete', 'release', '9', '{"artifacts":[{"id":4},{"id":12}]}', '2026-01-01T00:00:00Z')`);
+    // Asset 5 was deleted on its own; asset 12 went with release 9 (named only in that entry's metadata).
+    db.run(`INSERT INTO audit_events (actor, action, target_type, target_id, metadata, created_at) VALUES ('t', 'artifact.delete', 'artifact', '5', '{}', '2026-01-01T00:00:00Z')`);
     db.close();
     const repos = openSqlite(file);
     const r = (version: string) => repos.releases.create({ app_id: 1, version, build: null, tag: `v${version}`, name: null, notes: null, channel: null, draft: false, prerelease: false, created_by: "t", created_at: "2026-01-02T00:00:00Z", published_at: null });
@@ -588,6 +590,8 @@ describe("database versions", () => {
     await repos.releases.delete(a.id);
     const b = await r("2.0.1");
     expect([a.id, b.id]).toEqual([10, 11]);
+    const asset = (name: string) => repos.artifacts.create({ app_id: 1, release_id: b.id, platform: null, filename: name, label: null, content_type: "application/octet-stream", size_bytes: 1, sha256: "a".repeat(64), storage_key: "k", metadata: { kind: "elf", arch: "x86_64" }, validation_status: "unchecked", validation_reason: null, state: "uploaded", download_count: 0, created_at: "2026-01-02T00:00:00Z", updated_at: "2026-01-02T00:00:00Z" });
+    expect((await asset("x.bin")).id).toBe(13);
     await repos.close();
   });
 
