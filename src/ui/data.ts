@@ -175,7 +175,7 @@ export class UiData {
     const types = f.edge_type ? new Set(f.edge_type.split(",").map((t) => t.trim()).filter(Boolean)) : undefined;
     // Only commas or blanks: a list of nothing, as `--edge-type ,` is for the CLI (not "every type").
     if (types?.size === 0) throw usageError(`edge_type names no edge type; use some of ${EDGE_TYPES.join(", ")}, or leave it out for all`);
-    for (const t of types ?? []) if (!EDGE_TYPES.includes(t as never)) throw usageError(`edge_type must be among ${EDGE_TYPES.join(", ")}, got '${t}'`);
+    for (const t of types ?? []) if (!EDGE_TYPES.includes(t as never)) throw usageError(`edge_type must be among ${EDGE_TYPES.join(", ")}, got '${clip(t, 40)}'`);
     const { runId, ix } = this.open();
     const start = ix.nodeOnly(id);
     if (!start) throw notFound(id, runId);
@@ -322,6 +322,6 @@ const notFound = (id: string, runId: string) =>
 function intParam(v: string | undefined, name: string, fallback: number, max: number): number {
   if (v === undefined || v === "") return fallback; // an empty form field
   const n = /^\d+$/.test(v) ? Number(v) : NaN; // decimal digits, as the CLI's flags: not 1e1, 0x10 or 2.0
-  if (!Number.isInteger(n) || n < 1 || n > max) throw usageError(`${name} must be an integer from 1 to ${max}, got '${v}'`);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw usageError(`${name} must be an integer from 1 to ${max}, got '${clip(v, 40)}'`);
   return n;
 }

@@ -143,7 +143,8 @@ export async function startUi(opts: { data: UiData; host: string; port: number; 
     checkParams(path, spec, q);
     const p = (k: string) => q.get(k) ?? undefined;
     // type, path and tag as the CLI's repeated flags: every value (comma-separated lists are split later).
-    const all = (k: string) => (q.has(k) ? q.getAll(k).join(",") : undefined);
+    // An empty one is as if left out (an empty form field), also among several (`type=&type=`).
+    const all = (k: string) => q.getAll(k).filter((v) => v !== "").join(",") || undefined;
     switch (path) {
       case "/api/status": return data.status();
       case "/api/query": return data.query(q.get("q") ?? "", { type: all("type"), path: all("path"), tag: all("tag"), limit: p("limit") });

@@ -213,6 +213,17 @@ test("parameters: one the API does not take, a single one given twice, or a requ
   expect(docs).toBeGreaterThan(0);
   expect(chunks).toBeGreaterThan(0);
   expect([await total("q=postgres&type=document&type=chunk"), await total("q=postgres&type=document,chunk")]).toEqual([docs + chunks, docs + chunks]);
+  // Empty optional parameters are as if left out, one or several; other single ones given twice are refused too.
+  const plain = await body(apiGet(ui, "/api/query?q=postgres"));
+  for (const q of ["q=postgres&limit=&type=", "q=postgres&type=&type=&path=&tag="]) expect([q, (await body(apiGet(ui, `/api/query?${q}`))).hits]).toEqual([q, plain.hits]);
+  const start = plain.hits[0].id as string;
+  const around = async (q: string) => ((await body(apiGet(ui, `/api/neighbors?id=${start}${q}`))).nodes as { id: string }[]).map((n) => n.id).sort();
+  expect(await around("&depth=&max=&edge_type=")).toEqual(await around(""));
+  expect(await around("&edge_type=contains&edge_type=mentions")).toEqual(await around("&edge_type=contains,mentions"));
+  await refused(`/api/node?id=${start}&id=${start}`, "/api/node: 'id' is given 2 times; give it once");
+  await refused(`/api/neighbors?id=${start}&depth=1&depth=2`, "/api/neighbors: 'depth' is given 2 times; give it once");
+  // A value is quoted short in an error, however long.
+  expect((await body(apiGet(ui, `/api/query?q=postgres&limit=${"9".repeat(5000)}`))).message.length).toBeLessThan(200);
 }, 20_000);
 
 test("a new run is followed without a restart, and a diff between the two runs is served", async () => {
