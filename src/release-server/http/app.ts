@@ -3,7 +3,7 @@
  * service failures into GitHub-shaped JSON errors (never a stack trace) and writes one structured
  * log line per request. `cli/serve.ts` is the only place that opens a port.
  */
-import { Ctx, publicBase, rejectQueryCredentials, rejectQueryNotUtf8, type HttpDeps } from "./context.ts";
+import { Ctx, publicBase, rejectQueryCredentials, type HttpDeps } from "./context.ts";
 import { etagMatches } from "./download.ts";
 import { oauthScopes } from "./github.ts";
 import { logAccess, responseBytes, withSize } from "./log.ts";
@@ -47,7 +47,6 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
       throw new HttpError(405, `method ${req.method} is not allowed here`, { headers: { allow } });
     }
     rejectQueryCredentials(url);
-    rejectQueryNotUtf8(url);
     const ctx = (ctxOut.ctx = new Ctx(req, url, m.params, deps));
     // A token that was sent is checked on every route, public ones too: a revoked, expired or
     // malformed token is 401 wherever it is used, so an updater's broken token shows at once.

@@ -13,7 +13,7 @@
  */
 import * as v from "valibot";
 import { clip } from "../domain/errors.ts";
-import type { Ctx } from "./context.ts";
+import { UTF8, type Ctx } from "./context.ts";
 import { HttpError, validationFailed } from "./respond.ts";
 
 /** Whether a Content-Type is a multipart form (refused before reading: parsing one means buffering it). */
@@ -50,8 +50,6 @@ async function readBodyText(req: Request, maxBytes: number, what: string): Promi
   // Not UTF-8: refused, not read with U+FFFD in place of its bytes (a tag stored so differs from the one sent).
   try { return UTF8.decode(Buffer.concat(parts, size)); } catch { throw new HttpError(400, `Problems parsing JSON: ${what} is not UTF-8`); }
 }
-
-const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Whether every string in a parsed JSON value (keys too) is well-formed UTF-16: `"\ud800"` parses,

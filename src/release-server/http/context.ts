@@ -35,25 +35,8 @@ export function rejectQueryCredentials(url: URL): void {
   }
 }
 
-/** The query parameters the routes keep or compare as text (an asset's name and label, a version, a channel, a digest). */
-const TEXT_PARAMS = new Set(["name", "label", "version", "channel", "digest"]);
-
-/**
- * Those query parameters must be text: percent-encoded bytes that are not UTF-8 (`?name=%E0%A4%A`)
- * are a 400 naming the parameter. URLSearchParams reads them as U+FFFD, and an asset was stored
- * under a name other than the one sent. Parameters no route reads (a cache buster) are let be.
- */
-export function rejectQueryNotUtf8(url: URL): void {
-  if (!url.search.includes("%")) return;
-  for (const part of url.search.slice(1).split("&")) {
-    if (!part.includes("%")) continue;
-    const key = textOf(part.split("=")[0]!);
-    if (key === undefined || !TEXT_PARAMS.has(key) || textOf(part) !== undefined) continue;
-    throw new HttpError(400, `the query parameter ${clip(key)} is not UTF-8 (percent-encoded bytes that are no text)`);
-  }
-}
-
-const UTF8 = new TextDecoder("utf-8", { fatal: true });
+/** A strict UTF-8 decoder (bytes that are not UTF-8 throw). */
+export const UTF8 = new TextDecoder("utf-8", { fatal: true });
 /** A query string part percent-decoded as URLSearchParams reads it (a `%` without two hex digits stays), or undefined when its bytes are not UTF-8. */
 function textOf(part: string): string | undefined {
   const bytes = Buffer.from(part.replace(/\+/g, " ").replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), "latin1");
@@ -160,6 +143,22 @@ export class Ctx {
     return n;
   }
 
+  /**
+   * A query parameter kept or compared as text (an asset's name and label, a version, a channel), or
+   * null. Its percent-encoded bytes must be UTF-8: URLSearchParams reads others as U+FFFD, and an
+   * asset was stored under a name other than the one sent (400 naming the parameter).
+   */
+  queryText(k: string): string | null {
+    const v = this.url.searchParams.get(k);
+    if (v === null || !v.includes("\ufffd")) return v;
+    for (const part of this.url.search.slice(1).split("&")) {
+      if (textOf(part.split("=")[0]!) === k && textOf(part) === undefined) {
+        throw new HttpError(400, `the query parameter ${clip(k)} is not UTF-8 (percent-encoded bytes that are no text)`);
+      }
+    }
+    return v;
+  }
+
   wantsJson(): boolean {
     if (this.url.searchParams.get("format") === "json") return true;
     const accept = this.req.headers.get("accept") ?? "";
@@ -185,7 +184,7 @@ export class Ctx {
 
   /** The rollout inputs of a `latest` request: channel from ?channel=, install id from headers. */
   rolloutInputs(): { channel?: string; installId?: string } {
-    const channel = this.url.searchParams.get("channel") ?? this.req.headers.get("x-release-channel") ?? undefined;
+    const channel = this.queryText("channel") ?? this.req.headers.get("x-release-channel") ?? undefined;
     const installId = this.req.headers.get("x-install-id") ?? this.req.headers.get("x-user-staging-id") ?? undefined;
     return { channel: channel || undefined, installId: installId || undefined };
   }

@@ -133,8 +133,8 @@ const uploadAsset: Handler = async (c) => {
   const app = await c.app();
   const release = await c.visible(await c.service.getRelease(c.idParam("release_id")));
   const by = await c.require("publish", { app, channel: release.channel });
-  const { plan, blob, filename } = await receiveUpload(c, c.url.searchParams.get("name"), release);
-  const artifact = await c.service.addArtifact(release, { filename, content_type: plan.contentType, label: c.url.searchParams.get("label") || null }, blob, by);
+  const { plan, blob, filename } = await receiveUpload(c, c.queryText("name"), release);
+  const artifact = await c.service.addArtifact(release, { filename, content_type: plan.contentType, label: c.queryText("label") || null }, blob, by);
   const out = toGhAsset(c.urls, app, release, artifact);
   return created(out, out.url);
 };

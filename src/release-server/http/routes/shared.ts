@@ -83,8 +83,8 @@ export async function receiveUpload(c: Ctx, name: string | null, existing?: Rele
   const planned = planUpload(c.req, c.url, c.service.config.uploads.max_bytes);
   const plan = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(planned.contentType) ? { ...planned, contentType: "application/octet-stream" } : planned;
   const by = await c.require("read", { app: await c.app() });
-  const label = c.url.searchParams.get("label") || null;
-  const target = existing ? { release: existing } : { channel: c.url.searchParams.get("channel") || null };
+  const label = c.queryText("label") || null;
+  const target = existing ? { release: existing } : { channel: c.queryText("channel") || null };
   await c.service.checkUpload(await c.app(), target, { filename, label, content_type: plan.contentType }, by);
   const blob = await c.service.putBlob(plan.body, { expectedSha256: plan.expectedSha256 });
   return { plan, blob, filename };

@@ -126,9 +126,9 @@ const apps: Handler = browsable(async (c) => {
 const upload: Handler = async (c) => {
   const app = await c.app();
   const q = c.url.searchParams;
-  const version = q.get("version");
+  const version = c.queryText("version");
   if (!version) throw new HttpError(400, "the version query parameter is required (e.g. version=1.2.3)");
-  const channel = q.get("channel") || null;
+  const channel = c.queryText("channel") || null;
   const flag = q.get("prerelease");
   if (flag !== null && !["true", "false"].includes(flag)) throw new HttpError(400, `the prerelease query parameter must be true or false, not ${JSON.stringify(flag.slice(0, 40))}`);
   // Read before any byte: a non-version is refused here, and "v1.2.3" finds release 1.2.3. A release
@@ -138,8 +138,8 @@ const upload: Handler = async (c) => {
   const found = await c.service.findReleaseByVersion(app, version);
   const existing = found && (await c.service.canSee(await c.principal(), found)) ? found : undefined;
   const by = await c.require("publish", { app, channel: existing?.channel ?? channel });
-  const { plan, blob, filename } = await receiveUpload(c, q.get("name"), existing);
-  const file = { filename, content_type: plan.contentType, label: q.get("label") || null };
+  const { plan, blob, filename } = await receiveUpload(c, c.queryText("name"), existing);
+  const file = { filename, content_type: plan.contentType, label: c.queryText("label") || null };
   const { release, asset } = existing
     ? { release: existing, asset: await c.service.addArtifact(existing, file, blob, by) }
     : (({ release, artifact }) => ({ release, asset: artifact }))(await c.service.publishOrAdd(app, { version, channel, prerelease: flag === null ? undefined : flag === "true" }, { ...file, blob }, by));
@@ -154,7 +154,7 @@ const upload: Handler = async (c) => {
  */
 async function assetByName(c: Ctx) {
   const app = await c.app();
-  const version = c.url.searchParams.get("version");
+  const version = c.queryText("version");
   const name = c.params.filename!;
   if (version) {
     const missing = `no release ${clip(version)}`;
