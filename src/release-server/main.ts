@@ -48,16 +48,8 @@ export async function main(argv: string[]): Promise<number> {
 
 /** Usage of the deepest command named by `path`. */
 async function usageFor(path: string[]): Promise<string> {
-  let cmd: CommandDef<any> = root;
-  let parent: CommandDef<any> | undefined;
-  for (const name of path) {
-    const subs = await (typeof cmd.subCommands === "function" ? cmd.subCommands() : cmd.subCommands);
-    const next = subs?.[name];
-    if (!next) break;
-    parent = cmd;
-    cmd = await (typeof next === "function" ? (next as () => Promise<CommandDef<any>>)() : next);
-  }
-  return renderUsage(cmd, parent);
+  const found = await findCommand(root, path);
+  return renderUsage(found?.cmd ?? root, found?.parent);
 }
 
 function reportError(err: unknown): number {

@@ -7,14 +7,14 @@ import { Ctx, publicBase, rejectQueryCredentials, type HttpDeps } from "./contex
 import { etagMatches } from "./download.ts";
 import { oauthScopes } from "./github.ts";
 import { logAccess, responseBytes, withSize } from "./log.ts";
-import { HttpError, errorResponse, fromServiceError, html, isServiceError } from "./respond.ts";
+import { HttpError, errorResponse, fromServiceError, isServiceError } from "./respond.ts";
 import { errorPage } from "./pages.ts";
 import { Router } from "./router.ts";
 import { apiRoutes } from "./routes/api.ts";
 import { channelRoutes } from "./routes/channels.ts";
 import { graphqlRoutes } from "./routes/graphql.ts";
 import type { Handler } from "./routes/shared.ts";
-import { checksTokenItself, pageCspFor, siteRoutes } from "./routes/site.ts";
+import { checksTokenItself, pageResponse, siteRoutes } from "./routes/site.ts";
 
 export type { HttpDeps };
 
@@ -74,7 +74,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
         if (!httpErr) error = err instanceof Error ? `${err.name}: ${err.message.split("\n")[0]}` : String(err);
         const e = httpErr ?? new HttpError(500, "Internal Server Error");
         // A browser that asks for a page that is none (a mistyped URL) gets the 404 as a page, as the package browser's own errors are.
-        res = e.status === 404 && wantsPage(req, url) ? notFoundPage(publicBase(deps, url), url, e.message) : errorResponse(e, publicBase(deps, url));
+        res = e.status === 404 && wantsPage(req, url) ? pageResponse(publicBase(deps, url), url, errorPage(publicBase(deps, url), 404, e.message), 404) : errorResponse(e, publicBase(deps, url));
         // A page's 404 is HTML or JSON by Accept: a shared cache must not hand one to the other.
         if (e.status === 404 && !url.pathname.startsWith("/api/")) res.headers.set("vary", "Accept, Authorization");
       }
@@ -107,16 +107,6 @@ const wantsPage = (req: Request, url: URL) => {
   if ((req.method !== "GET" && req.method !== "HEAD") || url.pathname.startsWith("/api/") || url.searchParams.get("format") === "json") return false;
   return /text\/html/i.test(req.headers.get("accept") ?? "");
 };
-
-/** The 404 page, with the headers of the package browser's pages (site.ts `page`). */
-function notFoundPage(base: string, url: URL, message: string): Response {
-  const res = html(errorPage(base, 404, message), 404);
-  res.headers.set("content-security-policy", pageCspFor(base, url));
-  res.headers.set("cache-control", "no-cache");
-  res.headers.set("vary", "Accept, Authorization");
-  res.headers.set("referrer-policy", "same-origin");
-  return res;
-}
 
 /**
  * The request's URL as Bun gives it; or, when its Host header is missing or not a valid host (Bun's

@@ -96,7 +96,7 @@ export async function readJsonAs<S extends v.GenericSchema>(c: Ctx, schema: S, r
   // Every body read here is an object; valibot's object schemas take an array as one with no fields,
   // and give another value the schema's own message (for a release: "tag_name is required").
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    const got = Array.isArray(body) ? "Array" : body === null ? "null" : typeof body === "string" ? "a string" : typeof body === "number" ? "a number" : typeof body === "boolean" ? "a boolean" : "nothing";
+    const got = Array.isArray(body) ? "Array" : body === null ? "null" : `a ${typeof body}`; // JSON.parse gives no undefined
     throw validationFailed(null, `body: Invalid type: Expected Object but received ${got}`, resource);
   }
   const parsed = v.safeParse(schema, body);

@@ -34,9 +34,12 @@ export function pageCspFor(base: string, url: URL): string {
 const HTML_PER_PAGE = 10;
 
 /** An HTML page: the pages' CSP, and never shared between callers (drafts and private apps depend on the token). */
-function page(c: Ctx, text: string, status = 200): Response {
+const page = (c: Ctx, text: string, status = 200): Response => pageResponse(c.urls.base, c.url, text, status);
+
+/** `page` for a server whose public URL is `base`, answering the request for `url` (app.ts's 404 page has no Ctx). */
+export function pageResponse(base: string, url: URL, text: string, status = 200): Response {
   const res = html(text, status);
-  res.headers.set("content-security-policy", pageCsp(c));
+  res.headers.set("content-security-policy", pageCspFor(base, url));
   res.headers.set("cache-control", "no-cache");
   res.headers.set("vary", "Accept, Authorization");
   res.headers.set("referrer-policy", "same-origin");
