@@ -27,15 +27,8 @@ import type { UiData, Json } from "./data.ts";
  * and an unknown argument for the MCP tools; an empty optional one is as if left out (a form's empty field).
  */
 type ParamSpec = { once?: string[]; many?: string[]; need?: string[] };
-const API_PARAMS: Record<string, ParamSpec> = {
-  "/api/status": {},
-  "/api/query": { once: ["q", "limit"], many: ["type", "path", "tag"] },
-  "/api/node": { once: ["id"], need: ["id"] },
-  "/api/neighbors": { once: ["id", "depth", "max"], many: ["edge_type"], need: ["id"] },
-  "/api/overview": {},
-  "/api/runs": {},
-  "/api/diff": { once: ["a", "b"], need: ["a", "b"] },
-};
+/** A request's parameters as an API reads them: one value, or every value of a repeatable one joined by commas (empty ones left out). */
+type Params = { one(k: string): string | undefined; all(k: string): string | undefined };
 
 function checkParams(path: string, spec: ParamSpec, q: URLSearchParams): void {
   const takes = [...(spec.once ?? []), ...(spec.many ?? [])];
@@ -137,23 +130,23 @@ export async function startUi(opts: { data: UiData; host: string; port: number; 
   const refuse = (status: number, code: string, message: string, extra: Record<string, string> = {}) =>
     respond(JSON.stringify({ status: "error", code, message }), status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...extra });
 
+  /** Each API: its parameters (see ParamSpec) and its answer. */
+  const apis: Record<string, ParamSpec & { run: (p: Params) => Json }> = {
+    "/api/status": { run: () => data.status() },
+    "/api/query": { once: ["q", "limit"], many: ["type", "path", "tag"], run: (p) => data.query(p.one("q") ?? "", { type: p.all("type"), path: p.all("path"), tag: p.all("tag"), limit: p.one("limit") }) },
+    "/api/node": { once: ["id"], need: ["id"], run: (p) => data.node(p.one("id")!) },
+    "/api/neighbors": { once: ["id", "depth", "max"], many: ["edge_type"], need: ["id"], run: (p) => data.neighbors(p.one("id")!, { depth: p.one("depth"), edge_type: p.all("edge_type"), max: p.one("max") }) },
+    "/api/overview": { run: () => data.overview() },
+    "/api/runs": { run: () => data.runs() },
+    "/api/diff": { once: ["a", "b"], need: ["a", "b"], run: (p) => data.diff(p.one("a")!, p.one("b")!) },
+  };
   const api = (path: string, q: URLSearchParams): Json => {
-    const spec = API_PARAMS[path];
-    if (!spec) throw new AgError(`no such API: ${clip(path)}`, { exitCode: ExitCode.usage, code: "not_found" });
-    checkParams(path, spec, q);
-    const p = (k: string) => q.get(k) ?? undefined;
-    // type, path and tag as the CLI's repeated flags: every value (comma-separated lists are split later).
-    // An empty one is as if left out (an empty form field), also among several (`type=&type=`).
-    const all = (k: string) => q.getAll(k).filter((v) => v !== "").join(",") || undefined;
-    switch (path) {
-      case "/api/status": return data.status();
-      case "/api/query": return data.query(q.get("q") ?? "", { type: all("type"), path: all("path"), tag: all("tag"), limit: p("limit") });
-      case "/api/node": return data.node(q.get("id")!);
-      case "/api/neighbors": return data.neighbors(q.get("id")!, { depth: p("depth"), edge_type: all("edge_type"), max: p("max") });
-      case "/api/overview": return data.overview();
-      case "/api/runs": return data.runs();
-      default: return data.diff(q.get("a")!, q.get("b")!);
-    }
+    const a = Object.hasOwn(apis, path) ? apis[path] : undefined;
+    if (!a) throw new AgError(`no such API: ${clip(path)}`, { exitCode: ExitCode.usage, code: "not_found" });
+    checkParams(path, a, q);
+    // A repeatable one as the CLI's repeated flags: every value (comma-separated lists are split
+    // later); an empty one is as if left out (an empty form field), also among several (`type=&type=`).
+    return a.run({ one: (k) => q.get(k) ?? undefined, all: (k) => q.getAll(k).filter((v) => v !== "").join(",") || undefined });
   };
 
   const handle = (req: Request): Response => {
