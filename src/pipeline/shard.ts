@@ -633,14 +633,14 @@ export type EntityRecord = [number, number, number, string];
 export const documentNames = (rec: { title: string; tags?: string[]; path: string }): string[] =>
   [rec.title, ...(rec.tags ?? []), posix.basename(rec.path).replace(/\.[^.]*$/, "")];
 
+/** Names of at most this many terms are counted in place (EntityBuilder.add); longer ones with a Map. */
+const IN_PLACE_TERMS = 32;
+
 /**
  * Entity postings: names of documents (title, tags, file name), sections, decisions, claims and
  * the shared technology and reference nodes the shard mentions. Per term, for each entity:
  * Δentity, (name length << 3 | type code), tf, and for shared nodes the id's hash.
  */
-/** Names of at most this many terms are counted in place (EntityBuilder.add); longer ones with a Map. */
-const IN_PLACE_TERMS = 32;
-
 class EntityBuilder {
   private readonly acc = new Map<string, number[]>();
   readonly shared: [string, EntityRecord][] = [];

@@ -282,6 +282,9 @@ const LINE_TERM = wordRuns();
 // lookbehind a long run of letters on a shown line was tried again from each of them (quadratic).
 const LINE_COMPOUND = /(?<![A-Za-z0-9_-])(?:--?)?[A-Za-z0-9_]+(?:(?:\.|::|->|-|\/)[A-Za-z0-9_]+)+/g;
 
+/** A line's matches; `loose` as above, and then `toks`, the line's words (lower-cased) to see if a loose phrase goes on over the next lines. */
+type LineMatches = [number, string, number][] & { loose?: Set<number>; toks?: string[] };
+
 /**
  * Matches of the clauses in one line: [clause index, term, column]. `loose`: the phrase clauses
  * whose words the line has, but not in order (the line does not match them).
@@ -332,8 +335,6 @@ function matchLine(line: string, want: Want[]): LineMatches {
   }
   return out.sort((a, b) => a[2] - b[2]);
 }
-/** A line's matches; `loose` as above, and then `toks`, the line's words (lower-cased) to see if a loose phrase goes on over the next lines. */
-type LineMatches = [number, string, number][] & { loose?: Set<number>; toks?: string[] };
 
 /** Lines a broken phrase is followed over (blank ones count): a phrase is a few words, not a page. */
 const PHRASE_LINES = 8;
@@ -376,8 +377,8 @@ function phraseGoesOn(toks: string[], next: string[], phrase: string[]): number 
  * scanned (within the core), and every match of the best line (the line a hit shows).
  */
 function bestLine(text: string, from: number, to: number, want: Want[], base = 1, core?: { startCol: number; endLine?: number; endCol?: number }): { line: number; text: string; matches: [number, string, number][]; all: Match[] } | undefined {
-  let best: { line: number; text: string; matches: [number, string, number][]; full: [number, string, number][]; score: number; goesOn?: Match[] } | undefined;
-  const found: [number, [number, string, number][] & { loose?: Set<number> }][] = [];
+  let best: { line: number; text: string; matches: LineMatches; full: LineMatches; score: number; goesOn?: Match[] } | undefined;
+  const found: [number, LineMatches][] = [];
   let start = 0;
   for (let l = base; l < from && start >= 0; l++) { const nl = text.indexOf("\n", start); start = nl < 0 ? -1 : nl + 1; }
   // Where the wanted strings occur (in the lower-cased text): only lines holding one are matched.

@@ -20,6 +20,8 @@ beforeAll(() => {
     // Over two line breaks and a blank line; and a line holding the phrase whole, after a broken one.
     "notes/three.md": "# Three\n\nwc wb wa come first here.\n\nLater we run wa\nwb\n\nwc as one phrase.\n",
     "notes/whole.md": "# Whole\n\nvb then vb and va\nvb more\nother\nhere va vb in order\n",
+    // A phrase broken by 7 blank lines is followed (its second word 8 lines on); by 8, it is not.
+    "notes/far.md": `# Far\n\nintro\n\nua${"\n".repeat(8)}ub\n\nfa${"\n".repeat(9)}fb\n`,
   });
   expect(cli(["ingest", "--root", root]).code).toBe(0);
 });
@@ -56,6 +58,11 @@ describe("a phrase on entities", () => {
     // A line holding the phrase whole is shown before one where it starts broken.
     const whole = cli(["query", '"va vb"', "--root", root, "--json"]).json.hits as typeof r;
     expect(whole.map((h) => [h.path, h.line])).toEqual([["notes/whole.md", 6]]);
+    // Within PHRASE_LINES lines the words after count as the phrase's matches; past it they do not.
+    const within = cli(["query", '"ua ub"', "--root", root, "--json"]).json.hits as typeof r;
+    expect(within.map((h) => [h.line, h.matches.map((m) => `${m.line}:${m.term}`)])).toEqual([[5, ["5:ua", "13:ub"]]]);
+    const past = cli(["query", '"fa fb"', "--root", root, "--json"]).json.hits as typeof r;
+    expect(past.map((h) => h.matches.map((m) => `${m.line}:${m.term}`))).toEqual([["15:fa"]]);
   });
 
   test("an identifier holds the phrase of its parts in order only", () => {

@@ -8,6 +8,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, 
 import { join } from "node:path";
 import { loadWords, type ShardObjects } from "../../src/query/words.ts";
 import { cacheFileBytes } from "../../src/query/cache-file.ts";
+import { crc32Hex } from "../../src/shared/hash.ts";
 import { wordsCachePath } from "../../src/store/layout.ts";
 import { cleanup, cli, ingested, tempDir } from "../helpers/cli.ts";
 
@@ -182,7 +183,7 @@ describe("the CLI", () => {
     lines[at] = lines[at]!.replace(/\t[0-9a-f]{16}$/, "\tnot-hex-at-all!!");
     const bad = lines.join("\n");
     const json = head!.slice("auditgraph-words 2 00000000 ".length);
-    const crc = (Bun.hash.crc32(Buffer.from(`${json}\n${bad}`)) >>> 0).toString(16).padStart(8, "0");
+    const crc = crc32Hex(Bun.hash.crc32(Buffer.from(`${json}\n${bad}`)));
     writeFileSync(cache(), Bun.zstdCompressSync(Buffer.from(`auditgraph-words 2 ${crc} ${json}\n${bad}`)));
     expect(query("onnect")).toEqual(good);
     expect(Buffer.from(Bun.zstdDecompressSync(readFileSync(cache()))).toString("utf8")).not.toContain("not-hex-at-all");

@@ -107,6 +107,7 @@ describe("release-server CLI", () => {
       // A group without its command, or flags first: said so, not "Unknown command" named after a flag's value.
       [["app", ...d], 2, `error: 'app' takes a command: create, list, before the flags (release-server app COMMAND ${d.join(" ")}) (see 'release-server --help')\n`],
       [["app"], 2, "error: 'app' takes a command: create, list (release-server app create) (see 'release-server --help')\n"],
+      [["app", ...d, "list"], 2, `error: 'app' takes a command: create, list, before the flags (release-server app list ${d.join(" ")}) (see 'release-server --help')\n`],
     ];
     run(["app", "create", "acme/tool", ...d]);
     for (const [args, code, err] of cases) expect(run(args)).toMatchObject({ code, err });
