@@ -15,7 +15,7 @@
  * so one changed file rewrites two objects. Unchanged files are not read (stat cache) and their
  * extracted entries are reused from the previous run's shard objects.
  */
-import { appendFileSync, existsSync, mkdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import type { Workspace } from "../config/load.ts";
 import { budgetGate, ingestedBytes, type Budget } from "../policy/budget.ts";
@@ -32,6 +32,7 @@ import { manifestText, outputsHash, pointerState, type Artifact, type CurrentRun
 import { encodeText, hasObject, objectState, readObjectText, spillObject, type SpilledObject } from "../store/objects.ts";
 import { compatGate } from "../store/open.ts";
 import { Segment } from "../store/segment.ts";
+import { appendRunLog, runLogLine, runStartLine, undoAppend, type LogMark } from "../store/run-log.ts";
 import { sweepTemp } from "../store/sweep.ts";
 import { encodeStatCache, loadStatCache, type StatCache, type StatEntries } from "../store/statcache.ts";
 import { measureUsage } from "../store/usage.ts";
@@ -400,7 +401,8 @@ async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, 
     else newObjects.push(state === "damaged" ? { ...o, repair: true } : o);
   }
   const planBytes = newObjects.reduce((s, o) => s + o.bytes, 0) + Buffer.byteLength(text) + runId.length + 1 + cacheBytes +
-    runLogLine({ runId, finishedAt: new Date(0), wallMs: 9_999_999, processed, reused, newObjects: newObjects.length }).length;
+    runLogLine({ runId, finishedAt: new Date(0), wallMs: 9_999_999, processed, reused, newObjects: newObjects.length }).length +
+    runStartLine(runId, new Date(0)).length;
   return {
     runId, manifest, manifestText: text, unchanged: false, newObjects, ...(stage.dir ? { stageDir: stage.dir } : {}),
     planBytes, sourceBytes, processed, reused, ...cacheUpdate,
@@ -640,7 +642,8 @@ async function runTasks(tasks: ShardTask[], stage: string, onProgress: PlanOptio
 }
 
 /** How far writeRun got: objects renamed into place (in plan order), and whether the pointer was written. */
-export type WriteProgress = { renamed?: number; pointer?: boolean };
+/** How far a write got: the log's mark before the run's start line, objects renamed, the pointer. */
+export type WriteProgress = { logMark?: LogMark; renamed?: number; pointer?: boolean };
 
 /** Putting one object in place failed (its fan-out directory, or the rename). */
 class ObjectWriteError extends Error {
@@ -654,6 +657,9 @@ class ObjectWriteError extends Error {
  */
 export async function writeRun(profileDir: string, plan: RunPlan, wallMs: number, progress: WriteProgress = {}): Promise<void> {
   if (!plan.unchanged) {
+    // Before anything of the run is in place: a run with this line, no finish line and no pointer
+    // naming it never became current, and the next writer removes it (store/run-log.ts).
+    progress.logMark = appendRunLog(profileDir, runStartLine(plan.runId, new Date()));
     const paths = plan.newObjects.map((o) => objectPath(profileDir, o.sha256));
     const dirs = new Set(paths.map((p) => dirname(p)));
     for (const [i, p] of paths.entries()) {
@@ -666,7 +672,7 @@ export async function writeRun(profileDir: string, plan: RunPlan, wallMs: number
       progress.renamed = i + 1;
     }
     discardPlan(plan); // the staging directory, empty by now
-    await Promise.all(paths.map(fsyncPath));
+    await Promise.all([...paths, runLogPath(profileDir)].map(fsyncPath));
     await Promise.all([...dirs].map(fsyncPath));
     const mp = manifestPath(profileDir, plan.runId);
     atomicWriteFile(mp, plan.manifestText);
@@ -680,21 +686,10 @@ export async function writeRun(profileDir: string, plan: RunPlan, wallMs: number
     rmSync(oldStatCachePath(profileDir), { force: true });
   }
   if (!plan.unchanged) {
-    appendFileSync(runLogPath(profileDir), runLogLine({
+    appendRunLog(profileDir, runLogLine({
       runId: plan.runId, finishedAt: new Date(), wallMs, processed: plan.processed, reused: plan.reused, newObjects: plan.newObjects.length,
     }));
   }
-}
-
-/**
- * The runs.log line of a run (wall-clock facts, never hashed). The plan counts it with a 7-digit
- * wall_ms, an upper bound, so the budget's projection is never below what the run adds.
- */
-function runLogLine(r: { runId: string; finishedAt: Date; wallMs: number; processed: number; reused: number; newObjects: number }): string {
-  return JSON.stringify({
-    run_id: r.runId, finished_at: r.finishedAt.toISOString(), wall_ms: Math.round(r.wallMs),
-    processed: r.processed, reused: r.reused, new_objects: r.newObjects,
-  }) + "\n";
 }
 
 /** fsync a file or directory (directories: so that the renames in them survive a power cut). */
@@ -803,8 +798,9 @@ const writeFailed = (what: string, err: unknown, kept = "") =>
 
 /**
  * A write that failed part-way (disk full, I/O error, something in the way). Before the pointer
- * was written, the run is removed again: its staging directory, the new objects renamed into place
- * (absent when it was planned, under the lock) and its manifest (when this write made it), and the
+ * was written, the run is removed again: its staging directory, its start line in runs.log, the new
+ * objects renamed into place (absent when it was planned, under the lock) and its manifest (when this
+ * write made it), and the
  * directories it made (not in `existed`) when they are empty again, so the store is as it was. An object that replaced a damaged copy is
  * kept: the bytes its name promises, which the damaged copy were not. After the pointer was
  * written, the run is complete and current. Whether the pointer already named this run says
@@ -816,6 +812,7 @@ function undoFailedWrite(profileDir: string, plan: RunPlan, freshManifest: boole
     return new AgError(`run ${plan.runId} is written and current, but updating its stat cache or runs.log in ${profileDir} failed: ${whyWriteFailed(err)}`, { exitCode: ExitCode.internal, code: "write_failed", hint: DISK_FULL_HINT });
   }
   discardPlan(plan);
+  if (progress.logMark !== undefined) try { undoAppend(profileDir, progress.logMark); } catch { /* the run was never current: the start line alone is harmless */ }
   const placed = plan.newObjects.slice(0, progress.renamed ?? 0);
   for (const o of placed) if (!o.repair) rmSync(objectPath(profileDir, o.sha256), { force: true });
   if (freshManifest) rmSync(manifestPath(profileDir, plan.runId), { force: true });

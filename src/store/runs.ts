@@ -5,10 +5,10 @@
  * order of run ids.
  */
 import { readdirSync, statSync } from "node:fs";
-import { readRegular } from "../shared/fs.ts";
 import { decideCompat } from "../policy/compat.ts";
-import { manifestPath, runLogPath, runsDir } from "./layout.ts";
+import { manifestPath, runsDir } from "./layout.ts";
 import { pointerState, readManifest } from "./manifest.ts";
+import { readRunLog, unfinishedRuns } from "./run-log.ts";
 import { isLeftoverRunDir } from "./sweep.ts";
 
 export type RunSummary = {
@@ -21,19 +21,6 @@ export type RunSummary = {
   problem?: string;
 };
 
-export function readRunLog(profileDir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  let text = "";
-  try { text = readRegular(runLogPath(profileDir)).toString("utf8"); } catch { return out; }
-  for (const line of text.split("\n")) {
-    try {
-      const e = JSON.parse(line) as { run_id?: unknown; finished_at?: unknown };
-      if (typeof e.run_id === "string" && typeof e.finished_at === "string") { out.delete(e.run_id); out.set(e.run_id, e.finished_at); }
-    } catch { /* a torn last line after a crash: ignore */ }
-  }
-  return out;
-}
-
 /**
  * Every run directory (not what a killed writer left without a manifest: see store/sweep.ts) and the
  * run the pointer names. A pointer that cannot be read marks no run as current (verify reports it).
@@ -42,9 +29,12 @@ export function listRuns(profileDir: string): RunSummary[] {
   let ids: string[] = [];
   const pointer = pointerState(profileDir);
   const current = pointer.state === "ok" ? pointer.runId : undefined;
-  try { ids = readdirSync(runsDir(profileDir)).filter((n) => !n.startsWith(".") && (pointer.state === "bad" || !isLeftoverRunDir(profileDir, n, current))); } catch {}
+  const runLog = readRunLog(profileDir);
+  // What a killed writer left (no manifest, or a manifest that never became current) is not a run.
+  const unfinished = new Set(pointer.state === "bad" ? [] : unfinishedRuns(runLog, current));
+  try { ids = readdirSync(runsDir(profileDir)).filter((n) => !n.startsWith(".") && (pointer.state === "bad" || (!isLeftoverRunDir(profileDir, n, current) && !unfinished.has(n)))); } catch {}
   if (current && !ids.includes(current)) ids.push(current);
-  const log = readRunLog(profileDir);
+  const log = runLog.finished;
   // The order runs finished: runs.log's lines. A run the log does not name (a writer killed between
   // the pointer and the log, or a log deleted) is placed by its manifest's modification time (written
   // just before), after the logged runs that finished no later; it ranked after every other, newest

@@ -5,12 +5,19 @@
  * writer killed before that rename leaves `runs/<id>/` holding only temp files, or nothing. Such a
  * directory is not a run (no manifest was ever written there); unless the pointer names it, the next
  * writer removes it with the temp files.
+ *
+ * runs.log (store/run-log.ts) covers the last steps: a run whose start line has no finish line and
+ * that the pointer does not name was killed between its manifest and its pointer; it never became
+ * current and the next writer removes its directory (its objects stay, unreferenced, for the next
+ * prune; a later run may reuse them). A current run without a finish line (killed between its
+ * pointer and its log line) gets one.
  */
 import { readdirSync, rmdirSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { TEMP_PREFIX } from "../shared/fs.ts";
 import { RUN_ID, runsDir } from "./layout.ts";
 import { pointerState } from "./manifest.ts";
+import { logCurrentRun, readRunLog, unfinishedRuns } from "./run-log.ts";
 
 /**
  * Whether `runs/<id>/` is what a writer killed before its manifest's rename leaves: no manifest,
@@ -24,10 +31,11 @@ export function isLeftoverRunDir(profileDir: string, id: string, current: string
 }
 
 /**
- * Removes temp files, staging directories of spilled objects, and run directories left without a
- * manifest (isLeftoverRunDir) by a killed writer. Call with the write lock held. With a pointer that
- * cannot be read, no run directory is removed (which one it meant is unknown). Returns how many
- * entries were removed.
+ * Removes temp files, staging directories of spilled objects, run directories left without a
+ * manifest (isLeftoverRunDir) and runs that never became current (unfinishedRuns) by a killed
+ * writer, and logs a current run runs.log does not finish. Call with the write lock held. With a
+ * pointer that cannot be read, no run directory is removed (which one it meant is unknown). Returns
+ * how many entries were removed.
  */
 export function sweepTemp(profileDir: string): number {
   let n = 0;
@@ -52,5 +60,12 @@ export function sweepTemp(profileDir: string): number {
     // Empty by now (its temp files went above); rmdir removes nothing else if that changed.
     try { rmdirSync(join(runsDir(profileDir), id)); n++; } catch {}
   }
+  const log = readRunLog(profileDir);
+  for (const id of unfinishedRuns(log, current)) {
+    if (!ids.includes(id)) continue;
+    try { rmSync(join(runsDir(profileDir), id), { recursive: true }); n++; } catch {}
+  }
+  // Best effort: a runs.log that cannot be written fails the run's own append, with its message.
+  try { logCurrentRun(profileDir, log, current); } catch {}
   return n;
 }

@@ -15,6 +15,7 @@ import { manifestPath, notADirectory, objectPath, objectsDir, pointerPath, profi
 import { outputsHash, pointerState, readManifest, type Manifest } from "./manifest.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
 import { artifactMismatch, checkSegment, type SegmentHeader } from "./segment.ts";
+import { readRunLog, unfinishedRuns } from "./run-log.ts";
 import { isLeftoverRunDir } from "./sweep.ts";
 import { decideCompat } from "../policy/compat.ts";
 
@@ -110,6 +111,8 @@ export function verifyStore(profileDir: string): VerifyReport {
   const segments = new Map<string, SegmentHeader | null>();
   const named = new Set<string>();
   const runIds: string[] = [];
+  const runLog = readRunLog(profileDir);
+  const unfinished = new Set(pointer.state === "bad" ? [] : unfinishedRuns(runLog, current));
   for (const id of list(runsDir(profileDir), "the runs directory")) {
     const dir = join(runsDir(profileDir), id);
     if (!RUN_ID.test(id)) { problems.push({ kind: "extra", path: dir, detail: "not a run directory" }); continue; }
@@ -117,6 +120,11 @@ export function verifyStore(profileDir: string): VerifyReport {
     if (pointer.state !== "bad" && isLeftoverRunDir(profileDir, id, current)) {
       for (const name of list(dir, "run directory")) temp(join(dir, name), name);
       notes.push(`leftover run directory ${dir} without a manifest (removed by the next ingest)`);
+      continue;
+    }
+    // Its manifest was written, then its writer was killed before the pointer named it (runs.log).
+    if (unfinished.has(id)) {
+      notes.push(`leftover run ${dir} that never became current (its writer stopped before the pointer; removed by the next ingest)`);
       continue;
     }
     runIds.push(id);
@@ -162,6 +170,9 @@ export function verifyStore(profileDir: string): VerifyReport {
   if (pointer.state === "bad") problems.push({ kind: "pointer", path: pointerPath(profileDir), detail: pointer.reason });
   else if (current !== undefined && !runIds.includes(current)) problems.push({ kind: "pointer", path: pointerPath(profileDir), detail: `names run '${current}', which does not exist` });
   if (pointer.state === "none" && runIds.length > 0) notes.push("no current-run pointer: no run has completed yet");
+  if (current !== undefined && runIds.includes(current) && runLog.started.has(current) && !runLog.finished.has(current)) {
+    notes.push(`current run ${current} has no finish line in runs.log (its writer stopped after the pointer; the next ingest adds it)`);
+  }
   const unref = [...hashes].filter((h) => !referenced.has(h)).length;
   // A manifest that could not be read names objects this count cannot see: then they are not all leftovers.
   const unreadManifests = problems.some((x) => x.path.endsWith("manifest.json") && (x.kind === "manifest" || x.kind === "unreadable"));

@@ -2,7 +2,7 @@
 // rename: the directory holds only its temp file) is not a run: verify notes it, runs list leaves it
 // out, and the next writer (ingest, rebuild, runs prune) removes it, unless the pointer names it.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, cli, ingested } from "../helpers/cli.ts";
 
@@ -54,5 +54,113 @@ describe("a run directory left without a manifest", () => {
     expect(v.stderr).toContain(`manifest ${join(named, "manifest.json")} is missing`);
     expect(cli(["runs", "prune", "--keep", "1", "--root", root]).code).toBe(0);
     expect(existsSync(named)).toBe(true);
+  }, 60_000);
+});
+
+// runs.log carries a start line for every run before anything of it is in place: a run with a
+// start line, no finish line, and no pointer naming it was killed between its manifest and the
+// pointer. It never became current: verify notes it, runs list leaves it out, the next writer
+// removes it, and runs prune never keeps it in place of a real run.
+describe("the last steps of a killed writer", () => {
+  const logOf = (root: string) => join(profileOf(root), "runs.log");
+  const lines = (root: string) => readFileSync(logOf(root), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  /** Drops run `id`'s finish line, as a writer killed before appending it leaves runs.log. */
+  const dropFinish = (root: string, id: string) =>
+    writeFileSync(logOf(root), lines(root).filter((e) => !(e.run_id === id && e.finished_at)).map((e) => JSON.stringify(e) + "\n").join(""));
+  /** A new run from an edit, then the store as a writer killed after its manifest, before its pointer, leaves it. */
+  const ghostRun = (root: string): string => {
+    const before = currentOf(root);
+    writeFileSync(join(root, "notes", `ghost-${Date.now()}.md`), "# Ghost\n\nA run that never became current.\n");
+    const r = cli(["ingest", "--root", root, "--json"]);
+    expect(r.code).toBe(0);
+    writeFileSync(join(profileOf(root), "current"), before + "\n");
+    dropFinish(root, r.json.run_id);
+    return r.json.run_id;
+  };
+
+  test("every run's start line comes before its finish line", () => {
+    const root = ingested();
+    const id = currentOf(root);
+    expect(lines(root).map((e) => [e.run_id, "started_at" in e, "finished_at" in e])).toEqual([[id, true, false], [id, false, true]]);
+  }, 60_000);
+
+  test("a run that never became current: noted by verify, left out of runs list, removed by the next ingest", () => {
+    const root = ingested();
+    const real = currentOf(root);
+    const ghost = ghostRun(root);
+    const dir = join(profileOf(root), "runs", ghost);
+    const v = cli(["verify", "--root", root, "--json"]);
+    expect(v.code).toBe(0);
+    expect(v.json.notes.join("\n")).toContain(`leftover run ${dir} that never became current`);
+    expect(cli(["runs", "list", "--root", root, "--json"]).json.runs.map((r: any) => r.run_id)).toEqual([real]);
+    // An unchanged workspace: the run is not written again, and what was left goes.
+    rmSync(join(root, "notes", readdirSync(join(root, "notes")).find((n) => n.startsWith("ghost-"))!));
+    expect(cli(["ingest", "--root", root]).code).toBe(0);
+    expect(existsSync(dir)).toBe(false);
+    expect(currentOf(root)).toBe(real);
+    const after = cli(["verify", "--root", root, "--json"]);
+    expect(after.code).toBe(0);
+    expect(after.json.notes.join("\n")).not.toContain("never became current");
+  }, 60_000);
+
+  test("runs prune --keep 2 keeps the real previous run, not the one that never became current", () => {
+    const root = ingested();
+    const first = currentOf(root);
+    writeFileSync(join(root, "notes", "second.md"), "# Second\n\nThe second run.\n");
+    expect(cli(["ingest", "--root", root]).code).toBe(0);
+    const second = currentOf(root);
+    const ghost = ghostRun(root);
+    const p = cli(["runs", "prune", "--keep", "2", "--root", root, "--json"]);
+    expect(p.code).toBe(0);
+    expect(p.json.kept).toEqual([first, second]);
+    expect(readdirSync(join(profileOf(root), "runs")).sort()).toEqual([first, second].sort());
+    expect(existsSync(join(profileOf(root), "runs", ghost))).toBe(false);
+    expect(cli(["verify", "--root", root]).code).toBe(0);
+  }, 60_000);
+
+  test("a run that once was current and is written again keeps its directory when that write is killed", () => {
+    const root = ingested();
+    const first = currentOf(root);
+    const extra = join(root, "notes", "again.md");
+    writeFileSync(extra, "# Again\n\nComes and goes.\n");
+    expect(cli(["ingest", "--root", root]).code).toBe(0);
+    rmSync(extra);
+    // The first run's inputs again: its id, written again, killed before the pointer.
+    const second = currentOf(root);
+    expect(cli(["ingest", "--root", root]).code).toBe(0);
+    expect(currentOf(root)).toBe(first);
+    writeFileSync(join(profileOf(root), "current"), second + "\n");
+    writeFileSync(logOf(root), lines(root).slice(0, -1).map((e) => JSON.stringify(e) + "\n").join(""));
+    expect(cli(["ingest", "--root", root]).code).toBe(0);
+    expect(readdirSync(join(profileOf(root), "runs")).sort()).toEqual([first, second].sort());
+    expect(currentOf(root)).toBe(first);
+  }, 60_000);
+
+  test("a current run without a finish line (killed after the pointer) is noted, and the next ingest logs it", () => {
+    const root = ingested();
+    const id = currentOf(root);
+    dropFinish(root, id);
+    const v = cli(["verify", "--root", root, "--json"]);
+    expect(v.code).toBe(0);
+    expect(v.json.notes.join("\n")).toContain(`current run ${id} has no finish line in runs.log`);
+    expect(cli(["ingest", "--root", root]).code).toBe(0);
+    const finish = lines(root).filter((e) => e.run_id === id && e.finished_at);
+    expect(finish).toHaveLength(1);
+    expect(finish[0].recovered).toBe(true);
+    expect(Date.parse(finish[0].finished_at)).toBe(Math.floor(statSync(join(profileOf(root), "runs", id, "manifest.json")).mtimeMs));
+    expect(cli(["verify", "--root", root, "--json"]).json.notes).toEqual([]);
+  }, 60_000);
+
+  test("a runs.log that is no regular file stops a run before anything is written", () => {
+    const root = ingested();
+    const before = currentOf(root);
+    rmSync(logOf(root));
+    mkdirSync(logOf(root));
+    writeFileSync(join(root, "notes", "more.md"), "# More\n\nA change.\n");
+    const r = cli(["ingest", "--root", root]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")[0]).toContain("runs.log");
+    expect(currentOf(root)).toBe(before);
+    expect(readdirSync(join(profileOf(root), "runs"))).toEqual([before]);
   }, 60_000);
 });
