@@ -2,7 +2,7 @@
  * Crash-safe file writes: write to a unique temp name in the same directory, fsync, rename.
  * A reader sees either the old file or the new one, never a torn one.
  */
-import { closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname, basename, isAbsolute, join, relative, sep } from "node:path";
 
 /**
@@ -50,12 +50,14 @@ export function tempNameFor(path: string): string {
   return join(dirname(path), `${TEMP_PREFIX}${basename(path)}.${process.pid}.${counter}`);
 }
 
-export function atomicWriteFile(path: string, data: string | Uint8Array, opts: { fsync?: boolean } = {}): void {
+/** `mode`: the permission bits the file gets, whatever the umask (a file it replaces had them); else 0o644 less the umask. */
+export function atomicWriteFile(path: string, data: string | Uint8Array, opts: { fsync?: boolean; mode?: number } = {}): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = tempNameFor(path);
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   const fd = openSync(tmp, "wx", 0o644);
   try {
+    if (opts.mode !== undefined) fchmodSync(fd, opts.mode);
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
     if (opts.fsync !== false) fsyncSync(fd);

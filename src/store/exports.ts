@@ -54,7 +54,7 @@ function followLinks(p: string): { path: string; fd?: number } {
  * of this process (`/dev/stdout`), written where it stands; `direct`: one of those, a named pipe or
  * a character device, written in place, never replaced.
  */
-export type ExportTarget = { abs: string; write: string; fd?: number; direct: boolean; inProfile: boolean; replaced: number };
+export type ExportTarget = { abs: string; write: string; fd?: number; direct: boolean; inProfile: boolean; replaced: number; mode?: number };
 
 /**
  * The absolute path an export to `out` writes, after checking it can be used: not empty, not a
@@ -107,7 +107,7 @@ export function exportTarget(root: string, profileDir: string, out: string): Exp
     }
   }
   if (followed.fd !== undefined) return { abs, write: abs, fd: followed.fd, direct: true, inProfile: false, replaced: 0 };
-  return { abs, write: followed.path, direct, inProfile, replaced: st?.isFile() ? st.size : 0 };
+  return { abs, write: followed.path, direct, inProfile, replaced: st?.isFile() ? st.size : 0, ...(st?.isFile() ? { mode: st.mode & 0o777 } : {}) };
 }
 
 /** Codes of a write that fails because of the path given (not of the disk): a usage error. */
@@ -115,16 +115,17 @@ const PATH_PROBLEMS = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR", 
 
 /**
  * Writes the export: atomically (a temp file beside it, renamed over it) to a file, in place to a
- * pipe or character device. A path that cannot be written is a usage error naming the path given,
- * a failing disk exit 1.
+ * pipe or character device. A file it replaces keeps its permission bits (an export shared by a
+ * group, or kept private, stays so). A path that cannot be written is a usage error naming the
+ * path given, a failing disk exit 1.
  */
-export function writeExport(t: Pick<ExportTarget, "abs" | "write" | "direct" | "fd">, text: string): void {
+export function writeExport(t: Pick<ExportTarget, "abs" | "write" | "direct" | "fd" | "mode">, text: string): void {
   try {
     if (t.fd !== undefined) {
       const bytes = new TextEncoder().encode(text);
       for (let off = 0; off < bytes.length; ) off += writeSync(t.fd, bytes, off, bytes.length - off);
     } else if (t.direct) writeFileSync(t.write, text);
-    else atomicWriteFile(t.write, text);
+    else atomicWriteFile(t.write, text, t.mode === undefined ? {} : { mode: t.mode });
   } catch (err) {
     const why = describeError(err).replace(/, (open|rename|mkdir) '[^']*'$/, "");
     if (PATH_PROBLEMS.has(errno(err))) throw usageError(`--out ${t.abs} cannot be written: ${why}`);

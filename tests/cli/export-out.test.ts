@@ -1,7 +1,7 @@
 // `export --out`: a path it cannot use is a usage error (exit 2) naming it and why, and the store's
 // own files are never written: inside .pkg/ only the profile's exports/ directory takes an export.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CLI, cleanup, cli, cliUnprivileged, expectOneLineError, openToAll, tempDir, treeHash, ingested } from "../helpers/cli.ts";
 
@@ -167,6 +167,23 @@ describe("links, pipes and devices", () => {
     const bad = cli(["export", "--root", root, "--out", "/dev/fd/9"]);
     expect(bad.code).toBe(2);
     expect(expectOneLineError(bad)).toContain("--out /dev/fd/9 cannot be written");
+  });
+
+  test("a file written over keeps its permission bits, through a link too; a new file gets the usual ones", () => {
+    const dir = tempDir();
+    for (const [name, mode] of [["private.json", 0o600], ["shared.json", 0o664], ["readonly.json", 0o444]] as const) {
+      writeFileSync(join(dir, name), "old");
+      chmodSync(join(dir, name), mode);
+      const r = cli(["export", "--root", root, "--out", join(dir, name)]);
+      expect({ name, code: r.code }).toEqual({ name, code: 0 });
+      expect({ name, mode: statSync(join(dir, name)).mode & 0o777 }).toEqual({ name, mode });
+      expect(JSON.parse(readFileSync(join(dir, name), "utf8")).nodes.length).toBeGreaterThan(0);
+    }
+    symlinkSync("private.json", join(dir, "link.json"));
+    expect(cli(["export", "--root", root, "--out", join(dir, "link.json")]).code).toBe(0);
+    expect(statSync(join(dir, "private.json")).mode & 0o777).toBe(0o600);
+    expect(cli(["export", "--root", root, "--out", join(dir, "new.json")]).code).toBe(0);
+    expect(statSync(join(dir, "new.json")).mode & 0o777).toBe(0o644 & ~process.umask());
   });
 
   test("a relative link is followed from the link's real directory", () => {
