@@ -37,6 +37,8 @@ export type Workspace = {
   warnings: string[];
   /** Git provenance settings (`git.enabled`, `git.max_commits`), defaults applied. */
   git: { enabled: boolean; max_commits: number };
+  /** Where a key of the config is written, for messages: `FILE:LINE`, or the file when the key is not in it. */
+  configAt: (path: (string | number)[]) => string;
 };
 
 export type WorkspaceOptions = { root?: string; config?: string; profile?: string };
@@ -136,13 +138,21 @@ export function loadWorkspace(opts: WorkspaceOptions = {}): Workspace {
   }
   const warnings = user ? dropReferenceOnlyKeys(user) : [];
   const cfg = validate(user);
+  const configAt = (key: (string | number)[]) => {
+    const line = user?.lineOf(key);
+    return `${path ?? "<built-in>"}${line ? `:${line}` : ""}`;
+  };
   const profileName = opts.profile ?? cfg.active_profile;
+  // Named by --profile or by the config's active_profile: the message says which.
+  const namedBy = opts.profile === undefined ? `${configAt(["active_profile"])}: active_profile: ` : "";
+  // active_profile's own form is the schema's to check (with its line).
   if (!PROFILE_NAME.test(profileName) || profileName.includes("..")) {
     throw usageError(`profile name '${profileName}' is not allowed: use letters, digits, '.', '_' and '-' only (no '/' or '..')`);
   }
   const profile = cfg.profiles[profileName];
   if (!profile) {
-    throw configError(`${path ?? "<built-in>"}: profiles.${profileName}: unknown profile (known: ${Object.keys(cfg.profiles).sort().join(", ")})`);
+    const known = `(known: ${Object.keys(cfg.profiles).sort().join(", ")})`;
+    throw configError(namedBy ? `${namedBy}unknown profile '${profileName}' ${known}` : `${path ?? "<built-in>"}: profiles.${profileName}: unknown profile ${known}`);
   }
   // The profile's budget over the config's. The built-in config's is valid as it stands (see
   // validate), so only a user's config is checked again here.
@@ -167,5 +177,6 @@ export function loadWorkspace(opts: WorkspaceOptions = {}): Workspace {
     profileDir: resolve(root, ".pkg", "profiles", profileName),
     warnings,
     git,
+    configAt,
   };
 }

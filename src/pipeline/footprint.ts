@@ -18,7 +18,7 @@ export function currentBudget(ws: Workspace): { budget: Budget; source: string }
   checkProfile(ws.profileDir);
   const current = readCurrentManifest(ws.profileDir);
   const fromRun = current.state === "ok";
-  if (!fromRun) checkIncludes(ws.root, ws.profile, ws.configPath);
+  if (!fromRun) checkIncludes(ws);
   const sourceBytes = fromRun
     ? ingestedBytes(current.manifest.files)
     : scan(ws.root, ws.profile).reduce((s, f) => s + (f.skip ? 0 : f.bytes), 0);

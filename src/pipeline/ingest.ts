@@ -155,7 +155,7 @@ export async function planRun(ws: Workspace, current: CurrentRun, opts: PlanOpti
 }
 
 async function buildPlan(ws: Workspace, current: CurrentRun, opts: PlanOptions, stage: { dir?: string }): Promise<RunPlan> {
-  checkIncludes(ws.root, ws.profile, ws.configPath);
+  checkIncludes(ws);
   const found = scan(ws.root, ws.profile);
   const prev = current.state === "ok" ? current.manifest : undefined;
   const nShards = shardCount(found.filter((f) => !f.skip).length);

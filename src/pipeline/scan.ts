@@ -15,6 +15,7 @@ import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from "node
 import { extname, join, relative, resolve, sep } from "node:path";
 import { configError } from "../shared/errors.ts";
 import { inside } from "../shared/fs.ts";
+import type { Workspace } from "../config/load.ts";
 import type { Profile } from "../config/schema.ts";
 import { DEFAULT_MAX_DOCUMENT_BYTES, isDocumentPath } from "./documents/index.ts";
 
@@ -49,10 +50,12 @@ export function toPosix(rel: string): string {
 }
 
 /** Validates include paths (must stay inside the root) before anything is touched. */
-export function checkIncludes(root: string, profile: Profile, where: string): void {
-  for (const p of profile.include_paths) {
-    const abs = resolve(root, p);
-    if (!inside(root, abs)) throw configError(`${where}: include path '${p}' is outside the workspace root ${root}`);
+/** Every include path inside the root; a config error naming where the path is written otherwise. */
+export function checkIncludes(ws: Pick<Workspace, "root" | "profile" | "profileName" | "configAt">): void {
+  for (const [i, p] of ws.profile.include_paths.entries()) {
+    const abs = resolve(ws.root, p);
+    const key = ["profiles", ws.profileName, "include_paths"];
+    if (!inside(ws.root, abs)) throw configError(`${ws.configAt([...key, i])}: ${key.join(".")}[${i}]: include path '${p}' is outside the workspace root ${ws.root}`);
   }
 }
 

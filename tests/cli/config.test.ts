@@ -120,10 +120,18 @@ describe("bad configuration → exit 2, one line naming file, key path and line"
     writeFileSync(join(cfgDir, "pkg.yaml"), yaml);
     expect(cli(["budget", "--root", ws, "--config", join(cfgDir, "pkg.yaml"), "--json"]).code).toBe(2);
   });
-  test("include path outside the root", () => {
-    const { r } = withConfig("profiles:\n  default:\n    include_paths: [notes, ../elsewhere]\n");
+  test("include path outside the root: the file, the line and the key", () => {
+    const { r, cfg: path } = withConfig("profiles:\n  default:\n    include_paths:\n      - notes\n      - ../elsewhere\n");
     expect(r.code).toBe(2);
-    expect(expectOneLineError(r)).toContain("include path '../elsewhere' is outside the workspace root");
+    expect(expectOneLineError(r)).toContain(`${path}:5: profiles.default.include_paths[1]: include path '../elsewhere' is outside the workspace root`);
+  });
+  test("an unknown active_profile: the file, its line and the profiles there are", () => {
+    const { r, cfg: path } = withConfig("# the profile to use\nactive_profile: nosuch\n");
+    expect(r.code).toBe(2);
+    expect(expectOneLineError(r)).toContain(`${path}:2: active_profile: unknown profile 'nosuch' (known: default)`);
+    const bad = withConfig("active_profile: ../up\n");
+    expect(bad.r.code).toBe(2);
+    expect(expectOneLineError(bad.r)).toContain(`${bad.cfg}:1: active_profile: must be a plain name`);
   });
   test("unknown profile", () => {
     const { r } = withConfig("active_profile: default\n", ["--profile", "nosuch"]);
