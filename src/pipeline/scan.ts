@@ -4,7 +4,8 @@
  * Excludes use Bun.Glob on workspace-relative POSIX paths (`**` spans directories; a directory
  * whose path matches with a trailing '/' is pruned). Symlinks are resolved; one whose target lies
  * outside the root is recorded as skipped and its target is never opened. A directory is visited
- * once (known by device and inode, confirmed by its real path), so symlink loops terminate, and the
+ * once (known by device and inode, confirmed by its real path), so symlink loops terminate (a link
+ * to a directory that holds it is recorded as skipped `symlink_loop`), and the
  * store's real directory, or anything inside it (a link into it, an include path under it), never.
  * An include path is judged by its real path too (a parent of it may be a link out of the root). A directory that cannot be listed is recorded, under its own path, as
  * skipped `unreadable_directory`. An entry whose name is not valid UTF-8 cannot be named in the
@@ -125,6 +126,7 @@ export function scan(root: string, profile: Profile): Found[] {
       if (!rel || excluded(rel)) return;
       return add(rel, abs, undefined, "unreadable");
     }
+    let linkedFrom: string | undefined; // where a link to a directory sits (its real parent)
     if (st.isSymbolicLink()) {
       let real: string;
       try { real = realpathSync(abs); } catch (e) {
@@ -135,6 +137,7 @@ export function scan(root: string, profile: Profile): Found[] {
       // A link into the store (`notes/store -> ../.pkg/profiles/default`): never read, whatever the excludes say.
       if (inside(storeDir, real)) return;
       try { st = statSync(real); } catch { return add(rel, abs, undefined, "broken_symlink"); }
+      linkedFrom = realOrSelf(join(abs, ".."));
       abs = real;
     }
     if (st.isDirectory()) {
@@ -146,7 +149,12 @@ export function scan(root: string, profile: Profile): Found[] {
       if (!seen) seenDirs.set(key, [abs]);
       else {
         const real = realOrSelf(abs);
-        if (seen.some((p) => realOrSelf(p) === real)) return;
+        if (seen.some((p) => realOrSelf(p) === real)) {
+          // A link to a directory that holds it (`notes/sub/up -> ..`) is a loop: recorded, so the run
+          // says what it did not follow. A link to a directory visited elsewhere adds nothing new.
+          if (linkedFrom !== undefined && rel && !excluded(rel) && inside(real, linkedFrom)) add(rel, abs, undefined, "symlink_loop");
+          return;
+        }
         seen.push(abs);
       }
       let names: string[];

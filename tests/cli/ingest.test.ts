@@ -74,6 +74,7 @@ describe("ingest", () => {
       "notes/loop-a": "symlink_loop",
       "notes/loop-b": "symlink_loop",
       "notes/outside.md": "symlink_outside_root",
+      "notes/sub/up": "symlink_loop",
     });
     expect(r.json.counts.ok).toBe(2); // ok.md and the in-root alias.md
     expect(allStoredText(join(root, ".pkg"))).not.toContain("OUTSIDE-TARGET-CONTENT");
