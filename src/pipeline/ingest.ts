@@ -641,8 +641,7 @@ async function runTasks(tasks: ShardTask[], stage: string, onProgress: PlanOptio
   return [...results.values()].sort((a, b) => a.shard - b.shard);
 }
 
-/** How far writeRun got: objects renamed into place (in plan order), and whether the pointer was written. */
-/** How far a write got: the log's mark before the run's start line, objects renamed, the pointer. */
+/** How far writeRun got: the log's mark before the run's start line, objects renamed into place (in plan order), and whether the pointer was written. */
 export type WriteProgress = { logMark?: LogMark; renamed?: number; pointer?: boolean };
 
 /** Putting one object in place failed (its fan-out directory, or the rename). */
