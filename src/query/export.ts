@@ -7,7 +7,7 @@ import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
 import { clip } from "../shared/errors.ts";
 import { canonicalJson } from "../shared/json.ts";
 import type { GraphEdge, GraphNode } from "../pipeline/extract.ts";
-import { edgeOrder, type Graph } from "./graph.ts";
+import { edgeKey, edgeOrder, type Graph } from "./graph.ts";
 import type { RunIndex } from "./run-index.ts";
 
 export const EXPORT_FORMATS = ["json", "dot", "graphml", "cypher", "jsonl"] as const;
@@ -58,7 +58,7 @@ export function subgraph(
       const here = found.get(id)!;
       for (const e of [...here.out, ...here.in].sort(edgeOrder)) {
         if (opts.types && !opts.types.has(e.type)) continue;
-        const key = `${e.source}\0${e.target}\0${e.type}`;
+        const key = edgeKey(e);
         if (edges.has(key)) continue;
         // The edge bound ends the walk: nothing more can be kept (a node comes only with its edge).
         if (edges.size >= maxEdges) { truncated = true; break walk; }

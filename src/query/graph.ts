@@ -11,6 +11,9 @@ export type Graph = { nodes: Map<string, GraphNode>; edges: GraphEdge[] };
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** One key per (source, target, type); keys sort as edgeOrder sorts the edges (ids hold no NUL). */
+export const edgeKey = (e: { source: string; target: string; type: string }) => `${e.source}\0${e.target}\0${e.type}`;
+
 /** The whole graph of the run (every document record is read: exports and filtered lists only). */
 export function loadGraph(ix: RunIndex): Graph {
   const nodes = new Map<string, GraphNode>();
@@ -63,36 +66,31 @@ function adjacency(ix: RunIndex, types?: Set<string>) {
 export function neighbors(ix: RunIndex, start: string, depth: number, opts: { types?: Set<string>; max?: number; edges?: boolean } = {}) {
   const { types, max = Infinity, edges = true } = opts;
   const adj = adjacency(ix, types);
-  const seen = new Map<string, number>([[start, 0]]);
+  const seen = new Set<string>([start]);
   // A shared node (technology, reference) is named from the shard of the document it was reached from.
   const hints = new Map<string, number | undefined>();
   const used: GraphEdge[] = [];
+  /** The nodes found at each depth (levels[0] at depth 1), in the order found. */
+  const levels: string[][] = [];
   let frontier = [start];
-  let reached = 0; // the depth of the last level found
   for (let d = 1; d <= depth && frontier.length; d++) {
     const next: string[] = [];
     for (const id of frontier) {
       for (const { edge, other } of adj(id)) {
         if (edges) used.push(edge);
-        if (!seen.has(other)) { seen.set(other, d); next.push(other); hints.set(other, ix.shardOfNode(id)); }
+        if (!seen.has(other)) { seen.add(other); next.push(other); hints.set(other, ix.shardOfNode(id)); }
       }
     }
+    if (next.length) levels.push(next);
     frontier = next;
-    reached = d;
     if (seen.size - 1 > max) break;
   }
+  const reached = levels.length; // the depth of the last level found
   const total = seen.size - 1;
-  // By depth, then id: `seen` holds each level after the one before (breadth first), so each level
-  // is sorted alone, by the engine's own string order (a comparator in JavaScript was a tenth of a
-  // 4,000-node walk).
+  // By depth, then id: each level sorted alone, by the engine's own string order (a comparator in
+  // JavaScript was a tenth of a 4,000-node walk). The walk is done: its levels can be sorted in place.
   let found: [string, number][] = [];
-  for (let i = 1, ids = [...seen.keys()]; i < ids.length;) {
-    const d = seen.get(ids[i]!)!;
-    let j = i;
-    while (j < ids.length && seen.get(ids[j]!) === d) j++;
-    for (const id of ids.slice(i, j).sort()) found.push([id, d]);
-    i = j;
-  }
+  levels.forEach((ids, i) => { for (const id of ids.sort()) found.push([id, i + 1]); });
   const truncated = found.length > max;
   if (truncated) found = found.slice(0, max);
   const kept = truncated ? new Set([start, ...found.map(([id]) => id)]) : seen;
@@ -102,7 +100,7 @@ export function neighbors(ix: RunIndex, start: string, depth: number, opts: { ty
   }
   // One edge per (source, target, type), in edgeOrder: the keys sort as the edges do (ids hold no NUL).
   const byKey = new Map<string, GraphEdge>();
-  if (edges) for (const e of used) if (kept.has(e.source) && kept.has(e.target)) byKey.set(`${e.source}\0${e.target}\0${e.type}`, e);
+  if (edges) for (const e of used) if (kept.has(e.source) && kept.has(e.target)) byKey.set(edgeKey(e), e);
   const uniq = [...byKey.keys()].sort().map((k) => byKey.get(k)!);
   const nodes = found.map(([id, d]) => ({ ...ix.nodeOnly(id, hints.get(id))!, depth: d }));
   return { nodes, edges: uniq, total, truncated };
@@ -169,13 +167,13 @@ export function shortestPaths(ix: RunIndex, a: string, b: string, opts: { maxDep
   };
   const results: PathResult[] = [];
   const seen = new Set<string>();
-  const edgeKey = (e: GraphEdge) => `${e.source}\0${e.target}\0${e.type}\0${e.line ?? ""}`;
+  const lineKey = (e: GraphEdge) => `${edgeKey(e)}\0${e.line ?? ""}`;
   for (const m of meet) {
     for (const left of back(0, m, { n: limit })) {
       for (const right of back(1, m, { n: limit })) {
         const ids = [...left.ids, ...right.ids.slice(0, -1).reverse()];
         const edges = [...left.edges, ...right.edges.reverse()];
-        const key = edges.map(edgeKey).join("\n");
+        const key = edges.map(lineKey).join("\n");
         if (seen.has(key)) continue;
         seen.add(key);
         results.push({ nodes: ids.map((id) => ix.nodeOnly(id)!), edges });

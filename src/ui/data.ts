@@ -13,7 +13,7 @@ import { EDGE_TYPES, NODE_TYPES, type GraphEdge, type GraphNode } from "../pipel
 import type { DocMeta, GlobalRecord, Mention } from "../pipeline/shard.ts";
 import { currentBudget } from "../pipeline/footprint.ts";
 import { diffRuns } from "../query/diff.ts";
-import { edgeOrder } from "../query/graph.ts";
+import { edgeKey, edgeOrder } from "../query/graph.ts";
 import { parseQuery } from "../query/parse.ts";
 import { RunIndex } from "../query/run-index.ts";
 import { search } from "../query/search.ts";
@@ -241,7 +241,7 @@ export function boundedNeighbors(ix: RunIndex, start: string, depth: number, max
           seen.set(other, d);
           next.push(other);
         }
-        used.set(`${e.source}\0${e.target}\0${e.type}`, e);
+        used.set(edgeKey(e), e);
       }
       if (truncated) break;
     }
@@ -254,7 +254,7 @@ export function boundedNeighbors(ix: RunIndex, start: string, depth: number, max
       if (d >= depth || expanded.has(id)) continue;
       const n = ix.node(id);
       for (const e of [...(n?.out ?? []), ...(n?.in ?? [])]) {
-        if ((!types || types.has(e.type)) && seen.has(e.source) && seen.has(e.target)) used.set(`${e.source}\0${e.target}\0${e.type}`, e);
+        if ((!types || types.has(e.type)) && seen.has(e.source) && seen.has(e.target)) used.set(edgeKey(e), e);
       }
     }
   }
@@ -281,7 +281,7 @@ function buildOverview(ix: RunIndex): Overview {
   for (const p of all) counts.set(folder(p), (counts.get(folder(p)) ?? 0) + 1);
   const edges = new Map<string, { source: string; target: string; type: string; count: number }>();
   const bump = (source: string, target: string, type: string) => {
-    const k = `${source}\0${target}\0${type}`;
+    const k = edgeKey({ source, target, type });
     const e = edges.get(k);
     if (e) e.count++; else edges.set(k, { source, target, type, count: 1 });
   };
