@@ -32,11 +32,10 @@ const FIRST_PAGE = pageKey("", 0);
 const PAGE_CACHE = 96;
 /** Without bloom filters, symbolFor looks this many names up shard by shard, then reads every shard's symbol names once. */
 const SYMBOL_NAMES_AFTER = 16;
-/** A shard's chunk lengths by document ordinal (see RunIndex.chunkLens). */
 /**
  * `starts[ord]`: the index in `lens` of the document's first chunk (-1: none listed), `ends[ord]` one
  * past its last. From table `chunklens` both are views of the stored u32s (nothing built per document);
- * a document whose end is before its start is damage, found where it is read (chunkLen, termChunks).
+ * a document whose end is before its start is damage, found where it is read (termChunks).
  */
 export type ChunkLengths = { starts: Int32Array | Uint32Array; ends: Int32Array | Uint32Array; lens: Int32Array | Uint32Array };
 /** Whether this machine's typed arrays are little-endian, as table `chunklens` is stored (every release target is). */
@@ -330,17 +329,7 @@ export class RunIndex {
     return k;
   }
 
-  /** Core length in terms of a chunk (for BM25's length normalization). termChunks (search.ts) reads ChunkLengths the same way inline, per posting: change both. */
-  chunkLen(shard: number, ord: number, ci: number): number {
-    const t = this.chunkLengths(shard);
-    const at = ord < t.starts.length ? t.starts[ord]! : -1;
-    if (at < 0) return 1;
-    const end = t.ends[ord]!;
-    if (end < at) throw this.corrupt(shard);
-    return ci >= end - at ? 1 : t.lens[at + ci] ?? 1;
-  }
-
-  /** A shard's chunk lengths by ordinal (see chunkLens), for a caller that looks up many: as chunkLen reads them. */
+  /** A shard's chunk lengths by ordinal (see chunkLens), read once; termChunks (search.ts) reads them per posting. */
   chunkLengths(shard: number): ChunkLengths {
     return this.lenCache.get(shard) ?? this.chunkLens(shard);
   }
@@ -371,7 +360,7 @@ export class RunIndex {
     const b = seg?.bytes("chunks", "all");
     // Sized from the header's counts; grown if a (damaged) table holds more.
     let starts = new Int32Array(Math.max(1, st?.docs ?? 0)).fill(-1);
-    let counts = new Int32Array(starts.length);
+    let ends = new Int32Array(starts.length).fill(-1);
     let lens = new Int32Array(Math.max(1, st?.chunks ?? 0));
     let n = 0;
     if (b) {
@@ -382,17 +371,15 @@ export class RunIndex {
           const count = r.next();
           if (o >= starts.length) {
             const g = new Int32Array(o + 1).fill(-1); g.set(starts); starts = g;
-            const c = new Int32Array(o + 1); c.set(counts); counts = c;
+            const e = new Int32Array(o + 1).fill(-1); e.set(ends); ends = e;
           }
           if (n + count > lens.length) { const g = new Int32Array(n + count); g.set(lens); lens = g; }
           starts[o] = n;
-          counts[o] = count;
+          ends[o] = n + count;
           for (let i = 0; i < count; i++) lens[n++] = r.next();
         }
       } catch { throw this.corrupt(shard); }
     }
-    const ends = new Int32Array(starts.length);
-    for (let o = 0; o < starts.length; o++) ends[o] = starts[o]! < 0 ? -1 : starts[o]! + counts[o]!;
     const t = { starts, ends, lens: lens.subarray(0, n) };
     this.lenCache.set(shard, t);
     return t;

@@ -23,12 +23,15 @@ function compare(root: string, step: string): number {
     for (const n of ix.shards) {
       const seg = ix.seg(n)!;
       expect([step, n, Object.keys(seg.header.tables)]).toEqual([step, n, expect.arrayContaining(["chunks", "chunklens"])]);
+      // As a query reads them (termChunks in search.ts): a document's chunks are lens[starts[ord]] up to lens[ends[ord]].
+      const { starts, ends, lens } = ix.chunkLengths(n);
       const r = new VarintReader(seg.bytes("chunks", "all") ?? new Uint8Array(0));
       while (!r.done) {
         const ord = r.next();
         const count = r.next();
+        expect([step, n, ord, ends[ord]! - starts[ord]!]).toEqual([step, n, ord, count]);
         for (let ci = 0; ci < count; ci++) {
-          expect([step, n, ord, ci, ix.chunkLen(n, ord, ci)]).toEqual([step, n, ord, ci, r.next()]);
+          expect([step, n, ord, ci, lens[starts[ord]! + ci]]).toEqual([step, n, ord, ci, r.next()]);
           checked++;
         }
       }
