@@ -7,7 +7,7 @@
  * isomorphic-git alone spends most of a walk in per-read stat/readFile calls and pure-JS inflate.
  */
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { countAtOrBelow } from "../shared/sorted.ts";
 
 export type RawObject = { type: "commit" | "tree" | "blob" | "tag"; data: Uint8Array };
@@ -117,10 +117,14 @@ function applyDelta(base: Uint8Array, delta: Uint8Array): Uint8Array {
 
 export class ObjectReader {
   private packs?: Pack[];
-  private loose?: Set<string>;
+  /** Loose objects: id → the objects directory holding it. */
+  private loose?: Map<string, string>;
+  private dirs?: string[];
   /** Decoded pack entries by pack and offset (delta bases are shared by many objects). */
   private readonly byOffset = new Map<string, RawObject>();
   private cachedBytes = 0;
+  /** Pack indexes that could not be read (path and why): what an unreadable object's message names. */
+  readonly damaged: string[] = [];
 
   constructor(private readonly gitdir: string) {}
 
@@ -129,38 +133,69 @@ export class ObjectReader {
     this.packs = [];
   }
 
+  /**
+   * The objects directories: the repository's own, then those `objects/info/alternates` names (a
+   * `git clone --shared` or `--reference` borrows its objects from another repository), each
+   * line an absolute path or one relative to the directory that lists it, followed 5 deep as git does.
+   */
+  private objectDirs(): string[] {
+    if (this.dirs) return this.dirs;
+    const out: string[] = [];
+    const add = (dir: string, depth: number) => {
+      if (out.includes(dir)) return;
+      out.push(dir);
+      if (depth >= 5) return;
+      let text = "";
+      try { text = readFileSync(join(dir, "info", "alternates"), "utf8"); } catch { return; }
+      for (const line of text.split("\n")) {
+        const l = line.trim();
+        if (l && !l.startsWith("#")) add(resolve(dir, l), depth + 1);
+      }
+    };
+    add(join(this.gitdir, "objects"), 0);
+    return (this.dirs = out);
+  }
+
   private loadPacks(): Pack[] {
     if (this.packs) return this.packs;
-    const dir = join(this.gitdir, "objects", "pack");
     const packs: Pack[] = [];
-    let names: string[] = [];
-    try { names = readdirSync(dir).filter((n) => n.endsWith(".idx")).sort(); } catch {}
-    for (const n of names) {
-      try { const p = loadIndex(join(dir, n), join(dir, n.slice(0, -4) + ".pack")); if (p) packs.push(p); } catch {}
+    for (const objects of this.objectDirs()) {
+      const dir = join(objects, "pack");
+      let names: string[] = [];
+      try { names = readdirSync(dir).filter((n) => n.endsWith(".idx")).sort(); } catch {}
+      for (const n of names) {
+        const idx = join(dir, n);
+        try {
+          const p = loadIndex(idx, join(dir, n.slice(0, -4) + ".pack"));
+          if (p) packs.push(p); else this.damaged.push(`${idx} is truncated or not a version 2 pack index`);
+        } catch (err) { this.damaged.push(`${idx} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`); }
+      }
     }
     return (this.packs = packs);
   }
 
-  private looseSet(): Set<string> {
+  private looseMap(): Map<string, string> {
     if (this.loose) return this.loose;
-    const set = new Set<string>();
-    const dir = join(this.gitdir, "objects");
-    let subs: string[] = [];
-    try { subs = readdirSync(dir).filter((n) => /^[0-9a-f]{2}$/.test(n)); } catch {}
-    for (const s of subs) { try { for (const n of readdirSync(join(dir, s))) if (n.length === 38) set.add(s + n); } catch {} }
-    return (this.loose = set);
+    const map = new Map<string, string>();
+    for (const dir of this.objectDirs()) {
+      let subs: string[] = [];
+      try { subs = readdirSync(dir).filter((n) => /^[0-9a-f]{2}$/.test(n)); } catch {}
+      for (const s of subs) { try { for (const n of readdirSync(join(dir, s))) if (n.length === 38 && !map.has(s + n)) map.set(s + n, dir); } catch {} }
+    }
+    return (this.loose = map);
   }
 
   /** The object with this id, checked against the id; undefined when not found or not readable here. */
   read(oid: string): RawObject | undefined {
     try {
-      const obj = this.looseSet().has(oid) ? this.readLoose(oid) : this.readPacked(oid);
+      const dir = this.looseMap().get(oid);
+      const obj = dir !== undefined ? this.readLoose(dir, oid) : this.readPacked(oid);
       return obj && verify(oid, obj) ? obj : undefined;
     } catch { return undefined; }
   }
 
-  private readLoose(oid: string): RawObject | undefined {
-    const raw = inflate(readFileSync(join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2))));
+  private readLoose(dir: string, oid: string): RawObject | undefined {
+    const raw = inflate(readFileSync(join(dir, oid.slice(0, 2), oid.slice(2))));
     const nul = raw.indexOf(0);
     const [type, len] = latin1.decode(raw.subarray(0, nul)).split(" ");
     const data = new Uint8Array(raw.buffer, raw.byteOffset + nul + 1, raw.length - nul - 1);

@@ -11,16 +11,20 @@
  * (submodules inside a repository) give one warning per repository. Warnings name workspace-relative
  * paths only, so the artifact is the same wherever the workspace lives.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { inside } from "../shared/fs.ts";
 import { sha256Hex } from "../shared/hash.ts";
 import { canonicalJson } from "../shared/json.ts";
 import { walkHistory } from "./history.ts";
 import { GitProblem, inspectGitDir, Repo, byCodeUnit } from "./repo.ts";
 
 export { GIT_ARTIFACT } from "./graph.ts";
-/** 2: a commit whose author name differs from its author's (one e-mail, two names) carries its own. */
-export const GIT_FORMAT = "auditgraph-git/2";
+/**
+ * 2: a commit whose author name differs from its author's (one e-mail, two names) carries its own.
+ * 3: a subject is the message's first paragraph, as git's %s (repo.ts subjectOf); it was the first line.
+ */
+export const GIT_FORMAT = "auditgraph-git/3";
 const MAX_SUBJECT = 200;
 
 /**
@@ -47,6 +51,7 @@ export const authorKey = (email: string) => sha256Hex(`author\0${email.trim().to
 type Found = { path: string; dir: string };
 
 const isDir = (p: string) => { try { return statSync(p).isDirectory(); } catch { return false; } };
+const realOrSelf = (p: string) => { try { return realpathSync(p); } catch { return p; } };
 const label = (path: string) => (path === "" ? "." : path);
 
 /** The candidate repositories of a workspace, in path order, with a warning for each `.git` file met. */
@@ -65,9 +70,16 @@ export function discoverRepos(root: string, includePaths: string[]): { repos: Fo
   }
   const repos: Found[] = [];
   const warnings: string[] = [];
+  const realRoot = realOrSelf(root);
   for (const path of [...candidates].sort(byCodeUnit)) {
     const dir = path === "" ? root : join(root, path);
     const g = inspectGitDir(dir);
+    // Reached through a symbolic link that leaves the workspace: not the workspace's history (the
+    // scan does not read such a link's files either).
+    if (g.kind !== "none" && !inside(realRoot, realOrSelf(dir))) {
+      warnings.push(`git: ${label(path)} is a link out of the workspace: its history is not read`);
+      continue;
+    }
     if (g.kind === "dir") repos.push({ path, dir });
     else if (g.kind === "file") {
       const what = g.problem.kind === "worktree" ? "a git worktree" : g.problem.kind === "submodule" ? "a git submodule checkout" : "a checkout whose .git is a file";

@@ -60,7 +60,19 @@ const describe = (err: unknown) => {
   const text = typeof inner === "string" && inner ? inner : err instanceof Error ? err.message : String(err);
   return text.split("\n")[0]!.trim();
 };
-const firstLine = (s: string) => s.split("\n", 1)[0]!.trim();
+/**
+ * A commit's subject as `git log --format=%s` gives it: the message's first paragraph after any
+ * blank lines, its lines joined by a space (the first line alone was empty for a message that
+ * starts with a blank line, as `git commit --cleanup=verbatim` keeps it).
+ */
+export function subjectOf(message: string): string {
+  const lines = message.split("\n");
+  let i = 0;
+  while (i < lines.length && lines[i]!.trim() === "") i++;
+  const para: string[] = [];
+  for (; i < lines.length && lines[i]!.trim() !== ""; i++) para.push(lines[i]!.trim());
+  return para.join(" ");
+}
 
 /** A repository opened for reading, with per-object caches (objects are immutable). */
 export class Repo {
@@ -113,11 +125,38 @@ export class Repo {
     if (err instanceof AgError) return err; // not the repository's fault (an executable built without isomorphic-git)
     // A partial clone (`git clone --filter=blob:none`) leaves objects out until git fetches them: not damage.
     if (this.partial) return new GitProblem("unreadable", `${this.dir}: cannot read ${what} (${describe(err)}): the repository is a partial clone and the object was not fetched; \`git fetch --refetch\` or a full clone has it`);
-    return new GitProblem("unreadable", `${this.dir}: cannot read ${what} (${describe(err)}); is the repository damaged (a corrupt pack)?`);
+    // A pack index the fast reader could not read says more than what isomorphic-git then tripped on.
+    const damaged = this.fast.damaged[0];
+    if (damaged) return new GitProblem("unreadable", `${this.dir}: cannot read ${what} (pack index ${damaged}); is the repository damaged (a corrupt pack)?`);
+    return new GitProblem("unreadable", `${this.dir}: cannot read ${what} (${describe(err)}); is the repository damaged (a missing or corrupt object)?`);
+  }
+
+  /**
+   * What makes the repository unreadable before any object is read: SHA-256 object names
+   * (`extensions.objectformat`), and a HEAD that names neither a branch nor a commit (a damaged or
+   * empty file, a ref outside refs/). Each read as "no commits" before.
+   */
+  private checkReadable(): void {
+    let config = "";
+    try { config = fs.readFileSync(join(this.gitdir, "config"), "utf8"); } catch {}
+    if (/^\s*objectformat\s*=\s*sha256\s*$/im.test(config)) {
+      throw new GitProblem("unreadable", `${this.dir} uses SHA-256 object names (extensions.objectformat = sha256 in .git/config), which auditgraph does not read`);
+    }
+    let head: string;
+    try { head = fs.readFileSync(join(this.gitdir, "HEAD"), "utf8").trim(); } catch (err) {
+      throw new GitProblem("unreadable", `${this.dir}: .git/HEAD cannot be read (${describe(err)}): the repository is damaged`);
+    }
+    const ref = /^ref:\s*(\S+)$/.exec(head)?.[1];
+    const okRef = ref !== undefined && ref.startsWith("refs/") && !ref.split("/").some((p) => p === "" || p === "." || p === "..");
+    if (!okRef && !/^[0-9a-f]{40}$/.test(head)) {
+      const shown = JSON.stringify(head.length > 60 ? head.slice(0, 60) + "…" : head);
+      throw new GitProblem("unreadable", `${this.dir}: .git/HEAD is ${head ? shown : "empty"}, neither a branch (ref: refs/…) nor a commit id: the repository is damaged`);
+    }
   }
 
   /** HEAD's commit id, or undefined when the current branch has no commit yet. */
   async head(): Promise<string | undefined> {
+    this.checkReadable();
     let oid: string;
     try { oid = await (await lib()).resolveRef({ fs, gitdir: this.gitdir, ref: "HEAD" }); } catch (err) {
       if ((err as { code?: string }).code === "NotFoundError") return undefined;
@@ -156,7 +195,7 @@ export class Repo {
       tree: k.tree,
       author: { name: k.author.name, email: k.author.email, time: k.author.timestamp },
       time: k.committer.timestamp,
-      subject: firstLine(k.message),
+      subject: subjectOf(k.message),
       message: k.message,
     };
     this.commits.set(oid, c);

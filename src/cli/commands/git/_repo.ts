@@ -1,7 +1,8 @@
 // What the git commands share: the workspace, the repository holding a path, its HEAD, and errors as one line (exit 2).
-import { existsSync, statSync } from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { AgError, ExitCode, usageError } from "../../../shared/errors.ts";
+import { inside } from "../../../shared/fs.ts";
 import { withWorkspace } from "../_args.ts";
 import { warn } from "../../output.ts";
 
@@ -17,6 +18,13 @@ export type Target = {
 };
 
 const posix = (p: string) => p.split(sep).join("/");
+
+/** `p` with the symbolic links of its deepest existing part resolved (the rest as given). */
+function realPrefix(p: string): string {
+  try { return realpathSync(p); } catch {}
+  const up = dirname(p);
+  return up === p ? p : join(realPrefix(up), p.slice(up.length + (up.endsWith(sep) ? 0 : 1)));
+}
 
 export const gitError = (kind: string, message: string, hint?: string) =>
   new AgError(message, { exitCode: ExitCode.usage, code: `git_${kind}`, ...(hint ? { hint } : {}) });
@@ -38,11 +46,17 @@ export async function asUserError<T>(f: () => Promise<T>): Promise<T> {
  */
 export async function target(args: { root?: string; config?: string; profile?: string }, path: string | undefined): Promise<Target> {
   // An empty path (a script's unset "$FILE") is refused, as an empty --root is: it meant the whole repository.
-  if (path !== undefined && path.trim() === "") throw usageError("PATH must not be empty", "give a file or directory of the workspace, or leave PATH out for the whole repository");
+  if (path !== undefined && path.trim() === "") throw usageError("PATH must not be empty", "give a file or directory of the workspace ('.' for the whole repository at the root)");
   const ws = await withWorkspace(args);
   const { GitProblem, inspectGitDir, Repo } = await import("../../../git/repo.ts");
-  const abs = resolve(ws.root, path ?? ".");
-  const rel = relative(ws.root, abs);
+  let abs = resolve(ws.root, path ?? ".");
+  let rel = relative(ws.root, abs);
+  // An absolute path spelled through a link to the workspace (a shell's $PWD keeps the link, the
+  // root from the current directory is its real path), or the other way round: the same place.
+  if (!inside(ws.root, abs)) {
+    const realRoot = realPrefix(ws.root), real = realPrefix(abs);
+    if (inside(realRoot, real)) { rel = relative(realRoot, real); abs = join(ws.root, rel); }
+  }
   if (rel.startsWith("..") || isAbsolute(rel)) throw usageError(`path ${path} is outside the workspace ${ws.root}`, "give a path inside the workspace (relative paths are relative to the workspace root)");
   let dir = existsSync(abs) && statSync(abs).isDirectory() ? abs : dirname(abs);
   while (relative(ws.root, dir).startsWith("..")) dir = ws.root; // a path directly under the root
@@ -55,6 +69,12 @@ export async function target(args: { root?: string; config?: string; profile?: s
         path ? undefined : "give --path inside a repository of the workspace");
     }
     dir = dirname(dir);
+  }
+  // A repository reached through a symbolic link that leaves the workspace is not the workspace's
+  // (ingest does not read it either).
+  const realDir = realPrefix(dir);
+  if (!inside(realPrefix(ws.root), realDir)) {
+    throw usageError(`${path ?? "."} is in ${realDir}, reached through a symbolic link that leaves the workspace ${ws.root}`, "ask about a repository inside the workspace");
   }
   const repo = new Repo(dir, join(dir, ".git"));
   if (repo.shallow.size > 0) {
