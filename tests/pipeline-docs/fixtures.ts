@@ -19,9 +19,9 @@ export function deflateBomb(mib: number, fill = 0x20): Uint8Array {
 /**
  * `opts.deflate`: content streams FlateDecode-compressed; `opts.bombMiB`: the first page's content
  * stream ends with that many MiB of spaces (a raw deflate bomb behind a zlib header, checksum zero:
- * pdf.js does not check it).
+ * pdf.js does not check it), behind `opts.bombHead` (its dictionary and keyword) when given.
  */
-export function makePdf(pages: string[][], opts: { encrypt?: boolean; imageOnly?: boolean; title?: string; deflate?: boolean; bombMiB?: number } = {}): Uint8Array {
+export function makePdf(pages: string[][], opts: { encrypt?: boolean; imageOnly?: boolean; title?: string; deflate?: boolean; bombMiB?: number; bombHead?: (length: number) => string } = {}): Uint8Array {
   const objs: string[] = [];
   const esc = (s: string) => s.replace(/[\\()]/g, (c) => "\\" + c);
   objs[1] = "<< /Type /Catalog /Pages 2 0 R >>";
@@ -36,7 +36,7 @@ export function makePdf(pages: string[][], opts: { encrypt?: boolean; imageOnly?
       // The text, then the bomb's blocks in the same deflate stream (the text's block is flushed, not final).
       const head = deflateRawSync(Buffer.from(content + "\n", "latin1"), { finishFlush: constants.Z_FULL_FLUSH });
       const data = Buffer.concat([Buffer.from([0x78, 0x9c]), head, deflateBomb(opts.bombMiB), Buffer.alloc(4)]).toString("latin1");
-      objs[5 + i * 2] = `<< /Length ${data.length} /Filter /FlateDecode >>\nstream\n${data}\nendstream`;
+      objs[5 + i * 2] = `${opts.bombHead?.(data.length) ?? `<< /Length ${data.length} /Filter /FlateDecode >>\nstream\n`}${data}\nendstream`;
     } else if (opts.deflate) {
       const data = deflateSync(Buffer.from(content, "latin1")).toString("latin1");
       objs[5 + i * 2] = `<< /Length ${data.length} /Filter /FlateDecode >>\nstream\n${data}\nendstream`;

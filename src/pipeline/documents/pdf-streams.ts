@@ -1,19 +1,25 @@
 /**
  * A PDF's compressed streams measured before pdf.js sees the file. pdf.js inflates a content
  * stream whole, with no bound on its output, so a small file whose streams inflate hugely (a
- * "bomb": 0.5 MB of PDF, 1 GB of spaces in one page) would take that much memory. Each stream that
- * pdf.js may inflate for text (every stream but images) and that starts with FlateDecode is
- * inflated here with a hard bound on its output, unless MAX_DEFLATE_EXPANSION shows it cannot pass
- * a limit: a stream past MAX_PDF_STREAM_BYTES, or streams adding up to more than
+ * "bomb": 0.5 MB of PDF, 1 GB of spaces in one page) would take that much memory. Each stream whose
+ * data is zlib data (pdf.js's FlateDecode requires the zlib header) is inflated here with a hard
+ * bound on its output: a stream past MAX_PDF_STREAM_BYTES, or streams adding up to more than
  * MAX_PDF_INFLATED_BYTES (CPU time: pdf.js inflates a page at a time), and the document is refused
  * before pdf.js parses it. Memory stays within about one stream's bound (one output at a time,
- * dropped once counted).
+ * dropped once counted). Every such stream is inflated, ordinary ones too: skipping those whose
+ * length times the most DEFLATE expands (1032) could not pass a limit trusted a length read from a
+ * dictionary pdf.js may read otherwise (a second `/Len#67th`, an indirect length defined twice).
  *
- * The stream's data is taken as pdf.js takes it: `/Length` when it is a number (direct, or an
- * indirect object holding one) that ends at `endstream`, else up to the next `endstream`. Chained
- * FlateDecode filters are followed. Not measured (pdf.js gets them unchecked): streams whose first
- * filter is another one (LZW, RunLength, an ASCII encoding), and an encrypted document's streams
- * (encrypted bytes do not inflate).
+ * The stream dictionaries' filters are not read: a dictionary can say FlateDecode in ways a pattern
+ * misses and pdf.js reads (`/F /Fl`, `/Flate#44ecode`, a filter held by another object, a comment
+ * before the keyword), so a stream is measured by what its data is. An output that is zlib data
+ * again is a chained filter, measured in turn. A stream whose dictionary says it is an image is held
+ * to the per-stream bound only (pdf.js does not decode images for text; a page's contents that
+ * claim to be one are still bounded), not counted in the total: PDFs of many large images stay
+ * readable. The data is inflated from its start to the end of its deflate stream, wherever its
+ * `/Length` or an `endstream` inside it says it stops. Not measured (pdf.js gets them unchecked):
+ * streams whose first filter is another one (LZW, RunLength, an ASCII encoding), and an encrypted
+ * document's streams (encrypted bytes do not inflate).
  */
 import { inflateRawBounded, TOO_LARGE } from "../../shared/zlib.ts";
 import { countBelow } from "../../shared/sorted.ts";
@@ -22,86 +28,42 @@ import { countBelow } from "../../shared/sorted.ts";
 export const MAX_PDF_STREAM_BYTES = 64 * 1024 * 1024;
 export const MAX_PDF_INFLATED_BYTES = 512 * 1024 * 1024;
 
-/**
- * `streams`: the FlateDecode streams found; `inflated`: how many of them the scan inflated (the
- * others cannot pass a limit, see scanPdfStreams); `bytes`: what those inflated to, every filter of
- * a chain counted.
- */
-export type StreamScan = { ok: true; bytes: number; streams: number; inflated: number } | { ok: false; detail: string };
+/** `streams`: the zlib streams found; `bytes`: what they inflated to (images left out), every filter of a chain counted. */
+export type StreamScan = { ok: true; bytes: number; streams: number } | { ok: false; detail: string };
 
-/**
- * The most DEFLATE expands: a 258-byte match (the longest) coded in 2 bits (a 1-bit length code and
- * a 1-bit distance code, the shortest Huffman codes inflate accepts), so 1032 output bytes per input
- * byte; literals (8 bytes per byte at best), stored blocks and block headers only lower it. The same
- * for zlib-wrapped data (the wrapper adds input, no output). A chain multiplies: the i-th FlateDecode
- * filter's input is the previous one's output, so it gives at most 1032^i times the stream's bytes.
- */
-export const MAX_DEFLATE_EXPANSION = 1032;
 
-/**
- * The most `k` chained FlateDecode filters give from `n` bytes: the last filter's output (the
- * largest) and all outputs together (the scan counts each). Capped just past `cap`, which keeps the
- * sums exact (and a long chain finite).
- */
-function worstOf(n: number, k: number, cap: number): { last: number; all: number } {
-  let last = n;
-  let all = 0;
-  for (let i = 0; i < k; i++) { last = Math.min(last * MAX_DEFLATE_EXPANSION, cap + 1); all = Math.min(all + last, cap + 1); }
-  return { last, all };
-}
 
-/**
- * Adds up the inflated size of the file's FlateDecode streams (not images), stopping past a limit.
- * A stream is inflated only when it could pass a limit, by MAX_DEFLATE_EXPANSION: when its filters'
- * worst output is over the per-stream limit, or when what was inflated so far plus the worst of
- * everything not inflated is over the total (once it is not, it stays so: an inflate replaces a
- * worst case with what it measured). An ordinary PDF's streams are then inflated by pdf.js alone.
- */
+/** Adds up the inflated size of the file's zlib streams (images held to the per-stream bound only), stopping past a limit. */
 export function scanPdfStreams(buf: Uint8Array, limits: { stream: number; total: number } = { stream: MAX_PDF_STREAM_BYTES, total: MAX_PDF_INFLATED_BYTES }): StreamScan {
   const text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString("latin1");
-  const found: { start: number; data: Uint8Array; flates: number }[] = [];
+  const found: { start: number; image: boolean }[] = [];
   let held: Map<string, number> | undefined;
   let objs: number[] | undefined;
-  const kw = /stream(?:\r\n|\n|\r)/g;
+  // The keyword, blanks pdf.js skips after it, then an end of line when there is one.
+  const kw = /stream[ \t\f\0]*(?:\r\n|\n|\r)?/g;
   for (let m = kw.exec(text); m; m = kw.exec(text)) {
     const at = m.index;
     if (text.startsWith("end", at - 3)) continue;
-    // The stream's dictionary: from its object header to the keyword (only its own keys matter).
-    // Only white space may stand between `>>` and the keyword, and the header is looked for at
-    // most 64 KiB back (a sorted list of `obj` offsets): no search runs back to the file's start
-    // for every keyword, which made a file of many keywords quadratic.
-    let close = at;
-    while (close > 0 && WHITE.has(text.charCodeAt(close - 1))) close--;
-    close -= 2;
-    if (close < 0 || text.charCodeAt(close) !== 62 || text.charCodeAt(close + 1) !== 62) continue;
-    const obj = lastBefore((objs ??= offsetsOf(text, "obj")), close);
-    const dict = text.slice(obj < 0 || close - obj > 65536 ? Math.max(0, close - 65536) : obj, close + 2);
-    const filters = filtersOf(dict);
-    if (!filters.length || !isFlate(filters[0]!) || /\/Subtype\s*\/Image\b/.test(dict)) continue;
     const start = at + m[0].length;
-    const end = streamEnd(text, dict, start, () => (held ??= heldNumbers(text)));
-    kw.lastIndex = end;
-    const flates = filters.findIndex((f) => !isFlate(f));
-    found.push({ start, data: buf.subarray(start, end), flates: flates < 0 ? filters.length : flates });
+    if (!isZlib(buf, start)) continue;
+    // The stream's dictionary, for /Subtype and /Length only: from its object header (looked for at
+    // most 64 KiB back in a sorted list of `obj` offsets: no search runs back to the file's start
+    // for every keyword, which made a file of many keywords quadratic) to the keyword.
+    const obj = lastBefore((objs ??= offsetsOf(text, "obj")), at);
+    const dict = text.slice(obj < 0 || at - obj > 65536 ? Math.max(0, at - 65536) : obj, at);
+    // Past its data (as pdf.js finds its end): `stream` inside compressed bytes is no keyword.
+    kw.lastIndex = streamEnd(text, dict, start, () => (held ??= heldNumbers(text)));
+    found.push({ start, image: /\/Subtype\s*\/Image\b/.test(dict) });
   }
 
-  const cap = Math.max(limits.stream, limits.total);
-  // The worst case of every stream not inflated (yet).
-  let unmeasured = 0;
-  for (const s of found) unmeasured += worstOf(s.data.length, s.flates, cap).all;
   let total = 0;
-  let inflated = 0;
-  for (const { start, data: raw, flates } of found) {
-    let data = raw;
-    unmeasured -= worstOf(data.length, flates, cap).all;
-    for (let i = 0; i < flates; i++) {
-      // The rest of the chain from what is known of its input: skipped when it cannot pass a limit.
-      const worst = worstOf(data.length, flates - i, cap);
-      if (worst.last <= limits.stream && total + worst.all + unmeasured <= limits.total) { unmeasured += worst.all; break; }
-      const bound = Math.min(limits.stream, limits.total - total);
-      if (i === 0) inflated++;
+  for (const s of found) {
+    let data = buf.subarray(s.start);
+    for (let layer = 0; layer < MAX_CHAIN && isZlib(data, 0); layer++) {
+      const bound = s.image ? limits.stream : Math.min(limits.stream, limits.total - total);
       let out: Uint8Array | typeof TOO_LARGE;
-      try { out = inflateRawBounded(skipZlibHeader(data), bound, { partial: true }); } catch {
+      // From the data's start to its deflate stream's end (what follows it is ignored).
+      try { out = inflateRawBounded(data.subarray(2), bound, { partial: true }); } catch {
         break; // not deflate data (pdf.js decides what it is)
       }
       if (out === TOO_LARGE) {
@@ -109,21 +71,27 @@ export function scanPdfStreams(buf: Uint8Array, limits: { stream: number; total:
           ok: false,
           detail: bound < limits.stream
             ? `its compressed streams inflate to more than ${limits.total} bytes`
-            : `a compressed stream (at byte ${start}) inflates to more than ${limits.stream} bytes`,
+            : `a compressed stream (at byte ${s.start}) inflates to more than ${limits.stream} bytes`,
         };
       }
       // Only the last filter's output is what pdf.js keeps; an inner one is counted too (it was inflated).
-      total += out.length;
+      if (!s.image) total += out.length;
       data = out;
     }
   }
-  return { ok: true, bytes: total, streams: found.length, inflated };
+  return { ok: true, bytes: total, streams: found.length };
 }
 
-const isFlate = (f: string) => f === "FlateDecode" || f === "Fl";
+/** Chained FlateDecode filters followed at most (pdf.js applies any number; past this, the scan stops measuring). */
+const MAX_CHAIN = 16;
 
-/** PDF white space (NUL, tab, line feed, form feed, carriage return, space). */
-const WHITE = new Set([0, 9, 10, 12, 13, 32]);
+/** Whether zlib data starts at `at`: deflate method (8), a window size zlib accepts, and the header's check. */
+function isZlib(b: Uint8Array, at: number): boolean {
+  if (at + 2 > b.length) return false;
+  const cmf = b[at]!, flg = b[at + 1]!;
+  return (cmf & 0x0f) === 8 && cmf >> 4 <= 7 && ((cmf << 8) | flg) % 31 === 0;
+}
+
 
 /** Every offset of `word` in the text, ascending. */
 function offsetsOf(text: string, word: string): number[] {
@@ -136,12 +104,6 @@ function offsetsOf(text: string, word: string): number[] {
 function lastBefore(sorted: number[], limit: number): number {
   const n = countBelow(sorted, limit);
   return n > 0 ? sorted[n - 1]! : -1;
-}
-
-function filtersOf(dict: string): string[] {
-  const m = /\/Filter\s*(\[[^\]]*\]|\/[^\s/<>[\]()]+)/.exec(dict);
-  if (!m) return [];
-  return [...m[1]!.matchAll(/\/([^\s/<>[\]()]+)/g)].map((x) => x[1]!);
 }
 
 /** Where a stream's data ends: at its /Length when `endstream` follows there, else at the next `endstream`. */
@@ -163,9 +125,4 @@ function heldNumbers(text: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const m of text.matchAll(/(?<![0-9])(\d+)\s+(\d+)\s+obj\s*(\d+)\s*endobj/g)) out.set(`${Number(m[1])} ${Number(m[2])}`, Number(m[3]));
   return out;
-}
-
-/** A zlib stream's data without its two-byte header (a raw inflate then ignores the trailing checksum). */
-function skipZlibHeader(d: Uint8Array): Uint8Array {
-  return d.length >= 2 && (d[0]! & 0x0f) === 8 && ((d[0]! << 8) | d[1]!) % 31 === 0 ? d.subarray(2) : d;
 }
