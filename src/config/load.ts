@@ -159,7 +159,9 @@ export function loadWorkspace(opts: WorkspaceOptions = {}): Workspace {
   let budget: BudgetSettings = { ...cfg.storage.footprint_budget, ...(profile.storage?.footprint_budget ?? {}) };
   if (user) {
     const r = v.safeParse(BudgetSchema, budget);
-    if (!r.success) throw configError(`${path ?? "<built-in>"}: profiles.${profileName}.storage.footprint_budget: ${r.issues[0].message}`);
+    // The merged budget: where the profile's own budget is written, else the config's.
+    const at = user.lineOf(["profiles", profileName, "storage", "footprint_budget"]) ? ["profiles", profileName, "storage", "footprint_budget"] : ["storage", "footprint_budget"];
+    if (!r.success) throw configError(`${configAt(at)}: profiles.${profileName}.storage.footprint_budget: ${r.issues[0].message}`);
     budget = r.output;
   }
   const redaction = { enabled: cfg.security.redaction.enabled, detectors: [...new Set(cfg.security.redaction.detectors)].sort() };

@@ -125,6 +125,11 @@ describe("bad configuration → exit 2, one line naming file, key path and line"
     expect(r.code).toBe(2);
     expect(expectOneLineError(r)).toContain(`${path}:5: profiles.default.include_paths[1]: include path '../elsewhere' is outside the workspace root`);
   });
+  test("a profile's budget that contradicts the config's: the line of the profile's budget", () => {
+    const { r, cfg: path } = withConfig("storage:\n  footprint_budget:\n    warn_threshold: 0.9\nprofiles:\n  default:\n    storage:\n      footprint_budget:\n        block_threshold: 0.85\n");
+    expect(r.code).toBe(2);
+    expect(expectOneLineError(r)).toContain(`${path}:7: profiles.default.storage.footprint_budget: warn_threshold must be below block_threshold`);
+  });
   test("an unknown active_profile: the file, its line and the profiles there are", () => {
     const { r, cfg: path } = withConfig("# the profile to use\nactive_profile: nosuch\n");
     expect(r.code).toBe(2);
