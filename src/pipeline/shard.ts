@@ -830,6 +830,9 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
       if (r.raw) {
         const d = await ex.documentText(f.path, r.raw);
         if ("skip" in d) { records.push(toRecord(f.path, { sha256: r.sha256!, bytes: r.bytes, skip: d.skip })); continue; }
+        // Its text is held to the limit of a text file: a small compressed document can hold tens
+        // of MB of text (a 378 KB .docx, 58 MB; its ingest took 1.35 GB).
+        if (d.text.length > st.maxBytes || Buffer.byteLength(d.text) > st.maxBytes) { records.push(toRecord(f.path, { sha256: r.sha256!, bytes: r.bytes, skip: "too_large" })); continue; }
         text = d.text;
         docTitle = d.title ? { title: normalizeText(d.title) } : {}; // redacted with the entry (extract.ts redactEntry)
         docWarning = d.warning;

@@ -11,7 +11,25 @@ import { nextOf } from "../../shared/next-of.ts";
 import { zipEntries, ZipError, zipRead, type ZipEntry } from "./zip.ts";
 
 const MAX_XML = 64 * 1024 * 1024;
-const dec = new TextDecoder();
+
+/**
+ * An XML part's text in the encoding it declares: a byte-order mark (UTF-8, UTF-16 LE or BE), else
+ * the declaration's `encoding="…"` (ISO-8859-1, windows-1252, …), else UTF-8. A Latin-1 part read
+ * as UTF-8 was indexed with U+FFFD in its words, and a UTF-16 part was `corrupt`.
+ */
+function xmlDecode(b: Uint8Array): string {
+  if (b[0] === 0xff && b[1] === 0xfe) return new TextDecoder("utf-16le").decode(b);
+  if (b[0] === 0xfe && b[1] === 0xff) return new TextDecoder("utf-16be").decode(b);
+  if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) return new TextDecoder().decode(b);
+  if (b[0] === 0x3c && b[1] === 0) return new TextDecoder("utf-16le").decode(b); // `<` in UTF-16, no mark
+  if (b[0] === 0 && b[1] === 0x3c) return new TextDecoder("utf-16be").decode(b);
+  const head = String.fromCharCode(...b.subarray(0, 256));
+  const label = /^<\?xml\b[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']/.exec(head)?.[1];
+  if (!label || /^utf-?8$/i.test(label)) return new TextDecoder().decode(b);
+  let d: TextDecoder;
+  try { d = new TextDecoder(label as ConstructorParameters<typeof TextDecoder>[0]); } catch { throw new ZipError(`a part declares the encoding ${JSON.stringify(label)}, which cannot be read`); }
+  return d.decode(b);
+}
 
 const ENT: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
 export function xmlText(s: string): string {
@@ -99,6 +117,65 @@ function levelOfName(s: string): number {
 
 export type DocxText = { text: string; title?: string };
 
+/** Where a text box was taken out of the text around it (its index in the list of boxes). */
+const BOX_MARK = /\u0001(\d+)\u0001/g;
+
+/** The text without its `<name …>…</name>` elements (nested ones inside them go with them). */
+function dropElements(xml: string, name: string): string {
+  let out = "";
+  let at = 0;
+  for (const { start, end } of outermost(xml, name)) { out += xml.slice(at, start); at = end; }
+  return out + xml.slice(at);
+}
+
+/**
+ * The text with each outermost `<w:txbxContent>…</w:txbxContent>` replaced by a mark naming its
+ * inner text, pushed on `boxes` (a box's own boxes are taken when its paragraphs are read).
+ */
+function takeBoxes(xml: string, boxes: string[]): string {
+  let out = "";
+  let at = 0;
+  for (const { start, end, inner } of outermost(xml, "w:txbxContent")) {
+    const own = takeBoxes(inner, boxes); // its own boxes first: their marks are in it
+    out += xml.slice(at, start) + `\u0001${boxes.push(own) - 1}\u0001`;
+    at = end;
+  }
+  return out + xml.slice(at);
+}
+
+/**
+ * The outermost `<name …>…</name>` elements of a text, nesting counted, in one pass (each `>` is
+ * searched for once per place it can be at, as in tags()); an element left open is not one.
+ */
+function outermost(xml: string, name: string): { start: number; end: number; inner: string }[] {
+  const out: { start: number; end: number; inner: string }[] = [];
+  const gtFrom = nextOf(xml, ">");
+  const openFrom = nextOf(xml, `<${name}`);
+  const closeFrom = nextOf(xml, `</${name}`);
+  let depth = 0;
+  let start = 0;
+  let innerFrom = 0;
+  for (let at = 0; ;) {
+    const o = openFrom(at), c = closeFrom(at);
+    if (o < 0 && c < 0) break;
+    const closing = c >= 0 && (o < 0 || c < o);
+    const from = closing ? c : o;
+    const after = from + name.length + (closing ? 2 : 1);
+    at = after;
+    if (isWord(xml.charCodeAt(after)) || xml[after] === ":" || xml[after] === "-" || xml[after] === ".") continue; // a longer name
+    const gt = gtFrom(after);
+    if (gt < 0) break;
+    at = gt + 1;
+    if (closing) {
+      if (depth > 0 && --depth === 0) out.push({ start, end: gt + 1, inner: xml.slice(innerFrom, from) });
+    } else if (xml[gt - 1] === "/") {
+      if (depth === 0) out.push({ start: from, end: gt + 1, inner: "" });
+    } else if (depth++ === 0) { start = from; innerFrom = gt + 1; }
+  }
+  // One left open (a damaged part) is not taken out: its text is read where it stands.
+  return out;
+}
+
 /**
  * The part a relationship of `rels` (a .rels part) of the given type points to, resolved against
  * `dir`, if the package has it: the main document is whatever `_rels/.rels` calls officeDocument
@@ -119,7 +196,7 @@ function partName(raw: string | undefined): string | undefined {
 function related(buf: Uint8Array, entries: Map<string, ZipEntry>, rels: string, type: string, dir: string): string | undefined {
   const e = entries.get(rels);
   if (!e) return undefined;
-  const xml = dec.decode(zipRead(buf, e, MAX_XML));
+  const xml = xmlDecode(zipRead(buf, e, MAX_XML));
   for (const { attrs: tag } of tags(xml, "Relationship")) {
     const t = /\bType="([^"]*)"/.exec(tag)?.[1] ?? "";
     const target = partName(/\bTarget="([^"]*)"/.exec(tag)?.[1]);
@@ -139,14 +216,14 @@ export function docxText(buf: Uint8Array): DocxText {
   const mainPath = related(buf, entries, "_rels/.rels", "officeDocument", "") ?? "word/document.xml";
   const main = entries.get(mainPath);
   if (!main) throw new ZipError(`no ${mainPath} (not a Word document)`);
-  const xml = dec.decode(zipRead(buf, main, MAX_XML));
+  const xml = xmlDecode(zipRead(buf, main, MAX_XML));
   const slash = mainPath.lastIndexOf("/");
   const mainDir = mainPath.slice(0, slash + 1);
   const stylesPath = related(buf, entries, `${mainDir}_rels/${mainPath.slice(slash + 1)}.rels`, "styles", mainDir) ?? "word/styles.xml";
   const stylesEntry = entries.get(stylesPath);
-  const levels = styleLevels(stylesEntry ? dec.decode(zipRead(buf, stylesEntry, MAX_XML)) : undefined);
+  const levels = styleLevels(stylesEntry ? xmlDecode(zipRead(buf, stylesEntry, MAX_XML)) : undefined);
   const coreEntry = entries.get("docProps/core.xml");
-  const core = coreEntry ? dec.decode(zipRead(buf, coreEntry, MAX_XML)) : "";
+  const core = coreEntry ? xmlDecode(zipRead(buf, coreEntry, MAX_XML)) : "";
   const coreTitle = between(core, "<dc:title>", "</dc:title>");
 
   // From the first `<w:body …>` to the last `</w:body>` (the greedy `<w:body\b[^>]*>([\s\S]*)<\/w:body>`, without reading the rest of the text from each `<w:body`).
@@ -156,29 +233,39 @@ export function docxText(buf: Uint8Array): DocxText {
   if (body === undefined) throw new ZipError("word/document.xml has no body");
   const blocks: string[] = [];
   let firstH1: string | undefined;
-  for (const m of elements(body, "w:p")) {
-    const inner = m.inner;
-    const pPr = between(inner, "<w:pPr>", "</w:pPr>") ?? "";
-    const style = /<w:pStyle\s+w:val="([^"]*)"/.exec(pPr)?.[1];
-    const outline = /<w:outlineLvl\s+w:val="(\d+)"/.exec(pPr)?.[1];
-    const level = (style ? levels.get(style) ?? levelOfName(style) : 0) || (outline !== undefined && Number(outline) < 9 ? Number(outline) + 1 : 0);
-    let text = "";
-    // Attributes bounded (256 characters: these tags carry one or two), so that `<w:t ` repeated without `>` is not read to the end each time.
-    const run = /<w:t(?:\s[^>]{0,256})?>([^<]*)<\/w:t>|<w:tab\/>|<w:(?:br|cr)\b[^>]{0,256}\/>|<w:delText\b[^>]{0,256}>[^<]*<\/w:delText>/g;
-    for (let r = run.exec(inner); r; r = run.exec(inner)) {
-      if (r[1] !== undefined) text += xmlText(r[1]);
-      else if (r[0].startsWith("<w:tab")) text += "\t";
-      else if (r[0].startsWith("<w:br") || r[0].startsWith("<w:cr")) text += "\n";
+  // A text box is paragraphs inside a paragraph: each becomes blocks of its own after the paragraph
+  // that holds it (read as one paragraph, the holder's text after the box was lost and its text
+  // before the box ran into the box's). Word writes a box twice, as DrawingML and as a VML fallback:
+  // the fallback is left out.
+  const boxes: string[] = [];
+  const paragraphs = (xml: string): void => {
+    for (const m of elements(xml, "w:p")) {
+      const inner = m.inner;
+      const pPr = between(inner, "<w:pPr>", "</w:pPr>") ?? "";
+      const style = /<w:pStyle\s+w:val="([^"]*)"/.exec(pPr)?.[1];
+      const outline = /<w:outlineLvl\s+w:val="(\d+)"/.exec(pPr)?.[1];
+      const level = (style ? levels.get(style) ?? levelOfName(style) : 0) || (outline !== undefined && Number(outline) < 9 ? Number(outline) + 1 : 0);
+      let text = "";
+      // Attributes bounded (256 characters: these tags carry one or two), so that `<w:t ` repeated without `>` is not read to the end each time.
+      const run = /<w:t(?:\s[^>]{0,256})?>([^<]*)<\/w:t>|<w:tab\/>|<w:(?:br|cr)\b[^>]{0,256}\/>|<w:delText\b[^>]{0,256}>[^<]*<\/w:delText>/g;
+      for (let r = run.exec(inner); r; r = run.exec(inner)) {
+        if (r[1] !== undefined) text += xmlText(r[1]);
+        else if (r[0].startsWith("<w:tab")) text += "\t";
+        else if (r[0].startsWith("<w:br") || r[0].startsWith("<w:cr")) text += "\n";
+      }
+      if (text.trim()) {
+        if (level) {
+          const h = text.replace(/\s+/g, " ").trim();
+          firstH1 ??= level === 1 ? h : undefined;
+          blocks.push(`${"#".repeat(Math.min(level, 6))} ${h}`);
+        } else {
+          blocks.push(text.split("\n").map((l) => (/^\s{0,3}(?:#|```|~~~|[=-]+\s*$)/.test(l) ? "\\" + l : l)).join("\n"));
+        }
+      }
+      for (const b of inner.matchAll(BOX_MARK)) paragraphs(boxes[Number(b[1])]!);
     }
-    if (!text.trim()) continue;
-    if (level) {
-      const h = text.replace(/\s+/g, " ").trim();
-      firstH1 ??= level === 1 ? h : undefined;
-      blocks.push(`${"#".repeat(Math.min(level, 6))} ${h}`);
-    } else {
-      blocks.push(text.split("\n").map((l) => (/^\s{0,3}(?:#|```|~~~|[=-]+\s*$)/.test(l) ? "\\" + l : l)).join("\n"));
-    }
-  }
+  };
+  paragraphs(takeBoxes(dropElements(body, "mc:Fallback"), boxes));
   const title = (coreTitle && xmlText(coreTitle).trim()) || firstH1;
   return { text: blocks.join("\n\n") + (blocks.length ? "\n" : ""), ...(title ? { title } : {}) };
 }

@@ -27,6 +27,13 @@ export async function documentText(path: string, buf: Uint8Array): Promise<Docum
     const warning = r.total ? `only the first ${MAX_PDF_PAGES} of the PDF's ${r.total} pages are indexed` : undefined;
     return { text: r.pages.join(PAGE_BREAK), ...(r.title ? { title: r.title } : {}), ...(warning ? { warning } : {}) };
   }
+  // An OLE compound file, not a ZIP package: Word saves a password-protected document so (the
+  // package encrypted inside it), and a Word 97-2003 .doc is one.
+  if (buf.length >= 8 && OLE_MAGIC.every((x, i) => buf[i] === x)) {
+    return hasUtf16(buf, "EncryptedPackage")
+      ? { skip: "encrypted", detail: "a password-protected Word document (an encrypted package)" }
+      : { skip: "corrupt", detail: "an OLE compound file (a Word 97-2003 document?), not a .docx package" };
+  }
   try {
     const r = docxText(buf);
     if (!/[\p{L}\p{N}]/u.test(r.text)) return { skip: "empty", detail: "the document has no text" };
@@ -35,6 +42,14 @@ export async function documentText(path: string, buf: Uint8Array): Promise<Docum
     if (e instanceof ZipError) return { skip: e.reason, detail: e.message };
     return { skip: "corrupt", detail: (e as Error)?.message ?? String(e) };
   }
+}
+
+const OLE_MAGIC = [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1];
+
+/** Whether the bytes hold `name` in UTF-16 LE (a stream's name in an OLE compound file's directory). */
+function hasUtf16(buf: Uint8Array, name: string): boolean {
+  const needle = Buffer.from(name, "utf16le");
+  return Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).includes(needle);
 }
 
 /** 1-based lines where each page starts, from the page breaks of a stored PDF text. */
