@@ -18,7 +18,7 @@
 import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import type { Workspace } from "../config/load.ts";
-import { budgetGate, ingestedBytes, type Budget } from "../policy/budget.ts";
+import { budgetGate, budgetMessage, evaluateBudget, ingestedBytes, type Budget } from "../policy/budget.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
 import { VERSION } from "../shared/build-info.ts";
 import { AgError, describeError, DISK_FULL_HINT, ExitCode, isDiskFull, whyWriteFailed } from "../shared/errors.ts";
@@ -735,7 +735,16 @@ export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<I
         onProgress: opts.onProgress, onBuild: opts.onBuild,
         ...(opts.rebuild ? { ignoreCaches: true, runSalt: `rebuild after ${previous ?? "nothing"}` } : {}),
       });
-      gate = budgetGate({ sourceBytes: plan.sourceBytes, usageBytes, additionalBytes: plan.planBytes }, ws.budget, ws.profileDir);
+      const facts = { sourceBytes: plan.sourceBytes, usageBytes, additionalBytes: plan.planBytes };
+      if (plan.unchanged && evaluateBudget(facts, ws.budget).status === "block") {
+        // An unchanged workspace writes nothing but its stat cache, a cache: over the budget (a
+        // lowered multiplier), it leaves the cache as it is and says so, rather than fail (exit 4)
+        // a run that adds nothing.
+        plan = { ...plan, planBytes: 0 };
+        delete plan.statCacheData;
+        const over = evaluateBudget({ ...facts, additionalBytes: 0 }, ws.budget);
+        gate = { budget: over, warning: budgetMessage(over, ws.profileDir) };
+      } else gate = budgetGate(facts, ws.budget, ws.profileDir);
     } catch (err) {
       // Blocked or failed before writing: nothing spilled stays behind, nor a profile directory made for it.
       if (plan) discardPlan(plan);

@@ -219,6 +219,23 @@ describe("budget and runs", () => {
     expect(existsSync(pkg)).toBe(false);
   }, SLOW);
 
+  test("an unchanged workspace over its budget (a lowered multiplier): exit 0, unchanged, nothing written, the figures said", () => {
+    const root = workspace();
+    const first = cli(["ingest", "--root", root, "--json"]).json;
+    setBudget(root, 1e-9);
+    const before = treeHash(join(root, ".pkg"));
+    const r = cli(["ingest", "--root", root, "--json"]);
+    expect(r.code).toBe(0);
+    expect(r.json).toMatchObject({ run_id: first.run_id, unchanged: true, budget: { status: "block" } });
+    expect(r.json.budget.projected_bytes).toBe(r.json.budget.usage_bytes);
+    expect(r.stderr).toContain("disk budget exceeded");
+    expect(treeHash(join(root, ".pkg"))).toEqual(before);
+    // A change is still stopped before it writes.
+    appendFileSync(join(root, "notes", readdirSync(join(root, "notes")).find((n) => n.endsWith(".md"))!), "\nMore.\n");
+    expect(cli(["ingest", "--root", root]).code).toBe(4);
+    expect(treeHash(join(root, ".pkg"))).toEqual(before);
+  }, SLOW);
+
   test("changing only the budget does not start a new run", () => {
     const root = workspace();
     const first = cli(["ingest", "--root", root, "--json"]).json;
