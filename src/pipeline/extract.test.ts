@@ -361,3 +361,16 @@ describe("front matter", () => {
     expect(extract(md("# no front matter")).tags).toBeUndefined();
   });
 });
+
+test("log claims: level words in capitals, error types with their message, Go panics and structured levels; past 500 a warning", () => {
+  const text = [
+    "2024 INFO all good", "2024 ERROR db down", "no error here", "panic: runtime error: index out of range",
+    'level=error msg="boom"', '{"level":"error","msg":"x"}', "ValueError: bad value", "Error: ENOENT", "errors are fine", "level=info", "the Errors list",
+  ].join("\n") + "\n";
+  const e = extractFile("logs/app.log", "0".repeat(64), text, { size: 200, overlap: 20 }, {});
+  expect(e.claims.map(([line]) => line)).toEqual([2, 4, 5, 6, 7, 8]);
+  expect(e.warnings).toBeUndefined();
+  const many = extractFile("logs/b.log", "0".repeat(64), Array.from({ length: 503 }, (_, i) => `ERROR ${i}`).join("\n"), { size: 200, overlap: 20 }, {});
+  expect(many.claims).toHaveLength(500);
+  expect(many.warnings).toEqual([[501, "only the first 500 error lines are claims; this one and those after it are not"]]);
+});

@@ -93,7 +93,14 @@ const TECH_TERMS = new Map<string, string>(Object.entries({
 }));
 /** ASCII word boundaries: the names are ASCII, and a plain word boundary is cheaper than Unicode look-arounds. */
 const TECH_RE = new RegExp(`\\b(${[...TECH_TERMS.keys()].join("|")})\\b`, "g");
-const ERROR_LINE = /\b(?:ERROR|FATAL|CRITICAL|PANIC|Exception|Traceback)\b/;
+/**
+ * A log line that reports an error: a level word in capitals (ERROR, FATAL, CRITICAL, PANIC), an
+ * exception or traceback, an error type with its message (`ValueError: …`, `Error: …`), Go's
+ * `panic:`, and structured levels (`level=error`, `"level":"error"`, any case).
+ */
+const ERROR_WORD = /\b(?:ERROR|FATAL|CRITICAL|PANIC|Exception|Traceback)\b|\b(?:[A-Z][A-Za-z0-9]*)?Error:|^\s*panic:/;
+const ERROR_LEVEL = /\blevel\s*[=:]\s*"?(?:error|fatal|critical|panic)\b|"level"\s*:\s*"(?:error|fatal|critical|panic)"/i;
+const isErrorLine = (l: string) => ERROR_WORD.test(l) || ERROR_LEVEL.test(l);
 const MAX_CLAIMS = 500;
 const MAX_CODE_SPANS = 50;
 
@@ -227,9 +234,14 @@ export function extractFile(
     addTech(CODE_LANG.get(posix.extname(path).slice(1).toLowerCase())!, 1);
   } else if (kind === "log") {
     const re = /^.*$/gm;
-    for (let m = re.exec(text); m && entry.claims.length < MAX_CLAIMS; m = re.exec(text)) {
+    for (let m = re.exec(text); m; m = re.exec(text)) {
       if (m[0].length === 0) { re.lastIndex++; continue; }
-      if (ERROR_LINE.test(m[0])) entry.claims.push([line(m.index), m[0].trim().slice(0, 240)]);
+      if (!isErrorLine(m[0])) continue;
+      if (entry.claims.length === MAX_CLAIMS) {
+        (entry.warnings ??= []).push([line(m.index), `only the first ${MAX_CLAIMS} error lines are claims; this one and those after it are not`]);
+        break;
+      }
+      entry.claims.push([line(m.index), m[0].trim().slice(0, 240)]);
     }
   }
 
