@@ -113,3 +113,18 @@ test("an empty PATH is refused with a hint that works", () => {
   expect(r.stderr).toContain("'.' for the whole repository");
   expect(cli(["git", "log", ".", "--root", origin]).code).toBe(0);
 });
+
+test("git log --limit says when it left older commits out; git history refuses a directory", () => {
+  const all = cli(["git", "log", "notes", "--root", origin, "--json"]).json.commits;
+  expect(all.length).toBeGreaterThan(2);
+  const two = cli(["git", "log", "notes", "--limit", "2", "--root", origin, "--json"]).json;
+  expect(two).toMatchObject({ limited: true, truncated: false });
+  expect(two.commits).toEqual(all.slice(0, 2));
+  expect(cli(["git", "log", "notes", "--limit", String(all.length), "--root", origin, "--json"]).json.limited).toBe(false);
+  expect(cli(["git", "log", "notes", "--limit", "2", "--root", origin]).stdout).toContain("(--limit 2; older ones did too)");
+  for (const dir of ["notes", "."]) {
+    const h = cli(["git", "history", dir, "--root", origin]);
+    expect(h.code).toBe(2);
+    expect(expectOneLineError(h)).toContain("is a directory: git history follows one file");
+  }
+});

@@ -1,4 +1,5 @@
 import { defineCommand } from "../../define.ts";
+import { usageError } from "../../../shared/errors.ts";
 import { jsonArgs, workspaceArgs } from "../_args.ts";
 import { printable as p, printJson, printLine } from "../../output.ts";
 import { asUserError, gitPathArgs, iso, noteTruncated, short, target, toWorkspace } from "./_repo.ts";
@@ -8,6 +9,9 @@ export default defineCommand({
   args: { ...gitPathArgs, ...workspaceArgs, ...jsonArgs },
   async run({ args }) {
     const t = await target(args, String(args.path));
+    // One file's history: a directory (or the repository itself) has no renames to follow.
+    const at = await asUserError(async () => t.repo.entryAt((await t.repo.commit(t.head)).tree, t.inRepo));
+    if (at?.type === "tree") throw usageError(`${t.inWorkspace || "."} is a directory: git history follows one file`, `for a directory's commits use 'auditgraph git log ${t.inWorkspace || "."}'`);
     const { fileHistory } = await import("../../../git/history.ts");
     const r = await asUserError(() => fileHistory(t.repo, t.head, t.inRepo, t.max));
     const ws = (p: string) => toWorkspace(t, p);

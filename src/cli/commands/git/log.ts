@@ -15,14 +15,19 @@ export default defineCommand({
     const limit = args.limit === undefined ? undefined : intFlag(args.limit, "limit", 1);
     const t = await target(args, String(args.path));
     const { pathLog } = await import("../../../git/history.ts");
-    const r = await asUserError(() => pathLog(t.repo, t.head, t.inRepo, { max: t.max, ...(limit ? { limit } : {}) }));
+    // One more than --limit: whether the limit left commits out.
+    const r = await asUserError(() => pathLog(t.repo, t.head, t.inRepo, { max: t.max, ...(limit ? { limit: limit + 1 } : {}) }));
+    const limited = limit !== undefined && r.commits.length > limit;
+    if (limited) r.commits.length = limit;
     if (args.json) {
       return printJson({
-        status: "ok", path: t.inWorkspace, repository: t.repoPath || ".", head: t.head, truncated: r.truncated, max_commits: t.max,
+        status: "ok", path: t.inWorkspace, repository: t.repoPath || ".", head: t.head, truncated: r.truncated, limited, max_commits: t.max,
         commits: r.commits.map((c) => ({ id: `commit_${c.oid}`, oid: c.oid, time: iso(c.time), author: c.author, subject: c.subject })),
       });
     }
-    printLine(`${r.commits.length} commit(s) changed ${p(t.inWorkspace || ".")}`);
+    printLine(limited
+      ? `the newest ${r.commits.length} commit(s) that changed ${p(t.inWorkspace || ".")} (--limit ${limit}; older ones did too)`
+      : `${r.commits.length} commit(s) changed ${p(t.inWorkspace || ".")}`);
     for (const c of r.commits) printLine(`  ${short(c.oid)}  ${iso(c.time)}  ${p(c.author.name)} <${p(c.author.email)}>  ${p(c.subject)}`);
     noteTruncated(t, r.truncated, false);
   },
