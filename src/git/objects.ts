@@ -8,7 +8,18 @@
  */
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { escapedName, nameBytes } from "../shared/printable.ts";
 import { countAtOrBelow } from "../shared/sorted.ts";
+
+/**
+ * A tree entry's name: UTF-8, or when its bytes are not, escapedName's form (`caf\xe9.md`, as the
+ * scan records such a file), which findInTree reads back to the same bytes. Decoded lossily, a
+ * name could be neither asked for nor told from another.
+ */
+function entryName(b: Buffer, start: number, end: number): string {
+  const t = b.toString("utf8", start, end);
+  return t.includes("\ufffd") ? escapedName(b.subarray(start, end)) : t;
+}
 
 export type RawObject = { type: "commit" | "tree" | "blob" | "tag"; data: Uint8Array };
 
@@ -367,7 +378,7 @@ export function parseTree(data: Uint8Array): { mode: string; path: string; oid: 
     if (sp < 0 || nul < 0 || nul + 21 > b.length) return undefined;
     const mode = b.toString("latin1", i, sp);
     const type = mode === "40000" ? "tree" : mode === "160000" ? "commit" : "blob";
-    out.push({ mode: mode.padStart(6, "0"), path: b.toString("utf8", sp + 1, nul), oid: b.toString("hex", nul + 1, nul + 21), type });
+    out.push({ mode: mode.padStart(6, "0"), path: entryName(b, sp + 1, nul), oid: b.toString("hex", nul + 1, nul + 21), type });
     i = nul + 21;
   }
   return out;
@@ -376,7 +387,7 @@ export function parseTree(data: Uint8Array): { mode: string; path: string; oid: 
 /** One name's entry in a tree object, found without decoding the others (undefined: absent; null: not a tree object). */
 export function findInTree(data: Uint8Array, name: string): { oid: string; type: "blob" | "tree" | "commit" } | undefined | null {
   const b = Buffer.from(data.buffer, data.byteOffset, data.length);
-  const want = Buffer.from(name, "utf8");
+  const want = nameBytes(name);
   let i = 0;
   while (i < b.length) {
     const sp = b.indexOf(0x20, i);
@@ -442,13 +453,13 @@ export function diffTrees(x: Uint8Array, y: Uint8Array): { name: string; before?
       const alen = anul + 21 - as;
       if (alen === bnul + 21 - bs && a.compare(b, bs, bnul + 21, as, anul + 21) === 0) { i += 3; j += 3; continue; }
       const c = order(a, asp + 1, anul, isTreeMode(a, as, asp), b, bsp + 1, bnul, isTreeMode(b, bs, bsp));
-      if (c === 0) { out.push({ name: a.toString("utf8", asp + 1, anul), before: side(a, as, asp, anul), after: side(b, bs, bsp, bnul) }); i += 3; j += 3; }
-      else if (c < 0) { out.push({ name: a.toString("utf8", asp + 1, anul), before: side(a, as, asp, anul) }); i += 3; }
-      else { out.push({ name: b.toString("utf8", bsp + 1, bnul), after: side(b, bs, bsp, bnul) }); j += 3; }
+      if (c === 0) { out.push({ name: entryName(a, asp + 1, anul), before: side(a, as, asp, anul), after: side(b, bs, bsp, bnul) }); i += 3; j += 3; }
+      else if (c < 0) { out.push({ name: entryName(a, asp + 1, anul), before: side(a, as, asp, anul) }); i += 3; }
+      else { out.push({ name: entryName(b, bsp + 1, bnul), after: side(b, bs, bsp, bnul) }); j += 3; }
     } else if (i < sa.length) {
-      out.push({ name: a.toString("utf8", sa[i + 1]! + 1, sa[i + 2]!), before: side(a, sa[i]!, sa[i + 1]!, sa[i + 2]!) }); i += 3;
+      out.push({ name: entryName(a, sa[i + 1]! + 1, sa[i + 2]!), before: side(a, sa[i]!, sa[i + 1]!, sa[i + 2]!) }); i += 3;
     } else {
-      out.push({ name: b.toString("utf8", sb[j + 1]! + 1, sb[j + 2]!), after: side(b, sb[j]!, sb[j + 1]!, sb[j + 2]!) }); j += 3;
+      out.push({ name: entryName(b, sb[j + 1]! + 1, sb[j + 2]!), after: side(b, sb[j]!, sb[j + 1]!, sb[j + 2]!) }); j += 3;
     }
   }
   return out;

@@ -16,6 +16,7 @@ import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from "node
 import { extname, join, relative, resolve, sep } from "node:path";
 import { configError } from "../shared/errors.ts";
 import { inside } from "../shared/fs.ts";
+import { escapedName } from "../shared/printable.ts";
 import type { Workspace } from "../config/load.ts";
 import type { Profile } from "../config/schema.ts";
 import { DEFAULT_MAX_DOCUMENT_BYTES, isDocumentPath } from "./documents/index.ts";
@@ -62,21 +63,6 @@ export function checkIncludes(ws: Pick<Workspace, "root" | "profile" | "profileN
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/**
- * A file name's bytes as a printable string: valid UTF-8 as it is, each byte of an invalid sequence
- * as `\xNN` (`caf\xe9.md`). The same bytes always give the same string.
- */
-export function escapedName(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; ) {
-    const b = bytes[i]!;
-    const n = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
-    let ch: string | undefined;
-    if (n && i + n <= bytes.length) { try { ch = strictUtf8.decode(bytes.subarray(i, i + n)); } catch {} }
-    if (ch !== undefined) { out += ch; i += n; } else { out += `\\x${b.toString(16).padStart(2, "0")}`; i++; }
-  }
-  return out;
-}
 
 /** A directory's names listed as bytes: those that are valid UTF-8 (decoded), and the others escaped, sorted. */
 function invalidNames(dir: string): { valid: string[]; escaped: string[] } | undefined {

@@ -46,3 +46,35 @@ export function quotedBytes(bytes: Uint8Array, max = 80): string {
   for (const b of bytes.subarray(0, max)) out += b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`;
   return `"${out}${bytes.length > max ? "…" : ""}"${bytes.length > max ? ` (${bytes.length} bytes)` : ""}`;
 }
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * A file name's bytes as a printable string: valid UTF-8 as it is, each byte of an invalid sequence
+ * as `\xNN` (`caf\xe9.md`). The same bytes always give the same string. Only bytes from 0x80 up are
+ * ever escaped (every byte below is valid UTF-8 alone), so `nameBytes` undoes it.
+ */
+export function escapedName(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i]!;
+    const n = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    let ch: string | undefined;
+    if (n && i + n <= bytes.length) { try { ch = strictUtf8.decode(bytes.subarray(i, i + n)); } catch {} }
+    if (ch !== undefined) { out += ch; i += n; } else { out += `\\x${b.toString(16).padStart(2, "0")}`; i++; }
+  }
+  return out;
+}
+
+/** The bytes an escapedName stands for: `\xNN` from 0x80 up as that byte, everything else as UTF-8. */
+export function nameBytes(name: string): Uint8Array {
+  if (!name.includes("\\x")) return Buffer.from(name, "utf8");
+  const parts: Uint8Array[] = [];
+  let at = 0;
+  for (const m of name.matchAll(/\\x([89a-f][0-9a-f])/g)) {
+    parts.push(Buffer.from(name.slice(at, m.index), "utf8"), Uint8Array.of(parseInt(m[1]!, 16)));
+    at = m.index + m[0].length;
+  }
+  parts.push(Buffer.from(name.slice(at), "utf8"));
+  return Buffer.concat(parts);
+}

@@ -37,8 +37,8 @@ test("a name that is not UTF-8 is skipped as invalid_name under an escaped path,
   expect(cli(["ingest", "--root", other, "--json"]).json.run_id).toBe(r.json.run_id);
 });
 
-test("escapedName: valid UTF-8 as it is, each byte of an invalid sequence as \\xNN", async () => {
-  const { escapedName } = await import("../../src/pipeline/scan.ts");
+test("escapedName: valid UTF-8 as it is, each byte of an invalid sequence as \\xNN; nameBytes undoes it", async () => {
+  const { escapedName, nameBytes } = await import("../../src/shared/printable.ts");
   const b = (...xs: number[]) => new Uint8Array(xs);
   expect(escapedName(Buffer.from("naïve ✓ 𝄞.md"))).toBe("naïve ✓ 𝄞.md");
   expect(escapedName(b(0x61, 0xe9, 0x62))).toBe("a\\xe9b");
@@ -46,4 +46,7 @@ test("escapedName: valid UTF-8 as it is, each byte of an invalid sequence as \\x
   expect(escapedName(b(0xed, 0xa0, 0x80))).toBe("\\xed\\xa0\\x80"); // a surrogate
   expect(escapedName(b(0x78, 0xe2, 0x9c))).toBe("x\\xe2\\x9c"); // cut short
   expect(escapedName(b(0xf4, 0x90, 0x80, 0x80))).toBe("\\xf4\\x90\\x80\\x80"); // past U+10FFFF
+  for (const bytes of [b(0x61, 0xe9, 0x62), b(0xc0, 0xaf), b(0xed, 0xa0, 0x80), b(0x78, 0xe2, 0x9c), Buffer.from("naïve ✓ 𝄞.md"), Buffer.from("a\\x41b")]) {
+    expect(Buffer.from(nameBytes(escapedName(bytes)))).toEqual(Buffer.from(bytes));
+  }
 });

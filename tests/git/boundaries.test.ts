@@ -128,3 +128,20 @@ test("git log --limit says when it left older commits out; git history refuses a
     expect(expectOneLineError(h)).toContain("is a directory: git history follows one file");
   }
 });
+
+test("a file whose name is not UTF-8 is asked for as ingest records it (\\xNN); lossy bytes are a usage error", () => {
+  const repo = join(base, "names");
+  mkdirSync(join(repo, "notes"), { recursive: true });
+  git(repo, ["init", "-q", "."]);
+  writeFileSync(Buffer.concat([Buffer.from(join(repo, "notes", "caf")), Buffer.from([0xe9]), Buffer.from(".md")]), "x\n");
+  git(repo, ["add", "-A"]);
+  git(repo, ["commit", "-q", "-m", "init"]);
+  const log = cli(["git", "log", "notes/caf\\xe9.md", "--root", repo, "--json"]);
+  expect(log.code).toBe(0);
+  expect(log.json.commits.map((c: { subject: string }) => c.subject)).toEqual(["init"]);
+  const history = cli(["git", "history", "notes/caf\\xe9.md", "--root", repo, "--json"]);
+  expect(history.json.commits.map((c: { change: string; path: string }) => [c.change, c.path])).toEqual([["added", "notes/caf\\xe9.md"]]);
+  const lossy = cli(["git", "log", "notes/caf\ufffd.md", "--root", repo]);
+  expect(lossy.code).toBe(2);
+  expect(expectOneLineError(lossy)).toContain("holds bytes that are not UTF-8");
+});

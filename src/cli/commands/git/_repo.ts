@@ -48,6 +48,11 @@ export async function target(args: { root?: string; config?: string; profile?: s
   // An empty path (a script's unset "$FILE") is refused, as an empty --root is: it meant the whole repository.
   if (path !== undefined && path.trim() === "") throw usageError("PATH must not be empty", "give a file or directory of the workspace ('.' for the whole repository at the root)");
   const ws = await withWorkspace(args);
+  // Bytes that are not UTF-8 reach a command as U+FFFD: the name is lost. Such a file is asked for
+  // as the scan records it, each such byte as \xNN.
+  if (path?.includes("\ufffd") && !existsSync(resolve(ws.root, path))) {
+    throw usageError(`PATH ${JSON.stringify(path)} holds bytes that are not UTF-8 (shown as U+FFFD), so the file it names cannot be known`, "write each such byte as \\xNN, as ingest and runs show print the name (notes/caf\\xe9.md)");
+  }
   const { GitProblem, inspectGitDir, Repo } = await import("../../../git/repo.ts");
   let abs = resolve(ws.root, path ?? ".");
   let rel = relative(ws.root, abs);
