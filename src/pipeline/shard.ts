@@ -829,10 +829,13 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
       let docWarning: string | undefined;
       if (r.raw) {
         const d = await ex.documentText(f.path, r.raw);
-        if ("skip" in d) { records.push(toRecord(f.path, { sha256: r.sha256!, bytes: r.bytes, skip: d.skip })); continue; }
+        // A document skipped keeps why in its record (the only place a manifest has for it): what
+        // the reason alone does not say (which stream, which part, which limit).
+        const skipped = (skip: SkipReason, detail: string) => records.push(toRecord(f.path, { sha256: r.sha256!, bytes: r.bytes, skip }, [[1, detail.slice(0, 300)]]));
+        if ("skip" in d) { skipped(d.skip, d.detail); continue; }
         // Its text is held to the limit of a text file: a small compressed document can hold tens
         // of MB of text (a 378 KB .docx, 58 MB; its ingest took 1.35 GB).
-        if (d.text.length > st.maxBytes || Buffer.byteLength(d.text) > st.maxBytes) { records.push(toRecord(f.path, { sha256: r.sha256!, bytes: r.bytes, skip: "too_large" })); continue; }
+        if (d.text.length > st.maxBytes || Buffer.byteLength(d.text) > st.maxBytes) { skipped("too_large", `its text is ${Buffer.byteLength(d.text)} bytes, over max_file_size_bytes (${st.maxBytes})`); continue; }
         text = d.text;
         docTitle = d.title ? { title: normalizeText(d.title) } : {}; // redacted with the entry (extract.ts redactEntry)
         docWarning = d.warning;

@@ -53,7 +53,10 @@ test("a password-protected Word document is encrypted; another OLE file is not a
   const root = workspace({ "docs/protected.docx": ole("EncryptedPackage"), "notes/a.md": "# A\n" });
   const r = cli(["ingest", "--root", root, "--json"]);
   expect(r.code).toBe(0);
-  expect(r.json.skipped).toEqual([{ path: "docs/protected.docx", reason: "encrypted" }]);
+  expect(r.json.skipped).toEqual([{ path: "docs/protected.docx", reason: "encrypted", detail: "a password-protected Word document (an encrypted package)" }]);
+  expect(r.stderr).toBe(""); // a skipped document is in skipped[], not among the warnings
+  const show = cli(["runs", "show", r.json.run_id, "--root", root]);
+  expect(show.stdout).toContain("skipped docs/protected.docx: encrypted (a password-protected Word document (an encrypted package))");
 });
 
 test("a document whose text is over max_file_size_bytes is too_large, as a text file would be", () => {
@@ -66,6 +69,6 @@ test("a document whose text is over max_file_size_bytes is too_large, as a text 
   });
   const r = cli(["ingest", "--root", root, "--json"]);
   expect(r.code).toBe(0);
-  expect(r.json.skipped).toEqual([{ path: "docs/big.docx", reason: "too_large" }]);
+  expect(r.json.skipped).toEqual([{ path: "docs/big.docx", reason: "too_large", detail: expect.stringMatching(/^its text is \d+ bytes, over max_file_size_bytes \(100000\)$/) }]);
   expect(r.json.counts.ok).toBe(1);
 });

@@ -29,6 +29,8 @@ describe("ingest warnings", () => {
     const m = JSON.parse(readFileSync(join(root, ".pkg/profiles/default/runs", ing.json.run_id, "manifest.json"), "utf8"));
     expect(m.files.find((f: any) => f.path === "notes/broken.md").warnings).toEqual([`${w.line}: ${w.message}`]);
     expect(m.files.find((f: any) => f.path === "notes/fine.md").warnings).toBeUndefined();
+    // runs show lists it too, as path:line: message.
+    expect(cli(["runs", "show", ing.json.run_id, "--root", root]).stdout).toContain(`  warning notes/broken.md:${w.line}: ${w.message}`);
     // The file itself is still ingested and searchable.
     expect(cli(["query", "rollout", "--root", root, "--json"]).json.hits[0].path).toBe("notes/broken.md");
   });

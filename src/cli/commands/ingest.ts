@@ -5,6 +5,9 @@ import { setHugePages } from "../../shared/hugepages.ts";
 import { pointerPath } from "../../store/layout.ts";
 import { isTTY, printable as p, printJson, printLine, warn, writeStderr } from "../output.ts";
 
+/** A record's warning without its line ("1: message" → "message"). */
+const warningText = (w: string) => w.slice(w.indexOf(": ") + 2);
+
 export default defineCommand({
   meta: { name: "ingest", description: "Scan, normalize, redact, parse, chunk, extract, link and index the workspace into a new run" },
   args: { ...workspaceArgs, ...jsonArgs },
@@ -28,9 +31,10 @@ export default defineCommand({
     const { plan, budget, budgetWarning } = await ingest(ws, { onProgress, onBuild });
     if (budgetWarning) warn(budgetWarning);
     const m = plan.manifest;
-    const skipped = m.files.filter((f) => f.status === "skipped").map((f) => ({ path: f.path, reason: f.reason }));
+    // A skipped document's record holds why, beside its reason (the record's one "warning").
+    const skipped = m.files.filter((f) => f.status === "skipped").map((f) => ({ path: f.path, reason: f.reason, ...(f.warnings?.length ? { detail: f.warnings.map(warningText).join("; ") } : {}) }));
     // Problems in ingested files (recorded in the manifest): "line: message" → path:line: message.
-    const warnings = m.files.flatMap((f) => (f.warnings ?? []).map((w) => {
+    const warnings = m.files.filter((f) => f.status === "ok").flatMap((f) => (f.warnings ?? []).map((w) => {
       const at = w.indexOf(": ");
       return { path: f.path, line: Number(w.slice(0, at)) || 1, message: w.slice(at + 2) };
     }));

@@ -3,7 +3,7 @@ import { jsonArgs, withWorkspace, workspaceArgs } from "../_args.ts";
 import { printable as p, printJson, printLine } from "../../output.ts";
 
 export default defineCommand({
-  meta: { name: "show", description: "Show one run's manifest: hashes, counts, files and skip reasons" },
+  meta: { name: "show", description: "Show one run's manifest: hashes, counts, skipped files and why, file warnings" },
   args: { run_id: { type: "positional", description: "Run id", required: true }, ...workspaceArgs, ...jsonArgs },
   async run({ args }) {
     const ws = await withWorkspace(args);
@@ -14,6 +14,9 @@ export default defineCommand({
     printLine(`run ${m.run_id} (profile ${p(m.profile)}, schema ${p(m.schema_version)}, auditgraph ${p(m.auditgraph_version)})`);
     printLine(`  config ${m.config_hash}\n  inputs ${m.inputs_hash}\n  outputs ${m.outputs_hash}`);
     printLine(`  ${Object.entries(m.counts).map(([k, v]) => `${p(k)} ${v}`).join(", ")}; ${m.artifacts.length} artifacts, ${m.artifacts.reduce((s, a) => s + a.bytes, 0)} bytes`);
-    for (const f of m.files.filter((x) => x.status === "skipped")) printLine(`  skipped ${p(f.path)}: ${p(f.reason ?? "")}`);
+    for (const f of m.files) {
+      if (f.status === "skipped") printLine(`  skipped ${p(f.path)}: ${p(f.reason ?? "")}${f.warnings?.length ? ` (${p(f.warnings.map((w) => w.slice(w.indexOf(": ") + 2)).join("; "))})` : ""}`);
+      else for (const w of f.warnings ?? []) printLine(`  warning ${p(f.path)}:${p(w)}`);
+    }
   },
 });
