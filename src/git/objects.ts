@@ -324,8 +324,9 @@ function parsePerson(v: string): { name: string; email: string; timestamp: numbe
     rest = m[2] ?? "";
   }
   const t = /^\s*(\d+)/.exec(rest);
+  // Past what a number holds exactly, the latest time there is (shown as the nearest date, isoTime), not 1970.
   const timestamp = t ? Number(t[1]) : 0;
-  return { name, email, timestamp: Number.isSafeInteger(timestamp) ? timestamp : 0 };
+  return { name, email, timestamp: Number.isSafeInteger(timestamp) ? timestamp : Number.MAX_SAFE_INTEGER };
 }
 
 /**

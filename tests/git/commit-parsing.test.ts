@@ -93,9 +93,9 @@ test.skipIf(!GIT)("a commit without a tree is one warning naming it in ingest, a
   expect(log.stderr).toContain(`commit ${oids[1]} cannot be read`);
 });
 
-test.skipIf(!GIT)("a commit time past what a date can show (year 3,170,843) is shown as the nearest one: export, list and git log read the store; git who and git history the repository", () => {
+test.skipIf(!GIT)("a commit time past what a date can show (year 3,170,843,774, past what a number holds exactly) is shown as the nearest one: export, list and git log read the store; git who and git history the repository", () => {
   const { root, oids } = repoWith([
-    (t, p) => bytes(`tree ${t}\nparent ${p}\nauthor Far <far@x> 99999999999999 +0000\ncommitter Far <far@x> 1600000000 +0000\n\nfar future\n`),
+    (t, p) => bytes(`tree ${t}\nparent ${p}\nauthor Far <far@x> 99999999999999999 +0000\ncommitter Far <far@x> 1600000000 +0000\n\nfar future\n`),
     (t, p) => bytes(`tree ${t}\nparent ${p}\nauthor Past <past@x> -99999999999999 +0000\ncommitter Past <past@x> 1600000001 +0000\n\nfar past\n`),
   ]);
   const at = ["--root", root, "--config", join(root, "cfg.yaml"), "--json"];
