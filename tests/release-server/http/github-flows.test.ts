@@ -331,6 +331,12 @@ describe("text that is not text", () => {
     }
     const label = await fetch(`${srv.url}/api/uploads/repos/${owner}/${repo}/releases/${rel.id}/assets?name=ok.bin&label=a%FF`, { method: "POST", headers: auth(srv.admin), body: "bytes" });
     expect([label.status, ((await label.json()) as { message: string }).message]).toEqual([400, "the query parameter label is not UTF-8 (percent-encoded bytes that are no text)"]);
+    // The seed's upload and download routes read version and channel the same way: nothing is stored.
+    for (const [path, param] of [["/upload?name=u.bin&version=9.9.%FF", "version"], ["/upload?name=u.bin&version=9.9.9&channel=b%FF", "channel"], ["/assets/u.bin?version=%ED%A0%80", "version"]] as const) {
+      const r = await fetch(`${srv.url}${path}`, { method: path.startsWith("/upload") ? "POST" : "GET", headers: auth(srv.admin), body: path.startsWith("/upload") ? "bytes" : undefined });
+      expect({ path, status: r.status, message: ((await r.json()) as { message: string }).message }).toEqual({ path, status: 400, message: `the query parameter ${param} is not UTF-8 (percent-encoded bytes that are no text)` });
+    }
+    expect((await tags()).filter((t) => t.includes("9.9"))).toEqual([]);
     // A parameter the route does not read is let be, whatever its bytes (a cache buster; a name where none is read).
     for (const path of [`${api}/releases/${rel.id}?x=%FF`, "/healthz?name=%FF"]) {
       expect([path, (await fetch(`${srv.url}${path}`, { headers: auth(srv.admin) })).status]).toEqual([path, 200]);
