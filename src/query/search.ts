@@ -503,8 +503,9 @@ const infixMin = (term: string) => (UNSPACED.test(term) ? 2 : INFIX_MIN);
 /**
  * Ranked hits for a parsed query. When a plain word's own hits do not fill the page (fewer than
  * `limit`), the page is filled with the hits of the words that contain it (connect → connection,
- * reconnect), so that every file holding the word as text is reachable, as `grep -F -i -l` finds
- * it: those come after every hit of the query as typed, their scores scaled below the last of them.
+ * reconnect), and a compound's with its words in order (README.md in docs/README.md), so that every
+ * file holding the word as text is reachable, as `grep -F -i -l` finds it: those come after every
+ * hit of the query as typed, their scores scaled below the last of them.
  */
 export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?: boolean }): SearchResult {
   const shown: Shown = { keys: new Set(), places: new Set() };
@@ -512,12 +513,19 @@ export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; 
   if (first.hits.length >= opts.limit) return first;
   const plain = (c: Clause): c is Extract<Clause, { kind: "term" }> =>
     c.kind === "term" && !c.text.startsWith('"') && c.term.length >= infixMin(c.term) && isWordTerm(c.term);
+  // An identifier joined by `.`, `/`, `-`, `::` (README.md, utf-8, v1.2.3) is a compound term where
+  // it stands alone; inside a longer one (docs/README.md, non-UTF-8, v1.2.3-rc1) it is a different
+  // term, but its words stand in order there: the wider pass looks for them as a phrase.
+  const partsOfCompound = (c: Clause): string[] | undefined =>
+    c.kind === "term" && !c.text.startsWith('"') && (c.fallback?.length ?? 0) > 1 && /[^\p{L}\p{M}\p{N}_]/u.test(c.term) ? c.fallback : undefined;
   const words = query.clauses.filter(plain).map((c) => c.term);
-  if (words.length === 0) return first;
-  const holding = ix.termsContaining(words); // every shard's dictionary read once, for all the words
+  if (words.length === 0 && !query.clauses.some(partsOfCompound)) return first;
+  const holding = words.length ? ix.termsContaining(words) : new Map<string, string[]>(); // every shard's dictionary read once, for all the words
   let wider = false;
   const warnings: string[] = [];
   const clauses = query.clauses.map((c): Clause => {
+    const parts = partsOfCompound(c);
+    if (parts) { wider = true; return { kind: "phrase", text: c.text, terms: parts }; }
     if (!plain(c)) return c;
     const all = holding.get(c.term) ?? [];
     let terms = all;

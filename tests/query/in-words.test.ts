@@ -188,3 +188,22 @@ test("a term over 40 characters that reads as words (a sentence written without 
   expect(expectOneLineError(long)).toContain("words over 40 characters are not indexed whole");
   expect(long.stderr).toContain("search for a piece of it");
 });
+
+test("a compound is also found inside a longer one (README.md in docs/README.md, utf-8 in non-UTF-8, v1.2.3 in v1.2.3-rc1), after the hits of the compound itself", () => {
+  const ws = workspace({
+    "notes/alone.md": "# Alone\n\nSee README.md and utf-8 and v1.2.3 here.\n",
+    "notes/inside.md": "# Inside\n\nSee docs/README.md, non-UTF-8 names, and v1.2.3-rc1.\n",
+    "notes/apart.md": "# Apart\n\nThe md readme, 8 utf, 3.2.1 v.\n",
+  });
+  expect(cli(["ingest", "--root", ws]).code).toBe(0);
+  for (const q of ["README.md", "utf-8", "v1.2.3"]) {
+    const r = cli(["query", q, "--root", ws, "--json"]);
+    expect(r.code).toBe(0);
+    const hits = r.json.hits as Hit[];
+    expect({ q, paths: paths(hits) }).toEqual({ q, paths: ["notes/alone.md", "notes/inside.md"] });
+    expect(hits[0]!.score).toBeGreaterThan(hits[1]!.score);
+    expect(hits[1]!.line).toBe(3);
+    // A full page is not widened.
+    expect(paths(cli(["query", q, "--limit", "1", "--root", ws, "--json"]).json.hits)).toEqual(["notes/alone.md"]);
+  }
+});
