@@ -467,9 +467,17 @@ function snippetOf(line: string, firstColumn: number): string {
   const t = line.trim();
   if (t.length <= SNIPPET) return t;
   const lead = line.length - line.trimStart().length;
-  const at = Math.max(0, firstColumn - 1 - lead - 40);
-  return (at > 0 ? "…" : "") + t.slice(at, at + SNIPPET).trim() + (at + SNIPPET < t.length ? "…" : "");
+  // Neither cut splits a surrogate pair (an emoji): half of one is no text, and strict JSON readers refuse it.
+  const at = wholeAt(t, Math.max(0, firstColumn - 1 - lead - 40));
+  const end = wholeAt(t, at + SNIPPET);
+  return (at > 0 ? "…" : "") + t.slice(at, end).trim() + (end < t.length ? "…" : "");
 }
+
+/** `i`, or one before it when `i` falls inside a surrogate pair of `s`. */
+const wholeAt = (s: string, i: number) => {
+  const c = s.charCodeAt(i);
+  return i > 0 && i < s.length && c >= 0xdc00 && c <= 0xdfff && (s.charCodeAt(i - 1) & 0xfc00) === 0xd800 ? i - 1 : i;
+};
 
 const ENTITY_TYPES = ["document", "section", "decision", "claim", "symbol", "technology", "reference", "module"];
 

@@ -207,3 +207,15 @@ describe("filters as flags", () => {
     }
   });
 });
+
+test("a snippet cut inside a line of emoji cuts between characters, never inside a surrogate pair", () => {
+  for (const pad of [99, 100, 101]) {
+    const root = workspace({ "notes/emoji.md": `# Emoji\n\n${"😀".repeat(pad)} needle ${"x😀".repeat(pad)}\n` });
+    expect(cli(["ingest", "--root", root]).code).toBe(0);
+    const r = cli(["query", "needle", "--root", root, "--json"]);
+    const snippet: string = JSON.parse(r.stdout).hits[0].snippet;
+    expect(snippet).toContain("needle");
+    expect(snippet.isWellFormed()).toBe(true);
+    expect(r.stdout).not.toMatch(/\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])/i); // no lone high surrogate escaped in the JSON
+  }
+});
