@@ -11,7 +11,7 @@
  */
 import { docId } from "../pipeline/extract.ts";
 import { documentNames, TEXT_PAGE, type DocMeta } from "../pipeline/shard.ts";
-import { eachOutsideWords, holdsPhrase, holdsSequence, identParts, isWordTerm, nameTerms, wordRuns } from "../pipeline/tokens.ts";
+import { eachOutsideWords, holdsPhrase, holdsSequence, identParts, isWordTerm, MAX_TERM, nameTerms, wordRuns } from "../pipeline/tokens.ts";
 import { VarintReader } from "../store/varint.ts";
 import { globMatcher, type Clause, type ParsedQuery } from "./parse.ts";
 import type { EntPosting, RunIndex } from "./run-index.ts";
@@ -316,9 +316,16 @@ function matchLine(line: string, want: Want[]): LineMatches {
         }
       }
       // The part's own column.
-      for (let j = 0; j < parts.length; j++) {
+      let found = false;
+      for (let j = 0; j < parts.length && !found; j++) {
         const p = parts[j]!;
-        if (w.words.includes(p) || (w.prefix && p.startsWith(w.prefix))) { out.push([i, p, m.index + 1 + partAt![j]!]); break; }
+        if (w.words.includes(p) || (w.prefix && p.startsWith(w.prefix))) { out.push([i, p, m.index + 1 + partAt![j]!]); found = true; }
+      }
+      // A term the index took from inside a word over 40 characters (its windows, tokens.ts) is no
+      // part identParts gives: the word holds it, at its own column.
+      if (!found && t.length > MAX_TERM && t.length === m[0].length) {
+        const x = w.words.find((x) => t.includes(x)) ?? (w.prefix && t.includes(w.prefix) ? w.prefix : undefined);
+        if (x !== undefined) out.push([i, x, m.index + 1 + t.indexOf(x)]);
       }
     }
   }

@@ -219,3 +219,16 @@ test("a snippet cut inside a line of emoji cuts between characters, never inside
     expect(r.stdout).not.toMatch(/\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])/i); // no lone high surrogate escaped in the JSON
   }
 });
+
+test("a piece of a word over 40 characters: the hit's line holds it, with its column", () => {
+  const root = workspace({
+    "notes/runs.md": `# Runs\n\n${"ab".repeat(60)}findmepiece${"cd".repeat(60)}\n\n${"xy".repeat(50)}lookpiece${"zw".repeat(50)}\n`,
+  });
+  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  for (const [word, line, column] of [["findmepiece", 3, 121], ["lookpiece", 5, 101]] as const) {
+    const hits = query(root, word).hits;
+    expect({ word, n: hits.length }).toEqual({ word, n: 1 });
+    expect(hits[0]!.line).toBe(line);
+    expect(hits[0]!.matches).toContainEqual({ term: word, line, column });
+  }
+});
