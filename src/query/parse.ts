@@ -51,7 +51,7 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
   const add = (k: keyof Filters, raw: string) => {
     const v = raw.normalize("NFC");
     const quoted = v.length >= 2 && v.startsWith('"') && v.endsWith('"');
-    const values = (quoted ? [v.slice(1, -1)] : v.split(",")).map((x) => x.trim()).filter(Boolean);
+    const values = (quoted ? [v.slice(1, -1)] : k === "paths" ? commaList(v) : v.split(",")).map((x) => x.trim()).filter(Boolean);
     const key = k.slice(0, -1);
     if (values.length === 0) throw usageError(`filter '${key}:' needs a value, e.g. ${example(key)}`);
     (filters[k] ??= []).push(...values);
@@ -190,17 +190,76 @@ function regexSafe(g: string): boolean {
 export function globMatcher(glob: string, how: "auto" | "walk" | "regex" = "auto"): (path: string) => boolean {
   // The glob is in NFC (the query is); a stored path keeps the bytes its directory listed, maybe
   // NFD (a file saved on macOS): a path with non-ASCII characters is also tried in NFC.
-  const m = rawGlobMatcher(glob, how);
+  const ms = expandBraces(glob).map((g) => rawGlobMatcher(g, how));
+  const m = ms.length === 1 ? ms[0]! : (p: string) => ms.some((x) => x(p));
   return (p) => m(p) || (NON_ASCII.test(p) && m(p.normalize("NFC")));
+}
+
+/** A comma list, its commas inside braces left to the glob (`notes/{adr,specs}/**,docs/**` is two values). */
+function commaList(v: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] === "{") depth++;
+    else if (v[i] === "}" && depth > 0) depth--;
+    else if (v[i] === "," && depth === 0) { out.push(v.slice(from, i)); from = i + 1; }
+  }
+  out.push(v.slice(from));
+  return out;
+}
+
+/** Alternatives a glob's braces give at most (`{a,b}` in several places multiply): past this, the braces are literal. */
+const MAX_BRACE_GLOBS = 256;
+
+/**
+ * A glob's `{a,b,…}` alternatives as globs of their own (`notes/{adr,specs}/**` → two), nested
+ * braces too, as shells and Bun.Glob read them. A brace without a comma (`{x}`) is literal, as are
+ * all braces of a glob past MAX_BRACE_GLOBS alternatives.
+ */
+export function expandBraces(glob: string): string[] {
+  const out: string[] = [];
+  const walk = (g: string): boolean => {
+    // The first `{` whose matching `}` holds a comma at its own depth.
+    for (let i = g.indexOf("{"); i >= 0; i = g.indexOf("{", i + 1)) {
+      let depth = 0;
+      const commas: number[] = [];
+      let close = -1;
+      for (let j = i; j < g.length; j++) {
+        if (g[j] === "{") depth++;
+        else if (g[j] === "}" && --depth === 0) { close = j; break; }
+        else if (g[j] === "," && depth === 1) commas.push(j);
+      }
+      if (close < 0) return walk0(g);
+      if (commas.length === 0) continue;
+      const cuts = [i, ...commas, close];
+      for (let k = 0; k + 1 < cuts.length; k++) {
+        if (!walk(g.slice(0, i) + g.slice(cuts[k]! + 1, cuts[k + 1]!) + g.slice(close + 1))) return false;
+      }
+      return true;
+    }
+    return walk0(g);
+  };
+  const walk0 = (g: string) => { out.push(g); return out.length <= MAX_BRACE_GLOBS; };
+  return walk(glob) ? [...new Set(out)] : [glob];
 }
 const NON_ASCII = /[^\x00-\x7f]/;
 
 function rawGlobMatcher(glob: string, how: "auto" | "walk" | "regex"): (path: string) => boolean {
   // Leading `/` and `./` (any mix: `/./notes`) name the workspace root.
   let g = glob.replace(/^(?:\.\/|\/)+/, "");
+  // `a//b` is `a/b`, `a/./b` is `a/b`, `a/x/../b` is `a/b` (as a path is read; never above the root).
+  if (/\/\/|(?:^|\/)\.{1,2}(?:\/|$)/.test(g)) {
+    const parts: string[] = [];
+    for (const seg of g.split("/")) {
+      if (seg === "..") parts.pop(); else if (seg !== "." && seg !== "") parts.push(seg);
+    }
+    g = parts.join("/") + (g.endsWith("/") && parts.length ? "/" : "");
+  }
   // The workspace root itself (`/`, `./`, `.`): every path below it, as any other folder.
   if (g === "" || g === ".") g = "**";
-  if (!/[*?]/.test(g)) g = g.endsWith("/") ? `${g}**` : g;
+  // A trailing `/` names folders: everything below them (`notes/` and `notes/*/` alike).
+  if (g.endsWith("/")) g = `${g}**`;
   // `**/**/` is `**/`, and a run of three or more stars is `**`: the same paths, fewer wildcards.
   g = g.replace(/\*{3,}/g, "**").replace(/(?:\*\*\/)+/g, "**/").replace(/\/\*\*(?:\/\*\*)+(?=\/|$)/g, "/**");
   if (how === "walk" || (how === "auto" && !regexSafe(g))) {

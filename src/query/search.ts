@@ -523,6 +523,30 @@ const infixMin = (term: string) => (UNSPACED.test(term) ? 2 : INFIX_MIN);
  * hit of the query as typed, their scores scaled below the last of them.
  */
 export function search(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?: boolean }): SearchResult {
+  const r = searchAll(ix, query, opts);
+  if (r.hits.length > 0 || !query.filters.paths?.length) return r;
+  // Nothing found with a path filter: say which of its globs names no file of the run at all (a
+  // typo, a case, a syntax it does not read), rather than only "no hits".
+  const none = globsMatchingNothing(ix, query.filters.paths);
+  if (none.length === 0) return r;
+  const said = none.map((g) => `path:${g} matches no file of this run (globs are relative to the workspace root and case-sensitive; they take **, *, ? and {a,b})`);
+  return { ...r, warnings: [...(r.warnings ?? []), ...said] };
+}
+
+/** The globs that match no path of the run (every shard's path list, read until each glob has matched one). */
+function globsMatchingNothing(ix: RunIndex, globs: string[]): string[] {
+  const left = new Map(globs.map((g) => [g, globMatcher(g)] as const));
+  for (const n of ix.shards) {
+    for (let ord = 0, docs = ix.docCount(n); ord < docs && left.size; ord++) {
+      const p = ix.pathOf(n, ord);
+      if (p !== undefined) for (const [g, m] of left) if (m(p)) left.delete(g);
+    }
+    if (left.size === 0) break;
+  }
+  return [...left.keys()];
+}
+
+function searchAll(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?: boolean }): SearchResult {
   const shown: Shown = { keys: new Set(), places: new Set() };
   const first = rank(ix, query, opts, shown);
   if (first.hits.length >= opts.limit) return first;

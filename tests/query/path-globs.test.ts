@@ -1,7 +1,7 @@
 // Path globs with many wildcards are matched in time proportional to the glob and the path, and mean
 // what the same glob with fewer wildcards means (`**/**/` is `**/`, `***` is `**`).
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { globMatcher } from "../../src/query/parse.ts";
+import { expandBraces, globMatcher } from "../../src/query/parse.ts";
 import { cleanup, cli, ingested } from "../helpers/cli.ts";
 
 afterAll(cleanup);
@@ -68,4 +68,26 @@ test("the position walk and the regular expression give the same answers (random
   for (const [few, many] of [["notes/**/deep.md", "notes/**/**/**/**/deep.md"], ["src/**", "src/***"]] as const) {
     for (const p of [DEEP, "notes/top.md", "src/a/b/c.md", "src/a", "x/a/y"]) expect(globMatcher(many)(p)).toBe(globMatcher(few)(p));
   }
+});
+
+test("braces are alternatives (a comma inside them is not a list), a trailing / and //, . and .. read as paths read", () => {
+  expect(paths("--path", "{notes,src/a}/**")).toEqual([DEEP, "notes/top.md", "src/a/b/c.md"]);
+  expect(paths("path:notes/{top,none}.md")).toEqual(["notes/top.md"]);
+  expect(paths("path:{notes/top.md,src/**},notes/d1/**")).toEqual([DEEP, "notes/top.md", "src/a/b/c.md"]);
+  expect(paths("path:notes/*/")).toEqual([DEEP]);
+  expect(paths("path:notes//top.md")).toEqual(["notes/top.md"]);
+  expect(paths("path:src/x/../a/./b/c.md")).toEqual(["src/a/b/c.md"]);
+  for (const [glob, expected] of [["{a,b}", ["a", "b"]], ["x/{a,{b,c}}/*.{md,txt}", ["x/a/*.md", "x/a/*.txt", "x/b/*.md", "x/b/*.txt", "x/c/*.md", "x/c/*.txt"]], ["{one}", ["{one}"]], ["x{a,b", ["x{a,b"]]] as const) {
+    expect(expandBraces(glob)).toEqual([...expected]);
+  }
+});
+
+test("no hits under a path filter that matches no file at all: a warning names the glob", () => {
+  const r = cli(["query", "python", "--path", "Notes/**", "--root", root, "--json"]);
+  expect(r.code).toBe(0);
+  expect(r.json.hits).toEqual([]);
+  expect(r.stderr).toContain("warning: path:Notes/** matches no file of this run");
+  // A glob that matches files, but none with the word: no warning.
+  const some = cli(["query", "zebrafishnowhere", "--path", "notes/**", "--root", root, "--json"]);
+  expect(some.stderr).not.toContain("matches no file");
 });
