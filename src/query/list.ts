@@ -45,7 +45,7 @@ export function checkField(field: string, flag: string): string {
   if (NODE_FIELDS.includes(field) || ATTRIBUTES.includes(field)) return field;
   if (field.startsWith("attrs.") && ATTRIBUTES.includes(field.slice(6))) return field;
   if (field.startsWith("frontmatter.") && field.length > 12) return field;
-  throw usageError(`${flag}: unknown field '${field}'; fields are ${NODE_FIELDS.join(", ")}, the attributes ${ATTRIBUTES.join(", ")} (also as attrs.NAME), and frontmatter.KEY`);
+  throw usageError(`${flag}: unknown field '${clip(field, 80)}'; fields are ${NODE_FIELDS.join(", ")}, the attributes ${ATTRIBUTES.join(", ")} (also as attrs.NAME), and frontmatter.KEY`);
 }
 
 /** A node's value for a field: id, type, name, path, line, an attribute, frontmatter.KEY, or tag. */

@@ -104,7 +104,7 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
     if (tok.endsWith("*") && !tok.slice(0, -1).includes("*")) {
       const prefix = baseTerms(tok.slice(0, -1)).join("");
       const words = baseTerms(tok.slice(0, -1));
-      if (words.length !== 1 || prefix.length < 2) throw usageError(`a prefix search needs at least 2 letters or digits before '*', got '${tok}'`);
+      if (words.length !== 1 || prefix.length < 2) throw usageError(`a prefix search needs at least 2 letters or digits before '*', got '${clip(tok, 80)}'`);
       clauses.push({ kind: "prefix", text: tok, prefix });
       continue;
     }
@@ -131,7 +131,7 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
     }
   }
   for (const t of filters.types ?? []) {
-    if (!NODE_TYPES.includes(t as never)) throw usageError(`type must be one of ${NODE_TYPES.join(", ")}, got '${t}'`);
+    if (!NODE_TYPES.includes(t as never)) throw usageError(`type must be one of ${NODE_TYPES.join(", ")}, got '${clip(t, 80)}'`);
   }
   const hasFilter = Object.keys(filters).length > 0;
   if (clauses.length === 0 && !hasFilter && tooLong.length) {

@@ -79,7 +79,8 @@ test("list --where: a front-matter key of any characters but = and ~, and =null 
 
 test("errors quote at most a few hundred characters of their input, and filter values beside the text have its limit", () => {
   const huge = "a".repeat(100_000);
-  for (const args of [["node", `doc_${huge}`], ["list", "--where", `nam<${huge}`], ["query", "!".repeat(999)]]) {
+  const long = "y".repeat(5_000);
+  for (const args of [["node", `doc_${huge}`], ["list", "--where", `nam<${huge}`], ["query", "!".repeat(999)], ["list", "--where", `${long}=1`], ["list", "--sort", long], ["query", `type:${"x".repeat(900)}`], ["list", "--type", long]]) {
     const r = cli([...args, "--root", root]);
     expect([args[0], r.code]).toEqual([args[0], 2]);
     expect(r.stderr.length).toBeLessThan(1_000);

@@ -2,7 +2,7 @@
 import type { ArgsDef } from "citty";
 import { warn } from "../output.ts";
 import { flagSpellings } from "../define.ts";
-import { usageError } from "../../shared/errors.ts";
+import { clip, usageError } from "../../shared/errors.ts";
 import { normalJit } from "../../shared/jit.ts";
 
 export const jsonArgs = {
@@ -126,6 +126,6 @@ export function givenChoices(rawArgs: string[], name: string, example: string, a
   const given = flagValues(rawArgs, name);
   if (given.length === 0) return undefined;
   const out = [...new Set(given.flatMap((v) => givenValue(v, name, example, true)!.split(",").map((t) => t.trim()).filter(Boolean)))];
-  for (const t of out) if (!allowed.includes(t)) throw usageError(`--${name} must be among ${allowed.join(", ")}, got '${t}'`);
+  for (const t of out) if (!allowed.includes(t)) throw usageError(`--${name} must be among ${allowed.join(", ")}, got '${clip(t, 80)}'`);
   return out;
 }
