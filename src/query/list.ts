@@ -27,6 +27,8 @@ export function parseCondition(s: string, name = CLI_LIST_NAMES.where): Conditio
   // A front-matter key may hold any character but `=` and `~` (`frontmatter.优先级=高`, `frontmatter.due date~soon`).
   const m = /^(frontmatter\.[^=~]+|[A-Za-z_][\w.-]*)(=|~)(.*)$/s.exec(s.normalize("NFC"));
   if (!m) throw usageError(`${name} takes FIELD=VALUE or FIELD~SUBSTRING, got '${clip(s)}'`);
+  // Every value holds the empty string: `name~` listed every node.
+  if (m[2] === "~" && m[3] === "") throw usageError(`${name} ${clip(m[1]!, 80)}~ needs a substring to look for, e.g. ${m[1]}~auth`);
   return { field: checkField(m[1]!, name), op: m[2] as "=" | "~", value: m[3]! };
 }
 

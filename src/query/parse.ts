@@ -130,6 +130,8 @@ export function parseQuery(raw: string, flags: Filters = {}): ParsedQuery {
       for (const p of new Set(parts)) clauses.push({ kind: "term", text: tok, term: p });
     }
   }
+  // A type's name in any case (`type:Section`), as the key (`TYPE:`) is read.
+  if (filters.types) filters.types = [...new Set(filters.types.map((t) => t.toLowerCase()))];
   for (const t of filters.types ?? []) {
     if (!NODE_TYPES.includes(t as never)) throw usageError(`type must be one of ${NODE_TYPES.join(", ")}, got '${clip(t, 80)}'`);
   }

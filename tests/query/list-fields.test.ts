@@ -134,3 +134,21 @@ test("list --group-by: values that print alike (the number 10 and the string \"1
   const labels = r.stdout.trim().split("\n").map((l: string) => l.trim().replace(/^\d+\s+/, ""));
   expect(labels.sort()).toEqual(["\"10\"", "\"null\"", "10", "high", "null", "total"]);
 }, 60_000);
+
+test("names of types are read in any case; a count with a sort or page, and an empty substring, are usage errors", () => {
+  const root = ingested();
+  const sections = cli(["list", "--type", "section", "--count-only", "--root", root, "--json"]).json.total;
+  expect(sections).toBeGreaterThan(0);
+  expect(cli(["list", "--type", "Section", "--count-only", "--root", root, "--json"]).json.total).toBe(sections);
+  const q = cli(["query", "type:SECTION", "--limit", "1000", "--root", root, "--json"]);
+  expect(q.code).toBe(0);
+  expect(q.json.hits.length).toBe(sections);
+  for (const flag of [["--sort", "name"], ["--offset", "2"], ["--desc"]]) {
+    const r = cli(["list", "--count-only", ...flag, "--root", root]);
+    expect({ flag, code: r.code }).toEqual({ flag, code: 2 });
+    expect(expectOneLineError(r)).toContain("--count-only counts every match");
+  }
+  const empty = cli(["list", "--where", "name~", "--root", root]);
+  expect(empty.code).toBe(2);
+  expect(expectOneLineError(empty)).toContain("needs a substring");
+});

@@ -125,7 +125,8 @@ export function givenValue(value: unknown, name: string, example: string, list =
 export function givenChoices(rawArgs: string[], name: string, example: string, allowed: readonly string[]): string[] | undefined {
   const given = flagValues(rawArgs, name);
   if (given.length === 0) return undefined;
-  const out = [...new Set(given.flatMap((v) => givenValue(v, name, example, true)!.split(",").map((t) => t.trim()).filter(Boolean)))];
+  // Names are lower-case (`--type Section` is section), as a filter's key is read in any case.
+  const out = [...new Set(given.flatMap((v) => givenValue(v, name, example, true)!.split(",").map((t) => t.trim().toLowerCase()).filter(Boolean)))];
   for (const t of out) if (!allowed.includes(t)) throw usageError(`--${name} must be among ${allowed.join(", ")}, got '${clip(t, 80)}'`);
   return out;
 }

@@ -29,6 +29,8 @@ export default defineCommand({
     // Every group is counted and listed: a page or an order of nodes would be ignored, so it is refused.
     const nodeOnly = (["limit", "offset", "sort", "desc"] as const).find((f) => args[f] !== undefined && args[f] !== false);
     if (groupBy && nodeOnly) throw usageError(`--${nodeOnly} applies to a list of nodes, and --group-by counts every group (most nodes first): give one or the other`);
+    // So does a count: it was given silently as if --sort, --offset or --desc changed it.
+    if (args["count-only"] && !groupBy && nodeOnly && nodeOnly !== "limit") throw usageError(`--${nodeOnly} applies to a list of nodes, and --count-only counts every match: give one or the other`);
     const limit = intFlag(args.limit, "limit", 50);
     const offset = countFlag(args.offset, "offset", 0);
     const { store, ix } = await withIndex(args);
