@@ -8,7 +8,9 @@
  * without its pid. On a filesystem without hard links the lock is created exclusively and the pid
  * written right after.
  *
- * A lock is stale, and taken over, when its pid is gone, or when it holds no pid (empty or garbage:
+ * A lock is stale, and taken over, when its pid is gone (no such process; our own pid when this
+ * process does not hold the lock; on Linux, a process that started after the lock was written: the
+ * pid was reused, as a container's writer is pid 1 each time), or when it holds no pid (empty or garbage:
  * a writer killed between creating it and writing its pid, on the fallback path or by an older
  * binary) and is older than STALE_EMPTY_MS. Taking over first claims the stale file: a hard link
  * to it named after its inode (`.pkg/.tmp-lock-claim.<inode>`), which only one writer can make. The
@@ -20,7 +22,7 @@
  * writer had locked meanwhile, delete it: two writers then held the lock. A claim left by a writer
  * killed while claiming is removed once older than STALE_CLAIM_MS.
  */
-import { closeSync, linkSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { AgError, DISK_FULL_HINT, ExitCode, isDiskFull, usageError, whyWriteFailed } from "../shared/errors.ts";
 import { TEMP_PREFIX, tempNameFor, readRegular } from "../shared/fs.ts";
@@ -32,6 +34,29 @@ export const STALE_EMPTY_MS = 2_000;
 const alive = (pid: number) => {
   try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === "EPERM"; }
 };
+
+/**
+ * Whether the process `pid` started after `atMs` (Linux: its start time in /proc, from boot): then it
+ * is not the writer that made a lock at `atMs`, whose pid it reuses (a container's writer is pid 1
+ * every time). False when it cannot be told (no /proc: macOS).
+ */
+function startedAfter(pid: number, atMs: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]); // field 22, starttime
+    const btime = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))?.[1]);
+    if (!Number.isFinite(ticks) || !Number.isFinite(btime)) return false;
+    // USER_HZ is 100 on Linux; boot time is in whole seconds: two seconds of slack.
+    return (btime + ticks / 100) * 1000 > atMs + 2000;
+  } catch { return false; }
+}
+
+/** The locks this process holds (a lock naming our pid that is not one of them was left by an earlier process with our pid). */
+const held = new Set<string>();
+
+/** A lock's owner is gone: no such process, this process when it does not hold that lock, or a process started after the lock was made. */
+const ownerGone = (path: string, pid: number, lockMtimeMs: number) =>
+  pid === process.pid ? !held.has(path) : !alive(pid) || startedAfter(pid, lockMtimeMs);
 
 export type Lock = { release(): void };
 
@@ -173,12 +198,13 @@ export async function acquireLock(root: string, waitMs = lockWaitMs()): Promise<
     if (create(root, path)) {
       sweepLockTemps(root);
       let released = false;
-      return { release() { if (!released) { released = true; try { unlinkSync(path); } catch {} } } };
+      held.add(path);
+      return { release() { if (!released) { released = true; held.delete(path); try { unlinkSync(path); } catch {} } } };
     }
     const seen = inspect(path);
     if (seen === "gone") continue; // released meanwhile: try again at once
     const hasPid = seen !== "unknown" && Number.isInteger(seen.owner) && seen.owner > 0;
-    if (seen !== "unknown" && (hasPid ? !alive(seen.owner) : seen.ageMs > STALE_EMPTY_MS)) {
+    if (seen !== "unknown" && (hasPid ? ownerGone(path, seen.owner, seen.mtimeMs) : seen.ageMs > STALE_EMPTY_MS)) {
       takeOver(root, path, seen);
       continue;
     }

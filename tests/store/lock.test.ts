@@ -135,3 +135,23 @@ test("AUDITGRAPH_LOCK_WAIT_MS that is not a whole number of milliseconds is a us
   // Empty is unset: the 30 s default.
   expect(cli(["ingest", "--root", root], { env: { AUDITGRAPH_LOCK_WAIT_MS: "" } }).code).toBe(0);
 }, 60_000);
+
+test("a lock naming a live process that started after the lock was written (its pid reused) is stale; one naming a live process older than the lock is respected", () => {
+  const root = ingested();
+  const lock = join(root, ".pkg", "lock");
+  const sleeper = Bun.spawn(["sleep", "60"]);
+  try {
+    // Written an hour before the process with that pid started: not its lock.
+    writeFileSync(lock, `${sleeper.pid}\n`);
+    const hourAgo = (Date.now() - 3_600_000) / 1000;
+    utimesSync(lock, hourAgo, hourAgo);
+    const r = cli(["ingest", "--root", root], { env: { AUDITGRAPH_LOCK_WAIT_MS: "20000" } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(lock)).toBe(false);
+    // Written after it started: a live writer's lock, waited for.
+    writeFileSync(lock, `${sleeper.pid}\n`);
+    const held = cli(["ingest", "--root", root], { env: { AUDITGRAPH_LOCK_WAIT_MS: "500" } });
+    expect(held.code).toBe(1);
+    expect(expectOneLineError(held)).toContain(`locked by another auditgraph process (pid ${sleeper.pid}`);
+  } finally { sleeper.kill(); }
+}, 60_000);
