@@ -654,7 +654,7 @@ class ObjectWriteError extends Error {
  * flush for the batch rather than one wait per object, then their directories), then the manifest,
  * then the pointer. Crash-safe at every step.
  */
-export async function writeRun(profileDir: string, plan: RunPlan, wallMs: number, progress: WriteProgress = {}): Promise<void> {
+export async function writeRun(profileDir: string, plan: RunPlan, wallMs: number, progress: WriteProgress = {}): Promise<string | undefined> {
   if (!plan.unchanged) {
     // Before anything of the run is in place: a run with this line, no finish line and no pointer
     // naming it never became current, and the next writer removes it (store/run-log.ts).
@@ -680,15 +680,23 @@ export async function writeRun(profileDir: string, plan: RunPlan, wallMs: number
     progress.pointer = true;
     fsyncDir(profileDir);
   }
+  // The stat cache is a cache: one that cannot be written (a read-only cache/ directory) costs the
+  // next run a hash of every file, not this run. Said as a warning; the run and its log line stand.
+  let cacheWarning: string | undefined;
   if (plan.statCacheData !== undefined) {
-    atomicWriteFile(statCachePath(profileDir), plan.statCacheData, { fsync: false });
-    rmSync(oldStatCachePath(profileDir), { force: true });
+    try {
+      atomicWriteFile(statCachePath(profileDir), plan.statCacheData, { fsync: false });
+      rmSync(oldStatCachePath(profileDir), { force: true });
+    } catch (err) {
+      cacheWarning = `the stat cache ${statCachePath(profileDir)} cannot be written (${whyWriteFailed(err)}): the next ingest may read every file again`;
+    }
   }
   if (!plan.unchanged) {
     appendRunLog(profileDir, runLogLine({
       runId: plan.runId, finishedAt: new Date(), wallMs, processed: plan.processed, reused: plan.reused, newObjects: plan.newObjects.length,
     }));
   }
+  return cacheWarning;
 }
 
 /** fsync a file or directory (directories: so that the renames in them survive a power cut). */
@@ -710,7 +718,7 @@ export type IngestOptions = {
 };
 
 /** `previous`: for a rebuild, the run that was current when it took the lock (null: none). */
-export type IngestResult = { plan: RunPlan; budget: Budget; budgetWarning?: string; previous?: string | null };
+export type IngestResult = { plan: RunPlan; budget: Budget; budgetWarning?: string; cacheWarning?: string; previous?: string | null };
 
 export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<IngestResult> {
   const t0 = performance.now();
@@ -757,15 +765,16 @@ export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<I
     // The store's directories the write may make: an undone write removes those it made, no other.
     const existed = new Set(writeDirs(ws.profileDir, plan).filter((d) => existsSync(d)));
     const progress: WriteProgress = {};
+    let cacheWarning: string | undefined;
     try {
       mkdirSync(ws.profileDir, { recursive: true });
-      await writeRun(ws.profileDir, plan, performance.now() - t0, progress);
+      cacheWarning = await writeRun(ws.profileDir, plan, performance.now() - t0, progress);
     } catch (err) {
       const undone = undoFailedWrite(ws.profileDir, plan, freshManifest, progress, err, existed);
       if (!progress.pointer) removeMadeDirs(made);
       throw undone;
     }
-    return { plan, budget, ...(warning ? { budgetWarning: warning } : {}), ...(opts.rebuild ? { previous } : {}) };
+    return { plan, budget, ...(warning ? { budgetWarning: warning } : {}), ...(cacheWarning ? { cacheWarning } : {}), ...(opts.rebuild ? { previous } : {}) };
   } finally {
     lock.release();
     if (!hadPkg) try { rmdirSync(pkgDir(ws.root)); } catch { /* the run wrote into it */ }

@@ -2,9 +2,9 @@
 // rename: the directory holds only its temp file) is not a run: verify notes it, runs list leaves it
 // out, and the next writer (ingest, rebuild, runs prune) removes it, unless the pointer names it.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, cli, ingested } from "../helpers/cli.ts";
+import { cleanup, cli, cliUnprivileged, ingested, openToAll } from "../helpers/cli.ts";
 
 afterAll(cleanup);
 
@@ -164,3 +164,24 @@ describe("the last steps of a killed writer", () => {
     expect(readdirSync(join(profileOf(root), "runs"))).toEqual([before]);
   }, 60_000);
 });
+
+test("a stat cache that cannot be written (a read-only cache/ directory) is a warning: the run stands, with its runs.log line, and the next runs go through", () => {
+  const root = ingested();
+  const cache = join(profileOf(root), "cache");
+  openToAll(root);
+  chmodSync(cache, 0o555);
+  try {
+    writeFileSync(join(root, "notes", "cached.md"), "# Cached\n\nA change.\n");
+    const r = cliUnprivileged(["ingest", "--root", root, "--json"]);
+    if (!r) return console.warn("skipped: cannot run as a user without privileges here");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("the stat cache");
+    expect(r.stderr).toContain("cannot be written");
+    expect(currentOf(root)).toBe(r.json.run_id);
+    const log = readFileSync(join(profileOf(root), "runs.log"), "utf8");
+    expect(log).toContain(`"run_id":"${r.json.run_id}","finished_at"`);
+    const again = cliUnprivileged(["ingest", "--root", root, "--json"])!;
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json.unchanged).toBe(true);
+  } finally { chmodSync(cache, 0o755); }
+}, 60_000);

@@ -28,8 +28,9 @@ export default defineCommand({
       writeStderr(`\ringest: ${done}/${total} files`);
       if (done === total) writeStderr("\n");
     } : undefined;
-    const { plan, budget, budgetWarning } = await ingest(ws, { onProgress, onBuild });
+    const { plan, budget, budgetWarning, cacheWarning } = await ingest(ws, { onProgress, onBuild });
     if (budgetWarning) warn(budgetWarning);
+    if (cacheWarning) warn(cacheWarning);
     const m = plan.manifest;
     // A skipped document's record holds why, beside its reason (the record's one "warning").
     const skipped = m.files.filter((f) => f.status === "skipped").map((f) => ({ path: f.path, reason: f.reason, ...(f.warnings?.length ? { detail: f.warnings.map(warningText).join("; ") } : {}) }));

@@ -13,8 +13,9 @@ export default defineCommand({
     const { ingest } = await import("../../pipeline/ingest.ts");
     // The run id is salted with the run this one replaces: the same store and inputs give the same
     // run id, and it always differs from every earlier run (the previous current one included).
-    const { plan, budget, budgetWarning, previous = null } = await ingest(ws, { rebuild: true });
+    const { plan, budget, budgetWarning, cacheWarning, previous = null } = await ingest(ws, { rebuild: true });
     if (budgetWarning) warn(budgetWarning);
+    if (cacheWarning) warn(cacheWarning);
     for (const f of plan.manifest.files) if (f.reason === "unreadable_directory") warn(unreadableDirWarning(f.path));
     for (const w of plan.manifest.warnings ?? []) warn(w); // run warnings (git provenance)
     const m = plan.manifest;
