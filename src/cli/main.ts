@@ -19,6 +19,9 @@ const usageText = (cmd: CommandDef<any>, parent?: CommandDef<any>, path?: string
  */
 export const SHORT_READS = new Set(["version", "query", "node", "neighbors", "why-connected", "list", "completion"]);
 
+/** Read commands that print only once they have read what they answer: run once more when the run they read was replaced meanwhile. */
+const RETRIED_READS = new Set(["query", "node", "neighbors", "why-connected", "list", "export"]);
+
 const load = (f: () => Promise<{ default: CommandDef<any> }>) => () => f().then((m) => m.default);
 
 export const root = defineCommand({
@@ -91,7 +94,15 @@ export async function main(argv: string[]): Promise<number> {
     if (problem !== undefined || !sub) throw new CLIError(problem ?? "No command specified.", "E_NO_COMMAND");
     const path = argv.slice(0, sub.depth).join(" ");
     if (!SHORT_READS.has(path)) normalJit();
-    const result = await runLeaf(sub.cmd, argv.slice(sub.depth), path);
+    let result: unknown;
+    try { result = await runLeaf(sub.cmd, argv.slice(sub.depth), path); } catch (err) {
+      // A read that met a missing or damaged object of a run an ingest and `runs prune` replaced
+      // meanwhile: run once more, on the run that is current now (see runReplaced).
+      if (!(err instanceof AgError) || err.exitCode !== ExitCode.verify || !RETRIED_READS.has(path)) throw err;
+      const { runReplaced } = await import("./commands/_args.ts");
+      if (!(await runReplaced())) throw err;
+      result = await runLeaf(sub.cmd, argv.slice(sub.depth), path);
+    }
     return exit(typeof result === "number" ? result : ExitCode.ok);
   } catch (err) {
     return reportError(err, json);

@@ -26,8 +26,27 @@ export const withWorkspace = async (args: { root?: string; config?: string; prof
 export const withStore = async (args: { root?: string; config?: string; profile?: string }) => {
   const ws = await withWorkspace(args);
   const { openStore } = await import("../../store/open.ts");
-  return { ws, store: openStore(ws) };
+  const store = openStore(ws);
+  opened = { profileDir: ws.profileDir, runId: store.runId };
+  return { ws, store };
 };
+
+/** The run this command opened (withStore), for runReplaced. */
+let opened: { profileDir: string; runId: string } | undefined;
+
+/**
+ * Whether the run this command opened stopped being current while it read it (readers take no
+ * lock: an ingest then `runs prune` can delete the objects it was reading). Its damage was not
+ * damage: the command is run again on the new current run (main.ts).
+ */
+export async function runReplaced(): Promise<boolean> {
+  if (!opened) return false;
+  const { pointerState } = await import("../../store/manifest.ts");
+  const p = pointerState(opened.profileDir);
+  const moved = p.state === "ok" && p.runId !== opened.runId;
+  opened = undefined;
+  return moved;
+}
 
 /** Runs of at least this many files are read with huge pages (see withIndex). */
 const HUGE_PAGES_MIN_FILES = 10_000;

@@ -1,0 +1,41 @@
+// Readers take no lock. A read whose run an ingest and `runs prune --keep 1` replace while it reads
+// meets objects that are gone: that is no damage, and the command runs once more on the run that
+// is current now, instead of exit 5 and a hint to rebuild. strace holds the reader just after it
+// opened the current manifest, at a point no timing can miss.
+import { afterAll, expect, test } from "bun:test";
+import { appendFileSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { CLI, cleanup, cli, ingested } from "../helpers/cli.ts";
+
+afterAll(cleanup);
+
+const STRACE = Bun.which("strace");
+
+test.skipIf(!STRACE)("a query whose run is replaced and pruned while it reads answers from the new run (exit 0)", async () => {
+  const root = ingested();
+  const profile = join(root, ".pkg", "profiles", "default");
+  const old = readFileSync(join(profile, "current"), "utf8").trim();
+  const before = cli(["query", "database", "--root", root, "--json"]).json.hits.length;
+  expect(before).toBeGreaterThan(0);
+  // Every file edited: no object of the old run's shards is the new run's.
+  const edit = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory() && e.name !== ".pkg" && e.name !== "config") edit(join(dir, e.name));
+      else if (e.isFile() && /\.(md|txt|log|py|ts)$/.test(e.name)) appendFileSync(join(dir, e.name), "\nedited database note\n");
+    }
+  };
+  edit(root);
+  const reader = Bun.spawn([STRACE!, "-f", "-qq", "-o", "/dev/null", "-P", join(profile, "runs", old, "manifest.json"), "-e", "trace=openat", "-e", "inject=openat:delay_exit=4000000",
+    process.execPath, CLI, "query", "database", "--root", root, "--json"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+  await Bun.sleep(1500);
+  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  expect(cli(["runs", "prune", "--keep", "1", "--root", root]).code).toBe(0);
+  expect(readdirSync(join(profile, "runs"))).not.toContain(old);
+  const code = await reader.exited;
+  const out = await new Response(reader.stdout).text();
+  const err = await new Response(reader.stderr).text();
+  expect({ code, err }).toEqual({ code: 0, err: "" });
+  const j = JSON.parse(out);
+  expect(j.run_id).toBe(readFileSync(join(profile, "current"), "utf8").trim());
+  expect(j.hits.length).toBeGreaterThan(0);
+}, 60_000);
