@@ -11,7 +11,7 @@ import { lstatSync, readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { sha256Hex } from "../shared/hash.ts";
 import { TEMP_PREFIX, readRegular } from "../shared/fs.ts";
-import { manifestPath, notADirectory, objectPath, objectsDir, pointerPath, profileDirs, RUN_ID, runsDir, SHA256 } from "./layout.ts";
+import { manifestPath, notADirectory, objectPath, objectsDir, pointerPath, profileDirs, RUN_ID, runLogPath, runsDir, SHA256 } from "./layout.ts";
 import { outputsHash, pointerState, readManifest, type Manifest } from "./manifest.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
 import { artifactMismatch, checkSegment, type SegmentHeader } from "./segment.ts";
@@ -182,4 +182,16 @@ export function verifyStore(profileDir: string): VerifyReport {
       : `${unref} object(s) not referenced by any run (left by an interrupted run; reused or pruned later)`);
   }
   return { ok: problems.length === 0, runs: runIds.length, objects: hashes.size, problems, notes };
+}
+
+/**
+ * What a concurrent writer changes: the pointer, the run directories and runs.log's size (every
+ * run appends to it). Equal before and after a verification: no writer ran meanwhile.
+ */
+export function storeState(profileDir: string): string {
+  let pointer = "", runs = "", log = -1;
+  try { pointer = readRegular(pointerPath(profileDir)).toString("utf8"); } catch {}
+  try { runs = readdirSync(runsDir(profileDir)).sort().join(","); } catch {}
+  try { log = statSync(runLogPath(profileDir)).size; } catch {}
+  return `${pointer}\0${runs}\0${log}`;
 }

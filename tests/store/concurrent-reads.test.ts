@@ -39,3 +39,18 @@ test.skipIf(!STRACE)("a query whose run is replaced and pruned while it reads an
   expect(j.run_id).toBe(readFileSync(join(profile, "current"), "utf8").trim());
   expect(j.hits.length).toBeGreaterThan(0);
 }, 60_000);
+
+test.skipIf(!STRACE)("verify while an ingest and a prune replace the run: no problem that is not there", async () => {
+  const root = ingested();
+  const profile = join(root, ".pkg", "profiles", "default");
+  appendFileSync(join(root, "notes", readdirSync(join(root, "notes")).find((n) => n.endsWith(".md"))!), "\nOne more line.\n");
+  // Held as it first opens runs/, after it has read the pointer.
+  const verify = Bun.spawn([STRACE!, "-f", "-qq", "-o", "/dev/null", "-P", join(profile, "runs"), "-e", "trace=openat", "-e", "inject=openat:delay_enter=4000000:when=1",
+    process.execPath, CLI, "verify", "--root", root], { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+  await Bun.sleep(1500);
+  expect(cli(["ingest", "--root", root]).code).toBe(0);
+  expect(cli(["runs", "prune", "--keep", "1", "--root", root]).code).toBe(0);
+  const code = await verify.exited;
+  const err = await new Response(verify.stderr).text();
+  expect({ code, err: err.split("\n").filter((l) => !l.startsWith("warning:")).join("\n") }).toEqual({ code: 0, err: "" });
+}, 60_000);

@@ -9,8 +9,16 @@ export default defineCommand({
   async run({ args }) {
     // No compatibility gate: verify must describe a broken store, not refuse it.
     const ws = await withWorkspace(args);
-    const { verifyStore } = await import("../../store/verify.ts");
-    const r = verifyStore(ws.profileDir);
+    const { verifyStore, storeState } = await import("../../store/verify.ts");
+    // Verify takes no lock: an ingest and a `runs prune` between its reads (the pointer, then the
+    // runs, then the objects) look like a pointer to a run that is gone, or objects that are
+    // missing. Problems found while the store changed are looked for again (at most three times).
+    let before = storeState(ws.profileDir);
+    let r = verifyStore(ws.profileDir);
+    for (let again = 0; !r.ok && again < 3 && storeState(ws.profileDir) !== before; again++) {
+      before = storeState(ws.profileDir);
+      r = verifyStore(ws.profileDir);
+    }
     if (r.ok) {
       if (args.json) printJson({ status: "ok", profile_dir: ws.profileDir, ...r });
       else {
