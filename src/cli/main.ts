@@ -19,6 +19,26 @@ const usageText = (cmd: CommandDef<any>, parent?: CommandDef<any>, path?: string
  */
 export const SHORT_READS = new Set(["version", "query", "node", "neighbors", "why-connected", "list", "completion"]);
 
+/** Commands that write: Ctrl-C or SIGTERM stops them with one line and releases the lock (see onInterrupt). */
+const WRITERS = new Set(["ingest", "rebuild", "runs prune"]);
+
+/**
+ * Ctrl-C (SIGINT) or SIGTERM during a writing command: one `error:` line (and the JSON error
+ * document with `--json`), exit 130 or 143, and the lock released (its exit hook, store/lock.ts).
+ * What the writer had put in place is what a killed writer leaves: the pointer names the previous
+ * run or the new one, whole, and the next writer sweeps the rest (store/sweep.ts). A write in
+ * progress (a file's bytes, a rename) finishes first: the handler runs between them.
+ */
+function onInterrupt(json: boolean): void {
+  const stop = (signal: "SIGINT" | "SIGTERM", code: number) => () => {
+    reportError(new AgError(`interrupted by ${signal}: the store holds the previous run or the new one, whole; what the run left half-made is removed by the next ingest`, { exitCode: code, code: "interrupted" }), json);
+    flushStdout();
+    process.exit(code);
+  };
+  process.once("SIGINT", stop("SIGINT", 130));
+  process.once("SIGTERM", stop("SIGTERM", 143));
+}
+
 /** Read commands that print only once they have read what they answer: run once more when the run they read was replaced meanwhile. */
 const RETRIED_READS = new Set(["query", "node", "neighbors", "why-connected", "list", "export"]);
 
@@ -94,6 +114,7 @@ export async function main(argv: string[]): Promise<number> {
     if (problem !== undefined || !sub) throw new CLIError(problem ?? "No command specified.", "E_NO_COMMAND");
     const path = argv.slice(0, sub.depth).join(" ");
     if (!SHORT_READS.has(path)) normalJit();
+    if (WRITERS.has(path)) onInterrupt(json);
     let result: unknown;
     try { result = await runLeaf(sub.cmd, argv.slice(sub.depth), path); } catch (err) {
       // A read that met a missing or damaged object of a run an ingest and `runs prune` replaced

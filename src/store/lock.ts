@@ -199,7 +199,10 @@ export async function acquireLock(root: string, waitMs = lockWaitMs()): Promise<
       sweepLockTemps(root);
       let released = false;
       held.add(path);
-      return { release() { if (!released) { released = true; held.delete(path); try { unlinkSync(path); } catch {} } } };
+      // Released on process.exit too (an interrupted writer, cli/main.ts), not left for the next one to find stale.
+      const onExit = () => { if (!released) { released = true; held.delete(path); try { unlinkSync(path); } catch {} } };
+      process.once("exit", onExit);
+      return { release() { process.off("exit", onExit); onExit(); } };
     }
     const seen = inspect(path);
     if (seen === "gone") continue; // released meanwhile: try again at once

@@ -3,9 +3,9 @@
 // is current now, instead of exit 5 and a hint to rebuild. strace holds the reader just after it
 // opened the current manifest, at a point no timing can miss.
 import { afterAll, expect, test } from "bun:test";
-import { appendFileSync, readdirSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CLI, cleanup, cli, ingested } from "../helpers/cli.ts";
+import { CLI, cleanup, cli, ingested, workspace } from "../helpers/cli.ts";
 
 afterAll(cleanup);
 
@@ -53,4 +53,22 @@ test.skipIf(!STRACE)("verify while an ingest and a prune replace the run: no pro
   const code = await verify.exited;
   const err = await new Response(verify.stderr).text();
   expect({ code, err: err.split("\n").filter((l) => !l.startsWith("warning:")).join("\n") }).toEqual({ code: 0, err: "" });
+}, 60_000);
+
+test.skipIf(!STRACE)("Ctrl-C during an ingest: exit 130 and one line (the JSON error document with --json), the lock released; the next ingest is a fresh one's run", async () => {
+  const fresh = ingested();
+  const want = readFileSync(join(fresh, ".pkg", "profiles", "default", "current"), "utf8").trim();
+  for (const when of [1, 3]) {
+    const root = workspace();
+    // SIGINT as the ingest renames its n-th file into place (strace delivers it at that call).
+    const p = Bun.spawnSync([STRACE!, "-f", "-qq", "-o", "/dev/null", "-e", "trace=rename,renameat,renameat2", "-e", `inject=rename,renameat,renameat2:signal=SIGINT:when=${when}`,
+      process.execPath, CLI, "ingest", "--root", root, "--json"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+    const err = p.stderr.toString();
+    expect({ when, code: p.exitCode, lines: err.trim().split("\n").length }).toEqual({ when, code: 130, lines: 1 });
+    expect(err).toContain("interrupted by SIGINT");
+    expect(JSON.parse(p.stdout.toString())).toMatchObject({ status: "error", code: "interrupted", exit_code: 130 });
+    expect(existsSync(join(root, ".pkg", "lock"))).toBe(false);
+    if (existsSync(join(root, ".pkg", "profiles", "default"))) expect(cli(["verify", "--root", root]).code).toBe(0);
+    expect(cli(["ingest", "--root", root, "--json"]).json.run_id).toBe(want);
+  }
 }, 60_000);
