@@ -69,6 +69,12 @@ function matches(n: GraphNode, c: Condition): boolean {
   if (v === undefined || v === null) return c.op === "=" && c.value.toLowerCase() === "null";
   const values = Array.isArray(v) ? v : [v];
   const want = c.value.toLowerCase();
+  // `tag=a,b` is tags a and b, as query's `--tag a,b` is (a stored tag never holds a comma: the
+  // front matter's tags are split at commas).
+  if ((c.field === "tag" || c.field === "tags") && c.op === "=" && want.includes(",")) {
+    const all = want.split(",").map((t) => t.trim()).filter(Boolean);
+    return all.every((t) => values.some((x) => text(x).toLowerCase() === t));
+  }
   return values.some((x) => (c.op === "=" ? text(x).toLowerCase() === want : text(x).toLowerCase().includes(want)));
 }
 

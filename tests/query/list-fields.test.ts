@@ -152,3 +152,15 @@ test("names of types are read in any case; a count with a sort or page, and an e
   expect(empty.code).toBe(2);
   expect(expectOneLineError(empty)).toContain("needs a substring");
 });
+
+test("list --where tag=a,b means both tags, as query --tag a,b does", () => {
+  const root = ingested({
+    "notes/both.md": "---\ntags: [alpha, beta]\n---\n# Both\n",
+    "notes/one.md": "---\ntags: [alpha]\n---\n# One\n",
+  });
+  const listed = cli(["list", "--where", "tag=alpha,beta", "--root", root, "--json"]).json.nodes.map((n: { path: string }) => n.path);
+  const queried = cli(["query", "--tag", "alpha,beta", "--root", root, "--json"]).json.hits.map((h: { path: string }) => h.path);
+  expect(listed).toEqual(["notes/both.md"]);
+  expect(queried).toEqual(listed);
+  expect(cli(["list", "--where", "tag=alpha", "--root", root, "--json"]).json.total).toBe(2);
+});
