@@ -77,6 +77,7 @@ test("git commands refuse each bad repository with one line, exit 2", () => {
     expect(lines[0]).toMatch(why);
     expect(r.stderr).not.toContain("    at ");
     expect(r.stdout).toBe("");
+    if (path.startsWith("repos/super/lib")) expect(lines[1]).toStartWith("hint: its history is the submodule's own repository");
   }
 }, 60_000);
 

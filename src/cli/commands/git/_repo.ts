@@ -67,7 +67,10 @@ export async function target(args: { root?: string; config?: string; profile?: s
   while (relative(ws.root, dir).startsWith("..")) dir = ws.root; // a path directly under the root
   for (;;) {
     const g = inspectGitDir(dir);
-    if (g.kind === "file") throw gitError(g.problem.kind, g.problem.message);
+    if (g.kind === "file") {
+      const hint = g.problem.kind === "submodule" ? "its history is the submodule's own repository: ask about a path of the superproject, or run git log inside the submodule" : undefined;
+      throw gitError(g.problem.kind, g.problem.message, hint);
+    }
     if (g.kind === "dir") break;
     if (dir === ws.root) {
       throw gitError("not_repository", `${path ? `${path} is not in a git repository` : `${ws.root} is not a git repository`} (no .git directory from ${path ? "there" : "the root"} up to the workspace root ${ws.root})`,
