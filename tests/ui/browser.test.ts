@@ -311,6 +311,9 @@ test("a small neighbourhood is laid out the same way each time it is drawn", asy
     await page.waitForSelector("#graph[data-ms]", { timeout: 15_000 });
     const at = await page.evaluate(() => window.__auditgraphGraph.nodes().map((n: any) => [n.id(), Math.round(n.position("x")), Math.round(n.position("y"))]).sort());
     await page.goto(`${ui.base}/#/`);
+    // A hash change renders later: the drawn graph must be gone before the next draw is waited for
+    // (on a loaded machine the next wait found this one's finished box, and read an emptied graph).
+    await page.waitForSelector("#graph", { state: "detached", timeout: 15_000 });
     return at;
   };
   const first = await layout();
