@@ -31,7 +31,7 @@ const WRITERS = new Set(["ingest", "rebuild", "runs prune"]);
  */
 function onInterrupt(json: boolean): void {
   const stop = (signal: "SIGINT" | "SIGTERM", code: number) => () => {
-    reportError(new AgError(`interrupted by ${signal}: the store holds the previous run or the new one, whole; what the run left half-made is removed by the next ingest`, { exitCode: code, code: "interrupted" }), json);
+    reportError(new AgError(`interrupted by ${signal}: the store is whole (the run that was current, or the new one, is current); what was left half-done is swept by the next writer`, { exitCode: code, code: "interrupted" }), json);
     flushStdout();
     process.exit(code);
   };
