@@ -13,6 +13,7 @@ import { docId } from "../pipeline/extract.ts";
 import { documentNames, TEXT_PAGE, type DocMeta } from "../pipeline/shard.ts";
 import { eachOutsideWords, holdsPhrase, holdsSequence, identParts, isWordTerm, MAX_TERM, nameTerms, wordRuns } from "../pipeline/tokens.ts";
 import { VarintReader } from "../store/varint.ts";
+import { wholeAt } from "../shared/errors.ts";
 import { globMatcher, type Clause, type ParsedQuery } from "./parse.ts";
 import type { EntPosting, RunIndex } from "./run-index.ts";
 
@@ -480,11 +481,6 @@ function snippetOf(line: string, firstColumn: number): string {
   return (at > 0 ? "…" : "") + t.slice(at, end).trim() + (end < t.length ? "…" : "");
 }
 
-/** `i`, or one before it when `i` falls inside a surrogate pair of `s`. */
-const wholeAt = (s: string, i: number) => {
-  const c = s.charCodeAt(i);
-  return i > 0 && i < s.length && c >= 0xdc00 && c <= 0xdfff && (s.charCodeAt(i - 1) & 0xfc00) === 0xd800 ? i - 1 : i;
-};
 
 const ENTITY_TYPES = ["document", "section", "decision", "claim", "symbol", "technology", "reference", "module"];
 

@@ -71,8 +71,11 @@ export function describeError(err: unknown): string {
  */
 export function clip(s: string, max = 255): string {
   if (s.length <= max) return s;
-  let end = max - 1;
-  const c = s.charCodeAt(end - 1);
-  if (c >= 0xd800 && c <= 0xdbff) end--;
-  return `${s.slice(0, end)}…`;
+  return `${s.slice(0, wholeAt(s, max - 1))}…`;
+}
+
+/** `i`, or one before it when a cut of `s` at `i` would split a surrogate pair (an emoji): where to cut text. */
+export function wholeAt(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  return i > 0 && i < s.length && c >= 0xdc00 && c <= 0xdfff && (s.charCodeAt(i - 1) & 0xfc00) === 0xd800 ? i - 1 : i;
 }

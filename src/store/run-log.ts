@@ -12,6 +12,7 @@
 import { closeSync, constants, existsSync, fstatSync, openSync, rmSync, statSync, truncateSync, writeSync } from "node:fs";
 import { readRegular } from "../shared/fs.ts";
 import { manifestPath, runLogPath } from "./layout.ts";
+import type { PointerState } from "./manifest.ts";
 
 export type RunLog = {
   /** Each run's last finish time, in the order of those lines. */
@@ -46,9 +47,14 @@ export const runLogLine = (r: RunFacts): string => JSON.stringify({
 export const runStartLine = (runId: string, startedAt: Date): string =>
   JSON.stringify({ run_id: runId, started_at: startedAt.toISOString() }) + "\n";
 
-/** The run ids with a start line, no finish line, that the pointer does not name (`current`). */
-export function unfinishedRuns(log: RunLog, current: string | undefined): string[] {
-  return [...log.started].filter((id) => id !== current && !log.finished.has(id)).sort();
+/**
+ * The run ids with a start line, no finish line, that the pointer does not name. None when the
+ * pointer cannot be read: which run it meant is unknown, so no run is taken for a leftover.
+ */
+export function unfinishedRuns(log: RunLog, pointer: PointerState): Set<string> {
+  if (pointer.state === "bad") return new Set();
+  const current = pointer.state === "ok" ? pointer.runId : undefined;
+  return new Set([...log.started].filter((id) => id !== current && !log.finished.has(id)));
 }
 
 /**

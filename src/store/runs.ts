@@ -31,7 +31,7 @@ export function listRuns(profileDir: string): RunSummary[] {
   const current = pointer.state === "ok" ? pointer.runId : undefined;
   const runLog = readRunLog(profileDir);
   // What a killed writer left (no manifest, or a manifest that never became current) is not a run.
-  const unfinished = new Set(pointer.state === "bad" ? [] : unfinishedRuns(runLog, current));
+  const unfinished = unfinishedRuns(runLog, pointer);
   try { ids = readdirSync(runsDir(profileDir)).filter((n) => !n.startsWith(".") && (pointer.state === "bad" || (!isLeftoverRunDir(profileDir, n, current) && !unfinished.has(n)))); } catch {}
   if (current && !ids.includes(current)) ids.push(current);
   const log = runLog.finished;

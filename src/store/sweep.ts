@@ -61,7 +61,7 @@ export function sweepTemp(profileDir: string): number {
     try { rmdirSync(join(runsDir(profileDir), id)); n++; } catch {}
   }
   const log = readRunLog(profileDir);
-  for (const id of unfinishedRuns(log, current)) {
+  for (const id of unfinishedRuns(log, pointer)) {
     if (!ids.includes(id)) continue;
     try { rmSync(join(runsDir(profileDir), id), { recursive: true }); n++; } catch {}
   }

@@ -112,7 +112,7 @@ export function verifyStore(profileDir: string): VerifyReport {
   const named = new Set<string>();
   const runIds: string[] = [];
   const runLog = readRunLog(profileDir);
-  const unfinished = new Set(pointer.state === "bad" ? [] : unfinishedRuns(runLog, current));
+  const unfinished = unfinishedRuns(runLog, pointer);
   for (const id of list(runsDir(profileDir), "the runs directory")) {
     const dir = join(runsDir(profileDir), id);
     if (!RUN_ID.test(id)) { problems.push({ kind: "extra", path: dir, detail: "not a run directory" }); continue; }

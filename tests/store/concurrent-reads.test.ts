@@ -55,18 +55,18 @@ test.skipIf(!STRACE)("verify while an ingest and a prune replace the run: no pro
   expect({ code, err: err.split("\n").filter((l) => !l.startsWith("warning:")).join("\n") }).toEqual({ code: 0, err: "" });
 }, 60_000);
 
-test.skipIf(!STRACE)("Ctrl-C during an ingest: exit 130 and one line (the JSON error document with --json), the lock released; the next ingest is a fresh one's run", async () => {
+test.skipIf(!STRACE)("Ctrl-C or SIGTERM during an ingest: exit 130 or 143 and one line (the JSON error document with --json), the lock released; the next ingest is a fresh one's run", async () => {
   const fresh = ingested();
   const want = readFileSync(join(fresh, ".pkg", "profiles", "default", "current"), "utf8").trim();
-  for (const when of [1, 3]) {
+  for (const [when, signal, exit] of [[1, "SIGINT", 130], [3, "SIGINT", 130], [2, "SIGTERM", 143]] as const) {
     const root = workspace();
-    // SIGINT as the ingest renames its n-th file into place (strace delivers it at that call).
-    const p = Bun.spawnSync([STRACE!, "-f", "-qq", "-o", "/dev/null", "-e", "trace=rename,renameat,renameat2", "-e", `inject=rename,renameat,renameat2:signal=SIGINT:when=${when}`,
+    // The signal as the ingest renames its n-th file into place (strace delivers it at that call).
+    const p = Bun.spawnSync([STRACE!, "-f", "-qq", "-o", "/dev/null", "-e", "trace=rename,renameat,renameat2", "-e", `inject=rename,renameat,renameat2:signal=${signal}:when=${when}`,
       process.execPath, CLI, "ingest", "--root", root, "--json"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
     const err = p.stderr.toString();
-    expect({ when, code: p.exitCode, lines: err.trim().split("\n").length }).toEqual({ when, code: 130, lines: 1 });
-    expect(err).toContain("interrupted by SIGINT");
-    expect(JSON.parse(p.stdout.toString())).toMatchObject({ status: "error", code: "interrupted", exit_code: 130 });
+    expect({ when, code: p.exitCode, lines: err.trim().split("\n").length }).toEqual({ when, code: exit, lines: 1 });
+    expect(err).toContain(`interrupted by ${signal}`);
+    expect(JSON.parse(p.stdout.toString())).toMatchObject({ status: "error", code: "interrupted", exit_code: exit });
     expect(existsSync(join(root, ".pkg", "lock"))).toBe(false);
     if (existsSync(join(root, ".pkg", "profiles", "default"))) expect(cli(["verify", "--root", root]).code).toBe(0);
     expect(cli(["ingest", "--root", root, "--json"]).json.run_id).toBe(want);
