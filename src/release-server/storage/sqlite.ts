@@ -7,7 +7,7 @@
 import { Database, SQLiteError } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { Conflict } from "../domain/errors.ts";
+import { Conflict, Unavailable } from "../domain/errors.ts";
 import type { App, Artifact, AuditEvent, Channel, Release, Token } from "../domain/model.ts";
 import type { AuditFilter, NewApp, NewArtifact, NewAuditEvent, NewRelease, NewToken, Repositories } from "../domain/repository.ts";
 import { versionKey } from "../domain/versions.ts";
@@ -44,8 +44,8 @@ export function openSqlite(file: string, info: { applied?: number[] } = {}): Rep
   mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file, { create: true, strict: true });
   try {
-    db.run("PRAGMA busy_timeout = 10000");
-    db.run("PRAGMA journal_mode = WAL");
+    db.run(`PRAGMA busy_timeout = ${BUSY_MS}`);
+    walMode(db);
     db.run("PRAGMA synchronous = FULL");
     db.run("PRAGMA foreign_keys = ON");
     const applied = migrate(db, file);
@@ -53,9 +53,32 @@ export function openSqlite(file: string, info: { applied?: number[] } = {}): Rep
     fillVersionKeys(db);
   } catch (err) {
     db.close();
-    throw err;
+    throw isBusy(err) ? locked(file) : err;
   }
-  return serialized(sqliteStore(db), laneFor(file));
+  return serialized(sqliteStore(db, file), laneFor(file));
+}
+
+const BUSY_MS = 10_000;
+const isBusy = (err: unknown) => err instanceof SQLiteError && String(err.code).startsWith("SQLITE_BUSY");
+/** 503 / exit 1: another process held the write lock past the busy timeout. */
+const locked = (file: string) => new Unavailable(`database ${file} stayed locked by another process for ${BUSY_MS / 1000} s; try again later`);
+
+/**
+ * Switches the file to WAL, waiting as the busy timeout would. Several processes opening a fresh
+ * file at once: the switch can answer SQLITE_BUSY at once, because SQLite does not call the busy
+ * handler for a connection that holds a read lock and wants the write lock (it could deadlock).
+ */
+function walMode(db: Database): void {
+  const deadline = Date.now() + BUSY_MS;
+  for (let pause = 2; ; pause = Math.min(pause * 2, 100)) {
+    try {
+      db.run("PRAGMA journal_mode = WAL");
+      return;
+    } catch (err) {
+      if (!isBusy(err) || Date.now() >= deadline) throw err;
+      Bun.sleepSync(pause);
+    }
+  }
 }
 
 /** Connections to one file in this process take turns (see serial.ts `Lane`). */
@@ -77,7 +100,7 @@ function fillVersionKeys(db: Database): void {
   }).immediate();
 }
 
-function sqliteStore(db: Database): SyncStore {
+function sqliteStore(db: Database, file: string): SyncStore {
   const one = <T>(sql: string, map: (r: Row) => T, ...params: any[]): T | undefined => {
     const r = db.query(sql).get(...params) as Row | null;
     return r ? map(r) : undefined;
@@ -242,7 +265,11 @@ function sqliteStore(db: Database): SyncStore {
 
   return { apps, releases, artifacts, channels, tokens, audit,
     begin() {
-      db.run("BEGIN IMMEDIATE");
+      try {
+        db.run("BEGIN IMMEDIATE");
+      } catch (err) {
+        throw isBusy(err) ? locked(file) : err;
+      }
     },
     commit() {
       db.run("COMMIT");
