@@ -4,7 +4,7 @@
  * `version --json`, keep the current executable as the previous one, rename the new one over it).
  * Until that last rename nothing the user runs has changed; any failure removes the staged file.
  */
-import { chmodSync, closeSync, copyFileSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { TARGET, VERSION } from "../shared/build-info.ts";
 import { sha256Hex } from "../shared/hash.ts";
@@ -117,6 +117,7 @@ export async function plan(opts: UpgradeOptions = {}): Promise<Plan> {
   const log = opts.log ?? (() => {});
   const exe = opts.exe ?? process.execPath;
   const exeIdentity = identity(exe); // before anything is fetched: another upgrade may swap it meanwhile
+  if (exe === process.execPath && !isRunning(exe)) throw replacedMeanwhile(exe);
   const key = loadKey(opts.key, env);
   const source = resolveSource({ channel: opts.channel }, env);
   const { info, version, dir } = await findRelease(source, opts.version);
@@ -260,6 +261,64 @@ function identity(path: string): string {
 }
 
 /**
+ * Whether `exe` is still the file this process runs (Linux: /proc/self/exe names the running
+ * inode even after a rename over its path). An upgrade started before another one swapped the
+ * executable must not plan from the old version against the new file. Elsewhere: assumed so.
+ */
+function isRunning(exe: string): boolean {
+  let running;
+  try { running = statSync("/proc/self/exe"); } catch { return true; }
+  try { const st = statSync(exe); return st.dev === running.dev && st.ino === running.ino; } catch { return false; }
+}
+
+const replacedMeanwhile = (exe: string) =>
+  new UpgradeError(`${exe} was replaced while this upgrade ran (another upgrade?); nothing was changed`, "changed_meanwhile", "run 'auditgraph version' to see what is installed now");
+
+const LOCK_WAIT_MS = 30_000;
+export const swapLockPath = (exe: string) => join(dirname(exe), `.${basename(exe)}.swap-lock`);
+
+/**
+ * Runs `fn` holding `.<exe>.swap-lock` (linked into place whole, holding our pid), so that the
+ * check that the executable is the one planned against and the swap are one step among
+ * concurrent upgrades and rollbacks. A live holder is waited for (up to 30 s, it holds the lock
+ * for two renames); a lock whose process is gone (killed mid-swap) is taken over.
+ */
+function withSwapLock<T>(exe: string, fn: () => T): T {
+  const lock = swapLockPath(exe);
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  const mine = join(dirname(exe), `${STAGE_PREFIX(exe)}${process.pid}-lock`); // swept as a staged file if we die
+  try {
+    writeFileSync(mine, `${process.pid}\n`);
+  } catch (e) {
+    throw new UpgradeError(`cannot create ${mine}: ${(e as Error).message}`, "write_failed");
+  }
+  try {
+    for (;;) {
+      try {
+        linkSync(mine, lock); // fails if the lock exists: it is never seen without its pid
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new UpgradeError(`cannot create ${lock}: ${(e as Error).message}`, "write_failed");
+      }
+      let holder = 0;
+      try { holder = Number.parseInt(readFileSync(lock, "utf8"), 10) || 0; } catch { continue; } // released meanwhile
+      let alive = false;
+      try { if (holder > 0) { process.kill(holder, 0); alive = true; } } catch {}
+      if (!alive) { try { unlinkSync(lock); } catch {} continue; }
+      if (Date.now() >= deadline) throw new UpgradeError(`another upgrade (process ${holder}) held ${lock} for ${LOCK_WAIT_MS / 1000} s; nothing was changed`, "busy", `if no upgrade is running, remove ${lock}`);
+      Bun.sleepSync(25);
+    }
+  } finally {
+    try { unlinkSync(mine); } catch {}
+  }
+  try {
+    return fn();
+  } finally {
+    try { unlinkSync(lock); } catch {}
+  }
+}
+
+/**
  * Keeps a copy of `exe` as `keep` (a hard link when the file system allows), then renames `staged`
  * over `exe`: each step is one rename, so the path always names a complete executable.
  */
@@ -332,16 +391,16 @@ export async function apply(p: Plan, opts: { env?: Env; log?: (line: string) => 
     }
     crashAt(env, "probed");
     const previous = previousPath(p.exe);
-    // The executable this upgrade replaces (as when planned): if another upgrade swapped it
-    // meanwhile, this one must not keep that one's result as the previous version.
-    if (identity(p.exe) !== p.exeIdentity) {
-      throw new UpgradeError(`${p.exe} was replaced while this upgrade ran (another upgrade?); nothing was changed`, "changed_meanwhile", "run 'auditgraph version' to see what is installed now");
-    }
-    try {
-      swap(p.exe, staged, previous, env);
-    } catch (e) {
-      throw new UpgradeError(`cannot replace ${p.exe}: ${(e as Error).message}`, "write_failed");
-    }
+    withSwapLock(p.exe, () => {
+      // The executable this upgrade replaces (as when planned): if another upgrade swapped it
+      // meanwhile, this one must not keep that one's result as the previous version.
+      if (identity(p.exe) !== p.exeIdentity) throw replacedMeanwhile(p.exe);
+      try {
+        swap(p.exe, staged, previous, env);
+      } catch (e) {
+        throw new UpgradeError(`cannot replace ${p.exe}: ${(e as Error).message}`, "write_failed");
+      }
+    });
     return { from: p.current, to: p.version, method, downloaded, exe: p.exe, previous };
   } finally {
     try { unlinkSync(staged); } catch {}
@@ -362,17 +421,20 @@ export function rollback(opts: { exe?: string; env?: Env; dryRun?: boolean } = {
   const got = probe(previous, env);
   if (got.target !== TARGET) throw new UpgradeError(`${previous} is a ${got.target} build, not ${TARGET}`, "wrong_version");
   if (opts.dryRun) return { from: VERSION, to: got.version, exe };
-  const tmp = `${previous}.tmp-${process.pid}`;
-  try { unlinkSync(tmp); } catch {}
-  linkOrCopy(exe, tmp);
-  try {
-    renameSync(previous, exe);
-  } catch (e) {
+  withSwapLock(exe, () => {
+    if (exe === process.execPath && !isRunning(exe)) throw replacedMeanwhile(exe);
+    const tmp = `${previous}.tmp-${process.pid}`;
     try { unlinkSync(tmp); } catch {}
-    throw new UpgradeError(`cannot replace ${exe}: ${(e as Error).message}`, "write_failed");
-  }
-  renameSync(tmp, previous);
-  try { unlinkSync(tmp); } catch {} // see swap()
-  fsyncDir(dirname(exe));
+    linkOrCopy(exe, tmp);
+    try {
+      renameSync(previous, exe);
+    } catch (e) {
+      try { unlinkSync(tmp); } catch {}
+      throw new UpgradeError(`cannot replace ${exe}: ${(e as Error).message}`, "write_failed");
+    }
+    renameSync(tmp, previous);
+    try { unlinkSync(tmp); } catch {} // see swap()
+    fsyncDir(dirname(exe));
+  });
   return { from: VERSION, to: got.version, exe };
 }

@@ -196,6 +196,7 @@ describe("auditgraph upgrade", () => {
       expect((await run(h.exe, ["version", "--json"], h.env)).json.version).toBe(OLD);
     }
     expect(leftovers(h.bin).some((n) => n.startsWith(".auditgraph.upgrade-"))).toBe(true);
+    expect(leftovers(h.bin)).toContain(".auditgraph.swap-lock"); // held by the killed process: taken over
     const r = await run(h.exe, ["upgrade", ...key()], h.env);
     expect(r.code).toBe(0);
     expect(isExe(h.exe, "new")).toBe(true);
@@ -260,7 +261,9 @@ describe("auditgraph upgrade", () => {
     const [a, b] = await Promise.all([run(h.exe, ["upgrade", ...key()], h.env), run(h.exe, ["upgrade", ...key()], h.env)]);
     // One upgrades; the other upgrades first, finds it up to date, or finds the executable replaced meanwhile (exit 1, nothing changed).
     for (const r of [a, b]) expect([0, 1]).toContain(r.code);
-    expect([a, b].some((r) => r.code === 0 && r.stdout.includes(`upgraded auditgraph ${OLD} -> ${NEW}`))).toBe(true);
+    // (The check and the swap are one step under .auditgraph.swap-lock: never both.)
+    expect([a, b].filter((r) => r.code === 0 && r.stdout.includes(`upgraded auditgraph ${OLD} -> ${NEW}`)).length).toBe(1);
+    expect(leftovers(h.bin)).toEqual([".auditgraph.previous"]);
     for (const r of [a, b]) if (r.code === 1) expect(oneLine(r)).toContain("was replaced while this upgrade ran (another upgrade?); nothing was changed");
     expect(isExe(h.exe, "new")).toBe(true);
     const back = await run(h.exe, ["upgrade", "--rollback", "--json"], h.env);
