@@ -51,9 +51,15 @@ test("code spans that name a symbol", () => {
 
 test("a file over the parse limit gives no symbols (generated code), and the limit of symbols per file holds", async () => {
   const { MAX_PARSE_CHARS, MAX_SYMBOLS } = await import("../../src/pipeline/symbols/index.ts");
-  expect(await extractSymbols("big.js", "function f() {}\n" + " ".repeat(MAX_PARSE_CHARS))).toEqual({ symbols: [], imports: [] });
+  expect(await extractSymbols("big.js", "function f() {}\n" + " ".repeat(MAX_PARSE_CHARS))).toEqual({ symbols: [], imports: [], warning: [1, `code over ${MAX_PARSE_CHARS} characters (bundled or generated?) is not parsed: no symbols or imports`] });
   const many = Array.from({ length: MAX_SYMBOLS + 10 }, (_, i) => `export function f${i}() {}`).join("\n");
-  expect((await extractSymbols("many.ts", many))!.symbols.length).toBe(MAX_SYMBOLS);
+  const got = (await extractSymbols("many.ts", many))!;
+  expect(got.symbols.length).toBe(MAX_SYMBOLS);
+  expect(got.warning).toEqual([MAX_SYMBOLS + 1, `only the first ${MAX_SYMBOLS} symbols and ${MAX_SYMBOLS} imports of a file are indexed; the one here and those after it are not`]);
+  // Imports past the limit too, at the first one left out; at the limit exactly, nothing is said.
+  const imports = Array.from({ length: MAX_SYMBOLS + 1 }, (_, i) => `import "m${i}";`).join("\n");
+  expect((await extractSymbols("imports.ts", imports))!.warning?.[0]).toBe(MAX_SYMBOLS + 1);
+  expect((await extractSymbols("exact.ts", many.split("\n").slice(0, MAX_SYMBOLS).join("\n")))!.warning).toBeUndefined();
 });
 
 test("Rust: a method's container is its impl type's name, without generic arguments, path or reference", async () => {

@@ -57,6 +57,24 @@ test("symbols, modules, defines/imports edges and markdown mentions", () => {
   expect(cli(["verify", "--root", root]).code).toBe(0);
 }, 60_000);
 
+test("symbols left out past the limit of a file, or a file too long to parse, are a warning naming the line, recorded in the manifest", () => {
+  const many = Array.from({ length: 2005 }, (_, i) => `export function f${i}() {}`).join("\n") + "\n";
+  const root = workspace({ "src/many.ts": many, "src/big.js": "function f() {}\n" + "// x\n".repeat(300_000), "src/ok.ts": "export const a = 1;\n" });
+  const ing = cli(["ingest", "--root", root, "--json"]);
+  expect(ing.code).toBe(0);
+  const w = ing.json.warnings.map((x: any) => `${x.path}:${x.line}: ${x.message}`);
+  expect(w).toEqual([
+    "src/big.js:1: code over 1048576 characters (bundled or generated?) is not parsed: no symbols or imports",
+    "src/many.ts:2001: only the first 2000 symbols and 2000 imports of a file are indexed; the one here and those after it are not",
+  ]);
+  const plain = cli(["ingest", "--root", root]); // unchanged: the warnings stand, from the stored records
+  expect(plain.code).toBe(0);
+  expect(plain.stderr).toContain("src/many.ts:2001: only the first 2000 symbols");
+  const run = cli(["runs", "show", ing.json.run_id, "--root", root, "--json"]).json;
+  expect(JSON.stringify(run)).toContain("2001: only the first 2000 symbols");
+  expect(cli(["list", "--type", "symbol", "--where", "path=src/many.ts", "--count-only", "--root", root, "--json"]).json.total).toBe(2000);
+}, 60_000);
+
 test("the same code in another directory gives byte-identical objects", () => {
   const a = workspace(symbolFiles());
   const b = workspace(symbolFiles());

@@ -14,7 +14,8 @@ import { GRAMMAR_WASM, RUNTIME_WASM, type Grammar } from "./grammars.ts";
 export type SymbolDef = [string, string, number, number, string?];
 /** [module as written (a relative JS/TS import: the workspace path it points at), line] */
 export type ImportRef = [string, number];
-export type FileSymbols = { symbols: SymbolDef[]; imports: ImportRef[] };
+/** `warning`: [line, message] when symbols were left out (past MAX_SYMBOLS, or a file too long to parse). */
+export type FileSymbols = { symbols: SymbolDef[]; imports: ImportRef[]; warning?: [number, string] };
 
 const BY_EXT: Record<string, Grammar> = {
   ".ts": "typescript", ".mts": "typescript", ".cts": "typescript", ".tsx": "tsx",
@@ -55,7 +56,7 @@ async function parserFor(g: Grammar): Promise<TsParser> {
 export async function extractSymbols(path: string, text: string): Promise<FileSymbols | undefined> {
   const g = grammarOf(path);
   if (!g) return undefined;
-  if (text.length > MAX_PARSE_CHARS) return { symbols: [], imports: [] };
+  if (text.length > MAX_PARSE_CHARS) return { symbols: [], imports: [], warning: [1, `code over ${MAX_PARSE_CHARS} characters (bundled or generated?) is not parsed: no symbols or imports`] };
   const parser = await parserFor(g);
   const walk = g === "python" ? walkPython : g === "go" ? walkGo : g === "rust" ? walkRust : walkJs;
   const out: FileSymbols = { symbols: [], imports: [] };
@@ -65,15 +66,21 @@ export async function extractSymbols(path: string, text: string): Promise<FileSy
   // lines before it blanked so rows stay the file's own: at most MAX_RESYNCS times per file.
   let lines: string[] | undefined;
   let source = text;
+  let capped = 0; // the line of the first symbol left out past MAX_SYMBOLS
   for (let from = 0, pass = 0; ; pass++) {
     const tree = parser.parse(source);
     if (!tree) break;
     try {
-      const part: FileSymbols = { symbols: [], imports: [] };
+      const part: FileSymbols & { capped?: number } = { symbols: [], imports: [] };
       walk(tree.rootNode, part, path);
       const cut = pass < MAX_RESYNCS && tree.rootNode.hasError ? resyncRow(tree.rootNode, (lines ??= text.split("\n")), DECL_LINE[g]) : undefined;
       const end = cut ?? Infinity;
-      for (const s of part.symbols) if (s[2] > from && s[2] <= end && out.symbols.length < MAX_SYMBOLS) out.symbols.push(s);
+      for (const s of part.symbols) {
+        if (s[2] <= from || s[2] > end) continue;
+        if (out.symbols.length < MAX_SYMBOLS) out.symbols.push(s);
+        else if (!capped) capped = s[2];
+      }
+      if (part.capped && part.capped > from && part.capped <= end && (!capped || part.capped < capped)) capped = part.capped;
       for (const m of part.imports) if (m[1] > from && m[1] <= end) out.imports.push(m);
       if (cut === undefined) break;
       from = cut;
@@ -82,7 +89,11 @@ export async function extractSymbols(path: string, text: string): Promise<FileSy
       tree.delete();
     }
   }
-  out.imports = dedupe(out.imports).slice(0, MAX_SYMBOLS);
+  const imports = dedupe(out.imports);
+  if (imports.length > MAX_SYMBOLS && (!capped || imports[MAX_SYMBOLS]![1] < capped)) capped = imports[MAX_SYMBOLS]![1];
+  out.imports = imports.slice(0, MAX_SYMBOLS);
+  // Generated code must not flood the graph, but a symbol left out is said, as claims past theirs are (extract.ts).
+  if (capped) out.warning = [capped, `only the first ${MAX_SYMBOLS} symbols and ${MAX_SYMBOLS} imports of a file are indexed; the one here and those after it are not`];
   return out;
 }
 
@@ -122,11 +133,12 @@ function inLiteral(root: TsNode, row: number): boolean {
 
 const lineOf = (n: TsNode) => n.startPosition.row + 1;
 const nameOf = (n: TsNode, field = "name") => n.childForFieldName(field)?.text;
-const add = (out: FileSymbols, name: string | undefined, kind: string, at: TsNode, exported: boolean, container?: string) => {
-  if (!name || out.symbols.length >= MAX_SYMBOLS) return;
+const add = (out: FileSymbols & { capped?: number }, name: string | undefined, kind: string, at: TsNode, exported: boolean, container?: string) => {
+  if (!name) return;
   // The line of its name: a decorated class or function starts at its first decorator (`@dataclass`),
   // which a hit would show, where the name is what a reader looks for.
   const line = lineOf(at.childForFieldName("name") ?? at);
+  if (out.symbols.length >= MAX_SYMBOLS) { out.capped ??= line; return; }
   out.symbols.push(container ? [name, kind, line, exported ? 1 : 0, container] : [name, kind, line, exported ? 1 : 0]);
 };
 function dedupe(xs: ImportRef[]): ImportRef[] {
