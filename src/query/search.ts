@@ -316,9 +316,10 @@ function matchLine(line: string, want: Want[]): LineMatches {
           if (k >= 0) from = k + parts[j]!.length;
         }
       }
-      // The part's own column.
+      // Each matching part at its own column (every word of a phrase that stands in an
+      // identifier, `file` and `sync` in `readFileSync`, not only the first).
       let found = false;
-      for (let j = 0; j < parts.length && !found; j++) {
+      for (let j = 0; j < parts.length; j++) {
         const p = parts[j]!;
         if (w.words.includes(p) || (w.prefix && p.startsWith(w.prefix))) { out.push([i, p, m.index + 1 + partAt![j]!]); found = true; }
       }

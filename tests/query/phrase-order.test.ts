@@ -68,6 +68,9 @@ describe("a phrase on entities", () => {
   test("an identifier holds the phrase of its parts in order only", () => {
     expect(hits('"user data"').map((h) => h.name)).toContain("fetchUserData");
     expect(hits('"fetch user data"').map((h) => h.name)).toContain("fetchUserData");
+    // Its matches are every word of the phrase, each at its own column in the identifier.
+    const m = (cli(["query", '"user data"', "--type", "symbol", "--root", root, "--json"]).json.hits as { name: string; matches: { term: string; line: number; column: number }[] }[]).find((h) => h.name === "fetchUserData")!;
+    expect(m.matches.map((x) => `${x.line}:${x.column}:${x.term}`)).toEqual(["1:22:user", "1:26:data"]);
     expect(hits('"data user"')).toEqual([]);
     expect(hits('"store user"').map((h) => h.name)).not.toContain("UserStore");
     expect(hits('"user store"').map((h) => h.name)).toContain("UserStore");
