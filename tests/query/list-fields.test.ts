@@ -108,8 +108,12 @@ describe("tags", () => {
     for (const [t, paths] of [["beta", ["notes/a.md"]], ["alpha", ["notes/a.md"]], ["true", ["notes/f.md"]], ["2024", ["notes/f.md"]], ["solo", ["notes/s.md"]], ["words", ["notes/s.md"]]] as const) {
       expect({ t, list: listed(t), query: queried(t) }).toEqual({ t, list: [...paths], query: [...paths] });
     }
-    const groups = cli(["list", "--type", "document", "--group-by", "tag", "--json", "--root", root]).json.groups as { value: unknown; count: number }[];
+    const grouped = cli(["list", "--type", "document", "--group-by", "tag", "--json", "--root", root]).json;
+    const groups = grouped.groups as { value: unknown; count: number }[];
     expect(groups.filter((g) => g.value !== null).map((g) => g.value).sort()).toEqual(["2024", "alpha", "beta", "solo", "true", "words"]);
+    // A document counts in each of its tags' groups; the total is the documents, one of them untagged.
+    expect(groups.find((g) => g.value === null)!.count).toBe(1);
+    expect({ total: grouped.total, sum: groups.reduce((n, g) => n + g.count, 0) }).toEqual({ total: 4, sum: 7 });
   }, 60_000);
 });
 
