@@ -6,7 +6,7 @@
  * compared after resolving the symbolic links of the directories that exist, so a link into the
  * store is refused as the store's own path is.
  */
-import { lstatSync, readlinkSync, realpathSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { lstatSync, readdirSync, readlinkSync, realpathSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { AgError, DISK_FULL_HINT, ExitCode, describeError, isDiskFull, usageError, whyWriteFailed } from "../shared/errors.ts";
 import { atomicWriteFile, inside, TEMP_PREFIX } from "../shared/fs.ts";
@@ -110,6 +110,28 @@ export function exportTarget(root: string, profileDir: string, out: string): Exp
   return { abs, write: followed.path, direct, inProfile, replaced: st?.isFile() ? st.size : 0, ...(st?.isFile() ? { mode: st.mode & 0o777 } : {}) };
 }
 
+/**
+ * Removes the temp files an export to `path` left when it was killed while writing (Ctrl-C,
+ * SIGKILL, a power cut: `.tmp-<name>.<pid>.<n>` beside it, atomicWriteFile's names), those of a
+ * process that is gone: an export killed there would otherwise leave a copy of its size beside the
+ * file for good. A live process's temp file (another export to the same path) is left to it.
+ */
+function sweepDeadTemps(path: string): void {
+  const dir = dirname(path);
+  const prefix = `${TEMP_PREFIX}${basename(path)}.`;
+  let names: string[];
+  try { names = readdirSync(dir); } catch { return; } // the write says what is wrong with the place
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d+)\.\d+$/.exec(name.slice(prefix.length));
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid) continue;
+    try { process.kill(pid, 0); continue; } catch (e) { if ((e as NodeJS.ErrnoException).code === "EPERM") continue; } // alive (another user's)
+    try { if (lstatSync(join(dir, name)).isFile()) unlinkSync(join(dir, name)); } catch {}
+  }
+}
+
 /** Codes of a write that fails because of the path given (not of the disk): a usage error. */
 const PATH_PROBLEMS = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR", "EEXIST", "ENAMETOOLONG", "ELOOP", "EINVAL", "ENOENT", "ENXIO", "EBADF"]);
 
@@ -120,6 +142,7 @@ const PATH_PROBLEMS = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR", 
  * path given, a failing disk exit 1.
  */
 export function writeExport(t: Pick<ExportTarget, "abs" | "write" | "direct" | "fd" | "mode">, text: string): void {
+  if (t.fd === undefined && !t.direct) sweepDeadTemps(t.write);
   try {
     if (t.fd !== undefined) {
       const bytes = new TextEncoder().encode(text);

@@ -205,3 +205,18 @@ describe("links, pipes and devices", () => {
     expect(line).not.toContain(".tmp-");
   });
 });
+
+describe("an export killed while writing", () => {
+  test("its temp file beside the target is removed by the next export there; a live process's, or another file's, is left", () => {
+    const dir = tempDir();
+    const out = join(dir, "graph.json");
+    // The pid of a process that has exited (a killed export's), this test's own (alive), and another target's temp file.
+    const gone = Bun.spawnSync(["true"]).pid;
+    const names = [`.tmp-graph.json.${gone}.1`, `.tmp-graph.json.${process.pid}.3`, `.tmp-other.json.${gone}.1`, ".tmp-graph.json.notapid.1"];
+    for (const n of names) writeFileSync(join(dir, n), "half an export");
+    const r = cli(["export", "--root", root, "--out", out]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(readFileSync(out, "utf8")).nodes.length).toBeGreaterThan(0);
+    expect(readdirSync(dir).sort()).toEqual(["graph.json", ...names.slice(1)].sort());
+  });
+});
