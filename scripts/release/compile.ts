@@ -20,7 +20,7 @@ import type { SourceInfo } from "./source.ts";
  */
 export const PROGRAM_SOURCES: Record<Program, { entry: string; workerRoot?: string; workers: string[]; jitPolicy?: number }> = {
   // Beside the shard worker, libraries loaded on first use instead of at every start (src/shared/entries.ts).
-  auditgraph: { entry: "src/cli.ts", workerRoot: "src", workers: ["src/pipeline/shard-worker.ts", "src/pipeline/unpdf.ts", "src/git/isogit.ts", "src/mcp/sdk.ts"], jitPolicy: STARTUP_JIT_POLICY },
+  auditgraph: { entry: "src/cli.ts", workerRoot: "src", workers: ["src/pipeline/shard-worker.ts", "src/pipeline/unpdf.ts", "src/git/isogit.ts", "src/mcp/sdk.ts", "src/shared/yaml-lib.ts", "src/shared/semver-lib.ts", "src/pipeline/symbols/tree-sitter.ts"], jitPolicy: STARTUP_JIT_POLICY },
   "release-server": { entry: "src/release-server/main.ts", workerRoot: "src/release-server/blobs", workers: ["src/release-server/blobs/hash-worker.ts"] },
 };
 

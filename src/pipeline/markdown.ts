@@ -9,6 +9,7 @@
  */
 import type { parse } from "yaml";
 import { nextOf } from "../shared/next-of.ts";
+import { yamlLib } from "../shared/yaml.ts";
 import { countBelow } from "../shared/sorted.ts";
 import { lineAt, lineStarts } from "./chunk.ts";
 import { simpleYaml } from "./simple-yaml.ts";
@@ -17,7 +18,7 @@ import { simpleYaml } from "./simple-yaml.ts";
 let yamlParse: typeof parse | undefined;
 // logLevel "error": a key that is a list or map is made a string (JSON keys are), without the library's process warning, which names no file.
 const parseYaml = (text: string, held = false): unknown =>
-  (yamlParse ??= (require("yaml") as typeof import("yaml")).parse)(text, held ? { logLevel: "error", uniqueKeys: distinctUnlessHeld } : { logLevel: "error" });
+  (yamlParse ??= yamlLib().parse)(text, held ? { logLevel: "error", uniqueKeys: distinctUnlessHeld } : { logLevel: "error" });
 /**
  * The YAML library's key equality, except that two held markers are never one key: two secrets
  * redacted by one detector became the same placeholder, a duplicate key, and the whole front matter

@@ -4,14 +4,16 @@
  * what it found.
  */
 import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
+import { requireEntry } from "../shared/entries.ts";
 
 /**
- * The semver library, loaded on first use: evaluating it cost every command that opens a store
- * 200-340 first-touch page faults (5-10 ms on the machine measured), and the usual store was
+ * The semver library, loaded on first use from its own entry point (shared/semver-lib.ts): evaluating
+ * it cost every command that opens a store 200-340 first-touch page faults (5-10 ms on the machine
+ * measured), and even unevaluated its bytecode was loaded at every start; the usual store was
  * written with exactly this binary's version, which needs no parsing (see decideCompat).
  */
-let semverLib: typeof import("semver") | undefined;
-const semver = () => (semverLib ??= require("semver") as typeof import("semver"));
+let semverLib: typeof import("../shared/semver-lib.ts") | undefined;
+const semver = () => (semverLib ??= requireEntry<typeof import("../shared/semver-lib.ts")>("shared/semver-lib.ts"));
 
 /** What the caller found in the current run's manifest. */
 export type StoreSchemaFact =

@@ -6,9 +6,13 @@
 import * as v from "valibot";
 import { existsSync, readFileSync } from "node:fs";
 import { configError } from "../shared/errors.ts";
-import { parseYamlSource, yamlIssueError } from "../shared/yaml.ts";
+import { LineCounter, parse, parseDocument } from "yaml";
+import { parseYamlSource, useYaml, yamlIssueError } from "../shared/yaml.ts";
 import type { ChannelPolicy } from "./domain/model.ts";
 import { ChannelNameSchema, ChannelPolicySchema } from "./domain/validate.ts";
+
+// The yaml library in this program's own bundle (the auditgraph executable loads it from an entry point of its own).
+useYaml({ LineCounter, parse, parseDocument });
 
 const Policy = v.strictObject({ keep_last: ChannelPolicySchema.entries.keep_last, keep_days: ChannelPolicySchema.entries.keep_days });
 /** Days, hours, seconds and minutes: finite (`.inf` or 1e309 would make a timer fire at once, or a retention that never ends by accident). */

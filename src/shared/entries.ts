@@ -24,9 +24,25 @@ export async function loadEntry<T>(fromSrc: string): Promise<T> {
   try {
     return (await import(url)) as T;
   } catch (err) {
-    if (compiled && /cannot find|not found|resolve/i.test(String((err as Error)?.message ?? err))) {
-      throw new AgError(`this executable was built without src/${fromSrc}`, { exitCode: ExitCode.internal, code: "entry_missing", hint: "build it with scripts/build.ts (bun run build), which compiles every entry point" });
-    }
-    throw err;
+    throw missing(fromSrc, err);
   }
+}
+
+/**
+ * An entry point's module, synchronously (`require`), for code that cannot wait for it: a YAML
+ * parse inside a config read or a front-matter extractor. The module must have no top-level await.
+ */
+export function requireEntry<T>(fromSrc: string): T {
+  try {
+    return require(Bun.fileURLToPath(entryUrl(fromSrc))) as T;
+  } catch (err) {
+    throw missing(fromSrc, err);
+  }
+}
+
+function missing(fromSrc: string, err: unknown): unknown {
+  if (compiled && /cannot find|not found|resolve/i.test(String((err as Error)?.message ?? err))) {
+    return new AgError(`this executable was built without src/${fromSrc}`, { exitCode: ExitCode.internal, code: "entry_missing", hint: "build it with scripts/build.ts (bun run build), which compiles every entry point" });
+  }
+  return err;
 }

@@ -4,7 +4,17 @@
  */
 import type * as v from "valibot";
 import type { Document } from "yaml";
+import { requireEntry } from "./entries.ts";
 import { configError } from "./errors.ts";
+
+type YamlLib = typeof import("./yaml-lib.ts");
+let lib: YamlLib | undefined;
+/**
+ * The `yaml` library, loaded on first use from its own entry point (shared/yaml-lib.ts). A program
+ * built without that entry (the release server) hands its own import to useYaml first.
+ */
+export const yamlLib = (): YamlLib => (lib ??= requireEntry<YamlLib>("shared/yaml-lib.ts"));
+export const useYaml = (l: YamlLib): void => { lib = l; };
 
 export type YamlSource = {
   file: string;
@@ -51,7 +61,7 @@ function mayRepeatKeys(text: string): boolean {
 
 function parseStrict(text: string, file: string): YamlSource {
   // Loaded on first use: evaluating the library costs more start-up time than a read command has.
-  const { LineCounter, parseDocument } = require("yaml") as typeof import("yaml");
+  const { LineCounter, parseDocument } = yamlLib();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {

@@ -69,7 +69,7 @@ test("every Worker a program starts, and every module it loads by entryUrl, is c
       throw new Error(`${file}: start Workers with new Worker(new URL("./x.ts", import.meta.url)) or new Worker(entryUrl("dir/x.ts")) so the release build can find them`);
     }
     // src/shared/entries.ts: paths relative to src/, in the auditgraph executable (built with --root src).
-    for (const m of text.matchAll(/(?:entryUrl|loadEntry(?:<[^>]*>)?)\(\s*"([^"]+)"\s*\)/g)) {
+    for (const m of text.matchAll(/(?:entryUrl|(?:load|require)Entry(?:<[^>]*>)?)\(\s*"([^"]+)"\s*\)/g)) {
       const entry = join("src", m[1]!);
       expect(existsSync(join(REPO_ROOT, entry)) ? entry : `${entry} does not exist`).toBe(entry);
       expect(PROGRAM_SOURCES.auditgraph.workers.includes(entry) ? PROGRAM_SOURCES.auditgraph.workerRoot : `${entry} is not in PROGRAM_SOURCES.auditgraph`).toBe("src");

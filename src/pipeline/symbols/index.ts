@@ -8,6 +8,7 @@
  */
 import type { Node as TsNode, Parser as TsParser } from "web-tree-sitter";
 import { posix } from "node:path";
+import { loadEntry } from "../../shared/entries.ts";
 import { GRAMMAR_WASM, RUNTIME_WASM, type Grammar } from "./grammars.ts";
 
 /** [name, kind, line, exported (1) or not (0), container (a method's class, impl or receiver type)] */
@@ -29,7 +30,7 @@ export const MAX_SYMBOLS = 2000;
 /** A longer file (bundled or generated code, in UTF-16 units) is not parsed: no symbols. */
 export const MAX_PARSE_CHARS = 1 << 20;
 
-type TS = typeof import("web-tree-sitter");
+type TS = typeof import("./tree-sitter.ts");
 let runtime: Promise<TS> | undefined;
 const parsers = new Map<Grammar, Promise<TsParser>>();
 
@@ -38,7 +39,7 @@ async function parserFor(g: Grammar): Promise<TsParser> {
   if (!p) {
     p = (async () => {
       const ts = await (runtime ??= (async () => {
-        const m = await import("web-tree-sitter");
+        const m = await loadEntry<TS>("pipeline/symbols/tree-sitter.ts"); // an entry point of its own (shared/entries.ts)
         await m.Parser.init({ locateFile: () => RUNTIME_WASM });
         return m;
       })());
