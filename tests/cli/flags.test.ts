@@ -5,7 +5,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, cli, expectOneLineError, workspace, ingested } from "../helpers/cli.ts";
-import { closestFlag, parseArgv } from "../../src/cli/define.ts";
+import { closestFlag, flagSpellings, parseArgv } from "../../src/cli/define.ts";
 
 afterAll(cleanup);
 
@@ -190,4 +190,15 @@ test("the flag meant: edit distance (transpositions count one), else a unique pr
   expect(closestFlag("limits", names)).toBe("limit");
   expect(closestFlag("frobnicate", names)).toBeUndefined();
   expect(closestFlag("xy", names)).toBeUndefined();
+});
+
+test("every spelling of a flag: as declared, camelCase and kebab-case (snake_case and runs of separators too)", () => {
+  expect(flagSpellings("edge-type")).toEqual(["edge-type", "edgeType"]);
+  expect(flagSpellings("max_depth")).toEqual(["max_depth", "maxDepth", "max-depth"]);
+  expect(flagSpellings("groupBy")).toEqual(["groupBy", "group-by"]);
+  expect(flagSpellings("json")).toEqual(["json"]);
+  expect(flagSpellings("a__b-1")).toEqual(["a__b-1", "aB1", "a--b-1"]);
+  expect(flagSpellings("HTTPServer")).toEqual(["HTTPServer", "httpserver"]);
+  expect(flagSpellings("x-")).toEqual(["x-"]);
+  expect(parseArgv(["--edgeType", "links_to", "--maxDepth=2"], { "edge-type": { type: "string" }, "max-depth": { type: "string" } })).toMatchObject({ "edge-type": "links_to", "max-depth": "2" });
 });
