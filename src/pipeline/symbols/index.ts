@@ -135,11 +135,11 @@ function inLiteral(root: TsNode, row: number): boolean {
 const lineOf = (n: TsNode) => n.startPosition.row + 1;
 const nameOf = (n: TsNode, field = "name") => n.childForFieldName(field)?.text;
 const add = (out: FileSymbols & { capped?: number }, name: string | undefined, kind: string, at: TsNode, exported: boolean, container?: string) => {
-  if (!name) return;
+  if (!name || (out.symbols.length >= MAX_SYMBOLS && out.capped !== undefined)) return;
   // The line of its name: a decorated class or function starts at its first decorator (`@dataclass`),
   // which a hit would show, where the name is what a reader looks for.
   const line = lineOf(at.childForFieldName("name") ?? at);
-  if (out.symbols.length >= MAX_SYMBOLS) { out.capped ??= line; return; }
+  if (out.symbols.length >= MAX_SYMBOLS) { out.capped = line; return; }
   out.symbols.push(container ? [name, kind, line, exported ? 1 : 0, container] : [name, kind, line, exported ? 1 : 0]);
 };
 function dedupe(xs: ImportRef[]): ImportRef[] {
