@@ -13,7 +13,14 @@ import { AgError, ExitCode } from "./errors.ts";
 
 const compiled = import.meta.url.includes("/$bunfs/") || import.meta.url.includes("/~BUN/");
 
-export const entryUrl = (fromSrc: string): string => new URL((compiled ? "./" : "../") + fromSrc, import.meta.url).href;
+/**
+ * The root of the embedded files: the main bundle's import.meta.url is the executable at that root
+ * (`file:///$bunfs/root/auditgraph`), but a Worker's is its own entry's place below it
+ * (`file:///$bunfs/root/pipeline/shard-worker.js`), from which "./shared/…" would miss.
+ */
+const ROOT = compiled ? (/^.*?\/(?:\$bunfs|~BUN)\/root\//.exec(import.meta.url)?.[0] ?? import.meta.url) : new URL("../", import.meta.url).href;
+
+export const entryUrl = (fromSrc: string): string => new URL(fromSrc, ROOT).href;
 
 /**
  * Loads an entry point's module. An executable compiled without it (by hand, not with

@@ -19,7 +19,9 @@ afterAll(cleanup);
 const files = () => {
   const notes: Record<string, string> = {};
   // Enough files that several shards are built, so the pool of workers runs.
-  for (let i = 0; i < 12; i++) notes[`notes/n${i}.md`] = `# Note ${i}\n\nText number ${i}.\n`;
+  // Four with front matter that only the yaml library reads (an anchor and its alias), which a
+  // worker loads from its own entry point in the executable (shared/yaml-lib.ts).
+  for (let i = 0; i < 12; i++) notes[`notes/n${i}.md`] = `${i < 4 ? "---\nowner: &o Ada Lovelace\nreviewer: *o\n---\n" : ""}# Note ${i}\n\nText number ${i}.\n`;
   return { ...documentFiles(), ...symbolFiles(), ...notes };
 };
 
@@ -41,6 +43,7 @@ test("PDF, Word and symbols in the compiled executable and its workers: the same
     "docs/broken.docx": "corrupt", "docs/locked.pdf": "encrypted", "docs/scan.pdf": "no_text_layer", "docs/truncated.pdf": "corrupt",
   });
   expect(run(["query", "zebrafish", "--root", a]).stdout).toContain("docs/report.pdf:2:2");
+  expect(JSON.parse(run(["list", "--type", "document", "--where", "frontmatter.reviewer=Ada Lovelace", "--count-only", "--root", a, "--json"]).stdout).total).toBe(4);
   expect(run(["query", "vacation", "--type", "section", "--root", a, "--json"]).stdout).toContain('"name": "Vacation policy"');
   // Every grammar loaded in the executable: symbols from each language.
   const syms = JSON.parse(run(["list", "--type", "symbol", "--root", a, "--json", "--limit", "200"]).stdout).nodes;
