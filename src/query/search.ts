@@ -309,17 +309,22 @@ function matchLine(line: string, want: Want[]): LineMatches {
         parts = identParts(m[0]);
         // Where each part is in the word: parts come in the word's order, so each is looked for
         // after the one before (`pool` in `spool_pool` is the second word, not inside the first).
+        // Looked for in the word lower-cased letter by letter, a letter whose lower case is longer
+        // (`İ`) kept as it is, so that offsets are the word's own.
+        const same = t.length === m[0].length ? t : Array.from(m[0], (ch) => { const l = ch.toLowerCase(); return l.length === ch.length ? l : ch; }).join("");
         partAt = [];
         for (let j = 0, from = 0; j < parts.length; j++) {
-          const k = t.indexOf(parts[j]!, from);
-          partAt.push(k < 0 || t.length !== m[0].length ? 0 : k); // 0: lower-casing changed the word's length
+          const k = same.indexOf(parts[j]!, from);
+          partAt.push(k < 0 ? 0 : k);
           if (k >= 0) from = k + parts[j]!.length;
         }
       }
-      // Each matching part at its own column (every word of a phrase that stands in an
-      // identifier, `file` and `sync` in `readFileSync`, not only the first).
+      // The first matching part at its own column; for a phrase, each of its words that stands
+      // in the identifier (`file` and `sync` in `readFileSync`). Only a phrase's: a line's matches
+      // rank it among the chunk's lines, and `con*` twice in `myConfigConnection` put that line
+      // above one holding the word `con`.
       let found = false;
-      for (let j = 0; j < parts.length; j++) {
+      for (let j = 0; j < parts.length && (!found || w.phrase); j++) {
         const p = parts[j]!;
         if (w.words.includes(p) || (w.prefix && p.startsWith(w.prefix))) { out.push([i, p, m.index + 1 + partAt![j]!]); found = true; }
       }

@@ -88,3 +88,18 @@ describe("all words rank above some", () => {
     for (const h of all.filter((h) => h.path !== "notes/both.md")) expect(h.score).toBeLessThan(0.5);
   });
 });
+
+describe("matches inside identifiers", () => {
+  test("a prefix counts once per word (the line holding the word itself is shown); columns are the word's own when lower-casing changes its length", () => {
+    const ws = workspace({
+      "notes/a.md": "# Pool\n\nThe zcon word first.\nThen myZconfigZconnection appears here.\n",
+      "notes/c.md": "# C\n\nsee quser qdata then fetchQuserQdataİ ok\n",
+    });
+    expect(cli(["ingest", "--root", ws]).code).toBe(0);
+    const q = (text: string) => cli(["query", text, "--root", ws, "--json"]).json.hits as { path: string; line: number; matches: { term: string; line: number; column: number }[] }[];
+    const con = q("zcon*").find((h) => h.path === "notes/a.md")!;
+    expect(con.line).toBe(3);
+    const c = q('"quser qdata"').find((h) => h.path === "notes/c.md")!;
+    expect(c.matches.map((x) => `${x.line}:${x.column}:${x.term}`)).toEqual(["3:5:quser", "3:11:qdata", "3:27:quser", "3:32:qdata"]);
+  });
+});
