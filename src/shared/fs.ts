@@ -53,9 +53,17 @@ export function tempNameFor(path: string): string {
 /** `mode`: the permission bits the file gets, whatever the umask (a file it replaces had them); else 0o644 less the umask. */
 export function atomicWriteFile(path: string, data: string | Uint8Array, opts: { fsync?: boolean; mode?: number } = {}): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = tempNameFor(path);
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const fd = openSync(tmp, "wx", 0o644);
+  // A name taken is a leftover of a killed process that had our pid (a container's process is pid 1
+  // each time): the next name is tried, never the leftover written over.
+  let tmp = tempNameFor(path);
+  let fd: number;
+  for (let tries = 1; ; tries++) {
+    try { fd = openSync(tmp, "wx", 0o644); break; } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || tries >= 100) throw e;
+      tmp = tempNameFor(path);
+    }
+  }
   try {
     if (opts.mode !== undefined) fchmodSync(fd, opts.mode);
     let off = 0;

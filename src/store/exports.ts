@@ -113,9 +113,12 @@ export function exportTarget(root: string, profileDir: string, out: string): Exp
 /**
  * Removes the temp files an export to `path` left when it was killed while writing (Ctrl-C,
  * SIGKILL, a power cut: `.tmp-<name>.<pid>.<n>` beside it, atomicWriteFile's names), those of a
- * process that is gone: an export killed there would otherwise leave a copy of its size beside the
- * file for good. A live process's temp file (another export to the same path) is left to it.
+ * process that is gone (or had this process's pid: one export per process) and not written for
+ * STALE_TEMP_MS: an export killed there would otherwise leave a copy of its size beside the file
+ * for good. A live process's temp file (another export to the same path) is left to it, and so is a
+ * recent one whose pid is not seen here (an export in another pid namespace, a container's, still writing).
  */
+const STALE_TEMP_MS = 60_000;
 function sweepDeadTemps(path: string): void {
   const dir = dirname(path);
   const prefix = `${TEMP_PREFIX}${basename(path)}.`;
@@ -126,9 +129,13 @@ function sweepDeadTemps(path: string): void {
     const m = /^(\d+)\.\d+$/.exec(name.slice(prefix.length));
     if (!m) continue;
     const pid = Number(m[1]);
-    if (pid === process.pid) continue;
-    try { process.kill(pid, 0); continue; } catch (e) { if ((e as NodeJS.ErrnoException).code === "EPERM") continue; } // alive (another user's)
-    try { if (lstatSync(join(dir, name)).isFile()) unlinkSync(join(dir, name)); } catch {}
+    if (pid !== process.pid) {
+      try { process.kill(pid, 0); continue; } catch (e) { if ((e as NodeJS.ErrnoException).code === "EPERM") continue; } // alive (another user's)
+    }
+    try {
+      const st = lstatSync(join(dir, name));
+      if (st.isFile() && Date.now() - st.mtimeMs > STALE_TEMP_MS) unlinkSync(join(dir, name));
+    } catch {}
   }
 }
 

@@ -1,7 +1,7 @@
 // `export --out`: a path it cannot use is a usage error (exit 2) naming it and why, and the store's
 // own files are never written: inside .pkg/ only the profile's exports/ directory takes an export.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CLI, cleanup, cli, cliUnprivileged, expectOneLineError, openToAll, tempDir, treeHash, ingested } from "../helpers/cli.ts";
 
@@ -207,16 +207,36 @@ describe("links, pipes and devices", () => {
 });
 
 describe("an export killed while writing", () => {
-  test("its temp file beside the target is removed by the next export there; a live process's, or another file's, is left", () => {
+  test("its temp file beside the target is removed by the next export there once a minute old; a live process's, a recent one, or another file's, is left", () => {
     const dir = tempDir();
     const out = join(dir, "graph.json");
     // The pid of a process that has exited (a killed export's), this test's own (alive), and another target's temp file.
     const gone = Bun.spawnSync(["true"]).pid;
-    const names = [`.tmp-graph.json.${gone}.1`, `.tmp-graph.json.${process.pid}.3`, `.tmp-other.json.${gone}.1`, ".tmp-graph.json.notapid.1"];
-    for (const n of names) writeFileSync(join(dir, n), "half an export");
+    const names = [`.tmp-graph.json.${gone}.1`, `.tmp-graph.json.${process.pid}.3`, `.tmp-other.json.${gone}.1`, ".tmp-graph.json.notapid.1", `.tmp-graph.json.${gone}.2`];
+    const old = new Date(Date.now() - 120_000);
+    for (const n of names) {
+      writeFileSync(join(dir, n), "half an export");
+      // The last one is recent: an export whose pid is not seen here (another pid namespace) may still be writing it.
+      if (n !== names[4]) utimesSync(join(dir, n), old, old);
+    }
     const r = cli(["export", "--root", root, "--out", out]);
     expect(r.code).toBe(0);
     expect(JSON.parse(readFileSync(out, "utf8")).nodes.length).toBeGreaterThan(0);
     expect(readdirSync(dir).sort()).toEqual(["graph.json", ...names.slice(1)].sort());
   });
+});
+
+test("a leftover temp file with this process's own pid (a container's export is pid 1 each time) is passed over, and swept once old", () => {
+  // Run as pid 1 of a new pid namespace, as a container runs it (CI runs as root).
+  const dir = tempDir();
+  const asPid1 = () => Bun.spawnSync(["unshare", "-p", "-f", "--mount-proc", process.execPath, CLI, "export", "--root", root, "--out", join(dir, "g.json")], { stdout: "pipe", stderr: "pipe", env: { ...process.env, AUDITGRAPH_NO_UPDATE_CHECK: "1" } });
+  writeFileSync(join(dir, ".tmp-g.json.1.1"), "what a killed pid 1 left");
+  let r = asPid1();
+  expect({ code: r.exitCode, err: r.stderr.toString() }).toEqual({ code: 0, err: "" }); // it was EEXIST, exit 2, every time
+  expect(readdirSync(dir).sort()).toEqual([".tmp-g.json.1.1", "g.json"]); // recent: left
+  const old = new Date(Date.now() - 120_000);
+  utimesSync(join(dir, ".tmp-g.json.1.1"), old, old);
+  r = asPid1();
+  expect(r.exitCode).toBe(0);
+  expect(readdirSync(dir)).toEqual(["g.json"]);
 });
