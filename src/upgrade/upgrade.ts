@@ -4,10 +4,11 @@
  * `version --json`, keep the current executable as the previous one, rename the new one over it).
  * Until that last rename nothing the user runs has changed; any failure removes the staged file.
  */
-import { chmodSync, closeSync, copyFileSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { TARGET, VERSION } from "../shared/build-info.ts";
 import { sha256Hex } from "../shared/hash.ts";
+import { alive, createLockFile, inspectLock, lockIsStale, lockOwner, markHeld, sweepLockTemps, takeOverLock, unmarkHeld } from "../shared/lock-file.ts";
 import { parsePublicKey, projectKey, SignatureError, verifyMinisign, type PublicKey } from "./minisign.ts";
 import { download, findRelease, parseSums, resolveSource, UpgradeError, type ReleaseInfo, type Source } from "./release.ts";
 import { extractFile } from "./tar.ts";
@@ -179,9 +180,8 @@ function sweepStaged(exe: string): void {
   for (const n of names) {
     if (!n.startsWith(prefix)) continue;
     const pid = Number(n.slice(prefix.length).split("-")[0]);
-    let alive = false;
-    try { process.kill(pid, 0); alive = pid !== process.pid; } catch {}
-    if (!alive) { try { unlinkSync(join(dirname(exe), n)); } catch {} }
+    // Another live process's (EPERM: another user's) is left; one with our own pid is an earlier process's.
+    if (!(pid > 0 && pid !== process.pid && alive(pid))) { try { unlinkSync(join(dirname(exe), n)); } catch {} }
   }
 }
 
@@ -278,42 +278,36 @@ const LOCK_WAIT_MS = 30_000;
 export const swapLockPath = (exe: string) => join(dirname(exe), `.${basename(exe)}.swap-lock`);
 
 /**
- * Runs `fn` holding `.<exe>.swap-lock` (linked into place whole, holding our pid), so that the
- * check that the executable is the one planned against and the swap are one step among
- * concurrent upgrades and rollbacks. A live holder is waited for (up to 30 s, it holds the lock
- * for two renames); a lock whose process is gone (killed mid-swap) is taken over.
+ * Runs `fn` holding `.<exe>.swap-lock` beside the executable (shared/lock-file.ts: taken
+ * atomically, a stale one taken over safely), so that the check that the executable is the one
+ * planned against and the swap are one step among concurrent upgrades and rollbacks. A live holder
+ * is waited for (up to 30 s; it holds the lock for two renames); a lock whose process is gone
+ * (killed mid-swap, or a pid since reused) is taken over.
  */
 function withSwapLock<T>(exe: string, fn: () => T): T {
   const lock = swapLockPath(exe);
+  let isDir = false;
+  try { isDir = statSync(lock).isDirectory(); } catch {}
+  if (isDir) throw new UpgradeError(`${lock} is a directory, where the upgrade lock goes; nothing was changed`, "busy", `move ${lock} out of the way (no auditgraph process makes a directory there)`);
+  const failed = (e: unknown) => new UpgradeError(`cannot take the upgrade lock ${lock}: ${(e as Error).message}; nothing was changed`, "write_failed");
   const deadline = Date.now() + LOCK_WAIT_MS;
-  const mine = join(dirname(exe), `${STAGE_PREFIX(exe)}${process.pid}-lock`); // swept as a staged file if we die
-  try {
-    writeFileSync(mine, `${process.pid}\n`);
-  } catch (e) {
-    throw new UpgradeError(`cannot create ${mine}: ${(e as Error).message}`, "write_failed");
-  }
-  try {
-    for (;;) {
-      try {
-        linkSync(mine, lock); // fails if the lock exists: it is never seen without its pid
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new UpgradeError(`cannot create ${lock}: ${(e as Error).message}`, "write_failed");
-      }
-      let holder = 0;
-      try { holder = Number.parseInt(readFileSync(lock, "utf8"), 10) || 0; } catch { continue; } // released meanwhile
-      let alive = false;
-      try { if (holder > 0) { process.kill(holder, 0); alive = true; } } catch {}
-      if (!alive) { try { unlinkSync(lock); } catch {} continue; }
-      if (Date.now() >= deadline) throw new UpgradeError(`another upgrade (process ${holder}) held ${lock} for ${LOCK_WAIT_MS / 1000} s; nothing was changed`, "busy", `if no upgrade is running, remove ${lock}`);
-      Bun.sleepSync(25);
+  for (;;) {
+    if (createLockFile(lock, failed)) break;
+    const seen = inspectLock(lock);
+    if (seen === "gone") continue; // released meanwhile
+    if (seen !== "unknown" && lockIsStale(lock, seen)) { takeOverLock(lock, seen); continue; }
+    if (Date.now() >= deadline) {
+      const pid = seen === "unknown" ? undefined : lockOwner(seen);
+      throw new UpgradeError(`another upgrade (${pid !== undefined ? `process ${pid}` : "its lock file cannot be read"}) held ${lock} for ${LOCK_WAIT_MS / 1000} s; nothing was changed`, "busy", `if no upgrade is running, remove ${lock}`);
     }
-  } finally {
-    try { unlinkSync(mine); } catch {}
+    Bun.sleepSync(25);
   }
+  markHeld(lock);
+  sweepLockTemps(lock);
   try {
     return fn();
   } finally {
+    unmarkHeld(lock);
     try { unlinkSync(lock); } catch {}
   }
 }
@@ -415,6 +409,7 @@ export function rollback(opts: { exe?: string; env?: Env; dryRun?: boolean } = {
   const env = opts.env ?? process.env;
   const exe = opts.exe ?? process.execPath;
   const previous = previousPath(exe);
+  const exeIdentity = identity(exe); // another rollback or upgrade may swap it meanwhile
   try { statSync(previous); } catch {
     throw new UpgradeError(`there is no previous version to roll back to (${previous} does not exist)`, "no_previous");
   }
@@ -422,7 +417,9 @@ export function rollback(opts: { exe?: string; env?: Env; dryRun?: boolean } = {
   if (got.target !== TARGET) throw new UpgradeError(`${previous} is a ${got.target} build, not ${TARGET}`, "wrong_version");
   if (opts.dryRun) return { from: VERSION, to: got.version, exe };
   withSwapLock(exe, () => {
-    if (exe === process.execPath && !isRunning(exe)) throw replacedMeanwhile(exe);
+    // Two rollbacks at once would swap twice (back where they started, both saying so): the second
+    // finds the executable is not the one it started with (where /proc cannot say it, too).
+    if ((exe === process.execPath && !isRunning(exe)) || identity(exe) !== exeIdentity) throw replacedMeanwhile(exe);
     const tmp = `${previous}.tmp-${process.pid}`;
     try { unlinkSync(tmp); } catch {}
     linkOrCopy(exe, tmp);

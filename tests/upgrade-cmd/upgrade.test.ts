@@ -2,7 +2,7 @@
 // tests/helpers/release-pair.ts) against a loopback server with the installer's layout and a
 // throwaway signing key.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chownSync, chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fixture, fileSha, install, sameFile, NEW, OLD, patchOf, releaseFiles, run, serve, sha256, TARGET, type Fixture, type Served } from "./support.ts";
 
@@ -268,6 +268,35 @@ describe("auditgraph upgrade", () => {
     expect(isExe(h.exe, "new")).toBe(true);
     const back = await run(h.exe, ["upgrade", "--rollback", "--json"], h.env);
     expect(back.json).toMatchObject({ status: "rolled_back", from: NEW, to: OLD });
+    // Two rollbacks at once swap once: the second finds the executable replaced (they both swapped: back where they began).
+    const [c, d] = await Promise.all([run(h.exe, ["upgrade", "--rollback"], h.env), run(h.exe, ["upgrade", "--rollback"], h.env)]);
+    expect([c, d].filter((r) => r.code === 0).length).toBe(1);
+    for (const r of [c, d]) if (r.code !== 0) expect(oneLine(r)).toContain("was replaced while this upgrade ran");
+    expect(isExe(h.exe, "new")).toBe(true);
+    expect(leftovers(h.bin)).toEqual([".auditgraph.previous"]);
+  }, 90_000);
+
+  test("the swap lock: a directory in its place is refused at once; a lock whose pid a later process reuses is taken over", async () => {
+    const h = install(f, base("good"));
+    expect((await run(h.exe, ["upgrade", ...key()], h.env)).code).toBe(0);
+    const lock = join(h.bin, ".auditgraph.swap-lock");
+    mkdirSync(lock);
+    const t0 = Date.now();
+    const r = await run(h.exe, ["upgrade", "--rollback"], h.env);
+    expect(r.code).toBe(1);
+    expect(oneLine(r)).toContain(`${lock} is a directory, where the upgrade lock goes; nothing was changed`);
+    expect(Date.now() - t0).toBeLessThan(20_000); // not the 30 s wait
+    rmSync(lock, { recursive: true });
+    // A live process started after the lock was written holds the pid by reuse: the lock is stale.
+    const sleeper = Bun.spawn(["sleep", "60"]);
+    try {
+      writeFileSync(lock, `${sleeper.pid}\n`);
+      const past = new Date(Date.now() - 3_600_000);
+      utimesSync(lock, past, past);
+      const back = await run(h.exe, ["upgrade", "--rollback", "--json"], h.env);
+      expect(back.json).toMatchObject({ status: "rolled_back", from: NEW, to: OLD });
+    } finally { sleeper.kill(); }
+    expect(leftovers(h.bin)).toEqual([".auditgraph.previous"]);
   }, 90_000);
 
   test("--rollback without a previous version says so", async () => {
