@@ -8,6 +8,7 @@
  * code spans and fence languages are then matched to those in order.
  */
 import type { parse } from "yaml";
+import { AgError } from "../shared/errors.ts";
 import { nextOf } from "../shared/next-of.ts";
 import { yamlLib } from "../shared/yaml.ts";
 import { countBelow } from "../shared/sorted.ts";
@@ -107,6 +108,9 @@ export function splitFrontMatter(text: string): FrontMatter {
     const json = JSON.stringify(data);
     return { data: JSON.parse(held ? json.replace(HELD, "[REDACTED:$1]") : json) as Record<string, unknown>, bodyOffset };
   } catch (e) {
+    // An executable built without the yaml library's entry point is the build's fault, not the
+    // note's: it stops the run (a warning per note hid it, and CI passed).
+    if (e instanceof AgError && e.code === "entry_missing") throw e;
     // The YAML starts on the file's line 2; its own "at line N, column M" would mislead, so it goes.
     const err = e as Error & { linePos?: { line: number }[]; pos?: [number, number] };
     const msg = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "").replace(HELD, "[REDACTED:$1]");

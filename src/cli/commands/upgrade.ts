@@ -19,7 +19,9 @@ async function workspaceCompat(args: { root?: string; config?: string; profile?:
     if (cur.state === "empty" || cur.fact.kind !== "version") return undefined;
     const d = decideCompat(cur.fact, schema);
     return { root: ws.root, store_schema: cur.fact.version, new_schema: schema, rebuild_needed: !d.compatible };
-  } catch {
+  } catch (e) {
+    // Not a workspace here, or an unreadable one: nothing to say. A build without an entry point says so.
+    if (e instanceof AgError && e.code === "entry_missing") throw e;
     return undefined;
   }
 }
