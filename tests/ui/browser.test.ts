@@ -308,7 +308,9 @@ test("a small neighbourhood is laid out the same way each time it is drawn", asy
   const id = cli(["list", "--type", "document", "--where", "path=notes/alpha.md", "--json", "--root", ws.root]).json.nodes[0].id;
   const layout = async () => {
     await page.goto(`${ui.base}/#/graph/${id}?depth=2`);
-    await page.waitForSelector("#graph[data-ms]", { timeout: 15_000 });
+    // The drawn graph is this neighbourhood's (the one drawn before, the overview of the test before
+    // this one, could still be on the page when the wait began: a CI run read the overview's nodes).
+    await page.waitForFunction((nid: string) => !!document.querySelector("#graph[data-ms]") && ((globalThis as any).__auditgraphGraph?.$id(nid)?.length ?? 0) > 0, id, { timeout: 15_000 });
     const at = await page.evaluate(() => window.__auditgraphGraph.nodes().map((n: any) => [n.id(), Math.round(n.position("x")), Math.round(n.position("y"))]).sort());
     await page.goto(`${ui.base}/#/`);
     // A hash change renders later: the drawn graph must be gone before the next draw is waited for
@@ -316,6 +318,9 @@ test("a small neighbourhood is laid out the same way each time it is drawn", asy
     await page.waitForSelector("#graph", { state: "detached", timeout: 15_000 });
     return at;
   };
+  // From a page without a graph, as the second draw is.
+  await page.goto(`${ui.base}/#/`);
+  await page.waitForSelector("#graph", { state: "detached", timeout: 15_000 });
   const first = await layout();
   expect(first.length).toBeGreaterThan(3);
   expect(await layout()).toEqual(first);
