@@ -175,3 +175,17 @@ test("a decorated class, function or method is at the line of its name, not of i
   expect((await extractSymbols("src/deco.ts", "@Component({})\nexport class Widget {\n  @Input()\n  size(): number { return 1; }\n}\n"))!.symbols)
     .toEqual([["Widget", "class", 2, 1], ["size", "method", 4, 1, "Widget"]]);
 });
+
+test("declarations that recovery turned into ERROR nodes are parsed again; past the last parse, the line they are hidden from is a warning", async () => {
+  const { MAX_RESYNCS } = await import("../../src/pipeline/symbols/index.ts");
+  // Each `foo(` left open makes the next declaration an ERROR node of its own (a one-line node at
+  // the declaration's row): with eight of them every function up to the eighth was lost, silently.
+  const pairs = (n: number) => Array.from({ length: n }, (_, i) => `export function f${i}() {}\nfoo(\n`).join("");
+  const ok = Array.from({ length: 5 }, (_, i) => `export function ok${i}() {}`).join("\n") + "\n";
+  const eight = (await extractSymbols("a.ts", pairs(MAX_RESYNCS) + ok))!;
+  expect(eight.symbols.map((s) => s[0])).toEqual([...Array.from({ length: MAX_RESYNCS }, (_, i) => `f${i}`), "ok0", "ok1", "ok2", "ok3", "ok4"]);
+  expect(eight.warning).toBeUndefined();
+  const nine = (await extractSymbols("a.ts", pairs(MAX_RESYNCS + 1) + ok))!;
+  expect(nine.symbols.map((s) => s[0])).toEqual(Array.from({ length: MAX_RESYNCS + 1 }, (_, i) => `f${i}`));
+  expect(nine.warning).toEqual([2 * (MAX_RESYNCS + 1) + 1, `syntax errors hide declarations from here on (${MAX_RESYNCS + 1} parses, the most a file gets): their symbols are not indexed`]);
+});

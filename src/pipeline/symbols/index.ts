@@ -68,13 +68,16 @@ export async function extractSymbols(path: string, text: string): Promise<FileSy
   let lines: string[] | undefined;
   let source = text;
   let capped = 0; // the line of the first symbol left out past MAX_SYMBOLS
+  let gaveUp = 0; // the line from which a syntax error hides declarations after the last parse
   for (let from = 0, pass = 0; ; pass++) {
     const tree = parser.parse(source);
     if (!tree) break;
     try {
       const part: FileSymbols & { capped?: number } = { symbols: [], imports: [] };
       walk(tree.rootNode, part, path);
-      const cut = pass < MAX_RESYNCS && tree.rootNode.hasError ? resyncRow(tree.rootNode, (lines ??= text.split("\n")), DECL_LINE[g]) : undefined;
+      const hidden = tree.rootNode.hasError ? resyncRow(tree.rootNode, (lines ??= text.split("\n")), DECL_LINE[g], from) : undefined;
+      const cut = pass < MAX_RESYNCS ? hidden : undefined;
+      if (hidden !== undefined && cut === undefined) gaveUp = hidden + 1;
       const end = cut ?? Infinity;
       for (const s of part.symbols) {
         if (s[2] <= from || s[2] > end) continue;
@@ -94,7 +97,8 @@ export async function extractSymbols(path: string, text: string): Promise<FileSy
   if (imports.length > MAX_SYMBOLS && (!capped || imports[MAX_SYMBOLS]![1] < capped)) capped = imports[MAX_SYMBOLS]![1];
   out.imports = imports.slice(0, MAX_SYMBOLS);
   // Generated code must not flood the graph, but a symbol left out is said, as claims past theirs are (extract.ts).
-  if (capped) out.warning = [capped, `only the first ${MAX_SYMBOLS} symbols and ${MAX_SYMBOLS} imports of a file are indexed; the one here and those after it are not`];
+  if (capped && (!gaveUp || capped < gaveUp)) out.warning = [capped, `only the first ${MAX_SYMBOLS} symbols and ${MAX_SYMBOLS} imports of a file are indexed; the one here and those after it are not`];
+  else if (gaveUp) out.warning = [gaveUp, `syntax errors hide declarations from here on (${MAX_RESYNCS + 1} parses, the most a file gets): their symbols are not indexed`];
   return out;
 }
 
@@ -110,15 +114,19 @@ const DECL_LINE: Record<Grammar, RegExp> = {
 };
 
 /**
- * The 0-based row to parse again from: the first declaration line after the start of the first
- * top-level node with a syntax error that spans one (a node that ends before the next declaration
- * line swallowed nothing), or undefined.
+ * The 0-based row to parse again from (after `from`, where this parse began): the first declaration
+ * line after the start of the first top-level node with a syntax error that spans one (a node that
+ * ends before the next declaration line swallowed nothing), or undefined. An ERROR node's own first
+ * row counts when it starts a line: the walk does not go into ERROR nodes, so a declaration that
+ * recovery made one (`export function f() {}` after an unclosed `foo(`) was lost, and with several
+ * such errors every declaration up to the last was (eight of them: seven functions and the one after).
  */
-function resyncRow(root: TsNode, lines: string[], decl: RegExp): number | undefined {
+function resyncRow(root: TsNode, lines: string[], decl: RegExp, from: number): number | undefined {
   for (const n of root.namedChildren) {
     if (!n || !(n.type === "ERROR" || n.hasError)) continue;
     const last = Math.min(n.endPosition.row, lines.length - 1);
-    for (let r = n.startPosition.row + 1; r <= last; r++) if (decl.test(lines[r]!) && !inLiteral(root, r)) return r;
+    const first = n.type === "ERROR" && n.startPosition.column === 0 ? n.startPosition.row : n.startPosition.row + 1;
+    for (let r = Math.max(first, from + 1); r <= last; r++) if (decl.test(lines[r]!) && !inLiteral(root, r)) return r;
   }
   return undefined;
 }
