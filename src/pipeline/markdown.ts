@@ -7,19 +7,14 @@
  * links, autolinks, reference links), code spans and HTML comments. The parser's headings, links,
  * code spans and fence languages are then matched to those in order.
  */
-import type { parse } from "yaml";
-import { AgError } from "../shared/errors.ts";
 import { nextOf } from "../shared/next-of.ts";
 import { yamlLib } from "../shared/yaml.ts";
 import { countBelow } from "../shared/sorted.ts";
 import { lineAt, lineStarts } from "./chunk.ts";
 import { simpleYaml } from "./simple-yaml.ts";
 
-/** The yaml library, loaded on first use: read commands import this module but never parse front matter. */
-let yamlParse: typeof parse | undefined;
 // logLevel "error": a key that is a list or map is made a string (JSON keys are), without the library's process warning, which names no file.
-const parseYaml = (text: string, held = false): unknown =>
-  (yamlParse ??= yamlLib().parse)(text, held ? { logLevel: "error", uniqueKeys: distinctUnlessHeld } : { logLevel: "error" });
+const yamlOptions = (held: boolean) => (held ? { logLevel: "error" as const, uniqueKeys: distinctUnlessHeld } : { logLevel: "error" as const });
 /**
  * The YAML library's key equality, except that two held markers are never one key: two secrets
  * redacted by one detector became the same placeholder, a duplicate key, and the whole front matter
@@ -96,21 +91,21 @@ export function splitFrontMatter(text: string): FrontMatter {
   const { bodyOffset } = fm;
   if (fm.yamlEnd - fm.yamlStart - 1 > MAX_FRONT_MATTER) return { data: {}, bodyOffset, error: `front matter over ${MAX_FRONT_MATTER.toLocaleString("en")} characters is not read`, errorLine: 1 };
   const block = text.slice(fm.yamlStart, fm.yamlEnd);
+  const held = block.includes("[REDACTED:");
+  // Plain `key: value` front matter without the library (its first parse costs ~10 ms cold):
+  // simple-yaml.ts gives strings and lists of them already, nothing JSON would change.
+  const fast = held ? undefined : simpleYaml(block);
+  if (fast) return { data: fast, bodyOffset };
+  // The library is loaded (on first use, from its entry point) outside the try below, which makes
+  // a note's YAML errors its warnings: a build without the entry point stops the run instead.
+  const { parse } = yamlLib();
   try {
-    const held = block.includes("[REDACTED:");
-    // Plain `key: value` front matter without the library (its first parse costs ~10 ms cold):
-    // simple-yaml.ts gives strings and lists of them already, nothing JSON would change.
-    const fast = held ? undefined : simpleYaml(block);
-    if (fast) return { data: fast, bodyOffset };
-    const data = parseYaml(held ? block.replace(MARKER, "\uE000REDACTED\uE002$1\uE001") : block, held);
+    const data = parse(held ? block.replace(MARKER, "\uE000REDACTED\uE002$1\uE001") : block, yamlOptions(held));
     if (data === null || data === undefined) return { data: {}, bodyOffset };
     if (typeof data !== "object" || Array.isArray(data)) return { data: {}, bodyOffset, error: "front matter is not a mapping" };
     const json = JSON.stringify(data);
     return { data: JSON.parse(held ? json.replace(HELD, "[REDACTED:$1]") : json) as Record<string, unknown>, bodyOffset };
   } catch (e) {
-    // An executable built without the yaml library's entry point is the build's fault, not the
-    // note's: it stops the run (a warning per note hid it, and CI passed).
-    if (e instanceof AgError && e.code === "entry_missing") throw e;
     // The YAML starts on the file's line 2; its own "at line N, column M" would mislead, so it goes.
     const err = e as Error & { linePos?: { line: number }[]; pos?: [number, number] };
     const msg = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "").replace(HELD, "[REDACTED:$1]");

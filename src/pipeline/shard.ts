@@ -848,14 +848,14 @@ export async function buildShard(task: ShardTask, ex: Extractors = localExtracto
       if (entry.kind === "code" && st.symbols) {
         // Not awaited here: a worker goes on with the next files while the main thread parses.
         const target = rec;
-        const at = records.length, fileRead = r;
+        const at = records.length; // this file's record, pushed below
         symbolsPending.push(ex.symbols(f.path, body).then((syms) => {
           if (syms?.symbols.length) target.symbols = syms.symbols;
           if (syms?.imports.length) target.imports = syms.imports;
           if (syms?.warning) {
             // Symbols left out are said in the file's warnings, in line order with the others.
             target.warnings = [...(target.warnings ?? []), syms.warning].sort((a, b) => a[0] - b[0]);
-            records[at] = toRecord(f.path, fileRead, target.warnings);
+            records[at] = toRecord(f.path, r, target.warnings);
           }
         }, (err) => { symbolsFailed ??= { err }; }));
       }

@@ -50,6 +50,14 @@ export function tempNameFor(path: string): string {
   return join(dirname(path), `${TEMP_PREFIX}${basename(path)}.${process.pid}.${counter}`);
 }
 
+/** The pid in `name` when it is one of tempNameFor(path)'s names (a file beside `path`), else undefined: what a sweeper asks of a leftover. */
+export function tempPidOf(path: string, name: string): number | undefined {
+  const prefix = `${TEMP_PREFIX}${basename(path)}.`;
+  if (!name.startsWith(prefix)) return undefined;
+  const m = /^(\d+)\.\d+$/.exec(name.slice(prefix.length));
+  return m ? Number(m[1]) : undefined;
+}
+
 /** `mode`: the permission bits the file gets, whatever the umask (a file it replaces had them); else 0o644 less the umask. */
 export function atomicWriteFile(path: string, data: string | Uint8Array, opts: { fsync?: boolean; mode?: number } = {}): void {
   mkdirSync(dirname(path), { recursive: true });

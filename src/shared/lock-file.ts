@@ -1,7 +1,7 @@
 /**
  * A lock file holding its owner's pid, shared by the workspace write lock (store/lock.ts) and the
- * executable's swap lock (upgrade/upgrade.ts). Callers loop: createLockFile, else inspectLock,
- * then takeOverLock when lockIsStale, else wait.
+ * executable's swap lock (upgrade/upgrade.ts). Callers loop on tryLock until it is taken or their
+ * wait (lockWaitMs) is over, and give it up with releaseLock.
  *
  * Taking it is atomic: the pid is written to a temp file beside it (`.tmp-<name>.<pid>.<n>`), which
  * is then hard-linked to the lock (a link never replaces an existing name), so the lock file is
@@ -27,7 +27,8 @@
  */
 import { closeSync, linkSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { TEMP_PREFIX, readRegular, tempNameFor } from "./fs.ts";
+import { usageError } from "./errors.ts";
+import { TEMP_PREFIX, readRegular, tempNameFor, tempPidOf } from "./fs.ts";
 
 /** A lock without a pid older than this is what a killed process left (a live one writes its pid at once). */
 export const STALE_EMPTY_MS = 2_000;
@@ -57,8 +58,6 @@ function startedAfter(pid: number, atMs: number): boolean {
 
 /** The locks this process holds (a lock naming our pid that is not one of them was left by an earlier process with our pid). */
 const held = new Set<string>();
-export const markHeld = (path: string): void => { held.add(path); };
-export const unmarkHeld = (path: string): void => { held.delete(path); };
 
 const LINKLESS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDEV", "EMLINK"]);
 
@@ -66,7 +65,7 @@ const LINKLESS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDEV", "
  * Creates the lock file holding our pid, atomically when the filesystem has hard links; false when
  * it already exists. A temp file or lock that cannot be written throws `writeFailed(err)`.
  */
-export function createLockFile(path: string, writeFailed: (err: unknown) => Error, retry = true): boolean {
+function createLockFile(path: string, writeFailed: (err: unknown) => Error, retry = true): boolean {
   const tmp = tempNameFor(path); // .tmp-<name>.<pid>.<n>
   try {
     writeFileSync(tmp, `${process.pid}\n`, { flag: "wx", mode: 0o644 });
@@ -110,7 +109,7 @@ export function createLockFile(path: string, writeFailed: (err: unknown) => Erro
  * it was released meanwhile, "unknown" when it cannot be read (it is then left alone).
  */
 export type SeenLock = { owner: number; ino: number; mtimeMs: number; text: string; ageMs: number };
-export function inspectLock(path: string): SeenLock | "gone" | "unknown" {
+function inspectLock(path: string): SeenLock | "gone" | "unknown" {
   try {
     const st = statSync(path);
     const text = readRegular(path).toString("utf8");
@@ -120,17 +119,17 @@ export function inspectLock(path: string): SeenLock | "gone" | "unknown" {
 }
 
 /** The owner's pid when the lock holds one. */
-export const lockOwner = (seen: SeenLock): number | undefined => (Number.isInteger(seen.owner) && seen.owner > 0 ? seen.owner : undefined);
+const lockOwner = (seen: SeenLock): number | undefined => (Number.isInteger(seen.owner) && seen.owner > 0 ? seen.owner : undefined);
 
 /** Whether a lock as seen was left by a process that is gone (see above). */
-export function lockIsStale(path: string, seen: SeenLock): boolean {
+function lockIsStale(path: string, seen: SeenLock): boolean {
   const pid = lockOwner(seen);
   if (pid === undefined) return seen.ageMs > STALE_EMPTY_MS;
   return pid === process.pid ? !held.has(path) : !alive(pid) || startedAfter(pid, seen.mtimeMs);
 }
 
 /** Removes the stale lock as seen, unless it was replaced meanwhile (see above); the caller tries again. */
-export function takeOverLock(path: string, seen: SeenLock): void {
+function takeOverLock(path: string, seen: SeenLock): void {
   const claim = join(dirname(path), `${TEMP_PREFIX}${basename(path)}-claim.${seen.ino}`);
   try {
     linkSync(path, claim);
@@ -156,16 +155,60 @@ function dropStaleClaim(claim: string): void {
 }
 
 /** Beside the lock: temp files of attempts whose process is gone (killed between writing its pid and linking it), and stale claims. */
-export function sweepLockTemps(path: string): void {
+function sweepLockTemps(path: string): void {
   const dir = dirname(path);
-  const temp = `${TEMP_PREFIX}${basename(path)}.`;
   const claim = `${TEMP_PREFIX}${basename(path)}-claim.`;
   let names: string[] = [];
   try { names = readdirSync(dir); } catch { return; }
   for (const n of names) {
-    if (n.startsWith(temp)) {
-      const pid = Number(/^(\d+)\./.exec(n.slice(temp.length))?.[1]);
-      if (pid > 0 && pid !== process.pid && !alive(pid)) { try { unlinkSync(join(dir, n)); } catch {} }
-    } else if (n.startsWith(claim)) dropStaleClaim(join(dir, n));
+    const pid = tempPidOf(path, n);
+    if (pid !== undefined) { if (pid > 0 && pid !== process.pid && !alive(pid)) { try { unlinkSync(join(dir, n)); } catch {} } }
+    else if (n.startsWith(claim)) dropStaleClaim(join(dir, n));
   }
+}
+
+/**
+ * One attempt at the lock: true when taken (and marked held, the dead attempts beside it swept);
+ * else what holds it, a live owner's lock as seen or "unknown" (it cannot be read). A lock that is
+ * released meanwhile, or stale and taken over, is tried again at once. The caller waits and asks again.
+ */
+export function tryLock(path: string, writeFailed: (err: unknown) => Error): true | SeenLock | "unknown" {
+  for (;;) {
+    if (createLockFile(path, writeFailed)) {
+      held.add(path);
+      sweepLockTemps(path);
+      return true;
+    }
+    const seen = inspectLock(path);
+    if (seen === "gone") continue;
+    if (seen !== "unknown" && lockIsStale(path, seen)) { takeOverLock(path, seen); continue; }
+    return seen;
+  }
+}
+
+/** Whether a directory (or a link to one) is where the lock file goes: it is never released, the caller says so at once. */
+export function isDirectoryAt(path: string): boolean {
+  try { return statSync(path).isDirectory(); } catch { return false; }
+}
+
+/** Gives up a lock tryLock took. */
+export function releaseLock(path: string): void {
+  held.delete(path);
+  try { unlinkSync(path); } catch {}
+}
+
+/** Who holds a lock as tryLock saw it, for a message. */
+export const lockHolderText = (seen: SeenLock | "unknown"): string =>
+  seen === "unknown" ? "the lock file cannot be read" : lockOwner(seen) !== undefined ? `pid ${lockOwner(seen)}` : "no pid written yet";
+
+/**
+ * How long a writer waits for a lock (the workspace's, the executable's swap lock):
+ * `AUDITGRAPH_LOCK_WAIT_MS` (whole milliseconds), else 30 s. A value that is not one is a usage
+ * error: read as a number it was NaN, and the writer waited for ever.
+ */
+export function lockWaitMs(): number {
+  const env = process.env.AUDITGRAPH_LOCK_WAIT_MS;
+  if (env === undefined || env === "") return 30_000;
+  if (!/^\d{1,10}$/.test(env)) throw usageError(`AUDITGRAPH_LOCK_WAIT_MS must be a whole number of milliseconds; got '${env}'`);
+  return Number(env);
 }

@@ -9,7 +9,8 @@
 import { lstatSync, readdirSync, readlinkSync, realpathSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { AgError, DISK_FULL_HINT, ExitCode, describeError, isDiskFull, usageError, whyWriteFailed } from "../shared/errors.ts";
-import { atomicWriteFile, inside, TEMP_PREFIX } from "../shared/fs.ts";
+import { atomicWriteFile, inside, tempPidOf, TEMP_PREFIX } from "../shared/fs.ts";
+import { alive } from "../shared/lock-file.ts";
 import { exportsDir, pkgDir } from "./layout.ts";
 
 const errno = (err: unknown) => (err as NodeJS.ErrnoException).code ?? "";
@@ -121,17 +122,11 @@ export function exportTarget(root: string, profileDir: string, out: string): Exp
 const STALE_TEMP_MS = 60_000;
 function sweepDeadTemps(path: string): void {
   const dir = dirname(path);
-  const prefix = `${TEMP_PREFIX}${basename(path)}.`;
   let names: string[];
   try { names = readdirSync(dir); } catch { return; } // the write says what is wrong with the place
   for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const m = /^(\d+)\.\d+$/.exec(name.slice(prefix.length));
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (pid !== process.pid) {
-      try { process.kill(pid, 0); continue; } catch (e) { if ((e as NodeJS.ErrnoException).code === "EPERM") continue; } // alive (another user's)
-    }
+    const pid = tempPidOf(path, name);
+    if (pid === undefined || (pid !== process.pid && alive(pid))) continue;
     try {
       const st = lstatSync(join(dir, name));
       if (st.isFile() && Date.now() - st.mtimeMs > STALE_TEMP_MS) unlinkSync(join(dir, name));

@@ -8,7 +8,7 @@ import { chmodSync, closeSync, copyFileSync, fsyncSync, linkSync, openSync, read
 import { basename, dirname, join } from "node:path";
 import { TARGET, VERSION } from "../shared/build-info.ts";
 import { sha256Hex } from "../shared/hash.ts";
-import { alive, createLockFile, inspectLock, lockIsStale, lockOwner, markHeld, sweepLockTemps, takeOverLock, unmarkHeld } from "../shared/lock-file.ts";
+import { alive, isDirectoryAt, lockHolderText, lockWaitMs, releaseLock, tryLock } from "../shared/lock-file.ts";
 import { parsePublicKey, projectKey, SignatureError, verifyMinisign, type PublicKey } from "./minisign.ts";
 import { download, findRelease, parseSums, resolveSource, UpgradeError, type ReleaseInfo, type Source } from "./release.ts";
 import { extractFile } from "./tar.ts";
@@ -274,41 +274,32 @@ function isRunning(exe: string): boolean {
 const replacedMeanwhile = (exe: string) =>
   new UpgradeError(`${exe} was replaced while this upgrade ran (another upgrade?); nothing was changed`, "changed_meanwhile", "run 'auditgraph version' to see what is installed now");
 
-const LOCK_WAIT_MS = 30_000;
 export const swapLockPath = (exe: string) => join(dirname(exe), `.${basename(exe)}.swap-lock`);
 
 /**
- * Runs `fn` holding `.<exe>.swap-lock` beside the executable (shared/lock-file.ts: taken
- * atomically, a stale one taken over safely), so that the check that the executable is the one
- * planned against and the swap are one step among concurrent upgrades and rollbacks. A live holder
- * is waited for (up to 30 s; it holds the lock for two renames); a lock whose process is gone
- * (killed mid-swap, or a pid since reused) is taken over.
+ * Runs `fn` holding `.<exe>.swap-lock` beside the executable (shared/lock-file.ts, as the workspace
+ * lock: taken atomically, a stale one taken over safely), so that the check that the executable is
+ * the one planned against and the swap are one step among concurrent upgrades and rollbacks. A live
+ * holder is waited for (lockWaitMs, 30 s unless AUDITGRAPH_LOCK_WAIT_MS says otherwise; it holds
+ * the lock for two renames); a lock whose process is gone (killed mid-swap, or a pid since reused)
+ * is taken over.
  */
 function withSwapLock<T>(exe: string, fn: () => T): T {
   const lock = swapLockPath(exe);
-  let isDir = false;
-  try { isDir = statSync(lock).isDirectory(); } catch {}
-  if (isDir) throw new UpgradeError(`${lock} is a directory, where the upgrade lock goes; nothing was changed`, "busy", `move ${lock} out of the way (no auditgraph process makes a directory there)`);
+  if (isDirectoryAt(lock)) throw new UpgradeError(`${lock} is a directory, where the upgrade lock goes; nothing was changed`, "busy", `move ${lock} out of the way (no auditgraph process makes a directory there)`);
   const failed = (e: unknown) => new UpgradeError(`cannot take the upgrade lock ${lock}: ${(e as Error).message}; nothing was changed`, "write_failed");
-  const deadline = Date.now() + LOCK_WAIT_MS;
+  const waitMs = lockWaitMs();
+  const deadline = Date.now() + waitMs;
   for (;;) {
-    if (createLockFile(lock, failed)) break;
-    const seen = inspectLock(lock);
-    if (seen === "gone") continue; // released meanwhile
-    if (seen !== "unknown" && lockIsStale(lock, seen)) { takeOverLock(lock, seen); continue; }
-    if (Date.now() >= deadline) {
-      const pid = seen === "unknown" ? undefined : lockOwner(seen);
-      throw new UpgradeError(`another upgrade (${pid !== undefined ? `process ${pid}` : "its lock file cannot be read"}) held ${lock} for ${LOCK_WAIT_MS / 1000} s; nothing was changed`, "busy", `if no upgrade is running, remove ${lock}`);
-    }
+    const got = tryLock(lock, failed);
+    if (got === true) break;
+    if (Date.now() >= deadline) throw new UpgradeError(`another upgrade (${lockHolderText(got)}) held ${lock} for ${waitMs / 1000} s; nothing was changed`, "busy", `if no upgrade is running, remove ${lock}`);
     Bun.sleepSync(25);
   }
-  markHeld(lock);
-  sweepLockTemps(lock);
   try {
     return fn();
   } finally {
-    unmarkHeld(lock);
-    try { unlinkSync(lock); } catch {}
+    releaseLock(lock);
   }
 }
 

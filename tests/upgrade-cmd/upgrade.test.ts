@@ -276,7 +276,7 @@ describe("auditgraph upgrade", () => {
     expect(leftovers(h.bin)).toEqual([".auditgraph.previous"]);
   }, 90_000);
 
-  test("the swap lock: a directory in its place is refused at once; a lock whose pid a later process reuses is taken over", async () => {
+  test("the swap lock: a directory in its place is refused at once; a lock whose pid a later process reuses is taken over; a live holder is waited for, then one line", async () => {
     const h = install(f, base("good"));
     expect((await run(h.exe, ["upgrade", ...key()], h.env)).code).toBe(0);
     const lock = join(h.bin, ".auditgraph.swap-lock");
@@ -295,6 +295,13 @@ describe("auditgraph upgrade", () => {
       utimesSync(lock, past, past);
       const back = await run(h.exe, ["upgrade", "--rollback", "--json"], h.env);
       expect(back.json).toMatchObject({ status: "rolled_back", from: NEW, to: OLD });
+      // The same process holding a lock written after it started is a live holder: waited for, then one line, nothing changed.
+      writeFileSync(lock, `${sleeper.pid}\n`);
+      const busy = await run(h.exe, ["upgrade", "--rollback"], { ...h.env, AUDITGRAPH_LOCK_WAIT_MS: "300" });
+      expect(busy.code).toBe(1);
+      expect(oneLine(busy)).toContain(`another upgrade (pid ${sleeper.pid}) held ${lock} for 0.3 s; nothing was changed`);
+      expect(isExe(h.exe, "old")).toBe(true);
+      rmSync(lock);
     } finally { sleeper.kill(); }
     expect(leftovers(h.bin)).toEqual([".auditgraph.previous"]);
   }, 90_000);

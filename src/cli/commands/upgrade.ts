@@ -10,20 +10,21 @@ const say = (line: string) => printLine(printable(line));
 /** The workspace's store against the new release's artifact schema (undefined when there is nothing to say). */
 async function workspaceCompat(args: { root?: string; config?: string; profile?: string }, schema: string | undefined) {
   if (!schema) return undefined;
+  const { loadWorkspace } = await import("../../config/load.ts");
+  const { readCurrentManifest } = await import("../../store/manifest.ts");
+  const { decideCompat } = await import("../../policy/compat.ts");
+  let found;
   try {
-    const { loadWorkspace } = await import("../../config/load.ts");
-    const { readCurrentManifest } = await import("../../store/manifest.ts");
-    const { decideCompat } = await import("../../policy/compat.ts");
     const ws = loadWorkspace({ root: args.root, config: args.config, profile: args.profile });
-    const cur = readCurrentManifest(ws.profileDir, { lazyFiles: true });
-    if (cur.state === "empty" || cur.fact.kind !== "version") return undefined;
-    const d = decideCompat(cur.fact, schema);
-    return { root: ws.root, store_schema: cur.fact.version, new_schema: schema, rebuild_needed: !d.compatible };
-  } catch (e) {
-    // Not a workspace here, or an unreadable one: nothing to say. A build without an entry point says so.
-    if (e instanceof AgError && e.code === "entry_missing") throw e;
-    return undefined;
+    found = { root: ws.root, cur: readCurrentManifest(ws.profileDir, { lazyFiles: true }) };
+  } catch {
+    return undefined; // not a workspace here, or an unreadable one: nothing to say
   }
+  const { root, cur } = found;
+  if (cur.state === "empty" || cur.fact.kind !== "version") return undefined;
+  // Pure but for loading semver (an entry point of its own): a build without it says so, outside the try.
+  const d = decideCompat(cur.fact, schema);
+  return { root, store_schema: cur.fact.version, new_schema: schema, rebuild_needed: !d.compatible };
 }
 
 const failed = (e: unknown, changed: boolean): never => {
