@@ -6,7 +6,12 @@
  * (bun:sqlite, unicode61 tokenizer) over the same .md/.txt/.py texts, in-process and per process.
  * Prints figures and the issue's targets; exits non-zero only on errors.
  *
- *   bun run bench:query [--workspace corpus|corpus10|gen100k|DIR]... [--reps N] [--bin PATH] [--gen-files N] [--corpus FILE]
+ *   bun run bench:query [--workspace corpus|corpus10|gen100k|DIR]... [--reps N] [--bin PATH] [--gen-files N] [--corpus FILE] [--baseline PATH]
+ * --baseline PATH: an earlier release's executable (0.1.0: `git worktree add /tmp/base e85ad00`, in it
+ * `bun install --frozen-lockfile && bun run build --target linux-x64 --out /tmp/base-dist`, then the executable
+ * `auditgraph` of /tmp/base-dist/auditgraph-linux-x64.tar.gz); each
+ * workspace's fresh / unchanged / one-file-changed ingest is then timed with both executables, alternating, on
+ * fresh copies (3 rounds, medians), against the target: ingest at most 20% slower than 0.1.0 on corpus-2000.
  * Targets: corpus-2000 query p50 <= 25 ms and <= 3x version, node/neighbors/why-connected/list <= 25 ms, RSS <= 80 MB;
  * corpus10 query p50 <= 40 ms, RSS <= 120 MB, fresh ingest RSS <= 400 MB; gen100k query p50 <= 60 ms; store <= 1.0x source.
  */
@@ -24,7 +29,7 @@ const REPO = join(import.meta.dir, "..", "..");
 const { values } = parseArgs({
   options: {
     workspace: { type: "string", multiple: true, default: [] }, reps: { type: "string" }, bin: { type: "string" },
-    "gen-files": { type: "string" }, corpus: { type: "string" },
+    "gen-files": { type: "string" }, corpus: { type: "string" }, baseline: { type: "string" },
   },
 });
 const reps = Math.max(1, Number(values.reps ?? 5));
@@ -162,7 +167,41 @@ function buildFts(root: string, files: string[], dbPath: string) {
 }
 
 // ---- one workspace ---------------------------------------------------------------------------------------
-type Result = { kind: string; store: number; ingestRss: number; qP50: number; qP95: number; rss: number; ratio: number; reads: [string, Stat][]; ftsIn: number; ftsProc: number };
+type Result = { kind: string; store: number; ingestRss: number; qP50: number; qP95: number; rss: number; ratio: number; reads: [string, Stat][]; ftsIn: number; ftsProc: number; vsBaseline?: [string, number][] };
+const BASELINE_ROUNDS = 3;
+
+/**
+ * Fresh, unchanged and one-file-changed ingest with `bin` and with `baseline`, alternating, each round
+ * on fresh copies of the workspace's sources (`edit`: the file changed, the same for both). Prints
+ * medians and returns [run, this / baseline wall time].
+ */
+function ingestVsBaseline(bin: string, baseline: string, root: string, edit: string, tmp: string): [string, number][] {
+  const kinds = ["fresh", "unchanged", "one file changed"] as const;
+  const wall = { bin: kinds.map(() => [] as number[]), base: kinds.map(() => [] as number[]) };
+  const rss = { bin: kinds.map(() => 0), base: kinds.map(() => 0) };
+  for (let round = 0; round < BASELINE_ROUNDS; round++) {
+    for (const [who, exe] of [["base", baseline], ["bin", bin]] as const) {
+      const dir = join(tmp, `vs-${who}`);
+      rmSync(dir, { recursive: true, force: true });
+      cpSync(root, dir, { recursive: true, filter: (src) => basename(src) !== ".pkg" });
+      kinds.forEach((_, k) => {
+        if (k === 2) appendFileSync(join(dir, edit), "\nbenchmark edit\n");
+        const r = run([exe, "ingest", "--root", dir]);
+        if (r.code !== 0) throw new Error(`${exe} ingest failed (${r.code}): ${r.err.trim().split("\n")[0]}`);
+        wall[who][k]!.push(r.ms / 1000);
+        rss[who][k] = Math.max(rss[who][k]!, r.rss);
+      });
+    }
+  }
+  rmSync(join(tmp, "vs-base"), { recursive: true, force: true });
+  rmSync(join(tmp, "vs-bin"), { recursive: true, force: true });
+  console.log(`\n${`ingest vs ${basename(baseline)} (${BASELINE_ROUNDS} rounds)`.padEnd(34)}${"this s".padStart(8)}${"base s".padStart(8)}${"ratio".padStart(8)}${"RSS MB".padStart(8)}${"base MB".padStart(8)}`);
+  return kinds.map((name, k) => {
+    const a = pct(wall.bin[k]!, 0.5), b = pct(wall.base[k]!, 0.5);
+    console.log(`${name.padEnd(34)}${a.toFixed(2).padStart(8)}${b.toFixed(2).padStart(8)}${(a / b).toFixed(2).padStart(8)}${f1(mb(rss.bin[k]!)).padStart(8)}${f1(mb(rss.base[k]!)).padStart(8)}`);
+    return [name, a / b];
+  });
+}
 const hitCount = (out: string) => out.split("\n").filter((l) => /^\s*-?[\d.]+\s+\S+:\d+\s+\[/.test(l)).length;
 
 function benchWorkspace(bin: string, kind: string, tmp: string): Result {
@@ -176,7 +215,8 @@ function benchWorkspace(bin: string, kind: string, tmp: string): Result {
   const fresh = ingest(), store = du(join(root, ".pkg")), unchanged = ingest();
   const ingested = JSON.parse(fresh.out).counts?.ok ?? 0;
   if (ingested < files.length) throw new Error(`ingest read ${ingested} of the ${files.length} files: the workspace is not laid out under the default include paths`);
-  appendFileSync(join(root, files.find((f) => f.endsWith(".md")) ?? files[0]!), "\nbenchmark edit\n");
+  const edit = files.find((f) => f.endsWith(".md")) ?? files[0]!;
+  appendFileSync(join(root, edit), "\nbenchmark edit\n");
   const changed = ingest();
   console.log(`${"ingest (1 run each)".padEnd(22)}${"wall s".padStart(8)}${"RSS MB".padStart(8)}  processed/reused`);
   for (const [name, r] of [["fresh", fresh], ["unchanged", unchanged], ["one file changed", changed]] as const) {
@@ -245,7 +285,8 @@ function benchWorkspace(bin: string, kind: string, tmp: string): Result {
   // export_subgraph and `export --subgraph` walk the same neighbourhood (node by node, with each
   // node's edges up to the last depth) and print every node in full.
   if (a) console.log(`${"export --subgraph A --depth 2".padEnd(34)}${show(measure([bin, "export", "--subgraph", a, "--depth", "2", "--format", "json", "--root", root]))}  (not in the RSS above)`);
-  return { kind, store: store / source, ingestRss: fresh.rss, qP50, qP95, rss, ratio: qP50 / vP50, reads, ftsIn: pct(ftsIn, 0.5), ftsProc: pct(ftsProc, 0.5) };
+  const vsBaseline = values.baseline ? ingestVsBaseline(bin, values.baseline, root, edit, tmp) : undefined;
+  return { kind, store: store / source, ingestRss: fresh.rss, qP50, qP95, rss, ratio: qP50 / vP50, reads, ftsIn: pct(ftsIn, 0.5), ftsProc: pct(ftsProc, 0.5), vsBaseline };
 }
 
 // ---- main ------------------------------------------------------------------------------------------------
@@ -281,6 +322,7 @@ try {
     row(ws, "fresh ingest peak RSS", mb(r.ingestRss), "MB", t.ingestRss);
     row(ws, "store / source after fresh ingest", r.store, "x", 1.0);
     row(ws, "FTS5 query p50 in-process / process", NaN, "ms", undefined, `${r.ftsIn.toFixed(2)} / ${f1(r.ftsProc)}`);
+    for (const [name, ratio] of r.vsBaseline ?? []) row(ws, `ingest ${name} / baseline`, ratio, "x", r.kind === "corpus" ? 1.2 : undefined);
   }
 } catch (err) {
   console.error(`error: ${(err as Error).message}`);
