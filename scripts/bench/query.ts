@@ -195,7 +195,8 @@ function ingestVsBaseline(bin: string, baseline: string, root: string, edit: str
   }
   rmSync(join(tmp, "vs-base"), { recursive: true, force: true });
   rmSync(join(tmp, "vs-bin"), { recursive: true, force: true });
-  console.log(`\n${`ingest vs ${basename(baseline)} (${BASELINE_ROUNDS} rounds)`.padEnd(34)}${"this s".padStart(8)}${"base s".padStart(8)}${"ratio".padStart(8)}${"RSS MB".padStart(8)}${"base MB".padStart(8)}`);
+  const named = run([baseline, "version"]).out.trim().split("\n")[0] || baseline;
+  console.log(`\nbaseline: ${named}\n${`ingest vs baseline (${BASELINE_ROUNDS} rounds)`.padEnd(34)}${"this s".padStart(8)}${"base s".padStart(8)}${"ratio".padStart(8)}${"RSS MB".padStart(8)}${"base MB".padStart(8)}`);
   return kinds.map((name, k) => {
     const a = pct(wall.bin[k]!, 0.5), b = pct(wall.base[k]!, 0.5);
     console.log(`${name.padEnd(34)}${a.toFixed(2).padStart(8)}${b.toFixed(2).padStart(8)}${(a / b).toFixed(2).padStart(8)}${f1(mb(rss.bin[k]!)).padStart(8)}${f1(mb(rss.base[k]!)).padStart(8)}`);
