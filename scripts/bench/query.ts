@@ -59,6 +59,16 @@ function measure(cmd: string[], n = reps): Stat {
   const ms = runs.map((r) => r.ms), cpus = runs.map((r) => r.cpu);
   return { p50: pct(ms, 0.5), p95: pct(ms, 0.95), cpu: pct(cpus, 0.5), rss: Math.max(...runs.map((r) => r.rss)), ms, cpus, out: warm.out };
 }
+/** The baseline executable's own version line; checked before anything is measured (a wrong path would fail after minutes). */
+const baselineName = (() => {
+  if (!values.baseline) return undefined;
+  const b = run([values.baseline, "version"]);
+  if (b.code !== 0) {
+    console.error(`error: --baseline ${values.baseline} does not run here ('version' exited ${b.code}${b.err.trim() ? `: ${b.err.trim().split("\n").at(-1)}` : ""})`);
+    process.exit(2);
+  }
+  return b.out.trim().split("\n")[0] || values.baseline;
+})();
 const show = (s: Stat) => ("fail" in s ? `  ${s.fail}` : `${f1(s.p50).padStart(8)}${f1(s.p95).padStart(8)}${f1(s.cpu).padStart(8)}${f1(mb(s.rss)).padStart(8)}`);
 const du = (dir: string): number => {
   let n = 0;
@@ -195,8 +205,7 @@ function ingestVsBaseline(bin: string, baseline: string, root: string, edit: str
   }
   rmSync(join(tmp, "vs-base"), { recursive: true, force: true });
   rmSync(join(tmp, "vs-bin"), { recursive: true, force: true });
-  const named = run([baseline, "version"]).out.trim().split("\n")[0] || baseline;
-  console.log(`\nbaseline: ${named}\n${`ingest vs baseline (${BASELINE_ROUNDS} rounds)`.padEnd(34)}${"this s".padStart(8)}${"base s".padStart(8)}${"ratio".padStart(8)}${"RSS MB".padStart(8)}${"base MB".padStart(8)}`);
+  console.log(`\nbaseline: ${baselineName}\n${`ingest vs baseline (${BASELINE_ROUNDS} rounds)`.padEnd(34)}${"this s".padStart(8)}${"base s".padStart(8)}${"ratio".padStart(8)}${"RSS MB".padStart(8)}${"base MB".padStart(8)}`);
   return kinds.map((name, k) => {
     const a = pct(wall.bin[k]!, 0.5), b = pct(wall.base[k]!, 0.5);
     console.log(`${name.padEnd(34)}${a.toFixed(2).padStart(8)}${b.toFixed(2).padStart(8)}${(a / b).toFixed(2).padStart(8)}${f1(mb(rss.bin[k]!)).padStart(8)}${f1(mb(rss.base[k]!)).padStart(8)}`);
