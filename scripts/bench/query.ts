@@ -179,34 +179,48 @@ function buildFts(root: string, files: string[], dbPath: string) {
 // ---- one workspace ---------------------------------------------------------------------------------------
 type Result = { kind: string; store: number; ingestRss: number; qP50: number; qP95: number; rss: number; ratio: number; reads: [string, Stat][]; ftsIn: number; ftsProc: number; vsBaseline?: [string, number][] };
 const BASELINE_ROUNDS = 3;
+/** The three ingests the benchmark times, in this order. */
+const INGEST_RUNS = ["fresh", "unchanged", "one file changed"] as const;
 
 /**
- * Fresh, unchanged and one-file-changed ingest with `bin` and with `baseline`, alternating, each round
- * on fresh copies of the workspace's sources (`edit`: the file changed, the same for both). Prints
- * medians and returns [run, this / baseline wall time].
+ * Fresh, unchanged and one-file-changed ingest of `dir` with `exe` (`edit` gets a line appended
+ * before the third); `afterFresh` runs between the first two (the store is measured there).
+ */
+function ingestRuns(exe: string, dir: string, edit: string, afterFresh?: () => void): Run[] {
+  const ingest = () => {
+    const r = run([exe, "ingest", "--root", dir, "--json"]);
+    if (r.code !== 0) throw new Error(`${exe} ingest failed (${r.code}): ${r.err.trim()}`);
+    return r;
+  };
+  const fresh = ingest();
+  afterFresh?.();
+  const unchanged = ingest();
+  appendFileSync(join(dir, edit), "\nbenchmark edit\n");
+  return [fresh, unchanged, ingest()];
+}
+
+/**
+ * The three ingests with `bin` and with `baseline`, alternating, each round on fresh copies of the
+ * workspace's sources (`edit`: the file changed, the same for both). Prints medians and returns
+ * [run, this / baseline wall time].
  */
 function ingestVsBaseline(bin: string, baseline: string, root: string, edit: string, tmp: string): [string, number][] {
-  const kinds = ["fresh", "unchanged", "one file changed"] as const;
-  const wall = { bin: kinds.map(() => [] as number[]), base: kinds.map(() => [] as number[]) };
-  const rss = { bin: kinds.map(() => 0), base: kinds.map(() => 0) };
+  const wall = { bin: INGEST_RUNS.map(() => [] as number[]), base: INGEST_RUNS.map(() => [] as number[]) };
+  const rss = { bin: INGEST_RUNS.map(() => 0), base: INGEST_RUNS.map(() => 0) };
   for (let round = 0; round < BASELINE_ROUNDS; round++) {
     for (const [who, exe] of [["base", baseline], ["bin", bin]] as const) {
       const dir = join(tmp, `vs-${who}`);
       rmSync(dir, { recursive: true, force: true });
       cpSync(root, dir, { recursive: true, filter: (src) => basename(src) !== ".pkg" });
-      kinds.forEach((_, k) => {
-        if (k === 2) appendFileSync(join(dir, edit), "\nbenchmark edit\n");
-        const r = run([exe, "ingest", "--root", dir]);
-        if (r.code !== 0) throw new Error(`${exe} ingest failed (${r.code}): ${r.err.trim().split("\n")[0]}`);
+      ingestRuns(exe, dir, edit).forEach((r, k) => {
         wall[who][k]!.push(r.ms / 1000);
         rss[who][k] = Math.max(rss[who][k]!, r.rss);
       });
+      rmSync(dir, { recursive: true, force: true });
     }
   }
-  rmSync(join(tmp, "vs-base"), { recursive: true, force: true });
-  rmSync(join(tmp, "vs-bin"), { recursive: true, force: true });
   console.log(`\nbaseline: ${baselineName}\n${`ingest vs baseline (${BASELINE_ROUNDS} rounds)`.padEnd(34)}${"this s".padStart(8)}${"base s".padStart(8)}${"ratio".padStart(8)}${"RSS MB".padStart(8)}${"base MB".padStart(8)}`);
-  return kinds.map((name, k) => {
+  return INGEST_RUNS.map((name, k) => {
     const a = pct(wall.bin[k]!, 0.5), b = pct(wall.base[k]!, 0.5);
     console.log(`${name.padEnd(34)}${a.toFixed(2).padStart(8)}${b.toFixed(2).padStart(8)}${(a / b).toFixed(2).padStart(8)}${f1(mb(rss.bin[k]!)).padStart(8)}${f1(mb(rss.base[k]!)).padStart(8)}`);
     return [name, a / b];
@@ -221,18 +235,16 @@ function benchWorkspace(bin: string, kind: string, tmp: string): Result {
   const source = du(root), prepS = (performance.now() - t0) / 1000;
   console.log(`\n=== ${kind}: ${files.length} .md/.txt/.py files, ${f1(source / 1e6)} MB (prepared in ${f1(prepS)} s); ${reps} rep(s) after 1 warm-up`);
 
-  const ingest = () => { const r = run([bin, "ingest", "--root", root, "--json"]); if (r.code !== 0) throw new Error(`ingest failed (${r.code}): ${r.err}`); return r; };
-  const fresh = ingest(), store = du(join(root, ".pkg")), unchanged = ingest();
+  const edit = files.find((f) => f.endsWith(".md")) ?? files[0]!;
+  let store = 0;
+  const ingests = ingestRuns(bin, root, edit, () => { store = du(join(root, ".pkg")); }), fresh = ingests[0]!;
   const ingested = JSON.parse(fresh.out).counts?.ok ?? 0;
   if (ingested < files.length) throw new Error(`ingest read ${ingested} of the ${files.length} files: the workspace is not laid out under the default include paths`);
-  const edit = files.find((f) => f.endsWith(".md")) ?? files[0]!;
-  appendFileSync(join(root, edit), "\nbenchmark edit\n");
-  const changed = ingest();
   console.log(`${"ingest (1 run each)".padEnd(22)}${"wall s".padStart(8)}${"RSS MB".padStart(8)}  processed/reused`);
-  for (const [name, r] of [["fresh", fresh], ["unchanged", unchanged], ["one file changed", changed]] as const) {
-    const j = JSON.parse(r.out);
+  INGEST_RUNS.forEach((name, k) => {
+    const r = ingests[k]!, j = JSON.parse(r.out);
     console.log(`${name.padEnd(22)}${(r.ms / 1000).toFixed(2).padStart(8)}${f1(mb(r.rss)).padStart(8)}  ${j.processed}/${j.reused}`);
-  }
+  });
   console.log(`store after fresh ingest: ${f1(store / 1e6)} MB = ${(store / source).toFixed(3)}x source`);
 
   const tf = performance.now(), dbPath = join(tmp, `fts-${basename(kind)}.db`), one = join(tmp, "fts-one.js");
