@@ -36,7 +36,7 @@ describe("section lines", () => {
       "spans two lines",      // 23
       "---",                  // 24
     );
-    expect(extract(text).sections).toEqual([["Overview", 1, 4], ["Details", 2, 11], ["Closing", 2, 20], ["A paragraph that\nspans two lines", 2, 22]]);
+    expect(extract(text).sections).toEqual([["Overview", 1, 4], ["Details", 2, 11], ["Closing", 2, 20], ["A paragraph that spans two lines", 2, 22]]);
   });
 
   test("headings in indented code and HTML blocks do not shift the others; inline markup and block quotes are matched; others are found by text", () => {

@@ -90,9 +90,20 @@ const TECH_TERMS = new Map<string, string>(Object.entries({
   golang: "Go", rust: "Rust", graphql: "GraphQL", grpc: "gRPC", elasticsearch: "Elasticsearch", mongodb: "MongoDB",
   react: "React", git: "Git", bun: "Bun", prometheus: "Prometheus", grafana: "Grafana", ansible: "Ansible",
   webassembly: "WebAssembly", openssl: "OpenSSL", json: "JSON", yaml: "YAML", sql: "SQL", linux: "Linux",
+  "node.js": "Node.js", reactjs: "React", "react.js": "React", "c++": "C++",
 }));
-/** ASCII word boundaries: the names are ASCII, and a plain word boundary is cheaper than Unicode look-arounds. */
-const TECH_RE = new RegExp(`\\b(${[...TECH_TERMS.keys()].join("|")})\\b`, "g");
+/**
+ * Names that are also common English words ("react accordingly"): they count only when written
+ * with a capital, as the name is ("React", "REACT"); `reactjs` and `react.js` count in any case.
+ */
+const CAPITALIZED_ONLY = new Set(["react"]);
+/**
+ * ASCII word boundaries: the names are ASCII, and a plain word boundary is cheaper than Unicode
+ * look-arounds; longer names first (`react.js` before `react`). `c++` ends in no word character, so it gets its own boundaries (no word character
+ * or `+` before it, no letter, `_` or `+` after it: `C++17` names it, `c+++` does not).
+ */
+const escapeName = (t: string) => t.replace(/[.+]/g, (c) => `\\${c}`);
+const TECH_RE = new RegExp(`\\b(${[...TECH_TERMS.keys()].filter((t) => t !== "c++").sort((a, b) => b.length - a.length).map(escapeName).join("|")})\\b|(?<![\\w+])(c\\+\\+)(?![a-z_+])`, "g");
 /**
  * A log line that reports an error: a level word in capitals (ERROR, FATAL, CRITICAL, PANIC), an
  * exception or traceback, an error type with its message (`ValueError: …`, `Error: …`), Go's
@@ -253,9 +264,13 @@ export function extractFile(
     let c = 0;
     const named = new Set<string>();
     TECH_RE.lastIndex = 0;
+    // toLowerCase keeps offsets unless a character changes length (rare: then no capital is checked).
+    const sameOffsets = lower.length === text.length;
     for (let m = TECH_RE.exec(lower); m; m = TECH_RE.exec(lower)) {
-      const name = TECH_TERMS.get(m[1]!)!;
+      const term = m[1] ?? m[2]!;
+      const name = TECH_TERMS.get(term)!;
       if (named.has(name)) continue;
+      if (CAPITALIZED_ONLY.has(term) && sameOffsets && text[m.index] === term[0]) continue;
       while (c < comments.length && comments[c]![1] <= m.index) c++;
       if ((c < comments.length && comments[c]![0] <= m.index) || inUrl(lower, m.index)) continue;
       named.add(name);

@@ -23,6 +23,12 @@ const files: Record<string, string[]> = {
     "# Code", "", "```html", "<!-- open", "```", "", "MySQL runs here.", "", "    -->", "",
     "<!-- Docker -->", "", "Text <!-- Nginx --> and", "Grafana.",
   ],
+  // Names written as their display names are (Node.js, C++), and React the verb is no React.
+  "notes/names.md": [
+    "# Names", "", "We react accordingly; nodes and c+++x and abc++ are no names.", "",
+    "The server runs Node.js 20.", "", "Parts are in C++17.", "", "A React front end.",
+  ],
+  "notes/lower.md": ["# Lower", "", "we react quickly.", "", "we build with react.js and c++."],
   "src/code.ts": ["export function alpha() { return 1; }"],
   "notes/n.md": ["# Note", "", "The alphabet is long.", "", "Call `alpha` to start.", "", "Again `alpha()`."],
   // A table whose cells' code spans hold an escaped pipe (the parser gives `x|y` for `x\|y`): 20,000
@@ -69,6 +75,21 @@ test("`<!--` and `-->` in code spans or code blocks open and close no comment", 
   expect(mentions("notes/a.md")).toEqual([["tech_kafka", 5], ["tech_redis", 5]]);
   // A real comment still hides its words: an HTML block and an inline comment.
   expect(mentions("notes/code-comments.md")).toEqual([["tech_grafana", 14], ["tech_mysql", 7]]);
+});
+
+test("technologies by their display names: Node.js, C++ (C++17 too); React only as the name, not the verb", () => {
+  expect(mentions("notes/names.md")).toEqual([
+    ["tech_cpp", lineOf("notes/names.md", "Parts are in C++17.")],
+    ["tech_node-js", lineOf("notes/names.md", "The server runs Node.js 20.")],
+    ["tech_react", lineOf("notes/names.md", "A React front end.")],
+  ]);
+  // Lower case: `react.js` names it where `react` alone does not.
+  expect(mentions("notes/lower.md")).toEqual([["tech_cpp", 5], ["tech_react", 5]]);
+});
+
+test("a setext heading over several lines is named with its lines joined by a space", () => {
+  const md = parseMarkdown("Multi line\nheading  \n  here\n------------\n\ntext\n", 0);
+  expect(md.headings).toEqual([{ text: "Multi line heading here", level: 2, offset: 0 }]);
 });
 
 test("a code span naming a symbol: at the span's line, not a longer word's", () => {
