@@ -332,6 +332,7 @@ describe("front matter", () => {
     expect(e.frontmatter).toBeUndefined();
     expect(e.title).toBe("Body");
     expect(extract(md("---", "a: 1", "b: 2", "a: 3", "---", "x")).warnings).toEqual([[4, "invalid front matter: Map keys must be unique"]]);
+    expect(extract(md("---", "a: &a [*a]", "---", "x")).warnings).toEqual([[1, "invalid front matter: an alias refers to a value that holds it (a cycle)"]]);
     // Something left open is reported where it opens, not where the parser gave up (the end of the block).
     expect(extract(md("---", "title: ok", 'key: "unterminated', "more: 1", "more2: 2", "---", "# H")).warnings).toEqual([[3, 'invalid front matter: Missing closing "quote']]);
     expect(extract(md("---", "title: ok", "tags: [unclosed", "more: 1", "---", "x")).warnings).toEqual([[3, "invalid front matter: Flow sequence in block collection must be sufficiently indented and end with a ]"]]);

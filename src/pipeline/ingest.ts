@@ -33,7 +33,7 @@ import { encodeText, hasObject, objectState, readObjectText, spillObject, type S
 import { compatGate } from "../store/open.ts";
 import { Segment } from "../store/segment.ts";
 import { appendRunLog, runLogLine, runStartLine, undoAppend, type LogMark } from "../store/run-log.ts";
-import { sweepTemp } from "../store/sweep.ts";
+import { dropOversizedCaches, sweepTemp } from "../store/sweep.ts";
 import { encodeStatCache, loadStatCache, type StatCache, type StatEntries } from "../store/statcache.ts";
 import { measureUsage } from "../store/usage.ts";
 import { DEFAULT_MAX_DOCUMENT_BYTES, isDocumentPath } from "./documents/index.ts";
@@ -731,6 +731,7 @@ export async function ingest(ws: Workspace, opts: IngestOptions = {}): Promise<I
     const previous = pointer ? (pointer.state === "ok" ? pointer.runId : null) : undefined;
     const current: CurrentRun = opts.rebuild ? { state: "empty" } : compatGate(ws.profileDir).current;
     sweepTemp(ws.profileDir);
+    dropOversizedCaches(ws.profileDir);
     // Measured before planning: the plan's spilled objects (temp files) are counted once, in planBytes.
     const usageBytes = measureUsage(ws.profileDir);
     // The directories this run would make (the profile directory, `.pkg/profiles/` too on a first

@@ -103,7 +103,9 @@ export function splitFrontMatter(text: string): FrontMatter {
     const data = parse(held ? block.replace(MARKER, "\uE000REDACTED\uE002$1\uE001") : block, yamlOptions(held));
     if (data === null || data === undefined) return { data: {}, bodyOffset };
     if (typeof data !== "object" || Array.isArray(data)) return { data: {}, bodyOffset, error: "front matter is not a mapping" };
-    const json = JSON.stringify(data);
+    let json: string;
+    // An alias inside the node it names (`a: &a [*a]`) makes a value that holds itself: no JSON has it.
+    try { json = JSON.stringify(data); } catch { return { data: {}, bodyOffset, error: "invalid front matter: an alias refers to a value that holds it (a cycle)", errorLine: 1 }; }
     return { data: JSON.parse(held ? json.replace(HELD, "[REDACTED:$1]") : json) as Record<string, unknown>, bodyOffset };
   } catch (e) {
     // The YAML starts on the file's line 2; its own "at line N, column M" would mislead, so it goes.

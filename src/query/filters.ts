@@ -23,7 +23,7 @@
  * made (atomically; a failed write is ignored); the MCP and UI servers are read-only and keep
  * theirs in memory for the run.
  */
-import { readRegularFile } from "../shared/fs.ts";
+import { MAX_CACHE_BYTES, readRegularFile } from "../shared/fs.ts";
 import { cacheFileBytes, readCacheFile, writeCacheFile } from "./cache-file.ts";
 import { FILTER_TABLES, isBloom, type FilterTable } from "../store/bloom.ts";
 import { filtersCachePath, SHA256 } from "../store/layout.ts";
@@ -65,7 +65,7 @@ export function segmentFilters(seg: Segment): ShardFilters {
 
 /** The cache on disk when it is sound: each shard it names with its object and filters. */
 function readCache(profileDir: string): Map<number, { sha: string; filters: ShardFilters }> | undefined {
-  const raw = readRegularFile(filtersCachePath(profileDir));
+  const raw = readRegularFile(filtersCachePath(profileDir), MAX_CACHE_BYTES);
   if (!raw) return undefined;
   const file = readCacheFile(MAGIC, raw);
   if (!file) return undefined;

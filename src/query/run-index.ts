@@ -49,6 +49,9 @@ export const edgeOrder = (a: GraphEdge, b: GraphEdge) => cmp(a.source, b.source)
 /** Document records a RunIndex keeps decoded (a record holds every chunk, section and link of its document). */
 const DOC_CACHE = 2048;
 
+/** How many documents' chunk spans a RunIndex keeps decoded (see spans). */
+const SPANS_CACHE = 64;
+
 export class RunIndex {
   private readonly index = new Map<number, Segment | null>();
   private readonly text = new Map<number, Segment | null>();
@@ -410,8 +413,26 @@ export class RunIndex {
     for (const n of nodes) if ((n.id.startsWith("ref_") || n.id.startsWith("mod_")) && !this.globalNames.has(n.id)) this.globalNames.set(n.id, n.name);
   }
 
-  /** A document's chunk spans [start, end, line, end line] (from the small `spans` table, not the record). */
+  /** The spans of the documents read last (see spans): a query's hits come back to the same documents. */
+  private readonly spansCache = new Map<string, [number, number, number, number][]>();
+
+  /**
+   * A document's chunk spans [start, end, line, end line] (from the small `spans` table, not the
+   * record). Kept for the last SPANS_CACHE documents: every chunk hit of a document reads them, and
+   * a long one-line file has thousands of chunks (decoding them again for each was quadratic).
+   * The arrays are shared: do not change them.
+   */
   spans(shard: number, ord: number): [number, number, number, number][] {
+    const key = `${shard}/${ord}`;
+    const known = this.spansCache.get(key);
+    if (known) return known;
+    const out = this.decodeSpans(shard, ord);
+    if (this.spansCache.size >= SPANS_CACHE) this.spansCache.delete(this.spansCache.keys().next().value!);
+    this.spansCache.set(key, out);
+    return out;
+  }
+
+  private decodeSpans(shard: number, ord: number): [number, number, number, number][] {
     const b = this.seg(shard)?.bytes("spans", ordKey(ord));
     if (!b) throw this.corrupt(shard);
     const r = new VarintReader(b);

@@ -738,6 +738,7 @@ function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?:
    * hits were complete and there are more candidates (the caller asks for more).
    */
   let exact = false;
+  const made = new Map<string, Hit>();
   const collect = (n: number): Hit[] | undefined => {
     let cands: Scored[];
     if (n >= total) { cands = []; for (let i = 0; i < nChunks; i++) cands.push(chunkHit(i)); cands.push(...ents); }
@@ -762,7 +763,17 @@ function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?:
       // Entity postings hold no positions: a phrase counts only where one of the entity's names
       // holds its words in order (decided once per entity, before its hit is made).
       if (s.type !== "chunk" && phrases.length && !phraseInNames(s)) continue;
-      const hit = materialize(ix, s, want, explain);
+      // A chunk inside one line whose next chunk starts on that line too (a long line cut into
+      // many chunks) can only show that line: when a hit shows it already, nothing is made.
+      if (s.type === "chunk") {
+        const spans = ix.spans(s.shard, s.ord);
+        const ch = spans[s.ci!], next = spans[s.ci! + 1];
+        if (ch && ch[2] === ch[3] && (!next || next[2] === ch[2]) && places.has(`chunk\0${ix.meta(s.shard, s.ord)?.path}:${ch[2]}`)) continue;
+      }
+      // Made once: a round that takes more candidates (below) goes over the first ones again.
+      const key = scoredKey(s);
+      let hit = made.get(key);
+      if (!hit) { hit = materialize(ix, s, want, explain); made.set(key, hit); }
       // An entity found by its name where no line of its document holds a matched term (a
       // document by its file name alone, a technology known only from file extensions) has no
       // line to show: every hit's line holds a match, so it is not a hit.
@@ -1048,34 +1059,97 @@ function listOnly(ix: RunIndex, q: ParsedQuery, allowed: DocFilter | undefined, 
 }
 
 /**
- * The lines of a chunk (from the start of its first line, to the end of its last), reading only the
- * pages that hold them: 2 KiB before the chunk and 1 KiB after it, and more, a page at a time, only
- * while its first or last line goes on past that (one long line: a column counts from the line's
- * real start, and every match on it is there).
+ * A chunk's first line is read whole unless it starts more than LONG_LINE characters before the
+ * chunk, its last line unless it goes on more than LONG_LINE past it; then only LINE_BEFORE /
+ * LINE_AFTER of it (see chunkLines).
  */
-function chunkLines(ix: RunIndex, path: string, ch: [number, number, number, number]): { text: string; at: number } {
-  let from = Math.max(0, ch[0] - 2048);
-  let to = ch[1] + 1024;
-  let t = ix.textRange(path, from, to) ?? "";
-  let before = ch[0] > from ? t.lastIndexOf("\n", ch[0] - from - 1) : -1;
-  while (before < 0 && from > 0) {
-    const back = Math.max(0, from - TEXT_PAGE);
-    const more = ix.textRange(path, back, from) ?? "";
-    if (more.length !== from - back) break; // cannot be: the text before `from` exists
-    t = more + t;
-    from = back;
-    before = more.lastIndexOf("\n");
+const LONG_LINE = 32 * 1024;
+const LINE_BEFORE = 2048;
+const LINE_AFTER = 1024;
+/**
+ * Line boundaries found by scanning far (see lineBoundary), per index: every chunk cut from one long
+ * line (a minified file, a one-line text) looks for the same ones. Bounded: a long-lived reader's
+ * map is emptied when it gets large.
+ */
+const boundaries = new WeakMap<RunIndex, Map<string, number>>();
+const MAX_BOUNDARIES = 4096;
+
+/**
+ * The start of the line holding `offset` (`dir` -1; the line is number `line`), or the end of it
+ * (`dir` 1: the offset of its newline, or the text's length), reading a page at a time and keeping
+ * none of them: one long line is not copied for each chunk cut from it.
+ */
+function lineBoundary(ix: RunIndex, path: string, offset: number, line: number, dir: -1 | 1): number {
+  const key = `${path}\0${line}\0${dir}`;
+  let memo = boundaries.get(ix);
+  const known = memo?.get(key);
+  if (known !== undefined) return known;
+  let found: number | undefined;
+  let read = 0;
+  if (dir < 0) {
+    for (let to = offset; found === undefined; ) {
+      if (to <= 0) { found = 0; break; }
+      const from = Math.max(0, to - TEXT_PAGE);
+      const t = ix.textRange(path, from, to) ?? "";
+      read += t.length;
+      const nl = t.lastIndexOf("\n");
+      if (nl >= 0) found = from + nl + 1;
+      else if (t.length !== to - from) found = 0; // cannot be: the text before `offset` exists
+      to = from;
+    }
+  } else {
+    for (let from = offset; found === undefined; ) {
+      const t = ix.textRange(path, from, from + TEXT_PAGE) ?? "";
+      read += t.length;
+      const nl = t.indexOf("\n");
+      if (nl >= 0) found = from + nl;
+      else if (t.length < TEXT_PAGE) found = from + t.length;
+      from += TEXT_PAGE;
+    }
   }
-  let nl = t.indexOf("\n", Math.max(before + 1, ch[1] - from));
-  while (nl < 0 && t.length === to - from) {
-    const more = ix.textRange(path, to, to + TEXT_PAGE) ?? "";
-    if (!more) break;
-    const at = t.length;
-    t += more;
-    to += TEXT_PAGE;
-    nl = t.indexOf("\n", at);
+  if (read > TEXT_PAGE) {
+    if (!memo) boundaries.set(ix, (memo = new Map()));
+    if (memo.size >= MAX_BOUNDARIES) memo.clear();
+    memo.set(key, found);
   }
-  return { text: t.slice(before + 1, nl < 0 ? undefined : nl), at: from + before + 1 };
+  return found;
+}
+
+/**
+ * The lines of a chunk, reading only the pages that hold them: from the start of its first line to
+ * the end of its last (every match on a line shown is listed), except that a first line starting
+ * more than 32 KiB before the chunk is cut 2 KiB before it, and a last line going on more than
+ * 32 KiB after it is cut 1 KiB after it (at a white space, so no word is cut in two). `at`: the
+ * text's offset in the document; `col0`: how far into its first line the text starts (a column on
+ * that line counts from the line's real start: add it). Reading and matching a long line whole for
+ * each of its chunks made a query over a one-line file of 256 KB take 23 s, and one of 1 MB minutes.
+ */
+function chunkLines(ix: RunIndex, path: string, ch: [number, number, number, number]): { text: string; at: number; col0: number } {
+  const lineStart = lineBoundary(ix, path, ch[0], ch[2], -1);
+  const lineEnd = lineBoundary(ix, path, Math.max(ch[0], ch[1] - 1), ch[3], 1);
+  let from = ch[0] - lineStart > LONG_LINE ? ch[0] - LINE_BEFORE : lineStart;
+  let to = lineEnd - Math.max(ch[1], ch[0]) > LONG_LINE ? Math.max(ch[1], ch[0]) + LINE_AFTER : lineEnd;
+  let text = ix.textRange(path, from, to) ?? "";
+  if (from > lineStart) {
+    const ws = text.slice(0, Math.max(0, ch[0] - from)).search(/\s/);
+    if (ws >= 0) { text = text.slice(ws + 1); from += ws + 1; }
+  }
+  if (to < lineEnd) {
+    const tail = text.slice(Math.max(0, ch[1] - from));
+    const ws = Math.max(tail.lastIndexOf(" "), tail.lastIndexOf("\t"));
+    if (ws >= 0) { to = Math.max(0, ch[1] - from) + ws + from; text = text.slice(0, to - from); }
+  }
+  return { text, at: from, col0: from - lineStart };
+}
+
+/** `found` with the columns on line `base` (the first line of a text cut `col0` into it) counted from the line's start. */
+function shiftColumns(found: NonNullable<ReturnType<typeof bestLine>>, base: number, col0: number): NonNullable<ReturnType<typeof bestLine>> {
+  if (col0 === 0) return found;
+  return {
+    ...found,
+    matches: found.line === base ? found.matches.map(([c, t, col]) => [c, t, col + col0] as [number, string, number]) : found.matches,
+    all: found.all.map((m) => (m.line === base ? { ...m, column: m.column + col0 } : m)),
+  };
 }
 
 /** The page of a line of a PDF's text, and the line within that page. */
@@ -1106,10 +1180,10 @@ function materialize(ix: RunIndex, s: Scored, wantAll: ReturnType<typeof wanted>
     s.id = `chk_${ix.keyOf(s.shard, s.ord)}_${s.ci}`;
     path = meta.path;
     name = meta.title;
-    const { text, at } = chunkLines(ix, path, ch);
+    const { text, at, col0 } = chunkLines(ix, path, ch);
     // The chunk's core first (from its start up to where the next chunk starts: the windows
     // overlap, and a long first or last line is shared with the chunk before or after), then the
-    // whole window.
+    // whole window. Columns are the text's own until shifted by col0 below.
     const endAt = next ? next[0] - at : -1;
     const core = { startCol: ch[0] - at + 1, ...(next && endAt <= text.length ? { endLine: next[2], endCol: endAt - text.lastIndexOf("\n", endAt - 1) } : {}) };
     found = bestLine(text, ch[2], next ? Math.max(ch[2], next[2]) : ch[3], want, ch[2], core) ?? bestLine(text, ch[2], ch[3], want, ch[2]);
@@ -1118,6 +1192,8 @@ function materialize(ix: RunIndex, s: Scored, wantAll: ReturnType<typeof wanted>
     // On the chunk's first line (which may begin long before the chunk), the snippet shows the
     // chunk's own first match.
     if (found && line === ch[2]) focus = found.matches.find((m) => m[2] > ch[0] - at)?.[2];
+    focus ??= found?.matches[0]?.[2];
+    if (found) found = shiftColumns(found, ch[2], col0);
   } else {
     if (s.key) {
       // A shared node: located at its mention by the smallest document key of the shard.
@@ -1133,7 +1209,11 @@ function materialize(ix: RunIndex, s: Scored, wantAll: ReturnType<typeof wanted>
     // document reads a page or two, not the whole text); else, or when that line matches nothing,
     // the best line of the whole text.
     const holder = ix.spans(s.shard, s.ord).find((c) => c[2] <= s.line && s.line <= c[3]);
-    found = holder && bestLine(chunkLines(ix, path, holder).text, s.line, s.line, want, holder[2]);
+    if (holder) {
+      const { text, col0 } = chunkLines(ix, path, holder);
+      found = bestLine(text, s.line, s.line, want, holder[2]);
+      if (found) { lineText = found.text; focus = found.matches[0]?.[2]; found = shiftColumns(found, holder[2], col0); }
+    }
     if (!found) {
       const text = ix.textOf(path) ?? "";
       found = bestLine(text, s.line, s.line, want) ?? bestLine(text, 1, Number.MAX_SAFE_INTEGER, want);

@@ -22,7 +22,7 @@
  * read-only store only costs the reading); the MCP and UI servers are read-only and keep theirs in
  * memory for the run.
  */
-import { readRegularFile } from "../shared/fs.ts";
+import { MAX_CACHE_BYTES, readRegularFile } from "../shared/fs.ts";
 import { cacheFileBytes, readCacheFile, writeCacheFile } from "./cache-file.ts";
 import { isWordTerm } from "../pipeline/tokens.ts";
 import { SHA256, wordsCachePath } from "../store/layout.ts";
@@ -208,7 +208,7 @@ function maskAt(b: Buffer, at: number): [number, number] | undefined {
 
 /** The cache on disk when it is sound: the index objects it names and its word lines. */
 function readCache(profileDir: string): { shards: Map<number, string>; body: Buffer } | undefined {
-  const raw = readRegularFile(wordsCachePath(profileDir));
+  const raw = readRegularFile(wordsCachePath(profileDir), MAX_CACHE_BYTES);
   if (!raw) return undefined;
   let all: Buffer;
   try { all = Buffer.from(Bun.zstdDecompressSync(raw)); } catch { return undefined; }

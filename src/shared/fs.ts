@@ -24,16 +24,32 @@ export function openRegular(path: string, opts: { noFollow?: boolean } = {}): { 
   throw dir ? Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${path}'`), { code: "EISDIR" }) : new Error("not a regular file");
 }
 
-/** A regular file's bytes (see openRegular); throws as readFileSync does, and for what is not a regular file. */
-export function readRegular(path: string): Buffer {
-  const { fd } = openRegular(path);
-  try { return readFileSync(fd); } finally { closeSync(fd); }
+/**
+ * A regular file's bytes (see openRegular); throws as readFileSync does, and for what is not a
+ * regular file. With `maxBytes`, a larger file is not read: it throws an error with code
+ * "ETOOBIG" and the file's `size` (a damaged pointer or cache of gigabytes must not be read whole).
+ */
+export function readRegular(path: string, maxBytes = Infinity): Buffer {
+  const { fd, size } = openRegular(path);
+  try {
+    if (size > maxBytes) throw Object.assign(new Error(`${path} is ${size} bytes, more than ${maxBytes}`), { code: "ETOOBIG", size });
+    return readFileSync(fd);
+  } finally { closeSync(fd); }
 }
 
-/** A regular file's bytes, or undefined when it is missing, cannot be read or is not a regular file (see openRegular). */
-export function readRegularFile(path: string): Buffer | undefined {
-  try { return readRegular(path); } catch { return undefined; }
+/**
+ * A regular file's bytes, or undefined when it is missing, cannot be read, is not a regular file
+ * (see openRegular) or is larger than `maxBytes`.
+ */
+export function readRegularFile(path: string, maxBytes = Infinity): Buffer | undefined {
+  try { return readRegular(path, maxBytes); } catch { return undefined; }
 }
+
+/**
+ * The largest cache file (words, filters, stat cache) read: each is rebuilt from the run when it is
+ * missing or damaged, and one this large can only be damage (the 20,000-file benchmark's are 1-3 MB).
+ */
+export const MAX_CACHE_BYTES = 256 * 1024 * 1024;
 
 /** `abs` is `root` or below it (both absolute). */
 export function inside(root: string, abs: string): boolean {

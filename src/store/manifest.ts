@@ -53,6 +53,9 @@ export type PointerState =
   | { state: "ok"; runId: string }
   | { state: "bad"; problem: string; reason: string }; // present but unreadable, or not a run id (problem: the whole message; reason: without the pointer's path)
 
+/** A pointer holds a run id and a newline; one longer than this is not read (it is damaged). */
+const MAX_POINTER_BYTES = 4096;
+
 /**
  * The current-run pointer as found. Only a missing file means "no run yet"; a pointer that cannot
  * be read (a directory, no permission) or that does not hold exactly one run id (surrounding
@@ -62,9 +65,10 @@ export function pointerState(profileDir: string): PointerState {
   const p = pointerPath(profileDir);
   const bad = (reason: string): PointerState => ({ state: "bad", reason, problem: `current-run pointer ${p} ${reason}` });
   let bytes: Buffer;
-  try { bytes = readRegular(p); } catch (e) {
+  try { bytes = readRegular(p, MAX_POINTER_BYTES); } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return { state: "none" };
+    if (code === "ETOOBIG") return bad(`does not hold a run id: it is ${(e as { size: number }).size} bytes long`);
     if (code === "EISDIR") return bad("is a directory, not a file: move it out of the way");
     const notDir = code === "ENOTDIR" ? notADirectory(storeDirs(profileDir)) : undefined;
     return bad(`cannot be read (${code ?? (e as Error).message}${notDir ? `: ${notDir} is not a directory` : ""})`);

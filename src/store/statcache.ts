@@ -16,7 +16,7 @@
  * ctime was kept (entries of three items) is invalid as a whole, so it is ignored: every file is
  * read and hashed once, and the cache is written again.
  */
-import { readRegularFile } from "../shared/fs.ts";
+import { MAX_CACHE_BYTES, readRegularFile } from "../shared/fs.ts";
 import { RUN_ID, statCachePath } from "./layout.ts";
 
 /** Path → [size, mtime in ms, inode, ctime in ms]. */
@@ -39,7 +39,7 @@ const validEntry = (e: unknown): e is StatEntries[string] =>
  */
 export function loadStatCache(profileDir: string): { cache?: StatCache; text: string; bytes: number } {
   // Not a regular file (a FIFO would stall the reader): as if missing; the run's write replaces it.
-  const raw = readRegularFile(statCachePath(profileDir));
+  const raw = readRegularFile(statCachePath(profileDir), MAX_CACHE_BYTES);
   if (!raw) return { text: "", bytes: 0 };
   const bytes = raw.length;
   let text: string;

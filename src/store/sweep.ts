@@ -12,9 +12,9 @@
  * prune; a later run may reuse them). A current run without a finish line (killed between its
  * pointer and its log line) gets one.
  */
-import { readdirSync, rmdirSync, rmSync, unlinkSync } from "node:fs";
+import { lstatSync, readdirSync, rmdirSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { TEMP_PREFIX } from "../shared/fs.ts";
+import { MAX_CACHE_BYTES, TEMP_PREFIX } from "../shared/fs.ts";
 import { RUN_ID, runsDir } from "./layout.ts";
 import { pointerState } from "./manifest.ts";
 import { logCurrentRun, readRunLog, unfinishedRuns } from "./run-log.ts";
@@ -67,5 +67,26 @@ export function sweepTemp(profileDir: string): number {
   }
   // Best effort: a runs.log that cannot be written fails the run's own append, with its message.
   try { logCurrentRun(profileDir, log, current); } catch {}
+  return n;
+}
+
+/**
+ * Removes the files in the profile's cache/ directory larger than MAX_CACHE_BYTES: every reader
+ * ignores them (they can only be damage, and are made again), but the disk budget counts their size,
+ * so a damaged cache of gigabytes would otherwise block every write. Called by writers, under the
+ * lock. Returns how many were removed.
+ */
+export function dropOversizedCaches(profileDir: string): number {
+  const dir = join(profileDir, "cache");
+  let n = 0;
+  let names: string[];
+  try { names = readdirSync(dir); } catch { return 0; }
+  for (const name of names) {
+    const p = join(dir, name);
+    try {
+      const st = lstatSync(p);
+      if (st.isFile() && st.size > MAX_CACHE_BYTES) { unlinkSync(p); n++; }
+    } catch { /* gone meanwhile, or not ours to remove: the budget says so */ }
+  }
   return n;
 }

@@ -85,6 +85,10 @@ export function verifyStore(profileDir: string): VerifyReport {
   for (const name of list(profileDir, "the profile directory")) {
     if (!KNOWN_TOP.has(name) && !temp(join(profileDir, name), name)) problems.push({ kind: "extra", path: join(profileDir, name), detail: "not part of the store layout" });
   }
+  // runs.log is appended to by every writer: a directory (or a pipe, a socket) in its place stops them all.
+  try {
+    if (!lstatSync(runLogPath(profileDir)).isFile()) problems.push({ kind: "extra", path: runLogPath(profileDir), detail: "not a regular file, where the store keeps its run log: move it out of the way" });
+  } catch { /* none yet: the next writer makes it */ }
   // Objects: the name must be the sha256 of the bytes.
   const hashes = new Set<string>();
   for (const sub of list(objectsDir(profileDir), "the objects directory")) {
@@ -136,6 +140,7 @@ export function verifyStore(profileDir: string): VerifyReport {
     if (r.manifest.run_id !== id) problems.push({ kind: "manifest", path: manifestPath(profileDir, id), detail: `names run ${r.manifest.run_id}` });
     for (const detail of inconsistencies(r.manifest)) problems.push({ kind: "manifest", path: manifestPath(profileDir, id), detail });
     const readable = decideCompat(r.fact).compatible;
+    if (!readable) notes.push(`run ${id} has artifact schema ${JSON.stringify(r.manifest.schema_version)}, which this binary (schema ${ARTIFACT_SCHEMA_VERSION}) does not read: its objects were hashed, not read`);
     for (const a of r.manifest.artifacts) {
       referenced.add(a.sha256);
       const p = objectPath(profileDir, a.sha256);
@@ -190,7 +195,7 @@ export function verifyStore(profileDir: string): VerifyReport {
  */
 export function storeState(profileDir: string): string {
   let pointer = "", runs = "", log = -1;
-  try { pointer = readRegular(pointerPath(profileDir)).toString("utf8"); } catch {}
+  try { pointer = readRegular(pointerPath(profileDir), 4096).toString("utf8"); } catch {} // a longer one is damage (pointerState)
   try { runs = readdirSync(runsDir(profileDir)).sort().join(","); } catch {}
   try { log = statSync(runLogPath(profileDir)).size; } catch {}
   return `${pointer}\0${runs}\0${log}`;

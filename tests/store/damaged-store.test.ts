@@ -268,3 +268,29 @@ describe("a manifest that disagrees with itself", () => {
     expect(cli(["verify", "--root", root]).code).toBe(0);
   });
 });
+
+describe("what verify says of what stops writers or readers", () => {
+  test("runs.log as a directory: ingest fails and says to run verify, and verify names it (exit 5)", () => {
+    const root = ingested();
+    const log = join(profileOf(root), "runs.log");
+    rmSync(log);
+    mkdirSync(log);
+    writeFileSync(join(root, "notes", "added.md"), "# Added\n\nnew words\n");
+    const r = cli(["ingest", "--root", root]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("auditgraph verify");
+    const v = cli(["verify", "--root", root, "--json"]);
+    expect(v.code).toBe(5);
+    expect(v.json.problems).toContainEqual({ kind: "extra", path: log, detail: "not a regular file, where the store keeps its run log: move it out of the way" });
+  });
+
+  test("a run of a schema this binary does not read: verify hashes its objects and says it did not read them", () => {
+    const root = ingested();
+    const m = manifestPathOf(root);
+    writeFileSync(m, readFileSync(m, "utf8").replace(/"schema_version": "[^"]*"/, '"schema_version": "abc"'));
+    const v = cli(["verify", "--root", root]);
+    expect(v.code).toBe(0);
+    expect(v.stderr).toContain(`run ${currentOf(root)} has artifact schema "abc", which this binary`);
+    expect(cli(["query", "idempotent", "--root", root]).code).toBe(3);
+  });
+});
