@@ -99,8 +99,9 @@ const TECH_TERMS = new Map<string, string>(Object.entries({
 const CAPITALIZED_ONLY = new Set(["react"]);
 /**
  * ASCII word boundaries: the names are ASCII, and a plain word boundary is cheaper than Unicode
- * look-arounds; longer names first (`react.js` before `react`). `c++` ends in no word character, so it gets its own boundaries (no word character
- * or `+` before it, no letter, `_` or `+` after it: `C++17` names it, `c+++` does not).
+ * look-arounds; longer names first (`react.js` before `react`). `c++` ends in no word character,
+ * so it gets its own boundaries (no word character or `+` before it, no letter, `_` or `+` after
+ * it: `C++17` names it, `c+++` does not).
  */
 const escapeName = (t: string) => t.replace(/[.+]/g, (c) => `\\${c}`);
 const TECH_RE = new RegExp(`\\b(${[...TECH_TERMS.keys()].filter((t) => t !== "c++").sort((a, b) => b.length - a.length).map(escapeName).join("|")})\\b|(?<![\\w+])(c\\+\\+)(?![a-z_+])`, "g");

@@ -869,7 +869,7 @@ export function parseMarkdown(text: string, bodyOffset: number): MdStructure {
   const languages: string[] = [];
   (Bun as unknown as { markdown: Md }).markdown.render(body, {
     // A setext heading's text may run over several lines: a line break in it reads as a space.
-    heading: (children, meta) => { parsed.push({ text: (children.includes("\n") ? children.replace(/[ \t]*\r?\n[ \t]*/g, " ") : children).trim(), level: meta?.level ?? 1 }); return ""; },
+    heading: (children, meta) => { parsed.push({ text: children.replace(/[ \t]*\r?\n[ \t]*/g, " ").trim(), level: meta?.level ?? 1 }); return ""; },
     link: (children, meta) => { if (meta?.href) hrefs.push(String(meta.href)); return children; },
     codespan: (children) => { if (children.length <= 80) spans.push(children); return children; },
     code: (_children, meta) => { if (meta?.language) languages.push(String(meta.language).toLowerCase()); return ""; },

@@ -20,6 +20,7 @@ import { readObjectText } from "../store/objects.ts";
 import { GIT_ARTIFACT, GitGraph } from "../git/graph.ts";
 import { loadWords, segmentBlocks, type Words } from "./words.ts";
 import { countAtOrBelow } from "../shared/sorted.ts";
+import { remember } from "../shared/maps.ts";
 
 export type DocRef = { shard: number; ord: number };
 /** One entity posting: entity ordinal in its shard, node type, name length, tf, and the id hash of a shared node. */
@@ -51,6 +52,8 @@ const DOC_CACHE = 2048;
 
 /** How many documents' chunk spans a RunIndex keeps decoded (see spans). */
 const SPANS_CACHE = 64;
+/** How many line boundaries a RunIndex keeps (see lineBoundary). */
+const BOUNDARIES = 4096;
 
 export class RunIndex {
   private readonly index = new Map<number, Segment | null>();
@@ -210,8 +213,7 @@ export class RunIndex {
       d = this.seg(shard)?.get<DocRecord>("docs", ordKey(ord));
       if (!d) throw new Error(`document ${ord} of shard ${shard} is not in the index`);
       // At most DOC_CACHE records, the oldest going first (a query with a large --limit reads them all).
-      if (this.docCache.size >= DOC_CACHE) this.docCache.delete(this.docCache.keys().next().value!);
-      this.docCache.set(k, d);
+      remember(this.docCache, k, d, DOC_CACHE);
     }
     return d;
   }
@@ -282,9 +284,36 @@ export class RunIndex {
     const bytes = this.open(this.text, "text", shardOf(path, this.shardCount))?.bytes("text", key, false);
     if (bytes === undefined) return undefined;
     text = utf8.decode(bytes);
-    this.pageCache.set(key, text);
-    if (this.pageCache.size > PAGE_CACHE) this.pageCache.delete(this.pageCache.keys().next().value!);
+    remember(this.pageCache, key, text, PAGE_CACHE);
     return text;
+  }
+
+  /** Line boundaries found by scanning more than a page (see lineBoundary). */
+  private readonly boundaries = new Map<string, number>();
+
+  /**
+   * The start of the line holding `offset` of a document's text (`dir` -1), or its end (`dir` 1:
+   * the offset of its newline, or the text's length), looking through the text a page at a time.
+   * `line` is that line's number: every chunk cut from one long line (a minified file, a one-line
+   * text) asks for the same boundaries, and one found past a page is kept (at most BOUNDARIES).
+   */
+  lineBoundary(path: string, offset: number, line: number, dir: -1 | 1): number {
+    const key = `${path}\0${line}\0${dir}`;
+    const known = this.boundaries.get(key);
+    if (known !== undefined) return known;
+    const first = Math.floor((dir < 0 ? offset - 1 : offset) / TEXT_PAGE);
+    let found = dir < 0 ? 0 : undefined;
+    let i = first;
+    for (; i >= 0; i += dir) {
+      const page = this.page(path, i);
+      if (page === undefined) { found ??= i * TEXT_PAGE; break; } // past the last page: the text ends there
+      const at = i * TEXT_PAGE;
+      const nl = dir < 0 ? page.lastIndexOf("\n", i === first ? offset - at - 1 : page.length) : page.indexOf("\n", i === first ? offset - at : 0);
+      if (nl >= 0) { found = at + nl + (dir < 0 ? 1 : 0); break; }
+      if (dir > 0 && page.length < TEXT_PAGE) { found = at + page.length; break; }
+    }
+    if (i !== first) remember(this.boundaries, key, found!, BOUNDARIES);
+    return found!;
   }
 
   private readonly pathCache = new Map<number, string[] | null>();
@@ -427,8 +456,7 @@ export class RunIndex {
     const known = this.spansCache.get(key);
     if (known) return known;
     const out = this.decodeSpans(shard, ord);
-    if (this.spansCache.size >= SPANS_CACHE) this.spansCache.delete(this.spansCache.keys().next().value!);
-    this.spansCache.set(key, out);
+    remember(this.spansCache, key, out, SPANS_CACHE);
     return out;
   }
 

@@ -600,7 +600,8 @@ function searchAll(ix: RunIndex, query: ParsedQuery, opts: { limit: number; expl
 /** A candidate before it is made a hit: a chunk by its shard, ordinal and index, an entity by its shard and ordinal. */
 const scoredKey = (s: Scored) => (s.type === "chunk" ? `c${s.shard}/${s.ord}/${s.ci}` : `e${s.shard}/${s.ent}`);
 /** Where a hit shows: a chunk by its line (two chunks' windows overlap, so both can put their best match on one line), anything else by its id. */
-const placeOf = (h: Hit) => `${h.type}\0${h.id.startsWith("chk_") ? `${h.path}:${h.line}` : h.id}`;
+const placeOf = (h: Hit) => (h.id.startsWith("chk_") ? chunkPlace(h.path, h.line) : `${h.type}\0${h.id}`);
+const chunkPlace = (path: string | undefined, line: number) => `chunk\0${path}:${line}`;
 /**
  * The hits a page already shows, for a pass that adds to it: their candidates (passed over before
  * they are made again) and their places (a new hit on one of them is not shown).
@@ -768,7 +769,7 @@ function rank(ix: RunIndex, query: ParsedQuery, opts: { limit: number; explain?:
       if (s.type === "chunk") {
         const spans = ix.spans(s.shard, s.ord);
         const ch = spans[s.ci!], next = spans[s.ci! + 1];
-        if (ch && ch[2] === ch[3] && (!next || next[2] === ch[2]) && places.has(`chunk\0${ix.meta(s.shard, s.ord)?.path}:${ch[2]}`)) continue;
+        if (ch && ch[2] === ch[3] && (!next || next[2] === ch[2]) && places.has(chunkPlace(ix.meta(s.shard, s.ord)?.path, ch[2]))) continue;
       }
       // Made once: a round that takes more candidates (below) goes over the first ones again.
       const key = scoredKey(s);
@@ -1067,55 +1068,6 @@ const LONG_LINE = 32 * 1024;
 const LINE_BEFORE = 2048;
 const LINE_AFTER = 1024;
 /**
- * Line boundaries found by scanning far (see lineBoundary), per index: every chunk cut from one long
- * line (a minified file, a one-line text) looks for the same ones. Bounded: a long-lived reader's
- * map is emptied when it gets large.
- */
-const boundaries = new WeakMap<RunIndex, Map<string, number>>();
-const MAX_BOUNDARIES = 4096;
-
-/**
- * The start of the line holding `offset` (`dir` -1; the line is number `line`), or the end of it
- * (`dir` 1: the offset of its newline, or the text's length), reading a page at a time and keeping
- * none of them: one long line is not copied for each chunk cut from it.
- */
-function lineBoundary(ix: RunIndex, path: string, offset: number, line: number, dir: -1 | 1): number {
-  const key = `${path}\0${line}\0${dir}`;
-  let memo = boundaries.get(ix);
-  const known = memo?.get(key);
-  if (known !== undefined) return known;
-  let found: number | undefined;
-  let read = 0;
-  if (dir < 0) {
-    for (let to = offset; found === undefined; ) {
-      if (to <= 0) { found = 0; break; }
-      const from = Math.max(0, to - TEXT_PAGE);
-      const t = ix.textRange(path, from, to) ?? "";
-      read += t.length;
-      const nl = t.lastIndexOf("\n");
-      if (nl >= 0) found = from + nl + 1;
-      else if (t.length !== to - from) found = 0; // cannot be: the text before `offset` exists
-      to = from;
-    }
-  } else {
-    for (let from = offset; found === undefined; ) {
-      const t = ix.textRange(path, from, from + TEXT_PAGE) ?? "";
-      read += t.length;
-      const nl = t.indexOf("\n");
-      if (nl >= 0) found = from + nl;
-      else if (t.length < TEXT_PAGE) found = from + t.length;
-      from += TEXT_PAGE;
-    }
-  }
-  if (read > TEXT_PAGE) {
-    if (!memo) boundaries.set(ix, (memo = new Map()));
-    if (memo.size >= MAX_BOUNDARIES) memo.clear();
-    memo.set(key, found);
-  }
-  return found;
-}
-
-/**
  * The lines of a chunk, reading only the pages that hold them: from the start of its first line to
  * the end of its last (every match on a line shown is listed), except that a first line starting
  * more than 32 KiB before the chunk is cut 2 KiB before it, and a last line going on more than
@@ -1125,25 +1077,27 @@ function lineBoundary(ix: RunIndex, path: string, offset: number, line: number, 
  * each of its chunks made a query over a one-line file of 256 KB take 23 s, and one of 1 MB minutes.
  */
 function chunkLines(ix: RunIndex, path: string, ch: [number, number, number, number]): { text: string; at: number; col0: number } {
-  const lineStart = lineBoundary(ix, path, ch[0], ch[2], -1);
-  const lineEnd = lineBoundary(ix, path, Math.max(ch[0], ch[1] - 1), ch[3], 1);
-  let from = ch[0] - lineStart > LONG_LINE ? ch[0] - LINE_BEFORE : lineStart;
-  let to = lineEnd - Math.max(ch[1], ch[0]) > LONG_LINE ? Math.max(ch[1], ch[0]) + LINE_AFTER : lineEnd;
+  const [start, end] = [ch[0], Math.max(ch[0], ch[1])];
+  const lineStart = ix.lineBoundary(path, start, ch[2], -1);
+  const lineEnd = ix.lineBoundary(path, Math.max(start, end - 1), ch[3], 1);
+  let from = start - lineStart > LONG_LINE ? start - LINE_BEFORE : lineStart;
+  const to = lineEnd - end > LONG_LINE ? end + LINE_AFTER : lineEnd;
   let text = ix.textRange(path, from, to) ?? "";
   if (from > lineStart) {
-    const ws = text.slice(0, Math.max(0, ch[0] - from)).search(/\s/);
+    const ws = text.slice(0, start - from).search(/\s/);
     if (ws >= 0) { text = text.slice(ws + 1); from += ws + 1; }
   }
   if (to < lineEnd) {
-    const tail = text.slice(Math.max(0, ch[1] - from));
-    const ws = Math.max(tail.lastIndexOf(" "), tail.lastIndexOf("\t"));
-    if (ws >= 0) { to = Math.max(0, ch[1] - from) + ws + from; text = text.slice(0, to - from); }
+    const ws = Math.max(text.lastIndexOf(" "), text.lastIndexOf("\t"));
+    if (ws >= end - from) text = text.slice(0, ws);
   }
   return { text, at: from, col0: from - lineStart };
 }
 
+type BestLine = NonNullable<ReturnType<typeof bestLine>>;
+
 /** `found` with the columns on line `base` (the first line of a text cut `col0` into it) counted from the line's start. */
-function shiftColumns(found: NonNullable<ReturnType<typeof bestLine>>, base: number, col0: number): NonNullable<ReturnType<typeof bestLine>> {
+function shiftColumns(found: BestLine, base: number, col0: number): BestLine {
   if (col0 === 0) return found;
   return {
     ...found,

@@ -54,7 +54,7 @@ export type PointerState =
   | { state: "bad"; problem: string; reason: string }; // present but unreadable, or not a run id (problem: the whole message; reason: without the pointer's path)
 
 /** A pointer holds a run id and a newline; one longer than this is not read (it is damaged). */
-const MAX_POINTER_BYTES = 4096;
+export const MAX_POINTER_BYTES = 4096;
 
 /**
  * The current-run pointer as found. Only a missing file means "no run yet"; a pointer that cannot

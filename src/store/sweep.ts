@@ -73,20 +73,18 @@ export function sweepTemp(profileDir: string): number {
 /**
  * Removes the files in the profile's cache/ directory larger than MAX_CACHE_BYTES: every reader
  * ignores them (they can only be damage, and are made again), but the disk budget counts their size,
- * so a damaged cache of gigabytes would otherwise block every write. Called by writers, under the
- * lock. Returns how many were removed.
+ * so a damaged cache of gigabytes would otherwise block every write. Called by ingest, under the
+ * lock, before it measures the store.
  */
-export function dropOversizedCaches(profileDir: string): number {
+export function dropOversizedCaches(profileDir: string): void {
   const dir = join(profileDir, "cache");
-  let n = 0;
   let names: string[];
-  try { names = readdirSync(dir); } catch { return 0; }
+  try { names = readdirSync(dir); } catch { return; }
   for (const name of names) {
     const p = join(dir, name);
     try {
       const st = lstatSync(p);
-      if (st.isFile() && st.size > MAX_CACHE_BYTES) { unlinkSync(p); n++; }
+      if (st.isFile() && st.size > MAX_CACHE_BYTES) unlinkSync(p);
     } catch { /* gone meanwhile, or not ours to remove: the budget says so */ }
   }
-  return n;
 }

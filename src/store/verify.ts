@@ -12,7 +12,7 @@ import { basename, join } from "node:path";
 import { sha256Hex } from "../shared/hash.ts";
 import { TEMP_PREFIX, readRegular } from "../shared/fs.ts";
 import { manifestPath, notADirectory, objectPath, objectsDir, pointerPath, profileDirs, RUN_ID, runLogPath, runsDir, SHA256 } from "./layout.ts";
-import { outputsHash, pointerState, readManifest, type Manifest } from "./manifest.ts";
+import { MAX_POINTER_BYTES, outputsHash, pointerState, readManifest, type Manifest } from "./manifest.ts";
 import { ARTIFACT_SCHEMA_VERSION } from "../schema/version.ts";
 import { artifactMismatch, checkSegment, type SegmentHeader } from "./segment.ts";
 import { readRunLog, unfinishedRuns } from "./run-log.ts";
@@ -195,7 +195,7 @@ export function verifyStore(profileDir: string): VerifyReport {
  */
 export function storeState(profileDir: string): string {
   let pointer = "", runs = "", log = -1;
-  try { pointer = readRegular(pointerPath(profileDir), 4096).toString("utf8"); } catch {} // a longer one is damage (pointerState)
+  try { pointer = readRegular(pointerPath(profileDir), MAX_POINTER_BYTES).toString("utf8"); } catch {} // a longer one is damage (pointerState)
   try { runs = readdirSync(runsDir(profileDir)).sort().join(","); } catch {}
   try { log = statSync(runLogPath(profileDir)).size; } catch {}
   return `${pointer}\0${runs}\0${log}`;

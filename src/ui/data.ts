@@ -21,6 +21,7 @@ import { readPointer } from "../store/manifest.ts";
 import { openRun, openStore, type OpenStore } from "../store/open.ts";
 import { listRuns } from "../store/runs.ts";
 import { AgError, clip, ExitCode, usageError } from "../shared/errors.ts";
+import { remember } from "../shared/maps.ts";
 
 /** Nodes of a neighbourhood sent to the page by default (nearest first), and at most when asked (`max`). */
 export const GRAPH_NODES = 500;
@@ -119,8 +120,7 @@ export class UiData {
     // A copy through JSON: the hits' strings are slices of decompressed blocks and pages, and a kept
     // slice keeps its whole block alive (about 0.7 MB per answer measured on corpus-2000).
     const answer: Json = JSON.parse(JSON.stringify({ status: "ok", run_id: runId, query: text, total: res.total, hits: res.hits, warnings: [...parsed.warnings, ...(res.warnings ?? [])] }));
-    if (this.answers.size >= ANSWERS) this.answers.delete(this.answers.keys().next().value!);
-    this.answers.set(key, answer);
+    remember(this.answers, key, answer, ANSWERS);
     return answer;
   }
 

@@ -29,6 +29,9 @@ const files: Record<string, string[]> = {
     "The server runs Node.js 20.", "", "Parts are in C++17.", "", "A React front end.",
   ],
   "notes/lower.md": ["# Lower", "", "we react quickly.", "", "we build with react.js and c++."],
+  // A line starting with `<!--` opens an HTML block that runs to the first line holding `-->`, a
+  // fence on the way included (CommonMark): what it holds is a comment.
+  "notes/html-block.md": ["# H", "", "<!-- opened here", "", "Nginx inside it.", "", "```", "-->", "", "Docker after it."],
   "src/code.ts": ["export function alpha() { return 1; }"],
   "notes/n.md": ["# Note", "", "The alphabet is long.", "", "Call `alpha` to start.", "", "Again `alpha()`."],
   // A table whose cells' code spans hold an escaped pipe (the parser gives `x|y` for `x\|y`): 20,000
@@ -75,6 +78,7 @@ test("`<!--` and `-->` in code spans or code blocks open and close no comment", 
   expect(mentions("notes/a.md")).toEqual([["tech_kafka", 5], ["tech_redis", 5]]);
   // A real comment still hides its words: an HTML block and an inline comment.
   expect(mentions("notes/code-comments.md")).toEqual([["tech_grafana", 14], ["tech_mysql", 7]]);
+  expect(mentions("notes/html-block.md")).toEqual([["tech_docker", lineOf("notes/html-block.md", "Docker after it.")]]);
 });
 
 test("technologies by their display names: Node.js, C++ (C++17 too); React only as the name, not the verb", () => {

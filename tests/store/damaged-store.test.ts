@@ -10,6 +10,13 @@ afterAll(cleanup);
 
 const profileOf = (root: string) => join(root, ".pkg/profiles/default");
 const currentOf = (root: string) => readFileSync(join(profileOf(root), "current"), "utf8").trim();
+/** Puts a directory where the profile keeps file `name` (the pointer, runs.log); returns its path. */
+const directoryInPlaceOf = (root: string, name: string) => {
+  const p = join(profileOf(root), name);
+  rmSync(p);
+  mkdirSync(p);
+  return p;
+};
 const manifestPathOf = (root: string) => join(profileOf(root), "runs", currentOf(root), "manifest.json");
 const objectOf = (root: string, sha: string) => join(profileOf(root), "objects", sha.slice(0, 2), sha);
 const artifact = (root: string, name: string) => JSON.parse(readFileSync(manifestPathOf(root), "utf8")).artifacts.find((a: any) => a.name === name);
@@ -19,9 +26,7 @@ const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
 describe("the current-run pointer", () => {
   test("a directory in its place: reads, ingest, rebuild and verify exit 5 naming it, saying to move it; a missing pointer still means no run", () => {
     const root = ingested();
-    const pointer = join(profileOf(root), "current");
-    rmSync(pointer);
-    mkdirSync(pointer);
+    const pointer = directoryInPlaceOf(root, "current");
     writeFileSync(join(pointer, "mine.txt"), "kept\n");
     for (const args of [["query", "idempotent"], ["node", "doc_x"], ["runs", "show", "run_" + "0".repeat(32)], ["ingest"], ["rebuild"]]) {
       const r = cli([...args, "--root", root]);
@@ -272,12 +277,11 @@ describe("a manifest that disagrees with itself", () => {
 describe("what verify says of what stops writers or readers", () => {
   test("runs.log as a directory: ingest fails and says to run verify, and verify names it (exit 5)", () => {
     const root = ingested();
-    const log = join(profileOf(root), "runs.log");
-    rmSync(log);
-    mkdirSync(log);
+    const log = directoryInPlaceOf(root, "runs.log");
     writeFileSync(join(root, "notes", "added.md"), "# Added\n\nnew words\n");
     const r = cli(["ingest", "--root", root]);
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(1);
+    expect(expectOneLineError(r)).toContain("EISDIR");
     expect(r.stderr).toContain("auditgraph verify");
     const v = cli(["verify", "--root", root, "--json"]);
     expect(v.code).toBe(5);
