@@ -5,9 +5,12 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, stat
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { isSegment, Segment } from "../../src/store/segment.ts";
+import { testCli } from "./compiled-cli.ts";
 
 export const REPO = join(import.meta.dir, "..", "..");
 export const CLI = join(REPO, "src", "cli.ts");
+/** The command that runs the CLI: src/cli.ts compiled once per source state (compiled-cli.ts). */
+export const AG: string[] = await testCli();
 export const EXAMPLE = join(REPO, "examples", "workspace");
 
 export type CliResult = { code: number; stdout: string; stderr: string; json: any };
@@ -18,7 +21,7 @@ export type CliResult = { code: number; stdout: string; stderr: string; json: an
  */
 /** `timeoutMs`: the process is killed after that long (its code is then -1), for a command that must not hang. */
 export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string>; entry?: string; timeoutMs?: number } = {}): CliResult {
-  const p = Bun.spawnSync([process.execPath, opts.entry ?? CLI, ...args], {
+  const p = Bun.spawnSync([...(opts.entry && opts.entry !== CLI ? [process.execPath, opts.entry] : AG), ...args], {
     cwd: opts.cwd ?? REPO, env: cleanEnv(opts.env), stdout: "pipe", stderr: "pipe", ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
   });
   const stdout = p.stdout.toString();
@@ -36,7 +39,7 @@ function cleanEnv(extra?: Record<string, string>): Record<string, string> {
 
 /** `cli` without blocking: for many runs at once (see inParallel). */
 export async function cliAsync(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
-  const p = Bun.spawn([process.execPath, CLI, ...args], { cwd: opts.cwd ?? REPO, env: cleanEnv(opts.env), stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn([...AG, ...args], { cwd: opts.cwd ?? REPO, env: cleanEnv(opts.env), stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   let json: any;
   try { json = JSON.parse(stdout); } catch {}
@@ -55,7 +58,7 @@ export async function inParallel<T, R>(items: T[], f: (t: T) => Promise<R>, widt
 
 /** Spawns the CLI without waiting (for kill and concurrency tests). */
 export function spawnCli(args: string[], opts: { cwd?: string } = {}) {
-  return Bun.spawn([process.execPath, CLI, ...args], { cwd: opts.cwd ?? REPO, stdout: "pipe", stderr: "pipe" });
+  return Bun.spawn([...AG, ...args], { cwd: opts.cwd ?? REPO, stdout: "pipe", stderr: "pipe" });
 }
 
 const made: string[] = [];
@@ -156,9 +159,9 @@ export function cliUnprivileged(args: string[]): CliResult | undefined {
   const prefix = root ? [setpriv!, "--reuid=65534", "--regid=65534", "--clear-groups", "--"] : [];
   const home = tempDir("ag-home-");
   openToAll(home);
-  // The user must reach the sources, the runtime and the temp directories.
-  if (root && Bun.spawnSync([...prefix, "test", "-r", CLI, "-a", "-x", process.execPath, "-a", "-w", home]).exitCode !== 0) return undefined;
-  const p = Bun.spawnSync([...prefix, process.execPath, CLI, ...args], { cwd: "/", env: cleanEnv({ HOME: home }), stdout: "pipe", stderr: "pipe" });
+  // The user must reach the executable (or the sources and the runtime) and the temp directories.
+  if (root && Bun.spawnSync([...prefix, "test", ...AG.flatMap((f) => ["-r", f, "-a"]), "-x", AG[0]!, "-a", "-w", home]).exitCode !== 0) return undefined;
+  const p = Bun.spawnSync([...prefix, ...AG, ...args], { cwd: "/", env: cleanEnv({ HOME: home }), stdout: "pipe", stderr: "pipe" });
   const stdout = p.stdout.toString();
   let json: any;
   try { json = JSON.parse(stdout); } catch {}

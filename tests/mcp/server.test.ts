@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, CLI, cli, treeHash, workspace } from "../helpers/cli.ts";
+import { AG, cleanup, cli, treeHash, workspace } from "../helpers/cli.ts";
 import { MAX_LINE_BYTES } from "../../src/mcp/stdio.ts";
 import { connect, serverEnv, textOf, type Session } from "./support.ts";
 
@@ -237,7 +237,7 @@ describe("a store that changes under the server", () => {
  * before the next arrives).
  */
 async function raw(root: string, input: string | string[], pauseMs = 0) {
-  const p = Bun.spawn([process.execPath, CLI, "mcp", "--root", root], { env: serverEnv(), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn([...AG, "mcp", "--root", root], { env: serverEnv(), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
   const out = Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   for (const [i, part] of (typeof input === "string" ? [input] : input).entries()) {
     if (i > 0) await Bun.sleep(pauseMs);
@@ -325,7 +325,7 @@ describe("the process", () => {
     const cuts = [0, umlaut, cr, nl2, all.length - 7, all.length].sort((a, b) => a - b);
     const parts = cuts.slice(1).map((c, i) => all.subarray(cuts[i], c));
     expect(parts.some((p) => p[0] === 0x0a)).toBe(true);
-    const p = Bun.spawn([process.execPath, CLI, "mcp", "--root", root], { env: serverEnv(), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn([...AG, "mcp", "--root", root], { env: serverEnv(), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
     const reader = p.stdout.getReader();
     let stdout = "";
     const decoder = new TextDecoder();
@@ -354,7 +354,7 @@ describe("the process", () => {
   });
 
   test("a client that closes its end of stdout: the server ends quietly, exit 0, no stack", async () => {
-    const p = Bun.spawn([process.execPath, CLI, "mcp", "--root", root], { env: serverEnv(), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn([...AG, "mcp", "--root", root], { env: serverEnv(), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
     await p.stdout.cancel(); // the read end closed before anything is written
     await Bun.sleep(300);
     p.stdin.write(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }) + "\n");

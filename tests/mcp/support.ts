@@ -1,7 +1,7 @@
 // Connecting the MCP SDK's own client to a real `auditgraph mcp` process over stdio.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { CLI } from "../helpers/cli.ts";
+import { AG } from "../helpers/cli.ts";
 
 export type Session = { client: Client; stderr: () => string; close: () => Promise<void> };
 
@@ -12,10 +12,10 @@ export function serverEnv(): Record<string, string> {
   return env;
 }
 
-/** A client connected to `auditgraph mcp --root ROOT`, from source or (`exe`) a compiled executable. */
+/** A client connected to `auditgraph mcp --root ROOT`: the tests' CLI (helpers/compiled-cli.ts) or (`exe`) another executable. */
 export async function connect(root: string, exe?: string): Promise<Session> {
   const transport = new StdioClientTransport({
-    command: exe ?? process.execPath, args: [...(exe ? [] : [CLI]), "mcp", "--root", root], env: serverEnv(), stderr: "pipe",
+    command: exe ?? AG[0]!, args: [...(exe ? [] : AG.slice(1)), "mcp", "--root", root], env: serverEnv(), stderr: "pipe",
   });
   let err = "";
   transport.stderr?.on("data", (d: Buffer) => { err += d.toString(); });

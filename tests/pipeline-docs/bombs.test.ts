@@ -4,7 +4,7 @@
 // take (they used to peak at 2.1 GB: the inflate had no bound on its output).
 import { afterAll, expect, test } from "bun:test";
 import { deflateSync } from "node:zlib";
-import { cleanup, CLI, workspace } from "../helpers/cli.ts";
+import { AG, cleanup, workspace } from "../helpers/cli.ts";
 import { deflateBomb, makeDocx, makePdf, makeZip, runWithPeak } from "./fixtures.ts";
 import { scanPdfStreams } from "../../src/pipeline/documents/pdf-streams.ts";
 
@@ -16,7 +16,7 @@ const PEAK_LIMIT = 400 * 1024 * 1024;
 
 /** `ingest --json` from source, with the child's peak RSS. */
 async function ingest(root: string): Promise<{ json: any; code: number; maxRSS: number }> {
-  const r = await runWithPeak([process.execPath, CLI, "ingest", "--root", root, "--json"]);
+  const r = await runWithPeak([...AG, "ingest", "--root", root, "--json"]);
   return { json: JSON.parse(r.stdout), code: r.code, maxRSS: r.peak };
 }
 const reasons = (json: any) => Object.fromEntries(json.skipped.map((s: any) => [s.path, s.reason]));

@@ -5,7 +5,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { appendFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CLI, cleanup, cli, ingested, workspace } from "../helpers/cli.ts";
+import { AG, cleanup, cli, ingested, workspace } from "../helpers/cli.ts";
 
 afterAll(cleanup);
 
@@ -26,7 +26,7 @@ test.skipIf(!STRACE)("a query whose run is replaced and pruned while it reads an
   };
   edit(root);
   const reader = Bun.spawn([STRACE!, "-f", "-qq", "-o", "/dev/null", "-P", join(profile, "runs", old, "manifest.json"), "-e", "trace=openat", "-e", "inject=openat:delay_exit=4000000",
-    process.execPath, CLI, "query", "database", "--root", root, "--json"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+    ...AG, "query", "database", "--root", root, "--json"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
   await Bun.sleep(1500);
   expect(cli(["ingest", "--root", root]).code).toBe(0);
   expect(cli(["runs", "prune", "--keep", "1", "--root", root]).code).toBe(0);
@@ -46,7 +46,7 @@ test.skipIf(!STRACE)("verify while an ingest and a prune replace the run: no pro
   appendFileSync(join(root, "notes", readdirSync(join(root, "notes")).find((n) => n.endsWith(".md"))!), "\nOne more line.\n");
   // Held as it first opens runs/, after it has read the pointer.
   const verify = Bun.spawn([STRACE!, "-f", "-qq", "-o", "/dev/null", "-P", join(profile, "runs"), "-e", "trace=openat", "-e", "inject=openat:delay_enter=4000000:when=1",
-    process.execPath, CLI, "verify", "--root", root], { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+    ...AG, "verify", "--root", root], { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
   await Bun.sleep(1500);
   expect(cli(["ingest", "--root", root]).code).toBe(0);
   expect(cli(["runs", "prune", "--keep", "1", "--root", root]).code).toBe(0);
@@ -62,7 +62,7 @@ test.skipIf(!STRACE)("Ctrl-C or SIGTERM during an ingest: exit 130 or 143 and on
     const root = workspace();
     // The signal as the ingest renames its n-th file into place (strace delivers it at that call).
     const p = Bun.spawnSync([STRACE!, "-f", "-qq", "-o", "/dev/null", "-e", "trace=rename,renameat,renameat2", "-e", `inject=rename,renameat,renameat2:signal=${signal}:when=${when}`,
-      process.execPath, CLI, "ingest", "--root", root, "--json"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+      ...AG, "ingest", "--root", root, "--json"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
     const err = p.stderr.toString();
     expect({ when, code: p.exitCode, lines: err.trim().split("\n").length }).toEqual({ when, code: exit, lines: 1 });
     expect(err).toContain(`interrupted by ${signal}`);

@@ -3,7 +3,7 @@
 // store incompatible the way another version would (a new current run of another schema).
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CLI, cli, tempDir } from "../helpers/cli.ts";
+import { AG, cli, tempDir } from "../helpers/cli.ts";
 
 /** A note whose front matter, title, body and links try to run script; none of it may. */
 export const HOSTILE = [
@@ -55,7 +55,7 @@ export type Ui = { url: string; base: string; token: string; host: string; proc:
 
 /** Starts `auditgraph ui --root ROOT` (or `exe ui …`, with `args`, and `env` over the caller's environment) and reads the URL it prints. */
 export async function startUi(root: string, opts: { exe?: string; args?: string[]; env?: Record<string, string> } = {}): Promise<Ui> {
-  const cmd = opts.exe ? [opts.exe, "ui", "--root", root, ...(opts.args ?? [])] : [process.execPath, CLI, "ui", "--root", root, ...(opts.args ?? [])];
+  const cmd = opts.exe ? [opts.exe, "ui", "--root", root, ...(opts.args ?? [])] : [...AG, "ui", "--root", root, ...(opts.args ?? [])];
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("AUDITGRAPH_")) env[k] = v;
   const proc = Bun.spawn(cmd, { cwd: opts.exe ? root : undefined, stdout: "pipe", stderr: "pipe", env: { ...env, AUDITGRAPH_NO_UPDATE_CHECK: "1", ...opts.env } });
